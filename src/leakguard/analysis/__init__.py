@@ -1,0 +1,1 @@
+"""Shared analysis used by several rules: imports, constants, scopes, frameworks."""

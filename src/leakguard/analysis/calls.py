@@ -1,0 +1,30 @@
+"""Small helpers for reading call arguments."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+
+def keyword_arg(call: cst.Call, name: str) -> cst.Arg | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg
+    return None
+
+
+def positional_arg(call: cst.Call, index: int) -> cst.Arg | None:
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    return positional[index] if index < len(positional) else None
+
+
+def method_name(call: cst.Call) -> str | None:
+    """`fit` for `anything.fit(...)`."""
+    return call.func.attr.value if isinstance(call.func, cst.Attribute) else None
+
+
+def is_literal_true(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Name) and node.value == "True"
+
+
+def is_literal_false(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Name) and node.value == "False"

@@ -1,0 +1,143 @@
+"""Import and alias resolution: turn `np.load`, `l(...)` or `StandardScaler` into the
+qualified names rules match on (`numpy.load`, `pickle.loads`,
+`sklearn.preprocessing.StandardScaler`).
+
+Deliberately flow-insensitive and cheap: one table per file, filled by a pre-pass over
+module-level imports (including those under `if`/`try`) and then by imports met inside
+functions during the walk. This is far cheaper than LibCST's QualifiedNameProvider,
+which needs the full ScopeProvider.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import libcst as cst
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+def dotted_name(node: cst.BaseExpression) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, else None (calls, subscripts...)."""
+    parts: list[str] = []
+    current: cst.BaseExpression = node
+    while isinstance(current, cst.Attribute):
+        parts.append(current.attr.value)
+        current = current.value
+    if not isinstance(current, cst.Name):
+        return None
+    parts.append(current.value)
+    return ".".join(reversed(parts))
+
+
+def _module_dotted(node: cst.BaseExpression | None) -> str:
+    if node is None:
+        return ""
+    name = dotted_name(node)
+    return name or ""
+
+
+class ImportTable:
+    """Local name -> fully qualified name, for one file."""
+
+    def __init__(self, module_name: str = "") -> None:
+        # e.g. "pkg.sub.mod" for pkg/sub/mod.py; resolves relative imports.
+        self.module_name = module_name
+        self.aliases: dict[str, str] = {}
+
+    @classmethod
+    def from_module(cls, module: cst.Module, module_name: str = "") -> ImportTable:
+        table = cls(module_name)
+        table._scan_block(module.body)
+        return table
+
+    def _scan_block(self, body: object) -> None:
+        for statement in body:  # type: ignore[attr-defined]
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, (cst.Import, cst.ImportFrom)):
+                        self.record(small)
+            elif isinstance(statement, cst.If):
+                self._scan_block(statement.body.body)
+                orelse = statement.orelse
+                while orelse is not None:
+                    self._scan_block(orelse.body.body)
+                    orelse = orelse.orelse if isinstance(orelse, cst.If) else None
+            elif isinstance(statement, cst.Try):
+                self._scan_block(statement.body.body)
+                for handler in statement.handlers:
+                    self._scan_block(handler.body.body)
+                if statement.orelse is not None:
+                    self._scan_block(statement.orelse.body.body)
+
+    def record(self, node: cst.Import | cst.ImportFrom) -> None:
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                full = _module_dotted(alias.name)
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    self.aliases[alias.asname.name.value] = full
+                else:
+                    root = full.split(".")[0]
+                    self.aliases[root] = root
+            return
+        base = self._resolve_from_base(node)
+        if isinstance(node.names, cst.ImportStar):
+            return
+        for alias in node.names:
+            imported = _module_dotted(alias.name)
+            local = imported
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            self.aliases[local] = f"{base}.{imported}" if base else imported
+
+    def _resolve_from_base(self, node: cst.ImportFrom) -> str:
+        module = _module_dotted(node.module)
+        level = len(node.relative)
+        if level == 0:
+            return module
+        package_parts = self.module_name.split(".")[:-1] if self.module_name else []
+        if level > 1:
+            package_parts = package_parts[: len(package_parts) - (level - 1)]
+        parts = [p for p in package_parts if p]
+        if module:
+            parts.append(module)
+        # Unknown package (a file analysed on its own): keep the dots so the name
+        # still reads as relative, e.g. ".schemas.Model".
+        return ".".join(parts) if parts else "." * level + module
+
+    def qualify(self, node: cst.BaseExpression) -> str | None:
+        """Qualified name of a Name/Attribute chain rooted at an import or a builtin."""
+        name = dotted_name(node)
+        if name is None:
+            return None
+        return self.qualify_dotted(name)
+
+    def qualify_dotted(self, name: str) -> str | None:
+        root, _, rest = name.partition(".")
+        target = self.aliases.get(root)
+        if target is None:
+            return name if root in _BUILTIN_NAMES and not rest else None
+        return f"{target}.{rest}" if rest else target
+
+    def call_name(self, call: cst.Call) -> str | None:
+        return self.qualify(call.func)
+
+    def is_imported_from(self, node: cst.BaseExpression, *prefixes: str) -> bool:
+        """True when `node` resolves to a name under one of the module `prefixes`."""
+        qualified = self.qualify(node)
+        return qualified is not None and any(
+            qualified == p or qualified.startswith(p + ".") for p in prefixes
+        )
+
+
+def matches_any(qualified: str | None, names: object) -> bool:
+    """Exact match against configured names; a trailing `.*` entry matches a prefix."""
+    if qualified is None:
+        return False
+    for pattern in names:  # type: ignore[attr-defined]
+        if pattern.endswith(".*"):
+            if qualified.startswith(pattern[:-1]):
+                return True
+        elif qualified == pattern:
+            return True
+    return False

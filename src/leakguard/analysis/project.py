@@ -1,0 +1,68 @@
+"""Project-wide facts for cross-file analysis (e.g. pydantic models defined in
+`schemas.py` and used as request bodies in `main.py`).
+
+A *collector* extracts JSON-serialisable facts from one parsed file. The engine runs the
+collectors that enabled rules ask for (`LintRule.PROJECT_FACTS`) over every file of the
+run first, then hands the merged `ProjectIndex` to each file's analysis. Facts are
+cached per file content like findings, and the digest of the facts a rule reads is part
+of each file's cache key, so editing `schemas.py` re-checks the files that use it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from leakguard.context import FileContext
+
+
+@dataclass(frozen=True)
+class FactCollector:
+    name: str
+    # A file whose text contains none of these tokens has no facts of this kind.
+    tokens: tuple[str, ...]
+    collect: Callable[[FileContext], Any]
+
+
+COLLECTORS: dict[str, FactCollector] = {}
+
+
+def register_collector(collector: FactCollector) -> FactCollector:
+    COLLECTORS[collector.name] = collector
+    return collector
+
+
+@dataclass
+class ProjectIndex:
+    """facts[collector][module_name] -> whatever that collector returned."""
+
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def of(self, collector: str) -> Mapping[str, Any]:
+        return self.facts.get(collector, {})
+
+    def digest(self, collectors: Iterable[str]) -> str:
+        chosen = {name: self.facts.get(name, {}) for name in sorted(set(collectors))}
+        blob = json.dumps(chosen, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:32]
+
+    def module_for(self, collector: str, qualified_module: str) -> str | None:
+        """The module of the run that `qualified_module` (as imported) refers to.
+
+        Files are named from their path in the run (`services/api/src/app/schemas`),
+        imports from the package root (`app.schemas`), so the longest dotted suffix
+        match wins. Relative names keep their leading dots and match by suffix too.
+        """
+        wanted = qualified_module.lstrip(".")
+        if not wanted:
+            return None
+        best: str | None = None
+        for module in self.of(collector):
+            if module == wanted or module.endswith("." + wanted):
+                if best is None or len(module) < len(best):
+                    best = module
+        return best

@@ -1,0 +1,198 @@
+"""Analyse one file: prefilter -> parse -> one combined walk of all rules -> findings.
+
+Everything here runs inside worker processes, so it takes plain values and returns
+plain values (`FileResult`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+
+import libcst as cst
+
+from leakguard.analysis.project import COLLECTORS, ProjectIndex
+from leakguard.config import Config, RuleSpec
+from leakguard.context import FileContext
+from leakguard.finding import FileError, FileResult, Finding
+from leakguard.fingerprint import line_hashes
+from leakguard.registry import rule_classes, visitor_methods
+from leakguard.rule import LintRule, Report
+from leakguard.suppression import comment_lines, is_suppressed
+
+
+def module_name_for(display_path: str) -> str:
+    """`pkg/sub/mod.py` -> `pkg.sub.mod`; `pkg/__init__.py` -> `pkg`."""
+    stem = display_path.rsplit(".", 1)[0] if display_path.endswith((".py", ".pyi")) else display_path
+    parts = [p for p in stem.replace("\\", "/").split("/") if p and p != "."]
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def active_specs(text: str, specs: Sequence[RuleSpec]) -> list[RuleSpec]:
+    """Rules whose prefilter tokens occur in `text` (no tokens: always active)."""
+    return [s for s in specs if not s.prefilter or any(t in text for t in s.prefilter)]
+
+
+def parse(text: str, display: str) -> cst.Module | FileError:
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        detail = str(exc.message).strip().splitlines()[0] if exc.message else "invalid syntax"
+        return FileError(
+            display, f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: {detail}"
+        )
+    except RecursionError:
+        return FileError(display, "cannot parse: expressions nested too deeply")
+    except Exception as exc:  # the native parser reports some problems as other types
+        return FileError(display, f"cannot parse: {type(exc).__name__}: {exc}")
+
+
+def analyze_text(
+    text: str,
+    display: str,
+    config: Config,
+    project: ProjectIndex | None = None,
+    module: cst.Module | None = None,
+) -> FileResult:
+    """Findings and errors for one file's decoded source text."""
+    result = FileResult(path=display, lines=text.count("\n") + (0 if text.endswith("\n") else 1))
+    if not text.strip():
+        result.lines = 0
+        return result
+    classes = rule_classes()
+    enabled = config.rules_for_path(display)
+    specs = [config.rules[r] for r in sorted(enabled) if r in classes]
+    specs = active_specs(text, specs)
+    if not specs:
+        return result
+    if module is None:
+        parsed = parse(text, display)
+        if isinstance(parsed, FileError):
+            result.errors.append(parsed)
+            return result
+        module = parsed
+    context = FileContext(display, text, module, module_name_for(display), project)
+    rules = [classes[spec.id](context, spec) for spec in specs]
+    _resolve_metadata(context, rules)
+    result.errors.extend(_walk(module, context, rules))
+    reports = [report for rule in rules for report in rule.reports]
+    if reports:
+        result.findings = _to_findings(reports, context, config)
+    return result
+
+
+def _resolve_metadata(context: FileContext, rules: list[LintRule]) -> None:
+    wanted = {p for rule in rules for p in rule.get_inherited_dependencies()}
+    if not wanted:
+        return
+    resolved = context.metadata_wrapper.resolve_many(wanted)
+    for rule in rules:
+        rule.metadata = {p: resolved[p] for p in rule.get_inherited_dependencies()}
+
+
+def _walk(module: cst.Module, context: FileContext, rules: list[LintRule]) -> list[FileError]:
+    """One traversal for all rules. A rule that raises is dropped for this file only."""
+    from leakguard.walker import walk
+
+    visits: dict[type, list[tuple[LintRule, Callable[[cst.CSTNode], object]]]] = {}
+    leaves: dict[type, list[tuple[LintRule, Callable[[cst.CSTNode], object]]]] = {}
+    for rule in rules:
+        for name, node_type, is_leave in visitor_methods(type(rule)):
+            table = leaves if is_leave else visits
+            table.setdefault(node_type, []).append((rule, getattr(rule, name)))
+    failed: dict[str, str] = {}
+
+    def dispatch(table: dict[type, list[tuple[LintRule, Callable[[cst.CSTNode], object]]]]):
+        def call(node: cst.CSTNode) -> None:
+            handlers = table.get(type(node))
+            if not handlers:
+                return
+            for rule, method in handlers:
+                if rule.code in failed:
+                    continue
+                try:
+                    method(node)
+                except Exception as exc:
+                    failed[rule.code] = f"{type(exc).__name__}: {exc}"
+
+        return call
+
+    walk(module, dispatch(visits), dispatch(leaves), stack=context.stack)
+    errors = []
+    for code, problem in sorted(failed.items()):
+        for rule in rules:
+            if rule.code == code:
+                rule.reports.clear()
+        errors.append(
+            FileError(context.path, f"internal error in rule {code} (skipped for this file): {problem}")
+        )
+    return errors
+
+
+def _to_findings(reports: list[Report], context: FileContext, config: Config) -> list[Finding]:
+    comments = comment_lines(context.source)
+    hashes = line_hashes(context.source)
+    source_lines = context.source.splitlines()
+    findings: set[Finding] = set()
+    for report in reports:
+        spec = config.rules[report.rule]
+        where = context.position(report.node)
+        start, end = where.start, where.end
+        statement_lines = _statement_lines(context, report, start.line, end.line)
+        line_text = source_lines[start.line - 1] if start.line <= len(source_lines) else ""
+        findings.add(
+            Finding(
+                rule=report.rule,
+                name=spec.name,
+                severity=spec.severity,
+                path=context.path,
+                line=start.line,
+                column=start.column + 1,
+                end_line=end.line,
+                end_column=end.column + 1,
+                message=report.message,
+                suppressed=is_suppressed(report.rule, statement_lines, comments),
+                fingerprint=hashes.get(start.line, ""),
+                source_line=line_text,
+            )
+        )
+    return sorted(findings, key=Finding.sort_key)
+
+
+def _statement_lines(context: FileContext, report: Report, first: int, last: int) -> range:
+    """Lines on which a suppression comment applies: the whole simple statement, or a
+    compound statement's header (never its whole body)."""
+    statement = report.statement
+    if statement is None:
+        return range(first, last + 1)
+    where = context.position(statement)
+    if isinstance(statement, cst.SimpleStatementLine):
+        return range(min(first, where.start.line), max(last, where.end.line) + 1)
+    return range(min(first, where.start.line), last + 1)
+
+
+def collect_facts(text: str, display: str, collectors: Sequence[str]) -> dict[str, object]:
+    """Project facts of one file, for the collectors whose tokens occur in it."""
+    wanted = [COLLECTORS[name] for name in collectors if name in COLLECTORS]
+    wanted = [c for c in wanted if any(t in text for t in c.tokens)]
+    if not wanted:
+        return {}
+    parsed = parse(text, display)
+    if isinstance(parsed, FileError):
+        return {}
+    context = FileContext(display, text, parsed, module_name_for(display))
+    facts = {}
+    for collector in wanted:
+        try:
+            value = collector.collect(context)
+        except Exception:  # a collector bug must not stop the run; the file just adds no facts
+            continue
+        if value:
+            facts[collector.name] = value
+    return facts
+
+
+def content_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()

@@ -1,0 +1,86 @@
+"""Per-file result cache in `.leakguard_cache/`.
+
+An entry is keyed by the file's content hash, its path in the run, the effective
+configuration and the leakguard version, so any change to one of them misses. Entries
+are written atomically; an unreadable or corrupt entry is treated as a miss.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from leakguard import __version__
+from leakguard.finding import FileError, FileResult, Finding
+
+_FORMAT = 1
+
+
+class ResultCache:
+    def __init__(self, directory: Path, config_digest: str) -> None:
+        self.directory = directory / f"v{_FORMAT}"
+        self.salt = f"{__version__}|{config_digest}"
+        self._ready = False
+
+    def key(self, kind: str, display: str, content: str, extra: str = "") -> str:
+        blob = "\0".join((self.salt, kind, display, content, extra)).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.json"
+
+    def load(self, key: str) -> Any:
+        try:
+            return json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def store(self, key: str, value: Any) -> None:
+        target = self._path(key)
+        try:
+            if not self._ready:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                tag = self.directory.parent / "CACHEDIR.TAG"
+                if not tag.exists():
+                    tag.write_text("Signature: 8a477f597d28d172789f06886806bc55\n")
+                gitignore = self.directory.parent / ".gitignore"
+                if not gitignore.exists():
+                    gitignore.write_text("*\n")
+                self._ready = True
+            target.parent.mkdir(exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(value, stream)
+            os.replace(temporary, target)
+        except OSError:
+            # A read-only or full disk must not fail the run; we just lose the cache.
+            with contextlib.suppress(OSError, UnboundLocalError):
+                os.unlink(temporary)
+
+    def load_result(self, key: str, display: str) -> FileResult | None:
+        data = self.load(key)
+        try:
+            return FileResult(
+                path=display,
+                findings=[Finding.from_cache({**f, "path": display}) for f in data["findings"]],
+                errors=[FileError(display, e) for e in data["errors"]],
+                lines=int(data["lines"]),
+                from_cache=True,
+            )
+        except (TypeError, KeyError, ValueError):
+            return None
+
+    def store_result(self, key: str, result: FileResult) -> None:
+        self.store(
+            key,
+            {
+                "findings": [f.to_cache() for f in result.findings],
+                "errors": [e.message for e in result.errors],
+                "lines": result.lines,
+            },
+        )

@@ -1,0 +1,287 @@
+"""Command line: `leakguard check|rules|explain`.
+
+Exit status: 0 no unsuppressed findings at or above `--fail-on`, 1 findings,
+2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from leakguard import __version__
+from leakguard.config import CliOverrides, Config, ConfigError, bundled_doc, load_config
+from leakguard.engine import Progress, RunResult, check
+from leakguard.finding import Severity
+from leakguard.registry import rule_classes
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def _codes(value: str) -> list[str]:
+    return [part.strip().upper() for part in value.split(",") if part.strip()]
+
+
+def _paths(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="leakguard",
+        description="Find memory-leak and unsafe-ML-service patterns in Python code.",
+    )
+    parser.add_argument("--version", action="version", version=f"leakguard {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("check", help="check files and directories (default: .)")
+    run.add_argument("paths", nargs="*", type=Path, help="files or directories")
+    formats = ["text", "json", "sarif", "github"]
+    run.add_argument("--format", choices=formats, default="text", help="output format")
+    run.add_argument("--output", "-o", type=Path, help="write the report to FILE")
+    run.add_argument("--select", type=_codes, help="only these rule codes or prefixes (LG1,LG201)")
+    run.add_argument("--extend-select", type=_codes, help="add rule codes or prefixes")
+    run.add_argument("--ignore", type=_codes, help="disable rule codes or prefixes")
+    run.add_argument("--exclude", type=_paths, help="replace the exclude globs")
+    run.add_argument("--extend-exclude", type=_paths, help="add exclude globs")
+    run.add_argument(
+        "--fail-on",
+        choices=[s.value for s in Severity],
+        help="lowest severity that fails the run (default: warning)",
+    )
+    run.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    run.add_argument("--config", type=Path, help="configuration file (toml or yaml)")
+    run.add_argument("--jobs", "-j", type=int, help="worker processes (default: CPU count)")
+    run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    run.add_argument("--statistics", action="store_true", help="print counts per rule")
+    run.add_argument("--quiet", "-q", action="store_true", help="print findings only")
+    run.add_argument("--no-show-source", action="store_true", help="omit source excerpts")
+    run.add_argument("--sarif-category", help="SARIF automationDetails.id")
+    run.add_argument(
+        "--sarif-include-suppressed",
+        action="store_true",
+        help="include suppressed findings in SARIF (as suppressions)",
+    )
+    run.add_argument("--baseline", type=Path, help="hide findings recorded in this baseline")
+    run.add_argument("--write-baseline", type=Path, help="record current findings and exit 0")
+
+    rules = commands.add_parser("rules", help="list all rules")
+    rules.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+
+    explain = commands.add_parser("explain", help="show a rule's documentation")
+    explain.add_argument("rule", help="rule code, e.g. LG101, or rule name")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "check":
+            return _check(args)
+        if args.command == "rules":
+            return _rules(args.format)
+        if args.command == "explain":
+            return _explain(args.rule)
+    except ConfigError as exc:
+        print(f"leakguard: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `leakguard check | head`
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return EXIT_OK
+    parser.print_help()
+    return EXIT_USAGE
+
+
+def _check(args: argparse.Namespace) -> int:
+    paths: list[Path] = args.paths or [Path(".")]
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
+    if missing:
+        print(f"leakguard: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.jobs is not None and args.jobs < 1:
+        print("leakguard: --jobs must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    config = load_config(
+        paths,
+        args.config,
+        CliOverrides(
+            select=args.select,
+            ignore=args.ignore,
+            extend_select=args.extend_select,
+            exclude=args.exclude,
+            extend_exclude=args.extend_exclude,
+            fail_on=args.fail_on,
+        ),
+    )
+    with _progress_bar() as progress:
+        run = check(paths, config, jobs=args.jobs, use_cache=not args.no_cache, progress=progress)
+    run = _apply_baseline(run, args)
+    if args.write_baseline is not None:
+        return EXIT_OK
+    _report(run, config, args)
+    if args.exit_zero:
+        return EXIT_OK
+    return EXIT_FINDINGS if _fails(run, config.fail_on) else EXIT_OK
+
+
+def _apply_baseline(run: RunResult, args: argparse.Namespace) -> RunResult:
+    if args.write_baseline is None and args.baseline is None:
+        return run
+    from leakguard import baseline
+
+    if args.write_baseline is not None:
+        baseline.write(run, args.write_baseline)
+        print(f"leakguard: wrote baseline with {len(run.findings)} findings to {args.write_baseline}")
+        return run
+    return baseline.apply(run, baseline.read(args.baseline))
+
+
+def _fails(run: RunResult, fail_on: Severity) -> bool:
+    return any(not f.suppressed and f.severity.rank >= fail_on.rank for f in run.findings)
+
+
+def _report(run: RunResult, config: Config, args: argparse.Namespace) -> None:
+    from leakguard.report import ReportOptions, reporters
+
+    available = reporters()
+    if args.format not in available:
+        raise ConfigError("command line", "--format", f"format {args.format!r} is not available")
+    options = ReportOptions(
+        config=config,
+        color=False if args.output is not None else None,
+        quiet=args.quiet,
+        statistics=args.statistics,
+        show_source=not args.no_show_source,
+        sarif_category=args.sarif_category,
+        sarif_include_suppressed=args.sarif_include_suppressed,
+    )
+    if args.output is None:
+        available[args.format](run, sys.stdout, options)
+        return
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    with args.output.open("w", encoding="utf-8") as stream:
+        available[args.format](run, stream, options)
+
+
+@contextlib.contextmanager
+def _progress_bar() -> Iterator[Progress | None]:
+    """A progress bar on stderr, only on a terminal and only once a run passes ~2 s."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    started = time.monotonic()
+    state: dict[str, object] = {}
+
+    def update(done: int, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            if time.monotonic() - started < 2.0 or done >= total:
+                return
+            bar = Progress(
+                "checking",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            bar.start()
+            state["bar"] = bar
+            state["task"] = bar.add_task("check", total=total)
+        bar.update(state["task"], completed=done)  # type: ignore[attr-defined]
+
+    try:
+        yield update
+    finally:
+        bar = state.get("bar")
+        if bar is not None:
+            bar.stop()  # type: ignore[attr-defined]
+
+
+def _rules(output_format: str) -> int:
+    from leakguard.config import bundled_rule_specs
+
+    classes = rule_classes()
+    specs = [s for rid, s in bundled_rule_specs().items() if rid in classes]
+    if output_format == "json":
+        rows = [
+            {
+                "id": s.id,
+                "name": s.name,
+                "severity": s.severity.value,
+                "enabled": s.enabled,
+                "summary": s.summary,
+                "cwe": list(s.cwe),
+            }
+            for s in specs
+        ]
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif output_format == "markdown":
+        sys.stdout.write(rules_markdown_table())
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(show_lines=False)
+        for column in ("id", "name", "severity", "default", "summary"):
+            table.add_column(column)
+        for s in specs:
+            table.add_row(s.id, s.name, s.severity.value, "on" if s.enabled else "off", s.summary)
+        Console(highlight=False).print(table)
+    return EXIT_OK
+
+
+def rules_markdown_table() -> str:
+    """The rule table embedded in README.md (kept in sync by a test)."""
+    from leakguard.config import bundled_rule_specs
+
+    classes = rule_classes()
+    lines = ["| Code | Name | Severity | CWE | What it finds |", "|---|---|---|---|---|"]
+    for rid, spec in bundled_rule_specs().items():
+        if rid not in classes:
+            continue
+        cwe = ", ".join(f"CWE-{c}" for c in spec.cwe) or "-"
+        link = f"[{rid}](docs/rules/{rid}.md)"
+        lines.append(f"| {link} | {spec.name} | {spec.severity.value} | {cwe} | {spec.summary} |")
+    return "\n".join(lines) + "\n"
+
+
+def _explain(rule: str) -> int:
+    from leakguard.config import bundled_rule_specs
+
+    specs = bundled_rule_specs()
+    wanted = rule.upper()
+    match = next((s for s in specs.values() if s.id == wanted or s.name == rule), None)
+    if match is None:
+        print(f"leakguard: unknown rule {rule!r}; see `leakguard rules`", file=sys.stderr)
+        return EXIT_USAGE
+    page = bundled_doc(match.id) or f"# {match.id} {match.name}\n\n{match.summary}\n"
+    _print_markdown(page, sys.stdout)
+    return EXIT_OK
+
+
+def _print_markdown(page: str, out: TextIO) -> None:
+    if out.isatty() and not os.environ.get("NO_COLOR"):
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console(file=out).print(Markdown(page))
+    else:
+        out.write(page if page.endswith("\n") else page + "\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,483 @@
+"""Configuration: bundled rule definitions (`rules/*.yaml`) merged with user overrides.
+
+User overrides come from `[tool.leakguard]` in `pyproject.toml`, `.leakguard.yaml` or
+`leakguard.yaml` (found by walking up from the first target), or `--config FILE`.
+Every problem is reported as a `ConfigError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from leakguard.finding import Severity
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+USER_CONFIG_NAMES = (".leakguard.yaml", "leakguard.yaml", "pyproject.toml")
+
+DEFAULT_EXCLUDE: tuple[str, ...] = (
+    ".git/",
+    ".hg/",
+    ".svn/",
+    ".venv/",
+    "venv/",
+    ".env/",
+    "env/",
+    "build/",
+    "dist/",
+    "__pycache__/",
+    "node_modules/",
+    ".tox/",
+    ".nox/",
+    ".eggs/",
+    "*.egg-info/",
+    ".mypy_cache/",
+    ".pytest_cache/",
+    ".ruff_cache/",
+    ".leakguard_cache/",
+    "site-packages/",
+)
+
+
+class ConfigError(Exception):
+    """A configuration problem; the message names the file and the key."""
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        self.source = source
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{source}: {key}: {problem}")
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One rule's definition from bundled YAML, with user overrides applied."""
+
+    id: str
+    name: str
+    severity: Severity
+    enabled: bool
+    summary: str
+    message: str
+    prefilter: tuple[str, ...]
+    options: Mapping[str, Any]
+    cwe: tuple[int, ...] = ()
+    tags: tuple[str, ...] = ()
+    precision: str = "high"
+    security_severity: float | None = None
+
+    def option(self, name: str) -> Any:
+        return self.options[name]
+
+
+_RULE_KEYS_REQUIRED = {"id", "name", "severity", "summary", "message", "prefilter"}
+_RULE_KEYS_OPTIONAL = {"enabled", "options", "cwe", "tags", "precision", "security_severity"}
+
+
+def _bundled_dir(kind: str) -> resources.abc.Traversable:
+    return resources.files("leakguard") / "_bundled" / kind
+
+
+@cache
+def bundled_rule_specs() -> dict[str, RuleSpec]:
+    """All rule definitions shipped with leakguard, by id."""
+    specs: dict[str, RuleSpec] = {}
+    folder = _bundled_dir("rules")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yaml"):
+            continue
+        source = f"bundled rules/{entry.name}"
+        try:
+            raw = yaml.safe_load(entry.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(source, "<document>", f"invalid YAML: {exc}") from None
+        spec = _parse_rule_spec(raw, source)
+        if spec.id in specs:
+            raise ConfigError(source, "id", f"duplicate rule id {spec.id}")
+        specs[spec.id] = spec
+    return specs
+
+
+def bundled_doc(rule_id: str) -> str | None:
+    """The rule's documentation page (Markdown), shipped inside the package."""
+    page = _bundled_dir("docs") / f"{rule_id}.md"
+    return page.read_text(encoding="utf-8") if page.is_file() else None
+
+
+def _parse_rule_spec(raw: Any, source: str) -> RuleSpec:
+    if not isinstance(raw, dict):
+        raise ConfigError(source, "<document>", "expected a mapping")
+    missing = _RULE_KEYS_REQUIRED - raw.keys()
+    if missing:
+        raise ConfigError(source, sorted(missing)[0], "required key is missing")
+    unknown = raw.keys() - _RULE_KEYS_REQUIRED - _RULE_KEYS_OPTIONAL
+    if unknown:
+        raise ConfigError(source, sorted(unknown)[0], "unknown key")
+    options = raw.get("options") or {}
+    if not isinstance(options, dict):
+        raise ConfigError(source, "options", "expected a mapping")
+    security_severity = raw.get("security_severity")
+    return RuleSpec(
+        id=str(raw["id"]),
+        name=str(raw["name"]),
+        severity=_severity(raw["severity"], source, "severity"),
+        enabled=bool(raw.get("enabled", True)),
+        summary=str(raw["summary"]).strip(),
+        message=str(raw["message"]).strip(),
+        prefilter=tuple(_string_list(raw["prefilter"], source, "prefilter")),
+        options=dict(options),
+        cwe=tuple(int(c) for c in raw.get("cwe") or ()),
+        tags=tuple(str(t) for t in raw.get("tags") or ()),
+        precision=str(raw.get("precision", "high")),
+        security_severity=float(security_severity) if security_severity is not None else None,
+    )
+
+
+def _severity(value: Any, source: str, key: str) -> Severity:
+    try:
+        return Severity.parse(str(value))
+    except ValueError as exc:
+        raise ConfigError(source, key, str(exc)) from None
+
+
+def _string_list(value: Any, source: str, key: str) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, list):
+        raise ConfigError(source, key, f"expected a list of strings, got {type(value).__name__}")
+    for item in value:
+        if not isinstance(item, str):
+            raise ConfigError(source, key, f"expected a list of strings, found {item!r}")
+    return list(value)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The effective configuration of one run."""
+
+    rules: Mapping[str, RuleSpec]
+    enabled: frozenset[str]
+    root: Path
+    source: str | None = None
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
+    fail_on: Severity = Severity.WARNING
+    respect_gitignore: bool = True
+    include_pyi: bool = False
+    cache_dir: str = ".leakguard_cache"
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    def enabled_specs(self) -> list[RuleSpec]:
+        return [self.rules[r] for r in sorted(self.enabled)]
+
+    def rules_for_path(self, relative_path: str) -> frozenset[str]:
+        """Enabled rules minus those that `per-file-ignores` turns off for this path."""
+        ignored: set[str] = set()
+        for pattern, codes in self.per_file_ignores:
+            if _path_matches(relative_path, pattern):
+                ignored |= {r for r in self.enabled if any(r.startswith(c) for c in codes)}
+        return self.enabled - ignored
+
+    def digest(self) -> str:
+        """Identifies everything that can change a file's findings (for the cache)."""
+        payload = {
+            "enabled": sorted(self.enabled),
+            "rules": {
+                rid: [spec.severity.value, spec.message, list(spec.prefilter), spec.options]
+                for rid, spec in sorted(self.rules.items())
+                if rid in self.enabled
+            },
+            "per_file_ignores": [[p, sorted(c)] for p, c in self.per_file_ignores],
+        }
+        blob = json.dumps(payload, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:32]
+
+
+def _path_matches(relative_path: str, pattern: str) -> bool:
+    if fnmatch.fnmatch(relative_path, pattern):
+        return True
+    # A bare file or directory name matches anywhere, as in flake8 and ruff.
+    if "/" not in pattern.rstrip("/"):
+        parts = relative_path.split("/")
+        return any(fnmatch.fnmatch(part, pattern.rstrip("/")) for part in parts)
+    return relative_path.startswith(pattern.rstrip("/") + "/")
+
+
+# ----------------------------------------------------------------------------------------
+# User configuration
+
+
+_TOP_LEVEL_KEYS = {
+    "select",
+    "ignore",
+    "extend-select",
+    "extend-ignore",
+    "per-file-ignores",
+    "exclude",
+    "extend-exclude",
+    "severity",
+    "fail-on",
+    "respect-gitignore",
+    "include-pyi",
+    "cache-dir",
+    "rules",
+}
+
+
+def find_user_config(start: Path) -> Path | None:
+    """The nearest `.leakguard.yaml`, `leakguard.yaml` or `pyproject.toml` with our table."""
+    here = start.resolve()
+    if here.is_file():
+        here = here.parent
+    for folder in (here, *here.parents):
+        for name in USER_CONFIG_NAMES:
+            candidate = folder / name
+            if not candidate.is_file():
+                continue
+            if name != "pyproject.toml" or _pyproject_has_table(candidate):
+                return candidate
+    return None
+
+
+def _pyproject_has_table(path: Path) -> bool:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(data.get("tool"), dict) and "leakguard" in data["tool"]
+
+
+def read_user_config(path: Path) -> dict[str, Any]:
+    """The raw user table from a config file; syntax problems raise `ConfigError`."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, "<file>", f"cannot read: {exc}") from None
+    if path.suffix == ".toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(source, "<document>", f"invalid TOML: {exc}") from None
+        table = data.get("tool", {}).get("leakguard", {})
+        if not isinstance(table, dict):
+            raise ConfigError(source, "tool.leakguard", "expected a table")
+        return table
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, "<document>", f"invalid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, "<document>", "expected a mapping at the top level")
+    return data
+
+
+@dataclass(frozen=True)
+class CliOverrides:
+    select: Sequence[str] | None = None
+    ignore: Sequence[str] | None = None
+    extend_select: Sequence[str] | None = None
+    exclude: Sequence[str] | None = None
+    extend_exclude: Sequence[str] | None = None
+    fail_on: str | None = None
+
+
+def load_config(
+    targets: Sequence[Path],
+    config_file: Path | None = None,
+    cli: CliOverrides | None = None,
+    base: Mapping[str, RuleSpec] | None = None,
+) -> Config:
+    """Build the effective configuration for a run over `targets`."""
+    specs = dict(base if base is not None else bundled_rule_specs())
+    cli = cli or CliOverrides()
+    path = config_file or find_user_config(targets[0] if targets else Path.cwd())
+    user: dict[str, Any] = read_user_config(path) if path else {}
+    source = str(path) if path else "<defaults>"
+    root = path.resolve().parent if path else Path.cwd().resolve()
+    config = apply_user_table(specs, user, source, root)
+    return apply_cli(config, cli)
+
+
+def apply_user_table(
+    specs: dict[str, RuleSpec], user: Mapping[str, Any], source: str, root: Path
+) -> Config:
+    prefix = "tool.leakguard." if source.endswith(".toml") else ""
+    for key in user:
+        if key not in _TOP_LEVEL_KEYS:
+            hint = _close_match(key, _TOP_LEVEL_KEYS)
+            raise ConfigError(source, prefix + key, "unknown key" + hint)
+
+    def codes(key: str) -> list[str]:
+        values = _string_list(user[key], source, prefix + key)
+        for value in values:
+            _check_selector(value, specs, source, prefix + key)
+        return values
+
+    severities = user.get("severity", {})
+    if not isinstance(severities, dict):
+        raise ConfigError(source, prefix + "severity", "expected a table of rule id to severity")
+    for rule_id, value in severities.items():
+        key = f"{prefix}severity.{rule_id}"
+        if rule_id not in specs:
+            raise ConfigError(source, key, "unknown rule id")
+        specs[rule_id] = replace(specs[rule_id], severity=_severity(value, source, key))
+
+    rule_tables = user.get("rules", {})
+    if not isinstance(rule_tables, dict):
+        raise ConfigError(source, prefix + "rules", "expected a table of rule id to options")
+    for rule_id, overrides in rule_tables.items():
+        key = f"{prefix}rules.{rule_id}"
+        if rule_id not in specs:
+            raise ConfigError(source, key, "unknown rule id")
+        if not isinstance(overrides, dict):
+            raise ConfigError(source, key, "expected a table of options")
+        specs[rule_id] = _override_options(specs[rule_id], overrides, source, key)
+
+    enabled = {rid for rid, spec in specs.items() if spec.enabled}
+    if "select" in user:
+        enabled = _expand(codes("select"), specs)
+    if "extend-select" in user:
+        enabled |= _expand(codes("extend-select"), specs)
+    for key in ("ignore", "extend-ignore"):
+        if key in user:
+            enabled -= _expand(codes(key), specs)
+
+    per_file: list[tuple[str, frozenset[str]]] = []
+    table = user.get("per-file-ignores", {})
+    if not isinstance(table, dict):
+        raise ConfigError(source, prefix + "per-file-ignores", "expected a table of glob to codes")
+    for pattern, values in table.items():
+        key = f"{prefix}per-file-ignores.{pattern}"
+        items = _string_list(values, source, key)
+        for value in items:
+            _check_selector(value, specs, source, key)
+        per_file.append((str(pattern), frozenset(items)))
+
+    def paths(key: str) -> tuple[str, ...] | None:
+        return tuple(_string_list(user[key], source, prefix + key)) if key in user else None
+
+    def flag(key: str, default: bool) -> bool:
+        value = user.get(key, default)
+        if not isinstance(value, bool):
+            raise ConfigError(source, prefix + key, "expected true or false")
+        return value
+
+    cache_dir = user.get("cache-dir", ".leakguard_cache")
+    if not isinstance(cache_dir, str):
+        raise ConfigError(source, prefix + "cache-dir", "expected a string")
+    return Config(
+        rules=specs,
+        enabled=frozenset(enabled),
+        root=root,
+        source=source,
+        exclude=paths("exclude") or DEFAULT_EXCLUDE,
+        extend_exclude=paths("extend-exclude") or (),
+        per_file_ignores=tuple(per_file),
+        fail_on=_severity(user.get("fail-on", "warning"), source, prefix + "fail-on"),
+        respect_gitignore=flag("respect-gitignore", True),
+        include_pyi=flag("include-pyi", False),
+        cache_dir=cache_dir,
+    )
+
+
+def apply_cli(config: Config, cli: CliOverrides) -> Config:
+    source = "command line"
+    enabled = set(config.enabled)
+    if cli.select is not None:
+        for value in cli.select:
+            _check_selector(value, config.rules, source, "--select")
+        enabled = _expand(cli.select, config.rules)
+    if cli.extend_select is not None:
+        for value in cli.extend_select:
+            _check_selector(value, config.rules, source, "--extend-select")
+        enabled |= _expand(cli.extend_select, config.rules)
+    if cli.ignore is not None:
+        for value in cli.ignore:
+            _check_selector(value, config.rules, source, "--ignore")
+        enabled -= _expand(cli.ignore, config.rules)
+    changes: dict[str, Any] = {"enabled": frozenset(enabled)}
+    if cli.exclude is not None:
+        changes["exclude"] = tuple(cli.exclude)
+    if cli.extend_exclude:
+        changes["extend_exclude"] = config.extend_exclude + tuple(cli.extend_exclude)
+    if cli.fail_on is not None:
+        changes["fail_on"] = _severity(cli.fail_on, source, "--fail-on")
+    return replace(config, **changes)
+
+
+def _check_selector(value: str, specs: Mapping[str, RuleSpec], source: str, key: str) -> None:
+    if value == "ALL":
+        return
+    if not any(rule_id.startswith(value) for rule_id in specs):
+        raise ConfigError(source, key, f"unknown rule id or prefix {value!r}")
+
+
+def _expand(selectors: Iterable[str], specs: Mapping[str, RuleSpec]) -> set[str]:
+    chosen: set[str] = set()
+    for value in selectors:
+        chosen |= {rid for rid in specs if value == "ALL" or rid.startswith(value)}
+    return chosen
+
+
+def _override_options(
+    spec: RuleSpec, overrides: Mapping[str, Any], source: str, key: str
+) -> RuleSpec:
+    options = dict(spec.options)
+    for name, value in overrides.items():
+        option_key = f"{key}.{name}"
+        if name.startswith("extend_") and name[len("extend_") :] in spec.options:
+            target = name[len("extend_") :]
+            if not isinstance(spec.options[target], list):
+                raise ConfigError(source, option_key, f"{target} is not a list option")
+            options[target] = [*options[target], *_string_list(value, source, option_key)]
+            continue
+        if name not in spec.options:
+            known = ", ".join(sorted(spec.options)) or "none"
+            raise ConfigError(source, option_key, f"unknown option for {spec.id} (known: {known})")
+        options[name] = _coerce_like(spec.options[name], value, source, option_key)
+    return replace(spec, options=options)
+
+
+def _coerce_like(default: Any, value: Any, source: str, key: str) -> Any:
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+    elif isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif isinstance(default, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif isinstance(default, str):
+        if isinstance(value, str):
+            return value
+    elif isinstance(default, list):
+        return _string_list(value, source, key)
+    elif isinstance(default, dict) and isinstance(value, dict):
+        return value
+    raise ConfigError(
+        source, key, f"expected {type(default).__name__}, got {type(value).__name__} ({value!r})"
+    )
+
+
+def _close_match(key: str, known: Iterable[str]) -> str:
+    import difflib
+
+    matches = difflib.get_close_matches(key, list(known), n=1)
+    return f" (did you mean {matches[0]!r}?)" if matches else ""

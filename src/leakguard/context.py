@@ -1,0 +1,90 @@
+"""What a rule can see about the file being analysed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from leakguard.analysis.constants import ConstantTable
+from leakguard.analysis.imports import ImportTable
+
+if TYPE_CHECKING:
+    from leakguard.analysis.project import ProjectIndex
+
+_STATEMENT_TYPES = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+
+
+class FileContext:
+    """Per-file facts shared by all rules: source, tree, imports, constants, ancestors."""
+
+    def __init__(
+        self,
+        path: str,
+        source: str,
+        module: cst.Module,
+        module_name: str = "",
+        project: ProjectIndex | None = None,
+    ) -> None:
+        self.path = path
+        self.source = source
+        self.module = module
+        self.module_name = module_name
+        self.imports = ImportTable.from_module(module, module_name)
+        self.constants = ConstantTable.from_module(module)
+        self.project = project
+        # Root-to-current path maintained by the engine's walk; stack[-1] is the node
+        # whose visit/leave method is running.
+        self.stack: list[cst.CSTNode] = []
+        # Memo shared by rules for derived facts (e.g. per-function scope facts).
+        self.memo: dict[Any, Any] = {}
+        self._wrapper: MetadataWrapper | None = None
+        self._positions: Mapping[cst.CSTNode, CodeRange] | None = None
+
+    # -- ancestry -------------------------------------------------------------------------
+
+    def ancestors(self) -> Iterator[cst.CSTNode]:
+        """Ancestors of the current node, innermost first."""
+        return reversed(self.stack[:-1])
+
+    def enclosing(self, *types: type[cst.CSTNode]) -> cst.CSTNode | None:
+        for node in self.ancestors():
+            if isinstance(node, types):
+                return node
+        return None
+
+    def enclosing_function(self) -> cst.FunctionDef | None:
+        """The innermost function around the current node (lambdas are skipped)."""
+        found = self.enclosing(cst.FunctionDef)
+        return found if isinstance(found, cst.FunctionDef) else None
+
+    def current_statement(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        if isinstance(node, _STATEMENT_TYPES):
+            return node
+        for ancestor in reversed(self.stack):
+            if isinstance(ancestor, _STATEMENT_TYPES):
+                return ancestor
+        return None
+
+    # -- positions and text ---------------------------------------------------------------
+
+    @property
+    def metadata_wrapper(self) -> MetadataWrapper:
+        if self._wrapper is None:
+            # No copy: rules hold references to nodes of `self.module`.
+            self._wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+        return self._wrapper
+
+    def position(self, node: cst.CSTNode) -> CodeRange:
+        """Source range of `node` (lines 1-based, columns 0-based)."""
+        if self._positions is None:
+            self._positions = self.metadata_wrapper.resolve(PositionProvider)
+        return self._positions[node]
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        return self.position(node).start.line
+
+    def code_of(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)

@@ -1,0 +1,142 @@
+"""Which files to check: explicit files always; directories recursively, minus
+default excludes, user excludes and `.gitignore` rules; symlink loops are never followed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+from leakguard.config import Config
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path  # as opened
+    display: str  # relative to the run's root when possible, POSIX separators
+
+
+@dataclass
+class Discovery:
+    files: list[SourceFile]
+    missing: list[str]
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _gitignore_spec(directory: Path) -> pathspec.GitIgnoreSpec | None:
+    ignore_file = directory / ".gitignore"
+    try:
+        lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def discover(targets: Sequence[Path], config: Config, root: Path | None = None) -> Discovery:
+    base = (root or config.root).resolve()
+    exclude = pathspec.GitIgnoreSpec.from_lines([*config.exclude, *config.extend_exclude])
+    suffixes = (".py", ".pyi") if config.include_pyi else (".py",)
+    seen: set[str] = set()
+    files: list[SourceFile] = []
+    missing: list[str] = []
+
+    def add(path: Path) -> None:
+        display = _display(path, base)
+        if display not in seen:
+            seen.add(display)
+            files.append(SourceFile(path, display))
+
+    for target in targets:
+        if target.is_file() or (target.exists() and not target.is_dir()):
+            add(target)  # explicit files are always checked
+        elif target.is_dir():
+            walker = _walk_directory(target, exclude, suffixes, config.respect_gitignore, base)
+            for path in walker:
+                add(path)
+        else:
+            missing.append(str(target))
+    files.sort(key=lambda f: f.display)
+    return Discovery(files, missing)
+
+
+def _walk_directory(
+    top: Path,
+    exclude: pathspec.GitIgnoreSpec,
+    suffixes: tuple[str, ...],
+    use_gitignore: bool,
+    root: Path,
+) -> Iterator[Path]:
+    """Exclude patterns match paths relative to the target or to the project root."""
+    top_abs = top.resolve()
+    visited: set[tuple[int, int]] = set()
+    # (directory, [(gitignore directory, spec), ...] in effect)
+    todo: list[tuple[Path, list[tuple[Path, pathspec.GitIgnoreSpec]]]] = [(top, [])]
+    if use_gitignore:
+        todo = [(top, _ancestor_gitignores(top))]
+    while todo:
+        directory, ignores = todo.pop()
+        try:
+            stat = directory.stat()
+        except OSError:
+            continue
+        identity = (stat.st_dev, stat.st_ino)
+        if identity in visited:
+            continue  # a symlink loop or a second link to the same directory
+        visited.add(identity)
+        if use_gitignore:
+            spec = _gitignore_spec(directory)
+            if spec is not None:
+                ignores = [*ignores, (top_abs / directory.relative_to(top), spec)]
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                continue
+            slash = "/" if is_dir else ""
+            relative = path.relative_to(top)
+            absolute = top_abs / relative
+            if exclude.match_file(relative.as_posix() + slash) or (
+                absolute.is_relative_to(root)
+                and exclude.match_file(absolute.relative_to(root).as_posix() + slash)
+            ):
+                continue
+            if any(
+                spec.match_file(absolute.relative_to(where).as_posix() + slash)
+                for where, spec in ignores
+            ):
+                continue
+            if is_dir:
+                todo.append((path, ignores))
+            elif entry.name.endswith(suffixes):
+                yield path
+
+
+def _ancestor_gitignores(top: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
+    """`.gitignore` files between the enclosing git repository's root and `top`."""
+    resolved = top.resolve()
+    chain = [resolved, *resolved.parents]
+    repo_root = next((p for p in chain if (p / ".git").exists()), None)
+    if repo_root is None:
+        return []
+    specs = []
+    for folder in reversed(chain[: chain.index(repo_root) + 1]):
+        if folder == resolved:
+            continue  # the walk reads top's own .gitignore
+        spec = _gitignore_spec(folder)
+        if spec is not None:
+            specs.append((folder, spec))
+    return specs

@@ -1,0 +1,218 @@
+"""Run orchestration: discovery -> read -> (project facts) -> analyse in parallel -> results.
+
+Parallelism and caching live here and nowhere else: `analyzer` works on one file and
+knows nothing about processes or caches.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from leakguard.analysis.project import ProjectIndex
+from leakguard.analyzer import analyze_text, collect_facts, content_digest, module_name_for
+from leakguard.cache import ResultCache
+from leakguard.config import Config
+from leakguard.discovery import SourceFile, discover
+from leakguard.finding import FileError, FileResult, Finding
+from leakguard.registry import rule_classes
+from leakguard.source import SourceError, decode_source
+
+# Below this many files to analyse, a process pool costs more than it saves.
+_MIN_FILES_FOR_POOL = 8
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RunResult:
+    results: list[FileResult] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def findings(self) -> list[Finding]:
+        return sorted((f for r in self.results for f in r.findings), key=Finding.sort_key)
+
+    @property
+    def errors(self) -> list[FileError]:
+        return [e for r in self.results for e in r.errors]
+
+    @property
+    def files(self) -> int:
+        return len(self.results)
+
+    @property
+    def lines(self) -> int:
+        return sum(r.lines for r in self.results)
+
+
+@dataclass
+class _Source:
+    file: SourceFile
+    data: bytes | None = None
+    error: str | None = None
+    digest: str = ""
+
+
+def check(
+    targets: Sequence[Path],
+    config: Config,
+    *,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+) -> RunResult:
+    started = time.perf_counter()
+    found = discover(targets, config)
+    sources = [_read(f) for f in found.files]
+    cache = ResultCache(config.root / config.cache_dir, config.digest()) if use_cache else None
+    workers = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
+
+    project, project_digest = _project_index(sources, config, cache, workers)
+    results: dict[str, FileResult] = {}
+    pending: list[tuple[_Source, str]] = []
+    for source in sources:
+        display = source.file.display
+        if source.error is not None:
+            results[display] = FileResult(display, errors=[FileError(display, source.error)])
+            continue
+        key = cache.key("findings", display, source.digest, project_digest) if cache else ""
+        cached = cache.load_result(key, display) if cache else None
+        if cached is not None:
+            results[display] = cached
+        else:
+            pending.append((source, key))
+
+    total, done = len(sources), len(sources) - len(pending)
+    if progress:
+        progress(done, total)
+    payloads = [(s.file.display, s.data) for s, _ in pending]
+    analysed = _map(_analyse_payload, payloads, workers, _init_worker, (config, project))
+    for (source, key), result in zip(pending, analysed):
+        results[source.file.display] = result
+        if cache is not None:
+            cache.store_result(key, result)
+        done += 1
+        if progress:
+            progress(done, total)
+    ordered = [results[s.file.display] for s in sources]
+    return RunResult(ordered, found.missing, time.perf_counter() - started)
+
+
+def _read(file: SourceFile) -> _Source:
+    try:
+        data = file.path.read_bytes()
+    except PermissionError:
+        return _Source(file, error="cannot read file: permission denied")
+    except OSError as exc:
+        return _Source(file, error=f"cannot read file: {exc.strerror or exc}")
+    return _Source(file, data, digest=content_digest(data))
+
+
+def _project_index(
+    sources: list[_Source], config: Config, cache: ResultCache | None, workers: int
+) -> tuple[ProjectIndex | None, str]:
+    classes = rule_classes()
+    needed = sorted(
+        {fact for rid in config.enabled if rid in classes for fact in classes[rid].PROJECT_FACTS}
+    )
+    if not needed:
+        return None, ""
+    index = ProjectIndex()
+    pending: list[tuple[_Source, str]] = []
+    facts_by_file: dict[str, dict[str, Any]] = {}
+    for source in sources:
+        if source.data is None:
+            continue
+        key = cache.key("facts:" + ",".join(needed), source.file.display, source.digest) if cache else ""
+        cached = cache.load(key) if cache else None
+        if isinstance(cached, dict):
+            facts_by_file[source.file.display] = cached
+        else:
+            pending.append((source, key))
+    payloads = [(s.file.display, s.data) for s, _ in pending]
+    for (source, key), facts in zip(
+        pending, _map(_facts_payload, payloads, workers, _init_fact_worker, (needed,))
+    ):
+        facts_by_file[source.file.display] = facts
+        if cache is not None:
+            cache.store(key, facts)
+    for display in sorted(facts_by_file):
+        for collector, value in facts_by_file[display].items():
+            index.facts.setdefault(collector, {})[module_name_for(display)] = value
+    return index, index.digest(needed)
+
+
+# -- worker side -----------------------------------------------------------------------
+
+_worker_state: dict[str, Any] = {}
+
+
+def _init_worker(config: Config, project: ProjectIndex | None) -> None:
+    _worker_state["config"] = config
+    _worker_state["project"] = project
+    rule_classes()  # import every rule module once per process, not per file
+
+
+def _init_fact_worker(collectors: list[str]) -> None:
+    _worker_state["collectors"] = collectors
+    rule_classes()  # rule modules register the fact collectors they need
+
+
+def _decode(display: str, data: bytes | None) -> str | FileResult:
+    try:
+        return decode_source(data or b"")
+    except SourceError as exc:
+        return FileResult(display, errors=[FileError(display, str(exc))])
+
+
+def _analyse_payload(payload: tuple[str, bytes | None]) -> FileResult:
+    display, data = payload
+    text = _decode(display, data)
+    if isinstance(text, FileResult):
+        return text
+    try:
+        return analyze_text(text, display, _worker_state["config"], _worker_state["project"])
+    except Exception as exc:  # never lose the run to one file
+        message = f"internal error (please report): {type(exc).__name__}: {exc}"
+        return FileResult(display, errors=[FileError(display, message)])
+
+
+def _facts_payload(payload: tuple[str, bytes | None]) -> dict[str, Any]:
+    display, data = payload
+    text = _decode(display, data)
+    if isinstance(text, FileResult):
+        return {}
+    return collect_facts(text, display, _worker_state["collectors"])
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _map(
+    function: Callable[[T], R],
+    items: list[T],
+    workers: int,
+    initializer: Callable[..., None],
+    initargs: tuple[Any, ...],
+) -> Iterator[R]:
+    """`map` in order, in a process pool when it pays off, else in this process."""
+    if workers <= 1 or len(items) < _MIN_FILES_FOR_POOL:
+        initializer(*initargs)
+        yield from map(function, items)
+        return
+    chunk = max(1, min(16, len(items) // (workers * 8)))
+    with ProcessPoolExecutor(workers, initializer=initializer, initargs=initargs) as pool:
+        yield from pool.map(function, items, chunksize=chunk)
+
+
+def iter_findings(results: Iterable[FileResult]) -> Iterator[Finding]:
+    for result in results:
+        yield from result.findings

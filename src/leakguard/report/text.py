@@ -1,0 +1,105 @@
+"""`--format text`: one line per finding, the source line with a caret underline, and a
+summary. Colour only on a terminal and never when NO_COLOR is set (rich decides)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from leakguard.engine import RunResult
+from leakguard.finding import Finding, Severity
+from leakguard.report import ReportOptions
+
+_SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
+
+
+def _console(out: TextIO, options: ReportOptions) -> Console:
+    if options.color is False:
+        return Console(file=out, no_color=True, highlight=False, soft_wrap=True, force_terminal=False)
+    return Console(
+        file=out, highlight=False, soft_wrap=True, force_terminal=True if options.color else None
+    )
+
+
+def _finding_line(finding: Finding) -> Text:
+    line = Text()
+    line.append(f"{finding.path}:{finding.line}:{finding.column}:", style="bold")
+    line.append(" ")
+    line.append(finding.rule, style="bold magenta")
+    line.append(" ")
+    line.append(f"[{finding.severity.value}]", style=_SEVERITY_STYLE[finding.severity])
+    line.append(" ")
+    line.append(finding.message)
+    return line
+
+
+def _source_excerpt(finding: Finding) -> Text | None:
+    source = finding.source_line.rstrip("\n")
+    if not source.strip():
+        return None
+    gutter = f"{finding.line:>5} | "
+    start = max(0, finding.column - 1)
+    if finding.end_line == finding.line:
+        end = max(start + 1, finding.end_column - 1)
+    else:
+        end = len(source.rstrip())
+    width = max(1, min(end, len(source)) - start)
+    excerpt = Text()
+    excerpt.append(gutter, style="dim")
+    excerpt.append(source.expandtabs(1))
+    excerpt.append("\n")
+    excerpt.append(" " * (len(gutter) - 2) + "| ", style="dim")
+    excerpt.append(" " * start + "^" * width, style=_SEVERITY_STYLE[finding.severity])
+    return excerpt
+
+
+def write(run: RunResult, out: TextIO, options: ReportOptions) -> None:
+    console = _console(out, options)
+    findings = run.findings
+    shown = [f for f in findings if not f.suppressed]
+    for finding in shown:
+        console.print(_finding_line(finding))
+        if options.show_source and not options.quiet:
+            excerpt = _source_excerpt(finding)
+            if excerpt is not None:
+                console.print(excerpt)
+    errors = sorted(run.errors, key=lambda e: (e.path, e.message))
+    for error in errors:
+        line = Text()
+        line.append(f"{error.path}: ", style="bold")
+        line.append("error: ", style="bold red")
+        line.append(error.message)
+        console.print(line)
+    if options.statistics and shown:
+        console.print()
+        counts = Counter((f.rule, f.name, f.severity) for f in shown)
+        for (rule, name, severity), count in sorted(counts.items()):
+            console.print(Text(f"{count:>6}  {rule}  {name} [{severity.value}]"))
+    if options.quiet:
+        return
+    console.print(_summary(run, shown, len(findings) - len(shown), len(errors)))
+
+
+def _summary(run: RunResult, shown: list[Finding], suppressed: int, errors: int) -> Text:
+    by_severity = Counter(f.severity for f in shown)
+    text = Text()
+    if shown:
+        parts = [f"{by_severity[s]} {s.value}" for s in reversed(Severity) if by_severity[s]]
+        rules = len({f.rule for f in shown})
+        files = len({f.path for f in shown})
+        noun = "finding" if len(shown) == 1 else "findings"
+        text.append(f"Found {len(shown)} {noun} ({', '.join(parts)})", style="bold")
+        text.append(f" from {rules} rule{'s' if rules != 1 else ''}")
+        text.append(f" in {files} file{'s' if files != 1 else ''}.")
+    else:
+        text.append("No findings.", style="bold green")
+    details = [f"{run.files} files checked", f"{run.lines} lines", f"{run.seconds:.2f} s"]
+    if suppressed:
+        details.append(f"{suppressed} suppressed")
+    if errors:
+        details.append(f"{errors} file error{'s' if errors != 1 else ''}")
+    text.append(" (" + ", ".join(details) + ")")
+    return text

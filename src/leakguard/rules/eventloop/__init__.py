@@ -1,0 +1,1 @@
+"""LG2xx: async and the event loop."""

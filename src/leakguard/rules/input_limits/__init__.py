@@ -1,0 +1,1 @@
+"""LG3xx: input size and denial of service."""

@@ -1,0 +1,1 @@
+"""LG1xx: memory retention and leaks."""

@@ -1,0 +1,1 @@
+"""LG4xx: unsafe deserialization and model files."""

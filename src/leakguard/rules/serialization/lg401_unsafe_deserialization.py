@@ -1,0 +1,79 @@
+"""LG401 unsafe-deserialization: loaders that execute code embedded in the data."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from leakguard.analysis.calls import is_literal_false, is_literal_true, keyword_arg, positional_arg
+from leakguard.analysis.imports import matches_any
+from leakguard.rule import LintRule
+
+_PICKLE_FIX = (
+    "Use a format that holds data only: skops.io.load with an explicit trusted= list, "
+    "ONNX, safetensors or JSON."
+)
+
+
+class UnsafeDeserialization(LintRule):
+    code = "LG401"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = self.context.imports.call_name(node)
+        if name is None:
+            return
+        verdict = self._verdict(name, node)
+        if verdict is not None:
+            why, fix = verdict
+            self.report(node, call=name, why=why, fix=fix)
+
+    def _verdict(self, name: str, node: cst.Call) -> tuple[str, str] | None:
+        if matches_any(name, self.option("unsafe_calls")):
+            if name.startswith("yaml."):
+                return "constructs arbitrary Python objects", "Use yaml.safe_load."
+            if name.startswith("marshal."):
+                return "loads code objects and crashes on crafted input", _PICKLE_FIX
+            if name.startswith("joblib.") or name.endswith(".joblib.load"):
+                return "unpickles the file (joblib uses pickle, so it is not a fix)", _PICKLE_FIX
+            return "unpickles its input", _PICKLE_FIX
+        if matches_any(name, self.option("yaml_load_calls")):
+            loader = keyword_arg(node, "Loader") or positional_arg(node, 1)
+            if loader is None or not self._is_safe_loader(loader.value):
+                return (
+                    "without a safe Loader constructs arbitrary Python objects",
+                    "Use yaml.safe_load or Loader=yaml.SafeLoader.",
+                )
+            return None
+        if matches_any(name, self.option("numpy_load_calls")):
+            allow = keyword_arg(node, "allow_pickle")
+            if allow is not None and is_literal_true(allow.value):
+                return "with allow_pickle=True unpickles object arrays", "Drop allow_pickle=True."
+            return None
+        if matches_any(name, self.option("torch_load_calls")):
+            weights_only = keyword_arg(node, "weights_only")
+            if weights_only is None:
+                if self.option("torch_before_2_6"):
+                    return (
+                        "without weights_only=True unpickles the checkpoint (torch < 2.6)",
+                        "Pass weights_only=True or use safetensors.",
+                    )
+                return None
+            if is_literal_false(weights_only.value):
+                return (
+                    "with weights_only=False unpickles the checkpoint",
+                    "Pass weights_only=True or use safetensors.",
+                )
+            return None
+        if matches_any(name, self.option("keras_load_calls")):
+            safe_mode = keyword_arg(node, "safe_mode")
+            if safe_mode is not None and is_literal_false(safe_mode.value):
+                return (
+                    "with safe_mode=False deserializes arbitrary lambdas",
+                    "Keep safe_mode=True (the default).",
+                )
+        return None
+
+    def _is_safe_loader(self, loader: cst.BaseExpression) -> bool:
+        qualified = self.context.imports.qualify(loader)
+        text = qualified or (loader.value if isinstance(loader, cst.Name) else "")
+        return text.rsplit(".", 1)[-1] in self.option("yaml_safe_loaders")
+

@@ -1,0 +1,1 @@
+"""LG5xx: web exposure."""

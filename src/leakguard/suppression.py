@@ -1,0 +1,56 @@
+"""Inline suppressions: `# leakguard: ignore[LG101]`, `# leakguard: ignore`,
+`# noqa: LG101` and bare `# noqa`."""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from collections.abc import Iterable
+
+_LEAKGUARD = re.compile(r"#\s*leakguard\s*:\s*ignore\b(?:\s*\[(?P<codes>[^\]]*)\])?", re.I)
+_NOQA = re.compile(r"#\s*noqa\b(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I)
+_CODE = re.compile(r"[A-Z]+[0-9]*", re.I)
+
+ALL = frozenset({"*"})
+
+
+def comment_lines(source: str) -> dict[int, str]:
+    """Comments by 1-based line number (only real comments, not text in strings)."""
+    comments: dict[int, str] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                comments[token.start[0]] = token.string
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        # LibCST accepted the file, so this is rare (e.g. tokenize is stricter about
+        # some f-strings); fall back to a line scan rather than lose suppressions.
+        for number, line in enumerate(source.splitlines(), start=1):
+            if "#" in line:
+                comments[number] = line[line.index("#") :]
+    return comments
+
+
+def codes_in_comment(comment: str) -> frozenset[str] | None:
+    """The codes a comment suppresses: ALL, a set of codes, or None for no suppression."""
+    found: set[str] = set()
+    for pattern in (_LEAKGUARD, _NOQA):
+        for match in pattern.finditer(comment):
+            codes = match.group("codes")
+            if codes is None or not codes.strip():
+                return ALL
+            found |= {c.upper() for c in _CODE.findall(codes)}
+    return frozenset(found) if found else None
+
+
+def is_suppressed(rule: str, lines: Iterable[int], comments: dict[int, str]) -> bool:
+    for line in lines:
+        comment = comments.get(line)
+        if comment is None:
+            continue
+        codes = codes_in_comment(comment)
+        if codes is None:
+            continue
+        if codes is ALL or any(rule.startswith(code) for code in codes):
+            return True
+    return False

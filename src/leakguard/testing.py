@@ -1,0 +1,69 @@
+"""Helpers for testing rules against annotated fixture files.
+
+A fixture marks each line that must be reported with a trailing comment
+`# expect: LG101` (several codes: `# expect: LG101, LG202`). Everything not marked must
+stay silent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from leakguard.config import Config, apply_user_table, bundled_rule_specs
+from leakguard.engine import RunResult, check
+
+_EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>LG\d+(?:\s*,\s*LG\d+)*)")
+
+Expectation = tuple[str, int, str]  # (relative path, line, rule)
+
+
+def make_config(root: Path, **user: Any) -> Config:
+    """A configuration as if `user` were the `[tool.leakguard]` table at `root`."""
+    table = {key.replace("_", "-"): value for key, value in user.items()}
+    return apply_user_table(dict(bundled_rule_specs()), table, "<test>", root.resolve())
+
+
+def run(paths: Iterable[Path], root: Path, **user: Any) -> RunResult:
+    return check(list(paths), make_config(root, **user), jobs=1, use_cache=False)
+
+
+def expectations(path: Path, root: Path, rules: Iterable[str] | None = None) -> set[Expectation]:
+    wanted = set(rules) if rules is not None else None
+    files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    found: set[Expectation] = set()
+    for file in files:
+        display = file.resolve().relative_to(root.resolve()).as_posix()
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+            match = _EXPECT.search(line)
+            if match is None:
+                continue
+            for code in re.split(r"\s*,\s*", match.group("codes")):
+                if wanted is None or code in wanted:
+                    found.add((display, number, code))
+    return found
+
+
+def reported(run_result: RunResult, rules: Iterable[str] | None = None) -> set[Expectation]:
+    wanted = set(rules) if rules is not None else None
+    return {
+        (f.path, f.line, f.rule)
+        for f in run_result.findings
+        if not f.suppressed and (wanted is None or f.rule in wanted)
+    }
+
+
+def check_fixture(
+    path: Path, rule: str, options: Mapping[str, Any] | None = None
+) -> tuple[set[Expectation], set[Expectation]]:
+    """(expected, reported) for one fixture file or directory, running only `rule`."""
+    root = path.parent
+    user: dict[str, Any] = {"select": [rule]}
+    if options:
+        user["rules"] = {rule: dict(options)}
+    result = run([path], root, **user)
+    if result.errors:
+        raise AssertionError(f"fixture did not analyse cleanly: {result.errors}")
+    return expectations(path, root, [rule]), reported(result, [rule])
