@@ -1,0 +1,160 @@
+"""Web-framework awareness, written once: which functions are request handlers.
+
+Recognises FastAPI (`@app.get/post/put/patch/delete/api_route`, `APIRouter`),
+Starlette (`Route("/p", endpoint)`, `@app.route`), Flask (`@app.route`, `@bp.route`,
+`add_url_rule`, `MethodView` methods) and aiohttp (`web.RouteTableDef` decorators,
+`web.get("/p", handler)` in `add_routes`, `router.add_get`). Results are per file and
+memoised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from leakguard.analysis.imports import dotted_name
+from leakguard.context import FileContext
+from leakguard.walker import descendants
+
+HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "trace"})
+_DECORATOR_METHODS = HTTP_METHODS | {"api_route", "route", "websocket", "view"}
+# Calls that register `handler` given as an argument: name -> index of the handler arg.
+_REGISTRATION_CALLS = {
+    "add_api_route": 1,
+    "add_route": 1,
+    "add_url_rule": 2,
+    "add_get": 1,
+    "add_post": 1,
+    "add_put": 1,
+    "add_patch": 1,
+    "add_delete": 1,
+    "add_api_websocket_route": 1,
+}
+_REGISTRATION_KEYWORDS = ("endpoint", "view_func", "handler")
+# Module-level helpers that build a route object from (path, handler).
+_ROUTE_FACTORIES = frozenset(
+    {
+        "starlette.routing.Route",
+        "starlette.routing.WebSocketRoute",
+        "fastapi.routing.APIRoute",
+        "aiohttp.web.get",
+        "aiohttp.web.post",
+        "aiohttp.web.put",
+        "aiohttp.web.patch",
+        "aiohttp.web.delete",
+        "aiohttp.web.route",
+        "aiohttp.web.view",
+    }
+)
+_CLASS_BASED_VIEWS = frozenset(
+    {
+        "flask.views.MethodView",
+        "flask.views.View",
+        "starlette.endpoints.HTTPEndpoint",
+        "aiohttp.web.View",
+    }
+)
+# Receivers that are HTTP *clients*: `requests.get("/x")` is not a route.
+_CLIENT_MODULES = ("requests", "httpx", "aiohttp.ClientSession", "urllib", "session", "client")
+
+
+@dataclass
+class RouteIndex:
+    """Request handlers of one file."""
+
+    handler_names: set[str] = field(default_factory=set)  # registered by call
+    view_classes: set[str] = field(default_factory=set)  # class-based views
+
+
+def route_decorator(decorator: cst.Decorator, context: FileContext) -> str | None:
+    """The HTTP verb (or `route`) when `decorator` registers a request handler."""
+    target = decorator.decorator
+    if not isinstance(target, cst.Call) or not isinstance(target.func, cst.Attribute):
+        return None
+    verb = target.func.attr.value
+    if verb not in _DECORATOR_METHODS:
+        return None
+    receiver = target.func.value
+    qualified = context.imports.qualify(receiver) or dotted_name(receiver) or ""
+    if qualified.split(".")[0] in _CLIENT_MODULES or qualified in _CLIENT_MODULES:
+        return None
+    path_arg = next((a for a in target.args if a.keyword is None), None)
+    if path_arg is None:
+        path_arg = next((a for a in target.args if a.keyword and a.keyword.value in ("path", "rule")), None)
+    if path_arg is None:
+        return verb if verb in ("route", "api_route", "view") else None
+    value = path_arg.value
+    if isinstance(value, cst.SimpleString):
+        text = value.evaluated_value
+        return verb if isinstance(text, str) and (text.startswith("/") or text == "") else None
+    return verb if isinstance(value, (cst.Name, cst.Attribute, cst.FormattedString)) else None
+
+
+def route_index(context: FileContext) -> RouteIndex:
+    cached = context.memo.get("route_index")
+    if isinstance(cached, RouteIndex):
+        return cached
+    index = RouteIndex()
+    for node in descendants(context.module):
+        if isinstance(node, cst.Call):
+            _record_registration(node, context, index)
+        elif isinstance(node, cst.ClassDef):
+            for base in node.bases:
+                name = context.imports.qualify(base.value) or dotted_name(base.value) or ""
+                if name in _CLASS_BASED_VIEWS or name.endswith(("MethodView", "HTTPEndpoint")):
+                    index.view_classes.add(node.name.value)
+    context.memo["route_index"] = index
+    return index
+
+
+def _record_registration(call: cst.Call, context: FileContext, index: RouteIndex) -> None:
+    handler: cst.BaseExpression | None = None
+    qualified = context.imports.call_name(call)
+    if qualified in _ROUTE_FACTORIES:
+        positional = [a for a in call.args if a.keyword is None]
+        handler = positional[1].value if len(positional) > 1 else None
+    elif isinstance(call.func, cst.Attribute) and call.func.attr.value in _REGISTRATION_CALLS:
+        position = _REGISTRATION_CALLS[call.func.attr.value]
+        positional = [a for a in call.args if a.keyword is None]
+        if len(positional) > position:
+            handler = positional[position].value
+    if handler is None:
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value in _REGISTRATION_KEYWORDS:
+                if qualified in _ROUTE_FACTORIES or isinstance(call.func, cst.Attribute):
+                    handler = arg.value
+    if isinstance(handler, cst.Name):
+        index.handler_names.add(handler.value)
+    elif isinstance(handler, cst.Call) and isinstance(handler.func, cst.Attribute):
+        # Flask: `view_func=Items.as_view("items")`
+        owner = dotted_name(handler.func.value)
+        if owner and handler.func.attr.value == "as_view":
+            index.view_classes.add(owner)
+
+
+def is_request_handler(
+    function: cst.FunctionDef, context: FileContext, owner: cst.ClassDef | None = None
+) -> bool:
+    """True for route handlers: decorated, registered by call, or a view-class method."""
+    if any(route_decorator(d, context) for d in function.decorators):
+        return True
+    index = route_index(context)
+    if owner is None and function.name.value in index.handler_names:
+        return True
+    if owner is not None and owner.name.value in index.view_classes:
+        return function.name.value in HTTP_METHODS or function.name.value == "dispatch_request"
+    return False
+
+
+def enclosing_class_of(function: cst.FunctionDef, context: FileContext) -> cst.ClassDef | None:
+    """The class whose body directly defines `function` (uses the current ancestor stack)."""
+    stack = context.stack
+    if function not in stack:
+        return None
+    for node in reversed(stack[: stack.index(function)]):
+        if isinstance(node, cst.ClassDef):
+            return node
+        if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+            return None
+    return None

@@ -1,0 +1,335 @@
+"""Scope and persistence facts: does a container outlive the call that fills it?
+
+Answers "where does `x` live?" for a name or attribute used inside a function, from the
+ancestor stack of the current node: a local, a parameter (the caller owns it), a mutable
+default argument, a closure-captured variable, a module global, an instance attribute
+or a class attribute. Facts per function are computed once per file (memoised in
+`FileContext.memo`). Cheaper than LibCST's ScopeProvider, and enough for these rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import libcst as cst
+
+from leakguard.context import FileContext
+from leakguard.walker import SCOPE_NODES, descendants
+
+FunctionNode = cst.FunctionDef | cst.Lambda
+
+
+class Storage(str, Enum):
+    LOCAL = "local variable"
+    PARAMETER = "parameter"
+    MUTABLE_DEFAULT = "mutable default argument"
+    CLOSURE = "closure-captured variable"
+    MODULE_GLOBAL = "module global"
+    INSTANCE_ATTRIBUTE = "instance attribute"
+    CLASS_ATTRIBUTE = "class attribute"
+    UNKNOWN = "unknown"
+
+    @property
+    def persistent(self) -> bool:
+        """Outlives one call of the function (PARAMETER is the caller's, so excluded)."""
+        return self in _PERSISTENT
+
+
+_PERSISTENT = {
+    Storage.MUTABLE_DEFAULT,
+    Storage.CLOSURE,
+    Storage.MODULE_GLOBAL,
+    Storage.INSTANCE_ATTRIBUTE,
+    Storage.CLASS_ATTRIBUTE,
+}
+
+_MUTABLE_LITERALS = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
+_MUTABLE_FACTORIES = frozenset(
+    {"list", "dict", "set", "bytearray", "collections.defaultdict", "collections.OrderedDict",
+     "collections.deque", "collections.Counter"}
+)
+
+
+@dataclass(frozen=True)
+class FunctionScope:
+    node: FunctionNode
+    params: tuple[str, ...]  # in order; params[0] is `self`/`cls` for methods
+    mutable_default_params: frozenset[str]
+    locals: frozenset[str]
+    globals: frozenset[str]
+    nonlocals: frozenset[str]
+    is_method: bool
+    decorators: tuple[str, ...]
+
+    @property
+    def receiver(self) -> str | None:
+        """`self` (or `cls`) name for methods, else None."""
+        return self.params[0] if self.is_method and self.params else None
+
+    @property
+    def is_classmethod(self) -> bool:
+        return any(d.rsplit(".", 1)[-1] == "classmethod" for d in self.decorators)
+
+    @property
+    def is_staticmethod(self) -> bool:
+        return any(d.rsplit(".", 1)[-1] == "staticmethod" for d in self.decorators)
+
+
+@dataclass(frozen=True)
+class Location:
+    storage: Storage
+    name: str  # the root name, e.g. `CACHE` or `self.items`
+    # Where the container was bound (its assignment), when known; for messages.
+    definition: cst.CSTNode | None = None
+
+
+def is_mutable_constructor(node: cst.BaseExpression | None, context: FileContext) -> bool:
+    if node is None:
+        return False
+    if isinstance(node, _MUTABLE_LITERALS):
+        return True
+    if isinstance(node, cst.Call):
+        name = context.imports.qualify(node.func)
+        return name in _MUTABLE_FACTORIES
+    return False
+
+
+def bound_names(target: cst.BaseExpression) -> list[str]:
+    """Names bound by an assignment/for/with target (tuples and starred unpacked)."""
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        names: list[str] = []
+        for element in target.elements:
+            names.extend(bound_names(element.value))
+        return names
+    if isinstance(target, cst.StarredElement):
+        return bound_names(target.value)
+    return []
+
+
+def _params(params: cst.Parameters) -> list[cst.Param]:
+    found = [*params.posonly_params, *params.params, *params.kwonly_params]
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            found.append(star)
+    return found
+
+
+def function_scope(node: FunctionNode, context: FileContext, is_method: bool = False) -> FunctionScope:
+    key = ("scope", id(node))
+    cached = context.memo.get(key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    params = _params(node.params)
+    names = tuple(p.name.value for p in params)
+    mutable_defaults = frozenset(
+        p.name.value for p in params if is_mutable_constructor(p.default, context)
+    )
+    locals_: set[str] = set()
+    globals_: set[str] = set()
+    nonlocals: set[str] = set()
+    body = node.body
+    if isinstance(node, cst.Lambda):
+        items: list[cst.CSTNode] = [body]
+    else:
+        items = [body]
+    for item in items:
+        for child in [item, *descendants(item, stop_at=SCOPE_NODES)]:
+            if isinstance(child, cst.Global):
+                globals_.update(n.name.value for n in child.names)
+            elif isinstance(child, cst.Nonlocal):
+                nonlocals.update(n.name.value for n in child.names)
+            elif isinstance(child, cst.Assign):
+                for target in child.targets:
+                    locals_.update(bound_names(target.target))
+            elif isinstance(child, (cst.AnnAssign, cst.AugAssign)):
+                locals_.update(bound_names(child.target))
+            elif isinstance(child, (cst.For,)):
+                locals_.update(bound_names(child.target))
+            elif isinstance(child, cst.WithItem) and child.asname is not None:
+                locals_.update(bound_names(child.asname.name))
+            elif isinstance(child, cst.NamedExpr):
+                locals_.update(bound_names(child.target))
+            elif isinstance(child, cst.ExceptHandler) and child.name is not None:
+                locals_.update(bound_names(child.name.name))
+            elif isinstance(child, (cst.FunctionDef, cst.ClassDef)) and child is not node:
+                locals_.add(child.name.value)
+            elif isinstance(child, cst.Import):
+                for alias in child.names:
+                    if alias.asname is not None:
+                        locals_.update(bound_names(alias.asname.name))  # type: ignore[arg-type]
+                    else:
+                        locals_.add(_root_name(alias.name))
+            elif isinstance(child, cst.ImportFrom) and not isinstance(child.names, cst.ImportStar):
+                for alias in child.names:
+                    if alias.asname is not None:
+                        locals_.update(bound_names(alias.asname.name))  # type: ignore[arg-type]
+                    elif isinstance(alias.name, cst.Name):
+                        locals_.add(alias.name.value)
+    decorators: tuple[str, ...] = ()
+    if isinstance(node, cst.FunctionDef):
+        decorators = tuple(
+            context.imports.qualify(_decorator_target(d)) or _dotted(_decorator_target(d))
+            for d in node.decorators
+        )
+    scope = FunctionScope(
+        node=node,
+        params=names,
+        mutable_default_params=mutable_defaults,
+        locals=frozenset(locals_ - globals_ - nonlocals),
+        globals=frozenset(globals_),
+        nonlocals=frozenset(nonlocals),
+        is_method=is_method,
+        decorators=decorators,
+    )
+    context.memo[key] = scope
+    return scope
+
+
+def _root_name(node: cst.BaseExpression) -> str:
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else ""
+
+
+def _decorator_target(decorator: cst.Decorator) -> cst.BaseExpression:
+    target = decorator.decorator
+    return target.func if isinstance(target, cst.Call) else target
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    from leakguard.analysis.imports import dotted_name
+
+    return dotted_name(node) or ""
+
+
+def module_bindings(context: FileContext) -> dict[str, cst.CSTNode]:
+    """Names bound at module level -> the statement that (first) binds them."""
+    cached = context.memo.get("module_bindings")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    bindings: dict[str, cst.CSTNode] = {}
+
+    def scan(body: object) -> None:
+        for statement in body:  # type: ignore[attr-defined]
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    names: list[str] = []
+                    if isinstance(small, cst.Assign):
+                        for target in small.targets:
+                            names.extend(bound_names(target.target))
+                    elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                        names.extend(bound_names(small.target))
+                    elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
+                        small.names, cst.ImportStar
+                    ):
+                        for alias in small.names:
+                            if alias.asname is not None:
+                                names.extend(bound_names(alias.asname.name))  # type: ignore[arg-type]
+                            else:
+                                names.append(_root_name(alias.name))
+                    for name in names:
+                        bindings.setdefault(name, statement)
+            elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                bindings.setdefault(statement.name.value, statement)
+            elif isinstance(statement, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
+                scan(statement.body.body)
+                if isinstance(statement, cst.Try):
+                    for handler in statement.handlers:
+                        scan(handler.body.body)
+                orelse = getattr(statement, "orelse", None)
+                if orelse is not None and hasattr(orelse, "body"):
+                    inner = orelse.body
+                    scan(inner.body if hasattr(inner, "body") else [orelse])
+
+    scan(context.module.body)
+    context.memo["module_bindings"] = bindings
+    return bindings
+
+
+def enclosing_scopes(context: FileContext) -> list[tuple[FunctionScope, cst.ClassDef | None]]:
+    """Functions around the current node, innermost first, each with the class that
+    directly contains it (for methods)."""
+    scopes: list[tuple[FunctionScope, cst.ClassDef | None]] = []
+    ancestors = context.stack[:-1] if context.stack else []
+    for index in range(len(ancestors) - 1, -1, -1):
+        node = ancestors[index]
+        if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+            owner = _direct_class(ancestors, index)
+            scope = function_scope(node, context, is_method=owner is not None)
+            scopes.append((scope, owner))
+    return scopes
+
+
+def _direct_class(ancestors: list[cst.CSTNode], index: int) -> cst.ClassDef | None:
+    """The ClassDef whose body directly holds ancestors[index], if any."""
+    for position in range(index - 1, -1, -1):
+        node = ancestors[position]
+        if isinstance(node, cst.ClassDef):
+            return node
+        if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+            return None
+    return None
+
+
+def locate(expr: cst.BaseExpression, context: FileContext) -> Location:
+    """Where the container `expr` (a name or attribute chain) lives, seen from the
+    current node's position."""
+    root = expr
+    while isinstance(root, (cst.Attribute, cst.Subscript)):
+        root = root.value
+    if not isinstance(root, cst.Name):
+        return Location(Storage.UNKNOWN, "")
+    name = root.value
+    scopes = enclosing_scopes(context)
+    is_attribute = root is not expr
+    display = _dotted(expr) if isinstance(expr, cst.Attribute) else name
+    if scopes:
+        innermost, owner = scopes[0]
+        if is_attribute and owner is not None and name == innermost.receiver:
+            storage = (
+                Storage.CLASS_ATTRIBUTE if innermost.is_classmethod else Storage.INSTANCE_ATTRIBUTE
+            )
+            if not innermost.is_staticmethod:
+                return Location(storage, display or name)
+        for depth, (scope, scope_owner) in enumerate(scopes):
+            if name in scope.globals:
+                break
+            if name in scope.nonlocals:
+                continue  # bound further out: keep looking, it is a closure capture
+            if name in scope.params:
+                if depth == 0:
+                    if name in scope.mutable_default_params:
+                        return Location(Storage.MUTABLE_DEFAULT, display, scope.node)
+                    if is_attribute and scope_owner is not None and name == scope.receiver:
+                        return Location(Storage.INSTANCE_ATTRIBUTE, display)
+                    return Location(Storage.PARAMETER, display, scope.node)
+                return Location(Storage.CLOSURE, display, scope.node)
+            if name in scope.locals:
+                if depth == 0:
+                    return Location(Storage.LOCAL, display)
+                return Location(Storage.CLOSURE, display, scope.node)
+    bindings = module_bindings(context)
+    if name in bindings:
+        node = bindings[name]
+        if isinstance(node, cst.ClassDef) and is_attribute:
+            return Location(Storage.CLASS_ATTRIBUTE, display, node)
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            return Location(Storage.UNKNOWN, display, node)
+        if context.imports.aliases.get(name) is not None and not _assigned_at_module(name, node):
+            return Location(Storage.UNKNOWN, display, node)  # an imported module or name
+        return Location(Storage.MODULE_GLOBAL, display, node)
+    owner_class = next((c for _, c in scopes if c is not None), None)
+    if owner_class is not None and not scopes:
+        return Location(Storage.CLASS_ATTRIBUTE, display)
+    return Location(Storage.UNKNOWN, display)
+
+
+def _assigned_at_module(name: str, statement: cst.CSTNode) -> bool:
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    return any(
+        isinstance(small, (cst.Assign, cst.AnnAssign, cst.AugAssign)) for small in statement.body
+    )
