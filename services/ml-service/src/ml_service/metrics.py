@@ -24,7 +24,9 @@ class Metrics:
             "ml_inflight", "Operations admitted (running or queued)", registry=self.registry
         )
         self.shed = Counter(
-            "ml_shed_total", "Requests refused by admission control", ["reason"],
+            "ml_shed_total",
+            "Requests refused by admission control",
+            ["reason"],
             registry=self.registry,
         )
         self.operation_seconds = Histogram(
@@ -34,7 +36,8 @@ class Metrics:
             "ml_op_timeouts_total", "Operations killed at their deadline", registry=self.registry
         )
         self.worker_restarts = Counter(
-            "ml_worker_restarts_total", "Worker processes replaced after a kill or crash",
+            "ml_worker_restarts_total",
+            "Worker processes replaced after a kill or crash",
             registry=self.registry,
         )
         self.ready = Gauge("ml_ready", "1 when the service accepts work", registry=self.registry)

@@ -72,6 +72,9 @@ class Admission:
     def in_flight(self) -> int:
         return self._admitted
 
+    def is_full(self) -> bool:
+        return self._admitted >= self._capacity
+
     def retry_after_seconds(self) -> int:
         waves = (self._admitted + 1) / self._workers
         return max(1, math.ceil(self._average_seconds * waves))
@@ -81,7 +84,7 @@ class Admission:
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        if self._admitted >= self._capacity:
+        if self.is_full():
             raise Overloaded("queue_full")
         self._admitted += 1
         try:

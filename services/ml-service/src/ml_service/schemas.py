@@ -105,7 +105,9 @@ Operation = Annotated[
 
 
 class BatchRequest(StrictModel):
-    operations: Annotated[list[Operation], Field(min_length=1, max_length=HARD_MAX_BATCH_OPERATIONS)]
+    operations: Annotated[
+        list[Operation], Field(min_length=1, max_length=HARD_MAX_BATCH_OPERATIONS)
+    ]
 
     @model_validator(mode="after")
     def check_size(self, info: ValidationInfo) -> Self:

@@ -1,4 +1,4 @@
-"""Service configuration from environment variables (prefix ``ML_SERVICE_``), validated at start-up."""
+"""Service configuration from ML_SERVICE_* environment variables, validated at start-up."""
 
 from __future__ import annotations
 

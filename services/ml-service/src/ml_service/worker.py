@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
     from ml_service.persistence import ModelStoreConfig
+    from ml_service.schemas import BatchItem, Operation
 
 TaskKind = Literal["cluster", "anomaly", "batch", "fit_model", "score_model", "warm_up"]
 MAX_ERROR_DETAILS = 20
@@ -55,7 +56,7 @@ def initialize_worker(memory_limit_bytes: int, nice_increment: int) -> None:
         # CPU-bound workers yield the CPU to the event loop so health checks stay fast.
         os.nice(nice_increment)
     threadpool_limits(limits=1)
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     capped = memory_limit_bytes if hard == resource.RLIM_INFINITY else min(hard, memory_limit_bytes)
     resource.setrlimit(resource.RLIMIT_AS, (capped, hard))
 
@@ -81,7 +82,10 @@ def _invalid(error: ValidationError) -> TaskOutcome:
     known = _field_names()
     details = tuple(
         (
-            tuple(part if isinstance(part, int) or part in known else REDACTED_KEY for part in item["loc"]),
+            tuple(
+                part if isinstance(part, int) or part in known else REDACTED_KEY
+                for part in item["loc"]
+            ),
             item["type"],
         )
         for item in error.errors(include_url=False, include_context=False, include_input=False)[
@@ -182,11 +186,11 @@ def _dispatch(spec: TaskSpec) -> TaskOutcome:
     raise RuntimeError(f"unknown task kind {spec.kind!r}")
 
 
-def _run_batch_item(index: int, operation: object, limits: Limits) -> object:
+def _run_batch_item(index: int, operation: Operation, limits: Limits) -> BatchItem:
     from ml_service import estimators, schemas
 
     try:
-        result = estimators.run_operation(operation, limits)  # type: ignore[arg-type]
+        result = estimators.run_operation(operation, limits)
     except estimators.OperationRejected as rejection:
         return schemas.BatchItem(
             index=index,

@@ -4,24 +4,31 @@ BLAS/OpenMP read their thread counts when first loaded, so the variables are set
 before numpy is imported: one thread per worker keeps workers x threads <= cores.
 """
 
+import importlib
 import os
 
-for _variable in (
+THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
     "MKL_NUM_THREADS",
     "BLIS_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
-):
-    os.environ[_variable] = "1"
+)
+HEAVY_MODULES = (
+    "numpy",
+    "sklearn.cluster",
+    "sklearn.ensemble",
+    "sklearn.pipeline",
+    "sklearn.preprocessing",
+    "skops.io",
+    "threadpoolctl",
+    "ml_service.estimators",
+    "ml_service.persistence",
+    "ml_service.worker",
+)
 
-import numpy  # noqa: E402, F401
-import sklearn.cluster  # noqa: E402, F401
-import sklearn.ensemble  # noqa: E402, F401
-import skops.io  # noqa: E402, F401
-import threadpoolctl  # noqa: E402, F401
-
-import ml_service.estimators  # noqa: E402, F401
-import ml_service.persistence  # noqa: E402, F401
-import ml_service.worker  # noqa: E402, F401
+for variable in THREAD_VARIABLES:
+    os.environ[variable] = "1"
+for module in HEAVY_MODULES:
+    importlib.import_module(module)

@@ -1,0 +1,154 @@
+"""Process-wide service state: the worker pool, admission control and shutdown draining."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+from ml_service.limits import Limits
+from ml_service.metrics import Metrics
+from ml_service.persistence import ModelStoreConfig
+from ml_service.pool import Admission, WorkerPool
+from ml_service.settings import Settings, ephemeral_signing_key
+from ml_service.worker import TaskSpec
+
+logger = logging.getLogger("ml_service.runtime")
+
+WORKER_STOP_SECONDS = 5.0
+SignalHandler = Callable[[int, FrameType | None], object]
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.limits: Limits = settings.limits()
+        signing_key = settings.signing_key_bytes()
+        if signing_key is None:
+            logger.warning("no model signing key configured; stored models verify until restart")
+            signing_key = ephemeral_signing_key()
+        self.store = ModelStoreConfig(
+            directory=settings.model_dir,
+            signing_key=signing_key,
+            max_model_bytes=settings.max_model_bytes,
+        )
+        self.admission = Admission(
+            settings.workers, settings.queue_size, settings.queue_wait_seconds
+        )
+        self.pool: WorkerPool | None = None
+        self.ready = False
+        self.draining = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def start(self) -> None:
+        self.pool = WorkerPool(self.settings)
+        warm_up = TaskSpec(kind="warm_up", body=b"", limits=self.limits)
+        timeout = self.settings.startup_timeout_seconds
+        async with asyncio.timeout(timeout):
+            # The first schedule starts the forkserver and forks the workers: blocking.
+            futures = await asyncio.to_thread(
+                lambda: [
+                    self._pool().submit(warm_up, timeout) for _ in range(self.settings.workers)
+                ]
+            )
+            await asyncio.gather(*(asyncio.wrap_future(future) for future in futures))
+        self.ready = True
+        self.metrics.ready.set(1)
+        logger.info("ready", extra={"workers": self.settings.workers})
+
+    def _pool(self) -> WorkerPool:
+        if self.pool is None:
+            raise RuntimeError("worker pool not started")
+        return self.pool
+
+    def begin_drain(self) -> None:
+        if not self.draining:
+            logger.info("draining: refusing new work, finishing in-flight work")
+        self.draining = True
+        self.ready = False
+        self.metrics.ready.set(0)
+
+    def operation_started(self) -> None:
+        self._idle.clear()
+        self.metrics.in_flight.set(self.admission.in_flight)
+
+    def operation_finished(self) -> None:
+        self.metrics.in_flight.set(self.admission.in_flight)
+        if self.admission.in_flight == 0:
+            self._idle.set()
+
+    async def wait_idle(self, timeout_seconds: float) -> bool:
+        try:
+            async with asyncio.timeout(timeout_seconds):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def stop(self) -> None:
+        self.begin_drain()
+        grace = self.settings.shutdown_grace_seconds
+        if not await self.wait_idle(grace):
+            logger.warning("grace period over; stopping workers with work in flight")
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            # stop() terminates the workers; the join only waits for pebble's threads.
+            async with asyncio.timeout(WORKER_STOP_SECONDS + 5):
+                await asyncio.to_thread(pool.stop, WORKER_STOP_SECONDS)
+        logger.info("stopped")
+
+
+class SigtermDrain:
+    """Turns the server's SIGTERM into: /readyz 503, drain, then the server's own exit.
+
+    Installed only when a server (uvicorn) already handles SIGTERM in this thread; its
+    handler is kept and called once draining is done, so uvicorn's graceful shutdown
+    (close listeners, finish connections, lifespan shutdown) then runs as usual.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._previous: SignalHandler | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.getsignal(signal.SIGTERM)
+        if not callable(previous):
+            return
+        self._previous = previous
+        self._loop = asyncio.get_running_loop()
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def uninstall(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+        if self._task is not None:
+            self._task.cancel()
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._begin)
+
+    def _begin(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._drain_then_exit())
+        elif self._previous is not None:
+            # A second SIGTERM: the operator insists, hand over to the server at once.
+            self._previous(signal.SIGTERM, None)
+
+    async def _drain_then_exit(self) -> None:
+        settings = self.runtime.settings
+        self.runtime.begin_drain()
+        # Keep answering (readiness 503) long enough for load balancers to notice.
+        await asyncio.sleep(settings.drain_delay_seconds)
+        await self.runtime.wait_idle(settings.shutdown_grace_seconds)
+        if self._previous is not None:
+            self._previous(signal.SIGTERM, None)
