@@ -246,17 +246,9 @@ def _rules(output_format: str) -> int:
 
 def rules_markdown_table() -> str:
     """The rule table embedded in README.md (kept in sync by a test)."""
-    from leakguard.config import bundled_rule_specs
+    from leakguard.docgen import rules_table
 
-    classes = rule_classes()
-    lines = ["| Code | Name | Severity | CWE | What it finds |", "|---|---|---|---|---|"]
-    for rid, spec in bundled_rule_specs().items():
-        if rid not in classes:
-            continue
-        cwe = ", ".join(f"CWE-{c}" for c in spec.cwe) or "-"
-        link = f"[{rid}](docs/rules/{rid}.md)"
-        lines.append(f"| {link} | {spec.name} | {spec.severity.value} | {cwe} | {spec.summary} |")
-    return "\n".join(lines) + "\n"
+    return rules_table() + "\n"
 
 
 def _explain(rule: str) -> int:
