@@ -59,7 +59,16 @@ def discover(targets: Sequence[Path], config: Config, root: Path | None = None) 
         if target.is_file() or (target.exists() and not target.is_dir()):
             add(target)  # explicit files are always checked
         elif target.is_dir():
-            walker = _walk_directory(target, exclude, suffixes, config.respect_gitignore, base)
+            # Like ruff: naming an excluded directory explicitly checks it; excludes then
+            # apply only to what lies below it.
+            root_for_excludes: Path | None = base
+            absolute = target.resolve()
+            if absolute.is_relative_to(base) and absolute != base:
+                if exclude.match_file(absolute.relative_to(base).as_posix() + "/"):
+                    root_for_excludes = None
+            walker = _walk_directory(
+                target, exclude, suffixes, config.respect_gitignore, root_for_excludes
+            )
             for path in walker:
                 add(path)
         else:
@@ -73,7 +82,7 @@ def _walk_directory(
     exclude: pathspec.GitIgnoreSpec,
     suffixes: tuple[str, ...],
     use_gitignore: bool,
-    root: Path,
+    root: Path | None,
 ) -> Iterator[Path]:
     """Exclude patterns match paths relative to the target or to the project root."""
     top_abs = top.resolve()
@@ -110,7 +119,8 @@ def _walk_directory(
             relative = path.relative_to(top)
             absolute = top_abs / relative
             if exclude.match_file(relative.as_posix() + slash) or (
-                absolute.is_relative_to(root)
+                root is not None
+                and absolute.is_relative_to(root)
                 and exclude.match_file(absolute.relative_to(root).as_posix() + slash)
             ):
                 continue
