@@ -115,7 +115,7 @@ class ConstantTable:
                     return None
                 result = left**right
             elif isinstance(op, cst.LeftShift) and isinstance(left, int) and isinstance(right, int):
-                result = left << right if right <= 64 else None  # type: ignore[assignment]
+                result = left << right if right <= 64 else None
             else:
                 return None
         except (ArithmeticError, ValueError):

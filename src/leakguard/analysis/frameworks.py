@@ -81,7 +81,9 @@ def route_decorator(decorator: cst.Decorator, context: FileContext) -> str | Non
         return None
     path_arg = next((a for a in target.args if a.keyword is None), None)
     if path_arg is None:
-        path_arg = next((a for a in target.args if a.keyword and a.keyword.value in ("path", "rule")), None)
+        path_arg = next(
+            (a for a in target.args if a.keyword and a.keyword.value in ("path", "rule")), None
+        )
     if path_arg is None:
         return verb if verb in ("route", "api_route", "view") else None
     value = path_arg.value
@@ -120,10 +122,11 @@ def _record_registration(call: cst.Call, context: FileContext, index: RouteIndex
         if len(positional) > position:
             handler = positional[position].value
     if handler is None:
+        registers = qualified in _ROUTE_FACTORIES or isinstance(call.func, cst.Attribute)
         for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value in _REGISTRATION_KEYWORDS:
-                if qualified in _ROUTE_FACTORIES or isinstance(call.func, cst.Attribute):
-                    handler = arg.value
+            keyword = arg.keyword.value if arg.keyword is not None else None
+            if registers and keyword in _REGISTRATION_KEYWORDS:
+                handler = arg.value
     if isinstance(handler, cst.Name):
         index.handler_names.add(handler.value)
     elif isinstance(handler, cst.Call) and isinstance(handler.func, cst.Attribute):

@@ -62,7 +62,7 @@ class ProjectIndex:
             return None
         best: str | None = None
         for module in self.of(collector):
-            if module == wanted or module.endswith("." + wanted):
-                if best is None or len(module) < len(best):
-                    best = module
+            matches = module == wanted or module.endswith("." + wanted)
+            if matches and (best is None or len(module) < len(best)):
+                best = module
         return best

@@ -46,8 +46,16 @@ _PERSISTENT = {
 
 _MUTABLE_LITERALS = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
 _MUTABLE_FACTORIES = frozenset(
-    {"list", "dict", "set", "bytearray", "collections.defaultdict", "collections.OrderedDict",
-     "collections.deque", "collections.Counter"}
+    {
+        "list",
+        "dict",
+        "set",
+        "bytearray",
+        "collections.defaultdict",
+        "collections.OrderedDict",
+        "collections.deque",
+        "collections.Counter",
+    }
 )
 
 
@@ -117,7 +125,9 @@ def _params(params: cst.Parameters) -> list[cst.Param]:
     return found
 
 
-def function_scope(node: FunctionNode, context: FileContext, is_method: bool = False) -> FunctionScope:
+def function_scope(
+    node: FunctionNode, context: FileContext, is_method: bool = False
+) -> FunctionScope:
     key = ("scope", id(node))
     cached = context.memo.get(key)
     if cached is not None:
@@ -130,12 +140,7 @@ def function_scope(node: FunctionNode, context: FileContext, is_method: bool = F
     locals_: set[str] = set()
     globals_: set[str] = set()
     nonlocals: set[str] = set()
-    body = node.body
-    if isinstance(node, cst.Lambda):
-        items: list[cst.CSTNode] = [body]
-    else:
-        items = [body]
-    for item in items:
+    for item in [node.body]:
         for child in [item, *descendants(item, stop_at=SCOPE_NODES)]:
             if isinstance(child, cst.Global):
                 globals_.update(n.name.value for n in child.names)
@@ -144,9 +149,7 @@ def function_scope(node: FunctionNode, context: FileContext, is_method: bool = F
             elif isinstance(child, cst.Assign):
                 for target in child.targets:
                     locals_.update(bound_names(target.target))
-            elif isinstance(child, (cst.AnnAssign, cst.AugAssign)):
-                locals_.update(bound_names(child.target))
-            elif isinstance(child, (cst.For,)):
+            elif isinstance(child, (cst.AnnAssign, cst.AugAssign, cst.For)):
                 locals_.update(bound_names(child.target))
             elif isinstance(child, cst.WithItem) and child.asname is not None:
                 locals_.update(bound_names(child.asname.name))
@@ -159,13 +162,13 @@ def function_scope(node: FunctionNode, context: FileContext, is_method: bool = F
             elif isinstance(child, cst.Import):
                 for alias in child.names:
                     if alias.asname is not None:
-                        locals_.update(bound_names(alias.asname.name))  # type: ignore[arg-type]
+                        locals_.update(bound_names(alias.asname.name))
                     else:
                         locals_.add(_root_name(alias.name))
             elif isinstance(child, cst.ImportFrom) and not isinstance(child.names, cst.ImportStar):
                 for alias in child.names:
                     if alias.asname is not None:
-                        locals_.update(bound_names(alias.asname.name))  # type: ignore[arg-type]
+                        locals_.update(bound_names(alias.asname.name))
                     elif isinstance(alias.name, cst.Name):
                         locals_.add(alias.name.value)
     decorators: tuple[str, ...] = ()
@@ -227,7 +230,7 @@ def module_bindings(context: FileContext) -> dict[str, cst.CSTNode]:
                     ):
                         for alias in small.names:
                             if alias.asname is not None:
-                                names.extend(bound_names(alias.asname.name))  # type: ignore[arg-type]
+                                names.extend(bound_names(alias.asname.name))
                             else:
                                 names.append(_root_name(alias.name))
                     for name in names:
