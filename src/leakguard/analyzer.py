@@ -146,7 +146,7 @@ def _to_findings(reports: list[Report], context: FileContext, config: Config) ->
             Finding(
                 rule=report.rule,
                 name=spec.name,
-                severity=spec.severity,
+                severity=report.severity or spec.severity,
                 path=context.path,
                 line=start.line,
                 column=start.column + 1,

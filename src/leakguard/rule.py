@@ -18,6 +18,7 @@ import libcst as cst
 
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
+from leakguard.finding import Severity
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class Report:
     node: cst.CSTNode
     statement: cst.CSTNode | None
     message: str
+    # None: the rule's configured severity. Set by rules whose findings vary in
+    # seriousness (e.g. wildcard CORS with credentials).
+    severity: Severity | None = None
 
 
 class LintRule(cst.BatchableCSTVisitor):
@@ -51,9 +55,20 @@ class LintRule(cst.BatchableCSTVisitor):
     def option(self, name: str) -> Any:
         return self.spec.options[name]
 
-    def report(self, node: cst.CSTNode, message: str | None = None, **fields: object) -> None:
-        """Report `node`. Without `message`, the spec's template is formatted with `fields`."""
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str | None = None,
+        *,
+        severity: Severity | None = None,
+        **fields: object,
+    ) -> None:
+        """Report `node`. Without `message`, the spec's template is formatted with `fields`.
+
+        `severity` overrides the spec's severity for this finding only; a rule that raises
+        it must keep a user's `severity` override in charge (escalate only while the spec
+        still has its bundled severity).
+        """
         text = message if message is not None else self.spec.message.format(**fields)
-        self.reports.append(
-            Report(self.code, node, self.context.current_statement(node), text.strip())
-        )
+        statement = self.context.current_statement(node)
+        self.reports.append(Report(self.code, node, statement, text.strip(), severity))
