@@ -97,11 +97,8 @@ async def _run_in_worker(
     )
     try:
         async with runtime.admission.slot():
-            runtime.operation_started()
-            try:
-                return await _execute(request, runtime, spec, timeout_seconds)
-            finally:
-                runtime.operation_finished()
+            runtime.report_in_flight()
+            return await _execute(request, runtime, spec, timeout_seconds)
     except Overloaded as overload:
         runtime.metrics.shed.labels(overload.reason).inc()
         return _unavailable(
@@ -110,6 +107,8 @@ async def _run_in_worker(
             "Too many requests in progress",
             runtime.admission.retry_after_seconds(),
         )
+    finally:
+        runtime.report_in_flight()
 
 
 async def _execute(

@@ -67,10 +67,21 @@ class Admission:
         self._running = asyncio.Semaphore(workers)
         self._admitted = 0
         self._average_seconds = 1.0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def in_flight(self) -> int:
         return self._admitted
+
+    async def wait_idle(self, timeout_seconds: float) -> bool:
+        """True once nothing is admitted; False if that did not happen in time."""
+        try:
+            async with asyncio.timeout(timeout_seconds):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
 
     def is_full(self) -> bool:
         return self._admitted >= self._capacity
@@ -87,6 +98,7 @@ class Admission:
         if self.is_full():
             raise Overloaded("queue_full")
         self._admitted += 1
+        self._idle.clear()
         try:
             try:
                 async with asyncio.timeout(self._max_wait):
@@ -99,3 +111,5 @@ class Admission:
                 self._running.release()
         finally:
             self._admitted -= 1
+            if self._admitted == 0:
+                self._idle.set()

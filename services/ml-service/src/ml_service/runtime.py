@@ -42,8 +42,6 @@ class Runtime:
         self.pool: WorkerPool | None = None
         self.ready = False
         self.draining = False
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     async def start(self) -> None:
         self.pool = WorkerPool(self.settings)
@@ -73,22 +71,11 @@ class Runtime:
         self.ready = False
         self.metrics.ready.set(0)
 
-    def operation_started(self) -> None:
-        self._idle.clear()
+    def report_in_flight(self) -> None:
         self.metrics.in_flight.set(self.admission.in_flight)
-
-    def operation_finished(self) -> None:
-        self.metrics.in_flight.set(self.admission.in_flight)
-        if self.admission.in_flight == 0:
-            self._idle.set()
 
     async def wait_idle(self, timeout_seconds: float) -> bool:
-        try:
-            async with asyncio.timeout(timeout_seconds):
-                await self._idle.wait()
-        except TimeoutError:
-            return False
-        return True
+        return await self.admission.wait_idle(timeout_seconds)
 
     async def stop(self) -> None:
         self.begin_drain()

@@ -1,0 +1,140 @@
+"""Run the real service (``python -m ml_service``) on a free loopback port, for tests.
+
+Kept in the package, not in ``tests/``, so test modules can import it under any pytest
+import mode. Every wait here polls with a deadline; nothing sleeps for a fixed time.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from ml_service.settings import Settings
+
+POLL_SECONDS = 0.05
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServiceProcess:
+    """The service in its own process group, so teardown can reap every descendant."""
+
+    def __init__(self, workdir: Path, env: Mapping[str, str] | None = None) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / "service.log"
+        self.env = {
+            **os.environ,
+            "ML_SERVICE_HOST": "127.0.0.1",
+            "ML_SERVICE_PORT": str(self.port),
+            "ML_SERVICE_MODEL_DIR": str(workdir / "models"),
+            "ML_SERVICE_MODEL_SIGNING_KEY": "test-signing-key-" + "k" * 32,
+            "ML_SERVICE_DRAIN_DELAY_SECONDS": "0",
+            "ML_SERVICE_SHUTDOWN_GRACE_SECONDS": "10",
+            **(env or {}),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError("service not started")
+        return self.process.pid
+
+    def start(self, ready_timeout: float = 60.0) -> ServiceProcess:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "ml_service"],
+                cwd=self.workdir,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.wait_ready(ready_timeout)
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with httpx.Client(base_url=self.base_url, timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self.process is not None and self.process.poll() is not None:
+                    raise RuntimeError(f"service exited early:\n{self.log_tail()}")
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(POLL_SECONDS)
+        raise TimeoutError(f"service not ready in {timeout}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait_exit(self, timeout: float) -> int:
+        if self.process is None:
+            raise RuntimeError("service not started")
+        return self.process.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM, wait, then SIGKILL whatever is left of the process group."""
+        if self.process is None:
+            return
+        self.terminate()
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def __enter__(self) -> ServiceProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+ALLOWED_ORIGIN = "https://app.example.com"
+UNIT_SIGNING_KEY = "unit-test-signing-key-" + "s" * 32
+
+
+def make_settings(model_dir: Path, **overrides: object) -> Settings:
+    """Settings for in-process tests: explicit CORS origin, fixed key, no drain delay."""
+    values: dict[str, object] = {
+        "model_dir": model_dir,
+        "model_signing_key": UNIT_SIGNING_KEY,
+        "cors_origins": [ALLOWED_ORIGIN],
+        "drain_delay_seconds": 0,
+        **overrides,
+    }
+    return Settings.model_validate(values)
