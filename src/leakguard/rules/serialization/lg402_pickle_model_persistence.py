@@ -1,0 +1,101 @@
+"""LG402 pickle-model-persistence: models (and other objects) written with pickle."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from leakguard.analysis.bindings import assigned_values, module_assigned_once
+from leakguard.analysis.calls import keyword_arg, positional_arg
+from leakguard.analysis.imports import matches_any
+from leakguard.rule import LintRule
+
+_MODEL_FIX = (
+    "Save models with skops.io.dump (and load them with skops.io.load and an explicit "
+    "trusted= list), export them to ONNX, or store tensors with safetensors."
+)
+_DATA_FIX = (
+    "Store plain data as JSON, CSV/parquet or numpy .npy (allow_pickle=False); for models "
+    "use skops.io, ONNX or safetensors."
+)
+# Method calls that return the estimator itself (`Pipeline(...).fit(X, y)`).
+_RETURNS_SELF = frozenset({"fit", "set_params", "set_output"})
+_MAX_SHOWN = 40
+
+
+class PickleModelPersistence(LintRule):
+    code = "LG402"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not node.args:
+            return
+        name = self.context.imports.call_name(node)
+        if name is None or not matches_any(name, self.option("dump_calls")):
+            return
+        argument = keyword_arg(node, "obj") or keyword_arg(node, "value") or positional_arg(node, 0)
+        if argument is None:
+            return
+        shown = self._shown(argument.value)
+        constructor = self._model_constructor(argument.value)
+        if constructor is not None:
+            what = f"the model `{shown}` (built by `{constructor}`)"
+        elif self._named_like_model(argument.value):
+            what = f"`{shown}` (named like a model)"
+        elif self.option("report_plain_data"):
+            what = f"`{shown}` (plain data, not a recognised model)"
+            self.report(node, call=name, what=what, fix=_DATA_FIX)
+            return
+        else:
+            return
+        self.report(node, call=name, what=what, fix=_MODEL_FIX)
+
+    def _shown(self, expression: cst.BaseExpression) -> str:
+        text = " ".join(self.context.code_of(expression).split())
+        return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+    # -- model-ness -----------------------------------------------------------------------
+
+    def _model_constructor(self, expression: cst.BaseExpression) -> str | None:
+        """The constructor that built `expression`, when it is a known model class."""
+        if isinstance(expression, cst.Call):
+            return self._constructor_of_call(expression)
+        if not isinstance(expression, cst.Name):
+            return None
+        scope = self.context.enclosing_function()
+        if scope is not None:
+            for value in assigned_values(scope, self.context).get(expression.value, []):
+                found = self._constructor_of_call(value)
+                if found is not None:
+                    return found
+            return None
+        value = module_assigned_once(expression.value, self.context)
+        return self._constructor_of_call(value) if value is not None else None
+
+    def _constructor_of_call(self, value: cst.BaseExpression) -> str | None:
+        # Unwrap `Estimator(...).fit(X, y)`: sklearn's fit returns the estimator.
+        while (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Attribute)
+            and value.func.attr.value in _RETURNS_SELF
+        ):
+            value = value.func.value
+        if not isinstance(value, cst.Call):
+            return None
+        qualified = self.context.imports.call_name(value)
+        if qualified is None:
+            return None
+        if matches_any(qualified, self.option("model_factories")):
+            return qualified
+        last = qualified.rsplit(".", 1)[-1]
+        if last[:1].isupper() and matches_any(qualified, self.option("model_constructors")):
+            return qualified
+        return None
+
+    def _named_like_model(self, expression: cst.BaseExpression) -> bool:
+        if isinstance(expression, cst.Attribute):
+            identifier = expression.attr.value
+        elif isinstance(expression, cst.Name):
+            identifier = expression.value
+        else:
+            return False
+        lowered = identifier.lower()
+        return any(part in lowered for part in self.option("model_name_parts"))

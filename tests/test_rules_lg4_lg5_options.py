@@ -1,0 +1,44 @@
+"""Options and per-finding severities of LG402/LG403/LG501-LG503 (fixtures cover the
+default configuration; these cover the user-overridable parts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from leakguard.finding import Severity
+from leakguard.testing import run
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+PLAIN_AND_MODEL_DUMPS = """\
+import pickle
+from sklearn.ensemble import IsolationForest
+
+
+def save(rows, handle):
+    detector = IsolationForest().fit(rows)
+    pickle.dump(rows, handle)
+    pickle.dump(detector, handle)
+"""
+
+
+def test_lg402_reports_plain_data_by_default(tmp_path: Path) -> None:
+    path = _write(tmp_path, "save.py", PLAIN_AND_MODEL_DUMPS)
+    result = run([path], tmp_path, select=["LG402"])
+    assert [f.line for f in result.findings] == [7, 8]
+    assert all(f.severity is Severity.NOTE for f in result.findings)
+    assert "plain data" in result.findings[0].message
+    assert "IsolationForest" in result.findings[1].message
+    assert "skops.io" in result.findings[1].message
+
+
+def test_lg402_report_plain_data_false_keeps_only_models(tmp_path: Path) -> None:
+    path = _write(tmp_path, "save.py", PLAIN_AND_MODEL_DUMPS)
+    result = run([path], tmp_path, select=["LG402"], rules={"LG402": {"report_plain_data": False}})
+    assert [f.line for f in result.findings] == [8]
