@@ -1,0 +1,56 @@
+"""LG403 unverified-model-load: model files loaded without comparing a digest first."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from leakguard.analysis.calls import keyword_arg, positional_arg
+from leakguard.analysis.imports import matches_any
+from leakguard.analysis.integrity import CheckVocabulary, checked_before, innermost_scope
+from leakguard.rule import LintRule
+
+# Keyword names under which the loaders above take their source.
+_SOURCE_KEYWORDS = ("filename", "f", "file", "filepath", "path", "path_or_bytes", "export_dir")
+_MAX_SHOWN = 40
+
+
+class UnverifiedModelLoad(LintRule):
+    code = "LG403"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not node.args:
+            return
+        name = self.context.imports.call_name(node)
+        if name is None or not matches_any(name, self.option("model_load_calls")):
+            return
+        source = self._source(node)
+        if source is None:
+            return
+        scope = innermost_scope(self.context)
+        vocabulary = CheckVocabulary(
+            tuple(self.option("compare_calls")), tuple(self.option("digest_calls"))
+        )
+        if checked_before(node, scope, self.context, vocabulary):
+            return
+        self.report(node, call=name, source=self._shown(source), scope=self._scope_label(scope))
+
+    @staticmethod
+    def _source(node: cst.Call) -> cst.BaseExpression | None:
+        for keyword in _SOURCE_KEYWORDS:
+            found = keyword_arg(node, keyword)
+            if found is not None:
+                return found.value
+        first = positional_arg(node, 0)
+        return first.value if first is not None else None
+
+    def _shown(self, expression: cst.BaseExpression) -> str:
+        text = " ".join(self.context.code_of(expression).split())
+        return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+    @staticmethod
+    def _scope_label(scope: cst.CSTNode) -> str:
+        if isinstance(scope, cst.FunctionDef):
+            return f"`{scope.name.value}()`"
+        if isinstance(scope, cst.ClassDef):
+            return f"the body of class `{scope.name.value}`"
+        return "this module"
