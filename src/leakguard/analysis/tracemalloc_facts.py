@@ -1,0 +1,157 @@
+"""Facts about memory diagnostics (`tracemalloc`, `psutil`, `resource`, `memory_profiler`)
+shared by LG104 (unstopped-tracemalloc) and LG105 (unenforced-memory-measurement).
+
+- `calls_to(node, names, context)`: is this call one of the configured qualified names
+  (aliases resolved), with a cheap last-segment check before `qualify`?
+- `references_callable(root, names, context)`: is one of those functions passed as a
+  value (not called) under `root`, e.g. `self.addCleanup(tracemalloc.stop)`,
+  `atexit.register(tracemalloc.stop)`, `stack.callback(tracemalloc.stop)`: a stop that
+  the framework guarantees.
+- `exits_in(statement, ...)`: the explicit early exits (`return`, `raise`, `break`,
+  `continue`, `yield`) in a statement that leave the enclosing block.
+- `process_receivers(context)`: dotted names assigned a `psutil.Process(...)` anywhere in
+  the file (`proc`, `self._process`), so `proc.memory_info()` is recognised as a reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import libcst as cst
+
+from leakguard.analysis.imports import dotted_name, matches_any
+from leakguard.context import FileContext
+from leakguard.walker import SCOPE_NODES, descendants, iter_children
+
+BLOCK_TYPES = (cst.Module, cst.IndentedBlock, cst.SimpleStatementSuite, cst.SimpleStatementLine)
+LOOP_TYPES = (cst.For, cst.While)
+TRY_TYPES = (cst.Try, cst.TryStar)
+
+
+def last_segments(names: Iterable[str]) -> frozenset[str]:
+    """`{"stop"}` for `["tracemalloc.stop"]`: the cheap pre-check before `qualify`."""
+    return frozenset(name.rsplit(".", 1)[-1] for name in names)
+
+
+def calls_to(
+    node: cst.CSTNode, names: Sequence[str], segments: frozenset[str], context: FileContext
+) -> bool:
+    """True when `node` is a call to one of `names` (qualified, aliases resolved).
+
+    A bare name is always qualified (`from tracemalloc import stop as halt` renames it);
+    an attribute call is qualified only when its last segment is one of `segments`.
+    """
+    if not isinstance(node, cst.Call):
+        return False
+    func = node.func
+    if isinstance(func, cst.Attribute):
+        if func.attr.value not in segments:
+            return False
+    elif not isinstance(func, cst.Name):
+        return False
+    return matches_any(context.imports.qualify(func), names)
+
+
+def _is_callable_reference(
+    node: cst.CSTNode, names: Sequence[str], segments: frozenset[str], context: FileContext
+) -> bool:
+    if isinstance(node, cst.Attribute):
+        if node.attr.value not in segments:
+            return False
+    elif not isinstance(node, cst.Name):
+        return False
+    return matches_any(context.imports.qualify(node), names)
+
+
+def references_callable(
+    root: cst.CSTNode, names: Sequence[str], segments: frozenset[str], context: FileContext
+) -> cst.CSTNode | None:
+    """A call argument under `root` that is one of `names` passed uncalled."""
+    for node in descendants(root, stop_at=SCOPE_NODES):
+        if isinstance(node, cst.Arg) and _is_callable_reference(
+            node.value, names, segments, context
+        ):
+            return node
+    return None
+
+
+def contains_call(
+    root: cst.CSTNode, names: Sequence[str], segments: frozenset[str], context: FileContext
+) -> cst.Call | None:
+    """The first call to one of `names` under `root` (root included), not entering
+    nested functions or classes."""
+    if calls_to(root, names, segments, context):
+        return root  # type: ignore[return-value]
+    for node in descendants(root, stop_at=SCOPE_NODES):
+        if calls_to(node, names, segments, context):
+            return node  # type: ignore[return-value]
+    return None
+
+
+def exits_in(statement: cst.CSTNode, *, count_yield: bool) -> list[cst.CSTNode]:
+    """Explicit exits in `statement` that leave the block it sits in.
+
+    `break`/`continue` inside a loop nested in `statement` stay in that loop; a `raise`
+    inside a `try` that has `except` handlers may be caught there, so it does not count.
+    A `yield` counts when `count_yield`: the consumer may never resume the generator (and
+    a `@contextmanager` re-raises the `with` body's exception at the `yield`).
+    """
+    found: list[cst.CSTNode] = []
+    _collect_exits(statement, 0, False, count_yield, found)
+    return found
+
+
+def _collect_exits(
+    node: cst.CSTNode, loop_depth: int, guarded: bool, count_yield: bool, out: list[cst.CSTNode]
+) -> None:
+    if isinstance(node, cst.Return):
+        out.append(node)
+    elif isinstance(node, cst.Raise):
+        if not guarded:
+            out.append(node)
+    elif isinstance(node, (cst.Break, cst.Continue)):
+        if loop_depth == 0:
+            out.append(node)
+    elif isinstance(node, cst.Yield) and count_yield:
+        out.append(node)
+    if isinstance(node, LOOP_TYPES):
+        for child in iter_children(node):
+            _collect_exits(child, loop_depth + 1, guarded, count_yield, out)
+        return
+    if isinstance(node, TRY_TYPES) and node.handlers:
+        _collect_exits(node.body, loop_depth, True, count_yield, out)
+        for part in (*node.handlers, node.orelse, node.finalbody):
+            if part is not None:
+                _collect_exits(part, loop_depth, guarded, count_yield, out)
+        return
+    for child in iter_children(node):
+        if isinstance(child, SCOPE_NODES):
+            continue
+        _collect_exits(child, loop_depth, guarded, count_yield, out)
+
+
+def process_receivers(context: FileContext, constructors: Sequence[str]) -> frozenset[str]:
+    """Dotted names assigned a process object (`proc = psutil.Process()`) in this file."""
+    key = ("tracemalloc_facts.process_receivers", tuple(constructors))
+    cached = context.memo.get(key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    segments = last_segments(constructors)
+    found: set[str] = set()
+    for node in descendants(context.module):
+        if isinstance(node, cst.Assign) and calls_to(node.value, constructors, segments, context):
+            for target in node.targets:
+                name = dotted_name(target.target)
+                if name is not None:
+                    found.add(name)
+        elif (
+            isinstance(node, cst.AnnAssign)
+            and node.value is not None
+            and calls_to(node.value, constructors, segments, context)
+        ):
+            name = dotted_name(node.target)
+            if name is not None:
+                found.add(name)
+    result = frozenset(found)
+    context.memo[key] = result
+    return result
