@@ -42,3 +42,35 @@ def test_lg402_report_plain_data_false_keeps_only_models(tmp_path: Path) -> None
     path = _write(tmp_path, "save.py", PLAIN_AND_MODEL_DUMPS)
     result = run([path], tmp_path, select=["LG402"], rules={"LG402": {"report_plain_data": False}})
     assert [f.line for f in result.findings] == [8]
+
+
+WILDCARD_CORS = """\
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+app = FastAPI()
+app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=True)
+app.add_middleware(CORSMiddleware, allow_origins=["*"])
+"""
+
+
+def test_lg501_credentials_raise_the_severity(tmp_path: Path) -> None:
+    path = _write(tmp_path, "app.py", WILDCARD_CORS)
+    result = run([path], tmp_path, select=["LG501"])
+    severities = {f.line: f.severity for f in result.findings}
+    assert severities == {5: Severity.ERROR, 6: Severity.WARNING}
+    assert "cookies" in result.findings[0].message
+
+
+def test_lg501_user_severity_override_wins(tmp_path: Path) -> None:
+    path = _write(tmp_path, "app.py", WILDCARD_CORS)
+    result = run([path], tmp_path, select=["LG501"], severity={"LG501": "note"})
+    assert [f.severity for f in result.findings] == [Severity.NOTE, Severity.NOTE]
+
+
+def test_lg501_credentials_severity_option(tmp_path: Path) -> None:
+    path = _write(tmp_path, "app.py", WILDCARD_CORS)
+    result = run(
+        [path], tmp_path, select=["LG501"], rules={"LG501": {"credentials_severity": "warning"}}
+    )
+    assert [f.severity for f in result.findings] == [Severity.WARNING, Severity.WARNING]

@@ -1,0 +1,246 @@
+"""LG501 wildcard-cors: CORS configurations that allow every origin."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from leakguard.analysis.bindings import assigned_values, module_assigned_once
+from leakguard.analysis.calls import is_literal_true, keyword_arg, positional_arg
+from leakguard.analysis.imports import matches_any
+from leakguard.config import bundled_rule_specs
+from leakguard.finding import Severity
+from leakguard.rule import LintRule
+
+_HEADER = "access-control-allow-origin"
+_LIST_FIX = (
+    "List the allowed origins explicitly, e.g. `allow_origins=settings.cors_origins` "
+    "(read from configuration, never `*`)."
+)
+_FLASK_FIX = 'Pass the allowed origins explicitly: `origins=["https://app.example.com"]`.'
+_HEADER_FIX = (
+    "Echo the request's Origin only when it is in an allow-list, or use the framework's "
+    "CORS middleware with explicit origins."
+)
+_DJANGO_FIX = 'Set `CORS_ALLOWED_ORIGINS = ["https://app.example.com"]` instead.'
+_CREDENTIALS = (
+    ", and with {flag} the browser also sends the visitor's cookies, so any site can act as "
+    "the logged-in user"
+)
+_MAX_SHOWN = 60
+
+
+class WildcardCors(LintRule):
+    code = "LG501"
+
+    # -- calls: CORSMiddleware, Middleware(...), flask-cors, header setters -----------------
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not node.args:
+            if self._qualifies(node.func, "flask_cors_calls"):
+                self._flask_cors(node)
+            return
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "add_middleware":
+            first = positional_arg(node, 0)
+            if first is not None and self._qualifies(first.value, "cors_middleware"):
+                self._middleware(node)
+            return
+        self._header_call(node)
+        qualified = self.context.imports.call_name(node)
+        if qualified is None:
+            return
+        if matches_any(qualified, self.option("cors_middleware")):
+            self._middleware(node)
+        elif matches_any(qualified, self.option("middleware_wrappers")):
+            first = positional_arg(node, 0)
+            if first is not None and self._qualifies(first.value, "cors_middleware"):
+                self._middleware(node)
+        elif matches_any(qualified, self.option("flask_cors_calls")):
+            self._flask_cors(node)
+
+    def _qualifies(self, expression: cst.BaseExpression, option: str) -> bool:
+        return matches_any(self.context.imports.qualify(expression), self.option(option))
+
+    def _middleware(self, call: cst.Call) -> None:
+        credentials = self._credentials(call, "allow_credentials")
+        origins = keyword_arg(call, "allow_origins")
+        if origins is not None and self._is_wildcard(origins.value):
+            what = f"`CORSMiddleware` with {self._shown_arg(origins)}"
+            self._report(origins, what, credentials, "allow_credentials=True", _LIST_FIX)
+        regex = keyword_arg(call, "allow_origin_regex")
+        if regex is not None and self._regex_matches_everything(regex.value):
+            what = f"`CORSMiddleware` with {self._shown_arg(regex)} (matches every origin)"
+            self._report(regex, what, credentials, "allow_credentials=True", _LIST_FIX)
+
+    def _flask_cors(self, call: cst.Call) -> None:
+        credentials = self._credentials(call, "supports_credentials")
+        flag = "supports_credentials=True"
+        shown_call = self._shown(call.func)
+        origins = keyword_arg(call, "origins")
+        if origins is not None:
+            if self._is_wildcard(origins.value):
+                what = f"`{shown_call}` with {self._shown_arg(origins)}"
+                self._report(origins, what, credentials, flag, _FLASK_FIX)
+            return
+        resources = keyword_arg(call, "resources")
+        if resources is not None:
+            wildcard = self._wildcard_resource(resources.value)
+            if wildcard is not None:
+                what = f"`{shown_call}` with a resource allowing `{self._shown(wildcard)}`"
+                self._report(wildcard, what, credentials, flag, _FLASK_FIX)
+            return
+        what = f"`{shown_call}(...)` without `origins` or `resources` (flask-cors defaults to `*`)"
+        self._report(call, what, credentials, flag, _FLASK_FIX)
+
+    def _wildcard_resource(self, resources: cst.BaseExpression) -> cst.CSTNode | None:
+        if not isinstance(resources, cst.Dict):
+            return None
+        for element in resources.elements:
+            if not isinstance(element, cst.DictElement) or not isinstance(element.value, cst.Dict):
+                continue
+            for option in element.value.elements:
+                if (
+                    isinstance(option, cst.DictElement)
+                    and self._string(option.key) == "origins"
+                    and self._is_wildcard(option.value)
+                ):
+                    return option
+        return None
+
+    def _header_call(self, call: cst.Call) -> None:
+        """`headers.add("Access-Control-Allow-Origin", "*")`, `set_header(...)`, ..."""
+        if not isinstance(call.func, cst.Attribute) or len(call.args) < 2:
+            return
+        name, value = call.args[0], call.args[1]
+        if (
+            name.keyword is None
+            and value.keyword is None
+            and self._is_header(name.value)
+            and self._string(value.value) == "*"
+        ):
+            self._report_header(call)
+
+    # -- assignments, dict entries and tuples ---------------------------------------------
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        target = node.targets[0].target
+        if isinstance(target, cst.Subscript):
+            if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
+                key = target.slice[0].slice.value
+                if self._is_header(key) and self._string(node.value) == "*":
+                    self._report_header(node)
+            return
+        if (
+            isinstance(target, cst.Name)
+            and target.value in self.option("allow_all_settings")
+            and is_literal_true(node.value)
+            and self.context.enclosing_function() is None
+        ):
+            what = f"`{target.value} = True`"
+            flag = "CORS_ALLOW_CREDENTIALS = True"
+            self._report(node, what, self._django_credentials(), flag, _DJANGO_FIX)
+
+    def visit_DictElement(self, node: cst.DictElement) -> None:
+        if self._is_header(node.key) and self._string(node.value) == "*":
+            self._report_header(node)
+
+    def visit_Tuple(self, node: cst.Tuple) -> None:
+        elements = node.elements
+        if (
+            len(elements) == 2
+            and self._is_header(elements[0].value)
+            and self._string(elements[1].value) == "*"
+        ):
+            self._report_header(node)
+
+    def _report_header(self, node: cst.CSTNode) -> None:
+        self._report(node, "`Access-Control-Allow-Origin: *`", False, "", _HEADER_FIX)
+
+    # -- values -----------------------------------------------------------------------------
+
+    def _string(self, node: cst.BaseExpression | None) -> str | None:
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            if isinstance(node, cst.SimpleString) and node.prefix.lower().startswith("b"):
+                value = node.evaluated_value
+                return value.decode("latin-1") if isinstance(value, bytes) else None
+            folded = self.context.constants.fold(node)
+            return folded if isinstance(folded, str) else None
+        if isinstance(node, cst.Name):
+            folded = self.context.constants.fold(node)
+            return folded if isinstance(folded, str) else None
+        return None
+
+    def _is_header(self, node: cst.BaseExpression | None) -> bool:
+        if not isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            return False
+        text = self._string(node)
+        return text is not None and text.strip().lower() == _HEADER
+
+    def _is_wildcard(self, value: cst.BaseExpression, depth: int = 2) -> bool:
+        """`"*"`, or a literal list/tuple/set containing `"*"`, directly or via a name."""
+        if self._string(value) == "*":
+            return True
+        if isinstance(value, (cst.List, cst.Tuple, cst.Set)):
+            return any(
+                isinstance(e, cst.Element) and self._string(e.value) == "*" for e in value.elements
+            )
+        if isinstance(value, cst.Name) and depth > 0:
+            return any(self._is_wildcard(v, depth - 1) for v in self._values_of(value.value))
+        return False
+
+    def _values_of(self, name: str) -> list[cst.BaseExpression]:
+        function = self.context.enclosing_function()
+        if function is not None:
+            local = assigned_values(function, self.context).get(name)
+            if local:
+                return local
+        value = module_assigned_once(name, self.context)
+        return [value] if value is not None else []
+
+    def _regex_matches_everything(self, value: cst.BaseExpression) -> bool:
+        pattern = self._string(value)
+        if pattern is None and isinstance(value, cst.Name):
+            pattern = next((self._string(v) for v in self._values_of(value.value)), None)
+        if pattern is None:
+            return False
+        try:
+            compiled = re.compile(pattern)
+        except re.error:
+            return False
+        return all(compiled.fullmatch(origin) for origin in self.option("probe_origins"))
+
+    def _credentials(self, call: cst.Call, keyword: str) -> bool:
+        found = keyword_arg(call, keyword)
+        if found is None:
+            return False
+        if is_literal_true(found.value):
+            return True
+        if isinstance(found.value, cst.Name):
+            return any(is_literal_true(v) for v in self._values_of(found.value.value))
+        return False
+
+    def _django_credentials(self) -> bool:
+        value = module_assigned_once("CORS_ALLOW_CREDENTIALS", self.context)
+        return is_literal_true(value)
+
+    # -- reporting --------------------------------------------------------------------------
+
+    def _shown(self, node: cst.CSTNode) -> str:
+        text = " ".join(self.context.code_of(node).split())
+        return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+    def _shown_arg(self, arg: cst.Arg) -> str:
+        keyword = arg.keyword.value if arg.keyword is not None else ""
+        text = f"`{keyword}={self._shown(arg.value)}`"
+        if isinstance(arg.value, cst.Name):
+            text += ' (which holds `"*"`)'
+        return text
+
+    def _report(self, node: cst.CSTNode, what: str, credentials: bool, flag: str, fix: str) -> None:
+        severity: Severity | None = None
+        if credentials and self.spec.severity == bundled_rule_specs()[self.code].severity:
+            severity = Severity.parse(self.option("credentials_severity"))
+        extra = _CREDENTIALS.format(flag=f"`{flag}`") if credentials else ""
+        self.report(node, what=what, credentials=extra, fix=fix, severity=severity)
