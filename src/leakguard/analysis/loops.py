@@ -1,0 +1,691 @@
+"""Loop accumulation facts shared by LG102, LG103, LG106 and LG109.
+
+- `LoopTrackingRule`: a rule base class that keeps the loops around the current node
+  (within the current function) with their constant-folded iteration counts, so a
+  rule's `visit_Call` can ask "am I inside >= 500 iterations?" in O(1) before any work.
+- `growth_of(node)`: is this node growing a container (`x.append(v)`, `x.add(v)`,
+  `x[k] = v`, `x += [v]`, ...)?
+- `persistence_of(growth, context)`: does that container outlive the call (module
+  global, class/instance attribute, escaping closure, mutable default, parameter), and
+  where was it defined?
+- `release_of(persistence, context)`: does something in the same scope release it
+  (see `leakguard.analysis.cleanup`)?
+- `function_escapes(...)`: does a nested function outlive its enclosing call (returned,
+  stored, registered, decorated)? Only then is its captured state persistent.
+
+Iteration counts come from `ConstantTable.iteration_count`; unknown counts stay None
+and are never guessed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from leakguard.analysis.cleanup import (
+    CONSTRUCTOR_NAMES,
+    Release,
+    attribute_binding,
+    binding_value,
+    class_release,
+    container_key,
+    find_release,
+    is_bounded_container,
+    is_weak_container,
+    with_bound,
+)
+from leakguard.analysis.scopes import Location, Storage, bound_names, locate
+from leakguard.config import RuleSpec
+from leakguard.context import FileContext
+from leakguard.rule import LintRule
+from leakguard.walker import SCOPE_NODES, descendants, iter_children
+
+LoopNode = cst.For | cst.While
+
+# method -> does it need a known container binding to be trusted as growth?
+# (`update`/`add` also exist on hashers, progress bars, archives ...)
+GROW_METHODS: Mapping[str, bool] = {
+    "append": False,
+    "appendleft": False,
+    "extend": False,
+    "extendleft": False,
+    "insert": True,
+    "add": True,
+    "update": True,
+    "setdefault": True,
+}
+_DICT_FACTORIES = frozenset(
+    {"dict", "collections.defaultdict", "collections.OrderedDict", "collections.Counter"}
+)
+_CONTAINER_FACTORIES = _DICT_FACTORIES | frozenset(
+    {"list", "set", "collections.deque", "bytearray"}
+)
+_ESCAPE_CALLS = frozenset(
+    {
+        "register",
+        "connect",
+        "subscribe",
+        "add_listener",
+        "add_handler",
+        "add_callback",
+        "add_done_callback",
+        "Thread",
+        "Timer",
+        "call_soon",
+        "call_later",
+        "signal",
+        "setattr",
+        "append",
+        "add",
+        "partial",
+    }
+)
+
+
+@dataclass(frozen=True)
+class LoopFrame:
+    node: LoopNode
+    count: int | None
+
+
+def loop_count(loop: LoopNode, context: FileContext) -> int | None:
+    """Iterations of a `for` loop when certain (literal/constant-folded), else None."""
+    if isinstance(loop, cst.For):
+        return context.constants.iteration_count(loop.iter)
+    return None
+
+
+class LoopTrackingRule(LintRule):
+    """A rule that knows the loops around the current node, innermost last.
+
+    Subclasses that override `visit_For`/`leave_For` (etc.) must call super().
+    """
+
+    def __init__(self, context: FileContext, spec: RuleSpec) -> None:
+        super().__init__(context, spec)
+        # One frame list per function (or the module): loops outside the current
+        # function do not repeat a nested function's body.
+        self._frames: list[list[LoopFrame]] = [[]]
+
+    # loops --------------------------------------------------------------------------
+    def visit_For(self, node: cst.For) -> None:
+        self._frames[-1].append(LoopFrame(node, loop_count(node, self.context)))
+
+    def leave_For(self, original_node: cst.For) -> None:
+        self._frames[-1].pop()
+
+    def visit_While(self, node: cst.While) -> None:
+        self._frames[-1].append(LoopFrame(node, None))
+
+    def leave_While(self, original_node: cst.While) -> None:
+        self._frames[-1].pop()
+
+    # scope barriers -----------------------------------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._frames.append([])
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._frames.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._frames.append([])
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self._frames.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._frames.append([])
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._frames.pop()
+
+    # queries ------------------------------------------------------------------------
+    @property
+    def in_loop(self) -> bool:
+        return bool(self._frames[-1])
+
+    @property
+    def has_known_loop(self) -> bool:
+        return any(f.count is not None for f in self._frames[-1])
+
+    def active_loops(self) -> list[LoopFrame]:
+        """Loops whose *body* holds the current node (not their `iter`/`else`), outermost
+        first."""
+        frames = self._frames[-1]
+        if not frames:
+            return []
+        stack = self.context.stack
+        positions = {id(n): i for i, n in enumerate(stack)}
+        active = []
+        for frame in frames:
+            index = positions.get(id(frame.node))
+            if index is not None and index + 1 < len(stack) and stack[index + 1] is frame.node.body:
+                active.append(frame)
+        return active
+
+
+@dataclass(frozen=True)
+class LoopNest:
+    """The loops that repeat a growth, with the counts that are known."""
+
+    loops: tuple[LoopFrame, ...]
+    # Inner loops/sizes that fill what is added each time (e.g. an inner list of 200).
+    inner: tuple[int, ...] = ()
+
+    @property
+    def known_counts(self) -> list[int]:
+        counts = [f.count for f in self.loops if f.count is not None]
+        return counts + list(self.inner)
+
+    @property
+    def product(self) -> int | None:
+        counts = self.known_counts
+        if not counts:
+            return None
+        total = 1
+        for count in counts:
+            total *= count
+        return total
+
+    @property
+    def all_known(self) -> bool:
+        return all(f.count is not None for f in self.loops)
+
+    def qualifies(self, min_iterations: int, min_nested_iterations: int) -> bool:
+        counts = self.known_counts
+        if any(c >= min_iterations for c in counts):
+            return True
+        product = self.product
+        return len(counts) >= 2 and product is not None and product >= min_nested_iterations
+
+    def describe(self, context: FileContext, inner_label: str = "") -> str:
+        """`1000 iterations (loop on line 12)` / `50 x 200 = 10000 iterations (...)`."""
+        counts = self.known_counts
+        lines = ", ".join(str(context.line_of(f.node)) for f in self.loops)
+        where = "loop on line" if len(self.loops) == 1 else "nested loops on lines"
+        product = self.product or 0
+        if len(counts) == 1:
+            text = f"{product} iterations"
+        else:
+            text = " x ".join(str(c) for c in counts) + f" = {product} iterations"
+        if not self.all_known:
+            text = "at least " + text
+        detail = f"{where} {lines}"
+        if self.inner and inner_label:
+            detail += f"; {inner_label}"
+        return f"{text} ({detail})"
+
+
+@dataclass(frozen=True)
+class Growth:
+    """A statement that adds to a container."""
+
+    node: cst.CSTNode  # what to report: the call, the assignment
+    container: cst.BaseExpression
+    key: str
+    method: str  # "append", "[]=", "+="
+    value: cst.BaseExpression | None  # what is added, when one expression
+    needs_known_binding: bool = False
+    needs_dict_binding: bool = False
+
+    @property
+    def spelled(self) -> str:
+        if self.method == "[]=":
+            return f"{self.key}[...] = ..."
+        if self.method == "+=":
+            return f"{self.key} += ..."
+        return f"{self.key}.{self.method}(...)"
+
+
+def growth_of_call(call: cst.Call) -> Growth | None:
+    func = call.func
+    if not isinstance(func, cst.Attribute):
+        return None
+    method = func.attr.value
+    needs_binding = GROW_METHODS.get(method)
+    if needs_binding is None:
+        return None
+    key = container_key(func.value)
+    if key is None:
+        return None
+    value: cst.BaseExpression | None = None
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    if (method == "insert" and len(positional) >= 2) or (
+        method == "setdefault" and len(positional) >= 2
+    ):
+        value = positional[1].value
+    elif positional:
+        value = positional[0].value
+    return Growth(call, func.value, key, method, value, needs_known_binding=needs_binding)
+
+
+def growth_of_assign(node: cst.Assign) -> Growth | None:
+    """`container[key] = value` with a non-constant key (a constant key does not grow)."""
+    for target in node.targets:
+        subscript = target.target
+        if not isinstance(subscript, cst.Subscript) or len(subscript.slice) != 1:
+            continue
+        index = subscript.slice[0].slice
+        if not isinstance(index, cst.Index):
+            continue
+        if isinstance(index.value, (cst.SimpleString, cst.Integer, cst.Float)):
+            continue
+        key = container_key(subscript.value)
+        if key is None:
+            continue
+        return Growth(
+            node,
+            subscript.value,
+            key,
+            "[]=",
+            node.value,
+            needs_known_binding=True,
+            needs_dict_binding=True,
+        )
+    return None
+
+
+def growth_of_augassign(node: cst.AugAssign) -> Growth | None:
+    """`container += [items]` (list concatenation in place)."""
+    if not isinstance(node.operator, cst.AddAssign):
+        return None
+    if not isinstance(node.value, (cst.List, cst.ListComp, cst.Tuple)):
+        return None
+    key = container_key(node.target)
+    if key is None:
+        return None
+    return Growth(node, node.target, key, "+=", node.value)
+
+
+@dataclass(frozen=True)
+class Persistence:
+    """Where a grown container lives and what could release it."""
+
+    location: Location
+    key: str
+    binding: cst.BaseExpression | None = None
+    # A node on the line where the container was defined, for messages.
+    defined_at: cst.CSTNode | None = None
+    # Scopes to search for a release, with how to search them.
+    release_scopes: tuple[tuple[cst.CSTNode, bool, bool], ...] = field(default=())
+    class_owner: cst.ClassDef | None = None
+    attribute: str | None = None
+    module_after: cst.CSTNode | None = None
+
+    @property
+    def storage(self) -> Storage:
+        return self.location.storage
+
+    def where(self, context: FileContext) -> str:
+        """`module global defined on line 3`."""
+        text = self.location.storage.value
+        if self.defined_at is not None:
+            text += f" defined on line {context.line_of(self.defined_at)}"
+        return text
+
+
+def _current_function(context: FileContext) -> cst.FunctionDef | None:
+    for node in context.ancestors():
+        if isinstance(node, cst.FunctionDef):
+            return node
+        if isinstance(node, (cst.ClassDef, cst.Lambda)):
+            return None
+    return None
+
+
+def _function_chain(context: FileContext) -> list[cst.FunctionDef]:
+    """Enclosing functions, innermost first (lambdas and classes end the chain)."""
+    chain = []
+    for node in context.ancestors():
+        if isinstance(node, cst.FunctionDef):
+            chain.append(node)
+        elif isinstance(node, cst.ClassDef):
+            break
+    return chain
+
+
+def _enclosing_class(context: FileContext) -> cst.ClassDef | None:
+    seen_function = False
+    for node in context.ancestors():
+        if isinstance(node, cst.FunctionDef):
+            if seen_function:
+                return None
+            seen_function = True
+        elif isinstance(node, cst.ClassDef):
+            return node if seen_function else None
+    return None
+
+
+def _top_statement(context: FileContext) -> cst.CSTNode | None:
+    stack = context.stack
+    return stack[1] if len(stack) > 1 else None
+
+
+def _root_name(expr: cst.BaseExpression) -> str:
+    while isinstance(expr, (cst.Attribute, cst.Subscript)):
+        expr = expr.value
+    return expr.value if isinstance(expr, cst.Name) else ""
+
+
+def is_container_binding(value: cst.BaseExpression | None, context: FileContext) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)):
+        return True
+    if isinstance(value, cst.Call):
+        return context.imports.qualify(value.func) in _CONTAINER_FACTORIES
+    return False
+
+
+def is_dict_binding(value: cst.BaseExpression | None, context: FileContext) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, (cst.Dict, cst.DictComp)):
+        return True
+    if isinstance(value, cst.Call):
+        return context.imports.qualify(value.func) in _DICT_FACTORIES
+    return False
+
+
+def persistence_of(
+    growth: Growth,
+    context: FileContext,
+    *,
+    include_parameters: bool = True,
+) -> Persistence | None:
+    """Where the grown container lives, when it outlives the call; else None.
+
+    Function-local containers (even returned ones: the caller owns them), attributes
+    filled in the constructor that binds them, closures whose inner function never
+    escapes, `with`-bound names and bounded/weak containers are not persistent.
+    """
+    location = locate(growth.container, context)
+    storage = location.storage
+    key = growth.key
+    root = _root_name(growth.container)
+    if storage in (Storage.LOCAL, Storage.UNKNOWN) or with_bound(root, context):
+        return None
+    function = _current_function(context)
+    own_scope: tuple[tuple[cst.CSTNode, bool, bool], ...] = (
+        ((function, False, False),) if function is not None else ()
+    )
+    if storage is Storage.PARAMETER:
+        if not include_parameters:
+            return None
+        return Persistence(location, key, None, function, own_scope)
+    if storage is Storage.MUTABLE_DEFAULT:
+        binding = _default_of(function, root) if function is not None else None
+        return Persistence(location, key, binding, function, own_scope)
+    if storage is Storage.MODULE_GLOBAL:
+        if root != key:
+            return None  # `module_obj.attr.append`: not a container we can follow
+        binding = binding_value(root, context.module, context)
+        top = _top_statement(context)
+        scopes = ((context.module, True, False), *own_scope)
+        return Persistence(location, key, binding, location.definition, scopes, module_after=top)
+    if storage is Storage.INSTANCE_ATTRIBUTE:
+        owner = _enclosing_class(context)
+        if owner is None or function is None or "." not in key:
+            return None
+        attribute = key.split(".", 1)[1]
+        if (
+            function.name.value in CONSTRUCTOR_NAMES
+            and binding_value(key, function, context) is not None
+        ):
+            return None  # filled while being built: the new object owns it
+        binding = attribute_binding(owner, attribute, context)
+        return Persistence(
+            location, key, binding, binding, own_scope, class_owner=owner, attribute=attribute
+        )
+    if storage is Storage.CLASS_ATTRIBUTE:
+        owner = _enclosing_class(context) or (
+            location.definition if isinstance(location.definition, cst.ClassDef) else None
+        )
+        if owner is None:
+            return None
+        attribute = key.split(".", 1)[1] if "." in key else key
+        binding = attribute_binding(owner, attribute, context)
+        return Persistence(
+            location,
+            key,
+            binding,
+            binding or owner,
+            ((owner, True, False), *own_scope),
+            class_owner=owner,
+            attribute=attribute,
+        )
+    if storage is Storage.CLOSURE:
+        binder = location.definition
+        if not isinstance(binder, cst.FunctionDef):
+            return None
+        if not _escapes_up_to(binder, context):
+            return None  # a helper called and dropped inside the binding call
+        binding = binding_value(root, binder, context) if root == key else None
+        if binding is None and root == key:
+            binding = _default_of(binder, root)
+        return Persistence(
+            location, key, binding, binding or binder, ((binder, True, True), *own_scope)
+        )
+    return None
+
+
+def _default_of(function: cst.FunctionDef, name: str) -> cst.BaseExpression | None:
+    params = function.params
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        if param.name.value == name:
+            return param.default
+    return None
+
+
+def _escapes_up_to(binder: cst.FunctionDef, context: FileContext) -> bool:
+    """Every function between the current node and `binder` escapes its parent."""
+    chain = _function_chain(context)
+    if binder not in chain:
+        return False
+    index = chain.index(binder)
+    for inner, outer in itertools.pairwise(chain[: index + 1]):
+        if not function_escapes(inner, outer, context):
+            return False
+    return True
+
+
+def function_escapes(inner: cst.FunctionDef, outer: cst.FunctionDef, context: FileContext) -> bool:
+    """Does the nested function `inner` outlive a call of `outer`?
+
+    Yes when it is returned or yielded (also inside `wraps(f)(inner)`, a tuple, a dict),
+    stored in an attribute/subscript/global, registered as a callback, or decorated by
+    anything other than `functools.wraps`.
+    """
+    memo_key = ("loops.escapes", id(inner), id(outer))
+    cached = context.memo.get(memo_key)
+    if cached is not None:
+        return bool(cached)
+    name = inner.name.value
+    result = False
+    for decorator in inner.decorators:
+        target = decorator.decorator
+        callee = target.func if isinstance(target, cst.Call) else target
+        qualified = context.imports.qualify(callee) or ""
+        if not qualified.endswith("wraps"):
+            result = True
+    if not result:
+        for node in descendants(outer.body, stop_at=SCOPE_NODES):
+            if isinstance(node, (cst.Return, cst.Yield)) and node.value is not None:
+                if _mentions_name(node.value, name):
+                    result = True
+                    break
+            elif isinstance(node, cst.Assign) and _mentions_name(node.value, name):
+                if any(not isinstance(t.target, cst.Name) for t in node.targets):
+                    result = True
+                    break
+            elif isinstance(node, cst.Call) and _is_escape_call(node, name):
+                result = True
+                break
+    context.memo[memo_key] = result
+    return result
+
+
+def _is_escape_call(call: cst.Call, name: str) -> bool:
+    func = call.func
+    callee = (
+        func.attr.value
+        if isinstance(func, cst.Attribute)
+        else (func.value if isinstance(func, cst.Name) else "")
+    )
+    if callee not in _ESCAPE_CALLS and not callee.startswith("add_"):
+        return False
+    return any(isinstance(a.value, cst.Name) and a.value.value == name for a in call.args)
+
+
+def _mentions_name(expr: cst.CSTNode, name: str) -> bool:
+    """`name` used as a value (not called) somewhere in `expr`."""
+    if isinstance(expr, cst.Name):
+        return expr.value == name
+    for node in descendants(expr, stop_at=SCOPE_NODES):
+        if isinstance(node, cst.Name) and node.value == name:
+            return True
+    return False
+
+
+def release_of(
+    persistence: Persistence, context: FileContext, include_gc: bool = False
+) -> Release | None:
+    """Something in the same scope that releases the container, or None."""
+    key = persistence.key
+    for scope, into_functions, skip_direct in persistence.release_scopes:
+        after = persistence.module_after if isinstance(scope, cst.Module) else None
+        found = find_release(
+            scope,
+            key,
+            context,
+            include_gc=include_gc,
+            into_functions=into_functions,
+            skip_direct_assignments=skip_direct,
+            module_statements_after=after,
+        )
+        if found is not None:
+            return found
+    if persistence.class_owner is not None and persistence.attribute is not None:
+        found = class_release(
+            persistence.class_owner, persistence.attribute, context, include_gc=include_gc
+        )
+        if found is not None:
+            return found
+    return None
+
+
+def is_unbounded(persistence: Persistence, context: FileContext) -> bool:
+    binding = persistence.binding
+    return not (is_bounded_container(binding, context) or is_weak_container(binding, context))
+
+
+def binding_accepts(growth: Growth, persistence: Persistence, context: FileContext) -> bool:
+    """Is the growth trusted given what the container was bound to?"""
+    binding = persistence.binding
+    if growth.needs_dict_binding:
+        return is_dict_binding(binding, context)
+    if growth.needs_known_binding:
+        return is_container_binding(binding, context)
+    return True
+
+
+# -- what one growth adds per iteration -------------------------------------------------
+
+
+def loop_local_values(
+    loops: list[LoopFrame], context: FileContext
+) -> dict[str, cst.BaseExpression]:
+    """Names assigned inside the loops' bodies -> their (last) value, for estimating what
+    is appended (`data = "x" * 1000; CACHE.append(data)`)."""
+    values: dict[str, cst.BaseExpression] = {}
+    for frame in loops:
+        memo_key = ("loops.local_values", id(frame.node))
+        cached = context.memo.get(memo_key)
+        if cached is None:
+            cached = {}
+            for node in descendants(frame.node.body, stop_at=SCOPE_NODES):
+                if isinstance(node, cst.Assign):
+                    for target in node.targets:
+                        for name in bound_names(target.target):
+                            if isinstance(target.target, cst.Name):
+                                cached[name] = node.value
+            context.memo[memo_key] = cached
+        values.update(cached)
+    return values
+
+
+def inner_fill_count(name: str, loop: LoopFrame, context: FileContext) -> int | None:
+    """How many items a loop-local collection `name` receives per iteration of `loop`:
+    `inner = []; for j in range(200): inner.append(...)` -> 200. None when unknown or
+    when `name` is cleared/deleted in the loop body (per-iteration cleanup)."""
+    body = loop.node.body
+    if find_release(body, name, context, skip_direct_assignments=True) is not None:
+        return None
+    best: int | None = None
+    for node in descendants(body, stop_at=SCOPE_NODES):
+        if isinstance(node, cst.Assign) and any(
+            isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets
+        ):
+            count = _comprehension_count(node.value, context)
+            if count is not None:
+                best = max(best or 0, count)
+        elif isinstance(node, cst.For):
+            count = _fills_in(node, name, context)
+            if count is not None:
+                best = max(best or 0, count)
+    return best
+
+
+def _comprehension_count(value: cst.BaseExpression, context: FileContext) -> int | None:
+    if isinstance(value, (cst.ListComp, cst.SetComp, cst.DictComp)):
+        total = 1
+        comp: cst.CompFor | None = value.for_in
+        while comp is not None:
+            if comp.ifs:
+                return None
+            count = context.constants.iteration_count(comp.iter)
+            if count is None:
+                return None
+            total *= count
+            comp = comp.inner_for_in
+        return total
+    return None
+
+
+def _fills_in(loop: cst.For, name: str, context: FileContext) -> int | None:
+    """Known-count product of `loop` (and loops in it) around `name.append(...)`."""
+    count = context.constants.iteration_count(loop.iter)
+    if count is None:
+        return None
+    best: int | None = None
+    for child in _statements(loop.body):
+        if isinstance(child, cst.For):
+            inner = _fills_in(child, name, context)
+            if inner is not None:
+                best = max(best or 0, count * inner)
+        elif _grows_name(child, name):
+            best = max(best or 0, count)
+    return best
+
+
+def _statements(block: cst.BaseSuite) -> Iterator[cst.CSTNode]:
+    """Statements of a block, looking through `if`/`try`/`with` (not loops or scopes)."""
+    todo: list[cst.CSTNode] = list(iter_children(block))
+    while todo:
+        node = todo.pop(0)
+        if isinstance(node, (cst.If, cst.Try, cst.With, cst.IndentedBlock, cst.Else)):
+            todo[:0] = list(iter_children(node))
+            continue
+        yield node
+
+
+def _grows_name(statement: cst.CSTNode, name: str) -> bool:
+    for node in [statement, *descendants(statement, stop_at=(*SCOPE_NODES, cst.For))]:
+        if isinstance(node, cst.Call):
+            growth = growth_of_call(node)
+            if growth is not None and growth.key == name:
+                return True
+    return False
