@@ -1,0 +1,108 @@
+"""flake8 plugin: `flake8 --select LG` runs leakguard's rules inside flake8.
+
+Registered under the `flake8.extension` entry point with the code prefix `LG`. It runs
+the same analyser, rules and configuration (`[tool.leakguard]` / `.leakguard.yaml`) as
+`leakguard check`; flake8 does the selection (`--select LG1`), output and `# noqa`.
+
+flake8 hands plugins the file it already read, so the source is never read twice. The
+plugin does not use flake8's `ast` tree: leakguard's rules work on a LibCST tree.
+
+`# noqa` is flake8's business: the plugin hides its comments from leakguard's own
+suppression logic, so `flake8 --disable-noqa` shows those findings as it should.
+`# leakguard: ignore[...]` comments are still honoured here, as in `leakguard check`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+from leakguard import __version__
+from leakguard.analyzer import analyze_text
+from leakguard.config import Config, ConfigError, find_user_config, load_config
+from leakguard.suppression import comment_lines
+
+# Not a rule: reported when leakguard itself could not analyse a file that Python could.
+ANALYSIS_ERROR_CODE = "LG000"
+
+_NOQA = re.compile(r"noqa", re.IGNORECASE)
+_STDIN_NAMES = frozenset({"stdin", "-", "<stdin>"})
+
+Error = tuple[int, int, str, type]
+
+
+@lru_cache(maxsize=64)
+def _config_for(config_file: Path | None, start: Path) -> Config:
+    return load_config([start], config_file)
+
+
+def config_for(filename: str) -> Config:
+    """The leakguard configuration of `filename`, loaded once per configuration file."""
+    start = Path.cwd() if filename in _STDIN_NAMES else Path(filename)
+    config_file = find_user_config(start)
+    # Without a config file the root is the working directory; key the cache on it.
+    return _config_for(config_file, start if config_file else Path.cwd())
+
+
+def display_path(filename: str, root: Path) -> str:
+    """The path as leakguard reports it: relative to the configuration root if possible."""
+    if filename in _STDIN_NAMES:
+        return "stdin.py"
+    path = Path(filename)
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def hide_noqa(text: str) -> str:
+    """`text` with `noqa` in comments blanked out (same length, so positions hold)."""
+    if "noqa" not in text.lower():
+        return text
+    lines = text.splitlines(keepends=True)
+    for number, comment in comment_lines(text).items():
+        if number > len(lines) or not _NOQA.search(comment):
+            continue
+        line = lines[number - 1]
+        body = line.rstrip("\r\n")
+        if body.endswith(comment):
+            hidden = _NOQA.sub(lambda match: "_" * len(match.group()), comment)
+            lines[number - 1] = body[: len(body) - len(comment)] + hidden + line[len(body) :]
+    return "".join(lines)
+
+
+class LeakguardChecker:
+    """A flake8 "tree" plugin; flake8 passes arguments by parameter name.
+
+    `tree` is what makes flake8 classify this as a tree plugin; it is flake8's `ast` tree
+    (already built, so free) and is not used.
+    """
+
+    name = "leakguard"
+    version = __version__
+
+    def __init__(self, tree: ast.AST, lines: list[str], filename: str) -> None:
+        del tree
+        self.lines = lines
+        self.filename = filename
+
+    def run(self) -> Iterator[Error]:
+        try:
+            config = config_for(self.filename)
+        except ConfigError as exc:
+            yield (1, 0, f"{ANALYSIS_ERROR_CODE} leakguard configuration error: {exc}", type(self))
+            return
+        text = hide_noqa("".join(self.lines))
+        result = analyze_text(text, display_path(self.filename, config.root), config)
+        for finding in result.findings:
+            if finding.suppressed:  # by `# leakguard: ignore`, since noqa was hidden
+                continue
+            # flake8 wants 0-based columns from plugins and adds 1 when printing.
+            message = f"{finding.rule} {finding.message}"
+            yield (finding.line, finding.column - 1, message, type(self))
+        for error in result.errors:
+            message = f"{ANALYSIS_ERROR_CODE} leakguard could not analyse this file: "
+            yield (1, 0, message + error.message, type(self))

@@ -1,0 +1,142 @@
+"""The flake8 plugin, exercised through the real `flake8` executable."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from leakguard.flake8_plugin import hide_noqa
+
+FIXTURE = Path(__file__).parent / "fixtures" / "integrations" / "flake8"
+FORMAT = "%(path)s:%(row)d:%(col)d:%(code)s"
+OPEN_FINDINGS = [
+    "handlers.py:8:12:LG401",  # pickle.loads
+    "handlers.py:12:16:LG401",  # multi-line yaml.load(...)
+    "handlers.py:19:12:LG401",  # company.cache.restore, added by .leakguard.yaml
+    "handlers.py:27:12:LG401",  # `noqa: E501` does not cover LG401
+]
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEAKGUARD_", "FLAKE8"))}
+    return {**env, "NO_COLOR": "1"}
+
+
+def _flake8(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    executable = Path(sys.executable).parent / "flake8"
+    command = str(executable) if executable.exists() else shutil.which("flake8")
+    assert command, "flake8 is not installed (pip install -e .[dev])"
+    return subprocess.run(
+        [command, "--isolated", "--format", FORMAT, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+        check=False,
+    )
+
+
+def _reported(completed: subprocess.CompletedProcess[str]) -> list[str]:
+    assert "Traceback" not in completed.stderr, completed.stderr
+    return [line.removeprefix("./") for line in completed.stdout.splitlines()]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(FIXTURE, tmp_path / "project"))
+
+
+def test_plugin_is_registered_with_flake8(project: Path) -> None:
+    completed = _flake8(project, "--version")
+    assert "leakguard" in completed.stdout
+
+
+def test_reports_rule_code_at_line_and_column(project: Path) -> None:
+    completed = _flake8(project, "--select", "LG", ".")
+    assert completed.returncode == 1
+    assert _reported(completed) == OPEN_FINDINGS
+
+
+def test_columns_match_leakguard_check(project: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "leakguard", "check", "--no-cache", "--format", "json", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+        check=False,
+    )
+    findings = json.loads(completed.stdout)["findings"]
+    expected = [
+        f"{f['path']}:{f['line']}:{f['column']}:{f['rule']}"
+        for f in findings
+        if not f["suppressed"]
+    ]
+    assert _reported(_flake8(project, "--select", "LG", ".")) == expected
+
+
+def test_message_follows_the_code(project: Path) -> None:
+    completed = _flake8(project, "--select", "LG", "--format", "default", "handlers.py")
+    first = completed.stdout.splitlines()[0]
+    assert first.startswith("handlers.py:8:12: LG401 `pickle.loads` ")
+
+
+def test_disable_noqa_shows_noqa_findings_but_not_leakguard_ignores(project: Path) -> None:
+    completed = _flake8(project, "--select", "LG", "--disable-noqa", ".")
+    reported = _reported(completed)
+    assert "handlers.py:23:12:LG401" in reported
+    assert "handlers.py:31:12:LG401" not in reported
+    assert len(reported) == len(OPEN_FINDINGS) + 1
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [
+        (["--select", "LG1"], []),
+        (["--select", "LG4"], OPEN_FINDINGS),
+        (["--select", "LG401"], OPEN_FINDINGS),
+        (["--select", "LG", "--extend-ignore", "LG4"], []),
+    ],
+)
+def test_flake8_selection_applies(project: Path, selection: list[str], expected: list[str]) -> None:
+    completed = _flake8(project, *selection, ".")
+    assert _reported(completed) == expected
+    assert completed.returncode == (1 if expected else 0)
+
+
+def test_leakguard_configuration_is_respected(project: Path) -> None:
+    (project / ".leakguard.yaml").unlink()
+    (project / "pyproject.toml").write_text(
+        '[tool.leakguard]\nselect = ["LG401"]\n\n[tool.leakguard.per-file-ignores]\n'
+        '"handlers.py" = ["LG401"]\n',
+        encoding="utf-8",
+    )
+    assert _reported(_flake8(project, "--select", "LG", ".")) == []
+
+
+def test_without_the_config_file_the_custom_call_is_not_flagged(project: Path) -> None:
+    (project / ".leakguard.yaml").write_text("select: [LG401]\n", encoding="utf-8")
+    reported = _reported(_flake8(project, "--select", "LG", "handlers.py"))
+    assert "handlers.py:19:12:LG401" not in reported
+    assert len(reported) == len(OPEN_FINDINGS) - 1
+
+
+def test_clean_file_passes(project: Path) -> None:
+    completed = _flake8(project, "--select", "LG", "clean.py")
+    assert (completed.returncode, completed.stdout) == (0, "")
+
+
+def test_hide_noqa_keeps_positions_and_strings() -> None:
+    text = 'x = f("# noqa")  # NoQA: LG401\ny = 1  # noqa\n'
+    hidden = hide_noqa(text)
+    assert len(hidden) == len(text)
+    assert hidden.splitlines()[0] == 'x = f("# noqa")  # ____: LG401'
+    assert hidden.splitlines()[1] == "y = 1  # ____"
