@@ -1,0 +1,1172 @@
+"""Pydantic request models: constraint reading and cross-file facts (LG301-LG303).
+
+Each file contributes JSON facts (collector `pydantic_models`):
+
+- `classes`: module-level classes with their qualified bases and, per annotated field, a
+  *type tree* that records every collection level and whether it carries a length bound
+  (`Field(max_length=)`, `conlist(max_length=)`, `Annotated[..., MaxLen(..)]` ...), and
+  for numbers whether they carry an upper bound (`le`/`lt`);
+- `aliases`: module-level type aliases (`Row = Annotated[list[float], Field(...)]`);
+- `uses`: the models that the file's route handlers take from the request (a body
+  parameter, `Body()`, a `Depends()` class, or `Model.model_validate_json(...)` in the
+  handler).
+
+`ModelIndex` merges the facts of every file of the run, resolves names across files
+(`from .schemas import Item`) and answers: which models are request bodies (directly, via
+a base class or a nested model), and which levels of a field's type are unbounded.
+
+A type tree node is a dict with key `k`:
+  `seq` (list/set/tuple.../dict/str/bytes; `n` kind, `b` bounded, `of` children, `t` text),
+  `num` (int/float; `b` upper-bounded), `ref` (a name to resolve; `q` qualified name,
+  `b` length-bounded and `u` upper-bounded by outer metadata), `union` (`of` options),
+  `lit` (bounded by nature: Literal, bool, None, dates, ids) and `any` (unknown: never
+  reported).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import libcst as cst
+
+from leakguard.analysis.frameworks import is_request_handler
+from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
+from leakguard.context import FileContext
+from leakguard.walker import SCOPE_NODES, descendants
+
+COLLECTOR = "pydantic_models"
+
+Tree = dict[str, Any]
+
+_TYPING = ("typing.", "typing_extensions.", "collections.abc.", "collections.")
+_SEQUENCE_KINDS = {
+    "list": "list",
+    "List": "list",
+    "set": "set",
+    "Set": "set",
+    "frozenset": "set",
+    "FrozenSet": "set",
+    "AbstractSet": "set",
+    "MutableSet": "set",
+    "Sequence": "list",
+    "MutableSequence": "list",
+    "Collection": "list",
+    "Iterable": "list",
+    "deque": "list",
+    "Deque": "list",
+    "tuple": "tuple",
+    "Tuple": "tuple",
+}
+_MAPPING_NAMES = frozenset(
+    {
+        "dict",
+        "Dict",
+        "Mapping",
+        "MutableMapping",
+        "DefaultDict",
+        "defaultdict",
+        "OrderedDict",
+        "Counter",
+    }
+)
+_STRING_TYPES = {
+    "str": "str",
+    "bytes": "bytes",
+    "bytearray": "bytes",
+    "pydantic.StrictStr": "str",
+    "pydantic.StrictBytes": "bytes",
+    "pydantic.SecretStr": "str",
+    "pydantic.SecretBytes": "bytes",
+    "pydantic.Base64Str": "str",
+    "pydantic.Base64Bytes": "bytes",
+    "pydantic.Base64UrlStr": "str",
+    "pydantic.Base64UrlBytes": "bytes",
+    "pydantic.types.StrictStr": "str",
+    "pydantic.types.StrictBytes": "bytes",
+    "pydantic.v1.StrictStr": "str",
+    "pydantic.v1.StrictBytes": "bytes",
+}
+_UNBOUNDED_NUMBERS = frozenset(
+    {
+        "int",
+        "float",
+        "decimal.Decimal",
+        "pydantic.StrictInt",
+        "pydantic.StrictFloat",
+        "pydantic.PositiveInt",
+        "pydantic.NonNegativeInt",
+        "pydantic.PositiveFloat",
+        "pydantic.NonNegativeFloat",
+        "pydantic.FiniteFloat",
+        "pydantic.v1.StrictInt",
+        "pydantic.v1.PositiveInt",
+        "pydantic.v1.NonNegativeInt",
+        "pydantic.v1.PositiveFloat",
+    }
+)
+# Numbers with an upper bound by construction (<= 0).
+_UPPER_BOUNDED_NUMBERS = frozenset(
+    {
+        "pydantic.NegativeInt",
+        "pydantic.NonPositiveInt",
+        "pydantic.NegativeFloat",
+        "pydantic.NonPositiveFloat",
+    }
+)
+_UNKNOWN_TYPES = frozenset({"typing.Any", "typing_extensions.Any", "object", "pydantic.Json"})
+# Constrained-type factories (pydantic v1 and v2).
+_CON_SEQUENCES = {"conlist": "list", "conset": "set", "confrozenset": "set"}
+_CON_STRINGS = {"constr": "str", "conbytes": "bytes"}
+_CON_NUMBERS = frozenset({"conint", "confloat", "condecimal"})
+_LENGTH_KEYWORDS = ("max_length", "max_items")
+_UPPER_KEYWORDS = ("le", "lt")
+MODEL_ROOTS = frozenset(
+    {
+        "pydantic.BaseModel",
+        "pydantic.main.BaseModel",
+        "pydantic.v1.BaseModel",
+        "pydantic.v1.main.BaseModel",
+        "pydantic.RootModel",
+        "pydantic.root_model.RootModel",
+        "sqlmodel.SQLModel",
+    }
+)
+_MODEL_DECORATORS = frozenset(
+    {"pydantic.dataclasses.dataclass", "pydantic.v1.dataclasses.dataclass", "dataclasses.dataclass"}
+)
+# Methods that build a model from request data when called inside a route handler.
+VALIDATE_METHODS = frozenset(
+    {
+        "model_validate",
+        "model_validate_json",
+        "model_validate_strings",
+        "parse_obj",
+        "parse_raw",
+        "validate_json",
+        "validate_python",
+    }
+)
+_VALIDATOR_DECORATORS = frozenset({"field_validator", "validator"})
+_MODEL_VALIDATOR_DECORATORS = frozenset({"model_validator", "root_validator"})
+# FastAPI parameter markers.
+BODY_MARKERS = frozenset({"Body", "Form", "File"})
+QUERY_MARKERS = frozenset({"Query", "Path", "Header", "Cookie"})
+DEPENDENCY_MARKERS = frozenset({"Depends", "Security"})
+_MAX_TEXT = 80
+
+
+# -- type expressions -> trees ---------------------------------------------------------
+
+
+def _text(node: cst.CSTNode, context: FileContext) -> str:
+    code = " ".join(context.code_of(node).split())
+    return code if len(code) <= _MAX_TEXT else code[: _MAX_TEXT - 3] + "..."
+
+
+def qualified_name(node: cst.BaseExpression, context: FileContext) -> str | None:
+    """Imported names qualified through imports; names defined here get the module prefix."""
+    qualified = context.imports.qualify(node)
+    if qualified is not None:
+        return qualified
+    if isinstance(node, cst.Name):
+        return f"{context.module_name}.{node.value}" if context.module_name else node.value
+    if isinstance(node, cst.Attribute):
+        # `schemas.Item` where `schemas` is a local name: keep the dotted text.
+        root: cst.BaseExpression = node
+        parts: list[str] = []
+        while isinstance(root, cst.Attribute):
+            parts.append(root.attr.value)
+            root = root.value
+        if isinstance(root, cst.Name):
+            parts.append(root.value)
+            return ".".join(reversed(parts))
+    return None
+
+
+def _short(qualified: str) -> str:
+    return qualified.rsplit(".", 1)[-1]
+
+
+def _typing_name(qualified: str) -> str | None:
+    """`List` for `typing.List`, `list` for the builtin; None for other names."""
+    if "." not in qualified:
+        return qualified
+    if qualified.startswith(_TYPING):
+        return _short(qualified)
+    return None
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def _carrier_name(call: cst.Call, context: FileContext) -> str:
+    """`Field`, `Query`, `MaxLen`... for a call in annotation metadata or a default."""
+    qualified = context.imports.qualify(call.func)
+    if qualified is None and isinstance(call.func, (cst.Name, cst.Attribute)):
+        qualified = qualified_name(call.func, context)
+    return _short(qualified or "")
+
+
+def metadata_bounds(call: cst.Call, context: FileContext) -> tuple[bool, bool]:
+    """(length bound, upper bound) that a `Field(...)`/`MaxLen(...)`-style call sets."""
+    name = _carrier_name(call, context)
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+    if name == "MaxLen":
+        return bool(positional) or "max_length" in keywords, False
+    if name == "Len":
+        bound = keywords.get("max_length") if "max_length" in keywords else None
+        if bound is None and len(positional) >= 2:
+            bound = positional[1].value
+        return bound is not None and not _is_none(bound), False
+    if name in ("Le", "Lt"):
+        return False, True
+    length = any(k in keywords and not _is_none(keywords[k]) for k in _LENGTH_KEYWORDS)
+    upper = any(k in keywords and not _is_none(keywords[k]) for k in _UPPER_KEYWORDS)
+    return length, upper
+
+
+def bound(tree: Tree, length: bool, upper: bool) -> Tree:
+    """`tree` with an outer length/upper bound applied to its top level."""
+    if not (length or upper):
+        return tree
+    kind = tree["k"]
+    if kind == "seq" and length:
+        return {**tree, "b": True}
+    if kind == "num" and upper:
+        return {**tree, "b": True}
+    if kind == "union":
+        return {**tree, "of": [bound(option, length, upper) for option in tree["of"]]}
+    if kind == "ref":
+        return {**tree, "b": tree.get("b", False) or length, "u": tree.get("u", False) or upper}
+    return tree
+
+
+def bound_everywhere(tree: Tree) -> Tree:
+    """`tree` with every level bounded (a validator that measures the items too)."""
+    result = bound(tree, True, True)
+    if "of" in result:
+        result = {**result, "of": [bound_everywhere(child) for child in result["of"]]}
+    return result
+
+
+def type_tree(node: cst.BaseExpression, context: FileContext, depth: int = 0) -> Tree:
+    """The type tree of an annotation expression (see the module docstring)."""
+    if depth > 12:
+        return {"k": "any"}
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        return _named_tree(node, context)
+    if isinstance(node, cst.Subscript):
+        return _subscript_tree(node, context, depth)
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+        return _union([node.left, node.right], context, depth)
+    if isinstance(node, cst.Call):
+        return _call_tree(node, context, depth)
+    if isinstance(node, cst.SimpleString):
+        # A forward reference: `list["Item"]`.
+        try:
+            value = node.evaluated_value
+            if isinstance(value, str):
+                return type_tree(cst.parse_expression(value), context, depth + 1)
+        except Exception:
+            return {"k": "any"}
+    return {"k": "any"}
+
+
+def _named_tree(node: cst.Name | cst.Attribute, context: FileContext) -> Tree:
+    if _is_none(node) or (isinstance(node, cst.Name) and node.value in ("True", "False")):
+        return {"k": "lit"}
+    qualified = qualified_name(node, context)
+    if qualified is None:
+        return {"k": "any"}
+    imported = context.imports.qualify(node)
+    plain = _typing_name(imported) if imported is not None else None
+    text = _text(node, context)
+    if plain in _SEQUENCE_KINDS:
+        return {"k": "seq", "n": _SEQUENCE_KINDS[plain], "b": False, "of": [], "t": text}
+    if plain in _MAPPING_NAMES:
+        return {"k": "seq", "n": "dict", "b": False, "of": [], "t": text}
+    if imported is not None:
+        if imported in _STRING_TYPES:
+            return {"k": "seq", "n": _STRING_TYPES[imported], "b": False, "of": [], "t": text}
+        if imported in _UNBOUNDED_NUMBERS:
+            return {"k": "num", "b": False, "t": text}
+        if imported in _UPPER_BOUNDED_NUMBERS:
+            return {"k": "num", "b": True, "t": text}
+        if imported in _UNKNOWN_TYPES:
+            return {"k": "any"}
+        if "." not in imported:
+            return {"k": "lit"}  # another builtin (bool, complex...): no size of its own
+        if imported.startswith(("datetime.", "uuid.", "pydantic.", "ipaddress.", "pathlib.")):
+            return {"k": "lit"}
+    return {"k": "ref", "q": qualified, "b": False, "u": False, "t": text}
+
+
+def _subscript_tree(node: cst.Subscript, context: FileContext, depth: int) -> Tree:
+    elements = [e.slice.value for e in node.slice if isinstance(e.slice, cst.Index)]
+    imported = context.imports.qualify(node.value)
+    plain = _typing_name(imported) if imported is not None else None
+    text = _text(node, context)
+    if plain == "Annotated" and elements:
+        inner = type_tree(elements[0], context, depth + 1)
+        for meta in elements[1:]:
+            if isinstance(meta, cst.Call):
+                inner = bound(inner, *metadata_bounds(meta, context))
+        return inner
+    if plain == "Optional" and elements:
+        return _union([elements[0]], context, depth, with_none=True)
+    if plain == "Union":
+        return _union(elements, context, depth)
+    if plain == "Literal":
+        return {"k": "lit"}
+    if plain in ("Final", "ClassVar", "Required", "NotRequired", "ReadOnly") and elements:
+        return type_tree(elements[0], context, depth + 1)
+    if plain in _SEQUENCE_KINDS:
+        kind = _SEQUENCE_KINDS[plain]
+        if kind == "tuple":
+            if len(elements) == 2 and isinstance(elements[1], cst.Ellipsis):
+                item = type_tree(elements[0], context, depth + 1)
+                return {"k": "seq", "n": "tuple", "b": False, "of": [item], "t": text}
+            items = [type_tree(e, context, depth + 1) for e in elements]
+            return {"k": "seq", "n": "tuple", "b": True, "of": items, "t": text}
+        items = [type_tree(e, context, depth + 1) for e in elements[:1]]
+        return {"k": "seq", "n": kind, "b": False, "of": items, "t": text}
+    if plain in _MAPPING_NAMES:
+        items = [type_tree(e, context, depth + 1) for e in elements[-2:]]
+        return {"k": "seq", "n": "dict", "b": False, "of": items, "t": text}
+    if imported in ("pydantic.Json",):
+        return {"k": "any"}
+    if plain == "type":
+        return {"k": "lit"}
+    # A generic model (`Page[Item]`): the model itself, plus its arguments.
+    base = type_tree(node.value, context, depth + 1)
+    if base["k"] == "ref":
+        arguments = [type_tree(e, context, depth + 1) for e in elements]
+        return {**base, "args": arguments} if arguments else base
+    return base
+
+
+def _union(
+    elements: list[cst.BaseExpression], context: FileContext, depth: int, with_none: bool = False
+) -> Tree:
+    options = [type_tree(e, context, depth + 1) for e in elements]
+    if with_none:
+        options.append({"k": "lit"})
+    flat: list[Tree] = []
+    for option in options:
+        flat.extend(option["of"] if option["k"] == "union" else [option])
+    return {"k": "union", "of": flat}
+
+
+def _call_tree(node: cst.Call, context: FileContext, depth: int) -> Tree:
+    name = _short(context.imports.qualify(node.func) or "")
+    keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+    positional = [a.value for a in node.args if a.keyword is None and not a.star]
+    length = any(k in keywords and not _is_none(keywords[k]) for k in _LENGTH_KEYWORDS)
+    upper = any(k in keywords and not _is_none(keywords[k]) for k in _UPPER_KEYWORDS)
+    text = _text(node, context)
+    if name in _CON_SEQUENCES:
+        item_node = keywords.get("item_type") or (positional[0] if positional else None)
+        items = [type_tree(item_node, context, depth + 1)] if item_node is not None else []
+        return {"k": "seq", "n": _CON_SEQUENCES[name], "b": length, "of": items, "t": text}
+    if name in _CON_STRINGS:
+        return {"k": "seq", "n": _CON_STRINGS[name], "b": length, "of": [], "t": text}
+    if name in _CON_NUMBERS:
+        return {"k": "num", "b": upper, "t": text}
+    if name == "TypeAdapter" and positional:
+        return type_tree(positional[0], context, depth + 1)
+    return {"k": "any"}
+
+
+# -- per-file facts --------------------------------------------------------------------
+
+
+def _module_statements(body: object) -> Iterator[cst.CSTNode]:
+    """Module-level statements, including those under `if`/`try` (TYPE_CHECKING, fallbacks)."""
+    for statement in body:  # type: ignore[attr-defined]
+        if isinstance(statement, cst.If):
+            yield from _module_statements(statement.body.body)
+            if statement.orelse is not None:
+                yield from _module_statements(statement.orelse.body.body)
+        elif isinstance(statement, cst.Try):
+            yield from _module_statements(statement.body.body)
+            for handler in statement.handlers:
+                yield from _module_statements(handler.body.body)
+        else:
+            yield statement
+
+
+def _looks_like_type(node: cst.BaseExpression) -> bool:
+    if isinstance(node, (cst.Subscript, cst.Name, cst.Attribute)):
+        return True
+    if isinstance(node, cst.BinaryOperation):
+        return isinstance(node.operator, cst.BitOr)
+    if isinstance(node, cst.Call):
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            name = func.attr.value
+        elif isinstance(func, cst.Name):
+            name = func.value
+        else:
+            return False
+        return (
+            name in _CON_SEQUENCES
+            or name in _CON_STRINGS
+            or name in _CON_NUMBERS
+            or name == "TypeAdapter"
+        )
+    return False
+
+
+def field_statements(klass: cst.ClassDef) -> Iterator[tuple[str, cst.AnnAssign]]:
+    """(name, statement) of each annotated field of a model class body."""
+    body = klass.body.body if isinstance(klass.body, cst.IndentedBlock) else ()
+    for statement in body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if (
+                isinstance(small, cst.AnnAssign)
+                and isinstance(small.target, cst.Name)
+                and not small.target.value.startswith("_")
+                and small.target.value != "model_config"
+            ):
+                yield small.target.value, small
+
+
+def field_tree(field: cst.AnnAssign, context: FileContext) -> Tree | None:
+    """The field's type tree with `= Field(...)` constraints applied; None for ClassVars."""
+    annotation = field.annotation.annotation
+    if isinstance(annotation, cst.Subscript):
+        head = context.imports.qualify(annotation.value) or ""
+        if _short(head) == "ClassVar":
+            return None
+    elif _short(context.imports.qualify(annotation) or "") == "ClassVar":
+        return None
+    tree = type_tree(annotation, context)
+    if isinstance(field.value, cst.Call):
+        tree = bound(tree, *metadata_bounds(field.value, context))
+    return tree
+
+
+def _decorator_name(decorator: cst.Decorator, context: FileContext) -> str:
+    target = decorator.decorator
+    func = target.func if isinstance(target, cst.Call) else target
+    return context.imports.qualify(func) or qualified_name(func, context) or ""
+
+
+def _validated_fields(klass: cst.ClassDef, context: FileContext) -> dict[str, bool]:
+    """Fields that a validator in the class compares and raises on (an explicit bound),
+    mapped to True when the validator also measures the items (`len(n) for n in v`)."""
+    found: dict[str, bool] = {}
+    body = klass.body.body if isinstance(klass.body, cst.IndentedBlock) else ()
+    for method in body:
+        if not isinstance(method, cst.FunctionDef):
+            continue
+        for decorator in method.decorators:
+            name = _short(_decorator_name(decorator, context))
+            if name in _VALIDATOR_DECORATORS or name in _MODEL_VALIDATOR_DECORATORS:
+                for field, deep in _fields_checked_by(method, decorator, name).items():
+                    found[field] = found.get(field, False) or deep
+    return found
+
+
+def _fields_checked_by(
+    method: cst.FunctionDef, decorator: cst.Decorator, kind: str
+) -> dict[str, bool]:
+    nodes = list(descendants(method.body, stop_at=SCOPE_NODES))
+    if not any(isinstance(n, cst.Raise) for n in nodes):
+        return {}
+    comparisons = [n for n in nodes if isinstance(n, cst.Comparison)]
+    if not comparisons:
+        return {}
+    if kind in _VALIDATOR_DECORATORS:
+        target = decorator.decorator
+        if not isinstance(target, cst.Call):
+            return {}
+        params = method.params.params
+        value_name = params[1].name.value if len(params) > 1 else None
+        measured = [
+            len_argument(part) for c in comparisons for part in descendants(c) if len_argument(part)
+        ]
+        deep = any(isinstance(m, cst.Name) and m.value != value_name for m in measured)
+        return {
+            a.value.evaluated_value: deep
+            for a in target.args
+            if a.keyword is None
+            and isinstance(a.value, cst.SimpleString)
+            and isinstance(a.value.evaluated_value, str)
+        }
+    checked: dict[str, bool] = {}
+    for comparison in comparisons:
+        for node in descendants(comparison):
+            if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
+                if node.value.value in ("self", "cls", "model", "m"):
+                    checked[node.attr.value] = False
+            elif isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name):
+                element = node.slice[0].slice if node.slice else None
+                if isinstance(element, cst.Index) and isinstance(element.value, cst.SimpleString):
+                    key = element.value.evaluated_value
+                    if isinstance(key, str):
+                        checked[key] = False
+            elif _is_method_call(node, "get") and isinstance(node, cst.Call) and node.args:
+                key_node = node.args[0].value
+                if isinstance(key_node, cst.SimpleString):
+                    key = key_node.evaluated_value
+                    if isinstance(key, str):
+                        checked[key] = False
+    return checked
+
+
+def _class_facts(klass: cst.ClassDef, context: FileContext) -> dict[str, Any]:
+    bases: list[str] = []
+    fields: dict[str, Tree] = {}
+    for base in klass.bases:
+        if base.keyword is not None:
+            continue
+        value = base.value
+        if isinstance(value, cst.Subscript):
+            head = qualified_name(value.value, context) or ""
+            if head in ("pydantic.RootModel", "pydantic.root_model.RootModel") and value.slice:
+                element = value.slice[0].slice
+                if isinstance(element, cst.Index):
+                    fields["root"] = type_tree(element.value, context)
+            value = value.value
+        name = qualified_name(value, context)
+        if name is not None:
+            bases.append(name)
+    decorated = any(_decorator_name(d, context) in _MODEL_DECORATORS for d in klass.decorators)
+    validated = _validated_fields(klass, context)
+    for name, statement in field_statements(klass):
+        tree = field_tree(statement, context)
+        if tree is None:
+            continue
+        if name in validated:
+            tree = bound_everywhere(tree) if validated[name] else bound(tree, True, True)
+        fields[name] = tree
+    facts: dict[str, Any] = {"bases": bases, "fields": fields}
+    if decorated:
+        facts["model"] = True
+    return facts
+
+
+def _definitions(context: FileContext) -> tuple[dict[str, Any], dict[str, Tree]]:
+    classes: dict[str, Any] = {}
+    aliases: dict[str, Tree] = {}
+    for statement in _module_statements(context.module.body):
+        if isinstance(statement, cst.ClassDef):
+            classes[statement.name.value] = _class_facts(statement, context)
+        elif isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                target: cst.BaseExpression | None = None
+                value: cst.BaseExpression | None = None
+                if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                    target, value = small.targets[0].target, small.value
+                elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                    target, value = small.target, small.value
+                elif isinstance(small, cst.TypeAlias):
+                    target, value = small.name, small.value
+                if isinstance(target, cst.Name) and value is not None and _looks_like_type(value):
+                    tree = type_tree(value, context)
+                    if tree["k"] != "any" and tree["k"] != "lit":
+                        aliases[target.value] = tree
+    return classes, aliases
+
+
+def iter_functions(
+    root: cst.CSTNode, owner: cst.ClassDef | None = None
+) -> Iterator[tuple[cst.FunctionDef, cst.ClassDef | None]]:
+    """Every function under `root` with the class that directly defines it."""
+    for node in descendants(root, stop_at=SCOPE_NODES):
+        if isinstance(node, cst.FunctionDef):
+            yield node, owner
+            yield from iter_functions(node, None)
+        elif isinstance(node, cst.ClassDef):
+            yield from iter_functions(node, node)
+
+
+def request_handlers(context: FileContext) -> dict[int, cst.FunctionDef]:
+    """Route handlers of the file by `id(function)` (memoised)."""
+    cached = context.memo.get("pydantic_models.handlers")
+    if isinstance(cached, dict):
+        return cached
+    handlers = {
+        id(function): function
+        for function, owner in iter_functions(context.module)
+        if is_request_handler(function, context, owner)
+    }
+    context.memo["pydantic_models.handlers"] = handlers
+    return handlers
+
+
+def param_markers(param: cst.Param, context: FileContext) -> tuple[str | None, list[cst.Call]]:
+    """The FastAPI marker of a parameter (`Body`, `Query`, `Depends`...) and every
+    metadata/default call that may carry constraints."""
+    calls: list[cst.Call] = []
+    annotation = param.annotation.annotation if param.annotation else None
+    if isinstance(annotation, cst.Subscript):
+        head = context.imports.qualify(annotation.value) or ""
+        if _short(head) == "Annotated":
+            for element in annotation.slice[1:]:
+                if isinstance(element.slice, cst.Index) and isinstance(
+                    element.slice.value, cst.Call
+                ):
+                    calls.append(element.slice.value)
+    if isinstance(param.default, cst.Call):
+        calls.append(param.default)
+    marker = None
+    for call in calls:
+        name = _carrier_name(call, context)
+        if name in BODY_MARKERS or name in QUERY_MARKERS or name in DEPENDENCY_MARKERS:
+            marker = name
+    return marker, calls
+
+
+def handler_params(function: cst.FunctionDef) -> list[cst.Param]:
+    params = function.params
+    return [*params.posonly_params, *params.params, *params.kwonly_params]
+
+
+def param_tree(param: cst.Param, context: FileContext) -> Tree:
+    if param.annotation is None:
+        return {"k": "any"}
+    tree = type_tree(param.annotation.annotation, context)
+    if isinstance(param.default, cst.Call):
+        tree = bound(tree, *metadata_bounds(param.default, context))
+    return tree
+
+
+def tree_refs(tree: Tree) -> list[str]:
+    """Qualified names referenced anywhere in a tree."""
+    found: list[str] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        if node["k"] == "ref":
+            found.append(node["q"])
+            todo.extend(node.get("args", ()))
+        todo.extend(node.get("of", ()))
+    return found
+
+
+def _validated_model(call: cst.Call, context: FileContext) -> list[str]:
+    """Model names that `M.model_validate_json(...)`, `TypeAdapter(M).validate_python(...)`
+    or `M(**request_data)` builds."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value in VALIDATE_METHODS:
+        receiver = func.value
+        if isinstance(receiver, cst.Call):
+            return tree_refs(type_tree(receiver, context))
+        if isinstance(receiver, (cst.Name, cst.Attribute)):
+            name = qualified_name(receiver, context)
+            return [name] if name else []
+        return []
+    if isinstance(func, (cst.Name, cst.Attribute)) and any(
+        a.star == "**" and _mentions_request(a.value) for a in call.args
+    ):
+        name = qualified_name(func, context)
+        return [name] if name else []
+    return []
+
+
+def _mentions_request(node: cst.BaseExpression) -> bool:
+    for sub in (node, *descendants(node)):
+        if isinstance(sub, cst.Name) and sub.value in ("request", "req"):
+            return True
+        if isinstance(sub, cst.Attribute) and sub.attr.value in ("json", "get_json", "form"):
+            return True
+    return False
+
+
+def body_param_use(param: cst.Param, context: FileContext) -> tuple[str, Tree] | None:
+    """("body"|"query"|"param", tree) for a route handler parameter, or None when the
+    parameter is a dependency or framework object."""
+    marker, _ = param_markers(param, context)
+    tree = param_tree(param, context)
+    if marker in DEPENDENCY_MARKERS:
+        # `params: Pagination = Depends()`: FastAPI reads the class's fields from the query.
+        default = param.default
+        if isinstance(default, cst.Call) and not default.args:
+            return "query", tree
+        return None
+    if marker in BODY_MARKERS:
+        return "body", tree
+    if marker in QUERY_MARKERS:
+        return ("query" if tree_refs(tree) else "param"), tree
+    return ("body" if tree_refs(tree) else "param"), tree
+
+
+def _request_uses(context: FileContext) -> list[dict[str, Any]]:
+    uses: list[dict[str, Any]] = []
+    for function in request_handlers(context).values():
+        handler = function.name.value
+        for param in handler_params(function):
+            use = body_param_use(param, context)
+            if use is not None and use[0] != "param":
+                refs = tree_refs(use[1])
+                if refs:
+                    uses.append({"kind": use[0], "refs": refs, "handler": handler})
+        for node in descendants(function.body, stop_at=SCOPE_NODES):
+            if isinstance(node, cst.Call):
+                refs = _validated_model(node, context)
+                if refs:
+                    uses.append({"kind": "body", "refs": refs, "handler": handler})
+    return uses
+
+
+def collect(context: FileContext) -> dict[str, Any]:
+    classes, aliases = _definitions(context)
+    uses = _request_uses(context)
+    facts: dict[str, Any] = {}
+    if classes:
+        facts["classes"] = classes
+    if aliases:
+        facts["aliases"] = aliases
+    if uses:
+        facts["uses"] = uses
+    return facts
+
+
+TOKENS = (
+    "pydantic",
+    "BaseModel",
+    "SQLModel",
+    "fastapi",
+    "flask",
+    "starlette",
+    "aiohttp",
+    "Field(",
+    "Model)",
+    "model_validate",
+    "parse_obj",
+    "parse_raw",
+)
+
+register_collector(FactCollector(COLLECTOR, TOKENS, collect))
+
+
+def local_facts(context: FileContext) -> dict[str, Any]:
+    cached = context.memo.get("pydantic_models.local")
+    if isinstance(cached, dict):
+        return cached
+    facts = collect(context)
+    context.memo["pydantic_models.local"] = facts
+    return facts
+
+
+# -- the run-wide view -----------------------------------------------------------------
+
+
+class ModelIndex:
+    """All files' model facts, with cross-file name resolution."""
+
+    def __init__(self, modules: Mapping[str, Mapping[str, Any]]) -> None:
+        self.modules = modules
+        self.classes: dict[str, Mapping[str, Any]] = {}
+        self.aliases: dict[str, Tree] = {}
+        for module, facts in modules.items():
+            prefix = f"{module}." if module else ""
+            for name, klass in facts.get("classes", {}).items():
+                self.classes[prefix + name] = klass
+            for name, alias in facts.get("aliases", {}).items():
+                self.aliases[prefix + name] = alias
+        self._resolved: dict[str, str | None] = {}
+        self._is_model: dict[str, bool] = {}
+        self._closures: dict[str, dict[str, str]] = {}
+
+    def _module_for(self, wanted: str) -> str | None:
+        wanted = wanted.lstrip(".")
+        if not wanted:
+            return None
+        best: str | None = None
+        for module in self.modules:
+            matches = module == wanted or module.endswith("." + wanted)
+            if matches and (best is None or len(module) < len(best)):
+                best = module
+        return best
+
+    def resolve(self, qualified: str) -> str | None:
+        """The run's qualified name of a class or alias that `qualified` refers to."""
+        if qualified in self._resolved:
+            return self._resolved[qualified]
+        found: str | None = None
+        if qualified in self.classes or qualified in self.aliases:
+            found = qualified
+        else:
+            module, _, name = qualified.rpartition(".")
+            run_module = self._module_for(module) if module else None
+            if run_module is not None:
+                candidate = f"{run_module}.{name}"
+                if candidate in self.classes or candidate in self.aliases:
+                    found = candidate
+        self._resolved[qualified] = found
+        return found
+
+    def is_model(self, qualified: str, seen: frozenset[str] = frozenset()) -> bool:
+        if qualified in MODEL_ROOTS:
+            return True
+        if qualified in self._is_model:
+            return self._is_model[qualified]
+        name = self.resolve(qualified)
+        result = False
+        if name is not None and name in self.classes and name not in seen:
+            klass = self.classes[name]
+            result = bool(klass.get("model")) or any(
+                self.is_model(base, seen | {name}) for base in klass["bases"]
+            )
+        self._is_model[qualified] = result
+        return result
+
+    def models_in(self, tree: Tree, seen: frozenset[str] = frozenset()) -> list[str]:
+        """Run-qualified models a tree refers to (through aliases and unions)."""
+        found: list[str] = []
+        for ref in tree_refs(tree):
+            name = self.resolve(ref)
+            if name is None or name in seen:
+                continue
+            if name in self.aliases:
+                found.extend(self.models_in(self.aliases[name], seen | {name}))
+            elif self.is_model(name):
+                found.append(name)
+        return found
+
+    def fields(self, model: str) -> dict[str, tuple[str, Tree]]:
+        """Field name -> (defining model, tree), inherited fields included."""
+        result: dict[str, tuple[str, Tree]] = {}
+        chain: list[str] = []
+        todo, seen = [model], set()
+        while todo:
+            current = todo.pop(0)
+            if current in seen or current not in self.classes:
+                continue
+            seen.add(current)
+            chain.append(current)
+            for base in self.classes[current]["bases"]:
+                resolved = self.resolve(base)
+                if resolved is not None and self.is_model(resolved):
+                    todo.append(resolved)
+        for owner in reversed(chain):
+            for name, tree in self.classes[owner]["fields"].items():
+                result[name] = (owner, tree)
+        return result
+
+    def request_models(self, kinds: tuple[str, ...] = ("body",)) -> dict[str, str]:
+        """Models whose fields come from the request -> how (for messages)."""
+        key = ",".join(kinds)
+        if key in self._closures:
+            return self._closures[key]
+        how: dict[str, str] = {}
+        todo: list[str] = []
+        for module in sorted(self.modules):
+            for use in self.modules[module].get("uses", ()):
+                if use["kind"] not in kinds:
+                    continue
+                for ref in use["refs"]:
+                    for model in self.models_in({"k": "ref", "q": ref}):
+                        if model not in how:
+                            how[model] = (
+                                f"taken from the request by route handler `{use['handler']}`"
+                            )
+                            todo.append(model)
+        while todo:
+            model = todo.pop(0)
+            klass = self.classes.get(model)
+            if klass is None:
+                continue
+            for base in klass["bases"]:
+                resolved = self.resolve(base)
+                if resolved is not None and resolved not in how and self.is_model(resolved):
+                    how[resolved] = f"a base of request model `{_short(model)}`"
+                    todo.append(resolved)
+            for field, tree in klass["fields"].items():
+                for nested in self.models_in(tree):
+                    if nested not in how:
+                        how[nested] = f"nested in request model field `{_short(model)}.{field}`"
+                        todo.append(nested)
+        self._closures[key] = how
+        return how
+
+    def unbounded_levels(self, tree: Tree, options: LevelOptions) -> list[str]:
+        """Descriptions of the collection/string levels of `tree` with no length bound."""
+        found: list[str] = []
+        self._levels(tree, False, options, found, frozenset())
+        return list(dict.fromkeys(found))
+
+    def _levels(
+        self,
+        tree: Tree,
+        outer_bound: bool,
+        options: LevelOptions,
+        found: list[str],
+        seen: frozenset[str],
+    ) -> None:
+        kind = tree["k"]
+        if kind == "seq":
+            is_string = tree["n"] in ("str", "bytes")
+            if not (tree["b"] or outer_bound) and (options.strings or not is_string):
+                found.append(f"`{tree['t']}`")
+            children = tree["of"]
+            if tree["n"] == "dict" and len(children) == 2:
+                if options.dict_keys:
+                    keys: list[str] = []
+                    self._levels(children[0], False, options, keys, seen)
+                    found.extend(f"the {level} keys of `{tree['t']}`" for level in keys)
+                children = children[1:]
+            for child in children:
+                self._levels(child, False, options, found, seen)
+        elif kind == "union":
+            for option in tree["of"]:
+                self._levels(option, outer_bound, options, found, seen)
+        elif kind == "ref":
+            name = self.resolve(tree["q"])
+            if name is not None and name in self.aliases and name not in seen:
+                self._levels(
+                    self.aliases[name],
+                    outer_bound or tree.get("b", False),
+                    options,
+                    found,
+                    seen | {name},
+                )
+
+    def top_collection_unbounded(self, tree: Tree, seen: frozenset[str] = frozenset()) -> bool:
+        """True when the outermost level is a list/set/dict/tuple with no length bound."""
+        kind = tree["k"]
+        if kind == "seq":
+            return tree["n"] not in ("str", "bytes") and not tree["b"]
+        if kind == "union":
+            return any(self.top_collection_unbounded(o, seen) for o in tree["of"])
+        if kind == "ref" and not tree.get("b", False):
+            name = self.resolve(tree["q"])
+            if name is not None and name in self.aliases and name not in seen:
+                return self.top_collection_unbounded(self.aliases[name], seen | {name})
+        return False
+
+    def number_unbounded(self, tree: Tree, seen: frozenset[str] = frozenset()) -> bool:
+        """True when the value may be an int/float with no upper bound."""
+        kind = tree["k"]
+        if kind == "num":
+            return not tree["b"]
+        if kind == "union":
+            return any(self.number_unbounded(o, seen) for o in tree["of"])
+        if kind == "ref" and not tree.get("u", False):
+            name = self.resolve(tree["q"])
+            if name is not None and name in self.aliases and name not in seen:
+                return self.number_unbounded(self.aliases[name], seen | {name})
+        return False
+
+
+class LevelOptions:
+    def __init__(self, strings: bool = True, dict_keys: bool = True) -> None:
+        self.strings = strings
+        self.dict_keys = dict_keys
+
+
+_SHARED: dict[str, Any] = {}
+
+
+def model_index(context: FileContext) -> ModelIndex:
+    """The run-wide index, with this file's own facts computed locally (so a file analysed
+    without a project, or changed since the facts were collected, still sees itself)."""
+    cached = context.memo.get("pydantic_models.index")
+    if isinstance(cached, ModelIndex):
+        return cached
+    own = local_facts(context)
+    project: ProjectIndex | None = context.project
+    modules: dict[str, Mapping[str, Any]] = dict(project.of(COLLECTOR)) if project else {}
+    if project is not None and modules.get(context.module_name, {}) == own:
+        # Same facts as the run's: share one index (and its closures) across files.
+        if _SHARED.get("project") is not project:
+            _SHARED["project"] = project
+            _SHARED["index"] = ModelIndex(modules)
+        index = _SHARED["index"]
+    else:
+        if own:
+            modules[context.module_name] = own
+        else:
+            modules.pop(context.module_name, None)
+        index = ModelIndex(modules)
+    context.memo["pydantic_models.index"] = index
+    return index
+
+
+def own_qualified(context: FileContext, name: str) -> str:
+    return f"{context.module_name}.{name}" if context.module_name else name
+
+
+# -- request data inside a handler (LG303) ---------------------------------------------
+
+
+def request_bindings(function: cst.FunctionDef, context: FileContext) -> dict[str, list[str]]:
+    """Names in a route handler bound to request models: body parameters and locals built
+    by `Model.model_validate(...)`/`Model(**request_data)` (memoised per function)."""
+    key = ("pydantic_models.bindings", id(function))
+    cached = context.memo.get(key)
+    if isinstance(cached, dict):
+        return cached
+    index = model_index(context)
+    bindings: dict[str, list[str]] = {}
+    for param in handler_params(function):
+        use = body_param_use(param, context)
+        if use is not None and use[0] == "body":
+            models = index.models_in(use[1])
+            if models:
+                bindings[param.name.value] = models
+    for node in descendants(function.body, stop_at=SCOPE_NODES):
+        target: cst.BaseExpression | None = None
+        value: cst.BaseExpression | None = None
+        if isinstance(node, cst.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0].target, node.value
+        elif isinstance(node, cst.AnnAssign):
+            target, value = node.target, node.value
+        if not isinstance(target, cst.Name) or value is None:
+            continue
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if isinstance(value, cst.Call):
+            models: list[str] = []
+            for ref in _validated_model(value, context):
+                models.extend(index.models_in({"k": "ref", "q": ref}))
+            if models:
+                bindings[target.value] = models
+    context.memo[key] = bindings
+    return bindings
+
+
+def attribute_chain(node: cst.BaseExpression) -> tuple[str, list[str]] | None:
+    """`("req", ["batch", "items"])` for `req.batch.items`."""
+    attributes: list[str] = []
+    while isinstance(node, cst.Attribute):
+        attributes.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name) or not attributes:
+        return None
+    return node.value, list(reversed(attributes))
+
+
+def resolve_field(
+    index: ModelIndex, models: list[str], attributes: list[str]
+) -> tuple[str, str, Tree] | None:
+    """(owner model, field, tree) of the last attribute of a chain through nested models."""
+    current = models
+    found: tuple[str, str, Tree] | None = None
+    for position, attribute in enumerate(attributes):
+        found = None
+        for model in current:
+            entry = index.fields(model).get(attribute)
+            if entry is not None:
+                found = (entry[0], attribute, entry[1])
+                break
+        if found is None:
+            return None
+        if position < len(attributes) - 1:
+            current = index.models_in(found[2])
+    return found
+
+
+_ITERATION_WRAPPERS = frozenset({"enumerate", "sorted", "reversed", "list", "tuple", "set", "iter"})
+_DICT_VIEWS = frozenset({"items", "values", "keys"})
+
+
+def iterated_collections(iterable: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The collections a `for` really walks: `enumerate(x)` -> x, `x.items()` -> x,
+    `range(len(x))` -> x, `zip(a, b)` -> a, b."""
+    if isinstance(iterable, cst.Call):
+        func = iterable.func
+        positional = [a.value for a in iterable.args if a.keyword is None and not a.star]
+        if isinstance(func, cst.Name):
+            if func.value in _ITERATION_WRAPPERS and positional:
+                return iterated_collections(positional[0])
+            if func.value == "zip":
+                return [c for p in positional for c in iterated_collections(p)]
+            if func.value == "range" and len(positional) == 1:
+                measured = len_argument(positional[0])
+                if measured is not None:
+                    return iterated_collections(measured)
+            return []
+        if isinstance(func, cst.Attribute) and func.attr.value in _DICT_VIEWS and not positional:
+            return iterated_collections(func.value)
+        return []
+    if isinstance(iterable, cst.Attribute):
+        return [iterable]
+    return []
+
+
+def _is_method_call(node: cst.CSTNode, name: str) -> bool:
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == name
+    )
+
+
+def len_argument(node: cst.CSTNode) -> cst.BaseExpression | None:
+    """`x` for `len(x)`, else None."""
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Name)
+        and node.func.value == "len"
+        and node.args
+    ):
+        return node.args[0].value
+    return None
+
+
+def _exits(block: cst.CSTNode) -> bool:
+    """True when the block raises, returns or aborts (Flask `abort(413)`)."""
+    for node in descendants(block, stop_at=SCOPE_NODES):
+        if isinstance(node, (cst.Raise, cst.Return)):
+            return True
+        if isinstance(node, cst.Call) and isinstance(node.func, (cst.Name, cst.Attribute)):
+            name = node.func.value if isinstance(node.func, cst.Name) else node.func.attr.value
+            if name == "abort":
+                return True
+    return False
+
+
+def _measures(test: cst.CSTNode, wanted: str, length_names: set[str], context: FileContext) -> bool:
+    """True when `test` compares `len(<wanted>)` (or a name holding it)."""
+    for node in (test, *descendants(test)):
+        if not isinstance(node, cst.Comparison):
+            continue
+        for part in descendants(node):
+            measured = len_argument(part)
+            if measured is not None and _normal(context.code_of(measured)) == wanted:
+                return True
+            if isinstance(part, cst.Name) and part.value in length_names:
+                return True
+    return False
+
+
+def _normal(code: str) -> str:
+    return "".join(code.split())
+
+
+def guarded_before(
+    function: cst.FunctionDef,
+    loop: cst.CSTNode,
+    collection: cst.BaseExpression,
+    context: FileContext,
+) -> bool:
+    """An explicit length check of `collection` that exits, before `loop` in `function`."""
+    wanted = _normal(context.code_of(collection))
+    length_names: set[str] = set()
+    for node in descendants(function.body, stop_at=SCOPE_NODES):
+        if node is loop:
+            return False
+        if isinstance(node, cst.Assign) and len(node.targets) == 1:
+            target = node.targets[0].target
+            measured = len_argument(node.value)
+            if (
+                isinstance(target, cst.Name)
+                and measured is not None
+                and _normal(context.code_of(measured)) == wanted
+            ):
+                length_names.add(target.value)
+        elif isinstance(node, cst.If):
+            if _measures(node.test, wanted, length_names, context) and _exits(node.body):
+                return True
+        elif isinstance(node, cst.Assert) and _measures(node.test, wanted, length_names, context):
+            return True
+    return False

@@ -1,0 +1,85 @@
+"""LG301 unbounded-request-collection: request-body model fields with no length bound."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from leakguard.analysis.pydantic_models import (
+    BODY_MARKERS,
+    COLLECTOR,
+    LevelOptions,
+    body_param_use,
+    field_statements,
+    handler_params,
+    local_facts,
+    model_index,
+    own_qualified,
+    param_markers,
+    request_handlers,
+)
+from leakguard.rule import LintRule
+
+
+def _describe(levels: list[str]) -> tuple[str, str]:
+    quoted = levels
+    text = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+    return text, ("has" if len(quoted) == 1 else "have")
+
+
+class UnboundedRequestCollection(LintRule):
+    code = "LG301"
+    PROJECT_FACTS = (COLLECTOR,)
+
+    def _options(self) -> LevelOptions:
+        return LevelOptions(
+            strings=bool(self.option("check_strings")),
+            dict_keys=bool(self.option("check_dict_keys")),
+        )
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if any(isinstance(a, (cst.FunctionDef, cst.ClassDef)) for a in self.context.ancestors()):
+            return
+        index = model_index(self.context)
+        how = index.request_models(("body",)).get(own_qualified(self.context, node.name.value))
+        if how is None:
+            return
+        klass = local_facts(self.context).get("classes", {}).get(node.name.value)
+        if klass is None:
+            return
+        fields = klass["fields"]
+        options = self._options()
+        reported: set[str] = set()
+        for name, statement in field_statements(node):
+            tree = fields.get(name)
+            if tree is None or name in reported:
+                continue
+            levels = index.unbounded_levels(tree, options)
+            if levels:
+                reported.add(name)
+                self._report(statement, f"Field `{node.name.value}.{name}`", how, levels)
+        root = fields.get("root")
+        if root is not None and "root" not in reported and node.bases:
+            levels = index.unbounded_levels(root, options)
+            if levels:
+                self._report(node.bases[0], f"Root model `{node.name.value}`", how, levels)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if id(node) not in request_handlers(self.context):
+            return
+        index = model_index(self.context)
+        options = self._options()
+        for param in handler_params(node):
+            use = body_param_use(param, self.context)
+            if use is None or use[0] != "body":
+                continue
+            marker, _ = param_markers(param, self.context)
+            if marker not in BODY_MARKERS and not index.models_in(use[1]):
+                continue  # `request: Request`, `tasks: BackgroundTasks`...
+            levels = index.unbounded_levels(use[1], options)
+            if levels:
+                how = f"the request body of route handler `{node.name.value}`"
+                self._report(param, f"Parameter `{param.name.value}`", how, levels)
+
+    def _report(self, node: cst.CSTNode, subject: str, how: str, levels: list[str]) -> None:
+        text, verb = _describe(levels)
+        self.report(node, subject=subject, how=how, levels=text, verb=verb)

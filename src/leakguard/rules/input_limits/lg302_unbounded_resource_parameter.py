@@ -1,0 +1,58 @@
+"""LG302 unbounded-resource-parameter: request numbers that size the work, with no `le`."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from leakguard.analysis.pydantic_models import (
+    COLLECTOR,
+    body_param_use,
+    field_statements,
+    handler_params,
+    local_facts,
+    model_index,
+    own_qualified,
+    request_handlers,
+)
+from leakguard.rule import LintRule
+
+_FIELD_FIX = "`Field(ge=1, le=100)`, `Annotated[int, Field(le=100)]` or `conint(ge=1, le=100)`"
+_QUERY_FIX = "`Query(10, ge=1, le=100)` or `Annotated[int, Query(ge=1, le=100)]`"
+
+
+class UnboundedResourceParameter(LintRule):
+    code = "LG302"
+    PROJECT_FACTS = (COLLECTOR,)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if any(isinstance(a, (cst.FunctionDef, cst.ClassDef)) for a in self.context.ancestors()):
+            return
+        names = set(self.option("resource_names"))
+        statements = [(n, s) for n, s in field_statements(node) if n in names]
+        if not statements:
+            return
+        index = model_index(self.context)
+        qualified = own_qualified(self.context, node.name.value)
+        how = index.request_models(("body", "query")).get(qualified)
+        if how is None:
+            return
+        klass = local_facts(self.context).get("classes", {}).get(node.name.value)
+        if klass is None:
+            return
+        for name, statement in statements:
+            tree = klass["fields"].get(name)
+            if tree is not None and index.number_unbounded(tree):
+                subject = f"Field `{node.name.value}.{name}` ({how})"
+                self.report(statement, subject=subject, name=name, fix=_FIELD_FIX)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        names = set(self.option("resource_names"))
+        params = [p for p in handler_params(node) if p.name.value in names]
+        if not params or id(node) not in request_handlers(self.context):
+            return
+        index = model_index(self.context)
+        for param in params:
+            use = body_param_use(param, self.context)
+            if use is not None and index.number_unbounded(use[1]):
+                subject = f"Parameter `{param.name.value}` of route handler `{node.name.value}`"
+                self.report(param, subject=subject, name=param.name.value, fix=_QUERY_FIX)

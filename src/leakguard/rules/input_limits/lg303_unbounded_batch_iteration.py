@@ -1,0 +1,71 @@
+"""LG303 unbounded-batch-iteration: a route handler loops over an unbounded request list."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from leakguard.analysis.pydantic_models import (
+    COLLECTOR,
+    attribute_chain,
+    guarded_before,
+    iterated_collections,
+    model_index,
+    request_bindings,
+    request_handlers,
+    resolve_field,
+)
+from leakguard.rule import LintRule
+from leakguard.walker import SCOPE_NODES, descendants
+
+
+def _does_work(body: cst.CSTNode) -> bool:
+    return any(
+        isinstance(node, (cst.Call, cst.Await)) for node in descendants(body, stop_at=SCOPE_NODES)
+    )
+
+
+class UnboundedBatchIteration(LintRule):
+    code = "LG303"
+    PROJECT_FACTS = (COLLECTOR,)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._check(node, node.iter, node.body)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        comprehension = next(iter(self.context.ancestors()), None)
+        element: cst.CSTNode | None = None
+        if isinstance(comprehension, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+            element = comprehension.elt
+        elif isinstance(comprehension, cst.DictComp):
+            element = comprehension.value
+        if element is not None:
+            self._check(node, node.iter, element)
+
+    def _check(self, loop: cst.CSTNode, iterable: cst.BaseExpression, work: cst.CSTNode) -> None:
+        collections = iterated_collections(iterable)
+        if not collections:
+            return
+        function = self.context.enclosing_function()
+        if function is None or id(function) not in request_handlers(self.context):
+            return
+        bindings = request_bindings(function, self.context)
+        if not bindings:
+            return
+        for collection in collections:
+            chain = attribute_chain(collection)
+            if chain is None or chain[0] not in bindings:
+                continue
+            index = model_index(self.context)
+            found = resolve_field(index, bindings[chain[0]], chain[1])
+            if found is None or not index.top_collection_unbounded(found[2]):
+                continue
+            if not _does_work(work) or guarded_before(function, loop, collection, self.context):
+                continue
+            owner, field, _ = found
+            self.report(
+                loop,
+                handler=function.name.value,
+                collection=self.context.code_of(collection),
+                field=f"field `{owner.rsplit('.', 1)[-1]}.{field}`",
+            )
+            return
