@@ -6,6 +6,7 @@ import mode. Every wait here polls with a deadline; nothing sleeps for a fixed t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -107,10 +108,8 @@ class ServiceProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def __enter__(self) -> ServiceProcess:
         return self.start()

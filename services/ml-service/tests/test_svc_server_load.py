@@ -1,0 +1,222 @@
+"""Against a real uvicorn: shedding under overload, a responsive event loop, per-operation
+timeouts that replace only the stuck worker, the worker memory cap, and API RSS growth."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+
+import httpx
+import numpy as np
+import psutil
+import pytest
+
+from ml_service.testing import ServiceProcess
+
+pytestmark = pytest.mark.server
+
+MIB = 1024 * 1024
+
+
+def rows(seed: int, n: int, d: int) -> list[list[float]]:
+    return np.random.default_rng(seed).normal(size=(n, d)).round(4).tolist()
+
+
+def heavy_kmeans() -> bytes:
+    """Takes over a second in one worker thread on the CI machine (measured ~1.4 s)."""
+    return json.dumps(
+        {"algorithm": "kmeans", "data": rows(0, 4000, 64), "n_clusters": 100, "n_init": 20}
+    ).encode()
+
+
+def worker_pids(service: ServiceProcess) -> set[int]:
+    """Workers are the forkserver's children (the API process forks nothing itself)."""
+    pids: set[int] = set()
+    for child in psutil.Process(service.pid).children(recursive=False):
+        if any("forkserver" in part for part in child.cmdline()):
+            pids.update(grandchild.pid for grandchild in child.children())
+    return pids
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def probe(base_url: str, path: str, seconds: float, interval: float) -> list[tuple[int, float]]:
+    """(status, latency) of GET ``path`` every ``interval`` s for ``seconds`` s, own connection."""
+    results: list[tuple[int, float]] = []
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            response = await client.get(path)
+            results.append((response.status_code, time.perf_counter() - started))
+            await asyncio.sleep(interval)
+    return results
+
+
+async def hammer(base_url: str, body: bytes, seconds: float) -> list[tuple[int, float, str | None]]:
+    """One overloading client: (status, latency, Retry-After) per request until the deadline."""
+    results: list[tuple[int, float, str | None]] = []
+    deadline = time.monotonic() + seconds
+    headers = {"content-type": "application/json"}
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            response = await client.post("/v1/cluster", content=body, headers=headers)
+            results.append(
+                (response.status_code, time.perf_counter() - started, response.headers.get("retry-after"))
+            )
+            if response.status_code == 503:
+                await asyncio.sleep(0.02)  # a polite client backs off a little
+    return results
+
+
+@pytest.mark.asyncio
+async def test_overload_is_shed_fast_and_livez_stays_responsive(
+    service_factory: Callable[..., ServiceProcess],
+) -> None:
+    service = service_factory("overload", ML_SERVICE_WORKERS="2", ML_SERVICE_QUEUE_SIZE="2")
+    capacity = 4
+    body = json.dumps(
+        {"algorithm": "kmeans", "data": rows(1, 1500, 16), "n_clusters": 30, "n_init": 3}
+    ).encode()
+    seconds = 6.0
+    outcomes = await asyncio.gather(
+        probe(service.base_url, "/livez", seconds, 0.02),
+        probe(service.base_url, "/readyz", seconds, 0.1),
+        *(hammer(service.base_url, body, seconds) for _ in range(4 * capacity)),
+    )
+    livez, readyz, *clients = outcomes
+    requests = [result for client in clients for result in client]
+    statuses = {status for status, _, _ in requests}
+    shed = [(latency, retry) for status, latency, retry in requests if status == 503]
+
+    assert statuses <= {200, 503}
+    assert 200 in statuses
+    assert shed, "4x overload must be shed"
+    assert all(retry is not None and int(retry) >= 1 for _, retry in shed)
+    assert percentile([latency for latency, _ in shed], 0.95) < 0.1
+    assert {status for status, _ in livez} == {200}
+    assert {status for status, _ in readyz} == {200}
+    livez_latencies = [latency for _, latency in livez[1:]]  # the first probe opens a connection
+    assert len(livez_latencies) > 100
+    assert percentile(livez_latencies, 0.99) < 0.050, sorted(livez_latencies)[-5:]
+
+
+@pytest.mark.asyncio
+async def test_timeout_replaces_only_the_stuck_worker(
+    service_factory: Callable[..., ServiceProcess],
+) -> None:
+    timeout = 0.5
+    service = service_factory("timeout", ML_SERVICE_OPERATION_TIMEOUT_SECONDS=str(timeout))
+    before = worker_pids(service)
+    assert len(before) == 2
+    quick = {"algorithm": "kmeans", "data": rows(2, 200, 4), "n_clusters": 3}
+    async with httpx.AsyncClient(base_url=service.base_url, timeout=30) as client:
+        started = time.perf_counter()
+        stuck_call = asyncio.create_task(
+            client.post("/v1/cluster", content=heavy_kmeans(), headers={"content-type": "application/json"})
+        )
+        healthy = await client.post("/v1/cluster", json=quick)
+        stuck = await stuck_call
+        stuck_elapsed = time.perf_counter() - started
+        assert healthy.status_code == 200
+        assert stuck.status_code == 504
+        assert stuck.json()["error"]["code"] == "timeout"
+        assert stuck_elapsed < timeout + 1.5
+
+        recovered_at = time.perf_counter()
+        after = await client.post("/v1/cluster", json=quick)
+        assert after.status_code == 200
+        assert time.perf_counter() - recovered_at < 2.0
+        metrics = (await client.get("/metrics")).text
+    assert "ml_worker_restarts_total 1.0" in metrics
+    assert "ml_op_timeouts_total 1.0" in metrics
+    deadline = time.monotonic() + 10
+    current = worker_pids(service)
+    while len(current) != 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        current = worker_pids(service)
+    assert len(current) == 2
+    assert len(before & current) == 1, "exactly one worker (the stuck one) is replaced"
+
+
+@pytest.mark.asyncio
+async def test_worker_memory_cap_refuses_the_operation_and_service_stays_up(
+    service_factory: Callable[..., ServiceProcess],
+) -> None:
+    service = service_factory("memory", ML_SERVICE_WORKER_MEMORY_LIMIT_MIB="1024")
+    # 10,000 identical rows: every row is every other row's neighbour, ~800 MB of indices.
+    dense = {"algorithm": "dbscan", "data": [[0.0, 0.0]] * 10_000, "eps": 1.0}
+    async with httpx.AsyncClient(base_url=service.base_url, timeout=60) as client:
+        response = await client.post("/v1/cluster", json=dense)
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "resource_limit"
+        assert (await client.get("/readyz")).status_code == 200
+        small = {"algorithm": "dbscan", "data": [[0.0, 0.0]] * 100, "eps": 1.0}
+        assert (await client.post("/v1/cluster", json=small)).status_code == 200
+
+
+def mixed_requests(model_id: str) -> list[tuple[str, str, dict | None]]:
+    """One cycle: every worker operation kind, two invalid bodies and three API-only calls."""
+    small = rows(3, 12, 3)
+    return [
+        ("POST", "/v1/cluster", {"algorithm": "kmeans", "data": small, "n_clusters": 2}),
+        ("POST", "/v1/cluster", {"algorithm": "dbscan", "data": small, "eps": 0.8, "min_samples": 2}),
+        ("POST", "/v1/anomaly", {"algorithm": "isolation_forest", "data": small, "n_estimators": 5}),
+        (
+            "POST",
+            "/v1/batch",
+            {
+                "operations": [
+                    {"algorithm": "kmeans", "data": small, "n_clusters": 2},
+                    {"algorithm": "dbscan", "data": small},
+                ]
+            },
+        ),
+        ("POST", f"/v1/models/{model_id}/score", {"data": small}),
+        ("POST", "/v1/cluster", {"algorithm": "kmeans", "data": [[1.0], [2.0, 3.0]]}),
+        ("POST", "/v1/cluster", {"algorithm": "kmeans", "data": [[1.0]], "n_clusters": 500}),
+        ("GET", "/livez", None),
+        ("GET", "/readyz", None),
+        ("GET", "/no-such-route", None),
+    ]
+
+
+async def drive(
+    base_url: str, requests: list[tuple[str, str, dict | None]], count: int, offset: int
+) -> list[int]:
+    statuses: list[int] = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        for index in range(count):
+            method, path, payload = requests[(index + offset) % len(requests)]
+            statuses.append((await client.request(method, path, json=payload)).status_code)
+    return statuses
+
+
+@pytest.mark.asyncio
+async def test_api_rss_stays_flat_over_5000_mixed_requests(
+    service_factory: Callable[..., ServiceProcess],
+) -> None:
+    service = service_factory("rss", ML_SERVICE_QUEUE_SIZE="16", ML_SERVICE_QUEUE_WAIT_SECONDS="30")
+    async with httpx.AsyncClient(base_url=service.base_url, timeout=30) as client:
+        created = await client.post("/v1/models", json={"data": rows(4, 50, 3), "n_estimators": 5})
+    requests = mixed_requests(created.json()["model_id"])
+    clients = 8
+    warm_up = await asyncio.gather(*(drive(service.base_url, requests, 63, i) for i in range(clients)))
+    assert {status for statuses in warm_up for status in statuses} <= {200, 404, 422}
+    api_process = psutil.Process(service.pid)
+    rss_before = api_process.memory_info().rss
+    measured = await asyncio.gather(
+        *(drive(service.base_url, requests, 5000 // clients, i) for i in range(clients))
+    )
+    rss_after = api_process.memory_info().rss
+    statuses = [status for batch in measured for status in batch]
+    assert len(statuses) == 5000
+    assert set(statuses) == {200, 404, 422}
+    if rss_after > rss_before + 20 * MIB:
+        raise AssertionError(f"API RSS grew {(rss_after - rss_before) / MIB:.1f} MiB")
