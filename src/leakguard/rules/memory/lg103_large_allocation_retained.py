@@ -1,0 +1,196 @@
+"""LG103 large-allocation-retained: big objects made per iteration and kept."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from leakguard.analysis.cleanup import class_methods, receiver_name
+from leakguard.analysis.loops import (
+    GROW_METHODS,
+    Growth,
+    LoopFrame,
+    LoopNest,
+    LoopTrackingRule,
+    binding_accepts,
+    growth_of_assign,
+    growth_of_augassign,
+    growth_of_call,
+    is_unbounded,
+    loop_local_values,
+    persistence_of,
+    release_of,
+)
+from leakguard.analysis.sizes import Estimate, estimate, format_bytes
+from leakguard.walker import SCOPE_NODES, descendants
+
+_FIX = (
+    "Process each item and drop it (keep a summary, not the object), write it to disk, "
+    "or bound the container (`collections.deque(maxlen=...)`) and clear it after use."
+)
+_RELEASE_METHODS = ("__del__", "__exit__", "__aexit__", "close")
+
+
+class LargeAllocationRetained(LoopTrackingRule):
+    code = "LG103"
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._reported: set[tuple[str, int]] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self.in_loop:
+            return
+        func = node.func
+        if not isinstance(func, cst.Attribute) or func.attr.value not in GROW_METHODS:
+            return
+        growth = growth_of_call(node)
+        if growth is not None:
+            self._check(growth)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if not self.in_loop:
+            return
+        growth = growth_of_assign(node)
+        if growth is not None:
+            self._check(growth)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if not self.in_loop:
+            return
+        growth = growth_of_augassign(node)
+        if growth is not None:
+            self._check(growth)
+
+    def _check(self, growth: Growth) -> None:
+        if growth.value is None:
+            return
+        loops = self.active_loops()
+        if not loops:
+            return
+        found = estimate(growth.value, self.context, loop_local_values(loops, self.context))
+        if found is None:
+            return
+        nest = LoopNest(tuple(loops))
+        iterations = nest.product
+        reason = self._reason(found, iterations)
+        if reason is None:
+            return
+        dedupe = (growth.key, id(loops[0].node))
+        if dedupe in self._reported:
+            return
+        persistence = persistence_of(
+            growth, self.context, include_parameters=bool(self.option("include_parameters"))
+        )
+        if persistence is None:
+            return
+        if not binding_accepts(growth, persistence, self.context):
+            return
+        if not is_unbounded(persistence, self.context):
+            return
+        if release_of(persistence, self.context) is not None:
+            return
+        if self._wrapper_releases(growth.value):
+            return
+        self._reported.add(dedupe)
+        self.report(
+            growth.node,
+            growth=growth.spelled,
+            what=found.what,
+            loop=self._loop_text(loops),
+            container=growth.key,
+            where=persistence.where(self.context),
+            estimate=self._estimate_text(found, nest),
+            reason=reason,
+            why="nothing clears, deletes, reassigns or evicts the container",
+            fix=_FIX,
+        )
+
+    def _reason(self, found: Estimate, iterations: int | None) -> str | None:
+        count = iterations or 0
+        if found.repeat >= self.option("min_repeat_count"):
+            return f"A string repeated {found.repeat} times (>= {self.option('min_repeat_count')})"
+        if found.array_dim >= self.option("min_array_dimension"):
+            return (
+                f"A numpy array with a dimension of {found.array_dim} "
+                f"(>= {self.option('min_array_dimension')})"
+            )
+        if found.rows >= self.option("min_dataframe_rows"):
+            return f"A DataFrame of {found.rows} rows (>= {self.option('min_dataframe_rows')})"
+        if found.string_chars >= self.option("min_string_length") and count >= self.option(
+            "min_string_iterations"
+        ):
+            return (
+                f"A {found.string_chars}-char string (>= {self.option('min_string_length')}) "
+                f"in {count} iterations (>= {self.option('min_string_iterations')})"
+            )
+        if found.nested_string_chars >= self.option(
+            "min_object_string_length"
+        ) and count >= self.option("min_object_iterations"):
+            return (
+                f"An object holding a {found.nested_string_chars}-char string "
+                f"(>= {self.option('min_object_string_length')}) in {count} iterations "
+                f"(>= {self.option('min_object_iterations')})"
+            )
+        limit = self.option("max_retained_bytes")
+        if iterations is not None and found.bytes * iterations > limit:
+            return f"The estimated total exceeds max_retained_bytes ({format_bytes(limit)})"
+        return None
+
+    def _loop_text(self, loops: list[LoopFrame]) -> str:
+        lines = ", ".join(str(self.context.line_of(f.node)) for f in loops)
+        return f"loop on line {lines}" if len(loops) == 1 else f"nested loops on lines {lines}"
+
+    def _estimate_text(self, found: Estimate, nest: LoopNest) -> str:
+        per = format_bytes(found.bytes)
+        product = nest.product
+        if product is None:
+            return f"{per} per iteration, iteration count unknown"
+        counts = nest.known_counts
+        times = " x ".join(str(c) for c in counts)
+        if len(counts) > 1:
+            times += f" = {product}"
+        prefix = "" if nest.all_known else "at least "
+        total = format_bytes(found.bytes * product)
+        return f"{per} per iteration x {prefix}{times} iterations = {prefix}{total} retained"
+
+    def _wrapper_releases(self, value: cst.BaseExpression) -> bool:
+        """`Wrapper(data)` of a class in this file whose `__del__`/`__exit__`/`close`
+        releases what it holds (criteria: wrapper classes with reference release)."""
+        if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Name):
+            return False
+        name = value.func.value
+        for node in descendants(self.context.module, stop_at=SCOPE_NODES):
+            if isinstance(node, cst.ClassDef) and node.name.value == name:
+                return _class_releases_itself(node)
+        return False
+
+
+def _class_releases_itself(classdef: cst.ClassDef) -> bool:
+    for method in class_methods(classdef):
+        if method.name.value not in _RELEASE_METHODS:
+            continue
+        receiver = receiver_name(method)
+        if receiver is None:
+            continue
+        for node in descendants(method.body, stop_at=SCOPE_NODES):
+            target: cst.BaseExpression | None = None
+            if isinstance(node, cst.Del):
+                target = node.target
+            elif isinstance(node, cst.Assign):
+                target = node.targets[0].target
+            elif (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value == "clear"
+            ):
+                target = node.func.value
+            if isinstance(target, cst.Attribute) and _is_receiver(target, receiver):
+                return True
+    return False
+
+
+def _is_receiver(target: cst.Attribute, receiver: str) -> bool:
+    root: cst.BaseExpression = target
+    while isinstance(root, cst.Attribute):
+        root = root.value
+    return isinstance(root, cst.Name) and root.value == receiver
