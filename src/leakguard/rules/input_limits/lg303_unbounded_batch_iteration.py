@@ -19,9 +19,8 @@ from leakguard.walker import SCOPE_NODES, descendants
 
 
 def _does_work(body: cst.CSTNode) -> bool:
-    return any(
-        isinstance(node, (cst.Call, cst.Await)) for node in descendants(body, stop_at=SCOPE_NODES)
-    )
+    nodes = (body, *descendants(body, stop_at=SCOPE_NODES))
+    return any(isinstance(node, (cst.Call, cst.Await)) for node in nodes)
 
 
 class UnboundedBatchIteration(LintRule):
