@@ -67,8 +67,8 @@ class PickleModelPersistence(LintRule):
                 if found is not None:
                     return found
             return None
-        value = module_assigned_once(expression.value, self.context)
-        return self._constructor_of_call(value) if value is not None else None
+        module_value = module_assigned_once(expression.value, self.context)
+        return self._constructor_of_call(module_value) if module_value is not None else None
 
     def _constructor_of_call(self, value: cst.BaseExpression) -> str | None:
         # Unwrap `Estimator(...).fit(X, y)`: sklearn's fit returns the estimator.

@@ -1,0 +1,368 @@
+"""Exception-derived values: which expressions carry an exception's text?
+
+An *exception value* is a name bound by `except E as e` (inside that handler's body), or
+the exception parameter of a registered exception handler (`@app.exception_handler(E)`,
+`app.add_exception_handler(E, fn)`, Flask `@app.errorhandler(E)`), except handlers for
+HTTP/validation exceptions, whose text is meant for clients.
+
+A *derived* value carries its text: `str(e)`, `repr(e)`, `format(e)`, `e.args`,
+`f"...{e}"`, `"..." + str(e)`, `"%s" % e`, `"{}".format(e)`, `traceback.format_exc()`,
+`traceback.format_exception(...)`, string methods and slices of a derived value,
+`"".join(<derived>)`, and locals assigned from any of these earlier in the same function
+(the last assignment before the use decides, in source order).
+
+Facts are built once per function (memoised in `FileContext.memo`) from one walk of its
+own body; nested functions and classes are separate scopes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+
+import libcst as cst
+
+from leakguard.analysis.calls import positional_arg
+from leakguard.analysis.imports import dotted_name, matches_any
+from leakguard.context import FileContext
+from leakguard.walker import descendants, iter_children
+
+_OWN_BODY_STOP = (cst.FunctionDef, cst.ClassDef)
+TRACEBACK_TEXT_CALLS = (
+    "traceback.format_exc",
+    "traceback.format_exception",
+    "traceback.format_exception_only",
+    "traceback.format_tb",
+    "traceback.format_stack",
+    "traceback.extract_tb",
+    "sys.exc_info",
+)
+_TEXT_BUILTINS = frozenset({"str", "repr", "format", "ascii"})
+# Exception handlers registered for these carry client-facing text, not internals.
+_CLIENT_FACING_EXCEPTIONS = ("HTTPException", "ValidationError", "RequestValidationError")
+# (decorator or registration method, index of the exception parameter)
+_HANDLER_DECORATORS = {"exception_handler": 1, "errorhandler": 0, "app_errorhandler": 0}
+_HANDLER_REGISTRATIONS = {"add_exception_handler": 1, "register_error_handler": 0}
+_MAX_DEPTH = 6
+
+
+class Carrier(Enum):
+    NONE = 0
+    EXCEPTION = 1  # the exception object itself
+    DERIVED = 2  # text computed from it
+
+
+@dataclass
+class ExceptionFacts:
+    """Per-scope facts: handler spans, assignments in order, exception parameters."""
+
+    index: dict[int, int] = field(default_factory=dict)  # id(node) -> pre-order index
+    handlers: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, name)
+    assignments: dict[str, list[tuple[int, cst.BaseExpression | None]]] = field(
+        default_factory=dict
+    )  # name -> [(index, value or None when rebound by something else)]
+    exception_params: frozenset[str] = frozenset()
+
+    @property
+    def has_exceptions(self) -> bool:
+        return bool(self.handlers or self.exception_params)
+
+
+class ExceptionTracker:
+    """Answers "does this expression carry exception text?" for one file."""
+
+    def __init__(self, context: FileContext, extra_text_calls: Iterable[str] = ()) -> None:
+        self.context = context
+        self.text_calls = (*TRACEBACK_TEXT_CALLS, *extra_text_calls)
+
+    # -- facts ------------------------------------------------------------------------------
+
+    def facts(self, scope: cst.CSTNode) -> ExceptionFacts:
+        key = ("exception_facts", id(scope))
+        cached = self.context.memo.get(key)
+        if isinstance(cached, ExceptionFacts):
+            return cached
+        facts = ExceptionFacts()
+        if isinstance(scope, cst.FunctionDef):
+            facts.exception_params = self._exception_params(scope)
+        for node, start, end in _spans(scope):
+            facts.index[id(node)] = start
+            if isinstance(node, cst.ExceptHandler) and node.name is not None:
+                bound = node.name.name
+                if isinstance(bound, cst.Name):
+                    facts.handlers.append((start, end, bound.value))
+            elif isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+                # The new value is visible after the whole statement (`x = str(x)`).
+                self._record_assignment(node, end, facts)
+            elif isinstance(node, (cst.For, cst.CompFor)):
+                for name in _target_names(node.target):
+                    facts.assignments.setdefault(name, []).append((start, None))
+        self.context.memo[key] = facts
+        return facts
+
+    @staticmethod
+    def _record_assignment(
+        node: cst.Assign | cst.AnnAssign | cst.AugAssign, position: int, facts: ExceptionFacts
+    ) -> None:
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                names = _target_names(target.target)
+                single = isinstance(target.target, cst.Name)
+                for name in names:
+                    value = node.value if single else None
+                    facts.assignments.setdefault(name, []).append((position, value))
+        elif isinstance(node.target, cst.Name):
+            if isinstance(node, cst.AugAssign):
+                # `message += str(e)`: derived if either the old or the added value is.
+                combined = cst.BinaryOperation(node.target, cst.Add(), node.value)
+                facts.assignments.setdefault(node.target.value, []).append((position, combined))
+            elif node.value is not None:
+                facts.assignments.setdefault(node.target.value, []).append((position, node.value))
+
+    def _exception_params(self, function: cst.FunctionDef) -> frozenset[str]:
+        params = [*function.params.posonly_params, *function.params.params]
+        index = self._handler_param_index(function)
+        if index is None or index >= len(params):
+            return frozenset()
+        return frozenset({params[index].name.value})
+
+    def _handler_param_index(self, function: cst.FunctionDef) -> int | None:
+        for decorator in function.decorators:
+            target = decorator.decorator
+            if not isinstance(target, cst.Call) or not isinstance(target.func, cst.Attribute):
+                continue
+            position = _HANDLER_DECORATORS.get(target.func.attr.value)
+            if position is not None and self._broad_exception(positional_arg(target, 0)):
+                return position
+        registered = self._registered_handlers()
+        return registered.get(function.name.value)
+
+    def _registered_handlers(self) -> dict[str, int]:
+        cached = self.context.memo.get("exception_handler_registrations")
+        if isinstance(cached, dict):
+            return cached
+        found: dict[str, int] = {}
+        source = self.context.source
+        if not any(method in source for method in _HANDLER_REGISTRATIONS):
+            self.context.memo["exception_handler_registrations"] = found
+            return found
+        for node in descendants(self.context.module):
+            if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+                continue
+            position = _HANDLER_REGISTRATIONS.get(node.func.attr.value)
+            handler = positional_arg(node, 1)
+            if (
+                position is not None
+                and handler is not None
+                and isinstance(handler.value, cst.Name)
+                and self._broad_exception(positional_arg(node, 0))
+            ):
+                found[handler.value.value] = position
+        self.context.memo["exception_handler_registrations"] = found
+        return found
+
+    def _broad_exception(self, argument: cst.Arg | None) -> bool:
+        """An exception class whose text is not meant for clients (not a status code)."""
+        if argument is None:
+            return False
+        name = dotted_name(argument.value)
+        if name is None:
+            return False  # status codes (`errorhandler(500)`) wrap generic HTTP errors
+        return not name.endswith(_CLIENT_FACING_EXCEPTIONS)
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def is_exception_handler(self, function: cst.FunctionDef) -> bool:
+        """A registered handler for a broad exception type (its result is the response)."""
+        return self._handler_param_index(function) is not None
+
+    def latest_value(self, name: cst.Name, scope: cst.CSTNode) -> cst.BaseExpression | None:
+        """The value last assigned to `name` before this use, in `scope`'s own body."""
+        facts = self.facts(scope)
+        position = facts.index.get(id(name))
+        if position is None:
+            return None
+        latest = _latest_assignment(facts, name.value, position)
+        return latest[1] if latest is not None else None
+
+    def carrier(self, expression: cst.BaseExpression, scope: cst.CSTNode) -> Carrier:
+        """Whether `expression` (inside `scope`'s own body) is or carries exception text."""
+        facts = self.facts(scope)
+        return self._carrier(expression, facts, _MAX_DEPTH, frozenset())
+
+    def _carrier(
+        self,
+        node: cst.BaseExpression,
+        facts: ExceptionFacts,
+        depth: int,
+        seen: frozenset[tuple[str, int]],
+    ) -> Carrier:
+        if depth <= 0:
+            return Carrier.NONE
+        if isinstance(node, cst.Name):
+            return self._name_carrier(node, facts, depth, seen)
+        if isinstance(node, cst.Call):
+            return self._call_carrier(node, facts, depth, seen)
+        if isinstance(node, cst.Attribute):
+            if node.attr.value == "args" and self._is_exception(node.value, facts, depth, seen):
+                return Carrier.DERIVED
+            return Carrier.NONE
+        if isinstance(node, cst.FormattedString):
+            expressions = [
+                part.expression
+                for part in node.parts
+                if isinstance(part, cst.FormattedStringExpression)
+            ]
+            found = (self._carrier(e, facts, depth - 1, seen) for e in expressions)
+            if any(carrier is not Carrier.NONE for carrier in found):
+                return Carrier.DERIVED
+            return Carrier.NONE
+        if isinstance(node, cst.BinaryOperation):
+            return self._binary_carrier(node, facts, depth, seen)
+        if isinstance(node, cst.Subscript):
+            inner = self._carrier(node.value, facts, depth - 1, seen)
+            return Carrier.DERIVED if inner is Carrier.DERIVED else Carrier.NONE
+        if isinstance(node, (cst.IfExp, cst.BooleanOperation)):
+            branches = (
+                (node.body, node.orelse) if isinstance(node, cst.IfExp) else (node.left, node.right)
+            )
+            results = [self._carrier(b, facts, depth - 1, seen) for b in branches]
+            return max(results, key=lambda c: c.value)
+        return Carrier.NONE
+
+    def _is_exception(
+        self,
+        node: cst.BaseExpression,
+        facts: ExceptionFacts,
+        depth: int,
+        seen: frozenset[tuple[str, int]],
+    ) -> bool:
+        return self._carrier(node, facts, depth - 1, seen) is Carrier.EXCEPTION
+
+    def _name_carrier(
+        self,
+        node: cst.Name,
+        facts: ExceptionFacts,
+        depth: int,
+        seen: frozenset[tuple[str, int]],
+    ) -> Carrier:
+        name = node.value
+        position = facts.index.get(id(node))
+        if position is None:
+            return Carrier.NONE
+        latest = _latest_assignment(facts, name, position)
+        handler_start = max(
+            (
+                start
+                for start, end, bound in facts.handlers
+                if bound == name and start < position <= end
+            ),
+            default=None,
+        )
+        if handler_start is not None and (latest is None or latest[0] < handler_start):
+            return Carrier.EXCEPTION
+        if latest is None:
+            return Carrier.EXCEPTION if name in facts.exception_params else Carrier.NONE
+        assigned_at, value = latest
+        if value is None or (name, assigned_at) in seen:
+            return Carrier.NONE
+        inner = self._carrier(value, facts, depth - 1, seen | {(name, assigned_at)})
+        return Carrier.DERIVED if inner is not Carrier.NONE else Carrier.NONE
+
+    def _call_carrier(
+        self,
+        node: cst.Call,
+        facts: ExceptionFacts,
+        depth: int,
+        seen: frozenset[tuple[str, int]],
+    ) -> Carrier:
+        func = node.func
+        if isinstance(func, cst.Name) and func.value in _TEXT_BUILTINS:
+            first = positional_arg(node, 0)
+            if first is not None and self._carrier(first.value, facts, depth - 1, seen) is not (
+                Carrier.NONE
+            ):
+                return Carrier.DERIVED
+            return Carrier.NONE
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            receiver = self._carrier(func.value, facts, depth - 1, seen)
+            if method in ("__str__", "__repr__") and receiver is Carrier.EXCEPTION:
+                return Carrier.DERIVED
+            if receiver is Carrier.DERIVED:
+                return Carrier.DERIVED  # str methods: .strip(), .splitlines(), .encode() ...
+            if method in ("format", "join", "format_map") and any(
+                self._carrier(a.value, facts, depth - 1, seen) is not Carrier.NONE
+                for a in node.args
+            ):
+                return Carrier.DERIVED
+        qualified = self.context.imports.call_name(node)
+        if qualified is not None and matches_any(qualified, self.text_calls):
+            return Carrier.DERIVED
+        return Carrier.NONE
+
+    def _binary_carrier(
+        self,
+        node: cst.BinaryOperation,
+        facts: ExceptionFacts,
+        depth: int,
+        seen: frozenset[tuple[str, int]],
+    ) -> Carrier:
+        if isinstance(node.operator, cst.Add):
+            sides = (node.left, node.right)
+            if any(self._carrier(s, facts, depth - 1, seen) is Carrier.DERIVED for s in sides):
+                return Carrier.DERIVED
+        elif isinstance(node.operator, cst.Modulo):
+            right = node.right
+            items = [e.value for e in right.elements] if isinstance(right, cst.Tuple) else [right]
+            if any(self._carrier(i, facts, depth - 1, seen) is not Carrier.NONE for i in items):
+                return Carrier.DERIVED
+        return Carrier.NONE
+
+
+def _latest_assignment(
+    facts: ExceptionFacts, name: str, position: int
+) -> tuple[int, cst.BaseExpression | None] | None:
+    latest: tuple[int, cst.BaseExpression | None] | None = None
+    for assigned_at, value in facts.assignments.get(name, ()):
+        if assigned_at < position and (latest is None or assigned_at > latest[0]):
+            latest = (assigned_at, value)
+    return latest
+
+
+def _spans(scope: cst.CSTNode) -> Iterable[tuple[cst.CSTNode, int, int]]:
+    """(node, pre-order index, index of its last descendant) for `scope`'s own body."""
+    counter = 0
+    # Entries: (node, start) for a pending exit, or a node still to enter.
+    todo: list[cst.CSTNode | tuple[cst.CSTNode, int]] = []
+    children = list(iter_children(scope))
+    children.reverse()
+    todo.extend(children)
+    while todo:
+        item = todo.pop()
+        if isinstance(item, tuple):
+            node, start = item
+            yield node, start, counter - 1
+            continue
+        start = counter
+        counter += 1
+        todo.append((item, start))
+        if isinstance(item, _OWN_BODY_STOP):
+            continue
+        nested = list(iter_children(item))
+        nested.reverse()
+        todo.extend(nested)
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        names: list[str] = []
+        for element in target.elements:
+            names.extend(_target_names(element.value))
+        return names
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
