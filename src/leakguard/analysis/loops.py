@@ -237,6 +237,8 @@ class Growth:
             return f"{self.key}[...] = ..."
         if self.method == "+=":
             return f"{self.key} += ..."
+        if self.method == "+":
+            return f"{self.key} = {self.key} + ..."
         return f"{self.key}.{self.method}(...)"
 
 

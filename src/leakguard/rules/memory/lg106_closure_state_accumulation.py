@@ -1,0 +1,226 @@
+"""LG106 closure-state-accumulation: captured mutable state that grows per call, and
+generators that yield their growing collection."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from leakguard.analysis.cleanup import (
+    binding_value,
+    container_key,
+    find_release,
+    is_bounded_container,
+)
+from leakguard.analysis.loops import (
+    GROW_METHODS,
+    Growth,
+    binding_accepts,
+    growth_of_assign,
+    growth_of_augassign,
+    growth_of_call,
+    is_container_binding,
+    is_dict_binding,
+    persistence_of,
+)
+from leakguard.analysis.scopes import Storage
+from leakguard.context import FileContext
+from leakguard.rule import LintRule
+from leakguard.walker import SCOPE_NODES, descendants
+
+_LOOPS = (cst.For, cst.While)
+_SNAPSHOT_CALLS = frozenset({"list", "tuple", "set", "frozenset", "dict", "sorted"})
+
+
+class ClosureStateAccumulation(LintRule):
+    code = "LG106"
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._depth = 0
+        self._reported: set[tuple[str, int]] = set()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._depth += 1
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._depth -= 1
+
+    # -- captured state grown by a nested function ---------------------------------------
+    def visit_Call(self, node: cst.Call) -> None:
+        if self._depth < 2:
+            return
+        func = node.func
+        if not isinstance(func, cst.Attribute) or func.attr.value not in GROW_METHODS:
+            return
+        growth = growth_of_call(node)
+        if growth is not None:
+            self._check_capture(growth)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if self._depth < 2:
+            return
+        growth = growth_of_assign(node) or _rebinding_growth(node)
+        if growth is not None:
+            self._check_capture(growth)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if self._depth < 2:
+            return
+        growth = growth_of_augassign(node)
+        if growth is not None:
+            self._check_capture(growth)
+
+    def _check_capture(self, growth: Growth) -> None:
+        inner = self.context.enclosing_function()
+        if inner is None:
+            return
+        dedupe = (growth.key, id(inner))
+        if dedupe in self._reported:
+            return
+        persistence = persistence_of(growth, self.context)
+        if persistence is None or persistence.storage is not Storage.CLOSURE:
+            return
+        binder = persistence.location.definition
+        if not isinstance(binder, cst.FunctionDef):
+            return
+        binding = persistence.binding
+        if not is_container_binding(binding, self.context) or is_bounded_container(
+            binding, self.context
+        ):
+            return  # immutable, unknown or bounded capture
+        if not binding_accepts(growth, persistence, self.context):
+            return
+        if find_release(inner, growth.key, self.context, into_functions=True) is not None:
+            return  # reset per call (`finally: state.clear()`) or evicted
+        self._reported.add(dedupe)
+        kind = _kind_of(inner, self.context)
+        defined = self.context.line_of(binding) if binding is not None else None
+        message = (
+            f"`{growth.key}` is a mutable {_container_word(binding)} created in "
+            f"`{binder.name.value}()`"
+            + (f" on line {defined}" if defined is not None else "")
+            + f" and captured by {kind} `{inner.name.value}()`, which outlives that call "
+            f"and grows it via `{growth.spelled}` on every call without a reset; it keeps "
+            f"every item for as long as `{inner.name.value}` exists (for a decorator, the "
+            "life of the decorated function). Reset it per call (`try/finally: "
+            f"{growth.key}.clear()`), bound it (`collections.deque(maxlen=...)`) or keep "
+            "only what you need (a counter, the last item)."
+        )
+        self.report(growth.node, message=message)
+
+    # -- generators yielding the growing collection ----------------------------------------
+    def visit_Yield(self, node: cst.Yield) -> None:
+        value = node.value
+        if value is None or isinstance(value, cst.From):
+            return
+        key = self._yielded_collection(value)
+        if key is None:
+            return
+        function = self.context.enclosing_function()
+        loop = self._innermost_loop()
+        if function is None or loop is None:
+            return
+        growth = _growth_in(loop.body, key)
+        if growth is None or not self._binding_fits(growth, function):
+            return
+        if find_release(loop.body, key, self.context, into_functions=False) is not None:
+            return  # `yield batch; batch = []`: a new collection per yield
+        loop_line = self.context.line_of(loop)
+        message = (
+            f"Generator `{function.name.value}()` yields `{self.context.code_of(value)}` on "
+            f"each iteration of the loop on line {loop_line} while `{key}` keeps growing via "
+            f"`{growth.spelled}` (line {self.context.line_of(growth.node)}) and is never reset; "
+            "a consumer that keeps what it receives holds the whole, ever-growing collection "
+            "each time. Yield the new item instead, or yield a batch and start a new one "
+            f"(`yield {key}; {key} = []`)."
+        )
+        self.report(node, message=message)
+
+    def _binding_fits(self, growth: Growth, function: cst.FunctionDef) -> bool:
+        """`acc[k] = v` grows a dict, not a list; `acc.add(x)` needs a known container."""
+        if not (growth.needs_known_binding or growth.needs_dict_binding):
+            return True
+        binding = binding_value(growth.key, function, self.context)
+        if growth.needs_dict_binding:
+            return is_dict_binding(binding, self.context)
+        return is_container_binding(binding, self.context)
+
+    def _yielded_collection(self, value: cst.BaseExpression) -> str | None:
+        key = container_key(value)
+        if key is not None:
+            return key
+        if not self.option("include_snapshots"):
+            return None
+        if isinstance(value, cst.Call):
+            func = value.func
+            if isinstance(func, cst.Name) and func.value in _SNAPSHOT_CALLS and value.args:
+                return container_key(value.args[0].value) if len(value.args) == 1 else None
+            if isinstance(func, cst.Attribute) and func.attr.value == "copy" and not value.args:
+                return container_key(func.value)
+        if isinstance(value, cst.Subscript) and len(value.slice) == 1:
+            part = value.slice[0].slice
+            if isinstance(part, cst.Slice) and part.lower is None and part.upper is None:
+                return container_key(value.value)
+        return None
+
+    def _innermost_loop(self) -> cst.For | cst.While | None:
+        for ancestor in self.context.ancestors():
+            if isinstance(ancestor, _LOOPS):
+                return ancestor
+            if isinstance(ancestor, SCOPE_NODES):
+                return None
+        return None
+
+
+def _growth_in(body: cst.BaseSuite, key: str) -> Growth | None:
+    for node in descendants(body, stop_at=SCOPE_NODES):
+        growth: Growth | None = None
+        if isinstance(node, cst.Call):
+            growth = growth_of_call(node)
+        elif isinstance(node, cst.Assign):
+            growth = growth_of_assign(node) or _rebinding_growth(node)
+        elif isinstance(node, cst.AugAssign):
+            growth = growth_of_augassign(node)
+        if growth is not None and growth.key == key:
+            return growth
+    return None
+
+
+def _rebinding_growth(node: cst.Assign) -> Growth | None:
+    """`state = state + [item]` / `state = (*state, item)`: grows by rebinding."""
+    if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+        return None
+    name = node.targets[0].target.value
+    value = node.value
+    if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
+        sides = (value.left, value.right)
+        if any(isinstance(s, cst.Name) and s.value == name for s in sides) and any(
+            isinstance(s, (cst.List, cst.Tuple, cst.ListComp)) for s in sides
+        ):
+            return Growth(node, node.targets[0].target, name, "+", value)
+    return None
+
+
+def _kind_of(inner: cst.FunctionDef, context: FileContext) -> str:
+    for child in descendants(inner.body, stop_at=SCOPE_NODES):
+        if isinstance(child, cst.Yield):
+            return "the generator"
+    for decorator in inner.decorators:
+        target = decorator.decorator
+        callee = target.func if isinstance(target, cst.Call) else target
+        name = context.imports.qualify(callee) or container_key(callee) or ""
+        if name.endswith("wraps"):
+            return "the decorator's wrapper"
+    return "the closure"
+
+
+def _container_word(binding: cst.BaseExpression | None) -> str:
+    if isinstance(binding, (cst.List, cst.ListComp)):
+        return "list"
+    if isinstance(binding, (cst.Dict, cst.DictComp)):
+        return "dict"
+    if isinstance(binding, (cst.Set, cst.SetComp)):
+        return "set"
+    if isinstance(binding, cst.Call):
+        return container_key(binding.func) or "container"
+    return "container"
