@@ -1,0 +1,97 @@
+"""The pre-commit hooks, installed and run by the real `pre-commit try-repo`.
+
+try-repo clones this repository (with uncommitted changes to tracked files), pip-installs
+it into an isolated environment and runs the hook, exactly as a user's pre-commit would.
+That needs PyPI and takes ~20 s per run, so the two runs go in parallel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = Path(__file__).parent / "fixtures" / "integrations" / "project"
+TIMEOUT = 480
+
+
+def _pre_commit() -> str:
+    executable = Path(sys.executable).parent / "pre-commit"
+    command = str(executable) if executable.exists() else shutil.which("pre-commit")
+    assert command, "pre-commit is not installed (pip install -e .[dev])"
+    return command
+
+
+def _is_git_checkout(path: Path) -> bool:
+    completed = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"],
+        cwd=path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return completed.returncode == 0 and Path(completed.stdout.strip()).resolve() == path
+
+
+def _user_repository(destination: Path) -> Path:
+    """A user's git repository with one file that has findings and one that is clean."""
+    shutil.copytree(FIXTURE, destination)
+    (destination / "broken.py").unlink()
+    subprocess.run(["git", "init", "-q", str(destination)], check=True, timeout=60)
+    return destination
+
+
+def _try_repo(cwd: Path, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRE_COMMIT", "LEAKGUARD_"))}
+    return subprocess.Popen(
+        [_pre_commit(), "try-repo", str(PROJECT_ROOT), *args, "--color", "never"],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**env, "NO_COLOR": "1", "CI": "1"},
+    )
+
+
+def _finish(process: subprocess.Popen[str]) -> tuple[int, str]:
+    try:
+        output, _ = process.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    return process.returncode, output
+
+
+@pytest.mark.slow
+def test_hooks_fail_on_findings_and_pass_on_clean_files(tmp_path: Path) -> None:
+    if not _is_git_checkout(PROJECT_ROOT):
+        pytest.skip("the project is not a git checkout; pre-commit try-repo needs one")
+    clean_repo = _user_repository(tmp_path / "clean")
+    dirty_repo = _user_repository(tmp_path / "dirty")
+
+    # Both try-repo runs install leakguard from scratch; run them side by side.
+    clean = _try_repo(clean_repo, "leakguard", "--files", "clean.py")
+    dirty = _try_repo(dirty_repo, "--files", "service.py", "clean.py")  # every hook
+    clean_code, clean_output = _finish(clean)
+    dirty_code, dirty_output = _finish(dirty)
+
+    assert clean_code == 0, clean_output
+    assert "leakguard" in clean_output and "Passed" in clean_output
+
+    assert dirty_code == 1, dirty_output
+    assert "- hook id: leakguard\n" in dirty_output
+    assert "service.py:9:12: LG401" in dirty_output
+    assert "service.py:21:" not in dirty_output  # suppressed with noqa
+
+    # The SARIF hook checks the whole repository and leaves the report behind.
+    assert "- hook id: leakguard-sarif" in dirty_output
+    report = json.loads((dirty_repo / "leakguard.sarif").read_text(encoding="utf-8"))
+    results = report["runs"][0]["results"]
+    assert [r["ruleId"] for r in results] == ["LG401"] * 3
