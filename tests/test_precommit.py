@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -95,3 +96,40 @@ def test_hooks_fail_on_findings_and_pass_on_clean_files(tmp_path: Path) -> None:
     report = json.loads((dirty_repo / "leakguard.sarif").read_text(encoding="utf-8"))
     results = report["runs"][0]["results"]
     assert [r["ruleId"] for r in results] == ["LG401"] * 3
+
+
+def test_manifest_is_valid_for_pre_commit() -> None:
+    from pre_commit.clientlib import load_manifest
+
+    hooks = {
+        hook["id"]: hook for hook in load_manifest(str(PROJECT_ROOT / ".pre-commit-hooks.yaml"))
+    }
+    assert set(hooks) == {"leakguard", "leakguard-sarif"}
+    assert hooks["leakguard"]["types"] == ["python"]
+    assert hooks["leakguard"]["entry"] == "leakguard check"
+    assert "--format sarif" in hooks["leakguard-sarif"]["entry"]
+
+
+def _yaml_blocks(markdown: str) -> list[str]:
+    return re.findall(r"```yaml\n(.*?)```", markdown, re.S)
+
+
+def test_integration_docs_snippets_match_the_hooks_and_parse() -> None:
+    import yaml
+
+    docs = (PROJECT_ROOT / "docs" / "integrations.md").read_text(encoding="utf-8")
+    blocks = _yaml_blocks(docs)
+    config = yaml.safe_load(blocks[0])
+    (repo,) = config["repos"]
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", repo["rev"])
+    manifest = yaml.safe_load((PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text("utf-8"))
+    assert {hook["id"] for hook in repo["hooks"]} <= {hook["id"] for hook in manifest}
+
+    workflows = [yaml.safe_load(b) for b in blocks if "jobs:" in b]
+    (workflow,) = workflows
+    steps = workflow["jobs"]["leakguard"]["steps"]
+    uses = [step.get("uses", "") for step in steps]
+    assert any(u.startswith("github/codeql-action/upload-sarif@") for u in uses)
+    commands = " ".join(step.get("run", "") for step in steps)
+    assert "--format sarif" in commands and "--format github" in commands
+    assert workflow["jobs"]["leakguard"]["permissions"]["security-events"] == "write"
