@@ -1,0 +1,148 @@
+"""LG503 debug-mode-enabled: framework debug mode hard-coded on."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+import libcst as cst
+
+from leakguard.analysis.bindings import assigned_values, module_assigned_once
+from leakguard.analysis.calls import is_literal_true, keyword_arg
+from leakguard.analysis.imports import matches_any
+from leakguard.rule import LintRule
+
+_ASGI = (
+    "unhandled errors return full tracebacks (source lines, file paths, local values) to "
+    "every client"
+)
+_FLASK = (
+    "the Werkzeug debugger lets whoever reaches an error page run Python code in the "
+    "server, and tracebacks are shown to clients"
+)
+_DJANGO = (
+    "error pages show tracebacks, settings and SQL to visitors, and every SQL query is "
+    "kept in memory"
+)
+
+
+class DebugModeEnabled(LintRule):
+    code = "LG503"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        debug = keyword_arg(node, "debug")
+        func = node.func
+        if debug is not None:
+            if not self._is_true(debug.value):
+                return
+            if isinstance(func, cst.Attribute) and func.attr.value == "run":
+                if self._is_app(func.value, "flask_app_constructors"):
+                    shown = f"{self.context.code_of(func.value)}.run({self._arg_text(debug)})"
+                    self.report(debug, what=f"`{shown}`", consequence=_FLASK)
+                return
+            qualified = self.context.imports.call_name(node)
+            if matches_any(qualified, self.option("asgi_app_constructors")):
+                name = (qualified or "").rsplit(".", 1)[-1]
+                what = f"`{name}({self._arg_text(debug)})`"
+                self.report(debug, what=what, consequence=_ASGI)
+            return
+        # app.config.update(DEBUG=True)
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "update"
+            and isinstance(func.value, cst.Attribute)
+            and func.value.attr.value == "config"
+            and self._is_app(func.value.value, "flask_app_constructors")
+        ):
+            flag = keyword_arg(node, "DEBUG")
+            if flag is not None and self._is_true(flag.value):
+                self.report(flag, what="`config.update(DEBUG=True)`", consequence=_FLASK)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if not self._is_true(node.value):
+            return
+        target = node.targets[0].target
+        if isinstance(target, cst.Attribute) and target.attr.value == "debug":
+            self._attribute_debug(node, target)
+        elif isinstance(target, cst.Subscript):
+            self._config_debug(node, target)
+        elif isinstance(target, cst.Name) and target.value == "DEBUG":
+            self._django_debug(node)
+
+    def _attribute_debug(self, node: cst.Assign, target: cst.Attribute) -> None:
+        receiver = target.value
+        shown = self.context.code_of(receiver)
+        if self._is_app(receiver, "asgi_app_constructors", by_name=False):
+            self.report(node, what=f"`{shown}.debug = True`", consequence=_ASGI)
+        elif self._is_app(receiver, "flask_app_constructors"):
+            self.report(node, what=f"`{shown}.debug = True`", consequence=_FLASK)
+
+    def _config_debug(self, node: cst.Assign, target: cst.Subscript) -> None:
+        config = target.value
+        if not (isinstance(config, cst.Attribute) and config.attr.value == "config"):
+            return
+        if len(target.slice) != 1 or not isinstance(target.slice[0].slice, cst.Index):
+            return
+        key = target.slice[0].slice.value
+        if (
+            isinstance(key, cst.SimpleString)
+            and key.evaluated_value == "DEBUG"
+            and self._is_app(config.value, "flask_app_constructors")
+        ):
+            self.report(node, what='`config["DEBUG"] = True`', consequence=_FLASK)
+
+    def _django_debug(self, node: cst.Assign) -> None:
+        # Only a top-level statement: `if ENV == "dev": DEBUG = True` is configuration.
+        if len(self.context.stack) != 3 or not self._is_settings_module():
+            return
+        self.report(node, what="`DEBUG = True` in a Django settings module", consequence=_DJANGO)
+
+    def _arg_text(self, arg: cst.Arg) -> str:
+        keyword = arg.keyword.value if arg.keyword is not None else ""
+        return f"{keyword}={self.context.code_of(arg.value)}"
+
+    # -- facts ------------------------------------------------------------------------------
+
+    def _is_true(self, value: cst.BaseExpression, depth: int = 2) -> bool:
+        if is_literal_true(value):
+            return True
+        if isinstance(value, cst.Name) and depth > 0:
+            function = self.context.enclosing_function()
+            if function is not None:
+                local = assigned_values(function, self.context).get(value.value)
+                if local:
+                    return all(self._is_true(v, depth - 1) for v in local)
+            bound = module_assigned_once(value.value, self.context)
+            return bound is not None and self._is_true(bound, depth - 1)
+        return False
+
+    def _is_app(
+        self, receiver: cst.BaseExpression, constructors: str, by_name: bool = True
+    ) -> bool:
+        if isinstance(receiver, cst.Call):
+            return matches_any(self.context.imports.call_name(receiver), self.option(constructors))
+        if not isinstance(receiver, cst.Name):
+            return False
+        values: list[cst.BaseExpression] = []
+        function = self.context.enclosing_function()
+        if function is not None:
+            values = assigned_values(function, self.context).get(receiver.value, [])
+        if not values:
+            bound = module_assigned_once(receiver.value, self.context)
+            values = [bound] if bound is not None else []
+        if any(
+            isinstance(v, cst.Call)
+            and matches_any(self.context.imports.call_name(v), self.option(constructors))
+            for v in values
+        ):
+            return True
+        # `app = create_app()`: an app by convention when its origin is not visible.
+        return by_name and receiver.value in self.option("app_names")
+
+    def _is_settings_module(self) -> bool:
+        path = PurePosixPath(self.context.path.replace("\\", "/"))
+        if path.stem in self.option("ignore_settings_modules"):
+            return False
+        if path.name == "settings.py" or "settings" in path.parent.parts[-1:]:
+            return True
+        markers = self.option("django_settings_markers")
+        return any(module_assigned_once(m, self.context) is not None for m in markers)
