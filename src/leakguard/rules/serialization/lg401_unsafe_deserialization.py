@@ -44,7 +44,8 @@ class UnsafeDeserialization(LintRule):
                 )
             return None
         if matches_any(name, self.option("numpy_load_calls")):
-            allow = keyword_arg(node, "allow_pickle")
+            # numpy.load(file, mmap_mode=None, allow_pickle=False, ...)
+            allow = keyword_arg(node, "allow_pickle") or positional_arg(node, 2)
             if allow is not None and is_literal_true(allow.value):
                 return "with allow_pickle=True unpickles object arrays", "Drop allow_pickle=True."
             return None
@@ -76,4 +77,3 @@ class UnsafeDeserialization(LintRule):
         qualified = self.context.imports.qualify(loader)
         text = qualified or (loader.value if isinstance(loader, cst.Name) else "")
         return text.rsplit(".", 1)[-1] in self.option("yaml_safe_loaders")
-
