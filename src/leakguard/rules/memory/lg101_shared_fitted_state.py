@@ -1,0 +1,178 @@
+"""LG101 shared-fitted-state: a shared estimator re-fit per call leaks data across calls."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import libcst as cst
+
+from leakguard.analysis.calls import keyword_arg, positional_arg
+from leakguard.analysis.estimators import EstimatorBinding, receiver_estimator
+from leakguard.analysis.imports import dotted_name
+from leakguard.analysis.scopes import Storage, locate
+from leakguard.context import FileContext
+from leakguard.rule import LintRule
+from leakguard.walker import SCOPE_NODES, descendants
+
+_SHARED = (Storage.INSTANCE_ATTRIBUTE, Storage.CLASS_ATTRIBUTE, Storage.MODULE_GLOBAL)
+_LIFESPAN_DECORATORS = frozenset({"asynccontextmanager", "contextmanager"})
+# Decorators that register a function to run once at start-up (Flask, Quart, Sanic...).
+_STARTUP_DECORATORS = frozenset({"before_first_request", "before_serving", "on_startup"})
+# Keywords of app constructors that name start-up code: FastAPI(lifespan=..., on_startup=[...]).
+_STARTUP_KEYWORDS = ("lifespan", "on_startup")
+
+
+class SharedFittedState(LintRule):
+    code = "LG101"
+
+    @cached_property
+    def _refit_methods(self) -> frozenset[str]:
+        return frozenset(self.option("refit_methods"))
+
+    @cached_property
+    def _classes(self) -> tuple[str, ...]:
+        return tuple(self.option("estimator_classes"))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute) or func.attr.value not in self._refit_methods:
+            return
+        receiver = func.value
+        if not isinstance(receiver, (cst.Name, cst.Attribute)):
+            return
+        function, owner = self._per_call_function()
+        if function is None:
+            return
+        location = locate(receiver, self.context)
+        if location.storage not in _SHARED:
+            return
+        binding = receiver_estimator(receiver, self.context, self._classes)
+        if binding is None or _rebinds(function, receiver):
+            return
+        name = function.name.value
+        self.report(
+            node,
+            receiver=binding.name,
+            storage=location.storage.value,
+            estimator=_short(binding),
+            line=self.context.line_of(binding.definition),
+            method=func.attr.value,
+            function=f"{owner.name.value}.{name}" if owner is not None else name,
+        )
+
+    def _per_call_function(self) -> tuple[cst.FunctionDef | None, cst.ClassDef | None]:
+        """The innermost function around the call, with its class, unless the call runs
+        once at start-up or inside an estimator's own fit."""
+        innermost: cst.FunctionDef | None = None
+        innermost_owner: cst.ClassDef | None = None
+        stack = self.context.stack
+        for index in range(len(stack) - 2, -1, -1):
+            node = stack[index]
+            if not isinstance(node, cst.FunctionDef):
+                continue
+            owner = _direct_owner(stack, index)
+            if self._runs_once(node, owner):
+                return None, None
+            if innermost is None:
+                innermost, innermost_owner = node, owner
+        if innermost is not None and innermost_owner is not None:
+            if innermost.name.value in self.option("own_fit_methods"):
+                return None, None
+            if _is_estimator_class(innermost_owner, self.context):
+                return None, None
+        return innermost, innermost_owner
+
+    def _runs_once(self, function: cst.FunctionDef, owner: cst.ClassDef | None) -> bool:
+        name = function.name.value
+        if owner is not None:
+            return name in self.option("startup_methods")
+        if name in self.option("startup_functions") or name in _registered_startup(self.context):
+            return True
+        for decorator in function.decorators:
+            target = decorator.decorator
+            call = target if isinstance(target, cst.Call) else None
+            last = (dotted_name(call.func if call else target) or "").rsplit(".", 1)[-1]
+            if last in _STARTUP_DECORATORS:
+                return True
+            if last == "on_event" and call is not None and _first_string(call) == "startup":
+                return True
+            if last in _LIFESPAN_DECORATORS and "lifespan" in name:
+                return True
+        return False
+
+
+def _direct_owner(stack: list[cst.CSTNode], index: int) -> cst.ClassDef | None:
+    for node in reversed(stack[:index]):
+        if isinstance(node, cst.ClassDef):
+            return node
+        if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+            return None
+    return None
+
+
+def _is_estimator_class(klass: cst.ClassDef, context: FileContext) -> bool:
+    """A class built on sklearn's base classes fits its parts as part of its own fit."""
+    return any(context.imports.is_imported_from(base.value, "sklearn") for base in klass.bases)
+
+
+def _rebinds(function: cst.FunctionDef, receiver: cst.BaseExpression) -> bool:
+    """The function assigns the receiver itself (`self.scaler = StandardScaler()`), so the
+    estimator it fits is created per call."""
+    wanted = dotted_name(receiver)
+    for node in descendants(function.body, stop_at=SCOPE_NODES):
+        if isinstance(node, cst.Assign):
+            if any(dotted_name(t.target) == wanted for t in node.targets):
+                return True
+        elif isinstance(node, cst.AnnAssign) and dotted_name(node.target) == wanted:
+            return True
+    return False
+
+
+def _registered_startup(context: FileContext) -> frozenset[str]:
+    """Functions registered as start-up code by call: `FastAPI(lifespan=ls)`,
+    `Starlette(on_startup=[f])`, `app.add_event_handler("startup", f)`."""
+    cached = context.memo.get("LG101.startup")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    found: set[str] = set()
+    source = context.source
+    if "lifespan" in source or "startup" in source:
+        for node in descendants(context.module):
+            if not isinstance(node, cst.Call):
+                continue
+            for keyword in _STARTUP_KEYWORDS:
+                arg = keyword_arg(node, keyword)
+                if arg is not None:
+                    found.update(_names_in(arg.value))
+            func = node.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value == "add_event_handler"
+                and _first_string(node) == "startup"
+            ):
+                handler = positional_arg(node, 1)
+                if handler is not None:
+                    found.update(_names_in(handler.value))
+    result = frozenset(found)
+    context.memo["LG101.startup"] = result
+    return result
+
+
+def _names_in(value: cst.BaseExpression) -> list[str]:
+    if isinstance(value, cst.Name):
+        return [value.value]
+    if isinstance(value, (cst.List, cst.Tuple)):
+        return [e.value.value for e in value.elements if isinstance(e.value, cst.Name)]
+    return []
+
+
+def _first_string(call: cst.Call) -> str | None:
+    arg = positional_arg(call, 0)
+    if arg is not None and isinstance(arg.value, cst.SimpleString):
+        value = arg.value.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _short(binding: EstimatorBinding) -> str:
+    return binding.constructor.rsplit(".", 1)[-1]
