@@ -1,0 +1,287 @@
+"""LG109 cyclic-retention: reference cycles built per iteration and kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from leakguard.analysis.cleanup import container_key, find_release, is_weak_container
+from leakguard.analysis.loops import (
+    GROW_METHODS,
+    Growth,
+    LoopTrackingRule,
+    Persistence,
+    growth_of_assign,
+    growth_of_call,
+    is_unbounded,
+    persistence_of,
+    release_of,
+)
+from leakguard.walker import SCOPE_NODES, descendants
+
+_FIX = (
+    "Hold the back-reference weakly (`weakref.ref(obj)`, `weakref.proxy(obj)`, a "
+    "`weakref.WeakValueDictionary`), break the cycle when done (`obj.parent = None`), or "
+    "run `gc.collect()` after releasing the container."
+)
+_NO_GC_KEY = "\0"
+
+
+@dataclass(frozen=True)
+class _Edge:
+    source: str  # a loop-created name or a persistent container key
+    target: str
+    node: cst.CSTNode  # the statement or call creating the reference
+    order: int  # source order inside the loop
+    text: str  # `b.ref = a`
+    attribute: str | None = None  # `b.ref` for attribute edges (to see it broken later)
+    into_sink: bool = False  # container -> object it holds
+
+
+@dataclass(frozen=True)
+class _Sink:
+    growth: Growth
+    persistence: Persistence
+    value_names: tuple[str, ...]
+    order: int
+
+
+class CyclicRetention(LoopTrackingRule):
+    code = "LG109"
+
+    def visit_For(self, node: cst.For) -> None:
+        super().visit_For(node)
+        if len(self._frames[-1]) == 1:
+            self._analyse(node)
+
+    def visit_While(self, node: cst.While) -> None:
+        super().visit_While(node)
+        if len(self._frames[-1]) == 1:
+            self._analyse(node)
+
+    def _analyse(self, loop: cst.For | cst.While) -> None:
+        count = self._frames[-1][0].count
+        minimum = self.option("min_iterations")
+        if minimum and count is not None and count < minimum:
+            return
+        created, edges, sinks = self._scan(loop)
+        if not sinks:
+            return
+        graph: dict[str, list[_Edge]] = {}
+        for edge in edges:
+            graph.setdefault(edge.source, []).append(edge)
+        sink_keys = {s.growth.key for s in sinks}
+        # Sink edges: container -> each object added to it.
+        for sink in sinks:
+            for name in sink.value_names:
+                graph.setdefault(sink.growth.key, []).append(
+                    _Edge(
+                        sink.growth.key,
+                        name,
+                        sink.growth.node,
+                        sink.order,
+                        sink.growth.spelled,
+                        into_sink=True,
+                    )
+                )
+        allowed = created | sink_keys
+        reported: set[int] = set()
+        for sink in sinks:
+            for start in sink.value_names:
+                cycle = _find_cycle(graph, start, allowed)
+                if cycle is None:
+                    continue
+                closing = _closing_edge(cycle)
+                if closing is None or id(closing.node) in reported:
+                    continue
+                if self._broken_or_collected(loop, cycle):
+                    continue
+                reported.add(id(closing.node))
+                self._report(loop, closing, cycle, sink)
+
+    def _scan(self, loop: cst.For | cst.While) -> tuple[set[str], list[_Edge], list[_Sink]]:
+        created: set[str] = set()
+        edges: list[_Edge] = []
+        sinks: list[_Sink] = []
+        for order, node in enumerate(descendants(loop.body, stop_at=SCOPE_NODES)):
+            if isinstance(node, cst.Assign):
+                self._scan_assign(node, order, created, edges, sinks)
+            elif isinstance(node, cst.Call):
+                func = node.func
+                if isinstance(func, cst.Attribute) and func.attr.value in GROW_METHODS:
+                    growth = growth_of_call(node)
+                    if growth is not None and growth.value is not None:
+                        self._scan_growth(growth, order, edges, sinks)
+        return created, edges, sinks
+
+    def _scan_assign(
+        self,
+        node: cst.Assign,
+        order: int,
+        created: set[str],
+        edges: list[_Edge],
+        sinks: list[_Sink],
+    ) -> None:
+        value = node.value
+        for target in node.targets:
+            expr = target.target
+            if isinstance(expr, cst.Name):
+                if _is_new_object(value):
+                    created.add(expr.value)
+                    for name in _held_names(value):
+                        edges.append(_Edge(expr.value, name, node, order, self._code(node)))
+                continue
+            if isinstance(expr, cst.Subscript):
+                growth = growth_of_assign(node)
+                if growth is not None and self._scan_growth(growth, order, edges, sinks):
+                    continue
+            holder = _root(expr)
+            if holder is None:
+                continue
+            attribute = container_key(expr) if isinstance(expr, cst.Attribute) else None
+            for name in _held_names(value):
+                edges.append(_Edge(holder, name, node, order, self._code(node), attribute))
+
+    def _scan_growth(
+        self, growth: Growth, order: int, edges: list[_Edge], sinks: list[_Sink]
+    ) -> bool:
+        """A growth of a persistent container is a sink; of a local object, an edge."""
+        assert growth.value is not None
+        names = tuple(_held_names(growth.value))
+        if not names:
+            return False
+        persistence = persistence_of(growth, self.context)
+        if persistence is not None:
+            if is_weak_container(persistence.binding, self.context):
+                return True
+            if release_of(persistence, self.context) is None and is_unbounded(
+                persistence, self.context
+            ):
+                sinks.append(_Sink(growth, persistence, names, order))
+            return True
+        holder = _root(growth.container)
+        if holder is not None:
+            for name in names:
+                edges.append(_Edge(holder, name, growth.node, order, growth.spelled))
+        return True
+
+    def _broken_or_collected(self, loop: cst.For | cst.While, cycle: list[_Edge]) -> bool:
+        scope = self.context.enclosing_function() or self.context.module
+        if find_release(scope, _NO_GC_KEY, self.context, include_gc=True) is not None:
+            return True
+        attributes = {e.attribute for e in cycle if e.attribute is not None}
+        if not attributes:
+            return False
+        for node in descendants(scope, stop_at=SCOPE_NODES):
+            if isinstance(node, cst.Del) and container_key(node.target) in attributes:
+                return True
+            if (
+                isinstance(node, cst.Assign)
+                and isinstance(node.value, cst.Name)
+                and node.value.value == "None"
+                and any(container_key(t.target) in attributes for t in node.targets)
+            ):
+                return True
+        return False
+
+    def _report(
+        self, loop: cst.For | cst.While, closing: _Edge, cycle: list[_Edge], sink: _Sink
+    ) -> None:
+        names = [cycle[0].source] + [e.target for e in cycle]
+        count = self._frames[-1][0].count
+        line = self.context.line_of(loop)
+        loop_text = f"loop on line {line}" + (
+            f" ({count} iterations)" if count is not None else " (iteration count unknown)"
+        )
+        self.report(
+            closing.node,
+            edge=closing.text,
+            cycle=" -> ".join(names),
+            loop=loop_text,
+            container=sink.growth.key,
+            where=sink.persistence.where(self.context),
+            growth=sink.growth.spelled,
+            why=(
+                "nothing in this scope calls gc.collect() or breaks the cycle and no "
+                "back-reference is weak, so dropping them from the container does not free "
+                "them: only the cyclic garbage collector can, at an unpredictable time"
+            ),
+            fix=_FIX,
+        )
+
+    def _code(self, node: cst.CSTNode) -> str:
+        text = self.context.code_of(node).strip()
+        return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _root(expr: cst.BaseExpression) -> str | None:
+    while isinstance(expr, (cst.Attribute, cst.Subscript)):
+        expr = expr.value
+    return expr.value if isinstance(expr, cst.Name) else None
+
+
+def _is_new_object(value: cst.BaseExpression) -> bool:
+    if isinstance(value, (cst.Dict, cst.List, cst.Set, cst.DictComp, cst.ListComp)):
+        return True
+    if isinstance(value, cst.Call):
+        func = value.func
+        callee = (
+            func.attr.value
+            if isinstance(func, cst.Attribute)
+            else (func.value if isinstance(func, cst.Name) else "")
+        )
+        return callee[:1].isupper() or callee in ("dict", "list", "set", "object")
+    return False
+
+
+def _held_names(value: cst.BaseExpression) -> list[str]:
+    """Names (and container keys) that `value` keeps a strong reference to.
+
+    Weak references (`weakref.ref(x)`, `weakref.proxy(x)`) hold nothing."""
+    key = container_key(value)
+    if key is not None:
+        return [] if key in ("None", "True", "False") else [key]
+    found: list[str] = []
+    if isinstance(value, (cst.List, cst.Tuple, cst.Set)):
+        for element in value.elements:
+            found.extend(_held_names(element.value))
+    elif isinstance(value, cst.Dict):
+        for element in value.elements:
+            if isinstance(element, cst.DictElement):
+                found.extend(_held_names(element.value))
+    elif isinstance(value, cst.Call):
+        func = value.func
+        callee = (
+            func.attr.value
+            if isinstance(func, cst.Attribute)
+            else (func.value if isinstance(func, cst.Name) else "")
+        )
+        # A constructor keeps its arguments (`Node(parent=a)`); weakref wrappers do not.
+        if callee[:1].isupper() and callee not in ("WeakValueDictionary", "WeakSet"):
+            for arg in value.args:
+                found.extend(_held_names(arg.value))
+    return found
+
+
+def _find_cycle(graph: dict[str, list[_Edge]], start: str, allowed: set[str]) -> list[_Edge] | None:
+    """A path of edges from `start` back to `start` through `allowed` nodes (DFS)."""
+    stack: list[tuple[str, list[_Edge]]] = [(start, [])]
+    visited: set[str] = set()
+    while stack:
+        node, path = stack.pop()
+        for edge in graph.get(node, ()):
+            if edge.target == start:
+                return [*path, edge]
+            if edge.target in allowed and edge.target not in visited and len(path) < 6:
+                visited.add(edge.target)
+                stack.append((edge.target, [*path, edge]))
+    return None
+
+
+def _closing_edge(cycle: list[_Edge]) -> _Edge | None:
+    """The back-reference a reviewer would change: the last reference created between
+    the objects (not the append into the container), unless that is all there is."""
+    references = [e for e in cycle if not e.into_sink]
+    chosen = references or cycle
+    return max(chosen, key=lambda e: e.order) if chosen else None
