@@ -34,17 +34,25 @@ _STDIN_NAMES = frozenset({"stdin", "-", "<stdin>"})
 Error = tuple[int, int, str, type]
 
 
+@lru_cache(maxsize=1024)
+def _config_file_in(directory: Path) -> Path | None:
+    # Cached per directory: finding the file reads pyproject.toml files on the way up.
+    return find_user_config(directory)
+
+
 @lru_cache(maxsize=64)
-def _config_for(config_file: Path | None, start: Path) -> Config:
-    return load_config([start], config_file)
+def _config_from(config_file: Path | None, directory: Path) -> Config:
+    return load_config([directory], config_file)
 
 
 def config_for(filename: str) -> Config:
     """The leakguard configuration of `filename`, loaded once per configuration file."""
-    start = Path.cwd() if filename in _STDIN_NAMES else Path(filename)
-    config_file = find_user_config(start)
-    # Without a config file the root is the working directory; key the cache on it.
-    return _config_for(config_file, start if config_file else Path.cwd())
+    directory = Path.cwd() if filename in _STDIN_NAMES else Path(filename).resolve().parent
+    config_file = _config_file_in(directory)
+    if config_file is not None:
+        return _config_from(config_file, config_file.parent)
+    # No configuration file: defaults, rooted at the working directory.
+    return _config_from(None, directory)
 
 
 def display_path(filename: str, root: Path) -> str:
@@ -96,7 +104,12 @@ class LeakguardChecker:
             yield (1, 0, f"{ANALYSIS_ERROR_CODE} leakguard configuration error: {exc}", type(self))
             return
         text = hide_noqa("".join(self.lines))
-        result = analyze_text(text, display_path(self.filename, config.root), config)
+        try:
+            result = analyze_text(text, display_path(self.filename, config.root), config)
+        except Exception as exc:  # a leakguard bug must not abort the whole flake8 run
+            message = f"{ANALYSIS_ERROR_CODE} leakguard internal error (please report): {exc!r}"
+            yield (1, 0, message, type(self))
+            return
         for finding in result.findings:
             if finding.suppressed:  # by `# leakguard: ignore`, since noqa was hidden
                 continue
