@@ -1,0 +1,255 @@
+"""LG107 context-manager-retention: a `with`-able class keeps what its methods collect.
+
+A class that defines `__enter__`/`__exit__` (or `__aenter__`/`__aexit__`) is checked for
+methods that grow `self.<attribute>` (`append`, `extend`, `add`, `update`, `insert`,
+`setdefault`, `self.x[k] = v`, `self.x += [...]`) where the attribute holds a mutable
+container (a list/dict/set/deque literal or constructor, found through
+`cleanup.attribute_binding`). It is reported when `__exit__` (or a `self.helper()` that
+`__exit__` calls) neither clears, deletes, reassigns nor pops it
+(`cleanup.class_release`), unless the container is bounded: `deque(maxlen=N)`, or a size
+check in the growing method (`if len(self.x) >= N:`) whose branch releases the container,
+raises or returns, which is the criteria's "limit method calls to <1000 total items".
+
+One finding per container, at its first growth site.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from leakguard.analysis.cleanup import (
+    attribute_binding,
+    binding_value,
+    class_methods,
+    class_release,
+    find_release,
+    is_bounded_container,
+    receiver_name,
+)
+from leakguard.analysis.imports import dotted_name
+from leakguard.analysis.scopes import is_mutable_constructor
+from leakguard.config import RuleSpec
+from leakguard.context import FileContext
+from leakguard.rule import LintRule
+from leakguard.walker import SCOPE_NODES, descendants
+
+_ENTER_EXIT_PAIRS = (("__enter__", "__exit__"), ("__aenter__", "__aexit__"))
+_ENTER_METHODS = ("__enter__", "__aenter__")
+_EXITS = (cst.Raise, cst.Return)
+
+
+class ContextManagerRetention(LintRule):
+    code = "LG107"
+
+    def __init__(self, context: FileContext, spec: RuleSpec) -> None:
+        super().__init__(context, spec)
+        self._growth_methods = frozenset(self.option("growth_methods"))
+        self._constructors = frozenset(self.option("constructor_methods"))
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        methods = {m.name.value: m for m in class_methods(node)}
+        exit_methods = [
+            methods[exit_name]
+            for enter_name, exit_name in _ENTER_EXIT_PAIRS
+            if enter_name in methods and exit_name in methods
+        ]
+        if not exit_methods:
+            return
+        reported: set[str] = set()
+        setup_only = _constructor_helpers(methods, self._constructors)
+        for method in methods.values():
+            name = method.name.value
+            if name in self._constructors or name in setup_only or _is_static_or_class(method):
+                continue
+            receiver = receiver_name(method)
+            if receiver is None:
+                continue
+            for attribute, site in self._growth_sites(method, receiver):
+                if attribute in reported:
+                    continue
+                if self._retained(node, method, receiver, attribute, exit_methods, methods):
+                    reported.add(attribute)
+                    self._report(node, method, attribute, site, exit_methods[0])
+
+    def _growth_sites(
+        self, method: cst.FunctionDef, receiver: str
+    ) -> list[tuple[str, cst.CSTNode]]:
+        """(attribute, node) for each place the method grows `receiver.<attribute>`."""
+        sites: list[tuple[str, cst.CSTNode]] = []
+        for node in descendants(method.body, stop_at=SCOPE_NODES):
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+                if node.func.attr.value in self._growth_methods:
+                    attribute = _receiver_attribute(node.func.value, receiver)
+                    if attribute is not None:
+                        sites.append((attribute, node))
+            elif isinstance(node, (cst.Assign, cst.AugAssign)):
+                targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else []
+                if isinstance(node, cst.AugAssign) and isinstance(
+                    node.operator, (cst.AddAssign, cst.BitOrAssign)
+                ):
+                    targets = [node.target]
+                for target in targets:
+                    container = target.value if isinstance(target, cst.Subscript) else None
+                    if container is None and isinstance(node, cst.AugAssign):
+                        container = target
+                    if container is None:
+                        continue
+                    attribute = _receiver_attribute(container, receiver)
+                    if attribute is not None:
+                        sites.append((attribute, node))
+        return sites
+
+    def _retained(
+        self,
+        owner: cst.ClassDef,
+        method: cst.FunctionDef,
+        receiver: str,
+        attribute: str,
+        exit_methods: list[cst.FunctionDef],
+        methods: dict[str, cst.FunctionDef],
+    ) -> bool:
+        binding = self._container_binding(owner, attribute)
+        if binding is None:
+            return False  # not known to be a container (a hash, a counter, a buffer object)
+        if is_bounded_container(binding, self.context):
+            return False
+        # An eviction path in any method bounds the container to what is live (a waiter
+        # removed when it wakes, a patch removed by stop(), a reset per call); a reset in
+        # `__enter__` does not: the data collected in the block outlives `__exit__`.
+        release_scope = set(methods) - self._constructors - set(_ENTER_METHODS)
+        if class_release(owner, attribute, self.context, methods=release_scope) is not None:
+            return False
+        return not self._size_checked(method, f"{receiver}.{attribute}")
+
+    def _container_binding(self, owner: cst.ClassDef, attribute: str) -> cst.BaseExpression | None:
+        """The mutable container assigned to `self.<attribute>` anywhere in the class
+        (constructors first), e.g. `self.items = None` in `__init__` and
+        `self.items = []` in `__enter__`; None when it is never a known container."""
+        first = attribute_binding(owner, attribute, self.context)
+        if is_mutable_constructor(first, self.context):
+            return first
+        for method in class_methods(owner):
+            receiver = receiver_name(method)
+            if receiver is None:
+                continue
+            value = binding_value(f"{receiver}.{attribute}", method, self.context)
+            if is_mutable_constructor(value, self.context):
+                return value
+        return None
+
+    def _size_checked(self, method: cst.FunctionDef, key: str) -> bool:
+        """`if len(self.x) >= N:` whose branch releases `self.x`, raises or returns."""
+        for node in descendants(method.body, stop_at=SCOPE_NODES):
+            if not isinstance(node, cst.If) or not _measures_length(node.test, key):
+                continue
+            branch = node.body
+            if find_release(branch, key, self.context) is not None:
+                return True
+            if any(isinstance(n, _EXITS) for n in descendants(branch, stop_at=SCOPE_NODES)):
+                return True
+        return False
+
+    def _report(
+        self,
+        owner: cst.ClassDef,
+        method: cst.FunctionDef,
+        attribute: str,
+        site: cst.CSTNode,
+        exit_method: cst.FunctionDef,
+    ) -> None:
+        line_of = self.context.line_of
+        binding = self._container_binding(owner, attribute)
+        defined = line_of(binding) if binding is not None else line_of(owner)
+        if isinstance(site, cst.Call) and isinstance(site.func, cst.Attribute):
+            growth = f"`{self.context.code_of(site.func)}(...)`"
+        else:
+            growth = "`" + self.context.code_of(site).strip().splitlines()[0] + "`"
+        exit_name = f"{owner.name.value}.{exit_method.name.value}"
+        exit_why = f"`{exit_name}` (line {line_of(exit_method)}) never clears, deletes or resets it"
+        self.report(
+            site,
+            reset=_fresh_container(binding, self.context),
+            growth=growth,
+            method=f"{owner.name.value}.{method.name.value}",
+            attribute=attribute,
+            defined=defined,
+            exit_why=exit_why,
+            exit_name=exit_method.name.value,
+        )
+
+
+def _receiver_attribute(expr: cst.BaseExpression, receiver: str) -> str | None:
+    """`items` for `self.items` (exactly one attribute below the receiver)."""
+    if (
+        isinstance(expr, cst.Attribute)
+        and isinstance(expr.value, cst.Name)
+        and expr.value.value == receiver
+    ):
+        return expr.attr.value
+    return None
+
+
+def _is_static_or_class(method: cst.FunctionDef) -> bool:
+    for decorator in method.decorators:
+        name = dotted_name(decorator.decorator) or ""
+        if name.rsplit(".", 1)[-1] in ("staticmethod", "classmethod"):
+            return True
+    return False
+
+
+def _self_calls(method: cst.FunctionDef) -> set[str]:
+    """Names of `self.<name>(...)` calls in the method."""
+    receiver = receiver_name(method)
+    names: set[str] = set()
+    if receiver is None:
+        return names
+    for node in descendants(method.body, stop_at=SCOPE_NODES):
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and isinstance(node.func.value, cst.Name)
+            and node.func.value.value == receiver
+        ):
+            names.add(node.func.attr.value)
+    return names
+
+
+def _constructor_helpers(
+    methods: dict[str, cst.FunctionDef], constructors: frozenset[str]
+) -> set[str]:
+    """Private methods called only from constructors (`self._read_index()` in
+    `__init__`): they fill the object once while building it."""
+    from_constructors: set[str] = set()
+    from_elsewhere: set[str] = set()
+    for name, method in methods.items():
+        calls = _self_calls(method)
+        (from_constructors if name in constructors else from_elsewhere).update(calls)
+    return {
+        name
+        for name in from_constructors - from_elsewhere
+        if name.startswith("_") and not name.startswith("__")
+    }
+
+
+def _measures_length(test: cst.BaseExpression, key: str) -> bool:
+    for node in [test, *descendants(test)]:
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Name)
+            and node.func.value == "len"
+            and node.args
+            and dotted_name(node.args[0].value) == key
+        ):
+            return True
+    return False
+
+
+def _fresh_container(binding: cst.BaseExpression | None, context: FileContext) -> str:
+    """The text of an empty container of the same kind, for the suggested reset."""
+    if isinstance(binding, (cst.Dict, cst.DictComp)):
+        return "{}"
+    if isinstance(binding, (cst.Set, cst.SetComp)):
+        return "set()"
+    if isinstance(binding, cst.Call):
+        return context.code_of(binding.func) + "()"
+    return "[]"
