@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from leakguard.analysis.calls import keyword_arg, positional_arg
+from leakguard.analysis.imports import dotted_name
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, iter_children
 
@@ -83,15 +84,17 @@ def is_awaited(context: FileContext) -> bool:
 
 
 def offload_call(call: cst.Call, context: FileContext) -> Offload | None:
+    """The offload `call` performs (and the callable it hands over), else None."""
     func = call.func
     if isinstance(func, cst.Attribute):
         last = func.attr.value
         if last in OFFLOAD_METHODS:
             arg = positional_arg(call, OFFLOAD_METHODS[last])
-            receiver = context.code_of(func.value) if isinstance(func.value, cst.Name) else "loop"
+            receiver = dotted_name(func.value) or "loop"
             return Offload(f"{receiver}.{last}", arg.value if arg is not None else None)
     elif isinstance(func, cst.Name):
-        last = func.value
+        # `from starlette.concurrency import run_in_threadpool as offload`
+        last = context.imports.aliases.get(func.value, func.value).rsplit(".", 1)[-1]
     else:
         return None
     if last not in _OFFLOAD_LAST_NAMES:

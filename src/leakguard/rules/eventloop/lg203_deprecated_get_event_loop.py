@@ -13,9 +13,13 @@ class DeprecatedGetEventLoop(LintRule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
-        if last != "get_event_loop":
-            return
+        if isinstance(func, cst.Attribute):
+            if func.attr.value != "get_event_loop":
+                return
+        elif not isinstance(func, cst.Name) or not self.context.imports.aliases.get(
+            func.value, ""
+        ).endswith(".get_event_loop"):
+            return  # a bare name counts only when imported as get_event_loop (maybe renamed)
         qualified = self.context.imports.qualify(func)
         if qualified is None or qualified not in self.option("deprecated_calls"):
             return

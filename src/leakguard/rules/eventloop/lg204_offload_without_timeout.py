@@ -13,7 +13,18 @@ from leakguard.context import FileContext
 from leakguard.rule import LintRule
 from leakguard.walker import iter_children
 
-_GATHER = frozenset({"asyncio.gather", "asyncio.tasks.gather"})
+_OFFLOAD_NAMES = frozenset({"run_in_executor", "to_thread", "run_sync", "run_in_threadpool"})
+# Awaited wrappers that pass their awaitable arguments through (timeouts are judged apart).
+_AWAITED_WRAPPERS = frozenset(
+    {
+        "asyncio.gather",
+        "asyncio.tasks.gather",
+        "asyncio.wait_for",
+        "asyncio.tasks.wait_for",
+        "asyncio.shield",
+        "asyncio.tasks.shield",
+    }
+)
 
 
 @dataclass
@@ -28,8 +39,13 @@ class OffloadWithoutTimeout(LintRule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
-        if last not in ("run_in_executor", "to_thread", "run_sync", "run_in_threadpool"):
+        if isinstance(func, cst.Attribute):
+            last = func.attr.value
+        elif isinstance(func, cst.Name):
+            last = self.context.imports.aliases.get(func.value, "").rsplit(".", 1)[-1]
+        else:
+            return
+        if last not in _OFFLOAD_NAMES:
             return
         offload = offload_call(node, self.context)
         if offload is None or not self._awaited(node):
@@ -45,7 +61,7 @@ class OffloadWithoutTimeout(LintRule):
         self.report(node, call=offload.name, where=where)
 
     def _awaited(self, node: cst.Call) -> bool:
-        """`await offload(...)`, or an argument of an awaited `asyncio.gather(...)`."""
+        """`await offload(...)`, or an argument of an awaited `asyncio.gather/wait_for/shield`."""
         stack = self.context.stack
         parent = stack[-2] if len(stack) >= 2 else None
         if isinstance(parent, cst.Await):
@@ -55,7 +71,7 @@ class OffloadWithoutTimeout(LintRule):
             return (
                 isinstance(outer, cst.Call)
                 and isinstance(awaiting, cst.Await)
-                and self.context.imports.call_name(outer) in _GATHER
+                and self.context.imports.call_name(outer) in _AWAITED_WRAPPERS
             )
         return False
 
