@@ -193,16 +193,11 @@ def _other_args(call: cst.Call, awaitable: cst.BaseExpression) -> Sequence[cst.C
 
 # -- test code ---------------------------------------------------------------------------
 
-_TEST_DIRECTORIES = frozenset({"test", "tests", "testing"})
-
 
 def is_test_file(path: str) -> bool:
-    """`test_x.py`, `x_test.py`, `conftest.py`, or anything under a `tests/` directory.
-
-    Blocking the loop in a test stalls no other request, so event-loop rules skip tests.
-    """
-    parts = path.replace("\\", "/").split("/")
-    name = parts[-1]
-    if name == "conftest.py" or name.startswith("test") or name.endswith("_test.py"):
-        return True
-    return any(part in _TEST_DIRECTORIES for part in parts[:-1])
+    """`test*.py` (unittest's pattern, which covers pytest's `test_*.py`), `*_test.py`
+    and `conftest.py`. Blocking the loop in a test stalls no other request, so event-loop
+    rules skip tests. Directories are not looked at: fixture trees under `tests/` hold
+    code that is linted as production code."""
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return name == "conftest.py" or name.startswith("test") or name.endswith("_test.py")
