@@ -85,11 +85,11 @@ def _timed(call: cst.Call, function: cst.FunctionDef, context: FileContext) -> b
 
 def _timeout_states(function: cst.FunctionDef, context: FileContext) -> list[tuple[cst.Call, bool]]:
     key = ("LG204.timeouts", id(function))
-    cached = context.memo.get(key)
+    cached: list[tuple[cst.Call, bool]] | None = context.memo.get(key)
     if cached is None:
         cached = list(calls_with_timeout_state(function, context))
         context.memo[key] = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def request_paths(context: FileContext, max_depth: int) -> RequestPaths:
