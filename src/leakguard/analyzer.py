@@ -6,10 +6,12 @@ plain values (`FileResult`).
 
 from __future__ import annotations
 
+import ast
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import libcst as cst
+from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
 from leakguard.analysis.project import COLLECTORS, ProjectIndex
 from leakguard.config import Config, RuleSpec
@@ -19,6 +21,7 @@ from leakguard.fingerprint import line_hashes
 from leakguard.registry import rule_classes, visitor_methods
 from leakguard.rule import LintRule, Report
 from leakguard.suppression import comment_lines, is_suppressed
+from leakguard.walker import descendants
 
 
 def module_name_for(display_path: str) -> str:
@@ -39,6 +42,11 @@ def parse(text: str, display: str) -> cst.Module | FileError:
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
+        # LibCST's native parser reports where it gave up (often the next line) with a
+        # token list; CPython's own parser pinpoints the mistake and explains it.
+        precise = _python_syntax_error(text)
+        if precise is not None:
+            return FileError(display, precise)
         detail = str(exc.message).strip().splitlines()[0] if exc.message else "invalid syntax"
         return FileError(
             display, f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: {detail}"
@@ -47,6 +55,17 @@ def parse(text: str, display: str) -> cst.Module | FileError:
         return FileError(display, "cannot parse: expressions nested too deeply")
     except Exception as exc:  # the native parser reports some problems as other types
         return FileError(display, f"cannot parse: {type(exc).__name__}: {exc}")
+
+
+def _python_syntax_error(text: str) -> str | None:
+    try:
+        compile(text, "<source>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        line, column = exc.lineno or 1, exc.offset or 1
+        return f"syntax error at line {line}, column {column}: {exc.msg}"
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    return None  # valid for CPython but not for LibCST: keep LibCST's message
 
 
 def analyze_text(
@@ -74,6 +93,9 @@ def analyze_text(
             return result
         module = parsed
     context = FileContext(display, text, module, module_name_for(display), project)
+    # Resolving positions for the whole tree costs more than parsing it (LibCST
+    # regenerates all the code and re-visits every node); findings need a handful.
+    context._positions = StatementPositions(module, text, context.stack)
     rules = [classes[spec.id](context, spec) for spec in specs]
     _resolve_metadata(context, rules)
     result.errors.extend(_walk(module, context, rules))
@@ -132,6 +154,9 @@ def _walk(module: cst.Module, context: FileContext, rules: list[LintRule]) -> li
 
 
 def _to_findings(reports: list[Report], context: FileContext, config: Config) -> list[Finding]:
+    positions = context._positions
+    if isinstance(positions, StatementPositions):
+        positions.prefetch(r.node for r in reports)
     comments = comment_lines(context.source)
     hashes = line_hashes(context.source)
     source_lines = context.source.splitlines()
@@ -196,3 +221,117 @@ def collect_facts(text: str, display: str, collectors: Sequence[str]) -> dict[st
 
 def content_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
+    """`PositionProvider` ranges computed one top-level statement at a time, on demand.
+
+    A top-level statement's code is the same inside the module and alone in a module of
+    its own, and it starts at column 0, so its nodes' positions are those LibCST gives
+    for it alone, shifted by the line on which it starts. That line is found by
+    locating the statement's code in the source (unique in practice), or else by
+    summing the code lengths of the statements before it.
+    """
+
+    def __init__(self, module: cst.Module, source: str, stack: list[cst.CSTNode]) -> None:
+        self._module = module
+        self._source = source
+        self._stack = stack  # the walk's current path: stack[1] is a top-level statement
+        self._ranges: dict[cst.CSTNode, CodeRange] = {}
+        self._done: set[int] = set()  # indexes of resolved top-level statements
+        self._index = {id(s): i for i, s in enumerate(module.body)}
+        self._offsets: list[int] | None = None
+        self._everything: Mapping[cst.CSTNode, CodeRange] | None = None
+
+    def __getitem__(self, node: cst.CSTNode) -> CodeRange:
+        found = self._ranges.get(node)
+        if found is not None:
+            return found
+        if len(self._stack) > 1 and self._stack[0] is self._module:
+            self._resolve(self._index.get(id(self._stack[1])))
+            found = self._ranges.get(node)
+            if found is not None:
+                return found
+        self.prefetch([node])
+        found = self._ranges.get(node)
+        if found is not None:
+            return found
+        # Not under a statement the lean walker sees (e.g. the module itself).
+        if self._everything is None:
+            wrapper = MetadataWrapper(self._module, unsafe_skip_copy=True)
+            self._everything = wrapper.resolve(PositionProvider)
+        return self._everything[node]
+
+    def __iter__(self) -> Iterator[cst.CSTNode]:
+        return iter(self._ranges)
+
+    def __len__(self) -> int:
+        return len(self._ranges)
+
+    def prefetch(self, nodes: Iterable[cst.CSTNode]) -> None:
+        """Resolve the statements holding `nodes`, with one pass over the tree."""
+        wanted = {id(n) for n in nodes if n not in self._ranges}
+        if not wanted:
+            return
+        for index, statement in enumerate(self._module.body):
+            if index in self._done:
+                continue
+            hits = {id(statement)} & wanted
+            hits |= {id(n) for n in descendants(statement) if id(n) in wanted}
+            if hits:
+                self._resolve(index)
+                wanted -= hits
+                if not wanted:
+                    return
+
+    def _resolve(self, index: int | None) -> None:
+        if index is None or index in self._done:
+            return
+        self._done.add(index)
+        statement = self._module.body[index]
+        alone = cst.Module(
+            body=[statement],
+            header=[],
+            footer=[],
+            default_indent=self._module.default_indent,
+            default_newline=self._module.default_newline,
+        )
+        local = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+        shift = self._first_line(index) - 1
+        for node, where in local.items():
+            if node is alone:
+                continue
+            self._ranges[node] = CodeRange(
+                CodePosition(where.start.line + shift, where.start.column),
+                CodePosition(where.end.line + shift, where.end.column),
+            )
+
+    def _first_line(self, index: int) -> int:
+        """1-based line on which the code of `module.body[index]` (with its leading
+        comment lines, as LibCST generates it) begins."""
+        code = self._module.code_for_node(self._module.body[index])
+        offset = self._unique_offset(code)
+        if offset is None:
+            offset = self._cumulative_offsets()[index]
+        before = self._source[:offset]
+        # LibCST counts "\r\n", "\r" and "\n" as line breaks.
+        return before.count("\n") + before.count("\r") - before.count("\r\n") + 1
+
+    def _unique_offset(self, code: str) -> int | None:
+        for candidate in (code, code.rstrip("\r\n")):
+            if not candidate:
+                return None
+            first = self._source.find(candidate)
+            if first >= 0:
+                return first if self._source.find(candidate, first + 1) < 0 else None
+        return None
+
+    def _cumulative_offsets(self) -> list[int]:
+        if self._offsets is None:
+            module = self._module
+            offset = sum(len(module.code_for_node(line)) for line in module.header)
+            self._offsets = []
+            for statement in module.body:
+                self._offsets.append(offset)
+                offset += len(module.code_for_node(statement))
+        return self._offsets

@@ -53,6 +53,9 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
 )
 
 
+DEFAULT_MAX_FILE_SIZE = 2_000_000  # bytes
+
+
 class ConfigError(Exception):
     """A configuration problem; the message names the file and the key."""
 
@@ -178,6 +181,10 @@ class Config:
     respect_gitignore: bool = True
     include_pyi: bool = False
     cache_dir: str = ".leakguard_cache"
+    # Larger files are reported under `errors` instead of analysed: LibCST parses about
+    # 0.1-0.2 MB/s, so one multi-megabyte generated file would dominate a run.
+    # 0 disables the limit.
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
     extras: Mapping[str, Any] = field(default_factory=dict)
 
     def enabled_specs(self) -> list[RuleSpec]:
@@ -233,6 +240,7 @@ _TOP_LEVEL_KEYS = {
     "respect-gitignore",
     "include-pyi",
     "cache-dir",
+    "max-file-size",
     "rules",
 }
 
@@ -254,9 +262,15 @@ def find_user_config(start: Path) -> Path | None:
 
 def _pyproject_has_table(path: Path) -> bool:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return False
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        # A broken file that means to configure us must be reported, not skipped
+        # (`read_user_config` names the problem); one that doesn't is not our business.
+        return "tool.leakguard" in text
     return isinstance(data.get("tool"), dict) and "leakguard" in data["tool"]
 
 
@@ -378,6 +392,11 @@ def apply_user_table(
             raise ConfigError(source, prefix + key, "expected true or false")
         return value
 
+    max_file_size = user.get("max-file-size", DEFAULT_MAX_FILE_SIZE)
+    if isinstance(max_file_size, bool) or not isinstance(max_file_size, int) or max_file_size < 0:
+        raise ConfigError(
+            source, prefix + "max-file-size", "expected a number of bytes (0 for no limit)"
+        )
     cache_dir = user.get("cache-dir", ".leakguard_cache")
     if not isinstance(cache_dir, str):
         raise ConfigError(source, prefix + "cache-dir", "expected a string")
@@ -393,6 +412,7 @@ def apply_user_table(
         respect_gitignore=flag("respect-gitignore", True),
         include_pyi=flag("include-pyi", False),
         cache_dir=cache_dir,
+        max_file_size=max_file_size,
     )
 
 

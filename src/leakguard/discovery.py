@@ -26,10 +26,15 @@ class Discovery:
 
 
 def _display(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
+    # Resolve only the directory: a symlinked file is shown under its own name (a
+    # dangling link must not be reported as its missing target).
+    absolute = Path(os.path.abspath(path))
+    for candidate in (absolute, absolute.parent.resolve() / absolute.name):
+        try:
+            return candidate.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
 
 
 def _gitignore_spec(directory: Path) -> pathspec.GitIgnoreSpec | None:

@@ -7,6 +7,7 @@ knows nothing about processes or caches.
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -70,7 +71,7 @@ def check(
 ) -> RunResult:
     started = time.perf_counter()
     found = discover(targets, config)
-    sources = [_read(f) for f in found.files]
+    sources = [_read(f, config.max_file_size) for f in found.files]
     cache = ResultCache(config.root / config.cache_dir, config.digest()) if use_cache else None
     workers = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
 
@@ -105,8 +106,18 @@ def check(
     return RunResult(ordered, found.missing, time.perf_counter() - started)
 
 
-def _read(file: SourceFile) -> _Source:
+def _read(file: SourceFile, max_size: int) -> _Source:
     try:
+        info = file.path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            # Reading a FIFO or a device could block forever or never end.
+            return _Source(file, error="cannot read file: not a regular file")
+        if max_size and info.st_size > max_size:
+            return _Source(
+                file,
+                error=f"skipped: file is {info.st_size:,} bytes, over max-file-size "
+                f"({max_size:,}); raise max-file-size in the configuration to analyse it",
+            )
         data = file.path.read_bytes()
     except PermissionError:
         return _Source(file, error="cannot read file: permission denied")

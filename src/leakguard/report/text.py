@@ -93,10 +93,17 @@ def _summary(run: RunResult, shown: list[Finding], suppressed: int, errors: int)
         noun = "finding" if len(shown) == 1 else "findings"
         text.append(f"Found {len(shown)} {noun} ({', '.join(parts)})", style="bold")
         text.append(f" from {rules} rule{'s' if rules != 1 else ''}")
-        text.append(f" in {files} file{'s' if files != 1 else ''}.")
+        text.append(f" in {files} file{'s' if files != 1 else ''}")
+        per_rule = Counter(f.rule for f in shown)
+        text.append(": " + ", ".join(f"{rule} {count}" for rule, count in sorted(per_rule.items())))
+        text.append(".")
     else:
         text.append("No findings.", style="bold green")
-    details = [f"{run.files} files checked", f"{run.lines} lines", f"{run.seconds:.2f} s"]
+    details = [
+        f"{run.files} file{'s' if run.files != 1 else ''} checked",
+        f"{run.lines} line{'s' if run.lines != 1 else ''}",
+        f"{run.seconds:.2f} s",
+    ]
     if suppressed:
         details.append(f"{suppressed} suppressed")
     if errors:
