@@ -115,11 +115,17 @@ def _is_none(node: cst.BaseExpression | None) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
 
 
-def is_timeout_context(item: cst.BaseExpression, context: FileContext) -> bool:
-    """`asyncio.timeout(5)`, `anyio.fail_after(t)` ... (not with a literal None delay)."""
+def is_timeout_context(
+    item: cst.BaseExpression, context: FileContext, extra: frozenset[str] = frozenset()
+) -> bool:
+    """`asyncio.timeout(5)`, `anyio.fail_after(t)` ... (not with a literal None delay).
+    `extra`: more qualified context-manager names that bound their body in time."""
     if not isinstance(item, cst.Call):
         return False
-    if context.imports.call_name(item) not in TIMEOUT_CONTEXTS:
+    name = context.imports.call_name(item)
+    if name in extra:
+        return True
+    if name not in TIMEOUT_CONTEXTS:
         return False
     first = positional_arg(item, 0)
     delay = first.value if first is not None else None
@@ -144,7 +150,7 @@ def _wait_for_awaitable(call: cst.Call, context: FileContext) -> cst.BaseExpress
     return awaitable.value if awaitable is not None else None
 
 
-def under_timeout(context: FileContext) -> bool:
+def under_timeout(context: FileContext, extra: frozenset[str] = frozenset()) -> bool:
     """The current node runs under a timeout set up in its own function."""
     stack = context.stack
     for index in range(len(stack) - 2, -1, -1):
@@ -153,7 +159,7 @@ def under_timeout(context: FileContext) -> bool:
             return False
         child = stack[index + 1]
         if isinstance(node, cst.With) and child is node.body:
-            if any(is_timeout_context(item.item, context) for item in node.items):
+            if any(is_timeout_context(item.item, context, extra) for item in node.items):
                 return True
         elif isinstance(node, cst.Arg) and index >= 1 and isinstance(stack[index - 1], cst.Call):
             awaitable = _wait_for_awaitable(stack[index - 1], context)  # type: ignore[arg-type]
@@ -163,7 +169,7 @@ def under_timeout(context: FileContext) -> bool:
 
 
 def calls_with_timeout_state(
-    function: cst.FunctionDef, context: FileContext
+    function: cst.FunctionDef, context: FileContext, extra: frozenset[str] = frozenset()
 ) -> Iterator[tuple[cst.Call, bool]]:
     """(call, is under a timeout) for every call in `function`'s own body."""
     todo: list[tuple[cst.CSTNode, bool]] = [(function.body, False)]
@@ -178,7 +184,7 @@ def calls_with_timeout_state(
                 todo.append((node.func, timed))
                 continue
         if isinstance(node, cst.With):
-            inner = timed or any(is_timeout_context(i.item, context) for i in node.items)
+            inner = timed or any(is_timeout_context(i.item, context, extra) for i in node.items)
             todo.extend((i, timed) for i in node.items)
             todo.append((node.body, inner))
             continue

@@ -154,7 +154,10 @@ class BlockingCallInAsync(LintRule):
         if "open" in module_bindings(self.context):
             return True
         function = self.context.enclosing_function()
-        return function is not None and "open" in function_scope(function, self.context).locals
+        if function is None:
+            return False
+        scope = function_scope(function, self.context)
+        return "open" in scope.locals or "open" in scope.params
 
     def _blocking_client_locals(self) -> dict[str, str]:
         """Locals of the current function built by a blocking client constructor."""

@@ -4,6 +4,7 @@ timeout around them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import libcst as cst
 
@@ -37,6 +38,10 @@ class RequestPaths:
 class OffloadWithoutTimeout(LintRule):
     code = "LG204"
 
+    @cached_property
+    def _extra_timeouts(self) -> frozenset[str]:
+        return frozenset(self.option("timeout_contexts"))
+
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         if isinstance(func, cst.Attribute):
@@ -53,10 +58,11 @@ class OffloadWithoutTimeout(LintRule):
         function = coroutine_of(self.context)
         if function is None:
             return
-        where = request_paths(self.context, int(self.option("max_call_depth"))).reached.get(
-            id(function)
+        paths = request_paths(
+            self.context, int(self.option("max_call_depth")), self._extra_timeouts
         )
-        if where is None or _timed(node, function, self.context):
+        where = paths.reached.get(id(function))
+        if where is None or _timed(node, function, self.context, self._extra_timeouts):
             return
         self.report(node, call=offload.name, where=where)
 
@@ -76,23 +82,27 @@ class OffloadWithoutTimeout(LintRule):
         return False
 
 
-def _timed(call: cst.Call, function: cst.FunctionDef, context: FileContext) -> bool:
-    for found, timed in _timeout_states(function, context):
+def _timed(
+    call: cst.Call, function: cst.FunctionDef, context: FileContext, extra: frozenset[str]
+) -> bool:
+    for found, timed in _timeout_states(function, context, extra):
         if found is call:
             return timed
     return False
 
 
-def _timeout_states(function: cst.FunctionDef, context: FileContext) -> list[tuple[cst.Call, bool]]:
+def _timeout_states(
+    function: cst.FunctionDef, context: FileContext, extra: frozenset[str]
+) -> list[tuple[cst.Call, bool]]:
     key = ("LG204.timeouts", id(function))
     cached: list[tuple[cst.Call, bool]] | None = context.memo.get(key)
     if cached is None:
-        cached = list(calls_with_timeout_state(function, context))
+        cached = list(calls_with_timeout_state(function, context, extra))
         context.memo[key] = cached
     return cached
 
 
-def request_paths(context: FileContext, max_depth: int) -> RequestPaths:
+def request_paths(context: FileContext, max_depth: int, extra: frozenset[str]) -> RequestPaths:
     """Request handlers of the file and the functions they call, found by name.
 
     A call `f(...)`, `self.f(...)` or `anything.f(...)` in a handler (or in a function
@@ -118,7 +128,7 @@ def request_paths(context: FileContext, max_depth: int) -> RequestPaths:
         next_frontier: list[cst.FunctionDef] = []
         for caller in frontier:
             via = paths.reached[id(caller)]
-            for call, timed in _timeout_states(caller, context):
+            for call, timed in _timeout_states(caller, context, extra):
                 if timed:
                     continue
                 for callee in by_name.get(_callee_name(call) or "", ()):
