@@ -236,16 +236,16 @@ async def test_model_roundtrip_and_tamper_refusal(
 
     model_dir = tmp_path / "models"
     archive = model_dir / f"{model_id}.skops"
-    original = archive.read_bytes()
+    original = await asyncio.to_thread(archive.read_bytes)
     flipped = bytearray(original)
     flipped[len(flipped) // 2] ^= 0x01
-    archive.write_bytes(bytes(flipped))
+    await asyncio.to_thread(archive.write_bytes, bytes(flipped))
     error = assert_envelope(await client.post(score_url, json={"data": [[0.0] * 3]}), 409)
     assert error["code"] == "model_integrity_error"
-    archive.write_bytes(original)
+    await asyncio.to_thread(archive.write_bytes, original)
 
     signature = model_dir / f"{model_id}.sig"
-    signature.write_bytes(b"0" * 64)
+    await asyncio.to_thread(signature.write_bytes, b"0" * 64)
     assert_envelope(
         await client.post(score_url, json={"data": [[0.0] * 3]}), 409, "model_integrity_error"
     )

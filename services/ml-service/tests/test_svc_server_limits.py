@@ -50,7 +50,9 @@ async def send_chunks(writer: asyncio.StreamWriter, total: int, chunk_size: int)
 
 
 @pytest.mark.asyncio
-async def test_declared_oversized_body_is_refused_without_reading_it(service: ServiceProcess) -> None:
+async def test_declared_oversized_body_is_refused_without_reading_it(
+    service: ServiceProcess,
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", service.port)
     try:
         started = time.perf_counter()
@@ -90,7 +92,11 @@ async def test_chunked_oversized_body_is_cut_off(service: ServiceProcess) -> Non
 
 def padded_kmeans_body(size: int) -> bytes:
     payload = json.dumps(
-        {"algorithm": "kmeans", "n_clusters": 2, "data": [[float(i), float(i % 7)] for i in range(200)]}
+        {
+            "algorithm": "kmeans",
+            "n_clusters": 2,
+            "data": [[float(i), float(i % 7)] for i in range(200)],
+        }
     ).encode()
     return payload + b" " * (size - len(payload))
 
@@ -101,8 +107,12 @@ async def test_body_of_exactly_the_limit_is_accepted_and_one_more_byte_is_not(
 ) -> None:
     headers = {"content-type": "application/json"}
     async with httpx.AsyncClient(base_url=service.base_url, timeout=30) as client:
-        accepted = await client.post("/v1/cluster", content=padded_kmeans_body(LIMIT), headers=headers)
-        refused = await client.post("/v1/cluster", content=padded_kmeans_body(LIMIT + 1), headers=headers)
+        accepted = await client.post(
+            "/v1/cluster", content=padded_kmeans_body(LIMIT), headers=headers
+        )
+        refused = await client.post(
+            "/v1/cluster", content=padded_kmeans_body(LIMIT + 1), headers=headers
+        )
     assert accepted.status_code == 200
     assert len(accepted.json()["labels"]) == 200
     assert refused.status_code == 413

@@ -45,7 +45,9 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def probe(base_url: str, path: str, seconds: float, interval: float) -> list[tuple[int, float]]:
+async def probe(
+    base_url: str, path: str, seconds: float, interval: float
+) -> list[tuple[int, float]]:
     """(status, latency) of GET ``path`` every ``interval`` s for ``seconds`` s, own connection."""
     results: list[tuple[int, float]] = []
     deadline = time.monotonic() + seconds
@@ -68,7 +70,11 @@ async def hammer(base_url: str, body: bytes, seconds: float) -> list[tuple[int, 
             started = time.perf_counter()
             response = await client.post("/v1/cluster", content=body, headers=headers)
             results.append(
-                (response.status_code, time.perf_counter() - started, response.headers.get("retry-after"))
+                (
+                    response.status_code,
+                    time.perf_counter() - started,
+                    response.headers.get("retry-after"),
+                )
             )
             if response.status_code == 503:
                 await asyncio.sleep(0.02)  # a polite client backs off a little
@@ -119,7 +125,9 @@ async def test_timeout_replaces_only_the_stuck_worker(
     async with httpx.AsyncClient(base_url=service.base_url, timeout=30) as client:
         started = time.perf_counter()
         stuck_call = asyncio.create_task(
-            client.post("/v1/cluster", content=heavy_kmeans(), headers={"content-type": "application/json"})
+            client.post(
+                "/v1/cluster", content=heavy_kmeans(), headers={"content-type": "application/json"}
+            )
         )
         healthy = await client.post("/v1/cluster", json=quick)
         stuck = await stuck_call
@@ -166,8 +174,16 @@ def mixed_requests(model_id: str) -> list[tuple[str, str, dict | None]]:
     small = rows(3, 12, 3)
     return [
         ("POST", "/v1/cluster", {"algorithm": "kmeans", "data": small, "n_clusters": 2}),
-        ("POST", "/v1/cluster", {"algorithm": "dbscan", "data": small, "eps": 0.8, "min_samples": 2}),
-        ("POST", "/v1/anomaly", {"algorithm": "isolation_forest", "data": small, "n_estimators": 5}),
+        (
+            "POST",
+            "/v1/cluster",
+            {"algorithm": "dbscan", "data": small, "eps": 0.8, "min_samples": 2},
+        ),
+        (
+            "POST",
+            "/v1/anomaly",
+            {"algorithm": "isolation_forest", "data": small, "n_estimators": 5},
+        ),
         (
             "POST",
             "/v1/batch",
@@ -207,7 +223,9 @@ async def test_api_rss_stays_flat_over_5000_mixed_requests(
         created = await client.post("/v1/models", json={"data": rows(4, 50, 3), "n_estimators": 5})
     requests = mixed_requests(created.json()["model_id"])
     clients = 8
-    warm_up = await asyncio.gather(*(drive(service.base_url, requests, 63, i) for i in range(clients)))
+    warm_up = await asyncio.gather(
+        *(drive(service.base_url, requests, 63, i) for i in range(clients))
+    )
     assert {status for statuses in warm_up for status in statuses} <= {200, 404, 422}
     api_process = psutil.Process(service.pid)
     rss_before = api_process.memory_info().rss

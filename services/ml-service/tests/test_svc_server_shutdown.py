@@ -22,7 +22,9 @@ GRACE_SECONDS = 10.0
 
 def slow_kmeans() -> bytes:
     data = np.random.default_rng(0).normal(size=(3000, 48)).round(4).tolist()
-    return json.dumps({"algorithm": "kmeans", "data": data, "n_clusters": 60, "n_init": 10}).encode()
+    return json.dumps(
+        {"algorithm": "kmeans", "data": data, "n_clusters": 60, "n_init": 10}
+    ).encode()
 
 
 async def poll_metric(client: httpx.AsyncClient, line: str, seconds: float) -> bool:
