@@ -459,19 +459,39 @@ def _override_options(
     spec: RuleSpec, overrides: Mapping[str, Any], source: str, key: str
 ) -> RuleSpec:
     options = dict(spec.options)
+    added: list[str] = []  # user-supplied list entries, e.g. extra call names
     for name, value in overrides.items():
         option_key = f"{key}.{name}"
         if name.startswith("extend_") and name[len("extend_") :] in spec.options:
             target = name[len("extend_") :]
             if not isinstance(spec.options[target], list):
                 raise ConfigError(source, option_key, f"{target} is not a list option")
-            options[target] = [*options[target], *_string_list(value, source, option_key)]
+            extra = _string_list(value, source, option_key)
+            options[target] = [*options[target], *extra]
+            added.extend(extra)
             continue
         if name not in spec.options:
             known = ", ".join(sorted(spec.options)) or "none"
             raise ConfigError(source, option_key, f"unknown option for {spec.id} (known: {known})")
         options[name] = _coerce_like(spec.options[name], value, source, option_key)
-    return replace(spec, options=options)
+        if isinstance(options[name], list):
+            added.extend(options[name])
+    return replace(spec, options=options, prefilter=_widen_prefilter(spec.prefilter, added))
+
+
+def _widen_prefilter(prefilter: tuple[str, ...], entries: Iterable[str]) -> tuple[str, ...]:
+    """The bundled prefilter only knows the bundled names: a file that calls only a
+    user-added `mylib.unsafe_load` would skip the rule. Any code using a dotted name
+    spells its last part (`mylib.*`: the module), so that part becomes a token too.
+    An empty prefilter means "always run" and stays empty."""
+    if not prefilter:
+        return prefilter
+    tokens = list(prefilter)
+    for entry in entries:
+        parts = [p for p in entry.split(".") if p and p != "*"]
+        if parts and parts[-1] not in tokens:
+            tokens.append(parts[-1])
+    return tuple(tokens)
 
 
 def _coerce_like(default: Any, value: Any, source: str, key: str) -> Any:
