@@ -3,6 +3,7 @@ summary. Colour only on a terminal and never when NO_COLOR is set (rich decides)
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from typing import TextIO
 
@@ -17,8 +18,12 @@ _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Sever
 
 
 def _console(out: TextIO, options: ReportOptions) -> Console:
-    if options.color is False:
-        return Console(file=out, no_color=True, highlight=False, soft_wrap=True, force_terminal=False)
+    # Rich honours NO_COLOR for colours only and still emits bold/dim codes; users who
+    # set it want plain text (https://no-color.org), so treat it like a pipe.
+    if options.color is False or (options.color is None and os.environ.get("NO_COLOR")):
+        return Console(
+            file=out, no_color=True, highlight=False, soft_wrap=True, force_terminal=False
+        )
     return Console(
         file=out, highlight=False, soft_wrap=True, force_terminal=True if options.color else None
     )
