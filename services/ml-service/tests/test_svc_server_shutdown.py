@@ -70,6 +70,7 @@ async def test_sigterm_drains_in_flight_work_and_leaves_no_orphans(
         assert await poll_metric(probe_client, "ml_inflight 1.0", 10), "work never started"
         service.terminate()
         assert await poll_status(probe_client, "/readyz", 503, 1.0) < 0.5
+        assert "ml_inflight 1.0" in (await probe_client.get("/metrics")).text
         refused = await probe_client.post(
             "/v1/cluster", json={"algorithm": "kmeans", "data": [[1.0]], "n_clusters": 1}
         )
