@@ -20,7 +20,7 @@ and are never guessed.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -37,7 +37,7 @@ from leakguard.analysis.cleanup import (
     is_weak_container,
     with_bound,
 )
-from leakguard.analysis.scopes import Location, Storage, bound_names, locate
+from leakguard.analysis.scopes import Location, Storage, bound_names, function_scope, locate
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
@@ -63,24 +63,21 @@ _DICT_FACTORIES = frozenset(
 _CONTAINER_FACTORIES = _DICT_FACTORIES | frozenset(
     {"list", "set", "collections.deque", "bytearray"}
 )
+# Calls that keep a callable passed to them (registration), when made on an object that
+# outlives the enclosing call (a parameter, `self`, a module, a returned local).
 _ESCAPE_CALLS = frozenset(
     {
         "register",
         "connect",
         "subscribe",
-        "add_listener",
-        "add_handler",
-        "add_callback",
-        "add_done_callback",
-        "Thread",
-        "Timer",
-        "call_soon",
-        "call_later",
+        "listen",
+        "on",
+        "bind",
         "signal",
         "setattr",
         "append",
         "add",
-        "partial",
+        "setdefault",
     }
 )
 
@@ -465,6 +462,8 @@ def persistence_of(
             return None
         if not _escapes_up_to(binder, context):
             return None  # a helper called and dropped inside the binding call
+        if root in _returned_names(binder, context):
+            return None  # `return log, wrapper`: the caller owns the state and reads it
         binding = binding_value(root, binder, context) if root == key else None
         if binding is None and root == key:
             binding = _default_of(binder, root)
@@ -498,48 +497,102 @@ def function_escapes(inner: cst.FunctionDef, outer: cst.FunctionDef, context: Fi
     """Does the nested function `inner` outlive a call of `outer`?
 
     Yes when it is returned or yielded (also inside `wraps(f)(inner)`, a tuple, a dict),
-    stored in an attribute/subscript/global, registered as a callback, or decorated by
-    anything other than `functools.wraps`.
+    stored on an object that outlives the call (`self.handler = inner`, a module global,
+    a parameter's attribute), registered on such an object (`atexit.register(inner)`,
+    `bus.subscribe(inner)`, `@app.route(...)`). Stored on or registered with a local
+    object that is not returned, it dies with the call (test callbacks, mocks, helpers).
     """
     memo_key = ("loops.escapes", id(inner), id(outer))
     cached = context.memo.get(memo_key)
     if cached is not None:
         return bool(cached)
     name = inner.name.value
-    result = False
+    scope = function_scope(outer, context)
+    returned = _returned_names(outer, context)
+    if _rebinds(outer, name):
+        # `p = parameters[0]` after `def p(...)`: the name no longer means the function,
+        # so where it goes says nothing about the closure.
+        context.memo[memo_key] = False
+        return False
+
+    def outlives(expr: cst.BaseExpression) -> bool:
+        root = _root_name(expr)
+        if not root:
+            return False
+        if root in returned:
+            return True
+        return root not in scope.locals or root in scope.globals
+
+    result = name in returned
     for decorator in inner.decorators:
         target = decorator.decorator
         callee = target.func if isinstance(target, cst.Call) else target
-        qualified = context.imports.qualify(callee) or ""
-        if not qualified.endswith("wraps"):
-            result = True
+        if isinstance(callee, cst.Attribute) and outlives(callee.value):
+            qualified = context.imports.qualify(callee) or ""
+            if not qualified.endswith("wraps"):
+                result = True  # `@app.route(...)`, `@atexit.register`: registration
     if not result:
         for node in descendants(outer.body, stop_at=SCOPE_NODES):
-            if isinstance(node, (cst.Return, cst.Yield)) and node.value is not None:
-                if _mentions_name(node.value, name):
-                    result = True
-                    break
-            elif isinstance(node, cst.Assign) and _mentions_name(node.value, name):
-                if any(not isinstance(t.target, cst.Name) for t in node.targets):
-                    result = True
-                    break
-            elif isinstance(node, cst.Call) and _is_escape_call(node, name):
+            if isinstance(node, cst.Assign) and _mentions_name(node.value, name):
+                for target in node.targets:
+                    stored = target.target
+                    kept_outside = (
+                        isinstance(stored, (cst.Attribute, cst.Subscript)) and outlives(stored)
+                    ) or (isinstance(stored, cst.Name) and stored.value in scope.globals)
+                    result = result or kept_outside
+            elif isinstance(node, cst.Call) and _is_escape_call(node, name, outlives):
                 result = True
+            if result:
                 break
     context.memo[memo_key] = result
     return result
 
 
-def _is_escape_call(call: cst.Call, name: str) -> bool:
+def _rebinds(outer: cst.FunctionDef, name: str) -> bool:
+    for node in descendants(outer.body, stop_at=SCOPE_NODES):
+        if isinstance(node, cst.Assign) and any(
+            name in bound_names(t.target) for t in node.targets
+        ):
+            return True
+        if isinstance(node, cst.For) and name in bound_names(node.target):
+            return True
+    return False
+
+
+def _returned_names(outer: cst.FunctionDef, context: FileContext) -> frozenset[str]:
+    """Names whose value `outer` returns or yields (not names it only calls there)."""
+    memo_key = ("loops.returned", id(outer))
+    cached = context.memo.get(memo_key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    names: set[str] = set()
+    for node in descendants(outer.body, stop_at=SCOPE_NODES):
+        if isinstance(node, (cst.Return, cst.Yield)) and isinstance(node.value, cst.BaseExpression):
+            called: set[int] = set()
+            for part in [node.value, *descendants(node.value, stop_at=SCOPE_NODES)]:
+                if isinstance(part, cst.Call) and isinstance(part.func, cst.Name):
+                    called.add(id(part.func))
+                if isinstance(part, cst.Name) and id(part) not in called:
+                    names.add(part.value)
+    result = frozenset(names)
+    context.memo[memo_key] = result
+    return result
+
+
+def _is_escape_call(
+    call: cst.Call, name: str, outlives: Callable[[cst.BaseExpression], bool]
+) -> bool:
+    if not any(isinstance(a.value, cst.Name) and a.value.value == name for a in call.args):
+        return False
     func = call.func
-    callee = (
-        func.attr.value
-        if isinstance(func, cst.Attribute)
-        else (func.value if isinstance(func, cst.Name) else "")
-    )
+    if isinstance(func, cst.Name):
+        return func.value == "setattr" and bool(call.args) and outlives(call.args[0].value)
+    if not isinstance(func, cst.Attribute):
+        return False
+    callee = func.attr.value
     if callee not in _ESCAPE_CALLS and not callee.startswith("add_"):
         return False
-    return any(isinstance(a.value, cst.Name) and a.value.value == name for a in call.args)
+    return outlives(func.value)
 
 
 def _mentions_name(expr: cst.CSTNode, name: str) -> bool:

@@ -21,6 +21,7 @@ from leakguard.analysis.loops import (
     is_container_binding,
     is_dict_binding,
     persistence_of,
+    release_of,
 )
 from leakguard.analysis.scopes import Storage
 from leakguard.context import FileContext
@@ -92,6 +93,8 @@ class ClosureStateAccumulation(LintRule):
             return
         if find_release(inner, growth.key, self.context, into_functions=True) is not None:
             return  # reset per call (`finally: state.clear()`) or evicted
+        if release_of(persistence, self.context) is not None:
+            return  # released by the owner (`finally: state.clear()` in the binder)
         self._reported.add(dedupe)
         kind = _kind_of(inner, self.context)
         defined = self.context.line_of(binding) if binding is not None else None
