@@ -26,6 +26,7 @@ A type tree node is a dict with key `k`:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
@@ -759,6 +760,15 @@ def local_facts(context: FileContext) -> dict[str, Any]:
 # -- the run-wide view -----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RequestModel:
+    """How a model is read from requests, and which of its fields are not (re-declared
+    by every subclass through which it is reached)."""
+
+    how: str
+    shadowed: frozenset[str]
+
+
 class ModelIndex:
     """All files' model facts, with cross-file name resolution."""
 
@@ -774,7 +784,7 @@ class ModelIndex:
                 self.aliases[prefix + name] = alias
         self._resolved: dict[str, str | None] = {}
         self._is_model: dict[str, bool] = {}
-        self._closures: dict[str, dict[str, str]] = {}
+        self._closures: dict[str, dict[str, RequestModel]] = {}
 
     def _module_for(self, wanted: str) -> str | None:
         wanted = wanted.lstrip(".")
@@ -852,41 +862,52 @@ class ModelIndex:
                 result[name] = (owner, tree)
         return result
 
-    def request_models(self, kinds: tuple[str, ...] = ("body",)) -> dict[str, str]:
-        """Models whose fields come from the request -> how (for messages)."""
+    def request_models(self, kinds: tuple[str, ...] = ("body",)) -> dict[str, RequestModel]:
+        """Models whose fields come from the request (directly, nested or as a base)."""
         key = ",".join(kinds)
         if key in self._closures:
             return self._closures[key]
-        how: dict[str, str] = {}
+        found: dict[str, RequestModel] = {}
         todo: list[str] = []
+
+        def reach(model: str, how: str, shadowed: frozenset[str]) -> None:
+            old = found.get(model)
+            if old is None:
+                found[model] = RequestModel(how, shadowed)
+                todo.append(model)
+                return
+            merged = old.shadowed & shadowed
+            if merged != old.shadowed:
+                found[model] = RequestModel(how if not shadowed else old.how, merged)
+                todo.append(model)
+
         for module in sorted(self.modules):
             for use in self.modules[module].get("uses", ()):
                 if use["kind"] not in kinds:
                     continue
+                how = f"taken from the request by route handler `{use['handler']}`"
                 for ref in use["refs"]:
                     for model in self.models_in({"k": "ref", "q": ref}):
-                        if model not in how:
-                            how[model] = (
-                                f"taken from the request by route handler `{use['handler']}`"
-                            )
-                            todo.append(model)
+                        reach(model, how, frozenset())
         while todo:
             model = todo.pop(0)
             klass = self.classes.get(model)
             if klass is None:
                 continue
+            # A base's fields that this model re-declares are not read through this path.
+            shadowed = found[model].shadowed | frozenset(klass["fields"])
             for base in klass["bases"]:
                 resolved = self.resolve(base)
-                if resolved is not None and resolved not in how and self.is_model(resolved):
-                    how[resolved] = f"a base of request model `{_short(model)}`"
-                    todo.append(resolved)
+                if resolved is not None and self.is_model(resolved):
+                    reach(resolved, f"a base of request model `{_short(model)}`", shadowed)
             for field, tree in klass["fields"].items():
+                if field in found[model].shadowed:
+                    continue
                 for nested in self.models_in(tree):
-                    if nested not in how:
-                        how[nested] = f"nested in request model field `{_short(model)}.{field}`"
-                        todo.append(nested)
-        self._closures[key] = how
-        return how
+                    how = f"nested in request model field `{_short(model)}.{field}`"
+                    reach(nested, how, frozenset())
+        self._closures[key] = found
+        return found
 
     def unbounded_levels(self, tree: Tree, options: LevelOptions) -> list[str]:
         """Descriptions of the collection/string levels of `tree` with no length bound."""
@@ -963,7 +984,11 @@ class LevelOptions:
         self.dict_keys = dict_keys
 
 
-_SHARED: dict[str, Any] = {}
+class _Shared:
+    """The index of the run's project facts, built once per process and shared by files."""
+
+    project: ProjectIndex | None = None
+    index: ModelIndex | None = None
 
 
 def model_index(context: FileContext) -> ModelIndex:
@@ -977,10 +1002,10 @@ def model_index(context: FileContext) -> ModelIndex:
     modules: dict[str, Mapping[str, Any]] = dict(project.of(COLLECTOR)) if project else {}
     if project is not None and modules.get(context.module_name, {}) == own:
         # Same facts as the run's: share one index (and its closures) across files.
-        if _SHARED.get("project") is not project:
-            _SHARED["project"] = project
-            _SHARED["index"] = ModelIndex(modules)
-        index = _SHARED["index"]
+        if _Shared.project is not project or _Shared.index is None:
+            _Shared.project = project
+            _Shared.index = ModelIndex(modules)
+        index = _Shared.index
     else:
         if own:
             modules[context.module_name] = own
@@ -1010,9 +1035,9 @@ def request_bindings(function: cst.FunctionDef, context: FileContext) -> dict[st
     for param in handler_params(function):
         use = body_param_use(param, context)
         if use is not None and use[0] == "body":
-            models = index.models_in(use[1])
-            if models:
-                bindings[param.name.value] = models
+            taken = index.models_in(use[1])
+            if taken:
+                bindings[param.name.value] = taken
     for node in descendants(function.body, stop_at=SCOPE_NODES):
         target: cst.BaseExpression | None = None
         value: cst.BaseExpression | None = None

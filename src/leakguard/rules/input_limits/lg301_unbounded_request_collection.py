@@ -40,8 +40,8 @@ class UnboundedRequestCollection(LintRule):
         if any(isinstance(a, (cst.FunctionDef, cst.ClassDef)) for a in self.context.ancestors()):
             return
         index = model_index(self.context)
-        how = index.request_models(("body",)).get(own_qualified(self.context, node.name.value))
-        if how is None:
+        use = index.request_models(("body",)).get(own_qualified(self.context, node.name.value))
+        if use is None:
             return
         klass = local_facts(self.context).get("classes", {}).get(node.name.value)
         if klass is None:
@@ -51,17 +51,17 @@ class UnboundedRequestCollection(LintRule):
         reported: set[str] = set()
         for name, statement in field_statements(node):
             tree = fields.get(name)
-            if tree is None or name in reported:
+            if tree is None or name in reported or name in use.shadowed:
                 continue
             levels = index.unbounded_levels(tree, options)
             if levels:
                 reported.add(name)
-                self._report(statement, f"Field `{node.name.value}.{name}`", how, levels)
+                self._report(statement, f"Field `{node.name.value}.{name}`", use.how, levels)
         root = fields.get("root")
-        if root is not None and "root" not in reported and node.bases:
+        if root is not None and "root" not in use.shadowed and node.bases:
             levels = index.unbounded_levels(root, options)
             if levels:
-                self._report(node.bases[0], f"Root model `{node.name.value}`", how, levels)
+                self._report(node.bases[0], f"Root model `{node.name.value}`", use.how, levels)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if id(node) not in request_handlers(self.context):

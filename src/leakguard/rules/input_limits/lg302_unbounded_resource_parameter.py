@@ -33,16 +33,18 @@ class UnboundedResourceParameter(LintRule):
             return
         index = model_index(self.context)
         qualified = own_qualified(self.context, node.name.value)
-        how = index.request_models(("body", "query")).get(qualified)
-        if how is None:
+        use = index.request_models(("body", "query")).get(qualified)
+        if use is None:
             return
         klass = local_facts(self.context).get("classes", {}).get(node.name.value)
         if klass is None:
             return
         for name, statement in statements:
             tree = klass["fields"].get(name)
+            if name in use.shadowed:
+                continue
             if tree is not None and index.number_unbounded(tree):
-                subject = f"Field `{node.name.value}.{name}` ({how})"
+                subject = f"Field `{node.name.value}.{name}` ({use.how})"
                 self.report(statement, subject=subject, name=name, fix=_FIELD_FIX)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:

@@ -1,0 +1,81 @@
+"""LG301-LG303 options and single-file use (no project index, as the flake8 plugin runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+
+from leakguard.analyzer import analyze_text
+from leakguard.testing import make_config, reported, run
+
+SOURCE = """\
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+app = FastAPI()
+
+
+class TrainRequest(BaseModel):
+    n_trees: int = 100
+    name: str = ""
+    weights: dict[str, float] = {}
+    rows: list[list[float]] = []
+
+
+@app.post("/train")
+def train(request: TrainRequest) -> int:
+    for row in request.rows:
+        print(row)
+    return request.n_trees
+"""
+
+
+def _write(tmp_path: Path) -> Path:
+    target = tmp_path / "app.py"
+    target.write_text(SOURCE)
+    return target
+
+
+def test_resource_names_can_be_extended(tmp_path: Path) -> None:
+    target = _write(tmp_path)
+    default = reported(run([target], tmp_path, select=["LG302"]))
+    assert default == set()
+    extended = run(
+        [target],
+        tmp_path,
+        select=["LG302"],
+        rules={"LG302": {"extend_resource_names": ["n_trees"]}},
+    )
+    assert reported(extended) == {("app.py", 8, "LG302")}
+
+
+def test_string_and_dict_key_checks_can_be_turned_off(tmp_path: Path) -> None:
+    target = _write(tmp_path)
+    everything = run([target], tmp_path, select=["LG301"])
+    assert reported(everything) == {
+        ("app.py", 9, "LG301"),
+        ("app.py", 10, "LG301"),
+        ("app.py", 11, "LG301"),
+    }
+    lenient = run(
+        [target],
+        tmp_path,
+        select=["LG301"],
+        rules={"LG301": {"check_strings": False, "check_dict_keys": False}},
+    )
+    # The dict itself and the nested lists are still unbounded; the `str` field is not reported.
+    assert reported(lenient) == {("app.py", 10, "LG301"), ("app.py", 11, "LG301")}
+    message = next(f.message for f in lenient.findings if f.line == 10)
+    assert "keys" not in message
+
+
+def test_a_single_file_is_analysed_without_a_project_index(tmp_path: Path) -> None:
+    config = make_config(tmp_path, select=["LG301", "LG302", "LG303"])
+    result = analyze_text(SOURCE, "app.py", config, project=None, module=cst.parse_module(SOURCE))
+    assert {(f.line, f.rule) for f in result.findings} == {
+        (9, "LG301"),
+        (10, "LG301"),
+        (11, "LG301"),
+        (16, "LG303"),
+    }
