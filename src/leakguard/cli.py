@@ -240,7 +240,10 @@ def _rules(output_format: str) -> int:
             table.add_column(column)
         for s in specs:
             table.add_row(s.id, s.name, s.severity.value, "on" if s.enabled else "off", s.summary)
-        Console(highlight=False).print(table)
+        # Piped, rich would wrap the table to 80 columns and split names across lines
+        # (`leakguard rules | grep` must work): let it take the width it needs.
+        width = None if sys.stdout.isatty() else 10_000
+        Console(highlight=False, width=width).print(table)
     return EXIT_OK
 
 
