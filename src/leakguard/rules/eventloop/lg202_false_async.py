@@ -8,6 +8,7 @@ import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.imports import dotted_name
+from leakguard.analysis.pydantic_models import COLLECTOR, model_index, own_qualified
 from leakguard.analysis.scopes import module_bindings
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
@@ -42,6 +43,8 @@ _MAX_EXAMPLE = 40
 
 class FalseAsync(LintRule):
     code = "LG202"
+    # Pydantic models defined anywhere in the run: constructing one is cheap.
+    PROJECT_FACTS = (COLLECTOR,)
 
     @cached_property
     def _cheap(self) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -123,7 +126,9 @@ class FalseAsync(LintRule):
             if qualified in exact or any(qualified.startswith(p) for p in prefixes):
                 return True
         if isinstance(func, cst.Name):
-            return func.value in _data_classes(self.context)
+            return func.value in _data_classes(self.context) or self._is_model(
+                func.value, qualified
+            )
         if not isinstance(func, cst.Attribute):
             return False
         if self._is_logger(func.value):
@@ -131,6 +136,13 @@ class FalseAsync(LintRule):
         if qualified is not None and _imported_module_root(func, self.context):
             return False  # `requests.get`: a module function, not a cheap method
         return func.attr.value in self._cheap_methods
+
+    def _is_model(self, name: str, qualified: str | None) -> bool:
+        """A pydantic model of the run (e.g. a response model imported from `schemas.py`)."""
+        if not name[:1].isupper():
+            return False
+        index = model_index(self.context)
+        return index.is_model(qualified or own_qualified(self.context, name))
 
     def _is_logger(self, receiver: cst.BaseExpression) -> bool:
         if isinstance(receiver, cst.Attribute):
