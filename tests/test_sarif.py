@@ -55,6 +55,24 @@ def project(tmp_path: Path) -> Path:
     return Path(shutil.copytree(FIXTURE, tmp_path / "project"))
 
 
+class SharedProject:
+    """The unchanged fixture project; one leakguard run per distinct command line."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._documents: dict[tuple[str, ...], dict[str, Any]] = {}
+
+    def __call__(self, *args: str) -> dict[str, Any]:
+        if args not in self._documents:
+            self._documents[args] = _sarif(self.root, *args)
+        return self._documents[args]
+
+
+@pytest.fixture(scope="module")
+def sarif_of(tmp_path_factory: pytest.TempPathFactory) -> SharedProject:
+    return SharedProject(Path(shutil.copytree(FIXTURE, tmp_path_factory.mktemp("sarif") / "p")))
+
+
 def _run(document: dict[str, Any]) -> dict[str, Any]:
     assert len(document["runs"]) == 1
     run: dict[str, Any] = document["runs"][0]
@@ -79,14 +97,14 @@ def _schema() -> dict[str, Any]:
         ("findings, suppressed and a parse error", [], ["."]),
         ("suppressed included", ["--sarif-include-suppressed"], ["."]),
         ("zero findings", [], ["clean.py"]),
-        ("category", ["--sarif-category", "leakguard/backend"], ["service.py"]),
+        ("category", ["--sarif-category", "leakguard/backend"], ["."]),
     ],
 )
 def test_valid_against_the_official_schema(
-    project: Path, case: str, args: list[str], targets: list[str]
+    sarif_of: SharedProject, case: str, args: list[str], targets: list[str]
 ) -> None:
     schema = _schema()
-    document = _sarif(project, *args, *targets)
+    document = sarif_of(*args, *targets)
     validator = jsonschema.Draft4Validator(
         schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER
     )
@@ -94,8 +112,8 @@ def test_valid_against_the_official_schema(
     assert problems == [], case
 
 
-def test_zero_findings_still_describe_the_tool(project: Path) -> None:
-    run = _run(_sarif(project, "clean.py"))
+def test_zero_findings_still_describe_the_tool(sarif_of: SharedProject) -> None:
+    run = _run(sarif_of("clean.py"))
     assert run["results"] == []
     assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == ["LG401"]
 
@@ -128,8 +146,8 @@ def test_driver_describes_every_enabled_rule_for_github() -> None:
     assert properties["security-severity"] == "9.8"
 
 
-def test_results_carry_what_code_scanning_needs(project: Path) -> None:
-    run = _run(_sarif(project, "."))
+def test_results_carry_what_code_scanning_needs(sarif_of: SharedProject) -> None:
+    run = _run(sarif_of("."))
     rules = run["tool"]["driver"]["rules"]
     results = run["results"]
     assert [
@@ -155,19 +173,19 @@ def test_results_carry_what_code_scanning_needs(project: Path) -> None:
     }
     assert re.fullmatch(r"[0-9a-f]+:\d+", first["partialFingerprints"]["primaryLocationLineHash"])
     root_uri = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
-    assert root_uri == project.resolve().as_uri() + "/"
+    assert root_uri == sarif_of.root.resolve().as_uri() + "/"
     assert "automationDetails" not in run
 
 
-def test_suppressed_findings_are_left_out_by_default(project: Path) -> None:
-    results = _run(_sarif(project, "service.py"))["results"]
+def test_suppressed_findings_are_left_out_by_default(sarif_of: SharedProject) -> None:
+    results = _run(sarif_of("."))["results"]
     lines = [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results]
     assert 21 not in lines
     assert all("suppressions" not in r for r in results)
 
 
-def test_suppressed_findings_included_on_request_as_in_source(project: Path) -> None:
-    results = _run(_sarif(project, "--sarif-include-suppressed", "service.py"))["results"]
+def test_suppressed_findings_included_on_request_as_in_source(sarif_of: SharedProject) -> None:
+    results = _run(sarif_of("--sarif-include-suppressed", "."))["results"]
     by_line = {r["locations"][0]["physicalLocation"]["region"]["startLine"]: r for r in results}
     assert sorted(by_line) == [9, 13, 17, 21]
     suppression = by_line[21]["suppressions"]
@@ -176,8 +194,8 @@ def test_suppressed_findings_included_on_request_as_in_source(project: Path) -> 
     assert "suppressions" not in by_line[9]
 
 
-def test_parse_errors_become_tool_execution_notifications(project: Path) -> None:
-    run = _run(_sarif(project, "."))
+def test_parse_errors_become_tool_execution_notifications(sarif_of: SharedProject) -> None:
+    run = _run(sarif_of("."))
     (invocation,) = run["invocations"]
     assert invocation["executionSuccessful"] is True
     (notification,) = invocation["toolExecutionNotifications"]
@@ -191,8 +209,8 @@ def test_parse_errors_become_tool_execution_notifications(project: Path) -> None
     )
 
 
-def test_category_sets_automation_details(project: Path) -> None:
-    run = _run(_sarif(project, "--sarif-category", "leakguard/backend", "service.py"))
+def test_category_sets_automation_details(sarif_of: SharedProject) -> None:
+    run = _run(sarif_of("--sarif-category", "leakguard/backend", "."))
     assert run["automationDetails"] == {"id": "leakguard/backend"}
 
 
@@ -207,8 +225,10 @@ def _fingerprints(run: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
-def test_fingerprints_survive_unrelated_lines_added_above(project: Path) -> None:
-    before = _run(_sarif(project, "service.py"))
+def test_fingerprints_survive_unrelated_lines_added_above(
+    project: Path, sarif_of: SharedProject
+) -> None:
+    before = _run(sarif_of("."))
     service = project / "service.py"
     text = service.read_text(encoding="utf-8")
     header = "import logging\n\nlog = logging.getLogger(__name__)\n# refactored below\n"
@@ -223,8 +243,10 @@ def test_fingerprints_survive_unrelated_lines_added_above(project: Path) -> None
     assert len(set(hashes)) == 3
 
 
-def test_fingerprint_changes_when_the_flagged_line_changes(project: Path) -> None:
-    before = _run(_sarif(project, "service.py"))
+def test_fingerprint_changes_when_the_flagged_line_changes(
+    project: Path, sarif_of: SharedProject
+) -> None:
+    before = _run(sarif_of("."))
     service = project / "service.py"
     service.write_text(
         service.read_text(encoding="utf-8").replace("yaml.load(text)", "yaml.load(text + '')"),
@@ -263,12 +285,9 @@ def _rule_counts(summary: str) -> dict[str, int]:
     return counts
 
 
-def test_sarif_tools_reads_back_the_counts(project: Path, tmp_path: Path) -> None:
+def test_sarif_tools_reads_back_the_counts(sarif_of: SharedProject, tmp_path: Path) -> None:
     output = tmp_path / "leakguard.sarif"
-    completed = _leakguard(
-        project, "check", "--no-cache", "--format", "sarif", "--output", str(output), "."
-    )
-    assert completed.returncode == 1, completed.stderr
+    output.write_text(json.dumps(sarif_of(".")), encoding="utf-8")
     summary = _sarif_tools_summary(output)
     assert _level_counts(summary) == {"error": 3, "warning": 0, "note": 0}
     assert _rule_counts(summary) == {"LG401": 3}
