@@ -652,9 +652,11 @@ def tree_refs(tree: Tree) -> list[str]:
     return found
 
 
-def _validated_model(call: cst.Call, context: FileContext) -> list[str]:
+def _validated_model(
+    call: cst.Call, context: FileContext, request_names: frozenset[str] = frozenset()
+) -> list[str]:
     """Model names that `M.model_validate_json(...)`, `TypeAdapter(M).validate_python(...)`
-    or `M(**request_data)` builds."""
+    or `M(**request_data)` builds (`request_names`: locals holding request data)."""
     func = call.func
     if isinstance(func, cst.Attribute) and func.attr.value in VALIDATE_METHODS:
         receiver = func.value
@@ -665,20 +667,40 @@ def _validated_model(call: cst.Call, context: FileContext) -> list[str]:
             return [name] if name else []
         return []
     if isinstance(func, (cst.Name, cst.Attribute)) and any(
-        a.star == "**" and _mentions_request(a.value) for a in call.args
+        a.star == "**" and _mentions_request(a.value, request_names) for a in call.args
     ):
         name = qualified_name(func, context)
         return [name] if name else []
     return []
 
 
-def _mentions_request(node: cst.BaseExpression) -> bool:
+def _mentions_request(node: cst.BaseExpression, names: frozenset[str] = frozenset()) -> bool:
     for sub in (node, *descendants(node)):
-        if isinstance(sub, cst.Name) and sub.value in ("request", "req"):
+        if isinstance(sub, cst.Name) and (sub.value in ("request", "req") or sub.value in names):
             return True
         if isinstance(sub, cst.Attribute) and sub.attr.value in ("json", "get_json", "form"):
             return True
     return False
+
+
+def request_data_names(function: cst.FunctionDef, context: FileContext) -> frozenset[str]:
+    """Locals of a handler assigned from the request (`data = await request.json()`)."""
+    key = ("pydantic_models.request_data", id(function))
+    cached = context.memo.get(key)
+    if isinstance(cached, frozenset):
+        return cached
+    names: set[str] = set()
+    for node in descendants(function.body, stop_at=SCOPE_NODES):
+        if (
+            isinstance(node, cst.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0].target, cst.Name)
+            and _mentions_request(node.value)
+        ):
+            names.add(node.targets[0].target.value)
+    result = frozenset(names)
+    context.memo[key] = result
+    return result
 
 
 def body_param_use(param: cst.Param, context: FileContext) -> tuple[str, Tree] | None:
@@ -711,7 +733,7 @@ def _request_uses(context: FileContext) -> list[dict[str, Any]]:
                     uses.append({"kind": use[0], "refs": refs, "handler": handler})
         for node in descendants(function.body, stop_at=SCOPE_NODES):
             if isinstance(node, cst.Call):
-                refs = _validated_model(node, context)
+                refs = _validated_model(node, context, request_data_names(function, context))
                 if refs:
                     uses.append({"kind": "body", "refs": refs, "handler": handler})
     return uses
@@ -1051,7 +1073,7 @@ def request_bindings(function: cst.FunctionDef, context: FileContext) -> dict[st
             value = value.expression
         if isinstance(value, cst.Call):
             models: list[str] = []
-            for ref in _validated_model(value, context):
+            for ref in _validated_model(value, context, request_data_names(function, context)):
                 models.extend(index.models_in({"k": "ref", "q": ref}))
             if models:
                 bindings[target.value] = models
