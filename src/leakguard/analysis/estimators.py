@@ -53,6 +53,16 @@ DEFAULT_ESTIMATOR_CLASSES: tuple[str, ...] = (
     "umap.UMAP",
     "hdbscan.HDBSCAN",
     "imblearn.pipeline.Pipeline",
+    # Model loaders: what they return is a fitted model.
+    "joblib.load",
+    "pickle.load",
+    "pickle.loads",
+    "cloudpickle.load",
+    "cloudpickle.loads",
+    "dill.load",
+    "skops.io.load",
+    "mlflow.sklearn.load_model",
+    "mlflow.pyfunc.load_model",
 )
 
 
@@ -65,6 +75,14 @@ class EstimatorBinding:
     constructor: (
         str  # qualified constructor or annotation, e.g. `sklearn.preprocessing.StandardScaler`
     )
+
+
+def describe(binding: EstimatorBinding) -> str:
+    """`a StandardScaler`, or `a model loaded by joblib.load` for loader functions."""
+    last = binding.constructor.rsplit(".", 1)[-1]
+    if last[:1].isupper():
+        return f"a `{last}`"
+    return f"a model loaded by `{binding.constructor}`"
 
 
 def _class_like(qualified: str) -> bool:

@@ -7,7 +7,7 @@ from functools import cached_property
 import libcst as cst
 
 from leakguard.analysis.calls import keyword_arg, positional_arg
-from leakguard.analysis.estimators import EstimatorBinding, receiver_estimator
+from leakguard.analysis.estimators import describe, receiver_estimator
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.scopes import Storage, locate
 from leakguard.context import FileContext
@@ -54,7 +54,7 @@ class SharedFittedState(LintRule):
             node,
             receiver=binding.name,
             storage=location.storage.value,
-            estimator=_short(binding),
+            estimator=describe(binding),
             line=self.context.line_of(binding.definition),
             method=func.attr.value,
             function=f"{owner.name.value}.{name}" if owner is not None else name,
@@ -172,7 +172,3 @@ def _first_string(call: cst.Call) -> str | None:
         value = arg.value.evaluated_value
         return value if isinstance(value, str) else None
     return None
-
-
-def _short(binding: EstimatorBinding) -> str:
-    return binding.constructor.rsplit(".", 1)[-1]
