@@ -706,12 +706,12 @@ def request_data_names(function: cst.FunctionDef, context: FileContext) -> froze
 def body_param_use(param: cst.Param, context: FileContext) -> tuple[str, Tree] | None:
     """("body"|"query"|"param", tree) for a route handler parameter, or None when the
     parameter is a dependency or framework object."""
-    marker, _ = param_markers(param, context)
+    marker, calls = param_markers(param, context)
     tree = param_tree(param, context)
     if marker in DEPENDENCY_MARKERS:
-        # `params: Pagination = Depends()`: FastAPI reads the class's fields from the query.
-        default = param.default
-        if isinstance(default, cst.Call) and not default.args:
+        # `params: Pagination = Depends()` (or `Annotated[Pagination, Depends()]`): FastAPI
+        # reads the class's fields from the query string.
+        if any(not c.args and _carrier_name(c, context) in DEPENDENCY_MARKERS for c in calls):
             return "query", tree
         return None
     if marker in BODY_MARKERS:
