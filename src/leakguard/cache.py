@@ -8,6 +8,7 @@ are written atomically; an unreadable or corrupt entry is treated as a miss.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -21,10 +22,26 @@ from leakguard.finding import FileError, FileResult, Finding
 _FORMAT = 1
 
 
+@functools.cache
+def _code_stamp() -> str:
+    """Changes whenever leakguard's own code does, so an edited rule (an editable
+    install, a patched release) never serves findings its old version made."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        name = path.relative_to(package).as_posix()
+        digest.update(f"{name}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
 class ResultCache:
     def __init__(self, directory: Path, config_digest: str) -> None:
         self.directory = directory / f"v{_FORMAT}"
-        self.salt = f"{__version__}|{config_digest}"
+        self.salt = f"{__version__}|{_code_stamp()}|{config_digest}"
         self._ready = False
 
     def key(self, kind: str, display: str, content: str, extra: str = "") -> str:
