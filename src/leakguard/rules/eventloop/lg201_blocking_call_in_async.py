@@ -9,6 +9,7 @@ import libcst as cst
 from leakguard.analysis.asyncio_facts import coroutine_of, is_awaited, is_test_file
 from leakguard.analysis.estimators import receiver_estimator
 from leakguard.analysis.imports import dotted_name, matches_any
+from leakguard.analysis.lifecycle import STARTUP_AND_SHUTDOWN, is_lifecycle_hook
 from leakguard.analysis.scopes import function_scope, module_bindings
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
@@ -106,6 +107,10 @@ class BlockingCallInAsync(LintRule):
         coroutine = coroutine_of(self.context)
         if coroutine is None or is_awaited(self.context):
             return
+        if self.option("skip_lifecycle_hooks") and is_lifecycle_hook(
+            coroutine, self.context, STARTUP_AND_SHUTDOWN
+        ):
+            return  # start-up/shutdown code: no request is waiting on the loop yet
         verdict = self._verdict(node, func, last, exact, prefixes)
         if verdict is None:
             return

@@ -8,6 +8,7 @@ import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.imports import dotted_name
+from leakguard.analysis.lifecycle import STARTUP_AND_SHUTDOWN, is_lifecycle_hook
 from leakguard.analysis.pydantic_models import COLLECTOR, model_index, own_qualified
 from leakguard.analysis.scopes import module_bindings
 from leakguard.context import FileContext
@@ -72,6 +73,10 @@ class FalseAsync(LintRule):
             return
         if name in _inherited_async_methods(self.context, _direct_class(self.context)):
             return
+        if self.option("skip_lifecycle_hooks") and is_lifecycle_hook(
+            node, self.context, STARTUP_AND_SHUTDOWN
+        ):
+            return  # start-up/shutdown code: no request is waiting on the loop yet
         work = self._work_calls(node)
         if not work:
             return

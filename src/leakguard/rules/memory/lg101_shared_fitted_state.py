@@ -6,20 +6,15 @@ from functools import cached_property
 
 import libcst as cst
 
-from leakguard.analysis.calls import keyword_arg, positional_arg
 from leakguard.analysis.estimators import describe, receiver_estimator
 from leakguard.analysis.imports import dotted_name
+from leakguard.analysis.lifecycle import STARTUP, is_lifecycle_hook
 from leakguard.analysis.scopes import Storage, locate
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
 from leakguard.walker import SCOPE_NODES, descendants
 
 _SHARED = (Storage.INSTANCE_ATTRIBUTE, Storage.CLASS_ATTRIBUTE, Storage.MODULE_GLOBAL)
-_LIFESPAN_DECORATORS = frozenset({"asynccontextmanager", "contextmanager"})
-# Decorators that register a function to run once at start-up (Flask, Quart, Sanic...).
-_STARTUP_DECORATORS = frozenset({"before_first_request", "before_serving", "on_startup"})
-# Keywords of app constructors that name start-up code: FastAPI(lifespan=..., on_startup=[...]).
-_STARTUP_KEYWORDS = ("lifespan", "on_startup")
 
 
 class SharedFittedState(LintRule):
@@ -86,19 +81,9 @@ class SharedFittedState(LintRule):
         name = function.name.value
         if owner is not None:
             return name in self.option("startup_methods")
-        if name in self.option("startup_functions") or name in _registered_startup(self.context):
-            return True
-        for decorator in function.decorators:
-            target = decorator.decorator
-            call = target if isinstance(target, cst.Call) else None
-            last = (dotted_name(call.func if call else target) or "").rsplit(".", 1)[-1]
-            if last in _STARTUP_DECORATORS:
-                return True
-            if last == "on_event" and call is not None and _first_string(call) == "startup":
-                return True
-            if last in _LIFESPAN_DECORATORS and "lifespan" in name:
-                return True
-        return False
+        return is_lifecycle_hook(
+            function, self.context, STARTUP, extra_names=self.option("startup_functions")
+        )
 
 
 def _direct_owner(stack: list[cst.CSTNode], index: int) -> cst.ClassDef | None:
@@ -126,49 +111,3 @@ def _rebinds(function: cst.FunctionDef, receiver: cst.BaseExpression) -> bool:
         elif isinstance(node, cst.AnnAssign) and dotted_name(node.target) == wanted:
             return True
     return False
-
-
-def _registered_startup(context: FileContext) -> frozenset[str]:
-    """Functions registered as start-up code by call: `FastAPI(lifespan=ls)`,
-    `Starlette(on_startup=[f])`, `app.add_event_handler("startup", f)`."""
-    cached = context.memo.get("LG101.startup")
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    found: set[str] = set()
-    source = context.source
-    if "lifespan" in source or "startup" in source:
-        for node in descendants(context.module):
-            if not isinstance(node, cst.Call):
-                continue
-            for keyword in _STARTUP_KEYWORDS:
-                arg = keyword_arg(node, keyword)
-                if arg is not None:
-                    found.update(_names_in(arg.value))
-            func = node.func
-            if (
-                isinstance(func, cst.Attribute)
-                and func.attr.value == "add_event_handler"
-                and _first_string(node) == "startup"
-            ):
-                handler = positional_arg(node, 1)
-                if handler is not None:
-                    found.update(_names_in(handler.value))
-    result = frozenset(found)
-    context.memo["LG101.startup"] = result
-    return result
-
-
-def _names_in(value: cst.BaseExpression) -> list[str]:
-    if isinstance(value, cst.Name):
-        return [value.value]
-    if isinstance(value, (cst.List, cst.Tuple)):
-        return [e.value.value for e in value.elements if isinstance(e.value, cst.Name)]
-    return []
-
-
-def _first_string(call: cst.Call) -> str | None:
-    arg = positional_arg(call, 0)
-    if arg is not None and isinstance(arg.value, cst.SimpleString):
-        value = arg.value.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
