@@ -653,11 +653,15 @@ def tree_refs(tree: Tree) -> list[str]:
 
 
 def _validated_model(
-    call: cst.Call, context: FileContext, request_names: frozenset[str] = frozenset()
+    call: cst.Call, context: FileContext, request_names: frozenset[str]
 ) -> list[str]:
-    """Model names that `M.model_validate_json(...)`, `TypeAdapter(M).validate_python(...)`
-    or `M(**request_data)` builds (`request_names`: locals holding request data)."""
+    """Model names that `M.model_validate_json(raw)`, `TypeAdapter(M).validate_python(data)`
+    or `M(**data)` builds from request data (`request_names`: the handler's names that
+    hold the request or data read from it). `Item.model_validate(item_in)` on an
+    already-validated body builds a database row, not a request body."""
     func = call.func
+    if not any(_mentions_request(a.value, request_names) for a in call.args):
+        return []
     if isinstance(func, cst.Attribute) and func.attr.value in VALIDATE_METHODS:
         receiver = func.value
         if isinstance(receiver, cst.Call):
@@ -674,28 +678,59 @@ def _validated_model(
     return []
 
 
-def _mentions_request(node: cst.BaseExpression, names: frozenset[str] = frozenset()) -> bool:
-    for sub in (node, *descendants(node)):
-        if isinstance(sub, cst.Name) and (sub.value in ("request", "req") or sub.value in names):
-            return True
-        if isinstance(sub, cst.Attribute) and sub.attr.value in ("json", "get_json", "form"):
-            return True
-    return False
+def _mentions_request(node: cst.BaseExpression, names: frozenset[str]) -> bool:
+    return any(
+        isinstance(sub, cst.Name) and sub.value in names for sub in (node, *descendants(node))
+    )
+
+
+_JSON_LOADERS = frozenset({"json.loads", "orjson.loads", "ujson.loads", "simplejson.loads"})
+
+
+def _reads_request(value: cst.BaseExpression, names: set[str], context: FileContext) -> bool:
+    """`await request.json()`, `req.form["x"]`, `json.loads(raw)`: data read from the
+    request, not something computed from it (a model built from it, a result)."""
+    while True:
+        if isinstance(value, cst.Await):
+            value = value.expression
+        elif isinstance(value, cst.Call):
+            if context.imports.call_name(value) in _JSON_LOADERS and value.args:
+                value = value.args[0].value
+            else:
+                value = value.func
+        elif isinstance(value, (cst.Attribute, cst.Subscript)):
+            value = value.value
+        else:
+            break
+    return isinstance(value, cst.Name) and value.value in names
+
+
+_REQUEST_NAMES = frozenset({"request", "req"})  # also Flask's global `request`
+_REQUEST_TYPE_SUFFIXES = (".Request", ".BaseRequest", ".HTTPConnection")
+_FRAMEWORK_PREFIXES = ("fastapi.", "starlette.", "aiohttp.", "flask.", "werkzeug.", "quart.")
 
 
 def request_data_names(function: cst.FunctionDef, context: FileContext) -> frozenset[str]:
-    """Locals of a handler assigned from the request (`data = await request.json()`)."""
+    """Names in a handler that hold the request or data read from it: `request`/`req`,
+    parameters typed as a framework `Request`, and locals assigned from them
+    (`data = await request.json()`, `raw = await r.read()`)."""
     key = ("pydantic_models.request_data", id(function))
     cached = context.memo.get(key)
     if isinstance(cached, frozenset):
         return cached
-    names: set[str] = set()
+    names = set(_REQUEST_NAMES)
+    for param in handler_params(function):
+        if param.annotation is None:
+            continue
+        qualified = context.imports.qualify(param.annotation.annotation) or ""
+        if qualified.startswith(_FRAMEWORK_PREFIXES) and qualified.endswith(_REQUEST_TYPE_SUFFIXES):
+            names.add(param.name.value)
     for node in descendants(function.body, stop_at=SCOPE_NODES):
         if (
             isinstance(node, cst.Assign)
             and len(node.targets) == 1
             and isinstance(node.targets[0].target, cst.Name)
-            and _mentions_request(node.value)
+            and _reads_request(node.value, names, context)
         ):
             names.add(node.targets[0].target.value)
     result = frozenset(names)
@@ -931,9 +966,9 @@ class ModelIndex:
         self._closures[key] = found
         return found
 
-    def unbounded_levels(self, tree: Tree, options: LevelOptions) -> list[str]:
-        """Descriptions of the collection/string levels of `tree` with no length bound."""
-        found: list[str] = []
+    def unbounded_levels(self, tree: Tree, options: LevelOptions) -> list[Level]:
+        """The collection/string levels of `tree` with no length bound."""
+        found: list[Level] = []
         self._levels(tree, False, options, found, frozenset())
         return list(dict.fromkeys(found))
 
@@ -942,20 +977,23 @@ class ModelIndex:
         tree: Tree,
         outer_bound: bool,
         options: LevelOptions,
-        found: list[str],
+        found: list[Level],
         seen: frozenset[str],
     ) -> None:
         kind = tree["k"]
         if kind == "seq":
             is_string = tree["n"] in ("str", "bytes")
             if not (tree["b"] or outer_bound) and (options.strings or not is_string):
-                found.append(f"`{tree['t']}`")
+                found.append(Level(f"`{tree['t']}`", is_string))
             children = tree["of"]
             if tree["n"] == "dict" and len(children) == 2:
                 if options.dict_keys:
-                    keys: list[str] = []
+                    keys: list[Level] = []
                     self._levels(children[0], False, options, keys, seen)
-                    found.extend(f"the {level} keys of `{tree['t']}`" for level in keys)
+                    found.extend(
+                        Level(f"the {key.text} keys of `{tree['t']}`", key.is_string)
+                        for key in keys
+                    )
                 children = children[1:]
             for child in children:
                 self._levels(child, False, options, found, seen)
@@ -998,6 +1036,14 @@ class ModelIndex:
             if name is not None and name in self.aliases and name not in seen:
                 return self.number_unbounded(self.aliases[name], seen | {name})
         return False
+
+
+@dataclass(frozen=True)
+class Level:
+    """One unbounded level of a field's type, as shown in a message."""
+
+    text: str
+    is_string: bool
 
 
 class LevelOptions:

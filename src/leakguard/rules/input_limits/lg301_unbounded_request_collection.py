@@ -7,6 +7,7 @@ import libcst as cst
 from leakguard.analysis.pydantic_models import (
     BODY_MARKERS,
     COLLECTOR,
+    Level,
     LevelOptions,
     body_param_use,
     field_statements,
@@ -18,6 +19,19 @@ from leakguard.analysis.pydantic_models import (
     request_handlers,
 )
 from leakguard.rule import LintRule
+
+_COLLECTION_IMPACT = (
+    "one request can carry millions of items and exhaust memory and CPU before any limit applies."
+)
+_STRING_IMPACT = "one request can send a string of any size (gigabytes) and exhaust memory."
+_COLLECTION_FIX = (
+    "Bound every level, e.g. `Annotated[list[float], Field(max_length=1000)]` or "
+    "`conlist(float, max_length=1000)`; strings with `Field(max_length=...)`."
+)
+_STRING_FIX = (
+    "Add `Field(max_length=...)`, `constr(max_length=...)` or "
+    "`Annotated[str, StringConstraints(max_length=...)]`."
+)
 
 
 def _describe(levels: list[str]) -> tuple[str, str]:
@@ -80,6 +94,15 @@ class UnboundedRequestCollection(LintRule):
                 how = f"the request body of route handler `{node.name.value}`"
                 self._report(param, f"Parameter `{param.name.value}`", how, levels)
 
-    def _report(self, node: cst.CSTNode, subject: str, how: str, levels: list[str]) -> None:
-        text, verb = _describe(levels)
-        self.report(node, subject=subject, how=how, levels=text, verb=verb)
+    def _report(self, node: cst.CSTNode, subject: str, how: str, levels: list[Level]) -> None:
+        text, verb = _describe([level.text for level in levels])
+        only_strings = all(level.is_string for level in levels)
+        self.report(
+            node,
+            subject=subject,
+            how=how,
+            levels=text,
+            verb=verb,
+            impact=_STRING_IMPACT if only_strings else _COLLECTION_IMPACT,
+            fix=_STRING_FIX if only_strings else _COLLECTION_FIX,
+        )
