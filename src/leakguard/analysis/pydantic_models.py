@@ -25,6 +25,7 @@ A type tree node is a dict with key `k`:
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants
 
 COLLECTOR = "pydantic_models"
+_BUILTIN_NAMES = frozenset(dir(builtins))
 
 Tree = dict[str, Any]
 
@@ -553,11 +555,26 @@ def _class_facts(klass: cst.ClassDef, context: FileContext) -> dict[str, Any]:
     return facts
 
 
+def _may_be_model_or_enum(klass: cst.ClassDef, context: FileContext) -> bool:
+    """False for classes that cannot be a model: no bases (and no decorator), or only
+    builtin bases (`Exception`, `dict`). Keeps the facts small."""
+    if klass.decorators:
+        return True
+    for base in klass.bases:
+        if base.keyword is not None:
+            continue
+        value = base.value.value if isinstance(base.value, cst.Subscript) else base.value
+        qualified = context.imports.qualify(value)
+        if qualified is None or qualified not in _BUILTIN_NAMES:
+            return True
+    return False
+
+
 def _definitions(context: FileContext) -> tuple[dict[str, Any], dict[str, Tree]]:
     classes: dict[str, Any] = {}
     aliases: dict[str, Tree] = {}
     for statement in _module_statements(context.module.body):
-        if isinstance(statement, cst.ClassDef):
+        if isinstance(statement, cst.ClassDef) and _may_be_model_or_enum(statement, context):
             classes[statement.name.value] = _class_facts(statement, context)
         elif isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
