@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from ml_service.limits import MIB
-from ml_service.testing import ServiceProcess
+from ml_service.testing import ServiceProcess, read_http_response
 
 pytestmark = pytest.mark.server
 
@@ -23,17 +23,6 @@ LIMIT = 10 * MIB
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     with ServiceProcess(Path(tmp_path_factory.mktemp("limits"))) as running:
         yield running
-
-
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    headers = {
-        name.strip().lower(): value.strip()
-        for name, _, value in (line.partition(":") for line in header_lines if line)
-    }
-    body = await reader.readexactly(int(headers.get("content-length", "0")))
-    return int(status_line.split()[1]), headers, body
 
 
 async def send_chunks(writer: asyncio.StreamWriter, total: int, chunk_size: int) -> None:
@@ -62,7 +51,7 @@ async def test_declared_oversized_body_is_refused_without_reading_it(
         )
         await writer.drain()
         async with asyncio.timeout(10):
-            status, headers, body = await read_response(reader)
+            status, headers, body = await read_http_response(reader)
         elapsed = time.perf_counter() - started
     finally:
         writer.close()
@@ -82,7 +71,7 @@ async def test_chunked_oversized_body_is_cut_off(service: ServiceProcess) -> Non
         )
         sender = asyncio.create_task(send_chunks(writer, LIMIT + 2 * MIB, 64 * 1024))
         async with asyncio.timeout(30):
-            status, headers, body = await read_response(reader)
+            status, headers, body = await read_http_response(reader)
             await sender
     finally:
         writer.close()
