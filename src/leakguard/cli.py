@@ -140,9 +140,16 @@ def _apply_baseline(run: RunResult, args: argparse.Namespace) -> RunResult:
 
     if args.write_baseline is not None:
         baseline.write(run, args.write_baseline)
-        print(f"leakguard: wrote baseline with {len(run.findings)} findings to {args.write_baseline}")
+        recorded = sum(1 for f in run.findings if not f.suppressed)
+        print(f"leakguard: wrote baseline with {recorded} findings to {args.write_baseline}")
         return run
-    return baseline.apply(run, baseline.read(args.baseline))
+    filtered = baseline.apply(run, baseline.read(args.baseline))
+    hidden = sum(1 for f in run.findings if not f.suppressed) - sum(
+        1 for f in filtered.findings if not f.suppressed
+    )
+    if hidden and args.format == "text" and not args.quiet:
+        print(f"leakguard: {hidden} findings hidden by baseline {args.baseline}", file=sys.stderr)
+    return filtered
 
 
 def _fails(run: RunResult, fail_on: Severity) -> bool:
