@@ -149,7 +149,7 @@ class BlockingCallInAsync(LintRule):
         ):
             return shown, "runs CPU-bound model code", _ESTIMATOR_FIX
         if last in self._client_methods and isinstance(func.value, cst.Name):
-            client = self._blocking_client_locals().get(func.value.value)
+            client = self._blocking_client(func.value.value)
             if client is not None:
                 what, fix = _describe(client)
                 return shown, what, fix
@@ -164,26 +164,37 @@ class BlockingCallInAsync(LintRule):
         scope = function_scope(function, self.context)
         return "open" in scope.locals or "open" in scope.params
 
-    def _blocking_client_locals(self) -> dict[str, str]:
-        """Locals of the current function built by a blocking client constructor."""
+    def _blocking_client(self, name: str) -> str | None:
+        """The constructor of `name` when it is a blocking client (socket, requests
+        session...) built in the current function or, if not bound there, at module level."""
+        factories = tuple(self.option("blocking_clients"))
         function = self.context.enclosing_function()
-        if function is None:
-            return {}
-        key = ("LG201.clients", id(function))
-        cached = self.context.memo.get(key)
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        found = _client_locals(function, self.context, tuple(self.option("blocking_clients")))
-        self.context.memo[key] = found
-        return found
+        if function is not None:
+            key = ("LG201.clients", id(function))
+            local = self.context.memo.get(key)
+            if local is None:
+                local = _client_locals(function.body, self.context, factories)
+                self.context.memo[key] = local
+            if name in local:
+                return local[name]
+            scope = function_scope(function, self.context)
+            if name in scope.locals or name in scope.params:
+                return None
+        module = self.context.memo.get("LG201.module_clients")
+        if module is None:
+            module = _client_locals(self.context.module, self.context, factories)
+            self.context.memo["LG201.module_clients"] = module
+        return module.get(name)
 
 
 def _client_locals(
-    function: cst.FunctionDef, context: FileContext, factories: tuple[str, ...]
+    body: cst.CSTNode, context: FileContext, factories: tuple[str, ...]
 ) -> dict[str, str]:
+    """Names bound in `body`'s own scope by a blocking client constructor (and not made
+    non-blocking)."""
     found: dict[str, str] = {}
     non_blocking: set[str] = set()
-    for node in descendants(function.body, stop_at=SCOPE_NODES):
+    for node in descendants(body, stop_at=SCOPE_NODES):
         if isinstance(node, cst.Call) and _makes_non_blocking(node):
             non_blocking.add(node.func.value.value)  # type: ignore[attr-defined]
             continue
