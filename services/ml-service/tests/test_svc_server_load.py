@@ -60,31 +60,24 @@ async def probe(
     return results
 
 
-async def hammer(base_url: str, body: bytes, seconds: float) -> list[tuple[int, float, str | None]]:
+async def hammer(port: int, body: bytes, seconds: float) -> list[tuple[int, float, str | None]]:
     """One overloading client: (status, latency, Retry-After) per request until the deadline."""
     results: list[tuple[int, float, str | None]] = []
     deadline = time.monotonic() + seconds
-    headers = {"content-type": "application/json"}
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+    async with KeepAliveClient(port) as client:
         while time.monotonic() < deadline:
             started = time.perf_counter()
-            response = await client.post("/v1/cluster", content=body, headers=headers)
-            results.append(
-                (
-                    response.status_code,
-                    time.perf_counter() - started,
-                    response.headers.get("retry-after"),
-                )
-            )
-            if response.status_code == 503:
+            status, headers, _ = await client.exchange("POST", "/v1/cluster", body)
+            results.append((status, time.perf_counter() - started, headers.get("retry-after")))
+            if status == 503:
                 await asyncio.sleep(0.02)  # a polite client backs off a little
     return results
 
 
 async def overload_clients(
-    base_url: str, body: bytes, seconds: float, clients: int
+    port: int, body: bytes, seconds: float, clients: int
 ) -> list[tuple[int, float, str | None]]:
-    outcomes = await asyncio.gather(*(hammer(base_url, body, seconds) for _ in range(clients)))
+    outcomes = await asyncio.gather(*(hammer(port, body, seconds) for _ in range(clients)))
     return [result for client in outcomes for result in client]
 
 
@@ -102,7 +95,7 @@ async def test_overload_is_shed_fast_and_livez_stays_responsive(
     # inflated by this test process juggling sixteen busy clients on the same loop.
     overload = asyncio.create_task(
         asyncio.to_thread(
-            asyncio.run, overload_clients(service.base_url, body, seconds, 4 * capacity)
+            asyncio.run, overload_clients(service.port, body, seconds, 4 * capacity)
         )
     )
     livez, readyz = await asyncio.gather(

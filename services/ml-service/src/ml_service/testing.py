@@ -176,6 +176,12 @@ class KeepAliveClient:
         self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self.port)
 
     async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        status, _, content = await self.exchange(method, path, body)
+        return status, content
+
+    async def exchange(
+        self, method: str, path: str, body: bytes = b""
+    ) -> tuple[int, dict[str, str], bytes]:
         if self._reader is None or self._writer is None:
             await self._connect()
         assert self._reader is not None
@@ -190,4 +196,4 @@ class KeepAliveClient:
         if headers.get("connection", "").lower() == "close":
             self._writer.close()
             self._reader = self._writer = None
-        return status, content
+        return status, headers, content
