@@ -150,6 +150,8 @@ class FalseAsync(LintRule):
         return index.is_model(qualified or own_qualified(self.context, name))
 
     def _is_logger(self, receiver: cst.BaseExpression) -> bool:
+        if isinstance(receiver, cst.Call):  # logging.getLogger(__name__).info(...)
+            return self.context.imports.call_name(receiver) in _LOGGER_FACTORIES
         if isinstance(receiver, cst.Attribute):
             name = receiver.attr.value
         elif isinstance(receiver, cst.Name):
