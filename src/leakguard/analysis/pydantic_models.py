@@ -1259,12 +1259,19 @@ def guarded_before(
     collection: cst.BaseExpression,
     context: FileContext,
 ) -> bool:
-    """An explicit length check of `collection` that exits, before `loop` in `function`."""
+    """An explicit length check of `collection` that exits, before `loop` in `function`:
+    `if len(x) > MAX: raise/return/abort()`, `assert len(x) <= MAX`, or a call passing `x`
+    (or the object holding it) to a function of this file that raises on a `len()`
+    comparison (`check_batch_size(request)`)."""
     wanted = _normal(context.code_of(collection))
+    chain = attribute_chain(collection)
+    holders = {chain[0]} if chain else set()
     length_names: set[str] = set()
     for node in descendants(function.body, stop_at=SCOPE_NODES):
         if node is loop:
             return False
+        if isinstance(node, cst.Call) and _is_length_check_call(node, holders, context):
+            return True
         if isinstance(node, cst.Assign) and len(node.targets) == 1:
             target = node.targets[0].target
             measured = len_argument(node.value)
@@ -1280,3 +1287,37 @@ def guarded_before(
         elif isinstance(node, cst.Assert) and _measures(node.test, wanted, length_names, context):
             return True
     return False
+
+
+def _is_length_check_call(call: cst.Call, holders: set[str], context: FileContext) -> bool:
+    if not isinstance(call.func, cst.Name):
+        return False
+    checker = _module_functions(context).get(call.func.value)
+    if checker is None or not any(
+        _mentions_request(a.value, frozenset(holders)) for a in call.args
+    ):
+        return False
+    key = ("pydantic_models.length_checker", id(checker))
+    cached = context.memo.get(key)
+    if isinstance(cached, bool):
+        return cached
+    nodes = list(descendants(checker.body, stop_at=SCOPE_NODES))
+    result = any(isinstance(n, cst.Raise) for n in nodes) and any(
+        isinstance(n, cst.Comparison) and any(len_argument(p) for p in descendants(n))
+        for n in nodes
+    )
+    context.memo[key] = result
+    return result
+
+
+def _module_functions(context: FileContext) -> dict[str, cst.FunctionDef]:
+    cached = context.memo.get("pydantic_models.module_functions")
+    if isinstance(cached, dict):
+        return cached
+    functions = {
+        statement.name.value: statement
+        for statement in _module_statements(context.module.body)
+        if isinstance(statement, cst.FunctionDef)
+    }
+    context.memo["pydantic_models.module_functions"] = functions
+    return functions
