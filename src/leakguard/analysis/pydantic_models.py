@@ -153,8 +153,10 @@ VALIDATE_METHODS = frozenset(
 _VALIDATOR_DECORATORS = frozenset({"field_validator", "validator"})
 _MODEL_VALIDATOR_DECORATORS = frozenset({"model_validator", "root_validator"})
 # FastAPI parameter markers.
-BODY_MARKERS = frozenset({"Body", "Form", "File"})
-QUERY_MARKERS = frozenset({"Query", "Path", "Header", "Cookie"})
+BODY_MARKERS = frozenset({"Body", "File"})
+# Form fields are capped by Starlette's multipart/urlencoded parser (1 MB per part, 1000
+# fields), so they are treated like query values: numbers matter (LG302), sizes do not.
+QUERY_MARKERS = frozenset({"Query", "Path", "Header", "Cookie", "Form"})
 DEPENDENCY_MARKERS = frozenset({"Depends", "Security"})
 _MAX_TEXT = 80
 
