@@ -887,8 +887,24 @@ class ModelIndex:
                 candidate = f"{run_module}.{name}"
                 if candidate in self.classes or candidate in self.aliases:
                     found = candidate
+            if found is None and module:
+                found = self._reexported(module.lstrip("."), name)
         self._resolved[qualified] = found
         return found
+
+    def _reexported(self, package: str, name: str) -> str | None:
+        """`app.schemas.Item` when `app/schemas/__init__.py` re-exports `Item` from a
+        submodule: the one definition of `name` in a module under that package."""
+        if not package:
+            return None
+        marker = "." + package + "."
+        candidates = sorted(
+            f"{module}.{name}"
+            for module in self.modules
+            if marker in "." + module + "."
+            and (f"{module}.{name}" in self.classes or f"{module}.{name}" in self.aliases)
+        )
+        return candidates[0] if len(candidates) == 1 else None
 
     def is_model(self, qualified: str, seen: frozenset[str] = frozenset()) -> bool:
         if qualified in MODEL_ROOTS:
