@@ -6,6 +6,8 @@ from functools import cached_property
 
 import libcst as cst
 
+from leakguard.analysis.async_interfaces import COLLECTOR as INTERFACES
+from leakguard.analysis.async_interfaces import interface_methods
 from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.lifecycle import STARTUP_AND_SHUTDOWN, is_lifecycle_hook
@@ -45,7 +47,7 @@ _MAX_EXAMPLE = 40
 class FalseAsync(LintRule):
     code = "LG202"
     # Pydantic models defined anywhere in the run: constructing one is cheap.
-    PROJECT_FACTS = (COLLECTOR,)
+    PROJECT_FACTS = (COLLECTOR, INTERFACES)
 
     @cached_property
     def _cheap(self) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -71,8 +73,11 @@ class FalseAsync(LintRule):
         name = node.name.value
         if name in self.option("async_interface_methods") or self._implements_interface(node):
             return
-        if name in _inherited_async_methods(self.context, _direct_class(self.context)):
+        owner = _direct_class(self.context)
+        if name in _inherited_async_methods(self.context, owner):
             return
+        if owner is not None and owner.bases and name in interface_methods(self.context):
+            return  # implements an abstract/protocol async method declared in the run
         if self.option("skip_lifecycle_hooks") and is_lifecycle_hook(
             node, self.context, STARTUP_AND_SHUTDOWN
         ):
