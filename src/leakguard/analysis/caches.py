@@ -1,0 +1,283 @@
+"""Cache facts for LG108 (unbounded-cache): memoising decorators, dict caches, request
+reachability and "is this stored value a model".
+
+- `cache_decorator(decorator, context, names)`: the qualified name when a decorator is
+  `functools.lru_cache`/`functools.cache` (bare, called, aliased), else None.
+- `is_unbounded_cache_decorator(decorator, qualified)`: `@cache`, `@lru_cache(maxsize=None)`,
+  `@lru_cache(None)`; a bare `@lru_cache` or `@lru_cache()` keeps 128 entries.
+- `is_dict_constructor(value, context)`: `{}`, `{...}`, `dict()`, `OrderedDict()`,
+  `defaultdict(...)`: a plain, unbounded mapping.
+- `uses_web_framework(context)`: the file imports a web framework.
+- `request_reachable_names(context)`: names a request handler of this file calls or
+  passes on (`handler -> helper(...)`, `run_in_threadpool(helper, ...)`).
+- `eviction_index(context)`: the module names and attribute names that something in
+  the file evicts from, resets, size-checks or hands to other code (one pass per file).
+- `reads_by_key(function, key)`: `key[k]` loads, `key.get(k)`, `k in key`: the memo idiom.
+- `model_value(value, function, context, factories, methods)`: the stored value is a
+  fitted or loaded model (an estimator constructor, `.fit(...)`, `joblib.load(...)`,
+  or a local assigned from one of those in the same function).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+
+from leakguard.analysis.calls import keyword_arg, positional_arg
+from leakguard.analysis.cleanup import CONSTRUCTOR_NAMES
+from leakguard.analysis.frameworks import is_request_handler
+from leakguard.analysis.imports import dotted_name, matches_any
+from leakguard.context import FileContext
+from leakguard.walker import SCOPE_NODES, descendants
+
+_DICT_FACTORIES = frozenset(
+    {"dict", "collections.OrderedDict", "collections.defaultdict", "typing.OrderedDict"}
+)
+
+
+def decorator_target(decorator: cst.Decorator) -> tuple[cst.BaseExpression, cst.Call | None]:
+    """(the decorator's callee, the call when it is called with arguments)."""
+    target = decorator.decorator
+    if isinstance(target, cst.Call):
+        return target.func, target
+    return target, None
+
+
+def cache_decorator(
+    decorator: cst.Decorator, context: FileContext, names: Sequence[str]
+) -> str | None:
+    target, _ = decorator_target(decorator)
+    last = target.attr.value if isinstance(target, cst.Attribute) else None
+    if last is not None and last not in {n.rsplit(".", 1)[-1] for n in names}:
+        return None
+    if not isinstance(target, (cst.Attribute, cst.Name)):
+        return None
+    qualified = context.imports.qualify(target)
+    return qualified if matches_any(qualified, names) else None
+
+
+def is_unbounded_cache_decorator(decorator: cst.Decorator, qualified: str) -> bool:
+    _, call = decorator_target(decorator)
+    if qualified.endswith(".cache"):
+        return True
+    if call is None:
+        return False  # bare @lru_cache: maxsize=128
+    maxsize = keyword_arg(call, "maxsize") or positional_arg(call, 0)
+    return (
+        maxsize is not None
+        and isinstance(maxsize.value, cst.Name)
+        and maxsize.value.value == "None"
+    )
+
+
+def is_dict_constructor(value: cst.BaseExpression | None, context: FileContext) -> bool:
+    if isinstance(value, (cst.Dict, cst.DictComp)):
+        return True
+    if isinstance(value, cst.Call):
+        return context.imports.qualify(value.func) in _DICT_FACTORIES
+    return False
+
+
+WEB_FRAMEWORKS = (
+    "fastapi",
+    "starlette",
+    "flask",
+    "aiohttp",
+    "django",
+    "quart",
+    "sanic",
+    "litestar",
+    "tornado",
+    "bottle",
+    "falcon",
+)
+
+
+def uses_web_framework(context: FileContext) -> bool:
+    """The file imports a web framework (cheap gate before looking for handlers)."""
+    return any(
+        target.split(".", 1)[0] in WEB_FRAMEWORKS for target in context.imports.aliases.values()
+    )
+
+
+def request_reachable_names(context: FileContext) -> frozenset[str]:
+    """Names called or passed on by the request handlers of this file."""
+    cached = context.memo.get("caches.request_reachable_names")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    names: set[str] = set()
+    for node in descendants(context.module):
+        if not isinstance(node, cst.FunctionDef) or not is_request_handler(node, context):
+            continue
+        for inner in descendants(node.body, stop_at=SCOPE_NODES):
+            if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Name):
+                names.add(inner.func.value)
+            elif isinstance(inner, cst.Arg) and isinstance(inner.value, cst.Name):
+                names.add(inner.value.value)
+    result = frozenset(names)
+    context.memo["caches.request_reachable_names"] = result
+    return result
+
+
+@dataclass(frozen=True)
+class EvictionIndex:
+    """Everything in one file that may evict from a dict, found in one pass.
+
+    Names are module-level names (`CACHE`); attributes are attribute names whatever the
+    receiver (`_cache` for `self._cache`, `doc._cache`, `Cls._cache`): a cache cleared
+    through another reference to its owner (`logger._cache.clear()` from a manager) is
+    still cleared.
+    """
+
+    names: frozenset[str]
+    attributes: frozenset[str]
+
+
+def eviction_index(context: FileContext) -> EvictionIndex:
+    """Dicts with an eviction path: `pop`/`popitem`/`clear`/... calls, `del x[k]`,
+    `del x`, reassignment in a function (`global` names; attributes outside
+    constructors), a `len(x)` comparison (a size check), or the dict handed to other
+    code (a call argument or a return value) that might evict."""
+    cached = context.memo.get("caches.eviction_index")
+    if isinstance(cached, EvictionIndex):
+        return cached
+    names: set[str] = set()
+    attributes: set[str] = set()
+
+    def record(expr: cst.BaseExpression, strip_subscript: bool = False) -> None:
+        if strip_subscript and isinstance(expr, cst.Subscript):
+            expr = expr.value
+        if isinstance(expr, cst.Name):
+            names.add(expr.value)
+        elif isinstance(expr, cst.Attribute):
+            attributes.add(expr.attr.value)
+
+    for node in descendants(context.module):
+        if isinstance(node, cst.Attribute):
+            if node.attr.value in _EVICTING_METHODS:
+                record(node.value)  # `CACHE.pop(k)`, or `CACHE.clear` handed over as a callback
+        elif isinstance(node, cst.Del):
+            for target in _del_targets(node.target):
+                record(target, strip_subscript=True)
+        elif isinstance(node, cst.Comparison):
+            for inner in [node.left, *(t.comparator for t in node.comparisons)]:
+                if isinstance(inner, cst.Call) and _is_len_call(inner):
+                    record(inner.args[0].value)
+        elif isinstance(node, (cst.Arg, cst.Return)) and node.value is not None:
+            record(node.value)  # handed to other code, which may evict
+        elif isinstance(node, cst.FunctionDef):
+            _record_reassignments(node, names, attributes)
+    index = EvictionIndex(frozenset(names), frozenset(attributes))
+    context.memo["caches.eviction_index"] = index
+    return index
+
+
+_EVICTING_METHODS = frozenset({"pop", "popitem", "clear", "popleft", "remove", "discard"})
+
+
+def _is_len_call(node: cst.BaseExpression) -> bool:
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Name)
+        and node.func.value == "len"
+        and len(node.args) == 1
+    )
+
+
+def _del_targets(target: cst.BaseExpression) -> list[cst.BaseExpression]:
+    if isinstance(target, (cst.Tuple, cst.List)):
+        found: list[cst.BaseExpression] = []
+        for element in target.elements:
+            found.extend(_del_targets(element.value))
+        return found
+    return [target]
+
+
+def _record_reassignments(function: cst.FunctionDef, names: set[str], attributes: set[str]) -> None:
+    """`global N; N = ...` and `obj.attr = ...` outside constructors, in `function`."""
+    declared: set[str] = set()
+    assignments: list[cst.BaseExpression] = []
+    for node in descendants(function.body, stop_at=SCOPE_NODES):
+        if isinstance(node, cst.Global):
+            declared.update(n.name.value for n in node.names)
+        elif isinstance(node, cst.Assign):
+            assignments.extend(t.target for t in node.targets)
+        elif isinstance(node, cst.AnnAssign) and node.value is not None:
+            assignments.append(node.target)
+    is_constructor = function.name.value in CONSTRUCTOR_NAMES
+    for target in assignments:
+        for element in _del_targets(target):
+            if isinstance(element, cst.Name) and element.value in declared:
+                names.add(element.value)
+            elif isinstance(element, cst.Attribute) and not is_constructor:
+                attributes.add(element.attr.value)
+
+
+def reads_by_key(function: cst.CSTNode, key: str) -> bool:
+    """`key[k]` read (not stored or deleted), `key.get(k)`, `k in key` in `function`."""
+    written: set[int] = set()
+    nodes = list(descendants(function, stop_at=SCOPE_NODES))
+    for node in nodes:
+        if isinstance(node, cst.Assign):
+            written.update(id(t.target) for t in node.targets)
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.Del)):
+            written.add(id(node.target))
+    for node in nodes:
+        if isinstance(node, cst.Subscript):
+            if id(node) not in written and dotted_name(node.value) == key:
+                return True
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            if node.func.attr.value == "get" and dotted_name(node.func.value) == key:
+                return True
+        elif (
+            isinstance(node, cst.ComparisonTarget)
+            and isinstance(node.operator, (cst.In, cst.NotIn))
+            and dotted_name(node.comparator) == key
+        ):
+            return True
+    return False
+
+
+def model_value(
+    value: cst.BaseExpression,
+    function: cst.CSTNode | None,
+    context: FileContext,
+    factories: Sequence[str],
+    methods: frozenset[str],
+) -> bool:
+    """The stored value is a model: built by a configured factory or a `.fit(...)` call,
+    directly or through a local assigned in the same function."""
+    if isinstance(value, cst.Name):
+        if function is None:
+            return False
+        return any(
+            _builds_model(assigned, context, factories, methods)
+            for assigned in _assigned_values(function, value.value)
+        )
+    return _builds_model(value, context, factories, methods)
+
+
+def _builds_model(
+    value: cst.BaseExpression,
+    context: FileContext,
+    factories: Sequence[str],
+    methods: frozenset[str],
+) -> bool:
+    if not isinstance(value, cst.Call):
+        return False
+    if isinstance(value.func, cst.Attribute) and value.func.attr.value in methods:
+        return True
+    return matches_any(context.imports.qualify(value.func), factories)
+
+
+def _assigned_values(function: cst.CSTNode, name: str) -> list[cst.BaseExpression]:
+    """Every value assigned to the local `name` in `function` (any branch)."""
+    values: list[cst.BaseExpression] = []
+    for node in descendants(function, stop_at=SCOPE_NODES):
+        if isinstance(node, cst.Assign) and any(
+            isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets
+        ):
+            values.append(node.value)
+    return values

@@ -1,0 +1,333 @@
+"""LG108 unbounded-cache: caches that only ever grow.
+
+Three shapes, all reported where a reviewer changes the code:
+
+1. `functools.lru_cache`/`functools.cache` (bare, called, aliased) on a method: the cache
+   lives on the function object, keys every entry on `self`, and so keeps each instance
+   alive (ruff B019 covers only this part). Static and class methods are exempt.
+   Reported at the decorator.
+2. `functools.cache` or `lru_cache(maxsize=None)` on a plain function that takes
+   arguments and is reachable per request: it is a request handler of this file, or a
+   handler of this file calls it or passes it on (`run_in_threadpool(fn, ...)`). The
+   arguments then come from requests, so the keys are unbounded. Reported at the decorator.
+3. A dict used as a cache (its name matches `cache_name_pattern`, or the function reads it
+   by key before storing: the memo idiom; `setdefault` is both) stored into from a
+   function (`CACHE[key] = value`, `self._cache[key] = value`, `CACHE.setdefault(k, v)`),
+   where the dict is a module global, an instance or a class attribute created as a
+   plain dict (`{}`, `dict()`, `OrderedDict()`, `defaultdict()`), and nothing in the
+   module (globals) or class (attributes) evicts from it: no `pop`/`popitem`/`clear`/`del`,
+   no reassignment outside the constructor, no `len(...)` size check, and the dict is not
+   handed to other code (a call argument or return value) that might. Bounded types
+   (`cachetools.LRUCache`/`TTLCache`, `WeakValueDictionary`) are not plain dicts and stay
+   silent. Reported at the first store per dict; a stored fitted/loaded model is named.
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from leakguard.analysis.caches import (
+    cache_decorator,
+    eviction_index,
+    is_dict_constructor,
+    is_unbounded_cache_decorator,
+    model_value,
+    reads_by_key,
+    request_reachable_names,
+    uses_web_framework,
+)
+from leakguard.analysis.calls import positional_arg
+from leakguard.analysis.cleanup import (
+    attribute_binding,
+    binding_value,
+    class_methods,
+    receiver_name,
+)
+from leakguard.analysis.frameworks import is_request_handler
+from leakguard.analysis.imports import dotted_name
+from leakguard.analysis.scopes import Storage, locate
+from leakguard.config import RuleSpec
+from leakguard.context import FileContext
+from leakguard.rule import LintRule
+
+_FIX_METHOD = (
+    "Cache per instance instead (`functools.cached_property`, or "
+    "`self._lookup = functools.lru_cache(maxsize=N)(self._lookup_impl)` in `__init__`), "
+    "or move the cached logic to a module-level function keyed by plain values."
+)
+_FIX_FUNCTION = (
+    "Bound it: `functools.lru_cache(maxsize=N)` or `cachetools.TTLCache(maxsize=N, ttl=...)`."
+)
+_FIX_DICT = (
+    "Use a bounded cache (`cachetools.LRUCache(maxsize=N)` or "
+    "`cachetools.TTLCache(maxsize=N, ttl=...)`), or evict when `len({name}) > N`."
+)
+_MODEL_NOTE = (
+    "; the stored value is a fitted/loaded model, so every key keeps a whole model in "
+    'memory ("models never cleaned up")'
+)
+
+
+# Implicitly static or class methods: their first argument is not an instance.
+_IMPLICIT_STATIC = frozenset({"__new__", "__init_subclass__", "__class_getitem__"})
+
+
+class UnboundedCache(LintRule):
+    code = "LG108"
+
+    def __init__(self, context: FileContext, spec: RuleSpec) -> None:
+        super().__init__(context, spec)
+        self._decorators: list[str] = list(self.option("cache_decorators"))
+        self._cache_name = re.compile(str(self.option("cache_name_pattern")), re.IGNORECASE)
+        self._model_factories: list[str] = list(self.option("model_factories"))
+        self._model_methods = frozenset(self.option("model_methods"))
+        self._reported: set[tuple[int, str]] = set()
+
+    # -- memoising decorators ------------------------------------------------------------
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not node.decorators:
+            return
+        for decorator in node.decorators:
+            qualified = cache_decorator(decorator, self.context, self._decorators)
+            if qualified is None:
+                continue
+            owner = self._direct_class()
+            if owner is not None:
+                if not _is_static_or_class(node) and node.name.value not in _IMPLICIT_STATIC:
+                    self._report_method(node, decorator, qualified, owner)
+            elif (
+                is_unbounded_cache_decorator(decorator, qualified)
+                and _has_parameters(node)
+                and uses_web_framework(self.context)
+                and (
+                    is_request_handler(node, self.context)
+                    or node.name.value in request_reachable_names(self.context)
+                )
+            ):
+                self._report_function(node, decorator, qualified)
+            return
+
+    def _direct_class(self) -> cst.ClassDef | None:
+        for ancestor in self.context.ancestors():
+            if isinstance(ancestor, cst.ClassDef):
+                return ancestor
+            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
+                return None
+        return None
+
+    def _report_method(
+        self,
+        node: cst.FunctionDef,
+        decorator: cst.Decorator,
+        qualified: str,
+        owner: cst.ClassDef,
+    ) -> None:
+        unbounded = is_unbounded_cache_decorator(decorator, qualified)
+        what = (
+            f"`@{self.context.code_of(decorator.decorator)}` (`{qualified}`) on method "
+            f"`{owner.name.value}.{node.name.value}` (line {self.context.line_of(node)})"
+        )
+        why = (
+            "the cache lives on the class's function object and keys every entry on `self`, "
+            "so each instance it is called with (and everything that instance references) "
+            + (
+                "stays alive for the life of the process: the cache has no size limit"
+                if unbounded
+                else "stays alive until pushed out of the cache, long after it is unused"
+            )
+        )
+        self.report(decorator, what=what, why=why, fix=_FIX_METHOD)
+
+    def _report_function(
+        self, node: cst.FunctionDef, decorator: cst.Decorator, qualified: str
+    ) -> None:
+        what = (
+            f"`@{self.context.code_of(decorator.decorator)}` (`{qualified}`) on "
+            f"`{node.name.value}` (line {self.context.line_of(node)}), which runs per request"
+        )
+        why = (
+            "the cache has no size limit and is keyed by the call's arguments, which come from "
+            "requests, so every distinct input adds an entry that is never evicted"
+        )
+        self.report(decorator, what=what, why=why, fix=_FIX_FUNCTION)
+
+    # -- dict caches -----------------------------------------------------------------------
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            subscript = target.target
+            if isinstance(subscript, cst.Subscript):
+                self._check_store(subscript, subscript.value, node.value)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "setdefault":
+            value = positional_arg(node, 1)
+            self._check_store(node, func.value, value.value if value else None, reads_first=True)
+
+    def _check_store(
+        self,
+        site: cst.CSTNode,
+        container: cst.BaseExpression,
+        value: cst.BaseExpression | None,
+        reads_first: bool = False,
+    ) -> None:
+        key = dotted_name(container)
+        if key is None or key.count(".") > 1:
+            return
+        function = self.context.enclosing_function()
+        if function is None:
+            return  # module-level code fills it once, at import
+        name = key.rsplit(".", 1)[-1]
+        # Cheapest evidence first; the file-wide eviction index comes last.
+        is_model = value is not None and model_value(
+            value, function, self.context, self._model_factories, self._model_methods
+        )
+        if not self._cache_name.search(name) and not (
+            (is_model or self._request_reachable(function))
+            and (reads_first or reads_by_key(function, key))
+        ):
+            return  # a registry or an index, not a cache
+        location = locate(container, self.context)
+        facts = self._dict_facts(location.storage, key, container)
+        if facts is None:
+            return
+        scope_root, binding, owner_label = facts
+        marker = (id(scope_root), name)
+        if marker in self._reported:
+            return
+        index = eviction_index(self.context)
+        if name in (index.attributes if "." in key else index.names):
+            return  # evicted, reset, size-checked or handed to code that may evict
+        self._reported.add(marker)
+        self._report_store(site, key, is_model, function, binding, owner_label, location.storage)
+
+    def _request_reachable(self, function: cst.FunctionDef) -> bool:
+        if not uses_web_framework(self.context):
+            return False
+        owner = self._enclosing_class()
+        return is_request_handler(function, self.context, owner) or (
+            owner is None and function.name.value in request_reachable_names(self.context)
+        )
+
+    def _dict_facts(
+        self, storage: Storage, key: str, container: cst.BaseExpression
+    ) -> tuple[cst.CSTNode, cst.BaseExpression, str] | None:
+        """(where evictions are searched, the dict's binding, a label) or None."""
+        if storage is Storage.MODULE_GLOBAL and "." not in key:
+            binding = binding_value(key, self.context.module, self.context)
+            if is_dict_constructor(binding, self.context) and binding is not None:
+                return self.context.module, binding, f"module-level dict `{key}`"
+            return None
+        if storage in (Storage.INSTANCE_ATTRIBUTE, Storage.CLASS_ATTRIBUTE) and key.count(".") == 1:
+            owner = self._owner_class(container)
+            if owner is None:
+                return None
+            attribute = key.split(".", 1)[1]
+            binding = self._attribute_dict(owner, attribute)
+            if binding is None:
+                return None
+            in_class_body = any(
+                isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is binding
+                for statement in owner.body.body
+                if isinstance(statement, cst.SimpleStatementLine)
+                for small in statement.body
+            )
+            kind = (
+                "instance"
+                if storage is Storage.INSTANCE_ATTRIBUTE and not in_class_body
+                else "class-level"
+            )
+            return owner, binding, f"{kind} dict `{key}` of `{owner.name.value}`"
+        return None
+
+    def _owner_class(self, container: cst.BaseExpression) -> cst.ClassDef | None:
+        root = container
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if isinstance(root, cst.Name):
+            for statement in self.context.module.body:
+                if isinstance(statement, cst.ClassDef) and statement.name.value == root.value:
+                    return statement
+        return self._enclosing_class()
+
+    def _enclosing_class(self) -> cst.ClassDef | None:
+        for ancestor in self.context.ancestors():
+            if isinstance(ancestor, cst.ClassDef):
+                return ancestor
+        return None
+
+    def _attribute_dict(self, owner: cst.ClassDef, attribute: str) -> cst.BaseExpression | None:
+        first = attribute_binding(owner, attribute, self.context)
+        if first is not None:
+            return first if is_dict_constructor(first, self.context) else None
+        for method in class_methods(owner):
+            receiver = receiver_name(method)
+            if receiver is None:
+                continue
+            value = binding_value(f"{receiver}.{attribute}", method, self.context)
+            if value is not None:
+                return value if is_dict_constructor(value, self.context) else None
+        return None
+
+    def _report_store(
+        self,
+        site: cst.CSTNode,
+        key: str,
+        is_model: bool,
+        function: cst.FunctionDef,
+        binding: cst.BaseExpression,
+        owner_label: str,
+        storage: Storage,
+    ) -> None:
+        line_of = self.context.line_of
+        store = self.context.code_of(site).strip().splitlines()[0]
+        if isinstance(site, cst.Subscript):
+            store += " = ..."
+        what = (
+            f"`{store}` in `{function.name.value}` stores into {owner_label} (created at line "
+            f"{line_of(binding)}) on every call{_MODEL_NOTE if is_model else ''}"
+        )
+        scope = "this module" if storage is Storage.MODULE_GLOBAL else "the class"
+        lifetime = (
+            "for the life of the process"
+            if storage is not Storage.INSTANCE_ATTRIBUTE
+            else "for as long as the instance lives"
+        )
+        why = (
+            f"nothing in {scope} ever evicts from it (no `pop`, `popitem`, `del`, `clear()`, "
+            f"reassignment or `len()` size check), so every distinct key is kept {lifetime}"
+        )
+        self.report(site, what=what, why=why, fix=_FIX_DICT.format(name=key))
+
+
+def _is_static_or_class(node: cst.FunctionDef) -> bool:
+    for decorator in node.decorators:
+        target = decorator.decorator
+        name = dotted_name(target.func if isinstance(target, cst.Call) else target) or ""
+        if name.rsplit(".", 1)[-1] in ("staticmethod", "classmethod"):
+            return True
+    return False
+
+
+def _has_parameters(node: cst.FunctionDef) -> bool:
+    params = node.params
+    return bool(
+        params.params
+        or params.posonly_params
+        or params.kwonly_params
+        or isinstance(params.star_arg, cst.Param)
+        or params.star_kwarg is not None
+    )
+
+
+def _receivers(owner: cst.ClassDef) -> list[str]:
+    names = {"self", "cls", owner.name.value}
+    for method in class_methods(owner):
+        receiver = receiver_name(method)
+        if receiver is not None:
+            names.add(receiver)
+    return sorted(names)
