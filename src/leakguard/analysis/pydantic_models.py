@@ -790,7 +790,48 @@ def _request_uses(context: FileContext) -> list[dict[str, Any]]:
                 refs = _validated_model(node, context, request_data_names(function, context))
                 if refs:
                     uses.append({"kind": "body", "refs": refs, "handler": handler})
+    if "validate_json" in context.source or "parse_raw" in context.source:
+        uses.extend(_raw_body_validations(context))
     return uses
+
+
+_RAW_VALIDATE_METHODS = frozenset({"model_validate_json", "validate_json", "parse_raw"})
+_RAW_BODY_NAMES = frozenset({"body", "raw_body", "request_body", "payload", "request", "req"})
+
+
+def _raw_body_validations(context: FileContext) -> list[dict[str, Any]]:
+    """`Model.model_validate_json(spec.body)` / `ADAPTER.validate_json(raw_body)` in any
+    function: a service that hands the raw request body to a worker validates it there,
+    away from the route handler (the schema is then declared with `openapi_extra`)."""
+    uses: list[dict[str, Any]] = []
+    for function, _ in iter_functions(context.module):
+        for node in descendants(function.body, stop_at=SCOPE_NODES):
+            if (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value in _RAW_VALIDATE_METHODS
+                and node.args
+                and _names_raw_body(node.args[0].value)
+            ):
+                receiver = node.func.value
+                if isinstance(receiver, cst.Call):
+                    refs = tree_refs(type_tree(receiver, context))
+                else:
+                    name = qualified_name(receiver, context)
+                    refs = [name] if name else []
+                if refs:
+                    handler = function.name.value
+                    uses.append({"kind": "body", "refs": refs, "handler": handler, "via": "raw"})
+    return uses
+
+
+def _names_raw_body(node: cst.BaseExpression) -> bool:
+    for sub in (node, *descendants(node)):
+        if isinstance(sub, cst.Name) and sub.value in _RAW_BODY_NAMES:
+            return True
+        if isinstance(sub, cst.Attribute) and sub.attr.value in _RAW_BODY_NAMES:
+            return True
+    return False
 
 
 def collect(context: FileContext) -> dict[str, Any]:
@@ -977,7 +1018,10 @@ class ModelIndex:
             for use in self.modules[module].get("uses", ()):
                 if use["kind"] not in kinds:
                     continue
-                how = f"taken from the request by route handler `{use['handler']}`"
+                if use.get("via") == "raw":
+                    how = f"validated from the raw request body in `{use['handler']}`"
+                else:
+                    how = f"taken from the request by route handler `{use['handler']}`"
                 for ref in use["refs"]:
                     for model in self.models_in({"k": "ref", "q": ref}):
                         reach(model, how, frozenset())
