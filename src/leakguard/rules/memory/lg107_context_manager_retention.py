@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from leakguard.analysis.calls import keyword_arg
 from leakguard.analysis.cleanup import (
     attribute_binding,
     binding_value,
@@ -36,6 +37,17 @@ from leakguard.walker import SCOPE_NODES, descendants
 _ENTER_EXIT_PAIRS = (("__enter__", "__exit__"), ("__aenter__", "__aexit__"))
 _ENTER_METHODS = ("__enter__", "__aenter__")
 _EXITS = (cst.Raise, cst.Return)
+_CONTAINER_FACTORIES = frozenset(
+    {
+        "list",
+        "dict",
+        "set",
+        "collections.deque",
+        "collections.defaultdict",
+        "collections.OrderedDict",
+        "collections.Counter",
+    }
+)
 
 
 class ContextManagerRetention(LintRule):
@@ -126,7 +138,7 @@ class ContextManagerRetention(LintRule):
         (constructors first), e.g. `self.items = None` in `__init__` and
         `self.items = []` in `__enter__`; None when it is never a known container."""
         first = attribute_binding(owner, attribute, self.context)
-        if is_mutable_constructor(first, self.context):
+        if is_mutable_constructor(first, self.context) or self._dataclass_container(first):
             return first
         for method in class_methods(owner):
             receiver = receiver_name(method)
@@ -136,6 +148,16 @@ class ContextManagerRetention(LintRule):
             if is_mutable_constructor(value, self.context):
                 return value
         return None
+
+    def _dataclass_container(self, value: cst.BaseExpression | None) -> bool:
+        """`field(default_factory=list)` (dataclasses, attrs, pydantic)."""
+        if not isinstance(value, cst.Call):
+            return False
+        factory = keyword_arg(value, "default_factory") or keyword_arg(value, "factory")
+        if factory is None:
+            return False
+        name = self.context.imports.qualify(factory.value)
+        return name in _CONTAINER_FACTORIES
 
     def _size_checked(self, method: cst.FunctionDef, key: str) -> bool:
         """`if len(self.x) >= N:` whose branch releases `self.x`, raises or returns."""
