@@ -17,10 +17,25 @@ from leakguard.analysis.pydantic_models import (
 from leakguard.rule import LintRule
 from leakguard.walker import SCOPE_NODES, descendants
 
+# Builtins that cost O(1) per item: `sum(len(op.data) for op in req.operations)` is a
+# size check, not per-item work.
+_CHEAP_BUILTINS = frozenset(
+    {
+        "len", "str", "int", "float", "bool", "isinstance", "abs", "round", "min", "max",
+        "sum", "repr", "id", "type", "getattr", "hasattr",
+    }
+)  # fmt: skip
+
 
 def _does_work(body: cst.CSTNode) -> bool:
-    nodes = (body, *descendants(body, stop_at=SCOPE_NODES))
-    return any(isinstance(node, (cst.Call, cst.Await)) for node in nodes)
+    for node in (body, *descendants(body, stop_at=SCOPE_NODES)):
+        if isinstance(node, cst.Await):
+            return True
+        if isinstance(node, cst.Call) and not (
+            isinstance(node.func, cst.Name) and node.func.value in _CHEAP_BUILTINS
+        ):
+            return True
+    return False
 
 
 class UnboundedBatchIteration(LintRule):
