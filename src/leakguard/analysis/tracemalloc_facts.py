@@ -10,7 +10,8 @@ shared by LG104 (unstopped-tracemalloc) and LG105 (unenforced-memory-measurement
 - `exits_in(statement, ...)`: the explicit early exits (`return`, `raise`, `break`,
   `continue`, `yield`) in a statement that leave the enclosing block.
 - `process_receivers(context)`: dotted names assigned a `psutil.Process(...)` anywhere in
-  the file (`proc`, `self._process`), so `proc.memory_info()` is recognised as a reading.
+  the file (`proc`, `self._process`) or parameters annotated `psutil.Process`, so
+  `proc.memory_info()` is recognised as a reading.
 """
 
 from __future__ import annotations
@@ -79,7 +80,9 @@ def contains_call(
     root: cst.CSTNode, names: Sequence[str], segments: frozenset[str], context: FileContext
 ) -> cst.Call | None:
     """The first call to one of `names` under `root` (root included), not entering
-    nested functions or classes."""
+    nested functions or classes (a nested def's body does not run here)."""
+    if isinstance(root, SCOPE_NODES):
+        return None
     if calls_to(root, names, segments, context):
         return root  # type: ignore[return-value]
     for node in descendants(root, stop_at=SCOPE_NODES):
@@ -97,6 +100,8 @@ def exits_in(statement: cst.CSTNode, *, count_yield: bool) -> list[cst.CSTNode]:
     a `@contextmanager` re-raises the `with` body's exception at the `yield`).
     """
     found: list[cst.CSTNode] = []
+    if isinstance(statement, SCOPE_NODES):
+        return found  # a nested def's `return` leaves that def, not this block
     _collect_exits(statement, 0, False, count_yield, found)
     return found
 
@@ -152,6 +157,12 @@ def process_receivers(context: FileContext, constructors: Sequence[str]) -> froz
             name = dotted_name(node.target)
             if name is not None:
                 found.add(name)
+        elif (
+            isinstance(node, cst.Param)
+            and node.annotation is not None
+            and matches_any(context.imports.qualify(node.annotation.annotation), constructors)
+        ):
+            found.add(node.name.value)  # `def sample(proc: psutil.Process)`
     result = frozenset(found)
     context.memo[key] = result
     return result

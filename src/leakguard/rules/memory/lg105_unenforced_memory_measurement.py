@@ -168,6 +168,9 @@ class UnenforcedMemoryMeasurement(LintRule):
                 if item.asname is not None and self._mentions(item.item, flow):
                     flow.names.update(bound_names(item.asname.name))
             self._block(node.body, flow, classify)
+        elif isinstance(node, cst.FunctionDef):
+            # A closure that checks the captured value still enforces it.
+            self._block(node.body, flow, classify)
         elif isinstance(node, _TRY_TYPES):
             self._block(node.body, flow, classify)
             for handler in node.handlers:
@@ -296,7 +299,7 @@ class UnenforcedMemoryMeasurement(LintRule):
             if function is None
             else f"in `{function.name.value}` (line {line_of(function)})"
         )
-        names = flow.first_names or tuple(sorted(flow.names))
+        names = tuple(n for n in flow.first_names or sorted(flow.names) if n != "_")
         value = ", ".join(f"`{n}`" for n in names) if names else "the returned value"
         example = names[0] if names else "usage"
         if flow.compared_without_action is not None:
