@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from fastapi import FastAPI
 
+from ml_service.logging_setup import JsonFormatter
 from ml_service.testing import ALLOWED_ORIGIN, make_settings
 
 SECURITY_HEADERS = {
@@ -151,7 +152,9 @@ async def test_unknown_route_and_method_use_the_envelope(client: httpx.AsyncClie
 
 
 @pytest.mark.asyncio
-async def test_unhandled_error_is_generic_500_with_headers(make_client: Callable) -> None:
+async def test_unhandled_error_is_generic_500_with_headers(
+    make_client: Callable, caplog: pytest.LogCaptureFixture
+) -> None:
     def add_failing_route(api: FastAPI) -> None:
         @api.get("/boom")
         def boom() -> None:
@@ -164,6 +167,12 @@ async def test_unhandled_error_is_generic_500_with_headers(make_client: Callable
     assert "secret" not in response.text
     assert "RuntimeError" not in response.text
     assert "Traceback" not in response.text
+    # The traceback goes to the server log, as one JSON record tied to the request id.
+    logged = [record for record in caplog.records if record.exc_info]
+    assert len(logged) == 1
+    entry = json.loads(JsonFormatter().format(logged[0]))
+    assert entry["request_id"] == response.headers["x-request-id"]
+    assert "RuntimeError" in entry["exception"]
 
 
 @pytest.mark.asyncio

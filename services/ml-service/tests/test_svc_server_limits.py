@@ -121,3 +121,21 @@ async def test_chunked_body_under_the_limit_is_accepted(service: ServiceProcess)
             "/v1/cluster", content=stream(), headers={"content-type": "application/json"}
         )
     assert response.status_code == 200
+
+
+@pytest.mark.asyncio
+async def test_logs_are_json_and_never_contain_data_values(service: ServiceProcess) -> None:
+    marker = 271828.1828459
+    async with httpx.AsyncClient(base_url=service.base_url, timeout=30) as client:
+        ok = await client.post(
+            "/v1/cluster", json={"algorithm": "kmeans", "data": [[marker], [1.0]], "n_clusters": 1}
+        )
+        invalid = await client.post(
+            "/v1/cluster", json={"algorithm": "kmeans", "data": [[marker], [1.0, marker]]}
+        )
+    assert (ok.status_code, invalid.status_code) == (200, 422)
+    log_text = await asyncio.to_thread(service.log_path.read_text)
+    records = [json.loads(line) for line in log_text.splitlines() if line.strip()]
+    assert any(record.get("request_id") == invalid.headers["x-request-id"] for record in records)
+    assert str(marker) not in log_text
+    assert "271828" not in log_text

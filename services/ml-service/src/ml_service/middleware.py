@@ -104,16 +104,18 @@ class EdgeMiddleware:
                     send_with_headers, 413, "body_too_large", "Request body too large", request_id
                 )
         except Exception:
-            logger.exception("unhandled error", extra={"path_template": _route(scope)})
+            logger.exception(
+                "unhandled error", extra={"request_id": request_id, "route": _route(scope)}
+            )
             if not response_started:
                 await send_error(
                     send_with_headers, 500, "internal_error", "Internal server error", request_id
                 )
         finally:
-            self._record(scope, status, time.perf_counter() - started)
+            self._record(scope, request_id, status, time.perf_counter() - started)
             request_id_var.reset(token)
 
-    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+    def _record(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
         route = _route(scope)
         method = scope.get("method", "")
         method = method if method in _KNOWN_METHODS else "OTHER"
@@ -122,6 +124,7 @@ class EdgeMiddleware:
         logger.info(
             "request",
             extra={
+                "request_id": request_id,
                 "method": method,
                 "route": route,
                 "status": status,
