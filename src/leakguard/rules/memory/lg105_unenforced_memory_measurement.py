@@ -51,6 +51,7 @@ class _Flow:
     observed: bool = False
     compared_without_action: cst.CSTNode | None = None
     memory_field_used: bool = False
+    bound_directly: bool = False  # `info = proc.memory_info()`: a record, not a number
 
 
 class UnenforcedMemoryMeasurement(LintRule):
@@ -202,6 +203,7 @@ class UnenforcedMemoryMeasurement(LintRule):
                 if names:
                     if not flow.first_names and _wraps(value, flow):
                         flow.first_names = tuple(names)
+                        flow.bound_directly = value is flow.reading
                     flow.names.update(names)
                 elif classify:
                     flow.escaped = True  # stored on an attribute or in a container
@@ -300,8 +302,17 @@ class UnenforcedMemoryMeasurement(LintRule):
             else f"in `{function.name.value}` (line {line_of(function)})"
         )
         names = tuple(n for n in flow.first_names or sorted(flow.names) if n != "_")
-        value = ", ".join(f"`{n}`" for n in names) if names else "the returned value"
+        value = "its value (" + ", ".join(f"`{n}`" for n in names) + ")" if names else "its result"
         example = names[0] if names else "usage"
+        if flow.bound_directly and len(names) == 1:
+            # A record, not a number: name the field to compare.
+            method = node.func.attr.value if isinstance(node.func, cst.Attribute) else ""
+            if method in ("memory_info", "memory_full_info", "memory_info_ex"):
+                example += ".rss"
+            elif self._is_rusage(node):
+                example += ".ru_maxrss"
+            elif (self.context.imports.qualify(node.func) or "").endswith("memory_usage"):
+                example = f"max({example})"  # a list of samples
         if flow.compared_without_action is not None:
             how = (
                 f"compared at line {line_of(flow.compared_without_action)} with a branch that "
