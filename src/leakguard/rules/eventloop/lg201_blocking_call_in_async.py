@@ -111,7 +111,7 @@ class BlockingCallInAsync(LintRule):
             coroutine, self.context, STARTUP_AND_SHUTDOWN
         ):
             return  # start-up/shutdown code: no request is waiting on the loop yet
-        verdict = self._verdict(node, func, last, exact, prefixes)
+        verdict = self._verdict(func, last, exact, prefixes)
         if verdict is None:
             return
         call, what, fix = verdict
@@ -124,7 +124,6 @@ class BlockingCallInAsync(LintRule):
 
     def _verdict(
         self,
-        node: cst.Call,
         func: cst.BaseExpression,
         last: str,
         exact: frozenset[str],
