@@ -152,6 +152,9 @@ def _ancestor_gitignores(top: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]
         if folder == resolved:
             continue  # the walk reads top's own .gitignore
         spec = _gitignore_spec(folder)
-        if spec is not None:
+        # A directory named explicitly is checked even if an ancestor's .gitignore
+        # ignores it (e.g. ~/.pyenv/.gitignore lists /versions); the rules of that
+        # file still apply to what lies below it.
+        if spec is not None and not spec.match_file(resolved.relative_to(folder).as_posix() + "/"):
             specs.append((folder, spec))
     return specs
