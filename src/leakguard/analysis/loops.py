@@ -462,6 +462,8 @@ def persistence_of(
             return None
         if not _escapes_up_to(binder, context):
             return None  # a helper called and dropped inside the binding call
+        if _inside_test(binder, context):
+            return None  # callbacks and mocks made by a test die with the test
         if root in _returned_names(binder, context):
             return None  # `return log, wrapper`: the caller owns the state and reads it
         binding = binding_value(root, binder, context) if root == key else None
@@ -479,6 +481,21 @@ def _default_of(function: cst.FunctionDef, name: str) -> cst.BaseExpression | No
         if param.name.value == name:
             return param.default
     return None
+
+
+_TEST_SETUP_NAMES = frozenset({"setUp", "setUpClass", "asyncSetUp", "setup_method"})
+
+
+def _inside_test(binder: cst.FunctionDef, context: FileContext) -> bool:
+    """Is `binder` a test function (or nested in one)? Its closures end with the test."""
+    chain = _function_chain(context)
+    if binder not in chain:
+        return False
+    for function in chain[chain.index(binder) :]:
+        name = function.name.value
+        if name.startswith("test") or name in _TEST_SETUP_NAMES:
+            return True
+    return False
 
 
 def _escapes_up_to(binder: cst.FunctionDef, context: FileContext) -> bool:

@@ -39,6 +39,9 @@ class _Edge:
     into_sink: bool = False  # container -> object it holds
 
 
+_Growth = tuple[Growth, int, tuple[str, ...]]  # growth, source order, names it adds
+
+
 @dataclass(frozen=True)
 class _Sink:
     growth: Growth
@@ -65,7 +68,12 @@ class CyclicRetention(LoopTrackingRule):
         minimum = self.option("min_iterations")
         if minimum and count is not None and count < minimum:
             return
-        created, edges, sinks = self._scan(loop)
+        created, edges, growths = self._scan(loop)
+        if not growths or not self._may_cycle(created, edges, growths):
+            return  # the common case: no reference can close a cycle, nothing to resolve
+        sinks: list[_Sink] = []
+        for growth, order, names in growths:
+            self._resolve_growth(growth, order, names, edges, sinks)
         if not sinks:
             return
         graph: dict[str, list[_Edge]] = {}
@@ -100,20 +108,49 @@ class CyclicRetention(LoopTrackingRule):
                 reported.add(id(closing.node))
                 self._report(loop, closing, cycle, sink)
 
-    def _scan(self, loop: cst.For | cst.While) -> tuple[set[str], list[_Edge], list[_Sink]]:
+    @staticmethod
+    def _may_cycle(created: set[str], edges: list[_Edge], growths: list[_Growth]) -> bool:
+        """Could any cycle exist if every growth were both a sink and a local reference?
+        (Cheap and syntactic; persistence is only resolved when this says yes.)"""
+        graph: dict[str, set[str]] = {}
+        for edge in edges:
+            graph.setdefault(edge.source, set()).add(edge.target)
+        keys = set()
+        for growth, _, names in growths:
+            keys.add(growth.key)
+            graph.setdefault(growth.key, set()).update(names)
+            root = _root(growth.container)
+            if root is not None:
+                graph.setdefault(root, set()).update(names)
+        allowed = created | keys
+        for start in allowed:
+            todo, seen = [start], set()
+            while todo:
+                node = todo.pop()
+                for target in graph.get(node, ()):
+                    if target == start:
+                        return True
+                    if target in allowed and target not in seen:
+                        seen.add(target)
+                        todo.append(target)
+        return False
+
+    def _scan(self, loop: cst.For | cst.While) -> tuple[set[str], list[_Edge], list[_Growth]]:
         created: set[str] = set()
         edges: list[_Edge] = []
-        sinks: list[_Sink] = []
+        growths: list[_Growth] = []
         for order, node in enumerate(descendants(loop.body, stop_at=SCOPE_NODES)):
             if isinstance(node, cst.Assign):
-                self._scan_assign(node, order, created, edges, sinks)
+                self._scan_assign(node, order, created, edges, growths)
             elif isinstance(node, cst.Call):
                 func = node.func
                 if isinstance(func, cst.Attribute) and func.attr.value in GROW_METHODS:
                     growth = growth_of_call(node)
                     if growth is not None and growth.value is not None:
-                        self._scan_growth(growth, order, edges, sinks)
-        return created, edges, sinks
+                        names = tuple(_held_names(growth.value))
+                        if names:
+                            growths.append((growth, order, names))
+        return created, edges, growths
 
     def _scan_assign(
         self,
@@ -121,7 +158,7 @@ class CyclicRetention(LoopTrackingRule):
         order: int,
         created: set[str],
         edges: list[_Edge],
-        sinks: list[_Sink],
+        growths: list[_Growth],
     ) -> None:
         value = node.value
         for target in node.targets:
@@ -134,7 +171,9 @@ class CyclicRetention(LoopTrackingRule):
                 continue
             if isinstance(expr, cst.Subscript):
                 growth = growth_of_assign(node)
-                if growth is not None and self._scan_growth(growth, order, edges, sinks):
+                names = tuple(_held_names(value)) if growth is not None else ()
+                if growth is not None and names:
+                    growths.append((growth, order, names))
                     continue
             holder = _root(expr)
             if holder is None:
@@ -143,28 +182,28 @@ class CyclicRetention(LoopTrackingRule):
             for name in _held_names(value):
                 edges.append(_Edge(holder, name, node, order, self._code(node), attribute))
 
-    def _scan_growth(
-        self, growth: Growth, order: int, edges: list[_Edge], sinks: list[_Sink]
-    ) -> bool:
+    def _resolve_growth(
+        self,
+        growth: Growth,
+        order: int,
+        names: tuple[str, ...],
+        edges: list[_Edge],
+        sinks: list[_Sink],
+    ) -> None:
         """A growth of a persistent container is a sink; of a local object, an edge."""
-        assert growth.value is not None
-        names = tuple(_held_names(growth.value))
-        if not names:
-            return False
         persistence = persistence_of(growth, self.context)
         if persistence is not None:
             if is_weak_container(persistence.binding, self.context):
-                return True
+                return
             if release_of(persistence, self.context) is None and is_unbounded(
                 persistence, self.context
             ):
                 sinks.append(_Sink(growth, persistence, names, order))
-            return True
+            return
         holder = _root(growth.container)
         if holder is not None:
             for name in names:
                 edges.append(_Edge(holder, name, growth.node, order, growth.spelled))
-        return True
 
     def _broken_or_collected(self, loop: cst.For | cst.While, cycle: list[_Edge]) -> bool:
         scope = self.context.enclosing_function() or self.context.module
