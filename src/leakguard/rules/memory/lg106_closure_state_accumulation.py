@@ -120,8 +120,8 @@ class ClosureStateAccumulation(LintRule):
         if key is None:
             return
         function = self.context.enclosing_function()
-        loop = self._innermost_loop()
-        if function is None or loop is None:
+        loop = self._outermost_loop()
+        if function is None or loop is None or self._returns_after_yield():
             return
         growth = _growth_in(loop.body, key)
         if growth is None or not self._binding_fits(growth, function):
@@ -166,13 +166,32 @@ class ClosureStateAccumulation(LintRule):
                 return container_key(value.value)
         return None
 
-    def _innermost_loop(self) -> cst.For | cst.While | None:
+    def _outermost_loop(self) -> cst.For | cst.While | None:
+        """The outermost loop around the yield in its function: a collection re-created
+        by an outer loop (`while True: batch = []; for ...: batch.append(x)`) is reset."""
+        found: cst.For | cst.While | None = None
         for ancestor in self.context.ancestors():
             if isinstance(ancestor, _LOOPS):
-                return ancestor
+                found = ancestor
             if isinstance(ancestor, SCOPE_NODES):
-                return None
-        return None
+                break
+        return found
+
+    def _returns_after_yield(self) -> bool:
+        """`yield tuple(batch); return`: the collection is yielded once, not per step."""
+        stack = self.context.stack
+        for index in range(len(stack) - 1, 0, -1):
+            if isinstance(stack[index], cst.SimpleStatementLine):
+                block = stack[index - 1]
+                body = getattr(block, "body", None)
+                if not isinstance(body, (list, tuple)):
+                    return False
+                position = next((i for i, s in enumerate(body) if s is stack[index]), -1)
+                following = body[position + 1] if 0 <= position < len(body) - 1 else None
+                return isinstance(following, cst.SimpleStatementLine) and any(
+                    isinstance(small, (cst.Return, cst.Raise)) for small in following.body
+                )
+        return False
 
 
 def _growth_in(body: cst.BaseSuite, key: str) -> Growth | None:
