@@ -134,6 +134,14 @@ async def _execute(
         runtime.metrics.worker_restarts.inc()
         logger.exception("worker process died", extra={"kind": spec.kind})
         return error_response(500, "internal_error", "Internal server error", _request_id(request))
+    except Exception as error:
+        # A bug in worker code: pebble attaches the worker-side traceback as text. Log it
+        # here; EdgeMiddleware logs the local one and answers with the generic 500.
+        logger.error(
+            "operation failed in worker",
+            extra={"kind": spec.kind, "worker_traceback": getattr(error, "traceback", None)},
+        )
+        raise
     elapsed = time.perf_counter() - started
     runtime.admission.record_duration(elapsed)
     runtime.metrics.operation_seconds.labels(spec.kind).observe(elapsed)
