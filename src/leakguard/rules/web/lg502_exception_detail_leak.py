@@ -5,7 +5,11 @@ from __future__ import annotations
 import libcst as cst
 
 from leakguard.analysis.exceptions import Carrier, ExceptionTracker
-from leakguard.analysis.frameworks import enclosing_class_of, is_request_handler
+from leakguard.analysis.frameworks import (
+    enclosing_class_of,
+    is_request_handler,
+    route_decorator,
+)
 from leakguard.analysis.imports import matches_any
 from leakguard.rule import LintRule
 
@@ -25,6 +29,34 @@ _PASS_THROUGH = frozenset(
 _SERIALIZING_METHODS = frozenset(
     {"model_dump", "model_dump_json", "dict", "json", "to_dict", "encode", "decode"}
 )
+# Text that any file registering routes by call (not by decorator) contains; a file
+# without them needs no module-wide route index.
+_REGISTRATION_TOKENS = (
+    "add_url_rule",
+    "add_api_route",
+    "add_route",
+    "add_get",
+    "add_post",
+    "add_put",
+    "add_patch",
+    "add_delete",
+    "Route(",
+    "APIRoute",
+    "as_view",
+    "MethodView",
+    "HTTPEndpoint",
+    "View)",
+    "web.get",
+    "web.post",
+    "web.put",
+    "web.patch",
+    "web.delete",
+    "web.route",
+    "web.view",
+    "endpoint=",
+    "view_func",
+    "handler=",
+)
 _MAX_SHOWN = 60
 _MAX_DEPTH = 5
 
@@ -36,6 +68,25 @@ class ExceptionDetailLeak(LintRule):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._tracker = ExceptionTracker(self.context, self.option("text_calls"))
         self._reported: set[int] = set()
+        # Per enclosing function (innermost last): has an `except ... as name` been seen
+        # so far? A return before any handler cannot carry that handler's exception.
+        self._handler_seen: list[bool] = []
+        source = self.context.source
+        self._mentions_traceback = "traceback" in source or "exc_info" in source
+        self._registers_routes = any(token in source for token in _REGISTRATION_TOKENS)
+        self._sink_roots = {p.split(".", 1)[0] for p in self.option("response_sinks")}
+        self._aliases_seen = -1
+        self._web_imported = False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._handler_seen.append(False)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._handler_seen.pop()
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None and self._handler_seen:
+            self._handler_seen[-1] = True
 
     # -- sinks ------------------------------------------------------------------------------
 
@@ -46,9 +97,22 @@ class ExceptionDetailLeak(LintRule):
         if isinstance(func, cst.Attribute) and func.attr.value in self.option("response_methods"):
             self._inspect_args(node, f"`{func.attr.value}()`")
             return
+        if not self._imports_web_framework():
+            return
         qualified = self.context.imports.call_name(node)
         if qualified is not None and matches_any(qualified, self.option("response_sinks")):
             self._inspect_args(node, f"`{qualified.rsplit('.', 1)[-1]}(...)`")
+
+    def _imports_web_framework(self) -> bool:
+        """Whether any sink's top-level package is imported (checked lazily, as imports
+        inside functions are added to the table during the walk)."""
+        aliases = self.context.imports.aliases
+        if len(aliases) != self._aliases_seen:
+            self._aliases_seen = len(aliases)
+            self._web_imported = any(
+                target.split(".", 1)[0] in self._sink_roots for target in aliases.values()
+            )
+        return self._web_imported
 
     def visit_Return(self, node: cst.Return) -> None:
         if node.value is None:
@@ -56,21 +120,35 @@ class ExceptionDetailLeak(LintRule):
         function = self.context.enclosing_function()
         if function is None:
             return
-        owner = enclosing_class_of(function, self.context)
+        # Cheap gates first: finding route handlers may walk the whole module.
+        is_exception_handler = self._tracker.is_exception_handler(function)
+        may_carry = self._mentions_traceback or (self._handler_seen and self._handler_seen[-1])
+        if not (may_carry or is_exception_handler):
+            return
         if not (
-            is_request_handler(function, self.context, owner)
-            or self._tracker.is_exception_handler(function)
+            is_exception_handler
+            or self._registers_routes
+            or any(route_decorator(d, self.context) for d in function.decorators)
         ):
             return
-        sink = f"the response returned by `{function.name.value}()`"
-        self._find_and_report(node.value, sink, _MAX_DEPTH)
+        carriers = self._carriers(node.value, _MAX_DEPTH)
+        if not carriers:
+            return
+        owner = enclosing_class_of(function, self.context)
+        if is_exception_handler or is_request_handler(function, self.context, owner):
+            self._report_all(carriers, f"the response returned by `{function.name.value}()`")
 
     def _inspect_args(self, call: cst.Call, sink: str) -> None:
         ignored = self.option("ignored_keywords")
         for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value in ignored:
-                continue
-            self._find_and_report(arg.value, sink, _MAX_DEPTH)
+            if arg.keyword is None or arg.keyword.value not in ignored:
+                self._report_all(self._carriers(arg.value, _MAX_DEPTH), sink)
+
+    def _report_all(self, carriers: list[cst.BaseExpression], sink: str) -> None:
+        for carrier in carriers:
+            if id(carrier) not in self._reported:
+                self._reported.add(id(carrier))
+                self.report(carrier, carrier=self._shown(carrier), sink=sink)
 
     # -- carriers ---------------------------------------------------------------------------
 
@@ -78,18 +156,16 @@ class ExceptionDetailLeak(LintRule):
         function = self.context.enclosing_function()
         return function if function is not None else self.context.module
 
-    def _find_and_report(self, value: cst.BaseExpression, sink: str, depth: int) -> None:
-        """Report the outermost sub-expression of `value` that carries exception text."""
+    def _carriers(self, value: cst.BaseExpression, depth: int) -> list[cst.BaseExpression]:
+        """The outermost sub-expressions of `value` that carry exception text."""
         if depth <= 0:
-            return
-        scope = self._scope()
-        if self._tracker.carrier(value, scope) is not Carrier.NONE:
-            if id(value) not in self._reported:
-                self._reported.add(id(value))
-                self.report(value, carrier=self._shown(value), sink=sink)
-            return
+            return []
+        if self._tracker.carrier(value, self._scope()) is not Carrier.NONE:
+            return [value]
+        found: list[cst.BaseExpression] = []
         for part in self._parts(value):
-            self._find_and_report(part, sink, depth - 1)
+            found.extend(self._carriers(part, depth - 1))
+        return found
 
     def _parts(self, value: cst.BaseExpression) -> list[cst.BaseExpression]:
         """Sub-expressions whose text ends up in `value`'s serialized form."""

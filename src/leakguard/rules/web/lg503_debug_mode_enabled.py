@@ -58,14 +58,19 @@ class DebugModeEnabled(LintRule):
                 self.report(flag, what="`config.update(DEBUG=True)`", consequence=_FLASK)
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        if not self._is_true(node.value):
-            return
+        # Target shape first: value checks may look up assignments in the function.
         target = node.targets[0].target
         if isinstance(target, cst.Attribute) and target.attr.value == "debug":
-            self._attribute_debug(node, target)
+            if self._is_true(node.value):
+                self._attribute_debug(node, target)
         elif isinstance(target, cst.Subscript):
-            self._config_debug(node, target)
-        elif isinstance(target, cst.Name) and target.value == "DEBUG":
+            config = target.value
+            is_config = isinstance(config, cst.Attribute) and config.attr.value == "config"
+            if is_config and self._is_true(node.value):
+                self._config_debug(node, target)
+        elif (
+            isinstance(target, cst.Name) and target.value == "DEBUG" and is_literal_true(node.value)
+        ):
             self._django_debug(node)
 
     def _attribute_debug(self, node: cst.Assign, target: cst.Attribute) -> None:
