@@ -15,6 +15,7 @@ from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect
@@ -35,7 +36,7 @@ logger = logging.getLogger("ml_service.app")
 SERVICE_VERSION = "1.0.0"
 # The worker's own deadline fires first; this outer one only guards against a lost future.
 DEADLINE_MARGIN_SECONDS = 2.0
-REQUEST_BODY_SCHEMAS = {
+REQUEST_BODY_SCHEMAS: dict[str, TypeAdapter[Any]] = {
     "ClusterRequest": schemas.CLUSTER_REQUEST,
     "AnomalyRequest": schemas.ANOMALY_REQUEST,
     "BatchRequest": schemas.BATCH_REQUEST,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from starlette.responses import Response
 
@@ -47,7 +47,7 @@ def error_response(
     message: str,
     request_id: str,
     details: Sequence[tuple[Sequence[str | int], str]] = (),
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     return Response(
         content=error_body(code, message, request_id, details),

@@ -53,7 +53,7 @@ class WorkerPool:
 
     def stop(self, timeout_seconds: float) -> None:
         """Blocking: terminate workers and wait for them. Call off the event loop."""
-        self._pool.stop()
+        self._pool.stop()  # type: ignore[no-untyped-call]
         self._pool.join(timeout=timeout_seconds)
 
 

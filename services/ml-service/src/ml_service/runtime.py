@@ -48,6 +48,8 @@ class Runtime:
         warm_up = TaskSpec(kind="warm_up", body=b"", limits=self.limits)
         timeout = self.settings.startup_timeout_seconds
         async with asyncio.timeout(timeout):
+            # Fail start-up, not the first POST /v1/models, if the model directory is unusable.
+            await asyncio.to_thread(self.store.directory.mkdir, parents=True, exist_ok=True)
             # The first schedule starts the forkserver and forks the workers: blocking.
             futures = await asyncio.to_thread(
                 lambda: [

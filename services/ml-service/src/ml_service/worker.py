@@ -176,13 +176,13 @@ def _dispatch(spec: TaskSpec) -> TaskOutcome:
         if len(scoring.data[0]) != info.n_features:
             return _rejected("feature_mismatch", "Rows must have as many values as the model")
         labels, scores = estimators.detect_anomalies(pipeline, scoring.data)
-        result = schemas.ScoreResult(
+        scored = schemas.ScoreResult(
             model_id=info.model_id,
             labels=labels,
             scores=scores,
             n_anomalies=sum(1 for label in labels if label < 0),
         )
-        return TaskOutcome(200, result.model_dump_json().encode(), rows=len(scoring.data))
+        return TaskOutcome(200, scored.model_dump_json().encode(), rows=len(scoring.data))
     raise RuntimeError(f"unknown task kind {spec.kind!r}")
 
 
