@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from leakguard.analysis.project import COLLECTORS, ProjectIndex
 from leakguard.config import Config, RuleSpec
@@ -21,7 +22,7 @@ from leakguard.fingerprint import line_hashes
 from leakguard.registry import rule_classes, visitor_methods
 from leakguard.rule import LintRule, Report
 from leakguard.suppression import comment_lines, is_suppressed
-from leakguard.walker import descendants
+from leakguard.walker import iter_children
 
 
 def module_name_for(display_path: str) -> str:
@@ -224,22 +225,25 @@ def content_digest(data: bytes) -> str:
 
 
 class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
-    """`PositionProvider` ranges computed one top-level statement at a time, on demand.
+    """`PositionProvider` ranges computed for a few statements, on demand.
 
-    A top-level statement's code is the same inside the module and alone in a module of
-    its own, and it starts at column 0, so its nodes' positions are those LibCST gives
-    for it alone, shifted by the line on which it starts. That line is found by
-    locating the statement's code in the source (unique in practice), or else by
-    summing the code lengths of the statements before it.
+    Resolving a whole module regenerates all of its code; findings need a handful of
+    nodes. A statement's code generated on its own, with the indentation of the blocks
+    around it, is exactly its text in the file, so its nodes' positions are those LibCST
+    gives for it alone, shifted by the line on which it starts. That line is found by
+    locating the code in the source when it occurs exactly once; otherwise the next
+    enclosing statement is tried, and for a top-level statement the code lengths of
+    the statements before it are summed.
     """
 
     def __init__(self, module: cst.Module, source: str, stack: list[cst.CSTNode]) -> None:
         self._module = module
         self._source = source
-        self._stack = stack  # the walk's current path: stack[1] is a top-level statement
+        self._stack = stack  # the walk's current path, root first
         self._ranges: dict[cst.CSTNode, CodeRange] = {}
-        self._done: set[int] = set()  # indexes of resolved top-level statements
-        self._index = {id(s): i for i, s in enumerate(module.body)}
+        self._done: set[int] = set()  # ids of statements resolved
+        self._ambiguous: set[int] = set()  # ids of statements whose code is not unique
+        self._top_index = {id(s): i for i, s in enumerate(module.body)}
         self._offsets: list[int] | None = None
         self._everything: Mapping[cst.CSTNode, CodeRange] | None = None
 
@@ -247,8 +251,9 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
         found = self._ranges.get(node)
         if found is not None:
             return found
-        if len(self._stack) > 1 and self._stack[0] is self._module:
-            self._resolve(self._index.get(id(self._stack[1])))
+        if self._stack and self._stack[0] is self._module:
+            # During the walk the node is usually in the statement being visited.
+            self._resolve_path(self._stack)
             found = self._ranges.get(node)
             if found is not None:
                 return found
@@ -256,7 +261,7 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
         found = self._ranges.get(node)
         if found is not None:
             return found
-        # Not under a statement the lean walker sees (e.g. the module itself).
+        # Not below a statement the lean walker sees (e.g. the module itself).
         if self._everything is None:
             wrapper = MetadataWrapper(self._module, unsafe_skip_copy=True)
             self._everything = wrapper.resolve(PositionProvider)
@@ -269,53 +274,81 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
         return len(self._ranges)
 
     def prefetch(self, nodes: Iterable[cst.CSTNode]) -> None:
-        """Resolve the statements holding `nodes`, with one pass over the tree."""
+        """Resolve the statements holding `nodes`, with at most one pass over the tree."""
         wanted = {id(n) for n in nodes if n not in self._ranges}
         if not wanted:
             return
-        for index, statement in enumerate(self._module.body):
-            if index in self._done:
+        leave = object()
+        path: list[cst.CSTNode] = []
+        todo: list[object] = [self._module]
+        while todo:
+            item = todo.pop()
+            if item is leave:
+                path.pop()
                 continue
-            hits = {id(statement)} & wanted
-            hits |= {id(n) for n in descendants(statement) if id(n) in wanted}
-            if hits:
-                self._resolve(index)
-                wanted -= hits
+            node = item  # type: ignore[assignment]
+            path.append(node)
+            if id(node) in wanted:
+                self._resolve_path(path)
+                wanted.discard(id(node))
                 if not wanted:
                     return
+            todo.append(leave)
+            children = list(iter_children(node))
+            children.reverse()
+            todo.extend(children)
 
-    def _resolve(self, index: int | None) -> None:
-        if index is None or index in self._done:
-            return
-        self._done.add(index)
-        statement = self._module.body[index]
-        alone = cst.Module(
-            body=[statement],
-            header=[],
-            footer=[],
+    def _resolve_path(self, path: Sequence[cst.CSTNode]) -> None:
+        """Resolve the innermost statement on `path` (root first) whose line can be
+        found, trying enclosing statements outwards."""
+        units = [
+            k
+            for k in range(1, len(path))
+            if isinstance(path[k], _STATEMENTS)
+            and isinstance(path[k - 1], (cst.IndentedBlock, cst.Module))
+        ]
+        for k in reversed(units):
+            if id(path[k]) in self._done:
+                return
+            if id(path[k]) in self._ambiguous:
+                continue
+            indents = [
+                self._module.default_indent if block.indent is None else block.indent
+                for block in path[:k]
+                if isinstance(block, cst.IndentedBlock)
+            ]
+            if self._resolve(path[k], indents):
+                return
+
+    def _resolve(self, statement: cst.CSTNode, indents: list[str]) -> bool:
+        top_index = self._top_index.get(id(statement)) if not indents else None
+        # LibCST's provider driven directly: `MetadataWrapper.resolve` would also run an
+        # (empty) batched visit that rebuilds every node, costing more than the codegen.
+        provider = PositionProvider()
+        state = PositionProvidingCodegenState(
             default_indent=self._module.default_indent,
             default_newline=self._module.default_newline,
+            provider=provider,
         )
-        local = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
-        shift = self._first_line(index) - 1
-        for node, where in local.items():
-            if node is alone:
-                continue
-            self._ranges[node] = CodeRange(
-                CodePosition(where.start.line + shift, where.start.column),
-                CodePosition(where.end.line + shift, where.end.column),
-            )
-
-    def _first_line(self, index: int) -> int:
-        """1-based line on which the code of `module.body[index]` (with its leading
-        comment lines, as LibCST generates it) begins."""
-        code = self._module.code_for_node(self._module.body[index])
-        offset = self._unique_offset(code)
+        state.indent_tokens = list(indents)
+        statement._codegen(state)
+        offset = self._unique_offset("".join(state.tokens))
         if offset is None:
-            offset = self._cumulative_offsets()[index]
+            if top_index is None:
+                self._ambiguous.add(id(statement))
+                return False  # let the enclosing statement decide
+            offset = self._cumulative_offsets()[top_index]
+        self._done.add(id(statement))
         before = self._source[:offset]
         # LibCST counts "\r\n", "\r" and "\n" as line breaks.
-        return before.count("\n") + before.count("\r") - before.count("\r\n") + 1
+        shift = before.count("\n") + before.count("\r") - before.count("\r\n")
+        for node, where in provider._computed.items():
+            if node not in self._ranges:
+                self._ranges[node] = CodeRange(
+                    CodePosition(where.start.line + shift, where.start.column),
+                    CodePosition(where.end.line + shift, where.end.column),
+                )
+        return True
 
     def _unique_offset(self, code: str) -> int | None:
         for candidate in (code, code.rstrip("\r\n")):
@@ -335,3 +368,6 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
                 self._offsets.append(offset)
                 offset += len(module.code_for_node(statement))
         return self._offsets
+
+
+_STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)

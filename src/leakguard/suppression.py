@@ -18,6 +18,9 @@ ALL = frozenset({"*"})
 def comment_lines(source: str) -> dict[int, str]:
     """Comments by 1-based line number (only real comments, not text in strings)."""
     comments: dict[int, str] = {}
+    lowered = source.lower()
+    if "noqa" not in lowered and "leakguard" not in lowered:
+        return comments  # no suppression anywhere: skip the (slow, pure Python) tokenizer
     try:
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
             if token.type == tokenize.COMMENT:
