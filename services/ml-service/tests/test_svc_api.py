@@ -137,8 +137,8 @@ async def test_nan_literal_in_raw_json_is_422(client: httpx.AsyncClient) -> None
 
 
 @pytest.mark.asyncio
-async def test_dbscan_cost_budget_is_422(make_client: Callable) -> None:
-    client = await make_client(make_settings(Path("unused"), dbscan_max_cost=1000))
+async def test_dbscan_cost_budget_is_422(make_client: Callable, tmp_path: Path) -> None:
+    client = await make_client(make_settings(tmp_path / "models", dbscan_max_cost=1000))
     response = await client.post(
         "/v1/cluster", json={"algorithm": "dbscan", "data": rows(1, n=100)}
     )

@@ -11,6 +11,8 @@ from pydantic import ValidationError
 from ml_service.logging_setup import configure_logging
 from ml_service.settings import Settings
 
+UVICORN_SHUTDOWN_SECONDS = 5
+
 
 def main() -> None:
     try:
@@ -33,7 +35,9 @@ def main() -> None:
         log_config=None,
         access_log=False,
         server_header=False,
-        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
+        # Our SIGTERM drain has already waited for in-flight work (up to the grace period)
+        # before uvicorn starts its own shutdown, so uvicorn only needs a short wait.
+        timeout_graceful_shutdown=UVICORN_SHUTDOWN_SECONDS,
     )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 
@@ -42,6 +43,7 @@ class Runtime:
         self.pool: WorkerPool | None = None
         self.ready = False
         self.draining = False
+        self._grace_ends = 0.0
 
     async def start(self) -> None:
         self.pool = WorkerPool(self.settings)
@@ -69,6 +71,8 @@ class Runtime:
     def begin_drain(self) -> None:
         if not self.draining:
             logger.info("draining: refusing new work, finishing in-flight work")
+            # One grace period per shutdown, however many steps wait on it.
+            self._grace_ends = time.monotonic() + self.settings.shutdown_grace_seconds
         self.draining = True
         self.ready = False
         self.metrics.ready.set(0)
@@ -76,13 +80,14 @@ class Runtime:
     def report_in_flight(self) -> None:
         self.metrics.in_flight.set(self.admission.in_flight)
 
-    async def wait_idle(self, timeout_seconds: float) -> bool:
-        return await self.admission.wait_idle(timeout_seconds)
+    async def wait_idle_within_grace(self) -> bool:
+        """Waits for in-flight work to finish, until the drain's grace period ends."""
+        remaining = max(0.0, self._grace_ends - time.monotonic())
+        return await self.admission.wait_idle(remaining)
 
     async def stop(self) -> None:
         self.begin_drain()
-        grace = self.settings.shutdown_grace_seconds
-        if not await self.wait_idle(grace):
+        if not await self.wait_idle_within_grace():
             logger.warning("grace period over; stopping workers with work in flight")
         pool, self.pool = self.pool, None
         if pool is not None:
@@ -138,6 +143,6 @@ class SigtermDrain:
         self.runtime.begin_drain()
         # Keep answering (readiness 503) long enough for load balancers to notice.
         await asyncio.sleep(settings.drain_delay_seconds)
-        await self.runtime.wait_idle(settings.shutdown_grace_seconds)
+        await self.runtime.wait_idle_within_grace()
         if self._previous is not None:
             self._previous(signal.SIGTERM, None)

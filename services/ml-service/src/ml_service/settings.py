@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     startup_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
 
     # Graceful shutdown: keep serving (with /readyz 503) for the drain delay so load
-    # balancers notice, then let in-flight work finish within the grace period.
+    # balancers notice; in-flight work may run until the grace period (counted from
+    # SIGTERM) ends, after which remaining workers are killed.
     drain_delay_seconds: Annotated[float, Field(ge=0, le=300)] = 5.0
     shutdown_grace_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
 
@@ -96,6 +97,8 @@ class Settings(BaseSettings):
     def check_consistency(self) -> Self:
         if self.dbscan_max_rows > self.max_rows:
             raise ValueError("dbscan_max_rows must not exceed max_rows")
+        if self.drain_delay_seconds > self.shutdown_grace_seconds:
+            raise ValueError("drain_delay_seconds must not exceed shutdown_grace_seconds")
         if self.batch_deadline_seconds < self.operation_timeout_seconds:
             raise ValueError("batch_deadline_seconds must be >= operation_timeout_seconds")
         return self
