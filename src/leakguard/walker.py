@@ -13,6 +13,7 @@ differs from source order (decorators are declared after the body) are listed in
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Callable, Iterator
 
 import libcst as cst
@@ -53,15 +54,38 @@ _FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
 _SKIP_CACHE: dict[type, bool] = {}
 
 
+def _hinted_classes(hint: object, out: set[type]) -> bool:
+    """Collect the classes a type hint allows; False when it cannot be told."""
+    origin = typing.get_origin(hint)
+    if origin is None:
+        if isinstance(hint, type):
+            out.add(hint)
+            return True
+        return False
+    return all(_hinted_classes(arg, out) for arg in typing.get_args(hint))
+
+
+def _may_hold_children(hint: object) -> bool:
+    """Whether a field with this type hint can hold a node the walk visits. Most
+    fields are whitespace, punctuation or strings; not reading them halves the work."""
+    allowed: set[type] = set()
+    if not _hinted_classes(hint, allowed):
+        return True
+    return any(issubclass(c, cst.CSTNode) and not issubclass(c, _SKIPPED_TYPES) for c in allowed)
+
+
 def _child_fields(node_type: type[cst.CSTNode]) -> tuple[str, ...]:
     names = _FIELDS.get(node_type)
     if names is None:
         declared = [f.name for f in dataclasses.fields(node_type)]
         ordered = _SOURCE_ORDER.get(node_type)
         if ordered is not None:
-            names = tuple(n for n in ordered if n in declared)
-        else:
-            names = tuple(declared)
+            declared = [n for n in ordered if n in declared]
+        try:
+            hints = typing.get_type_hints(node_type)
+        except Exception:  # unresolvable annotations: read every field
+            hints = {}
+        names = tuple(n for n in declared if n not in hints or _may_hold_children(hints[n]))
         _FIELDS[node_type] = names
     return names
 
@@ -74,17 +98,32 @@ def _skipped(value_type: type) -> bool:
     return skip
 
 
-def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The semantically interesting children of `node`, in source order."""
-    for name in _child_fields(type(node)):
+    found: list[cst.CSTNode] = []
+    skip_cache = _SKIP_CACHE
+    for name in _FIELDS.get(type(node)) or _child_fields(type(node)):
         value = getattr(node, name)
         value_type = type(value)
         if value_type is list or value_type is tuple:
             for item in value:
-                if not _skipped(type(item)):
-                    yield item
-        elif value is not None and not _skipped(value_type):
-            yield value
+                skip = skip_cache.get(type(item))
+                if skip is None:
+                    skip = _skipped(type(item))
+                if not skip:
+                    found.append(item)
+        elif value is not None:
+            skip = skip_cache.get(value_type)
+            if skip is None:
+                skip = _skipped(value_type)
+            if not skip:
+                found.append(value)
+    return found
+
+
+def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The semantically interesting children of `node`, in source order."""
+    return iter(_children(node))
 
 
 VisitFn = Callable[[cst.CSTNode], None]
@@ -116,7 +155,7 @@ def walk(
         path.append(node)
         on_visit(node)
         todo.append(_LEAVE)
-        children = list(iter_children(node))
+        children = _children(node)
         children.reverse()
         todo.extend(children)
 
@@ -129,14 +168,20 @@ def descendants(
     A `stop_at` node is itself yielded; only its children are skipped. Typical use:
     `stop_at=SCOPE_NODES` to stay within one function's own body.
     """
-    todo = list(iter_children(root))
+    todo = _children(root)
     todo.reverse()
+    stops: dict[type, bool] = {}  # isinstance on LibCST's ABC-based classes is slow
     while todo:
         node = todo.pop()
         yield node
-        if stop_at and isinstance(node, stop_at):
-            continue
-        children = list(iter_children(node))
+        if stop_at:
+            node_type = type(node)
+            stop = stops.get(node_type)
+            if stop is None:
+                stop = stops[node_type] = issubclass(node_type, stop_at)
+            if stop:
+                continue
+        children = _children(node)
         children.reverse()
         todo.extend(children)
 
