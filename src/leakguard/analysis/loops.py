@@ -551,8 +551,8 @@ def function_escapes(inner: cst.FunctionDef, outer: cst.FunctionDef, context: Fi
     if not result:
         for node in descendants(outer.body, stop_at=SCOPE_NODES):
             if isinstance(node, cst.Assign) and _mentions_name(node.value, name):
-                for target in node.targets:
-                    stored = target.target
+                for assign_target in node.targets:
+                    stored = assign_target.target
                     kept_outside = (
                         isinstance(stored, (cst.Attribute, cst.Subscript)) and outlives(stored)
                     ) or (isinstance(stored, cst.Name) and stored.value in scope.globals)

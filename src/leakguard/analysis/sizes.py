@@ -128,6 +128,16 @@ def estimate(
     return _Estimator(context, local_values or {}).of(expr, 0)
 
 
+def length_of(
+    expr: cst.BaseExpression,
+    context: FileContext,
+    local_values: Mapping[str, cst.BaseExpression] | None = None,
+) -> int | None:
+    """Number of items `expr` holds when certain (`range(n)`, literals, `[x] * n`,
+    comprehensions over known counts, a numpy array's first dimension)."""
+    return _Estimator(context, local_values or {}).length(expr)
+
+
 class _Estimator:
     def __init__(
         self, context: FileContext, local_values: Mapping[str, cst.BaseExpression]

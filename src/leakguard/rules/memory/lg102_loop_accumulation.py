@@ -21,7 +21,7 @@ from leakguard.analysis.loops import (
     release_of,
 )
 from leakguard.analysis.scopes import Storage
-from leakguard.analysis.sizes import _Estimator
+from leakguard.analysis.sizes import length_of
 
 _FIX = {
     Storage.PARAMETER: (
@@ -119,7 +119,7 @@ class LoopAccumulation(LoopTrackingRule):
                 return (count,), f"{count} items collected in `{value.value}` per pass"
             return (), ""
         if growth.method in ("extend", "extendleft", "+=", "update"):
-            count = _Estimator(self.context, {}).length(value)
+            count = length_of(value, self.context)
             if count is not None and count > 1:
                 return (count,), f"{count} items added per pass"
         return (), ""

@@ -286,9 +286,9 @@ def _held_names(value: cst.BaseExpression) -> list[str]:
         for element in value.elements:
             found.extend(_held_names(element.value))
     elif isinstance(value, cst.Dict):
-        for element in value.elements:
-            if isinstance(element, cst.DictElement):
-                found.extend(_held_names(element.value))
+        for dict_element in value.elements:
+            if isinstance(dict_element, cst.DictElement):
+                found.extend(_held_names(dict_element.value))
     elif isinstance(value, cst.Call):
         func = value.func
         callee = (
