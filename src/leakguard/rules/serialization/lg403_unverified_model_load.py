@@ -21,10 +21,13 @@ class UnverifiedModelLoad(LintRule):
         if not node.args:
             return
         name = self.context.imports.call_name(node)
-        if name is None or not matches_any(name, self.option("model_load_calls")):
+        if name is None:
+            return
+        generic = matches_any(name, self.option("generic_load_calls"))
+        if not generic and not matches_any(name, self.option("model_load_calls")):
             return
         source = self._source(node)
-        if source is None:
+        if source is None or (generic and not self._model_context(source)):
             return
         scope = innermost_scope(self.context)
         vocabulary = CheckVocabulary(
@@ -33,6 +36,25 @@ class UnverifiedModelLoad(LintRule):
         if checked_before(node, scope, self.context, vocabulary):
             return
         self.report(node, call=name, source=self._shown(source), scope=self._scope_label(scope))
+
+    def _model_context(self, source: cst.BaseExpression) -> bool:
+        """For pickle-like loaders: is a model plausible here?"""
+        packages = self.option("ml_packages")
+        if any(t.split(".", 1)[0] in packages for t in self.context.imports.aliases.values()):
+            return True
+        parts = self.option("model_name_parts")
+        texts = [self.context.code_of(source)]
+        statement = self.context.current_statement(source)
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, (cst.Assign, cst.AnnAssign)):
+                    texts.append(self.context.code_of(small))
+        function = self.context.enclosing_function()
+        if function is not None:
+            texts.append(function.name.value)
+            texts.extend(p.name.value for p in function.params.params)
+        lowered = " ".join(texts).lower()
+        return any(part in lowered for part in parts)
 
     @staticmethod
     def _source(node: cst.Call) -> cst.BaseExpression | None:
