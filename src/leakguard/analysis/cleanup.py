@@ -262,13 +262,17 @@ def class_release(
     context: FileContext,
     methods: Iterable[str] | None = None,
     include_gc: bool = False,
+    binding_methods: Iterable[str] | None = None,
 ) -> Release | None:
     """A release of `self.<attribute>` in the class's methods.
 
     Constructors (`__init__`, `__new__`, ...) bind the attribute rather than release it,
-    so reassignments there do not count. `methods` limits the search to those names.
+    so reassignments there do not count. `methods` limits the search to those names;
+    `binding_methods` replaces the constructor list (e.g. to add `__enter__`, whose
+    reset binds a fresh container that then outlives `__exit__`).
     """
     wanted = frozenset(methods) if methods is not None else None
+    binders = frozenset(binding_methods) if binding_methods is not None else CONSTRUCTOR_NAMES
     for method in class_methods(classdef):
         name = method.name.value
         if wanted is not None and name not in wanted:
@@ -281,7 +285,7 @@ def class_release(
             f"{receiver}.{attribute}",
             context,
             include_gc=include_gc,
-            skip_direct_assignments=name in CONSTRUCTOR_NAMES,
+            skip_direct_assignments=name in binders,
         )
         if found is not None:
             return found

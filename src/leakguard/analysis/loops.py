@@ -483,6 +483,9 @@ def _default_of(function: cst.FunctionDef, name: str) -> cst.BaseExpression | No
     return None
 
 
+# Methods whose `self.x = []` binds a container rather than releasing one: a reset in
+# `__enter__` starts a fresh list that then outlives `__exit__`.
+_BINDING_METHODS = CONSTRUCTOR_NAMES | {"__enter__", "__aenter__"}
 _TEST_SETUP_NAMES = frozenset({"setUp", "setUpClass", "asyncSetUp", "setup_method"})
 
 
@@ -642,7 +645,11 @@ def release_of(
             return found
     if persistence.class_owner is not None and persistence.attribute is not None:
         found = class_release(
-            persistence.class_owner, persistence.attribute, context, include_gc=include_gc
+            persistence.class_owner,
+            persistence.attribute,
+            context,
+            include_gc=include_gc,
+            binding_methods=_BINDING_METHODS,
         )
         if found is not None:
             return found
