@@ -30,11 +30,13 @@ from leakguard.analysis.cleanup import (
     Release,
     attribute_binding,
     binding_value,
+    class_methods,
     class_release,
     container_key,
     find_release,
     is_bounded_container,
     is_weak_container,
+    receiver_name,
     with_bound,
 )
 from leakguard.analysis.scopes import Location, Storage, bound_names, function_scope, locate
@@ -430,10 +432,7 @@ def persistence_of(
         if owner is None or function is None or "." not in key:
             return None
         attribute = key.split(".", 1)[1]
-        if (
-            function.name.value in CONSTRUCTOR_NAMES
-            and binding_value(key, function, context) is not None
-        ):
+        if _filled_while_built(function, owner, key, attribute, context):
             return None  # filled while being built: the new object owns it
         binding = attribute_binding(owner, attribute, context)
         return Persistence(
@@ -473,6 +472,54 @@ def persistence_of(
             location, key, binding, binding or binder, ((binder, True, True), *own_scope)
         )
     return None
+
+
+def _filled_while_built(
+    function: cst.FunctionDef,
+    owner: cst.ClassDef,
+    key: str,
+    attribute: str,
+    context: FileContext,
+) -> bool:
+    """A constructor that binds `self.<attribute>` and fills it, or a helper called only
+    from constructors (`__init__` -> `self._build_table()`) filling an attribute the
+    constructor binds: the object under construction owns the container."""
+    if function.name.value in CONSTRUCTOR_NAMES:
+        return binding_value(key, function, context) is not None
+    if not _only_called_from_constructors(function.name.value, owner, context):
+        return False
+    for method in class_methods(owner):
+        if method.name.value in CONSTRUCTOR_NAMES:
+            receiver = receiver_name(method)
+            if receiver and binding_value(f"{receiver}.{attribute}", method, context):
+                return True
+    return False
+
+
+def _only_called_from_constructors(name: str, owner: cst.ClassDef, context: FileContext) -> bool:
+    memo_key = ("loops.ctor_helper", id(owner), name)
+    cached = context.memo.get(memo_key)
+    if cached is not None:
+        return bool(cached)
+    calls_in_constructors = 0
+    calls_elsewhere = 0
+    for method in class_methods(owner):
+        receiver = receiver_name(method)
+        for node in descendants(method.body, stop_at=SCOPE_NODES):
+            if (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value == name
+                and isinstance(node.func.value, cst.Name)
+                and node.func.value.value == receiver
+            ):
+                if method.name.value in CONSTRUCTOR_NAMES:
+                    calls_in_constructors += 1
+                else:
+                    calls_elsewhere += 1
+    result = calls_in_constructors > 0 and calls_elsewhere == 0
+    context.memo[memo_key] = result
+    return result
 
 
 def _default_of(function: cst.FunctionDef, name: str) -> cst.BaseExpression | None:
@@ -588,11 +635,13 @@ def _returned_names(outer: cst.FunctionDef, context: FileContext) -> frozenset[s
     names: set[str] = set()
     for node in descendants(outer.body, stop_at=SCOPE_NODES):
         if isinstance(node, (cst.Return, cst.Yield)) and isinstance(node.value, cst.BaseExpression):
-            called: set[int] = set()
+            skipped: set[int] = set()  # called names and `.attr` names are not values
             for part in [node.value, *descendants(node.value, stop_at=SCOPE_NODES)]:
                 if isinstance(part, cst.Call) and isinstance(part.func, cst.Name):
-                    called.add(id(part.func))
-                if isinstance(part, cst.Name) and id(part) not in called:
+                    skipped.add(id(part.func))
+                elif isinstance(part, cst.Attribute):
+                    skipped.add(id(part.attr))
+                if isinstance(part, cst.Name) and id(part) not in skipped:
                     names.add(part.value)
     result = frozenset(names)
     context.memo[memo_key] = result
@@ -619,8 +668,11 @@ def _mentions_name(expr: cst.CSTNode, name: str) -> bool:
     """`name` used as a value (not called) somewhere in `expr`."""
     if isinstance(expr, cst.Name):
         return expr.value == name
+    attributes: set[int] = set()  # `obj.name`: an attribute, not the variable
     for node in descendants(expr, stop_at=SCOPE_NODES):
-        if isinstance(node, cst.Name) and node.value == name:
+        if isinstance(node, cst.Attribute):
+            attributes.add(id(node.attr))
+        elif isinstance(node, cst.Name) and node.value == name and id(node) not in attributes:
             return True
     return False
 

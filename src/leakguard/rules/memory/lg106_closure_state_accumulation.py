@@ -91,6 +91,10 @@ class ClosureStateAccumulation(LintRule):
             return  # immutable, unknown or bounded capture
         if not binding_accepts(growth, persistence, self.context):
             return
+        if growth.method == "[]=" and _reads_by_key(inner, growth.key):
+            return  # a memo/cache (keyed look-ups): LG108's territory, not accumulation
+        if _registers_argument(inner, growth):
+            return  # `REGISTRY[key] = func; return func`: a registration decorator
         if find_release(inner, growth.key, self.context, into_functions=True) is not None:
             return  # reset per call (`finally: state.clear()`) or evicted
         if release_of(persistence, self.context) is not None:
@@ -192,6 +196,45 @@ class ClosureStateAccumulation(LintRule):
                     isinstance(small, (cst.Return, cst.Raise)) for small in following.body
                 )
         return False
+
+
+def _reads_by_key(function: cst.FunctionDef, key: str) -> bool:
+    """Does `function` look `key` up by key (`key[k]` read, `key.get(k)`, `k in key`)?"""
+    written: set[int] = set()
+    for node in descendants(function.body, stop_at=SCOPE_NODES):
+        if isinstance(node, cst.Assign):
+            written.update(id(t.target) for t in node.targets)
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
+            written.add(id(node.target))
+        elif isinstance(node, cst.Subscript) and id(node) not in written:
+            if container_key(node.value) == key:
+                return True
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            if node.func.attr.value == "get" and container_key(node.func.value) == key:
+                return True
+        elif isinstance(node, cst.Comparison) and any(
+            isinstance(c.operator, (cst.In, cst.NotIn)) and container_key(c.comparator) == key
+            for c in node.comparisons
+        ):
+            return True
+    return False
+
+
+def _registers_argument(function: cst.FunctionDef, growth: Growth) -> bool:
+    """The value stored is a parameter that the function returns unchanged."""
+    value = growth.value
+    if not isinstance(value, cst.Name):
+        return False
+    params = function.params
+    names = {p.name.value for p in (*params.posonly_params, *params.params)}
+    if value.value not in names:
+        return False
+    return any(
+        isinstance(node, cst.Return)
+        and isinstance(node.value, cst.Name)
+        and node.value.value == value.value
+        for node in descendants(function.body, stop_at=SCOPE_NODES)
+    )
 
 
 def _growth_in(body: cst.BaseSuite, key: str) -> Growth | None:

@@ -167,7 +167,8 @@ class CyclicRetention(LoopTrackingRule):
                 if _is_new_object(value):
                     created.add(expr.value)
                     for name in _held_names(value):
-                        edges.append(_Edge(expr.value, name, node, order, self._code(node)))
+                        if name != expr.value:  # `x = Wrapper(x)` holds the old `x`
+                            edges.append(_Edge(expr.value, name, node, order, self._code(node)))
                 continue
             if isinstance(expr, cst.Subscript):
                 growth = growth_of_assign(node)
