@@ -17,6 +17,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 import leakguard
 from leakguard.analyzer import StatementPositions
+from leakguard.cli import main
 from leakguard.walker import walk
 
 CORPUS = ["bisect.py", "contextlib.py", "keyword.py", "this.py", "tokenize.py"]
@@ -82,12 +83,18 @@ def test_text_format_piped(project: Path) -> None:
     assert not any(line.startswith("a.py:2:") for line in lines)  # suppressed: hidden
 
 
-def test_text_quiet_and_statistics(project: Path) -> None:
-    quiet = leakguard_cli(project, "check", "--no-cache", "--select", "LG401", "--quiet")
-    assert all(":" in line for line in quiet.stdout.splitlines())
-    assert " | " not in quiet.stdout and "Found" not in quiet.stdout
-    stats = leakguard_cli(project, "check", "--no-cache", "--select", "LG401", "--statistics")
-    assert "     4  LG401  unsafe-deserialization [error]" in stats.stdout
+def in_process(project: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    monkeypatch.chdir(project)
+    return main(["check", "--no-cache", "--select", "LG401", *args])
+
+
+def test_text_quiet_and_statistics(project: Path, monkeypatch, capsys) -> None:
+    in_process(project, monkeypatch, "--quiet")
+    quiet = capsys.readouterr().out
+    assert all(":" in line for line in quiet.splitlines())
+    assert " | " not in quiet and "Found" not in quiet
+    in_process(project, monkeypatch, "--statistics")
+    assert "     4  LG401  unsafe-deserialization [error]" in capsys.readouterr().out
 
 
 def test_no_color_and_tty(project: Path) -> None:
@@ -164,24 +171,13 @@ def test_json_contract(project: Path) -> None:
     assert isinstance(stats["seconds"], float) and stats["seconds"] >= 0
 
 
-def test_output_file(project: Path) -> None:
+def test_output_file(project: Path, monkeypatch, capsys) -> None:
     target = project / "reports" / "out.json"
-    result = leakguard_cli(
-        project,
-        "check",
-        "--no-cache",
-        "--select",
-        "LG401",
-        "--format",
-        "json",
-        "--output",
-        str(target),
-    )
-    assert result.returncode == 1
-    assert result.stdout == ""
+    assert in_process(project, monkeypatch, "--format", "json", "--output", str(target)) == 1
+    assert capsys.readouterr().out == ""
     assert len(json.loads(target.read_text(encoding="utf-8"))["findings"]) == 5
     text_target = project / "out.txt"
-    leakguard_cli(project, "check", "--no-cache", "--select", "LG401", "-o", str(text_target))
+    in_process(project, monkeypatch, "-o", str(text_target))
     text = text_target.read_text(encoding="utf-8")
     assert "b.py:5:12: LG401" in text and "\x1b" not in text
 
