@@ -17,6 +17,8 @@ _DATA_FIX = (
     "Store plain data as JSON, CSV/parquet or numpy .npy (allow_pickle=False); for models "
     "use skops.io, ONNX or safetensors."
 )
+# Class-like names under model packages that are not models (data holders, errors).
+_NOT_MODELS = ("Bunch", "Error", "Warning", "Display", "Dataset", "Config")
 # Method calls that return the estimator itself (`Pipeline(...).fit(X, y)`).
 _RETURNS_SELF = frozenset({"fit", "set_params", "set_output"})
 _MAX_SHOWN = 40
@@ -86,7 +88,11 @@ class PickleModelPersistence(LintRule):
         if matches_any(qualified, self.option("model_factories")):
             return qualified
         last = qualified.rsplit(".", 1)[-1]
-        if last[:1].isupper() and matches_any(qualified, self.option("model_constructors")):
+        if (
+            last[:1].isupper()
+            and not last.endswith(_NOT_MODELS)
+            and matches_any(qualified, self.option("model_constructors"))
+        ):
             return qualified
         return None
 

@@ -156,7 +156,22 @@ class WildcardCors(LintRule):
             self._report_header(node)
 
     def _report_header(self, node: cst.CSTNode) -> None:
+        if self._decided_by_origin_condition():
+            return
         self._report(node, "`Access-Control-Allow-Origin: *`", False, "", _HEADER_FIX)
+
+    def _decided_by_origin_condition(self) -> bool:
+        """Inside `if allow_all_origins:` and the like: a CORS implementation applying a
+        configured policy (e.g. Starlette's own middleware), not a hard-coded `*`."""
+        for ancestor in self.context.ancestors():
+            if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef)):
+                return False
+            if (
+                isinstance(ancestor, (cst.If, cst.IfExp))
+                and "origin" in self.context.code_of(ancestor.test).lower()
+            ):
+                return True
+        return False
 
     # -- values -----------------------------------------------------------------------------
 
