@@ -6,6 +6,7 @@ import libcst as cst
 
 from leakguard.analysis.calls import is_literal_false, is_literal_true, keyword_arg, positional_arg
 from leakguard.analysis.imports import matches_any
+from leakguard.analysis.scopes import module_bindings
 from leakguard.rule import LintRule
 
 _PICKLE_FIX = (
@@ -73,7 +74,14 @@ class UnsafeDeserialization(LintRule):
                 )
         return None
 
-    def _is_safe_loader(self, loader: cst.BaseExpression) -> bool:
+    def _is_safe_loader(self, loader: cst.BaseExpression, depth: int = 3) -> bool:
         qualified = self.context.imports.qualify(loader)
         text = qualified or (loader.value if isinstance(loader, cst.Name) else "")
-        return text.rsplit(".", 1)[-1] in self.option("yaml_safe_loaders")
+        if text.rsplit(".", 1)[-1] in self.option("yaml_safe_loaders"):
+            return True
+        # `class StrictLoader(yaml.SafeLoader): ...` defined in this file is safe too.
+        if isinstance(loader, cst.Name) and qualified is None and depth > 0:
+            defined = module_bindings(self.context).get(loader.value)
+            if isinstance(defined, cst.ClassDef):
+                return any(self._is_safe_loader(b.value, depth - 1) for b in defined.bases)
+        return False
