@@ -74,3 +74,53 @@ def test_lg501_credentials_severity_option(tmp_path: Path) -> None:
         [path], tmp_path, select=["LG501"], rules={"LG501": {"credentials_severity": "warning"}}
     )
     assert [f.severity for f in result.findings] == [Severity.WARNING, Severity.WARNING]
+
+
+def test_lg403_configured_compare_call_counts_as_check(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "load.py",
+        "import joblib\nfrom security import verify_signature\n\n\n"
+        "def load(path, signature):\n"
+        "    verify_signature(path, signature)\n"
+        "    return joblib.load(path)\n",
+    )
+    assert [f.line for f in run([path], tmp_path, select=["LG403"]).findings] == [7]
+    configured = run(
+        [path],
+        tmp_path,
+        select=["LG403"],
+        rules={"LG403": {"extend_compare_calls": ["security.verify_signature"]}},
+    )
+    assert configured.findings == []
+
+
+def test_lg502_extended_response_sink(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "views.py",
+        "from fastapi import FastAPI\nfrom myapp.responses import error_response\n\n"
+        "app = FastAPI()\n\n\n"
+        "def helper():\n"
+        "    try:\n"
+        "        return 1\n"
+        "    except Exception as e:\n"
+        "        return error_response(500, str(e))\n",
+    )
+    assert run([path], tmp_path, select=["LG502"]).findings == []
+    configured = run(
+        [path],
+        tmp_path,
+        select=["LG502"],
+        rules={"LG502": {"extend_response_sinks": ["myapp.responses.error_response"]}},
+    )
+    assert [(f.line, f.column) for f in configured.findings] == [(11, 36)]
+
+
+def test_lg503_ignore_settings_modules(tmp_path: Path) -> None:
+    path = _write(tmp_path, "project/settings/dev.py", "DEBUG = True\n")
+    assert [f.rule for f in run([path], tmp_path, select=["LG503"]).findings] == ["LG503"]
+    configured = run(
+        [path], tmp_path, select=["LG503"], rules={"LG503": {"ignore_settings_modules": ["dev"]}}
+    )
+    assert configured.findings == []
