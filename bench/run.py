@@ -190,6 +190,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         warm_fraction = warm.best / cold.best
         verdict = "ok" if warm_fraction < WARM_FRACTION_TARGET else "MISSED"
         print(f"warm / cold: {warm_fraction:.3f} (target < {WARM_FRACTION_TARGET}: {verdict})")
+        if warm_fraction > 0.5:
+            print(
+                "  the warm run missed the cache: entries are keyed on leakguard's own code,"
+                " so editing src/leakguard between the runs invalidates them"
+            )
         if bandit_timing is not None:
             ratio = cold.best / bandit_timing.best
             verdict = "ok" if ratio <= COLD_RATIO_TARGET else "MISSED"
