@@ -44,6 +44,8 @@ _CLIENT_FACING_EXCEPTIONS = ("HTTPException", "ValidationError", "RequestValidat
 # (decorator or registration method, index of the exception parameter)
 _HANDLER_DECORATORS = {"exception_handler": 1, "errorhandler": 0, "app_errorhandler": 0}
 _HANDLER_REGISTRATIONS = {"add_exception_handler": 1, "register_error_handler": 0}
+# Starlette/FastAPI constructor keyword: `exception_handlers={Exception: handler}`.
+_HANDLER_MAPPING_KEYWORD = "exception_handlers"
 _MAX_DEPTH = 6
 
 
@@ -144,10 +146,13 @@ class ExceptionTracker:
             return cached
         found: dict[str, int] = {}
         source = self.context.source
-        if not any(method in source for method in _HANDLER_REGISTRATIONS):
+        tokens = (*_HANDLER_REGISTRATIONS, _HANDLER_MAPPING_KEYWORD)
+        if not any(token in source for token in tokens):
             self.context.memo["exception_handler_registrations"] = found
             return found
         for node in descendants(self.context.module):
+            if isinstance(node, cst.Call):
+                self._record_handler_mapping(node, found)
             if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
                 continue
             position = _HANDLER_REGISTRATIONS.get(node.func.attr.value)
@@ -161,6 +166,25 @@ class ExceptionTracker:
                 found[handler.value.value] = position
         self.context.memo["exception_handler_registrations"] = found
         return found
+
+    def _record_handler_mapping(self, call: cst.Call, found: dict[str, int]) -> None:
+        mapping = next(
+            (
+                a.value
+                for a in call.args
+                if a.keyword is not None and a.keyword.value == _HANDLER_MAPPING_KEYWORD
+            ),
+            None,
+        )
+        if not isinstance(mapping, cst.Dict):
+            return
+        for element in mapping.elements:
+            if (
+                isinstance(element, cst.DictElement)
+                and isinstance(element.value, cst.Name)
+                and self._broad_exception(cst.Arg(element.key))
+            ):
+                found[element.value.value] = 1
 
     def _broad_exception(self, argument: cst.Arg | None) -> bool:
         """An exception class whose text is not meant for clients (not a status code)."""
