@@ -197,6 +197,13 @@ async def test_cors_allows_only_the_configured_origin(client: httpx.AsyncClient)
         headers={"Origin": "https://evil.example.net", "Access-Control-Request-Method": "POST"},
     )
     assert "access-control-allow-origin" not in preflight.headers
+    assert_envelope(preflight, 400, "cors_preflight_rejected")
+    allowed_preflight = await client.options(
+        "/v1/cluster",
+        headers={"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "POST"},
+    )
+    assert allowed_preflight.status_code == 200
+    assert allowed_preflight.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
 
 
 @pytest.mark.asyncio

@@ -17,12 +17,12 @@ from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
 from ml_service import schemas
+from ml_service.cors import AllowlistCORSMiddleware
 from ml_service.errors import ERROR_RESPONSES, REQUEST_ID_SCOPE_KEY, error_response
 from ml_service.middleware import BodyLimitMiddleware, BodyTooLarge, EdgeMiddleware
 from ml_service.persistence import MODEL_ID_PATTERN
@@ -346,7 +346,7 @@ def build_api(settings: Settings) -> FastAPI:
 def wrap_edge(api: FastAPI, settings: Settings) -> ASGIApp:
     runtime: Runtime = api.state.runtime
     app: ASGIApp = BodyLimitMiddleware(api, settings.max_body_bytes)
-    app = CORSMiddleware(
+    app = AllowlistCORSMiddleware(
         app,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST"],
