@@ -166,3 +166,18 @@ def test_explicit_directory_named_like_a_module(
     (tmp_path / "odd.py" / "inner.py").write_text(UNSAFE_LOAD)
     _, report = check(tmp_path, monkeypatch, capsys, "odd.py")
     assert findings_by_path(report) == {"odd.py/inner.py": [5]}
+
+
+def test_syntax_error_is_reported_even_when_no_rule_needs_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Neither file mentions anything LG401 looks for, so its prefilter skips them.
+    (tmp_path / "broken.py").write_text("def f(:\n    return 1\n")
+    (tmp_path / "newer_syntax.py").write_text("type Vector = list[float]\n")
+    (tmp_path / "good.py").write_text(UNSAFE_LOAD)
+    code, report = check(tmp_path, monkeypatch, capsys)
+    assert code == 1
+    assert errors_by_path(report) == {
+        "broken.py": "syntax error at line 1, column 7: invalid syntax"
+    }  # PEP 695 syntax parses with LibCST even where this interpreter's parser fails
+    assert findings_by_path(report) == {"good.py": [5]}
