@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import cast
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
@@ -294,7 +295,7 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
             if item is leave:
                 path.pop()
                 continue
-            node = item  # type: ignore[assignment]
+            node = cast(cst.CSTNode, item)
             path.append(node)
             if id(node) in wanted:
                 self._resolve_path(path)
@@ -351,7 +352,7 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
         # LibCST counts "\r\n", "\r" and "\n" as line breaks.
         shift = before.count("\n") + before.count("\r") - before.count("\r\n")
         for node, where in provider._computed.items():
-            if node not in self._ranges:
+            if node not in self._ranges and isinstance(where, CodeRange):
                 self._ranges[node] = CodeRange(
                     CodePosition(where.start.line + shift, where.start.column),
                     CodePosition(where.end.line + shift, where.end.column),
