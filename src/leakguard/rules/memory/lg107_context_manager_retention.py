@@ -101,6 +101,8 @@ class ContextManagerRetention(LintRule):
                 ):
                     targets = [node.target]
                 for target in targets:
+                    if _is_whole_slice(target):
+                        continue  # `self.x[:] = []` replaces the contents, it does not add
                     container = target.value if isinstance(target, cst.Subscript) else None
                     if container is None and isinstance(node, cst.AugAssign):
                         container = target
@@ -130,6 +132,12 @@ class ContextManagerRetention(LintRule):
         # `__enter__` does not: the data collected in the block outlives `__exit__`.
         release_scope = set(methods) - self._constructors - set(_ENTER_METHODS)
         if class_release(owner, attribute, self.context, methods=release_scope) is not None:
+            return False
+        if any(
+            _empties_by_slice(method, attribute)
+            for method in class_methods(owner)
+            if method.name.value in release_scope
+        ):
             return False
         return not self._size_checked(method, f"{receiver}.{attribute}")
 
@@ -275,3 +283,37 @@ def _fresh_container(binding: cst.BaseExpression | None, context: FileContext) -
     if isinstance(binding, cst.Call):
         return context.code_of(binding.func) + "()"
     return "[]"
+
+
+def _is_whole_slice(target: cst.BaseExpression) -> bool:
+    """`x[:]` (no bounds): assigning to it replaces the whole contents."""
+    if not isinstance(target, cst.Subscript) or len(target.slice) != 1:
+        return False
+    index = target.slice[0].slice
+    return (
+        isinstance(index, cst.Slice)
+        and index.lower is None
+        and index.upper is None
+        and index.step is None
+    )
+
+
+def _empties_by_slice(method: cst.FunctionDef, attribute: str) -> bool:
+    """`self.<attribute>[:] = []` in the method: the list is emptied in place."""
+    receiver = receiver_name(method)
+    if receiver is None:
+        return False
+    for node in descendants(method.body, stop_at=SCOPE_NODES):
+        if not isinstance(node, cst.Assign) or not _is_empty_literal(node.value):
+            continue
+        for target in node.targets:
+            if (
+                _is_whole_slice(target.target)
+                and _receiver_attribute(target.target.value, receiver) == attribute  # type: ignore[attr-defined]
+            ):
+                return True
+    return False
+
+
+def _is_empty_literal(value: cst.BaseExpression) -> bool:
+    return isinstance(value, (cst.List, cst.Tuple)) and not value.elements
