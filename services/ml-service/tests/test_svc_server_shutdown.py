@@ -91,3 +91,27 @@ async def test_sigterm_drains_in_flight_work_and_leaves_no_orphans(
         alive = {pid for pid in alive if psutil.pid_exists(pid)}
     assert not alive, f"orphaned processes: {alive}"
     assert '"message": "stopped"' in service.log_tail(20)
+
+
+@pytest.mark.asyncio
+async def test_readyz_reports_a_broken_worker_pool(
+    service_factory: Callable[..., ServiceProcess],
+) -> None:
+    service = service_factory("broken-pool")
+    forkserver = next(
+        child
+        for child in psutil.Process(service.pid).children()
+        if any("forkserver" in part for part in child.cmdline())
+    )
+    workers = forkserver.children()
+    # With the forkserver gone no replacement worker can be started.
+    for process in (forkserver, *workers):
+        process.kill()
+    async with httpx.AsyncClient(base_url=service.base_url, timeout=5) as client:
+        await poll_status(client, "/readyz", 503, 15.0)
+        refused = await client.post(
+            "/v1/cluster", json={"algorithm": "kmeans", "data": [[1.0]], "n_clusters": 1}
+        )
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "unavailable"
+        assert (await client.get("/livez")).status_code == 200

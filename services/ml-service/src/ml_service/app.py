@@ -79,7 +79,7 @@ async def _run_in_worker(
 ) -> Response:
     """Admission, then the raw body to a worker under a deadline; maps outcomes to HTTP."""
     runtime = _runtime(request)
-    if runtime.draining or not runtime.ready or runtime.pool is None:
+    if not runtime.accepting_work:
         return _unavailable(request, "unavailable", "Service is not accepting work", 1)
     if runtime.admission.is_full():
         runtime.metrics.shed.labels("queue_full").inc()
@@ -230,7 +230,7 @@ def _install_routes(api: FastAPI) -> None:
     )
     async def readyz(request: Request) -> JSONResponse:
         runtime: Runtime = request.app.state.runtime
-        if runtime.ready and not runtime.draining:
+        if runtime.accepting_work:
             return JSONResponse({"status": "ready"})
         raise StarletteHTTPException(status_code=503)
 

@@ -47,6 +47,11 @@ class WorkerPool:
             context=context,
         )
 
+    @property
+    def active(self) -> bool:
+        """False once pebble's manager threads have died (e.g. workers cannot be forked)."""
+        return bool(self._pool.active)
+
     def submit(self, spec: TaskSpec, timeout_seconds: float) -> Future[TaskOutcome]:
         """Schedule a task; pebble kills its worker if it runs past ``timeout_seconds``."""
         return self._pool.schedule(run_task, args=(spec,), timeout=timeout_seconds)

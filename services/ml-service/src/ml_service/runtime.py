@@ -63,6 +63,10 @@ class Runtime:
         self.metrics.ready.set(1)
         logger.info("ready", extra={"workers": self.settings.workers})
 
+    @property
+    def accepting_work(self) -> bool:
+        return self.ready and not self.draining and self.pool is not None and self.pool.active
+
     def _pool(self) -> WorkerPool:
         if self.pool is None:
             raise RuntimeError("worker pool not started")
