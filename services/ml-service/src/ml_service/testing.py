@@ -171,6 +171,8 @@ class KeepAliveClient:
     async def __aexit__(self, *exc_info: object) -> None:
         if self._writer is not None:
             self._writer.close()
+            with contextlib.suppress(ConnectionError):
+                await self._writer.wait_closed()
 
     async def _connect(self) -> None:
         self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self.port)
