@@ -25,16 +25,26 @@ class Discovery:
     missing: list[str]
 
 
-def _display(path: Path, root: Path) -> str:
+def _display(path: Path, root: Path, resolved_dirs: dict[Path, Path] | None = None) -> str:
     # Resolve only the directory: a symlinked file is shown under its own name (a
-    # dangling link must not be reported as its missing target).
+    # dangling link must not be reported as its missing target). Directories are
+    # resolved once per run (`resolved_dirs`): resolving is a syscall per path part.
     absolute = Path(os.path.abspath(path))
-    for candidate in (absolute, absolute.parent.resolve() / absolute.name):
-        try:
-            return candidate.relative_to(root).as_posix()
-        except ValueError:
-            continue
-    return path.as_posix()
+    try:
+        return absolute.relative_to(root).as_posix()
+    except ValueError:
+        pass
+    directory = absolute.parent
+    if resolved_dirs is None:
+        resolved = directory.resolve()
+    else:
+        resolved = resolved_dirs.get(directory) or resolved_dirs.setdefault(
+            directory, directory.resolve()
+        )
+    try:
+        return (resolved / absolute.name).relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def _gitignore_spec(directory: Path) -> pathspec.GitIgnoreSpec | None:
@@ -54,8 +64,10 @@ def discover(targets: Sequence[Path], config: Config, root: Path | None = None) 
     files: list[SourceFile] = []
     missing: list[str] = []
 
+    resolved_dirs: dict[Path, Path] = {}
+
     def add(path: Path) -> None:
-        display = _display(path, base)
+        display = _display(path, base, resolved_dirs)
         if display not in seen:
             seen.add(display)
             files.append(SourceFile(path, display))
