@@ -3,6 +3,7 @@ the exit codes (0 clean, 1 findings at or above --fail-on, 2 usage/configuration
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -155,3 +156,31 @@ def test_module_entry_point_subprocess(project: Path) -> None:
     )
     assert result.returncode == 1, result.stderr
     assert result.stdout.startswith("app.py:5:12: LG401 [error]")
+
+
+def test_progress_bar_only_on_a_terminal_and_after_two_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from leakguard import cli
+
+    class FakeTerminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("CI", raising=False)
+    with cli._progress_bar() as update:  # pytest's captured stderr is not a terminal
+        assert update is None
+
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    clock = [1000.0]
+    monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
+    with cli._progress_bar() as update:
+        assert update is not None
+        update(1, 50)
+        assert terminal.getvalue() == ""  # a short run never shows a bar
+        clock[0] += 2.5
+        update(2, 50)
+        update(50, 50)
+    assert "checking" in terminal.getvalue()
+    assert sys.stdout is not terminal  # the bar never touches stdout (the report)
