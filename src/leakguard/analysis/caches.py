@@ -165,8 +165,11 @@ def eviction_index(context: FileContext) -> EvictionIndex:
             for inner in [node.left, *(t.comparator for t in node.comparisons)]:
                 if isinstance(inner, cst.Call) and _is_len_call(inner):
                     record(inner.args[0].value)
-        elif isinstance(node, (cst.Arg, cst.Return)) and node.value is not None:
-            record(node.value)  # handed to other code, which may evict
+        elif isinstance(node, cst.Call) and not _is_read_only_builtin(node):
+            for arg in node.args:
+                record(arg.value)  # handed to other code, which may evict
+        elif isinstance(node, cst.Return) and node.value is not None:
+            record(node.value)
         elif isinstance(node, cst.FunctionDef):
             _record_reassignments(node, names, attributes)
     index = EvictionIndex(frozenset(names), frozenset(attributes))
@@ -175,6 +178,36 @@ def eviction_index(context: FileContext) -> EvictionIndex:
 
 
 _EVICTING_METHODS = frozenset({"pop", "popitem", "clear", "popleft", "remove", "discard"})
+# Builtins that only read their argument: `len(CACHE)` in a key is not an eviction path.
+_READ_ONLY_BUILTINS = frozenset(
+    {
+        "len",
+        "iter",
+        "sorted",
+        "list",
+        "tuple",
+        "set",
+        "str",
+        "repr",
+        "print",
+        "isinstance",
+        "bool",
+        "any",
+        "all",
+        "sum",
+        "min",
+        "max",
+        "enumerate",
+        "reversed",
+        "id",
+        "hash",
+        "type",
+    }
+)
+
+
+def _is_read_only_builtin(call: cst.Call) -> bool:
+    return isinstance(call.func, cst.Name) and call.func.value in _READ_ONLY_BUILTINS
 
 
 def _is_len_call(node: cst.BaseExpression) -> bool:

@@ -47,6 +47,7 @@ from leakguard.analysis.cleanup import (
 )
 from leakguard.analysis.frameworks import is_request_handler
 from leakguard.analysis.imports import dotted_name
+from leakguard.analysis.lifecycle import is_lifecycle_hook
 from leakguard.analysis.scopes import Storage, locate
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
@@ -69,6 +70,8 @@ _MODEL_NOTE = (
     'memory ("models never cleaned up")'
 )
 
+
+_CONSTRUCTORS = frozenset({"__init__", "__post_init__", "__new__", "__enter__", "__aenter__"})
 
 # Implicitly static or class methods: their first argument is not an instance.
 _IMPLICIT_STATIC = frozenset({"__new__", "__init_subclass__", "__class_getitem__"})
@@ -186,9 +189,16 @@ class UnboundedCache(LintRule):
         is_model = value is not None and model_value(
             value, function, self.context, self._model_factories, self._model_methods
         )
-        if not self._cache_name.search(name) and not (
-            (is_model or self._request_reachable(function))
-            and (reads_first or reads_by_key(function, key))
+        # A model built or fitted on every call and kept in a dict is the seed's "models
+        # never cleaned up", memo idiom or not; start-up code fills registries once.
+        model_per_call = is_model and not self._runs_once(function)
+        if (
+            not self._cache_name.search(name)
+            and not model_per_call
+            and not (
+                (is_model or self._request_reachable(function))
+                and (reads_first or reads_by_key(function, key))
+            )
         ):
             return  # a registry or an index, not a cache
         location = locate(container, self.context)
@@ -204,6 +214,9 @@ class UnboundedCache(LintRule):
             return  # evicted, reset, size-checked or handed to code that may evict
         self._reported.add(marker)
         self._report_store(site, key, is_model, function, binding, owner_label, location.storage)
+
+    def _runs_once(self, function: cst.FunctionDef) -> bool:
+        return function.name.value in _CONSTRUCTORS or is_lifecycle_hook(function, self.context)
 
     def _request_reachable(self, function: cst.FunctionDef) -> bool:
         if not uses_web_framework(self.context):
