@@ -136,6 +136,21 @@ async def test_nan_literal_in_raw_json_is_422(client: httpx.AsyncClient) -> None
     assert error["details"] == [{"loc": ["kmeans", "data", 1, 0], "type": "finite_number"}]
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+@pytest.mark.asyncio
+async def test_non_json_bodies_are_refused(
+    client: httpx.AsyncClient, content_type: str | None
+) -> None:
+    body = json.dumps({"algorithm": "kmeans", "data": [[1.0]], "n_clusters": 1}).encode()
+    headers = {} if content_type is None else {"content-type": content_type}
+    response = await client.post("/v1/cluster", content=body, headers=headers)
+    assert_envelope(response, 415, "unsupported_media_type")
+    accepted = await client.post(
+        "/v1/cluster", content=body, headers={"content-type": "application/json; charset=utf-8"}
+    )
+    assert accepted.status_code == 200
+
+
 @pytest.mark.asyncio
 async def test_dbscan_cost_budget_is_422(make_client: Callable, tmp_path: Path) -> None:
     client = await make_client(make_settings(tmp_path / "models", dbscan_max_cost=1000))

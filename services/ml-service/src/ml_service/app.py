@@ -63,6 +63,13 @@ def _request_id(request: Request) -> str:
     return str(request.scope.get(REQUEST_ID_SCOPE_KEY, ""))
 
 
+def _is_json(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
 def _runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
@@ -88,6 +95,15 @@ async def _run_in_worker(
             "overloaded",
             "Too many requests in progress",
             runtime.admission.retry_after_seconds(),
+        )
+    if not _is_json(request):
+        # Browsers send text/plain and form posts cross-origin without a CORS preflight;
+        # requiring JSON makes every cross-site call face the origin allowlist (CSRF).
+        return error_response(
+            415,
+            "unsupported_media_type",
+            "Content-Type must be application/json",
+            _request_id(request),
         )
     try:
         body = await request.body()

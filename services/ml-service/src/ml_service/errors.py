@@ -15,6 +15,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorEnvelope, "description": description}
     for status, description in (
         (413, "Request body larger than the configured limit"),
+        (415, "Content-Type is not application/json"),
         (422, "Request failed validation; the body names fields and error types only"),
         (500, "Internal error; details are in the server log under the request id"),
         (503, "Overloaded or shutting down; retry after the Retry-After seconds"),
