@@ -669,7 +669,7 @@ def _mentions_name(expr: cst.CSTNode, name: str) -> bool:
     if isinstance(expr, cst.Name):
         return expr.value == name
     attributes: set[int] = set()  # `obj.name`: an attribute, not the variable
-    for node in descendants(expr, stop_at=SCOPE_NODES):
+    for node in [expr, *descendants(expr, stop_at=SCOPE_NODES)]:
         if isinstance(node, cst.Attribute):
             attributes.add(id(node.attr))
         elif isinstance(node, cst.Name) and node.value == name and id(node) not in attributes:
