@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -139,22 +142,34 @@ def test_max_file_size_is_configurable(
     assert code == 1 and report["errors"] == []
 
 
-def test_unreadable_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _without_file_permission_override() -> None:
+    """Drop CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from the bounding set, so the
+    exec'd process honours file modes even when running as root (as CI does)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
     secret = tmp_path / "secret.py"
     secret.write_text(UNSAFE_LOAD)
     (tmp_path / "good.py").write_text(UNSAFE_LOAD)
     secret.chmod(0)
+    command = [sys.executable, "-m", "leakguard", "check", ".", "--format", "json", "--no-cache"]
     try:
-        if os.access(secret, os.R_OK):
-            pytest.skip(
-                "running as root (or with CAP_DAC_OVERRIDE): chmod 000 does not block reads"
-            )
-        code, report = check(tmp_path, monkeypatch, capsys)
+        completed = subprocess.run(
+            command,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            preexec_fn=_without_file_permission_override if os.geteuid() == 0 else None,
+        )
     finally:
         secret.chmod(0o644)
-    assert code == 1
+    assert completed.returncode == 1, completed.stderr
+    report = json.loads(completed.stdout)
     assert findings_by_path(report) == {"good.py": [5]}
     assert errors_by_path(report) == {"secret.py": "cannot read file: permission denied"}
 
