@@ -28,7 +28,9 @@ from leakguard.walker import iter_children
 
 def module_name_for(display_path: str) -> str:
     """`pkg/sub/mod.py` -> `pkg.sub.mod`; `pkg/__init__.py` -> `pkg`."""
-    stem = display_path.rsplit(".", 1)[0] if display_path.endswith((".py", ".pyi")) else display_path
+    stem = (
+        display_path.rsplit(".", 1)[0] if display_path.endswith((".py", ".pyi")) else display_path
+    )
     # `..` appears when a target lies outside the run's root; it is no module name.
     parts = [p for p in stem.replace("\\", "/").split("/") if p and p not in (".", "..")]
     if parts and parts[-1] == "__init__":
@@ -124,19 +126,23 @@ def _resolve_metadata(context: FileContext, rules: list[LintRule]) -> None:
         rule.metadata = {p: resolved[p] for p in rule.get_inherited_dependencies()}
 
 
+# node type -> the (rule, bound visitor method) pairs to call for it
+HandlerTable = dict[type, list[tuple[LintRule, Callable[[cst.CSTNode], object]]]]
+
+
 def _walk(module: cst.Module, context: FileContext, rules: list[LintRule]) -> list[FileError]:
     """One traversal for all rules. A rule that raises is dropped for this file only."""
     from leakguard.walker import walk
 
-    visits: dict[type, list[tuple[LintRule, Callable[[cst.CSTNode], object]]]] = {}
-    leaves: dict[type, list[tuple[LintRule, Callable[[cst.CSTNode], object]]]] = {}
+    visits: HandlerTable = {}
+    leaves: HandlerTable = {}
     for rule in rules:
         for name, node_type, is_leave in visitor_methods(type(rule)):
             table = leaves if is_leave else visits
             table.setdefault(node_type, []).append((rule, getattr(rule, name)))
     failed: dict[str, str] = {}
 
-    def dispatch(table: dict[type, list[tuple[LintRule, Callable[[cst.CSTNode], object]]]]):
+    def dispatch(table: HandlerTable) -> Callable[[cst.CSTNode], None]:
         def call(node: cst.CSTNode) -> None:
             handlers = table.get(type(node))
             if not handlers:
@@ -158,7 +164,9 @@ def _walk(module: cst.Module, context: FileContext, rules: list[LintRule]) -> li
             if rule.code == code:
                 rule.reports.clear()
         errors.append(
-            FileError(context.path, f"internal error in rule {code} (skipped for this file): {problem}")
+            FileError(
+                context.path, f"internal error in rule {code} (skipped for this file): {problem}"
+            )
         )
     return errors
 

@@ -80,9 +80,9 @@ def discover(targets: Sequence[Path], config: Config, root: Path | None = None) 
             # apply only to what lies below it.
             root_for_excludes: Path | None = base
             absolute = target.resolve()
-            if absolute.is_relative_to(base) and absolute != base:
-                if exclude.match_file(absolute.relative_to(base).as_posix() + "/"):
-                    root_for_excludes = None
+            inside = absolute.is_relative_to(base) and absolute != base
+            if inside and exclude.match_file(absolute.relative_to(base).as_posix() + "/"):
+                root_for_excludes = None
             walker = _walk_directory(
                 target, exclude, suffixes, config.respect_gitignore, root_for_excludes
             )

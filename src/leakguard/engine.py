@@ -95,7 +95,7 @@ def check(
         progress(done, total)
     payloads = [(s.file.display, s.data) for s, _ in pending]
     analysed = _map(_analyse_payload, payloads, workers, _init_worker, (config, project))
-    for (source, key), result in zip(pending, analysed):
+    for (source, key), result in zip(pending, analysed, strict=True):
         results[source.file.display] = result
         if cache is not None:
             cache.store_result(key, result)
@@ -141,7 +141,11 @@ def _project_index(
     for source in sources:
         if source.data is None:
             continue
-        key = cache.key("facts:" + ",".join(needed), source.file.display, source.digest) if cache else ""
+        key = (
+            cache.key("facts:" + ",".join(needed), source.file.display, source.digest)
+            if cache
+            else ""
+        )
         cached = cache.load(key) if cache else None
         if isinstance(cached, dict):
             facts_by_file[source.file.display] = cached
@@ -149,7 +153,9 @@ def _project_index(
             pending.append((source, key))
     payloads = [(s.file.display, s.data) for s, _ in pending]
     for (source, key), facts in zip(
-        pending, _map(_facts_payload, payloads, workers, _init_fact_worker, (needed,))
+        pending,
+        _map(_facts_payload, payloads, workers, _init_fact_worker, (needed,)),
+        strict=True,
     ):
         facts_by_file[source.file.display] = facts
         if cache is not None:
