@@ -52,9 +52,12 @@ def parse(text: str, display: str) -> cst.Module | FileError:
         precise = _python_syntax_error(text)
         if precise is not None:
             return FileError(display, precise)
-        detail = str(exc.message).strip().splitlines()[0] if exc.message else "invalid syntax"
+        # Python accepts the file but LibCST does not (e.g. a parenthesised annotated
+        # name, `(x): int`): say so rather than call valid code a syntax error.
         return FileError(
-            display, f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: {detail}"
+            display,
+            f"cannot analyse: LibCST's parser gives up at line {exc.raw_line}, column "
+            f"{exc.raw_column + 1}, although Python accepts this file (a LibCST limitation)",
         )
     except RecursionError:
         return FileError(display, "cannot parse: expressions nested too deeply")
