@@ -130,6 +130,8 @@ class ClosureStateAccumulation(LintRule):
         growth = _growth_in(loop.body, key)
         if growth is None or not self._binding_fits(growth, function):
             return
+        if is_bounded_container(binding_value(key, function, self.context), self.context):
+            return  # `deque(maxlen=n)`: a sliding window, it never grows past n
         if find_release(loop.body, key, self.context, into_functions=False) is not None:
             return  # `yield batch; batch = []`: a new collection per yield
         loop_line = self.context.line_of(loop)

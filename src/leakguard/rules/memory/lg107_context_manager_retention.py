@@ -101,8 +101,10 @@ class ContextManagerRetention(LintRule):
                 ):
                     targets = [node.target]
                 for target in targets:
-                    if _is_whole_slice(target):
-                        continue  # `self.x[:] = []` replaces the contents, it does not add
+                    if _is_whole_slice(target) or _has_literal_key(target):
+                        # `self.x[:] = []` replaces the contents; `self.x["k"] = v` only
+                        # ever overwrites a fixed set of keys. Neither grows the container.
+                        continue
                     container = target.value if isinstance(target, cst.Subscript) else None
                     if container is None and isinstance(node, cst.AugAssign):
                         container = target
@@ -283,6 +285,15 @@ def _fresh_container(binding: cst.BaseExpression | None, context: FileContext) -
     if isinstance(binding, cst.Call):
         return context.code_of(binding.func) + "()"
     return "[]"
+
+
+def _has_literal_key(target: cst.BaseExpression) -> bool:
+    if not isinstance(target, cst.Subscript) or len(target.slice) != 1:
+        return False
+    index = target.slice[0].slice
+    return isinstance(index, cst.Index) and isinstance(
+        index.value, (cst.SimpleString, cst.Integer, cst.ConcatenatedString)
+    )
 
 
 def _is_whole_slice(target: cst.BaseExpression) -> bool:
