@@ -91,8 +91,10 @@ class ClosureStateAccumulation(LintRule):
             return  # immutable, unknown or bounded capture
         if not binding_accepts(growth, persistence, self.context):
             return
-        if growth.method == "[]=" and _reads_by_key(inner, growth.key):
-            return  # a memo/cache (keyed look-ups): LG108's territory, not accumulation
+        if growth.method in ("[]=", "add") and _reads_by_key(inner, growth.key):
+            # A memo (keyed look-ups: LG108's territory) or a seen-set consulted before
+            # each add (`while port in produced: ...`): deduplication state, not a leak.
+            return
         if _registers_argument(inner, growth):
             return  # `REGISTRY[key] = func; return func`: a registration decorator
         if find_release(inner, growth.key, self.context, into_functions=True) is not None:
