@@ -301,6 +301,42 @@ def growth_of_augassign(node: cst.AugAssign) -> Growth | None:
     return Growth(node, node.target, key, "+=", node.value)
 
 
+class GrowthRule(LintRule):
+    """A rule told about every place that grows a container: `x.append(...)` (and the
+    other GROW_METHODS), `x[k] = v` and `x += [...]`, while `watching()` is true.
+    Subclasses implement `on_growth`; cheap `watching()` checks keep the hot path short."""
+
+    def watching(self) -> bool:
+        return True
+
+    def on_growth(self, growth: Growth) -> None:
+        raise NotImplementedError
+
+    def growth_of_assignment(self, node: cst.Assign) -> Growth | None:
+        return growth_of_assign(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute) or func.attr.value not in GROW_METHODS:
+            return
+        if self.watching():
+            growth = growth_of_call(node)
+            if growth is not None:
+                self.on_growth(growth)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if self.watching():
+            growth = self.growth_of_assignment(node)
+            if growth is not None:
+                self.on_growth(growth)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if self.watching():
+            growth = growth_of_augassign(node)
+            if growth is not None:
+                self.on_growth(growth)
+
+
 @dataclass(frozen=True)
 class Persistence:
     """Where a grown container lives and what could release it."""

@@ -5,16 +5,13 @@ from __future__ import annotations
 import libcst as cst
 
 from leakguard.analysis.loops import (
-    GROW_METHODS,
     Growth,
+    GrowthRule,
     LoopFrame,
     LoopNest,
     LoopTrackingRule,
     Persistence,
     binding_accepts,
-    growth_of_assign,
-    growth_of_augassign,
-    growth_of_call,
     inner_fill_count,
     is_unbounded,
     persistence_of,
@@ -43,38 +40,17 @@ _DEFAULT_FIX = (
 )
 
 
-class LoopAccumulation(LoopTrackingRule):
+class LoopAccumulation(GrowthRule, LoopTrackingRule):
     code = "LG102"
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._reported: set[tuple[str, int]] = set()
 
-    def visit_Call(self, node: cst.Call) -> None:
-        if not self.has_known_loop:
-            return
-        func = node.func
-        if not isinstance(func, cst.Attribute) or func.attr.value not in GROW_METHODS:
-            return
-        growth = growth_of_call(node)
-        if growth is not None:
-            self._check(growth)
+    def watching(self) -> bool:
+        return self.has_known_loop
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if not self.has_known_loop:
-            return
-        growth = growth_of_assign(node)
-        if growth is not None:
-            self._check(growth)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        if not self.has_known_loop:
-            return
-        growth = growth_of_augassign(node)
-        if growth is not None:
-            self._check(growth)
-
-    def _check(self, growth: Growth) -> None:
+    def on_growth(self, growth: Growth) -> None:
         loops = self.active_loops()
         if not loops:
             return

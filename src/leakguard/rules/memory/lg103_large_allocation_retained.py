@@ -6,15 +6,12 @@ import libcst as cst
 
 from leakguard.analysis.cleanup import class_methods, receiver_name
 from leakguard.analysis.loops import (
-    GROW_METHODS,
     Growth,
+    GrowthRule,
     LoopFrame,
     LoopNest,
     LoopTrackingRule,
     binding_accepts,
-    growth_of_assign,
-    growth_of_augassign,
-    growth_of_call,
     is_unbounded,
     loop_local_values,
     persistence_of,
@@ -30,38 +27,17 @@ _FIX = (
 _RELEASE_METHODS = ("__del__", "__exit__", "__aexit__", "close")
 
 
-class LargeAllocationRetained(LoopTrackingRule):
+class LargeAllocationRetained(GrowthRule, LoopTrackingRule):
     code = "LG103"
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._reported: set[tuple[str, int]] = set()
 
-    def visit_Call(self, node: cst.Call) -> None:
-        if not self.in_loop:
-            return
-        func = node.func
-        if not isinstance(func, cst.Attribute) or func.attr.value not in GROW_METHODS:
-            return
-        growth = growth_of_call(node)
-        if growth is not None:
-            self._check(growth)
+    def watching(self) -> bool:
+        return self.in_loop
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if not self.in_loop:
-            return
-        growth = growth_of_assign(node)
-        if growth is not None:
-            self._check(growth)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        if not self.in_loop:
-            return
-        growth = growth_of_augassign(node)
-        if growth is not None:
-            self._check(growth)
-
-    def _check(self, growth: Growth) -> None:
+    def on_growth(self, growth: Growth) -> None:
         if growth.value is None:
             return
         loops = self.active_loops()

@@ -12,8 +12,8 @@ from leakguard.analysis.cleanup import (
     is_bounded_container,
 )
 from leakguard.analysis.loops import (
-    GROW_METHODS,
     Growth,
+    GrowthRule,
     binding_accepts,
     growth_of_assign,
     growth_of_augassign,
@@ -25,14 +25,13 @@ from leakguard.analysis.loops import (
 )
 from leakguard.analysis.scopes import Storage
 from leakguard.context import FileContext
-from leakguard.rule import LintRule
 from leakguard.walker import SCOPE_NODES, descendants
 
 _LOOPS = (cst.For, cst.While)
 _SNAPSHOT_CALLS = frozenset({"list", "tuple", "set", "frozenset", "dict", "sorted"})
 
 
-class ClosureStateAccumulation(LintRule):
+class ClosureStateAccumulation(GrowthRule):
     code = "LG106"
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -47,31 +46,13 @@ class ClosureStateAccumulation(LintRule):
         self._depth -= 1
 
     # -- captured state grown by a nested function ---------------------------------------
-    def visit_Call(self, node: cst.Call) -> None:
-        if self._depth < 2:
-            return
-        func = node.func
-        if not isinstance(func, cst.Attribute) or func.attr.value not in GROW_METHODS:
-            return
-        growth = growth_of_call(node)
-        if growth is not None:
-            self._check_capture(growth)
+    def watching(self) -> bool:
+        return self._depth >= 2
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if self._depth < 2:
-            return
-        growth = growth_of_assign(node) or _rebinding_growth(node)
-        if growth is not None:
-            self._check_capture(growth)
+    def growth_of_assignment(self, node: cst.Assign) -> Growth | None:
+        return growth_of_assign(node) or _rebinding_growth(node)
 
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        if self._depth < 2:
-            return
-        growth = growth_of_augassign(node)
-        if growth is not None:
-            self._check_capture(growth)
-
-    def _check_capture(self, growth: Growth) -> None:
+    def on_growth(self, growth: Growth) -> None:
         inner = self.context.enclosing_function()
         if inner is None:
             return
