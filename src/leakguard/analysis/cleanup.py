@@ -44,7 +44,7 @@ import libcst as cst
 from leakguard.analysis.calls import keyword_arg, positional_arg
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.context import FileContext
-from leakguard.walker import SCOPE_NODES, iter_children
+from leakguard.walker import SCOPE_NODES, descendants, iter_children
 
 
 class ReleaseKind(str, Enum):
@@ -254,6 +254,23 @@ def receiver_name(method: cst.FunctionDef) -> str | None:
     params = method.params
     first = [*params.posonly_params, *params.params]
     return first[0].name.value if first else None
+
+
+def self_calls(method: cst.FunctionDef) -> set[str]:
+    """Names of the methods it calls on its own receiver (`self.<name>(...)`)."""
+    receiver = receiver_name(method)
+    names: set[str] = set()
+    if receiver is None:
+        return names
+    for node in descendants(method.body, stop_at=SCOPE_NODES):
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and isinstance(node.func.value, cst.Name)
+            and node.func.value.value == receiver
+        ):
+            names.add(node.func.attr.value)
+    return names
 
 
 def class_release(

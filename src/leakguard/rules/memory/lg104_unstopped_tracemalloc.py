@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from leakguard.analysis.cleanup import self_calls
 from leakguard.analysis.imports import matches_any
 from leakguard.analysis.tracemalloc_facts import (
     BLOCK_TYPES,
@@ -148,7 +149,7 @@ class UnstoppedTracemalloc(LintRule):
                 continue
             if self._stop_in(method.body) is not None:
                 return True
-            for helper in _self_calls(method):
+            for helper in self_calls(method):
                 target = methods.get(helper)
                 if target is not None and target is not function and self._stop_in(target.body):
                     return True
@@ -283,24 +284,6 @@ def _class_methods(owner: cst.ClassDef) -> list[cst.FunctionDef]:
         elif isinstance(statement, cst.If):
             methods.extend(s for s in statement.body.body if isinstance(s, cst.FunctionDef))
     return methods
-
-
-def _self_calls(method: cst.FunctionDef) -> set[str]:
-    """Names of `self.<name>(...)` calls in the method (one level of helpers)."""
-    params = [*method.params.posonly_params, *method.params.params]
-    if not params:
-        return set()
-    receiver = params[0].name.value
-    names: set[str] = set()
-    for node in descendants(method.body, stop_at=SCOPE_NODES):
-        if (
-            isinstance(node, cst.Call)
-            and isinstance(node.func, cst.Attribute)
-            and isinstance(node.func.value, cst.Name)
-            and node.func.value.value == receiver
-        ):
-            names.add(node.func.attr.value)
-    return names
 
 
 def _exit_word(node: cst.CSTNode) -> str:

@@ -26,6 +26,7 @@ from leakguard.analysis.cleanup import (
     find_release,
     is_bounded_container,
     receiver_name,
+    self_calls,
 )
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.scopes import is_mutable_constructor
@@ -229,23 +230,6 @@ def _is_static_or_class(method: cst.FunctionDef) -> bool:
     return False
 
 
-def _self_calls(method: cst.FunctionDef) -> set[str]:
-    """Names of `self.<name>(...)` calls in the method."""
-    receiver = receiver_name(method)
-    names: set[str] = set()
-    if receiver is None:
-        return names
-    for node in descendants(method.body, stop_at=SCOPE_NODES):
-        if (
-            isinstance(node, cst.Call)
-            and isinstance(node.func, cst.Attribute)
-            and isinstance(node.func.value, cst.Name)
-            and node.func.value.value == receiver
-        ):
-            names.add(node.func.attr.value)
-    return names
-
-
 def _constructor_helpers(
     methods: dict[str, cst.FunctionDef], constructors: frozenset[str]
 ) -> set[str]:
@@ -254,7 +238,7 @@ def _constructor_helpers(
     from_constructors: set[str] = set()
     from_elsewhere: set[str] = set()
     for name, method in methods.items():
-        calls = _self_calls(method)
+        calls = self_calls(method)
         (from_constructors if name in constructors else from_elsewhere).update(calls)
     return {
         name
