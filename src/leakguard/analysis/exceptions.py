@@ -25,6 +25,7 @@ import libcst as cst
 
 from leakguard.analysis.calls import positional_arg
 from leakguard.analysis.imports import dotted_name, matches_any
+from leakguard.analysis.scopes import bound_names
 from leakguard.context import FileContext
 from leakguard.walker import descendants, iter_children
 
@@ -98,7 +99,7 @@ class ExceptionTracker:
                 # The new value is visible after the whole statement (`x = str(x)`).
                 self._record_assignment(node, end, facts)
             elif isinstance(node, (cst.For, cst.CompFor)):
-                for name in _target_names(node.target):
+                for name in bound_names(node.target):
                     facts.assignments.setdefault(name, []).append((start, None))
         self.context.memo[key] = facts
         return facts
@@ -109,7 +110,7 @@ class ExceptionTracker:
     ) -> None:
         if isinstance(node, cst.Assign):
             for target in node.targets:
-                names = _target_names(target.target)
+                names = bound_names(target.target)
                 single = isinstance(target.target, cst.Name)
                 for name in names:
                     value = node.value if single else None
@@ -377,16 +378,3 @@ def _spans(scope: cst.CSTNode) -> Iterable[tuple[cst.CSTNode, int, int]]:
         nested = list(iter_children(item))
         nested.reverse()
         todo.extend(nested)
-
-
-def _target_names(target: cst.BaseExpression) -> list[str]:
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        names: list[str] = []
-        for element in target.elements:
-            names.extend(_target_names(element.value))
-        return names
-    if isinstance(target, cst.StarredElement):
-        return _target_names(target.value)
-    return []
