@@ -49,3 +49,21 @@ def test_ci_runs_the_readme_test_command() -> None:
     test_command = _quick_start_commands()[1].split("activate && ", 1)[1]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert test_command in ci
+
+
+def test_memory_criteria_coverage_names_existing_fixtures() -> None:
+    text = (ROOT / "docs" / "memory-criteria-coverage.md").read_text(encoding="utf-8")
+    fixtures = ROOT / "tests" / "fixtures" / "rules"
+    missing = []
+    for row in text.splitlines():
+        rule_dir = None
+        for name in re.findall(r"`([^`]+\.py)`", row):
+            if name.startswith("tests/"):
+                if not (ROOT / name).exists():
+                    missing.append(name)
+                continue
+            if "/" in name:
+                rule_dir, name = name.split("/", 1)
+            if rule_dir is not None and not (fixtures / rule_dir / name).exists():
+                missing.append(f"{rule_dir}/{name}")
+    assert missing == []
