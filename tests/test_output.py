@@ -16,8 +16,8 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 import leakguard
-from leakguard.analyzer import StatementPositions
 from leakguard.cli import main
+from leakguard.positions import StatementPositions
 from leakguard.walker import walk
 
 CORPUS = ["bisect.py", "contextlib.py", "keyword.py", "this.py", "tokenize.py"]

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import cast
+from collections.abc import Callable, Sequence
 
 import libcst as cst
-from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
-from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from leakguard.analysis.project import COLLECTORS, ProjectIndex
 from leakguard.config import Config, RuleSpec
@@ -23,7 +20,6 @@ from leakguard.fingerprint import line_hashes
 from leakguard.registry import rule_classes, visitor_methods
 from leakguard.rule import LintRule, Report
 from leakguard.suppression import comment_lines, is_suppressed
-from leakguard.walker import iter_children
 
 
 def module_name_for(display_path: str) -> str:
@@ -108,9 +104,6 @@ def analyze_text(
             return result
         module = parsed
     context = FileContext(display, text, module, module_name_for(display), project)
-    # Resolving positions for the whole tree costs more than parsing it (LibCST
-    # regenerates all the code and re-visits every node); findings need a handful.
-    context._positions = StatementPositions(module, text, context.stack)
     rules = [classes[spec.id](context, spec) for spec in specs]
     _resolve_metadata(context, rules)
     result.errors.extend(_walk(module, context, rules))
@@ -175,9 +168,7 @@ def _walk(module: cst.Module, context: FileContext, rules: list[LintRule]) -> li
 
 
 def _to_findings(reports: list[Report], context: FileContext, config: Config) -> list[Finding]:
-    positions = context._positions
-    if isinstance(positions, StatementPositions):
-        positions.prefetch(r.node for r in reports)
+    context.prefetch_positions(r.node for r in reports)
     comments = comment_lines(context.source)
     hashes = line_hashes(context.source)
     source_lines = context.source.splitlines()
@@ -242,152 +233,3 @@ def collect_facts(text: str, display: str, collectors: Sequence[str]) -> dict[st
 
 def content_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
-    """`PositionProvider` ranges computed for a few statements, on demand.
-
-    Resolving a whole module regenerates all of its code; findings need a handful of
-    nodes. A statement's code generated on its own, with the indentation of the blocks
-    around it, is exactly its text in the file, so its nodes' positions are those LibCST
-    gives for it alone, shifted by the line on which it starts. That line is found by
-    locating the code in the source when it occurs exactly once; otherwise the next
-    enclosing statement is tried, and for a top-level statement the code lengths of
-    the statements before it are summed.
-    """
-
-    def __init__(self, module: cst.Module, source: str, stack: list[cst.CSTNode]) -> None:
-        self._module = module
-        self._source = source
-        self._stack = stack  # the walk's current path, root first
-        self._ranges: dict[cst.CSTNode, CodeRange] = {}
-        self._done: set[int] = set()  # ids of statements resolved
-        self._ambiguous: set[int] = set()  # ids of statements whose code is not unique
-        self._top_index = {id(s): i for i, s in enumerate(module.body)}
-        self._offsets: list[int] | None = None
-        self._everything: Mapping[cst.CSTNode, CodeRange] | None = None
-
-    def __getitem__(self, node: cst.CSTNode) -> CodeRange:
-        found = self._ranges.get(node)
-        if found is not None:
-            return found
-        if self._stack and self._stack[0] is self._module:
-            # During the walk the node is usually in the statement being visited.
-            self._resolve_path(self._stack)
-            found = self._ranges.get(node)
-            if found is not None:
-                return found
-        self.prefetch([node])
-        found = self._ranges.get(node)
-        if found is not None:
-            return found
-        # Not below a statement the lean walker sees (e.g. the module itself).
-        if self._everything is None:
-            wrapper = MetadataWrapper(self._module, unsafe_skip_copy=True)
-            self._everything = wrapper.resolve(PositionProvider)
-        return self._everything[node]
-
-    def __iter__(self) -> Iterator[cst.CSTNode]:
-        return iter(self._ranges)
-
-    def __len__(self) -> int:
-        return len(self._ranges)
-
-    def prefetch(self, nodes: Iterable[cst.CSTNode]) -> None:
-        """Resolve the statements holding `nodes`, with at most one pass over the tree."""
-        wanted = {id(n) for n in nodes if n not in self._ranges}
-        if not wanted:
-            return
-        leave = object()
-        path: list[cst.CSTNode] = []
-        todo: list[object] = [self._module]
-        while todo:
-            item = todo.pop()
-            if item is leave:
-                path.pop()
-                continue
-            node = cast(cst.CSTNode, item)
-            path.append(node)
-            if id(node) in wanted:
-                self._resolve_path(path)
-                wanted.discard(id(node))
-                if not wanted:
-                    return
-            todo.append(leave)
-            children = list(iter_children(node))
-            children.reverse()
-            todo.extend(children)
-
-    def _resolve_path(self, path: Sequence[cst.CSTNode]) -> None:
-        """Resolve the innermost statement on `path` (root first) whose line can be
-        found, trying enclosing statements outwards."""
-        units = [
-            k
-            for k in range(1, len(path))
-            if isinstance(path[k], _STATEMENTS)
-            and isinstance(path[k - 1], (cst.IndentedBlock, cst.Module))
-        ]
-        for k in reversed(units):
-            if id(path[k]) in self._done:
-                return
-            if id(path[k]) in self._ambiguous:
-                continue
-            indents = [
-                self._module.default_indent if block.indent is None else block.indent
-                for block in path[:k]
-                if isinstance(block, cst.IndentedBlock)
-            ]
-            if self._resolve(path[k], indents):
-                return
-
-    def _resolve(self, statement: cst.CSTNode, indents: list[str]) -> bool:
-        top_index = self._top_index.get(id(statement)) if not indents else None
-        # LibCST's provider driven directly: `MetadataWrapper.resolve` would also run an
-        # (empty) batched visit that rebuilds every node, costing more than the codegen.
-        provider = PositionProvider()
-        state = PositionProvidingCodegenState(
-            default_indent=self._module.default_indent,
-            default_newline=self._module.default_newline,
-            provider=provider,
-        )
-        state.indent_tokens = list(indents)
-        statement._codegen(state)
-        offset = self._unique_offset("".join(state.tokens))
-        if offset is None:
-            if top_index is None:
-                self._ambiguous.add(id(statement))
-                return False  # let the enclosing statement decide
-            offset = self._cumulative_offsets()[top_index]
-        self._done.add(id(statement))
-        before = self._source[:offset]
-        # LibCST counts "\r\n", "\r" and "\n" as line breaks.
-        shift = before.count("\n") + before.count("\r") - before.count("\r\n")
-        for node, where in provider._computed.items():
-            if node not in self._ranges and isinstance(where, CodeRange):
-                self._ranges[node] = CodeRange(
-                    CodePosition(where.start.line + shift, where.start.column),
-                    CodePosition(where.end.line + shift, where.end.column),
-                )
-        return True
-
-    def _unique_offset(self, code: str) -> int | None:
-        for candidate in (code, code.rstrip("\r\n")):
-            if not candidate:
-                return None
-            first = self._source.find(candidate)
-            if first >= 0:
-                return first if self._source.find(candidate, first + 1) < 0 else None
-        return None
-
-    def _cumulative_offsets(self) -> list[int]:
-        if self._offsets is None:
-            module = self._module
-            offset = sum(len(module.code_for_node(line)) for line in module.header)
-            self._offsets = []
-            for statement in module.body:
-                self._offsets.append(offset)
-                offset += len(module.code_for_node(statement))
-        return self._offsets
-
-
-_STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper
 
 from leakguard.analysis.constants import ConstantTable
 from leakguard.analysis.imports import ImportTable
+from leakguard.positions import StatementPositions
 
 if TYPE_CHECKING:
     from leakguard.analysis.project import ProjectIndex
@@ -41,7 +42,7 @@ class FileContext:
         # Memo shared by rules for derived facts (e.g. per-function scope facts).
         self.memo: dict[Any, Any] = {}
         self._wrapper: MetadataWrapper | None = None
-        self._positions: Mapping[cst.CSTNode, CodeRange] | None = None
+        self._positions = StatementPositions(module, source, self.stack)
 
     # -- ancestry -------------------------------------------------------------------------
 
@@ -79,9 +80,11 @@ class FileContext:
 
     def position(self, node: cst.CSTNode) -> CodeRange:
         """Source range of `node` (lines 1-based, columns 0-based)."""
-        if self._positions is None:
-            self._positions = self.metadata_wrapper.resolve(PositionProvider)
         return self._positions[node]
+
+    def prefetch_positions(self, nodes: Iterable[cst.CSTNode]) -> None:
+        """Resolve the positions of `nodes` together (one pass over the tree)."""
+        self._positions.prefetch(nodes)
 
     def line_of(self, node: cst.CSTNode) -> int:
         return self.position(node).start.line
