@@ -856,3 +856,17 @@ def _grows_name(statement: cst.CSTNode, name: str) -> bool:
             if growth is not None and growth.key == name:
                 return True
     return False
+
+
+def unreleased_persistence(
+    growth: Growth, context: FileContext, include_parameters: bool = True
+) -> Persistence | None:
+    """Where the grown container lives, when it outlives the call, can really grow
+    (its binding accepts this growth and is not bounded) and nothing releases it;
+    otherwise None."""
+    persistence = persistence_of(growth, context, include_parameters=include_parameters)
+    if persistence is None or not binding_accepts(growth, persistence, context):
+        return None
+    if not is_unbounded(persistence, context) or release_of(persistence, context) is not None:
+        return None
+    return persistence

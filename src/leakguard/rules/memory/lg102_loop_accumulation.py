@@ -11,11 +11,8 @@ from leakguard.analysis.loops import (
     LoopNest,
     LoopTrackingRule,
     Persistence,
-    binding_accepts,
     inner_fill_count,
-    is_unbounded,
-    persistence_of,
-    release_of,
+    unreleased_persistence,
 )
 from leakguard.analysis.scopes import Storage
 from leakguard.analysis.sizes import length_of
@@ -61,16 +58,10 @@ class LoopAccumulation(GrowthRule, LoopTrackingRule):
         dedupe = (growth.key, id(loops[0].node))
         if dedupe in self._reported:
             return
-        persistence = persistence_of(
+        persistence = unreleased_persistence(
             growth, self.context, include_parameters=bool(self.option("include_parameters"))
         )
         if persistence is None:
-            return
-        if not binding_accepts(growth, persistence, self.context):
-            return
-        if not is_unbounded(persistence, self.context):
-            return
-        if release_of(persistence, self.context) is not None:
             return
         self._reported.add(dedupe)
         self.report(

@@ -11,11 +11,8 @@ from leakguard.analysis.loops import (
     LoopFrame,
     LoopNest,
     LoopTrackingRule,
-    binding_accepts,
-    is_unbounded,
     loop_local_values,
-    persistence_of,
-    release_of,
+    unreleased_persistence,
 )
 from leakguard.analysis.sizes import Estimate, estimate, format_bytes
 from leakguard.walker import SCOPE_NODES, descendants
@@ -54,16 +51,10 @@ class LargeAllocationRetained(GrowthRule, LoopTrackingRule):
         dedupe = (growth.key, id(loops[0].node))
         if dedupe in self._reported:
             return
-        persistence = persistence_of(
+        persistence = unreleased_persistence(
             growth, self.context, include_parameters=bool(self.option("include_parameters"))
         )
         if persistence is None:
-            return
-        if not binding_accepts(growth, persistence, self.context):
-            return
-        if not is_unbounded(persistence, self.context):
-            return
-        if release_of(persistence, self.context) is not None:
             return
         if self._wrapper_releases(growth.value):
             return
