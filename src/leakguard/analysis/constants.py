@@ -153,6 +153,23 @@ class ConstantTable:
             return None
         return self.length(iterable)
 
+    def comprehension_count(self, comprehension: cst.CSTNode) -> int | None:
+        """Items a list/set/dict comprehension or generator expression produces: the
+        product of its `for` clauses' counts, when all are known and none filters."""
+        if not isinstance(
+            comprehension, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+        ):
+            return None
+        total = 1
+        clause: cst.CompFor | None = comprehension.for_in
+        while clause is not None:
+            count = None if clause.ifs else self.iteration_count(clause.iter)
+            if count is None:
+                return None
+            total *= count
+            clause = clause.inner_for_in
+        return total
+
     def _range_length(self, call: cst.Call) -> int | None:
         if any(a.keyword is not None or a.star for a in call.args):
             return None

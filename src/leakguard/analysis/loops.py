@@ -796,7 +796,9 @@ def inner_fill_count(name: str, loop: LoopFrame, context: FileContext) -> int | 
         if isinstance(node, cst.Assign) and any(
             isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets
         ):
-            count = _comprehension_count(node.value, context)
+            # A generator expression is consumed once, not bound as a filled container.
+            filled = not isinstance(node.value, cst.GeneratorExp)
+            count = context.constants.comprehension_count(node.value) if filled else None
             if count is not None:
                 best = max(best or 0, count)
         elif isinstance(node, cst.For):
@@ -804,22 +806,6 @@ def inner_fill_count(name: str, loop: LoopFrame, context: FileContext) -> int | 
             if count is not None:
                 best = max(best or 0, count)
     return best
-
-
-def _comprehension_count(value: cst.BaseExpression, context: FileContext) -> int | None:
-    if isinstance(value, (cst.ListComp, cst.SetComp, cst.DictComp)):
-        total = 1
-        comp: cst.CompFor | None = value.for_in
-        while comp is not None:
-            if comp.ifs:
-                return None
-            count = context.constants.iteration_count(comp.iter)
-            if count is None:
-                return None
-            total *= count
-            comp = comp.inner_for_in
-        return total
-    return None
 
 
 def _fills_in(loop: cst.For, name: str, context: FileContext) -> int | None:

@@ -245,14 +245,9 @@ class _Estimator:
     def _comprehension(
         self, expr: cst.ListComp | cst.SetComp | cst.GeneratorExp, depth: int
     ) -> Estimate | None:
-        count = 1
-        comp: cst.CompFor | None = expr.for_in
-        while comp is not None:
-            known = self.constants.iteration_count(comp.iter)
-            if known is None or comp.ifs:
-                return None
-            count *= known
-            comp = comp.inner_for_in
+        count = self.constants.comprehension_count(expr)
+        if count is None:
+            return None
         item = self.of(expr.elt, depth + 1)
         base = _OBJECT_OVERHEAD + _SLOT * count
         if item is None:
@@ -426,15 +421,7 @@ class _Estimator:
                     if n is not None:
                         return len(seq.elements) * n
         if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
-            total = 1
-            comp: cst.CompFor | None = node.for_in
-            while comp is not None:
-                known = self.constants.iteration_count(comp.iter)
-                if known is None or comp.ifs:
-                    return None
-                total *= known
-                comp = comp.inner_for_in
-            return total
+            return self.constants.comprehension_count(node)
         if isinstance(node, cst.Call):
             name = self.context.imports.qualify(node.func) or ""
             if name.startswith("numpy."):
