@@ -212,12 +212,7 @@ def class_estimators(
     cached = context.memo.get(key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    found: dict[str, EstimatorBinding] = {}
-    for target, node, value, annotation in _assignments(klass.body):
-        if isinstance(target, cst.Name):
-            binding = _binding_from(target.value, node, value, annotation, context, classes)
-            if binding is not None:
-                found.setdefault(target.value, binding)
+    found = _name_bindings(klass.body, context, classes)
     for statement in klass.body.body:
         if not isinstance(statement, cst.FunctionDef):
             continue
@@ -248,13 +243,21 @@ def module_estimators(
     cached = context.memo.get(key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
+    found = _name_bindings(context.module, context, classes)
+    context.memo[key] = found
+    return found
+
+
+def _name_bindings(
+    body: cst.CSTNode, context: FileContext, classes: tuple[str, ...]
+) -> dict[str, EstimatorBinding]:
+    """Plain names bound to an estimator by the assignments of `body` (first wins)."""
     found: dict[str, EstimatorBinding] = {}
-    for target, node, value, annotation in _assignments(context.module):
+    for target, node, value, annotation in _assignments(body):
         if isinstance(target, cst.Name):
             binding = _binding_from(target.value, node, value, annotation, context, classes)
             if binding is not None:
                 found.setdefault(target.value, binding)
-    context.memo[key] = found
     return found
 
 

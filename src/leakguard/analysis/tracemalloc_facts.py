@@ -42,15 +42,9 @@ def calls_to(
     A bare name is always qualified (`from tracemalloc import stop as halt` renames it);
     an attribute call is qualified only when its last segment is one of `segments`.
     """
-    if not isinstance(node, cst.Call):
-        return False
-    func = node.func
-    if isinstance(func, cst.Attribute):
-        if func.attr.value not in segments:
-            return False
-    elif not isinstance(func, cst.Name):
-        return False
-    return matches_any(context.imports.qualify(func), names)
+    return isinstance(node, cst.Call) and _is_callable_reference(
+        node.func, names, segments, context
+    )
 
 
 def _is_callable_reference(
