@@ -213,7 +213,7 @@ def _statement_lines(context: FileContext, report: Report, first: int, last: int
 def collect_facts(text: str, display: str, collectors: Sequence[str]) -> dict[str, object]:
     """Project facts of one file, for the collectors whose tokens occur in it."""
     wanted = [COLLECTORS[name] for name in collectors if name in COLLECTORS]
-    wanted = [c for c in wanted if any(t in text for t in c.tokens)]
+    wanted = [c for c in wanted if c.applies_to(text)]
     if not wanted:
         return {}
     parsed = parse(text, display)

@@ -17,18 +17,15 @@ from leakguard.context import FileContext
 from leakguard.walker import descendants
 
 COLLECTOR = "async_interfaces"
-# Only files with an `async def` can declare an async interface (tokens are OR-ed, so
-# `abstractmethod`/`Protocol` would select about as many files and miss none fewer).
+# An async interface needs an `async def` and an `abstractmethod` or `Protocol`.
 TOKENS = ("async def",)
-_MARKERS = ("abstractmethod", "Protocol")
+MARKERS = ("abstractmethod", "Protocol")
 _PROTOCOL_BASES = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
 
 
 def collect(context: FileContext) -> list[str]:
     """Sorted names of the file's abstract or protocol `async def` methods."""
     names: set[str] = set()
-    if not any(marker in context.source for marker in _MARKERS):
-        return []
     for node in descendants(context.module):
         if not isinstance(node, cst.ClassDef):
             continue
@@ -43,7 +40,7 @@ def collect(context: FileContext) -> list[str]:
     return sorted(names)
 
 
-register_collector(FactCollector(COLLECTOR, TOKENS, collect))
+register_collector(FactCollector(COLLECTOR, TOKENS, collect, also_tokens=MARKERS))
 
 
 def _is_protocol_base(base: cst.BaseExpression, context: FileContext) -> bool:

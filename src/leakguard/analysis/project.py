@@ -26,6 +26,15 @@ class FactCollector:
     # A file whose text contains none of these tokens has no facts of this kind.
     tokens: tuple[str, ...]
     collect: Callable[[FileContext], Any]
+    # When set, the file must also contain one of these: checked before parsing, so a
+    # collector that needs two things (`async def` and `Protocol`) costs no parse
+    # on files that have only one.
+    also_tokens: tuple[str, ...] = ()
+
+    def applies_to(self, text: str) -> bool:
+        if not any(token in text for token in self.tokens):
+            return False
+        return not self.also_tokens or any(token in text for token in self.also_tokens)
 
 
 COLLECTORS: dict[str, FactCollector] = {}
