@@ -16,6 +16,8 @@ from leakguard.analysis.loops import (
 )
 from leakguard.analysis.scopes import Storage
 from leakguard.analysis.sizes import length_of
+from leakguard.config import RuleSpec
+from leakguard.context import FileContext
 
 _FIX = {
     Storage.PARAMETER: (
@@ -40,8 +42,8 @@ _DEFAULT_FIX = (
 class LoopAccumulation(GrowthRule, LoopTrackingRule):
     code = "LG102"
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, context: FileContext, spec: RuleSpec) -> None:
+        super().__init__(context, spec)
         self._reported: set[tuple[str, int]] = set()
 
     def watching(self) -> bool:

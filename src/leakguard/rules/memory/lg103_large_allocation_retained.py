@@ -15,6 +15,8 @@ from leakguard.analysis.loops import (
     unreleased_persistence,
 )
 from leakguard.analysis.sizes import Estimate, estimate, format_bytes
+from leakguard.config import RuleSpec
+from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants
 
 _FIX = (
@@ -27,8 +29,8 @@ _RELEASE_METHODS = ("__del__", "__exit__", "__aexit__", "close")
 class LargeAllocationRetained(GrowthRule, LoopTrackingRule):
     code = "LG103"
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, context: FileContext, spec: RuleSpec) -> None:
+        super().__init__(context, spec)
         self._reported: set[tuple[str, int]] = set()
 
     def watching(self) -> bool:

@@ -24,6 +24,7 @@ from leakguard.analysis.loops import (
     release_of,
 )
 from leakguard.analysis.scopes import Storage
+from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants
 
@@ -34,8 +35,8 @@ _SNAPSHOT_CALLS = frozenset({"list", "tuple", "set", "frozenset", "dict", "sorte
 class ClosureStateAccumulation(GrowthRule):
     code = "LG106"
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, context: FileContext, spec: RuleSpec) -> None:
+        super().__init__(context, spec)
         self._depth = 0
         self._reported: set[tuple[str, int]] = set()
 

@@ -11,6 +11,8 @@ from leakguard.analysis.frameworks import (
     route_decorator,
 )
 from leakguard.analysis.imports import matches_any
+from leakguard.config import RuleSpec
+from leakguard.context import FileContext
 from leakguard.rule import LintRule
 
 # Calls whose arguments end up in the value they build (so in the response).
@@ -64,8 +66,8 @@ _MAX_DEPTH = 5
 class ExceptionDetailLeak(LintRule):
     code = "LG502"
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, context: FileContext, spec: RuleSpec) -> None:
+        super().__init__(context, spec)
         self._tracker = ExceptionTracker(self.context, self.option("text_calls"))
         self._reported: set[int] = set()
         # Per enclosing function (innermost last): has an `except ... as name` been seen
