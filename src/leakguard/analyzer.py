@@ -193,6 +193,7 @@ def _to_findings(reports: list[Report], context: FileContext, config: Config) ->
                 suppressed=is_suppressed(report.rule, statement_lines, comments),
                 fingerprint=hashes.get(start.line, ""),
                 source_line=line_text,
+                related=report.related,
             )
         )
     return sorted(findings, key=Finding.sort_key)
@@ -214,13 +215,21 @@ def collect_facts(text: str, display: str, collectors: Sequence[str]) -> dict[st
     """Project facts of one file, for the collectors whose tokens occur in it."""
     wanted = [COLLECTORS[name] for name in collectors if name in COLLECTORS]
     wanted = [c for c in wanted if c.applies_to(text)]
+    facts: dict[str, object] = {}
+    for collector in [c for c in wanted if c.from_source is not None]:
+        try:
+            value = collector.from_source(text, display)  # type: ignore[misc]
+        except Exception:  # a collector bug must not stop the run; the file just adds no facts
+            continue
+        if value:
+            facts[collector.name] = value
+    wanted = [c for c in wanted if c.from_source is None]
     if not wanted:
-        return {}
+        return facts
     parsed = parse(text, display)
     if isinstance(parsed, FileError):
-        return {}
+        return facts
     context = FileContext(display, text, parsed, module_name_for(display))
-    facts = {}
     for collector in wanted:
         try:
             value = collector.collect(context)

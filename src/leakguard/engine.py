@@ -75,7 +75,7 @@ def check(
     cache = ResultCache(config.root / config.cache_dir, config.digest()) if use_cache else None
     workers = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
 
-    project, project_digest = _project_index(sources, config, cache, workers)
+    project, needed = _project_index(sources, config, cache, workers)
     results: dict[str, FileResult] = {}
     pending: list[tuple[_Source, str]] = []
     for source in sources:
@@ -83,7 +83,8 @@ def check(
         if source.error is not None:
             results[display] = FileResult(display, errors=[FileError(display, source.error)])
             continue
-        key = cache.key("findings", display, source.digest, project_digest) if cache else ""
+        depends = project.digest_for(module_name_for(display), needed) if project else ""
+        key = cache.key("findings", display, source.digest, depends) if cache else ""
         cached = cache.load_result(key, display) if cache else None
         if cached is not None:
             results[display] = cached
@@ -128,13 +129,14 @@ def _read(file: SourceFile, max_size: int) -> _Source:
 
 def _project_index(
     sources: list[_Source], config: Config, cache: ResultCache | None, workers: int
-) -> tuple[ProjectIndex | None, str]:
+) -> tuple[ProjectIndex | None, list[str]]:
+    """The run's project facts, and the collectors they come from."""
     classes = rule_classes()
     needed = sorted(
         {fact for rid in config.enabled if rid in classes for fact in classes[rid].PROJECT_FACTS}
     )
     if not needed:
-        return None, ""
+        return None, []
     index = ProjectIndex()
     pending: list[tuple[_Source, str]] = []
     facts_by_file: dict[str, dict[str, Any]] = {}
@@ -163,7 +165,7 @@ def _project_index(
     for display in sorted(facts_by_file):
         for collector, value in facts_by_file[display].items():
             index.facts.setdefault(collector, {})[module_name_for(display)] = value
-    return index, index.digest(needed)
+    return index, needed
 
 
 # -- worker side -----------------------------------------------------------------------

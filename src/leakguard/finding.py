@@ -31,6 +31,18 @@ _RANK = {Severity.NOTE: 0, Severity.WARNING: 1, Severity.ERROR: 2}
 
 
 @dataclass(frozen=True)
+class Related:
+    """A location that explains a finding (a step of a call chain). `line` is 1-based."""
+
+    path: str
+    line: int
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "message": self.message}
+
+
+@dataclass(frozen=True)
 class Finding:
     """One reported problem. Lines and columns are 1-based; `end_column` is exclusive."""
 
@@ -49,13 +61,16 @@ class Finding:
     fingerprint: str = ""
     # The source line the finding starts on, for text output without re-reading files.
     source_line: str = ""
+    # Other locations that explain the finding, in order (e.g. each call of a chain that
+    # ends in the blocking call); empty for most findings.
+    related: tuple[Related, ...] = ()
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.rule)
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON shape (see docs: JSON output contract)."""
-        return {
+        data: dict[str, Any] = {
             "rule": self.rule,
             "name": self.name,
             "severity": self.severity.value,
@@ -67,6 +82,9 @@ class Finding:
             "message": self.message,
             "suppressed": self.suppressed,
         }
+        if self.related:
+            data["related"] = [r.to_json() for r in self.related]
+        return data
 
     def to_cache(self) -> dict[str, Any]:
         data = asdict(self)
@@ -75,7 +93,8 @@ class Finding:
 
     @classmethod
     def from_cache(cls, data: dict[str, Any]) -> Finding:
-        return cls(**{**data, "severity": Severity(data["severity"])})
+        related = tuple(Related(**r) for r in data.get("related", ()))
+        return cls(**{**data, "severity": Severity(data["severity"]), "related": related})
 
 
 @dataclass(frozen=True)

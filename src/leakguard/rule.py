@@ -18,7 +18,7 @@ import libcst as cst
 
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
-from leakguard.finding import Severity
+from leakguard.finding import Related, Severity
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class Report:
     # None: the rule's configured severity. Set by rules whose findings vary in
     # seriousness (e.g. wildcard CORS with credentials).
     severity: Severity | None = None
+    # Locations that explain the finding (e.g. the steps of a call chain).
+    related: tuple[Related, ...] = ()
 
 
 class LintRule(cst.BatchableCSTVisitor):
@@ -61,6 +63,7 @@ class LintRule(cst.BatchableCSTVisitor):
         message: str | None = None,
         *,
         severity: Severity | None = None,
+        related: tuple[Related, ...] = (),
         **fields: object,
     ) -> None:
         """Report `node`. Without `message`, the spec's template is formatted with `fields`.
@@ -71,4 +74,6 @@ class LintRule(cst.BatchableCSTVisitor):
         """
         text = message if message is not None else self.spec.message.format(**fields)
         statement = self.context.current_statement(node)
-        self.reports.append(Report(self.code, node, statement, text.strip(), severity))
+        self.reports.append(
+            Report(self.code, node, statement, text.strip(), severity, tuple(related))
+        )

@@ -30,6 +30,12 @@ class FactCollector:
     # collector that needs two things (`async def` and `Protocol`) costs no parse
     # on files that have only one.
     also_tokens: tuple[str, ...] = ()
+    # When set, facts come from the source text alone (`(text, display) -> facts`), so a
+    # file whose only collectors have it is never parsed with LibCST in the facts phase.
+    from_source: Callable[[str, str], Any] | None = None
+    # When set, `(index, module) -> value`: the part of the run's facts that the findings
+    # of `module` can depend on (for the cache key). Unset: all facts of this collector.
+    dependencies: Callable[[ProjectIndex, str], Any] | None = None
 
     def applies_to(self, text: str) -> bool:
         if not any(token in text for token in self.tokens):
@@ -50,6 +56,8 @@ class ProjectIndex:
     """facts[collector][module_name] -> whatever that collector returned."""
 
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Views built lazily from the facts (e.g. the summaries' call graph), per process.
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def of(self, collector: str) -> Mapping[str, Any]:
         return self.facts.get(collector, {})
@@ -58,6 +66,28 @@ class ProjectIndex:
         chosen = {name: self.facts.get(name, {}) for name in sorted(set(collectors))}
         blob = json.dumps(chosen, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:32]
+
+    def digest_for(self, module: str, collectors: Iterable[str]) -> str:
+        """Digest of the facts that the findings of `module` may depend on: all facts of
+        plain collectors, and for collectors with `dependencies` only that part."""
+        names = sorted(set(collectors))
+        plain = [n for n in names if COLLECTORS.get(n) is None or not COLLECTORS[n].dependencies]
+        key = "digest:" + ",".join(plain)
+        shared = self.derived.get(key)
+        if shared is None:
+            shared = self.digest(plain)
+            self.derived[key] = shared
+        chosen: dict[str, Any] = {"": shared}
+        for name in names:
+            collector = COLLECTORS.get(name)
+            if collector is not None and collector.dependencies is not None:
+                chosen[name] = collector.dependencies(self, module)
+        blob = json.dumps(chosen, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:32]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Derived views are rebuilt on demand in each worker; never pickle them.
+        return {"facts": self.facts, "derived": {}}
 
     def module_for(self, collector: str, qualified_module: str) -> str | None:
         """The module of the run that `qualified_module` (as imported) refers to.

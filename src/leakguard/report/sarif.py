@@ -23,7 +23,7 @@ from urllib.parse import quote
 from leakguard import __version__
 from leakguard.config import Config, RuleSpec, bundled_doc
 from leakguard.engine import RunResult
-from leakguard.finding import FileError, Finding, Severity
+from leakguard.finding import FileError, Finding, Related, Severity
 from leakguard.registry import rule_classes
 from leakguard.report import ReportOptions
 
@@ -184,6 +184,11 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
             {"physicalLocation": {"artifactLocation": _artifact(finding.path), "region": region}}
         ],
     }
+    if finding.related:
+        result["relatedLocations"] = [
+            _related_location(step, index) for index, step in enumerate(finding.related, 1)
+        ]
+        result["codeFlows"] = [_code_flow(finding, region)]
     if finding.fingerprint:
         result["partialFingerprints"] = {"primaryLocationLineHash": finding.fingerprint}
     if finding.suppressed:
@@ -193,6 +198,42 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
             suppression["justification"] = comment
         result["suppressions"] = [suppression]
     return result
+
+
+def _related_location(step: Related, index: int) -> dict[str, Any]:
+    return {
+        "id": index,
+        "physicalLocation": {
+            "artifactLocation": _artifact(step.path),
+            "region": {"startLine": step.line},
+        },
+        "message": {"text": step.message},
+    }
+
+
+def _code_flow(finding: Finding, region: dict[str, Any]) -> dict[str, Any]:
+    """The chain as one thread flow: the reported call, then each step down to the cause."""
+    first = {
+        "location": {
+            "physicalLocation": {"artifactLocation": _artifact(finding.path), "region": region},
+            "message": {"text": finding.message},
+        },
+        "nestingLevel": 0,
+    }
+    steps = [
+        {
+            "location": {
+                "physicalLocation": {
+                    "artifactLocation": _artifact(step.path),
+                    "region": {"startLine": step.line},
+                },
+                "message": {"text": step.message},
+            },
+            "nestingLevel": index,
+        }
+        for index, step in enumerate(finding.related, 1)
+    ]
+    return {"threadFlows": [{"locations": [first, *steps]}]}
 
 
 def _comment_of(line: str) -> str:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from leakguard.engine import RunResult
-from leakguard.finding import Finding, Severity
+from leakguard.finding import Finding, Related, Severity
 from leakguard.report import ReportOptions
 
 _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
@@ -38,6 +38,13 @@ def _finding_line(finding: Finding) -> Text:
     line.append(f"[{finding.severity.value}]", style=_SEVERITY_STYLE[finding.severity])
     line.append(" ")
     line.append(finding.message)
+    return line
+
+
+def _related_line(step: Related) -> Text:
+    line = Text("    ")
+    line.append(f"{step.path}:{step.line}:", style="dim")
+    line.append(f" {step.message}")
     return line
 
 
@@ -71,6 +78,9 @@ def write(run: RunResult, out: TextIO, options: ReportOptions) -> None:
             excerpt = _source_excerpt(finding)
             if excerpt is not None:
                 console.print(excerpt)
+        if not options.quiet:
+            for step in finding.related:
+                console.print(_related_line(step))
     errors = sorted(run.errors, key=lambda e: (e.path, e.message))
     for error in errors:
         line = Text()

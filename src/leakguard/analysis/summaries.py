@@ -1,0 +1,1106 @@
+"""Function summaries and the call graph across the run.
+
+Collected once per file (from the source text with `ast`, far cheaper than a second LibCST
+parse) and merged across the run by the project machinery (`analysis/project.py`). For
+each module-level function and method the collector records what its own body does that
+the rules care about, each with the line that proves it, and the calls it makes to
+possibly-own functions as *references* (resolved later, across the run):
+
+- *blocks*: a blocking call (sleep, sync HTTP, file/socket I/O, subprocess): the call
+  names are classified when queried, against the asking rule's vocabulary;
+- *cpu_heavy*: model code (`fit`, `predict` on a model receiver) or a call into a heavy
+  namespace (`heavy_modules`); *loops*: a `for` loop over a parameter whose body calls
+  something (CPU-heavy work per item, asked for separately: LG202 counts it, LG201 not);
+- *returns_model* / *loads_model*: returns / calls a model loader (or an estimator);
+- *checks_digest*: compares a hash digest (`hmac.compare_digest`, `digest == x`);
+- *offloads*: hands work to a thread (`asyncio.to_thread`, `run_in_executor`, ...).
+
+Usage from a rule (the API other rules build on)::
+
+    index = summary_index(context)            # None: no project facts in this run
+    target = index.callee(call, context)      # the function of the run `call` calls
+    chain = index.find(target, vocabulary, ("blocks",), depth=3)
+    if chain: chain.text(), chain.related()   # "`load_rows()` -> `requests.get` (a.py:3)"
+    index.find(target, vocabulary, ("loads_model",))     # model loads through helpers
+    index.find(target, vocabulary, ("checks_digest",))   # integrity checks in helpers
+    index.returns_model(target, vocabulary)              # `get_model().predict(x)`
+    index.handler_chain(context.module_name, "Class.method")  # called from a route
+
+Only *plain* (`def`) functions propagate facts: calling an `async def` builds a coroutine,
+whatever it does is its own rule's business. Resolution goes through imports and aliases,
+`self.method`, module-level instances (`service = Service(); service.score()`) and
+relative imports; an unresolved call stays unknown (never guessed). Propagation is
+depth-limited (`max_call_depth`) and cycle-safe.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from leakguard.analysis.imports import dotted_name, matches_any
+from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
+from leakguard.context import FileContext
+
+COLLECTOR = "summaries"
+DEFAULT_MAX_CALL_DEPTH = 3
+# The cache closure follows calls this deep whatever a rule's `max_call_depth` says, so a
+# configured depth above it is clamped (see `clamp_depth`).
+MAX_SUPPORTED_DEPTH = 6
+
+FACT_KINDS = (
+    "blocks",
+    "cpu_heavy",
+    "loops",
+    "returns_model",
+    "loads_model",
+    "checks_digest",
+    "offloads",
+)
+
+# Method names that block or run model code whatever the receiver (pathlib I/O, fitting).
+_FILE_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes"})
+_FIT_METHODS = frozenset({"fit", "fit_transform", "fit_predict", "partial_fit"})
+# Method names that run model code when the receiver holds a model.
+_MODEL_METHODS = frozenset(
+    {"predict", "predict_proba", "transform", "score", "encode", "generate", "forward"}
+)
+_OFFLOAD_CALLS = frozenset(
+    {
+        "asyncio.to_thread",
+        "anyio.to_thread.run_sync",
+        "starlette.concurrency.run_in_threadpool",
+        "fastapi.concurrency.run_in_threadpool",
+        "trio.to_thread.run_sync",
+    }
+)
+_OFFLOAD_METHODS = frozenset({"run_in_executor", "submit"})
+_COMPARE_DIGEST = frozenset({"hmac.compare_digest", "secrets.compare_digest"})
+_DIGEST_METHODS = frozenset({"hexdigest", "digest"})
+_ROUTE_METHODS = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "route", "api_route", "websocket"}
+)
+# Builtins worth recording as calls: the only one that blocks.
+_RECORDED_BUILTINS = frozenset({"open"})
+
+
+# -- vocabulary ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """How a rule classifies qualified call names (from its YAML options)."""
+
+    blocking: tuple[str, ...] = ()  # `x.*` entries match a prefix
+    heavy_modules: tuple[str, ...] = ()  # namespaces: `numpy` matches `numpy.linalg.svd`
+    loaders: tuple[str, ...] = ()  # calls returning a model (`joblib.load`, `*.from_pretrained`)
+
+    def is_blocking(self, name: str) -> bool:
+        return matches_any(name, self.blocking)
+
+    def is_heavy(self, name: str) -> bool:
+        return any(name == m or name.startswith(m + ".") for m in self.heavy_modules)
+
+    def is_loader(self, name: str) -> bool:
+        return is_model_loader(name, self.loaders)
+
+
+DEFAULT_LOADERS: tuple[str, ...] = (
+    "joblib.load",
+    "pickle.load",
+    "pickle.loads",
+    "cloudpickle.load",
+    "cloudpickle.loads",
+    "dill.load",
+    "skops.io.load",
+    "torch.load",
+    "torch.jit.load",
+    "onnxruntime.InferenceSession",
+    "mlflow.sklearn.load_model",
+    "mlflow.pyfunc.load_model",
+    "keras.models.load_model",
+    "tensorflow.keras.models.load_model",
+    "sentence_transformers.SentenceTransformer",
+    "xgboost.Booster",
+    "lightgbm.Booster",
+    "mlx_lm.load",
+)
+
+
+def is_model_loader(name: str, loaders: Iterable[str] = DEFAULT_LOADERS) -> bool:
+    """`joblib.load`, configured loaders, and any `*.from_pretrained` / `*.load_model`."""
+    last = name.rsplit(".", 1)[-1]
+    return last in ("from_pretrained", "load_model") or matches_any(name, loaders)
+
+
+def clamp_depth(depth: int) -> int:
+    return max(0, min(int(depth), MAX_SUPPORTED_DEPTH))
+
+
+# -- collection (per file, from source text) --------------------------------------------
+
+
+def collect_source(text: str, display: str) -> dict[str, Any] | None:
+    """The summaries facts of one file (JSON-serialisable), or None if it has none."""
+    from leakguard.analyzer import module_name_for
+
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    module = module_name_for(display)
+    collector = _FileCollector(module)
+    return collector.run(tree, display)
+
+
+def _collect_from_context(context: FileContext) -> dict[str, Any] | None:
+    return collect_source(context.source, context.path)
+
+
+def _ast_dotted(node: ast.expr) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _own_nodes(body: Sequence[ast.stmt]) -> Iterator[ast.AST]:
+    """Nodes of a function's own body in source order (nested scopes excluded)."""
+    todo: list[ast.AST] = list(reversed(body))
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        todo.extend(reversed(list(ast.iter_child_nodes(node))))
+
+
+class _FileCollector:
+    def __init__(self, module: str) -> None:
+        self.module = module
+        self.aliases: dict[str, str] = {}
+        self.functions: dict[str, dict[str, Any]] = {}
+        self.globals: set[str] = set()  # module-level functions, classes and assigned names
+        self.instances: dict[str, list[str]] = {}  # global -> reference of its class
+        self.model_globals: dict[str, list[Any]] = {}  # global -> provenance
+        self.class_models: dict[str, dict[str, list[Any]]] = {}  # Class -> attr -> provenance
+
+    # imports ---------------------------------------------------------------------------
+
+    def _record_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self.aliases[alias.asname] = alias.name
+                else:
+                    root = alias.name.split(".")[0]
+                    self.aliases[root] = root
+            return
+        base = self._from_base(node)
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            self.aliases[alias.asname or alias.name] = (
+                f"{base}.{alias.name}" if base else alias.name
+            )
+
+    def _from_base(self, node: ast.ImportFrom) -> str:
+        # Same rule as `ImportTable._resolve_from_base`, for `ast` nodes.
+        module = node.module or ""
+        if not node.level:
+            return module
+        parts = self.module.split(".")[:-1] if self.module else []
+        if node.level > 1:
+            parts = parts[: len(parts) - (node.level - 1)]
+        parts = [p for p in parts if p]
+        if module:
+            parts.append(module)
+        return ".".join(parts) if parts else "." * node.level + module
+
+    def qualify(self, dotted: str) -> str | None:
+        root, _, rest = dotted.partition(".")
+        target = self.aliases.get(root)
+        if target is None:
+            return None
+        return f"{target}.{rest}" if rest else target
+
+    # module ----------------------------------------------------------------------------
+
+    def run(self, tree: ast.Module, display: str) -> dict[str, Any] | None:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                self._record_import(node)
+        definitions: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef, str | None]] = []
+        for statement in _module_statements(tree.body):
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.globals.add(statement.name)
+                definitions.append((statement.name, statement, None))
+            elif isinstance(statement, ast.ClassDef):
+                self.globals.add(statement.name)
+                for item in statement.body:
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        definitions.append((f"{statement.name}.{item.name}", item, statement.name))
+                self.class_models[statement.name] = self._class_models(statement)
+            elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
+                self._module_assignment(statement)
+        for statement in _module_statements(tree.body):
+            self._registry_fill(statement)
+        for qualname, function, owner in definitions:
+            self.functions[qualname] = _FunctionCollector(self, function, owner).run()
+        if not self.functions:
+            return None
+        facts: dict[str, Any] = {"path": display, "functions": self.functions}
+        if self.instances:
+            facts["instances"] = self.instances
+        return facts
+
+    def _module_assignment(self, node: ast.Assign | ast.AnnAssign) -> None:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for target in targets:
+            if not isinstance(target, ast.Name):
+                continue
+            self.globals.add(target.id)
+            value = node.value
+            provenance = self.provenance(value, {}) if value is not None else None
+            if provenance is not None:
+                self.model_globals[target.id] = provenance
+            if isinstance(value, ast.Call):
+                reference = self.reference(value.func, None, frozenset())
+                if reference is not None and reference[1].rsplit(".", 1)[-1][:1].isupper():
+                    self.instances[target.id] = reference
+            if isinstance(value, ast.Dict) and any(
+                v is not None and self.provenance(v, {}) is not None for v in value.values
+            ):
+                self.model_globals[target.id] = ["registry"]
+
+    def _registry_fill(self, node: ast.AST) -> None:
+        """`MODELS[name] = joblib.load(...)` anywhere: MODELS is a registry of models."""
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Assign) and self.provenance(inner.value, {}) is not None:
+                for target in inner.targets:
+                    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                        self.model_globals.setdefault(target.value.id, ["registry"])
+
+    def _class_models(self, klass: ast.ClassDef) -> dict[str, list[Any]]:
+        found: dict[str, list[Any]] = {}
+        for item in klass.body:
+            if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            args = item.args.posonlyargs + item.args.args
+            receiver = args[0].arg if args else None
+            for node in ast.walk(item):
+                if not isinstance(node, ast.Assign):
+                    continue
+                provenance = self.provenance(node.value, {})
+                if provenance is None:
+                    continue
+                for target in node.targets:
+                    if (
+                        isinstance(target, ast.Attribute)
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id == receiver
+                    ):
+                        found.setdefault(target.attr, provenance)
+        return found
+
+    # references and provenance ---------------------------------------------------------
+
+    def reference(
+        self, func: ast.expr, owner: str | None, shadowed: frozenset[str], receiver: str = ""
+    ) -> list[str] | None:
+        """How a callee may name a function of the run: ["q", qualified] through an import,
+        ["l", dotted] through a module-level name of this file, ["s", "Class.method"]."""
+        dotted = _ast_dotted(func)
+        if dotted is None:
+            return None
+        root, _, rest = dotted.partition(".")
+        if root in shadowed:
+            return None
+        if owner is not None and root == receiver and rest and "." not in rest:
+            return ["s", f"{owner}.{rest}"]
+        qualified = self.qualify(dotted)
+        if qualified is not None:
+            return ["q", qualified]
+        if root in self.globals:
+            return ["l", dotted]
+        return None
+
+    def provenance(
+        self, value: ast.expr | None, local: Mapping[str, list[Any]]
+    ) -> list[Any] | None:
+        """Why `value` holds a model: ["model", how] (a loader or estimator), ["via", ref]
+        (the return value of a function of the run), or None."""
+        if isinstance(value, ast.Await):
+            value = value.value
+        if isinstance(value, ast.Name):
+            return local.get(value.id)
+        if not isinstance(value, ast.Call):
+            return None
+        dotted = _ast_dotted(value.func)
+        if dotted is None:
+            return None
+        qualified = self.qualify(dotted)
+        if qualified is not None:
+            if is_model_loader(qualified) or _estimator_like(qualified):
+                return ["model", qualified]
+            return ["via", ["q", qualified]]
+        if dotted.partition(".")[0] in self.globals:
+            return ["via", ["l", dotted]]
+        return None
+
+
+def _estimator_like(qualified: str) -> bool:
+    last = qualified.rsplit(".", 1)[-1]
+    return qualified.startswith(("sklearn.", "xgboost.", "lightgbm.", "catboost.")) and (
+        last[:1].isupper()
+    )
+
+
+def _module_statements(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
+    """Module-level statements, including those under `if`/`try` (guarded definitions)."""
+    for statement in body:
+        if isinstance(statement, ast.If):
+            yield from _module_statements(statement.body)
+            yield from _module_statements(statement.orelse)
+        elif isinstance(statement, ast.Try):
+            yield from _module_statements(statement.body)
+            for handler in statement.handlers:
+                yield from _module_statements(handler.body)
+            yield from _module_statements(statement.orelse)
+        else:
+            yield statement
+
+
+class _FunctionCollector:
+    def __init__(
+        self,
+        file: _FileCollector,
+        function: ast.FunctionDef | ast.AsyncFunctionDef,
+        owner: str | None,
+    ) -> None:
+        self.file = file
+        self.function = function
+        self.owner = owner
+        args = function.args
+        positional = args.posonlyargs + args.args
+        self.receiver = positional[0].arg if owner is not None and positional else ""
+        self.params = {
+            a.arg
+            for a in [*positional, *args.kwonlyargs, args.vararg, args.kwarg]
+            if a is not None and a.arg != self.receiver
+        }
+        self.facts: dict[str, list[Any]] = {}
+        self.calls: list[list[Any]] = []
+        self.seen_calls: set[str] = set()
+        self.model_calls: list[list[Any]] = []
+        self.returns: list[list[Any]] = []
+        self.locals: set[str] = set()
+        self.local_models: dict[str, list[Any]] = {}
+        self.digest_names: set[str] = set()
+
+    def _fact(self, kind: str, label: str, line: int) -> None:
+        self.facts.setdefault(kind, [label, line])
+
+    def run(self) -> dict[str, Any]:
+        function = self.function
+        nodes = list(_own_nodes(function.body))
+        self._bindings(nodes)
+        awaited = {id(n.value) for n in nodes if isinstance(n, ast.Await)}
+        offloaded: set[int] = set()
+        for node in nodes:
+            if isinstance(node, ast.Call):
+                if id(node) in offloaded:
+                    continue
+                if self._offload(node):
+                    self._fact("offloads", _ast_dotted(node.func) or "offload", node.lineno)
+                    for arg in node.args:
+                        offloaded.update(id(n) for n in ast.walk(arg))
+                    continue
+                if id(node) not in awaited:
+                    self._call(node)
+            elif isinstance(node, (ast.For, ast.While)) and isinstance(node, ast.For):
+                self._loop(node)
+            elif isinstance(node, ast.Return) and node.value is not None:
+                self._return(node.value, node.lineno)
+            elif isinstance(node, ast.Compare):
+                self._compare(node)
+        summary: dict[str, Any] = {"line": function.lineno}
+        if isinstance(function, ast.AsyncFunctionDef):
+            summary["async"] = True
+        if self._is_handler():
+            summary["handler"] = True
+        if self.facts:
+            summary["facts"] = self.facts
+        if self.calls:
+            summary["calls"] = self.calls
+        if self.model_calls:
+            summary["model_calls"] = self.model_calls
+        if self.returns:
+            summary["returns"] = self.returns
+        return summary
+
+    def _bindings(self, nodes: list[ast.AST]) -> None:
+        for node in nodes:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                self.locals.add(node.id)
+        self._dependency_params()
+        for node in nodes:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Name):
+                    provenance = self.file.provenance(node.value, self.local_models)
+                    if provenance is not None:
+                        self.local_models.setdefault(target.id, provenance)
+                    if _digest_expression(node.value, self.digest_names):
+                        self.digest_names.add(target.id)
+
+    def _dependency_params(self) -> None:
+        """`model=Depends(get_model)`: the parameter holds what `get_model` returns."""
+        args = self.function.args
+        positional = args.posonlyargs + args.args
+        pairs = list(
+            zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True)
+        )
+        pairs += [
+            (a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None
+        ]
+        for param, default in pairs:
+            if not (isinstance(default, ast.Call) and default.args):
+                continue
+            name = _ast_dotted(default.func) or ""
+            if name.rsplit(".", 1)[-1] != "Depends":
+                continue
+            reference = self.file.reference(default.args[0], None, frozenset())
+            if reference is not None:
+                self.local_models[param.arg] = ["via", reference]
+
+    def _shadowed(self) -> frozenset[str]:
+        return frozenset((self.locals | self.params) - set(self.file.aliases))
+
+    def _offload(self, call: ast.Call) -> bool:
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr in _OFFLOAD_METHODS:
+            return True
+        dotted = _ast_dotted(func)
+        return dotted is not None and self.file.qualify(dotted) in _OFFLOAD_CALLS
+
+    def _call(self, call: ast.Call) -> None:
+        func = call.func
+        line = call.lineno
+        dotted = _ast_dotted(func)
+        shadowed = self._shadowed()
+        if isinstance(func, ast.Name) and func.id in _RECORDED_BUILTINS:
+            if func.id not in shadowed and func.id not in self.file.globals:
+                self._record(["q", func.id], line)
+            return
+        reference = self.file.reference(func, self.owner, shadowed, self.receiver)
+        if reference is not None:
+            self._record(reference, line)
+            if reference[1] in _COMPARE_DIGEST:
+                self._fact("checks_digest", reference[1], line)
+        if not isinstance(func, ast.Attribute):
+            return
+        shown = dotted or _short(func)
+        if reference is not None and reference[0] == "q" and _module_like(reference[1], func):
+            return  # `np.linalg.norm(...)`: a module function, classified by its name
+        if func.attr in _FILE_METHODS:
+            self._fact("blocks", f"{shown}()|does file I/O synchronously", line)
+        elif func.attr in _FIT_METHODS:
+            self._fact("cpu_heavy", f"{shown}()|runs CPU-bound model fitting", line)
+        elif func.attr in _MODEL_METHODS:
+            provenance = self._receiver_provenance(func.value)
+            if provenance is not None:
+                # ["model", how] or ["via", reference]: judged when queried, across the run
+                self.model_calls.append([provenance, f"{shown}()", line])
+
+    def _record(self, reference: list[str], line: int) -> None:
+        key = reference[0] + ":" + reference[1]
+        if key not in self.seen_calls:
+            self.seen_calls.add(key)
+            self.calls.append([*reference, line])
+
+    def _receiver_provenance(self, receiver: ast.expr) -> list[Any] | None:
+        if isinstance(receiver, ast.Call):
+            return self.file.provenance(receiver, self.local_models)
+        if isinstance(receiver, ast.Subscript):
+            receiver = receiver.value
+            if isinstance(receiver, ast.Name) and receiver.id not in self._shadowed():
+                found = self.file.model_globals.get(receiver.id)
+                return ["model", "registry"] if found is not None else None
+            return None
+        dotted = _ast_dotted(receiver)
+        if dotted is None:
+            return None
+        if ".state." in f".{dotted}." and dotted.split(".")[0] in ("app", "request", "self"):
+            return ["model", "app.state"]  # `request.app.state.model`: put there at start-up
+        root, _, rest = dotted.partition(".")
+        if not rest:
+            if root in self.local_models:
+                return self.local_models[root]
+            if root in self._shadowed():
+                return None
+            return self.file.model_globals.get(root)
+        if root == self.receiver and self.owner is not None and "." not in rest:
+            return self.file.class_models.get(self.owner, {}).get(rest)
+        return None
+
+    def _loop(self, loop: ast.For) -> None:
+        names = {n.id for n in ast.walk(loop.iter) if isinstance(n, ast.Name)}
+        over = sorted(names & self.params)
+        if not over:
+            return
+        calls = [
+            n
+            for n in _own_nodes(loop.body)
+            if isinstance(n, ast.Call) and not _cheap_call(n, self.file)
+        ]
+        if calls:
+            self._fact("loops", f"for ... in {over[0]}|does work per item", loop.lineno)
+
+    def _return(self, value: ast.expr, line: int) -> None:
+        provenance = self.file.provenance(value, self.local_models)
+        if provenance is None and isinstance(value, (ast.Attribute, ast.Subscript, ast.Name)):
+            provenance = self._receiver_provenance(value)
+        if provenance is None:
+            return
+        if provenance[0] == "via":
+            self.returns.append([*provenance[1], line])
+        else:
+            self._fact("returns_model", f"{provenance[1]}", line)
+
+    def _compare(self, node: ast.Compare) -> None:
+        if not any(isinstance(op, (ast.Eq, ast.NotEq)) for op in node.ops):
+            return
+        if any(
+            _digest_expression(side, self.digest_names) for side in [node.left, *node.comparators]
+        ):
+            self._fact("checks_digest", "a digest comparison", node.lineno)
+
+    def _is_handler(self) -> bool:
+        for decorator in self.function.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if isinstance(target, ast.Attribute) and target.attr in _ROUTE_METHODS:
+                return True
+        return False
+
+
+def _digest_expression(node: ast.expr, digest_names: set[str]) -> bool:
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Call):
+            func = inner.func
+            if isinstance(func, ast.Attribute) and func.attr in _DIGEST_METHODS:
+                return True
+            dotted = _ast_dotted(func) or ""
+            if dotted.startswith("hashlib.") or dotted in ("hmac.new", "hmac.digest"):
+                return True
+        elif isinstance(inner, ast.Name) and inner.id in digest_names:
+            return True
+    return False
+
+
+def _module_like(qualified: str, func: ast.Attribute) -> bool:
+    """The callee is an attribute of an imported module (`np.fit`), not of an object."""
+    del func
+    parent = qualified.rsplit(".", 1)[0]
+    return not parent.rsplit(".", 1)[-1][:1].isupper()
+
+
+_CHEAP_BUILTINS = frozenset(
+    {"len", "str", "int", "float", "bool", "repr", "format", "print", "isinstance", "round"}
+)
+_CHEAP_METHODS = frozenset(
+    {"append", "extend", "add", "get", "format", "join", "split", "strip", "lower", "upper"}
+)
+
+
+def _cheap_call(call: ast.Call, file: _FileCollector) -> bool:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id in _CHEAP_BUILTINS and func.id not in file.aliases
+    if isinstance(func, ast.Attribute):
+        return func.attr in _CHEAP_METHODS
+    return False
+
+
+# -- the run-wide index -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One link of an evidence chain: what happens, where (path, line)."""
+
+    label: str  # "`load_rows()`" or "`requests.get`"
+    path: str
+    line: int
+    what: str = ""  # for the last step: "does network I/O synchronously", ...
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Evidence found in a function of the run, and the calls leading to it."""
+
+    steps: tuple[Step, ...]  # [callee called from the rule's site, ..., the evidence]
+    kind: str
+
+    @property
+    def evidence(self) -> Step:
+        return self.steps[-1]
+
+    def text(self) -> str:
+        """ "`load_rows()` -> `requests.get` (app/data.py:14)"."""
+        parts = [self.steps[0].label]
+        for step in self.steps[1:]:
+            parts.append(f"{step.label} ({step.path}:{step.line})")
+        return " -> ".join(parts)
+
+    def related(self) -> list[tuple[str, int, str]]:
+        """(path, line, message) of each step after the first call, for related locations."""
+        out: list[tuple[str, int, str]] = []
+        for index, step in enumerate(self.steps[1:], start=1):
+            last = index == len(self.steps) - 1
+            caller = self.steps[index - 1].label
+            message = f"{caller} calls {step.label}"
+            if last and step.what:
+                message += f", which {step.what}"
+            out.append((step.path, step.line, message))
+        return out
+
+
+@dataclass
+class _Function:
+    fid: str  # "module:Qual.name"
+    module: str
+    qualname: str
+    path: str
+    raw: Mapping[str, Any]
+
+    @property
+    def is_async(self) -> bool:
+        return bool(self.raw.get("async"))
+
+    @property
+    def label(self) -> str:
+        return f"`{self.qualname}()`"
+
+
+@dataclass
+class SummaryIndex:
+    """All summaries of the run, with call resolution and transitive queries."""
+
+    functions: dict[str, _Function] = field(default_factory=dict)
+    instances: dict[str, Mapping[str, list[str]]] = field(default_factory=dict)
+    _suffixes: dict[str, str] = field(default_factory=dict)
+    _memo: dict[Any, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, facts: Mapping[str, Any]) -> SummaryIndex:
+        index = cls()
+        for module, value in facts.items():
+            if not isinstance(value, dict):
+                continue
+            path = str(value.get("path", module))
+            for qualname, raw in value.get("functions", {}).items():
+                fid = f"{module}:{qualname}"
+                index.functions[fid] = _Function(fid, module, qualname, path, raw)
+            index.instances[module] = value.get("instances", {})
+            parts = module.split(".")
+            for start in range(len(parts)):
+                suffix = ".".join(parts[start:])
+                known = index._suffixes.get(suffix)
+                if known is None or len(module) < len(known):
+                    index._suffixes[suffix] = module
+        return index
+
+    # resolution ------------------------------------------------------------------------
+
+    def _module(self, dotted: str) -> str | None:
+        return self._suffixes.get(dotted.lstrip("."))
+
+    def resolve(self, module: str, reference: Sequence[Any]) -> str | None:
+        """The function id a call reference (recorded in `module`) names, or None."""
+        key = ("resolve", module, reference[0], reference[1])
+        if key in self._memo:
+            return self._memo[key]  # type: ignore[no-any-return]
+        found = self._resolve(module, str(reference[0]), str(reference[1]), 0)
+        self._memo[key] = found
+        return found
+
+    def _resolve(self, module: str, kind: str, name: str, hops: int) -> str | None:
+        if hops > 3:
+            return None
+        if kind in ("s", "l"):
+            return self._in_module(module, name, hops)
+        if kind != "q":
+            return None
+        parts = name.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            target = self._module(".".join(parts[:cut]))
+            if target is not None:
+                found = self._in_module(target, ".".join(parts[cut:]), hops)
+                if found is not None:
+                    return found
+        return None
+
+    def _in_module(self, module: str, name: str, hops: int) -> str | None:
+        fid = f"{module}:{name}"
+        if fid in self.functions:
+            return fid
+        head, _, method = name.partition(".")
+        if not method or "." in method:
+            return None
+        instance = self.instances.get(module, {}).get(head)
+        if instance is None:
+            return None
+        klass = self._class_of(module, instance, hops + 1)
+        if klass is None:
+            return None
+        fid = f"{klass[0]}:{klass[1]}.{method}"
+        return fid if fid in self.functions else None
+
+    def _class_of(self, module: str, reference: Sequence[str], hops: int) -> tuple[str, str] | None:
+        kind, name = reference[0], reference[1]
+        if kind == "l" and "." not in name:
+            return module, name
+        if kind == "q":
+            parts = name.split(".")
+            for cut in range(len(parts) - 1, 0, -1):
+                target = self._module(".".join(parts[:cut]))
+                if target is not None and cut == len(parts) - 1:
+                    return target, parts[-1]
+        return None
+
+    def callee(self, call: cst.Call, context: FileContext) -> str | None:
+        """The function of the run that `call` (in the file being analysed) calls."""
+        reference = cst_reference(call.func, context)
+        if reference is None:
+            return None
+        return self.resolve(context.module_name, reference)
+
+    def function(self, fid: str) -> _Function | None:
+        return self.functions.get(fid)
+
+    # queries ---------------------------------------------------------------------------
+
+    def direct(
+        self, fid: str, vocabulary: Vocabulary, kinds: Sequence[str]
+    ) -> tuple[Step, str] | None:
+        """The first evidence of one of `kinds` in the function's own body, and its kind."""
+        function = self.functions.get(fid)
+        if function is None:
+            return None
+        found: list[tuple[int, Step, str]] = []
+        for kind in kinds:
+            fact = function.raw.get("facts", {}).get(kind)
+            if fact:
+                label, _, what = str(fact[0]).partition("|")
+                found.append(
+                    (int(fact[1]), Step(f"`{label}`", function.path, int(fact[1]), what), kind)
+                )
+        for reference in function.raw.get("calls", ()):
+            if reference[0] != "q":
+                continue
+            name, line = str(reference[1]), int(reference[2])
+            kind_what = self._classify(name, vocabulary, kinds)
+            if kind_what is not None and self.resolve(function.module, reference) is None:
+                kind, what = kind_what
+                found.append((line, Step(f"`{name}`", function.path, line, what), kind))
+        if "cpu_heavy" in kinds:
+            for provenance, label, line in function.raw.get("model_calls", ()):
+                if self.model_provenance(function.module, provenance, vocabulary) is not None:
+                    what = "runs CPU-bound model code"
+                    found.append(
+                        (int(line), Step(f"`{label}`", function.path, int(line), what), "cpu_heavy")
+                    )
+        if not found:
+            return None
+        found.sort(key=lambda item: item[0])
+        return found[0][1], found[0][2]
+
+    def _classify(
+        self, name: str, vocabulary: Vocabulary, kinds: Sequence[str]
+    ) -> tuple[str, str] | None:
+        if "blocks" in kinds and vocabulary.is_blocking(name):
+            return "blocks", describe_blocking(name)
+        if "loads_model" in kinds and vocabulary.is_loader(name):
+            return "loads_model", "loads a model"
+        if "cpu_heavy" in kinds and vocabulary.is_heavy(name):
+            return "cpu_heavy", f"runs `{name.split('.')[0]}` code"
+        return None
+
+    def find(
+        self,
+        fid: str | None,
+        vocabulary: Vocabulary,
+        kinds: Sequence[str],
+        depth: int = DEFAULT_MAX_CALL_DEPTH,
+    ) -> Chain | None:
+        """Evidence of `kinds` in plain function `fid` or, transitively, in the plain
+        functions it calls, at most `depth` functions deep (1: its own body only)."""
+        if fid is None:
+            return None
+        function = self.functions.get(fid)
+        if function is None or function.is_async:
+            return None
+        steps = self._find(fid, vocabulary, tuple(kinds), clamp_depth(depth), frozenset())
+        if steps is None:
+            return None
+        first = Step(function.label, function.path, int(function.raw.get("line", 0)))
+        return Chain((first, *steps[0]), steps[1])
+
+    def _find(
+        self,
+        fid: str,
+        vocabulary: Vocabulary,
+        kinds: tuple[str, ...],
+        depth: int,
+        active: frozenset[str],
+    ) -> tuple[tuple[Step, ...], str] | None:
+        if depth <= 0 or fid in active:
+            return None
+        key = ("find", fid, vocabulary, kinds, depth)
+        if key in self._memo:
+            return self._memo[key]  # type: ignore[no-any-return]
+        function = self.functions[fid]
+        result: tuple[tuple[Step, ...], str] | None = None
+        direct = self.direct(fid, vocabulary, kinds)
+        if direct is not None:
+            result = ((direct[0],), direct[1])
+        else:
+            for reference in function.raw.get("calls", ()):
+                target = self.resolve(function.module, reference)
+                callee = self.functions.get(target) if target else None
+                if callee is None or callee.is_async:
+                    continue
+                inner = self._find(target, vocabulary, kinds, depth - 1, active | {fid})  # type: ignore[arg-type]
+                if inner is not None:
+                    hop = Step(callee.label, function.path, int(reference[2]))
+                    result = ((hop, *inner[0]), inner[1])
+                    break
+        if not active:
+            self._memo[key] = result
+        return result
+
+    def model_provenance(
+        self, module: str, provenance: Sequence[Any], vocabulary: Vocabulary
+    ) -> str | None:
+        """Why a recorded receiver holds a model (`joblib.load`, `get_model()`), or None."""
+        if provenance[0] == "model":
+            return str(provenance[1])
+        reference = provenance[1]
+        if reference[0] == "q" and vocabulary.is_loader(str(reference[1])):
+            return str(reference[1])
+        target = self.resolve(module, reference)
+        if target is not None and self.returns_model(target, vocabulary) is not None:
+            return f"{self.functions[target].qualname}()"
+        return None
+
+    def model_call_at(
+        self, module: str, line: int, method: str, vocabulary: Vocabulary
+    ) -> str | None:
+        """Why the receiver of the `.method(...)` call on `line` of `module` holds a model
+        (its provenance: a loader, `app.state`, a registry, a function returning one)."""
+        table = self._memo.get(("model_calls", module))
+        if table is None:
+            table = {}
+            for function in self.functions.values():
+                if function.module == module:
+                    for provenance, label, at in function.raw.get("model_calls", ()):
+                        table.setdefault((int(at), str(label)), provenance)
+            self._memo[("model_calls", module)] = table
+        for (at, label), provenance in table.items():
+            if at == line and label.endswith(f".{method}()"):
+                return self.model_provenance(module, provenance, vocabulary)
+        return None
+
+    def returns_model(self, fid: str | None, vocabulary: Vocabulary) -> Step | None:
+        """Where function `fid` returns a model (transitively through functions it
+        returns the result of), or None."""
+        if fid is None:
+            return None
+        return self._returns_model(fid, vocabulary, DEFAULT_MAX_CALL_DEPTH, frozenset())
+
+    def _returns_model(
+        self, fid: str, vocabulary: Vocabulary, depth: int, active: frozenset[str]
+    ) -> Step | None:
+        function = self.functions.get(fid)
+        if function is None or depth <= 0 or fid in active:
+            return None
+        fact = function.raw.get("facts", {}).get("returns_model")
+        if fact:
+            return Step(f"`{fact[0]}`", function.path, int(fact[1]), "returns a model")
+        for kind, name, line in function.raw.get("returns", ()):
+            if kind == "q" and vocabulary.is_loader(str(name)):
+                return Step(f"`{name}`", function.path, int(line), "returns a model")
+            target = self.resolve(function.module, [kind, name])
+            if target is not None and self._returns_model(
+                target, vocabulary, depth - 1, active | {fid}
+            ):
+                return Step(f"`{name}()`", function.path, int(line), "returns a model")
+        return None
+
+    def handler_chain(
+        self, module: str, qualname: str, depth: int = DEFAULT_MAX_CALL_DEPTH
+    ) -> list[str] | None:
+        """Function ids from a request handler (decorated as a route anywhere in the run)
+        down to `module:qualname`, if one calls it within `depth` calls; else None."""
+        reached = self._handler_reach(clamp_depth(depth))
+        return reached.get(f"{module}:{qualname}")
+
+    def _handler_reach(self, depth: int) -> dict[str, list[str]]:
+        key = ("handlers", depth)
+        cached = self._memo.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        reached: dict[str, list[str]] = {}
+        frontier = [[fid] for fid, f in self.functions.items() if f.raw.get("handler")]
+        for path in frontier:
+            reached.setdefault(path[0], path)
+        for _ in range(depth):
+            following = []
+            for path in frontier:
+                function = self.functions[path[-1]]
+                for reference in function.raw.get("calls", ()):
+                    target = self.resolve(function.module, reference)
+                    if target is not None and target not in reached:
+                        reached[target] = [*path, target]
+                        following.append(reached[target])
+            frontier = following
+        self._memo[key] = reached
+        return reached
+
+    # cache dependencies ----------------------------------------------------------------
+
+    def dependencies(self, module: str) -> Any:
+        """What the findings of `module` can depend on: the summaries of the functions
+        its calls reach (with how each call resolved) and the request handlers that reach
+        its functions. Editing a helper changes this only for the files that reach it."""
+        reached: dict[str, Any] = {}
+        frontier = [fid for fid, f in self.functions.items() if f.module == module]
+        resolutions: list[Any] = []
+        handlers = self._handler_reach(MAX_SUPPORTED_DEPTH)
+        own = sorted(frontier)
+        for _ in range(MAX_SUPPORTED_DEPTH + 1):
+            following = []
+            for fid in frontier:
+                function = self.functions[fid]
+                for reference in function.raw.get("calls", ()):
+                    target = self.resolve(function.module, reference)
+                    resolutions.append([fid, reference[0], reference[1], target])
+                    if target is not None and target not in reached:
+                        reached[target] = self.functions[target].raw
+                        following.append(target)
+                for provenance, _, _ in function.raw.get("model_calls", ()):
+                    if provenance[0] == "via":
+                        via = provenance[1]
+                        resolutions.append([fid, *via, self.resolve(function.module, via)])
+            frontier = following
+        return {
+            "reached": {
+                fid: [self.functions[fid].path, raw] for fid, raw in sorted(reached.items())
+            },
+            "resolutions": resolutions,
+            "handlers": {fid: handlers.get(fid) for fid in own},
+        }
+
+
+def _dependencies(project: ProjectIndex, module: str) -> Any:
+    index = summaries_of(project)
+    if index is None or not any(f.module == module for f in index.functions.values()):
+        return None
+    return index.dependencies(module)
+
+
+def summaries_of(project: ProjectIndex | None) -> SummaryIndex | None:
+    if project is None or COLLECTOR not in project.facts:
+        return None
+    cached = project.derived.get(COLLECTOR)
+    if not isinstance(cached, SummaryIndex):
+        cached = SummaryIndex.build(project.of(COLLECTOR))
+        project.derived[COLLECTOR] = cached
+    return cached
+
+
+def summary_index(context: FileContext) -> SummaryIndex | None:
+    """The run's summaries (None when no enabled rule asked for them)."""
+    return summaries_of(context.project)
+
+
+# -- the CST side: references from calls in the file being analysed ---------------------
+
+
+def cst_reference(func: cst.BaseExpression, context: FileContext) -> list[str] | None:
+    """The reference a call's callee makes (same forms as the collector records)."""
+    from leakguard.analysis.estimators import enclosing_function_and_class
+    from leakguard.analysis.scopes import function_scope, module_bindings
+
+    dotted = dotted_name(func)
+    if dotted is None:
+        return None
+    root, _, rest = dotted.partition(".")
+    function, owner = enclosing_function_and_class(context)
+    if function is not None:
+        params = [*function.params.posonly_params, *function.params.params]
+        receiver = params[0].name.value if params else ""
+        if owner is not None and root == receiver and rest and "." not in rest:
+            return ["s", f"{owner.name.value}.{rest}"]
+        scope = function_scope(function, context)
+        if (root in scope.locals or root in scope.params) and root not in context.imports.aliases:
+            return None
+    qualified = context.imports.qualify_dotted(dotted)
+    if qualified is not None and root in context.imports.aliases:
+        return ["q", qualified]
+    if root in module_bindings(context):
+        return ["l", dotted]
+    return None
+
+
+def describe_blocking(name: str) -> str:
+    """What a blocking call does, for messages ("does network I/O synchronously")."""
+    for prefix, what in _BLOCKING_KINDS:
+        if name == prefix or (prefix.endswith(".") and name.startswith(prefix)):
+            return what
+    return "blocks"
+
+
+_BLOCKING_KINDS: tuple[tuple[str, str], ...] = (
+    ("time.sleep", "sleeps the whole event loop"),
+    ("requests.", "does network I/O synchronously"),
+    ("urllib.", "does network I/O synchronously"),
+    ("httpx.", "does network I/O synchronously"),
+    ("subprocess.", "waits for a child process"),
+    ("os.system", "waits for a child process"),
+    ("os.popen", "waits for a child process"),
+    ("socket.", "does socket I/O synchronously"),
+    ("open", "does file I/O synchronously"),
+    ("io.open", "does file I/O synchronously"),
+    ("shutil.", "does file I/O synchronously"),
+    ("joblib.", "reads or writes a model file synchronously"),
+    ("pickle.", "reads or writes a file synchronously"),
+)
+
+
+register_collector(
+    FactCollector(
+        COLLECTOR,
+        ("def ",),
+        _collect_from_context,
+        from_source=collect_source,
+        dependencies=_dependencies,
+    )
+)
+
+
+def _short(func: ast.Attribute, limit: int = 40) -> str:
+    """`get_model().predict` for messages; `….predict` when the receiver is long."""
+    text = ast.unparse(func)
+    return text if len(text) <= limit and "\n" not in text else f"….{func.attr}"

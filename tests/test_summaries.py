@@ -1,0 +1,190 @@
+"""Function summaries and the call graph (`analysis/summaries.py`): resolution through
+imports, aliases, `self`, module-level instances and relative imports; depth-limited,
+cycle-safe propagation; provenance of models; cache dependencies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from leakguard.analysis.summaries import SummaryIndex, Vocabulary, collect_source
+from leakguard.analyzer import module_name_for
+
+VOCABULARY = Vocabulary(
+    blocking=("requests.get", "time.sleep", "open", "joblib.load", "subprocess.*"),
+    heavy_modules=("numpy",),
+    loaders=("joblib.load",),
+)
+
+FILES = {
+    "app/__init__.py": "",
+    "app/data.py": """\
+import requests
+import joblib
+from . import deep
+from .deep import level2 as second
+
+
+def load_rows(url):
+    return requests.get(url).json()
+
+
+def fmt(items):
+    return ", ".join(str(i) for i in items)
+
+
+def get_model():
+    model = joblib.load("m.joblib")
+    return model
+
+
+def get_model_indirectly():
+    return get_model()
+
+
+def level1(x):
+    return deep.level2(x)
+
+
+def aliased(x):
+    return second(x)
+
+
+def ping(n):
+    return pong(n)
+
+
+def pong(n):
+    return ping(n)
+
+
+def offloaded(loop, url):
+    return loop.run_in_executor(None, requests.get, url)
+
+
+def scores(rows):
+    out = []
+    for row in rows:
+        out.append(get_model().predict([row]))
+    return out
+
+
+class Service:
+    def score(self, x):
+        return self._inner(x)
+
+    def _inner(self, x):
+        return open(x).read()
+
+
+service = Service()
+""",
+    "app/deep.py": """\
+import time
+
+
+def level2(x):
+    return level3(x)
+
+
+def level3(x):
+    return level4(x)
+
+
+def level4(x):
+    time.sleep(1)
+""",
+}
+
+
+def _index(tmp_path: Path) -> SummaryIndex:
+    facts = {}
+    for name, text in FILES.items():
+        value = collect_source(text, name)
+        if value:
+            facts[module_name_for(name)] = value
+    return SummaryIndex.build(facts)
+
+
+def _chain(index: SummaryIndex, fid: str, depth: int = 3, kinds: tuple[str, ...] = ("blocks",)):
+    found = index.find(fid, VOCABULARY, kinds, depth)
+    return found.text() if found else None
+
+
+def test_direct_blocking_call_is_a_chain_of_one(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    assert _chain(index, "app.data:load_rows") == "`load_rows()` -> `requests.get` (app/data.py:8)"
+
+
+def test_string_formatting_helper_has_no_evidence(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    assert _chain(index, "app.data:fmt", kinds=("blocks", "cpu_heavy", "loops")) is None
+
+
+def test_self_methods_and_depth(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    assert _chain(index, "app.data:Service.score") == (
+        "`Service.score()` -> `Service._inner()` (app/data.py:53) -> `open` (app/data.py:56)"
+    )
+    assert _chain(index, "app.data:Service.score", depth=1) is None
+
+
+def test_relative_module_import_and_the_depth_limit(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    # level1 -> level2 -> level3 -> level4 -> time.sleep: four functions deep
+    assert _chain(index, "app.data:level1", depth=3) is None
+    assert _chain(index, "app.data:level1", depth=4) == (
+        "`level1()` -> `level2()` (app/data.py:25) -> `level3()` (app/deep.py:5)"
+        " -> `level4()` (app/deep.py:9) -> `time.sleep` (app/deep.py:13)"
+    )
+    assert _chain(index, "app.deep:level3", depth=2) == (
+        "`level3()` -> `level4()` (app/deep.py:9) -> `time.sleep` (app/deep.py:13)"
+    )
+
+
+def test_aliased_import_resolves(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    assert index.resolve("app.data", ["q", "app.deep.level2"]) == "app.deep:level2"
+    assert _chain(index, "app.data:aliased", depth=4) is not None
+
+
+def test_module_level_instance_method_resolves_from_another_file(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    assert index.resolve("app.main", ["q", "app.data.service.score"]) == "app.data:Service.score"
+    assert index.resolve("app.main", ["q", "app.data.nothing_here"]) is None
+
+
+def test_cycles_end(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    assert _chain(index, "app.data:ping", depth=6) is None
+
+
+def test_offloaded_work_is_not_evidence(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    assert _chain(index, "app.data:offloaded") is None
+    assert index.functions["app.data:offloaded"].raw["facts"]["offloads"][1] == 41
+
+
+def test_models_by_provenance_through_functions(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    assert index.returns_model("app.data:get_model", VOCABULARY) is not None
+    assert index.returns_model("app.data:get_model_indirectly", VOCABULARY) is not None
+    assert index.returns_model("app.data:fmt", VOCABULARY) is None
+    chain = index.find("app.data:scores", VOCABULARY, ("cpu_heavy",))
+    assert chain is not None and chain.evidence.label == "`get_model().predict()`"
+    assert index.find("app.data:scores", VOCABULARY, ("loops",)) is not None
+
+
+def test_related_steps_name_caller_and_callee(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    chain = index.find("app.data:Service.score", VOCABULARY, ("blocks",))
+    assert chain is not None
+    assert chain.related() == [
+        ("app/data.py", 53, "`Service.score()` calls `Service._inner()`"),
+        ("app/data.py", 56, "`Service._inner()` calls `open`, which does file I/O synchronously"),
+    ]
+
+
+def test_dependencies_cover_only_what_a_module_reaches(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    reached = index.dependencies("app.deep")["reached"]
+    assert set(reached) == {"app.deep:level3", "app.deep:level4"}
