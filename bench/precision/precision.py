@@ -1,0 +1,222 @@
+"""Precision of leakguard on the real-world corpus, from a hand-triaged ledger.
+
+    python bench/precision/precision.py                 # figures + untriaged findings
+    python bench/precision/precision.py --add 12        # append up to 12 untriaged
+                                                        # findings per rule to triage
+
+The ledger (`ledger.tsv`) has one row per triaged finding: package, location
+(path:line), rule, the hash of the reported line's text, verdict (`right`, `wrong`,
+`arguable`, or `?` while untriaged) and a one-line reason. A finding is identified by
+path, line, rule and line hash, so re-runs carry verdicts over; when a rule change
+moves a finding to another line of the same text it is still matched by path, rule and
+hash. Precision = right / (right + wrong), over the ledger rows that match a current
+finding; rows that no longer match (a fixed false positive, say) stay as history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LEDGER = HERE / "ledger.tsv"
+CORPUS = HERE.parent / "corpus" / ".cache"
+FINDINGS = CORPUS / "findings.json"
+COLUMNS = ("package", "location", "rule", "hash", "verdict", "reason")
+VERDICTS = ("right", "wrong", "arguable", "?")
+
+
+@dataclass(frozen=True)
+class Row:
+    package: str
+    location: str  # path:line
+    rule: str
+    hash: str
+    verdict: str = "?"
+    reason: str = ""
+
+    @property
+    def path(self) -> str:
+        return self.location.rsplit(":", 1)[0]
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.location, self.rule, self.hash)
+
+
+def line_hash(text: str) -> str:
+    return hashlib.sha1(text.strip().encode()).hexdigest()[:10]
+
+
+def package_of(path: str) -> str:
+    parts = Path(path).parts
+    return parts[1] if len(parts) > 1 and parts[0] == "src" else parts[0]
+
+
+def findings_rows(report: dict[str, object], root: Path) -> list[Row]:
+    """Ledger rows (untriaged) for the unsuppressed findings of a JSON report whose
+    paths are relative to `root`."""
+    rows = []
+    lines: dict[str, list[str]] = {}
+    for finding in report["findings"]:  # type: ignore[attr-defined]
+        if finding.get("suppressed"):
+            continue
+        path, line = finding["path"], int(finding["line"])
+        if path not in lines:
+            source = root / path
+            text = source.read_text(encoding="utf-8", errors="replace") if source.is_file() else ""
+            lines[path] = text.splitlines()
+        text = lines[path][line - 1] if 0 < line <= len(lines[path]) else ""
+        rows.append(Row(package_of(path), f"{path}:{line}", finding["rule"], line_hash(text)))
+    return rows
+
+
+def read_ledger(path: Path) -> list[Row]:
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        rows = [Row(**{c: (record.get(c) or "").strip() for c in COLUMNS}) for record in reader]
+    for row in rows:
+        if row.verdict not in VERDICTS:
+            raise SystemExit(
+                f"{path}: {row.location} {row.rule}: verdict {row.verdict!r} not in {VERDICTS}"
+            )
+    return rows
+
+
+def write_ledger(path: Path, rows: Iterable[Row]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for row in rows:
+            writer.writerow([getattr(row, c) for c in COLUMNS])
+
+
+def match(current: Sequence[Row], ledger: Sequence[Row]) -> tuple[list[Row], list[Row]]:
+    """Current findings with the ledger's verdicts carried over (exact key first, then
+    path + rule + hash when unambiguous), and the untriaged ones."""
+    exact = {row.key: row for row in ledger}
+    moved: dict[tuple[str, str, str], list[Row]] = defaultdict(list)
+    for row in ledger:
+        moved[(row.path, row.rule, row.hash)].append(row)
+    used: set[tuple[str, str, str]] = set()
+    judged, untriaged = [], []
+    for finding in current:
+        found = exact.get(finding.key)
+        if found is None or found.key in used:
+            candidates = [
+                r for r in moved[(finding.path, finding.rule, finding.hash)] if r.key not in used
+            ]
+            found = candidates[0] if len(candidates) == 1 else None
+        if found is None or found.verdict == "?":
+            untriaged.append(finding)
+            continue
+        used.add(found.key)
+        judged.append(replace(finding, verdict=found.verdict, reason=found.reason))
+    return judged, untriaged
+
+
+@dataclass
+class Tally:
+    right: int = 0
+    wrong: int = 0
+    arguable: int = 0
+    untriaged: int = 0
+
+    @property
+    def precision(self) -> float | None:
+        decided = self.right + self.wrong
+        return self.right / decided if decided else None
+
+
+def tally(judged: Iterable[Row], untriaged: Iterable[Row]) -> dict[str, Tally]:
+    """Per-rule tallies plus an "all" entry."""
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for row in judged:
+        for name in (row.rule, "all"):
+            setattr(tallies[name], row.verdict, getattr(tallies[name], row.verdict) + 1)
+    for row in untriaged:
+        tallies[row.rule].untriaged += 1
+        tallies["all"].untriaged += 1
+    return dict(tallies)
+
+
+def sample(untriaged: Sequence[Row], per_rule: int, judged: Sequence[Row]) -> list[Row]:
+    """Up to `per_rule` untriaged findings per rule, counting those already judged,
+    chosen by hash order so the choice is stable and spread over packages."""
+    have: dict[str, int] = defaultdict(int)
+    for row in judged:
+        have[row.rule] += 1
+    chosen = []
+    order = sorted(untriaged, key=lambda r: hashlib.sha1(repr(r.key).encode()).hexdigest())
+    for row in order:
+        if have[row.rule] < per_rule:
+            have[row.rule] += 1
+            chosen.append(row)
+    return chosen
+
+
+def render(tallies: dict[str, Tally], total: dict[str, int]) -> str:
+    out = [
+        "| rule | findings | triaged | right | wrong | arguable | precision |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in sorted(tallies, key=lambda n: (n == "all", n)):
+        t = tallies[name]
+        p = "n/a" if t.precision is None else f"{t.precision:.3f}"
+        triaged = t.right + t.wrong + t.arguable
+        out.append(
+            f"| {name} | {total.get(name, 0)} | {triaged} | {t.right} | {t.wrong} "
+            f"| {t.arguable} | {p} |"
+        )
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--findings", type=Path, default=FINDINGS, help="leakguard JSON report")
+    parser.add_argument(
+        "--root", type=Path, default=CORPUS, help="what the report's paths are relative to"
+    )
+    parser.add_argument("--ledger", type=Path, default=LEDGER)
+    parser.add_argument(
+        "--add", type=int, metavar="N", help="append untriaged findings, up to N per rule"
+    )
+    parser.add_argument(
+        "--list", type=int, default=20, metavar="N", help="untriaged findings to list"
+    )
+    args = parser.parse_args(argv)
+
+    current = findings_rows(json.loads(args.findings.read_text()), args.root)
+    ledger = read_ledger(args.ledger)
+    judged, untriaged = match(current, ledger)
+    if args.add:
+        added = sample(untriaged, args.add, judged)
+        write_ledger(args.ledger, [*ledger, *added])
+        print(f"added {len(added)} untriaged rows to {args.ledger}")
+        return 0
+    total: dict[str, int] = defaultdict(int)
+    for row in current:
+        total[row.rule] += 1
+        total["all"] += 1
+    print(render(tally(judged, untriaged), total))
+    stale = len(ledger) - len(judged) - sum(1 for r in ledger if r.verdict == "?")
+    print(
+        f"\n{len(current)} findings, {len(judged)} triaged, {len(untriaged)} untriaged, "
+        f"{max(stale, 0)} ledger rows no longer found"
+    )
+    for row in untriaged[: args.list]:
+        print(f"  untriaged: {row.rule} {row.location}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""The precision ledger script on a tiny fake corpus (the real corpus needs network)."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "precision" / "precision.py"
+
+
+@pytest.fixture(scope="module")
+def precision() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_precision", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _corpus(tmp_path: Path) -> Path:
+    source = tmp_path / "src" / "pkg-1.0" / "app.py"
+    source.parent.mkdir(parents=True)
+    source.write_text("import pickle\nx = pickle.loads(b)\ny = pickle.loads(c)\nz = 1\n")
+    return tmp_path
+
+
+def _report(*findings: tuple[str, int]) -> dict[str, object]:
+    return {
+        "findings": [
+            {"rule": rule, "path": "src/pkg-1.0/app.py", "line": line, "suppressed": False}
+            for rule, line in findings
+        ]
+    }
+
+
+def test_precision_counts_right_and_wrong_not_arguable(
+    precision: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _corpus(tmp_path)
+    report = tmp_path / "findings.json"
+    report.write_text(json.dumps(_report(("LG401", 2), ("LG401", 3), ("LG402", 4))))
+    ledger = tmp_path / "ledger.tsv"
+
+    assert (
+        precision.main(
+            ["--findings", str(report), "--root", str(root), "--ledger", str(ledger), "--add", "5"]
+        )
+        == 0
+    )
+    rows = precision.read_ledger(ledger)
+    assert sorted((r.package, r.location, r.rule, r.verdict) for r in rows) == [
+        ("pkg-1.0", "src/pkg-1.0/app.py:2", "LG401", "?"),
+        ("pkg-1.0", "src/pkg-1.0/app.py:3", "LG401", "?"),
+        ("pkg-1.0", "src/pkg-1.0/app.py:4", "LG402", "?"),
+    ]
+    verdicts = {
+        "src/pkg-1.0/app.py:2": "right",
+        "src/pkg-1.0/app.py:3": "wrong",
+        "src/pkg-1.0/app.py:4": "arguable",
+    }
+    precision.write_ledger(
+        ledger, [dataclasses.replace(r, verdict=verdicts[r.location]) for r in rows]
+    )
+
+    current = precision.findings_rows(json.loads(report.read_text()), root)
+    judged, untriaged = precision.match(current, precision.read_ledger(ledger))
+    tallies = precision.tally(judged, untriaged)
+    assert untriaged == []
+    assert tallies["all"].precision == 0.5
+    assert tallies["LG402"].precision is None and tallies["LG402"].arguable == 1
+
+    capsys.readouterr()
+    precision.main(["--findings", str(report), "--root", str(root), "--ledger", str(ledger)])
+    assert "| all | 3 | 3 | 1 | 1 | 1 | 0.500 |" in capsys.readouterr().out
+
+
+def test_verdicts_follow_a_finding_that_moved_and_new_ones_are_untriaged(
+    precision: ModuleType, tmp_path: Path
+) -> None:
+    root = _corpus(tmp_path)
+    text = "src/pkg-1.0/app.py"
+    digest = precision.line_hash("x = pickle.loads(b)")
+    ledger = [precision.Row("pkg-1.0", f"{text}:7", "LG401", digest, "right", "untrusted bytes")]
+    # Same text now reported on line 2 (e.g. a position fix), plus a finding never seen.
+    current = precision.findings_rows(_report(("LG401", 2), ("LG401", 3)), root)
+    judged, untriaged = precision.match(current, ledger)
+    assert [(r.location, r.verdict) for r in judged] == [(f"{text}:2", "right")]
+    assert [r.location for r in untriaged] == [f"{text}:3"]
+
+
+def test_a_changed_line_loses_its_verdict(precision: ModuleType, tmp_path: Path) -> None:
+    root = _corpus(tmp_path)
+    stale = precision.Row(
+        "pkg-1.0", "src/pkg-1.0/app.py:2", "LG401", precision.line_hash("old text"), "wrong"
+    )
+    judged, untriaged = precision.match(
+        precision.findings_rows(_report(("LG401", 2)), root), [stale]
+    )
+    assert judged == [] and len(untriaged) == 1
+
+
+def test_unknown_verdict_is_refused(precision: ModuleType, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.tsv"
+    precision.write_ledger(ledger, [precision.Row("p", "a.py:1", "LG401", "h", "maybe")])
+    with pytest.raises(SystemExit):
+        precision.read_ledger(ledger)
