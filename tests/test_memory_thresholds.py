@@ -105,5 +105,5 @@ def test_lg103_message_states_the_estimate() -> None:
 
     result = run([path], path.parent, select=["LG103"])
     first = min(result.findings, key=lambda f: f.line)
-    assert "~8.0 MB per iteration x 1000 iterations = ~8.0 GB retained" in first.message
+    assert "~8.0 MB per iteration x 1000 iterations = ~8.0 GB retained" in first.help
     assert "FRAMES" in first.message and "line" in first.message

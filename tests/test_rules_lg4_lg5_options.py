@@ -35,7 +35,7 @@ def test_lg402_reports_plain_data_by_default(tmp_path: Path) -> None:
     assert all(f.severity is Severity.NOTE for f in result.findings)
     assert "plain data" in result.findings[0].message
     assert "IsolationForest" in result.findings[1].message
-    assert "skops.io" in result.findings[1].message
+    assert "skops.io" in result.findings[1].help
 
 
 def test_lg402_report_plain_data_false_keeps_only_models(tmp_path: Path) -> None:
@@ -59,7 +59,8 @@ def test_lg501_credentials_raise_the_severity(tmp_path: Path) -> None:
     result = run([path], tmp_path, select=["LG501"])
     severities = {f.line: f.severity for f in result.findings}
     assert severities == {5: Severity.ERROR, 6: Severity.WARNING}
-    assert "cookies" in result.findings[0].message
+    assert "with credentials" in result.findings[0].message
+    assert "cookies" in result.findings[0].help
 
 
 def test_lg501_user_severity_override_wins(tmp_path: Path) -> None:

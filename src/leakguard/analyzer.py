@@ -190,6 +190,7 @@ def _to_findings(reports: list[Report], context: FileContext, config: Config) ->
                 end_line=end.line,
                 end_column=end.column + 1,
                 message=report.message,
+                help=report.help,
                 suppressed=is_suppressed(report.rule, statement_lines, comments),
                 fingerprint=hashes.get(start.line, ""),
                 source_line=line_text,

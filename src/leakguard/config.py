@@ -90,13 +90,24 @@ class RuleSpec:
     tags: tuple[str, ...] = ()
     precision: str = "high"
     security_severity: float | None = None
+    # How to fix a finding (a template formatted with the same fields as `message`);
+    # `message` says only what is wrong, in one line of at most 120 characters.
+    help: str = ""
 
     def option(self, name: str) -> Any:
         return self.options[name]
 
 
 _RULE_KEYS_REQUIRED = {"id", "name", "severity", "summary", "message", "prefilter"}
-_RULE_KEYS_OPTIONAL = {"enabled", "options", "cwe", "tags", "precision", "security_severity"}
+_RULE_KEYS_OPTIONAL = {
+    "enabled",
+    "options",
+    "cwe",
+    "tags",
+    "precision",
+    "security_severity",
+    "help",
+}
 
 
 def _bundled_dir(kind: str) -> resources.abc.Traversable:
@@ -155,6 +166,7 @@ def _parse_rule_spec(raw: Any, source: str) -> RuleSpec:
         tags=tuple(str(t) for t in raw.get("tags") or ()),
         precision=str(raw.get("precision", "high")),
         security_severity=float(security_severity) if security_severity is not None else None,
+        help=str(raw.get("help") or "").strip(),
     )
 
 
@@ -211,7 +223,13 @@ class Config:
         payload = {
             "enabled": sorted(self.enabled),
             "rules": {
-                rid: [spec.severity.value, spec.message, list(spec.prefilter), spec.options]
+                rid: [
+                    spec.severity.value,
+                    spec.message,
+                    spec.help,
+                    list(spec.prefilter),
+                    spec.options,
+                ]
                 for rid, spec in sorted(self.rules.items())
                 if rid in self.enabled
             },

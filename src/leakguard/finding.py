@@ -64,6 +64,8 @@ class Finding:
     # Other locations that explain the finding, in order (e.g. each call of a chain that
     # ends in the blocking call); empty for most findings.
     related: tuple[Related, ...] = ()
+    # How to fix it (the rule's `help`); `message` says only what is wrong.
+    help: str = ""
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.rule)
@@ -84,6 +86,8 @@ class Finding:
         }
         if self.related:
             data["related"] = [r.to_json() for r in self.related]
+        if self.help:
+            data["help"] = self.help
         return data
 
     def to_cache(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ lazily through `self.context.position(node)` and only for files with findings.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -29,11 +30,28 @@ class Report:
     node: cst.CSTNode
     statement: cst.CSTNode | None
     message: str
+    help: str
     # None: the rule's configured severity. Set by rules whose findings vary in
     # seriousness (e.g. wildcard CORS with credentials).
     severity: Severity | None = None
     # Locations that explain the finding (e.g. the steps of a call chain).
     related: tuple[Related, ...] = ()
+
+
+# Quoted code longer than this is cut (a whole call with its arguments is not needed to
+# say what is wrong, and would push the one-line message past 120 characters).
+MAX_CODE_SPAN = 40
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def shorten_code_spans(message: str) -> str:
+    """`numpy.ones(shape=(1000, 10), dtype=...)` -> `numpy.ones(shape=(1000, 10), dt…`."""
+
+    def cut(match: re.Match[str]) -> str:
+        code = match.group(1)
+        return match.group(0) if len(code) <= MAX_CODE_SPAN else f"`{code[: MAX_CODE_SPAN - 10]}…`"
+
+    return _CODE_SPAN.sub(cut, message)
 
 
 class LintRule(cst.BatchableCSTVisitor):
@@ -64,16 +82,25 @@ class LintRule(cst.BatchableCSTVisitor):
         *,
         severity: Severity | None = None,
         related: tuple[Related, ...] = (),
+        help: str | None = None,
         **fields: object,
     ) -> None:
-        """Report `node`. Without `message`, the spec's template is formatted with `fields`.
+        """Report `node`. Without `message`, the spec's template is formatted with `fields`;
+        without `help`, so is the spec's `help` template.
+
+        `message` says what is wrong in one line (at most 120 characters, enforced by
+        tests/test_messages.py); how to fix it goes in `help`.
 
         `severity` overrides the spec's severity for this finding only; a rule that raises
         it must keep a user's `severity` override in charge (escalate only while the spec
         still has its bundled severity).
         """
         text = message if message is not None else self.spec.message.format(**fields)
+        text = shorten_code_spans(text)
+        advice = help if help is not None else self.spec.help.format(**fields)
         statement = self.context.current_statement(node)
         self.reports.append(
-            Report(self.code, node, statement, text.strip(), severity, tuple(related))
+            Report(
+                self.code, node, statement, text.strip(), advice.strip(), severity, tuple(related)
+            )
         )

@@ -42,7 +42,9 @@ def finding_command(finding: Finding) -> str:
     if finding.end_line == finding.line:
         properties["endColumn"] = finding.end_column
     properties["title"] = finding.rule
-    return _command(_COMMAND[finding.severity], properties, finding.message)
+    # The annotation body shows line breaks: the message, then how to fix it.
+    text = f"{finding.message}\nhelp: {finding.help}" if finding.help else finding.message
+    return _command(_COMMAND[finding.severity], properties, text)
 
 
 def error_command(error: FileError) -> str:

@@ -92,17 +92,32 @@ def _reported_rules(config: Config, findings: list[Finding]) -> list[RuleSpec]:
 
 def _rule_descriptor(spec: RuleSpec) -> dict[str, Any]:
     page = bundled_doc(spec.id) or f"# {spec.id} {spec.name}\n\n{spec.summary}\n"
+    text, markdown = markdown_to_text(page), page
+    # Per-finding advice is in each result's message; a rule whose advice does not depend
+    # on the finding also gets it here, ahead of the page's own Fix section.
+    advice = static_help(spec)
+    if advice:
+        text = f"{text.rstrip()}\n\nHow to fix: {advice}\n"
+        markdown = f"{markdown.rstrip()}\n\n**How to fix:** {advice}\n"
     descriptor: dict[str, Any] = {
         "id": spec.id,
         "name": spec.name,
         "shortDescription": {"text": spec.summary},
         "fullDescription": {"text": _section(page, "What it does") or spec.summary},
-        "help": {"text": markdown_to_text(page), "markdown": page},
+        "help": {"text": text, "markdown": markdown},
         "helpUri": DOCS_URI.format(rule=spec.id),
         "defaultConfiguration": {"level": spec.severity.value},
         "properties": _rule_properties(spec),
     }
     return descriptor
+
+
+_FIELD = re.compile(r"(?<!\{)\{[A-Za-z_]\w*\}")
+
+
+def static_help(spec: RuleSpec) -> str:
+    """The rule's `help` if it reads the same for every finding (no `{field}`), else ''."""
+    return "" if _FIELD.search(spec.help) else spec.help
 
 
 def _rule_properties(spec: RuleSpec) -> dict[str, Any]:
@@ -179,7 +194,7 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
         "ruleId": finding.rule,
         "ruleIndex": rule_index,
         "level": finding.severity.value,
-        "message": {"text": finding.message},
+        "message": {"text": result_text(finding)},
         "locations": [
             {"physicalLocation": {"artifactLocation": _artifact(finding.path), "region": region}}
         ],
@@ -234,6 +249,10 @@ def _code_flow(finding: Finding, region: dict[str, Any]) -> dict[str, Any]:
         for index, step in enumerate(finding.related, 1)
     ]
     return {"threadFlows": [{"locations": [first, *steps]}]}
+def result_text(finding: Finding) -> str:
+    """What is wrong, then how to fix it: viewers show the first line as the alert title
+    (SARIF 3.11.4: the first sentence must stand on its own)."""
+    return f"{finding.message}\n{finding.help}" if finding.help else finding.message
 
 
 def _comment_of(line: str) -> str:

@@ -68,6 +68,14 @@ def _source_excerpt(finding: Finding) -> Text | None:
     return excerpt
 
 
+def _help_line(finding: Finding) -> Text:
+    # Aligned with the excerpt's gutter, as Ruff prints its `help:` line.
+    line = Text(" " * 6 + "= ")
+    line.append("help: ", style="bold cyan")
+    line.append(finding.help)
+    return line
+
+
 def write(run: RunResult, out: TextIO, options: ReportOptions) -> None:
     console = _console(out, options)
     findings = run.findings
@@ -81,6 +89,8 @@ def write(run: RunResult, out: TextIO, options: ReportOptions) -> None:
         if not options.quiet:
             for step in finding.related:
                 console.print(_related_line(step))
+        if finding.help and not options.quiet:
+            console.print(_help_line(finding))
     errors = sorted(run.errors, key=lambda e: (e.path, e.message))
     for error in errors:
         line = Text()

@@ -87,17 +87,18 @@ class ClosureStateAccumulation(GrowthRule):
         kind = _kind_of(inner, self.context)
         defined = self.context.line_of(binding) if binding is not None else None
         message = (
-            f"`{growth.key}` is a mutable {_container_word(binding)} created in "
-            f"`{binder.name.value}()`"
+            f"`{growth.key}` captured by {kind} `{inner.name.value}()` grows via "
+            f"`{growth.spelled}` per call, never reset"
+        )
+        help = (
+            f"It is a mutable {_container_word(binding)} created in `{binder.name.value}()`"
             + (f" on line {defined}" if defined is not None else "")
-            + f" and captured by {kind} `{inner.name.value}()`, which outlives that call "
-            f"and grows it via `{growth.spelled}` on every call without a reset; it keeps "
-            f"every item for as long as `{inner.name.value}` exists (for a decorator, the "
-            "life of the decorated function). Reset it per call (`try/finally: "
+            + f" and kept for as long as `{inner.name.value}` exists (for a decorator, the life "
+            "of the decorated function). Reset it per call (`try/finally: "
             f"{growth.key}.clear()`), bound it (`collections.deque(maxlen=...)`) or keep "
             "only what you need (a counter, the last item)."
         )
-        self.report(growth.node, message=message)
+        self.report(growth.node, message=message, help=help)
 
     # -- generators yielding the growing collection ----------------------------------------
     def visit_Yield(self, node: cst.Yield) -> None:
@@ -120,14 +121,16 @@ class ClosureStateAccumulation(GrowthRule):
             return  # `yield batch; batch = []`: a new collection per yield
         loop_line = self.context.line_of(loop)
         message = (
-            f"Generator `{function.name.value}()` yields `{self.context.code_of(value)}` on "
-            f"each iteration of the loop on line {loop_line} while `{key}` keeps growing via "
-            f"`{growth.spelled}` (line {self.context.line_of(growth.node)}) and is never reset; "
-            "a consumer that keeps what it receives holds the whole, ever-growing collection "
-            "each time. Yield the new item instead, or yield a batch and start a new one "
-            f"(`yield {key}; {key} = []`)."
+            f"Generator `{function.name.value}()` yields `{self.context.code_of(value)}` while it "
+            f"keeps growing via `{growth.spelled}`"
         )
-        self.report(node, message=message)
+        help = (
+            f"`{key}` grows on each iteration of the loop on line {loop_line} (line "
+            f"{self.context.line_of(growth.node)}) and is never reset, so a consumer that keeps "
+            "what it receives holds the whole, ever-growing collection each time. Yield the new "
+            f"item instead, or yield a batch and start a new one (`yield {key}; {key} = []`)."
+        )
+        self.report(node, message=message, help=help)
 
     def _binding_fits(self, growth: Growth, function: cst.FunctionDef) -> bool:
         """`acc[k] = v` grows a dict, not a list; `acc.add(x)` needs a known container."""

@@ -130,12 +130,12 @@ class UnboundedCache(LintRule):
     ) -> None:
         unbounded = is_unbounded_cache_decorator(decorator, qualified)
         what = (
-            f"`@{self.context.code_of(decorator.decorator)}` (`{qualified}`) on method "
-            f"`{owner.name.value}.{node.name.value}` (line {self.context.line_of(node)})"
+            f"`@{self.context.code_of(decorator.decorator)}` on method "
+            f"`{owner.name.value}.{node.name.value}` keeps every `self` it is called with alive"
         )
         why = (
-            "the cache lives on the class's function object and keys every entry on `self`, "
-            "so each instance it is called with (and everything that instance references) "
+            f"`{qualified}` keeps its cache on the class's function object and keys every entry "
+            "on `self`, so each instance it is called with (and everything it references) "
             + (
                 "stays alive for the life of the process: the cache has no size limit"
                 if unbounded
@@ -148,11 +148,11 @@ class UnboundedCache(LintRule):
         self, node: cst.FunctionDef, decorator: cst.Decorator, qualified: str
     ) -> None:
         what = (
-            f"`@{self.context.code_of(decorator.decorator)}` (`{qualified}`) on "
-            f"`{node.name.value}` (line {self.context.line_of(node)}), which runs per request"
+            f"`@{self.context.code_of(decorator.decorator)}` on `{node.name.value}`, which runs "
+            "per request, has no size limit"
         )
         why = (
-            "the cache has no size limit and is keyed by the call's arguments, which come from "
+            f"`{qualified}` keys its cache by the call's arguments, which come from "
             "requests, so every distinct input adds an entry that is never evicted"
         )
         self.report(decorator, what=what, why=why, fix=_FIX_FUNCTION)
@@ -300,10 +300,7 @@ class UnboundedCache(LintRule):
         store = self.context.code_of(site).strip().splitlines()[0]
         if isinstance(site, cst.Subscript):
             store += " = ..."
-        what = (
-            f"`{store}` in `{function.name.value}` stores into {owner_label} (created at line "
-            f"{line_of(binding)}) on every call{_MODEL_NOTE if is_model else ''}"
-        )
+        what = f"`{store}` grows {owner_label}, which is never evicted"
         scope = "this module" if storage is Storage.MODULE_GLOBAL else "the class"
         lifetime = (
             "for the life of the process"
@@ -311,8 +308,11 @@ class UnboundedCache(LintRule):
             else "for as long as the instance lives"
         )
         why = (
-            f"nothing in {scope} ever evicts from it (no `pop`, `popitem`, `del`, `clear()`, "
-            f"reassignment or `len()` size check), so every distinct key is kept {lifetime}"
+            f"{owner_label[0].upper()}{owner_label[1:]} (created at line {line_of(binding)}) gets "
+            f"an entry on every call of `{function.name.value}`"
+            f"{_MODEL_NOTE if is_model else ''}, and nothing in {scope} ever evicts from it "
+            "(no `pop`, `popitem`, `del`, `clear()`, reassignment or "
+            f"`len()` size check), so every distinct key is kept {lifetime}"
         )
         self.report(site, what=what, why=why, fix=_FIX_DICT.format(name=key))
 

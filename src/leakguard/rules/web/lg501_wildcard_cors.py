@@ -258,4 +258,11 @@ class WildcardCors(LintRule):
         if credentials and self.spec.severity == bundled_rule_specs()[self.code].severity:
             severity = Severity.parse(self.option("credentials_severity"))
         extra = _CREDENTIALS.format(flag=f"`{flag}`") if credentials else ""
-        self.report(node, what=what, credentials=extra, fix=fix, severity=severity)
+        self.report(
+            node,
+            what=what,
+            credentials=extra,
+            with_credentials=" with credentials" if credentials else "",
+            fix=fix,
+            severity=severity,
+        )
