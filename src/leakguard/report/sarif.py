@@ -249,6 +249,8 @@ def _code_flow(finding: Finding, region: dict[str, Any]) -> dict[str, Any]:
         for index, step in enumerate(finding.related, 1)
     ]
     return {"threadFlows": [{"locations": [first, *steps]}]}
+
+
 def result_text(finding: Finding) -> str:
     """What is wrong, then how to fix it: viewers show the first line as the alert title
     (SARIF 3.11.4: the first sentence must stand on its own)."""
