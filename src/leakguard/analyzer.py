@@ -1,4 +1,4 @@
-"""Analyse one file: prefilter -> parse -> one combined walk of all rules -> findings.
+"""Analyse one file: prefilter -> triage -> parse -> one combined walk of all rules -> findings.
 
 Everything here runs inside worker processes, so it takes plain values and returns
 plain values (`FileResult`).
@@ -12,14 +12,15 @@ from collections.abc import Callable, Sequence
 
 import libcst as cst
 
-from leakguard.analysis.project import COLLECTORS, ProjectIndex
+from leakguard.analysis.project import COLLECTORS, FactCollector, ProjectIndex
 from leakguard.config import Config, RuleSpec
 from leakguard.context import FileContext
 from leakguard.finding import FileError, FileResult, Finding
 from leakguard.fingerprint import line_hashes
 from leakguard.registry import rule_classes, visitor_methods
-from leakguard.rule import LintRule, Report
+from leakguard.rule import LintRule, Report, declares_triage
 from leakguard.suppression import comment_lines, is_suppressed
+from leakguard.triage import TriageTree, parse_triage
 
 
 def module_name_for(display_path: str) -> str:
@@ -37,6 +38,29 @@ def module_name_for(display_path: str) -> str:
 def active_specs(text: str, specs: Sequence[RuleSpec]) -> list[RuleSpec]:
     """Rules whose prefilter tokens occur in `text` (no tokens: always active)."""
     return [s for s in specs if not s.prefilter or any(t in text for t in s.prefilter)]
+
+
+def triaged_specs(text: str, specs: list[RuleSpec], project: ProjectIndex | None) -> list[RuleSpec]:
+    """The rules whose triage condition admits this file (see `leakguard.triage`).
+
+    One rule without a condition means LibCST parses the file anyway, and then all
+    rules share its single walk, so nothing is dropped. A file CPython cannot parse is
+    left to LibCST, which reports the error.
+    """
+    classes = rule_classes()
+    if not all(declares_triage(classes[spec.id]) for spec in specs):
+        return specs
+    tree = parse_triage(text, project)
+    if tree is None:
+        return specs
+    return [spec for spec in specs if _could_fire(classes[spec.id], tree, spec)]
+
+
+def _could_fire(rule: type[LintRule], tree: TriageTree, spec: RuleSpec) -> bool:
+    try:
+        return rule.could_fire(tree, spec)
+    except Exception:  # a faulty condition must cost time, never a finding
+        return True
 
 
 def parse(text: str, display: str) -> cst.Module | FileError:
@@ -78,6 +102,8 @@ def analyze_text(
     config: Config,
     project: ProjectIndex | None = None,
     module: cst.Module | None = None,
+    *,
+    triage: bool = True,
 ) -> FileResult:
     """Findings and errors for one file's decoded source text."""
     result = FileResult(path=display, lines=text.count("\n") + (0 if text.endswith("\n") else 1))
@@ -88,6 +114,8 @@ def analyze_text(
     enabled = config.rules_for_path(display)
     specs = [config.rules[r] for r in sorted(enabled) if r in classes]
     specs = active_specs(text, specs)
+    if specs and module is None and triage:
+        specs = triaged_specs(text, specs, project)
     if not specs:
         # No rule needs the tree, but a file that does not parse must still be
         # reported. CPython's parser is ~10x faster than LibCST's; LibCST confirms, so
@@ -99,6 +127,7 @@ def analyze_text(
         return result
     if module is None:
         parsed = parse(text, display)
+        result.parsed = True
         if isinstance(parsed, FileError):
             result.errors.append(parsed)
             return result
@@ -212,7 +241,9 @@ def _statement_lines(context: FileContext, report: Report, first: int, last: int
     return range(min(first, where.start.line), last + 1)
 
 
-def collect_facts(text: str, display: str, collectors: Sequence[str]) -> dict[str, object]:
+def collect_facts(
+    text: str, display: str, collectors: Sequence[str], *, triage: bool = True
+) -> dict[str, object]:
     """Project facts of one file, for the collectors whose tokens occur in it."""
     wanted = [COLLECTORS[name] for name in collectors if name in COLLECTORS]
     wanted = [c for c in wanted if c.applies_to(text)]
@@ -225,6 +256,10 @@ def collect_facts(text: str, display: str, collectors: Sequence[str]) -> dict[st
         if value:
             facts[collector.name] = value
     wanted = [c for c in wanted if c.from_source is None]
+    if wanted and triage and all(c.triage is not None for c in wanted):
+        tree = parse_triage(text)
+        if tree is not None:
+            wanted = [c for c in wanted if _collector_could_apply(c, tree)]
     if not wanted:
         return facts
     parsed = parse(text, display)
@@ -243,3 +278,10 @@ def collect_facts(text: str, display: str, collectors: Sequence[str]) -> dict[st
 
 def content_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _collector_could_apply(collector: FactCollector, tree: TriageTree) -> bool:
+    try:
+        return collector.triage is None or collector.triage(tree)
+    except Exception:  # a faulty condition must cost time, never a fact
+        return True

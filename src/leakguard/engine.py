@@ -68,14 +68,19 @@ def check(
     jobs: int | None = None,
     use_cache: bool = True,
     progress: Progress | None = None,
+    triage: bool | None = None,
 ) -> RunResult:
+    """Check `targets`. `triage=None` follows the environment (`LEAKGUARD_TRIAGE=0`
+    turns it off, for benchmarks and for comparing findings with and without it)."""
     started = time.perf_counter()
+    if triage is None:
+        triage = os.environ.get("LEAKGUARD_TRIAGE", "1") != "0"
     found = discover(targets, config)
     sources = [_read(f, config.max_file_size) for f in found.files]
     cache = ResultCache(config.root / config.cache_dir, config.digest()) if use_cache else None
     workers = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
 
-    project, needed = _project_index(sources, config, cache, workers)
+    project, needed = _project_index(sources, config, cache, workers, triage)
     results: dict[str, FileResult] = {}
     pending: list[tuple[_Source, str]] = []
     for source in sources:
@@ -95,7 +100,7 @@ def check(
     if progress:
         progress(done, total)
     payloads = [(s.file.display, s.data) for s, _ in pending]
-    analysed = _map(_analyse_payload, payloads, workers, _init_worker, (config, project))
+    analysed = _map(_analyse_payload, payloads, workers, _init_worker, (config, project, triage))
     for (source, key), result in zip(pending, analysed, strict=True):
         results[source.file.display] = result
         if cache is not None:
@@ -128,7 +133,11 @@ def _read(file: SourceFile, max_size: int) -> _Source:
 
 
 def _project_index(
-    sources: list[_Source], config: Config, cache: ResultCache | None, workers: int
+    sources: list[_Source],
+    config: Config,
+    cache: ResultCache | None,
+    workers: int,
+    triage: bool,
 ) -> tuple[ProjectIndex | None, list[str]]:
     """The run's project facts, and the collectors they come from."""
     classes = rule_classes()
@@ -156,7 +165,7 @@ def _project_index(
     payloads = [(s.file.display, s.data) for s, _ in pending]
     for (source, key), facts in zip(
         pending,
-        _map(_facts_payload, payloads, workers, _init_fact_worker, (needed,)),
+        _map(_facts_payload, payloads, workers, _init_fact_worker, (needed, triage)),
         strict=True,
     ):
         facts_by_file[source.file.display] = facts
@@ -173,14 +182,16 @@ def _project_index(
 _worker_state: dict[str, Any] = {}
 
 
-def _init_worker(config: Config, project: ProjectIndex | None) -> None:
+def _init_worker(config: Config, project: ProjectIndex | None, triage: bool) -> None:
     _worker_state["config"] = config
     _worker_state["project"] = project
+    _worker_state["triage"] = triage
     rule_classes()  # import every rule module once per process, not per file
 
 
-def _init_fact_worker(collectors: list[str]) -> None:
+def _init_fact_worker(collectors: list[str], triage: bool) -> None:
     _worker_state["collectors"] = collectors
+    _worker_state["triage"] = triage
     rule_classes()  # rule modules register the fact collectors they need
 
 
@@ -197,7 +208,13 @@ def _analyse_payload(payload: tuple[str, bytes | None]) -> FileResult:
     if isinstance(text, FileResult):
         return text
     try:
-        return analyze_text(text, display, _worker_state["config"], _worker_state["project"])
+        return analyze_text(
+            text,
+            display,
+            _worker_state["config"],
+            _worker_state["project"],
+            triage=_worker_state["triage"],
+        )
     except Exception as exc:  # never lose the run to one file
         message = f"internal error (please report): {type(exc).__name__}: {exc}"
         return FileResult(display, errors=[FileError(display, message)])
@@ -208,7 +225,7 @@ def _facts_payload(payload: tuple[str, bytes | None]) -> dict[str, Any]:
     text = _decode(display, data)
     if isinstance(text, FileResult):
         return {}
-    return collect_facts(text, display, _worker_state["collectors"])
+    return collect_facts(text, display, _worker_state["collectors"], triage=_worker_state["triage"])
 
 
 T = TypeVar("T")

@@ -119,3 +119,5 @@ class FileResult:
     errors: list[FileError] = field(default_factory=list)
     lines: int = 0
     from_cache: bool = False
+    # Whether LibCST parsed the file for this result (triage let some rule through).
+    parsed: bool = False

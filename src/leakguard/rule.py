@@ -20,6 +20,7 @@ import libcst as cst
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.finding import Related, Severity
+from leakguard.triage import TriageTree
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,16 @@ class LintRule(cst.BatchableCSTVisitor):
     # Names of project-wide fact collectors this rule reads through
     # `context.project` (see `leakguard.analysis.project`).
     PROJECT_FACTS: ClassVar[tuple[str, ...]] = ()
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """Whether this rule could report anything in the file whose `ast` is `tree`.
+
+        Checked before LibCST parses the file (see `leakguard.triage`); must never be False
+        for a file the rule reports in. Rules that do not define it in their own class
+        body are always parsed.
+        """
+        return True
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__()
@@ -104,3 +115,9 @@ class LintRule(cst.BatchableCSTVisitor):
                 self.code, node, statement, text.strip(), advice.strip(), severity, tuple(related)
             )
         )
+
+
+def declares_triage(cls: type[LintRule]) -> bool:
+    """Whether `cls` itself (not a base class it shares with other rules) defines
+    `could_fire`: an inherited condition was written for another rule's visitors."""
+    return "could_fire" in cls.__dict__

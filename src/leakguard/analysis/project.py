@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from leakguard.context import FileContext
+    from leakguard.triage import TriageTree
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class FactCollector:
     # When set, `(index, module) -> value`: the part of the run's facts that the findings
     # of `module` can depend on (for the cache key). Unset: all facts of this collector.
     dependencies: Callable[[ProjectIndex, str], Any] | None = None
+    # The structural condition (on CPython's `ast`, see `leakguard.triage`) under which
+    # the file can have facts of this kind; must never be False for a file that has
+    # some. None: every file that passes the tokens is parsed by LibCST.
+    triage: Callable[[TriageTree], bool] | None = None
 
     def applies_to(self, text: str) -> bool:
         if not any(token in text for token in self.tokens):
