@@ -3,16 +3,14 @@ timeout around them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cached_property
 
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import calls_with_timeout_state, coroutine_of, offload_call
-from leakguard.analysis.frameworks import is_request_handler
+from leakguard.analysis.request_paths import request_paths
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
-from leakguard.walker import iter_children
 
 _OFFLOAD_NAMES = frozenset({"run_in_executor", "to_thread", "run_sync", "run_in_threadpool"})
 # Awaited wrappers that pass their awaitable arguments through (timeouts are judged apart).
@@ -26,13 +24,6 @@ _AWAITED_WRAPPERS = frozenset(
         "asyncio.tasks.shield",
     }
 )
-
-
-@dataclass
-class RequestPaths:
-    """Functions of one file that run on a request: id(function) -> how it is reached."""
-
-    reached: dict[int, str] = field(default_factory=dict)
 
 
 class OffloadWithoutTimeout(LintRule):
@@ -58,8 +49,12 @@ class OffloadWithoutTimeout(LintRule):
         function = coroutine_of(self.context)
         if function is None:
             return
+        extra = self._extra_timeouts
         paths = request_paths(
-            self.context, int(self.option("max_call_depth")), self._extra_timeouts
+            self.context,
+            int(self.option("max_call_depth")),
+            lambda caller: _untimed_calls(caller, self.context, extra),
+            key=("LG204", extra),
         )
         where = paths.reached.get(id(function))
         if where is None or _timed(node, function, self.context, self._extra_timeouts):
@@ -91,6 +86,13 @@ def _timed(
     return False
 
 
+def _untimed_calls(
+    function: cst.FunctionDef, context: FileContext, extra: frozenset[str]
+) -> list[cst.Call]:
+    """Calls a request path follows: one made under a timeout is bounded in time."""
+    return [call for call, timed in _timeout_states(function, context, extra) if not timed]
+
+
 def _timeout_states(
     function: cst.FunctionDef, context: FileContext, extra: frozenset[str]
 ) -> list[tuple[cst.Call, bool]]:
@@ -100,78 +102,3 @@ def _timeout_states(
         cached = list(calls_with_timeout_state(function, context, extra))
         context.memo[key] = cached
     return cached
-
-
-def request_paths(context: FileContext, max_depth: int, extra: frozenset[str]) -> RequestPaths:
-    """Request handlers of the file and the functions they call, found by name.
-
-    A call `f(...)`, `self.f(...)` or `anything.f(...)` in a handler (or in a function
-    already reached) reaches every function or method named `f` defined in this file,
-    unless the call itself is under a timeout. Name-based, so it over-approximates when
-    two classes share a method name; it never follows calls into other files.
-    """
-    key = ("LG204.paths", max_depth)
-    cached = context.memo.get(key)
-    if isinstance(cached, RequestPaths):
-        return cached
-    functions = _functions_with_owner(context.module)
-    by_name: dict[str, list[cst.FunctionDef]] = {}
-    for function, _ in functions:
-        by_name.setdefault(function.name.value, []).append(function)
-    paths = RequestPaths()
-    frontier: list[cst.FunctionDef] = []
-    for function, owner in functions:
-        if is_request_handler(function, context, owner):
-            paths.reached[id(function)] = f"request handler `{function.name.value}`"
-            frontier.append(function)
-    for _ in range(max_depth):
-        next_frontier: list[cst.FunctionDef] = []
-        for caller in frontier:
-            via = paths.reached[id(caller)]
-            for call, timed in _timeout_states(caller, context, extra):
-                if timed:
-                    continue
-                for callee in by_name.get(_callee_name(call) or "", ()):
-                    if id(callee) not in paths.reached:
-                        paths.reached[id(callee)] = (
-                            f"`{callee.name.value}` (reached from {_root_handler(via)})"
-                        )
-                        next_frontier.append(callee)
-        frontier = next_frontier
-        if not frontier:
-            break
-    context.memo[key] = paths
-    return paths
-
-
-def _root_handler(via: str) -> str:
-    marker = "reached from "
-    return via.split(marker, 1)[1].rstrip(")") if marker in via else via
-
-
-def _callee_name(call: cst.Call) -> str | None:
-    func = call.func
-    if isinstance(func, cst.Name):
-        return func.value
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    return None
-
-
-def _functions_with_owner(
-    module: cst.Module,
-) -> list[tuple[cst.FunctionDef, cst.ClassDef | None]]:
-    """Every function of the file with the class that directly defines it."""
-    found: list[tuple[cst.FunctionDef, cst.ClassDef | None]] = []
-    todo: list[tuple[cst.CSTNode, cst.ClassDef | None]] = [(module, None)]
-    while todo:
-        node, owner = todo.pop()
-        for child in iter_children(node):
-            if isinstance(child, cst.FunctionDef):
-                found.append((child, owner))
-                todo.append((child, None))
-            elif isinstance(child, cst.ClassDef):
-                todo.append((child, child))
-            elif not isinstance(child, (cst.BaseExpression, cst.SimpleStatementLine)):
-                todo.append((child, owner))
-    return found

@@ -1,0 +1,197 @@
+"""Model loads: calls that read a model from disk or a hub (`joblib.load(path)`,
+`torch.load`, `AutoModel.from_pretrained(...)`, `SentenceTransformer(...)`,
+`spacy.load`, `mlx_lm.load`, `xgboost.Booster(model_file=...)`), and the lazy
+load-once idioms that make such a call run once per process, not once per call.
+
+The vocabulary comes from the rule's YAML (so users extend it); this module only
+knows how to match it:
+
+- `calls`: qualified names (imports and aliases resolved; `x.*` matches a prefix);
+- `methods`: method names that load whatever the receiver (`from_pretrained`);
+- `keyword_calls`: qualified name -> keyword that makes the call a load
+  (`xgboost.Booster(model_file=path)` loads, `xgboost.Booster()` does not);
+- `generic_calls`: general-purpose loaders (`pickle.load`) that count only in a file
+  that imports one of `ml_packages`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from leakguard.analysis.caches import cache_decorator
+from leakguard.analysis.calls import keyword_arg
+from leakguard.analysis.imports import dotted_name, matches_any
+from leakguard.context import FileContext
+from leakguard.walker import SCOPE_NODES, descendants
+
+_PERSISTENT_ROOTS = frozenset({"self", "cls", "app", "application", "state"})
+
+
+@dataclass(frozen=True)
+class LoaderVocabulary:
+    calls: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    keyword_calls: Mapping[str, str] = field(default_factory=dict)
+    generic_calls: tuple[str, ...] = ()
+    ml_packages: tuple[str, ...] = ()
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, object]) -> LoaderVocabulary:
+        def strings(name: str) -> tuple[str, ...]:
+            value = options.get(name) or ()
+            return tuple(str(v) for v in value)  # type: ignore[attr-defined]
+
+        keyword_calls = options.get("keyword_loaders") or {}
+        return cls(
+            calls=strings("loaders"),
+            methods=strings("loader_methods"),
+            keyword_calls={str(k): str(v) for k, v in keyword_calls.items()},  # type: ignore[attr-defined]
+            generic_calls=strings("generic_loaders"),
+            ml_packages=strings("ml_packages"),
+        )
+
+    def last_names(self) -> frozenset[str]:
+        """Last name segments worth resolving: a call ending otherwise is no load."""
+        names = {n.rsplit(".", 1)[-1] for n in (*self.calls, *self.generic_calls)}
+        names.update(n.rsplit(".", 1)[-1] for n in self.keyword_calls)
+        names.update(self.methods)
+        return frozenset(names)
+
+
+def _imports_ml_package(context: FileContext, packages: Sequence[str]) -> bool:
+    return any(t.split(".", 1)[0] in packages for t in context.imports.aliases.values())
+
+
+def loader_name(
+    expr: cst.BaseExpression, context: FileContext, vocabulary: LoaderVocabulary
+) -> str | None:
+    """The qualified loader `expr` names (the callee of a call, or a callable handed to
+    a thread offload), when it always loads a model; keyword loaders need the call."""
+    qualified = context.imports.qualify(expr)
+    if qualified is not None:
+        if matches_any(qualified, vocabulary.calls):
+            return qualified
+        if matches_any(qualified, vocabulary.generic_calls) and _imports_ml_package(
+            context, vocabulary.ml_packages
+        ):
+            return qualified
+    if isinstance(expr, cst.Attribute) and expr.attr.value in vocabulary.methods:
+        return dotted_name(expr) or f"….{expr.attr.value}"
+    return None
+
+
+def model_load(
+    call: cst.Call, context: FileContext, vocabulary: LoaderVocabulary, last_names: frozenset[str]
+) -> str | None:
+    """The loader's display name when `call` loads a model, else None."""
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        last = func.attr.value
+    elif isinstance(func, cst.Name):
+        last = context.imports.aliases.get(func.value, func.value).rsplit(".", 1)[-1]
+    else:
+        return None
+    if last not in last_names:
+        return None
+    found = loader_name(func, context, vocabulary)
+    if found is not None:
+        return found
+    qualified = context.imports.qualify(func)
+    if qualified is not None:
+        keyword = vocabulary.keyword_calls.get(qualified)
+        if keyword is not None and keyword_arg(call, keyword) is not None:
+            return qualified
+    return None
+
+
+def is_memoised(function: cst.FunctionDef, context: FileContext, decorators: Sequence[str]) -> bool:
+    """Decorated with a memoising decorator (`functools.cache`, `lru_cache`,
+    `cached_property`, `cachetools.cached`, ...): its body runs once per key."""
+    return any(cache_decorator(d, context, decorators) for d in function.decorators)
+
+
+def persistent_key(target: cst.BaseExpression, globals_: frozenset[str]) -> str | None:
+    """Text of a store target that outlives the call (`self._model`, `app.state.model`,
+    `request.app.state.model`, `MODELS[name]` -> `MODELS`, a name declared `global`),
+    else None."""
+    if isinstance(target, cst.Subscript):
+        target = target.value
+    name = dotted_name(target)
+    if name is None:
+        return None
+    parts = name.split(".")
+    if isinstance(target, cst.Attribute) and (
+        parts[0] in _PERSISTENT_ROOTS or parts[0][:1].isupper() or "state" in parts[1:]
+    ):
+        return name
+    if isinstance(target, cst.Name) and (name in globals_ or name.isupper()):
+        return name
+    return None
+
+
+def _declared_globals(function: cst.FunctionDef) -> frozenset[str]:
+    names: set[str] = set()
+    for node in descendants(function.body, stop_at=SCOPE_NODES):
+        if isinstance(node, (cst.Global, cst.Nonlocal)):
+            names.update(n.name.value for n in node.names)
+    return frozenset(names)
+
+
+def persistent_stores(function: cst.FunctionDef) -> set[str]:
+    """Keys (see `persistent_key`) the function assigns to."""
+    globals_ = _declared_globals(function)
+    stored: set[str] = set()
+    for node in descendants(function.body, stop_at=SCOPE_NODES):
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+            targets = [node.target]
+        elif (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in ("setdefault", "update", "__setitem__")
+        ):
+            # `MODELS.setdefault(...)`/`update(...)` store into the receiver.
+            targets = [node.func.value]
+        for target in targets:
+            key = persistent_key(target, globals_)
+            if key is not None:
+                stored.add(key)
+    return stored
+
+
+def is_lazy_initialiser(function: cst.FunctionDef, context: FileContext) -> bool:
+    """The function stores into state that outlives it and tests that same state
+    (`if self._model is None: self._model = load()`, `if name not in MODELS: ...`,
+    `return _model or _load()`): what it loads is kept and loaded once (per key)."""
+    key = ("model_loads.lazy", id(function))
+    cached = context.memo.get(key)
+    if isinstance(cached, bool):
+        return cached
+    stored = persistent_stores(function)
+    result = False
+    if stored:
+        for node in descendants(function.body, stop_at=SCOPE_NODES):
+            test: cst.BaseExpression | None = None
+            if isinstance(node, (cst.If, cst.While, cst.IfExp)):
+                test = node.test
+            elif isinstance(node, cst.BooleanOperation):
+                test = node.left
+            elif isinstance(node, cst.Assert):
+                test = node.test
+            if test is not None and _mentions_any(test, stored):
+                result = True
+                break
+    context.memo[key] = result
+    return result
+
+
+def _mentions_any(test: cst.BaseExpression, keys: set[str]) -> bool:
+    for node in (test, *descendants(test)):
+        if isinstance(node, (cst.Name, cst.Attribute)) and dotted_name(node) in keys:
+            return True
+    return False
