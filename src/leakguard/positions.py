@@ -31,6 +31,14 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
     def __init__(self, module: cst.Module, source: str, stack: list[cst.CSTNode]) -> None:
         self._module = module
         self._source = source
+        # A statement's generated code always ends in a newline, also the last one of a
+        # file without a final newline; searching a source padded with one lets the last
+        # statement match itself instead of an identical earlier one.
+        self._padded = (
+            source
+            if not source or source.endswith(("\n", "\r"))
+            else source + module.default_newline
+        )
         self._stack = stack  # the walk's current path, root first
         self._ranges: dict[cst.CSTNode, CodeRange] = {}
         self._done: set[int] = set()  # ids of statements resolved
@@ -146,10 +154,26 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
         for candidate in (code, code.rstrip("\r\n")):
             if not candidate:
                 return None
-            first = self._source.find(candidate)
-            if first >= 0:
-                return first if self._source.find(candidate, first + 1) < 0 else None
+            hits = self._whole_line_hits(candidate)
+            if hits:
+                return hits[0] if len(hits) == 1 else None
         return None
+
+    def _whole_line_hits(self, code: str) -> list[int]:
+        """Offsets (at most two) where `code` occupies whole lines of the source: a
+        statement's code also occurs inside a more deeply indented copy of it, or at the
+        end of a longer line, and those are not where it is."""
+        source = self._padded
+        hits: list[int] = []
+        start = source.find(code)
+        while start >= 0 and len(hits) < 2:
+            end = start + len(code)
+            if (start == 0 or source[start - 1] in "\r\n") and (
+                end == len(source) or source[end - 1] in "\r\n" or source[end] in "\r\n"
+            ):
+                hits.append(start)
+            start = source.find(code, start + 1)
+        return hits
 
     def _cumulative_offsets(self) -> list[int]:
         if self._offsets is None:
