@@ -132,7 +132,7 @@ def persistent_key(target: cst.BaseExpression, globals_: frozenset[str]) -> str 
     return None
 
 
-def _declared_globals(function: cst.FunctionDef) -> frozenset[str]:
+def declared_globals(function: cst.FunctionDef) -> frozenset[str]:
     names: set[str] = set()
     for node in descendants(function.body, stop_at=SCOPE_NODES):
         if isinstance(node, (cst.Global, cst.Nonlocal)):
@@ -142,7 +142,7 @@ def _declared_globals(function: cst.FunctionDef) -> frozenset[str]:
 
 def persistent_stores(function: cst.FunctionDef) -> set[str]:
     """Keys (see `persistent_key`) the function assigns to."""
-    globals_ = _declared_globals(function)
+    globals_ = declared_globals(function)
     stored: set[str] = set()
     for node in descendants(function.body, stop_at=SCOPE_NODES):
         targets: list[cst.BaseExpression] = []

@@ -1,0 +1,81 @@
+"""Scripts and command-line entry points: code that runs once per process invocation,
+not once per request or per call of a long-lived service.
+
+- a function decorated as a CLI command (`@click.command()`, `@cli.group()`,
+  `@app.command()` of Typer), or named `main`/`cli`;
+- a function called from the `if __name__ == "__main__":` block;
+- every function of a file that has a `__main__` block and no request handler (a script).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from leakguard.analysis.frameworks import is_request_handler
+from leakguard.analysis.imports import dotted_name
+from leakguard.context import FileContext
+from leakguard.walker import descendants
+
+_CLI_DECORATORS = frozenset({"command", "group", "callback"})
+_MAIN_NAMES = frozenset({"main", "cli", "_main", "run_cli"})
+
+
+def main_block(context: FileContext) -> cst.If | None:
+    """The module-level `if __name__ == "__main__":` statement, if any."""
+    cached = context.memo.get("entrypoints.main_block", False)
+    if cached is not False:
+        return cached  # type: ignore[no-any-return]
+    found: cst.If | None = None
+    if "__main__" in context.source:
+        for statement in context.module.body:
+            if isinstance(statement, cst.If) and _is_main_test(statement.test):
+                found = statement
+                break
+    context.memo["entrypoints.main_block"] = found
+    return found
+
+
+def _is_main_test(test: cst.BaseExpression) -> bool:
+    if not isinstance(test, cst.Comparison):
+        return False
+    parts = [test.left, *(c.comparator for c in test.comparisons)]
+    names = {p.value for p in parts if isinstance(p, cst.Name)}
+    strings = {p.evaluated_value for p in parts if isinstance(p, cst.SimpleString)}
+    return "__name__" in names and "__main__" in strings
+
+
+def _main_block_calls(context: FileContext) -> frozenset[str]:
+    block = main_block(context)
+    if block is None:
+        return frozenset()
+    return frozenset(
+        node.func.value
+        for node in descendants(block.body)
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
+    )
+
+
+def _is_script(context: FileContext) -> bool:
+    cached = context.memo.get("entrypoints.script")
+    if isinstance(cached, bool):
+        return cached
+    result = main_block(context) is not None and not any(
+        isinstance(node, cst.FunctionDef) and is_request_handler(node, context)
+        for node in descendants(context.module)
+    )
+    context.memo["entrypoints.script"] = result
+    return result
+
+
+def is_entry_point(function: cst.FunctionDef, context: FileContext) -> bool:
+    """`function` is a script or CLI entry point (or a function of a script)."""
+    name = function.name.value
+    if name in _MAIN_NAMES or name in _main_block_calls(context):
+        return True
+    for decorator in function.decorators:
+        target = decorator.decorator
+        callee = target.func if isinstance(target, cst.Call) else target
+        last = (dotted_name(callee) or "").rsplit(".", 1)[-1]
+        if last in _CLI_DECORATORS:
+            return True
+    return _is_script(context)
