@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from ml_service.logging_setup import JsonFormatter
-from ml_service.testing import ALLOWED_ORIGIN, make_settings
+from ml_service.testing import ALLOWED_ORIGIN, TEST_API_KEY, make_settings
 
 SECURITY_HEADERS = {
     "cache-control": "no-store",
@@ -23,6 +23,7 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
 }
 MARKER = 987654.3219876
+AUTH = {"X-API-Key": TEST_API_KEY}
 
 
 def rows(seed: int, n: int = 40, d: int = 3, scale: float = 1.0) -> list[list[float]]:
@@ -247,7 +248,9 @@ async def test_privacy_result_is_bit_identical_alone_after_and_interleaved(
 async def test_model_roundtrip_and_tamper_refusal(
     client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    created = await client.post("/v1/models", json={"data": rows(1, n=80), "n_estimators": 25})
+    created = await client.post(
+        "/v1/models", json={"data": rows(1, n=80), "n_estimators": 25}, headers=AUTH
+    )
     assert created.status_code == 201
     model = created.json()
     model_id = model["model_id"]
@@ -292,9 +295,10 @@ async def test_model_signed_with_another_key_is_refused(
     make_client: Callable, tmp_path: Path
 ) -> None:
     first = await make_client()
-    model_id = (await first.post("/v1/models", json={"data": rows(1), "n_estimators": 5})).json()[
-        "model_id"
-    ]
+    created = await first.post(
+        "/v1/models", json={"data": rows(1), "n_estimators": 5}, headers=AUTH
+    )
+    model_id = created.json()["model_id"]
     other_key = make_settings(tmp_path / "models", model_signing_key="another-key-" + "o" * 40)
     second = await make_client(other_key)
     response = await second.post(f"/v1/models/{model_id}/score", json={"data": [[0.0] * 3]})
@@ -310,7 +314,10 @@ async def test_health_metrics_and_openapi(client: httpx.AsyncClient) -> None:
     for name in (
         "http_requests_total",
         "ml_op_seconds",
-        "ml_shed_total",
+        "ml_admission_rejections_total",
+        "ml_queue_depth",
+        "ml_busy_workers",
+        "ml_model_store_bytes",
         "ml_inflight",
         "ml_ready 1.0",
     ):

@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from ml_service.estimators import OperationRejected, check_cost
+from ml_service.estimators import OperationRejected, check_cost, dbscan_cost, kmeans_cost
 from ml_service.limits import Limits
 from ml_service.schemas import BATCH_REQUEST, CLUSTER_REQUEST, DBSCANParams, KMeansParams
 
@@ -88,9 +88,23 @@ def test_settings_limits_tighten_the_schema() -> None:
 
 def test_dbscan_cost_budget_refuses_quadratic_inputs() -> None:
     params = DBSCANParams(algorithm="dbscan", data=[[0.0, 0.0]] * 2000)
-    check_cost(params, Limits(dbscan_max_cost=2000 * 2000 * 2))
+    assert dbscan_cost(params) == 2000 * 2000 * (2 + 8)
+    check_cost(params, Limits(dbscan_max_cost=dbscan_cost(params)))
     with pytest.raises(OperationRejected) as caught:
-        check_cost(params, Limits(dbscan_max_cost=2000 * 2000 * 2 - 1))
+        check_cost(params, Limits(dbscan_max_cost=dbscan_cost(params) - 1))
+    assert caught.value.code == "input_too_costly"
+
+
+def test_kmeans_cost_counts_every_iteration_and_restart() -> None:
+    # The seed's cost ignored max_iter: n_init=20, max_iter=1000 ran for many seconds
+    # inside the budget. Worst-case time is proportional to all of these factors.
+    data = [[0.0] * 6] * 5000
+    cheap = KMeansParams(algorithm="kmeans", data=data, n_clusters=50, max_iter=10)
+    dear = KMeansParams(algorithm="kmeans", data=data, n_clusters=50, n_init=20, max_iter=1000)
+    assert kmeans_cost(dear) == kmeans_cost(cheap) * 20 * 100
+    check_cost(cheap, Limits())
+    with pytest.raises(OperationRejected) as caught:
+        check_cost(dear, Limits())
     assert caught.value.code == "input_too_costly"
 
 

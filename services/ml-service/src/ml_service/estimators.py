@@ -35,21 +35,59 @@ class OperationRejected(Exception):
         self.message = message
 
 
+# Squares of 100,000 values this large still sum to a finite float64, so scaling (mean
+# and variance) cannot overflow to inf/NaN; larger finite JSON numbers are refused.
+MAX_ABS_VALUE = 1e150
+
+
 def as_matrix(data: list[list[float]]) -> np.ndarray:
-    return np.asarray(data, dtype=np.float64)
+    matrix = np.asarray(data, dtype=np.float64)
+    if matrix.size and float(np.max(np.abs(matrix))) > MAX_ABS_VALUE:
+        raise OperationRejected("value_out_of_range", "Values must lie within +/-1e150")
+    return matrix
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    if not np.all(np.isfinite(values)):
+        raise _numeric_error()
+    return values
+
+
+# Work units per algorithm, calibrated by ``bench/calibrate_cost.py`` against worst cases
+# (KMeans running every iteration, DBSCAN with every row in every neighbourhood).
+# The constants are per-row or per-tree overheads expressed in the same unit.
+KMEANS_ROW_WEIGHT = 4
+DBSCAN_NEIGHBOUR_WEIGHT = 8
+ISOLATION_FOREST_TREE_WEIGHT = 8_000
+
+
+def kmeans_cost(params: KMeansParams) -> int:
+    rows, dims = len(params.data), len(params.data[0])
+    work = rows * (dims + KMEANS_ROW_WEIGHT) * params.n_clusters
+    return work * params.n_init * params.max_iter
+
+
+def dbscan_cost(params: DBSCANParams) -> int:
+    rows, dims = len(params.data), len(params.data[0])
+    return rows * rows * (dims + DBSCAN_NEIGHBOUR_WEIGHT)
+
+
+def isolation_forest_cost(params: IsolationForestParams) -> int:
+    rows, dims = len(params.data), len(params.data[0])
+    return params.n_estimators * (rows + ISOLATION_FOREST_TREE_WEIGHT) + rows * dims
 
 
 def check_cost(params: KMeansParams | DBSCANParams | IsolationForestParams, limits: Limits) -> None:
-    rows, dims = len(params.data), len(params.data[0])
+    rows = len(params.data)
     if isinstance(params, KMeansParams):
         if params.n_clusters > rows:
             raise OperationRejected("too_few_rows", "n_clusters must not exceed the number of rows")
-        if rows * dims * params.n_clusters * params.n_init > limits.kmeans_max_cost:
+        if kmeans_cost(params) > limits.kmeans_max_cost:
             raise OperationRejected("input_too_costly", "KMeans input exceeds the cost budget")
     elif isinstance(params, DBSCANParams):
-        if rows * rows * dims > limits.dbscan_max_cost:
+        if dbscan_cost(params) > limits.dbscan_max_cost:
             raise OperationRejected("input_too_costly", "DBSCAN input exceeds the cost budget")
-    elif rows * params.n_estimators > limits.isolation_forest_max_cost:
+    elif isolation_forest_cost(params) > limits.isolation_forest_max_cost:
         raise OperationRejected("input_too_costly", "IsolationForest input exceeds the cost budget")
 
 
@@ -69,7 +107,7 @@ def run_kmeans(params: KMeansParams) -> ClusterResult:
         warnings.simplefilter("ignore")
         labels = pipeline.fit_predict(matrix)
     scaler, kmeans = pipeline[0], pipeline[-1]
-    centers = scaler.inverse_transform(kmeans.cluster_centers_)
+    centers = _finite(scaler.inverse_transform(kmeans.cluster_centers_))
     return ClusterResult(
         algorithm="kmeans",
         labels=labels.tolist(),
@@ -112,8 +150,11 @@ def fit_isolation_forest(params: IsolationForestParams | ModelFitRequest) -> Pip
 
 def detect_anomalies(pipeline: Pipeline, data: list[list[float]]) -> tuple[list[int], list[float]]:
     matrix = as_matrix(data)
-    labels = pipeline.predict(matrix)
-    scores = pipeline.decision_function(matrix)
+    try:
+        labels = pipeline.predict(matrix)
+        scores = _finite(pipeline.decision_function(matrix))
+    except (ValueError, FloatingPointError) as error:
+        raise _numeric_error() from error
     return labels.tolist(), scores.tolist()
 
 
@@ -131,8 +172,17 @@ def run_operation(
     params: KMeansParams | DBSCANParams | IsolationForestParams, limits: Limits
 ) -> ClusterResult | AnomalyResult:
     check_cost(params, limits)
-    if isinstance(params, KMeansParams):
-        return run_kmeans(params)
-    if isinstance(params, DBSCANParams):
-        return run_dbscan(params)
-    return run_isolation_forest(params)
+    try:
+        if isinstance(params, KMeansParams):
+            return run_kmeans(params)
+        if isinstance(params, DBSCANParams):
+            return run_dbscan(params)
+        return run_isolation_forest(params)
+    except (ValueError, FloatingPointError) as error:
+        # scikit-learn's own input checks (e.g. non-finite values after scaling): the
+        # client's data, not a server fault, so a 422 for this operation only.
+        raise _numeric_error() from error
+
+
+def _numeric_error() -> OperationRejected:
+    return OperationRejected("numeric_error", "The input cannot be processed numerically")

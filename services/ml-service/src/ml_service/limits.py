@@ -21,6 +21,11 @@ HARD_MAX_KMEANS_ITER = 1_000
 HARD_MAX_DBSCAN_MIN_SAMPLES = 1_000
 HARD_MAX_EPS = 1e6
 MAX_RANDOM_STATE = 2**32 - 1
+# Cost budgets in calibrated work units (``estimators.*_cost``): each is about 3 s of one
+# idle core by ``bench/calibrate_cost.py``, well inside the 10 s operation timeout.
+DEFAULT_DBSCAN_MAX_COST = 2_000_000_000
+DEFAULT_KMEANS_MAX_COST = 5_000_000_000
+DEFAULT_ISOLATION_FOREST_MAX_COST = 20_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,6 @@ class Limits:
     max_clusters: int = HARD_MAX_CLUSTERS
     max_batch_operations: int = HARD_MAX_BATCH_OPERATIONS
     dbscan_max_rows: int = 10_000
-    dbscan_max_cost: int = 1_000_000_000
-    kmeans_max_cost: int = 2_000_000_000
-    isolation_forest_max_cost: int = 50_000_000
+    dbscan_max_cost: int = DEFAULT_DBSCAN_MAX_COST
+    kmeans_max_cost: int = DEFAULT_KMEANS_MAX_COST
+    isolation_forest_max_cost: int = DEFAULT_ISOLATION_FOREST_MAX_COST

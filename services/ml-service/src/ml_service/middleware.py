@@ -8,6 +8,8 @@ any send-wrapping middleware registered inside the app: 500s would then lose
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -49,7 +51,14 @@ def _incoming_request_id(scope: Scope) -> str | None:
     return None
 
 
-async def send_error(send: Send, status: int, code: str, message: str, request_id: str) -> None:
+async def send_error(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    request_id: str,
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
     body = error_body(code, message, request_id)
     await send(
         {
@@ -58,6 +67,7 @@ async def send_error(send: Send, status: int, code: str, message: str, request_i
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *headers,
             ],
         }
     )
@@ -103,6 +113,20 @@ class EdgeMiddleware:
                 await send_error(
                     send_with_headers, 413, "body_too_large", "Request body too large", request_id
                 )
+        except asyncio.CancelledError:
+            # The server cancels requests still running when its own shutdown times out;
+            # answer them in the envelope rather than with the server's plain-text 500.
+            if not response_started:
+                with contextlib.suppress(Exception):
+                    await send_error(
+                        send_with_headers,
+                        503,
+                        "shutting_down",
+                        "The service is shutting down",
+                        request_id,
+                        headers=((b"retry-after", b"1"), (b"connection", b"close")),
+                    )
+            raise
         except Exception:
             logger.exception(
                 "unhandled error", extra={"request_id": request_id, "route": _route(scope)}

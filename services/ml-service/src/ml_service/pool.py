@@ -8,6 +8,8 @@
 * ``Admission`` lets ``workers`` operations run and ``queue_size`` wait (for at most
   ``queue_wait_seconds``); anything beyond that is refused at once so the caller can
   answer 503 with ``Retry-After`` instead of piling up work.
+* ``UploadBudget`` is claimed before a body is read: it caps how many bodies are being
+  received at once and how many body bytes the API process holds, whatever clients send.
 """
 
 from __future__ import annotations
@@ -62,6 +64,51 @@ class WorkerPool:
         self._pool.join(timeout=timeout_seconds)
 
 
+class UploadClaim:
+    """Bytes held for one request's body, from before it is read until the response."""
+
+    def __init__(self, budget: UploadBudget, reserved: int) -> None:
+        self._budget = budget
+        self.reserved = reserved
+        self._receiving = True
+        self._released = False
+
+    def received(self, actual: int) -> None:
+        """The body is in memory: keep only its real size, and free the upload slot."""
+        if self._receiving:
+            self._receiving = False
+            self._budget.uploading -= 1
+        self._budget.bytes_held += actual - self.reserved
+        self.reserved = actual
+
+    def release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        if self._receiving:
+            self._budget.uploading -= 1
+        self._budget.bytes_held -= self.reserved
+
+
+class UploadBudget:
+    """At most ``max_uploads`` bodies being received and ``max_bytes`` of bodies held."""
+
+    def __init__(self, max_uploads: int, max_bytes: int) -> None:
+        self.max_uploads = max_uploads
+        self.max_bytes = max_bytes
+        self.uploading = 0
+        self.bytes_held = 0
+
+    def claim(self, expected_bytes: int) -> UploadClaim:
+        if self.uploading >= self.max_uploads:
+            raise Overloaded("uploads_full")
+        if self.bytes_held + expected_bytes > self.max_bytes:
+            raise Overloaded("upload_bytes_full")
+        self.uploading += 1
+        self.bytes_held += expected_bytes
+        return UploadClaim(self, expected_bytes)
+
+
 class Admission:
     """At most ``workers`` running and ``queue_size`` waiting; the rest is shed."""
 
@@ -71,6 +118,7 @@ class Admission:
         self._max_wait = max_wait_seconds
         self._running = asyncio.Semaphore(workers)
         self._admitted = 0
+        self.busy = 0
         self._average_seconds = 1.0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -78,6 +126,10 @@ class Admission:
     @property
     def in_flight(self) -> int:
         return self._admitted
+
+    @property
+    def queued(self) -> int:
+        return self._admitted - self.busy
 
     async def wait_idle(self, timeout_seconds: float) -> bool:
         """True once nothing is admitted; False if that did not happen in time."""
@@ -110,9 +162,11 @@ class Admission:
                     await self._running.acquire()
             except TimeoutError:
                 raise Overloaded("queue_timeout") from None
+            self.busy += 1
             try:
                 yield
             finally:
+                self.busy -= 1
                 self._running.release()
         finally:
             self._admitted -= 1

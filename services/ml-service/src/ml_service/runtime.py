@@ -10,16 +10,19 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
+from ml_service import model_store
+from ml_service.access import ApiKeys, TokenBuckets
 from ml_service.limits import Limits
 from ml_service.metrics import Metrics
-from ml_service.persistence import ModelStoreConfig
-from ml_service.pool import Admission, WorkerPool
+from ml_service.model_store import ModelStoreConfig
+from ml_service.pool import Admission, UploadBudget, WorkerPool
 from ml_service.settings import Settings, ephemeral_signing_key
 from ml_service.worker import TaskSpec
 
 logger = logging.getLogger("ml_service.runtime")
 
 WORKER_STOP_SECONDS = 5.0
+ABORT_ANSWER_SECONDS = 2.0
 SignalHandler = Callable[[int, FrameType | None], object]
 
 
@@ -36,14 +39,31 @@ class Runtime:
             directory=settings.model_dir,
             signing_key=signing_key,
             max_model_bytes=settings.max_model_bytes,
+            max_models=settings.model_store_max_models,
+            max_store_bytes=settings.model_store_max_bytes,
+            ttl_seconds=settings.model_ttl_seconds,
+        )
+        self.metrics.track_store(lambda: model_store.usage(self.store))
+        self.api_keys = ApiKeys([key.get_secret_value().encode() for key in settings.api_keys])
+        self.rate_limits = TokenBuckets(
+            settings.rate_limit_per_second,
+            settings.rate_limit_burst,
+            settings.rate_limit_max_clients,
         )
         self.admission = Admission(
             settings.workers, settings.queue_size, settings.queue_wait_seconds
         )
+        self.uploads = UploadBudget(
+            settings.max_concurrent_uploads, settings.max_upload_bytes_in_flight
+        )
         self.pool: WorkerPool | None = None
         self.ready = False
         self.draining = False
+        # Set when the shutdown grace period is over: in-flight work is stopped and its
+        # requests answered 503, before the server would cancel them.
+        self.aborting = asyncio.Event()
         self._grace_ends = 0.0
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.pool = WorkerPool(self.settings)
@@ -59,9 +79,22 @@ class Runtime:
                 ]
             )
             await asyncio.gather(*(asyncio.wrap_future(future) for future in futures))
+        self._sweeper = asyncio.create_task(self._sweep_expired_models())
         self.ready = True
         self.metrics.ready.set(1)
         logger.info("ready", extra={"workers": self.settings.workers})
+
+    async def _sweep_expired_models(self) -> None:
+        interval = self.settings.model_sweep_interval_seconds
+        while True:
+            try:
+                removed = await asyncio.to_thread(model_store.sweep, self.store)
+            except OSError:
+                logger.exception("model store sweep failed")
+            else:
+                if removed:
+                    logger.info("expired models deleted", extra={"models": removed})
+            await asyncio.sleep(interval)
 
     @property
     def accepting_work(self) -> bool:
@@ -83,16 +116,30 @@ class Runtime:
 
     def report_in_flight(self) -> None:
         self.metrics.in_flight.set(self.admission.in_flight)
+        self.metrics.queue_depth.set(self.admission.queued)
+        self.metrics.busy_workers.set(self.admission.busy)
+        self.metrics.uploads.set(self.uploads.uploading)
+        self.metrics.upload_bytes.set(self.uploads.bytes_held)
 
     async def wait_idle_within_grace(self) -> bool:
         """Waits for in-flight work to finish, until the drain's grace period ends."""
         remaining = max(0.0, self._grace_ends - time.monotonic())
         return await self.admission.wait_idle(remaining)
 
+    async def drain(self) -> None:
+        """Waits for in-flight work until the grace period ends, then stops what is left."""
+        if await self.wait_idle_within_grace():
+            return
+        logger.warning("grace period over; stopping in-flight work")
+        self.aborting.set()
+        # Aborted requests answer at once; give them a moment to send their 503s.
+        await self.admission.wait_idle(ABORT_ANSWER_SECONDS)
+
     async def stop(self) -> None:
         self.begin_drain()
-        if not await self.wait_idle_within_grace():
-            logger.warning("grace period over; stopping workers with work in flight")
+        await self.drain()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         pool, self.pool = self.pool, None
         if pool is not None:
             # stop() terminates the workers; the join only waits for pebble's threads.
@@ -147,6 +194,6 @@ class SigtermDrain:
         self.runtime.begin_drain()
         # Keep answering (readiness 503) long enough for load balancers to notice.
         await asyncio.sleep(settings.drain_delay_seconds)
-        await self.runtime.wait_idle_within_grace()
+        await self.runtime.drain()
         if self._previous is not None:
             self._previous(signal.SIGTERM, None)

@@ -132,6 +132,7 @@ class ScoreRequest(MatrixModel):
 CLUSTER_REQUEST = TypeAdapter(ClusterRequest)
 ANOMALY_REQUEST = TypeAdapter(AnomalyRequest)
 BATCH_REQUEST = TypeAdapter(BatchRequest)
+OPERATION: TypeAdapter[KMeansParams | DBSCANParams | IsolationForestParams] = TypeAdapter(Operation)
 MODEL_FIT_REQUEST = TypeAdapter(ModelFitRequest)
 SCORE_REQUEST = TypeAdapter(ScoreRequest)
 
@@ -177,6 +178,7 @@ class ModelInfo(BaseModel):
     n_features: int
     sha256: str
     created_at: str
+    expires_at: str = Field(description="After this time the model is deleted")
     sklearn_version: str
 
 

@@ -10,6 +10,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ml_service.limits import (
+    DEFAULT_DBSCAN_MAX_COST,
+    DEFAULT_ISOLATION_FOREST_MAX_COST,
+    DEFAULT_KMEANS_MAX_COST,
     HARD_MAX_BATCH_OPERATIONS,
     HARD_MAX_BODY_BYTES,
     HARD_MAX_CLUSTERS,
@@ -38,11 +41,22 @@ class Settings(BaseSettings):
         HARD_MAX_BATCH_OPERATIONS
     )
     dbscan_max_rows: Annotated[int, Field(ge=1, le=HARD_MAX_ROWS)] = 10_000
-    # Cost budgets: rows^2 * dims for DBSCAN (worst-case neighbourhood query),
-    # rows * dims * clusters * n_init for KMeans, rows * n_estimators for IsolationForest.
-    dbscan_max_cost: Annotated[int, Field(ge=1, le=10**12)] = 1_000_000_000
-    kmeans_max_cost: Annotated[int, Field(ge=1, le=10**13)] = 2_000_000_000
-    isolation_forest_max_cost: Annotated[int, Field(ge=1, le=10**11)] = 50_000_000
+    # Cost budgets in calibrated work units (see limits.py and estimators.*_cost).
+    dbscan_max_cost: Annotated[int, Field(ge=1, le=10**13)] = DEFAULT_DBSCAN_MAX_COST
+    kmeans_max_cost: Annotated[int, Field(ge=1, le=10**14)] = DEFAULT_KMEANS_MAX_COST
+    isolation_forest_max_cost: Annotated[int, Field(ge=1, le=10**11)] = (
+        DEFAULT_ISOLATION_FOREST_MAX_COST
+    )
+
+    # Uploads: claimed before a body is read (503 when full); slow bodies get a 408.
+    max_concurrent_uploads: Annotated[int, Field(ge=1, le=1_024)] = 8
+    max_upload_bytes_in_flight: Annotated[int, Field(ge=1_024, le=4_096 * MIB)] = 40 * MIB
+    body_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+
+    # Per-client token bucket on /v1/* (keyed by API key, else client address); 0 = off.
+    rate_limit_per_second: Annotated[float, Field(ge=0, le=1_000_000)] = 20.0
+    rate_limit_burst: Annotated[int, Field(ge=1, le=1_000_000)] = 40
+    rate_limit_max_clients: Annotated[int, Field(ge=1, le=10_000_000)] = 10_000
 
     # Worker processes and admission control.
     workers: Annotated[int, Field(ge=1, le=64)] = 2
@@ -66,8 +80,14 @@ class Settings(BaseSettings):
 
     # Model persistence.
     model_dir: Path = Path("var/models")
-    max_model_bytes: Annotated[int, Field(ge=MIB, le=4_096 * MIB)] = 256 * MIB
+    max_model_bytes: Annotated[int, Field(ge=MIB, le=4_096 * MIB)] = 64 * MIB
     model_signing_key: SecretStr | None = None
+    # Keys for model writes (POST and DELETE /v1/models), sent as X-API-Key; none = no writes.
+    api_keys: Annotated[list[SecretStr], NoDecode, Field(max_length=100)] = []
+    model_store_max_models: Annotated[int, Field(ge=1, le=1_000_000)] = 100
+    model_store_max_bytes: Annotated[int, Field(ge=MIB, le=1_048_576 * MIB)] = 1_024 * MIB
+    model_ttl_seconds: Annotated[float, Field(ge=1, le=366 * 86_400)] = 7 * 86_400
+    model_sweep_interval_seconds: Annotated[float, Field(ge=0.1, le=86_400)] = 60.0
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -75,6 +95,20 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def require_strong_api_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        if any(len(key.get_secret_value()) < MIN_SIGNING_KEY_CHARS for key in keys):
+            raise ValueError(f"each API key must be at least {MIN_SIGNING_KEY_CHARS} chars")
+        return keys
 
     @field_validator("cors_origins")
     @classmethod
@@ -99,6 +133,10 @@ class Settings(BaseSettings):
             raise ValueError("dbscan_max_rows must not exceed max_rows")
         if self.drain_delay_seconds > self.shutdown_grace_seconds:
             raise ValueError("drain_delay_seconds must not exceed shutdown_grace_seconds")
+        if self.max_upload_bytes_in_flight < self.max_body_bytes:
+            raise ValueError("max_upload_bytes_in_flight must be >= max_body_bytes")
+        if self.max_model_bytes > self.model_store_max_bytes:
+            raise ValueError("max_model_bytes must not exceed model_store_max_bytes")
         if self.batch_deadline_seconds < self.operation_timeout_seconds:
             raise ValueError("batch_deadline_seconds must be >= operation_timeout_seconds")
         return self

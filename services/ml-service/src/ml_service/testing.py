@@ -23,6 +23,9 @@ import httpx
 from ml_service.settings import Settings
 
 POLL_SECONDS = 0.05
+TEST_API_KEY = "test-api-key-" + "a" * 32
+# Load tests send everything from 127.0.0.1; the rate-limit test lowers these itself.
+UNLIMITED_RATE = "1000000"
 
 
 def free_port() -> int:
@@ -47,6 +50,9 @@ class ServiceProcess:
             "ML_SERVICE_MODEL_SIGNING_KEY": "test-signing-key-" + "k" * 32,
             "ML_SERVICE_DRAIN_DELAY_SECONDS": "0",
             "ML_SERVICE_SHUTDOWN_GRACE_SECONDS": "10",
+            "ML_SERVICE_API_KEYS": TEST_API_KEY,
+            "ML_SERVICE_RATE_LIMIT_PER_SECOND": UNLIMITED_RATE,
+            "ML_SERVICE_RATE_LIMIT_BURST": UNLIMITED_RATE,
             **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
@@ -135,6 +141,9 @@ def make_settings(model_dir: Path, **overrides: object) -> Settings:
         "model_signing_key": UNIT_SIGNING_KEY,
         "cors_origins": [ALLOWED_ORIGIN],
         "drain_delay_seconds": 0,
+        "api_keys": [TEST_API_KEY],
+        "rate_limit_per_second": int(UNLIMITED_RATE),
+        "rate_limit_burst": int(UNLIMITED_RATE),
         **overrides,
     }
     return Settings.model_validate(values)

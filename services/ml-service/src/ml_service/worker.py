@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from ml_service.limits import Limits
+from ml_service.model_store import ModelStoreConfig
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-    from ml_service.persistence import ModelStoreConfig
-    from ml_service.schemas import BatchItem, Operation
-
-TaskKind = Literal["cluster", "anomaly", "batch", "fit_model", "score_model", "warm_up"]
+TaskKind = Literal[
+    "cluster", "anomaly", "batch_split", "operation", "fit_model", "score_model", "warm_up"
+]
 MAX_ERROR_DETAILS = 20
 REDACTED_KEY = "*"
 
@@ -43,6 +43,8 @@ class TaskOutcome:
     error_message: str | None = None
     error_details: tuple[tuple[tuple[str | int, ...], str], ...] = ()
     rows: int = 0
+    # batch_split: each operation of a validated batch as JSON, run later one by one.
+    items: tuple[bytes, ...] = ()
 
 
 def initialize_worker(memory_limit_bytes: int, nice_increment: int) -> None:
@@ -113,7 +115,7 @@ def run_task(spec: TaskSpec) -> TaskOutcome:
     from pydantic import ValidationError
 
     from ml_service.estimators import OperationRejected
-    from ml_service.persistence import ModelStoreError
+    from ml_service.model_store import ModelStoreError
 
     try:
         return _dispatch(spec)
@@ -143,16 +145,15 @@ def _dispatch(spec: TaskSpec) -> TaskOutcome:
         anomaly = schemas.ANOMALY_REQUEST.validate_json(spec.body, context=spec.limits)
         result = estimators.run_operation(anomaly, spec.limits)
         return TaskOutcome(200, result.model_dump_json().encode(), rows=len(anomaly.data))
-    if spec.kind == "batch":
+    if spec.kind == "batch_split":
         batch = schemas.BATCH_REQUEST.validate_json(spec.body, context=spec.limits)
-        response = schemas.BatchResponse(
-            results=[
-                _run_batch_item(index, operation, spec.limits)
-                for index, operation in enumerate(batch.operations)
-            ]
-        )
+        items = tuple(operation.model_dump_json().encode() for operation in batch.operations)
         rows = sum(len(operation.data) for operation in batch.operations)
-        return TaskOutcome(200, response.model_dump_json().encode(), rows=rows)
+        return TaskOutcome(200, items=items, rows=rows)
+    if spec.kind == "operation":
+        item = schemas.OPERATION.validate_json(spec.body, context=spec.limits)
+        result = estimators.run_operation(item, spec.limits)
+        return TaskOutcome(200, result.model_dump_json().encode(), rows=len(item.data))
     if spec.store is None:
         raise RuntimeError("model store is not configured")
     if spec.kind == "fit_model":
@@ -184,25 +185,3 @@ def _dispatch(spec: TaskSpec) -> TaskOutcome:
         )
         return TaskOutcome(200, scored.model_dump_json().encode(), rows=len(scoring.data))
     raise RuntimeError(f"unknown task kind {spec.kind!r}")
-
-
-def _run_batch_item(index: int, operation: Operation, limits: Limits) -> BatchItem:
-    from ml_service import estimators, schemas
-
-    try:
-        result = estimators.run_operation(operation, limits)
-    except estimators.OperationRejected as rejection:
-        return schemas.BatchItem(
-            index=index,
-            status="error",
-            error=schemas.ItemError(code=rejection.code, message=rejection.message),
-        )
-    except MemoryError:
-        return schemas.BatchItem(
-            index=index,
-            status="error",
-            error=schemas.ItemError(
-                code="resource_limit", message="The operation exceeded the worker memory limit"
-            ),
-        )
-    return schemas.BatchItem(index=index, status="ok", result=result)
