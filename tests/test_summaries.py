@@ -4,10 +4,19 @@ cycle-safe propagation; provenance of models; cache dependencies."""
 
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
+
+import jsonschema
 
 from leakguard.analysis.summaries import SummaryIndex, Vocabulary, collect_source
 from leakguard.analyzer import module_name_for
+from leakguard.engine import RunResult, check
+from leakguard.finding import Related
+from leakguard.report import ReportOptions, sarif
+from leakguard.report import text as text_report
+from leakguard.testing import make_config
 
 VOCABULARY = Vocabulary(
     blocking=("requests.get", "time.sleep", "open", "joblib.load", "subprocess.*"),
@@ -188,3 +197,135 @@ def test_dependencies_cover_only_what_a_module_reaches(tmp_path: Path) -> None:
     index = _index(tmp_path)
     reached = index.dependencies("app.deep")["reached"]
     assert set(reached) == {"app.deep:level3", "app.deep:level4"}
+
+
+# -- through the engine: related locations in every format, and the cache --------------
+
+HELPERS = """\
+import requests
+
+
+def load_rows(url):
+    return requests.get(url, timeout=5).json()
+"""
+
+HELPERS_EDITED = """\
+import requests
+
+TIMEOUT = 5
+
+
+def load_rows(url):
+    return requests.get(url, timeout=TIMEOUT).json()
+"""
+
+ROUTES = """\
+from fastapi import FastAPI
+
+from .helpers import load_rows
+
+app = FastAPI()
+
+
+@app.get("/rows")
+async def rows(url: str):
+    return load_rows(url)
+"""
+
+UNRELATED = """\
+async def ping{n}():
+    return {{"ok": {n}}}
+
+
+def local_{n}(value):
+    return value + {n}
+"""
+
+
+def _service(root: Path, helpers: str = HELPERS, unrelated: int = 9) -> None:
+    package = root / "app"
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text("")
+    (package / "helpers.py").write_text(helpers)
+    (package / "routes.py").write_text(ROUTES)
+    for n in range(unrelated):  # enough files for the engine to use a process pool
+        (package / f"other_{n}.py").write_text(UNRELATED.format(n=n))
+
+
+def _check(root: Path, *, jobs: int = 1, use_cache: bool = True) -> RunResult:
+    config = make_config(root, select=["LG201", "LG202"])
+    return check([root / "app"], config, jobs=jobs, use_cache=use_cache)
+
+
+def test_chain_finding_carries_related_locations(tmp_path: Path) -> None:
+    _service(tmp_path)
+    result = _check(tmp_path, use_cache=False)
+    assert not result.errors
+    [finding] = [f for f in result.findings if f.rule == "LG201"]
+    assert (finding.path, finding.line) == ("app/routes.py", 10)
+    assert finding.message.startswith(
+        "`load_rows()` calls `requests.get` (app/helpers.py:5), which does network I/O"
+    )
+    assert finding.related == (
+        Related(
+            "app/helpers.py",
+            5,
+            "`load_rows()` calls `requests.get`, which does network I/O synchronously",
+        ),
+    )
+    assert finding.to_json()["related"] == [
+        {"path": "app/helpers.py", "line": 5, "message": finding.related[0].message}
+    ]
+    [lg202] = [f for f in result.findings if f.rule == "LG202"]
+    assert [r.path for r in lg202.related] == ["app/routes.py", "app/helpers.py"]
+    assert all("related" not in f.to_json() for f in result.findings if not f.related)
+
+
+def test_related_locations_in_sarif_and_text(tmp_path: Path) -> None:
+    _service(tmp_path)
+    result = _check(tmp_path, use_cache=False)
+    options = ReportOptions(config=make_config(tmp_path, select=["LG201"]), color=False)
+    document = sarif.to_document(result, options)
+    [lg201] = [r for r in document["runs"][0]["results"] if r["ruleId"] == "LG201"]
+    [related] = lg201["relatedLocations"]
+    assert related["physicalLocation"]["artifactLocation"]["uri"] == "app/helpers.py"
+    assert related["physicalLocation"]["region"] == {"startLine": 5}
+    flow = lg201["codeFlows"][0]["threadFlows"][0]["locations"]
+    assert [step["location"]["physicalLocation"]["region"]["startLine"] for step in flow] == [
+        10,
+        5,
+    ]
+    schema = Path(__file__).resolve().parents[1] / "src" / "leakguard" / "_bundled"
+    candidates = [*schema.rglob("sarif-schema-2.1.0.json")]
+    shared = Path("/work/shared/sarif/sarif-schema-2.1.0.json")
+    if not candidates and shared.is_file():
+        candidates = [shared]
+    if candidates:
+        jsonschema.validate(document, json.loads(candidates[0].read_text(encoding="utf-8")))
+    out = io.StringIO()
+    text_report.write(result, out, options)
+    assert "    app/helpers.py:5: `load_rows()` calls `requests.get`" in out.getvalue()
+
+
+def test_findings_with_related_locations_survive_the_cache(tmp_path: Path) -> None:
+    _service(tmp_path)
+    cold = _check(tmp_path)
+    warm = _check(tmp_path)
+    assert all(r.from_cache for r in warm.results)
+    assert warm.findings == cold.findings
+    assert any(f.related for f in warm.findings)
+
+
+def test_editing_a_helper_reanalyses_only_the_files_that_reach_it(tmp_path: Path) -> None:
+    _service(tmp_path)
+    first = _check(tmp_path, jobs=2)
+    assert {(f.path, f.line, f.rule) for f in first.findings} == {
+        ("app/routes.py", 10, "LG201"),
+        ("app/routes.py", 9, "LG202"),
+    }
+    (tmp_path / "app" / "helpers.py").write_text(HELPERS_EDITED)
+    second = _check(tmp_path, jobs=2)
+    analysed = {r.path for r in second.results if not r.from_cache}
+    assert analysed == {"app/helpers.py", "app/routes.py"}
+    [finding] = [f for f in second.findings if f.rule == "LG201"]
+    assert "(app/helpers.py:7)" in finding.message  # the new line of the call

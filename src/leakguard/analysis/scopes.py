@@ -128,7 +128,7 @@ def _params(params: cst.Parameters) -> list[cst.Param]:
 def function_scope(
     node: FunctionNode, context: FileContext, is_method: bool = False
 ) -> FunctionScope:
-    key = ("scope", id(node))
+    key = ("scope", id(node), is_method)  # a method's first parameter is no plain local
     cached = context.memo.get(key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]

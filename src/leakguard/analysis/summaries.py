@@ -459,6 +459,10 @@ class _FunctionCollector:
                 target = node.targets[0]
                 if isinstance(target, ast.Name):
                     provenance = self.file.provenance(node.value, self.local_models)
+                    if provenance is None and isinstance(
+                        node.value, (ast.Attribute, ast.Subscript)
+                    ):
+                        provenance = self._receiver_provenance(node.value)
                     if provenance is not None:
                         self.local_models.setdefault(target.id, provenance)
                     if _digest_expression(node.value, self.digest_names):
@@ -565,7 +569,7 @@ class _FunctionCollector:
             if isinstance(n, ast.Call) and not _cheap_call(n, self.file)
         ]
         if calls:
-            self._fact("loops", f"for ... in {over[0]}|does work per item", loop.lineno)
+            self._fact("loops", f"a loop over `{over[0]}`|does work per item", loop.lineno)
 
     def _return(self, value: ast.expr, line: int) -> None:
         provenance = self.file.provenance(value, self.local_models)
@@ -615,20 +619,63 @@ def _module_like(qualified: str, func: ast.Attribute) -> bool:
     return not parent.rsplit(".", 1)[-1][:1].isupper()
 
 
-_CHEAP_BUILTINS = frozenset(
-    {"len", "str", "int", "float", "bool", "repr", "format", "print", "isinstance", "round"}
+# Calls that are no per-item work in a loop: a loop that only makes these is not evidence.
+CHEAP_BUILTINS = frozenset(
+    {
+        "len",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "repr",
+        "format",
+        "print",
+        "isinstance",
+        "round",
+        "enumerate",
+        "zip",
+        "range",
+        "reversed",
+        "iter",
+        "list",
+        "tuple",
+        "dict",
+        "set",
+    }
 )
-_CHEAP_METHODS = frozenset(
-    {"append", "extend", "add", "get", "format", "join", "split", "strip", "lower", "upper"}
+CHEAP_METHODS = frozenset(
+    {
+        "append",
+        "extend",
+        "add",
+        "get",
+        "format",
+        "join",
+        "split",
+        "strip",
+        "lower",
+        "upper",
+        "items",
+        "keys",
+        "values",
+        "pop",
+        "setdefault",
+        "update",
+        "startswith",
+        "endswith",
+        "replace",
+        "encode",
+        "decode",
+    }
 )
 
 
 def _cheap_call(call: ast.Call, file: _FileCollector) -> bool:
     func = call.func
     if isinstance(func, ast.Name):
-        return func.id in _CHEAP_BUILTINS and func.id not in file.aliases
+        return func.id in CHEAP_BUILTINS and func.id not in file.aliases
     if isinstance(func, ast.Attribute):
-        return func.attr in _CHEAP_METHODS
+        return func.attr in CHEAP_METHODS
     return False
 
 
@@ -663,13 +710,32 @@ class Chain:
             parts.append(f"{step.label} ({step.path}:{step.line})")
         return " -> ".join(parts)
 
+    def summary(self, here: str) -> str:
+        """Short enough for a one-line message: "`load_rows()` calls `requests.get`
+        (data.py:14)", "`refresh()` -> `fetch()` -> `requests.get` (line 12)", with "…"
+        for the middle of chains over three steps. File names only: the full paths are in
+        `related()`."""
+        evidence = self.evidence
+        if evidence.path == here:
+            where = f"line {evidence.line}"
+        else:
+            where = f"{evidence.path.rsplit('/', 1)[-1]}:{evidence.line}"
+        labels = [step.label for step in self.steps]
+        if len(labels) == 2:
+            verb = "has" if evidence.label.startswith("a loop") else "calls"
+            return f"{labels[0]} {verb} {labels[1]} ({where})"
+        if len(labels) > 3:
+            labels = [labels[0], "…", labels[-1]]
+        return " -> ".join(labels) + f" ({where})"
+
     def related(self) -> list[tuple[str, int, str]]:
         """(path, line, message) of each step after the first call, for related locations."""
         out: list[tuple[str, int, str]] = []
         for index, step in enumerate(self.steps[1:], start=1):
             last = index == len(self.steps) - 1
             caller = self.steps[index - 1].label
-            message = f"{caller} calls {step.label}"
+            verb = "has" if step.label.startswith("a loop") else "calls"
+            message = f"{caller} {verb} {step.label}"
             if last and step.what:
                 message += f", which {step.what}"
             out.append((step.path, step.line, message))
@@ -803,9 +869,8 @@ class SummaryIndex:
             fact = function.raw.get("facts", {}).get(kind)
             if fact:
                 label, _, what = str(fact[0]).partition("|")
-                found.append(
-                    (int(fact[1]), Step(f"`{label}`", function.path, int(fact[1]), what), kind)
-                )
+                label = label if kind == "loops" else f"`{label}`"
+                found.append((int(fact[1]), Step(label, function.path, int(fact[1]), what), kind))
         for reference in function.raw.get("calls", ()):
             if reference[0] != "q":
                 continue
@@ -1066,27 +1131,9 @@ def cst_reference(func: cst.BaseExpression, context: FileContext) -> list[str] |
 
 def describe_blocking(name: str) -> str:
     """What a blocking call does, for messages ("does network I/O synchronously")."""
-    for prefix, what in _BLOCKING_KINDS:
-        if name == prefix or (prefix.endswith(".") and name.startswith(prefix)):
-            return what
-    return "blocks"
+    from leakguard.analysis.blocking import describe
 
-
-_BLOCKING_KINDS: tuple[tuple[str, str], ...] = (
-    ("time.sleep", "sleeps the whole event loop"),
-    ("requests.", "does network I/O synchronously"),
-    ("urllib.", "does network I/O synchronously"),
-    ("httpx.", "does network I/O synchronously"),
-    ("subprocess.", "waits for a child process"),
-    ("os.system", "waits for a child process"),
-    ("os.popen", "waits for a child process"),
-    ("socket.", "does socket I/O synchronously"),
-    ("open", "does file I/O synchronously"),
-    ("io.open", "does file I/O synchronously"),
-    ("shutil.", "does file I/O synchronously"),
-    ("joblib.", "reads or writes a model file synchronously"),
-    ("pickle.", "reads or writes a file synchronously"),
-)
+    return describe(name)[0]
 
 
 register_collector(

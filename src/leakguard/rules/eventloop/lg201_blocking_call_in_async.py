@@ -1,4 +1,5 @@
-"""LG201 blocking-call-in-async: blocking or CPU-bound calls made on the event loop."""
+"""LG201 blocking-call-in-async: blocking or CPU-bound calls made on the event loop,
+directly or through plain functions of the run (reported at the call, with the chain)."""
 
 from __future__ import annotations
 
@@ -7,80 +8,21 @@ from functools import cached_property
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import coroutine_of, is_awaited, is_test_file
-from leakguard.analysis.estimators import receiver_estimator
-from leakguard.analysis.imports import dotted_name, matches_any
+from leakguard.analysis.blocking import OFFLOAD_FIX, BlockingCalls
 from leakguard.analysis.lifecycle import STARTUP_AND_SHUTDOWN, is_lifecycle_hook
-from leakguard.analysis.scopes import function_scope, module_bindings
-from leakguard.context import FileContext
+from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
+from leakguard.finding import Related
 from leakguard.rule import LintRule
-from leakguard.walker import SCOPE_NODES, descendants
-
-_OFFLOAD_FIX = "offload it with `await asyncio.to_thread(...)` or `await loop.run_in_executor(...)`"
-_ESTIMATOR_FIX = (
-    "run the model code in a worker with `await asyncio.to_thread(...)` or "
-    "`await loop.run_in_executor(pool, ...)` (a process pool for long fits)"
-)
-
-# (qualified-name prefix, what it does, how to fix it); first match wins.
-_CATEGORIES: tuple[tuple[str, str, str], ...] = (
-    ("time.sleep", "sleeps the whole event loop", "use `await asyncio.sleep(...)`"),
-    (
-        "requests.",
-        "does network I/O synchronously",
-        "use an async client (httpx.AsyncClient, aiohttp) or " + _OFFLOAD_FIX,
-    ),
-    (
-        "urllib.",
-        "does network I/O synchronously",
-        "use an async client (httpx.AsyncClient, aiohttp) or " + _OFFLOAD_FIX,
-    ),
-    (
-        "subprocess.",
-        "waits for a child process",
-        "use `asyncio.create_subprocess_exec(...)` or " + _OFFLOAD_FIX,
-    ),
-    ("os.system", "waits for a child process", "use `asyncio.create_subprocess_shell(...)`"),
-    ("os.popen", "waits for a child process", "use `asyncio.create_subprocess_shell(...)`"),
-    (
-        "socket.",
-        "does socket I/O synchronously",
-        "use `asyncio.open_connection(...)` or " + _OFFLOAD_FIX,
-    ),
-    ("open", "does file I/O synchronously", _OFFLOAD_FIX + " (or use aiofiles / anyio.Path)"),
-    ("io.open", "does file I/O synchronously", _OFFLOAD_FIX + " (or use aiofiles / anyio.Path)"),
-    ("shutil.", "does file I/O synchronously", _OFFLOAD_FIX),
-    ("joblib.", "reads or writes a model file synchronously", _OFFLOAD_FIX),
-    ("pickle.", "reads or writes a file synchronously", _OFFLOAD_FIX),
-)
-_PATH_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes"})
 
 
 class BlockingCallInAsync(LintRule):
     code = "LG201"
+    # Function summaries of the run: blocking work one or more calls down.
+    PROJECT_FACTS = (SUMMARIES,)
 
     @cached_property
-    def _blocking(self) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
-        """(exact qualified names, prefix patterns, last segments worth qualifying)."""
-        names = [str(n) for n in self.option("blocking_calls")]
-        exact = frozenset(n for n in names if not n.endswith(".*"))
-        prefixes = tuple(n[:-1] for n in names if n.endswith(".*"))
-        return exact, prefixes, frozenset(n.rsplit(".", 1)[-1] for n in exact)
-
-    @cached_property
-    def _blocking_methods(self) -> frozenset[str]:
-        return frozenset(self.option("blocking_methods"))
-
-    @cached_property
-    def _estimator_methods(self) -> frozenset[str]:
-        return frozenset(self.option("estimator_methods"))
-
-    @cached_property
-    def _client_methods(self) -> frozenset[str]:
-        return frozenset(self.option("blocking_client_methods"))
-
-    @cached_property
-    def _estimator_classes(self) -> tuple[str, ...]:
-        return tuple(self.option("estimator_classes"))
+    def _calls(self) -> BlockingCalls:
+        return BlockingCalls(self.context, self.options)
 
     @cached_property
     def _skipped_file(self) -> bool:
@@ -89,20 +31,8 @@ class BlockingCallInAsync(LintRule):
     def visit_Call(self, node: cst.Call) -> None:
         if self._skipped_file:
             return
-        func = node.func
-        if isinstance(func, cst.Attribute):
-            last = func.attr.value
-        elif isinstance(func, cst.Name):
-            last = func.value
-        else:
-            return
-        exact, prefixes, last_names = self._blocking
-        method_candidate = isinstance(func, cst.Attribute) and (
-            last in self._blocking_methods
-            or last in self._estimator_methods
-            or last in self._client_methods
-        )
-        if not (method_candidate or last in last_names or (prefixes and self._imported_root(func))):
+        candidate = self._calls.is_candidate(node)
+        if not candidate and self.context.project is None:
             return
         coroutine = coroutine_of(self.context)
         if coroutine is None or is_awaited(self.context):
@@ -111,135 +41,20 @@ class BlockingCallInAsync(LintRule):
             coroutine, self.context, STARTUP_AND_SHUTDOWN
         ):
             return  # start-up/shutdown code: no request is waiting on the loop yet
-        verdict = self._verdict(func, last, exact, prefixes)
-        if verdict is None:
+        function = coroutine.name.value
+        verdict = self._calls.verdict(node) if candidate else None
+        if verdict is not None:
+            call, what, fix = verdict
+            self.report(node, call=call, what=what, fix=fix, function=function)
             return
-        call, what, fix = verdict
-        self.report(node, call=call, what=what, fix=fix, function=coroutine.name.value)
-
-    def _imported_root(self, func: cst.BaseExpression) -> bool:
-        while isinstance(func, cst.Attribute):
-            func = func.value
-        return isinstance(func, cst.Name) and func.value in self.context.imports.aliases
-
-    def _verdict(
-        self,
-        func: cst.BaseExpression,
-        last: str,
-        exact: frozenset[str],
-        prefixes: tuple[str, ...],
-    ) -> tuple[str, str, str] | None:
-        qualified = self.context.imports.qualify(func)
-        if qualified is not None and (
-            qualified in exact or any(qualified.startswith(p) for p in prefixes)
-        ):
-            if qualified == "open" and self._open_is_shadowed():
-                return None
-            return (qualified, *_describe(qualified))
-        if not isinstance(func, cst.Attribute) or _is_module_reference(func.value, self.context):
-            return None
-        shown = dotted_name(func) or f"….{last}"
-        if last in self._blocking_methods:
-            if last in _PATH_METHODS:
-                return shown, "does file I/O synchronously", _OFFLOAD_FIX + " (or use anyio.Path)"
-            return shown, "runs CPU-bound model fitting", _ESTIMATOR_FIX
-        if last in self._estimator_methods and receiver_estimator(
-            func.value, self.context, self._estimator_classes
-        ):
-            return shown, "runs CPU-bound model code", _ESTIMATOR_FIX
-        if last in self._client_methods and isinstance(func.value, cst.Name):
-            client = self._blocking_client(func.value.value)
-            if client is not None:
-                what, fix = _describe(client)
-                return shown, what, fix
-        return None
-
-    def _open_is_shadowed(self) -> bool:
-        if "open" in module_bindings(self.context):
-            return True
-        function = self.context.enclosing_function()
-        if function is None:
-            return False
-        scope = function_scope(function, self.context)
-        return "open" in scope.locals or "open" in scope.params
-
-    def _blocking_client(self, name: str) -> str | None:
-        """The constructor of `name` when it is a blocking client (socket, requests
-        session...) built in the current function or, if not bound there, at module level."""
-        factories = tuple(self.option("blocking_clients"))
-        function = self.context.enclosing_function()
-        if function is not None:
-            key = ("LG201.clients", id(function))
-            local = self.context.memo.get(key)
-            if local is None:
-                local = _client_locals(function.body, self.context, factories)
-                self.context.memo[key] = local
-            if name in local:
-                return local[name]
-            scope = function_scope(function, self.context)
-            if name in scope.locals or name in scope.params:
-                return None
-        module = self.context.memo.get("LG201.module_clients")
-        if module is None:
-            module = _client_locals(self.context.module, self.context, factories)
-            self.context.memo["LG201.module_clients"] = module
-        return module.get(name)
-
-
-def _client_locals(
-    body: cst.CSTNode, context: FileContext, factories: tuple[str, ...]
-) -> dict[str, str]:
-    """Names bound in `body`'s own scope by a blocking client constructor (and not made
-    non-blocking)."""
-    found: dict[str, str] = {}
-    non_blocking: set[str] = set()
-    for node in descendants(body, stop_at=SCOPE_NODES):
-        if isinstance(node, cst.Call) and _makes_non_blocking(node):
-            non_blocking.add(node.func.value.value)  # type: ignore[attr-defined]
-            continue
-        target: cst.BaseExpression | None = None
-        value: cst.BaseExpression | None = None
-        if isinstance(node, cst.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0].target, node.value
-        elif isinstance(node, cst.WithItem) and node.asname is not None:
-            target, value = node.asname.name, node.item
-        if isinstance(target, cst.Name) and isinstance(value, cst.Call):
-            qualified = context.imports.call_name(value)
-            if matches_any(qualified, factories):
-                found[target.value] = qualified  # type: ignore[assignment]
-    return {name: kind for name, kind in found.items() if name not in non_blocking}
-
-
-def _makes_non_blocking(call: cst.Call) -> bool:
-    """`sock.setblocking(False)` / `sock.settimeout(0)`: its I/O raises instead of waiting."""
-    func = call.func
-    if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
-        return False
-    if len(call.args) != 1:
-        return False
-    value = call.args[0].value
-    if func.attr.value == "setblocking":
-        return (isinstance(value, cst.Name) and value.value == "False") or (
-            isinstance(value, cst.Integer) and value.value == "0"
-        )
-    if func.attr.value == "settimeout":
-        return isinstance(value, (cst.Integer, cst.Float)) and float(value.value) == 0.0
-    return False
-
-
-def _is_module_reference(receiver: cst.BaseExpression, context: FileContext) -> bool:
-    """`np.linalg` in `np.linalg.fit(...)`: an imported module, not an object."""
-    root = receiver
-    while isinstance(root, cst.Attribute):
-        root = root.value
-    if not isinstance(root, cst.Name):
-        return False
-    target = context.imports.aliases.get(root.value)
-    return target is not None and not target.rsplit(".", 1)[-1][:1].isupper()
-
-
-def _describe(qualified: str) -> tuple[str, str]:
-    for prefix, what, fix in _CATEGORIES:
-        if qualified == prefix or (prefix.endswith(".") and qualified.startswith(prefix)):
-            return what, fix
-    return "is configured as blocking", _OFFLOAD_FIX
+        chain = self._calls.chain(node)
+        if chain is not None:
+            callee = self.context.code_of(node.func)
+            what = chain.evidence.what or "blocks"
+            fix = OFFLOAD_FIX.replace("(...)", f"({callee}, ...)", 1)
+            self.report(
+                node,
+                f"{chain.summary(self.context.path)} in `async def {function}`, blocking the loop",
+                help=f"{chain.evidence.label} {what}; {fix}.",
+                related=tuple(Related(*step) for step in chain.related()),
+            )

@@ -1,4 +1,16 @@
-"""LG202 false-async: an `async def` that never awaits but does work on the event loop."""
+"""LG202 false-async: an `async def` that never awaits but does blocking or CPU-heavy
+work on the event loop, reported only on evidence, which the message names:
+
+- a call LG201 would report (blocking I/O, sleep, subprocess, model code), judged with
+  LG201's bundled vocabulary (`analysis/blocking.py`);
+- a call into a configured heavy namespace (`heavy_modules`: numpy, pandas, torch, ...);
+- a `for` loop over a parameter or request-derived collection;
+- a call to a plain function of the run whose body (transitively, `max_call_depth`) does
+  any of these (`analysis/summaries.py`).
+
+Calls without such evidence (constructors, dict/str methods on any receiver however it
+was imported, building clients, paths, responses or generators) never make a finding.
+"""
 
 from __future__ import annotations
 
@@ -9,59 +21,48 @@ import libcst as cst
 from leakguard.analysis.async_interfaces import COLLECTOR as INTERFACES
 from leakguard.analysis.async_interfaces import interface_methods
 from leakguard.analysis.asyncio_facts import is_test_file
+from leakguard.analysis.blocking import BlockingCalls
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.lifecycle import STARTUP_AND_SHUTDOWN, is_lifecycle_hook
-from leakguard.analysis.pydantic_models import COLLECTOR, model_index, own_qualified
-from leakguard.analysis.scopes import module_bindings
+from leakguard.analysis.summaries import (
+    CHEAP_BUILTINS,
+    CHEAP_METHODS,
+    Chain,
+    Vocabulary,
+    summary_index,
+)
+from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
+from leakguard.config import bundled_rule_specs
 from leakguard.context import FileContext
+from leakguard.finding import Related
 from leakguard.rule import LintRule
 from leakguard.walker import SCOPE_NODES, descendants
 
 _OVERRIDE_DECORATORS = frozenset({"override", "overload", "abstractmethod"})
-# Bases that make a class defined in the file a plain data holder: constructing one is cheap.
-_DATA_BASES = frozenset(
-    {
-        "pydantic.BaseModel",
-        "pydantic.main.BaseModel",
-        "pydantic_settings.BaseSettings",
-        "typing.NamedTuple",
-        "typing.TypedDict",
-        "typing_extensions.TypedDict",
-        "enum.Enum",
-        "enum.IntEnum",
-        "enum.StrEnum",
-        "Exception",
-        "ValueError",
-        "RuntimeError",
-        "LookupError",
-        "KeyError",
-    }
-)
-_DATA_DECORATORS = frozenset({"dataclasses.dataclass", "attrs.define", "attr.s", "attrs.frozen"})
-_LOGGER_FACTORIES = frozenset(
-    {"logging.getLogger", "structlog.get_logger", "structlog.getLogger", "logging.LoggerAdapter"}
-)
-_MAX_EXAMPLE = 40
+# Roots of request-derived collections in web handlers.
+_REQUEST_ROOTS = frozenset({"request", "req"})
+# Facts of the run's functions that count as evidence.
+_CHAIN_KINDS = ("blocks", "cpu_heavy", "loops")
+_MAX_SHOWN = 40
 
 
 class FalseAsync(LintRule):
     code = "LG202"
-    # Pydantic models defined anywhere in the run: constructing one is cheap.
-    PROJECT_FACTS = (COLLECTOR, INTERFACES)
+    PROJECT_FACTS = (INTERFACES, SUMMARIES)
 
     @cached_property
-    def _cheap(self) -> tuple[frozenset[str], tuple[str, ...]]:
-        names = [str(n) for n in self.option("cheap_calls")]
-        exact = frozenset(n for n in names if not n.endswith(".*"))
-        return exact, tuple(n[:-1] for n in names if n.endswith(".*"))
+    def _blocking(self) -> BlockingCalls:
+        """LG201's verdict: "a call LG201 would report" is evidence (bundled vocabulary,
+        plus this rule's call depth)."""
+        options = dict(bundled_rule_specs()["LG201"].options)
+        options["max_call_depth"] = self.option("max_call_depth")
+        return BlockingCalls(self.context, options)
 
     @cached_property
-    def _cheap_methods(self) -> frozenset[str]:
-        return frozenset(self.option("cheap_methods"))
-
-    @cached_property
-    def _logger_names(self) -> frozenset[str]:
-        return frozenset(self.option("logger_names"))
+    def _vocabulary(self) -> Vocabulary:
+        base = self._blocking.vocabulary
+        heavy = tuple(str(m) for m in self.option("heavy_modules"))
+        return Vocabulary(base.blocking, heavy, base.loaders)
 
     @cached_property
     def _skipped_file(self) -> bool:
@@ -82,19 +83,11 @@ class FalseAsync(LintRule):
             node, self.context, STARTUP_AND_SHUTDOWN
         ):
             return  # start-up/shutdown code: no request is waiting on the loop yet
-        work = self._work_calls(node)
-        if not work:
+        found = self._evidence(node)
+        if found is None:
             return
-        example = self.context.code_of(work[0].func)
-        if len(example) > _MAX_EXAMPLE or "\n" in example:
-            example = example.splitlines()[0][: _MAX_EXAMPLE - 1] + "…"
-        self.report(
-            node.name,
-            function=node.name.value,
-            count=len(work),
-            calls="call" if len(work) == 1 else "calls",
-            example=example,
-        )
+        evidence, related = found
+        self.report(node.name, function=name, evidence=evidence, related=related)
 
     def _implements_interface(self, node: cst.FunctionDef) -> bool:
         for decorator in node.decorators:
@@ -106,66 +99,99 @@ class FalseAsync(LintRule):
                 return True
         return False
 
-    def _work_calls(self, function: cst.FunctionDef) -> list[cst.Call]:
-        """Calls of the own body that are not cheap, or [] if the body awaits anywhere."""
-        calls: list[cst.Call] = []
-        raised: set[int] = set()
-        for child in descendants(function.body, stop_at=SCOPE_NODES):
+    def _evidence(self, function: cst.FunctionDef) -> tuple[str, tuple[Related, ...]] | None:
+        """The first evidence of work in the own body (and its related locations), or
+        None when there is none or the body awaits anywhere."""
+        nodes = list(descendants(function.body, stop_at=SCOPE_NODES))
+        for child in nodes:
             if isinstance(child, cst.Await):
-                return []
-            if (
-                isinstance(child, (cst.For, cst.With, cst.CompFor))
-                and child.asynchronous is not None
-            ):
-                return []
-            if isinstance(child, cst.Raise) and child.exc is not None:
-                raised.add(id(child.exc))
-            elif (
-                isinstance(child, cst.Call)
-                and id(child) not in raised
-                and not self._is_cheap(child)
-            ):
-                calls.append(child)
-        return calls
+                return None
+            if isinstance(child, (cst.For, cst.With, cst.CompFor)) and child.asynchronous:
+                return None
+        params = _parameters(function)
+        for child in nodes:
+            if isinstance(child, cst.Call):
+                found = self._call_evidence(child)
+                if found is not None:
+                    return found
+            elif isinstance(child, cst.For):
+                collection = _iterated_collection(child.iter, params)
+                if collection is not None and (_does_work(child.iter) or _does_work(child.body)):
+                    line = self.context.line_of(child)
+                    here = Related(self.context.path, line, f"loops over `{collection}`")
+                    return f"loops over `{collection}` (line {line})", (here,)
+        return None
 
-    def _is_cheap(self, call: cst.Call) -> bool:
-        func = call.func
-        qualified = self.context.imports.qualify(func)
-        if qualified is not None:
-            exact, prefixes = self._cheap
-            if qualified in exact or any(qualified.startswith(p) for p in prefixes):
-                return True
-        if isinstance(func, cst.Name):
-            return func.value in _data_classes(self.context) or self._is_model(
-                func.value, qualified
-            )
-        if not isinstance(func, cst.Attribute):
-            return False
-        if self._is_logger(func.value):
-            return True
-        if qualified is not None and _imported_module_root(func, self.context):
-            return False  # `requests.get`: a module function, not a cheap method
-        return func.attr.value in self._cheap_methods
+    def _call_evidence(self, call: cst.Call) -> tuple[str, tuple[Related, ...]] | None:
+        line = self.context.line_of(call)
+        path = self.context.path
+        verdict = self._blocking.verdict(call)
+        if verdict is not None:
+            shown, what, _ = verdict
+            here = Related(path, line, f"`{_short(shown)}` {what}")
+            return f"calls `{_short(shown)}` (line {line}), which {what}", (here,)
+        qualified = self.context.imports.qualify(call.func)
+        if qualified is not None and self._vocabulary.is_heavy(qualified):
+            module = qualified.split(".")[0]
+            shown = _short(self.context.code_of(call.func))
+            here = Related(path, line, f"`{shown}` runs `{module}` code")
+            return f"calls `{shown}` (line {line}), which runs `{module}` code", (here,)
+        chain = self._chain(call)
+        if chain is None:
+            return None
+        first = Related(path, line, f"calls {chain.steps[0].label}")
+        related = (first, *(Related(*step) for step in chain.related()))
+        return f"calls {chain.summary(path)}", related
 
-    def _is_model(self, name: str, qualified: str | None) -> bool:
-        """A pydantic model of the run (e.g. a response model imported from `schemas.py`)."""
-        if not name[:1].isupper():
-            return False
-        index = model_index(self.context)
-        return index.is_model(qualified or own_qualified(self.context, name))
+    def _chain(self, call: cst.Call) -> Chain | None:
+        summaries = summary_index(self.context)
+        if summaries is None:
+            return None
+        target = summaries.callee(call, self.context)
+        if target is None:
+            return None
+        return summaries.find(target, self._vocabulary, _CHAIN_KINDS, self._blocking.max_depth)
 
-    def _is_logger(self, receiver: cst.BaseExpression) -> bool:
-        if isinstance(receiver, cst.Call):  # logging.getLogger(__name__).info(...)
-            return self.context.imports.call_name(receiver) in _LOGGER_FACTORIES
-        if isinstance(receiver, cst.Attribute):
-            name = receiver.attr.value
-        elif isinstance(receiver, cst.Name):
-            name = receiver.value
-            if name in _logger_globals(self.context):
-                return True
-        else:
-            return False
-        return name in self._logger_names or name.endswith(("_logger", "_log"))
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+
+
+def _does_work(part: cst.CSTNode) -> bool:
+    """`part` of a loop calls something beyond container/str methods and cheap builtins."""
+    for node in (part, *descendants(part, stop_at=SCOPE_NODES)):
+        if not isinstance(node, cst.Call):
+            continue
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in CHEAP_METHODS:
+            continue
+        if isinstance(func, cst.Name) and func.value in CHEAP_BUILTINS:
+            continue
+        return True
+    return False
+
+
+def _parameters(function: cst.FunctionDef) -> frozenset[str]:
+    params = function.params
+    names = {p.name.value for p in [*params.posonly_params, *params.params, *params.kwonly_params]}
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            names.add(star.name.value)
+    return frozenset(names - {"self", "cls"})
+
+
+def _iterated_collection(iterable: cst.BaseExpression, params: frozenset[str]) -> str | None:
+    """The parameter or request value a `for` loop iterates over (through calls such as
+    `enumerate(items)` or `csv.reader(io.StringIO(text))`), else None."""
+    for node in (iterable, *descendants(iterable)):
+        if isinstance(node, cst.Name) and node.value in params:
+            return node.value
+        if isinstance(node, cst.Attribute):
+            dotted = dotted_name(node)
+            if dotted is not None and dotted.split(".")[0] in _REQUEST_ROOTS and "." in dotted:
+                return dotted
+    return None
 
 
 def _direct_class(context: FileContext) -> cst.ClassDef | None:
@@ -202,70 +228,4 @@ def _inherited_async_methods(context: FileContext, klass: cst.CSTNode | None) ->
         pending.extend(b.value.value for b in base.bases if isinstance(b.value, cst.Name))
     result = frozenset(found)
     context.memo[key] = result
-    return result
-
-
-def _imported_module_root(func: cst.Attribute, context: FileContext) -> bool:
-    root: cst.BaseExpression = func
-    while isinstance(root, cst.Attribute):
-        root = root.value
-    return isinstance(root, cst.Name) and root.value in context.imports.aliases
-
-
-def _data_classes(context: FileContext) -> frozenset[str]:
-    """Classes of this file that only hold data (pydantic models, dataclasses, enums,
-    exceptions), including subclasses of such classes defined in the file."""
-    cached = context.memo.get("LG202.data_classes")
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    found: set[str] = set()
-    classes = [s for s in context.module.body if isinstance(s, cst.ClassDef)]
-    changed = True
-    while changed:
-        changed = False
-        for klass in classes:
-            if klass.name.value not in found and _is_data_class(klass, found, context):
-                found.add(klass.name.value)
-                changed = True
-    result = frozenset(found)
-    context.memo["LG202.data_classes"] = result
-    return result
-
-
-def _is_data_class(klass: cst.ClassDef, known: set[str], context: FileContext) -> bool:
-    for base in klass.bases:
-        qualified = context.imports.qualify(base.value) or dotted_name(base.value) or ""
-        if (
-            qualified in _DATA_BASES
-            or qualified in known
-            or qualified.endswith(("Error", "Exception"))
-        ):
-            return True
-    for decorator in klass.decorators:
-        target = decorator.decorator
-        if isinstance(target, cst.Call):
-            target = target.func
-        if context.imports.qualify(target) in _DATA_DECORATORS:
-            return True
-    return False
-
-
-def _logger_globals(context: FileContext) -> frozenset[str]:
-    """Module globals assigned from `logging.getLogger(...)` and friends."""
-    cached = context.memo.get("LG202.loggers")
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    found: set[str] = set()
-    for name, statement in module_bindings(context).items():
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            value = small.value if isinstance(small, (cst.Assign, cst.AnnAssign)) else None
-            if (
-                isinstance(value, cst.Call)
-                and context.imports.call_name(value) in _LOGGER_FACTORIES
-            ):
-                found.add(name)
-    result = frozenset(found)
-    context.memo["LG202.loggers"] = result
     return result

@@ -1,0 +1,286 @@
+"""Blocking and CPU-bound calls on the event loop: the verdict LG201 reports and LG202
+counts as evidence, in one place.
+
+`BlockingCalls(context, options)` reads LG201's options (`blocking_calls`,
+`blocking_methods`, `estimator_methods`, `estimator_classes`, `blocking_clients`,
+`blocking_client_methods`, `max_call_depth`) and answers, for a call in the file:
+
+- `verdict(call)`: the call itself blocks (qualified names through imports and aliases,
+  pathlib I/O and fitting methods, model methods on a receiver known to hold a model by
+  class or by provenance: a loader's return value, a registry of loaded models,
+  `app.state`, a function of the run that returns one), as (shown, what, fix);
+- `chain(call)`: the call reaches such a call through plain functions of the run (the
+  function summaries), as a `Chain` whose steps become related locations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+import libcst as cst
+
+from leakguard.analysis.estimators import receiver_estimator
+from leakguard.analysis.imports import dotted_name, matches_any
+from leakguard.analysis.scopes import function_scope, module_bindings
+from leakguard.analysis.summaries import (
+    DEFAULT_LOADERS,
+    DEFAULT_MAX_CALL_DEPTH,
+    Chain,
+    Vocabulary,
+    summary_index,
+)
+from leakguard.context import FileContext
+from leakguard.walker import SCOPE_NODES, descendants
+
+OFFLOAD_FIX = "offload it with `await asyncio.to_thread(...)` or `await loop.run_in_executor(...)`"
+_ESTIMATOR_FIX = (
+    "run the model code in a worker with `await asyncio.to_thread(...)` or "
+    "`await loop.run_in_executor(pool, ...)` (a process pool for long fits)"
+)
+
+# (qualified-name prefix, what it does, how to fix it); first match wins.
+_CATEGORIES: tuple[tuple[str, str, str], ...] = (
+    ("time.sleep", "sleeps the whole event loop", "use `await asyncio.sleep(...)`"),
+    (
+        "requests.",
+        "does network I/O synchronously",
+        "use an async client (httpx.AsyncClient, aiohttp) or " + OFFLOAD_FIX,
+    ),
+    (
+        "urllib.",
+        "does network I/O synchronously",
+        "use an async client (httpx.AsyncClient, aiohttp) or " + OFFLOAD_FIX,
+    ),
+    (
+        "subprocess.",
+        "waits for a child process",
+        "use `asyncio.create_subprocess_exec(...)` or " + OFFLOAD_FIX,
+    ),
+    ("os.system", "waits for a child process", "use `asyncio.create_subprocess_shell(...)`"),
+    ("os.popen", "waits for a child process", "use `asyncio.create_subprocess_shell(...)`"),
+    (
+        "socket.",
+        "does socket I/O synchronously",
+        "use `asyncio.open_connection(...)` or " + OFFLOAD_FIX,
+    ),
+    ("open", "does file I/O synchronously", OFFLOAD_FIX + " (or use aiofiles / anyio.Path)"),
+    ("io.open", "does file I/O synchronously", OFFLOAD_FIX + " (or use aiofiles / anyio.Path)"),
+    ("shutil.", "does file I/O synchronously", OFFLOAD_FIX),
+    ("joblib.", "reads or writes a model file synchronously", OFFLOAD_FIX),
+    ("pickle.", "reads or writes a file synchronously", OFFLOAD_FIX),
+)
+_PATH_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes"})
+
+
+# Facts of the run's functions that LG201 reports through a call chain.
+CHAIN_KINDS = ("blocks", "cpu_heavy")
+
+
+class BlockingCalls:
+    """LG201's verdict on calls of one file (see the module docstring)."""
+
+    def __init__(self, context: FileContext, options: Mapping[str, Any]) -> None:
+        self.context = context
+        self.options = options
+
+    @cached_property
+    def _blocking(self) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
+        """(exact qualified names, prefix patterns, last segments worth qualifying)."""
+        names = [str(n) for n in self.options["blocking_calls"]]
+        exact = frozenset(n for n in names if not n.endswith(".*"))
+        prefixes = tuple(n[:-1] for n in names if n.endswith(".*"))
+        return exact, prefixes, frozenset(n.rsplit(".", 1)[-1] for n in exact)
+
+    @cached_property
+    def _blocking_methods(self) -> frozenset[str]:
+        return frozenset(self.options["blocking_methods"])
+
+    @cached_property
+    def _estimator_methods(self) -> frozenset[str]:
+        return frozenset(self.options["estimator_methods"])
+
+    @cached_property
+    def _client_methods(self) -> frozenset[str]:
+        return frozenset(self.options["blocking_client_methods"])
+
+    @cached_property
+    def _estimator_classes(self) -> tuple[str, ...]:
+        return tuple(self.options["estimator_classes"])
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """How summaries classify the names the run's functions call."""
+        loaders = tuple(c for c in self._estimator_classes if c.rsplit(".", 1)[-1][:1].islower())
+        return Vocabulary(
+            blocking=tuple(str(n) for n in self.options["blocking_calls"]),
+            loaders=DEFAULT_LOADERS + loaders,
+        )
+
+    @cached_property
+    def max_depth(self) -> int:
+        return int(self.options.get("max_call_depth", DEFAULT_MAX_CALL_DEPTH))
+
+    def is_candidate(self, call: cst.Call) -> bool:
+        """Cheap pre-check: could `verdict` say anything about this call?"""
+        func = call.func
+        if isinstance(func, cst.Attribute):
+            last = func.attr.value
+            if (
+                last in self._blocking_methods
+                or last in self._estimator_methods
+                or last in self._client_methods
+            ):
+                return True
+        elif isinstance(func, cst.Name):
+            last = func.value
+        else:
+            return False
+        _, prefixes, last_names = self._blocking
+        return last in last_names or bool(prefixes and self._imported_root(func))
+
+    def _imported_root(self, func: cst.BaseExpression) -> bool:
+        while isinstance(func, cst.Attribute):
+            func = func.value
+        return isinstance(func, cst.Name) and func.value in self.context.imports.aliases
+
+    def verdict(self, call: cst.Call) -> tuple[str, str, str] | None:
+        """(shown callee, what it does, how to fix) when `call` itself blocks."""
+        if not self.is_candidate(call):
+            return None
+        func = call.func
+        last = func.attr.value if isinstance(func, cst.Attribute) else func.value  # type: ignore[attr-defined]
+        exact, prefixes, _ = self._blocking
+        qualified = self.context.imports.qualify(func)
+        if qualified is not None and (
+            qualified in exact or any(qualified.startswith(p) for p in prefixes)
+        ):
+            if qualified == "open" and self._open_is_shadowed():
+                return None
+            return (qualified, *describe(qualified))
+        if not isinstance(func, cst.Attribute) or _is_module_reference(func.value, self.context):
+            return None
+        shown = dotted_name(func) or f"….{last}"
+        if last in self._blocking_methods:
+            if last in _PATH_METHODS:
+                return shown, "does file I/O synchronously", OFFLOAD_FIX + " (or use anyio.Path)"
+            return shown, "runs CPU-bound model fitting", _ESTIMATOR_FIX
+        if last in self._estimator_methods and self._holds_model(func, last):
+            return shown, "runs CPU-bound model code", _ESTIMATOR_FIX
+        if last in self._client_methods and isinstance(func.value, cst.Name):
+            client = self._blocking_client(func.value.value)
+            if client is not None:
+                what, fix = describe(client)
+                return shown, what, fix
+        return None
+
+    def _holds_model(self, func: cst.Attribute, method: str) -> bool:
+        if receiver_estimator(func.value, self.context, self._estimator_classes):
+            return True
+        index = summary_index(self.context)
+        if index is None:
+            return False
+        line = self.context.line_of(func.attr)
+        found = index.model_call_at(self.context.module_name, line, method, self.vocabulary)
+        return found is not None
+
+    def chain(self, call: cst.Call, kinds: tuple[str, ...] = CHAIN_KINDS) -> Chain | None:
+        """The chain by which `call` reaches blocking work in plain functions of the run."""
+        index = summary_index(self.context)
+        if index is None:
+            return None
+        target = index.callee(call, self.context)
+        if target is None:
+            return None
+        return index.find(target, self.vocabulary, kinds, self.max_depth)
+
+    def _open_is_shadowed(self) -> bool:
+        if "open" in module_bindings(self.context):
+            return True
+        function = self.context.enclosing_function()
+        if function is None:
+            return False
+        scope = function_scope(function, self.context)
+        return "open" in scope.locals or "open" in scope.params
+
+    def _blocking_client(self, name: str) -> str | None:
+        """The constructor of `name` when it is a blocking client (socket, requests
+        session...) built in the current function or, if not bound there, at module level."""
+        factories = tuple(self.options["blocking_clients"])
+        function = self.context.enclosing_function()
+        if function is not None:
+            key = ("LG201.clients", id(function))
+            local = self.context.memo.get(key)
+            if local is None:
+                local = _client_locals(function.body, self.context, factories)
+                self.context.memo[key] = local
+            if name in local:
+                return local[name]
+            scope = function_scope(function, self.context)
+            if name in scope.locals or name in scope.params:
+                return None
+        module = self.context.memo.get("LG201.module_clients")
+        if module is None:
+            module = _client_locals(self.context.module, self.context, factories)
+            self.context.memo["LG201.module_clients"] = module
+        return module.get(name)
+
+
+def _client_locals(
+    body: cst.CSTNode, context: FileContext, factories: tuple[str, ...]
+) -> dict[str, str]:
+    """Names bound in `body`'s own scope by a blocking client constructor (and not made
+    non-blocking)."""
+    found: dict[str, str] = {}
+    non_blocking: set[str] = set()
+    for node in descendants(body, stop_at=SCOPE_NODES):
+        if isinstance(node, cst.Call) and _makes_non_blocking(node):
+            non_blocking.add(node.func.value.value)  # type: ignore[attr-defined]
+            continue
+        target: cst.BaseExpression | None = None
+        value: cst.BaseExpression | None = None
+        if isinstance(node, cst.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0].target, node.value
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            target, value = node.asname.name, node.item
+        if isinstance(target, cst.Name) and isinstance(value, cst.Call):
+            qualified = context.imports.call_name(value)
+            if matches_any(qualified, factories):
+                found[target.value] = qualified  # type: ignore[assignment]
+    return {name: kind for name, kind in found.items() if name not in non_blocking}
+
+
+def _makes_non_blocking(call: cst.Call) -> bool:
+    """`sock.setblocking(False)` / `sock.settimeout(0)`: its I/O raises instead of waiting."""
+    func = call.func
+    if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+        return False
+    if len(call.args) != 1:
+        return False
+    value = call.args[0].value
+    if func.attr.value == "setblocking":
+        return (isinstance(value, cst.Name) and value.value == "False") or (
+            isinstance(value, cst.Integer) and value.value == "0"
+        )
+    if func.attr.value == "settimeout":
+        return isinstance(value, (cst.Integer, cst.Float)) and float(value.value) == 0.0
+    return False
+
+
+def _is_module_reference(receiver: cst.BaseExpression, context: FileContext) -> bool:
+    """`np.linalg` in `np.linalg.fit(...)`: an imported module, not an object."""
+    root = receiver
+    while isinstance(root, cst.Attribute):
+        root = root.value
+    if not isinstance(root, cst.Name):
+        return False
+    target = context.imports.aliases.get(root.value)
+    return target is not None and not target.rsplit(".", 1)[-1][:1].isupper()
+
+
+def describe(qualified: str) -> tuple[str, str]:
+    for prefix, what, fix in _CATEGORIES:
+        if qualified == prefix or (prefix.endswith(".") and qualified.startswith(prefix)):
+            return what, fix
+    return "is configured as blocking", OFFLOAD_FIX
