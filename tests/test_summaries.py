@@ -263,9 +263,10 @@ def test_chain_finding_carries_related_locations(tmp_path: Path) -> None:
     assert not result.errors
     [finding] = [f for f in result.findings if f.rule == "LG201"]
     assert (finding.path, finding.line) == ("app/routes.py", 10)
-    assert finding.message.startswith(
-        "`load_rows()` calls `requests.get` (app/helpers.py:5), which does network I/O"
+    assert finding.message == (
+        "`load_rows()` calls `requests.get` (helpers.py:5) in `async def rows`, blocking the loop"
     )
+    assert finding.help.startswith("`requests.get` does network I/O synchronously; offload")
     assert finding.related == (
         Related(
             "app/helpers.py",
@@ -328,4 +329,4 @@ def test_editing_a_helper_reanalyses_only_the_files_that_reach_it(tmp_path: Path
     analysed = {r.path for r in second.results if not r.from_cache}
     assert analysed == {"app/helpers.py", "app/routes.py"}
     [finding] = [f for f in second.findings if f.rule == "LG201"]
-    assert "(app/helpers.py:7)" in finding.message  # the new line of the call
+    assert "(helpers.py:7)" in finding.message  # the new line of the call

@@ -710,7 +710,7 @@ class Chain:
             parts.append(f"{step.label} ({step.path}:{step.line})")
         return " -> ".join(parts)
 
-    def summary(self, here: str) -> str:
+    def summary(self, here: str, *, arrows: bool = False) -> str:
         """Short enough for a one-line message: "`load_rows()` calls `requests.get`
         (data.py:14)", "`refresh()` -> `fetch()` -> `requests.get` (line 12)", with "…"
         for the middle of chains over three steps. File names only: the full paths are in
@@ -721,7 +721,7 @@ class Chain:
         else:
             where = f"{evidence.path.rsplit('/', 1)[-1]}:{evidence.line}"
         labels = [step.label for step in self.steps]
-        if len(labels) == 2:
+        if len(labels) == 2 and not arrows:
             verb = "has" if evidence.label.startswith("a loop") else "calls"
             return f"{labels[0]} {verb} {labels[1]} ({where})"
         if len(labels) > 3:

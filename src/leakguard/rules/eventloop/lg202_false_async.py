@@ -141,7 +141,7 @@ class FalseAsync(LintRule):
             return None
         first = Related(path, line, f"calls {chain.steps[0].label}")
         related = (first, *(Related(*step) for step in chain.related()))
-        return f"calls {chain.summary(path)}", related
+        return f"calls {chain.summary(path, arrows=True)}", related
 
     def _chain(self, call: cst.Call) -> Chain | None:
         summaries = summary_index(self.context)
