@@ -267,6 +267,34 @@ async def test_batch_items_time_out_alone_and_finished_items_are_returned(
     assert results[-1]["error"]["code"] == "deadline_exceeded"
 
 
+# 5. Admission latency: oversized inputs refused before full parsing ------------------
+
+
+@pytest.mark.asyncio
+async def test_near_limit_bodies_over_a_cap_are_refused_by_the_first_pass(
+    service: ServiceProcess,
+) -> None:
+    """Full validation would name ["kmeans"] (or every row); the byte-level first pass
+    names the one cap, without turning ~10 MiB of numbers into Python objects."""
+    data = [[0.123456] * 20] * 50_000
+    clusters = json.dumps({"algorithm": "kmeans", "n_clusters": 101, "data": data}).encode()
+    wide = json.dumps({"algorithm": "kmeans", "data": [[0.123456] * 1001] * 1_000}).encode()
+    operation = {"algorithm": "kmeans", "data": [[0.1, 0.2]] * 5_000}
+    operations = json.dumps({"operations": [operation] * 101}).encode()
+    headers = {"content-type": "application/json"}
+    async with httpx.AsyncClient(base_url=service.base_url, timeout=60) as client:
+        for path, body, loc, kind in [
+            ("/v1/cluster", clusters, ["n_clusters"], "too_many_clusters"),
+            ("/v1/cluster", wide, ["data"], "too_many_dimensions"),
+            ("/v1/batch", operations, ["operations"], "too_long"),
+        ]:
+            assert len(body) > 5 * MIB
+            response = await client.post(path, content=body, headers=headers)
+            assert response.status_code == 422
+            assert response.json()["error"]["details"] == [{"loc": loc, "type": kind}]
+            assert len(response.content) < 4096
+
+
 # 6. Shutdown --------------------------------------------------------------------------
 
 

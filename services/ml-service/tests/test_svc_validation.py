@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from ml_service.estimators import OperationRejected, check_cost, dbscan_cost, kmeans_cost
 from ml_service.limits import Limits
+from ml_service.prescreen import MIN_BODY_BYTES, prescreen
 from ml_service.schemas import BATCH_REQUEST, CLUSTER_REQUEST, DBSCANParams, KMeansParams
 
 
@@ -120,3 +121,50 @@ def test_kmeans_with_more_clusters_than_rows_is_refused() -> None:
     with pytest.raises(OperationRejected) as caught:
         check_cost(params, Limits())
     assert caught.value.code == "too_few_rows"
+
+
+def big_kmeans(rows: int = 4_000, dims: int = 10, **fields: object) -> dict:
+    return {"algorithm": "kmeans", "data": [[0.123456] * dims] * rows, **fields}
+
+
+PRESCREEN_CASES = [
+    (big_kmeans(n_clusters=101), False, (("n_clusters",), "too_many_clusters")),
+    (big_kmeans(rows=300, dims=1001), False, (("data",), "too_many_dimensions")),
+    (
+        {**big_kmeans(), "data": [[0.123456] * 10] * 3999 + [[0.5]]},
+        False,
+        (("data",), "ragged_rows"),
+    ),
+    (big_kmeans(rows=60_000, dims=1), False, (("data",), "too_many_rows")),
+    (
+        {"operations": [{"algorithm": "kmeans", "data": [[0.1, 0.2]] * 300}] * 101},
+        True,
+        (("operations",), "too_long"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("payload", "batch", "expected"), PRESCREEN_CASES)
+def test_prescreen_refuses_only_what_validation_refuses(
+    payload: dict, batch: bool, expected: tuple
+) -> None:
+    body = json.dumps(payload).encode()
+    assert len(body) >= MIN_BODY_BYTES
+    assert prescreen(body, Limits(), batch) == expected
+    adapter = BATCH_REQUEST if batch else CLUSTER_REQUEST
+    with pytest.raises(ValidationError):
+        adapter.validate_json(body, context=Limits())
+
+
+def test_prescreen_passes_valid_and_uncertain_bodies_to_full_validation() -> None:
+    valid = json.dumps(big_kmeans(n_clusters=100)).encode()
+    assert prescreen(valid, Limits(), batch=False) is None
+    CLUSTER_REQUEST.validate_json(valid, context=Limits())
+    # An escaped key is still the same key to a JSON parser; the pass does not guess.
+    escaped = valid.replace(b'"n_clusters": 100', b'"n_clust\\u0065rs": 101')
+    assert prescreen(escaped, Limits(), batch=False) is None
+    # "n_clusters" as a string value, not a key: not a cluster count.
+    as_value = json.dumps({**big_kmeans(), "algorithm": '"n_clusters": 500'}).encode()
+    assert prescreen(as_value, Limits(), batch=False) is None
+    batch = json.dumps({"operations": [big_kmeans(rows=500)] * 100}).encode()
+    assert prescreen(batch, Limits(), batch=True) is None

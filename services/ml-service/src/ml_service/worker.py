@@ -23,6 +23,7 @@ TaskKind = Literal[
     "cluster", "anomaly", "batch_split", "operation", "fit_model", "score_model", "warm_up"
 ]
 MAX_ERROR_DETAILS = 20
+SCREENED_KINDS = frozenset({"cluster", "anomaly", "batch_split", "fit_model", "score_model"})
 REDACTED_KEY = "*"
 
 
@@ -129,8 +130,27 @@ def run_task(spec: TaskSpec) -> TaskOutcome:
         return _memory_exceeded()
 
 
+def _prescreened(spec: TaskSpec) -> TaskOutcome | None:
+    from ml_service.prescreen import prescreen
+
+    if spec.kind not in SCREENED_KINDS:
+        return None
+    finding = prescreen(spec.body, spec.limits, batch=spec.kind == "batch_split")
+    if finding is None:
+        return None
+    return TaskOutcome(
+        status_code=422,
+        error_code="validation_error",
+        error_message="Request body failed validation",
+        error_details=(finding,),
+    )
+
+
 def _dispatch(spec: TaskSpec) -> TaskOutcome:
     from ml_service import estimators, persistence, schemas
+
+    if (refused := _prescreened(spec)) is not None:
+        return refused
 
     if spec.kind == "warm_up":
         estimators.run_kmeans(

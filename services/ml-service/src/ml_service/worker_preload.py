@@ -25,6 +25,7 @@ HEAVY_MODULES = (
     "threadpoolctl",
     "ml_service.estimators",
     "ml_service.persistence",
+    "ml_service.prescreen",
     "ml_service.worker",
 )
 
