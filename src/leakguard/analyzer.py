@@ -17,6 +17,8 @@ from leakguard.config import Config, RuleSpec
 from leakguard.context import FileContext
 from leakguard.finding import FileError, FileResult, Finding
 from leakguard.fingerprint import line_hashes
+from leakguard.fixes import Applicability, Fix
+from leakguard.fixes.render import render
 from leakguard.registry import rule_classes, visitor_methods
 from leakguard.rule import LintRule, Report, declares_triage
 from leakguard.suppression import comment_lines, is_suppressed
@@ -104,8 +106,10 @@ def analyze_text(
     module: cst.Module | None = None,
     *,
     triage: bool = True,
+    fixes: bool = False,
 ) -> FileResult:
-    """Findings and errors for one file's decoded source text."""
+    """Findings and errors for one file's decoded source text; with `fixes`, each
+    finding whose rule offers a fix carries it, computed."""
     result = FileResult(path=display, lines=text.count("\n") + (0 if text.endswith("\n") else 1))
     if not text.strip():
         result.lines = 0
@@ -138,7 +142,7 @@ def analyze_text(
     result.errors.extend(_walk(module, context, rules))
     reports = [report for rule in rules for report in rule.reports]
     if reports:
-        result.findings = _to_findings(reports, context, config)
+        result.findings = _to_findings(reports, context, config, fixes)
     return result
 
 
@@ -196,7 +200,9 @@ def _walk(module: cst.Module, context: FileContext, rules: list[LintRule]) -> li
     return errors
 
 
-def _to_findings(reports: list[Report], context: FileContext, config: Config) -> list[Finding]:
+def _to_findings(
+    reports: list[Report], context: FileContext, config: Config, fixes: bool = False
+) -> list[Finding]:
     context.prefetch_positions(r.node for r in reports)
     comments = comment_lines(context.source)
     hashes = line_hashes(context.source)
@@ -208,6 +214,7 @@ def _to_findings(reports: list[Report], context: FileContext, config: Config) ->
         start, end = where.start, where.end
         statement_lines = _statement_lines(context, report, start.line, end.line)
         line_text = source_lines[start.line - 1] if start.line <= len(source_lines) else ""
+        fixable, fix = _fix_of(report, context, fixes)
         findings.add(
             Finding(
                 rule=report.rule,
@@ -224,9 +231,28 @@ def _to_findings(reports: list[Report], context: FileContext, config: Config) ->
                 fingerprint=hashes.get(start.line, ""),
                 source_line=line_text,
                 related=report.related,
+                fixable=fixable,
+                fix=fix,
             )
         )
     return sorted(findings, key=Finding.sort_key)
+
+
+def _fix_of(
+    report: Report, context: FileContext, compute: bool
+) -> tuple[Applicability | None, Fix | None]:
+    """The report's fix applicability and, when asked, its computed fix. A fix that
+    fails to build (or would not parse) is dropped: the finding stays, unfixable."""
+    plan = report.fix
+    if plan is None:
+        return None, None
+    if not compute:
+        return plan.applicability, None
+    try:
+        fix = render(context.module, context.source, plan)
+    except Exception:  # a fix bug must never cost the finding or the run
+        fix = None
+    return (plan.applicability, fix) if fix is not None else (None, None)
 
 
 def _statement_lines(context: FileContext, report: Report, first: int, last: int) -> range:

@@ -71,6 +71,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--baseline", type=Path, help="hide findings recorded in this baseline")
     run.add_argument("--write-baseline", type=Path, help="record current findings and exit 0")
+    fixing = run.add_argument_group("fixes")
+    fixing.add_argument("--fix", action="store_true", help="apply safe fixes in place")
+    fixing.add_argument(
+        "--unsafe-fixes", action="store_true", help="also apply (or offer) unsafe fixes"
+    )
+    fixing.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the fixes as a unified diff, write nothing (exit 1 if any)",
+    )
+    fixing.add_argument("--show-fixes", action="store_true", help="list what was fixed")
+    fixing.add_argument(
+        "--add-noqa",
+        action="store_true",
+        help="add `# noqa: LGxxx` to every line with a finding (merging existing ones)",
+    )
+    run.add_argument(
+        "--stdin-filename",
+        type=Path,
+        help="the path of the source read from stdin (`check -`), for configuration, "
+        "per-file ignores and output",
+    )
 
     rules = commands.add_parser("rules", help="list all rules")
     rules.add_argument("--format", choices=["text", "json", "markdown"], default="text")
@@ -103,6 +125,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     paths: list[Path] = args.paths or [Path(".")]
+    if any(str(p) == "-" for p in paths):
+        if len(paths) > 1:
+            print("leakguard: `-` (stdin) cannot be combined with paths", file=sys.stderr)
+            return EXIT_USAGE
+        from leakguard.fixes.cli import check_stdin
+
+        return check_stdin(args, _overrides(args))
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         print(f"leakguard: no such file or directory: {', '.join(missing)}", file=sys.stderr)
@@ -110,24 +139,50 @@ def _check(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         print("leakguard: --jobs must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    config = load_config(
-        paths,
-        args.config,
-        CliOverrides(
-            select=args.select,
-            ignore=args.ignore,
-            extend_select=args.extend_select,
-            exclude=args.exclude,
-            extend_exclude=args.extend_exclude,
-            fail_on=args.fail_on,
-        ),
-    )
+    config = load_config(paths, args.config, _overrides(args))
+    if args.add_noqa:
+        from leakguard.fixes.cli import add_noqa
+
+        return add_noqa(paths, config, args)
+    # Fixes are computed only when something will use them.
+    fixes = args.fix or args.diff or args.format in ("json", "sarif")
     with _progress_bar() as progress:
-        run = check(paths, config, jobs=args.jobs, use_cache=not args.no_cache, progress=progress)
+        run = check(
+            paths,
+            config,
+            jobs=args.jobs,
+            use_cache=not args.no_cache,
+            progress=progress,
+            fixes=fixes,
+        )
+    if args.fix or args.diff:
+        from leakguard.fixes.cli import apply_fixes
+
+        run, status = apply_fixes(run, config, args)
+        if status is not None:
+            return status
+    return finish(run, config, args)
+
+
+def _overrides(args: argparse.Namespace) -> CliOverrides:
+    return CliOverrides(
+        select=args.select,
+        ignore=args.ignore,
+        extend_select=args.extend_select,
+        exclude=args.exclude,
+        extend_exclude=args.extend_exclude,
+        fail_on=args.fail_on,
+    )
+
+
+def finish(
+    run: RunResult, config: Config, args: argparse.Namespace, stream: TextIO | None = None
+) -> int:
+    """Baseline, report (on `stream`, default stdout) and exit status of a run."""
     run = _apply_baseline(run, args)
     if args.write_baseline is not None:
         return EXIT_OK
-    _report(run, config, args)
+    _report(run, config, args, stream)
     if args.exit_zero:
         return EXIT_OK
     return EXIT_FINDINGS if _fails(run, config.fail_on) else EXIT_OK
@@ -156,7 +211,9 @@ def _fails(run: RunResult, fail_on: Severity) -> bool:
     return any(not f.suppressed and f.severity.rank >= fail_on.rank for f in run.findings)
 
 
-def _report(run: RunResult, config: Config, args: argparse.Namespace) -> None:
+def _report(
+    run: RunResult, config: Config, args: argparse.Namespace, stream: TextIO | None = None
+) -> None:
     from leakguard.report import ReportOptions, reporters
 
     available = reporters()
@@ -170,9 +227,10 @@ def _report(run: RunResult, config: Config, args: argparse.Namespace) -> None:
         show_source=not args.no_show_source,
         sarif_category=args.sarif_category,
         sarif_include_suppressed=args.sarif_include_suppressed,
+        unsafe_fixes=args.unsafe_fixes,
     )
     if args.output is None:
-        available[args.format](run, sys.stdout, options)
+        available[args.format](run, stream or sys.stdout, options)
         return
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with args.output.open("w", encoding="utf-8") as stream:

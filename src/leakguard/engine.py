@@ -35,6 +35,10 @@ class RunResult:
     results: list[FileResult] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # For re-analysing files after fixing them: where each displayed path was read
+    # from, and the project facts the run used.
+    paths: dict[str, Path] = field(default_factory=dict)
+    project: ProjectIndex | None = None
 
     @property
     def findings(self) -> list[Finding]:
@@ -69,12 +73,16 @@ def check(
     use_cache: bool = True,
     progress: Progress | None = None,
     triage: bool | None = None,
+    fixes: bool = False,
 ) -> RunResult:
     """Check `targets`. `triage=None` follows the environment (`LEAKGUARD_TRIAGE=0`
-    turns it off, for benchmarks and for comparing findings with and without it)."""
+    turns it off, for benchmarks and for comparing findings with and without it). With
+    `fixes`, findings carry their computed fixes (and the cache, which holds findings
+    without them, is bypassed)."""
     started = time.perf_counter()
     if triage is None:
         triage = os.environ.get("LEAKGUARD_TRIAGE", "1") != "0"
+    use_cache = use_cache and not fixes
     found = discover(targets, config)
     sources = [_read(f, config.max_file_size) for f in found.files]
     cache = ResultCache(config.root / config.cache_dir, config.digest()) if use_cache else None
@@ -100,7 +108,9 @@ def check(
     if progress:
         progress(done, total)
     payloads = [(s.file.display, s.data) for s, _ in pending]
-    analysed = _map(_analyse_payload, payloads, workers, _init_worker, (config, project, triage))
+    analysed = _map(
+        _analyse_payload, payloads, workers, _init_worker, (config, project, triage, fixes)
+    )
     for (source, key), result in zip(pending, analysed, strict=True):
         results[source.file.display] = result
         if cache is not None:
@@ -109,7 +119,8 @@ def check(
         if progress:
             progress(done, total)
     ordered = [results[s.file.display] for s in sources]
-    return RunResult(ordered, found.missing, time.perf_counter() - started)
+    paths = {s.file.display: s.file.path for s in sources}
+    return RunResult(ordered, found.missing, time.perf_counter() - started, paths, project)
 
 
 def _read(file: SourceFile, max_size: int) -> _Source:
@@ -182,10 +193,13 @@ def _project_index(
 _worker_state: dict[str, Any] = {}
 
 
-def _init_worker(config: Config, project: ProjectIndex | None, triage: bool) -> None:
+def _init_worker(
+    config: Config, project: ProjectIndex | None, triage: bool, fixes: bool = False
+) -> None:
     _worker_state["config"] = config
     _worker_state["project"] = project
     _worker_state["triage"] = triage
+    _worker_state["fixes"] = fixes
     rule_classes()  # import every rule module once per process, not per file
 
 
@@ -214,6 +228,7 @@ def _analyse_payload(payload: tuple[str, bytes | None]) -> FileResult:
             _worker_state["config"],
             _worker_state["project"],
             triage=_worker_state["triage"],
+            fixes=_worker_state.get("fixes", False),
         )
     except Exception as exc:  # never lose the run to one file
         message = f"internal error (please report): {type(exc).__name__}: {exc}"
@@ -252,3 +267,24 @@ def _map(
 def iter_findings(results: Iterable[FileResult]) -> Iterator[Finding]:
     for result in results:
         yield from result.findings
+
+
+def check_text(text: str, display: str, config: Config, *, fixes: bool = False) -> RunResult:
+    """Analyse one in-memory text (stdin, an editor buffer) named `display`; project
+    facts come from this text alone."""
+    started = time.perf_counter()
+    classes = rule_classes()
+    needed = sorted(
+        {fact for rid in config.enabled if rid in classes for fact in classes[rid].PROJECT_FACTS}
+    )
+    project: ProjectIndex | None = None
+    if needed:
+        project = ProjectIndex()
+        for collector, value in collect_facts(text, display, needed).items():
+            project.facts.setdefault(collector, {})[module_name_for(display)] = value
+    try:
+        result = analyze_text(text, display, config, project, fixes=fixes)
+    except Exception as exc:  # never lose the run (or the editor session) to one file
+        message = f"internal error (please report): {type(exc).__name__}: {exc}"
+        result = FileResult(display, errors=[FileError(display, message)])
+    return RunResult([result], [], time.perf_counter() - started, {}, project)

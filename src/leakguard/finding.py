@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
+from leakguard.fixes import Applicability, Fix
+
 
 class Severity(str, Enum):
     """Ordered severities; `error` is the most serious."""
@@ -66,6 +68,10 @@ class Finding:
     related: tuple[Related, ...] = ()
     # How to fix it (the rule's `help`); `message` says only what is wrong.
     help: str = ""
+    # Whether the rule offers a fix, and how safe it is (known without computing it).
+    fixable: Applicability | None = None
+    # The computed fix, only when the run asked for fixes.
+    fix: Fix | None = None
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.rule)
@@ -88,17 +94,30 @@ class Finding:
             data["related"] = [r.to_json() for r in self.related]
         if self.help:
             data["help"] = self.help
+        if self.fix is not None:
+            data["fix"] = self.fix.to_json()
         return data
 
     def to_cache(self) -> dict[str, Any]:
         data = asdict(self)
         data["severity"] = self.severity.value
+        data["fixable"] = self.fixable.value if self.fixable is not None else None
+        data["fix"] = self.fix.to_json() if self.fix is not None else None
         return data
 
     @classmethod
     def from_cache(cls, data: dict[str, Any]) -> Finding:
         related = tuple(Related(**r) for r in data.get("related", ()))
-        return cls(**{**data, "severity": Severity(data["severity"]), "related": related})
+        fixable, fix = data.get("fixable"), data.get("fix")
+        return cls(
+            **{
+                **data,
+                "severity": Severity(data["severity"]),
+                "related": related,
+                "fixable": Applicability(fixable) if fixable else None,
+                "fix": Fix.from_json(fix) if fix else None,
+            }
+        )
 
 
 @dataclass(frozen=True)

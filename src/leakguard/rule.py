@@ -20,6 +20,7 @@ import libcst as cst
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.finding import Related, Severity
+from leakguard.fixes import FixPlan
 from leakguard.triage import TriageTree
 
 
@@ -37,6 +38,8 @@ class Report:
     severity: Severity | None = None
     # Locations that explain the finding (e.g. the steps of a call chain).
     related: tuple[Related, ...] = ()
+    # How to fix it, built only when fixes are requested (see `leakguard.fixes`).
+    fix: FixPlan | None = None
 
 
 # Quoted code longer than this is cut (a whole call with its arguments is not needed to
@@ -94,6 +97,7 @@ class LintRule(cst.BatchableCSTVisitor):
         severity: Severity | None = None,
         related: tuple[Related, ...] = (),
         help: str | None = None,
+        fix_plan: FixPlan | None = None,
         **fields: object,
     ) -> None:
         """Report `node`. Without `message`, the spec's template is formatted with `fields`;
@@ -104,7 +108,8 @@ class LintRule(cst.BatchableCSTVisitor):
 
         `severity` overrides the spec's severity for this finding only; a rule that raises
         it must keep a user's `severity` override in charge (escalate only while the spec
-        still has its bundled severity).
+        still has its bundled severity). `fix_plan` attaches a fix; its `build` runs later,
+        after the walk, so it must capture what it needs now.
         """
         text = message if message is not None else self.spec.message.format(**fields)
         text = shorten_code_spans(text)
@@ -112,7 +117,14 @@ class LintRule(cst.BatchableCSTVisitor):
         statement = self.context.current_statement(node)
         self.reports.append(
             Report(
-                self.code, node, statement, text.strip(), advice.strip(), severity, tuple(related)
+                self.code,
+                node,
+                statement,
+                text.strip(),
+                advice.strip(),
+                severity,
+                tuple(related),
+                fix_plan,
             )
         )
 

@@ -57,3 +57,8 @@ def is_suppressed(rule: str, lines: Iterable[int], comments: dict[int, str]) -> 
         if codes is ALL or any(rule.startswith(code) for code in codes):
             return True
     return False
+
+
+# For tools that edit suppression comments (`--add-noqa`, the editor's quick fix).
+LEAKGUARD_PATTERN = _LEAKGUARD
+NOQA_PATTERN = _NOQA

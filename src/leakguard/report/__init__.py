@@ -19,6 +19,9 @@ class ReportOptions:
     show_source: bool = True
     sarif_category: str | None = None
     sarif_include_suppressed: bool = False
+    # Whether unsafe fixes count as applicable (`--unsafe-fixes`): decides the `[*]`
+    # marks and the fixable count of text output.
+    unsafe_fixes: bool = False
 
 
 Reporter = Callable[[RunResult, TextIO, ReportOptions], None]

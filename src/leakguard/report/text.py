@@ -29,12 +29,14 @@ def _console(out: TextIO, options: ReportOptions) -> Console:
     )
 
 
-def _finding_line(finding: Finding) -> Text:
+def _finding_line(finding: Finding, unsafe_fixes: bool = False) -> Text:
     line = Text()
     line.append(f"{finding.path}:{finding.line}:{finding.column}:", style="bold")
     line.append(" ")
     line.append(finding.rule, style="bold magenta")
     line.append(" ")
+    if _fixable(finding, unsafe_fixes):
+        line.append("[*] ", style="bold cyan")
     line.append(f"[{finding.severity.value}]", style=_SEVERITY_STYLE[finding.severity])
     line.append(" ")
     line.append(finding.message)
@@ -81,7 +83,7 @@ def write(run: RunResult, out: TextIO, options: ReportOptions) -> None:
     findings = run.findings
     shown = [f for f in findings if not f.suppressed]
     for finding in shown:
-        console.print(_finding_line(finding))
+        console.print(_finding_line(finding, options.unsafe_fixes))
         if options.show_source and not options.quiet:
             excerpt = _source_excerpt(finding)
             if excerpt is not None:
@@ -106,6 +108,34 @@ def write(run: RunResult, out: TextIO, options: ReportOptions) -> None:
     if options.quiet:
         return
     console.print(_summary(run, shown, len(findings) - len(shown), len(errors)))
+    fixable = _fixable_summary(shown, options.unsafe_fixes)
+    if fixable is not None:
+        console.print(fixable)
+
+
+def _fixable(finding: Finding, unsafe_fixes: bool) -> bool:
+    return finding.fixable is not None and finding.fixable.applies(unsafe_fixes)
+
+
+def _fixable_summary(shown: list[Finding], unsafe_fixes: bool) -> Text | None:
+    """Ruff's line: how many findings `--fix` would fix, and how many more
+    `--unsafe-fixes` would."""
+    fixable = sum(1 for f in shown if _fixable(f, unsafe_fixes))
+    hidden = sum(1 for f in shown if f.fixable is not None and not _fixable(f, unsafe_fixes))
+    if not fixable and not hidden:
+        return None
+    text = Text()
+    if fixable:
+        flags = "`--fix --unsafe-fixes`" if unsafe_fixes else "`--fix`"
+        text.append(f"[*] {fixable} fixable with {flags}", style="bold")
+    if hidden:
+        if fixable:
+            text.append(" (")
+        text.append(f"{hidden} more fixable with `--unsafe-fixes`")
+        if fixable:
+            text.append(")")
+    text.append(".")
+    return text
 
 
 def _summary(run: RunResult, shown: list[Finding], suppressed: int, errors: int) -> Text:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import coroutine_of
+from leakguard.fixes import Applicability, FixPlan, Rewrite, replace
+from leakguard.fixes.names import reference
 from leakguard.rule import LintRule
+
+# The deprecated calls whose module also has `get_running_loop` (a configured wrapper
+# such as `mycompany.compat.get_event_loop` may not).
+_ASYNCIO = frozenset({"asyncio.get_event_loop", "asyncio.events.get_event_loop"})
 
 
 class DeprecatedGetEventLoop(LintRule):
@@ -27,4 +33,23 @@ class DeprecatedGetEventLoop(LintRule):
         # get_running_loop() is no fix, and top-level code may create its own loop.
         coroutine = coroutine_of(self.context)
         if coroutine is not None:
-            self.report(node, call=qualified, function=coroutine.name.value)
+            fix = self._fix(node.func) if qualified in _ASYNCIO else None
+            self.report(node, call=qualified, function=coroutine.name.value, fix_plan=fix)
+
+    # -- fix ------------------------------------------------------------------------------
+
+    def _fix(self, func: cst.BaseExpression) -> FixPlan:
+        """`asyncio.get_event_loop()` -> `asyncio.get_running_loop()` under the file's own
+        alias; a bare imported name becomes an imported `get_running_loop`. Safe: inside a
+        coroutine both return the running loop."""
+
+        def build() -> Rewrite | None:
+            if isinstance(func, cst.Attribute):
+                return replace(func.attr, cst.Name("get_running_loop"))
+            found = reference(self.context, "asyncio.get_running_loop", from_import=True)
+            if found is None:
+                return None
+            expression, needed = found
+            return replace(func, expression, *([needed] if needed else []))
+
+        return FixPlan("Use `asyncio.get_running_loop()`", Applicability.SAFE, build)

@@ -1,0 +1,115 @@
+"""Fixes: what a rule may attach to a finding, in Ruff's model.
+
+A rule reports a node with a `FixPlan`: a message, an applicability and a `build`
+callable that returns a `Rewrite` (LibCST nodes to replace, imports to add). Plans are
+cheap; `build` runs only when a caller asks for fixes (`--fix`, `--diff`, JSON/SARIF,
+the language server), and `leakguard.fixes.render` turns the rewrite into text `Edit`s
+by regenerating the module with LibCST, so comments and formatting outside the
+rewritten node stay byte for byte.
+
+Applicability follows Ruff: a *safe* fix keeps the behaviour that correct code relies
+on and is applied by `--fix`; an *unsafe* fix changes behaviour (as intended) and
+needs review, so it is applied only with `--unsafe-fixes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import libcst as cst
+
+
+class Applicability(str, Enum):
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+    def applies(self, unsafe: bool) -> bool:
+        return self is Applicability.SAFE or unsafe
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text from (`line`, `column`) to (`end_line`, `end_column`) with
+    `content`. Lines and columns are 1-based, columns count code points, the end is
+    exclusive; an insertion has start == end."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    content: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "content": self.content,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Edit:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A computed fix: text edits to one file, applied together or not at all."""
+
+    message: str
+    applicability: Applicability
+    edits: tuple[Edit, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "applicability": self.applicability.value,
+            "message": self.message,
+            "edits": [e.to_json() for e in self.edits],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Fix:
+        return cls(
+            message=data["message"],
+            applicability=Applicability(data["applicability"]),
+            edits=tuple(Edit.from_json(e) for e in data["edits"]),
+        )
+
+
+@dataclass(frozen=True)
+class Import:
+    """An import a rewrite needs: `import module` or `from module import name [as asname]`."""
+
+    module: str
+    name: str | None = None
+    asname: str | None = None
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """Nodes of the file's module to replace (or remove), plus imports to add."""
+
+    replacements: tuple[tuple[cst.CSTNode, cst.CSTNode | cst.RemovalSentinel], ...]
+    imports: tuple[Import, ...] = ()
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    """What a rule attaches to a report; `build` is called only when fixes are wanted
+    and returns None when the fix turns out not to apply."""
+
+    message: str
+    applicability: Applicability
+    build: Callable[[], Rewrite | None] = field(compare=False)
+
+
+def replace(
+    old: cst.CSTNode,
+    new: cst.CSTNode | cst.RemovalSentinel,
+    *imports: Import,
+) -> Rewrite:
+    return Rewrite(((old, new),), tuple(imports))
