@@ -113,3 +113,14 @@ def replace(
     *imports: Import,
 ) -> Rewrite:
     return Rewrite(((old, new),), tuple(imports))
+
+
+def without_arg(call: cst.Call, arg: cst.Arg) -> cst.Call:
+    """`call` without `arg`, keeping the other arguments' commas and layout (the last
+    remaining argument takes over the removed one's trailing comma)."""
+    args = list(call.args)
+    index = next(i for i, a in enumerate(args) if a is arg)
+    del args[index]
+    if index == len(args) and args:
+        args[-1] = args[-1].with_changes(comma=arg.comma)
+    return call.with_changes(args=args)

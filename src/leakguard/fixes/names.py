@@ -45,3 +45,14 @@ def reference(
     if root in taken:
         return None
     return cst.parse_expression(qualified), Import(module)
+
+
+def renamed_callee(
+    context: FileContext, func: cst.BaseExpression, qualified: str
+) -> tuple[cst.BaseExpression, Import | None] | None:
+    """The callee `func` (resolving to some `module.old`) made to call `qualified`
+    (`module.new`): `alias.old` keeps its alias, a bare imported name becomes an
+    imported `new`."""
+    if isinstance(func, cst.Attribute):
+        return func.with_changes(attr=cst.Name(qualified.rsplit(".", 1)[-1])), None
+    return reference(context, qualified, from_import=True)

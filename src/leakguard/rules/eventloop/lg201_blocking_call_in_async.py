@@ -11,7 +11,10 @@ from leakguard.analysis.asyncio_facts import coroutine_of, is_awaited, is_test_f
 from leakguard.analysis.blocking import OFFLOAD_FIX, BlockingCalls
 from leakguard.analysis.lifecycle import STARTUP_AND_SHUTDOWN, is_lifecycle_hook
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
+from leakguard.context import FileContext
 from leakguard.finding import Related
+from leakguard.fixes import Applicability, FixPlan, Import, Rewrite, replace
+from leakguard.fixes.names import reference
 from leakguard.rule import LintRule
 
 
@@ -45,7 +48,14 @@ class BlockingCallInAsync(LintRule):
         verdict = self._calls.verdict(node) if candidate else None
         if verdict is not None:
             call, what, fix = verdict
-            self.report(node, call=call, what=what, fix=fix, function=function)
+            self.report(
+                node,
+                call=call,
+                what=what,
+                fix=fix,
+                function=function,
+                fix_plan=blocking_call_fix(node, call, self.context),
+            )
             return
         chain = self._calls.chain(node)
         if chain is not None:
@@ -57,4 +67,67 @@ class BlockingCallInAsync(LintRule):
                 f"{chain.summary(self.context.path)} in `async def {function}`, blocking the loop",
                 help=f"{chain.evidence.label} {what}; {fix}.",
                 related=tuple(Related(*step) for step in chain.related()),
+                fix_plan=blocking_call_fix(node, "", self.context),
             )
+
+
+# -- fix ------------------------------------------------------------------------------------
+
+# Nodes whose child an `await` cannot simply precede: in a trailer (`x.attr`, `x[i]`,
+# `x()`) the await would bind to the whole primary, so it needs parentheses.
+_TRAILERS = (cst.Attribute, cst.Subscript, cst.Call)
+
+
+def blocking_call_fix(node: cst.Call, qualified: str, context: FileContext) -> FixPlan | None:
+    """`time.sleep(s)` -> `await asyncio.sleep(s)` (safe: same pause, without blocking
+    the loop); any other blocking `f(a, k=v)` -> `await asyncio.to_thread(f, a, k=v)`
+    (unsafe: `f` now runs in a worker thread, which it must tolerate). Only for a call
+    in the coroutine's own body outside a generator expression, where `await` is valid
+    and keeps its meaning."""
+    stack = context.stack
+    for ancestor in reversed(stack[:-1]):
+        if isinstance(ancestor, cst.FunctionDef):
+            break
+        if isinstance(ancestor, cst.GeneratorExp):
+            return None  # an await would make it an async generator
+    parent = stack[-2] if len(stack) >= 2 else None
+    # In a trailer, the call must be the primary (`f().x`), not an argument (`g(f())`).
+    needs_parens = (
+        isinstance(parent, _TRAILERS)
+        and getattr(parent, "value" if not isinstance(parent, cst.Call) else "func", None) is node
+    )
+
+    def wrap(call: cst.Call, needed: Import | None) -> Rewrite:
+        awaited = cst.Await(call)
+        if needs_parens:
+            awaited = awaited.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        imports = (needed,) if needed is not None else ()
+        return replace(node, awaited, *imports)
+
+    if qualified == "time.sleep":
+
+        def sleep() -> Rewrite | None:
+            found = reference(context, "asyncio.sleep")
+            if found is None:
+                return None
+            func, needed = found
+            return wrap(node.with_changes(func=func), needed)
+
+        return FixPlan("Use `await asyncio.sleep(...)`", Applicability.SAFE, sleep)
+
+    def offload() -> Rewrite | None:
+        found = reference(context, "asyncio.to_thread")
+        if found is None:
+            return None
+        func, needed = found
+        callable_ = cst.Arg(node.func)
+        if node.args and isinstance(node.whitespace_before_args, cst.ParenthesizedWhitespace):
+            # One argument per line: the callable gets a line of its own too.
+            callable_ = callable_.with_changes(
+                comma=cst.Comma(whitespace_after=node.whitespace_before_args)
+            )
+        return wrap(node.with_changes(func=func, args=[callable_, *node.args]), needed)
+
+    return FixPlan(
+        "Run it in a thread with `await asyncio.to_thread(...)`", Applicability.UNSAFE, offload
+    )

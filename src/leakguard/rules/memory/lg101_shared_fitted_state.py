@@ -11,6 +11,8 @@ from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.lifecycle import STARTUP, is_lifecycle_hook
 from leakguard.analysis.scopes import Storage, locate
 from leakguard.context import FileContext
+from leakguard.fixes import Applicability, FixPlan, Rewrite, replace
+from leakguard.fixes.names import reference
 from leakguard.rule import LintRule
 from leakguard.walker import SCOPE_NODES, descendants
 
@@ -53,6 +55,7 @@ class SharedFittedState(LintRule):
             line=self.context.line_of(binding.definition),
             method=func.attr.value,
             function=f"{owner.name.value}.{name}" if owner is not None else name,
+            fix_plan=clone_fix(node, receiver, self.context),
         )
 
     def _per_call_function(self) -> tuple[cst.FunctionDef | None, cst.ClassDef | None]:
@@ -111,3 +114,28 @@ def _rebinds(function: cst.FunctionDef, receiver: cst.BaseExpression) -> bool:
         elif isinstance(node, cst.AnnAssign) and dotted_name(node.target) == wanted:
             return True
     return False
+
+
+# -- fix ------------------------------------------------------------------------------------
+
+
+def clone_fix(node: cst.Call, receiver: cst.BaseExpression, context: FileContext) -> FixPlan | None:
+    """`self.scaler.fit_transform(X)` -> `clone(self.scaler).fit_transform(X)`, importing
+    `sklearn.base.clone`: each call fits a fresh copy. Unsafe: code that later reads the
+    shared estimator's fitted state (`self.scaler.transform`) must change too. Offered
+    only where the call's result is used: `clone(est).fit(X)` as a bare statement would
+    just throw the fit away."""
+    parent = context.stack[-2] if len(context.stack) >= 2 else None
+    if isinstance(parent, cst.Expr):
+        return None
+
+    def build() -> Rewrite | None:
+        found = reference(context, "sklearn.base.clone", from_import=True)
+        if found is None:
+            return None
+        clone, needed = found
+        return replace(
+            receiver, cst.Call(clone, [cst.Arg(receiver)]), *([needed] if needed else [])
+        )
+
+    return FixPlan("Fit a fresh `clone(...)` per call", Applicability.UNSAFE, build)

@@ -30,6 +30,7 @@ import libcst as cst
 
 from leakguard.analysis.caches import (
     cache_decorator,
+    decorator_target,
     eviction_index,
     is_dict_constructor,
     is_unbounded_cache_decorator,
@@ -51,6 +52,8 @@ from leakguard.analysis.lifecycle import is_lifecycle_hook
 from leakguard.analysis.scopes import Storage, locate
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
+from leakguard.fixes import Applicability, FixPlan, Rewrite, replace
+from leakguard.fixes.names import renamed_callee
 from leakguard.rule import LintRule
 
 _FIX_METHOD = (
@@ -155,7 +158,8 @@ class UnboundedCache(LintRule):
             f"`{qualified}` keys its cache by the call's arguments, which come from "
             "requests, so every distinct input adds an entry that is never evicted"
         )
-        self.report(decorator, what=what, why=why, fix=_FIX_FUNCTION)
+        fix_plan = bounded_cache_fix(decorator, int(self.option("fix_maxsize")), self.context)
+        self.report(decorator, what=what, why=why, fix=_FIX_FUNCTION, fix_plan=fix_plan)
 
     # -- dict caches -----------------------------------------------------------------------
 
@@ -344,3 +348,35 @@ def _receivers(owner: cst.ClassDef) -> list[str]:
         if receiver is not None:
             names.add(receiver)
     return sorted(names)
+
+
+# -- fix ------------------------------------------------------------------------------------
+
+
+def bounded_cache_fix(decorator: cst.Decorator, maxsize: int, context: FileContext) -> FixPlan:
+    """`@cache` / `@lru_cache(maxsize=None)` on a plain function -> `@lru_cache(maxsize=N)`
+    (`fix_maxsize`, under the file's own alias). Unsafe: evicted entries are computed
+    again, and code relying on every result staying cached changes behaviour."""
+    target, call = decorator_target(decorator)
+    bound = cst.Integer(str(maxsize))
+
+    def build() -> Rewrite | None:
+        if call is not None:  # lru_cache(maxsize=None) or lru_cache(None)
+            current = next(
+                (a for a in call.args if a.keyword is not None and a.keyword.value == "maxsize"),
+                call.args[0] if call.args and call.args[0].keyword is None else None,
+            )
+            if current is None:
+                return None
+            return replace(current.value, bound)
+        callee = renamed_callee(context, target, "functools.lru_cache")
+        if callee is None:
+            return None
+        func, needed = callee
+        no_space = cst.AssignEqual(
+            whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+        )
+        argument = cst.Arg(bound, keyword=cst.Name("maxsize"), equal=no_space)
+        return replace(target, cst.Call(func, [argument]), *([needed] if needed else []))
+
+    return FixPlan(f"Bound it: `lru_cache(maxsize={maxsize})`", Applicability.UNSAFE, build)

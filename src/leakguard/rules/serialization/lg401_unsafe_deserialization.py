@@ -7,7 +7,13 @@ import libcst as cst
 from leakguard.analysis.calls import is_literal_false, is_literal_true, keyword_arg, positional_arg
 from leakguard.analysis.imports import matches_any
 from leakguard.analysis.scopes import module_bindings
+from leakguard.fixes import Applicability, FixPlan, Rewrite, replace, without_arg
+from leakguard.fixes.names import renamed_callee
 from leakguard.rule import LintRule
+
+# Loaders that `yaml.safe_load` replaces with a behaviour change (they build Python
+# objects that a safe loader refuses); a custom loader class is left to a human.
+_UNSAFE_YAML_LOADERS = frozenset({"FullLoader", "Loader", "UnsafeLoader"})
 
 _PICKLE_FIX = (
     "Use a format that holds data only: skops.io.load with an explicit trusted= list, "
@@ -25,7 +31,7 @@ class UnsafeDeserialization(LintRule):
         verdict = self._verdict(name, node)
         if verdict is not None:
             why, fix = verdict
-            self.report(node, call=name, why=why, fix=fix)
+            self.report(node, call=name, why=why, fix=fix, fix_plan=self._fix_plan(name, node))
 
     def _verdict(self, name: str, node: cst.Call) -> tuple[str, str] | None:
         if matches_any(name, self.option("unsafe_calls")):
@@ -85,3 +91,42 @@ class UnsafeDeserialization(LintRule):
             if isinstance(defined, cst.ClassDef):
                 return any(self._is_safe_loader(b.value, depth - 1) for b in defined.bases)
         return False
+
+    # -- fixes ------------------------------------------------------------------------------
+
+    def _fix_plan(self, name: str, node: cst.Call) -> FixPlan | None:
+        if name == "yaml.load":
+            return self._yaml_fix(node)
+        if matches_any(name, self.option("torch_load_calls")):
+            weights_only = keyword_arg(node, "weights_only")
+            if weights_only is not None and is_literal_false(weights_only.value):
+                value = weights_only.value
+                return FixPlan(
+                    "Pass `weights_only=True`",
+                    Applicability.UNSAFE,
+                    lambda: replace(value, cst.Name("True")),
+                )
+        return None
+
+    def _yaml_fix(self, node: cst.Call) -> FixPlan | None:
+        """`yaml.load(x)` -> `yaml.safe_load(x)`: safe, as PyYAML >= 6 requires a Loader
+        and so this call fails today anyway. With `Loader=FullLoader/Loader/UnsafeLoader`
+        the loader is dropped too: unsafe, as tagged Python objects no longer load."""
+        loader = keyword_arg(node, "Loader") or positional_arg(node, 1)
+        if loader is None:
+            applicability = Applicability.SAFE
+        else:
+            qualified = self.context.imports.qualify(loader.value) or ""
+            if qualified.rsplit(".", 1)[-1] not in _UNSAFE_YAML_LOADERS:
+                return None
+            applicability = Applicability.UNSAFE
+
+        def build() -> Rewrite | None:
+            callee = renamed_callee(self.context, node.func, "yaml.safe_load")
+            if callee is None:
+                return None
+            func, needed = callee
+            call = node if loader is None else without_arg(node, loader)
+            return replace(node, call.with_changes(func=func), *([needed] if needed else []))
+
+        return FixPlan("Use `yaml.safe_load`", applicability, build)

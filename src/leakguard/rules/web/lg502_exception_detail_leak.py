@@ -13,6 +13,7 @@ from leakguard.analysis.frameworks import (
 from leakguard.analysis.imports import matches_any
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
+from leakguard.fixes import Applicability, FixPlan, replace
 from leakguard.rule import LintRule
 
 # Calls whose arguments end up in the value they build (so in the response).
@@ -150,7 +151,12 @@ class ExceptionDetailLeak(LintRule):
         for carrier in carriers:
             if id(carrier) not in self._reported:
                 self._reported.add(id(carrier))
-                self.report(carrier, carrier=self._shown(carrier), sink=sink)
+                self.report(
+                    carrier,
+                    carrier=self._shown(carrier),
+                    sink=sink,
+                    fix_plan=generic_message_fix(carrier),
+                )
 
     # -- carriers ---------------------------------------------------------------------------
 
@@ -203,3 +209,18 @@ class ExceptionDetailLeak(LintRule):
     def _shown(self, node: cst.CSTNode) -> str:
         text = " ".join(self.context.code_of(node).split())
         return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+# -- fix ------------------------------------------------------------------------------------
+
+GENERIC_MESSAGE = '"Internal server error"'
+
+
+def generic_message_fix(carrier: cst.BaseExpression) -> FixPlan:
+    """The exception text replaced by a constant message. Unsafe: clients that parsed
+    the detail lose it; log the exception (`logger.exception(...)`) where it is caught."""
+    return FixPlan(
+        "Return a generic message; log the exception instead",
+        Applicability.UNSAFE,
+        lambda: replace(carrier, cst.SimpleString(GENERIC_MESSAGE)),
+    )

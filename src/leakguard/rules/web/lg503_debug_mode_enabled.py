@@ -9,6 +9,7 @@ import libcst as cst
 from leakguard.analysis.bindings import assigned_values, module_assigned_once
 from leakguard.analysis.calls import is_literal_true, keyword_arg
 from leakguard.analysis.imports import matches_any
+from leakguard.fixes import Applicability, FixPlan, replace, without_arg
 from leakguard.rule import LintRule
 
 _ASGI = (
@@ -37,13 +38,15 @@ class DebugModeEnabled(LintRule):
             if isinstance(func, cst.Attribute) and func.attr.value == "run":
                 if self._is_app(func.value, "flask_app_constructors"):
                     shown = f"{self.context.code_of(func.value)}.run({self._arg_text(debug)})"
-                    self.report(debug, what=f"`{shown}`", consequence=_FLASK)
+                    fix_plan = remove_debug_fix(node, debug)
+                    self.report(debug, what=f"`{shown}`", consequence=_FLASK, fix_plan=fix_plan)
                 return
             qualified = self.context.imports.call_name(node)
             if matches_any(qualified, self.option("asgi_app_constructors")):
                 name = (qualified or "").rsplit(".", 1)[-1]
                 what = f"`{name}({self._arg_text(debug)})`"
-                self.report(debug, what=what, consequence=_ASGI)
+                fix_plan = remove_debug_fix(node, debug)
+                self.report(debug, what=what, consequence=_ASGI, fix_plan=fix_plan)
             return
         # app.config.update(DEBUG=True)
         if (
@@ -151,3 +154,20 @@ class DebugModeEnabled(LintRule):
             return True
         markers = self.option("django_settings_markers")
         return any(module_assigned_once(m, self.context) is not None for m in markers)
+
+
+# -- fix ------------------------------------------------------------------------------------
+
+
+def remove_debug_fix(call: cst.Call, debug: cst.Arg) -> FixPlan | None:
+    """A literal `debug=True` keyword removed (the frameworks default to off). Unsafe:
+    whoever relied on the debugger or tracebacks in development loses them; enable
+    debug from the environment there instead. A value that is only known to be true
+    through a variable is left alone: the variable is what to change."""
+    if not is_literal_true(debug.value):
+        return None
+    return FixPlan(
+        "Remove `debug=True`",
+        Applicability.UNSAFE,
+        lambda: replace(call, without_arg(call, debug)),
+    )
