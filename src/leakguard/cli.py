@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     rules = commands.add_parser("rules", help="list all rules")
     rules.add_argument("--format", choices=["text", "json", "markdown"], default="text")
 
+    commands.add_parser(
+        "server", help="run the language server over stdio (needs `leakguard[server]`)"
+    )
+
     explain = commands.add_parser("explain", help="show a rule's documentation")
     explain.add_argument("rule", help="rule code, e.g. LG101, or rule name")
     return parser
@@ -112,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rules(args.format)
         if args.command == "explain":
             return _explain(args.rule)
+        if args.command == "server":
+            return _server()
     except ConfigError as exc:
         print(f"leakguard: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -273,6 +279,19 @@ def _progress_bar() -> Iterator[Progress | None]:
         bar = state.get("bar")
         if bar is not None:
             bar.stop()  # type: ignore[attr-defined]
+
+
+def _server() -> int:
+    try:
+        from leakguard.server import main as serve
+    except ImportError as exc:
+        print(
+            f"leakguard: the language server needs pygls and lsprotocol ({exc}); "
+            "install them with `pip install 'leakguard[server]'`",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    return serve()
 
 
 def _rules(output_format: str) -> int:
