@@ -64,7 +64,7 @@ def _apply(text: str, edits: list[types.TextEdit]) -> str:
     def offset(position: types.Position) -> int:
         return sum(len(line) for line in lines[: position.line]) + position.character
 
-    spans = sorted(((offset(e.range.start), offset(e.range.end), e.new_text) for e in edits))
+    spans = sorted((offset(e.range.start), offset(e.range.end), e.new_text) for e in edits)
     out, cursor = [], 0
     for start, end, new in spans:
         out.append(text[cursor:start] + new)

@@ -221,9 +221,7 @@ def _overlaps(finding: Finding, requested: types.Range) -> bool:
 
 @server.feature(
     types.TEXT_DOCUMENT_CODE_ACTION,
-    types.CodeActionOptions(
-        code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND]
-    ),
+    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND]),
 )
 async def code_action(
     ls: LeakguardServer, params: types.CodeActionParams
