@@ -70,6 +70,8 @@ _CATEGORIES: tuple[tuple[str, str, str], ...] = (
     ("shutil.", "does file I/O synchronously", OFFLOAD_FIX),
     ("joblib.", "reads or writes a model file synchronously", OFFLOAD_FIX),
     ("pickle.", "reads or writes a file synchronously", OFFLOAD_FIX),
+    ("mlx_lm.", "runs MLX model code (load or generation)", _ESTIMATOR_FIX),
+    ("mlx.core.eval", "evaluates the MLX graph synchronously", _ESTIMATOR_FIX),
 )
 _PATH_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes"})
 

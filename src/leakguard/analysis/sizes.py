@@ -3,7 +3,8 @@
 `estimate(expr, context, local_values)` returns an `Estimate` of the object an
 expression builds, from facts that are certain: string repetition counts
 (`"x" * 1000`), literal and module-constant string lengths, numpy shape arguments
-(`np.zeros((1000, 1000))`, `np.random.rand(1000, 1000)`, `np.ones(shape=...)`, `dtype=`),
+(`np.zeros((1000, 1000))`, `np.random.rand(1000, 1000)`, `np.ones(shape=...)`, `dtype=`;
+MLX arrays alike: `mx.zeros((1000, 1000))`, `mx.random.normal((1000, 1000))`),
 DataFrame row counts from `range`/literal sizes, `bytes(n)`/`bytearray(n)`/`os.urandom(n)`,
 and tuples/lists/dicts/objects (a capitalised constructor call) holding such parts.
 Anything else contributes nothing; an expression with no known part is None.
@@ -51,6 +52,20 @@ NUMPY_SIZE_THIRD = frozenset(
     }
 )
 NUMPY_SQUARE = frozenset({"numpy.eye", "numpy.identity"})
+# MLX (`mlx.core`, imported as `mx`) arrays take their shapes like numpy's: each
+# constructor maps to the numpy one read the same way. MLX defaults to float32.
+MLX_AS_NUMPY = {
+    "mlx.core.zeros": "numpy.zeros",
+    "mlx.core.ones": "numpy.ones",
+    "mlx.core.full": "numpy.full",
+    "mlx.core.eye": "numpy.eye",
+    "mlx.core.identity": "numpy.identity",
+    "mlx.core.arange": "numpy.arange",
+    "mlx.core.random.normal": "numpy.random.standard_normal",
+    "mlx.core.random.uniform": "numpy.random.uniform",
+    "mlx.core.random.randint": "numpy.random.randint",
+}
+_MLX_ITEMSIZE = 4
 NUMPY_ARANGE = "numpy.arange"
 DATAFRAME_TYPES = frozenset({"pandas.DataFrame", "pandas.core.frame.DataFrame"})
 BYTES_OF_SIZE = frozenset({"bytes", "bytearray", "os.urandom", "secrets.token_bytes"})
@@ -266,6 +281,8 @@ class _Estimator:
         name = self.context.imports.qualify(call.func) or ""
         if name.startswith("numpy."):
             return self._numpy(call, name)
+        if name in MLX_AS_NUMPY:
+            return self._numpy(call, MLX_AS_NUMPY[name], default_itemsize=_MLX_ITEMSIZE)
         if name in DATAFRAME_TYPES:
             return self._dataframe(call, depth)
         if name in BYTES_OF_SIZE:
@@ -292,14 +309,14 @@ class _Estimator:
             return self._container([a.value for a in call.args], depth)
         return None
 
-    def _numpy(self, call: cst.Call, name: str) -> Estimate | None:
+    def _numpy(self, call: cst.Call, name: str, default_itemsize: int = 8) -> Estimate | None:
         shape = self.numpy_shape(call, name)
         if not shape:
             return None
         elements = 1
         for dim in shape:
             elements *= dim
-        itemsize = self._itemsize(call, name)
+        itemsize = self._itemsize(call, name, default_itemsize)
         size = elements * itemsize + 112
         dims = "x".join(str(d) for d in shape)
         return Estimate(
@@ -317,7 +334,7 @@ class _Estimator:
             known = [d for d in dims if d is not None]
             return known if dims and len(known) == len(dims) else None
         if name in NUMPY_SIZE_THIRD:
-            arg = keyword_arg(call, "size") or positional_arg(call, 2)
+            arg = keyword_arg(call, "size") or keyword_arg(call, "shape") or positional_arg(call, 2)
             return self._shape(arg.value) if arg is not None else None
         if name in NUMPY_SQUARE:
             arg = keyword_arg(call, "N") or keyword_arg(call, "n") or positional_arg(call, 0)
@@ -341,12 +358,12 @@ class _Estimator:
         single = self.constants.fold_int(node)
         return [single] if single is not None else None
 
-    def _itemsize(self, call: cst.Call, name: str) -> int:
+    def _itemsize(self, call: cst.Call, name: str, default: int = 8) -> int:
         dtype = keyword_arg(call, "dtype")
         if dtype is None and name in ("numpy.zeros", "numpy.ones", "numpy.empty"):
             dtype = positional_arg(call, 1)
         if dtype is None:
-            return 8
+            return default
         node = dtype.value
         text = ""
         if isinstance(node, cst.SimpleString):
@@ -356,7 +373,7 @@ class _Estimator:
             text = node.attr.value
         elif isinstance(node, cst.Name):
             text = node.value
-        return _ITEMSIZE.get(text, 8)
+        return _ITEMSIZE.get(text, default)
 
     def _dataframe(self, call: cst.Call, depth: int) -> Estimate | None:
         data = keyword_arg(call, "data") or positional_arg(call, 0)
@@ -424,6 +441,7 @@ class _Estimator:
             return self.constants.comprehension_count(node)
         if isinstance(node, cst.Call):
             name = self.context.imports.qualify(node.func) or ""
+            name = MLX_AS_NUMPY.get(name, name)
             if name.startswith("numpy."):
                 shape = self.numpy_shape(node, name)
                 return shape[0] if shape else None

@@ -80,7 +80,7 @@ class LargeAllocationRetained(GrowthRule, LoopTrackingRule):
             return f"A string repeated {found.repeat} times (>= {self.option('min_repeat_count')})"
         if found.array_dim >= self.option("min_array_dimension"):
             return (
-                f"A numpy array with a dimension of {found.array_dim} "
+                f"An array with a dimension of {found.array_dim} "
                 f"(>= {self.option('min_array_dimension')})"
             )
         if found.rows >= self.option("min_dataframe_rows"):
