@@ -13,7 +13,10 @@ possibly-own functions as *references* (resolved later, across the run):
   something (CPU-heavy work per item, asked for separately: LG202 counts it, LG201 not);
 - *returns_model* / *loads_model*: returns / calls a model loader (or an estimator);
 - *checks_digest*: compares a hash digest (`hmac.compare_digest`, `digest == x`);
-- *offloads*: hands work to a thread (`asyncio.to_thread`, `run_in_executor`, ...).
+- *offloads*: hands work to a thread (`asyncio.to_thread`, `run_in_executor`, ...);
+- *once*: memoised (`@functools.cache`, `@lru_cache`...) or a lazy initialiser (tests and
+  stores `self._model`/a `global`): `find(..., ("loads_model",))` stops there, since what
+  it loads is loaded once, not per call.
 
 Usage from a rule (the API other rules build on)::
 
@@ -86,6 +89,8 @@ _ROUTE_METHODS = frozenset(
 )
 # Builtins worth recording as calls: the only one that blocks.
 _RECORDED_BUILTINS = frozenset({"open"})
+# Memoising decorators (last name): the body runs once per key, not once per call.
+_MEMOISING = frozenset({"cache", "lru_cache", "cached_property", "cached", "alru_cache"})
 
 
 # -- vocabulary ---------------------------------------------------------------------------
@@ -437,6 +442,8 @@ class _FunctionCollector:
             summary["async"] = True
         if self._is_handler():
             summary["handler"] = True
+        if _runs_once(function, self.receiver):
+            summary["once"] = True
         if self.facts:
             summary["facts"] = self.facts
         if self.calls:
@@ -596,6 +603,45 @@ class _FunctionCollector:
             if isinstance(target, ast.Attribute) and target.attr in _ROUTE_METHODS:
                 return True
         return False
+
+
+def _runs_once(function: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str) -> bool:
+    """Memoised (`@functools.cache`, `@lru_cache`, ...) or a lazy initialiser that tests
+    and stores state outliving the call (`if self._model is None: self._model = ...`,
+    `global _model`): what it loads is loaded once (per key), not per call."""
+    for decorator in function.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if (_ast_dotted(target) or "").rsplit(".", 1)[-1] in _MEMOISING:
+            return True
+    nodes = list(_own_nodes(function.body))
+    shared = {n for node in nodes if isinstance(node, ast.Global) for n in node.names}
+    stored: set[str] = set()
+    for node in nodes:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        for target in targets:
+            if isinstance(target, ast.Subscript):
+                target = target.value
+            dotted = _ast_dotted(target)
+            if dotted is None:
+                continue
+            root = dotted.split(".", 1)[0]
+            on_receiver = bool(receiver) and root == receiver and "." in dotted
+            constant = isinstance(target, ast.Name) and dotted.isupper()
+            if on_receiver or root in shared or constant:
+                stored.add(dotted)
+    if not stored:
+        return False
+    for node in nodes:
+        test = node.test if isinstance(node, (ast.If, ast.IfExp, ast.While)) else None
+        if isinstance(node, ast.BoolOp):
+            test = node.values[0]
+        if test is not None and any(
+            _ast_dotted(inner) in stored
+            for inner in ast.walk(test)
+            if isinstance(inner, (ast.Name, ast.Attribute))
+        ):
+            return True
+    return False
 
 
 def _digest_expression(node: ast.expr, digest_names: set[str]) -> bool:
@@ -932,6 +978,8 @@ class SummaryIndex:
     ) -> tuple[tuple[Step, ...], str] | None:
         if depth <= 0 or fid in active:
             return None
+        if "loads_model" in kinds and self.functions[fid].raw.get("once"):
+            return None  # memoised or lazily initialised: it loads once, not per call
         key = ("find", fid, vocabulary, kinds, depth)
         if key in self._memo:
             return self._memo[key]  # type: ignore[no-any-return]

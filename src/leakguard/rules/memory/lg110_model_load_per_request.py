@@ -18,11 +18,15 @@ from leakguard.analysis.model_loads import (
     persistent_key,
 )
 from leakguard.analysis.request_paths import RequestPaths, own_calls, request_paths
+from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
+from leakguard.analysis.summaries import Vocabulary, summary_index
+from leakguard.finding import Related
 from leakguard.rule import LintRule
 
 
 class ModelLoadPerRequest(LintRule):
     code = "LG110"
+    PROJECT_FACTS = (SUMMARIES,)
 
     @cached_property
     def _vocabulary(self) -> LoaderVocabulary:
@@ -46,12 +50,12 @@ class ModelLoadPerRequest(LintRule):
         loader = model_load(node, self.context, self._vocabulary, self._last_names)
         if loader is None:
             offload = offload_call(node, self.context)
-            if offload is None or offload.target is None:
-                return
-            # `await asyncio.to_thread(joblib.load, path)` loads per request just the same.
-            loader = loader_name(offload.target, self.context, self._vocabulary)
-            if loader is None:
-                return
+            if offload is not None and offload.target is not None:
+                # `await asyncio.to_thread(joblib.load, path)` loads per request just the same.
+                loader = loader_name(offload.target, self.context, self._vocabulary)
+        if loader is None:
+            self._check_other_file(node)
+            return
         function = self.context.enclosing_function()
         if function is None:
             return
@@ -62,6 +66,40 @@ class ModelLoadPerRequest(LintRule):
         if self._replaces_shared_model(node, function, paths):
             return
         self.report(node, call=loader, where=where)
+
+    def _check_other_file(self, node: cst.Call) -> None:
+        """A call on a request path into a function of another file of the run that
+        loads a model (transitively, through the run's function summaries)."""
+        index = summary_index(self.context)
+        function = self.context.enclosing_function()
+        if index is None or function is None:
+            return
+        target = index.callee(node, self.context)
+        if target is None or target.split(":", 1)[0] == self.context.module_name:
+            return  # unknown, or in this file: followed by name above
+        where = self._paths().describe(function)
+        if where is None or self._loads_once(function):
+            return
+        chain = index.find(
+            target, self._summary_vocabulary, ("loads_model",), int(self.option("max_call_depth"))
+        )
+        if chain is None:
+            return
+        evidence = chain.evidence
+        hops = " -> … -> " if len(chain.steps) > 2 else " -> "
+        # The whole chain is in the related locations; the message names its two ends.
+        shown = f"{chain.steps[0].label}{hops}{evidence.label}"
+        place = f"{evidence.path.rsplit('/', 1)[-1]}:{evidence.line}"
+        self.report(
+            node,
+            f"{shown} ({place}) loads a model per request in {where}",
+            related=tuple(Related(path, line, text) for path, line, text in chain.related()),
+        )
+
+    @cached_property
+    def _summary_vocabulary(self) -> Vocabulary:
+        vocabulary = self._vocabulary
+        return Vocabulary(loaders=(*vocabulary.calls, *vocabulary.generic_calls))
 
     def _paths(self) -> RequestPaths:
         return request_paths(
