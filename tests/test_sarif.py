@@ -322,3 +322,30 @@ def test_in_process_run_matches_cli(project: Path) -> None:
     run = check([project / "service.py"], config, jobs=1, use_cache=False)
     document = to_document(run, ReportOptions(config=config))
     assert len(_run(document)["results"]) == 3
+
+
+def test_fixes_are_replacements_valid_against_the_schema(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.leakguard]\nselect = ["LG203"]\n', encoding="utf-8"
+    )
+    (tmp_path / "svc.py").write_text(
+        "import asyncio\n\n\nasync def f():\n    return asyncio.get_event_loop()\n",
+        encoding="utf-8",
+    )
+    document = _sarif(tmp_path, "svc.py")
+    (result,) = _run(document)["results"]
+    (fix,) = result["fixes"]
+    assert fix["description"] == {"text": "Use `asyncio.get_running_loop()`"}
+    assert fix["properties"] == {"applicability": "safe"}
+    (change,) = fix["artifactChanges"]
+    assert change["artifactLocation"] == {"uri": "svc.py", "uriBaseId": "%SRCROOT%"}
+    assert change["replacements"] == [
+        {
+            "deletedRegion": {"startLine": 5, "startColumn": 24, "endLine": 5, "endColumn": 29},
+            "insertedContent": {"text": "running"},
+        }
+    ]
+    validator = jsonschema.Draft4Validator(
+        _schema(), format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER
+    )
+    assert [e.message for e in validator.iter_errors(document)] == []

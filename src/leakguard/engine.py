@@ -77,12 +77,10 @@ def check(
 ) -> RunResult:
     """Check `targets`. `triage=None` follows the environment (`LEAKGUARD_TRIAGE=0`
     turns it off, for benchmarks and for comparing findings with and without it). With
-    `fixes`, findings carry their computed fixes (and the cache, which holds findings
-    without them, is bypassed)."""
+    `fixes`, findings carry their computed fixes (cached apart from plain findings)."""
     started = time.perf_counter()
     if triage is None:
         triage = os.environ.get("LEAKGUARD_TRIAGE", "1") != "0"
-    use_cache = use_cache and not fixes
     found = discover(targets, config)
     sources = [_read(f, config.max_file_size) for f in found.files]
     cache = ResultCache(config.root / config.cache_dir, config.digest()) if use_cache else None
@@ -97,7 +95,8 @@ def check(
             results[display] = FileResult(display, errors=[FileError(display, source.error)])
             continue
         depends = project.digest_for(module_name_for(display), needed) if project else ""
-        key = cache.key("findings", display, source.digest, depends) if cache else ""
+        kind = "findings+fixes" if fixes else "findings"
+        key = cache.key(kind, display, source.digest, depends) if cache else ""
         cached = cache.load_result(key, display) if cache else None
         if cached is not None:
             results[display] = cached

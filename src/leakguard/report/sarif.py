@@ -206,6 +206,8 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
         result["codeFlows"] = [_code_flow(finding, region)]
     if finding.fingerprint:
         result["partialFingerprints"] = {"primaryLocationLineHash": finding.fingerprint}
+    if finding.fix is not None:
+        result["fixes"] = [_fix(finding)]
     if finding.suppressed:
         suppression: dict[str, Any] = {"kind": "inSource", "status": "accepted"}
         comment = _comment_of(finding.source_line)
@@ -255,6 +257,32 @@ def result_text(finding: Finding) -> str:
     """What is wrong, then how to fix it: viewers show the first line as the alert title
     (SARIF 3.11.4: the first sentence must stand on its own)."""
     return f"{finding.message}\n{finding.help}" if finding.help else finding.message
+
+
+def _fix(finding: Finding) -> dict[str, Any]:
+    """The finding's fix as SARIF: one artifact change, a replacement per edit (an
+    insertion is an empty deleted region)."""
+    fix = finding.fix
+    assert fix is not None
+    replacements = [
+        {
+            "deletedRegion": {
+                "startLine": edit.line,
+                "startColumn": edit.column,
+                "endLine": edit.end_line,
+                "endColumn": edit.end_column,
+            },
+            "insertedContent": {"text": edit.content},
+        }
+        for edit in fix.edits
+    ]
+    return {
+        "description": {"text": fix.message},
+        "artifactChanges": [
+            {"artifactLocation": _artifact(finding.path), "replacements": replacements}
+        ],
+        "properties": {"applicability": fix.applicability.value},
+    }
 
 
 def _comment_of(line: str) -> str:
