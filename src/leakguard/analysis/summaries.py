@@ -159,6 +159,7 @@ def collect_source(text: str, display: str) -> dict[str, Any] | None:
         return None
     module = module_name_for(display)
     collector = _FileCollector(module)
+    collector.digests = "digest" in text or "hashlib" in text
     return collector.run(tree, display)
 
 
@@ -177,15 +178,35 @@ def _ast_dotted(node: ast.expr) -> str | None:
     return ".".join(reversed(parts))
 
 
-def _own_nodes(body: Sequence[ast.stmt]) -> Iterator[ast.AST]:
-    """Nodes of a function's own body in source order (nested scopes excluded)."""
-    todo: list[ast.AST] = list(reversed(body))
-    while todo:
-        node = todo.pop()
-        yield node
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+# Fields that never hold nodes worth visiting (`ctx` holds a shared Load/Store marker).
+_SKIPPED_FIELDS = frozenset({"ctx", "type_comment", "type_ignores"})
+
+
+def _own_nodes(body: Sequence[ast.AST]) -> list[ast.AST]:
+    """Nodes of a function's own body in source order (nested scopes yielded, not entered).
+
+    Hand-rolled over `_fields` rather than `ast.iter_child_nodes`: this is the hot loop of
+    collection, and skipping the `ctx` markers halves the nodes visited."""
+    out: list[ast.AST] = []
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, _SCOPES):
             continue
-        todo.extend(reversed(list(ast.iter_child_nodes(node))))
+        children: list[ast.AST] = []
+        for name in node._fields:
+            if name in _SKIPPED_FIELDS:
+                continue
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                children.extend(v for v in value if isinstance(v, ast.AST))
+            elif isinstance(value, ast.AST):
+                children.append(value)
+        children.reverse()
+        stack.extend(children)
+    return out
 
 
 class _FileCollector:
@@ -197,6 +218,8 @@ class _FileCollector:
         self.instances: dict[str, list[str]] = {}  # global -> reference of its class
         self.model_globals: dict[str, list[Any]] = {}  # global -> provenance
         self.class_models: dict[str, dict[str, list[Any]]] = {}  # Class -> attr -> provenance
+        # Digest comparisons need "digest" (hexdigest, compare_digest) or hashlib in the text.
+        self.digests = False
 
     # imports ---------------------------------------------------------------------------
 
@@ -240,26 +263,41 @@ class _FileCollector:
     # module ----------------------------------------------------------------------------
 
     def run(self, tree: ast.Module, display: str) -> dict[str, Any] | None:
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                self._record_import(node)
+        # Each node is visited once: module-level code, then each function's own body
+        # (nested functions and lambdas are not summarised).
         definitions: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef, str | None]] = []
+        classes: list[ast.ClassDef] = []
+        module_code: list[ast.stmt] = []
         for statement in _module_statements(tree.body):
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.globals.add(statement.name)
                 definitions.append((statement.name, statement, None))
             elif isinstance(statement, ast.ClassDef):
                 self.globals.add(statement.name)
+                classes.append(statement)
                 for item in statement.body:
                     if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         definitions.append((f"{statement.name}.{item.name}", item, statement.name))
-                self.class_models[statement.name] = self._class_models(statement)
-            elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            else:
+                module_code.append(statement)
+        own = {id(function): list(_own_nodes(function.body)) for _, function, _ in definitions}
+        module_nodes = list(_own_nodes(module_code))
+        every = [module_nodes, *own.values()]
+        for nodes in every:
+            for node in nodes:
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    self._record_import(node)
+        for statement in module_code:
+            if isinstance(statement, (ast.Assign, ast.AnnAssign)):
                 self._module_assignment(statement)
-        for statement in _module_statements(tree.body):
-            self._registry_fill(statement)
+        for nodes in every:
+            self._registry_fill(nodes)
+        for klass in classes:
+            self.class_models[klass.name] = self._class_models(klass, own)
         for qualname, function, owner in definitions:
-            self.functions[qualname] = _FunctionCollector(self, function, owner).run()
+            summary = _FunctionCollector(self, function, owner, own[id(function)]).run()
+            if len(summary) > 1:  # a function with nothing to tell is left out
+                self.functions[qualname] = summary
         if not self.functions:
             return None
         facts: dict[str, Any] = {"path": display, "functions": self.functions}
@@ -286,34 +324,45 @@ class _FileCollector:
             ):
                 self.model_globals[target.id] = ["registry"]
 
-    def _registry_fill(self, node: ast.AST) -> None:
+    def _registry_fill(self, nodes: Sequence[ast.AST]) -> None:
         """`MODELS[name] = joblib.load(...)` anywhere: MODELS is a registry of models."""
-        for inner in ast.walk(node):
-            if isinstance(inner, ast.Assign) and self.provenance(inner.value, {}) is not None:
-                for target in inner.targets:
-                    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
-                        self.model_globals.setdefault(target.value.id, ["registry"])
+        for node in nodes:
+            if not isinstance(node, ast.Assign):
+                continue
+            names = [
+                t.value.id
+                for t in node.targets
+                if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name)
+            ]
+            if names and self.provenance(node.value, {}) is not None:
+                for name in names:
+                    self.model_globals.setdefault(name, ["registry"])
 
-    def _class_models(self, klass: ast.ClassDef) -> dict[str, list[Any]]:
+    def _class_models(
+        self, klass: ast.ClassDef, own: Mapping[int, list[ast.AST]]
+    ) -> dict[str, list[Any]]:
         found: dict[str, list[Any]] = {}
         for item in klass.body:
             if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
             args = item.args.posonlyargs + item.args.args
             receiver = args[0].arg if args else None
-            for node in ast.walk(item):
+            for node in own[id(item)]:
                 if not isinstance(node, ast.Assign):
                     continue
-                provenance = self.provenance(node.value, {})
-                if provenance is None:
+                attrs = [
+                    t.attr
+                    for t in node.targets
+                    if isinstance(t, ast.Attribute)
+                    and isinstance(t.value, ast.Name)
+                    and t.value.id == receiver
+                ]
+                if not attrs:
                     continue
-                for target in node.targets:
-                    if (
-                        isinstance(target, ast.Attribute)
-                        and isinstance(target.value, ast.Name)
-                        and target.value.id == receiver
-                    ):
-                        found.setdefault(target.attr, provenance)
+                provenance = self.provenance(node.value, {})
+                if provenance is not None:
+                    for attr in attrs:
+                        found.setdefault(attr, provenance)
         return found
 
     # references and provenance ---------------------------------------------------------
@@ -390,8 +439,10 @@ class _FunctionCollector:
         file: _FileCollector,
         function: ast.FunctionDef | ast.AsyncFunctionDef,
         owner: str | None,
+        nodes: list[ast.AST],
     ) -> None:
         self.file = file
+        self.nodes = nodes
         self.function = function
         self.owner = owner
         args = function.args
@@ -410,14 +461,16 @@ class _FunctionCollector:
         self.locals: set[str] = set()
         self.local_models: dict[str, list[Any]] = {}
         self.digest_names: set[str] = set()
+        self.shadowed: frozenset[str] | None = None  # set once all bindings are known
 
     def _fact(self, kind: str, label: str, line: int) -> None:
         self.facts.setdefault(kind, [label, line])
 
     def run(self) -> dict[str, Any]:
         function = self.function
-        nodes = list(_own_nodes(function.body))
+        nodes = self.nodes
         self._bindings(nodes)
+        self.shadowed = frozenset((self.locals | self.params) - set(self.file.aliases))
         awaited = {id(n.value) for n in nodes if isinstance(n, ast.Await)}
         offloaded: set[int] = set()
         for node in nodes:
@@ -435,7 +488,7 @@ class _FunctionCollector:
                 self._loop(node)
             elif isinstance(node, ast.Return) and node.value is not None:
                 self._return(node.value, node.lineno)
-            elif isinstance(node, ast.Compare):
+            elif isinstance(node, ast.Compare) and self.file.digests:
                 self._compare(node)
         summary: dict[str, Any] = {"line": function.lineno}
         if isinstance(function, ast.AsyncFunctionDef):
@@ -472,7 +525,7 @@ class _FunctionCollector:
                         provenance = self._receiver_provenance(node.value)
                     if provenance is not None:
                         self.local_models.setdefault(target.id, provenance)
-                    if _digest_expression(node.value, self.digest_names):
+                    if self.file.digests and _digest_expression(node.value, self.digest_names):
                         self.digest_names.add(target.id)
 
     def _dependency_params(self) -> None:
@@ -496,7 +549,9 @@ class _FunctionCollector:
                 self.local_models[param.arg] = ["via", reference]
 
     def _shadowed(self) -> frozenset[str]:
-        return frozenset((self.locals | self.params) - set(self.file.aliases))
+        if self.shadowed is None:  # while bindings are being read
+            return frozenset((self.locals | self.params) - set(self.file.aliases))
+        return self.shadowed
 
     def _offload(self, call: ast.Call) -> bool:
         func = call.func
