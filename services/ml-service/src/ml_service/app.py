@@ -48,8 +48,9 @@ REQUEST_BODY_SCHEMAS: dict[str, TypeAdapter[Any]] = {
     "ScoreRequest": schemas.SCORE_REQUEST,
 }
 CLOSE = {"Connection": "close"}
-# uvicorn has already buffered a body this small, so a shed keeps the connection open.
-SMALL_BODY_BYTES = 64 * 1024
+# Below this, discarding the unread body is cheaper than making the client reconnect, so a
+# shed keeps the connection open; above it, the connection is closed.
+SMALL_BODY_BYTES = 1024 * 1024
 _LOC_WORDS = frozenset({"body", "path", "query", "header", "model_id"})
 
 API_KEY = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
