@@ -43,6 +43,9 @@ from ml_service.testing import (
     KeepAliveClient,
     ServiceProcess,
     make_settings,
+    metric_value,
+    overload_clients,
+    probe,
     read_http_response,
 )
 from ml_service.worker import TaskSpec
@@ -221,44 +224,7 @@ async def caps(service: ServiceProcess) -> None:
 # 5-6: overload --------------------------------------------------------------------------
 
 
-async def probe(
-    base_url: str, path: str, seconds: float, interval: float
-) -> list[tuple[int, float]]:
-    results = []
-    deadline = time.monotonic() + seconds
-    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
-        await client.get(path)  # connect outside the measurement
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            response = await client.get(path)
-            results.append((response.status_code, time.perf_counter() - started))
-            await asyncio.sleep(interval)
-    return results
-
-
-async def hammer(port: int, body: bytes, seconds: float) -> list[tuple[int, float, str | None]]:
-    results: list[tuple[int, float, str | None]] = []
-    deadline = time.monotonic() + seconds
-    async with KeepAliveClient(port) as client:
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            try:
-                status, headers, _ = await client.exchange("POST", "/v1/cluster", body)
-            except (ConnectionError, asyncio.IncompleteReadError):
-                results.append((0, time.perf_counter() - started, None))
-                continue
-            results.append((status, time.perf_counter() - started, headers.get("retry-after")))
-            if status == 503:
-                await asyncio.sleep(0.02)
-    return results
-
-
-async def overload_clients(port: int, seconds: float, clients: int) -> list:
-    body = json.dumps(
-        {"algorithm": "kmeans", "data": rows(1, 1500, 16), "n_clusters": 30, "n_init": 3}
-    ).encode()
-    outcomes = await asyncio.gather(*(hammer(port, body, seconds) for _ in range(clients)))
-    return [result for client in outcomes for result in client]
+OVERLOAD_BODY = {"algorithm": "kmeans", "data": rows(1, 1500, 16), "n_clusters": 30, "n_init": 3}
 
 
 async def overload(workdir: Path, seconds: float) -> None:
@@ -268,7 +234,10 @@ async def overload(workdir: Path, seconds: float) -> None:
         {"ML_SERVICE_WORKERS": "2", "ML_SERVICE_QUEUE_SIZE": "2"},
     ) as service:
         load = asyncio.create_task(
-            asyncio.to_thread(asyncio.run, overload_clients(service.port, seconds, 16))
+            asyncio.to_thread(
+                asyncio.run,
+                overload_clients(service.port, json.dumps(OVERLOAD_BODY).encode(), seconds, 16),
+            )
         )
         livez, readyz = await asyncio.gather(
             probe(service.base_url, "/livez", seconds, 0.05),
@@ -311,13 +280,6 @@ async def until(check: Callable[[], Awaitable[bool]], interval: float, seconds: 
         await asyncio.sleep(interval)
 
 
-def metric(text: str, name: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return 0.0
-
-
 async def timeouts(workdir: Path) -> None:
     timeout = 2.0
     heavy = json.dumps(
@@ -332,7 +294,7 @@ async def timeouts(workdir: Path) -> None:
         },
     ) as service:
         async with httpx.AsyncClient(base_url=service.base_url, timeout=60) as client:
-            before = metric((await client.get("/metrics")).text, "ml_worker_restarts_total")
+            before = metric_value((await client.get("/metrics")).text, "ml_worker_restarts_total")
             started = time.perf_counter()
             stuck = await client.post(
                 "/v1/cluster", content=heavy, headers={"content-type": "application/json"}
@@ -341,7 +303,7 @@ async def timeouts(workdir: Path) -> None:
             recovered_at = time.perf_counter()
             after = await client.post("/v1/cluster", json=quick)
             recovery = time.perf_counter() - recovered_at
-            restarts = metric((await client.get("/metrics")).text, "ml_worker_restarts_total")
+            restarts = metric_value((await client.get("/metrics")).text, "ml_worker_restarts_total")
     record(
         "7 timeouts",
         "504 within timeout + 0.5 s; restarts +1; next OK < 2 s",
@@ -578,7 +540,7 @@ async def shutdown(workdir: Path) -> None:
             )
 
             async def busy() -> bool:
-                return metric((await client.get("/metrics")).text, "ml_busy_workers") >= 1
+                return metric_value((await client.get("/metrics")).text, "ml_busy_workers") >= 1
 
             async def draining() -> bool:
                 return (await client.get("/readyz")).status_code == 503

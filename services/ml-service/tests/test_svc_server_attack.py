@@ -19,7 +19,13 @@ import psutil
 import pytest
 
 from ml_service.limits import MIB
-from ml_service.testing import TEST_API_KEY, ServiceProcess, read_http_response
+from ml_service.testing import (
+    TEST_API_KEY,
+    ServiceProcess,
+    metric_value,
+    read_http_response,
+    worker_pids,
+)
 
 pytestmark = pytest.mark.server
 
@@ -29,14 +35,6 @@ HUGE = [[1e308], [1e308], [1e308]]
 
 def rows(seed: int, n: int, d: int) -> list[list[float]]:
     return np.random.default_rng(seed).normal(size=(n, d)).round(4).tolist()
-
-
-def metric(text: str, name: str) -> float:
-    """The value of an unlabelled (or first matching labelled) sample in an exposition."""
-    found = re.search(rf"^{re.escape(name)}(?:\{{[^}}]*\}})? (\S+)$", text, re.MULTILINE)
-    if found is None:
-        raise AssertionError(f"{name} not exported")
-    return float(found.group(1))
 
 
 async def poll(check: Callable[[], object], seconds: float, interval: float = 0.05) -> float:
@@ -133,7 +131,7 @@ async def test_stalled_uploads_are_admitted_before_reading_bounded_and_timed_out
     assert growth < budget / MIB + 24, f"API RSS grew {growth:.0f} MiB"
     async with httpx.AsyncClient(base_url=service.base_url, timeout=10) as client:
         metrics = (await client.get("/metrics")).text
-        assert metric(metrics, "ml_upload_bytes_held") == 0
+        assert metric_value(metrics, "ml_upload_bytes_held") == 0
         after = await client.post(
             "/v1/cluster", json={"algorithm": "kmeans", "data": [[1.0], [2.0]], "n_clusters": 1}
         )
@@ -162,8 +160,8 @@ async def test_model_writes_need_a_key_and_fit_the_quota_and_can_be_deleted(
         assert full.status_code == 409
         assert full.json()["error"]["code"] == "model_quota_exceeded"
         metrics = (await client.get("/metrics")).text
-        assert metric(metrics, "ml_model_store_models") == 2
-        assert metric(metrics, "ml_model_store_bytes") > 0
+        assert metric_value(metrics, "ml_model_store_models") == 2
+        assert metric_value(metrics, "ml_model_store_bytes") > 0
 
         model_id = first.json()["model_id"]
         assert (await client.delete(f"/v1/models/{model_id}")).status_code == 401
@@ -221,7 +219,7 @@ async def test_a_disconnected_client_frees_its_worker(
         async def busy(count: int) -> Callable[[], object]:
             async def check() -> bool:
                 text = (await client.get("/metrics")).text
-                return metric(text, "ml_busy_workers") == count
+                return metric_value(text, "ml_busy_workers") == count
 
             return check
 
@@ -235,8 +233,8 @@ async def test_a_disconnected_client_frees_its_worker(
 
         await poll(replaced, 20)
         metrics = (await client.get("/metrics")).text
-        assert metric(metrics, "ml_op_abandoned_total") == 1
-        assert metric(metrics, "ml_busy_workers") == 0
+        assert metric_value(metrics, "ml_op_abandoned_total") == 1
+        assert metric_value(metrics, "ml_busy_workers") == 0
         quick = {"algorithm": "kmeans", "data": [[1.0], [2.0]], "n_clusters": 1}
         assert (await client.post("/v1/cluster", json=quick)).status_code == 200
 
@@ -311,14 +309,6 @@ SLOW_SETTINGS = {
 }
 
 
-def worker_pids(service: ServiceProcess) -> set[int]:
-    pids: set[int] = set()
-    for child in psutil.Process(service.pid).children(recursive=False):
-        if any("forkserver" in part for part in child.cmdline()):
-            pids.update(grandchild.pid for grandchild in child.children())
-    return pids
-
-
 @pytest.mark.asyncio
 async def test_sigterm_exits_0_and_overdue_work_gets_a_json_503(
     service_factory: Callable[..., ServiceProcess],
@@ -338,7 +328,7 @@ async def test_sigterm_exits_0_and_overdue_work_gets_a_json_503(
         )
 
         async def busy() -> bool:
-            return metric((await client.get("/metrics")).text, "ml_busy_workers") == 1
+            return metric_value((await client.get("/metrics")).text, "ml_busy_workers") == 1
 
         await poll(busy, 20)
         service.terminate()
@@ -397,5 +387,5 @@ async def test_clients_are_rate_limited_per_key_or_address(
         metrics = (await client.get("/metrics")).text
     assert 'ml_admission_rejections_total{reason="rate_limited"} 2.0' in metrics
     for name in ("ml_queue_depth", "ml_busy_workers", "ml_model_store_models"):
-        assert metric(metrics, name) == 0
-    assert metric(metrics, "ml_model_store_bytes") >= 0
+        assert metric_value(metrics, name) == 0
+    assert metric_value(metrics, "ml_model_store_bytes") >= 0

@@ -13,7 +13,14 @@ import numpy as np
 import psutil
 import pytest
 
-from ml_service.testing import TEST_API_KEY, KeepAliveClient, ServiceProcess
+from ml_service.testing import (
+    TEST_API_KEY,
+    KeepAliveClient,
+    ServiceProcess,
+    overload_clients,
+    probe,
+    worker_pids,
+)
 
 pytestmark = pytest.mark.server
 
@@ -31,51 +38,6 @@ def heavy_kmeans() -> bytes:
     return json.dumps(
         {"algorithm": "kmeans", "data": rows(0, 4000, 64), "n_clusters": 100, "n_init": 20}
     ).encode()
-
-
-def worker_pids(service: ServiceProcess) -> set[int]:
-    """Workers are the forkserver's children (the API process forks nothing itself)."""
-    pids: set[int] = set()
-    for child in psutil.Process(service.pid).children(recursive=False):
-        if any("forkserver" in part for part in child.cmdline()):
-            pids.update(grandchild.pid for grandchild in child.children())
-    return pids
-
-
-async def probe(
-    base_url: str, path: str, seconds: float, interval: float
-) -> list[tuple[int, float]]:
-    """(status, latency) of GET ``path`` every ``interval`` s for ``seconds`` s, own connection."""
-    results: list[tuple[int, float]] = []
-    deadline = time.monotonic() + seconds
-    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            response = await client.get(path)
-            results.append((response.status_code, time.perf_counter() - started))
-            await asyncio.sleep(interval)
-    return results
-
-
-async def hammer(port: int, body: bytes, seconds: float) -> list[tuple[int, float, str | None]]:
-    """One overloading client: (status, latency, Retry-After) per request until the deadline."""
-    results: list[tuple[int, float, str | None]] = []
-    deadline = time.monotonic() + seconds
-    async with KeepAliveClient(port) as client:
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            status, headers, _ = await client.exchange("POST", "/v1/cluster", body)
-            results.append((status, time.perf_counter() - started, headers.get("retry-after")))
-            if status == 503:
-                await asyncio.sleep(0.02)  # a polite client backs off a little
-    return results
-
-
-async def overload_clients(
-    port: int, body: bytes, seconds: float, clients: int
-) -> list[tuple[int, float, str | None]]:
-    outcomes = await asyncio.gather(*(hammer(port, body, seconds) for _ in range(clients)))
-    return [result for client in outcomes for result in client]
 
 
 @pytest.mark.asyncio

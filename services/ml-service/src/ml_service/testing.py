@@ -208,3 +208,66 @@ class KeepAliveClient:
             self._writer.close()
             self._reader = self._writer = None
         return status, headers, content
+
+
+def worker_pids(service: ServiceProcess) -> set[int]:
+    """Workers are the forkserver's children (the API process forks nothing itself)."""
+    import psutil  # test extra; only these helpers need it
+
+    pids: set[int] = set()
+    for child in psutil.Process(service.pid).children(recursive=False):
+        if any("forkserver" in part for part in child.cmdline()):
+            pids.update(grandchild.pid for grandchild in child.children())
+    return pids
+
+
+def metric_value(exposition: str, name: str) -> float:
+    """An unlabelled (or the first labelled) sample of ``name``; fails if not exported."""
+    for line in exposition.splitlines():
+        sample, _, value = line.rpartition(" ")
+        if sample == name or sample.startswith(name + "{"):
+            return float(value)
+    raise AssertionError(f"{name} not exported")
+
+
+async def probe(
+    base_url: str, path: str, seconds: float, interval: float
+) -> list[tuple[int, float]]:
+    """(status, latency) of GET ``path`` every ``interval`` s for ``seconds`` s, own connection;
+    the connection is opened before the first timed request."""
+    results: list[tuple[int, float]] = []
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
+        await client.get(path)
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            response = await client.get(path)
+            results.append((response.status_code, time.perf_counter() - started))
+            await asyncio.sleep(interval)
+    return results
+
+
+async def hammer(port: int, body: bytes, seconds: float) -> list[tuple[int, float, str | None]]:
+    """One overloading client: (status, latency, Retry-After) per request until the deadline;
+    status 0 means the connection was reset."""
+    results: list[tuple[int, float, str | None]] = []
+    deadline = time.monotonic() + seconds
+    async with KeepAliveClient(port) as client:
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                status, headers, _ = await client.exchange("POST", "/v1/cluster", body)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                results.append((0, time.perf_counter() - started, None))
+                continue
+            results.append((status, time.perf_counter() - started, headers.get("retry-after")))
+            if status == 503:
+                await asyncio.sleep(0.02)  # a polite client backs off a little
+    return results
+
+
+async def overload_clients(
+    port: int, body: bytes, seconds: float, clients: int
+) -> list[tuple[int, float, str | None]]:
+    outcomes = await asyncio.gather(*(hammer(port, body, seconds) for _ in range(clients)))
+    return [result for client in outcomes for result in client]
