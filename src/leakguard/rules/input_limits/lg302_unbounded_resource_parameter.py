@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from leakguard.analysis.echoes import only_reaches_response
 from leakguard.analysis.pydantic_models import (
     COLLECTOR,
     body_param_use,
@@ -12,7 +13,9 @@ from leakguard.analysis.pydantic_models import (
     local_facts,
     model_index,
     own_qualified,
+    param_tree,
     request_handlers,
+    tree_refs,
 )
 from leakguard.rule import LintRule
 
@@ -37,7 +40,7 @@ class UnboundedResourceParameter(LintRule):
         if use is None:
             return
         klass = local_facts(self.context).get("classes", {}).get(node.name.value)
-        if klass is None:
+        if klass is None or self._only_echoed_here(qualified):
             return
         for name, statement in statements:
             tree = klass["fields"].get(name)
@@ -55,6 +58,22 @@ class UnboundedResourceParameter(LintRule):
         index = model_index(self.context)
         for param in params:
             use = body_param_use(param, self.context)
-            if use is not None and index.number_unbounded(use[1]):
+            if (
+                use is not None
+                and index.number_unbounded(use[1])
+                and not only_reaches_response(node, param.name.value)
+            ):
                 subject = f"Parameter `{param.name.value}` of route handler `{node.name.value}`"
                 self.report(param, subject=subject, name=param.name.value, fix=_QUERY_FIX)
+
+    def _only_echoed_here(self, model: str) -> bool:
+        """The model is a parameter of this file's handlers, and each of them only
+        returns it or logs it: its numbers size no work. Handlers in other files are
+        not seen, so a model only used there is still reported."""
+        uses = [
+            (handler, param.name.value)
+            for handler in request_handlers(self.context).values()
+            for param in handler_params(handler)
+            if model in tree_refs(param_tree(param, self.context))
+        ]
+        return bool(uses) and all(only_reaches_response(h, name) for h, name in uses)
