@@ -314,3 +314,136 @@ def _assigned_values(function: cst.CSTNode, name: str) -> list[cst.BaseExpressio
         ):
             values.append(node.value)
     return values
+
+
+def constant_key(subscript: cst.Subscript) -> bool:
+    """`d["fetched_at"] = ...`: a literal key names one slot, which a store replaces; a
+    dict written only under fixed keys cannot grow."""
+    if len(subscript.slice) != 1:
+        return False
+    index = subscript.slice[0].slice
+    if not isinstance(index, cst.Index):
+        return False
+    value = index.value
+    return isinstance(value, (cst.SimpleString, cst.Integer, cst.ConcatenatedString)) or (
+        isinstance(value, cst.Name) and value.value in ("True", "False", "None")
+    )
+
+
+def returns_stored_value(function: cst.CSTNode, key: str) -> bool:
+    """`return key[k]` somewhere in `function`: the hit path of the memo idiom
+    (`if k in CACHE: return CACHE[k]`, `if k not in CACHE: CACHE[k] = f(k)` then
+    `return CACHE[k]`), as opposed to a membership check that only refuses duplicates."""
+    for node in descendants(function, stop_at=SCOPE_NODES):
+        if (
+            isinstance(node, cst.Return)
+            and isinstance(node.value, cst.Subscript)
+            and dotted_name(node.value.value) == key
+        ):
+            return True
+    return False
+
+
+def updates_existing_key(function: cst.FunctionDef, store: cst.Subscript, key: str) -> bool:
+    """The function reads `key[k]` unguarded (a plain subscript load, which raises for a
+    missing key) before it stores under the same `k` in its top-level statements: the
+    store replaces an entry that already exists, so the dict does not grow."""
+    wanted = _slice_code(store)
+    if wanted is None:
+        return False
+    for statement in function.body.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign) and any(t.target is store for t in small.targets):
+                return False
+            value = small.value if isinstance(small, (cst.Assign, cst.Expr)) else None
+            if value is None:
+                continue
+            for node in [value, *descendants(value, stop_at=SCOPE_NODES)]:
+                if (
+                    isinstance(node, cst.Subscript)
+                    and dotted_name(node.value) == key
+                    and _slice_code(node) == wanted
+                ):
+                    return True
+    return False
+
+
+def _slice_code(subscript: cst.Subscript) -> str | None:
+    if len(subscript.slice) != 1 or not isinstance(subscript.slice[0].slice, cst.Index):
+        return None
+    return cst.Module([]).code_for_node(subscript.slice[0].slice.value)
+
+
+_PAYLOAD_METHODS = frozenset({"model_dump", "dict", "copy", "model_copy", "json", "to_dict"})
+_PAYLOAD_CALLS = frozenset({"dict", "jsonable_encoder", "fastapi.encoders.jsonable_encoder"})
+
+
+def is_request_payload(
+    value: cst.BaseExpression,
+    function: cst.FunctionDef,
+    nearest: dict[str, cst.BaseExpression] | None = None,
+    depth: int = 2,
+) -> bool:
+    """The stored value is the caller's own data: built only from the function's
+    parameters by literals, containers and serialisation (`item.model_dump()`,
+    `{"name": name}`, `jsonable_encoder(item)`), possibly through a local assigned once
+    from such an expression. A dict of such values is an in-memory store of what
+    clients sent (a tutorial's "database"), not a cache of computed results. `nearest`
+    gives, for locals assigned more than once, the assignment that reaches the store."""
+    params = {
+        p.name.value
+        for p in (
+            *function.params.posonly_params,
+            *function.params.params,
+            *function.params.kwonly_params,
+        )
+    }
+    locals_ = {**_single_assignments(function), **(nearest or {})}
+    mentioned: list[str] = []  # a literal default (`{"hits": 0}`) is not what clients sent
+
+    def payload(node: cst.BaseExpression, hops: int) -> bool:
+        if isinstance(node, cst.Name):
+            if node.value in params:
+                mentioned.append(node.value)
+                return True
+            bound = locals_.get(node.value)
+            return bound is not None and hops > 0 and payload(bound, hops - 1)
+        if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float, cst.ConcatenatedString)):
+            return True
+        if isinstance(node, cst.Attribute):
+            return payload(node.value, hops)
+        if isinstance(node, (cst.Dict, cst.List, cst.Tuple, cst.Set)):
+            for element in node.elements:
+                if isinstance(element, cst.DictElement):
+                    if not (payload(element.key, hops) and payload(element.value, hops)):
+                        return False
+                elif not payload(element.value, hops):
+                    return False
+            return True
+        if isinstance(node, cst.Call):
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value in _PAYLOAD_METHODS:
+                inner = payload(func.value, hops)
+            elif (dotted_name(func) or "") in _PAYLOAD_CALLS:
+                inner = True
+            else:
+                return False
+            return inner and all(payload(a.value, hops) for a in node.args)
+        return False
+
+    return payload(value, depth) and bool(mentioned)
+
+
+def _single_assignments(function: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
+    """Locals of `function` assigned exactly once (`name = value`), with their value."""
+    seen: dict[str, list[cst.BaseExpression]] = {}
+    for node in descendants(function.body, stop_at=SCOPE_NODES):
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    seen.setdefault(target.target.value, []).append(node.value)
+        elif isinstance(node, (cst.AugAssign, cst.For)) and isinstance(node.target, cst.Name):
+            seen.setdefault(node.target.value, []).extend([node.target, node.target])
+    return {name: values[0] for name, values in seen.items() if len(values) == 1}

@@ -24,19 +24,24 @@ Three shapes, all reported where a reviewer changes the code:
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import libcst as cst
 
 from leakguard.analysis.caches import (
     cache_decorator,
+    constant_key,
     decorator_target,
     eviction_index,
     is_dict_constructor,
+    is_request_payload,
     is_unbounded_cache_decorator,
     model_value,
     reads_by_key,
     request_reachable_names,
+    returns_stored_value,
+    updates_existing_key,
     uses_web_framework,
 )
 from leakguard.analysis.calls import positional_arg
@@ -196,17 +201,19 @@ class UnboundedCache(LintRule):
         # A model built or fitted on every call and kept in a dict is the seed's "models
         # never cleaned up", memo idiom or not; start-up code fills registries once.
         model_per_call = is_model and not self._runs_once(function)
-        if (
-            not self._cache_name.search(name)
-            and not model_per_call
-            and not (
-                (is_model or self._request_reachable(function))
-                and (reads_first or reads_by_key(function, key))
-            )
+        if isinstance(site, cst.Subscript) and (
+            constant_key(site) or updates_existing_key(function, site, key)
         ):
-            return  # a registry or an index, not a cache
+            return  # a fixed slot or an existing entry is replaced: nothing grows
+        reads = reads_first or reads_by_key(function, key)
+        memo = reads and returns_stored_value(function, key)
+        if not self._cache_name.search(name) and not model_per_call and not memo:
+            if not ((is_model or self._request_reachable(function)) and reads):
+                return  # a registry or an index, not a cache
+            if not is_model and value is not None and self._stores_payload(value, function):
+                return  # an in-memory store of what clients sent, not a cache
         location = locate(container, self.context)
-        facts = self._dict_facts(location.storage, key, container)
+        facts = self._dict_facts(location.storage, key, container, location.definition)
         if facts is None:
             return
         scope_root, binding, owner_label = facts
@@ -218,6 +225,24 @@ class UnboundedCache(LintRule):
             return  # evicted, reset, size-checked or handed to code that may evict
         self._reported.add(marker)
         self._report_store(site, key, is_model, function, binding, owner_label, location.storage)
+
+    def _stores_payload(self, value: cst.BaseExpression, function: cst.FunctionDef) -> bool:
+        nearest: dict[str, cst.BaseExpression] = {}
+        ancestors = list(self.context.ancestors())
+        for inner, outer in itertools.pairwise(ancestors):
+            if isinstance(outer, cst.IndentedBlock) and any(s is inner for s in outer.body):
+                # For a local assigned on several paths, the assignment just before
+                # the store in its own block is the one that reaches it.
+                position = next(i for i, s in enumerate(outer.body) if s is inner)
+                for statement in outer.body[:position]:
+                    if isinstance(statement, cst.SimpleStatementLine):
+                        for small in statement.body:
+                            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                                target = small.targets[0].target
+                                if isinstance(target, cst.Name):
+                                    nearest[target.value] = small.value
+                break
+        return is_request_payload(value, function, nearest)
 
     def _runs_once(self, function: cst.FunctionDef) -> bool:
         return function.name.value in _CONSTRUCTORS or is_lifecycle_hook(function, self.context)
@@ -231,13 +256,25 @@ class UnboundedCache(LintRule):
         )
 
     def _dict_facts(
-        self, storage: Storage, key: str, container: cst.BaseExpression
+        self,
+        storage: Storage,
+        key: str,
+        container: cst.BaseExpression,
+        scope: cst.CSTNode | None = None,
     ) -> tuple[cst.CSTNode, cst.BaseExpression, str] | None:
         """(where evictions are searched, the dict's binding, a label) or None."""
         if storage is Storage.MODULE_GLOBAL and "." not in key:
             binding = binding_value(key, self.context.module, self.context)
             if is_dict_constructor(binding, self.context) and binding is not None:
                 return self.context.module, binding, f"module-level dict `{key}`"
+            return None
+        if storage is Storage.CLOSURE and "." not in key and scope is not None:
+            # A memoising decorator's or factory's dict: it lives as long as the
+            # function returned, usually the process.
+            binding = binding_value(key, scope, self.context)
+            if is_dict_constructor(binding, self.context) and binding is not None:
+                where = scope.name.value if isinstance(scope, cst.FunctionDef) else "?"
+                return scope, binding, f"dict `{key}` captured from `{where}()`"
             return None
         if storage in (Storage.INSTANCE_ATTRIBUTE, Storage.CLASS_ATTRIBUTE) and key.count(".") == 1:
             owner = self._owner_class(container)
@@ -305,12 +342,13 @@ class UnboundedCache(LintRule):
         if isinstance(site, cst.Subscript):
             store += " = ..."
         what = f"`{store}` grows {owner_label}, which is never evicted"
-        scope = "this module" if storage is Storage.MODULE_GLOBAL else "the class"
-        lifetime = (
-            "for the life of the process"
-            if storage is not Storage.INSTANCE_ATTRIBUTE
-            else "for as long as the instance lives"
+        scope = {Storage.MODULE_GLOBAL: "this module", Storage.CLOSURE: "this file"}.get(
+            storage, "the class"
         )
+        lifetime = {
+            Storage.INSTANCE_ATTRIBUTE: "for as long as the instance lives",
+            Storage.CLOSURE: "for as long as the function that captures it lives",
+        }.get(storage, "for the life of the process")
         why = (
             f"{owner_label[0].upper()}{owner_label[1:]} (created at line {line_of(binding)}) gets "
             f"an entry on every call of `{function.name.value}`"
