@@ -13,7 +13,8 @@ of the value is then classified:
 - *escaped*: returned, yielded, stored on an attribute or in a subscript, or passed to a
   call that is neither a display nor a pure transform (the callee or the caller decides);
 - *observed*: passed to `print`/`logging`/`warnings.warn`/`.write`, or compared in a
-  condition whose branch only displays it.
+  condition whose branch only displays it. A `logger.debug(...)` line is diagnostics,
+  not monitoring, and counts as no use at all.
 
 A reading is reported when it is observed and neither enforced nor escaped. A value
 that is never used is not reported (nothing claims to monitor it).
@@ -244,6 +245,11 @@ class UnenforcedMemoryMeasurement(LintRule):
             flow.enforced = True
             return
         qualified = self.context.imports.qualify(func)
+        if method == "debug" or qualified == "logging.debug":
+            # A debug log line is diagnostics by definition: it claims to monitor nothing
+            # (ludwig logs memory per batch at debug level), so it is neither an
+            # observation to enforce nor an escape.
+            return
         if matches_any(qualified, self.option("observation_calls")) or (
             method is not None and method in self._observation_methods
         ):
