@@ -33,7 +33,7 @@ from leakguard.analysis.scopes import is_mutable_constructor
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
-from leakguard.walker import SCOPE_NODES, descendants
+from leakguard.walker import SCOPE_NODES, descendants, walk
 
 _ENTER_EXIT_PAIRS = (("__enter__", "__exit__"), ("__aenter__", "__aexit__"))
 _ENTER_METHODS = ("__enter__", "__aenter__")
@@ -141,6 +141,11 @@ class ContextManagerRetention(LintRule):
             for method in class_methods(owner)
             if method.name.value in release_scope
         ):
+            return False
+        if attribute in _read_from_outside(self.context):
+            # `with Capture() as cap: ...` then `cap.modules`: what the block collected
+            # is the object's product, read after the block; clearing it in `__exit__`
+            # would throw the result away.
             return False
         return not self._size_checked(method, f"{receiver}.{attribute}")
 
@@ -312,3 +317,33 @@ def _empties_by_slice(method: cst.FunctionDef, attribute: str) -> bool:
 
 def _is_empty_literal(value: cst.BaseExpression) -> bool:
     return isinstance(value, (cst.List, cst.Tuple)) and not value.elements
+
+
+def _read_from_outside(context: FileContext) -> frozenset[str]:
+    """Attribute names the file reads through a plain name that is not a method's
+    receiver (`cm.exit_args`, `"\\n".join(cap.imported_modules)`), excluding calls of
+    their methods (`obj.items.append(...)` mutates, it does not read a result)."""
+    cached = context.memo.get("lg107.read_from_outside")
+    if isinstance(cached, frozenset):
+        return cached
+    names: set[str] = set()
+    path: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        if not (
+            isinstance(node, cst.Attribute)
+            and isinstance(node.value, cst.Name)
+            and node.value.value not in ("self", "cls")
+        ):
+            return
+        parent = path[-2] if len(path) > 1 else None
+        if isinstance(parent, cst.Attribute) and parent.value is node:
+            return  # `cm.items.append`: a method of the container, not its contents
+        if isinstance(parent, (cst.AssignTarget, cst.AugAssign, cst.Del)):
+            return
+        names.add(node.attr.value)
+
+    walk(context.module, visit, stack=path)
+    result = frozenset(names)
+    context.memo["lg107.read_from_outside"] = result
+    return result
