@@ -79,3 +79,40 @@ def test_a_single_file_is_analysed_without_a_project_index(tmp_path: Path) -> No
         (11, "LG301"),
         (16, "LG303"),
     }
+
+
+SEVERITY_SOURCE = """\
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+app = FastAPI()
+
+
+class Note(BaseModel):
+    title: str
+    tags: list[str] = []
+    body: bytes = b""
+
+
+@app.post("/notes")
+def create(note: Note) -> int:
+    return 1
+"""
+
+
+def _severities(tmp_path: Path, **user: object) -> dict[int, str]:
+    target = tmp_path / "notes.py"
+    target.write_text(SEVERITY_SOURCE)
+    result = run([target], tmp_path, select=["LG301"], **user)
+    return {f.line: f.severity.value for f in result.findings}
+
+
+def test_unbounded_strings_are_notes_and_collections_errors(tmp_path: Path) -> None:
+    assert _severities(tmp_path) == {8: "note", 9: "error", 10: "note"}
+
+
+def test_string_severity_option_and_rule_severity_override(tmp_path: Path) -> None:
+    options = {"rules": {"LG301": {"string_severity": "warning"}}}
+    assert _severities(tmp_path, **options) == {8: "warning", 9: "error", 10: "warning"}
+    overridden = {"severity": {"LG301": "warning"}}
+    assert _severities(tmp_path, **overridden) == {8: "warning", 9: "warning", 10: "warning"}

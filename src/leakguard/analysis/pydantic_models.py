@@ -257,6 +257,16 @@ def bound_everywhere(tree: Tree) -> Tree:
     return result
 
 
+def bound_inner(tree: Tree) -> Tree:
+    """`tree` with every level below the top bounded (a validator that measures only the
+    items: `len(row) > N for row in v` leaves `v` itself unbounded)."""
+    if tree["k"] == "union":
+        return {**tree, "of": [bound_inner(option) for option in tree["of"]]}
+    if "of" in tree:
+        return {**tree, "of": [bound_everywhere(child) for child in tree["of"]]}
+    return tree
+
+
 def type_tree(node: cst.BaseExpression, context: FileContext, depth: int = 0) -> Tree:
     """The type tree of an annotation expression (see the module docstring)."""
     if depth > 12:
@@ -462,10 +472,12 @@ def _decorator_name(decorator: cst.Decorator, context: FileContext) -> str:
     return context.imports.qualify(func) or qualified_name(func, context) or ""
 
 
-def _validated_fields(klass: cst.ClassDef, context: FileContext) -> dict[str, bool]:
+def _validated_fields(klass: cst.ClassDef, context: FileContext) -> dict[str, tuple[bool, bool]]:
     """Fields that a validator in the class compares and raises on (an explicit bound),
-    mapped to True when the validator also measures the items (`len(n) for n in v`)."""
-    found: dict[str, bool] = {}
+    mapped to (outer, inner): whether it bounds the value itself (`len(v) > N`, or any
+    comparison when nothing is measured) and whether it measures the items
+    (`len(n) for n in v`). Each bounds only its own levels."""
+    found: dict[str, tuple[bool, bool]] = {}
     body = klass.body.body if isinstance(klass.body, cst.IndentedBlock) else ()
     for method in body:
         if not isinstance(method, cst.FunctionDef):
@@ -473,14 +485,15 @@ def _validated_fields(klass: cst.ClassDef, context: FileContext) -> dict[str, bo
         for decorator in method.decorators:
             name = _short(_decorator_name(decorator, context))
             if name in _VALIDATOR_DECORATORS or name in _MODEL_VALIDATOR_DECORATORS:
-                for field, deep in _fields_checked_by(method, decorator, name).items():
-                    found[field] = found.get(field, False) or deep
+                for field, (outer, inner) in _fields_checked_by(method, decorator, name).items():
+                    was_outer, was_inner = found.get(field, (False, False))
+                    found[field] = (was_outer or outer, was_inner or inner)
     return found
 
 
 def _fields_checked_by(
     method: cst.FunctionDef, decorator: cst.Decorator, kind: str
-) -> dict[str, bool]:
+) -> dict[str, tuple[bool, bool]]:
     nodes = list(descendants(method.body, stop_at=SCOPE_NODES))
     if not any(isinstance(n, cst.Raise) for n in nodes):
         return {}
@@ -496,32 +509,35 @@ def _fields_checked_by(
         measured = [
             len_argument(part) for c in comparisons for part in descendants(c) if len_argument(part)
         ]
-        deep = any(isinstance(m, cst.Name) and m.value != value_name for m in measured)
+        inner = any(isinstance(m, cst.Name) and m.value != value_name for m in measured)
+        outer = not measured or any(
+            isinstance(m, cst.Name) and m.value == value_name for m in measured
+        )
         return {
-            a.value.evaluated_value: deep
+            a.value.evaluated_value: (outer, inner)
             for a in target.args
             if a.keyword is None
             and isinstance(a.value, cst.SimpleString)
             and isinstance(a.value.evaluated_value, str)
         }
-    checked: dict[str, bool] = {}
+    checked: dict[str, tuple[bool, bool]] = {}
     for comparison in comparisons:
         for node in descendants(comparison):
             if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
                 if node.value.value in ("self", "cls", "model", "m"):
-                    checked[node.attr.value] = False
+                    checked[node.attr.value] = (True, False)
             elif isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name):
                 element = node.slice[0].slice if node.slice else None
                 if isinstance(element, cst.Index) and isinstance(element.value, cst.SimpleString):
                     key = element.value.evaluated_value
                     if isinstance(key, str):
-                        checked[key] = False
+                        checked[key] = (True, False)
             elif _is_method_call(node, "get") and isinstance(node, cst.Call) and node.args:
                 key_node = node.args[0].value
                 if isinstance(key_node, cst.SimpleString):
                     key = key_node.evaluated_value
                     if isinstance(key, str):
-                        checked[key] = False
+                        checked[key] = (True, False)
     return checked
 
 
@@ -549,7 +565,11 @@ def _class_facts(klass: cst.ClassDef, context: FileContext) -> dict[str, Any]:
         if tree is None:
             continue
         if name in validated:
-            tree = bound_everywhere(tree) if validated[name] else bound(tree, True, True)
+            outer, inner = validated[name]
+            if inner:
+                tree = bound_inner(tree)
+            if outer:
+                tree = bound(tree, True, True)
         fields[name] = tree
     facts: dict[str, Any] = {"bases": bases, "fields": fields}
     if decorated:

@@ -18,6 +18,8 @@ from leakguard.analysis.pydantic_models import (
     param_markers,
     request_handlers,
 )
+from leakguard.config import bundled_rule_specs
+from leakguard.finding import Severity
 from leakguard.rule import LintRule
 
 _COLLECTION_IMPACT = (
@@ -97,8 +99,14 @@ class UnboundedRequestCollection(LintRule):
     def _report(self, node: cst.CSTNode, subject: str, how: str, levels: list[Level]) -> None:
         text, verb = _describe([level.text for level in levels])
         only_strings = all(level.is_string for level in levels)
+        severity: Severity | None = None
+        if only_strings and self.spec.severity == bundled_rule_specs()[self.code].severity:
+            # The server's body-size limit caps a string, and it rarely drives work; an
+            # unbounded collection level keeps the rule's own severity.
+            severity = Severity.parse(str(self.option("string_severity")))
         self.report(
             node,
+            severity=severity,
             subject=subject,
             how=how,
             levels=text,
