@@ -36,6 +36,10 @@ _REGISTRATION_KEYWORDS = ("endpoint", "view_func", "handler")
 _ROUTE_FACTORIES = frozenset(
     {
         "starlette.routing.Route",
+        # Django URL patterns: `path("items/", views.items)` in the same file.
+        "django.urls.path",
+        "django.urls.re_path",
+        "django.conf.urls.url",
         "starlette.routing.WebSocketRoute",
         "fastapi.routing.APIRoute",
         "aiohttp.web.get",

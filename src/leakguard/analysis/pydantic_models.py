@@ -749,6 +749,19 @@ _REQUEST_TYPE_SUFFIXES = (".Request", ".BaseRequest", ".HTTPConnection")
 _FRAMEWORK_PREFIXES = ("fastapi.", "starlette.", "aiohttp.", "flask.", "werkzeug.", "quart.")
 
 
+def request_object_names(function: cst.FunctionDef, context: FileContext) -> frozenset[str]:
+    """Names in a handler that hold the request object itself: `request`/`req` (also
+    Flask's global `request`) and parameters typed as a framework `Request`."""
+    names = set(_REQUEST_NAMES)
+    for param in handler_params(function):
+        if param.annotation is None:
+            continue
+        qualified = context.imports.qualify(param.annotation.annotation) or ""
+        if qualified.startswith(_FRAMEWORK_PREFIXES) and qualified.endswith(_REQUEST_TYPE_SUFFIXES):
+            names.add(param.name.value)
+    return frozenset(names)
+
+
 def request_data_names(function: cst.FunctionDef, context: FileContext) -> frozenset[str]:
     """Names in a handler that hold the request or data read from it: `request`/`req`,
     parameters typed as a framework `Request`, and locals assigned from them
@@ -757,13 +770,7 @@ def request_data_names(function: cst.FunctionDef, context: FileContext) -> froze
     cached = context.memo.get(key)
     if isinstance(cached, frozenset):
         return cached
-    names = set(_REQUEST_NAMES)
-    for param in handler_params(function):
-        if param.annotation is None:
-            continue
-        qualified = context.imports.qualify(param.annotation.annotation) or ""
-        if qualified.startswith(_FRAMEWORK_PREFIXES) and qualified.endswith(_REQUEST_TYPE_SUFFIXES):
-            names.add(param.name.value)
+    names = set(request_object_names(function, context))
     for node in descendants(function.body, stop_at=SCOPE_NODES):
         if (
             isinstance(node, cst.Assign)

@@ -14,6 +14,7 @@ from leakguard.analysis.pydantic_models import (
     request_handlers,
     resolve_field,
 )
+from leakguard.analysis.request_data import untyped_collections
 from leakguard.rule import LintRule
 from leakguard.walker import SCOPE_NODES, descendants
 
@@ -25,6 +26,14 @@ _CHEAP_BUILTINS = frozenset(
         "sum", "repr", "id", "type", "getattr", "hasattr",
     }
 )  # fmt: skip
+
+
+_UNTYPED_HELP = (
+    "It is untyped request data: no model bounds it, so one request can queue unlimited "
+    "work and block this worker for everyone. Check `if len({collection}) > MAX_BATCH: "
+    "abort(413)` (or raise HTTPException(413)) before the loop, or validate the body with "
+    "a model whose collections have `max_length`."
+)
 
 
 def _does_work(body: cst.CSTNode) -> bool:
@@ -56,11 +65,13 @@ class UnboundedBatchIteration(LintRule):
             self._check(node, node.iter, element)
 
     def _check(self, loop: cst.CSTNode, iterable: cst.BaseExpression, work: cst.CSTNode) -> None:
-        collections = iterated_collections(iterable)
-        if not collections:
-            return
         function = self.context.enclosing_function()
         if function is None or id(function) not in request_handlers(self.context):
+            return
+        if self._check_untyped(function, loop, iterable, work):
+            return
+        collections = iterated_collections(iterable)
+        if not collections:
             return
         bindings = request_bindings(function, self.context)
         if not bindings:
@@ -83,3 +94,26 @@ class UnboundedBatchIteration(LintRule):
                 field=f"field `{owner.rsplit('.', 1)[-1]}.{field}`",
             )
             return
+
+    def _check_untyped(
+        self,
+        function: cst.FunctionDef,
+        loop: cst.CSTNode,
+        iterable: cst.BaseExpression,
+        work: cst.CSTNode,
+    ) -> bool:
+        """Loops over raw request data (`request.get_json()["items"]`, `await
+        request.json()`, `request.files.getlist(...)`): no model bounds them, so only a
+        length check before the loop does."""
+        for collection in untyped_collections(iterable, function, self.context):
+            if not _does_work(work) or guarded_before(function, loop, collection, self.context):
+                continue
+            code = self.context.code_of(collection)
+            self.report(
+                loop,
+                handler=function.name.value,
+                collection=code,
+                help=_UNTYPED_HELP.format(collection=code),
+            )
+            return True
+        return False

@@ -1,0 +1,131 @@
+"""Untyped request data: collections a handler reads from the raw request, with no model
+to bound them.
+
+Flask `request.get_json()` / `request.json` / `request.files.getlist(...)` /
+`request.form.getlist(...)`, Starlette/aiohttp `await request.json()` /
+`await request.post()`, Django `json.loads(request.body)`, values taken from them
+(`payload["items"]`, `payload.get("items")`) and locals assigned from any of these.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from leakguard.analysis.pydantic_models import request_object_names
+from leakguard.context import FileContext
+from leakguard.walker import SCOPE_NODES, descendants
+
+_ITERATION_WRAPPERS = frozenset({"enumerate", "sorted", "reversed", "list", "tuple", "set", "iter"})
+_DICT_VIEWS = frozenset({"items", "values", "keys"})
+# Request methods that return the parsed body (JSON or form) as plain containers.
+_BODY_METHODS = frozenset({"get_json", "json", "post"})
+_MULTI_FIELDS = frozenset({"files", "form"})
+_JSON_LOADERS = frozenset({"json.loads", "orjson.loads", "ujson.loads", "simplejson.loads"})
+
+
+def untyped_collections(
+    iterable: cst.BaseExpression, function: cst.FunctionDef, context: FileContext
+) -> list[cst.BaseExpression]:
+    """The collections that `for ... in iterable` walks which are untyped request data
+    of `function` (unwrapping `enumerate(x)`, `zip(a, b)`, `x.items()`)."""
+    tainted = _tainted_locals(function, context)
+    requests = request_object_names(function, context)
+    return [c for c in _walked(iterable) if _is_untyped(c, requests, tainted, context)]
+
+
+def _walked(iterable: cst.BaseExpression) -> list[cst.BaseExpression]:
+    if isinstance(iterable, cst.Call):
+        func = iterable.func
+        positional = [a.value for a in iterable.args if a.keyword is None and not a.star]
+        if isinstance(func, cst.Name):
+            if func.value in _ITERATION_WRAPPERS and positional:
+                return _walked(positional[0])
+            if func.value == "zip":
+                return [c for p in positional for c in _walked(p)]
+        if isinstance(func, cst.Attribute) and func.attr.value in _DICT_VIEWS and not positional:
+            return _walked(func.value)
+    return [iterable]
+
+
+def _is_untyped(
+    node: cst.BaseExpression,
+    requests: frozenset[str],
+    tainted: set[str],
+    context: FileContext,
+) -> bool:
+    while True:
+        if isinstance(node, cst.Await):
+            node = node.expression
+        elif isinstance(node, cst.Subscript):
+            node = node.value  # `payload["items"]`: a value taken from the data
+        elif isinstance(node, cst.Name):
+            return node.value in tainted
+        elif isinstance(node, cst.Attribute):
+            # Flask's `request.json` property.
+            return node.attr.value == "json" and _is_request(node.value, requests)
+        elif isinstance(node, cst.Call):
+            func = node.func
+            if context.imports.call_name(node) in _JSON_LOADERS:
+                return bool(node.args) and _reads_raw_body(node.args[0].value, requests, tainted)
+            if not isinstance(func, cst.Attribute):
+                return False
+            method = func.attr.value
+            if method in _BODY_METHODS and _is_request(func.value, requests):
+                return True
+            if method == "getlist":
+                receiver = func.value
+                return (
+                    isinstance(receiver, cst.Attribute)
+                    and receiver.attr.value in _MULTI_FIELDS
+                    and _is_request(receiver.value, requests)
+                )
+            if method == "get":
+                node = func.value  # `payload.get("items")`
+                continue
+            return False
+        else:
+            return False
+
+
+def _is_request(node: cst.BaseExpression, requests: frozenset[str]) -> bool:
+    return isinstance(node, cst.Name) and node.value in requests
+
+
+def _reads_raw_body(node: cst.BaseExpression, requests: frozenset[str], tainted: set[str]) -> bool:
+    """`request.body`, `await request.body()`, `request.data`, or a local holding one."""
+    if isinstance(node, cst.Await):
+        node = node.expression
+    if isinstance(node, cst.Call):
+        node = node.func
+    if isinstance(node, cst.Name):
+        return node.value in tainted
+    return (
+        isinstance(node, cst.Attribute)
+        and node.attr.value in ("body", "data")
+        and _is_request(node.value, requests)
+    )
+
+
+def _tainted_locals(function: cst.FunctionDef, context: FileContext) -> set[str]:
+    """Locals assigned from untyped request data (`payload = request.get_json()`,
+    `items = payload["items"]`, `raw = request.body`), in source order."""
+    key = ("request_data.tainted", id(function))
+    cached = context.memo.get(key)
+    if isinstance(cached, set):
+        return cached
+    requests = request_object_names(function, context)
+    tainted: set[str] = set()
+    for node in descendants(function.body, stop_at=SCOPE_NODES):
+        if not (
+            isinstance(node, cst.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0].target, cst.Name)
+        ):
+            continue
+        value = node.value
+        if _is_untyped(value, requests, tainted, context) or _reads_raw_body(
+            value, requests, set()
+        ):
+            tainted.add(node.targets[0].target.value)
+    context.memo[key] = tainted
+    return tainted
