@@ -144,17 +144,49 @@ def release_at(
         return _del_release(node, node.target, key)
     if isinstance(node, cst.Assign):
         for target in node.targets:
-            if _target_is(target.target, key) and not _mentions_grown(node.value, key):
+            if _target_is(target.target, key) and _replaces(node.value, key, context):
                 return Release(ReleaseKind.REASSIGN, node, key)
         return None
     if (
         isinstance(node, cst.AnnAssign)
         and node.value is not None
         and _target_is(node.target, key)
-        and not _mentions_grown(node.value, key)
+        and _replaces(node.value, key, context)
     ):
         return Release(ReleaseKind.REASSIGN, node, key)
     return None
+
+
+# Conversions to a structure that no longer grows: `xs = np.array(xs)` after a loop
+# drops the list (a benchmark's timings turned into an array), it does not keep it.
+_CONVERSIONS = frozenset(
+    {
+        "numpy.array",
+        "numpy.asarray",
+        "numpy.stack",
+        "numpy.vstack",
+        "numpy.hstack",
+        "numpy.concatenate",
+        "numpy.fromiter",
+        "torch.tensor",
+        "torch.as_tensor",
+        "torch.stack",
+        "torch.cat",
+        "pandas.DataFrame",
+        "pandas.Series",
+        "pandas.concat",
+        "tuple",
+        "frozenset",
+    }
+)
+
+
+def _replaces(value: cst.BaseExpression, key: str, context: FileContext) -> bool:
+    """A reassignment that drops what the container held: a fresh value, or a conversion
+    of the container to an array, frame or tuple; not `key + [x]` or `list(key)`."""
+    if not _mentions_grown(value, key):
+        return True
+    return isinstance(value, cst.Call) and context.imports.call_name(value) in _CONVERSIONS
 
 
 def _target_is(target: cst.BaseExpression, key: str) -> bool:
