@@ -12,6 +12,7 @@ from leakguard.analysis.imports import matches_any
 from leakguard.config import bundled_rule_specs
 from leakguard.finding import Severity
 from leakguard.rule import LintRule
+from leakguard.walker import descendants
 
 _HEADER = "access-control-allow-origin"
 _LIST_FIX = (
@@ -254,6 +255,8 @@ class WildcardCors(LintRule):
         return text
 
     def _report(self, node: cst.CSTNode, what: str, credentials: bool, flag: str, fix: str) -> None:
+        if self._operator_opted_in():
+            return
         severity: Severity | None = None
         if credentials and self.spec.severity == bundled_rule_specs()[self.code].severity:
             severity = Severity.parse(self.option("credentials_severity"))
@@ -266,3 +269,36 @@ class WildcardCors(LintRule):
             fix=fix,
             severity=severity,
         )
+
+    def _operator_opted_in(self) -> bool:
+        """The wildcard sits in a branch taken only when configuration asks for it
+        (`if "*" in settings.cors_origins:`): the operator chose it, as with an origin
+        list read from settings."""
+        for ancestor in self.context.ancestors():
+            if isinstance(ancestor, cst.If) and _tests_for_wildcard(ancestor.test):
+                return True
+        return False
+
+
+def _tests_for_wildcard(test: cst.BaseExpression) -> bool:
+    """`"*" in origins`, `origins == "*"`, `origins == ["*"]` with `origins` not a literal."""
+    for node in (test, *descendants(test)):
+        if not isinstance(node, cst.Comparison):
+            continue
+        operands = [node.left, *(t.comparator for t in node.comparisons)]
+        operators = [t.operator for t in node.comparisons]
+        if not any(isinstance(o, (cst.In, cst.Equal)) for o in operators):
+            continue
+        if any(_is_star(o) for o in operands) and any(
+            isinstance(o, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) for o in operands
+        ):
+            return True
+    return False
+
+
+def _is_star(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.SimpleString):
+        return node.evaluated_value == "*"
+    if isinstance(node, (cst.List, cst.Tuple)) and len(node.elements) == 1:
+        return _is_star(node.elements[0].value)
+    return False
