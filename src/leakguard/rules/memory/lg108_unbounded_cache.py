@@ -54,6 +54,7 @@ from leakguard.analysis.cleanup import (
 from leakguard.analysis.frameworks import is_request_handler
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.lifecycle import is_lifecycle_hook
+from leakguard.analysis.loops import function_escapes
 from leakguard.analysis.scopes import Storage, locate
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
@@ -268,13 +269,16 @@ class UnboundedCache(LintRule):
             if is_dict_constructor(binding, self.context) and binding is not None:
                 return self.context.module, binding, f"module-level dict `{key}`"
             return None
-        if storage is Storage.CLOSURE and "." not in key and scope is not None:
+        if storage is Storage.CLOSURE and "." not in key and isinstance(scope, cst.FunctionDef):
             # A memoising decorator's or factory's dict: it lives as long as the
-            # function returned, usually the process.
+            # function returned, usually the process. A helper that does not leave
+            # the call (a per-request lookup memo) dies with its dict.
+            inner = self.context.enclosing_function()
+            if inner is None or not function_escapes(inner, scope, self.context):
+                return None
             binding = binding_value(key, scope, self.context)
             if is_dict_constructor(binding, self.context) and binding is not None:
-                where = scope.name.value if isinstance(scope, cst.FunctionDef) else "?"
-                return scope, binding, f"dict `{key}` captured from `{where}()`"
+                return scope, binding, f"dict `{key}` captured from `{scope.name.value}()`"
             return None
         if storage in (Storage.INSTANCE_ATTRIBUTE, Storage.CLASS_ATTRIBUTE) and key.count(".") == 1:
             owner = self._owner_class(container)
