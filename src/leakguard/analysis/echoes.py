@@ -124,8 +124,13 @@ def _echo_end(path: list[cst.CSTNode]) -> str | None:
                 return None
             child = parent
             continue
+        if isinstance(parent, cst.Await) and isinstance(child, cst.Call) and _packages(child):
+            child = parent
+            continue
         if isinstance(parent, cst.Expr):
-            return "" if isinstance(child, cst.Call) and _is_log_call(child) else None
+            if isinstance(child, cst.Await):
+                child = child.expression
+            return "" if isinstance(child, cst.Call) and _packages(child) else None
         if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is child:
             targets = (
                 [t.target for t in parent.targets]
@@ -145,12 +150,15 @@ def _packages(call: cst.Call) -> bool:
     name = dotted_name(call.func) or ""
     if name in _PACKAGING_CALLS or name.rsplit(".", 1)[-1] in _PACKAGING_CALLS:
         return True
-    # `item.model_dump()`, `item.dict()`: the model's data, not work on it.
+    # `item.model_dump()`, `item.dict()`: the model's data, not work on it;
+    # `await websocket.send_json(...)`: a websocket's response.
     return isinstance(call.func, cst.Attribute) and call.func.attr.value in (
         "model_dump",
         "dict",
         "json",
         "model_dump_json",
+        "send_json",
+        "send_text",
     )
 
 
