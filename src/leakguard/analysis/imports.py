@@ -49,7 +49,35 @@ class ImportTable:
     def from_module(cls, module: cst.Module, module_name: str = "") -> ImportTable:
         table = cls(module_name)
         table._scan_block(module.body)
+        # Imports inside functions (`def load(p): import torch; return torch.load(p)`,
+        # common for optional heavy dependencies) resolve alike, unless the module
+        # binds the name itself.
+        local = cls(module_name)
+        local._scan_nested(module.body, top=True)
+        for name, target in local.aliases.items():
+            table.aliases.setdefault(name, target)
         return table
+
+    def _scan_nested(self, body: object, top: bool = False) -> None:
+        """Record imports in function and class bodies, at any statement depth."""
+        for statement in body:  # type: ignore[attr-defined]
+            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                self._scan_statements(statement.body)
+            elif isinstance(statement, cst.BaseCompoundStatement):
+                for block in _blocks(statement):
+                    self._scan_nested(block.body, top=top)
+            elif not top and isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, (cst.Import, cst.ImportFrom)):
+                        self.record(small)
+
+    def _scan_statements(self, suite: cst.BaseSuite) -> None:
+        if isinstance(suite, cst.IndentedBlock):
+            self._scan_nested(suite.body)
+        elif isinstance(suite, cst.SimpleStatementSuite):
+            for small in suite.body:
+                if isinstance(small, (cst.Import, cst.ImportFrom)):
+                    self.record(small)
 
     def _scan_block(self, body: object) -> None:
         for statement in body:  # type: ignore[attr-defined]
@@ -141,3 +169,22 @@ def matches_any(qualified: str | None, names: object) -> bool:
         elif qualified == pattern:
             return True
     return False
+
+
+def _blocks(statement: cst.BaseCompoundStatement) -> list[cst.IndentedBlock]:
+    """The indented blocks of a compound statement (body, else, handlers, finally)."""
+    blocks: list[cst.IndentedBlock] = []
+    todo: list[object] = [statement]
+    while todo:
+        node = todo.pop()
+        for name in ("body", "orelse", "finalbody"):
+            child = getattr(node, name, None)
+            if isinstance(child, cst.IndentedBlock):
+                blocks.append(child)
+            elif isinstance(child, (cst.If, cst.Else, cst.Finally)):
+                todo.append(child)
+        for handler in getattr(node, "handlers", ()):
+            todo.append(handler)
+        for case in getattr(node, "cases", ()):
+            todo.append(case)
+    return blocks

@@ -167,3 +167,134 @@ def _functions_named(name: str, context: FileContext) -> Iterable[cst.FunctionDe
         context.memo["integrity_functions_by_name"] = table
     found: list[cst.FunctionDef] = table.get(name, [])
     return found
+
+
+# Writers and the position of the file or path they write to.
+_WRITERS = {
+    "pickle.dump": 1,
+    "_pickle.dump": 1,
+    "cPickle.dump": 1,
+    "dill.dump": 1,
+    "cloudpickle.dump": 1,
+    "joblib.dump": 1,
+    "torch.save": 1,
+    "torch.jit.save": 1,
+    "onnx.save": 1,
+    "onnx.save_model": 1,
+    "skops.io.dump": 1,
+    "yaml.dump": 1,
+    "numpy.save": 0,
+    "numpy.savez": 0,
+    "numpy.savez_compressed": 0,
+    "safetensors.torch.save_file": 1,
+}
+# Methods that save their receiver to the path given first: `model.save(path)`.
+_SAVE_METHODS = frozenset({"save", "save_model", "save_pretrained", "to_pickle", "dump"})
+_PATH_KEYWORDS = frozenset({"file", "f", "path", "filename", "fname"})
+
+
+def round_trip(load: cst.Call, source: cst.BaseExpression, context: FileContext) -> bool:
+    """The function (or test) that makes `load` wrote the same file earlier: a round trip
+    (`joblib.dump(model, path)` ... `joblib.load(path)`, or both through `open(path)`
+    handles), which loads nothing it did not produce itself."""
+    function = next((a for a in context.ancestors() if isinstance(a, cst.FunctionDef)), None)
+    if function is None:
+        return False
+    if isinstance(source, cst.Name) and _assigned_from_dumps(function, source.value, context):
+        return True  # `blob = pickle.dumps(x)` ... `pickle.loads(blob)`: in memory
+    handles: dict[str, str] = {}  # file handle name -> its path's code, as bound so far
+    written: set[str] = set()
+    for node in descendants(function.body, stop_at=_OWN_BODY_STOP):
+        if node is load:
+            return _target_text(source, handles, context) in written
+        _bind_handle(node, handles, context)
+        if isinstance(node, cst.Call):
+            target = _written_target(node, context)
+            if target is not None:
+                written.add(_target_text(target, handles, context))
+    return False
+
+
+def _bind_handle(node: cst.CSTNode, handles: dict[str, str], context: FileContext) -> None:
+    """Record `with open(path) as f` / `f = open(path)`: `f` now means `path`."""
+    opened: cst.BaseExpression | None = None
+    name: cst.BaseExpression | None = None
+    if isinstance(node, cst.WithItem) and node.asname is not None:
+        opened, name = node.item, node.asname.name
+    elif isinstance(node, cst.Assign) and len(node.targets) == 1:
+        opened, name = node.value, node.targets[0].target
+    if not isinstance(name, cst.Name):
+        return
+    if isinstance(opened, cst.Call) and _is_open(opened, context):
+        handles[name.value] = _opened_path(opened)
+    else:
+        handles.pop(name.value, None)
+
+
+def _opened_path(call: cst.Call) -> str:
+    if call.args:
+        return _code(call.args[0].value)
+    # `path.open("rb")`: the receiver is the path.
+    func = call.func
+    return _code(func.value) if isinstance(func, cst.Attribute) else _code(call)
+
+
+def _is_open(call: cst.Call, context: FileContext) -> bool:
+    name = context.imports.call_name(call) or ""
+    if name in ("open", "io.open", "gzip.open", "bz2.open", "lzma.open"):
+        return True
+    # `path.open("wb")` on a pathlib.Path: the path is the receiver.
+    return isinstance(call.func, cst.Attribute) and call.func.attr.value == "open"
+
+
+def _written_target(call: cst.Call, context: FileContext) -> cst.BaseExpression | None:
+    name = context.imports.call_name(call) or ""
+    position = _WRITERS.get(name)
+    if (
+        position is None
+        and isinstance(call.func, cst.Attribute)
+        and call.func.attr.value in _SAVE_METHODS
+    ):
+        position = 0
+    if position is None:
+        return None
+    positional = [a.value for a in call.args if a.keyword is None and not a.star]
+    if len(positional) > position:
+        return positional[position]
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in (
+            "file",
+            "f",
+            "path",
+            "filename",
+            "fname",
+        ):
+            return arg.value
+    return None
+
+
+def _target_text(node: cst.BaseExpression, handles: dict[str, str], context: FileContext) -> str:
+    if isinstance(node, cst.Name) and node.value in handles:
+        return handles[node.value]
+    if isinstance(node, cst.Call) and _is_open(node, context):
+        return _opened_path(node)
+    return _code(node)
+
+
+def _code(node: cst.BaseExpression) -> str:
+    return "".join(cst.Module([]).code_for_node(node).split())
+
+
+def _assigned_from_dumps(function: cst.FunctionDef, name: str, context: FileContext) -> bool:
+    values = [
+        node.value
+        for node in descendants(function.body, stop_at=_OWN_BODY_STOP)
+        if isinstance(node, cst.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0].target, cst.Name)
+        and node.targets[0].target.value == name
+    ]
+    return bool(values) and all(
+        isinstance(v, cst.Call) and (context.imports.call_name(v) or "").endswith(".dumps")
+        for v in values
+    )

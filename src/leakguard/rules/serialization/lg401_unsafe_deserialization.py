@@ -6,6 +6,7 @@ import libcst as cst
 
 from leakguard.analysis.calls import is_literal_false, is_literal_true, keyword_arg, positional_arg
 from leakguard.analysis.imports import matches_any
+from leakguard.analysis.integrity import round_trip
 from leakguard.analysis.scopes import module_bindings
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace, without_arg
 from leakguard.fixes.names import renamed_callee
@@ -29,7 +30,10 @@ class UnsafeDeserialization(LintRule):
         if name is None:
             return
         verdict = self._verdict(name, node)
-        if verdict is not None:
+        source = node.args[0].value if node.args else None
+        if verdict is not None and not (
+            source is not None and round_trip(node, source, self.context)
+        ):
             why, fix = verdict
             self.report(node, call=name, why=why, fix=fix, fix_plan=self._fix_plan(name, node))
 

@@ -6,7 +6,12 @@ import libcst as cst
 
 from leakguard.analysis.calls import keyword_arg, positional_arg
 from leakguard.analysis.imports import matches_any
-from leakguard.analysis.integrity import CheckVocabulary, checked_before, innermost_scope
+from leakguard.analysis.integrity import (
+    CheckVocabulary,
+    checked_before,
+    innermost_scope,
+    round_trip,
+)
 from leakguard.rule import LintRule
 
 # Keyword names under which the loaders above take their source.
@@ -33,7 +38,9 @@ class UnverifiedModelLoad(LintRule):
         vocabulary = CheckVocabulary(
             tuple(self.option("compare_calls")), tuple(self.option("digest_calls"))
         )
-        if checked_before(node, scope, self.context, vocabulary):
+        if checked_before(node, scope, self.context, vocabulary) or round_trip(
+            node, source, self.context
+        ):
             return
         self.report(node, call=name, source=self._shown(source), scope=self._scope_label(scope))
 
