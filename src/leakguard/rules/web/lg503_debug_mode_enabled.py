@@ -8,9 +8,10 @@ import libcst as cst
 
 from leakguard.analysis.bindings import assigned_values, module_assigned_once
 from leakguard.analysis.calls import is_literal_true, keyword_arg
-from leakguard.analysis.imports import matches_any
+from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.fixes import Applicability, FixPlan, replace, without_arg
 from leakguard.rule import LintRule
+from leakguard.walker import SCOPE_NODES, descendants
 
 _ASGI = (
     "unhandled errors return full tracebacks (source lines, file paths, local values) to "
@@ -24,6 +25,9 @@ _DJANGO = (
     "error pages show tracebacks, settings and SQL to visitors, and every SQL query is "
     "kept in memory"
 )
+
+
+_FACTORY_NAMES = frozenset({"create_app", "make_app"})
 
 
 class DebugModeEnabled(LintRule):
@@ -127,7 +131,7 @@ class DebugModeEnabled(LintRule):
         self, receiver: cst.BaseExpression, constructors: str, by_name: bool = True
     ) -> bool:
         if isinstance(receiver, cst.Call):
-            return matches_any(self.context.imports.call_name(receiver), self.option(constructors))
+            return self._builds_app(receiver, constructors)
         if not isinstance(receiver, cst.Name):
             return False
         values: list[cst.BaseExpression] = []
@@ -137,14 +141,41 @@ class DebugModeEnabled(LintRule):
         if not values:
             bound = module_assigned_once(receiver.value, self.context)
             values = [bound] if bound is not None else []
-        if any(
-            isinstance(v, cst.Call)
-            and matches_any(self.context.imports.call_name(v), self.option(constructors))
-            for v in values
-        ):
+        if any(isinstance(v, cst.Call) and self._builds_app(v, constructors) for v in values):
             return True
         # `app = create_app()`: an app by convention when its origin is not visible.
         return by_name and receiver.value in self.option("app_names")
+
+    def _builds_app(self, call: cst.Call, constructors: str, depth: int = 2) -> bool:
+        """A constructor call, or a factory: `create_app()`/`make_app()` (the names
+        Flask's CLI looks for) or a function of this file that returns a constructed
+        app."""
+        qualified = self.context.imports.call_name(call)
+        if matches_any(qualified, self.option(constructors)):
+            return True
+        name = dotted_name(call.func) or ""
+        if name.rsplit(".", 1)[-1] in _FACTORY_NAMES and constructors == "flask_app_constructors":
+            return True
+        if depth == 0 or not isinstance(call.func, cst.Name):
+            return False
+        for statement in self.context.module.body:
+            if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+                returned = [
+                    n.value
+                    for n in descendants(statement.body, stop_at=SCOPE_NODES)
+                    if isinstance(n, cst.Return) and n.value is not None
+                ]
+                local = assigned_values(statement, self.context)
+                for value in returned:
+                    candidates = (
+                        local.get(value.value, []) if isinstance(value, cst.Name) else [value]
+                    )
+                    if any(
+                        isinstance(c, cst.Call) and self._builds_app(c, constructors, depth - 1)
+                        for c in candidates
+                    ):
+                        return True
+        return False
 
     def _is_settings_module(self) -> bool:
         path = PurePosixPath(self.context.path.replace("\\", "/"))
