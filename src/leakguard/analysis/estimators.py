@@ -131,7 +131,13 @@ def estimator_constructor(
     context: FileContext,
     classes: Iterable[str] = DEFAULT_ESTIMATOR_CLASSES,
 ) -> str | None:
-    """Qualified constructor when `expr` is a call that builds an estimator."""
+    """Qualified constructor when `expr` is a call that builds an estimator, also on one
+    branch of a conditional (`StandardScaler() if HAVE_SKLEARN else None`: the other
+    branch only disables the feature)."""
+    if isinstance(expr, cst.IfExp):
+        return estimator_constructor(expr.body, context, classes) or estimator_constructor(
+            expr.orelse, context, classes
+        )
     if not isinstance(expr, cst.Call):
         return None
     return estimator_class_name(expr.func, context, classes)
