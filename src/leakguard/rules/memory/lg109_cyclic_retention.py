@@ -69,6 +69,9 @@ class CyclicRetention(LoopTrackingRule):
         if minimum and count is not None and count < minimum:
             return
         created, edges, growths = self._scan(loop)
+        # An object made once before the loop (a tree's root) that each iteration's
+        # objects point back at closes a cycle with every one of them.
+        created |= self._created_before(loop)
         if not growths or not self._may_cycle(created, edges, growths):
             return  # the common case: no reference can close a cycle, nothing to resolve
         sinks: list[_Sink] = []
@@ -107,6 +110,28 @@ class CyclicRetention(LoopTrackingRule):
                     continue
                 reported.add(id(closing.node))
                 self._report(loop, closing, cycle, sink)
+
+    def _created_before(self, loop: cst.For | cst.While) -> set[str]:
+        """Locals bound to a new object in the enclosing function's own top-level
+        statements before `loop`."""
+        function = self.context.enclosing_function()
+        if function is None:
+            return set()
+        names: set[str] = set()
+        for statement in function.body.body:
+            if statement is loop:
+                break
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                    and _is_new_object(small.value)
+                ):
+                    names.add(small.targets[0].target.value)
+        return names
 
     @staticmethod
     def _may_cycle(created: set[str], edges: list[_Edge], growths: list[_Growth]) -> bool:
