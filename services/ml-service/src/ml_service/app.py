@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,19 +19,25 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import TypeAdapter
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ml_service import model_store, schemas
 from ml_service.access import API_KEY_HEADER, RateLimitMiddleware
 from ml_service.cors import AllowlistCORSMiddleware
 from ml_service.errors import ERROR_RESPONSES, REQUEST_ID_SCOPE_KEY, error_response
-from ml_service.middleware import BodyLimitMiddleware, BodyTooLarge, EdgeMiddleware
+from ml_service.middleware import (
+    BodyLimitMiddleware,
+    BodyTooLarge,
+    EdgeMiddleware,
+    send_error,
+)
 from ml_service.model_store import MODEL_ID_PATTERN
 from ml_service.pool import Overloaded, UploadClaim
-from ml_service.runtime import Runtime, SigtermDrain
+from ml_service.runtime import Refusal, Runtime, SigtermDrain
 from ml_service.settings import Settings
 from ml_service.worker import TaskKind, TaskOutcome, TaskSpec
 
@@ -48,9 +55,7 @@ REQUEST_BODY_SCHEMAS: dict[str, TypeAdapter[Any]] = {
     "ScoreRequest": schemas.SCORE_REQUEST,
 }
 CLOSE = {"Connection": "close"}
-# Below this, discarding the unread body is cheaper than making the client reconnect, so a
-# shed keeps the connection open; above it, the connection is closed.
-SMALL_BODY_BYTES = 1024 * 1024
+COMPUTE_PATH = re.compile(r"^/v1/(?:cluster|anomaly|batch|models(?:/[0-9a-f]{32}/score)?)$")
 _LOC_WORDS = frozenset({"body", "path", "query", "header", "model_id"})
 
 API_KEY = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
@@ -111,16 +116,19 @@ def _unavailable(request: Request, code: str, message: str, retry_after: int) ->
     )
 
 
-def _shed(request: Request, runtime: Runtime, reason: str) -> Response:
-    runtime.metrics.rejections.labels(reason).inc()
-    headers = {"Retry-After": str(runtime.admission.retry_after_seconds())}
-    declared = _declared_length(request)
-    if declared is None or declared > SMALL_BODY_BYTES:
-        # The body is left unread; closing spares the server receiving and discarding it.
-        headers.update(CLOSE)
+def _refuse(request: Request, runtime: Runtime, refusal: Refusal) -> Response:
+    runtime.metrics.rejections.labels(refusal.reason).inc()
     return error_response(
-        503, "overloaded", "Too many requests in progress", _request_id(request), headers=headers
+        503,
+        refusal.code,
+        refusal.message,
+        _request_id(request),
+        headers=refusal.headers(_declared_length(request)),
     )
+
+
+def _shed(request: Request, runtime: Runtime, reason: str) -> Response:
+    return _refuse(request, runtime, runtime.overloaded(reason))
 
 
 def _declared_length(request: Request) -> int | None:
@@ -146,12 +154,9 @@ async def _run_in_worker(
 ) -> Response:
     """Admission, then the raw body to a worker under a deadline; maps outcomes to HTTP."""
     runtime = _runtime(request)
-    if not runtime.accepting_work:
-        runtime.metrics.rejections.labels("not_ready").inc()
-        return _unavailable(request, "unavailable", "Service is not accepting work", 1)
     # Everything that can refuse the request happens before a byte of the body is read.
-    if runtime.admission.is_full():
-        return _shed(request, runtime, "queue_full")
+    if (refusal := runtime.refusal()) is not None:
+        return _refuse(request, runtime, refusal)
     if not _is_json(request):
         # Browsers send text/plain and form posts cross-origin without a CORS preflight;
         # requiring JSON makes every cross-site call face the origin allowlist (CSRF).
@@ -591,9 +596,45 @@ def build_api(settings: Settings) -> FastAPI:
     return api
 
 
+class AdmissionGate:
+    """Refuses compute requests that the route would refuse (not ready, queue full) before
+    FastAPI routes them: a shed under overload then costs the event loop as little as it can.
+    """
+
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope.get("method") == "POST"
+            and COMPUTE_PATH.match(str(scope.get("path", "")))
+            and (refusal := self.runtime.refusal()) is not None
+        ):
+            self.runtime.metrics.rejections.labels(refusal.reason).inc()
+            headers = Headers(scope=scope)
+            declared = headers.get("content-length")
+            length = int(declared) if declared is not None and declared.isdigit() else None
+            await send_error(
+                send,
+                503,
+                refusal.code,
+                refusal.message,
+                str(scope.get(REQUEST_ID_SCOPE_KEY, "")),
+                headers=tuple(
+                    (name.lower().encode(), value.encode())
+                    for name, value in refusal.headers(length).items()
+                ),
+            )
+            return
+        await self.app(scope, receive, send)
+
+
 def wrap_edge(api: FastAPI, settings: Settings) -> ASGIApp:
     runtime: Runtime = api.state.runtime
     app: ASGIApp = BodyLimitMiddleware(api, settings.max_body_bytes)
+    app = AdmissionGate(app, runtime)
     if settings.rate_limit_per_second > 0:
         app = RateLimitMiddleware(app, runtime.rate_limits, runtime.api_keys, runtime.metrics)
     app = AllowlistCORSMiddleware(

@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import FrameType
 
 from ml_service import model_store
@@ -22,8 +23,28 @@ from ml_service.worker import TaskSpec
 logger = logging.getLogger("ml_service.runtime")
 
 WORKER_STOP_SECONDS = 5.0
+# Below this, discarding an unread body is cheaper than making the client reconnect, so a
+# refusal keeps the connection open; above it (or when chunked), the connection is closed.
+SMALL_BODY_BYTES = 1024 * 1024
 ABORT_ANSWER_SECONDS = 2.0
 SignalHandler = Callable[[int, FrameType | None], object]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why new work is refused at once (503), before its body is read."""
+
+    reason: str
+    code: str
+    message: str
+    retry_after: int
+
+    def headers(self, declared_length: int | None) -> dict[str, str]:
+        headers = {"Retry-After": str(self.retry_after)}
+        if declared_length is None or declared_length > SMALL_BODY_BYTES:
+            # The body is left unread; closing spares the server receiving and discarding it.
+            headers["Connection"] = "close"
+        return headers
 
 
 class Runtime:
@@ -95,6 +116,22 @@ class Runtime:
                 if removed:
                     logger.info("expired models deleted", extra={"models": removed})
             await asyncio.sleep(interval)
+
+    def refusal(self) -> Refusal | None:
+        """The 503 a new compute request gets now, if any (shared by the edge and routes)."""
+        if not self.accepting_work:
+            return Refusal("not_ready", "unavailable", "Service is not accepting work", 1)
+        if self.admission.is_full():
+            return self.overloaded("queue_full")
+        return None
+
+    def overloaded(self, reason: str) -> Refusal:
+        return Refusal(
+            reason,
+            "overloaded",
+            "Too many requests in progress",
+            self.admission.retry_after_seconds(),
+        )
 
     @property
     def accepting_work(self) -> bool:
