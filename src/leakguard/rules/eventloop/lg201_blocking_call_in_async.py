@@ -76,6 +76,9 @@ class BlockingCallInAsync(LintRule):
 # Nodes whose child an `await` cannot simply precede: in a trailer (`x.attr`, `x[i]`,
 # `x()`) the await would bind to the whole primary, so it needs parentheses.
 _TRAILERS = (cst.Attribute, cst.Subscript, cst.Call)
+# Offloading only the call would leave the blocking part behind: the reads and writes
+# on the file object `open()` returns still block.
+_NO_OFFLOAD = frozenset({"open", "io.open", "builtins.open"})
 
 
 def blocking_call_fix(node: cst.Call, qualified: str, context: FileContext) -> FixPlan | None:
@@ -114,6 +117,9 @@ def blocking_call_fix(node: cst.Call, qualified: str, context: FileContext) -> F
             return wrap(node.with_changes(func=func), needed)
 
         return FixPlan("Use `await asyncio.sleep(...)`", Applicability.SAFE, sleep)
+
+    if qualified in _NO_OFFLOAD:
+        return None
 
     def offload() -> Rewrite | None:
         found = reference(context, "asyncio.to_thread")

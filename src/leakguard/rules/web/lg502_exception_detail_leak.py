@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import re
+from http import HTTPStatus
+
 import libcst as cst
 
+from leakguard.analysis.calls import keyword_arg
 from leakguard.analysis.exceptions import Carrier, ExceptionTracker
 from leakguard.analysis.frameworks import (
     enclosing_class_of,
@@ -145,9 +151,11 @@ class ExceptionDetailLeak(LintRule):
         ignored = self.option("ignored_keywords")
         for arg in call.args:
             if arg.keyword is None or arg.keyword.value not in ignored:
-                self._report_all(self._carriers(arg.value, _MAX_DEPTH), sink)
+                self._report_all(self._carriers(arg.value, _MAX_DEPTH), sink, status_of(call))
 
-    def _report_all(self, carriers: list[cst.BaseExpression], sink: str) -> None:
+    def _report_all(
+        self, carriers: list[cst.BaseExpression], sink: str, status: int | None = None
+    ) -> None:
         for carrier in carriers:
             if id(carrier) not in self._reported:
                 self._reported.add(id(carrier))
@@ -155,7 +163,7 @@ class ExceptionDetailLeak(LintRule):
                     carrier,
                     carrier=self._shown(carrier),
                     sink=sink,
-                    fix_plan=generic_message_fix(carrier),
+                    fix_plan=generic_message_fix(carrier, status),
                 )
 
     # -- carriers ---------------------------------------------------------------------------
@@ -213,14 +221,39 @@ class ExceptionDetailLeak(LintRule):
 
 # -- fix ------------------------------------------------------------------------------------
 
-GENERIC_MESSAGE = '"Internal server error"'
+GENERIC_MESSAGE = "Internal server error"
+_STATUS_NAME = re.compile(r"HTTP_(\d{3})_")
 
 
-def generic_message_fix(carrier: cst.BaseExpression) -> FixPlan:
-    """The exception text replaced by a constant message. Unsafe: clients that parsed
-    the detail lose it; log the exception (`logger.exception(...)`) where it is caught."""
+def status_of(call: cst.Call) -> int | None:
+    """A literal HTTP status of a response call: `status_code=409`, `HTTPException(400,
+    ...)` or `status.HTTP_422_UNPROCESSABLE_ENTITY`."""
+    arg = keyword_arg(call, "status_code") or keyword_arg(call, "status")
+    if arg is None and call.args and call.args[0].keyword is None:
+        arg = call.args[0]
+    if arg is None:
+        return None
+    value = arg.value
+    if isinstance(value, cst.Integer):
+        number = value.evaluated_value
+        return number if isinstance(number, int) else None
+    if isinstance(value, cst.Attribute):
+        match = _STATUS_NAME.match(value.attr.value)
+        return int(match.group(1)) if match else None
+    return None
+
+
+def generic_message_fix(carrier: cst.BaseExpression, status: int | None = None) -> FixPlan:
+    """The exception text replaced by a constant: "Internal server error", or the
+    standard reason phrase of a literal 4xx status (`"Conflict"` for 409), which tells
+    the client what kind of error it made without the exception's text. Unsafe: clients
+    that parsed the detail lose it; log the exception where it is caught."""
+    text = GENERIC_MESSAGE
+    if status is not None and 400 <= status < 500:
+        with contextlib.suppress(ValueError):
+            text = HTTPStatus(status).phrase
     return FixPlan(
         "Return a generic message; log the exception instead",
         Applicability.UNSAFE,
-        lambda: replace(carrier, cst.SimpleString(GENERIC_MESSAGE)),
+        lambda: replace(carrier, cst.SimpleString(json.dumps(text))),
     )
