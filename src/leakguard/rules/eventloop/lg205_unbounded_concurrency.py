@@ -26,7 +26,9 @@ from leakguard.analysis.pydantic_models import (
     request_handlers,
     resolve_field,
 )
-from leakguard.analysis.request_paths import functions_with_owner
+from leakguard.analysis.request_paths import functions_with_owner, request_paths
+from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
+from leakguard.analysis.summaries import summary_index
 from leakguard.rule import LintRule
 from leakguard.walker import SCOPE_NODES, descendants
 
@@ -47,7 +49,7 @@ class Source:
 
 class UnboundedConcurrency(LintRule):
     code = "LG205"
-    PROJECT_FACTS = (COLLECTOR,)
+    PROJECT_FACTS = (COLLECTOR, SUMMARIES)
 
     @cached_property
     def _spawn_methods(self) -> frozenset[str]:
@@ -219,7 +221,7 @@ class UnboundedConcurrency(LintRule):
             param = next((p for p in handler_params(function) if p.name.value == root), None)
             if param is None or root in ("self", "cls"):
                 return None
-            if not self._unbounded_param(param):
+            if not self._unbounded_param(param) or not self._on_request_path(function):
                 return None
             source = Source(collection, f"parameter `{root}`")
         if source is None:
@@ -232,6 +234,24 @@ class UnboundedConcurrency(LintRule):
         if guarded_before(function, loop, collection, self.context):
             return None
         return source
+
+    def _on_request_path(self, function: cst.FunctionDef) -> bool:
+        """A parameter's items come from a request when a handler reaches the function:
+        in this file (by name) or from another file of the run (summaries). Elsewhere the
+        caller is code of the same program (start-up, a batch job, a library's user)."""
+        if self.option("parameters_anywhere"):
+            return True
+        depth = int(self.option("max_call_depth"))
+        if request_paths(self.context, depth).describe(function) is not None:
+            return True
+        index = summary_index(self.context)
+        if index is None:
+            return False
+        owner = next(
+            (o for f, o in functions_with_owner(self.context.module) if f is function), None
+        )
+        qualname = f"{owner.name.value}.{function.name.value}" if owner else function.name.value
+        return index.handler_chain(self.context.module_name, qualname, depth) is not None
 
     def _unbounded_param(self, param: cst.Param) -> bool:
         tree = param_tree(param, self.context)

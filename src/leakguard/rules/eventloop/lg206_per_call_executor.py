@@ -18,10 +18,9 @@ from leakguard.finding import Severity
 from leakguard.rule import LintRule
 from leakguard.walker import SCOPE_NODES, descendants
 
-# Calls that take ownership of a pool handed to them (its lifetime is theirs now).
-_OWNING_CALLS = frozenset(
-    {"set_default_executor", "enter_context", "push", "callback", "register", "append", "add"}
-)
+# Calls that run work on a pool handed to them without keeping it; any other call given
+# the pool takes it over (its lifetime is the callee's business now).
+_USING_CALLS = frozenset({"run_in_executor", "wait", "as_completed", "print", "len", "id"})
 _SCOPED = "scoped"  # `with`, or shut down in a `finally`
 _KEPT = "kept"  # stored, returned or handed over: not this call's pool
 
@@ -76,15 +75,20 @@ class PerCallExecutor(LintRule):
     def _handling(self, node: cst.Call, function: cst.FunctionDef) -> str:
         """`_SCOPED`, `_KEPT`, or why the pool leaks (for the message)."""
         stack = self.context.stack
-        parent = stack[-2] if len(stack) >= 2 else None
+        index = len(stack) - 2
+        # `pool = (ThreadPoolExecutor(...) if spans else nullcontext())`: the choice is
+        # bound (or used) as a whole.
+        while index >= 0 and isinstance(stack[index], (cst.IfExp, cst.BooleanOperation)):
+            index -= 1
+        parent = stack[index] if index >= 0 else None
         if isinstance(parent, cst.WithItem):
             return _SCOPED
         if isinstance(parent, (cst.Return, cst.Yield)):
             return _KEPT
-        if isinstance(parent, cst.Arg) and self._owning_call(
-            stack[-3] if len(stack) >= 3 else None
-        ):
-            return _KEPT
+        if isinstance(parent, cst.Arg):
+            # `grpc.server(ThreadPoolExecutor(...))`: the server owns its pool; only
+            # `run_in_executor(ThreadPoolExecutor(), ...)` uses it without keeping it.
+            return _KEPT if self._owning_call(stack[index - 1]) else "is never shut down"
         if isinstance(parent, (cst.Assign, cst.AnnAssign)):
             targets = (
                 [t.target for t in parent.targets]
@@ -128,13 +132,13 @@ class PerCallExecutor(LintRule):
         return "is never shut down"
 
     def _owning_call(self, node: cst.CSTNode | None) -> bool:
-        """A call that keeps what it is given: a known owning method, or a constructor
-        (`Batcher(executor=pool)`)."""
+        """A call handed the pool keeps it (`grpc.server(pool)`, `Batcher(executor=pool)`,
+        `loop.set_default_executor(pool)`), except the calls that only run work on it."""
         if not isinstance(node, cst.Call):
             return False
         func = node.func
         last = func.attr.value if isinstance(func, cst.Attribute) else dotted_name(func) or ""
-        return last in _OWNING_CALLS or last.rsplit(".", 1)[-1][:1].isupper()
+        return last.rsplit(".", 1)[-1] not in _USING_CALLS
 
 
 def _is_name(node: cst.BaseExpression, name: str) -> bool:
