@@ -40,11 +40,26 @@ def _is_git_checkout(path: Path) -> bool:
     return completed.returncode == 0 and Path(completed.stdout.strip()).resolve() == path
 
 
+def _git(repo: Path, *args: str) -> str:
+    completed = subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=True, timeout=60
+    )
+    return completed.stdout
+
+
 def _user_repository(destination: Path) -> Path:
-    """A user's git repository with one file that has findings and one that is clean."""
+    """A user's git repository with one file that has findings, one that is clean, and an
+    excluded folder of deliberately bad fixtures (as leakguard's own repository has)."""
     shutil.copytree(FIXTURE, destination)
     (destination / "broken.py").unlink()
-    subprocess.run(["git", "init", "-q", str(destination)], check=True, timeout=60)
+    config = destination / ".leakguard.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + 'extend-exclude: ["fixtures/"]\n', encoding="utf-8"
+    )
+    (destination / "fixtures").mkdir()
+    shutil.copy(destination / "service.py", destination / "fixtures" / "bad_example.py")
+    _git(destination, "init", "-q")
+    _git(destination, "add", "-A")
     return destination
 
 
@@ -77,25 +92,39 @@ def test_hooks_fail_on_findings_and_pass_on_clean_files(tmp_path: Path) -> None:
     clean_repo = _user_repository(tmp_path / "clean")
     dirty_repo = _user_repository(tmp_path / "dirty")
 
-    # Both try-repo runs install leakguard from scratch; run them side by side.
-    clean = _try_repo(clean_repo, "leakguard", "--files", "clean.py")
-    dirty = _try_repo(dirty_repo, "--files", "service.py", "clean.py")  # every hook
+    # Both try-repo runs install leakguard from scratch; run them side by side. The
+    # excluded fixture is named explicitly, as pre-commit names every staged file.
+    excluded = "fixtures/bad_example.py"
+    clean = _try_repo(clean_repo, "leakguard", "--files", "clean.py", excluded)
+    dirty = _try_repo(dirty_repo, "--files", "service.py", "clean.py", excluded)  # every hook
     clean_code, clean_output = _finish(clean)
     dirty_code, dirty_output = _finish(dirty)
 
-    assert clean_code == 0, clean_output
+    assert clean_code == 0, clean_output  # --force-exclude: the bad fixture is skipped
     assert "leakguard" in clean_output and "Passed" in clean_output
+    assert "bad_example" not in clean_output
 
     assert dirty_code == 1, dirty_output
     assert "- hook id: leakguard\n" in dirty_output
     assert "service.py:9:12: LG401" in dirty_output
     assert "service.py:21:" not in dirty_output  # suppressed with noqa
+    assert "bad_example" not in dirty_output
 
-    # The SARIF hook checks the whole repository and leaves the report behind.
+    # The SARIF hook checks the whole repository (minus excludes), says why it failed on
+    # stderr, and writes its report into the git-ignored cache: nothing is left untracked.
     assert "- hook id: leakguard-sarif" in dirty_output
-    report = json.loads((dirty_repo / "leakguard.sarif").read_text(encoding="utf-8"))
+    assert "leakguard: 3 findings in 1 file, 0 file errors; sarif report written to" in (
+        dirty_output
+    )
+    assert "  service.py:9:12: LG401" in dirty_output
+    report_path = dirty_repo / ".leakguard_cache" / "leakguard.sarif"
+    report = json.loads(report_path.read_text(encoding="utf-8"))
     results = report["runs"][0]["results"]
     assert [r["ruleId"] for r in results] == ["LG401"] * 3
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+    assert uris == {"service.py"}
+    for repo in (clean_repo, dirty_repo):
+        assert _git(repo, "status", "--porcelain", "--untracked-files=all") == ""
 
 
 def test_manifest_is_valid_for_pre_commit() -> None:
@@ -121,7 +150,12 @@ def test_integration_docs_snippets_match_the_hooks_and_parse() -> None:
     blocks = _yaml_blocks(docs)
     config = yaml.safe_load(blocks[0])
     (repo,) = config["repos"]
-    assert re.fullmatch(r"v\d+\.\d+\.\d+", repo["rev"])
+    # Until tags exist, the documented rev is a commit sha (issue 15: `v0.1.0` did not
+    # exist); it must be a commit of this repository whose hooks pass --force-exclude.
+    assert re.fullmatch(r"[0-9a-f]{40}", repo["rev"]), repo["rev"]
+    hooks_then = _git(PROJECT_ROOT, "show", f"{repo['rev']}:.pre-commit-hooks.yaml")
+    assert hooks_then.count("leakguard check --force-exclude") == 2
+    assert "pre-commit autoupdate" in docs
     manifest = yaml.safe_load((PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text("utf-8"))
     assert {hook["id"] for hook in repo["hooks"]} <= {hook["id"] for hook in manifest}
 

@@ -38,6 +38,18 @@ def _code_stamp() -> str:
     return digest.hexdigest()[:16]
 
 
+def prepare_directory(directory: Path) -> None:
+    """Create the cache directory, marked so that git and backup tools ignore all of it
+    (also what `leakguard-sarif` writes there: a hook must leave nothing untracked)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    tag = directory / "CACHEDIR.TAG"
+    if not tag.exists():
+        tag.write_text("Signature: 8a477f597d28d172789f06886806bc55\n")
+    gitignore = directory / ".gitignore"
+    if not gitignore.exists():
+        gitignore.write_text("*\n")
+
+
 class ResultCache:
     def __init__(self, directory: Path, config_digest: str) -> None:
         self.directory = directory / f"v{_FORMAT}"
@@ -61,13 +73,8 @@ class ResultCache:
         target = self._path(key)
         try:
             if not self._ready:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                tag = self.directory.parent / "CACHEDIR.TAG"
-                if not tag.exists():
-                    tag.write_text("Signature: 8a477f597d28d172789f06886806bc55\n")
-                gitignore = self.directory.parent / ".gitignore"
-                if not gitignore.exists():
-                    gitignore.write_text("*\n")
+                prepare_directory(self.directory.parent)
+                self.directory.mkdir(exist_ok=True)
                 self._ready = True
             target.parent.mkdir(exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")

@@ -43,8 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("check", help="check files and directories (default: .)")
     run.add_argument("paths", nargs="*", type=Path, help="files or directories")
-    formats = ["text", "json", "sarif", "github"]
-    run.add_argument("--format", choices=formats, default="text", help="output format")
+    formats = ["text", "concise", "json", "sarif", "github"]
+    run.add_argument(
+        "--format",
+        "--output-format",
+        dest="format",
+        choices=formats,
+        default="text",
+        help="output format (concise: one line per finding)",
+    )
     run.add_argument("--output", "-o", type=Path, help="write the report to FILE")
     run.add_argument("--select", type=_codes, help="only these rule codes or prefixes (LG1,LG201)")
     run.add_argument("--extend-select", type=_codes, help="add rule codes or prefixes")
@@ -60,7 +67,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help="configuration file (toml or yaml)")
     run.add_argument("--jobs", "-j", type=int, help="worker processes (default: CPU count)")
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    run.add_argument("--statistics", action="store_true", help="print counts per rule")
+    run.add_argument(
+        "--statistics", action="store_true", help="print only the count of findings per rule"
+    )
+    run.add_argument(
+        "--force-exclude",
+        action="store_true",
+        default=None,
+        help="apply excludes to files named explicitly too (as pre-commit names them)",
+    )
+    run.add_argument(
+        "--show-settings",
+        action="store_true",
+        help="print the configuration this run would use, and exit",
+    )
+    run.add_argument(
+        "--show-files", action="store_true", help="print the files this run would check, and exit"
+    )
     run.add_argument("--quiet", "-q", action="store_true", help="print findings only")
     run.add_argument("--no-show-source", action="store_true", help="omit source excerpts")
     run.add_argument("--sarif-category", help="SARIF automationDetails.id")
@@ -121,9 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"leakguard: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except BrokenPipeError:  # `leakguard check | head`
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    except BrokenPipeError:  # `leakguard rules | head`
+        _silence_stdout()
         return EXIT_OK
     parser.print_help()
     return EXIT_USAGE
@@ -146,6 +168,14 @@ def _check(args: argparse.Namespace) -> int:
         print("leakguard: --jobs must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     config = load_config(paths, args.config, _overrides(args))
+    if args.show_settings or args.show_files:
+        from leakguard.settings import show_files, show_settings
+
+        if args.show_settings:
+            show_settings(config, sys.stdout)
+        if args.show_files:
+            show_files(paths, config, Path.cwd(), sys.stdout)
+        return EXIT_OK
     if args.add_noqa:
         from leakguard.fixes.cli import add_noqa
 
@@ -178,6 +208,7 @@ def _overrides(args: argparse.Namespace) -> CliOverrides:
         exclude=args.exclude,
         extend_exclude=args.extend_exclude,
         fail_on=args.fail_on,
+        force_exclude=args.force_exclude,
     )
 
 
@@ -188,10 +219,23 @@ def finish(
     run = _apply_baseline(run, args)
     if args.write_baseline is not None:
         return EXIT_OK
-    _report(run, config, args, stream)
-    if args.exit_zero:
-        return EXIT_OK
-    return EXIT_FINDINGS if _fails(run, config.fail_on) else EXIT_OK
+    status = EXIT_FINDINGS if _fails(run, config.fail_on) and not args.exit_zero else EXIT_OK
+    try:
+        _report(run, config, args, stream)
+    except BrokenPipeError:
+        # `leakguard check | head`: the reader left, but the verdict stands.
+        _silence_stdout()
+    except SystemExit:
+        # Rich answers a closed pipe with its own SystemExit(1) (Console.on_broken_pipe,
+        # after pointing stdout at devnull), whatever the findings: the verdict stands.
+        pass
+    return status
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout at exit; a closed pipe would raise again there.
+    with contextlib.suppress(OSError):
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
 
 
 def _apply_baseline(run: RunResult, args: argparse.Namespace) -> RunResult:
@@ -202,13 +246,17 @@ def _apply_baseline(run: RunResult, args: argparse.Namespace) -> RunResult:
     if args.write_baseline is not None:
         baseline.write(run, args.write_baseline)
         recorded = sum(1 for f in run.findings if not f.suppressed)
-        print(f"leakguard: wrote baseline with {recorded} findings to {args.write_baseline}")
+        # stderr: `--format json > out.json` must stay JSON.
+        print(
+            f"leakguard: wrote baseline with {recorded} findings to {args.write_baseline}",
+            file=sys.stderr,
+        )
         return run
     filtered = baseline.apply(run, baseline.read(args.baseline))
     hidden = sum(1 for f in run.findings if not f.suppressed) - sum(
         1 for f in filtered.findings if not f.suppressed
     )
-    if hidden and args.format == "text" and not args.quiet:
+    if hidden and args.format in ("text", "concise") and not args.quiet:
         print(f"leakguard: {hidden} findings hidden by baseline {args.baseline}", file=sys.stderr)
     return filtered
 
@@ -221,12 +269,17 @@ def _report(
     run: RunResult, config: Config, args: argparse.Namespace, stream: TextIO | None = None
 ) -> None:
     from leakguard.report import ReportOptions, reporters
+    from leakguard.report.paths import relocate
 
     available = reporters()
     if args.format not in available:
         raise ConfigError("command line", "--format", f"format {args.format!r} is not available")
+    # Paths as people type them: relative to where leakguard runs, not to the config.
+    cwd = Path.cwd()
+    run = relocate(run, config.root, cwd)
     options = ReportOptions(
         config=config,
+        base=cwd,
         color=False if args.output is not None else None,
         quiet=args.quiet,
         statistics=args.statistics,
@@ -238,9 +291,41 @@ def _report(
     if args.output is None:
         available[args.format](run, stream or sys.stdout, options)
         return
-    args.output.parent.mkdir(parents=True, exist_ok=True)
+    _prepare_output(args.output, config)
     with args.output.open("w", encoding="utf-8") as stream:
         available[args.format](run, stream, options)
+    # The report went to a file: say on stderr what it holds, so a failing hook or CI
+    # step shows why it failed (pre-commit prints a hook's output only when it fails).
+    shown = [f for f in run.findings if not f.suppressed]
+    files = len({f.path for f in shown})
+    print(
+        f"leakguard: {len(shown)} finding{'s' if len(shown) != 1 else ''} in {files} "
+        f"file{'s' if files != 1 else ''}, {len(run.errors)} file error"
+        f"{'s' if len(run.errors) != 1 else ''}; {args.format} report written to {args.output}",
+        file=sys.stderr,
+    )
+    for finding in shown[:_MAX_LISTED]:
+        print(f"  {finding.path}:{finding.line}:{finding.column}: {finding.rule}", file=sys.stderr)
+    if len(shown) > _MAX_LISTED:
+        print(f"  ... and {len(shown) - _MAX_LISTED} more", file=sys.stderr)
+
+
+# Findings listed on stderr when the report goes to a file (the file has them all).
+_MAX_LISTED = 20
+
+
+def _prepare_output(output: Path, config: Config) -> None:
+    from leakguard.cache import prepare_directory
+
+    folder = output.resolve().parent
+    caches = {
+        (config.root / config.cache_dir).resolve(),
+        (Path.cwd() / ".leakguard_cache").resolve(),
+    }
+    if folder in caches:
+        prepare_directory(folder)  # git-ignored: a report there is never left untracked
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
 
 
 @contextlib.contextmanager
@@ -327,7 +412,13 @@ def _rules(output_format: str) -> int:
         # Piped, rich would wrap the table to 80 columns and split names across lines
         # (`leakguard rules | grep` must work): let it take the width it needs.
         width = None if sys.stdout.isatty() else 10_000
-        Console(highlight=False, width=width).print(table)
+        if os.environ.get("NO_COLOR"):
+            # Rich's NO_COLOR support drops colours but keeps bold: no styles at all.
+            width = width or Console().width
+            console = Console(highlight=False, width=width, no_color=True, force_terminal=False)
+        else:
+            console = Console(highlight=False, width=width)
+        console.print(table)
     return EXIT_OK
 
 

@@ -200,6 +200,8 @@ class Config:
     fail_on: Severity = Severity.WARNING
     respect_gitignore: bool = True
     include_pyi: bool = False
+    # Apply the excludes to files named explicitly too (pre-commit names every file).
+    force_exclude: bool = False
     cache_dir: str = ".leakguard_cache"
     # Larger files are reported under `errors` instead of analysed: LibCST parses about
     # 0.1-0.2 MB/s, so one multi-megabyte generated file would dominate a run.
@@ -265,6 +267,7 @@ _TOP_LEVEL_KEYS = {
     "fail-on",
     "respect-gitignore",
     "include-pyi",
+    "force-exclude",
     "cache-dir",
     "max-file-size",
     "rules",
@@ -307,6 +310,13 @@ def read_user_config(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(source, "<file>", f"cannot read: {exc}") from None
+    if path.suffix not in (".toml", ".yaml", ".yml"):
+        raise ConfigError(
+            source,
+            "<file>",
+            f"unsupported configuration file type {path.suffix or '(no suffix)'!r}: expected "
+            "pyproject.toml (or another .toml file) or .leakguard.yaml (.yaml, .yml)",
+        )
     if path.suffix == ".toml":
         try:
             data = tomllib.loads(text)
@@ -335,6 +345,7 @@ class CliOverrides:
     exclude: Sequence[str] | None = None
     extend_exclude: Sequence[str] | None = None
     fail_on: str | None = None
+    force_exclude: bool | None = None
 
 
 def load_config(
@@ -437,6 +448,7 @@ def apply_user_table(
         fail_on=_severity(user.get("fail-on", "warning"), source, prefix + "fail-on"),
         respect_gitignore=flag("respect-gitignore", True),
         include_pyi=flag("include-pyi", False),
+        force_exclude=flag("force-exclude", False),
         cache_dir=cache_dir,
         max_file_size=max_file_size,
     )
@@ -464,6 +476,8 @@ def apply_cli(config: Config, cli: CliOverrides) -> Config:
         changes["extend_exclude"] = config.extend_exclude + tuple(cli.extend_exclude)
     if cli.fail_on is not None:
         changes["fail_on"] = _severity(cli.fail_on, source, "--fail-on")
+    if cli.force_exclude is not None:
+        changes["force_exclude"] = cli.force_exclude
     return replace(config, **changes)
 
 

@@ -44,7 +44,8 @@ def _display(path: Path, root: Path, resolved_dirs: dict[Path, Path] | None = No
     try:
         return (resolved / absolute.name).relative_to(root).as_posix()
     except ValueError:
-        return path.as_posix()
+        # Outside the root: absolute, so reports can name it relative to any directory.
+        return absolute.as_posix()
 
 
 def _gitignore_spec(directory: Path) -> pathspec.GitIgnoreSpec | None:
@@ -57,6 +58,9 @@ def _gitignore_spec(directory: Path) -> pathspec.GitIgnoreSpec | None:
 
 
 def discover(targets: Sequence[Path], config: Config, root: Path | None = None) -> Discovery:
+    """Files to check under `targets`. With `config.force_exclude`, files named explicitly
+    are dropped when `exclude`/`extend-exclude` match them (pre-commit names every staged
+    file, excluded or not)."""
     base = (root or config.root).resolve()
     exclude = pathspec.GitIgnoreSpec.from_lines([*config.exclude, *config.extend_exclude])
     suffixes = (".py", ".pyi") if config.include_pyi else (".py",)
@@ -74,7 +78,9 @@ def discover(targets: Sequence[Path], config: Config, root: Path | None = None) 
 
     for target in targets:
         if target.is_file() or (target.exists() and not target.is_dir()):
-            add(target)  # explicit files are always checked
+            if config.force_exclude and _excluded(target, base, exclude):
+                continue
+            add(target)  # explicit files are checked unless `force_exclude`
         elif target.is_dir():
             # Like ruff: naming an excluded directory explicitly checks it; excludes then
             # apply only to what lies below it.
@@ -92,6 +98,13 @@ def discover(targets: Sequence[Path], config: Config, root: Path | None = None) 
             missing.append(str(target))
     files.sort(key=lambda f: f.display)
     return Discovery(files, missing)
+
+
+def _excluded(path: Path, base: Path, exclude: pathspec.GitIgnoreSpec) -> bool:
+    absolute = Path(os.path.abspath(path))
+    if not absolute.is_relative_to(base):
+        return False
+    return exclude.match_file(absolute.relative_to(base).as_posix())
 
 
 def _walk_directory(

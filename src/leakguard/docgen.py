@@ -23,9 +23,13 @@ def rules_table() -> str:
             continue
         cwe = ", ".join(f"CWE-{c}" for c in spec.cwe) or "-"
         summary = spec.summary.replace("|", "\\|")
+        severity = spec.severity.value
+        raised = spec.options.get("credentials_severity")
+        if raised and raised != severity:
+            # Findings print the raised severity: say so where users compare them.
+            severity += f" ({raised} with credentials)"
         lines.append(
-            f"| [{rid}](docs/rules/{rid}.md) | {spec.name} | {spec.severity.value} | {cwe} "
-            f"| {summary} |"
+            f"| [{rid}](docs/rules/{rid}.md) | {spec.name} | {severity} | {cwe} | {summary} |"
         )
     return "\n".join(lines)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from leakguard.config import Config
@@ -22,6 +23,8 @@ class ReportOptions:
     # Whether unsafe fixes count as applicable (`--unsafe-fixes`): decides the `[*]`
     # marks and the fixable count of text output.
     unsafe_fixes: bool = False
+    # The directory the run's paths are relative to (None: the configuration's folder).
+    base: Path | None = None
 
 
 Reporter = Callable[[RunResult, TextIO, ReportOptions], None]
@@ -30,7 +33,11 @@ Reporter = Callable[[RunResult, TextIO, ReportOptions], None]
 def reporters() -> dict[str, Reporter]:
     from leakguard.report import json_report, text
 
-    found: dict[str, Reporter] = {"text": text.write, "json": json_report.write}
+    found: dict[str, Reporter] = {
+        "text": text.write,
+        "concise": text.write_concise,
+        "json": json_report.write,
+    }
     try:
         from leakguard.report import sarif
 

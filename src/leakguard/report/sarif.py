@@ -26,6 +26,7 @@ from leakguard.engine import RunResult
 from leakguard.finding import FileError, Finding, Related, Severity
 from leakguard.registry import rule_classes
 from leakguard.report import ReportOptions
+from leakguard.report.paths import relocate, source_root
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/leakguard/leakguard"
@@ -48,6 +49,10 @@ def write(run: RunResult, out: TextIO, options: ReportOptions) -> None:
 
 def to_document(run: RunResult, options: ReportOptions) -> dict[str, Any]:
     config = options.config
+    # URIs are relative to the repository's top level: GitHub resolves them there.
+    base = options.base or config.root
+    srcroot = source_root(base)
+    run = relocate(run, base, srcroot, absolute_outside=True)
     findings = [f for f in run.findings if options.sarif_include_suppressed or not f.suppressed]
     specs = _reported_rules(config, findings)
     rule_index = {spec.id: index for index, spec in enumerate(specs)}
@@ -70,7 +75,7 @@ def to_document(run: RunResult, options: ReportOptions) -> dict[str, Any]:
             }
         },
         "invocations": [_invocation(run)],
-        "originalUriBaseIds": {SRCROOT: {"uri": _directory_uri(config.root)}},
+        "originalUriBaseIds": {SRCROOT: {"uri": _directory_uri(srcroot)}},
         "columnKind": "unicodeCodePoints",
         "results": [_result(f, rule_index[f.rule]) for f in findings],
     }

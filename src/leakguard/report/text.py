@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from leakguard.engine import RunResult
-from leakguard.finding import Finding, Related, Severity
+from leakguard.finding import FileError, Finding, Related, Severity
 from leakguard.report import ReportOptions
 
 _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
@@ -79,38 +79,60 @@ def _help_line(finding: Finding) -> Text:
 
 
 def write(run: RunResult, out: TextIO, options: ReportOptions) -> None:
+    _write(run, out, options, concise=False)
+
+
+def write_concise(run: RunResult, out: TextIO, options: ReportOptions) -> None:
+    """`--format concise`: one line per finding (no excerpt, help or related steps)."""
+    _write(run, out, options, concise=True)
+
+
+def _write(run: RunResult, out: TextIO, options: ReportOptions, *, concise: bool) -> None:
     console = _console(out, options)
     findings = run.findings
     shown = [f for f in findings if not f.suppressed]
+    errors = sorted(run.errors, key=lambda e: (e.path, e.message))
+    if options.statistics:
+        # As Ruff: the table replaces the findings; file errors still reach the user.
+        _statistics(console, shown)
+        if errors:
+            _errors(Console(stderr=True, highlight=False, soft_wrap=True), errors)
+        return
+    detailed = not concise and not options.quiet
     for finding in shown:
         console.print(_finding_line(finding, options.unsafe_fixes))
-        if options.show_source and not options.quiet:
+        if not detailed:
+            continue
+        if options.show_source:
             excerpt = _source_excerpt(finding)
             if excerpt is not None:
                 console.print(excerpt)
-        if not options.quiet:
-            for step in finding.related:
-                console.print(_related_line(step))
-        if finding.help and not options.quiet:
+        for step in finding.related:
+            console.print(_related_line(step))
+        if finding.help:
             console.print(_help_line(finding))
-    errors = sorted(run.errors, key=lambda e: (e.path, e.message))
-    for error in errors:
-        line = Text()
-        line.append(f"{error.path}: ", style="bold")
-        line.append("error: ", style="bold red")
-        line.append(error.message)
-        console.print(line)
-    if options.statistics and shown:
-        console.print()
-        counts = Counter((f.rule, f.name, f.severity) for f in shown)
-        for (rule, name, severity), count in sorted(counts.items()):
-            console.print(Text(f"{count:>6}  {rule}  {name} [{severity.value}]"))
+    _errors(console, errors)
     if options.quiet:
         return
     console.print(_summary(run, shown, len(findings) - len(shown), len(errors)))
     fixable = _fixable_summary(shown, options.unsafe_fixes)
     if fixable is not None:
         console.print(fixable)
+
+
+def _errors(console: Console, errors: list[FileError]) -> None:
+    for error in errors:
+        line = Text()
+        line.append(f"{error.path}: ", style="bold")
+        line.append("error: ", style="bold red")
+        line.append(error.message)
+        console.print(line)
+
+
+def _statistics(console: Console, shown: list[Finding]) -> None:
+    counts = Counter((f.rule, f.name, f.severity) for f in shown)
+    for (rule, name, severity), count in sorted(counts.items()):
+        console.print(Text(f"{count:>6}  {rule}  {name} [{severity.value}]"))
 
 
 def _fixable(finding: Finding, unsafe_fixes: bool) -> bool:

@@ -1,0 +1,76 @@
+"""Where reported paths are relative to.
+
+The engine names files relative to the configuration's folder (`Config.root`): that is
+what `per-file-ignores`, module names, the cache and baselines need. People and tools
+need something else (issue 15): text, JSON and GitHub output name files relative to the
+working directory, as Ruff does, so `backend/app/m.py` run from the repository root is
+printed as `backend/app/m.py`, not `app/m.py`; SARIF names them relative to the
+repository's top level, which GitHub code scanning resolves `%SRCROOT%` against.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from leakguard.engine import RunResult
+from leakguard.finding import FileError, Finding, Related
+
+
+def source_root(start: Path) -> Path:
+    """The git top level around `start` (a `.git` directory, or a `.git` file in worktrees
+    and submodules), else `start` itself."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+def rebase_path(path: str, old_base: Path, new_base: Path, *, absolute_outside: bool) -> str:
+    """`path` (relative to `old_base`, or absolute) relative to `new_base`, POSIX style.
+
+    A file outside `new_base` is written with `..` parts, or as an absolute path when
+    `absolute_outside` (SARIF: a relative URI must not climb out of `%SRCROOT%`)."""
+    absolute = Path(os.path.normpath(old_base / path))
+    try:
+        return absolute.relative_to(new_base).as_posix()
+    except ValueError:
+        pass
+    if absolute_outside:
+        return absolute.as_posix()
+    try:
+        return Path(os.path.relpath(absolute, new_base)).as_posix()
+    except ValueError:  # another drive on Windows
+        return absolute.as_posix()
+
+
+def relocate(
+    run: RunResult, old_base: Path, new_base: Path, *, absolute_outside: bool = False
+) -> RunResult:
+    """The same run with every path rewritten from `old_base` to `new_base`."""
+    old_base, new_base = old_base.resolve(), new_base.resolve()
+    if old_base == new_base:
+        return run
+    cache: dict[str, str] = {}
+
+    def move(path: str) -> str:
+        if path not in cache:
+            cache[path] = rebase_path(path, old_base, new_base, absolute_outside=absolute_outside)
+        return cache[path]
+
+    def finding(f: Finding) -> Finding:
+        related = tuple(Related(move(r.path), r.line, r.message) for r in f.related)
+        return replace(f, path=move(f.path), related=related)
+
+    results = [
+        replace(
+            result,
+            path=move(result.path),
+            findings=[finding(f) for f in result.findings],
+            errors=[FileError(move(e.path), e.message) for e in result.errors],
+        )
+        for result in run.results
+    ]
+    return replace(run, results=results)
