@@ -124,7 +124,8 @@ def test_hooks_fail_on_findings_and_pass_on_clean_files(tmp_path: Path) -> None:
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
     assert uris == {"service.py"}
     for repo in (clean_repo, dirty_repo):
-        assert _git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+        status = _git(repo, "status", "--porcelain", "--untracked-files=all").splitlines()
+        assert [line for line in status if line.startswith("??")] == []
 
 
 def test_manifest_is_valid_for_pre_commit() -> None:
@@ -135,8 +136,11 @@ def test_manifest_is_valid_for_pre_commit() -> None:
     }
     assert set(hooks) == {"leakguard", "leakguard-sarif"}
     assert hooks["leakguard"]["types"] == ["python"]
-    assert hooks["leakguard"]["entry"] == "leakguard check"
+    # pre-commit names files explicitly: without --force-exclude, excludes would not apply.
+    assert hooks["leakguard"]["entry"] == "leakguard check --force-exclude"
+    assert "--force-exclude" in hooks["leakguard-sarif"]["entry"]
     assert "--format sarif" in hooks["leakguard-sarif"]["entry"]
+    assert "--output .leakguard_cache/" in hooks["leakguard-sarif"]["entry"]
 
 
 def _yaml_blocks(markdown: str) -> list[str]:
