@@ -2,7 +2,8 @@
 unsafe run (`--fix --unsafe-fixes`), idempotence, and never a file that fails to parse.
 
 Layout: tests/fixtures/fixes/<RULE>/<case>.py is the input, <case>.safe.py and
-<case>.unsafe.py the expected outputs (the input itself when nothing applies).
+<case>.unsafe.py the expected outputs. A missing <case>.unsafe.py means the same as
+the safe output, a missing <case>.safe.py the input unchanged (no safe fix applies).
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ def _cases() -> list[tuple[str, Path, str]]:
 
 
 def _expected(case: Path, mode: str) -> str:
-    return case.with_name(f"{case.stem}.{mode}.py").read_text(encoding="utf-8")
+    for candidate in (mode, "safe") if mode == "unsafe" else (mode,):
+        expected = case.with_name(f"{case.stem}.{candidate}.py")
+        if expected.is_file():
+            return expected.read_text(encoding="utf-8")
+    return case.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
