@@ -61,12 +61,24 @@ def test_fix_gives_the_expected_file_and_is_idempotent(rule: str, case: Path, mo
         assert set(outcome.applied) == {rule}
 
 
-def test_every_rule_that_offers_a_fix_has_fix_fixtures() -> None:
-    fixable = {
+def _fixable_rules() -> set[str]:
+    return {
         code
         for code, cls in rule_classes().items()
         if "FixPlan(" in inspect.getsource(inspect.getmodule(cls))  # type: ignore[arg-type]
     }
+
+
+def test_every_rule_that_offers_a_fix_has_fix_fixtures() -> None:
+    fixable = _fixable_rules()
     assert "LG203" in fixable
     present = {p.name for p in FIXTURES.iterdir() if p.is_dir()}
     assert fixable <= present
+
+
+def test_every_fixable_rule_page_says_what_its_fix_does_and_how_safe_it_is() -> None:
+    docs = Path(__file__).parent.parent / "docs" / "rules"
+    for rule in sorted(_fixable_rules()):
+        page = (docs / f"{rule}.md").read_text(encoding="utf-8")
+        section = page.split("\n## Fix\n", 1)[1].split("\n## ", 1)[0]
+        assert "Safe (`--fix`)" in section or "Unsafe (`--unsafe-fixes`)" in section, rule
