@@ -139,6 +139,13 @@ def _callee_names(call: cst.Call, context: FileContext) -> list[str]:
     return names
 
 
+def dependency_target(call: cst.Call, context: FileContext) -> cst.BaseExpression | None:
+    """`get_model` for `Depends(get_model)` (FastAPI runs it per request), else None."""
+    if call.args and context.imports.call_name(call) in _DEPENDENCY_MARKERS:
+        return call.args[0].value
+    return None
+
+
 def _dependencies(function: cst.FunctionDef, context: FileContext) -> list[str]:
     """Functions named in `Depends(f)` markers of the handler's parameters."""
     found: list[str] = []
@@ -151,11 +158,7 @@ def _dependencies(function: cst.FunctionDef, context: FileContext) -> list[str]:
             nodes.append(param.annotation)
         for node in nodes:
             for sub in (node, *descendants(node)):
-                if (
-                    isinstance(sub, cst.Call)
-                    and context.imports.call_name(sub) in _DEPENDENCY_MARKERS
-                    and sub.args
-                    and isinstance(sub.args[0].value, cst.Name)
-                ):
-                    found.append(sub.args[0].value.value)
+                target = dependency_target(sub, context) if isinstance(sub, cst.Call) else None
+                if isinstance(target, cst.Name):
+                    found.append(target.value)
     return found

@@ -17,9 +17,14 @@ from leakguard.analysis.model_loads import (
     model_load,
     persistent_key,
 )
-from leakguard.analysis.request_paths import RequestPaths, own_calls, request_paths
+from leakguard.analysis.request_paths import (
+    RequestPaths,
+    dependency_target,
+    own_calls,
+    request_paths,
+)
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
-from leakguard.analysis.summaries import Vocabulary, summary_index
+from leakguard.analysis.summaries import Vocabulary, cst_reference, summary_index
 from leakguard.finding import Related
 from leakguard.rule import LintRule
 
@@ -74,7 +79,13 @@ class ModelLoadPerRequest(LintRule):
         function = self.context.enclosing_function()
         if index is None or function is None:
             return
-        target = index.callee(node, self.context)
+        dependency = dependency_target(node, self.context)
+        if dependency is not None:
+            # `model=Depends(get_model)` with `get_model` imported: called per request.
+            reference = cst_reference(dependency, self.context)
+            target = index.resolve(self.context.module_name, reference) if reference else None
+        else:
+            target = index.callee(node, self.context)
         if target is None or target.split(":", 1)[0] == self.context.module_name:
             return  # unknown, or in this file: followed by name above
         where = self._paths().describe(function)
