@@ -5,8 +5,8 @@ work on the event loop, reported only on evidence, which the message names:
   LG201's bundled vocabulary (`analysis/blocking.py`);
 - a call into a configured heavy namespace (`heavy_modules`: numpy, pandas, torch, ...);
 - a `for` loop over a parameter or request-derived collection;
-- a call to a plain function of the run whose body (transitively, `max_call_depth`) does
-  any of these (`analysis/summaries.py`).
+- a call to a plain function of the run whose body (transitively, `max_call_depth`) makes
+  such a call (`analysis/summaries.py`).
 
 Calls without such evidence (constructors, dict/str methods on any receiver however it
 was imported, building clients, paths, responses or generators) never make a finding.
@@ -41,8 +41,10 @@ from leakguard.walker import SCOPE_NODES, descendants
 _OVERRIDE_DECORATORS = frozenset({"override", "overload", "abstractmethod"})
 # Roots of request-derived collections in web handlers.
 _REQUEST_ROOTS = frozenset({"request", "req"})
-# Facts of the run's functions that count as evidence.
-_CHAIN_KINDS = ("blocks", "cpu_heavy", "loops")
+# Facts of the run's functions that count as evidence. A helper's loop over its own
+# parameter is not: what it is handed is often a small registry or a config (real-world
+# review), so only the coroutine's own loops count.
+_CHAIN_KINDS = ("blocks", "cpu_heavy")
 _MAX_SHOWN = 40
 
 
