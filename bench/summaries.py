@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         lines = copy_tree(root, files, corpus)
         print("\n".join(machine_description()))
         print(f"corpus: {len(files)} files, {lines:,} lines")
+        cold_run(corpus, args.jobs)  # warm-up: imports and first-use caches, not timed
         with_summaries: list[float] = []
         without: list[float] = []
         findings = (0, 0)

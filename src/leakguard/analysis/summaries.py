@@ -495,7 +495,7 @@ class _FunctionCollector:
             summary["async"] = True
         if self._is_handler():
             summary["handler"] = True
-        if _runs_once(function, self.receiver):
+        if _runs_once(function, self.receiver, nodes):
             summary["once"] = True
         if self.facts:
             summary["facts"] = self.facts
@@ -660,7 +660,9 @@ class _FunctionCollector:
         return False
 
 
-def _runs_once(function: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str) -> bool:
+def _runs_once(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str, nodes: Sequence[ast.AST]
+) -> bool:
     """Memoised (`@functools.cache`, `@lru_cache`, ...) or a lazy initialiser that tests
     and stores state outliving the call (`if self._model is None: self._model = ...`,
     `global _model`): what it loads is loaded once (per key), not per call."""
@@ -668,7 +670,6 @@ def _runs_once(function: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str) 
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
         if (_ast_dotted(target) or "").rsplit(".", 1)[-1] in _MEMOISING:
             return True
-    nodes = list(_own_nodes(function.body))
     shared = {n for node in nodes if isinstance(node, ast.Global) for n in node.names}
     stored: set[str] = set()
     for node in nodes:
@@ -1216,20 +1217,21 @@ def cst_reference(func: cst.BaseExpression, context: FileContext) -> list[str] |
         return None
     root, _, rest = dotted.partition(".")
     function, owner = enclosing_function_and_class(context)
-    if function is not None:
+    if function is not None and owner is not None and rest and "." not in rest:
         params = [*function.params.posonly_params, *function.params.params]
-        receiver = params[0].name.value if params else ""
-        if owner is not None and root == receiver and rest and "." not in rest:
+        if params and root == params[0].name.value:
             return ["s", f"{owner.name.value}.{rest}"]
+    if root in context.imports.aliases:
+        qualified = context.imports.qualify_dotted(dotted)
+        return ["q", qualified] if qualified is not None else None
+    if root not in module_bindings(context):
+        return None
+    if function is not None:
+        # Scope facts only for names that could be the module's own (the costly case).
         scope = function_scope(function, context)
-        if (root in scope.locals or root in scope.params) and root not in context.imports.aliases:
+        if root in scope.locals or root in scope.params:
             return None
-    qualified = context.imports.qualify_dotted(dotted)
-    if qualified is not None and root in context.imports.aliases:
-        return ["q", qualified]
-    if root in module_bindings(context):
-        return ["l", dotted]
-    return None
+    return ["l", dotted]
 
 
 def describe_blocking(name: str) -> str:
