@@ -29,6 +29,10 @@ Usage from a rule (the API other rules build on)::
     index.returns_model(target, vocabulary)              # `get_model().predict(x)`
     index.handler_chain(context.module_name, "Class.method")  # called from a route
 
+Test modules (`test*.py`, `*_test.py`, `conftest.py`) are not summarised: nothing outside
+the tests calls their functions. Functions with nothing to tell (no facts, no calls) are
+left out; a call to one resolves to unknown, which is the same answer (no evidence).
+
 Only *plain* (`def`) functions propagate facts: calling an `async def` builds a coroutine,
 whatever it does is its own rule's business. Resolution goes through imports and aliases,
 `self.method`, module-level instances (`service = Service(); service.score()`) and
@@ -151,8 +155,11 @@ def clamp_depth(depth: int) -> int:
 
 def collect_source(text: str, display: str) -> dict[str, Any] | None:
     """The summaries facts of one file (JSON-serialisable), or None if it has none."""
+    from leakguard.analysis.asyncio_facts import is_test_file
     from leakguard.analyzer import module_name_for
 
+    if is_test_file(display):
+        return None  # nothing outside the tests calls a test module's functions
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
