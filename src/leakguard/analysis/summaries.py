@@ -15,8 +15,8 @@ possibly-own functions as *references* (resolved later, across the run):
 - *checks_digest*: compares a hash digest (`hmac.compare_digest`, `digest == x`);
 - *offloads*: hands work to a thread (`asyncio.to_thread`, `run_in_executor`, ...);
 - *once*: memoised (`@functools.cache`, `@lru_cache`...) or a lazy initialiser (tests and
-  stores `self._model`/a `global`): `find(..., ("loads_model",))` stops there, since what
-  it loads is loaded once, not per call.
+  stores `self._model`/a `global`): `find(...)` stops there, since what it loads, reads or
+  computes happens once, not per call.
 
 Usage from a rule (the API other rules build on)::
 
@@ -1041,8 +1041,10 @@ class SummaryIndex:
     ) -> tuple[tuple[Step, ...], str] | None:
         if depth <= 0 or fid in active:
             return None
-        if "loads_model" in kinds and self.functions[fid].raw.get("once"):
-            return None  # memoised or lazily initialised: it loads once, not per call
+        if self.functions[fid].raw.get("once"):
+            # Memoised or lazily initialised: it loads, reads or computes once, not per
+            # call (real-world review: cached settings readers and dtype tables).
+            return None
         key = ("find", fid, vocabulary, kinds, depth)
         if key in self._memo:
             return self._memo[key]  # type: ignore[no-any-return]
