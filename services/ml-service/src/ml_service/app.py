@@ -166,7 +166,9 @@ async def _run_in_worker(
             "Content-Type must be application/json",
             _request_id(request),
         )
-    expected = _declared_length(request) or runtime.settings.max_body_bytes
+    declared = _declared_length(request)
+    # A chunked body may be anything up to the cap, so the cap is what it claims.
+    expected = runtime.settings.max_body_bytes if declared is None else declared
     try:
         claim = runtime.uploads.claim(expected)
     except Overloaded as overload:
