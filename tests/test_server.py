@@ -30,6 +30,19 @@ async def handler(request):
 """
 
 
+CHAIN = """\
+import time
+
+
+def pause():
+    time.sleep(1)
+
+
+async def handler():
+    pause()
+"""
+
+
 class _Client:
     """A pygls client that records diagnostics per (uri, version)."""
 
@@ -168,6 +181,22 @@ async def _session(root: Path) -> None:
         )
         saved = await recorder.wait_for(lambda p: p.uri == uri and p.version == 3)
         assert list(saved.diagnostics) == []
+
+        # A blocking call one helper down: the chain's steps are related locations.
+        helper = root / "helper.py"
+        helper_uri = helper.as_uri()
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(uri=helper_uri, language_id="python", version=1, text=CHAIN)
+            )
+        )
+        chained = await recorder.wait_for(lambda p: p.uri == helper_uri)
+        (blocking,) = chained.diagnostics
+        assert blocking.range.start == types.Position(8, 4)
+        assert blocking.related_information
+        step = blocking.related_information[0]
+        assert step.location.uri == helper_uri
+        assert step.location.range.start.line == 4  # `time.sleep(1)` in `pause`
 
         await asyncio.wait_for(client.shutdown_async(None), TIMEOUT)
         client.exit(None)

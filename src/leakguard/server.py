@@ -117,7 +117,8 @@ def publish(ls: LeakguardServer, uri: str) -> None:
     if analysis is None:
         return
     document = ls.workspace.get_text_document(uri)
-    diagnostics = [diagnostic(document, f) for f in analysis.findings if not f.suppressed]
+    root = analysis.config.root
+    diagnostics = [diagnostic(document, f, root) for f in analysis.findings if not f.suppressed]
     ls.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=document.version)
     )
@@ -143,8 +144,24 @@ def _range(
     )
 
 
-def diagnostic(document: TextDocument, finding: Finding) -> types.Diagnostic:
+def diagnostic(
+    document: TextDocument, finding: Finding, root: Path | None = None
+) -> types.Diagnostic:
     message = finding.message if not finding.help else f"{finding.message}\n{finding.help}"
+    # The steps of a chain (LG201 through helpers) as related locations, which editors
+    # show under the diagnostic and can jump to.
+    related = [
+        types.DiagnosticRelatedInformation(
+            location=types.Location(
+                uri=_uri(step.path, root),
+                range=types.Range(
+                    types.Position(step.line - 1, 0), types.Position(step.line - 1, 0)
+                ),
+            ),
+            message=step.message,
+        )
+        for step in finding.related
+    ]
     return types.Diagnostic(
         range=_range(document, finding.line, finding.column, finding.end_line, finding.end_column),
         message=message,
@@ -153,7 +170,15 @@ def diagnostic(document: TextDocument, finding: Finding) -> types.Diagnostic:
         code_description=types.CodeDescription(href=DOCS_URI.format(rule=finding.rule)),
         source="leakguard",
         data={"key": finding_key(finding)},
+        related_information=related or None,
     )
+
+
+def _uri(path: str, root: Path | None) -> str:
+    location = Path(path)
+    if not location.is_absolute() and root is not None:
+        location = root / location
+    return location.resolve().as_uri()
 
 
 def _text_edits(
@@ -254,7 +279,7 @@ async def code_action(
 def _finding_actions(
     uri: str, document: TextDocument, analysis: _Analysis, finding: Finding
 ) -> list[types.CodeAction]:
-    related = [diagnostic(document, finding)]
+    related = [diagnostic(document, finding, analysis.config.root)]
     actions: list[types.CodeAction] = []
     if finding.fix is not None:
         unsafe = finding.fix.applicability.value == "unsafe"
