@@ -78,3 +78,20 @@ def test_service_refuses_to_start_with_wildcard_cors(tmp_path: object) -> None:
     assert completed.returncode == 2
     assert b"cors_origins" in completed.stderr
     assert secret.encode() not in completed.stderr
+
+
+def test_api_keys_parse_from_env_and_short_keys_are_rejected(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ML_SERVICE_API_KEYS", f"{'a' * 32}, {'b' * 40}")
+    keys = [key.get_secret_value() for key in Settings().api_keys]
+    assert keys == ["a" * 32, "b" * 40]
+    monkeypatch.setenv("ML_SERVICE_API_KEYS", "short-key")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert [error["loc"] for error in caught.value.errors()] == [("api_keys",)]
+
+
+def test_upload_budget_must_hold_one_full_body() -> None:
+    with pytest.raises(ValidationError):
+        Settings(max_body_bytes=10 * MIB, max_upload_bytes_in_flight=5 * MIB)

@@ -89,16 +89,9 @@ class Settings(BaseSettings):
     model_ttl_seconds: Annotated[float, Field(ge=1, le=366 * 86_400)] = 7 * 86_400
     model_sweep_interval_seconds: Annotated[float, Field(ge=0.1, le=86_400)] = 60.0
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "api_keys", mode="before")
     @classmethod
-    def split_origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
-
-    @field_validator("api_keys", mode="before")
-    @classmethod
-    def split_keys(cls, value: object) -> object:
+    def split_comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
