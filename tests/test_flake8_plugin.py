@@ -140,3 +140,43 @@ def test_hide_noqa_keeps_positions_and_strings() -> None:
     assert len(hidden) == len(text)
     assert hidden.splitlines()[0] == 'x = f("# noqa")  # ____: LG401'
     assert hidden.splitlines()[1] == "y = 1  # ____"
+
+
+# flake8 in one process (-j 1), reporting afterwards whether leakguard analysed anything:
+# its analyser is the only thing in a flake8 run that imports LibCST.
+_PROBE = (
+    "import sys\n"
+    "from flake8.main.cli import main\n"
+    "try:\n"
+    "    main(sys.argv[1:])\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "print('libcst imported:', 'libcst' in sys.modules, file=sys.stderr)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("selection", "analysed"),
+    [
+        (["--select", "E,F,W"], False),
+        (["--select", "E,F,W,LG401"], True),
+        (["--extend-select", "LG1"], True),
+        (["--select", "E,LG", "--ignore", "LG"], False),
+        ([], True),  # flake8's default selection includes installed plugins
+    ],
+)
+def test_plugin_does_no_work_unless_flake8_can_report_lg(
+    project: Path, selection: list[str], analysed: bool
+) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", _PROBE, "--isolated", "-j", "1", *selection, "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+        check=False,
+    )
+    assert "Traceback" not in completed.stderr, completed.stderr
+    assert f"libcst imported: {analysed}" in completed.stderr
+    assert ("LG401" in completed.stdout) is (analysed and "--ignore" not in selection)

@@ -21,7 +21,7 @@ from leakguard.fixes import Applicability, Fix
 from leakguard.fixes.render import render
 from leakguard.registry import rule_classes, visitor_methods
 from leakguard.rule import LintRule, Report, declares_triage
-from leakguard.suppression import comment_lines, is_suppressed
+from leakguard.suppression import comment_lines, suppressions_of
 from leakguard.triage import TriageTree, parse_triage
 
 
@@ -117,6 +117,7 @@ def analyze_text(
     classes = rule_classes()
     enabled = config.rules_for_path(display)
     specs = [config.rules[r] for r in sorted(enabled) if r in classes]
+    used: set[tuple[int, str]] = set()  # (line, code) of suppressions findings hit
     specs = active_specs(text, specs)
     if specs and module is None and triage:
         specs = triaged_specs(text, specs, project)
@@ -128,7 +129,8 @@ def analyze_text(
             parsed = parse(text, display)
             if isinstance(parsed, FileError):
                 result.errors.append(parsed)
-        return result
+                return result
+        return _with_unused_suppressions(result, text, config, used)
     if module is None:
         parsed = parse(text, display)
         result.parsed = True
@@ -142,8 +144,8 @@ def analyze_text(
     result.errors.extend(_walk(module, context, rules))
     reports = [report for rule in rules for report in rule.reports]
     if reports:
-        result.findings = _to_findings(reports, context, config, fixes)
-    return result
+        result.findings = _to_findings(reports, context, config, used, fixes)
+    return _with_unused_suppressions(result, text, config, used)
 
 
 def _resolve_metadata(context: FileContext, rules: list[LintRule]) -> None:
@@ -201,8 +203,13 @@ def _walk(module: cst.Module, context: FileContext, rules: list[LintRule]) -> li
 
 
 def _to_findings(
-    reports: list[Report], context: FileContext, config: Config, fixes: bool = False
+    reports: list[Report],
+    context: FileContext,
+    config: Config,
+    used: set[tuple[int, str]],
+    fixes: bool = False,
 ) -> list[Finding]:
+    """Findings of the reports; adds to `used` each (line, code) suppression they hit."""
     context.prefetch_positions(r.node for r in reports)
     comments = comment_lines(context.source)
     hashes = line_hashes(context.source)
@@ -227,7 +234,7 @@ def _to_findings(
                 end_column=end.column + 1,
                 message=report.message,
                 help=report.help,
-                suppressed=is_suppressed(report.rule, statement_lines, comments),
+                suppressed=_suppressed(report.rule, statement_lines, comments, used),
                 fingerprint=hashes.get(start.line, ""),
                 source_line=line_text,
                 related=report.related,
@@ -253,6 +260,36 @@ def _fix_of(
     except Exception:  # a fix bug must never cost the finding or the run
         fix = None
     return (plan.applicability, fix) if fix is not None else (None, None)
+
+
+def _suppressed(
+    rule: str, lines: range, comments: dict[int, str], used: set[tuple[int, str]]
+) -> bool:
+    hits = suppressions_of(rule, lines, comments)
+    used |= hits
+    return bool(hits)
+
+
+def _with_unused_suppressions(
+    result: FileResult, text: str, config: Config, used: set[tuple[int, str]]
+) -> FileResult:
+    """LG001 (opt-in) judges the file's suppression comments once every rule reported."""
+    from leakguard.rules.meta import lg001_unused_suppression as lg001
+
+    enabled = config.rules_for_path(result.path)
+    spec = config.rules.get(lg001.CODE)
+    if spec is None or lg001.CODE not in enabled:
+        return result
+    if spec.prefilter and not any(token in text for token in spec.prefilter):
+        return result
+    comments = comment_lines(text)
+    if not comments:
+        return result
+    unused = lg001.unused_suppressions(
+        result.path, comments, text.splitlines(), used, spec, enabled, rule_classes()
+    )
+    result.findings = sorted([*result.findings, *unused], key=Finding.sort_key)
+    return result
 
 
 def _statement_lines(context: FileContext, report: Report, first: int, last: int) -> range:

@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="apply excludes to files named explicitly too (as pre-commit names them)",
     )
     run.add_argument(
+        "--report-unused-suppressions",
+        action="store_true",
+        help="report suppression comments that suppress nothing (rule LG001)",
+    )
+    run.add_argument(
         "--show-settings",
         action="store_true",
         help="print the configuration this run would use, and exit",
@@ -204,7 +209,7 @@ def _overrides(args: argparse.Namespace) -> CliOverrides:
     return CliOverrides(
         select=args.select,
         ignore=args.ignore,
-        extend_select=args.extend_select,
+        extend_select=_with_unused_suppressions(args),
         exclude=args.exclude,
         extend_exclude=args.extend_exclude,
         fail_on=args.fail_on,
@@ -236,6 +241,14 @@ def _silence_stdout() -> None:
     # Python flushes stdout at exit; a closed pipe would raise again there.
     with contextlib.suppress(OSError):
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+
+
+def _with_unused_suppressions(args: argparse.Namespace) -> list[str] | None:
+    if not args.report_unused_suppressions:
+        return args.extend_select  # type: ignore[no-any-return]
+    from leakguard.rules.meta.lg001_unused_suppression import CODE
+
+    return [*(args.extend_select or []), CODE]
 
 
 def _apply_baseline(run: RunResult, args: argparse.Namespace) -> RunResult:

@@ -7,6 +7,7 @@ import io
 import re
 import tokenize
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 _LEAKGUARD = re.compile(r"#\s*leakguard\s*:\s*ignore\b(?:\s*\[(?P<codes>[^\]]*)\])?", re.I)
 _NOQA = re.compile(r"#\s*noqa\b(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I)
@@ -32,6 +33,46 @@ def comment_lines(source: str) -> dict[int, str]:
             if "#" in line:
                 comments[number] = line[line.index("#") :]
     return comments
+
+
+@dataclass(frozen=True)
+class Directive:
+    """One suppression directive in a comment."""
+
+    kind: str  # "leakguard" or "noqa"
+    codes: frozenset[str]  # `ALL` for a bare directive
+    text: str  # the directive as written in the comment
+
+
+def directives(comment: str) -> list[Directive]:
+    found = []
+    for kind, pattern in (("leakguard", _LEAKGUARD), ("noqa", _NOQA)):
+        for match in pattern.finditer(comment):
+            codes = match.group("codes")
+            if codes is None or not codes.strip():
+                found.append(Directive(kind, ALL, match.group(0)))
+            else:
+                parsed = frozenset(c.upper() for c in _CODE.findall(codes))
+                found.append(Directive(kind, parsed, match.group(0)))
+    return found
+
+
+def suppressions_of(
+    rule: str, lines: Iterable[int], comments: dict[int, str]
+) -> set[tuple[int, str]]:
+    """The (line, code) pairs that suppress `rule` on these lines; code `*` for a bare
+    directive. Empty: the finding is not suppressed."""
+    used: set[tuple[int, str]] = set()
+    for line in lines:
+        comment = comments.get(line)
+        if comment is None:
+            continue
+        for directive in directives(comment):
+            if directive.codes is ALL:
+                used.add((line, "*"))
+            else:
+                used.update((line, code) for code in directive.codes if rule.startswith(code))
+    return used
 
 
 def codes_in_comment(comment: str) -> frozenset[str] | None:

@@ -1,0 +1,1 @@
+"""Rules about leakguard's own directives (suppression comments)."""
