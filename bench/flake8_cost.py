@@ -66,6 +66,12 @@ def _time(command: Sequence[str], cwd: Path, repeat: int) -> float:
     return best
 
 
+def _compare(label: str, seconds: float, reference: float, target: float) -> None:
+    ratio = seconds / reference
+    verdict = "ok" if ratio <= target else "SLOWER"
+    print(f"{label} {seconds:7.2f} s  ratio {ratio:.2f} (target <= {target}) {verdict}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("path", nargs="?", type=Path, default=Path(sysconfig.get_paths()["stdlib"]))
@@ -85,13 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with_plugin = [*flake8, "--select", "E,F,W", "."]
         base = _time(without, work, args.repeat)
         installed = _time(with_plugin, work, args.repeat)
-        ratio = installed / base
-        verdict = "ok" if ratio <= NOT_SELECTED_TARGET else "SLOWER"
         print(f"flake8 --select E,F,W   without leakguard {base:7.2f} s")
-        print(
-            f"flake8 --select E,F,W   with leakguard    {installed:7.2f} s  "
-            f"ratio {ratio:.2f} (target <= {NOT_SELECTED_TARGET}) {verdict}"
-        )
+        _compare("flake8 --select E,F,W   with leakguard   ", installed, base, NOT_SELECTED_TARGET)
 
         lg_flake8 = _time([*flake8, "--select", "LG", "."], work, args.repeat)
         # flake8 runs pycodestyle and pyflakes on every file whatever --select says:
@@ -109,13 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ".",
         ]
         lg_check = _time(check, work, args.repeat)
-        ratio = lg_flake8 / lg_check
-        verdict = "ok" if ratio <= SELECTED_TARGET else "SLOWER"
         print(f"leakguard check         (no cache)        {lg_check:7.2f} s")
-        print(
-            f"flake8 --select LG                        {lg_flake8:7.2f} s  "
-            f"ratio {ratio:.2f} (target <= {SELECTED_TARGET}) {verdict}"
-        )
+        _compare("flake8 --select LG                       ", lg_flake8, lg_check, SELECTED_TARGET)
         share = lg_flake8 - fixed
         print(f"  flake8's own checkers (always run)      {fixed:7.2f} s")
         print(

@@ -32,8 +32,12 @@ def _flake8(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     executable = Path(sys.executable).parent / "flake8"
     command = str(executable) if executable.exists() else shutil.which("flake8")
     assert command, "flake8 is not installed (pip install -e .[dev])"
+    return _run([command, "--isolated", "--format", FORMAT, *args], cwd)
+
+
+def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [command, "--isolated", "--format", FORMAT, *args],
+        command,
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -168,14 +172,8 @@ _PROBE = (
 def test_plugin_does_no_work_unless_flake8_can_report_lg(
     project: Path, selection: list[str], analysed: bool
 ) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-c", _PROBE, "--isolated", "-j", "1", *selection, "."],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=_env(),
-        check=False,
+    completed = _run(
+        [sys.executable, "-c", _PROBE, "--isolated", "-j", "1", *selection, "."], project
     )
     assert "Traceback" not in completed.stderr, completed.stderr
     assert f"libcst imported: {analysed}" in completed.stderr
