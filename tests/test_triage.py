@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from leakguard.analyzer import analyze_text
+from leakguard import analyzer
+from leakguard.analysis.project import COLLECTORS
+from leakguard.analyzer import analyze_text, collect_facts
 from leakguard.engine import RunResult, check
 from leakguard.registry import rule_classes
+from leakguard.rule import declares_triage
 from leakguard.testing import make_config
 from leakguard.triage import TriageTree, parse_triage
 
@@ -44,6 +47,73 @@ def test_findings_are_identical_with_and_without_triage(target: Path) -> None:
     assert _outcome(with_triage) == _outcome(without)
 
 
+def test_triage_spares_files_without_candidates() -> None:
+    """A plain file that passes every text prefilter is not parsed by LibCST."""
+    source = (
+        "import json\n"
+        "def f(items, debug=False):\n"
+        "    out = []\n"
+        "    for item in items:\n"
+        "        out.append(item)\n"
+        "    try:\n"
+        "        return json.dumps(out)\n"
+        "    except ValueError as exc:\n"
+        "        raise RuntimeError(str(exc)) from exc\n"
+    )
+    config = make_config(Path.cwd(), select=["ALL"])
+    assert not analyze_text(source, "plain.py", config).parsed
+    assert analyze_text(source, "plain.py", config, triage=False).parsed
+
+
+def test_a_rule_without_a_condition_makes_the_file_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = "# pickle is mentioned, never called\nx = 1\n"
+    config = make_config(Path.cwd(), select=["LG401"])
+    assert not analyze_text(source, "plain.py", config).parsed
+    # As if LG401 had been written without a condition: only the base class default.
+    monkeypatch.delattr(rule_classes()["LG401"], "could_fire")
+    assert not declares_triage(rule_classes()["LG401"])
+    assert analyze_text(source, "plain.py", config).parsed
+
+
+# Rules added later are parsed until they declare a condition (the safe default); these
+# must keep theirs, or the triage stops paying for itself.
+DECLARED = (
+    "LG101",
+    "LG102",
+    "LG103",
+    "LG104",
+    "LG105",
+    "LG106",
+    "LG107",
+    "LG108",
+    "LG109",
+    "LG110",
+    "LG201",
+    "LG202",
+    "LG203",
+    "LG204",
+    "LG206",
+    "LG301",
+    "LG302",
+    "LG303",
+    "LG401",
+    "LG402",
+    "LG403",
+    "LG501",
+    "LG502",
+    "LG503",
+)
+
+
+def test_bundled_rules_and_collectors_declare_a_condition() -> None:
+    classes = rule_classes()
+    undeclared = [code for code in DECLARED if not declares_triage(classes[code])]
+    assert not undeclared, f"rules parsed on every file: {undeclared}"
+    assert all(c.triage is not None or c.from_source is not None for c in COLLECTORS.values())
+
+
 def test_a_failing_condition_lets_the_file_through(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(tree: TriageTree, spec: object) -> bool:
         raise RuntimeError("bug in a condition")
@@ -58,5 +128,24 @@ def test_a_failing_condition_lets_the_file_through(monkeypatch: pytest.MonkeyPat
 def test_triage_tree_resolves_imported_call_names() -> None:
     tree = parse_triage("import numpy as np\nfrom pickle import loads as l\nnp.load(f)\nl(b)\n")
     assert tree is not None
-    assert {"numpy.load", "pickle.loads", "np.load", "l"} <= tree.call_names()
+    # Resolved the way analysis.imports does: an unimported root is no qualified name.
+    assert tree.call_names() == {"numpy.load", "pickle.loads"}
     assert parse_triage("def (:\n") is None
+
+
+def test_collect_facts_skips_files_without_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[str] = []
+    real_parse = analyzer.parse
+
+    def counting_parse(text: str, display: str) -> object:
+        parsed.append(display)
+        return real_parse(text, display)
+
+    monkeypatch.setattr(analyzer, "parse", counting_parse)
+    names = sorted(COLLECTORS)
+    # Passes every collector's text tokens, has nothing any collector collects.
+    plain = "# BaseModel pydantic Protocol async def\ndef f(x):\n    return x\n"
+    with_triage = collect_facts(plain, "a.py", names)
+    assert not parsed
+    assert with_triage == collect_facts(plain, "a.py", names, triage=False)
+    assert parsed == ["a.py"]

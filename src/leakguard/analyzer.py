@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import libcst as cst
 
@@ -18,7 +19,6 @@ from leakguard.context import FileContext
 from leakguard.finding import FileError, FileResult, Finding
 from leakguard.fingerprint import line_hashes
 from leakguard.fixes import Applicability, Fix
-from leakguard.fixes.render import render
 from leakguard.registry import rule_classes, visitor_methods
 from leakguard.rule import LintRule, Report, declares_triage
 from leakguard.suppression import comment_lines, suppressions_of
@@ -65,9 +65,37 @@ def _could_fire(rule: type[LintRule], tree: TriageTree, spec: RuleSpec) -> bool:
         return True
 
 
+@contextmanager
+def _unvalidated_nodes() -> Iterator[None]:
+    """Skip LibCST's per-node validation while the parser builds a tree.
+
+    `CSTNode.__post_init__` validates each new node (about a sixth of the parse time);
+    a tree the parser builds from source is valid by construction, so parsing does not
+    need it. This patches LibCST's non-public hook: pyproject pins LibCST to the tested
+    range and `tests/test_parse.py` checks that trees and the source round trip are
+    identical with validation."""
+    base = cst.CSTNode
+    validating = base.__dict__["__post_init__"]
+    base.__post_init__ = _no_validation  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        base.__post_init__ = validating  # type: ignore[method-assign]
+
+
+def _no_validation(self: cst.CSTNode) -> None:
+    return None
+
+
+def parse_module(text: str) -> cst.Module:
+    """`libcst.parse_module`, without re-validating the nodes the parser builds."""
+    with _unvalidated_nodes():
+        return cst.parse_module(text)
+
+
 def parse(text: str, display: str) -> cst.Module | FileError:
     try:
-        return cst.parse_module(text)
+        return parse_module(text)
     except cst.ParserSyntaxError as exc:
         # LibCST's native parser reports where it gave up (often the next line) with a
         # token list; CPython's own parser pinpoints the mistake and explains it.
@@ -255,6 +283,10 @@ def _fix_of(
         return None, None
     if not compute:
         return plan.applicability, None
+    # Imported here: rendering pulls in libcst.codemod and libcst.matchers, which cost
+    # more start-up than a one-file run takes otherwise; only --fix/--diff need them.
+    from leakguard.fixes.render import render
+
     try:
         fix = render(context.module, context.source, plan)
     except Exception:  # a fix bug must never cost the finding or the run

@@ -19,11 +19,14 @@ and cost next to nothing beside the parse.
 from __future__ import annotations
 
 import ast
+import builtins
 import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
 N = TypeVar("N", bound=ast.AST)
+
+_BUILTINS = frozenset(dir(builtins))
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
@@ -44,8 +47,9 @@ def dotted(node: ast.expr) -> str | None:
 class TriageTree:
     """One file's `ast` tree with the indexes triage conditions ask about."""
 
-    def __init__(self, tree: ast.Module, project: Any = None) -> None:
+    def __init__(self, tree: ast.Module, text: str = "", project: Any = None) -> None:
         self.tree = tree
+        self.text = text
         # The run's ProjectIndex during analysis (None in the facts pass).
         self.project = project
         self._by_type: dict[type[ast.AST], list[ast.AST]] = {}
@@ -69,31 +73,42 @@ class TriageTree:
                 by_type[kind] = [node]
             else:
                 bucket.append(node)
+        self.attributes.update(node.attr for node in self.of(ast.Attribute))
+        self.names.update(node.id for node in self.of(ast.Name))
+        self.names.update(node.arg for node in self.of(ast.arg))
+        # Every qualified name each local name may stand for (a name imported twice
+        # in different functions may mean either); relative imports keep their dots.
+        self.targets: dict[str, set[str]] = {}
+        for node in self.of(ast.Import):
+            for alias in node.names:
+                self.imported.add(alias.name)
+                if alias.asname:
+                    self._bind(alias.asname, alias.name)
+                else:
+                    root = alias.name.split(".")[0]
+                    self._bind(root, root)
+        for node in self.of(ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            for alias in node.names:
+                if alias.name == "*":
+                    continue
+                joiner = "." if base and not base.endswith(".") else ""
+                full = f"{base}{joiner}{alias.name}"
+                self.imported.add(full)
+                self._bind(alias.asname or alias.name, full)
         for call in self.of(ast.Call):
             func = call.func
             if isinstance(func, ast.Attribute):
                 self.called.add(func.attr)
             elif isinstance(func, ast.Name):
                 self.called.add(func.id)
-        self.attributes.update(node.attr for node in self.of(ast.Attribute))
-        self.names.update(node.id for node in self.of(ast.Name))
-        self.names.update(node.arg for node in self.of(ast.arg))
-        for node in self.of(ast.Import):
-            for alias in node.names:
-                self.imported.add(alias.name)
-                if alias.asname:
-                    self.aliases[alias.asname] = alias.name
-                else:
-                    root = alias.name.split(".")[0]
-                    self.aliases[root] = root
-        for node in self.of(ast.ImportFrom):
-            base = "." * node.level + (node.module or "")
-            for alias in node.names:
-                full = (
-                    f"{base}.{alias.name}" if base and not base.endswith(".") else base + alias.name
-                )
-                self.imported.add(full)
-                self.aliases[alias.asname or alias.name] = full
+        # A renamed import (`from time import sleep as nap`) is called by its real name too.
+        for name in [n for n in self.called if n in self.aliases]:
+            self.called.add(self.aliases[name].rsplit(".", 1)[-1])
+
+    def _bind(self, local: str, qualified: str) -> None:
+        self.aliases[local] = qualified
+        self.targets.setdefault(local, set()).add(qualified)
 
     def of(self, *types: type[N]) -> list[N]:
         """Every node of these exact types, in `ast.walk` order per type."""
@@ -128,7 +143,9 @@ class TriageTree:
         return f"{base}.{rest}" if rest else base
 
     def call_names(self) -> set[str]:
-        """Every call's qualified name (see `qualify`) and its spelling as written."""
+        """Every call's possible qualified names, resolved like analysis.imports
+        (`ImportTable.call_name`): the root must be imported (any import in the file
+        counts) or a builtin called by its bare name; relative imports keep their dots."""
         found = self.memo.get("call_names")
         if found is None:
             found = set()
@@ -136,10 +153,11 @@ class TriageTree:
                 written = dotted(call.func)
                 if written is None:
                     continue
-                found.add(written)
-                qualified = self.qualify(call.func)
-                if qualified is not None:
-                    found.add(qualified)
+                root, _, rest = written.partition(".")
+                for target in self.targets.get(root, ()):
+                    found.add(f"{target}.{rest}" if rest else target)
+                if not rest and root in _BUILTINS:
+                    found.add(root)
             self.memo["call_names"] = found
         return found
 
@@ -163,7 +181,7 @@ def parse_triage(text: str, project: Any = None) -> TriageTree | None:
             tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return TriageTree(tree, project)
+    return TriageTree(tree, text, project)
 
 
 def walk_within(node: ast.AST, stop: tuple[type[ast.AST], ...] = ()) -> Iterator[ast.AST]:
@@ -174,3 +192,221 @@ def walk_within(node: ast.AST, stop: tuple[type[ast.AST], ...] = ()) -> Iterator
         yield child
         if not isinstance(child, stop):
             pending.extend(ast.iter_child_nodes(child))
+
+
+# -- shared conditions ---------------------------------------------------------------------
+
+# What starts a new LibCST scope for the rules (walker.SCOPE_NODES, plus async defs,
+# which LibCST folds into FunctionDef).
+SCOPES: tuple[type[ast.AST], ...] = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Lambda,
+)
+
+
+def calls_resolve_to(tree: TriageTree, patterns: Iterable[str]) -> bool:
+    """Whether some call's qualified name may match `patterns` the way
+    `analysis.imports.matches_any(context.imports.call_name(call), patterns)` does.
+
+    A relative import resolves against the file's package, which the triage does not
+    know: any pattern may then match a name ending like the call's."""
+    names = tree.call_names()
+    relative = [name.lstrip(".") for name in names if name.startswith(".")]
+    for pattern in patterns:
+        if pattern.endswith(".*"):
+            prefix = pattern[:-1]
+            if relative or any(name.startswith(prefix) for name in names):
+                return True
+        elif pattern in names or any(
+            pattern == name or pattern.endswith("." + name) for name in relative
+        ):
+            return True
+    return False
+
+
+def calls_match(tree: TriageTree, patterns: Iterable[str]) -> bool:
+    """Whether some call could stand for one of `patterns` (`tracemalloc.start`,
+    `numpy.*`) however it is reached: compares last segments (of the call as written
+    and through renaming imports), so receivers the analysis resolves (a module bound to
+    another name) are covered; a wildcard pattern is matched as by `calls_resolve_to`."""
+    for pattern in patterns:
+        if pattern.endswith(".*"):
+            if calls_resolve_to(tree, [pattern]):
+                return True
+        elif pattern.rsplit(".", 1)[-1] in tree.called:
+            return True
+    return False
+
+
+def imports_any(tree: TriageTree, roots: Iterable[str]) -> bool:
+    """Whether the file imports (anywhere) from one of these top-level packages."""
+    imported = {
+        name.lstrip(".").split(".", 1)[0] for names in tree.targets.values() for name in names
+    }
+    return any(root in imported for root in roots)
+
+
+def is_growth(node: ast.AST, methods: Iterable[str], rebinding: bool = False) -> bool:
+    """A statement shape that may add to a container (analysis.loops.Growth): a grow
+    method call, `x[k] = v`, `x += [...]`; with `rebinding`, also `x = x + [...]`."""
+    if isinstance(node, ast.Call):
+        return isinstance(node.func, ast.Attribute) and node.func.attr in methods
+    if isinstance(node, ast.Assign):
+        if any(isinstance(t, ast.Subscript) for t in node.targets):
+            return True
+        return rebinding and isinstance(node.value, ast.BinOp)
+    if isinstance(node, ast.AugAssign):
+        return isinstance(node.op, ast.Add)
+    return False
+
+
+def grows_within(node: ast.AST, methods: Iterable[str], rebinding: bool = False) -> bool:
+    """Whether a growth happens below `node`, in the same scope."""
+    wanted = frozenset(methods)
+    return any(is_growth(child, wanted, rebinding) for child in walk_within(node, SCOPES))
+
+
+def module_level_names(tree: TriageTree) -> set[str]:
+    """Names assigned by top-level statements (where module constants come from)."""
+    found = tree.memo.get("module_level_names")
+    if found is None:
+        found = set()
+        for statement in tree.tree.body:
+            targets: list[ast.expr] = []
+            if isinstance(statement, ast.Assign):
+                targets = statement.targets
+            elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+                targets = [statement.target]
+            found.update(t.id for t in targets if isinstance(t, ast.Name))
+        tree.memo["module_level_names"] = found
+    return found
+
+
+def _may_fold(node: ast.expr, constants: set[str]) -> bool:
+    """Whether analysis.constants could fold `node` to a value (never False when it can)."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Name):
+        return node.id in constants
+    if isinstance(node, ast.UnaryOp):
+        return _may_fold(node.operand, constants)
+    if isinstance(node, ast.BinOp):
+        return _may_fold(node.left, constants) and _may_fold(node.right, constants)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        if node.func.id == "len" and len(node.args) == 1:
+            return _may_have_length(node.args[0], constants)
+        return node.func.id == "int" and len(node.args) == 1
+    return False
+
+
+def _may_have_length(node: ast.expr, constants: set[str]) -> bool:
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
+        return True
+    return _may_fold(node, constants)
+
+
+def may_fold(tree: TriageTree, node: ast.expr) -> bool:
+    """Whether analysis.constants could fold `node` to a value."""
+    return _may_fold(node, module_level_names(tree))
+
+
+def may_know_count(tree: TriageTree, iterable: ast.expr) -> bool:
+    """Whether `for _ in iterable` may have an iteration count the analysis folds
+    (analysis.constants.ConstantTable.iteration_count); False only when it cannot."""
+    constants = module_level_names(tree)
+    if isinstance(iterable, ast.Call):
+        func = iterable.func
+        name = func.id if isinstance(func, ast.Name) else None
+        if name == "range":
+            return all(_may_fold(a, constants) for a in iterable.args)
+        if name in ("enumerate", "reversed", "list", "tuple", "sorted") and iterable.args:
+            return may_know_count(tree, iterable.args[0])
+        if name == "zip" and iterable.args:
+            return all(may_know_count(tree, a) for a in iterable.args)
+        return False
+    return _may_have_length(iterable, constants)
+
+
+def loops_with_known_count(tree: TriageTree) -> list[ast.For | ast.AsyncFor]:
+    found = tree.memo.get("known_loops")
+    if found is None:
+        loops: list[ast.For | ast.AsyncFor] = [*tree.of(ast.For), *tree.of(ast.AsyncFor)]
+        found = [loop for loop in loops if may_know_count(tree, loop.iter)]
+        tree.memo["known_loops"] = found
+    return found
+
+
+def names_in(node: ast.AST) -> list[ast.Name]:
+    return [child for child in ast.walk(node) if isinstance(child, ast.Name)]
+
+
+def growth_root(growth: ast.AST) -> str | None:
+    """The name at the root of the container a growth adds to (`self` for
+    `self.items.append(x)`), when it is a plain name chain."""
+    container: ast.expr | None = None
+    if isinstance(growth, ast.Call) and isinstance(growth.func, ast.Attribute):
+        container = growth.func.value
+    elif isinstance(growth, ast.Assign):
+        target = growth.targets[0]
+        container = target.value if isinstance(target, ast.Subscript) else target
+    elif isinstance(growth, ast.AugAssign):
+        container = growth.target
+    while isinstance(container, (ast.Attribute, ast.Subscript)):
+        container = container.value
+    return container.id if isinstance(container, ast.Name) else None
+
+
+def exact_count(iterable: ast.expr) -> int | None:
+    """The iteration count of a `for` over literals (`range(10)`, `(a, b)`), or None
+    when the triage cannot tell it exactly (it may still be known to the analysis)."""
+    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name):
+        name = iterable.func.id
+        args = iterable.args
+        if name == "range" and 1 <= len(args) <= 3 and not iterable.keywords:
+            values = [a.value for a in args if isinstance(a, ast.Constant) and type(a.value) is int]
+            if len(values) == len(args):
+                try:
+                    return len(range(*values))
+                except (ValueError, OverflowError):
+                    return None
+            return None
+        if name in ("enumerate", "reversed", "list", "tuple", "sorted") and len(args) == 1:
+            return exact_count(args[0])
+        return None
+    if isinstance(iterable, (ast.List, ast.Tuple, ast.Set)):
+        if any(isinstance(e, ast.Starred) for e in iterable.elts):
+            return None
+        return len(iterable.elts)
+    if isinstance(iterable, ast.Dict):
+        return None if None in iterable.keys else len(iterable.keys)
+    if isinstance(iterable, ast.Constant) and isinstance(iterable.value, str):
+        return len(iterable.value)
+    return None
+
+
+def nested_in_scope(first: ast.AST, second: ast.AST) -> bool:
+    """Whether one node lies inside the other within the same scope."""
+    return any(n is second for n in walk_within(first, SCOPES)) or any(
+        n is first for n in walk_within(second, SCOPES)
+    )
+
+
+def is_repetition(tree: TriageTree, node: ast.BinOp) -> bool:
+    """`"x" * n`, `b"x" * n`, `[0] * n` (what analysis.sizes estimates): a product with
+    a string, bytes, list or tuple side, a `str()`-like call, or a module constant."""
+    if not isinstance(node.op, ast.Mult):
+        return False
+    constants = module_level_names(tree)
+    for side in (node.left, node.right):
+        if isinstance(side, (ast.JoinedStr, ast.List, ast.Tuple)):
+            return True
+        if isinstance(side, ast.Constant) and isinstance(side.value, (str, bytes)):
+            return True
+        if isinstance(side, ast.Name) and side.id in constants:
+            return True
+        func = side.func if isinstance(side, ast.Call) else None
+        if isinstance(func, ast.Name) and func.id in ("str", "chr", "repr"):
+            return True
+    return False

@@ -9,11 +9,14 @@ by method name, for classes that have at least one base class.
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.project import FactCollector, register_collector
 from leakguard.context import FileContext
+from leakguard.triage import TriageTree
 from leakguard.walker import descendants
 
 COLLECTOR = "async_interfaces"
@@ -40,7 +43,18 @@ def collect(context: FileContext) -> list[str]:
     return sorted(names)
 
 
-register_collector(FactCollector(COLLECTOR, TOKENS, collect, also_tokens=MARKERS))
+def could_apply(tree: TriageTree) -> bool:
+    """A class with an `async def` directly in its body."""
+    return any(
+        isinstance(statement, ast.AsyncFunctionDef)
+        for klass in tree.of(ast.ClassDef)
+        for statement in klass.body
+    )
+
+
+register_collector(
+    FactCollector(COLLECTOR, TOKENS, collect, also_tokens=MARKERS, triage=could_apply)
+)
 
 
 def _is_protocol_base(base: cst.BaseExpression, context: FileContext) -> bool:

@@ -9,12 +9,14 @@ memoised.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 import libcst as cst
 
 from leakguard.analysis.imports import dotted_name
 from leakguard.context import FileContext
+from leakguard.triage import TriageTree, dotted
 from leakguard.walker import descendants
 
 HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "trace"})
@@ -165,3 +167,36 @@ def enclosing_class_of(function: cst.FunctionDef, context: FileContext) -> cst.C
         if isinstance(node, (cst.FunctionDef, cst.Lambda)):
             return None
     return None
+
+
+def may_have_request_handlers(tree: TriageTree) -> bool:
+    """Triage (see `leakguard.triage`): whether `is_request_handler` may hold for some
+    function of the file, judged on CPython's `ast` before LibCST parses it. Never
+    False when it may: a route decorator, a class that may be a class-based view, or a
+    call that may register a handler."""
+    for function in tree.functions:
+        for decorator in function.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else None
+            if isinstance(target, ast.Attribute) and target.attr in _DECORATOR_METHODS:
+                return True
+    views = {name.rsplit(".", 1)[-1] for name in _CLASS_BASED_VIEWS}
+    for klass in tree.of(ast.ClassDef):
+        for base in klass.bases:
+            written = dotted(base) or ""
+            qualified = tree.qualify(base) or ""
+            last = {written.rsplit(".", 1)[-1], qualified.rsplit(".", 1)[-1]}
+            if last & views or written.endswith(("MethodView", "HTTPEndpoint")):
+                return True
+    factories = {name.rsplit(".", 1)[-1] for name in _ROUTE_FACTORIES}
+    for call in tree.of(ast.Call):
+        func = call.func
+        if isinstance(func, ast.Attribute):
+            if func.attr in _REGISTRATION_CALLS:
+                return True
+            # Any method call may register through a keyword (`endpoint=handler`).
+            if any(k.arg in _REGISTRATION_KEYWORDS for k in call.keywords):
+                return True
+        name = dotted(func) or ""
+        if name.rsplit(".", 1)[-1] in factories and name.split(".", 1)[0] in tree.targets:
+            return True
+    return False

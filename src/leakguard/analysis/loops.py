@@ -19,6 +19,7 @@ and are never guessed.
 
 from __future__ import annotations
 
+import ast
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from leakguard.analysis.scopes import Location, Storage, bound_names, function_s
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
+from leakguard.triage import dotted
 from leakguard.walker import SCOPE_NODES, descendants, iter_children
 
 LoopNode = cst.For | cst.While
@@ -415,6 +417,36 @@ def is_container_binding(value: cst.BaseExpression | None, context: FileContext)
     if isinstance(value, cst.Call):
         return context.imports.qualify(value.func) in _CONTAINER_FACTORIES
     return False
+
+
+def container_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Triage (see `leakguard.triage`): names `function` may bind to a mutable
+    container (what `is_container_binding` accepts), judged on CPython's `ast`:
+    assignments anywhere in it and parameter defaults."""
+    factories = {name.rsplit(".", 1)[-1] for name in _CONTAINER_FACTORIES}
+    literals = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
+
+    def is_container(value: ast.expr | None) -> bool:
+        if isinstance(value, literals):
+            return True
+        callee = dotted(value.func) if isinstance(value, ast.Call) else None
+        return callee is not None and callee.rsplit(".", 1)[-1] in factories
+
+    found: set[str] = set()
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    with_defaults = positional[len(positional) - len(arguments.defaults) :]
+    defaults = [
+        *zip(with_defaults, arguments.defaults, strict=True),
+        *zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True),
+    ]
+    found.update(arg.arg for arg, default in defaults if is_container(default))
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and is_container(node.value):
+            found.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and is_container(node.value):
+            found.update([node.target.id] if isinstance(node.target, ast.Name) else [])
+    return found
 
 
 def is_dict_binding(value: cst.BaseExpression | None, context: FileContext) -> bool:

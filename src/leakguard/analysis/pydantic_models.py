@@ -25,6 +25,7 @@ A type tree node is a dict with key `k`:
 
 from __future__ import annotations
 
+import ast
 import builtins
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -32,9 +33,10 @@ from typing import Any
 
 import libcst as cst
 
-from leakguard.analysis.frameworks import is_request_handler
+from leakguard.analysis.frameworks import is_request_handler, may_have_request_handlers
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
 from leakguard.context import FileContext
+from leakguard.triage import TriageTree, module_level_names
 from leakguard.walker import SCOPE_NODES, descendants
 
 COLLECTOR = "pydantic_models"
@@ -889,7 +891,36 @@ TOKENS = (
     "parse_raw",
 )
 
-register_collector(FactCollector(COLLECTOR, TOKENS, collect))
+
+def request_uses_in_run(project: ProjectIndex | None) -> bool:
+    """Triage: whether some file of the run hands a model to a request (the only way a
+    model becomes a request model); True when the run's facts are not known."""
+    if project is None:
+        return True
+    return any(isinstance(f, dict) and f.get("uses") for f in project.of(COLLECTOR).values())
+
+
+# `type X = ...` statements exist from Python 3.12.
+_TYPE_ALIAS: type[ast.AST] | None = getattr(ast, "TypeAlias", None)
+_DEFINITIONS = (ast.ClassDef,) if _TYPE_ALIAS is None else (ast.ClassDef, _TYPE_ALIAS)
+
+
+def could_apply(tree: TriageTree) -> bool:
+    """A class (a model or an enum), a module-level assignment (a type alias), or a
+    function that may be a request handler."""
+    if tree.has(*_DEFINITIONS) or may_have_request_handlers(tree):
+        return True
+    if "validate_json" in tree.text or "parse_raw" in tree.text:
+        return True
+    return bool(module_level_names(tree)) or any(
+        isinstance(node, (ast.Assign, ast.AnnAssign))
+        for statement in tree.tree.body
+        if isinstance(statement, (ast.If, ast.Try))
+        for node in ast.walk(statement)
+    )
+
+
+register_collector(FactCollector(COLLECTOR, TOKENS, collect, triage=could_apply))
 
 
 def local_facts(context: FileContext) -> dict[str, Any]:

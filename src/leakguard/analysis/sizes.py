@@ -15,6 +15,8 @@ itemsize x elements for arrays), good for an order of magnitude in a message.
 
 from __future__ import annotations
 
+import ast
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,6 +24,14 @@ import libcst as cst
 
 from leakguard.analysis.calls import keyword_arg, positional_arg
 from leakguard.context import FileContext
+from leakguard.triage import (
+    TriageTree,
+    exact_count,
+    imports_any,
+    is_repetition,
+    may_fold,
+    may_know_count,
+)
 
 _STR_OVERHEAD = 49
 _SLOT = 8
@@ -450,3 +460,43 @@ class _Estimator:
 
 def _string(chars: int, what: str) -> Estimate:
     return Estimate(bytes=chars + _STR_OVERHEAD, what=what, string_chars=chars)
+
+
+# Below this, a string literal cannot make a loop's growth large (the smallest size
+# threshold divided by the smallest iteration count that still needs a large item).
+_LONG_STRING = 1000
+
+
+def large_source(tree: TriageTree) -> bool:
+    """Triage (see `leakguard.triage`): whether the file has anything `estimate` could
+    size as large for few iterations: a repetition, numpy or pandas, a sized bytes
+    call, a long string or a string concatenation, a comprehension of known length."""
+    if any(is_repetition(tree, node) for node in tree.of(ast.BinOp)):
+        return True
+    roots = {name.split(".", 1)[0] for name in (*MLX_AS_NUMPY, *DATAFRAME_TYPES)}
+    if imports_any(tree, ("numpy", *roots)):
+        return True
+    if tree.called & {name.rsplit(".", 1)[-1] for name in BYTES_OF_SIZE}:
+        return True
+    docstrings = {id(statement.value) for statement in tree.of(ast.Expr)}
+    for constant in tree.of(ast.Constant):
+        text = constant.value
+        # A bare string statement (a docstring) is no value.
+        long = isinstance(text, (str, bytes)) and len(text) >= _LONG_STRING
+        if long and id(constant) not in docstrings:
+            return True
+    for operation in tree.of(ast.BinOp):
+        if isinstance(operation.op, ast.Add) and may_fold(tree, operation):
+            return True
+    comprehensions: list[ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp] = [
+        *tree.of(ast.ListComp),
+        *tree.of(ast.SetComp),
+        *tree.of(ast.GeneratorExp),
+        *tree.of(ast.DictComp),
+    ]
+    for node in comprehensions:
+        if all(may_know_count(tree, clause.iter) for clause in node.generators):
+            counts = [exact_count(clause.iter) for clause in node.generators]
+            if None in counts or math.prod(c or 0 for c in counts) >= _LONG_STRING:
+                return True
+    return False

@@ -3,6 +3,7 @@ directly or through plain functions of the run (reported at the call, with the c
 
 from __future__ import annotations
 
+import ast
 from functools import cached_property
 
 import libcst as cst
@@ -11,17 +12,28 @@ from leakguard.analysis.asyncio_facts import coroutine_of, is_awaited, is_test_f
 from leakguard.analysis.blocking import OFFLOAD_FIX, BlockingCalls
 from leakguard.analysis.lifecycle import STARTUP_AND_SHUTDOWN, is_lifecycle_hook
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
+from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.finding import Related
 from leakguard.fixes import Applicability, FixPlan, Import, Rewrite, replace
 from leakguard.fixes.names import reference
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree
 
 
 class BlockingCallInAsync(LintRule):
     code = "LG201"
     # Function summaries of the run: blocking work one or more calls down.
     PROJECT_FACTS = (SUMMARIES,)
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A call inside an `async def`."""
+        return any(
+            isinstance(node, ast.Call)
+            for function in tree.of(ast.AsyncFunctionDef)
+            for node in ast.walk(function)
+        )
 
     @cached_property
     def _calls(self) -> BlockingCalls:

@@ -14,6 +14,7 @@ was imported, building clients, paths, responses or generators) never make a fin
 
 from __future__ import annotations
 
+import ast
 from functools import cached_property
 
 import libcst as cst
@@ -32,10 +33,11 @@ from leakguard.analysis.summaries import (
     summary_index,
 )
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
-from leakguard.config import bundled_rule_specs
+from leakguard.config import RuleSpec, bundled_rule_specs
 from leakguard.context import FileContext
 from leakguard.finding import Related
 from leakguard.rule import LintRule
+from leakguard.triage import SCOPES, TriageTree, walk_within
 from leakguard.walker import SCOPE_NODES, descendants
 
 _OVERRIDE_DECORATORS = frozenset({"override", "overload", "abstractmethod"})
@@ -51,6 +53,16 @@ _MAX_SHOWN = 40
 class FalseAsync(LintRule):
     code = "LG202"
     PROJECT_FACTS = (INTERFACES, SUMMARIES)
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """An `async def` whose own body has no `await`, `async for` or `async with`."""
+        awaiting = (ast.Await, ast.AsyncFor, ast.AsyncWith)
+        for function in tree.of(ast.AsyncFunctionDef):
+            own = walk_within(function, SCOPES)
+            if not any(isinstance(node, awaiting) for node in own):
+                return True
+        return False
 
     @cached_property
     def _blocking(self) -> BlockingCalls:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import coroutine_of
+from leakguard.config import RuleSpec
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace
 from leakguard.fixes.names import reference
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree
 
 # The deprecated calls whose module also has `get_running_loop` (a configured wrapper
 # such as `mycompany.compat.get_event_loop` may not).
@@ -16,6 +18,11 @@ _ASYNCIO = frozenset({"asyncio.get_event_loop", "asyncio.events.get_event_loop"}
 
 class DeprecatedGetEventLoop(LintRule):
     code = "LG203"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A call to something named `get_event_loop` (perhaps renamed on import)."""
+        return "get_event_loop" in tree.called
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

@@ -9,8 +9,10 @@ import libcst as cst
 
 from leakguard.analysis.asyncio_facts import calls_with_timeout_state, coroutine_of, offload_call
 from leakguard.analysis.request_paths import request_paths
+from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree
 
 _OFFLOAD_NAMES = frozenset({"run_in_executor", "to_thread", "run_sync", "run_in_threadpool"})
 # Awaited wrappers that pass their awaitable arguments through (timeouts are judged apart).
@@ -28,6 +30,11 @@ _AWAITED_WRAPPERS = frozenset(
 
 class OffloadWithoutTimeout(LintRule):
     code = "LG204"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A call to an offloading function (perhaps renamed on import)."""
+        return bool(tree.called & _OFFLOAD_NAMES)
 
     @cached_property
     def _extra_timeouts(self) -> frozenset[str]:

@@ -14,8 +14,10 @@ from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.lifecycle import STARTUP_AND_SHUTDOWN, is_lifecycle_hook
 from leakguard.analysis.model_loads import declared_globals, persistent_key
 from leakguard.analysis.request_paths import request_paths
+from leakguard.config import RuleSpec
 from leakguard.finding import Severity
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree, calls_resolve_to
 from leakguard.walker import SCOPE_NODES, descendants
 
 # Calls that run work on a pool handed to them without keeping it; any other call given
@@ -27,6 +29,11 @@ _KEPT = "kept"  # stored, returned or handed over: not this call's pool
 
 class PerCallExecutor(LintRule):
     code = "LG206"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A call that may resolve to one of the configured pool constructors."""
+        return calls_resolve_to(tree, spec.option("pool_constructors"))
 
     @cached_property
     def _last_names(self) -> frozenset[str]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
+from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.pydantic_models import (
     BODY_MARKERS,
     COLLECTOR,
@@ -17,10 +20,12 @@ from leakguard.analysis.pydantic_models import (
     own_qualified,
     param_markers,
     request_handlers,
+    request_uses_in_run,
 )
-from leakguard.config import bundled_rule_specs
+from leakguard.config import RuleSpec, bundled_rule_specs
 from leakguard.finding import Severity
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree
 
 _COLLECTION_IMPACT = (
     "one request can carry millions of items and exhaust memory and CPU before any limit applies."
@@ -45,6 +50,14 @@ def _describe(levels: list[str]) -> tuple[str, str]:
 class UnboundedRequestCollection(LintRule):
     code = "LG301"
     PROJECT_FACTS = (COLLECTOR,)
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A class (a model) while some file of the run takes models from requests, or
+        a function that may be a request handler."""
+        if tree.has(ast.ClassDef) and request_uses_in_run(tree.project):
+            return True
+        return may_have_request_handlers(tree)
 
     def _options(self) -> LevelOptions:
         return LevelOptions(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from leakguard.analysis.echoes import only_reaches_response
+from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.pydantic_models import (
     COLLECTOR,
     body_param_use,
@@ -15,9 +18,12 @@ from leakguard.analysis.pydantic_models import (
     own_qualified,
     param_tree,
     request_handlers,
+    request_uses_in_run,
     tree_refs,
 )
+from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree
 
 _FIELD_FIX = "`Field(ge=1, le=100)`, `Annotated[int, Field(le=100)]` or `conint(ge=1, le=100)`"
 _QUERY_FIX = "`Query(10, ge=1, le=100)` or `Annotated[int, Query(ge=1, le=100)]`"
@@ -26,6 +32,15 @@ _QUERY_FIX = "`Query(10, ge=1, le=100)` or `Annotated[int, Query(ge=1, le=100)]`
 class UnboundedResourceParameter(LintRule):
     code = "LG302"
     PROJECT_FACTS = (COLLECTOR,)
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A field or parameter with a resource name, in a class or a request handler."""
+        if not tree.names & set(spec.option("resource_names")):
+            return False
+        if tree.has(ast.ClassDef) and request_uses_in_run(tree.project):
+            return True
+        return may_have_request_handlers(tree)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if any(isinstance(a, (cst.FunctionDef, cst.ClassDef)) for a in self.context.ancestors()):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
+from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.pydantic_models import (
     COLLECTOR,
     attribute_chain,
@@ -15,7 +18,9 @@ from leakguard.analysis.pydantic_models import (
     resolve_field,
 )
 from leakguard.analysis.request_data import untyped_collections
+from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree
 from leakguard.walker import SCOPE_NODES, descendants
 
 # Builtins that cost O(1) per item: `sum(len(op.data) for op in req.operations)` is a
@@ -50,6 +55,12 @@ def _does_work(body: cst.CSTNode) -> bool:
 class UnboundedBatchIteration(LintRule):
     code = "LG303"
     PROJECT_FACTS = (COLLECTOR,)
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A loop or comprehension in a function that may be a request handler."""
+        iterates = tree.has(ast.For, ast.AsyncFor, ast.comprehension)
+        return iterates and bool(tree.functions) and may_have_request_handlers(tree)
 
     def visit_For(self, node: cst.For) -> None:
         self._check(node, node.iter, node.body)

@@ -10,10 +10,12 @@ from leakguard.analysis.estimators import describe, receiver_estimator
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.lifecycle import STARTUP, is_lifecycle_hook
 from leakguard.analysis.scopes import Storage, locate
+from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace
 from leakguard.fixes.names import reference
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree
 from leakguard.walker import SCOPE_NODES, descendants
 
 _SHARED = (Storage.INSTANCE_ATTRIBUTE, Storage.CLASS_ATTRIBUTE, Storage.MODULE_GLOBAL)
@@ -21,6 +23,11 @@ _SHARED = (Storage.INSTANCE_ATTRIBUTE, Storage.CLASS_ATTRIBUTE, Storage.MODULE_G
 
 class SharedFittedState(LintRule):
     code = "LG101"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """Only a refit method call (`model.fit(...)`) can be reported."""
+        return bool(tree.called & set(spec.option("refit_methods")))
 
     @cached_property
     def _refit_methods(self) -> frozenset[str]:

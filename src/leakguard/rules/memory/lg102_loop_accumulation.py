@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from leakguard.analysis.loops import (
+    GROW_METHODS,
     Growth,
     GrowthRule,
     LoopFrame,
@@ -18,6 +21,16 @@ from leakguard.analysis.scopes import Storage
 from leakguard.analysis.sizes import length_of
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
+from leakguard.triage import (
+    SCOPES,
+    TriageTree,
+    exact_count,
+    is_growth,
+    loops_with_known_count,
+    module_level_names,
+    nested_in_scope,
+    walk_within,
+)
 
 _FIX = {
     Storage.PARAMETER: (
@@ -41,6 +54,33 @@ _DEFAULT_FIX = (
 
 class LoopAccumulation(GrowthRule, LoopTrackingRule):
     code = "LG102"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A growth inside a `for` loop whose count may fold to a constant: at least
+        `min_iterations` (or not known exactly here), or any count when the nested forms
+        may apply (another such loop nested with it, a comprehension filling an inner
+        collection, an extend of a collection of known length)."""
+        minimum = int(spec.option("min_iterations"))
+        known = loops_with_known_count(tree)
+        for loop in known:
+            inside = list(walk_within(loop, SCOPES))
+            growths = [node for node in inside if is_growth(node, GROW_METHODS)]
+            if not growths:
+                continue
+            count = exact_count(loop.iter)
+            if count is None or count >= minimum:
+                return True
+            if any(other is not loop and nested_in_scope(loop, other) for other in known):
+                return True
+            fills = any(
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, (ast.ListComp, ast.SetComp, ast.DictComp))
+                for node in inside
+            )
+            if any(_adds_known_items(tree, node, fills) for node in growths):
+                return True
+        return False
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)
@@ -102,3 +142,25 @@ class LoopAccumulation(GrowthRule, LoopTrackingRule):
         elif persistence.storage is Storage.CLOSURE:
             scope = "the enclosing function"
         return f"nothing in {scope} clears, deletes, reassigns or evicts it"
+
+
+def _adds_known_items(tree: TriageTree, growth: ast.AST, fills: bool) -> bool:
+    """Whether `_inner_items` may count several items for this growth: an inner
+    collection (`fills`: a comprehension assigned in the loop) or an extend of a value
+    whose length may be known."""
+    method = ""
+    value: ast.expr | None = None
+    if isinstance(growth, ast.Call) and isinstance(growth.func, ast.Attribute):
+        method = growth.func.attr
+        value = growth.args[0] if growth.args else None
+    elif isinstance(growth, ast.Assign):
+        method = "[]="
+    elif isinstance(growth, ast.AugAssign):
+        method, value = "+=", growth.value
+    if method in ("append", "appendleft", "[]="):
+        return fills
+    if method in ("extend", "extendleft", "+=", "update") and value is not None:
+        if isinstance(value, ast.Name):
+            return value.id in module_level_names(tree)
+        return not isinstance(value, ast.Attribute)
+    return False

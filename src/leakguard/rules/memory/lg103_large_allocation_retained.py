@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import libcst as cst
 
 from leakguard.analysis.cleanup import class_methods, receiver_name
 from leakguard.analysis.loops import (
+    GROW_METHODS,
     Growth,
     GrowthRule,
     LoopFrame,
@@ -14,9 +17,16 @@ from leakguard.analysis.loops import (
     loop_local_values,
     unreleased_persistence,
 )
-from leakguard.analysis.sizes import Estimate, estimate, format_bytes
+from leakguard.analysis.sizes import Estimate, estimate, format_bytes, large_source
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
+from leakguard.triage import (
+    TriageTree,
+    exact_count,
+    grows_within,
+    loops_with_known_count,
+    nested_in_scope,
+)
 from leakguard.walker import SCOPE_NODES, descendants
 
 _FIX = (
@@ -28,6 +38,29 @@ _RELEASE_METHODS = ("__del__", "__exit__", "__aexit__", "close")
 
 class LargeAllocationRetained(GrowthRule, LoopTrackingRule):
     code = "LG103"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A growth inside a loop, and either a loop count that may reach the string
+        thresholds or something large to estimate (see `_reason`): a repetition, numpy or
+        pandas, a sized `bytes(n)`, a long string, a comprehension of known length."""
+        if not any(grows_within(loop, GROW_METHODS) for loop in tree.loops):
+            return False
+        fewest = min(
+            int(spec.option("min_string_iterations")), int(spec.option("min_object_iterations"))
+        )
+        known = loops_with_known_count(tree)
+        for loop in known:
+            if not grows_within(loop, GROW_METHODS):
+                continue
+            counts = [exact_count(loop.iter)] + [
+                exact_count(other.iter)
+                for other in known
+                if other is not loop and nested_in_scope(loop, other)
+            ]
+            if None in counts or math.prod(c or 0 for c in counts) >= fewest:
+                return True
+        return large_source(tree)
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)

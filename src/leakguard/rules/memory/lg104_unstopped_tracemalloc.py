@@ -36,6 +36,7 @@ from leakguard.analysis.tracemalloc_facts import (
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree, calls_match
 from leakguard.walker import SCOPE_NODES, descendants
 
 _ENTER_METHODS = ("__enter__", "__aenter__")
@@ -53,6 +54,11 @@ _FIX_EXIT = "Call `tracemalloc.stop()` in `__exit__` (it runs even when the `wit
 
 class UnstoppedTracemalloc(LintRule):
     code = "LG104"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A call that may start tracing."""
+        return calls_match(tree, spec.option("start_calls"))
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)

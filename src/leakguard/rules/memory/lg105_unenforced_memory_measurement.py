@@ -33,6 +33,7 @@ from leakguard.analysis.tracemalloc_facts import calls_to, last_segments, proces
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree, calls_match
 from leakguard.walker import SCOPE_NODES, descendants, iter_children
 
 _TRY_TYPES = (cst.Try, cst.TryStar)
@@ -57,6 +58,13 @@ class _Flow:
 
 class UnenforcedMemoryMeasurement(LintRule):
     code = "LG105"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A call that may read memory use."""
+        return calls_match(tree, spec.option("measurement_calls")) or bool(
+            tree.called & set(spec.option("process_memory_methods"))
+        )
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)

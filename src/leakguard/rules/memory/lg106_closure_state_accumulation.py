@@ -3,6 +3,8 @@ generators that yield their growing collection."""
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from leakguard.analysis.cleanup import (
@@ -12,9 +14,11 @@ from leakguard.analysis.cleanup import (
     is_bounded_container,
 )
 from leakguard.analysis.loops import (
+    GROW_METHODS,
     Growth,
     GrowthRule,
     binding_accepts,
+    container_names,
     growth_of_assign,
     growth_of_augassign,
     growth_of_call,
@@ -26,6 +30,13 @@ from leakguard.analysis.loops import (
 from leakguard.analysis.scopes import Storage
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
+from leakguard.triage import (
+    SCOPES,
+    TriageTree,
+    growth_root,
+    is_growth,
+    walk_within,
+)
 from leakguard.walker import SCOPE_NODES, descendants
 
 _LOOPS = (cst.For, cst.While)
@@ -34,6 +45,28 @@ _SNAPSHOT_CALLS = frozenset({"list", "tuple", "set", "frozenset", "dict", "sorte
 
 class ClosureStateAccumulation(GrowthRule):
     code = "LG106"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A nested function growing a container its enclosing function creates, or a
+        `yield` inside a loop that grows a container."""
+        for loop in tree.loops:
+            inside = list(walk_within(loop, SCOPES))
+            if any(isinstance(n, ast.Yield) and n.value is not None for n in inside) and any(
+                is_growth(n, GROW_METHODS) for n in inside
+            ):
+                return True
+        for outer in tree.functions:
+            bound = container_names(outer)
+            for inner in walk_within(outer):
+                if not isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                for node in ast.walk(inner):
+                    if is_growth(node, GROW_METHODS, rebinding=True):
+                        root = growth_root(node)
+                        if root in bound:
+                            return True
+        return False
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)

@@ -15,6 +15,8 @@ One finding per container, at its first growth site.
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from leakguard.analysis.calls import keyword_arg
@@ -33,6 +35,7 @@ from leakguard.analysis.scopes import is_mutable_constructor
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree
 from leakguard.walker import SCOPE_NODES, descendants, walk
 
 _ENTER_EXIT_PAIRS = (("__enter__", "__exit__"), ("__aenter__", "__aexit__"))
@@ -53,6 +56,19 @@ _CONTAINER_FACTORIES = frozenset(
 
 class ContextManagerRetention(LintRule):
     code = "LG107"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A class that defines both halves of a context manager."""
+        for klass in tree.of(ast.ClassDef):
+            names = {
+                node.name
+                for node in ast.walk(klass)
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            }
+            if any(enter in names and exit in names for enter, exit in _ENTER_EXIT_PAIRS):
+                return True
+        return False
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)

@@ -24,12 +24,14 @@ Three shapes, all reported where a reviewer changes the code:
 
 from __future__ import annotations
 
+import ast
 import itertools
 import re
 
 import libcst as cst
 
 from leakguard.analysis.caches import (
+    WEB_FRAMEWORKS,
     cache_decorator,
     constant_key,
     decorator_target,
@@ -61,6 +63,7 @@ from leakguard.context import FileContext
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace
 from leakguard.fixes.names import renamed_callee
 from leakguard.rule import LintRule
+from leakguard.triage import SCOPES, TriageTree, calls_match, dotted, imports_any, walk_within
 
 _FIX_METHOD = (
     "Cache per instance instead (`functools.cached_property`, or "
@@ -88,6 +91,45 @@ _IMPLICIT_STATIC = frozenset({"__new__", "__init_subclass__", "__class_getitem__
 
 class UnboundedCache(LintRule):
     code = "LG108"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A memoising decorator, or a keyed store in a function into a container named
+        like a cache, in a file with models or a web framework."""
+        decorators = {str(d).rsplit(".", 1)[-1] for d in spec.option("cache_decorators")}
+        for function in tree.functions:
+            for decorator in function.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                written = dotted(target) or ""
+                qualified = tree.qualify(target) or ""
+                if {written.rsplit(".", 1)[-1], qualified.rsplit(".", 1)[-1]} & decorators:
+                    return True
+        stores = [
+            target.value
+            for function in tree.functions
+            for node in walk_within(function, SCOPES)
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Subscript)
+        ]
+        stores.extend(
+            call.func.value
+            for call in tree.of(ast.Call)
+            if isinstance(call.func, ast.Attribute) and call.func.attr == "setdefault"
+        )
+        if not stores:
+            return False
+        pattern = re.compile(str(spec.option("cache_name_pattern")), re.IGNORECASE)
+        for container in stores:
+            key = dotted(container)
+            if key is not None and pattern.search(key.rsplit(".", 1)[-1]):
+                return True
+        models = [str(m).split(".", 1)[0] for m in spec.option("model_factories")]
+        return (
+            imports_any(tree, (*models, *WEB_FRAMEWORKS))
+            or calls_match(tree, spec.option("model_factories"))
+            or bool(tree.called & set(spec.option("model_methods")))
+        )
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)

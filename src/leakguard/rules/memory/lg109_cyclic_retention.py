@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 
 import libcst as cst
@@ -18,6 +19,8 @@ from leakguard.analysis.loops import (
     persistence_of,
     release_of,
 )
+from leakguard.config import RuleSpec
+from leakguard.triage import SCOPES, TriageTree, dotted, walk_within
 from leakguard.walker import SCOPE_NODES, descendants
 
 _FIX = (
@@ -52,6 +55,12 @@ class _Sink:
 
 class CyclicRetention(LoopTrackingRule):
     code = "LG109"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A loop whose body could close a cycle: `_may_cycle` over a superset of the
+        references `_scan` records (any constructor keeps its arguments)."""
+        return any(_may_cycle_in(loop) for loop in tree.loops)
 
     def visit_For(self, node: cst.For) -> None:
         super().visit_For(node)
@@ -137,28 +146,11 @@ class CyclicRetention(LoopTrackingRule):
     def _may_cycle(created: set[str], edges: list[_Edge], growths: list[_Growth]) -> bool:
         """Could any cycle exist if every growth were both a sink and a local reference?
         (Cheap and syntactic; persistence is only resolved when this says yes.)"""
-        graph: dict[str, set[str]] = {}
-        for edge in edges:
-            graph.setdefault(edge.source, set()).add(edge.target)
-        keys = set()
-        for growth, _, names in growths:
-            keys.add(growth.key)
-            graph.setdefault(growth.key, set()).update(names)
-            root = _root(growth.container)
-            if root is not None:
-                graph.setdefault(root, set()).update(names)
-        allowed = created | keys
-        for start in allowed:
-            todo, seen = [start], set()
-            while todo:
-                node = todo.pop()
-                for target in graph.get(node, ()):
-                    if target == start:
-                        return True
-                    if target in allowed and target not in seen:
-                        seen.add(target)
-                        todo.append(target)
-        return False
+        return _cycle_possible(
+            created,
+            [(edge.source, edge.target) for edge in edges],
+            [(growth.key, _root(growth.container), names) for growth, _, names in growths],
+        )
 
     def _scan(self, loop: cst.For | cst.While) -> tuple[set[str], list[_Edge], list[_Growth]]:
         created: set[str] = set()
@@ -350,3 +342,119 @@ def _closing_edge(cycle: list[_Edge]) -> _Edge | None:
     references = [e for e in cycle if not e.into_sink]
     chosen = references or cycle
     return max(chosen, key=lambda e: e.order) if chosen else None
+
+
+# References as plain names: (source, target) edges and (container key, its root name,
+# names added) growths.
+_Link = tuple[str, str]
+_Added = tuple[str, str | None, tuple[str, ...]]
+
+
+def _cycle_possible(created: set[str], edges: list[_Link], growths: list[_Added]) -> bool:
+    graph: dict[str, set[str]] = {}
+    for source, target in edges:
+        graph.setdefault(source, set()).add(target)
+    keys = set()
+    for key, root, names in growths:
+        keys.add(key)
+        graph.setdefault(key, set()).update(names)
+        if root is not None:
+            graph.setdefault(root, set()).update(names)
+    allowed = created | keys
+    for start in allowed:
+        todo, seen = [start], set()
+        while todo:
+            node = todo.pop()
+            for target in graph.get(node, ()):
+                if target == start:
+                    return True
+                if target in allowed and target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+    return False
+
+
+# -- triage: the same scan on CPython's ast, keeping every reference `_scan` could -----
+
+_CONSTANT_INDEX = (str, int, float)
+
+
+def _may_cycle_in(loop: ast.For | ast.AsyncFor | ast.While) -> bool:
+    created: set[str] = set()
+    edges: list[_Link] = []
+    growths: list[_Added] = []
+    for statement in loop.body:
+        for node in [statement, *walk_within(statement, SCOPES)]:
+            if isinstance(node, ast.Assign):
+                _scan_assign_ast(node, created, edges, growths)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr not in GROW_METHODS:
+                    continue
+                key = dotted(node.func.value)
+                positional = [a for a in node.args if not isinstance(a, ast.Starred)]
+                if key is None or not positional:
+                    continue
+                second = node.func.attr in ("insert", "setdefault") and len(positional) > 1
+                names = tuple(_held_names_ast(positional[1 if second else 0]))
+                if names:
+                    growths.append((key, _root_ast(node.func.value), names))
+    return _cycle_possible(created, edges, growths)
+
+
+def _scan_assign_ast(
+    node: ast.Assign, created: set[str], edges: list[_Link], growths: list[_Added]
+) -> None:
+    held = _held_names_ast(node.value)
+    for target in node.targets:
+        if isinstance(target, ast.Name):
+            if _is_new_object_ast(node.value):
+                created.add(target.id)
+                edges.extend((target.id, name) for name in held if name != target.id)
+            continue
+        if isinstance(target, ast.Subscript):
+            index = target.slice
+            constant = isinstance(index, ast.Constant) and isinstance(index.value, _CONSTANT_INDEX)
+            key = dotted(target.value)
+            if not constant and key is not None and held:
+                growths.append((key, _root_ast(target.value), tuple(held)))
+                continue
+        holder = _root_ast(target)
+        if holder is not None:
+            edges.extend((holder, name) for name in held)
+
+
+def _root_ast(expr: ast.expr) -> str | None:
+    while isinstance(expr, (ast.Attribute, ast.Subscript)):
+        expr = expr.value
+    return expr.id if isinstance(expr, ast.Name) else None
+
+
+def _is_new_object_ast(value: ast.expr) -> bool:
+    if isinstance(value, (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp)):
+        return True
+    if isinstance(value, ast.Call):
+        callee = (dotted(value.func) or "").rsplit(".", 1)[-1]
+        return callee[:1].isupper() or callee in ("dict", "list", "set", "object")
+    return False
+
+
+def _held_names_ast(value: ast.expr) -> list[str]:
+    key = dotted(value)
+    if key is not None:
+        return [key]
+    found: list[str] = []
+    if isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+        for element in value.elts:
+            inner = element.value if isinstance(element, ast.Starred) else element
+            found.extend(_held_names_ast(inner))
+    elif isinstance(value, ast.Dict):
+        for item in value.values:
+            found.extend(_held_names_ast(item))
+    elif isinstance(value, ast.Call):
+        callee = (dotted(value.func) or "").rsplit(".", 1)[-1]
+        if callee[:1].isupper():
+            for arg in value.args:
+                found.extend(_held_names_ast(arg.value if isinstance(arg, ast.Starred) else arg))
+            for keyword in value.keywords:
+                found.extend(_held_names_ast(keyword.value))
+    return found

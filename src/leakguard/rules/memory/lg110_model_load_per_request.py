@@ -9,6 +9,7 @@ from functools import cached_property
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_file, offload_call
+from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.model_loads import (
     LoaderVocabulary,
     is_lazy_initialiser,
@@ -25,13 +26,21 @@ from leakguard.analysis.request_paths import (
 )
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.analysis.summaries import Vocabulary, cst_reference, summary_index
+from leakguard.config import RuleSpec
 from leakguard.finding import Related
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree
 
 
 class ModelLoadPerRequest(LintRule):
     code = "LG110"
     PROJECT_FACTS = (SUMMARIES,)
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A function that may be a request handler: request paths start at the file's
+        own handlers (a load may be any call, through the run's function summaries)."""
+        return may_have_request_handlers(tree)
 
     @cached_property
     def _vocabulary(self) -> LoaderVocabulary:

@@ -8,9 +8,11 @@ from leakguard.analysis.calls import is_literal_false, is_literal_true, keyword_
 from leakguard.analysis.imports import matches_any
 from leakguard.analysis.integrity import round_trip
 from leakguard.analysis.scopes import module_bindings
+from leakguard.config import RuleSpec
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace, without_arg
 from leakguard.fixes.names import renamed_callee
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree, calls_resolve_to
 
 # Loaders that `yaml.safe_load` replaces with a behaviour change (they build Python
 # objects that a safe loader refuses); a custom loader class is left to a human.
@@ -24,6 +26,20 @@ _PICKLE_FIX = (
 
 class UnsafeDeserialization(LintRule):
     code = "LG401"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A call that may resolve to one of the configured loaders."""
+        return any(
+            calls_resolve_to(tree, spec.option(option))
+            for option in (
+                "unsafe_calls",
+                "yaml_load_calls",
+                "numpy_load_calls",
+                "torch_load_calls",
+                "keras_load_calls",
+            )
+        )
 
     def visit_Call(self, node: cst.Call) -> None:
         name = self.context.imports.call_name(node)

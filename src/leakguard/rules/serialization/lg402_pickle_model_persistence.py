@@ -7,7 +7,9 @@ import libcst as cst
 from leakguard.analysis.bindings import assigned_values, module_assigned_once
 from leakguard.analysis.calls import keyword_arg, positional_arg
 from leakguard.analysis.imports import matches_any
+from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree, calls_resolve_to
 
 _MODEL_FIX = (
     "Save models with skops.io.dump (and load them with skops.io.load and an explicit "
@@ -26,6 +28,11 @@ _MAX_SHOWN = 40
 
 class PickleModelPersistence(LintRule):
     code = "LG402"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A call that may resolve to one of the configured dump functions."""
+        return calls_resolve_to(tree, spec.option("dump_calls"))
 
     def visit_Call(self, node: cst.Call) -> None:
         if not node.args:

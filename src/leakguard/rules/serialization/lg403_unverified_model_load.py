@@ -12,7 +12,9 @@ from leakguard.analysis.integrity import (
     innermost_scope,
     round_trip,
 )
+from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree, calls_resolve_to
 
 # Keyword names under which the loaders above take their source.
 _SOURCE_KEYWORDS = ("filename", "f", "file", "filepath", "path", "path_or_bytes", "export_dir")
@@ -21,6 +23,13 @@ _MAX_SHOWN = 40
 
 class UnverifiedModelLoad(LintRule):
     code = "LG403"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A call that may resolve to one of the configured model loaders."""
+        return calls_resolve_to(tree, spec.option("model_load_calls")) or calls_resolve_to(
+            tree, spec.option("generic_load_calls")
+        )
 
     def visit_Call(self, node: cst.Call) -> None:
         if not node.args:

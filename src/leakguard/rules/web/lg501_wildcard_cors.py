@@ -9,9 +9,10 @@ import libcst as cst
 from leakguard.analysis.bindings import assigned_values, module_assigned_once
 from leakguard.analysis.calls import is_literal_true, keyword_arg, positional_arg
 from leakguard.analysis.imports import matches_any
-from leakguard.config import bundled_rule_specs
+from leakguard.config import RuleSpec, bundled_rule_specs
 from leakguard.finding import Severity
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree
 from leakguard.walker import descendants
 
 _HEADER = "access-control-allow-origin"
@@ -34,6 +35,12 @@ _MAX_SHOWN = 60
 
 class WildcardCors(LintRule):
     code = "LG501"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """Every finding needs a CORS setting or header, which the prefilter tokens already
+        require of the text; no structure narrows it further."""
+        return True
 
     # -- calls: CORSMiddleware, Middleware(...), flask-cors, header setters -----------------
 

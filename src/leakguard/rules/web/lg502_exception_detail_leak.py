@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import re
@@ -10,10 +11,11 @@ from http import HTTPStatus
 import libcst as cst
 
 from leakguard.analysis.calls import keyword_arg
-from leakguard.analysis.exceptions import Carrier, ExceptionTracker
+from leakguard.analysis.exceptions import TRACEBACK_TEXT_CALLS, Carrier, ExceptionTracker
 from leakguard.analysis.frameworks import (
     enclosing_class_of,
     is_request_handler,
+    may_have_request_handlers,
     route_decorator,
 )
 from leakguard.analysis.imports import matches_any
@@ -21,6 +23,7 @@ from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.fixes import Applicability, FixPlan, replace
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree, imports_any
 
 # Calls whose arguments end up in the value they build (so in the response).
 _PASS_THROUGH = frozenset(
@@ -40,6 +43,15 @@ _SERIALIZING_METHODS = frozenset(
 )
 # Text that any file registering routes by call (not by decorator) contains; a file
 # without them needs no module-wide route index.
+_TRACEBACK_CALLS = frozenset(name.rsplit(".", 1)[-1] for name in TRACEBACK_TEXT_CALLS)
+# Text every registered exception handler needs (decorators, registration calls and
+# Starlette's `exception_handlers=` keyword; see analysis.exceptions).
+_HANDLER_TOKENS = (
+    "exception_handler",
+    "errorhandler",
+    "add_exception_handler",
+    "register_error_handler",
+)
 _REGISTRATION_TOKENS = (
     "add_url_rule",
     "add_api_route",
@@ -72,6 +84,30 @@ _MAX_DEPTH = 5
 
 class ExceptionDetailLeak(LintRule):
     code = "LG502"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """Exception text (an `except ... as` name, a traceback call or an exception
+        handler) and a way out to a client (a response call, a web framework import, a
+        call decorator or a route registration)."""
+        source = tree.text
+        handlers = any(token in source for token in _HANDLER_TOKENS)
+        carriers = (
+            handlers
+            or any(h.name is not None for h in tree.of(ast.ExceptHandler))
+            or bool(tree.called & _TRACEBACK_CALLS)
+            or bool(spec.option("text_calls"))
+        )
+        if not carriers:
+            return False
+        sinks = {p.split(".", 1)[0] for p in spec.option("response_sinks")}
+        return (
+            handlers
+            or bool(tree.called & set(spec.option("response_methods")))
+            or imports_any(tree, sinks)
+            or any(token in source for token in _REGISTRATION_TOKENS)
+            or may_have_request_handlers(tree)
+        )
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)

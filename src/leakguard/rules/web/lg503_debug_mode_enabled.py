@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import PurePosixPath
 
 import libcst as cst
@@ -9,8 +10,10 @@ import libcst as cst
 from leakguard.analysis.bindings import assigned_values, module_assigned_once
 from leakguard.analysis.calls import is_literal_true, keyword_arg
 from leakguard.analysis.imports import dotted_name, matches_any
+from leakguard.config import RuleSpec
 from leakguard.fixes import Applicability, FixPlan, replace, without_arg
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree
 from leakguard.walker import SCOPE_NODES, descendants
 
 _ASGI = (
@@ -32,6 +35,23 @@ _FACTORY_NAMES = frozenset({"create_app", "make_app"})
 
 class DebugModeEnabled(LintRule):
     code = "LG503"
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A `debug=`/`DEBUG=` keyword, or an assignment to `.debug`, `config[...]` or
+        `DEBUG`."""
+        if any(k.arg in ("debug", "DEBUG") for c in tree.of(ast.Call) for k in c.keywords):
+            return True
+        for node in tree.of(ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Attribute) and target.attr == "debug":
+                    return True
+                config = target.value if isinstance(target, ast.Subscript) else None
+                if isinstance(config, ast.Attribute) and config.attr == "config":
+                    return True
+                if isinstance(target, ast.Name) and target.id == "DEBUG":
+                    return True
+        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         debug = keyword_arg(node, "debug")
