@@ -1,18 +1,21 @@
-"""Benchmark: leakguard vs Bandit on the running interpreter's standard library.
+"""Benchmark: leakguard's speed against Bandit and Ruff, with and without the ast triage.
 
-    python bench/run.py                      # whole stdlib, all rules, jobs = CPU count
-    python bench/run.py --limit 200          # quick run on an even sample of 200 files
-    python bench/run.py --select LG101,LG201,LG202,LG401,LG501,LG502 --repeat 3
+    python bench/run.py                        # 245 stdlib files + the precision corpus
+    python bench/run.py --limit 600 --corpus-limit 0   # stdlib only, a larger sample
+    python bench/run.py --scaling              # also 1/4x and 4x of the stdlib sample
 
-The stdlib's *.py files (site-packages excluded) are copied into a temporary directory
-first, so no .gitignore, exclude default (the stdlib has a `venv/` package) or stray
-configuration changes what is checked, and the cache directory is under our control.
+Corpora: an even sample of the interpreter's standard library (`--limit` files,
+site-packages excluded) and, when `bench/corpus/run.py` has unpacked it, an even sample
+of the precision corpus (`--corpus-limit` files of `bench/corpus/.cache/src`, or
+`--corpus DIR`). Each is copied into a temporary directory first, so no .gitignore,
+exclude default or stray configuration changes what is checked.
 
-Timed: leakguard with a cold cache (fresh cache directory each repeat), leakguard with a
-warm cache (re-run over unchanged files), and Bandit (single process) on the same files
-when it is installed. Reported: wall time (best of --repeat), lines per second, the
-leakguard/Bandit time ratio (<= 1.0: leakguard is no slower) and warm/cold.
-Targets on 2 cores: cold ratio <= 1.0, warm run under 5 % of the cold run.
+Per corpus, wall-clock seconds (best of `--repeat`) of: leakguard cold (fresh cache),
+warm (same files again), cold with the triage off (`LEAKGUARD_TRIAGE=0`), Bandit and
+`ruff check --select S,ASYNC,B` when installed. Reported as ratios, with the share of
+files and lines LibCST parsed (JSON `stats`), the peak RSS of any leakguard process,
+whether findings are identical with the triage on and off, and a one-file run. The
+machine is shared: the load average is printed first and belongs in bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -28,21 +31,26 @@ import sysconfig
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-COLD_RATIO_TARGET = 1.0
-WARM_FRACTION_TARGET = 0.05
+HERE = Path(__file__).resolve().parent
+PRECISION_CORPUS = HERE / "corpus" / ".cache" / "src"
+
+# Issue 14's targets.
+PARSED_SHARE_TARGET = 0.30
+BANDIT_RATIO_TARGET = 0.25
+WARM_FRACTION_TARGET = 0.03
+PEAK_RSS_TARGET_MB = 300
+ONE_FILE_TARGET_S = 0.5
 
 
 @dataclass
-class Timing:
-    label: str
-    seconds: list[float]
-
-    @property
-    def best(self) -> float:
-        return min(self.seconds)
+class Run:
+    seconds: float
+    peak_rss_mb: float
+    report: dict[str, Any] = field(default_factory=dict)
 
 
 def stdlib_files(limit: int | None) -> tuple[Path, list[Path]]:
@@ -50,10 +58,7 @@ def stdlib_files(limit: int | None) -> tuple[Path, list[Path]]:
     files = sorted(
         p for p in root.rglob("*.py") if "site-packages" not in p.relative_to(root).parts
     )
-    if limit is not None and limit < len(files):
-        step = len(files) / limit  # an even spread, not just the first packages
-        files = [files[int(i * step)] for i in range(limit)]
-    return root, files
+    return root, sample(files, limit)
 
 
 def copy_tree(root: Path, files: Sequence[Path], target: Path) -> int:
@@ -86,29 +91,6 @@ def machine_description() -> list[str]:
     ]
 
 
-def leakguard_command(target: Path, report: Path, args: argparse.Namespace) -> list[str]:
-    command = [
-        sys.executable, "-m", "leakguard", "check", str(target),
-        "--format", "json", "--output", str(report), "--exit-zero",
-        # Replace the default excludes: the stdlib has a `venv/` package.
-        "--exclude", ".leakguard_cache",
-    ]  # fmt: skip
-    if args.select:
-        command += ["--select", args.select]
-    if args.jobs:
-        command += ["--jobs", str(args.jobs)]
-    return command
-
-
-def timed(command: Sequence[str], cwd: Path, *, check_exit: bool) -> float:
-    started = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
-    if check_exit and result.returncode != 0:
-        sys.exit(f"command failed ({result.returncode}): {' '.join(command)}\n{result.stderr}")
-    return elapsed
-
-
 def bandit_executable() -> str | None:
     beside_python = Path(sys.executable).with_name("bandit")
     if beside_python.exists():
@@ -116,8 +98,7 @@ def bandit_executable() -> str | None:
     return shutil.which("bandit")
 
 
-def summarize_report(report: Path) -> str:
-    document = json.loads(report.read_text(encoding="utf-8"))
+def summarize_report(document: dict[str, Any]) -> str:
     findings = document["findings"]
     shown = sum(not f["suppressed"] for f in findings)
     rules: dict[str, int] = {}
@@ -130,13 +111,200 @@ def summarize_report(report: Path) -> str:
     )
 
 
+def sample(files: list[Path], limit: int | None) -> list[Path]:
+    if limit is not None and 0 < limit < len(files):
+        step = len(files) / limit  # an even spread, not just the first packages
+        return [files[int(i * step)] for i in range(limit)]
+    return files
+
+
+def corpus_files(root: Path, limit: int | None) -> list[Path]:
+    return sample(sorted(root.rglob("*.py")), limit)
+
+
+def run_process(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
+    """Run `command`; wall time and the largest RSS of it or any process it waited for."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 1) and process.stderr is not None:
+        sys.exit(
+            f"command failed ({process.returncode}): {' '.join(command)}\n"
+            + process.stderr.read().decode(errors="replace")
+        )
+    return Run(elapsed, usage.ru_maxrss / 1024)
+
+
+def leakguard(
+    target: Path,
+    run_dir: Path,
+    args: argparse.Namespace,
+    *,
+    triage: bool = True,
+    cache: bool = True,
+) -> Run:
+    report = run_dir / "report.json"
+    command = [
+        sys.executable, "-m", "leakguard", "check", str(target),
+        "--format", "json", "--output", str(report), "--exit-zero",
+        # Replace the default excludes: the stdlib has a `venv/` package.
+        "--exclude", ".leakguard_cache",
+    ]  # fmt: skip
+    if not cache:
+        command.append("--no-cache")
+    if args.jobs:
+        command += ["--jobs", str(args.jobs)]
+    env = {**os.environ, "LEAKGUARD_TRIAGE": "1" if triage else "0"}
+    result = run_process(command, run_dir, env)
+    result.report = json.loads(report.read_text(encoding="utf-8"))
+    return result
+
+
+def best(runs: list[Run]) -> Run:
+    return min(runs, key=lambda r: r.seconds)
+
+
+def findings_of(report: dict[str, object]) -> list[tuple[object, ...]]:
+    findings = report["findings"]
+    assert isinstance(findings, list)
+    return sorted((f["path"], f["line"], f["column"], f["rule"], f["message"]) for f in findings)
+
+
+def ruff_executable() -> str | None:
+    beside_python = Path(sys.executable).with_name("ruff")
+    return str(beside_python) if beside_python.exists() else shutil.which("ruff")
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def bench_corpus(name: str, target: Path, lines: int, args: argparse.Namespace) -> None:
+    print(f"\n== {name}: {sum(1 for _ in target.rglob('*.py'))} files, {lines:,} lines")
+    run_dir = target.parent / f"run-{name}"
+    run_dir.mkdir()
+    cache = run_dir / ".leakguard_cache"
+    cold: list[Run] = []
+    warm: list[Run] = []
+    off: list[Run] = []
+    for _ in range(args.repeat):
+        shutil.rmtree(cache, ignore_errors=True)
+        cold.append(leakguard(target, run_dir, args))
+        warm.append(leakguard(target, run_dir, args))
+        off.append(leakguard(target, run_dir, args, triage=False, cache=False))
+    c, w, o = best(cold), best(warm), best(off)
+    stats = c.report["stats"]
+    assert isinstance(stats, dict)
+    files, parsed_files = stats["files"], stats["parsed_files"]
+    parsed_share = stats["parsed_lines"] / max(1, stats["lines"])
+    identical = findings_of(c.report) == findings_of(o.report)
+    warm_stats = w.report["stats"]
+    assert isinstance(warm_stats, dict)
+    rows = [("leakguard cold", c), ("leakguard warm", w), ("cold, triage off", o)]
+    bandit = bandit_executable()
+    bandit_run = None
+    if bandit and not args.no_bandit:
+        command = [bandit, "-r", str(target), "-q", "-f", "json", "-o", os.devnull]
+        bandit_run = best([run_process(command, run_dir) for _ in range(args.repeat)])
+        rows.append(("bandit", bandit_run))
+    ruff = ruff_executable()
+    ruff_run = None
+    if ruff and not args.no_ruff:
+        command = [ruff, "check", "--no-cache", "--isolated", "--select", "S,ASYNC,B",
+                   "--exit-zero", "--quiet", str(target)]  # fmt: skip
+        ruff_run = best([run_process(command, run_dir) for _ in range(args.repeat)])
+        rows.append(("ruff S,ASYNC,B", ruff_run))
+    print(f"{'run':<18} {'best s':>8} {'lines/s':>11} {'peak RSS MB':>12}")
+    for label, run in rows:
+        rate = lines / run.seconds if run.seconds else float("inf")
+        print(f"{label:<18} {run.seconds:>8.2f} {rate:>11,.0f} {run.peak_rss_mb:>12.0f}")
+    print(f"leakguard result: {summarize_report(c.report)}")
+    print(
+        f"LibCST parsed: {parsed_files}/{files} files, {parsed_share:.1%} of lines "
+        f"(target <= {PARSED_SHARE_TARGET:.0%}: {verdict(parsed_share <= PARSED_SHARE_TARGET)})"
+    )
+    print(f"findings identical with triage on and off: {identical}")
+    print(f"triage on / off: {c.seconds / o.seconds:.2f}")
+    warm_fraction = w.seconds / c.seconds
+    print(
+        f"warm / cold: {warm_fraction:.3f} (target <= {WARM_FRACTION_TARGET}: "
+        f"{verdict(warm_fraction <= WARM_FRACTION_TARGET)}); warm run parsed "
+        f"{warm_stats['parsed_files']} files"
+    )
+    if bandit_run is not None:
+        ratio = c.seconds / bandit_run.seconds
+        print(
+            f"cold / bandit: {ratio:.2f} (target <= {BANDIT_RATIO_TARGET}: "
+            f"{verdict(ratio <= BANDIT_RATIO_TARGET)})"
+        )
+    if ruff_run is not None:
+        print(f"cold / ruff --select S,ASYNC,B: {c.seconds / ruff_run.seconds:.1f}")
+    peak = max(r.peak_rss_mb for r in (*cold, *warm))
+    print(
+        f"peak RSS: {peak:.0f} MB (target <= {PEAK_RSS_TARGET_MB}: "
+        f"{verdict(peak <= PEAK_RSS_TARGET_MB)})"
+    )
+
+
+def bench_one_file(workdir: Path, file: Path, args: argparse.Namespace) -> None:
+    run_dir = workdir / "one-file"
+    run_dir.mkdir()
+    shutil.copy(file, run_dir / file.name)
+    target = run_dir / file.name
+    runs = [leakguard(target, run_dir, args, cache=False) for _ in range(max(3, args.repeat))]
+    seconds = best(runs).seconds
+    print(
+        f"\none-file run ({file.name}, no cache): {seconds:.2f} s (target < "
+        f"{ONE_FILE_TARGET_S}: {verdict(seconds < ONE_FILE_TARGET_S)})"
+    )
+
+
+def bench_scaling(root: Path, files: list[Path], workdir: Path, args: argparse.Namespace) -> None:
+    """Lines per second of a cold run at 1/4x, 1x and 4x the stdlib sample."""
+    print("\nscaling (cold, triage on):")
+    all_files = sorted(p for p in root.rglob("*.py") if "site-packages" not in p.parts)
+    base = len(files)
+    rates = []
+    for factor in (0.25, 1.0, 4.0):
+        chosen = sample(all_files, max(1, int(base * factor)))
+        target = workdir / f"scale-{factor}" / "src"
+        lines = copy_tree(root, chosen, target)
+        run_dir = target.parent
+        run = leakguard(target, run_dir, args, cache=False)
+        rates.append(lines / run.seconds)
+        print(
+            f"  {factor:>4}x: {len(chosen)} files, {lines:,} lines, {run.seconds:.2f} s, "
+            f"{lines / run.seconds:,.0f} lines/s"
+        )
+    spread = max(rates) / min(rates)
+    print(f"  lines/s spread (max/min): {spread:.2f} (linear when close to 1)")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--select", help="passed to leakguard --select (default: all rules)")
-    parser.add_argument("--limit", type=int, help="check an even sample of N stdlib files")
+    parser.add_argument("--limit", type=int, default=245, help="stdlib files (0: all)")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=PRECISION_CORPUS,
+        help="precision corpus sources (default: bench/corpus/.cache/src)",
+    )
+    parser.add_argument(
+        "--corpus-limit", type=int, default=400, help="precision corpus files (0: skip the corpus)"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement (best of)")
     parser.add_argument("--jobs", type=int, help="leakguard --jobs (default: CPU count)")
-    parser.add_argument("--no-bandit", action="store_true", help="skip the Bandit run")
+    parser.add_argument("--no-bandit", action="store_true", help="skip the Bandit runs")
+    parser.add_argument("--no-ruff", action="store_true", help="skip the Ruff runs")
+    parser.add_argument("--scaling", action="store_true", help="also run 1/4x and 4x")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     return parser.parse_args(argv)
 
@@ -146,63 +314,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("machine:")
     for line in machine_description():
         print(f"  {line}")
-    root, files = stdlib_files(args.limit)
     workdir = Path(tempfile.mkdtemp(prefix="leakguard-bench-"))
     try:
-        target = workdir / "stdlib"
+        root, files = stdlib_files(args.limit or None)
+        target = workdir / "stdlib" / "src"
         lines = copy_tree(root, files, target)
-        print(f"corpus: {len(files)} files, {lines:,} lines, copied from {root}")
-        print(f"leakguard: --select {args.select or 'ALL'}, --jobs {args.jobs or os.cpu_count()}")
-        # The cache lives in the working directory of the run (the configuration root).
-        run_dir = workdir / "run"
-        run_dir.mkdir()
-        cache = run_dir / ".leakguard_cache"
-        report = run_dir / "report.json"
-        command = leakguard_command(target, report, args)
-
-        cold = Timing("leakguard cold", [])
-        warm = Timing("leakguard warm", [])
-        for _ in range(args.repeat):
-            shutil.rmtree(cache, ignore_errors=True)
-            cold.seconds.append(timed(command, run_dir, check_exit=True))
-            warm.seconds.append(timed(command, run_dir, check_exit=True))
-        print(f"leakguard result: {summarize_report(report)}")
-
-        timings = [cold, warm]
-        bandit = bandit_executable()
-        bandit_timing: Timing | None = None
-        if bandit and not args.no_bandit:
-            bandit_timing = Timing("bandit", [])
-            bandit_command = [bandit, "-r", str(target), "-q", "-f", "json", "-o", os.devnull]
-            for _ in range(args.repeat):
-                bandit_timing.seconds.append(timed(bandit_command, run_dir, check_exit=False))
-            timings.append(bandit_timing)
-        elif not args.no_bandit:
-            print("bandit: not installed, skipped")
-
-        print()
-        print(f"{'run':<16} {'best s':>9} {'lines/s':>12}   all runs (s)")
-        for timing in timings:
-            rate = lines / timing.best if timing.best else float("inf")
-            runs = ", ".join(f"{s:.2f}" for s in timing.seconds)
-            print(f"{timing.label:<16} {timing.best:>9.2f} {rate:>12,.0f}   {runs}")
-        print()
-        warm_fraction = warm.best / cold.best
-        verdict = "ok" if warm_fraction < WARM_FRACTION_TARGET else "MISSED"
-        print(f"warm / cold: {warm_fraction:.3f} (target < {WARM_FRACTION_TARGET}: {verdict})")
-        if warm_fraction > 0.5:
-            print(
-                "  the warm run missed the cache: entries are keyed on leakguard's own code,"
-                " so editing src/leakguard between the runs invalidates them"
-            )
-        if bandit_timing is not None:
-            ratio = cold.best / bandit_timing.best
-            verdict = "ok" if ratio <= COLD_RATIO_TARGET else "MISSED"
-            print(
-                f"leakguard cold / bandit: {ratio:.2f} (target <= {COLD_RATIO_TARGET}: {verdict}; "
-                f"<= 1.0 means leakguard is no slower)"
-            )
-            print(f"leakguard warm / bandit: {warm.best / bandit_timing.best:.3f}")
+        bench_corpus("stdlib", target, lines, args)
+        if args.corpus_limit and args.corpus.is_dir():
+            chosen = corpus_files(args.corpus, args.corpus_limit)
+            corpus_target = workdir / "corpus" / "src"
+            corpus_lines = copy_tree(args.corpus, chosen, corpus_target)
+            bench_corpus("precision corpus", corpus_target, corpus_lines, args)
+        elif args.corpus_limit:
+            print(f"\nprecision corpus: {args.corpus} not found (run bench/corpus/run.py)")
+        small = min(files, key=lambda p: abs(p.stat().st_size - 4000))
+        bench_one_file(workdir, small, args)
+        if args.scaling:
+            bench_scaling(root, files, workdir, args)
+        print("\nmachine load after the runs: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     finally:
         if args.keep:
             print(f"kept {workdir}")

@@ -56,6 +56,14 @@ class RunResult:
     def lines(self) -> int:
         return sum(r.lines for r in self.results)
 
+    @property
+    def parsed_files(self) -> int:
+        return sum(r.parsed for r in self.results)
+
+    @property
+    def parsed_lines(self) -> int:
+        return sum(r.lines for r in self.results if r.parsed)
+
 
 @dataclass
 class _Source:

@@ -15,7 +15,15 @@ def to_document(run: RunResult) -> dict[str, Any]:
         "tool": {"name": "leakguard", "version": __version__},
         "findings": [f.to_json() for f in run.findings],
         "errors": [e.to_json() for e in sorted(run.errors, key=lambda e: (e.path, e.message))],
-        "stats": {"files": run.files, "lines": run.lines, "seconds": round(run.seconds, 3)},
+        "stats": {
+            "files": run.files,
+            "lines": run.lines,
+            "seconds": round(run.seconds, 3),
+            # Files (and their lines) that LibCST parsed in this run: the rest were
+            # served from the cache or ruled out by the ast triage.
+            "parsed_files": run.parsed_files,
+            "parsed_lines": run.parsed_lines,
+        },
     }
 
 
