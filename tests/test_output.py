@@ -167,8 +167,9 @@ def test_json_contract(project: Path) -> None:
         {"path": "broken.py", "message": "syntax error at line 2, column 7: invalid syntax"}
     ]
     stats = document["stats"]
-    assert set(stats) == {"files", "lines", "seconds"}
+    assert set(stats) == {"files", "lines", "seconds", "parsed_files", "parsed_lines"}
     assert stats["files"] == 5 and stats["lines"] == 14
+    assert 0 <= stats["parsed_files"] <= 5 and 0 <= stats["parsed_lines"] <= 14
     assert isinstance(stats["seconds"], float) and stats["seconds"] >= 0
 
 

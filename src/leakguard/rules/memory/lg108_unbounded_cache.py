@@ -104,19 +104,26 @@ class UnboundedCache(LintRule):
                 qualified = tree.qualify(target) or ""
                 if {written.rsplit(".", 1)[-1], qualified.rsplit(".", 1)[-1]} & decorators:
                     return True
-        stores = [
-            target.value
-            for function in tree.functions
-            for node in walk_within(function, SCOPES)
-            if isinstance(node, ast.Assign)
-            for target in node.targets
-            if isinstance(target, ast.Subscript)
-        ]
-        stores.extend(
-            call.func.value
-            for call in tree.of(ast.Call)
-            if isinstance(call.func, ast.Attribute) and call.func.attr == "setdefault"
-        )
+        stores: list[ast.expr] = []
+        for function in tree.functions:
+            own = list(walk_within(function, SCOPES))
+            stored = [
+                target.value
+                for node in own
+                if isinstance(node, ast.Assign)
+                for target in node.targets
+                if isinstance(target, ast.Subscript)
+            ]
+            stored.extend(
+                call.func.value
+                for call in own
+                if isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "setdefault"
+            )
+            if stored and _reads_by_key(own, {dotted(c) for c in stored} - {None}):
+                return True  # the memo idiom: whatever the names, a cache
+            stores.extend(stored)
         if not stores:
             return False
         pattern = re.compile(str(spec.option("cache_name_pattern")), re.IGNORECASE)
@@ -464,3 +471,19 @@ def bounded_cache_fix(decorator: cst.Decorator, maxsize: int, context: FileConte
         return replace(target, cst.Call(func, [argument]), *([needed] if needed else []))
 
     return FixPlan(f"Bound it: `lru_cache(maxsize={maxsize})`", Applicability.UNSAFE, build)
+
+
+def _reads_by_key(nodes: list[ast.AST], keys: set[str | None]) -> bool:
+    """Triage: whether any of `keys` is read by key among `nodes` (`d[k]`, `k in d`,
+    `d.get(k)`, `d.setdefault(...)`), a superset of what `reads_by_key` accepts."""
+    for node in nodes:
+        read: list[ast.expr] = []
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            read = [node.value]
+        elif isinstance(node, ast.Compare):
+            read = node.comparators
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            read = [node.func.value] if node.func.attr in ("get", "setdefault", "pop") else []
+        if any(dotted(expr) in keys for expr in read):
+            return True
+    return False

@@ -60,7 +60,22 @@ class CyclicRetention(LoopTrackingRule):
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """A loop whose body could close a cycle: `_may_cycle` over a superset of the
         references `_scan` records (any constructor keeps its arguments)."""
-        return any(_may_cycle_in(loop) for loop in tree.loops)
+        if any(_may_cycle_in(loop, set()) for loop in tree.loops):
+            return True
+        # `_created_before`: objects the enclosing function made (anywhere, here).
+        loops = (ast.For, ast.AsyncFor, ast.While)
+        for function in tree.functions:
+            own = list(walk_within(function, SCOPES))
+            made = {
+                target.id
+                for node in own
+                if isinstance(node, ast.Assign) and _is_new_object_ast(node.value)
+                for target in node.targets
+                if isinstance(target, ast.Name)
+            }
+            if made and any(_may_cycle_in(n, made) for n in own if isinstance(n, loops)):
+                return True
+        return False
 
     def visit_For(self, node: cst.For) -> None:
         super().visit_For(node)
@@ -379,8 +394,8 @@ def _cycle_possible(created: set[str], edges: list[_Link], growths: list[_Added]
 _CONSTANT_INDEX = (str, int, float)
 
 
-def _may_cycle_in(loop: ast.For | ast.AsyncFor | ast.While) -> bool:
-    created: set[str] = set()
+def _may_cycle_in(loop: ast.For | ast.AsyncFor | ast.While, made_before: set[str]) -> bool:
+    created = set(made_before)
     edges: list[_Link] = []
     growths: list[_Added] = []
     for statement in loop.body:
