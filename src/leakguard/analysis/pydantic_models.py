@@ -725,7 +725,7 @@ def _mentions_request(node: cst.BaseExpression, names: frozenset[str]) -> bool:
     )
 
 
-_JSON_LOADERS = frozenset({"json.loads", "orjson.loads", "ujson.loads", "simplejson.loads"})
+JSON_LOADERS = frozenset({"json.loads", "orjson.loads", "ujson.loads", "simplejson.loads"})
 
 
 def _reads_request(value: cst.BaseExpression, names: set[str], context: FileContext) -> bool:
@@ -735,7 +735,7 @@ def _reads_request(value: cst.BaseExpression, names: set[str], context: FileCont
         if isinstance(value, cst.Await):
             value = value.expression
         elif isinstance(value, cst.Call):
-            if context.imports.call_name(value) in _JSON_LOADERS and value.args:
+            if context.imports.call_name(value) in JSON_LOADERS and value.args:
                 value = value.args[0].value
             else:
                 value = value.func
@@ -1295,8 +1295,8 @@ def resolve_field(
     return found
 
 
-_ITERATION_WRAPPERS = frozenset({"enumerate", "sorted", "reversed", "list", "tuple", "set", "iter"})
-_DICT_VIEWS = frozenset({"items", "values", "keys"})
+ITERATION_WRAPPERS = frozenset({"enumerate", "sorted", "reversed", "list", "tuple", "set", "iter"})
+DICT_VIEWS = frozenset({"items", "values", "keys"})
 
 
 def iterated_collections(iterable: cst.BaseExpression) -> list[cst.BaseExpression]:
@@ -1306,7 +1306,7 @@ def iterated_collections(iterable: cst.BaseExpression) -> list[cst.BaseExpressio
         func = iterable.func
         positional = [a.value for a in iterable.args if a.keyword is None and not a.star]
         if isinstance(func, cst.Name):
-            if func.value in _ITERATION_WRAPPERS and positional:
+            if func.value in ITERATION_WRAPPERS and positional:
                 return iterated_collections(positional[0])
             if func.value == "zip":
                 return [c for p in positional for c in iterated_collections(p)]
@@ -1315,7 +1315,7 @@ def iterated_collections(iterable: cst.BaseExpression) -> list[cst.BaseExpressio
                 if measured is not None:
                     return iterated_collections(measured)
             return []
-        if isinstance(func, cst.Attribute) and func.attr.value in _DICT_VIEWS and not positional:
+        if isinstance(func, cst.Attribute) and func.attr.value in DICT_VIEWS and not positional:
             return iterated_collections(func.value)
         return []
     if isinstance(iterable, cst.Attribute):

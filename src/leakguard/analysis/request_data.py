@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leakguard.analysis.pydantic_models import request_object_names
+from leakguard.analysis.pydantic_models import (
+    DICT_VIEWS,
+    ITERATION_WRAPPERS,
+    JSON_LOADERS,
+    request_object_names,
+)
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants
 
-_ITERATION_WRAPPERS = frozenset({"enumerate", "sorted", "reversed", "list", "tuple", "set", "iter"})
-_DICT_VIEWS = frozenset({"items", "values", "keys"})
 # Request methods that return the parsed body (JSON or form) as plain containers.
 _BODY_METHODS = frozenset({"get_json", "json", "post"})
 _MULTI_FIELDS = frozenset({"files", "form"})
-_JSON_LOADERS = frozenset({"json.loads", "orjson.loads", "ujson.loads", "simplejson.loads"})
 
 
 def untyped_collections(
@@ -38,11 +40,11 @@ def _walked(iterable: cst.BaseExpression) -> list[cst.BaseExpression]:
         func = iterable.func
         positional = [a.value for a in iterable.args if a.keyword is None and not a.star]
         if isinstance(func, cst.Name):
-            if func.value in _ITERATION_WRAPPERS and positional:
+            if func.value in ITERATION_WRAPPERS and positional:
                 return _walked(positional[0])
             if func.value == "zip":
                 return [c for p in positional for c in _walked(p)]
-        if isinstance(func, cst.Attribute) and func.attr.value in _DICT_VIEWS and not positional:
+        if isinstance(func, cst.Attribute) and func.attr.value in DICT_VIEWS and not positional:
             return _walked(func.value)
     return [iterable]
 
@@ -65,7 +67,7 @@ def _is_untyped(
             return node.attr.value == "json" and _is_request(node.value, requests)
         elif isinstance(node, cst.Call):
             func = node.func
-            if context.imports.call_name(node) in _JSON_LOADERS:
+            if context.imports.call_name(node) in JSON_LOADERS:
                 return bool(node.args) and _reads_raw_body(node.args[0].value, requests, tainted)
             if not isinstance(func, cst.Attribute):
                 return False
