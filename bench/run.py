@@ -163,6 +163,9 @@ def leakguard(
     if args.jobs:
         command += ["--jobs", str(args.jobs)]
     env = {**os.environ, "LEAKGUARD_TRIAGE": "1" if triage else "0"}
+    # An installed leakguard imports from cached bytecode; a sandbox that forbids
+    # writing it would time compilation of every module on every run instead.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     result = run_process(command, run_dir, env)
     result.report = json.loads(report.read_text(encoding="utf-8"))
     return result

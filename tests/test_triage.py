@@ -3,6 +3,7 @@ same findings and errors with it on and off, and a rule without a condition is p
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,14 @@ def test_collect_facts_skips_files_without_candidates(monkeypatch: pytest.Monkey
     assert not parsed
     assert with_triage == collect_facts(plain, "a.py", names, triage=False)
     assert parsed == ["a.py"]
+
+
+def test_a_warm_run_of_an_unchanged_tree_parses_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "fixtures"
+    shutil.copytree(RULE_FIXTURES / "LG401", target)
+    config = make_config(tmp_path, select=["ALL"])
+    cold = check([target], config, jobs=1)
+    warm = check([target], config, jobs=1)
+    assert cold.parsed_files > 0
+    assert warm.parsed_files == 0
+    assert _outcome(warm) == _outcome(cold)

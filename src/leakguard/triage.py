@@ -284,6 +284,24 @@ def module_level_names(tree: TriageTree) -> set[str]:
     return found
 
 
+def module_constants(tree: TriageTree) -> set[str]:
+    """Top-level names whose value may fold (analysis.constants.ConstantTable keeps
+    names assigned once at top level to a foldable value; this keeps a superset)."""
+    found = tree.memo.get("module_constants")
+    if found is None:
+        names = module_level_names(tree)
+        found = set()
+        for statement in tree.tree.body:
+            if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value:
+                targets = (
+                    statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                )
+                if _may_fold(statement.value, names):
+                    found.update(t.id for t in targets if isinstance(t, ast.Name))
+        tree.memo["module_constants"] = found
+    return found
+
+
 def _may_fold(node: ast.expr, constants: set[str]) -> bool:
     """Whether analysis.constants could fold `node` to a value (never False when it can)."""
     if isinstance(node, ast.Constant):
@@ -309,13 +327,13 @@ def _may_have_length(node: ast.expr, constants: set[str]) -> bool:
 
 def may_fold(tree: TriageTree, node: ast.expr) -> bool:
     """Whether analysis.constants could fold `node` to a value."""
-    return _may_fold(node, module_level_names(tree))
+    return _may_fold(node, module_constants(tree))
 
 
 def may_know_count(tree: TriageTree, iterable: ast.expr) -> bool:
     """Whether `for _ in iterable` may have an iteration count the analysis folds
     (analysis.constants.ConstantTable.iteration_count); False only when it cannot."""
-    constants = module_level_names(tree)
+    constants = module_constants(tree)
     if isinstance(iterable, ast.Call):
         func = iterable.func
         name = func.id if isinstance(func, ast.Name) else None
@@ -398,7 +416,7 @@ def is_repetition(tree: TriageTree, node: ast.BinOp) -> bool:
     a string, bytes, list or tuple side, a `str()`-like call, or a module constant."""
     if not isinstance(node.op, ast.Mult):
         return False
-    constants = module_level_names(tree)
+    constants = module_constants(tree)
     for side in (node.left, node.right):
         if isinstance(side, (ast.JoinedStr, ast.List, ast.Tuple)):
             return True

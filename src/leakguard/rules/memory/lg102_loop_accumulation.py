@@ -27,7 +27,7 @@ from leakguard.triage import (
     exact_count,
     is_growth,
     loops_with_known_count,
-    module_level_names,
+    module_constants,
     nested_in_scope,
     walk_within,
 )
@@ -161,6 +161,6 @@ def _adds_known_items(tree: TriageTree, growth: ast.AST, fills: bool) -> bool:
         return fills
     if method in ("extend", "extendleft", "+=", "update") and value is not None:
         if isinstance(value, ast.Name):
-            return value.id in module_level_names(tree)
+            return value.id in module_constants(tree)
         return not isinstance(value, ast.Attribute)
     return False
