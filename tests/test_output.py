@@ -164,7 +164,11 @@ def test_json_contract(project: Path) -> None:
         ("sub/a.py", 2, 18, 33, False),
     ]
     assert document["errors"] == [
-        {"path": "broken.py", "message": "syntax error at line 2, column 7: invalid syntax"}
+        {
+            "path": "broken.py",
+            "message": "syntax error at line 2, column 7: invalid syntax",
+            "level": "error",
+        }
     ]
     stats = document["stats"]
     assert set(stats) == {"files", "lines", "seconds", "parsed_files", "parsed_lines"}

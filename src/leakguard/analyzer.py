@@ -7,7 +7,9 @@ plain values (`FileResult`).
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -93,7 +95,34 @@ def parse_module(text: str) -> cst.Module:
         return cst.parse_module(text)
 
 
+# CPython's parser refuses more than 200 nested brackets; LibCST's native parser has no
+# such check and overflows its stack at ~1300 (a segfault, not an exception).
+_MAX_NESTING = 200
+_NOT_BRACKETS = re.compile(r"[^()\[\]{}]+")
+
+
+def _bracket_depth(text: str) -> int:
+    """Deepest bracket nesting, counting brackets in strings and comments too (so an
+    over-estimate, which only costs a confirmation by CPython's parser)."""
+    if text.count("(") + text.count("[") + text.count("{") <= _MAX_NESTING:
+        return 0
+    depth = deepest = 0
+    for char in _NOT_BRACKETS.sub("", text):
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
 def parse(text: str, display: str) -> cst.Module | FileError:
+    # First line of defence only: the engine runs every parse in a supervised worker, so
+    # crashes nobody predicted cost just their file too.
+    if _bracket_depth(text) > _MAX_NESTING:
+        refused = _python_syntax_error(text)
+        if refused is not None:
+            return FileError(display, refused)
     try:
         return parse_module(text)
     except cst.ParserSyntaxError as exc:
@@ -166,23 +195,49 @@ def analyze_text(
             result.errors.append(parsed)
             return result
         module = parsed
-    context = FileContext(display, text, module, module_name_for(display), project)
-    rules = [classes[spec.id](context, spec) for spec in specs]
-    _resolve_metadata(context, rules)
+    try:
+        context = FileContext(display, text, module, module_name_for(display), project)
+    except Exception as exc:  # RecursionError included: shared facts no rule can do without
+        result.errors.append(FileError(display, _internal("shared analysis", exc)))
+        return result
+    rules: list[LintRule] = []
+    for spec in specs:
+        try:
+            rules.append(classes[spec.id](context, spec))
+        except Exception as exc:
+            result.errors.append(FileError(display, _internal(f"rule {spec.id}", exc)))
+    rules, failed = _resolve_metadata(context, rules)
+    result.errors.extend(failed)
     result.errors.extend(_walk(module, context, rules))
     reports = [report for rule in rules for report in rule.reports]
     if reports:
-        result.findings = _to_findings(reports, context, config, used, fixes)
+        findings, failed = _to_findings(reports, context, config, used, fixes)
+        result.findings = findings
+        result.errors.extend(failed)
     return _with_unused_suppressions(result, text, config, used)
 
 
-def _resolve_metadata(context: FileContext, rules: list[LintRule]) -> None:
+def _internal(where: str, exc: BaseException) -> str:
+    return f"internal error in {where} (skipped for this file): {type(exc).__name__}: {exc}"
+
+
+def _resolve_metadata(
+    context: FileContext, rules: list[LintRule]
+) -> tuple[list[LintRule], list[FileError]]:
+    """Rules with their metadata; a rule whose metadata cannot be computed is dropped
+    for this file (with an error), the others still run."""
     wanted = {p for rule in rules for p in rule.get_inherited_dependencies()}
     if not wanted:
-        return
-    resolved = context.metadata_wrapper.resolve_many(wanted)
+        return rules, []
+    try:
+        resolved = context.metadata_wrapper.resolve_many(wanted)
+    except Exception as exc:
+        needing = [rule for rule in rules if rule.get_inherited_dependencies()]
+        errors = [FileError(context.path, _internal(f"rule {r.code}", exc)) for r in needing]
+        return [rule for rule in rules if not rule.get_inherited_dependencies()], errors
     for rule in rules:
         rule.metadata = {p: resolved[p] for p in rule.get_inherited_dependencies()}
+    return rules, []
 
 
 # node type -> the (rule, bound visitor method) pairs to call for it
@@ -236,41 +291,66 @@ def _to_findings(
     config: Config,
     used: set[tuple[int, str]],
     fixes: bool = False,
-) -> list[Finding]:
-    """Findings of the reports; adds to `used` each (line, code) suppression they hit."""
-    context.prefetch_positions(r.node for r in reports)
+) -> tuple[list[Finding], list[FileError]]:
+    """Findings of the reports; adds to `used` each (line, code) suppression they hit.
+    A report that cannot be placed costs its rule's findings in this file (reported as
+    an internal error), not the other rules' findings."""
+    # On failure, positions are computed one by one below, each guarded.
+    with contextlib.suppress(Exception):
+        context.prefetch_positions(r.node for r in reports)
     comments = comment_lines(context.source)
     hashes = line_hashes(context.source)
     source_lines = context.source.splitlines()
     findings: set[Finding] = set()
+    failed: dict[str, str] = {}
     for report in reports:
-        spec = config.rules[report.rule]
-        where = context.position(report.node)
-        start, end = where.start, where.end
-        statement_lines = _statement_lines(context, report, start.line, end.line)
-        line_text = source_lines[start.line - 1] if start.line <= len(source_lines) else ""
-        fixable, fix = _fix_of(report, context, fixes)
-        findings.add(
-            Finding(
-                rule=report.rule,
-                name=spec.name,
-                severity=report.severity or spec.severity,
-                path=context.path,
-                line=start.line,
-                column=start.column + 1,
-                end_line=end.line,
-                end_column=end.column + 1,
-                message=report.message,
-                help=report.help,
-                suppressed=_suppressed(report.rule, statement_lines, comments, used),
-                fingerprint=hashes.get(start.line, ""),
-                source_line=line_text,
-                related=report.related,
-                fixable=fixable,
-                fix=fix,
+        if report.rule in failed:
+            continue
+        try:
+            findings.add(
+                _finding(report, context, config, comments, hashes, source_lines, used, fixes)
             )
-        )
-    return sorted(findings, key=Finding.sort_key)
+        except Exception as exc:
+            failed[report.rule] = _internal(f"rule {report.rule}", exc)
+    errors = [FileError(context.path, problem) for _, problem in sorted(failed.items())]
+    kept = (f for f in findings if f.rule not in failed)
+    return sorted(kept, key=Finding.sort_key), errors
+
+
+def _finding(
+    report: Report,
+    context: FileContext,
+    config: Config,
+    comments: dict[int, str],
+    hashes: dict[int, str],
+    source_lines: list[str],
+    used: set[tuple[int, str]],
+    fixes: bool,
+) -> Finding:
+    spec = config.rules[report.rule]
+    where = context.position(report.node)
+    start, end = where.start, where.end
+    statement_lines = _statement_lines(context, report, start.line, end.line)
+    line_text = source_lines[start.line - 1] if start.line <= len(source_lines) else ""
+    fixable, fix = _fix_of(report, context, fixes)
+    return Finding(
+        rule=report.rule,
+        name=spec.name,
+        severity=report.severity or spec.severity,
+        path=context.path,
+        line=start.line,
+        column=start.column + 1,
+        end_line=end.line,
+        end_column=end.column + 1,
+        message=report.message,
+        help=report.help,
+        suppressed=_suppressed(report.rule, statement_lines, comments, used),
+        fingerprint=hashes.get(start.line, ""),
+        source_line=line_text,
+        related=report.related,
+        fixable=fixable,
+        fix=fix,
+    )
 
 
 def _fix_of(
@@ -360,7 +440,10 @@ def collect_facts(
     parsed = parse(text, display)
     if isinstance(parsed, FileError):
         return facts
-    context = FileContext(display, text, parsed, module_name_for(display))
+    try:
+        context = FileContext(display, text, parsed, module_name_for(display))
+    except Exception:  # the analysis phase reports it, with the file
+        return facts
     for collector in wanted:
         try:
             value = collector.collect(context)

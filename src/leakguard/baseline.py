@@ -174,4 +174,4 @@ def apply(run: RunResult, baseline: Baseline) -> RunResult:
         replace(result, findings=[f for f in result.findings if id(f) not in hidden])
         for result in run.results
     ]
-    return RunResult(results, run.missing, run.seconds)
+    return replace(run, results=results)

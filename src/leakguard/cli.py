@@ -1,7 +1,8 @@
 """Command line: `leakguard check|rules|explain`.
 
-Exit status: 0 no unsuppressed findings at or above `--fail-on`, 1 findings,
-2 usage or configuration error.
+Exit status: 0 no unsuppressed findings at or above `--fail-on` and every file
+checked, 1 findings or a file that could not be read, decoded, parsed or analysed,
+2 usage or configuration error, 130/143 interrupted by SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -23,6 +25,16 @@ from leakguard.finding import Severity
 from leakguard.registry import rule_classes
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_SIGINT, EXIT_SIGTERM = 128 + signal.SIGINT, 128 + signal.SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like KeyboardInterrupt is for SIGINT, so the
+    same unwinding (`finally` blocks stop worker processes) runs for both."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def _codes(value: str) -> list[str]:
@@ -63,7 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[s.value for s in Severity],
         help="lowest severity that fails the run (default: warning)",
     )
-    run.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    run.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even with findings or files that could not be checked",
+    )
     run.add_argument("--config", type=Path, help="configuration file (toml or yaml)")
     run.add_argument("--jobs", "-j", type=int, help="worker processes (default: CPU count)")
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
@@ -137,6 +153,31 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread (leakguard used as a library): leave it be
+        previous = None
+    try:
+        return _main(parser, args)
+    except KeyboardInterrupt:
+        _interrupted()
+        return EXIT_SIGINT
+    except Terminated:
+        _interrupted()
+        return EXIT_SIGTERM
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted() -> None:
+    # Workers are already stopped (the engine's `finally`); one line, no traceback.
+    with contextlib.suppress(OSError, ValueError):
+        print("leakguard: interrupted", file=sys.stderr)
+
+
+def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         if args.command == "check":
             return _check(args)
@@ -224,7 +265,9 @@ def finish(
     run = _apply_baseline(run, args)
     if args.write_baseline is not None:
         return EXIT_OK
-    status = EXIT_FINDINGS if _fails(run, config.fail_on) and not args.exit_zero else EXIT_OK
+    # A file that could not be checked fails the run as a finding does (Ruff: exit 1).
+    failed = _fails(run, config.fail_on) or any(not e.warning for e in run.errors)
+    status = EXIT_FINDINGS if failed and not args.exit_zero else EXIT_OK
     try:
         _report(run, config, args, stream)
     except BrokenPipeError:

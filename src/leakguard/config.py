@@ -10,6 +10,8 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import os
+import stat
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -54,14 +56,108 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
 
 
 DEFAULT_MAX_FILE_SIZE = 2_000_000  # bytes
+# Per-file budgets (see engine/supervisor): a file whose analysis takes longer, or needs
+# more address space, is stopped and reported; the run goes on.
+DEFAULT_FILE_TIMEOUT = 20.0  # seconds
+DEFAULT_FILE_MEMORY_MB = 4096  # MiB of address space per worker; 0: no limit
+_MAX_FILE_TIMEOUT = 86_400.0
+# Below this, the interpreter and LibCST cannot even start.
+_MIN_FILE_MEMORY_MB = 256
+_MAX_FILE_MEMORY_MB = 1 << 30
+
+# Bounds on user configuration files. Real configurations are a few KB, a few levels
+# deep and have a few hundred values; the limits only stop hostile or broken input
+# (a YAML alias bomb expands 4 KB into billions of values) before it costs minutes.
+MAX_CONFIG_BYTES = 1_000_000
+MAX_CONFIG_DEPTH = 32
+MAX_CONFIG_VALUES = 100_000
+
+# libyaml's parser when available: the pure-Python one took ~0.3 s per run for the
+# bundled rule files, a large share of a warm-cache run.
+_BaseLoader: Any = yaml.CSafeLoader if getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader
+
+
+class _StrictLoader(_BaseLoader):  # type: ignore[misc]
+    """Safe YAML with duplicate keys and out-of-range integers reported, not resolved
+    silently (YAML says a duplicate key is an error; PyYAML keeps the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
+        seen: set[tuple[str, str]] = set()
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            identity = (key_node.tag, key_node.value)
+            if identity in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
+                )
+            seen.add(identity)
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        try:
+            return int(super().construct_yaml_int(node))
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"integer too large ({len(node.value)} digits)", node.start_mark
+            ) from None
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+_StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_yaml_map)
 
 
 def _load_yaml(text: str) -> Any:
-    # libyaml's loader when available: the pure-Python one took ~0.3 s per run for the
-    # bundled rule files, a large share of a warm-cache run.
-    if getattr(yaml, "__with_libyaml__", False):
-        return yaml.load(text, Loader=yaml.CSafeLoader)
-    return yaml.safe_load(text)
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_node_size(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+class _TooBig(Exception):
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(problem)
+        self.where = where
+        self.problem = problem
+
+
+def _check_node_size(root: yaml.Node) -> None:
+    """Reject documents too deep or too large once aliases are expanded, in time linear
+    in the document's size (aliases are shared nodes: sizes are memoised per node)."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node, depth: int, where: str) -> int:
+        if depth > MAX_CONFIG_DEPTH:
+            raise _TooBig(where, f"nested more than {MAX_CONFIG_DEPTH} levels deep")
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        if id(node) in active:
+            raise _TooBig(where, "a value contains itself (recursive alias)")
+        active.add(id(node))
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                total += size(item, depth + 1, where)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                inner = f"{where}.{key.value}" if isinstance(key, yaml.ScalarNode) else where
+                total += size(key, depth + 1, where) + size(value, depth + 1, inner.lstrip("."))
+        if total > MAX_CONFIG_VALUES:
+            raise _TooBig(
+                where, f"more than {MAX_CONFIG_VALUES:,} values once aliases are expanded"
+            )
+        active.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    size(root, 0, "")
 
 
 class ConfigError(Exception):
@@ -207,6 +303,9 @@ class Config:
     # 0.1-0.2 MB/s, so one multi-megabyte generated file would dominate a run.
     # 0 disables the limit.
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    # Per-file budgets: analysis time in seconds, worker address space in MiB (0: none).
+    file_timeout: float = DEFAULT_FILE_TIMEOUT
+    file_memory_mb: int = DEFAULT_FILE_MEMORY_MB
     extras: Mapping[str, Any] = field(default_factory=dict)
 
     def enabled_specs(self) -> list[RuleSpec]:
@@ -270,14 +369,19 @@ _TOP_LEVEL_KEYS = {
     "force-exclude",
     "cache-dir",
     "max-file-size",
+    "file-timeout",
+    "file-memory-mb",
     "rules",
 }
 
 
 def find_user_config(start: Path) -> Path | None:
     """The nearest `.leakguard.yaml`, `leakguard.yaml` or `pyproject.toml` with our table."""
-    here = start.resolve()
-    if here.is_file():
+    try:
+        here = start.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: look from where the link is
+        here = Path(os.path.abspath(start)).parent
+    if not here.is_dir():
         here = here.parent
     for folder in (here, *here.parents):
         for name in USER_CONFIG_NAMES:
@@ -291,25 +395,54 @@ def find_user_config(start: Path) -> Path | None:
 
 def _pyproject_has_table(path: Path) -> bool:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        raw = path.read_bytes()
+    except OSError:
         return False
     try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # Undecodable but meant for us: `read_user_config` reports it.
+        return b"tool.leakguard" in raw
+    try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
         # A broken file that means to configure us must be reported, not skipped
         # (`read_user_config` names the problem); one that doesn't is not our business.
         return "tool.leakguard" in text
     return isinstance(data.get("tool"), dict) and "leakguard" in data["tool"]
 
 
+def _read_config_text(path: Path, source: str) -> str:
+    """The file's text, refusing what is not a small regular UTF-8 file: reading
+    /dev/zero never ends and a FIFO blocks until someone writes to it."""
+    try:
+        # O_NONBLOCK: opening a FIFO for reading would otherwise block right here.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ConfigError(source, "<file>", f"cannot read: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise ConfigError(source, "<file>", "not a regular file")
+        data = os.read(descriptor, MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(source, "<file>", f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(descriptor)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(source, "<file>", f"larger than {MAX_CONFIG_BYTES:,} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            source, "<file>", f"not valid UTF-8: byte 0x{data[exc.start]:02x} at line {line}"
+        ) from None
+
+
 def read_user_config(path: Path) -> dict[str, Any]:
     """The raw user table from a config file; syntax problems raise `ConfigError`."""
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(source, "<file>", f"cannot read: {exc}") from None
+    text = _read_config_text(path, source)
     if path.suffix not in (".toml", ".yaml", ".yml"):
         raise ConfigError(
             source,
@@ -322,19 +455,39 @@ def read_user_config(path: Path) -> dict[str, Any]:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(source, "<document>", f"invalid TOML: {exc}") from None
+        except RecursionError:
+            raise ConfigError(source, "<document>", "nested too deeply") from None
+        except ValueError as exc:  # e.g. an integer over Python's digit limit
+            raise ConfigError(source, "<document>", f"invalid value: {exc}") from None
         table = data.get("tool", {}).get("leakguard", {})
         if not isinstance(table, dict):
             raise ConfigError(source, "tool.leakguard", "expected a table")
+        _check_depth(table, source, "tool.leakguard")
         return table
     try:
         data = _load_yaml(text)
+    except _TooBig as exc:
+        raise ConfigError(source, exc.where or "<document>", exc.problem) from None
     except yaml.YAMLError as exc:
         raise ConfigError(source, "<document>", f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(source, "<document>", "nested too deeply") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(source, "<document>", "expected a mapping at the top level")
     return data
+
+
+def _check_depth(value: Any, source: str, where: str, depth: int = 0) -> None:
+    if depth > MAX_CONFIG_DEPTH:
+        raise ConfigError(source, where, f"nested more than {MAX_CONFIG_DEPTH} levels deep")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_depth(item, source, f"{where}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_depth(item, source, where, depth + 1)
 
 
 @dataclass(frozen=True)
@@ -421,7 +574,9 @@ def apply_user_table(
         per_file.append((str(pattern), frozenset(items)))
 
     def paths(key: str) -> tuple[str, ...] | None:
-        return tuple(_string_list(user[key], source, prefix + key)) if key in user else None
+        if key not in user:
+            return None
+        return _check_patterns(_string_list(user[key], source, prefix + key), source, prefix + key)
 
     def flag(key: str, default: bool) -> bool:
         value = user.get(key, default)
@@ -434,9 +589,32 @@ def apply_user_table(
         raise ConfigError(
             source, prefix + "max-file-size", "expected a number of bytes (0 for no limit)"
         )
+    file_timeout = user.get("file-timeout", DEFAULT_FILE_TIMEOUT)
+    if (
+        isinstance(file_timeout, bool)
+        or not isinstance(file_timeout, (int, float))
+        or not 0 < file_timeout <= _MAX_FILE_TIMEOUT
+    ):
+        raise ConfigError(
+            source,
+            prefix + "file-timeout",
+            f"expected a number of seconds above 0 and at most {_MAX_FILE_TIMEOUT:,}",
+        )
+    file_memory_mb = user.get("file-memory-mb", DEFAULT_FILE_MEMORY_MB)
+    if (
+        isinstance(file_memory_mb, bool)
+        or not isinstance(file_memory_mb, int)
+        or not (file_memory_mb == 0 or _MIN_FILE_MEMORY_MB <= file_memory_mb <= _MAX_FILE_MEMORY_MB)
+    ):
+        raise ConfigError(
+            source,
+            prefix + "file-memory-mb",
+            f"expected MiB between {_MIN_FILE_MEMORY_MB} and {_MAX_FILE_MEMORY_MB:,} "
+            "(0 for no limit)",
+        )
     cache_dir = user.get("cache-dir", ".leakguard_cache")
-    if not isinstance(cache_dir, str):
-        raise ConfigError(source, prefix + "cache-dir", "expected a string")
+    if not isinstance(cache_dir, str) or not cache_dir.strip() or "\0" in cache_dir:
+        raise ConfigError(source, prefix + "cache-dir", "expected a directory name")
     return Config(
         rules=specs,
         enabled=frozenset(enabled),
@@ -451,6 +629,8 @@ def apply_user_table(
         force_exclude=flag("force-exclude", False),
         cache_dir=cache_dir,
         max_file_size=max_file_size,
+        file_timeout=float(file_timeout),
+        file_memory_mb=file_memory_mb,
     )
 
 
@@ -471,9 +651,10 @@ def apply_cli(config: Config, cli: CliOverrides) -> Config:
         enabled -= _expand(cli.ignore, config.rules)
     changes: dict[str, Any] = {"enabled": frozenset(enabled)}
     if cli.exclude is not None:
-        changes["exclude"] = tuple(cli.exclude)
+        changes["exclude"] = _check_patterns(cli.exclude, source, "--exclude")
     if cli.extend_exclude:
-        changes["extend_exclude"] = config.extend_exclude + tuple(cli.extend_exclude)
+        extra = _check_patterns(cli.extend_exclude, source, "--extend-exclude")
+        changes["extend_exclude"] = config.extend_exclude + extra
     if cli.fail_on is not None:
         changes["fail_on"] = _severity(cli.fail_on, source, "--fail-on")
     if cli.force_exclude is not None:
@@ -481,9 +662,23 @@ def apply_cli(config: Config, cli: CliOverrides) -> Config:
     return replace(config, **changes)
 
 
+def _check_patterns(values: Iterable[str], source: str, key: str) -> tuple[str, ...]:
+    import pathspec
+
+    for value in values:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([value])
+        except ValueError as exc:  # pathspec's GitIgnorePatternError, e.g. a bare "!"
+            raise ConfigError(source, key, f"invalid pattern {value!r}: {exc}") from None
+    return tuple(values)
+
+
 def _check_selector(value: str, specs: Mapping[str, RuleSpec], source: str, key: str) -> None:
     if value == "ALL":
         return
+    if not value.strip():
+        # Every rule id starts with "": an empty entry would silently match them all.
+        raise ConfigError(source, key, "empty rule code")
     if not any(rule_id.startswith(value) for rule_id in specs):
         raise ConfigError(source, key, f"unknown rule id or prefix {value!r}")
 
@@ -538,12 +733,11 @@ def _coerce_like(default: Any, value: Any, source: str, key: str) -> Any:
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value
-    elif isinstance(default, int):
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif isinstance(default, float):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+    elif isinstance(default, (int, float)):
+        accepted = (int, float) if isinstance(default, float) else int
+        if isinstance(value, accepted) and not isinstance(value, bool):
+            _check_threshold(default, value, source, key)
+            return float(value) if isinstance(default, float) else value
     elif isinstance(default, str):
         if isinstance(value, str):
             return value
@@ -554,6 +748,17 @@ def _coerce_like(default: Any, value: Any, source: str, key: str) -> Any:
     raise ConfigError(
         source, key, f"expected {type(default).__name__}, got {type(value).__name__} ({value!r})"
     )
+
+
+def _check_threshold(default: float, value: float, source: str, key: str) -> None:
+    """Counts, sizes and depths are never negative (and are not NaN); a `min_*` threshold
+    whose default is positive would report every occurrence at 0."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ConfigError(source, key, f"expected a finite number, got {value!r}")
+    if value < 0:
+        raise ConfigError(source, key, f"expected a number >= 0, got {value!r}")
+    if value == 0 and default > 0 and key.rsplit(".", 1)[-1].startswith("min_"):
+        raise ConfigError(source, key, "expected a number > 0 (0 would report every occurrence)")
 
 
 def _close_match(key: str, known: Iterable[str]) -> str:

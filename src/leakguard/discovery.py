@@ -3,14 +3,16 @@ default excludes, user excludes and `.gitignore` rules; symlink loops are never 
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
 
 from leakguard.config import Config
+from leakguard.finding import FileError
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,31 @@ class SourceFile:
 class Discovery:
     files: list[SourceFile]
     missing: list[str]
+    # What could not be walked (errors: files may have gone unchecked) or was not
+    # followed (warnings); never skipped silently.
+    problems: list[FileError] = field(default_factory=list)
+
+
+def printable(path: str) -> str:
+    """`path` safe to print and encode in any output format: bytes that are not UTF-8
+    (kept by Python as lone surrogates) are shown as `\\xNN`."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return path
+
+
+def _problem(path: Path, message: str, *, warning: bool = False) -> FileError:
+    return FileError(printable(path.as_posix()), message, warning=warning)
+
+
+def _os_problem(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return exc.strerror or str(exc)
 
 
 def _display(path: Path, root: Path, resolved_dirs: dict[Path, Path] | None = None) -> str:
@@ -31,7 +58,7 @@ def _display(path: Path, root: Path, resolved_dirs: dict[Path, Path] | None = No
     # resolved once per run (`resolved_dirs`): resolving is a syscall per path part.
     absolute = Path(os.path.abspath(path))
     try:
-        return absolute.relative_to(root).as_posix()
+        return printable(absolute.relative_to(root).as_posix())
     except ValueError:
         pass
     directory = absolute.parent
@@ -42,19 +69,36 @@ def _display(path: Path, root: Path, resolved_dirs: dict[Path, Path] | None = No
             directory, directory.resolve()
         )
     try:
-        return (resolved / absolute.name).relative_to(root).as_posix()
+        return printable((resolved / absolute.name).relative_to(root).as_posix())
     except ValueError:
         # Outside the root: absolute, so reports can name it relative to any directory.
-        return absolute.as_posix()
+        return printable(absolute.as_posix())
 
 
-def _gitignore_spec(directory: Path) -> pathspec.GitIgnoreSpec | None:
+def _gitignore_spec(
+    directory: Path, problems: list[FileError] | None = None
+) -> pathspec.GitIgnoreSpec | None:
     ignore_file = directory / ".gitignore"
     try:
         lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except ValueError:  # pathspec's GitIgnorePatternError, e.g. a bare "!"
+        pass
+    # Git skips a pattern it cannot use; so do we, after saying which.
+    valid = []
+    for number, line in enumerate(lines, 1):
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except ValueError:
+            if problems is not None:
+                message = f"line {number}: invalid pattern {line!r} ignored"
+                problems.append(_problem(ignore_file, message, warning=True))
+            continue
+        valid.append(line)
+    return pathspec.GitIgnoreSpec.from_lines(valid)
 
 
 def discover(targets: Sequence[Path], config: Config, root: Path | None = None) -> Discovery:
@@ -67,6 +111,7 @@ def discover(targets: Sequence[Path], config: Config, root: Path | None = None) 
     seen: set[str] = set()
     files: list[SourceFile] = []
     missing: list[str] = []
+    problems: list[FileError] = []
 
     resolved_dirs: dict[Path, Path] = {}
 
@@ -90,14 +135,28 @@ def discover(targets: Sequence[Path], config: Config, root: Path | None = None) 
             if inside and exclude.match_file(absolute.relative_to(base).as_posix() + "/"):
                 root_for_excludes = None
             walker = _walk_directory(
-                target, exclude, suffixes, config.respect_gitignore, root_for_excludes
+                target, exclude, suffixes, config.respect_gitignore, root_for_excludes, problems
             )
             for path in walker:
                 add(path)
+        elif target.is_symlink():
+            try:
+                os.stat(target)
+            except OSError as exc:
+                problems.append(_problem(target, f"cannot check: {_os_problem(exc)}"))
+            else:
+                problems.append(_problem(target, "cannot check: not a file or directory"))
         else:
-            missing.append(str(target))
+            missing.append(printable(str(target)))
     files.sort(key=lambda f: f.display)
-    return Discovery(files, missing)
+    for file in files:
+        if file.display != file.path.as_posix() and "\\x" in file.display:
+            problems.append(
+                FileError(
+                    file.display, "file name is not valid UTF-8; shown with \\x escapes", True
+                )
+            )
+    return Discovery(files, missing, problems)
 
 
 def _excluded(path: Path, base: Path, exclude: pathspec.GitIgnoreSpec) -> bool:
@@ -113,6 +172,7 @@ def _walk_directory(
     suffixes: tuple[str, ...],
     use_gitignore: bool,
     root: Path | None,
+    problems: list[FileError],
 ) -> Iterator[Path]:
     """Exclude patterns match paths relative to the target or to the project root."""
     top_abs = top.resolve()
@@ -120,30 +180,37 @@ def _walk_directory(
     # (directory, [(gitignore directory, spec), ...] in effect)
     todo: list[tuple[Path, list[tuple[Path, pathspec.GitIgnoreSpec]]]] = [(top, [])]
     if use_gitignore:
-        todo = [(top, _ancestor_gitignores(top))]
+        todo = [(top, _ancestor_gitignores(top, problems))]
     while todo:
         directory, ignores = todo.pop()
         try:
             stat = directory.stat()
-        except OSError:
+        except OSError as exc:
+            problems.append(_problem(directory, f"cannot read directory: {_os_problem(exc)}"))
             continue
         identity = (stat.st_dev, stat.st_ino)
         if identity in visited:
-            continue  # a symlink loop or a second link to the same directory
+            # A symlink loop or a second link to a directory already walked: its files
+            # are checked once, under the first path; say so rather than skip silently.
+            message = "symlink to a directory already checked (or a loop); not followed"
+            problems.append(_problem(directory, message, warning=True))
+            continue
         visited.add(identity)
         if use_gitignore:
-            spec = _gitignore_spec(directory)
+            spec = _gitignore_spec(directory, problems)
             if spec is not None:
                 ignores = [*ignores, (top_abs / directory.relative_to(top), spec)]
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
+        except OSError as exc:
+            problems.append(_problem(directory, f"cannot read directory: {_os_problem(exc)}"))
             continue
         for entry in entries:
             path = Path(entry.path)
             try:
                 is_dir = entry.is_dir()
-            except OSError:
+            except OSError as exc:
+                problems.append(_problem(path, f"cannot check: {_os_problem(exc)}"))
                 continue
             slash = "/" if is_dir else ""
             relative = path.relative_to(top)
@@ -165,7 +232,9 @@ def _walk_directory(
                 yield path
 
 
-def _ancestor_gitignores(top: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
+def _ancestor_gitignores(
+    top: Path, problems: list[FileError]
+) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
     """`.gitignore` files between the enclosing git repository's root and `top`."""
     resolved = top.resolve()
     chain = [resolved, *resolved.parents]
@@ -176,7 +245,7 @@ def _ancestor_gitignores(top: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]
     for folder in reversed(chain[: chain.index(repo_root) + 1]):
         if folder == resolved:
             continue  # the walk reads top's own .gitignore
-        spec = _gitignore_spec(folder)
+        spec = _gitignore_spec(folder, problems)
         # A directory named explicitly is checked even if an ancestor's .gitignore
         # ignores it (e.g. ~/.pyenv/.gitignore lists /versions); the rules of that
         # file still apply to what lies below it.

@@ -10,7 +10,6 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,9 +22,7 @@ from leakguard.discovery import SourceFile, discover
 from leakguard.finding import FileError, FileResult, Finding
 from leakguard.registry import rule_classes
 from leakguard.source import SourceError, decode_source
-
-# Below this many files to analyse, a process pool costs more than it saves.
-_MIN_FILES_FOR_POOL = 8
+from leakguard.supervisor import Budget, over_memory, run_isolated
 
 Progress = Callable[[int, int], None]
 
@@ -39,6 +36,8 @@ class RunResult:
     # from, and the project facts the run used.
     paths: dict[str, Path] = field(default_factory=dict)
     project: ProjectIndex | None = None
+    # Discovery problems (unreadable directories, symlink loops, undecodable names).
+    problems: list[FileError] = field(default_factory=list)
 
     @property
     def findings(self) -> list[Finding]:
@@ -46,7 +45,7 @@ class RunResult:
 
     @property
     def errors(self) -> list[FileError]:
-        return [e for r in self.results for e in r.errors]
+        return [e for r in self.results for e in r.errors] + self.problems
 
     @property
     def files(self) -> int:
@@ -71,6 +70,7 @@ class _Source:
     data: bytes | None = None
     error: str | None = None
     digest: str = ""
+    warning: bool = False  # `error` is a deliberate skip, not a failure
 
 
 def check(
@@ -94,13 +94,17 @@ def check(
     cache = ResultCache(config.root / config.cache_dir, config.digest()) if use_cache else None
     workers = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
 
-    project, needed = _project_index(sources, config, cache, workers, triage)
-    results: dict[str, FileResult] = {}
+    budget = Budget(config.file_timeout, config.file_memory_mb)
+    project, needed, failed = _project_index(sources, config, cache, workers, triage, budget)
+    results: dict[str, FileResult] = dict(failed)
     pending: list[tuple[_Source, str]] = []
     for source in sources:
         display = source.file.display
+        if display in failed:
+            continue
         if source.error is not None:
-            results[display] = FileResult(display, errors=[FileError(display, source.error)])
+            error = FileError(display, source.error, warning=source.warning)
+            results[display] = FileResult(display, errors=[error])
             continue
         depends = project.digest_for(module_name_for(display), needed) if project else ""
         kind = "findings+fixes" if fixes else "findings"
@@ -115,19 +119,26 @@ def check(
     if progress:
         progress(done, total)
     payloads = [(s.file.display, s.data) for s, _ in pending]
-    analysed = _map(
-        _analyse_payload, payloads, workers, _init_worker, (config, project, triage, fixes)
-    )
+    initargs = (config, project, triage, fixes)
+    analysed = _map(_analyse_payload, payloads, workers, _init_worker, initargs, budget)
     for (source, key), result in zip(pending, analysed, strict=True):
         results[source.file.display] = result
-        if cache is not None:
+        # A stopped or crashed analysis depends on the machine, not on the file alone.
+        if cache is not None and not isinstance(result, _Failed):
             cache.store_result(key, result)
         done += 1
         if progress:
             progress(done, total)
     ordered = [results[s.file.display] for s in sources]
     paths = {s.file.display: s.file.path for s in sources}
-    return RunResult(ordered, found.missing, time.perf_counter() - started, paths, project)
+    return RunResult(
+        ordered,
+        found.missing,
+        time.perf_counter() - started,
+        paths,
+        project,
+        problems=found.problems,
+    )
 
 
 def _read(file: SourceFile, max_size: int) -> _Source:
@@ -141,6 +152,7 @@ def _read(file: SourceFile, max_size: int) -> _Source:
                 file,
                 error=f"skipped: file is {info.st_size:,} bytes, over max-file-size "
                 f"({max_size:,}); raise max-file-size in the configuration to analyse it",
+                warning=True,
             )
         data = file.path.read_bytes()
     except PermissionError:
@@ -150,20 +162,33 @@ def _read(file: SourceFile, max_size: int) -> _Source:
     return _Source(file, data, digest=content_digest(data))
 
 
+class _Failed(FileResult):
+    """A file whose worker crashed or ran over budget: reported, never cached."""
+
+
+def _failed_file(payload: tuple[str, bytes | None], message: str) -> FileResult:
+    display = payload[0]
+    return _Failed(display, errors=[FileError(display, message)])
+
+
 def _project_index(
     sources: list[_Source],
     config: Config,
     cache: ResultCache | None,
     workers: int,
     triage: bool,
-) -> tuple[ProjectIndex | None, list[str]]:
-    """The run's project facts, and the collectors they come from."""
+    budget: Budget,
+) -> tuple[ProjectIndex | None, list[str], dict[str, FileResult]]:
+    """The run's project facts, the collectors they come from, and the files whose
+    fact collection crashed or ran over budget: those are reported once, not analysed
+    again at the same cost."""
     classes = rule_classes()
     needed = sorted(
         {fact for rid in config.enabled if rid in classes for fact in classes[rid].PROJECT_FACTS}
     )
+    failed: dict[str, FileResult] = {}
     if not needed:
-        return None, []
+        return None, [], failed
     index = ProjectIndex()
     pending: list[tuple[_Source, str]] = []
     facts_by_file: dict[str, dict[str, Any]] = {}
@@ -181,18 +206,18 @@ def _project_index(
         else:
             pending.append((source, key))
     payloads = [(s.file.display, s.data) for s, _ in pending]
-    for (source, key), facts in zip(
-        pending,
-        _map(_facts_payload, payloads, workers, _init_fact_worker, (needed, triage)),
-        strict=True,
-    ):
+    collected = _map(_facts_payload, payloads, workers, _init_fact_worker, (needed, triage), budget)
+    for (source, key), facts in zip(pending, collected, strict=True):
+        if isinstance(facts, FileResult):
+            failed[source.file.display] = facts
+            continue
         facts_by_file[source.file.display] = facts
         if cache is not None:
             cache.store(key, facts)
     for display in sorted(facts_by_file):
         for collector, value in facts_by_file[display].items():
             index.facts.setdefault(collector, {})[module_name_for(display)] = value
-    return index, needed
+    return index, needed, failed
 
 
 # -- worker side -----------------------------------------------------------------------
@@ -237,38 +262,48 @@ def _analyse_payload(payload: tuple[str, bytes | None]) -> FileResult:
             triage=_worker_state["triage"],
             fixes=_worker_state.get("fixes", False),
         )
+    except MemoryError:
+        config: Config = _worker_state["config"]
+        message = over_memory(Budget(config.file_timeout, config.file_memory_mb))
+        return _Failed(display, errors=[FileError(display, message)])
     except Exception as exc:  # never lose the run to one file
         message = f"internal error (please report): {type(exc).__name__}: {exc}"
         return FileResult(display, errors=[FileError(display, message)])
 
 
-def _facts_payload(payload: tuple[str, bytes | None]) -> dict[str, Any]:
+def _facts_payload(payload: tuple[str, bytes | None]) -> dict[str, Any] | FileResult:
     display, data = payload
     text = _decode(display, data)
     if isinstance(text, FileResult):
-        return {}
+        return {}  # the analysis phase reports the decoding error
     return collect_facts(text, display, _worker_state["collectors"], triage=_worker_state["triage"])
 
 
-T = TypeVar("T")
 R = TypeVar("R")
 
 
 def _map(
-    function: Callable[[T], R],
-    items: list[T],
+    function: Callable[[tuple[str, bytes | None]], R],
+    items: list[tuple[str, bytes | None]],
     workers: int,
     initializer: Callable[..., None],
     initargs: tuple[Any, ...],
-) -> Iterator[R]:
-    """`map` in order, in a process pool when it pays off, else in this process."""
-    if workers <= 1 or len(items) < _MIN_FILES_FOR_POOL:
-        initializer(*initargs)
-        yield from map(function, items)
-        return
-    chunk = max(1, min(16, len(items) // (workers * 8)))
-    with ProcessPoolExecutor(workers, initializer=initializer, initargs=initargs) as pool:
-        yield from pool.map(function, items, chunksize=chunk)
+    budget: Budget,
+) -> Iterator[R | FileResult]:
+    """`map` in order, in worker processes (even for one job: a file that crashes the
+    parser must cost only itself), each file under `budget`; a file that crashed or ran
+    over budget yields a `_Failed` result."""
+    task: Callable[[tuple[str, bytes | None]], R | FileResult] = function
+    failure: Callable[[tuple[str, bytes | None], str], R | FileResult] = _failed_file
+    yield from run_isolated(
+        task,
+        items,
+        workers=workers,
+        initializer=initializer,
+        initargs=initargs,
+        budget=budget,
+        on_failure=failure,
+    )
 
 
 def iter_findings(results: Iterable[FileResult]) -> Iterator[Finding]:

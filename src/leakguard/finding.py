@@ -122,13 +122,23 @@ class Finding:
 
 @dataclass(frozen=True)
 class FileError:
-    """A file that could not be read, decoded or parsed. The run goes on without it."""
+    """A file that could not be read, decoded or parsed. The run goes on without it.
+
+    An error makes the run exit 1 (the file was not checked). A warning does not: it
+    reports something the user chose or that loses nothing (a file over
+    `max-file-size`, a symlink loop whose files are checked under their real path).
+    """
 
     path: str
     message: str
+    warning: bool = False
+
+    @property
+    def level(self) -> str:
+        return "warning" if self.warning else "error"
 
     def to_json(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message}
+        return {"path": self.path, "message": self.message, "level": self.level}
 
 
 @dataclass

@@ -43,7 +43,10 @@ class ConstantTable:
         for name, value in assigned_once.items():
             if name in seen_twice:
                 continue
-            folded = table.fold(value)
+            try:
+                folded = table.fold(value)
+            except RecursionError:  # `1 + 1 + ...` thousands of terms deep: not certain
+                continue
             if folded is not None:
                 table.values[name] = folded
         return table

@@ -48,7 +48,7 @@ def finding_command(finding: Finding) -> str:
 
 
 def error_command(error: FileError) -> str:
-    return _command("error", {"file": error.path}, error.message)
+    return _command(error.level, {"file": error.path}, error.message)
 
 
 def write(run: RunResult, out: TextIO, options: ReportOptions) -> None:

@@ -328,7 +328,7 @@ def _invocation(run: RunResult) -> dict[str, Any]:
 
 def _file_error(error: FileError) -> dict[str, Any]:
     return {
-        "level": "error",
+        "level": error.level,
         "message": {"text": error.message},
         "descriptor": {"id": FILE_ERROR_ID, "index": 0},
         "locations": [{"physicalLocation": {"artifactLocation": _artifact(error.path)}}],

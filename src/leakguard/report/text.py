@@ -124,7 +124,7 @@ def _errors(console: Console, errors: list[FileError]) -> None:
     for error in errors:
         line = Text()
         line.append(f"{error.path}: ", style="bold")
-        line.append("error: ", style="bold red")
+        line.append(f"{error.level}: ", style="yellow" if error.warning else "bold red")
         line.append(error.message)
         console.print(line)
 
