@@ -469,7 +469,7 @@ def read_user_config(path: Path) -> dict[str, Any]:
     except _TooBig as exc:
         raise ConfigError(source, exc.where or "<document>", exc.problem) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(source, "<document>", f"invalid YAML: {exc}") from None
+        raise ConfigError(source, "<document>", _yaml_problem(exc)) from None
     except RecursionError:
         raise ConfigError(source, "<document>", "nested too deeply") from None
     if data is None:
@@ -477,6 +477,15 @@ def read_user_config(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(source, "<document>", "expected a mapping at the top level")
     return data
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line: `invalid YAML at line L, column C: problem`."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        problem = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    return "invalid YAML: " + " ".join(str(exc).split())
 
 
 def _check_depth(value: Any, source: str, where: str, depth: int = 0) -> None:
