@@ -154,7 +154,14 @@ def test_integration_docs_snippets_match_the_hooks_and_parse() -> None:
     blocks = _yaml_blocks(docs)
     config = yaml.safe_load(blocks[0])
     (repo,) = config["repos"]
-    assert re.fullmatch(r"v\d+\.\d+\.\d+", repo["rev"])
+    # Until tags exist, the documented rev is a commit sha (issue 15: `v0.1.0` did not
+    # exist); it must be a commit of this repository whose hooks pass --force-exclude.
+    assert re.fullmatch(r"[0-9a-f]{40}", repo["rev"]), repo["rev"]
+    hooks_then = _git(PROJECT_ROOT, "show", f"{repo['rev']}:.pre-commit-hooks.yaml")
+    assert hooks_then.count("leakguard check --force-exclude") == 2
+    assert "pre-commit autoupdate" in docs
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"rev: {repo['rev']}" in readme  # the README's snippet pins the same commit
     manifest = yaml.safe_load((PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text("utf-8"))
     assert {hook["id"] for hook in repo["hooks"]} <= {hook["id"] for hook in manifest}
 
