@@ -29,7 +29,9 @@ from leakguard.analysis.pydantic_models import (
 from leakguard.analysis.request_paths import functions_with_owner, request_paths
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.analysis.summaries import summary_index
+from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
+from leakguard.triage import TriageTree
 from leakguard.walker import SCOPE_NODES, descendants
 
 _WRAPPERS = frozenset({"enumerate", "sorted", "reversed", "list", "tuple", "set", "iter"})
@@ -37,6 +39,10 @@ _DICT_VIEWS = frozenset({"items", "values", "keys"})
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
 # (the iterable walked, the per-item work: a call or a callable handed over)
 FanOut = tuple[cst.BaseExpression, cst.BaseExpression | None]
+
+
+# Pool methods that start one job per item.
+_POOL_MAPS = ("map", "imap", "imap_unordered", "starmap")
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,12 @@ class Source:
 class UnboundedConcurrency(LintRule):
     code = "LG205"
     PROJECT_FACTS = (COLLECTOR, SUMMARIES)
+
+    @staticmethod
+    def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
+        """A `gather`, a spawn method or a pool `map` call (perhaps renamed on import)."""
+        fan_outs = {"gather", *spec.option("spawn_methods"), *_POOL_MAPS}
+        return bool(tree.functions) and bool(tree.called & fan_outs)
 
     @cached_property
     def _spawn_methods(self) -> frozenset[str]:
@@ -77,9 +89,7 @@ class UnboundedConcurrency(LintRule):
             found = self._gathered(node)
         elif last in self._spawn_methods:
             found = self._spawned_in_loop(node, last)
-        elif last in ("map", "imap", "imap_unordered", "starmap") and isinstance(
-            func, cst.Attribute
-        ):
+        elif last in _POOL_MAPS and isinstance(func, cst.Attribute):
             found = self._pool_map(node, func)
         if found is None:
             return
