@@ -5,6 +5,8 @@ errors that name the file and the key (exit 2)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -225,3 +227,23 @@ def test_unrelated_broken_pyproject_is_not_our_business(tmp_path, monkeypatch, c
     write(tmp_path / "app.py", UNSAFE_LOAD)
     code, report, _ = run(tmp_path, monkeypatch, capsys, "--select", "LG401")
     assert (code, reported(report)) == (1, {("app.py", 5, "LG401")})
+
+
+def test_a_retired_option_is_a_warning_naming_the_key_not_a_failed_run(tmp_path: Path) -> None:
+    """LG202's v1 lists went with v1.1; configs that still set them must keep working."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.leakguard.rules.LG202]\ncheap_calls = ["mylib.fast"]\n'
+    )
+    (tmp_path / "a.py").write_text("async def handler():\n    return 1\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "leakguard", "check", str(tmp_path), "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    errors = json.loads(done.stdout)["errors"]
+    assert [e["level"] for e in errors] == ["warning"]
+    assert errors[0]["path"].endswith("pyproject.toml")
+    assert errors[0]["message"].startswith("tool.leakguard.rules.LG202.cheap_calls: ignored:")

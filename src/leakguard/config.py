@@ -189,6 +189,9 @@ class RuleSpec:
     # How to fix a finding (a template formatted with the same fields as `message`);
     # `message` says only what is wrong, in one line of at most 120 characters.
     help: str = ""
+    # Options a former version had (name -> why it went): a user config that still sets
+    # one gets a warning instead of a failed run, so upgrading never breaks CI.
+    retired_options: Mapping[str, str] = field(default_factory=dict)
 
     def option(self, name: str) -> Any:
         return self.options[name]
@@ -203,6 +206,7 @@ _RULE_KEYS_OPTIONAL = {
     "precision",
     "security_severity",
     "help",
+    "retired_options",
 }
 
 
@@ -263,6 +267,9 @@ def _parse_rule_spec(raw: Any, source: str) -> RuleSpec:
         precision=str(raw.get("precision", "high")),
         security_severity=float(security_severity) if security_severity is not None else None,
         help=str(raw.get("help") or "").strip(),
+        retired_options={
+            str(name): str(why).strip() for name, why in (raw.get("retired_options") or {}).items()
+        },
     )
 
 
@@ -307,6 +314,9 @@ class Config:
     file_timeout: float = DEFAULT_FILE_TIMEOUT
     file_memory_mb: int = DEFAULT_FILE_MEMORY_MB
     extras: Mapping[str, Any] = field(default_factory=dict)
+    # Problems that do not stop the run (retired options), each naming its key; the
+    # engine reports them as warnings against the config file.
+    warnings: tuple[str, ...] = ()
 
     def enabled_specs(self) -> list[RuleSpec]:
         return [self.rules[r] for r in sorted(self.enabled)]
@@ -551,6 +561,7 @@ def apply_user_table(
             raise ConfigError(source, key, "unknown rule id")
         specs[rule_id] = replace(specs[rule_id], severity=_severity(value, source, key))
 
+    warnings: list[str] = []
     rule_tables = user.get("rules", {})
     if not isinstance(rule_tables, dict):
         raise ConfigError(source, prefix + "rules", "expected a table of rule id to options")
@@ -560,7 +571,7 @@ def apply_user_table(
             raise ConfigError(source, key, "unknown rule id")
         if not isinstance(overrides, dict):
             raise ConfigError(source, key, "expected a table of options")
-        specs[rule_id] = _override_options(specs[rule_id], overrides, source, key)
+        specs[rule_id] = _override_options(specs[rule_id], overrides, source, key, warnings)
 
     enabled = {rid for rid, spec in specs.items() if spec.enabled}
     if "select" in user:
@@ -640,6 +651,7 @@ def apply_user_table(
         max_file_size=max_file_size,
         file_timeout=float(file_timeout),
         file_memory_mb=file_memory_mb,
+        warnings=tuple(warnings),
     )
 
 
@@ -700,7 +712,7 @@ def _expand(selectors: Iterable[str], specs: Mapping[str, RuleSpec]) -> set[str]
 
 
 def _override_options(
-    spec: RuleSpec, overrides: Mapping[str, Any], source: str, key: str
+    spec: RuleSpec, overrides: Mapping[str, Any], source: str, key: str, warnings: list[str]
 ) -> RuleSpec:
     options = dict(spec.options)
     added: list[str] = []  # user-supplied list entries, e.g. extra call names
@@ -713,6 +725,9 @@ def _override_options(
             extra = _string_list(value, source, option_key)
             options[target] = [*options[target], *extra]
             added.extend(extra)
+            continue
+        if name in spec.retired_options and name not in spec.options:
+            warnings.append(f"{option_key}: ignored: {spec.retired_options[name]}")
             continue
         if name not in spec.options:
             known = ", ".join(sorted(spec.options)) or "none"

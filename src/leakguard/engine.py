@@ -18,7 +18,7 @@ from leakguard.analysis.project import ProjectIndex
 from leakguard.analyzer import analyze_text, collect_facts, content_digest, module_name_for
 from leakguard.cache import ResultCache
 from leakguard.config import Config
-from leakguard.discovery import SourceFile, discover
+from leakguard.discovery import SourceFile, discover, printable
 from leakguard.finding import FileError, FileResult, Finding
 from leakguard.registry import rule_classes
 from leakguard.source import SourceError, decode_source
@@ -137,8 +137,13 @@ def check(
         time.perf_counter() - started,
         paths,
         project,
-        problems=found.problems,
+        problems=[*_config_warnings(config), *found.problems],
     )
+
+
+def _config_warnings(config: Config) -> list[FileError]:
+    source = printable(config.source or "<defaults>")
+    return [FileError(source, text, warning=True) for text in config.warnings]
 
 
 def _read(file: SourceFile, max_size: int) -> _Source:
