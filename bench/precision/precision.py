@@ -69,6 +69,10 @@ def findings_rows(report: dict[str, object], root: Path) -> list[Row]:
         if finding.get("suppressed"):
             continue
         path, line = finding["path"], int(finding["line"])
+        if not (root / path).is_file() and (root / "src" / path).is_file():
+            # Reports name paths relative to the working directory, which is
+            # `.cache/src` for bench/corpus/run.py; ledger rows are relative to `.cache`.
+            path = f"src/{path}"
         if path not in lines:
             source = root / path
             text = source.read_text(encoding="utf-8", errors="replace") if source.is_file() else ""
