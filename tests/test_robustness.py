@@ -584,3 +584,33 @@ def test_a_warning_alone_does_not_fail_the_run(
     code, report = in_process(tmp_path, monkeypatch, capsys)
     assert code == 0
     assert [e["level"] for e in report["errors"]] == ["warning"]
+
+
+@pytest.mark.parametrize("fix", [False, True], ids=["report", "fix"])
+def test_stdin_is_analysed_under_the_same_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, fix: bool
+) -> None:
+    """`check -` (editors, pre-commit wrappers) must not hang on its input either; with
+    `--fix` the source goes back untouched and the reason goes to stderr."""
+    real = engine.analyze_text
+
+    def hang(text, display, *args, **kwargs):  # type: ignore[no-untyped-def]
+        while display == "hang.py":
+            time.sleep(0.05)  # an endless analysis, as a real hang would be
+        return real(text, display, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "analyze_text", hang)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(UNSAFE_LOAD.encode())))
+    small_budget(tmp_path, seconds=2)
+    monkeypatch.chdir(tmp_path)
+    args = ["check", "-", "--stdin-filename", "hang.py", "--no-cache", "--format", "json"]
+    code = main([*args, "--fix"] if fix else args)
+    out, err = capsys.readouterr()
+    assert code == 1
+    report = json.loads(err if fix else out)
+    assert report["findings"] == []
+    assert errors_by_path(report)["hang.py"].startswith(
+        "analysis stopped: over the time budget of 2 s per file"
+    )
+    if fix:
+        assert out == UNSAFE_LOAD

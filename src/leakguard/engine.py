@@ -124,7 +124,7 @@ def check(
     for (source, key), result in zip(pending, analysed, strict=True):
         results[source.file.display] = result
         # A stopped or crashed analysis depends on the machine, not on the file alone.
-        if cache is not None and not isinstance(result, _Failed):
+        if cache is not None and not isinstance(result, Failed):
             cache.store_result(key, result)
         done += 1
         if progress:
@@ -167,13 +167,13 @@ def _read(file: SourceFile, max_size: int) -> _Source:
     return _Source(file, data, digest=content_digest(data))
 
 
-class _Failed(FileResult):
+class Failed(FileResult):
     """A file whose worker crashed or ran over budget: reported, never cached."""
 
 
 def _failed_file(payload: tuple[str, bytes | None], message: str) -> FileResult:
     display = payload[0]
-    return _Failed(display, errors=[FileError(display, message)])
+    return Failed(display, errors=[FileError(display, message)])
 
 
 def _project_index(
@@ -270,7 +270,7 @@ def _analyse_payload(payload: tuple[str, bytes | None]) -> FileResult:
     except MemoryError:
         config: Config = _worker_state["config"]
         message = over_memory(Budget(config.file_timeout, config.file_memory_mb))
-        return _Failed(display, errors=[FileError(display, message)])
+        return Failed(display, errors=[FileError(display, message)])
     except Exception as exc:  # never lose the run to one file
         message = f"internal error (please report): {type(exc).__name__}: {exc}"
         return FileResult(display, errors=[FileError(display, message)])
@@ -297,7 +297,7 @@ def _map(
 ) -> Iterator[R | FileResult]:
     """`map` in order, in worker processes (even for one job: a file that crashes the
     parser must cost only itself), each file under `budget`; a file that crashed or ran
-    over budget yields a `_Failed` result."""
+    over budget yields a `Failed` result."""
     task: Callable[[tuple[str, bytes | None]], R | FileResult] = function
     failure: Callable[[tuple[str, bytes | None], str], R | FileResult] = _failed_file
     yield from run_isolated(
@@ -316,10 +316,32 @@ def iter_findings(results: Iterable[FileResult]) -> Iterator[Finding]:
         yield from result.findings
 
 
-def check_text(text: str, display: str, config: Config, *, fixes: bool = False) -> RunResult:
+def check_text(
+    text: str, display: str, config: Config, *, fixes: bool = False, isolated: bool = False
+) -> RunResult:
     """Analyse one in-memory text (stdin, an editor buffer) named `display`; project
-    facts come from this text alone."""
+    facts come from this text alone. `isolated` runs it in a worker under the per-file
+    budget, as files are: a command-line run must not hang or crash on its input."""
     started = time.perf_counter()
+    if isolated:
+        budget = Budget(config.file_timeout, config.file_memory_mb)
+        [(result, project)] = run_isolated(
+            _text_payload,
+            [(text, display, fixes)],
+            workers=1,
+            initializer=_init_text_worker,
+            initargs=(config,),
+            budget=budget,
+            on_failure=_failed_text,
+        )
+    else:
+        result, project = _analyse_text(text, display, config, fixes)
+    return RunResult([result], [], time.perf_counter() - started, {}, project)
+
+
+def _analyse_text(
+    text: str, display: str, config: Config, fixes: bool
+) -> tuple[FileResult, ProjectIndex | None]:
     classes = rule_classes()
     needed = sorted(
         {fact for rid in config.enabled if rid in classes for fact in classes[rid].PROJECT_FACTS}
@@ -334,4 +356,21 @@ def check_text(text: str, display: str, config: Config, *, fixes: bool = False) 
     except Exception as exc:  # never lose the run (or the editor session) to one file
         message = f"internal error (please report): {type(exc).__name__}: {exc}"
         result = FileResult(display, errors=[FileError(display, message)])
-    return RunResult([result], [], time.perf_counter() - started, {}, project)
+    return result, project
+
+
+TextItem = tuple[str, str, bool]  # (text, display, fixes)
+
+
+def _init_text_worker(config: Config) -> None:
+    _worker_state["config"] = config
+
+
+def _text_payload(item: TextItem) -> tuple[FileResult, ProjectIndex | None]:
+    text, display, fixes = item
+    return _analyse_text(text, display, _worker_state["config"], fixes)
+
+
+def _failed_text(item: TextItem, message: str) -> tuple[FileResult, ProjectIndex | None]:
+    display = item[1]
+    return Failed(display, errors=[FileError(display, message)]), None

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from leakguard.config import CliOverrides, Config, load_config
-from leakguard.engine import RunResult, check, check_text
+from leakguard.engine import Failed, RunResult, check, check_text
 from leakguard.finding import FileError, FileResult
 from leakguard.fixes.apply import fix_text
 from leakguard.fixes.noqa import add_noqa_text
@@ -85,9 +85,17 @@ def check_stdin(args: argparse.Namespace, overrides: CliOverrides) -> int:
         run = RunResult([FileResult(display, errors=[FileError(display, str(exc))])])
         return finish(run, config, args)
     editing = args.fix or args.diff or args.add_noqa
-    run = check_text(text, display, config, fixes=editing or args.format in ("json", "sarif"))
+    run = check_text(
+        text, display, config, fixes=editing or args.format in ("json", "sarif"), isolated=True
+    )
     if not editing:
         return finish(run, config, args)
+    if isinstance(run.results[0], Failed):
+        # The analysis crashed or ran over its budget: hand the source back untouched
+        # (an editor pipes stdout into the buffer) and report why on stderr.
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return finish(run, config, args, stream=sys.stderr)
     if args.add_noqa:
         fixed, _ = add_noqa_text(text, run.results[0].findings)
         sys.stdout.write(fixed)
