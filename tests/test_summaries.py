@@ -352,3 +352,56 @@ def test_max_call_depth_bounds_the_chains_lg201_follows() -> None:
     assert sorted(line for _, line, _ in expected - shallow) == [58, 59, 60]
     _, none = check_fixture(fixture, "LG201", {"max_call_depth": 0})
     assert sorted(line for _, line, _ in none) == []
+
+
+MLX_SOURCE = """
+import mlx.nn as nn
+import torch
+from mlx_lm import load
+
+model, tokenizer = load("mlx-community/tiny")
+torch_model = torch.load("m.pt")
+
+
+class Base(nn.Module):
+    pass
+
+
+class Net(Base):
+    pass
+
+
+class Plain:
+    pass
+
+
+net = Net()
+plain = Plain()
+
+
+async def handler(x):
+    model(x)
+    tokenizer(x)
+    net(x)
+    plain(x)
+    torch_model(x)
+    pair, tok = load("other")
+    pair(x)
+"""
+
+
+def test_called_mlx_models_by_provenance() -> None:
+    """Calling the model of an `mlx_lm.load` pair or an `mlx.nn.Module` instance runs model
+    code; the tokenizer, other instances and torch models called directly do not."""
+    facts = collect_source(MLX_SOURCE, "app/mlx_app.py")
+    assert facts is not None
+    index = SummaryIndex.build({"app.mlx_app": facts})
+    assert index.called_model_at("app.mlx_app", 27, "model") == "mlx_lm.load"
+    assert index.called_model_at("app.mlx_app", 28, "tokenizer") is None
+    assert index.called_model_at("app.mlx_app", 29, "net") == "mlx.nn.Module"
+    assert index.called_model_at("app.mlx_app", 30, "plain") is None
+    assert index.called_model_at("app.mlx_app", 31, "torch_model") is None
+    assert index.called_model_at("app.mlx_app", 33, "pair") == "mlx_lm.load"
+    chain = index.find("app.mlx_app:handler", VOCABULARY, ("cpu_heavy",))
+    assert chain is None  # async defs are not followed; their calls are reported in place
+    assert index.direct("app.mlx_app:handler", VOCABULARY, ("cpu_heavy",)) is not None

@@ -8,7 +8,9 @@ counts as evidence, in one place.
 - `verdict(call)`: the call itself blocks (qualified names through imports and aliases,
   pathlib I/O and fitting methods, model methods on a receiver known to hold a model by
   class or by provenance: a loader's return value, a registry of loaded models,
-  `app.state`, a function of the run that returns one), as (shown, what, fix);
+  `app.state`, a function of the run that returns one), a call of an MLX model value
+  (`model(x)` on `mlx_lm.load`'s model or an `mlx.nn.Module` instance), as (shown, what,
+  fix);
 - `chain(call)`: the call reaches such a call through plain functions of the run (the
   function summaries), as a `Chain` whose steps become related locations.
 """
@@ -140,7 +142,23 @@ class BlockingCalls:
         else:
             return False
         _, prefixes, last_names = self._blocking
-        return last in last_names or bool(prefixes and self._imported_root(func))
+        return (
+            last in last_names
+            or bool(prefixes and self._imported_root(func))
+            or self._called_model(call) is not None
+        )
+
+    def _called_model(self, call: cst.Call) -> str | None:
+        """Why the callee of `model(x)` is a model that runs when called (an MLX model,
+        by the provenance the run's summaries record), or None."""
+        index = summary_index(self.context)
+        if index is None:
+            return None
+        callee = dotted_name(call.func)
+        if callee is None:
+            return None
+        line = self.context.line_of(call.func)
+        return index.called_model_at(self.context.module_name, line, callee)
 
     def _imported_root(self, func: cst.BaseExpression) -> bool:
         while isinstance(func, cst.Attribute):
@@ -161,6 +179,8 @@ class BlockingCalls:
             if qualified == "open" and self._open_is_shadowed():
                 return None
             return (qualified, *describe(qualified))
+        if self._called_model(call) is not None:
+            return dotted_name(func) or last, "runs MLX model code", _ESTIMATOR_FIX
         if not isinstance(func, cst.Attribute) or _is_module_reference(func.value, self.context):
             return None
         shown = dotted_name(func) or f"….{last}"

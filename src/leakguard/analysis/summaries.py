@@ -146,6 +146,20 @@ def is_model_loader(name: str, loaders: Iterable[str] = DEFAULT_LOADERS) -> bool
     return last in ("from_pretrained", "load_model") or matches_any(name, loaders)
 
 
+# Loaders whose value is a `(model, tokenizer)` pair: the first element is the model.
+_PAIR_LOADERS = ("mlx_lm.",)
+# Provenances whose model is called directly (`model(x)` runs the forward pass): MLX
+# modules. A torch/other value stays a model only for its methods, since calling it may
+# be anything (a tokenizer, a transform) and the rule must stay precise.
+_CALLABLE_MODELS = ("mlx_lm.", "mlx.nn.")
+_MLX_MODULE = "mlx.nn.Module"
+
+
+def is_callable_model(provenance: Sequence[Any]) -> bool:
+    """A recorded provenance whose value runs model code when called (`model(x)`)."""
+    return provenance[0] == "model" and str(provenance[1]).startswith(_CALLABLE_MODELS)
+
+
 def clamp_depth(depth: int) -> int:
     return max(0, min(int(depth), MAX_SUPPORTED_DEPTH))
 
@@ -225,6 +239,7 @@ class _FileCollector:
         self.instances: dict[str, list[str]] = {}  # global -> reference of its class
         self.model_globals: dict[str, list[Any]] = {}  # global -> provenance
         self.class_models: dict[str, dict[str, list[Any]]] = {}  # Class -> attr -> provenance
+        self.mlx_modules: set[str] = set()  # classes of this file deriving from an MLX Module
         # Digest comparisons need "digest" (hexdigest, compare_digest) or hashlib in the text.
         self.digests = False
 
@@ -294,6 +309,7 @@ class _FileCollector:
             for node in nodes:
                 if isinstance(node, (ast.Import, ast.ImportFrom)):
                     self._record_import(node)
+        self._mlx_module_classes(classes)
         for statement in module_code:
             if isinstance(statement, (ast.Assign, ast.AnnAssign)):
                 self._module_assignment(statement)
@@ -312,9 +328,44 @@ class _FileCollector:
             facts["instances"] = self.instances
         return facts
 
+    def _mlx_module_classes(self, classes: Sequence[ast.ClassDef]) -> None:
+        """Classes deriving (directly or through classes of this file) from an MLX layer
+        (`class Net(nn.Module)` with `import mlx.nn as nn`): their instances are models."""
+        for klass in classes:  # a base is defined before the classes deriving from it
+            for base in klass.bases:
+                dotted = _ast_dotted(base) or ""
+                qualified = self.qualify(dotted) or ""
+                last = qualified.rsplit(".", 1)[-1]
+                if (qualified.startswith("mlx.nn.") and last[:1].isupper()) or (
+                    dotted in self.mlx_modules
+                ):
+                    self.mlx_modules.add(klass.name)
+                    break
+
+    def unpacked_model(
+        self, target: ast.expr, value: ast.expr | None, local: Mapping[str, list[Any]]
+    ) -> tuple[str, list[Any]] | None:
+        """`model, tokenizer = mlx_lm.load(...)`: the name bound to the model of a pair
+        loader (only the first element: the tokenizer is no model), and its provenance."""
+        if not (isinstance(target, (ast.Tuple, ast.List)) and target.elts):
+            return None
+        first = target.elts[0]
+        provenance = self.provenance(value, local)
+        if (
+            isinstance(first, ast.Name)
+            and provenance is not None
+            and provenance[0] == "model"
+            and str(provenance[1]).startswith(_PAIR_LOADERS)
+        ):
+            return first.id, provenance
+        return None
+
     def _module_assignment(self, node: ast.Assign | ast.AnnAssign) -> None:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         for target in targets:
+            unpacked = self.unpacked_model(target, node.value, {})
+            if unpacked is not None:
+                self.model_globals[unpacked[0]] = unpacked[1]
             if not isinstance(target, ast.Name):
                 continue
             self.globals.add(target.id)
@@ -408,10 +459,14 @@ class _FileCollector:
         dotted = _ast_dotted(value.func)
         if dotted is None:
             return None
+        if dotted in self.mlx_modules:
+            return ["model", _MLX_MODULE]
         qualified = self.qualify(dotted)
         if qualified is not None:
             if is_model_loader(qualified) or _estimator_like(qualified):
                 return ["model", qualified]
+            if qualified.startswith("mlx.nn.") and qualified.rsplit(".", 1)[-1][:1].isupper():
+                return ["model", qualified]  # `nn.Linear(...)`: an MLX layer runs when called
             return ["via", ["q", qualified]]
         if dotted.partition(".")[0] in self.globals:
             return ["via", ["l", dotted]]
@@ -524,6 +579,9 @@ class _FunctionCollector:
         for node in nodes:
             if isinstance(node, ast.Assign) and len(node.targets) == 1:
                 target = node.targets[0]
+                unpacked = self.file.unpacked_model(target, node.value, self.local_models)
+                if unpacked is not None:
+                    self.local_models.setdefault(*unpacked)
                 if isinstance(target, ast.Name):
                     provenance = self.file.provenance(node.value, self.local_models)
                     if provenance is None and isinstance(
@@ -581,6 +639,12 @@ class _FunctionCollector:
             self._record(reference, line)
             if reference[1] in _COMPARE_DIGEST:
                 self._fact("checks_digest", reference[1], line)
+        if isinstance(func, (ast.Name, ast.Attribute)) and dotted is not None:
+            # `model(x)` on an MLX model: the call itself runs the forward pass.
+            provenance = self._receiver_provenance(func)
+            if provenance is not None and is_callable_model(provenance):
+                self.model_calls.append([provenance, f"{dotted}()", line])
+                return
         if not isinstance(func, ast.Attribute):
             return
         shown = dotted or _short(func)
@@ -1099,6 +1163,22 @@ class SummaryIndex:
             if at == line and label.endswith(f".{method}()"):
                 return self.model_provenance(module, provenance, vocabulary)
         return None
+
+    def called_model_at(self, module: str, line: int, callee: str) -> str | None:
+        """Why `callee`, called on `line` of `module` (`model(x)`), is a model that runs
+        when called (an MLX model: `mlx_lm.load`, an `mlx.nn.Module` instance), or None."""
+        table = self._memo.get(("called_models", module))
+        if table is None:
+            table = {
+                (int(at), str(label)): str(provenance[1])
+                for function in self.functions.values()
+                if function.module == module
+                for provenance, label, at in function.raw.get("model_calls", ())
+                if is_callable_model(provenance)
+            }
+            self._memo[("called_models", module)] = table
+        found = table.get((line, f"{callee}()"))
+        return str(found) if found is not None else None
 
     def returns_model(self, fid: str | None, vocabulary: Vocabulary) -> Step | None:
         """Where function `fid` returns a model (transitively through functions it
