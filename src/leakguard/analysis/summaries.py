@@ -52,6 +52,7 @@ import libcst as cst
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
 from leakguard.context import FileContext
+from leakguard.triage import dotted as ast_dotted
 
 COLLECTOR = "summaries"
 DEFAULT_MAX_CALL_DEPTH = 3
@@ -188,17 +189,6 @@ def _collect_from_context(context: FileContext) -> dict[str, Any] | None:
     return collect_source(context.source, context.path)
 
 
-def _ast_dotted(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 # Fields that never hold nodes worth visiting (`ctx` holds a shared Load/Store marker).
 _SKIPPED_FIELDS = frozenset({"ctx", "type_comment", "type_ignores"})
@@ -333,7 +323,7 @@ class _FileCollector:
         (`class Net(nn.Module)` with `import mlx.nn as nn`): their instances are models."""
         for klass in classes:  # a base is defined before the classes deriving from it
             for base in klass.bases:
-                dotted = _ast_dotted(base) or ""
+                dotted = ast_dotted(base) or ""
                 qualified = self.qualify(dotted) or ""
                 last = qualified.rsplit(".", 1)[-1]
                 if (qualified.startswith("mlx.nn.") and last[:1].isupper()) or (
@@ -430,7 +420,7 @@ class _FileCollector:
     ) -> list[str] | None:
         """How a callee may name a function of the run: ["q", qualified] through an import,
         ["l", dotted] through a module-level name of this file, ["s", "Class.method"]."""
-        dotted = _ast_dotted(func)
+        dotted = ast_dotted(func)
         if dotted is None:
             return None
         root, _, rest = dotted.partition(".")
@@ -456,7 +446,7 @@ class _FileCollector:
             return local.get(value.id)
         if not isinstance(value, ast.Call):
             return None
-        dotted = _ast_dotted(value.func)
+        dotted = ast_dotted(value.func)
         if dotted is None:
             return None
         if dotted in self.mlx_modules:
@@ -540,7 +530,7 @@ class _FunctionCollector:
                 if id(node) in offloaded:
                     continue
                 if self._offload(node):
-                    self._fact("offloads", _ast_dotted(node.func) or "offload", node.lineno)
+                    self._fact("offloads", ast_dotted(node.func) or "offload", node.lineno)
                     for arg in node.args:
                         offloaded.update(id(n) for n in ast.walk(arg))
                     continue
@@ -606,7 +596,7 @@ class _FunctionCollector:
         for param, default in pairs:
             if not (isinstance(default, ast.Call) and default.args):
                 continue
-            name = _ast_dotted(default.func) or ""
+            name = ast_dotted(default.func) or ""
             if name.rsplit(".", 1)[-1] != "Depends":
                 continue
             reference = self.file.reference(default.args[0], None, frozenset())
@@ -622,13 +612,13 @@ class _FunctionCollector:
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr in _OFFLOAD_METHODS:
             return True
-        dotted = _ast_dotted(func)
+        dotted = ast_dotted(func)
         return dotted is not None and self.file.qualify(dotted) in _OFFLOAD_CALLS
 
     def _call(self, call: ast.Call) -> None:
         func = call.func
         line = call.lineno
-        dotted = _ast_dotted(func)
+        dotted = ast_dotted(func)
         shadowed = self._shadowed()
         if isinstance(func, ast.Name) and func.id in _RECORDED_BUILTINS:
             if func.id not in shadowed and func.id not in self.file.globals:
@@ -675,7 +665,7 @@ class _FunctionCollector:
                 found = self.file.model_globals.get(receiver.id)
                 return ["model", "registry"] if found is not None else None
             return None
-        dotted = _ast_dotted(receiver)
+        dotted = ast_dotted(receiver)
         if dotted is None:
             return None
         if ".state." in f".{dotted}." and dotted.split(".")[0] in ("app", "request", "self"):
@@ -739,7 +729,7 @@ def _runs_once(
     `global _model`): what it loads is loaded once (per key), not per call."""
     for decorator in function.decorator_list:
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        if (_ast_dotted(target) or "").rsplit(".", 1)[-1] in _MEMOISING:
+        if (ast_dotted(target) or "").rsplit(".", 1)[-1] in _MEMOISING:
             return True
     shared = {n for node in nodes if isinstance(node, ast.Global) for n in node.names}
     stored: set[str] = set()
@@ -748,7 +738,7 @@ def _runs_once(
         for target in targets:
             if isinstance(target, ast.Subscript):
                 target = target.value
-            dotted = _ast_dotted(target)
+            dotted = ast_dotted(target)
             if dotted is None:
                 continue
             root = dotted.split(".", 1)[0]
@@ -763,7 +753,7 @@ def _runs_once(
         if isinstance(node, ast.BoolOp):
             test = node.values[0]
         if test is not None and any(
-            _ast_dotted(inner) in stored
+            ast_dotted(inner) in stored
             for inner in ast.walk(test)
             if isinstance(inner, (ast.Name, ast.Attribute))
         ):
@@ -777,7 +767,7 @@ def _digest_expression(node: ast.expr, digest_names: set[str]) -> bool:
             func = inner.func
             if isinstance(func, ast.Attribute) and func.attr in _DIGEST_METHODS:
                 return True
-            dotted = _ast_dotted(func) or ""
+            dotted = ast_dotted(func) or ""
             if dotted.startswith("hashlib.") or dotted in ("hmac.new", "hmac.digest"):
                 return True
         elif isinstance(inner, ast.Name) and inner.id in digest_names:
