@@ -77,6 +77,19 @@ def errors_by_path(report: dict) -> dict[str, str]:
     return {error["path"]: error["message"] for error in report["errors"]}
 
 
+def hang_on(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Make the analysis of the file displayed as `name` endless, as a real hang would be
+    (workers are forked, so they inherit the patch)."""
+    real = engine.analyze_text
+
+    def hang(text, display, *args, **kwargs):  # type: ignore[no-untyped-def]
+        while display == name:
+            time.sleep(0.05)
+        return real(text, display, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "analyze_text", hang)
+
+
 def small_budget(root: Path, seconds: float = 3, memory_mb: int = 0) -> None:
     (root / ".leakguard.yaml").write_text(
         f"file-timeout: {seconds}\nfile-memory-mb: {memory_mb}\n", encoding="utf-8"
@@ -442,14 +455,7 @@ def test_pathological_file_is_stopped_by_the_budget(tmp_path: Path, body: str) -
 
 
 def test_time_budget_names_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    real = engine.analyze_text
-
-    def hang(text, display, *args, **kwargs):  # type: ignore[no-untyped-def]
-        while display == "hang.py":
-            time.sleep(0.05)  # an endless analysis, as a real hang would be
-        return real(text, display, *args, **kwargs)
-
-    monkeypatch.setattr(engine, "analyze_text", hang)
+    hang_on(monkeypatch, "hang.py")
     small_budget(tmp_path, seconds=2)
     (tmp_path / "good.py").write_text(UNSAFE_LOAD)
     (tmp_path / "hang.py").write_text(UNSAFE_LOAD)
@@ -592,14 +598,7 @@ def test_stdin_is_analysed_under_the_same_budget(
 ) -> None:
     """`check -` (editors, pre-commit wrappers) must not hang on its input either; with
     `--fix` the source goes back untouched and the reason goes to stderr."""
-    real = engine.analyze_text
-
-    def hang(text, display, *args, **kwargs):  # type: ignore[no-untyped-def]
-        while display == "hang.py":
-            time.sleep(0.05)  # an endless analysis, as a real hang would be
-        return real(text, display, *args, **kwargs)
-
-    monkeypatch.setattr(engine, "analyze_text", hang)
+    hang_on(monkeypatch, "hang.py")
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(UNSAFE_LOAD.encode())))
     small_budget(tmp_path, seconds=2)
     monkeypatch.chdir(tmp_path)
