@@ -5,6 +5,11 @@ not once per request or per call of a long-lived service.
   `@app.command()` of Typer), or named `main`/`cli`;
 - a function called from the `if __name__ == "__main__":` block;
 - every function of a file that has a `__main__` block and no request handler (a script).
+
+`is_cli_command(function)` is the narrower fact: a command of a CLI framework (click,
+Typer, ...), decorated by one of its decorators or by a command/group method of a group
+built with it in the same module. An `async def` command runs under its own
+`asyncio.run(...)` per invocation: no other work shares its event loop.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from leakguard.walker import descendants
 
 _CLI_DECORATORS = frozenset({"command", "group", "callback"})
 _MAIN_NAMES = frozenset({"main", "cli", "_main", "run_cli"})
+# Command-line frameworks whose decorators make a function a command.
+_CLI_MODULES = ("click", "asyncclick", "rich_click", "cloup", "typer")
 
 
 def main_block(context: FileContext) -> cst.If | None:
@@ -79,3 +86,52 @@ def is_entry_point(function: cst.FunctionDef, context: FileContext) -> bool:
         if last in _CLI_DECORATORS:
             return True
     return _is_script(context)
+
+
+def is_cli_command(function: cst.FunctionDef, context: FileContext) -> bool:
+    """`function` is a command of a CLI framework (see the module docstring). A bot's
+    `@bot.command()` (discord.py) is not: its receiver is not a CLI group."""
+    groups = _cli_groups(context)
+    for decorator in function.decorators:
+        target = decorator.decorator
+        callee = target.func if isinstance(target, cst.Call) else target
+        if _is_cli_name(context.imports.qualify(callee)):
+            return True
+        if isinstance(callee, cst.Attribute) and callee.attr.value in _CLI_DECORATORS:
+            receiver = dotted_name(callee.value)
+            if receiver is not None and receiver in groups:
+                return True
+    return False
+
+
+def _is_cli_name(qualified: str | None) -> bool:
+    return qualified is not None and qualified.split(".")[0] in _CLI_MODULES
+
+
+def _cli_groups(context: FileContext) -> frozenset[str]:
+    """Module-level names of CLI groups: functions decorated by the framework
+    (`@click.group() def root()`), and `app = typer.Typer()` / `cli = click.Group()`."""
+    cached = context.memo.get("entrypoints.cli_groups")
+    if isinstance(cached, frozenset):
+        return cached
+    found: set[str] = set()
+    for statement in context.module.body:
+        if isinstance(statement, cst.FunctionDef):
+            for decorator in statement.decorators:
+                target = decorator.decorator
+                callee = target.func if isinstance(target, cst.Call) else target
+                if _is_cli_name(context.imports.qualify(callee)):
+                    found.add(statement.name.value)
+        elif isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if (
+                    isinstance(small, cst.Assign)
+                    and isinstance(small.value, cst.Call)
+                    and _is_cli_name(context.imports.call_name(small.value))
+                ):
+                    for assigned in small.targets:
+                        if isinstance(assigned.target, cst.Name):
+                            found.add(assigned.target.value)
+    result = frozenset(found)
+    context.memo["entrypoints.cli_groups"] = result
+    return result

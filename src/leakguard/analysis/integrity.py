@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from leakguard.analysis.bindings import AssignedValues, assigned_values
+from leakguard.analysis.files import opens_file
 from leakguard.analysis.imports import matches_any
 from leakguard.context import FileContext
 from leakguard.walker import descendants
@@ -225,7 +226,7 @@ def _bind_handle(node: cst.CSTNode, handles: dict[str, str], context: FileContex
         opened, name = node.value, node.targets[0].target
     if not isinstance(name, cst.Name):
         return
-    if isinstance(opened, cst.Call) and _is_open(opened, context):
+    if isinstance(opened, cst.Call) and opens_file(opened, context):
         handles[name.value] = _opened_path(opened)
     else:
         handles.pop(name.value, None)
@@ -237,14 +238,6 @@ def _opened_path(call: cst.Call) -> str:
     # `path.open("rb")`: the receiver is the path.
     func = call.func
     return _code(func.value) if isinstance(func, cst.Attribute) else _code(call)
-
-
-def _is_open(call: cst.Call, context: FileContext) -> bool:
-    name = context.imports.call_name(call) or ""
-    if name in ("open", "io.open", "gzip.open", "bz2.open", "lzma.open"):
-        return True
-    # `path.open("wb")` on a pathlib.Path: the path is the receiver.
-    return isinstance(call.func, cst.Attribute) and call.func.attr.value == "open"
 
 
 def _written_target(call: cst.Call, context: FileContext) -> cst.BaseExpression | None:
@@ -276,7 +269,7 @@ def _written_target(call: cst.Call, context: FileContext) -> cst.BaseExpression 
 def _target_text(node: cst.BaseExpression, handles: dict[str, str], context: FileContext) -> str:
     if isinstance(node, cst.Name) and node.value in handles:
         return handles[node.value]
-    if isinstance(node, cst.Call) and _is_open(node, context):
+    if isinstance(node, cst.Call) and opens_file(node, context):
         return _opened_path(node)
     return _code(node)
 

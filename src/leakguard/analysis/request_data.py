@@ -5,16 +5,29 @@ Flask `request.get_json()` / `request.json` / `request.files.getlist(...)` /
 `request.form.getlist(...)`, Starlette/aiohttp `await request.json()` /
 `await request.post()`, Django `json.loads(request.body)`, values taken from them
 (`payload["items"]`, `payload.get("items")`) and locals assigned from any of these.
+
+`data_parameters(function)`: the parameters through which a caller can hand a function
+request-sized data (collections, text, bytes), as opposed to objects, options and
+framework-injected values; `request_attribute(node)`: `request.files`-like data read
+from the request object, not the application it belongs to (`request.app.state...`).
 """
 
 from __future__ import annotations
 
 import libcst as cst
 
+from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.pydantic_models import (
+    DEPENDENCY_MARKERS,
     DICT_VIEWS,
     ITERATION_WRAPPERS,
     JSON_LOADERS,
+    Tree,
+    handler_params,
+    param_markers,
+    param_tree,
+    request_bindings,
+    request_handlers,
     request_object_names,
 )
 from leakguard.context import FileContext
@@ -23,6 +36,13 @@ from leakguard.walker import SCOPE_NODES, descendants
 # Request methods that return the parsed body (JSON or form) as plain containers.
 _BODY_METHODS = frozenset({"get_json", "json", "post"})
 _MULTI_FIELDS = frozenset({"files", "form"})
+# Roots of the request object in web handlers (also Flask's global `request`).
+_REQUEST_ROOTS = frozenset({"request", "req"})
+# Attributes of a request that lead away from its data: the application and its state
+# (model registries, settings), the ASGI scope, and transport metadata the server caps.
+_NOT_REQUEST_DATA = frozenset(
+    {"app", "state", "scope", "headers", "cookies", "url", "base_url", "client", "method"}
+)
 
 
 def untyped_collections(
@@ -131,3 +151,54 @@ def _tainted_locals(function: cst.FunctionDef, context: FileContext) -> set[str]
             tainted.add(node.targets[0].target.value)
     context.memo[key] = tainted
     return tainted
+
+
+def data_parameters(function: cst.FunctionDef, context: FileContext) -> frozenset[str]:
+    """Parameters of `function` that carry request-sized data: typed as a collection,
+    text or bytes (`list[Row]`, `Sequence[str]`, `bytes`, `str | None`), and in a route
+    handler also those bound to a request model. Not: untyped parameters and objects (a
+    `SecurityScopes`, an exception, a registry), `*args`/`**kwargs` (a wrapper's
+    pass-through), dependencies, and outside route handlers a parameter with a default
+    other than None: callers that omit it get configuration, such as a module's list of
+    well-known file names. (In a route handler a default makes a query parameter.)"""
+    key = ("request_data.parameters", id(function))
+    cached = context.memo.get(key)
+    if isinstance(cached, frozenset):
+        return cached
+    handler = id(function) in request_handlers(context)
+    names = {name for name in request_bindings(function, context)} if handler else set()
+    for param in handler_params(function):
+        if param.annotation is None or param.name.value in ("self", "cls"):
+            continue
+        marker, _ = param_markers(param, context)
+        if marker in DEPENDENCY_MARKERS:
+            continue
+        if not handler and param.default is not None and not _is_none(param.default):
+            continue
+        if _sized(param_tree(param, context)):
+            names.add(param.name.value)
+    result = frozenset(names)
+    context.memo[key] = result
+    return result
+
+
+def _sized(tree: Tree) -> bool:
+    if tree["k"] == "union":
+        return any(_sized(option) for option in tree["of"])
+    return bool(tree["k"] == "seq")
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def request_attribute(node: cst.BaseExpression) -> str | None:
+    """`request.files`, `req.json["items"]`: the dotted text of data read from a request
+    object, or None (also for `request.app.state.models` and `request.headers`)."""
+    dotted = dotted_name(node)
+    if dotted is None:
+        return None
+    parts = dotted.split(".")
+    if len(parts) < 2 or parts[0] not in _REQUEST_ROOTS or parts[1] in _NOT_REQUEST_DATA:
+        return None
+    return dotted

@@ -4,7 +4,10 @@ work on the event loop, reported only on evidence, which the message names:
 - a call LG201 would report (blocking I/O, sleep, subprocess, model code), judged with
   LG201's bundled vocabulary (`analysis/blocking.py`);
 - a call into a configured heavy namespace (`heavy_modules`: numpy, pandas, torch, ...);
-- a `for` loop over a parameter or request-derived collection;
+- a `for` loop, doing per-item work, over request data: a collection read from the
+  request object, or a parameter that carries request-sized data (`analysis/request_data`:
+  typed as a collection, text or bytes, or a route handler's request model; not an
+  untyped parameter, an object, a configuration default or `*args`);
 - a call to a plain function of the run whose body (transitively, `max_call_depth`) makes
   such a call (`analysis/summaries.py`).
 
@@ -23,8 +26,11 @@ from leakguard.analysis.async_interfaces import COLLECTOR as INTERFACES
 from leakguard.analysis.async_interfaces import interface_methods
 from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.blocking import BlockingCalls
+from leakguard.analysis.entrypoints import is_cli_command
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.lifecycle import STARTUP_AND_SHUTDOWN, is_lifecycle_hook
+from leakguard.analysis.pydantic_models import COLLECTOR as MODELS
+from leakguard.analysis.request_data import data_parameters, request_attribute
 from leakguard.analysis.summaries import (
     CHEAP_BUILTINS,
     CHEAP_METHODS,
@@ -41,8 +47,6 @@ from leakguard.triage import SCOPES, TriageTree, walk_within
 from leakguard.walker import SCOPE_NODES, descendants
 
 _OVERRIDE_DECORATORS = frozenset({"override", "overload", "abstractmethod"})
-# Roots of request-derived collections in web handlers.
-_REQUEST_ROOTS = frozenset({"request", "req"})
 # Facts of the run's functions that count as evidence. A helper's loop over its own
 # parameter is not: what it is handed is often a small registry or a config (real-world
 # review), so only the coroutine's own loops count.
@@ -52,7 +56,7 @@ _MAX_SHOWN = 40
 
 class FalseAsync(LintRule):
     code = "LG202"
-    PROJECT_FACTS = (INTERFACES, SUMMARIES)
+    PROJECT_FACTS = (INTERFACES, SUMMARIES, MODELS)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
@@ -93,6 +97,8 @@ class FalseAsync(LintRule):
             return
         if owner is not None and owner.bases and name in interface_methods(self.context):
             return  # implements an abstract/protocol async method declared in the run
+        if is_cli_command(node, self.context):
+            return  # runs under its own `asyncio.run(...)`: nothing else waits on that loop
         if self.option("skip_lifecycle_hooks") and is_lifecycle_hook(
             node, self.context, STARTUP_AND_SHUTDOWN
         ):
@@ -122,7 +128,7 @@ class FalseAsync(LintRule):
                 return None
             if isinstance(child, (cst.For, cst.With, cst.CompFor)) and child.asynchronous:
                 return None
-        params = _parameters(function)
+        params = data_parameters(function, self.context)
         for child in nodes:
             if isinstance(child, cst.Call):
                 found = self._call_evidence(child)
@@ -186,25 +192,19 @@ def _does_work(part: cst.CSTNode) -> bool:
     return False
 
 
-def _parameters(function: cst.FunctionDef) -> frozenset[str]:
-    params = function.params
-    names = {p.name.value for p in [*params.posonly_params, *params.params, *params.kwonly_params]}
-    for star in (params.star_arg, params.star_kwarg):
-        if isinstance(star, cst.Param):
-            names.add(star.name.value)
-    return frozenset(names - {"self", "cls"})
-
-
 def _iterated_collection(iterable: cst.BaseExpression, params: frozenset[str]) -> str | None:
-    """The parameter or request value a `for` loop iterates over (through calls such as
-    `enumerate(items)` or `csv.reader(io.StringIO(text))`), else None."""
+    """The data parameter or request value a `for` loop iterates over (through calls
+    such as `enumerate(items)` or `csv.reader(io.StringIO(text))`), else None."""
     for node in (iterable, *descendants(iterable)):
         if isinstance(node, cst.Name) and node.value in params:
             return node.value
         if isinstance(node, cst.Attribute):
             dotted = dotted_name(node)
-            if dotted is not None and dotted.split(".")[0] in _REQUEST_ROOTS and "." in dotted:
-                return dotted
+            if dotted is not None and dotted.split(".")[0] in params:
+                return dotted  # `batch.texts` of a request model
+            found = request_attribute(node)
+            if found is not None:
+                return found
     return None
 
 

@@ -1,5 +1,10 @@
 """LG204 offload-without-timeout: awaited thread offloads on a request path with no
-timeout around them."""
+timeout around them.
+
+Not reported: offloading a method of a local file the function opened itself
+(`await asyncio.to_thread(f.write, chunk)`): bounded local I/O that waits on no peer and
+runs no model, where a timeout would only abandon a half-written file.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from functools import cached_property
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import calls_with_timeout_state, coroutine_of, offload_call
+from leakguard.analysis.files import file_handles
 from leakguard.analysis.request_paths import request_paths
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
@@ -54,7 +60,7 @@ class OffloadWithoutTimeout(LintRule):
         if offload is None or not self._awaited(node):
             return
         function = coroutine_of(self.context)
-        if function is None:
+        if function is None or _local_file_io(offload.target, function, self.context):
             return
         extra = self._extra_timeouts
         paths = request_paths(
@@ -82,6 +88,17 @@ class OffloadWithoutTimeout(LintRule):
                 and self.context.imports.call_name(outer) in _AWAITED_WRAPPERS
             )
         return False
+
+
+def _local_file_io(
+    target: cst.BaseExpression | None, function: cst.FunctionDef, context: FileContext
+) -> bool:
+    """The offloaded callable is a method of a file `function` opened (`f.write`)."""
+    return (
+        isinstance(target, cst.Attribute)
+        and isinstance(target.value, cst.Name)
+        and target.value.value in file_handles(function, context)
+    )
 
 
 def _timed(
