@@ -12,8 +12,9 @@ it must never drop a file that has one (`tests/test_triage.py` runs every fixtur
 triage on and off and requires identical findings). A rule that declares no condition
 is always parsed, so a rule added without one stays correct, only slower.
 
-`TriageTree` indexes the `ast` tree once (one `ast.walk`), so conditions are set look-ups
-and cost next to nothing beside the parse.
+`TriageTree` indexes the `ast` tree once (node types, children), so conditions are set
+look-ups and walks over the index that cost little beside the parse; conditions walk
+with `tree.walk` / `tree.within`, not `ast.walk`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import ast
 import builtins
 import warnings
+from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -65,31 +67,28 @@ class TriageTree:
         # Local name -> qualified name, for every import anywhere in the file.
         self.aliases: dict[str, str] = {}
         self.memo: dict[str, Any] = {}
-        by_type = self._by_type
-        for node in ast.walk(tree):
-            kind = type(node)
-            bucket = by_type.get(kind)
-            if bucket is None:
-                by_type[kind] = [node]
-            else:
-                bucket.append(node)
+        # Each node's children, by id (the tree keeps the nodes alive): conditions walk
+        # subtrees many times (every loop, every function), and a look-up here is ~10x
+        # cheaper than `ast.iter_child_nodes`.
+        self._children: dict[int, list[ast.AST]] = {}
+        self._index(tree)
         self.attributes.update(node.attr for node in self.of(ast.Attribute))
         self.names.update(node.id for node in self.of(ast.Name))
         self.names.update(node.arg for node in self.of(ast.arg))
         # Every qualified name each local name may stand for (a name imported twice
         # in different functions may mean either); relative imports keep their dots.
         self.targets: dict[str, set[str]] = {}
-        for node in self.of(ast.Import):
-            for alias in node.names:
+        for plain in self.of(ast.Import):
+            for alias in plain.names:
                 self.imported.add(alias.name)
                 if alias.asname:
                     self._bind(alias.asname, alias.name)
                 else:
                     root = alias.name.split(".")[0]
                     self._bind(root, root)
-        for node in self.of(ast.ImportFrom):
-            base = "." * node.level + (node.module or "")
-            for alias in node.names:
+        for source in self.of(ast.ImportFrom):
+            base = "." * source.level + (source.module or "")
+            for alias in source.names:
                 if alias.name == "*":
                     continue
                 joiner = "." if base and not base.endswith(".") else ""
@@ -105,6 +104,64 @@ class TriageTree:
         # A renamed import (`from time import sleep as nap`) is called by its real name too.
         for name in [n for n in self.called if n in self.aliases]:
             self.called.add(self.aliases[name].rsplit(".", 1)[-1])
+
+    def _index(self, tree: ast.Module) -> None:
+        """One breadth-first pass (`ast.walk` order) filling the type and child indexes.
+        `Load`/`Store`/`Del` markers are left out: no condition asks for them, and they
+        are a third of all nodes."""
+        by_type = self._by_type
+        children = self._children
+        node_type, context = ast.AST, ast.expr_context
+        pending: deque[ast.AST] = deque([tree])
+        while pending:
+            node = pending.popleft()
+            kind = type(node)
+            bucket = by_type.get(kind)
+            if bucket is None:
+                by_type[kind] = [node]
+            else:
+                bucket.append(node)
+            kids: list[ast.AST] = []
+            for name in node._fields:
+                value = getattr(node, name, None)
+                if isinstance(value, node_type):
+                    if not isinstance(value, context):
+                        kids.append(value)
+                elif isinstance(value, list):
+                    kids.extend(
+                        item
+                        for item in value
+                        if isinstance(item, node_type) and not isinstance(item, context)
+                    )
+            if kids:
+                children[id(node)] = kids
+                pending.extend(kids)
+
+    def walk(self, node: ast.AST) -> Iterator[ast.AST]:
+        """`ast.walk(node)` from the child index (context markers left out)."""
+        children = self._children
+        pending = [node]
+        while pending:
+            current = pending.pop()
+            yield current
+            kids = children.get(id(current))
+            if kids:
+                pending.extend(kids)
+
+    def within(self, node: ast.AST, stop: tuple[type[ast.AST], ...] = ()) -> list[ast.AST]:
+        """The nodes below `node`, not descending into nodes of the `stop` types (which
+        are themselves included): `walk_within` from the child index."""
+        children = self._children
+        found: list[ast.AST] = []
+        pending = list(children.get(id(node), ()))
+        while pending:
+            child = pending.pop()
+            found.append(child)
+            if not isinstance(child, stop):
+                kids = children.get(id(child))
+                if kids:
+                    pending.extend(kids)
+        return found
 
     def _bind(self, local: str, qualified: str) -> None:
         self.aliases[local] = qualified
@@ -262,10 +319,12 @@ def is_growth(node: ast.AST, methods: Iterable[str], rebinding: bool = False) ->
     return False
 
 
-def grows_within(node: ast.AST, methods: Iterable[str], rebinding: bool = False) -> bool:
+def grows_within(
+    tree: TriageTree, node: ast.AST, methods: Iterable[str], rebinding: bool = False
+) -> bool:
     """Whether a growth happens below `node`, in the same scope."""
     wanted = frozenset(methods)
-    return any(is_growth(child, wanted, rebinding) for child in walk_within(node, SCOPES))
+    return any(is_growth(child, wanted, rebinding) for child in tree.within(node, SCOPES))
 
 
 def module_level_names(tree: TriageTree) -> set[str]:
@@ -404,10 +463,10 @@ def exact_count(iterable: ast.expr) -> int | None:
     return None
 
 
-def nested_in_scope(first: ast.AST, second: ast.AST) -> bool:
+def nested_in_scope(tree: TriageTree, first: ast.AST, second: ast.AST) -> bool:
     """Whether one node lies inside the other within the same scope."""
-    return any(n is second for n in walk_within(first, SCOPES)) or any(
-        n is first for n in walk_within(second, SCOPES)
+    return any(n is second for n in tree.within(first, SCOPES)) or any(
+        n is first for n in tree.within(second, SCOPES)
     )
 
 

@@ -44,7 +44,7 @@ from leakguard.analysis.scopes import Location, Storage, bound_names, function_s
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
-from leakguard.triage import dotted
+from leakguard.triage import TriageTree, dotted
 from leakguard.walker import SCOPE_NODES, descendants, iter_children
 
 LoopNode = cst.For | cst.While
@@ -419,7 +419,7 @@ def is_container_binding(value: cst.BaseExpression | None, context: FileContext)
     return False
 
 
-def container_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+def container_names(tree: TriageTree, function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     """Triage (see `leakguard.triage`): names `function` may bind to a mutable
     container (what `is_container_binding` accepts), judged on CPython's `ast`:
     assignments anywhere in it and parameter defaults."""
@@ -441,7 +441,7 @@ def container_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str
         *zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True),
     ]
     found.update(arg.arg for arg, default in defaults if is_container(default))
-    for node in ast.walk(function):
+    for node in tree.walk(function):
         if isinstance(node, ast.Assign) and is_container(node.value):
             found.update(t.id for t in node.targets if isinstance(t, ast.Name))
         elif isinstance(node, ast.AnnAssign) and is_container(node.value):

@@ -916,7 +916,7 @@ def could_apply(tree: TriageTree) -> bool:
         isinstance(node, (ast.Assign, ast.AnnAssign))
         for statement in tree.tree.body
         if isinstance(statement, (ast.If, ast.Try))
-        for node in ast.walk(statement)
+        for node in tree.walk(statement)
     )
 
 

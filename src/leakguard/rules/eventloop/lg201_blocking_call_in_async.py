@@ -32,7 +32,7 @@ class BlockingCallInAsync(LintRule):
         return any(
             isinstance(node, ast.Call)
             for function in tree.of(ast.AsyncFunctionDef)
-            for node in ast.walk(function)
+            for node in tree.walk(function)
         )
 
     @cached_property

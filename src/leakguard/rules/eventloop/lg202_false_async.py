@@ -43,7 +43,7 @@ from leakguard.config import RuleSpec, bundled_rule_specs
 from leakguard.context import FileContext
 from leakguard.finding import Related
 from leakguard.rule import LintRule
-from leakguard.triage import SCOPES, TriageTree, walk_within
+from leakguard.triage import SCOPES, TriageTree
 from leakguard.walker import SCOPE_NODES, descendants
 
 _OVERRIDE_DECORATORS = frozenset({"override", "overload", "abstractmethod"})
@@ -63,7 +63,7 @@ class FalseAsync(LintRule):
         """An `async def` whose own body has no `await`, `async for` or `async with`."""
         awaiting = (ast.Await, ast.AsyncFor, ast.AsyncWith)
         for function in tree.of(ast.AsyncFunctionDef):
-            own = walk_within(function, SCOPES)
+            own = tree.within(function, SCOPES)
             if not any(isinstance(node, awaiting) for node in own):
                 return True
         return False

@@ -29,7 +29,6 @@ from leakguard.triage import (
     loops_with_known_count,
     module_constants,
     nested_in_scope,
-    walk_within,
 )
 
 _FIX = {
@@ -64,14 +63,14 @@ class LoopAccumulation(GrowthRule, LoopTrackingRule):
         minimum = int(spec.option("min_iterations"))
         known = loops_with_known_count(tree)
         for loop in known:
-            inside = list(walk_within(loop, SCOPES))
+            inside = tree.within(loop, SCOPES)
             growths = [node for node in inside if is_growth(node, GROW_METHODS)]
             if not growths:
                 continue
             count = exact_count(loop.iter)
             if count is None or count >= minimum:
                 return True
-            if any(other is not loop and nested_in_scope(loop, other) for other in known):
+            if any(other is not loop and nested_in_scope(tree, loop, other) for other in known):
                 return True
             fills = any(
                 isinstance(node, ast.Assign)

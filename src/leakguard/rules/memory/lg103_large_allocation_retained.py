@@ -44,19 +44,19 @@ class LargeAllocationRetained(GrowthRule, LoopTrackingRule):
         """A growth inside a loop, and either a loop count that may reach the string
         thresholds or something large to estimate (see `_reason`): a repetition, numpy or
         pandas, a sized `bytes(n)`, a long string, a comprehension of known length."""
-        if not any(grows_within(loop, GROW_METHODS) for loop in tree.loops):
+        if not any(grows_within(tree, loop, GROW_METHODS) for loop in tree.loops):
             return False
         fewest = min(
             int(spec.option("min_string_iterations")), int(spec.option("min_object_iterations"))
         )
         known = loops_with_known_count(tree)
         for loop in known:
-            if not grows_within(loop, GROW_METHODS):
+            if not grows_within(tree, loop, GROW_METHODS):
                 continue
             counts = [exact_count(loop.iter)] + [
                 exact_count(other.iter)
                 for other in known
-                if other is not loop and nested_in_scope(loop, other)
+                if other is not loop and nested_in_scope(tree, loop, other)
             ]
             if None in counts or math.prod(c or 0 for c in counts) >= fewest:
                 return True

@@ -35,7 +35,6 @@ from leakguard.triage import (
     TriageTree,
     growth_root,
     is_growth,
-    walk_within,
 )
 from leakguard.walker import SCOPE_NODES, descendants
 
@@ -51,21 +50,22 @@ class ClosureStateAccumulation(GrowthRule):
         """A nested function growing a container its enclosing function creates, or a
         `yield` inside a loop that grows a container."""
         for loop in tree.loops:
-            inside = list(walk_within(loop, SCOPES))
+            inside = tree.within(loop, SCOPES)
             if any(isinstance(n, ast.Yield) and n.value is not None for n in inside) and any(
                 is_growth(n, GROW_METHODS) for n in inside
             ):
                 return True
         for outer in tree.functions:
-            bound = container_names(outer)
-            for inner in walk_within(outer):
-                if not isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    continue
-                for node in ast.walk(inner):
-                    if is_growth(node, GROW_METHODS, rebinding=True):
-                        root = growth_root(node)
-                        if root in bound:
-                            return True
+            roots = {
+                growth_root(node)
+                for inner in tree.within(outer)
+                if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef))
+                for node in tree.walk(inner)
+                if is_growth(node, GROW_METHODS, rebinding=True)
+            }
+            # The outer function's bindings are read only when an inner one grows something.
+            if roots - {None} and roots & container_names(tree, outer):
+                return True
         return False
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:

@@ -63,7 +63,7 @@ class ContextManagerRetention(LintRule):
         for klass in tree.of(ast.ClassDef):
             names = {
                 node.name
-                for node in ast.walk(klass)
+                for node in tree.walk(klass)
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             }
             if any(enter in names and exit in names for enter, exit in _ENTER_EXIT_PAIRS):

@@ -63,7 +63,7 @@ from leakguard.context import FileContext
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace
 from leakguard.fixes.names import renamed_callee
 from leakguard.rule import LintRule
-from leakguard.triage import SCOPES, TriageTree, calls_match, dotted, imports_any, walk_within
+from leakguard.triage import SCOPES, TriageTree, calls_match, dotted, imports_any
 
 _FIX_METHOD = (
     "Cache per instance instead (`functools.cached_property`, or "
@@ -106,7 +106,7 @@ class UnboundedCache(LintRule):
                     return True
         stores: list[ast.expr] = []
         for function in tree.functions:
-            own = list(walk_within(function, SCOPES))
+            own = tree.within(function, SCOPES)
             stored = [
                 target.value
                 for node in own

@@ -20,7 +20,7 @@ from leakguard.analysis.loops import (
     release_of,
 )
 from leakguard.config import RuleSpec
-from leakguard.triage import SCOPES, TriageTree, dotted, walk_within
+from leakguard.triage import SCOPES, TriageTree, dotted
 from leakguard.walker import SCOPE_NODES, descendants
 
 _FIX = (
@@ -60,12 +60,12 @@ class CyclicRetention(LoopTrackingRule):
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """A loop whose body could close a cycle: `_may_cycle` over a superset of the
         references `_scan` records (any constructor keeps its arguments)."""
-        if any(_may_cycle_in(loop, set()) for loop in tree.loops):
+        if any(_may_cycle_in(tree, loop, set()) for loop in tree.loops):
             return True
         # `_created_before`: objects the enclosing function made (anywhere, here).
         loops = (ast.For, ast.AsyncFor, ast.While)
         for function in tree.functions:
-            own = list(walk_within(function, SCOPES))
+            own = tree.within(function, SCOPES)
             made = {
                 target.id
                 for node in own
@@ -73,7 +73,7 @@ class CyclicRetention(LoopTrackingRule):
                 for target in node.targets
                 if isinstance(target, ast.Name)
             }
-            if made and any(_may_cycle_in(n, made) for n in own if isinstance(n, loops)):
+            if made and any(_may_cycle_in(tree, n, made) for n in own if isinstance(n, loops)):
                 return True
         return False
 
@@ -394,12 +394,14 @@ def _cycle_possible(created: set[str], edges: list[_Link], growths: list[_Added]
 _CONSTANT_INDEX = (str, int, float)
 
 
-def _may_cycle_in(loop: ast.For | ast.AsyncFor | ast.While, made_before: set[str]) -> bool:
+def _may_cycle_in(
+    tree: TriageTree, loop: ast.For | ast.AsyncFor | ast.While, made_before: set[str]
+) -> bool:
     created = set(made_before)
     edges: list[_Link] = []
     growths: list[_Added] = []
     for statement in loop.body:
-        for node in [statement, *walk_within(statement, SCOPES)]:
+        for node in [statement, *tree.within(statement, SCOPES)]:
             if isinstance(node, ast.Assign):
                 _scan_assign_ast(node, created, edges, growths)
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
