@@ -23,6 +23,8 @@ VOCABULARY = Vocabulary(
     blocking=("requests.get", "time.sleep", "open", "joblib.load", "subprocess.*"),
     heavy_modules=("numpy",),
     loaders=("joblib.load",),
+    blocking_methods=frozenset({"read_text", "fit"}),
+    model_methods=frozenset({"predict"}),
 )
 
 FILES = {

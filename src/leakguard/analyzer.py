@@ -196,7 +196,9 @@ def analyze_text(
             return result
         module = parsed
     try:
-        context = FileContext(display, text, module, module_name_for(display), project)
+        context = FileContext(
+            display, text, module, module_name_for(display), project, config.rules
+        )
     except Exception as exc:  # RecursionError included: shared facts no rule can do without
         result.errors.append(FileError(display, _internal("shared analysis", exc)))
         return result

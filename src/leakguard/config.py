@@ -344,6 +344,9 @@ class Config:
                 for rid, spec in sorted(self.rules.items())
                 if rid in self.enabled
             },
+            # A rule may read another rule's options (LG202 uses LG201's call lists),
+            # enabled or not.
+            "options": {rid: spec.options for rid, spec in sorted(self.rules.items())},
             "per_file_ignores": [[p, sorted(c)] for p, c in self.per_file_ignores],
         }
         blob = json.dumps(payload, sort_keys=True, default=str).encode()

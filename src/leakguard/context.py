@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -14,6 +14,7 @@ from leakguard.positions import StatementPositions
 
 if TYPE_CHECKING:
     from leakguard.analysis.project import ProjectIndex
+    from leakguard.config import RuleSpec
 
 _STATEMENT_TYPES = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
 
@@ -28,6 +29,7 @@ class FileContext:
         module: cst.Module,
         module_name: str = "",
         project: ProjectIndex | None = None,
+        rules: Mapping[str, RuleSpec] | None = None,
     ) -> None:
         self.path = path
         self.source = source
@@ -36,6 +38,10 @@ class FileContext:
         self.imports = ImportTable.from_module(module, module_name)
         self.constants = ConstantTable.from_module(module)
         self.project = project
+        # Every rule's spec as this run configures it (enabled or not): a rule that
+        # reuses another rule's vocabulary (LG202 reads LG201's call lists) honours the
+        # user's configuration of it. None: the bundled specs.
+        self.rules = rules
         # Root-to-current path maintained by the engine's walk; stack[-1] is the node
         # whose visit/leave method is running.
         self.stack: list[cst.CSTNode] = []

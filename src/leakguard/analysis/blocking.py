@@ -33,6 +33,7 @@ from leakguard.analysis.summaries import (
     Vocabulary,
     summary_index,
 )
+from leakguard.config import bundled_rule_specs
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants
 
@@ -75,7 +76,7 @@ _CATEGORIES: tuple[tuple[str, str, str], ...] = (
     ("mlx_lm.", "runs MLX model code (load or generation)", _ESTIMATOR_FIX),
     ("mlx.core.eval", "evaluates the MLX graph synchronously", _ESTIMATOR_FIX),
 )
-_PATH_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes"})
+PATH_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes"})
 
 
 # Facts of the run's functions that LG201 reports through a call chain.
@@ -120,6 +121,8 @@ class BlockingCalls:
         return Vocabulary(
             blocking=tuple(str(n) for n in self.options["blocking_calls"]),
             loaders=DEFAULT_LOADERS + loaders,
+            blocking_methods=self._blocking_methods,
+            model_methods=self._estimator_methods,
         )
 
     @cached_property
@@ -185,9 +188,10 @@ class BlockingCalls:
             return None
         shown = dotted_name(func) or f"….{last}"
         if last in self._blocking_methods:
-            if last in _PATH_METHODS:
-                return shown, "does file I/O synchronously", OFFLOAD_FIX + " (or use anyio.Path)"
-            return shown, "runs CPU-bound model fitting", _ESTIMATOR_FIX
+            kind, what = describe_method(last)
+            if kind == "blocks":
+                return shown, what, OFFLOAD_FIX + " (or use anyio.Path)"
+            return shown, what, _ESTIMATOR_FIX
         if last in self._estimator_methods and self._holds_model(func, last):
             return shown, "runs CPU-bound model code", _ESTIMATOR_FIX
         if last in self._client_methods and isinstance(func.value, cst.Name):
@@ -299,6 +303,24 @@ def _is_module_reference(receiver: cst.BaseExpression, context: FileContext) -> 
         return False
     target = context.imports.aliases.get(root.value)
     return target is not None and not target.rsplit(".", 1)[-1][:1].isupper()
+
+
+def configured_options(context: FileContext) -> Mapping[str, Any]:
+    """LG201's options as this run configures them: rules that reuse its verdict (LG202)
+    honour a user's additions and removals."""
+    specs = context.rules if context.rules is not None else bundled_rule_specs()
+    spec = specs.get("LG201") or bundled_rule_specs()["LG201"]
+    return spec.options
+
+
+def describe_method(name: str) -> tuple[str, str]:
+    """(kind, what) of a blocking method: pathlib I/O blocks, fitting (and a user's own
+    configured method) is CPU-bound model code."""
+    if name in PATH_METHODS:
+        return "blocks", "does file I/O synchronously"
+    if name.startswith(("fit", "partial_fit")):
+        return "cpu_heavy", "runs CPU-bound model fitting"
+    return "cpu_heavy", "is configured as blocking"
 
 
 def describe(qualified: str) -> tuple[str, str]:

@@ -70,13 +70,6 @@ FACT_KINDS = (
     "offloads",
 )
 
-# Method names that block or run model code whatever the receiver (pathlib I/O, fitting).
-_FILE_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes"})
-_FIT_METHODS = frozenset({"fit", "fit_transform", "fit_predict", "partial_fit"})
-# Method names that run model code when the receiver holds a model.
-_MODEL_METHODS = frozenset(
-    {"predict", "predict_proba", "transform", "score", "encode", "generate", "forward"}
-)
 _OFFLOAD_CALLS = frozenset(
     {
         "asyncio.to_thread",
@@ -108,6 +101,10 @@ class Vocabulary:
     blocking: tuple[str, ...] = ()  # `x.*` entries match a prefix
     heavy_modules: tuple[str, ...] = ()  # namespaces: `numpy` matches `numpy.linalg.svd`
     loaders: tuple[str, ...] = ()  # calls returning a model (`joblib.load`, `*.from_pretrained`)
+    # Method names that block whatever the receiver (`read_text`, `fit`) and that run model
+    # code on a receiver holding a model (`predict`): LG201's configured lists.
+    blocking_methods: frozenset[str] = frozenset()
+    model_methods: frozenset[str] = frozenset()
 
     def is_blocking(self, name: str) -> bool:
         return matches_any(name, self.blocking)
@@ -154,6 +151,8 @@ _PAIR_LOADERS = ("mlx_lm.",)
 # be anything (a tokenizer, a transform) and the rule must stay precise.
 _CALLABLE_MODELS = ("mlx_lm.", "mlx.nn.")
 _MLX_MODULE = "mlx.nn.Module"
+# Marks a recorded model call that calls the model value itself (`model(x)`), not a method.
+CALLED = "called"
 
 
 def is_callable_model(provenance: Sequence[Any]) -> bool:
@@ -509,6 +508,8 @@ class _FunctionCollector:
         self.calls: list[list[Any]] = []
         self.seen_calls: set[str] = set()
         self.model_calls: list[list[Any]] = []
+        self.methods: list[list[Any]] = []  # [name, dotted callee or "", line], first of each
+        self.seen_methods: set[str] = set()
         self.returns: list[list[Any]] = []
         self.locals: set[str] = set()
         self.local_models: dict[str, list[Any]] = {}
@@ -555,6 +556,8 @@ class _FunctionCollector:
             summary["calls"] = self.calls
         if self.model_calls:
             summary["model_calls"] = self.model_calls
+        if self.methods:
+            summary["methods"] = self.methods
         if self.returns:
             summary["returns"] = self.returns
         return summary
@@ -633,22 +636,21 @@ class _FunctionCollector:
             # `model(x)` on an MLX model: the call itself runs the forward pass.
             provenance = self._receiver_provenance(func)
             if provenance is not None and is_callable_model(provenance):
-                self.model_calls.append([provenance, f"{dotted}()", line])
+                self.model_calls.append([provenance, f"{dotted}()", line, CALLED])
                 return
-        if not isinstance(func, ast.Attribute):
+        if not isinstance(func, ast.Attribute) or func.attr in CHEAP_METHODS:
             return
-        shown = dotted or _short(func)
         if reference is not None and reference[0] == "q" and _module_like(reference[1], func):
             return  # `np.linalg.norm(...)`: a module function, classified by its name
-        if func.attr in _FILE_METHODS:
-            self._fact("blocks", f"{shown}()|does file I/O synchronously", line)
-        elif func.attr in _FIT_METHODS:
-            self._fact("cpu_heavy", f"{shown}()|runs CPU-bound model fitting", line)
-        elif func.attr in _MODEL_METHODS:
-            provenance = self._receiver_provenance(func.value)
-            if provenance is not None:
-                # ["model", how] or ["via", reference]: judged when queried, across the run
-                self.model_calls.append([provenance, f"{shown}()", line])
+        # Method names are classified when queried, against the asking rule's configured
+        # lists (a user's `blocking_methods` entry counts in helpers too).
+        if func.attr not in self.seen_methods:
+            self.seen_methods.add(func.attr)
+            self.methods.append([func.attr, dotted or "", line])
+        provenance = self._receiver_provenance(func.value)
+        if provenance is not None:
+            # ["model", how] or ["via", reference]: judged when queried, across the run
+            self.model_calls.append([provenance, f"{dotted or _short(func)}()", line])
 
     def _record(self, reference: list[str], line: int) -> None:
         key = reference[0] + ":" + reference[1]
@@ -1042,8 +1044,19 @@ class SummaryIndex:
             if kind_what is not None and self.resolve(function.module, reference) is None:
                 kind, what = kind_what
                 found.append((line, Step(f"`{name}`", function.path, line, what), kind))
+        if vocabulary.blocking_methods and ("blocks" in kinds or "cpu_heavy" in kinds):
+            for name, dotted, line in function.raw.get("methods", ()):
+                if name not in vocabulary.blocking_methods:
+                    continue
+                kind, what = describe_method(name)
+                if kind in kinds:
+                    label = f"`{dotted or '….' + name}()`"
+                    found.append((int(line), Step(label, function.path, int(line), what), kind))
         if "cpu_heavy" in kinds:
-            for provenance, label, line in function.raw.get("model_calls", ()):
+            for entry in function.raw.get("model_calls", ()):
+                provenance, label, line = entry[0], str(entry[1]), entry[2]
+                if entry[3:] != [CALLED] and _method_of(label) not in vocabulary.model_methods:
+                    continue
                 if self.model_provenance(function.module, provenance, vocabulary) is not None:
                     what = "runs CPU-bound model code"
                     found.append(
@@ -1146,8 +1159,9 @@ class SummaryIndex:
             table = {}
             for function in self.functions.values():
                 if function.module == module:
-                    for provenance, label, at in function.raw.get("model_calls", ()):
-                        table.setdefault((int(at), str(label)), provenance)
+                    for entry in function.raw.get("model_calls", ()):
+                        if entry[3:] != [CALLED]:
+                            table.setdefault((int(entry[2]), str(entry[1])), entry[0])
             self._memo[("model_calls", module)] = table
         for (at, label), provenance in table.items():
             if at == line and label.endswith(f".{method}()"):
@@ -1160,11 +1174,11 @@ class SummaryIndex:
         table = self._memo.get(("called_models", module))
         if table is None:
             table = {
-                (int(at), str(label)): str(provenance[1])
+                (int(entry[2]), str(entry[1])): str(entry[0][1])
                 for function in self.functions.values()
                 if function.module == module
-                for provenance, label, at in function.raw.get("model_calls", ())
-                if is_callable_model(provenance)
+                for entry in function.raw.get("model_calls", ())
+                if entry[3:] == [CALLED]
             }
             self._memo[("called_models", module)] = table
         found = table.get((line, f"{callee}()"))
@@ -1247,7 +1261,7 @@ class SummaryIndex:
                     if target is not None and target not in reached:
                         reached[target] = self.functions[target].raw
                         following.append(target)
-                for provenance, _, _ in function.raw.get("model_calls", ()):
+                for provenance, *_ in function.raw.get("model_calls", ()):
                     if provenance[0] == "via":
                         via = provenance[1]
                         resolutions.append([fid, *via, self.resolve(function.module, via)])
@@ -1311,6 +1325,18 @@ def cst_reference(func: cst.BaseExpression, context: FileContext) -> list[str] |
         if root in scope.locals or root in scope.params:
             return None
     return ["l", dotted]
+
+
+def _method_of(label: str) -> str:
+    """`predict` for the label `self.model.predict()`."""
+    return label[:-2].rsplit(".", 1)[-1]
+
+
+def describe_method(name: str) -> tuple[str, str]:
+    """(kind, what) of a configured blocking method (`read_text`, `fit`, a user's own)."""
+    from leakguard.analysis.blocking import describe_method as describe
+
+    return describe(name)
 
 
 def describe_blocking(name: str) -> str:

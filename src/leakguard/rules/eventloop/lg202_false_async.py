@@ -2,7 +2,8 @@
 work on the event loop, reported only on evidence, which the message names:
 
 - a call LG201 would report (blocking I/O, sleep, subprocess, model code), judged with
-  LG201's bundled vocabulary (`analysis/blocking.py`);
+  LG201's vocabulary as the run configures it (`analysis/blocking.py`): a call a user
+  adds to LG201's lists is evidence, one removed is not;
 - a call into a configured heavy namespace (`heavy_modules`: numpy, pandas, torch, ...);
 - a `for` loop, doing per-item work, over request data: a collection read from the
   request object, or a parameter that carries request-sized data (`analysis/request_data`:
@@ -18,6 +19,7 @@ was imported, building clients, paths, responses or generators) never make a fin
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from functools import cached_property
 
 import libcst as cst
@@ -25,7 +27,7 @@ import libcst as cst
 from leakguard.analysis.async_interfaces import COLLECTOR as INTERFACES
 from leakguard.analysis.async_interfaces import interface_methods
 from leakguard.analysis.asyncio_facts import is_test_file
-from leakguard.analysis.blocking import BlockingCalls
+from leakguard.analysis.blocking import BlockingCalls, configured_options
 from leakguard.analysis.entrypoints import is_cli_command
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.lifecycle import STARTUP_AND_SHUTDOWN, is_lifecycle_hook
@@ -39,7 +41,7 @@ from leakguard.analysis.summaries import (
     summary_index,
 )
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
-from leakguard.config import RuleSpec, bundled_rule_specs
+from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.finding import Related
 from leakguard.rule import LintRule
@@ -70,9 +72,9 @@ class FalseAsync(LintRule):
 
     @cached_property
     def _blocking(self) -> BlockingCalls:
-        """LG201's verdict: "a call LG201 would report" is evidence (bundled vocabulary,
-        plus this rule's call depth)."""
-        options = dict(bundled_rule_specs()["LG201"].options)
+        """LG201's verdict: "a call LG201 would report" is evidence (LG201's vocabulary as
+        the run configures it, plus this rule's call depth)."""
+        options = dict(configured_options(self.context))
         options["max_call_depth"] = self.option("max_call_depth")
         return BlockingCalls(self.context, options)
 
@@ -80,7 +82,7 @@ class FalseAsync(LintRule):
     def _vocabulary(self) -> Vocabulary:
         base = self._blocking.vocabulary
         heavy = tuple(str(m) for m in self.option("heavy_modules"))
-        return Vocabulary(base.blocking, heavy, base.loaders)
+        return replace(base, heavy_modules=heavy)
 
     @cached_property
     def _skipped_file(self) -> bool:
