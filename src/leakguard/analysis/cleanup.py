@@ -29,6 +29,13 @@ Public API (stable; other rules import it):
 - `attribute_binding(classdef, attribute, context)`: the value first assigned to
   `self.<attribute>` (constructors first) or to `<attribute>` in the class body.
 - `with_bound(name, context)`: is `name` bound by an enclosing `with ... as name`?
+- `contents_reads(method, attribute, mutators)`: where the method reads what
+  `self.<attribute>` holds (a lookup, an iteration, the container passed on or returned),
+  as opposed to growing, releasing, measuring (`len`, truthiness) or membership tests.
+- `releases_each_element(method, attribute)`: `for x in self.<attribute>: x.join()`, the
+  method shuts down every element the container holds (threads, handles).
+- `constructor_helpers(methods, constructors)`: private methods called only from the
+  constructors (or from other such helpers): they fill the object once while building it.
 
 All scans are bounded to one scope tree and memoised in `context.memo`.
 """
@@ -44,7 +51,7 @@ import libcst as cst
 from leakguard.analysis.calls import keyword_arg, positional_arg
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.context import FileContext
-from leakguard.walker import SCOPE_NODES, descendants, iter_children
+from leakguard.walker import SCOPE_NODES, descendants, iter_children, walk
 
 
 class ReleaseKind(str, Enum):
@@ -437,4 +444,126 @@ def with_bound(name: str, context: FileContext) -> bool:
                     return True
         elif isinstance(ancestor, SCOPE_NODES):
             return False
+    return False
+
+
+def constructor_helpers(
+    methods: dict[str, cst.FunctionDef], constructors: Iterable[str] = CONSTRUCTOR_NAMES
+) -> set[str]:
+    """Private methods reached only from constructors (`self._read_index()` in
+    `__init__`, and what that helper calls in turn): they fill the object once while
+    building it, not per use."""
+    builders = frozenset(constructors)
+    calls = {name: self_calls(method) for name, method in methods.items()}
+    helpers: set[str] = set()
+    while True:
+        setup = builders | helpers
+        from_setup = set().union(*(calls[name] for name in setup if name in calls))
+        from_elsewhere = set().union(*(found for name, found in calls.items() if name not in setup))
+        grown = {
+            name
+            for name in from_setup - from_elsewhere - builders
+            if name.startswith("_") and not name.startswith("__") and name in methods
+        }
+        if grown <= helpers:
+            return helpers
+        helpers |= grown
+
+
+# Uses of a container that are not a read of its contents.
+_MEASURING_CALLS = frozenset({"len", "bool", "id", "isinstance", "type"})
+
+
+def contents_reads(
+    method: cst.FunctionDef, attribute: str, mutators: Iterable[str] = ()
+) -> list[cst.CSTNode]:
+    """Where `method` reads what `<receiver>.<attribute>` holds: a key or index lookup
+    (`self.x[k]`), an iteration, a call of a non-mutating method (`self.x.get(k)`,
+    `self.x.items()`), or the container itself used as a value (passed on, returned,
+    unpacked, put in another structure). Not reads: growth and release calls (the
+    method names in `mutators` and the release methods), stores, `del`, `len(...)`,
+    truthiness tests and `in` membership tests, which look at the container without
+    using what it holds."""
+    receiver = receiver_name(method)
+    if receiver is None:
+        return []
+    ignored = frozenset(mutators) | CLEAR_METHODS | EVICT_METHODS
+    found: list[cst.CSTNode] = []
+    path: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        if not (
+            isinstance(node, cst.Attribute)
+            and node.attr.value == attribute
+            and isinstance(node.value, cst.Name)
+            and node.value.value == receiver
+        ):
+            return
+        parent = path[-2] if len(path) > 1 else None
+        grand = path[-3] if len(path) > 2 else None
+        if isinstance(parent, cst.Attribute) and parent.value is node:
+            if parent.attr.value not in ignored:
+                found.append(parent)  # `self.x.get(k)`, `self.x.items()`
+            return
+        if isinstance(parent, cst.Subscript) and parent.value is node:
+            if not _is_store_target(parent, path[:-2]):
+                found.append(parent)  # `self.x[k]` loaded
+            return
+        if isinstance(parent, (cst.AssignTarget, cst.Del)):
+            return
+        if isinstance(parent, (cst.AugAssign, cst.AnnAssign)) and parent.target is node:
+            return
+        if (
+            isinstance(parent, cst.Arg)
+            and isinstance(grand, cst.Call)
+            and isinstance(grand.func, cst.Name)
+            and grand.func.value in _MEASURING_CALLS
+            and parent.star == ""
+        ):
+            return
+        if isinstance(parent, (cst.If, cst.While)) and parent.test is node:
+            return
+        if isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Not):
+            return
+        if isinstance(parent, cst.ComparisonTarget) and isinstance(
+            parent.operator, (cst.In, cst.NotIn)
+        ):
+            return
+        found.append(node)
+
+    walk(method.body, visit, stack=path)
+    return found
+
+
+def _is_store_target(subscript: cst.Subscript, ancestors: list[cst.CSTNode]) -> bool:
+    parent = ancestors[-1] if ancestors else None
+    if isinstance(parent, (cst.AssignTarget, cst.Del)):
+        return True
+    return isinstance(parent, (cst.AugAssign, cst.AnnAssign)) and parent.target is subscript
+
+
+def releases_each_element(method: cst.FunctionDef, attribute: str) -> bool:
+    """`for worker in self.<attribute>: worker.join()`: the method shuts down each
+    element (calls a method on the loop variable), so the container holds the object's
+    own components and the method is where they are released."""
+    receiver = receiver_name(method)
+    if receiver is None:
+        return False
+    key = f"{receiver}.{attribute}"
+    for node in descendants(method.body, stop_at=SCOPE_NODES):
+        if not (
+            isinstance(node, cst.For)
+            and isinstance(node.target, cst.Name)
+            and container_key(node.iter) == key
+        ):
+            continue
+        element = node.target.value
+        for inner in descendants(node.body, stop_at=SCOPE_NODES):
+            if (
+                isinstance(inner, cst.Call)
+                and isinstance(inner.func, cst.Attribute)
+                and isinstance(inner.func.value, cst.Name)
+                and inner.func.value.value == element
+            ):
+                return True
     return False

@@ -9,6 +9,9 @@ container (a list/dict/set/deque literal or constructor, found through
 (`cleanup.class_release`), unless the container is bounded: `deque(maxlen=N)`, or a size
 check in the growing method (`if len(self.x) >= N:`) whose branch releases the container,
 raises or returns, which is the criteria's "limit method calls to <1000 total items".
+Silent as well when the container is the object's working state: another method (not on
+the exit path) uses what it holds (`cleanup.contents_reads`), or the exit path shuts each
+element down (`cleanup.releases_each_element`).
 
 One finding per container, at its first growth site.
 """
@@ -25,9 +28,12 @@ from leakguard.analysis.cleanup import (
     binding_value,
     class_methods,
     class_release,
+    constructor_helpers,
+    contents_reads,
     find_release,
     is_bounded_container,
     receiver_name,
+    releases_each_element,
     self_calls,
 )
 from leakguard.analysis.imports import dotted_name
@@ -85,7 +91,7 @@ class ContextManagerRetention(LintRule):
         if not exit_methods:
             return
         reported: set[str] = set()
-        setup_only = _constructor_helpers(methods, self._constructors)
+        setup_only = constructor_helpers(methods, self._constructors)
         for method in methods.values():
             name = method.name.value
             if name in self._constructors or name in setup_only or _is_static_or_class(method):
@@ -157,6 +163,20 @@ class ContextManagerRetention(LintRule):
             for method in class_methods(owner)
             if method.name.value in release_scope
         ):
+            return False
+        exit_path = _exit_path(methods, exit_methods)
+        if any(releases_each_element(methods[name], attribute) for name in exit_path):
+            # `for t in self.workers: t.join()` on exit: the container holds the
+            # object's own components and exit shuts each of them down.
+            return False
+        if any(
+            contents_reads(other, attribute, self._growth_methods)
+            for name, other in methods.items()
+            if name not in exit_path
+        ):
+            # Another method uses what the container holds (a lookup table, a registry
+            # of pages, lines it renders): it is the object's working state for its whole
+            # lifetime, and clearing it on exit would break that method after the block.
             return False
         if attribute in _read_from_outside(self.context):
             # `with Capture() as cap: ...` then `cap.modules`: what the block collected
@@ -251,21 +271,18 @@ def _is_static_or_class(method: cst.FunctionDef) -> bool:
     return False
 
 
-def _constructor_helpers(
-    methods: dict[str, cst.FunctionDef], constructors: frozenset[str]
+def _exit_path(
+    methods: dict[str, cst.FunctionDef], exit_methods: list[cst.FunctionDef]
 ) -> set[str]:
-    """Private methods called only from constructors (`self._read_index()` in
-    `__init__`): they fill the object once while building it."""
-    from_constructors: set[str] = set()
-    from_elsewhere: set[str] = set()
-    for name, method in methods.items():
-        calls = self_calls(method)
-        (from_constructors if name in constructors else from_elsewhere).update(calls)
-    return {
-        name
-        for name in from_constructors - from_elsewhere
-        if name.startswith("_") and not name.startswith("__")
-    }
+    """The exit methods and the methods they reach through `self.<name>(...)` calls."""
+    reached = {m.name.value for m in exit_methods}
+    todo = list(reached)
+    while todo:
+        for name in self_calls(methods[todo.pop()]):
+            if name in methods and name not in reached:
+                reached.add(name)
+                todo.append(name)
+    return reached
 
 
 def _measures_length(test: cst.BaseExpression, key: str) -> bool:
