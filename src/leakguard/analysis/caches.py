@@ -13,6 +13,9 @@ reachability and "is this stored value a model".
 - `eviction_index(context)`: the module names and attribute names that something in
   the file evicts from, resets, size-checks or hands to other code (one pass per file).
 - `reads_by_key(function, key)`: `key[k]` loads, `key.get(k)`, `k in key`: the memo idiom.
+- `constant_key(subscript, context)` / `is_constant(value, context)`: a fixed key (a
+  literal, a tuple of literals, a module-level constant).
+- `is_enum_class(classdef, context)`: an enum, whose instances live for the process.
 - `model_value(value, function, context, factories, methods)`: the stored value is a
   fitted or loaded model (an estimator constructor, `.fit(...)`, `joblib.load(...)`,
   or a local assigned from one of those in the same function).
@@ -316,18 +319,55 @@ def _assigned_values(function: cst.CSTNode, name: str) -> list[cst.BaseExpressio
     return values
 
 
-def constant_key(subscript: cst.Subscript) -> bool:
-    """`d["fetched_at"] = ...`: a literal key names one slot, which a store replaces; a
-    dict written only under fixed keys cannot grow."""
+def constant_key(subscript: cst.Subscript, context: FileContext | None = None) -> bool:
+    """`d["fetched_at"] = ...`, `d[()] = ...`, `d[DEFAULT_KEY] = ...`: a literal key (or a
+    tuple of literals, or a module-level constant bound once to a literal) names one
+    slot, which a store replaces; a dict written only under fixed keys cannot grow."""
     if len(subscript.slice) != 1:
         return False
     index = subscript.slice[0].slice
     if not isinstance(index, cst.Index):
         return False
-    value = index.value
-    return isinstance(value, (cst.SimpleString, cst.Integer, cst.ConcatenatedString)) or (
-        isinstance(value, cst.Name) and value.value in ("True", "False", "None")
-    )
+    return is_constant(index.value, context)
+
+
+def is_constant(value: cst.BaseExpression, context: FileContext | None = None) -> bool:
+    """A literal, a tuple of literals, or a module-level constant bound once to one."""
+    if isinstance(value, (cst.SimpleString, cst.Integer, cst.Float, cst.ConcatenatedString)):
+        return True
+    if isinstance(value, cst.Name):
+        if value.value in ("True", "False", "None"):
+            return True
+        return context is not None and value.value in context.constants.values
+    if isinstance(value, cst.Tuple):
+        return all(
+            isinstance(e, cst.Element) and is_constant(e.value, context) for e in value.elements
+        )
+    return False
+
+
+_ENUM_BASES = ("enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag")
+
+
+def is_enum_class(classdef: cst.ClassDef, context: FileContext, depth: int = 3) -> bool:
+    """The class derives from `enum.Enum` (directly, or through an enum class of this
+    file): its instances are its members, created once and alive for the whole process,
+    so caching on `self` keeps nothing alive that would otherwise be freed."""
+    for base in classdef.bases:
+        if base.keyword is not None:
+            continue
+        if matches_any(context.imports.qualify(base.value) or "", _ENUM_BASES):
+            return True
+        if depth > 0 and isinstance(base.value, cst.Name):
+            for statement in context.module.body:
+                if (
+                    isinstance(statement, cst.ClassDef)
+                    and statement.name.value == base.value.value
+                    and statement is not classdef
+                    and is_enum_class(statement, context, depth - 1)
+                ):
+                    return True
+    return False
 
 
 def returns_stored_value(function: cst.CSTNode, key: str) -> bool:

@@ -22,6 +22,7 @@ import ast
 
 import libcst as cst
 
+from leakguard.analysis.caches import constant_key
 from leakguard.analysis.calls import keyword_arg
 from leakguard.analysis.cleanup import (
     attribute_binding,
@@ -124,7 +125,9 @@ class ContextManagerRetention(LintRule):
                 ):
                     targets = [node.target]
                 for target in targets:
-                    if _is_whole_slice(target) or _has_literal_key(target):
+                    if _is_whole_slice(target) or (
+                        isinstance(target, cst.Subscript) and constant_key(target, self.context)
+                    ):
                         # `self.x[:] = []` replaces the contents; `self.x["k"] = v` only
                         # ever overwrites a fixed set of keys. Neither grows the container.
                         continue
@@ -307,15 +310,6 @@ def _fresh_container(binding: cst.BaseExpression | None, context: FileContext) -
     if isinstance(binding, cst.Call):
         return context.code_of(binding.func) + "()"
     return "[]"
-
-
-def _has_literal_key(target: cst.BaseExpression) -> bool:
-    if not isinstance(target, cst.Subscript) or len(target.slice) != 1:
-        return False
-    index = target.slice[0].slice
-    return isinstance(index, cst.Index) and isinstance(
-        index.value, (cst.SimpleString, cst.Integer, cst.ConcatenatedString)
-    )
 
 
 def _is_whole_slice(target: cst.BaseExpression) -> bool:

@@ -36,7 +36,9 @@ from leakguard.analysis.caches import (
     constant_key,
     decorator_target,
     eviction_index,
+    is_constant,
     is_dict_constructor,
+    is_enum_class,
     is_request_payload,
     is_unbounded_cache_decorator,
     model_value,
@@ -48,9 +50,11 @@ from leakguard.analysis.caches import (
 )
 from leakguard.analysis.calls import positional_arg
 from leakguard.analysis.cleanup import (
+    CONSTRUCTOR_NAMES,
     attribute_binding,
     binding_value,
     class_methods,
+    constructor_helpers,
     receiver_name,
 )
 from leakguard.analysis.frameworks import is_request_handler
@@ -64,6 +68,7 @@ from leakguard.fixes import Applicability, FixPlan, Rewrite, replace
 from leakguard.fixes.names import renamed_callee
 from leakguard.rule import LintRule
 from leakguard.triage import SCOPES, TriageTree, calls_match, dotted, imports_any
+from leakguard.walker import descendants
 
 _FIX_METHOD = (
     "Cache per instance instead (`functools.cached_property`, or "
@@ -157,6 +162,8 @@ class UnboundedCache(LintRule):
                 continue
             owner = self._direct_class()
             if owner is not None:
+                if is_enum_class(owner, self.context):
+                    return  # its instances are its members, alive for the process anyway
                 if not _is_static_or_class(node) and node.name.value not in _IMPLICIT_STATIC:
                     self._report_method(node, decorator, qualified, owner)
             elif (
@@ -252,9 +259,17 @@ class UnboundedCache(LintRule):
         # never cleaned up", memo idiom or not; start-up code fills registries once.
         model_per_call = is_model and not self._runs_once(function)
         if isinstance(site, cst.Subscript) and (
-            constant_key(site) or updates_existing_key(function, site, key)
+            constant_key(site, self.context) or updates_existing_key(function, site, key)
         ):
             return  # a fixed slot or an existing entry is replaced: nothing grows
+        if self._builds_object(function, key, value):
+            return  # filled while building an object, keyed by what it is built with
+        if (
+            value is not None
+            and is_constant(value, self.context)
+            and not self._cache_name.search(name)
+        ):
+            return  # a constant is not a computed result: a set of keys or a record
         reads = reads_first or reads_by_key(function, key)
         memo = reads and returns_stored_value(function, key)
         if not self._cache_name.search(name) and not model_per_call and not memo:
@@ -293,6 +308,36 @@ class UnboundedCache(LintRule):
                                     nearest[target.value] = small.value
                 break
         return is_request_payload(value, function, nearest)
+
+    def _builds_object(
+        self, function: cst.FunctionDef, key: str, value: cst.BaseExpression | None
+    ) -> bool:
+        """The store runs while an object is built: in a constructor or a private helper
+        only constructors reach (`self._engine = self._get_or_create_engine(uri)` in
+        `__init__`), so there is one store per object built, keyed by its configuration,
+        not one per call. Into the object's own dict, always; into a class-level or
+        module dict, unless the stored value refers to the object: a registry of every
+        instance keeps them all alive."""
+        owner = self._enclosing_class()
+        if owner is None:
+            return False
+        methods = {m.name.value: m for m in class_methods(owner)}
+        name = function.name.value
+        if methods.get(name) is not function:
+            return False
+        if name not in CONSTRUCTOR_NAMES and name not in constructor_helpers(methods):
+            return False
+        receiver = receiver_name(function)
+        if receiver is not None and key.startswith(f"{receiver}."):
+            return True
+        return (
+            value is None
+            or receiver is None
+            or not any(
+                isinstance(n, cst.Name) and n.value == receiver
+                for n in [value, *descendants(value)]
+            )
+        )
 
     def _runs_once(self, function: cst.FunctionDef) -> bool:
         return function.name.value in _CONSTRUCTORS or is_lifecycle_hook(function, self.context)
