@@ -25,6 +25,8 @@ from leakguard.walker import SCOPE_NODES, descendants
 _USING_CALLS = frozenset({"run_in_executor", "wait", "as_completed", "print", "len", "id"})
 _SCOPED = "scoped"  # `with`, or shut down in a `finally`
 _KEPT = "kept"  # stored, returned or handed over: not this call's pool
+_HAPPY_PATH = "is not shut down when the call raises"
+_NEVER = "is never shut down: its workers outlive the call"
 
 
 class PerCallExecutor(LintRule):
@@ -57,6 +59,11 @@ class PerCallExecutor(LintRule):
             return
         paths = request_paths(self.context, int(self.option("max_call_depth")))
         where = paths.describe(function) or f"`{function.name.value}`"
+        if handling == _HAPPY_PATH and paths.describe(function) is None:
+            # Released when the call succeeds; only a call that raises leaks the workers.
+            # That piles up where a failed call does not end the process, a server's
+            # request path; batch work (a one-off dataset preparation) stops instead.
+            return
         if handling == _SCOPED:
             if paths.describe(function) is None:
                 return  # a scoped pool in a helper: created per call, but released
@@ -95,7 +102,7 @@ class PerCallExecutor(LintRule):
         if isinstance(parent, cst.Arg):
             # `grpc.server(ThreadPoolExecutor(...))`: the server owns its pool; only
             # `run_in_executor(ThreadPoolExecutor(), ...)` uses it without keeping it.
-            return _KEPT if self._owning_call(stack[index - 1]) else "is never shut down"
+            return _KEPT if self._owning_call(stack[index - 1]) else _NEVER
         if isinstance(parent, (cst.Assign, cst.AnnAssign)):
             targets = (
                 [t.target for t in parent.targets]
@@ -108,7 +115,7 @@ class PerCallExecutor(LintRule):
             if names:
                 return self._local_handling(names[0], function)
             return _KEPT  # stored into something else (an attribute, a container)
-        return "is never shut down"
+        return _NEVER
 
     def _local_handling(self, name: str, function: cst.FunctionDef) -> str:
         shutdowns = frozenset(self.option("shutdown_methods"))
@@ -135,8 +142,8 @@ class PerCallExecutor(LintRule):
                 if _is_method_call_on(node, name, shutdowns):
                     shut_down_plainly = True
         if shut_down_plainly:
-            return "is shut down only if nothing raises before"
-        return "is never shut down"
+            return _HAPPY_PATH
+        return _NEVER
 
     def _owning_call(self, node: cst.CSTNode | None) -> bool:
         """A call handed the pool keeps it (`grpc.server(pool)`, `Batcher(executor=pool)`,
