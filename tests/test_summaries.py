@@ -407,3 +407,55 @@ def test_called_mlx_models_by_provenance() -> None:
     chain = index.find("app.mlx_app:handler", VOCABULARY, ("cpu_heavy",))
     assert chain is None  # async defs are not followed; their calls are reported in place
     assert index.direct("app.mlx_app:handler", VOCABULARY, ("cpu_heavy",)) is not None
+
+
+SCORING = """\
+import asyncio
+
+
+def _predict(rows):
+    return [sum(r) for r in rows]
+
+
+async def predict(rows):
+    return await asyncio.to_thread(_predict, rows)
+"""
+
+HANDLER = """\
+import asyncio
+
+from fastapi import FastAPI
+
+from .scoring import predict
+
+app = FastAPI()
+
+
+@app.post("/score")
+async def score(rows: list[list[float]]):
+    return await predict(rows)
+"""
+
+HANDLER_BOUNDED = HANDLER.replace(
+    "    return await predict(rows)",
+    "    async with asyncio.timeout(5):\n        return await predict(rows)",
+)
+
+
+def test_editing_a_handler_rechecks_the_files_it_reaches_for_lg204(tmp_path: Path) -> None:
+    """LG204 in `scoring.py` depends on how `routes.py` calls it: bounding the call there
+    re-analyses `scoring.py` (and nothing unrelated), and the finding goes."""
+    _service(tmp_path)
+    (tmp_path / "app" / "scoring.py").write_text(SCORING)
+    (tmp_path / "app" / "api.py").write_text(HANDLER)
+    config = make_config(tmp_path, select=["LG204"])
+    first = check([tmp_path / "app"], config, jobs=2)
+    assert {(f.path, f.line) for f in first.findings} == {("app/scoring.py", 9)}
+    [finding] = first.findings
+    assert "request handler `score` in api.py" in finding.message
+    assert [(r.path, r.line) for r in finding.related] == [("app/api.py", 12)]
+    (tmp_path / "app" / "api.py").write_text(HANDLER_BOUNDED)
+    second = check([tmp_path / "app"], config, jobs=2)
+    analysed = {r.path for r in second.results if not r.from_cache}
+    assert analysed == {"app/api.py", "app/scoring.py"}
+    assert second.findings == []

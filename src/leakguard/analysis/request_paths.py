@@ -69,6 +69,19 @@ def functions_with_owner(
     return found
 
 
+def qualified_name(function: cst.FunctionDef, context: FileContext) -> str:
+    """`Class.method` for a method of a class, else the function's name: how the run's
+    function summaries name it (`analysis/summaries.py`)."""
+    key = ("request_paths.owners",)
+    owners = context.memo.get(key)
+    if owners is None:
+        owners = {id(f): o for f, o in functions_with_owner(context.module)}
+        context.memo[key] = owners
+    owner = owners.get(id(function))
+    name = function.name.value
+    return f"{owner.name.value}.{name}" if owner is not None else name
+
+
 def request_paths(
     context: FileContext,
     max_depth: int,

@@ -34,7 +34,12 @@ the tests calls their functions. Functions with nothing to tell (no facts, no ca
 left out; a call to one resolves to unknown, which is the same answer (no evidence).
 
 Only *plain* (`def`) functions propagate facts: calling an `async def` builds a coroutine,
-whatever it does is its own rule's business. Resolution goes through imports and aliases,
+whatever it does is its own rule's business. Awaited calls are recorded as edges of the
+call graph only (request paths follow `await service.score(x)`; an awaited call is no
+blocking work), and calls made under a context manager or `wait_for` carry its qualified
+names, so a rule can decline to follow a call its caller bounds in time (LG204).
+Method calls are recorded by name and classified when queried, against the asking
+rule's configured method lists. Resolution goes through imports and aliases,
 `self.method`, module-level instances (`service = Service(); service.score()`) and
 relative imports; an unresolved call stays unknown (never guessed). Propagation is
 depth-limited (`max_call_depth`) and cycle-safe.
@@ -506,7 +511,8 @@ class _FunctionCollector:
         }
         self.facts: dict[str, list[Any]] = {}
         self.calls: list[list[Any]] = []
-        self.seen_calls: set[str] = set()
+        self.recorded: dict[str, list[Any]] = {}  # callee key -> its entry in `calls`
+        self.under: dict[int, list[str]] = {}
         self.model_calls: list[list[Any]] = []
         self.methods: list[list[Any]] = []  # [name, dotted callee or "", line], first of each
         self.seen_methods: set[str] = set()
@@ -525,6 +531,7 @@ class _FunctionCollector:
         self._bindings(nodes)
         self.shadowed = frozenset((self.locals | self.params) - set(self.file.aliases))
         awaited = {id(n.value) for n in nodes if isinstance(n, ast.Await)}
+        self.under = self._contexts(nodes)
         offloaded: set[int] = set()
         for node in nodes:
             if isinstance(node, ast.Call):
@@ -537,6 +544,10 @@ class _FunctionCollector:
                     continue
                 if id(node) not in awaited:
                     self._call(node)
+                else:
+                    # `await svc.score(x)`: an edge of the call graph (request paths
+                    # follow it), never evidence of blocking work itself.
+                    self._awaited(node)
             elif isinstance(node, (ast.For, ast.While)) and isinstance(node, ast.For):
                 self._loop(node)
             elif isinstance(node, ast.Return) and node.value is not None:
@@ -625,11 +636,11 @@ class _FunctionCollector:
         shadowed = self._shadowed()
         if isinstance(func, ast.Name) and func.id in _RECORDED_BUILTINS:
             if func.id not in shadowed and func.id not in self.file.globals:
-                self._record(["q", func.id], line)
+                self._record(["q", func.id], call)
             return
         reference = self.file.reference(func, self.owner, shadowed, self.receiver)
         if reference is not None:
-            self._record(reference, line)
+            self._record(reference, call)
             if reference[1] in _COMPARE_DIGEST:
                 self._fact("checks_digest", reference[1], line)
         if isinstance(func, (ast.Name, ast.Attribute)) and dotted is not None:
@@ -652,11 +663,76 @@ class _FunctionCollector:
             # ["model", how] or ["via", reference]: judged when queried, across the run
             self.model_calls.append([provenance, f"{dotted or _short(func)}()", line])
 
-    def _record(self, reference: list[str], line: int) -> None:
+    def _awaited(self, call: ast.Call) -> None:
+        reference = self.file.reference(call.func, self.owner, self._shadowed(), self.receiver)
+        if reference is not None:
+            self._record(reference, call, awaited=True)
+
+    def _contexts(self, nodes: Sequence[ast.AST]) -> dict[int, list[str]]:
+        """Calls made under a context manager or `asyncio.wait_for` that may bound them in
+        time (`async with asyncio.timeout(5)`), with its qualified names: a request path
+        does not follow a call its caller bounds (LG204 judges which names bound)."""
+        under: dict[int, list[str]] = {}
+        for node in nodes:
+            bodies: list[ast.AST] = []
+            names: list[str] = []
+            if isinstance(node, (ast.With, ast.AsyncWith)):
+                names = [n for item in node.items if (n := self._bounding(item.context_expr))]
+                bodies = list(node.body)
+            elif isinstance(node, ast.Call) and node.args:
+                name = self._bounding(node)
+                if name is not None and name.rsplit(".", 1)[-1] == "wait_for":
+                    names, bodies = [name], [node.args[0]]
+            for body in bodies if names else ():
+                for inner in ast.walk(body):
+                    if isinstance(inner, ast.Call):
+                        under.setdefault(id(inner), []).extend(names)
+        return under
+
+    def _bounding(self, expression: ast.expr) -> str | None:
+        """The qualified name of an imported call that may set a timeout (not with a
+        literal `None` delay), else None."""
+        if not isinstance(expression, ast.Call):
+            return None
+        dotted = ast_dotted(expression.func)
+        qualified = self.file.qualify(dotted) if dotted is not None else None
+        if qualified is None:
+            return None
+        delays = [*expression.args[:2], *(k.value for k in expression.keywords)]
+        if delays and all(isinstance(d, ast.Constant) and d.value is None for d in delays):
+            return None
+        return qualified
+
+    def _record(self, reference: list[str], call: ast.Call, *, awaited: bool = False) -> None:
+        """One entry per callee: [kind, name, line] plus, when every call of it so far was
+        awaited or made under a context manager, {"awaited": 1, "under": [names]}."""
         key = reference[0] + ":" + reference[1]
-        if key not in self.seen_calls:
-            self.seen_calls.add(key)
-            self.calls.append([*reference, line])
+        flags: dict[str, Any] = {}
+        if awaited:
+            flags["awaited"] = 1
+        under = self.under.get(id(call))
+        if under:
+            flags["under"] = sorted(set(under))
+        entry = self.recorded.get(key)
+        if entry is None:
+            line = call.lineno
+            entry = [*reference, line, flags] if flags else [*reference, line]
+            self.recorded[key] = entry
+            self.calls.append(entry)
+        elif len(entry) == 4:
+            # The weakest of the calls counts: one plain call makes the callee a plain
+            # callee of this function, one call outside a context an unbounded one.
+            old = entry[3]
+            merged: dict[str, Any] = {}
+            if old.get("awaited") and awaited:
+                merged["awaited"] = 1
+            common = sorted(set(old.get("under", ())) & set(flags.get("under", ())))
+            if common:
+                merged["under"] = common
+            if merged:
+                entry[3] = merged
+            else:
+                entry.pop()
 
     def _receiver_provenance(self, receiver: ast.expr) -> list[Any] | None:
         if isinstance(receiver, ast.Call):
@@ -1037,8 +1113,8 @@ class SummaryIndex:
                 label = label if kind == "loops" else f"`{label}`"
                 found.append((int(fact[1]), Step(label, function.path, int(fact[1]), what), kind))
         for reference in function.raw.get("calls", ()):
-            if reference[0] != "q":
-                continue
+            if reference[0] != "q" or _flags(reference).get("awaited"):
+                continue  # an awaited call is an async API's, not blocking work
             name, line = str(reference[1]), int(reference[2])
             kind_what = self._classify(name, vocabulary, kinds)
             if kind_what is not None and self.resolve(function.module, reference) is None:
@@ -1122,6 +1198,8 @@ class SummaryIndex:
             result = ((direct[0],), direct[1])
         else:
             for reference in function.raw.get("calls", ()):
+                if _flags(reference).get("awaited"):
+                    continue
                 target = self.resolve(function.module, reference)
                 callee = self.functions.get(target) if target else None
                 if callee is None or callee.is_async:
@@ -1157,11 +1235,10 @@ class SummaryIndex:
         table = self._memo.get(("model_calls", module))
         if table is None:
             table = {}
-            for function in self.functions.values():
-                if function.module == module:
-                    for entry in function.raw.get("model_calls", ()):
-                        if entry[3:] != [CALLED]:
-                            table.setdefault((int(entry[2]), str(entry[1])), entry[0])
+            for fid in self.in_module(module):
+                for entry in self.functions[fid].raw.get("model_calls", ()):
+                    if entry[3:] != [CALLED]:
+                        table.setdefault((int(entry[2]), str(entry[1])), entry[0])
             self._memo[("model_calls", module)] = table
         for (at, label), provenance in table.items():
             if at == line and label.endswith(f".{method}()"):
@@ -1175,9 +1252,8 @@ class SummaryIndex:
         if table is None:
             table = {
                 (int(entry[2]), str(entry[1])): str(entry[0][1])
-                for function in self.functions.values()
-                if function.module == module
-                for entry in function.raw.get("model_calls", ())
+                for fid in self.in_module(module)
+                for entry in self.functions[fid].raw.get("model_calls", ())
                 if entry[3:] == [CALLED]
             }
             self._memo[("called_models", module)] = table
@@ -1211,45 +1287,133 @@ class SummaryIndex:
         return None
 
     def handler_chain(
-        self, module: str, qualname: str, depth: int = DEFAULT_MAX_CALL_DEPTH
+        self,
+        module: str,
+        qualname: str,
+        depth: int = DEFAULT_MAX_CALL_DEPTH,
+        bounded_by: frozenset[str] = frozenset(),
     ) -> list[str] | None:
         """Function ids from a request handler (decorated as a route anywhere in the run)
-        down to `module:qualname`, if one calls it within `depth` calls; else None."""
-        reached = self._handler_reach(clamp_depth(depth))
+        down to `module:qualname`, if one calls it within `depth` calls; else None. Calls
+        made under a context manager (or `wait_for`) named in `bounded_by` are not
+        followed: the caller bounds them in time."""
+        path = self.handler_path(module, qualname, depth, bounded_by)
+        return [fid for fid, _ in path] if path is not None else None
+
+    def handler_path(
+        self,
+        module: str,
+        qualname: str,
+        depth: int = DEFAULT_MAX_CALL_DEPTH,
+        bounded_by: frozenset[str] = frozenset(),
+    ) -> list[tuple[str, int]] | None:
+        """As `handler_chain`, each function with the line of the call that reaches it
+        (in the function before it; 0 for the handler)."""
+        reached = self._handler_reach(clamp_depth(depth), bounded_by)
         return reached.get(f"{module}:{qualname}")
 
-    def _handler_reach(self, depth: int) -> dict[str, list[str]]:
-        key = ("handlers", depth)
+    def _handler_reach(
+        self, depth: int, bounded_by: frozenset[str] = frozenset()
+    ) -> dict[str, list[tuple[str, int]]]:
+        key = ("handlers", depth, bounded_by)
         cached = self._memo.get(key)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
-        reached: dict[str, list[str]] = {}
-        frontier = [[fid] for fid, f in self.functions.items() if f.raw.get("handler")]
+        reached: dict[str, list[tuple[str, int]]] = {}
+        frontier = [[(fid, 0)] for fid, f in self.functions.items() if f.raw.get("handler")]
         for path in frontier:
-            reached.setdefault(path[0], path)
+            reached.setdefault(path[0][0], path)
         for _ in range(depth):
             following = []
             for path in frontier:
-                function = self.functions[path[-1]]
+                function = self.functions[path[-1][0]]
                 for reference in function.raw.get("calls", ()):
+                    if (
+                        bounded_by
+                        and _flags(reference).get("under")
+                        and not bounded_by.isdisjoint(_flags(reference)["under"])
+                    ):
+                        continue
                     target = self.resolve(function.module, reference)
                     if target is not None and target not in reached:
-                        reached[target] = [*path, target]
+                        reached[target] = [*path, (target, int(reference[2]))]
                         following.append(reached[target])
             frontier = following
         self._memo[key] = reached
         return reached
 
+    def _handler_callers(self) -> dict[str, list[list[Any]]]:
+        """callee -> [caller, line, flags] for every call among the functions request
+        handlers reach (all calls, `MAX_SUPPORTED_DEPTH` deep): what a file's request
+        paths from other files can depend on."""
+        cached = self._memo.get("handler_callers")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        callers: dict[str, list[list[Any]]] = {}
+        frontier = [fid for fid, f in self.functions.items() if f.raw.get("handler")]
+        seen = set(frontier)
+        for _ in range(MAX_SUPPORTED_DEPTH):
+            following = []
+            for fid in frontier:
+                function = self.functions[fid]
+                for reference in function.raw.get("calls", ()):
+                    target = self.resolve(function.module, reference)
+                    if target is None:
+                        continue
+                    callers.setdefault(target, []).append(
+                        [fid, int(reference[2]), _flags(reference)]
+                    )
+                    if target not in seen:
+                        seen.add(target)
+                        following.append(target)
+            frontier = following
+        self._memo["handler_callers"] = callers
+        return callers
+
+    def _upstream(self, own: Iterable[str]) -> dict[str, Any]:
+        """Every handler-reachable caller of `own`, transitively, with its calls towards
+        them and whether it is a handler: editing any of them may change which of `own`
+        are on a request path (and how)."""
+        callers = self._handler_callers()
+        found: dict[str, Any] = {}
+        frontier = [fid for fid in own if fid in callers]
+        seen = set(frontier)
+        for _ in range(MAX_SUPPORTED_DEPTH):
+            following = []
+            for fid in frontier:
+                edges = callers.get(fid, [])
+                found[fid] = edges
+                for caller, _, _ in edges:
+                    if caller not in seen:
+                        seen.add(caller)
+                        following.append(caller)
+            frontier = following
+        return {
+            fid: [bool(self.functions[fid].raw.get("handler")), edges]
+            for fid, edges in sorted(found.items())
+        }
+
     # cache dependencies ----------------------------------------------------------------
+
+    def in_module(self, module: str) -> list[str]:
+        """Function ids of `module`, in the order they were collected."""
+        table = self._memo.get("by_module")
+        if table is None:
+            table = {}
+            for fid, function in self.functions.items():
+                table.setdefault(function.module, []).append(fid)
+            self._memo["by_module"] = table
+        found: list[str] = table.get(module, [])
+        return found
 
     def dependencies(self, module: str) -> Any:
         """What the findings of `module` can depend on: the summaries of the functions
         its calls reach (with how each call resolved) and the request handlers that reach
-        its functions. Editing a helper changes this only for the files that reach it."""
+        its functions (with every call on the way). Editing a helper changes this only
+        for the files that reach it or that it reaches."""
         reached: dict[str, Any] = {}
-        frontier = [fid for fid, f in self.functions.items() if f.module == module]
+        frontier = list(self.in_module(module))
         resolutions: list[Any] = []
-        handlers = self._handler_reach(MAX_SUPPORTED_DEPTH)
         own = sorted(frontier)
         for _ in range(MAX_SUPPORTED_DEPTH + 1):
             following = []
@@ -1271,13 +1435,18 @@ class SummaryIndex:
                 fid: [self.functions[fid].path, raw] for fid, raw in sorted(reached.items())
             },
             "resolutions": resolutions,
-            "handlers": {fid: handlers.get(fid) for fid in own},
+            "upstream": self._upstream(own),
         }
+
+
+def _flags(reference: Sequence[Any]) -> Mapping[str, Any]:
+    """The flags of a recorded call (`awaited`, `under`), empty for a plain call."""
+    return reference[3] if len(reference) > 3 else {}
 
 
 def _dependencies(project: ProjectIndex, module: str) -> Any:
     index = summaries_of(project)
-    if index is None or not any(f.module == module for f in index.functions.values()):
+    if index is None or not index.in_module(module):
         return None
     return index.dependencies(module)
 

@@ -1,5 +1,7 @@
 """LG204 offload-without-timeout: awaited thread offloads on a request path with no
-timeout around them.
+timeout around them. A request path starts at a request handler of the same file
+(`analysis/request_paths`) or of another file of the run (the function summaries' call
+graph, `max_call_depth` calls deep); a call its caller bounds with a timeout is not followed.
 
 Not reported: offloading a method of a local file the function opened itself
 (`await asyncio.to_thread(f.write, chunk)`): bounded local I/O that waits on no peer and
@@ -12,11 +14,20 @@ from functools import cached_property
 
 import libcst as cst
 
-from leakguard.analysis.asyncio_facts import calls_with_timeout_state, coroutine_of, offload_call
+from leakguard.analysis.asyncio_facts import (
+    TIMEOUT_CONTEXTS,
+    WAIT_FOR_FUNCTIONS,
+    calls_with_timeout_state,
+    coroutine_of,
+    offload_call,
+)
 from leakguard.analysis.files import file_handles
-from leakguard.analysis.request_paths import request_paths
+from leakguard.analysis.request_paths import qualified_name, request_paths
+from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
+from leakguard.analysis.summaries import summary_index
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
+from leakguard.finding import Related
 from leakguard.rule import LintRule
 from leakguard.triage import TriageTree
 
@@ -36,6 +47,9 @@ _AWAITED_WRAPPERS = frozenset(
 
 class OffloadWithoutTimeout(LintRule):
     code = "LG204"
+    # Function summaries of the run: request handlers in other files that reach a
+    # function of this one.
+    PROJECT_FACTS = (SUMMARIES,)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
@@ -70,9 +84,37 @@ class OffloadWithoutTimeout(LintRule):
             key=("LG204", extra),
         )
         where = paths.reached.get(id(function))
+        related: tuple[Related, ...] = ()
+        if where is None:
+            where, related = self._reached_from_other_file(function)
         if where is None or _timed(node, function, self.context, self._extra_timeouts):
             return
-        self.report(node, call=offload.name, where=where)
+        self.report(node, call=offload.name, where=where, related=related)
+
+    def _reached_from_other_file(
+        self, function: cst.FunctionDef
+    ) -> tuple[str | None, tuple[Related, ...]]:
+        """How a request handler of another file of the run reaches `function` (through
+        the run's call graph, not through calls its callers bound with a timeout), and
+        the calls on the way as related locations."""
+        index = summary_index(self.context)
+        if index is None:
+            return None, ()
+        module = self.context.module_name
+        bounded = TIMEOUT_CONTEXTS | WAIT_FOR_FUNCTIONS | self._extra_timeouts
+        depth = int(self.option("max_call_depth"))
+        path = index.handler_path(module, qualified_name(function, self.context), depth, bounded)
+        if path is None or path[0][0].split(":", 1)[0] == module:
+            return None, ()  # unreached, or from this file's own handlers (followed above)
+        handler = index.functions[path[0][0]]
+        steps = [index.functions[fid] for fid, _ in path]
+        related = tuple(
+            Related(caller.path, line, f"{caller.label} calls {callee.label}")
+            for caller, callee, (_, line) in zip(steps, steps[1:], path[1:], strict=False)
+        )
+        file = handler.path.rsplit("/", 1)[-1]
+        shown = function.name.value
+        return f"`{shown}` (reached from request handler `{handler.qualname}` in {file})", related
 
     def _awaited(self, node: cst.Call) -> bool:
         """`await offload(...)`, or an argument of an awaited `asyncio.gather/wait_for/shield`."""

@@ -26,7 +26,7 @@ from leakguard.analysis.pydantic_models import (
     request_handlers,
     resolve_field,
 )
-from leakguard.analysis.request_paths import functions_with_owner, request_paths
+from leakguard.analysis.request_paths import functions_with_owner, qualified_name, request_paths
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.analysis.summaries import summary_index
 from leakguard.config import RuleSpec
@@ -257,10 +257,7 @@ class UnboundedConcurrency(LintRule):
         index = summary_index(self.context)
         if index is None:
             return False
-        owner = next(
-            (o for f, o in functions_with_owner(self.context.module) if f is function), None
-        )
-        qualname = f"{owner.name.value}.{function.name.value}" if owner else function.name.value
+        qualname = qualified_name(function, self.context)
         return index.handler_chain(self.context.module_name, qualname, depth) is not None
 
     def _unbounded_param(self, param: cst.Param) -> bool:
