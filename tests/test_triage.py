@@ -3,19 +3,20 @@ same findings and errors with it on and off, and a rule without a condition is p
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
 from leakguard import analyzer
-from leakguard.analysis.project import COLLECTORS
-from leakguard.analyzer import analyze_text, collect_facts
+from leakguard.analysis.project import COLLECTORS, ProjectIndex
+from leakguard.analyzer import analyze_text, collect_facts, collect_file
 from leakguard.engine import RunResult, check
 from leakguard.registry import rule_classes
 from leakguard.rule import declares_triage
 from leakguard.testing import make_config
-from leakguard.triage import TriageTree, parse_triage
+from leakguard.triage import TriageTree, admitted, parse_triage
 
 TESTS = Path(__file__).parent
 REPOSITORY = TESTS.parent
@@ -162,3 +163,65 @@ def test_a_warm_run_of_an_unchanged_tree_parses_nothing(tmp_path: Path) -> None:
     assert cold.parsed_files > 0
     assert warm.parsed_files == 0
     assert _outcome(warm) == _outcome(cold)
+
+
+# -- the facts pass triages (one `ast` parse per file), verdicts cached with the facts ----
+
+_MODELS = "from pydantic import BaseModel\n\nclass Item(BaseModel):\n    tags: list[str]\n"
+_ROUTES = (
+    "from fastapi import FastAPI\nfrom models import Item\n\napp = FastAPI()\n\n"
+    "@app.post('/items')\ndef create(item: Item) -> None:\n    return None\n"
+)
+
+
+def _index(files: dict[str, dict[str, object]]) -> ProjectIndex:
+    index = ProjectIndex()
+    for module, facts in files.items():
+        for collector, value in facts.items():
+            index.facts.setdefault(collector, {})[module] = value
+    return index
+
+
+def test_lg301_admits_a_class_only_when_the_run_takes_it_from_requests() -> None:
+    config = make_config(Path.cwd(), select=["LG301"])
+    models, verdict = collect_file(_MODELS, "models.py", sorted(COLLECTORS), config)
+    # Before the run's facts are known, the class's verdict is a question to the run.
+    assert verdict == {"LG301": [["request_models", ["Item"]]]}
+    routes, _ = collect_file(_ROUTES, "routes.py", sorted(COLLECTORS), config)
+    served = _index({"models": models, "routes": routes})
+    assert admitted(verdict, served) == ["LG301"]
+    assert admitted(verdict, _index({"models": models})) == []
+    other = _MODELS.replace("Item", "Other")
+    _, verdict = collect_file(other, "models.py", sorted(COLLECTORS), config)
+    assert admitted(verdict or {}, served) == []
+
+
+def test_an_admitted_file_is_not_triaged_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_second_parse(text: str, project: object = None) -> None:
+        raise AssertionError("triaged twice")
+
+    monkeypatch.setattr(analyzer, "parse_triage", no_second_parse)
+    config = make_config(Path.cwd(), select=["LG401"])
+    source = "import pickle\npickle.loads(b'')\n"
+    _, verdict = collect_file(source, "x.py", [], config)
+    assert verdict == {"LG401": True}
+    result = analyze_text(source, "x.py", config, admitted=admitted(verdict, None))
+    assert [f.rule for f in result.findings] == ["LG401"]
+    assert not analyze_text("x = 1\n", "y.py", config, admitted=[]).parsed
+
+
+def test_the_triage_verdict_is_cached_with_the_facts(tmp_path: Path) -> None:
+    (tmp_path / "models.py").write_text(_MODELS)
+    (tmp_path / "routes.py").write_text(_ROUTES)
+    config = make_config(tmp_path, select=["ALL"])
+    cold = check([tmp_path], config, jobs=1)
+    entries = [json.loads(p.read_text()) for p in (tmp_path / config.cache_dir).rglob("*.json")]
+    verdicts = [e["triage"] for e in entries if isinstance(e, dict) and "triage" in e]
+    assert {"LG301": [["request_models", ["Item"]]]} in verdicts
+    assert [f.rule for f in cold.findings] == ["LG301"]
+    # The routes change (the models file's facts digest with it): findings are
+    # re-computed from the cached verdicts, and LG301 is no longer admitted in models.py.
+    (tmp_path / "routes.py").write_text(_ROUTES.replace("item: Item", "item: int"))
+    warm = check([tmp_path], config, jobs=1)
+    assert not warm.findings
+    assert warm.parsed_files <= 1  # routes.py only (a request handler)

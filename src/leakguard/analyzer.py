@@ -10,7 +10,7 @@ import ast
 import contextlib
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 
 import libcst as cst
@@ -24,7 +24,7 @@ from leakguard.fixes import Applicability, Fix
 from leakguard.registry import rule_classes, visitor_methods
 from leakguard.rule import LintRule, Report, declares_triage
 from leakguard.suppression import comment_lines, suppressions_of
-from leakguard.triage import TriageTree, parse_triage
+from leakguard.triage import TriageTree, Verdict, parse_ast, parse_triage
 
 
 def module_name_for(display_path: str) -> str:
@@ -164,9 +164,11 @@ def analyze_text(
     *,
     triage: bool = True,
     fixes: bool = False,
+    admitted: Collection[str] | None = None,
 ) -> FileResult:
     """Findings and errors for one file's decoded source text; with `fixes`, each
-    finding whose rule offers a fix carries it, computed."""
+    finding whose rule offers a fix carries it, computed. `admitted`: the rules the
+    facts pass's triage let through (`triage_verdict`), so the file is not triaged again."""
     result = FileResult(path=display, lines=text.count("\n") + (0 if text.endswith("\n") else 1))
     if not text.strip():
         result.lines = 0
@@ -176,7 +178,10 @@ def analyze_text(
     specs = [config.rules[r] for r in sorted(enabled) if r in classes]
     used: set[tuple[int, str]] = set()  # (line, code) of suppressions findings hit
     specs = active_specs(text, specs)
-    if specs and module is None and triage:
+    if admitted is not None and triage:
+        # The facts pass triaged this file already (one `ast` parse for both).
+        specs = [spec for spec in specs if spec.id in admitted]
+    elif specs and module is None and triage:
         specs = triaged_specs(text, specs, project)
     if not specs:
         # No rule needs the tree, but a file that does not parse must still be
@@ -422,30 +427,58 @@ def collect_facts(
     text: str, display: str, collectors: Sequence[str], *, triage: bool = True
 ) -> dict[str, object]:
     """Project facts of one file, for the collectors whose tokens occur in it."""
+    return collect_file(text, display, collectors, None, triage=triage)[0]
+
+
+def collect_file(
+    text: str,
+    display: str,
+    collectors: Sequence[str],
+    config: Config | None,
+    *,
+    triage: bool = True,
+) -> tuple[dict[str, object], Verdict | None]:
+    """Project facts of one file and, given the run's `config` with the triage on, its
+    triage verdict (`triage_verdict`): one `ast` parse serves the `ast` collectors,
+    the collectors' triage and the rules' triage."""
     wanted = [COLLECTORS[name] for name in collectors if name in COLLECTORS]
     wanted = [c for c in wanted if c.applies_to(text)]
+    verdict_wanted = config is not None and triage
+    shared: list[TriageTree | None] = []
+
+    def shared_tree() -> TriageTree | None:
+        if not shared:
+            tree = parse_ast(text)
+            shared.append(None if tree is None else TriageTree(tree, text, deferring=True))
+        return shared[0]
+
     facts: dict[str, object] = {}
     for collector in [c for c in wanted if c.from_source is not None]:
         try:
-            value = collector.from_source(text, display)  # type: ignore[misc]
+            if verdict_wanted and collector.from_tree is not None:
+                tree = shared_tree()
+                value = None if tree is None else collector.from_tree(tree.tree, text, display)
+            else:
+                value = collector.from_source(text, display)  # type: ignore[misc]
         except Exception:  # a collector bug must not stop the run; the file just adds no facts
             continue
         if value:
             facts[collector.name] = value
+    verdict = triage_verdict(text, display, config, shared_tree()) if verdict_wanted else None
     wanted = [c for c in wanted if c.from_source is None]
     if wanted and triage and all(c.triage is not None for c in wanted):
-        tree = parse_triage(text)
+        tree = shared_tree()
         if tree is not None:
             wanted = [c for c in wanted if _collector_could_apply(c, tree)]
     if not wanted:
-        return facts
+        return facts, verdict
     parsed = parse(text, display)
     if isinstance(parsed, FileError):
-        return facts
+        return facts, verdict
     try:
         context = FileContext(display, text, parsed, module_name_for(display))
     except Exception:  # the analysis phase reports it, with the file
-        return facts
+        return facts, verdict
     for collector in wanted:
         try:
             value = collector.collect(context)
@@ -453,7 +486,32 @@ def collect_facts(
             continue
         if value:
             facts[collector.name] = value
-    return facts
+    return facts, verdict
+
+
+def triage_verdict(
+    text: str, display: str, config: Config | None, tree: TriageTree | None
+) -> Verdict | None:
+    """Which rules could fire in this file, before the run's facts are known: rule
+    code -> True, or the run conditions its condition asked (`TriageTree.in_run`),
+    answered by `triage.admitted` once the facts are in. None: not triaged (a rule
+    without a condition, or a file CPython cannot parse), so the analysis decides."""
+    if config is None or tree is None:
+        return None
+    classes = rule_classes()
+    specs = [config.rules[r] for r in sorted(config.rules_for_path(display)) if r in classes]
+    specs = active_specs(text, specs)
+    if not all(declares_triage(classes[spec.id]) for spec in specs):
+        return None
+    verdict: Verdict = {}
+    for spec in specs:
+        tree.deferred = []
+        if _could_fire(classes[spec.id], tree, spec):
+            verdict[spec.id] = True
+        elif tree.deferred:
+            verdict[spec.id] = [[query, list(names)] for query, names in tree.deferred]
+    tree.deferred = []
+    return verdict
 
 
 def content_digest(data: bytes) -> str:

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from leakguard.analysis.project import ProjectIndex
-from leakguard.analyzer import analyze_text, collect_facts, content_digest, module_name_for
+from leakguard.analyzer import (
+    analyze_text,
+    collect_facts,
+    collect_file,
+    content_digest,
+    module_name_for,
+)
 from leakguard.cache import ResultCache
 from leakguard.config import Config
 from leakguard.discovery import SourceFile, discover, printable
@@ -23,6 +29,7 @@ from leakguard.finding import FileError, FileResult, Finding
 from leakguard.registry import rule_classes
 from leakguard.source import SourceError, decode_source
 from leakguard.supervisor import Budget, over_memory, run_isolated
+from leakguard.triage import Verdict, admitted
 
 Progress = Callable[[int, int], None]
 
@@ -95,7 +102,9 @@ def check(
     workers = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
 
     budget = Budget(config.file_timeout, config.file_memory_mb)
-    project, needed, failed = _project_index(sources, config, cache, workers, triage, budget)
+    project, needed, failed, verdicts = _project_index(
+        sources, config, cache, workers, triage, budget
+    )
     results: dict[str, FileResult] = dict(failed)
     pending: list[tuple[_Source, str]] = []
     for source in sources:
@@ -118,7 +127,10 @@ def check(
     total, done = len(sources), len(sources) - len(pending)
     if progress:
         progress(done, total)
-    payloads = [(s.file.display, s.data) for s, _ in pending]
+    payloads = [
+        (s.file.display, s.data, _admitted(verdicts.get(s.file.display), project))
+        for s, _ in pending
+    ]
     initargs = (config, project, triage, fixes)
     analysed = _map(_analyse_payload, payloads, workers, _init_worker, initargs, budget)
     for (source, key), result in zip(pending, analysed, strict=True):
@@ -171,7 +183,15 @@ class Failed(FileResult):
     """A file whose worker crashed or ran over budget: reported, never cached."""
 
 
-def _failed_file(payload: tuple[str, bytes | None], message: str) -> FileResult:
+# (display path, content, the rules the facts pass's triage admitted or None)
+Payload = tuple[str, bytes | None, list[str] | None]
+
+
+def _admitted(verdict: Verdict | None, project: ProjectIndex | None) -> list[str] | None:
+    return None if verdict is None else admitted(verdict, project)
+
+
+def _failed_file(payload: Payload, message: str) -> FileResult:
     display = payload[0]
     return Failed(display, errors=[FileError(display, message)])
 
@@ -183,46 +203,50 @@ def _project_index(
     workers: int,
     triage: bool,
     budget: Budget,
-) -> tuple[ProjectIndex | None, list[str], dict[str, FileResult]]:
-    """The run's project facts, the collectors they come from, and the files whose
-    fact collection crashed or ran over budget: those are reported once, not analysed
-    again at the same cost."""
+) -> tuple[ProjectIndex | None, list[str], dict[str, FileResult], dict[str, Verdict | None]]:
+    """The run's project facts, the collectors they come from, the files whose fact
+    collection crashed or ran over budget (those are reported once, not analysed again
+    at the same cost), and each file's triage verdict: the facts pass parses each file
+    with `ast` once for its facts and its triage, and caches both by content, so a
+    file whose project-facts digest changed is analysed again without a new triage."""
     classes = rule_classes()
     needed = sorted(
         {fact for rid in config.enabled if rid in classes for fact in classes[rid].PROJECT_FACTS}
     )
     failed: dict[str, FileResult] = {}
+    verdicts: dict[str, Verdict | None] = {}
     if not needed:
-        return None, [], failed
+        return None, [], failed, verdicts
     index = ProjectIndex()
     pending: list[tuple[_Source, str]] = []
     facts_by_file: dict[str, dict[str, Any]] = {}
+    kind = f"facts+triage:{','.join(needed)}:{int(triage)}"
     for source in sources:
         if source.data is None:
             continue
-        key = (
-            cache.key("facts:" + ",".join(needed), source.file.display, source.digest)
-            if cache
-            else ""
-        )
+        key = cache.key(kind, source.file.display, source.digest) if cache else ""
         cached = cache.load(key) if cache else None
-        if isinstance(cached, dict):
-            facts_by_file[source.file.display] = cached
+        if isinstance(cached, dict) and isinstance(cached.get("facts"), dict):
+            facts_by_file[source.file.display] = cached["facts"]
+            verdicts[source.file.display] = cached.get("triage")
         else:
             pending.append((source, key))
-    payloads = [(s.file.display, s.data) for s, _ in pending]
-    collected = _map(_facts_payload, payloads, workers, _init_fact_worker, (needed, triage), budget)
-    for (source, key), facts in zip(pending, collected, strict=True):
-        if isinstance(facts, FileResult):
-            failed[source.file.display] = facts
+    payloads: list[Payload] = [(s.file.display, s.data, None) for s, _ in pending]
+    initargs = (needed, triage, config)
+    collected = _map(_facts_payload, payloads, workers, _init_fact_worker, initargs, budget)
+    for (source, key), outcome in zip(pending, collected, strict=True):
+        if isinstance(outcome, FileResult):
+            failed[source.file.display] = outcome
             continue
+        facts, verdict = outcome
         facts_by_file[source.file.display] = facts
+        verdicts[source.file.display] = verdict
         if cache is not None:
-            cache.store(key, facts)
+            cache.store(key, {"facts": facts, "triage": verdict})
     for display in sorted(facts_by_file):
         for collector, value in facts_by_file[display].items():
             index.facts.setdefault(collector, {})[module_name_for(display)] = value
-    return index, needed, failed
+    return index, needed, failed, verdicts
 
 
 # -- worker side -----------------------------------------------------------------------
@@ -240,9 +264,10 @@ def _init_worker(
     rule_classes()  # import every rule module once per process, not per file
 
 
-def _init_fact_worker(collectors: list[str], triage: bool) -> None:
+def _init_fact_worker(collectors: list[str], triage: bool, config: Config) -> None:
     _worker_state["collectors"] = collectors
     _worker_state["triage"] = triage
+    _worker_state["config"] = config
     rule_classes()  # rule modules register the fact collectors they need
 
 
@@ -253,8 +278,8 @@ def _decode(display: str, data: bytes | None) -> str | FileResult:
         return FileResult(display, errors=[FileError(display, str(exc))])
 
 
-def _analyse_payload(payload: tuple[str, bytes | None]) -> FileResult:
-    display, data = payload
+def _analyse_payload(payload: Payload) -> FileResult:
+    display, data, rules = payload
     text = _decode(display, data)
     if isinstance(text, FileResult):
         return text
@@ -266,6 +291,7 @@ def _analyse_payload(payload: tuple[str, bytes | None]) -> FileResult:
             _worker_state["project"],
             triage=_worker_state["triage"],
             fixes=_worker_state.get("fixes", False),
+            admitted=rules,
         )
     except MemoryError:
         config: Config = _worker_state["config"]
@@ -276,20 +302,26 @@ def _analyse_payload(payload: tuple[str, bytes | None]) -> FileResult:
         return FileResult(display, errors=[FileError(display, message)])
 
 
-def _facts_payload(payload: tuple[str, bytes | None]) -> dict[str, Any] | FileResult:
-    display, data = payload
+def _facts_payload(payload: Payload) -> tuple[dict[str, Any], Verdict | None]:
+    display, data, _ = payload
     text = _decode(display, data)
     if isinstance(text, FileResult):
-        return {}  # the analysis phase reports the decoding error
-    return collect_facts(text, display, _worker_state["collectors"], triage=_worker_state["triage"])
+        return {}, None  # the analysis phase reports the decoding error
+    return collect_file(
+        text,
+        display,
+        _worker_state["collectors"],
+        _worker_state["config"],
+        triage=_worker_state["triage"],
+    )
 
 
 R = TypeVar("R")
 
 
 def _map(
-    function: Callable[[tuple[str, bytes | None]], R],
-    items: list[tuple[str, bytes | None]],
+    function: Callable[[Payload], R],
+    items: list[Payload],
     workers: int,
     initializer: Callable[..., None],
     initargs: tuple[Any, ...],
@@ -298,8 +330,8 @@ def _map(
     """`map` in order, in worker processes (even for one job: a file that crashes the
     parser must cost only itself), each file under `budget`; a file that crashed or ran
     over budget yields a `Failed` result."""
-    task: Callable[[tuple[str, bytes | None]], R | FileResult] = function
-    failure: Callable[[tuple[str, bytes | None], str], R | FileResult] = _failed_file
+    task: Callable[[Payload], R | FileResult] = function
+    failure: Callable[[Payload, str], R | FileResult] = _failed_file
     yield from run_isolated(
         task,
         items,

@@ -23,7 +23,7 @@ import ast
 import builtins
 import warnings
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 N = TypeVar("N", bound=ast.AST)
@@ -46,14 +46,41 @@ def dotted(node: ast.expr) -> str | None:
     return ".".join(reversed(parts))
 
 
+# A run-level part of a condition: `(query name, names)`, answered against the run's
+# project facts once they are known (see `TriageTree.in_run`).
+RunCondition = tuple[str, tuple[str, ...]]
+
+# Query name -> `(project or None, names) -> bool`; None (the run is not known) must
+# answer True. Registered by the analysis module that owns the facts.
+RUN_QUERIES: dict[str, Callable[[Any, frozenset[str]], bool]] = {}
+
+
+def run_query(
+    name: str,
+) -> Callable[[Callable[[Any, frozenset[str]], bool]], Callable[[Any, frozenset[str]], bool]]:
+    def register(
+        query: Callable[[Any, frozenset[str]], bool],
+    ) -> Callable[[Any, frozenset[str]], bool]:
+        RUN_QUERIES[name] = query
+        return query
+
+    return register
+
+
 class TriageTree:
     """One file's `ast` tree with the indexes triage conditions ask about."""
 
-    def __init__(self, tree: ast.Module, text: str = "", project: Any = None) -> None:
+    def __init__(
+        self, tree: ast.Module, text: str = "", project: Any = None, *, deferring: bool = False
+    ) -> None:
         self.tree = tree
         self.text = text
         # The run's ProjectIndex during analysis (None in the facts pass).
         self.project = project
+        # In the facts pass the run is not known yet: `in_run` records its question
+        # here (and answers False), to be answered once the facts are in.
+        self.deferring = deferring
+        self.deferred: list[RunCondition] = []
         self._by_type: dict[type[ast.AST], list[ast.AST]] = {}
         # Last component of every called name/attribute: `x.append(...)` -> "append".
         self.called: set[str] = set()
@@ -218,6 +245,18 @@ class TriageTree:
             self.memo["call_names"] = found
         return found
 
+    def in_run(self, query: str, names: Iterable[str] = ()) -> bool:
+        """A run-level question (`RUN_QUERIES[query]`) about `names` of this file.
+
+        Conditions ask it last (`file_part or in_run(...)`) and only positively: in the
+        facts pass, where the run is not known yet, it is recorded and answers False, and
+        the rule is admitted later if any recorded question is answered True."""
+        chosen = tuple(sorted(set(names)))
+        if self.deferring:
+            self.deferred.append((query, chosen))
+            return False
+        return RUN_QUERIES[query](self.project, frozenset(chosen))
+
     def mentions(self, words: Iterable[str]) -> bool:
         """Whether any of `words` is an identifier, attribute, or an import's last part."""
         for word in words:
@@ -228,17 +267,38 @@ class TriageTree:
         return False
 
 
-def parse_triage(text: str, project: Any = None) -> TriageTree | None:
-    """The triage tree of `text`, or None when CPython cannot parse it (then LibCST
+def parse_ast(text: str) -> ast.Module | None:
+    """CPython's `ast` of `text`, or None when CPython cannot parse it (then LibCST
     decides, and reports the error)."""
     try:
         with warnings.catch_warnings():
             # Invalid escape sequences in old code warn at parse time; not ours to report.
             warnings.simplefilter("ignore")
-            tree = ast.parse(text)
+            return ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return TriageTree(tree, text, project)
+
+
+def parse_triage(text: str, project: Any = None) -> TriageTree | None:
+    """The triage tree of `text`, or None when CPython cannot parse it."""
+    tree = parse_ast(text)
+    return None if tree is None else TriageTree(tree, text, project)
+
+
+# A file's triage verdict, computed once in the facts pass (JSON, cached with the file's
+# facts): rule code -> True (may fire) or the run conditions under which it may fire.
+Verdict = dict[str, Any]
+
+
+def admitted(verdict: Verdict, project: Any) -> list[str]:
+    """The rules a verdict admits, its run conditions answered against `project`."""
+    found = []
+    for code, value in verdict.items():
+        if value is True or any(
+            RUN_QUERIES[query](project, frozenset(names)) for query, names in value
+        ):
+            found.append(code)
+    return sorted(found)
 
 
 def walk_within(node: ast.AST, stop: tuple[type[ast.AST], ...] = ()) -> Iterator[ast.AST]:

@@ -10,6 +10,7 @@ of each file's cache key, so editing `schemas.py` re-checks the files that use i
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -34,6 +35,9 @@ class FactCollector:
     # When set, facts come from the source text alone (`(text, display) -> facts`), so a
     # file whose only collectors have it is never parsed with LibCST in the facts phase.
     from_source: Callable[[str, str], Any] | None = None
+    # When set, `(ast tree, text, display) -> facts`, what `from_source` computes, from
+    # the `ast` tree the facts pass parses once for all (the triage's).
+    from_tree: Callable[[ast.Module, str, str], Any] | None = None
     # When set, `(index, module) -> value`: the part of the run's facts that the findings
     # of `module` can depend on (for the cache key). Unset: all facts of this collector.
     dependencies: Callable[[ProjectIndex, str], Any] | None = None

@@ -36,7 +36,7 @@ import libcst as cst
 from leakguard.analysis.frameworks import is_request_handler, may_have_request_handlers
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
 from leakguard.context import FileContext
-from leakguard.triage import TriageTree, module_level_names
+from leakguard.triage import TriageTree, module_level_names, run_query
 from leakguard.walker import SCOPE_NODES, descendants
 
 COLLECTOR = "pydantic_models"
@@ -898,6 +898,37 @@ def request_uses_in_run(project: ProjectIndex | None) -> bool:
     if project is None:
         return True
     return any(isinstance(f, dict) and f.get("uses") for f in project.of(COLLECTOR).values())
+
+
+@run_query("request_models")
+def may_be_request_models(project: ProjectIndex | None, names: frozenset[str]) -> bool:
+    """Triage, run level: whether a class named one of `names` may be a model the run
+    takes from requests. A model is reached from a handler's parameter, a field type or
+    a base (`ModelIndex.request_models`), each written in the facts as a (qualified)
+    name, so its name is the last part of some string in the run's facts (a superset:
+    every string counts)."""
+    if project is None:
+        return True
+    found: set[str] | None = project.derived.get("triage:request-model-names")
+    if found is None:
+        found = set()
+        if request_uses_in_run(project):
+            _last_parts(list(project.of(COLLECTOR).values()), found)
+        project.derived["triage:request-model-names"] = found
+    return not names.isdisjoint(found)
+
+
+def _last_parts(value: Any, found: set[str]) -> None:
+    """The last dotted part of every string value (not key) nested in `value`."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found.add(item.rsplit(".", 1)[-1])
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
 
 
 # `type X = ...` statements exist from Python 3.12.

@@ -175,7 +175,6 @@ def clamp_depth(depth: int) -> int:
 def collect_source(text: str, display: str) -> dict[str, Any] | None:
     """The summaries facts of one file (JSON-serialisable), or None if it has none."""
     from leakguard.analysis.asyncio_facts import is_test_file
-    from leakguard.analyzer import module_name_for
 
     if is_test_file(display):
         return None  # nothing outside the tests calls a test module's functions
@@ -183,6 +182,17 @@ def collect_source(text: str, display: str) -> dict[str, Any] | None:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+    return collect_tree(tree, text, display)
+
+
+def collect_tree(tree: ast.Module, text: str, display: str) -> dict[str, Any] | None:
+    """`collect_source` from an `ast` tree already parsed (the facts pass shares the
+    triage's parse)."""
+    from leakguard.analysis.asyncio_facts import is_test_file
+    from leakguard.analyzer import module_name_for
+
+    if is_test_file(display):
+        return None  # nothing outside the tests calls a test module's functions
     module = module_name_for(display)
     collector = _FileCollector(module)
     collector.digests = "digest" in text or "hashlib" in text
@@ -1521,6 +1531,7 @@ register_collector(
         ("def ",),
         _collect_from_context,
         from_source=collect_source,
+        from_tree=collect_tree,
         dependencies=_dependencies,
     )
 )

@@ -20,7 +20,6 @@ from leakguard.analysis.pydantic_models import (
     own_qualified,
     param_markers,
     request_handlers,
-    request_uses_in_run,
 )
 from leakguard.config import RuleSpec, bundled_rule_specs
 from leakguard.finding import Severity
@@ -53,11 +52,12 @@ class UnboundedRequestCollection(LintRule):
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
-        """A class (a model) while some file of the run takes models from requests, or
-        a function that may be a request handler."""
-        if tree.has(ast.ClassDef) and request_uses_in_run(tree.project):
+        """A function that may be a request handler, or a class named like something
+        the run's handlers take from requests (a model, nested or as a base)."""
+        if may_have_request_handlers(tree):
             return True
-        return may_have_request_handlers(tree)
+        classes = [klass.name for klass in tree.of(ast.ClassDef)]
+        return bool(classes) and tree.in_run("request_models", classes)
 
     def _options(self) -> LevelOptions:
         return LevelOptions(

@@ -18,7 +18,6 @@ from leakguard.analysis.pydantic_models import (
     own_qualified,
     param_tree,
     request_handlers,
-    request_uses_in_run,
     tree_refs,
 )
 from leakguard.config import RuleSpec
@@ -38,9 +37,10 @@ class UnboundedResourceParameter(LintRule):
         """A field or parameter with a resource name, in a class or a request handler."""
         if not tree.names & set(spec.option("resource_names")):
             return False
-        if tree.has(ast.ClassDef) and request_uses_in_run(tree.project):
+        if may_have_request_handlers(tree):
             return True
-        return may_have_request_handlers(tree)
+        classes = [klass.name for klass in tree.of(ast.ClassDef)]
+        return bool(classes) and tree.in_run("request_models", classes)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if any(isinstance(a, (cst.FunctionDef, cst.ClassDef)) for a in self.context.ancestors()):
