@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from leakguard.flake8_plugin import hide_noqa
+from leakguard.analyzer import analyze_text
+from leakguard.config import load_config
 
 FIXTURE = Path(__file__).parent / "fixtures" / "integrations" / "flake8"
 FORMAT = "%(path)s:%(row)d:%(col)d:%(code)s"
@@ -138,12 +139,18 @@ def test_clean_file_passes(project: Path) -> None:
     assert (completed.returncode, completed.stdout) == (0, "")
 
 
-def test_hide_noqa_keeps_positions_and_strings() -> None:
-    text = 'x = f("# noqa")  # NoQA: LG401\ny = 1  # noqa\n'
-    hidden = hide_noqa(text)
-    assert len(hidden) == len(text)
-    assert hidden.splitlines()[0] == 'x = f("# noqa")  # ____: LG401'
-    assert hidden.splitlines()[1] == "y = 1  # ____"
+def test_noqa_is_left_to_the_host_but_leakguard_ignores_hold(tmp_path: Path) -> None:
+    source = (
+        "import pickle\n"
+        'NOTE = "# noqa"\n'
+        "a = pickle.loads(b)  # NoQA: LG401\n"
+        "c = pickle.loads(d)  # leakguard: ignore[LG401]  # noqa: E501\n"
+    )
+    config = load_config([tmp_path])
+    flake8_view = analyze_text(source, "m.py", config, noqa=False).findings
+    assert [(f.line, f.suppressed) for f in flake8_view] == [(3, False), (4, True)]
+    check_view = analyze_text(source, "m.py", config).findings
+    assert [(f.line, f.suppressed) for f in check_view] == [(3, True), (4, True)]
 
 
 # flake8 in one process (-j 1), reporting afterwards whether leakguard analysed anything:
@@ -178,3 +185,52 @@ def test_plugin_does_no_work_unless_flake8_can_report_lg(
     assert "Traceback" not in completed.stderr, completed.stderr
     assert f"libcst imported: {analysed}" in completed.stderr
     assert ("LG401" in completed.stdout) is (analysed and "--ignore" not in selection)
+
+
+# flake8 in one process, counting the parses leakguard's analyser makes: LibCST's
+# (`parse_module`) and its own `ast` parse for triage (`parse_triage`).
+_COUNTING_PROBE = (
+    "import json, sys\n"
+    "import leakguard.analyzer as analyzer\n"
+    "counts = {'libcst': 0, 'ast': 0}\n"
+    "def counting(name, function):\n"
+    "    def wrapper(*args, **kwargs):\n"
+    "        counts[name] += 1\n"
+    "        return function(*args, **kwargs)\n"
+    "    return wrapper\n"
+    "analyzer.parse_module = counting('libcst', analyzer.parse_module)\n"
+    "analyzer.parse_triage = counting('ast', analyzer.parse_triage)\n"
+    "from flake8.main.cli import main\n"
+    "try:\n"
+    "    main(sys.argv[1:])\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "print('parses:', json.dumps(counts), file=sys.stderr)\n"
+)
+
+
+def _counted(project: Path, *args: str) -> tuple[list[str], dict[str, int]]:
+    command = [sys.executable, "-c", _COUNTING_PROBE, "--isolated", "-j", "1"]
+    completed = _run([*command, "--format", FORMAT, "--select", "LG", *args, "."], project)
+    assert "Traceback" not in completed.stderr, completed.stderr
+    [counts] = [line for line in completed.stderr.splitlines() if line.startswith("parses:")]
+    return _reported(completed), json.loads(counts.removeprefix("parses:"))
+
+
+def test_files_without_a_candidate_never_reach_libcst(project: Path) -> None:
+    # clean.py and plain.py have no candidate site for any rule; handlers.py has.
+    (project / "plain.py").write_text("def add(a, b):\n    return a + b\n", encoding="utf-8")
+    reported, parses = _counted(project, "--leakguard-no-cache")
+    assert reported == OPEN_FINDINGS
+    # Triage works on the `ast` tree flake8 hands the plugin: no second CPython parse.
+    assert parses == {"libcst": 1, "ast": 0}
+    assert not (project / ".leakguard_cache").exists()
+
+
+def test_a_second_run_reads_the_result_cache(project: Path) -> None:
+    assert _counted(project) == (OPEN_FINDINGS, {"libcst": 1, "ast": 0})
+    assert (project / ".leakguard_cache").is_dir()
+    assert _counted(project) == (OPEN_FINDINGS, {"libcst": 0, "ast": 0})
+    handlers = project / "handlers.py"
+    handlers.write_text(handlers.read_text(encoding="utf-8") + "\n\nX = 1\n", encoding="utf-8")
+    assert _counted(project) == (OPEN_FINDINGS, {"libcst": 1, "ast": 0})

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import hashlib
 import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from leakguard.fingerprint import line_hashes
 from leakguard.fixes import Applicability, Fix
 from leakguard.registry import rule_classes, visitor_methods
 from leakguard.rule import LintRule, Report, declares_triage
-from leakguard.suppression import comment_lines, suppressions_of
+from leakguard.suppression import comment_lines, suppressions_of, without_noqa
 from leakguard.triage import TriageTree, Verdict, parse_ast, parse_triage
 
 
@@ -44,17 +43,25 @@ def active_specs(text: str, specs: Sequence[RuleSpec]) -> list[RuleSpec]:
     return [s for s in specs if not s.prefilter or any(t in text for t in s.prefilter)]
 
 
-def triaged_specs(text: str, specs: list[RuleSpec], project: ProjectIndex | None) -> list[RuleSpec]:
+def triaged_specs(
+    text: str,
+    specs: list[RuleSpec],
+    project: ProjectIndex | None,
+    ast_tree: ast.Module | None = None,
+) -> list[RuleSpec]:
     """The rules whose triage condition admits this file (see `leakguard.triage`).
 
     One rule without a condition means LibCST parses the file anyway, and then all
     rules share its single walk, so nothing is dropped. A file CPython cannot parse is
-    left to LibCST, which reports the error.
+    left to LibCST, which reports the error. `ast_tree` is the text's `ast` tree when
+    the caller already has one (flake8 hands its plugins one), so it is not parsed twice.
     """
     classes = rule_classes()
     if not all(declares_triage(classes[spec.id]) for spec in specs):
         return specs
-    tree = parse_triage(text, project)
+    tree = (
+        TriageTree(ast_tree, text, project) if ast_tree is not None else parse_triage(text, project)
+    )
     if tree is None:
         return specs
     return [spec for spec in specs if _could_fire(classes[spec.id], tree, spec)]
@@ -165,10 +172,15 @@ def analyze_text(
     triage: bool = True,
     fixes: bool = False,
     admitted: Collection[str] | None = None,
+    ast_tree: ast.Module | None = None,
+    noqa: bool = True,
 ) -> FileResult:
     """Findings and errors for one file's decoded source text; with `fixes`, each
     finding whose rule offers a fix carries it, computed. `admitted`: the rules the
-    facts pass's triage let through (`triage_verdict`), so the file is not triaged again."""
+    facts pass's triage let through (`triage_verdict`), so the file is not triaged again.
+    `ast_tree`, when given, is CPython's `ast` tree of `text` (so the text is valid
+    Python): triage uses it instead of parsing the text again. Without `noqa`, `# noqa`
+    comments suppress nothing (a host such as flake8 applies them itself)."""
     result = FileResult(path=display, lines=text.count("\n") + (0 if text.endswith("\n") else 1))
     if not text.strip():
         result.lines = 0
@@ -182,17 +194,17 @@ def analyze_text(
         # The facts pass triaged this file already (one `ast` parse for both).
         specs = [spec for spec in specs if spec.id in admitted]
     elif specs and module is None and triage:
-        specs = triaged_specs(text, specs, project)
+        specs = triaged_specs(text, specs, project, ast_tree)
     if not specs:
         # No rule needs the tree, but a file that does not parse must still be
         # reported. CPython's parser is ~10x faster than LibCST's; LibCST confirms, so
         # syntax newer than this interpreter is not reported as an error.
-        if module is None and _python_syntax_error(text) is not None:
+        if module is None and ast_tree is None and _python_syntax_error(text) is not None:
             parsed = parse(text, display)
             if isinstance(parsed, FileError):
                 result.errors.append(parsed)
                 return result
-        return _with_unused_suppressions(result, text, config, used)
+        return _with_unused_suppressions(result, text, config, used, noqa)
     if module is None:
         parsed = parse(text, display)
         result.parsed = True
@@ -218,10 +230,10 @@ def analyze_text(
     result.errors.extend(_walk(module, context, rules))
     reports = [report for rule in rules for report in rule.reports]
     if reports:
-        findings, failed = _to_findings(reports, context, config, used, fixes)
+        findings, failed = _to_findings(reports, context, config, used, fixes, noqa)
         result.findings = findings
         result.errors.extend(failed)
-    return _with_unused_suppressions(result, text, config, used)
+    return _with_unused_suppressions(result, text, config, used, noqa)
 
 
 def _internal(where: str, exc: BaseException) -> str:
@@ -298,6 +310,7 @@ def _to_findings(
     config: Config,
     used: set[tuple[int, str]],
     fixes: bool = False,
+    noqa: bool = True,
 ) -> tuple[list[Finding], list[FileError]]:
     """Findings of the reports; adds to `used` each (line, code) suppression they hit.
     A report that cannot be placed costs its rule's findings in this file (reported as
@@ -305,7 +318,7 @@ def _to_findings(
     # On failure, positions are computed one by one below, each guarded.
     with contextlib.suppress(Exception):
         context.prefetch_positions(r.node for r in reports)
-    comments = comment_lines(context.source)
+    comments = _comments(context.source, noqa)
     hashes = line_hashes(context.source)
     source_lines = context.source.splitlines()
     findings: set[Finding] = set()
@@ -389,8 +402,13 @@ def _suppressed(
     return bool(hits)
 
 
+def _comments(text: str, noqa: bool) -> dict[int, str]:
+    comments = comment_lines(text)
+    return comments if noqa else without_noqa(comments)
+
+
 def _with_unused_suppressions(
-    result: FileResult, text: str, config: Config, used: set[tuple[int, str]]
+    result: FileResult, text: str, config: Config, used: set[tuple[int, str]], noqa: bool = True
 ) -> FileResult:
     """LG001 (opt-in) judges the file's suppression comments once every rule reported."""
     from leakguard.rules.meta import lg001_unused_suppression as lg001
@@ -401,7 +419,7 @@ def _with_unused_suppressions(
         return result
     if spec.prefilter and not any(token in text for token in spec.prefilter):
         return result
-    comments = comment_lines(text)
+    comments = _comments(text, noqa)
     if not comments:
         return result
     unused = lg001.unused_suppressions(
@@ -512,10 +530,6 @@ def triage_verdict(
             verdict[spec.id] = [[query, list(names)] for query, names in tree.deferred]
     tree.deferred = []
     return verdict
-
-
-def content_digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _collector_could_apply(collector: FactCollector, tree: TriageTree) -> bool:

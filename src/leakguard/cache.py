@@ -38,6 +38,11 @@ def _code_stamp() -> str:
     return digest.hexdigest()[:16]
 
 
+def content_digest(data: bytes) -> str:
+    """A file's identity in cache keys."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
 def prepare_directory(directory: Path) -> None:
     """Create the cache directory, marked so that git and backup tools ignore all of it
     (also what `leakguard-sarif` writes there: a hook must leave nothing untracked)."""

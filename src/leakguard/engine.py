@@ -19,10 +19,9 @@ from leakguard.analyzer import (
     analyze_text,
     collect_facts,
     collect_file,
-    content_digest,
     module_name_for,
 )
-from leakguard.cache import ResultCache
+from leakguard.cache import ResultCache, content_digest
 from leakguard.config import Config
 from leakguard.discovery import SourceFile, discover, printable
 from leakguard.finding import FileError, FileResult, Finding

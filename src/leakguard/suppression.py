@@ -35,6 +35,14 @@ def comment_lines(source: str) -> dict[int, str]:
     return comments
 
 
+def without_noqa(comments: dict[int, str]) -> dict[int, str]:
+    """`comments` with their `# noqa` directives removed, for a host that applies `noqa`
+    itself (flake8), so that `--disable-noqa` there shows those findings."""
+    if not any("noqa" in comment.lower() for comment in comments.values()):
+        return comments
+    return {number: _NOQA.sub("", comment) for number, comment in comments.items()}
+
+
 @dataclass(frozen=True)
 class Directive:
     """One suppression directive in a comment."""

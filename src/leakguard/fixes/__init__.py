@@ -17,9 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import libcst as cst
+if TYPE_CHECKING:
+    # Types only: findings (and so the result cache) import this module, and a run
+    # served from the cache (the flake8 plugin's warm run) must not pay for LibCST.
+    import libcst as cst
 
 
 class Applicability(str, Enum):
