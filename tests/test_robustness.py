@@ -411,13 +411,13 @@ def test_pyproject_with_invalid_utf8_is_reported_not_skipped(tmp_path: Path) -> 
 
 
 def test_flake8_plugin_survives_hostile_config(tmp_path: Path) -> None:
-    from leakguard.flake8_plugin import LeakguardChecker, _config_file_in, _config_from
+    from leakguard.flake8_plugin import LeakguardChecker, _config_file_in, _setup_from
 
     (tmp_path / "a.py").write_text(UNSAFE_LOAD)
     for document in ('ignore: [""]\n', "a: &a [1]\nb: [*a, *a]\nb: 1\n", "x: " + "9" * 5000):
         (tmp_path / ".leakguard.yaml").write_text(document)
         _config_file_in.cache_clear()
-        _config_from.cache_clear()
+        _setup_from.cache_clear()
         checker = LeakguardChecker(None, UNSAFE_LOAD.splitlines(True), str(tmp_path / "a.py"))  # type: ignore[arg-type]
         [(_, _, message, _)] = list(checker.run())
         assert message.startswith("LG000 leakguard configuration error"), message
