@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from leakguard.finding import Severity
-from leakguard.testing import run
+from leakguard.testing import check_fixture, run
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -125,3 +125,19 @@ def test_lg503_ignore_settings_modules(tmp_path: Path) -> None:
         [path], tmp_path, select=["LG503"], rules={"LG503": {"ignore_settings_modules": ["dev"]}}
     )
     assert configured.findings == []
+
+
+def test_lg403_max_call_depth_bounds_the_helpers_followed() -> None:
+    """The check four functions deep counts once `max_call_depth` allows four; with 1 only
+    the called helper's own body counts, so the two-deep checks in the negative fixture
+    (`require` -> `verify`, `Verifier.check` -> `verify_equal`) are no checks any more."""
+    fixtures = Path(__file__).parent / "fixtures" / "rules" / "LG403"
+    expected, reported = check_fixture(fixtures / "pos_crossfile_helper", "LG403")
+    assert reported == expected
+    _, deeper = check_fixture(fixtures / "pos_crossfile_helper", "LG403", {"max_call_depth": 4})
+    assert sorted(line for _, line, _ in expected - deeper) == [16]
+    _, shallow = check_fixture(fixtures / "neg_crossfile_helper", "LG403", {"max_call_depth": 1})
+    assert sorted((path.rsplit("/", 1)[-1], line) for path, line, _ in shallow) == [
+        ("loaders.py", 24),
+        ("loaders.py", 29),
+    ]

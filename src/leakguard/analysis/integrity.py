@@ -5,8 +5,10 @@ A *check* is
 - an `==`/`!=` comparison one side of which is computed with a digest function
   (`hashlib.sha256(data).hexdigest() == expected`), directly or through locals of the
   same scope (`h = hashlib.sha256(); h.update(b); digest = h.hexdigest(); digest != x`),
-- a call to a helper function defined in the same file whose body contains a check
-  (`verify_model(path, digest)`), followed transitively a few levels deep.
+- a call to a helper function whose body contains a check (`verify_model(path, digest)`),
+  followed transitively `max_depth` functions deep: helpers of the same file by name, and
+  functions of other files of the run through the function summaries (imports, aliases,
+  module-level instances).
 
 "Before" is source order within the scope's own body (pre-order of the tree, nested
 functions and classes excluded). Facts are memoised per scope.
@@ -22,20 +24,22 @@ import libcst as cst
 from leakguard.analysis.bindings import AssignedValues, assigned_values
 from leakguard.analysis.files import opens_file
 from leakguard.analysis.imports import matches_any
+from leakguard.analysis.summaries import DEFAULT_MAX_CALL_DEPTH, Vocabulary, summary_index
 from leakguard.context import FileContext
 from leakguard.walker import descendants
 
 # Lambdas stay inside: a check or load in a lambda is still in the scope's body order.
 _OWN_BODY_STOP = (cst.FunctionDef, cst.ClassDef)
-_HELPER_DEPTH = 3
 
 
 @dataclass(frozen=True)
 class CheckVocabulary:
-    """What counts as a comparison call and as a digest computation."""
+    """What counts as a comparison call and as a digest computation, and how many helper
+    functions deep a check is looked for."""
 
     compare_calls: tuple[str, ...]
     digest_calls: tuple[str, ...]
+    max_depth: int = DEFAULT_MAX_CALL_DEPTH
 
 
 @dataclass
@@ -76,7 +80,9 @@ def _scope_checks(
     for index, node in enumerate(descendants(scope, stop_at=_OWN_BODY_STOP)):
         if isinstance(node, cst.Call):
             order[id(node)] = index
-        if first_check is None and _is_check(node, values, context, vocabulary, _HELPER_DEPTH):
+        if first_check is None and _is_check(
+            node, values, context, vocabulary, vocabulary.max_depth
+        ):
             first_check = index
     facts = _ScopeChecks(order, first_check)
     context.memo[key] = facts
@@ -135,10 +141,28 @@ def _calls_checking_helper(
         helper_name = func.attr.value  # self.verify(...), cls.verify(...), Store.verify(...)
     else:
         return False
-    return any(
+    if any(
         _function_checks(helper, context, vocabulary, depth - 1)
         for helper in _functions_named(helper_name, context)
-    )
+    ):
+        return True
+    return _helper_of_the_run_checks(call, context, vocabulary, depth)
+
+
+def _helper_of_the_run_checks(
+    call: cst.Call, context: FileContext, vocabulary: CheckVocabulary, depth: int
+) -> bool:
+    """The call resolves (imports, aliases, module-level instances) to a function of
+    another file of the run that compares a digest, itself or through the functions it
+    calls, at most `depth` functions deep (the run's function summaries)."""
+    index = summary_index(context)
+    if index is None:
+        return False
+    target = index.callee(call, context)
+    if target is None or target.split(":", 1)[0] == context.module_name:
+        return False  # unknown, or in this file: judged on the tree above
+    checks = Vocabulary(compare_calls=vocabulary.compare_calls)
+    return index.find(target, checks, ("checks_digest",), depth) is not None
 
 
 def _function_checks(

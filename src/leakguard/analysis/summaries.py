@@ -12,7 +12,8 @@ possibly-own functions as *references* (resolved later, across the run):
   namespace (`heavy_modules`); *loops*: a `for` loop over a parameter whose body calls
   something (CPU-heavy work per item, asked for separately: LG202 counts it, LG201 not);
 - *returns_model* / *loads_model*: returns / calls a model loader (or an estimator);
-- *checks_digest*: compares a hash digest (`hmac.compare_digest`, `digest == x`);
+- *checks_digest*: compares a hash digest (`digest == x`; a call to a configured
+  comparison such as `hmac.compare_digest` is classified when queried);
 - *offloads*: hands work to a thread (`asyncio.to_thread`, `run_in_executor`, ...);
 - *once*: memoised (`@functools.cache`, `@lru_cache`...) or a lazy initialiser (tests and
   stores `self._model`/a `global`): `find(...)` stops there, since what it loads, reads or
@@ -85,7 +86,6 @@ _OFFLOAD_CALLS = frozenset(
     }
 )
 _OFFLOAD_METHODS = frozenset({"run_in_executor", "submit"})
-_COMPARE_DIGEST = frozenset({"hmac.compare_digest", "secrets.compare_digest"})
 _DIGEST_METHODS = frozenset({"hexdigest", "digest"})
 _ROUTE_METHODS = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "options", "route", "api_route", "websocket"}
@@ -110,6 +110,8 @@ class Vocabulary:
     # code on a receiver holding a model (`predict`): LG201's configured lists.
     blocking_methods: frozenset[str] = frozenset()
     model_methods: frozenset[str] = frozenset()
+    # Constant-time comparisons that count as an integrity check (LG403's `compare_calls`).
+    compare_calls: tuple[str, ...] = ()
 
     def is_blocking(self, name: str) -> bool:
         return matches_any(name, self.blocking)
@@ -651,8 +653,6 @@ class _FunctionCollector:
         reference = self.file.reference(func, self.owner, shadowed, self.receiver)
         if reference is not None:
             self._record(reference, call)
-            if reference[1] in _COMPARE_DIGEST:
-                self._fact("checks_digest", reference[1], line)
         if isinstance(func, (ast.Name, ast.Attribute)) and dotted is not None:
             # `model(x)` on an MLX model: the call itself runs the forward pass.
             provenance = self._receiver_provenance(func)
@@ -1162,6 +1162,8 @@ class SummaryIndex:
             return "loads_model", "loads a model"
         if "cpu_heavy" in kinds and vocabulary.is_heavy(name):
             return "cpu_heavy", f"runs `{name.split('.')[0]}` code"
+        if "checks_digest" in kinds and matches_any(name, vocabulary.compare_calls):
+            return "checks_digest", "compares a digest"
         return None
 
     def find(

@@ -12,6 +12,7 @@ from leakguard.analysis.integrity import (
     innermost_scope,
     round_trip,
 )
+from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
 from leakguard.triage import TriageTree, calls_resolve_to
@@ -23,6 +24,8 @@ _MAX_SHOWN = 40
 
 class UnverifiedModelLoad(LintRule):
     code = "LG403"
+    # Function summaries of the run: integrity checks in helpers of other files.
+    PROJECT_FACTS = (SUMMARIES,)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
@@ -45,7 +48,9 @@ class UnverifiedModelLoad(LintRule):
             return
         scope = innermost_scope(self.context)
         vocabulary = CheckVocabulary(
-            tuple(self.option("compare_calls")), tuple(self.option("digest_calls"))
+            tuple(self.option("compare_calls")),
+            tuple(self.option("digest_calls")),
+            int(self.option("max_call_depth")),
         )
         if checked_before(node, scope, self.context, vocabulary) or round_trip(
             node, source, self.context
