@@ -15,6 +15,8 @@ reachability and "is this stored value a model".
 - `reads_by_key(function, key)`: `key[k]` loads, `key.get(k)`, `k in key`: the memo idiom.
 - `constant_key(subscript, context)` / `is_constant(value, context)`: a fixed key (a
   literal, a tuple of literals, a module-level constant).
+- `key_bounded_by_source(function, store, key, ancestors, context)`: the key must name an
+  element of a collection the program holds, or a file, or the function raises first.
 - `is_enum_class(classdef, context)`: an enum, whose instances live for the process.
 - `model_value(value, function, context, factories, methods)`: the stored value is a
   fitted or loaded model (an estimator constructor, `.fit(...)`, `joblib.load(...)`,
@@ -407,6 +409,117 @@ def updates_existing_key(function: cst.FunctionDef, store: cst.Subscript, key: s
                     and _slice_code(node) == wanted
                 ):
                     return True
+    return False
+
+
+def key_bounded_by_source(
+    function: cst.FunctionDef,
+    store: cst.Subscript,
+    key: str,
+    ancestors: Sequence[cst.CSTNode],
+    context: FileContext,
+) -> bool:
+    """The key can only name an element of a finite source, because a key outside it
+    raises before the store: an unguarded lookup of the same key in a collection the
+    program holds (`self.raw_data[i]`, `TABLE[k]`, in the function's top-level statements
+    before the store; not the stored dict, not a parameter such as request data), or the
+    store sits in `with open(path)` whose path is built from the key (a cache of files:
+    a name with no file raises). The dict then holds at most one entry per element."""
+    wanted = _slice_code(store)
+    if wanted is None:
+        return False
+    for statement in function.body.body:
+        if any(n is store for n in descendants(statement, stop_at=SCOPE_NODES)):
+            break
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for node in descendants(statement, stop_at=SCOPE_NODES):
+            if (
+                isinstance(node, cst.Subscript)
+                and _slice_code(node) == wanted
+                and _program_collection(node.value, key, function, context)
+            ):
+                return True
+    names = _key_names(store)
+    if not names:
+        return False
+    locals_ = _single_assignments(function)
+    for ancestor in ancestors:
+        if ancestor is function:
+            break
+        if not isinstance(ancestor, cst.With):
+            continue
+        for item in ancestor.items:
+            call = item.item
+            if (
+                isinstance(call, cst.Call)
+                and context.imports.qualify(call.func) in _FILE_OPENERS
+                and call.args
+                and _mentions(call.args[0].value, names, locals_)
+            ):
+                return True
+    return False
+
+
+_FILE_OPENERS = frozenset({"open", "builtins.open", "io.open"})
+
+
+def _program_collection(
+    value: cst.BaseExpression, key: str, function: cst.FunctionDef, context: FileContext
+) -> bool:
+    """`self.<attr>` or a module-level name other than the store itself."""
+    name = dotted_name(value)
+    if name is None or name == key:
+        return False
+    receiver = function.params.params[0].name.value if function.params.params else None
+    head, _, rest = name.partition(".")
+    if receiver is not None and head == receiver:
+        return rest.count(".") == 0 and rest != ""
+    return "." not in name and name in _module_names(context)
+
+
+def _module_names(context: FileContext) -> frozenset[str]:
+    cached = context.memo.get("caches.module_names")
+    if isinstance(cached, frozenset):
+        return cached
+    names: set[str] = set()
+    for statement in context.module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                targets = (
+                    [t.target for t in small.targets]
+                    if isinstance(small, cst.Assign)
+                    else [small.target]
+                    if isinstance(small, cst.AnnAssign)
+                    else []
+                )
+                names.update(t.value for t in targets if isinstance(t, cst.Name))
+    result = frozenset(names)
+    context.memo["caches.module_names"] = result
+    return result
+
+
+def _key_names(store: cst.Subscript) -> set[str]:
+    index = store.slice[0].slice
+    if not isinstance(index, cst.Index):
+        return set()
+    value = index.value
+    return {n.value for n in [value, *descendants(value)] if isinstance(n, cst.Name)}
+
+
+def _mentions(
+    expr: cst.BaseExpression, names: set[str], locals_: dict[str, cst.BaseExpression]
+) -> bool:
+    """`expr` uses one of `names`, directly or through a local assigned once from one."""
+    for node in [expr, *descendants(expr)]:
+        if isinstance(node, cst.Name):
+            if node.value in names:
+                return True
+            bound = locals_.get(node.value)
+            if bound is not None and any(
+                isinstance(n, cst.Name) and n.value in names for n in [bound, *descendants(bound)]
+            ):
+                return True
     return False
 
 

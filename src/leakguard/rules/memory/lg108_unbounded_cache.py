@@ -41,6 +41,7 @@ from leakguard.analysis.caches import (
     is_enum_class,
     is_request_payload,
     is_unbounded_cache_decorator,
+    key_bounded_by_source,
     model_value,
     reads_by_key,
     request_reachable_names,
@@ -262,6 +263,14 @@ class UnboundedCache(LintRule):
             constant_key(site, self.context) or updates_existing_key(function, site, key)
         ):
             return  # a fixed slot or an existing entry is replaced: nothing grows
+        if (
+            not is_model
+            and isinstance(site, cst.Subscript)
+            and key_bounded_by_source(
+                function, site, key, list(self.context.ancestors()), self.context
+            )
+        ):
+            return  # one entry per element of a finite source (a dataset, a schema file)
         if self._builds_object(function, key, value):
             return  # filled while building an object, keyed by what it is built with
         if (
