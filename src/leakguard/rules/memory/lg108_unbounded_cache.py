@@ -271,8 +271,6 @@ class UnboundedCache(LintRule):
             )
         ):
             return  # one entry per element of a finite source (a dataset, a schema file)
-        if self._builds_object(function, key, value):
-            return  # filled while building an object, keyed by what it is built with
         if (
             value is not None
             and is_constant(value, self.context)
@@ -286,6 +284,8 @@ class UnboundedCache(LintRule):
                 return  # a registry or an index, not a cache
             if not is_model and value is not None and self._stores_payload(value, function):
                 return  # an in-memory store of what clients sent, not a cache
+        if self._builds_object(function, key, value):
+            return  # filled while building an object, keyed by what it is built with
         location = locate(container, self.context)
         facts = self._dict_facts(location.storage, key, container, location.definition)
         if facts is None:
@@ -330,12 +330,17 @@ class UnboundedCache(LintRule):
         owner = self._enclosing_class()
         if owner is None:
             return False
-        methods = {m.name.value: m for m in class_methods(owner)}
         name = function.name.value
-        if methods.get(name) is not function:
+        if not any(m is function for m in class_methods(owner)):
             return False
-        if name not in CONSTRUCTOR_NAMES and name not in constructor_helpers(methods):
-            return False
+        if name not in CONSTRUCTOR_NAMES:
+            memo_key = ("lg108.constructor_helpers", id(owner))
+            helpers = self.context.memo.get(memo_key)
+            if helpers is None:
+                methods = {m.name.value: m for m in class_methods(owner)}
+                helpers = self.context.memo[memo_key] = constructor_helpers(methods)
+            if name not in helpers:
+                return False
         receiver = receiver_name(function)
         if receiver is not None and key.startswith(f"{receiver}."):
             return True
