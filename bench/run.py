@@ -2,7 +2,7 @@
 
     python bench/run.py                        # 245 stdlib files + the precision corpus
     python bench/run.py --limit 600 --corpus-limit 0   # stdlib only, a larger sample
-    python bench/run.py --scaling              # also 1/4x and 4x of the stdlib sample
+    python bench/run.py --no-scaling           # skip the 1/4x and 4x runs of the stdlib sample
 
 Corpora: an even sample of the interpreter's standard library (`--limit` files,
 site-packages excluded) and, when `bench/corpus/run.py` has unpacked it, an even sample
@@ -14,8 +14,10 @@ Per corpus, wall-clock seconds (best of `--repeat`) of: leakguard cold (fresh ca
 warm (same files again), cold with the triage off (`LEAKGUARD_TRIAGE=0`), Bandit and
 `ruff check --select S,ASYNC,B` when installed. Reported as ratios, with the share of
 files and lines LibCST parsed (JSON `stats`), the peak RSS of any leakguard process,
-whether findings are identical with the triage on and off, and a one-file run. The
-machine is shared: the load average is printed first and belongs in bench/RESULTS.md.
+whether findings are identical with the triage on and off, the share of lines each
+rule's triage condition lets through, a one-file run, and the lines/s of a cold run at
+1/4x, 1x and 4x the stdlib sample (scaling). The machine is shared: the load average is
+printed first and last, and belongs in bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -255,6 +257,47 @@ def bench_corpus(name: str, target: Path, lines: int, args: argparse.Namespace) 
         f"peak RSS: {peak:.0f} MB (target <= {PEAK_RSS_TARGET_MB}: "
         f"{verdict(peak <= PEAK_RSS_TARGET_MB)})"
     )
+    rule_shares(target, args.jobs)
+
+
+def rule_shares(target: Path, jobs: int | None) -> None:
+    """Per rule, the share of lines in files its triage condition lets through (one
+    file counts for every rule that admits it), from the facts pass's verdicts."""
+    from leakguard.analysis.project import ProjectIndex
+    from leakguard.discovery import discover
+    from leakguard.engine import _project_index, _read
+    from leakguard.supervisor import Budget
+    from leakguard.testing import make_config
+    from leakguard.triage import admitted
+
+    config = make_config(target, exclude=[".leakguard_cache"])
+    sources = [_read(f, config.max_file_size) for f in discover([target], config).files]
+    budget = Budget(config.file_timeout, config.file_memory_mb)
+    workers = jobs or os.cpu_count() or 1
+    project, _, _, verdicts = _project_index(sources, config, None, workers, True, budget)
+    lines = {s.file.display: (s.data or b"").count(b"\n") for s in sources}
+    total = max(1, sum(lines.values()))
+    per_rule: dict[str, int] = {}
+    only: dict[str, int] = {}
+    untriaged = 0
+    for display, verdict in verdicts.items():
+        if verdict is None:
+            untriaged += lines[display]
+            continue
+        codes = admitted(verdict, project or ProjectIndex())
+        for code in codes:
+            per_rule[code] = per_rule.get(code, 0) + lines[display]
+        if len(codes) == 1:
+            only[codes[0]] = only.get(codes[0], 0) + lines[display]
+    ranked = sorted(per_rule.items(), key=lambda item: -item[1])
+    shown = ", ".join(
+        f"{code} {count / total:.0%} (alone {only.get(code, 0) / total:.0%})"
+        for code, count in ranked
+        if count / total >= 0.005
+    )
+    print(f"lines each rule's triage lets through: {shown or '-'}")
+    print(f"lines not triaged (unparsable for CPython, or a rule without a condition): "
+          f"{untriaged / total:.1%}")  # fmt: skip
 
 
 def bench_one_file(workdir: Path, file: Path, args: argparse.Namespace) -> None:
@@ -307,7 +350,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, help="leakguard --jobs (default: CPU count)")
     parser.add_argument("--no-bandit", action="store_true", help="skip the Bandit runs")
     parser.add_argument("--no-ruff", action="store_true", help="skip the Ruff runs")
-    parser.add_argument("--scaling", action="store_true", help="also run 1/4x and 4x")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the 1/4x and 4x runs")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     return parser.parse_args(argv)
 
@@ -332,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"\nprecision corpus: {args.corpus} not found (run bench/corpus/run.py)")
         small = min(files, key=lambda p: abs(p.stat().st_size - 4000))
         bench_one_file(workdir, small, args)
-        if args.scaling:
+        if not args.no_scaling:
             bench_scaling(root, files, workdir, args)
         print("\nmachine load after the runs: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     finally:

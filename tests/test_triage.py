@@ -12,6 +12,7 @@ import pytest
 from leakguard import analyzer
 from leakguard.analysis.project import COLLECTORS, ProjectIndex
 from leakguard.analyzer import analyze_text, collect_facts, collect_file
+from leakguard.config import bundled_rule_specs
 from leakguard.engine import RunResult, check
 from leakguard.registry import rule_classes
 from leakguard.rule import declares_triage
@@ -225,3 +226,45 @@ def test_the_triage_verdict_is_cached_with_the_facts(tmp_path: Path) -> None:
     warm = check([tmp_path], config, jobs=1)
     assert not warm.findings
     assert warm.parsed_files <= 1  # routes.py only (a request handler)
+
+
+# -- tightened conditions: each drops a look-alike and keeps the shape the rule reports --
+
+
+def _could_fire(code: str, source: str) -> bool:
+    tree = parse_triage(source)
+    assert tree is not None
+    return rule_classes()[code].could_fire(tree, bundled_rule_specs()[code])
+
+
+def test_lg103_needs_a_sized_value_in_a_loop_with_no_known_count() -> None:
+    # A repetition elsewhere in the file does not make an unknown-count loop's growth large.
+    elsewhere = (
+        "PAD = '-' * 80\n"
+        "def f(items):\n    out = []\n    for item in items:\n        out.append(item)\n"
+        "    return out\n"
+    )
+    assert not _could_fire("LG103", elsewhere)
+    inside = elsewhere.replace("out.append(item)", "out.append('x' * 100000)")
+    assert _could_fire("LG103", inside)
+    array = (
+        "import numpy as np\nCACHE = []\ndef f(q):\n    while q:\n"
+        "        CACHE.append(np.zeros((4096, 4096)))\n"
+    )
+    assert _could_fire("LG103", array)
+
+
+def test_lg106_needs_a_captured_container_or_the_yielded_one() -> None:
+    own_local = (
+        "def outer():\n    seen = []\n    def inner(x):\n        seen = []\n"
+        "        seen.append(x)\n        return seen\n    return inner\n"
+    )
+    assert not _could_fire("LG106", own_local)
+    captured = own_local.replace("        seen = []\n        seen.append", "        seen.append")
+    assert _could_fire("LG106", captured)
+    other_yield = (
+        "def gen(rows):\n    batch = []\n    for row in rows:\n        batch.append(row)\n"
+        "        yield row\n"
+    )
+    assert not _could_fire("LG106", other_yield)
+    assert _could_fire("LG106", other_yield.replace("yield row", "yield list(batch)"))

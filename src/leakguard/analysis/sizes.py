@@ -500,3 +500,19 @@ def large_source(tree: TriageTree) -> bool:
             if None in counts or math.prod(c or 0 for c in counts) >= _LONG_STRING:
                 return True
     return False
+
+
+def sized_without_count(tree: TriageTree, region: list[ast.AST]) -> bool:
+    """Triage: whether `region` (a loop's own nodes) holds something `estimate` sizes as
+    large whatever the iteration count: a repetition (`"x" * n`, `[0] * n`) or a numpy,
+    MLX or pandas constructor call (by qualified name, or by its last part)."""
+    roots = ("numpy.", *{name.split(".", 1)[0] + "." for name in (*MLX_AS_NUMPY, *DATAFRAME_TYPES)})
+    lasts = {name.rsplit(".", 1)[-1] for name in (*MLX_AS_NUMPY, *DATAFRAME_TYPES)}
+    for node in region:
+        if isinstance(node, ast.BinOp) and is_repetition(tree, node):
+            return True
+        if isinstance(node, ast.Call):
+            qualified = tree.qualify(node.func) or ""
+            if qualified.startswith(roots) or qualified.rsplit(".", 1)[-1] in lasts:
+                return True
+    return False

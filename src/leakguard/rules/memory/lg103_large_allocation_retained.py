@@ -17,10 +17,17 @@ from leakguard.analysis.loops import (
     loop_local_values,
     unreleased_persistence,
 )
-from leakguard.analysis.sizes import Estimate, estimate, format_bytes, large_source
+from leakguard.analysis.sizes import (
+    Estimate,
+    estimate,
+    format_bytes,
+    large_source,
+    sized_without_count,
+)
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.triage import (
+    SCOPES,
     TriageTree,
     exact_count,
     grows_within,
@@ -60,7 +67,18 @@ class LargeAllocationRetained(GrowthRule, LoopTrackingRule):
             ]
             if None in counts or math.prod(c or 0 for c in counts) >= fewest:
                 return True
-        return large_source(tree)
+        if not large_source(tree):
+            return False
+        # With no count the analysis can fold around a growth, only what is large
+        # whatever the count (a repetition, an array, a frame) made in its loop reports.
+        for growing in tree.loops:
+            if not grows_within(tree, growing, GROW_METHODS):
+                continue
+            if any(other is growing or nested_in_scope(tree, growing, other) for other in known):
+                return True
+            if sized_without_count(tree, tree.within(growing, SCOPES)):
+                return True
+        return False
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)

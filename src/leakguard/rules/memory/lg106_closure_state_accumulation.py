@@ -47,24 +47,37 @@ class ClosureStateAccumulation(GrowthRule):
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
-        """A nested function growing a container its enclosing function creates, or a
-        `yield` inside a loop that grows a container."""
+        """A nested function growing a container that it does not bind itself and that
+        an enclosing function creates, or a `yield` inside a loop that grows the
+        collection the yield hands out (by root name)."""
         for loop in tree.loops:
             inside = tree.within(loop, SCOPES)
-            if any(isinstance(n, ast.Yield) and n.value is not None for n in inside) and any(
-                is_growth(n, GROW_METHODS) for n in inside
+            yielded = {
+                _yielded_root(n.value)
+                for n in inside
+                if isinstance(n, ast.Yield) and n.value is not None
+            }
+            if yielded - {None} and any(
+                growth_root(n) in yielded
+                for n in inside
+                if is_growth(n, GROW_METHODS, rebinding=True)
             ):
                 return True
         for outer in tree.functions:
-            roots = {
-                growth_root(node)
-                for inner in tree.within(outer)
-                if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef))
-                for node in tree.walk(inner)
-                if is_growth(node, GROW_METHODS, rebinding=True)
-            }
+            roots: set[str] = set()
+            for inner in tree.within(outer):
+                if not isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                own = tree.within(inner, SCOPES)
+                grown = {
+                    growth_root(node)
+                    for node in own
+                    if is_growth(node, GROW_METHODS, rebinding=True)
+                }
+                # A name the inner function binds itself is its own local, not a capture.
+                roots |= {r for r in grown if r is not None} - _local_names(tree, inner, own)
             # The outer function's bindings are read only when an inner one grows something.
-            if roots - {None} and roots & container_names(tree, outer):
+            if roots and roots & container_names(tree, outer):
                 return True
         return False
 
@@ -311,3 +324,47 @@ def _container_word(binding: cst.BaseExpression | None) -> str:
     if isinstance(binding, cst.Call):
         return container_key(binding.func) or "container"
     return "container"
+
+
+def _yielded_root(value: ast.expr) -> str | None:
+    """The root name of what a `yield` hands out: `x`, `self.x`, a snapshot of one
+    (`list(x)`, `x.copy()`, `x[:]`); a superset of `_yielded_collection`."""
+    if isinstance(value, ast.Call):
+        if isinstance(value.func, ast.Attribute) and value.func.attr == "copy":
+            value = value.func.value
+        elif len(value.args) == 1:
+            value = value.args[0]
+    while isinstance(value, (ast.Attribute, ast.Subscript)):
+        value = value.value
+    return value.id if isinstance(value, ast.Name) else None
+
+
+def _local_names(
+    tree: TriageTree, function: ast.FunctionDef | ast.AsyncFunctionDef, own: list[ast.AST]
+) -> set[str]:
+    """Names `function` binds in its own scope (parameters, assignments, loop and `with`
+    targets, imports, definitions; not a comprehension's variables), less those it
+    declares `nonlocal` or `global`."""
+    arguments = function.args
+    found = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+    found.update(a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None)
+    declared: set[str] = set()
+    # A comprehension's own variables live in the comprehension's scope.
+    comprehension = {
+        id(name)
+        for node in own
+        if isinstance(node, ast.comprehension)
+        for name in tree.walk(node.target)
+    }
+    for node in own:
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            if id(node) in comprehension:
+                continue
+            found.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.Nonlocal, ast.Global)):
+            declared.update(node.names)
+    return found - declared
