@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from leakguard import analyzer
+from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.project import COLLECTORS, ProjectIndex
 from leakguard.analyzer import analyze_text, collect_facts, collect_file
 from leakguard.config import bundled_rule_specs
@@ -268,3 +269,20 @@ def test_lg106_needs_a_captured_container_or_the_yielded_one() -> None:
     )
     assert not _could_fire("LG106", other_yield)
     assert _could_fire("LG106", other_yield.replace("yield row", "yield list(batch)"))
+
+
+def test_request_handlers_need_a_route_path_or_a_resolved_route_factory() -> None:
+    def handlers(source: str) -> bool:
+        tree = parse_triage(source)
+        assert tree is not None
+        return may_have_request_handlers(tree)
+
+    # `patch` is an HTTP verb, but a mock target is no route path.
+    assert not handlers("from unittest import mock\n@mock.patch('os.getcwd')\ndef t(m): ...\n")
+    assert handlers("@router.patch('/items/{id}')\ndef update(id): ...\n")
+    assert handlers("@app.get(PREFIX)\ndef index(): ...\n")
+    assert handlers("@app.route(methods=['GET'])\ndef index(): ...\n")
+    # `get` ends `aiohttp.web.get`, a route factory; `os.environ.get` does not resolve to it.
+    assert not handlers("import os\nhome = os.environ.get('HOME')\n")
+    assert handlers("from aiohttp import web\nroutes = [web.get('/', index)]\n")
+    assert handlers("from django.urls import path\nurlpatterns = [path('items/', items)]\n")

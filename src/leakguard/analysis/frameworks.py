@@ -16,7 +16,7 @@ import libcst as cst
 
 from leakguard.analysis.imports import dotted_name
 from leakguard.context import FileContext
-from leakguard.triage import TriageTree, dotted
+from leakguard.triage import TriageTree, calls_resolve_to, dotted
 from leakguard.walker import descendants
 
 HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "trace"})
@@ -169,16 +169,36 @@ def enclosing_class_of(function: cst.FunctionDef, context: FileContext) -> cst.C
     return None
 
 
+def _may_route(decorator: ast.expr) -> bool:
+    """`route_decorator` on `ast`, without the receiver check: a verb call whose path
+    argument may be a route path (`@mock.patch("os.getcwd")` is not)."""
+    if not isinstance(decorator, ast.Call) or not isinstance(decorator.func, ast.Attribute):
+        return False
+    verb = decorator.func.attr
+    if verb not in _DECORATOR_METHODS:
+        return False
+    path: ast.expr | None = decorator.args[0] if decorator.args else None
+    if path is None:
+        path = next((k.value for k in decorator.keywords if k.arg in ("path", "rule")), None)
+    if path is None:
+        # `**options` may hold the path; otherwise only these verbs need none.
+        return verb in ("route", "api_route", "view") or any(
+            k.arg is None for k in decorator.keywords
+        )
+    if isinstance(path, ast.Constant):
+        text = path.value
+        return isinstance(text, str) and (text.startswith("/") or text == "")
+    return isinstance(path, (ast.Name, ast.Attribute, ast.JoinedStr, ast.Starred))
+
+
 def may_have_request_handlers(tree: TriageTree) -> bool:
     """Triage (see `leakguard.triage`): whether `is_request_handler` may hold for some
     function of the file, judged on CPython's `ast` before LibCST parses it. Never
     False when it may: a route decorator, a class that may be a class-based view, or a
     call that may register a handler."""
     for function in tree.functions:
-        for decorator in function.decorator_list:
-            target = decorator.func if isinstance(decorator, ast.Call) else None
-            if isinstance(target, ast.Attribute) and target.attr in _DECORATOR_METHODS:
-                return True
+        if any(_may_route(decorator) for decorator in function.decorator_list):
+            return True
     views = {name.rsplit(".", 1)[-1] for name in _CLASS_BASED_VIEWS}
     for klass in tree.of(ast.ClassDef):
         for base in klass.bases:
@@ -187,7 +207,6 @@ def may_have_request_handlers(tree: TriageTree) -> bool:
             last = {written.rsplit(".", 1)[-1], qualified.rsplit(".", 1)[-1]}
             if last & views or written.endswith(("MethodView", "HTTPEndpoint")):
                 return True
-    factories = {name.rsplit(".", 1)[-1] for name in _ROUTE_FACTORIES}
     for call in tree.of(ast.Call):
         func = call.func
         if isinstance(func, ast.Attribute):
@@ -196,7 +215,6 @@ def may_have_request_handlers(tree: TriageTree) -> bool:
             # Any method call may register through a keyword (`endpoint=handler`).
             if any(k.arg in _REGISTRATION_KEYWORDS for k in call.keywords):
                 return True
-        name = dotted(func) or ""
-        if name.rsplit(".", 1)[-1] in factories and name.split(".", 1)[0] in tree.targets:
-            return True
-    return False
+    # Route factories are recognised by the call's resolved name (`ImportTable.call_name`),
+    # so `os.environ.get` is no `aiohttp.web.get`.
+    return calls_resolve_to(tree, _ROUTE_FACTORIES)
