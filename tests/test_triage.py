@@ -286,3 +286,15 @@ def test_request_handlers_need_a_route_path_or_a_resolved_route_factory() -> Non
     assert not handlers("import os\nhome = os.environ.get('HOME')\n")
     assert handlers("from aiohttp import web\nroutes = [web.get('/', index)]\n")
     assert handlers("from django.urls import path\nurlpatterns = [path('items/', items)]\n")
+
+
+def test_lg108_needs_a_cache_name_a_read_by_key_or_a_model_for_a_store() -> None:
+    registry = (
+        "from fastapi import FastAPI\napp = FastAPI()\nROUTES = {}\n"
+        "def register(name, handler):\n    ROUTES[name] = handler\n"
+    )
+    # A web framework import alone no longer lets a write-only registry through.
+    assert not _could_fire("LG108", registry)
+    assert _could_fire("LG108", registry.replace("ROUTES", "_cache"))
+    models = registry.replace("= handler", "= joblib.load(handler)")
+    assert _could_fire("LG108", "import joblib\n" + models)

@@ -31,7 +31,6 @@ import re
 import libcst as cst
 
 from leakguard.analysis.caches import (
-    WEB_FRAMEWORKS,
     cache_decorator,
     constant_key,
     decorator_target,
@@ -68,7 +67,7 @@ from leakguard.context import FileContext
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace
 from leakguard.fixes.names import renamed_callee
 from leakguard.rule import LintRule
-from leakguard.triage import SCOPES, TriageTree, calls_match, dotted, imports_any
+from leakguard.triage import SCOPES, TriageTree, calls_match, dotted
 from leakguard.walker import descendants
 
 _FIX_METHOD = (
@@ -100,8 +99,9 @@ class UnboundedCache(LintRule):
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
-        """A memoising decorator, or a keyed store in a function into a container named
-        like a cache, in a file with models or a web framework."""
+        """A memoising decorator, a keyed store in a function into a container named
+        like a cache or read by key in that function, or a store in a file that builds
+        or fits models."""
         decorators = {str(d).rsplit(".", 1)[-1] for d in spec.option("cache_decorators")}
         for function in tree.functions:
             for decorator in function.decorator_list:
@@ -137,11 +137,10 @@ class UnboundedCache(LintRule):
             key = dotted(container)
             if key is not None and pattern.search(key.rsplit(".", 1)[-1]):
                 return True
-        models = [str(m).split(".", 1)[0] for m in spec.option("model_factories")]
-        return (
-            imports_any(tree, (*models, *WEB_FRAMEWORKS))
-            or calls_match(tree, spec.option("model_factories"))
-            or bool(tree.called & set(spec.option("model_methods")))
+        # No stored key is read by key in its function (that returned above), so a
+        # registry-named store reports only when it keeps a model built per call.
+        return calls_match(tree, spec.option("model_factories")) or bool(
+            tree.called & set(spec.option("model_methods"))
         )
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
