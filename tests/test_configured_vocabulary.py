@@ -104,3 +104,21 @@ def test_calls_removed_from_lg201_are_no_evidence(tmp_path: Path) -> None:
         "select: [LG201, LG202]\nrules:\n  LG201:\n    blocking_calls: [requests.get]\n",
     )
     assert _lg202(tmp_path) == {}
+
+
+def test_the_built_in_loader_list_agrees_with_the_rules_lists() -> None:
+    """`analysis/model_loads.MODEL_LOADERS` is the one built-in list (summaries, LG201's
+    receivers, the estimator defaults); the rules' YAML lists, which users edit, start
+    from the same names."""
+    from leakguard.analysis.estimators import DEFAULT_ESTIMATOR_CLASSES
+    from leakguard.analysis.model_loads import FITTED_MODEL_LOADERS, MODEL_LOADERS
+    from leakguard.config import bundled_rule_specs
+
+    specs = bundled_rule_specs()
+    lg110 = specs["LG110"].options
+    known = {*lg110["loaders"], *lg110["generic_loaders"], *lg110["keyword_loaders"]}
+    in_memory = {"pickle.loads", "cloudpickle.loads"}  # LG110: loads from disk or a hub
+    assert set(MODEL_LOADERS) - in_memory <= known
+    for rule in ("LG101", "LG201"):
+        assert set(FITTED_MODEL_LOADERS) <= set(specs[rule].options["estimator_classes"])
+    assert set(FITTED_MODEL_LOADERS) <= set(DEFAULT_ESTIMATOR_CLASSES)

@@ -25,9 +25,9 @@ import libcst as cst
 
 from leakguard.analysis.estimators import receiver_estimator
 from leakguard.analysis.imports import dotted_name, matches_any
+from leakguard.analysis.model_loads import MODEL_LOADERS
 from leakguard.analysis.scopes import function_scope, module_bindings
 from leakguard.analysis.summaries import (
-    DEFAULT_LOADERS,
     DEFAULT_MAX_CALL_DEPTH,
     Chain,
     Vocabulary,
@@ -120,7 +120,7 @@ class BlockingCalls:
         loaders = tuple(c for c in self._estimator_classes if c.rsplit(".", 1)[-1][:1].islower())
         return Vocabulary(
             blocking=tuple(str(n) for n in self.options["blocking_calls"]),
-            loaders=DEFAULT_LOADERS + loaders,
+            loaders=MODEL_LOADERS + loaders,
             blocking_methods=self._blocking_methods,
             model_methods=self._estimator_methods,
         )

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from leakguard.analysis.imports import matches_any
+from leakguard.analysis.model_loads import FITTED_MODEL_LOADERS
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants
 
@@ -54,15 +55,7 @@ DEFAULT_ESTIMATOR_CLASSES: tuple[str, ...] = (
     "hdbscan.HDBSCAN",
     "imblearn.pipeline.Pipeline",
     # Model loaders: what they return is a fitted model.
-    "joblib.load",
-    "pickle.load",
-    "pickle.loads",
-    "cloudpickle.load",
-    "cloudpickle.loads",
-    "dill.load",
-    "skops.io.load",
-    "mlflow.sklearn.load_model",
-    "mlflow.pyfunc.load_model",
+    *FITTED_MODEL_LOADERS,
 )
 
 

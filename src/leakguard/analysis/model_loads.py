@@ -16,7 +16,7 @@ knows how to match it:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -28,6 +28,41 @@ from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants
 
 _PERSISTENT_ROOTS = frozenset({"self", "cls", "app", "application", "state"})
+
+# The one built-in list of model loaders (rules' YAML lists are the users' knobs; this is
+# what code without a rule option uses: the function summaries' provenance of models,
+# LG201's model receivers, the estimator defaults). Loaders whose value is a fitted
+# estimator-like model (`predict`/`transform` apply to it) come first.
+FITTED_MODEL_LOADERS: tuple[str, ...] = (
+    "joblib.load",
+    "pickle.load",
+    "pickle.loads",
+    "cloudpickle.load",
+    "cloudpickle.loads",
+    "dill.load",
+    "skops.io.load",
+    "mlflow.sklearn.load_model",
+    "mlflow.pyfunc.load_model",
+)
+MODEL_LOADERS: tuple[str, ...] = (
+    *FITTED_MODEL_LOADERS,
+    "torch.load",
+    "torch.jit.load",
+    "onnxruntime.InferenceSession",
+    "keras.models.load_model",
+    "tensorflow.keras.models.load_model",
+    "sentence_transformers.SentenceTransformer",
+    "xgboost.Booster",
+    "lightgbm.Booster",
+    "mlx_lm.load",
+)
+# Method names that load whatever the receiver or module (`AutoModel.from_pretrained`).
+_LOADER_LAST_NAMES = ("from_pretrained", "load_model")
+
+
+def is_model_loader(name: str, loaders: Iterable[str] = MODEL_LOADERS) -> bool:
+    """`joblib.load`, configured loaders, and any `*.from_pretrained` / `*.load_model`."""
+    return name.rsplit(".", 1)[-1] in _LOADER_LAST_NAMES or matches_any(name, loaders)
 
 
 @dataclass(frozen=True)

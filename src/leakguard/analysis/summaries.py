@@ -56,6 +56,7 @@ from typing import Any
 import libcst as cst
 
 from leakguard.analysis.imports import dotted_name, matches_any
+from leakguard.analysis.model_loads import is_model_loader
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
 from leakguard.context import FileContext
 from leakguard.triage import dotted as ast_dotted
@@ -121,34 +122,6 @@ class Vocabulary:
 
     def is_loader(self, name: str) -> bool:
         return is_model_loader(name, self.loaders)
-
-
-DEFAULT_LOADERS: tuple[str, ...] = (
-    "joblib.load",
-    "pickle.load",
-    "pickle.loads",
-    "cloudpickle.load",
-    "cloudpickle.loads",
-    "dill.load",
-    "skops.io.load",
-    "torch.load",
-    "torch.jit.load",
-    "onnxruntime.InferenceSession",
-    "mlflow.sklearn.load_model",
-    "mlflow.pyfunc.load_model",
-    "keras.models.load_model",
-    "tensorflow.keras.models.load_model",
-    "sentence_transformers.SentenceTransformer",
-    "xgboost.Booster",
-    "lightgbm.Booster",
-    "mlx_lm.load",
-)
-
-
-def is_model_loader(name: str, loaders: Iterable[str] = DEFAULT_LOADERS) -> bool:
-    """`joblib.load`, configured loaders, and any `*.from_pretrained` / `*.load_model`."""
-    last = name.rsplit(".", 1)[-1]
-    return last in ("from_pretrained", "load_model") or matches_any(name, loaders)
 
 
 # Loaders whose value is a `(model, tokenizer)` pair: the first element is the model.
