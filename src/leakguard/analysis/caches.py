@@ -15,6 +15,8 @@ reachability and "is this stored value a model".
 - `reads_by_key(function, key)`: `key[k]` loads, `key.get(k)`, `k in key`: the memo idiom.
 - `constant_key(subscript, context)` / `is_constant(value, context)`: a fixed key (a
   literal, a tuple of literals, a module-level constant).
+- `reference_scopes(context)`: for each name, the functions that mention it (`""` for
+  module level), to tell helpers only constructors call.
 - `key_bounded_by_source(function, store, key, ancestors, context)`: the key must name an
   element of a collection the program holds, or a file, or the function raises first.
 - `is_enum_class(classdef, context)`: an enum, whose instances live for the process.
@@ -35,7 +37,7 @@ from leakguard.analysis.cleanup import CONSTRUCTOR_NAMES
 from leakguard.analysis.frameworks import is_request_handler
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.context import FileContext
-from leakguard.walker import SCOPE_NODES, descendants
+from leakguard.walker import SCOPE_NODES, descendants, walk
 
 _DICT_FACTORIES = frozenset(
     {"dict", "collections.OrderedDict", "collections.defaultdict", "typing.OrderedDict"}
@@ -410,6 +412,34 @@ def updates_existing_key(function: cst.FunctionDef, store: cst.Subscript, key: s
                 ):
                     return True
     return False
+
+
+def reference_scopes(context: FileContext) -> dict[str, frozenset[str]]:
+    """name -> the names of the innermost functions whose bodies mention it (called or
+    passed on), `""` for a mention outside any function. One pass per file."""
+    cached = context.memo.get("caches.reference_scopes")
+    if isinstance(cached, dict):
+        return cached
+    found: dict[str, set[str]] = {}
+    path: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        if not isinstance(node, cst.Name):
+            return
+        parent = path[-2] if len(path) > 1 else None
+        if isinstance(parent, (cst.FunctionDef, cst.ClassDef)) and parent.name is node:
+            return  # the definition's own name
+        if isinstance(parent, cst.Attribute) and parent.attr is node:
+            return
+        scope = next(
+            (n.name.value for n in reversed(path[:-1]) if isinstance(n, cst.FunctionDef)), ""
+        )
+        found.setdefault(node.value, set()).add(scope)
+
+    walk(context.module, visit, stack=path)
+    result = {name: frozenset(scopes) for name, scopes in found.items()}
+    context.memo["caches.reference_scopes"] = result
+    return result
 
 
 def key_bounded_by_source(

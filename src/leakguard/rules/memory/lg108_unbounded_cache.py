@@ -43,6 +43,7 @@ from leakguard.analysis.caches import (
     key_bounded_by_source,
     model_value,
     reads_by_key,
+    reference_scopes,
     request_reachable_names,
     returns_stored_value,
     updates_existing_key,
@@ -327,9 +328,17 @@ class UnboundedCache(LintRule):
         module dict, unless the stored value refers to the object: a registry of every
         instance keeps them all alive."""
         owner = self._enclosing_class()
-        if owner is None:
-            return False
         name = function.name.value
+        if owner is None:
+            # A private module function called only from constructors
+            # (`_resolve_model(...)` in `APIHandler.__init__`) runs while objects are built.
+            callers = reference_scopes(self.context).get(name, frozenset())
+            return (
+                name.startswith("_")
+                and any(m is function for m in _module_functions(self.context.module))
+                and bool(callers)
+                and callers <= CONSTRUCTOR_NAMES
+            )
         if not any(m is function for m in class_methods(owner)):
             return False
         if name not in CONSTRUCTOR_NAMES:
@@ -477,6 +486,10 @@ def _is_static_or_class(node: cst.FunctionDef) -> bool:
         if name.rsplit(".", 1)[-1] in ("staticmethod", "classmethod"):
             return True
     return False
+
+
+def _module_functions(module: cst.Module) -> list[cst.FunctionDef]:
+    return [s for s in module.body if isinstance(s, cst.FunctionDef)]
 
 
 def _has_parameters(node: cst.FunctionDef) -> bool:
