@@ -189,17 +189,22 @@ def analyze_text(
     enabled = config.rules_for_path(display)
     specs = [config.rules[r] for r in sorted(enabled) if r in classes]
     used: set[tuple[int, str]] = set()  # (line, code) of suppressions findings hit
-    specs = active_specs(text, specs)
-    if admitted is not None and triage:
-        # The facts pass triaged this file already (one `ast` parse for both).
-        specs = [spec for spec in specs if spec.id in admitted]
-    elif specs and module is None and triage:
-        specs = triaged_specs(text, specs, project, ast_tree)
+    # A verdict exists only for text CPython parsed: no syntax check is needed below.
+    pretriaged = admitted is not None and triage
+    if pretriaged:
+        # The facts pass triaged this file already, after the same text prefilter
+        # (one `ast` parse serves both).
+        specs = [spec for spec in specs if spec.id in (admitted or ())]
+    else:
+        specs = active_specs(text, specs)
+        if specs and module is None and triage:
+            specs = triaged_specs(text, specs, project, ast_tree)
     if not specs:
         # No rule needs the tree, but a file that does not parse must still be
         # reported. CPython's parser is ~10x faster than LibCST's; LibCST confirms, so
         # syntax newer than this interpreter is not reported as an error.
-        if module is None and ast_tree is None and _python_syntax_error(text) is not None:
+        valid = pretriaged or ast_tree is not None
+        if module is None and not valid and _python_syntax_error(text) is not None:
             parsed = parse(text, display)
             if isinstance(parsed, FileError):
                 result.errors.append(parsed)

@@ -98,6 +98,7 @@ class TriageTree:
         # subtrees many times (every loop, every function), and a look-up here is ~10x
         # cheaper than `ast.iter_child_nodes`.
         self._children: dict[int, list[ast.AST]] = {}
+        self._within: dict[tuple[int, tuple[type[ast.AST], ...]], list[ast.AST]] = {}
         self._index(tree)
         self.attributes.update(node.attr for node in self.of(ast.Attribute))
         self.names.update(node.id for node in self.of(ast.Name))
@@ -177,7 +178,16 @@ class TriageTree:
 
     def within(self, node: ast.AST, stop: tuple[type[ast.AST], ...] = ()) -> list[ast.AST]:
         """The nodes below `node`, not descending into nodes of the `stop` types (which
-        are themselves included): `walk_within` from the child index."""
+        are themselves included): `walk_within` from the child index. Remembered per
+        node and stop (conditions ask the same loops and functions again); callers
+        must not change the list."""
+        key = (id(node), stop)
+        found = self._within.get(key)
+        if found is None:
+            found = self._within[key] = self._collect_within(node, stop)
+        return found
+
+    def _collect_within(self, node: ast.AST, stop: tuple[type[ast.AST], ...]) -> list[ast.AST]:
         children = self._children
         found: list[ast.AST] = []
         pending = list(children.get(id(node), ()))
