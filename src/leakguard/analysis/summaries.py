@@ -659,13 +659,15 @@ class _FunctionCollector:
         for node in nodes:
             bodies: list[ast.AST] = []
             names: list[str] = []
-            if isinstance(node, (ast.With, ast.AsyncWith)):
-                names = [n for item in node.items if (n := self._bounding(item.context_expr))]
-                bodies = list(node.body)
-            elif isinstance(node, ast.Call) and node.args:
-                name = self._bounding(node)
-                if name is not None and name.rsplit(".", 1)[-1] == "wait_for":
-                    names, bodies = [name], [node.args[0]]
+            kind = type(node)  # exact types: this loop sees every node of every function
+            if kind is ast.With or kind is ast.AsyncWith:
+                items = node.items  # type: ignore[attr-defined]
+                names = [n for item in items if (n := self._bounding(item.context_expr))]
+                bodies = list(node.body)  # type: ignore[attr-defined]
+            elif kind is ast.Call and _named(node.func, "wait_for") and node.args:  # type: ignore[attr-defined]
+                name = self._bounding(node)  # type: ignore[arg-type]
+                if name is not None:
+                    names, bodies = [name], [node.args[0]]  # type: ignore[attr-defined]
             for body in bodies if names else ():
                 for inner in ast.walk(body):
                     if isinstance(inner, ast.Call):
@@ -1422,6 +1424,14 @@ class SummaryIndex:
             "resolutions": resolutions,
             "upstream": self._upstream(own),
         }
+
+
+def _named(func: ast.expr, name: str) -> bool:
+    """`name(...)` or `x.name(...)`, without resolving anything."""
+    kind = type(func)
+    return (kind is ast.Attribute and func.attr == name) or (  # type: ignore[attr-defined]
+        kind is ast.Name and func.id == name  # type: ignore[attr-defined]
+    )
 
 
 def _flags(reference: Sequence[Any]) -> Mapping[str, Any]:
