@@ -207,3 +207,9 @@ def is_test_file(path: str) -> bool:
     code that is linted as production code."""
     name = path.replace("\\", "/").rsplit("/", 1)[-1]
     return name == "conftest.py" or name.startswith("test") or name.endswith("_test.py")
+
+
+def is_test_module(module_name: str) -> bool:
+    """`is_test_file` for a dotted module name of the run (`tests.test_api`): test code
+    is not deployed, so the request models its test apps take are no service's."""
+    return bool(module_name) and is_test_file(module_name.rsplit(".", 1)[-1] + ".py")

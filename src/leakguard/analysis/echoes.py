@@ -5,15 +5,30 @@ sizes no work, however it is named; a field of a request model is the same when 
 handler returns the model whole. The question is asked per name of one function: every
 read of the name must end in the returned value, a log or print call, or a local that
 itself only reaches those, passing through nothing but containers, f-strings, attribute
-reads and calls that only package a value for the response.
+reads, arithmetic and calls that only package a value for the response.
+
+Two more ends size no work either:
+- a comparison or a branch test (`if token_num + max_tokens > context_len:`): the value
+  only validates or picks a branch (not in a `while` test, which repeats work while it
+  holds);
+- a store into long-lived state (`self.limits[model] = limit`, `SETTINGS["k"] = k`): a
+  setting kept for later, not work of this request. A store into a local (`params[...]
+  = limit`, later handed to work) is not such an end.
+With the module, a call to a function or method of the same file (by name, like the
+request paths of LG204) passes the value on when the called parameter itself only
+reaches such ends.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 
 from leakguard.analysis.imports import dotted_name
-from leakguard.walker import walk
+from leakguard.analysis.scopes import function_scope
+from leakguard.context import FileContext
+from leakguard.walker import descendants, walk
 
 # Calls that package a value for the response or a log line without acting on it.
 _PACKAGING_CALLS = frozenset(
@@ -50,23 +65,57 @@ _PASS_THROUGH = (
     cst.FormattedStringExpression,
     cst.ConcatenatedString,
     cst.Arg,
+    cst.BinaryOperation,
+    cst.UnaryOperation,
 )
 _MAX_HOPS = 3  # locals that forward the value before it is returned
+# Roots of long-lived state a handler may store a setting into.
+_STATE_ROOTS = frozenset({"self", "cls"})
 
 
-def only_reaches_response(function: cst.FunctionDef, name: str) -> bool:
-    """True when no read of `name` in `function` does anything but return or log it.
+def only_reaches_response(
+    function: cst.FunctionDef, name: str, context: FileContext | None = None
+) -> bool:
+    """True when no read of `name` in `function` does anything but return, log, compare
+    or store it as a setting (see the module docstring); with the file's `context`, also
+    through calls to functions of that file.
 
-    Conservative: a read inside a nested function or lambda, a comparison, arithmetic,
-    subscript, loop, or an argument to any other call counts as work.
+    Conservative: a read inside a nested function or lambda, a subscript, a loop, a
+    `while` test, or an argument to any other call counts as work.
     """
-    return _only_echoed(function, name, _MAX_HOPS)
+    return _only_echoed(function, name, _MAX_HOPS, _Module(context))
 
 
-def _only_echoed(function: cst.FunctionDef, name: str, hops: int) -> bool:
+class _Module:
+    """The file's module-level functions and its classes' methods by name, built on
+    first use: `f(x)` calls the former, `obj.f(x)` the latter."""
+
+    def __init__(self, context: FileContext | None) -> None:
+        self.context = context
+        self._functions: dict[str, list[cst.FunctionDef]] = {}
+        self._methods: dict[str, list[cst.FunctionDef]] = {}
+        self._built = False
+
+    def named(self, name: str, method: bool) -> list[cst.FunctionDef]:
+        if self.context is None:
+            return []
+        if not self._built:
+            self._built = True
+            for statement in self.context.module.body:
+                if isinstance(statement, cst.FunctionDef):
+                    self._functions.setdefault(statement.name.value, []).append(statement)
+                elif isinstance(statement, cst.ClassDef):
+                    for member in statement.body.body:
+                        if isinstance(member, cst.FunctionDef):
+                            self._methods.setdefault(member.name.value, []).append(member)
+        return (self._methods if method else self._functions).get(name, [])
+
+
+def _only_echoed(function: cst.FunctionDef, name: str, hops: int, module: _Module) -> bool:
     forwarded: list[str] = []
     verdict = True
     path: list[cst.CSTNode] = []
+    locals_ = _bound_locals(function, module.context)
 
     def visit(node: cst.CSTNode) -> None:
         nonlocal verdict
@@ -77,19 +126,67 @@ def _only_echoed(function: cst.FunctionDef, name: str, hops: int) -> bool:
         if any(isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in path[1:-1]):
             verdict = False  # captured by nested code we do not follow
             return
-        target = _echo_end(path)
-        if target is None:
+        target = _echo_end(path, lambda call, arg: _inert_in_callee(call, arg, hops, module))
+        stored_locally = (
+            target is not None
+            and target.startswith("store:")
+            and (module.context is None or target[6:] in locals_)
+        )
+        if target is None or stored_locally:
             verdict = False
-        elif target:
+        elif target and not target.startswith("store:"):
             forwarded.append(target)
 
     walk(function.body, visit, stack=path)
     if not verdict:
         return False
     for local in dict.fromkeys(forwarded):
-        if local == name or hops == 0 or not _only_echoed(function, local, hops - 1):
+        if local == name or hops == 0 or not _only_echoed(function, local, hops - 1, module):
             return False
     return True
+
+
+def _bound_locals(function: cst.FunctionDef, context: FileContext | None) -> frozenset[str]:
+    """Names the function binds itself: a store under one of them is no setting."""
+    if context is None:
+        return frozenset()  # without the file, no store counts (see `_echo_end`)
+    scope = function_scope(function, context)
+    return frozenset((set(scope.params) | scope.locals) - _STATE_ROOTS)
+
+
+def _inert_in_callee(call: cst.Call, arg: cst.Arg, hops: int, module: _Module) -> bool:
+    """`arg` of `call` goes to a function of the module whose parameter only reaches
+    ends that size no work (every function of that name, when several share it)."""
+    if hops == 0:
+        return False
+    func = call.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+    method = isinstance(func, cst.Attribute)
+    candidates = module.named(name, method) if isinstance(name, str) else []
+    if not candidates:
+        return False
+    for callee in candidates:
+        param = _parameter_for(callee, call, arg, method)
+        if param is None or not _only_echoed(callee, param, hops - 1, module):
+            return False
+    return True
+
+
+def _parameter_for(
+    callee: cst.FunctionDef, call: cst.Call, arg: cst.Arg, bound: bool
+) -> str | None:
+    params = [*callee.params.posonly_params, *callee.params.params]
+    if bound and params and params[0].name.value in _STATE_ROOTS:
+        params = params[1:]  # `obj.method(x)`: `self` is the receiver
+    if arg.star:
+        return None
+    if arg.keyword is not None:
+        every = [*params, *callee.params.kwonly_params]
+        names = {p.name.value for p in every}
+        return arg.keyword.value if arg.keyword.value in names else None
+    positional = [a for a in call.args if a.keyword is None]
+    index = next(i for i, a in enumerate(positional) if a is arg)
+    return params[index].name.value if index < len(params) else None
 
 
 def _is_read(node: cst.Name, parent: cst.CSTNode) -> bool:
@@ -104,13 +201,25 @@ def _is_read(node: cst.Name, parent: cst.CSTNode) -> bool:
     return not isinstance(parent, (cst.ImportAlias, cst.FunctionDef, cst.ClassDef))
 
 
-def _echo_end(path: list[cst.CSTNode]) -> str | None:
-    """Where the read at `path[-1]` ends: "" for the response or a log line, a local's
-    name when it is assigned to one, None when it is used for anything else."""
+def _echo_end(
+    path: list[cst.CSTNode], inert_call: Callable[[cst.Call, cst.Arg], bool]
+) -> str | None:
+    """Where the read at `path[-1]` ends: "" for the response, a log line or a
+    comparison, a local's name when it is assigned to one, "store:<root>" when it is
+    stored under `<root>[...]`/`<root>.x`, None when it is used for anything else."""
     child = path[-1]
-    for parent in reversed(path[:-1]):
+    for position in range(len(path) - 2, -1, -1):
+        parent = path[position]
         if isinstance(parent, cst.Return):
             return ""
+        if isinstance(parent, (cst.If, cst.IfExp, cst.Assert)) and child is parent.test:
+            return ""  # only picks a branch (a `while` test repeats work instead)
+        if isinstance(parent, cst.Comparison):
+            inside_while = any(
+                isinstance(p, cst.While) and path[i + 1] is p.test
+                for i, p in enumerate(path[:position])
+            )
+            return None if inside_while else ""
         if isinstance(parent, cst.Attribute) and parent.value is child:
             child = parent  # `params.limit`: a field of the value, still data
             continue
@@ -120,7 +229,11 @@ def _echo_end(path: list[cst.CSTNode]) -> str | None:
             child = parent
             continue
         if isinstance(parent, cst.Call):
-            if child is parent.func or not _packages(parent):
+            if child is parent.func:
+                return None
+            if not _packages(parent) and not (
+                isinstance(child, cst.Arg) and inert_call(parent, child)
+            ):
                 return None
             child = parent
             continue
@@ -139,6 +252,9 @@ def _echo_end(path: list[cst.CSTNode]) -> str | None:
             )
             if len(targets) == 1 and isinstance(targets[0], cst.Name):
                 return targets[0].value
+            if len(targets) == 1 and isinstance(targets[0], (cst.Subscript, cst.Attribute)):
+                root = _root_name(targets[0])
+                return f"store:{root}" if root is not None else None
             return None
         return None
     return None
@@ -168,3 +284,9 @@ def _is_log_call(call: cst.Call) -> bool:
         return False
     receiver = dotted_name(func.value) or ""
     return receiver.rsplit(".", 1)[-1] in _LOG_RECEIVERS
+
+
+def _root_name(node: cst.BaseExpression) -> str | None:
+    while isinstance(node, (cst.Subscript, cst.Attribute)):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None

@@ -33,6 +33,7 @@ from typing import Any
 
 import libcst as cst
 
+from leakguard.analysis.asyncio_facts import is_test_module
 from leakguard.analysis.frameworks import is_request_handler, may_have_request_handlers
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
 from leakguard.context import FileContext
@@ -748,6 +749,12 @@ def _reads_request(value: cst.BaseExpression, names: set[str], context: FileCont
 
 _REQUEST_NAMES = frozenset({"request", "req"})  # also Flask's global `request`
 _REQUEST_TYPE_SUFFIXES = (".Request", ".BaseRequest", ".HTTPConnection")
+# Parameter types the framework injects itself: never read from the request body, even
+# when a run also holds a package whose own class has the same name (FastAPI's OpenAPI
+# document `Response` model is no `fastapi.Response`).
+_INJECTED_TYPES = frozenset(
+    {"Request", "Response", "WebSocket", "HTTPConnection", "BackgroundTasks", "SecurityScopes"}
+)
 _FRAMEWORK_PREFIXES = ("fastapi.", "starlette.", "aiohttp.", "flask.", "werkzeug.", "quart.")
 
 
@@ -790,6 +797,8 @@ def body_param_use(param: cst.Param, context: FileContext) -> tuple[str, Tree] |
     """("body"|"query"|"param", tree) for a route handler parameter, or None when the
     parameter is a dependency or framework object."""
     marker, calls = param_markers(param, context)
+    if _framework_injected(param, context):
+        return None
     tree = param_tree(param, context)
     if marker in DEPENDENCY_MARKERS:
         # `params: Pagination = Depends()` (or `Annotated[Pagination, Depends()]`): FastAPI
@@ -802,6 +811,17 @@ def body_param_use(param: cst.Param, context: FileContext) -> tuple[str, Tree] |
     if marker in QUERY_MARKERS:
         return ("query" if tree_refs(tree) else "param"), tree
     return ("body" if tree_refs(tree) else "param"), tree
+
+
+def _framework_injected(param: cst.Param, context: FileContext) -> bool:
+    """`response: Response`, `tasks: BackgroundTasks` imported from a web framework."""
+    if param.annotation is None:
+        return False
+    qualified = context.imports.qualify(param.annotation.annotation) or ""
+    return (
+        qualified.startswith(_FRAMEWORK_PREFIXES)
+        and qualified.rsplit(".", 1)[-1] in _INJECTED_TYPES
+    )
 
 
 def _request_uses(context: FileContext) -> list[dict[str, Any]]:
@@ -1084,9 +1104,12 @@ class ModelIndex:
                 result[name] = (owner, tree)
         return result
 
-    def request_models(self, kinds: tuple[str, ...] = ("body",)) -> dict[str, RequestModel]:
-        """Models whose fields come from the request (directly, nested or as a base)."""
-        key = ",".join(kinds)
+    def request_models(
+        self, kinds: tuple[str, ...] = ("body",), skip_tests: bool = False
+    ) -> dict[str, RequestModel]:
+        """Models whose fields come from the request (directly, nested or as a base);
+        with `skip_tests`, uses in test modules (`is_test_module`) do not count."""
+        key = ",".join(kinds) + (":skip_tests" if skip_tests else "")
         if key in self._closures:
             return self._closures[key]
         found: dict[str, RequestModel] = {}
@@ -1104,6 +1127,8 @@ class ModelIndex:
                 todo.append(model)
 
         for module in sorted(self.modules):
+            if skip_tests and is_test_module(module):
+                continue
             for use in self.modules[module].get("uses", ()):
                 if use["kind"] not in kinds:
                     continue

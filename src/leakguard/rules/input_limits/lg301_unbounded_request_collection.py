@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+from functools import cached_property
 
 import libcst as cst
 
+from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.pydantic_models import (
     BODY_MARKERS,
@@ -65,11 +67,18 @@ class UnboundedRequestCollection(LintRule):
             dict_keys=bool(self.option("check_dict_keys")),
         )
 
+    @cached_property
+    def _skip_tests(self) -> bool:
+        return bool(self.option("skip_tests"))
+
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if self._skip_tests and is_test_file(self.context.path):
+            return
         if any(isinstance(a, (cst.FunctionDef, cst.ClassDef)) for a in self.context.ancestors()):
             return
         index = model_index(self.context)
-        use = index.request_models(("body",)).get(own_qualified(self.context, node.name.value))
+        models = index.request_models(("body",), skip_tests=self._skip_tests)
+        use = models.get(own_qualified(self.context, node.name.value))
         if use is None:
             return
         klass = local_facts(self.context).get("classes", {}).get(node.name.value)
@@ -93,6 +102,8 @@ class UnboundedRequestCollection(LintRule):
                 self._report(node.bases[0], f"Root model `{node.name.value}`", use.how, levels)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if self._skip_tests and is_test_file(self.context.path):
+            return
         if id(node) not in request_handlers(self.context):
             return
         index = model_index(self.context)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+from functools import cached_property
 
 import libcst as cst
 
+from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.echoes import only_reaches_response
 from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.pydantic_models import (
@@ -42,7 +44,13 @@ class UnboundedResourceParameter(LintRule):
         classes = [klass.name for klass in tree.of(ast.ClassDef)]
         return bool(classes) and tree.in_run("request_models", classes)
 
+    @cached_property
+    def _skip_tests(self) -> bool:
+        return bool(self.option("skip_tests"))
+
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if self._skip_tests and is_test_file(self.context.path):
+            return
         if any(isinstance(a, (cst.FunctionDef, cst.ClassDef)) for a in self.context.ancestors()):
             return
         names = set(self.option("resource_names"))
@@ -51,7 +59,7 @@ class UnboundedResourceParameter(LintRule):
             return
         index = model_index(self.context)
         qualified = own_qualified(self.context, node.name.value)
-        use = index.request_models(("body", "query")).get(qualified)
+        use = index.request_models(("body", "query"), self._skip_tests).get(qualified)
         if use is None:
             return
         klass = local_facts(self.context).get("classes", {}).get(node.name.value)
@@ -66,6 +74,8 @@ class UnboundedResourceParameter(LintRule):
                 self.report(statement, subject=subject, name=name, fix=_FIELD_FIX)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if self._skip_tests and is_test_file(self.context.path):
+            return
         names = set(self.option("resource_names"))
         params = [p for p in handler_params(node) if p.name.value in names]
         if not params or id(node) not in request_handlers(self.context):
@@ -76,7 +86,7 @@ class UnboundedResourceParameter(LintRule):
             if (
                 use is not None
                 and index.number_unbounded(use[1])
-                and not only_reaches_response(node, param.name.value)
+                and not only_reaches_response(node, param.name.value, self.context)
             ):
                 subject = f"Parameter `{param.name.value}` of route handler `{node.name.value}`"
                 self.report(param, subject=subject, name=param.name.value, fix=_QUERY_FIX)
@@ -91,4 +101,4 @@ class UnboundedResourceParameter(LintRule):
             for param in handler_params(handler)
             if model in tree_refs(param_tree(param, self.context))
         ]
-        return bool(uses) and all(only_reaches_response(h, name) for h, name in uses)
+        return bool(uses) and all(only_reaches_response(h, name, self.context) for h, name in uses)

@@ -6,6 +6,7 @@ import ast
 
 import libcst as cst
 
+from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.pydantic_models import (
     COLLECTOR,
@@ -76,6 +77,8 @@ class UnboundedBatchIteration(LintRule):
             self._check(node, node.iter, element)
 
     def _check(self, loop: cst.CSTNode, iterable: cst.BaseExpression, work: cst.CSTNode) -> None:
+        if self.option("skip_tests") and is_test_file(self.context.path):
+            return
         function = self.context.enclosing_function()
         if function is None or id(function) not in request_handlers(self.context):
             return
