@@ -28,7 +28,7 @@ import libcst as cst
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.scopes import function_scope
 from leakguard.context import FileContext
-from leakguard.walker import descendants, walk
+from leakguard.walker import walk
 
 # Calls that package a value for the response or a log line without acting on it.
 _PACKAGING_CALLS = frozenset(

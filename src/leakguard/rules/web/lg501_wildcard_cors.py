@@ -13,7 +13,7 @@ from leakguard.config import RuleSpec, bundled_rule_specs
 from leakguard.finding import Severity
 from leakguard.rule import LintRule
 from leakguard.triage import TriageTree
-from leakguard.walker import descendants
+from leakguard.walker import descendants, walk
 
 _HEADER = "access-control-allow-origin"
 _LIST_FIX = (
@@ -128,7 +128,7 @@ class WildcardCors(LintRule):
             and self._is_header(name.value)
             and self._string(value.value) == "*"
         ):
-            self._report_header(call)
+            self._report_header(call, call.func.value)
 
     # -- assignments, dict entries and tuples ---------------------------------------------
 
@@ -138,7 +138,7 @@ class WildcardCors(LintRule):
             if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
                 key = target.slice[0].slice.value
                 if self._is_header(key) and self._string(node.value) == "*":
-                    self._report_header(node)
+                    self._report_header(node, target.value)
             return
         if (
             isinstance(target, cst.Name)
@@ -163,8 +163,8 @@ class WildcardCors(LintRule):
         ):
             self._report_header(node)
 
-    def _report_header(self, node: cst.CSTNode) -> None:
-        if self._decided_by_origin_condition():
+    def _report_header(self, node: cst.CSTNode, receiver: cst.BaseExpression | None = None) -> None:
+        if self._decided_by_origin_condition() or self._callers_decide(receiver):
             return
         self._report(node, "`Access-Control-Allow-Origin: *`", False, "", _HEADER_FIX)
 
@@ -180,6 +180,56 @@ class WildcardCors(LintRule):
             ):
                 return True
         return False
+
+    def _callers_decide(self, receiver: cst.BaseExpression | None) -> bool:
+        """A plain module-level helper writes the header into a mapping it is handed
+        (datasette's `add_cors_headers(headers)`, behind its `--cors` flag): whether `*`
+        applies is decided where it is called. Silent unless this file uses the helper
+        otherwise than in calls under a CORS/origin condition (a callback registration,
+        an unconditional call)."""
+        if receiver is None:
+            return False
+        function = self.context.enclosing_function()
+        if (
+            function is None
+            or function.decorators
+            or not any(s is function for s in self.context.module.body)
+        ):
+            return False
+        root = receiver
+        while isinstance(root, (cst.Attribute, cst.Subscript)):
+            root = root.value
+        params = {p.name.value for p in function.params.params}
+        if not isinstance(root, cst.Name) or root.value not in params:
+            return False
+        return self._only_called_under_cors_condition(function.name.value)
+
+    def _only_called_under_cors_condition(self, helper: str) -> bool:
+        key = ("LG501.helper", helper)
+        cached = self.context.memo.get(key)
+        if isinstance(cached, bool):
+            return cached
+        verdict = True
+        path: list[cst.CSTNode] = []
+
+        def visit(node: cst.CSTNode) -> None:
+            nonlocal verdict
+            if not verdict or not isinstance(node, cst.Name) or node.value != helper:
+                return
+            parent = path[-2] if len(path) >= 2 else None
+            if isinstance(parent, cst.FunctionDef) and parent.name is node:
+                return  # the definition itself
+            if not (isinstance(parent, cst.Call) and parent.func is node):
+                verdict = False  # registered as a callback or passed on: applied by others
+                return
+            verdict = any(
+                isinstance(a, cst.If) and _mentions_cors(self.context.code_of(a.test))
+                for a in path[:-2]
+            )
+
+        walk(self.context.module, visit, stack=path)
+        self.context.memo[key] = verdict
+        return verdict
 
     # -- values -----------------------------------------------------------------------------
 
@@ -285,6 +335,11 @@ class WildcardCors(LintRule):
             if isinstance(ancestor, cst.If) and _tests_for_wildcard(ancestor.test):
                 return True
         return False
+
+
+def _mentions_cors(code: str) -> bool:
+    lowered = code.lower()
+    return "cors" in lowered or "origin" in lowered
 
 
 def _tests_for_wildcard(test: cst.BaseExpression) -> bool:
