@@ -290,3 +290,78 @@ def _root_name(node: cst.BaseExpression) -> str | None:
     while isinstance(node, (cst.Subscript, cst.Attribute)):
         node = node.value
     return node.value if isinstance(node, cst.Name) else None
+
+
+def sized_attributes(
+    function: cst.FunctionDef, name: str, context: FileContext
+) -> frozenset[str] | None:
+    """The attribute names read from `name` (a request model parameter) whose values
+    may size work: read through attribute chains and loop variables over them
+    (`for item in request.prompts: ... item.max_tokens`), each read judged like
+    `only_reaches_response`. None when the value itself goes anywhere else (handed
+    whole to a call, say): then any of its fields may size work."""
+    module = _Module(context)
+    sized: set[str] = set()
+    pending = [name]
+    seen: set[str] = set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        loops = _attribute_reads(function, current, module, sized)
+        if loops is None:
+            return None
+        pending.extend(loops)
+    return frozenset(sized)
+
+
+def _attribute_reads(
+    function: cst.FunctionDef, name: str, module: _Module, sized: set[str]
+) -> list[str] | None:
+    """Adds to `sized` the attributes of `name` read for work; returns the loop
+    variables that walk its attributes, or None when `name` itself escapes."""
+    loops: list[str] = []
+    escaped = False
+    path: list[cst.CSTNode] = []
+    locals_ = _bound_locals(function, module.context)
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal escaped
+        if escaped or not isinstance(node, cst.Name) or node.value != name:
+            return
+        if len(path) < 2 or not _is_read(node, path[-2]):
+            return
+        if any(isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in path[1:-1]):
+            escaped = True
+            return
+        top = len(path) - 1
+        attribute: str | None = None
+        while top >= 1 and isinstance(path[top - 1], cst.Attribute):
+            parent = path[top - 1]
+            assert isinstance(parent, cst.Attribute)
+            if parent.value is not path[top]:
+                break
+            top -= 1
+            attribute = parent.attr.value
+        holder = path[top - 1] if top >= 1 else None
+        if (
+            isinstance(holder, (cst.For, cst.CompFor))
+            and holder.iter is path[top]
+            and isinstance(holder.target, cst.Name)
+        ):
+            loops.append(holder.target.value)  # the items of a collection field
+            return
+        end = _echo_end(path, lambda call, arg: _inert_in_callee(call, arg, _MAX_HOPS, module))
+        inert = end is not None and (not end.startswith("store:") or end[6:] not in locals_)
+        if inert and end and not end.startswith("store:"):
+            inert = _only_echoed(function, end, _MAX_HOPS - 1, module)
+        if inert:
+            return
+        if attribute is None:
+            escaped = True
+        else:
+            sized.add(attribute)
+
+    walk(function.body, visit, stack=path)
+    return None if escaped else loops

@@ -34,6 +34,7 @@ from typing import Any
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_module
+from leakguard.analysis.echoes import sized_attributes
 from leakguard.analysis.frameworks import is_request_handler, may_have_request_handlers
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
 from leakguard.context import FileContext
@@ -833,7 +834,13 @@ def _request_uses(context: FileContext) -> list[dict[str, Any]]:
             if use is not None and use[0] != "param":
                 refs = tree_refs(use[1])
                 if refs:
-                    uses.append({"kind": use[0], "refs": refs, "handler": handler})
+                    sized = sized_attributes(function, param.name.value, context)
+                    record = {"kind": use[0], "refs": refs, "handler": handler}
+                    # Attribute names the handler may size work with (LG302); absent:
+                    # the value escapes whole, any field may.
+                    if sized is not None:
+                        record["sized"] = sorted(sized)
+                    uses.append(record)
         for node in descendants(function.body, stop_at=SCOPE_NODES):
             if isinstance(node, cst.Call):
                 refs = _validated_model(node, context, request_data_names(function, context))
@@ -1011,6 +1018,8 @@ class ModelIndex:
         self._resolved: dict[str, str | None] = {}
         self._is_model: dict[str, bool] = {}
         self._closures: dict[str, dict[str, RequestModel]] = {}
+        self._sized: dict[tuple[str, tuple[str, ...], bool], frozenset[str] | None] = {}
+        self._reach: dict[tuple[str, ...], frozenset[str]] = {}
 
     def _module_for(self, wanted: str) -> str | None:
         wanted = wanted.lstrip(".")
@@ -1158,6 +1167,70 @@ class ModelIndex:
                     reach(nested, how, frozenset())
         self._closures[key] = found
         return found
+
+    def sized_fields(
+        self, model: str, kinds: tuple[str, ...], skip_tests: bool = False
+    ) -> frozenset[str] | None:
+        """Field names that some handler taking `model` from a request (directly, nested
+        or as a base) may size work with, by the handlers' recorded attribute reads;
+        None when a handler hands the value on whole or its reads are not known."""
+        key = (model, kinds, skip_tests)
+        if key in self._sized:
+            return self._sized[key]
+        found: set[str] = set()
+        result: frozenset[str] | None = None
+        for module in sorted(self.modules):
+            if skip_tests and is_test_module(module):
+                continue
+            for use in self.modules[module].get("uses", ()):
+                if use["kind"] not in kinds or model not in self._reached(use["refs"]):
+                    continue
+                if "sized" not in use or self._hands_on_models(use):
+                    self._sized[key] = None
+                    return None
+                found.update(use["sized"])
+        result = frozenset(found)
+        self._sized[key] = result
+        return result
+
+    def _hands_on_models(self, use: Mapping[str, Any]) -> bool:
+        """A field holding models that the handler uses otherwise than by walking it:
+        the nested models' fields may size work wherever they go."""
+        sized = set(use["sized"])
+        for model in self._reached(use["refs"]):
+            klass = self.classes.get(model)
+            if klass is None:
+                continue
+            for field, tree in klass["fields"].items():
+                if field in sized and self.models_in(tree):
+                    return True
+        return False
+
+    def _reached(self, refs: list[str]) -> frozenset[str]:
+        """Models reachable from `refs` through fields and bases."""
+        key = tuple(refs)
+        cached = self._reach.get(key)
+        if cached is not None:
+            return cached
+        found: set[str] = set()
+        todo = [m for ref in refs for m in self.models_in({"k": "ref", "q": ref})]
+        while todo:
+            model = todo.pop()
+            if model in found:
+                continue
+            found.add(model)
+            klass = self.classes.get(model)
+            if klass is None:
+                continue
+            for base in klass["bases"]:
+                resolved = self.resolve(base)
+                if resolved is not None and self.is_model(resolved):
+                    todo.append(resolved)
+            for tree in klass["fields"].values():
+                todo.extend(self.models_in(tree))
+        result = frozenset(found)
+        self._reach[key] = result
+        return result
 
     def unbounded_levels(self, tree: Tree, options: LevelOptions) -> list[Level]:
         """The collection/string levels of `tree` with no length bound."""
