@@ -336,15 +336,25 @@ def _attribute_reads(
             escaped = True
             return
         top = len(path) - 1
-        attribute: str | None = None
+        chain: list[str] = []
         while top >= 1 and isinstance(path[top - 1], cst.Attribute):
             parent = path[top - 1]
             assert isinstance(parent, cst.Attribute)
             if parent.value is not path[top]:
                 break
             top -= 1
-            attribute = parent.attr.value
+            chain.append(parent.attr.value)
         holder = path[top - 1] if top >= 1 else None
+        if isinstance(holder, cst.Call) and holder.func is path[top] and chain:
+            # A method call: on the value itself (`request.model_dump()`) it goes on
+            # whole; on a field (`item.prompt.split()`) that field does the work.
+            chain.pop()
+            if not chain:
+                escaped = True
+                return
+            sized.add(chain[-1])
+            return
+        attribute = chain[-1] if chain else None
         if (
             isinstance(holder, (cst.For, cst.CompFor))
             and holder.iter is path[top]
