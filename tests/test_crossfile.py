@@ -54,7 +54,7 @@ def run(kind: str) -> str:
 def batch(request: BatchRequest) -> list[str]:
     results = []
     for operation in request.operations:
-        results.append(run(operation.kind))
+        results.append(run(operation.kind) * request.n_clusters)
     return results
 """
 

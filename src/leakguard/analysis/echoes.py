@@ -5,12 +5,14 @@ sizes no work, however it is named; a field of a request model is the same when 
 handler returns the model whole. The question is asked per name of one function: every
 read of the name must end in the returned value, a log or print call, or a local that
 itself only reaches those, passing through nothing but containers, f-strings, attribute
-reads, arithmetic and calls that only package a value for the response.
+reads and calls that only package a value for the response.
 
-Two more ends size no work either:
-- a comparison or a branch test (`if token_num + max_tokens > context_len:`): the value
-  only validates or picks a branch (not in a `while` test, which repeats work while it
-  holds);
+More ends size no work either:
+- a clamp (`min(limit, settings.max_limit)`): the result has an upper bound;
+- a comparison or a branch test, also of arithmetic on the value (`if token_num +
+  max_tokens > context_len:`): the value only validates or picks a branch (not in a
+  `while` test, which repeats work while it holds); other arithmetic is work
+  (`[0] * n`);
 - a store into long-lived state (`self.limits[model] = limit`, `SETTINGS["k"] = k`): a
   setting kept for later, not work of this request. A store into a local (`params[...]
   = limit`, later handed to work) is not such an end.
@@ -65,8 +67,8 @@ _PASS_THROUGH = (
     cst.FormattedStringExpression,
     cst.ConcatenatedString,
     cst.Arg,
-    cst.BinaryOperation,
-    cst.UnaryOperation,
+    cst.BooleanOperation,
+    cst.IfExp,  # as a branch's value (its test ends in `_echo_end`)
 )
 _MAX_HOPS = 3  # locals that forward the value before it is returned
 # Roots of long-lived state a handler may store a setting into.
@@ -214,12 +216,25 @@ def _echo_end(
             return ""
         if isinstance(parent, (cst.If, cst.IfExp, cst.Assert)) and child is parent.test:
             return ""  # only picks a branch (a `while` test repeats work instead)
+        if isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Not):
+            child = parent  # `not x`: a bool
+            continue
+        if isinstance(parent, (cst.BinaryOperation, cst.UnaryOperation)):
+            # Arithmetic sizes work (`[0] * n`), unless its result is only compared
+            # (`token_num + max_tokens > context_len`) or clamped.
+            above = position
+            while above > 0 and isinstance(path[above], (cst.BinaryOperation, cst.UnaryOperation)):
+                above -= 1
+            outer = path[above]
+            if isinstance(outer, cst.Comparison):
+                return None if _in_while_test(path, above) else ""
+            if isinstance(outer, cst.Arg) and above > 0:
+                call = path[above - 1]
+                if isinstance(call, cst.Call) and _clamps(call):
+                    return ""
+            return None
         if isinstance(parent, cst.Comparison):
-            inside_while = any(
-                isinstance(p, cst.While) and path[i + 1] is p.test
-                for i, p in enumerate(path[:position])
-            )
-            return None if inside_while else ""
+            return None if _in_while_test(path, position) else ""
         if isinstance(parent, cst.Attribute) and parent.value is child:
             child = parent  # `params.limit`: a field of the value, still data
             continue
@@ -231,6 +246,8 @@ def _echo_end(
         if isinstance(parent, cst.Call):
             if child is parent.func:
                 return None
+            if _clamps(parent):
+                return ""  # `min(limit, cap)`: bounded by the other arguments
             if not _packages(parent) and not (
                 isinstance(child, cst.Arg) and inert_call(parent, child)
             ):
@@ -375,3 +392,16 @@ def _attribute_reads(
 
     walk(function.body, visit, stack=path)
     return None if escaped else loops
+
+
+def _clamps(call: cst.Call) -> bool:
+    """`min(a, b, ...)`: each argument is capped by the others."""
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    return isinstance(call.func, cst.Name) and call.func.value == "min" and len(positional) >= 2
+
+
+def _in_while_test(path: list[cst.CSTNode], position: int) -> bool:
+    """`path[position]` is inside a `while` loop's test, which repeats work while it holds."""
+    return any(
+        isinstance(p, cst.While) and path[i + 1] is p.test for i, p in enumerate(path[:position])
+    )

@@ -34,6 +34,7 @@ from typing import Any
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_module
+from leakguard.analysis.bindings import module_assigned_once
 from leakguard.analysis.echoes import sized_attributes
 from leakguard.analysis.frameworks import is_request_handler, may_have_request_handlers
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
@@ -650,6 +651,11 @@ def param_markers(param: cst.Param, context: FileContext) -> tuple[str | None, l
     metadata/default call that may carry constraints."""
     calls: list[cst.Call] = []
     annotation = param.annotation.annotation if param.annotation else None
+    if isinstance(annotation, cst.Name):
+        # `CredentialsDep = Annotated[HTTPAuthorizationCredentials, Depends(bearer)]`
+        aliased = module_assigned_once(annotation.value, context)
+        if isinstance(aliased, cst.Subscript):
+            annotation = aliased
     if isinstance(annotation, cst.Subscript):
         head = context.imports.qualify(annotation.value) or ""
         if _short(head) == "Annotated":
