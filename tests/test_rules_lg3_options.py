@@ -27,7 +27,7 @@ class TrainRequest(BaseModel):
 def train(request: TrainRequest) -> int:
     for row in request.rows:
         print(row)
-    return request.n_trees
+    return sum(range(request.n_trees))
 """
 
 

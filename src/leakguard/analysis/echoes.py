@@ -114,38 +114,55 @@ class _Module:
 
 
 def _only_echoed(function: cst.FunctionDef, name: str, hops: int, module: _Module) -> bool:
-    forwarded: list[str] = []
-    verdict = True
-    path: list[cst.CSTNode] = []
+    paths = _read_paths(function, name)
+    if paths is None:
+        return False
     locals_ = _bound_locals(function, module.context)
+    return all(_ends_inert(function, name, path, hops, module, locals_) for path in paths)
+
+
+def _read_paths(function: cst.FunctionDef, name: str) -> list[list[cst.CSTNode]] | None:
+    """The ancestor paths (root first, the `Name` last) of each read of `name` in the
+    function's body; None when one sits in a nested function or lambda (code we do
+    not follow)."""
+    found: list[list[cst.CSTNode]] = []
+    nested = False
+    path: list[cst.CSTNode] = []
 
     def visit(node: cst.CSTNode) -> None:
-        nonlocal verdict
-        if not verdict or not isinstance(node, cst.Name) or node.value != name:
+        nonlocal nested
+        if nested or not isinstance(node, cst.Name) or node.value != name:
             return
         if len(path) < 2 or not _is_read(node, path[-2]):
             return
         if any(isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in path[1:-1]):
-            verdict = False  # captured by nested code we do not follow
+            nested = True
             return
-        target = _echo_end(path, lambda call, arg: _inert_in_callee(call, arg, hops, module))
-        stored_locally = (
-            target is not None
-            and target.startswith("store:")
-            and (module.context is None or target[6:] in locals_)
-        )
-        if target is None or stored_locally:
-            verdict = False
-        elif target and not target.startswith("store:"):
-            forwarded.append(target)
+        found.append(list(path))
 
     walk(function.body, visit, stack=path)
-    if not verdict:
+    return None if nested else found
+
+
+def _ends_inert(
+    function: cst.FunctionDef,
+    name: str,
+    path: list[cst.CSTNode],
+    hops: int,
+    module: _Module,
+    locals_: frozenset[str],
+) -> bool:
+    """The read at `path` ends where it sizes no work: the response, a log line, a
+    comparison, a clamp, a setting stored into long-lived state (not a local; without
+    the file, no store counts), or a local that itself only reaches such ends."""
+    target = _echo_end(path, lambda call, arg: _inert_in_callee(call, arg, hops, module))
+    if target is None:
         return False
-    for local in dict.fromkeys(forwarded):
-        if local == name or hops == 0 or not _only_echoed(function, local, hops - 1, module):
-            return False
-    return True
+    if target.startswith("store:"):
+        return module.context is not None and target[6:] not in locals_
+    if not target:
+        return True
+    return target != name and hops > 0 and _only_echoed(function, target, hops - 1, module)
 
 
 def _bound_locals(function: cst.FunctionDef, context: FileContext | None) -> frozenset[str]:
@@ -338,20 +355,12 @@ def _attribute_reads(
 ) -> list[str] | None:
     """Adds to `sized` the attributes of `name` read for work; returns the loop
     variables that walk its attributes, or None when `name` itself escapes."""
+    paths = _read_paths(function, name)
+    if paths is None:
+        return None
     loops: list[str] = []
-    escaped = False
-    path: list[cst.CSTNode] = []
     locals_ = _bound_locals(function, module.context)
-
-    def visit(node: cst.CSTNode) -> None:
-        nonlocal escaped
-        if escaped or not isinstance(node, cst.Name) or node.value != name:
-            return
-        if len(path) < 2 or not _is_read(node, path[-2]):
-            return
-        if any(isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in path[1:-1]):
-            escaped = True
-            return
+    for path in paths:
         top = len(path) - 1
         chain: list[str] = []
         while top >= 1 and isinstance(path[top - 1], cst.Attribute):
@@ -367,31 +376,19 @@ def _attribute_reads(
             # whole; on a field (`item.prompt.split()`) that field does the work.
             chain.pop()
             if not chain:
-                escaped = True
-                return
+                return None
             sized.add(chain[-1])
-            return
-        attribute = chain[-1] if chain else None
-        if (
+        elif (
             isinstance(holder, (cst.For, cst.CompFor))
             and holder.iter is path[top]
             and isinstance(holder.target, cst.Name)
         ):
             loops.append(holder.target.value)  # the items of a collection field
-            return
-        end = _echo_end(path, lambda call, arg: _inert_in_callee(call, arg, _MAX_HOPS, module))
-        inert = end is not None and (not end.startswith("store:") or end[6:] not in locals_)
-        if inert and end and not end.startswith("store:"):
-            inert = _only_echoed(function, end, _MAX_HOPS - 1, module)
-        if inert:
-            return
-        if attribute is None:
-            escaped = True
-        else:
-            sized.add(attribute)
-
-    walk(function.body, visit, stack=path)
-    return None if escaped else loops
+        elif not _ends_inert(function, name, path, _MAX_HOPS, module, locals_):
+            if not chain:
+                return None
+            sized.add(chain[-1])
+    return loops
 
 
 def _clamps(call: cst.Call) -> bool:
