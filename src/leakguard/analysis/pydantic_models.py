@@ -235,7 +235,16 @@ def metadata_bounds(call: cst.Call, context: FileContext) -> tuple[bool, bool]:
         return False, True
     length = any(k in keywords and not _is_none(keywords[k]) for k in _LENGTH_KEYWORDS)
     upper = any(k in keywords and not _is_none(keywords[k]) for k in _UPPER_KEYWORDS)
+    if _spreads_keywords(call):
+        return True, True  # `Field(**LIMITS)`: the bounds may be in there
     return length, upper
+
+
+def _spreads_keywords(call: cst.Call) -> bool:
+    """`conlist(str, **ITEMS_LIMIT)`: keyword arguments from a mapping we do not read,
+    which may set the bound (infinity-emb's shared limits); taken as bounded rather
+    than reported on a guess."""
+    return any(a.star == "**" for a in call.args)
 
 
 def bound(tree: Tree, length: bool, upper: bool) -> Tree:
@@ -386,6 +395,8 @@ def _call_tree(node: cst.Call, context: FileContext, depth: int) -> Tree:
     positional = [a.value for a in node.args if a.keyword is None and not a.star]
     length = any(k in keywords and not _is_none(keywords[k]) for k in _LENGTH_KEYWORDS)
     upper = any(k in keywords and not _is_none(keywords[k]) for k in _UPPER_KEYWORDS)
+    if _spreads_keywords(node):
+        length = upper = True
     text = _text(node, context)
     if name in _CON_SEQUENCES:
         item_node = keywords.get("item_type") or (positional[0] if positional else None)
