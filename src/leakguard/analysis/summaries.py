@@ -49,6 +49,7 @@ depth-limited (`max_call_depth`) and cycle-safe.
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,9 @@ from leakguard.analysis.model_loads import is_model_loader
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
 from leakguard.context import FileContext
 from leakguard.triage import dotted as ast_dotted
+
+# Top-level names of the standard library: an import of one is never a run module's tail.
+_STDLIB = frozenset(sys.stdlib_module_names)
 
 COLLECTOR = "summaries"
 DEFAULT_MAX_CALL_DEPTH = 3
@@ -1016,7 +1020,15 @@ class SummaryIndex:
     # resolution ------------------------------------------------------------------------
 
     def _module(self, dotted: str) -> str | None:
-        return self._suffixes.get(dotted.lstrip("."))
+        """The run's module an import names: by its dotted tail (the run's root may lie
+        above the import roots). A standard-library name (`tempfile`, `json.decoder`)
+        is the standard library's module, not a run module that only ends like it (a
+        vendored `_vendor/aiofiles/tempfile.py`): only an exact match shadows it."""
+        dotted = dotted.lstrip(".")
+        found = self._suffixes.get(dotted)
+        if found is not None and found != dotted and dotted.split(".")[0] in _STDLIB:
+            return None
+        return found
 
     def resolve(self, module: str, reference: Sequence[Any]) -> str | None:
         """The function id a call reference (recorded in `module`) names, or None."""
