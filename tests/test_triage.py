@@ -298,3 +298,23 @@ def test_lg108_needs_a_cache_name_a_read_by_key_or_a_model_for_a_store() -> None
     assert _could_fire("LG108", registry.replace("ROUTES", "_cache"))
     models = registry.replace("= handler", "= joblib.load(handler)")
     assert _could_fire("LG108", "import joblib\n" + models)
+
+
+def test_lg205_needs_a_fan_out_shape() -> None:
+    # The names alone (`gather`, `submit`, `map`) are no fan-out.
+    plain = (
+        "import asyncio\nasync def f(a, b, ex, df):\n    await asyncio.gather(a, b)\n"
+        "    ex.submit(work)\n    return df.map(str)\n"
+    )
+    assert not _could_fire("LG205", plain)
+    assert _could_fire("LG205", plain.replace("gather(a, b)", "gather(*jobs)"))
+    looped = plain.replace(
+        "    ex.submit(work)\n", "    for x in xs:\n        ex.submit(work, x)\n"
+    )
+    assert _could_fire("LG205", looped)
+    assert _could_fire("LG205", plain.replace("df.map(str)", "pool.map(work, items)"))
+    renamed = (
+        "from asyncio import create_task as spawn\n"
+        "async def f(xs):\n    [spawn(g(x)) for x in xs]\n"
+    )
+    assert _could_fire("LG205", renamed)

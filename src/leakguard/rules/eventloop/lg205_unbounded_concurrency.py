@@ -3,6 +3,7 @@ parameter collection, with no semaphore/capacity limiter and no length bound."""
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,7 +32,7 @@ from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.analysis.summaries import summary_index
 from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
-from leakguard.triage import TriageTree
+from leakguard.triage import SCOPES, TriageTree, dotted
 from leakguard.walker import SCOPE_NODES, descendants
 
 _WRAPPERS = frozenset({"enumerate", "sorted", "reversed", "list", "tuple", "set", "iter"})
@@ -43,6 +44,18 @@ FanOut = tuple[cst.BaseExpression, cst.BaseExpression | None]
 
 # Pool methods that start one job per item.
 _POOL_MAPS = ("map", "imap", "imap_unordered", "starmap")
+_POOL_NAME = re.compile(r"executor|pool", re.IGNORECASE)
+_AST_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+
+
+def _last_names(tree: TriageTree, func: ast.expr) -> set[str]:
+    """What `visit_Call` may see as the called name: an attribute, or a name as written
+    or through any import that binds it."""
+    if isinstance(func, ast.Attribute):
+        return {func.attr}
+    if isinstance(func, ast.Name):
+        return {func.id, *(t.rsplit(".", 1)[-1] for t in tree.targets.get(func.id, ()))}
+    return set()
 
 
 @dataclass(frozen=True)
@@ -59,9 +72,27 @@ class UnboundedConcurrency(LintRule):
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
-        """A `gather`, a spawn method or a pool `map` call (perhaps renamed on import)."""
-        fan_outs = {"gather", *spec.option("spawn_methods"), *_POOL_MAPS}
-        return bool(tree.functions) and bool(tree.called & fan_outs)
+        """A fan-out shape `visit_Call` looks at: `gather(*...)`, a spawn method called
+        in a `for` loop or a comprehension, or `map(f, xs)` on a receiver named like a
+        pool (names perhaps renamed on import)."""
+        spawns = frozenset(spec.option("spawn_methods"))
+        if not tree.functions or not tree.called & {"gather", *spawns, *_POOL_MAPS}:
+            return False
+        for call in tree.of(ast.Call):
+            names = _last_names(tree, call.func)
+            starred = any(isinstance(a, ast.Starred) for a in call.args)
+            if "gather" in names and starred:
+                return True
+            if names & set(_POOL_MAPS) and isinstance(call.func, ast.Attribute):
+                receiver = (dotted(call.func.value) or "").rsplit(".", 1)[-1]
+                if _POOL_NAME.search(receiver) and (len(call.args) >= 2 or starred):
+                    return True
+        loops: list[ast.AST] = [*tree.of(ast.For), *tree.of(*_AST_COMPREHENSIONS)]
+        return any(
+            isinstance(node, ast.Call) and node.args and _last_names(tree, node.func) & spawns
+            for loop in loops
+            for node in tree.within(loop, SCOPES)
+        )
 
     @cached_property
     def _spawn_methods(self) -> frozenset[str]:
@@ -192,7 +223,7 @@ class UnboundedConcurrency(LintRule):
     def _pool_map(self, node: cst.Call, func: cst.Attribute) -> FanOut | None:
         """`executor.map(f, xs)` / `pool.imap(f, xs)` on a receiver named like a pool."""
         receiver = dotted_name(func.value) or ""
-        if not re.search(r"executor|pool", receiver.rsplit(".", 1)[-1], re.IGNORECASE):
+        if not _POOL_NAME.search(receiver.rsplit(".", 1)[-1]):
             return None
         work, items = positional_arg(node, 0), positional_arg(node, 1)
         if work is None or items is None:
