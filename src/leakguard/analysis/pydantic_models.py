@@ -341,6 +341,14 @@ def _subscript_tree(node: cst.Subscript, context: FileContext, depth: int) -> Tr
     if plain == "Annotated" and elements:
         inner = type_tree(elements[0], context, depth + 1)
         for meta in elements[1:]:
+            if isinstance(meta, cst.Name):
+                # `Annotated[str, INPUT_STRING]`: a constraint built once, here or in
+                # another module (infinity-emb's `StringConstraints(max_length=...)`).
+                value = module_assigned_once(meta.value, context)
+                if value is None and meta.value in context.imports.aliases:
+                    inner = bound(inner, True, True)  # not visible: not reported on a guess
+                    continue
+                meta = value if value is not None else meta
             if isinstance(meta, cst.Call):
                 inner = bound(inner, *metadata_bounds(meta, context))
         return inner
