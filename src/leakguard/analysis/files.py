@@ -46,18 +46,28 @@ def file_handles(function: cst.FunctionDef, context: FileContext) -> frozenset[s
     opened: set[str] = set()
     other: set[str] = set()
     for node in descendants(function.body, stop_at=SCOPE_NODES):
-        value: cst.BaseExpression | None = None
-        target: cst.BaseExpression | None = None
-        if isinstance(node, cst.WithItem) and node.asname is not None:
-            value, target = node.item, node.asname.name
-        elif isinstance(node, cst.Assign) and len(node.targets) == 1:
-            value, target = node.value, node.targets[0].target
-        if not isinstance(target, cst.Name):
+        bound = name_binding(node)
+        if bound is None:
             continue
+        name, value = bound
         if isinstance(value, cst.Call) and opens_file(value, context):
-            opened.add(target.value)
+            opened.add(name)
         else:
-            other.add(target.value)
+            other.add(name)
     result = frozenset(opened - other)
     context.memo[key] = result
     return result
+
+
+def name_binding(node: cst.CSTNode) -> tuple[str, cst.BaseExpression] | None:
+    """(name, value) when `node` binds one plain name: `with value as name` or
+    `name = value`."""
+    value: cst.BaseExpression | None = None
+    target: cst.BaseExpression | None = None
+    if isinstance(node, cst.WithItem) and node.asname is not None:
+        value, target = node.item, node.asname.name
+    elif isinstance(node, cst.Assign) and len(node.targets) == 1:
+        value, target = node.value, node.targets[0].target
+    if not isinstance(target, cst.Name) or value is None:
+        return None
+    return target.value, value

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from leakguard.analysis.bindings import AssignedValues, assigned_values
-from leakguard.analysis.files import opens_file
+from leakguard.analysis.files import name_binding, opens_file
 from leakguard.analysis.imports import matches_any
 from leakguard.analysis.summaries import DEFAULT_MAX_CALL_DEPTH, Vocabulary, summary_index
 from leakguard.context import FileContext
@@ -242,18 +242,14 @@ def round_trip(load: cst.Call, source: cst.BaseExpression, context: FileContext)
 
 def _bind_handle(node: cst.CSTNode, handles: dict[str, str], context: FileContext) -> None:
     """Record `with open(path) as f` / `f = open(path)`: `f` now means `path`."""
-    opened: cst.BaseExpression | None = None
-    name: cst.BaseExpression | None = None
-    if isinstance(node, cst.WithItem) and node.asname is not None:
-        opened, name = node.item, node.asname.name
-    elif isinstance(node, cst.Assign) and len(node.targets) == 1:
-        opened, name = node.value, node.targets[0].target
-    if not isinstance(name, cst.Name):
+    bound = name_binding(node)
+    if bound is None:
         return
+    name, opened = bound
     if isinstance(opened, cst.Call) and opens_file(opened, context):
-        handles[name.value] = _opened_path(opened)
+        handles[name] = _opened_path(opened)
     else:
-        handles.pop(name.value, None)
+        handles.pop(name, None)
 
 
 def _opened_path(call: cst.Call) -> str:
