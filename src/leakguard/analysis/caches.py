@@ -36,6 +36,7 @@ from leakguard.analysis.calls import keyword_arg, positional_arg
 from leakguard.analysis.cleanup import CONSTRUCTOR_NAMES
 from leakguard.analysis.frameworks import is_request_handler
 from leakguard.analysis.imports import dotted_name, matches_any
+from leakguard.analysis.scopes import module_bindings
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants, walk
 
@@ -505,28 +506,7 @@ def _program_collection(
     head, _, rest = name.partition(".")
     if receiver is not None and head == receiver:
         return rest.count(".") == 0 and rest != ""
-    return "." not in name and name in _module_names(context)
-
-
-def _module_names(context: FileContext) -> frozenset[str]:
-    cached = context.memo.get("caches.module_names")
-    if isinstance(cached, frozenset):
-        return cached
-    names: set[str] = set()
-    for statement in context.module.body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                targets = (
-                    [t.target for t in small.targets]
-                    if isinstance(small, cst.Assign)
-                    else [small.target]
-                    if isinstance(small, cst.AnnAssign)
-                    else []
-                )
-                names.update(t.value for t in targets if isinstance(t, cst.Name))
-    result = frozenset(names)
-    context.memo["caches.module_names"] = result
-    return result
+    return "." not in name and name in module_bindings(context)
 
 
 def _key_names(store: cst.Subscript) -> set[str]:
