@@ -19,6 +19,9 @@ reachability and "is this stored value a model".
   module level), to tell helpers only constructors call.
 - `key_bounded_by_source(function, store, key, ancestors, context)`: the key must name an
   element of a collection the program holds, or a file, or the function raises first.
+- `key_bounded_by_program(store, function, context, owner)`: the whole key is a process
+  or thread id, or a function/class object or its `id()`: one entry per process, thread
+  or piece of code.
 - `is_enum_class(classdef, context)`: an enum, whose instances live for the process.
 - `model_value(value, function, context, factories, methods)`: the stored value is a
   fitted or loaded model (an estimator constructor, `.fit(...)`, `joblib.load(...)`,
@@ -610,3 +613,150 @@ def _single_assignments(function: cst.FunctionDef) -> dict[str, cst.BaseExpressi
         elif isinstance(node, (cst.AugAssign, cst.For)) and isinstance(node.target, cst.Name):
             seen.setdefault(node.target.value, []).extend([node.target, node.target])
     return {name: values[0] for name, values in seen.items() if len(values) == 1}
+
+
+# Values with one distinct result per process or per live thread: a dict keyed only by
+# them holds one entry per process or thread the program runs, not one per request.
+_RUNTIME_IDENTITIES = frozenset(
+    {
+        "os.getpid",
+        "os.getppid",
+        "threading.get_ident",
+        "threading.get_native_id",
+        "threading.current_thread",
+        "_thread.get_ident",
+    }
+)
+# `inspect` functions that raise TypeError unless given a module, class, function, method,
+# frame or code object: an argument they are applied to is a piece of the program's code.
+_CODE_ONLY_INSPECTORS = frozenset(
+    {
+        "inspect.getsourcefile",
+        "inspect.getsourcelines",
+        "inspect.getsource",
+        "inspect.getfile",
+        "inspect.findsource",
+    }
+)
+_CODE_ANNOTATIONS = frozenset(
+    {"typing.Callable", "collections.abc.Callable", "type", "typing.Type"}
+)
+
+
+def key_bounded_by_program(
+    store: cst.Subscript,
+    function: cst.FunctionDef,
+    context: FileContext,
+    owner: cst.ClassDef | None = None,
+) -> bool:
+    """The whole key is an identity the running program bounds: the process or thread id
+    (`os.getpid()`, `threading.get_ident()`), or a function or class object or its `id()`
+    (a `def`/`class` of the module, a parameter annotated `Callable`/`type`, or one the
+    function hands to `inspect.getsourcefile`-like calls that accept only code), or a
+    tuple of those and constants. Seen through locals assigned once and through a
+    zero-argument helper (`self._session_key()`, a module function) whose every return is
+    such a value. The dict then holds one entry per process, thread or piece of code."""
+    if len(store.slice) != 1 or not isinstance(store.slice[0].slice, cst.Index):
+        return False
+    return _program_identity(store.slice[0].slice.value, function, context, owner, depth=2)
+
+
+def _program_identity(
+    value: cst.BaseExpression,
+    function: cst.FunctionDef,
+    context: FileContext,
+    owner: cst.ClassDef | None,
+    depth: int,
+) -> bool:
+    if is_constant(value, context):
+        return True
+    if isinstance(value, cst.Tuple):
+        return bool(value.elements) and all(
+            isinstance(e, cst.Element)
+            and _program_identity(e.value, function, context, owner, depth)
+            for e in value.elements
+        )
+    if isinstance(value, cst.Name):
+        if _is_code_object(value.value, function, context):
+            return True
+        bound = _single_assignments(function).get(value.value)
+        return (
+            bound is not None
+            and bound is not value
+            and _program_identity(bound, function, context, owner, depth)
+        )
+    if not isinstance(value, cst.Call):
+        return False
+    qualified = context.imports.qualify(value.func)
+    if qualified in _RUNTIME_IDENTITIES and not value.args:
+        return True
+    if qualified in ("id", "builtins.id") and len(value.args) == 1:
+        argument = value.args[0].value
+        return isinstance(argument, cst.Name) and _is_code_object(argument.value, function, context)
+    if value.args or depth == 0:
+        return False
+    helper = _zero_argument_helper(value.func, function, context, owner)
+    if helper is None:
+        return False
+    returned = [
+        node.value
+        for node in descendants(helper.body, stop_at=SCOPE_NODES)
+        if isinstance(node, cst.Return)
+    ]
+    return bool(returned) and all(
+        r is not None and _program_identity(r, helper, context, owner, depth - 1) for r in returned
+    )
+
+
+def _zero_argument_helper(
+    callee: cst.BaseExpression,
+    function: cst.FunctionDef,
+    context: FileContext,
+    owner: cst.ClassDef | None,
+) -> cst.FunctionDef | None:
+    """The function `callee` names in this file: `self.m` (a method of `owner`, called on
+    the caller's receiver) or a module-level `def`."""
+    if isinstance(callee, cst.Name):
+        statement = module_bindings(context).get(callee.value)
+        return statement if isinstance(statement, cst.FunctionDef) else None
+    if (
+        owner is not None
+        and isinstance(callee, cst.Attribute)
+        and isinstance(callee.value, cst.Name)
+        and function.params.params
+        and callee.value.value == function.params.params[0].name.value
+    ):
+        for statement in owner.body.body:
+            if isinstance(statement, cst.FunctionDef) and statement.name.value == callee.attr.value:
+                return statement
+    return None
+
+
+def _is_code_object(name: str, function: cst.FunctionDef, context: FileContext) -> bool:
+    """`name` is a `def`/`class` of the module, or a parameter of `function` annotated as a
+    callable or a class, or one it passes to an `inspect` call that accepts only code."""
+    parameters = [
+        *function.params.posonly_params,
+        *function.params.params,
+        *function.params.kwonly_params,
+    ]
+    parameter = next((p for p in parameters if p.name.value == name), None)
+    if parameter is None:
+        statement = module_bindings(context).get(name)
+        return isinstance(statement, (cst.FunctionDef, cst.ClassDef))
+    if parameter.annotation is not None:
+        annotation = parameter.annotation.annotation
+        if isinstance(annotation, cst.Subscript):
+            annotation = annotation.value
+        if context.imports.qualify(annotation) in _CODE_ANNOTATIONS:
+            return True
+    for node in descendants(function.body, stop_at=SCOPE_NODES):
+        if (
+            isinstance(node, cst.Call)
+            and context.imports.qualify(node.func) in _CODE_ONLY_INSPECTORS
+            and node.args
+            and isinstance(node.args[0].value, cst.Name)
+            and node.args[0].value.value == name
+        ):
+            return True
+    return False

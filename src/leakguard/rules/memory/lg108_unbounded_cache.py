@@ -40,6 +40,7 @@ from leakguard.analysis.caches import (
     is_enum_class,
     is_request_payload,
     is_unbounded_cache_decorator,
+    key_bounded_by_program,
     key_bounded_by_source,
     model_value,
     reads_by_key,
@@ -263,6 +264,10 @@ class UnboundedCache(LintRule):
             constant_key(site, self.context) or updates_existing_key(function, site, key)
         ):
             return  # a fixed slot or an existing entry is replaced: nothing grows
+        if isinstance(site, cst.Subscript) and key_bounded_by_program(
+            site, function, self.context, self._enclosing_class()
+        ):
+            return  # one entry per process, thread or function of the program
         if (
             not is_model
             and isinstance(site, cst.Subscript)
