@@ -64,6 +64,8 @@ from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.lifecycle import is_lifecycle_hook
 from leakguard.analysis.loops import function_escapes
 from leakguard.analysis.scopes import Storage, locate
+from leakguard.analysis.singletons import COLLECTOR as SINGLETONS
+from leakguard.analysis.singletons import is_process_singleton
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace
@@ -98,6 +100,7 @@ _IMPLICIT_STATIC = frozenset({"__new__", "__init_subclass__", "__class_getitem__
 
 class UnboundedCache(LintRule):
     code = "LG108"
+    PROJECT_FACTS = (SINGLETONS,)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
@@ -195,6 +198,10 @@ class UnboundedCache(LintRule):
         qualified: str,
         owner: cst.ClassDef,
     ) -> None:
+        if owner in self.context.module.body and is_process_singleton(
+            self.context, owner.name.value
+        ):
+            return  # one instance per process: keeping its `self` alive costs nothing
         unbounded = is_unbounded_cache_decorator(decorator, qualified)
         what = (
             f"`@{self.context.code_of(decorator.decorator)}` on method "

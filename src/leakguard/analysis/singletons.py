@@ -1,0 +1,187 @@
+"""Process-wide instances: classes the run only ever instantiates once per process.
+
+A class whose every construction in the run happens at import time (module-level code,
+`registry = StoreRegistry()`) or is stored into a module global from a function (the lazy
+singleton: `global _registry; _registry = StoreRegistry()`, directly or through a local
+assigned to the global) has one live instance per process. Anything tied to that instance
+(an `lru_cache` on one of its methods keeping `self` alive) costs nothing more than the
+instance itself. One construction anywhere else (in a function, not kept in a global)
+makes the class an ordinary one again.
+
+Collected once per file from the `ast` tree (test modules are skipped: their instances do
+not live in the service) and merged across the run:
+
+    is_process_singleton(context, "StoreRegistry")   # for a class of the analysed file
+
+Constructions are recognised as calls of a capitalised name (as the summaries'
+module-level instances are) that is a class of the file or an imported name; the key is the
+qualified name through the file's imports, matched across the run by dotted suffix, since
+files are named from their path in the run and imports from the package root.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
+from leakguard.analysis.summaries import _FileCollector as _ImportTable
+from leakguard.context import FileContext
+from leakguard.triage import dotted as ast_dotted
+
+COLLECTOR = "singletons"
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def collect_source(text: str, display: str) -> dict[str, Any] | None:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return collect_tree(tree, text, display)
+
+
+def collect_tree(tree: ast.Module, text: str, display: str) -> dict[str, Any] | None:
+    """{"once": [class keys constructed once per process], "other": [the rest]}."""
+    from leakguard.analysis.asyncio_facts import is_test_file
+    from leakguard.analyzer import module_name_for
+
+    if is_test_file(display):
+        return None
+    module = module_name_for(display)
+    imports = _ImportTable(module)
+    classes: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports._record_import(node)
+    for statement in tree.body:
+        if isinstance(statement, ast.ClassDef):
+            classes.add(statement.name)
+    once: set[str] = set()
+    other: set[str] = set()
+    _scan(tree.body, None, module, imports, classes, once, other)
+    if not once and not other:
+        return None
+    return {"once": sorted(once), "other": sorted(other)}
+
+
+def _scan(
+    body: Iterable[ast.stmt],
+    function: ast.FunctionDef | ast.AsyncFunctionDef | None,
+    module: str,
+    imports: _ImportTable,
+    classes: set[str],
+    once: set[str],
+    other: set[str],
+) -> None:
+    """Classify the constructions of one scope's own code, then recurse into nested scopes."""
+    nested: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    globals_: set[str] = set()
+    own: list[ast.AST] = []
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _FUNCTIONS):
+            nested.append(node)
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        own.append(node)
+        if isinstance(node, ast.Global):
+            globals_.update(node.names)
+        stack.extend(ast.iter_child_nodes(node))
+    # Locals handed to a global (`registry = Cls(); ...; _registry = registry`).
+    to_global = {
+        node.value.id
+        for node in own
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Name)
+        and all(isinstance(t, ast.Name) and t.id in globals_ for t in node.targets)
+    }
+    kept: set[int] = set()
+    for node in own:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            if len(names) == len(node.targets) and all(
+                n in globals_ or n in to_global for n in names
+            ):
+                kept.add(id(node.value))
+    for node in own:
+        if not isinstance(node, ast.Call):
+            continue
+        key = _class_key(node.func, module, imports, classes)
+        if key is None:
+            continue
+        if function is None or id(node) in kept:
+            once.add(key)
+        else:
+            other.add(key)
+    for inner in nested:
+        _scan(inner.body, inner, module, imports, classes, once, other)
+
+
+def _class_key(func: ast.expr, module: str, imports: _ImportTable, classes: set[str]) -> str | None:
+    dotted = ast_dotted(func)
+    if dotted is None or not dotted.rsplit(".", 1)[-1][:1].isupper():
+        return None
+    if dotted in classes:
+        return f"{module}.{dotted}"
+    return imports.qualify(dotted)
+
+
+@dataclass(frozen=True)
+class _Constructions:
+    once: frozenset[str]
+    other: frozenset[str]
+
+    @classmethod
+    def build(cls, facts: Mapping[str, Any]) -> _Constructions:
+        once: set[str] = set()
+        other: set[str] = set()
+        for value in facts.values():
+            if isinstance(value, dict):
+                once.update(value.get("once", ()))
+                other.update(value.get("other", ()))
+        return cls(frozenset(once), frozenset(other))
+
+
+def _constructions(project: ProjectIndex | None) -> _Constructions | None:
+    if project is None or COLLECTOR not in project.facts:
+        return None
+    cached = project.derived.get(COLLECTOR)
+    if not isinstance(cached, _Constructions):
+        cached = _Constructions.build(project.of(COLLECTOR))
+        project.derived[COLLECTOR] = cached
+    return cached
+
+
+def _names(target: str, key: str) -> bool:
+    """`key` (as imported) names `target` (as the run names it): equal or a dotted suffix."""
+    key = key.lstrip(".")
+    return target == key or target.endswith("." + key)
+
+
+def is_process_singleton(context: FileContext, class_name: str) -> bool:
+    """The module-level class `class_name` of the analysed file is constructed somewhere in
+    the run, and only at import time or into a module global. A same-named class built
+    anywhere else counts against it (the cheaper mistake is to keep reporting)."""
+    made = _constructions(context.project)
+    if made is None:
+        return False
+    target = f"{context.module_name}.{class_name}"
+    if any(key.rsplit(".", 1)[-1] == class_name for key in made.other):
+        return False
+    return any(_names(target, key) for key in made.once)
+
+
+register_collector(
+    FactCollector(
+        COLLECTOR,
+        ("(",),
+        lambda context: collect_source(context.source, context.path),
+        from_source=collect_source,
+        from_tree=collect_tree,
+    )
+)

@@ -1,0 +1,79 @@
+"""Process-wide instances across files (`analysis/singletons.py`), as LG108 uses them:
+`lru_cache` on a method of a class built only at import time or into a module global in
+*another* file is silent; one construction elsewhere (per call) brings the finding back,
+also through the result cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from leakguard.analysis.singletons import collect_source
+from leakguard.engine import check
+from leakguard.testing import make_config
+
+REGISTRY = """\
+from functools import lru_cache
+
+
+class StoreRegistry:
+    @lru_cache(maxsize=100)
+    def get_store(self, uri):
+        return uri
+"""
+
+UTILS = """\
+from .store.registry import StoreRegistry
+
+_registry = StoreRegistry()
+"""
+
+PER_CALL = """
+
+def fresh_store(uri):
+    return StoreRegistry().get_store(uri)
+"""
+
+
+def _project(root: Path, utils: str) -> Path:
+    package = root / "app"
+    (package / "store").mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text("")
+    (package / "store" / "__init__.py").write_text("")
+    (package / "store" / "registry.py").write_text(REGISTRY)
+    (package / "utils.py").write_text(utils)
+    return package
+
+
+def _lines(root: Path) -> list[tuple[str, int]]:
+    result = check([root / "app"], make_config(root, select=["LG108"]), jobs=1)
+    return [(Path(f.path).name, f.line) for f in result.findings]
+
+
+def test_collects_import_time_lazy_and_per_call_constructions() -> None:
+    source = (
+        "from pkg.reg import Registry, Other\n"
+        "_r = Registry()\n"
+        "_lazy = None\n"
+        "def lazy():\n"
+        "    global _lazy\n"
+        "    made = Other()\n"
+        "    _lazy = made\n"
+        "def per_call():\n"
+        "    return Registry()\n"
+    )
+    facts = collect_source(source, "app/utils.py")
+    assert facts == {"once": ["pkg.reg.Other", "pkg.reg.Registry"], "other": ["pkg.reg.Registry"]}
+
+
+def test_instance_built_at_import_in_another_file_is_silent(tmp_path: Path) -> None:
+    _project(tmp_path, UTILS)
+    assert _lines(tmp_path) == []
+
+
+def test_construction_per_call_elsewhere_reports_again_through_the_cache(
+    tmp_path: Path,
+) -> None:
+    package = _project(tmp_path, UTILS)
+    assert _lines(tmp_path) == []
+    (package / "utils.py").write_text(UTILS + PER_CALL)
+    assert _lines(tmp_path) == [("registry.py", 5)]
