@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from leakguard.context import FileContext
@@ -53,6 +53,7 @@ class FactCollector:
 
 
 COLLECTORS: dict[str, FactCollector] = {}
+_V = TypeVar("_V")
 
 
 def register_collector(collector: FactCollector) -> FactCollector:
@@ -70,6 +71,15 @@ class ProjectIndex:
 
     def of(self, collector: str) -> Mapping[str, Any]:
         return self.facts.get(collector, {})
+
+    def view(self, collector: str, build: Callable[[Mapping[str, Any]], _V]) -> _V | None:
+        """`build(facts of collector)`, built once per process; None when no enabled rule
+        asked for that collector in this run."""
+        if collector not in self.facts:
+            return None
+        if collector not in self.derived:
+            self.derived[collector] = build(self.of(collector))
+        return self.derived[collector]  # type: ignore[no-any-return]
 
     def digest(self, collectors: Iterable[str]) -> str:
         chosen = {name: self.facts.get(name, {}) for name in sorted(set(collectors))}

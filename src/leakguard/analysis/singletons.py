@@ -30,17 +30,15 @@ from leakguard.analysis.project import FactCollector, ProjectIndex, register_col
 from leakguard.analysis.summaries import _FileCollector as _ImportTable
 from leakguard.context import FileContext
 from leakguard.triage import dotted as ast_dotted
+from leakguard.triage import parse_ast
 
 COLLECTOR = "singletons"
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 def collect_source(text: str, display: str) -> dict[str, Any] | None:
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    return collect_tree(tree, text, display)
+    tree = parse_ast(text)
+    return None if tree is None else collect_tree(tree, text, display)
 
 
 def collect_tree(tree: ast.Module, text: str, display: str) -> dict[str, Any] | None:
@@ -148,13 +146,7 @@ class _Constructions:
 
 
 def _constructions(project: ProjectIndex | None) -> _Constructions | None:
-    if project is None or COLLECTOR not in project.facts:
-        return None
-    cached = project.derived.get(COLLECTOR)
-    if not isinstance(cached, _Constructions):
-        cached = _Constructions.build(project.of(COLLECTOR))
-        project.derived[COLLECTOR] = cached
-    return cached
+    return None if project is None else project.view(COLLECTOR, _Constructions.build)
 
 
 def _names(target: str, key: str) -> bool:

@@ -1459,13 +1459,7 @@ def _dependencies(project: ProjectIndex, module: str) -> Any:
 
 
 def summaries_of(project: ProjectIndex | None) -> SummaryIndex | None:
-    if project is None or COLLECTOR not in project.facts:
-        return None
-    cached = project.derived.get(COLLECTOR)
-    if not isinstance(cached, SummaryIndex):
-        cached = SummaryIndex.build(project.of(COLLECTOR))
-        project.derived[COLLECTOR] = cached
-    return cached
+    return None if project is None else project.view(COLLECTOR, SummaryIndex.build)
 
 
 def summary_index(context: FileContext) -> SummaryIndex | None:
