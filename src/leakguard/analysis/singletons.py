@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
-from leakguard.analysis.summaries import _FileCollector as _ImportTable
+from leakguard.analysis.summaries import FileSummaryCollector
 from leakguard.context import FileContext
 from leakguard.triage import dotted as ast_dotted
 from leakguard.triage import parse_ast
@@ -49,11 +49,11 @@ def collect_tree(tree: ast.Module, text: str, display: str) -> dict[str, Any] | 
     if is_test_file(display):
         return None
     module = module_name_for(display)
-    imports = _ImportTable(module)
+    imports = FileSummaryCollector(module)
     classes: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            imports._record_import(node)
+            imports.record_import(node)
     for statement in tree.body:
         if isinstance(statement, ast.ClassDef):
             classes.add(statement.name)
@@ -69,7 +69,7 @@ def _scan(
     body: Iterable[ast.stmt],
     function: ast.FunctionDef | ast.AsyncFunctionDef | None,
     module: str,
-    imports: _ImportTable,
+    imports: FileSummaryCollector,
     classes: set[str],
     once: set[str],
     other: set[str],
@@ -120,7 +120,9 @@ def _scan(
         _scan(inner.body, inner, module, imports, classes, once, other)
 
 
-def _class_key(func: ast.expr, module: str, imports: _ImportTable, classes: set[str]) -> str | None:
+def _class_key(
+    func: ast.expr, module: str, imports: FileSummaryCollector, classes: set[str]
+) -> str | None:
     dotted = ast_dotted(func)
     if dotted is None or not dotted.rsplit(".", 1)[-1][:1].isupper():
         return None

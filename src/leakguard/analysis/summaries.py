@@ -173,7 +173,7 @@ def collect_tree(tree: ast.Module, text: str, display: str) -> dict[str, Any] | 
     if is_test_file(display):
         return None  # nothing outside the tests calls a test module's functions
     module = module_name_for(display)
-    collector = _FileCollector(module)
+    collector = FileSummaryCollector(module)
     collector.digests = "digest" in text or "hashlib" in text
     return collector.run(tree, display)
 
@@ -213,7 +213,10 @@ def _own_nodes(body: Sequence[ast.AST]) -> list[ast.AST]:
     return out
 
 
-class _FileCollector:
+class FileSummaryCollector:
+    """One file's summaries as its `ast` is walked; its import table (`record_import`,
+    `qualify`) is also what other run-wide `ast` facts use to resolve names."""
+
     def __init__(self, module: str) -> None:
         self.module = module
         self.aliases: dict[str, str] = {}
@@ -228,7 +231,7 @@ class _FileCollector:
 
     # imports ---------------------------------------------------------------------------
 
-    def _record_import(self, node: ast.Import | ast.ImportFrom) -> None:
+    def record_import(self, node: ast.Import | ast.ImportFrom) -> None:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -291,7 +294,7 @@ class _FileCollector:
         for nodes in every:
             for node in nodes:
                 if isinstance(node, (ast.Import, ast.ImportFrom)):
-                    self._record_import(node)
+                    self.record_import(node)
         self._mlx_module_classes(classes)
         for statement in module_code:
             if isinstance(statement, (ast.Assign, ast.AnnAssign)):
@@ -481,7 +484,7 @@ def _module_statements(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
 class _FunctionCollector:
     def __init__(
         self,
-        file: _FileCollector,
+        file: FileSummaryCollector,
         function: ast.FunctionDef | ast.AsyncFunctionDef,
         owner: str | None,
         nodes: list[ast.AST],
@@ -900,7 +903,7 @@ CHEAP_METHODS = frozenset(
 )
 
 
-def _cheap_call(call: ast.Call, file: _FileCollector) -> bool:
+def _cheap_call(call: ast.Call, file: FileSummaryCollector) -> bool:
     func = call.func
     if isinstance(func, ast.Name):
         return func.id in CHEAP_BUILTINS and func.id not in file.aliases
