@@ -50,16 +50,17 @@ def collect_tree(tree: ast.Module, text: str, display: str) -> dict[str, Any] | 
         return None
     module = module_name_for(display)
     imports = FileSummaryCollector(module)
-    classes: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            imports.record_import(node)
-    for statement in tree.body:
-        if isinstance(statement, ast.ClassDef):
-            classes.add(statement.name)
+    classes = {statement.name for statement in tree.body if isinstance(statement, ast.ClassDef)}
+    # One traversal records the imports and the calls; calls are qualified afterwards, once
+    # every import of the file (function-level ones too) is known.
+    calls: list[tuple[ast.expr, bool]] = []
+    _scan(tree.body, None, imports, calls)
     once: set[str] = set()
     other: set[str] = set()
-    _scan(tree.body, None, module, imports, classes, once, other)
+    for func, at_import_time in calls:
+        key = _class_key(func, module, imports, classes)
+        if key is not None:
+            (once if at_import_time else other).add(key)
     if not once and not other:
         return None
     return {"once": sorted(once), "other": sorted(other)}
@@ -68,13 +69,11 @@ def collect_tree(tree: ast.Module, text: str, display: str) -> dict[str, Any] | 
 def _scan(
     body: Iterable[ast.stmt],
     function: ast.FunctionDef | ast.AsyncFunctionDef | None,
-    module: str,
     imports: FileSummaryCollector,
-    classes: set[str],
-    once: set[str],
-    other: set[str],
+    calls: list[tuple[ast.expr, bool]],
 ) -> None:
-    """Classify the constructions of one scope's own code, then recurse into nested scopes."""
+    """Record one scope's imports and its calls, each with whether the value it makes lives
+    once per process (module level, or kept in a module global); then the nested scopes."""
     nested: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
     globals_: set[str] = set()
     own: list[ast.AST] = []
@@ -87,7 +86,9 @@ def _scan(
         if isinstance(node, ast.Lambda):
             continue
         own.append(node)
-        if isinstance(node, ast.Global):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports.record_import(node)
+        elif isinstance(node, ast.Global):
             globals_.update(node.names)
         stack.extend(ast.iter_child_nodes(node))
     # Locals handed to a global (`registry = Cls(); ...; _registry = registry`).
@@ -106,18 +107,13 @@ def _scan(
                 n in globals_ or n in to_global for n in names
             ):
                 kept.add(id(node.value))
-    for node in own:
-        if not isinstance(node, ast.Call):
-            continue
-        key = _class_key(node.func, module, imports, classes)
-        if key is None:
-            continue
-        if function is None or id(node) in kept:
-            once.add(key)
-        else:
-            other.add(key)
+    calls.extend(
+        (node.func, function is None or id(node) in kept)
+        for node in own
+        if isinstance(node, ast.Call)
+    )
     for inner in nested:
-        _scan(inner.body, inner, module, imports, classes, once, other)
+        _scan(inner.body, inner, imports, calls)
 
 
 def _class_key(
