@@ -3,6 +3,7 @@ same findings and errors with it on and off, and a rule without a condition is p
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 from pathlib import Path
@@ -18,7 +19,7 @@ from leakguard.engine import RunResult, check
 from leakguard.registry import rule_classes
 from leakguard.rule import declares_triage
 from leakguard.testing import make_config
-from leakguard.triage import TriageTree, admitted, parse_triage
+from leakguard.triage import TriageTree, admitted, parse_ast, parse_triage
 
 TESTS = Path(__file__).parent
 REPOSITORY = TESTS.parent
@@ -136,6 +137,34 @@ def test_triage_tree_resolves_imported_call_names() -> None:
     # Resolved the way analysis.imports does: an unimported root is no qualified name.
     assert tree.call_names() == {"numpy.load", "pickle.loads"}
     assert parse_triage("def (:\n") is None
+
+
+def test_triage_tree_indexes_nodes_as_ast_walk_does() -> None:
+    """The index reads child fields from the ASDL signatures: it must give `ast.walk`'s
+    nodes (context markers left out), in its order per type, and `iter_child_nodes`'s
+    children, on every fixture file (with match statements, `**` in dicts, keyword-only
+    defaults of None)."""
+    sources = sorted(RULE_FIXTURES.rglob("*.py"))
+    extra = (
+        "match p:\n    case {'a': 1, **rest}: pass\n    case Point(x=0, y=[1, *more]): pass\n"
+        "def f(a, *, b=None, c, **k): return {**k, 'a': a}\n"
+        "global_ = lambda *a, **k: (yield)\n"
+    )
+    parsed = [parse_ast(path.read_text(encoding="utf-8")) for path in sources]
+    trees = [tree for tree in parsed if tree is not None]  # some fixtures are invalid
+    assert len(trees) > 100
+    trees.append(ast.parse(extra))
+    for tree in trees:
+        index = TriageTree(tree)
+        nodes = [n for n in ast.walk(tree) if not isinstance(n, ast.expr_context)]
+        by_type: dict[type[ast.AST], list[ast.AST]] = {}
+        for node in nodes:
+            by_type.setdefault(type(node), []).append(node)
+        for kind, expected in by_type.items():
+            assert [id(n) for n in index.of(kind)] == [id(n) for n in expected], kind
+        for node in nodes:
+            kids = [c for c in ast.iter_child_nodes(node) if not isinstance(c, ast.expr_context)]
+            assert [id(c) for c in index.children(node)] == [id(c) for c in kids]
 
 
 def test_collect_facts_skips_files_without_candidates(monkeypatch: pytest.MonkeyPatch) -> None:

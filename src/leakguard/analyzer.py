@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import gc
 import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,8 +40,24 @@ def module_name_for(display_path: str) -> str:
 
 
 def active_specs(text: str, specs: Sequence[RuleSpec]) -> list[RuleSpec]:
-    """Rules whose prefilter tokens occur in `text` (no tokens: always active)."""
-    return [s for s in specs if not s.prefilter or any(t in text for t in s.prefilter)]
+    """Rules whose prefilter tokens occur in `text` (no tokens: always active).
+
+    Rules share many tokens (`append`, `fastapi`...) and a token that does not occur
+    costs a scan of the whole text, so each token is looked for once."""
+    occurs: dict[str, bool] = {}
+    active: list[RuleSpec] = []
+    for spec in specs:
+        for token in spec.prefilter:
+            found = occurs.get(token)
+            if found is None:
+                found = occurs[token] = token in text
+            if found:
+                active.append(spec)
+                break
+        else:
+            if not spec.prefilter:
+                active.append(spec)
+    return active
 
 
 def triaged_specs(
@@ -464,6 +481,36 @@ def collect_file(
     """Project facts of one file and, given the run's `config` with the triage on, its
     triage verdict (`triage_verdict`): one `ast` parse serves the `ast` collectors,
     the collectors' triage and the rules' triage."""
+    with _collection_paused():
+        return _collect_file(text, display, collectors, config, triage)
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while one file's facts are collected.
+
+    `ast.parse` and the indexes allocate a million small objects on a large file, and
+    each few hundred allocations trigger a collection that scans the young ones: a
+    sixth of the facts pass's CPU. The trees are acyclic (freed by reference counting
+    when the file is done), and the collector runs again at the next allocations once
+    it is back on, so garbage held up here is at most one file's."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _collect_file(
+    text: str,
+    display: str,
+    collectors: Sequence[str],
+    config: Config | None,
+    triage: bool,
+) -> tuple[dict[str, object], Verdict | None]:
     wanted = [COLLECTORS[name] for name in collectors if name in COLLECTORS]
     wanted = [c for c in wanted if c.applies_to(text)]
     verdict_wanted = config is not None and triage

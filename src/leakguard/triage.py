@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 import warnings
-from collections import deque
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from operator import attrgetter
 from typing import Any, TypeVar
 
 N = TypeVar("N", bound=ast.AST)
@@ -65,6 +67,44 @@ def run_query(
         return query
 
     return register
+
+
+# Node type -> how to read its children: `(getter, sequences)`, the getter returning the
+# child fields' values (a tuple, `sequences` telling which are lists) or, when
+# `sequences` is None, the one list field; `(None, None)`: no child fields.
+_NO_CHILDREN: list[ast.AST] = []
+_ChildPlan = tuple[Callable[[ast.AST], Any] | None, tuple[bool, ...] | None]
+_CHILD_PLANS: dict[type[ast.AST], _ChildPlan] = {}
+# Field types of the ASDL grammar that never hold a node (or only a context marker).
+_SCALAR_FIELDS = frozenset({"identifier", "int", "string", "constant", "expr_context"})
+_FIELD = re.compile(r"(\w+)([?*]?) (\w+)")
+
+
+def _child_plan(kind: type[ast.AST]) -> _ChildPlan:
+    """Which fields of `kind` hold nodes, read from the ASDL signature CPython puts in
+    each node class's docstring (`BinOp(expr left, operator op, expr right)`); a class
+    whose docstring does not match its `_fields` falls back to reading every field."""
+    head, _, rest = (kind.__doc__ or "").partition("(")
+    declared = _FIELD.findall(rest.rpartition(")")[0])
+    if head.strip() == kind.__name__ and [name for _, _, name in declared] == list(kind._fields):
+        wanted = [
+            (name, mark == "*") for field, mark, name in declared if field not in _SCALAR_FIELDS
+        ]
+        if not wanted:
+            return None, None
+        if len(wanted) == 1 and wanted[0][1]:
+            return attrgetter(wanted[0][0]), None
+        if len(wanted) == 1:
+            single = attrgetter(wanted[0][0])
+            return (lambda node: (single(node),)), (False,)
+        return attrgetter(*(name for name, _ in wanted)), tuple(seq for _, seq in wanted)
+    return _generic_children, (True,)
+
+
+def _generic_children(node: ast.AST) -> tuple[list[ast.AST]]:
+    return (
+        [child for child in ast.iter_child_nodes(node) if not isinstance(child, ast.expr_context)],
+    )
 
 
 class TriageTree:
@@ -135,35 +175,44 @@ class TriageTree:
 
     def _index(self, tree: ast.Module) -> None:
         """One breadth-first pass (`ast.walk` order) filling the type and child indexes.
-        `Load`/`Store`/`Del` markers are left out: no condition asks for them, and they
-        are a third of all nodes."""
-        by_type = self._by_type
+        `Load`/`Store`/`Del` markers and scalar fields are left out (no condition asks
+        for them; the markers are a third of all nodes): each node type's child fields
+        are read with one `attrgetter` call (`_child_plan`)."""
+        by_type: defaultdict[type[ast.AST], list[ast.AST]] = defaultdict(list)
         children = self._children
-        node_type, context = ast.AST, ast.expr_context
-        pending: deque[ast.AST] = deque([tree])
-        while pending:
-            node = pending.popleft()
+        plans = _CHILD_PLANS
+        queue: list[ast.AST] = [tree]
+        # Iterating a list while appending to it visits the appended nodes too, in order.
+        for node in queue:
             kind = type(node)
-            bucket = by_type.get(kind)
-            if bucket is None:
-                by_type[kind] = [node]
+            by_type[kind].append(node)
+            plan = plans.get(kind)
+            if plan is None:
+                plan = plans[kind] = _child_plan(kind)
+            getter, sequences = plan
+            if getter is None:
+                continue
+            if sequences is None:  # exactly one field, a sequence
+                kids: list[ast.AST] = [kid for kid in getter(node) if kid is not None]
             else:
-                bucket.append(node)
-            kids: list[ast.AST] = []
-            for name in node._fields:
-                value = getattr(node, name, None)
-                if isinstance(value, node_type):
-                    if not isinstance(value, context):
+                kids = []
+                for value, sequence in zip(getter(node), sequences, strict=True):
+                    if sequence:
+                        if value:
+                            kids.extend(value)
+                    elif value is not None:
                         kids.append(value)
-                elif isinstance(value, list):
-                    kids.extend(
-                        item
-                        for item in value
-                        if isinstance(item, node_type) and not isinstance(item, context)
-                    )
+                if None in kids:  # `Dict.keys` of `**spread`, `arguments.kw_defaults`
+                    kids = [kid for kid in kids if kid is not None]
             if kids:
                 children[id(node)] = kids
-                pending.extend(kids)
+                queue.extend(kids)
+        self._by_type = dict(by_type)
+
+    def children(self, node: ast.AST) -> list[ast.AST]:
+        """`ast.iter_child_nodes(node)` from the index (context markers left out); callers
+        must not change the list."""
+        return self._children.get(id(node), _NO_CHILDREN)
 
     def walk(self, node: ast.AST) -> Iterator[ast.AST]:
         """`ast.walk(node)` from the child index (context markers left out)."""
