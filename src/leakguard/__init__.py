@@ -1,10 +1,7 @@
 """leakguard: static analysis for memory-leak and unsafe-ML-service patterns."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("leakguard")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+# The one place the version is written: pyproject.toml reads it from here
+# ([tool.hatch.version]), so the package never looks itself up in its installed metadata.
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]

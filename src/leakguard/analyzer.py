@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import libcst as cst
 
 from leakguard.analysis.project import COLLECTORS, FactCollector, ProjectIndex
+from leakguard.analysis.project import module_name_for as module_name_for
 from leakguard.config import Config, RuleSpec
 from leakguard.context import FileContext
 from leakguard.finding import FileError, FileResult, Finding
@@ -25,18 +26,6 @@ from leakguard.registry import rule_classes, visitor_methods
 from leakguard.rule import LintRule, Report, declares_triage
 from leakguard.suppression import comment_lines, suppressions_of, without_noqa
 from leakguard.triage import TriageTree, Verdict, parse_ast, parse_triage
-
-
-def module_name_for(display_path: str) -> str:
-    """`pkg/sub/mod.py` -> `pkg.sub.mod`; `pkg/__init__.py` -> `pkg`."""
-    stem = (
-        display_path.rsplit(".", 1)[0] if display_path.endswith((".py", ".pyi")) else display_path
-    )
-    # `..` appears when a target lies outside the run's root; it is no module name.
-    parts = [p for p in stem.replace("\\", "/").split("/") if p and p not in (".", "..")]
-    if parts and parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
 
 
 def active_specs(text: str, specs: Sequence[RuleSpec]) -> list[RuleSpec]:

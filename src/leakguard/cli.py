@@ -22,7 +22,7 @@ from leakguard import __version__
 from leakguard.config import CliOverrides, Config, ConfigError, bundled_doc, load_config
 from leakguard.engine import Progress, RunResult, check
 from leakguard.finding import Severity
-from leakguard.registry import rule_classes
+from leakguard.registry import rule_codes
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 EXIT_SIGINT, EXIT_SIGTERM = 128 + signal.SIGINT, 128 + signal.SIGTERM
@@ -324,11 +324,11 @@ def _fails(run: RunResult, fail_on: Severity) -> bool:
 def _report(
     run: RunResult, config: Config, args: argparse.Namespace, stream: TextIO | None = None
 ) -> None:
-    from leakguard.report import ReportOptions, reporters
+    from leakguard.report import ReportOptions, reporter
     from leakguard.report.paths import relocate
 
-    available = reporters()
-    if args.format not in available:
+    write = reporter(args.format)
+    if write is None:
         raise ConfigError("command line", "--format", f"format {args.format!r} is not available")
     # Paths as people type them: relative to where leakguard runs, not to the config.
     cwd = Path.cwd()
@@ -345,11 +345,11 @@ def _report(
         unsafe_fixes=args.unsafe_fixes,
     )
     if args.output is None:
-        available[args.format](run, stream or sys.stdout, options)
+        write(run, stream or sys.stdout, options)
         return
     _prepare_output(args.output, config)
     with args.output.open("w", encoding="utf-8") as stream:
-        available[args.format](run, stream, options)
+        write(run, stream, options)
     # The report went to a file: say on stderr what it holds, so a failing hook or CI
     # step shows why it failed (pre-commit prints a hook's output only when it fails).
     shown = [f for f in run.findings if not f.suppressed]
@@ -438,7 +438,7 @@ def _server() -> int:
 def _rules(output_format: str) -> int:
     from leakguard.config import bundled_rule_specs
 
-    classes = rule_classes()
+    classes = rule_codes()
     specs = [s for rid, s in bundled_rule_specs().items() if rid in classes]
     if output_format == "json":
         rows = [

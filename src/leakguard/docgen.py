@@ -9,14 +9,14 @@ import sys
 from pathlib import Path
 
 from leakguard.config import bundled_rule_specs
-from leakguard.registry import rule_classes
+from leakguard.registry import rule_codes
 
 RULES_TABLE = ("<!-- rules-table:start -->", "<!-- rules-table:end -->")
 OPTIONS = ("<!-- rule-options:start -->", "<!-- rule-options:end -->")
 
 
 def rules_table() -> str:
-    classes = rule_classes()
+    classes = rule_codes()
     lines = ["| Code | Name | Severity | CWE | What it finds |", "|---|---|---|---|---|"]
     for rid, spec in bundled_rule_specs().items():
         if rid not in classes:
@@ -35,7 +35,7 @@ def rules_table() -> str:
 
 
 def options_reference() -> str:
-    classes = rule_classes()
+    classes = rule_codes()
     parts: list[str] = []
     for rid, spec in bundled_rule_specs().items():
         if rid not in classes:

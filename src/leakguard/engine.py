@@ -2,6 +2,11 @@
 
 Parallelism and caching live here and nowhere else: `analyzer` works on one file and
 knows nothing about processes or caches.
+
+Start-up: this module imports neither the analyzer nor the rules (LibCST, ~0.3 s). A
+run whose files all come from the cache never imports them; a run that parses some file
+imports them in this process just before its worker pool forks (`_load_analysis`), so
+the workers share them instead of importing them each.
 """
 
 from __future__ import annotations
@@ -14,18 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from leakguard.analysis.project import ProjectIndex
-from leakguard.analyzer import (
-    analyze_text,
-    collect_facts,
-    collect_file,
-    module_name_for,
-)
+from leakguard.analysis.project import ProjectIndex, module_name_for
 from leakguard.cache import ResultCache, content_digest
 from leakguard.config import Config
 from leakguard.discovery import SourceFile, discover, printable
 from leakguard.finding import FileError, FileResult, Finding
-from leakguard.registry import rule_classes
+from leakguard.registry import project_facts, rule_classes
 from leakguard.source import SourceError, decode_source
 from leakguard.supervisor import Budget, over_memory, run_isolated
 from leakguard.triage import Verdict, admitted
@@ -101,10 +100,11 @@ def check(
     workers = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
 
     budget = Budget(config.file_timeout, config.file_memory_mb)
-    project, needed, failed, verdicts = _project_index(
-        sources, config, cache, workers, triage, budget
-    )
+    facts = _project_index(sources, config, cache, workers, triage, budget)
+    project, failed, verdicts = facts.project, facts.failed, facts.verdicts
     results: dict[str, FileResult] = dict(failed)
+    readable = [s for s in sources if s.file.display not in failed and s.error is None]
+    depends = _dependencies(facts, [s.file.display for s in readable], cache)
     pending: list[tuple[_Source, str]] = []
     for source in sources:
         display = source.file.display
@@ -114,9 +114,8 @@ def check(
             error = FileError(display, source.error, warning=source.warning)
             results[display] = FileResult(display, errors=[error])
             continue
-        depends = project.digest_for(module_name_for(display), needed) if project else ""
         kind = "findings+fixes" if fixes else "findings"
-        key = cache.key(kind, display, source.digest, depends) if cache else ""
+        key = cache.key(kind, display, source.digest, depends.get(display, "")) if cache else ""
         cached = cache.load_result(key, display) if cache else None
         if cached is not None:
             results[display] = cached
@@ -126,6 +125,8 @@ def check(
     total, done = len(sources), len(sources) - len(pending)
     if progress:
         progress(done, total)
+    if pending:
+        _load_analysis()  # the run queries of the verdicts are registered by the rules
     payloads = [
         (s.file.display, s.data, _admitted(verdicts.get(s.file.display), project))
         for s, _ in pending
@@ -195,6 +196,20 @@ def _failed_file(payload: Payload, message: str) -> FileResult:
     return Failed(display, errors=[FileError(display, message)])
 
 
+@dataclass
+class _Facts:
+    """The run's project facts (None when no enabled rule reads any), the collectors they
+    come from, the files whose fact collection crashed or ran over budget (reported
+    once, not analysed again at the same cost), each file's triage verdict, and the
+    facts' identity (a digest of every file's facts cache key; "" without a cache)."""
+
+    project: ProjectIndex | None = None
+    needed: list[str] = field(default_factory=list)
+    failed: dict[str, FileResult] = field(default_factory=dict)
+    verdicts: dict[str, Verdict | None] = field(default_factory=dict)
+    identity: str = ""
+
+
 def _project_index(
     sources: list[_Source],
     config: Config,
@@ -202,53 +217,105 @@ def _project_index(
     workers: int,
     triage: bool,
     budget: Budget,
-) -> tuple[ProjectIndex | None, list[str], dict[str, FileResult], dict[str, Verdict | None]]:
-    """The run's project facts, the collectors they come from, the files whose fact
-    collection crashed or ran over budget (those are reported once, not analysed again
-    at the same cost), and each file's triage verdict: the facts pass parses each file
-    with `ast` once for its facts and its triage, and caches both by content, so a
-    file whose project-facts digest changed is analysed again without a new triage."""
-    classes = rule_classes()
-    needed = sorted(
-        {fact for rid in config.enabled if rid in classes for fact in classes[rid].PROJECT_FACTS}
-    )
-    failed: dict[str, FileResult] = {}
-    verdicts: dict[str, Verdict | None] = {}
+) -> _Facts:
+    """The run's project facts: the facts pass parses each file with `ast` once for its
+    facts and its triage, and caches both by content, so a file whose project-facts
+    digest changed is analysed again without a new triage."""
+    needed = project_facts(config.enabled)
+    outcome = _Facts(needed=needed)
     if not needed:
-        return None, [], failed, verdicts
+        return outcome
     index = ProjectIndex()
     pending: list[tuple[_Source, str]] = []
     facts_by_file: dict[str, dict[str, Any]] = {}
+    keys: dict[str, str] = {}
     kind = f"facts+triage:{','.join(needed)}:{int(triage)}"
     for source in sources:
         if source.data is None:
             continue
         key = cache.key(kind, source.file.display, source.digest) if cache else ""
+        keys[source.file.display] = key
         cached = cache.load(key) if cache else None
         if isinstance(cached, dict) and isinstance(cached.get("facts"), dict):
             facts_by_file[source.file.display] = cached["facts"]
-            verdicts[source.file.display] = cached.get("triage")
+            outcome.verdicts[source.file.display] = cached.get("triage")
         else:
             pending.append((source, key))
     payloads: list[Payload] = [(s.file.display, s.data, None) for s, _ in pending]
     initargs = (needed, triage, config)
     collected = _map(_facts_payload, payloads, workers, _init_fact_worker, initargs, budget)
-    for (source, key), outcome in zip(pending, collected, strict=True):
-        if isinstance(outcome, FileResult):
-            failed[source.file.display] = outcome
+    for (source, key), result in zip(pending, collected, strict=True):
+        if isinstance(result, FileResult):
+            outcome.failed[source.file.display] = result
             continue
-        facts, verdict = outcome
+        facts, verdict = result
         facts_by_file[source.file.display] = facts
-        verdicts[source.file.display] = verdict
+        outcome.verdicts[source.file.display] = verdict
         if cache is not None:
             cache.store(key, {"facts": facts, "triage": verdict})
     for display in sorted(facts_by_file):
         for collector, value in facts_by_file[display].items():
             index.facts.setdefault(collector, {})[module_name_for(display)] = value
-    return index, needed, failed, verdicts
+    if cache is not None:
+        outcome.identity = cache.key(
+            "facts-identity", "", "\0".join(keys[d] for d in sorted(facts_by_file))
+        )
+    outcome.project = index
+    return outcome
+
+
+def _dependencies(facts: _Facts, displays: list[str], cache: ResultCache | None) -> dict[str, str]:
+    """Per file, the digest of the project facts its findings may depend on (part of its
+    result's cache key). Computing it builds views of the whole run's facts (the call
+    graph) with the collectors' code, which imports LibCST; it is a function of the run's
+    facts alone, so it is cached under their identity and an unchanged tree reads it back."""
+    project = facts.project
+    if project is None or cache is None:
+        return {}
+    memo = cache.key("depends", "", facts.identity)
+    known = cache.load(memo)
+    if isinstance(known, dict) and all(isinstance(known.get(d), str) for d in displays):
+        return known
+    _load_analysis()  # registers the collectors whose `dependencies` the digest follows
+    found = {d: project.digest_for(module_name_for(d), facts.needed) for d in displays}
+    cache.store(memo, found)
+    return found
+
+
+def _load_analysis() -> None:
+    """Import the analyzer, LibCST and every rule module in this process: once a file
+    really needs parsing, before a worker pool forks (the workers then share the modules
+    instead of importing them each)."""
+    import leakguard.analyzer  # noqa: F401
+
+    rule_classes()
 
 
 # -- worker side -----------------------------------------------------------------------
+
+
+def analyze_text(
+    text: str,
+    display: str,
+    config: Config,
+    project: ProjectIndex | None = None,
+    **options: Any,
+) -> FileResult:
+    """`analyzer.analyze_text`, imported on first use (tests replace this name to make a
+    worker hang or crash)."""
+    from leakguard.analyzer import analyze_text as analyze
+
+    return analyze(text, display, config, project, **options)
+
+
+def collect_file(
+    text: str, display: str, collectors: list[str], config: Config | None, *, triage: bool
+) -> tuple[dict[str, Any], Verdict | None]:
+    """`analyzer.collect_file`, imported on first use."""
+    from leakguard.analyzer import collect_file as collect
+
+    return collect(text, display, collectors, config, triage=triage)
+
 
 _worker_state: dict[str, Any] = {}
 
@@ -331,6 +398,8 @@ def _map(
     over budget yields a `Failed` result."""
     task: Callable[[Payload], R | FileResult] = function
     failure: Callable[[Payload, str], R | FileResult] = _failed_file
+    if items:
+        _load_analysis()
     yield from run_isolated(
         task,
         items,
@@ -373,10 +442,9 @@ def check_text(
 def _analyse_text(
     text: str, display: str, config: Config, fixes: bool
 ) -> tuple[FileResult, ProjectIndex | None]:
-    classes = rule_classes()
-    needed = sorted(
-        {fact for rid in config.enabled if rid in classes for fact in classes[rid].PROJECT_FACTS}
-    )
+    from leakguard.analyzer import collect_facts
+
+    needed = project_facts(config.enabled)
     project: ProjectIndex | None = None
     if needed:
         project = ProjectIndex()

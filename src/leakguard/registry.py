@@ -1,20 +1,33 @@
-"""Finds every rule class under `leakguard.rules` (one module per rule)."""
+"""Finds every rule class under `leakguard.rules` (one module per rule), and answers what
+a run needs to know about the rules without importing them (`leakguard.rule_index`).
+
+Importing the rules means importing LibCST (~0.3 s): a run whose files all come from
+the cache, `leakguard rules` and `leakguard explain` never do (tests/test_startup.py).
+"""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
+from collections.abc import Iterable
 from functools import cache
+from typing import TYPE_CHECKING
 
-import libcst as cst
+from leakguard.rule_index import RULES
 
-import leakguard.rules
-from leakguard.rule import LintRule
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from leakguard.rule import LintRule
 
 
 @cache
 def rule_classes() -> dict[str, type[LintRule]]:
     """Rule code -> class, for every rule module shipped in `leakguard.rules`."""
+    import leakguard.rules
+    from leakguard.rule import LintRule
+
     for info in pkgutil.walk_packages(leakguard.rules.__path__, leakguard.rules.__name__ + "."):
         importlib.import_module(info.name)
     found: dict[str, type[LintRule]] = {}
@@ -29,9 +42,48 @@ def rule_classes() -> dict[str, type[LintRule]]:
     return dict(sorted(found.items()))
 
 
+def rule_codes() -> frozenset[str]:
+    """The codes of every rule shipped, without importing any rule."""
+    return frozenset(RULES)
+
+
+def project_facts(enabled: Iterable[str]) -> list[str]:
+    """The project-fact collectors the `enabled` rules read, without importing them."""
+    return sorted({fact for code in enabled if code in RULES for fact in RULES[code][1]})
+
+
+def build_index() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """What `leakguard.rule_index` must say, from the rule classes themselves."""
+    return {code: (cls.__module__, cls.PROJECT_FACTS) for code, cls in rule_classes().items()}
+
+
+def index_source() -> str:
+    """The text of `src/leakguard/rule_index.py` for the rules as they are."""
+    rows = "".join(
+        f"    {code!r}: ({module!r}, {facts!r}),\n"
+        for code, (module, facts) in build_index().items()
+    )
+    return f"{_INDEX_HEADER}\nRULES: dict[str, tuple[str, tuple[str, ...]]] = {{\n{rows}}}\n"
+
+
+_INDEX_HEADER = '''\
+"""Rule code -> (module, project-fact collectors it reads), for every rule shipped.
+
+What the run's parent process needs to know about the rules without importing them (and
+with them LibCST). Generated after adding a rule or changing its `PROJECT_FACTS`:
+`python -m leakguard.registry > src/leakguard/rule_index.py`, then `ruff format` it;
+tests/test_startup.py fails while this file and the rule classes disagree.
+"""
+
+from __future__ import annotations
+'''
+
+
 @cache
 def visitor_methods(cls: type[LintRule]) -> tuple[tuple[str, type[cst.CSTNode], bool], ...]:
     """(method name, node type, is_leave) for each `visit_X`/`leave_X` the class defines."""
+    import libcst as cst
+
     methods: list[tuple[str, type[cst.CSTNode], bool]] = []
     for name in dir(cls):
         for prefix, is_leave in (("visit_", False), ("leave_", True)):
@@ -46,3 +98,7 @@ def visitor_methods(cls: type[LintRule]) -> tuple[tuple[str, type[cst.CSTNode], 
             ):
                 methods.append((name, node_type, is_leave))
     return tuple(methods)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.stdout.write(index_source())

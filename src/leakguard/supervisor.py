@@ -36,17 +36,21 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from pebble import CONSTS, ProcessExpired, ProcessPool, concurrent
-
 T = TypeVar("T")
 R = TypeVar("R")
 
 _MIB = 1024 * 1024
 
-# pebble's pool threads poll every `sleep_unit` (0.1 s by default), and closing a pool
-# waits for the next poll: twice per run (facts, then findings) that was ~0.2 s of a
-# one-file run. Polling a pipe every 20 ms costs nothing measurable.
-CONSTS.sleep_unit = 0.02
+
+def _configure_pebble() -> None:
+    """pebble is imported when a run first needs workers (not at all when every file
+    comes from the cache: it imports asyncio and threading machinery, ~30 ms)."""
+    import pebble
+
+    # pebble's pool threads poll every `sleep_unit` (0.1 s by default), and closing a
+    # pool waits for the next poll: twice per run (facts, then findings) that was ~0.2 s
+    # of a one-file run. Polling a pipe every 20 ms costs nothing measurable.
+    pebble.CONSTS.sleep_unit = 0.02
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,9 @@ def run_isolated(
     """
     if not items:
         return
+    from pebble import ProcessExpired, ProcessPool
+
+    _configure_pebble()
     setup = (budget.memory_mb, initializer, initargs)
     crashes: list[int] = []  # indexes of items whose worker died: retried alone
     held: list[R | None] = []  # results after the first crash, until its retry is done
@@ -127,6 +134,9 @@ def _retry_alone(
 ) -> R:
     """Run `item` once more in a process of its own: only a crash that repeats there is
     blamed on the file."""
+    from pebble import ProcessExpired, concurrent
+
+    _configure_pebble()
     isolated = concurrent.process(timeout=budget.seconds)(_run_alone)
     try:
         result: R = isolated(setup, function, item).result()

@@ -22,6 +22,18 @@ if TYPE_CHECKING:
     from leakguard.triage import TriageTree
 
 
+def module_name_for(display_path: str) -> str:
+    """`pkg/sub/mod.py` -> `pkg.sub.mod`; `pkg/__init__.py` -> `pkg`."""
+    stem = (
+        display_path.rsplit(".", 1)[0] if display_path.endswith((".py", ".pyi")) else display_path
+    )
+    # `..` appears when a target lies outside the run's root; it is no module name.
+    parts = [p for p in stem.replace("\\", "/").split("/") if p and p not in (".", "..")]
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
 @dataclass(frozen=True)
 class FactCollector:
     name: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,24 +31,25 @@ class ReportOptions:
 Reporter = Callable[[RunResult, TextIO, ReportOptions], None]
 
 
-def reporters() -> dict[str, Reporter]:
-    from leakguard.report import json_report, text
+# Format -> (module under leakguard.report, writer): only the chosen format's module is
+# imported (the text format's rich costs ~40 ms that a JSON or SARIF run need not pay).
+_WRITERS = {
+    "text": ("text", "write"),
+    "concise": ("text", "write_concise"),
+    "json": ("json_report", "write"),
+    "sarif": ("sarif", "write"),
+    "github": ("github", "write"),
+}
 
-    found: dict[str, Reporter] = {
-        "text": text.write,
-        "concise": text.write_concise,
-        "json": json_report.write,
-    }
+
+def reporter(name: str) -> Reporter | None:
+    """The writer of the output format `name`; None when there is none."""
+    where = _WRITERS.get(name)
+    if where is None:
+        return None
     try:
-        from leakguard.report import sarif
-
-        found["sarif"] = sarif.write
+        module = importlib.import_module(f"{__name__}.{where[0]}")
     except ImportError:
-        pass
-    try:
-        from leakguard.report import github
-
-        found["github"] = github.write
-    except ImportError:
-        pass
-    return found
+        return None
+    writer: Reporter = getattr(module, where[1])
+    return writer

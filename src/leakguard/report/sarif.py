@@ -24,7 +24,7 @@ from leakguard import __version__
 from leakguard.config import Config, RuleSpec, bundled_doc
 from leakguard.engine import RunResult
 from leakguard.finding import FileError, Finding, Related, Severity
-from leakguard.registry import rule_classes
+from leakguard.registry import rule_codes
 from leakguard.report import ReportOptions
 from leakguard.report.paths import relocate, source_root
 
@@ -86,7 +86,7 @@ def to_document(run: RunResult, options: ReportOptions) -> dict[str, Any]:
 
 def _reported_rules(config: Config, findings: list[Finding]) -> list[RuleSpec]:
     """Enabled real rules, plus any rule that somehow produced a finding, by id."""
-    classes = rule_classes()
+    classes = rule_codes()
     wanted = {rid for rid in config.enabled if rid in classes}
     wanted |= {f.rule for f in findings if f.rule in config.rules}
     return [config.rules[rid] for rid in sorted(wanted)]

@@ -1,0 +1,110 @@
+"""Start-up: a run whose files all come from the cache, `--version`, `rules` and
+`explain` import neither LibCST nor any rule module nor the worker pool (issue 14: a
+warm run is almost all fixed start-up); the rule index the parent reads instead of the
+rule classes agrees with them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from leakguard.registry import build_index
+from leakguard.rule_index import RULES
+
+# Runs leakguard's command line in a fresh interpreter, then writes the heavy modules
+# that were imported to the file named by LEAKGUARD_PROBE_OUT.
+PROBE = """
+import json, os, sys
+from leakguard.cli import main
+try:
+    status = main(sys.argv[1:])
+except SystemExit as exc:
+    status = exc.code
+heavy = sorted(
+    name for name in sys.modules
+    if name.split(".")[0] in ("libcst", "pebble")
+    or name.startswith(("leakguard.rules.", "leakguard.analyzer"))
+)
+with open(os.environ["LEAKGUARD_PROBE_OUT"], "w") as out:
+    json.dump({"status": status, "heavy": heavy}, out)
+"""
+
+SOURCES = {
+    # A finding (LibCST parses it on a cold run) and project facts (summaries).
+    "app/service.py": (
+        "import pickle\n\n\nasync def handler(path):\n    return pickle.load(open(path, 'rb'))\n"
+    ),
+    "app/util.py": "def helper(items):\n    out = []\n    for x in items:\n        out.append(x)\n",
+    "app/__init__.py": "",
+}
+
+
+def probe(cwd: Path, *argv: str) -> tuple[int, list[str]]:
+    out = cwd / "probe.json"
+    env = {**os.environ, "LEAKGUARD_PROBE_OUT": str(out), "NO_COLOR": "1"}
+    subprocess.run(
+        [sys.executable, "-c", PROBE, *argv],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=True,
+        timeout=120,
+    )
+    result = json.loads(out.read_text())
+    return result["status"], result["heavy"]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    for name, text in SOURCES.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_a_warm_run_imports_neither_libcst_nor_the_rules(project: Path, output: str) -> None:
+    argv = ("check", "app", "--jobs", "1", "--format", output)
+    status, heavy = probe(project, *argv)
+    # The cold run parses: the probe does see LibCST and the rules when they are imported.
+    assert status == 1
+    assert "libcst" in heavy
+    assert "leakguard.rules.serialization.lg401_unsafe_deserialization" in heavy
+    status, heavy = probe(project, *argv)
+    assert status == 1  # the cached finding still fails the run
+    assert heavy == []
+
+
+def test_a_changed_file_imports_the_analysis_again(project: Path) -> None:
+    probe(project, "check", "app", "--jobs", "1")
+    (project / "app" / "util.py").write_text("def helper():\n    return 1\n")
+    _, heavy = probe(project, "check", "app", "--jobs", "1")
+    assert "libcst" in heavy
+    assert "pebble" in heavy
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--version",),
+        ("rules",),
+        ("rules", "--format", "json"),
+        ("rules", "--format", "markdown"),
+        ("explain", "LG401"),
+    ],
+)
+def test_commands_that_parse_nothing_import_no_analysis(tmp_path: Path, argv: tuple[str]) -> None:
+    status, heavy = probe(tmp_path, *argv)
+    assert status == 0
+    assert heavy == []
+
+
+def test_the_rule_index_matches_the_rule_classes() -> None:
+    # After adding a rule or changing PROJECT_FACTS: regenerate it (see rule_index.py).
+    assert build_index() == RULES
