@@ -151,3 +151,23 @@ def test_unusable_cache_directory_is_not_fatal(tmp_path: Path) -> None:
     second = check([tmp_path], config, jobs=1)
     assert snapshot(first) == snapshot(second)
     assert len(first.findings) == 6
+
+
+def test_a_warm_run_reads_its_entries_from_the_run_pack(tmp_path: Path) -> None:
+    make_project(tmp_path)
+    config = make_config(tmp_path)  # every rule: facts, digests and findings entries
+    cold = check([tmp_path], config, jobs=1)
+    packs = list((tmp_path / ".leakguard_cache").rglob("packs/*.json"))
+    assert len(packs) == 1
+    for entry in (tmp_path / ".leakguard_cache").rglob("*.json"):
+        if entry not in packs:
+            entry.unlink()
+    warm = check([tmp_path], config, jobs=1)
+    assert all(r.from_cache for r in warm.results)
+    assert snapshot(warm) == snapshot(cold)
+    # The pack is looked up by key: a changed file is analysed again, not served from it.
+    changed = tmp_path / "pkg1" / "mod1.py"
+    changed.write_text(changed.read_text() + "\nextra = pickle.loads(b'')\n")
+    run = check([tmp_path], config, jobs=1)
+    assert {r.path for r in run.results if not r.from_cache} == {"pkg1/mod1.py"}
+    assert len([f for f in run.findings if f.path == "pkg1/mod1.py"]) == 3

@@ -3,6 +3,12 @@
 An entry is keyed by the file's content hash, its path in the run, the effective
 configuration and the leakguard version, so any change to one of them misses. Entries
 are written atomically; an unreadable or corrupt entry is treated as a miss.
+
+A run also keeps a pack (`open_pack`/`close_pack`): every entry it used, in one file
+named after what was run (the targets and the kind of run). Checking the same targets
+again reads that one file instead of one per file and phase (on 245 files, ~50 ms of
+490 small reads). Lookups stay by key, so the pack changes what is read, never what
+is served: an entry of the pack that is not asked for by its key is never used.
 """
 
 from __future__ import annotations
@@ -60,6 +66,12 @@ class ResultCache:
         self.directory = directory / f"v{_FORMAT}"
         self.salt = f"{__version__}|{_code_stamp()}|{config_digest}"
         self._ready = False
+        # The open pack: its file, the entries read from it, and the entries this run
+        # used (read or stored); rewritten at `close_pack` when the two differ.
+        self._pack_path: Path | None = None
+        self._packed: dict[str, Any] = {}
+        self._used: dict[str, Any] = {}
+        self._changed = False
 
     def key(self, kind: str, display: str, content: str, extra: str = "") -> str:
         blob = "\0".join((self.salt, kind, display, content, extra)).encode()
@@ -69,13 +81,48 @@ class ResultCache:
         return self.directory / key[:2] / f"{key}.json"
 
     def load(self, key: str) -> Any:
+        if key in self._packed:
+            value = self._packed[key]
+        else:
+            value = self._read(self._path(key))
+            self._changed = self._changed or value is not None
+        if self._pack_path is not None and value is not None:
+            self._used[key] = value
+        return value
+
+    def store(self, key: str, value: Any) -> None:
+        if self._pack_path is not None:
+            self._used[key] = value
+            self._changed = True
+        self._write(self._path(key), value)
+
+    def open_pack(self, scope: str) -> None:
+        """Read the pack of the last run of `scope` (a description of the run: what
+        was checked and how); entries used from now on go into the next pack."""
+        name = hashlib.sha256(scope.encode()).hexdigest()[:32]
+        self._pack_path = self.directory / "packs" / f"{name}.json"
+        data = self._read(self._pack_path)
+        self._packed = data if isinstance(data, dict) else {}
+        self._used = {}
+        self._changed = False
+
+    def close_pack(self) -> None:
+        """Write the pack when this run used entries it did not hold (or not all it
+        held: it keeps only what the last run of its scope used)."""
+        if self._pack_path is None:
+            return
+        if self._changed or self._used.keys() != self._packed.keys():
+            self._write(self._pack_path, self._used)
+        self._pack_path, self._packed, self._used = None, {}, {}
+
+    @staticmethod
+    def _read(path: Path) -> Any:
         try:
-            return json.loads(self._path(key).read_text(encoding="utf-8"))
+            return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
 
-    def store(self, key: str, value: Any) -> None:
-        target = self._path(key)
+    def _write(self, target: Path, value: Any) -> None:
         try:
             if not self._ready:
                 prepare_directory(self.directory.parent)

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from leakguard.analysis.project import ProjectIndex, module_name_for
 from leakguard.cache import ResultCache, content_digest
 from leakguard.config import Config
-from leakguard.discovery import SourceFile, discover, printable
+from leakguard.discovery import Discovery, SourceFile, discover, printable
 from leakguard.finding import FileError, FileResult, Finding
 from leakguard.registry import project_facts, rule_classes
 from leakguard.source import SourceError, decode_source
@@ -97,6 +97,27 @@ def check(
     found = discover(targets, config)
     sources = [_read(f, config.max_file_size) for f in found.files]
     cache = ResultCache(config.root / config.cache_dir, config.digest()) if use_cache else None
+    if cache is not None:
+        scope = [f"fixes={fixes}", f"triage={triage}", *sorted(str(t.absolute()) for t in targets)]
+        cache.open_pack("\0".join(scope))
+    try:
+        return _run(sources, config, cache, jobs, progress, triage, fixes, started, found)
+    finally:
+        if cache is not None:
+            cache.close_pack()
+
+
+def _run(
+    sources: list[_Source],
+    config: Config,
+    cache: ResultCache | None,
+    jobs: int | None,
+    progress: Progress | None,
+    triage: bool,
+    fixes: bool,
+    started: float,
+    found: Discovery,
+) -> RunResult:
     workers = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
 
     budget = Budget(config.file_timeout, config.file_memory_mb)
