@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from leakguard.analysis.project import ProjectIndex, module_name_for
 from leakguard.cache import ResultCache, content_digest
@@ -25,9 +25,10 @@ from leakguard.config import Config
 from leakguard.discovery import Discovery, SourceFile, discover, printable
 from leakguard.finding import FileError, FileResult, Finding
 from leakguard.registry import project_facts, rule_classes
-from leakguard.source import SourceError, decode_source
 from leakguard.supervisor import Budget, over_memory, run_isolated
-from leakguard.triage import Verdict, admitted
+
+if TYPE_CHECKING:
+    from leakguard.triage import Verdict
 
 Progress = Callable[[int, int], None]
 
@@ -209,6 +210,8 @@ Payload = tuple[str, bytes | None, list[str] | None]
 
 
 def _admitted(verdict: Verdict | None, project: ProjectIndex | None) -> list[str] | None:
+    from leakguard.triage import admitted
+
     return None if verdict is None else admitted(verdict, project)
 
 
@@ -359,6 +362,8 @@ def _init_fact_worker(collectors: list[str], triage: bool, config: Config) -> No
 
 
 def _decode(display: str, data: bytes | None) -> str | FileResult:
+    from leakguard.source import SourceError, decode_source
+
     try:
         return decode_source(data or b"")
     except SourceError as exc:

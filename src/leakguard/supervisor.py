@@ -32,7 +32,6 @@ import contextlib
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -80,6 +79,8 @@ def run_isolated(
     """
     if not items:
         return
+    from concurrent.futures import TimeoutError as FutureTimeout
+
     from pebble import ProcessExpired, ProcessPool
 
     _configure_pebble()
@@ -134,6 +135,8 @@ def _retry_alone(
 ) -> R:
     """Run `item` once more in a process of its own: only a crash that repeats there is
     blamed on the file."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
     from pebble import ProcessExpired, concurrent
 
     _configure_pebble()

@@ -10,7 +10,6 @@ of each file's cache key, so editing `schemas.py` re-checks the files that use i
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -18,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    import ast
+
     from leakguard.context import FileContext
     from leakguard.triage import TriageTree
 
