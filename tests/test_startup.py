@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from leakguard import engine
+from leakguard.engine import check, check_text
 from leakguard.registry import build_index
 from leakguard.rule_index import RULES
+from leakguard.testing import make_config
 
 # Runs leakguard's command line in a fresh interpreter, then writes the heavy modules
 # that were imported to the file named by LEAKGUARD_PROBE_OUT.
@@ -108,3 +113,72 @@ def test_commands_that_parse_nothing_import_no_analysis(tmp_path: Path, argv: tu
 def test_the_rule_index_matches_the_rule_classes() -> None:
     # After adding a rule or changing PROJECT_FACTS: regenerate it (see rule_index.py).
     assert build_index() == RULES
+
+
+# A lone file whose finding needs its own project facts (the model's field is unbounded).
+LONE = """\
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+app = FastAPI()
+
+
+class Batch(BaseModel):
+    items: list[str]
+
+
+@app.post("/score")
+def score(batch: Batch) -> int:
+    total = 0
+    for item in batch.items:
+        total += len(item)
+    return total
+"""
+
+
+def test_a_one_file_run_starts_one_pool_and_finds_what_two_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "app.py").write_text(LONE)
+    config = make_config(tmp_path)
+    expected = check_text(LONE, "app.py", config).findings
+    assert {f.rule for f in expected} >= {"LG301"}
+    pools: list[int] = []
+    real = engine.run_isolated
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        if args[1]:  # no items: no pool
+            pools.append(len(args[1]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_isolated", counting)
+    cold = check([tmp_path / "app.py"], config, jobs=1)
+    assert pools == [1]
+    assert [f.to_json() for f in cold.findings] == [f.to_json() for f in expected]
+    # Its facts and findings were cached as the two phases cache them.
+    warm = check([tmp_path / "app.py"], config, jobs=1)
+    assert pools == [1]
+    assert all(r.from_cache for r in warm.results)
+    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in expected]
+    # With a second file, the facts pass and the analysis each take a pool.
+    (tmp_path / "other.py").write_text("x = 1\n")
+    check([tmp_path], config, jobs=1, use_cache=False)
+    assert pools == [1, 2, 2]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_lone_file_that_crashes_its_worker_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+    monkeypatch.setattr(engine, "analyze_text", crash)
+    (tmp_path / "app.py").write_text(LONE)
+    run = check([tmp_path / "app.py"], make_config(tmp_path), jobs=jobs)
+    assert [e.message.split(";")[0] for e in run.errors] == ["parser crashed (signal 11, SIGSEGV)"]
+    assert run.findings == []
+    # A crash is not cached: the next run tries the file again.
+    monkeypatch.undo()
+    again = check([tmp_path / "app.py"], make_config(tmp_path), jobs=jobs)
+    assert {f.rule for f in again.findings} >= {"LG301"}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -123,6 +123,8 @@ def _run(
 
     budget = Budget(config.file_timeout, config.file_memory_mb)
     facts = _project_index(sources, config, cache, workers, triage, budget)
+    # Results analysed ahead of the findings phase (a lone file, with its facts).
+    early = _facts_and_findings(facts, config, cache, triage, fixes, budget)
     project, failed, verdicts = facts.project, facts.failed, facts.verdicts
     results: dict[str, FileResult] = dict(failed)
     readable = [s for s in sources if s.file.display not in failed and s.error is None]
@@ -138,6 +140,11 @@ def _run(
             continue
         kind = "findings+fixes" if fixes else "findings"
         key = cache.key(kind, display, source.digest, depends.get(display, "")) if cache else ""
+        if display in early:
+            results[display] = early[display]
+            if cache is not None and not isinstance(early[display], Failed):
+                cache.store_result(key, early[display])
+            continue
         cached = cache.load_result(key, display) if cache else None
         if cached is not None:
             results[display] = cached
@@ -232,6 +239,28 @@ class _Facts:
     failed: dict[str, FileResult] = field(default_factory=dict)
     verdicts: dict[str, Verdict | None] = field(default_factory=dict)
     identity: str = ""
+    # Each file's facts cache key, for the files with facts.
+    keys: dict[str, str] = field(default_factory=dict)
+    # The run's only file, when its facts are not cached: one task collects its facts
+    # and analyses it (`_facts_and_findings`), one worker pool instead of two.
+    deferred: tuple[_Source, str] | None = None
+
+    def add(self, display: str, facts: dict[str, Any], key: str) -> None:
+        assert self.project is not None
+        _add_facts(self.project, display, facts)
+        self.keys[display] = key
+
+    def seal(self, cache: ResultCache | None) -> None:
+        """Compute `identity` once every file's facts are in."""
+        if cache is not None:
+            self.identity = cache.key(
+                "facts-identity", "", "\0".join(self.keys[d] for d in sorted(self.keys))
+            )
+
+
+def _add_facts(project: ProjectIndex, display: str, facts: Mapping[str, Any]) -> None:
+    for collector, value in facts.items():
+        project.facts.setdefault(collector, {})[module_name_for(display)] = value
 
 
 def _project_index(
@@ -249,7 +278,7 @@ def _project_index(
     outcome = _Facts(needed=needed)
     if not needed:
         return outcome
-    index = ProjectIndex()
+    outcome.project = ProjectIndex()
     pending: list[tuple[_Source, str]] = []
     facts_by_file: dict[str, dict[str, Any]] = {}
     keys: dict[str, str] = {}
@@ -265,6 +294,8 @@ def _project_index(
             outcome.verdicts[source.file.display] = cached.get("triage")
         else:
             pending.append((source, key))
+    if len(pending) == 1 and len(keys) == 1:
+        outcome.deferred, pending = pending[0], []
     payloads: list[Payload] = [(s.file.display, s.data, None) for s, _ in pending]
     initargs = (needed, triage, config)
     collected = _map(_facts_payload, payloads, workers, _init_fact_worker, initargs, budget)
@@ -278,14 +309,40 @@ def _project_index(
         if cache is not None:
             cache.store(key, {"facts": facts, "triage": verdict})
     for display in sorted(facts_by_file):
-        for collector, value in facts_by_file[display].items():
-            index.facts.setdefault(collector, {})[module_name_for(display)] = value
-    if cache is not None:
-        outcome.identity = cache.key(
-            "facts-identity", "", "\0".join(keys[d] for d in sorted(facts_by_file))
-        )
-    outcome.project = index
+        outcome.add(display, facts_by_file[display], keys[display])
+    outcome.seal(cache)
     return outcome
+
+
+def _facts_and_findings(
+    facts: _Facts,
+    config: Config,
+    cache: ResultCache | None,
+    triage: bool,
+    fixes: bool,
+    budget: Budget,
+) -> dict[str, FileResult]:
+    """The deferred lone file's facts and findings, from one task in one worker (a
+    one-file run, as pre-commit makes, then starts one pool, not two). Its facts go
+    into `facts` as the facts pass would have put them; a crash or an exhausted budget
+    makes it a failed file, as in the facts pass."""
+    if facts.deferred is None:
+        return {}
+    source, key = facts.deferred
+    display = source.file.display
+    initargs = (config, None, triage, fixes, facts.needed)
+    payload: Payload = (display, source.data, None)
+    [outcome] = _map(_facts_and_findings_payload, [payload], 1, _init_worker, initargs, budget)
+    if isinstance(outcome, FileResult):
+        facts.failed[display] = outcome
+        return {}
+    file_facts, verdict, result = outcome
+    facts.add(display, file_facts, key)
+    facts.verdicts[display] = verdict
+    facts.seal(cache)
+    if cache is not None:
+        cache.store(key, {"facts": file_facts, "triage": verdict})
+    return {display: result}
 
 
 def _dependencies(facts: _Facts, displays: list[str], cache: ResultCache | None) -> dict[str, str]:
@@ -345,12 +402,17 @@ _worker_state: dict[str, Any] = {}
 
 
 def _init_worker(
-    config: Config, project: ProjectIndex | None, triage: bool, fixes: bool = False
+    config: Config,
+    project: ProjectIndex | None,
+    triage: bool,
+    fixes: bool = False,
+    collectors: list[str] | None = None,
 ) -> None:
     _worker_state["config"] = config
     _worker_state["project"] = project
     _worker_state["triage"] = triage
     _worker_state["fixes"] = fixes
+    _worker_state["collectors"] = collectors or []
     rule_classes()  # import every rule module once per process, not per file
 
 
@@ -392,6 +454,18 @@ def _analyse_payload(payload: Payload) -> FileResult:
     except Exception as exc:  # never lose the run to one file
         message = f"internal error (please report): {type(exc).__name__}: {exc}"
         return FileResult(display, errors=[FileError(display, message)])
+
+
+def _facts_and_findings_payload(
+    payload: Payload,
+) -> tuple[dict[str, Any], Verdict | None, FileResult]:
+    """`_facts_payload`, then `_analyse_payload` with the run's facts being this file's."""
+    display, data, _ = payload
+    facts, verdict = _facts_payload(payload)
+    project = ProjectIndex()
+    _add_facts(project, display, facts)
+    _worker_state["project"] = project
+    return facts, verdict, _analyse_payload((display, data, _admitted(verdict, project)))
 
 
 def _facts_payload(payload: Payload) -> tuple[dict[str, Any], Verdict | None]:
@@ -474,8 +548,7 @@ def _analyse_text(
     project: ProjectIndex | None = None
     if needed:
         project = ProjectIndex()
-        for collector, value in collect_facts(text, display, needed).items():
-            project.facts.setdefault(collector, {})[module_name_for(display)] = value
+        _add_facts(project, display, collect_facts(text, display, needed))
     try:
         result = analyze_text(text, display, config, project, fixes=fixes)
     except Exception as exc:  # never lose the run (or the editor session) to one file
