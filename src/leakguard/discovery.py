@@ -174,62 +174,70 @@ def _walk_directory(
     root: Path | None,
     problems: list[FileError],
 ) -> Iterator[Path]:
-    """Exclude patterns match paths relative to the target or to the project root."""
-    top_abs = top.resolve()
+    """Exclude patterns match paths relative to the target or to the project root.
+
+    Paths are matched as POSIX strings built from the entries' names: this runs for
+    every entry of the tree on every run (a warm run too), and pathlib's
+    `relative_to`/`/` on each cost more than the directory reads."""
+    top_prefix = top.resolve().as_posix().rstrip("/") + "/"
+    root_prefix = None if root is None else root.as_posix().rstrip("/") + "/"
     visited: set[tuple[int, int]] = set()
-    # (directory, [(gitignore directory, spec), ...] in effect)
-    todo: list[tuple[Path, list[tuple[Path, pathspec.GitIgnoreSpec]]]] = [(top, [])]
-    if use_gitignore:
-        todo = [(top, _ancestor_gitignores(top, problems))]
+    # (directory, its path relative to `top`, [(gitignore folder + "/", spec), ...] in
+    # effect)
+    ancestors = _ancestor_gitignores(top, problems) if use_gitignore else []
+    todo: list[tuple[str, str, list[tuple[str, pathspec.GitIgnoreSpec]]]] = [
+        (str(top), "", [(folder.as_posix().rstrip("/") + "/", spec) for folder, spec in ancestors])
+    ]
     while todo:
-        directory, ignores = todo.pop()
+        directory, relative_dir, ignores = todo.pop()
         try:
-            stat = directory.stat()
+            stat = os.stat(directory)
         except OSError as exc:
-            problems.append(_problem(directory, f"cannot read directory: {_os_problem(exc)}"))
+            problems.append(_problem(Path(directory), f"cannot read directory: {_os_problem(exc)}"))
             continue
         identity = (stat.st_dev, stat.st_ino)
         if identity in visited:
             # A symlink loop or a second link to a directory already walked: its files
             # are checked once, under the first path; say so rather than skip silently.
             message = "symlink to a directory already checked (or a loop); not followed"
-            problems.append(_problem(directory, message, warning=True))
+            problems.append(_problem(Path(directory), message, warning=True))
             continue
         visited.add(identity)
         if use_gitignore:
-            spec = _gitignore_spec(directory, problems)
+            spec = _gitignore_spec(Path(directory), problems)
             if spec is not None:
-                ignores = [*ignores, (top_abs / directory.relative_to(top), spec)]
+                where = top_prefix + (relative_dir + "/" if relative_dir else "")
+                ignores = [*ignores, (where, spec)]
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
-            problems.append(_problem(directory, f"cannot read directory: {_os_problem(exc)}"))
+            problems.append(_problem(Path(directory), f"cannot read directory: {_os_problem(exc)}"))
             continue
         for entry in entries:
-            path = Path(entry.path)
             try:
                 is_dir = entry.is_dir()
             except OSError as exc:
-                problems.append(_problem(path, f"cannot check: {_os_problem(exc)}"))
+                problems.append(_problem(Path(entry.path), f"cannot check: {_os_problem(exc)}"))
                 continue
             slash = "/" if is_dir else ""
-            relative = path.relative_to(top)
-            absolute = top_abs / relative
-            if exclude.match_file(relative.as_posix() + slash) or (
-                root is not None
-                and absolute.is_relative_to(root)
-                and exclude.match_file(absolute.relative_to(root).as_posix() + slash)
+            relative = f"{relative_dir}/{entry.name}" if relative_dir else entry.name
+            absolute = top_prefix + relative
+            if exclude.match_file(relative + slash) or (
+                root_prefix is not None
+                and absolute.startswith(root_prefix)
+                and exclude.match_file(absolute[len(root_prefix) :] + slash)
             ):
                 continue
             if any(
-                spec.match_file(absolute.relative_to(where).as_posix() + slash)
+                spec.match_file(absolute[len(where) :] + slash)
                 for where, spec in ignores
+                if absolute.startswith(where)
             ):
                 continue
             if is_dir:
-                todo.append((path, ignores))
+                todo.append((entry.path, relative, ignores))
             elif entry.name.endswith(suffixes):
-                yield path
+                yield Path(entry.path)
 
 
 def _ancestor_gitignores(
