@@ -62,6 +62,8 @@ from leakguard.analysis.cleanup import (
 from leakguard.analysis.frameworks import is_request_handler
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.lifecycle import is_lifecycle_hook
+from leakguard.analysis.lifetimes import COLLECTOR as LIFETIMES
+from leakguard.analysis.lifetimes import instances_die_with_call
 from leakguard.analysis.loops import function_escapes
 from leakguard.analysis.scopes import Storage, locate
 from leakguard.analysis.singletons import COLLECTOR as SINGLETONS
@@ -100,7 +102,7 @@ _IMPLICIT_STATIC = frozenset({"__new__", "__init_subclass__", "__class_getitem__
 
 class UnboundedCache(LintRule):
     code = "LG108"
-    PROJECT_FACTS = (SINGLETONS,)
+    PROJECT_FACTS = (SINGLETONS, LIFETIMES)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
@@ -427,6 +429,12 @@ class UnboundedCache(LintRule):
                 if storage is Storage.INSTANCE_ATTRIBUTE and not in_class_body
                 else "class-level"
             )
+            if (
+                kind == "instance"
+                and owner in self.context.module.body
+                and instances_die_with_call(self.context, owner.name.value)
+            ):
+                return None  # every instance the run makes dies with its call, dict and all
             return owner, binding, f"{kind} dict `{key}` of `{owner.name.value}`"
         return None
 

@@ -1,0 +1,817 @@
+"""Where values go after a call makes them: classes whose every instance dies with a call.
+
+An instance dict cache (`self._memo[key] = value` filled in methods) grows for as long as
+its object lives. When every construction of the class in the run is a value used and
+dropped inside one call (a local, a local container, a closure that does not leave the
+call), the cache dies with the request or job that built it: no leak. The run says so
+from the constructions, across files:
+
+    instances_die_with_call(context, "RetentionGate")   # a class of the analysed file
+
+A small escape analysis on `ast`, per function, follows each value a construction makes:
+
+- a local name (every use of the name counts, flow-insensitively), a local container it
+  is stored or appended into, a `with ... as` target, a `for` over a tracked container,
+  `x or y` / `a if c else b`, a tuple or list literal (as a container);
+- method calls on the object, attribute writes into it, comparisons, truth tests and
+  f-strings keep it in the call; an element read out of the object is another value;
+- a closure (lambda or nested `def`) that uses the name has the closure's own fate;
+- returned from a module-level function of the same file: the value goes wherever that
+  function's calls in the file put theirs, provided no other file of the run imports or
+  calls the function (its callers are then all seen) and the file calls it at least once;
+- passed to a module-level function of the same file as argument `i` or keyword `k`: the
+  fate of that parameter inside the function, for the object and for a container of it;
+- anything else (a module global, `self.x` or any attribute, a class body, a module-level
+  call, `yield`, `*args`, an argument to a method or to another file's function, the
+  class handed on as a value (`factory=Cls`, `partial(Cls)`)) may outlive the call.
+
+The class side (recorded by the file that defines it): no method stores or hands on
+`self` (a registry of its instances, a bound method given as a callback, `return self`
+outside `__enter__`); no `cls(...)`/`type(self)(...)` construction; no metaclass, no
+decorator but `dataclass`; its bases are the run's own classes with the same property (or
+`object`, `ABC`, `Generic`, `Protocol`); no class of the run subclasses it.
+
+Limits (each keeps the finding, never silences it): constructions through `getattr` or a
+class stored in a registry, methods returning values made inside them (their callers'
+receivers are not resolved), factories called from other files, values kept as `self.x`
+of another object (however short-lived that object is), code outside the run (a library's
+public API called by its users) and test modules (not deployed) are not followed.
+
+Per file: {"made": {class key: "!" (an instance may outlive its call) or [functions of the
+file no other file may use]}, "selfs": {class key: [[base keys], [such functions]]} for
+classes whose methods keep no `self`, "bases": [class keys the file subclasses], "used":
+[functions the file imports or calls from other modules; `module.*` for a star import]}.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
+from leakguard.analysis.summaries import FileSummaryCollector
+from leakguard.context import FileContext
+from leakguard.triage import dotted, parse_ast
+
+COLLECTOR = "lifetimes"
+
+# Fates of a value, as `_Flow` finds them: dies with the call, may outlive it, returned
+# from a function of the file (`<-name`), passed to its parameter (`->name#param`, or
+# `=>name#param` inside a container).
+LOCAL = ""
+KEPT = "!"
+_RETURNED = "<-"
+_PASSED = "->"
+_PASSED_IN_CONTAINER = "=>"
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+# Builtins that look at a value and keep nothing of it.
+_INSPECTING = frozenset(
+    {
+        "isinstance",
+        "issubclass",
+        "len",
+        "id",
+        "repr",
+        "str",
+        "print",
+        "type",
+        "bool",
+        "hash",
+        "hasattr",
+        "callable",
+        "format",
+        "int",
+        "float",
+        "any",
+        "all",
+        "sum",
+        "min",
+        "max",
+        "super",
+    }
+)
+# Builtins that build a new container of the value's elements.
+_COPYING = frozenset(
+    {"list", "tuple", "set", "frozenset", "sorted", "reversed", "iter", "enumerate", "zip"}
+)
+# Container methods that put their argument into the receiver.
+_INSERTING = frozenset({"append", "add", "appendleft", "insert", "extend", "update", "setdefault"})
+_NEW_CONTAINERS = frozenset(
+    {
+        "dict",
+        "list",
+        "set",
+        "collections.defaultdict",
+        "collections.OrderedDict",
+        "collections.deque",
+        "collections.Counter",
+    }
+)
+# Namespaces that live for one request (Flask's and Quart's application-context `g`).
+_REQUEST_SCOPED = frozenset({"flask.g", "quart.g"})
+_HARMLESS_BASES = frozenset(
+    {"object", "abc.ABC", "typing.Generic", "typing.Protocol", "typing_extensions.Protocol"}
+)
+_HARMLESS_DECORATORS = frozenset({"dataclass"})
+_ENTER = frozenset({"__enter__", "__aenter__"})
+
+
+def collect_source(text: str, display: str) -> dict[str, Any] | None:
+    tree = parse_ast(text)
+    return None if tree is None else collect_tree(tree, text, display)
+
+
+def collect_tree(tree: ast.Module, text: str, display: str) -> dict[str, Any] | None:
+    from leakguard.analysis.asyncio_facts import is_test_file
+    from leakguard.analyzer import module_name_for
+
+    if is_test_file(display):
+        return None  # a test's instances do not live in the service
+    facts = _FileFacts(tree, module_name_for(display))
+    facts.run()
+    if not (facts.made or facts.selfs or facts.bases or facts.used):
+        return None
+    return {
+        "made": {
+            key: KEPT if needs is None else sorted(needs)
+            for key, needs in sorted(facts.made.items())
+        },
+        "selfs": {key: [sorted(b), sorted(n)] for key, (b, n) in sorted(facts.selfs.items())},
+        "bases": sorted(facts.bases),
+        "used": sorted(facts.used),
+    }
+
+
+class _FileFacts:
+    """One traversal indexes the file (parents, the scope of each node, name loads,
+    calls); then each construction, and each class's `self`, is followed."""
+
+    def __init__(self, tree: ast.Module, module: str) -> None:
+        self.tree = tree
+        self.module = module
+        self.imports = FileSummaryCollector(module)
+        self.functions = {s.name: s for s in tree.body if isinstance(s, _FUNCTIONS)}
+        self.defined = set(self.functions) | {
+            s.name for s in tree.body if isinstance(s, ast.ClassDef)
+        }
+        self.parents: dict[int, ast.AST] = {}
+        # (id of the innermost scope, name) -> loads of the name there.
+        self.loads: dict[tuple[int, str], list[ast.Name]] = defaultdict(list)
+        self.nested: dict[int, list[ast.AST]] = defaultdict(list)  # scope -> inner scopes
+        self.stores: dict[int, set[str]] = defaultdict(set)
+        self.binds: dict[tuple[int, str], list[ast.Name]] = defaultdict(list)
+        self.globals: dict[int, set[str]] = defaultdict(set)
+        self.locals: dict[int, set[str]] = {}
+        self.loaded: list[ast.expr] = []  # dotted loads, for constructions and references
+        self.calls_of: dict[str, list[ast.Call]] = defaultdict(list)  # of the file's functions
+        self.referenced: set[str] = set()  # the file's functions used as values
+        self.made: dict[str, set[str] | None] = {}
+        self.selfs: dict[str, tuple[set[str], set[str]]] = {}
+        self.bases: set[str] = set()
+        self.used: set[str] = set()
+        self._resolved: dict[str, set[str] | None] = {}
+        self._resolving: set[str] = set()
+
+    def run(self) -> None:
+        self._index()
+        for node in self.loaded:
+            self._record(node)
+        for statement in self.tree.body:
+            if isinstance(statement, ast.ClassDef):
+                self._class(statement)
+
+    def _index(self) -> None:
+        parents = self.parents
+        loads = self.loads
+        loaded = self.loaded
+        stack: list[tuple[ast.AST, ast.AST | None]] = [(s, None) for s in self.tree.body]
+        pop, push = stack.pop, stack.append
+        while stack:
+            node, scope = pop()
+            key = id(scope)
+            if isinstance(node, ast.Name):
+                if isinstance(node.ctx, ast.Load):
+                    loads[(key, node.id)].append(node)
+                    if not isinstance(parents.get(id(node)), ast.Attribute):
+                        loaded.append(node)
+                else:
+                    self.stores[key].add(node.id)
+                    self.binds[(key, node.id)].append(node)
+                continue
+            if isinstance(node, ast.Attribute):
+                if isinstance(node.ctx, ast.Load) and not isinstance(
+                    parents.get(id(node)), ast.Attribute
+                ):
+                    loaded.append(node)
+            elif isinstance(node, ast.arg):
+                continue  # an annotation: it names a type
+            elif isinstance(node, ast.AnnAssign):
+                for part in (node.target, node.value):
+                    if part is not None:
+                        parents[id(part)] = node
+                        push((part, scope))
+                continue
+            elif isinstance(node, _SCOPES):
+                self.nested[key].append(node)
+                if isinstance(node, ast.Lambda):
+                    inner: list[ast.AST] = list(ast.iter_child_nodes(node))
+                else:
+                    self.stores[key].add(node.name)
+                    # Decorators and defaults run in the enclosing scope; the return
+                    # annotation names a type.
+                    for outside in (*node.decorator_list, node.args):
+                        parents[id(outside)] = node
+                        push((outside, scope))
+                    inner = list(node.body)
+                for statement in inner:
+                    parents[id(statement)] = node
+                    push((statement, node))
+                continue
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                self._import(node)
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                self.globals[key].update(node.names)
+            elif isinstance(node, ast.ClassDef):
+                self.stores[key].add(node.name)
+            for child in ast.iter_child_nodes(node):
+                parents[id(child)] = node
+                push((child, scope))
+
+    def scope_of(self, node: ast.AST) -> ast.AST | None:
+        """The innermost function or lambda whose body holds `node` (None: module level
+        or a class body)."""
+        below, above = node, self.parents.get(id(node))
+        while above is not None:
+            if isinstance(above, _SCOPES) and below is not above.args:
+                if not isinstance(above, ast.Lambda) and any(
+                    d is below for d in above.decorator_list
+                ):
+                    below, above = above, self.parents.get(id(above))
+                    continue
+                return above
+            below, above = above, self.parents.get(id(above))
+        return None
+
+    def _import(self, node: ast.Import | ast.ImportFrom) -> None:
+        self.imports.record_import(node)
+        if not isinstance(node, ast.ImportFrom):
+            return
+        for alias in node.names:
+            if alias.name == "*":
+                # The module's name as this file resolves it (relative levels included).
+                scratch = FileSummaryCollector(self.module)
+                scratch.record_import(
+                    ast.ImportFrom(module=node.module, names=[ast.alias("_")], level=node.level)
+                )
+                self.used.add(f"{(scratch.qualify('_') or '_')[:-1]}*")
+            elif alias.name[:1].islower() or alias.name[:1] == "_":
+                self.used.add(self.imports.qualify(alias.asname or alias.name) or alias.name)
+
+    def _key(self, expr: ast.expr) -> str | None:
+        written = dotted(expr)
+        if written is None:
+            return None
+        if written.split(".", 1)[0] in self.defined:
+            return f"{self.module}.{written}"
+        return self.imports.qualify(written)
+
+    # -- constructions and references ------------------------------------------------------
+
+    def _record(self, node: ast.expr) -> None:
+        """A dotted name (the whole chain): the fates of what a call of a class makes; a
+        class handed on as a value makes instances no call site shows; calls of the
+        file's own functions are indexed for `_returned`; other modules' functions the
+        file uses are recorded for the run."""
+        parent = self.parents.get(id(node))
+        if isinstance(parent, ast.Attribute):
+            return  # a prefix of a longer chain
+        written = dotted(node)
+        if written is None:
+            return
+        called = isinstance(parent, ast.Call) and parent.func is node
+        if "." not in written and written in self.functions:
+            if called:
+                self.calls_of[written].append(parent)  # type: ignore[arg-type]
+            else:
+                self.referenced.add(written)
+            return
+        key = self._key(node)
+        if key is None:
+            return
+        last = key.rsplit(".", 1)[-1]
+        if not last[:1].isupper():
+            if "." in written:
+                self.used.add(key)
+            return
+        if called:
+            fates = self.call_fates(parent)  # type: ignore[arg-type]
+            needs = self.resolve(fates)
+            known = self.made.get(key, set())
+            self.made[key] = None if needs is None or known is None else known | needs
+        elif not _inspected_only(node, parent, self.parents):
+            self.made[key] = None
+
+    def call_fates(self, call: ast.Call) -> set[str]:
+        scope = self.scope_of(call)
+        if not isinstance(scope, _FUNCTIONS):
+            return {KEPT}  # module level, a class body, a lambda's result
+        return _Flow(self, scope).value(call, container=False)
+
+    def resolve(self, fates: set[str]) -> set[str] | None:
+        """None: the value may outlive its call; else the file's functions whose callers
+        must all be in this file for that to hold."""
+        needs: set[str] = set()
+        for fate in fates:
+            if fate == LOCAL:
+                continue
+            if fate == KEPT or fate in self._resolving:
+                return None  # kept, or a cycle: keep reporting
+            if fate not in self._resolved:
+                self._resolving.add(fate)
+                self._resolved[fate] = self._resolve_edge(fate)
+                self._resolving.discard(fate)
+            found = self._resolved[fate]
+            if found is None:
+                return None
+            needs |= found
+        return needs
+
+    def _method_calls(self, name: str) -> list[ast.Call] | None:
+        """The calls of private method `Class.method`: `self.method(...)` in the class's
+        own methods. None when the file names the method any other way (`callback=
+        self.method`, `other.method(...)`): then its callers are not all seen. By the
+        private-name convention no other file calls it."""
+        class_name, _, method = name.partition(".")
+        calls: list[ast.Call] = []
+        for node in self.loaded:
+            if not isinstance(node, ast.Attribute) or node.attr != method:
+                continue
+            call = self.parents.get(id(node))
+            scope = self.scope_of(node)
+            owner = self.parents.get(id(scope)) if scope is not None else None
+            if not (
+                isinstance(call, ast.Call)
+                and call.func is node
+                and isinstance(scope, _FUNCTIONS)
+                and isinstance(owner, ast.ClassDef)
+                and owner.name == class_name
+                and isinstance(node.value, ast.Name)
+                and node.value.id == _receiver(scope)
+            ):
+                return None
+            calls.append(call)
+        return calls
+
+    def _resolve_edge(self, fate: str) -> set[str] | None:
+        if fate.startswith(_RETURNED):
+            name = fate[len(_RETURNED) :]
+            calls = self._method_calls(name) if "." in name else self.calls_of.get(name, [])
+            if not calls or name in self.referenced:
+                return None  # never called here, or handed on: its callers are not seen
+            fates: set[str] = set()
+            for call in calls:
+                fates |= self.call_fates(call)
+            needs = self.resolve(fates)
+            if needs is None or "." in name:
+                return needs
+            return needs | {f"{self.module}.{name}"}
+        container = fate.startswith(_PASSED_IN_CONTAINER)
+        name, _, param = fate[len(_PASSED) :].partition("#")
+        function = self.functions[name]
+        args = function.args
+        positional = [a.arg for a in [*args.posonlyargs, *args.args]]
+        if param.isdigit():
+            index = int(param)
+            parameter = positional[index] if index < len(positional) else None
+        else:
+            names = positional[len(args.posonlyargs) :] + [a.arg for a in args.kwonlyargs]
+            parameter = param if param in names else None
+        if parameter is None:
+            return None  # into `*args` or `**kwargs`
+        return self.resolve(_Flow(self, function).uses(parameter, container))
+
+    # -- classes ---------------------------------------------------------------------------
+
+    def _class(self, classdef: ast.ClassDef) -> None:
+        key = f"{self.module}.{classdef.name}"
+        bases: set[str] = set()
+        for base in classdef.bases:
+            qualified = self._key(base)
+            if qualified is not None:
+                self.bases.add(qualified)
+                if qualified not in _HARMLESS_BASES:
+                    bases.add(qualified)
+            elif dotted(base) != "object":
+                return  # a base this file cannot name
+        needs = self._self_needs(classdef)
+        if needs is not None:
+            self.selfs[key] = (bases, needs)
+
+    def _self_needs(self, classdef: ast.ClassDef) -> set[str] | None:
+        """Where the class's methods put `self` (None: somewhere it may outlive a call)."""
+        if classdef.keywords or any(
+            (dotted(d.func if isinstance(d, ast.Call) else d) or "").rsplit(".", 1)[-1]
+            not in _HARMLESS_DECORATORS
+            for d in classdef.decorator_list
+        ):
+            return None  # a metaclass or a class decorator may register the class
+        methods = frozenset(s.name for s in classdef.body if isinstance(s, _FUNCTIONS))
+        fates: set[str] = set()
+        for method in classdef.body:
+            if not isinstance(method, _FUNCTIONS):
+                continue
+            receiver = _receiver(method)
+            if _builds_own_class(method, receiver):
+                return None
+            if receiver is not None:
+                fates |= _Flow(self, method, bound=methods).uses(receiver, container=False)
+        return self.resolve(fates)
+
+
+@dataclass
+class _Flow:
+    """Fates of values inside one function (`function`), nested closures included."""
+
+    facts: _FileFacts
+    function: ast.FunctionDef | ast.AsyncFunctionDef
+    # Tracking `self`: method names whose unbound attribute load is a bound method.
+    bound: frozenset[str] | None = None
+    seen: set[tuple[str, bool]] = field(default_factory=set)
+
+    def _locals(self) -> set[str]:
+        """Names the function binds itself (not parameters, not globals)."""
+        key = id(self.function)
+        known = self.facts.locals.get(key)
+        if known is None:
+            args = self.function.args
+            params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+            params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+            known = self.facts.locals[key] = (
+                self.facts.stores[key] - params - self.facts.globals[key]
+            )
+        return known
+
+    def uses(self, name: str, container: bool) -> set[str]:
+        """Fates of the value held by `name` in this function (a local or a parameter)."""
+        if (name, container) in self.seen:
+            return set()
+        self.seen.add((name, container))
+        fates: set[str] = set()
+        # (scope, the closure directly inside the function that holds it, if any)
+        scopes: list[tuple[ast.AST, ast.AST | None]] = [(self.function, None)]
+        while scopes:
+            scope, closure = scopes.pop()
+            for use in self.facts.loads.get((id(scope), name), ()):
+                fates |= self.value(use, container)
+                if closure is not None:  # captured: it lives as long as the closure
+                    fates |= self._closure(closure)
+            scopes.extend((inner, closure or inner) for inner in self.facts.nested[id(scope)])
+        return fates or {LOCAL}
+
+    def _closure(self, closure: ast.AST) -> set[str]:
+        if isinstance(closure, ast.Lambda):
+            return self.value(closure, container=False)
+        if isinstance(closure, _FUNCTIONS) and not closure.decorator_list:
+            return self._name(closure.name, container=False)
+        return {KEPT}
+
+    def _name(self, name: str, container: bool) -> set[str]:
+        if name not in self._locals():
+            return {KEPT}
+        return self.uses(name, container)
+
+    def value(self, node: ast.AST, container: bool) -> set[str]:
+        """Fates of the value `node` evaluates to, from where it is used."""
+        parent = self.facts.parents.get(id(node))
+        if parent is None:
+            return {KEPT}
+        if self.facts.scope_of(node) is not self.function and isinstance(
+            parent, (ast.Return, ast.Lambda)
+        ):
+            return {KEPT}  # the closure's own result: its callers are not followed
+        if isinstance(parent, ast.Expr):
+            return {LOCAL}
+        if isinstance(parent, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
+            if parent.value is not node:
+                return {LOCAL}
+            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            fates: set[str] = set()
+            for target in targets:
+                fates |= self._target(target, container)
+            if isinstance(parent, ast.NamedExpr):
+                fates |= self.value(parent, container)
+            return fates
+        if isinstance(parent, ast.Return):
+            if self.bound is not None and self.function.name in _ENTER:
+                return {LOCAL}  # `with Cls() as x`: the `as` target is followed
+            if self.bound is None and self.facts.functions.get(self.function.name) is self.function:
+                return {f"{_RETURNED}{self.function.name}"}
+            owner = self.facts.parents.get(id(self.function))
+            name = self.function.name
+            if (
+                self.bound is None
+                and isinstance(owner, ast.ClassDef)
+                and name.startswith("_")
+                and not name.endswith("__")
+                and _receiver(self.function) is not None
+            ):
+                return {f"{_RETURNED}{owner.name}.{name}"}  # a private method
+            return {KEPT}
+        if isinstance(parent, ast.Attribute):
+            if not isinstance(parent.ctx, ast.Load):
+                return {LOCAL}  # a write into the object
+            grand = self.facts.parents.get(id(parent))
+            if isinstance(grand, ast.Call) and grand.func is parent:
+                return self.value(grand, container=True) if container else {LOCAL}
+            if self.bound is not None and parent.attr not in self.bound:
+                return {LOCAL}  # a value the object holds, not the object
+            return self.value(parent, container)  # a bound method keeps its object
+        if isinstance(parent, ast.Subscript):
+            if parent.value is node:
+                if not isinstance(parent.ctx, ast.Load):
+                    return {LOCAL}
+                return self.value(parent, container=True) if container else {LOCAL}
+            if isinstance(parent.ctx, ast.Store):  # a key of a container
+                return self._holder(parent.value)
+            return {LOCAL}
+        if isinstance(parent, ast.Call):
+            if parent.func is node:
+                return {LOCAL}
+            return self._argument(parent, node, container)
+        if isinstance(parent, ast.keyword):
+            call = self.facts.parents.get(id(parent))
+            if isinstance(call, ast.Call) and parent.arg is not None:
+                return self._argument(call, node, container, parent.arg)
+            return {KEPT}
+        if isinstance(parent, (ast.Compare, ast.FormattedValue, ast.Assert)):
+            return {LOCAL}
+        if isinstance(parent, ast.UnaryOp):
+            return {LOCAL} if isinstance(parent.op, ast.Not) else {KEPT}
+        if isinstance(parent, (ast.If, ast.While)):
+            return {LOCAL}  # only its test is a value
+        if isinstance(parent, ast.IfExp):
+            return {LOCAL} if parent.test is node else self.value(parent, container)
+        if isinstance(parent, (ast.BoolOp, ast.Await)):
+            return self.value(parent, container)
+        if isinstance(parent, (ast.Tuple, ast.List, ast.Set, ast.Dict)):
+            return self.value(parent, container=True)
+        if isinstance(parent, ast.withitem):
+            alias = parent.optional_vars
+            return {LOCAL} if alias is None else self._target(alias, container)
+        if isinstance(parent, (ast.For, ast.AsyncFor)) and parent.iter is node:
+            if not container:
+                return {LOCAL}
+            names = [n for n in ast.walk(parent.target) if isinstance(n, ast.Name)]
+            return set().union(*(self._name(n.id, container=True) for n in names))
+        if isinstance(parent, ast.comprehension) and parent.iter is node:
+            return {KEPT} if container else {LOCAL}
+        return {KEPT}
+
+    def _target(self, target: ast.expr, container: bool) -> set[str]:
+        if isinstance(target, ast.Name):
+            return self._name(target.id, container)
+        if isinstance(target, ast.Subscript):
+            return self._holder(target.value)
+        if isinstance(target, ast.Attribute) and self._request_scoped(target.value):
+            return {LOCAL}  # `flask.g.x = value`: gone with the request
+        return {KEPT}
+
+    def _holder(self, holder: ast.expr) -> set[str]:
+        """The value went into `holder` (a container): it lives as long as that does,
+        when the container is the function's own (every binding of the name makes a new
+        one); a name bound to an existing container (`cache = CACHE`) may be anything."""
+        if not isinstance(holder, ast.Name) or holder.id not in self._locals():
+            return {KEPT}
+        for bound in self.facts.binds.get((id(self.function), holder.id), ()):
+            statement = self.facts.parents.get(id(bound))
+            if not isinstance(statement, (ast.Assign, ast.AnnAssign)) or not self._fresh(
+                statement.value
+            ):
+                return {KEPT}
+        return self._name(holder.id, container=True)
+
+    def _fresh(self, value: ast.expr | None) -> bool:
+        """A new container, or the request's own (`flask.g.setdefault("memo", {})`)."""
+        if isinstance(
+            value, (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp, ast.SetComp)
+        ):
+            return True
+        if not isinstance(value, ast.Call):
+            return False
+        func = value.func
+        if isinstance(func, ast.Attribute) and func.attr in ("setdefault", "get"):
+            return self._request_scoped(func.value)
+        qualified = self.facts.imports.qualify(dotted(func) or "") or dotted(func)
+        return qualified in _NEW_CONTAINERS
+
+    def _request_scoped(self, namespace: ast.expr) -> bool:
+        return self.facts.imports.qualify(dotted(namespace) or "") in _REQUEST_SCOPED
+
+    def _argument(
+        self, call: ast.Call, node: ast.AST, container: bool, keyword: str | None = None
+    ) -> set[str]:
+        func = call.func
+        if isinstance(func, ast.Name) and func.id not in self.facts.defined:
+            if func.id in _INSPECTING and self.facts.imports.qualify(func.id) is None:
+                return {LOCAL}
+            if func.id in _COPYING and self.facts.imports.qualify(func.id) is None:
+                return self.value(call, container=True) if container else {LOCAL}
+        if isinstance(func, ast.Attribute) and func.attr in _INSERTING:
+            fates = self._holder(func.value)
+            if func.attr == "setdefault":
+                fates |= self.value(call, container)
+            return fates
+        if keyword is None:
+            if node not in call.args:
+                return {KEPT}  # *args
+            position = next(i for i, a in enumerate(call.args) if a is node)
+            if any(isinstance(a, ast.Starred) for a in call.args[:position]):
+                return {KEPT}
+            name = str(position)
+        else:
+            name = keyword
+        if not isinstance(func, ast.Name) or func.id not in self.facts.functions:
+            return {KEPT}  # a method, a class, a function of another file: may keep it
+        marker = _PASSED_IN_CONTAINER if container else _PASSED
+        return {f"{marker}{func.id}#{name}"}
+
+
+def _inspected_only(node: ast.expr, parent: ast.AST | None, parents: Mapping[int, ast.AST]) -> bool:
+    """A class named in `isinstance`/`issubclass`/`super`, an `except` clause or a base
+    list: no instance is made or handed on."""
+    if isinstance(parent, ast.Tuple):
+        node, parent = parent, parents.get(id(parent))
+    if isinstance(parent, ast.ExceptHandler):
+        return True
+    if isinstance(parent, ast.ClassDef):
+        return node in parent.bases
+    return (
+        isinstance(parent, ast.Call)
+        and isinstance(parent.func, ast.Name)
+        and (
+            (
+                parent.func.id in ("isinstance", "issubclass")
+                and len(parent.args) > 1
+                and parent.args[1] is node
+            )
+            or parent.func.id == "super"
+        )
+    )
+
+
+def _receiver(method: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    for decorator in method.decorator_list:
+        name = dotted(decorator.func if isinstance(decorator, ast.Call) else decorator) or ""
+        if name.rsplit(".", 1)[-1] in ("staticmethod", "classmethod"):
+            return None
+    if method.name in ("__new__", "__init_subclass__", "__class_getitem__"):
+        return None
+    params = [*method.args.posonlyargs, *method.args.args]
+    return params[0].arg if params else None
+
+
+def _builds_own_class(method: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str | None) -> bool:
+    """`cls(...)` in a class method, `type(self)(...)`, `self.__class__(...)`: instances
+    made where no call site of the class's name shows them."""
+    params = [*method.args.posonlyargs, *method.args.args]
+    first = params[0].arg if params and receiver is None else None
+    for node in ast.walk(method):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == first:
+            return True
+        if isinstance(func, ast.Call) and dotted(func.func) == "type":
+            return True
+        if isinstance(func, ast.Attribute) and func.attr == "__class__":
+            return True
+    return False
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def _names(a: str, b: str) -> bool:
+    """One name is the other or a dotted suffix of it: files are named from their path in
+    the run, imports from the package root."""
+    a, b = a.lstrip("."), b.lstrip(".")
+    return a == b or a.endswith("." + b) or b.endswith("." + a)
+
+
+def _by_last(keys: Mapping[str, Any]) -> dict[str, list[str]]:
+    index: dict[str, list[str]] = defaultdict(list)
+    for key in keys:
+        index[key.rsplit(".", 1)[-1]].append(key)
+    return dict(index)
+
+
+@dataclass
+class _Lifetimes:
+    made: dict[str, frozenset[str] | None]
+    selfs: dict[str, tuple[frozenset[str], frozenset[str]]]
+    bases: frozenset[str]
+    used: frozenset[str]
+    stars: frozenset[str]
+    made_index: dict[str, list[str]] = field(default_factory=dict)
+    selfs_index: dict[str, list[str]] = field(default_factory=dict)
+    used_index: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, facts: Mapping[str, Any]) -> _Lifetimes:
+        made: dict[str, set[str] | None] = {}
+        selfs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        bases: set[str] = set()
+        used: set[str] = set()
+        for fact in facts.values():
+            if not isinstance(fact, dict):
+                continue
+            for key, needs in fact.get("made", {}).items():
+                known = made.get(key, set())
+                made[key] = None if needs == KEPT or known is None else known | set(needs)
+            for key, (base_keys, needs) in fact.get("selfs", {}).items():
+                selfs[key] = (frozenset(base_keys), frozenset(needs))
+            bases.update(fact.get("bases", ()))
+            used.update(fact.get("used", ()))
+        stars = frozenset(u[:-2] for u in used if u.endswith(".*"))
+        lifetimes = cls(
+            {k: None if v is None else frozenset(v) for k, v in made.items()},
+            selfs,
+            frozenset(bases),
+            frozenset(u for u in used if not u.endswith("*")),
+            stars,
+        )
+        lifetimes.made_index = _by_last(lifetimes.made)
+        lifetimes.selfs_index = _by_last(lifetimes.selfs)
+        lifetimes.used_index = _by_last(dict.fromkeys(lifetimes.used))
+        return lifetimes
+
+    def _is_used(self, function: str) -> bool:
+        """Another file imports or calls `function` (its callers are not all seen)."""
+        module = function.rsplit(".", 1)[0]
+        return any(
+            _names(function, u) for u in self.used_index.get(function.rsplit(".", 1)[-1], ())
+        ) or any(_names(module, star) for star in self.stars)
+
+    def _self_needs(self, key: str, stack: tuple[str, ...]) -> set[str] | None:
+        if key in stack or len(stack) > 8:
+            return None
+        found = [k for k in self.selfs_index.get(key.rsplit(".", 1)[-1], ()) if _names(k, key)]
+        if not found:
+            return None  # the class is not the run's, or a method keeps `self`
+        needs: set[str] = set()
+        for name in found:
+            base_keys, own = self.selfs[name]
+            needs |= own
+            for base in base_keys:
+                inherited = self._self_needs(base, (*stack, key))
+                if inherited is None:
+                    return None
+                needs |= inherited
+        return needs
+
+    def instances_die_with_call(self, key: str) -> bool:
+        if any(_names(key, base) for base in self.bases):
+            return False  # a subclass makes instances no construction of `key` shows
+        found = [k for k in self.made_index.get(key.rsplit(".", 1)[-1], ()) if _names(k, key)]
+        if not found:
+            return False  # never built in the run: its users are not seen
+        needs: set[str] = set()
+        for name in found:
+            made = self.made[name]
+            if made is None:
+                return False
+            needs |= made
+        own = self._self_needs(key, ())
+        if own is None:
+            return False
+        return not any(self._is_used(function) for function in needs | own)
+
+
+def _lifetimes(project: ProjectIndex | None) -> _Lifetimes | None:
+    return None if project is None else project.view(COLLECTOR, _Lifetimes.build)
+
+
+def instances_die_with_call(context: FileContext, class_name: str) -> bool:
+    """Every instance of the module-level class `class_name` of the analysed file that the
+    run makes dies with the call that made it (see the module's docstring)."""
+    lifetimes = _lifetimes(context.project)
+    if lifetimes is None:
+        return False
+    return lifetimes.instances_die_with_call(f"{context.module_name}.{class_name}")
+
+
+register_collector(
+    FactCollector(
+        COLLECTOR,
+        ("(",),
+        lambda context: collect_source(context.source, context.path),
+        from_source=collect_source,
+        from_tree=collect_tree,
+    )
+)
