@@ -17,7 +17,7 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "LG105": ("leakguard.rules.memory.lg105_unenforced_memory_measurement", ()),
     "LG106": ("leakguard.rules.memory.lg106_closure_state_accumulation", ()),
     "LG107": ("leakguard.rules.memory.lg107_context_manager_retention", ()),
-    "LG108": ("leakguard.rules.memory.lg108_unbounded_cache", ("singletons",)),
+    "LG108": ("leakguard.rules.memory.lg108_unbounded_cache", ("singletons", "lifetimes")),
     "LG109": ("leakguard.rules.memory.lg109_cyclic_retention", ()),
     "LG110": ("leakguard.rules.memory.lg110_model_load_per_request", ("summaries",)),
     "LG201": ("leakguard.rules.eventloop.lg201_blocking_call_in_async", ("summaries",)),
