@@ -279,7 +279,8 @@ def rule_shares(target: Path, jobs: int | None) -> None:
     sources = [_read(f, config.max_file_size) for f in discover([target], config).files]
     budget = Budget(config.file_timeout, config.file_memory_mb)
     workers = jobs or os.cpu_count() or 1
-    project, _, _, verdicts = _project_index(sources, config, None, workers, True, budget)
+    facts = _project_index(sources, config, None, workers, True, budget)
+    project, verdicts = facts.project, facts.verdicts
     lines = {s.file.display: (s.data or b"").count(b"\n") for s in sources}
     total = max(1, sum(lines.values()))
     per_rule: dict[str, int] = {}
