@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from leakguard.fingerprint import line_hash, line_hashes
+from leakguard.fingerprint import fingerprints, line_hash, line_hashes
 
 # Test vectors from github/codeql-action src/fingerprints.test.ts.
 _LOREM = "Lorem ipsum dolor sit amet.\n"
@@ -142,3 +142,22 @@ def test_an_edit_on_the_line_changes_the_hash() -> None:
 
 def test_missing_line_has_no_hash() -> None:
     assert line_hash("a\n", 5) == ""
+
+
+def test_fingerprints_of_some_lines_equal_those_of_all_lines() -> None:
+    generator = random.Random(20261204)
+    alphabet = ["a", "b", "x = 1", " ", "\t", "\n", "\r", "\r\n", "é", "😀", "af", "bA", "\x00"]
+    for _ in range(100):
+        text = "".join(generator.choice(alphabet) for _ in range(generator.randrange(0, 600)))
+        every = line_hashes(text)
+        lines = generator.sample(range(0, len(every) + 3), min(4, len(every) + 3))
+        assert fingerprints(text, lines) == {n: every[n] for n in lines if n in every}
+
+
+def test_colliding_windows_count_as_upstream_counts_them() -> None:
+    # "af" and "bA" differ by (+1, -37) in adjacent units: windows that differ only there
+    # have the same polynomial hash, so upstream counts the second as a repeat.
+    tail = "z" * 120 + "\n"
+    text = f"af{tail}bA{tail}"
+    assert line_hashes(text) == _transcribed_upstream(text)
+    assert fingerprints(text, [2])[2].endswith(":2")

@@ -12,6 +12,8 @@ import gc
 import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
+from functools import lru_cache
 
 import libcst as cst
 
@@ -20,12 +22,13 @@ from leakguard.analysis.project import module_name_for as module_name_for
 from leakguard.config import Config, RuleSpec
 from leakguard.context import FileContext
 from leakguard.finding import FileError, FileResult, Finding
-from leakguard.fingerprint import line_hashes
+from leakguard.fingerprint import fingerprints
 from leakguard.fixes import Applicability, Fix
 from leakguard.registry import rule_classes, visitor_methods
 from leakguard.rule import LintRule, Report, declares_triage
 from leakguard.suppression import comment_lines, suppressions_of, without_noqa
 from leakguard.triage import TriageTree, Verdict, parse_ast, parse_triage
+from leakguard.walker import WalkPlan, plan_for, walk_targets
 
 
 def active_specs(text: str, specs: Sequence[RuleSpec]) -> list[RuleSpec]:
@@ -270,29 +273,39 @@ def _resolve_metadata(
     return rules, []
 
 
-# node type -> the (rule, bound visitor method) pairs to call for it
-HandlerTable = dict[type, list[tuple[LintRule, Callable[[cst.CSTNode], object]]]]
+# node type -> the (rule index, visitor method name) pairs to call for it
+_Handlers = dict[type, tuple[tuple[int, str], ...]]
+
+
+@lru_cache(maxsize=64)
+def _dispatch_plan(rule_types: tuple[type[LintRule], ...]) -> tuple[WalkPlan, _Handlers, _Handlers]:
+    """For a rule set (one class per rule, in run order): the walk's plan and, per node
+    type, the (rule index, method name) pairs to visit and to leave with. Made once per
+    rule set, not per file."""
+    visits: dict[type, list[tuple[int, str]]] = {}
+    leaves: dict[type, list[tuple[int, str]]] = {}
+    for index, rule_type in enumerate(rule_types):
+        for name, node_type, is_leave in visitor_methods(rule_type):
+            (leaves if is_leave else visits).setdefault(node_type, []).append((index, name))
+    plan = plan_for(frozenset(visits) | frozenset(leaves))
+    return (
+        plan,
+        {t: tuple(pairs) for t, pairs in visits.items()},
+        {t: tuple(pairs) for t, pairs in leaves.items()},
+    )
 
 
 def _walk(module: cst.Module, context: FileContext, rules: list[LintRule]) -> list[FileError]:
     """One traversal for all rules. A rule that raises is dropped for this file only."""
-    from leakguard.walker import walk
-
-    visits: HandlerTable = {}
-    leaves: HandlerTable = {}
-    for rule in rules:
-        for name, node_type, is_leave in visitor_methods(type(rule)):
-            table = leaves if is_leave else visits
-            table.setdefault(node_type, []).append((rule, getattr(rule, name)))
+    plan, visit_names, leave_names = _dispatch_plan(tuple(type(rule) for rule in rules))
     failed: dict[str, str] = {}
 
-    def dispatch(table: HandlerTable) -> Callable[[cst.CSTNode], None]:
+    def callback(pairs: tuple[tuple[int, str], ...]) -> Callable[[cst.CSTNode], None]:
+        handlers = [(rules[index], getattr(rules[index], name)) for index, name in pairs]
+
         def call(node: cst.CSTNode) -> None:
-            handlers = table.get(type(node))
-            if not handlers:
-                return
             for rule, method in handlers:
-                if rule.code in failed:
+                if failed and rule.code in failed:
                     continue
                 try:
                     method(node)
@@ -301,7 +314,13 @@ def _walk(module: cst.Module, context: FileContext, rules: list[LintRule]) -> li
 
         return call
 
-    walk(module, dispatch(visits), dispatch(leaves), stack=context.stack)
+    walk_targets(
+        module,
+        plan,
+        {node_type: callback(pairs) for node_type, pairs in visit_names.items()},
+        {node_type: callback(pairs) for node_type, pairs in leave_names.items()},
+        stack=context.stack,
+    )
     errors = []
     for code, problem in sorted(failed.items()):
         for rule in rules:
@@ -328,9 +347,10 @@ def _to_findings(
     an internal error), not the other rules' findings."""
     # On failure, positions are computed one by one below, each guarded.
     with contextlib.suppress(Exception):
-        context.prefetch_positions(r.node for r in reports)
+        context.prefetch_positions(
+            node for r in reports for node in (r.node, r.statement) if node is not None
+        )
     comments = _comments(context.source, noqa)
-    hashes = line_hashes(context.source)
     source_lines = context.source.splitlines()
     findings: set[Finding] = set()
     failed: dict[str, str] = {}
@@ -338,14 +358,15 @@ def _to_findings(
         if report.rule in failed:
             continue
         try:
-            findings.add(
-                _finding(report, context, config, comments, hashes, source_lines, used, fixes)
-            )
+            findings.add(_finding(report, context, config, comments, source_lines, used, fixes))
         except Exception as exc:
             failed[report.rule] = _internal(f"rule {report.rule}", exc)
     errors = [FileError(context.path, problem) for _, problem in sorted(failed.items())]
-    kept = (f for f in findings if f.rule not in failed)
-    return sorted(kept, key=Finding.sort_key), errors
+    kept = [f for f in findings if f.rule not in failed]
+    # Hashed once the lines are known: only those lines' fingerprints are computed.
+    hashes = fingerprints(context.source, (f.line for f in kept))
+    placed = (replace(f, fingerprint=hashes.get(f.line, "")) for f in kept)
+    return sorted(placed, key=Finding.sort_key), errors
 
 
 def _finding(
@@ -353,7 +374,6 @@ def _finding(
     context: FileContext,
     config: Config,
     comments: dict[int, str],
-    hashes: dict[int, str],
     source_lines: list[str],
     used: set[tuple[int, str]],
     fixes: bool,
@@ -376,7 +396,6 @@ def _finding(
         message=report.message,
         help=report.help,
         suppressed=_suppressed(report.rule, statement_lines, comments, used),
-        fingerprint=hashes.get(start.line, ""),
         source_line=line_text,
         related=report.related,
         fixable=fixable,

@@ -88,6 +88,10 @@ class FileContext:
         """Source range of `node` (lines 1-based, columns 0-based)."""
         return self._positions[node]
 
+    def note_reported(self, node: cst.CSTNode) -> None:
+        """`node` is being reported: where the walk is tells where to find its position."""
+        self._positions.remember(node)
+
     def prefetch_positions(self, nodes: Iterable[cst.CSTNode]) -> None:
         """Resolve the positions of `nodes` together (one pass over the tree)."""
         self._positions.prefetch(nodes)

@@ -13,7 +13,7 @@ import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
-from leakguard.walker import iter_children
+from leakguard.walker import children
 
 
 class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
@@ -46,6 +46,8 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
         self._top_index = {id(s): i for i, s in enumerate(module.body)}
         self._offsets: list[int] | None = None
         self._everything: Mapping[cst.CSTNode, CodeRange] | None = None
+        # id(node) -> the walk's path when the node was reported (see `remember`)
+        self._paths: dict[int, tuple[cst.CSTNode, ...]] = {}
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         found = self._ranges.get(node)
@@ -73,11 +75,62 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
     def __len__(self) -> int:
         return len(self._ranges)
 
+    def remember(self, node: cst.CSTNode) -> None:
+        """Note the walk's current path for `node`, which is being reported: the node is
+        usually the one visited or below it, so `prefetch` finds its path from there
+        instead of searching the whole tree."""
+        stack = self._stack
+        if stack and stack[0] is self._module:
+            self._paths[id(node)] = tuple(stack)
+
     def prefetch(self, nodes: Iterable[cst.CSTNode]) -> None:
-        """Resolve the statements holding `nodes`, with at most one pass over the tree."""
-        wanted = {id(n) for n in nodes if n not in self._ranges}
+        """Resolve the statements holding `nodes`: from the paths `remember` noted when
+        it can, else with at most one pass over the tree."""
+        wanted = {id(n): n for n in nodes if n not in self._ranges}
         if not wanted:
             return
+        if self._paths:
+            on_paths: dict[int, tuple[cst.CSTNode, ...]] = {}
+            for noted in self._paths.values():
+                for depth in range(len(noted)):
+                    on_paths.setdefault(id(noted[depth]), noted[: depth + 1])
+            for key, node in list(wanted.items()):
+                path = on_paths.get(key) or self._noted_path(node)
+                if path is not None:
+                    self._resolve_path(path)
+                    if node in self._ranges:
+                        del wanted[key]
+            if not wanted:
+                return
+        self._search(set(wanted))
+
+    def _noted_path(self, node: cst.CSTNode) -> tuple[cst.CSTNode, ...] | None:
+        """The path to `node` below the node that was visited when it was reported."""
+        noted = self._paths.get(id(node))
+        if noted is None:
+            return None
+        top = noted[-1]
+        if top is node:
+            return noted
+        leave = object()
+        path: list[cst.CSTNode] = []
+        todo: list[object] = list(reversed(children(top)))
+        while todo:
+            item = todo.pop()
+            if item is leave:
+                path.pop()
+                continue
+            current = cast(cst.CSTNode, item)
+            if current is node:
+                return (*noted, *path, current)
+            path.append(current)
+            todo.append(leave)
+            todo.extend(reversed(children(current)))
+        return None
+
+    def _search(self, wanted: set[int]) -> None:
+        """Resolve the statements holding the nodes whose ids are `wanted`, in one pass
+        over the tree."""
         leave = object()
         path: list[cst.CSTNode] = []
         todo: list[object] = [self._module]
@@ -94,9 +147,7 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
                 if not wanted:
                     return
             todo.append(leave)
-            children = list(iter_children(node))
-            children.reverse()
-            todo.extend(children)
+            todo.extend(reversed(children(node)))
 
     def _resolve_path(self, path: Sequence[cst.CSTNode]) -> None:
         """Resolve the innermost statement on `path` (root first) whose line can be

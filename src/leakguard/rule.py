@@ -115,6 +115,7 @@ class LintRule(cst.BatchableCSTVisitor):
         text = shorten_code_spans(text)
         advice = help if help is not None else self.spec.help.format(**fields)
         statement = self.context.current_statement(node)
+        self.context.note_reported(node)
         self.reports.append(
             Report(
                 self.code,

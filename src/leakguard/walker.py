@@ -13,8 +13,9 @@ differs from source order (decorators are declared after the body) are listed in
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import libcst as cst
 
@@ -57,6 +58,9 @@ _SKIP_CACHE: dict[type, bool] = {}
 def _hinted_classes(hint: object, out: set[type]) -> bool:
     """Collect the classes a type hint allows; False when it cannot be told."""
     origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        out.update(type(value) for value in typing.get_args(hint))
+        return True
     if origin is None:
         if isinstance(hint, type):
             out.add(hint)
@@ -65,29 +69,71 @@ def _hinted_classes(hint: object, out: set[type]) -> bool:
     return all(_hinted_classes(arg, out) for arg in typing.get_args(hint))
 
 
-def _may_hold_children(hint: object) -> bool:
-    """Whether a field with this type hint can hold a node the walk visits. Most
-    fields are whitespace, punctuation or strings; not reading them halves the work."""
-    allowed: set[type] = set()
-    if not _hinted_classes(hint, allowed):
-        return True
-    return any(issubclass(c, cst.CSTNode) and not issubclass(c, _SKIPPED_TYPES) for c in allowed)
-
-
 def _child_fields(node_type: type[cst.CSTNode]) -> tuple[str, ...]:
     names = _FIELDS.get(node_type)
     if names is None:
-        declared = [f.name for f in dataclasses.fields(node_type)]
-        ordered = _SOURCE_ORDER.get(node_type)
-        if ordered is not None:
-            declared = [n for n in ordered if n in declared]
-        try:
-            hints = typing.get_type_hints(node_type)
-        except Exception:  # unresolvable annotations: read every field
-            hints = {}
-        names = tuple(n for n in declared if n not in hints or _may_hold_children(hints[n]))
+        names = tuple(name for name, _ in _field_kinds(node_type))
         _FIELDS[node_type] = names
     return names
+
+
+# node type -> (field, the node types the field may hold, None if its hint cannot tell)
+# for each field that may hold a child the walk visits, in source order
+_FIELD_KINDS: dict[type, tuple[tuple[str, frozenset[type] | None], ...]] = {}
+
+
+def _field_kinds(node_type: type) -> tuple[tuple[str, frozenset[type] | None], ...]:
+    found = _FIELD_KINDS.get(node_type)
+    if found is not None:
+        return found
+    declared = [f.name for f in dataclasses.fields(node_type)]
+    ordered = _SOURCE_ORDER.get(node_type)
+    if ordered is not None:
+        declared = [n for n in ordered if n in declared]
+    try:
+        hints = typing.get_type_hints(node_type)
+    except Exception:  # unresolvable annotations: read every field
+        hints = {}
+    kinds: list[tuple[str, frozenset[type] | None]] = []
+    for name in declared:
+        allowed: set[type] = set()
+        if name not in hints or not _hinted_classes(hints[name], allowed):
+            kinds.append((name, None))
+            continue
+        held = frozenset(
+            sub
+            for cls in allowed
+            if issubclass(cls, cst.CSTNode)
+            for sub in _subclasses(cls)
+            if not _skipped(sub)
+        )
+        if held:
+            kinds.append((name, held))
+    found = tuple(kinds)
+    # Keyed by LibCST node types, a fixed and finite set: bounded by construction.
+    _FIELD_KINDS[node_type] = found  # leakguard: ignore[LG108]
+    return found
+
+
+_SUBCLASSES: dict[type, frozenset[type]] = {}
+
+
+def _subclasses(cls: type) -> frozenset[type]:
+    """`cls` and every class derived from it: what a field hinted `cls` may hold."""
+    found = _SUBCLASSES.get(cls)
+    if found is None:
+        seen = {cls}
+        todo = [cls]
+        while todo:
+            sub: type
+            for sub in todo.pop().__subclasses__():
+                if sub not in seen:
+                    seen.add(sub)
+                    todo.append(sub)
+        found = frozenset(seen)
+        # Keyed by LibCST node types, a fixed and finite set: bounded by construction.
+        _SUBCLASSES[cls] = found  # leakguard: ignore[LG108]
+    return found
 
 
 def _skipped(value_type: type) -> bool:
@@ -125,6 +171,12 @@ def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
 def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """The semantically interesting children of `node`, in source order."""
     return iter(_children(node))
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The semantically interesting children of `node`, in source order, as a new list
+    (the caller may change it)."""
+    return _children(node)
 
 
 VisitFn = Callable[[cst.CSTNode], None]
@@ -188,3 +240,142 @@ def descendants(
 
 
 SCOPE_NODES: tuple[type[cst.CSTNode], ...] = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+
+
+class WalkPlan:
+    """Where a walk that calls back only for the node types `targets` must go.
+
+    It enters a node only if the node's type is a target or may hold one below it, and
+    reads only the fields that may: on the rules' usual targets (calls, assignments,
+    definitions, loops) that skips every name, string and number, about 40% of a
+    tree's nodes, and a rule set without expression targets skips whole expressions.
+    "May hold" follows LibCST's field type hints; a field whose hint cannot be read is
+    assumed to hold anything. One plan serves every file of a rule set (`plan_for`).
+    """
+
+    def __init__(self, targets: frozenset[type[cst.CSTNode]]) -> None:
+        self.targets = targets
+        # type -> whether the walk enters nodes of that type (filled in on demand:
+        # values of any type, None and strings included, are looked up)
+        self.enters: dict[type, bool] = _Enters(self)
+        # type -> the fields to read, in reverse source order (children are pushed on
+        # a stack, so the first in source order goes last)
+        self.fields: dict[type, tuple[str, ...]] = _Fields(self)
+        self._reaches: dict[type, bool] = {}
+
+    def _enters(self, node_type: type) -> bool:
+        if not issubclass(node_type, cst.CSTNode) or _skipped(node_type):
+            return False
+        return node_type in self.targets or self._reaches_target(node_type)
+
+    def _fields(self, node_type: type) -> tuple[str, ...]:
+        names = [
+            name
+            for name, kinds in _field_kinds(node_type)
+            if kinds is None or any(self.enters[kind] for kind in kinds)
+        ]
+        names.reverse()
+        return tuple(names)
+
+    def _reaches_target(self, node_type: type) -> bool:
+        """Whether a target type can occur strictly below a node of `node_type`."""
+        known = self._reaches.get(node_type)
+        if known is not None:
+            return known
+        # Breadth first over the types the fields may hold: a target is usually one
+        # or two levels down, so most searches stop early.
+        seen = {node_type}
+        frontier = [node_type]
+        found = False
+        while frontier and not found:
+            following: list[type] = []
+            for current in frontier:
+                for _, kinds in _field_kinds(current):
+                    if kinds is None or not kinds.isdisjoint(self.targets):
+                        found = True
+                        break
+                    for kind in kinds:
+                        if kind not in seen:
+                            seen.add(kind)
+                            following.append(kind)
+                if found:
+                    break
+            frontier = following
+        # Keyed by LibCST node types, a fixed and finite set: bounded by construction.
+        self._reaches[node_type] = found  # leakguard: ignore[LG108]
+        return found
+
+
+class _Enters(dict[type, bool]):
+    def __init__(self, plan: WalkPlan) -> None:
+        super().__init__()
+        self._plan = plan
+
+    def __missing__(self, node_type: type) -> bool:
+        value = self[node_type] = self._plan._enters(node_type)
+        return value
+
+
+class _Fields(dict[type, tuple[str, ...]]):
+    def __init__(self, plan: WalkPlan) -> None:
+        super().__init__()
+        self._plan = plan
+
+    def __missing__(self, node_type: type) -> tuple[str, ...]:
+        value = self[node_type] = self._plan._fields(node_type)
+        return value
+
+
+@functools.lru_cache(maxsize=64)
+def plan_for(targets: frozenset[type[cst.CSTNode]]) -> WalkPlan:
+    """The plan for `targets`, made once per process for each set of rules."""
+    return WalkPlan(targets)
+
+
+def walk_targets(
+    root: cst.CSTNode,
+    plan: WalkPlan,
+    on_visit: Mapping[type, VisitFn],
+    on_leave: Mapping[type, VisitFn],
+    stack: list[cst.CSTNode] | None = None,
+) -> None:
+    """Like `walk`, calling back only for the node types that have a function in
+    `on_visit` / `on_leave` (all of them in `plan.targets`), and entering only the
+    nodes `plan` says may lead to one. `stack` holds the path from `root` as in `walk`:
+    the skipped nodes are never ancestors of a node called back for."""
+    path = stack if stack is not None else []
+    enters = plan.enters
+    fields_of = plan.fields
+    visit_of = on_visit.get
+    leave_of = on_leave.get
+    leave = _LEAVE
+    todo: list[object] = [root]
+    pop = todo.pop
+    push = todo.append
+    while todo:
+        node = pop()
+        if node is leave:
+            node = path[-1]
+            callback = leave_of(type(node))
+            if callback is not None:
+                callback(node)
+            path.pop()
+            continue
+        path.append(node)  # type: ignore[arg-type]
+        node_type = type(node)
+        callback = visit_of(node_type)
+        if callback is not None:
+            callback(node)  # type: ignore[arg-type]
+        push(leave)
+        for name in fields_of[node_type]:
+            value = getattr(node, name)
+            value_type = type(value)
+            if value_type is list or value_type is tuple:
+                for item in reversed(value):
+                    if enters[type(item)]:
+                        push(item)
+            elif enters[value_type]:
+                push(value)
+
+
+_LEAVE = object()

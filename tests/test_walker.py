@@ -1,0 +1,178 @@
+"""The rules' walk skips nodes by LibCST's field type hints (`WalkPlan`): it must still
+reach every node a rule handles, with the same ancestors, on real and unusual code."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import tokenize
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from leakguard.analyzer import parse_module
+from leakguard.registry import rule_classes, visitor_methods
+from leakguard.walker import _field_kinds, _skipped, plan_for, walk, walk_targets
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+# Syntax the fixtures may not cover: every kind of statement and expression.
+_UNUSUAL = """
+from __future__ import annotations
+import a.b.c as d, e
+from .f import (g as h, i)
+from . import *
+@decorator(arg)
+@other.attribute
+class C(Base, metaclass=M, **kw):
+    x: int = 1
+    y: "list[int]"
+    async def m(self, a, /, b=2, *args, c: int = f(x), **kwargs) -> g(y):
+        async with lock() as (p, q), other():
+            async for i, *rest in aiter():
+                await h(i)
+        try:
+            yield from gen()
+        except* ValueError as err:
+            raise Other() from err
+        else:
+            pass
+        finally:
+            del self.x[0], y
+        return (yield)
+def outer():
+    total = 0
+    def inner():
+        nonlocal total
+        global G
+        total += 1
+        return [j async for j in k(total) if j] or {a: b for a, b in c()} or {*s, *t}
+    lam = lambda u=call(), *v, w=w(), **z: (u, {**z}, [*v])
+    while (n := next_item()) is not None:
+        if n > 1: break
+        elif n: continue
+        else: assert n, msg()
+    match command(parse()):
+        case [Point(x=0, y=y), *others] if guard(y):
+            print(f"{y!r:>{width()}} {others}")
+        case {"key": value, **rest} | str() as s:
+            pass
+        case _:
+            pass
+    with open(p) as f, ctx():
+        data = f.read()[1:2:call()]
+    x = a if b(c) else d(e)
+    x = not -~(a @ b) < c() <= d in e not in f is g is not h
+    x = a and b or c(d)
+    s = "a" "b" f"c{d()}" rb"e"
+    x[i], y.z = t = 1, 2
+    print(*args, sep=sep(), **kw)
+    return ...
+"""
+
+
+def _sources() -> Iterator[tuple[str, str]]:
+    for path in sorted(FIXTURES.rglob("*.py")):
+        with tokenize.open(path) as handle:
+            yield str(path.relative_to(FIXTURES)), handle.read()
+    for module in (ast, inspect, json, tokenize, pytest):
+        path = Path(inspect.getsourcefile(module) or "")
+        yield path.name, path.read_text(encoding="utf-8")
+    yield "unusual", _UNUSUAL
+
+
+def _modules() -> list[tuple[str, cst.Module]]:
+    modules = []
+    for name, text in _sources():
+        try:
+            modules.append((name, parse_module(text)))
+        except cst.ParserSyntaxError:
+            continue  # fixtures of unparsable files
+    return modules
+
+
+MODULES = _modules()
+
+
+def _all_nodes(module: cst.Module) -> list[cst.CSTNode]:
+    nodes: list[cst.CSTNode] = []
+    walk(module, nodes.append)
+    return nodes
+
+
+def test_fields_hold_only_the_node_types_their_hints_allow() -> None:
+    """The soundness of the plans: a child the walk visits is always of a type its
+    field's hint allows, and fields left out never hold one."""
+    for name, module in MODULES:
+        for node in _all_nodes(module):
+            kinds = dict(_field_kinds(type(node)))
+            for field in type(node).__dataclass_fields__:
+                value = getattr(node, field)
+                items = value if isinstance(value, (list, tuple)) else [value]
+                for item in items:
+                    if not isinstance(item, cst.CSTNode) or _skipped(type(item)):
+                        continue
+                    where = f"{name}: {type(node).__name__}.{field} holds {type(item).__name__}"
+                    assert field in kinds, where
+                    allowed = kinds[field]
+                    assert allowed is None or type(item) in allowed, where
+
+
+def _events(module: cst.Module, targets: frozenset[type[cst.CSTNode]], full: bool) -> list[object]:
+    """(visit or leave, node, path) for each callback on a target type."""
+    events: list[object] = []
+    stack: list[cst.CSTNode] = []
+
+    def record(kind: str) -> Callable[[cst.CSTNode], None]:
+        def callback(node: cst.CSTNode) -> None:
+            if type(node) in targets:
+                events.append((kind, id(node), tuple(map(id, stack))))
+
+        return callback
+
+    if full:
+        walk(module, record("visit"), record("leave"), stack=stack)
+    else:
+        table = {t: record("visit") for t in targets}
+        leaves = {t: record("leave") for t in targets}
+        walk_targets(module, plan_for(targets), table, leaves, stack=stack)
+    return events
+
+
+_RULE_TARGETS = frozenset(
+    node_type for cls in rule_classes().values() for _, node_type, _ in visitor_methods(cls)
+)
+
+
+@pytest.mark.parametrize(
+    "targets",
+    [
+        _RULE_TARGETS,
+        frozenset({cst.Call}),
+        frozenset({cst.ClassDef}),
+        frozenset({cst.FunctionDef, cst.Return}),
+        frozenset({cst.Lambda, cst.While}),
+        frozenset({cst.Name}),
+        frozenset({cst.DictElement, cst.Tuple, cst.CompFor}),
+        frozenset({cst.MatchAs, cst.FormattedStringExpression, cst.Param}),
+    ],
+    ids=lambda targets: "+".join(sorted(t.__name__ for t in targets))[:60],
+)
+def test_targeted_walk_calls_back_as_the_full_walk_does(
+    targets: frozenset[type[cst.CSTNode]],
+) -> None:
+    for name, module in MODULES:
+        assert _events(module, targets, full=False) == _events(module, targets, full=True), name
+
+
+def test_a_plan_skips_what_cannot_hold_a_target() -> None:
+    plan = plan_for(frozenset({cst.ClassDef}))
+    assert plan.enters[cst.If] and plan.enters[cst.FunctionDef]
+    assert not plan.enters[cst.Call] and not plan.enters[cst.Name]  # no class in an expression
+    assert not plan.enters[type(None)] and not plan.enters[str]
+    calls = plan_for(frozenset({cst.Call}))
+    assert calls.enters[cst.Attribute] and not calls.enters[cst.Name]
+    assert "value" in calls.fields[cst.Attribute] and "attr" not in calls.fields[cst.Attribute]
