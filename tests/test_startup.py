@@ -36,7 +36,7 @@ heavy = sorted(
     or name.startswith(("leakguard.rules.", "leakguard.analyzer"))
 )
 with open(os.environ["LEAKGUARD_PROBE_OUT"], "w") as out:
-    json.dump({"status": status, "heavy": heavy}, out)
+    json.dump({"status": status, "heavy": heavy, "engine": "leakguard.engine" in sys.modules}, out)
 """
 
 SOURCES = {
@@ -50,6 +50,12 @@ SOURCES = {
 
 
 def probe(cwd: Path, *argv: str) -> tuple[int, list[str]]:
+    status, heavy, _ = probe_engine(cwd, *argv)
+    return status, heavy
+
+
+def probe_engine(cwd: Path, *argv: str) -> tuple[int, list[str], bool]:
+    """Exit status, heavy modules imported, whether the engine was imported."""
     out = cwd / "probe.json"
     env = {**os.environ, "LEAKGUARD_PROBE_OUT": str(out), "NO_COLOR": "1"}
     subprocess.run(
@@ -62,7 +68,7 @@ def probe(cwd: Path, *argv: str) -> tuple[int, list[str]]:
         timeout=120,
     )
     result = json.loads(out.read_text())
-    return result["status"], result["heavy"]
+    return result["status"], result["heavy"], result["engine"]
 
 
 @pytest.fixture
@@ -105,9 +111,10 @@ def test_a_changed_file_imports_the_analysis_again(project: Path) -> None:
     ],
 )
 def test_commands_that_parse_nothing_import_no_analysis(tmp_path: Path, argv: tuple[str]) -> None:
-    status, heavy = probe(tmp_path, *argv)
+    status, heavy, engine_imported = probe_engine(tmp_path, *argv)
     assert status == 0
     assert heavy == []
+    assert not engine_imported
 
 
 def test_the_rule_index_matches_the_rule_classes() -> None:

@@ -16,13 +16,17 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from leakguard import __version__
 from leakguard.config import CliOverrides, Config, ConfigError, bundled_doc, load_config
-from leakguard.engine import Progress, RunResult, check
 from leakguard.finding import Severity
 from leakguard.registry import rule_codes
+
+if TYPE_CHECKING:
+    # The engine (discovery, pathspec, the cache) only for `check`: `--version`,
+    # `rules` and `explain` never import it.
+    from leakguard.engine import Progress, RunResult
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 EXIT_SIGINT, EXIT_SIGTERM = 128 + signal.SIGINT, 128 + signal.SIGTERM
@@ -226,6 +230,8 @@ def _check(args: argparse.Namespace) -> int:
         from leakguard.fixes.cli import add_noqa
 
         return add_noqa(paths, config, args)
+    from leakguard.engine import check
+
     # Fixes are computed only when something will use them.
     fixes = args.fix or args.diff or args.format in ("json", "sarif")
     with _progress_bar() as progress:
