@@ -101,3 +101,17 @@ def test_instance_kept_in_a_global_elsewhere_reports_again_through_the_cache(
     assert _lines(tmp_path) == [("gate.py", 8)]
     (package / "views.py").write_text(VIEWS)
     assert _lines(tmp_path) == []
+
+
+def test_chains_too_long_to_follow_keep_the_value_without_a_recursion_error() -> None:
+    aliases = "\n".join(f"    a{i} = a{i - 1}" for i in range(1, 400))
+    source = f"from pkg import Gate\ndef f():\n    a0 = Gate()\n{aliases}\n    a399.x()\n"
+    factories = "\n".join(f"def f{i}():\n    return f{i - 1}()" for i in range(1, 300))
+    chained = (
+        f"from pkg import Gate\ndef f0():\n    return Gate()\n{factories}\n"
+        "def use():\n    f299().x()\n"
+    )
+    for text in (source, chained):
+        facts = collect_source(text, "app/generated.py")
+        assert facts is not None
+        assert facts["made"] == {"pkg.Gate": "!"}

@@ -120,6 +120,8 @@ _HARMLESS_BASES = frozenset(
 )
 _HARMLESS_DECORATORS = frozenset({"dataclass"})
 _ENTER = frozenset({"__enter__", "__aenter__"})
+# How far a value or a chain of functions is followed before it counts as kept.
+_DEEPEST = 60
 
 
 def collect_source(text: str, display: str) -> dict[str, Any] | None:
@@ -330,8 +332,8 @@ class _FileFacts:
         for fate in fates:
             if fate == LOCAL:
                 continue
-            if fate == KEPT or fate in self._resolving:
-                return None  # kept, or a cycle: keep reporting
+            if fate == KEPT or fate in self._resolving or len(self._resolving) > _DEEPEST:
+                return None  # kept, a cycle, or a chain too long to follow: keep reporting
             if fate not in self._resolved:
                 self._resolving.add(fate)
                 self._resolved[fate] = self._resolve_edge(fate)
@@ -443,6 +445,7 @@ class _Flow:
     # Tracking `self`: method names whose unbound attribute load is a bound method.
     bound: frozenset[str] | None = None
     seen: set[tuple[str, bool]] = field(default_factory=set)
+    depth: int = 0
 
     def _locals(self) -> set[str]:
         """Names the function binds itself (not parameters, not globals)."""
@@ -487,7 +490,18 @@ class _Flow:
         return self.uses(name, container)
 
     def value(self, node: ast.AST, container: bool) -> set[str]:
-        """Fates of the value `node` evaluates to, from where it is used."""
+        """Fates of the value `node` evaluates to, from where it is used. A chain of
+        aliases too long to follow (generated code) keeps the value, and no recursion
+        error drops the file's facts (a lost record could only silence findings)."""
+        if self.depth > _DEEPEST:
+            return {KEPT}
+        self.depth += 1
+        try:
+            return self._value(node, container)
+        finally:
+            self.depth -= 1
+
+    def _value(self, node: ast.AST, container: bool) -> set[str]:
         parent = self.facts.parents.get(id(node))
         if parent is None:
             return {KEPT}
