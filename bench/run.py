@@ -10,7 +10,7 @@ of the precision corpus (`--corpus-limit` files of `bench/corpus/.cache/src`, or
 `--corpus DIR`). Each is copied into a temporary directory first, so no .gitignore,
 exclude default or stray configuration changes what is checked.
 
-Per corpus, wall-clock seconds (best of `--repeat`) of: leakguard cold (fresh cache),
+Per corpus, wall-clock and CPU seconds (best of `--repeat`) of: leakguard cold (fresh cache),
 warm (same files again), cold with the triage off (`LEAKGUARD_TRIAGE=0`), Bandit and
 `ruff check --select S,ASYNC,B` when installed. Reported as ratios, with the share of
 files and lines LibCST parsed (JSON `stats`), the peak RSS of any leakguard process,
@@ -52,6 +52,9 @@ ONE_FILE_TARGET_S = 0.5
 class Run:
     seconds: float
     peak_rss_mb: float
+    # User + system CPU of the process and the workers it waited for: on the shared
+    # machine, far steadier under load than the wall time.
+    cpu_seconds: float = 0.0
     report: dict[str, Any] = field(default_factory=dict)
 
 
@@ -142,7 +145,7 @@ def run_process(command: Sequence[str], cwd: Path, env: dict[str, str] | None = 
             f"command failed ({process.returncode}): {' '.join(command)}\n"
             + process.stderr.read().decode(errors="replace")
         )
-    return Run(elapsed, usage.ru_maxrss / 1024)
+    return Run(elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 def leakguard(
@@ -232,10 +235,13 @@ def bench_corpus(name: str, target: Path, lines: int, args: argparse.Namespace) 
                    "--exit-zero", "--quiet", str(target)]  # fmt: skip
         ruff_run = best([run_process(command, run_dir) for _ in range(args.repeat)])
         rows.append(("ruff S,ASYNC,B", ruff_run))
-    print(f"{'run':<18} {'best s':>8} {'lines/s':>11} {'peak RSS MB':>12}")
+    print(f"{'run':<18} {'best s':>8} {'CPU s':>8} {'lines/s':>11} {'peak RSS MB':>12}")
     for label, run in rows:
         rate = lines / run.seconds if run.seconds else float("inf")
-        print(f"{label:<18} {run.seconds:>8.2f} {rate:>11,.0f} {run.peak_rss_mb:>12.0f}")
+        print(
+            f"{label:<18} {run.seconds:>8.2f} {run.cpu_seconds:>8.2f} {rate:>11,.0f} "
+            f"{run.peak_rss_mb:>12.0f}"
+        )
     print(f"leakguard result: {summarize_report(c.report)}")
     print(
         f"LibCST parsed: {parsed_files}/{files} files, {parsed_share:.1%} of lines "
@@ -247,7 +253,7 @@ def bench_corpus(name: str, target: Path, lines: int, args: argparse.Namespace) 
     print(
         f"warm / cold: {warm_fraction:.3f} (target <= {WARM_FRACTION_TARGET}: "
         f"{verdict(warm_fraction <= WARM_FRACTION_TARGET)}); warm run parsed "
-        f"{warm_stats['parsed_files']} files"
+        f"{warm_stats['parsed_files']} files; in CPU seconds {w.cpu_seconds / c.cpu_seconds:.3f}"
     )
     if bandit_run is not None:
         ratio = c.seconds / bandit_run.seconds
@@ -313,9 +319,10 @@ def bench_one_file(workdir: Path, file: Path, args: argparse.Namespace) -> None:
     target = run_dir / file.name
     runs = [leakguard(target, run_dir, args, cache=False) for _ in range(max(3, args.repeat))]
     seconds = best(runs).seconds
+    cpu = min(run.cpu_seconds for run in runs)
     print(
         f"\none-file run ({file.name}, no cache): {seconds:.2f} s (target < "
-        f"{ONE_FILE_TARGET_S}: {verdict(seconds < ONE_FILE_TARGET_S)})"
+        f"{ONE_FILE_TARGET_S}: {verdict(seconds < ONE_FILE_TARGET_S)}), {cpu:.2f} CPU s"
     )
 
 
