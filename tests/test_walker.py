@@ -15,7 +15,16 @@ import pytest
 
 from leakguard.analyzer import parse_module
 from leakguard.registry import rule_classes, visitor_methods
-from leakguard.walker import _field_kinds, _skipped, plan_for, walk, walk_targets
+from leakguard.walker import (
+    SCOPE_NODES,
+    _field_kinds,
+    _skipped,
+    children,
+    descendants,
+    plan_for,
+    walk,
+    walk_targets,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -176,3 +185,38 @@ def test_a_plan_skips_what_cannot_hold_a_target() -> None:
     calls = plan_for(frozenset({cst.Call}))
     assert calls.enters[cst.Attribute] and not calls.enters[cst.Name]
     assert "value" in calls.fields[cst.Attribute] and "attr" not in calls.fields[cst.Attribute]
+
+
+def _reference_descendants(
+    root: cst.CSTNode, stop_at: tuple[type[cst.CSTNode], ...]
+) -> Iterator[cst.CSTNode]:
+    for child in children(root):
+        yield child
+        if not isinstance(child, stop_at):
+            yield from _reference_descendants(child, stop_at)
+
+
+@pytest.mark.parametrize(
+    ("only", "stop_at"),
+    [
+        (None, ()),
+        (None, SCOPE_NODES),
+        ((cst.Call,), ()),
+        ((cst.Assign, cst.AugAssign, cst.For), SCOPE_NODES),
+        ((cst.BaseCompoundStatement, cst.Global), SCOPE_NODES),
+        ((cst.FunctionDef, cst.Lambda), (cst.ClassDef,)),
+        ((cst.Name, cst.WithItem, cst.NamedExpr), SCOPE_NODES),
+    ],
+)
+def test_descendants_of_some_types_are_the_filtered_descendants(
+    only: tuple[type[cst.CSTNode], ...] | None, stop_at: tuple[type[cst.CSTNode], ...]
+) -> None:
+    for name, module in MODULES:
+        for root in (module, *module.body[:3]):
+            expected = [
+                n
+                for n in _reference_descendants(root, stop_at)
+                if only is None or isinstance(n, only)
+            ]
+            found = list(descendants(root, stop_at=stop_at, only=only))
+            assert [id(n) for n in found] == [id(n) for n in expected], name

@@ -54,8 +54,10 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
         if found is not None:
             return found
         if self._stack and self._stack[0] is self._module:
-            # During the walk the node is usually in the statement being visited.
-            self._resolve_path(self._stack)
+            # During the walk the node is usually below the node being visited: its
+            # own statement is resolved then, not a whole enclosing class or function.
+            path = self._path_below(tuple(self._stack), node)
+            self._resolve_path(self._stack if path is None else path)
             found = self._ranges.get(node)
             if found is not None:
                 return found
@@ -107,11 +109,16 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
     def _noted_path(self, node: cst.CSTNode) -> tuple[cst.CSTNode, ...] | None:
         """The path to `node` below the node that was visited when it was reported."""
         noted = self._paths.get(id(node))
-        if noted is None:
-            return None
-        top = noted[-1]
+        return None if noted is None else self._path_below(noted, node)
+
+    @staticmethod
+    def _path_below(
+        prefix: tuple[cst.CSTNode, ...], node: cst.CSTNode
+    ) -> tuple[cst.CSTNode, ...] | None:
+        """The path to `node` if it is `prefix[-1]` or below it, `prefix` first."""
+        top = prefix[-1]
         if top is node:
-            return noted
+            return prefix
         leave = object()
         path: list[cst.CSTNode] = []
         todo: list[object] = list(reversed(children(top)))
@@ -122,7 +129,7 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
                 continue
             current = cast(cst.CSTNode, item)
             if current is node:
-                return (*noted, *path, current)
+                return (*prefix, *path, current)
             path.append(current)
             todo.append(leave)
             todo.extend(reversed(children(current)))

@@ -214,29 +214,70 @@ def walk(
 
 
 def descendants(
-    root: cst.CSTNode, *, stop_at: tuple[type[cst.CSTNode], ...] = ()
+    root: cst.CSTNode,
+    *,
+    stop_at: tuple[type[cst.CSTNode], ...] = (),
+    only: tuple[type[cst.CSTNode], ...] | None = None,
 ) -> Iterator[cst.CSTNode]:
     """All nodes below `root` (pre-order), not descending into `stop_at` node types.
 
     A `stop_at` node is itself yielded; only its children are skipped. Typical use:
-    `stop_at=SCOPE_NODES` to stay within one function's own body.
+    `stop_at=SCOPE_NODES` to stay within one function's own body. With `only`, just the
+    instances of those types are yielded, the same as filtering with `isinstance` but
+    without entering what cannot hold one (names, strings, numbers, and expressions
+    when `only` has statement types only).
     """
-    todo = _children(root)
-    todo.reverse()
-    stops: dict[type, bool] = {}  # isinstance on LibCST's ABC-based classes is slow
-    while todo:
-        node = todo.pop()
-        yield node
-        if stop_at:
+    plan = _EVERYTHING if only is None else _plan_of_instances(only)
+    wanted = None if only is None else plan.targets
+    enters = plan.enters
+    fields_of = plan.fields
+    stops = _stops_of(stop_at) if stop_at else None
+    todo: list[cst.CSTNode] = []
+    push = todo.append
+    pop = todo.pop
+    node = root
+    while True:
+        for name in fields_of[type(node)]:
+            value = getattr(node, name)
+            value_type = type(value)
+            if value_type is list or value_type is tuple:
+                for item in reversed(value):
+                    if enters[type(item)]:
+                        push(item)
+            elif enters[value_type]:
+                push(value)
+        while True:
+            if not todo:
+                return
+            node = pop()
             node_type = type(node)
-            stop = stops.get(node_type)
-            if stop is None:
-                stop = stops[node_type] = issubclass(node_type, stop_at)
-            if stop:
-                continue
-        children = _children(node)
-        children.reverse()
-        todo.extend(children)
+            if wanted is None or node_type in wanted:
+                yield node
+            if stops is None or not stops[node_type]:
+                break
+
+
+class _Stops(dict[type, bool]):
+    """type -> whether it is a subclass of the `stop_at` types (LibCST's classes are ABCs,
+    on which `isinstance` and `issubclass` are slow)."""
+
+    def __init__(self, stop_at: tuple[type[cst.CSTNode], ...]) -> None:
+        super().__init__()
+        self._stop_at = stop_at
+
+    def __missing__(self, node_type: type) -> bool:
+        value = self[node_type] = issubclass(node_type, self._stop_at)
+        return value
+
+
+@functools.lru_cache(maxsize=64)
+def _stops_of(stop_at: tuple[type[cst.CSTNode], ...]) -> _Stops:
+    return _Stops(stop_at)
+
+
+@functools.lru_cache(maxsize=256)
+def _plan_of_instances(only: tuple[type[cst.CSTNode], ...]) -> WalkPlan:
+    return plan_for(frozenset(sub for cls in only for sub in _subclasses(cls)))
 
 
 SCOPE_NODES: tuple[type[cst.CSTNode], ...] = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
@@ -253,8 +294,8 @@ class WalkPlan:
     assumed to hold anything. One plan serves every file of a rule set (`plan_for`).
     """
 
-    def __init__(self, targets: frozenset[type[cst.CSTNode]]) -> None:
-        self.targets = targets
+    def __init__(self, targets: frozenset[type[cst.CSTNode]] | None) -> None:
+        self.targets = targets  # None: every node type
         # type -> whether the walk enters nodes of that type (filled in on demand:
         # values of any type, None and strings included, are looked up)
         self.enters: dict[type, bool] = _Enters(self)
@@ -266,6 +307,8 @@ class WalkPlan:
     def _enters(self, node_type: type) -> bool:
         if not issubclass(node_type, cst.CSTNode) or _skipped(node_type):
             return False
+        if self.targets is None:
+            return True
         return node_type in self.targets or self._reaches_target(node_type)
 
     def _fields(self, node_type: type) -> tuple[str, ...]:
@@ -282,6 +325,9 @@ class WalkPlan:
         known = self._reaches.get(node_type)
         if known is not None:
             return known
+        targets = self.targets
+        if targets is None:
+            return True
         # Breadth first over the types the fields may hold: a target is usually one
         # or two levels down, so most searches stop early.
         seen = {node_type}
@@ -291,7 +337,7 @@ class WalkPlan:
             following: list[type] = []
             for current in frontier:
                 for _, kinds in _field_kinds(current):
-                    if kinds is None or not kinds.isdisjoint(self.targets):
+                    if kinds is None or not kinds.isdisjoint(targets):
                         found = True
                         break
                     for kind in kinds:
@@ -379,3 +425,4 @@ def walk_targets(
 
 
 _LEAVE = object()
+_EVERYTHING = WalkPlan(None)

@@ -119,10 +119,10 @@ def request_reachable_names(context: FileContext) -> frozenset[str]:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     names: set[str] = set()
-    for node in descendants(context.module):
+    for node in descendants(context.module, only=(cst.FunctionDef,)):
         if not isinstance(node, cst.FunctionDef) or not is_request_handler(node, context):
             continue
-        for inner in descendants(node.body, stop_at=SCOPE_NODES):
+        for inner in descendants(node.body, stop_at=SCOPE_NODES, only=(cst.Call, cst.Arg)):
             if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Name):
                 names.add(inner.func.value)
             elif isinstance(inner, cst.Arg) and isinstance(inner.value, cst.Name):
@@ -165,7 +165,8 @@ def eviction_index(context: FileContext) -> EvictionIndex:
         elif isinstance(expr, cst.Attribute):
             attributes.add(expr.attr.value)
 
-    for node in descendants(context.module):
+    scanned = (cst.Attribute, cst.Del, cst.Comparison, cst.Call, cst.Return, cst.FunctionDef)
+    for node in descendants(context.module, only=scanned):
         if isinstance(node, cst.Attribute):
             if node.attr.value in _EVICTING_METHODS:
                 record(node.value)  # `CACHE.pop(k)`, or `CACHE.clear` handed over as a callback
@@ -243,7 +244,8 @@ def _record_reassignments(function: cst.FunctionDef, names: set[str], attributes
     """`global N; N = ...` and `obj.attr = ...` outside constructors, in `function`."""
     declared: set[str] = set()
     assignments: list[cst.BaseExpression] = []
-    for node in descendants(function.body, stop_at=SCOPE_NODES):
+    scanned = (cst.Global, cst.Assign, cst.AnnAssign)
+    for node in descendants(function.body, stop_at=SCOPE_NODES, only=scanned):
         if isinstance(node, cst.Global):
             declared.update(n.name.value for n in node.names)
         elif isinstance(node, cst.Assign):
@@ -259,10 +261,21 @@ def _record_reassignments(function: cst.FunctionDef, names: set[str], attributes
                 attributes.add(element.attr.value)
 
 
+_READS_BY_KEY_NODES = (
+    cst.Assign,
+    cst.AugAssign,
+    cst.AnnAssign,
+    cst.Del,
+    cst.Subscript,
+    cst.Call,
+    cst.ComparisonTarget,
+)
+
+
 def reads_by_key(function: cst.CSTNode, key: str) -> bool:
     """`key[k]` read (not stored or deleted), `key.get(k)`, `k in key` in `function`."""
     written: set[int] = set()
-    nodes = list(descendants(function, stop_at=SCOPE_NODES))
+    nodes = list(descendants(function, stop_at=SCOPE_NODES, only=_READS_BY_KEY_NODES))
     for node in nodes:
         if isinstance(node, cst.Assign):
             written.update(id(t.target) for t in node.targets)
@@ -319,7 +332,7 @@ def _builds_model(
 def _assigned_values(function: cst.CSTNode, name: str) -> list[cst.BaseExpression]:
     """Every value assigned to the local `name` in `function` (any branch)."""
     values: list[cst.BaseExpression] = []
-    for node in descendants(function, stop_at=SCOPE_NODES):
+    for node in descendants(function, stop_at=SCOPE_NODES, only=(cst.Assign,)):
         if isinstance(node, cst.Assign) and any(
             isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets
         ):
@@ -382,7 +395,7 @@ def returns_stored_value(function: cst.CSTNode, key: str) -> bool:
     """`return key[k]` somewhere in `function`: the hit path of the memo idiom
     (`if k in CACHE: return CACHE[k]`, `if k not in CACHE: CACHE[k] = f(k)` then
     `return CACHE[k]`), as opposed to a membership check that only refuses duplicates."""
-    for node in descendants(function, stop_at=SCOPE_NODES):
+    for node in descendants(function, stop_at=SCOPE_NODES, only=(cst.Return,)):
         if (
             isinstance(node, cst.Return)
             and isinstance(node.value, cst.Subscript)
@@ -463,11 +476,13 @@ def key_bounded_by_source(
     if wanted is None:
         return False
     for statement in function.body.body:
-        if any(n is store for n in descendants(statement, stop_at=SCOPE_NODES)):
+        if any(
+            n is store for n in descendants(statement, stop_at=SCOPE_NODES, only=(cst.Subscript,))
+        ):
             break
         if not isinstance(statement, cst.SimpleStatementLine):
             continue
-        for node in descendants(statement, stop_at=SCOPE_NODES):
+        for node in descendants(statement, stop_at=SCOPE_NODES, only=(cst.Subscript,)):
             if (
                 isinstance(node, cst.Subscript)
                 and _slice_code(node) == wanted
@@ -605,7 +620,8 @@ def is_request_payload(
 def _single_assignments(function: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
     """Locals of `function` assigned exactly once (`name = value`), with their value."""
     seen: dict[str, list[cst.BaseExpression]] = {}
-    for node in descendants(function.body, stop_at=SCOPE_NODES):
+    scanned = (cst.Assign, cst.AugAssign, cst.For)
+    for node in descendants(function.body, stop_at=SCOPE_NODES, only=scanned):
         if isinstance(node, cst.Assign):
             for target in node.targets:
                 if isinstance(target.target, cst.Name):

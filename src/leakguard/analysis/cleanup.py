@@ -301,7 +301,7 @@ def self_calls(method: cst.FunctionDef) -> set[str]:
     names: set[str] = set()
     if receiver is None:
         return names
-    for node in descendants(method.body, stop_at=SCOPE_NODES):
+    for node in descendants(method.body, stop_at=SCOPE_NODES, only=(cst.Call,)):
         if (
             isinstance(node, cst.Call)
             and isinstance(node.func, cst.Attribute)

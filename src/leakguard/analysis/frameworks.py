@@ -104,7 +104,7 @@ def route_index(context: FileContext) -> RouteIndex:
     if isinstance(cached, RouteIndex):
         return cached
     index = RouteIndex()
-    for node in descendants(context.module):
+    for node in descendants(context.module, only=(cst.Call, cst.ClassDef)):
         if isinstance(node, cst.Call):
             _record_registration(node, context, index)
         elif isinstance(node, cst.ClassDef):

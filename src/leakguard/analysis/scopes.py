@@ -125,6 +125,24 @@ def _params(params: cst.Parameters) -> list[cst.Param]:
     return found
 
 
+# The nodes that bind or declare a name in a function's own scope.
+_BINDING_NODES = (
+    cst.Global,
+    cst.Nonlocal,
+    cst.Assign,
+    cst.AnnAssign,
+    cst.AugAssign,
+    cst.For,
+    cst.WithItem,
+    cst.NamedExpr,
+    cst.ExceptHandler,
+    cst.FunctionDef,
+    cst.ClassDef,
+    cst.Import,
+    cst.ImportFrom,
+)
+
+
 def function_scope(
     node: FunctionNode, context: FileContext, is_method: bool = False
 ) -> FunctionScope:
@@ -141,7 +159,7 @@ def function_scope(
     globals_: set[str] = set()
     nonlocals: set[str] = set()
     for item in [node.body]:
-        for child in [item, *descendants(item, stop_at=SCOPE_NODES)]:
+        for child in [item, *descendants(item, stop_at=SCOPE_NODES, only=_BINDING_NODES)]:
             if isinstance(child, cst.Global):
                 globals_.update(n.name.value for n in child.names)
             elif isinstance(child, cst.Nonlocal):

@@ -112,7 +112,8 @@ class ContextManagerRetention(LintRule):
     ) -> list[tuple[str, cst.CSTNode]]:
         """(attribute, node) for each place the method grows `receiver.<attribute>`."""
         sites: list[tuple[str, cst.CSTNode]] = []
-        for node in descendants(method.body, stop_at=SCOPE_NODES):
+        scanned = (cst.Call, cst.Assign, cst.AugAssign)
+        for node in descendants(method.body, stop_at=SCOPE_NODES, only=scanned):
             if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
                 if node.func.attr.value in self._growth_methods:
                     attribute = _receiver_attribute(node.func.value, receiver)
