@@ -25,7 +25,8 @@ from leakguard.finding import FileError, FileResult, Finding
 from leakguard.fingerprint import fingerprints
 from leakguard.fixes import Applicability, Fix
 from leakguard.registry import rule_classes, visitor_methods
-from leakguard.rule import LintRule, Report, declares_triage
+from leakguard.rule import LintRule, Report, declares_regions, declares_triage
+from leakguard.slicing import PLAN_KEY, Span, elide, elided, parsed_lines, plan
 from leakguard.suppression import comment_lines, suppressions_of, without_noqa
 from leakguard.triage import TriageTree, Verdict, parse_ast, parse_triage
 from leakguard.walker import WalkPlan, plan_for, walk_targets
@@ -57,8 +58,9 @@ def triaged_specs(
     specs: list[RuleSpec],
     project: ProjectIndex | None,
     ast_tree: ast.Module | None = None,
-) -> list[RuleSpec]:
-    """The rules whose triage condition admits this file (see `leakguard.triage`).
+) -> tuple[list[RuleSpec], list[Span]]:
+    """The rules whose triage condition admits this file (see `leakguard.triage`), and
+    the line spans LibCST need not parse for them (see `leakguard.slicing`).
 
     One rule without a condition means LibCST parses the file anyway, and then all
     rules share its single walk, so nothing is dropped. A file CPython cannot parse is
@@ -67,13 +69,31 @@ def triaged_specs(
     """
     classes = rule_classes()
     if not all(declares_triage(classes[spec.id]) for spec in specs):
-        return specs
+        return specs, []
     tree = (
         TriageTree(ast_tree, text, project) if ast_tree is not None else parse_triage(text, project)
     )
     if tree is None:
-        return specs
-    return [spec for spec in specs if _could_fire(classes[spec.id], tree, spec)]
+        return specs, []
+    specs = [spec for spec in specs if _could_fire(classes[spec.id], tree, spec)]
+    sliced = _slicing_plan(tree, specs)
+    return specs, elided(sliced, [spec.id for spec in specs])
+
+
+def _slicing_plan(tree: TriageTree, specs: Sequence[RuleSpec]) -> dict[str, object] | None:
+    """The slicing plan for these rules (`slicing.plan`); None when some rule needs
+    the whole file."""
+    classes = rule_classes()
+    regions: dict[str, list[ast.AST] | None] = {}
+    for spec in specs:
+        rule = classes[spec.id]
+        if not declares_regions(rule):
+            return None
+        try:
+            regions[spec.id] = rule.regions(tree, spec)
+        except Exception:  # a faulty region must cost time, never a finding
+            return None
+    return plan(tree, regions) if regions else None
 
 
 def _could_fire(rule: type[LintRule], tree: TriageTree, spec: RuleSpec) -> bool:
@@ -183,13 +203,19 @@ def analyze_text(
     admitted: Collection[str] | None = None,
     ast_tree: ast.Module | None = None,
     noqa: bool = True,
+    elide_spans: Sequence[Span] = (),
+    slicing: bool = True,
 ) -> FileResult:
     """Findings and errors for one file's decoded source text; with `fixes`, each
     finding whose rule offers a fix carries it, computed. `admitted`: the rules the
     facts pass's triage let through (`triage_verdict`), so the file is not triaged again.
     `ast_tree`, when given, is CPython's `ast` tree of `text` (so the text is valid
     Python): triage uses it instead of parsing the text again. Without `noqa`, `# noqa`
-    comments suppress nothing (a host such as flake8 applies them itself)."""
+    comments suppress nothing (a host such as flake8 applies them itself).
+    `elide_spans`: with `admitted`, the units LibCST need not parse for those rules
+    (`slicing.elided`); never used when fixes are computed or a `module` is given, since
+    a fix renders from the whole module. Without `slicing`, admitted files are parsed
+    whole."""
     result = FileResult(path=display, lines=text.count("\n") + (0 if text.endswith("\n") else 1))
     if not text.strip():
         result.lines = 0
@@ -204,10 +230,14 @@ def analyze_text(
         # The facts pass triaged this file already, after the same text prefilter
         # (one `ast` parse serves both).
         specs = [spec for spec in specs if spec.id in (admitted or ())]
+        spans = list(elide_spans)
     else:
+        spans = []
         specs = active_specs(text, specs)
         if specs and module is None and triage:
-            specs = triaged_specs(text, specs, project, ast_tree)
+            specs, spans = triaged_specs(text, specs, project, ast_tree)
+    if fixes or module is not None or not slicing:
+        spans = []
     if not specs:
         # No rule needs the tree, but a file that does not parse must still be
         # reported. CPython's parser is ~10x faster than LibCST's; LibCST confirms, so
@@ -219,16 +249,24 @@ def analyze_text(
                 result.errors.append(parsed)
                 return result
         return _with_unused_suppressions(result, text, config, used, noqa)
+    parsed_text = elide(text, spans)
     if module is None:
-        parsed = parse(text, display)
+        parsed = parse(parsed_text, display)
         result.parsed = True
+        result.parsed_lines = parsed_lines(result.lines, spans)
         if isinstance(parsed, FileError):
             result.errors.append(parsed)
             return result
         module = parsed
     try:
         context = FileContext(
-            display, text, module, module_name_for(display), project, config.rules
+            display,
+            text,
+            module,
+            module_name_for(display),
+            project,
+            config.rules,
+            parsed_source=parsed_text,
         )
     except Exception as exc:  # RecursionError included: shared facts no rule can do without
         result.errors.append(FileError(display, _internal("shared analysis", exc)))
@@ -589,6 +627,11 @@ def triage_verdict(
         elif tree.deferred:
             verdict[spec.id] = [[query, list(names)] for query, names in tree.deferred]
     tree.deferred = []
+    # Regions are asked of every rule the run may admit; `slicing.elided` keeps, for
+    # the rules finally admitted, the units any of them needs.
+    sliced = _slicing_plan(tree, [spec for spec in specs if spec.id in verdict])
+    if sliced is not None:
+        verdict[PLAN_KEY] = sliced
     return verdict
 
 

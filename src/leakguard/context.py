@@ -30,7 +30,11 @@ class FileContext:
         module_name: str = "",
         project: ProjectIndex | None = None,
         rules: Mapping[str, RuleSpec] | None = None,
+        parsed_source: str | None = None,
     ) -> None:
+        # `source` is the file's text (comments, source lines, fingerprints);
+        # `parsed_source` the text `module` was parsed from when units were elided
+        # (`leakguard.slicing`): same lines and columns for the kept code.
         self.path = path
         self.source = source
         self.module = module
@@ -48,7 +52,9 @@ class FileContext:
         # Memo shared by rules for derived facts (e.g. per-function scope facts).
         self.memo: dict[Any, Any] = {}
         self._wrapper: MetadataWrapper | None = None
-        self._positions = StatementPositions(module, source, self.stack)
+        self._positions = StatementPositions(
+            module, source if parsed_source is None else parsed_source, self.stack
+        )
 
     # -- ancestry -------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from leakguard.registry import project_facts, rule_classes
 from leakguard.supervisor import Budget, over_memory, run_isolated
 
 if TYPE_CHECKING:
+    from leakguard.slicing import Span
     from leakguard.triage import Verdict
 
 Progress = Callable[[int, int], None]
@@ -67,7 +68,7 @@ class RunResult:
 
     @property
     def parsed_lines(self) -> int:
-        return sum(r.lines for r in self.results if r.parsed)
+        return sum(r.parsed_lines for r in self.results if r.parsed)
 
 
 @dataclass
@@ -88,6 +89,7 @@ def check(
     progress: Progress | None = None,
     triage: bool | None = None,
     fixes: bool = False,
+    slicing: bool | None = None,
 ) -> RunResult:
     """Check `targets`. `triage=None` follows the environment (`LEAKGUARD_TRIAGE=0`
     turns it off, for benchmarks and for comparing findings with and without it). With
@@ -95,6 +97,10 @@ def check(
     started = time.perf_counter()
     if triage is None:
         triage = os.environ.get("LEAKGUARD_TRIAGE", "1") != "0"
+    if slicing is None:
+        # `LEAKGUARD_SLICING=0` parses admitted files whole (`leakguard.slicing`), to
+        # compare findings and cost with and without it; no triage, no slicing.
+        slicing = os.environ.get("LEAKGUARD_SLICING", "1") != "0"
     found = discover(targets, config)
     sources = [_read(f, config.max_file_size) for f in found.files]
     cache = ResultCache(config.root / config.cache_dir, config.digest()) if use_cache else None
@@ -102,7 +108,7 @@ def check(
         scope = [f"fixes={fixes}", f"triage={triage}", *sorted(str(t.absolute()) for t in targets)]
         cache.open_pack("\0".join(scope))
     try:
-        return _run(sources, config, cache, jobs, progress, triage, fixes, started, found)
+        return _run(sources, config, cache, jobs, progress, triage, fixes, started, found, slicing)
     finally:
         if cache is not None:
             cache.close_pack()
@@ -118,13 +124,14 @@ def _run(
     fixes: bool,
     started: float,
     found: Discovery,
+    slicing: bool = True,
 ) -> RunResult:
     workers = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
 
     budget = Budget(config.file_timeout, config.file_memory_mb)
     facts = _project_index(sources, config, cache, workers, triage, budget)
     # Results analysed ahead of the findings phase (a lone file, with its facts).
-    early = _facts_and_findings(facts, config, cache, triage, fixes, budget)
+    early = _facts_and_findings(facts, config, cache, triage, fixes, budget, slicing)
     project, failed, verdicts = facts.project, facts.failed, facts.verdicts
     results: dict[str, FileResult] = dict(failed)
     readable = [s for s in sources if s.file.display not in failed and s.error is None]
@@ -157,10 +164,10 @@ def _run(
     if pending:
         _load_analysis()  # the run queries of the verdicts are registered by the rules
     payloads = [
-        (s.file.display, s.data, _admitted(verdicts.get(s.file.display), project))
+        (s.file.display, s.data, *_admitted(verdicts.get(s.file.display), project, slicing))
         for s, _ in pending
     ]
-    initargs = (config, project, triage, fixes)
+    initargs = (config, project, triage, fixes, slicing)
     analysed = _map(_analyse_payload, payloads, workers, _init_worker, initargs, budget)
     for (source, key), result in zip(pending, analysed, strict=True):
         results[source.file.display] = result
@@ -212,14 +219,25 @@ class Failed(FileResult):
     """A file whose worker crashed or ran over budget: reported, never cached."""
 
 
-# (display path, content, the rules the facts pass's triage admitted or None)
-Payload = tuple[str, bytes | None, list[str] | None]
+# (display path, content, the rules the facts pass's triage admitted or None, the line
+# spans LibCST need not parse for them: `leakguard.slicing`)
+Payload = tuple[str, bytes | None, list[str] | None, list[Span]]
+
+# `leakguard.slicing.PLAN_VERSION`, not imported so that a warm run need not load it
+# (tests/test_slicing.py checks they agree).
+_PLAN_VERSION = 1
 
 
-def _admitted(verdict: Verdict | None, project: ProjectIndex | None) -> list[str] | None:
+def _admitted(
+    verdict: Verdict | None, project: ProjectIndex | None, slicing: bool
+) -> tuple[list[str] | None, list[Span]]:
+    if verdict is None:
+        return None, []
+    from leakguard.slicing import PLAN_KEY, elided
     from leakguard.triage import admitted
 
-    return None if verdict is None else admitted(verdict, project)
+    rules = admitted(verdict, project)
+    return rules, elided(verdict.get(PLAN_KEY), rules) if slicing else []
 
 
 def _failed_file(payload: Payload, message: str) -> FileResult:
@@ -282,7 +300,8 @@ def _project_index(
     pending: list[tuple[_Source, str]] = []
     facts_by_file: dict[str, dict[str, Any]] = {}
     keys: dict[str, str] = {}
-    kind = f"facts+triage:{','.join(needed)}:{int(triage)}"
+    # The verdict holds the slicing plan: a plan of another shape is never read.
+    kind = f"facts+triage:{','.join(needed)}:{int(triage)}:slices{_PLAN_VERSION}"
     for source in sources:
         if source.data is None:
             continue
@@ -296,7 +315,7 @@ def _project_index(
             pending.append((source, key))
     if len(pending) == 1 and len(keys) == 1:
         outcome.deferred, pending = pending[0], []
-    payloads: list[Payload] = [(s.file.display, s.data, None) for s, _ in pending]
+    payloads: list[Payload] = [(s.file.display, s.data, None, []) for s, _ in pending]
     initargs = (needed, triage, config)
     collected = _map(_facts_payload, payloads, workers, _init_fact_worker, initargs, budget)
     for (source, key), result in zip(pending, collected, strict=True):
@@ -321,6 +340,7 @@ def _facts_and_findings(
     triage: bool,
     fixes: bool,
     budget: Budget,
+    slicing: bool = True,
 ) -> dict[str, FileResult]:
     """The deferred lone file's facts and findings, from one task in one worker (a
     one-file run, as pre-commit makes, then starts one pool, not two). Its facts go
@@ -330,8 +350,8 @@ def _facts_and_findings(
         return {}
     source, key = facts.deferred
     display = source.file.display
-    initargs = (config, None, triage, fixes, facts.needed)
-    payload: Payload = (display, source.data, None)
+    initargs = (config, None, triage, fixes, facts.needed, slicing)
+    payload: Payload = (display, source.data, None, [])
     [outcome] = _map(_facts_and_findings_payload, [payload], 1, _init_worker, initargs, budget)
     if isinstance(outcome, FileResult):
         facts.failed[display] = outcome
@@ -407,8 +427,10 @@ def _init_worker(
     triage: bool,
     fixes: bool = False,
     collectors: list[str] | None = None,
+    slicing: bool = True,
 ) -> None:
     _worker_state["config"] = config
+    _worker_state["slicing"] = slicing
     _worker_state["project"] = project
     _worker_state["triage"] = triage
     _worker_state["fixes"] = fixes
@@ -433,7 +455,7 @@ def _decode(display: str, data: bytes | None) -> str | FileResult:
 
 
 def _analyse_payload(payload: Payload) -> FileResult:
-    display, data, rules = payload
+    display, data, rules, spans = payload
     text = _decode(display, data)
     if isinstance(text, FileResult):
         return text
@@ -446,6 +468,8 @@ def _analyse_payload(payload: Payload) -> FileResult:
             triage=_worker_state["triage"],
             fixes=_worker_state.get("fixes", False),
             admitted=rules,
+            elide_spans=spans,
+            slicing=_worker_state.get("slicing", True),
         )
     except MemoryError:
         config: Config = _worker_state["config"]
@@ -460,16 +484,17 @@ def _facts_and_findings_payload(
     payload: Payload,
 ) -> tuple[dict[str, Any], Verdict | None, FileResult]:
     """`_facts_payload`, then `_analyse_payload` with the run's facts being this file's."""
-    display, data, _ = payload
+    display, data, _, _ = payload
     facts, verdict = _facts_payload(payload)
     project = ProjectIndex()
     _add_facts(project, display, facts)
     _worker_state["project"] = project
-    return facts, verdict, _analyse_payload((display, data, _admitted(verdict, project)))
+    rules, spans = _admitted(verdict, project, _worker_state.get("slicing", True))
+    return facts, verdict, _analyse_payload((display, data, rules, spans))
 
 
 def _facts_payload(payload: Payload) -> tuple[dict[str, Any], Verdict | None]:
-    display, data, _ = payload
+    display, data, _, _ = payload
     text = _decode(display, data)
     if isinstance(text, FileResult):
         return {}, None  # the analysis phase reports the decoding error

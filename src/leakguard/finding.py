@@ -150,3 +150,5 @@ class FileResult:
     from_cache: bool = False
     # Whether LibCST parsed the file for this result (triage let some rule through).
     parsed: bool = False
+    # How many of its lines LibCST parsed (`slicing.parsed_lines`: elided units excluded).
+    parsed_lines: int = 0

@@ -11,6 +11,7 @@ lazily through `self.context.position(node)` and only for files with findings.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -76,6 +77,15 @@ class LintRule(cst.BatchableCSTVisitor):
         """
         return True
 
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """The `ast` nodes this rule must see whole to report everything it could report
+        in the file (see `leakguard.slicing`): typically its candidates, whose enclosing
+        function is then kept, or `tree.outermost(candidate)` when its analysis reads
+        other methods or state of the class. None: the whole file. Asked only of rules
+        that define it, and `could_fire`, in their own class body."""
+        return None
+
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__()
         self.context = context
@@ -134,3 +144,9 @@ def declares_triage(cls: type[LintRule]) -> bool:
     """Whether `cls` itself (not a base class it shares with other rules) defines
     `could_fire`: an inherited condition was written for another rule's visitors."""
     return "could_fire" in cls.__dict__
+
+
+def declares_regions(cls: type[LintRule]) -> bool:
+    """Whether `cls` itself defines `regions` (with its own `could_fire`): an inherited
+    one was written for another rule's analysis."""
+    return "regions" in cls.__dict__ and declares_triage(cls)

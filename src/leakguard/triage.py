@@ -316,6 +316,18 @@ class TriageTree:
             return False
         return RUN_QUERIES[query](self.project, frozenset(chosen))
 
+    def outermost(self, node: ast.AST) -> ast.stmt | None:
+        """The top-level statement holding `node` (a whole class for a method's node):
+        what a rule's `regions` returns when its analysis looks beyond the function."""
+        line = getattr(node, "lineno", None)
+        if line is None:
+            return None
+        for statement in self.tree.body:
+            first = min([statement.lineno, *(d.lineno for d in _decorators(statement))])
+            if first <= line <= (statement.end_lineno or statement.lineno):
+                return statement
+        return None
+
     def mentions(self, words: Iterable[str]) -> bool:
         """Whether any of `words` is an identifier, attribute, or an import's last part."""
         for word in words:
@@ -324,6 +336,10 @@ class TriageTree:
             if word in self.aliases:
                 return True
         return False
+
+
+def _decorators(statement: ast.stmt) -> list[ast.expr]:
+    return getattr(statement, "decorator_list", [])
 
 
 def parse_ast(text: str) -> ast.Module | None:
@@ -353,6 +369,8 @@ def admitted(verdict: Verdict, project: Any) -> list[str]:
     """The rules a verdict admits, its run conditions answered against `project`."""
     found = []
     for code, value in verdict.items():
+        if code.startswith("~"):  # not a rule: the slicing plan (`leakguard.slicing`)
+            continue
         if value is True or any(
             RUN_QUERIES[query](project, frozenset(names)) for query, names in value
         ):
@@ -389,6 +407,38 @@ def calls_resolve_to(tree: TriageTree, patterns: Iterable[str]) -> bool:
     A relative import resolves against the file's package, which the triage does not
     know: any pattern may then match a name ending like the call's."""
     names = tree.call_names()
+    relative = [name.lstrip(".") for name in names if name.startswith(".")]
+    for pattern in patterns:
+        if pattern.endswith(".*"):
+            prefix = pattern[:-1]
+            if relative or any(name.startswith(prefix) for name in names):
+                return True
+        elif pattern in names or any(
+            pattern == name or pattern.endswith("." + name) for name in relative
+        ):
+            return True
+    return False
+
+
+def calls_resolving_to(tree: TriageTree, patterns: Iterable[str]) -> list[ast.Call]:
+    """The calls `calls_resolve_to` answers for, one by one: each call some of whose
+    possible qualified names may match `patterns` (a rule's regions)."""
+    wanted = list(patterns)
+    found: list[ast.Call] = []
+    for call in tree.of(ast.Call):
+        written = dotted(call.func)
+        if written is None:
+            continue
+        root, _, rest = written.partition(".")
+        names = {f"{t}.{rest}" if rest else t for t in tree.targets.get(root, ())}
+        if not rest and root in _BUILTINS:
+            names.add(root)
+        if names and _names_match(names, wanted):
+            found.append(call)
+    return found
+
+
+def _names_match(names: set[str], patterns: list[str]) -> bool:
     relative = [name.lstrip(".") for name in names if name.startswith(".")]
     for pattern in patterns:
         if pattern.endswith(".*"):

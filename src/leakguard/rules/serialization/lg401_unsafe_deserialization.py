@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from leakguard.analysis.calls import is_literal_false, is_literal_true, keyword_arg, positional_arg
@@ -12,11 +14,19 @@ from leakguard.config import RuleSpec
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace, without_arg
 from leakguard.fixes.names import renamed_callee
 from leakguard.rule import LintRule
-from leakguard.triage import TriageTree, calls_resolve_to
+from leakguard.triage import TriageTree, calls_resolve_to, calls_resolving_to
 
 # Loaders that `yaml.safe_load` replaces with a behaviour change (they build Python
 # objects that a safe loader refuses); a custom loader class is left to a human.
 _UNSAFE_YAML_LOADERS = frozenset({"FullLoader", "Loader", "UnsafeLoader"})
+
+_CALL_OPTIONS = (
+    "unsafe_calls",
+    "yaml_load_calls",
+    "numpy_load_calls",
+    "torch_load_calls",
+    "keras_load_calls",
+)
 
 _PICKLE_FIX = (
     "Use a format that holds data only: skops.io.load with an explicit trusted= list, "
@@ -30,16 +40,15 @@ class UnsafeDeserialization(LintRule):
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """A call that may resolve to one of the configured loaders."""
-        return any(
-            calls_resolve_to(tree, spec.option(option))
-            for option in (
-                "unsafe_calls",
-                "yaml_load_calls",
-                "numpy_load_calls",
-                "torch_load_calls",
-                "keras_load_calls",
-            )
-        )
+        return any(calls_resolve_to(tree, spec.option(option)) for option in _CALL_OPTIONS)
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """The candidate calls: their function is all the rule reads (the round trip
+        is judged in the call's function; safe loader classes are module-level)."""
+        return [
+            *calls_resolving_to(tree, [p for option in _CALL_OPTIONS for p in spec.option(option)])
+        ]
 
     def visit_Call(self, node: cst.Call) -> None:
         name = self.context.imports.call_name(node)

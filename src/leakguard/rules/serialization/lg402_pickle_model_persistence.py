@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from leakguard.analysis.bindings import assigned_values, module_assigned_once
@@ -9,7 +11,7 @@ from leakguard.analysis.calls import keyword_arg, positional_arg
 from leakguard.analysis.imports import matches_any
 from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
-from leakguard.triage import TriageTree, calls_resolve_to
+from leakguard.triage import TriageTree, calls_resolve_to, calls_resolving_to
 
 _MODEL_FIX = (
     "Save models with skops.io.dump (and load them with skops.io.load and an explicit "
@@ -33,6 +35,12 @@ class PickleModelPersistence(LintRule):
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """A call that may resolve to one of the configured dump functions."""
         return calls_resolve_to(tree, spec.option("dump_calls"))
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """The candidate dump calls: the model is judged from the call's function (its
+        assignments) or from module-level assignments, which are always kept."""
+        return [*calls_resolving_to(tree, spec.option("dump_calls"))]
 
     def visit_Call(self, node: cst.Call) -> None:
         if not node.args:

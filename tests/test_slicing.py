@@ -1,0 +1,313 @@
+"""Slicing (leakguard.slicing): LibCST parses only the units some admitted rule needs;
+kept code keeps its lines and columns, and findings are those of the whole file."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from leakguard.analysis.project import COLLECTORS
+from leakguard.analyzer import analyze_text, collect_file
+from leakguard.engine import RunResult, check
+from leakguard.registry import rule_classes
+from leakguard.rule import declares_regions
+from leakguard.slicing import PLAN_KEY, Span, elide, elided, needed_units, split_lines, units
+from leakguard.testing import make_config
+from leakguard.triage import TriageTree, admitted, parse_triage
+
+TESTS = Path(__file__).parent
+RULE_FIXTURES = TESTS / "fixtures" / "rules"
+_BREAKS = re.compile(r"\r\n|\r|\n")
+
+
+def _tree(text: str) -> TriageTree:
+    tree = parse_triage(text)
+    assert tree is not None
+    return tree
+
+
+def _all_units(text: str) -> list[Span]:
+    return [(unit.first, unit.last) for unit in units(_tree(text))]
+
+
+def _elide_all_but(text: str, keep: str) -> str:
+    """`text` with every unit elided except the function named `keep`."""
+    tree = _tree(text)
+    found = units(tree)
+    target = next(
+        node
+        for node in ast.walk(tree.tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == keep
+    )
+    kept = set(needed_units(tree, [target]))
+    return elide(text, [(u.first, u.last) for i, u in enumerate(found) if i not in kept])
+
+
+def _assert_sliced_well(text: str, sliced: str) -> None:
+    """Same lines, each kept or blanked; both parsers accept the result and LibCST
+    gives it back unchanged."""
+    before, after = _BREAKS.split(text), _BREAKS.split(sliced)
+    assert _BREAKS.findall(sliced) == _BREAKS.findall(text)
+    for old, new in zip(before, after, strict=True):
+        assert new == old or new.strip() in ("", "pass")
+    ast.parse(sliced)
+    module = cst.parse_module(sliced)
+    if cst.parse_module(text).code == text:  # LibCST drops a final lone "\r"
+        assert module.code == sliced
+    # Kept definitions sit where they were, for LibCST too.
+    assert _def_positions(module) <= _def_positions(cst.parse_module(text))
+
+
+def _def_positions(module: cst.Module) -> set[tuple[str, int, int]]:
+    positions = MetadataWrapper(module).resolve(PositionProvider)
+    return {
+        (node.name.value, where.start.line, where.start.column)
+        for node, where in positions.items()
+        if isinstance(node, cst.FunctionDef)
+    }
+
+
+# -- the tricky shapes -------------------------------------------------------------------
+
+
+def test_line_endings_are_kept_crlf() -> None:
+    text = "import os\r\ndef f():\r\n    return 1\r\n\r\ndef g():\r\n    return 2\r\n"
+    sliced = _elide_all_but(text, "g")
+    assert sliced == "import os\r\npass\r\n\r\n\r\ndef g():\r\n    return 2\r\n"
+    _assert_sliced_well(text, sliced)
+
+
+def test_old_mac_line_endings_count_as_lines() -> None:
+    text = "x = 1\rdef f():\r    return 1\rdef g():\r    return 2\r"
+    assert _all_units(text) == [(2, 3), (4, 5)]
+    sliced = _elide_all_but(text, "g")
+    assert sliced == "x = 1\rpass\r\rdef g():\r    return 2\r"
+    _assert_sliced_well(text, sliced)
+
+
+def test_a_form_feed_is_no_line_break() -> None:
+    # `str.splitlines` breaks at a form feed; Python's tokenizer does not.
+    text = "x = 1  # \x0c page\ndef f():\n    return 1\ndef g():\n    return 2\n"
+    assert _all_units(text) == [(2, 3), (4, 5)]
+    sliced = _elide_all_but(text, "g")
+    assert sliced == "x = 1  # \x0c page\npass\n\ndef g():\n    return 2\n"
+    _assert_sliced_well(text, sliced)
+
+
+def test_a_form_feed_in_the_indentation_is_kept() -> None:
+    # Old modules put a page break before top-level definitions.
+    text = "x = 1\n\x0cdef f():\n    return 1\n\x0cdef g():\n    return 2\n"
+    sliced = _elide_all_but(text, "g")
+    assert sliced == "x = 1\n\x0cpass\n\n\x0cdef g():\n    return 2\n"
+    _assert_sliced_well(text, sliced)
+
+
+def test_tab_indented_methods_keep_their_tabs() -> None:
+    text = "class A:\n\tdef f(self):\n\t\treturn 1\n\tx = 2\n\tdef g(self):\n\t\treturn 3\n"
+    sliced = _elide_all_but(text, "g")
+    assert split_lines(sliced)[1] == "\tpass\n"
+    _assert_sliced_well(text, sliced)
+
+
+def test_a_file_without_a_final_newline() -> None:
+    text = "def g():\n    return 2\ndef f():\n    return 1"
+    sliced = _elide_all_but(text, "g")
+    assert sliced == "def g():\n    return 2\npass\n"
+    _assert_sliced_well(text, sliced)
+    one_line = "def f(): return 1"
+    assert elide(one_line, _all_units(one_line)) == "pass"
+
+
+def test_one_line_defs_and_a_class_with_its_body_on_the_header_line() -> None:
+    text = "class A: x = 1\ndef f(): return 1; y = 2\ndef g(): return 2\n"
+    assert _all_units(text) == [(2, 2), (3, 3)]  # `class A: x = 1` holds no unit
+    sliced = _elide_all_but(text, "g")
+    assert sliced == "class A: x = 1\npass\ndef g(): return 2\n"
+    _assert_sliced_well(text, sliced)
+
+
+def test_continuation_lines_and_multiline_strings_belong_to_their_unit() -> None:
+    text = (
+        "def f():\n"
+        "    x = 1 + \\\n"
+        "        2\n"
+        '    return """\n'
+        "def not_a_unit():\n"
+        '"""\n'
+        "def g():\n"
+        "    return 2\n"
+    )
+    assert _all_units(text) == [(1, 6), (7, 8)]
+    sliced = _elide_all_but(text, "g")
+    assert sliced == "pass\n\n\n\n\n\ndef g():\n    return 2\n"
+    _assert_sliced_well(text, sliced)
+
+
+def test_a_unit_starts_at_its_first_decorator() -> None:
+    text = "import functools\n@functools.cache\n@staticmethod\ndef f():\n    return 1\n"
+    assert _all_units(text) == [(2, 5)]
+    _assert_sliced_well(text, elide(text, _all_units(text)))
+
+
+def test_a_decorator_continued_from_an_earlier_line_makes_no_unit() -> None:
+    text = "@ \\\nfunctools.cache\ndef f():\n    return 1\ndef g():\n    return 2\n"
+    assert _all_units(text) == [(5, 6)]
+
+
+def test_methods_of_top_level_classes_are_units_but_classes_stay() -> None:
+    text = (
+        "class A:\n"
+        "    '''Doc.'''\n"
+        "    limit = 3\n"
+        "    def f(self):\n"
+        "        return 1\n"
+        "    class Inner:\n"
+        "        def h(self):\n"
+        "            return 3\n"
+        "    async def g(self):\n"
+        "        return 2\n"
+        "if True:\n"
+        "    def k():\n"
+        "        return 4\n"
+    )
+    assert _all_units(text) == [(4, 5), (9, 10)]
+    sliced = elide(text, _all_units(text))
+    assert "limit = 3" in sliced and "class Inner" in sliced and "def k" in sliced
+    _assert_sliced_well(text, sliced)
+
+
+def test_a_class_region_keeps_all_its_methods() -> None:
+    text = "class A:\n    def f(self):\n        return 1\n    def g(self):\n        return 2\n"
+    tree = _tree(text)
+    call_site = tree.tree.body[0].body[0]  # type: ignore[attr-defined]
+    assert needed_units(tree, [call_site]) == [0]
+    outer = tree.outermost(call_site)
+    assert outer is not None and needed_units(tree, [outer]) == [0, 1]
+
+
+def test_a_function_level_import_serves_the_whole_file() -> None:
+    # analysis.imports resolves `p.loads` in g through the import in f.
+    text = (
+        "def f():\n"
+        "    import pickle as p\n"
+        "def g(blob):\n"
+        "    return p.loads(blob)\n"
+        "def h():\n"
+        "    import json\n"
+    )
+    sliced = _elide_all_but(text, "g")
+    assert "import pickle as p" in sliced and "import json" not in sliced
+
+
+def test_elided_spans_need_every_admitted_rule_to_have_regions() -> None:
+    plan = {"units": [[1, 2], [3, 4], [5, 6]], "needs": {"LG401": [1], "LG402": [2]}}
+    assert elided(plan, ["LG401"]) == [(1, 2), (5, 6)]
+    assert elided(plan, ["LG401", "LG402"]) == [(1, 2)]
+    assert elided(plan, ["LG401", "LG103"]) == []  # LG103 needs the whole file
+    assert elided(None, ["LG401"]) == []
+
+
+# -- findings are those of the whole file ------------------------------------------------
+
+_TEST_MODULE = """\
+import pickle
+import unittest
+
+
+class PickleTests(unittest.TestCase):
+    def setUp(self):
+        self.items = [1, 2, 3]
+
+    def test_round_trip(self):
+        blob = pickle.dumps(self.items)
+        self.assertEqual(pickle.loads(blob), self.items)
+
+    def test_other(self):
+        self.assertTrue(self.items)
+
+
+def helper(path):
+    with open(path, "rb") as handle:
+        return pickle.load(handle)  # a finding, line 19
+
+
+def unrelated():
+    return sum(range(10))
+"""
+
+
+def test_an_admitted_file_is_parsed_in_part_with_the_same_findings() -> None:
+    config = make_config(Path("."), select=["LG401", "LG402"])
+    _, verdict = collect_file(_TEST_MODULE, "t.py", sorted(COLLECTORS), config)
+    assert verdict is not None and PLAN_KEY in verdict
+    rules = admitted(verdict, None)
+    spans = elided(verdict[PLAN_KEY], rules)
+    assert spans == [(6, 7), (13, 14), (22, 23)]
+    sliced = analyze_text(_TEST_MODULE, "t.py", config, admitted=rules, elide_spans=spans)
+    whole = analyze_text(_TEST_MODULE, "t.py", config, admitted=rules)
+    assert [(f.rule, f.line, f.column, f.fingerprint) for f in sliced.findings] == [
+        (f.rule, f.line, f.column, f.fingerprint) for f in whole.findings
+    ]
+    assert [(f.rule, f.line) for f in sliced.findings if f.rule == "LG401"] == [("LG401", 19)]
+    assert whole.parsed_lines == 23
+    assert sliced.parsed_lines == 23 - 3  # each elided unit keeps its `pass` line
+    # Fixes render from the module: never sliced.
+    fixed = analyze_text(
+        _TEST_MODULE, "t.py", config, admitted=rules, elide_spans=spans, fixes=True
+    )
+    assert fixed.parsed_lines == 23
+
+
+def _outcome(run: RunResult) -> list[tuple[object, ...]]:
+    findings = [
+        (f.path, f.line, f.column, f.end_line, f.end_column, f.rule, f.message, f.suppressed)
+        for f in run.findings
+    ]
+    return [*findings, *((e.path, e.message) for e in run.errors)]
+
+
+@pytest.mark.parametrize(
+    "target", sorted(p for p in RULE_FIXTURES.iterdir() if p.is_dir()), ids=lambda p: p.name
+)
+def test_findings_are_identical_sliced_and_whole(target: Path) -> None:
+    config = make_config(target, select=["ALL"])
+    sliced = check([target], config, jobs=1, use_cache=False, slicing=True)
+    whole = check([target], config, jobs=1, use_cache=False, slicing=False)
+    assert _outcome(sliced) == _outcome(whole)
+    assert sliced.parsed_lines <= whole.parsed_lines
+
+
+def test_slicing_happens_on_the_fixtures() -> None:
+    """The comparison above proves something: fixtures of rules with regions are sliced."""
+    config = make_config(RULE_FIXTURES / "LG401", select=["LG401", "LG402"])
+    sliced = check([RULE_FIXTURES / "LG401"], config, jobs=1, use_cache=False, slicing=True)
+    whole = check([RULE_FIXTURES / "LG401"], config, jobs=1, use_cache=False, slicing=False)
+    assert sliced.findings and sliced.parsed_lines < whole.parsed_lines
+
+
+def test_regions_count_only_next_to_the_rules_own_condition() -> None:
+    """An inherited `regions` (or one without the rule's own `could_fire`) was written
+    for another rule's analysis: such a rule needs the whole file."""
+    classes = rule_classes()
+    assert declares_regions(classes["LG401"]) and declares_regions(classes["LG402"])
+
+    class Derived(classes["LG401"]):  # type: ignore[misc, valid-type]
+        code = "LG999"
+
+    class RegionsOnly(classes["LG401"]):  # type: ignore[misc, valid-type]
+        code = "LG998"
+        regions = classes["LG401"].regions
+
+    assert not declares_regions(Derived)
+    assert not declares_regions(RegionsOnly)
+
+
+def test_the_engine_keys_cached_plans_by_their_version() -> None:
+    from leakguard import engine, slicing
+
+    assert engine._PLAN_VERSION == slicing.PLAN_VERSION
