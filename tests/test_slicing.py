@@ -16,7 +16,17 @@ from leakguard.analyzer import analyze_text, collect_file
 from leakguard.engine import RunResult, check
 from leakguard.registry import rule_classes
 from leakguard.rule import declares_regions
-from leakguard.slicing import PLAN_KEY, Span, elide, elided, needed_units, split_lines, units
+from leakguard.slicing import (
+    PLAN_KEY,
+    Span,
+    class_regions,
+    container_regions,
+    elide,
+    elided,
+    needed_units,
+    split_lines,
+    units,
+)
 from leakguard.testing import make_config
 from leakguard.triage import TriageTree, admitted, parse_triage
 
@@ -305,6 +315,69 @@ def test_regions_count_only_next_to_the_rules_own_condition() -> None:
 
     assert not declares_regions(Derived)
     assert not declares_regions(RegionsOnly)
+
+
+def _names(tree: TriageTree, nodes: list[ast.AST]) -> list[str]:
+    """Names of the units `nodes` keep."""
+    kept = needed_units(tree, nodes)
+    found = units(tree)
+    return [getattr(found[index].node, "name", "") for index in kept]
+
+
+def test_a_global_container_keeps_every_function_naming_it() -> None:
+    # analysis.loops.release_of looks for a release of a module global in every function.
+    text = (
+        "CACHE = []\n"
+        "def fill(items):\n"
+        "    for item in items:\n"
+        "        CACHE.append(item)\n"
+        "def reset():\n"
+        "    CACHE.clear()\n"
+        "def other():\n"
+        "    local = []\n"
+        "    local.append(1)\n"
+    )
+    tree = _tree(text)
+    calls = {ast.unparse(n): n for n in ast.walk(tree.tree) if isinstance(n, ast.Call)}
+    growth = calls["CACHE.append(item)"]
+    assert _names(tree, container_regions(tree, [growth])) == ["fill", "reset"]
+    assert _names(tree, container_regions(tree, [calls["local.append(1)"]])) == ["other"]
+
+
+def test_an_attribute_container_keeps_its_class() -> None:
+    text = (
+        "class Store:\n"
+        "    def add(self, x):\n"
+        "        self.items.append(x)\n"
+        "    def reset(self):\n"
+        "        self.items = []\n"
+        "def unrelated():\n"
+        "    pass\n"
+    )
+    tree = _tree(text)
+    growth = next(n for n in ast.walk(tree.tree) if isinstance(n, ast.Call))
+    assert _names(tree, container_regions(tree, [growth])) == ["add", "reset"]
+
+
+def test_a_method_keeps_its_class_its_bases_and_the_definitions_it_names() -> None:
+    text = (
+        "class Base:\n"
+        "    async def handle(self):\n"
+        "        pass\n"
+        "class Handler(Base):\n"
+        "    async def handle(self):\n"
+        "        return helper()\n"
+        "    def other(self):\n"
+        "        pass\n"
+        "def helper():\n"
+        "    pass\n"
+        "def unrelated():\n"
+        "    pass\n"
+    )
+    tree = _tree(text)
+    method = [n for n in ast.walk(tree.tree) if isinstance(n, ast.AsyncFunctionDef)][-1]
+    kept = _names(tree, class_regions(tree, [method]))
+    assert kept == ["handle", "handle", "other", "helper"]
 
 
 def test_the_engine_keys_cached_plans_by_their_version() -> None:

@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from leakguard.triage import TriageTree
+from leakguard.triage import TriageTree, growth_root
 
 # First and last line of a unit, 1-based, inclusive.
 Span = tuple[int, int]
@@ -51,11 +51,12 @@ def split_lines(text: str) -> list[str]:
 
 
 class _Unit:
-    __slots__ = ("first", "imports", "last", "uses")
+    __slots__ = ("first", "imports", "last", "node", "uses")
 
     def __init__(self, first: int, last: int, node: ast.AST, tree: TriageTree) -> None:
         self.first = first
         self.last = last
+        self.node = node
         # Names bound by imports inside the unit: analysis.imports resolves them in the
         # whole file (`def a(): import pickle as p` serves `p.loads` in `def b()`).
         self.imports: set[str] = set()
@@ -63,6 +64,8 @@ class _Unit:
         for child in tree.walk(node):
             if isinstance(child, ast.Name):
                 self.uses.add(child.id)
+            elif isinstance(child, (ast.Global, ast.Nonlocal)):
+                self.uses.update(child.names)
             elif isinstance(child, ast.Import):
                 for alias in child.names:
                     self.imports.add(alias.asname or alias.name.split(".", 1)[0])
@@ -132,6 +135,119 @@ def needed_units(tree: TriageTree, regions: Iterable[ast.AST]) -> list[int]:
         used |= found[index].uses
     kept.update(index for index, unit in enumerate(found) if unit.imports & used)
     return sorted(kept)
+
+
+def module_scope_names(tree: TriageTree) -> set[str]:
+    """Names the always-kept code mentions (module-level statements, class headers and
+    non-def statements of class bodies), the names of top-level definitions, and names
+    declared `global` anywhere: a superset of what `analysis.scopes.module_bindings` and
+    `global` declarations can bind at module level."""
+    found: set[str] | None = tree.memo.get("slicing.module_names")
+    if found is None:
+        found = set()
+        in_units = {id(unit.node) for unit in units(tree)}
+        pending: list[ast.AST] = list(tree.tree.body)
+        while pending:
+            node = pending.pop()
+            if id(node) in in_units:
+                continue
+            if isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
+                found.add(node.name)
+            elif isinstance(node, ast.Name):
+                found.add(node.id)
+            elif isinstance(node, ast.alias):
+                found.add((node.asname or node.name).split(".", 1)[0])
+            pending.extend(ast.iter_child_nodes(node))
+        for declaration in tree.of(ast.Global):
+            found.update(declaration.names)
+        tree.memo["slicing.module_names"] = found
+    return found
+
+
+def units_of(tree: TriageTree) -> list[ast.AST]:
+    """The `ast` nodes of the file's units (top-level defs, methods of top-level
+    classes)."""
+    return [unit.node for unit in units(tree)]
+
+
+def units_naming(tree: TriageTree, name: str) -> list[ast.AST]:
+    """The units that mention `name` (read, bound or declared `global`)."""
+    return [unit.node for unit in units(tree) if name in unit.uses]
+
+
+def container_regions(tree: TriageTree, growths: Iterable[ast.AST]) -> list[ast.AST]:
+    """Regions of a rule that judges where a grown container lives and whether anything
+    releases it (`analysis.loops.persistence_of` / `release_of`): each growth (a
+    `triage.is_growth` shape); the class around it (instance and class attributes are
+    bound and released in other methods); for a root name the module may bind (a
+    global, a class), every unit naming it and the top-level class of that name; for
+    an unknown root (`f().append`), the growth's whole top-level statement."""
+    return _container_regions(
+        tree, [(growth, root) for growth in growths for root in _growth_roots(growth)]
+    )
+
+
+def _growth_roots(growth: ast.AST) -> list[str | None]:
+    """`triage.growth_root`, for every target of `a = b[k] = v`."""
+    if not isinstance(growth, ast.Assign) or len(growth.targets) == 1:
+        return [growth_root(growth)]
+    roots: list[str | None] = []
+    for target in growth.targets:
+        while isinstance(target, (ast.Attribute, ast.Subscript)):
+            target = target.value
+        roots.append(target.id if isinstance(target, ast.Name) else None)
+    return roots
+
+
+def _container_regions(
+    tree: TriageTree, sites: Iterable[tuple[ast.AST, str | None]]
+) -> list[ast.AST]:
+    module_names = module_scope_names(tree)
+    classes = {s.name: s for s in tree.tree.body if isinstance(s, ast.ClassDef)}
+    found: list[ast.AST] = []
+    for site, root in sites:
+        found.append(site)
+        outer = tree.outermost(site)
+        if outer is not None and (root is None or isinstance(outer, ast.ClassDef)):
+            found.append(outer)
+        if root is not None and root in module_names:
+            found.extend(units_naming(tree, root))
+            if root in classes:
+                found.append(classes[root])
+    return found
+
+
+def class_regions(tree: TriageTree, functions: Iterable[ast.AST]) -> list[ast.AST]:
+    """Regions of a rule that judges a function with what its class and the file's
+    top-level definitions say about it (attributes bound in other methods, `Klass.attr`
+    receivers, methods inherited from base classes of the file, `@cli.command()` of a
+    decorated group function): each function, its top-level statement (the whole class
+    for a method), the top-level classes and functions it names (decorators included),
+    and the base classes of the file those classes derive from, transitively."""
+    classes = {s.name: s for s in tree.tree.body if isinstance(s, ast.ClassDef)}
+    defined = {s.name: s for s in tree.tree.body if isinstance(s, _FUNCTIONS)}
+    found: list[ast.AST] = []
+    wanted: list[str] = []
+    for function in functions:
+        found.append(function)
+        outer = tree.outermost(function)
+        if isinstance(outer, ast.ClassDef):
+            wanted.append(outer.name)
+        elif outer is not None:
+            found.append(outer)
+        named = {node.id for node in tree.walk(function) if isinstance(node, ast.Name)}
+        wanted.extend(sorted(named & classes.keys()))
+        found.extend(defined[name] for name in sorted(named & defined.keys()))
+    seen: set[str] = set()
+    while wanted:
+        name = wanted.pop()
+        klass = classes.get(name)
+        if klass is None or name in seen:
+            continue
+        seen.add(name)
+        found.append(klass)
+        wanted.extend(base.id for base in klass.bases if isinstance(base, ast.Name))
+    return found
 
 
 def plan(tree: TriageTree, regions: Mapping[str, list[ast.AST] | None]) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ Recognised from the code of the file:
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Collection
 
 import libcst as cst
@@ -20,6 +21,7 @@ import libcst as cst
 from leakguard.analysis.calls import keyword_arg, positional_arg
 from leakguard.analysis.imports import dotted_name
 from leakguard.context import FileContext
+from leakguard.triage import TriageTree
 from leakguard.walker import descendants
 
 STARTUP = ("startup",)
@@ -57,6 +59,17 @@ def registered_hooks(context: FileContext) -> dict[str, frozenset[str]]:
     result = {event: frozenset(names) for event, names in found.items()}
     context.memo["lifecycle.registered"] = result
     return result
+
+
+def registration_calls(tree: TriageTree) -> list[ast.Call]:
+    """The calls `registered_hooks` may learn a hook from, on CPython's `ast` (for a
+    rule's regions: they may sit in any function of the file, `create_app()`)."""
+    return [
+        call
+        for call in tree.of(ast.Call)
+        if any(keyword.arg in _KEYWORDS for keyword in call.keywords)
+        or (isinstance(call.func, ast.Attribute) and call.func.attr == "add_event_handler")
+    ]
 
 
 def _record(call: cst.Call, found: dict[str, set[str]]) -> None:
