@@ -21,6 +21,7 @@ from leakguard.analysis.scopes import Storage
 from leakguard.analysis.sizes import length_of
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
+from leakguard.slicing import container_regions
 from leakguard.triage import (
     SCOPES,
     TriageTree,
@@ -80,6 +81,18 @@ class LoopAccumulation(GrowthRule, LoopTrackingRule):
             if any(_adds_known_items(tree, node, fills) for node in growths):
                 return True
         return False
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """Every growth in a loop whose count may fold, with what says where its
+        container lives and what releases it (`slicing.container_regions`)."""
+        growths = [
+            node
+            for loop in loops_with_known_count(tree)
+            for node in tree.within(loop, SCOPES)
+            if is_growth(node, GROW_METHODS)
+        ]
+        return container_regions(tree, growths)
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)
