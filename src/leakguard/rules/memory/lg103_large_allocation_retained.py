@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import math
 
 import libcst as cst
@@ -26,11 +27,13 @@ from leakguard.analysis.sizes import (
 )
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
+from leakguard.slicing import container_regions
 from leakguard.triage import (
     SCOPES,
     TriageTree,
     exact_count,
     grows_within,
+    is_growth,
     loops_with_known_count,
     nested_in_scope,
 )
@@ -79,6 +82,29 @@ class LargeAllocationRetained(GrowthRule, LoopTrackingRule):
             if sized_without_count(tree, tree.within(growing, SCOPES)):
                 return True
         return False
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """Every growth in a loop, with what says where its container lives and what
+        releases it (`slicing.container_regions`), and the top-level classes it builds
+        a value with (`_wrapper_releases` reads their release methods)."""
+        growths = [
+            node
+            for loop in tree.loops
+            for node in tree.within(loop, SCOPES)
+            if is_growth(node, GROW_METHODS)
+        ]
+        classes = {s.name: s for s in tree.tree.body if isinstance(s, ast.ClassDef)}
+        built = {
+            node.func.id
+            for growth in growths
+            for node in tree.walk(growth)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        }
+        return [
+            *container_regions(tree, growths),
+            *(classes[name] for name in sorted(built & classes.keys())),
+        ]
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)
