@@ -81,6 +81,24 @@ class ClosureStateAccumulation(GrowthRule):
                 return True
         return False
 
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """Functions nested in functions (a capture, its binder and what releases it lie
+        in the outermost function around them) and loops with a `yield` (the generator
+        is the function around the loop)."""
+        nested = [
+            inner
+            for outer in tree.functions
+            for inner in tree.within(outer)
+            if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef))
+        ]
+        yielding = [
+            loop
+            for loop in tree.loops
+            if any(isinstance(n, ast.Yield) for n in tree.within(loop, SCOPES))
+        ]
+        return [*nested, *yielding]
+
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)
         self._depth = 0
