@@ -42,6 +42,7 @@ from leakguard.analysis.scopes import is_mutable_constructor
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
+from leakguard.slicing import units_of
 from leakguard.triage import TriageTree
 from leakguard.walker import SCOPE_NODES, descendants, walk
 
@@ -67,15 +68,33 @@ class ContextManagerRetention(LintRule):
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """A class that defines both halves of a context manager."""
-        for klass in tree.of(ast.ClassDef):
-            names = {
-                node.name
-                for node in tree.walk(klass)
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            }
-            if any(enter in names and exit in names for enter, exit in _ENTER_EXIT_PAIRS):
-                return True
-        return False
+        return any(_defines_enter_exit(tree, klass) for klass in tree.of(ast.ClassDef))
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """The context-manager classes whole, and every unit reading one of their
+        attributes through another name (`_read_from_outside`: `cm.items` elsewhere
+        means the container is working state)."""
+        managers = [klass for klass in tree.of(ast.ClassDef) if _defines_enter_exit(tree, klass)]
+        attributes = {
+            node.attr
+            for klass in managers
+            for node in tree.walk(klass)
+            if isinstance(node, ast.Attribute)
+        }
+        readers = [
+            unit
+            for unit in units_of(tree)
+            if any(
+                isinstance(node, ast.Attribute)
+                and node.attr in attributes
+                and isinstance(node.value, ast.Name)
+                and node.value.id not in ("self", "cls")
+                for node in tree.walk(unit)
+            )
+        ]
+        outer = [tree.outermost(klass) for klass in managers]
+        return [*managers, *(o for o in outer if o is not None), *readers]
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)
@@ -341,6 +360,15 @@ def _empties_by_slice(method: cst.FunctionDef, attribute: str) -> bool:
             ):
                 return True
     return False
+
+
+def _defines_enter_exit(tree: TriageTree, klass: ast.ClassDef) -> bool:
+    names = {
+        node.name
+        for node in tree.walk(klass)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    return any(enter in names and exit in names for enter, exit in _ENTER_EXIT_PAIRS)
 
 
 def _is_empty_literal(value: cst.BaseExpression) -> bool:
