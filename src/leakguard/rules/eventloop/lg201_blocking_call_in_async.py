@@ -10,7 +10,11 @@ import libcst as cst
 
 from leakguard.analysis.asyncio_facts import coroutine_of, is_awaited, is_test_file
 from leakguard.analysis.blocking import OFFLOAD_FIX, BlockingCalls
-from leakguard.analysis.lifecycle import STARTUP_AND_SHUTDOWN, is_lifecycle_hook
+from leakguard.analysis.lifecycle import (
+    STARTUP_AND_SHUTDOWN,
+    is_lifecycle_hook,
+    registration_calls,
+)
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
@@ -18,6 +22,7 @@ from leakguard.finding import Related
 from leakguard.fixes import Applicability, FixPlan, Import, Rewrite, replace
 from leakguard.fixes.names import reference
 from leakguard.rule import LintRule
+from leakguard.slicing import class_regions
 from leakguard.triage import TriageTree
 
 
@@ -34,6 +39,13 @@ class BlockingCallInAsync(LintRule):
             for function in tree.of(ast.AsyncFunctionDef)
             for node in tree.walk(function)
         )
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """Every `async def` with what its class and the file's top-level definitions say
+        about its calls' receivers (`slicing.class_regions`), and the calls that may
+        register a life-cycle hook (`lifecycle.registered_hooks` reads the whole file)."""
+        return [*class_regions(tree, tree.of(ast.AsyncFunctionDef)), *registration_calls(tree)]
 
     @cached_property
     def _calls(self) -> BlockingCalls:
