@@ -30,7 +30,11 @@ from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.blocking import BlockingCalls, configured_options
 from leakguard.analysis.entrypoints import is_cli_command
 from leakguard.analysis.imports import dotted_name
-from leakguard.analysis.lifecycle import STARTUP_AND_SHUTDOWN, is_lifecycle_hook
+from leakguard.analysis.lifecycle import (
+    STARTUP_AND_SHUTDOWN,
+    is_lifecycle_hook,
+    registration_calls,
+)
 from leakguard.analysis.pydantic_models import COLLECTOR as MODELS
 from leakguard.analysis.request_data import data_parameters, request_attribute
 from leakguard.analysis.summaries import (
@@ -45,6 +49,7 @@ from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.finding import Related
 from leakguard.rule import LintRule
+from leakguard.slicing import class_regions
 from leakguard.triage import SCOPES, TriageTree
 from leakguard.walker import SCOPE_NODES, descendants
 
@@ -63,12 +68,14 @@ class FalseAsync(LintRule):
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """An `async def` whose own body has no `await`, `async for` or `async with`."""
-        awaiting = (ast.Await, ast.AsyncFor, ast.AsyncWith)
-        for function in tree.of(ast.AsyncFunctionDef):
-            own = tree.within(function, SCOPES)
-            if not any(isinstance(node, awaiting) for node in own):
-                return True
-        return False
+        return bool(_not_awaiting(tree))
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """Every `async def` whose own body does not await, with what its class, base
+        classes and the file's top-level definitions say about it
+        (`slicing.class_regions`), and the calls that may register a life-cycle hook."""
+        return [*class_regions(tree, _not_awaiting(tree)), *registration_calls(tree)]
 
     @cached_property
     def _blocking(self) -> BlockingCalls:
@@ -173,6 +180,16 @@ class FalseAsync(LintRule):
         if target is None:
             return None
         return summaries.find(target, self._vocabulary, _CHAIN_KINDS, self._blocking.max_depth)
+
+
+def _not_awaiting(tree: TriageTree) -> list[ast.AsyncFunctionDef]:
+    """The `async def`s whose own body has no `await`, `async for` or `async with`."""
+    awaiting = (ast.Await, ast.AsyncFor, ast.AsyncWith)
+    return [
+        function
+        for function in tree.of(ast.AsyncFunctionDef)
+        if not any(isinstance(node, awaiting) for node in tree.within(function, SCOPES))
+    ]
 
 
 def _short(text: str) -> str:
