@@ -29,6 +29,8 @@ def run(target: Path, config: Path | None, jobs: int, env: dict[str, str]) -> di
         command = [
             sys.executable, "-m", "leakguard", "check", str(target), "--format", "json",
             "--output", str(report), "--exit-zero", "--no-cache", "--jobs", str(jobs),
+            # Replace the default excludes (the stdlib has a `venv/` package).
+            "--exclude", ".leakguard_cache",
         ]  # fmt: skip
         if config is not None:
             command += ["--config", str(config)]

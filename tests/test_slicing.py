@@ -384,3 +384,18 @@ def test_the_engine_keys_cached_plans_by_their_version() -> None:
     from leakguard import engine, slicing
 
     assert engine._PLAN_VERSION == slicing.PLAN_VERSION
+
+
+def test_a_failing_region_parses_the_whole_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    classes = rule_classes()
+
+    def broken(tree: TriageTree, spec: object) -> list[ast.AST]:
+        raise RuntimeError("bug in a region")
+
+    config = make_config(Path("."), select=["LG401", "LG402"])
+    sliced = analyze_text(_TEST_MODULE, "t.py", config)
+    assert sliced.parsed_lines < 23
+    monkeypatch.setattr(classes["LG401"], "regions", staticmethod(broken))
+    whole = analyze_text(_TEST_MODULE, "t.py", config)
+    assert whole.parsed_lines == 23
+    assert [(f.rule, f.line) for f in whole.findings] == [(f.rule, f.line) for f in sliced.findings]

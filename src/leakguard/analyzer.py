@@ -76,23 +76,28 @@ def triaged_specs(
     if tree is None:
         return specs, []
     specs = [spec for spec in specs if _could_fire(classes[spec.id], tree, spec)]
-    sliced = _slicing_plan(tree, specs)
-    return specs, elided(sliced, [spec.id for spec in specs])
+    admitted = [spec.id for spec in specs]
+    return specs, elided(_slicing_plan(tree, specs, admitted), admitted)
 
 
-def _slicing_plan(tree: TriageTree, specs: Sequence[RuleSpec]) -> dict[str, object] | None:
-    """The slicing plan for these rules (`slicing.plan`); None when some rule needs
-    the whole file."""
+def _slicing_plan(
+    tree: TriageTree, specs: Sequence[RuleSpec], certain: Collection[str]
+) -> dict[str, object] | None:
+    """The slicing plan for the rules that may be admitted (`slicing.plan`); None when
+    one of the `certain` ones (admitted whatever the run) needs the whole file. A rule
+    without regions, or whose regions fail, needs the whole file when admitted."""
     classes = rule_classes()
+    if any(spec.id in certain and not declares_regions(classes[spec.id]) for spec in specs):
+        return None
     regions: dict[str, list[ast.AST] | None] = {}
     for spec in specs:
         rule = classes[spec.id]
         if not declares_regions(rule):
-            return None
+            continue
         try:
             regions[spec.id] = rule.regions(tree, spec)
         except Exception:  # a faulty region must cost time, never a finding
-            return None
+            continue
     return plan(tree, regions) if regions else None
 
 
@@ -629,7 +634,8 @@ def triage_verdict(
     tree.deferred = []
     # Regions are asked of every rule the run may admit; `slicing.elided` keeps, for
     # the rules finally admitted, the units any of them needs.
-    sliced = _slicing_plan(tree, [spec for spec in specs if spec.id in verdict])
+    certain = [code for code, value in verdict.items() if value is True]
+    sliced = _slicing_plan(tree, [spec for spec in specs if spec.id in verdict], certain)
     if sliced is not None:
         verdict[PLAN_KEY] = sliced
     return verdict
