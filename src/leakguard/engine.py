@@ -167,7 +167,7 @@ def _run(
         (s.file.display, s.data, *_admitted(verdicts.get(s.file.display), project, slicing))
         for s, _ in pending
     ]
-    initargs = (config, project, triage, fixes, slicing)
+    initargs = (config, project, triage, fixes, None, slicing)
     analysed = _map(_analyse_payload, payloads, workers, _init_worker, initargs, budget)
     for (source, key), result in zip(pending, analysed, strict=True):
         results[source.file.display] = result
@@ -221,7 +221,7 @@ class Failed(FileResult):
 
 # (display path, content, the rules the facts pass's triage admitted or None, the line
 # spans LibCST need not parse for them: `leakguard.slicing`)
-Payload = tuple[str, bytes | None, list[str] | None, list[Span]]
+Payload = tuple[str, bytes | None, list[str] | None, list[tuple[int, int]]]
 
 # `leakguard.slicing.PLAN_VERSION`, not imported so that a warm run need not load it
 # (tests/test_slicing.py checks they agree).
