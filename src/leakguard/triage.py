@@ -406,18 +406,7 @@ def calls_resolve_to(tree: TriageTree, patterns: Iterable[str]) -> bool:
 
     A relative import resolves against the file's package, which the triage does not
     know: any pattern may then match a name ending like the call's."""
-    names = tree.call_names()
-    relative = [name.lstrip(".") for name in names if name.startswith(".")]
-    for pattern in patterns:
-        if pattern.endswith(".*"):
-            prefix = pattern[:-1]
-            if relative or any(name.startswith(prefix) for name in names):
-                return True
-        elif pattern in names or any(
-            pattern == name or pattern.endswith("." + name) for name in relative
-        ):
-            return True
-    return False
+    return _names_match(tree.call_names(), list(patterns))
 
 
 def calls_resolving_to(tree: TriageTree, patterns: Iterable[str]) -> list[ast.Call]:
