@@ -535,6 +535,20 @@ def contents_reads(
     return found
 
 
+_ENUMERATING = frozenset({"items", "keys", "values", "copy"})
+
+
+def enumerates_contents(method: cst.FunctionDef, attribute: str) -> bool:
+    """`method` lists what `<receiver>.<attribute>` holds (iterates it, `.items()`,
+    `.keys()`, `.values()`, copies it or hands the whole container on) rather than only
+    looking entries up by key: the container is the object's inventory, its output."""
+    return any(
+        isinstance(node, cst.Attribute)
+        and (node.attr.value in _ENUMERATING or node.attr.value == attribute)
+        for node in contents_reads(method, attribute)
+    )
+
+
 def _is_store_target(subscript: cst.Subscript, ancestors: list[cst.CSTNode]) -> bool:
     parent = ancestors[-1] if ancestors else None
     if isinstance(parent, (cst.AssignTarget, cst.Del)):

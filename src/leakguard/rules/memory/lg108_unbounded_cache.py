@@ -57,6 +57,7 @@ from leakguard.analysis.cleanup import (
     binding_value,
     class_methods,
     constructor_helpers,
+    enumerates_contents,
     receiver_name,
 )
 from leakguard.analysis.frameworks import is_request_handler
@@ -300,6 +301,8 @@ class UnboundedCache(LintRule):
                 return  # an in-memory store of what clients sent, not a cache
         if self._builds_object(function, key, value):
             return  # filled while building an object, keyed by what it is built with
+        if not self._cache_name.search(name) and not is_model and self._listed(function, key):
+            return  # the object's inventory, filled get-or-create: other methods list it
         location = locate(container, self.context)
         facts = self._dict_facts(location.storage, key, container, location.definition)
         if facts is None:
@@ -373,6 +376,19 @@ class UnboundedCache(LintRule):
                 isinstance(n, cst.Name) and n.value == receiver
                 for n in [value, *descendants(value)]
             )
+        )
+
+    def _listed(self, function: cst.FunctionDef, key: str) -> bool:
+        """Another method of the class lists what `self.<attribute>` holds (a report
+        iterating `self.modules.keys()`): a cache is only looked up by key."""
+        owner = self._enclosing_class()
+        receiver = receiver_name(function)
+        if owner is None or receiver is None or not key.startswith(f"{receiver}."):
+            return False
+        attribute = key.split(".", 1)[1]
+        return any(
+            method is not function and enumerates_contents(method, attribute)
+            for method in class_methods(owner)
         )
 
     def _runs_once(self, function: cst.FunctionDef) -> bool:
