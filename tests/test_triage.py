@@ -19,7 +19,13 @@ from leakguard.engine import RunResult, check
 from leakguard.registry import rule_classes
 from leakguard.rule import declares_triage
 from leakguard.testing import make_config
-from leakguard.triage import TriageTree, admitted, parse_ast, parse_triage
+from leakguard.triage import (
+    TriageTree,
+    admitted,
+    nested_functions,
+    parse_ast,
+    parse_triage,
+)
 
 TESTS = Path(__file__).parent
 REPOSITORY = TESTS.parent
@@ -165,6 +171,29 @@ def test_triage_tree_indexes_nodes_as_ast_walk_does() -> None:
         for node in nodes:
             kids = [c for c in ast.iter_child_nodes(node) if not isinstance(c, ast.expr_context)]
             assert [id(c) for c in index.children(node)] == [id(c) for c in kids]
+
+
+def test_nested_functions_from_spans_are_those_below_each_function() -> None:
+    """`nested_functions` reads nesting from source spans: every function below another
+    (at any depth) must be reached from it, and no other, on every fixture file."""
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    checked = 0
+    for path in sorted(RULE_FIXTURES.rglob("*.py")):
+        tree = parse_triage(path.read_text(encoding="utf-8"))
+        if tree is None:
+            continue
+        nested = nested_functions(tree)
+        for outer in tree.functions:
+            expected = {id(n) for n in tree.within(outer) if isinstance(n, functions)}
+            reached: set[int] = set()
+            pending = list(nested.get(id(outer), ()))
+            while pending:
+                inner = pending.pop()
+                reached.add(id(inner))
+                pending.extend(nested.get(id(inner), ()))
+            assert reached == expected, (path, outer.name)
+            checked += bool(expected)
+    assert checked > 20
 
 
 def test_collect_facts_skips_files_without_candidates(monkeypatch: pytest.MonkeyPatch) -> None:

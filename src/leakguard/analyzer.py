@@ -578,7 +578,7 @@ def _collect_file(
         try:
             if verdict_wanted and collector.from_tree is not None:
                 tree = shared_tree()
-                value = None if tree is None else collector.from_tree(tree.tree, text, display)
+                value = None if tree is None else collector.from_tree(tree, text, display)
             else:
                 value = collector.from_source(text, display)  # type: ignore[misc]
         except Exception:  # a collector bug must not stop the run; the file just adds no facts

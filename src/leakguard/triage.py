@@ -23,8 +23,9 @@ import ast
 import builtins
 import re
 import warnings
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -237,14 +238,33 @@ class TriageTree:
         return found
 
     def _collect_within(self, node: ast.AST, stop: tuple[type[ast.AST], ...]) -> list[ast.AST]:
+        return self.scope_nodes(self.children(node), stop)
+
+    def scope_nodes(
+        self, roots: Sequence[ast.AST], stop: tuple[type[ast.AST], ...], *, in_order: bool = False
+    ) -> list[ast.AST]:
+        """The nodes of the subtrees of `roots` (the roots included), not descending into
+        nodes of the `stop` types (which are included): what a scope's own code is, for
+        the fact collectors. Each node comes before its descendants; the last root's
+        subtree and each node's last child come first, or, `in_order`, source order."""
         children = self._children
         found: list[ast.AST] = []
-        pending = list(children.get(id(node), ()))
+        if in_order:
+            pending = list(reversed(roots))
+            while pending:
+                current = pending.pop()
+                found.append(current)
+                if not isinstance(current, stop):
+                    kids = children.get(id(current))
+                    if kids:
+                        pending.extend(reversed(kids))
+            return found
+        pending = list(roots)
         while pending:
-            child = pending.pop()
-            found.append(child)
-            if not isinstance(child, stop):
-                kids = children.get(id(child))
+            current = pending.pop()
+            found.append(current)
+            if not isinstance(current, stop):
+                kids = children.get(id(current))
                 if kids:
                     pending.extend(kids)
         return found
@@ -571,6 +591,47 @@ def loops_with_known_count(tree: TriageTree) -> list[ast.For | ast.AsyncFor]:
         found = [loop for loop in loops if may_know_count(tree, loop.iter)]
         tree.memo["known_loops"] = found
     return found
+
+
+def nested_functions(
+    tree: TriageTree,
+) -> dict[int, list[ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """`id(function)` -> the functions directly below it (through classes, lambdas and
+    blocks, not through another function), for the functions that have some. Found
+    from the source spans (a function lies below another exactly when its span lies
+    within the other's), so no subtree is walked."""
+    found: dict[int, list[ast.FunctionDef | ast.AsyncFunctionDef]] | None = tree.memo.get(
+        "nested_functions"
+    )
+    if found is None:
+        found = {}
+        ordered = sorted(tree.functions, key=lambda f: (f.lineno, f.col_offset))
+        enclosing: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        for function in ordered:
+            end = (function.end_lineno or 0, function.end_col_offset or 0)
+            while (
+                enclosing
+                and (
+                    enclosing[-1].end_lineno or 0,
+                    enclosing[-1].end_col_offset or 0,
+                )
+                < end
+            ):
+                enclosing.pop()
+            if enclosing:
+                found.setdefault(id(enclosing[-1]), []).append(function)
+            enclosing.append(function)
+        tree.memo["nested_functions"] = found
+    return found
+
+
+def spans_any(node: ast.AST, positions: list[tuple[int, int]]) -> bool:
+    """Whether one of the sorted `(line, column)` start positions lies within `node`'s
+    source span."""
+    start = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+    end = (getattr(node, "end_lineno", 0) or 0, getattr(node, "end_col_offset", 0) or 0)
+    index = bisect_left(positions, start)
+    return index < len(positions) and positions[index] <= end
 
 
 def names_in(node: ast.AST) -> list[ast.Name]:

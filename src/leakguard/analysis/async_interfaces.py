@@ -4,20 +4,19 @@ abstract (`@abstractmethod`) or belong to a `typing.Protocol` class.
 A subclass that implements such a method has to keep it `async def` even when its own
 body never awaits (e.g. `send_eof` of a socket stream), so LG202 does not report it.
 Facts are per file (collector `async_interfaces`) and merged across the run; matching is
-by method name, for classes that have at least one base class.
+by method name, for classes that have at least one base class. Collected from CPython's
+`ast` (the facts pass's one parse), so the facts pass never parses a file with LibCST
+for them.
 """
 
 from __future__ import annotations
 
 import ast
 
-import libcst as cst
-
-from leakguard.analysis.imports import dotted_name
+from leakguard.analysis.imports import AstImportTable, ImportTable
 from leakguard.analysis.project import FactCollector, register_collector
 from leakguard.context import FileContext
-from leakguard.triage import TriageTree
-from leakguard.walker import descendants
+from leakguard.triage import TriageTree, dotted, parse_ast
 
 COLLECTOR = "async_interfaces"
 # An async interface needs an `async def` and an `abstractmethod` or `Protocol`.
@@ -26,20 +25,28 @@ MARKERS = ("abstractmethod", "Protocol")
 _PROTOCOL_BASES = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
 
 
-def collect(context: FileContext) -> list[str]:
-    """Sorted names of the file's abstract or protocol `async def` methods."""
+def collect_source(text: str, display: str) -> list[str]:
+    tree = parse_ast(text)
+    return [] if tree is None else collect_tree(TriageTree(tree, text), text, display)
+
+
+def collect_tree(tree: TriageTree, text: str, display: str) -> list[str]:
+    """Sorted names of the file's abstract or protocol `async def` methods (in classes
+    at any depth)."""
+    from leakguard.analyzer import module_name_for
+
+    if not could_apply(tree):
+        return []
+    imports: ImportTable | None = None
     names: set[str] = set()
-    for node in descendants(context.module):
-        if not isinstance(node, cst.ClassDef):
+    for klass in tree.of(ast.ClassDef):
+        methods = [s for s in klass.body if isinstance(s, ast.AsyncFunctionDef)]
+        if not methods:
             continue
-        protocol = any(_is_protocol_base(base.value, context) for base in node.bases)
-        for statement in node.body.body:
-            if (
-                isinstance(statement, cst.FunctionDef)
-                and statement.asynchronous is not None
-                and (protocol or _is_abstract(statement))
-            ):
-                names.add(statement.name.value)
+        if imports is None:
+            imports = AstImportTable(tree.tree, text, module_name_for(display)).table
+        protocol = any(_is_protocol_base(base, imports) for base in klass.bases)
+        names.update(m.name for m in methods if protocol or _is_abstract(m))
     return sorted(names)
 
 
@@ -53,19 +60,30 @@ def could_apply(tree: TriageTree) -> bool:
 
 
 register_collector(
-    FactCollector(COLLECTOR, TOKENS, collect, also_tokens=MARKERS, triage=could_apply)
+    FactCollector(
+        COLLECTOR,
+        TOKENS,
+        lambda context: collect_source(context.source, context.path),
+        also_tokens=MARKERS,
+        from_source=collect_source,
+        from_tree=collect_tree,
+        triage=could_apply,
+    )
 )
 
 
-def _is_protocol_base(base: cst.BaseExpression, context: FileContext) -> bool:
-    if isinstance(base, cst.Subscript):  # Protocol[T]
+def _is_protocol_base(base: ast.expr, imports: ImportTable) -> bool:
+    if isinstance(base, ast.Starred):  # `*bases`
         base = base.value
-    return context.imports.qualify(base) in _PROTOCOL_BASES
+    if isinstance(base, ast.Subscript):  # Protocol[T]
+        base = base.value
+    name = dotted(base)
+    return name is not None and imports.qualify_dotted(name) in _PROTOCOL_BASES
 
 
-def _is_abstract(function: cst.FunctionDef) -> bool:
-    for decorator in function.decorators:
-        name = dotted_name(decorator.decorator) or ""
+def _is_abstract(function: ast.AsyncFunctionDef) -> bool:
+    for decorator in function.decorator_list:
+        name = dotted(decorator) or ""
         if name.rsplit(".", 1)[-1] == "abstractmethod":
             return True
     return False
@@ -77,7 +95,7 @@ def interface_methods(context: FileContext) -> frozenset[str]:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     names: set[str] = set()
-    names.update(collect(context))
+    names.update(collect_source(context.source, context.path))
     project = context.project
     if project is not None:
         for module_names in project.of(COLLECTOR).values():

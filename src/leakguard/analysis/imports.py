@@ -10,11 +10,14 @@ which needs the full ScopeProvider.
 
 from __future__ import annotations
 
+import ast
 import builtins
+import re
 
 import libcst as cst
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
+_LINE_BREAKS = re.compile("\r\n?|\n")
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
@@ -119,8 +122,10 @@ class ImportTable:
             self.aliases[local] = f"{base}.{imported}" if base else imported
 
     def _resolve_from_base(self, node: cst.ImportFrom) -> str:
-        module = _module_dotted(node.module)
-        level = len(node.relative)
+        return self.from_base(_module_dotted(node.module), len(node.relative))
+
+    def from_base(self, module: str, level: int) -> str:
+        """The qualified module of `from <level dots><module> import ...`."""
         if level == 0:
             return module
         package_parts = self.module_name.split(".")[:-1] if self.module_name else []
@@ -156,6 +161,90 @@ class ImportTable:
         return qualified is not None and any(
             qualified == p or qualified.startswith(p + ".") for p in prefixes
         )
+
+
+class AstImportTable:
+    """`ImportTable.from_module` for CPython's `ast` of the same source, for facts
+    collected without LibCST: the same aliases, found by the same scan (imports at
+    module level and under module-level `if`/`try`, then those in function and class
+    bodies where the module does not bind the name). LibCST's scan looks only into
+    indented blocks there, never into a block written on its header's line
+    (`if x: import y`), so neither does this one (`tests/test_imports.py` compares both
+    tables on every fixture file)."""
+
+    def __init__(self, tree: ast.Module, text: str, module_name: str = "") -> None:
+        self.table = ImportTable(module_name)
+        # Lines as the tokenizer counts them (`str.splitlines` also splits at form feeds).
+        self._lines = _LINE_BREAKS.split(text)
+        self._scan_block(tree.body)
+        nested = ImportTable(module_name)
+        self._scan_nested(tree.body, nested, top=True)
+        for name, target in nested.aliases.items():
+            self.table.aliases.setdefault(name, target)
+
+    def _inline(self, block: list[ast.stmt]) -> bool:
+        """Whether `block` is written on its header's line (`if x: import y`): its first
+        statement does not start its line."""
+        first = block[0]
+        line = self._lines[first.lineno - 1] if first.lineno <= len(self._lines) else ""
+        return bool(line.encode()[: first.col_offset].strip())
+
+    def _scan_block(self, body: list[ast.stmt]) -> None:
+        for statement in body:
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                self._record(self.table, statement)
+            elif isinstance(statement, ast.If):
+                for block in (statement.body, statement.orelse):
+                    if block and not self._inline(block):
+                        self._scan_block(block)
+            elif isinstance(statement, ast.Try):
+                blocks = [statement.body, *(h.body for h in statement.handlers)]
+                for block in [*blocks, statement.orelse]:
+                    if block and not self._inline(block):
+                        self._scan_block(block)
+
+    def _scan_nested(self, body: list[ast.stmt], table: ImportTable, top: bool) -> None:
+        for statement in body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self._scan_nested(statement.body, table, top=False)
+            elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+                if not top:
+                    self._record(table, statement)
+            else:
+                for block in _ast_blocks(statement):
+                    if not self._inline(block):
+                        self._scan_nested(block, table, top)
+
+    def _record(self, table: ImportTable, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    table.aliases[alias.asname] = alias.name
+                else:
+                    root = alias.name.split(".")[0]
+                    table.aliases[root] = root
+            return
+        if any(alias.name == "*" for alias in node.names):
+            return
+        base = table.from_base(node.module or "", node.level)
+        for alias in node.names:
+            table.aliases[alias.asname or alias.name] = (
+                f"{base}.{alias.name}" if base else alias.name
+            )
+
+
+def _ast_blocks(statement: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement blocks of a compound statement, in `_blocks`'s order (its stack
+    takes the body first, then the `else`, `finally`, handler and case blocks last to
+    first): the scan records the last import of a name, so the order matters."""
+    later: list[list[ast.stmt]] = [
+        getattr(statement, "orelse", None) or [],
+        getattr(statement, "finalbody", None) or [],
+        *(handler.body for handler in getattr(statement, "handlers", ())),
+        *(case.body for case in getattr(statement, "cases", ())),
+    ]
+    body: list[ast.stmt] = getattr(statement, "body", None) or []
+    return [block for block in [body, *reversed(later)] if block]
 
 
 def matches_any(qualified: str | None, names: object) -> bool:

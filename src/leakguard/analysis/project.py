@@ -48,9 +48,9 @@ class FactCollector:
     # When set, facts come from the source text alone (`(text, display) -> facts`), so a
     # file whose only collectors have it is never parsed with LibCST in the facts phase.
     from_source: Callable[[str, str], Any] | None = None
-    # When set, `(ast tree, text, display) -> facts`, what `from_source` computes, from
-    # the `ast` tree the facts pass parses once for all (the triage's).
-    from_tree: Callable[[ast.Module, str, str], Any] | None = None
+    # When set, `(triage tree, text, display) -> facts`, what `from_source` computes, from
+    # the `ast` tree the facts pass parses and indexes once for all (the triage's).
+    from_tree: Callable[[TriageTree, str, str], Any] | None = None
     # When set, `(index, module) -> value`: the part of the run's facts that the findings
     # of `module` can depend on (for the cache key). Unset: all facts of this collector.
     dependencies: Callable[[ProjectIndex, str], Any] | None = None

@@ -22,26 +22,29 @@ files are named from their path in the run and imports from the package root.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
 from leakguard.analysis.summaries import FileSummaryCollector
 from leakguard.context import FileContext
+from leakguard.triage import TriageTree, parse_ast
 from leakguard.triage import dotted as ast_dotted
-from leakguard.triage import parse_ast
 
 COLLECTOR = "singletons"
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+# A scope's own code ends at nested functions (scanned as scopes of their own) and lambdas
+# (whose calls run later, if ever).
+_NESTED = (*_FUNCTIONS, ast.Lambda)
 
 
 def collect_source(text: str, display: str) -> dict[str, Any] | None:
     tree = parse_ast(text)
-    return None if tree is None else collect_tree(tree, text, display)
+    return None if tree is None else collect_tree(TriageTree(tree, text), text, display)
 
 
-def collect_tree(tree: ast.Module, text: str, display: str) -> dict[str, Any] | None:
+def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
     """{"once": [class keys constructed once per process], "other": [the rest]}."""
     from leakguard.analysis.asyncio_facts import is_test_file
     from leakguard.analyzer import module_name_for
@@ -50,11 +53,12 @@ def collect_tree(tree: ast.Module, text: str, display: str) -> dict[str, Any] | 
         return None
     module = module_name_for(display)
     imports = FileSummaryCollector(module)
-    classes = {statement.name for statement in tree.body if isinstance(statement, ast.ClassDef)}
+    body = tree.tree.body
+    classes = {statement.name for statement in body if isinstance(statement, ast.ClassDef)}
     # One traversal records the imports and the calls; calls are qualified afterwards, once
     # every import of the file (function-level ones too) is known.
     calls: list[tuple[ast.expr, bool]] = []
-    _scan(tree.body, None, imports, calls)
+    _scan(tree, body, None, imports, calls)
     once: set[str] = set()
     other: set[str] = set()
     for func, at_import_time in calls:
@@ -67,7 +71,8 @@ def collect_tree(tree: ast.Module, text: str, display: str) -> dict[str, Any] | 
 
 
 def _scan(
-    body: Iterable[ast.stmt],
+    tree: TriageTree,
+    body: Sequence[ast.stmt],
     function: ast.FunctionDef | ast.AsyncFunctionDef | None,
     imports: FileSummaryCollector,
     calls: list[tuple[ast.expr, bool]],
@@ -77,9 +82,7 @@ def _scan(
     nested: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
     globals_: set[str] = set()
     own: list[ast.AST] = []
-    stack: list[ast.AST] = list(body)
-    while stack:
-        node = stack.pop()
+    for node in tree.scope_nodes(body, _NESTED):
         if isinstance(node, _FUNCTIONS):
             nested.append(node)
             continue
@@ -90,7 +93,6 @@ def _scan(
             imports.record_import(node)
         elif isinstance(node, ast.Global):
             globals_.update(node.names)
-        stack.extend(ast.iter_child_nodes(node))
     # Locals handed to a global (`registry = Cls(); ...; _registry = registry`).
     to_global = {
         node.value.id
@@ -113,7 +115,7 @@ def _scan(
         if isinstance(node, ast.Call)
     )
     for inner in nested:
-        _scan(inner.body, inner, imports, calls)
+        _scan(tree, inner.body, inner, imports, calls)
 
 
 def _class_key(

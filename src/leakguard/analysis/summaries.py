@@ -60,6 +60,7 @@ from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.model_loads import is_model_loader
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
 from leakguard.context import FileContext
+from leakguard.triage import TriageTree
 from leakguard.triage import dotted as ast_dotted
 
 # Top-level names of the standard library: an import of one is never a run module's tail.
@@ -161,10 +162,10 @@ def collect_source(text: str, display: str) -> dict[str, Any] | None:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return collect_tree(tree, text, display)
+    return collect_tree(TriageTree(tree, text), text, display)
 
 
-def collect_tree(tree: ast.Module, text: str, display: str) -> dict[str, Any] | None:
+def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
     """`collect_source` from an `ast` tree already parsed (the facts pass shares the
     triage's parse)."""
     from leakguard.analysis.asyncio_facts import is_test_file
@@ -173,9 +174,9 @@ def collect_tree(tree: ast.Module, text: str, display: str) -> dict[str, Any] | 
     if is_test_file(display):
         return None  # nothing outside the tests calls a test module's functions
     module = module_name_for(display)
-    collector = FileSummaryCollector(module)
+    collector = FileSummaryCollector(module, tree)
     collector.digests = "digest" in text or "hashlib" in text
-    return collector.run(tree, display)
+    return collector.run(tree.tree, display)
 
 
 def _collect_from_context(context: FileContext) -> dict[str, Any] | None:
@@ -183,42 +184,16 @@ def _collect_from_context(context: FileContext) -> dict[str, Any] | None:
 
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
-# Fields that never hold nodes worth visiting (`ctx` holds a shared Load/Store marker).
-_SKIPPED_FIELDS = frozenset({"ctx", "type_comment", "type_ignores"})
-
-
-def _own_nodes(body: Sequence[ast.AST]) -> list[ast.AST]:
-    """Nodes of a function's own body in source order (nested scopes yielded, not entered).
-
-    Hand-rolled over `_fields` rather than `ast.iter_child_nodes`: this is the hot loop of
-    collection, and skipping the `ctx` markers halves the nodes visited."""
-    out: list[ast.AST] = []
-    stack: list[ast.AST] = list(reversed(body))
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        if isinstance(node, _SCOPES):
-            continue
-        children: list[ast.AST] = []
-        for name in node._fields:
-            if name in _SKIPPED_FIELDS:
-                continue
-            value = getattr(node, name, None)
-            if isinstance(value, list):
-                children.extend(v for v in value if isinstance(v, ast.AST))
-            elif isinstance(value, ast.AST):
-                children.append(value)
-        children.reverse()
-        stack.extend(children)
-    return out
 
 
 class FileSummaryCollector:
     """One file's summaries as its `ast` is walked; its import table (`record_import`,
     `qualify`) is also what other run-wide `ast` facts use to resolve names."""
 
-    def __init__(self, module: str) -> None:
+    def __init__(self, module: str, index: TriageTree | None = None) -> None:
         self.module = module
+        # The file's indexed tree (`run` needs it; the import table alone does not).
+        self.index = index
         self.aliases: dict[str, str] = {}
         self.functions: dict[str, dict[str, Any]] = {}
         self.globals: set[str] = set()  # module-level functions, classes and assigned names
@@ -261,6 +236,17 @@ class FileSummaryCollector:
             parts.append(module)
         return ".".join(parts) if parts else "." * node.level + module
 
+    def own_nodes(self, body: Sequence[ast.AST]) -> list[ast.AST]:
+        """Nodes of a scope's own code in source order (nested scopes included, not
+        entered), from the file's index."""
+        assert self.index is not None, "a file's summaries are collected from its index"
+        return self.index.scope_nodes(body, _SCOPES, in_order=True)
+
+    def walk(self, node: ast.AST) -> list[ast.AST]:
+        """`ast.walk(node)`'s nodes (in another order), from the file's index."""
+        assert self.index is not None, "a file's summaries are collected from its index"
+        return self.index.scope_nodes([node], ())
+
     def qualify(self, dotted: str) -> str | None:
         root, _, rest = dotted.partition(".")
         target = self.aliases.get(root)
@@ -288,8 +274,8 @@ class FileSummaryCollector:
                         definitions.append((f"{statement.name}.{item.name}", item, statement.name))
             else:
                 module_code.append(statement)
-        own = {id(function): list(_own_nodes(function.body)) for _, function, _ in definitions}
-        module_nodes = list(_own_nodes(module_code))
+        own = {id(function): self.own_nodes(function.body) for _, function, _ in definitions}
+        module_nodes = self.own_nodes(module_code)
         every = [module_nodes, *own.values()]
         for nodes in every:
             for node in nodes:
@@ -532,7 +518,7 @@ class _FunctionCollector:
                 if self._offload(node):
                     self._fact("offloads", ast_dotted(node.func) or "offload", node.lineno)
                     for arg in node.args:
-                        offloaded.update(id(n) for n in ast.walk(arg))
+                        offloaded.update(id(n) for n in self.file.walk(arg))
                     continue
                 if id(node) not in awaited:
                     self._call(node)
@@ -676,7 +662,7 @@ class _FunctionCollector:
                 if name is not None:
                     names, bodies = [name], [node.args[0]]  # type: ignore[attr-defined]
             for body in bodies if names else ():
-                for inner in ast.walk(body):
+                for inner in self.file.walk(body):
                     if isinstance(inner, ast.Call):
                         under.setdefault(id(inner), []).extend(names)
         return under
@@ -752,13 +738,13 @@ class _FunctionCollector:
         return None
 
     def _loop(self, loop: ast.For) -> None:
-        names = {n.id for n in ast.walk(loop.iter) if isinstance(n, ast.Name)}
+        names = {n.id for n in self.file.walk(loop.iter) if isinstance(n, ast.Name)}
         over = sorted(names & self.params)
         if not over:
             return
         calls = [
             n
-            for n in _own_nodes(loop.body)
+            for n in self.file.own_nodes(loop.body)
             if isinstance(n, ast.Call) and not _cheap_call(n, self.file)
         ]
         if calls:

@@ -35,6 +35,8 @@ from leakguard.triage import (
     TriageTree,
     growth_root,
     is_growth,
+    nested_functions,
+    spans_any,
 )
 from leakguard.walker import SCOPE_NODES, descendants
 
@@ -50,7 +52,11 @@ class ClosureStateAccumulation(GrowthRule):
         """A nested function growing a container that it does not bind itself and that
         an enclosing function creates, or a `yield` inside a loop that grows the
         collection the yield hands out (by root name)."""
-        for loop in tree.loops:
+        # Only a loop that spans a `yield` can yield in its own scope.
+        yields = sorted((n.lineno, n.col_offset) for n in tree.of(ast.Yield))
+        for loop in tree.loops if yields else ():
+            if not spans_any(loop, yields):
+                continue
             inside = tree.within(loop, SCOPES)
             yielded = {
                 _yielded_root(n.value)
@@ -63,19 +69,19 @@ class ClosureStateAccumulation(GrowthRule):
                 if is_growth(n, GROW_METHODS, rebinding=True)
             ):
                 return True
+        nested = nested_functions(tree)
+        captured: dict[int, set[str]] = {}
         for outer in tree.functions:
+            if id(outer) not in nested:
+                continue
             roots: set[str] = set()
-            for inner in tree.within(outer):
-                if not isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    continue
-                own = tree.within(inner, SCOPES)
-                grown = {
-                    growth_root(node)
-                    for node in own
-                    if is_growth(node, GROW_METHODS, rebinding=True)
-                }
-                # A name the inner function binds itself is its own local, not a capture.
-                roots |= {r for r in grown if r is not None} - _local_names(tree, inner, own)
+            pending = list(nested[id(outer)])  # every function below `outer`, at any depth
+            while pending:
+                inner = pending.pop()
+                pending.extend(nested.get(id(inner), ()))
+                if id(inner) not in captured:
+                    captured[id(inner)] = _captured_growth_roots(tree, inner)
+                roots |= captured[id(inner)]
             # The outer function's bindings are read only when an inner one grows something.
             if roots and roots & container_names(tree, outer):
                 return True
@@ -355,6 +361,16 @@ def _yielded_root(value: ast.expr) -> str | None:
     while isinstance(value, (ast.Attribute, ast.Subscript)):
         value = value.value
     return value.id if isinstance(value, ast.Name) else None
+
+
+def _captured_growth_roots(
+    tree: TriageTree, inner: ast.FunctionDef | ast.AsyncFunctionDef
+) -> set[str]:
+    """Roots of the containers `inner` grows that it does not bind itself (a name it
+    binds is its own local, not a capture)."""
+    own = tree.within(inner, SCOPES)
+    grown = {growth_root(node) for node in own if is_growth(node, GROW_METHODS, rebinding=True)}
+    return {r for r in grown if r is not None} - _local_names(tree, inner, own)
 
 
 def _local_names(

@@ -62,7 +62,11 @@ class CyclicRetention(LoopTrackingRule):
         references `_scan` records (any constructor keeps its arguments)."""
         if any(_may_cycle_in(tree, loop, set()) for loop in tree.loops):
             return True
-        # `_created_before`: objects the enclosing function made (anywhere, here).
+        # `_created_before`: objects the enclosing function made (anywhere, here). More
+        # names made before only admit more cycles, and only names the loop links count:
+        # a loop that closes no cycle even if all of them were made needs no function scan.
+        if not any(_may_cycle_in(tree, loop, _linked_names(tree, loop)) for loop in tree.loops):
+            return False
         loops = (ast.For, ast.AsyncFor, ast.While)
         for function in tree.functions:
             own = tree.within(function, SCOPES)
@@ -397,25 +401,60 @@ _CONSTANT_INDEX = (str, int, float)
 def _may_cycle_in(
     tree: TriageTree, loop: ast.For | ast.AsyncFor | ast.While, made_before: set[str]
 ) -> bool:
-    created = set(made_before)
+    created, edges, growths = _loop_references(tree, loop)
+    return _cycle_possible(created | made_before, edges, growths)
+
+
+_LoopReferences = tuple[set[str], list[_Link], list[_Added]]
+
+
+def _linked_names(tree: TriageTree, loop: ast.For | ast.AsyncFor | ast.While) -> set[str]:
+    """Every name a loop's references link from or to."""
+    _, edges, growths = _loop_references(tree, loop)
+    names = {name for edge in edges for name in edge}
+    for key, root, held in growths:
+        names.add(key)
+        names.update(held)
+        if root is not None:
+            names.add(root)
+    return names
+
+
+def _loop_references(tree: TriageTree, loop: ast.For | ast.AsyncFor | ast.While) -> _LoopReferences:
+    """What a loop's body creates, links and adds (a superset of `_scan`'s): it does not
+    depend on what was made before the loop, so each loop is scanned once, however
+    many times `could_fire` asks about it."""
+    memo: dict[int, _LoopReferences] = tree.memo.setdefault("lg109.loops", {})
+    found = memo.get(id(loop))
+    if found is None:
+        found = memo[id(loop)] = _scan_loop(tree, loop)
+    return found
+
+
+def _scan_loop(tree: TriageTree, loop: ast.For | ast.AsyncFor | ast.While) -> _LoopReferences:
+    created: set[str] = set()
     edges: list[_Link] = []
     growths: list[_Added] = []
+    # Each statement's own subtree, down to nested scopes (a `def` in the body is entered).
+    nodes: list[ast.AST] = []
     for statement in loop.body:
-        for node in [statement, *tree.within(statement, SCOPES)]:
-            if isinstance(node, ast.Assign):
-                _scan_assign_ast(node, created, edges, growths)
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                if node.func.attr not in GROW_METHODS:
-                    continue
-                key = dotted(node.func.value)
-                positional = [a for a in node.args if not isinstance(a, ast.Starred)]
-                if key is None or not positional:
-                    continue
-                second = node.func.attr in ("insert", "setdefault") and len(positional) > 1
-                names = tuple(_held_names_ast(positional[1 if second else 0]))
-                if names:
-                    growths.append((key, _root_ast(node.func.value), names))
-    return _cycle_possible(created, edges, growths)
+        nodes.append(statement)
+        nodes.extend(tree.scope_nodes(tree.children(statement), SCOPES))
+    for node in nodes:
+        if isinstance(node, ast.Assign):
+            _scan_assign_ast(node, created, edges, growths)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr not in GROW_METHODS:
+                continue
+            key = dotted(node.func.value)
+            positional = [a for a in node.args if not isinstance(a, ast.Starred)]
+            if key is None or not positional:
+                continue
+            second = node.func.attr in ("insert", "setdefault") and len(positional) > 1
+            names = tuple(_held_names_ast(positional[1 if second else 0]))
+            if names:
+                growths.append((key, _root_ast(node.func.value), names))
+    return created, edges, growths
 
 
 def _scan_assign_ast(
