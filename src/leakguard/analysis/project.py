@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    import ast
-
     from leakguard.context import FileContext
     from leakguard.triage import TriageTree
 
