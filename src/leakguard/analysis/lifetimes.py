@@ -54,7 +54,7 @@ from typing import Any
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
 from leakguard.analysis.summaries import FileSummaryCollector
 from leakguard.context import FileContext
-from leakguard.triage import dotted, parse_ast
+from leakguard.triage import TriageTree, dotted, parse_ast
 
 COLLECTOR = "lifetimes"
 
@@ -126,10 +126,10 @@ _DEEPEST = 60
 
 def collect_source(text: str, display: str) -> dict[str, Any] | None:
     tree = parse_ast(text)
-    return None if tree is None else collect_tree(tree, text, display)
+    return None if tree is None else collect_tree(TriageTree(tree, text), text, display)
 
 
-def collect_tree(tree: ast.Module, text: str, display: str) -> dict[str, Any] | None:
+def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
     from leakguard.analysis.asyncio_facts import is_test_file
     from leakguard.analyzer import module_name_for
 
@@ -154,8 +154,10 @@ class _FileFacts:
     """One traversal indexes the file (parents, the scope of each node, name loads,
     calls); then each construction, and each class's `self`, is followed."""
 
-    def __init__(self, tree: ast.Module, module: str) -> None:
-        self.tree = tree
+    def __init__(self, index: TriageTree, module: str) -> None:
+        self.tree = tree = index.tree
+        # The facts pass's index of the tree: child look-ups, not `ast.iter_child_nodes`.
+        self.index = index
         self.module = module
         self.imports = FileSummaryCollector(module)
         self.functions = {s.name: s for s in tree.body if isinstance(s, _FUNCTIONS)}
@@ -222,7 +224,7 @@ class _FileFacts:
             elif isinstance(node, _SCOPES):
                 self.nested[key].append(node)
                 if isinstance(node, ast.Lambda):
-                    inner: list[ast.AST] = list(ast.iter_child_nodes(node))
+                    inner: list[ast.AST] = list(self.index.children(node))
                 else:
                     self.stores[key].add(node.name)
                     # Decorators and defaults run in the enclosing scope; the return
@@ -241,7 +243,7 @@ class _FileFacts:
                 self.globals[key].update(node.names)
             elif isinstance(node, ast.ClassDef):
                 self.stores[key].add(node.name)
-            for child in ast.iter_child_nodes(node):
+            for child in self.index.children(node):
                 parents[id(child)] = node
                 push((child, scope))
 
