@@ -27,7 +27,7 @@ from collections.abc import Iterable
 _BLOCK_SIZE = 100
 _BASE = 37
 _EOF = 65535
-_LINE_BREAK = re.compile("\n")
+_LINE_FEED = re.compile(b"\n\x00")
 
 
 def normalise(text: str) -> str:
@@ -36,14 +36,6 @@ def normalise(text: str) -> str:
     # that are adjacent in the original text ("\r \n" is two line breaks).
     folded = text.replace("\r\n", "\n").replace("\r", "\n")
     return folded.replace(" ", "").replace("\t", "")
-
-
-def _code_units(text: str) -> list[int]:
-    """UTF-16 code units, as JavaScript's `charCodeAt` yields them."""
-    if text.isascii():
-        return list(text.encode("ascii"))
-    data = text.encode("utf-16-le", "surrogatepass")
-    return [data[i] | (data[i + 1] << 8) for i in range(0, len(data), 2)]
 
 
 # Bytes per lane: a lane holds a 64-bit hash times 37 plus a 16-bit unit before the
@@ -55,14 +47,14 @@ _LANE_MASK = b"\xff" * 8 + b"\x00" * (_LANE - 8)
 def _line_digests(text: str, last: int | None = None) -> list[bytes]:
     """The hash of each line's window (little-endian, 8 bytes), for the first `last`
     lines (all lines when None)."""
-    normal = normalise(text)
-    if not normal.isascii() and max(normal) > "\uffff":
-        # One character per UTF-16 code unit, so that string offsets are unit offsets.
-        normal = "".join(map(chr, _code_units(normal)))
-    starts = [0, *(match.end() for match in _LINE_BREAK.finditer(normal))]
+    # As UTF-16 code units (JavaScript's `charCodeAt`), 2 bytes each.
+    data = normalise(text).encode("utf-16-le", "surrogatepass")
+    # A line feed is the unit 0x000A, at an even offset (an odd match straddles two
+    # units and never hides an even one: its second byte is 0, not 0x0A).
+    starts = [0, *(m.end() // 2 for m in _LINE_FEED.finditer(data) if not m.start() & 1)]
     if last is not None:
         del starts[last:]
-    padded = (normal + chr(_EOF) + "\x00" * _BLOCK_SIZE).encode("utf-16-le", "surrogatepass")
+    padded = data + _EOF.to_bytes(2, "little") + bytes(2 * _BLOCK_SIZE)
     width = 2 * _BLOCK_SIZE
     # Row i: the window of line i, as UTF-16 code units; column j of all rows is
     # `rows[2j::width]` (low bytes) and `rows[2j+1::width]` (high bytes).

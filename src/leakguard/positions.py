@@ -7,13 +7,12 @@ node, which costs more than parsing it; a run needs positions for a handful of f
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import cast
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
-from leakguard.walker import children
+from leakguard.walker import paths_to
 
 
 class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
@@ -57,10 +56,11 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
             # During the walk the node is usually below the node being visited: its
             # own statement is resolved then, not a whole enclosing class or function.
             path = self._path_below(tuple(self._stack), node)
-            self._resolve_path(self._stack if path is None else path)
-            found = self._ranges.get(node)
-            if found is not None:
-                return found
+            if path is not None:
+                self._resolve_path(path)
+                found = self._ranges.get(node)
+                if found is not None:
+                    return found
         self.prefetch([node])
         found = self._ranges.get(node)
         if found is not None:
@@ -116,45 +116,15 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
         prefix: tuple[cst.CSTNode, ...], node: cst.CSTNode
     ) -> tuple[cst.CSTNode, ...] | None:
         """The path to `node` if it is `prefix[-1]` or below it, `prefix` first."""
-        top = prefix[-1]
-        if top is node:
-            return prefix
-        leave = object()
-        path: list[cst.CSTNode] = []
-        todo: list[object] = list(reversed(children(top)))
-        while todo:
-            item = todo.pop()
-            if item is leave:
-                path.pop()
-                continue
-            current = cast(cst.CSTNode, item)
-            if current is node:
-                return (*prefix, *path, current)
-            path.append(current)
-            todo.append(leave)
-            todo.extend(reversed(children(current)))
+        for below in paths_to(prefix[-1], {id(node)}):
+            return (*prefix[:-1], *below)
         return None
 
     def _search(self, wanted: set[int]) -> None:
         """Resolve the statements holding the nodes whose ids are `wanted`, in one pass
         over the tree."""
-        leave = object()
-        path: list[cst.CSTNode] = []
-        todo: list[object] = [self._module]
-        while todo:
-            item = todo.pop()
-            if item is leave:
-                path.pop()
-                continue
-            node = cast(cst.CSTNode, item)
-            path.append(node)
-            if id(node) in wanted:
-                self._resolve_path(path)
-                wanted.discard(id(node))
-                if not wanted:
-                    return
-            todo.append(leave)
-            todo.extend(reversed(children(node)))
+        for path in paths_to(self._module, wanted):
+            self._resolve_path(path)
 
     def _resolve_path(self, path: Sequence[cst.CSTNode]) -> None:
         """Resolve the innermost statement on `path` (root first) whose line can be

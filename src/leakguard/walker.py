@@ -257,6 +257,38 @@ def descendants(
                 break
 
 
+def paths_to(root: cst.CSTNode, wanted: set[int]) -> Iterator[tuple[cst.CSTNode, ...]]:
+    """The path (`root` first) to each node below or at `root` whose id is in `wanted`,
+    in source order, found in one pass that ends once all are found; `wanted` is
+    emptied of those found."""
+    enters = _EVERYTHING.enters
+    fields_of = _EVERYTHING.fields
+    leave = _LEAVE
+    path: list[cst.CSTNode] = []
+    todo: list[object] = [root]
+    push = todo.append
+    pop = todo.pop
+    while todo and wanted:
+        node = pop()
+        if node is leave:
+            path.pop()
+            continue
+        path.append(node)  # type: ignore[arg-type]
+        if id(node) in wanted:
+            wanted.discard(id(node))
+            yield tuple(path)
+        push(leave)
+        for name in fields_of[type(node)]:
+            value = getattr(node, name)
+            value_type = type(value)
+            if value_type is list or value_type is tuple:
+                for item in reversed(value):
+                    if enters[type(item)]:
+                        push(item)
+            elif enters[value_type]:
+                push(value)
+
+
 class _Stops(dict[type, bool]):
     """type -> whether it is a subclass of the `stop_at` types (LibCST's classes are ABCs,
     on which `isinstance` and `issubclass` are slow)."""

@@ -41,7 +41,7 @@ from leakguard.analysis.frameworks import is_request_handler
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.scopes import module_bindings
 from leakguard.context import FileContext
-from leakguard.walker import SCOPE_NODES, descendants, walk
+from leakguard.walker import SCOPE_NODES, descendants, plan_for, walk_targets
 
 _DICT_FACTORIES = frozenset(
     {"dict", "collections.OrderedDict", "collections.defaultdict", "typing.OrderedDict"}
@@ -453,7 +453,8 @@ def reference_scopes(context: FileContext) -> dict[str, frozenset[str]]:
         )
         found.setdefault(node.value, set()).add(scope)
 
-    walk(context.module, visit, stack=path)
+    names = frozenset({cst.Name})
+    walk_targets(context.module, plan_for(names), {cst.Name: visit}, {}, stack=path)
     result = {name: frozenset(scopes) for name, scopes in found.items()}
     context.memo["caches.reference_scopes"] = result
     return result

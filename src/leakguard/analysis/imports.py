@@ -22,12 +22,16 @@ _LINE_BREAKS = re.compile("\r\n?|\n")
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None (calls, subscripts...)."""
+    # Exact type tests (LibCST has no subclasses of these): called for most calls and
+    # names of a file, and `isinstance` on LibCST's ABC-based classes is slow.
+    if type(node) is cst.Name:
+        return node.value
     parts: list[str] = []
     current: cst.BaseExpression = node
-    while isinstance(current, cst.Attribute):
+    while type(current) is cst.Attribute:
         parts.append(current.attr.value)
         current = current.value
-    if not isinstance(current, cst.Name):
+    if type(current) is not cst.Name:
         return None
     parts.append(current.value)
     return ".".join(reversed(parts))
@@ -63,15 +67,18 @@ class ImportTable:
 
     def _scan_nested(self, body: object, top: bool = False) -> None:
         """Record imports in function and class bodies, at any statement depth."""
+        # Every statement of the file passes here: exact type tests, since `isinstance`
+        # on LibCST's ABC-based classes is slow when it fails.
         for statement in body:  # type: ignore[attr-defined]
-            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            kind = _STATEMENT_KINDS[type(statement)]
+            if kind is _DEFINITION:
                 self._scan_statements(statement.body)
-            elif isinstance(statement, cst.BaseCompoundStatement):
+            elif kind is _COMPOUND:
                 for block in _blocks(statement):
                     self._scan_nested(block.body, top=top)
-            elif not top and isinstance(statement, cst.SimpleStatementLine):
+            elif not top and kind is _LINE:
                 for small in statement.body:
-                    if isinstance(small, (cst.Import, cst.ImportFrom)):
+                    if type(small) in _IMPORTS:
                         self.record(small)
 
     def _scan_statements(self, suite: cst.BaseSuite) -> None:
@@ -251,13 +258,53 @@ def matches_any(qualified: str | None, names: object) -> bool:
     """Exact match against configured names; a trailing `.*` entry matches a prefix."""
     if qualified is None:
         return False
-    for pattern in names:  # type: ignore[attr-defined]
-        if pattern.endswith(".*"):
-            if qualified.startswith(pattern[:-1]):
-                return True
-        elif qualified == pattern:
-            return True
-    return False
+    exact, prefixes = _patterns(names)
+    return qualified in exact or (bool(prefixes) and qualified.startswith(prefixes))
+
+
+# id(names) -> (names, a copy, exact names, prefixes): a rule matches every call against
+# the same few configured lists, so each is split once. `names` is held so that its id
+# stays its own, and compared with the copy (in C, item by item) in case it was changed.
+_PATTERNS: dict[int, tuple[object, list[str], frozenset[str], tuple[str, ...]]] = {}
+_MAX_PATTERNS = 512
+
+
+def _patterns(names: object) -> tuple[frozenset[str], tuple[str, ...]]:
+    known = _PATTERNS.get(id(names))
+    if known is not None and known[0] is names and known[1] == names:
+        return known[2], known[3]
+    listed: list[str] = list(names)  # type: ignore[call-overload]
+    exact = frozenset(p for p in listed if not p.endswith(".*"))
+    prefixes = tuple(p[:-1] for p in listed if p.endswith(".*"))
+    if len(_PATTERNS) >= _MAX_PATTERNS:
+        _PATTERNS.clear()
+    if isinstance(names, list):
+        _PATTERNS[id(names)] = (names, listed, exact, prefixes)
+    return exact, prefixes
+
+
+_IMPORTS = frozenset({cst.Import, cst.ImportFrom})
+_DEFINITION, _COMPOUND, _LINE, _OTHER = "definition", "compound", "line", "other"
+
+
+class _StatementKinds(dict[type, str]):
+    """Statement type -> how `_scan_nested` treats it, decided once per type."""
+
+    def __missing__(self, node_type: type) -> str:
+        if issubclass(node_type, (cst.FunctionDef, cst.ClassDef)):
+            kind = _DEFINITION
+        elif issubclass(node_type, cst.BaseCompoundStatement):
+            kind = _COMPOUND
+        elif issubclass(node_type, cst.SimpleStatementLine):
+            kind = _LINE
+        else:
+            kind = _OTHER
+        # Keyed by LibCST node types, a fixed and finite set: bounded by construction.
+        self[node_type] = kind  # leakguard: ignore[LG108]
+        return kind
+
+
+_STATEMENT_KINDS = _StatementKinds()
 
 
 def _blocks(statement: cst.BaseCompoundStatement) -> list[cst.IndentedBlock]:
