@@ -74,7 +74,7 @@ from leakguard.context import FileContext
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace
 from leakguard.fixes.names import renamed_callee
 from leakguard.rule import LintRule
-from leakguard.triage import SCOPES, TriageTree, calls_match, dotted
+from leakguard.triage import SCOPES, TriageTree, calls_match, dotted, spans_any
 from leakguard.walker import descendants
 
 _FIX_METHOD = (
@@ -119,7 +119,24 @@ class UnboundedCache(LintRule):
                 if {written.rsplit(".", 1)[-1], qualified.rsplit(".", 1)[-1]} & decorators:
                     return True
         stores: list[ast.expr] = []
-        for function in tree.functions:
+        # Only a function whose span (or a decorator's, above it) holds a keyed store can
+        # store in its own scope.
+        where = sorted(
+            (node.lineno, node.col_offset)
+            for node in tree.of(ast.Assign)
+            if any(isinstance(target, ast.Subscript) for target in node.targets)
+        )
+        where.extend(
+            (call.lineno, call.col_offset)
+            for call in tree.of(ast.Call)
+            if isinstance(call.func, ast.Attribute) and call.func.attr == "setdefault"
+        )
+        where.sort()
+        for function in tree.functions if where else ():
+            if not spans_any(function, where) and not any(
+                spans_any(decorator, where) for decorator in function.decorator_list
+            ):
+                continue
             own = tree.within(function, SCOPES)
             stored = [
                 target.value
