@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import typing
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import libcst as cst
 
@@ -237,15 +238,7 @@ def descendants(
     pop = todo.pop
     node = root
     while True:
-        for name in fields_of[type(node)]:
-            value = getattr(node, name)
-            value_type = type(value)
-            if value_type is list or value_type is tuple:
-                for item in reversed(value):
-                    if enters[type(item)]:
-                        push(item)
-            elif enters[value_type]:
-                push(value)
+        _push_children(node, fields_of[type(node)], enters, push)
         while True:
             if not todo:
                 return
@@ -255,6 +248,24 @@ def descendants(
                 yield node
             if stops is None or not stops[node_type]:
                 break
+
+
+def _push_children(
+    node: object,
+    fields: tuple[str, ...],
+    enters: dict[type, bool],
+    push: Callable[[Any], None],
+) -> None:
+    """Push the children of `node` held in `fields` that the walk enters, last first."""
+    for name in fields:
+        value = getattr(node, name)
+        value_type = type(value)
+        if value_type is list or value_type is tuple:
+            for item in reversed(value):
+                if enters[type(item)]:
+                    push(item)
+        elif enters[value_type]:
+            push(value)
 
 
 def paths_to(root: cst.CSTNode, wanted: set[int]) -> Iterator[tuple[cst.CSTNode, ...]]:
@@ -278,15 +289,7 @@ def paths_to(root: cst.CSTNode, wanted: set[int]) -> Iterator[tuple[cst.CSTNode,
             wanted.discard(id(node))
             yield tuple(path)
         push(leave)
-        for name in fields_of[type(node)]:
-            value = getattr(node, name)
-            value_type = type(value)
-            if value_type is list or value_type is tuple:
-                for item in reversed(value):
-                    if enters[type(item)]:
-                        push(item)
-            elif enters[value_type]:
-                push(value)
+        _push_children(node, fields_of[type(node)], enters, push)
 
 
 class _Stops(dict[type, bool]):
@@ -445,15 +448,7 @@ def walk_targets(
         if callback is not None:
             callback(node)  # type: ignore[arg-type]
         push(leave)
-        for name in fields_of[node_type]:
-            value = getattr(node, name)
-            value_type = type(value)
-            if value_type is list or value_type is tuple:
-                for item in reversed(value):
-                    if enters[type(item)]:
-                        push(item)
-            elif enters[value_type]:
-                push(value)
+        _push_children(node, fields_of[node_type], enters, push)
 
 
 _LEAVE = object()
