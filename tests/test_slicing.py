@@ -266,11 +266,38 @@ def test_an_admitted_file_is_parsed_in_part_with_the_same_findings() -> None:
     assert [(f.rule, f.line) for f in sliced.findings if f.rule == "LG401"] == [("LG401", 19)]
     assert whole.parsed_lines == 23
     assert sliced.parsed_lines == 23 - 3  # each elided unit keeps its `pass` line
-    # Fixes render from the module: never sliced.
-    fixed = analyze_text(
+    # Nothing here is fixable: with fixes asked for (a JSON report), the file stays sliced.
+    reported = analyze_text(
         _TEST_MODULE, "t.py", config, admitted=rules, elide_spans=spans, fixes=True
     )
-    assert fixed.parsed_lines == 23
+    assert reported.parsed_lines == sliced.parsed_lines
+    assert reported.findings == sliced.findings
+
+
+_FIXABLE = """\
+import yaml
+
+
+def unrelated():
+    return 1
+
+
+def load(path):
+    with open(path) as handle:
+        return yaml.load(handle)  # fixable: yaml.safe_load
+"""
+
+
+def test_a_fixable_finding_is_fixed_from_the_whole_file() -> None:
+    config = make_config(Path("."), select=["LG401"])
+    sliced = analyze_text(_FIXABLE, "t.py", config)
+    assert sliced.parsed_lines < 10 and sliced.findings[0].fixable is not None
+    fixed = analyze_text(_FIXABLE, "t.py", config, fixes=True)
+    fix = fixed.findings[0].fix
+    assert fix is not None and "def unrelated" not in str(fix)
+    whole = analyze_text(_FIXABLE, "t.py", config, fixes=True, slicing=False)
+    assert fixed.findings == whole.findings
+    assert fixed.parsed_lines == sliced.parsed_lines + 10  # parsed sliced, then whole
 
 
 def _outcome(run: RunResult) -> list[tuple[object, ...]]:

@@ -218,8 +218,9 @@ def analyze_text(
     Python): triage uses it instead of parsing the text again. Without `noqa`, `# noqa`
     comments suppress nothing (a host such as flake8 applies them itself).
     `elide_spans`: with `admitted`, the units LibCST need not parse for those rules
-    (`slicing.elided`); never used when fixes are computed or a `module` is given, since
-    a fix renders from the whole module. Without `slicing`, admitted files are parsed
+    (`slicing.elided`); not used when a `module` is given, and with `fixes` a file
+    whose sliced analysis finds something fixable is analysed again whole, since a fix
+    renders from the whole module. Without `slicing`, admitted files are parsed
     whole."""
     result = FileResult(path=display, lines=text.count("\n") + (0 if text.endswith("\n") else 1))
     if not text.strip():
@@ -241,8 +242,26 @@ def analyze_text(
         specs = active_specs(text, specs)
         if specs and module is None and triage:
             specs, spans = triaged_specs(text, specs, project, ast_tree)
-    if fixes or module is not None or not slicing:
+    if module is not None or not slicing:
         spans = []
+    if fixes and spans:
+        # A fix renders from the whole module: the sliced analysis decides whether
+        # any finding has one, and only then is the file analysed whole, with fixes
+        # (a JSON or SARIF report asks for fixes on every run).
+        sliced = analyze_text(
+            text,
+            display,
+            config,
+            project,
+            triage=triage,
+            admitted=[spec.id for spec in specs],
+            noqa=noqa,
+            elide_spans=spans,
+        )
+        if not any(finding.fixable for finding in sliced.findings):
+            return sliced
+        spans = []
+        result.parsed_lines = sliced.parsed_lines
     if not specs:
         # No rule needs the tree, but a file that does not parse must still be
         # reported. CPython's parser is ~10x faster than LibCST's; LibCST confirms, so
@@ -258,7 +277,7 @@ def analyze_text(
     if module is None:
         parsed = parse(parsed_text, display)
         result.parsed = True
-        result.parsed_lines = parsed_lines(result.lines, spans)
+        result.parsed_lines += parsed_lines(result.lines, spans)
         if isinstance(parsed, FileError):
             result.errors.append(parsed)
             return result
