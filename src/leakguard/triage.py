@@ -249,24 +249,14 @@ class TriageTree:
         subtree and each node's last child come first, or, `in_order`, source order."""
         children = self._children
         found: list[ast.AST] = []
-        if in_order:
-            pending = list(reversed(roots))
-            while pending:
-                current = pending.pop()
-                found.append(current)
-                if not isinstance(current, stop):
-                    kids = children.get(id(current))
-                    if kids:
-                        pending.extend(reversed(kids))
-            return found
-        pending = list(roots)
+        pending = list(reversed(roots)) if in_order else list(roots)
         while pending:
             current = pending.pop()
             found.append(current)
             if not isinstance(current, stop):
                 kids = children.get(id(current))
                 if kids:
-                    pending.extend(kids)
+                    pending.extend(reversed(kids) if in_order else kids)
         return found
 
     def _bind(self, local: str, qualified: str) -> None:

@@ -223,21 +223,26 @@ class AstImportTable:
                         self._scan_nested(block, table, top)
 
     def _record(self, table: ImportTable, node: ast.Import | ast.ImportFrom) -> None:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    table.aliases[alias.asname] = alias.name
-                else:
-                    root = alias.name.split(".")[0]
-                    table.aliases[root] = root
-            return
-        if any(alias.name == "*" for alias in node.names):
-            return
-        base = table.from_base(node.module or "", node.level)
-        for alias in node.names:
-            table.aliases[alias.asname or alias.name] = (
-                f"{base}.{alias.name}" if base else alias.name
-            )
+        table.aliases.update(ast_import_bindings(node, table.module_name))
+
+
+def ast_import_bindings(
+    node: ast.Import | ast.ImportFrom, module_name: str
+) -> list[tuple[str, str]]:
+    """(local name, qualified name) of each name an `ast` import binds, as
+    `ImportTable.record` does for LibCST (`from x import *` binds none we know)."""
+    if isinstance(node, ast.Import):
+        return [
+            (alias.asname, alias.name) if alias.asname else (root, root)
+            for alias in node.names
+            for root in [alias.name.split(".")[0]]
+        ]
+    base = ImportTable(module_name).from_base(node.module or "", node.level)
+    return [
+        (alias.asname or alias.name, f"{base}.{alias.name}" if base else alias.name)
+        for alias in node.names
+        if alias.name != "*"
+    ]
 
 
 def _ast_blocks(statement: ast.stmt) -> list[list[ast.stmt]]:

@@ -56,7 +56,7 @@ from typing import Any
 
 import libcst as cst
 
-from leakguard.analysis.imports import dotted_name, matches_any
+from leakguard.analysis.imports import ast_import_bindings, dotted_name, matches_any
 from leakguard.analysis.model_loads import is_model_loader
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
 from leakguard.context import FileContext
@@ -207,34 +207,7 @@ class FileSummaryCollector:
     # imports ---------------------------------------------------------------------------
 
     def record_import(self, node: ast.Import | ast.ImportFrom) -> None:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    self.aliases[alias.asname] = alias.name
-                else:
-                    root = alias.name.split(".")[0]
-                    self.aliases[root] = root
-            return
-        base = self._from_base(node)
-        for alias in node.names:
-            if alias.name == "*":
-                continue
-            self.aliases[alias.asname or alias.name] = (
-                f"{base}.{alias.name}" if base else alias.name
-            )
-
-    def _from_base(self, node: ast.ImportFrom) -> str:
-        # Same rule as `ImportTable._resolve_from_base`, for `ast` nodes.
-        module = node.module or ""
-        if not node.level:
-            return module
-        parts = self.module.split(".")[:-1] if self.module else []
-        if node.level > 1:
-            parts = parts[: len(parts) - (node.level - 1)]
-        parts = [p for p in parts if p]
-        if module:
-            parts.append(module)
-        return ".".join(parts) if parts else "." * node.level + module
+        self.aliases.update(ast_import_bindings(node, self.module))
 
     def own_nodes(self, body: Sequence[ast.AST]) -> list[ast.AST]:
         """Nodes of a scope's own code in source order (nested scopes included, not
