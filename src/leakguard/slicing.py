@@ -23,6 +23,7 @@ and source lines.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -51,26 +52,38 @@ def split_lines(text: str) -> list[str]:
 
 
 class _Unit:
-    __slots__ = ("first", "imports", "last", "node", "uses")
+    __slots__ = ("_tree", "_uses", "first", "imports", "last", "node")
 
     def __init__(self, first: int, last: int, node: ast.AST, tree: TriageTree) -> None:
         self.first = first
         self.last = last
         self.node = node
-        # Names bound by imports inside the unit: analysis.imports resolves them in the
-        # whole file (`def a(): import pickle as p` serves `p.loads` in `def b()`).
+        self._tree = tree
+        # Names bound by imports inside the unit (filled by `units`): analysis.imports
+        # resolves them in the whole file (`def a(): import pickle as p` serves
+        # `p.loads` in `def b()`).
         self.imports: set[str] = set()
-        self.uses: set[str] = set()
-        for child in tree.walk(node):
-            if isinstance(child, ast.Name):
-                self.uses.add(child.id)
-            elif isinstance(child, (ast.Global, ast.Nonlocal)):
-                self.uses.update(child.names)
-            elif isinstance(child, ast.Import):
-                for alias in child.names:
-                    self.imports.add(alias.asname or alias.name.split(".", 1)[0])
-            elif isinstance(child, ast.ImportFrom):
-                self.imports.update(alias.asname or alias.name for alias in child.names)
+        self._uses: set[str] | None = None
+
+    @property
+    def uses(self) -> set[str]:
+        """Names the unit reads, binds or declares `global` (walked on first use: most
+        plans ask it of a few units only)."""
+        if self._uses is None:
+            found: set[str] = set()
+            for child in self._tree.walk(self.node):
+                if isinstance(child, ast.Name):
+                    found.add(child.id)
+                elif isinstance(child, (ast.Global, ast.Nonlocal)):
+                    found.update(child.names)
+            self._uses = found
+        return self._uses
+
+
+def _bound_by(statement: ast.Import | ast.ImportFrom) -> set[str]:
+    if isinstance(statement, ast.Import):
+        return {alias.asname or alias.name.split(".", 1)[0] for alias in statement.names}
+    return {alias.asname or alias.name for alias in statement.names}
 
 
 def _candidates(module: ast.Module) -> Iterable[ast.FunctionDef | ast.AsyncFunctionDef]:
@@ -109,6 +122,13 @@ def units(tree: TriageTree) -> list[_Unit]:
             span = _span(node, lines)
             if span is not None:
                 found.append(_Unit(span[0], span[1], node, tree))
+        starts = [unit.first for unit in found]
+        imports: list[ast.Import | ast.ImportFrom] = [*tree.of(ast.Import)]
+        imports.extend(tree.of(ast.ImportFrom))
+        for statement in imports:
+            index = bisect.bisect_right(starts, statement.lineno) - 1
+            if index >= 0 and statement.lineno <= found[index].last:
+                found[index].imports |= _bound_by(statement)
         tree.memo["slicing.units"] = found
     return found
 
