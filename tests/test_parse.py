@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import gc
 import sysconfig
 from pathlib import Path
 
@@ -59,3 +60,22 @@ def test_validation_is_back_after_a_parse_error() -> None:
         parse_module("def (:\n")
     with pytest.raises(cst.CSTValidationError):
         cst.Name("not a name")
+
+
+def test_the_garbage_collector_is_paused_during_the_parse_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[bool] = []
+    real = cst.parse_module
+
+    def recording(text: str) -> cst.Module:
+        seen.append(gc.isenabled())
+        return real(text)
+
+    monkeypatch.setattr(cst, "parse_module", recording)
+    assert gc.isenabled()
+    parse_module("x = 1\n")
+    with pytest.raises(cst.ParserSyntaxError):
+        parse_module("def (:\n")
+    assert seen == [False, False]
+    assert gc.isenabled()
