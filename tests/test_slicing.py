@@ -426,3 +426,68 @@ def test_a_failing_region_parses_the_whole_file(monkeypatch: pytest.MonkeyPatch)
     whole = analyze_text(_TEST_MODULE, "t.py", config)
     assert whole.parsed_lines == 23
     assert [(f.rule, f.line) for f in whole.findings] == [(f.rule, f.line) for f in sliced.findings]
+
+
+_MEMO_MODULE = """\
+_cache = {}
+
+
+def unrelated(values):
+    return sorted(values)
+
+
+def lookup(key):
+    if key not in _cache:
+        _cache[key] = expensive(key)
+    return _cache[key]
+
+
+def expensive(key):
+    return key * 2
+
+
+def forget(key):
+    _cache.pop(key, None)
+
+
+def _resolve(model):
+    _REGISTRY[model.__name__] = model
+    return model
+
+
+_REGISTRY = {}
+
+
+class Handler:
+    def __init__(self, model):
+        self.model = _resolve(model)
+
+    def other(self):
+        return 1
+"""
+
+
+def test_lg108_keeps_evictions_and_callers_and_elides_the_rest() -> None:
+    """LG108's regions: a module-level cache keeps every function naming it (`forget`
+    evicts it, which silences `lookup`), and a store's function keeps the units that
+    call it (`_resolve` is reached only from a constructor: no cache)."""
+    config = make_config(Path("."), select=["LG108"])
+    _, verdict = collect_file(_MEMO_MODULE, "t.py", sorted(COLLECTORS), config)
+    assert verdict is not None and PLAN_KEY in verdict
+    rules = admitted(verdict, None)
+    spans = elided(verdict[PLAN_KEY], rules)
+    assert spans == [(4, 5), (34, 35)]  # `unrelated` and `Handler.other`
+    sliced = analyze_text(_MEMO_MODULE, "t.py", config, admitted=rules, elide_spans=spans)
+    whole = analyze_text(_MEMO_MODULE, "t.py", config, admitted=rules)
+    assert sliced.findings == whole.findings == []
+    assert sliced.parsed_lines < whole.parsed_lines
+    # Without the eviction the memo idiom is reported, sliced as whole.
+    kept = _MEMO_MODULE.replace("_cache.pop(key, None)", "return key")
+    _, verdict = collect_file(kept, "t.py", sorted(COLLECTORS), config)
+    assert verdict is not None
+    rules = admitted(verdict, None)
+    spans = elided(verdict[PLAN_KEY], rules)
+    sliced = analyze_text(kept, "t.py", config, admitted=rules, elide_spans=spans)
+    whole = analyze_text(kept, "t.py", config, admitted=rules)
+    assert [(f.rule, f.line) for f in sliced.findings] == [("LG108", 10)]
+    assert sliced.findings == whole.findings

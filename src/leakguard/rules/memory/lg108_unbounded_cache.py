@@ -62,7 +62,7 @@ from leakguard.analysis.cleanup import (
 )
 from leakguard.analysis.frameworks import is_request_handler
 from leakguard.analysis.imports import dotted_name
-from leakguard.analysis.lifecycle import is_lifecycle_hook
+from leakguard.analysis.lifecycle import is_lifecycle_hook, registration_calls
 from leakguard.analysis.lifetimes import COLLECTOR as LIFETIMES
 from leakguard.analysis.lifetimes import instances_die_with_call
 from leakguard.analysis.loops import function_escapes
@@ -74,6 +74,7 @@ from leakguard.context import FileContext
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace
 from leakguard.fixes.names import renamed_callee
 from leakguard.rule import LintRule
+from leakguard.slicing import class_regions, container_regions, units_naming
 from leakguard.triage import SCOPES, TriageTree, calls_match, dotted, spans_any
 from leakguard.walker import descendants
 
@@ -167,6 +168,62 @@ class UnboundedCache(LintRule):
         return calls_match(tree, spec.option("model_factories")) or bool(
             tree.called & set(spec.option("model_methods"))
         )
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """Every keyed store with where its container lives and what evicts it
+        (`slicing.container_regions`); every function holding one or carrying a
+        memoising decorator with its class, base classes and the top-level definitions
+        it names (`slicing.class_regions`: eviction and inventory reads in other methods,
+        key helpers, constructors' private helpers, enum bases); the units that name
+        such a function (a private helper only constructors reach is no cache); and the
+        calls that may register it as a request handler or a life-cycle hook (they may
+        sit in any function of the file, `create_app()`)."""
+        decorators = {str(d).rsplit(".", 1)[-1] for d in spec.option("cache_decorators")}
+        stores: list[ast.AST] = [
+            node
+            for node in tree.of(ast.Assign)
+            if any(isinstance(target, ast.Subscript) for target in node.targets)
+        ]
+        stores.extend(
+            call
+            for call in tree.of(ast.Call)
+            if isinstance(call.func, ast.Attribute) and call.func.attr == "setdefault"
+        )
+        where = sorted((node.lineno, node.col_offset) for node in stores)  # type: ignore[attr-defined]
+        functions = [
+            function
+            for function in tree.functions
+            if spans_any(function, where)
+            or any(
+                {
+                    (dotted(target) or "").rsplit(".", 1)[-1],
+                    (tree.qualify(target) or "").rsplit(".", 1)[-1],
+                }
+                & decorators
+                for decorator in function.decorator_list
+                for target in [decorator.func if isinstance(decorator, ast.Call) else decorator]
+            )
+        ]
+        names = {function.name for function in functions}
+        registrations = [
+            call
+            for call in tree.of(ast.Call)
+            if any(
+                (isinstance(node, ast.Name) and node.id in names)
+                or (isinstance(node, ast.Attribute) and node.attr in names)
+                for argument in [*call.args, *(keyword.value for keyword in call.keywords)]
+                for node in tree.walk(argument)
+            )
+        ]
+        callers = [unit for name in sorted(names) for unit in units_naming(tree, name)]
+        return [
+            *container_regions(tree, stores),
+            *class_regions(tree, functions),
+            *callers,
+            *registrations,
+            *registration_calls(tree),
+        ]
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)
