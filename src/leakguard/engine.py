@@ -249,14 +249,12 @@ def _failed_file(payload: Payload, message: str) -> FileResult:
 class _Facts:
     """The run's project facts (None when no enabled rule reads any), the collectors they
     come from, the files whose fact collection crashed or ran over budget (reported
-    once, not analysed again at the same cost), each file's triage verdict, and the
-    facts' identity (a digest of every file's facts cache key; "" without a cache)."""
+    once, not analysed again at the same cost) and each file's triage verdict."""
 
     project: ProjectIndex | None = None
     needed: list[str] = field(default_factory=list)
     failed: dict[str, FileResult] = field(default_factory=dict)
     verdicts: dict[str, Verdict | None] = field(default_factory=dict)
-    identity: str = ""
     # Each file's facts cache key, for the files with facts.
     keys: dict[str, str] = field(default_factory=dict)
     # The run's only file, when its facts are not cached: one task collects its facts
@@ -267,13 +265,6 @@ class _Facts:
         assert self.project is not None
         _add_facts(self.project, display, facts)
         self.keys[display] = key
-
-    def seal(self, cache: ResultCache | None) -> None:
-        """Compute `identity` once every file's facts are in."""
-        if cache is not None:
-            self.identity = cache.key(
-                "facts-identity", "", "\0".join(self.keys[d] for d in sorted(self.keys))
-            )
 
 
 def _add_facts(project: ProjectIndex, display: str, facts: Mapping[str, Any]) -> None:
@@ -329,7 +320,6 @@ def _project_index(
             cache.store(key, {"facts": facts, "triage": verdict})
     for display in sorted(facts_by_file):
         outcome.add(display, facts_by_file[display], keys[display])
-    outcome.seal(cache)
     return outcome
 
 
@@ -359,7 +349,6 @@ def _facts_and_findings(
     file_facts, verdict, result = outcome
     facts.add(display, file_facts, key)
     facts.verdicts[display] = verdict
-    facts.seal(cache)
     if cache is not None:
         cache.store(key, {"facts": file_facts, "triage": verdict})
     return {display: result}
@@ -373,7 +362,8 @@ def _dependencies(facts: _Facts, displays: list[str], cache: ResultCache | None)
     project = facts.project
     if project is None or cache is None:
         return {}
-    memo = cache.key("depends", "", facts.identity)
+    # The run's facts are identified by every file's facts cache key.
+    memo = cache.key("depends", "", "\0".join(facts.keys[d] for d in sorted(facts.keys)))
     known = cache.load(memo)
     if isinstance(known, dict) and all(isinstance(known.get(d), str) for d in displays):
         return known
