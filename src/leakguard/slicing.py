@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from leakguard.triage import TriageTree, growth_root
+from leakguard.triage import TriageTree, first_line, growth_root
 
 # First and last line of a unit, 1-based, inclusive.
 Span = tuple[int, int]
@@ -97,7 +97,7 @@ def _candidates(module: ast.Module) -> Iterable[ast.FunctionDef | ast.AsyncFunct
 def _span(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: Sequence[str]) -> Span | None:
     """The unit's whole lines, or None when they are not its alone (a decorator whose
     `@` sits on an earlier line, code after its end on the last line)."""
-    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    first = first_line(node)
     last = node.end_lineno
     if last is None or last > len(lines):
         return None
@@ -134,9 +134,7 @@ def units(tree: TriageTree) -> list[_Unit]:
 
 
 def _node_span(node: ast.AST) -> Span:
-    first = getattr(node, "lineno", 1)
-    decorators = getattr(node, "decorator_list", ())
-    first = min([first, *(d.lineno for d in decorators)])
+    first = first_line(node)
     return first, getattr(node, "end_lineno", None) or first
 
 

@@ -333,7 +333,7 @@ class TriageTree:
         if line is None:
             return None
         for statement in self.tree.body:
-            first = min([statement.lineno, *(d.lineno for d in _decorators(statement))])
+            first = first_line(statement)
             if first <= line <= (statement.end_lineno or statement.lineno):
                 return statement
         return None
@@ -348,8 +348,10 @@ class TriageTree:
         return False
 
 
-def _decorators(statement: ast.stmt) -> list[ast.expr]:
-    return getattr(statement, "decorator_list", [])
+def first_line(node: ast.AST) -> int:
+    """The first line of `node`, its decorators' included."""
+    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
+    return min([getattr(node, "lineno", 1), *(d.lineno for d in decorators)])
 
 
 def parse_ast(text: str) -> ast.Module | None:
