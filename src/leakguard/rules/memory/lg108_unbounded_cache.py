@@ -102,6 +102,22 @@ _CONSTRUCTORS = frozenset({"__init__", "__post_init__", "__new__", "__enter__", 
 _IMPLICIT_STATIC = frozenset({"__new__", "__init_subclass__", "__class_getitem__"})
 
 
+def _keyed_stores(tree: TriageTree) -> tuple[list[ast.stmt | ast.expr], list[tuple[int, int]]]:
+    """The file's keyed stores (`x[k] = v`, `x.setdefault(k, v)`) and their sorted
+    positions, for `spans_any`."""
+    stores: list[ast.stmt | ast.expr] = [
+        node
+        for node in tree.of(ast.Assign)
+        if any(isinstance(target, ast.Subscript) for target in node.targets)
+    ]
+    stores.extend(
+        call
+        for call in tree.of(ast.Call)
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "setdefault"
+    )
+    return stores, sorted((node.lineno, node.col_offset) for node in stores)
+
+
 class UnboundedCache(LintRule):
     code = "LG108"
     PROJECT_FACTS = (SINGLETONS, LIFETIMES)
@@ -122,17 +138,7 @@ class UnboundedCache(LintRule):
         stores: list[ast.expr] = []
         # Only a function whose span (or a decorator's, above it) holds a keyed store can
         # store in its own scope.
-        where = sorted(
-            (node.lineno, node.col_offset)
-            for node in tree.of(ast.Assign)
-            if any(isinstance(target, ast.Subscript) for target in node.targets)
-        )
-        where.extend(
-            (call.lineno, call.col_offset)
-            for call in tree.of(ast.Call)
-            if isinstance(call.func, ast.Attribute) and call.func.attr == "setdefault"
-        )
-        where.sort()
+        where = _keyed_stores(tree)[1]
         for function in tree.functions if where else ():
             if not spans_any(function, where) and not any(
                 spans_any(decorator, where) for decorator in function.decorator_list
@@ -180,17 +186,7 @@ class UnboundedCache(LintRule):
         calls that may register it as a request handler or a life-cycle hook (they may
         sit in any function of the file, `create_app()`)."""
         decorators = {str(d).rsplit(".", 1)[-1] for d in spec.option("cache_decorators")}
-        stores: list[ast.AST] = [
-            node
-            for node in tree.of(ast.Assign)
-            if any(isinstance(target, ast.Subscript) for target in node.targets)
-        ]
-        stores.extend(
-            call
-            for call in tree.of(ast.Call)
-            if isinstance(call.func, ast.Attribute) and call.func.attr == "setdefault"
-        )
-        where = sorted((node.lineno, node.col_offset) for node in stores)  # type: ignore[attr-defined]
+        stores, where = _keyed_stores(tree)
         functions = [
             function
             for function in tree.functions
