@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 
 from leakguard.analysis.imports import AstImportTable, ImportTable
-from leakguard.analysis.project import FactCollector, register_collector
+from leakguard.analysis.project import FactCollector, module_name_for, register_collector
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree, dotted, parse_ast
 
@@ -33,8 +33,6 @@ def collect_source(text: str, display: str) -> list[str]:
 def collect_tree(tree: TriageTree, text: str, display: str) -> list[str]:
     """Sorted names of the file's abstract or protocol `async def` methods (in classes
     at any depth)."""
-    from leakguard.analyzer import module_name_for
-
     if not could_apply(tree):
         return []
     imports: ImportTable | None = None

@@ -58,7 +58,12 @@ import libcst as cst
 
 from leakguard.analysis.imports import ast_import_bindings, dotted_name, matches_any
 from leakguard.analysis.model_loads import is_model_loader
-from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
+from leakguard.analysis.project import (
+    FactCollector,
+    ProjectIndex,
+    module_name_for,
+    register_collector,
+)
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree
 from leakguard.triage import dotted as ast_dotted
@@ -169,7 +174,6 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
     """`collect_source` from an `ast` tree already parsed (the facts pass shares the
     triage's parse)."""
     from leakguard.analysis.asyncio_facts import is_test_file
-    from leakguard.analyzer import module_name_for
 
     if is_test_file(display):
         return None  # nothing outside the tests calls a test module's functions
