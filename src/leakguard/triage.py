@@ -25,7 +25,7 @@ import re
 import warnings
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -303,16 +303,20 @@ class TriageTree:
         if found is None:
             found = set()
             for call in self.of(ast.Call):
-                written = dotted(call.func)
-                if written is None:
-                    continue
-                root, _, rest = written.partition(".")
-                for target in self.targets.get(root, ()):
-                    found.add(f"{target}.{rest}" if rest else target)
-                if not rest and root in _BUILTINS:
-                    found.add(root)
+                found.update(self.names_of_call(call))
             self.memo["call_names"] = found
         return found
+
+    def names_of_call(self, call: ast.Call) -> list[str]:
+        """One call's possible qualified names (see `call_names`)."""
+        written = dotted(call.func)
+        if written is None:
+            return []
+        root, _, rest = written.partition(".")
+        names = [f"{target}.{rest}" if rest else target for target in self.targets.get(root, ())]
+        if not rest and root in _BUILTINS:
+            names.append(root)
+        return names
 
     def in_run(self, query: str, names: Iterable[str] = ()) -> bool:
         """A run-level question (`RUN_QUERIES[query]`) about `names` of this file.
@@ -427,19 +431,13 @@ def calls_resolving_to(tree: TriageTree, patterns: Iterable[str]) -> list[ast.Ca
     wanted = list(patterns)
     found: list[ast.Call] = []
     for call in tree.of(ast.Call):
-        written = dotted(call.func)
-        if written is None:
-            continue
-        root, _, rest = written.partition(".")
-        names = {f"{t}.{rest}" if rest else t for t in tree.targets.get(root, ())}
-        if not rest and root in _BUILTINS:
-            names.add(root)
+        names = tree.names_of_call(call)
         if names and _names_match(names, wanted):
             found.append(call)
     return found
 
 
-def _names_match(names: set[str], patterns: list[str]) -> bool:
+def _names_match(names: Collection[str], patterns: list[str]) -> bool:
     relative = [name.lstrip(".") for name in names if name.startswith(".")]
     for pattern in patterns:
         if pattern.endswith(".*"):
