@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from leakguard.triage import TriageTree, first_line, growth_root
+from leakguard.triage import TriageTree, first_line, growth_root, root_name
 
 # First and last line of a unit, 1-based, inclusive.
 Span = tuple[int, int]
@@ -207,14 +207,9 @@ def container_regions(tree: TriageTree, growths: Iterable[ast.AST]) -> list[ast.
 
 def _growth_roots(growth: ast.AST) -> list[str | None]:
     """`triage.growth_root`, for every target of `a = b[k] = v`."""
-    if not isinstance(growth, ast.Assign) or len(growth.targets) == 1:
-        return [growth_root(growth)]
-    roots: list[str | None] = []
-    for target in growth.targets:
-        while isinstance(target, (ast.Attribute, ast.Subscript)):
-            target = target.value
-        roots.append(target.id if isinstance(target, ast.Name) else None)
-    return roots
+    if isinstance(growth, ast.Assign):
+        return [root_name(target) for target in growth.targets]
+    return [growth_root(growth)]
 
 
 def _container_regions(

@@ -631,17 +631,20 @@ def names_in(node: ast.AST) -> list[ast.Name]:
 def growth_root(growth: ast.AST) -> str | None:
     """The name at the root of the container a growth adds to (`self` for
     `self.items.append(x)`), when it is a plain name chain."""
-    container: ast.expr | None = None
     if isinstance(growth, ast.Call) and isinstance(growth.func, ast.Attribute):
-        container = growth.func.value
-    elif isinstance(growth, ast.Assign):
-        target = growth.targets[0]
-        container = target.value if isinstance(target, ast.Subscript) else target
-    elif isinstance(growth, ast.AugAssign):
-        container = growth.target
-    while isinstance(container, (ast.Attribute, ast.Subscript)):
-        container = container.value
-    return container.id if isinstance(container, ast.Name) else None
+        return root_name(growth.func.value)
+    if isinstance(growth, ast.Assign):
+        return root_name(growth.targets[0])
+    if isinstance(growth, ast.AugAssign):
+        return root_name(growth.target)
+    return None
+
+
+def root_name(expression: ast.expr) -> str | None:
+    """The name at the root of an attribute and subscript chain (`a` for `a.b[k].c`)."""
+    while isinstance(expression, (ast.Attribute, ast.Subscript)):
+        expression = expression.value
+    return expression.id if isinstance(expression, ast.Name) else None
 
 
 def exact_count(iterable: ast.expr) -> int | None:
