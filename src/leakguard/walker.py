@@ -292,22 +292,27 @@ def paths_to(root: cst.CSTNode, wanted: set[int]) -> Iterator[tuple[cst.CSTNode,
         _push_children(node, fields_of[type(node)], enters, push)
 
 
-class _Stops(dict[type, bool]):
-    """type -> whether it is a subclass of the `stop_at` types (LibCST's classes are ABCs,
-    on which `isinstance` and `issubclass` are slow)."""
+_K = typing.TypeVar("_K")
+_V = typing.TypeVar("_V")
 
-    def __init__(self, stop_at: tuple[type[cst.CSTNode], ...]) -> None:
+
+class _Computed(dict[_K, _V]):
+    """A dict whose missing values `compute` fills in on first lookup."""
+
+    def __init__(self, compute: Callable[[_K], _V]) -> None:
         super().__init__()
-        self._stop_at = stop_at
+        self._compute = compute
 
-    def __missing__(self, node_type: type) -> bool:
-        value = self[node_type] = issubclass(node_type, self._stop_at)
+    def __missing__(self, key: _K) -> _V:
+        value = self[key] = self._compute(key)
         return value
 
 
 @functools.lru_cache(maxsize=64)
-def _stops_of(stop_at: tuple[type[cst.CSTNode], ...]) -> _Stops:
-    return _Stops(stop_at)
+def _stops_of(stop_at: tuple[type[cst.CSTNode], ...]) -> dict[type, bool]:
+    """type -> whether it is a subclass of the `stop_at` types (LibCST's classes are ABCs,
+    on which `isinstance` and `issubclass` are slow)."""
+    return _Computed(lambda node_type: issubclass(node_type, stop_at))
 
 
 @functools.lru_cache(maxsize=256)
@@ -333,10 +338,10 @@ class WalkPlan:
         self.targets = targets  # None: every node type
         # type -> whether the walk enters nodes of that type (filled in on demand:
         # values of any type, None and strings included, are looked up)
-        self.enters: dict[type, bool] = _Enters(self)
+        self.enters: dict[type, bool] = _Computed(self._enters)
         # type -> the fields to read, in reverse source order (children are pushed on
         # a stack, so the first in source order goes last)
-        self.fields: dict[type, tuple[str, ...]] = _Fields(self)
+        self.fields: dict[type, tuple[str, ...]] = _Computed(self._fields)
         self._reaches: dict[type, bool] = {}
 
     def _enters(self, node_type: type) -> bool:
@@ -385,26 +390,6 @@ class WalkPlan:
         # Keyed by LibCST node types, a fixed and finite set: bounded by construction.
         self._reaches[node_type] = found  # leakguard: ignore[LG108]
         return found
-
-
-class _Enters(dict[type, bool]):
-    def __init__(self, plan: WalkPlan) -> None:
-        super().__init__()
-        self._plan = plan
-
-    def __missing__(self, node_type: type) -> bool:
-        value = self[node_type] = self._plan._enters(node_type)
-        return value
-
-
-class _Fields(dict[type, tuple[str, ...]]):
-    def __init__(self, plan: WalkPlan) -> None:
-        super().__init__()
-        self._plan = plan
-
-    def __missing__(self, node_type: type) -> tuple[str, ...]:
-        value = self[node_type] = self._plan._fields(node_type)
-        return value
 
 
 @functools.lru_cache(maxsize=64)
