@@ -118,6 +118,20 @@ def _keyed_stores(tree: TriageTree) -> tuple[list[ast.stmt | ast.expr], list[tup
     return stores, sorted((node.lineno, node.col_offset) for node in stores)
 
 
+def _memoised(
+    tree: TriageTree, function: ast.FunctionDef | ast.AsyncFunctionDef, decorators: set[str]
+) -> bool:
+    """A decorator of `function` is one of `decorators` (last names), as written or as
+    its import qualifies it."""
+    for decorator in function.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        written = dotted(target) or ""
+        qualified = tree.qualify(target) or ""
+        if {written.rsplit(".", 1)[-1], qualified.rsplit(".", 1)[-1]} & decorators:
+            return True
+    return False
+
+
 class UnboundedCache(LintRule):
     code = "LG108"
     PROJECT_FACTS = (SINGLETONS, LIFETIMES)
@@ -128,13 +142,8 @@ class UnboundedCache(LintRule):
         like a cache or read by key in that function, or a store in a file that builds
         or fits models."""
         decorators = {str(d).rsplit(".", 1)[-1] for d in spec.option("cache_decorators")}
-        for function in tree.functions:
-            for decorator in function.decorator_list:
-                target = decorator.func if isinstance(decorator, ast.Call) else decorator
-                written = dotted(target) or ""
-                qualified = tree.qualify(target) or ""
-                if {written.rsplit(".", 1)[-1], qualified.rsplit(".", 1)[-1]} & decorators:
-                    return True
+        if any(_memoised(tree, function, decorators) for function in tree.functions):
+            return True
         stores: list[ast.expr] = []
         # Only a function whose span (or a decorator's, above it) holds a keyed store can
         # store in its own scope.
@@ -190,16 +199,7 @@ class UnboundedCache(LintRule):
         functions = [
             function
             for function in tree.functions
-            if spans_any(function, where)
-            or any(
-                {
-                    (dotted(target) or "").rsplit(".", 1)[-1],
-                    (tree.qualify(target) or "").rsplit(".", 1)[-1],
-                }
-                & decorators
-                for decorator in function.decorator_list
-                for target in [decorator.func if isinstance(decorator, ast.Call) else decorator]
-            )
+            if spans_any(function, where) or _memoised(tree, function, decorators)
         ]
         names = {function.name for function in functions}
         registrations = [
