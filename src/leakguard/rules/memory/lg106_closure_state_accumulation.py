@@ -36,6 +36,7 @@ from leakguard.triage import (
     growth_root,
     is_growth,
     nested_functions,
+    root_name,
     spans_any,
 )
 from leakguard.walker import SCOPE_NODES, descendants
@@ -358,9 +359,7 @@ def _yielded_root(value: ast.expr) -> str | None:
             value = value.func.value
         elif len(value.args) == 1:
             value = value.args[0]
-    while isinstance(value, (ast.Attribute, ast.Subscript)):
-        value = value.value
-    return value.id if isinstance(value, ast.Name) else None
+    return root_name(value)
 
 
 def _captured_growth_roots(

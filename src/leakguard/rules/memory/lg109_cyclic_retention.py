@@ -20,7 +20,7 @@ from leakguard.analysis.loops import (
     release_of,
 )
 from leakguard.config import RuleSpec
-from leakguard.triage import SCOPES, TriageTree, dotted
+from leakguard.triage import SCOPES, TriageTree, dotted, root_name
 from leakguard.walker import SCOPE_NODES, descendants
 
 _FIX = (
@@ -453,7 +453,7 @@ def _scan_loop(tree: TriageTree, loop: ast.For | ast.AsyncFor | ast.While) -> _L
             second = node.func.attr in ("insert", "setdefault") and len(positional) > 1
             names = tuple(_held_names_ast(positional[1 if second else 0]))
             if names:
-                growths.append((key, _root_ast(node.func.value), names))
+                growths.append((key, root_name(node.func.value), names))
     return created, edges, growths
 
 
@@ -472,17 +472,11 @@ def _scan_assign_ast(
             constant = isinstance(index, ast.Constant) and isinstance(index.value, _CONSTANT_INDEX)
             key = dotted(target.value)
             if not constant and key is not None and held:
-                growths.append((key, _root_ast(target.value), tuple(held)))
+                growths.append((key, root_name(target.value), tuple(held)))
                 continue
-        holder = _root_ast(target)
+        holder = root_name(target)
         if holder is not None:
             edges.extend((holder, name) for name in held)
-
-
-def _root_ast(expr: ast.expr) -> str | None:
-    while isinstance(expr, (ast.Attribute, ast.Subscript)):
-        expr = expr.value
-    return expr.id if isinstance(expr, ast.Name) else None
 
 
 def _is_new_object_ast(value: ast.expr) -> bool:
