@@ -200,25 +200,10 @@ def container_regions(tree: TriageTree, growths: Iterable[ast.AST]) -> list[ast.
     bound and released in other methods); for a root name the module may bind (a
     global, a class), every unit naming it and the top-level class of that name; for
     an unknown root (`f().append`), the growth's whole top-level statement."""
-    return _container_regions(
-        tree, [(growth, root) for growth in growths for root in _growth_roots(growth)]
-    )
-
-
-def _growth_roots(growth: ast.AST) -> list[str | None]:
-    """`triage.growth_root`, for every target of `a = b[k] = v`."""
-    if isinstance(growth, ast.Assign):
-        return [root_name(target) for target in growth.targets]
-    return [growth_root(growth)]
-
-
-def _container_regions(
-    tree: TriageTree, sites: Iterable[tuple[ast.AST, str | None]]
-) -> list[ast.AST]:
     module_names = module_scope_names(tree)
     classes = {s.name: s for s in tree.tree.body if isinstance(s, ast.ClassDef)}
     found: list[ast.AST] = []
-    for site, root in sites:
+    for site, root in ((g, root) for g in growths for root in _growth_roots(g)):
         found.append(site)
         outer = tree.outermost(site)
         if outer is not None and (root is None or isinstance(outer, ast.ClassDef)):
@@ -228,6 +213,13 @@ def _container_regions(
             if root in classes:
                 found.append(classes[root])
     return found
+
+
+def _growth_roots(growth: ast.AST) -> list[str | None]:
+    """`triage.growth_root`, for every target of `a = b[k] = v`."""
+    if isinstance(growth, ast.Assign):
+        return [root_name(target) for target in growth.targets]
+    return [growth_root(growth)]
 
 
 def class_regions(tree: TriageTree, functions: Iterable[ast.AST]) -> list[ast.AST]:
