@@ -129,21 +129,7 @@ class ImportTable:
             self.aliases[local] = f"{base}.{imported}" if base else imported
 
     def _resolve_from_base(self, node: cst.ImportFrom) -> str:
-        return self.from_base(_module_dotted(node.module), len(node.relative))
-
-    def from_base(self, module: str, level: int) -> str:
-        """The qualified module of `from <level dots><module> import ...`."""
-        if level == 0:
-            return module
-        package_parts = self.module_name.split(".")[:-1] if self.module_name else []
-        if level > 1:
-            package_parts = package_parts[: len(package_parts) - (level - 1)]
-        parts = [p for p in package_parts if p]
-        if module:
-            parts.append(module)
-        # Unknown package (a file analysed on its own): keep the dots so the name
-        # still reads as relative, e.g. ".schemas.Model".
-        return ".".join(parts) if parts else "." * level + module
+        return from_base(self.module_name, _module_dotted(node.module), len(node.relative))
 
     def qualify(self, node: cst.BaseExpression) -> str | None:
         """Qualified name of a Name/Attribute chain rooted at an import or a builtin."""
@@ -226,6 +212,21 @@ class AstImportTable:
         table.aliases.update(ast_import_bindings(node, table.module_name))
 
 
+def from_base(module_name: str, module: str, level: int) -> str:
+    """The qualified module of `from <level dots><module> import ...` in `module_name`."""
+    if level == 0:
+        return module
+    package_parts = module_name.split(".")[:-1] if module_name else []
+    if level > 1:
+        package_parts = package_parts[: len(package_parts) - (level - 1)]
+    parts = [p for p in package_parts if p]
+    if module:
+        parts.append(module)
+    # Unknown package (a file analysed on its own): keep the dots so the name
+    # still reads as relative, e.g. ".schemas.Model".
+    return ".".join(parts) if parts else "." * level + module
+
+
 def ast_import_bindings(
     node: ast.Import | ast.ImportFrom, module_name: str
 ) -> list[tuple[str, str]]:
@@ -237,7 +238,7 @@ def ast_import_bindings(
             for alias in node.names
             for root in [alias.name.split(".")[0]]
         ]
-    base = ImportTable(module_name).from_base(node.module or "", node.level)
+    base = from_base(module_name, node.module or "", node.level)
     return [
         (alias.asname or alias.name, f"{base}.{alias.name}" if base else alias.name)
         for alias in node.names
