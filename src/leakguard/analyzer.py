@@ -624,7 +624,7 @@ def _collect_file(
         return facts, verdict
     for collector in wanted:
         try:
-            value = collector.collect(context)
+            value = collector.facts_of(context)
         except Exception:  # a collector bug must not stop the run; the file just adds no facts
             continue
         if value:

@@ -61,7 +61,6 @@ register_collector(
     FactCollector(
         COLLECTOR,
         TOKENS,
-        lambda context: collect_source(context.source, context.path),
         also_tokens=MARKERS,
         from_source=collect_source,
         from_tree=collect_tree,

@@ -38,7 +38,9 @@ class FactCollector:
     name: str
     # A file whose text contains none of these tokens has no facts of this kind.
     tokens: tuple[str, ...]
-    collect: Callable[[FileContext], Any]
+    # `(context) -> facts` from the file's LibCST tree; a collector with `from_source`
+    # needs none (`facts_of` reads the context's source).
+    collect: Callable[[FileContext], Any] | None = None
     # When set, the file must also contain one of these: checked before parsing, so a
     # collector that needs two things (`async def` and `Protocol`) costs no parse
     # on files that have only one.
@@ -56,6 +58,14 @@ class FactCollector:
     # the file can have facts of this kind; must never be False for a file that has
     # some. None: every file that passes the tokens is parsed by LibCST.
     triage: Callable[[TriageTree], bool] | None = None
+
+    def facts_of(self, context: FileContext) -> Any:
+        """This collector's facts of a parsed file."""
+        if self.collect is not None:
+            return self.collect(context)
+        if self.from_source is not None:
+            return self.from_source(context.source, context.path)
+        raise TypeError(f"fact collector {self.name} has neither collect nor from_source")
 
     def applies_to(self, text: str) -> bool:
         if not any(token in text for token in self.tokens):

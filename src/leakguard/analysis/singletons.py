@@ -172,7 +172,6 @@ register_collector(
     FactCollector(
         COLLECTOR,
         ("(",),
-        lambda context: collect_source(context.source, context.path),
         from_source=collect_source,
         from_tree=collect_tree,
     )

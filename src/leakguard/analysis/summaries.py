@@ -183,10 +183,6 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
     return collector.run(tree.tree, display)
 
 
-def _collect_from_context(context: FileContext) -> dict[str, Any] | None:
-    return collect_source(context.source, context.path)
-
-
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
@@ -1486,7 +1482,6 @@ register_collector(
     FactCollector(
         COLLECTOR,
         ("def ",),
-        _collect_from_context,
         from_source=collect_source,
         from_tree=collect_tree,
         dependencies=_dependencies,
