@@ -2,11 +2,16 @@
 rule's `regions` missing something (widen the region, never the comparison).
 
     python bench/compare_slicing.py DIR [--config FILE] [--jobs 2] [--baseline slicing|triage]
+        [--baseline-json FILE]
 
 Both runs are cold (`--no-cache`). The baseline parses admitted files whole
 (`LEAKGUARD_SLICING=0`, the triage on) or, with `--baseline triage`, parses every file
 whole (`LEAKGUARD_TRIAGE=0`). Prints the share of lines LibCST parsed in each run and
 the findings and errors of one run missing from the other.
+
+`--baseline-json FILE` saves the baseline run's report there, or reuses it when it
+exists: a whole-file run (`--baseline triage`) depends on neither regions nor triage
+conditions, so one baseline per tree serves every comparison of a change to either.
 """
 
 from __future__ import annotations
@@ -57,11 +62,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", type=Path)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--baseline", choices=("slicing", "triage"), default="slicing")
+    parser.add_argument("--baseline-json", type=Path, help="save the baseline here, or reuse it")
     args = parser.parse_args(argv)
     print(f"load average at the start: {os.getloadavg()}")
     sliced = run(args.target, args.config, args.jobs, {"LEAKGUARD_SLICING": "1"})
-    off = {"LEAKGUARD_SLICING": "0"} if args.baseline == "slicing" else {"LEAKGUARD_TRIAGE": "0"}
-    whole = run(args.target, args.config, args.jobs, off)
+    saved: Path | None = args.baseline_json
+    if saved is not None and saved.is_file():
+        print(f"baseline reused from {saved}")
+        whole = json.loads(saved.read_text(encoding="utf-8"))
+    else:
+        switch = "LEAKGUARD_SLICING" if args.baseline == "slicing" else "LEAKGUARD_TRIAGE"
+        whole = run(args.target, args.config, args.jobs, {switch: "0"})
+        if saved is not None:
+            saved.write_text(json.dumps(whole), encoding="utf-8")
     for name, document in (("sliced", sliced), (f"no {args.baseline}", whole)):
         stats = document["stats"]
         share = stats["parsed_lines"] / max(1, stats["lines"])
