@@ -9,6 +9,10 @@ named after what was run (the targets and the kind of run). Checking the same ta
 again reads that one file instead of one per file and phase (on 245 files, ~50 ms of
 490 small reads). Lookups stay by key, so the pack changes what is read, never what
 is served: an entry of the pack that is not asked for by its key is never used.
+
+The pack also records each file's stat stamp with its content digest, so a warm run
+decides "unchanged" without reading the file (`unchanged_digest`), as mypy and Ruff do
+from metadata, with git's rule for "racy" files (see `fresh`).
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import hashlib
 import json
 import os
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from leakguard import __version__
 from leakguard.finding import FileError, FileResult, Finding
@@ -60,6 +66,41 @@ def _code_stamp() -> str:
     return digest.hexdigest()[:16]
 
 
+# What changes when a file's content may have: size, mtime, inode (an editor's save by
+# rename makes a new one) and ctime, which every write and every `os.utime` set to the
+# current time (a tool restoring an old mtime still moves it), so no user-space call can
+# put back a stamp the file had before.
+Stamp = tuple[int, int, int, int]
+
+# A file modified within the timestamp granularity after it was read could keep its
+# mtime (git's "racy clean" problem): a stamp is trusted only if its mtime is older than
+# the start of the run that recorded it by more than that granularity. Linux takes file
+# times from a clock that ticks every 1-10 ms; exFAT stores 10 ms. Whole-second times
+# come from a file system that stores seconds (ext3, HFS+) or two (FAT).
+RACY_MARGIN_NS = 50_000_000
+COARSE_RACY_MARGIN_NS = 2_000_000_000
+_SECOND_NS = 1_000_000_000
+# The pack's key for the start of the run that wrote it (file system clock, ns).
+_REFERENCE = "reference_ns"
+
+
+def stamp_of(info: os.stat_result) -> Stamp:
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+
+
+def fresh(recorded: Stamp, current: Stamp, reference_ns: int) -> bool:
+    """Whether a file whose stamp was `recorded` when its digest was taken, in a run that
+    started at `reference_ns` (file system clock), still has that content now that its
+    stamp is `current`. Any write after that run's start gives the file a later mtime and
+    ctime unless it came within the granularity of the recorded mtime: such a stamp is
+    never trusted (the file is read and hashed again, as git re-hashes racy entries)."""
+    if recorded != current:
+        return False
+    mtime = recorded[1]
+    margin = COARSE_RACY_MARGIN_NS if mtime % _SECOND_NS == 0 else RACY_MARGIN_NS
+    return mtime < reference_ns - margin
+
+
 def content_digest(data: bytes) -> str:
     """A file's identity in cache keys."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
@@ -88,6 +129,12 @@ class ResultCache:
         self._packed: dict[str, Any] = {}
         self._used: dict[str, Any] = {}
         self._changed = False
+        # Each file's [stamp..., digest] from the pack, with the start of the run that
+        # wrote it (file system clock), and the files this run recorded for the next.
+        self._files_packed: dict[str, list[Any]] = {}
+        self._reference_ns = 0
+        self._files_used: dict[str, list[Any]] = {}
+        self._opened_ns = 0
 
     def key(self, kind: str, display: str, content: str, extra: str = "") -> str:
         blob = "\0".join((self.salt, kind, display, content, extra)).encode()
@@ -114,22 +161,73 @@ class ResultCache:
 
     def open_pack(self, scope: str) -> None:
         """Read the pack of the last run of `scope` (a description of the run: what
-        was checked and how); entries used from now on go into the next pack."""
+        was checked and how); entries used from now on go into the next pack. Called
+        before the run looks at its files: the next pack's time reference is now."""
+        self._opened_ns = time.perf_counter_ns()
         name = hashlib.sha256(scope.encode()).hexdigest()[:32]
         self._pack_path = self.directory / "packs" / f"{name}.json"
         data = self._read(self._pack_path)
-        self._packed = data if isinstance(data, dict) else {}
-        self._used = {}
+        if not isinstance(data, dict):
+            data = {}
+        entries, files, reference = data.get("entries"), data.get("files"), data.get(_REFERENCE)
+        self._packed = entries if isinstance(entries, dict) else {}
+        self._files_packed, self._reference_ns = {}, 0
+        if isinstance(files, dict) and isinstance(reference, int):
+            self._files_packed, self._reference_ns = files, reference
+        self._used, self._files_used = {}, {}
         self._changed = False
+
+    def unchanged_digest(self, display: str, info: os.stat_result) -> str | None:
+        """The content digest of `display` from its stat alone, when the pack recorded
+        the same stamp early enough to trust it (`fresh`); None: read and hash it."""
+        record = self._files_packed.get(display)
+        if not isinstance(record, list) or len(record) != 5 or not isinstance(record[4], str):
+            return None
+        if not fresh(tuple(record[:4]), stamp_of(info), self._reference_ns):
+            return None
+        self._files_used[display] = record
+        return record[4]
+
+    def note_file(self, display: str, info: os.stat_result, digest: str) -> None:
+        """Record a file this run read and hashed, with the stamp taken before reading it."""
+        if self._pack_path is not None:
+            self._files_used[display] = [*stamp_of(info), digest]
+            # Its stamp may be trusted next time (this run started later than the last).
+            self._changed = True
+
+    def forget_file(self, display: str) -> None:
+        """Drop the record of a file whose content turned out not to be the one its
+        stamp vouched for: the next run reads and hashes it."""
+        if self._files_used.pop(display, None) is not None:
+            self._changed = True
 
     def close_pack(self) -> None:
         """Write the pack when this run used entries it did not hold (or not all it
-        held: it keeps only what the last run of its scope used)."""
+        held: it keeps only what the last run of its scope used) or hashed a file."""
         if self._pack_path is None:
             return
-        if self._changed or self._used.keys() != self._packed.keys():
-            self._write(self._pack_path, self._used)
+        if (
+            self._changed
+            or self._used.keys() != self._packed.keys()
+            or self._files_used.keys() != self._files_packed.keys()
+        ):
+            body = json.dumps({"entries": self._used, "files": self._files_used})
+            self._replace(self._pack_path, lambda stream: self._write_pack(stream, body))
         self._pack_path, self._packed, self._used = None, {}, {}
+        self._files_packed, self._files_used = {}, {}
+
+    def _write_pack(self, stream: BinaryIO, body: str) -> None:
+        """Write the pack with its time reference: when this run started, on the file
+        system's clock (the one file times come from, also on a network mount). The
+        written file's mtime is that clock now; minus the time since `open_pack`, taken
+        after reading that mtime, it is at or before the start."""
+        head = f'{{"{_REFERENCE}": '
+        stream.write(f"{head}{' ' * 20}, {body[1:]}".encode())
+        stream.flush()
+        written = os.fstat(stream.fileno()).st_mtime_ns
+        reference = written - (time.perf_counter_ns() - self._opened_ns)
+        stream.seek(len(head))
+        stream.write(str(reference).encode())
 
     @staticmethod
     def _read(path: Path) -> Any:
@@ -139,6 +237,10 @@ class ResultCache:
             return None
 
     def _write(self, target: Path, value: Any) -> None:
+        self._replace(target, lambda stream: stream.write(json.dumps(value).encode()))
+
+    def _replace(self, target: Path, write: Callable[[BinaryIO], object]) -> None:
+        """Write `target` atomically (a reader sees the old file or the whole new one)."""
         try:
             if not self._ready:
                 prepare_directory(self.directory.parent)
@@ -146,8 +248,8 @@ class ResultCache:
                 self._ready = True
             target.parent.mkdir(exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(value, stream)
+            with os.fdopen(handle, "wb") as stream:
+                write(stream)
             os.replace(temporary, target)
         except OSError:
             # A read-only or full disk must not fail the run; we just lose the cache.

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 from leakguard.analysis.project import ProjectIndex, module_name_for
 from leakguard.cache import ResultCache, content_digest
@@ -74,10 +74,31 @@ class RunResult:
 @dataclass
 class _Source:
     file: SourceFile
+    # None until read: a file the cache knows unchanged from its stat is read only when
+    # some phase misses its cached entries (`load`).
     data: bytes | None = None
     error: str | None = None
     digest: str = ""
     warning: bool = False  # `error` is a deliberate skip, not a failure
+
+    def load(self, cache: ResultCache | None) -> bool:
+        """Read the content if not read yet (an error goes to `error`); False when it is
+        no longer the content `digest` named (the file changed during the run): `digest`
+        is then the new content's, and the cache forgets the stamp that vouched for the
+        old one."""
+        if self.data is not None or self.error is not None:
+            return True
+        try:
+            self.data = self.file.path.read_bytes()
+        except OSError as exc:
+            self.error = _read_error(exc)
+            return True
+        digest, self.digest = self.digest, content_digest(self.data)
+        if digest == self.digest:
+            return True
+        if cache is not None:
+            cache.forget_file(self.file.display)
+        return False
 
 
 def check(
@@ -101,13 +122,14 @@ def check(
         # `LEAKGUARD_SLICING=0` parses admitted files whole (`leakguard.slicing`), to
         # compare findings and cost with and without it; no triage, no slicing.
         slicing = os.environ.get("LEAKGUARD_SLICING", "1") != "0"
-    found = discover(targets, config)
-    sources = [_read(f, config.max_file_size) for f in found.files]
     cache = ResultCache(config.root / config.cache_dir, config.digest()) if use_cache else None
     if cache is not None:
+        # Before any file is looked at: the pack's time reference is this moment.
         scope = [f"fixes={fixes}", f"triage={triage}", *sorted(str(t.absolute()) for t in targets)]
         cache.open_pack("\0".join(scope))
     try:
+        found = discover(targets, config)
+        sources = [_read(f, config.max_file_size, cache) for f in found.files]
         return _run(sources, config, cache, jobs, progress, triage, fixes, started, found, slicing)
     finally:
         if cache is not None:
@@ -155,8 +177,14 @@ def _run(
         cached = cache.load_result(key, display) if cache else None
         if cached is not None:
             results[display] = cached
+            continue
+        # Its facts, if any, came from the content the key names: a file that changed
+        # since is analysed as it is now but not cached under that key.
+        unchanged = source.load(cache)
+        if source.error is not None:
+            results[display] = FileResult(display, errors=[FileError(display, source.error)])
         else:
-            pending.append((source, key))
+            pending.append((source, key if unchanged else ""))
 
     total, done = len(sources), len(sources) - len(pending)
     if progress:
@@ -172,7 +200,7 @@ def _run(
     for (source, key), result in zip(pending, analysed, strict=True):
         results[source.file.display] = result
         # A stopped or crashed analysis depends on the machine, not on the file alone.
-        if cache is not None and not isinstance(result, Failed):
+        if cache is not None and key and not isinstance(result, Failed):
             cache.store_result(key, result)
         done += 1
         if progress:
@@ -194,9 +222,11 @@ def _config_warnings(config: Config) -> list[FileError]:
     return [FileError(source, text, warning=True) for text in config.warnings]
 
 
-def _read(file: SourceFile, max_size: int) -> _Source:
+def _read(file: SourceFile, max_size: int, cache: ResultCache | None = None) -> _Source:
+    """The file's content and digest, or its digest alone when `cache` knows the file
+    unchanged from its stat."""
     try:
-        info = file.path.stat()
+        info = os.stat(file.path)
         if not stat.S_ISREG(info.st_mode):
             # Reading a FIFO or a device could block forever or never end.
             return _Source(file, error="cannot read file: not a regular file")
@@ -207,12 +237,22 @@ def _read(file: SourceFile, max_size: int) -> _Source:
                 f"({max_size:,}); raise max-file-size in the configuration to analyse it",
                 warning=True,
             )
+        known = cache.unchanged_digest(file.display, info) if cache is not None else None
+        if known is not None:
+            return _Source(file, digest=known)
         data = file.path.read_bytes()
-    except PermissionError:
-        return _Source(file, error="cannot read file: permission denied")
     except OSError as exc:
-        return _Source(file, error=f"cannot read file: {exc.strerror or exc}")
-    return _Source(file, data, digest=content_digest(data))
+        return _Source(file, error=_read_error(exc))
+    digest = content_digest(data)
+    if cache is not None:
+        cache.note_file(file.display, info, digest)
+    return _Source(file, data, digest=digest)
+
+
+def _read_error(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "cannot read file: permission denied"
+    return f"cannot read file: {exc.strerror or exc}"
 
 
 class Failed(FileResult):
@@ -294,16 +334,21 @@ def _project_index(
     # The verdict holds the slicing plan: a plan of another shape is never read.
     kind = f"facts+triage:{','.join(needed)}:{int(triage)}:slices{_PLAN_VERSION}"
     for source in sources:
-        if source.data is None:
+        if source.error is not None:
             continue
         key = cache.key(kind, source.file.display, source.digest) if cache else ""
-        keys[source.file.display] = key
         cached = cache.load(key) if cache else None
-        if isinstance(cached, dict) and isinstance(cached.get("facts"), dict):
+        if not _facts_entry(cached) and not source.load(cache) and cache is not None:
+            key = cache.key(kind, source.file.display, source.digest)  # it changed
+            cached = cache.load(key)
+        if _facts_entry(cached):
             facts_by_file[source.file.display] = cached["facts"]
             outcome.verdicts[source.file.display] = cached.get("triage")
+        elif source.error is not None:
+            continue  # unreadable after all: the findings phase reports it
         else:
             pending.append((source, key))
+        keys[source.file.display] = key
     if len(pending) == 1 and len(keys) == 1:
         outcome.deferred, pending = pending[0], []
     payloads: list[Payload] = [(s.file.display, s.data, None, []) for s, _ in pending]
@@ -321,6 +366,10 @@ def _project_index(
     for display in sorted(facts_by_file):
         outcome.add(display, facts_by_file[display], keys[display])
     return outcome
+
+
+def _facts_entry(cached: Any) -> TypeGuard[dict[str, Any]]:
+    return isinstance(cached, dict) and isinstance(cached.get("facts"), dict)
 
 
 def _facts_and_findings(
