@@ -169,7 +169,7 @@ def test_a_decorator_continued_from_an_earlier_line_makes_no_unit() -> None:
     assert _all_units(text) == [(5, 6)]
 
 
-def test_methods_of_top_level_classes_are_units_but_classes_stay() -> None:
+def test_defs_outside_functions_are_units_but_classes_stay() -> None:
     text = (
         "class A:\n"
         "    '''Doc.'''\n"
@@ -183,11 +183,101 @@ def test_methods_of_top_level_classes_are_units_but_classes_stay() -> None:
         "        return 2\n"
         "if True:\n"
         "    def k():\n"
+        "        def nested():\n"
+        "            return 5\n"
         "        return 4\n"
     )
-    assert _all_units(text) == [(4, 5), (9, 10)]
+    # A one-line docstring saves no line; `nested` goes with `k`.
+    assert _all_units(text) == [(4, 5), (7, 8), (9, 10), (12, 15)]
     sliced = elide(text, _all_units(text))
-    assert "limit = 3" in sliced and "class Inner" in sliced and "def k" in sliced
+    assert "limit = 3" in sliced and "class Inner:" in sliced and "if True:" in sliced
+    assert "def" not in sliced
+    _assert_sliced_well(text, sliced)
+
+
+def test_a_def_alone_in_each_block_of_compound_statements() -> None:
+    # `elide` leaves `pass` in each block: `else`, `except`, `finally` and `case`
+    # blocks keep a body.
+    text = (
+        "import sys\n"
+        "try:\n"
+        "    from fast import f\n"
+        "except ImportError:\n"
+        "    def f():\n"
+        "        return 1\n"
+        "if sys.platform == 'win32':\n"
+        "    @staticmethod\n"
+        "    def g():\n"
+        "        return 2\n"
+        "elif sys.platform == 'darwin':\n"
+        "    def g():\n"
+        "        return 3\n"
+        "else:\n"
+        "    def g():\n"
+        "        return 4\n"
+        "try:\n"
+        "    pass\n"
+        "finally:\n"
+        "    def h():\n"
+        "        return 5\n"
+        "with open(__file__) as handle:\n"
+        "    def w():\n"
+        "        return 6\n"
+        "for item in ():\n"
+        "    pass\n"
+        "else:\n"
+        "    def v():\n"
+        "        return 7\n"
+        "match sys.argv:\n"
+        "    case []:\n"
+        "        def m():\n"
+        "            return 8\n"
+    )
+    assert _all_units(text) == [
+        (5, 6), (8, 10), (12, 13), (15, 16), (20, 21), (23, 24), (28, 29), (32, 33)
+    ]  # fmt: skip
+    sliced = elide(text, _all_units(text))
+    assert split_lines(sliced)[4] == "    pass\n" and split_lines(sliced)[31] == "        pass\n"
+    _assert_sliced_well(text, sliced)
+
+
+def test_one_line_bodies_hold_no_unit() -> None:
+    text = "import sys\nif sys.argv: x = 1; y = 2\nelse: z = 3\nclass A: '''a\nb'''\n"
+    assert _all_units(text) == []
+
+
+def test_docstrings_are_units_unless_a_future_import_follows() -> None:
+    text = (
+        '"""Module.\n'
+        "\n"
+        'More."""\n'
+        "import os\n"
+        "class A:\n"
+        '    """Class.\n'
+        "\n"
+        '    More."""\n'
+        "    x = 1\n"
+        '    """A bare string\n'
+        '    used as a comment."""; y = 2\n'
+        "z = 3; '''not\n"
+        "alone'''\n"
+    )
+    assert _all_units(text) == [(1, 3), (6, 8)]
+    sliced = elide(text, _all_units(text))
+    assert sliced.startswith("pass\n\n\nimport os\nclass A:\n    pass\n\n\n    x = 1\n")
+    _assert_sliced_well(text, sliced)
+    future = text.replace("import os\n", "from __future__ import annotations\n")
+    assert _all_units(future) == [(6, 8)]
+    _assert_sliced_well(future, elide(future, _all_units(future)))
+
+
+def test_nested_units_with_crlf_and_no_final_newline() -> None:
+    text = (
+        "if True:\r\n    def f():\r\n        return 1\r\nelse:\r\n    def f():\r\n        return 2"
+    )
+    assert _all_units(text) == [(2, 3), (5, 6)]
+    sliced = elide(text, _all_units(text))
+    assert sliced == "if True:\r\n    pass\r\n\r\nelse:\r\n    pass\r\n"
     _assert_sliced_well(text, sliced)
 
 

@@ -265,7 +265,7 @@ Payload = tuple[str, bytes | None, list[str] | None, list[tuple[int, int]]]
 
 # `leakguard.slicing.PLAN_VERSION`, not imported so that a warm run need not load it
 # (tests/test_slicing.py checks they agree).
-_PLAN_VERSION = 1
+_PLAN_VERSION = 2
 
 
 def _admitted(

@@ -6,11 +6,16 @@ test method of a 3,000-line test module). A rule that declares `regions` (next t
 `could_fire`) names the `ast` nodes it needs to see whole; the rest of the file's
 *units* are elided before LibCST parses it.
 
-Units are the top-level `def`/`async def` statements and the methods directly in
-top-level classes, each with its decorators. Everything else (imports, module-level
-statements, `if`/`try` blocks, class headers and the non-def statements of class
-bodies) is always kept: classes are never elided whole, so the names a file defines
-and its class skeletons stay visible to every analysis.
+Units are the statements outside functions that no analysis needs unless a region
+names them: every `def`/`async def` not nested in a function (at module level, in a
+class body at any depth, in a block of an `if`/`try`/`with`/`for`/`while`/`match`
+outside functions), each with its decorators, and every string statement there that
+spans several lines (docstrings). Everything else (imports, assignments and other
+simple statements, the headers of compound statements, classes' headers and their
+non-unit statements) is always kept: classes are never elided whole, so the names a
+file defines and its class skeletons stay visible to every analysis. A region node
+inside a unit keeps that unit; a region node holding units (a class, a module-level
+`if`) keeps all of them.
 
 The facts pass (which has the `ast` tree) computes a `Plan` (`plan`): the units' line
 spans and, per rule with regions, the units it needs. The analysis phase (which has
@@ -25,7 +30,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from leakguard.triage import TriageTree, first_line, growth_root, root_name
@@ -37,7 +42,7 @@ Span = tuple[int, int]
 # `~` cannot start a rule code, so `triage.admitted` skips it.
 PLAN_KEY = "~slices"
 # Part of the facts cache key: a cached plan of another shape is never read.
-PLAN_VERSION = 1
+PLAN_VERSION = 2
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # Python's tokenizer ends lines at "\r\n", "\r" and "\n" only (`str.splitlines` also
@@ -52,12 +57,16 @@ def split_lines(text: str) -> list[str]:
 
 
 class _Unit:
-    __slots__ = ("_tree", "_uses", "first", "imports", "last", "node")
+    __slots__ = ("_tree", "_uses", "first", "imports", "in_class", "last", "node")
 
-    def __init__(self, first: int, last: int, node: ast.AST, tree: TriageTree) -> None:
+    def __init__(
+        self, first: int, last: int, node: ast.stmt, in_class: bool, tree: TriageTree
+    ) -> None:
         self.first = first
         self.last = last
         self.node = node
+        # A def in a class body is a method, not a module binding.
+        self.in_class = in_class
         self._tree = tree
         # Names bound by imports inside the unit (filled by `units`): analysis.imports
         # resolves them in the whole file (`def a(): import pickle as p` serves
@@ -86,30 +95,75 @@ def _bound_by(statement: ast.Import | ast.ImportFrom) -> set[str]:
     return {alias.asname or alias.name for alias in statement.names}
 
 
-def _candidates(module: ast.Module) -> Iterable[ast.FunctionDef | ast.AsyncFunctionDef]:
-    for statement in module.body:
-        if isinstance(statement, _FUNCTIONS):
-            yield statement
-        elif isinstance(statement, ast.ClassDef):
-            yield from (s for s in statement.body if isinstance(s, _FUNCTIONS))
+def _blocks(statement: ast.stmt) -> Iterator[list[ast.stmt]]:
+    """The statement lists of a compound statement (`else`, `except`, `finally` and
+    `case` blocks included)."""
+    for _, value in ast.iter_fields(statement):
+        if isinstance(value, list) and value:
+            if isinstance(value[0], ast.stmt):
+                yield value
+            elif isinstance(value[0], (ast.ExceptHandler, ast.match_case)):
+                yield from (item.body for item in value)
 
 
-def _span(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: Sequence[str]) -> Span | None:
+def outside_functions(tree: TriageTree) -> list[tuple[ast.stmt, bool]]:
+    """Every statement not nested in a function, in line order, each with whether it
+    sits in a class body (the file's skeleton and its units; remembered on the tree)."""
+    found: list[tuple[ast.stmt, bool]] | None = tree.memo.get("slicing.outside")
+    if found is None:
+        found = []
+        pending: list[tuple[list[ast.stmt], bool]] = [(tree.tree.body, False)]
+        while pending:
+            body, in_class = pending.pop()
+            for statement in body:
+                found.append((statement, in_class))
+                if isinstance(statement, ast.ClassDef):
+                    pending.append((statement.body, True))
+                elif not isinstance(statement, _FUNCTIONS):
+                    pending.extend((block, in_class) for block in _blocks(statement))
+        found.sort(key=lambda pair: (pair[0].lineno, pair[0].col_offset))
+        tree.memo["slicing.outside"] = found
+    return found
+
+
+def _is_unit(statement: ast.stmt, future_line: int) -> bool:
+    if isinstance(statement, _FUNCTIONS):
+        return True
+    # A string statement that spans one line would save no line. One before a
+    # `from __future__` import stays: `pass` there would make that import invalid.
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+        and (statement.end_lineno or statement.lineno) > statement.lineno
+        and statement.lineno > future_line
+    )
+
+
+def _span(node: ast.stmt, lines: Sequence[str]) -> Span | None:
     """The unit's whole lines, or None when they are not its alone (a decorator whose
-    `@` sits on an earlier line, code after its end on the last line)."""
+    `@` sits on an earlier line, code before its start or after its end on the same
+    line)."""
     first = first_line(node)
     last = node.end_lineno
     if last is None or last > len(lines):
         return None
-    head = lines[first - 1].lstrip(_INDENT)
-    if not head.startswith(("@", "def", "async")):
+    if isinstance(node, _FUNCTIONS):
+        head = lines[first - 1].lstrip(_INDENT)
+        if not head.startswith(("@", "def", "async")):
+            return None
+    elif _column_text(lines[first - 1], 0, node.col_offset).strip(_INDENT):
         return None
-    # `ast` columns count UTF-8 bytes.
-    tail = lines[last - 1].encode("utf-8")[node.end_col_offset or 0 :].decode("utf-8", "replace")
+    tail = _column_text(lines[last - 1], node.end_col_offset or 0, None)
     rest = tail.strip().lstrip(";").strip()
     if rest and not rest.startswith("#") and rest != "\\":
         return None
     return first, last
+
+
+def _column_text(line: str, start: int, end: int | None) -> str:
+    """The text of `line` between two `ast` columns (which count UTF-8 bytes)."""
+    return line.encode("utf-8")[start:end].decode("utf-8", "replace")
 
 
 def units(tree: TriageTree) -> list[_Unit]:
@@ -117,11 +171,19 @@ def units(tree: TriageTree) -> list[_Unit]:
     found: list[_Unit] | None = tree.memo.get("slicing.units")
     if found is None:
         lines = split_lines(tree.text)
+        future = [
+            s.lineno
+            for s in tree.tree.body
+            if isinstance(s, ast.ImportFrom) and s.module == "__future__"
+        ]
+        future_line = max(future, default=0)
         found = []
-        for node in _candidates(tree.tree):
+        for node, in_class in outside_functions(tree):
+            if not _is_unit(node, future_line):
+                continue
             span = _span(node, lines)
             if span is not None:
-                found.append(_Unit(span[0], span[1], node, tree))
+                found.append(_Unit(span[0], span[1], node, in_class, tree))
         starts = [unit.first for unit in found]
         imports: list[ast.Import | ast.ImportFrom] = [*tree.of(ast.Import)]
         imports.extend(tree.of(ast.ImportFrom))
@@ -157,19 +219,20 @@ def needed_units(tree: TriageTree, regions: Iterable[ast.AST]) -> list[int]:
 
 def module_scope_names(tree: TriageTree) -> set[str]:
     """Names the always-kept code mentions (module-level statements, class headers and
-    non-def statements of class bodies), the names of top-level definitions, and names
-    declared `global` anywhere: a superset of what `analysis.scopes.module_bindings` and
-    `global` declarations can bind at module level."""
+    non-unit statements of class bodies), the names of the functions and classes the
+    module binds (`module_definitions`), and names declared `global` anywhere: a
+    superset of what `analysis.scopes.module_bindings` and `global` declarations can
+    bind at module level."""
     found: set[str] | None = tree.memo.get("slicing.module_names")
     if found is None:
-        found = set()
+        found = set(module_definitions(tree))
         in_units = {id(unit.node) for unit in units(tree)}
         pending: list[ast.AST] = list(tree.tree.body)
         while pending:
             node = pending.pop()
             if id(node) in in_units:
                 continue
-            if isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
+            if isinstance(node, ast.ClassDef):
                 found.add(node.name)
             elif isinstance(node, ast.Name):
                 found.add(node.id)
@@ -182,9 +245,55 @@ def module_scope_names(tree: TriageTree) -> set[str]:
     return found
 
 
+def module_definitions(tree: TriageTree) -> dict[str, list[ast.stmt]]:
+    """The functions and classes the module binds, by name: defined at top level or in
+    a block of a module-level `if`/`try`/... (`try: from x import f` / `except
+    ImportError: def f(): ...` binds `f` twice)."""
+    found: dict[str, list[ast.stmt]] | None = tree.memo.get("slicing.definitions")
+    if found is None:
+        found = {}
+        for statement, in_class in outside_functions(tree):
+            if not in_class and isinstance(statement, (*_FUNCTIONS, ast.ClassDef)):
+                found.setdefault(statement.name, []).append(statement)
+        tree.memo["slicing.definitions"] = found
+    return found
+
+
+def module_classes(tree: TriageTree) -> dict[str, list[ast.ClassDef]]:
+    """The classes the module binds, by name (`module_definitions`)."""
+    return {
+        name: classes
+        for name, statements in module_definitions(tree).items()
+        if (classes := [s for s in statements if isinstance(s, ast.ClassDef)])
+    }
+
+
+def enclosing_class(tree: TriageTree, node: ast.AST) -> ast.ClassDef | None:
+    """The outermost class outside functions whose span holds `node` (a class of the
+    module, at top level or in a module-level block, around a method or a nested
+    class's method), `node` itself excluded."""
+    line = getattr(node, "lineno", None)
+    if line is None:
+        return None
+    spans: list[tuple[int, int, ast.ClassDef]] | None = tree.memo.get("slicing.classes")
+    if spans is None:
+        spans = []
+        for statement, _ in outside_functions(tree):
+            # Line order: a class inside the previous outermost one is not outermost.
+            if isinstance(statement, ast.ClassDef) and not (
+                spans and statement.lineno <= spans[-1][1]
+            ):
+                last = statement.end_lineno or statement.lineno
+                spans.append((first_line(statement), last, statement))
+        tree.memo["slicing.classes"] = spans
+    index = bisect.bisect_right(spans, line, key=lambda span: span[0]) - 1
+    if index < 0 or line > spans[index][1] or spans[index][2] is node:
+        return None
+    return spans[index][2]
+
+
 def units_of(tree: TriageTree) -> list[ast.AST]:
-    """The `ast` nodes of the file's units (top-level defs, methods of top-level
-    classes)."""
+    """The `ast` nodes of the file's units (defs outside functions, docstrings)."""
     return [unit.node for unit in units(tree)]
 
 
@@ -198,20 +307,21 @@ def container_regions(tree: TriageTree, growths: Iterable[ast.AST]) -> list[ast.
     releases it (`analysis.loops.persistence_of` / `release_of`): each growth (a
     `triage.is_growth` shape); the class around it (instance and class attributes are
     bound and released in other methods); for a root name the module may bind (a
-    global, a class), every unit naming it and the top-level class of that name; for
+    global, a class), every unit naming it and the module's classes of that name; for
     an unknown root (`f().append`), the growth's whole top-level statement."""
     module_names = module_scope_names(tree)
-    classes = {s.name: s for s in tree.tree.body if isinstance(s, ast.ClassDef)}
+    classes = module_classes(tree)
     found: list[ast.AST] = []
     for site, root in ((g, root) for g in growths for root in _growth_roots(g)):
         found.append(site)
-        outer = tree.outermost(site)
-        if outer is not None and (root is None or isinstance(outer, ast.ClassDef)):
-            found.append(outer)
-        if root is not None and root in module_names:
+        klass = enclosing_class(tree, site)
+        if klass is not None:
+            found.append(klass)
+        if root is None:
+            found.extend(s for s in [tree.outermost(site)] if s is not None)
+        elif root in module_names:
             found.extend(units_naming(tree, root))
-            if root in classes:
-                found.append(classes[root])
+            found.extend(classes.get(root, ()))
     return found
 
 
@@ -224,34 +334,38 @@ def _growth_roots(growth: ast.AST) -> list[str | None]:
 
 def class_regions(tree: TriageTree, functions: Iterable[ast.AST]) -> list[ast.AST]:
     """Regions of a rule that judges a function with what its class and the file's
-    top-level definitions say about it (attributes bound in other methods, `Klass.attr`
-    receivers, methods inherited from base classes of the file, `@cli.command()` of a
-    decorated group function): each function, its top-level statement (the whole class
-    for a method), the top-level classes and functions it names (decorators included),
-    and the base classes of the file those classes derive from, transitively."""
-    classes = {s.name: s for s in tree.tree.body if isinstance(s, ast.ClassDef)}
-    defined = {s.name: s for s in tree.tree.body if isinstance(s, _FUNCTIONS)}
+    module-level definitions say about it (attributes bound in other methods,
+    `Klass.attr` receivers, methods inherited from base classes of the file,
+    `@cli.command()` of a decorated group function): each function, the whole class
+    around it (`enclosing_class`), the module's classes and functions it names
+    (decorators included), and the base classes of the file those classes derive
+    from, transitively."""
+    definitions = module_definitions(tree)
+    classes = module_classes(tree)
     found: list[ast.AST] = []
-    wanted: list[str] = []
+    wanted: list[ast.ClassDef] = []
     for function in functions:
         found.append(function)
-        outer = tree.outermost(function)
-        if isinstance(outer, ast.ClassDef):
-            wanted.append(outer.name)
-        elif outer is not None:
-            found.append(outer)
-        named = {node.id for node in tree.walk(function) if isinstance(node, ast.Name)}
-        wanted.extend(sorted(named & classes.keys()))
-        found.extend(defined[name] for name in sorted(named & defined.keys()))
-    seen: set[str] = set()
+        klass = enclosing_class(tree, function)
+        if klass is not None:
+            wanted.append(klass)
+        named = sorted({node.id for node in tree.walk(function) if isinstance(node, ast.Name)})
+        for name in named:
+            for statement in definitions.get(name, ()):
+                if isinstance(statement, ast.ClassDef):
+                    wanted.append(statement)
+                else:
+                    found.append(statement)
+    seen: set[int] = set()
     while wanted:
-        name = wanted.pop()
-        klass = classes.get(name)
-        if klass is None or name in seen:
+        klass = wanted.pop()
+        if id(klass) in seen:
             continue
-        seen.add(name)
+        seen.add(id(klass))
         found.append(klass)
-        wanted.extend(base.id for base in klass.bases if isinstance(base, ast.Name))
+        for base in klass.bases:
+            if isinstance(base, ast.Name):
+                wanted.extend(classes.get(base.id, ()))
     return found
 
 

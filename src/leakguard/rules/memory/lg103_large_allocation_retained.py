@@ -27,7 +27,7 @@ from leakguard.analysis.sizes import (
 )
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
-from leakguard.slicing import container_regions
+from leakguard.slicing import container_regions, module_classes
 from leakguard.triage import (
     SCOPES,
     TriageTree,
@@ -86,7 +86,7 @@ class LargeAllocationRetained(GrowthRule, LoopTrackingRule):
     @staticmethod
     def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
         """Every growth in a loop, with what says where its container lives and what
-        releases it (`slicing.container_regions`), and the top-level classes it builds
+        releases it (`slicing.container_regions`), and the module's classes it builds
         a value with (`_wrapper_releases` reads their release methods)."""
         growths = [
             node
@@ -94,7 +94,7 @@ class LargeAllocationRetained(GrowthRule, LoopTrackingRule):
             for node in tree.within(loop, SCOPES)
             if is_growth(node, GROW_METHODS)
         ]
-        classes = {s.name: s for s in tree.tree.body if isinstance(s, ast.ClassDef)}
+        classes = module_classes(tree)
         built = {
             node.func.id
             for growth in growths
@@ -103,7 +103,7 @@ class LargeAllocationRetained(GrowthRule, LoopTrackingRule):
         }
         return [
             *container_regions(tree, growths),
-            *(classes[name] for name in sorted(built & classes.keys())),
+            *(klass for name in sorted(built & classes.keys()) for klass in classes[name]),
         ]
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
