@@ -35,8 +35,20 @@ heavy = sorted(
     if name.split(".")[0] in ("libcst", "pebble")
     or name.startswith(("leakguard.rules.", "leakguard.analyzer"))
 )
+parsers = sorted(
+    name for name in sys.modules
+    if name in ("yaml", "tomllib", "tomli", "tempfile", "importlib.resources")
+)
 with open(os.environ["LEAKGUARD_PROBE_OUT"], "w") as out:
-    json.dump({"status": status, "heavy": heavy, "engine": "leakguard.engine" in sys.modules}, out)
+    json.dump(
+        {
+            "status": status,
+            "heavy": heavy,
+            "engine": "leakguard.engine" in sys.modules,
+            "parsers": parsers,
+        },
+        out,
+    )
 """
 
 SOURCES = {
@@ -56,6 +68,13 @@ def probe(cwd: Path, *argv: str) -> tuple[int, list[str]]:
 
 def probe_engine(cwd: Path, *argv: str) -> tuple[int, list[str], bool]:
     """Exit status, heavy modules imported, whether the engine was imported."""
+    result = probe_all(cwd, *argv)
+    return result["status"], result["heavy"], result["engine"]
+
+
+def probe_all(cwd: Path, *argv: str) -> dict[str, Any]:
+    """`probe_engine`'s findings and the configuration parsers (and `tempfile`, which
+    only writing the cache needs) imported."""
     out = cwd / "probe.json"
     env = {**os.environ, "LEAKGUARD_PROBE_OUT": str(out), "NO_COLOR": "1"}
     subprocess.run(
@@ -67,8 +86,8 @@ def probe_engine(cwd: Path, *argv: str) -> tuple[int, list[str], bool]:
         check=True,
         timeout=120,
     )
-    result = json.loads(out.read_text())
-    return result["status"], result["heavy"], result["engine"]
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
 
 
 @pytest.fixture
@@ -90,6 +109,32 @@ def test_a_warm_run_imports_neither_libcst_nor_the_rules(project: Path, output: 
     status, heavy = probe(project, *argv)
     assert status == 1  # the cached finding still fails the run
     assert heavy == []
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "parser"),
+    [
+        (".leakguard.yaml", "fail-on: warning\n", "yaml"),
+        ("pyproject.toml", '[tool.leakguard]\nfail-on = "warning"\n', "tomllib"),
+    ],
+)
+def test_a_warm_run_imports_no_configuration_parser(
+    project: Path, name: str, text: str, parser: str
+) -> None:
+    (project / name).write_text(text)
+    for path in (project / "app").iterdir():
+        # Old enough to be trusted from their stat: the warm run writes no cache.
+        old = path.stat().st_mtime_ns - 3600 * 10**9
+        os.utime(path, ns=(old, old))
+    argv = ("check", "app", "--jobs", "1")
+    cold = probe_all(project, *argv)
+    assert cold["status"] == 1
+    assert parser in cold["parsers"] and "tempfile" in cold["parsers"]
+    warm = probe_all(project, *argv)
+    assert warm["status"] == 1
+    assert warm["parsers"] == []
+    # Without the cache, the configuration is parsed again.
+    assert parser in probe_all(project, *argv, "--no-cache")["parsers"]
 
 
 def test_a_changed_file_imports_the_analysis_again(project: Path) -> None:

@@ -13,21 +13,17 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache
-from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from leakguard.finding import Severity
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+    from leakguard.cache import DocumentCache
 
 USER_CONFIG_NAMES = (".leakguard.yaml", "leakguard.yaml", "pyproject.toml")
 
@@ -55,6 +51,7 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
 )
 
 
+DEFAULT_CACHE_DIR = ".leakguard_cache"
 DEFAULT_MAX_FILE_SIZE = 2_000_000  # bytes
 # Per-file budgets (see engine/supervisor): a file whose analysis takes longer, or needs
 # more address space, is stopped and reported; the run goes on.
@@ -71,93 +68,6 @@ _MAX_FILE_MEMORY_MB = 1 << 30
 MAX_CONFIG_BYTES = 1_000_000
 MAX_CONFIG_DEPTH = 32
 MAX_CONFIG_VALUES = 100_000
-
-# libyaml's parser when available: the pure-Python one took ~0.3 s per run for the
-# bundled rule files, a large share of a warm-cache run.
-_BaseLoader: Any = yaml.CSafeLoader if getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader
-
-
-class _StrictLoader(_BaseLoader):  # type: ignore[misc]
-    """Safe YAML with duplicate keys and out-of-range integers reported, not resolved
-    silently (YAML says a duplicate key is an error; PyYAML keeps the last one)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
-        seen: set[tuple[str, str]] = set()
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
-                continue
-            identity = (key_node.tag, key_node.value)
-            if identity in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
-                )
-            seen.add(identity)
-        return super().construct_mapping(node, deep=deep)
-
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        try:
-            return int(super().construct_yaml_int(node))
-        except ValueError:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"integer too large ({len(node.value)} digits)", node.start_mark
-            ) from None
-
-
-_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
-_StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_yaml_map)
-
-
-def _load_yaml(text: str) -> Any:
-    loader = _StrictLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_node_size(node)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
-class _TooBig(Exception):
-    def __init__(self, where: str, problem: str) -> None:
-        super().__init__(problem)
-        self.where = where
-        self.problem = problem
-
-
-def _check_node_size(root: yaml.Node) -> None:
-    """Reject documents too deep or too large once aliases are expanded, in time linear
-    in the document's size (aliases are shared nodes: sizes are memoised per node)."""
-    sizes: dict[int, int] = {}
-    active: set[int] = set()
-
-    def size(node: yaml.Node, depth: int, where: str) -> int:
-        if depth > MAX_CONFIG_DEPTH:
-            raise _TooBig(where, f"nested more than {MAX_CONFIG_DEPTH} levels deep")
-        known = sizes.get(id(node))
-        if known is not None:
-            return known
-        if id(node) in active:
-            raise _TooBig(where, "a value contains itself (recursive alias)")
-        active.add(id(node))
-        total = 1
-        if isinstance(node, yaml.SequenceNode):
-            for item in node.value:
-                total += size(item, depth + 1, where)
-        elif isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                inner = f"{where}.{key.value}" if isinstance(key, yaml.ScalarNode) else where
-                total += size(key, depth + 1, where) + size(value, depth + 1, inner.lstrip("."))
-        if total > MAX_CONFIG_VALUES:
-            raise _TooBig(
-                where, f"more than {MAX_CONFIG_VALUES:,} values once aliases are expanded"
-            )
-        active.discard(id(node))
-        sizes[id(node)] = total
-        return total
-
-    size(root, 0, "")
 
 
 class ConfigError(Exception):
@@ -210,28 +120,53 @@ _RULE_KEYS_OPTIONAL = {
 }
 
 
-def _bundled_dir(kind: str) -> resources.abc.Traversable:
+def _bundled_dir(kind: str) -> Traversable:
+    folder = Path(__file__).parent / "_bundled" / kind
+    if folder.is_dir():
+        return folder  # importlib.resources costs ~3-10 ms of imports a run
+    from importlib import resources
+
     return resources.files("leakguard") / "_bundled" / kind
 
 
-@cache
-def bundled_rule_specs() -> dict[str, RuleSpec]:
-    """All rule definitions shipped with leakguard, by id."""
-    specs: dict[str, RuleSpec] = {}
+# The bundled rule definitions, read once per process (`bundled_rule_specs`).
+_BUNDLED: dict[str, RuleSpec] = {}
+
+
+def bundled_rule_specs(documents: DocumentCache | None = None) -> dict[str, RuleSpec]:
+    """All rule definitions shipped with leakguard, by id. With `documents`, their
+    parsed YAML comes from that cache while the bundle's text is unchanged."""
+    if _BUNDLED:
+        return _BUNDLED
     folder = _bundled_dir("rules")
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".yaml"):
-            continue
-        source = f"bundled rules/{entry.name}"
-        try:
-            raw = _load_yaml(entry.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ConfigError(source, "<document>", f"invalid YAML: {exc}") from None
+    texts = {
+        entry.name: entry.read_text(encoding="utf-8")
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".yaml")
+    }
+    specs: dict[str, RuleSpec] = {}
+    for name, raw in _parse_document(documents, "bundled rules", texts, _rule_documents).items():
+        source = f"bundled rules/{name}"
         spec = _parse_rule_spec(raw, source)
         if spec.id in specs:
             raise ConfigError(source, "id", f"duplicate rule id {spec.id}")
         specs[spec.id] = spec
-    return specs
+    _BUNDLED.update(specs)
+    return _BUNDLED
+
+
+def _rule_documents(texts: Mapping[str, str]) -> dict[str, Any]:
+    from leakguard.config_yaml import rule_documents
+
+    return rule_documents(texts)
+
+
+def _parse_document(
+    documents: DocumentCache | None, kind: str, texts: Mapping[str, str], parse: Any
+) -> Any:
+    if documents is None:
+        return parse(texts)
+    return documents.parse(kind, texts, parse)
 
 
 def bundled_doc(rule_id: str) -> str | None:
@@ -305,7 +240,7 @@ class Config:
     include_pyi: bool = False
     # Apply the excludes to files named explicitly too (pre-commit names every file).
     force_exclude: bool = False
-    cache_dir: str = ".leakguard_cache"
+    cache_dir: str = DEFAULT_CACHE_DIR
     # Larger files are reported under `errors` instead of analysed: LibCST parses about
     # 0.1-0.2 MB/s, so one multi-megabyte generated file would dominate a run.
     # 0 disables the limit.
@@ -388,8 +323,11 @@ _TOP_LEVEL_KEYS = {
 }
 
 
-def find_user_config(start: Path) -> Path | None:
-    """The nearest `.leakguard.yaml`, `leakguard.yaml` or `pyproject.toml` with our table."""
+def find_user_config(
+    start: Path, documents: Callable[[Path], DocumentCache | None] | None = None
+) -> Path | None:
+    """The nearest `.leakguard.yaml`, `leakguard.yaml` or `pyproject.toml` with our table.
+    `documents(folder)`: where a `pyproject.toml` parsed before may come from."""
     try:
         here = start.resolve()
     except (OSError, RuntimeError):  # a symlink loop: look from where the link is
@@ -401,28 +339,31 @@ def find_user_config(start: Path) -> Path | None:
             candidate = folder / name
             if not candidate.is_file():
                 continue
-            if name != "pyproject.toml" or _pyproject_has_table(candidate):
+            if name != "pyproject.toml":
+                return candidate
+            if _pyproject_has_table(candidate, documents(folder) if documents else None):
                 return candidate
     return None
 
 
-def _pyproject_has_table(path: Path) -> bool:
+def _pyproject_has_table(path: Path, documents: DocumentCache | None = None) -> bool:
     try:
         raw = path.read_bytes()
     except OSError:
         return False
+    if b"leakguard" not in raw:
+        return False  # any spelling of our table names it (and TOML costs ~5 ms)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         # Undecodable but meant for us: `read_user_config` reports it.
         return b"tool.leakguard" in raw
     try:
-        data = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
+        return "table" in _parse_document(documents, "toml", {"": text}, _toml_tool_table)
+    except ConfigError:
         # A broken file that means to configure us must be reported, not skipped
         # (`read_user_config` names the problem); one that doesn't is not our business.
         return "tool.leakguard" in text
-    return isinstance(data.get("tool"), dict) and "leakguard" in data["tool"]
 
 
 def _read_config_text(path: Path, source: str) -> str:
@@ -452,8 +393,11 @@ def _read_config_text(path: Path, source: str) -> str:
         ) from None
 
 
-def read_user_config(path: Path) -> dict[str, Any]:
-    """The raw user table from a config file; syntax problems raise `ConfigError`."""
+def read_user_config(path: Path, documents: DocumentCache | None = None) -> dict[str, Any]:
+    """The raw user table from a config file; syntax problems raise `ConfigError`. With
+    `documents`, a table parsed before from the same text comes from that cache (only a
+    document that parsed without error is ever kept there; the table is validated by
+    `apply_user_table` on every run either way)."""
     source = str(path)
     text = _read_config_text(path, source)
     if path.suffix not in (".toml", ".yaml", ".yml"):
@@ -465,40 +409,47 @@ def read_user_config(path: Path) -> dict[str, Any]:
         )
     if path.suffix == ".toml":
         try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(source, "<document>", f"invalid TOML: {exc}") from None
-        except RecursionError:
-            raise ConfigError(source, "<document>", "nested too deeply") from None
-        except ValueError as exc:  # e.g. an integer over Python's digit limit
-            raise ConfigError(source, "<document>", f"invalid value: {exc}") from None
-        table = data.get("tool", {}).get("leakguard", {})
+            found = _parse_document(documents, "toml", {"": text}, _toml_tool_table)
+        except ConfigError as exc:
+            raise ConfigError(source, exc.key, exc.problem) from None
+        table = found.get("table", {})
         if not isinstance(table, dict):
             raise ConfigError(source, "tool.leakguard", "expected a table")
         _check_depth(table, source, "tool.leakguard")
         return table
+    table = _parse_document(documents, "yaml", {"": text}, lambda t: _yaml_table(t[""], source))
+    assert isinstance(table, dict)
+    return table
+
+
+def _tomllib() -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return tomllib
+
+
+def _toml_tool_table(texts: Mapping[str, str]) -> dict[str, Any]:
+    """`{"table": ...}` with the document's `tool.leakguard` value, `{}` without one; a
+    document that is not TOML raises `ConfigError` (naming no file: the caller does)."""
+    tomllib = _tomllib()
     try:
-        data = _load_yaml(text)
-    except _TooBig as exc:
-        raise ConfigError(source, exc.where or "<document>", exc.problem) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(source, "<document>", _yaml_problem(exc)) from None
+        data = tomllib.loads(texts[""])
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("", "<document>", f"invalid TOML: {exc}") from None
     except RecursionError:
-        raise ConfigError(source, "<document>", "nested too deeply") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(source, "<document>", "expected a mapping at the top level")
-    return data
+        raise ConfigError("", "<document>", "nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer over Python's digit limit
+        raise ConfigError("", "<document>", f"invalid value: {exc}") from None
+    tool = data.get("tool")
+    return {"table": tool["leakguard"]} if isinstance(tool, dict) and "leakguard" in tool else {}
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """One line: `invalid YAML at line L, column C: problem`."""
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        mark = exc.problem_mark
-        problem = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-        return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
-    return "invalid YAML: " + " ".join(str(exc).split())
+def _yaml_table(text: str, source: str) -> dict[str, Any]:
+    from leakguard.config_yaml import yaml_table
+
+    return yaml_table(text, source)
 
 
 def _check_depth(value: Any, source: str, where: str, depth: int = 0) -> None:
@@ -528,16 +479,49 @@ def load_config(
     config_file: Path | None = None,
     cli: CliOverrides | None = None,
     base: Mapping[str, RuleSpec] | None = None,
+    *,
+    cache: bool = False,
 ) -> Config:
-    """Build the effective configuration for a run over `targets`."""
-    specs = dict(base if base is not None else bundled_rule_specs())
+    """Build the effective configuration for a run over `targets`. With `cache`, the
+    parsed configuration documents are kept in the project's cache directory, so a run
+    whose configuration did not change imports no YAML (or TOML) parser."""
     cli = cli or CliOverrides()
-    path = config_file or find_user_config(targets[0] if targets else Path.cwd())
-    user: dict[str, Any] = read_user_config(path) if path else {}
+    # Where the cache is by default, for each folder a configuration is looked for in.
+    caches: dict[Path, DocumentCache] = {}
+
+    def documents_at(folder: Path) -> DocumentCache:
+        folder = folder.resolve()
+        if folder not in caches:
+            caches[folder] = _documents(folder / DEFAULT_CACHE_DIR)
+        return caches[folder]
+
+    start = targets[0] if targets else Path.cwd()
+    path = config_file or find_user_config(start, documents_at if cache else None)
     source = str(path) if path else "<defaults>"
     root = path.resolve().parent if path else Path.cwd().resolve()
-    config = apply_user_table(specs, user, source, root)
-    return apply_cli(config, cli)
+    documents = documents_at(root) if cache else None
+    # The user's document is looked up where the cache is by default: where it says the
+    # cache is cannot be known before it is read.
+    user: dict[str, Any] = read_user_config(path, documents) if path else {}
+    moved = user.get("cache-dir", DEFAULT_CACHE_DIR)
+    if documents is not None and moved != DEFAULT_CACHE_DIR:
+        # Nothing is written where the user moved the cache from.
+        documents = _documents(root / moved) if _is_directory_name(moved) else None
+    specs = dict(base if base is not None else bundled_rule_specs(documents))
+    config = apply_cli(apply_user_table(specs, user, source, root), cli)
+    if documents is not None:
+        documents.save()
+    return config
+
+
+def _documents(directory: Path) -> DocumentCache:
+    from leakguard.cache import DocumentCache
+
+    return DocumentCache(directory)
+
+
+def _is_directory_name(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and "\0" not in value
 
 
 def apply_user_table(
@@ -635,8 +619,8 @@ def apply_user_table(
             f"expected MiB between {_MIN_FILE_MEMORY_MB} and {_MAX_FILE_MEMORY_MB:,} "
             "(0 for no limit)",
         )
-    cache_dir = user.get("cache-dir", ".leakguard_cache")
-    if not isinstance(cache_dir, str) or not cache_dir.strip() or "\0" in cache_dir:
+    cache_dir = user.get("cache-dir", DEFAULT_CACHE_DIR)
+    if not _is_directory_name(cache_dir):
         raise ConfigError(source, prefix + "cache-dir", "expected a directory name")
     return Config(
         rules=specs,
