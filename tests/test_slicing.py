@@ -409,6 +409,26 @@ def test_findings_are_identical_sliced_and_whole(target: Path) -> None:
     assert sliced.parsed_lines <= whole.parsed_lines
 
 
+_WITH_REGIONS = sorted(
+    code
+    for code, rule in rule_classes().items()
+    if declares_regions(rule) and (RULE_FIXTURES / code).is_dir()
+)
+
+
+@pytest.mark.parametrize("code", _WITH_REGIONS)
+def test_each_rule_alone_finds_the_same_sliced_and_whole(code: str) -> None:
+    """With every rule selected, one rule without regions keeps a fixture whole; alone,
+    each rule's own fixtures are sliced by its regions only."""
+    target = RULE_FIXTURES / code
+    config = make_config(target, select=[code])
+    sliced = check([target], config, jobs=1, use_cache=False, slicing=True)
+    whole = check([target], config, jobs=1, use_cache=False, slicing=False)
+    assert _outcome(sliced) == _outcome(whole)
+    assert sliced.findings
+    assert sliced.parsed_lines <= whole.parsed_lines
+
+
 def test_slicing_happens_on_the_fixtures() -> None:
     """The comparison above proves something: fixtures of rules with regions are sliced."""
     config = make_config(RULE_FIXTURES / "LG401", select=["LG401", "LG402"])
@@ -581,3 +601,181 @@ def test_lg108_keeps_evictions_and_callers_and_elides_the_rest() -> None:
     whole = analyze_text(kept, "t.py", config, admitted=rules)
     assert [(f.rule, f.line) for f in sliced.findings] == [("LG108", 10)]
     assert sliced.findings == whole.findings
+
+
+# -- request paths: a helper is judged by the handlers that reach it --------------------
+
+_REQUEST_PATH_MODULE = """\
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Flask
+
+app = Flask(__name__)
+
+
+def unrelated():
+    return sum(range(10))
+
+
+def _resize_all(images):
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(len, images))
+
+
+def middle(images):
+    return _resize_all(images)
+
+
+def thumbnails():
+    return middle([b"x"])
+
+
+async def fetch_all(urls):
+    return await asyncio.gather(*(asyncio.to_thread(len, url) for url in urls))
+
+
+async def fan_out(urls):
+    return await middle_async(urls)
+
+
+async def middle_async(urls):
+    await asyncio.to_thread(len, urls)
+    return await fetch_all(urls)
+
+
+def create_app():
+    app.add_url_rule("/thumbnails", view_func=thumbnails)
+    app.add_url_rule("/fetch", view_func=fan_out)
+    return app
+"""
+
+# `Items.get` is a handler because `create_app` registers its class, which names no
+# method.
+_VIEW_MODULE = """\
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Flask
+from flask.views import View
+
+app = Flask(__name__)
+
+
+class Items(View):
+    def get(self):
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return list(pool.map(len, ["a"]))
+
+
+def unrelated():
+    return sum(range(10))
+
+
+def create_app():
+    app.add_url_rule("/items", view_func=Items.as_view("items"))
+    return app
+"""
+
+# A file with a `__main__` block is a script (`batch` runs once) unless it has a handler.
+_SCRIPT_MODULE = """\
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Flask
+
+app = Flask(__name__)
+
+
+def batch():
+    pool = ThreadPoolExecutor(2)
+    return list(pool.map(len, ["a"]))
+
+
+def unrelated():
+    return sum(range(10))
+
+
+@app.route("/ping")
+def ping():
+    return "pong"
+
+
+if __name__ == "__main__":
+    app.run()
+"""
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "elided_units"),
+    [
+        ("LG204", _REQUEST_PATH_MODULE, [(9, 10), (13, 15), (18, 19), (22, 23)]),
+        ("LG205", _REQUEST_PATH_MODULE, [(9, 10)]),
+        ("LG206", _REQUEST_PATH_MODULE, [(9, 10), (26, 27), (30, 31), (34, 36)]),
+        ("LG206", _VIEW_MODULE, [(15, 16)]),
+        ("LG206", _SCRIPT_MODULE, [(13, 14)]),
+    ],
+)
+def test_a_request_path_keeps_its_callers_and_registrations(
+    code: str, text: str, elided_units: list[Span]
+) -> None:
+    """`_resize_all` runs per request only through `middle` and `thumbnails` (two calls
+    back), a handler because `create_app` registers it (`middle_async` likewise through
+    `fan_out`); `Items.get` is a handler through a registration that names its class
+    only; `ping` makes the file with a `__main__` block no script."""
+    config = make_config(Path("."), select=[code])
+    _, verdict = collect_file(text, "t.py", sorted(COLLECTORS), config)
+    assert verdict is not None and PLAN_KEY in verdict
+    rules = admitted(verdict, None)
+    assert rules == [code]
+    spans = elided(verdict[PLAN_KEY], rules)
+    assert spans == elided_units
+    sliced = analyze_text(text, "t.py", config, admitted=rules, elide_spans=spans)
+    whole = analyze_text(text, "t.py", config, admitted=rules)
+    assert sliced.findings and sliced.findings == whole.findings
+
+
+_VALIDATED_MODULE = """\
+import asyncio
+
+from fastapi import FastAPI
+from pydantic import BaseModel, field_validator
+
+app = FastAPI()
+
+
+class Batch(BaseModel):
+    ids: list[int]
+
+    @field_validator("ids")
+    @classmethod
+    def at_most_100(cls, value):
+        if len(value) > 100:
+            raise ValueError("too many ids")
+        return value
+
+
+async def load(item):
+    return item
+
+
+@app.post("/load")
+async def load_many(batch: Batch):
+    return await asyncio.gather(*(load(i) for i in batch.ids))
+
+
+@app.post("/loose")
+async def load_loose(ids: list[int]):
+    return await asyncio.gather(*(load(i) for i in ids))
+"""
+
+
+def test_model_facts_of_a_sliced_file_are_those_of_the_whole_file(tmp_path: Path) -> None:
+    """LG205 does not keep `Batch.at_most_100` (a unit it never names), yet its bound on
+    `Batch.ids` still counts: a sliced file's model facts are the run's, collected from
+    the whole file."""
+    (tmp_path / "app.py").write_text(_VALIDATED_MODULE)
+    config = make_config(tmp_path, select=["LG205"])
+    sliced = check([tmp_path], config, jobs=1, use_cache=False, slicing=True)
+    whole = check([tmp_path], config, jobs=1, use_cache=False, slicing=False)
+    assert [(f.rule, f.line) for f in sliced.findings] == [("LG205", 31)]
+    assert _outcome(sliced) == _outcome(whole)
+    assert sliced.parsed_lines < whole.parsed_lines

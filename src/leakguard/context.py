@@ -38,6 +38,9 @@ class FileContext:
         self.path = path
         self.source = source
         self.module = module
+        # Some units are elided (blank): a fact about the whole file comes from the
+        # run's project facts (collected from the whole text), not from `module`.
+        self.sliced = parsed_source is not None and parsed_source != source
         self.module_name = module_name
         self.imports = ImportTable.from_module(module, module_name)
         self.constants = ConstantTable.from_module(module)

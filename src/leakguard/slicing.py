@@ -33,7 +33,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from leakguard.triage import TriageTree, first_line, growth_root, root_name
+from leakguard.triage import SCOPES, TriageTree, first_line, growth_root, root_name
 
 # First and last line of a unit, 1-based, inclusive.
 Span = tuple[int, int]
@@ -366,6 +366,105 @@ def class_regions(tree: TriageTree, functions: Iterable[ast.AST]) -> list[ast.AS
         for base in klass.bases:
             if isinstance(base, ast.Name):
                 wanted.extend(classes.get(base.id, ()))
+    return found
+
+
+def caller_regions(
+    tree: TriageTree, functions: Iterable[ast.FunctionDef | ast.AsyncFunctionDef], depth: int
+) -> list[ast.AST]:
+    """Regions of a rule whose analysis follows calls by name into `functions` (as
+    `analysis.request_paths` does: `f()`, `x.f()`, `Klass()` for `Klass.__init__`, a
+    function handed over as an argument): each of them and every function whose own
+    code mentions the name one of them is called by, transitively, `depth` calls back."""
+    mentions = _mentions(tree)
+    owners = _owners(tree)
+    found: list[ast.AST] = []
+    seen: set[int] = set()
+    frontier: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    for function in functions:
+        if id(function) not in seen:
+            seen.add(id(function))
+            found.append(function)
+            frontier.append(function)
+    for _ in range(depth):
+        words = {function.name for function in frontier}
+        words.update(owners[id(f)] for f in frontier if f.name == "__init__" and id(f) in owners)
+        frontier = []
+        for word in sorted(words):
+            for caller in mentions.get(word, ()):
+                if id(caller) not in seen:
+                    seen.add(id(caller))
+                    found.append(caller)
+                    frontier.append(caller)
+        if not frontier:
+            break
+    return found
+
+
+def callee_regions(tree: TriageTree, nodes: Iterable[ast.AST], depth: int = 1) -> list[ast.AST]:
+    """Regions of a rule whose analysis looks up, by name, the functions of the file that
+    `nodes` call or hand over (`f(x)`, `self.f(x)`, `submit(f, x)`): every function named
+    by a name or an attribute in them, and in those, `depth` calls deep."""
+    by_name: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
+    for function in tree.functions:
+        by_name.setdefault(function.name, []).append(function)
+    found: list[ast.AST] = []
+    seen: set[int] = set()
+    pending = list(nodes)
+    for _ in range(depth):
+        words: set[str] = set()
+        for node in pending:
+            for child in tree.walk(node):
+                if isinstance(child, ast.Name):
+                    words.add(child.id)
+                elif isinstance(child, ast.Attribute):
+                    words.add(child.attr)
+        pending = []
+        for word in sorted(words):
+            for function in by_name.get(word, ()):
+                if id(function) not in seen:
+                    seen.add(id(function))
+                    found.append(function)
+                    pending.append(function)
+        if not pending:
+            break
+    return found
+
+
+def _mentions(
+    tree: TriageTree,
+) -> dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """Word (a name, or an attribute's name) -> the functions whose own code (their
+    decorators and parameters included, nested scopes left out) mentions it."""
+    found: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] | None = tree.memo.get(
+        "slicing.mentions"
+    )
+    if found is None:
+        found = {}
+        for function in tree.functions:
+            words: set[str] = set()
+            for node in tree.within(function, SCOPES):
+                if isinstance(node, ast.Name):
+                    words.add(node.id)
+                elif isinstance(node, ast.Attribute):
+                    words.add(node.attr)
+            for word in words:
+                found.setdefault(word, []).append(function)
+        tree.memo["slicing.mentions"] = found
+    return found
+
+
+def _owners(tree: TriageTree) -> dict[int, str]:
+    """id(function) -> the name of the class whose body defines it."""
+    found: dict[int, str] | None = tree.memo.get("slicing.owners")
+    if found is None:
+        found = {
+            id(node): klass.name
+            for klass in tree.of(ast.ClassDef)
+            for node in tree.within(klass, SCOPES)
+            if isinstance(node, _FUNCTIONS)
+        }
+        tree.memo["slicing.owners"] = found
     return found
 
 

@@ -465,6 +465,69 @@ def calls_match(tree: TriageTree, patterns: Iterable[str]) -> bool:
     return False
 
 
+def calls_matching(tree: TriageTree, patterns: Iterable[str]) -> list[ast.Call]:
+    """The calls `calls_match` answers for, one by one (a rule's regions)."""
+    wanted = list(patterns)
+    if not calls_match(tree, wanted):
+        return []
+    wildcards = [pattern for pattern in wanted if pattern.endswith(".*")]
+    lasts = {pattern.rsplit(".", 1)[-1] for pattern in wanted if not pattern.endswith(".*")}
+    return [
+        call
+        for call in tree.of(ast.Call)
+        if last_names(tree, call.func) & lasts
+        or (wildcards and _names_match(tree.names_of_call(call), wildcards))
+    ]
+
+
+def in_function(tree: TriageTree, node: ast.AST) -> bool:
+    """Whether `node` sits in a function or lambda (not at module or class level)."""
+    return bool(_scopes_around(tree, node, (*_FUNCTIONS, ast.Lambda)))
+
+
+def enclosing_function(
+    tree: TriageTree, node: ast.AST
+) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The innermost function around `node`, its decorators included, lambdas skipped
+    (`FileContext.enclosing_function` on CPython's `ast`)."""
+    found = _scopes_around(tree, node, _FUNCTIONS)
+    return found[-1] if found else None  # type: ignore[return-value]
+
+
+_Scope = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+
+
+def _scopes_around(
+    tree: TriageTree, node: ast.AST, kinds: tuple[type[_Scope], ...]
+) -> list[_Scope]:
+    """The scopes of these kinds that hold `node`, outermost first."""
+    where = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+    found: list[tuple[tuple[int, int], _Scope]] = []
+    scope: _Scope
+    for scope in tree.of(*kinds):
+        if scope is node:
+            continue
+        if isinstance(scope, ast.Lambda):
+            start = (scope.lineno, scope.col_offset)
+        else:
+            start = (first_line(scope), 0)
+        end = (scope.end_lineno or scope.lineno, scope.end_col_offset or 0)
+        if start <= where <= end:
+            found.append((start, scope))
+    found.sort(key=lambda pair: pair[0])
+    return [scope for _, scope in found]
+
+
+def last_names(tree: TriageTree, func: ast.expr) -> set[str]:
+    """What a rule's `visit_Call` may see as the called name: an attribute, or a name as
+    written or through any import that binds it (`from time import sleep as nap`)."""
+    if isinstance(func, ast.Attribute):
+        return {func.attr}
+    if isinstance(func, ast.Name):
+        return {func.id, *(t.rsplit(".", 1)[-1] for t in tree.targets.get(func.id, ()))}
+    return set()
+
+
 def imports_any(tree: TriageTree, roots: Iterable[str]) -> bool:
     """Whether the file imports (anywhere) from one of these top-level packages."""
     imported = {

@@ -14,11 +14,14 @@ built with it in the same module. An `async def` command runs under its own
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from leakguard.analysis.frameworks import is_request_handler
+from leakguard.analysis.frameworks import is_request_handler, may_be_handlers, route_registrations
 from leakguard.analysis.imports import dotted_name
 from leakguard.context import FileContext
+from leakguard.triage import TriageTree
 from leakguard.walker import descendants
 
 _CLI_DECORATORS = frozenset({"command", "group", "callback"})
@@ -86,6 +89,29 @@ def is_entry_point(function: cst.FunctionDef, context: FileContext) -> bool:
         if last in _CLI_DECORATORS:
             return True
     return _is_script(context)
+
+
+def entry_point_regions(tree: TriageTree) -> list[ast.AST]:
+    """What `is_entry_point` reads beyond the function and the module's statements (a
+    rule's regions): in a file with a `__main__` block (a script unless it has a request
+    handler), every function that may be a request handler and the calls that may
+    register one."""
+    if "__main__" not in tree.text or not any(
+        isinstance(statement, ast.If) and _is_main_test_ast(statement.test)
+        for statement in tree.tree.body
+    ):
+        return []
+    return [*may_be_handlers(tree), *route_registrations(tree)]
+
+
+def _is_main_test_ast(test: ast.expr) -> bool:
+    """`_is_main_test` on CPython's `ast`."""
+    if not isinstance(test, ast.Compare):
+        return False
+    parts = [test.left, *test.comparators]
+    names = {p.id for p in parts if isinstance(p, ast.Name)}
+    strings = {p.value for p in parts if isinstance(p, ast.Constant)}
+    return "__name__" in names and "__main__" in strings
 
 
 def is_cli_command(function: cst.FunctionDef, context: FileContext) -> bool:

@@ -16,7 +16,7 @@ import libcst as cst
 
 from leakguard.analysis.imports import dotted_name
 from leakguard.context import FileContext
-from leakguard.triage import TriageTree, calls_resolve_to, dotted
+from leakguard.triage import TriageTree, calls_resolve_to, calls_resolving_to, dotted
 from leakguard.walker import descendants
 
 HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "trace"})
@@ -207,14 +207,43 @@ def may_have_request_handlers(tree: TriageTree) -> bool:
             last = {written.rsplit(".", 1)[-1], qualified.rsplit(".", 1)[-1]}
             if last & views or written.endswith(("MethodView", "HTTPEndpoint")):
                 return True
-    for call in tree.of(ast.Call):
-        func = call.func
-        if isinstance(func, ast.Attribute):
-            if func.attr in _REGISTRATION_CALLS:
-                return True
-            # Any method call may register through a keyword (`endpoint=handler`).
-            if any(k.arg in _REGISTRATION_KEYWORDS for k in call.keywords):
-                return True
+    if any(_may_register(call) for call in tree.of(ast.Call)):
+        return True
     # Route factories are recognised by the call's resolved name (`ImportTable.call_name`),
     # so `os.environ.get` is no `aiohttp.web.get`.
     return calls_resolve_to(tree, _ROUTE_FACTORIES)
+
+
+def _may_register(call: ast.Call) -> bool:
+    """A method call that may register a handler (`add_url_rule`, `endpoint=handler`)."""
+    func = call.func
+    if not isinstance(func, ast.Attribute):
+        return False
+    return func.attr in _REGISTRATION_CALLS or any(
+        k.arg in _REGISTRATION_KEYWORDS for k in call.keywords
+    )
+
+
+def route_registrations(tree: TriageTree) -> list[ast.Call]:
+    """The calls `route_index` may learn a handler from, on CPython's `ast` (for a rule's
+    regions: `def create_app(): app.add_url_rule("/", view_func=items)` makes `items` a
+    handler wherever `create_app` sits)."""
+    found = [call for call in tree.of(ast.Call) if _may_register(call)]
+    found.extend(calls_resolving_to(tree, _ROUTE_FACTORIES))
+    return found
+
+
+def may_be_handlers(tree: TriageTree) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The functions `is_request_handler` may hold for without their class (a route
+    decorator, or a name some registration call mentions), on CPython's `ast`."""
+    registered = {
+        node.id
+        for call in route_registrations(tree)
+        for node in tree.walk(call)
+        if isinstance(node, ast.Name)
+    }
+    return [
+        function
+        for function in tree.functions
+        if function.name in registered or any(map(_may_route, function.decorator_list))
+    ]

@@ -1007,10 +1007,17 @@ register_collector(FactCollector(COLLECTOR, TOKENS, collect, triage=could_apply)
 
 
 def local_facts(context: FileContext) -> dict[str, Any]:
+    """This file's model facts: collected from its tree, or, when units of the tree are
+    elided (`leakguard.slicing`), the run's facts of the whole file (validators and
+    handlers in elided units still count)."""
     cached = context.memo.get("pydantic_models.local")
     if isinstance(cached, dict):
         return cached
-    facts = collect(context)
+    project: ProjectIndex | None = context.project
+    if context.sliced and project is not None and COLLECTOR in project.facts:
+        facts = dict(project.of(COLLECTOR).get(context.module_name) or {})
+    else:
+        facts = collect(context)
     context.memo["pydantic_models.local"] = facts
     return facts
 

@@ -17,14 +17,17 @@ Callers choose which calls to follow (LG204 skips calls already under a timeout)
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import offload_call
-from leakguard.analysis.frameworks import is_request_handler
+from leakguard.analysis.frameworks import is_request_handler, route_registrations
 from leakguard.context import FileContext
+from leakguard.slicing import caller_regions
+from leakguard.triage import TriageTree
 from leakguard.walker import SCOPE_NODES, descendants, iter_children
 
 _DEPENDENCY_MARKERS = frozenset({"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends"})
@@ -133,6 +136,17 @@ def request_paths(
             break
     context.memo[memo_key] = paths
     return paths
+
+
+def request_path_regions(
+    tree: TriageTree, functions: Iterable[ast.FunctionDef | ast.AsyncFunctionDef], max_depth: int
+) -> list[ast.AST]:
+    """What `request_paths(context, max_depth)` reads to tell whether `functions` run per
+    request (a rule's regions): the functions that may call them, as many calls back as
+    a path may take (a handler's `Depends(f)` and its call to the helper are one more),
+    and the calls that may register a handler anywhere in the file."""
+    found = caller_regions(tree, functions, max_depth + 2)
+    return [*found, *route_registrations(tree)] if found else []
 
 
 def _callee_names(call: cst.Call, context: FileContext) -> list[str]:

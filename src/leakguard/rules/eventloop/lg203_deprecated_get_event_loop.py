@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import coroutine_of
@@ -9,7 +11,7 @@ from leakguard.config import RuleSpec
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace
 from leakguard.fixes.names import reference
 from leakguard.rule import LintRule
-from leakguard.triage import TriageTree
+from leakguard.triage import TriageTree, last_names
 
 # The deprecated calls whose module also has `get_running_loop` (a configured wrapper
 # such as `mycompany.compat.get_event_loop` may not).
@@ -23,6 +25,14 @@ class DeprecatedGetEventLoop(LintRule):
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """A call to something named `get_event_loop` (perhaps renamed on import)."""
         return "get_event_loop" in tree.called
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """The calls to something named `get_event_loop`: the finding and its coroutine
+        are in the call's function."""
+        return [
+            call for call in tree.of(ast.Call) if "get_event_loop" in last_names(tree, call.func)
+        ]
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

@@ -10,6 +10,7 @@ runs no model, where a timeout would only abandon a half-written file.
 
 from __future__ import annotations
 
+import ast
 from functools import cached_property
 
 import libcst as cst
@@ -22,14 +23,14 @@ from leakguard.analysis.asyncio_facts import (
     offload_call,
 )
 from leakguard.analysis.files import file_handles
-from leakguard.analysis.request_paths import qualified_name, request_paths
+from leakguard.analysis.request_paths import qualified_name, request_path_regions, request_paths
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.analysis.summaries import summary_index
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.finding import Related
 from leakguard.rule import LintRule
-from leakguard.triage import TriageTree
+from leakguard.triage import TriageTree, enclosing_function, last_names
 
 _OFFLOAD_NAMES = frozenset({"run_in_executor", "to_thread", "run_sync", "run_in_threadpool"})
 # Awaited wrappers that pass their awaitable arguments through (timeouts are judged apart).
@@ -55,6 +56,20 @@ class OffloadWithoutTimeout(LintRule):
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """A call to an offloading function (perhaps renamed on import)."""
         return bool(tree.called & _OFFLOAD_NAMES)
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """Each offloading call's function and the functions that may reach it from a
+        request handler of the file (`request_paths`)."""
+        if not tree.called & _OFFLOAD_NAMES:
+            return []
+        around = [
+            enclosing_function(tree, call)
+            for call in tree.of(ast.Call)
+            if last_names(tree, call.func) & _OFFLOAD_NAMES
+        ]
+        functions = [function for function in around if function is not None]
+        return request_path_regions(tree, functions, int(spec.option("max_call_depth")))
 
     @cached_property
     def _extra_timeouts(self) -> frozenset[str]:

@@ -13,7 +13,7 @@ import libcst as cst
 from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.bindings import assigned_values
 from leakguard.analysis.calls import positional_arg
-from leakguard.analysis.entrypoints import is_entry_point
+from leakguard.analysis.entrypoints import entry_point_regions, is_entry_point
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.pydantic_models import (
     COLLECTOR,
@@ -27,12 +27,18 @@ from leakguard.analysis.pydantic_models import (
     request_handlers,
     resolve_field,
 )
-from leakguard.analysis.request_paths import functions_with_owner, qualified_name, request_paths
+from leakguard.analysis.request_paths import (
+    functions_with_owner,
+    qualified_name,
+    request_path_regions,
+    request_paths,
+)
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.analysis.summaries import summary_index
 from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
-from leakguard.triage import SCOPES, TriageTree, dotted
+from leakguard.slicing import callee_regions
+from leakguard.triage import SCOPES, TriageTree, dotted, enclosing_function, last_names
 from leakguard.walker import SCOPE_NODES, descendants
 
 _WRAPPERS = frozenset({"enumerate", "sorted", "reversed", "list", "tuple", "set", "iter"})
@@ -46,16 +52,6 @@ FanOut = tuple[cst.BaseExpression, cst.BaseExpression | None]
 _POOL_MAPS = ("map", "imap", "imap_unordered", "starmap")
 _POOL_NAME = re.compile(r"executor|pool", re.IGNORECASE)
 _AST_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
-
-
-def _last_names(tree: TriageTree, func: ast.expr) -> set[str]:
-    """What `visit_Call` may see as the called name: an attribute, or a name as written
-    or through any import that binds it."""
-    if isinstance(func, ast.Attribute):
-        return {func.attr}
-    if isinstance(func, ast.Name):
-        return {func.id, *(t.rsplit(".", 1)[-1] for t in tree.targets.get(func.id, ()))}
-    return set()
 
 
 @dataclass(frozen=True)
@@ -72,27 +68,25 @@ class UnboundedConcurrency(LintRule):
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
-        """A fan-out shape `visit_Call` looks at: `gather(*...)`, a spawn method called
-        in a `for` loop or a comprehension, or `map(f, xs)` on a receiver named like a
-        pool (names perhaps renamed on import)."""
-        spawns = frozenset(spec.option("spawn_methods"))
-        if not tree.functions or not tree.called & {"gather", *spawns, *_POOL_MAPS}:
-            return False
-        for call in tree.of(ast.Call):
-            names = _last_names(tree, call.func)
-            starred = any(isinstance(a, ast.Starred) for a in call.args)
-            if "gather" in names and starred:
-                return True
-            if names & set(_POOL_MAPS) and isinstance(call.func, ast.Attribute):
-                receiver = (dotted(call.func.value) or "").rsplit(".", 1)[-1]
-                if _POOL_NAME.search(receiver) and (len(call.args) >= 2 or starred):
-                    return True
-        loops: list[ast.AST] = [*tree.of(ast.For), *tree.of(*_AST_COMPREHENSIONS)]
-        return any(
-            isinstance(node, ast.Call) and node.args and _last_names(tree, node.func) & spawns
-            for loop in loops
-            for node in tree.within(loop, SCOPES)
-        )
+        """A fan-out shape `visit_Call` looks at (`_fan_outs`)."""
+        return bool(_fan_outs(tree, spec))
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """Each fan-out's function, the functions it names (the per-item work whose
+        limiter counts, a length-checking helper), the functions that may reach it from a
+        request handler (`request_paths`) and, in a script, the handlers."""
+        around = [enclosing_function(tree, call) for call in _fan_outs(tree, spec)]
+        functions = [function for function in around if function is not None]
+        if not functions:
+            return []
+        depth = int(spec.option("max_call_depth"))
+        return [
+            *functions,
+            *callee_regions(tree, functions),
+            *request_path_regions(tree, functions, depth),
+            *entry_point_regions(tree),
+        ]
 
     @cached_property
     def _spawn_methods(self) -> frozenset[str]:
@@ -346,6 +340,33 @@ class UnboundedConcurrency(LintRule):
                     break
         self.context.memo[key] = result
         return result
+
+
+def _fan_outs(tree: TriageTree, spec: RuleSpec) -> list[ast.Call]:
+    """The fan-out shapes `visit_Call` looks at: `gather(*...)`, a spawn method called in
+    a `for` loop or a comprehension, or `map(f, xs)` on a receiver named like a pool
+    (names perhaps renamed on import)."""
+    spawns = frozenset(spec.option("spawn_methods"))
+    if not tree.functions or not tree.called & {"gather", *spawns, *_POOL_MAPS}:
+        return []
+    found: list[ast.Call] = []
+    for call in tree.of(ast.Call):
+        names = last_names(tree, call.func)
+        starred = any(isinstance(a, ast.Starred) for a in call.args)
+        if "gather" in names and starred:
+            found.append(call)
+        elif names & set(_POOL_MAPS) and isinstance(call.func, ast.Attribute):
+            receiver = (dotted(call.func.value) or "").rsplit(".", 1)[-1]
+            if _POOL_NAME.search(receiver) and (len(call.args) >= 2 or starred):
+                found.append(call)
+    loops: list[ast.AST] = [*tree.of(ast.For), *tree.of(*_AST_COMPREHENSIONS)]
+    found.extend(
+        node
+        for loop in loops
+        for node in tree.within(loop, SCOPES)
+        if isinstance(node, ast.Call) and node.args and last_names(tree, node.func) & spawns
+    )
+    return found
 
 
 def _comprehension_source(

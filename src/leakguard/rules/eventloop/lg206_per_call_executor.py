@@ -3,21 +3,26 @@ handler or a function that runs per call) instead of once for the process."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from functools import cached_property
 
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_file
-from leakguard.analysis.entrypoints import is_entry_point
+from leakguard.analysis.entrypoints import entry_point_regions, is_entry_point
 from leakguard.analysis.imports import dotted_name, matches_any
-from leakguard.analysis.lifecycle import STARTUP_AND_SHUTDOWN, is_lifecycle_hook
+from leakguard.analysis.lifecycle import (
+    STARTUP_AND_SHUTDOWN,
+    is_lifecycle_hook,
+    registration_calls,
+)
 from leakguard.analysis.model_loads import declared_globals, persistent_key
-from leakguard.analysis.request_paths import request_paths
+from leakguard.analysis.request_paths import request_path_regions, request_paths
 from leakguard.config import RuleSpec
 from leakguard.finding import Severity
 from leakguard.rule import LintRule
-from leakguard.triage import TriageTree, calls_resolve_to
+from leakguard.triage import TriageTree, calls_resolve_to, calls_resolving_to, enclosing_function
 from leakguard.walker import SCOPE_NODES, descendants
 
 # Calls that run work on a pool handed to them without keeping it; any other call given
@@ -36,6 +41,24 @@ class PerCallExecutor(LintRule):
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """A call that may resolve to one of the configured pool constructors."""
         return calls_resolve_to(tree, spec.option("pool_constructors"))
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """Each pool constructor call in a function, with what tells whether that function
+        runs per call: the functions that may reach it from a request handler
+        (`request_paths`), the life-cycle registrations and, in a script, the handlers."""
+        calls = calls_resolving_to(tree, spec.option("pool_constructors"))
+        around = [enclosing_function(tree, call) for call in calls]
+        functions = [function for function in around if function is not None]
+        if not functions:
+            return []
+        depth = int(spec.option("max_call_depth"))
+        return [
+            *functions,
+            *request_path_regions(tree, functions, depth),
+            *registration_calls(tree),
+            *entry_point_regions(tree),
+        ]
 
     @cached_property
     def _last_names(self) -> frozenset[str]:

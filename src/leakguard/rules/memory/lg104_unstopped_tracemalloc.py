@@ -19,6 +19,8 @@ otherwise every sequential start/stop would be reported; the doc recommends `try
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from leakguard.analysis.cleanup import self_calls
@@ -36,7 +38,7 @@ from leakguard.analysis.tracemalloc_facts import (
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
-from leakguard.triage import TriageTree, calls_match
+from leakguard.triage import TriageTree, calls_match, calls_matching, in_function
 from leakguard.walker import SCOPE_NODES, descendants
 
 _ENTER_METHODS = ("__enter__", "__aenter__")
@@ -59,6 +61,19 @@ class UnstoppedTracemalloc(LintRule):
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """A call that may start tracing."""
         return calls_match(tree, spec.option("start_calls"))
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """Each start call's top-level statement (a method's whole class: its
+        `__exit__`/`tearDown` may stop tracing); a start outside any function looks for
+        a stop in the whole module."""
+        found: list[ast.AST] = []
+        for call in calls_matching(tree, spec.option("start_calls")):
+            outer = tree.outermost(call)
+            if outer is None or not in_function(tree, call):
+                return None
+            found.append(outer)
+        return found
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)

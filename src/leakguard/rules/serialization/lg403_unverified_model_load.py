@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from leakguard.analysis.calls import keyword_arg, positional_arg
@@ -15,7 +17,8 @@ from leakguard.analysis.integrity import (
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
-from leakguard.triage import TriageTree, calls_resolve_to
+from leakguard.slicing import callee_regions
+from leakguard.triage import TriageTree, calls_resolve_to, calls_resolving_to, enclosing_function
 
 # Keyword names under which the loaders above take their source.
 _SOURCE_KEYWORDS = ("filename", "f", "file", "filepath", "path", "path_or_bytes", "export_dir")
@@ -33,6 +36,25 @@ class UnverifiedModelLoad(LintRule):
         return calls_resolve_to(tree, spec.option("model_load_calls")) or calls_resolve_to(
             tree, spec.option("generic_load_calls")
         )
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """Each load's function with the functions of the file it may call, as deep as a
+        digest check is looked for (`integrity.checked_before`) and, for a pickle-like
+        loader, the imports of ML packages (`_model_context` reads every import). A load
+        outside any function is judged with the module's own code: the whole file."""
+        generic = calls_resolving_to(tree, spec.option("generic_load_calls"))
+        functions: list[ast.AST] = []
+        for call in [*calls_resolving_to(tree, spec.option("model_load_calls")), *generic]:
+            function = enclosing_function(tree, call)
+            if function is None:
+                return None
+            functions.append(function)
+        depth = int(spec.option("max_call_depth"))
+        found = [*functions, *callee_regions(tree, functions, depth)]
+        if generic:
+            found.extend(_ml_imports(tree, spec.option("ml_packages")))
+        return found
 
     def visit_Call(self, node: cst.Call) -> None:
         if not node.args:
@@ -97,3 +119,17 @@ class UnverifiedModelLoad(LintRule):
         if isinstance(scope, cst.ClassDef):
             return f"the body of class `{scope.name.value}`"
         return "this module"
+
+
+def _ml_imports(tree: TriageTree, packages: list[str]) -> list[ast.AST]:
+    """The imports that may bind a name to one of `packages` (relative ones included: the
+    file's own package may be one)."""
+    wanted = set(packages)
+    found: list[ast.AST] = []
+    for statement in tree.of(ast.Import):
+        if any(alias.name.split(".", 1)[0] in wanted for alias in statement.names):
+            found.append(statement)
+    for source in tree.of(ast.ImportFrom):
+        if source.level or (source.module or "").split(".", 1)[0] in wanted:
+            found.append(source)
+    return found
