@@ -48,13 +48,21 @@ class Parses:
 YAML = "select: [LG4]\nrules:\n  LG401:\n    extend_unsafe_calls: [mylib.unsafe_load]\n"
 
 
-def test_a_warm_load_parses_nothing_and_gives_the_same_config(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Parses, Any]:
+    """A project with a YAML configuration loaded once with the cache: the parses
+    counter (emptied) and that configuration."""
     parses = Parses(monkeypatch)
     (tmp_path / ".leakguard.yaml").write_text(YAML)
     cold = parses.load([tmp_path], cache=True)
     assert parses.take() == ["_rule_documents", "_yaml_table"]
+    return parses, cold
+
+
+def test_a_warm_load_parses_nothing_and_gives_the_same_config(
+    tmp_path: Path, cached: tuple[Parses, Any]
+) -> None:
+    parses, cold = cached
     assert (tmp_path / ".leakguard_cache" / "v1" / "documents.json").is_file()
     warm = parses.load([tmp_path], cache=True)
     assert parses.take() == []
@@ -142,12 +150,8 @@ def test_a_document_json_cannot_give_back_is_not_kept(tmp_path: Path) -> None:
     assert not documents.path.exists()
 
 
-def test_a_corrupt_document_file_is_ignored(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    parses = Parses(monkeypatch)
-    (tmp_path / ".leakguard.yaml").write_text(YAML)
-    cold = parses.load([tmp_path], cache=True)
+def test_a_corrupt_document_file_is_ignored(tmp_path: Path, cached: tuple[Parses, Any]) -> None:
+    parses, cold = cached
     stored = tmp_path / ".leakguard_cache" / "v1" / "documents.json"
     for corrupt in ("{not json", "[]", json.dumps({"k": 1})):
         stored.write_text(corrupt)

@@ -19,6 +19,7 @@ from leakguard.cache import (
     RACY_MARGIN_NS,
     fresh,
 )
+from leakguard.config import Config
 from leakguard.engine import RunResult, check
 from leakguard.testing import make_config
 
@@ -90,13 +91,21 @@ def test_stamp_rule() -> None:
     assert not fresh(stamp, stamp, 0)
 
 
-def test_unchanged_files_are_served_without_being_read(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def checked(project: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Reads, Config, RunResult]:
+    """The project checked once (every file read): the reads counter (emptied), the
+    configuration and the run."""
     reads = Reads(monkeypatch)
     config = make_config(project)
     cold = check([project], config, jobs=1)
     assert len(reads.take()) == len(SOURCES)
+    return reads, config, cold
+
+
+def test_unchanged_files_are_served_without_being_read(
+    project: Path, checked: tuple[Reads, Config, RunResult]
+) -> None:
+    reads, config, cold = checked
     warm = check([project], config, jobs=1)
     assert reads.take() == []
     assert all(r.from_cache for r in warm.results)
@@ -145,14 +154,11 @@ def test_a_racy_file_is_hashed_again(project: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_a_touched_but_unchanged_file_is_still_served(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, checked: tuple[Reads, Config, RunResult]
 ) -> None:
-    reads = Reads(monkeypatch)
-    config = make_config(project)
-    cold = check([project], config, jobs=1)
+    reads, config, cold = checked
     touched = project / "app" / "loader.py"
     os.utime(touched)
-    reads.take()
     run = check([project], config, jobs=1)
     assert reads.take() == [SOURCES["app/loader.py"].encode()]
     assert all(r.from_cache for r in run.results)
