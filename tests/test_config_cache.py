@@ -158,3 +158,17 @@ def test_a_corrupt_document_file_is_ignored(tmp_path: Path, cached: tuple[Parses
         parses.take()
         assert parses.load([tmp_path], cache=True) == cold
         assert parses.take() == ["_rule_documents", "_yaml_table"]
+
+
+@pytest.mark.parametrize("flag", ["--show-settings", "--show-files"])
+def test_showing_the_settings_or_files_writes_no_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], flag: str
+) -> None:
+    from leakguard.cli import main
+
+    (tmp_path / ".leakguard.yaml").write_text(YAML)
+    (tmp_path / "app.py").write_text("x = 1\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", flag]) == 0
+    assert "app.py" in capsys.readouterr().out or flag == "--show-settings"
+    assert not (tmp_path / ".leakguard_cache").exists()

@@ -217,7 +217,9 @@ def _check(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         print("leakguard: --jobs must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    config = load_config(paths, args.config, _overrides(args), cache=not args.no_cache)
+    # `--show-settings`/`--show-files` only look: they leave no cache behind.
+    looking = args.show_settings or args.show_files
+    config = load_config(paths, args.config, _overrides(args), cache=not (args.no_cache or looking))
     if args.show_settings or args.show_files:
         from leakguard.settings import show_files, show_settings
 
