@@ -403,11 +403,15 @@ def caller_regions(
 
 def callee_regions(tree: TriageTree, nodes: Iterable[ast.AST], depth: int = 1) -> list[ast.AST]:
     """Regions of a rule whose analysis looks up, by name, the functions of the file that
-    `nodes` call or hand over (`f(x)`, `self.f(x)`, `submit(f, x)`): every function named
-    by a name or an attribute in them, and in those, `depth` calls deep."""
+    `nodes` call or hand over (`f(x)`, `self.f(x)`, `submit(f, x)`, `Klass(x)` for
+    `Klass.__init__`): every function named by a name or an attribute in them, and in
+    those, `depth` calls deep."""
     by_name: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
+    owners = _owners(tree)
     for function in tree.functions:
         by_name.setdefault(function.name, []).append(function)
+        if function.name == "__init__" and id(function) in owners:
+            by_name.setdefault(owners[id(function)], []).append(function)
     found: list[ast.AST] = []
     seen: set[int] = set()
     pending = list(nodes)

@@ -70,7 +70,8 @@ _PASS_THROUGH = (
     cst.BooleanOperation,
     cst.IfExp,  # as a branch's value (its test ends in `_echo_end`)
 )
-_MAX_HOPS = 3  # locals that forward the value before it is returned
+# Locals that forward the value before it is returned, and calls into the file's functions.
+MAX_HOPS = 3
 # Roots of long-lived state a handler may store a setting into.
 _STATE_ROOTS = frozenset({"self", "cls"})
 
@@ -85,7 +86,7 @@ def only_reaches_response(
     Conservative: a read inside a nested function or lambda, a subscript, a loop, a
     `while` test, or an argument to any other call counts as work.
     """
-    return _only_echoed(function, name, _MAX_HOPS, _Module(context))
+    return _only_echoed(function, name, MAX_HOPS, _Module(context))
 
 
 class _Module:
@@ -384,7 +385,7 @@ def _attribute_reads(
             and isinstance(holder.target, cst.Name)
         ):
             loops.append(holder.target.value)  # the items of a collection field
-        elif not _ends_inert(function, name, path, _MAX_HOPS, module, locals_):
+        elif not _ends_inert(function, name, path, MAX_HOPS, module, locals_):
             if not chain:
                 return None
             sized.add(chain[-1])

@@ -17,6 +17,7 @@ own body; nested functions and classes are separate scopes.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -27,6 +28,7 @@ from leakguard.analysis.calls import positional_arg
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.scopes import bound_names
 from leakguard.context import FileContext
+from leakguard.triage import TriageTree, calls_resolving_to
 from leakguard.walker import descendants, iter_children
 
 _OWN_BODY_STOP = (cst.FunctionDef, cst.ClassDef)
@@ -344,6 +346,54 @@ class ExceptionTracker:
             if any(self._carrier(i, facts, depth - 1, seen) is not Carrier.NONE for i in items):
                 return Carrier.DERIVED
         return Carrier.NONE
+
+
+_AST_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+@dataclass
+class ExceptionSites:
+    """Where an `ExceptionTracker` may find exception text, on `ast` (for a rule's
+    regions): `scopes`, the functions whose own code (nested defs and classes apart)
+    holds an `except ... as name`, a call that may be a traceback or other text call,
+    or which may be registered exception handlers (`handlers`, by id: by decorator, or
+    named in a registration call or an `exception_handlers=` mapping); and those
+    `registrations` (`_registered_handlers` reads the whole file)."""
+
+    scopes: list[ast.FunctionDef | ast.AsyncFunctionDef]
+    handlers: set[int]
+    registrations: list[ast.Call]
+
+    def own(self, tree: TriageTree, scope: ast.AST) -> list[ast.AST]:
+        """The nodes of `scope`'s own code, as `ExceptionTracker.facts` sees it."""
+        return tree.within(scope, _AST_SCOPES)
+
+
+def exception_sites(tree: TriageTree, text_calls: Iterable[str] = ()) -> ExceptionSites:
+    sources: set[int] = {id(h) for h in tree.of(ast.ExceptHandler) if h.name is not None}
+    sources.update(id(c) for c in calls_resolving_to(tree, [*TRACEBACK_TEXT_CALLS, *text_calls]))
+    registered: set[str] = set()
+    registrations: list[ast.Call] = []
+    for call in tree.of(ast.Call):
+        mapping = [k.value for k in call.keywords if k.arg == _HANDLER_MAPPING_KEYWORD]
+        func = call.func
+        if mapping or (isinstance(func, ast.Attribute) and func.attr in _HANDLER_REGISTRATIONS):
+            registrations.append(call)
+            for argument in [*call.args, *mapping]:
+                registered.update(n.id for n in tree.walk(argument) if isinstance(n, ast.Name))
+    sites = ExceptionSites([], set(), registrations)
+    for function in tree.functions:
+        if function.name in registered or any(
+            isinstance(d, ast.Call)
+            and isinstance(d.func, ast.Attribute)
+            and d.func.attr in _HANDLER_DECORATORS
+            for d in function.decorator_list
+        ):
+            sites.handlers.add(id(function))
+            sites.scopes.append(function)
+        elif sources and any(id(node) in sources for node in sites.own(tree, function)):
+            sites.scopes.append(function)
+    return sites
 
 
 def _latest_assignment(

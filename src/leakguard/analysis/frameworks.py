@@ -199,19 +199,25 @@ def may_have_request_handlers(tree: TriageTree) -> bool:
     for function in tree.functions:
         if any(_may_route(decorator) for decorator in function.decorator_list):
             return True
-    views = {name.rsplit(".", 1)[-1] for name in _CLASS_BASED_VIEWS}
-    for klass in tree.of(ast.ClassDef):
-        for base in klass.bases:
-            written = dotted(base) or ""
-            qualified = tree.qualify(base) or ""
-            last = {written.rsplit(".", 1)[-1], qualified.rsplit(".", 1)[-1]}
-            if last & views or written.endswith(("MethodView", "HTTPEndpoint")):
-                return True
+    if any(_may_be_view(tree, klass) for klass in tree.of(ast.ClassDef)):
+        return True
     if any(_may_register(call) for call in tree.of(ast.Call)):
         return True
     # Route factories are recognised by the call's resolved name (`ImportTable.call_name`),
     # so `os.environ.get` is no `aiohttp.web.get`.
     return calls_resolve_to(tree, _ROUTE_FACTORIES)
+
+
+def _may_be_view(tree: TriageTree, klass: ast.ClassDef) -> bool:
+    """A base that `route_index` may take for a class-based view."""
+    views = {name.rsplit(".", 1)[-1] for name in _CLASS_BASED_VIEWS}
+    for base in klass.bases:
+        written = dotted(base) or ""
+        qualified = tree.qualify(base) or ""
+        last = {written.rsplit(".", 1)[-1], qualified.rsplit(".", 1)[-1]}
+        if last & views or written.endswith(("MethodView", "HTTPEndpoint")):
+            return True
+    return False
 
 
 def _may_register(call: ast.Call) -> bool:
@@ -225,25 +231,65 @@ def _may_register(call: ast.Call) -> bool:
 
 
 def route_registrations(tree: TriageTree) -> list[ast.Call]:
-    """The calls `route_index` may learn a handler from, on CPython's `ast` (for a rule's
-    regions: `def create_app(): app.add_url_rule("/", view_func=items)` makes `items` a
-    handler wherever `create_app` sits)."""
-    found = [call for call in tree.of(ast.Call) if _may_register(call)]
-    found.extend(calls_resolving_to(tree, _ROUTE_FACTORIES))
-    return found
+    """The calls `route_index` may learn a handler or a view class of this file from, on
+    CPython's `ast` (for a rule's regions: `def create_app(): app.add_url_rule("/",
+    view_func=items)` makes `items` a handler wherever `create_app` sits). A call that
+    names no function or class of the file (`counter.labels(endpoint=endpoint)`)
+    changes no handler."""
+    return _registrations(tree)[0]
+
+
+def _registrations(tree: TriageTree) -> tuple[list[ast.Call], set[str]]:
+    """`route_registrations`, and the names of the file's functions and classes they
+    may register: an argument `route_index` takes as the handler is a name, or a view
+    class's `Items.as_view("items")`."""
+    memo: tuple[list[ast.Call], set[str]] | None = tree.memo.get("frameworks.registrations")
+    if memo is not None:
+        return memo
+    defined = {f.name for f in tree.functions} | {c.name for c in tree.of(ast.ClassDef)}
+    calls = [call for call in tree.of(ast.Call) if _may_register(call)]
+    calls.extend(calls_resolving_to(tree, _ROUTE_FACTORIES))
+    found: list[ast.Call] = []
+    named: set[str] = set()
+    for call in dict.fromkeys(calls):
+        names: set[str] = set()
+        for argument in [*call.args, *(keyword.value for keyword in call.keywords)]:
+            if isinstance(argument, ast.Name):
+                names.add(argument.id)
+            elif isinstance(argument, ast.Call) and isinstance(argument.func, ast.Attribute):
+                names.add(dotted(argument.func.value) or "")
+        if names & defined:
+            found.append(call)
+            named |= names & defined
+    tree.memo["frameworks.registrations"] = (found, named)
+    return found, named
 
 
 def may_be_handlers(tree: TriageTree) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
-    """The functions `is_request_handler` may hold for without their class (a route
-    decorator, or a name some registration call mentions), on CPython's `ast`."""
-    registered = {
-        node.id
-        for call in route_registrations(tree)
-        for node in tree.walk(call)
-        if isinstance(node, ast.Name)
-    }
-    return [
+    """The functions `is_request_handler` may hold for, on CPython's `ast`: a route
+    decorator, a name a registration call hands over (`route_registrations`), or an
+    HTTP-verb method of a class that may be a class-based view (by its base, or handed
+    over: `Items.as_view(...)`)."""
+    named = _registrations(tree)[1]
+    found: list[ast.FunctionDef | ast.AsyncFunctionDef] = [
         function
         for function in tree.functions
-        if function.name in registered or any(map(_may_route, function.decorator_list))
+        if function.name in named or any(map(_may_route, function.decorator_list))
     ]
+    verbs = HTTP_METHODS | {"dispatch_request"}
+    for klass in tree.of(ast.ClassDef):
+        if klass.name in named or _may_be_view(tree, klass):
+            found.extend(
+                method
+                for method in klass.body
+                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and method.name in verbs
+            )
+    return found
+
+
+def handler_regions(tree: TriageTree) -> list[ast.AST]:
+    """What `is_request_handler` reads for every function it may hold for (a rule's
+    regions): those functions (`may_be_handlers`) and the calls that may register them
+    (`route_registrations`)."""
+    return [*route_registrations(tree), *may_be_handlers(tree)]

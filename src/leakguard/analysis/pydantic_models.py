@@ -35,11 +35,16 @@ import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_module
 from leakguard.analysis.bindings import module_assigned_once
-from leakguard.analysis.echoes import sized_attributes
-from leakguard.analysis.frameworks import is_request_handler, may_have_request_handlers
+from leakguard.analysis.echoes import MAX_HOPS, sized_attributes
+from leakguard.analysis.frameworks import (
+    handler_regions,
+    is_request_handler,
+    may_have_request_handlers,
+)
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
 from leakguard.context import FileContext
-from leakguard.triage import TriageTree, module_level_names, run_query
+from leakguard.slicing import callee_regions
+from leakguard.triage import TriageTree, dotted, module_level_names, run_query
 from leakguard.walker import SCOPE_NODES, descendants
 
 COLLECTOR = "pydantic_models"
@@ -1004,6 +1009,62 @@ def could_apply(tree: TriageTree) -> bool:
 
 
 register_collector(FactCollector(COLLECTOR, TOKENS, collect, triage=could_apply))
+
+
+def fact_regions(tree: TriageTree) -> list[ast.AST]:
+    """What `collect` reads beyond the always-kept skeleton (class headers and fields,
+    module-level aliases), on `ast`: a sliced file must yield the facts the whole file
+    did, or `model_index` would prefer its own, different ones. The request handlers
+    with their registrations (`frameworks.handler_regions`) and the functions their
+    calls may reach (`echoes.sized_attributes` follows values into them), the
+    validators of classes (they bound fields), and raw-body validations in any
+    function. Handlers that can record no use are left out: without an annotated
+    parameter (`body_param_use`) nor a call that may build a model from request data
+    (`_validated_model`), they take nothing from a request."""
+    handlers = [
+        node
+        for node in handler_regions(tree)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        or _may_record_use(tree, node)
+    ]
+    found: list[ast.AST] = [*handlers, *callee_regions(tree, handlers, MAX_HOPS)]
+    validators = _VALIDATOR_DECORATORS | _MODEL_VALIDATOR_DECORATORS
+    for klass in tree.of(ast.ClassDef):
+        for method in klass.body:
+            if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+                _last_names(tree, d.func if isinstance(d, ast.Call) else d) & validators
+                for d in method.decorator_list
+            ):
+                found.append(method)
+    found.extend(
+        call
+        for call in tree.of(ast.Call)
+        if isinstance(call.func, ast.Attribute)
+        and call.func.attr in _RAW_VALIDATE_METHODS
+        and call.args
+    )
+    return found
+
+
+def _may_record_use(tree: TriageTree, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    arguments = function.args
+    if any(a.annotation is not None for a in [*arguments.posonlyargs, *arguments.args]):
+        return True
+    if any(a.annotation is not None for a in arguments.kwonlyargs):
+        return True
+    return any(
+        isinstance(node, ast.Call)
+        and (
+            any(keyword.arg is None for keyword in node.keywords)
+            or (isinstance(node.func, ast.Attribute) and node.func.attr in VALIDATE_METHODS)
+        )
+        for node in tree.walk(function)
+    )
+
+
+def _last_names(tree: TriageTree, node: ast.expr) -> set[str]:
+    """The last part of `node`'s name as written and as its import qualifies it."""
+    return {(dotted(node) or "").rsplit(".", 1)[-1], (tree.qualify(node) or "").rsplit(".", 1)[-1]}
 
 
 def local_facts(context: FileContext) -> dict[str, Any]:

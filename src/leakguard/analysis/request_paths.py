@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import offload_call
-from leakguard.analysis.frameworks import is_request_handler, route_registrations
+from leakguard.analysis.frameworks import handler_regions, is_request_handler, route_registrations
 from leakguard.context import FileContext
-from leakguard.slicing import caller_regions
+from leakguard.slicing import callee_regions, caller_regions
 from leakguard.triage import TriageTree
 from leakguard.walker import SCOPE_NODES, descendants, iter_children
 
@@ -147,6 +147,16 @@ def request_path_regions(
     and the calls that may register a handler anywhere in the file."""
     found = caller_regions(tree, functions, max_depth + 2)
     return [*found, *route_registrations(tree)] if found else []
+
+
+def handler_path_regions(tree: TriageTree, max_depth: int) -> list[ast.AST]:
+    """What `request_paths(context, max_depth)` reads, forward from the handlers (a
+    rule's regions, for a rule whose candidates may be any call): the functions that
+    may be request handlers with their registrations (`frameworks.handler_regions`),
+    and every function their calls may reach by name within `max_depth` calls, one
+    more for the dependencies they name (`slicing.callee_regions`)."""
+    handlers = handler_regions(tree)
+    return [*handlers, *callee_regions(tree, handlers, max_depth + 1)]
 
 
 def _callee_names(call: cst.Call, context: FileContext) -> list[str]:

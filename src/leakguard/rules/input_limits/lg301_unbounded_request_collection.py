@@ -15,6 +15,7 @@ from leakguard.analysis.pydantic_models import (
     Level,
     LevelOptions,
     body_param_use,
+    fact_regions,
     field_statements,
     handler_params,
     local_facts,
@@ -60,6 +61,13 @@ class UnboundedRequestCollection(LintRule):
             return True
         classes = [klass.name for klass in tree.of(ast.ClassDef)]
         return bool(classes) and tree.in_run("request_models", classes)
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """Its reports sit in model fields (always kept) and in request handlers'
+        parameters; the file's own model facts must stay those of the whole file
+        (`pydantic_models.fact_regions`, handlers included)."""
+        return fact_regions(tree)
 
     def _options(self) -> LevelOptions:
         return LevelOptions(

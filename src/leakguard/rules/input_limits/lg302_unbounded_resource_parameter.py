@@ -13,6 +13,7 @@ from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.pydantic_models import (
     COLLECTOR,
     body_param_use,
+    fact_regions,
     field_statements,
     handler_params,
     local_facts,
@@ -43,6 +44,14 @@ class UnboundedResourceParameter(LintRule):
             return True
         classes = [klass.name for klass in tree.of(ast.ClassDef)]
         return bool(classes) and tree.in_run("request_models", classes)
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """Its reports sit in model fields (always kept) and in request handlers'
+        parameters, judged by where handlers send them (through the file's functions);
+        the file's own model facts must stay those of the whole file
+        (`pydantic_models.fact_regions`, all of that included)."""
+        return fact_regions(tree)
 
     @cached_property
     def _skip_tests(self) -> bool:

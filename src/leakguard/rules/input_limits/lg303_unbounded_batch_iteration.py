@@ -7,10 +7,11 @@ import ast
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_file
-from leakguard.analysis.frameworks import may_have_request_handlers
+from leakguard.analysis.frameworks import handler_regions, may_have_request_handlers
 from leakguard.analysis.pydantic_models import (
     COLLECTOR,
     attribute_chain,
+    fact_regions,
     guarded_before,
     iterated_collections,
     model_index,
@@ -21,6 +22,7 @@ from leakguard.analysis.pydantic_models import (
 from leakguard.analysis.request_data import untyped_collections
 from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
+from leakguard.slicing import callee_regions
 from leakguard.triage import TriageTree
 from leakguard.walker import SCOPE_NODES, descendants
 
@@ -33,6 +35,8 @@ _CHEAP_BUILTINS = frozenset(
     }
 )  # fmt: skip
 
+
+_ITERATIONS = (ast.For, ast.AsyncFor, ast.comprehension)
 
 _UNTYPED_HELP = (
     "It is untyped request data: no model bounds it, so one request can queue unlimited "
@@ -60,8 +64,21 @@ class UnboundedBatchIteration(LintRule):
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """A loop or comprehension in a function that may be a request handler."""
-        iterates = tree.has(ast.For, ast.AsyncFor, ast.comprehension)
+        iterates = tree.has(*_ITERATIONS)
         return iterates and bool(tree.functions) and may_have_request_handlers(tree)
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """Its reports sit in request handlers' loops, judged with the length-check
+        helpers they call (`slicing.callee_regions`) and the file's own model facts,
+        which must stay those of the whole file (`pydantic_models.fact_regions`)."""
+        looping = [
+            node
+            for node in handler_regions(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and any(isinstance(n, _ITERATIONS) for n in tree.walk(node))
+        ]
+        return [*fact_regions(tree), *looping, *callee_regions(tree, looping, 1)]
 
     def visit_For(self, node: cst.For) -> None:
         self._check(node, node.iter, node.body)

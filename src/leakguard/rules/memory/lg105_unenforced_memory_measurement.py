@@ -22,6 +22,7 @@ that is never used is not reported (nothing claims to monitor it).
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -33,7 +34,7 @@ from leakguard.analysis.tracemalloc_facts import calls_to, last_segments, proces
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
-from leakguard.triage import TriageTree, calls_match
+from leakguard.triage import TriageTree, calls_match, calls_matching, dotted
 from leakguard.walker import SCOPE_NODES, descendants, iter_children
 
 _TRY_TYPES = (cst.Try, cst.TryStar)
@@ -65,6 +66,38 @@ class UnenforcedMemoryMeasurement(LintRule):
         return calls_match(tree, spec.option("measurement_calls")) or bool(
             tree.called & set(spec.option("process_memory_methods"))
         )
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """Each reading (its value is followed in its own scope), and where a process
+        object may be bound (`tracemalloc_facts.process_receivers` reads the whole
+        file): constructor calls, and functions taking a parameter annotated with one."""
+        constructors = list(spec.option("process_constructors"))
+        methods = set(spec.option("process_memory_methods"))
+        found: list[ast.AST] = [
+            *calls_matching(tree, spec.option("measurement_calls")),
+            *calls_matching(tree, constructors),
+        ]
+        found.extend(
+            call
+            for call in tree.of(ast.Call)
+            if isinstance(call.func, ast.Attribute) and call.func.attr in methods
+        )
+        segments = last_segments(constructors)
+        for function in tree.functions:
+            arguments = function.args
+            annotations = [
+                a.annotation
+                for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+                if a.annotation is not None
+            ]
+            if any(
+                {(dotted(n) or "").rsplit(".", 1)[-1], (tree.qualify(n) or "").rsplit(".", 1)[-1]}
+                & segments
+                for n in annotations
+            ):
+                found.append(function)
+        return found
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)

@@ -3,6 +3,7 @@ a handler calls, instead of once at start-up."""
 
 from __future__ import annotations
 
+import ast
 import re
 from functools import cached_property
 
@@ -21,6 +22,7 @@ from leakguard.analysis.model_loads import (
 from leakguard.analysis.request_paths import (
     RequestPaths,
     dependency_target,
+    handler_path_regions,
     own_calls,
     request_paths,
 )
@@ -41,6 +43,12 @@ class ModelLoadPerRequest(LintRule):
         """A function that may be a request handler: request paths start at the file's
         own handlers (a load may be any call, through the run's function summaries)."""
         return may_have_request_handlers(tree)
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """It reports in the functions on the file's request paths
+        (`request_paths.handler_path_regions`)."""
+        return handler_path_regions(tree, int(spec.option("max_call_depth")))
 
     @cached_property
     def _vocabulary(self) -> LoaderVocabulary:

@@ -11,19 +11,26 @@ from http import HTTPStatus
 import libcst as cst
 
 from leakguard.analysis.calls import keyword_arg
-from leakguard.analysis.exceptions import TRACEBACK_TEXT_CALLS, Carrier, ExceptionTracker
+from leakguard.analysis.exceptions import (
+    TRACEBACK_TEXT_CALLS,
+    Carrier,
+    ExceptionTracker,
+    exception_sites,
+)
 from leakguard.analysis.frameworks import (
     enclosing_class_of,
+    handler_regions,
     is_request_handler,
     may_have_request_handlers,
     route_decorator,
+    route_registrations,
 )
 from leakguard.analysis.imports import matches_any
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.fixes import Applicability, FixPlan, replace
 from leakguard.rule import LintRule
-from leakguard.triage import TriageTree, imports_any
+from leakguard.triage import TriageTree, calls_resolving_to, imports_any
 
 # Calls whose arguments end up in the value they build (so in the response).
 _PASS_THROUGH = frozenset(
@@ -108,6 +115,36 @@ class ExceptionDetailLeak(LintRule):
             or any(token in source for token in _REGISTRATION_TOKENS)
             or may_have_request_handlers(tree)
         )
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """The scopes that may hold exception text (`exceptions.exception_sites`) and
+        may send it out: through a call that may be a sink, or by returning a value
+        from a registered exception handler or a request handler (which may be
+        registered anywhere in the file: `frameworks.route_registrations`)."""
+        sites = exception_sites(tree, spec.option("text_calls"))
+        sinks = {id(call) for call in calls_resolving_to(tree, spec.option("response_sinks"))}
+        methods = set(spec.option("response_methods"))
+        requests = {id(node) for node in handler_regions(tree)}
+        found: list[ast.AST] = [*sites.registrations]
+        returns = False
+        for scope in sites.scopes:
+            own = sites.own(tree, scope)
+            if any(
+                isinstance(node, ast.Call)
+                and (
+                    id(node) in sinks
+                    or (isinstance(node.func, ast.Attribute) and node.func.attr in methods)
+                )
+                for node in own
+            ):
+                found.append(scope)
+            elif (id(scope) in sites.handlers or id(scope) in requests) and any(
+                isinstance(node, ast.Return) and node.value is not None for node in own
+            ):
+                found.append(scope)
+                returns = True
+        return [*found, *route_registrations(tree)] if returns else found
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)

@@ -13,7 +13,8 @@ from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.config import RuleSpec
 from leakguard.fixes import Applicability, FixPlan, replace, without_arg
 from leakguard.rule import LintRule
-from leakguard.triage import TriageTree
+from leakguard.slicing import callee_regions, units_of
+from leakguard.triage import TriageTree, first_line
 from leakguard.walker import SCOPE_NODES, descendants
 
 _ASGI = (
@@ -31,6 +32,30 @@ _DJANGO = (
 
 
 _FACTORY_NAMES = frozenset({"create_app", "make_app"})
+# How many calls deep `_builds_app` follows the file's factory functions.
+_FACTORY_DEPTH = 2
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _candidates(tree: TriageTree) -> list[ast.AST]:
+    """Calls with a `debug=`/`DEBUG=` keyword; assignments to `.debug`, `config[...]` or
+    `DEBUG`."""
+    found: list[ast.AST] = [
+        call
+        for call in tree.of(ast.Call)
+        if any(k.arg in ("debug", "DEBUG") for k in call.keywords)
+    ]
+    for node in tree.of(ast.Assign):
+        for target in node.targets:
+            config = target.value if isinstance(target, ast.Subscript) else None
+            if (
+                (isinstance(target, ast.Attribute) and target.attr == "debug")
+                or (isinstance(config, ast.Attribute) and config.attr == "config")
+                or (isinstance(target, ast.Name) and target.id == "DEBUG")
+            ):
+                found.append(node)
+                break
+    return found
 
 
 class DebugModeEnabled(LintRule):
@@ -40,18 +65,30 @@ class DebugModeEnabled(LintRule):
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """A `debug=`/`DEBUG=` keyword, or an assignment to `.debug`, `config[...]` or
         `DEBUG`."""
-        if any(k.arg in ("debug", "DEBUG") for c in tree.of(ast.Call) for k in c.keywords):
-            return True
-        for node in tree.of(ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Attribute) and target.attr == "debug":
-                    return True
-                config = target.value if isinstance(target, ast.Subscript) else None
-                if isinstance(config, ast.Attribute) and config.attr == "config":
-                    return True
-                if isinstance(target, ast.Name) and target.id == "DEBUG":
-                    return True
-        return False
+        return bool(_candidates(tree))
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """Each candidate, and the app factories its value or receiver may come from:
+        functions of the file called (by name, two levels down) from the function
+        around a candidate or from module-level code (`app = create_app()`)."""
+        candidates = _candidates(tree)
+        if not candidates:
+            return []
+        # The always-kept code: module-level statements and class bodies' non-defs.
+        callers: list[ast.AST] = []
+        for statement in tree.tree.body:
+            body = statement.body if isinstance(statement, ast.ClassDef) else [statement]
+            callers.extend(s for s in body if not isinstance(s, _FUNCTIONS))
+        lines = [first_line(node) for node in candidates]
+        callers.extend(
+            unit
+            for unit in units_of(tree)
+            if any(
+                first_line(unit) <= line <= (getattr(unit, "end_lineno", 0) or 0) for line in lines
+            )
+        )
+        return [*candidates, *callee_regions(tree, callers, _FACTORY_DEPTH)]
 
     def visit_Call(self, node: cst.Call) -> None:
         debug = keyword_arg(node, "debug")
@@ -166,7 +203,7 @@ class DebugModeEnabled(LintRule):
         # `app = create_app()`: an app by convention when its origin is not visible.
         return by_name and receiver.value in self.option("app_names")
 
-    def _builds_app(self, call: cst.Call, constructors: str, depth: int = 2) -> bool:
+    def _builds_app(self, call: cst.Call, constructors: str, depth: int = _FACTORY_DEPTH) -> bool:
         """A constructor call, or a factory: `create_app()`/`make_app()` (the names
         Flask's CLI looks for) or a function of this file that returns a constructed
         app."""
