@@ -561,11 +561,11 @@ def forget(key):
 
 
 def _resolve(model):
-    _REGISTRY[model.__name__] = model
+    _MODEL_CACHE[model.__name__] = model
     return model
 
 
-_REGISTRY = {}
+_MODEL_CACHE = {}
 
 
 class Handler:
@@ -579,8 +579,8 @@ class Handler:
 
 def test_lg108_keeps_evictions_and_callers_and_elides_the_rest() -> None:
     """LG108's regions: a module-level cache keeps every function naming it (`forget`
-    evicts it, which silences `lookup`), and a store's function keeps the units that
-    call it (`_resolve` is reached only from a constructor: no cache)."""
+    evicts it, which silences `lookup`), and a cache store's function keeps the units
+    that call it (`_resolve` is reached only from a constructor: no cache)."""
     config = make_config(Path("."), select=["LG108"])
     _, verdict = collect_file(_MEMO_MODULE, "t.py", sorted(COLLECTORS), config)
     assert verdict is not None and PLAN_KEY in verdict

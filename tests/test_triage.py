@@ -8,24 +8,30 @@ import json
 import shutil
 from pathlib import Path
 
+import libcst as cst
 import pytest
+from libcst.metadata import PositionProvider
 
 from leakguard import analyzer
 from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.project import COLLECTORS, ProjectIndex
-from leakguard.analyzer import analyze_text, collect_facts, collect_file
+from leakguard.analysis.scopes import Storage, locate, possible_storages
+from leakguard.analyzer import analyze_text, collect_facts, collect_file, parse_module
 from leakguard.config import bundled_rule_specs
+from leakguard.context import FileContext
 from leakguard.engine import RunResult, check
 from leakguard.registry import rule_classes
 from leakguard.rule import declares_triage
 from leakguard.testing import make_config
 from leakguard.triage import (
+    SCOPES,
     TriageTree,
     admitted,
     nested_functions,
     parse_ast,
     parse_triage,
 )
+from leakguard.walker import walk
 
 TESTS = Path(__file__).parent
 REPOSITORY = TESTS.parent
@@ -299,13 +305,16 @@ def _could_fire(code: str, source: str) -> bool:
 def test_lg103_needs_a_sized_value_in_a_loop_with_no_known_count() -> None:
     # A repetition elsewhere in the file does not make an unknown-count loop's growth large.
     elsewhere = (
-        "PAD = '-' * 80\n"
-        "def f(items):\n    out = []\n    for item in items:\n        out.append(item)\n"
-        "    return out\n"
+        "PAD = '-' * 80\nOUT = []\n"
+        "def f(items):\n    for item in items:\n        OUT.append(item)\n"
     )
     assert not _could_fire("LG103", elsewhere)
-    inside = elsewhere.replace("out.append(item)", "out.append('x' * 100000)")
+    inside = elsewhere.replace("OUT.append(item)", "OUT.append('x' * 100000)")
     assert _could_fire("LG103", inside)
+    # A local list dies with the call, whatever it holds.
+    assert not _could_fire(
+        "LG103", inside.replace("OUT", "out").replace("    for", "    out = []\n    for")
+    )
     array = (
         "import numpy as np\nCACHE = []\ndef f(q):\n    while q:\n"
         "        CACHE.append(np.zeros((4096, 4096)))\n"
@@ -321,6 +330,14 @@ def test_lg106_needs_a_captured_container_or_the_yielded_one() -> None:
     assert not _could_fire("LG106", own_local)
     captured = own_local.replace("        seen = []\n        seen.append", "        seen.append")
     assert _could_fire("LG106", captured)
+    # One fixed slot is no growth, unless LibCST sees several literals (`"a" "b"`).
+    slot = (
+        "def outer():\n    state = {}\n    def inner(x):\n        state['last'] = x\n"
+        "    return inner\n"
+    )
+    assert not _could_fire("LG106", slot)
+    assert _could_fire("LG106", slot.replace("'last'", "'la' 'st'"))
+    assert _could_fire("LG106", slot.replace("'last'", "x"))
     other_yield = (
         "def gen(rows):\n    batch = []\n    for row in rows:\n        batch.append(row)\n"
         "        yield row\n"
@@ -376,3 +393,85 @@ def test_lg205_needs_a_fan_out_shape() -> None:
         "async def f(xs):\n    [spawn(g(x)) for x in xs]\n"
     )
     assert _could_fire("LG205", renamed)
+
+
+def test_lg108_needs_a_dict_that_outlives_the_call() -> None:
+    # Read by key, yet a local, a parameter or an imported module's mapping: no cache.
+    local = (
+        "def f(items):\n    seen = {}\n    for k in items:\n"
+        "        if k not in seen:\n            seen[k] = 1\n"
+    )
+    assert not _could_fire("LG108", local)
+    parameter = "def f(**kwargs):\n    kwargs['a'] = kwargs.pop('b')\n"
+    assert not _could_fire("LG108", parameter)
+    module = "import os\ndef f(k, v):\n    if k not in os.environ:\n        os.environ[k] = v\n"
+    assert not _could_fire("LG108", module)
+    # The same shapes on a module global, a closure's dict, `self` and a class attribute.
+    assert _could_fire("LG108", "seen = {}\n" + local.replace("    seen = {}\n", ""))
+    closure = (
+        "def outer():\n    seen = {}\n    def f(k):\n        if k not in seen:\n"
+        "            seen[k] = 1\n    return f\n"
+    )
+    assert _could_fire("LG108", closure)
+    method = (
+        "class A:\n    def f(this, k):\n        if k not in this.seen:\n"
+        "            this.seen[k] = 1\n"
+    )
+    assert _could_fire("LG108", method)
+    assert _could_fire("LG108", method.replace("this.seen", "A.seen"))
+    declared = "seen = {}\ndef f(k):\n    global seen\n    if k not in seen:\n        seen[k] = 1\n"
+    assert _could_fire("LG108", declared)
+
+
+def _cst_storages(text: str) -> dict[tuple[int, int, int, int], Storage]:
+    """`locate`'s storage of each name and `x.y` in a function body, by position."""
+    module = parse_module(text)
+    context = FileContext("t.py", text, module)
+    positions = context.metadata_wrapper.resolve(PositionProvider)
+    found: dict[tuple[int, int, int, int], Storage] = {}
+
+    def visit(node: cst.CSTNode) -> None:
+        if not isinstance(node, (cst.Name, cst.Attribute)):
+            return
+        if isinstance(node, cst.Attribute) and not isinstance(node.value, cst.Name):
+            return
+        scope = context.enclosing(cst.FunctionDef, cst.Lambda, cst.ClassDef)
+        if not isinstance(scope, cst.FunctionDef) or all(
+            a is not scope.body for a in context.ancestors()
+        ):
+            return
+        where = positions[node]
+        key = (where.start.line, where.start.column, where.end.line, where.end.column)
+        found[key] = locate(node, context).storage
+
+    walk(context.module, visit, stack=context.stack)
+    return found
+
+
+def test_possible_storages_hold_what_locate_finds() -> None:
+    """The triage's guess at where a container lives (`scopes.possible_storages`) never
+    leaves out what the analysis finds, on every fixture."""
+    compared = 0
+    for path in sorted(RULE_FIXTURES.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        tree = parse_triage(text)
+        if tree is None or not text.isascii():  # `ast` columns count bytes
+            continue
+        guessed: dict[tuple[int, int, int, int], set[Storage]] = {}
+        for function in tree.functions:
+            for node in tree.scope_nodes(function.body, SCOPES):
+                if isinstance(node, ast.Name) or (
+                    isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                ):
+                    key = (
+                        node.lineno,
+                        node.col_offset,
+                        node.end_lineno or 0,
+                        node.end_col_offset or 0,
+                    )
+                    guessed[key] = possible_storages(tree, function, node)
+        for key, storage in _cst_storages(text).items():
+            if key in guessed:
+                compared += 1
+                assert storage in guessed[key], (path.name, key, storage, guessed[key])
+    assert compared > 1000

@@ -57,7 +57,7 @@ def split_lines(text: str) -> list[str]:
 
 
 class _Unit:
-    __slots__ = ("_tree", "_uses", "first", "imports", "in_class", "last", "node")
+    __slots__ = ("_attributes", "_tree", "_uses", "first", "imports", "in_class", "last", "node")
 
     def __init__(
         self, first: int, last: int, node: ast.stmt, in_class: bool, tree: TriageTree
@@ -73,6 +73,7 @@ class _Unit:
         # `p.loads` in `def b()`).
         self.imports: set[str] = set()
         self._uses: set[str] | None = None
+        self._attributes: set[str] | None = None
 
     @property
     def uses(self) -> set[str]:
@@ -87,6 +88,18 @@ class _Unit:
                     found.update(child.names)
             self._uses = found
         return self._uses
+
+    @property
+    def attributes(self) -> set[str]:
+        """Attribute names the unit reads or writes (`x.cache` -> "cache"), walked on
+        first use."""
+        if self._attributes is None:
+            self._attributes = {
+                child.attr
+                for child in self._tree.walk(self.node)
+                if isinstance(child, ast.Attribute)
+            }
+        return self._attributes
 
 
 def _bound_by(statement: ast.Import | ast.ImportFrom) -> set[str]:
@@ -300,6 +313,11 @@ def units_of(tree: TriageTree) -> list[ast.AST]:
 def units_naming(tree: TriageTree, name: str) -> list[ast.AST]:
     """The units that mention `name` (read, bound or declared `global`)."""
     return [unit.node for unit in units(tree) if name in unit.uses]
+
+
+def units_naming_attribute(tree: TriageTree, name: str) -> list[ast.AST]:
+    """The units that mention the attribute `name` (`anything.name`)."""
+    return [unit.node for unit in units(tree) if name in unit.attributes]
 
 
 def container_regions(tree: TriageTree, growths: Iterable[ast.AST]) -> list[ast.AST]:

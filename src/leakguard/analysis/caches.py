@@ -30,6 +30,7 @@ reachability and "is this stored value a model".
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -350,6 +351,17 @@ def constant_key(subscript: cst.Subscript, context: FileContext | None = None) -
     if not isinstance(index, cst.Index):
         return False
     return is_constant(index.value, context)
+
+
+def literal_key(subscript: ast.Subscript) -> bool:
+    """Triage: what `constant_key` accepts that CPython's `ast` can tell: a string, bytes,
+    number, `True`, `False` or `None` index (a tuple may be two slices to LibCST, and
+    module constants are not known here)."""
+    index = subscript.slice
+    return isinstance(index, ast.Constant) and type(index.value) in _LITERAL_KEYS
+
+
+_LITERAL_KEYS = (str, bytes, int, float, bool, type(None))
 
 
 def is_constant(value: cst.BaseExpression, context: FileContext | None = None) -> bool:

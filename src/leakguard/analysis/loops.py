@@ -20,8 +20,10 @@ and are never guessed.
 from __future__ import annotations
 
 import ast
+import io
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+import tokenize
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -40,10 +42,19 @@ from leakguard.analysis.cleanup import (
     receiver_name,
     with_bound,
 )
-from leakguard.analysis.scopes import Location, Storage, bound_names, function_scope, locate
+from leakguard.analysis.scopes import (
+    Location,
+    Storage,
+    bound_names,
+    function_scope,
+    innermost_function,
+    locate,
+    possible_storages,
+)
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
+from leakguard.slicing import split_lines
 from leakguard.triage import TriageTree, dotted
 from leakguard.walker import SCOPE_NODES, descendants, iter_children
 
@@ -417,6 +428,94 @@ def is_container_binding(value: cst.BaseExpression | None, context: FileContext)
     if isinstance(value, cst.Call):
         return context.imports.qualify(value.func) in _CONTAINER_FACTORIES
     return False
+
+
+# Where a grown container outlives the call (`persistence_of`); a parameter only when
+# the rule counts the caller's containers.
+_PERSISTENT = frozenset(
+    {
+        Storage.MUTABLE_DEFAULT,
+        Storage.CLOSURE,
+        Storage.MODULE_GLOBAL,
+        Storage.INSTANCE_ATTRIBUTE,
+        Storage.CLASS_ATTRIBUTE,
+    }
+)
+
+
+def growth_container(
+    tree: TriageTree, node: ast.AST, methods: Collection[str], rebinding: bool = False
+) -> ast.expr | None:
+    """Triage: the container a statement may grow as `GrowthRule` sees it, or None: `x`
+    of `x.append(...)` (a grow method), `x[k] = v` (`growth_of_assign`: not a slice, not
+    a plain literal key) or `x += [...]` (a list, a list comprehension or a tuple), where
+    `x` is a name chain; with `rebinding`, also `x = x + ...`."""
+    container: ast.expr | None = None
+    if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Attribute) and node.func.attr in methods:
+            container = node.func.value
+    elif isinstance(node, ast.Assign):
+        container = next(
+            (
+                t.value
+                for t in node.targets
+                if isinstance(t, ast.Subscript)
+                and not isinstance(t.slice, ast.Slice)
+                and not _plain_literal(tree, t.slice)
+            ),
+            None,
+        )
+        if container is None and rebinding and isinstance(node.value, ast.BinOp):
+            target = node.targets[0]
+            container = target if isinstance(target, ast.Name) else None
+    elif (
+        isinstance(node, ast.AugAssign)
+        and isinstance(node.op, ast.Add)
+        and isinstance(node.value, (ast.List, ast.ListComp, ast.Tuple))
+    ):
+        container = node.target
+    return container if container is not None and dotted(container) is not None else None
+
+
+def _plain_literal(tree: TriageTree, node: ast.expr) -> bool:
+    """A number, or one string or bytes literal (LibCST's `Integer`, `Float` and
+    `SimpleString`; implicitly concatenated strings are one `ast.Constant`, but not one
+    `SimpleString`)."""
+    if not isinstance(node, ast.Constant):
+        return False
+    if type(node.value) in (int, float):
+        return True
+    if not isinstance(node.value, (str, bytes)) or node.lineno != node.end_lineno:
+        return False
+    lines: list[str] | None = tree.memo.get("loops.lines")
+    if lines is None:
+        lines = tree.memo["loops.lines"] = split_lines(tree.text)
+    if node.lineno > len(lines):
+        return False
+    # `ast` columns count UTF-8 bytes.
+    source = lines[node.lineno - 1].encode("utf-8")[node.col_offset : node.end_col_offset]
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source.decode("utf-8")).readline))
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+        return False
+    return sum(token.type == tokenize.STRING for token in tokens) == 1
+
+
+def persistent_growths(
+    tree: TriageTree, nodes: Iterable[ast.AST], methods: Collection[str], include_parameters: bool
+) -> list[ast.AST]:
+    """Triage: the statements among `nodes` that may grow a container outliving the call
+    (`growth_container`, whose storage may be persistent: `scopes.possible_storages`)."""
+    wanted = _PERSISTENT | ({Storage.PARAMETER} if include_parameters else set())
+    found: list[ast.AST] = []
+    for node in nodes:
+        container = growth_container(tree, node, methods)
+        if container is None:
+            continue
+        function = innermost_function(tree, node)
+        if function is None or possible_storages(tree, function, container) & wanted:
+            found.append(node)
+    return found
 
 
 def container_names(tree: TriageTree, function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:

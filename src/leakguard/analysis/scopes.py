@@ -9,12 +9,15 @@ or a class attribute. Facts per function are computed once per file (memoised in
 
 from __future__ import annotations
 
+import ast
+import bisect
 from dataclasses import dataclass
 from enum import Enum
 
 import libcst as cst
 
 from leakguard.context import FileContext
+from leakguard.triage import SCOPES, TriageTree, dotted, nested_functions
 from leakguard.walker import SCOPE_NODES, descendants
 
 FunctionNode = cst.FunctionDef | cst.Lambda
@@ -268,6 +271,174 @@ def module_bindings(context: FileContext) -> dict[str, cst.CSTNode]:
     scan(context.module.body)
     context.memo["module_bindings"] = bindings
     return bindings
+
+
+def own_bindings(tree: TriageTree, function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Triage (see `leakguard.triage`): names `function` binds in its own scope, judged
+    on CPython's `ast`: its parameters and what its body binds (assignment, loop, `with`,
+    `except` and walrus targets, imports, definitions; not a comprehension's variables), less
+    what it declares `nonlocal` or `global`. Never more than `function_scope`'s params
+    and locals: a name left out may still be local, a name in it is."""
+    memo: dict[int, set[str]] = tree.memo.setdefault("scopes.own_bindings", {})
+    found = memo.get(id(function))
+    if found is not None:
+        return found
+    found = set(_parameters(function))
+    # The body only: a walrus in a default or a decorator binds in the enclosing scope.
+    own = tree.scope_nodes(function.body, SCOPES)
+    declared: set[str] = set()
+    # A comprehension's own variables live in the comprehension's scope.
+    comprehension = {
+        id(name)
+        for node in own
+        if isinstance(node, ast.comprehension)
+        for name in tree.walk(node.target)
+    }
+    for node in own:
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            if id(node) not in comprehension:
+                found.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            found.add(node.name)
+        elif isinstance(node, (ast.Nonlocal, ast.Global)):
+            declared.update(node.names)
+    found -= declared
+    memo[id(function)] = found
+    return found
+
+
+def possible_storages(
+    tree: TriageTree, function: ast.FunctionDef | ast.AsyncFunctionDef, container: ast.expr
+) -> set[Storage]:
+    """Triage: where `locate` may find that `container` (a name, attribute and subscript
+    chain), used in the own scope of `function`, lives; a superset, judged on CPython's
+    `ast`."""
+    root = container
+    while isinstance(root, (ast.Attribute, ast.Subscript)):
+        root = root.value
+    if not isinstance(root, ast.Name):
+        return {Storage.UNKNOWN}
+    name = root.id
+    attribute = root is not container
+    if attribute and id(function) in _direct_methods(tree) and name == _receiver(function):
+        return {Storage.INSTANCE_ATTRIBUTE, Storage.CLASS_ATTRIBUTE}
+    if name in own_bindings(tree, function):
+        if name in _parameters(function):
+            return {Storage.PARAMETER, Storage.MUTABLE_DEFAULT}
+        return {Storage.LOCAL}
+    found = {Storage.UNKNOWN}
+    parents = _parent_functions(tree)
+    outer = parents.get(id(function))
+    while outer is not None:
+        if name in own_bindings(tree, outer):
+            found.add(Storage.CLOSURE)
+            break
+        outer = parents.get(id(outer))
+    if name in _module_stores(tree):
+        found.add(Storage.MODULE_GLOBAL)
+    if attribute and name in {klass.name for klass in tree.of(ast.ClassDef)}:
+        found.add(Storage.CLASS_ATTRIBUTE)
+    return found
+
+
+def declared_static_or_class(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Triage: a decorator written `staticmethod` or `classmethod` (last part)."""
+    for decorator in function.decorator_list:
+        name = dotted(decorator) or ""
+        if name.rsplit(".", 1)[-1] in ("staticmethod", "classmethod"):
+            return True
+    return False
+
+
+def innermost_function(
+    tree: TriageTree, node: ast.AST
+) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """Triage: the innermost function (through classes) whose source span holds `node`
+    (a statement), or None at module level."""
+    ordered: list[ast.FunctionDef | ast.AsyncFunctionDef] | None = tree.memo.get(
+        "scopes.functions_by_start"
+    )
+    if ordered is None:
+        ordered = sorted(tree.functions, key=lambda f: (f.lineno, f.col_offset))
+        tree.memo["scopes.functions_by_start"] = ordered
+        tree.memo["scopes.function_starts"] = [(f.lineno, f.col_offset) for f in ordered]
+    starts: list[tuple[int, int]] = tree.memo["scopes.function_starts"]
+    start = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+    end = (getattr(node, "end_lineno", 0) or 0, getattr(node, "end_col_offset", 0) or 0)
+    # Functions starting later than `node` cannot hold it; of the others, the latest
+    # to start that ends after it is the innermost (spans nest).
+    for index in range(bisect.bisect_left(starts, start) - 1, -1, -1):
+        function = ordered[index]
+        if (function.end_lineno or 0, function.end_col_offset or 0) >= end:
+            return function
+    return None
+
+
+def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """`FunctionScope.params`: the parameter names, in LibCST's order."""
+    arguments = function.args
+    ordered = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+    ordered.extend(a for a in (arguments.vararg, arguments.kwarg) if a is not None)
+    return [argument.arg for argument in ordered]
+
+
+def _receiver(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """`FunctionScope.receiver` of a method: its first parameter."""
+    parameters = _parameters(function)
+    return parameters[0] if parameters else None
+
+
+def _direct_methods(tree: TriageTree) -> set[int]:
+    """Ids of the functions a class body holds directly (through blocks, not through
+    another function): what `enclosing_scopes` pairs with their class."""
+    found: set[int] | None = tree.memo.get("scopes.direct_methods")
+    if found is None:
+        found = {
+            id(node)
+            for klass in tree.of(ast.ClassDef)
+            for node in tree.within(klass, SCOPES)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+        tree.memo["scopes.direct_methods"] = found
+    return found
+
+
+def is_direct_method(tree: TriageTree, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Triage: `function` sits directly in a class body (a method)."""
+    return id(function) in _direct_methods(tree)
+
+
+def _parent_functions(tree: TriageTree) -> dict[int, ast.FunctionDef | ast.AsyncFunctionDef]:
+    found: dict[int, ast.FunctionDef | ast.AsyncFunctionDef] | None = tree.memo.get(
+        "scopes.parent_functions"
+    )
+    if found is None:
+        by_id = {id(function): function for function in tree.functions}
+        found = {
+            id(inner): by_id[outer]
+            for outer, inners in nested_functions(tree).items()
+            for inner in inners
+        }
+        tree.memo["scopes.parent_functions"] = found
+    return found
+
+
+def _module_stores(tree: TriageTree) -> set[str]:
+    """Names module-level code stores to (a superset of the assigned names of
+    `module_bindings`)."""
+    found: set[str] | None = tree.memo.get("scopes.module_stores")
+    if found is None:
+        found = {
+            node.id
+            for node in tree.scope_nodes(tree.tree.body, SCOPES)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+        }
+        tree.memo["scopes.module_stores"] = found
+    return found
 
 
 def enclosing_scopes(context: FileContext) -> list[tuple[FunctionScope, cst.ClassDef | None]]:

@@ -15,6 +15,7 @@ from leakguard.analysis.loops import (
     LoopTrackingRule,
     Persistence,
     inner_fill_count,
+    persistent_growths,
     unreleased_persistence,
 )
 from leakguard.analysis.scopes import Storage
@@ -26,7 +27,6 @@ from leakguard.triage import (
     SCOPES,
     TriageTree,
     exact_count,
-    is_growth,
     loops_with_known_count,
     module_constants,
     nested_in_scope,
@@ -57,42 +57,14 @@ class LoopAccumulation(GrowthRule, LoopTrackingRule):
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
-        """A growth inside a `for` loop whose count may fold to a constant: at least
-        `min_iterations` (or not known exactly here), or any count when the nested forms
-        may apply (another such loop nested with it, a comprehension filling an inner
-        collection, an extend of a collection of known length)."""
-        minimum = int(spec.option("min_iterations"))
-        known = loops_with_known_count(tree)
-        for loop in known:
-            inside = tree.within(loop, SCOPES)
-            growths = [node for node in inside if is_growth(node, GROW_METHODS)]
-            if not growths:
-                continue
-            count = exact_count(loop.iter)
-            if count is None or count >= minimum:
-                return True
-            if any(other is not loop and nested_in_scope(tree, loop, other) for other in known):
-                return True
-            fills = any(
-                isinstance(node, ast.Assign)
-                and isinstance(node.value, (ast.ListComp, ast.SetComp, ast.DictComp))
-                for node in inside
-            )
-            if any(_adds_known_items(tree, node, fills) for node in growths):
-                return True
-        return False
+        """A growth that may report (`_reporting_growths`)."""
+        return bool(_reporting_growths(tree, spec))
 
     @staticmethod
     def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
-        """Every growth in a loop whose count may fold, with what says where its
-        container lives and what releases it (`slicing.container_regions`)."""
-        growths = [
-            node
-            for loop in loops_with_known_count(tree)
-            for node in tree.within(loop, SCOPES)
-            if is_growth(node, GROW_METHODS)
-        ]
-        return container_regions(tree, growths)
+        """Every growth that may report, with what says where its container lives and
+        what releases it (`slicing.container_regions`)."""
+        return container_regions(tree, _reporting_growths(tree, spec))
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)
@@ -154,6 +126,43 @@ class LoopAccumulation(GrowthRule, LoopTrackingRule):
         elif persistence.storage is Storage.CLOSURE:
             scope = "the enclosing function"
         return f"nothing in {scope} clears, deletes, reassigns or evicts it"
+
+
+def _reporting_growths(tree: TriageTree, spec: RuleSpec) -> list[ast.AST]:
+    """Triage: the growths of a container that may outlive the call
+    (`loops.persistent_growths`) that may report, each inside a `for` loop whose count may fold
+    to a constant: at least `min_iterations` (or not known exactly here), or any count
+    when the nested forms may apply (another such loop nested with it, a comprehension
+    filling an inner collection, an extend of a collection of known length)."""
+    minimum = int(spec.option("min_iterations"))
+    parameters = bool(spec.option("include_parameters"))
+    known = loops_with_known_count(tree)
+    found: list[ast.AST] = []
+    seen: set[int] = set()
+    for loop in known:
+        inside = tree.within(loop, SCOPES)
+        growths = persistent_growths(tree, inside, GROW_METHODS, parameters)
+        if not growths:
+            continue
+        count = exact_count(loop.iter)
+        if (
+            count is None
+            or count >= minimum
+            or any(other is not loop and nested_in_scope(tree, loop, other) for other in known)
+        ):
+            reporting = growths
+        else:
+            fills = any(
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, (ast.ListComp, ast.SetComp, ast.DictComp))
+                for node in inside
+            )
+            reporting = [node for node in growths if _adds_known_items(tree, node, fills)]
+        for node in reporting:
+            if id(node) not in seen:
+                seen.add(id(node))
+                found.append(node)
+    return found
 
 
 def _adds_known_items(tree: TriageTree, growth: ast.AST, fills: bool) -> bool:

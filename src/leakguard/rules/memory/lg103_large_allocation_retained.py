@@ -16,6 +16,7 @@ from leakguard.analysis.loops import (
     LoopNest,
     LoopTrackingRule,
     loop_local_values,
+    persistent_growths,
     unreleased_persistence,
 )
 from leakguard.analysis.sizes import (
@@ -32,8 +33,6 @@ from leakguard.triage import (
     SCOPES,
     TriageTree,
     exact_count,
-    grows_within,
-    is_growth,
     loops_with_known_count,
     nested_in_scope,
 )
@@ -51,49 +50,15 @@ class LargeAllocationRetained(GrowthRule, LoopTrackingRule):
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
-        """A growth inside a loop, and either a loop count that may reach the string
-        thresholds or something large to estimate (see `_reason`): a repetition, numpy or
-        pandas, a sized `bytes(n)`, a long string, a comprehension of known length."""
-        if not any(grows_within(tree, loop, GROW_METHODS) for loop in tree.loops):
-            return False
-        fewest = min(
-            int(spec.option("min_string_iterations")), int(spec.option("min_object_iterations"))
-        )
-        known = loops_with_known_count(tree)
-        for loop in known:
-            if not grows_within(tree, loop, GROW_METHODS):
-                continue
-            counts = [exact_count(loop.iter)] + [
-                exact_count(other.iter)
-                for other in known
-                if other is not loop and nested_in_scope(tree, loop, other)
-            ]
-            if None in counts or math.prod(c or 0 for c in counts) >= fewest:
-                return True
-        if not large_source(tree):
-            return False
-        # With no count the analysis can fold around a growth, only what is large
-        # whatever the count (a repetition, an array, a frame) made in its loop reports.
-        for growing in tree.loops:
-            if not grows_within(tree, growing, GROW_METHODS):
-                continue
-            if any(other is growing or nested_in_scope(tree, growing, other) for other in known):
-                return True
-            if sized_without_count(tree, tree.within(growing, SCOPES)):
-                return True
-        return False
+        """A growth that may report (`_reporting_growths`)."""
+        return bool(_reporting_growths(tree, spec))
 
     @staticmethod
     def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
-        """Every growth in a loop, with what says where its container lives and what
-        releases it (`slicing.container_regions`), and the module's classes it builds
-        a value with (`_wrapper_releases` reads their release methods)."""
-        growths = [
-            node
-            for loop in tree.loops
-            for node in tree.within(loop, SCOPES)
-            if is_growth(node, GROW_METHODS)
-        ]
+        """Every growth that may report, with what says where its container lives and
+        what releases it (`slicing.container_regions`), and the module's classes it
+        builds a value with (`_wrapper_releases` reads their release methods)."""
+        growths = _reporting_growths(tree, spec)
         classes = module_classes(tree)
         built = {
             node.func.id
@@ -240,3 +205,56 @@ def _is_receiver(target: cst.Attribute, receiver: str) -> bool:
     while isinstance(root, cst.Attribute):
         root = root.value
     return isinstance(root, cst.Name) and root.value == receiver
+
+
+def _reporting_growths(tree: TriageTree, spec: RuleSpec) -> list[ast.AST]:
+    """Triage: the growths of a container that may outlive the call
+    (`loops.persistent_growths`) in the loops where they may report (a growth reports in
+    the loops around it, so one of them is here). A growing loop with a count that may
+    reach the string thresholds (its own, or with the known loops nested with it), or,
+    when the file has something large to estimate (`sizes.large_source`: a repetition,
+    numpy or pandas, a sized `bytes(n)`, a long string, a comprehension of known length),
+    a growing loop with any count the analysis may fold around its growth, or with
+    something large whatever the count (a repetition, an array, a frame) made in it."""
+    parameters = bool(spec.option("include_parameters"))
+    growing = {
+        id(loop): growths
+        for loop in tree.loops
+        if (
+            growths := persistent_growths(tree, tree.within(loop, SCOPES), GROW_METHODS, parameters)
+        )
+    }
+    if not growing:
+        return []
+    fewest = min(
+        int(spec.option("min_string_iterations")), int(spec.option("min_object_iterations"))
+    )
+    known = loops_with_known_count(tree)
+    chosen: list[ast.AST] = []
+    for loop in known:
+        if id(loop) not in growing:
+            continue
+        counts = [exact_count(loop.iter)] + [
+            exact_count(other.iter)
+            for other in known
+            if other is not loop and nested_in_scope(tree, loop, other)
+        ]
+        if None in counts or math.prod(c or 0 for c in counts) >= fewest:
+            chosen.append(loop)
+    if large_source(tree):
+        picked = {id(loop) for loop in chosen}
+        for candidate in tree.loops:
+            if id(candidate) not in growing or id(candidate) in picked:
+                continue
+            if any(
+                other is candidate or nested_in_scope(tree, candidate, other) for other in known
+            ) or sized_without_count(tree, tree.within(candidate, SCOPES)):
+                chosen.append(candidate)
+    found: list[ast.AST] = []
+    seen: set[int] = set()
+    for reporting in chosen:
+        for growth in growing[id(reporting)]:
+            if id(growth) not in seen:
+                seen.add(id(growth))
+                found.append(growth)
+    return found

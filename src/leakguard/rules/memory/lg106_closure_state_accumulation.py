@@ -19,6 +19,7 @@ from leakguard.analysis.loops import (
     GrowthRule,
     binding_accepts,
     container_names,
+    growth_container,
     growth_of_assign,
     growth_of_augassign,
     growth_of_call,
@@ -27,14 +28,12 @@ from leakguard.analysis.loops import (
     persistence_of,
     release_of,
 )
-from leakguard.analysis.scopes import Storage
+from leakguard.analysis.scopes import Storage, own_bindings
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.triage import (
     SCOPES,
     TriageTree,
-    growth_root,
-    is_growth,
     nested_functions,
     root_name,
     spans_any,
@@ -50,61 +49,14 @@ class ClosureStateAccumulation(GrowthRule):
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
-        """A nested function growing a container that it does not bind itself and that
-        an enclosing function creates, or a `yield` inside a loop that grows the
-        collection the yield hands out (by root name)."""
-        # Only a loop that spans a `yield` can yield in its own scope.
-        yields = sorted((n.lineno, n.col_offset) for n in tree.of(ast.Yield))
-        for loop in tree.loops if yields else ():
-            if not spans_any(loop, yields):
-                continue
-            inside = tree.within(loop, SCOPES)
-            yielded = {
-                _yielded_root(n.value)
-                for n in inside
-                if isinstance(n, ast.Yield) and n.value is not None
-            }
-            if yielded - {None} and any(
-                growth_root(n) in yielded
-                for n in inside
-                if is_growth(n, GROW_METHODS, rebinding=True)
-            ):
-                return True
-        nested = nested_functions(tree)
-        captured: dict[int, set[str]] = {}
-        for outer in tree.functions:
-            if id(outer) not in nested:
-                continue
-            roots: set[str] = set()
-            pending = list(nested[id(outer)])  # every function below `outer`, at any depth
-            while pending:
-                inner = pending.pop()
-                pending.extend(nested.get(id(inner), ()))
-                if id(inner) not in captured:
-                    captured[id(inner)] = _captured_growth_roots(tree, inner)
-                roots |= captured[id(inner)]
-            # The outer function's bindings are read only when an inner one grows something.
-            if roots and roots & container_names(tree, outer):
-                return True
-        return False
+        """A candidate (`_candidates`)."""
+        return bool(_candidates(tree))
 
     @staticmethod
     def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
-        """Functions nested in functions (a capture, its binder and what releases it lie
-        in the outermost function around them) and loops with a `yield` (the generator
-        is the function around the loop)."""
-        nested = [
-            inner
-            for outer in tree.functions
-            for inner in tree.within(outer)
-            if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef))
-        ]
-        yielding = [
-            loop
-            for loop in tree.loops
-            if any(isinstance(n, ast.Yield) for n in tree.within(loop, SCOPES))
-        ]
-        return [*nested, *yielding]
+        """The candidates (`_candidates`): the capture's binder and what releases it lie
+        in the functions around the nested one, the generator around the loop."""
+        return _candidates(tree)
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
         super().__init__(context, spec)
@@ -351,6 +303,52 @@ def _container_word(binding: cst.BaseExpression | None) -> str:
     return "container"
 
 
+def _candidates(tree: TriageTree) -> list[ast.AST]:
+    """Triage: the nested functions growing a container that they do not bind
+    themselves and that an enclosing function creates, and the loops holding a `yield`
+    of a collection the loop grows (by root name)."""
+    found: list[ast.AST] = []
+    # Only a loop that spans a `yield` can yield in its own scope.
+    yields = sorted((n.lineno, n.col_offset) for n in tree.of(ast.Yield))
+    for loop in tree.loops if yields else ():
+        if not spans_any(loop, yields):
+            continue
+        inside = tree.within(loop, SCOPES)
+        yielded = {
+            _yielded_root(n.value)
+            for n in inside
+            if isinstance(n, ast.Yield) and n.value is not None
+        }
+        if yielded - {None} and any(
+            root_name(container) in yielded
+            for n in inside
+            if (container := growth_container(tree, n, GROW_METHODS, rebinding=True)) is not None
+        ):
+            found.append(loop)
+    nested = nested_functions(tree)
+    captured: dict[int, set[str]] = {}
+    chosen: set[int] = set()
+    for outer in tree.functions:
+        if id(outer) not in nested:
+            continue
+        # The outer function's bindings are read only when an inner one grows something.
+        containers: set[str] | None = None
+        pending = list(nested[id(outer)])  # every function below `outer`, at any depth
+        while pending:
+            inner = pending.pop()
+            pending.extend(nested.get(id(inner), ()))
+            if id(inner) not in captured:
+                captured[id(inner)] = _captured_growth_roots(tree, inner)
+            if not captured[id(inner)] or id(inner) in chosen:
+                continue
+            if containers is None:
+                containers = container_names(tree, outer)
+            if captured[id(inner)] & containers:
+                chosen.add(id(inner))
+                found.append(inner)
+    return found
+
+
 def _yielded_root(value: ast.expr) -> str | None:
     """The root name of what a `yield` hands out: `x`, `self.x`, a snapshot of one
     (`list(x)`, `x.copy()`, `x[:]`); a superset of `_yielded_collection`."""
@@ -367,37 +365,12 @@ def _captured_growth_roots(
 ) -> set[str]:
     """Roots of the containers `inner` grows that it does not bind itself (a name it
     binds is its own local, not a capture)."""
-    own = tree.within(inner, SCOPES)
-    grown = {growth_root(node) for node in own if is_growth(node, GROW_METHODS, rebinding=True)}
-    return {r for r in grown if r is not None} - _local_names(tree, inner, own)
-
-
-def _local_names(
-    tree: TriageTree, function: ast.FunctionDef | ast.AsyncFunctionDef, own: list[ast.AST]
-) -> set[str]:
-    """Names `function` binds in its own scope (parameters, assignments, loop and `with`
-    targets, imports, definitions; not a comprehension's variables), less those it
-    declares `nonlocal` or `global`."""
-    arguments = function.args
-    found = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
-    found.update(a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None)
-    declared: set[str] = set()
-    # A comprehension's own variables live in the comprehension's scope.
-    comprehension = {
-        id(name)
+    # The analysis grows `inner`'s captures from its lambdas and class bodies too
+    # (`FileContext.enclosing_function`).
+    own = tree.within(inner, (ast.FunctionDef, ast.AsyncFunctionDef))
+    grown = {
+        root_name(container)
         for node in own
-        if isinstance(node, ast.comprehension)
-        for name in tree.walk(node.target)
+        if (container := growth_container(tree, node, GROW_METHODS, rebinding=True)) is not None
     }
-    for node in own:
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            if id(node) in comprehension:
-                continue
-            found.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            found.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, (ast.Nonlocal, ast.Global)):
-            declared.update(node.names)
-    return found - declared
+    return {r for r in grown if r is not None} - own_bindings(tree, inner)

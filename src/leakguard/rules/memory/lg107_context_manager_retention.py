@@ -38,12 +38,12 @@ from leakguard.analysis.cleanup import (
     self_calls,
 )
 from leakguard.analysis.imports import dotted_name
-from leakguard.analysis.scopes import is_mutable_constructor
+from leakguard.analysis.scopes import declared_static_or_class, is_mutable_constructor
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
 from leakguard.slicing import units_of
-from leakguard.triage import TriageTree
+from leakguard.triage import SCOPES, TriageTree
 from leakguard.walker import SCOPE_NODES, descendants, walk
 
 _ENTER_EXIT_PAIRS = (("__enter__", "__exit__"), ("__aenter__", "__aexit__"))
@@ -67,21 +67,18 @@ class ContextManagerRetention(LintRule):
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
-        """A class that defines both halves of a context manager."""
-        return any(_defines_enter_exit(tree, klass) for klass in tree.of(ast.ClassDef))
+        """A class that defines both halves of a context manager and grows an attribute
+        of its receiver outside its constructors (`_grown_attributes`)."""
+        return any(_grown_attributes(tree, spec).values())
 
     @staticmethod
     def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
-        """The context-manager classes whole, and every unit reading one of their
-        attributes through another name (`_read_from_outside`: `cm.items` elsewhere
-        means the container is working state)."""
-        managers = [klass for klass in tree.of(ast.ClassDef) if _defines_enter_exit(tree, klass)]
-        attributes = {
-            node.attr
-            for klass in managers
-            for node in tree.walk(klass)
-            if isinstance(node, ast.Attribute)
-        }
+        """Those context-manager classes whole, and every unit reading one of the
+        attributes they grow through another name (`_read_from_outside`: `cm.items`
+        elsewhere means the container is working state)."""
+        grown = _grown_attributes(tree, spec)
+        managers = [klass for klass in tree.of(ast.ClassDef) if grown.get(id(klass))]
+        attributes = set().union(*grown.values())
         readers = [
             unit
             for unit in units_of(tree)
@@ -360,6 +357,46 @@ def _empties_by_slice(method: cst.FunctionDef, attribute: str) -> bool:
             ):
                 return True
     return False
+
+
+def _grown_attributes(tree: TriageTree, spec: RuleSpec) -> dict[int, set[str]]:
+    """Triage: per context-manager class (by id), the attributes of the receiver its
+    methods other than constructors and static or class methods grow
+    (`_growth_sites`: a growth method called on `self.x`, `self.x[k] = v`,
+    `self.x += ...`, `self.x |= ...`)."""
+    methods = frozenset(str(m) for m in spec.option("growth_methods"))
+    constructors = frozenset(str(m) for m in spec.option("constructor_methods"))
+    found: dict[int, set[str]] = {}
+    for klass in tree.of(ast.ClassDef):
+        if not _defines_enter_exit(tree, klass):
+            continue
+        grown: set[str] = set()
+        for method in tree.within(klass, SCOPES):
+            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            arguments = [*method.args.posonlyargs, *method.args.args]
+            if method.name in constructors or not arguments or declared_static_or_class(method):
+                continue
+            receiver = arguments[0].arg
+            for node in tree.scope_nodes(method.body, SCOPES):
+                containers: list[ast.expr] = []
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                    if node.func.attr in methods:
+                        containers = [node.func.value]
+                elif isinstance(node, ast.Assign):
+                    containers = [t.value for t in node.targets if isinstance(t, ast.Subscript)]
+                elif isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Add, ast.BitOr)):
+                    target = node.target
+                    containers = [target.value if isinstance(target, ast.Subscript) else target]
+                grown.update(
+                    c.attr
+                    for c in containers
+                    if isinstance(c, ast.Attribute)
+                    and isinstance(c.value, ast.Name)
+                    and c.value.id == receiver
+                )
+        found[id(klass)] = grown
+    return found
 
 
 def _defines_enter_exit(tree: TriageTree, klass: ast.ClassDef) -> bool:

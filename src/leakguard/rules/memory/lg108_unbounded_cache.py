@@ -31,6 +31,7 @@ import re
 import libcst as cst
 
 from leakguard.analysis.caches import (
+    WEB_FRAMEWORKS,
     cache_decorator,
     constant_key,
     decorator_target,
@@ -42,6 +43,7 @@ from leakguard.analysis.caches import (
     is_unbounded_cache_decorator,
     key_bounded_by_program,
     key_bounded_by_source,
+    literal_key,
     model_value,
     reads_by_key,
     reference_scopes,
@@ -66,7 +68,13 @@ from leakguard.analysis.lifecycle import is_lifecycle_hook, registration_calls
 from leakguard.analysis.lifetimes import COLLECTOR as LIFETIMES
 from leakguard.analysis.lifetimes import instances_die_with_call
 from leakguard.analysis.loops import function_escapes
-from leakguard.analysis.scopes import Storage, locate
+from leakguard.analysis.scopes import (
+    Storage,
+    declared_static_or_class,
+    is_direct_method,
+    locate,
+    possible_storages,
+)
 from leakguard.analysis.singletons import COLLECTOR as SINGLETONS
 from leakguard.analysis.singletons import is_process_singleton
 from leakguard.config import RuleSpec
@@ -74,8 +82,20 @@ from leakguard.context import FileContext
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace
 from leakguard.fixes.names import renamed_callee
 from leakguard.rule import LintRule
-from leakguard.slicing import class_regions, container_regions, units_naming
-from leakguard.triage import SCOPES, TriageTree, calls_match, dotted, spans_any
+from leakguard.slicing import (
+    class_regions,
+    container_regions,
+    units_naming,
+    units_naming_attribute,
+)
+from leakguard.triage import (
+    SCOPES,
+    TriageTree,
+    calls_resolving_to,
+    dotted,
+    imports_any,
+    spans_any,
+)
 from leakguard.walker import descendants
 
 _FIX_METHOD = (
@@ -132,75 +152,196 @@ def _memoised(
     return False
 
 
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+# Where a dict cache may live (`_dict_facts`), for `x[k] = v` and for `x.y[k] = v`.
+_NAMED_DICTS = frozenset({Storage.MODULE_GLOBAL, Storage.CLOSURE})
+_ATTRIBUTE_DICTS = frozenset({Storage.INSTANCE_ATTRIBUTE, Storage.CLASS_ATTRIBUTE})
+
+
+def _stored_containers(store: ast.AST) -> list[ast.expr]:
+    """What a keyed store (`_keyed_stores`) may grow: `x` of `x[k] = v` (each subscript
+    target of `a[i] = b[j] = v` whose key is no literal) and of `x.setdefault(k, v)`."""
+    if isinstance(store, ast.Assign):
+        # A literal key names one slot, which the store replaces.
+        return [
+            target.value
+            for target in store.targets
+            if isinstance(target, ast.Subscript) and not literal_key(target)
+        ]
+    if isinstance(store, ast.Call) and isinstance(store.func, ast.Attribute):
+        return [store.func.value]
+    return []
+
+
+def _candidates(
+    tree: TriageTree, spec: RuleSpec
+) -> tuple[list[ast.stmt | ast.expr], list[ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """Triage: the keyed stores that may report, and the functions holding them or
+    carrying a memoising decorator that may report.
+
+    A store reports from a function's own scope, into `x` (a module global or a closure's
+    dict) or `x.y` (an instance or class attribute), when the dict is
+    named like a cache, read by key in that function (the memo idiom; `setdefault` is
+    both), or handed a model (`_model_calls`). A memoising decorator reports on a
+    method (not a static or class method), or on a plain function that takes arguments,
+    in a file importing a web framework, when it has no size limit."""
+    decorators = {str(d).rsplit(".", 1)[-1] for d in spec.option("cache_decorators")}
+    memoised = [f for f in tree.functions if _memoised(tree, f, decorators)]
+    web = bool(memoised) and imports_any(tree, WEB_FRAMEWORKS)
+    functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    for function in memoised:
+        if is_direct_method(tree, function):
+            if function.name not in _IMPLICIT_STATIC and not declared_static_or_class(function):
+                functions.append(function)
+        elif web and _takes_arguments(function) and _unbounded(tree, function, decorators):
+            functions.append(function)
+    stores: list[ast.stmt | ast.expr] = []
+    # Only a function whose span (or a decorator's, above it) holds a keyed store can
+    # store in its own scope.
+    where = _keyed_stores(tree)[1]
+    pattern = re.compile(str(spec.option("cache_name_pattern")), re.IGNORECASE)
+    models: set[int] | None = None
+    for function in tree.functions if where else ():
+        if not spans_any(function, where) and not any(
+            spans_any(decorator, where) for decorator in function.decorator_list
+        ):
+            continue
+        # The analysis stores into `function` from its lambdas and class bodies too
+        # (`FileContext.enclosing_function`), where names are looked up differently.
+        own = tree.within(function, _DEFS)
+        direct = {id(node) for node in tree.within(function, SCOPES)}
+        found = False
+        for node in own:
+            value: ast.expr | None
+            if isinstance(node, ast.Assign):
+                value = node.value
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "setdefault"
+            ):
+                value = node.args[1] if len(node.args) > 1 else None
+            else:
+                continue
+            for container in _stored_containers(node):
+                key = dotted(container)
+                if key is None or key.count(".") > 1:
+                    continue  # the analysis keys only `x` and `x.y`
+                if id(node) in direct and not possible_storages(tree, function, container) & (
+                    _ATTRIBUTE_DICTS if "." in key else _NAMED_DICTS
+                ):
+                    continue  # a local, a parameter, an imported module's dict
+                if (
+                    isinstance(node, ast.Call)
+                    or pattern.search(key.rsplit(".", 1)[-1])
+                    or _reads_by_key(own, {key})
+                ):
+                    break
+                if models is None:
+                    models = _model_calls(tree, spec)
+                if _stores_model(value, own, models):
+                    break
+            else:
+                continue
+            stores.append(node)
+            found = True
+        if found and all(function is not other for other in functions):
+            functions.append(function)
+    return stores, functions
+
+
+def _takes_arguments(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    arguments = function.args
+    return bool(
+        arguments.posonlyargs
+        or arguments.args
+        or arguments.kwonlyargs
+        or arguments.vararg
+        or arguments.kwarg
+    )
+
+
+def _unbounded(
+    tree: TriageTree, function: ast.FunctionDef | ast.AsyncFunctionDef, decorators: set[str]
+) -> bool:
+    """A memoising decorator of `function` may have no size limit
+    (`caches.is_unbounded_cache_decorator`): `cache`, or a call with `maxsize=None`."""
+    for decorator in function.decorator_list:
+        call = decorator if isinstance(decorator, ast.Call) else None
+        target = call.func if call is not None else decorator
+        written = (dotted(target) or "").rsplit(".", 1)[-1]
+        qualified = (tree.qualify(target) or "").rsplit(".", 1)[-1]
+        if not {written, qualified} & decorators:
+            continue
+        if "cache" in (written, qualified):
+            return True
+        if call is not None:
+            sizes = [k.value for k in call.keywords if k.arg == "maxsize"] + call.args[:1]
+            if any(isinstance(v, ast.Constant) and v.value is None for v in sizes):
+                return True
+    return False
+
+
+def _model_calls(tree: TriageTree, spec: RuleSpec) -> set[int]:
+    """Ids of the calls that may build a model (`caches.model_value`): a configured
+    model method by name, or a call that may resolve to a model factory (a wildcard by
+    its possible qualified names, any other by its last part, as written or imported)."""
+    factories = [str(name) for name in spec.option("model_factories")]
+    wildcards = [name for name in factories if name.endswith(".*")]
+    prefixes = tuple(name[:-1] for name in wildcards)
+    methods = {str(name) for name in spec.option("model_methods")}
+    lasts = {name.rsplit(".", 1)[-1] for name in factories if name not in wildcards}
+    found = {id(call) for call in calls_resolving_to(tree, wildcards)}
+    for call in tree.of(ast.Call):
+        if isinstance(call.func, ast.Attribute) and call.func.attr in methods:
+            found.add(id(call))
+            continue
+        written = dotted(call.func)
+        if written is None:
+            continue
+        names = [written, *tree.names_of_call(call)]
+        if written.startswith(prefixes) or any(n.rsplit(".", 1)[-1] in lasts for n in names):
+            found.add(id(call))
+    return found
+
+
+def _stores_model(value: ast.expr | None, own: list[ast.AST], models: set[int]) -> bool:
+    """The stored value is a model call, or a name its function assigns one to."""
+    if isinstance(value, ast.Call):
+        return id(value) in models
+    if not isinstance(value, ast.Name):
+        return False
+    return any(
+        isinstance(node, ast.Assign)
+        and id(node.value) in models
+        and any(isinstance(t, ast.Name) and t.id == value.id for t in node.targets)
+        for node in own
+    )
+
+
 class UnboundedCache(LintRule):
     code = "LG108"
     PROJECT_FACTS = (SINGLETONS, LIFETIMES)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
-        """A memoising decorator, a keyed store in a function into a container named
-        like a cache or read by key in that function, or a store in a file that builds
-        or fits models."""
-        decorators = {str(d).rsplit(".", 1)[-1] for d in spec.option("cache_decorators")}
-        if any(_memoised(tree, function, decorators) for function in tree.functions):
-            return True
-        stores: list[ast.expr] = []
-        # Only a function whose span (or a decorator's, above it) holds a keyed store can
-        # store in its own scope.
-        where = _keyed_stores(tree)[1]
-        for function in tree.functions if where else ():
-            if not spans_any(function, where) and not any(
-                spans_any(decorator, where) for decorator in function.decorator_list
-            ):
-                continue
-            own = tree.within(function, SCOPES)
-            stored = [
-                target.value
-                for node in own
-                if isinstance(node, ast.Assign)
-                for target in node.targets
-                if isinstance(target, ast.Subscript)
-            ]
-            stored.extend(
-                call.func.value
-                for call in own
-                if isinstance(call, ast.Call)
-                and isinstance(call.func, ast.Attribute)
-                and call.func.attr == "setdefault"
-            )
-            if stored and _reads_by_key(own, {dotted(c) for c in stored} - {None}):
-                return True  # the memo idiom: whatever the names, a cache
-            stores.extend(stored)
-        if not stores:
-            return False
-        pattern = re.compile(str(spec.option("cache_name_pattern")), re.IGNORECASE)
-        for container in stores:
-            key = dotted(container)
-            if key is not None and pattern.search(key.rsplit(".", 1)[-1]):
-                return True
-        # No stored key is read by key in its function (that returned above), so a
-        # registry-named store reports only when it keeps a model built per call.
-        return calls_match(tree, spec.option("model_factories")) or bool(
-            tree.called & set(spec.option("model_methods"))
-        )
+        """A keyed store or a memoised function that may report (`_candidates`)."""
+        stores, functions = _candidates(tree, spec)
+        return bool(stores or functions)
 
     @staticmethod
     def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
-        """Every keyed store with where its container lives and what evicts it
-        (`slicing.container_regions`); every function holding one or carrying a
-        memoising decorator with its class, base classes and the top-level definitions
-        it names (`slicing.class_regions`: eviction and inventory reads in other methods,
-        key helpers, constructors' private helpers, enum bases); the units that name
-        such a function (a private helper only constructors reach is no cache); and the
-        calls that may register it as a request handler or a life-cycle hook (they may
-        sit in any function of the file, `create_app()`)."""
-        decorators = {str(d).rsplit(".", 1)[-1] for d in spec.option("cache_decorators")}
-        stores, where = _keyed_stores(tree)
-        functions = [
-            function
-            for function in tree.functions
-            if spans_any(function, where) or _memoised(tree, function, decorators)
-        ]
+        """Every keyed store that may report with where its container lives and what
+        evicts it (`slicing.container_regions`, and the units naming its name or
+        attribute); every
+        function holding one or carrying a memoising decorator that may report, with
+        its class, base classes and the top-level definitions it names
+        (`slicing.class_regions`: eviction and inventory reads in other methods, key
+        helpers, constructors' private helpers, enum bases); the units that name such a
+        function (a private helper only constructors reach is no cache); and the calls
+        that may register it as a request handler or a life-cycle hook (they may sit in
+        any function of the file, `create_app()`)."""
+        stores, functions = _candidates(tree, spec)
         names = {function.name for function in functions}
         registrations = [
             call
@@ -213,10 +354,23 @@ class UnboundedCache(LintRule):
             )
         ]
         callers = [unit for name in sorted(names) for unit in units_naming(tree, name)]
+        # The eviction index is file-wide and matches names and attribute names alone
+        # (`owner._cache.clear()`, a local `cache.pop(k)` in another function).
+        containers = [c for store in stores for c in _stored_containers(store)]
+        evicting = [
+            *(u for c in containers if isinstance(c, ast.Name) for u in units_naming(tree, c.id)),
+            *(
+                unit
+                for c in containers
+                if isinstance(c, ast.Attribute)
+                for unit in units_naming_attribute(tree, c.attr)
+            ),
+        ]
         return [
             *container_regions(tree, stores),
             *class_regions(tree, functions),
             *callers,
+            *evicting,
             *registrations,
             *registration_calls(tree),
         ]
