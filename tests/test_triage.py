@@ -338,6 +338,15 @@ def test_lg106_needs_a_captured_container_or_the_yielded_one() -> None:
     assert not _could_fire("LG106", slot)
     assert _could_fire("LG106", slot.replace("'last'", "'la' 'st'"))
     assert _could_fire("LG106", slot.replace("'last'", "x"))
+    # A sized deque is a sliding window: it never grows past its size.
+    window = (
+        "import collections\ndef outer():\n    tail = collections.deque(maxlen=10)\n"
+        "    def inner(x):\n        tail.append(x)\n    return inner\n"
+    )
+    assert not _could_fire("LG106", window)
+    assert _could_fire("LG106", window.replace("maxlen=10", "maxlen=None"))
+    # A test's callbacks and their state end with the test.
+    assert not _could_fire("LG106", captured.replace("def outer", "def test_outer"))
     other_yield = (
         "def gen(rows):\n    batch = []\n    for row in rows:\n        batch.append(row)\n"
         "        yield row\n"

@@ -49,6 +49,7 @@ from leakguard.analysis.scopes import (
     function_scope,
     innermost_function,
     locate,
+    outer_functions,
     possible_storages,
 )
 from leakguard.config import RuleSpec
@@ -518,18 +519,31 @@ def persistent_growths(
     return found
 
 
+def _sized_deque(call: ast.Call) -> bool:
+    """`deque(items, maxlen=N)` or `deque(items, N)` with N written and not `None`."""
+    sizes = [k.value for k in call.keywords if k.arg == "maxlen"]
+    if len(call.args) > 1 and not any(isinstance(a, ast.Starred) for a in call.args[:2]):
+        sizes.append(call.args[1])
+    return any(not (isinstance(v, ast.Constant) and v.value is None) for v in sizes)
+
+
 def container_names(tree: TriageTree, function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     """Triage (see `leakguard.triage`): names `function` may bind to a mutable
-    container (what `is_container_binding` accepts), judged on CPython's `ast`:
-    assignments anywhere in it and parameter defaults."""
+    container that can grow (what `is_container_binding` accepts and
+    `is_bounded_container` does not), judged on CPython's `ast`: assignments anywhere
+    in it and parameter defaults."""
     factories = {name.rsplit(".", 1)[-1] for name in _CONTAINER_FACTORIES}
     literals = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
 
     def is_container(value: ast.expr | None) -> bool:
         if isinstance(value, literals):
             return True
-        callee = dotted(value.func) if isinstance(value, ast.Call) else None
-        return callee is not None and callee.rsplit(".", 1)[-1] in factories
+        if not isinstance(value, ast.Call):
+            return False
+        callee = dotted(value.func) or ""
+        if callee.rsplit(".", 1)[-1] not in factories:
+            return False
+        return not (callee.endswith("deque") and _sized_deque(value))
 
     found: set[str] = set()
     arguments = function.args
@@ -701,6 +715,15 @@ def _default_of(function: cst.FunctionDef, name: str) -> cst.BaseExpression | No
 # `__enter__` starts a fresh list that then outlives `__exit__`.
 _BINDING_METHODS = CONSTRUCTOR_NAMES | {"__enter__", "__aenter__"}
 _TEST_SETUP_NAMES = frozenset({"setUp", "setUpClass", "asyncSetUp", "setup_method"})
+
+
+def inside_test(tree: TriageTree, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Triage: `_inside_test` on CPython's `ast`: `function` or one around it is a test
+    or a test set-up."""
+    return any(
+        f.name.startswith("test") or f.name in _TEST_SETUP_NAMES
+        for f in [function, *outer_functions(tree, function)]
+    )
 
 
 def _inside_test(binder: cst.FunctionDef, context: FileContext) -> bool:

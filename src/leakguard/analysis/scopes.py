@@ -331,13 +331,8 @@ def possible_storages(
             return {Storage.PARAMETER, Storage.MUTABLE_DEFAULT}
         return {Storage.LOCAL}
     found = {Storage.UNKNOWN}
-    parents = _parent_functions(tree)
-    outer = parents.get(id(function))
-    while outer is not None:
-        if name in own_bindings(tree, outer):
-            found.add(Storage.CLOSURE)
-            break
-        outer = parents.get(id(outer))
+    if any(name in own_bindings(tree, outer) for outer in outer_functions(tree, function)):
+        found.add(Storage.CLOSURE)
     if name in _module_stores(tree):
         found.add(Storage.MODULE_GLOBAL)
     if attribute and name in {klass.name for klass in tree.of(ast.ClassDef)}:
@@ -410,6 +405,19 @@ def _direct_methods(tree: TriageTree) -> set[int]:
 def is_direct_method(tree: TriageTree, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """Triage: `function` sits directly in a class body (a method)."""
     return id(function) in _direct_methods(tree)
+
+
+def outer_functions(
+    tree: TriageTree, function: ast.FunctionDef | ast.AsyncFunctionDef
+) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Triage: the functions around `function` (through classes), innermost first."""
+    parents = _parent_functions(tree)
+    found = []
+    outer = parents.get(id(function))
+    while outer is not None:
+        found.append(outer)
+        outer = parents.get(id(outer))
+    return found
 
 
 def _parent_functions(tree: TriageTree) -> dict[int, ast.FunctionDef | ast.AsyncFunctionDef]:

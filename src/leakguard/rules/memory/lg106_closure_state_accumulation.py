@@ -23,6 +23,7 @@ from leakguard.analysis.loops import (
     growth_of_assign,
     growth_of_augassign,
     growth_of_call,
+    inside_test,
     is_container_binding,
     is_dict_binding,
     persistence_of,
@@ -329,8 +330,8 @@ def _candidates(tree: TriageTree) -> list[ast.AST]:
     captured: dict[int, set[str]] = {}
     chosen: set[int] = set()
     for outer in tree.functions:
-        if id(outer) not in nested:
-            continue
+        if id(outer) not in nested or inside_test(tree, outer):
+            continue  # no nested function, or a test's state: it ends with the test
         # The outer function's bindings are read only when an inner one grows something.
         containers: set[str] | None = None
         pending = list(nested[id(outer)])  # every function below `outer`, at any depth
