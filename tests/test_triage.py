@@ -484,3 +484,21 @@ def test_possible_storages_hold_what_locate_finds() -> None:
                 compared += 1
                 assert storage in guessed[key], (path.name, key, storage, guessed[key])
     assert compared > 1000
+
+
+def test_lg107_needs_a_grown_attribute_no_method_releases_by_a_call() -> None:
+    manager = (
+        "class Capture:\n    def __init__(self):\n        self.items = []\n"
+        "    def __enter__(self):\n        return self\n"
+        "    def __exit__(self, *exc):\n        return None\n"
+        "    def add(self, x):\n        self.items.append(x)\n"
+    )
+    assert _could_fire("LG107", manager)
+    # Filled only by the constructor, or emptied by another method: nothing to report.
+    assert not _could_fire(
+        "LG107", manager.replace("    def add(self, x):\n", "    def __new__(self, x):\n")
+    )
+    released = manager + "    def reset(self):\n        self.items.clear()\n"
+    assert not _could_fire("LG107", released)
+    # A reset on entry binds a fresh list that outlives the block: no release.
+    assert _could_fire("LG107", released.replace("def reset", "def __enter__"))

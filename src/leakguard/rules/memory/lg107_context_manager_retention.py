@@ -25,6 +25,8 @@ import libcst as cst
 from leakguard.analysis.caches import constant_key
 from leakguard.analysis.calls import keyword_arg
 from leakguard.analysis.cleanup import (
+    CLEAR_METHODS,
+    EVICT_METHODS,
     attribute_binding,
     binding_value,
     class_methods,
@@ -363,7 +365,8 @@ def _grown_attributes(tree: TriageTree, spec: RuleSpec) -> dict[int, set[str]]:
     """Triage: per context-manager class (by id), the attributes of the receiver its
     methods other than constructors and static or class methods grow
     (`_growth_sites`: a growth method called on `self.x`, `self.x[k] = v`,
-    `self.x += ...`, `self.x |= ...`)."""
+    `self.x += ...`, `self.x |= ...`) and none of its methods releases by a call
+    (`_calls_release`)."""
     methods = frozenset(str(m) for m in spec.option("growth_methods"))
     constructors = frozenset(str(m) for m in spec.option("constructor_methods"))
     found: dict[int, set[str]] = {}
@@ -395,7 +398,33 @@ def _grown_attributes(tree: TriageTree, spec: RuleSpec) -> dict[int, set[str]]:
                     and isinstance(c.value, ast.Name)
                     and c.value.id == receiver
                 )
-        found[id(klass)] = grown
+        found[id(klass)] = grown - _calls_release(tree, klass, constructors)
+    return found
+
+
+def _calls_release(tree: TriageTree, klass: ast.ClassDef, constructors: frozenset[str]) -> set[str]:
+    """The attributes a method of the class body (not a constructor, not `__enter__`)
+    clears or evicts from by a call on its receiver (`self.x.clear()`, `self.x.pop(k)`):
+    releases `class_release` finds, so `_retained` is False for them."""
+    found: set[str] = set()
+    releasing = CLEAR_METHODS | EVICT_METHODS
+    for method in klass.body:
+        if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        arguments = [*method.args.posonlyargs, *method.args.args]
+        if not arguments or method.name in constructors or method.name in _ENTER_METHODS:
+            continue
+        receiver = arguments[0].arg
+        for node in tree.scope_nodes(method.body, SCOPES):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in releasing
+                and isinstance(node.func.value, ast.Attribute)
+                and isinstance(node.func.value.value, ast.Name)
+                and node.func.value.value.id == receiver
+            ):
+                found.add(node.func.value.attr)
     return found
 
 
