@@ -241,6 +241,63 @@ def test_a_def_alone_in_each_block_of_compound_statements() -> None:
     _assert_sliced_well(text, sliced)
 
 
+def test_blank_and_comment_lines_after_a_unit_go_with_it() -> None:
+    text = (
+        "class A:\n"
+        "    def f(self):\n"
+        "        return 1\n"
+        "        # the end of f\n"
+        "\n"
+        "    # about g\n"
+        "\x0c\n"
+        "    def g(self):\n"
+        "        return 2 \\\n"
+        "\n"
+        '    x = """\n'
+        "# not a comment\n"
+        '"""\n'
+        "if A:\n"
+        "    def h():\n"
+        "        return 3\n"
+        "# before else\n"
+        "else:\n"
+        "    def h(): return 4  # one line\n"
+        "\n"
+        "# the end"
+    )
+    # g's backslash joins its next line: nothing after it is taken.
+    assert _all_units(text) == [(2, 7), (8, 9), (15, 17), (19, 21)]
+    sliced = elide(text, _all_units(text))
+    assert sliced.endswith('# not a comment\n"""\nif A:\n    pass\n\n\nelse:\n    pass\n\n')
+    _assert_sliced_well(text, sliced)
+
+
+def test_adjacent_units_are_blanked_as_one() -> None:
+    text = (
+        "if True:\n"
+        "    class A:\n"
+        '        """Doc,\n'
+        '        more."""\n'
+        "        def f(self):\n"
+        "            return 1\n"
+        "\n"
+        "    def g():\n"
+        "        return 2\n"
+        "def h():\n"
+        "    return 3\n"
+        "x = 1\n"
+        "def k():\n"
+        "    return 4\n"
+    )
+    plan = {"units": [list(span) for span in _all_units(text)], "needs": {"LG401": []}}
+    assert plan["units"] == [[3, 4], [5, 7], [8, 9], [10, 11], [13, 14]]
+    spans = elided(plan, ["LG401"])
+    assert spans == [(3, 11), (13, 14)]
+    sliced = elide(text, spans)
+    assert sliced == "if True:\n    class A:\n        pass\n" + "\n" * 8 + "x = 1\npass\n\n"
+    _assert_sliced_well(text, sliced)
+
+
 def test_one_line_bodies_hold_no_unit() -> None:
     text = "import sys\nif sys.argv: x = 1; y = 2\nelse: z = 3\nclass A: '''a\nb'''\n"
     assert _all_units(text) == []
@@ -347,7 +404,7 @@ def test_an_admitted_file_is_parsed_in_part_with_the_same_findings() -> None:
     assert verdict is not None and PLAN_KEY in verdict
     rules = admitted(verdict, None)
     spans = elided(verdict[PLAN_KEY], rules)
-    assert spans == [(6, 7), (13, 14), (22, 23)]
+    assert spans == [(6, 8), (13, 16), (22, 23)]  # with the blank lines after them
     sliced = analyze_text(_TEST_MODULE, "t.py", config, admitted=rules, elide_spans=spans)
     whole = analyze_text(_TEST_MODULE, "t.py", config, admitted=rules)
     assert [(f.rule, f.line, f.column, f.fingerprint) for f in sliced.findings] == [
@@ -355,7 +412,7 @@ def test_an_admitted_file_is_parsed_in_part_with_the_same_findings() -> None:
     ]
     assert [(f.rule, f.line) for f in sliced.findings if f.rule == "LG401"] == [("LG401", 19)]
     assert whole.parsed_lines == 23
-    assert sliced.parsed_lines == 23 - 3  # each elided unit keeps its `pass` line
+    assert sliced.parsed_lines == 23 - 6  # each elided unit keeps its `pass` line
     # Nothing here is fixable: with fixes asked for (a JSON report), the file stays sliced.
     reported = analyze_text(
         _TEST_MODULE, "t.py", config, admitted=rules, elide_spans=spans, fixes=True
@@ -586,7 +643,7 @@ def test_lg108_keeps_evictions_and_callers_and_elides_the_rest() -> None:
     assert verdict is not None and PLAN_KEY in verdict
     rules = admitted(verdict, None)
     spans = elided(verdict[PLAN_KEY], rules)
-    assert spans == [(4, 5), (34, 35)]  # `unrelated` and `Handler.other`
+    assert spans == [(4, 7), (34, 35)]  # `unrelated` and `Handler.other`
     sliced = analyze_text(_MEMO_MODULE, "t.py", config, admitted=rules, elide_spans=spans)
     whole = analyze_text(_MEMO_MODULE, "t.py", config, admitted=rules)
     assert sliced.findings == whole.findings == []
@@ -707,11 +764,12 @@ if __name__ == "__main__":
 @pytest.mark.parametrize(
     ("code", "text", "elided_units"),
     [
-        ("LG204", _REQUEST_PATH_MODULE, [(9, 10), (13, 15), (18, 19), (22, 23)]),
-        ("LG205", _REQUEST_PATH_MODULE, [(9, 10)]),
-        ("LG206", _REQUEST_PATH_MODULE, [(9, 10), (26, 27), (30, 31), (34, 36)]),
-        ("LG206", _VIEW_MODULE, [(15, 16)]),
-        ("LG206", _SCRIPT_MODULE, [(13, 14)]),
+        # Units with the blank lines after them; adjacent ones are one span.
+        ("LG204", _REQUEST_PATH_MODULE, [(9, 25)]),
+        ("LG205", _REQUEST_PATH_MODULE, [(9, 12)]),
+        ("LG206", _REQUEST_PATH_MODULE, [(9, 12), (26, 38)]),
+        ("LG206", _VIEW_MODULE, [(15, 18)]),
+        ("LG206", _SCRIPT_MODULE, [(13, 16)]),
     ],
 )
 def test_a_request_path_keeps_its_callers_and_registrations(

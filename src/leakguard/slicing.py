@@ -10,19 +10,20 @@ Units are the statements outside functions that no analysis needs unless a regio
 names them: every `def`/`async def` not nested in a function (at module level, in a
 class body at any depth, in a block of an `if`/`try`/`with`/`for`/`while`/`match`
 outside functions), each with its decorators, and every string statement there that
-spans several lines (docstrings). Everything else (imports, assignments and other
-simple statements, the headers of compound statements, classes' headers and their
-non-unit statements) is always kept: classes are never elided whole, so the names a
-file defines and its class skeletons stay visible to every analysis. A region node
-inside a unit keeps that unit; a region node holding units (a class, a module-level
-`if`) keeps all of them.
+spans several lines (docstrings); a unit's lines run from its first decorator to the
+last blank or comment line before the next line of code. Everything else (imports,
+assignments and other simple statements, the headers of compound statements,
+classes' headers and their non-unit statements) is always kept: classes are never
+elided whole, so the names a file defines and its class skeletons stay visible to
+every analysis. A region node inside a unit keeps that unit; a region node holding
+units (a class, a module-level `if`) keeps all of them.
 
 The facts pass (which has the `ast` tree) computes a `Plan` (`plan`): the units' line
 spans and, per rule with regions, the units it needs. The analysis phase (which has
 no `ast` tree) picks the spans to elide for its admitted rules (`elided`) and blanks
 them (`elide`) so that every kept line keeps its number and columns: positions of
 kept code need no mapping, and the original text still serves comments, fingerprints
-and source lines.
+and source lines. No analysis reads comments from LibCST's tree.
 """
 
 from __future__ import annotations
@@ -169,8 +170,15 @@ def _span(node: ast.stmt, lines: Sequence[str]) -> Span | None:
         return None
     tail = _column_text(lines[last - 1], node.end_col_offset or 0, None)
     rest = tail.strip().lstrip(";").strip()
-    if rest and not rest.startswith("#") and rest != "\\":
+    if rest == "\\":
+        return first, last
+    if rest and not rest.startswith("#"):
         return None
+    # The blank and comment-only lines up to the next line of code hold no token (the
+    # unit's last token is behind them): LibCST makes them empty lines of whatever
+    # follows, and they go with the unit.
+    while last < len(lines) and lines[last].lstrip(_INDENT).startswith(("#", "\r", "\n")):
+        last += 1
     return first, last
 
 
@@ -217,12 +225,12 @@ def needed_units(tree: TriageTree, regions: Iterable[ast.AST]) -> list[int]:
     """Indexes of the units overlapping any of `regions`, with the units whose imports
     bind a name those units use (the import table is file-wide)."""
     found = units(tree)
-    spans = [_node_span(region) for region in regions]
-    kept = {
-        index
-        for index, unit in enumerate(found)
-        if any(first <= unit.last and unit.first <= last for first, last in spans)
-    }
+    # Units are disjoint and in line order: those overlapping a region are a run.
+    firsts = [unit.first for unit in found]
+    lasts = [unit.last for unit in found]
+    kept: set[int] = set()
+    for first, last in (_node_span(region) for region in regions):
+        kept.update(range(bisect.bisect_left(lasts, first), bisect.bisect_right(firsts, last)))
     used: set[str] = set()
     for index in kept:
         used |= found[index].uses
@@ -507,7 +515,10 @@ def plan(tree: TriageTree, regions: Mapping[str, list[ast.AST] | None]) -> dict[
 
 def elided(plan: Any, rules: Iterable[str]) -> list[Span]:
     """The spans to blank for these admitted rules: none unless every one of them
-    declared its regions."""
+    declared its regions. Adjacent units (nothing kept between them) make one span,
+    blanked with one `pass` at the first one's indentation: a later unit follows the
+    first one's block or the statements around it in its own (a class's last method
+    and the next top-level def), so every block keeps a statement."""
     if not isinstance(plan, dict):
         return []
     needs = plan.get("needs", {})
@@ -517,7 +528,15 @@ def elided(plan: Any, rules: Iterable[str]) -> list[Span]:
         if indexes is None:
             return []
         kept.update(indexes)
-    return [(first, last) for index, (first, last) in enumerate(plan["units"]) if index not in kept]
+    found: list[Span] = []
+    for index, (first, last) in enumerate(plan["units"]):
+        if index in kept:
+            continue
+        if found and found[-1][1] + 1 == first:
+            found[-1] = (found[-1][0], last)
+        else:
+            found.append((first, last))
+    return found
 
 
 def elide(text: str, spans: Sequence[Span]) -> str:
@@ -540,5 +559,5 @@ def elide(text: str, spans: Sequence[Span]) -> str:
 
 def parsed_lines(lines: int, spans: Sequence[Span]) -> int:
     """Lines LibCST parses of a file of `lines` lines with `spans` elided: each elided
-    unit still costs its one `pass` line."""
+    span still costs its one `pass` line."""
     return lines - sum(last - first for first, last in spans)
