@@ -837,3 +837,91 @@ def test_model_facts_of_a_sliced_file_are_those_of_the_whole_file(tmp_path: Path
     assert [(f.rule, f.line) for f in sliced.findings] == [("LG205", 31)]
     assert _outcome(sliced) == _outcome(whole)
     assert sliced.parsed_lines < whole.parsed_lines
+
+
+_COROUTINES = """\
+import time
+
+CLIENT = object()
+
+
+async def only_awaits(items):
+    await other(len(items))
+
+
+async def local_calls(items):
+    items.append(1)
+    return [str(item) for item in items]
+
+
+async def sleeps():
+    time.sleep(1)
+
+
+async def other(n):
+    return helper(n)
+
+
+def helper(n):
+    time.sleep(n)
+"""
+
+
+def test_lg201_keeps_the_coroutines_with_a_call_it_may_report() -> None:
+    """`only_awaits` awaits its one call (`len` is no blocking name and no function of
+    the run) and `local_calls` calls methods of its own values: LG201 cannot report in
+    them. `other` calls a module-level function (a chain through the summaries)."""
+    config = make_config(Path("."), select=["LG201"])
+    _, verdict = collect_file(_COROUTINES, "t.py", sorted(COLLECTORS), config)
+    assert verdict is not None and PLAN_KEY in verdict
+    rules = admitted(verdict, None)
+    spans = elided(verdict[PLAN_KEY], rules)
+    assert spans == [(6, 14)]  # with the blank lines after each unit
+    sliced = analyze_text(_COROUTINES, "t.py", config, admitted=rules, elide_spans=spans)
+    whole = analyze_text(_COROUTINES, "t.py", config, admitted=rules)
+    assert [(f.rule, f.line) for f in sliced.findings] == [("LG201", 16)]
+    assert sliced.findings == whole.findings
+    quiet = _COROUTINES.split("async def sleeps")[0]
+    _, verdict = collect_file(quiet, "t.py", sorted(COLLECTORS), config)
+    assert verdict is not None and admitted(verdict, None) == []
+
+
+_ESTIMATOR_CLASS = """\
+import time
+
+from sklearn.linear_model import LogisticRegression
+
+
+class Service:
+    def __init__(self):
+        self.model = LogisticRegression()
+
+    def unrelated(self):
+        return 1
+
+    async def predict(self, x):
+        return self.model.predict(x)
+
+
+class Sleeper:
+    def __init__(self):
+        self.n = 1
+
+    async def nap(self):
+        time.sleep(self.n)
+"""
+
+
+def test_lg201_keeps_a_class_only_for_a_model_method_call() -> None:
+    """`self.model.predict` is model code because `__init__` binds `self.model`: that
+    class stays whole; `time.sleep` needs nothing of `Sleeper`'s other methods."""
+    config = make_config(Path("."), select=["LG201"])
+    _, verdict = collect_file(_ESTIMATOR_CLASS, "t.py", sorted(COLLECTORS), config)
+    assert verdict is not None and PLAN_KEY in verdict
+    rules = admitted(verdict, None)
+    spans = elided(verdict[PLAN_KEY], rules)
+    assert spans == [(18, 20)]
+    sliced = analyze_text(_ESTIMATOR_CLASS, "t.py", config, admitted=rules, elide_spans=spans)
+    whole = analyze_text(_ESTIMATOR_CLASS, "t.py", config, admitted=rules)
+    assert [(f.rule, f.line) for f in sliced.findings] == [("LG201", 14), ("LG201", 22)]
+    assert sliced.findings == whole.findings

@@ -31,7 +31,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from leakguard.triage import SCOPES, TriageTree, first_line, growth_root, root_name
@@ -358,21 +358,24 @@ def _growth_roots(growth: ast.AST) -> list[str | None]:
     return [growth_root(growth)]
 
 
-def class_regions(tree: TriageTree, functions: Iterable[ast.AST]) -> list[ast.AST]:
+def class_regions(
+    tree: TriageTree, functions: Iterable[ast.AST], *, owner: bool = True
+) -> list[ast.AST]:
     """Regions of a rule that judges a function with what its class and the file's
     module-level definitions say about it (attributes bound in other methods,
     `Klass.attr` receivers, methods inherited from base classes of the file,
     `@cli.command()` of a decorated group function): each function, the whole class
-    around it (`enclosing_class`), the module's classes and functions it names
-    (decorators included), and the base classes of the file those classes derive
-    from, transitively."""
+    around it (`enclosing_class`; not with `owner=False`, when the class's other
+    methods do not matter), the module's classes and functions it names (decorators
+    included), and the base classes of the file those classes derive from,
+    transitively."""
     definitions = module_definitions(tree)
     classes = module_classes(tree)
     found: list[ast.AST] = []
     wanted: list[ast.ClassDef] = []
     for function in functions:
         found.append(function)
-        klass = enclosing_class(tree, function)
+        klass = enclosing_class(tree, function) if owner else None
         if klass is not None:
             wanted.append(klass)
         named = sorted({node.id for node in tree.walk(function) if isinstance(node, ast.Name)})
@@ -402,29 +405,16 @@ def caller_regions(
     `analysis.request_paths` does: `f()`, `x.f()`, `Klass()` for `Klass.__init__`, a
     function handed over as an argument): each of them and every function whose own
     code mentions the name one of them is called by, transitively, `depth` calls back."""
-    mentions = _mentions(tree)
     owners = _owners(tree)
-    found: list[ast.AST] = []
-    seen: set[int] = set()
-    frontier: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
-    for function in functions:
-        if id(function) not in seen:
-            seen.add(id(function))
-            found.append(function)
-            frontier.append(function)
-    for _ in range(depth):
-        words = {function.name for function in frontier}
-        words.update(owners[id(f)] for f in frontier if f.name == "__init__" and id(f) in owners)
-        frontier = []
-        for word in sorted(words):
-            for caller in mentions.get(word, ()):
-                if id(caller) not in seen:
-                    seen.add(id(caller))
-                    found.append(caller)
-                    frontier.append(caller)
-        if not frontier:
-            break
-    return found
+
+    def called_by(function: ast.AST) -> set[str]:
+        name = getattr(function, "name", "")
+        if name == "__init__" and id(function) in owners:
+            return {name, owners[id(function)]}
+        return {name}
+
+    seeds = list({id(function): function for function in functions}.values())
+    return [*seeds, *_closure(seeds, called_by, _mentions(tree), depth)]
 
 
 def callee_regions(tree: TriageTree, nodes: Iterable[ast.AST], depth: int = 1) -> list[ast.AST]:
@@ -432,31 +422,48 @@ def callee_regions(tree: TriageTree, nodes: Iterable[ast.AST], depth: int = 1) -
     `nodes` call or hand over (`f(x)`, `self.f(x)`, `submit(f, x)`, `Klass(x)` for
     `Klass.__init__`): every function named by a name or an attribute in them, and in
     those, `depth` calls deep."""
-    by_name: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
+    by_name: dict[str, list[ast.AST]] = {}
     owners = _owners(tree)
     for function in tree.functions:
         by_name.setdefault(function.name, []).append(function)
         if function.name == "__init__" and id(function) in owners:
             by_name.setdefault(owners[id(function)], []).append(function)
+
+    def named(node: ast.AST) -> set[str]:
+        words: set[str] = set()
+        for child in tree.walk(node):
+            if isinstance(child, ast.Name):
+                words.add(child.id)
+            elif isinstance(child, ast.Attribute):
+                words.add(child.attr)
+        return words
+
+    return _closure(list(nodes), named, by_name, depth)
+
+
+def _closure(
+    seeds: Sequence[ast.AST],
+    words_of: Callable[[ast.AST], set[str]],
+    targets: Mapping[str, Sequence[ast.AST]],
+    depth: int,
+) -> list[ast.AST]:
+    """Breadth-first from `seeds`, `depth` steps: the `targets` of every word `words_of`
+    gives for the last step's nodes (each node once; a seed only when a word names it)."""
     found: list[ast.AST] = []
     seen: set[int] = set()
-    pending = list(nodes)
+    frontier = list(seeds)
     for _ in range(depth):
         words: set[str] = set()
-        for node in pending:
-            for child in tree.walk(node):
-                if isinstance(child, ast.Name):
-                    words.add(child.id)
-                elif isinstance(child, ast.Attribute):
-                    words.add(child.attr)
-        pending = []
+        for node in frontier:
+            words |= words_of(node)
+        frontier = []
         for word in sorted(words):
-            for function in by_name.get(word, ()):
-                if id(function) not in seen:
-                    seen.add(id(function))
-                    found.append(function)
-                    pending.append(function)
-        if not pending:
+            for node in targets.get(word, ()):
+                if id(node) not in seen:
+                    seen.add(id(node))
+                    found.append(node)
+                    frontier.append(node)
+        if not frontier:
             break
     return found
 

@@ -22,8 +22,8 @@ from leakguard.finding import Related
 from leakguard.fixes import Applicability, FixPlan, Import, Rewrite, replace
 from leakguard.fixes.names import reference
 from leakguard.rule import LintRule
-from leakguard.slicing import class_regions
-from leakguard.triage import TriageTree
+from leakguard.slicing import class_regions, module_scope_names
+from leakguard.triage import SCOPES, TriageTree, dotted
 
 
 class BlockingCallInAsync(LintRule):
@@ -33,19 +33,34 @@ class BlockingCallInAsync(LintRule):
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
-        """A call inside an `async def`."""
-        return any(
-            isinstance(node, ast.Call)
-            for function in tree.of(ast.AsyncFunctionDef)
-            for node in tree.walk(function)
-        )
+        """An `async def` with a call `visit_Call` may report (`_reporting`)."""
+        return bool(_reporting(tree, spec))
 
     @staticmethod
     def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
-        """Every `async def` with what its class and the file's top-level definitions say
-        about its calls' receivers (`slicing.class_regions`), and the calls that may
-        register a life-cycle hook (`lifecycle.registered_hooks` reads the whole file)."""
-        return [*class_regions(tree, tree.of(ast.AsyncFunctionDef)), *registration_calls(tree)]
+        """Every `async def` with a call it may report, with what the file's module-level
+        definitions say about its calls' receivers (`slicing.class_regions`), its whole
+        class when it calls a model method (`estimators.receiver_estimator` reads
+        `self.model = ...` in other methods), and the calls that may register a
+        life-cycle hook (`lifecycle.registered_hooks` reads the whole file)."""
+        models = frozenset(spec.option("estimator_methods"))
+        reporting = _reporting(tree, spec)
+        calls_model = [
+            coroutine
+            for coroutine in reporting
+            if any(
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in models
+                for node in tree.within(coroutine, SCOPES)
+            )
+        ]
+        others = [coroutine for coroutine in reporting if coroutine not in calls_model]
+        return [
+            *class_regions(tree, calls_model),
+            *class_regions(tree, others, owner=False),
+            *registration_calls(tree),
+        ]
 
     @cached_property
     def _calls(self) -> BlockingCalls:
@@ -93,6 +108,61 @@ class BlockingCallInAsync(LintRule):
                 related=tuple(Related(*step) for step in chain.related()),
                 fix_plan=blocking_call_fix(node, "", self.context),
             )
+
+
+def _reporting(tree: TriageTree, spec: RuleSpec) -> list[ast.AsyncFunctionDef]:
+    """The `async def`s whose own body makes a call `visit_Call` may report: one not
+    awaited in place whose callee `BlockingCalls.verdict` may judge (a configured method
+    on any receiver, a configured name, an imported name) or the run's summaries may
+    resolve (`summaries.cst_reference`: an imported or module-level name, `self.f` in a
+    method); in a file that may hold an MLX model, any called name (`model(x)`)."""
+    coroutines = tree.of(ast.AsyncFunctionDef)
+    if not coroutines:
+        return []
+    methods = {
+        str(name)
+        for option in ("blocking_methods", "estimator_methods", "blocking_client_methods")
+        for name in spec.option(option)
+    }
+    blocking = {str(n).rsplit(".", 1)[-1] for n in spec.option("blocking_calls")}
+    module_names = module_scope_names(tree)
+    methods_of_classes = {
+        id(node)
+        for klass in tree.of(ast.ClassDef)
+        for node in tree.within(klass, SCOPES)
+        if isinstance(node, ast.AsyncFunctionDef)
+    }
+    models = "mlx" in tree.text
+    awaited = {id(node.value) for node in tree.of(ast.Await)}
+
+    def may_report(call: ast.Call, first: str | None) -> bool:
+        func = call.func
+        if id(call) in awaited:
+            return False
+        if isinstance(func, ast.Attribute) and func.attr in methods:
+            return True
+        written = dotted(func)
+        if written is None:
+            return False
+        root, _, rest = written.partition(".")
+        return (
+            models
+            or root in tree.targets
+            or root in module_names
+            or (not rest and root in blocking)
+            or (root == first and rest.count(".") == 0)
+        )
+
+    found: list[ast.AsyncFunctionDef] = []
+    for coroutine in coroutines:
+        params = [*coroutine.args.posonlyargs, *coroutine.args.args]
+        first = params[0].arg if params and id(coroutine) in methods_of_classes else None
+        if any(
+            isinstance(node, ast.Call) and may_report(node, first)
+            for node in tree.within(coroutine, SCOPES)
+        ):
+            found.append(coroutine)
+    return found
 
 
 # -- fix ------------------------------------------------------------------------------------
