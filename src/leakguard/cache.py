@@ -146,7 +146,7 @@ class ResultCache:
         if key in self._packed:
             value = self._packed[key]
         else:
-            value = self._read(self._path(key))
+            value = _read_json(self._path(key))
             self._changed = self._changed or value is not None
         if self._pack_path is not None and value is not None:
             self._used[key] = value
@@ -165,7 +165,7 @@ class ResultCache:
         self._opened_ns = time.perf_counter_ns()
         name = hashlib.sha256(scope.encode()).hexdigest()[:32]
         self._pack_path = self.directory / "packs" / f"{name}.json"
-        data = self._read(self._pack_path)
+        data = _read_json(self._pack_path)
         if not isinstance(data, dict):
             data = {}
         entries, files, reference = data.get("entries"), data.get("files"), data.get(_REFERENCE)
@@ -227,10 +227,6 @@ class ResultCache:
         reference = written - (time.perf_counter_ns() - self._opened_ns)
         stream.seek(len(head))
         stream.write(str(reference).encode())
-
-    @staticmethod
-    def _read(path: Path) -> Any:
-        return _read_json(path)
 
     def _write(self, target: Path, value: Any) -> None:
         self._replace(target, lambda stream: stream.write(json.dumps(value).encode()))
