@@ -220,7 +220,7 @@ def _check(args: argparse.Namespace) -> int:
     # `--show-settings`/`--show-files` only look: they leave no cache behind.
     looking = args.show_settings or args.show_files
     config = load_config(paths, args.config, _overrides(args), cache=not (args.no_cache or looking))
-    if args.show_settings or args.show_files:
+    if looking:
         from leakguard.settings import show_files, show_settings
 
         if args.show_settings:
