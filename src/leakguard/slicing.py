@@ -34,7 +34,14 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from leakguard.triage import SCOPES, TriageTree, first_line, growth_root, root_name
+from leakguard.triage import (
+    SCOPES,
+    TriageTree,
+    first_line,
+    growth_root,
+    method_owners,
+    root_name,
+)
 
 # First and last line of a unit, 1-based, inclusive.
 Span = tuple[int, int]
@@ -405,12 +412,12 @@ def caller_regions(
     `analysis.request_paths` does: `f()`, `x.f()`, `Klass()` for `Klass.__init__`, a
     function handed over as an argument): each of them and every function whose own
     code mentions the name one of them is called by, transitively, `depth` calls back."""
-    owners = _owners(tree)
+    owners = method_owners(tree)
 
     def called_by(function: ast.AST) -> set[str]:
         name = getattr(function, "name", "")
         if name == "__init__" and id(function) in owners:
-            return {name, owners[id(function)]}
+            return {name, owners[id(function)].name}
         return {name}
 
     seeds = list({id(function): function for function in functions}.values())
@@ -423,11 +430,11 @@ def callee_regions(tree: TriageTree, nodes: Iterable[ast.AST], depth: int = 1) -
     `Klass.__init__`): every function named by a name or an attribute in them, and in
     those, `depth` calls deep."""
     by_name: dict[str, list[ast.AST]] = {}
-    owners = _owners(tree)
+    owners = method_owners(tree)
     for function in tree.functions:
         by_name.setdefault(function.name, []).append(function)
         if function.name == "__init__" and id(function) in owners:
-            by_name.setdefault(owners[id(function)], []).append(function)
+            by_name.setdefault(owners[id(function)].name, []).append(function)
 
     def named(node: ast.AST) -> set[str]:
         words: set[str] = set()
@@ -488,20 +495,6 @@ def _mentions(
             for word in words:
                 found.setdefault(word, []).append(function)
         tree.memo["slicing.mentions"] = found
-    return found
-
-
-def _owners(tree: TriageTree) -> dict[int, str]:
-    """id(function) -> the name of the class whose body defines it."""
-    found: dict[int, str] | None = tree.memo.get("slicing.owners")
-    if found is None:
-        found = {
-            id(node): klass.name
-            for klass in tree.of(ast.ClassDef)
-            for node in tree.within(klass, SCOPES)
-            if isinstance(node, _FUNCTIONS)
-        }
-        tree.memo["slicing.owners"] = found
     return found
 
 

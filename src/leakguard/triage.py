@@ -678,6 +678,21 @@ def nested_functions(
     return found
 
 
+def method_owners(tree: TriageTree) -> dict[int, ast.ClassDef]:
+    """`id(function)` -> the class whose body holds `function` directly (through blocks,
+    not through another function or class): the file's methods."""
+    found: dict[int, ast.ClassDef] | None = tree.memo.get("method_owners")
+    if found is None:
+        found = {
+            id(node): klass
+            for klass in tree.of(ast.ClassDef)
+            for node in tree.within(klass, SCOPES)
+            if isinstance(node, _FUNCTIONS)
+        }
+        tree.memo["method_owners"] = found
+    return found
+
+
 def spans_any(node: ast.AST, positions: list[tuple[int, int]]) -> bool:
     """Whether one of the sorted `(line, column)` start positions lies within `node`'s
     source span."""

@@ -17,7 +17,7 @@ from enum import Enum
 import libcst as cst
 
 from leakguard.context import FileContext
-from leakguard.triage import SCOPES, TriageTree, dotted, nested_functions
+from leakguard.triage import SCOPES, TriageTree, dotted, method_owners, nested_functions
 from leakguard.walker import SCOPE_NODES, descendants
 
 FunctionNode = cst.FunctionDef | cst.Lambda
@@ -324,7 +324,7 @@ def possible_storages(
         return {Storage.UNKNOWN}
     name = root.id
     attribute = root is not container
-    if attribute and id(function) in _direct_methods(tree) and name == _receiver(function):
+    if attribute and id(function) in method_owners(tree) and name == _receiver(function):
         return {Storage.INSTANCE_ATTRIBUTE, Storage.CLASS_ATTRIBUTE}
     if name in own_bindings(tree, function):
         if name in _parameters(function):
@@ -387,24 +387,9 @@ def _receiver(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
     return parameters[0] if parameters else None
 
 
-def _direct_methods(tree: TriageTree) -> set[int]:
-    """Ids of the functions a class body holds directly (through blocks, not through
-    another function): what `enclosing_scopes` pairs with their class."""
-    found: set[int] | None = tree.memo.get("scopes.direct_methods")
-    if found is None:
-        found = {
-            id(node)
-            for klass in tree.of(ast.ClassDef)
-            for node in tree.within(klass, SCOPES)
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-        }
-        tree.memo["scopes.direct_methods"] = found
-    return found
-
-
 def is_direct_method(tree: TriageTree, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """Triage: `function` sits directly in a class body (a method)."""
-    return id(function) in _direct_methods(tree)
+    return id(function) in method_owners(tree)
 
 
 def outer_functions(
