@@ -162,7 +162,10 @@ def _rule_documents(texts: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _parse_document(
-    documents: DocumentCache | None, kind: str, texts: Mapping[str, str], parse: Any
+    documents: DocumentCache | None,
+    kind: str,
+    texts: Mapping[str, str],
+    parse: Callable[[Mapping[str, str]], Any],
 ) -> Any:
     if documents is None:
         return parse(texts)
