@@ -115,7 +115,11 @@ def _reporting(tree: TriageTree, spec: RuleSpec) -> list[ast.AsyncFunctionDef]:
     awaited in place whose callee `BlockingCalls.verdict` may judge (a configured method
     on any receiver, a configured name, an imported name) or the run's summaries may
     resolve (`summaries.cst_reference`: an imported or module-level name, `self.f` in a
-    method); in a file that may hold an MLX model, any called name (`model(x)`)."""
+    method); in a file that may hold an MLX model, any called name (`model(x)`).
+    Remembered on the tree: `could_fire` and `regions` ask it with the same spec."""
+    remembered: list[ast.AsyncFunctionDef] | None = tree.memo.get("lg201.reporting")
+    if remembered is not None:
+        return remembered
     coroutines = tree.of(ast.AsyncFunctionDef)
     if not coroutines:
         return []
@@ -162,6 +166,7 @@ def _reporting(tree: TriageTree, spec: RuleSpec) -> list[ast.AsyncFunctionDef]:
             for node in tree.within(coroutine, SCOPES)
         ):
             found.append(coroutine)
+    tree.memo["lg201.reporting"] = found
     return found
 
 
