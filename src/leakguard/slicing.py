@@ -64,6 +64,15 @@ def split_lines(text: str) -> list[str]:
     return _LINE.findall(text)
 
 
+def source_lines(tree: TriageTree) -> list[str]:
+    """`split_lines` of the file's text, split once per tree; callers must not change
+    the list."""
+    found: list[str] | None = tree.memo.get("slicing.lines")
+    if found is None:
+        found = tree.memo["slicing.lines"] = split_lines(tree.text)
+    return found
+
+
 class _Unit:
     __slots__ = ("_attributes", "_tree", "_uses", "first", "imports", "in_class", "last", "node")
 
@@ -198,7 +207,7 @@ def units(tree: TriageTree) -> list[_Unit]:
     """The file's elidable units, in line order (remembered on the tree)."""
     found: list[_Unit] | None = tree.memo.get("slicing.units")
     if found is None:
-        lines = split_lines(tree.text)
+        lines = source_lines(tree)
         future = [
             s.lineno
             for s in tree.tree.body

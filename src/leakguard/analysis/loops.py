@@ -55,7 +55,7 @@ from leakguard.analysis.scopes import (
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
-from leakguard.slicing import split_lines
+from leakguard.slicing import source_lines
 from leakguard.triage import TriageTree, dotted
 from leakguard.walker import SCOPE_NODES, descendants, iter_children
 
@@ -488,9 +488,7 @@ def _plain_literal(tree: TriageTree, node: ast.expr) -> bool:
         return True
     if not isinstance(node.value, (str, bytes)) or node.lineno != node.end_lineno:
         return False
-    lines: list[str] | None = tree.memo.get("loops.lines")
-    if lines is None:
-        lines = tree.memo["loops.lines"] = split_lines(tree.text)
+    lines = source_lines(tree)
     if node.lineno > len(lines):
         return False
     # `ast` columns count UTF-8 bytes.
