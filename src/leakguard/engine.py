@@ -164,8 +164,7 @@ def _run(
         if display in failed:
             continue
         if source.error is not None:
-            error = FileError(display, source.error, warning=source.warning)
-            results[display] = FileResult(display, errors=[error])
+            results[display] = _unreadable(source, source.error)
             continue
         kind = "findings+fixes" if fixes else "findings"
         key = cache.key(kind, display, source.digest, depends.get(display, "")) if cache else ""
@@ -182,7 +181,7 @@ def _run(
         # since is analysed as it is now but not cached under that key.
         unchanged = source.load(cache)
         if source.error is not None:
-            results[display] = FileResult(display, errors=[FileError(display, source.error)])
+            results[display] = _unreadable(source, source.error)
         else:
             pending.append((source, key if unchanged else ""))
 
@@ -220,6 +219,12 @@ def _run(
 def _config_warnings(config: Config) -> list[FileError]:
     source = printable(config.source or "<defaults>")
     return [FileError(source, text, warning=True) for text in config.warnings]
+
+
+def _unreadable(source: _Source, error: str) -> FileResult:
+    """The result of a file not read: unreadable, or skipped on purpose (`warning`)."""
+    display = source.file.display
+    return FileResult(display, errors=[FileError(display, error, warning=source.warning)])
 
 
 def _read(file: SourceFile, max_size: int, cache: ResultCache | None = None) -> _Source:
