@@ -159,6 +159,7 @@ def _run(
     readable = [s for s in sources if s.file.display not in failed and s.error is None]
     depends = _dependencies(facts, [s.file.display for s in readable], cache)
     pending: list[tuple[_Source, str]] = []
+    kind = "findings+fixes" if fixes else "findings"
     for source in sources:
         display = source.file.display
         if display in failed:
@@ -166,7 +167,6 @@ def _run(
         if source.error is not None:
             results[display] = _unreadable(source, source.error)
             continue
-        kind = "findings+fixes" if fixes else "findings"
         key = cache.key(kind, display, source.digest, depends.get(display, "")) if cache else ""
         if display in early:
             results[display] = early[display]
