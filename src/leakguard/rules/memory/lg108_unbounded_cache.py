@@ -143,13 +143,19 @@ def _memoised(
 ) -> bool:
     """A decorator of `function` is one of `decorators` (last names), as written or as
     its import qualifies it."""
-    for decorator in function.decorator_list:
-        target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        written = dotted(target) or ""
-        qualified = tree.qualify(target) or ""
-        if {written.rsplit(".", 1)[-1], qualified.rsplit(".", 1)[-1]} & decorators:
-            return True
-    return False
+    return any(
+        _decorator_names(tree, decorator) & decorators for decorator in function.decorator_list
+    )
+
+
+def _decorator_names(tree: TriageTree, decorator: ast.expr) -> set[str]:
+    """The last name of what a decorator calls (or is), as written and as its import
+    qualifies it."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return {
+        (dotted(target) or "").rsplit(".", 1)[-1],
+        (tree.qualify(target) or "").rsplit(".", 1)[-1],
+    }
 
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -267,16 +273,14 @@ def _unbounded(
     """A memoising decorator of `function` may have no size limit
     (`caches.is_unbounded_cache_decorator`): `cache`, or a call with `maxsize=None`."""
     for decorator in function.decorator_list:
-        call = decorator if isinstance(decorator, ast.Call) else None
-        target = call.func if call is not None else decorator
-        written = (dotted(target) or "").rsplit(".", 1)[-1]
-        qualified = (tree.qualify(target) or "").rsplit(".", 1)[-1]
-        if not {written, qualified} & decorators:
+        names = _decorator_names(tree, decorator)
+        if not names & decorators:
             continue
-        if "cache" in (written, qualified):
+        if "cache" in names:
             return True
-        if call is not None:
-            sizes = [k.value for k in call.keywords if k.arg == "maxsize"] + call.args[:1]
+        if isinstance(decorator, ast.Call):
+            sizes = [k.value for k in decorator.keywords if k.arg == "maxsize"]
+            sizes += decorator.args[:1]
             if any(isinstance(v, ast.Constant) and v.value is None for v in sizes):
                 return True
     return False
