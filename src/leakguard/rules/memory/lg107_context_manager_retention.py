@@ -377,10 +377,9 @@ def _grown_attributes(tree: TriageTree, spec: RuleSpec) -> dict[int, set[str]]:
         for method in tree.within(klass, SCOPES):
             if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
-            arguments = [*method.args.posonlyargs, *method.args.args]
-            if method.name in constructors or not arguments or declared_static_or_class(method):
+            receiver = _first_positional(method)
+            if method.name in constructors or receiver is None or declared_static_or_class(method):
                 continue
-            receiver = arguments[0].arg
             for node in tree.scope_nodes(method.body, SCOPES):
                 containers: list[ast.expr] = []
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
@@ -391,13 +390,7 @@ def _grown_attributes(tree: TriageTree, spec: RuleSpec) -> dict[int, set[str]]:
                 elif isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Add, ast.BitOr)):
                     target = node.target
                     containers = [target.value if isinstance(target, ast.Subscript) else target]
-                grown.update(
-                    c.attr
-                    for c in containers
-                    if isinstance(c, ast.Attribute)
-                    and isinstance(c.value, ast.Name)
-                    and c.value.id == receiver
-                )
+                grown.update(a for c in containers if (a := _attribute_of(c, receiver)) is not None)
         found[id(klass)] = grown - _calls_release(tree, klass, constructors)
     return found
 
@@ -411,21 +404,35 @@ def _calls_release(tree: TriageTree, klass: ast.ClassDef, constructors: frozense
     for method in klass.body:
         if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        arguments = [*method.args.posonlyargs, *method.args.args]
-        if not arguments or method.name in constructors or method.name in _ENTER_METHODS:
+        receiver = _first_positional(method)
+        if receiver is None or method.name in constructors or method.name in _ENTER_METHODS:
             continue
-        receiver = arguments[0].arg
-        for node in tree.scope_nodes(method.body, SCOPES):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in releasing
-                and isinstance(node.func.value, ast.Attribute)
-                and isinstance(node.func.value.value, ast.Name)
-                and node.func.value.value.id == receiver
-            ):
-                found.add(node.func.value.attr)
+        found.update(
+            attribute
+            for node in tree.scope_nodes(method.body, SCOPES)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in releasing
+            and (attribute := _attribute_of(node.func.value, receiver)) is not None
+        )
     return found
+
+
+def _first_positional(method: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """A method's receiver: its first positional parameter."""
+    arguments = [*method.args.posonlyargs, *method.args.args]
+    return arguments[0].arg if arguments else None
+
+
+def _attribute_of(node: ast.expr, receiver: str) -> str | None:
+    """`x` when `node` is `receiver.x`."""
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == receiver
+    ):
+        return node.attr
+    return None
 
 
 def _defines_enter_exit(tree: TriageTree, klass: ast.ClassDef) -> bool:
