@@ -445,16 +445,18 @@ def callee_regions(tree: TriageTree, nodes: Iterable[ast.AST], depth: int = 1) -
         if function.name == "__init__" and id(function) in owners:
             by_name.setdefault(owners[id(function)].name, []).append(function)
 
-    def named(node: ast.AST) -> set[str]:
-        words: set[str] = set()
-        for child in tree.walk(node):
-            if isinstance(child, ast.Name):
-                words.add(child.id)
-            elif isinstance(child, ast.Attribute):
-                words.add(child.attr)
-        return words
+    return _closure(list(nodes), lambda node: _words(tree.walk(node)), by_name, depth)
 
-    return _closure(list(nodes), named, by_name, depth)
+
+def _words(nodes: Iterable[ast.AST]) -> set[str]:
+    """The names and attributes' names among `nodes` (what a look-up by name may use)."""
+    words: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Name):
+            words.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            words.add(node.attr)
+    return words
 
 
 def _closure(
@@ -495,13 +497,7 @@ def _mentions(
     if found is None:
         found = {}
         for function in tree.functions:
-            words: set[str] = set()
-            for node in tree.within(function, SCOPES):
-                if isinstance(node, ast.Name):
-                    words.add(node.id)
-                elif isinstance(node, ast.Attribute):
-                    words.add(node.attr)
-            for word in words:
+            for word in _words(tree.within(function, SCOPES)):
                 found.setdefault(word, []).append(function)
         tree.memo["slicing.mentions"] = found
     return found
