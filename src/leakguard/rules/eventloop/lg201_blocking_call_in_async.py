@@ -23,7 +23,7 @@ from leakguard.fixes import Applicability, FixPlan, Import, Rewrite, replace
 from leakguard.fixes.names import reference
 from leakguard.rule import LintRule
 from leakguard.slicing import class_regions, module_scope_names
-from leakguard.triage import SCOPES, TriageTree, dotted
+from leakguard.triage import SCOPES, TriageTree, dotted, method_owners
 
 
 class BlockingCallInAsync(LintRule):
@@ -130,12 +130,7 @@ def _reporting(tree: TriageTree, spec: RuleSpec) -> list[ast.AsyncFunctionDef]:
     }
     blocking = {str(n).rsplit(".", 1)[-1] for n in spec.option("blocking_calls")}
     module_names = module_scope_names(tree)
-    methods_of_classes = {
-        id(node)
-        for klass in tree.of(ast.ClassDef)
-        for node in tree.within(klass, SCOPES)
-        if isinstance(node, ast.AsyncFunctionDef)
-    }
+    owners = method_owners(tree)
     models = "mlx" in tree.text
     awaited = {id(node.value) for node in tree.of(ast.Await)}
 
@@ -160,7 +155,7 @@ def _reporting(tree: TriageTree, spec: RuleSpec) -> list[ast.AsyncFunctionDef]:
     found: list[ast.AsyncFunctionDef] = []
     for coroutine in coroutines:
         params = [*coroutine.args.posonlyargs, *coroutine.args.args]
-        first = params[0].arg if params and id(coroutine) in methods_of_classes else None
+        first = params[0].arg if params and id(coroutine) in owners else None
         if any(
             isinstance(node, ast.Call) and may_report(node, first)
             for node in tree.within(coroutine, SCOPES)
