@@ -7,7 +7,7 @@ import ast
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_file
-from leakguard.analysis.frameworks import handler_regions, may_have_request_handlers
+from leakguard.analysis.frameworks import may_be_handlers, may_have_request_handlers
 from leakguard.analysis.pydantic_models import (
     COLLECTOR,
     attribute_chain,
@@ -73,10 +73,9 @@ class UnboundedBatchIteration(LintRule):
         helpers they call (`slicing.callee_regions`) and the file's own model facts,
         which must stay those of the whole file (`pydantic_models.fact_regions`)."""
         looping = [
-            node
-            for node in handler_regions(tree)
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and any(isinstance(n, _ITERATIONS) for n in tree.walk(node))
+            function
+            for function in may_be_handlers(tree)
+            if any(isinstance(n, _ITERATIONS) for n in tree.walk(function))
         ]
         return [*fact_regions(tree), *looping, *callee_regions(tree, looping, 1)]
 

@@ -19,8 +19,8 @@ from leakguard.analysis.exceptions import (
 )
 from leakguard.analysis.frameworks import (
     enclosing_class_of,
-    handler_regions,
     is_request_handler,
+    may_be_handlers,
     may_have_request_handlers,
     route_decorator,
     route_registrations,
@@ -125,7 +125,7 @@ class ExceptionDetailLeak(LintRule):
         sites = exception_sites(tree, spec.option("text_calls"))
         sinks = {id(call) for call in calls_resolving_to(tree, spec.option("response_sinks"))}
         methods = set(spec.option("response_methods"))
-        requests = {id(node) for node in handler_regions(tree)}
+        requests = {id(function) for function in may_be_handlers(tree)}
         found: list[ast.AST] = [*sites.registrations]
         returns = False
         for scope in sites.scopes:
