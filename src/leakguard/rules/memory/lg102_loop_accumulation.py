@@ -134,6 +134,10 @@ def _reporting_growths(tree: TriageTree, spec: RuleSpec) -> list[ast.AST]:
     to a constant: at least `min_iterations` (or not known exactly here), or any count
     when the nested forms may apply (another such loop nested with it, a comprehension
     filling an inner collection, an extend of a collection of known length)."""
+    # `could_fire` and `regions` both ask (with the same spec): scan once per tree.
+    remembered: list[ast.AST] | None = tree.memo.get("lg102.reporting_growths")
+    if remembered is not None:
+        return remembered
     minimum = int(spec.option("min_iterations"))
     parameters = bool(spec.option("include_parameters"))
     known = loops_with_known_count(tree)
@@ -162,6 +166,7 @@ def _reporting_growths(tree: TriageTree, spec: RuleSpec) -> list[ast.AST]:
             if id(node) not in seen:
                 seen.add(id(node))
                 found.append(node)
+    tree.memo["lg102.reporting_growths"] = found
     return found
 
 

@@ -216,6 +216,10 @@ def _reporting_growths(tree: TriageTree, spec: RuleSpec) -> list[ast.AST]:
     numpy or pandas, a sized `bytes(n)`, a long string, a comprehension of known length),
     a growing loop with any count the analysis may fold around its growth, or with
     something large whatever the count (a repetition, an array, a frame) made in it."""
+    # `could_fire` and `regions` both ask (with the same spec): scan once per tree.
+    remembered: list[ast.AST] | None = tree.memo.get("lg103.reporting_growths")
+    if remembered is not None:
+        return remembered
     parameters = bool(spec.option("include_parameters"))
     growing = {
         id(loop): growths
@@ -257,4 +261,5 @@ def _reporting_growths(tree: TriageTree, spec: RuleSpec) -> list[ast.AST]:
             if id(growth) not in seen:
                 seen.add(id(growth))
                 found.append(growth)
+    tree.memo["lg103.reporting_growths"] = found
     return found

@@ -308,6 +308,10 @@ def _candidates(tree: TriageTree) -> list[ast.AST]:
     """Triage: the nested functions growing a container that they do not bind
     themselves and that an enclosing function creates, and the loops holding a `yield`
     of a collection the loop grows (by root name)."""
+    # `could_fire` and `regions` both ask (with the same spec): scan once per tree.
+    remembered: list[ast.AST] | None = tree.memo.get("lg106.candidates")
+    if remembered is not None:
+        return remembered
     found: list[ast.AST] = []
     # Only a loop that spans a `yield` can yield in its own scope.
     yields = sorted((n.lineno, n.col_offset) for n in tree.of(ast.Yield))
@@ -347,6 +351,7 @@ def _candidates(tree: TriageTree) -> list[ast.AST]:
             if captured[id(inner)] & containers:
                 chosen.add(id(inner))
                 found.append(inner)
+    tree.memo["lg106.candidates"] = found
     return found
 
 

@@ -367,6 +367,10 @@ def _grown_attributes(tree: TriageTree, spec: RuleSpec) -> dict[int, set[str]]:
     (`_growth_sites`: a growth method called on `self.x`, `self.x[k] = v`,
     `self.x += ...`, `self.x |= ...`) and none of its methods releases by a call
     (`_calls_release`)."""
+    # `could_fire` and `regions` both ask (with the same spec): scan once per tree.
+    remembered: dict[int, set[str]] | None = tree.memo.get("lg107.grown_attributes")
+    if remembered is not None:
+        return remembered
     methods = frozenset(str(m) for m in spec.option("growth_methods"))
     constructors = frozenset(str(m) for m in spec.option("constructor_methods"))
     found: dict[int, set[str]] = {}
@@ -392,6 +396,7 @@ def _grown_attributes(tree: TriageTree, spec: RuleSpec) -> dict[int, set[str]]:
                     containers = [target.value if isinstance(target, ast.Subscript) else target]
                 grown.update(a for c in containers if (a := _attribute_of(c, receiver)) is not None)
         found[id(klass)] = grown - _calls_release(tree, klass, constructors)
+    tree.memo["lg107.grown_attributes"] = found
     return found
 
 
