@@ -1048,9 +1048,8 @@ def fact_regions(tree: TriageTree) -> list[ast.AST]:
 
 def _may_record_use(tree: TriageTree, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     arguments = function.args
-    if any(a.annotation is not None for a in [*arguments.posonlyargs, *arguments.args]):
-        return True
-    if any(a.annotation is not None for a in arguments.kwonlyargs):
+    parameters = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+    if any(a.annotation is not None for a in parameters):
         return True
     return any(
         isinstance(node, ast.Call)
