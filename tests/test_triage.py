@@ -30,6 +30,7 @@ from leakguard.triage import (
     nested_functions,
     parse_ast,
     parse_triage,
+    per_tree,
 )
 from leakguard.walker import walk
 
@@ -502,3 +503,21 @@ def test_lg107_needs_a_grown_attribute_no_method_releases_by_a_call() -> None:
     assert not _could_fire("LG107", released)
     # A reset on entry binds a fresh list that outlives the block: no release.
     assert _could_fire("LG107", released.replace("def reset", "def __enter__"))
+
+
+def test_per_tree_remembers_a_scan_for_the_same_arguments_only() -> None:
+    calls: list[object] = []
+
+    @per_tree
+    def scan(tree: TriageTree, spec: object) -> list[object]:
+        calls.append(spec)
+        return [spec]
+
+    tree = parse_triage("x = 1\n")
+    assert tree is not None
+    first, other = object(), object()
+    assert scan(tree, first) == [first]
+    assert scan(tree, first) == [first]
+    assert calls == [first]
+    assert scan(tree, other) == [other]  # another spec is never served the first's answer
+    assert calls == [first, other]

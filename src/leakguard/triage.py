@@ -21,20 +21,41 @@ from __future__ import annotations
 
 import ast
 import builtins
+import operator
 import re
 import warnings
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from functools import wraps
 from operator import attrgetter
 from typing import Any, TypeVar
 
 N = TypeVar("N", bound=ast.AST)
+R = TypeVar("R")
 
 _BUILTINS = frozenset(dir(builtins))
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
+
+
+def per_tree(scan: Callable[..., R]) -> Callable[..., R]:
+    """Remember `scan(tree, *args)` on the tree: a rule's `could_fire` and `regions`
+    both ask for its candidates. Kept with the arguments it was computed for (a rule's
+    spec), so a call with other ones computes again instead of reading another's answer."""
+    key = f"{scan.__module__}.{scan.__qualname__}"
+
+    @wraps(scan)
+    def remembered(tree: TriageTree, *args: Any) -> R:
+        kept = tree.memo.get(key)
+        if kept is not None and len(kept[0]) == len(args) and all(map(operator.is_, kept[0], args)):
+            return kept[1]  # type: ignore[no-any-return]
+        found = scan(tree, *args)
+        tree.memo[key] = (args, found)
+        return found
+
+    return remembered
 
 
 def dotted(node: ast.expr) -> str | None:

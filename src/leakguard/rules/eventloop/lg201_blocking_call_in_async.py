@@ -23,7 +23,7 @@ from leakguard.fixes import Applicability, FixPlan, Import, Rewrite, replace
 from leakguard.fixes.names import reference
 from leakguard.rule import LintRule
 from leakguard.slicing import class_regions, module_scope_names
-from leakguard.triage import SCOPES, TriageTree, dotted, method_owners
+from leakguard.triage import SCOPES, TriageTree, dotted, method_owners, per_tree
 
 
 class BlockingCallInAsync(LintRule):
@@ -110,16 +110,14 @@ class BlockingCallInAsync(LintRule):
             )
 
 
+@per_tree
 def _reporting(tree: TriageTree, spec: RuleSpec) -> list[ast.AsyncFunctionDef]:
     """The `async def`s whose own body makes a call `visit_Call` may report: one not
     awaited in place whose callee `BlockingCalls.verdict` may judge (a configured method
     on any receiver, a configured name, an imported name) or the run's summaries may
     resolve (`summaries.cst_reference`: an imported or module-level name, `self.f` in a
     method); in a file that may hold an MLX model, any called name (`model(x)`).
-    Remembered on the tree: `could_fire` and `regions` ask it with the same spec."""
-    remembered: list[ast.AsyncFunctionDef] | None = tree.memo.get("lg201.reporting")
-    if remembered is not None:
-        return remembered
+    Remembered on the tree (`per_tree`): `could_fire` and `regions` both ask."""
     coroutines = tree.of(ast.AsyncFunctionDef)
     if not coroutines:
         return []
@@ -161,7 +159,6 @@ def _reporting(tree: TriageTree, spec: RuleSpec) -> list[ast.AsyncFunctionDef]:
             for node in tree.within(coroutine, SCOPES)
         ):
             found.append(coroutine)
-    tree.memo["lg201.reporting"] = found
     return found
 
 

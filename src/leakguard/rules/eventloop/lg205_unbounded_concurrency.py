@@ -38,7 +38,14 @@ from leakguard.analysis.summaries import summary_index
 from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
 from leakguard.slicing import callee_regions
-from leakguard.triage import SCOPES, TriageTree, dotted, enclosing_function, last_names
+from leakguard.triage import (
+    SCOPES,
+    TriageTree,
+    dotted,
+    enclosing_function,
+    last_names,
+    per_tree,
+)
 from leakguard.walker import SCOPE_NODES, descendants
 
 _WRAPPERS = frozenset({"enumerate", "sorted", "reversed", "list", "tuple", "set", "iter"})
@@ -342,14 +349,12 @@ class UnboundedConcurrency(LintRule):
         return result
 
 
+@per_tree
 def _fan_outs(tree: TriageTree, spec: RuleSpec) -> list[ast.Call]:
     """The fan-out shapes `visit_Call` looks at: `gather(*...)`, a spawn method called in
     a `for` loop or a comprehension, or `map(f, xs)` on a receiver named like a pool
     (names perhaps renamed on import). Remembered on the tree: `could_fire` and
     `regions` ask it with the same spec."""
-    remembered: list[ast.Call] | None = tree.memo.get("lg205.fan_outs")
-    if remembered is not None:
-        return remembered
     spawns = frozenset(spec.option("spawn_methods"))
     if not tree.functions or not tree.called & {"gather", *spawns, *_POOL_MAPS}:
         return []
@@ -370,7 +375,6 @@ def _fan_outs(tree: TriageTree, spec: RuleSpec) -> list[ast.Call]:
         for node in tree.within(loop, SCOPES)
         if isinstance(node, ast.Call) and node.args and last_names(tree, node.func) & spawns
     )
-    tree.memo["lg205.fan_outs"] = found
     return found
 
 

@@ -30,6 +30,7 @@ from leakguard.triage import (
     loops_with_known_count,
     module_constants,
     nested_in_scope,
+    per_tree,
 )
 
 _FIX = {
@@ -128,16 +129,13 @@ class LoopAccumulation(GrowthRule, LoopTrackingRule):
         return f"nothing in {scope} clears, deletes, reassigns or evicts it"
 
 
+@per_tree
 def _reporting_growths(tree: TriageTree, spec: RuleSpec) -> list[ast.AST]:
     """Triage: the growths of a container that may outlive the call
     (`loops.persistent_growths`) that may report, each inside a `for` loop whose count may fold
     to a constant: at least `min_iterations` (or not known exactly here), or any count
     when the nested forms may apply (another such loop nested with it, a comprehension
     filling an inner collection, an extend of a collection of known length)."""
-    # `could_fire` and `regions` both ask (with the same spec): scan once per tree.
-    remembered: list[ast.AST] | None = tree.memo.get("lg102.reporting_growths")
-    if remembered is not None:
-        return remembered
     minimum = int(spec.option("min_iterations"))
     parameters = bool(spec.option("include_parameters"))
     known = loops_with_known_count(tree)
@@ -166,7 +164,6 @@ def _reporting_growths(tree: TriageTree, spec: RuleSpec) -> list[ast.AST]:
             if id(node) not in seen:
                 seen.add(id(node))
                 found.append(node)
-    tree.memo["lg102.reporting_growths"] = found
     return found
 
 

@@ -35,6 +35,7 @@ from leakguard.triage import (
     exact_count,
     loops_with_known_count,
     nested_in_scope,
+    per_tree,
 )
 from leakguard.walker import SCOPE_NODES, descendants
 
@@ -207,6 +208,7 @@ def _is_receiver(target: cst.Attribute, receiver: str) -> bool:
     return isinstance(root, cst.Name) and root.value == receiver
 
 
+@per_tree
 def _reporting_growths(tree: TriageTree, spec: RuleSpec) -> list[ast.AST]:
     """Triage: the growths of a container that may outlive the call
     (`loops.persistent_growths`) in the loops where they may report (a growth reports in
@@ -216,10 +218,6 @@ def _reporting_growths(tree: TriageTree, spec: RuleSpec) -> list[ast.AST]:
     numpy or pandas, a sized `bytes(n)`, a long string, a comprehension of known length),
     a growing loop with any count the analysis may fold around its growth, or with
     something large whatever the count (a repetition, an array, a frame) made in it."""
-    # `could_fire` and `regions` both ask (with the same spec): scan once per tree.
-    remembered: list[ast.AST] | None = tree.memo.get("lg103.reporting_growths")
-    if remembered is not None:
-        return remembered
     parameters = bool(spec.option("include_parameters"))
     growing = {
         id(loop): growths
@@ -261,5 +259,4 @@ def _reporting_growths(tree: TriageTree, spec: RuleSpec) -> list[ast.AST]:
             if id(growth) not in seen:
                 seen.add(id(growth))
                 found.append(growth)
-    tree.memo["lg103.reporting_growths"] = found
     return found

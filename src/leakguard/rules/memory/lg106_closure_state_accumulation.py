@@ -36,6 +36,7 @@ from leakguard.triage import (
     SCOPES,
     TriageTree,
     nested_functions,
+    per_tree,
     root_name,
     spans_any,
 )
@@ -304,14 +305,11 @@ def _container_word(binding: cst.BaseExpression | None) -> str:
     return "container"
 
 
+@per_tree
 def _candidates(tree: TriageTree) -> list[ast.AST]:
     """Triage: the nested functions growing a container that they do not bind
     themselves and that an enclosing function creates, and the loops holding a `yield`
     of a collection the loop grows (by root name)."""
-    # `could_fire` and `regions` both ask (with the same spec): scan once per tree.
-    remembered: list[ast.AST] | None = tree.memo.get("lg106.candidates")
-    if remembered is not None:
-        return remembered
     found: list[ast.AST] = []
     # Only a loop that spans a `yield` can yield in its own scope.
     yields = sorted((n.lineno, n.col_offset) for n in tree.of(ast.Yield))
@@ -351,7 +349,6 @@ def _candidates(tree: TriageTree) -> list[ast.AST]:
             if captured[id(inner)] & containers:
                 chosen.add(id(inner))
                 found.append(inner)
-    tree.memo["lg106.candidates"] = found
     return found
 
 

@@ -45,7 +45,7 @@ from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
 from leakguard.slicing import units_of
-from leakguard.triage import SCOPES, TriageTree
+from leakguard.triage import SCOPES, TriageTree, per_tree
 from leakguard.walker import SCOPE_NODES, descendants, walk
 
 _ENTER_EXIT_PAIRS = (("__enter__", "__exit__"), ("__aenter__", "__aexit__"))
@@ -361,16 +361,13 @@ def _empties_by_slice(method: cst.FunctionDef, attribute: str) -> bool:
     return False
 
 
+@per_tree
 def _grown_attributes(tree: TriageTree, spec: RuleSpec) -> dict[int, set[str]]:
     """Triage: per context-manager class (by id), the attributes of the receiver its
     methods other than constructors and static or class methods grow
     (`_growth_sites`: a growth method called on `self.x`, `self.x[k] = v`,
     `self.x += ...`, `self.x |= ...`) and none of its methods releases by a call
     (`_calls_release`)."""
-    # `could_fire` and `regions` both ask (with the same spec): scan once per tree.
-    remembered: dict[int, set[str]] | None = tree.memo.get("lg107.grown_attributes")
-    if remembered is not None:
-        return remembered
     methods = frozenset(str(m) for m in spec.option("growth_methods"))
     constructors = frozenset(str(m) for m in spec.option("constructor_methods"))
     found: dict[int, set[str]] = {}
@@ -396,7 +393,6 @@ def _grown_attributes(tree: TriageTree, spec: RuleSpec) -> dict[int, set[str]]:
                     containers = [target.value if isinstance(target, ast.Subscript) else target]
                 grown.update(a for c in containers if (a := _attribute_of(c, receiver)) is not None)
         found[id(klass)] = grown - _calls_release(tree, klass, constructors)
-    tree.memo["lg107.grown_attributes"] = found
     return found
 
 

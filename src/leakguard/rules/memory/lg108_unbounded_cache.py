@@ -94,6 +94,7 @@ from leakguard.triage import (
     calls_resolving_to,
     dotted,
     imports_any,
+    per_tree,
     spans_any,
 )
 from leakguard.walker import descendants
@@ -179,6 +180,7 @@ def _stored_containers(store: ast.AST) -> list[ast.expr]:
     return []
 
 
+@per_tree
 def _candidates(
     tree: TriageTree, spec: RuleSpec
 ) -> tuple[list[ast.stmt | ast.expr], list[ast.FunctionDef | ast.AsyncFunctionDef]]:
@@ -191,12 +193,6 @@ def _candidates(
     both), or handed a model (`_model_calls`). A memoising decorator reports on a
     method (not a static or class method), or on a plain function that takes arguments,
     in a file importing a web framework, when it has no size limit."""
-    # `could_fire` and `regions` both ask (with the same spec): scan once per tree.
-    remembered: (
-        tuple[list[ast.stmt | ast.expr], list[ast.FunctionDef | ast.AsyncFunctionDef]] | None
-    ) = tree.memo.get("lg108.candidates")
-    if remembered is not None:
-        return remembered
     decorators = {str(d).rsplit(".", 1)[-1] for d in spec.option("cache_decorators")}
     memoised = [f for f in tree.functions if _memoised(tree, f, decorators)]
     web = bool(memoised) and imports_any(tree, WEB_FRAMEWORKS)
@@ -259,7 +255,6 @@ def _candidates(
             found = True
         if found and all(function is not other for other in functions):
             functions.append(function)
-    tree.memo["lg108.candidates"] = stores, functions
     return stores, functions
 
 
