@@ -549,6 +549,13 @@ def last_names(tree: TriageTree, func: ast.expr) -> set[str]:
     return set()
 
 
+def last_parts(tree: TriageTree, node: ast.expr) -> set[str]:
+    """The last part of `node`'s dotted name as written and as the file's imports qualify
+    it (`BaseModel` for both `pydantic.BaseModel` and `from pydantic import BaseModel as
+    BM`'s `BM`)."""
+    return {(dotted(node) or "").rsplit(".", 1)[-1], (tree.qualify(node) or "").rsplit(".", 1)[-1]}
+
+
 def imports_any(tree: TriageTree, roots: Iterable[str]) -> bool:
     """Whether the file imports (anywhere) from one of these top-level packages."""
     imported = {

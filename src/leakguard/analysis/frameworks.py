@@ -16,7 +16,13 @@ import libcst as cst
 
 from leakguard.analysis.imports import dotted_name
 from leakguard.context import FileContext
-from leakguard.triage import TriageTree, calls_resolve_to, calls_resolving_to, dotted
+from leakguard.triage import (
+    TriageTree,
+    calls_resolve_to,
+    calls_resolving_to,
+    dotted,
+    last_parts,
+)
 from leakguard.walker import descendants
 
 HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "trace"})
@@ -213,9 +219,7 @@ def _may_be_view(tree: TriageTree, klass: ast.ClassDef) -> bool:
     views = {name.rsplit(".", 1)[-1] for name in _CLASS_BASED_VIEWS}
     for base in klass.bases:
         written = dotted(base) or ""
-        qualified = tree.qualify(base) or ""
-        last = {written.rsplit(".", 1)[-1], qualified.rsplit(".", 1)[-1]}
-        if last & views or written.endswith(("MethodView", "HTTPEndpoint")):
+        if last_parts(tree, base) & views or written.endswith(("MethodView", "HTTPEndpoint")):
             return True
     return False
 

@@ -44,7 +44,7 @@ from leakguard.analysis.frameworks import (
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
 from leakguard.context import FileContext
 from leakguard.slicing import callee_regions
-from leakguard.triage import TriageTree, dotted, module_level_names, run_query
+from leakguard.triage import TriageTree, last_parts, module_level_names, run_query
 from leakguard.walker import SCOPE_NODES, descendants
 
 COLLECTOR = "pydantic_models"
@@ -1032,7 +1032,7 @@ def fact_regions(tree: TriageTree) -> list[ast.AST]:
     for klass in tree.of(ast.ClassDef):
         for method in klass.body:
             if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
-                _last_names(tree, d.func if isinstance(d, ast.Call) else d) & validators
+                last_parts(tree, d.func if isinstance(d, ast.Call) else d) & validators
                 for d in method.decorator_list
             ):
                 found.append(method)
@@ -1059,11 +1059,6 @@ def _may_record_use(tree: TriageTree, function: ast.FunctionDef | ast.AsyncFunct
         )
         for node in tree.walk(function)
     )
-
-
-def _last_names(tree: TriageTree, node: ast.expr) -> set[str]:
-    """The last part of `node`'s name as written and as its import qualifies it."""
-    return {(dotted(node) or "").rsplit(".", 1)[-1], (tree.qualify(node) or "").rsplit(".", 1)[-1]}
 
 
 def local_facts(context: FileContext) -> dict[str, Any]:

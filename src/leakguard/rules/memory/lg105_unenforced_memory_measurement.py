@@ -34,7 +34,7 @@ from leakguard.analysis.tracemalloc_facts import calls_to, last_segments, proces
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.rule import LintRule
-from leakguard.triage import TriageTree, calls_match, calls_matching, dotted
+from leakguard.triage import TriageTree, calls_match, calls_matching, last_parts
 from leakguard.walker import SCOPE_NODES, descendants, iter_children
 
 _TRY_TYPES = (cst.Try, cst.TryStar)
@@ -91,11 +91,7 @@ class UnenforcedMemoryMeasurement(LintRule):
                 for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
                 if a.annotation is not None
             ]
-            if any(
-                {(dotted(n) or "").rsplit(".", 1)[-1], (tree.qualify(n) or "").rsplit(".", 1)[-1]}
-                & segments
-                for n in annotations
-            ):
+            if any(last_parts(tree, n) & segments for n in annotations):
                 found.append(function)
         return found
 

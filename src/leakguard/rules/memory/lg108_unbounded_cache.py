@@ -94,6 +94,7 @@ from leakguard.triage import (
     calls_resolving_to,
     dotted,
     imports_any,
+    last_parts,
     per_tree,
     spans_any,
 )
@@ -152,11 +153,7 @@ def _memoised(
 def _decorator_names(tree: TriageTree, decorator: ast.expr) -> set[str]:
     """The last name of what a decorator calls (or is), as written and as its import
     qualifies it."""
-    target = decorator.func if isinstance(decorator, ast.Call) else decorator
-    return {
-        (dotted(target) or "").rsplit(".", 1)[-1],
-        (tree.qualify(target) or "").rsplit(".", 1)[-1],
-    }
+    return last_parts(tree, decorator.func if isinstance(decorator, ast.Call) else decorator)
 
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
