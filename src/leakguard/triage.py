@@ -515,6 +515,15 @@ def enclosing_function(
     return found[-1] if found else None  # type: ignore[return-value]
 
 
+def enclosing_functions(
+    tree: TriageTree, nodes: Iterable[ast.AST]
+) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The function around each of `nodes` (`enclosing_function`), those at module or
+    class level left out: the regions of rules that judge a call by its function."""
+    around = (enclosing_function(tree, node) for node in nodes)
+    return [function for function in around if function is not None]
+
+
 _Scope = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 
 

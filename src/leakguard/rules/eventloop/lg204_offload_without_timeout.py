@@ -30,7 +30,7 @@ from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.finding import Related
 from leakguard.rule import LintRule
-from leakguard.triage import TriageTree, enclosing_function, last_names
+from leakguard.triage import TriageTree, enclosing_functions, last_names
 
 _OFFLOAD_NAMES = frozenset({"run_in_executor", "to_thread", "run_sync", "run_in_threadpool"})
 # Awaited wrappers that pass their awaitable arguments through (timeouts are judged apart).
@@ -63,12 +63,10 @@ class OffloadWithoutTimeout(LintRule):
         request handler of the file (`request_paths`)."""
         if not tree.called & _OFFLOAD_NAMES:
             return []
-        around = [
-            enclosing_function(tree, call)
-            for call in tree.of(ast.Call)
-            if last_names(tree, call.func) & _OFFLOAD_NAMES
+        offloads = [
+            call for call in tree.of(ast.Call) if last_names(tree, call.func) & _OFFLOAD_NAMES
         ]
-        functions = [function for function in around if function is not None]
+        functions = enclosing_functions(tree, offloads)
         return request_path_regions(tree, functions, int(spec.option("max_call_depth")))
 
     @cached_property

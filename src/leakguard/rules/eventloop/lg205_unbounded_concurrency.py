@@ -42,7 +42,7 @@ from leakguard.triage import (
     SCOPES,
     TriageTree,
     dotted,
-    enclosing_function,
+    enclosing_functions,
     last_names,
     per_tree,
 )
@@ -83,8 +83,7 @@ class UnboundedConcurrency(LintRule):
         """Each fan-out's function, the functions it names (the per-item work whose
         limiter counts, a length-checking helper), the functions that may reach it from a
         request handler (`request_paths`) and, in a script, the handlers."""
-        around = [enclosing_function(tree, call) for call in _fan_outs(tree, spec)]
-        functions = [function for function in around if function is not None]
+        functions = enclosing_functions(tree, _fan_outs(tree, spec))
         if not functions:
             return []
         depth = int(spec.option("max_call_depth"))

@@ -22,7 +22,7 @@ from leakguard.analysis.request_paths import request_path_regions, request_paths
 from leakguard.config import RuleSpec
 from leakguard.finding import Severity
 from leakguard.rule import LintRule
-from leakguard.triage import TriageTree, calls_resolve_to, calls_resolving_to, enclosing_function
+from leakguard.triage import TriageTree, calls_resolve_to, calls_resolving_to, enclosing_functions
 from leakguard.walker import SCOPE_NODES, descendants
 
 # Calls that run work on a pool handed to them without keeping it; any other call given
@@ -48,8 +48,7 @@ class PerCallExecutor(LintRule):
         runs per call: the functions that may reach it from a request handler
         (`request_paths`), the life-cycle registrations and, in a script, the handlers."""
         calls = calls_resolving_to(tree, spec.option("pool_constructors"))
-        around = [enclosing_function(tree, call) for call in calls]
-        functions = [function for function in around if function is not None]
+        functions = enclosing_functions(tree, calls)
         if not functions:
             return []
         depth = int(spec.option("max_call_depth"))
