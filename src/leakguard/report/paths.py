@@ -33,17 +33,25 @@ def rebase_path(path: str, old_base: Path, new_base: Path, *, absolute_outside: 
 
     A file outside `new_base` is written with `..` parts, or as an absolute path when
     `absolute_outside` (SARIF: a relative URI must not climb out of `%SRCROOT%`)."""
-    absolute = Path(os.path.normpath(old_base / path))
-    try:
-        return absolute.relative_to(new_base).as_posix()
-    except ValueError:
-        pass
+    # Strings, not pathlib: every reported file of every run passes here (~30 us each
+    # with `relative_to`, which also raises for every file outside `new_base`).
+    absolute = os.path.normpath(os.path.join(old_base, path))
+    base = str(new_base)
+    prefix = os.path.join(base, "")
+    if absolute.startswith(prefix) and len(absolute) > len(prefix):
+        return _posix(absolute[len(prefix) :])
+    if absolute == base:
+        return "."
     if absolute_outside:
-        return absolute.as_posix()
+        return _posix(absolute)
     try:
-        return Path(os.path.relpath(absolute, new_base)).as_posix()
+        return _posix(os.path.relpath(absolute, base))
     except ValueError:  # another drive on Windows
-        return absolute.as_posix()
+        return _posix(absolute)
+
+
+def _posix(path: str) -> str:
+    return path.replace(os.sep, "/") if os.sep != "/" else path
 
 
 def relocate(
