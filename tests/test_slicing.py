@@ -59,18 +59,31 @@ def _elide_all_but(text: str, keep: str) -> str:
 
 
 def _assert_sliced_well(text: str, sliced: str) -> None:
-    """Same lines, each kept or blanked; both parsers accept the result and LibCST
-    gives it back unchanged."""
+    """Same lines, each kept or elided (`pass`, or `pass` opening a string that closes
+    at the start of the span's last line); both parsers accept the result, LibCST
+    gives it back unchanged and no body gains a docstring."""
     before, after = _BREAKS.split(text), _BREAKS.split(sliced)
     assert _BREAKS.findall(sliced) == _BREAKS.findall(text)
     for old, new in zip(before, after, strict=True):
-        assert new == old or new.strip() in ("", "pass")
+        assert new == old or new.strip(" \t\x0c") in ("", "pass", 'pass; """', '"""')
+    assert _docstrings(ast.parse(sliced)) <= _docstrings(ast.parse(text))
     ast.parse(sliced)
     module = cst.parse_module(sliced)
     if cst.parse_module(text).code == text:  # LibCST drops a final lone "\r"
         assert module.code == sliced
     # Kept definitions sit where they were, for LibCST too.
     assert _def_positions(module) <= _def_positions(cst.parse_module(text))
+
+
+def _docstrings(tree: ast.Module) -> set[tuple[str, str]]:
+    """(kind and name of the body's owner, docstring) of every docstring in `tree`."""
+    found: set[tuple[str, str]] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            doc = ast.get_docstring(node, clean=False)
+            if doc is not None:
+                found.add((type(node).__name__ + getattr(node, "name", ""), doc))
+    return found
 
 
 def _def_positions(module: cst.Module) -> set[tuple[str, int, int]]:
@@ -88,7 +101,7 @@ def _def_positions(module: cst.Module) -> set[tuple[str, int, int]]:
 def test_line_endings_are_kept_crlf() -> None:
     text = "import os\r\ndef f():\r\n    return 1\r\n\r\ndef g():\r\n    return 2\r\n"
     sliced = _elide_all_but(text, "g")
-    assert sliced == "import os\r\npass\r\n\r\n\r\ndef g():\r\n    return 2\r\n"
+    assert sliced == 'import os\r\npass; """\r\n\r\n"""\r\ndef g():\r\n    return 2\r\n'
     _assert_sliced_well(text, sliced)
 
 
@@ -96,7 +109,7 @@ def test_old_mac_line_endings_count_as_lines() -> None:
     text = "x = 1\rdef f():\r    return 1\rdef g():\r    return 2\r"
     assert _all_units(text) == [(2, 3), (4, 5)]
     sliced = _elide_all_but(text, "g")
-    assert sliced == "x = 1\rpass\r\rdef g():\r    return 2\r"
+    assert sliced == 'x = 1\rpass; """\r"""\rdef g():\r    return 2\r'
     _assert_sliced_well(text, sliced)
 
 
@@ -105,7 +118,7 @@ def test_a_form_feed_is_no_line_break() -> None:
     text = "x = 1  # \x0c page\ndef f():\n    return 1\ndef g():\n    return 2\n"
     assert _all_units(text) == [(2, 3), (4, 5)]
     sliced = _elide_all_but(text, "g")
-    assert sliced == "x = 1  # \x0c page\npass\n\ndef g():\n    return 2\n"
+    assert sliced == 'x = 1  # \x0c page\npass; """\n"""\ndef g():\n    return 2\n'
     _assert_sliced_well(text, sliced)
 
 
@@ -113,21 +126,21 @@ def test_a_form_feed_in_the_indentation_is_kept() -> None:
     # Old modules put a page break before top-level definitions.
     text = "x = 1\n\x0cdef f():\n    return 1\n\x0cdef g():\n    return 2\n"
     sliced = _elide_all_but(text, "g")
-    assert sliced == "x = 1\n\x0cpass\n\n\x0cdef g():\n    return 2\n"
+    assert sliced == 'x = 1\n\x0cpass; """\n"""\n\x0cdef g():\n    return 2\n'
     _assert_sliced_well(text, sliced)
 
 
 def test_tab_indented_methods_keep_their_tabs() -> None:
     text = "class A:\n\tdef f(self):\n\t\treturn 1\n\tx = 2\n\tdef g(self):\n\t\treturn 3\n"
     sliced = _elide_all_but(text, "g")
-    assert split_lines(sliced)[1] == "\tpass\n"
+    assert split_lines(sliced)[1:3] == ['\tpass; """\n', '"""\n']
     _assert_sliced_well(text, sliced)
 
 
 def test_a_file_without_a_final_newline() -> None:
     text = "def g():\n    return 2\ndef f():\n    return 1"
     sliced = _elide_all_but(text, "g")
-    assert sliced == "def g():\n    return 2\npass\n"
+    assert sliced == 'def g():\n    return 2\npass; """\n"""'  # no line ending added
     _assert_sliced_well(text, sliced)
     one_line = "def f(): return 1"
     assert elide(one_line, _all_units(one_line)) == "pass"
@@ -154,7 +167,7 @@ def test_continuation_lines_and_multiline_strings_belong_to_their_unit() -> None
     )
     assert _all_units(text) == [(1, 6), (7, 8)]
     sliced = _elide_all_but(text, "g")
-    assert sliced == "pass\n\n\n\n\n\ndef g():\n    return 2\n"
+    assert sliced == 'pass; """\n\n\n\n\n"""\ndef g():\n    return 2\n'
     _assert_sliced_well(text, sliced)
 
 
@@ -237,7 +250,8 @@ def test_a_def_alone_in_each_block_of_compound_statements() -> None:
         (5, 6), (8, 10), (12, 13), (15, 16), (20, 21), (23, 24), (28, 29), (32, 33)
     ]  # fmt: skip
     sliced = elide(text, _all_units(text))
-    assert split_lines(sliced)[4] == "    pass\n" and split_lines(sliced)[31] == "        pass\n"
+    assert split_lines(sliced)[4:6] == ['    pass; """\n', '"""\n']
+    assert split_lines(sliced)[31] == '        pass; """\n'
     _assert_sliced_well(text, sliced)
 
 
@@ -268,7 +282,9 @@ def test_blank_and_comment_lines_after_a_unit_go_with_it() -> None:
     # g's backslash joins its next line: nothing after it is taken.
     assert _all_units(text) == [(2, 7), (8, 9), (15, 17), (19, 21)]
     sliced = elide(text, _all_units(text))
-    assert sliced.endswith('# not a comment\n"""\nif A:\n    pass\n\n\nelse:\n    pass\n\n')
+    assert sliced.endswith(
+        '# not a comment\n"""\nif A:\n    pass; """\n\n"""\nelse:\n    pass; """\n\n"""'
+    )
     _assert_sliced_well(text, sliced)
 
 
@@ -294,7 +310,8 @@ def test_adjacent_units_are_blanked_as_one() -> None:
     spans = elided(plan, ["LG401"])
     assert spans == [(3, 11), (13, 14)]
     sliced = elide(text, spans)
-    assert sliced == "if True:\n    class A:\n        pass\n" + "\n" * 8 + "x = 1\npass\n\n"
+    head = 'if True:\n    class A:\n        pass; """\n'
+    assert sliced == head + "\n" * 7 + '"""\nx = 1\npass; """\n"""\n'
     _assert_sliced_well(text, sliced)
 
 
@@ -321,11 +338,75 @@ def test_docstrings_are_units_unless_a_future_import_follows() -> None:
     )
     assert _all_units(text) == [(1, 3), (6, 8)]
     sliced = elide(text, _all_units(text))
-    assert sliced.startswith("pass\n\n\nimport os\nclass A:\n    pass\n\n\n    x = 1\n")
+    assert sliced.startswith(
+        'pass; """\n\n"""\nimport os\nclass A:\n    pass; """\n\n"""\n    x = 1\n'
+    )
     _assert_sliced_well(text, sliced)
     future = text.replace("import os\n", "from __future__ import annotations\n")
     assert _all_units(future) == [(6, 8)]
     _assert_sliced_well(future, elide(future, _all_units(future)))
+
+
+def test_an_elided_span_first_in_a_body_makes_no_docstring() -> None:
+    # A string first in a module or class body would be its docstring (`__doc__`,
+    # `get_docstring`): the `pass` before it keeps that place.
+    text = (
+        "def f():\n"
+        "    return 1\n"
+        "class A:\n"
+        "    def g(self):\n"
+        "        return 2\n"
+        "    x = 1\n"
+        "if True:\n"
+        "    def h():\n"
+        "        return 3\n"
+    )
+    sliced = elide(text, _all_units(text))
+    assert sliced.startswith('pass; """\n"""\nclass A:\n    pass; """\n"""\n    x = 1\n')
+    module = cst.parse_module(sliced)
+    klass = module.body[1]
+    assert isinstance(klass, cst.ClassDef)
+    assert module.get_docstring() is None and klass.get_docstring() is None
+    _assert_sliced_well(text, sliced)
+
+
+def test_quotes_and_backslashes_in_an_elided_span_cannot_close_its_string() -> None:
+    # Only the first line's indentation and the line endings of a span are kept.
+    text = (
+        "class A:\n"
+        "    def f(self):\n"
+        '        return """a\n'
+        "''' \\\n"
+        '"""\n'
+        "    def g(self):\n"
+        "        return '''b\n"
+        '""" \\\n'
+        "'''  # \"\"\" \\\n"
+        "    x = 1\n"
+    )
+    assert _all_units(text) == [(2, 5), (6, 9)]
+    sliced = elide(text, _all_units(text))
+    assert sliced == "class A:\n" + '    pass; """\n\n\n"""\n' * 2 + "    x = 1\n"
+    _assert_sliced_well(text, sliced)
+
+
+def test_a_span_continuing_its_header_line_stays_valid() -> None:
+    # `class A: \` joins the next line: the docstring is the class's one-line body,
+    # and `pass` and the string stay on that logical line.
+    text = "class A: \\\n    '''Doc,\n    more.'''\nx = 1\n"
+    assert _all_units(text) == [(2, 3)]
+    sliced = elide(text, _all_units(text))
+    assert sliced == 'class A: \\\n    pass; """\n"""\nx = 1\n'
+    _assert_sliced_well(text, sliced)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_kept_code_after_a_string_span_keeps_its_lines(newline: str) -> None:
+    lines = ["x = 1", "def f():", "    '''", "    '''", "", "def g():", "    return 2", ""]
+    text = newline.join(lines)
+    sliced = _elide_all_but(text, "g")
+    assert sliced == newline.join(["x = 1", 'pass; """', "", "", '"""', *lines[5:]])
+    _assert_sliced_well(text, sliced)
 
 
 def test_nested_units_with_crlf_and_no_final_newline() -> None:
@@ -334,7 +415,7 @@ def test_nested_units_with_crlf_and_no_final_newline() -> None:
     )
     assert _all_units(text) == [(2, 3), (5, 6)]
     sliced = elide(text, _all_units(text))
-    assert sliced == "if True:\r\n    pass\r\n\r\nelse:\r\n    pass\r\n"
+    assert sliced == 'if True:\r\n    pass; """\r\n"""\r\nelse:\r\n    pass; """\r\n"""'
     _assert_sliced_well(text, sliced)
 
 
@@ -412,7 +493,7 @@ def test_an_admitted_file_is_parsed_in_part_with_the_same_findings() -> None:
     ]
     assert [(f.rule, f.line) for f in sliced.findings if f.rule == "LG401"] == [("LG401", 19)]
     assert whole.parsed_lines == 23
-    assert sliced.parsed_lines == 23 - 6  # each elided unit keeps its `pass` line
+    assert sliced.parsed_lines == 23 - 6  # each elided span costs its first line
     # Nothing here is fixable: with fixes asked for (a JSON report), the file stays sliced.
     reported = analyze_text(
         _TEST_MODULE, "t.py", config, admitted=rules, elide_spans=spans, fixes=True
