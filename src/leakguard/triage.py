@@ -28,7 +28,6 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from functools import wraps
-from operator import attrgetter
 from typing import Any, TypeVar
 
 N = TypeVar("N", bound=ast.AST)
@@ -91,42 +90,45 @@ def run_query(
     return register
 
 
-# Node type -> how to read its children: `(getter, sequences)`, the getter returning the
-# child fields' values (a tuple, `sequences` telling which are lists) or, when
-# `sequences` is None, the one list field; `(None, None)`: no child fields.
+# Node type -> a function returning its children as a new list (None among them for
+# an absent optional field), or None when the type has no child fields.
 _NO_CHILDREN: list[ast.AST] = []
-_ChildPlan = tuple[Callable[[ast.AST], Any] | None, tuple[bool, ...] | None]
-_CHILD_PLANS: dict[type[ast.AST], _ChildPlan] = {}
+_ChildGetter = Callable[[ast.AST], list[Any]] | None
+_CHILD_GETTERS: dict[type[ast.AST], _ChildGetter] = {}
 # Field types of the ASDL grammar that never hold a node (or only a context marker).
 _SCALAR_FIELDS = frozenset({"identifier", "int", "string", "constant", "expr_context"})
 _FIELD = re.compile(r"(\w+)([?*]?) (\w+)")
 
 
-def _child_plan(kind: type[ast.AST]) -> _ChildPlan:
-    """Which fields of `kind` hold nodes, read from the ASDL signature CPython puts in
-    each node class's docstring (`BinOp(expr left, operator op, expr right)`); a class
-    whose docstring does not match its `_fields` falls back to reading every field."""
+def _child_getter(kind: type[ast.AST]) -> _ChildGetter:
+    """How to read `kind`'s children, from the ASDL signature CPython puts in each node
+    class's docstring (`BinOp(expr left, operator op, expr right)`); a class whose
+    docstring does not match its `_fields` falls back to reading every field.
+
+    The getter is one generated list display (`[n.left, n.op, n.right]`, `*n.body` for a
+    list field): the index calls it for each of a file's ~2,000 nodes per 1,000 lines,
+    and a display costs a third of reading the fields in a loop. Field names come from
+    `_fields` and match `\\w+`, so the generated source is only attribute reads."""
     head, _, rest = (kind.__doc__ or "").partition("(")
     declared = _FIELD.findall(rest.rpartition(")")[0])
-    if head.strip() == kind.__name__ and [name for _, _, name in declared] == list(kind._fields):
-        wanted = [
-            (name, mark == "*") for field, mark, name in declared if field not in _SCALAR_FIELDS
-        ]
-        if not wanted:
-            return None, None
-        if len(wanted) == 1 and wanted[0][1]:
-            return attrgetter(wanted[0][0]), None
-        if len(wanted) == 1:
-            single = attrgetter(wanted[0][0])
-            return (lambda node: (single(node),)), (False,)
-        return attrgetter(*(name for name, _ in wanted)), tuple(seq for _, seq in wanted)
-    return _generic_children, (True,)
+    if head.strip() != kind.__name__ or [name for _, _, name in declared] != list(kind._fields):
+        return _generic_children
+    parts = [
+        f"*node.{name}" if mark == "*" else f"node.{name}"
+        for field, mark, name in declared
+        if field not in _SCALAR_FIELDS
+    ]
+    if not parts:
+        return None
+    namespace: dict[str, Any] = {}
+    exec(f"def children(node): return [{', '.join(parts)}]", namespace)
+    getter: Callable[[ast.AST], list[Any]] = namespace["children"]
+    return getter
 
 
-def _generic_children(node: ast.AST) -> tuple[list[ast.AST]]:
-    return (
-        [child for child in ast.iter_child_nodes(node) if not isinstance(child, ast.expr_context)],
-    )
+def _generic_children(node: ast.AST) -> list[ast.AST]:
+    children = ast.iter_child_nodes(node)
+    return [child for child in children if not isinstance(child, ast.expr_context)]
 
 
 class TriageTree:
@@ -199,34 +201,27 @@ class TriageTree:
         """One breadth-first pass (`ast.walk` order) filling the type and child indexes.
         `Load`/`Store`/`Del` markers and scalar fields are left out (no condition asks
         for them; the markers are a third of all nodes): each node type's child fields
-        are read with one `attrgetter` call (`_child_plan`)."""
+        are read by one generated list display (`_child_getter`)."""
         by_type: defaultdict[type[ast.AST], list[ast.AST]] = defaultdict(list)
         children = self._children
-        plans = _CHILD_PLANS
+        getters = _CHILD_GETTERS
         queue: list[ast.AST] = [tree]
         # Iterating a list while appending to it visits the appended nodes too, in order.
         for node in queue:
             kind = type(node)
             by_type[kind].append(node)
-            plan = plans.get(kind)
-            if plan is None:
-                plan = plans[kind] = _child_plan(kind)
-            getter, sequences = plan
+            try:
+                getter = getters[kind]
+            except KeyError:
+                getter = getters[kind] = _child_getter(kind)
             if getter is None:
                 continue
-            if sequences is None:  # exactly one field, a sequence
-                kids: list[ast.AST] = [kid for kid in getter(node) if kid is not None]
-            else:
-                kids = []
-                for value, sequence in zip(getter(node), sequences, strict=True):
-                    if sequence:
-                        if value:
-                            kids.extend(value)
-                    elif value is not None:
-                        kids.append(value)
-                if None in kids:  # `Dict.keys` of `**spread`, `arguments.kw_defaults`
-                    kids = [kid for kid in kids if kid is not None]
+            kids = getter(node)
             if kids:
+                if None in kids:  # an absent optional field, `Dict.keys` of `**spread`
+                    kids = [kid for kid in kids if kid is not None]
+                    if not kids:
+                        continue
                 children[id(node)] = kids
                 queue.extend(kids)
         self._by_type = dict(by_type)
@@ -268,16 +263,29 @@ class TriageTree:
         nodes of the `stop` types (which are included): what a scope's own code is, for
         the fact collectors. Each node comes before its descendants; the last root's
         subtree and each node's last child come first, or, `in_order`, source order."""
-        children = self._children
+        # The hottest loop of the facts pass: bound methods held in locals, one loop per
+        # order instead of a test per node.
+        get = self._children.get
         found: list[ast.AST] = []
+        keep = found.append
         pending = list(reversed(roots)) if in_order else list(roots)
-        while pending:
-            current = pending.pop()
-            found.append(current)
-            if not isinstance(current, stop):
-                kids = children.get(id(current))
-                if kids:
-                    pending.extend(reversed(kids) if in_order else kids)
+        pop, push = pending.pop, pending.extend
+        if in_order:
+            while pending:
+                current = pop()
+                keep(current)
+                if not isinstance(current, stop):
+                    kids = get(id(current))
+                    if kids:
+                        push(reversed(kids))
+        else:
+            while pending:
+                current = pop()
+                keep(current)
+                if not isinstance(current, stop):
+                    kids = get(id(current))
+                    if kids:
+                        push(kids)
         return found
 
     def _bind(self, local: str, qualified: str) -> None:
@@ -323,21 +331,35 @@ class TriageTree:
         found = self.memo.get("call_names")
         if found is None:
             found = set()
-            for call in self.of(ast.Call):
-                found.update(self.names_of_call(call))
+            for names in self.names_by_call().values():
+                found.update(names)
             self.memo["call_names"] = found
         return found
 
-    def names_of_call(self, call: ast.Call) -> list[str]:
+    def names_of_call(self, call: ast.Call) -> tuple[str, ...]:
         """One call's possible qualified names (see `call_names`)."""
-        written = dotted(call.func)
-        if written is None:
-            return []
-        root, _, rest = written.partition(".")
-        names = [f"{target}.{rest}" if rest else target for target in self.targets.get(root, ())]
-        if not rest and root in _BUILTINS:
-            names.append(root)
-        return names
+        return self.names_by_call().get(id(call), ())
+
+    def names_by_call(self) -> dict[int, tuple[str, ...]]:
+        """`id(call)` -> its possible qualified names (`names_of_call`), for the calls
+        that have some, in `ast.walk` order: resolved once per tree, as most calls are
+        asked about by several rules and collectors."""
+        found: dict[int, tuple[str, ...]] | None = self.memo.get("names_by_call")
+        if found is None:
+            found = {}
+            targets = self.targets
+            for call in self.of(ast.Call):
+                written = dotted(call.func)
+                if written is None:
+                    continue
+                root, _, rest = written.partition(".")
+                names = [f"{target}.{rest}" if rest else target for target in targets.get(root, ())]
+                if not rest and root in _BUILTINS:
+                    names.append(root)
+                if names:
+                    found[id(call)] = tuple(names)
+            self.memo["names_by_call"] = found
+        return found
 
     def in_run(self, query: str, names: Iterable[str] = ()) -> bool:
         """A run-level question (`RUN_QUERIES[query]`) about `names` of this file.
@@ -450,12 +472,13 @@ def calls_resolving_to(tree: TriageTree, patterns: Iterable[str]) -> list[ast.Ca
     """The calls `calls_resolve_to` answers for, one by one: each call some of whose
     possible qualified names may match `patterns` (a rule's regions)."""
     wanted = list(patterns)
-    found: list[ast.Call] = []
-    for call in tree.of(ast.Call):
-        names = tree.names_of_call(call)
-        if names and _names_match(names, wanted):
-            found.append(call)
-    return found
+    # `_names_match` only grows with its names: no call matches when all of them together
+    # do not, and calls written alike share one answer.
+    if not _names_match(tree.call_names(), wanted):
+        return []
+    by_call = tree.names_by_call()
+    matching = {names for names in set(by_call.values()) if _names_match(names, wanted)}
+    return [call for call in tree.of(ast.Call) if by_call.get(id(call), ()) in matching]
 
 
 def _names_match(names: Collection[str], patterns: list[str]) -> bool:

@@ -431,7 +431,7 @@ class _FileFacts:
             if not isinstance(method, _FUNCTIONS):
                 continue
             receiver = _receiver(method)
-            if _builds_own_class(method, receiver):
+            if _builds_own_class(self.index, method, receiver):
                 return None
             if receiver is not None:
                 fates |= _Flow(self, method, bound=methods).uses(receiver, container=False)
@@ -692,12 +692,19 @@ def _receiver(method: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
     return params[0].arg if params else None
 
 
-def _builds_own_class(method: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str | None) -> bool:
+def _builds_own_class(
+    index: TriageTree, method: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str | None
+) -> bool:
     """`cls(...)` in a class method, `type(self)(...)`, `self.__class__(...)`: instances
     made where no call site of the class's name shows them."""
     params = [*method.args.posonlyargs, *method.args.args]
     first = params[0].arg if params and receiver is None else None
-    for node in ast.walk(method):
+    # Each shape needs a name the file calls or reads somewhere: most files have none,
+    # and then no method's subtree is walked.
+    called = index.called
+    if first not in called and "type" not in called and "__class__" not in index.attributes:
+        return False
+    for node in index.walk(method):
         if not isinstance(node, ast.Call):
             continue
         func = node.func
