@@ -59,6 +59,8 @@ def per_tree(scan: Callable[..., R]) -> Callable[..., R]:
 
 def dotted(node: ast.expr) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
+    if isinstance(node, ast.Name):  # most calls and references: no list, no join
+        return node.id
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)

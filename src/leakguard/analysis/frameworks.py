@@ -207,7 +207,7 @@ def may_have_request_handlers(tree: TriageTree) -> bool:
             return True
     if any(_may_be_view(tree, klass) for klass in tree.of(ast.ClassDef)):
         return True
-    if any(_may_register(call) for call in tree.of(ast.Call)):
+    if _may_register_some(tree) and any(_may_register(call) for call in tree.of(ast.Call)):
         return True
     # Route factories are recognised by the call's resolved name (`ImportTable.call_name`),
     # so `os.environ.get` is no `aiohttp.web.get`.
@@ -222,6 +222,14 @@ def _may_be_view(tree: TriageTree, klass: ast.ClassDef) -> bool:
         if last_parts(tree, base) & views or written.endswith(("MethodView", "HTTPEndpoint")):
             return True
     return False
+
+
+def _may_register_some(tree: TriageTree) -> bool:
+    """Whether `_may_register` may hold for some call of the file: it needs a method
+    name or a keyword the file has somewhere (most files have neither)."""
+    if not tree.called.isdisjoint(_REGISTRATION_CALLS):
+        return True
+    return any(keyword.arg in _REGISTRATION_KEYWORDS for keyword in tree.of(ast.keyword))
 
 
 def _may_register(call: ast.Call) -> bool:
@@ -251,7 +259,11 @@ def _registrations(tree: TriageTree) -> tuple[list[ast.Call], set[str]]:
     if memo is not None:
         return memo
     defined = {f.name for f in tree.functions} | {c.name for c in tree.of(ast.ClassDef)}
-    calls = [call for call in tree.of(ast.Call) if _may_register(call)]
+    calls = (
+        [call for call in tree.of(ast.Call) if _may_register(call)]
+        if _may_register_some(tree)
+        else []
+    )
     calls.extend(calls_resolving_to(tree, _ROUTE_FACTORIES))
     found: list[ast.Call] = []
     named: set[str] = set()

@@ -93,22 +93,25 @@ def _scan(
             imports.record_import(node)
         elif isinstance(node, ast.Global):
             globals_.update(node.names)
-    # Locals handed to a global (`registry = Cls(); ...; _registry = registry`).
-    to_global = {
-        node.value.id
-        for node in own
-        if isinstance(node, ast.Assign)
-        and isinstance(node.value, ast.Name)
-        and all(isinstance(t, ast.Name) and t.id in globals_ for t in node.targets)
-    }
     kept: set[int] = set()
-    for node in own:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
-            if len(names) == len(node.targets) and all(
-                n in globals_ or n in to_global for n in names
-            ):
-                kept.add(id(node.value))
+    # Module-level calls all count as made once; in a function, only those stored in a
+    # global it declares (none: nothing to look for).
+    if function is not None and globals_:
+        # Locals handed to a global (`registry = Cls(); ...; _registry = registry`).
+        to_global = {
+            node.value.id
+            for node in own
+            if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Name)
+            and all(isinstance(t, ast.Name) and t.id in globals_ for t in node.targets)
+        }
+        for node in own:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+                if len(names) == len(node.targets) and all(
+                    n in globals_ or n in to_global for n in names
+                ):
+                    kept.add(id(node.value))
     calls.extend(
         (node.func, function is None or id(node) in kept)
         for node in own

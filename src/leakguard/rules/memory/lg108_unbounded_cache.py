@@ -295,6 +295,8 @@ def _model_calls(tree: TriageTree, spec: RuleSpec) -> set[int]:
     methods = {str(name) for name in spec.option("model_methods")}
     lasts = {name.rsplit(".", 1)[-1] for name in factories if name not in wildcards}
     found = {id(call) for call in calls_resolving_to(tree, wildcards)}
+    # A call's possible names follow from its name as written: judged once per name.
+    judged: dict[str, bool] = {}
     for call in tree.of(ast.Call):
         if isinstance(call.func, ast.Attribute) and call.func.attr in methods:
             found.add(id(call))
@@ -302,8 +304,13 @@ def _model_calls(tree: TriageTree, spec: RuleSpec) -> set[int]:
         written = dotted(call.func)
         if written is None:
             continue
-        names = [written, *tree.names_of_call(call)]
-        if written.startswith(prefixes) or any(n.rsplit(".", 1)[-1] in lasts for n in names):
+        model = judged.get(written)
+        if model is None:
+            names = [written, *tree.names_of_call(call)]
+            model = judged[written] = written.startswith(prefixes) or any(
+                n.rsplit(".", 1)[-1] in lasts for n in names
+            )
+        if model:
             found.add(id(call))
     return found
 
