@@ -49,6 +49,7 @@ import ast
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
@@ -69,6 +70,19 @@ _PASSED_IN_CONTAINER = "=>"
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+# The node types `_FileFacts._index` treats apart from names and attributes.
+_INDEX_SPECIAL = frozenset(
+    {
+        ast.arg,
+        ast.AnnAssign,
+        *_SCOPES,
+        ast.Import,
+        ast.ImportFrom,
+        ast.Global,
+        ast.Nonlocal,
+        ast.ClassDef,
+    }
+)
 
 # Builtins that look at a value and keep nothing of it.
 _INSPECTING = frozenset(
@@ -181,6 +195,8 @@ class _FileFacts:
         self.used: set[str] = set()
         self._resolved: dict[str, set[str] | None] = {}
         self._resolving: set[str] = set()
+        # `_index`'s work list (`_special` pushes onto it too).
+        self._stack: list[tuple[Any, ast.AST | None]] = []
 
     def run(self) -> None:
         self._index()
@@ -194,58 +210,76 @@ class _FileFacts:
         parents = self.parents
         loads = self.loads
         loaded = self.loaded
-        stack: list[tuple[ast.AST, ast.AST | None]] = [(s, None) for s in self.tree.body]
-        pop, push = stack.pop, stack.append
+        kids_of = self.index.children
+        # Nodes as `Any`: the loop tells their types by `type(node) is`, which mypy does
+        # not follow through a local alias.
+        stack: list[tuple[Any, ast.AST | None]] = [(s, None) for s in self.tree.body]
+        self._stack = stack
+        pop, push_all = stack.pop, stack.extend
+        # Every node of the file passes here: one exact-type test sends the common ones
+        # (not a name, an attribute, or a node in `_INDEX_SPECIAL`) to their children.
+        name_type, attribute_type, load_type = ast.Name, ast.Attribute, ast.Load
+        special = _INDEX_SPECIAL
         while stack:
             node, scope = pop()
-            key = id(scope)
-            if isinstance(node, ast.Name):
-                if isinstance(node.ctx, ast.Load):
+            kind = type(node)
+            if kind is name_type:
+                key = id(scope)
+                if isinstance(node.ctx, load_type):
                     loads[(key, node.id)].append(node)
-                    if not isinstance(parents.get(id(node)), ast.Attribute):
+                    if not isinstance(parents.get(id(node)), attribute_type):
                         loaded.append(node)
                 else:
                     self.stores[key].add(node.id)
                     self.binds[(key, node.id)].append(node)
                 continue
-            if isinstance(node, ast.Attribute):
-                if isinstance(node.ctx, ast.Load) and not isinstance(
-                    parents.get(id(node)), ast.Attribute
+            if kind is attribute_type:
+                if isinstance(node.ctx, load_type) and not isinstance(
+                    parents.get(id(node)), attribute_type
                 ):
                     loaded.append(node)
-            elif isinstance(node, ast.arg):
-                continue  # an annotation: it names a type
-            elif isinstance(node, ast.AnnAssign):
-                for part in (node.target, node.value):
-                    if part is not None:
-                        parents[id(part)] = node
-                        push((part, scope))
+            elif kind in special and self._special(node, scope):
                 continue
-            elif isinstance(node, _SCOPES):
-                self.nested[key].append(node)
-                if isinstance(node, ast.Lambda):
-                    inner: list[ast.AST] = list(self.index.children(node))
-                else:
-                    self.stores[key].add(node.name)
-                    # Decorators and defaults run in the enclosing scope; the return
-                    # annotation names a type.
-                    for outside in (*node.decorator_list, node.args):
-                        parents[id(outside)] = node
-                        push((outside, scope))
-                    inner = list(node.body)
-                for statement in inner:
-                    parents[id(statement)] = node
-                    push((statement, node))
-                continue
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                self._import(node)
-            elif isinstance(node, (ast.Global, ast.Nonlocal)):
-                self.globals[key].update(node.names)
-            elif isinstance(node, ast.ClassDef):
+            kids = kids_of(node)
+            if kids:
+                parents.update(zip(map(id, kids), repeat(node)))
+                push_all(zip(kids, repeat(scope)))
+
+    def _special(self, node: ast.AST, scope: ast.AST | None) -> bool:
+        """`_index` for the node types of `_INDEX_SPECIAL`; True when it pushed what is to
+        be indexed below `node` itself (or nothing), so the children are not pushed."""
+        key = id(scope)
+        if isinstance(node, ast.arg):
+            return True  # an annotation: it names a type
+        if isinstance(node, ast.AnnAssign):
+            for part in (node.target, node.value):
+                if part is not None:
+                    self.parents[id(part)] = node
+                    self._stack.append((part, scope))
+            return True
+        if isinstance(node, _SCOPES):
+            self.nested[key].append(node)
+            if isinstance(node, ast.Lambda):
+                inner: list[ast.AST] = list(self.index.children(node))
+            else:
                 self.stores[key].add(node.name)
-            for child in self.index.children(node):
-                parents[id(child)] = node
-                push((child, scope))
+                # Decorators and defaults run in the enclosing scope; the return
+                # annotation names a type.
+                for outside in (*node.decorator_list, node.args):
+                    self.parents[id(outside)] = node
+                    self._stack.append((outside, scope))
+                inner = list(node.body)
+            for statement in inner:
+                self.parents[id(statement)] = node
+                self._stack.append((statement, node))
+            return True
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            self._import(node)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            self.globals[key].update(node.names)
+        elif isinstance(node, ast.ClassDef):
+            self.stores[key].add(node.name)
+        return False
 
     def scope_of(self, node: ast.AST) -> ast.AST | None:
         """The innermost function or lambda whose body holds `node` (None: module level
@@ -298,10 +332,10 @@ class _FileFacts:
         written = dotted(node)
         if written is None:
             return
-        called = isinstance(parent, ast.Call) and parent.func is node
+        call = parent if isinstance(parent, ast.Call) and parent.func is node else None
         if "." not in written and written in self.functions:
-            if called:
-                self.calls_of[written].append(parent)  # type: ignore[arg-type]
+            if call is not None:
+                self.calls_of[written].append(call)
             else:
                 self.referenced.add(written)
             return
@@ -313,8 +347,8 @@ class _FileFacts:
             if "." in written:
                 self.used.add(key)
             return
-        if called:
-            fates = self.call_fates(parent)  # type: ignore[arg-type]
+        if call is not None:
+            fates = self.call_fates(call)
             needs = self.resolve(fates)
             known = self.made.get(key, set())
             self.made[key] = None if needs is None or known is None else known | needs
