@@ -116,31 +116,55 @@ def test_cache_misses_on_change(tmp_path: Path) -> None:
 
 def test_corrupt_cache_entries_are_ignored(tmp_path: Path) -> None:
     make_project(tmp_path)
-    config = make_config(tmp_path, select=["LG401"])
+    config = make_config(tmp_path)  # every rule: project facts too
     cold = check([tmp_path], config, jobs=1)
     entries = sorted((tmp_path / ".leakguard_cache").rglob("*.json"))
-    assert entries
+    assert len(entries) == 2  # the pack and its facts file
     corruptions = [
         b"",
         b"{not json",
         b"\xff\xfe\x00garbage",
         b"[]",
         b"null",
+        b'{"entries": {"x": 1}, "files": {"pkg1/mod1.py": "x"}, "reference_ns": 1}',
         b'{"findings": [{"rule": 1}], "errors": [], "lines": 3}',
         b'{"findings": [], "errors": [], "lines": "many"}',
         b'{"findings": [], "errors": []}',
     ]
-    for index, entry in enumerate(entries):
-        entry.write_bytes(corruptions[index % len(corruptions)])
-    entries[-1].unlink()
-    entries[-1].mkdir()  # a directory where an entry should be
-    recovered = check([tmp_path], config, jobs=1)
-    assert snapshot(recovered) == snapshot(cold)
-    # Entries that could not be read were re-analysed and rewritten (except the one
-    # blocked by a directory).
+    for corruption in corruptions:
+        for entry in entries:
+            entry.write_bytes(corruption)
+        recovered = check([tmp_path], config, jobs=1)
+        assert snapshot(recovered) == snapshot(cold)
+    # Corrupt entries inside a well-formed pack and facts file: each one is a miss.
+    packs = sorted((tmp_path / ".leakguard_cache").rglob("packs/*.json"))
+    assert len(packs) == 2
+    for pack in packs:
+        document = json.loads(pack.read_text())
+        for index, key in enumerate(document["entries"]):
+            document["entries"][key] = json.loads(corruptions[6 + index % 3])
+        pack.write_text(json.dumps(document))
+    assert snapshot(check([tmp_path], config, jobs=1)) == snapshot(cold)
+    # Everything unreadable was analysed again and rewritten.
     again = check([tmp_path], config, jobs=1)
-    assert sum(not r.from_cache for r in again.results) <= 1
+    assert all(r.from_cache for r in again.results)
     assert snapshot(again) == snapshot(cold)
+
+
+def test_a_pack_that_cannot_be_written_is_not_fatal(tmp_path: Path) -> None:
+    make_project(tmp_path, files=3)
+    config = make_config(tmp_path)
+    cold = check([tmp_path], config, jobs=1)
+    packs = sorted((tmp_path / ".leakguard_cache").rglob("packs/*.json"))
+    assert len(packs) == 2  # the pack and its facts file
+    for pack in packs:
+        pack.unlink()
+        pack.mkdir()
+    for _ in range(2):
+        run = check([tmp_path], config, jobs=1)
+        assert snapshot(run) == snapshot(cold)
+        # Without a pack nothing but the facts (in their own files) is served.
+        assert not any(r.from_cache for r in run.results)
 
 
 def test_unusable_cache_directory_is_not_fatal(tmp_path: Path) -> None:
@@ -158,7 +182,7 @@ def test_a_warm_run_reads_its_entries_from_the_run_pack(tmp_path: Path) -> None:
     config = make_config(tmp_path)  # every rule: facts, digests and findings entries
     cold = check([tmp_path], config, jobs=1)
     packs = list((tmp_path / ".leakguard_cache").rglob("packs/*.json"))
-    assert len(packs) == 1
+    assert len(packs) == 2  # the pack and its facts file
     for entry in (tmp_path / ".leakguard_cache").rglob("*.json"):
         if entry not in packs:
             entry.unlink()

@@ -166,7 +166,10 @@ def test_a_touched_but_unchanged_file_is_still_served(
 
 
 def pack_of(project: Path) -> Path:
-    [pack] = (project / ".leakguard_cache").rglob("packs/*.json")
+    """The run pack (its facts file, `<name>.facts.json`, is beside it)."""
+    [pack] = [
+        p for p in (project / ".leakguard_cache").rglob("packs/*.json") if ".facts" not in p.name
+    ]
     return pack
 
 

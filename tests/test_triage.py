@@ -282,7 +282,9 @@ def test_the_triage_verdict_is_cached_with_the_facts(tmp_path: Path) -> None:
     (tmp_path / "routes.py").write_text(_ROUTES)
     config = make_config(tmp_path, select=["ALL"])
     cold = check([tmp_path], config, jobs=1)
-    entries = [json.loads(p.read_text()) for p in (tmp_path / config.cache_dir).rglob("*.json")]
+    # The facts entries are kept in the run's facts file (`<name>.facts.json`).
+    [facts] = (tmp_path / config.cache_dir).rglob("*.facts.json")
+    entries = json.loads(facts.read_text())["entries"].values()
     verdicts = [e["triage"] for e in entries if isinstance(e, dict) and "triage" in e]
     assert {"LG301": [["request_models", ["Item"]]]} in verdicts
     assert [f.rule for f in cold.findings] == ["LG301"]

@@ -118,16 +118,44 @@ def prepare_directory(directory: Path) -> None:
 
 
 class ResultCache:
+    """Entries of two weights: light ones (a file's findings, the run's dependency
+    digests: small, and meaningful only to a run over the same files, since a findings
+    key names the facts of every file of the run) and facts (`load_facts`/`store_facts`:
+    most of the bytes, keyed by one file's content).
+
+    With a pack open (`leakguard check`), entries live in the pack alone: the light
+    ones in the pack of the run's scope, the facts in a facts file shared by the runs
+    over the same files (a JSON report and a text one, `--fix` after a check), read on
+    the first facts lookup only, so a run whose every result is cached never reads it.
+    A run over other files (a subtree, pre-commit's few) could use neither: a findings
+    key names the whole run's facts, and its few files' facts cost less to collect
+    than a lookup in another run's facts file. Writing ~500 small files per cold run
+    cost ~10 % of it. Without a pack (the flake8 plugin) every entry is a file."""
+
     def __init__(self, directory: Path, config_digest: str) -> None:
         self.directory = directory / f"v{_FORMAT}"
         self.salt = f"{__version__}|{_code_stamp()}|{config_digest}"
         self._ready = False
+        # Shard directories this run made or found: a `mkdir` per entry cost as much as
+        # its write.
+        self._made: set[str] = set()
+        # Temporary files are named by process, instance and count, not by mkstemp's
+        # random search: one `open` each, and never one a crashed writer left behind.
+        self._unique = f"{os.getpid()}.{os.urandom(4).hex()}"
+        self._temporaries = 0
         # The open pack: its file, the entries read from it, and the entries this run
         # used (read or stored); rewritten at `close_pack` when the two differ.
         self._pack_path: Path | None = None
         self._packed: dict[str, Any] = {}
         self._used: dict[str, Any] = {}
         self._changed = False
+        # The facts file (kept after `close_pack`: fixing files after a run whose results
+        # all came from the pack reads the facts then), its entries once read, and the
+        # facts this run used.
+        self._facts_path: Path | None = None
+        self._facts_packed: dict[str, Any] | None = None
+        self._facts_used: dict[str, Any] = {}
+        self._facts_changed = False
         # Each file's [stamp..., digest] from the pack, with the start of the run that
         # wrote it (file system clock), and the files this run recorded for the next.
         self._files_packed: dict[str, list[Any]] = {}
@@ -143,38 +171,63 @@ class ResultCache:
         return self.directory / key[:2] / f"{key}.json"
 
     def load(self, key: str) -> Any:
-        if key in self._packed:
-            value = self._packed[key]
-        else:
-            value = _read_json(self._path(key))
-            self._changed = self._changed or value is not None
-        if self._pack_path is not None and value is not None:
+        if self._pack_path is None:
+            return _read_json(self._path(key))
+        value = self._packed.get(key)
+        if value is not None:
             self._used[key] = value
         return value
 
     def store(self, key: str, value: Any) -> None:
-        if self._pack_path is not None:
-            self._used[key] = value
-            self._changed = True
-        self._write(self._path(key), value)
+        if self._pack_path is None:
+            self._write(self._path(key), value)
+            return
+        self._used[key] = value
+        self._changed = True
 
-    def open_pack(self, scope: str) -> None:
+    def packed(self, key: str) -> bool:
+        """Whether the open pack holds the entry `key` (without using it)."""
+        return key in self._packed
+
+    def load_facts(self, key: str) -> Any:
+        if self._facts_path is None:
+            return _read_json(self._path(key))
+        if self._facts_packed is None:
+            data = _read_json(self._facts_path)
+            entries = data.get("entries") if isinstance(data, dict) else None
+            self._facts_packed = entries if isinstance(entries, dict) else {}
+        value = self._facts_packed.get(key)
+        if value is not None and self._pack_path is not None:
+            self._facts_used[key] = value
+        return value
+
+    def store_facts(self, key: str, value: Any) -> None:
+        if self._facts_path is None:
+            self._write(self._path(key), value)
+        elif self._pack_path is not None:
+            self._facts_used[key] = value
+            self._facts_changed = True
+
+    def open_pack(self, scope: str, files: str) -> None:
         """Read the pack of the last run of `scope` (a description of the run: what
-        was checked and how); entries used from now on go into the next pack. Called
-        before the run looks at its files: the next pack's time reference is now."""
+        was checked and how); entries used from now on go into the next pack. Facts
+        go to the file of `files` (what was checked). Called before the run looks at
+        its files: the next pack's time reference is now."""
         self._opened_ns = time.perf_counter_ns()
-        name = hashlib.sha256(scope.encode()).hexdigest()[:32]
-        self._pack_path = self.directory / "packs" / f"{name}.json"
+        packs = self.directory / "packs"
+        self._pack_path = packs / f"{_name(scope)}.json"
+        self._facts_path = packs / f"{_name(files)}.facts.json"
         data = _read_json(self._pack_path)
         if not isinstance(data, dict):
             data = {}
-        entries, files, reference = data.get("entries"), data.get("files"), data.get(_REFERENCE)
+        entries, files_, reference = data.get("entries"), data.get("files"), data.get(_REFERENCE)
         self._packed = entries if isinstance(entries, dict) else {}
         self._files_packed, self._reference_ns = {}, 0
-        if isinstance(files, dict) and isinstance(reference, int):
-            self._files_packed, self._reference_ns = files, reference
+        if isinstance(files_, dict) and isinstance(reference, int):
+            self._files_packed, self._reference_ns = files_, reference
         self._used, self._files_used = {}, {}
-        self._changed = False
+        self._facts_packed, self._facts_used = None, {}
+        self._changed = self._facts_changed = False
 
     def unchanged_digest(self, display: str, info: os.stat_result) -> str | None:
         """The content digest of `display` from its stat alone, when the pack recorded
@@ -202,40 +255,79 @@ class ResultCache:
 
     def close_pack(self) -> None:
         """Write the pack when this run used entries it did not hold (or not all it
-        held: it keeps only what the last run of its scope used) or hashed a file."""
-        if self._pack_path is None:
+        held: it keeps only what the last run of its scope used) or hashed a file, and
+        the facts file likewise, if this run looked facts up at all (one that did not
+        leaves the last one's: lookups are by key)."""
+        pack, facts = self._pack_path, self._facts_path
+        if pack is None or facts is None:
             return
+        known = self._facts_packed
+        if known is not None and (self._facts_changed or self._facts_used.keys() != known.keys()):
+            facts_body = json.dumps({"entries": self._facts_used}).encode()
+            self._prune(facts, ".facts.json")
+            self._replace(facts, lambda stream: stream.write(facts_body))
         if (
             self._changed
             or self._used.keys() != self._packed.keys()
             or self._files_used.keys() != self._files_packed.keys()
         ):
             body = json.dumps({"entries": self._used, "files": self._files_used})
-            self._replace(self._pack_path, lambda stream: self._write_pack(stream, body))
+            self._prune(pack, ".json")
+            self._replace(pack, lambda stream: self._write_pack(stream, body))
         self._pack_path, self._packed, self._used = None, {}, {}
+        self._facts_used = {}
         self._files_packed, self._files_used = {}, {}
+
+    # Packs (and facts files) kept: the most recently written. Runs over ever-different
+    # file sets, as pre-commit makes, would otherwise leave one each, forever.
+    PACKS = 32
+
+    def _prune(self, new: Path, suffix: str) -> None:
+        """Before a new pack (or facts file) is first written: remove the least recently
+        written ones of its kind beyond `PACKS - 1`. Removing one only makes a miss."""
+        if new.exists():
+            return
+        with contextlib.suppress(OSError):
+            found: list[tuple[int, str]] = []
+            for entry in os.scandir(new.parent):
+                facts = entry.name.endswith(".facts.json")
+                if entry.name.endswith(suffix) and facts == (suffix == ".facts.json"):
+                    found.append((entry.stat().st_mtime_ns, entry.path))
+            found.sort()
+            for _, stale in found[: max(0, len(found) - (self.PACKS - 1))]:
+                with contextlib.suppress(OSError):
+                    os.unlink(stale)
 
     def _write_pack(self, stream: BinaryIO, body: str) -> None:
         """Write the pack with its time reference: when this run started, on the file
-        system's clock (the one file times come from, also on a network mount). The
-        written file's mtime is that clock now; minus the time since `open_pack`, taken
-        after reading that mtime, it is at or before the start."""
-        head = f'{{"{_REFERENCE}": '
-        stream.write(f"{head}{' ' * 20}, {body[1:]}".encode())
-        stream.flush()
-        written = os.fstat(stream.fileno()).st_mtime_ns
-        reference = written - (time.perf_counter_ns() - self._opened_ns)
-        stream.seek(len(head))
-        stream.write(str(reference).encode())
+        system's clock (the one file times come from, also on a network mount). The new
+        (still empty) file's mtime is that clock now; minus the time since `open_pack`,
+        taken after reading that mtime, it is at or before the start."""
+        created = os.fstat(stream.fileno()).st_mtime_ns
+        reference = created - (time.perf_counter_ns() - self._opened_ns)
+        stream.write(f'{{"{_REFERENCE}": {reference}, {body[1:]}'.encode())
 
     def _write(self, target: Path, value: Any) -> None:
-        self._replace(target, lambda stream: stream.write(json.dumps(value).encode()))
+        body = json.dumps(value).encode()
+        self._replace(target, lambda stream: stream.write(body))
 
     def _replace(self, target: Path, write: Callable[[BinaryIO], object]) -> None:
         if not self._ready:
-            self._ready = _replace(target, write, self.directory)
-        else:
-            _replace(target, write)
+            self._ready = _prepare(self.directory)
+            if not self._ready:
+                return
+            self._made.add(str(self.directory))
+        folder = str(target.parent)
+        if folder not in self._made:
+            try:
+                os.mkdir(folder)
+            except FileExistsError:
+                pass
+            except OSError:
+                return
+            self._made.add(folder)
+        self._temporaries += 1
+        _replace(target, write, f"{self._unique}.{self._temporaries}")
 
     def load_result(self, key: str, display: str) -> FileResult | None:
         data = self.load(key)
@@ -261,6 +353,10 @@ class ResultCache:
         )
 
 
+def _name(scope: str) -> str:
+    return hashlib.sha256(scope.encode()).hexdigest()[:32]
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -268,23 +364,32 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def _replace(target: Path, write: Callable[[BinaryIO], object], root: Path | None = None) -> bool:
-    """Write `target` atomically (a reader sees the old file or the whole new one),
-    first creating the versioned cache directory `root` if given; False when the disk
-    refused (read-only or full: that must not fail the run, we just lose the cache)."""
-    import tempfile  # only a run that writes the cache needs it
-
+def _prepare(root: Path) -> bool:
+    """Create the versioned cache directory `root`; False when the disk refused."""
     try:
-        if root is not None:
-            prepare_directory(root.parent)
-            root.mkdir(exist_ok=True)
-        target.parent.mkdir(exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        prepare_directory(root.parent)
+        root.mkdir(exist_ok=True)
+    except OSError:
+        return False
+    return True
+
+
+def _replace(target: Path, write: Callable[[BinaryIO], object], unique: str) -> bool:
+    """Write `target` atomically (a reader sees the old file or the whole new one) in
+    its existing directory, through a temporary named with `unique` (the process and a
+    counter: no other writer uses it); False when the disk refused (read-only or full:
+    that must not fail the run, we just lose the cache)."""
+    temporary = f"{target}.{unique}.tmp"
+    try:
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError:
+        return False
+    try:
         with os.fdopen(handle, "wb") as stream:
             write(stream)
         os.replace(temporary, target)
     except OSError:
-        with contextlib.suppress(OSError, UnboundLocalError):
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
         return False
     return True
@@ -328,5 +433,7 @@ class DocumentCache:
             return
         kept = {**self._known, **self._added}
         kept = dict(list(kept.items())[-self.LIMIT :])
-        _replace(self.path, lambda stream: stream.write(json.dumps(kept).encode()), self.root)
+        body = json.dumps(kept).encode()
+        if _prepare(self.root):
+            _replace(self.path, lambda stream: stream.write(body), os.urandom(8).hex())
         self._known, self._added = kept, {}

@@ -45,6 +45,17 @@ class RunResult:
     project: ProjectIndex | None = None
     # Discovery problems (unreadable directories, symlink loops, undecodable names).
     problems: list[FileError] = field(default_factory=list)
+    # Builds `project` for a run whose results all came from the cache without its
+    # facts being read (`_served`); `project_index` calls it once.
+    load_project: Callable[[], ProjectIndex | None] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def project_index(self) -> ProjectIndex | None:
+        """The project facts of the run (fixing a file re-analyses it with them)."""
+        if self.load_project is not None:
+            self.project, self.load_project = self.load_project(), None
+        return self.project
 
     @property
     def findings(self) -> list[Finding]:
@@ -125,8 +136,8 @@ def check(
     cache = ResultCache(config.root / config.cache_dir, config.digest()) if use_cache else None
     if cache is not None:
         # Before any file is looked at: the pack's time reference is this moment.
-        scope = [f"fixes={fixes}", f"triage={triage}", *sorted(str(t.absolute()) for t in targets)]
-        cache.open_pack("\0".join(scope))
+        checked = [f"triage={triage}", *sorted(str(t.absolute()) for t in targets)]
+        cache.open_pack("\0".join([f"fixes={fixes}", *checked]), "\0".join(checked))
     try:
         found = discover(targets, config)
         sources = [_read(f, config.max_file_size, cache) for f in found.files]
@@ -151,6 +162,21 @@ def _run(
     workers = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
 
     budget = Budget(config.file_timeout, config.file_memory_mb)
+    kind = "findings+fixes" if fixes else "findings"
+    served = _served(sources, config, cache, triage, kind) if cache is not None else None
+    if served is not None:
+        if progress:
+            progress(len(sources), len(sources))
+        return RunResult(
+            [served[s.file.display] for s in sources],
+            found.missing,
+            time.perf_counter() - started,
+            {s.file.display: s.file.path for s in sources},
+            problems=[*_config_warnings(config), *found.problems],
+            load_project=lambda: (
+                _project_index(sources, config, cache, workers, triage, budget).project
+            ),
+        )
     facts = _project_index(sources, config, cache, workers, triage, budget)
     # Results analysed ahead of the findings phase (a lone file, with its facts).
     early = _facts_and_findings(facts, config, cache, triage, fixes, budget, slicing)
@@ -159,7 +185,6 @@ def _run(
     readable = [s for s in sources if s.file.display not in failed and s.error is None]
     depends = _dependencies(facts, [s.file.display for s in readable], cache)
     pending: list[tuple[_Source, str]] = []
-    kind = "findings+fixes" if fixes else "findings"
     for source in sources:
         display = source.file.display
         if display in failed:
@@ -180,6 +205,13 @@ def _run(
         # Its facts, if any, came from the content the key names: a file that changed
         # since is analysed as it is now but not cached under that key.
         unchanged = source.load(cache)
+        if not unchanged and cache is not None and display not in facts.keys:
+            # No facts of the old content went into the key: the new one's is valid.
+            key, unchanged = cache.key(kind, display, source.digest, depends.get(display, "")), True
+            cached = cache.load_result(key, display)
+            if cached is not None:
+                results[display] = cached
+                continue
         if source.error is not None:
             results[display] = _unreadable(source, source.error)
         else:
@@ -336,16 +368,15 @@ def _project_index(
     pending: list[tuple[_Source, str]] = []
     facts_by_file: dict[str, dict[str, Any]] = {}
     keys: dict[str, str] = {}
-    # The verdict holds the slicing plan: a plan of another shape is never read.
-    kind = f"facts+triage:{','.join(needed)}:{int(triage)}:slices{_PLAN_VERSION}"
+    kind = _facts_kind(needed, triage)
     for source in sources:
         if source.error is not None:
             continue
         key = cache.key(kind, source.file.display, source.digest) if cache else ""
-        cached = cache.load(key) if cache else None
+        cached = cache.load_facts(key) if cache else None
         if not _facts_entry(cached) and not source.load(cache) and cache is not None:
             key = cache.key(kind, source.file.display, source.digest)  # it changed
-            cached = cache.load(key)
+            cached = cache.load_facts(key)
         if _facts_entry(cached):
             facts_by_file[source.file.display] = cached["facts"]
             outcome.verdicts[source.file.display] = cached.get("triage")
@@ -367,10 +398,54 @@ def _project_index(
         facts_by_file[source.file.display] = facts
         outcome.verdicts[source.file.display] = verdict
         if cache is not None:
-            cache.store(key, {"facts": facts, "triage": verdict})
+            cache.store_facts(key, {"facts": facts, "triage": verdict})
     for display in sorted(facts_by_file):
         outcome.add(display, facts_by_file[display], keys[display])
     return outcome
+
+
+def _facts_kind(needed: list[str], triage: bool) -> str:
+    # The verdict holds the slicing plan: a plan of another shape is never read.
+    return f"facts+triage:{','.join(needed)}:{int(triage)}:slices{_PLAN_VERSION}"
+
+
+def _served(
+    sources: list[_Source], config: Config, cache: ResultCache, triage: bool, kind: str
+) -> dict[str, FileResult] | None:
+    """Every file's result, when the pack holds them all; else None and nothing used.
+    The dependency digests are looked up under the facts keys, which the content
+    digests give, so the facts themselves (most of the cache's bytes) are not read.
+    (The same keys as `_project_index` and `_dependencies` make when every file has
+    facts; a file whose facts failed has no key there, so such a run misses here.)"""
+    readable = [s for s in sources if s.error is None]
+    depends: Any = None
+    needed = project_facts(config.enabled)
+    if needed:
+        facts_kind = _facts_kind(needed, triage)
+        facts = {s.file.display: cache.key(facts_kind, s.file.display, s.digest) for s in readable}
+        memo = cache.key("depends", "", "\0".join(facts[d] for d in sorted(facts)))
+        depends = cache.load(memo) if cache.packed(memo) else None
+        if not isinstance(depends, dict):
+            return None
+    keys: dict[str, str] = {}
+    for source in readable:
+        display = source.file.display
+        extra = depends.get(display) if depends is not None else ""
+        if not isinstance(extra, str):
+            return None
+        keys[display] = cache.key(kind, display, source.digest, extra)
+        if not cache.packed(keys[display]):
+            return None
+    served: dict[str, FileResult] = {}
+    for display, key in keys.items():
+        result = cache.load_result(key, display)
+        if result is None:
+            return None
+        served[display] = result
+    for source in sources:
+        if source.error is not None:
+            served[source.file.display] = _unreadable(source, source.error)
+    return served
 
 
 def _facts_entry(cached: Any) -> TypeGuard[dict[str, Any]]:
@@ -404,7 +479,7 @@ def _facts_and_findings(
     facts.add(display, file_facts, key)
     facts.verdicts[display] = verdict
     if cache is not None:
-        cache.store(key, {"facts": file_facts, "triage": verdict})
+        cache.store_facts(key, {"facts": file_facts, "triage": verdict})
     return {display: result}
 
 
@@ -418,12 +493,18 @@ def _dependencies(facts: _Facts, displays: list[str], cache: ResultCache | None)
         return {}
     # The run's facts are identified by every file's facts cache key.
     memo = cache.key("depends", "", "\0".join(facts.keys[d] for d in sorted(facts.keys)))
-    known = cache.load(memo)
-    if isinstance(known, dict) and all(isinstance(known.get(d), str) for d in displays):
-        return known
+    # In the pack (a warm run reads nothing else) and beside the facts (a run of another
+    # scope over the same files, a JSON report after a text one, finds it there).
+    for source in (cache.load, cache.load_facts):
+        known = source(memo)
+        if isinstance(known, dict) and all(isinstance(known.get(d), str) for d in displays):
+            if source is cache.load_facts:
+                cache.store(memo, known)
+            return known
     _load_analysis()  # registers the collectors whose `dependencies` the digest follows
     found = {d: project.digest_for(module_name_for(d), facts.needed) for d in displays}
     cache.store(memo, found)
+    cache.store_facts(memo, found)
     return found
 
 

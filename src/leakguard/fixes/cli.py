@@ -100,12 +100,12 @@ def check_stdin(args: argparse.Namespace, overrides: CliOverrides) -> int:
         fixed, _ = add_noqa_text(text, run.results[0].findings)
         sys.stdout.write(fixed)
         return EXIT_OK
-    outcome = fix_text(text, display, config, run.project, unsafe=args.unsafe_fixes)
+    outcome = fix_text(text, display, config, run.project_index(), unsafe=args.unsafe_fixes)
     if args.diff:
         changed = write_diff([outcome], sys.stdout)
         return EXIT_FINDINGS if changed else EXIT_OK
     sys.stdout.write(outcome.fixed)
     sys.stdout.flush()
-    fixed_run = RunResult([outcome.result], [], run.seconds, {}, run.project)
+    fixed_run = RunResult([outcome.result], [], run.seconds, {}, run.project_index())
     write_fixed_summary([outcome], sys.stderr, show=args.show_fixes)
     return finish(fixed_run, config, args, stream=sys.stderr)

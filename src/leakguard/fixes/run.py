@@ -34,7 +34,7 @@ def fix_run(
         except (OSError, SourceError) as exc:
             results.append(FileResult(result.path, errors=[FileError(result.path, str(exc))]))
             continue
-        outcome = fix_text(text, result.path, config, run.project, unsafe=unsafe)
+        outcome = fix_text(text, result.path, config, run.project_index(), unsafe=unsafe)
         if write and outcome.changed:
             try:
                 path.write_bytes(encode_like(outcome.fixed, data))
