@@ -17,6 +17,7 @@ import pytest
 from leakguard import cache as cache_module
 from leakguard import engine
 from leakguard.cache import ResultCache
+from leakguard.config import Config
 from leakguard.engine import RunResult, check
 from leakguard.testing import make_config
 
@@ -46,6 +47,13 @@ def make_project(root: Path, files: int = 6) -> None:
         package = root / f"pkg{n % 2}"
         package.mkdir(exist_ok=True)
         (package / f"mod{n}.py").write_text(TEMPLATE.format(n=n))
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    """Every rule (project facts too) over a project made in `tmp_path`."""
+    make_project(tmp_path)
+    return make_config(tmp_path)
 
 
 def findings(run: RunResult) -> list[dict[str, Any]]:
@@ -107,10 +115,8 @@ def test_a_cold_run_writes_the_pack_and_its_facts_file_only(tmp_path: Path) -> N
 
 
 def test_a_fully_warm_run_reads_the_pack_but_not_the_facts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: Config
 ) -> None:
-    make_project(tmp_path)
-    config = make_config(tmp_path)
     cold = check([tmp_path], config, jobs=1)
     [facts_file] = packs(tmp_path, ".facts.json")
     written = facts_file.stat().st_mtime_ns
@@ -128,10 +134,8 @@ def test_a_fully_warm_run_reads_the_pack_but_not_the_facts(
 
 
 def test_a_changed_file_in_a_warm_tree_is_analysed_with_every_files_facts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: Config
 ) -> None:
-    make_project(tmp_path)
-    config = make_config(tmp_path)
     check([tmp_path], config, jobs=1)
     check([tmp_path], config, jobs=1)  # fully warm: the facts file is not read
     changed = tmp_path / "pkg1" / "mod3.py"
@@ -151,10 +155,8 @@ def test_a_changed_file_in_a_warm_tree_is_analysed_with_every_files_facts(
 
 
 def test_another_scope_over_the_same_files_reuses_the_facts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: Config
 ) -> None:
-    make_project(tmp_path)
-    config = make_config(tmp_path)
     plain = check([tmp_path], config, jobs=1)
     tasks = Tasks(monkeypatch)
     # A JSON or SARIF report computes fixes: another scope, other findings entries.
@@ -169,9 +171,9 @@ def test_another_scope_over_the_same_files_reuses_the_facts(
     assert tasks.take() == {}
 
 
-def test_a_subtree_run_is_correct_and_leaves_the_whole_trees_pack(tmp_path: Path) -> None:
-    make_project(tmp_path)
-    config = make_config(tmp_path)
+def test_a_subtree_run_is_correct_and_leaves_the_whole_trees_pack(
+    tmp_path: Path, config: Config
+) -> None:
     whole = check([tmp_path], config, jobs=1)
     subtree = check([tmp_path / "pkg1"], config, jobs=1)
     assert findings(subtree) == findings(check([tmp_path / "pkg1"], config, use_cache=False))
@@ -181,10 +183,8 @@ def test_a_subtree_run_is_correct_and_leaves_the_whole_trees_pack(tmp_path: Path
 
 
 def test_a_cache_that_cannot_be_written_is_not_fatal(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: Config
 ) -> None:
-    make_project(tmp_path)
-    config = make_config(tmp_path)
     expected = findings(check([tmp_path], config, jobs=1, use_cache=False))
     cache_dir = str(tmp_path / ".leakguard_cache")
     real_open, real_mkdir = os.open, os.mkdir
