@@ -3,16 +3,19 @@
     python bench/corpus/run.py                  # download (once), unpack, check, count
     python bench/corpus/run.py --select LG3     # only some rules
     python bench/corpus/run.py --only fastapi   # only some packages
+    python bench/corpus/run.py --cache DIR      # another cache (e.g. a private copy)
 
 Archives and unpacked sources live in `bench/corpus/.cache/` (gitignored); the JSON
 report is written to `bench/corpus/.cache/findings.json`, which
 `bench/precision/precision.py` reads to compute precision against the ledger.
+Each archive is checked against its pinned sha256 before it is unpacked.
 Needs network access to PyPI for the first run only. Not part of the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import subprocess
 import sys
@@ -34,6 +37,7 @@ class Package:
     name: str
     version: str
     sdist: bool
+    sha256: str
 
     @property
     def folder(self) -> str:
@@ -48,17 +52,18 @@ def read_packages(path: Path = PACKAGES) -> list[Package]:
             continue
         pin, *flags = line.split()
         name, _, version = pin.partition("==")
-        if not version:
-            raise SystemExit(f"{path}: {raw!r} is not pinned (name==version)")
-        packages.append(Package(name, version, "sdist" in flags))
+        hashes = [f.removeprefix("sha256=") for f in flags if f.startswith("sha256=")]
+        if not version or len(hashes) != 1:
+            raise SystemExit(f"{path}: {raw!r} is not pinned (name==version sha256=HEX)")
+        packages.append(Package(name, version, "sdist" in flags, hashes[0]))
     return packages
 
 
-def download(package: Package) -> Path:
-    target = CACHE / "downloads" / package.folder
+def download(package: Package, cache: Path) -> Path:
+    target = cache / "downloads" / package.folder
     archives = sorted(target.glob("*")) if target.is_dir() else []
     if archives:
-        return archives[0]
+        return verified(package, archives[0])
     target.mkdir(parents=True, exist_ok=True)
     pin = f"{package.name}=={package.version}"
     if package.sdist:
@@ -73,16 +78,25 @@ def download(package: Package) -> Path:
     archives = sorted(target.glob("*"))
     if not archives:
         raise SystemExit(f"pip downloaded nothing for {pin}")
-    return archives[0]
+    return verified(package, archives[0])
 
 
-def unpack(package: Package, archive: Path) -> Path:
-    """Extract the package's `.py` files into `.cache/src/<name>-<version>/`."""
-    target = CACHE / "src" / package.folder
+def verified(package: Package, archive: Path) -> Path:
+    """The archive, if it is the one pinned: a re-published or tampered file would
+    silently change the ledger's findings."""
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    if digest != package.sha256:
+        raise SystemExit(f"{archive}: sha256 {digest}, pinned {package.sha256}")
+    return archive
+
+
+def unpack(package: Package, archive: Path, cache: Path) -> Path:
+    """Extract the package's `.py` files into `<cache>/src/<name>-<version>/`."""
+    target = cache / "src" / package.folder
     if target.is_dir():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(dir=CACHE, prefix=".unpack-"))
+    partial = Path(tempfile.mkdtemp(dir=cache, prefix=".unpack-"))
     if archive.name.endswith((".whl", ".zip")):
         with zipfile.ZipFile(archive) as zipped:
             for member in zipped.namelist():
@@ -110,8 +124,8 @@ def package_of(path: str) -> str:
     return parts[1] if len(parts) > 1 and parts[0] == "src" else parts[0]
 
 
-def check(folders: list[str], select: str | None, jobs: int) -> dict[str, object]:
-    config = CACHE / "leakguard.yaml"
+def check(folders: list[str], select: str | None, jobs: int, cache: Path) -> dict[str, object]:
+    config = cache / "leakguard.yaml"
     # The cache is gitignored, and the packages' own vendored code is what we measure.
     # Precision, not speed, is measured here: on a loaded machine the per-file time
     # budget would drop the largest files' findings.
@@ -121,7 +135,7 @@ def check(folders: list[str], select: str | None, jobs: int) -> dict[str, object
     if select:
         command += ["--select", select]
     done = subprocess.run(
-        [*command, *folders], cwd=CACHE / "src", capture_output=True, text=True, check=False
+        [*command, *folders], cwd=cache / "src", capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         raise SystemExit(f"leakguard failed ({done.returncode}):\n{done.stderr}")
@@ -134,16 +148,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="package names to check (default: all)")
     parser.add_argument("--select", help="rule codes or prefixes passed to leakguard")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--output", type=Path, default=FINDINGS)
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=CACHE,
+        help="downloads and unpacked sources (default: bench/corpus/.cache)",
+    )
+    parser.add_argument("--output", type=Path, help="JSON report (default: CACHE/findings.json)")
     args = parser.parse_args(argv)
+    cache: Path = args.cache.resolve()
+    if args.output is None:
+        args.output = cache / FINDINGS.name
 
-    CACHE.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
     packages = read_packages()
     if args.only:
         packages = [p for p in packages if p.name in set(args.only)]
     for package in packages:
-        unpack(package, download(package))
-    report = check([p.folder for p in packages], args.select, args.jobs)
+        unpack(package, download(package, cache), cache)
+    report = check([p.folder for p in packages], args.select, args.jobs, cache)
     args.output.write_text(json.dumps(report, indent=1) + "\n")
 
     findings = [f for f in report["findings"] if not f["suppressed"]]  # type: ignore[union-attr,index]
