@@ -68,6 +68,9 @@ class ExceptionFacts:
         default_factory=dict
     )  # name -> [(index, value or None when rebound by something else)]
     exception_params: frozenset[str] = frozenset()
+    # id of the `old + added` node made for each `name += added` -> the statement; that
+    # node is not in the tree, so it is never handed out as a value to report.
+    augmented: dict[int, cst.AugAssign] = field(default_factory=dict)
 
     @property
     def has_exceptions(self) -> bool:
@@ -121,6 +124,7 @@ class ExceptionTracker:
             if isinstance(node, cst.AugAssign):
                 # `message += str(e)`: derived if either the old or the added value is.
                 combined = cst.BinaryOperation(node.target, cst.Add(), node.value)
+                facts.augmented[id(combined)] = node
                 facts.assignments.setdefault(node.target.value, []).append((position, combined))
             elif node.value is not None:
                 facts.assignments.setdefault(node.target.value, []).append((position, node.value))
@@ -211,7 +215,9 @@ class ExceptionTracker:
         if position is None:
             return None
         latest = _latest_assignment(facts, name.value, position)
-        return latest[1] if latest is not None else None
+        if latest is None or latest[1] is None or id(latest[1]) in facts.augmented:
+            return None  # `name += x` is no single expression of the tree
+        return latest[1]
 
     def carrier(self, expression: cst.BaseExpression, scope: cst.CSTNode) -> Carrier:
         """Whether `expression` (inside `scope`'s own body) is or carries exception text."""
@@ -337,8 +343,12 @@ class ExceptionTracker:
         seen: frozenset[tuple[str, int]],
     ) -> Carrier:
         if isinstance(node.operator, cst.Add):
-            sides = (node.left, node.right)
-            if any(self._carrier(s, facts, depth - 1, seen) is Carrier.DERIVED for s in sides):
+            # A `+=` chain costs one level per statement, not two: the old value is the
+            # name's previous assignment, strictly earlier, so the chain still ends.
+            old_depth = depth if id(node) in facts.augmented else depth - 1
+            if self._carrier(node.left, facts, old_depth, seen) is Carrier.DERIVED:
+                return Carrier.DERIVED
+            if self._carrier(node.right, facts, depth - 1, seen) is Carrier.DERIVED:
                 return Carrier.DERIVED
         elif isinstance(node.operator, cst.Modulo):
             right = node.right
