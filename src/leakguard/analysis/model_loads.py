@@ -208,6 +208,9 @@ def is_lazy_initialiser(function: cst.FunctionDef, context: FileContext) -> bool
     if isinstance(cached, bool):
         return cached
     stored = persistent_stores(function)
+    # `cached = getattr(request.app.state, "model", None)` reads the slot itself: testing
+    # `cached` tests the stored state.
+    stored |= {local for local, slot in _getattr_locals(function).items() if slot in stored}
     result = False
     if stored:
         for node in descendants(function.body, stop_at=SCOPE_NODES):
@@ -223,6 +226,29 @@ def is_lazy_initialiser(function: cst.FunctionDef, context: FileContext) -> bool
                 break
     context.memo[key] = result
     return result
+
+
+def _getattr_locals(function: cst.FunctionDef) -> dict[str, str]:
+    """Locals bound to `getattr(obj, "name"[, default])`, to the dotted `obj.name` read."""
+    found: dict[str, str] = {}
+    for node in descendants(function.body, stop_at=SCOPE_NODES):
+        if not (
+            isinstance(node, cst.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0].target, cst.Name)
+            and isinstance(node.value, cst.Call)
+            and isinstance(node.value.func, cst.Name)
+            and node.value.func.value == "getattr"
+            and len(node.value.args) in (2, 3)
+        ):
+            continue
+        owner = dotted_name(node.value.args[0].value)
+        attribute = node.value.args[1].value
+        if owner is not None and isinstance(attribute, cst.SimpleString):
+            name = attribute.evaluated_value
+            if isinstance(name, str):
+                found[node.targets[0].target.value] = f"{owner}.{name}"
+    return found
 
 
 def _mentions_any(test: cst.BaseExpression, keys: set[str]) -> bool:
