@@ -20,6 +20,7 @@ from leakguard.analysis.pydantic_models import (
     resolve_field,
 )
 from leakguard.analysis.request_data import untyped_collections
+from leakguard.analysis.summaries import CHEAP_METHODS
 from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
 from leakguard.slicing import callee_regions
@@ -47,13 +48,20 @@ _UNTYPED_HELP = (
 
 
 def _does_work(body: cst.CSTNode) -> bool:
+    """A call beyond cheap builtins and the container/str methods every rule counts as
+    cheap (`item.strip()`, `ids.append(m.value)`, `d.get(k)`; real-world review of Open
+    WebUI's config and SCIM routes), or an await."""
     for node in (body, *descendants(body, stop_at=SCOPE_NODES)):
         if isinstance(node, cst.Await):
             return True
-        if isinstance(node, cst.Call) and not (
-            isinstance(node.func, cst.Name) and node.func.value in _CHEAP_BUILTINS
-        ):
-            return True
+        if not isinstance(node, cst.Call):
+            continue
+        func = node.func
+        if isinstance(func, cst.Name) and func.value in _CHEAP_BUILTINS:
+            continue
+        if isinstance(func, cst.Attribute) and func.attr.value in CHEAP_METHODS:
+            continue
+        return True
     return False
 
 
