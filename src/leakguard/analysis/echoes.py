@@ -8,7 +8,8 @@ itself only reaches those, passing through nothing but containers, f-strings, at
 reads and calls that only package a value for the response.
 
 More ends size no work either:
-- a clamp (`min(limit, settings.max_limit)`): the result has an upper bound;
+- a clamp (`min(limit, settings.max_limit)`): the result has an upper bound; `max(limit,
+  1)` on the way only floors it (`min(max(limit, 1), 100)`);
 - a comparison or a branch test, also of arithmetic on the value (`if token_num +
   max_tokens > context_len:`): the value only validates or picks a branch (not in a
   `while` test, which repeats work while it holds); other arithmetic is work
@@ -266,6 +267,9 @@ def _echo_end(
                 return None
             if _clamps(parent):
                 return ""  # `min(limit, cap)`: bounded by the other arguments
+            if _floors(parent):
+                child = parent  # `max(limit, 1)` is still the value (`min(max(limit, 1), 100)`)
+                continue
             if not _packages(parent) and not (
                 isinstance(child, cst.Arg) and inert_call(parent, child)
             ):
@@ -396,6 +400,12 @@ def _clamps(call: cst.Call) -> bool:
     """`min(a, b, ...)`: each argument is capped by the others."""
     positional = [a for a in call.args if a.keyword is None and not a.star]
     return isinstance(call.func, cst.Name) and call.func.value == "min" and len(positional) >= 2
+
+
+def _floors(call: cst.Call) -> bool:
+    """`max(a, b, ...)`: a lower bound only; the result is as large as the largest."""
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    return isinstance(call.func, cst.Name) and call.func.value == "max" and len(positional) >= 2
 
 
 def _in_while_test(path: list[cst.CSTNode], position: int) -> bool:
