@@ -33,7 +33,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -69,8 +69,16 @@ def run_isolated(
     initargs: tuple[Any, ...],
     budget: Budget,
     on_failure: Callable[[T, str], R],
-) -> Iterator[R]:
-    """`function` over `items` in worker processes, results in order.
+    weight: Callable[[T], float] | None = None,
+) -> Iterator[tuple[int, R]]:
+    """`function` over `items` in worker processes: each item's index in `items` with
+    its result, every item once.
+
+    With `weight` (an estimate of an item's cost), the heaviest items are started
+    first: idle workers take the tasks in the order they were scheduled, and a heavy
+    file taken last keeps one worker busy while the others wait. Results come in the
+    order the tasks were scheduled (about the order they finish, so the caller handles
+    each result while the workers go on), then those of crashed items.
 
     A task that crashes its worker, exceeds the budget or fails inside pebble yields
     `on_failure(item, message)` instead; the other items are unaffected. Exceptions
@@ -85,45 +93,43 @@ def run_isolated(
 
     _configure_pebble()
     setup = (budget.memory_mb, initializer, initargs)
+    order = list(range(len(items)))
+    if weight is not None:
+        weights = [weight(item) for item in items]
+        order.sort(key=lambda index: -weights[index])  # stable: ties keep their order
     crashes: list[int] = []  # indexes of items whose worker died: retried alone
-    held: list[R | None] = []  # results after the first crash, until its retry is done
     pool = ProcessPool(
         max_workers=max(1, min(workers, len(items))), initializer=_setup_worker, initargs=setup
     )
     try:
-        futures = [pool.schedule(function, (item,), timeout=budget.seconds) for item in items]
-        for index, (item, future) in enumerate(zip(items, futures, strict=True)):
+        futures = [
+            (index, pool.schedule(function, (items[index],), timeout=budget.seconds))
+            for index in order
+        ]
+        for index, future in futures:
+            item = items[index]
             try:
                 result = future.result()
             except FutureTimeout:
                 result = on_failure(item, over_time(budget))
             except ProcessExpired:
                 crashes.append(index)
-                held.append(None)
                 continue
             except MemoryError:
                 result = on_failure(item, over_memory(budget))
             except Exception as exc:  # e.g. a result that cannot be pickled back
                 result = on_failure(item, _internal(exc))
-            if crashes:
-                held.append(result)
-            else:
-                yield result
+            yield index, result
     finally:
         # Normal end, an exception, KeyboardInterrupt or SIGTERM in the consumer: no
         # worker outlives the run.
         pool.stop()  # type: ignore[no-untyped-call]
         with contextlib.suppress(Exception):
             pool.join(timeout=5)
-    if not crashes:
-        return
     # Retries fork only now, from a process whose pool threads are gone: forking while
     # they hold a lock deadlocks the child now and then.
-    first = crashes[0]
     for index in crashes:
-        held[index - first] = _retry_alone(function, items[index], setup, budget, on_failure)
-    for entry in held:
-        yield cast(R, entry)  # every None was replaced by its retry's result
+        yield index, _retry_alone(function, items[index], setup, budget, on_failure)
 
 
 def _retry_alone(
