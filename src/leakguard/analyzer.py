@@ -14,8 +14,14 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import lru_cache
+from typing import Any
 
 import libcst as cst
+
+try:
+    import ahocorasick
+except ImportError:  # an environment installed before leakguard required it (`pip install -e .`)
+    ahocorasick = None
 
 from leakguard.analysis.project import COLLECTORS, FactCollector, ProjectIndex
 from leakguard.analysis.project import module_name_for as module_name_for
@@ -35,22 +41,52 @@ from leakguard.walker import WalkPlan, plan_for, walk_targets
 def active_specs(text: str, specs: Sequence[RuleSpec]) -> list[RuleSpec]:
     """Rules whose prefilter tokens occur in `text` (no tokens: always active).
 
-    Rules share many tokens (`append`, `fastapi`...) and a token that does not occur
-    costs a scan of the whole text, so each token is looked for once."""
-    occurs: dict[str, bool] = {}
-    active: list[RuleSpec] = []
-    for spec in specs:
-        for token in spec.prefilter:
-            found = occurs.get(token)
-            if found is None:
-                found = occurs[token] = token in text
-            if found:
-                active.append(spec)
-                break
+    Most tokens occur in no file, and looking for each in turn scanned every text about
+    a hundred times (~6% of the facts pass): one Aho-Corasick pass over the text finds
+    every token of the run's rules at once (`_TokenSearch`)."""
+    search = _token_search(tuple(spec.prefilter for spec in specs))
+    found = search.occurring(text)
+    return [
+        spec
+        for spec, tokens in zip(specs, search.indexes, strict=True)
+        if not tokens or not found.isdisjoint(tokens)
+    ]
+
+
+class _TokenSearch:
+    """The distinct prefilter tokens of a list of rules, searched for in one pass."""
+
+    def __init__(self, prefilters: tuple[tuple[str, ...], ...]) -> None:
+        numbers: dict[str, int] = {}
+        # For each rule, the numbers of its tokens.
+        self.indexes = [
+            frozenset(numbers.setdefault(token, len(numbers)) for token in tokens)
+            for tokens in prefilters
+        ]
+        # An empty token occurs in every text (`"" in text`); an automaton cannot hold it.
+        self.always = frozenset(number for token, number in numbers.items() if not token)
+        self.numbers = {token: number for token, number in numbers.items() if token}
+        self.automaton: Any = None
+        if ahocorasick is not None and self.numbers:
+            self.automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+            for token, number in self.numbers.items():
+                self.automaton.add_word(token, number)
+            self.automaton.make_automaton()
+
+    def occurring(self, text: str) -> set[int]:
+        """The numbers of the tokens that occur in `text`."""
+        found = set(self.always)
+        if self.automaton is not None:
+            found.update(number for _, number in self.automaton.iter(text))
         else:
-            if not spec.prefilter:
-                active.append(spec)
-    return active
+            found.update(number for token, number in self.numbers.items() if token in text)
+        return found
+
+
+@lru_cache(maxsize=8)
+def _token_search(prefilters: tuple[tuple[str, ...], ...]) -> _TokenSearch:
+    """Built once per set of rules (a run asks with the same rules for nearly every file)."""
+    return _TokenSearch(prefilters)
 
 
 def triaged_specs(

@@ -28,6 +28,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from functools import wraps
+from operator import attrgetter
 from typing import Any, TypeVar
 
 N = TypeVar("N", bound=ast.AST)
@@ -36,6 +37,7 @@ R = TypeVar("R")
 _BUILTINS = frozenset(dir(builtins))
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_ATTR, _ID, _ARG = attrgetter("attr"), attrgetter("id"), attrgetter("arg")
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 
 
@@ -166,9 +168,9 @@ class TriageTree:
         self._children: dict[int, list[ast.AST]] = {}
         self._within: dict[tuple[int, tuple[type[ast.AST], ...]], list[ast.AST]] = {}
         self._index(tree)
-        self.attributes.update(node.attr for node in self.of(ast.Attribute))
-        self.names.update(node.id for node in self.of(ast.Name))
-        self.names.update(node.arg for node in self.of(ast.arg))
+        self.attributes.update(map(_ATTR, self.of(ast.Attribute)))
+        self.names.update(map(_ID, self.of(ast.Name)))
+        self.names.update(map(_ARG, self.of(ast.arg)))
         # Every qualified name each local name may stand for (a name imported twice
         # in different functions may mean either); relative imports keep their dots.
         self.targets: dict[str, set[str]] = {}

@@ -505,41 +505,39 @@ def persistent_growths(
 ) -> list[ast.AST]:
     """Triage: the statements among `nodes` that may grow a container outliving the call
     (`growth_container`, whose storage may be persistent: `scopes.possible_storages`)."""
-    containers, judged = _growths(tree, methods, include_parameters)
-    if not containers:
-        return []
+    judged = _judged_growths(tree, methods, include_parameters)
     wanted = _PERSISTENT | ({Storage.PARAMETER} if include_parameters else set())
     found: list[ast.AST] = []
     for node in nodes:
-        container = containers.get(id(node))
-        if container is None:
+        if type(node) not in _GROWTH_TYPES:
             continue
         persistent = judged.get(id(node))
         if persistent is None:
-            function = innermost_function(tree, node)
-            persistent = judged[id(node)] = function is None or bool(
-                possible_storages(tree, function, container) & wanted
+            container = growth_container(tree, node, methods)
+            function = None if container is None else innermost_function(tree, node)
+            persistent = judged[id(node)] = container is not None and (
+                function is None or bool(possible_storages(tree, function, container) & wanted)
             )
         if persistent:
             found.append(node)
     return found
 
 
-def _growths(
+# The only node types `growth_container` finds a container in.
+_GROWTH_TYPES = frozenset({ast.Call, ast.Assign, ast.AugAssign})
+
+
+def _judged_growths(
     tree: TriageTree, methods: Collection[str], include_parameters: bool
-) -> tuple[dict[int, ast.expr], dict[int, bool]]:
-    """The file's growths (`id(node)` -> `growth_container`) and the verdicts of
-    `persistent_growths` so far, kept on the tree: rules ask it for every loop, and a
-    statement in nested loops is asked once per loop around it."""
+) -> dict[int, bool]:
+    """`persistent_growths`'s verdicts so far (`id(node)` -> may grow a persistent
+    container), kept on the tree: rules ask it for every loop, and a statement in nested
+    loops is asked once per loop around it."""
     kept = tree.memo.get("loops.growths")
     if kept is None or kept[0] is not methods:
-        containers: dict[int, ast.expr] = {}
-        for node in tree.of(ast.Call, ast.Assign, ast.AugAssign):
-            container = growth_container(tree, node, methods)
-            if container is not None:
-                containers[id(node)] = container
-        kept = tree.memo["loops.growths"] = (methods, containers, {False: {}, True: {}})
-    return kept[1], kept[2][include_parameters]
+        kept = tree.memo["loops.growths"] = (methods, {False: {}, True: {}})
+    judged: dict[int, bool] = kept[1][include_parameters]
+    return judged
 
 
 def _sized_deque(call: ast.Call) -> bool:
