@@ -46,6 +46,7 @@ with open(os.environ["LEAKGUARD_PROBE_OUT"], "w") as out:
             "heavy": heavy,
             "engine": "leakguard.engine" in sys.modules,
             "parsers": parsers,
+            "pathspec": "pathspec" in sys.modules,
         },
         out,
     )
@@ -135,6 +136,29 @@ def test_a_warm_run_imports_no_configuration_parser(
     assert warm["parsers"] == []
     # Without the cache, the configuration is parsed again.
     assert parser in probe_all(project, *argv, "--no-cache")["parsers"]
+
+
+def test_a_warm_run_of_an_unchanged_tree_imports_no_pathspec(project: Path) -> None:
+    """Discovery comes from the pack (`leakguard.discovery_cache`) and the exclude
+    patterns are known valid (`config._check_patterns`): no pathspec, whose ~10 ms of
+    imports were a tenth of the warm run."""
+    (project / "app" / ".gitignore").write_text("generated/\n")
+    (project / "pyproject.toml").write_text('[tool.leakguard]\nextend-exclude = ["tmp/"]\n')
+    for path in [project, *project.rglob("*")]:
+        # Old enough to be trusted from their stat (directories included).
+        old = path.stat().st_mtime_ns - 3600 * 10**9
+        os.utime(path, ns=(old, old))
+    argv = ("check", "app", "--jobs", "1", "--exclude", "build/")
+    cold = probe_all(project, *argv)
+    assert cold["status"] == 1 and cold["pathspec"]
+    warm = probe_all(project, *argv)
+    assert warm["status"] == 1
+    assert not warm["pathspec"]
+    # A new file is seen (its directory's stamp changed): the tree is walked again.
+    (project / "app" / "extra.py").write_text("x = 1\n")
+    assert probe_all(project, *argv)["pathspec"]
+    # Another exclude list is checked once, then known.
+    assert probe_all(project, *argv[:-1], "dist/")["pathspec"]
 
 
 def test_a_changed_file_imports_the_analysis_again(project: Path) -> None:

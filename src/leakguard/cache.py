@@ -249,6 +249,14 @@ class ResultCache:
             # Its stamp may be trusted next time (this run started later than the last).
             self._changed = True
 
+    def trusted(self, recorded: list[int], info: os.stat_result) -> bool:
+        """Whether a path whose stamp was `recorded` by a run this pack comes from is
+        unchanged now that its stat is `info` (`fresh`, against the pack's reference):
+        the contract of every stamp kept in the pack's entries."""
+        return len(recorded) == 4 and fresh(
+            (recorded[0], recorded[1], recorded[2], recorded[3]), stamp_of(info), self._reference_ns
+        )
+
     def forget_file(self, display: str) -> None:
         """Drop the record of a file whose content turned out not to be the one its
         stamp vouched for: the next run reads and hashes it."""
@@ -405,8 +413,10 @@ class DocumentCache:
     A document is kept only if JSON gives it back equal (no dates, no integer keys), and
     one that fails to parse raises before anything is kept: errors are never cached."""
 
-    # Documents kept (the most recently added): the bundle and a few user configurations.
-    LIMIT = 8
+    # Documents kept (the most recently added): the bundle, a few user configurations
+    # and the exclude pattern lists found valid (`config._check_patterns`, up to four a
+    # run).
+    LIMIT = 16
 
     def __init__(self, directory: Path) -> None:
         self.root = directory / f"v{_FORMAT}"

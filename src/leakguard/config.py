@@ -511,7 +511,7 @@ def load_config(
         # Nothing is written where the user moved the cache from.
         documents = _documents(root / moved) if _is_directory_name(moved) else None
     specs = dict(base if base is not None else bundled_rule_specs(documents))
-    config = apply_cli(apply_user_table(specs, user, source, root), cli)
+    config = apply_cli(apply_user_table(specs, user, source, root, documents), cli, documents)
     if documents is not None:
         documents.save()
     return config
@@ -528,7 +528,11 @@ def _is_directory_name(value: Any) -> bool:
 
 
 def apply_user_table(
-    specs: dict[str, RuleSpec], user: Mapping[str, Any], source: str, root: Path
+    specs: dict[str, RuleSpec],
+    user: Mapping[str, Any],
+    source: str,
+    root: Path,
+    documents: DocumentCache | None = None,
 ) -> Config:
     prefix = "tool.leakguard." if source.endswith(".toml") else ""
     for key in user:
@@ -586,7 +590,8 @@ def apply_user_table(
     def paths(key: str) -> tuple[str, ...] | None:
         if key not in user:
             return None
-        return _check_patterns(_string_list(user[key], source, prefix + key), source, prefix + key)
+        values = _string_list(user[key], source, prefix + key)
+        return _check_patterns(values, source, prefix + key, documents)
 
     def flag(key: str, default: bool) -> bool:
         value = user.get(key, default)
@@ -645,7 +650,7 @@ def apply_user_table(
     )
 
 
-def apply_cli(config: Config, cli: CliOverrides) -> Config:
+def apply_cli(config: Config, cli: CliOverrides, documents: DocumentCache | None = None) -> Config:
     source = "command line"
     enabled = set(config.enabled)
     if cli.select is not None:
@@ -662,9 +667,9 @@ def apply_cli(config: Config, cli: CliOverrides) -> Config:
         enabled -= _expand(cli.ignore, config.rules)
     changes: dict[str, Any] = {"enabled": frozenset(enabled)}
     if cli.exclude is not None:
-        changes["exclude"] = _check_patterns(cli.exclude, source, "--exclude")
+        changes["exclude"] = _check_patterns(cli.exclude, source, "--exclude", documents)
     if cli.extend_exclude:
-        extra = _check_patterns(cli.extend_exclude, source, "--extend-exclude")
+        extra = _check_patterns(cli.extend_exclude, source, "--extend-exclude", documents)
         changes["extend_exclude"] = config.extend_exclude + extra
     if cli.fail_on is not None:
         changes["fail_on"] = _severity(cli.fail_on, source, "--fail-on")
@@ -673,15 +678,26 @@ def apply_cli(config: Config, cli: CliOverrides) -> Config:
     return replace(config, **changes)
 
 
-def _check_patterns(values: Iterable[str], source: str, key: str) -> tuple[str, ...]:
-    import pathspec
+def _check_patterns(
+    values: Iterable[str], source: str, key: str, documents: DocumentCache | None = None
+) -> tuple[str, ...]:
+    """The patterns, each checked to be one pathspec accepts. With `documents`, a list
+    checked before is known good from the cache, which keeps only what passed (an
+    invalid pattern fails every run): a warm run then never imports pathspec."""
+    patterns = tuple(values)
 
-    for value in values:
-        try:
-            pathspec.GitIgnoreSpec.from_lines([value])
-        except ValueError as exc:  # pathspec's GitIgnorePatternError, e.g. a bare "!"
-            raise ConfigError(source, key, f"invalid pattern {value!r}: {exc}") from None
-    return tuple(values)
+    def check(texts: Mapping[str, str]) -> bool:
+        import pathspec
+
+        for value in patterns:
+            try:
+                pathspec.GitIgnoreSpec.from_lines([value])
+            except ValueError as exc:  # pathspec's GitIgnorePatternError, e.g. a bare "!"
+                raise ConfigError(source, key, f"invalid pattern {value!r}: {exc}") from None
+        return True
+
+    _parse_document(documents, "patterns", {str(i): p for i, p in enumerate(patterns)}, check)
+    return patterns
 
 
 def _check_selector(value: str, specs: Mapping[str, RuleSpec], source: str, key: str) -> None:

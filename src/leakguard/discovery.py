@@ -8,17 +8,50 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from leakguard.config import Config
 from leakguard.finding import FileError
+
+if TYPE_CHECKING:
+    # pathspec (~10 ms of imports) only when a tree is walked: a run whose discovery
+    # `leakguard.discovery_cache` vouches for never imports it.
+    import pathspec
 
 
 @dataclass(frozen=True)
 class SourceFile:
     path: Path  # as opened
     display: str  # relative to the run's root when possible, POSIX separators
+
+
+@dataclass
+class Witness:
+    """What a walk's result depended on, for `leakguard.discovery_cache`: each walked
+    directory's stamp (an entry added, removed or renamed changes it), each ignore file
+    read or looked for (None: absent) and each `.git` looked for (True: present).
+    `cacheable` is False when the result also depended on something no stamp covers
+    (a symlink, whose target can change type; a target that is neither a plain file nor
+    a directory; a problem met)."""
+
+    directories: list[tuple[str, os.stat_result]] = field(default_factory=list)
+    files: list[tuple[str, os.stat_result | None]] = field(default_factory=list)
+    markers: list[tuple[str, bool]] = field(default_factory=list)
+    cacheable: bool = True
+
+    def stat(self, path: str) -> os.stat_result | None:
+        """The stat of an ignore file about to be read, recorded (None: none there)."""
+        try:
+            info: os.stat_result | None = os.stat(path)
+        except OSError:
+            info = None
+        self.files.append((path, info))
+        return info
+
+    def exists(self, path: Path) -> bool:
+        found = path.exists()
+        self.markers.append((str(path), found))
+        return found
 
 
 @dataclass
@@ -87,9 +120,13 @@ def _under(text: str, prefix: str) -> str | None:
 
 
 def _gitignore_spec(
-    directory: Path, problems: list[FileError] | None = None
+    directory: Path, problems: list[FileError] | None = None, witness: Witness | None = None
 ) -> pathspec.GitIgnoreSpec | None:
+    import pathspec
+
     ignore_file = directory / ".gitignore"
+    if witness is not None:
+        witness.stat(str(ignore_file))
     try:
         lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
@@ -112,10 +149,18 @@ def _gitignore_spec(
     return pathspec.GitIgnoreSpec.from_lines(valid)
 
 
-def discover(targets: Sequence[Path], config: Config, root: Path | None = None) -> Discovery:
+def discover(
+    targets: Sequence[Path],
+    config: Config,
+    root: Path | None = None,
+    witness: Witness | None = None,
+) -> Discovery:
     """Files to check under `targets`. With `config.force_exclude`, files named explicitly
     are dropped when `exclude`/`extend-exclude` match them (pre-commit names every staged
-    file, excluded or not)."""
+    file, excluded or not). `witness` records what the result depended on."""
+    import pathspec
+
+    witness = witness if witness is not None else Witness()
     base = (root or config.root).resolve()
     exclude = pathspec.GitIgnoreSpec.from_lines([*config.exclude, *config.extend_exclude])
     suffixes = (".py", ".pyi") if config.include_pyi else (".py",)
@@ -133,6 +178,8 @@ def discover(targets: Sequence[Path], config: Config, root: Path | None = None) 
             files.append(SourceFile(path, display))
 
     for target in targets:
+        if target.is_symlink() or not (target.is_file() or target.is_dir()):
+            witness.cacheable = False
         if target.is_file() or (target.exists() and not target.is_dir()):
             if config.force_exclude and _excluded(target, base, exclude):
                 continue
@@ -146,7 +193,13 @@ def discover(targets: Sequence[Path], config: Config, root: Path | None = None) 
             if inside and exclude.match_file(absolute.relative_to(base).as_posix() + "/"):
                 root_for_excludes = None
             walker = _walk_directory(
-                target, exclude, suffixes, config.respect_gitignore, root_for_excludes, problems
+                target,
+                exclude,
+                suffixes,
+                config.respect_gitignore,
+                root_for_excludes,
+                problems,
+                witness,
             )
             for path in walker:
                 add(path)
@@ -159,6 +212,8 @@ def discover(targets: Sequence[Path], config: Config, root: Path | None = None) 
                 problems.append(_problem(target, "cannot check: not a file or directory"))
         else:
             missing.append(printable(str(target)))
+    if problems or missing:
+        witness.cacheable = False
     files.sort(key=lambda f: f.display)
     for file in files:
         if file.display != file.path.as_posix() and "\\x" in file.display:
@@ -184,6 +239,7 @@ def _walk_directory(
     use_gitignore: bool,
     root: Path | None,
     problems: list[FileError],
+    witness: Witness,
 ) -> Iterator[Path]:
     """Exclude patterns match paths relative to the target or to the project root.
 
@@ -195,7 +251,7 @@ def _walk_directory(
     visited: set[tuple[int, int]] = set()
     # (directory, its path relative to `top`, [(gitignore folder + "/", spec), ...] in
     # effect)
-    ancestors = _ancestor_gitignores(top, problems) if use_gitignore else []
+    ancestors = _ancestor_gitignores(top, problems, witness) if use_gitignore else []
     todo: list[tuple[str, str, list[tuple[str, pathspec.GitIgnoreSpec]]]] = [
         (str(top), "", [(folder.as_posix().rstrip("/") + "/", spec) for folder, spec in ancestors])
     ]
@@ -214,6 +270,7 @@ def _walk_directory(
             problems.append(_problem(Path(directory), message, warning=True))
             continue
         visited.add(identity)
+        witness.directories.append((directory, stat))
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
@@ -221,12 +278,14 @@ def _walk_directory(
             continue
         # Opened only where the listing has one (most directories have none).
         if use_gitignore and any(entry.name == ".gitignore" for entry in entries):
-            spec = _gitignore_spec(Path(directory), problems)
+            spec = _gitignore_spec(Path(directory), problems, witness)
             if spec is not None:
                 where = top_prefix + (relative_dir + "/" if relative_dir else "")
                 ignores = [*ignores, (where, spec)]
         for entry in entries:
             try:
+                if entry.is_symlink():
+                    witness.cacheable = False
                 is_dir = entry.is_dir()
             except OSError as exc:
                 problems.append(_problem(Path(entry.path), f"cannot check: {_os_problem(exc)}"))
@@ -253,19 +312,19 @@ def _walk_directory(
 
 
 def _ancestor_gitignores(
-    top: Path, problems: list[FileError]
+    top: Path, problems: list[FileError], witness: Witness
 ) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
     """`.gitignore` files between the enclosing git repository's root and `top`."""
     resolved = top.resolve()
     chain = [resolved, *resolved.parents]
-    repo_root = next((p for p in chain if (p / ".git").exists()), None)
+    repo_root = next((p for p in chain if witness.exists(p / ".git")), None)
     if repo_root is None:
         return []
     specs = []
     for folder in reversed(chain[: chain.index(repo_root) + 1]):
         if folder == resolved:
             continue  # the walk reads top's own .gitignore
-        spec = _gitignore_spec(folder, problems)
+        spec = _gitignore_spec(folder, problems, witness)
         # A directory named explicitly is checked even if an ancestor's .gitignore
         # ignores it (e.g. ~/.pyenv/.gitignore lists /versions); the rules of that
         # file still apply to what lies below it.

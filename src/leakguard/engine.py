@@ -23,6 +23,7 @@ from leakguard.analysis.project import ProjectIndex, module_name_for
 from leakguard.cache import ResultCache, content_digest
 from leakguard.config import Config
 from leakguard.discovery import Discovery, SourceFile, discover, printable
+from leakguard.discovery_cache import discover_cached
 from leakguard.finding import FileError, FileResult, Finding
 from leakguard.registry import project_facts, rule_classes
 from leakguard.supervisor import Budget, over_memory, run_isolated
@@ -139,7 +140,7 @@ def check(
         checked = [f"triage={triage}", *sorted(str(t.absolute()) for t in targets)]
         cache.open_pack("\0".join([f"fixes={fixes}", *checked]), "\0".join(checked))
     try:
-        found = discover(targets, config)
+        found = discover_cached(targets, config, cache) if cache else discover(targets, config)
         sources = [_read(f, config.max_file_size, cache) for f in found.files]
         return _run(sources, config, cache, jobs, progress, triage, fixes, started, found, slicing)
     finally:
