@@ -120,9 +120,37 @@ def test_a_moved_cache_directory_leaves_the_default_one_alone(
     assert (tmp_path / "build" / "lg-cache" / "v1" / "documents.json").is_file()
     parses.take()
     assert parses.load([tmp_path], cache=True) == config
-    # The bundle comes from the moved cache; the user's file (read before anyone knows
-    # where the cache is) is parsed each time.
-    assert parses.take() == ["_yaml_table"]
+    # The bundle and the user's file both come from the moved cache (the file's
+    # `cache-dir` line says where to look before it is parsed).
+    assert parses.take() == []
+    assert not (tmp_path / ".leakguard_cache").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (".leakguard.yaml", "cache-dir: 'build/lg-cache'  # moved\n"),
+        ("pyproject.toml", '[tool.ruff]\ncache-dir = "x"\n[tool.leakguard]\ncache-dir = "lg"\n'),
+        # A `cache-dir` line that is not leakguard's: looked at, then parsed and kept in
+        # the default cache.
+        ("pyproject.toml", '[tool.ruff]\ncache-dir = "x"\n[tool.leakguard]\nfail-on = "error"\n'),
+    ],
+)
+def test_a_configuration_is_parsed_once_wherever_it_moves_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, text: str
+) -> None:
+    parses = Parses(monkeypatch)
+    (tmp_path / name).write_text(text)
+    config = parses.load([tmp_path], cache=True)
+    assert parses.take() != []
+    (tmp_path / name).write_text(text)  # the same text: written again, still known
+    assert parses.load([tmp_path], cache=True) == config
+    assert parses.take() == []
+    assert not (tmp_path / "x").exists()
+    # An edited file is parsed again (its cache-dir line unchanged).
+    (tmp_path / name).write_text(text + "\n")
+    parses.load([tmp_path], cache=True)
+    assert parses.take() in (["_yaml_table"], ["_toml_tool_table"])
 
 
 def test_documents_are_keyed_by_their_text(tmp_path: Path) -> None:

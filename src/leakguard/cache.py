@@ -424,12 +424,16 @@ class DocumentCache:
         known = _read_json(self.path)
         self._known: dict[str, Any] = known if isinstance(known, dict) else {}
         self._added: dict[str, Any] = {}
+        # Documents of other cache directories looked up too (`consult`), never
+        # written here.
+        self._consulted: dict[str, Any] = {}
+        self._consulted_dirs: set[Path] = set()
 
     def parse(self, kind: str, texts: Mapping[str, str], parse: Callable[[Any], Any]) -> Any:
         """`parse(texts)`, or what it returned for the same texts before."""
         blob = "".join(f"{name}\0{text}\0" for name, text in texts.items())
         key = hashlib.sha256(f"{__version__}|{_code_stamp()}|{kind}|{blob}".encode()).hexdigest()
-        for seen in (self._known, self._added):
+        for seen in (self._known, self._added, self._consulted):
             if key in seen:
                 return seen[key]
         document = parse(texts)
@@ -439,6 +443,18 @@ class DocumentCache:
         except (TypeError, ValueError):  # a date, a set: parsed again next time
             pass
         return document
+
+    def consult(self, directory: Path) -> None:
+        """Look documents up in the cache `directory` too (where a configuration may
+        have moved the cache), without keeping them here."""
+        if directory not in self._consulted_dirs:
+            self._consulted_dirs.add(directory)
+            self._consulted.update(DocumentCache(directory)._known)
+
+    def adopt(self, other: DocumentCache) -> None:
+        """Keep here what `other` parsed this run and this cache lacks (`other` will not
+        be saved: the configuration moved the cache here)."""
+        self._added.update((k, v) for k, v in other._added.items() if k not in self._known)
 
     def save(self) -> None:
         if not self._added:

@@ -356,6 +356,8 @@ def _pyproject_has_table(path: Path, documents: DocumentCache | None = None) -> 
         return False
     if b"leakguard" not in raw:
         return False  # any spelling of our table names it (and TOML costs ~5 ms)
+    if documents is not None:
+        _consult_hints(documents, path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -503,18 +505,46 @@ def load_config(
     source = str(path) if path else "<defaults>"
     root = path.resolve().parent if path else Path.cwd().resolve()
     documents = documents_at(root) if cache else None
-    # The user's document is looked up where the cache is by default: where it says the
-    # cache is cannot be known before it is read.
+    if documents is not None and path is not None:
+        _consult_hints(documents, path)
     user: dict[str, Any] = read_user_config(path, documents) if path else {}
     moved = user.get("cache-dir", DEFAULT_CACHE_DIR)
     if documents is not None and moved != DEFAULT_CACHE_DIR:
-        # Nothing is written where the user moved the cache from.
+        # Nothing is written where the user moved the cache from: what was parsed
+        # goes where it moved to.
+        parsed = documents
         documents = _documents(root / moved) if _is_directory_name(moved) else None
+        if documents is not None:
+            documents.adopt(parsed)
     specs = dict(base if base is not None else bundled_rule_specs(documents))
     config = apply_cli(apply_user_table(specs, user, source, root, documents), cli, documents)
     if documents is not None:
         documents.save()
     return config
+
+
+# A `cache-dir` line of a YAML or TOML configuration, and the directory it names.
+_CACHE_DIR_LINE = (
+    r"""^[ \t]*["']?cache-dir["']?[ \t]*[:=][ \t]*["']?([^"'#\r\n]+?)["']?[ \t]*(?:#.*)?$"""
+)
+
+
+def _consult_hints(documents: DocumentCache, path: Path) -> None:
+    """Where a configuration moves the cache cannot be known before it is parsed: its
+    document is also looked up in the directories its `cache-dir` lines name. Another
+    tool's table may have such a line too: each is only a place to look (documents are
+    keyed by their whole text), so a wrong one costs a parse, never a wrong table."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return  # `read_user_config` reports it
+    if "cache-dir" not in text:
+        return
+    import re
+
+    for hint in re.findall(_CACHE_DIR_LINE, text, flags=re.MULTILINE):
+        if _is_directory_name(hint) and hint.strip() != DEFAULT_CACHE_DIR:
+            documents.consult(path.parent / hint.strip())
 
 
 def _documents(directory: Path) -> DocumentCache:

@@ -65,7 +65,16 @@ def relocate(
 
     def move(path: str) -> str:
         if path not in cache:
-            cache[path] = rebase_path(path, old_base, new_base, absolute_outside=absolute_outside)
+            # A file moves with its folder, one rebase per folder instead of per file,
+            # when that folder lies inside `new_base` (from an ancestor of it, `..`
+            # and the way back down would not cancel).
+            folder, _, name = path.rpartition("/")
+            moved = move(folder) if folder and name not in ("", ".", "..") else None
+            if moved is None or moved == ".." or moved.startswith("../") or os.path.isabs(moved):
+                moved = rebase_path(path, old_base, new_base, absolute_outside=absolute_outside)
+            else:
+                moved = name if moved == "." else f"{moved}/{name}"
+            cache[path] = moved
         return cache[path]
 
     def finding(f: Finding) -> Finding:
