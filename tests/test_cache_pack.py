@@ -260,13 +260,13 @@ def test_the_pack_time_reference_is_not_after_the_run_started(
     the run could have seen: a file written as the run starts is never newer."""
     make_project(tmp_path)
     probe = tmp_path / "probe.txt"
-    original = engine.discover
+    original = engine.discover_cached
 
     def discover(*args: Any, **kwargs: Any) -> Any:
         probe.write_text("the run has started")  # first thing after the pack is opened
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "discover", discover)
+    monkeypatch.setattr(engine, "discover_cached", discover)
     check([tmp_path / "pkg0"], make_config(tmp_path), jobs=1)
     [pack] = packs(tmp_path)
     reference = json.loads(pack.read_text())["reference_ns"]
