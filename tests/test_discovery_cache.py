@@ -153,6 +153,15 @@ def test_a_file_target_that_became_a_directory_is_walked(project: Path, walks: W
     assert walks.take() == 1
 
 
+def test_a_file_target_that_is_gone_is_reported_missing(project: Path, walks: Walks) -> None:
+    target = project / "app" / "scripts" / "run.py"
+    config = load_config([target], None, CliOverrides(), cache=True)
+    assert check([target], config, jobs=1).missing == []
+    target.unlink()
+    age_all(project)
+    assert check([target], config, jobs=1).missing == [str(target)]
+
+
 def test_a_recently_modified_directory_is_not_trusted(project: Path, walks: Walks) -> None:
     # Modified now, then recorded: its stamp could still change within the clock's
     # granularity without the mtime moving, so the next run walks again.

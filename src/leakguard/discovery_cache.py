@@ -60,8 +60,8 @@ def _scope(targets: Sequence[Path], config: Config) -> str:
 
 def _record(found: Discovery, witness: Witness, targets: Sequence[Path]) -> dict[str, Any]:
     return {
-        # A target named as a file that is now a directory must be walked.
-        "kinds": [os.path.isdir(t) for t in targets],
+        # A target named as a file that is now a directory (or gone) must be walked.
+        "kinds": _kinds(targets),
         "files": [[str(f.path), f.display] for f in found.files],
         "directories": [[path, *stamp_of(info)] for path, info in witness.directories],
         "ignores": [
@@ -71,10 +71,14 @@ def _record(found: Discovery, witness: Witness, targets: Sequence[Path]) -> dict
     }
 
 
+def _kinds(targets: Sequence[Path]) -> list[str]:
+    return ["dir" if os.path.isdir(t) else "file" if os.path.exists(t) else "" for t in targets]
+
+
 def _replay(recorded: Any, targets: Sequence[Path], cache: ResultCache) -> Discovery | None:
     """The recorded discovery if everything it depended on is as it was, else None."""
     try:
-        if recorded["kinds"] != [os.path.isdir(t) for t in targets]:
+        if recorded["kinds"] != _kinds(targets):
             return None
         for path, *stamp in recorded["directories"]:
             if not _same(path, stamp, cache):
