@@ -1,9 +1,15 @@
 """The supervisor's pool (`leakguard.supervisor.run_isolated`): the heaviest tasks
-start first, and each result comes with its item's index."""
+start first, each result comes with its item's index, and a pool pebble gives up
+costs no file."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+
+import pebble
+import pytest
 
 from leakguard.supervisor import Budget, run_isolated
 
@@ -60,3 +66,66 @@ def test_without_weights_items_start_in_order(tmp_path: Path) -> None:
     )
     assert results == [(0, "A"), (1, "B"), (2, "C")]
     assert log.read_text(encoding="utf-8").split() == ["a", "b", "c"]
+
+
+class _PoolGivingUp:
+    """Stands in for pebble's pool when it gives up every task at once ("All workers
+    expired": a worker died before the pool learnt which task it took)."""
+
+    made = 0
+
+    def __init__(self, **_: object) -> None:
+        type(self).made += 1
+
+    def schedule(self, *_: object, **__: object) -> Future[str]:
+        future: Future[str] = Future()
+        future.set_exception(BrokenProcessPool("All workers expired"))
+        return future
+
+    def stop(self) -> None:
+        return None
+
+    def join(self, timeout: float) -> None:
+        return None
+
+
+def _pools_giving_up(times: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = pebble.ProcessPool
+    _PoolGivingUp.made = 0
+
+    def pool(**kwargs: object) -> object:
+        return _PoolGivingUp() if _PoolGivingUp.made < times else real(**kwargs)
+
+    monkeypatch.setattr(pebble, "ProcessPool", pool)
+
+
+def _run_three(log: Path) -> list[tuple[int, str]]:
+    return sorted(
+        run_isolated(
+            _task,
+            [("a", 1), ("b", 2), ("c", 3)],
+            workers=2,
+            initializer=_remember,
+            initargs=(str(log),),
+            budget=Budget(60),
+            on_failure=_failed,
+        )
+    )
+
+
+def test_a_pool_pebble_gives_up_costs_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _pools_giving_up(1, monkeypatch)
+    assert _run_three(tmp_path / "started.txt") == [(0, "A"), (1, "B"), (2, "C")]
+    assert _PoolGivingUp.made == 1
+
+
+def test_files_lost_by_two_pools_are_each_retried_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _pools_giving_up(2, monkeypatch)
+    assert _run_three(tmp_path / "started.txt") == [(0, "A"), (1, "B"), (2, "C")]
+    # Two pools gave up; the retries alone ran every task in a process of its own.
+    assert _PoolGivingUp.made == 2
+    assert sorted((tmp_path / "started.txt").read_text(encoding="utf-8").split()) == ["a", "b", "c"]

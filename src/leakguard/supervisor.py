@@ -8,6 +8,10 @@ in a `pebble.ProcessPool`:
   killer) costs only the file it was running: pebble replaces the worker, the task's
   future fails with `ProcessExpired`, and the file is retried once, alone, in a fresh
   process (a long-lived worker's own heap could have been what hit the memory limit);
+* when a worker dies before pebble has learnt which task it took, pebble gives up the
+  whole pool ("All workers expired") and fails every pending task: those files get one
+  fresh pool, then each a process of its own, so the crash is still blamed on its file
+  and no other file is lost;
 * a file that runs longer than the time budget is stopped (pebble kills the worker and
   starts a new one) and reported;
 * the memory budget is an address-space limit (`RLIMIT_AS`) set in each worker, so an
@@ -33,7 +37,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -87,49 +91,87 @@ def run_isolated(
     """
     if not items:
         return
-    from concurrent.futures import TimeoutError as FutureTimeout
-
-    from pebble import ProcessExpired, ProcessPool
-
     _configure_pebble()
     setup = (budget.memory_mb, initializer, initargs)
     order = list(range(len(items)))
     if weight is not None:
         weights = [weight(item) for item in items]
         order.sort(key=lambda index: -weights[index])  # stable: ties keep their order
-    crashes: list[int] = []  # indexes of items whose worker died: retried alone
-    pool = ProcessPool(
-        max_workers=max(1, min(workers, len(items))), initializer=_setup_worker, initargs=setup
-    )
-    try:
-        futures = [
-            (index, pool.schedule(function, (items[index],), timeout=budget.seconds))
-            for index in order
-        ]
-        for index, future in futures:
-            item = items[index]
-            try:
-                result = future.result()
-            except FutureTimeout:
-                result = on_failure(item, over_time(budget))
-            except ProcessExpired:
-                crashes.append(index)
-                continue
-            except MemoryError:
-                result = on_failure(item, over_memory(budget))
-            except Exception as exc:  # e.g. a result that cannot be pickled back
-                result = on_failure(item, _internal(exc))
-            yield index, result
-    finally:
-        # Normal end, an exception, KeyboardInterrupt or SIGTERM in the consumer: no
-        # worker outlives the run.
-        pool.stop()  # type: ignore[no-untyped-call]
-        with contextlib.suppress(Exception):
-            pool.join(timeout=5)
+    pool_run = _Pool(function, items, workers, setup, budget, on_failure)
+    yield from pool_run.run(order)
+    crashes, lost = pool_run.crashes, pool_run.lost
+    if lost:
+        # pebble gives up the whole pool ("All workers expired") when a worker dies
+        # before the pool has learnt which task it took: no verdict on those files, so
+        # they get one more pool; lost again, each is retried alone.
+        again = _Pool(function, items, workers, setup, budget, on_failure)
+        yield from again.run(lost)
+        crashes = [*crashes, *again.crashes, *again.lost]
     # Retries fork only now, from a process whose pool threads are gone: forking while
     # they hold a lock deadlocks the child now and then.
     for index in crashes:
         yield index, _retry_alone(function, items[index], setup, budget, on_failure)
+
+
+class _Pool(Generic[T, R]):
+    """One pebble pool over some of the items: yields what it settles, and keeps the
+    indexes of items whose worker died (`crashes`) or that pebble gave up with the
+    whole pool (`lost`) for the caller to retry."""
+
+    def __init__(
+        self,
+        function: Callable[[T], R],
+        items: list[T],
+        workers: int,
+        setup: tuple[int, Callable[..., None], tuple[Any, ...]],
+        budget: Budget,
+        on_failure: Callable[[T, str], R],
+    ) -> None:
+        self.function, self.items, self.workers = function, items, workers
+        self.setup, self.budget, self.on_failure = setup, budget, on_failure
+        self.crashes: list[int] = []
+        self.lost: list[int] = []
+
+    def run(self, order: list[int]) -> Iterator[tuple[int, R]]:
+        from concurrent.futures import TimeoutError as FutureTimeout
+        from concurrent.futures.process import BrokenProcessPool
+
+        from pebble import ProcessExpired, ProcessPool
+
+        budget, on_failure = self.budget, self.on_failure
+        pool = ProcessPool(
+            max_workers=max(1, min(self.workers, len(order))),
+            initializer=_setup_worker,
+            initargs=self.setup,
+        )
+        try:
+            futures = [
+                (index, pool.schedule(self.function, (self.items[index],), timeout=budget.seconds))
+                for index in order
+            ]
+            for index, future in futures:
+                item = self.items[index]
+                try:
+                    result = future.result()
+                except FutureTimeout:
+                    result = on_failure(item, over_time(budget))
+                except ProcessExpired:
+                    self.crashes.append(index)
+                    continue
+                except BrokenProcessPool:
+                    self.lost.append(index)
+                    continue
+                except MemoryError:
+                    result = on_failure(item, over_memory(budget))
+                except Exception as exc:  # e.g. a result that cannot be pickled back
+                    result = on_failure(item, _internal(exc))
+                yield index, result
+        finally:
+            # Normal end, an exception, KeyboardInterrupt or SIGTERM in the consumer: no
+            # worker outlives the run.
+            pool.stop()  # type: ignore[no-untyped-call]
+            with contextlib.suppress(Exception):
+                pool.join(timeout=5)
 
 
 def _retry_alone(
