@@ -480,8 +480,19 @@ def field_statements(klass: cst.ClassDef) -> Iterator[tuple[str, cst.AnnAssign]]
                 yield small.target.value, small
 
 
+# ORM navigation attributes of SQLModel tables: not in the model's schema, so never
+# filled from a request body (gpustack's `Cluster.cluster_models`).
+_RELATIONSHIPS = frozenset({"sqlmodel.Relationship", "sqlmodel.main.Relationship"})
+
+
 def field_tree(field: cst.AnnAssign, context: FileContext) -> Tree | None:
-    """The field's type tree with `= Field(...)` constraints applied; None for ClassVars."""
+    """The field's type tree with `= Field(...)` constraints applied; None for ClassVars
+    and SQLModel `Relationship()` attributes, which are not fields."""
+    if (
+        isinstance(field.value, cst.Call)
+        and context.imports.qualify(field.value.func) in _RELATIONSHIPS
+    ):
+        return None
     annotation = field.annotation.annotation
     if isinstance(annotation, cst.Subscript):
         head = context.imports.qualify(annotation.value) or ""
