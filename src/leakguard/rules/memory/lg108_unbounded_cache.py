@@ -203,7 +203,9 @@ def _candidates(
     stores: list[ast.stmt | ast.expr] = []
     # Only a function whose span (or a decorator's, above it) holds a keyed store can
     # store in its own scope.
-    where = _keyed_stores(tree)[1]
+    keyed, where = _keyed_stores(tree)
+    # Only keyed stores have a container (`_stored_containers`): the others are skipped.
+    store_ids = {id(node) for node in keyed}
     pattern = re.compile(str(spec.option("cache_name_pattern")), re.IGNORECASE)
     models: set[int] | None = None
     for function in tree.functions if where else ():
@@ -214,9 +216,13 @@ def _candidates(
         # The analysis stores into `function` from its lambdas and class bodies too
         # (`FileContext.enclosing_function`), where names are looked up differently.
         own = tree.within(function, _DEFS)
-        direct = {id(node) for node in tree.within(function, SCOPES)}
+        direct: set[int] | None = None  # the nodes of its own scope, when a store asks
         found = False
         for node in own:
+            if id(node) not in store_ids:
+                continue
+            if direct is None:
+                direct = {id(inner) for inner in tree.within(function, SCOPES)}
             value: ast.expr | None
             if isinstance(node, ast.Assign):
                 value = node.value
