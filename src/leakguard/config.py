@@ -356,13 +356,13 @@ def _pyproject_has_table(path: Path, documents: DocumentCache | None = None) -> 
         return False
     if b"leakguard" not in raw:
         return False  # any spelling of our table names it (and TOML costs ~5 ms)
-    if documents is not None:
-        _consult_hints(documents, path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         # Undecodable but meant for us: `read_user_config` reports it.
         return b"tool.leakguard" in raw
+    if documents is not None:
+        _consult_hints(documents, path, text)
     try:
         return "table" in _parse_document(documents, "toml", {"": text}, _toml_tool_table)
     except ConfigError:
@@ -405,6 +405,8 @@ def read_user_config(path: Path, documents: DocumentCache | None = None) -> dict
     `apply_user_table` on every run either way)."""
     source = str(path)
     text = _read_config_text(path, source)
+    if documents is not None:
+        _consult_hints(documents, path, text)
     if path.suffix not in (".toml", ".yaml", ".yml"):
         raise ConfigError(
             source,
@@ -505,8 +507,6 @@ def load_config(
     source = str(path) if path else "<defaults>"
     root = path.resolve().parent if path else Path.cwd().resolve()
     documents = documents_at(root) if cache else None
-    if documents is not None and path is not None:
-        _consult_hints(documents, path)
     user: dict[str, Any] = read_user_config(path, documents) if path else {}
     moved = user.get("cache-dir", DEFAULT_CACHE_DIR)
     if documents is not None and moved != DEFAULT_CACHE_DIR:
@@ -529,15 +529,12 @@ _CACHE_DIR_LINE = (
 )
 
 
-def _consult_hints(documents: DocumentCache, path: Path) -> None:
+def _consult_hints(documents: DocumentCache, path: Path, text: str) -> None:
     """Where a configuration moves the cache cannot be known before it is parsed: its
-    document is also looked up in the directories its `cache-dir` lines name. Another
-    tool's table may have such a line too: each is only a place to look (documents are
-    keyed by their whole text), so a wrong one costs a parse, never a wrong table."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return  # `read_user_config` reports it
+    document (`text`, read from `path`) is also looked up in the directories its
+    `cache-dir` lines name. Another tool's table may have such a line too: each is only a
+    place to look (documents are keyed by their whole text), so a wrong one costs a
+    parse, never a wrong table."""
     if "cache-dir" not in text:
         return
     import re
