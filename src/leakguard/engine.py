@@ -486,6 +486,10 @@ def _facts_and_findings(
     return {display: result}
 
 
+def _depends_entry(known: Any, displays: list[str]) -> TypeGuard[dict[str, str]]:
+    return isinstance(known, dict) and all(isinstance(known.get(d), str) for d in displays)
+
+
 def _dependencies(facts: _Facts, displays: list[str], cache: ResultCache | None) -> dict[str, str]:
     """Per file, the digest of the project facts its findings may depend on (part of its
     result's cache key). Computing it builds views of the whole run's facts (the call
@@ -498,12 +502,13 @@ def _dependencies(facts: _Facts, displays: list[str], cache: ResultCache | None)
     memo = cache.key("depends", "", "\0".join(facts.keys[d] for d in sorted(facts.keys)))
     # In the pack (a warm run reads nothing else) and beside the facts (a run of another
     # scope over the same files, a JSON report after a text one, finds it there).
-    for source in (cache.load, cache.load_facts):
-        known = source(memo)
-        if isinstance(known, dict) and all(isinstance(known.get(d), str) for d in displays):
-            if source is cache.load_facts:
-                cache.store(memo, known)
-            return known
+    known = cache.load(memo)
+    if _depends_entry(known, displays):
+        return known
+    known = cache.load_facts(memo)
+    if _depends_entry(known, displays):
+        cache.store(memo, known)  # into the pack: the next run of this scope is served
+        return known
     _load_analysis()  # registers the collectors whose `dependencies` the digest follows
     found = {d: project.digest_for(module_name_for(d), facts.needed) for d in displays}
     cache.store(memo, found)
