@@ -421,22 +421,20 @@ def _served(
     (The same keys as `_project_index` and `_dependencies` make when every file has
     facts; a file whose facts failed has no key there, so such a run misses here.)"""
     readable = [s for s in sources if s.error is None]
-    depends: Any = None
+    depends: dict[str, str] = {}
     needed = project_facts(config.enabled)
     if needed:
         facts_kind = _facts_kind(needed, triage)
         facts = {s.file.display: cache.key(facts_kind, s.file.display, s.digest) for s in readable}
-        memo = cache.key("depends", "", "\0".join(facts[d] for d in sorted(facts)))
-        depends = cache.load(memo) if cache.packed(memo) else None
-        if not isinstance(depends, dict):
+        memo = _depends_memo(cache, facts)
+        known = cache.load(memo) if cache.packed(memo) else None
+        if not _depends_entry(known, facts):
             return None
+        depends = known
     keys: dict[str, str] = {}
     for source in readable:
         display = source.file.display
-        extra = depends.get(display) if depends is not None else ""
-        if not isinstance(extra, str):
-            return None
-        keys[display] = cache.key(kind, display, source.digest, extra)
+        keys[display] = cache.key(kind, display, source.digest, depends.get(display, ""))
         if not cache.packed(keys[display]):
             return None
     served: dict[str, FileResult] = {}
@@ -486,7 +484,13 @@ def _facts_and_findings(
     return {display: result}
 
 
-def _depends_entry(known: Any, displays: list[str]) -> TypeGuard[dict[str, str]]:
+def _depends_memo(cache: ResultCache, facts_keys: Mapping[str, str]) -> str:
+    """The key of the run's dependency digests: the run's facts are identified by every
+    file's facts cache key (`_served` finds it from the content digests alone)."""
+    return cache.key("depends", "", "\0".join(facts_keys[d] for d in sorted(facts_keys)))
+
+
+def _depends_entry(known: Any, displays: Iterable[str]) -> TypeGuard[dict[str, str]]:
     return isinstance(known, dict) and all(isinstance(known.get(d), str) for d in displays)
 
 
@@ -498,8 +502,7 @@ def _dependencies(facts: _Facts, displays: list[str], cache: ResultCache | None)
     project = facts.project
     if project is None or cache is None:
         return {}
-    # The run's facts are identified by every file's facts cache key.
-    memo = cache.key("depends", "", "\0".join(facts.keys[d] for d in sorted(facts.keys)))
+    memo = _depends_memo(cache, facts.keys)
     # In the pack (a warm run reads nothing else) and beside the facts (a run of another
     # scope over the same files, a JSON report after a text one, finds it there).
     known = cache.load(memo)
