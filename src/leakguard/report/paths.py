@@ -62,15 +62,22 @@ def relocate(
     if old_base == new_base:
         return run
     cache: dict[str, str] = {}
+    base_prefix = _posix(os.path.join(new_base, ""))
+
+    def holds_new_base(moved: str) -> bool:
+        """Whether the folder rebased to `moved` is `new_base` or an ancestor of it."""
+        if moved.startswith(".."):
+            return all(part == ".." for part in moved.split("/"))
+        return os.path.isabs(moved) and base_prefix.startswith(_posix(os.path.join(moved, "")))
 
     def move(path: str) -> str:
         if path not in cache:
             # A file moves with its folder, one rebase per folder instead of per file,
-            # when that folder lies inside `new_base` (from an ancestor of it, `..`
-            # and the way back down would not cancel).
+            # unless that folder holds `new_base` (`..` and the way back down would not
+            # cancel).
             folder, _, name = path.rpartition("/")
             moved = move(folder) if folder and name not in ("", ".", "..") else None
-            if moved is None or moved == ".." or moved.startswith("../") or os.path.isabs(moved):
+            if moved is None or (moved != "." and holds_new_base(moved)):
                 moved = rebase_path(path, old_base, new_base, absolute_outside=absolute_outside)
             else:
                 moved = name if moved == "." else f"{moved}/{name}"
