@@ -95,8 +95,8 @@ def run_isolated(
     setup = (budget.memory_mb, initializer, initargs)
     order = list(range(len(items)))
     if weight is not None:
-        weights = [weight(item) for item in items]
-        order.sort(key=lambda index: -weights[index])  # stable: ties keep their order
+        # `sort` calls the key once per item; `reverse` keeps ties in their order.
+        order.sort(key=lambda index: weight(items[index]), reverse=True)
     pool_run = _Pool(function, items, workers, setup, budget, on_failure)
     yield from pool_run.run(order)
     crashes, lost = pool_run.crashes, pool_run.lost
