@@ -7,6 +7,7 @@ again, and what it finds is what a walk finds."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -177,6 +178,23 @@ def test_a_tree_with_a_symlink_is_always_walked(project: Path, walks: Walks) -> 
     run(project)
     run(project)
     assert walks.take() == 2
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="only Linux file names may be any bytes")
+def test_an_undecodable_file_name_is_warned_about_on_every_run(project: Path, walks: Walks) -> None:
+    with open(os.fsencode(project / "app" / "core") + b"/caf\xe9.py", "w") as stream:
+        stream.write("X = 1\n")
+    age_all(project)
+    targets = [project / "app"]
+    warnings = []
+    for _ in range(2):
+        config = load_config(targets, None, CliOverrides(), cache=True)
+        warnings.append([(e.path, e.message) for e in check(targets, config, jobs=1).problems])
+    assert walks.take() == 1
+    assert warnings[0] == warnings[1]
+    assert warnings[0] == [
+        ("app/core/caf\\xe9.py", "file name is not valid UTF-8; shown with \\x escapes")
+    ]
 
 
 def test_an_invalid_exclude_pattern_fails_every_run(tmp_path: Path) -> None:

@@ -215,14 +215,17 @@ def discover(
     if problems or missing:
         witness.cacheable = False
     files.sort(key=lambda f: f.display)
-    for file in files:
-        if file.display != file.path.as_posix() and "\\x" in file.display:
-            problems.append(
-                FileError(
-                    file.display, "file name is not valid UTF-8; shown with \\x escapes", True
-                )
-            )
-    return Discovery(files, missing, problems)
+    return Discovery(files, missing, problems + name_problems(files))
+
+
+def name_problems(files: Sequence[SourceFile]) -> list[FileError]:
+    """The warnings for files whose names are not UTF-8 (a walk's and a replayed one's:
+    `leakguard.discovery_cache` keeps only the files)."""
+    return [
+        FileError(file.display, "file name is not valid UTF-8; shown with \\x escapes", True)
+        for file in files
+        if "\\x" in file.display and file.display != file.path.as_posix()
+    ]
 
 
 def _excluded(path: Path, base: Path, exclude: pathspec.GitIgnoreSpec) -> bool:

@@ -26,7 +26,7 @@ from typing import Any
 
 from leakguard.cache import ResultCache, stamp_of
 from leakguard.config import Config
-from leakguard.discovery import Discovery, SourceFile, Witness, discover
+from leakguard.discovery import Discovery, SourceFile, Witness, discover, name_problems
 
 
 def discover_cached(targets: Sequence[Path], config: Config, cache: ResultCache) -> Discovery:
@@ -92,7 +92,7 @@ def _replay(recorded: Any, targets: Sequence[Path], cache: ResultCache) -> Disco
         files = [SourceFile(Path(path), display) for path, display in recorded["files"]]
     except (TypeError, ValueError, KeyError):
         return None
-    return Discovery(files, [], [])
+    return Discovery(files, [], name_problems(files))
 
 
 def _same(path: str, stamp: list[int] | None, cache: ResultCache) -> bool:
