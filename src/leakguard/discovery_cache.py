@@ -46,7 +46,8 @@ def discover_cached(targets: Sequence[Path], config: Config, cache: ResultCache)
 def _scope(targets: Sequence[Path], config: Config) -> str:
     # The targets' resolved paths: a symlink on the way to a target decides what the
     # displayed paths are, and where the `.git` markers and ignore files are looked for.
-    where = [[str(t), os.path.realpath(t)] for t in targets]
+    folders: dict[str, str] = {}
+    where = [[str(t), _resolved(t, folders)] for t in targets]
     settings = [
         str(config.root),
         list(config.exclude),
@@ -56,6 +57,17 @@ def _scope(targets: Sequence[Path], config: Config) -> str:
         config.force_exclude,
     ]
     return json.dumps([os.getcwd(), where, settings])
+
+
+def _resolved(target: Path, folders: dict[str, str]) -> str:
+    """`os.path.realpath(target)`, resolving each folder once (`folders`): a hook names
+    every staged file, and a full resolve is a syscall per part of each path."""
+    folder, name = os.path.split(target)
+    if name in ("", ".", "..") or os.path.islink(target):
+        return os.path.realpath(target)
+    if folder not in folders:
+        folders[folder] = os.path.realpath(folder)
+    return os.path.join(folders[folder], name)
 
 
 def _record(found: Discovery, witness: Witness, targets: Sequence[Path]) -> dict[str, Any]:
