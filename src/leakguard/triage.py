@@ -267,21 +267,21 @@ class TriageTree:
         nodes of the `stop` types (which are included): what a scope's own code is, for
         the fact collectors. Each node comes before its descendants; the last root's
         subtree and each node's last child come first, or, `in_order`, source order."""
-        # The hottest loop of the facts pass: bound methods held in locals, and the order
-        # chosen once (`iter` hands the children on as they are) instead of per node.
+        # The hottest loop of the facts pass: bound methods held in locals. The children
+        # list is handed on as it is, not through `iter` (a call and an iterator per
+        # node cost more than testing `in_order`: ~20% of this loop).
         get = self._children.get
         found: list[ast.AST] = []
         keep = found.append
         pending = list(reversed(roots)) if in_order else list(roots)
         pop, push = pending.pop, pending.extend
-        arrange: Callable[[list[ast.AST]], Iterator[ast.AST]] = reversed if in_order else iter
         while pending:
             current = pop()
             keep(current)
             if not isinstance(current, stop):
                 kids = get(id(current))
                 if kids:
-                    push(arrange(kids))
+                    push(reversed(kids) if in_order else kids)
         return found
 
     def _bind(self, local: str, qualified: str) -> None:
