@@ -137,9 +137,8 @@ class ResultCache:
     def __init__(self, directory: Path, config_digest: str) -> None:
         self.directory = directory / f"v{_FORMAT}"
         self.salt = f"{__version__}|{_code_stamp()}|{config_digest}"
-        self._ready = False
-        # Shard directories this run made or found: a `mkdir` per entry cost as much as
-        # its write.
+        # The cache directory and its shard directories this run made or found: a
+        # `mkdir` per entry cost as much as its write.
         self._made: set[str] = set()
         # Temporary files are named by process, instance and count, not by mkstemp's
         # random search: one `open` each, and never one a crashed writer left behind.
@@ -322,11 +321,11 @@ class ResultCache:
         self._replace(target, lambda stream: stream.write(body))
 
     def _replace(self, target: Path, write: Callable[[BinaryIO], object]) -> None:
-        if not self._ready:
-            self._ready = _prepare(self.directory)
-            if not self._ready:
+        root = str(self.directory)
+        if root not in self._made:
+            if not _prepare(self.directory):
                 return
-            self._made.add(str(self.directory))
+            self._made.add(root)
         folder = str(target.parent)
         if folder not in self._made:
             try:
