@@ -208,11 +208,11 @@ def is_lazy_initialiser(function: cst.FunctionDef, context: FileContext) -> bool
     if isinstance(cached, bool):
         return cached
     stored = persistent_stores(function)
-    # `cached = getattr(request.app.state, "model", None)` reads the slot itself: testing
-    # `cached` tests the stored state.
-    stored |= {local for local, slot in _getattr_locals(function).items() if slot in stored}
     result = False
     if stored:
+        # `cached = getattr(request.app.state, "model", None)` reads the slot itself:
+        # testing `cached` tests the stored state.
+        stored |= {local for local, slot in _getattr_locals(function).items() if slot in stored}
         for node in descendants(function.body, stop_at=SCOPE_NODES):
             test: cst.BaseExpression | None = None
             if isinstance(node, (cst.If, cst.While, cst.IfExp)):
