@@ -249,7 +249,7 @@ def _echo_end(
                 return None if _in_while_test(path, above) else ""
             if isinstance(outer, cst.Arg) and above > 0:
                 call = path[above - 1]
-                if isinstance(call, cst.Call) and _clamps(call):
+                if isinstance(call, cst.Call) and _bounds(call, "min"):
                     return ""
             return None
         if isinstance(parent, cst.Comparison):
@@ -265,9 +265,9 @@ def _echo_end(
         if isinstance(parent, cst.Call):
             if child is parent.func:
                 return None
-            if _clamps(parent):
+            if _bounds(parent, "min"):
                 return ""  # `min(limit, cap)`: bounded by the other arguments
-            if _floors(parent):
+            if _bounds(parent, "max"):
                 child = parent  # `max(limit, 1)` is still the value (`min(max(limit, 1), 100)`)
                 continue
             if not _packages(parent) and not (
@@ -396,16 +396,11 @@ def _attribute_reads(
     return loops
 
 
-def _clamps(call: cst.Call) -> bool:
-    """`min(a, b, ...)`: each argument is capped by the others."""
+def _bounds(call: cst.Call, builtin: str) -> bool:
+    """`min(a, b, ...)` (`builtin` "min": each argument is capped by the others) or
+    `max(a, b, ...)` ("max": a lower bound only; the result is as large as the largest)."""
     positional = [a for a in call.args if a.keyword is None and not a.star]
-    return isinstance(call.func, cst.Name) and call.func.value == "min" and len(positional) >= 2
-
-
-def _floors(call: cst.Call) -> bool:
-    """`max(a, b, ...)`: a lower bound only; the result is as large as the largest."""
-    positional = [a for a in call.args if a.keyword is None and not a.star]
-    return isinstance(call.func, cst.Name) and call.func.value == "max" and len(positional) >= 2
+    return isinstance(call.func, cst.Name) and call.func.value == builtin and len(positional) >= 2
 
 
 def _in_while_test(path: list[cst.CSTNode], position: int) -> bool:
