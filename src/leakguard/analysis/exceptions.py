@@ -68,9 +68,9 @@ class ExceptionFacts:
         default_factory=dict
     )  # name -> [(index, value or None when rebound by something else)]
     exception_params: frozenset[str] = frozenset()
-    # id of the `old + added` node made for each `name += added` -> the statement; that
-    # node is not in the tree, so it is never handed out as a value to report.
-    augmented: dict[int, cst.AugAssign] = field(default_factory=dict)
+    # ids of the `old + added` nodes made for each `name += added`; such a node is not
+    # in the tree, so it is never handed out as a value to report.
+    augmented: set[int] = field(default_factory=set)
 
     @property
     def has_exceptions(self) -> bool:
@@ -124,7 +124,7 @@ class ExceptionTracker:
             if isinstance(node, cst.AugAssign):
                 # `message += str(e)`: derived if either the old or the added value is.
                 combined = cst.BinaryOperation(node.target, cst.Add(), node.value)
-                facts.augmented[id(combined)] = node
+                facts.augmented.add(id(combined))
                 facts.assignments.setdefault(node.target.value, []).append((position, combined))
             elif node.value is not None:
                 facts.assignments.setdefault(node.target.value, []).append((position, node.value))
@@ -215,7 +215,7 @@ class ExceptionTracker:
         if position is None:
             return None
         latest = _latest_assignment(facts, name.value, position)
-        if latest is None or latest[1] is None or id(latest[1]) in facts.augmented:
+        if latest is None or id(latest[1]) in facts.augmented:
             return None  # `name += x` is no single expression of the tree
         return latest[1]
 
