@@ -195,8 +195,6 @@ class _FileFacts:
         self.used: set[str] = set()
         self._resolved: dict[str, set[str] | None] = {}
         self._resolving: set[str] = set()
-        # `_index`'s work list (`_special` pushes onto it too).
-        self._stack: list[tuple[Any, ast.AST | None]] = []
 
     def run(self) -> None:
         self._index()
@@ -214,7 +212,6 @@ class _FileFacts:
         # Nodes as `Any`: the loop tells their types by `type(node) is`, which mypy does
         # not follow through a local alias.
         stack: list[tuple[Any, ast.AST | None]] = [(s, None) for s in self.tree.body]
-        self._stack = stack
         pop, push_all = stack.pop, stack.extend
         # Every node of the file passes here: one exact-type test sends the common ones
         # (not a name, an attribute, or a node in `_INDEX_SPECIAL`) to their children.
@@ -238,16 +235,19 @@ class _FileFacts:
                     parents.get(id(node)), attribute_type
                 ):
                     loaded.append(node)
-            elif kind in special and self._special(node, scope):
+            elif kind in special and self._special(node, scope, stack):
                 continue
             kids = kids_of(node)
             if kids:
                 parents.update(zip(map(id, kids), repeat(node)))
                 push_all(zip(kids, repeat(scope)))
 
-    def _special(self, node: ast.AST, scope: ast.AST | None) -> bool:
-        """`_index` for the node types of `_INDEX_SPECIAL`; True when it pushed what is to
-        be indexed below `node` itself (or nothing), so the children are not pushed."""
+    def _special(
+        self, node: ast.AST, scope: ast.AST | None, stack: list[tuple[Any, ast.AST | None]]
+    ) -> bool:
+        """`_index` for the node types of `_INDEX_SPECIAL`; True when it pushed onto
+        `stack` what is to be indexed below `node` itself (or nothing), so the children
+        are not pushed."""
         key = id(scope)
         if isinstance(node, ast.arg):
             return True  # an annotation: it names a type
@@ -255,7 +255,7 @@ class _FileFacts:
             for part in (node.target, node.value):
                 if part is not None:
                     self.parents[id(part)] = node
-                    self._stack.append((part, scope))
+                    stack.append((part, scope))
             return True
         if isinstance(node, _SCOPES):
             self.nested[key].append(node)
@@ -267,11 +267,11 @@ class _FileFacts:
                 # annotation names a type.
                 for outside in (*node.decorator_list, node.args):
                     self.parents[id(outside)] = node
-                    self._stack.append((outside, scope))
+                    stack.append((outside, scope))
                 inner = list(node.body)
             for statement in inner:
                 self.parents[id(statement)] = node
-                self._stack.append((statement, node))
+                stack.append((statement, node))
             return True
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             self._import(node)
