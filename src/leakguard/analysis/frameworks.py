@@ -22,6 +22,7 @@ from leakguard.triage import (
     calls_resolving_to,
     dotted,
     last_parts,
+    per_tree,
 )
 from leakguard.walker import descendants
 
@@ -207,7 +208,7 @@ def may_have_request_handlers(tree: TriageTree) -> bool:
             return True
     if any(_may_be_view(tree, klass) for klass in tree.of(ast.ClassDef)):
         return True
-    if _may_register_some(tree) and any(_may_register(call) for call in tree.of(ast.Call)):
+    if _may_register_calls(tree):
         return True
     # Route factories are recognised by the call's resolved name (`ImportTable.call_name`),
     # so `os.environ.get` is no `aiohttp.web.get`.
@@ -224,12 +225,16 @@ def _may_be_view(tree: TriageTree, klass: ast.ClassDef) -> bool:
     return False
 
 
-def _may_register_some(tree: TriageTree) -> bool:
-    """Whether `_may_register` may hold for some call of the file: it needs a method
-    name or a keyword the file has somewhere (most files have neither)."""
-    if not tree.called.isdisjoint(_REGISTRATION_CALLS):
-        return True
-    return any(keyword.arg in _REGISTRATION_KEYWORDS for keyword in tree.of(ast.keyword))
+@per_tree
+def _may_register_calls(tree: TriageTree) -> list[ast.Call]:
+    """The calls of the file `_may_register` holds for (triage and `_registrations` both
+    ask). Each needs a method name or a keyword the file has somewhere: most files have
+    neither, and their calls are not looked at."""
+    if tree.called.isdisjoint(_REGISTRATION_CALLS) and not any(
+        keyword.arg in _REGISTRATION_KEYWORDS for keyword in tree.of(ast.keyword)
+    ):
+        return []
+    return [call for call in tree.of(ast.Call) if _may_register(call)]
 
 
 def _may_register(call: ast.Call) -> bool:
@@ -259,11 +264,7 @@ def _registrations(tree: TriageTree) -> tuple[list[ast.Call], set[str]]:
     if memo is not None:
         return memo
     defined = {f.name for f in tree.functions} | {c.name for c in tree.of(ast.ClassDef)}
-    calls = (
-        [call for call in tree.of(ast.Call) if _may_register(call)]
-        if _may_register_some(tree)
-        else []
-    )
+    calls = list(_may_register_calls(tree))
     calls.extend(calls_resolving_to(tree, _ROUTE_FACTORIES))
     found: list[ast.Call] = []
     named: set[str] = set()
