@@ -236,7 +236,7 @@ class ResultCache:
         record = self._files_packed.get(display)
         if not isinstance(record, list) or len(record) != 5 or not isinstance(record[4], str):
             return None
-        if not fresh(tuple(record[:4]), stamp_of(info), self._reference_ns):
+        if not self.trusted(record[:4], info):
             return None
         self._files_used[display] = record
         return record[4]
