@@ -39,14 +39,13 @@ class Witness:
     markers: list[tuple[str, bool]] = field(default_factory=list)
     cacheable: bool = True
 
-    def stat(self, path: str) -> os.stat_result | None:
-        """The stat of an ignore file about to be read, recorded (None: none there)."""
+    def stat(self, path: str) -> None:
+        """Record the stat of an ignore file about to be read (None: none there)."""
         try:
             info: os.stat_result | None = os.stat(path)
         except OSError:
             info = None
         self.files.append((path, info))
-        return info
 
     def exists(self, path: Path) -> bool:
         found = path.exists()
@@ -85,7 +84,7 @@ def _os_problem(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _display(path: Path, root: Path, resolved_dirs: dict[str, str] | None = None) -> str:
+def _display(path: Path, root: Path, resolved_dirs: dict[str, str]) -> str:
     # Resolve only the directory: a symlinked file is shown under its own name (a
     # dangling link must not be reported as its missing target). Directories are
     # resolved once per run (`resolved_dirs`): resolving is a syscall per path part.
@@ -98,12 +97,9 @@ def _display(path: Path, root: Path, resolved_dirs: dict[str, str] | None = None
     if inside is not None:
         return inside
     directory, name = os.path.split(text)
-    if resolved_dirs is None:
-        resolved = str(Path(directory).resolve())
-    else:
-        resolved = resolved_dirs.get(directory) or resolved_dirs.setdefault(
-            directory, str(Path(directory).resolve())
-        )
+    resolved = resolved_dirs.get(directory) or resolved_dirs.setdefault(
+        directory, str(Path(directory).resolve())
+    )
     inside = _under(os.path.join(resolved, name), prefix)
     if inside is not None:
         return inside
@@ -120,13 +116,12 @@ def _under(text: str, prefix: str) -> str | None:
 
 
 def _gitignore_spec(
-    directory: Path, problems: list[FileError] | None = None, witness: Witness | None = None
+    directory: Path, problems: list[FileError], witness: Witness
 ) -> pathspec.GitIgnoreSpec | None:
     import pathspec
 
     ignore_file = directory / ".gitignore"
-    if witness is not None:
-        witness.stat(str(ignore_file))
+    witness.stat(str(ignore_file))
     try:
         lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
@@ -141,9 +136,8 @@ def _gitignore_spec(
         try:
             pathspec.GitIgnoreSpec.from_lines([line])
         except ValueError:
-            if problems is not None:
-                message = f"line {number}: invalid pattern {line!r} ignored"
-                problems.append(_problem(ignore_file, message, warning=True))
+            message = f"line {number}: invalid pattern {line!r} ignored"
+            problems.append(_problem(ignore_file, message, warning=True))
             continue
         valid.append(line)
     return pathspec.GitIgnoreSpec.from_lines(valid)
