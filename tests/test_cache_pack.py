@@ -171,6 +171,19 @@ def test_another_scope_over_the_same_files_reuses_the_facts(
     assert tasks.take() == {}
 
 
+def test_the_second_scopes_warm_run_reads_its_pack_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: Config
+) -> None:
+    check([tmp_path], config, jobs=1)
+    # Its dependency digests came from beside the facts: its pack must keep them too.
+    with_fixes = check([tmp_path], config, jobs=1, fixes=True)
+    reads = Reads(monkeypatch)
+    again = check([tmp_path], config, jobs=1, fixes=True)
+    assert all(r.from_cache for r in again.results)
+    assert findings(again) == findings(with_fixes)
+    assert reads.paths and not [p for p in reads.paths if p.endswith(".facts.json")]
+
+
 def test_a_subtree_run_is_correct_and_leaves_the_whole_trees_pack(
     tmp_path: Path, config: Config
 ) -> None:
