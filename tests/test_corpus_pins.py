@@ -4,24 +4,16 @@ a sha256, and an archive that is not the pinned one is refused before it is unpa
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "corpus" / "run.py"
-
 
 @pytest.fixture(scope="module")
-def corpus() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_corpus_run", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def corpus(load_bench_script: Callable[[str, str], ModuleType]) -> ModuleType:
+    return load_bench_script("bench/corpus/run.py", "bench_corpus_run")
 
 
 def test_every_shipped_pin_has_a_version_and_a_digest(corpus: ModuleType) -> None:

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "precision" / "precision.py"
-
 
 @pytest.fixture(scope="module")
-def precision() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_precision", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def precision(load_bench_script: Callable[[str, str], ModuleType]) -> ModuleType:
+    return load_bench_script("bench/precision/precision.py", "bench_precision")
 
 
 def _corpus(tmp_path: Path) -> Path:
