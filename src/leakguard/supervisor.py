@@ -35,9 +35,9 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -97,81 +97,72 @@ def run_isolated(
     if weight is not None:
         # `sort` calls the key once per item; `reverse` keeps ties in their order.
         order.sort(key=lambda index: weight(items[index]), reverse=True)
-    pool_run = _Pool(function, items, workers, setup, budget, on_failure)
-    yield from pool_run.run(order)
-    crashes, lost = pool_run.crashes, pool_run.lost
+    crashes, lost = yield from _one_pool(function, items, order, workers, setup, budget, on_failure)
     if lost:
         # pebble gives up the whole pool ("All workers expired") when a worker dies
         # before the pool has learnt which task it took: no verdict on those files, so
         # they get one more pool; lost again, each is retried alone.
-        again = _Pool(function, items, workers, setup, budget, on_failure)
-        yield from again.run(lost)
-        crashes = [*crashes, *again.crashes, *again.lost]
+        crashed, lost = yield from _one_pool(
+            function, items, lost, workers, setup, budget, on_failure
+        )
+        crashes = [*crashes, *crashed, *lost]
     # Retries fork only now, from a process whose pool threads are gone: forking while
     # they hold a lock deadlocks the child now and then.
     for index in crashes:
         yield index, _retry_alone(function, items[index], setup, budget, on_failure)
 
 
-class _Pool(Generic[T, R]):
-    """One pebble pool over some of the items: yields what it settles, and keeps the
-    indexes of items whose worker died (`crashes`) or that pebble gave up with the
-    whole pool (`lost`) for the caller to retry."""
+def _one_pool(
+    function: Callable[[T], R],
+    items: list[T],
+    order: list[int],
+    workers: int,
+    setup: tuple[int, Callable[..., None], tuple[Any, ...]],
+    budget: Budget,
+    on_failure: Callable[[T, str], R],
+) -> Generator[tuple[int, R], None, tuple[list[int], list[int]]]:
+    """One pebble pool over the items at `order`: yields what it settles and returns
+    the indexes of items whose worker died and of those pebble gave up with the whole
+    pool, for the caller to retry."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures.process import BrokenProcessPool
 
-    def __init__(
-        self,
-        function: Callable[[T], R],
-        items: list[T],
-        workers: int,
-        setup: tuple[int, Callable[..., None], tuple[Any, ...]],
-        budget: Budget,
-        on_failure: Callable[[T, str], R],
-    ) -> None:
-        self.function, self.items, self.workers = function, items, workers
-        self.setup, self.budget, self.on_failure = setup, budget, on_failure
-        self.crashes: list[int] = []
-        self.lost: list[int] = []
+    from pebble import ProcessExpired, ProcessPool
 
-    def run(self, order: list[int]) -> Iterator[tuple[int, R]]:
-        from concurrent.futures import TimeoutError as FutureTimeout
-        from concurrent.futures.process import BrokenProcessPool
-
-        from pebble import ProcessExpired, ProcessPool
-
-        budget, on_failure = self.budget, self.on_failure
-        pool = ProcessPool(
-            max_workers=max(1, min(self.workers, len(order))),
-            initializer=_setup_worker,
-            initargs=self.setup,
-        )
-        try:
-            futures = [
-                (index, pool.schedule(self.function, (self.items[index],), timeout=budget.seconds))
-                for index in order
-            ]
-            for index, future in futures:
-                item = self.items[index]
-                try:
-                    result = future.result()
-                except FutureTimeout:
-                    result = on_failure(item, over_time(budget))
-                except ProcessExpired:
-                    self.crashes.append(index)
-                    continue
-                except BrokenProcessPool:
-                    self.lost.append(index)
-                    continue
-                except MemoryError:
-                    result = on_failure(item, over_memory(budget))
-                except Exception as exc:  # e.g. a result that cannot be pickled back
-                    result = on_failure(item, _internal(exc))
-                yield index, result
-        finally:
-            # Normal end, an exception, KeyboardInterrupt or SIGTERM in the consumer: no
-            # worker outlives the run.
-            pool.stop()  # type: ignore[no-untyped-call]
-            with contextlib.suppress(Exception):
-                pool.join(timeout=5)
+    crashes: list[int] = []
+    lost: list[int] = []
+    pool = ProcessPool(
+        max_workers=max(1, min(workers, len(order))), initializer=_setup_worker, initargs=setup
+    )
+    try:
+        futures = [
+            (index, pool.schedule(function, (items[index],), timeout=budget.seconds))
+            for index in order
+        ]
+        for index, future in futures:
+            item = items[index]
+            try:
+                result = future.result()
+            except FutureTimeout:
+                result = on_failure(item, over_time(budget))
+            except ProcessExpired:
+                crashes.append(index)
+                continue
+            except BrokenProcessPool:
+                lost.append(index)
+                continue
+            except MemoryError:
+                result = on_failure(item, over_memory(budget))
+            except Exception as exc:  # e.g. a result that cannot be pickled back
+                result = on_failure(item, _internal(exc))
+            yield index, result
+    finally:
+        # Normal end, an exception, KeyboardInterrupt or SIGTERM in the consumer: no
+        # worker outlives the run.
+        pool.stop()  # type: ignore[no-untyped-call]
+        with contextlib.suppress(Exception):
+            pool.join(timeout=5)
+    return crashes, lost
 
 
 def _retry_alone(
