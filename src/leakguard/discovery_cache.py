@@ -75,7 +75,7 @@ def _record(found: Discovery, witness: Witness, targets: Sequence[Path]) -> dict
         # A target named as a file that is now a directory (or gone) must be walked.
         "kinds": _kinds(targets),
         "files": [[str(f.path), f.display] for f in found.files],
-        "directories": [[path, *stamp_of(info)] for path, info in witness.directories],
+        "directories": [[path, list(stamp_of(info))] for path, info in witness.directories],
         "ignores": [
             [path, None if info is None else list(stamp_of(info))] for path, info in witness.files
         ],
@@ -92,10 +92,7 @@ def _replay(recorded: Any, targets: Sequence[Path], cache: ResultCache) -> Disco
     try:
         if recorded["kinds"] != _kinds(targets):
             return None
-        for path, *stamp in recorded["directories"]:
-            if not _same(path, stamp, cache):
-                return None
-        for path, stamp in recorded["ignores"]:
+        for path, stamp in (*recorded["directories"], *recorded["ignores"]):
             if not _same(path, stamp, cache):
                 return None
         for path, present in recorded["markers"]:
