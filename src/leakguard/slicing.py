@@ -356,10 +356,11 @@ def units_naming_attribute(tree: TriageTree, name: str) -> list[ast.AST]:
 def container_regions(tree: TriageTree, growths: Iterable[ast.AST]) -> list[ast.AST]:
     """Regions of a rule that judges where a grown container lives and whether anything
     releases it (`analysis.loops.persistence_of` / `release_of`): each growth (a
-    `triage.is_growth` shape); the class around it (instance and class attributes are
-    bound and released in other methods); for a root name the module may bind (a
-    global, a class), every unit naming it and the module's classes of that name; for
-    an unknown root (`f().append`), the growth's whole top-level statement."""
+    statement `analysis.loops.growth_container` accepts); the class around it
+    (instance and class attributes are bound and released in other methods); for a
+    root name the module may bind (a global, a class), every unit naming it and the
+    module's classes of that name; for an unknown root (`f().append`), the growth's
+    whole top-level statement."""
     module_names = module_scope_names(tree)
     classes = module_classes(tree)
     found: list[ast.AST] = []

@@ -592,28 +592,6 @@ def imports_any(tree: TriageTree, roots: Iterable[str]) -> bool:
     return any(root in imported for root in roots)
 
 
-def is_growth(node: ast.AST, methods: Iterable[str], rebinding: bool = False) -> bool:
-    """A statement shape that may add to a container (analysis.loops.Growth): a grow
-    method call, `x[k] = v`, `x += [...]`; with `rebinding`, also `x = x + [...]`."""
-    if isinstance(node, ast.Call):
-        return isinstance(node.func, ast.Attribute) and node.func.attr in methods
-    if isinstance(node, ast.Assign):
-        if any(isinstance(t, ast.Subscript) for t in node.targets):
-            return True
-        return rebinding and isinstance(node.value, ast.BinOp)
-    if isinstance(node, ast.AugAssign):
-        return isinstance(node.op, ast.Add)
-    return False
-
-
-def grows_within(
-    tree: TriageTree, node: ast.AST, methods: Iterable[str], rebinding: bool = False
-) -> bool:
-    """Whether a growth happens below `node`, in the same scope."""
-    wanted = frozenset(methods)
-    return any(is_growth(child, wanted, rebinding) for child in tree.within(node, SCOPES))
-
-
 def module_level_names(tree: TriageTree) -> set[str]:
     """Names assigned by top-level statements (where module constants come from)."""
     found = tree.memo.get("module_level_names")
@@ -756,10 +734,6 @@ def spans_any(node: ast.AST, positions: list[tuple[int, int]]) -> bool:
     end = (getattr(node, "end_lineno", 0) or 0, getattr(node, "end_col_offset", 0) or 0)
     index = bisect_left(positions, start)
     return index < len(positions) and positions[index] <= end
-
-
-def names_in(node: ast.AST) -> list[ast.Name]:
-    return [child for child in ast.walk(node) if isinstance(child, ast.Name)]
 
 
 def growth_root(growth: ast.AST) -> str | None:
