@@ -72,10 +72,6 @@ class ExceptionFacts:
     # in the tree, so it is never handed out as a value to report.
     augmented: set[int] = field(default_factory=set)
 
-    @property
-    def has_exceptions(self) -> bool:
-        return bool(self.handlers or self.exception_params)
-
 
 class ExceptionTracker:
     """Answers "does this expression carry exception text?" for one file."""

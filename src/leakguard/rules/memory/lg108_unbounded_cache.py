@@ -779,15 +779,6 @@ def _has_parameters(node: cst.FunctionDef) -> bool:
     )
 
 
-def _receivers(owner: cst.ClassDef) -> list[str]:
-    names = {"self", "cls", owner.name.value}
-    for method in class_methods(owner):
-        receiver = receiver_name(method)
-        if receiver is not None:
-            names.add(receiver)
-    return sorted(names)
-
-
 # -- fix ------------------------------------------------------------------------------------
 
 
