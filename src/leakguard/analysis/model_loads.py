@@ -167,6 +167,42 @@ def persistent_key(target: cst.BaseExpression, globals_: frozenset[str]) -> str 
     return None
 
 
+def returns_value_of(function: cst.FunctionDef, statement: cst.CSTNode, call: cst.Call) -> bool:
+    """`call` (in `statement` of `function`) is what the function returns: `return
+    call(...)`, or `name = call(...)` with a `return name` in the function (a helper that
+    loads and hands the model to its caller)."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    names: set[str] = set()
+    for small in statement.body:
+        if isinstance(small, cst.Return) and small.value is call:
+            return True
+        if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is call:
+            targets = (
+                [t.target for t in small.targets]
+                if isinstance(small, cst.Assign)
+                else [small.target]
+            )
+            names.update(t.value for t in targets if isinstance(t, cst.Name))
+    return bool(names) and any(
+        isinstance(node, cst.Return)
+        and isinstance(node.value, cst.Name)
+        and node.value.value in names
+        for node in descendants(function.body, stop_at=SCOPE_NODES)
+    )
+
+
+def stores_persistently(small: cst.BaseSmallStatement, globals_: frozenset[str]) -> bool:
+    """An assignment whose every target outlives the call (`persistent_key`)."""
+    if isinstance(small, cst.Assign):
+        targets = [t.target for t in small.targets]
+    elif isinstance(small, cst.AnnAssign):
+        targets = [small.target]
+    else:
+        return False
+    return all(persistent_key(t, globals_) is not None for t in targets)
+
+
 def declared_globals(function: cst.FunctionDef) -> frozenset[str]:
     names: set[str] = set()
     for node in descendants(function.body, stop_at=SCOPE_NODES):

@@ -13,15 +13,19 @@ from leakguard.analysis.asyncio_facts import is_test_file, offload_call
 from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.model_loads import (
     LoaderVocabulary,
+    declared_globals,
     is_lazy_initialiser,
     is_memoised,
     loader_name,
     model_load,
     persistent_key,
+    returns_value_of,
+    stores_persistently,
 )
 from leakguard.analysis.request_paths import (
     RequestPaths,
     dependency_target,
+    functions_with_owner,
     handler_path_regions,
     own_calls,
     request_paths,
@@ -32,6 +36,7 @@ from leakguard.config import RuleSpec
 from leakguard.finding import Related
 from leakguard.rule import LintRule
 from leakguard.triage import TriageTree
+from leakguard.walker import SCOPE_NODES, descendants
 
 
 class ModelLoadPerRequest(LintRule):
@@ -148,7 +153,10 @@ class ModelLoadPerRequest(LintRule):
         self, node: cst.Call, function: cst.FunctionDef, paths: RequestPaths
     ) -> bool:
         """`app.state.model = torch.load(path)` in a `reload_model` endpoint swaps the one
-        shared model on purpose: nothing piles up and only that endpoint pays."""
+        shared model on purpose: nothing piles up and only that endpoint pays. So does a
+        helper that loads and returns the model when every request-path function that
+        calls it is such an endpoint storing the result (`request.app.state.ef =
+        get_ef(name)` in `update_embedding_config`)."""
         statement = self.context.current_statement(node)
         if not isinstance(statement, cst.SimpleStatementLine):
             return False
@@ -161,9 +169,49 @@ class ModelLoadPerRequest(LintRule):
                     else [small.target]
                 )
                 stored = stored or any(persistent_key(t, frozenset()) for t in targets)
-        if not stored:
-            return False
+        if stored:
+            return self._reloads(function, paths)
+        return returns_value_of(function, statement, node) and self._callers_store_it(
+            function, paths
+        )
+
+    def _reloads(self, function: cst.FunctionDef, paths: RequestPaths) -> bool:
         root = paths.roots.get(id(function), "")
         return bool(
             self._reload_pattern.search(function.name.value) or self._reload_pattern.search(root)
         )
+
+    def _callers_store_it(self, helper: cst.FunctionDef, paths: RequestPaths) -> bool:
+        """Every function on a request path that names `helper` calls it only as the
+        value of a store into state that outlives the request, and is (or is reached
+        from) a reload endpoint; at least one does. A caller that uses the model itself,
+        hands the helper on (`to_thread(helper, ...)`) or stores it elsewhere keeps the
+        finding."""
+        name = helper.name.value
+        found = False
+        for caller, _owner in functions_with_owner(self.context.module):
+            if caller is helper or id(caller) not in paths.reached:
+                continue
+            mentions = [
+                n
+                for n in descendants(caller.body, stop_at=SCOPE_NODES)
+                if (isinstance(n, cst.Name) and n.value == name)
+                or (isinstance(n, cst.Attribute) and n.attr.value == name)
+            ]
+            if not mentions:
+                continue
+            globals_ = declared_globals(caller)
+            stored: set[int] = set()
+            for small in descendants(caller.body, stop_at=SCOPE_NODES):
+                if (
+                    isinstance(small, (cst.Assign, cst.AnnAssign))
+                    and isinstance(small.value, cst.Call)
+                    and stores_persistently(small, globals_)
+                ):
+                    stored.add(id(small.value.func))
+                    if isinstance(small.value.func, cst.Attribute):
+                        stored.add(id(small.value.func.attr))
+            if any(id(n) not in stored for n in mentions) or not self._reloads(caller, paths):
+                return False
+            found = True
+        return found
