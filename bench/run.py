@@ -11,7 +11,9 @@ of the precision corpus (`--corpus-limit` files of `bench/corpus/.cache/src`, or
 exclude default or stray configuration changes what is checked.
 
 Per corpus, wall-clock and CPU seconds (best of `--repeat`) of: leakguard cold (fresh cache),
-warm (same files again), cold with the triage off (`LEAKGUARD_TRIAGE=0`), Bandit and
+warm (same files again; best of `WARM_RUNS` after each cold run: one ~0.08 s run varies by
+~15 % on a shared machine, and the first warm run after a cold one is no slower), cold
+with the triage off (`LEAKGUARD_TRIAGE=0`), Bandit and
 `ruff check --select S,ASYNC,B` when installed. Reported as ratios, with the share of
 files and lines LibCST parsed (JSON `stats`), the peak RSS of any leakguard process,
 whether findings are identical with the triage on and off, the share of lines each
@@ -46,6 +48,8 @@ BANDIT_RATIO_TARGET = 0.25
 WARM_FRACTION_TARGET = 0.03
 PEAK_RSS_TARGET_MB = 300
 ONE_FILE_TARGET_S = 0.5
+# Warm runs measured after each cold run (they cost ~3 % of it each).
+WARM_RUNS = 5
 
 
 @dataclass
@@ -165,7 +169,7 @@ def leakguard(
     ]  # fmt: skip
     # Speed, not the per-file budget, is measured: on a loaded (shared) machine the
     # default 20 s budget stops the largest files, and triage on/off would then differ.
-    settings = run_dir.parent / "leakguard-bench.yaml"
+    settings = settings_file(run_dir)
     settings.write_text("file-timeout: 600\n", encoding="utf-8")
     command += ["--config", str(settings)]
     if not cache:
@@ -179,6 +183,16 @@ def leakguard(
     result = run_process(command, run_dir, env)
     result.report = json.loads(report.read_text(encoding="utf-8"))
     return result
+
+
+def settings_file(run_dir: Path) -> Path:
+    return run_dir.parent / "leakguard-bench.yaml"
+
+
+def cache_of(run_dir: Path) -> Path:
+    """The cache of `leakguard(..., run_dir)`: beside its configuration file, where
+    leakguard keeps it (`cache-dir` is relative to the configuration's folder)."""
+    return settings_file(run_dir).parent / ".leakguard_cache"
 
 
 def best(runs: list[Run]) -> Run:
@@ -204,14 +218,14 @@ def bench_corpus(name: str, target: Path, lines: int, args: argparse.Namespace) 
     print(f"\n== {name}: {sum(1 for _ in target.rglob('*.py'))} files, {lines:,} lines")
     run_dir = target.parent / f"run-{name}"
     run_dir.mkdir()
-    cache = run_dir / ".leakguard_cache"
+    cache = cache_of(run_dir)
     cold: list[Run] = []
     warm: list[Run] = []
     off: list[Run] = []
     for _ in range(args.repeat):
         shutil.rmtree(cache, ignore_errors=True)
         cold.append(leakguard(target, run_dir, args))
-        warm.append(leakguard(target, run_dir, args))
+        warm.extend(leakguard(target, run_dir, args) for _ in range(WARM_RUNS))
         off.append(leakguard(target, run_dir, args, triage=False, cache=False))
     c, w, o = best(cold), best(warm), best(off)
     stats = c.report["stats"]

@@ -5,6 +5,7 @@ rule classes agrees with them."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from leakguard import engine
+from leakguard import cli, engine
 from leakguard.engine import check, check_text
 from leakguard.registry import build_index
 from leakguard.rule_index import RULES
@@ -47,6 +48,8 @@ with open(os.environ["LEAKGUARD_PROBE_OUT"], "w") as out:
             "engine": "leakguard.engine" in sys.modules,
             "parsers": parsers,
             "pathspec": "pathspec" in sys.modules,
+            # argparse's terminal-size lookup (cli._BuildFormatter)
+            "shutil": "shutil" in sys.modules,
         },
         out,
     )
@@ -107,9 +110,10 @@ def test_a_warm_run_imports_neither_libcst_nor_the_rules(project: Path, output: 
     assert status == 1
     assert "libcst" in heavy
     assert "leakguard.rules.serialization.lg401_unsafe_deserialization" in heavy
-    status, heavy = probe(project, *argv)
-    assert status == 1  # the cached finding still fails the run
-    assert heavy == []
+    warm = probe_all(project, *argv)
+    assert warm["status"] == 1  # the cached finding still fails the run
+    assert warm["heavy"] == []
+    assert not warm["shutil"]
 
 
 @pytest.mark.parametrize(
@@ -184,6 +188,35 @@ def test_commands_that_parse_nothing_import_no_analysis(tmp_path: Path, argv: tu
     assert status == 0
     assert heavy == []
     assert not engine_imported
+
+
+def _helps(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """What each command's help, and a usage error, print."""
+    printed = []
+    commands = ("check", "rules", "explain", "server")
+    for argv in (["--help"], *([c, "--help"] for c in commands), ["check", "-Z"], ["nope"]):
+        with pytest.raises(SystemExit):
+            cli.build_parser().parse_args(argv)
+        out, err = capsys.readouterr()
+        printed.append(out + err)
+    return printed
+
+
+def test_help_is_argparse_own_at_the_terminal_width(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The parser is built with a formatter that looks no terminal size up
+    (`cli._BuildFormatter`); help and usage are what argparse's own formatter makes at
+    the terminal's width, as if it had been used throughout."""
+    printed = {}
+    for columns in ("50", "80", "200"):
+        monkeypatch.setenv("COLUMNS", columns)
+        printed[columns] = _helps(capsys)
+        with monkeypatch.context() as stock:
+            stock.setattr(cli, "_BuildFormatter", argparse.HelpFormatter)
+            assert _helps(capsys) == printed[columns]
+    # The terminal's width is followed.
+    assert printed["50"] != printed["80"] != printed["200"]
 
 
 def test_the_rule_index_matches_the_rule_classes() -> None:
