@@ -141,7 +141,7 @@ def test_other_rules_and_paths_do_not_match() -> None:
 
 
 def test_suppressed_findings_stay_in_the_run() -> None:
-    suppressed = Finding(**{**_finding(3).__dict__, "suppressed": True})
+    suppressed = _finding(3)._replace(suppressed=True)
     baseline = Baseline((Entry("LG401", "a.py", "abc:1", "x = pickle.loads(b)", "unsafe"),))
     assert apply(RunResult([FileResult("a.py", [suppressed])]), baseline).findings == [suppressed]
 

@@ -95,7 +95,7 @@ def test_json_has_optional_help_and_sarif_puts_it_second(tmp_path: Path) -> None
     options = ReportOptions(config=make_config(tmp_path))
     document = json_report.to_document(result)
     assert document["findings"][0]["help"] == finding.help
-    bare = Finding(**{**finding.__dict__, "help": ""})
+    bare = finding._replace(help="")
     assert "help" not in bare.to_json()
     log = sarif.to_document(result, options)
     assert log["runs"][0]["results"][0]["message"]["text"].split("\n") == [

@@ -4,7 +4,6 @@ token-by-token `token in text` scan admits (the prefilter's definition)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -46,8 +45,8 @@ def test_active_specs_match_scanning_each_token(search: str) -> None:
     specs = sorted(load_config([FIXTURES]).rules.values(), key=lambda s: s.id)
     # A rule without tokens and one with an empty token are always active.
     specs += [
-        replace(specs[0], id="LG990", prefilter=()),
-        replace(specs[0], id="LG991", prefilter=("", "never-in-any-text")),
+        specs[0]._replace(id="LG990", prefilter=()),
+        specs[0]._replace(id="LG991", prefilter=("", "never-in-any-text")),
     ]
     admitted = 0
     for text in _texts():

@@ -12,7 +12,6 @@ import gc
 import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -465,7 +464,7 @@ def _to_findings(
     kept = [f for f in findings if f.rule not in failed]
     # Hashed once the lines are known: only those lines' fingerprints are computed.
     hashes = fingerprints(context.source, (f.line for f in kept))
-    placed = (replace(f, fingerprint=hashes.get(f.line, "")) for f in kept)
+    placed = (f._replace(fingerprint=hashes.get(f.line, "")) for f in kept)
     return sorted(placed, key=Finding.sort_key), errors
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +171,7 @@ def apply(run: RunResult, baseline: Baseline) -> RunResult:
             hidden.add(id(finding))
 
     results = [
-        replace(result, findings=[f for f in result.findings if id(f) not in hidden])
+        result.replace(findings=[f for f in result.findings if id(f) not in hidden])
         for result in run.results
     ]
-    return replace(run, results=results)
+    return run.replace(results)

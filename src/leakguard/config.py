@@ -14,9 +14,9 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from leakguard.finding import Severity
 
@@ -80,8 +80,15 @@ class ConfigError(Exception):
         super().__init__(f"{source}: {key}: {problem}")
 
 
-@dataclass(frozen=True)
-class RuleSpec:
+# The configuration's values are NamedTuples, not dataclasses (`_replace` for a changed
+# copy): a warm run imports this module, and `dataclasses` with the `exec` that makes
+# each class's methods cost a fifth of such a run (`leakguard.finding`).
+
+# The default of a mapping field: one shared empty mapping, which nobody can change.
+_NO_ENTRIES: Mapping[str, Any] = MappingProxyType({})
+
+
+class RuleSpec(NamedTuple):
     """One rule's definition from bundled YAML, with user overrides applied."""
 
     id: str
@@ -101,7 +108,7 @@ class RuleSpec:
     help: str = ""
     # Options a former version had (name -> why it went): a user config that still sets
     # one gets a warning instead of a failed run, so upgrading never breaks CI.
-    retired_options: Mapping[str, str] = field(default_factory=dict)
+    retired_options: Mapping[str, str] = _NO_ENTRIES
 
     def option(self, name: str) -> Any:
         return self.options[name]
@@ -227,8 +234,7 @@ def _string_list(value: Any, source: str, key: str) -> list[str]:
     return list(value)
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     """The effective configuration of one run."""
 
     rules: Mapping[str, RuleSpec]
@@ -251,7 +257,7 @@ class Config:
     # Per-file budgets: analysis time in seconds, worker address space in MiB (0: none).
     file_timeout: float = DEFAULT_FILE_TIMEOUT
     file_memory_mb: int = DEFAULT_FILE_MEMORY_MB
-    extras: Mapping[str, Any] = field(default_factory=dict)
+    extras: Mapping[str, Any] = _NO_ENTRIES
     # Problems that do not stop the run (retired options), each naming its key; the
     # engine reports them as warnings against the config file.
     warnings: tuple[str, ...] = ()
@@ -470,8 +476,7 @@ def _check_depth(value: Any, source: str, where: str, depth: int = 0) -> None:
             _check_depth(item, source, where, depth + 1)
 
 
-@dataclass(frozen=True)
-class CliOverrides:
+class CliOverrides(NamedTuple):
     select: Sequence[str] | None = None
     ignore: Sequence[str] | None = None
     extend_select: Sequence[str] | None = None
@@ -580,7 +585,7 @@ def apply_user_table(
         key = f"{prefix}severity.{rule_id}"
         if rule_id not in specs:
             raise ConfigError(source, key, "unknown rule id")
-        specs[rule_id] = replace(specs[rule_id], severity=_severity(value, source, key))
+        specs[rule_id] = specs[rule_id]._replace(severity=_severity(value, source, key))
 
     warnings: list[str] = []
     rule_tables = user.get("rules", {})
@@ -702,7 +707,7 @@ def apply_cli(config: Config, cli: CliOverrides, documents: DocumentCache | None
         changes["fail_on"] = _severity(cli.fail_on, source, "--fail-on")
     if cli.force_exclude is not None:
         changes["force_exclude"] = cli.force_exclude
-    return replace(config, **changes)
+    return config._replace(**changes)
 
 
 def _check_patterns(
@@ -768,7 +773,7 @@ def _override_options(
         options[name] = _coerce_like(spec.options[name], value, source, option_key)
         if isinstance(options[name], list):
             added.extend(options[name])
-    return replace(spec, options=options, prefilter=_widen_prefilter(spec.prefilter, added))
+    return spec._replace(options=options, prefilter=_widen_prefilter(spec.prefilter, added))
 
 
 def _widen_prefilter(prefilter: tuple[str, ...], entries: Iterable[str]) -> tuple[str, ...]:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from leakguard.config import Config
 from leakguard.finding import FileError
@@ -19,13 +18,15 @@ if TYPE_CHECKING:
     import pathspec
 
 
-@dataclass(frozen=True)
-class SourceFile:
+# NamedTuples and plain classes, not dataclasses: a warm run imports this module
+# (`leakguard.finding` says why).
+
+
+class SourceFile(NamedTuple):
     path: Path  # as opened
     display: str  # relative to the run's root when possible, POSIX separators
 
 
-@dataclass
 class Witness:
     """What a walk's result depended on, for `leakguard.discovery_cache`: each walked
     directory's stamp (an entry added, removed or renamed changes it), each ignore file
@@ -34,10 +35,11 @@ class Witness:
     (a symlink, whose target can change type; a target that is neither a plain file nor
     a directory; a problem met)."""
 
-    directories: list[tuple[str, os.stat_result]] = field(default_factory=list)
-    files: list[tuple[str, os.stat_result | None]] = field(default_factory=list)
-    markers: list[tuple[str, bool]] = field(default_factory=list)
-    cacheable: bool = True
+    def __init__(self) -> None:
+        self.directories: list[tuple[str, os.stat_result]] = []
+        self.files: list[tuple[str, os.stat_result | None]] = []
+        self.markers: list[tuple[str, bool]] = []
+        self.cacheable = True
 
     def stat(self, path: str) -> None:
         """Record the stat of an ignore file about to be read (None: none there)."""
@@ -53,13 +55,12 @@ class Witness:
         return found
 
 
-@dataclass
-class Discovery:
+class Discovery(NamedTuple):
     files: list[SourceFile]
     missing: list[str]
     # What could not be walked (errors: files may have gone unchecked) or was not
     # followed (warnings); never skipped silently.
-    problems: list[FileError] = field(default_factory=list)
+    problems: list[FileError]
 
 
 def printable(path: str) -> str:

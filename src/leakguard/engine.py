@@ -15,11 +15,9 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
-from leakguard.analysis.project import ProjectIndex, module_name_for
 from leakguard.cache import ResultCache, content_digest
 from leakguard.config import Config
 from leakguard.discovery import Discovery, SourceFile, discover, printable
@@ -29,28 +27,57 @@ from leakguard.registry import project_facts, rule_classes
 from leakguard.supervisor import Budget, over_memory, run_isolated
 
 if TYPE_CHECKING:
+    # The project facts only when some file's facts are collected or read: a warm run
+    # never imports them.
+    from leakguard.analysis.project import ProjectIndex
     from leakguard.slicing import Span
     from leakguard.triage import Verdict
 
 Progress = Callable[[int, int], None]
 
+# Plain classes, not dataclasses: a warm run imports this module (`leakguard.finding`
+# says why).
 
-@dataclass
+
 class RunResult:
-    results: list[FileResult] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    # For re-analysing files after fixing them: where each displayed path was read
-    # from, and the project facts the run used.
-    paths: dict[str, Path] = field(default_factory=dict)
-    project: ProjectIndex | None = None
-    # Discovery problems (unreadable directories, symlink loops, undecodable names).
-    problems: list[FileError] = field(default_factory=list)
-    # Builds `project` for a run whose results all came from the cache without its
-    # facts being read (`_served`); `project_index` calls it once.
-    load_project: Callable[[], ProjectIndex | None] | None = field(
-        default=None, repr=False, compare=False
-    )
+    """A run's results, in the order of its files, and what else it found."""
+
+    __slots__ = ("load_project", "missing", "paths", "problems", "project", "results", "seconds")
+
+    def __init__(
+        self,
+        results: list[FileResult] | None = None,
+        missing: list[str] | None = None,
+        seconds: float = 0.0,
+        paths: dict[str, Path] | None = None,
+        project: ProjectIndex | None = None,
+        problems: list[FileError] | None = None,
+        load_project: Callable[[], ProjectIndex | None] | None = None,
+    ) -> None:
+        self.results: list[FileResult] = [] if results is None else results
+        self.missing: list[str] = [] if missing is None else missing
+        self.seconds = seconds
+        # For re-analysing files after fixing them: where each displayed path was read
+        # from, and the project facts the run used.
+        self.paths: dict[str, Path] = {} if paths is None else paths
+        self.project = project
+        # Discovery problems (unreadable directories, symlink loops, undecodable names).
+        self.problems: list[FileError] = [] if problems is None else problems
+        # Builds `project` for a run whose results all came from the cache without its
+        # facts being read (`_served`); `project_index` calls it once.
+        self.load_project = load_project
+
+    def replace(self, results: list[FileResult]) -> RunResult:
+        """The same run with other results (filtered, fixed, relocated)."""
+        return RunResult(
+            results,
+            self.missing,
+            self.seconds,
+            self.paths,
+            self.project,
+            self.problems,
+            self.load_project,
+        )
 
     def project_index(self) -> ProjectIndex | None:
         """The project facts of the run (fixing a file re-analyses it with them)."""
@@ -83,15 +110,24 @@ class RunResult:
         return sum(r.parsed_lines for r in self.results if r.parsed)
 
 
-@dataclass
 class _Source:
-    file: SourceFile
-    # None until read: a file the cache knows unchanged from its stat is read only when
-    # some phase misses its cached entries (`load`).
-    data: bytes | None = None
-    error: str | None = None
-    digest: str = ""
-    warning: bool = False  # `error` is a deliberate skip, not a failure
+    __slots__ = ("data", "digest", "error", "file", "warning")
+
+    def __init__(
+        self,
+        file: SourceFile,
+        data: bytes | None = None,
+        error: str | None = None,
+        digest: str = "",
+        warning: bool = False,
+    ) -> None:
+        self.file = file
+        # None until read: a file the cache knows unchanged from its stat is read only
+        # when some phase misses its cached entries (`load`).
+        self.data = data
+        self.error = error
+        self.digest = digest
+        self.warning = warning  # `error` is a deliberate skip, not a failure
 
     def load(self, cache: ResultCache | None) -> bool:
         """Read the content if not read yet (an error goes to `error`); False when it is
@@ -324,21 +360,21 @@ def _failed_file(payload: Payload, message: str) -> FileResult:
     return Failed(display, errors=[FileError(display, message)])
 
 
-@dataclass
 class _Facts:
     """The run's project facts (None when no enabled rule reads any), the collectors they
     come from, the files whose fact collection crashed or ran over budget (reported
     once, not analysed again at the same cost) and each file's triage verdict."""
 
-    project: ProjectIndex | None = None
-    needed: list[str] = field(default_factory=list)
-    failed: dict[str, FileResult] = field(default_factory=dict)
-    verdicts: dict[str, Verdict | None] = field(default_factory=dict)
-    # Each file's facts cache key, for the files with facts.
-    keys: dict[str, str] = field(default_factory=dict)
-    # The run's only file, when its facts are not cached: one task collects its facts
-    # and analyses it (`_facts_and_findings`), one worker pool instead of two.
-    deferred: tuple[_Source, str] | None = None
+    def __init__(self, needed: list[str]) -> None:
+        self.project: ProjectIndex | None = None
+        self.needed = needed
+        self.failed: dict[str, FileResult] = {}
+        self.verdicts: dict[str, Verdict | None] = {}
+        # Each file's facts cache key, for the files with facts.
+        self.keys: dict[str, str] = {}
+        # The run's only file, when its facts are not cached: one task collects its
+        # facts and analyses it (`_facts_and_findings`), one worker pool instead of two.
+        self.deferred: tuple[_Source, str] | None = None
 
     def add(self, display: str, facts: dict[str, Any], key: str) -> None:
         assert self.project is not None
@@ -347,6 +383,8 @@ class _Facts:
 
 
 def _add_facts(project: ProjectIndex, display: str, facts: Mapping[str, Any]) -> None:
+    from leakguard.analysis.project import module_name_for
+
     for collector, value in facts.items():
         project.facts.setdefault(collector, {})[module_name_for(display)] = value
 
@@ -366,6 +404,8 @@ def _project_index(
     outcome = _Facts(needed=needed)
     if not needed:
         return outcome
+    from leakguard.analysis.project import ProjectIndex
+
     outcome.project = ProjectIndex()
     pending: list[tuple[_Source, str]] = []
     facts_by_file: dict[str, dict[str, Any]] = {}
@@ -513,6 +553,8 @@ def _dependencies(facts: _Facts, displays: list[str], cache: ResultCache | None)
         cache.store(memo, known)  # into the pack: the next run of this scope is served
         return known
     _load_analysis()  # registers the collectors whose `dependencies` the digest follows
+    from leakguard.analysis.project import module_name_for
+
     found = {d: project.digest_for(module_name_for(d), facts.needed) for d in displays}
     cache.store(memo, found)
     cache.store_facts(memo, found)
@@ -621,6 +663,8 @@ def _facts_and_findings_payload(
 ) -> tuple[dict[str, Any], Verdict | None, FileResult]:
     """`_facts_payload`, then `_analyse_payload` with the run's facts being this file's."""
     display, data, _, _ = payload
+    from leakguard.analysis.project import ProjectIndex
+
     facts, verdict = _facts_payload(payload)
     project = ProjectIndex()
     _add_facts(project, display, facts)
@@ -720,6 +764,7 @@ def check_text(
 def _analyse_text(
     text: str, display: str, config: Config, fixes: bool
 ) -> tuple[FileResult, ProjectIndex | None]:
+    from leakguard.analysis.project import ProjectIndex
     from leakguard.analyzer import collect_facts
 
     needed = project_facts(config.enabled)

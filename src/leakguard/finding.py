@@ -1,10 +1,14 @@
-"""The values that flow from analysis to reporting."""
+"""The values that flow from analysis to reporting.
+
+Plain classes, not dataclasses: a warm run imports this module, and `dataclasses` (with
+`inspect`, ~7 ms) and the `exec` that makes each class's methods cost a fifth of it
+(issue 14). The immutable values are `NamedTuple`s (`_replace` for a changed copy).
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from leakguard.fixes import Applicability, Fix
 
@@ -32,8 +36,7 @@ class Severity(str, Enum):
 _RANK = {Severity.NOTE: 0, Severity.WARNING: 1, Severity.ERROR: 2}
 
 
-@dataclass(frozen=True)
-class Related:
+class Related(NamedTuple):
     """A location that explains a finding (a step of a call chain). `line` is 1-based."""
 
     path: str
@@ -44,8 +47,7 @@ class Related:
         return {"path": self.path, "line": self.line, "message": self.message}
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One reported problem. Lines and columns are 1-based; `end_column` is exclusive."""
 
     rule: str
@@ -99,8 +101,9 @@ class Finding:
         return data
 
     def to_cache(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = self._asdict()
         data["severity"] = self.severity.value
+        data["related"] = [r._asdict() for r in self.related]
         data["fixable"] = self.fixable.value if self.fixable is not None else None
         data["fix"] = self.fix.to_json() if self.fix is not None else None
         return data
@@ -120,8 +123,7 @@ class Finding:
         )
 
 
-@dataclass(frozen=True)
-class FileError:
+class FileError(NamedTuple):
     """A file that could not be read, decoded or parsed. The run goes on without it.
 
     An error makes the run exit 1 (the file was not checked). A warning does not: it
@@ -141,14 +143,50 @@ class FileError:
         return {"path": self.path, "message": self.message, "level": self.level}
 
 
-@dataclass
 class FileResult:
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    errors: list[FileError] = field(default_factory=list)
-    lines: int = 0
-    from_cache: bool = False
-    # Whether LibCST parsed the file for this result (triage let some rule through).
-    parsed: bool = False
-    # How many of its lines LibCST parsed (`slicing.parsed_lines`: elided units excluded).
-    parsed_lines: int = 0
+    """One file's findings and errors, and how the run got them. Mutable: the analysis
+    fills it in."""
+
+    __slots__ = ("errors", "findings", "from_cache", "lines", "parsed", "parsed_lines", "path")
+
+    def __init__(
+        self,
+        path: str,
+        findings: list[Finding] | None = None,
+        errors: list[FileError] | None = None,
+        lines: int = 0,
+        from_cache: bool = False,
+        parsed: bool = False,
+        parsed_lines: int = 0,
+    ) -> None:
+        self.path = path
+        self.findings: list[Finding] = [] if findings is None else findings
+        self.errors: list[FileError] = [] if errors is None else errors
+        self.lines = lines
+        self.from_cache = from_cache
+        # Whether LibCST parsed the file for this result (triage let some rule through).
+        self.parsed = parsed
+        # How many of its lines LibCST parsed (`slicing.parsed_lines`: elided units
+        # excluded).
+        self.parsed_lines = parsed_lines
+
+    def replace(
+        self,
+        *,
+        path: str | None = None,
+        findings: list[Finding] | None = None,
+        errors: list[FileError] | None = None,
+    ) -> FileResult:
+        """A copy (of the same class) with these parts changed."""
+        copy = type(self)(
+            self.path if path is None else path,
+            self.findings if findings is None else findings,
+            self.errors if errors is None else errors,
+        )
+        copy.lines, copy.from_cache = self.lines, self.from_cache
+        copy.parsed, copy.parsed_lines = self.parsed, self.parsed_lines
+        return copy
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"

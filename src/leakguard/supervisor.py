@@ -36,8 +36,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -56,9 +55,9 @@ def _configure_pebble() -> None:
     pebble.CONSTS.sleep_unit = 0.02
 
 
-@dataclass(frozen=True)
-class Budget:
-    """Limits for one file's analysis. `memory_mb` 0 means no memory limit."""
+class Budget(NamedTuple):
+    """Limits for one file's analysis. `memory_mb` 0 means no memory limit. (Not a
+    dataclass: a warm run imports this module, see `leakguard.finding`.)"""
 
     seconds: float
     memory_mb: int = 0

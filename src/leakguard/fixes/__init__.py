@@ -15,13 +15,13 @@ needs review, so it is applied only with `--unsafe-fixes`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     # Types only: findings (and so the result cache) import this module, and a run
     # served from the cache (the flake8 plugin's warm run) must not pay for LibCST.
+    # (NamedTuples, not dataclasses, for the same reason: `leakguard.finding`.)
     import libcst as cst
 
 
@@ -33,8 +33,7 @@ class Applicability(str, Enum):
         return self is Applicability.SAFE or unsafe
 
 
-@dataclass(frozen=True)
-class Edit:
+class Edit(NamedTuple):
     """Replace the text from (`line`, `column`) to (`end_line`, `end_column`) with
     `content`. Lines and columns are 1-based, columns count code points, the end is
     exclusive; an insertion has start == end."""
@@ -59,8 +58,7 @@ class Edit:
         return cls(**data)
 
 
-@dataclass(frozen=True)
-class Fix:
+class Fix(NamedTuple):
     """A computed fix: text edits to one file, applied together or not at all."""
 
     message: str
@@ -83,8 +81,7 @@ class Fix:
         )
 
 
-@dataclass(frozen=True)
-class Import:
+class Import(NamedTuple):
     """An import a rewrite needs: `import module` or `from module import name [as asname]`."""
 
     module: str
@@ -92,22 +89,20 @@ class Import:
     asname: str | None = None
 
 
-@dataclass(frozen=True)
-class Rewrite:
+class Rewrite(NamedTuple):
     """Nodes of the file's module to replace (or remove), plus imports to add."""
 
     replacements: tuple[tuple[cst.CSTNode, cst.CSTNode | cst.RemovalSentinel], ...]
     imports: tuple[Import, ...] = ()
 
 
-@dataclass(frozen=True)
-class FixPlan:
+class FixPlan(NamedTuple):
     """What a rule attaches to a report; `build` is called only when fixes are wanted
     and returns None when the fix turns out not to apply."""
 
     message: str
     applicability: Applicability
-    build: Callable[[], Rewrite | None] = field(compare=False)
+    build: Callable[[], Rewrite | None]
 
 
 def replace(

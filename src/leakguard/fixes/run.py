@@ -6,7 +6,6 @@ import difflib
 import io
 import tokenize
 from collections import Counter
-from dataclasses import replace
 from typing import TextIO
 
 from leakguard.config import Config
@@ -45,13 +44,12 @@ def fix_run(
         outcome.result.lines = result.lines
         outcomes.append(outcome)
         results.append(outcome.result)
-    return replace(run, results=results), outcomes
+    return run.replace(results), outcomes
 
 
 def _without_fixes(result: FileResult) -> FileResult:
     """Findings as a plain run reports them (fix texts are only for fixing)."""
-    findings = [replace(f, fix=None) for f in result.findings]
-    return replace(result, findings=findings)
+    return result.replace(findings=[f._replace(fix=None) for f in result.findings])
 
 
 def encode_like(text: str, original: bytes) -> bytes:

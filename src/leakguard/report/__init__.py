@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from leakguard.config import Config
 from leakguard.engine import RunResult
 
 
-@dataclass(frozen=True)
-class ReportOptions:
+class ReportOptions(NamedTuple):
+    """How to write a report. (Not a dataclass: a warm run imports this module, see
+    `leakguard.finding`.)"""
+
     config: Config
     color: bool | None = None  # None: decide from the stream (TTY, NO_COLOR)
     quiet: bool = False

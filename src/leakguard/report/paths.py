@@ -11,11 +11,10 @@ repository's top level, which GitHub code scanning resolves `%SRCROOT%` against.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
 from leakguard.engine import RunResult
-from leakguard.finding import FileError, Finding, Related
+from leakguard.finding import Finding, Related
 
 
 def source_root(start: Path) -> Path:
@@ -86,15 +85,14 @@ def relocate(
 
     def finding(f: Finding) -> Finding:
         related = tuple(Related(move(r.path), r.line, r.message) for r in f.related)
-        return replace(f, path=move(f.path), related=related)
+        return f._replace(path=move(f.path), related=related)
 
     results = [
-        replace(
-            result,
+        result.replace(
             path=move(result.path),
             findings=[finding(f) for f in result.findings],
-            errors=[FileError(move(e.path), e.message) for e in result.errors],
+            errors=[e._replace(path=move(e.path)) for e in result.errors],
         )
         for result in run.results
     ]
-    return replace(run, results=results)
+    return run.replace(results)
