@@ -103,3 +103,57 @@ def test_unknown_verdict_is_refused(precision: ModuleType, tmp_path: Path) -> No
     precision.write_ledger(ledger, [precision.Row("p", "a.py:1", "LG401", "h", "maybe")])
     with pytest.raises(SystemExit):
         precision.read_ledger(ledger)
+
+
+def test_per_package_sample_gives_each_package_its_share_of_one_severity(
+    precision: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = "".join(f"x{i} = {i}\n" for i in range(12))
+    for package in ("big-1.0", "small-1.0"):
+        source = tmp_path / "src" / package / "app.py"
+        source.parent.mkdir(parents=True)
+        source.write_text(lines)
+    findings = [
+        {"rule": "LG301", "path": "src/big-1.0/app.py", "line": n, "severity": "error"}
+        for n in range(1, 11)
+    ]
+    findings += [
+        {"rule": "LG301", "path": "src/small-1.0/app.py", "line": n, "severity": sev}
+        for n, sev in ((1, "error"), (2, "error"), (3, "note"), (4, "note"))
+    ]
+    findings.append({"rule": "LG401", "path": "src/small-1.0/app.py", "line": 5, "severity": "error"})
+    report = tmp_path / "findings.json"
+    report.write_text(json.dumps({"findings": findings}))
+    ledger = tmp_path / "ledger.tsv"
+    # One finding of the big package is judged already: it counts towards its share.
+    judged_line = "src/big-1.0/app.py:1"
+    precision.write_ledger(
+        ledger,
+        [precision.Row("big-1.0", judged_line, "LG301", precision.line_hash("x0 = 0"), "right")],
+    )
+    base = ["--findings", str(report), "--root", str(tmp_path), "--ledger", str(ledger)]
+
+    precision.main([*base, "--add", "3", "--per-package", "--rule", "LG301", "--severity", "error"])
+
+    rows = precision.read_ledger(ledger)
+    added = [r for r in rows if r.verdict == "?"]
+    per_package = {p: sum(1 for r in added if r.package == p) for p in ("big-1.0", "small-1.0")}
+    assert per_package == {"big-1.0": 2, "small-1.0": 2}
+    assert {r.rule for r in added} == {"LG301"}
+    # Only the error findings of the small package: its lines 3 and 4 are notes.
+    assert sorted(r.location for r in added if r.package == "small-1.0") == [
+        "src/small-1.0/app.py:1",
+        "src/small-1.0/app.py:2",
+    ]
+    # Stable: the same call again adds nothing, every share is full.
+    precision.main([*base, "--add", "3", "--per-package", "--rule", "LG301", "--severity", "error"])
+    assert len(precision.read_ledger(ledger)) == len(rows)
+
+    # A rule reported at two severities gets a row per severity in the figures.
+    capsys.readouterr()
+    precision.main(base)
+    out = capsys.readouterr().out
+    assert "| LG301/error | 12 | 1 | 1 | 0 | 0 | 1.000 |" in out
+    assert "| LG301/note | 2 | 0 | 0 | 0 | 0 | n/a |" in out
+    assert "LG401/" not in out
+    assert "| all | 15 | 1 | 1 | 0 | 0 | 1.000 |" in out

@@ -3,6 +3,8 @@
     python bench/precision/precision.py                 # figures + untriaged findings
     python bench/precision/precision.py --add 12        # append up to 12 untriaged
                                                         # findings per rule to triage
+    python bench/precision/precision.py --add 3 --per-package --rule LG301 --severity error
+                                                        # up to 3 per rule and package
 
 The ledger (`ledger.tsv`) has one row per triaged finding: package, location
 (path:line), rule, the hash of the reported line's text, verdict (`right`, `wrong`,
@@ -21,8 +23,8 @@ import hashlib
 import json
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -41,6 +43,9 @@ class Row:
     hash: str
     verdict: str = "?"
     reason: str = ""
+    # From the report, not the ledger: one rule can report at two severities (LG301's
+    # collections at `error`, its strings at `note`), and a sample may target one.
+    severity: str = field(default="", compare=False)
 
     @property
     def path(self) -> str:
@@ -78,7 +83,15 @@ def findings_rows(report: dict[str, object], root: Path) -> list[Row]:
             text = source.read_text(encoding="utf-8", errors="replace") if source.is_file() else ""
             lines[path] = text.splitlines()
         text = lines[path][line - 1] if 0 < line <= len(lines[path]) else ""
-        rows.append(Row(package_of(path), f"{path}:{line}", finding["rule"], line_hash(text)))
+        rows.append(
+            Row(
+                package_of(path),
+                f"{path}:{line}",
+                finding["rule"],
+                line_hash(text),
+                severity=str(finding.get("severity", "")),
+            )
+        )
     return rows
 
 
@@ -141,31 +154,56 @@ class Tally:
         return self.right / decided if decided else None
 
 
-def tally(judged: Iterable[Row], untriaged: Iterable[Row]) -> dict[str, Tally]:
+def names(row: Row, split: Collection[str]) -> tuple[str, ...]:
+    """What a finding counts under: its rule, "all", and `rule/severity` for the rules in
+    `split` (those reporting at several severities, whose `error` part must be judged alone)."""
+    if row.rule in split:
+        return (row.rule, f"{row.rule}/{row.severity}", "all")
+    return (row.rule, "all")
+
+
+def tally(
+    judged: Iterable[Row], untriaged: Iterable[Row], split: Collection[str] = ()
+) -> dict[str, Tally]:
     """Per-rule tallies plus an "all" entry."""
     tallies: dict[str, Tally] = defaultdict(Tally)
     for row in judged:
-        for name in (row.rule, "all"):
+        for name in names(row, split):
             setattr(tallies[name], row.verdict, getattr(tallies[name], row.verdict) + 1)
     for row in untriaged:
-        tallies[row.rule].untriaged += 1
-        tallies["all"].untriaged += 1
+        for name in names(row, split):
+            tallies[name].untriaged += 1
     return dict(tallies)
 
 
-def sample(untriaged: Sequence[Row], per_rule: int, judged: Sequence[Row]) -> list[Row]:
-    """Up to `per_rule` untriaged findings per rule, counting those already judged,
-    chosen by hash order so the choice is stable and spread over packages."""
-    have: dict[str, int] = defaultdict(int)
+def sample(
+    untriaged: Sequence[Row], per_rule: int, judged: Sequence[Row], per_package: bool = False
+) -> list[Row]:
+    """Up to `per_rule` untriaged findings per rule (per rule and package with
+    `per_package`, so a large package cannot take a small one's share), counting those
+    already judged, chosen by hash order so the choice is stable and spread over packages."""
+
+    def group(row: Row) -> tuple[str, str]:
+        return (row.rule, row.package if per_package else "")
+
+    have: dict[tuple[str, str], int] = defaultdict(int)
     for row in judged:
-        have[row.rule] += 1
+        have[group(row)] += 1
     chosen = []
     order = sorted(untriaged, key=lambda r: hashlib.sha1(repr(r.key).encode()).hexdigest())
     for row in order:
-        if have[row.rule] < per_rule:
-            have[row.rule] += 1
+        if have[group(row)] < per_rule:
+            have[group(row)] += 1
             chosen.append(row)
     return chosen
+
+
+def selected(rows: Iterable[Row], rules: Sequence[str], severities: Sequence[str]) -> list[Row]:
+    return [
+        r
+        for r in rows
+        if (not rules or r.rule in rules) and (not severities or r.severity in severities)
+    ]
 
 
 def render(tallies: dict[str, Tally], total: dict[str, int]) -> str:
@@ -195,6 +233,20 @@ def main(argv: list[str] | None = None) -> int:
         "--add", type=int, metavar="N", help="append untriaged findings, up to N per rule"
     )
     parser.add_argument(
+        "--per-package",
+        action="store_true",
+        help="with --add: up to N per rule and package instead of per rule",
+    )
+    parser.add_argument(
+        "--rule", action="append", default=[], help="with --add: only this rule (repeatable)"
+    )
+    parser.add_argument(
+        "--severity",
+        action="append",
+        default=[],
+        help="with --add: only findings reported at this severity (repeatable)",
+    )
+    parser.add_argument(
         "--list", type=int, default=20, metavar="N", help="untriaged findings to list"
     )
     args = parser.parse_args(argv)
@@ -203,15 +255,28 @@ def main(argv: list[str] | None = None) -> int:
     ledger = read_ledger(args.ledger)
     judged, untriaged = match(current, ledger)
     if args.add:
-        added = sample(untriaged, args.add, judged)
+        # Rows added earlier and not yet judged hold their place in the sample.
+        pending = {row.key for row in ledger if row.verdict == "?"}
+        fresh = [row for row in untriaged if row.key not in pending]
+        held = [*judged, *(row for row in untriaged if row.key in pending)]
+        added = sample(
+            selected(fresh, args.rule, args.severity),
+            args.add,
+            selected(held, args.rule, args.severity),
+            per_package=args.per_package,
+        )
         write_ledger(args.ledger, [*ledger, *added])
         print(f"added {len(added)} untriaged rows to {args.ledger}")
         return 0
+    severities: dict[str, set[str]] = defaultdict(set)
+    for row in current:
+        severities[row.rule].add(row.severity)
+    split = {rule for rule, seen in severities.items() if len(seen) > 1}
     total: dict[str, int] = defaultdict(int)
     for row in current:
-        total[row.rule] += 1
-        total["all"] += 1
-    print(render(tally(judged, untriaged), total))
+        for name in names(row, split):
+            total[name] += 1
+    print(render(tally(judged, untriaged, split), total))
     stale = len(ledger) - len(judged) - sum(1 for r in ledger if r.verdict == "?")
     print(
         f"\n{len(current)} findings, {len(judged)} triaged, {len(untriaged)} untriaged, "
