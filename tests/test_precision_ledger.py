@@ -121,7 +121,9 @@ def test_per_package_sample_gives_each_package_its_share_of_one_severity(
         {"rule": "LG301", "path": "src/small-1.0/app.py", "line": n, "severity": sev}
         for n, sev in ((1, "error"), (2, "error"), (3, "note"), (4, "note"))
     ]
-    findings.append({"rule": "LG401", "path": "src/small-1.0/app.py", "line": 5, "severity": "error"})
+    findings.append(
+        {"rule": "LG401", "path": "src/small-1.0/app.py", "line": 5, "severity": "error"}
+    )
     report = tmp_path / "findings.json"
     report.write_text(json.dumps({"findings": findings}))
     ledger = tmp_path / "ledger.tsv"
