@@ -159,3 +159,22 @@ def test_per_package_sample_gives_each_package_its_share_of_one_severity(
     assert "| LG301/note | 2 | 0 | 0 | 0 | 0 | n/a |" in out
     assert "LG401/" not in out
     assert "| all | 15 | 1 | 1 | 0 | 0 | 1.000 |" in out
+
+
+def test_a_moved_finding_never_takes_the_row_of_a_finding_at_its_own_line(
+    precision: ModuleType, tmp_path: Path
+) -> None:
+    # Two lines of the same text; only the second was triaged. The first finding (earlier
+    # in report order) has no row of its own and must stay untriaged, not take the row
+    # of line 3 as a "moved" finding (which left line 3 untriaged and re-sampled).
+    source = tmp_path / "src" / "pkg-1.0" / "app.py"
+    source.parent.mkdir(parents=True)
+    source.write_text("import pickle\nx = pickle.loads(b)\nx = pickle.loads(b)\n")
+    text = "src/pkg-1.0/app.py"
+    digest = precision.line_hash("x = pickle.loads(b)")
+    ledger = [precision.Row("pkg-1.0", f"{text}:3", "LG401", digest, "right", "untrusted")]
+    judged, untriaged = precision.match(
+        precision.findings_rows(_report(("LG401", 2), ("LG401", 3)), tmp_path), ledger
+    )
+    assert [(r.location, r.verdict) for r in judged] == [(f"{text}:3", "right")]
+    assert [r.location for r in untriaged] == [f"{text}:2"]

@@ -117,27 +117,46 @@ def write_ledger(path: Path, rows: Iterable[Row]) -> None:
             writer.writerow([getattr(row, c) for c in COLUMNS])
 
 
-def match(current: Sequence[Row], ledger: Sequence[Row]) -> tuple[list[Row], list[Row]]:
-    """Current findings with the ledger's verdicts carried over (exact key first, then
-    path + rule + hash when unambiguous), and the untriaged ones."""
-    exact = {row.key: row for row in ledger}
-    moved: dict[tuple[str, str, str], list[Row]] = defaultdict(list)
-    for row in ledger:
-        moved[(row.path, row.rule, row.hash)].append(row)
-    used: set[tuple[str, str, str]] = set()
-    judged, untriaged = [], []
-    for finding in current:
-        found = exact.get(finding.key)
-        if found is None or found.key in used:
+def pair(current: Sequence[Row], ledger: Sequence[Row]) -> list[Row | None]:
+    """The ledger row of each current finding, or None: the row with the finding's exact
+    key first (the latest such row), then, for findings left over, the one unused row of
+    the same path, rule and line hash (a finding that moved). Exact keys are paired before
+    any move, so a finding that moved onto the text of another never takes that one's row."""
+    exact: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    moved: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for index, row in enumerate(ledger):
+        exact[row.key].append(index)
+        moved[(row.path, row.rule, row.hash)].append(index)
+    used: set[int] = set()
+    paired: list[Row | None] = [None] * len(current)
+    for position, finding in enumerate(current):
+        for index in reversed(exact.get(finding.key, [])):
+            if index not in used:
+                used.add(index)
+                paired[position] = ledger[index]
+                break
+    for position, finding in enumerate(current):
+        if paired[position] is None:
             candidates = [
-                r for r in moved[(finding.path, finding.rule, finding.hash)] if r.key not in used
+                i
+                for i in moved.get((finding.path, finding.rule, finding.hash), [])
+                if i not in used
             ]
-            found = candidates[0] if len(candidates) == 1 else None
+            if len(candidates) == 1:
+                used.add(candidates[0])
+                paired[position] = ledger[candidates[0]]
+    return paired
+
+
+def match(current: Sequence[Row], ledger: Sequence[Row]) -> tuple[list[Row], list[Row]]:
+    """Current findings with the ledger's verdicts carried over (see `pair`), and the
+    untriaged ones."""
+    judged, untriaged = [], []
+    for finding, found in zip(current, pair(current, ledger), strict=True):
         if found is None or found.verdict == "?":
             untriaged.append(finding)
-            continue
-        used.add(found.key)
-        judged.append(replace(finding, verdict=found.verdict, reason=found.reason))
+        else:
+            judged.append(replace(finding, verdict=found.verdict, reason=found.reason))
     return judged, untriaged
 
 
@@ -256,9 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     judged, untriaged = match(current, ledger)
     if args.add:
         # Rows added earlier and not yet judged hold their place in the sample.
-        pending = {row.key for row in ledger if row.verdict == "?"}
-        fresh = [row for row in untriaged if row.key not in pending]
-        held = [*judged, *(row for row in untriaged if row.key in pending)]
+        waiting = [f for f, r in zip(current, pair(current, ledger), strict=True) if r is not None]
+        pending = {id(f) for f in waiting}
+        fresh = [row for row in untriaged if id(row) not in pending]
+        held = [*judged, *(row for row in untriaged if id(row) in pending)]
         added = sample(
             selected(fresh, args.rule, args.severity),
             args.add,

@@ -28,3 +28,9 @@ def is_literal_true(node: cst.BaseExpression | None) -> bool:
 
 def is_literal_false(node: cst.BaseExpression | None) -> bool:
     return isinstance(node, cst.Name) and node.value == "False"
+
+
+def value_discarded(parent: cst.CSTNode | None) -> bool:
+    """An expression whose `parent` (innermost ancestor) is an expression statement: its
+    value goes nowhere (`pickle.dumps(state)` alone, a picklability probe in a `try`)."""
+    return isinstance(parent, cst.Expr)

@@ -34,7 +34,7 @@ from typing import Any
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_module
-from leakguard.analysis.bindings import module_assigned_once
+from leakguard.analysis.bindings import assigned_values, module_assigned_once
 from leakguard.analysis.echoes import MAX_HOPS, sized_attributes
 from leakguard.analysis.frameworks import (
     handler_regions,
@@ -908,7 +908,7 @@ def _raw_body_validations(context: FileContext) -> list[dict[str, Any]]:
                 and isinstance(node.func, cst.Attribute)
                 and node.func.attr.value in _RAW_VALIDATE_METHODS
                 and node.args
-                and _names_raw_body(node.args[0].value)
+                and _names_raw_body(node.args[0].value, function, context)
             ):
                 receiver = node.func.value
                 if isinstance(receiver, cst.Call):
@@ -922,13 +922,42 @@ def _raw_body_validations(context: FileContext) -> list[dict[str, Any]]:
     return uses
 
 
-def _names_raw_body(node: cst.BaseExpression) -> bool:
+def _names_raw_body(
+    node: cst.BaseExpression, function: cst.FunctionDef, context: FileContext
+) -> bool:
+    fetched = _fetched_locals(function, context)
     for sub in (node, *descendants(node)):
-        if isinstance(sub, cst.Name) and sub.value in _RAW_BODY_NAMES:
+        if isinstance(sub, cst.Name) and sub.value in _RAW_BODY_NAMES and sub.value not in fetched:
             return True
         if isinstance(sub, cst.Attribute) and sub.attr.value in _RAW_BODY_NAMES:
             return True
     return False
+
+
+def _fetched_locals(function: cst.FunctionDef, context: FileContext) -> frozenset[str]:
+    """Locals the function only ever binds to what it fetched itself: the result of
+    calling a function or a module's client (`body = await _call(request, worker)`, a
+    worker's or upstream's response), never something handed in (a parameter, its
+    attributes or methods) nor read from the request (`body = await request.body()`).
+    Such a `body` is a response, whatever its name."""
+    handed = {p.name.value for p in handler_params(function)} - {"self", "cls"}
+    handed |= request_data_names(function, context)
+    fetched = set()
+    for name, values in assigned_values(function, context).items():
+        if values and all(_fetched(value, handed) for value in values):
+            fetched.add(name)
+    return frozenset(fetched)
+
+
+def _fetched(value: cst.BaseExpression, handed: set[str] | frozenset[str]) -> bool:
+    if isinstance(value, cst.Await):
+        value = value.expression
+    if not isinstance(value, cst.Call):
+        return False
+    root: cst.BaseExpression = value.func
+    while isinstance(root, (cst.Attribute, cst.Call, cst.Subscript)):
+        root = root.value if not isinstance(root, cst.Call) else root.func
+    return isinstance(root, cst.Name) and root.value not in handed
 
 
 def collect(context: FileContext) -> dict[str, Any]:

@@ -782,12 +782,30 @@ def _runs_once(
         if isinstance(node, ast.BoolOp):
             test = node.values[0]
         if test is not None and any(
-            ast_dotted(inner) in stored
+            _tested_name(inner) in stored
             for inner in ast.walk(test)
-            if isinstance(inner, (ast.Name, ast.Attribute))
+            if isinstance(inner, (ast.Name, ast.Attribute, ast.Call))
         ):
             return True
     return False
+
+
+def _tested_name(node: ast.AST) -> str | None:
+    """The state a guard reads: `self._x` in `self._x is None`, and in
+    `hasattr(self, "_x")` / `getattr(self, "_x", None)` (a memo attribute not set in
+    `__init__`)."""
+    if not isinstance(node, ast.Call):
+        return ast_dotted(node)
+    if (
+        isinstance(node.func, ast.Name)
+        and node.func.id in ("hasattr", "getattr")
+        and len(node.args) >= 2
+        and isinstance(node.args[1], ast.Constant)
+        and isinstance(node.args[1].value, str)
+    ):
+        owner = ast_dotted(node.args[0])
+        return f"{owner}.{node.args[1].value}" if owner is not None else None
+    return None
 
 
 def _digest_expression(node: ast.expr, digest_names: set[str]) -> bool:

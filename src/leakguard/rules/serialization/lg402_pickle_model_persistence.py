@@ -7,7 +7,7 @@ import ast
 import libcst as cst
 
 from leakguard.analysis.bindings import assigned_values, module_assigned_once
-from leakguard.analysis.calls import keyword_arg, positional_arg
+from leakguard.analysis.calls import keyword_arg, positional_arg, value_discarded
 from leakguard.analysis.imports import matches_any
 from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
@@ -48,6 +48,8 @@ class PickleModelPersistence(LintRule):
         name = self.context.imports.call_name(node)
         if name is None or not matches_any(name, self.option("dump_calls")):
             return
+        if name.endswith(".dumps") and value_discarded(next(self.context.ancestors(), None)):
+            return  # the bytes are dropped: a picklability probe writes nothing
         argument = keyword_arg(node, "obj") or keyword_arg(node, "value") or positional_arg(node, 0)
         if argument is None:
             return
