@@ -34,7 +34,7 @@ from typing import Any
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_module
-from leakguard.analysis.bindings import assigned_values, module_assigned_once
+from leakguard.analysis.bindings import module_assigned_once
 from leakguard.analysis.echoes import MAX_HOPS, sized_attributes
 from leakguard.analysis.frameworks import (
     handler_regions,
@@ -936,17 +936,47 @@ def _names_raw_body(
 
 def _fetched_locals(function: cst.FunctionDef, context: FileContext) -> frozenset[str]:
     """Locals the function only ever binds to what it fetched itself: the result of
-    calling a function or a module's client (`body = await _call(request, worker)`, a
-    worker's or upstream's response), never something handed in (a parameter, its
-    attributes or methods) nor read from the request (`body = await request.body()`).
-    Such a `body` is a response, whatever its name."""
+    calling a function or a module's client (`body = await _call(request, worker)`,
+    `_, body = await request_to_worker(...)`, `for body in await gather(...)`: a worker's
+    or upstream's response), never something handed in (a parameter, its attributes or
+    methods) nor read from the request (`body = await request.body()`). Such a `body` is a
+    response, whatever its name."""
     handed = {p.name.value for p in handler_params(function)} - {"self", "cls"}
     handed |= request_data_names(function, context)
-    fetched = set()
-    for name, values in assigned_values(function, context).items():
-        if values and all(_fetched(value, handed) for value in values):
-            fetched.add(name)
-    return frozenset(fetched)
+    bindings: dict[str, list[bool]] = {}
+    loops: list[tuple[cst.BaseAssignTargetExpression, cst.BaseExpression]] = []
+    for node in descendants(function.body, stop_at=SCOPE_NODES):
+        if isinstance(node, cst.Assign):
+            for assign_target in node.targets:
+                for name in _bound_names(assign_target.target):
+                    bindings.setdefault(name, []).append(_fetched(node.value, handed))
+        elif isinstance(node, (cst.AnnAssign, cst.NamedExpr)):
+            value = node.value
+            for name in _bound_names(node.target):
+                fetched = value is not None and _fetched(value, handed)
+                bindings.setdefault(name, []).append(fetched)
+        elif isinstance(node, cst.AugAssign):
+            for name in _bound_names(node.target):
+                bindings.setdefault(name, []).append(False)
+        elif isinstance(node, (cst.For, cst.CompFor)):
+            loops.append((node.target, node.iter))
+    for target, iterable in loops:
+        # A loop over a fetched collection binds fetched items; judged once the
+        # assignments are known (`bodies = await gather(...)` ... `for body in bodies`).
+        fetched = _fetched(iterable, handed) or (
+            isinstance(iterable, cst.Name) and all(bindings.get(iterable.value, [False]))
+        )
+        for name in _bound_names(target):
+            bindings.setdefault(name, []).append(fetched)
+    return frozenset(name for name, seen in bindings.items() if seen and all(seen))
+
+
+def _bound_names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for element in target.elements for n in _bound_names(element.value)]
+    return []
 
 
 def _fetched(value: cst.BaseExpression, handed: set[str] | frozenset[str]) -> bool:

@@ -794,8 +794,10 @@ def _tested_name(node: ast.AST) -> str | None:
     """The state a guard reads: `self._x` in `self._x is None`, and in
     `hasattr(self, "_x")` / `getattr(self, "_x", None)` (a memo attribute not set in
     `__init__`)."""
-    if not isinstance(node, ast.Call):
+    if isinstance(node, (ast.Name, ast.Attribute)):
         return ast_dotted(node)
+    if not isinstance(node, ast.Call):
+        return None
     if (
         isinstance(node.func, ast.Name)
         and node.func.id in ("hasattr", "getattr")
