@@ -38,3 +38,14 @@ def test_each_path_is_rebased_as_alone(tmp_path: Path, cwd: str, absolute_outsid
     ]
     assert [r.path for r in moved.results] == expected
     assert [e.path for e in moved.errors] == expected
+
+
+def test_relocating_keeps_what_each_result_says(tmp_path: Path) -> None:
+    """Only the paths change: a skipped file's warning stays a warning (it was reported
+    as an error when the report was written from another folder than the
+    configuration's), and the result's counts stay."""
+    skipped = FileError("app/big.py", "skipped: file is 3,000,000 bytes", warning=True)
+    result = FileResult("app/big.py", errors=[skipped], lines=7, parsed=True, parsed_lines=5)
+    moved = relocate(RunResult([result]), tmp_path, tmp_path / "app").results[0]
+    assert moved.errors == [skipped._replace(path="big.py")]
+    assert (moved.lines, moved.parsed, moved.parsed_lines) == (7, True, 5)

@@ -32,6 +32,8 @@ LAZY = (
     "inspect",
     # project facts: only when some file's facts are collected or read
     "leakguard.analysis.project",
+    # (with `importlib.util`) only to find the rule modules
+    "pkgutil",
 )
 
 # Runs leakguard's command line in a fresh interpreter, then writes the heavy modules

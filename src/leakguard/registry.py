@@ -8,7 +8,6 @@ the cache, `leakguard rules` and `leakguard explain` never do (tests/test_startu
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import sys
 from collections.abc import Iterable
 from functools import cache
@@ -25,6 +24,8 @@ if TYPE_CHECKING:
 @cache
 def rule_classes() -> dict[str, type[LintRule]]:
     """Rule code -> class, for every rule module shipped in `leakguard.rules`."""
+    import pkgutil  # with `importlib.util`, only once rules are imported
+
     import leakguard.rules
     from leakguard.rule import LintRule
 
