@@ -56,7 +56,7 @@ def test_wheel_has_the_console_script_and_package(wheel: zipfile.ZipFile) -> Non
     names = wheel.namelist()
     assert "leakguard/__main__.py" in names and "leakguard/cli.py" in names
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "leakguard = leakguard.cli:main" in wheel.read(entry_points).decode()
+    assert "leakguard = leakguard.__main__:run" in wheel.read(entry_points).decode()
 
 
 def test_every_rule_class_has_yaml_and_a_complete_doc(wheel: zipfile.ZipFile) -> None:

@@ -309,3 +309,22 @@ def test_a_lone_file_that_crashes_its_worker_is_reported(
     monkeypatch.undo()
     again = check([tmp_path / "app.py"], make_config(tmp_path), jobs=jobs)
     assert {f.rule for f in again.findings} >= {"LG301"}
+
+
+def test_the_entry_point_collects_garbage_while_it_runs() -> None:
+    """`leakguard.__main__.run` turns the cyclic collector off only while the modules
+    are imported: the run (and the worker pools it forks, where LibCST's trees make
+    cycles) must collect; what start-up made is frozen out of the collector's passes."""
+    code = (
+        "import gc, json, sys\n"
+        "import leakguard.cli\n"
+        "seen = []\n"
+        "leakguard.cli.main = lambda: seen.append(gc.isenabled()) or 0\n"
+        "from leakguard.__main__ import run\n"
+        "status = run()\n"
+        "print(json.dumps([status, seen, gc.isenabled(), gc.get_freeze_count() > 0]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(done.stdout) == [0, [True], True, True]
