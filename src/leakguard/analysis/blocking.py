@@ -24,6 +24,7 @@ from typing import Any
 import libcst as cst
 
 from leakguard.analysis.estimators import receiver_estimator
+from leakguard.analysis.files import io_offloaded
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.model_loads import MODEL_LOADERS
 from leakguard.analysis.scopes import function_scope, module_bindings
@@ -77,6 +78,7 @@ _CATEGORIES: tuple[tuple[str, str, str], ...] = (
     ("mlx.core.eval", "evaluates the MLX graph synchronously", _ESTIMATOR_FIX),
 )
 PATH_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes"})
+_OPENERS = frozenset({"open", "io.open"})
 
 
 # Facts of the run's functions that LG201 reports through a call chain.
@@ -179,7 +181,7 @@ class BlockingCalls:
         if qualified is not None and (
             qualified in exact or any(qualified.startswith(p) for p in prefixes)
         ):
-            if qualified == "open" and self._open_is_shadowed():
+            if qualified in _OPENERS and self._open_is_harmless(call, qualified):
                 return None
             return (qualified, *describe(qualified))
         if self._called_model(call) is not None:
@@ -221,14 +223,19 @@ class BlockingCalls:
             return None
         return index.find(target, self.vocabulary, kinds, self.max_depth)
 
-    def _open_is_shadowed(self) -> bool:
-        if "open" in module_bindings(self.context):
-            return True
+    def _open_is_harmless(self, call: cst.Call, qualified: str) -> bool:
+        """`open` is the file's own name for something else, or the file's reads and
+        writes all run in a worker thread (`files.io_offloaded`): opening is one
+        syscall, the blocking part is the I/O."""
         function = self.context.enclosing_function()
-        if function is None:
-            return False
-        scope = function_scope(function, self.context)
-        return "open" in scope.locals or "open" in scope.params
+        if qualified == "open":
+            if "open" in module_bindings(self.context):
+                return True
+            if function is not None:
+                scope = function_scope(function, self.context)
+                if "open" in scope.locals or "open" in scope.params:
+                    return True
+        return function is not None and io_offloaded(call, function, self.context)
 
     def _blocking_client(self, name: str) -> str | None:
         """The constructor of `name` when it is a blocking client (socket, requests

@@ -4,14 +4,19 @@ function binds to them (`with open(path, "wb") as f`, `f = path.open()`,
 
 Work on such a handle (`f.write(chunk)`, `f.read(n)`) is bounded local I/O: it neither
 waits on a peer nor runs model code.
+
+`io_offloaded(call, function, context)`: the file `call` opens is bound to a name whose
+every read in `function` hands the file (or one of its methods) to a worker thread, so
+its reads and writes run off the event loop and only the `open` syscall stays on it.
 """
 
 from __future__ import annotations
 
 import libcst as cst
 
+from leakguard.analysis.asyncio_facts import offload_call
 from leakguard.context import FileContext
-from leakguard.walker import SCOPE_NODES, descendants
+from leakguard.walker import SCOPE_NODES, descendants, walk
 
 _OPENERS = frozenset(
     {
@@ -71,3 +76,50 @@ def name_binding(node: cst.CSTNode) -> tuple[str, cst.BaseExpression] | None:
     if not isinstance(target, cst.Name) or value is None:
         return None
     return target.value, value
+
+
+def io_offloaded(call: cst.Call, function: cst.FunctionDef, context: FileContext) -> bool:
+    """`with open(p, "rb") as f: data = await asyncio.to_thread(f.read, n)`: `call` is
+    bound to a name in `function`'s own body and every read of that name is the
+    callable or an argument of an offload (`f.read`, `f`), in that body. A handle with
+    no read, one read on the loop, or one a nested function or lambda uses, is not."""
+    name: str | None = None
+    offloaded: set[int] = set()
+    for node in descendants(function.body, stop_at=SCOPE_NODES):
+        bound = name_binding(node)
+        if bound is not None and bound[1] is call:
+            name = bound[0]
+        if isinstance(node, cst.Call) and offload_call(node, context) is not None:
+            for arg in node.args:
+                value = arg.value
+                if isinstance(value, cst.Attribute):
+                    value = value.value
+                if isinstance(value, cst.Name):
+                    offloaded.add(id(value))
+    if name is None:
+        return False
+    reads: list[cst.Name] = []
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        if isinstance(node, cst.Name) and node.value == name and _is_load(node, stack):
+            reads.append(node)
+
+    walk(function.body, visit, stack=stack)
+    return bool(reads) and all(id(read) in offloaded for read in reads)
+
+
+def _is_load(node: cst.Name, stack: list[cst.CSTNode]) -> bool:
+    """`node` (the last of `stack`) reads a variable: not an attribute's name, a
+    keyword, a binding target (`f += x` reads `f`) or a definition's name. A use inside
+    a nested scope is a read too (it is not in an offload of the function's own body)."""
+    parent = stack[-2] if len(stack) >= 2 else None
+    if isinstance(parent, cst.Attribute):
+        return parent.attr is not node
+    if isinstance(parent, cst.Arg):
+        return parent.keyword is not node
+    if isinstance(parent, (cst.AsName, cst.AssignTarget, cst.Param)):
+        return False
+    if isinstance(parent, (cst.For, cst.CompFor, cst.AnnAssign)):
+        return getattr(parent, "target", None) is not node
+    return not isinstance(parent, (cst.FunctionDef, cst.ClassDef, cst.ImportAlias))
