@@ -10,6 +10,8 @@ reads and calls that only package a value for the response.
 More ends size no work either:
 - a clamp (`min(limit, settings.max_limit)`): the result has an upper bound; `max(limit,
   1)` on the way only floors it (`min(max(limit, 1), 100)`);
+- a bound of a slice of a list already built in memory (`sorted(rows)[:limit]`): the
+  list cost what it cost before it was cut (a query's `[:limit]` is not such a list);
 - a comparison or a branch test, also of arithmetic on the value (`if token_num +
   max_tokens > context_len:`): the value only validates or picks a branch (not in a
   `while` test, which repeats work while it holds); other arithmetic is work
@@ -31,7 +33,7 @@ import libcst as cst
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.scopes import function_scope
 from leakguard.context import FileContext
-from leakguard.walker import walk
+from leakguard.walker import SCOPE_NODES, descendants, walk
 
 # Calls that package a value for the response or a log line without acting on it.
 _PACKAGING_CALLS = frozenset(
@@ -254,6 +256,14 @@ def _echo_end(
             return None
         if isinstance(parent, cst.Comparison):
             return None if _in_while_test(path, position) else ""
+        if isinstance(parent, cst.Slice) and position >= 2:
+            # `sorted(rows)[:limit]`: a list already built in memory is cut; the value
+            # bounds nothing the list did not already cost. (A query's `[:limit]` is its
+            # SQL LIMIT: work, kept.)
+            subscript = path[position - 2]
+            if isinstance(subscript, cst.Subscript) and _materialised(subscript.value, path[0]):
+                return ""
+            return None
         if isinstance(parent, cst.Attribute) and parent.value is child:
             child = parent  # `params.limit`: a field of the value, still data
             continue
@@ -297,6 +307,32 @@ def _echo_end(
             return None
         return None
     return None
+
+
+# Builtins that build a list (or tuple) in memory from what they are given.
+_MATERIALISING = frozenset({"sorted", "list", "tuple"})
+
+
+def _materialised(value: cst.BaseExpression, body: cst.CSTNode) -> bool:
+    """`value` is a list built in memory: `sorted(...)`, `list(...)`, a comprehension or
+    display, or a local of `body` only ever assigned such a value."""
+    if isinstance(value, (cst.ListComp, cst.List, cst.Tuple)):
+        return True
+    if isinstance(value, cst.Call):
+        return isinstance(value.func, cst.Name) and value.func.value in _MATERIALISING
+    if not isinstance(value, cst.Name):
+        return False
+    assigned = [
+        node.value
+        for node in descendants(body, stop_at=SCOPE_NODES)
+        if isinstance(node, cst.Assign)
+        and any(
+            isinstance(t.target, cst.Name) and t.target.value == value.value for t in node.targets
+        )
+    ]
+    return bool(assigned) and all(
+        not isinstance(v, cst.Name) and _materialised(v, body) for v in assigned
+    )
 
 
 def _packages(call: cst.Call) -> bool:
