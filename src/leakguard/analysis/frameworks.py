@@ -5,6 +5,10 @@ Starlette (`Route("/p", endpoint)`, `@app.route`), Flask (`@app.route`, `@bp.rou
 `add_url_rule`, `MethodView` methods) and aiohttp (`web.RouteTableDef` decorators,
 `web.get("/p", handler)` in `add_routes`, `router.add_get`). Results are per file and
 memoised.
+
+`static_files_class(context)`: the current node is in a class serving a directory of
+static files (a subclass of Starlette's/FastAPI's `StaticFiles`, directly or through
+classes of the file), whose responses are the files' bytes, the same for every client.
 """
 
 from __future__ import annotations
@@ -310,3 +314,31 @@ def handler_regions(tree: TriageTree) -> list[ast.AST]:
     regions): those functions (`may_be_handlers`) and the calls that may register them
     (`route_registrations`)."""
     return [*route_registrations(tree), *may_be_handlers(tree)]
+
+
+# Applications that serve a directory of files, the same bytes to every client.
+STATIC_FILE_APPS = frozenset(
+    {"starlette.staticfiles.StaticFiles", "fastapi.staticfiles.StaticFiles"}
+)
+
+
+def static_files_class(context: FileContext) -> cst.ClassDef | None:
+    """The class around the current node when it serves static files (see the module
+    docstring), else None."""
+    klass = context.enclosing(cst.ClassDef)
+    if not isinstance(klass, cst.ClassDef):
+        return None
+    classes = {s.name.value: s for s in context.module.body if isinstance(s, cst.ClassDef)}
+    todo, seen = [klass], set()
+    while todo:
+        current = todo.pop()
+        if current.name.value in seen:
+            continue
+        seen.add(current.name.value)
+        for base in current.bases:
+            if context.imports.qualify(base.value) in STATIC_FILE_APPS:
+                return klass
+            name = dotted_name(base.value)
+            if name in classes:
+                todo.append(classes[name])
+    return None

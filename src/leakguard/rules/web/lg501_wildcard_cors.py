@@ -8,6 +8,7 @@ import libcst as cst
 
 from leakguard.analysis.bindings import assigned_values, module_assigned_once
 from leakguard.analysis.calls import is_literal_true, keyword_arg, positional_arg
+from leakguard.analysis.frameworks import static_files_class
 from leakguard.analysis.imports import matches_any
 from leakguard.config import RuleSpec, bundled_rule_specs
 from leakguard.finding import Severity
@@ -166,6 +167,8 @@ class WildcardCors(LintRule):
     def _report_header(self, node: cst.CSTNode, receiver: cst.BaseExpression | None = None) -> None:
         if self._decided_by_origin_condition() or self._callers_decide(receiver):
             return
+        if static_files_class(self.context) is not None:
+            return  # public files, the same bytes for every client and no credentials
         self._report(node, "`Access-Control-Allow-Origin: *`", False, "", _HEADER_FIX)
 
     def _decided_by_origin_condition(self) -> bool:
