@@ -104,6 +104,14 @@ def entry_point_regions(tree: TriageTree) -> list[ast.AST]:
     return [*may_be_handlers(tree), *route_registrations(tree)]
 
 
+def main_block_ast(tree: TriageTree) -> ast.If | None:
+    """`main_block` on CPython's `ast` (for a rule's regions)."""
+    for statement in tree.tree.body:
+        if isinstance(statement, ast.If) and _is_main_test_ast(statement.test):
+            return statement
+    return None
+
+
 def _is_main_test_ast(test: ast.expr) -> bool:
     """`_is_main_test` on CPython's `ast`."""
     if not isinstance(test, ast.Compare):

@@ -1351,6 +1351,11 @@ class SummaryIndex:
         self._memo["handler_callers"] = callers
         return callers
 
+    def callers(self, fid: str) -> list[str]:
+        """The functions reached from request handlers that call `fid` (ids, in call
+        order): who may hand it request data."""
+        return [str(edge[0]) for edge in self._handler_callers().get(fid, ())]
+
     def _upstream(self, own: Iterable[str]) -> dict[str, Any]:
         """Every handler-reachable caller of `own`, transitively, with its calls towards
         them and whether it is a handler: editing any of them may change which of `own`

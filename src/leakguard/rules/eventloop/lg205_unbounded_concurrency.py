@@ -10,6 +10,7 @@ from functools import cached_property
 
 import libcst as cst
 
+from leakguard.analysis.arguments import fed_by_server_data
 from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.bindings import assigned_values
 from leakguard.analysis.calls import positional_arg
@@ -264,6 +265,9 @@ class UnboundedConcurrency(LintRule):
                 return None
             if not self._unbounded_param(param) or not self._on_request_path(function):
                 return None
+            depth = int(self.option("max_call_depth"))
+            if fed_by_server_data(function, root, self.context, depth):
+                return None  # every caller passes the server's own data
             source = Source(collection, f"parameter `{root}`")
         if source is None:
             return None

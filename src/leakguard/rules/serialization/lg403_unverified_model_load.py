@@ -6,7 +6,9 @@ import ast
 
 import libcst as cst
 
+from leakguard.analysis.arguments import DEFAULT_DEPTH, from_command_line
 from leakguard.analysis.calls import keyword_arg, positional_arg
+from leakguard.analysis.entrypoints import main_block_ast
 from leakguard.analysis.imports import matches_any
 from leakguard.analysis.integrity import (
     CheckVocabulary,
@@ -17,7 +19,7 @@ from leakguard.analysis.integrity import (
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
-from leakguard.slicing import callee_regions
+from leakguard.slicing import callee_regions, caller_regions
 from leakguard.triage import TriageTree, calls_resolve_to, calls_resolving_to, enclosing_function
 
 # Keyword names under which the loaders above take their source.
@@ -44,14 +46,20 @@ class UnverifiedModelLoad(LintRule):
         loader, the imports of ML packages (`_model_context` reads every import). A load
         outside any function is judged with the module's own code: the whole file."""
         generic = calls_resolving_to(tree, spec.option("generic_load_calls"))
-        functions: list[ast.AST] = []
+        functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
         for call in [*calls_resolving_to(tree, spec.option("model_load_calls")), *generic]:
             function = enclosing_function(tree, call)
             if function is None:
                 return None
             functions.append(function)
         depth = int(spec.option("max_call_depth"))
-        found = [*functions, *callee_regions(tree, functions, depth)]
+        found: list[ast.AST] = [*functions, *callee_regions(tree, functions, depth)]
+        # `arguments.from_command_line`: who calls the load's function with what, and
+        # the argparse helper the main block calls.
+        found.extend(caller_regions(tree, functions, DEFAULT_DEPTH))
+        main = main_block_ast(tree)
+        if main is not None:
+            found.extend(callee_regions(tree, [main]))
         if generic:
             found.extend(_ml_imports(tree, spec.option("ml_packages")))
         return found
@@ -78,6 +86,8 @@ class UnverifiedModelLoad(LintRule):
             node, source, self.context
         ):
             return
+        if from_command_line(source, scope, self.context):
+            return  # the operator's own file, named on the command line
         self.report(node, call=name, source=self._shown(source), scope=self._scope_label(scope))
 
     def _model_context(self, source: cst.BaseExpression) -> bool:

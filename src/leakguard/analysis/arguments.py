@@ -1,0 +1,502 @@
+"""What the callers of a function pass it: does a parameter ever receive request data?
+
+A parameter is request data when a request handler hands it over, directly or through
+helpers. `fed_by_server_data(function, param, context)` proves the opposite: every call
+of `function` in the run is a plain call in this file, and each passes for `param` a
+value that holds no request data (a database query's result, a configuration list, a
+local list of a few groups built in place), so the collection is bounded by the
+server's state, not by what a client sends. Anything this cannot see keeps the
+parameter request data: a call from another file on a request path, a use of the
+function as a value (a callback, a route registration), a public function with no
+caller in the run, a method, a starred argument.
+
+`from_command_line(value, scope, context)`: whether a value of a function or of the
+module derives from the program's command line: `sys.argv`, the namespace argparse
+parses (`args = parser.parse_args()`, or a function of the file returning one), a
+parameter of a CLI command (click, Typer), or a parameter every caller in the file
+feeds such a value (`main(parse_args())`), through locals and any expression built
+from them (`os.path.join(args.model_dir, "model.bin")`). A script run on the path its
+operator typed loads the operator's own file.
+
+`carries_request_data(value, function, context)`: whether an expression of `function`
+may hold request data: the request object or data read from it (`await request.json()`,
+`request.files`, not `request.app.state...`), a handler's parameters that carry
+request-sized data (`request_data.data_parameters`: bodies, typed collections), a
+parameter of a helper its callers feed request data (as above, a few calls back),
+through the function's locals (every value bound to one, items appended to it, a loop
+variable's collection) and any expression built from them, including the result of a
+call that is handed one (`fetch(body.ids)` may return one row per id). Module-level
+names, literals and calls on none of these hold none.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterator
+
+import libcst as cst
+
+from leakguard.analysis.entrypoints import is_cli_command
+from leakguard.analysis.pydantic_models import (
+    handler_params,
+    param_tree,
+    request_bindings,
+    request_handlers,
+    request_object_names,
+)
+from leakguard.analysis.request_data import data_parameters, request_attribute
+from leakguard.analysis.request_paths import qualified_name
+from leakguard.analysis.scopes import bound_names, function_scope, module_bindings
+from leakguard.analysis.summaries import summary_index
+from leakguard.context import FileContext
+from leakguard.walker import SCOPE_NODES, descendants, walk
+
+# Methods that put their argument into the receiver (`groups.append([path])`).
+_FILLING_METHODS = frozenset({"append", "extend", "add", "insert", "update", "appendleft"})
+# How many callers back a parameter is followed.
+DEFAULT_DEPTH = 3
+
+
+def fed_by_server_data(
+    function: cst.FunctionDef, param: str, context: FileContext, depth: int = DEFAULT_DEPTH
+) -> bool:
+    """Every caller of `function` passes `param` a value holding no request data (see
+    the module docstring)."""
+    key = ("arguments.fed", id(function), param, depth)
+    cached = context.memo.get(key)
+    if isinstance(cached, bool):
+        return cached
+    context.memo[key] = False  # a recursive call back here proves nothing
+    result = depth > 0 and _fed(function, param, context, depth)
+    context.memo[key] = result
+    return result
+
+
+def _fed(function: cst.FunctionDef, param: str, context: FileContext, depth: int) -> bool:
+    if _called_from_other_files(function, context):
+        return False
+    passed = _passed_values(function, param, context)
+    return passed is not None and not any(
+        carries_request_data(value, caller, context, depth - 1)
+        and not _fixed_size(value, caller, context)
+        for value, caller in passed
+    )
+
+
+def _passed_values(
+    function: cst.FunctionDef, param: str, context: FileContext
+) -> list[tuple[cst.BaseExpression, cst.FunctionDef | None]] | None:
+    """(value, the function passing it; None at module level) for `param` at every call
+    of the module-level `function` in this file (a default the caller leaves is a
+    module-level value); None when a call is not seen or may pass it by `*args`."""
+    if not any(statement is function for statement in context.module.body):
+        return None  # a method or nested function: its callers are not looked up
+    calls = _call_sites(function, context)
+    params = [*function.params.posonly_params, *function.params.params]
+    position = next((i for i, p in enumerate(params) if p.name.value == param), None)
+    keyword_only = {p.name.value: p for p in function.params.kwonly_params}
+    declared = params[position] if position is not None else keyword_only.get(param)
+    if not calls or declared is None:
+        return None  # no caller in the file, or `*args`/`**kwargs`
+    found: list[tuple[cst.BaseExpression, cst.FunctionDef | None]] = []
+    for call, caller in calls:
+        value = _argument(call, param, position)
+        if value is _UNKNOWN:
+            return None
+        if value is None:
+            if declared.default is None:
+                return None
+            found.append((declared.default, None))
+        else:
+            found.append((value, caller))
+    return found
+
+
+_UNKNOWN = cst.Ellipsis()  # a sentinel: compared by identity
+
+
+def _argument(call: cst.Call, param: str, position: int | None) -> cst.BaseExpression | None:
+    """The value `call` passes for `param` (None: not passed; `_UNKNOWN`: a starred
+    argument may pass it)."""
+    positional = 0
+    for arg in call.args:
+        if arg.star:
+            return _UNKNOWN
+        if arg.keyword is not None:
+            if arg.keyword.value == param:
+                return arg.value
+            continue
+        if positional == position:
+            return arg.value
+        positional += 1
+    return None
+
+
+def _called_from_other_files(function: cst.FunctionDef, context: FileContext) -> bool:
+    """A function of another file on a request path calls it (or the run's summaries
+    are missing, so nothing is known)."""
+    index = summary_index(context)
+    if index is None:
+        return True
+    fid = f"{context.module_name}:{qualified_name(function, context)}"
+    return any(caller.partition(":")[0] != context.module_name for caller in index.callers(fid))
+
+
+def _call_sites(
+    function: cst.FunctionDef, context: FileContext
+) -> list[tuple[cst.Call, cst.FunctionDef | None]]:
+    """Each `name(...)` call of the module-level `function` in this file, with the
+    function making it (None at module level); empty when the name is also read as a
+    value (handed over, registered, stored), whose calls cannot be seen."""
+    name = function.name.value
+    calls: list[tuple[cst.Call, cst.FunctionDef | None]] = []
+    called: set[int] = set()
+    reads: list[cst.Name] = []
+    for node, parent, owner in _nodes_with_owner(context.module):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
+            if node.func.value == name:
+                calls.append((node, owner))
+                called.add(id(node.func))
+        elif (
+            isinstance(node, cst.Name)
+            and node.value == name
+            and node is not function.name
+            and not (isinstance(parent, cst.Attribute) and parent.attr is node)
+            and not (isinstance(parent, cst.Arg) and parent.keyword is node)
+        ):
+            reads.append(node)
+    if any(id(read) not in called for read in reads):
+        return []
+    return calls
+
+
+def _nodes_with_owner(
+    root: cst.Module,
+) -> Iterator[tuple[cst.CSTNode, cst.CSTNode | None, cst.FunctionDef | None]]:
+    """Every node of the module with its parent and the innermost function around it."""
+    todo: list[tuple[cst.CSTNode, cst.CSTNode | None, cst.FunctionDef | None]] = [
+        (root, None, None)
+    ]
+    while todo:
+        node, parent, around = todo.pop()
+        yield node, parent, around
+        inner = node if isinstance(node, cst.FunctionDef) else around
+        todo.extend((child, node, inner) for child in node.children)
+
+
+def carries_request_data(
+    value: cst.BaseExpression,
+    function: cst.FunctionDef | None,
+    context: FileContext,
+    depth: int = DEFAULT_DEPTH,
+) -> bool:
+    """`value`, an expression of `function` (None: module level), may hold request data
+    (see the module docstring)."""
+    return _carries(value, function, context, depth, set())
+
+
+def _carries(
+    value: cst.CSTNode,
+    function: cst.FunctionDef | None,
+    context: FileContext,
+    depth: int,
+    seen: set[str],
+) -> bool:
+    if function is None:
+        return False  # module-level values are the program's own
+    requests = request_object_names(function, context)
+
+    def judge(node: cst.CSTNode) -> bool | None:
+        if isinstance(node, cst.Name):
+            return _name_carries(node.value, function, context, depth, seen)
+        if isinstance(node, cst.Call) and function is not None:
+            # A request model handed whole to a call (a tenant context, parsed options)
+            # does not size what the call returns; a collection of it does (`body.ids`).
+            handed = [
+                arg.value
+                for arg in node.args
+                if not _whole_request_model(arg.value, function, context)
+            ]
+            if isinstance(node.func, cst.Attribute):
+                handed.append(node.func)
+            return any(_carries(v, function, context, depth, seen) for v in handed)
+        if not isinstance(node, cst.Attribute):
+            return None
+        root = node.value
+        while isinstance(root, (cst.Attribute, cst.Subscript, cst.Call)):
+            root = root.func if isinstance(root, cst.Call) else root.value
+        if isinstance(root, cst.Name) and root.value in requests:
+            # `request.app.state...`, `request.headers`: not its data
+            return request_attribute(node) is not None
+        return None
+
+    return _flows_from(value, judge)
+
+
+def _whole_request_model(
+    value: cst.BaseExpression, function: cst.FunctionDef, context: FileContext
+) -> bool:
+    """`value` is a route handler's parameter bound to a request model, not a collection
+    of them (`body: Batch`, not `items: list[Item]`)."""
+    if not isinstance(value, cst.Name) or id(function) not in request_handlers(context):
+        return False
+    if value.value not in request_bindings(function, context):
+        return False
+    param = next((p for p in handler_params(function) if p.name.value == value.value), None)
+    return param is not None and param_tree(param, context)["k"] != "seq"
+
+
+def _fixed_size(
+    value: cst.BaseExpression, function: cst.FunctionDef | None, context: FileContext
+) -> bool:
+    """`value` is a local list its function builds in place with a fixed number of items:
+    only list/tuple displays without unpacking are bound to it, and only `append` or
+    `insert` calls outside loops fill it (`groups = []; if main: groups.append(main)`),
+    and no call but the one passing `value` is handed it. However large each item, the
+    fan-out over it starts that many jobs."""
+    if function is None or not isinstance(value, cst.Name):
+        return False
+    name = value.value
+    if name in function_scope(function, context).params:
+        return False
+    bound = False
+    stack: list[cst.CSTNode] = []
+    verdict = True
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal bound, verdict
+        if isinstance(node, cst.Name) and node.value == name and len(stack) >= 2:
+            parent = stack[-2]
+            if isinstance(parent, cst.AssignTarget):
+                assign = stack[-3] if len(stack) >= 3 else None
+                fixed = isinstance(assign, cst.Assign) and isinstance(
+                    assign.value, (cst.List, cst.Tuple)
+                )
+                if not fixed or any(
+                    isinstance(e, cst.StarredElement)
+                    for e in assign.value.elements  # type: ignore[union-attr]
+                ):
+                    verdict = False
+                bound = True
+            elif isinstance(parent, cst.Attribute) and parent.value is node:
+                method = parent.attr.value
+                if method in _FILLING_METHODS and (
+                    method not in ("append", "insert") or _in_loop(stack)
+                ):
+                    verdict = False
+            elif (
+                isinstance(parent, (cst.AugAssign, cst.AnnAssign, cst.For, cst.CompFor))
+                and getattr(parent, "target", None) is node
+            ) or (isinstance(parent, cst.Arg) and node is not value):
+                verdict = False  # rebound, or handed to a call that may fill it
+
+    walk(function.body, visit, stack=stack)
+    return bound and verdict
+
+
+def _in_loop(stack: list[cst.CSTNode]) -> bool:
+    """A node of `stack` (the path to a node) repeats: a loop, a comprehension, a nested
+    function or lambda (called any number of times)."""
+    return any(
+        isinstance(node, (cst.For, cst.While, cst.CompFor, cst.FunctionDef, cst.Lambda))
+        for node in stack[1:-1]
+    )
+
+
+def _flows_from(value: cst.CSTNode, judge: Callable[[cst.CSTNode], bool | None]) -> bool:
+    """Whether `judge` says True of a node `value`'s data flows from: names, receivers
+    and arguments of calls, attribute and subscript bases, operands (not a callee's
+    own name, an attribute's name, a keyword, or code in a lambda). `judge` returns
+    None to look inside a node, False to skip it."""
+    todo: list[cst.CSTNode] = [value]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (cst.Lambda, cst.FunctionDef, cst.ClassDef)):
+            continue
+        verdict = judge(node)
+        if verdict:
+            return True
+        if verdict is not None or isinstance(node, cst.Name):
+            continue
+        if isinstance(node, cst.Attribute):
+            todo.append(node.value)
+        elif isinstance(node, cst.Call):
+            if isinstance(node.func, cst.Attribute):
+                todo.append(node.func)
+            todo.extend(arg.value for arg in node.args)
+        elif isinstance(node, cst.Arg):
+            todo.append(node.value)
+        else:
+            todo.extend(node.children)
+    return False
+
+
+def _name_carries(
+    name: str, function: cst.FunctionDef, context: FileContext, depth: int, seen: set[str]
+) -> bool:
+    if name in seen:
+        return False
+    seen.add(name)
+    if name in request_object_names(function, context):
+        return True
+    scope = function_scope(function, context)
+    if name in scope.params:
+        if id(function) in request_handlers(context):
+            return name in data_parameters(function, context)
+        return not fed_by_server_data(function, name, context, depth)
+    sources = _local_sources(function, context)
+    if name not in scope.locals and name not in sources:
+        # A module-level name or a builtin is the program's own; a nested function's
+        # free name is its enclosing function's local, not looked up.
+        return name not in module_bindings(context) and not hasattr(builtins, name)
+    return any(_carries(source, function, context, depth, seen) for source in sources.get(name, []))
+
+
+def _local_sources(
+    function: cst.FunctionDef | cst.Module, context: FileContext
+) -> dict[str, list[cst.CSTNode]]:
+    """name -> every expression the scope's own body puts into the name: values
+    bound to it (a whole value for each name of a tuple target), the collection a loop
+    variable walks, a `with` item, items appended or assigned into it, `+=` operands,
+    and for a container, the other arguments of a call it is handed to."""
+    key = ("arguments.sources", id(function))
+    cached = context.memo.get(key)
+    if isinstance(cached, dict):
+        return cached
+    sources: dict[str, list[cst.CSTNode]] = {}
+
+    def add(target: cst.BaseExpression, value: cst.CSTNode) -> None:
+        for bound in bound_names(target):
+            sources.setdefault(bound, []).append(value)
+
+    body = function.body if isinstance(function, cst.FunctionDef) else function
+    for node in descendants(body, stop_at=SCOPE_NODES):
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                add(target.target, node.value)
+                if isinstance(target.target, cst.Subscript):
+                    add(target.target.value, node.value)
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr)):
+            if node.value is not None:
+                add(node.target, node.value)
+        elif isinstance(node, (cst.For, cst.CompFor)):
+            add(node.target, node.iter)
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            add(node.asname.name, node.item)
+        elif (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in _FILLING_METHODS
+            and isinstance(node.func.value, cst.Name)
+        ):
+            for arg in node.args:
+                add(node.func.value, arg.value)
+    # A container handed to a call may be filled there with what the call is given
+    # (`fill(targets, body)`).
+    containers = {
+        name for name, values in sources.items() if any(isinstance(v, _CONTAINERS) for v in values)
+    }
+    for node in descendants(body, stop_at=SCOPE_NODES):
+        if not isinstance(node, cst.Call):
+            continue
+        handed = [a.value.value for a in node.args if isinstance(a.value, cst.Name)]
+        for name in containers.intersection(handed):
+            sources[name].extend(
+                a.value
+                for a in node.args
+                if not (isinstance(a.value, cst.Name) and a.value.value == name)
+            )
+    context.memo[key] = sources
+    return sources
+
+
+_CONTAINERS = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
+
+
+# argparse methods returning the parsed namespace.
+_PARSE_METHODS = frozenset({"parse_args", "parse_known_args", "parse_intermixed_args"})
+
+
+def from_command_line(
+    value: cst.BaseExpression,
+    scope: cst.CSTNode,
+    context: FileContext,
+    depth: int = DEFAULT_DEPTH,
+) -> bool:
+    """`value`, an expression of `scope` (a function or the module), derives from the
+    command line (see the module docstring)."""
+    if not isinstance(scope, (cst.FunctionDef, cst.Module)):
+        return False
+    return _argv(value, scope, context, depth, set())
+
+
+def _argv(
+    value: cst.CSTNode,
+    scope: cst.FunctionDef | cst.Module,
+    context: FileContext,
+    depth: int,
+    seen: set[str],
+) -> bool:
+    def judge(node: cst.CSTNode) -> bool | None:
+        if isinstance(node, cst.Name):
+            return _name_from_argv(node.value, scope, context, depth, seen)
+        if isinstance(node, cst.Attribute) and context.imports.qualify(node) == "sys.argv":
+            return True
+        if isinstance(node, cst.Call) and _parses_arguments(node, context):
+            return True
+        return None
+
+    return _flows_from(value, judge)
+
+
+def _name_from_argv(
+    name: str,
+    scope: cst.FunctionDef | cst.Module,
+    context: FileContext,
+    depth: int,
+    seen: set[str],
+) -> bool:
+    if name in seen:
+        return False
+    seen.add(name)
+    sources = _local_sources(scope, context)
+    if isinstance(scope, cst.FunctionDef):
+        if name in function_scope(scope, context).params:
+            return is_cli_command(scope, context) or (
+                depth > 0 and _params_from_argv(scope, name, context, depth - 1)
+            )
+        if name not in sources:
+            scope = context.module  # a module-level name (`args` of the main block)
+            sources = _local_sources(scope, context)
+    return any(_argv(source, scope, context, depth, seen) for source in sources.get(name, []))
+
+
+def _params_from_argv(
+    function: cst.FunctionDef, param: str, context: FileContext, depth: int
+) -> bool:
+    """Every call of the module-level `function` in this file passes `param` a value
+    from the command line (`main(parse_args())` in the main block)."""
+    passed = _passed_values(function, param, context)
+    return passed is not None and all(
+        _argv(value, caller or context.module, context, depth, set()) for value, caller in passed
+    )
+
+
+def _parses_arguments(call: cst.Call, context: FileContext) -> bool:
+    """`parser.parse_args()`, or a call of a module-level function of the file that
+    returns one (`args = parse_args()`)."""
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value in _PARSE_METHODS
+    if not isinstance(func, cst.Name):
+        return False
+    for statement in context.module.body:
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == func.value:
+            return any(
+                isinstance(node, cst.Return)
+                and isinstance(node.value, cst.Call)
+                and isinstance(node.value.func, cst.Attribute)
+                and node.value.func.attr.value in _PARSE_METHODS
+                for node in descendants(statement.body, stop_at=SCOPE_NODES)
+            )
+    return False
