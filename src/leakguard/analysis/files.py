@@ -5,6 +5,10 @@ function binds to them (`with open(path, "wb") as f`, `f = path.open()`,
 Work on such a handle (`f.write(chunk)`, `f.read(n)`) is bounded local I/O: it neither
 waits on a peer nor runs model code.
 
+`in_memory_buffer(value, scope, context)`: `value` is an `io.BytesIO`/`io.StringIO`
+over bytes already in memory (directly or through a local of `scope` only bound to
+one): no file, no path.
+
 `io_offloaded(call, function, context)`: the file `call` opens is bound to a name whose
 every read in `function` hands the file (or one of its methods) to a worker thread, so
 its reads and writes run off the event loop and only the `open` syscall stays on it.
@@ -123,3 +127,44 @@ def _is_load(node: cst.Name, stack: list[cst.CSTNode]) -> bool:
     if isinstance(parent, (cst.For, cst.CompFor, cst.AnnAssign)):
         return getattr(parent, "target", None) is not node
     return not isinstance(parent, (cst.FunctionDef, cst.ClassDef, cst.ImportAlias))
+
+
+_BUFFERS = frozenset({"io.BytesIO", "io.StringIO"})
+
+
+def in_memory_buffer(value: cst.BaseExpression, scope: cst.CSTNode, context: FileContext) -> bool:
+    """`io.BytesIO(data)`, or a local of `scope` every binding of which is one, where
+    `data` is not read from a file in `scope` (`io.BytesIO(path.read_bytes())` is the
+    file's content)."""
+    if isinstance(value, cst.Name):
+        values = _bindings(value.value, scope)
+        return bool(values) and all(in_memory_buffer(v, scope, context) for v in values)
+    if not isinstance(value, cst.Call) or context.imports.call_name(value) not in _BUFFERS:
+        return False
+    return not any(_reads_file(arg.value, scope, context) for arg in value.args)
+
+
+def _bindings(name: str, scope: cst.CSTNode) -> list[cst.BaseExpression]:
+    return [
+        bound[1]
+        for node in descendants(scope, stop_at=SCOPE_NODES)
+        if (bound := name_binding(node)) is not None
+        and bound[0] == name
+        and not isinstance(bound[1], cst.Name)  # `a = b`: not followed
+    ]
+
+
+def _reads_file(value: cst.BaseExpression, scope: cst.CSTNode, context: FileContext) -> bool:
+    """`value` (or a local it names) reads a file: `open(...)`, `.read()`, `.read_bytes()`."""
+    if isinstance(value, cst.Name):
+        return any(_reads_file(v, scope, context) for v in _bindings(value.value, scope))
+    for node in [value, *descendants(value)]:
+        if isinstance(node, cst.Call) and (
+            opens_file(node, context)
+            or (
+                isinstance(node.func, cst.Attribute)
+                and node.func.attr.value in ("read", "read_bytes", "readall")
+            )
+        ):
+            return True
+    return False

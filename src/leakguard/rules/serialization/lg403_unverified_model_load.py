@@ -9,6 +9,7 @@ import libcst as cst
 from leakguard.analysis.arguments import DEFAULT_DEPTH, from_command_line
 from leakguard.analysis.calls import keyword_arg, positional_arg
 from leakguard.analysis.entrypoints import main_block_ast
+from leakguard.analysis.files import in_memory_buffer
 from leakguard.analysis.imports import matches_any
 from leakguard.analysis.integrity import (
     CheckVocabulary,
@@ -88,6 +89,9 @@ class UnverifiedModelLoad(LintRule):
             return
         if from_command_line(source, scope, self.context):
             return  # the operator's own file, named on the command line
+        body = scope.body if isinstance(scope, cst.FunctionDef) else scope
+        if in_memory_buffer(source, body, self.context):
+            return  # bytes already in memory: no file or path to verify (LG401's part)
         self.report(node, call=name, source=self._shown(source), scope=self._scope_label(scope))
 
     def _model_context(self, source: cst.BaseExpression) -> bool:
