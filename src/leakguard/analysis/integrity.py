@@ -215,6 +215,9 @@ _WRITERS = {
 }
 # Methods that save their receiver to the path given first: `model.save(path)`.
 _SAVE_METHODS = frozenset({"save", "save_model", "save_pretrained", "to_pickle", "dump"})
+# `Path` methods that write or read the whole file at their receiver.
+_PATH_WRITERS = frozenset({"write_text", "write_bytes"})
+_PATH_READERS = frozenset({"read_text", "read_bytes"})
 _PATH_KEYWORDS = frozenset({"file", "f", "path", "filename", "fname"})
 
 
@@ -237,7 +240,41 @@ def round_trip(load: cst.Call, source: cst.BaseExpression, context: FileContext)
             target = _written_target(node, context)
             if target is not None:
                 written.add(_target_text(target, handles, context))
+        bound = name_binding(node)
+        if bound is not None and _returns_what_it_wrote(bound[1], context):
+            written.add(bound[0])  # `path = stage(config)`: a helper wrote `path`
     return False
+
+
+def _returns_what_it_wrote(value: cst.BaseExpression, context: FileContext) -> bool:
+    """`value` calls a function of this file (by name) that writes a file and returns
+    its path: `def stage(c): p = d / "c.yml"; p.write_text(yaml.dump(c)); return p`."""
+    if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Name):
+        return False
+    return any(_writes_and_returns(f, context) for f in _functions_named(value.func.value, context))
+
+
+def _writes_and_returns(function: cst.FunctionDef, context: FileContext) -> bool:
+    key = ("integrity_writes_returns", id(function))
+    cached = context.memo.get(key)
+    if isinstance(cached, bool):
+        return cached
+    handles: dict[str, str] = {}
+    written: set[str] = set()
+    found = False
+    for node in descendants(function.body, stop_at=_OWN_BODY_STOP):
+        _bind_handle(node, handles, context)
+        if isinstance(node, cst.Call):
+            target = _written_target(node, context)
+            if target is not None:
+                written.add(_target_text(target, handles, context))
+        elif (
+            isinstance(node, cst.Return) and node.value is not None and _code(node.value) in written
+        ):
+            found = True
+            break
+    context.memo[key] = found
+    return found
 
 
 def _bind_handle(node: cst.CSTNode, handles: dict[str, str], context: FileContext) -> None:
@@ -261,6 +298,8 @@ def _opened_path(call: cst.Call) -> str:
 
 
 def _written_target(call: cst.Call, context: FileContext) -> cst.BaseExpression | None:
+    if isinstance(call.func, cst.Attribute) and call.func.attr.value in _PATH_WRITERS:
+        return call.func.value  # `path.write_text(...)` writes `path`
     name = context.imports.call_name(call) or ""
     position = _WRITERS.get(name)
     if (
@@ -289,6 +328,12 @@ def _written_target(call: cst.Call, context: FileContext) -> cst.BaseExpression 
 def _target_text(node: cst.BaseExpression, handles: dict[str, str], context: FileContext) -> str:
     if isinstance(node, cst.Name) and node.value in handles:
         return handles[node.value]
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in _PATH_READERS
+    ):
+        return _code(node.func.value)  # `path.read_text()` reads `path`
     if isinstance(node, cst.Call) and opens_file(node, context):
         return _opened_path(node)
     return _code(node)

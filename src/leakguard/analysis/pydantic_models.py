@@ -649,10 +649,31 @@ def _definitions(context: FileContext) -> tuple[dict[str, Any], dict[str, Tree]]
                 elif isinstance(small, cst.TypeAlias):
                     target, value = small.name, small.value
                 if isinstance(target, cst.Name) and value is not None and _looks_like_type(value):
+                    if _injected_dependency(value, context):
+                        # `CtxDep = Annotated[Ctx, Depends(get_ctx)]`: a handler parameter of
+                        # this type is computed by the server, in this file or any other.
+                        continue
                     tree = type_tree(value, context)
                     if tree["k"] != "any" and tree["k"] != "lit":
                         aliases[target.value] = tree
     return classes, aliases
+
+
+def _injected_dependency(value: cst.BaseExpression, context: FileContext) -> bool:
+    """`Annotated[X, Depends(provider)]` (or `Security(...)`): a value FastAPI computes by
+    calling `provider`, never read from the body. `Depends()` without a provider reads
+    the class's own fields from the query string and stays a type."""
+    if not isinstance(value, cst.Subscript):
+        return False
+    if _short(context.imports.qualify(value.value) or "") != "Annotated":
+        return False
+    return any(
+        isinstance(element.slice, cst.Index)
+        and isinstance(element.slice.value, cst.Call)
+        and element.slice.value.args
+        and _carrier_name(element.slice.value, context) in DEPENDENCY_MARKERS
+        for element in value.slice[1:]
+    )
 
 
 def iter_functions(

@@ -14,7 +14,8 @@ from leakguard.config import RuleSpec
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace, without_arg
 from leakguard.fixes.names import renamed_callee
 from leakguard.rule import LintRule
-from leakguard.triage import TriageTree, calls_resolve_to, calls_resolving_to
+from leakguard.slicing import callee_regions
+from leakguard.triage import TriageTree, calls_resolve_to, calls_resolving_to, enclosing_function
 
 # Loaders that `yaml.safe_load` replaces with a behaviour change (they build Python
 # objects that a safe loader refuses); a custom loader class is left to a human.
@@ -44,11 +45,14 @@ class UnsafeDeserialization(LintRule):
 
     @staticmethod
     def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
-        """The candidate calls: their function is all the rule reads (the round trip
-        is judged in the call's function; safe loader classes are module-level)."""
-        return [
+        """The candidate calls (the round trip is judged in the call's function; safe
+        loader classes are module-level) and the functions of the file those functions
+        call: a helper that writes the file it returns makes a round trip."""
+        calls = [
             *calls_resolving_to(tree, [p for option in _CALL_OPTIONS for p in spec.option(option)])
         ]
+        functions = [f for call in calls if (f := enclosing_function(tree, call)) is not None]
+        return [*calls, *callee_regions(tree, functions, 1)]
 
     def visit_Call(self, node: cst.Call) -> None:
         name = self.context.imports.call_name(node)
