@@ -663,17 +663,26 @@ def _injected_dependency(value: cst.BaseExpression, context: FileContext) -> boo
     """`Annotated[X, Depends(provider)]` (or `Security(...)`): a value FastAPI computes by
     calling `provider`, never read from the body. `Depends()` without a provider reads
     the class's own fields from the query string and stays a type."""
-    if not isinstance(value, cst.Subscript):
+    if not isinstance(value, cst.Subscript) or len(value.slice) < 2:
         return False
     if _short(context.imports.qualify(value.value) or "") != "Annotated":
         return False
-    return any(
-        isinstance(element.slice, cst.Index)
-        and isinstance(element.slice.value, cst.Call)
-        and element.slice.value.args
-        and _carrier_name(element.slice.value, context) in DEPENDENCY_MARKERS
-        for element in value.slice[1:]
-    )
+    first = value.slice[0].slice
+    typed = _code_of(first.value) if isinstance(first, cst.Index) else None
+    for element in value.slice[1:]:
+        call = element.slice.value if isinstance(element.slice, cst.Index) else None
+        if not isinstance(call, cst.Call) or not call.args:
+            continue
+        if _carrier_name(call, context) not in DEPENDENCY_MARKERS:
+            continue
+        # `Annotated[Params, Depends(Params)]`: the class itself is the provider, so its
+        # fields are read from the request like `Depends()`; it stays a type.
+        return _code_of(call.args[0].value) != typed
+    return False
+
+
+def _code_of(node: cst.BaseExpression) -> str:
+    return cst.Module([]).code_for_node(node)
 
 
 def iter_functions(
