@@ -412,9 +412,13 @@ def test_called_mlx_models_by_provenance() -> None:
 SCORING = """\
 import asyncio
 
+import joblib
+
+MODEL = joblib.load("model.joblib")
+
 
 def _predict(rows):
-    return [sum(r) for r in rows]
+    return MODEL.predict(rows)
 
 
 async def predict(rows):
@@ -450,7 +454,7 @@ def test_editing_a_handler_rechecks_the_files_it_reaches_for_lg204(tmp_path: Pat
     (tmp_path / "app" / "api.py").write_text(HANDLER)
     config = make_config(tmp_path, select=["LG204"])
     first = check([tmp_path / "app"], config, jobs=2)
-    assert {(f.path, f.line) for f in first.findings} == {("app/scoring.py", 9)}
+    assert {(f.path, f.line) for f in first.findings} == {("app/scoring.py", 13)}
     [finding] = first.findings
     assert "request handler `score` in api.py" in finding.message
     assert [(r.path, r.line) for r in finding.related] == [("app/api.py", 12)]

@@ -57,6 +57,7 @@ from typing import Any
 import libcst as cst
 
 from leakguard.analysis.imports import ast_import_bindings, dotted_name, matches_any
+from leakguard.analysis.locality import class_facts, function_locality, global_value
 from leakguard.analysis.model_loads import is_model_loader
 from leakguard.analysis.project import (
     FactCollector,
@@ -197,6 +198,10 @@ class FileSummaryCollector:
         self.aliases: dict[str, str] = {}
         self.functions: dict[str, dict[str, Any]] = {}
         self.globals: set[str] = set()  # module-level functions, classes and assigned names
+        # global -> ["def"] (a function or class), ["lit"] (a literal) or the reference of
+        # the call that made it: how a call on it is judged local (`analysis/locality`)
+        self.global_values: dict[str, list[str]] = {}
+        self.unknown_globals: set[str] = set()
         self.instances: dict[str, list[str]] = {}  # global -> reference of its class
         self.model_globals: dict[str, list[Any]] = {}  # global -> provenance
         self.class_models: dict[str, dict[str, list[Any]]] = {}  # Class -> attr -> provenance
@@ -238,9 +243,11 @@ class FileSummaryCollector:
         for statement in _module_statements(tree.body):
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.globals.add(statement.name)
+                self.global_values[statement.name] = ["def"]
                 definitions.append((statement.name, statement, None))
             elif isinstance(statement, ast.ClassDef):
                 self.globals.add(statement.name)
+                self.global_values[statement.name] = ["def"]
                 classes.append(statement)
                 for item in statement.body:
                     if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -260,15 +267,23 @@ class FileSummaryCollector:
                 self._module_assignment(statement)
         for nodes in every:
             self._registry_fill(nodes)
+            for node in nodes:
+                if isinstance(node, ast.Global):  # rebound in a function: unknown
+                    for name in node.names:
+                        self.global_values.pop(name, None)
         for klass in classes:
             self.class_models[klass.name] = self._class_models(klass, own)
         for qualname, function, owner in definitions:
-            summary = _FunctionCollector(self, function, owner, own[id(function)]).run()
-            if len(summary) > 1:  # a function with nothing to tell is left out
-                self.functions[qualname] = summary
+            # Every function, even one with nothing else to tell: a call to it is then
+            # known to be local (`analysis/locality`), not unknown.
+            self.functions[qualname] = _FunctionCollector(
+                self, function, owner, own[id(function)]
+            ).run()
         if not self.functions:
             return None
         facts: dict[str, Any] = {"path": display, "functions": self.functions}
+        if classes:
+            facts["classes"] = {klass.name: class_facts(klass, self) for klass in classes}
         if self.instances:
             facts["instances"] = self.instances
         return facts
@@ -315,6 +330,14 @@ class FileSummaryCollector:
                 continue
             self.globals.add(target.id)
             value = node.value
+            made = global_value(value, self)
+            if self.global_values.get(target.id, made) != made:
+                made = None  # rebound to something else: unknown
+            if made is None:
+                self.unknown_globals.add(target.id)
+                self.global_values.pop(target.id, None)
+            elif target.id not in self.unknown_globals:
+                self.global_values[target.id] = made
             provenance = self.provenance(value, {}) if value is not None else None
             if provenance is not None:
                 self.model_globals[target.id] = provenance
@@ -522,6 +545,7 @@ class _FunctionCollector:
             summary["methods"] = self.methods
         if self.returns:
             summary["returns"] = self.returns
+        summary.update(function_locality(self.file, function, self.owner, self.receiver))
         return summary
 
     def _bindings(self, nodes: list[ast.AST]) -> None:
@@ -977,6 +1001,7 @@ class SummaryIndex:
 
     functions: dict[str, _Function] = field(default_factory=dict)
     instances: dict[str, Mapping[str, list[str]]] = field(default_factory=dict)
+    classes: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # module -> Class -> facts
     _suffixes: dict[str, str] = field(default_factory=dict)
     _memo: dict[Any, Any] = field(default_factory=dict)
 
@@ -991,6 +1016,7 @@ class SummaryIndex:
                 fid = f"{module}:{qualname}"
                 index.functions[fid] = _Function(fid, module, qualname, path, raw)
             index.instances[module] = value.get("instances", {})
+            index.classes[module] = value.get("classes", {})
             parts = module.split(".")
             for start in range(len(parts)):
                 suffix = ".".join(parts[start:])

@@ -3,9 +3,11 @@ timeout around them. A request path starts at a request handler of the same file
 (`analysis/request_paths`) or of another file of the run (the function summaries' call
 graph, `max_call_depth` calls deep); a call its caller bounds with a timeout is not followed.
 
-Not reported: offloading a method of a local file the function opened itself
-(`await asyncio.to_thread(f.write, chunk)`): bounded local I/O that waits on no peer and
-runs no model, where a timeout would only abandon a half-written file.
+Not reported: offloading a callable proven to do only local, bounded work
+(`analysis/locality`: parsing a YAML file, listing a directory, hashing a file, a
+function of the run that does only such work, a method of a local file the function
+opened itself): it waits on no peer and runs no model, so a timeout would free nothing
+(the thread runs on) and the work ends by itself.
 """
 
 from __future__ import annotations
@@ -23,13 +25,16 @@ from leakguard.analysis.asyncio_facts import (
     offload_call,
 )
 from leakguard.analysis.files import file_handles
+from leakguard.analysis.imports import matches_any
+from leakguard.analysis.locality import LOCAL_CALLS, reference_local
 from leakguard.analysis.request_paths import qualified_name, request_path_regions, request_paths
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
-from leakguard.analysis.summaries import summary_index
+from leakguard.analysis.summaries import clamp_depth, cst_reference, summary_index
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.finding import Related
 from leakguard.rule import LintRule
+from leakguard.slicing import callee_regions
 from leakguard.triage import TriageTree, enclosing_functions, last_names
 
 _OFFLOAD_NAMES = frozenset({"run_in_executor", "to_thread", "run_sync", "run_in_threadpool"})
@@ -67,7 +72,10 @@ class OffloadWithoutTimeout(LintRule):
             call for call in tree.of(ast.Call) if last_names(tree, call.func) & _OFFLOAD_NAMES
         ]
         functions = enclosing_functions(tree, offloads)
-        return request_path_regions(tree, functions, int(spec.option("max_call_depth")))
+        found = request_path_regions(tree, functions, int(spec.option("max_call_depth")))
+        # The functions of the file an offload hands over: their names must resolve
+        # (`cst_reference`) to judge whether they do only local work.
+        return [*found, *callee_regions(tree, offloads)] if found else []
 
     @cached_property
     def _extra_timeouts(self) -> frozenset[str]:
@@ -89,6 +97,8 @@ class OffloadWithoutTimeout(LintRule):
         function = coroutine_of(self.context)
         if function is None or _local_file_io(offload.target, function, self.context):
             return
+        if self._proven_local(offload.target):
+            return
         extra = self._extra_timeouts
         paths = request_paths(
             self.context,
@@ -103,6 +113,49 @@ class OffloadWithoutTimeout(LintRule):
         if where is None or _timed(node, function, self.context, self._extra_timeouts):
             return
         self.report(node, call=offload.name, where=where, related=related)
+
+    @cached_property
+    def _local_calls(self) -> tuple[str, ...]:
+        return tuple(str(name) for name in self.option("local_calls"))
+
+    def _proven_local(self, target: cst.BaseExpression | None) -> bool:
+        """The offloaded callable does only local, bounded work (`analysis/locality`):
+        a known-local function, a function or method of the run proven local, a
+        `functools.partial` of one, or a lambda whose every call is one."""
+        if isinstance(target, cst.Call):
+            if self.context.imports.call_name(target) != "functools.partial" or not target.args:
+                return False
+            return self._proven_local(target.args[0].value)
+        if isinstance(target, cst.Lambda):
+            # every call in it is local; a method of a call's value (`Path(p).read_text()`)
+            # is judged with that call, as `analysis/locality` does
+            return all(
+                (isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Call))
+                or self._proven_local(call.func)
+                for call in _calls_in(target.body)
+            )
+        if not isinstance(target, (cst.Name, cst.Attribute)):
+            return False
+        reference = cst_reference(target, self.context) or self._instance_method(target)
+        if reference is None:
+            return False
+        index = summary_index(self.context)
+        if index is None:
+            names = LOCAL_CALLS + self._local_calls
+            return reference[0] == "q" and matches_any(reference[1], names)
+        depth = clamp_depth(int(self.option("local_call_depth")))
+        return reference_local(index, self.context.module_name, reference, self._local_calls, depth)
+
+    def _instance_method(self, target: cst.BaseExpression) -> list[str] | None:
+        """`PasswordHasher().hash`: the method of a class instantiated in place, by the
+        class's qualified name (`argon2.PasswordHasher.hash`), as `analysis/locality`
+        judges it in the run's functions."""
+        if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Call)):
+            return None
+        made = self.context.imports.call_name(target.value)
+        if made is None or not made.rsplit(".", 1)[-1][:1].isupper():
+            return None
+        return ["q", f"{made}.{target.attr.value}"]
 
     def _reached_from_other_file(
         self, function: cst.FunctionDef
@@ -143,6 +196,18 @@ class OffloadWithoutTimeout(LintRule):
                 and self.context.imports.call_name(outer) in _AWAITED_WRAPPERS
             )
         return False
+
+
+def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    """Every call in `node` (nested lambdas included)."""
+    found: list[cst.Call] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Call):
+            found.append(current)
+        stack.extend(current.children)
+    return found
 
 
 def _local_file_io(
