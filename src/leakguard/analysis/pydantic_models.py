@@ -969,10 +969,10 @@ def _fetched_locals(function: cst.FunctionDef, context: FileContext) -> frozense
     calling a function or a module's client (`body = await _call(request, worker)`,
     `_, body = await request_to_worker(...)`, `for body in await gather(...)`: a worker's
     or upstream's response), never something handed in (a parameter, its attributes or
-    methods) nor read from the request (`body = await request.body()`). Such a `body` is a
-    response, whatever its name."""
-    handed = {p.name.value for p in handler_params(function)} - {"self", "cls"}
-    handed |= request_data_names(function, context)
+    methods, a transform of it: `gzip.decompress(payload)`) nor read from the request
+    (`body = await request.body()`). Such a `body` is a response, whatever its name."""
+    params = {p.name.value for p in handler_params(function)} - {"self", "cls"}
+    handed = request_data_names(function, context) | params
     bindings: dict[str, list[bool]] = {}
     loops: list[tuple[cst.BaseAssignTargetExpression, cst.BaseExpression]] = []
     for node in descendants(function.body, stop_at=SCOPE_NODES):
@@ -1009,10 +1009,15 @@ def _bound_names(target: cst.BaseExpression) -> list[str]:
     return []
 
 
-def _fetched(value: cst.BaseExpression, handed: set[str] | frozenset[str]) -> bool:
+def _fetched(value: cst.BaseExpression, handed: frozenset[str]) -> bool:
+    awaited = isinstance(value, cst.Await)
     if isinstance(value, cst.Await):
         value = value.expression
     if not isinstance(value, cst.Call):
+        return False
+    if not awaited and any(_mentions_request(a.value, handed) for a in value.args):
+        # `body = gzip.decompress(payload)`: a transform of what was handed in, not a
+        # response (a fetch is awaited I/O: `await _call(request, worker)`).
         return False
     root: cst.BaseExpression = value.func
     while isinstance(root, (cst.Attribute, cst.Call, cst.Subscript)):
