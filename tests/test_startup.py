@@ -328,3 +328,12 @@ def test_the_entry_point_collects_garbage_while_it_runs() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert json.loads(done.stdout) == [0, [True], True, True]
+
+
+def test_the_configuration_pickles(tmp_path: Path) -> None:
+    """Where worker processes are spawned rather than forked (macOS, Windows; Linux from
+    Python 3.14) the configuration reaches them pickled: its defaults must pickle."""
+    import pickle
+
+    config = make_config(tmp_path)
+    assert pickle.loads(pickle.dumps(config)) == config

@@ -15,7 +15,6 @@ import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from leakguard.finding import Severity
@@ -84,8 +83,10 @@ class ConfigError(Exception):
 # copy): a warm run imports this module, and `dataclasses` with the `exec` that makes
 # each class's methods cost a fifth of such a run (`leakguard.finding`).
 
-# The default of a mapping field: one shared empty mapping, which nobody can change.
-_NO_ENTRIES: Mapping[str, Any] = MappingProxyType({})
+# The default of a mapping field: one shared empty dict, read-only by its type. Not a
+# `MappingProxyType`: that cannot be pickled, and the configuration is pickled to the
+# worker processes wherever they are spawned (macOS, Windows; Linux from Python 3.14).
+_NO_ENTRIES: Mapping[str, Any] = {}
 
 
 class RuleSpec(NamedTuple):
