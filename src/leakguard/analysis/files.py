@@ -5,9 +5,9 @@ function binds to them (`with open(path, "wb") as f`, `f = path.open()`,
 Work on such a handle (`f.write(chunk)`, `f.read(n)`) is bounded local I/O: it neither
 waits on a peer nor runs model code.
 
-`in_memory_buffer(value, scope, context)`: `value` is an `io.BytesIO`/`io.StringIO`
-over bytes already in memory (directly or through a local of `scope` only bound to
-one): no file, no path.
+`in_memory_buffer(value, function, context)`: `value` is an `io.BytesIO`/`io.StringIO`
+over bytes the function is handed as a parameter (directly or through a local only
+bound to one): no file, no path of its own.
 
 `io_offloaded(call, function, context)`: the file `call` opens is bound to a name whose
 every read in `function` hands the file (or one of its methods) to a worker thread, so
@@ -19,6 +19,7 @@ from __future__ import annotations
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import offload_call
+from leakguard.analysis.scopes import function_scope
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants, walk
 
@@ -133,15 +134,28 @@ _BUFFERS = frozenset({"io.BytesIO", "io.StringIO"})
 
 
 def in_memory_buffer(value: cst.BaseExpression, scope: cst.CSTNode, context: FileContext) -> bool:
-    """`io.BytesIO(data)`, or a local of `scope` every binding of which is one, where
-    `data` is not read from a file in `scope` (`io.BytesIO(path.read_bytes())` is the
-    file's content)."""
+    """`io.BytesIO(payload)`, or a local of the function `scope` every binding of which is
+    one, where `payload` is a parameter the function never rebinds: bytes its caller
+    holds (an IPC payload, an archive member). Bytes the function obtains itself (a
+    download's `response.content`, a file's `read_bytes()`) keep their source's finding."""
+    if not isinstance(scope, cst.FunctionDef):
+        return False
+    own = function_scope(scope, context)
+    handed = set(own.params) - own.locals
+    return _buffer_over(value, scope.body, handed, context)
+
+
+def _buffer_over(
+    value: cst.BaseExpression, body: cst.CSTNode, handed: set[str], context: FileContext
+) -> bool:
     if isinstance(value, cst.Name):
-        values = _bindings(value.value, scope)
-        return bool(values) and all(in_memory_buffer(v, scope, context) for v in values)
+        values = _bindings(value.value, body)
+        return bool(values) and all(_buffer_over(v, body, handed, context) for v in values)
     if not isinstance(value, cst.Call) or context.imports.call_name(value) not in _BUFFERS:
         return False
-    return not any(_reads_file(arg.value, scope, context) for arg in value.args)
+    return bool(value.args) and all(
+        isinstance(arg.value, cst.Name) and arg.value.value in handed for arg in value.args
+    )
 
 
 def _bindings(name: str, scope: cst.CSTNode) -> list[cst.BaseExpression]:
@@ -152,19 +166,3 @@ def _bindings(name: str, scope: cst.CSTNode) -> list[cst.BaseExpression]:
         and bound[0] == name
         and not isinstance(bound[1], cst.Name)  # `a = b`: not followed
     ]
-
-
-def _reads_file(value: cst.BaseExpression, scope: cst.CSTNode, context: FileContext) -> bool:
-    """`value` (or a local it names) reads a file: `open(...)`, `.read()`, `.read_bytes()`."""
-    if isinstance(value, cst.Name):
-        return any(_reads_file(v, scope, context) for v in _bindings(value.value, scope))
-    for node in [value, *descendants(value)]:
-        if isinstance(node, cst.Call) and (
-            opens_file(node, context)
-            or (
-                isinstance(node.func, cst.Attribute)
-                and node.func.attr.value in ("read", "read_bytes", "readall")
-            )
-        ):
-            return True
-    return False

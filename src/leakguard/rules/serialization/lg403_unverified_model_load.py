@@ -89,9 +89,8 @@ class UnverifiedModelLoad(LintRule):
             return
         if from_command_line(source, scope, self.context):
             return  # the operator's own file, named on the command line
-        body = scope.body if isinstance(scope, cst.FunctionDef) else scope
-        if in_memory_buffer(source, body, self.context):
-            return  # bytes already in memory: no file or path to verify (LG401's part)
+        if in_memory_buffer(source, scope, self.context):
+            return  # bytes handed over in memory: no file or path to verify (LG401's part)
         self.report(node, call=name, source=self._shown(source), scope=self._scope_label(scope))
 
     def _model_context(self, source: cst.BaseExpression) -> bool:
