@@ -75,10 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"leakguard {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    fast = _BuildFormatter
-    run = commands.add_parser(
-        "check", help="check files and directories (default: .)", formatter_class=fast
-    )
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, formatter_class=_BuildFormatter)
+
+    run = command("check", "check files and directories (default: .)")
     run.add_argument("paths", nargs="*", type=Path, help="files or directories")
     formats = ["text", "concise", "json", "sarif", "github"]
     run.add_argument(
@@ -163,20 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
         "per-file ignores and output",
     )
 
-    rules = commands.add_parser("rules", help="list all rules", formatter_class=fast)
+    rules = command("rules", "list all rules")
     rules.add_argument("--format", choices=["text", "json", "markdown"], default="text")
 
-    server = commands.add_parser(
-        "server",
-        help="run the language server over stdio (needs `leakguard[server]`)",
-        formatter_class=fast,
-    )
+    command("server", "run the language server over stdio (needs `leakguard[server]`)")
 
-    explain = commands.add_parser(
-        "explain", help="show a rule's documentation", formatter_class=fast
-    )
+    explain = command("explain", "show a rule's documentation")
     explain.add_argument("rule", help="rule code, e.g. LG101, or rule name")
-    for each in (parser, run, rules, server, explain):
+    # Help and usage are formatted by argparse's own formatter, at the terminal's width.
+    for each in (parser, *commands.choices.values()):
         each.formatter_class = argparse.HelpFormatter
     return parser
 
