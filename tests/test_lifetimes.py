@@ -80,11 +80,43 @@ def test_records_where_constructions_go() -> None:
     assert facts["made"] == {"pkg.gate.Gate": ["app.views.factory"]}
 
 
-def test_factory_used_by_another_file_is_not_followed() -> None:
-    source = "from app.views import make_gate\n\ndef f(u):\n    return make_gate(u)\n"
+def test_factory_of_another_file_records_where_its_results_go() -> None:
+    source = (
+        "from app.views import make_gate\n"
+        "from app.rows import keep\n"
+        "import json\n"
+        "def f(u):\n"
+        "    return make_gate(u)\n"
+        "def g(u, rows):\n"
+        "    return keep(rows, gate=make_gate(u), make=lambda: make_gate(u))\n"
+        "def h(u):\n"
+        "    return json.dumps(make_gate(u).allows(1))\n"
+    )
     facts = collect_source(source, "app/other.py")
     assert facts is not None
-    assert facts["used"] == ["app.views.make_gate"]
+    assert facts["used"] == ["app.rows.keep", "app.views.make_gate", "json.dumps"]
+    assert facts["results"] == {
+        "app.rows.keep": ["?app.other.g"],
+        "app.views.make_gate": ["?app.other.f", "~()app.rows.keep#make", "~>app.rows.keep#gate"],
+    }
+    # `json` is no package of the run: its functions get no record.
+    assert "json.dumps" not in facts["results"]
+    assert facts["params"]["app.other.g"]["rows"] == ["~>app.rows.keep#0"]
+
+
+def test_parameters_record_what_they_keep() -> None:
+    source = (
+        "_SEEN = []\n"
+        "def keep(rows, gate, make):\n"
+        "    made = make()\n"
+        "    _SEEN.append(made)\n"
+        "    return [r for r in rows if gate.allows(r)]\n"
+    )
+    facts = collect_source(source, "app/rows.py")
+    assert facts is not None
+    fates = facts["params"]["app.rows.keep"]
+    assert fates["gate"] == fates["1"] == []
+    assert fates["()make"] == fates["()2"] == "!"
 
 
 def test_memo_of_instances_built_per_call_in_another_file_is_silent(tmp_path: Path) -> None:
@@ -100,6 +132,36 @@ def test_instance_kept_in_a_global_elsewhere_reports_again_through_the_cache(
     (package / "views.py").write_text(VIEWS + KEPT)
     assert _lines(tmp_path) == [("gate.py", 8)]
     (package / "views.py").write_text(VIEWS)
+    assert _lines(tmp_path) == []
+
+
+HELPERS = """\
+_SEEN = []
+
+
+def check(gate, rows):
+    return [row for row in rows if gate.allows(row)]
+"""
+
+CHECKED = """\
+from .auth.gate import Gate
+from .helpers import check
+
+
+def visible(user, rows):
+    return check(Gate(user.grants), rows)
+"""
+
+
+def test_argument_kept_by_another_files_function_reports_again_through_the_cache(
+    tmp_path: Path,
+) -> None:
+    package = _project(tmp_path, CHECKED)
+    (package / "helpers.py").write_text(HELPERS)
+    assert _lines(tmp_path) == []
+    (package / "helpers.py").write_text(HELPERS + "    _SEEN.append(gate)\n")
+    assert _lines(tmp_path) == [("gate.py", 8)]
+    (package / "helpers.py").write_text(HELPERS)
     assert _lines(tmp_path) == []
 
 

@@ -16,31 +16,50 @@ A small escape analysis on `ast`, per function, follows each value a constructio
 - method calls on the object, attribute writes into it, comparisons, truth tests and
   f-strings keep it in the call; an element read out of the object is another value;
 - a closure (lambda or nested `def`) that uses the name has the closure's own fate;
-- returned from a module-level function of the same file: the value goes wherever that
-  function's calls in the file put theirs, provided no other file of the run imports or
-  calls the function (its callers are then all seen) and the file calls it at least once;
-- passed to a module-level function of the same file as argument `i` or keyword `k`: the
-  fate of that parameter inside the function, for the object and for a container of it;
+- returned from a module-level function: the value goes wherever that function's calls
+  put theirs, in its own file and in every other file of the run that calls it (each
+  such file records where its calls' results go); at least one call must exist, and a
+  file that names the function without calling it (a re-export, a callback) keeps it;
+- passed to a module-level function of the same file or of another module of the run as
+  argument `i` or keyword `k`: the fate of that parameter inside the function (for a
+  container of it: same file only); an undecorated function only (a decorator such as
+  `lru_cache` may keep its arguments);
+- returned by a lambda handed to such a function (`make=lambda ws: build(ws)`): where
+  that function puts what calling the parameter returns (any other use of the
+  parameter hands the callable on: kept);
+- stored in Flask's `g` or in `request.state` of a request parameter (annotated
+  `Request`, or an unannotated `request`; not `request.app.state`): gone with the request;
+- `getattr(obj, "name")` reads as `obj.name`; `setattr(obj, ...)` writes into `obj`;
+- the class itself used as a value (`{"vllm": VLLMSelector}` in a function): an element
+  read out of the map is the class again, a static or class method called on it makes no
+  instance, and calling it makes one whose fate is followed;
 - anything else (a module global, `self.x` or any attribute, a class body, a module-level
-  call, `yield`, `*args`, an argument to a method or to another file's function, the
-  class handed on as a value (`factory=Cls`, `partial(Cls)`)) may outlive the call.
+  call, `yield`, `*args`, an argument to a method or to code outside the run, the class
+  returned or passed on as a value (`factory=Cls`, `partial(Cls)`)) may outlive the call.
 
 The class side (recorded by the file that defines it): no method stores or hands on
-`self` (a registry of its instances, a bound method given as a callback, `return self`
-outside `__enter__`); no `cls(...)`/`type(self)(...)` construction; no metaclass, no
-decorator but `dataclass`; its bases are the run's own classes with the same property (or
-`object`, `ABC`, `Generic`, `Protocol`); no class of the run subclasses it.
+`self` (a registry of its instances, a bound method given as a callback to anything but
+a function of the run that only calls it, `return self` outside `__enter__`); no
+`cls(...)`/`type(self)(...)` construction; no metaclass, no decorator but `dataclass`; its
+bases are the run's own classes with the same property (or `object`, `ABC`, `Generic`,
+`Protocol`); no class of the run subclasses it.
 
-Limits (each keeps the finding, never silences it): constructions through `getattr` or a
-class stored in a registry, methods returning values made inside them (their callers'
-receivers are not resolved), factories called from other files, values kept as `self.x`
-of another object (however short-lived that object is), code outside the run (a library's
-public API called by its users) and test modules (not deployed) are not followed.
+Limits (each keeps the finding, never silences it): constructions through a name a
+package's `__init__` re-exports are not matched to the class (nor subclasses written so),
+methods returning values made inside them (their callers' receivers are not resolved),
+bound methods passed to the object's own methods, values kept as `self.x` of another
+object (however short-lived that object is), code outside the run (a library's public
+API called by its users; "the run's" packages are those named by the calling file's own
+module path) and test modules (not deployed) are not followed.
 
-Per file: {"made": {class key: "!" (an instance may outlive its call) or [functions of the
-file no other file may use]}, "selfs": {class key: [[base keys], [such functions]]} for
-classes whose methods keep no `self`, "bases": [class keys the file subclasses], "used":
-[functions the file imports or calls from other modules; `module.*` for a star import]}.
+Per file: {"made": {class key: "!" (an instance may outlive its call) or [needs]},
+"selfs": {class key: [[base keys], [needs]]} for classes whose methods keep no `self`,
+"bases": [class keys the file subclasses], "used": [functions the file imports or calls
+from other modules; `module.*` for a star import], "results": {another module's function:
+"!" or [needs] of its calls' results here}, "params": {function of the file: {position,
+keyword, or `()` + either for what calling it returns: "!" or [needs]}}. A need is a
+function of the file whose other callers the run must check (`?` first: the file does
+not call it), or an edge into another module's function (`~>f#p`, `~()f#p`).
 """
 
 from __future__ import annotations
@@ -67,6 +86,15 @@ KEPT = "!"
 _RETURNED = "<-"
 _PASSED = "->"
 _PASSED_IN_CONTAINER = "=>"
+# Edges the run resolves from other files' facts: passed to parameter `param` of another
+# module's function (`~>module.function#param`), returned from a function no call of its
+# own file uses (`?module.function`: other files must call it).
+_EXTERNAL = "~>"
+_UNCALLED = "?"
+# What calling a parameter returns: `()name#param` (a function of the file),
+# `~()module.function#param` (another module's).
+_CALLED = "()"
+_EXTERNAL_CALLED = "~()"
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -129,6 +157,8 @@ _NEW_CONTAINERS = frozenset(
 )
 # Namespaces that live for one request (Flask's and Quart's application-context `g`).
 _REQUEST_SCOPED = frozenset({"flask.g", "quart.g"})
+# Request types whose `.state` lives for one request (Starlette's, which FastAPI re-exports).
+_REQUEST_TYPES = frozenset({"Request", "HTTPConnection", "WebSocket"})
 _HARMLESS_BASES = frozenset(
     {"object", "abc.ABC", "typing.Generic", "typing.Protocol", "typing_extensions.Protocol"}
 )
@@ -151,9 +181,20 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
         return None  # a test's instances do not live in the service
     facts = _FileFacts(tree, module_name_for(display))
     facts.run()
-    if not (facts.made or facts.selfs or facts.bases or facts.used):
+    if not (facts.made or facts.selfs or facts.bases or facts.used or facts.params):
         return None
     return {
+        "results": {
+            key: KEPT if needs is None else sorted(needs)
+            for key, needs in sorted(facts.results.items())
+        },
+        "params": {
+            function: {
+                param: KEPT if needs is None else sorted(needs)
+                for param, needs in sorted(fates.items())
+            }
+            for function, fates in sorted(facts.params.items())
+        },
         "made": {
             key: KEPT if needs is None else sorted(needs)
             for key, needs in sorted(facts.made.items())
@@ -193,6 +234,10 @@ class _FileFacts:
         self.selfs: dict[str, tuple[set[str], set[str]]] = {}
         self.bases: set[str] = set()
         self.used: set[str] = set()
+        # Other files' functions this file calls: where the results go (None: may outlive
+        # the call), and the fates of this file's functions' parameters.
+        self.results: dict[str, set[str] | None] = {}
+        self.params: dict[str, dict[str, set[str] | None]] = {}
         self._resolved: dict[str, set[str] | None] = {}
         self._resolving: set[str] = set()
 
@@ -203,6 +248,43 @@ class _FileFacts:
         for statement in self.tree.body:
             if isinstance(statement, ast.ClassDef):
                 self._class(statement)
+        for name in self.used:
+            if self._in_run(name):
+                self.results.setdefault(name, None)  # imported, not called: handed on
+        for function in self.functions.values():
+            self._parameters(function)
+
+    def _in_run(self, qualified: str) -> bool:
+        """`qualified` may name a module of the run: its package is one this file's module
+        path names (other packages' functions are not the run's and are never asked)."""
+        return qualified.split(".", 1)[0] in self.module.split(".")
+
+    def _parameters(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        """Where each parameter's value goes, by position and by keyword, for other files
+        that pass their values in (`->module.function#param`). A decorated function may
+        be wrapped by something that keeps its arguments (`lru_cache`): not recorded."""
+        if function.decorator_list:
+            return
+        args = function.args
+        positional = [a.arg for a in [*args.posonlyargs, *args.args]]
+        fates: dict[str, set[str] | None] = {}
+        for position, name in enumerate(positional):
+            fates[str(position)] = fates[name] = self.resolve(
+                _Flow(self, function).uses(name, container=False)
+            )
+        for keyword in args.kwonlyargs:
+            fates[keyword.arg] = self.resolve(
+                _Flow(self, function).uses(keyword.arg, container=False)
+            )
+        for param in list(fates):
+            parameter = self.parameter(function, param)
+            if parameter is not None:
+                fates[_CALLED + param] = self.resolve(self.called_results(function, parameter))
+        for name in [a.arg for a in args.posonlyargs]:
+            fates.pop(name, None)  # positional only: no keyword reaches it
+            fates.pop(_CALLED + name, None)
+        if fates:
+            self.params[f"{self.module}.{function.name}"] = fates
 
     def _index(self) -> None:
         parents = self.parents
@@ -311,6 +393,15 @@ class _FileFacts:
             elif alias.name[:1].islower() or alias.name[:1] == "_":
                 self.used.add(self.imports.qualify(alias.asname or alias.name) or alias.name)
 
+    def other_function(self, func: ast.expr) -> str | None:
+        """The qualified name of a function of another module of the run that `func` (a
+        call's callee) names, else None."""
+        key = self._key(func)
+        if key is None or key.startswith(f"{self.module}.") or not self._in_run(key):
+            return None
+        last = key.rsplit(".", 1)[-1]
+        return key if last[:1].islower() or last[:1] == "_" else None
+
     def _key(self, expr: ast.expr) -> str | None:
         written = dotted(expr)
         if written is None:
@@ -346,6 +437,10 @@ class _FileFacts:
         if not last[:1].isupper():
             if "." in written:
                 self.used.add(key)
+            if self._in_run(key) and key in self.used:
+                needs = None if call is None else self.resolve(self.call_fates(call))
+                known = self.results.get(key, set())
+                self.results[key] = None if needs is None or known is None else known | needs
             return
         if call is not None:
             fates = self.call_fates(call)
@@ -353,13 +448,75 @@ class _FileFacts:
             known = self.made.get(key, set())
             self.made[key] = None if needs is None or known is None else known | needs
         elif not _inspected_only(node, parent, self.parents):
-            self.made[key] = None
+            # The class as a value (`{"vllm": VLLMSelector}`): where it is called.
+            scope = self.scope_of(node)
+            needs = None
+            if isinstance(scope, _FUNCTIONS):
+                needs = self.resolve(_Flow(self, scope, klass=True).value(node, container=False))
+            known = self.made.get(key, set())
+            self.made[key] = None if needs is None or known is None else known | needs
 
     def call_fates(self, call: ast.Call) -> set[str]:
         scope = self.scope_of(call)
+        if isinstance(scope, ast.Lambda) and scope.body is call:
+            return self.lambda_results(scope)
         if not isinstance(scope, _FUNCTIONS):
             return {KEPT}  # module level, a class body, a lambda's result
         return _Flow(self, scope).value(call, container=False)
+
+    def lambda_results(self, lam: ast.Lambda) -> set[str]:
+        """Where the values a lambda returns go: a lambda handed as an argument to a
+        function of the file or of another module (`make=lambda xs: build(xs)`) returns
+        them where that function calls its parameter (`()f#p`, `~()module.f#p`).
+        Anywhere else: kept."""
+        parent = self.parents.get(id(lam))
+        keyword = None
+        if isinstance(parent, ast.keyword) and parent.arg is not None:
+            keyword, parent = parent.arg, self.parents.get(id(parent))
+        if not isinstance(parent, ast.Call) or lam is parent.func:
+            return {KEPT}
+        if keyword is None:
+            if lam not in parent.args or any(isinstance(a, ast.Starred) for a in parent.args):
+                return {KEPT}
+            keyword = str(parent.args.index(lam))
+        func = parent.func
+        if isinstance(func, ast.Name) and func.id in self.functions:
+            return {f"{_CALLED}{func.id}#{keyword}"}
+        target = self.other_function(func)
+        return {KEPT} if target is None else {f"{_EXTERNAL_CALLED}{target}#{keyword}"}
+
+    def called_results(
+        self, function: ast.FunctionDef | ast.AsyncFunctionDef, name: str
+    ) -> set[str]:
+        """Where the values go that calling parameter `name` returns in `function`; any use
+        of the parameter but a call in the function's own body or a comparison (`is None`)
+        hands the callable on: kept."""
+        fates: set[str] = set()
+        scopes: list[ast.AST] = [function]
+        while scopes:
+            scope = scopes.pop()
+            for use in self.loads.get((id(scope), name), ()):
+                parent = self.parents.get(id(use))
+                if isinstance(parent, ast.Compare):
+                    continue
+                if scope is not function or not (
+                    isinstance(parent, ast.Call) and parent.func is use
+                ):
+                    return {KEPT}
+                fates |= _Flow(self, function).value(parent, container=False)
+            scopes.extend(self.nested[id(scope)])
+        return fates
+
+    def parameter(self, function: ast.FunctionDef | ast.AsyncFunctionDef, param: str) -> str | None:
+        """The name of the parameter a call's argument `param` (a position or a keyword)
+        binds; None for `*args` and `**kwargs`."""
+        args = function.args
+        positional = [a.arg for a in [*args.posonlyargs, *args.args]]
+        if param.isdigit():
+            index = int(param)
+            return positional[index] if index < len(positional) else None
+        names = positional[len(args.posonlyargs) :] + [a.arg for a in args.kwonlyargs]
+        return param if param in names else None
 
     def resolve(self, fates: set[str]) -> set[str] | None:
         """None: the value may outlive its call; else the file's functions whose callers
@@ -367,6 +524,9 @@ class _FileFacts:
         needs: set[str] = set()
         for fate in fates:
             if fate == LOCAL:
+                continue
+            if fate.startswith((_EXTERNAL, _EXTERNAL_CALLED)):
+                needs.add(fate)  # another file's function: the run resolves it
                 continue
             if fate == KEPT or fate in self._resolving or len(self._resolving) > _DEEPEST:
                 return None  # kept, a cycle, or a chain too long to follow: keep reporting
@@ -410,8 +570,12 @@ class _FileFacts:
         if fate.startswith(_RETURNED):
             name = fate[len(_RETURNED) :]
             calls = self._method_calls(name) if "." in name else self.calls_of.get(name, [])
-            if not calls or name in self.referenced:
-                return None  # never called here, or handed on: its callers are not seen
+            if name in self.referenced:
+                return None  # handed on: its callers are not seen
+            if not calls:
+                # A private method never called, or a function only other files may call:
+                # the run must show at least one caller (`_UNCALLED`).
+                return None if "." in name else {f"{_UNCALLED}{self.module}.{name}"}
             fates: set[str] = set()
             for call in calls:
                 fates |= self.call_fates(call)
@@ -419,19 +583,15 @@ class _FileFacts:
             if needs is None or "." in name:
                 return needs
             return needs | {f"{self.module}.{name}"}
+        called = fate.startswith(_CALLED)
         container = fate.startswith(_PASSED_IN_CONTAINER)
         name, _, param = fate[len(_PASSED) :].partition("#")
         function = self.functions[name]
-        args = function.args
-        positional = [a.arg for a in [*args.posonlyargs, *args.args]]
-        if param.isdigit():
-            index = int(param)
-            parameter = positional[index] if index < len(positional) else None
-        else:
-            names = positional[len(args.posonlyargs) :] + [a.arg for a in args.kwonlyargs]
-            parameter = param if param in names else None
-        if parameter is None:
-            return None  # into `*args` or `**kwargs`
+        parameter = self.parameter(function, param)
+        if parameter is None or (called and function.decorator_list):
+            return None  # into `*args` or `**kwargs`, or through a decorator
+        if called:
+            return self.resolve(self.called_results(function, parameter))
         return self.resolve(_Flow(self, function).uses(parameter, container))
 
     # -- classes ---------------------------------------------------------------------------
@@ -480,6 +640,8 @@ class _Flow:
     function: ast.FunctionDef | ast.AsyncFunctionDef
     # Tracking `self`: method names whose unbound attribute load is a bound method.
     bound: frozenset[str] | None = None
+    # Tracking a class handed on as a value (`{"a": ClsA}`): where it is called.
+    klass: bool = False
     seen: set[tuple[str, bool]] = field(default_factory=set)
     depth: int = 0
 
@@ -545,6 +707,10 @@ class _Flow:
             parent, (ast.Return, ast.Lambda)
         ):
             return {KEPT}  # the closure's own result: its callers are not followed
+        if self.klass:
+            as_class = self._class_value(node, parent, container)
+            if as_class is not None:
+                return as_class
         if isinstance(parent, ast.Expr):
             return {LOCAL}
         if isinstance(parent, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
@@ -623,6 +789,41 @@ class _Flow:
             return {KEPT} if container else {LOCAL}
         return {KEPT}
 
+    def _class_value(self, node: ast.AST, parent: ast.AST, container: bool) -> set[str] | None:
+        """Where a class (or a container of classes) used as a value goes, where that
+        differs from an object: calling it makes an instance, whose fates are followed;
+        an element read out of a container is the class again; a static or class method
+        called on it makes none (the class side vetoes `cls(...)`). Returned, passed on or
+        anything else not followed: kept. None: as for an object."""
+        if isinstance(parent, ast.Call):
+            if parent.func is not node:
+                if isinstance(parent.func, ast.Name) and parent.func.id in _INSPECTING:
+                    return None
+                return {KEPT}
+            if container:
+                return {KEPT}
+            return _Flow(self.facts, self.function).value(parent, container=False)
+        if isinstance(parent, ast.Attribute):
+            if not isinstance(parent.ctx, ast.Load):
+                return {KEPT}  # a class attribute written: other code may read it
+            grand = self.facts.parents.get(id(parent))
+            if not (isinstance(grand, ast.Call) and grand.func is parent):
+                return {KEPT}  # a method or attribute handed on
+            if not container:
+                return {LOCAL}
+            return self.value(grand, container=False) if parent.attr == "get" else {KEPT}
+        if isinstance(parent, ast.Subscript) and parent.value is node:
+            if not isinstance(parent.ctx, ast.Load) or not container:
+                return {KEPT}  # `Cls[int]` is a generic alias that makes instances
+            return self.value(parent, container=False)
+        if isinstance(
+            parent, (ast.Return, ast.keyword, ast.withitem, ast.Await, ast.For, ast.AsyncFor)
+        ):
+            return {KEPT}
+        if isinstance(parent, ast.comprehension):
+            return {KEPT}
+        return None
+
     def _target(self, target: ast.expr, container: bool) -> set[str]:
         if isinstance(target, ast.Name):
             return self._name(target.id, container)
@@ -661,7 +862,45 @@ class _Flow:
         return qualified in _NEW_CONTAINERS
 
     def _request_scoped(self, namespace: ast.expr) -> bool:
-        return self.facts.imports.qualify(dotted(namespace) or "") in _REQUEST_SCOPED
+        """Flask's `g`, or Starlette's `request.state` of a request parameter (not
+        `request.app.state`, which lives as long as the app)."""
+        if self.facts.imports.qualify(dotted(namespace) or "") in _REQUEST_SCOPED:
+            return True
+        if not (
+            isinstance(namespace, ast.Attribute)
+            and namespace.attr == "state"
+            and isinstance(namespace.value, ast.Name)
+        ):
+            return False
+        name = namespace.value.id
+        scope: ast.AST | None = self.function
+        while isinstance(scope, _SCOPES):
+            args = scope.args
+            for parameter in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+                if parameter.arg == name:
+                    return _is_request_parameter(parameter)
+            if name in self.facts.stores[id(scope)]:
+                return False  # a local of that name: not the request
+            scope = self.facts.scope_of(scope)
+        return False
+
+    def _reflective(self, call: ast.Call, node: ast.AST, container: bool) -> set[str]:
+        """`getattr(obj, "name"[, default])` reads an attribute as `obj.name` does;
+        `setattr(obj, name, value)` writes into `obj`. The value handed to `setattr` (or
+        used as a default) goes wherever that object goes: may outlive the call."""
+        args = call.args
+        if call.keywords or not args or args[0] is not node:
+            return {KEPT}
+        if isinstance(call.func, ast.Name) and call.func.id == "setattr":
+            return {LOCAL}
+        attribute = args[1] if len(args) > 1 else None
+        if self.bound is not None and not (
+            isinstance(attribute, ast.Constant) and attribute.value in self.bound
+        ):
+            if isinstance(attribute, ast.Constant) and isinstance(attribute.value, str):
+                return {LOCAL}  # a value the object holds, not a bound method
+            return {KEPT}  # a name chosen at run time may be a method
+        return self.value(call, container)
 
     def _argument(
         self, call: ast.Call, node: ast.AST, container: bool, keyword: str | None = None
@@ -670,6 +909,8 @@ class _Flow:
         if isinstance(func, ast.Name) and func.id not in self.facts.defined:
             if func.id in _INSPECTING and self.facts.imports.qualify(func.id) is None:
                 return {LOCAL}
+            if func.id in ("getattr", "setattr") and self.facts.imports.qualify(func.id) is None:
+                return self._reflective(call, node, container)
             if func.id in _COPYING and self.facts.imports.qualify(func.id) is None:
                 return self.value(call, container=True) if container else {LOCAL}
         if isinstance(func, ast.Attribute) and func.attr in _INSERTING:
@@ -687,9 +928,22 @@ class _Flow:
         else:
             name = keyword
         if not isinstance(func, ast.Name) or func.id not in self.facts.functions:
-            return {KEPT}  # a method, a class, a function of another file: may keep it
+            target = None if container else self.facts.other_function(func)
+            if target is None:
+                return {KEPT}  # a method, a class, code outside the run: may keep it
+            return {f"{_EXTERNAL}{target}#{name}"}
         marker = _PASSED_IN_CONTAINER if container else _PASSED
         return {f"{marker}{func.id}#{name}"}
+
+
+def _is_request_parameter(parameter: ast.arg) -> bool:
+    """A parameter annotated as a Starlette/FastAPI request (`Request`), or an
+    unannotated one named `request`."""
+    annotation = parameter.annotation
+    if annotation is None:
+        return parameter.arg == "request"
+    written = dotted(annotation) or ""
+    return written.rsplit(".", 1)[-1] in _REQUEST_TYPES
 
 
 def _inspected_only(node: ast.expr, parent: ast.AST | None, parents: Mapping[int, ast.AST]) -> bool:
@@ -773,11 +1027,17 @@ class _Lifetimes:
     made: dict[str, frozenset[str] | None]
     selfs: dict[str, tuple[frozenset[str], frozenset[str]]]
     bases: frozenset[str]
-    used: frozenset[str]
+    blocked: frozenset[str]
     stars: frozenset[str]
+    # Per function of the run, what each other file's calls do with its result.
+    results: dict[str, list[frozenset[str] | None]] = field(default_factory=dict)
+    params: dict[str, dict[str, frozenset[str] | None]] = field(default_factory=dict)
     made_index: dict[str, list[str]] = field(default_factory=dict)
     selfs_index: dict[str, list[str]] = field(default_factory=dict)
-    used_index: dict[str, list[str]] = field(default_factory=dict)
+    blocked_index: dict[str, list[str]] = field(default_factory=dict)
+    results_index: dict[str, list[str]] = field(default_factory=dict)
+    params_index: dict[str, list[str]] = field(default_factory=dict)
+    _checked: dict[str, bool] = field(default_factory=dict)
 
     @classmethod
     def build(cls, facts: Mapping[str, Any]) -> _Lifetimes:
@@ -785,6 +1045,9 @@ class _Lifetimes:
         selfs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         bases: set[str] = set()
         used: set[str] = set()
+        blocked: set[str] = set()
+        results: dict[str, list[frozenset[str] | None]] = defaultdict(list)
+        params: dict[str, dict[str, frozenset[str] | None]] = {}
         for fact in facts.values():
             if not isinstance(fact, dict):
                 continue
@@ -795,25 +1058,81 @@ class _Lifetimes:
                 selfs[key] = (frozenset(base_keys), frozenset(needs))
             bases.update(fact.get("bases", ()))
             used.update(fact.get("used", ()))
+            blocked.update(set(fact.get("used", ())) - set(fact.get("results", {})))
+            for key, needs in fact.get("results", {}).items():
+                results[key].append(None if needs == KEPT else frozenset(needs))
+            for key, fates in fact.get("params", {}).items():
+                params[key] = {
+                    p: None if needs == KEPT else frozenset(needs) for p, needs in fates.items()
+                }
         stars = frozenset(u[:-2] for u in used if u.endswith(".*"))
         lifetimes = cls(
             {k: None if v is None else frozenset(v) for k, v in made.items()},
             selfs,
             frozenset(bases),
-            frozenset(u for u in used if not u.endswith("*")),
+            frozenset(u for u in blocked if not u.endswith("*")),
             stars,
+            dict(results),
+            params,
         )
         lifetimes.made_index = _by_last(lifetimes.made)
         lifetimes.selfs_index = _by_last(lifetimes.selfs)
-        lifetimes.used_index = _by_last(dict.fromkeys(lifetimes.used))
+        lifetimes.blocked_index = _by_last(dict.fromkeys(lifetimes.blocked))
+        lifetimes.results_index = _by_last(lifetimes.results)
+        lifetimes.params_index = _by_last(lifetimes.params)
         return lifetimes
 
-    def _is_used(self, function: str) -> bool:
-        """Another file imports or calls `function` (its callers are not all seen)."""
-        module = function.rsplit(".", 1)[0]
-        return any(
-            _names(function, u) for u in self.used_index.get(function.rsplit(".", 1)[-1], ())
-        ) or any(_names(module, star) for star in self.stars)
+    def _holds(self, need: str, stack: tuple[str, ...]) -> bool:
+        """A need of a construction (see `_FileFacts.resolve`) holds across the run: the
+        function's callers in other files use its result in the call too (`?`: and
+        there is one), or another file's function keeps nothing of the parameter."""
+        known = self._checked.get(need)
+        if known is not None:
+            return known
+        if need in stack or len(stack) > _DEEPEST:
+            return False  # a cycle, or a chain too long to follow: keep reporting
+        stack = (*stack, need)
+        if need.startswith((_EXTERNAL, _EXTERNAL_CALLED)):
+            called = need.startswith(_EXTERNAL_CALLED)
+            function, _, param = need[len(_EXTERNAL_CALLED if called else _EXTERNAL) :].partition(
+                "#"
+            )
+            if called:
+                param = _CALLED + param
+            found = [
+                self.params[k]
+                for k in self.params_index.get(function.rsplit(".", 1)[-1], ())
+                if _names(k, function)
+            ]
+            held = len(found) == 1 and self._all_hold(found[0].get(param), stack)
+        else:
+            uncalled = need.startswith(_UNCALLED)
+            function = need.removeprefix(_UNCALLED)
+            module = function.rsplit(".", 1)[0]
+            callers = [
+                needs
+                for k in self.results_index.get(function.rsplit(".", 1)[-1], ())
+                if _names(k, function)
+                for needs in self.results[k]
+            ]
+            held = (
+                not any(_names(module, star) for star in self.stars)
+                and not (uncalled and not callers)
+                and all(self._all_hold(needs, stack) for needs in callers)
+                and not self._is_used_uncalled(function)
+            )
+        if len(stack) == 1:
+            self._checked[need] = held
+        return held
+
+    def _all_hold(self, needs: frozenset[str] | None, stack: tuple[str, ...]) -> bool:
+        return needs is not None and all(self._holds(n, stack) for n in needs)
+
+    def _is_used_uncalled(self, function: str) -> bool:
+        """A file uses `function` and recorded no result for it (a package its module
+        path does not name, `_FileFacts._in_run`): its callers are not all seen."""
+        last = function.rsplit(".", 1)[-1]
+        return any(_names(function, u) for u in self.blocked_index.get(last, ()))
 
     def _self_needs(self, key: str, stack: tuple[str, ...]) -> set[str] | None:
         if key in stack or len(stack) > 8:
@@ -847,7 +1166,7 @@ class _Lifetimes:
         own = self._self_needs(key, ())
         if own is None:
             return False
-        return not any(self._is_used(function) for function in needs | own)
+        return all(self._holds(need, ()) for need in needs | own)
 
 
 def _lifetimes(project: ProjectIndex | None) -> _Lifetimes | None:
