@@ -178,14 +178,15 @@ class FileResult:
         errors: list[FileError] | None = None,
     ) -> FileResult:
         """A copy (of the same class) with these parts changed."""
-        copy = type(self)(
+        return type(self)(
             self.path if path is None else path,
             self.findings if findings is None else findings,
             self.errors if errors is None else errors,
+            self.lines,
+            self.from_cache,
+            self.parsed,
+            self.parsed_lines,
         )
-        copy.lines, copy.from_cache = self.lines, self.from_cache
-        copy.parsed, copy.parsed_lines = self.parsed, self.parsed_lines
-        return copy
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
