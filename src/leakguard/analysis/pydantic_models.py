@@ -667,18 +667,30 @@ def _injected_dependency(value: cst.BaseExpression, context: FileContext) -> boo
         return False
     if _short(context.imports.qualify(value.value) or "") != "Annotated":
         return False
-    first = value.slice[0].slice
-    typed = _code_of(first.value) if isinstance(first, cst.Index) else None
+    typed = _annotated_type(value)
     for element in value.slice[1:]:
         call = element.slice.value if isinstance(element.slice, cst.Index) else None
         if not isinstance(call, cst.Call) or not call.args:
             continue
         if _carrier_name(call, context) not in DEPENDENCY_MARKERS:
             continue
-        # `Annotated[Params, Depends(Params)]`: the class itself is the provider, so its
-        # fields are read from the request like `Depends()`; it stays a type.
-        return _code_of(call.args[0].value) != typed
+        return not _reads_own_fields(call, typed)
     return False
+
+
+def _annotated_type(annotation: cst.BaseExpression) -> cst.BaseExpression:
+    """`Params` in `Annotated[Params, ...]`; any other annotation is its own type."""
+    if isinstance(annotation, cst.Subscript) and isinstance(annotation.slice[0].slice, cst.Index):
+        return annotation.slice[0].slice.value
+    return annotation
+
+
+def _reads_own_fields(dependency: cst.Call, typed: cst.BaseExpression | None) -> bool:
+    """`Depends()`, or `Depends(Params)` for a `Params` parameter (the class is its own
+    provider): FastAPI reads the class's fields from the request."""
+    if not dependency.args:
+        return True
+    return typed is not None and _code_of(dependency.args[0].value) == _code_of(typed)
 
 
 def _code_of(node: cst.BaseExpression) -> str:
@@ -715,12 +727,7 @@ def param_markers(param: cst.Param, context: FileContext) -> tuple[str | None, l
     """The FastAPI marker of a parameter (`Body`, `Query`, `Depends`...) and every
     metadata/default call that may carry constraints."""
     calls: list[cst.Call] = []
-    annotation = param.annotation.annotation if param.annotation else None
-    if isinstance(annotation, cst.Name):
-        # `CredentialsDep = Annotated[HTTPAuthorizationCredentials, Depends(bearer)]`
-        aliased = module_assigned_once(annotation.value, context)
-        if isinstance(aliased, cst.Subscript):
-            annotation = aliased
+    annotation = _param_annotation(param, context)
     if isinstance(annotation, cst.Subscript):
         head = context.imports.qualify(annotation.value) or ""
         if _short(head) == "Annotated":
@@ -737,6 +744,17 @@ def param_markers(param: cst.Param, context: FileContext) -> tuple[str | None, l
         if name in BODY_MARKERS or name in QUERY_MARKERS or name in DEPENDENCY_MARKERS:
             marker = name
     return marker, calls
+
+
+def _param_annotation(param: cst.Param, context: FileContext) -> cst.BaseExpression | None:
+    """A parameter's annotation, through a module-level alias of this file
+    (`CredentialsDep = Annotated[HTTPAuthorizationCredentials, Depends(bearer)]`)."""
+    annotation = param.annotation.annotation if param.annotation else None
+    if isinstance(annotation, cst.Name):
+        aliased = module_assigned_once(annotation.value, context)
+        if isinstance(aliased, cst.Subscript):
+            return aliased
+    return annotation
 
 
 def handler_params(function: cst.FunctionDef) -> list[cst.Param]:
@@ -873,9 +891,14 @@ def body_param_use(param: cst.Param, context: FileContext) -> tuple[str, Tree] |
         return None
     tree = param_tree(param, context)
     if marker in DEPENDENCY_MARKERS:
-        # `params: Pagination = Depends()` (or `Annotated[Pagination, Depends()]`): FastAPI
-        # reads the class's fields from the query string.
-        if any(not c.args and _carrier_name(c, context) in DEPENDENCY_MARKERS for c in calls):
+        # `params: Pagination = Depends()` (or `Annotated[Pagination, Depends()]`,
+        # `Depends(Pagination)`): FastAPI reads the class's fields from the query string.
+        annotation = _param_annotation(param, context)
+        typed = _annotated_type(annotation) if annotation is not None else None
+        if any(
+            _carrier_name(c, context) in DEPENDENCY_MARKERS and _reads_own_fields(c, typed)
+            for c in calls
+        ):
             return "query", tree
         return None
     if marker in BODY_MARKERS:
