@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from leakguard.engine import RunResult
-from leakguard.finding import Finding, Related
+from leakguard.finding import Finding
 
 
 def source_root(start: Path) -> Path:
@@ -84,7 +84,7 @@ def relocate(
         return cache[path]
 
     def finding(f: Finding) -> Finding:
-        related = tuple(Related(move(r.path), r.line, r.message) for r in f.related)
+        related = tuple(r._replace(path=move(r.path)) for r in f.related)
         return f._replace(path=move(f.path), related=related)
 
     results = [
