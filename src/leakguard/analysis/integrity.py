@@ -299,7 +299,10 @@ def _opened_path(call: cst.Call) -> str:
 
 def _written_target(call: cst.Call, context: FileContext) -> cst.BaseExpression | None:
     if isinstance(call.func, cst.Attribute) and call.func.attr.value in _PATH_WRITERS:
-        return call.func.value  # `path.write_text(...)` writes `path`
+        # `path.write_text(yaml.dump(config))` writes `path` with the process's own object;
+        # bytes from elsewhere (`path.write_bytes(response.content)`) make no round trip.
+        content = call.args[0].value if call.args else None
+        return call.func.value if content is not None and _serializes(content, context) else None
     name = context.imports.call_name(call) or ""
     position = _WRITERS.get(name)
     if (
@@ -356,3 +359,11 @@ def _assigned_from_dumps(function: cst.FunctionDef, name: str, context: FileCont
         isinstance(v, cst.Call) and (context.imports.call_name(v) or "").endswith(".dumps")
         for v in values
     )
+
+
+def _serializes(value: cst.BaseExpression, context: FileContext) -> bool:
+    """`pickle.dumps(x)`, `yaml.dump(config)`: the process's own object, serialized."""
+    if not isinstance(value, cst.Call):
+        return False
+    name = context.imports.call_name(value) or ""
+    return name.endswith(".dumps") or name in _WRITERS
