@@ -317,13 +317,7 @@ def _written_target(call: cst.Call, context: FileContext) -> cst.BaseExpression 
     if len(positional) > position:
         return positional[position]
     for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value in (
-            "file",
-            "f",
-            "path",
-            "filename",
-            "fname",
-        ):
+        if arg.keyword is not None and arg.keyword.value in _PATH_KEYWORDS:
             return arg.value
     return None
 
