@@ -978,10 +978,13 @@ def _raw_body_validations(context: FileContext) -> list[dict[str, Any]]:
 def _names_raw_body(
     node: cst.BaseExpression, function: cst.FunctionDef, context: FileContext
 ) -> bool:
-    fetched = _fetched_locals(function, context)
+    fetched: frozenset[str] | None = None  # built only once a raw-body name is met
     for sub in (node, *descendants(node)):
-        if isinstance(sub, cst.Name) and sub.value in _RAW_BODY_NAMES and sub.value not in fetched:
-            return True
+        if isinstance(sub, cst.Name) and sub.value in _RAW_BODY_NAMES:
+            if fetched is None:
+                fetched = _fetched_locals(function, context)
+            if sub.value not in fetched:
+                return True
         if isinstance(sub, cst.Attribute) and sub.attr.value in _RAW_BODY_NAMES:
             return True
     return False
