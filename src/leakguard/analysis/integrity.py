@@ -235,11 +235,7 @@ def round_trip(load: cst.Call, source: cst.BaseExpression, context: FileContext)
     for node in descendants(function.body, stop_at=_OWN_BODY_STOP):
         if node is load:
             return _target_text(source, handles, context) in written
-        _bind_handle(node, handles, context)
-        if isinstance(node, cst.Call):
-            target = _written_target(node, context)
-            if target is not None:
-                written.add(_target_text(target, handles, context))
+        _record_write(node, handles, written, context)
         bound = name_binding(node)
         if bound is not None and _returns_what_it_wrote(bound[1], context):
             written.add(bound[0])  # `path = stage(config)`: a helper wrote `path`
@@ -263,18 +259,23 @@ def _writes_and_returns(function: cst.FunctionDef, context: FileContext) -> bool
     written: set[str] = set()
     found = False
     for node in descendants(function.body, stop_at=_OWN_BODY_STOP):
-        _bind_handle(node, handles, context)
-        if isinstance(node, cst.Call):
-            target = _written_target(node, context)
-            if target is not None:
-                written.add(_target_text(target, handles, context))
-        elif (
-            isinstance(node, cst.Return) and node.value is not None and _code(node.value) in written
-        ):
+        _record_write(node, handles, written, context)
+        if isinstance(node, cst.Return) and node.value is not None and _code(node.value) in written:
             found = True
             break
     context.memo[key] = found
     return found
+
+
+def _record_write(
+    node: cst.CSTNode, handles: dict[str, str], written: set[str], context: FileContext
+) -> None:
+    """Walking a body in order: note the handles `node` opens and the file it writes."""
+    _bind_handle(node, handles, context)
+    if isinstance(node, cst.Call):
+        target = _written_target(node, context)
+        if target is not None:
+            written.add(_target_text(target, handles, context))
 
 
 def _bind_handle(node: cst.CSTNode, handles: dict[str, str], context: FileContext) -> None:
