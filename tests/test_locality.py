@@ -14,6 +14,7 @@ MODULE = """
 import hashlib
 import logging
 import subprocess
+import threading
 from pathlib import Path
 from typing import List, Optional
 
@@ -155,6 +156,20 @@ def stub(path: str) -> None:
     Store().save(path)
 
 
+_lock = threading.Lock()
+
+
+def under_global_lock(path: str) -> str:
+    with _lock:
+        return Path(path).read_text()
+
+
+class Guarded:
+    def read(self, path: str) -> str:
+        with self._lock:
+            return Path(path).read_text()
+
+
 def quiet(x: int) -> int:
     return x + 1
 
@@ -180,6 +195,8 @@ NOT_PROVEN = [
     "calls_variable",
     "stub",
     "Store.run",
+    "under_global_lock",
+    "Guarded.read",
 ]
 
 

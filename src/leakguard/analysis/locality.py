@@ -389,6 +389,13 @@ class _Locality:
                 if opaque is not None:
                     return {"opaque": [opaque, node.lineno]}
                 self._passed_functions(node)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                # `with lock:` waits in `__enter__`: a context manager that is no call
+                # here is judged as a value (a global lock's maker, `self._lock`)
+                for item in node.items:
+                    held = item.context_expr
+                    if not isinstance(held, ast.Call) and not self._value_local(held, self.local):
+                        return {"opaque": [f"with {ast.unparse(held)[:40]}", node.lineno]}
         return {"uses": list(self.uses.values())} if self.uses else {}
 
     # bindings ----------------------------------------------------------------------
