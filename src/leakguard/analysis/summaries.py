@@ -31,8 +31,12 @@ Usage from a rule (the API other rules build on)::
     index.handler_chain(context.module_name, "Class.method")  # called from a route
 
 Test modules (`test*.py`, `*_test.py`, `conftest.py`) are not summarised: nothing outside
-the tests calls their functions. Functions with nothing to tell (no facts, no calls) are
-left out; a call to one resolves to unknown, which is the same answer (no evidence).
+the tests calls their functions. Every other function is summarised, even one with
+nothing to tell: a call into it resolves, so the per-item work fact knows it is cheap.
+
+*work*: the calls a function makes that are not cheap by their callee alone
+(`analysis/cheap_calls.py`): `index.cheap(fid)` is True when none of them does work,
+judging each call into the run by its callee's summary (an unknown library call is work).
 
 Only *plain* (`def`) functions propagate facts: calling an `async def` builds a coroutine,
 whatever it does is its own rule's business. Awaited calls are recorded as edges of the
@@ -56,6 +60,7 @@ from typing import Any
 
 import libcst as cst
 
+from leakguard.analysis.cheap_calls import CHEAP_METHODS, cheap_callee
 from leakguard.analysis.imports import ast_import_bindings, dotted_name, matches_any
 from leakguard.analysis.locality import class_facts, function_locality, global_value
 from leakguard.analysis.model_loads import is_model_loader
@@ -275,7 +280,8 @@ class FileSummaryCollector:
             self.class_models[klass.name] = self._class_models(klass, own)
         for qualname, function, owner in definitions:
             # Every function, even one with nothing else to tell: a call to it is then
-            # known to be local (`analysis/locality`), not unknown.
+            # known to be local (`analysis/locality`) and, when it is, cheap
+            # (`SummaryIndex.cheap`), not unknown.
             self.functions[qualname] = _FunctionCollector(
                 self, function, owner, own[id(function)]
             ).run()
@@ -489,6 +495,10 @@ class _FunctionCollector:
         self.under: dict[int, list[str]] = {}
         self.model_calls: list[list[Any]] = []
         self.methods: list[list[Any]] = []  # [name, dotted callee or "", line], first of each
+        # Calls that are not cheap by their callee alone (`analysis/cheap_calls.py`):
+        # [kind, name, line] of each possible call into the run, or [["x", "", line]] once
+        # a call to anything else makes the function do work (`SummaryIndex.cheap`).
+        self.work: list[list[Any]] = []
         self.seen_methods: set[str] = set()
         self.returns: list[list[Any]] = []
         self.locals: set[str] = set()
@@ -546,7 +556,53 @@ class _FunctionCollector:
         if self.returns:
             summary["returns"] = self.returns
         summary.update(function_locality(self.file, function, self.owner, self.receiver))
+        if self.work:
+            summary["work"] = self.work
+        iterated = self._iterated_parameters(nodes)
+        if iterated:
+            summary["iterates"] = iterated
         return summary
+
+    def _iterated_parameters(self, nodes: Sequence[ast.AST]) -> list[list[Any]]:
+        """[name, position] of each parameter whose value (or a local derived from it)
+        a loop or comprehension of the body iterates; position among the positional
+        parameters after the receiver, -1 for the others. A call handing an item to such
+        a parameter works through the item's contents (`SummaryIndex.iterated`)."""
+        if not self.params:
+            return []
+        derived: dict[str, set[str]] = {name: {name} for name in self.params}
+        iterated: set[str] = set()
+        for node in nodes:
+            kind = type(node)
+            if kind is ast.Assign or kind is ast.AnnAssign or kind is ast.AugAssign:
+                value = node.value  # type: ignore[attr-defined]
+                if value is None:
+                    continue
+                sources = self._sources(value, derived)
+                if not sources:
+                    continue
+                targets = node.targets if kind is ast.Assign else [node.target]  # type: ignore[attr-defined]
+                for target in targets:
+                    for name in self.file.walk(target):
+                        if isinstance(name, ast.Name):
+                            derived.setdefault(name.id, set()).update(sources)
+            elif kind is ast.For or kind is ast.comprehension:
+                iterated |= self._sources(node.iter, derived)  # type: ignore[attr-defined]
+        if not iterated:
+            return []
+        args = self.function.args
+        positional = [a.arg for a in args.posonlyargs + args.args if a.arg != self.receiver]
+        return [
+            [name, positional.index(name) if name in positional else -1]
+            for name in sorted(iterated)
+        ]
+
+    def _sources(self, value: ast.AST, derived: Mapping[str, set[str]]) -> set[str]:
+        found: set[str] = set()
+        for node in self.file.walk(value):
+            if isinstance(node, ast.Name) and node.id in derived:
+                found |= derived[node.id]
+        return found
 
     def _bindings(self, nodes: list[ast.AST]) -> None:
         for node in nodes:
@@ -612,10 +668,13 @@ class _FunctionCollector:
         if isinstance(func, ast.Name) and func.id in _RECORDED_BUILTINS:
             if func.id not in shadowed and func.id not in self.file.globals:
                 self._record(["q", func.id], call)
+                self._work(["q", func.id], line)
             return
         reference = self.file.reference(func, self.owner, shadowed, self.receiver)
         if reference is not None:
             self._record(reference, call)
+        if not _cheap_call(call, self.file):
+            self._work(reference, line)
         if isinstance(func, (ast.Name, ast.Attribute)) and dotted is not None:
             # `model(x)` on an MLX model: the call itself runs the forward pass.
             provenance = self._receiver_provenance(func)
@@ -635,6 +694,16 @@ class _FunctionCollector:
         if provenance is not None:
             # ["model", how] or ["via", reference]: judged when queried, across the run
             self.model_calls.append([provenance, f"{dotted or _short(func)}()", line])
+
+    def _work(self, reference: list[str] | None, line: int) -> None:
+        """A call that is not cheap by its callee alone: a possible call into the run
+        (judged when queried, by the callee's summary) or, for any other callee, work."""
+        if self.work and self.work[0][0] == "x":
+            return  # already work whatever the run's functions do
+        if reference is None:
+            self.work[:] = [["x", "", line]]
+        elif all(entry[:2] != reference[:2] for entry in self.work):
+            self.work.append([*reference[:2], line])
 
     def _awaited(self, call: ast.Call) -> None:
         reference = self.file.reference(call.func, self.owner, self._shadowed(), self.receiver)
@@ -855,64 +924,12 @@ def _module_like(qualified: str, func: ast.Attribute) -> bool:
     return not parent.rsplit(".", 1)[-1][:1].isupper()
 
 
-# Calls that are no per-item work in a loop: a loop that only makes these is not evidence.
-CHEAP_BUILTINS = frozenset(
-    {
-        "len",
-        "str",
-        "int",
-        "float",
-        "bool",
-        "repr",
-        "format",
-        "print",
-        "isinstance",
-        "round",
-        "enumerate",
-        "zip",
-        "range",
-        "reversed",
-        "iter",
-        "list",
-        "tuple",
-        "dict",
-        "set",
-    }
-)
-CHEAP_METHODS = frozenset(
-    {
-        "append",
-        "extend",
-        "add",
-        "get",
-        "format",
-        "join",
-        "split",
-        "strip",
-        "lower",
-        "upper",
-        "items",
-        "keys",
-        "values",
-        "pop",
-        "setdefault",
-        "update",
-        "startswith",
-        "endswith",
-        "replace",
-        "encode",
-        "decode",
-    }
-)
-
-
 def _cheap_call(call: ast.Call, file: FileSummaryCollector) -> bool:
+    """No work by its callee alone (`analysis/cheap_calls.py`, the vocabulary the
+    per-item work fact uses)."""
     func = call.func
-    if isinstance(func, ast.Name):
-        return func.id in CHEAP_BUILTINS and func.id not in file.aliases
-    if isinstance(func, ast.Attribute):
-        return func.attr in CHEAP_METHODS
-    return False
+    method = func.attr if isinstance(func, ast.Attribute) else None
+    return cheap_callee(ast_dotted(func), method, file.aliases)
 
 
 # -- the run-wide index -----------------------------------------------------------------
@@ -1147,6 +1164,49 @@ class SummaryIndex:
             return None
         found.sort(key=lambda item: item[0])
         return found[0][1], found[0][2]
+
+    def cheap(self, fid: str | None, depth: int = DEFAULT_MAX_CALL_DEPTH) -> bool:
+        """Function `fid` of the run does no work per call: every call it makes is cheap
+        (`analysis/cheap_calls.py`) or into a cheap function of the run, at most `depth`
+        functions deep; it has no loop doing work over its parameters and offloads
+        nothing. An `async def` is not cheap (its coroutine does its work once awaited,
+        for each call); a memoised or lazily initialising function works once, not per
+        call (cheap). Whether it loops over what it is handed is `iterated`."""
+        function = self.functions.get(fid) if fid is not None else None
+        if function is None:
+            return False
+        return self._cheap(function.fid, clamp_depth(depth), frozenset())
+
+    def iterated(self, fid: str) -> list[tuple[str, int]]:
+        """(name, position) of the parameters function `fid` loops over (or over a value
+        derived from them): -1 for a parameter that is not positional."""
+        function = self.functions.get(fid)
+        if function is None:
+            return []
+        return [(str(name), int(at)) for name, at in function.raw.get("iterates", ())]
+
+    def _cheap(self, fid: str, depth: int, active: frozenset[str]) -> bool:
+        function = self.functions[fid]
+        if function.is_async:
+            return False  # its coroutine's work runs for each call, once awaited
+        if function.raw.get("once") or fid in active:
+            return True  # a cycle: the functions on it are judged by their other calls
+        if depth <= 0:
+            return False
+        key = ("cheap", fid, depth)
+        if key in self._memo:
+            return bool(self._memo[key])
+        facts = function.raw.get("facts", {})
+        result = "loops" not in facts and "offloads" not in facts
+        for kind, name, *_ in function.raw.get("work", ()) if result else ():
+            target = self.resolve(function.module, [kind, name]) if kind != "x" else None
+            callee = self.functions.get(target) if target is not None else None
+            if callee is None or not self._cheap(callee.fid, depth - 1, active | {fid}):
+                result = False
+                break
+        if not active:
+            self._memo[key] = result
+        return result
 
     def _classify(
         self, name: str, vocabulary: Vocabulary, kinds: Sequence[str]

@@ -35,16 +35,11 @@ from leakguard.analysis.lifecycle import (
     is_lifecycle_hook,
     registration_calls,
 )
+from leakguard.analysis.per_item_work import does_work, target_names
 from leakguard.analysis.pydantic_models import COLLECTOR as MODELS
 from leakguard.analysis.request_data import data_parameters, request_attribute
-from leakguard.analysis.summaries import (
-    CHEAP_BUILTINS,
-    CHEAP_METHODS,
-    Chain,
-    Vocabulary,
-    summary_index,
-)
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
+from leakguard.analysis.summaries import Chain, Vocabulary, summary_index
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.finding import Related
@@ -138,14 +133,24 @@ class FalseAsync(LintRule):
             if isinstance(child, (cst.For, cst.With, cst.CompFor)) and child.asynchronous:
                 return None
         params = data_parameters(function, self.context)
+        depth = self._blocking.max_depth
         for child in nodes:
             if isinstance(child, cst.Call):
                 found = self._call_evidence(child)
                 if found is not None:
                     return found
             elif isinstance(child, cst.For):
+                if _yields_per_item(child):
+                    # The consumer gets each item as it is made and the loop gets control
+                    # back between them: only one item's work blocks, which is evidence
+                    # only as a call above.
+                    continue
                 collection = _iterated_collection(child.iter, params)
-                if collection is not None and (_does_work(child.iter) or _does_work(child.body)):
+                items = target_names(child.target)
+                if collection is not None and (
+                    does_work(child.iter, self.context, depth)
+                    or does_work(child.body, self.context, depth, items)
+                ):
                     line = self.context.line_of(child)
                     here = Related(self.context.path, line, f"loops over `{collection}`")
                     return f"loops over `{collection}` (line {line})", (here,)
@@ -197,18 +202,10 @@ def _short(text: str) -> str:
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
 
 
-def _does_work(part: cst.CSTNode) -> bool:
-    """`part` of a loop calls something beyond container/str methods and cheap builtins."""
-    for node in (part, *descendants(part, stop_at=SCOPE_NODES)):
-        if not isinstance(node, cst.Call):
-            continue
-        func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value in CHEAP_METHODS:
-            continue
-        if isinstance(func, cst.Name) and func.value in CHEAP_BUILTINS:
-            continue
-        return True
-    return False
+def _yields_per_item(loop: cst.For) -> bool:
+    """The loop's body yields (the `async def` is an async generator): each item is
+    handed to the consumer as it is made."""
+    return any(isinstance(n, cst.Yield) for n in descendants(loop.body, stop_at=SCOPE_NODES))
 
 
 def _iterated_collection(iterable: cst.BaseExpression, params: frozenset[str]) -> str | None:

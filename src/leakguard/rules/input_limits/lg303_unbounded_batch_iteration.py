@@ -8,6 +8,7 @@ import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.frameworks import may_be_handlers, may_have_request_handlers
+from leakguard.analysis.per_item_work import does_work, target_names
 from leakguard.analysis.pydantic_models import (
     COLLECTOR,
     attribute_chain,
@@ -20,22 +21,11 @@ from leakguard.analysis.pydantic_models import (
     resolve_field,
 )
 from leakguard.analysis.request_data import untyped_collections
-from leakguard.analysis.summaries import CHEAP_METHODS
+from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
 from leakguard.slicing import callee_regions
 from leakguard.triage import TriageTree
-from leakguard.walker import SCOPE_NODES, descendants
-
-# Builtins that cost O(1) per item: `sum(len(op.data) for op in req.operations)` is a
-# size check, not per-item work.
-_CHEAP_BUILTINS = frozenset(
-    {
-        "len", "str", "int", "float", "bool", "isinstance", "abs", "round", "min", "max",
-        "sum", "repr", "id", "type", "getattr", "hasattr",
-    }
-)  # fmt: skip
-
 
 _ITERATIONS = (ast.For, ast.AsyncFor, ast.comprehension)
 
@@ -47,27 +37,9 @@ _UNTYPED_HELP = (
 )
 
 
-def _does_work(body: cst.CSTNode) -> bool:
-    """A call beyond cheap builtins and the container/str methods every rule counts as
-    cheap (`item.strip()`, `ids.append(m.value)`, `d.get(k)`; real-world review of Open
-    WebUI's config and SCIM routes), or an await."""
-    for node in (body, *descendants(body, stop_at=SCOPE_NODES)):
-        if isinstance(node, cst.Await):
-            return True
-        if not isinstance(node, cst.Call):
-            continue
-        func = node.func
-        if isinstance(func, cst.Name) and func.value in _CHEAP_BUILTINS:
-            continue
-        if isinstance(func, cst.Attribute) and func.attr.value in CHEAP_METHODS:
-            continue
-        return True
-    return False
-
-
 class UnboundedBatchIteration(LintRule):
     code = "LG303"
-    PROJECT_FACTS = (COLLECTOR,)
+    PROJECT_FACTS = (COLLECTOR, SUMMARIES)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
@@ -88,7 +60,7 @@ class UnboundedBatchIteration(LintRule):
         return [*fact_regions(tree), *looping, *callee_regions(tree, looping, 1)]
 
     def visit_For(self, node: cst.For) -> None:
-        self._check(node, node.iter, node.body)
+        self._check(node, node.iter, node.body, target_names(node.target))
 
     def visit_CompFor(self, node: cst.CompFor) -> None:
         comprehension = next(iter(self.context.ancestors()), None)
@@ -98,15 +70,21 @@ class UnboundedBatchIteration(LintRule):
         elif isinstance(comprehension, cst.DictComp):
             element = comprehension.value
         if element is not None:
-            self._check(node, node.iter, element)
+            self._check(node, node.iter, element, target_names(node.target))
 
-    def _check(self, loop: cst.CSTNode, iterable: cst.BaseExpression, work: cst.CSTNode) -> None:
+    def _check(
+        self,
+        loop: cst.CSTNode,
+        iterable: cst.BaseExpression,
+        work: cst.CSTNode,
+        items: frozenset[str],
+    ) -> None:
         if self.option("skip_tests") and is_test_file(self.context.path):
             return
         function = self.context.enclosing_function()
         if function is None or id(function) not in request_handlers(self.context):
             return
-        if self._check_untyped(function, loop, iterable, work):
+        if self._check_untyped(function, loop, iterable, work, items):
             return
         collections = iterated_collections(iterable)
         if not collections:
@@ -122,7 +100,9 @@ class UnboundedBatchIteration(LintRule):
             found = resolve_field(index, bindings[chain[0]], chain[1])
             if found is None or not index.top_collection_unbounded(found[2]):
                 continue
-            if not _does_work(work) or guarded_before(function, loop, collection, self.context):
+            if not does_work(work, self.context, items=items) or guarded_before(
+                function, loop, collection, self.context
+            ):
                 continue
             owner, field, _ = found
             self.report(
@@ -139,12 +119,15 @@ class UnboundedBatchIteration(LintRule):
         loop: cst.CSTNode,
         iterable: cst.BaseExpression,
         work: cst.CSTNode,
+        items: frozenset[str],
     ) -> bool:
         """Loops over raw request data (`request.get_json()["items"]`, `await
         request.json()`, `request.files.getlist(...)`): no model bounds them, so only a
         length check before the loop does."""
         for collection in untyped_collections(iterable, function, self.context):
-            if not _does_work(work) or guarded_before(function, loop, collection, self.context):
+            if not does_work(work, self.context, items=items) or guarded_before(
+                function, loop, collection, self.context
+            ):
                 continue
             code = self.context.code_of(collection)
             self.report(

@@ -1,0 +1,74 @@
+"""What counts as a cheap call: the one vocabulary behind "per-item work"
+(`analysis/per_item_work.py`) and the function summaries (`analysis/summaries.py`), which
+record calls with it when a file is collected.
+
+A call is cheap when its cost is that of a conversion of a value already in memory,
+independent of anything outside the process: a builtin conversion or check, a
+container/str method, a pydantic model's conversion, a standard-library conversion.
+Everything else (I/O, a database, a model, an unknown library) is work. Each entry
+below is one a reviewer of real code treats as no work; keep each addition justified.
+
+This module has no dependencies, so both the summaries collector and the per-item fact
+import it without a cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# Builtins called by name (when the name is not rebound by an import).
+CHEAP_BUILTINS = frozenset(
+    {
+        # conversions and checks
+        "len", "str", "int", "float", "bool", "repr", "format", "isinstance", "round",
+        "abs", "min", "max", "sum", "id", "type", "getattr", "hasattr",
+        # building containers and iterators over values in hand
+        "enumerate", "zip", "range", "reversed", "iter", "list", "tuple", "dict", "set",
+        # their cost is their argument's, whose own calls are judged on their own
+        "any", "all", "sorted", "next", "frozenset", "issubclass", "callable",
+        # writes a line to the process's stdout: no per-item cost worth a finding
+        "print",
+    }
+)  # fmt: skip
+
+# Method names cheap on any receiver: container and str methods (`ids.append(m.id)`,
+# `d.get(k)`, `name.strip()`), and pydantic's conversions of a model in memory
+# (`connection.model_dump()`, v1 `.dict()`, `model_copy()`): real-world review of admin
+# configuration routes that dump each configured connection (Open WebUI).
+CHEAP_METHODS = frozenset(
+    {
+        "append", "extend", "add", "get", "format", "join", "split", "strip", "lower",
+        "upper", "items", "keys", "values", "pop", "setdefault", "update", "startswith",
+        "endswith", "replace", "encode", "decode", "copy",
+        "model_dump", "dict", "model_copy",
+    }
+)  # fmt: skip
+
+# Qualified standard-library calls that convert or inspect a value in memory: parsing
+# JSON the request already carried and reading a type's annotations (a whitelist-filtered
+# config update coercing each value to its field's type, gpustack).
+CHEAP_CALLS = frozenset(
+    {
+        "json.loads", "json.dumps",
+        "typing.get_type_hints", "typing.get_origin", "typing.get_args", "typing.cast",
+    }
+)  # fmt: skip
+
+
+def cheap_callee(name: str | None, method: str | None, aliases: Mapping[str, str]) -> bool:
+    """A call that is no work by its callee alone. `name` is the callee's dotted source
+    (`len`, `row.strip`, `json.loads`; None for another expression), `method` the
+    attribute called when the callee is an attribute (whatever its receiver), `aliases`
+    the file's import table (local name -> qualified name). A cheap method name on a
+    top-level module bound by `import` is that module's function, judged by its
+    qualified name (`requests.get` is a request, not `dict.get`)."""
+    if name is not None:
+        root, _, rest = name.partition(".")
+        target = aliases.get(root)
+        if target is not None and (f"{target}.{rest}" if rest else target) in CHEAP_CALLS:
+            return True
+        if not rest:
+            return target is None and name in CHEAP_BUILTINS
+        if target is not None and "." not in target and "." not in rest:
+            return False  # `requests.get(url)`: a module's function, not a method
+    return method is not None and method in CHEAP_METHODS
