@@ -4,8 +4,8 @@ it (`SummaryIndex.cheap`, `SummaryIndex.iterated`): one answer for LG202 and LG3
 from __future__ import annotations
 
 from leakguard.analysis.cheap_calls import cheap_callee
-from leakguard.analysis.summaries import SummaryIndex, collect_source
-from leakguard.analyzer import module_name_for
+from leakguard.analysis.summaries import SummaryIndex
+from leakguard.testing import summary_index_of
 
 FILES = {
     "svc/__init__.py": "",
@@ -57,12 +57,7 @@ def recursive(x):
 
 
 def _index() -> SummaryIndex:
-    facts = {}
-    for name, text in FILES.items():
-        value = collect_source(text, name)
-        if value:
-            facts[module_name_for(name)] = value
-    return SummaryIndex.build(facts)
+    return summary_index_of(FILES)
 
 
 def test_functions_doing_only_cheap_conversions_are_cheap() -> None:

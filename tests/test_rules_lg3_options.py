@@ -26,7 +26,7 @@ class TrainRequest(BaseModel):
 @app.post("/train")
 def train(request: TrainRequest) -> int:
     for row in request.rows:
-        print(row)
+        store(row)
     return sum(range(request.n_trees))
 """
 

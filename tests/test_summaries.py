@@ -12,12 +12,11 @@ from pathlib import Path
 import jsonschema
 
 from leakguard.analysis.summaries import SummaryIndex, Vocabulary, collect_source
-from leakguard.analyzer import module_name_for
 from leakguard.engine import RunResult, check
 from leakguard.finding import Related
 from leakguard.report import ReportOptions, sarif
 from leakguard.report import text as text_report
-from leakguard.testing import check_fixture, make_config
+from leakguard.testing import check_fixture, make_config, summary_index_of
 
 VOCABULARY = Vocabulary(
     blocking=("requests.get", "time.sleep", "open", "joblib.load", "subprocess.*"),
@@ -109,12 +108,7 @@ def level4(x):
 
 
 def _index(tmp_path: Path) -> SummaryIndex:
-    facts = {}
-    for name, text in FILES.items():
-        value = collect_source(text, name)
-        if value:
-            facts[module_name_for(name)] = value
-    return SummaryIndex.build(facts)
+    return summary_index_of(FILES)
 
 
 def _chain(index: SummaryIndex, fid: str, depth: int = 3, kinds: tuple[str, ...] = ("blocks",)):

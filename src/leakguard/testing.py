@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from leakguard.analysis.project import module_name_for
+from leakguard.analysis.summaries import SummaryIndex, collect_source
 from leakguard.config import Config, apply_user_table, bundled_rule_specs
 from leakguard.engine import RunResult, check
 
@@ -24,6 +26,16 @@ def make_config(root: Path, **user: Any) -> Config:
     """A configuration as if `user` were the `[tool.leakguard]` table at `root`."""
     table = {key.replace("_", "-"): value for key, value in user.items()}
     return apply_user_table(dict(bundled_rule_specs()), table, "<test>", root.resolve())
+
+
+def summary_index_of(files: Mapping[str, str]) -> SummaryIndex:
+    """The run's function summaries for `files` (relative path -> source text)."""
+    facts = {}
+    for name, text in files.items():
+        value = collect_source(text, name)
+        if value:
+            facts[module_name_for(name)] = value
+    return SummaryIndex.build(facts)
 
 
 def run(paths: Iterable[Path], root: Path, **user: Any) -> RunResult:

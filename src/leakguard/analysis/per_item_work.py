@@ -28,27 +28,46 @@ from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants
 
 
-def does_work(
-    part: cst.CSTNode,
-    context: FileContext,
-    depth: int = DEFAULT_MAX_CALL_DEPTH,
-    items: frozenset[str] = frozenset(),
-) -> bool:
+def does_work(part: cst.CSTNode, context: FileContext, depth: int = DEFAULT_MAX_CALL_DEPTH) -> bool:
     """`part` awaits or makes a call that is work (see the module's docstring); calls
-    into the run are followed at most `depth` functions deep. `items` are the loop's
-    target names: a cheap function of the run that loops over the argument carrying an
-    item works through the item's contents (work)."""
-    return first_work(part, context, depth, items) is not None
+    into the run are followed at most `depth` functions deep."""
+    return _first_work(part, context, depth, frozenset(), set()) is not None
 
 
-def first_work(
+def loop_does_work(
+    loop: cst.For | cst.CompFor,
     part: cst.CSTNode,
     context: FileContext,
     depth: int = DEFAULT_MAX_CALL_DEPTH,
-    items: frozenset[str] = frozenset(),
+) -> bool:
+    """`does_work` for the loop's `part` (its body, a comprehension's element), knowing
+    its items: a cheap function of the run that loops over the argument carrying an item
+    works through the item's contents (work). Work under `if key in CONSTANT:` over a
+    mapping's keys runs at most once per entry of the constant (a whitelist filter), not
+    per item: it does not count."""
+    keys = _unique_keys(loop.target, loop.iter)
+    if isinstance(loop, cst.CompFor) and any(_whitelisted(c.test, keys) for c in loop.ifs):
+        return False
+    skip: set[int] = set()
+    if keys:
+        for node in descendants(part, stop_at=SCOPE_NODES, only=(cst.If,)):
+            if isinstance(node, cst.If) and _whitelisted(node.test, keys):
+                skip.update(id(n) for n in descendants(node.body))
+    return _first_work(part, context, depth, target_names(loop.target), skip) is not None
+
+
+def _first_work(
+    part: cst.CSTNode,
+    context: FileContext,
+    depth: int,
+    items: frozenset[str],
+    skip: set[int],
 ) -> cst.CSTNode | None:
-    """The first await or call of `part` (nested scopes not entered) that is work."""
+    """The first await or call of `part` (nested scopes not entered, nodes in `skip`
+    neither) that is work."""
     for node in (part, *descendants(part, stop_at=SCOPE_NODES)):
+        if id(node) in skip:
+            continue
         if isinstance(node, cst.Await):
             return node
         if isinstance(node, cst.Call) and not _cheap(node, context, depth, items):
@@ -59,6 +78,36 @@ def first_work(
 def target_names(target: cst.CSTNode) -> frozenset[str]:
     """The names a loop's (or comprehension's) target binds: `for key, value in ...`."""
     return frozenset(n.value for n in (target, *descendants(target)) if isinstance(n, cst.Name))
+
+
+def _unique_keys(target: cst.CSTNode, iterable: cst.BaseExpression) -> frozenset[str]:
+    """The name bound to each key of a mapping (`for key, value in d.items()`, `for key
+    in d.keys()`): no key comes twice."""
+    if not (
+        isinstance(iterable, cst.Call)
+        and isinstance(iterable.func, cst.Attribute)
+        and iterable.func.attr.value in ("items", "keys")
+        and not iterable.args
+    ):
+        return frozenset()
+    if isinstance(target, cst.Tuple) and target.elements:
+        target = target.elements[0].value
+    return frozenset({target.value}) if isinstance(target, cst.Name) else frozenset()
+
+
+def _whitelisted(test: cst.BaseExpression, keys: frozenset[str]) -> bool:
+    """`key in ALLOWED`: a mapping's key tested against a constant (an upper-case name,
+    the convention for a fixed collection)."""
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+        return False
+    target = test.comparisons[0]
+    return (
+        isinstance(test.left, cst.Name)
+        and test.left.value in keys
+        and isinstance(target.operator, cst.In)
+        and isinstance(target.comparator, cst.Name)
+        and target.comparator.value.isupper()
+    )
 
 
 def _cheap(call: cst.Call, context: FileContext, depth: int, items: frozenset[str]) -> bool:

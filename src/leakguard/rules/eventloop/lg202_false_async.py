@@ -35,7 +35,7 @@ from leakguard.analysis.lifecycle import (
     is_lifecycle_hook,
     registration_calls,
 )
-from leakguard.analysis.per_item_work import does_work, target_names
+from leakguard.analysis.per_item_work import does_work, loop_does_work
 from leakguard.analysis.pydantic_models import COLLECTOR as MODELS
 from leakguard.analysis.request_data import data_parameters, request_attribute
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
@@ -146,10 +146,9 @@ class FalseAsync(LintRule):
                     # only as a call above.
                     continue
                 collection = _iterated_collection(child.iter, params)
-                items = target_names(child.target)
                 if collection is not None and (
                     does_work(child.iter, self.context, depth)
-                    or does_work(child.body, self.context, depth, items)
+                    or loop_does_work(child, child.body, self.context, depth)
                 ):
                     line = self.context.line_of(child)
                     here = Related(self.context.path, line, f"loops over `{collection}`")

@@ -8,7 +8,7 @@ import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.frameworks import may_be_handlers, may_have_request_handlers
-from leakguard.analysis.per_item_work import does_work, target_names
+from leakguard.analysis.per_item_work import loop_does_work
 from leakguard.analysis.pydantic_models import (
     COLLECTOR,
     attribute_chain,
@@ -60,7 +60,7 @@ class UnboundedBatchIteration(LintRule):
         return [*fact_regions(tree), *looping, *callee_regions(tree, looping, 1)]
 
     def visit_For(self, node: cst.For) -> None:
-        self._check(node, node.iter, node.body, target_names(node.target))
+        self._check(node, node.iter, node.body)
 
     def visit_CompFor(self, node: cst.CompFor) -> None:
         comprehension = next(iter(self.context.ancestors()), None)
@@ -70,21 +70,20 @@ class UnboundedBatchIteration(LintRule):
         elif isinstance(comprehension, cst.DictComp):
             element = comprehension.value
         if element is not None:
-            self._check(node, node.iter, element, target_names(node.target))
+            self._check(node, node.iter, element)
 
     def _check(
         self,
-        loop: cst.CSTNode,
+        loop: cst.For | cst.CompFor,
         iterable: cst.BaseExpression,
         work: cst.CSTNode,
-        items: frozenset[str],
     ) -> None:
         if self.option("skip_tests") and is_test_file(self.context.path):
             return
         function = self.context.enclosing_function()
         if function is None or id(function) not in request_handlers(self.context):
             return
-        if self._check_untyped(function, loop, iterable, work, items):
+        if self._check_untyped(function, loop, iterable, work):
             return
         collections = iterated_collections(iterable)
         if not collections:
@@ -100,7 +99,7 @@ class UnboundedBatchIteration(LintRule):
             found = resolve_field(index, bindings[chain[0]], chain[1])
             if found is None or not index.top_collection_unbounded(found[2]):
                 continue
-            if not does_work(work, self.context, items=items) or guarded_before(
+            if not loop_does_work(loop, work, self.context) or guarded_before(
                 function, loop, collection, self.context
             ):
                 continue
@@ -116,16 +115,15 @@ class UnboundedBatchIteration(LintRule):
     def _check_untyped(
         self,
         function: cst.FunctionDef,
-        loop: cst.CSTNode,
+        loop: cst.For | cst.CompFor,
         iterable: cst.BaseExpression,
         work: cst.CSTNode,
-        items: frozenset[str],
     ) -> bool:
         """Loops over raw request data (`request.get_json()["items"]`, `await
         request.json()`, `request.files.getlist(...)`): no model bounds them, so only a
         length check before the loop does."""
         for collection in untyped_collections(iterable, function, self.context):
-            if not does_work(work, self.context, items=items) or guarded_before(
+            if not loop_does_work(loop, work, self.context) or guarded_before(
                 function, loop, collection, self.context
             ):
                 continue
