@@ -674,7 +674,7 @@ def _injected_dependency(value: cst.BaseExpression, context: FileContext) -> boo
             continue
         if _carrier_name(call, context) not in DEPENDENCY_MARKERS:
             continue
-        return not _reads_own_fields(call, typed)
+        return not _reads_own_fields(call, typed, context)
     return False
 
 
@@ -685,16 +685,15 @@ def _annotated_type(annotation: cst.BaseExpression) -> cst.BaseExpression:
     return annotation
 
 
-def _reads_own_fields(dependency: cst.Call, typed: cst.BaseExpression | None) -> bool:
+def _reads_own_fields(
+    dependency: cst.Call, typed: cst.BaseExpression | None, context: FileContext
+) -> bool:
     """`Depends()`, or `Depends(Params)` for a `Params` parameter (the class is its own
     provider): FastAPI reads the class's fields from the request."""
     if not dependency.args:
         return True
-    return typed is not None and _code_of(dependency.args[0].value) == _code_of(typed)
-
-
-def _code_of(node: cst.BaseExpression) -> str:
-    return cst.Module([]).code_for_node(node)
+    code = context.code_of
+    return typed is not None and code(dependency.args[0].value) == code(typed)
 
 
 def iter_functions(
@@ -896,7 +895,7 @@ def body_param_use(param: cst.Param, context: FileContext) -> tuple[str, Tree] |
         annotation = _param_annotation(param, context)
         typed = _annotated_type(annotation) if annotation is not None else None
         if any(
-            _carrier_name(c, context) in DEPENDENCY_MARKERS and _reads_own_fields(c, typed)
+            _carrier_name(c, context) in DEPENDENCY_MARKERS and _reads_own_fields(c, typed, context)
             for c in calls
         ):
             return "query", tree
