@@ -14,9 +14,10 @@ caller in the run, a method, a starred argument.
 module derives from the program's command line: `sys.argv`, the namespace argparse
 parses (`args = parser.parse_args()`, or a function of the file returning one), a
 parameter of a CLI command (click, Typer), or a parameter every caller in the file
-feeds such a value (`main(parse_args())`), through locals and any expression built
-from them (`os.path.join(args.model_dir, "model.bin")`). A script run on the path its
-operator typed loads the operator's own file.
+feeds such a value (`main(parse_args())`), through locals, operators, path builders
+(`os.path.join(args.model_dir, "model.bin")`) and methods of the value; any other
+call's result is not the path typed (`fetch(args.url)` downloads it). A script run on
+the path its operator typed loads the operator's own file.
 
 `carries_request_data(value, function, context)`: whether an expression of `function`
 may hold request data: the request object or data read from it (`await request.json()`,
@@ -413,6 +414,25 @@ def _local_sources(
 _CONTAINERS = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
 
 
+# Calls whose result is the path built from their arguments (or the paths it matches).
+_PATH_BUILDERS = frozenset(
+    {
+        "str",
+        "sorted",
+        "glob.glob",
+        "glob.iglob",
+        "os.fspath",
+        "os.path.join",
+        "os.path.abspath",
+        "os.path.dirname",
+        "os.path.realpath",
+        "os.path.normpath",
+        "os.path.expanduser",
+        "os.path.expandvars",
+        "pathlib.Path",
+        "pathlib.PurePath",
+    }
+)
 # argparse methods returning the parsed namespace.
 _PARSE_METHODS = frozenset({"parse_args", "parse_known_args", "parse_intermixed_args"})
 
@@ -442,9 +462,17 @@ def _argv(
             return _name_from_argv(node.value, scope, context, depth, seen)
         if isinstance(node, cst.Attribute) and context.imports.qualify(node) == "sys.argv":
             return True
-        if isinstance(node, cst.Call) and _parses_arguments(node, context):
+        if not isinstance(node, cst.Call):
+            return None
+        if _parses_arguments(node, context):
             return True
-        return None
+        if context.imports.call_name(node) in _PATH_BUILDERS:
+            return None  # `os.path.join(args.model_dir, "model.bin")`: its arguments
+        # Any other call returns something else than the path typed (`fetch(args.url)`
+        # downloads it): only a method of the value itself (`args.model.strip()`) is it.
+        return isinstance(node.func, cst.Attribute) and _argv(
+            node.func.value, scope, context, depth, seen
+        )
 
     return _flows_from(value, judge)
 
