@@ -33,7 +33,7 @@ names, literals and calls on none of these hold none.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import libcst as cst
 
@@ -149,40 +149,35 @@ def _call_sites(
     """Each `name(...)` call of the module-level `function` in this file, with the
     function making it (None at module level); empty when the name is also read as a
     value (handed over, registered, stored), whose calls cannot be seen."""
+    key = ("arguments.calls", id(function))
+    cached = context.memo.get(key)
+    if isinstance(cached, list):
+        return cached
     name = function.name.value
     calls: list[tuple[cst.Call, cst.FunctionDef | None]] = []
     called: set[int] = set()
     reads: list[cst.Name] = []
-    for node, parent, owner in _nodes_with_owner(context.module):
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
             if node.func.value == name:
+                owner = next(
+                    (n for n in reversed(stack[:-1]) if isinstance(n, cst.FunctionDef)), None
+                )
                 calls.append((node, owner))
                 called.add(id(node.func))
-        elif (
-            isinstance(node, cst.Name)
-            and node.value == name
-            and node is not function.name
-            and not (isinstance(parent, cst.Attribute) and parent.attr is node)
-            and not (isinstance(parent, cst.Arg) and parent.keyword is node)
-        ):
-            reads.append(node)
-    if any(id(read) not in called for read in reads):
-        return []
-    return calls
+        elif isinstance(node, cst.Name) and node.value == name and node is not function.name:
+            parent = stack[-2]
+            if not (isinstance(parent, cst.Attribute) and parent.attr is node) and not (
+                isinstance(parent, cst.Arg) and parent.keyword is node
+            ):
+                reads.append(node)
 
-
-def _nodes_with_owner(
-    root: cst.Module,
-) -> Iterator[tuple[cst.CSTNode, cst.CSTNode | None, cst.FunctionDef | None]]:
-    """Every node of the module with its parent and the innermost function around it."""
-    todo: list[tuple[cst.CSTNode, cst.CSTNode | None, cst.FunctionDef | None]] = [
-        (root, None, None)
-    ]
-    while todo:
-        node, parent, around = todo.pop()
-        yield node, parent, around
-        inner = node if isinstance(node, cst.FunctionDef) else around
-        todo.extend((child, node, inner) for child in node.children)
+    walk(context.module, visit, stack=stack)
+    found = [] if any(id(read) not in called for read in reads) else calls
+    context.memo[key] = found
+    return found
 
 
 def carries_request_data(
