@@ -202,9 +202,16 @@ def _short(text: str) -> str:
 
 
 def _yields_per_item(loop: cst.For) -> bool:
-    """The loop's body yields (the `async def` is an async generator): each item is
-    handed to the consumer as it is made."""
-    return any(isinstance(n, cst.Yield) for n in descendants(loop.body, stop_at=SCOPE_NODES))
+    """The loop's body yields for every item (the `async def` is an async generator):
+    each item is handed to the consumer as it is made. A yield under a branch only
+    (`if item.ready: yield item`, `if last: yield results`) lets the other items run
+    back to back without giving control back."""
+    return any(
+        isinstance(n, cst.Yield)
+        for statement in loop.body.body
+        if isinstance(statement, cst.SimpleStatementLine)
+        for n in descendants(statement, stop_at=SCOPE_NODES)
+    )
 
 
 def _iterated_collection(iterable: cst.BaseExpression, params: frozenset[str]) -> str | None:
