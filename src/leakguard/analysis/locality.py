@@ -417,7 +417,7 @@ class _Locality:
                 if node.value is not None:
                     self._bind_target(node.target, node.value)
             elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-                self._bind_target(node.target, node.iter)
+                self._bind_target(node.target, node.iter, element=True)
             elif isinstance(node, (ast.With, ast.AsyncWith)):
                 for item in node.items:
                     if item.optional_vars is not None:
@@ -452,7 +452,9 @@ class _Locality:
             for value in [*call.args, *(k.value for k in call.keywords)]:
                 self._add(func.value.id, value, held=True)
 
-    def _bind_target(self, target: ast.expr, value: ast.expr) -> None:
+    def _bind_target(self, target: ast.expr, value: ast.expr, *, element: bool = False) -> None:
+        """`element`: the target is bound to an element of `value` (a loop target, an
+        unpacked name), not to `value` itself."""
         if isinstance(target, (ast.Subscript, ast.Attribute)):
             # `box[key] = value`, `obj.attr = value`: the container now holds it
             root = target.value
@@ -461,18 +463,23 @@ class _Locality:
             if isinstance(root, ast.Name) and root.id != self.receiver:
                 self._add(root.id, value, held=True)
         elif isinstance(target, ast.Name):
-            self._add(target.id, value)
+            self._add(target.id, value, element=element)
         elif isinstance(target, (ast.Tuple, ast.List)):
-            for element in target.elts:
-                self._bind_target(element, value)  # an element of a local value is local
+            for part in target.elts:
+                # an element of a local value is local
+                self._bind_target(part, value, element=True)
         elif isinstance(target, ast.Starred):
-            self._bind_target(target.value, value)
+            self._bind_target(target.value, value, element=element)
 
-    def _add(self, name: str, value: ast.expr | str, *, held: bool = False) -> None:
-        """`held`: a value stored in the name's container, not bound to the name."""
+    def _add(
+        self, name: str, value: ast.expr | str, *, held: bool = False, element: bool = False
+    ) -> None:
+        """`held`: a value stored in the name's container, not bound to the name;
+        `element`: the name holds an element of `value` (`for c in [client]`), so it
+        is no container the function built."""
         self.bindings.setdefault(name, []).append(value)
         if not held:
-            self.direct.setdefault(name, []).append(value)
+            self.direct.setdefault(name, []).append(_UNKNOWN if element else value)
 
     def _containers(self) -> set[str]:
         """Names bound only to containers the function built (`found = []`): their own
