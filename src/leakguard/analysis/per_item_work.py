@@ -44,16 +44,26 @@ def loop_does_work(
     its items: a cheap function of the run that loops over the argument carrying an item
     works through the item's contents (work). Work under `if key in CONSTANT:` over a
     mapping's keys runs at most once per entry of the constant (a whitelist filter), not
-    per item: it does not count."""
+    per item: it does not count, unless it loops itself (over the key's value, as large
+    as the request makes it)."""
     keys = _unique_keys(loop.target, loop.iter)
-    if isinstance(loop, cst.CompFor) and any(_whitelisted(c.test, keys) for c in loop.ifs):
+    if (
+        isinstance(loop, cst.CompFor)
+        and any(_whitelisted(c.test, keys) for c in loop.ifs)
+        and not _loops(part)
+    ):
         return False
     skip: set[int] = set()
     if keys:
         for node in descendants(part, stop_at=SCOPE_NODES, only=(cst.If,)):
-            if isinstance(node, cst.If) and _whitelisted(node.test, keys):
+            if isinstance(node, cst.If) and _whitelisted(node.test, keys) and not _loops(node.body):
                 skip.update(id(n) for n in descendants(node.body))
     return _first_work(part, context, depth, target_names(loop.target), skip) is not None
+
+
+def _loops(part: cst.CSTNode) -> bool:
+    loops = (cst.For, cst.While, cst.CompFor)
+    return next(descendants(part, stop_at=SCOPE_NODES, only=loops), None) is not None
 
 
 def _first_work(
