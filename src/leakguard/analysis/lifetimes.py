@@ -44,13 +44,18 @@ a function of the run that only calls it, `return self` outside `__enter__`); no
 bases are the run's own classes with the same property (or `object`, `ABC`, `Generic`,
 `Protocol`); no class of the run subclasses it.
 
-Limits (each keeps the finding, never silences it): constructions through a name a
-package's `__init__` re-exports are not matched to the class (nor subclasses written so),
-methods returning values made inside them (their callers' receivers are not resolved),
-bound methods passed to the object's own methods, values kept as `self.x` of another
-object (however short-lived that object is), code outside the run (a library's public
-API called by its users; "the run's" packages are those named by the calling file's own
-module path) and test modules (not deployed) are not followed.
+A construction or subclass through a package that re-exports the class under its own
+name (`from app.selectors import Selector`) counts as one of the class (`_reexported_as`).
+Not matched, and so silencing: a re-export under another name (`as`), and one written in
+the package's `__init__` through a relative import (`imports.from_base` resolves it one
+package too high there).
+
+Limits (each keeps the finding, never silences it): methods returning values made inside
+them (their callers' receivers are not resolved), bound methods passed to the object's
+own methods, values kept as `self.x` of another object (however short-lived that object
+is), code outside the run (a library's public API called by its users; "the run's"
+packages are those named by the calling file's own module path) and test modules (not
+deployed) are not followed.
 
 Per file: {"made": {class key: "!" (an instance may outlive its call) or [needs]},
 "selfs": {class key: [[base keys], [needs]]} for classes whose methods keep no `self`,
@@ -1015,6 +1020,17 @@ def _names(a: str, b: str) -> bool:
     return a == b or a.endswith("." + b) or b.endswith("." + a)
 
 
+def _reexported_as(made: str, key: str) -> bool:
+    """`made` may be class `key` reached through a package that re-exports it
+    (`app.selectors.Selector` for `app.selectors.base.Selector`): the same class name, and
+    a package of the class's module names it. Matched so that such a construction, or a
+    subclass written so, counts (either may keep an instance)."""
+    made_module, _, made_name = made.lstrip(".").rpartition(".")
+    key_module, _, key_name = key.lstrip(".").rpartition(".")
+    # `.app.selectors.` within `.app.selectors.base`: a package above the module.
+    return bool(made_module) and made_name == key_name and f".{made_module}." in f".{key_module}"
+
+
 def _by_last(keys: Mapping[str, Any]) -> dict[str, list[str]]:
     index: dict[str, list[str]] = defaultdict(list)
     for key in keys:
@@ -1152,9 +1168,13 @@ class _Lifetimes:
         return needs
 
     def instances_die_with_call(self, key: str) -> bool:
-        if any(_names(key, base) for base in self.bases):
+        if any(_names(key, base) or _reexported_as(base, key) for base in self.bases):
             return False  # a subclass makes instances no construction of `key` shows
-        found = [k for k in self.made_index.get(key.rsplit(".", 1)[-1], ()) if _names(k, key)]
+        found = [
+            k
+            for k in self.made_index.get(key.rsplit(".", 1)[-1], ())
+            if _names(k, key) or _reexported_as(k, key)
+        ]
         if not found:
             return False  # never built in the run: its users are not seen
         needs: set[str] = set()
