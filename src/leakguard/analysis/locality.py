@@ -600,6 +600,11 @@ class _Locality:
             self._use(["s", f"{self.owner}.{rest}"], line)
             return None
         if root in self.bindings:
+            if "." not in rest:
+                # `runner = Runner(host); runner.run()`: as `Runner(host).run()`
+                for value in self.direct.get(root, ()):
+                    if isinstance(value, ast.Call):
+                        self._method_of_instance(value, rest, line)
             own_method = root in self.containers and "." not in rest
             return None if root in self.local or own_method else f"{dotted}()"
         if root in self.file.aliases:
