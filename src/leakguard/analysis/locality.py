@@ -385,10 +385,9 @@ class _Locality:
         self.containers = self._containers()
         for node in self.nodes:
             if isinstance(node, ast.Call):
-                opaque = self._call(node)
+                opaque = self._call(node) or self._passed_functions(node)
                 if opaque is not None:
                     return {"opaque": [opaque, node.lineno]}
-                self._passed_functions(node)
             elif isinstance(node, (ast.With, ast.AsyncWith)):
                 # `with lock:` waits in `__enter__`: a context manager that is no call
                 # here is judged as a value (a global lock's maker, `self._lock`)
@@ -667,8 +666,9 @@ class _Locality:
             self._use(kind, line)  # the call that made it: ["q", ...] or ["l", ...]
         return None
 
-    def _passed_functions(self, call: ast.Call) -> None:
-        """Functions handed to a call (`map(requests.get, urls)`) may be called by it."""
+    def _passed_functions(self, call: ast.Call) -> str | None:
+        """Functions handed to a call (`map(requests.get, urls)`) may be called by it;
+        what is opaque (`map(session.get, urls)` on a parameter), else None."""
         for arg in [*call.args, *(k.value for k in call.keywords)]:
             if not isinstance(arg, (ast.Name, ast.Attribute)):
                 continue
@@ -677,6 +677,9 @@ class _Locality:
                 continue
             root, _, rest = dotted.partition(".")
             if root in self.bindings:
+                own_method = root in self.containers and "." not in rest
+                if rest and root not in self.local and not own_method:
+                    return dotted  # a method of a value of unknown provenance
                 continue
             if root == self.receiver and self.receiver and rest and "." not in rest:
                 self._use(["s", f"{self.owner}.{rest}"], call.lineno)
@@ -688,6 +691,7 @@ class _Locality:
                 kind = self.file.global_values.get(root)
                 if kind is not None and kind[0] == "def":
                     self._use(["l", dotted], call.lineno)
+        return None
 
     def _use(self, reference: Sequence[Any], line: int, origin: Sequence[Any] = ()) -> None:
         key = f"{reference[0]}:{reference[1]}"
