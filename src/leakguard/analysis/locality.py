@@ -306,6 +306,28 @@ _CONTAINER_LITERALS = (
 )
 _CONTAINER_BUILTINS = frozenset({"list", "dict", "set", "tuple", "frozenset", "bytearray"})
 
+# Builtins whose result is (or holds) one of their arguments: local only when those are.
+_PASS_THROUGH_BUILTINS = frozenset(
+    {
+        "getattr",
+        "min",
+        "max",
+        "sorted",
+        "reversed",
+        "iter",
+        "next",
+        "list",
+        "tuple",
+        "set",
+        "frozenset",
+        "dict",
+        "vars",
+        "filter",
+        "zip",
+        "enumerate",
+    }
+)
+
 # Methods that store their arguments in their receiver.
 _MUTATORS = frozenset(
     {"append", "extend", "add", "insert", "update", "setdefault", "appendleft", "extendleft"}
@@ -532,6 +554,10 @@ class _Locality:
                 return root in local  # `found.pop()`: what the container holds
             if root is not None:
                 return self.file.global_values.get(root, ["?"])[0] != "box"
+            if isinstance(func, ast.Name) and self._passes_through(func.id):
+                # `getattr(holder, "client")`, `max(clients)`: what it was given
+                arguments = [*value.args, *(k.value for k in value.keywords)]
+                return all(self._value_local(a, local) for a in arguments)
             return True
         if isinstance(value, ast.Name):
             return self._name_local(value.id, local)
@@ -558,6 +584,11 @@ class _Locality:
         if isinstance(value, ast.NamedExpr):
             return self._value_local(value.value, local)
         return False
+
+    def _passes_through(self, name: str) -> bool:
+        return name in _PASS_THROUGH_BUILTINS and not (
+            name in self.bindings or name in self.file.aliases or name in self.file.globals
+        )
 
     def _name_local(self, name: str, local: set[str]) -> bool:
         if name in self.bindings:
