@@ -124,7 +124,12 @@ def _cheap(call: cst.Call, context: FileContext, depth: int, items: frozenset[st
     func = call.func
     method = func.attr.value if isinstance(func, cst.Attribute) else None
     if cheap_callee(dotted_name(func), method, context.imports.aliases):
-        return True
+        # `sorted(parts, key=score)` calls `score` for each element.
+        return all(
+            _cheap_key(arg.value, context, depth, items)
+            for arg in call.args
+            if arg.keyword is not None and arg.keyword.value == "key"
+        )
     index = summary_index(context)
     if index is None:
         return False
@@ -135,6 +140,16 @@ def _cheap(call: cst.Call, context: FileContext, depth: int, items: frozenset[st
     return not any(
         _hands_item(arg, position, iterated, items) for position, arg in enumerate(call.args)
     )
+
+
+def _cheap_key(
+    key: cst.BaseExpression, context: FileContext, depth: int, items: frozenset[str]
+) -> bool:
+    if isinstance(key, cst.Lambda):
+        return _first_work(key.body, context, depth, items, set()) is None
+    method = key.attr.value if isinstance(key, cst.Attribute) else None
+    name = dotted_name(key) if isinstance(key, (cst.Name, cst.Attribute)) else None
+    return name is not None and cheap_callee(name, method, context.imports.aliases)
 
 
 def _hands_item(

@@ -929,7 +929,18 @@ def _cheap_call(call: ast.Call, file: FileSummaryCollector) -> bool:
     per-item work fact uses)."""
     func = call.func
     method = func.attr if isinstance(func, ast.Attribute) else None
-    return cheap_callee(ast_dotted(func), method, file.aliases)
+    if not cheap_callee(ast_dotted(func), method, file.aliases):
+        return False
+    # `sorted(parts, key=score)` calls `score` for each element.
+    return all(_cheap_key(k.value, file) for k in call.keywords if k.arg == "key")
+
+
+def _cheap_key(key: ast.expr, file: FileSummaryCollector) -> bool:
+    if isinstance(key, ast.Lambda):
+        calls = (n for n in ast.walk(key.body) if isinstance(n, ast.Call))
+        return all(_cheap_call(call, file) for call in calls)
+    method = key.attr if isinstance(key, ast.Attribute) else None
+    return cheap_callee(ast_dotted(key), method, file.aliases)
 
 
 # -- the run-wide index -----------------------------------------------------------------
