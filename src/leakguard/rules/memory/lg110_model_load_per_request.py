@@ -36,7 +36,7 @@ from leakguard.config import RuleSpec
 from leakguard.finding import Related
 from leakguard.rule import LintRule
 from leakguard.triage import TriageTree
-from leakguard.walker import SCOPE_NODES, descendants
+from leakguard.walker import SCOPE_NODES, descendants, walk
 
 
 class ModelLoadPerRequest(LintRule):
@@ -181,6 +181,44 @@ class ModelLoadPerRequest(LintRule):
             self._reload_pattern.search(function.name.value) or self._reload_pattern.search(root)
         )
 
+    def _named_off_request_paths_only_in_calls(
+        self, helper: cst.FunctionDef, paths: RequestPaths
+    ) -> bool:
+        """Outside the bodies `_callers_store_it` reads (request-path functions), `helper`
+        is only called where it stands (at import, in startup code). Named in a lambda of
+        a request-path function, or as a value anywhere (`load = helper`, `{"st":
+        helper}`), it may run per request out of sight: False."""
+        name = helper.name.value
+        stack: list[cst.CSTNode] = []
+        ok = True
+
+        def visit(node: cst.CSTNode) -> None:
+            nonlocal ok
+            if not ok or not (isinstance(node, cst.Name) and node.value == name):
+                return
+            in_lambda = False
+            function = None
+            for scope in reversed(stack[:-1]):
+                if isinstance(scope, cst.Lambda):
+                    in_lambda = True
+                elif isinstance(scope, cst.FunctionDef):
+                    function = scope
+                    break
+            if function is helper:
+                return
+            on_path = function is not None and id(function) in paths.reached
+            if on_path and not in_lambda:
+                return  # read by `_callers_store_it`
+            callee: cst.CSTNode = node
+            parents = stack[-2::-1]
+            if parents and isinstance(parents[0], cst.Attribute) and parents[0].attr is node:
+                callee, parents = parents[0], parents[1:]
+            call = parents[0] if parents else None
+            ok = not on_path and isinstance(call, cst.Call) and call.func is callee
+
+        walk(self.context.module, visit, stack=stack)
+        return ok
+
     def _callers_store_it(self, helper: cst.FunctionDef, paths: RequestPaths) -> bool:
         """Every function on a request path that names `helper` calls it only as the
         value of a store into state that outlives the request, and is (or is reached
@@ -188,6 +226,8 @@ class ModelLoadPerRequest(LintRule):
         hands the helper on (`to_thread(helper, ...)`) or stores it elsewhere keeps the
         finding."""
         name = helper.name.value
+        if not self._named_off_request_paths_only_in_calls(helper, paths):
+            return False
         found = False
         for caller, _owner in functions_with_owner(self.context.module):
             if caller is helper or id(caller) not in paths.reached:
