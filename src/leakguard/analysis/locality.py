@@ -18,7 +18,8 @@ Known-local calls are, in one place:
 - methods of *local values*: a value made in the function by a call it makes (so itself
   judged), a literal, a file it opened (`with open(p) as f: f.read()`), a loop target over
   a local value, a parameter annotated with a plain data type (`str`, `Path`,
-  `dict[str, Any]`, ...), or a module-level constant or value made by a call (`logger =
+  `dict[str, int]`, ...; a container of `Any` or of no element type only for its own
+  methods), or a module-level constant or value made by a call (`logger =
   logging.getLogger(...)`: the call is judged where it is used);
 - functions and methods of the run (through the function summaries, depth-limited) that
   are themselves proven local, and classes of the run whose construction is (no
@@ -295,6 +296,32 @@ _LOCAL_TYPES = frozenset(
     }
 )
 
+# Annotations of containers: their own methods are local, what they hold only when the
+# subscript says so (`list[str]`; not `list`, not `dict[str, Any]`).
+_CONTAINER_TYPES = frozenset(
+    {
+        "dict",
+        "list",
+        "tuple",
+        "set",
+        "frozenset",
+        "Dict",
+        "List",
+        "Tuple",
+        "Set",
+        "FrozenSet",
+        "DefaultDict",
+        "OrderedDict",
+        "Counter",
+        "Mapping",
+        "MutableMapping",
+        "Sequence",
+        "MutableSequence",
+        "Iterable",
+        "Collection",
+    }
+)
+
 _CONTAINER_LITERALS = (
     ast.List,
     ast.Dict,
@@ -400,11 +427,14 @@ class _Locality:
         self.local: set[str] = set()  # names whose value and contents are local
         self.direct: dict[str, list[ast.expr | str]] = {}  # bindings less what is stored
         self.containers: set[str] = set()
+        self.container_params: set[str] = set()  # `data: dict`: its own methods are local
 
     def run(self) -> dict[str, Any]:
         self._bind()
         self.local = self._local_names()
-        self.containers = self._containers()
+        self.containers = self._containers() | {
+            name for name in self.container_params if len(self.direct[name]) == 1
+        }
         for node in self.nodes:
             if isinstance(node, ast.Call):
                 opaque = self._call(node) or self._passed_functions(node)
@@ -426,7 +456,12 @@ class _Locality:
         for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
             if arg.arg == self.receiver:
                 continue
-            self._add(arg.arg, _LOCAL if _local_annotation(arg.annotation) else _UNKNOWN)
+            if _local_annotation(arg.annotation):
+                self._add(arg.arg, _LOCAL)
+            else:
+                self._add(arg.arg, _UNKNOWN)
+                if _container_annotation(arg.annotation):
+                    self.container_params.add(arg.arg)
         for rest in (args.vararg, args.kwarg):
             if rest is not None:  # what they hold is unknown
                 self._add(rest.arg, _UNKNOWN)
@@ -732,7 +767,7 @@ class _Locality:
 
 def _local_annotation(annotation: ast.expr | None) -> bool:
     """An annotation every value of which has only local methods (`str`, `Path`,
-    `Optional[dict[str, Any]]`)."""
+    `Optional[dict[str, int]]`)."""
     if annotation is None:
         return False
     if isinstance(annotation, ast.Constant):
@@ -744,13 +779,25 @@ def _local_annotation(annotation: ast.expr | None) -> bool:
             return _local_annotation(parsed)
         return annotation.value is None
     if isinstance(annotation, ast.Subscript):
-        return _local_annotation(annotation.value) and _local_annotation(annotation.slice)
+        value = ast_dotted(annotation.value)
+        known = value is not None and value.rsplit(".", 1)[-1] in _LOCAL_TYPES
+        return known and _local_annotation(annotation.slice)
     if isinstance(annotation, ast.Tuple):
         return all(_local_annotation(e) for e in annotation.elts)
     if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
         return _local_annotation(annotation.left) and _local_annotation(annotation.right)
     dotted = ast_dotted(annotation)
-    return dotted is not None and dotted.rsplit(".", 1)[-1] in _LOCAL_TYPES | {"Any"}
+    # a bare container (`list`) holds values of unknown type, as `Any` is one
+    name = dotted.rsplit(".", 1)[-1] if dotted is not None else None
+    return name in _LOCAL_TYPES and name not in _CONTAINER_TYPES
+
+
+def _container_annotation(annotation: ast.expr | None) -> bool:
+    """`dict`, `list[Any]`, `Mapping[str, Any]`: a container whatever it holds."""
+    if isinstance(annotation, ast.Subscript):
+        annotation = annotation.value
+    dotted = ast_dotted(annotation) if annotation is not None else None
+    return dotted is not None and dotted.rsplit(".", 1)[-1] in _CONTAINER_TYPES
 
 
 def global_value(value: ast.expr | None, file: FileSummaryCollector) -> list[str] | None:
