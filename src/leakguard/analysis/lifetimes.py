@@ -880,12 +880,12 @@ class _Flow:
         name = namespace.value.id
         scope: ast.AST | None = self.function
         while isinstance(scope, _SCOPES):
+            if name in self.facts.stores[id(scope)]:
+                return False  # bound here (`request = request.app`): maybe not the request
             args = scope.args
             for parameter in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
                 if parameter.arg == name:
                     return _is_request_parameter(parameter)
-            if name in self.facts.stores[id(scope)]:
-                return False  # a local of that name: not the request
             scope = self.facts.scope_of(scope)
         return False
 
