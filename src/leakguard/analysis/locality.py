@@ -251,51 +251,6 @@ LOCAL_BUILTINS = frozenset(
     }
 )
 
-# Parameter annotations (last name, subscripts and unions looked through) whose values
-# have only local methods.
-_LOCAL_TYPES = frozenset(
-    {
-        "str",
-        "bytes",
-        "bytearray",
-        "int",
-        "float",
-        "bool",
-        "None",
-        "dict",
-        "list",
-        "tuple",
-        "set",
-        "frozenset",
-        "Dict",
-        "List",
-        "Tuple",
-        "Set",
-        "FrozenSet",
-        "DefaultDict",
-        "OrderedDict",
-        "Counter",
-        "Mapping",
-        "MutableMapping",
-        "Sequence",
-        "MutableSequence",
-        "Iterable",
-        "Collection",
-        "Optional",
-        "Union",
-        "Literal",
-        "Path",
-        "PurePath",
-        "PosixPath",
-        "PathLike",
-        "datetime",
-        "date",
-        "timedelta",
-        "Decimal",
-        "UUID",
-    }
-)
-
 # Annotations of containers: their own methods are local, what they hold only when the
 # subscript says so (`list[str]`; not `list`, not `dict[str, Any]`).
 _CONTAINER_TYPES = frozenset(
@@ -319,6 +274,32 @@ _CONTAINER_TYPES = frozenset(
         "MutableSequence",
         "Iterable",
         "Collection",
+    }
+)
+
+# Parameter annotations (last name, subscripts and unions looked through) whose values
+# have only local methods.
+_LOCAL_TYPES = _CONTAINER_TYPES | frozenset(
+    {
+        "str",
+        "bytes",
+        "bytearray",
+        "int",
+        "float",
+        "bool",
+        "None",
+        "Optional",
+        "Union",
+        "Literal",
+        "Path",
+        "PurePath",
+        "PosixPath",
+        "PathLike",
+        "datetime",
+        "date",
+        "timedelta",
+        "Decimal",
+        "UUID",
     }
 )
 
