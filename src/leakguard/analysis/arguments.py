@@ -47,7 +47,7 @@ from leakguard.analysis.pydantic_models import (
 )
 from leakguard.analysis.request_data import data_parameters, request_attribute
 from leakguard.analysis.request_paths import qualified_name
-from leakguard.analysis.scopes import bound_names, function_scope, module_bindings
+from leakguard.analysis.scopes import MUTABLE_LITERALS, bound_names, function_scope, module_bindings
 from leakguard.analysis.summaries import summary_index
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants, walk
@@ -390,7 +390,9 @@ def _local_sources(
     # A container handed to a call may be filled there with what the call is given
     # (`fill(targets, body)`).
     containers = {
-        name for name, values in sources.items() if any(isinstance(v, _CONTAINERS) for v in values)
+        name
+        for name, values in sources.items()
+        if any(isinstance(v, MUTABLE_LITERALS) for v in values)
     }
     for node in descendants(body, stop_at=SCOPE_NODES):
         if not isinstance(node, cst.Call):
@@ -404,9 +406,6 @@ def _local_sources(
             )
     context.memo[key] = sources
     return sources
-
-
-_CONTAINERS = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
 
 
 # Calls whose result is the path built from their arguments (or the paths it matches).

@@ -47,7 +47,7 @@ _PERSISTENT = {
     Storage.CLASS_ATTRIBUTE,
 }
 
-_MUTABLE_LITERALS = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
+MUTABLE_LITERALS = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
 _MUTABLE_FACTORIES = frozenset(
     {
         "list",
@@ -98,7 +98,7 @@ class Location:
 def is_mutable_constructor(node: cst.BaseExpression | None, context: FileContext) -> bool:
     if node is None:
         return False
-    if isinstance(node, _MUTABLE_LITERALS):
+    if isinstance(node, MUTABLE_LITERALS):
         return True
     if isinstance(node, cst.Call):
         name = context.imports.qualify(node.func)
