@@ -178,12 +178,7 @@ def returns_value_of(function: cst.FunctionDef, statement: cst.CSTNode, call: cs
         if isinstance(small, cst.Return) and small.value is call:
             return True
         if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is call:
-            targets = (
-                [t.target for t in small.targets]
-                if isinstance(small, cst.Assign)
-                else [small.target]
-            )
-            names.update(t.value for t in targets if isinstance(t, cst.Name))
+            names.update(t.value for t in assignment_targets(small) if isinstance(t, cst.Name))
     return bool(names) and any(
         isinstance(node, cst.Return)
         and isinstance(node.value, cst.Name)
@@ -192,15 +187,19 @@ def returns_value_of(function: cst.FunctionDef, statement: cst.CSTNode, call: cs
     )
 
 
+def assignment_targets(small: cst.BaseSmallStatement) -> list[cst.BaseAssignTargetExpression]:
+    """What `a = b = value` or `a: T = value` assigns to; nothing for other statements."""
+    if isinstance(small, cst.Assign):
+        return [t.target for t in small.targets]
+    if isinstance(small, cst.AnnAssign):
+        return [small.target]
+    return []
+
+
 def stores_persistently(small: cst.BaseSmallStatement, globals_: frozenset[str]) -> bool:
     """An assignment whose every target outlives the call (`persistent_key`)."""
-    if isinstance(small, cst.Assign):
-        targets = [t.target for t in small.targets]
-    elif isinstance(small, cst.AnnAssign):
-        targets = [small.target]
-    else:
-        return False
-    return all(persistent_key(t, globals_) is not None for t in targets)
+    targets = assignment_targets(small)
+    return bool(targets) and all(persistent_key(t, globals_) is not None for t in targets)
 
 
 def declared_globals(function: cst.FunctionDef) -> frozenset[str]:

@@ -13,6 +13,7 @@ from leakguard.analysis.asyncio_facts import is_test_file, offload_call
 from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.model_loads import (
     LoaderVocabulary,
+    assignment_targets,
     declared_globals,
     is_lazy_initialiser,
     is_memoised,
@@ -162,13 +163,8 @@ class ModelLoadPerRequest(LintRule):
             return False
         stored = False
         for small in statement.body:
-            if isinstance(small, (cst.Assign, cst.AnnAssign)):
-                targets = (
-                    [t.target for t in small.targets]
-                    if isinstance(small, cst.Assign)
-                    else [small.target]
-                )
-                stored = stored or any(persistent_key(t, frozenset()) for t in targets)
+            targets = assignment_targets(small)
+            stored = stored or any(persistent_key(t, frozenset()) for t in targets)
         if stored:
             return self._reloads(function, paths)
         return returns_value_of(function, statement, node) and self._callers_store_it(
