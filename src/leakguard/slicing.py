@@ -41,6 +41,7 @@ from leakguard.triage import (
     first_line,
     growth_root,
     method_owners,
+    module_constants,
     root_name,
 )
 
@@ -375,6 +376,65 @@ def container_regions(tree: TriageTree, growths: Iterable[ast.AST]) -> list[ast.
             found.extend(units_naming(tree, root))
             found.extend(classes.get(root, ()))
     return found
+
+
+# Constructors of mutable containers, by their last name (`collections.deque`, an alias
+# imported under another name is resolved from the file's imports).
+_CONTAINER_FACTORIES = frozenset(
+    {"list", "dict", "set", "bytearray", "defaultdict", "OrderedDict", "deque", "Counter"}
+)
+_CONTAINER_DISPLAYS = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
+
+
+def module_containers(tree: TriageTree) -> set[str]:
+    """Names the module binds at top level (or in a top-level block) to a mutable
+    container display or constructor: a superset of what
+    `analysis.arguments.filled_at_runtime` asks about."""
+    found: set[str] | None = tree.memo.get("slicing.module_containers")
+    if found is None:
+        factories = set(_CONTAINER_FACTORIES)
+        for source in tree.of(ast.ImportFrom):
+            factories.update(a.asname for a in source.names if a.asname and a.name in factories)
+        found = set()
+        for statement, in_class in outside_functions(tree):
+            value = getattr(statement, "value", None)
+            if in_class or not isinstance(statement, (ast.Assign, ast.AnnAssign)):
+                continue
+            if isinstance(value, ast.Call):
+                func = value.func
+                last = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if last not in factories:
+                    continue
+            elif not isinstance(value, _CONTAINER_DISPLAYS):
+                continue
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            found.update(t.id for t in targets if isinstance(t, ast.Name))
+        tree.memo["slicing.module_containers"] = found
+    return found
+
+
+def container_filler_regions(tree: TriageTree, nodes: Iterable[ast.AST]) -> list[ast.AST]:
+    """Regions of a rule that asks whether a module-level container `nodes` read is
+    filled by a function of the file (`analysis.arguments.filled_at_runtime`): every
+    unit naming such a container."""
+    return _units_naming_what_nodes_read(tree, nodes, module_containers(tree))
+
+
+def constant_user_regions(tree: TriageTree, nodes: Iterable[ast.AST]) -> list[ast.AST]:
+    """Regions of a rule that reads every use of a module constant `nodes` mention
+    (`analysis.integrity.private_round_trip`: who else writes the file it names): every
+    unit naming such a constant."""
+    return _units_naming_what_nodes_read(tree, nodes, module_constants(tree))
+
+
+def _units_naming_what_nodes_read(
+    tree: TriageTree, nodes: Iterable[ast.AST], names: set[str]
+) -> list[ast.AST]:
+    """The units naming one of `names` that `nodes` read."""
+    if not names:
+        return []
+    wanted = names & {n.id for node in nodes for n in tree.walk(node) if isinstance(n, ast.Name)}
+    return [unit.node for unit in units(tree) if unit.uses & wanted] if wanted else []
 
 
 def _growth_roots(growth: ast.AST) -> list[str | None]:

@@ -33,7 +33,8 @@ names, literals and calls on none of these hold none.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from enum import Enum
 
 import libcst as cst
 
@@ -47,7 +48,13 @@ from leakguard.analysis.pydantic_models import (
 )
 from leakguard.analysis.request_data import data_parameters, request_attribute
 from leakguard.analysis.request_paths import qualified_name
-from leakguard.analysis.scopes import MUTABLE_LITERALS, bound_names, function_scope, module_bindings
+from leakguard.analysis.scopes import (
+    MUTABLE_LITERALS,
+    bound_names,
+    function_scope,
+    is_mutable_constructor,
+    module_bindings,
+)
 from leakguard.analysis.summaries import summary_index
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants, walk
@@ -90,27 +97,22 @@ def _passed_values(
     """(value, the function passing it; None at module level) for `param` at every call
     of the module-level `function` in this file (a default the caller leaves is a
     module-level value); None when a call is not seen or may pass it by `*args`."""
-    if not any(statement is function for statement in context.module.body):
-        return None  # a method or nested function: its callers are not looked up
-    calls = _call_sites(function, context)
-    params = [*function.params.posonly_params, *function.params.params]
-    position = next((i for i, p in enumerate(params) if p.name.value == param), None)
-    keyword_only = {p.name.value: p for p in function.params.kwonly_params}
-    declared = params[position] if position is not None else keyword_only.get(param)
-    if not calls or declared is None:
-        return None  # no caller in the file, or `*args`/`**kwargs`
+    calls = _call_sites(function, context) if _module_level(function, context) else []
+    if not calls:
+        return None  # a method or nested function, or no caller in the file
     found: list[tuple[cst.BaseExpression, cst.FunctionDef | None]] = []
     for call, caller in calls:
-        value = _argument(call, param, position)
-        if value is _UNKNOWN:
+        passed = _passed_value(call, function, param)
+        if passed is None:
             return None
-        if value is None:
-            if declared.default is None:
-                return None
-            found.append((declared.default, None))
-        else:
-            found.append((value, caller))
+        value, default = passed
+        found.append((value, None if default else caller))
     return found
+
+
+def _module_level(function: cst.FunctionDef, context: FileContext) -> bool:
+    """Its calls are looked up by name: a method's or nested function's are not."""
+    return any(statement is function for statement in context.module.body)
 
 
 _UNKNOWN = cst.Ellipsis()  # a sentinel: compared by identity
@@ -342,9 +344,13 @@ def _name_carries(
         return not fed_by_server_data(function, name, context, depth)
     sources = _local_sources(function, context)
     if name not in scope.locals and name not in sources:
-        # A module-level name or a builtin is the program's own; a nested function's
-        # free name is its enclosing function's local, not looked up.
-        return name not in module_bindings(context) and not hasattr(builtins, name)
+        # A module-level name or a builtin is the program's own, unless a function of
+        # the file fills it: a module-level list a handler appends to holds what the
+        # requests put there. A nested function's free name is its enclosing
+        # function's local, not looked up.
+        if name in module_bindings(context):
+            return name in filled_at_runtime(context)
+        return not hasattr(builtins, name)
     return any(_carries(source, function, context, depth, seen) for source in sources.get(name, []))
 
 
@@ -408,6 +414,69 @@ def _local_sources(
     return sources
 
 
+def filled_at_runtime(context: FileContext) -> frozenset[str]:
+    """Module-level names a function of the file puts items into: a filling method
+    (`PENDING.append(x)`, `JOBS.update(...)`, `CACHE.setdefault(k, v)`), an item store
+    (`JOBS[key] = job`) or `+=`. What they hold is whatever the calls put there, which
+    may be request data; a container only the module's own code fills at import is
+    configuration."""
+    key = "arguments.filled_at_runtime"
+    cached = context.memo.get(key)
+    if isinstance(cached, frozenset):
+        return cached
+    module = {
+        name
+        for name, statement in module_bindings(context).items()
+        if _binds_container(name, statement, context)
+    }
+    filled: set[str] = set()
+    functions = descendants(context.module, only=(cst.FunctionDef,)) if module else iter(())
+    for function in functions:
+        if not isinstance(function, cst.FunctionDef):
+            continue
+        own = function_scope(function, context)
+        for node in descendants(
+            function.body, stop_at=SCOPE_NODES, only=(cst.Call, cst.AssignTarget, cst.AugAssign)
+        ):
+            target: cst.BaseExpression | None = None
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+                if node.func.attr.value in _FILLING_METHODS | {"setdefault"}:
+                    target = node.func.value
+            elif isinstance(node, cst.AssignTarget) and isinstance(node.target, cst.Subscript):
+                target = node.target.value
+            elif isinstance(node, cst.AugAssign):
+                target = node.target
+            if isinstance(target, cst.Subscript):
+                target = target.value  # `GROUPS[key].append(x)`
+            if (
+                isinstance(target, cst.Name)
+                and target.value in module
+                and target.value not in own.locals
+                and target.value not in own.params
+            ):
+                filled.add(target.value)
+    result = frozenset(filled)
+    context.memo[key] = result
+    return result
+
+
+def _binds_container(name: str, statement: cst.CSTNode, context: FileContext) -> bool:
+    """The module-level `statement` binds `name` to a mutable container (`[]`, `{}`,
+    `defaultdict(list)`)."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    for small in statement.body:
+        if isinstance(small, cst.Assign) and any(
+            isinstance(t.target, cst.Name) and t.target.value == name for t in small.targets
+        ):
+            return is_mutable_constructor(small.value, context)
+        if isinstance(small, cst.AnnAssign):
+            target = small.target
+            if isinstance(target, cst.Name) and target.value == name:
+                return is_mutable_constructor(small.value, context)
+    return False
+
+
 # Calls whose result is the path built from their arguments (or the paths it matches).
 _PATH_BUILDERS = frozenset(
     {
@@ -438,70 +507,177 @@ def from_command_line(
     depth: int = DEFAULT_DEPTH,
 ) -> bool:
     """`value`, an expression of `scope` (a function or the module), derives from the
-    command line (see the module docstring)."""
+    command line (see the module docstring): in every calling context, every source of
+    it does or is a literal or a module-level constant, and at least one does."""
     if not isinstance(scope, (cst.FunctionDef, cst.Module)):
         return False
-    return _argv(value, scope, context, depth, set())
+    return _in_callers(value, scope, context, depth) is _Origin.ARGV
+
+
+class _Origin(Enum):
+    """Where the data of an expression comes from, for `from_command_line`."""
+
+    CONSTANT = 0  # literals and module-level constants: the program's own text
+    ARGV = 1  # the command line, possibly joined with constants
+    OTHER = 2  # anything else (a download, a parameter another caller feeds, state)
+
+
+# The origin of a parameter in one calling context.
+_Parameters = Callable[[str], "_Origin"]
+
+
+def _combine(origins: Iterable[_Origin]) -> _Origin:
+    """All of a value's parts: any other source makes it other, else one from the
+    command line makes it the command line's."""
+    result = _Origin.CONSTANT
+    for origin in origins:
+        if origin is _Origin.OTHER:
+            return origin
+        if origin is _Origin.ARGV:
+            result = origin
+    return result
+
+
+def _in_callers(
+    value: cst.CSTNode, scope: cst.FunctionDef | cst.Module, context: FileContext, depth: int
+) -> _Origin:
+    """The origin of `value` the same in every calling context of `scope`, else other:
+    a helper one caller hands `args.model` and another a fixed path loads a fixed file
+    on that second call. Each call binds all parameters at once
+    (`load(args.dir, "base.pt")`)."""
+    if isinstance(scope, cst.Module) or is_cli_command(scope, context):
+        return _argv(value, scope, context, lambda name: _Origin.ARGV, set())
+    sites = _call_sites(scope, context) if depth > 0 and _module_level(scope, context) else []
+    if not sites or _called_from_other_files(scope, context):
+        return _argv(value, scope, context, lambda name: _Origin.OTHER, set())
+    found: set[_Origin] = set()
+    for call, caller in sites:
+        found.add(
+            _argv(value, scope, context, _bound_by(call, caller, scope, context, depth), set())
+        )
+        if len(found) > 1 or _Origin.OTHER in found:
+            return _Origin.OTHER
+    return found.pop()
+
+
+def _bound_by(
+    call: cst.Call,
+    caller: cst.FunctionDef | None,
+    function: cst.FunctionDef,
+    context: FileContext,
+    depth: int,
+) -> _Parameters:
+    """The origin of each parameter of `function` in the context of `call`, computed
+    when first asked (a default the call leaves is a module-level value)."""
+    memo: dict[str, _Origin] = {}
+
+    def origin(name: str) -> _Origin:
+        if name not in memo:
+            memo[name] = _Origin.OTHER
+            passed = _passed_value(call, function, name)
+            if passed is not None:
+                value, default = passed
+                scope = context.module if default or caller is None else caller
+                memo[name] = _in_callers(value, scope, context, depth - 1)
+        return memo[name]
+
+    return origin
 
 
 def _argv(
     value: cst.CSTNode,
     scope: cst.FunctionDef | cst.Module,
     context: FileContext,
-    depth: int,
+    params: _Parameters,
     seen: set[str],
-) -> bool:
-    def judge(node: cst.CSTNode) -> bool | None:
-        if isinstance(node, cst.Name):
-            return _name_from_argv(node.value, scope, context, depth, seen)
-        if isinstance(node, cst.Attribute) and context.imports.qualify(node) == "sys.argv":
-            return True
-        if not isinstance(node, cst.Call):
-            return None
-        if _parses_arguments(node, context):
-            return True
-        if context.imports.call_name(node) in _PATH_BUILDERS:
-            return None  # `os.path.join(args.model_dir, "model.bin")`: its arguments
-        # Any other call returns something else than the path typed (`fetch(args.url)`
-        # downloads it): only a method of the value itself (`args.model.strip()`) is it.
-        return isinstance(node.func, cst.Attribute) and _argv(
-            node.func.value, scope, context, depth, seen
-        )
+) -> _Origin:
+    def parts(nodes: Iterable[cst.CSTNode]) -> _Origin:
+        return _combine(_argv(node, scope, context, params, seen) for node in nodes)
 
-    return _flows_from(value, judge)
+    if isinstance(value, (cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary)):
+        return _Origin.CONSTANT
+    if isinstance(value, (cst.ConcatenatedString, cst.BinaryOperation, cst.BooleanOperation)):
+        return parts([value.left, value.right])
+    if isinstance(value, cst.FormattedString):
+        return parts(
+            p.expression for p in value.parts if isinstance(p, cst.FormattedStringExpression)
+        )
+    if isinstance(value, cst.IfExp):
+        return parts([value.body, value.orelse])  # the test only picks one
+    if isinstance(value, (cst.List, cst.Tuple, cst.Set)):
+        return parts(e.value for e in value.elements)
+    if isinstance(value, cst.Name):
+        return _name_from_argv(value.value, scope, context, params, seen)
+    if isinstance(value, cst.Attribute):
+        if context.imports.qualify(value) == "sys.argv":
+            return _Origin.ARGV
+        # `args.model_dir`: an attribute of a parsed namespace is one of its values.
+        return _argv(value.value, scope, context, params, seen)
+    if isinstance(value, cst.Subscript):
+        return _argv(value.value, scope, context, params, seen)  # `sys.argv[2]`: one of them
+    if not isinstance(value, cst.Call):
+        return _Origin.OTHER
+    if _parses_arguments(value, context):
+        return _Origin.ARGV
+    handed = [arg.value for arg in value.args]
+    if context.imports.call_name(value) in _PATH_BUILDERS:
+        return parts(handed)  # `os.path.join(args.model_dir, "model.bin")`
+    if isinstance(value.func, cst.Attribute):
+        # A method of the value itself (`args.model.strip()`, `base.joinpath(name)`) is
+        # the value; any other call returns something else than the path typed
+        # (`fetch(args.url)` downloads it).
+        return parts([value.func.value, *handed])
+    return _Origin.OTHER
 
 
 def _name_from_argv(
     name: str,
     scope: cst.FunctionDef | cst.Module,
     context: FileContext,
-    depth: int,
+    params: _Parameters,
     seen: set[str],
-) -> bool:
+) -> _Origin:
     if name in seen:
-        return False
+        return _Origin.CONSTANT  # a cycle adds no source the other bindings lack
     seen.add(name)
+    if name in ("None", "True", "False"):
+        return _Origin.CONSTANT
     sources = _local_sources(scope, context)
+    origins: list[_Origin] = []
     if isinstance(scope, cst.FunctionDef):
-        if name in function_scope(scope, context).params:
-            return is_cli_command(scope, context) or (
-                depth > 0 and _params_from_argv(scope, name, context, depth - 1)
-            )
-        if name not in sources:
+        own = function_scope(scope, context)
+        if name in own.params:
+            origins.append(params(name))  # and whatever the body rebinds it to, below
+        elif name in own.locals and name not in sources:
+            return _Origin.OTHER  # bound by an import, a `def`, an `except ... as`
+        elif name not in sources:
             scope = context.module  # a module-level name (`args` of the main block)
             sources = _local_sources(scope, context)
-    return any(_argv(source, scope, context, depth, seen) for source in sources.get(name, []))
+    if not origins and name in context.constants.values:
+        return _Origin.CONSTANT
+    if name not in sources and not origins:
+        return _Origin.OTHER  # an import, a function, a builtin: not a value typed
+    origins.extend(_argv(source, scope, context, params, seen) for source in sources.get(name, []))
+    return _combine(origins)
 
 
-def _params_from_argv(
-    function: cst.FunctionDef, param: str, context: FileContext, depth: int
-) -> bool:
-    """Every call of the module-level `function` in this file passes `param` a value
-    from the command line (`main(parse_args())` in the main block)."""
-    passed = _passed_values(function, param, context)
-    return passed is not None and all(
-        _argv(value, caller or context.module, context, depth, set()) for value, caller in passed
-    )
+def _passed_value(
+    call: cst.Call, function: cst.FunctionDef, param: str
+) -> tuple[cst.BaseExpression, bool] | None:
+    """(the value `call` passes for `param`, whether it is the default); None when a
+    starred argument may pass it or it is `*args`/`**kwargs`."""
+    params = [*function.params.posonly_params, *function.params.params]
+    position = next((i for i, p in enumerate(params) if p.name.value == param), None)
+    keyword_only = {p.name.value: p for p in function.params.kwonly_params}
+    declared = params[position] if position is not None else keyword_only.get(param)
+    if declared is None:
+        return None
+    value = _argument(call, param, position)
+    if value is _UNKNOWN:
+        return None
+    if value is None:
+        return None if declared.default is None else (declared.default, True)
+    return value, False
 
 
 def _parses_arguments(call: cst.Call, context: FileContext) -> bool:

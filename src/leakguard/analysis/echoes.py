@@ -31,7 +31,7 @@ from collections.abc import Callable
 import libcst as cst
 
 from leakguard.analysis.imports import dotted_name
-from leakguard.analysis.scopes import function_scope
+from leakguard.analysis.scopes import function_scope, is_read
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants, walk
 
@@ -137,7 +137,7 @@ def _read_paths(function: cst.FunctionDef, name: str) -> list[list[cst.CSTNode]]
         nonlocal nested
         if nested or not isinstance(node, cst.Name) or node.value != name:
             return
-        if len(path) < 2 or not _is_read(node, path[-2]):
+        if len(path) < 2 or not is_read(node, path[-2]):
             return
         if any(isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in path[1:-1]):
             nested = True
@@ -210,18 +210,6 @@ def _parameter_for(
     positional = [a for a in call.args if a.keyword is None]
     index = next(i for i, a in enumerate(positional) if a is arg)
     return params[index].name.value if index < len(params) else None
-
-
-def _is_read(node: cst.Name, parent: cst.CSTNode) -> bool:
-    if isinstance(parent, cst.Attribute) and parent.attr is node:
-        return False
-    if isinstance(parent, (cst.AssignTarget, cst.Param, cst.AnnAssign, cst.AugAssign)):
-        return getattr(parent, "target", None) is not node and not isinstance(parent, cst.Param)
-    if isinstance(parent, cst.Arg) and parent.keyword is node:
-        return False
-    if isinstance(parent, (cst.For, cst.CompFor)) and parent.target is node:
-        return False
-    return not isinstance(parent, (cst.ImportAlias, cst.FunctionDef, cst.ClassDef))
 
 
 def _echo_end(

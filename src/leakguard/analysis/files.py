@@ -9,6 +9,12 @@ waits on a peer nor runs model code.
 over bytes the function is handed as a parameter (directly or through a local only
 bound to one): no file, no path of its own.
 
+`read_path(value, scope, context)`: the path whose text `value` reads (`path.read_text()`,
+`open(path)`, a handle bound to one, `f.read()`); `constant_path(path, scope, context)`:
+the path string when it is built only from string literals, module constants and
+`__file__` (`Path("docs/en") / "mkdocs.yml"`, `Path(__file__).parent / "config.yaml"`,
+"<file>/" standing for the file's directory).
+
 `io_offloaded(call, function, context)`: the file `call` opens is bound to a name whose
 every read in `function` hands the file (or one of its methods) to a worker thread, so
 its reads and writes run off the event loop and only the `open` syscall stays on it.
@@ -19,7 +25,8 @@ from __future__ import annotations
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import offload_call
-from leakguard.analysis.scopes import function_scope
+from leakguard.analysis.bindings import module_assigned_once
+from leakguard.analysis.scopes import function_scope, is_read
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants, walk
 
@@ -107,27 +114,14 @@ def io_offloaded(call: cst.Call, function: cst.FunctionDef, context: FileContext
     stack: list[cst.CSTNode] = []
 
     def visit(node: cst.CSTNode) -> None:
-        if isinstance(node, cst.Name) and node.value == name and _is_load(node, stack):
+        # A use inside a nested scope is a read too (it is not in an offload of the
+        # function's own body).
+        parent = stack[-2] if len(stack) >= 2 else None
+        if isinstance(node, cst.Name) and node.value == name and is_read(node, parent):
             reads.append(node)
 
     walk(function.body, visit, stack=stack)
     return bool(reads) and all(id(read) in offloaded for read in reads)
-
-
-def _is_load(node: cst.Name, stack: list[cst.CSTNode]) -> bool:
-    """`node` (the last of `stack`) reads a variable: not an attribute's name, a
-    keyword, a binding target (`f += x` reads `f`) or a definition's name. A use inside
-    a nested scope is a read too (it is not in an offload of the function's own body)."""
-    parent = stack[-2] if len(stack) >= 2 else None
-    if isinstance(parent, cst.Attribute):
-        return parent.attr is not node
-    if isinstance(parent, cst.Arg):
-        return parent.keyword is not node
-    if isinstance(parent, (cst.AsName, cst.AssignTarget, cst.Param)):
-        return False
-    if isinstance(parent, (cst.For, cst.CompFor, cst.AnnAssign)):
-        return getattr(parent, "target", None) is not node
-    return not isinstance(parent, (cst.FunctionDef, cst.ClassDef, cst.ImportAlias))
 
 
 _BUFFERS = frozenset({"io.BytesIO", "io.StringIO"})
@@ -166,3 +160,116 @@ def _bindings(name: str, scope: cst.CSTNode) -> list[cst.BaseExpression]:
         and bound[0] == name
         and not isinstance(bound[1], cst.Name)  # `a = b`: not followed
     ]
+
+
+# How a text file is read from its path: `path.read_text()`, `open(path)`/`path.open()`,
+# or a handle bound to one (`with open(path) as f`) and `f.read()`.
+_TEXT_READERS = frozenset({"read_text", "read"})
+# Path functions whose result is the path of their first argument (or one above it).
+_SAME_PATH = frozenset({"os.path.abspath", "os.path.realpath", "os.path.normpath", "os.fspath"})
+_PATH_CONSTRUCTORS = frozenset({"pathlib.Path", "pathlib.PurePath", "os.path.join"})
+_SAME_PATH_METHODS = frozenset({"resolve", "absolute"})
+_ANCHOR = "<file>/"  # stands for the directory of the program's own file
+
+
+def anchored(path: str) -> bool:
+    """A `constant_path` result anchored at the program's own file."""
+    return path.startswith(_ANCHOR)
+
+
+def read_path(
+    value: cst.BaseExpression, scope: cst.CSTNode, context: FileContext
+) -> cst.BaseExpression | None:
+    """The path whose text `value`, an expression of `scope`, reads (see the module
+    docstring)."""
+    return _read_path(value, scope, context, 3)
+
+
+def constant_path(path: cst.BaseExpression, scope: cst.CSTNode, context: FileContext) -> str | None:
+    """The path `path` builds from literals, module constants and `__file__` alone."""
+    return _fold_path(path, scope, context, 10)
+
+
+def _read_path(
+    value: cst.BaseExpression, scope: cst.CSTNode, context: FileContext, depth: int
+) -> cst.BaseExpression | None:
+    """The path `value` reads the text of, when that is all it does."""
+    if depth == 0 or not isinstance(value, (cst.Call, cst.Name)):
+        return None
+    if isinstance(value, cst.Name):
+        bound = _single_binding(value.value, scope, context)
+        return _read_path(bound, scope, context, depth - 1) if bound is not None else None
+    if opens_file(value, context) and value.args and isinstance(value.func, cst.Name):
+        return value.args[0].value  # `open(path)`
+    if not isinstance(value.func, cst.Attribute):
+        return None
+    method = value.func.attr.value
+    receiver = value.func.value
+    if method == "open" or method == "read_text":
+        return receiver  # `path.open()`, `path.read_text(encoding="utf-8")`
+    if method in _TEXT_READERS:
+        return _read_path(receiver, scope, context, depth - 1)  # `f.read()` of a handle
+    return None
+
+
+def _single_binding(
+    name: str, scope: cst.CSTNode, context: FileContext
+) -> cst.BaseExpression | None:
+    """The one value `name` is bound to: in the function `scope` (not a parameter), or
+    once at module level (`en_config_path: Path = en_docs_path / mkdocs_name`)."""
+    if isinstance(scope, cst.FunctionDef):
+        own = function_scope(scope, context)
+        if name in own.params:
+            return None
+        if name in own.locals:
+            values = _bindings(name, scope.body)  # `=` and `with ... as` bindings
+            return values[0] if len(values) == 1 else None
+    return module_assigned_once(name, context)
+
+
+def _fold_path(
+    node: cst.BaseExpression, scope: cst.CSTNode, context: FileContext, depth: int
+) -> str | None:
+    """The path `node` builds when it is made of string literals, module constants and
+    `__file__` alone ("<file>/" standing for the file's directory), else None."""
+    if depth == 0:
+        return None
+    folded = context.constants.fold(node)
+    if isinstance(folded, str):
+        return folded
+    if isinstance(node, cst.Name):
+        if node.value == "__file__":
+            return _ANCHOR + "__file__"
+        bound = _single_binding(node.value, scope, context)
+        return _fold_path(bound, scope, context, depth - 1) if bound is not None else None
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+        parts = [node.left, node.right]
+    elif isinstance(node, cst.Attribute) and node.attr.value == "parent":
+        parts = [node.value, cst.SimpleString('".."')]
+    elif isinstance(node, cst.Call):
+        name = context.imports.call_name(node) or ""
+        args = [a.value for a in node.args if a.keyword is None and not a.star]
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _SAME_PATH_METHODS:
+            return None if node.args else _fold_path(func.value, scope, context, depth - 1)
+        if len(args) != len(node.args) or not args:
+            return None
+        if name in _PATH_CONSTRUCTORS:
+            parts = args
+        elif name in _SAME_PATH and len(args) == 1:
+            return _fold_path(args[0], scope, context, depth - 1)
+        elif name == "os.path.dirname" and len(args) == 1:
+            parts = [args[0], cst.SimpleString('".."')]
+        else:
+            return None
+    else:
+        return None
+    folded_parts = [_fold_path(part, scope, context, depth - 1) for part in parts]
+    if any(part is None for part in folded_parts):
+        return None
+    path = ""
+    for part in folded_parts:
+        assert part is not None
+        # A later absolute part replaces what came before, as `os.path.join` does.
+        path = part if not path or part.startswith(("/", _ANCHOR)) else f"{path}/{part}"
+    return path

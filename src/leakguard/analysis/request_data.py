@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from leakguard.analysis.bindings import assigned_values
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.pydantic_models import (
     DEPENDENCY_MARKERS,
@@ -31,7 +32,6 @@ from leakguard.analysis.pydantic_models import (
     request_object_names,
 )
 from leakguard.context import FileContext
-from leakguard.walker import SCOPE_NODES, descendants
 
 # Request methods that return the parsed body (JSON or form) as plain containers.
 _BODY_METHODS = frozenset({"get_json", "json", "post"})
@@ -130,25 +130,25 @@ def _reads_raw_body(node: cst.BaseExpression, requests: frozenset[str], tainted:
 
 def _tainted_locals(function: cst.FunctionDef, context: FileContext) -> set[str]:
     """Locals assigned from untyped request data (`payload = request.get_json()`,
-    `items = payload["items"]`, `raw = request.body`), in source order."""
+    `items = payload["items"]`, `raw = request.body`), through any chain of such
+    assignments (`bindings.assigned_values`, whatever their order in the source)."""
     key = ("request_data.tainted", id(function))
     cached = context.memo.get(key)
     if isinstance(cached, set):
         return cached
     requests = request_object_names(function, context)
+    assigned = assigned_values(function, context)
     tainted: set[str] = set()
-    for node in descendants(function.body, stop_at=SCOPE_NODES):
-        if not (
-            isinstance(node, cst.Assign)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0].target, cst.Name)
-        ):
-            continue
-        value = node.value
-        if _is_untyped(value, requests, tainted, context) or _reads_raw_body(
-            value, requests, set()
-        ):
-            tainted.add(node.targets[0].target.value)
+    grew = True
+    while grew:
+        grew = False
+        for name, values in assigned.items():
+            if name not in tainted and any(
+                _is_untyped(v, requests, tainted, context) or _reads_raw_body(v, requests, set())
+                for v in values
+            ):
+                tainted.add(name)
+                grew = True
     context.memo[key] = tainted
     return tainted
 

@@ -106,6 +106,22 @@ def is_mutable_constructor(node: cst.BaseExpression | None, context: FileContext
     return False
 
 
+def is_read(node: cst.Name, parent: cst.CSTNode | None) -> bool:
+    """`node` (a child of `parent`) reads a variable: not an attribute's name, a
+    keyword, a binding target (`x = ...`, `for x in`, `with ... as x`, a parameter), a
+    `global`/`nonlocal` declaration or a definition's or import's name. `x += 1` reads
+    `x` (and binds it)."""
+    if isinstance(parent, cst.Attribute):
+        return parent.attr is not node
+    if isinstance(parent, cst.Arg):
+        return parent.keyword is not node
+    if isinstance(parent, (cst.AsName, cst.AssignTarget, cst.Param, cst.NameItem)):
+        return False
+    if isinstance(parent, (cst.For, cst.CompFor, cst.AnnAssign, cst.NamedExpr)):
+        return parent.target is not node
+    return not isinstance(parent, (cst.FunctionDef, cst.ClassDef, cst.ImportAlias))
+
+
 def bound_names(target: cst.BaseExpression) -> list[str]:
     """Names bound by an assignment/for/with target (tuples and starred unpacked)."""
     if isinstance(target, cst.Name):

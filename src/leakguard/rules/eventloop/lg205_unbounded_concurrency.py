@@ -38,7 +38,7 @@ from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.analysis.summaries import summary_index
 from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
-from leakguard.slicing import callee_regions
+from leakguard.slicing import callee_regions, container_filler_regions
 from leakguard.triage import (
     SCOPES,
     TriageTree,
@@ -88,11 +88,15 @@ class UnboundedConcurrency(LintRule):
         if not functions:
             return []
         depth = int(spec.option("max_call_depth"))
+        callers = request_path_regions(tree, functions, depth)
         return [
             *functions,
             *callee_regions(tree, functions),
-            *request_path_regions(tree, functions, depth),
+            *callers,
             *entry_point_regions(tree),
+            # `arguments.fed_by_server_data`: a module-level list a caller hands over is
+            # request data when a function of the file fills it.
+            *container_filler_regions(tree, [*functions, *callers]),
         ]
 
     @cached_property
