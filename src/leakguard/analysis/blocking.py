@@ -13,6 +13,13 @@ counts as evidence, in one place.
   fix);
 - `chain(call)`: the call reaches such a call through plain functions of the run (the
   function summaries), as a `Chain` whose steps become related locations.
+
+`runs_once(function, context)`: the current node sits in the branch of a lazy
+initialiser inside `function`: `if not app.ready:` / `if _PATH is None:` /
+`if not hasattr(obj, "_x"):` whose own body sets that same state (not to None or
+False), where the state's root outlives the call (a module global, a closure
+variable; not a parameter, such as the request or `self` of a per-request view, and
+not a local). The block's work runs once per process, as a memoised helper's does.
 """
 
 from __future__ import annotations
@@ -335,3 +342,77 @@ def describe(qualified: str) -> tuple[str, str]:
         if qualified == prefix or (prefix.endswith(".") and qualified.startswith(prefix)):
             return what, fix
     return "is configured as blocking", OFFLOAD_FIX
+
+
+def runs_once(function: cst.FunctionDef, context: FileContext) -> bool:
+    """The current node is in a lazy initialiser's branch (see the module docstring)."""
+    ancestors = list(context.ancestors())  # innermost first
+    own = function_scope(function, context)
+    for position, node in enumerate(ancestors):
+        if node is function or isinstance(node, (cst.FunctionDef, cst.Lambda)):
+            return False
+        if not isinstance(node, cst.If) or position == 0:
+            continue
+        inner = ancestors[position - 1]
+        if inner is not node.body:
+            continue  # the `else` branch runs every time after the first
+        state = _falsy_state(node.test)
+        if state is None:
+            continue
+        root = state.split(".", 1)[0]
+        if root in own.params or (root in own.locals and root not in own.globals):
+            continue
+        if _sets_state(node.body, state):
+            return True
+    return False
+
+
+def _falsy_state(test: cst.BaseExpression) -> str | None:
+    """The dotted state a test finds unset: `not x.y`, `x is None`, `x == None`,
+    `x is False`, `not hasattr(o, "a")`, `getattr(o, "a", None) is None`."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return _state_of(test.expression, hasattr_form=True)
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        unset = isinstance(target.comparator, cst.Name) and target.comparator.value in (
+            "None",
+            "False",
+        )
+        if unset and isinstance(target.operator, (cst.Is, cst.Equal)):
+            return _state_of(test.left, hasattr_form=False)
+    return None
+
+
+def _state_of(node: cst.BaseExpression, hasattr_form: bool) -> str | None:
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        return dotted_name(node)
+    if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Name):
+        return None
+    wanted = "hasattr" if hasattr_form else "getattr"
+    if node.func.value != wanted or len(node.args) < 2:
+        return None
+    owner = dotted_name(node.args[0].value)
+    attribute = node.args[1].value
+    if owner is None or not isinstance(attribute, cst.SimpleString):
+        return None
+    name = attribute.evaluated_value
+    return f"{owner}.{name}" if isinstance(name, str) else None
+
+
+def _sets_state(body: cst.CSTNode, state: str) -> bool:
+    """`body` assigns `state` a value that is not None, False or another falsy literal."""
+    for node in descendants(body, stop_at=SCOPE_NODES, only=(cst.Assign, cst.AnnAssign)):
+        if isinstance(node, cst.Assign):
+            value: cst.BaseExpression | None = node.value
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, cst.AnnAssign):
+            value, targets = node.value, [node.target]
+        else:
+            continue
+        if value is None or not any(dotted_name(t) == state for t in targets):
+            continue
+        falsy = isinstance(value, cst.Name) and value.value in ("None", "False")
+        empty = isinstance(value, (cst.Integer, cst.SimpleString)) and not value.evaluated_value
+        if not falsy and not empty:
+            return True
+    return False

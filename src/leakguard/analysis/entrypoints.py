@@ -6,6 +6,10 @@ not once per request or per call of a long-lived service.
 - a function called from the `if __name__ == "__main__":` block;
 - every function of a file that has a `__main__` block and no request handler (a script).
 
+`command_line_program(context)`: the file is a program run from the command line, not
+a service: it has a `__main__` block or imports a command-line framework (argparse,
+click, Typer, ...), and imports no web framework.
+
 `is_cli_command(function)` is the narrower fact: a command of a CLI framework (click,
 Typer, ...), decorated by one of its decorators or by a command/group method of a group
 built with it in the same module. An `async def` command runs under its own
@@ -18,6 +22,7 @@ import ast
 
 import libcst as cst
 
+from leakguard.analysis.caches import uses_web_framework
 from leakguard.analysis.frameworks import is_request_handler, may_be_handlers, route_registrations
 from leakguard.analysis.imports import dotted_name
 from leakguard.context import FileContext
@@ -75,6 +80,19 @@ def _is_script(context: FileContext) -> bool:
     )
     context.memo["entrypoints.script"] = result
     return result
+
+
+# Modules that make a file a command-line program when it imports them.
+_COMMAND_LINE_MODULES = frozenset({*_CLI_MODULES, "argparse", "fire", "docopt"})
+
+
+def command_line_program(context: FileContext) -> bool:
+    """The file is a command-line program and not a service (see the module docstring):
+    what it reads, its operator or its developer put there."""
+    if uses_web_framework(context):
+        return False
+    roots = {target.split(".", 1)[0] for target in context.imports.aliases.values()}
+    return main_block(context) is not None or bool(roots & _COMMAND_LINE_MODULES)
 
 
 def is_entry_point(function: cst.FunctionDef, context: FileContext) -> bool:

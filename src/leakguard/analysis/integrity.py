@@ -10,6 +10,23 @@ A *check* is
   functions of other files of the run through the function summaries (imports, aliases,
   module-level instances).
 
+`private_round_trip(load, source, context)`: the load reads `os.path.join(tmp, NAME)` (or
+`tmp / NAME`) where `tmp` is a temporary directory its own function created
+(`tempfile.TemporaryDirectory()`, `mkdtemp()`) and hands to nothing that could write in
+it (it only builds other constant paths in it, or publishes it in `os.environ` for the
+program's own code), `NAME` a module constant every other use of which in the file is
+the target of a serializing write (`torch.save(obj, os.path.join(d, NAME))`), and the
+loaded path is otherwise only tested (`os.path.exists`). The file was written by the
+program itself, in a directory only the process can write: a round trip through its own
+callback.
+
+`shipped_text_config(value, scope, context)`: `value` is the text of a YAML file versioned
+with the code: read from a `files.constant_path` relative to the working directory or
+anchored at the program's file (never absolute, in the home directory, or climbing out
+with `..` first), and no call of the file writes that path except with the process's
+own serialization (`path.write_text(yaml.dump(config))`): no download, copy or unknown
+call is handed it. Text reviewed in the repository's diffs, not an opaque artefact.
+
 "Before" is source order within the scope's own body (pre-order of the tree, nested
 functions and classes excluded). Facts are memoised per scope.
 """
@@ -22,11 +39,18 @@ from dataclasses import dataclass
 import libcst as cst
 
 from leakguard.analysis.bindings import AssignedValues, assigned_values
-from leakguard.analysis.files import name_binding, opens_file
+from leakguard.analysis.files import (
+    anchored,
+    constant_path,
+    name_binding,
+    opens_file,
+    read_path,
+)
 from leakguard.analysis.imports import matches_any
+from leakguard.analysis.scopes import function_scope, is_read
 from leakguard.analysis.summaries import DEFAULT_MAX_CALL_DEPTH, Vocabulary, summary_index
 from leakguard.context import FileContext
-from leakguard.walker import descendants
+from leakguard.walker import SCOPE_NODES, descendants, walk
 
 # Lambdas stay inside: a check or load in a lambda is still in the scope's body order.
 _OWN_BODY_STOP = (cst.FunctionDef, cst.ClassDef)
@@ -362,3 +386,242 @@ def _serializes(value: cst.BaseExpression, context: FileContext) -> bool:
         return False
     name = context.imports.call_name(value) or ""
     return name.endswith(".dumps") or name in _WRITERS
+
+
+_CONFIG_SUFFIXES = (".yml", ".yaml")
+# Uses of a path that leave the file as it is: reading it, testing it, building on it.
+_PATH_INSPECTORS = frozenset(
+    {"read_text", "read_bytes", "exists", "is_file", "is_dir", "stat", "resolve", "absolute"}
+)
+_READ_MODES = frozenset({"r", "rt", "rb", "tr", "br"})
+
+
+def shipped_text_config(
+    value: cst.BaseExpression, scope: cst.CSTNode, context: FileContext
+) -> bool:
+    """`value`, a loader's argument in `scope`, is the text of a YAML file versioned with
+    the code (see the module docstring)."""
+    path = read_path(value, scope, context)
+    folded = constant_path(path, scope, context) if path is not None else None
+    if folded is None or not folded.lower().endswith(_CONFIG_SUFFIXES):
+        return False
+    if not anchored(folded) and (folded.startswith(("/", "~", "..", "\\")) or ":" in folded):
+        return False
+    return folded not in _paths_changed(context)
+
+
+def _paths_changed(context: FileContext) -> frozenset[str]:
+    """The constant paths (`files.constant_path`) some call of the file is handed for
+    anything but reading, testing or the process's own serialization: a download, a
+    copy, a write of other bytes, an unknown helper."""
+    key = "integrity.paths_changed"
+    cached = context.memo.get(key)
+    if isinstance(cached, frozenset):
+        return cached
+    changed: set[str] = set()
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        if not isinstance(node, cst.Call):
+            return
+        scope = next((n for n in reversed(stack) if isinstance(n, cst.FunctionDef)), context.module)
+        for handed in _handed_paths(node, context):
+            folded = constant_path(handed, scope, context)
+            if folded is not None:
+                changed.add(folded)
+
+    walk(context.module, visit, stack=stack)
+    result = frozenset(changed)
+    context.memo[key] = result
+    return result
+
+
+def _handed_paths(call: cst.Call, context: FileContext) -> list[cst.BaseExpression]:
+    """What `call` is handed that it may write: its receiver and arguments, less a read
+    (`path.read_text()`, `open(path)` for reading), a test (`path.exists()`), a path
+    built on it, or a write of the process's own serialization."""
+    func = call.func
+    name = context.imports.call_name(call) or ""
+    if name in ("os.path.join", "pathlib.Path", "pathlib.PurePath", "os.path.dirname"):
+        return []  # builds a path; what is done with the result is judged where it goes
+    if isinstance(func, cst.Attribute):
+        method = func.attr.value
+        if method in _PATH_INSPECTORS or (method == "open" and _reading(call, 0)):
+            return [a.value for a in call.args]
+        if method in _PATH_WRITERS and call.args and _serializes(call.args[0].value, context):
+            return [a.value for a in call.args]
+        return [func.value, *(a.value for a in call.args)]
+    if opens_file(call, context) and _reading(call, 1):
+        return []
+    return [a.value for a in call.args]
+
+
+def _reading(call: cst.Call, position: int) -> bool:
+    """`open(path)` / `path.open("rb")`: the mode (at `position` or `mode=`) reads."""
+    mode = next((a.value for a in call.args if a.keyword and a.keyword.value == "mode"), None)
+    positional = [a.value for a in call.args if a.keyword is None]
+    if mode is None and len(positional) > position:
+        mode = positional[position]
+    if mode is None:
+        return True
+    return isinstance(mode, cst.SimpleString) and mode.evaluated_value in _READ_MODES
+
+
+_TEMP_DIRS = frozenset({"tempfile.TemporaryDirectory", "tempfile.mkdtemp"})
+_PATH_TESTS = frozenset({"os.path.exists", "os.path.isfile", "os.path.getsize"})
+
+
+def private_round_trip(load: cst.Call, source: cst.BaseExpression, context: FileContext) -> bool:
+    """See the module docstring."""
+    function = next((a for a in context.ancestors() if isinstance(a, cst.FunctionDef)), None)
+    if function is None:
+        return False
+    local: str | None = None
+    path: cst.BaseExpression = source
+    if isinstance(source, cst.Name):
+        bound = assigned_values(function, context).get(source.value, [])
+        if len(bound) != 1 or source.value in function_scope(function, context).params:
+            return False
+        local, path = source.value, bound[0]
+    joined = _joined(path)
+    if joined is None or not isinstance(joined[0], cst.Name) or not isinstance(joined[1], cst.Name):
+        return False
+    directory, name = joined[0].value, joined[1].value
+    if not isinstance(context.constants.values.get(name), str):
+        return False
+    return (
+        _private_directory(directory, function, context)
+        and _directory_only_named(directory, path, function, context)
+        and (local is None or _only_tested(local, source, function, context))
+        and _written_only_by_serializers(name, path, context)
+    )
+
+
+def _joined(path: cst.CSTNode) -> tuple[cst.BaseExpression, cst.BaseExpression] | None:
+    """(directory, file name) of `os.path.join(d, name)` / `d / name`."""
+    if isinstance(path, cst.BinaryOperation) and isinstance(path.operator, cst.Divide):
+        return path.left, path.right
+    if (
+        isinstance(path, cst.Call)
+        and isinstance(path.func, cst.Attribute)
+        and path.func.attr.value == "join"
+        and len(path.args) == 2
+        and not any(a.keyword is not None or a.star for a in path.args)
+    ):
+        return path.args[0].value, path.args[1].value
+    return None
+
+
+def _private_directory(name: str, function: cst.FunctionDef, context: FileContext) -> bool:
+    """Every binding of `name` in the function (not a parameter) makes a new temporary
+    directory (`with tempfile.TemporaryDirectory() as name`, `name = mkdtemp()`)."""
+    own = function_scope(function, context)
+    if name in own.params or name not in own.locals:
+        return False
+    values = [
+        bound[1]
+        for node in descendants(function.body, stop_at=SCOPE_NODES)
+        if (bound := name_binding(node)) is not None and bound[0] == name
+    ]
+    assigned = assigned_values(function, context).get(name, [])
+    return (
+        bool(values)
+        and len(assigned) <= len(values)  # no walrus or annotated binding besides
+        and all(
+            isinstance(v, cst.Call) and context.imports.call_name(v) in _TEMP_DIRS for v in values
+        )
+    )
+
+
+def _directory_only_named(
+    name: str, path: cst.BaseExpression, function: cst.FunctionDef, context: FileContext
+) -> bool:
+    """Each read of the directory `name` in the function is `path` itself, a join with
+    another constant file name (a different file), or the value published in
+    `os.environ[...]` for the program's own code; none in a nested function or lambda."""
+    target = _joined(path)
+    own_name = context.constants.fold(target[1]) if target is not None else None
+    ok = True
+    stack: list[cst.CSTNode] = []
+
+    def allowed(node: cst.Name) -> bool:
+        if len(stack) < 2 or not is_read(node, stack[-2]):
+            return True
+        if any(isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in stack[1:-1]):
+            return False
+        holder = stack[-3] if isinstance(stack[-2], cst.Arg) and len(stack) >= 3 else stack[-2]
+        if holder is path:
+            return True
+        joined = _joined(holder)
+        if joined is not None and joined[0] is node:
+            other = context.constants.fold(joined[1])
+            return isinstance(other, str) and other not in ("", ".", own_name)
+        return (
+            isinstance(holder, cst.Assign)
+            and holder.value is node
+            and all(
+                isinstance(t.target, cst.Subscript)
+                and context.imports.qualify(t.target.value) == "os.environ"
+                for t in holder.targets
+            )
+        )
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal ok
+        if ok and isinstance(node, cst.Name) and node.value == name and not allowed(node):
+            ok = False
+
+    walk(function.body, visit, stack=stack)
+    return ok
+
+
+def _only_tested(
+    local: str, load_source: cst.BaseExpression, function: cst.FunctionDef, context: FileContext
+) -> bool:
+    """Each read of `local` in the function is the load's own argument or a test of the
+    path (`os.path.exists(local)`, `local.exists()`)."""
+    ok = True
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal ok
+        if not ok or not isinstance(node, cst.Name) or node.value != local or len(stack) < 2:
+            return
+        parent = stack[-2]
+        if node is load_source or not is_read(node, parent):
+            return
+        if isinstance(parent, cst.Attribute) and len(stack) >= 3:
+            ok = parent.attr.value in _PATH_INSPECTORS and isinstance(stack[-3], cst.Call)
+            return
+        call = stack[-3] if isinstance(parent, cst.Arg) and len(stack) >= 3 else None
+        ok = isinstance(call, cst.Call) and context.imports.call_name(call) in _PATH_TESTS
+
+    walk(function.body, visit, stack=stack)
+    return ok
+
+
+def _written_only_by_serializers(name: str, path: cst.BaseExpression, context: FileContext) -> bool:
+    """Every read of the module constant `name` in the file is in `path` or in the path
+    a serializing write targets (`torch.save(obj, os.path.join(d, name))`), and there
+    is such a write."""
+    writes = 0
+    ok = True
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal ok, writes
+        if not ok or not isinstance(node, cst.Name) or node.value != name or len(stack) < 2:
+            return
+        if not is_read(node, stack[-2]) or any(a is path for a in stack):
+            return
+        for position in range(len(stack) - 2, -1, -1):
+            ancestor = stack[position]
+            if isinstance(ancestor, cst.Call):
+                target = _written_target(ancestor, context)
+                if target is not None and any(a is target for a in stack[position:]):
+                    writes += 1
+                    return
+        ok = False
+
+    walk(context.module, visit, stack=stack)
+    return ok and writes > 0

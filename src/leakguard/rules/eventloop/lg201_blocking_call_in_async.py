@@ -9,7 +9,7 @@ from functools import cached_property
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import coroutine_of, is_awaited, is_test_file
-from leakguard.analysis.blocking import OFFLOAD_FIX, BlockingCalls
+from leakguard.analysis.blocking import OFFLOAD_FIX, BlockingCalls, runs_once
 from leakguard.analysis.lifecycle import (
     STARTUP_AND_SHUTDOWN,
     is_lifecycle_hook,
@@ -85,6 +85,9 @@ class BlockingCallInAsync(LintRule):
             return  # start-up/shutdown code: no request is waiting on the loop yet
         function = coroutine.name.value
         verdict = self._calls.verdict(node) if candidate else None
+        chain = self._calls.chain(node) if verdict is None else None
+        if (verdict is not None or chain is not None) and runs_once(coroutine, self.context):
+            return  # a lazy initialiser's branch: once per process, not per request
         if verdict is not None:
             call, what, fix = verdict
             self.report(
@@ -96,7 +99,6 @@ class BlockingCallInAsync(LintRule):
                 fix_plan=blocking_call_fix(node, call, self.context),
             )
             return
-        chain = self._calls.chain(node)
         if chain is not None:
             callee = self.context.code_of(node.func)
             what = chain.evidence.what or "blocks"

@@ -6,16 +6,29 @@ import ast
 
 import libcst as cst
 
+from leakguard.analysis.caches import WEB_FRAMEWORKS
 from leakguard.analysis.calls import is_literal_false, is_literal_true, keyword_arg, positional_arg
+from leakguard.analysis.entrypoints import command_line_program
 from leakguard.analysis.imports import matches_any
-from leakguard.analysis.integrity import round_trip
+from leakguard.analysis.integrity import (
+    innermost_scope,
+    private_round_trip,
+    round_trip,
+    shipped_text_config,
+)
 from leakguard.analysis.scopes import module_bindings
 from leakguard.config import RuleSpec
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace, without_arg
 from leakguard.fixes.names import renamed_callee
 from leakguard.rule import LintRule
-from leakguard.slicing import callee_regions
-from leakguard.triage import TriageTree, calls_resolve_to, calls_resolving_to, enclosing_function
+from leakguard.slicing import callee_regions, constant_user_regions
+from leakguard.triage import (
+    TriageTree,
+    calls_resolve_to,
+    calls_resolving_to,
+    enclosing_function,
+    imports_any,
+)
 
 # Loaders that `yaml.safe_load` replaces with a behaviour change (they build Python
 # objects that a safe loader refuses); a custom loader class is left to a human.
@@ -51,8 +64,18 @@ class UnsafeDeserialization(LintRule):
         calls = [
             *calls_resolving_to(tree, [p for option in _CALL_OPTIONS for p in spec.option(option)])
         ]
+        yaml_calls = [p for p in spec.option("unsafe_calls") if p.startswith("yaml.")]
+        if not imports_any(tree, WEB_FRAMEWORKS) and calls_resolve_to(
+            tree, [*yaml_calls, *spec.option("yaml_load_calls")]
+        ):
+            return None  # `integrity.shipped_text_config` reads every write of the file
         functions = [f for call in calls if (f := enclosing_function(tree, call)) is not None]
-        return [*calls, *callee_regions(tree, functions, 1)]
+        # `integrity.private_round_trip`: every other use of a constant file name.
+        return [
+            *calls,
+            *callee_regions(tree, functions, 1),
+            *constant_user_regions(tree, functions),
+        ]
 
     def visit_Call(self, node: cst.Call) -> None:
         name = self.context.imports.call_name(node)
@@ -61,10 +84,25 @@ class UnsafeDeserialization(LintRule):
         verdict = self._verdict(name, node)
         source = node.args[0].value if node.args else None
         if verdict is not None and not (
-            source is not None and round_trip(node, source, self.context)
+            source is not None
+            and (
+                round_trip(node, source, self.context)
+                or private_round_trip(node, source, self.context)
+                or self._shipped_config(name, source)
+            )
         ):
             why, fix = verdict
             self.report(node, call=name, why=why, fix=fix, fix_plan=self._fix_plan(name, node))
+
+    def _shipped_config(self, name: str, source: cst.BaseExpression) -> bool:
+        """A YAML loader reading a config file versioned with the code, in a command-line
+        program (a developer's or operator's script, not a service): the `!!python` tags
+        it needs are reviewed in the repository like the code that loads them."""
+        return (
+            name.startswith("yaml.")
+            and command_line_program(self.context)
+            and shipped_text_config(source, innermost_scope(self.context), self.context)
+        )
 
     def _verdict(self, name: str, node: cst.Call) -> tuple[str, str] | None:
         if matches_any(name, self.option("unsafe_calls")):

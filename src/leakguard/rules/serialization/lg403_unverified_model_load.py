@@ -15,12 +15,13 @@ from leakguard.analysis.integrity import (
     CheckVocabulary,
     checked_before,
     innermost_scope,
+    private_round_trip,
     round_trip,
 )
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
-from leakguard.slicing import callee_regions, caller_regions
+from leakguard.slicing import callee_regions, caller_regions, constant_user_regions
 from leakguard.triage import TriageTree, calls_resolve_to, calls_resolving_to, enclosing_function
 
 # Keyword names under which the loaders above take their source.
@@ -63,6 +64,8 @@ class UnverifiedModelLoad(LintRule):
             found.extend(callee_regions(tree, [main]))
         if generic:
             found.extend(_ml_imports(tree, spec.option("ml_packages")))
+        # `integrity.private_round_trip`: every other use of a constant file name.
+        found.extend(constant_user_regions(tree, functions))
         return found
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -83,8 +86,10 @@ class UnverifiedModelLoad(LintRule):
             tuple(self.option("digest_calls")),
             int(self.option("max_call_depth")),
         )
-        if checked_before(node, scope, self.context, vocabulary) or round_trip(
-            node, source, self.context
+        if (
+            checked_before(node, scope, self.context, vocabulary)
+            or round_trip(node, source, self.context)
+            or private_round_trip(node, source, self.context)
         ):
             return
         if from_command_line(source, scope, self.context):
