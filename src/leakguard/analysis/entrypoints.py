@@ -26,7 +26,7 @@ from leakguard.analysis.caches import uses_web_framework
 from leakguard.analysis.frameworks import is_request_handler, may_be_handlers, route_registrations
 from leakguard.analysis.imports import dotted_name
 from leakguard.context import FileContext
-from leakguard.triage import TriageTree
+from leakguard.triage import TriageTree, imports_any
 from leakguard.walker import descendants
 
 _CLI_DECORATORS = frozenset({"command", "group", "callback"})
@@ -83,7 +83,13 @@ def _is_script(context: FileContext) -> bool:
 
 
 # Modules that make a file a command-line program when it imports them.
-_COMMAND_LINE_MODULES = frozenset({*_CLI_MODULES, "argparse", "fire", "docopt"})
+COMMAND_LINE_MODULES = frozenset({*_CLI_MODULES, "argparse", "fire", "docopt"})
+
+
+def may_be_command_line_program(tree: TriageTree) -> bool:
+    """What a rule's regions can tell of `command_line_program` from the `ast`: never
+    False when it is True."""
+    return main_block_ast(tree) is not None or imports_any(tree, COMMAND_LINE_MODULES)
 
 
 def command_line_program(context: FileContext) -> bool:
@@ -92,7 +98,7 @@ def command_line_program(context: FileContext) -> bool:
     if uses_web_framework(context):
         return False
     roots = {target.split(".", 1)[0] for target in context.imports.aliases.values()}
-    return main_block(context) is not None or bool(roots & _COMMAND_LINE_MODULES)
+    return main_block(context) is not None or bool(roots & COMMAND_LINE_MODULES)
 
 
 def is_entry_point(function: cst.FunctionDef, context: FileContext) -> bool:

@@ -8,7 +8,7 @@ import libcst as cst
 
 from leakguard.analysis.caches import WEB_FRAMEWORKS
 from leakguard.analysis.calls import is_literal_false, is_literal_true, keyword_arg, positional_arg
-from leakguard.analysis.entrypoints import command_line_program
+from leakguard.analysis.entrypoints import command_line_program, may_be_command_line_program
 from leakguard.analysis.imports import matches_any
 from leakguard.analysis.integrity import (
     innermost_scope,
@@ -60,13 +60,17 @@ class UnsafeDeserialization(LintRule):
     def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
         """The candidate calls (the round trip is judged in the call's function; safe
         loader classes are module-level) and the functions of the file those functions
-        call: a helper that writes the file it returns makes a round trip."""
+        call: a helper that writes the file it returns makes a round trip. A YAML load in
+        a file that may be a command-line program and imports no web framework is judged
+        with the whole file (`integrity.shipped_text_config` reads every call of it)."""
         calls = [
             *calls_resolving_to(tree, [p for option in _CALL_OPTIONS for p in spec.option(option)])
         ]
         yaml_calls = [p for p in spec.option("unsafe_calls") if p.startswith("yaml.")]
-        if not imports_any(tree, WEB_FRAMEWORKS) and calls_resolve_to(
-            tree, [*yaml_calls, *spec.option("yaml_load_calls")]
+        if (
+            not imports_any(tree, WEB_FRAMEWORKS)
+            and may_be_command_line_program(tree)
+            and calls_resolve_to(tree, [*yaml_calls, *spec.option("yaml_load_calls")])
         ):
             return None  # `integrity.shipped_text_config` reads every write of the file
         functions = [f for call in calls if (f := enclosing_function(tree, call)) is not None]
