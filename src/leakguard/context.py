@@ -10,6 +10,7 @@ from libcst.metadata import CodeRange, MetadataWrapper
 
 from leakguard.analysis.constants import ConstantTable
 from leakguard.analysis.imports import ImportTable
+from leakguard.analysis.project import is_package_file
 from leakguard.positions import StatementPositions
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class FileContext:
         # run's project facts (collected from the whole text), not from `module`.
         self.sliced = parsed_source is not None and parsed_source != source
         self.module_name = module_name
-        self.imports = ImportTable.from_module(module, module_name)
+        self.imports = ImportTable.from_module(module, module_name, is_package_file(path))
         self.constants = ConstantTable.from_module(module)
         self.project = project
         # Every rule's spec as this run configures it (enabled or not): a rule that

@@ -14,7 +14,12 @@ from __future__ import annotations
 import ast
 
 from leakguard.analysis.imports import AstImportTable, ImportTable
-from leakguard.analysis.project import FactCollector, module_name_for, register_collector
+from leakguard.analysis.project import (
+    FactCollector,
+    is_package_file,
+    module_name_for,
+    register_collector,
+)
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree, dotted, parse_ast
 
@@ -42,7 +47,8 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> list[str]:
         if not methods:
             continue
         if imports is None:
-            imports = AstImportTable(tree.tree, text, module_name_for(display)).table
+            module = module_name_for(display)
+            imports = AstImportTable(tree.tree, text, module, is_package_file(display)).table
         protocol = any(_is_protocol_base(base, imports) for base in klass.bases)
         names.update(m.name for m in methods if protocol or _is_abstract(m))
     return sorted(names)

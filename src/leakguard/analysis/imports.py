@@ -47,19 +47,23 @@ def _module_dotted(node: cst.BaseExpression | None) -> str:
 class ImportTable:
     """Local name -> fully qualified name, for one file."""
 
-    def __init__(self, module_name: str = "") -> None:
+    def __init__(self, module_name: str = "", package: bool = False) -> None:
         # e.g. "pkg.sub.mod" for pkg/sub/mod.py; resolves relative imports.
         self.module_name = module_name
+        # The file is a package's `__init__` (`module_name` names the package itself).
+        self.package = package
         self.aliases: dict[str, str] = {}
 
     @classmethod
-    def from_module(cls, module: cst.Module, module_name: str = "") -> ImportTable:
-        table = cls(module_name)
+    def from_module(
+        cls, module: cst.Module, module_name: str = "", package: bool = False
+    ) -> ImportTable:
+        table = cls(module_name, package)
         table._scan_block(module.body)
         # Imports inside functions (`def load(p): import torch; return torch.load(p)`,
         # common for optional heavy dependencies) resolve alike, unless the module
         # binds the name itself.
-        local = cls(module_name)
+        local = cls(module_name, package)
         local._scan_nested(module.body, top=True)
         for name, target in local.aliases.items():
             table.aliases.setdefault(name, target)
@@ -129,7 +133,9 @@ class ImportTable:
             self.aliases[local] = f"{base}.{imported}" if base else imported
 
     def _resolve_from_base(self, node: cst.ImportFrom) -> str:
-        return from_base(self.module_name, _module_dotted(node.module), len(node.relative))
+        return from_base(
+            self.module_name, _module_dotted(node.module), len(node.relative), self.package
+        )
 
     def qualify(self, node: cst.BaseExpression) -> str | None:
         """Qualified name of a Name/Attribute chain rooted at an import or a builtin."""
@@ -165,12 +171,14 @@ class AstImportTable:
     (`if x: import y`), so neither does this one (`tests/test_imports.py` compares both
     tables on every fixture file)."""
 
-    def __init__(self, tree: ast.Module, text: str, module_name: str = "") -> None:
-        self.table = ImportTable(module_name)
+    def __init__(
+        self, tree: ast.Module, text: str, module_name: str = "", package: bool = False
+    ) -> None:
+        self.table = ImportTable(module_name, package)
         # Lines as the tokenizer counts them (`str.splitlines` also splits at form feeds).
         self._lines = _LINE_BREAKS.split(text)
         self._scan_block(tree.body)
-        nested = ImportTable(module_name)
+        nested = ImportTable(module_name, package)
         self._scan_nested(tree.body, nested, top=True)
         for name, target in nested.aliases.items():
             self.table.aliases.setdefault(name, target)
@@ -209,14 +217,18 @@ class AstImportTable:
                         self._scan_nested(block, table, top)
 
     def _record(self, table: ImportTable, node: ast.Import | ast.ImportFrom) -> None:
-        table.aliases.update(ast_import_bindings(node, table.module_name))
+        table.aliases.update(ast_import_bindings(node, table.module_name, table.package))
 
 
-def from_base(module_name: str, module: str, level: int) -> str:
-    """The qualified module of `from <level dots><module> import ...` in `module_name`."""
+def from_base(module_name: str, module: str, level: int, package: bool = False) -> str:
+    """The qualified module of `from <level dots><module> import ...` in `module_name`;
+    `package`: the file is the package's `__init__`, so one dot is `module_name` itself
+    (`from .x import C` in `pkg/__init__.py` is `pkg.x.C`), not its parent."""
     if level == 0:
         return module
-    package_parts = module_name.split(".")[:-1] if module_name else []
+    package_parts = module_name.split(".") if package else module_name.split(".")[:-1]
+    if not module_name:
+        package_parts = []
     if level > 1:
         package_parts = package_parts[: len(package_parts) - (level - 1)]
     parts = [p for p in package_parts if p]
@@ -228,7 +240,7 @@ def from_base(module_name: str, module: str, level: int) -> str:
 
 
 def ast_import_bindings(
-    node: ast.Import | ast.ImportFrom, module_name: str
+    node: ast.Import | ast.ImportFrom, module_name: str, package: bool = False
 ) -> list[tuple[str, str]]:
     """(local name, qualified name) of each name an `ast` import binds, as
     `ImportTable.record` does for LibCST (`from x import *` binds none we know)."""
@@ -238,7 +250,7 @@ def ast_import_bindings(
             for alias in node.names
             for root in [alias.name.split(".")[0]]
         ]
-    base = from_base(module_name, node.module or "", node.level)
+    base = from_base(module_name, node.module or "", node.level, package)
     return [
         (alias.asname or alias.name, f"{base}.{alias.name}" if base else alias.name)
         for alias in node.names

@@ -33,6 +33,13 @@ def module_name_for(display_path: str) -> str:
     return ".".join(parts)
 
 
+def is_package_file(display_path: str) -> bool:
+    """`pkg/__init__.py`: its module name is the package's, and a relative import
+    resolves from the package itself (`imports.from_base`)."""
+    name = display_path.replace("\\", "/").rsplit("/", 1)[-1]
+    return name in ("__init__.py", "__init__.pyi")
+
+
 @dataclass(frozen=True)
 class FactCollector:
     name: str

@@ -26,7 +26,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
+from leakguard.analysis.project import (
+    FactCollector,
+    ProjectIndex,
+    is_package_file,
+    register_collector,
+)
 from leakguard.analysis.summaries import FileSummaryCollector
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree, parse_ast
@@ -52,7 +57,7 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
     if is_test_file(display):
         return None
     module = module_name_for(display)
-    imports = FileSummaryCollector(module)
+    imports = FileSummaryCollector(module, package=is_package_file(display))
     body = tree.tree.body
     classes = {statement.name for statement in body if isinstance(statement, ast.ClassDef)}
     # One traversal records the imports and the calls; calls are qualified afterwards, once

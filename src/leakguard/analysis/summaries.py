@@ -67,6 +67,7 @@ from leakguard.analysis.model_loads import is_model_loader
 from leakguard.analysis.project import (
     FactCollector,
     ProjectIndex,
+    is_package_file,
     module_name_for,
     register_collector,
 )
@@ -184,7 +185,7 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
     if is_test_file(display):
         return None  # nothing outside the tests calls a test module's functions
     module = module_name_for(display)
-    collector = FileSummaryCollector(module, tree)
+    collector = FileSummaryCollector(module, tree, is_package_file(display))
     collector.digests = "digest" in text or "hashlib" in text
     return collector.run(tree.tree, display)
 
@@ -196,8 +197,10 @@ class FileSummaryCollector:
     """One file's summaries as its `ast` is walked; its import table (`record_import`,
     `qualify`) is also what other run-wide `ast` facts use to resolve names."""
 
-    def __init__(self, module: str, index: TriageTree | None = None) -> None:
+    def __init__(self, module: str, index: TriageTree | None = None, package: bool = False) -> None:
         self.module = module
+        # The file is the package's `__init__` (relative imports start at `module`).
+        self.package = package
         # The file's indexed tree (`run` needs it; the import table alone does not).
         self.index = index
         self.aliases: dict[str, str] = {}
@@ -217,7 +220,7 @@ class FileSummaryCollector:
     # imports ---------------------------------------------------------------------------
 
     def record_import(self, node: ast.Import | ast.ImportFrom) -> None:
-        self.aliases.update(ast_import_bindings(node, self.module))
+        self.aliases.update(ast_import_bindings(node, self.module, self.package))
 
     def own_nodes(self, body: Sequence[ast.AST]) -> list[ast.AST]:
         """Nodes of a scope's own code in source order (nested scopes included, not

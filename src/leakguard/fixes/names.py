@@ -6,6 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from leakguard.analysis.imports import ImportTable
+from leakguard.analysis.project import is_package_file
 from leakguard.analysis.scopes import module_bindings
 from leakguard.context import FileContext
 from leakguard.fixes import Import
@@ -17,7 +18,9 @@ def _module_imports(context: FileContext) -> ImportTable:
     key = "fixes.module_imports"
     table = context.memo.get(key)
     if table is None:
-        table = context.memo[key] = ImportTable.from_module(context.module, context.module_name)
+        table = context.memo[key] = ImportTable.from_module(
+            context.module, context.module_name, is_package_file(context.path)
+        )
     return table
 
 
