@@ -91,9 +91,9 @@ class ModelLoadPerRequest(LintRule):
         where = paths.describe(function)
         if where is None or self._loads_once(function):
             return
-        if self._replaces_shared_model(node, function, paths):
-            return
-        self.report(node, call=loader, where=where)
+        where = self._per_request_path(node, function, paths, where)
+        if where is not None:
+            self.report(node, call=loader, where=where)
 
     def _check_other_file(self, node: cst.Call) -> None:
         """A call on a request path into a function of another file of the run that
@@ -150,26 +150,28 @@ class ModelLoadPerRequest(LintRule):
             function, self.context, self.option("cache_decorators")
         ) or is_lazy_initialiser(function, self.context)
 
-    def _replaces_shared_model(
-        self, node: cst.Call, function: cst.FunctionDef, paths: RequestPaths
-    ) -> bool:
-        """`app.state.model = torch.load(path)` in a `reload_model` endpoint swaps the one
-        shared model on purpose: nothing piles up and only that endpoint pays. So does a
-        helper that loads and returns the model when every request-path function that
-        calls it is such an endpoint storing the result (`request.app.state.ef =
+    def _per_request_path(
+        self, node: cst.Call, function: cst.FunctionDef, paths: RequestPaths, where: str
+    ) -> str | None:
+        """How the load runs per request (`where`, or the path that does when a reload
+        endpoint reached the function first), or None when it only replaces the shared
+        model: `app.state.model = torch.load(path)` in a `reload_model` endpoint swaps the
+        one shared model on purpose, nothing piles up and only that endpoint pays. So
+        does a helper that loads and returns the model when every request-path function
+        that calls it is such an endpoint storing the result (`request.app.state.ef =
         get_ef(name)` in `update_embedding_config`)."""
         statement = self.context.current_statement(node)
         if not isinstance(statement, cst.SimpleStatementLine):
-            return False
+            return where
         stored = False
         for small in statement.body:
             targets = assignment_targets(small)
             stored = stored or any(persistent_key(t, frozenset()) for t in targets)
         if stored:
-            return self._reloads(function, paths)
-        return returns_value_of(function, statement, node) and self._callers_store_it(
-            function, paths
-        )
+            return None if self._reloads(function, paths) else where
+        if not returns_value_of(function, statement, node):
+            return where
+        return self._helper_per_request(function, paths, where)
 
     def _reloads(self, function: cst.FunctionDef, paths: RequestPaths) -> bool:
         root = paths.roots.get(id(function), "")
@@ -177,20 +179,19 @@ class ModelLoadPerRequest(LintRule):
             self._reload_pattern.search(function.name.value) or self._reload_pattern.search(root)
         )
 
-    def _named_off_request_paths_only_in_calls(
-        self, helper: cst.FunctionDef, paths: RequestPaths
-    ) -> bool:
-        """Outside the bodies `_callers_store_it` reads (request-path functions), `helper`
-        is only called where it stands (at import, in startup code). Named in a lambda of
-        a request-path function, or as a value anywhere (`load = helper`, `{"st":
-        helper}`), it may run per request out of sight: False."""
+    def _named_out_of_sight(self, helper: cst.FunctionDef, paths: RequestPaths) -> str | None:
+        """Outside the bodies `_helper_per_request` reads (request-path functions),
+        `helper` is only called where it stands (at import, in startup code): None.
+        Named in a lambda of a request-path function, or as a value anywhere (`load =
+        helper`, `{"st": helper}`), it may run per request out of sight: how (the
+        message's `where`)."""
         name = helper.name.value
         stack: list[cst.CSTNode] = []
-        ok = True
+        found: str | None = None
 
         def visit(node: cst.CSTNode) -> None:
-            nonlocal ok
-            if not ok or not (isinstance(node, cst.Name) and node.value == name):
+            nonlocal found
+            if found is not None or not (isinstance(node, cst.Name) and node.value == name):
                 return
             in_lambda = False
             function = None
@@ -204,26 +205,66 @@ class ModelLoadPerRequest(LintRule):
                 return
             on_path = function is not None and id(function) in paths.reached
             if on_path and not in_lambda:
-                return  # read by `_callers_store_it`
+                return  # read by `_helper_per_request`
             callee: cst.CSTNode = node
             parents = stack[-2::-1]
             if parents and isinstance(parents[0], cst.Attribute) and parents[0].attr is node:
                 callee, parents = parents[0], parents[1:]
             call = parents[0] if parents else None
-            ok = not on_path and isinstance(call, cst.Call) and call.func is callee
+            if on_path and function is not None:
+                found = f"`{name}` (in a lambda of {self._caller(function, paths)})"
+            elif not (isinstance(call, cst.Call) and call.func is callee):
+                found = self._through_value(name, stack, paths)
 
         walk(self.context.module, visit, stack=stack)
-        return ok
+        return found
 
-    def _callers_store_it(self, helper: cst.FunctionDef, paths: RequestPaths) -> bool:
-        """Every function on a request path that names `helper` calls it only as the
-        value of a store into state that outlives the request, and is (or is reached
-        from) a reload endpoint; at least one does. A caller that uses the model itself,
-        hands the helper on (`to_thread(helper, ...)`) or stores it elsewhere keeps the
-        finding."""
+    def _through_value(self, name: str, stack: list[cst.CSTNode], paths: RequestPaths) -> str:
+        """`where` for `helper` handed on as a value: through the module-level name it is
+        stored under (`load = helper`, `LOADERS = {"st": helper}`) when a request-path
+        function reads that name, else the line that hands it on."""
+        mention = stack[-1]
+        statement = next((n for n in stack if isinstance(n, cst.SimpleStatementLine)), None)
+        assigned: set[str] = set()
+        if statement is not None and statement in self.context.module.body:
+            for small in statement.body:
+                for target in assignment_targets(small):
+                    if isinstance(target, cst.Name):
+                        assigned.add(target.value)
+        for caller, _owner in functions_with_owner(self.context.module):
+            if id(caller) in paths.reached and any(
+                isinstance(n, cst.Name) and n.value in assigned
+                for n in descendants(caller.body, stop_at=SCOPE_NODES)
+            ):
+                alias = next(
+                    n.value
+                    for n in descendants(caller.body, stop_at=SCOPE_NODES)
+                    if isinstance(n, cst.Name) and n.value in assigned
+                )
+                return f"`{name}` (as `{alias}` in {self._caller(caller, paths)})"
+        return f"`{name}` (handed on as a value at line {self.context.line_of(mention)})"
+
+    @staticmethod
+    def _caller(function: cst.FunctionDef, paths: RequestPaths) -> str:
+        """A request-path function as a message names it: the handler itself, or the
+        function with the handler it is reached from."""
+        root = paths.roots.get(id(function), "")
+        if function.name.value == root:
+            return f"request handler `{root}`"
+        return f"`{function.name.value}`, reached from request handler `{root}`"
+
+    def _helper_per_request(
+        self, helper: cst.FunctionDef, paths: RequestPaths, where: str
+    ) -> str | None:
+        """None when every function on a request path that names `helper` calls it only
+        as the value of a store into state that outlives the request, and is (or is
+        reached from) a reload endpoint; at least one does. Else the path that runs it per
+        request: a caller that uses the model itself, hands the helper on
+        (`to_thread(helper, ...)`) or stores it elsewhere, or `where` when none names it."""
         name = helper.name.value
-        if not self._named_off_request_paths_only_in_calls(helper, paths):
-            return False
+        escaped = self._named_out_of_sight(helper, paths)
+        if escaped is not None:
+            return escaped
         found = False
         for caller, _owner in functions_with_owner(self.context.module):
             if caller is helper or id(caller) not in paths.reached:
@@ -247,7 +288,12 @@ class ModelLoadPerRequest(LintRule):
                     stored.add(id(small.value.func))
                     if isinstance(small.value.func, cst.Attribute):
                         stored.add(id(small.value.func.attr))
+                    # The slot stored into (`state.embedder = embedder(name)`) names
+                    # no call of the helper.
+                    for target in assignment_targets(small):
+                        if isinstance(target, cst.Attribute):
+                            stored.update((id(target), id(target.attr)))
             if any(id(n) not in stored for n in mentions) or not self._reloads(caller, paths):
-                return False
+                return f"`{name}` (called by {self._caller(caller, paths)})"
             found = True
-        return found
+        return None if found else where
