@@ -45,10 +45,9 @@ bases are the run's own classes with the same property (or `object`, `ABC`, `Gen
 `Protocol`); no class of the run subclasses it.
 
 A construction or subclass through a package that re-exports the class under its own
-name (`from app.selectors import Selector`) counts as one of the class (`_reexported_as`).
-Not matched, and so silencing: a re-export under another name (`as`), and one written in
-the package's `__init__` through a relative import (`imports.from_base` resolves it one
-package too high there).
+name (`from app.selectors import Selector`) counts as one of the class (`_reexported_as`),
+and so does one in the package's own `__init__` (`from .base import Selector`). Not
+matched, and so silencing: a re-export under another name (`as`).
 
 Limits (each keeps the finding, never silences it): methods returning values made inside
 them (their callers' receivers are not resolved), bound methods passed to the object's
@@ -76,7 +75,12 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
-from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
+from leakguard.analysis.project import (
+    FactCollector,
+    ProjectIndex,
+    is_package_file,
+    register_collector,
+)
 from leakguard.analysis.summaries import FileSummaryCollector
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree, dotted, parse_ast
@@ -100,6 +104,11 @@ _UNCALLED = "?"
 # `~()module.function#param` (another module's).
 _CALLED = "()"
 _EXTERNAL_CALLED = "~()"
+# Passed to a method of the receiver's own class (`self.skip(self.find)`): followed into
+# that method, which holds when no class of the run subclasses the class (`=module.Class`).
+_FINAL = "="
+
+_Function = ast.FunctionDef | ast.AsyncFunctionDef
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -168,6 +177,8 @@ _HARMLESS_BASES = frozenset(
     {"object", "abc.ABC", "typing.Generic", "typing.Protocol", "typing_extensions.Protocol"}
 )
 _HARMLESS_DECORATORS = frozenset({"dataclass"})
+# Annotations whose values are no instance of the run's classes and no callable.
+_SCALARS = frozenset({"str", "int", "float", "bool", "bytes", "complex", "None"})
 _ENTER = frozenset({"__enter__", "__aenter__"})
 # How far a value or a chain of functions is followed before it counts as kept.
 _DEEPEST = 60
@@ -184,7 +195,7 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
 
     if is_test_file(display):
         return None  # a test's instances do not live in the service
-    facts = _FileFacts(tree, module_name_for(display))
+    facts = _FileFacts(tree, module_name_for(display), is_package_file(display))
     facts.run()
     if not (facts.made or facts.selfs or facts.bases or facts.used or facts.params):
         return None
@@ -214,13 +225,14 @@ class _FileFacts:
     """One traversal indexes the file (parents, the scope of each node, name loads,
     calls); then each construction, and each class's `self`, is followed."""
 
-    def __init__(self, index: TriageTree, module: str) -> None:
+    def __init__(self, index: TriageTree, module: str, package: bool = False) -> None:
         self.tree = tree = index.tree
         # The facts pass's index of the tree: child look-ups, not `ast.iter_child_nodes`.
         self.index = index
         self.module = module
-        self.imports = FileSummaryCollector(module)
+        self.imports = FileSummaryCollector(module, package=package)
         self.functions = {s.name: s for s in tree.body if isinstance(s, _FUNCTIONS)}
+        self.classes = {s.name: s for s in tree.body if isinstance(s, ast.ClassDef)}
         self.defined = set(self.functions) | {
             s.name for s in tree.body if isinstance(s, ast.ClassDef)
         }
@@ -267,29 +279,32 @@ class _FileFacts:
     def _parameters(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         """Where each parameter's value goes, by position and by keyword, for other files
         that pass their values in (`->module.function#param`). A decorated function may
-        be wrapped by something that keeps its arguments (`lru_cache`): not recorded."""
+        be wrapped by something that keeps its arguments (`lru_cache`): not recorded.
+        Each parameter's flow is the file's own edge (`->f#param`, `()f#param`), resolved
+        once in `resolve`'s memo, whether this file's calls or the run ask first. A
+        parameter annotated as a scalar (`str`, `int`...) receives no instance and no
+        callable: not followed (absent, an edge into it keeps the value)."""
         if function.decorator_list:
             return
         args = function.args
-        positional = [a.arg for a in [*args.posonlyargs, *args.args]]
+        name = function.name
         fates: dict[str, set[str] | None] = {}
-        for position, name in enumerate(positional):
-            fates[str(position)] = fates[name] = self.resolve(
-                _Flow(self, function).uses(name, container=False)
-            )
-        for keyword in args.kwonlyargs:
-            fates[keyword.arg] = self.resolve(
-                _Flow(self, function).uses(keyword.arg, container=False)
-            )
-        for param in list(fates):
-            parameter = self.parameter(function, param)
-            if parameter is not None:
-                fates[_CALLED + param] = self.resolve(self.called_results(function, parameter))
-        for name in [a.arg for a in args.posonlyargs]:
-            fates.pop(name, None)  # positional only: no keyword reaches it
-            fates.pop(_CALLED + name, None)
+        positional = [*args.posonlyargs, *args.args]
+        keywords = len(args.posonlyargs)
+        for position, parameter in enumerate([*positional, *args.kwonlyargs]):
+            if _scalar(parameter.annotation):
+                continue
+            param = parameter.arg
+            passed = self.resolve({f"{_PASSED}{name}#{param}"})
+            called = self.resolve({f"{_CALLED}{name}#{param}"})
+            if position < len(positional):
+                fates[str(position)] = passed
+                fates[_CALLED + str(position)] = called
+            if position >= keywords:  # positional only: no keyword reaches it
+                fates[param] = passed
+                fates[_CALLED + param] = called
         if fates:
-            self.params[f"{self.module}.{function.name}"] = fates
+            self.params[f"{self.module}.{name}"] = fates
 
     def _index(self) -> None:
         parents = self.parents
@@ -390,7 +405,7 @@ class _FileFacts:
         for alias in node.names:
             if alias.name == "*":
                 # The module's name as this file resolves it (relative levels included).
-                scratch = FileSummaryCollector(self.module)
+                scratch = FileSummaryCollector(self.module, package=self.imports.package)
                 scratch.record_import(
                     ast.ImportFrom(module=node.module, names=[ast.alias("_")], level=node.level)
                 )
@@ -530,8 +545,8 @@ class _FileFacts:
         for fate in fates:
             if fate == LOCAL:
                 continue
-            if fate.startswith((_EXTERNAL, _EXTERNAL_CALLED)):
-                needs.add(fate)  # another file's function: the run resolves it
+            if fate.startswith((_EXTERNAL, _EXTERNAL_CALLED, _FINAL)):
+                needs.add(fate)  # another file's function or class: the run resolves it
                 continue
             if fate == KEPT or fate in self._resolving or len(self._resolving) > _DEEPEST:
                 return None  # kept, a cycle, or a chain too long to follow: keep reporting
@@ -547,29 +562,61 @@ class _FileFacts:
 
     def _method_calls(self, name: str) -> list[ast.Call] | None:
         """The calls of private method `Class.method`: `self.method(...)` in the class's
-        own methods. None when the file names the method any other way (`callback=
-        self.method`, `other.method(...)`): then its callers are not all seen. By the
-        private-name convention no other file calls it."""
+        own methods, or in a lambda or nested function inside one that does not rebind
+        `self` (`make=lambda ws: self._build(ws)`). None when the file names the method
+        any other way (`callback=self.method`, `other.method(...)`): then its callers are
+        not all seen. By the private-name convention no other file calls it."""
         class_name, _, method = name.partition(".")
         calls: list[ast.Call] = []
         for node in self.loaded:
             if not isinstance(node, ast.Attribute) or node.attr != method:
                 continue
             call = self.parents.get(id(node))
-            scope = self.scope_of(node)
-            owner = self.parents.get(id(scope)) if scope is not None else None
             if not (
                 isinstance(call, ast.Call)
                 and call.func is node
-                and isinstance(scope, _FUNCTIONS)
-                and isinstance(owner, ast.ClassDef)
-                and owner.name == class_name
                 and isinstance(node.value, ast.Name)
-                and node.value.id == _receiver(scope)
+                and self.receiver_class(node.value.id, self.scope_of(node)) == class_name
             ):
                 return None
             calls.append(call)
         return calls
+
+    def receiver_class(self, name: str, scope: ast.AST | None) -> str | None:
+        """The module-level class whose method's receiver `name` is, read in `scope`:
+        the method's own body, or closures inside it that do not bind `name`."""
+        while isinstance(scope, _SCOPES):
+            owner = self.parents.get(id(scope))
+            if isinstance(scope, _FUNCTIONS) and isinstance(owner, ast.ClassDef):
+                if name != _receiver(scope) or name in self.stores[id(scope)]:
+                    return None
+                return owner.name if owner in self.tree.body else None
+            args = scope.args
+            parameters = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg]
+            if name in self.stores[id(scope)] or any(
+                a is not None and a.arg == name for a in [*parameters, args.kwarg]
+            ):
+                return None  # bound by the closure: another object
+            scope = self.scope_of(scope)
+        return None
+
+    def own_method(self, func: ast.expr, scope: ast.AST | None) -> tuple[str, _Function] | None:
+        """`self.method` in a method of a class of the file (or a closure inside one)
+        where `method` is an undecorated instance method the class itself defines: the
+        class and the method (`self.method(...)` runs it, unless a subclass overrides it:
+        the need `=Class`)."""
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+            return None
+        class_name = self.receiver_class(func.value.id, scope)
+        klass = self.classes.get(class_name or "")
+        if klass is None:
+            return None
+        for method in klass.body:
+            if isinstance(method, _FUNCTIONS) and method.name == func.attr:
+                if method.decorator_list or _receiver(method) is None:
+                    return None
+                return f"{_FINAL}{self.module}.{klass.name}", method
+        return None
 
     def _resolve_edge(self, fate: str) -> set[str] | None:
         if fate.startswith(_RETURNED):
@@ -593,8 +640,10 @@ class _FileFacts:
         name, _, param = fate[len(_PASSED) :].partition("#")
         function = self.functions[name]
         parameter = self.parameter(function, param)
-        if parameter is None or (called and function.decorator_list):
+        if parameter is None or function.decorator_list:
             return None  # into `*args` or `**kwargs`, or through a decorator
+        if parameter != param:  # by position: the same flow as by keyword, memoised once
+            return self.resolve({f"{fate[: len(_PASSED)]}{name}#{parameter}"})
         if called:
             return self.resolve(self.called_results(function, parameter))
         return self.resolve(_Flow(self, function).uses(parameter, container))
@@ -932,6 +981,14 @@ class _Flow:
             name = str(position)
         else:
             name = keyword
+        own = self.facts.own_method(func, self.facts.scope_of(call))
+        if own is not None:
+            final, method = own
+            parameter = self.facts.parameter(method, str(int(name) + 1) if name.isdigit() else name)
+            if parameter is None or parameter == _receiver(method):
+                return {KEPT}
+            flow = _Flow(self.facts, method, depth=self.depth + 1)
+            return {final, *flow.uses(parameter, container)}
         if not isinstance(func, ast.Name) or func.id not in self.facts.functions:
             target = None if container else self.facts.other_function(func)
             if target is None:
@@ -939,6 +996,23 @@ class _Flow:
             return {f"{_EXTERNAL}{target}#{name}"}
         marker = _PASSED_IN_CONTAINER if container else _PASSED
         return {f"{marker}{func.id}#{name}"}
+
+
+def _scalar(annotation: ast.expr | None) -> bool:
+    """An annotation naming only builtin scalars (`str`, `int | None`, `Optional[bytes]`):
+    no instance of a class of the run and no callable is passed there."""
+    if annotation is None:
+        return False
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        return _scalar(annotation.left) and _scalar(annotation.right)
+    if isinstance(annotation, ast.Subscript) and dotted(annotation.value) in (
+        "Optional",
+        "typing.Optional",
+    ):
+        return _scalar(annotation.slice)
+    if isinstance(annotation, ast.Constant):
+        return annotation.value is None
+    return isinstance(annotation, ast.Name) and annotation.id in _SCALARS
 
 
 def _is_request_parameter(parameter: ast.arg) -> bool:
@@ -1108,7 +1182,10 @@ class _Lifetimes:
         if need in stack or len(stack) > _DEEPEST:
             return False  # a cycle, or a chain too long to follow: keep reporting
         stack = (*stack, need)
-        if need.startswith((_EXTERNAL, _EXTERNAL_CALLED)):
+        if need.startswith(_FINAL):
+            key = need[len(_FINAL) :]
+            held = not any(_names(key, base) or _reexported_as(base, key) for base in self.bases)
+        elif need.startswith((_EXTERNAL, _EXTERNAL_CALLED)):
             called = need.startswith(_EXTERNAL_CALLED)
             function, _, param = need[len(_EXTERNAL_CALLED if called else _EXTERNAL) :].partition(
                 "#"
