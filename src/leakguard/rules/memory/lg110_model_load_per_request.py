@@ -232,15 +232,17 @@ class ModelLoadPerRequest(LintRule):
                     if isinstance(target, cst.Name):
                         assigned.add(target.value)
         for caller, _owner in functions_with_owner(self.context.module):
-            if id(caller) in paths.reached and any(
-                isinstance(n, cst.Name) and n.value in assigned
-                for n in descendants(caller.body, stop_at=SCOPE_NODES)
-            ):
-                alias = next(
+            if not assigned or id(caller) not in paths.reached:
+                continue
+            alias = next(
+                (
                     n.value
                     for n in descendants(caller.body, stop_at=SCOPE_NODES)
                     if isinstance(n, cst.Name) and n.value in assigned
-                )
+                ),
+                None,
+            )
+            if alias is not None:
                 return f"`{name}` (as `{alias}` in {self._caller(caller, paths)})"
         return f"`{name}` (handed on as a value at line {self.context.line_of(mention)})"
 
