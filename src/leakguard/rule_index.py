@@ -48,6 +48,6 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "LG402": ("leakguard.rules.serialization.lg402_pickle_model_persistence", ()),
     "LG403": ("leakguard.rules.serialization.lg403_unverified_model_load", ("summaries",)),
     "LG501": ("leakguard.rules.web.lg501_wildcard_cors", ()),
-    "LG502": ("leakguard.rules.web.lg502_exception_detail_leak", ()),
+    "LG502": ("leakguard.rules.web.lg502_exception_detail_leak", ("constant_callables",)),
     "LG503": ("leakguard.rules.web.lg503_debug_mode_enabled", ()),
 }

@@ -8,8 +8,11 @@ HTTP/validation exceptions, whose text is meant for clients.
 A *derived* value carries its text: `str(e)`, `repr(e)`, `format(e)`, `e.args`,
 `f"...{e}"`, `"..." + str(e)`, `"%s" % e`, `"{}".format(e)`, `traceback.format_exc()`,
 `traceback.format_exception(...)`, string methods and slices of a derived value,
-`"".join(<derived>)`, and locals assigned from any of these earlier in the same function
-(the last assignment before the use decides, in source order).
+`"".join(<derived>)`, a call into a message template or sanitiser of the run that returns
+an argument's text (`analysis.constant_callables`: `ERROR_MESSAGES.DEFAULT(e, "x")` does
+not when its body answers the fallback for any exception), and locals assigned from any
+of these earlier in the same function (the last assignment before the use decides, in
+source order).
 
 Facts are built once per function (memoised in `FileContext.memo`) from one walk of its
 own body; nested functions and classes are separate scopes.
@@ -25,6 +28,7 @@ from enum import Enum
 import libcst as cst
 
 from leakguard.analysis.calls import positional_arg
+from leakguard.analysis.constant_callables import carried_arguments
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.scopes import bound_names
 from leakguard.context import FileContext
@@ -326,6 +330,17 @@ class ExceptionTracker:
                 for a in node.args
             ):
                 return Carrier.DERIVED
+        carried = carried_arguments(node, self.context)
+        if carried is not None:
+            # A message template or sanitiser of the run (`ERROR_MESSAGES.DEFAULT(e, "x")`):
+            # its body says which arguments' text reaches its result.
+            for arg in carried.text:
+                inner = self._carrier(arg.value, facts, depth - 1, seen)
+                if inner is Carrier.DERIVED or (
+                    inner is Carrier.EXCEPTION and arg in carried.exception
+                ):
+                    return Carrier.DERIVED
+            return Carrier.NONE
         qualified = self.context.imports.call_name(node)
         if qualified is not None and matches_any(qualified, self.text_calls):
             return Carrier.DERIVED

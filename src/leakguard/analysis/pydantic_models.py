@@ -377,7 +377,10 @@ def _subscript_tree(node: cst.Subscript, context: FileContext, depth: int) -> Tr
         return {"k": "seq", "n": kind, "b": False, "of": items, "t": text}
     if plain in _MAPPING_NAMES:
         items = [type_tree(e, context, depth + 1) for e in elements[-2:]]
-        return {"k": "seq", "n": "dict", "b": False, "of": items, "t": text}
+        # `dict[Literal["idle", "busy"], X]`: validation refuses any other key, so the
+        # dict holds at most as many entries as the key type has values.
+        finite = len(elements) == 2 and _finite_key(elements[0], context)
+        return {"k": "seq", "n": "dict", "b": finite, "of": items, "t": text}
     if imported in ("pydantic.Json",):
         return {"k": "any"}
     if plain == "type":
@@ -388,6 +391,14 @@ def _subscript_tree(node: cst.Subscript, context: FileContext, depth: int) -> Tr
         arguments = [type_tree(e, context, depth + 1) for e in elements]
         return {**base, "args": arguments} if arguments else base
     return base
+
+
+def _finite_key(node: cst.BaseExpression, context: FileContext) -> bool:
+    """A key annotation with finitely many values: `Literal[...]` or `bool`."""
+    if isinstance(node, cst.Subscript):
+        imported = context.imports.qualify(node.value)
+        return imported is not None and _typing_name(imported) == "Literal"
+    return isinstance(node, cst.Name) and context.imports.qualify(node) == "bool"
 
 
 def _union(
@@ -818,9 +829,20 @@ def _mentions_request(node: cst.BaseExpression, names: frozenset[str]) -> bool:
 JSON_LOADERS = frozenset({"json.loads", "orjson.loads", "ujson.loads", "simplejson.loads"})
 
 
-def _reads_request(value: cst.BaseExpression, names: set[str], context: FileContext) -> bool:
+# Attributes of a request object that lead away from its data: the application and its
+# state (model registries, settings, clients), the ASGI scope, and transport metadata the
+# server caps (also read by `analysis.request_data`).
+NOT_REQUEST_DATA = frozenset(
+    {"app", "state", "scope", "headers", "cookies", "url", "base_url", "client", "method"}
+)
+
+
+def _reads_request(
+    value: cst.BaseExpression, names: set[str], context: FileContext, objects: frozenset[str]
+) -> bool:
     """`await request.json()`, `req.form["x"]`, `json.loads(raw)`: data read from the
-    request, not something computed from it (a model built from it, a result)."""
+    request, not something computed from it (a model built from it, a result), nor what
+    the request object leads to away from its data (`await request.app.state.x.get()`)."""
     while True:
         if isinstance(value, cst.Await):
             value = value.expression
@@ -830,6 +852,13 @@ def _reads_request(value: cst.BaseExpression, names: set[str], context: FileCont
             else:
                 value = value.func
         elif isinstance(value, (cst.Attribute, cst.Subscript)):
+            if (
+                isinstance(value, cst.Attribute)
+                and isinstance(value.value, cst.Name)
+                and value.value.value in objects
+                and value.attr.value in NOT_REQUEST_DATA
+            ):
+                return False
             value = value.value
         else:
             break
@@ -868,13 +897,14 @@ def request_data_names(function: cst.FunctionDef, context: FileContext) -> froze
     cached = context.memo.get(key)
     if isinstance(cached, frozenset):
         return cached
-    names = set(request_object_names(function, context))
+    objects = request_object_names(function, context)
+    names = set(objects)
     for node in descendants(function.body, stop_at=SCOPE_NODES):
         if (
             isinstance(node, cst.Assign)
             and len(node.targets) == 1
             and isinstance(node.targets[0].target, cst.Name)
-            and _reads_request(node.value, names, context)
+            and _reads_request(node.value, names, context, objects)
         ):
             names.add(node.targets[0].target.value)
     result = frozenset(names)

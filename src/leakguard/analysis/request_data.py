@@ -23,6 +23,7 @@ from leakguard.analysis.pydantic_models import (
     DICT_VIEWS,
     ITERATION_WRAPPERS,
     JSON_LOADERS,
+    NOT_REQUEST_DATA,
     Tree,
     handler_params,
     param_markers,
@@ -38,11 +39,6 @@ _BODY_METHODS = frozenset({"get_json", "json", "post"})
 _MULTI_FIELDS = frozenset({"files", "form"})
 # Roots of the request object in web handlers (also Flask's global `request`).
 _REQUEST_ROOTS = frozenset({"request", "req"})
-# Attributes of a request that lead away from its data: the application and its state
-# (model registries, settings), the ASGI scope, and transport metadata the server caps.
-_NOT_REQUEST_DATA = frozenset(
-    {"app", "state", "scope", "headers", "cookies", "url", "base_url", "client", "method"}
-)
 
 
 def untyped_collections(
@@ -199,6 +195,6 @@ def request_attribute(node: cst.BaseExpression) -> str | None:
     if dotted is None:
         return None
     parts = dotted.split(".")
-    if len(parts) < 2 or parts[0] not in _REQUEST_ROOTS or parts[1] in _NOT_REQUEST_DATA:
+    if len(parts) < 2 or parts[0] not in _REQUEST_ROOTS or parts[1] in NOT_REQUEST_DATA:
         return None
     return dotted

@@ -11,6 +11,8 @@ from http import HTTPStatus
 import libcst as cst
 
 from leakguard.analysis.calls import keyword_arg
+from leakguard.analysis.constant_callables import COLLECTOR as CONSTANT_CALLABLES
+from leakguard.analysis.constant_callables import carried_arguments
 from leakguard.analysis.exceptions import (
     TRACEBACK_TEXT_CALLS,
     Carrier,
@@ -91,6 +93,7 @@ _MAX_DEPTH = 5
 
 class ExceptionDetailLeak(LintRule):
     code = "LG502"
+    PROJECT_FACTS = (CONSTANT_CALLABLES,)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
@@ -277,7 +280,10 @@ class ExceptionDetailLeak(LintRule):
         return []
 
     def _passes_through(self, call: cst.Call) -> bool:
-        """Constructors (CapWords: pydantic models, responses) and serializers."""
+        """Constructors (CapWords: pydantic models, responses) and serializers; not a
+        constant callable of the run, which the tracker judges by its body."""
+        if carried_arguments(call, self.context) is not None:
+            return False
         qualified = self.context.imports.call_name(call)
         if qualified in _PASS_THROUGH:
             return True
