@@ -1761,7 +1761,11 @@ def guarded_before(
     comparison (`check_batch_size(request)`)."""
     wanted = _normal(context.code_of(collection))
     chain = attribute_chain(collection)
-    holders = {chain[0]} if chain else set()
+    # The object holding the collection, or the collection itself when it is a name
+    # (`check_batch(items)` checks `items`).
+    holders = (
+        {chain[0]} if chain else {collection.value} if isinstance(collection, cst.Name) else set()
+    )
     length_names: set[str] = set()
     for node in descendants(function.body, stop_at=SCOPE_NODES):
         if node is loop:
@@ -1782,6 +1786,35 @@ def guarded_before(
                 return True
         elif isinstance(node, cst.Assert) and _measures(node.test, wanted, length_names, context):
             return True
+    return False
+
+
+_CHECK_STATEMENTS = (cst.If, cst.Assert, cst.Expr, cst.Assign, cst.AnnAssign)
+
+
+def checked_before_use(function: cst.FunctionDef, name: str, context: FileContext) -> bool:
+    """The first statement of `function`'s body that mentions its parameter `name` checks
+    the parameter's length and exits on it (`if len(name) > MAX: raise`, an `assert`, or
+    a call to this file's length checker, `rows = await read_rows(name)` with
+    `if len(rows) > N: raise` in it): the collection is bounded before any work on it.
+    A first use that may already work on it (a loop, a `with`, a `try`) is no check."""
+    statements = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
+    for index, statement in enumerate(statements):
+        if not any(isinstance(n, cst.Name) and n.value == name for n in descendants(statement)):
+            continue
+        if not isinstance(statement, cst.SimpleStatementLine | cst.If):
+            return False
+        if isinstance(statement, cst.SimpleStatementLine) and not all(
+            isinstance(small, _CHECK_STATEMENTS) for small in statement.body
+        ):
+            return False
+        # Everything up to the next statement is the check; the sentinel stands for the
+        # end of the body when the check is the last statement.
+        following = statements[index + 1] if index + 1 < len(statements) else cst.Pass()
+        parameter = next(
+            n for n in descendants(statement) if isinstance(n, cst.Name) and n.value == name
+        )
+        return guarded_before(function, following, parameter, context)
     return False
 
 

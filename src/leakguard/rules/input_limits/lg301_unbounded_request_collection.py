@@ -15,6 +15,8 @@ from leakguard.analysis.pydantic_models import (
     Level,
     LevelOptions,
     body_param_use,
+    bound,
+    checked_before_use,
     fact_regions,
     field_statements,
     handler_params,
@@ -123,7 +125,10 @@ class UnboundedRequestCollection(LintRule):
             marker, _ = param_markers(param, self.context)
             if marker not in BODY_MARKERS and not index.models_in(use[1]):
                 continue  # `request: Request`, `tasks: BackgroundTasks`...
-            levels = index.unbounded_levels(use[1], options)
+            tree = use[1]
+            if checked_before_use(node, param.name.value, self.context):
+                tree = bound(tree, True, False)  # refused before any work when too long
+            levels = index.unbounded_levels(tree, options)
             if levels:
                 how = f"the request body of route handler `{node.name.value}`"
                 self._report(param, f"Parameter `{param.name.value}`", how, levels)
