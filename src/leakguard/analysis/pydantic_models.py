@@ -1757,20 +1757,14 @@ def guarded_before(
 ) -> bool:
     """An explicit length check of `collection` that exits, before `loop` in `function`:
     `if len(x) > MAX: raise/return/abort()`, `assert len(x) <= MAX`, or a call passing `x`
-    (or the object holding it) to a function of this file that raises on a `len()`
-    comparison (`check_batch_size(request)`)."""
+    (or the object holding it) to a function of this file that checks the same length
+    that way (`check_batch_size(request)`)."""
     wanted = _normal(context.code_of(collection))
-    chain = attribute_chain(collection)
-    # The object holding the collection, or the collection itself when it is a name
-    # (`check_batch(items)` checks `items`).
-    holders = (
-        {chain[0]} if chain else {collection.value} if isinstance(collection, cst.Name) else set()
-    )
     length_names: set[str] = set()
     for node in descendants(function.body, stop_at=SCOPE_NODES):
         if node is loop:
             return False
-        if isinstance(node, cst.Call) and _is_length_check_call(node, holders, context):
+        if isinstance(node, cst.Call) and _is_length_check_call(node, collection, context):
             return True
         if isinstance(node, cst.Assign) and len(node.targets) == 1:
             target = node.targets[0].target
@@ -1818,25 +1812,48 @@ def checked_before_use(function: cst.FunctionDef, name: str, context: FileContex
     return False
 
 
-def _is_length_check_call(call: cst.Call, holders: set[str], context: FileContext) -> bool:
+def _is_length_check_call(
+    call: cst.Call, collection: cst.BaseExpression, context: FileContext
+) -> bool:
+    """`check_batch_size(request)` / `await read_rows(rows)`: a call handing a function of
+    this file the collection (or the object holding it) whose body measures that same
+    collection in a check that exits (`if len(batch.operations) > N: raise`). A checker
+    that measures something else (`if len(invalid_ids) > 0: raise`) checks no size."""
     if not isinstance(call.func, cst.Name):
         return False
     checker = _module_functions(context).get(call.func.value)
-    if checker is None or not any(
-        _mentions_request(a.value, frozenset(holders)) for a in call.args
-    ):
+    if checker is None:
         return False
-    key = ("pydantic_models.length_checker", id(checker))
-    cached = context.memo.get(key)
-    if isinstance(cached, bool):
-        return cached
-    nodes = list(descendants(checker.body, stop_at=SCOPE_NODES))
-    result = any(isinstance(n, cst.Raise) for n in nodes) and any(
-        isinstance(n, cst.Comparison) and any(len_argument(p) for p in descendants(n))
-        for n in nodes
-    )
-    context.memo[key] = result
-    return result
+    chain = attribute_chain(collection)
+    if chain is not None:
+        root, rest = chain
+    elif isinstance(collection, cst.Name):
+        root, rest = collection.value, []
+    else:
+        return False
+    whole = _normal(context.code_of(collection))
+    params = [p.name.value for p in (*checker.params.posonly_params, *checker.params.params)]
+    position = 0
+    for arg in call.args:
+        if arg.star:
+            continue
+        name = arg.keyword.value if arg.keyword is not None else None
+        if name is None:
+            name = params[position] if position < len(params) else None
+            position += 1
+        code = _normal(context.code_of(arg.value))
+        if name is None or code not in (root, whole):
+            continue
+        wanted = ".".join([name, *rest]) if code == root else name
+        key = ("pydantic_models.length_checker", id(checker), wanted)
+        cached = context.memo.get(key)
+        if not isinstance(cached, bool):
+            context.memo[key] = False  # a checker that calls itself proves nothing
+            cached = guarded_before(checker, cst.Pass(), cst.parse_expression(wanted), context)
+            context.memo[key] = cached
+        if cached:
+            return True
+    return False
 
 
 def _module_functions(context: FileContext) -> dict[str, cst.FunctionDef]:
