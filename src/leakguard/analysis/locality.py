@@ -33,9 +33,17 @@ or the references its proof depends on (`uses`: qualified names, module-level na
 Functions passed as arguments (`map(requests.get, urls)`) count as calls; code in nested
 lambdas and functions counts as the function's own.
 
-Known limits (accepted, documented): a value returned by a proven-local function of the
-run is taken to be local (a helper that returns its argument unchanged could hand back a
-client); a parameter passed as a key function (`sorted(xs, key=f)`) is not followed.
+Where a value comes from is part of the proof: a method of a value a call handed back
+records an `r` use of that call, local only when the callee is known-local, a class of
+the run, or a function of the run whose every `return` is local (`result`; module state,
+a container's entry, a parameter or attribute of unknown type make it `result_opaque`).
+A wait that bounds itself (`SELF_BOUNDED_CALLS` with a positive literal `timeout=`, made
+in no loop) counts as local (`bounded`); called from a function with a loop (`repeats`)
+it does not. Functions defined in a function's body are judged too
+(`outer.<locals>.inner`, collected by the summaries).
+
+Known limit (accepted, documented): a parameter passed as a key function
+(`sorted(xs, key=f)`) is not followed.
 """
 
 from __future__ import annotations
@@ -45,11 +53,16 @@ import builtins
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import libcst as cst
+
 from leakguard.analysis.imports import matches_any
+from leakguard.analysis.scopes import bound_names, function_scope, module_bindings
 from leakguard.triage import dotted as ast_dotted
+from leakguard.walker import SCOPE_NODES, descendants
 
 if TYPE_CHECKING:
     from leakguard.analysis.summaries import FileSummaryCollector, SummaryIndex
+    from leakguard.context import FileContext
 
 # Qualified names of calls (and constants) that do only local, bounded work. A rule's
 # `local_calls` option adds to these.
@@ -141,6 +154,9 @@ LOCAL_CALLS: tuple[str, ...] = (
     "uuid.*",
     "secrets.*",
     "random.*",
+    "itertools.*",
+    "functools.reduce",
+    "functools.cmp_to_key",
     "datetime.*",
     "calendar.*",
     "time.time",
@@ -166,7 +182,51 @@ LOCAL_CALLS: tuple[str, ...] = (
     "enum.*",
     "typing.*",
     "abc.*",
-    "logging.*",
+    # logging: loggers and their calls, formatters, stream/file handlers (the handlers a
+    # logger was configured with elsewhere are configuration, not visible here); not the
+    # network handlers (`HTTPHandler`, `SocketHandler`, `SMTPHandler`, `SysLogHandler`,
+    # `QueueListener`...) nor `logging.config.listen`
+    "logging.getLogger",
+    "logging.getLoggerClass",
+    "logging.getLevelName",
+    "logging.getLevelNamesMapping",
+    "logging.debug",
+    "logging.info",
+    "logging.warning",
+    "logging.warn",
+    "logging.error",
+    "logging.exception",
+    "logging.critical",
+    "logging.fatal",
+    "logging.log",
+    "logging.disable",
+    "logging.basicConfig",
+    "logging.captureWarnings",
+    "logging.makeLogRecord",
+    "logging.Logger",
+    "logging.Logger.*",
+    "logging.LoggerAdapter",
+    "logging.LoggerAdapter.*",
+    "logging.LogRecord",
+    "logging.LogRecord.*",
+    "logging.Formatter",
+    "logging.Formatter.*",
+    "logging.Filter",
+    "logging.Filter.*",
+    "logging.NullHandler",
+    "logging.StreamHandler",
+    "logging.FileHandler",
+    "logging.handlers.RotatingFileHandler",
+    "logging.handlers.TimedRotatingFileHandler",
+    "logging.handlers.WatchedFileHandler",
+    "logging.DEBUG",
+    "logging.INFO",
+    "logging.WARNING",
+    "logging.WARN",
+    "logging.ERROR",
+    "logging.CRITICAL",
+    "logging.FATAL",
+    "logging.NOTSET",
     "warnings.*",
     "traceback.*",
     "pprint.*",
@@ -176,6 +236,14 @@ LOCAL_CALLS: tuple[str, ...] = (
     "sys.maxsize",
     "sys.platform",
     "sys.version_info",
+    # constants and exceptions handed to or caught around a process call (the call
+    # itself is `SELF_BOUNDED_CALLS`' business)
+    "subprocess.PIPE",
+    "subprocess.DEVNULL",
+    "subprocess.STDOUT",
+    "subprocess.TimeoutExpired",
+    "subprocess.CalledProcessError",
+    "subprocess.SubprocessError",
     # password hashing (slow by design, but bounded), one-time passwords, QR codes:
     # computed from their arguments
     "bcrypt.*",
@@ -185,6 +253,41 @@ LOCAL_CALLS: tuple[str, ...] = (
     "passlib.*",
     "pyotp.*",
     "qrcode.*",
+    # in-memory or local-file document writers (spreadsheets): build a file from the
+    # rows they are given, no peer
+    "xlsxwriter.*",
+    "openpyxl.*",
+)
+
+# Calls that wait on something outside the process but bound that wait themselves when
+# given a `timeout=` of a positive number: the whole call ends by then (a child process is
+# killed, a request fails), so a timeout around an offload of it adds nothing. Only such a
+# call made once: in a loop (over the request's items, say) n bounded waits are unbounded.
+SELF_BOUNDED_CALLS = frozenset(
+    {
+        "subprocess.run",
+        "subprocess.call",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "requests.get",
+        "requests.post",
+        "requests.put",
+        "requests.patch",
+        "requests.delete",
+        "requests.head",
+        "requests.options",
+        "requests.request",
+        "httpx.get",
+        "httpx.post",
+        "httpx.put",
+        "httpx.patch",
+        "httpx.delete",
+        "httpx.head",
+        "httpx.options",
+        "httpx.request",
+        "urllib.request.urlopen",
+        "socket.create_connection",
+    }
 )
 
 # Builtins that compute on their arguments (exception classes too, by name).
@@ -303,6 +406,16 @@ _LOCAL_TYPES = _CONTAINER_TYPES | frozenset(
     }
 )
 
+_LOOPS = (
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.ListComp,
+    ast.SetComp,
+    ast.GeneratorExp,
+    ast.DictComp,
+)
+
 _CONTAINER_LITERALS = (
     ast.List,
     ast.Dict,
@@ -350,6 +463,12 @@ def _builtin_local(name: str) -> bool:
         return True
     value = getattr(builtins, name, None)
     return isinstance(value, type) and issubclass(value, BaseException)
+
+
+def local_builtin_result(name: str) -> bool:
+    """A builtin whose value is its own (a file, a string, a number), not one of its
+    arguments (`getattr(holder, "client")`, `max(clients)`)."""
+    return _builtin_local(name) and name not in _PASS_THROUGH_BUILTINS
 
 
 # -- collection (per function, from `ast`) ---------------------------------------------
@@ -409,6 +528,13 @@ class _Locality:
         self.direct: dict[str, list[ast.expr | str]] = {}  # bindings less what is stored
         self.containers: set[str] = set()
         self.container_params: set[str] = set()  # `data: dict`: its own methods are local
+        # What the function's return value depends on: calls whose results it hands back
+        # (`result`), or why it is of unknown type (`result_opaque`).
+        self.result: dict[str, list[Any]] = {}
+        self.result_opaque: list[Any] | None = None
+        self.looped: set[int] | None = None
+        self.bounded: int | None = None  # the first call that bounds its own wait
+        self.repeats = False  # the function has a loop
 
     def run(self) -> dict[str, Any]:
         self._bind()
@@ -417,7 +543,9 @@ class _Locality:
             name for name in self.container_params if len(self.direct[name]) == 1
         }
         for node in self.nodes:
-            if isinstance(node, ast.Call):
+            if isinstance(node, _LOOPS):
+                self.repeats = True
+            elif isinstance(node, ast.Call):
                 opaque = self._call(node) or self._passed_functions(node)
                 if opaque is not None:
                     return {"opaque": [opaque, node.lineno]}
@@ -428,7 +556,97 @@ class _Locality:
                     held = item.context_expr
                     if not isinstance(held, ast.Call) and not self._value_local(held, self.local):
                         return {"opaque": [f"with {ast.unparse(held)[:40]}", node.lineno]}
-        return {"uses": list(self.uses.values())} if self.uses else {}
+                    self._result_uses(held, node.lineno)
+        for node in self.nodes:
+            if isinstance(node, ast.Return) and node.value is not None:
+                self._returned(node.value, node.lineno)
+        facts: dict[str, Any] = {"uses": list(self.uses.values())} if self.uses else {}
+        if self.bounded is not None:
+            facts["bounded"] = self.bounded
+        if self.repeats and facts:
+            facts["repeats"] = True
+        if self.result_opaque is not None:
+            facts["result_opaque"] = self.result_opaque
+        elif self.result:
+            facts["result"] = list(self.result.values())
+        return facts
+
+    # where values come from ----------------------------------------------------------
+
+    def _returned(self, value: ast.expr, line: int) -> None:
+        """A `return`: its value is local (`result`: whose results it depends on) or of
+        unknown type (`result_opaque`): module state, a container's entry, a parameter
+        or attribute of unknown type."""
+        if self.result_opaque is not None:
+            return
+        if not self._value_local(value, self.local):
+            self.result_opaque = [ast.unparse(value)[:40], line]
+            return
+        self._result_uses(value, line, self.result)
+
+    def _result_uses(
+        self,
+        value: ast.expr,
+        line: int,
+        into: dict[str, list[Any]] | None = None,
+        seen: set[str] | None = None,
+    ) -> None:
+        """A value whose methods run (a receiver, a context manager, a returned value)
+        is local only when every call it may come from hands back a local value: record
+        an `r` use of each such call (`get_session().get(url)`: what `get_session`
+        returns must be proven local, not a module-level client it hands out)."""
+        target = self.uses if into is None else into
+        seen = set() if seen is None else seen
+        for node in _value_sources(value):
+            if isinstance(node, ast.Name):
+                name = node.id
+                if name in seen:
+                    continue
+                seen.add(name)
+                if name in self.bindings:
+                    for bound in self.bindings[name]:
+                        if not isinstance(bound, str):
+                            self._result_uses(bound, line, into, seen)
+                elif name in self.file.globals:
+                    kind = self.file.global_values.get(name)
+                    if kind is not None and kind[0] not in ("def", "lit", "box"):
+                        # `_POOL = make_pool()`: what the maker returned
+                        _record(target, ["r", ":".join(map(str, kind)), line, *kind])
+                continue
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in self.bindings:
+                continue  # a nested function or lambda: its body is this function's own
+            if self._bounds_itself(node):
+                continue  # its result: a finished process, a response read in full
+            if isinstance(func, ast.Name) and self._passes_through(func.id):
+                for argument in [*node.args, *(k.value for k in node.keywords)]:
+                    self._result_uses(argument, line, into, seen)
+                continue
+            if isinstance(func, ast.Attribute):
+                root = func.value
+                while isinstance(root, (ast.Attribute, ast.Subscript)):
+                    root = root.value
+                if isinstance(root, ast.Call) or (
+                    isinstance(root, ast.Name) and root.id in self.bindings
+                ):
+                    # a method of a local value returns a local value; where that value
+                    # came from decides (`get_session().get(...)`, `found.pop()`)
+                    self._result_uses(func.value, line, into, seen)
+                    continue
+                kind = (
+                    self.file.global_values.get(root.id) if isinstance(root, ast.Name) else None
+                )
+                dotted = ast_dotted(func)
+                if kind is not None and kind[0] not in ("def", "lit", "box") and dotted:
+                    # `_PATTERN.match(line)` on `_PATTERN = re.compile(...)`: a method of
+                    # the run's instance, else what the value's maker made
+                    _record(target, ["r", f"m:{dotted}", line, "m", dotted, line, *kind])
+                    continue
+                if kind is not None and kind[0] == "lit":
+                    continue  # `PREFIX.lower()`
+            reference = self.file.reference(func, self.owner or None, frozenset(), self.receiver)
+            if reference is not None:
+                _record(target, ["r", ":".join(reference), line, *reference])
 
     # bindings ----------------------------------------------------------------------
 
@@ -623,13 +841,52 @@ class _Locality:
 
     # calls -------------------------------------------------------------------------
 
+    def _bounds_itself(self, call: ast.Call) -> bool:
+        """`subprocess.run(cmd, timeout=60)` made once (in no loop of the function)."""
+        if not any(k.arg == "timeout" and _positive_number(k.value) for k in call.keywords):
+            return False
+        if any(k.arg == "stream" or k.arg is None for k in call.keywords):
+            return False  # a streamed body is read later, each read bounded, not the whole
+        dotted = ast_dotted(call.func)
+        qualified = self.file.qualify(dotted) if dotted is not None else None
+        return qualified in SELF_BOUNDED_CALLS and id(call) not in self._looped()
+
+    def _looped(self) -> set[int]:
+        """Ids of the nodes a loop of the function may run more than once."""
+        if self.looped is None:
+            self.looped = set()
+            for node in self.nodes:
+                if isinstance(node, (ast.For, ast.AsyncFor)):
+                    parts: list[ast.AST] = [*node.body, node.iter]
+                elif isinstance(node, ast.While):
+                    parts = [*node.body, node.test]
+                elif isinstance(node, _LOOPS):
+                    parts = [node]
+                else:
+                    continue
+                for part in parts:
+                    self.looped.update(id(n) for n in ast.walk(part))
+        return self.looped
+
     def _call(self, call: ast.Call) -> str | None:
         """None when `call` is local or judged through `uses`; else what is opaque."""
         func = call.func
         line = call.lineno
+        if self._bounds_itself(call):
+            if self.bounded is None:
+                self.bounded = line
+            return None
         if isinstance(func, ast.Lambda):
             return None
         if isinstance(func, ast.Name):
+            if func.id == "next" and call.args and self._passes_through("next"):
+                # runs the iterator one step: local when the iterator is (a generator
+                # of the run is judged where it is made, `itertools.count()` by name)
+                iterator = call.args[0]
+                if not self._value_local(iterator, self.local):
+                    return "next()"
+                self._result_uses(iterator, line)
+                return None
             return self._named_call(func.id, line)
         if not isinstance(func, ast.Attribute):
             return "a computed callee"
@@ -638,7 +895,10 @@ class _Locality:
             # `open(p).read()`, `", ".join(xs)`, `cfg["a"].strip()`
             if isinstance(func.value, ast.Call):
                 self._method_of_instance(func.value, func.attr, line)
-            return None if self._value_local(func.value, self.local) else f"….{func.attr}()"
+            if not self._value_local(func.value, self.local):
+                return f"….{func.attr}()"
+            self._result_uses(func.value, line)
+            return None
         root, _, rest = dotted.partition(".")
         if root == self.receiver and self.receiver:
             if "." in rest:
@@ -652,7 +912,12 @@ class _Locality:
                     if isinstance(value, ast.Call):
                         self._method_of_instance(value, rest, line)
             own_method = root in self.containers and "." not in rest
-            return None if root in self.local or own_method else f"{dotted}()"
+            if own_method:
+                return None  # `found.append(x)`: whatever it holds
+            if root not in self.local:
+                return f"{dotted}()"
+            self._result_uses(func.value, line)
+            return None
         if root in self.file.aliases:
             qualified = self.file.qualify(dotted)
             if qualified is not None:
@@ -746,6 +1011,52 @@ class _Locality:
             self.uses[key] = [str(reference[0]), str(reference[1]), line, *origin]
 
 
+def _positive_number(value: ast.expr) -> bool:
+    """A literal number above zero (`60`, `2.5`, `5 * 60`): not `None`, not a name."""
+    if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Mult, ast.Add)):
+        return _positive_number(value.left) and _positive_number(value.right)
+    return (
+        isinstance(value, ast.Constant)
+        and isinstance(value.value, (int, float))
+        and not isinstance(value.value, bool)
+        and value.value > 0
+    )
+
+
+def _value_sources(value: ast.expr) -> list[ast.Name | ast.Call]:
+    """The names and calls a value may be (or be an element or attribute of)."""
+    found: list[ast.Name | ast.Call] = []
+    stack: list[ast.expr] = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Name, ast.Call)):
+            found.append(node)
+        elif isinstance(
+            node, (ast.Attribute, ast.Subscript, ast.Starred, ast.Await, ast.NamedExpr)
+        ):
+            stack.append(node.value)
+        elif isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            stack.extend(node.elts)
+        elif isinstance(node, ast.Dict):
+            stack.extend(node.values)
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+            stack.append(node.elt)
+        elif isinstance(node, ast.DictComp):
+            stack.append(node.value)
+        elif isinstance(node, ast.BinOp):
+            stack.extend((node.left, node.right))
+        elif isinstance(node, ast.BoolOp):
+            stack.extend(node.values)
+        elif isinstance(node, ast.IfExp):
+            stack.extend((node.body, node.orelse))
+    return found
+
+
+def _record(target: dict[str, list[Any]], reference: list[Any]) -> None:
+    key = f"{reference[0]}:{reference[1]}"
+    target.setdefault(key, [str(reference[0]), str(reference[1]), *reference[2:]])
+
+
 def _local_annotation(annotation: ast.expr | None) -> bool:
     """An annotation every value of which has only local methods (`str`, `Path`,
     `Optional[dict[str, int]]`)."""
@@ -781,6 +1092,30 @@ def _container_annotation(annotation: ast.expr | None) -> bool:
     return dotted is not None and dotted.rsplit(".", 1)[-1] in _CONTAINER_TYPES
 
 
+_CONTAINER_FACTORIES = frozenset(
+    {
+        "collections.OrderedDict",
+        "collections.defaultdict",
+        "collections.deque",
+        "collections.Counter",
+        "collections.ChainMap",
+        "weakref.WeakValueDictionary",
+        "weakref.WeakKeyDictionary",
+        "weakref.WeakSet",
+    }
+)
+
+
+def _container_maker(func: ast.expr, file: FileSummaryCollector) -> bool:
+    dotted = ast_dotted(func)
+    if dotted is None:
+        return False
+    qualified = file.qualify(dotted)
+    if qualified is None:
+        return dotted in _CONTAINER_BUILTINS and dotted not in file.globals
+    return qualified in _CONTAINER_FACTORIES
+
+
 def global_value(value: ast.expr | None, file: FileSummaryCollector) -> list[str] | None:
     """How a module-level assignment's value is judged local: ["lit"] (a constant),
     ["box"] (a container), the reference of the call that made it
@@ -788,6 +1123,8 @@ def global_value(value: ast.expr | None, file: FileSummaryCollector) -> list[str
     if value is None:
         return None
     if isinstance(value, ast.Call):
+        if _container_maker(value.func, file):
+            return ["box"]  # `OrderedDict()`, `dict()`: what it holds is not its maker's
         return file.reference(value.func, None, frozenset())
     if isinstance(value, (ast.Constant, ast.JoinedStr, ast.BinOp)):
         return ["lit"]
@@ -855,6 +1192,20 @@ def reference_local(
     return _reference_local(index, module, reference, _vocabulary(local_calls), depth, frozenset())
 
 
+def result_local(
+    index: SummaryIndex,
+    module: str,
+    reference: Sequence[Any] | None,
+    local_calls: Iterable[str] = (),
+    depth: int = 3,
+) -> bool:
+    """What the callee a reference names hands back has only local methods (see
+    `_result_local`); the call itself is judged apart (`reference_local`)."""
+    if reference is None:
+        return False
+    return _result_local(index, module, reference, _vocabulary(local_calls), depth, frozenset())
+
+
 def _vocabulary(local_calls: Iterable[str]) -> tuple[str, ...]:
     extra = tuple(local_calls)
     return LOCAL_CALLS + extra if extra else LOCAL_CALLS
@@ -866,13 +1217,16 @@ def _function_local(
     names: tuple[str, ...],
     depth: int,
     active: frozenset[str],
+    strict: bool = False,
 ) -> bool:
+    """`strict`: called from a loop, so a wait the function bounds itself
+    (`SELF_BOUNDED_CALLS`), here or below, is no bound (n of them are unbounded)."""
     if fid in active:
         return True  # recursion: the other calls decide
     function = index.functions.get(fid)
     if function is None or depth <= 0 or function.is_async:
         return False
-    key = ("local", fid, names, depth)
+    key = ("local", fid, names, depth, strict)
     memo: Mapping[Any, Any] = index._memo
     if key in memo:
         return bool(memo[key])
@@ -881,10 +1235,14 @@ def _function_local(
     result = "opaque" not in raw and not any(
         entry[0][0] == "model" for entry in raw.get("model_calls", ())
     )
+    if strict and "bounded" in raw:
+        result = False
     if result:
         inner = active | {fid}
+        # what a function with a loop calls may run once per item
+        below = strict or bool(raw.get("repeats"))
         result = all(
-            _reference_local(index, function.module, reference, names, depth, inner)
+            _reference_local(index, function.module, reference, names, depth, inner, below)
             for reference in raw.get("uses", ())
         )
     if not active:
@@ -899,25 +1257,84 @@ def _reference_local(
     names: tuple[str, ...],
     depth: int,
     active: frozenset[str],
+    strict: bool = False,
 ) -> bool:
+    if reference[0] == "r":
+        # what a call hands back has only local methods: ["r", key, line, *callee]
+        return _result_local(index, module, reference[3:], names, depth, active)
     if reference[0] == "m":
         # a method of a module-level value made by a call: ["m", dotted, line, *maker]
         target = index.resolve(module, ["l", reference[1]])
         if target is not None:
-            return _function_local(index, target, names, depth - 1, active)
-        return _reference_local(index, module, reference[3:], names, depth, active)
+            return _function_local(index, target, names, depth - 1, active, strict)
+        maker = reference[3:]
+        return _reference_local(
+            index, module, maker, names, depth, active, strict
+        ) and _result_local(index, module, maker, names, depth, active)
     target = index.resolve(module, reference)
     if target is not None:
         if target in _overridden(index):
             return False  # `self.run()` may run a subclass's `run`
-        return _function_local(index, target, names, depth - 1, active)
+        return _function_local(index, target, names, depth - 1, active, strict)
     klass = _class_named(index, module, reference)
     if klass is not None:
-        return _class_local(index, klass, names, depth - 1, active)
+        return _class_local(index, klass, names, depth - 1, active, strict)
     method = _inherited_method(index, module, reference)
     if method is not None:
-        return _class_local(index, method, names, depth - 1, active)
+        return _class_local(index, method, names, depth - 1, active, strict)
     return reference[0] == "q" and matches_any(str(reference[1]), names)
+
+
+def _result_local(
+    index: SummaryIndex,
+    module: str,
+    reference: Sequence[Any],
+    names: tuple[str, ...],
+    depth: int,
+    active: frozenset[str],
+) -> bool:
+    """The value a call hands back has only local methods: a known-local callable's
+    (`open(p)`, `json.loads(s)`), an instance of a class of the run (its methods are
+    judged by name where they are called), or what a function of the run returns when
+    each of its `return`s is proven local (not module state, a registry's entry, a
+    parameter or attribute of unknown type)."""
+    if not reference:
+        return False
+    if reference[0] == "m":
+        target = index.resolve(module, ["l", reference[1]])
+        if target is not None:
+            return _returns_local(index, target, names, depth, active)
+        return _result_local(index, module, reference[3:], names, depth, active)
+    target = index.resolve(module, reference)
+    if target is not None:
+        return _returns_local(index, target, names, depth, active)
+    if _class_named(index, module, reference) is not None:
+        return True
+    if _inherited_method(index, module, reference) is not None:
+        return True  # `Model.model_validate(data)`: an instance of the class
+    return reference[0] == "q" and matches_any(str(reference[1]), names)
+
+
+def _returns_local(
+    index: SummaryIndex,
+    fid: str,
+    names: tuple[str, ...],
+    depth: int,
+    active: frozenset[str],
+) -> bool:
+    if fid in active:
+        return True  # recursion: the other returns decide
+    function = index.functions.get(fid)
+    if function is None or depth <= 0 or function.is_async or fid in _overridden(index):
+        return False
+    raw = function.raw
+    if "opaque" in raw or "result_opaque" in raw:
+        return False
+    inner = active | {fid}
+    return all(
+        _result_local(index, function.module, entry[3:], names, depth - 1, inner)
+        for entry in raw.get("result", ())
+    )
 
 
 def _overridden(index: SummaryIndex) -> frozenset[str]:
@@ -979,6 +1396,7 @@ def _class_local(
     names: tuple[str, ...],
     depth: int,
     active: frozenset[str],
+    strict: bool = False,
 ) -> bool:
     module, name = klass
     fid = f"{module}:{name}"
@@ -991,12 +1409,129 @@ def _class_local(
         return False
     inner = active | {fid}
     for method in facts.get("runs", ()):
-        if not _function_local(index, f"{module}:{name}.{method}", names, depth, inner):
+        if not _function_local(index, f"{module}:{name}.{method}", names, depth, inner, strict):
             return False
     for base in facts.get("bases", ()):
         kind = str(base[0])
         if kind == "b":
             continue  # `object`, `dict`, `Exception`...
-        if kind == "?" or not _reference_local(index, module, base, names, depth, inner):
+        if kind == "?" or not _reference_local(index, module, base, names, depth, inner, strict):
             return False
     return True
+
+
+# -- the CST side: values of the function being analysed -------------------------------
+
+_CST_BINDINGS = (
+    cst.Assign,
+    cst.AnnAssign,
+    cst.AugAssign,
+    cst.For,
+    cst.WithItem,
+    cst.NamedExpr,
+    cst.ExceptHandler,
+    cst.FunctionDef,
+    cst.ClassDef,
+    cst.Import,
+    cst.ImportFrom,
+    cst.CompFor,
+)
+
+
+def constructed_locals(function: cst.FunctionDef, context: FileContext) -> dict[str, list[str]]:
+    """Names `function`'s own body binds only to an instance one class makes in place
+    (`download = Path(p)`, `with zipfile.ZipFile(buffer) as archive`), with the
+    reference of that class (["q", qualified] through an import, ["l", Name] for a
+    class of the file): a method of such a name is that class's method. A parameter,
+    a `global`/`nonlocal` name or one bound any other way (a loop, an unpacking, an
+    augmented assignment, another call) is left out."""
+    key = ("locality.constructed", id(function))
+    cached = context.memo.get(key)
+    if isinstance(cached, dict):
+        return cached
+    scope = function_scope(function, context)
+    made: dict[str, list[str]] = {}
+    other: set[str] = set(scope.params) | scope.globals | scope.nonlocals
+    classes = module_bindings(context)
+    for node in descendants(function.body, stop_at=SCOPE_NODES, only=_CST_BINDINGS):
+        name, value = _plain_binding(node)
+        reference = _class_reference(value, context, classes) if name is not None else None
+        if name is None or reference is None or made.get(name, reference) != reference:
+            other.update(_bound_by(node))
+            continue
+        made[name] = reference
+    result = {name: reference for name, reference in made.items() if name not in other}
+    context.memo[key] = result
+    return result
+
+
+def nested_function(function: cst.FunctionDef, name: str, context: FileContext) -> bool:
+    """`name` is bound in `function`'s own body only by one `def name(...)` there (the
+    run's summaries judge it as `outer.<locals>.name`)."""
+    scope = function_scope(function, context)
+    if name in scope.params or name in scope.globals or name in scope.nonlocals:
+        return False
+    found = 0
+    for node in descendants(function.body, stop_at=SCOPE_NODES, only=_CST_BINDINGS):
+        if name not in _bound_by(node):
+            continue
+        if not isinstance(node, cst.FunctionDef):
+            return False
+        found += 1
+    return found == 1
+
+
+def _plain_binding(node: cst.CSTNode) -> tuple[str | None, cst.BaseExpression | None]:
+    if isinstance(node, cst.WithItem) and node.asname is not None:
+        target: cst.BaseExpression = node.asname.name
+        value: cst.BaseExpression | None = node.item
+    elif isinstance(node, cst.Assign) and len(node.targets) == 1:
+        target, value = node.targets[0].target, node.value
+    elif isinstance(node, cst.AnnAssign) and node.value is not None:
+        target, value = node.target, node.value
+    else:
+        return None, None
+    return (target.value, value) if isinstance(target, cst.Name) else (None, None)
+
+
+def _bound_by(node: cst.CSTNode) -> list[str]:
+    if isinstance(node, cst.Assign):
+        return [n for t in node.targets for n in bound_names(t.target)]
+    if isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.For, cst.NamedExpr, cst.CompFor)):
+        return bound_names(node.target)
+    if isinstance(node, cst.WithItem) and node.asname is not None:
+        return bound_names(node.asname.name)
+    if isinstance(node, cst.ExceptHandler) and node.name is not None:
+        return bound_names(node.name.name)
+    if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+        return [node.name.value]
+    if isinstance(node, (cst.Import, cst.ImportFrom)) and not isinstance(
+        node.names, cst.ImportStar
+    ):
+        return [
+            (bound_names(a.asname.name) or [""])[0] if a.asname is not None else _root(a.name)
+            for a in node.names
+        ]
+    return []
+
+
+def _root(node: cst.BaseExpression) -> str:
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else ""
+
+
+def _class_reference(
+    value: cst.BaseExpression | None,
+    context: FileContext,
+    classes: Mapping[str, cst.CSTNode],
+) -> list[str] | None:
+    if not isinstance(value, cst.Call):
+        return None
+    qualified = context.imports.call_name(value)
+    if qualified is not None:
+        return ["q", qualified] if qualified.rsplit(".", 1)[-1][:1].isupper() else None
+    func = value.func
+    if isinstance(func, cst.Name) and isinstance(classes.get(func.value), cst.ClassDef):
+        return ["l", func.value]
+    return None

@@ -288,6 +288,7 @@ class FileSummaryCollector:
             self.functions[qualname] = _FunctionCollector(
                 self, function, owner, own[id(function)]
             ).run()
+            self._nested_locality(qualname, own[id(function)])
         if not self.functions:
             return None
         facts: dict[str, Any] = {"path": display, "functions": self.functions}
@@ -296,6 +297,25 @@ class FileSummaryCollector:
         if self.instances:
             facts["instances"] = self.instances
         return facts
+
+    def _nested_locality(self, qualname: str, nodes: Sequence[ast.AST]) -> None:
+        """A function defined in a function's body (`def run_command(): ...` then
+        `await asyncio.to_thread(run_command)`): only whether it is local
+        (`analysis/locality`), as `outer.<locals>.inner`; one defined twice is not kept."""
+        seen: set[str] = set()
+        for node in nodes:
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            key = f"{qualname}.<locals>.{node.name}"
+            if node.name in seen:
+                self.functions.pop(key, None)
+                continue
+            seen.add(node.name)
+            facts: dict[str, Any] = {"line": node.lineno, "nested": True}
+            if isinstance(node, ast.AsyncFunctionDef):
+                facts["async"] = True
+            facts.update(function_locality(self, node, None, ""))
+            self.functions[key] = facts
 
     def _mlx_module_classes(self, classes: Sequence[ast.ClassDef]) -> None:
         """Classes deriving (directly or through classes of this file) from an MLX layer

@@ -26,7 +26,14 @@ from leakguard.analysis.asyncio_facts import (
 )
 from leakguard.analysis.files import file_handles
 from leakguard.analysis.imports import matches_any
-from leakguard.analysis.locality import LOCAL_CALLS, reference_local
+from leakguard.analysis.locality import (
+    LOCAL_CALLS,
+    constructed_locals,
+    local_builtin_result,
+    nested_function,
+    reference_local,
+    result_local,
+)
 from leakguard.analysis.request_paths import qualified_name, request_path_regions, request_paths
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.analysis.summaries import clamp_depth, cst_reference, summary_index
@@ -97,7 +104,7 @@ class OffloadWithoutTimeout(LintRule):
         function = coroutine_of(self.context)
         if function is None or _local_file_io(offload.target, function, self.context):
             return
-        if self._proven_local(offload.target):
+        if self._proven_local(offload.target, function):
             return
         extra = self._extra_timeouts
         paths = request_paths(
@@ -118,25 +125,32 @@ class OffloadWithoutTimeout(LintRule):
     def _local_calls(self) -> tuple[str, ...]:
         return tuple(str(name) for name in self.option("local_calls"))
 
-    def _proven_local(self, target: cst.BaseExpression | None) -> bool:
+    def _proven_local(self, target: cst.BaseExpression | None, function: cst.FunctionDef) -> bool:
         """The offloaded callable does only local, bounded work (`analysis/locality`):
         a known-local function, a function or method of the run proven local, a
         `functools.partial` of one, or a lambda whose every call is one."""
         if isinstance(target, cst.Call):
             if self.context.imports.call_name(target) != "functools.partial" or not target.args:
                 return False
-            return self._proven_local(target.args[0].value)
+            return self._proven_local(target.args[0].value, function)
         if isinstance(target, cst.Lambda):
             # every call in it is local; a method of a call's value (`Path(p).read_text()`)
-            # is judged with that call, as `analysis/locality` does
+            # is local when that call hands back a local value (not `get_session()`'s
+            # module-level client), as `analysis/locality` judges it
             return all(
-                (isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Call))
-                or self._proven_local(call.func)
+                self._result_local(call.func.value)
+                if isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Call)
+                else self._proven_local(call.func, function)
                 for call in _calls_in(target.body)
             )
         if not isinstance(target, (cst.Name, cst.Attribute)):
             return False
-        reference = cst_reference(target, self.context) or self._instance_method(target)
+        reference = (
+            cst_reference(target, self.context)
+            or self._instance_method(target)
+            or _constructed_method(target, function, self.context)
+            or _nested_reference(target, function, self.context)
+        )
         if reference is None:
             return False
         index = summary_index(self.context)
@@ -145,6 +159,21 @@ class OffloadWithoutTimeout(LintRule):
             return reference[0] == "q" and matches_any(reference[1], names)
         depth = clamp_depth(int(self.option("local_call_depth")))
         return reference_local(index, self.context.module_name, reference, self._local_calls, depth)
+
+    def _result_local(self, call: cst.Call) -> bool:
+        """What `call` hands back has only local methods (the call itself is judged
+        as one of the lambda's calls)."""
+        reference = cst_reference(call.func, self.context)
+        if reference is None:
+            # `open(p).read()`, `str(x).strip()`: a builtin's own value, not one it was
+            # handed (`getattr(holder, "client")`)
+            return isinstance(call.func, cst.Name) and local_builtin_result(call.func.value)
+        index = summary_index(self.context)
+        if index is None:
+            names = LOCAL_CALLS + self._local_calls
+            return reference[0] == "q" and matches_any(reference[1], names)
+        depth = clamp_depth(int(self.option("local_call_depth")))
+        return result_local(index, self.context.module_name, reference, self._local_calls, depth)
 
     def _instance_method(self, target: cst.BaseExpression) -> list[str] | None:
         """`PasswordHasher().hash`: the method of a class instantiated in place, by the
@@ -196,6 +225,28 @@ class OffloadWithoutTimeout(LintRule):
                 and self.context.imports.call_name(outer) in _AWAITED_WRAPPERS
             )
         return False
+
+
+def _constructed_method(
+    target: cst.BaseExpression, function: cst.FunctionDef, context: FileContext
+) -> list[str] | None:
+    """`download = Path(p); await asyncio.to_thread(download.exists)`: the method of a
+    local the function bound only to an instance of one class, by that class's
+    reference (`pathlib.Path.exists`; `Store.save` for a class of the file)."""
+    if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)):
+        return None
+    made = constructed_locals(function, context).get(target.value.value)
+    return None if made is None else [made[0], f"{made[1]}.{target.attr.value}"]
+
+
+def _nested_reference(
+    target: cst.BaseExpression, function: cst.FunctionDef, context: FileContext
+) -> list[str] | None:
+    """`def run_command(): ...` in the coroutine, then `to_thread(run_command)`: the
+    nested function, as the run's summaries name it."""
+    if not isinstance(target, cst.Name) or not nested_function(function, target.value, context):
+        return None
+    return ["l", f"{qualified_name(function, context)}.<locals>.{target.value}"]
 
 
 def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
