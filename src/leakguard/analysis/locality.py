@@ -590,13 +590,19 @@ class _Locality:
         line: int,
         into: dict[str, list[Any]] | None = None,
         seen: set[str] | None = None,
+        *,
+        deep: bool = False,
     ) -> None:
         """A value whose methods run (a receiver, a context manager, a returned value)
         is local only when every call it may come from hands back a local value: record
         an `r` use of each such call (`get_session().get(url)`: what `get_session`
-        returns must be proven local, not a module-level client it hands out)."""
+        returns must be proven local, not a module-level client it hands out). `deep`:
+        an attribute of the value is used (`holder.client.get(url)`), so the value must
+        be of a known-local type (`R`), not merely an instance of a class of the run
+        whose attributes hold whatever it was given."""
         target = self.uses if into is None else into
         seen = set() if seen is None else seen
+        kind = "R" if deep else "r"
         for node in _value_sources(value):
             if isinstance(node, ast.Name):
                 name = node.id
@@ -606,12 +612,13 @@ class _Locality:
                 if name in self.bindings:
                     for bound in self.bindings[name]:
                         if not isinstance(bound, str):
-                            self._result_uses(bound, line, into, seen)
+                            self._result_uses(bound, line, into, seen, deep=deep)
                 elif name in self.file.globals:
-                    kind = self.file.global_values.get(name)
-                    if kind is not None and kind[0] not in ("def", "lit", "box"):
+                    found = self.file.global_values.get(name)
+                    if found is not None and found[0] not in ("def", "lit", "box"):
                         # `_POOL = make_pool()`: what the maker returned
-                        _record(target, ["r", ":".join(map(str, kind)), line, *kind])
+                        made = ":".join(map(str, found))
+                        _record(target, [kind, made, line, *found])
                 continue
             func = node.func
             if isinstance(func, ast.Name) and func.id in self.bindings:
@@ -620,7 +627,7 @@ class _Locality:
                 continue  # its result: a finished process, a response read in full
             if isinstance(func, ast.Name) and self._passes_through(func.id):
                 for argument in [*node.args, *(k.value for k in node.keywords)]:
-                    self._result_uses(argument, line, into, seen)
+                    self._result_uses(argument, line, into, seen, deep=deep)
                 continue
             if isinstance(func, ast.Attribute):
                 root = func.value
@@ -631,22 +638,20 @@ class _Locality:
                 ):
                     # a method of a local value returns a local value; where that value
                     # came from decides (`get_session().get(...)`, `found.pop()`)
-                    self._result_uses(func.value, line, into, seen)
+                    self._result_uses(func.value, line, into, seen, deep=deep)
                     continue
-                kind = (
-                    self.file.global_values.get(root.id) if isinstance(root, ast.Name) else None
-                )
+                made = self.file.global_values.get(root.id) if isinstance(root, ast.Name) else None
                 dotted = ast_dotted(func)
-                if kind is not None and kind[0] not in ("def", "lit", "box") and dotted:
+                if made is not None and made[0] not in ("def", "lit", "box") and dotted:
                     # `_PATTERN.match(line)` on `_PATTERN = re.compile(...)`: a method of
                     # the run's instance, else what the value's maker made
-                    _record(target, ["r", f"m:{dotted}", line, "m", dotted, line, *kind])
+                    _record(target, [kind, f"m:{dotted}", line, "m", dotted, line, *made])
                     continue
-                if kind is not None and kind[0] == "lit":
+                if made is not None and made[0] == "lit":
                     continue  # `PREFIX.lower()`
             reference = self.file.reference(func, self.owner or None, frozenset(), self.receiver)
             if reference is not None:
-                _record(target, ["r", ":".join(reference), line, *reference])
+                _record(target, [kind, ":".join(reference), line, *reference])
 
     # bindings ----------------------------------------------------------------------
 
@@ -897,7 +902,7 @@ class _Locality:
                 self._method_of_instance(func.value, func.attr, line)
             if not self._value_local(func.value, self.local):
                 return f"….{func.attr}()"
-            self._result_uses(func.value, line)
+            self._result_uses(func.value, line, deep=not isinstance(func.value, ast.Call))
             return None
         root, _, rest = dotted.partition(".")
         if root == self.receiver and self.receiver:
@@ -916,7 +921,8 @@ class _Locality:
                 return None  # `found.append(x)`: whatever it holds
             if root not in self.local:
                 return f"{dotted}()"
-            self._result_uses(func.value, line)
+            # `holder.client.get(url)`: an attribute's value, not the holder's own method
+            self._result_uses(func.value, line, deep="." in rest)
             return None
         if root in self.file.aliases:
             qualified = self.file.qualify(dotted)
@@ -1259,9 +1265,11 @@ def _reference_local(
     active: frozenset[str],
     strict: bool = False,
 ) -> bool:
-    if reference[0] == "r":
-        # what a call hands back has only local methods: ["r", key, line, *callee]
-        return _result_local(index, module, reference[3:], names, depth, active)
+    if reference[0] in ("r", "R"):
+        # what a call hands back has only local methods: ["r", key, line, *callee];
+        # "R": its attributes' too
+        deep = reference[0] == "R"
+        return _result_local(index, module, reference[3:], names, depth, active, deep)
     if reference[0] == "m":
         # a method of a module-level value made by a call: ["m", dotted, line, *maker]
         target = index.resolve(module, ["l", reference[1]])
@@ -1292,6 +1300,7 @@ def _result_local(
     names: tuple[str, ...],
     depth: int,
     active: frozenset[str],
+    deep: bool = False,
 ) -> bool:
     """The value a call hands back has only local methods: a known-local callable's
     (`open(p)`, `json.loads(s)`), an instance of a class of the run (its methods are
@@ -1303,15 +1312,17 @@ def _result_local(
     if reference[0] == "m":
         target = index.resolve(module, ["l", reference[1]])
         if target is not None:
-            return _returns_local(index, target, names, depth, active)
-        return _result_local(index, module, reference[3:], names, depth, active)
+            return _returns_local(index, target, names, depth, active, deep)
+        return _result_local(index, module, reference[3:], names, depth, active, deep)
     target = index.resolve(module, reference)
     if target is not None:
-        return _returns_local(index, target, names, depth, active)
+        return _returns_local(index, target, names, depth, active, deep)
+    # an instance of a class of the run (`Model.model_validate(data)` too): its methods
+    # are judged by name; its attributes hold whatever it was given
     if _class_named(index, module, reference) is not None:
-        return True
+        return not deep
     if _inherited_method(index, module, reference) is not None:
-        return True  # `Model.model_validate(data)`: an instance of the class
+        return not deep
     return reference[0] == "q" and matches_any(str(reference[1]), names)
 
 
@@ -1321,6 +1332,7 @@ def _returns_local(
     names: tuple[str, ...],
     depth: int,
     active: frozenset[str],
+    deep: bool = False,
 ) -> bool:
     if fid in active:
         return True  # recursion: the other returns decide
@@ -1332,7 +1344,7 @@ def _returns_local(
         return False
     inner = active | {fid}
     return all(
-        _result_local(index, function.module, entry[3:], names, depth - 1, inner)
+        _result_local(index, function.module, entry[3:], names, depth - 1, inner, deep)
         for entry in raw.get("result", ())
     )
 
