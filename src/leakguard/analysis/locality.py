@@ -617,8 +617,7 @@ class _Locality:
                     found = self.file.global_values.get(name)
                     if found is not None and found[0] not in ("def", "lit", "box"):
                         # `_POOL = make_pool()`: what the maker returned
-                        made = ":".join(map(str, found))
-                        _record(target, [kind, made, line, *found])
+                        _record(target, [kind, ":".join(map(str, found)), line, *found])
                 continue
             func = node.func
             if isinstance(func, ast.Name) and func.id in self.bindings:
