@@ -56,7 +56,12 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from leakguard.analysis.imports import matches_any
-from leakguard.analysis.scopes import bound_names, function_scope, module_bindings
+from leakguard.analysis.scopes import (
+    BINDING_NODES,
+    bound_names,
+    function_scope,
+    module_bindings,
+)
 from leakguard.triage import dotted as ast_dotted
 from leakguard.walker import SCOPE_NODES, descendants
 
@@ -1433,20 +1438,7 @@ def _class_local(
 
 # -- the CST side: values of the function being analysed -------------------------------
 
-_CST_BINDINGS = (
-    cst.Assign,
-    cst.AnnAssign,
-    cst.AugAssign,
-    cst.For,
-    cst.WithItem,
-    cst.NamedExpr,
-    cst.ExceptHandler,
-    cst.FunctionDef,
-    cst.ClassDef,
-    cst.Import,
-    cst.ImportFrom,
-    cst.CompFor,
-)
+_CST_BINDINGS = (*BINDING_NODES, cst.CompFor)
 
 
 def constructed_locals(function: cst.FunctionDef, context: FileContext) -> dict[str, list[str]]:

@@ -145,7 +145,7 @@ def _params(params: cst.Parameters) -> list[cst.Param]:
 
 
 # The nodes that bind or declare a name in a function's own scope.
-_BINDING_NODES = (
+BINDING_NODES = (
     cst.Global,
     cst.Nonlocal,
     cst.Assign,
@@ -178,7 +178,7 @@ def function_scope(
     globals_: set[str] = set()
     nonlocals: set[str] = set()
     for item in [node.body]:
-        for child in [item, *descendants(item, stop_at=SCOPE_NODES, only=_BINDING_NODES)]:
+        for child in [item, *descendants(item, stop_at=SCOPE_NODES, only=BINDING_NODES)]:
             if isinstance(child, cst.Global):
                 globals_.update(n.name.value for n in child.names)
             elif isinstance(child, cst.Nonlocal):

@@ -13,6 +13,7 @@ opened itself): it waits on no peer and runs no model, so a timeout would free n
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from functools import cached_property
 
 import libcst as cst
@@ -151,14 +152,7 @@ class OffloadWithoutTimeout(LintRule):
             or _constructed_method(target, function, self.context)
             or _nested_reference(target, function, self.context)
         )
-        if reference is None:
-            return False
-        index = summary_index(self.context)
-        if index is None:
-            names = LOCAL_CALLS + self._local_calls
-            return reference[0] == "q" and matches_any(reference[1], names)
-        depth = clamp_depth(int(self.option("local_call_depth")))
-        return reference_local(index, self.context.module_name, reference, self._local_calls, depth)
+        return reference is not None and self._judge(reference_local, reference)
 
     def _result_local(self, call: cst.Call) -> bool:
         """What `call` hands back has only local methods (the call itself is judged
@@ -168,12 +162,17 @@ class OffloadWithoutTimeout(LintRule):
             # `open(p).read()`, `str(x).strip()`: a builtin's own value, not one it was
             # handed (`getattr(holder, "client")`)
             return isinstance(call.func, cst.Name) and local_builtin_result(call.func.value)
+        return self._judge(result_local, reference)
+
+    def _judge(self, query: Callable[..., bool], reference: list[str]) -> bool:
+        """`query` (`reference_local` or `result_local`) over the run's summaries; without
+        them, only a known-local qualified name."""
         index = summary_index(self.context)
         if index is None:
             names = LOCAL_CALLS + self._local_calls
             return reference[0] == "q" and matches_any(reference[1], names)
         depth = clamp_depth(int(self.option("local_call_depth")))
-        return result_local(index, self.context.module_name, reference, self._local_calls, depth)
+        return query(index, self.context.module_name, reference, self._local_calls, depth)
 
     def _instance_method(self, target: cst.BaseExpression) -> list[str] | None:
         """`PasswordHasher().hash`: the method of a class instantiated in place, by the
