@@ -105,8 +105,9 @@ _UNCALLED = "?"
 _CALLED = "()"
 _EXTERNAL_CALLED = "~()"
 # Passed to a method of the receiver's own class (`self.skip(self.find)`): followed into
-# that method, which holds when no class of the run subclasses the class (`=module.Class`).
-_FINAL = "="
+# that method, which holds when no class of the run subclasses the class (`^module.Class`;
+# a prefix no other fate starts with: `=>` is a same-file edge the file resolves itself).
+_FINAL = "^"
 
 _Function = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -604,7 +605,7 @@ class _FileFacts:
         """`self.method` in a method of a class of the file (or a closure inside one)
         where `method` is an undecorated instance method the class itself defines: the
         class and the method (`self.method(...)` runs it, unless a subclass overrides it:
-        the need `=Class`)."""
+        the need `^Class`)."""
         if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
             return None
         class_name = self.receiver_class(func.value.id, scope)
