@@ -8,12 +8,25 @@ container/str method, a pydantic model's conversion, a standard-library conversi
 Everything else (I/O, a database, a model, an unknown library) is work. Each entry
 below is one a reviewer of real code treats as no work; keep each addition justified.
 
+A cheap method NAME is cheap only on a receiver that may hold plain data. When what
+made the receiver is known (`analysis/summaries.py` records it: a local or `self.x`
+assigned from a call, a module-level value of the run, an annotated parameter),
+`made_object` judges the maker's qualified name: a third-party class (`httpx.Client()`,
+`redis.Redis()`, `Session()`, `SentenceTransformer(...)`) or connection factory
+(`redis.from_url(...)`) makes an object whose `get`/`pop`/`update`/`encode` reach a
+server or run a model, whatever the name says. A third-party function's value is
+judged by the method's name (`jwt.decode(token).get("sub")`: most return data), as are
+the standard library's (`datetime.now().replace(...)`, `base64.b64encode(b).decode()`)
+except those listed in `STDLIB_OBJECT_MAKERS` (`queue.Queue().get()` blocks); the
+parsers in `DATA_MAKERS` return plain containers.
+
 This module has no dependencies, so both the summaries collector and the per-item fact
 import it without a cycle.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 
 # Builtins called by name (when the name is not rebound by an import).
@@ -72,3 +85,41 @@ def cheap_callee(name: str | None, method: str | None, aliases: Mapping[str, str
         if target is not None and "." not in target and "." not in rest:
             return False  # `requests.get(url)`: a module's function, not a method
     return method is not None and method in CHEAP_METHODS
+
+
+# Top-level names of the standard library.
+_STDLIB = frozenset(sys.stdlib_module_names)
+
+# Third-party makers (qualified prefixes) whose values are plain containers, strings or
+# in-memory models: parsers of text already in hand and pydantic.
+DATA_MAKERS = (
+    "orjson.", "ujson.", "simplejson.", "yaml.", "toml.", "tomli.", "msgpack.",
+    "pydantic.", "typing_extensions.",
+)  # fmt: skip
+
+# Standard-library makers (qualified prefixes) of objects whose cheap-named methods wait
+# or do I/O: `queue.Queue().get()` blocks, a shelf or dbm file reads the disk, a
+# connection talks to a server.
+STDLIB_OBJECT_MAKERS = (
+    "queue.", "multiprocessing.", "shelve.", "dbm.", "socket.", "http.client.",
+    "xmlrpc.", "smtplib.", "imaplib.", "poplib.", "ftplib.", "sqlite3.",
+    "concurrent.futures.", "asyncio.Queue", "asyncio.Future",
+)  # fmt: skip
+
+
+# Third-party functions (last name) that open a connection to a server.
+CONNECTION_FACTORIES = frozenset({"from_url", "connect", "client", "resource", "create_client"})
+
+
+def made_object(qualified: str) -> bool:
+    """A value made by `qualified` (called, or as the annotated type of a parameter), a
+    name from outside the run, is an object whose cheap-named methods are not cheap by
+    their name (see the module's docstring)."""
+    if qualified.startswith(STDLIB_OBJECT_MAKERS):
+        return True
+    if qualified.partition(".")[0] in _STDLIB or "." not in qualified:
+        return False  # the standard library's values, a builtin's
+    if qualified.startswith(DATA_MAKERS):
+        return False
+    last = qualified.rsplit(".", 1)[-1]
+    return last[:1].isupper() or last in CONNECTION_FACTORIES

@@ -1,13 +1,21 @@
-"""Constant folding for iteration counts and sizes.
+"""Constant folding for iteration counts and sizes, and fixed collections.
 
 Only what is certain: literals, arithmetic on literals, module-level constants assigned
 exactly once, `len()` of literal collections and `range()` arithmetic. Anything else is
 unknown (None) and rules must not guess.
+
+`constant_collections(tree)`: the module-level names that hold a fixed collection of
+constants (`ALLOWED = {"a", "b"}`), proven from the file, not read from an upper-case
+name; collected with the function summaries so other files' imports resolve them.
 """
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
+
+from leakguard.triage import SCOPES, TriageTree
 
 _MAX_FOLDED = 10**15  # guards against `10 ** 10 ** 10` eating the CPU
 
@@ -184,3 +192,101 @@ class ConstantTable:
             return len(range(*ints))
         except (ValueError, OverflowError):
             return None
+
+
+# Builtins that build a collection from the literal they are handed.
+_COLLECTION_BUILDERS = frozenset({"frozenset", "set", "tuple", "list", "dict"})
+# Methods that change a set, list or dict in place.
+_MUTATORS = frozenset(
+    {
+        "add", "update", "append", "extend", "insert", "pop", "popitem", "remove",
+        "discard", "clear", "setdefault", "sort", "reverse", "intersection_update",
+        "difference_update", "symmetric_difference_update", "__setitem__", "__delitem__",
+    }
+)  # fmt: skip
+
+
+def constant_collections(tree: TriageTree) -> frozenset[str]:
+    """Module-level names bound exactly once, by a top-level assignment, to a literal
+    set/frozenset/tuple/list of constants or a dict literal with constant keys (also
+    wrapped in `frozenset(...)`, `set(...)`, ...), that no code of the file mutates
+    (a mutating method, an item store or delete, an augmented assignment) or declares
+    `global`: a fixed collection, whatever the case of its name."""
+    found: frozenset[str] | None = tree.memo.get("constants.collections")
+    if found is not None:
+        return found
+    stores: dict[str, int] = {}
+    for node in tree.scope_nodes(tree.tree.body, SCOPES):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stores[node.id] = stores.get(node.id, 0) + 1
+    candidates: set[str] = set()
+    for statement in tree.tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = statement.targets[0], statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            target, value = statement.target, statement.value
+        else:
+            continue
+        if (
+            isinstance(target, ast.Name)
+            and stores.get(target.id) == 1
+            and _fixed_collection(value, stores)
+        ):
+            candidates.add(target.id)
+    if candidates:
+        candidates -= _mutated(tree)
+    found = frozenset(candidates)
+    tree.memo["constants.collections"] = found
+    return found
+
+
+def _fixed_collection(value: ast.expr, stores: dict[str, int]) -> bool:
+    if isinstance(value, ast.Call):
+        func = value.func
+        if not (
+            isinstance(func, ast.Name)
+            and func.id in _COLLECTION_BUILDERS
+            and func.id not in stores
+            and not value.keywords
+            and len(value.args) <= 1
+        ):
+            return False
+        return not value.args or _fixed_collection(value.args[0], stores)
+    if isinstance(value, (ast.Set, ast.List, ast.Tuple)):
+        return all(_constant(e) for e in value.elts)
+    if isinstance(value, ast.Dict):
+        return all(k is not None and _constant(k) for k in value.keys)
+    return False
+
+
+def _constant(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp):
+        return _constant(node.operand)
+    if isinstance(node, ast.Tuple):
+        return all(_constant(e) for e in node.elts)
+    return False
+
+
+def _mutated(tree: TriageTree) -> set[str]:
+    """Names a mutating method is called on, whose items are stored or deleted, that
+    are augmented or declared `global` anywhere in the file."""
+    found: set[str] = set()
+    for call in tree.of(ast.Call):
+        func = call.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr in _MUTATORS
+            and isinstance(func.value, ast.Name)
+        ):
+            found.add(func.value.id)
+    for subscript in tree.of(ast.Subscript):
+        if not isinstance(subscript.ctx, ast.Load) and isinstance(subscript.value, ast.Name):
+            found.add(subscript.value.id)
+    for augmented in tree.of(ast.AugAssign):
+        if isinstance(augmented.target, ast.Name):
+            found.add(augmented.target.id)
+    for declared in tree.of(ast.Global):
+        found.update(declared.names)
+    return found

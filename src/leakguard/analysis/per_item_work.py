@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leakguard.analysis.cheap_calls import cheap_callee
+from leakguard.analysis.cheap_calls import CHEAP_METHODS, cheap_callee
 from leakguard.analysis.imports import dotted_name
-from leakguard.analysis.summaries import DEFAULT_MAX_CALL_DEPTH, summary_index
+from leakguard.analysis.summaries import DEFAULT_MAX_CALL_DEPTH, cst_reference, summary_index
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants
 
@@ -49,14 +49,18 @@ def loop_does_work(
     keys = _unique_keys(loop.target, loop.iter)
     if (
         isinstance(loop, cst.CompFor)
-        and any(_whitelisted(c.test, keys) for c in loop.ifs)
+        and any(_whitelisted(c.test, keys, context) for c in loop.ifs)
         and not _loops(part)
     ):
         return False
     skip: set[int] = set()
     if keys:
         for node in descendants(part, stop_at=SCOPE_NODES, only=(cst.If,)):
-            if isinstance(node, cst.If) and _whitelisted(node.test, keys) and not _loops(node.body):
+            if (
+                isinstance(node, cst.If)
+                and _whitelisted(node.test, keys, context)
+                and not _loops(node.body)
+            ):
                 skip.update(id(n) for n in descendants(node.body))
     return _first_work(part, context, depth, target_names(loop.target), skip) is not None
 
@@ -105,37 +109,59 @@ def _unique_keys(target: cst.CSTNode, iterable: cst.BaseExpression) -> frozenset
     return frozenset({target.value}) if isinstance(target, cst.Name) else frozenset()
 
 
-def _whitelisted(test: cst.BaseExpression, keys: frozenset[str]) -> bool:
-    """`key in ALLOWED`: a mapping's key tested against a constant (an upper-case name,
-    the convention for a fixed collection)."""
+def _whitelisted(test: cst.BaseExpression, keys: frozenset[str], context: FileContext) -> bool:
+    """`key in ALLOWED`: a mapping's key tested against a fixed collection of constants
+    of the run (`SummaryIndex.constant_collection`: bound once to a literal, never
+    mutated in its file; here or imported), whatever the case of its name."""
     if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
         return False
     target = test.comparisons[0]
-    return (
+    if not (
         isinstance(test.left, cst.Name)
         and test.left.value in keys
         and isinstance(target.operator, cst.In)
-        and isinstance(target.comparator, cst.Name)
-        and target.comparator.value.isupper()
+        and isinstance(target.comparator, (cst.Name, cst.Attribute))
+    ):
+        return False
+    index = summary_index(context)
+    reference = cst_reference(target.comparator, context)
+    return (
+        index is not None
+        and reference is not None
+        and index.constant_collection(context.module_name, reference)
     )
 
 
 def _cheap(call: cst.Call, context: FileContext, depth: int, items: frozenset[str]) -> bool:
     func = call.func
     method = func.attr.value if isinstance(func, cst.Attribute) else None
+    index = summary_index(context)
     if cheap_callee(dotted_name(func), method, context.imports.aliases):
+        if (
+            method in CHEAP_METHODS
+            and index is not None
+            and isinstance(func, cst.Attribute)
+            and index.object_method_at(
+                context.module_name, context.line_of(call), method, dotted_name(func.value) or ""
+            )
+        ):
+            return False  # `client.get(url)` on an HTTP client: the receiver's maker decides
         # `sorted(parts, key=score)` calls `score` for each element.
         return all(
             _cheap_key(arg.value, context, depth, items)
             for arg in call.args
             if arg.keyword is not None and arg.keyword.value == "key"
         )
-    index = summary_index(context)
     if index is None:
         return False
-    target = index.callee(call, context)
+    reference = cst_reference(func, context)
+    if reference is None:
+        return False
+    target = index.resolve(context.module_name, reference)
     if target is None or not index.cheap(target, depth):
         return False
+    if index.hands_object_at(context.module_name, context.line_of(call), reference):
+        return False  # `fetch(client, url)`, whose body calls `client.get(url)`
     iterated = index.iterated(target) if items else []
     return not any(
         _hands_item(arg, position, iterated, items) for position, arg in enumerate(call.args)

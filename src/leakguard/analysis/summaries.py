@@ -53,6 +53,8 @@ depth-limited (`max_call_depth`) and cycle-safe.
 from __future__ import annotations
 
 import ast
+import hashlib
+import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,7 +62,8 @@ from typing import Any
 
 import libcst as cst
 
-from leakguard.analysis.cheap_calls import CHEAP_METHODS, cheap_callee
+from leakguard.analysis.cheap_calls import CHEAP_METHODS, cheap_callee, made_object
+from leakguard.analysis.constants import constant_collections
 from leakguard.analysis.imports import ast_import_bindings, dotted_name, matches_any
 from leakguard.analysis.locality import class_facts, function_locality, global_value
 from leakguard.analysis.model_loads import is_model_loader
@@ -148,6 +151,8 @@ _PAIR_LOADERS = ("mlx_lm.",)
 # be anything (a tokenizer, a transform) and the rule must stay precise.
 _CALLABLE_MODELS = ("mlx_lm.", "mlx.nn.")
 _MLX_MODULE = "mlx.nn.Module"
+# The provenance of a value read from the application's state (`request.app.state.x`).
+_APP_STATE = ["model", "app.state"]
 # Marks a recorded model call that calls the model value itself (`model(x)`), not a method.
 CALLED = "called"
 
@@ -289,13 +294,27 @@ class FileSummaryCollector:
                 self, function, owner, own[id(function)]
             ).run()
             self._nested_locality(qualname, own[id(function)])
-        if not self.functions:
+        assert self.index is not None, "a file's summaries are collected from its index"
+        constants = constant_collections(self.index)
+        if not self.functions and not constants:
             return None
         facts: dict[str, Any] = {"path": display, "functions": self.functions}
+        if constants:
+            # fixed collections other files import (`if key in ALLOWED:`)
+            facts["constants"] = sorted(constants)
         if classes:
             facts["classes"] = {klass.name: class_facts(klass, self) for klass in classes}
         if self.instances:
             facts["instances"] = self.instances
+        made = {
+            name: provenance
+            for name, provenance in self.model_globals.items()
+            if name not in self.unknown_globals and provenance[0] in ("model", "via")
+        }
+        if made:
+            # what made each module-level value (`cache = redis.from_url(...)`), for the
+            # files that import it (`SummaryIndex.holds_object`)
+            facts["made"] = made
         return facts
 
     def _nested_locality(self, qualname: str, nodes: Sequence[ast.AST]) -> None:
@@ -470,6 +489,38 @@ class FileSummaryCollector:
         return None
 
 
+# Annotation wrappers whose first argument is the value's type.
+_TYPE_WRAPPERS = frozenset({"Optional", "Annotated", "Union"})
+
+
+def _annotated_class(annotation: ast.expr | None) -> ast.expr | None:
+    """The class an annotation names (`httpx.Client`, through `Optional[...]`,
+    `Annotated[...]`, `X | None` and strings), or None for anything else (a builtin or
+    a generic is judged by the name of the method)."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            annotation = ast.parse(annotation.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        sides = [annotation.left, annotation.right]
+        kept = [s for s in sides if not (isinstance(s, ast.Constant) and s.value is None)]
+        return _annotated_class(kept[0]) if len(kept) == 1 else None
+    if isinstance(annotation, ast.Subscript):
+        wrapper = (ast_dotted(annotation.value) or "").rsplit(".", 1)[-1]
+        inner = annotation.slice
+        if wrapper not in _TYPE_WRAPPERS:
+            return None
+        options = inner.elts if isinstance(inner, ast.Tuple) else [inner]
+        if wrapper == "Annotated":
+            options = options[:1]
+        kept = [o for o in options if not (isinstance(o, ast.Constant) and o.value is None)]
+        return _annotated_class(kept[0]) if len(kept) == 1 else None
+    if isinstance(annotation, (ast.Name, ast.Attribute)):
+        return annotation
+    return None
+
+
 def _estimator_like(qualified: str) -> bool:
     last = qualified.rsplit(".", 1)[-1]
     return qualified.startswith(("sklearn.", "xgboost.", "lightgbm.", "catboost.")) and (
@@ -523,6 +574,16 @@ class _FunctionCollector:
         # a call to anything else makes the function do work (`SummaryIndex.cheap`).
         self.work: list[list[Any]] = []
         self.seen_methods: set[str] = set()
+        # Cheap-named method calls whose receiver's maker is known, judged when queried
+        # (`SummaryIndex.holds_object`): [provenance, method, line]; those on a parameter
+        # of unknown type, [name, position, method] (first of each); and the values of
+        # known maker handed to a possible function of the run, [kind, name, position or
+        # keyword, provenance, line] (`fetch(client, url)`, whose `client.get` is work).
+        self.objects: list[list[Any]] = []
+        self.receives: list[list[Any]] = []
+        self.handed: list[list[Any]] = []
+        self.param_types: dict[str, list[str]] = {}
+        self.held: dict[str, list[Any]] = {}  # `with httpx.Client() as client`: its maker
         self.returns: list[list[Any]] = []
         self.locals: set[str] = set()
         self.local_models: dict[str, list[Any]] = {}
@@ -537,6 +598,7 @@ class _FunctionCollector:
         nodes = self.nodes
         self._bindings(nodes)
         self.shadowed = frozenset((self.locals | self.params) - set(self.file.aliases))
+        self.param_types = self._annotated_types()
         awaited = {id(n.value) for n in nodes if isinstance(n, ast.Await)}
         self.under = self._contexts(nodes)
         offloaded: set[int] = set()
@@ -561,6 +623,8 @@ class _FunctionCollector:
                 self._return(node.value, node.lineno)
             elif isinstance(node, ast.Compare) and self.file.digests:
                 self._compare(node)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                self._held(node)  # before the calls of its body (nodes in source order)
         summary: dict[str, Any] = {"line": function.lineno}
         if isinstance(function, ast.AsyncFunctionDef):
             summary["async"] = True
@@ -581,6 +645,13 @@ class _FunctionCollector:
         summary.update(function_locality(self.file, function, self.owner, self.receiver))
         if self.work:
             summary["work"] = self.work
+        for key, entries in (
+            ("objects", self.objects),
+            ("receives", self.receives),
+            ("handed", self.handed),
+        ):
+            if entries:
+                summary[key] = entries
         iterated = self._iterated_parameters(nodes)
         if iterated:
             summary["iterates"] = iterated
@@ -611,14 +682,7 @@ class _FunctionCollector:
                             derived.setdefault(name.id, set()).update(sources)
             elif kind is ast.For or kind is ast.comprehension:
                 iterated |= self._sources(node.iter, derived)  # type: ignore[attr-defined]
-        if not iterated:
-            return []
-        args = self.function.args
-        positional = [a.arg for a in args.posonlyargs + args.args if a.arg != self.receiver]
-        return [
-            [name, positional.index(name) if name in positional else -1]
-            for name in sorted(iterated)
-        ]
+        return [[name, self._position(name)] for name in sorted(iterated)]
 
     def _sources(self, value: ast.AST, derived: Mapping[str, set[str]]) -> set[str]:
         found: set[str] = set()
@@ -696,8 +760,11 @@ class _FunctionCollector:
         reference = self.file.reference(func, self.owner, shadowed, self.receiver)
         if reference is not None:
             self._record(reference, call)
+            self._handed(reference, call)
         if not _cheap_call(call, self.file):
             self._work(reference, line)
+        elif isinstance(func, ast.Attribute) and func.attr in CHEAP_METHODS:
+            self._cheap_named(func, line)
         if isinstance(func, (ast.Name, ast.Attribute)) and dotted is not None:
             # `model(x)` on an MLX model: the call itself runs the forward pass.
             provenance = self._receiver_provenance(func)
@@ -717,6 +784,99 @@ class _FunctionCollector:
         if provenance is not None:
             # ["model", how] or ["via", reference]: judged when queried, across the run
             self.model_calls.append([provenance, f"{dotted or _short(func)}()", line])
+
+    def _cheap_named(self, func: ast.Attribute, line: int) -> None:
+        """`client.get(url)`: a method cheap by its name, whose receiver's maker decides
+        (`SummaryIndex.holds_object`), or the caller's value when it is a parameter."""
+        maker = self._maker(func.value)
+        if maker is not None:
+            self.objects.append([maker, func.attr, ast_dotted(func.value) or "", line])
+            return
+        receiver = func.value
+        name = self._plain_param(receiver)
+        if name is not None:
+            entry = [name, self._position(name), func.attr]
+            if entry not in self.receives:
+                self.receives.append(entry)
+
+    def _plain_param(self, value: ast.expr) -> str | None:
+        """The name of a parameter of no known maker (its caller decides what it holds)
+        that `value` is, or None."""
+        if (
+            isinstance(value, ast.Name)
+            and value.id in self.params
+            and value.id not in self.local_models
+            and value.id not in self.param_types
+            and value.id not in self.held
+        ):
+            return value.id
+        return None
+
+    def _handed(self, reference: list[str], call: ast.Call) -> None:
+        """Values of known maker handed to a possible function of the run."""
+        handed: list[tuple[int | str, ast.expr]] = [
+            (at, arg) for at, arg in enumerate(call.args) if not isinstance(arg, ast.Starred)
+        ]
+        handed += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
+        for at, value in handed:
+            if not isinstance(value, (ast.Name, ast.Attribute)):
+                continue
+            maker = self._maker(value)
+            if maker is not None:
+                self.handed.append([*reference[:2], at, maker, call.lineno])
+            elif (name := self._plain_param(value)) is not None:
+                # `def get(client, key): return fetch(client, key)`: what `fetch` calls
+                # on its parameter, this function calls on its own
+                self.receives.append([name, self._position(name), [*reference[:2], at]])
+
+    def _maker(self, receiver: ast.expr) -> list[Any] | None:
+        """What made the value `receiver` holds, when known: a parameter's annotated
+        class, a `with` target's manager, a name imported from a module of the run
+        (["import", qualified]: judged by what made it there), or
+        `_receiver_provenance` (a local, `self.x` or a module-level value assigned from
+        a call, a model; not `app.state`, which holds settings and tables as well)."""
+        if isinstance(receiver, ast.Name):
+            typed = self.param_types.get(receiver.id)
+            if typed is not None:
+                return ["via", typed]
+            if receiver.id in self.held:
+                return self.held[receiver.id]
+            imported = self.file.aliases.get(receiver.id)
+            if imported is not None and receiver.id not in self._shadowed():
+                return ["import", imported]
+        found = self._receiver_provenance(receiver)
+        return None if found == _APP_STATE else found
+
+    def _held(self, node: ast.With | ast.AsyncWith) -> None:
+        """`with httpx.Client() as client`: what made the value `client` holds."""
+        for item in node.items:
+            target = item.optional_vars
+            if isinstance(target, ast.Name):
+                made = self.file.provenance(item.context_expr, self.local_models)
+                if made is not None:
+                    self.held.setdefault(target.id, made)
+
+    def _annotated_types(self) -> dict[str, list[str]]:
+        """Parameters annotated with a class (`client: httpx.Client`, `db: Session | None`):
+        the reference of the class; builtin and typing annotations are none."""
+        args = self.function.args
+        found: dict[str, list[str]] = {}
+        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+            if arg.arg == self.receiver:
+                continue
+            annotated = _annotated_class(arg.annotation)
+            if annotated is None:
+                continue
+            reference = self.file.reference(annotated, None, frozenset())
+            if reference is not None:
+                found[arg.arg] = reference
+        return found
+
+    def _position(self, name: str) -> int:
+        """`name`'s position among the positional parameters after the receiver, or -1."""
+        args = self.function.args
+        positional = [a.arg for a in args.posonlyargs + args.args if a.arg != self.receiver]
+        return positional.index(name) if name in positional else -1
 
     def _work(self, reference: list[str] | None, line: int) -> None:
         """A call that is not cheap by its callee alone: a possible call into the run
@@ -814,7 +974,7 @@ class _FunctionCollector:
         if dotted is None:
             return None
         if ".state." in f".{dotted}." and dotted.split(".")[0] in ("app", "request", "self"):
-            return ["model", "app.state"]  # `request.app.state.model`: put there at start-up
+            return [*_APP_STATE]  # `request.app.state.model`: put there at start-up
         root, _, rest = dotted.partition(".")
         if not rest:
             if root in self.local_models:
@@ -1053,6 +1213,8 @@ class SummaryIndex:
     functions: dict[str, _Function] = field(default_factory=dict)
     instances: dict[str, Mapping[str, list[str]]] = field(default_factory=dict)
     classes: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # module -> Class -> facts
+    constants: dict[str, frozenset[str]] = field(default_factory=dict)  # module -> fixed names
+    made: dict[str, Mapping[str, list[Any]]] = field(default_factory=dict)  # module -> makers
     _suffixes: dict[str, str] = field(default_factory=dict)
     _memo: dict[Any, Any] = field(default_factory=dict)
 
@@ -1068,6 +1230,8 @@ class SummaryIndex:
                 index.functions[fid] = _Function(fid, module, qualname, path, raw)
             index.instances[module] = value.get("instances", {})
             index.classes[module] = value.get("classes", {})
+            index.constants[module] = frozenset(value.get("constants", ()))
+            index.made[module] = value.get("made", {})
             parts = module.split(".")
             for start in range(len(parts)):
                 suffix = ".".join(parts[start:])
@@ -1230,17 +1394,169 @@ class SummaryIndex:
         key = ("cheap", fid, depth)
         if key in self._memo:
             return bool(self._memo[key])
-        facts = function.raw.get("facts", {})
+        raw = function.raw
+        facts = raw.get("facts", {})
         result = "loops" not in facts and "offloads" not in facts
-        for kind, name, *_ in function.raw.get("work", ()) if result else ():
+        for kind, name, *_ in raw.get("work", ()) if result else ():
             target = self.resolve(function.module, [kind, name]) if kind != "x" else None
             callee = self.functions.get(target) if target is not None else None
             if callee is None or not self._cheap(callee.fid, depth - 1, active | {fid}):
                 result = False
                 break
+        if result and any(
+            self.holds_object(function.module, maker, method, depth - 1)
+            for maker, method, *_ in raw.get("objects", ())
+        ):
+            result = False  # `client.get(url)` on an HTTP client: work, whatever its name
+        if result and any(
+            self._hands_object(function.module, entry, depth - 1) for entry in raw.get("handed", ())
+        ):
+            result = False
         if not active:
             self._memo[key] = result
         return result
+
+    def holds_object(
+        self,
+        module: str,
+        maker: Sequence[Any],
+        method: str,
+        depth: int = DEFAULT_MAX_CALL_DEPTH,
+    ) -> bool:
+        """A value made by `maker` (recorded in `module`: ["model", how] or ["via",
+        reference]) is an object whose `method`, cheap by its name, is work: a model; a
+        class of the run whose own `method` is not cheap; what a function of the run
+        returns, when that is one; an instance the run makes at module level of such a
+        maker; a name from outside the run that `cheap_calls.made_object` judges one (an
+        HTTP client, a Redis connection, a database session). Anything else (a pydantic
+        model of the run, a module-level dict, an unresolved local name) is judged by
+        the method's name."""
+        if maker[0] == "model":
+            return True
+        if depth <= 0:
+            return False
+        if maker[0] == "import":
+            # a name imported from a module of the run: what made it there; from
+            # elsewhere, unknown (`from sqlalchemy import func`, `from flask import
+            # session`: modules and framework proxies as often as clients)
+            head, _, last = str(maker[1]).rpartition(".")
+            owner = self._module(head) if head else None
+            made = self.made.get(owner, {}).get(last) if owner is not None else None
+            return made is not None and self.holds_object(owner, made, method, depth - 1)  # type: ignore[arg-type]
+        reference = maker[1]
+        key = ("object", module, reference[0], reference[1], method, depth)
+        if key in self._memo:
+            return bool(self._memo[key])
+        self._memo[key] = False  # a cycle through returns: judged by the other paths
+        result = self._holds_object(module, reference, method, depth)
+        self._memo[key] = result
+        return result
+
+    def _holds_object(self, module: str, reference: Sequence[Any], method: str, depth: int) -> bool:
+        kind, name = str(reference[0]), str(reference[1])
+        target = self.resolve(module, [kind, name])
+        if target is not None:
+            function = self.functions[target]
+            if function.raw.get("facts", {}).get("returns_model"):
+                return True
+            return any(
+                self.holds_object(function.module, ["via", [k, n]], method, depth - 1)
+                for k, n, _ in function.raw.get("returns", ())
+            )
+        klass = self._class_of(module, [kind, name], 0)
+        if klass is not None and klass[1] in self.classes.get(klass[0], {}):
+            own = f"{klass[0]}:{klass[1]}.{method}"
+            return own in self.functions and not self.cheap(own, depth)
+        if kind != "q":
+            return False
+        head, _, last = name.rpartition(".")
+        owner = self._module(head) if head else None
+        if owner is not None or name.partition(".")[0] in self._packages():
+            return False  # not a function or class of the run: unknown
+        return made_object(name)
+
+    def _packages(self) -> frozenset[str]:
+        """Names of the run's packages (a directory holding a summarised module)."""
+        found = self._memo.get("packages")
+        if found is None:
+            found = frozenset(s.split(".", 1)[0] for s in self._suffixes if "." in s)
+            self._memo["packages"] = found
+        return found  # type: ignore[no-any-return]
+
+    def _hands_object(self, module: str, entry: Sequence[Any], depth: int) -> bool:
+        """A recorded `handed` entry gives a function of the run an object on which it
+        calls a cheap-named method (`fetch(client, url)` doing `client.get(url)`)."""
+        kind, name, at, maker = entry[0], entry[1], entry[2], entry[3]
+        target = self.resolve(module, [kind, name])
+        if target is None:
+            return False
+        return any(
+            self.holds_object(module, maker, method, depth)
+            for method in self._received_methods(target, at, depth, frozenset())
+        )
+
+    def _received_methods(self, fid: str, at: Any, depth: int, active: frozenset[str]) -> list[str]:
+        """The cheap-named methods function `fid` calls on its parameter `at` (a
+        position among the positional parameters, or a keyword), directly or through
+        the functions of the run it hands the parameter to (at most `depth` deep)."""
+        function = self.functions.get(fid)
+        if function is None or depth < 0 or fid in active:
+            return []
+        found: list[str] = []
+        for param, position, method in function.raw.get("receives", ()):
+            if param != at and position != at:
+                continue
+            if isinstance(method, str):
+                found.append(method)
+                continue
+            target = self.resolve(function.module, method[:2])
+            if target is not None:
+                found += self._received_methods(target, method[2], depth - 1, active | {fid})
+        return found
+
+    def constant_collection(self, module: str, reference: Sequence[Any]) -> bool:
+        """The name a reference makes in `module` (["l", name] or ["q", qualified]) is a
+        fixed collection of constants of the run (`constants.constant_collections`).
+        Not proven: that no other module mutates it through its import."""
+        kind, name = str(reference[0]), str(reference[1])
+        owner: str | None = module
+        if kind == "q":
+            head, _, name = name.rpartition(".")
+            owner = self._module(head) if head else None
+        elif kind != "l" or "." in name:
+            return False
+        return owner is not None and name in self.constants.get(owner, ())
+
+    def object_method_at(self, module: str, line: int, method: str, receiver: str = "") -> bool:
+        """The `.method(...)` call on `line` of `module` (on `receiver`, its dotted
+        source when it has one), cheap by its name, is on an object (`holds_object`)."""
+        return any(
+            self.holds_object(module, maker, method)
+            for maker, name, shown, _ in self._line_table(module, "objects").get(line, ())
+            if name == method and (not receiver or not shown or shown == receiver)
+        )
+
+    def hands_object_at(self, module: str, line: int, reference: Sequence[Any]) -> bool:
+        """The call on `line` of `module` to the function `reference` names hands it an
+        object it calls a cheap-named method on (`_hands_object`)."""
+        return any(
+            entry[0] == reference[0]
+            and entry[1] == reference[1]
+            and self._hands_object(module, entry, DEFAULT_MAX_CALL_DEPTH)
+            for entry in self._line_table(module, "handed").get(line, ())
+        )
+
+    def _line_table(self, module: str, kind: str) -> dict[int, list[Sequence[Any]]]:
+        """line -> the entries of `kind` recorded by the functions of `module`."""
+        key = ("lines", module, kind)
+        table = self._memo.get(key)
+        if table is None:
+            table = {}
+            for fid in self.in_module(module):
+                for entry in self.functions[fid].raw.get(kind, ()):
+                    table.setdefault(int(entry[-1]), []).append(entry)
+            self._memo[key] = table
+        return table
 
     def _classify(
         self, name: str, vocabulary: Vocabulary, kinds: Sequence[str]
@@ -1542,7 +1858,20 @@ class SummaryIndex:
             },
             "resolutions": resolutions,
             "upstream": self._upstream(own),
+            "values": self._values_digest(),
         }
+
+    def _values_digest(self) -> str:
+        """One digest of the run's module-level facts a finding may read through an
+        import (fixed collections, what made each value): editing one anywhere
+        invalidates the cached findings (they change rarely; tracking each import's
+        module would cost more than it saves)."""
+        cached = self._memo.get("values_digest")
+        if cached is None:
+            blob = json.dumps([self.constants, self.made], sort_keys=True, default=sorted)
+            cached = hashlib.sha256(blob.encode()).hexdigest()[:32]
+            self._memo["values_digest"] = cached
+        return str(cached)
 
 
 def _named(func: ast.expr, name: str) -> bool:
@@ -1626,7 +1955,8 @@ def describe_blocking(name: str) -> str:
 register_collector(
     FactCollector(
         COLLECTOR,
-        ("def ",),
+        # functions, and the fixed collections a module of constants defines
+        ("def ", "= {", "= [", "= (", "= frozenset(", "= set("),
         from_source=collect_source,
         from_tree=collect_tree,
         dependencies=_dependencies,
