@@ -1469,10 +1469,9 @@ class SummaryIndex:
             return own in self.functions and not self.cheap(own, depth)
         if kind != "q":
             return False
-        head, _, last = name.rpartition(".")
-        owner = self._module(head) if head else None
-        if owner is not None or name.partition(".")[0] in self._packages():
-            return False  # not a function or class of the run: unknown
+        head = name.rpartition(".")[0]
+        if (head and self._module(head) is not None) or name.split(".")[0] in self._packages():
+            return False  # in a module of the run, but no function or class of it: unknown
         return made_object(name)
 
     def _packages(self) -> frozenset[str]:
