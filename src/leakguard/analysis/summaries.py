@@ -1480,7 +1480,7 @@ class SummaryIndex:
         if found is None:
             found = frozenset(s.split(".", 1)[0] for s in self._suffixes if "." in s)
             self._memo["packages"] = found
-        return found  # type: ignore[no-any-return]
+        return found
 
     def _hands_object(self, module: str, entry: Sequence[Any], depth: int) -> bool:
         """A recorded `handed` entry gives a function of the run an object on which it
