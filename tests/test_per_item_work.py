@@ -269,4 +269,13 @@ def test_module_level_facts_read_through_imports_key_the_cache() -> None:
     before = summary_index_of(RECEIVERS).dependencies("app.store")
     edited = {**RECEIVERS, "app/tables.py": 'LABELS = {"a": "Alpha"}\nLABELS = {}\n'}
     after = summary_index_of(edited).dependencies("app.store")
-    assert before["values"] != after["values"]
+    assert before["values"] != after["values"]  # a fixed collection anywhere
+    routes = "from .store import cache\n\ndef read(key):\n    return cache.get(key)\n"
+    files = {**RECEIVERS, "app/routes.py": routes}
+    reader = summary_index_of(files).dependencies("app.routes")
+    grown = {**files, "app/store.py": RECEIVERS["app/store.py"] + "other = make_client()\n"}
+    assert summary_index_of(grown).dependencies("app.routes")["values"] != reader["values"]
+    # a module whose receivers come from nowhere else does not depend on that edit
+    assert summary_index_of(grown).dependencies("app.tables") == summary_index_of(
+        files
+    ).dependencies("app.tables")

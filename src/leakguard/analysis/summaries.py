@@ -1857,20 +1857,30 @@ class SummaryIndex:
             },
             "resolutions": resolutions,
             "upstream": self._upstream(own),
-            "values": self._values_digest(),
+            "values": self._values(own),
         }
 
-    def _values_digest(self) -> str:
-        """One digest of the run's module-level facts a finding may read through an
-        import (fixed collections, what made each value): editing one anywhere
-        invalidates the cached findings (they change rarely; tracking each import's
-        module would cost more than it saves)."""
-        cached = self._memo.get("values_digest")
-        if cached is None:
-            blob = json.dumps([self.constants, self.made], sort_keys=True, default=sorted)
-            cached = hashlib.sha256(blob.encode()).hexdigest()[:32]
-            self._memo["values_digest"] = cached
-        return str(cached)
+    def _values(self, own: Sequence[str]) -> Any:
+        """The module-level facts of other modules that findings of `own`'s module may
+        read through an import: what made each value of the modules its receivers were
+        imported from, and one digest of the run's fixed collections (a whitelist may be
+        imported from anywhere; they change rarely)."""
+        digest = self._memo.get("constants_digest")
+        if digest is None:
+            blob = json.dumps(self.constants, sort_keys=True, default=sorted)
+            digest = hashlib.sha256(blob.encode()).hexdigest()[:32]
+            self._memo["constants_digest"] = digest
+        owners: set[str] = set()
+        for fid in own:
+            raw = self.functions[fid].raw
+            makers = [e[0] for e in raw.get("objects", ())]
+            makers += [e[3] for e in raw.get("handed", ())]
+            for maker in makers:
+                if maker[0] == "import":
+                    owner = self._module(str(maker[1]).rpartition(".")[0])
+                    if owner is not None:
+                        owners.add(owner)
+        return [digest, {owner: self.made.get(owner, {}) for owner in sorted(owners)}]
 
 
 def _named(func: ast.expr, name: str) -> bool:
