@@ -268,6 +268,8 @@ LOCAL_CALLS: tuple[str, ...] = (
 # given a `timeout=` of a positive number: the whole call ends by then (a child process is
 # killed, a request fails), so a timeout around an offload of it adds nothing. Only such a
 # call made once: in a loop (over the request's items, say) n bounded waits are unbounded.
+# Not `urlopen`/`socket.create_connection`: they hand back a live connection whose reads
+# come later, each bounded, not the whole (as `stream=True`).
 SELF_BOUNDED_CALLS = frozenset(
     {
         "subprocess.run",
@@ -290,8 +292,6 @@ SELF_BOUNDED_CALLS = frozenset(
         "httpx.head",
         "httpx.options",
         "httpx.request",
-        "urllib.request.urlopen",
-        "socket.create_connection",
     }
 )
 
