@@ -46,17 +46,48 @@ class Report:
 # Quoted code longer than this is cut (a whole call with its arguments is not needed to
 # say what is wrong, and would push the one-line message past 120 characters).
 MAX_CODE_SPAN = 40
+# A message is one line of at most this many characters (issue 15): quoting several
+# names of up to `MAX_CODE_SPAN` each can still pass it, so the whole line is bounded.
+MAX_MESSAGE = 120
+# Spans are not cut below this while the line is too long (a name stays recognisable).
+_MIN_CODE_SPAN = 12
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def _cut_spans(message: str, width: int, keep: int) -> str:
+    """Each code span longer than `width` cut to its first `keep` characters and `…`."""
+
+    def cut(match: re.Match[str]) -> str:
+        code = match.group(1)
+        return match.group(0) if len(code) <= width else f"`{code[:keep]}…`"
+
+    return _CODE_SPAN.sub(cut, message)
 
 
 def shorten_code_spans(message: str) -> str:
     """`numpy.ones(shape=(1000, 10), dtype=...)` -> `numpy.ones(shape=(1000, 10), dt…`."""
+    return _cut_spans(message, MAX_CODE_SPAN, MAX_CODE_SPAN - 10)
 
-    def cut(match: re.Match[str]) -> str:
-        code = match.group(1)
-        return match.group(0) if len(code) <= MAX_CODE_SPAN else f"`{code[: MAX_CODE_SPAN - 10]}…`"
 
-    return _CODE_SPAN.sub(cut, message)
+def bound_message(message: str, limit: int = MAX_MESSAGE) -> str:
+    """`message` as one line of at most `limit` characters: long code spans are cut
+    (`shorten_code_spans`), then, while the line is still too long, every span is cut to
+    the widest length that fits (the longest names lose most), and only a line whose
+    prose alone is too long is cut at the end."""
+    text = shorten_code_spans(" ".join(message.split()))
+    if len(text) <= limit:
+        return text
+    for width in range(MAX_CODE_SPAN - 1, _MIN_CODE_SPAN - 1, -1):
+        shorter = _cut_spans(text, width, width - 1)
+        if len(shorter) <= limit:
+            return shorter
+    text = _cut_spans(text, _MIN_CODE_SPAN, _MIN_CODE_SPAN - 1)
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rstrip()
+    if cut.count("`") % 2:
+        cut = cut[: limit - 2].rstrip() + "`"  # close the span the cut opened
+    return cut + "…"
 
 
 class LintRule(cst.BatchableCSTVisitor):
@@ -113,8 +144,8 @@ class LintRule(cst.BatchableCSTVisitor):
         """Report `node`. Without `message`, the spec's template is formatted with `fields`;
         without `help`, so is the spec's `help` template.
 
-        `message` says what is wrong in one line (at most 120 characters, enforced by
-        tests/test_messages.py); how to fix it goes in `help`.
+        `message` says what is wrong in one line, bounded here to `MAX_MESSAGE` characters
+        (`bound_message`, checked by tests/test_messages.py); how to fix it goes in `help`.
 
         `severity` overrides the spec's severity for this finding only; a rule that raises
         it must keep a user's `severity` override in charge (escalate only while the spec
@@ -122,7 +153,7 @@ class LintRule(cst.BatchableCSTVisitor):
         after the walk, so it must capture what it needs now.
         """
         text = message if message is not None else self.spec.message.format(**fields)
-        text = shorten_code_spans(text)
+        text = bound_message(text)
         advice = help if help is not None else self.spec.help.format(**fields)
         statement = self.context.current_statement(node)
         self.context.note_reported(node)

@@ -17,7 +17,10 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "LG105": ("leakguard.rules.memory.lg105_unenforced_memory_measurement", ()),
     "LG106": ("leakguard.rules.memory.lg106_closure_state_accumulation", ()),
     "LG107": ("leakguard.rules.memory.lg107_context_manager_retention", ()),
-    "LG108": ("leakguard.rules.memory.lg108_unbounded_cache", ("singletons", "lifetimes")),
+    "LG108": (
+        "leakguard.rules.memory.lg108_unbounded_cache",
+        ("singletons", "lifetimes", "summaries"),
+    ),
     "LG109": ("leakguard.rules.memory.lg109_cyclic_retention", ()),
     "LG110": ("leakguard.rules.memory.lg110_model_load_per_request", ("summaries",)),
     "LG201": ("leakguard.rules.eventloop.lg201_blocking_call_in_async", ("summaries",)),
@@ -47,7 +50,7 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "LG401": ("leakguard.rules.serialization.lg401_unsafe_deserialization", ()),
     "LG402": ("leakguard.rules.serialization.lg402_pickle_model_persistence", ()),
     "LG403": ("leakguard.rules.serialization.lg403_unverified_model_load", ("summaries",)),
-    "LG501": ("leakguard.rules.web.lg501_wildcard_cors", ()),
+    "LG501": ("leakguard.rules.web.lg501_wildcard_cors", ("summaries",)),
     "LG502": ("leakguard.rules.web.lg502_exception_detail_leak", ("constant_callables",)),
     "LG503": ("leakguard.rules.web.lg503_debug_mode_enabled", ()),
 }

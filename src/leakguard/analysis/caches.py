@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from leakguard.analysis.calls import keyword_arg, positional_arg
+from leakguard.analysis.class_bases import derives_from
 from leakguard.analysis.cleanup import CONSTRUCTOR_NAMES
 from leakguard.analysis.frameworks import is_request_handler
 from leakguard.analysis.imports import dotted_name, matches_any
@@ -382,25 +383,12 @@ def is_constant(value: cst.BaseExpression, context: FileContext | None = None) -
 _ENUM_BASES = ("enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag")
 
 
-def is_enum_class(classdef: cst.ClassDef, context: FileContext, depth: int = 3) -> bool:
-    """The class derives from `enum.Enum` (directly, or through an enum class of this
-    file): its instances are its members, created once and alive for the whole process,
-    so caching on `self` keeps nothing alive that would otherwise be freed."""
-    for base in classdef.bases:
-        if base.keyword is not None:
-            continue
-        if matches_any(context.imports.qualify(base.value) or "", _ENUM_BASES):
-            return True
-        if depth > 0 and isinstance(base.value, cst.Name):
-            for statement in context.module.body:
-                if (
-                    isinstance(statement, cst.ClassDef)
-                    and statement.name.value == base.value.value
-                    and statement is not classdef
-                    and is_enum_class(statement, context, depth - 1)
-                ):
-                    return True
-    return False
+def is_enum_class(classdef: cst.ClassDef, context: FileContext) -> bool:
+    """The class derives from `enum.Enum` (directly, or through classes of this file or
+    of the run: `class_bases.derives_from`): its instances are its members, created once
+    and alive for the whole process, so caching on `self` keeps nothing alive that would
+    otherwise be freed."""
+    return derives_from(classdef, context, _ENUM_BASES)
 
 
 def returns_stored_value(function: cst.CSTNode, key: str) -> bool:

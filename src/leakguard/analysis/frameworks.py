@@ -8,7 +8,8 @@ memoised.
 
 `static_files_class(context)`: the current node is in a class serving a directory of
 static files (a subclass of Starlette's/FastAPI's `StaticFiles`, directly or through
-classes of the file), whose responses are the files' bytes, the same for every client.
+classes of the file or the run: `class_bases.derives_from`), whose responses are the
+files' bytes, the same for every client.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from leakguard.analysis.class_bases import derives_from
 from leakguard.analysis.imports import dotted_name
 from leakguard.context import FileContext
 from leakguard.triage import (
@@ -326,19 +328,6 @@ def static_files_class(context: FileContext) -> cst.ClassDef | None:
     """The class around the current node when it serves static files (see the module
     docstring), else None."""
     klass = context.enclosing(cst.ClassDef)
-    if not isinstance(klass, cst.ClassDef):
-        return None
-    classes = {s.name.value: s for s in context.module.body if isinstance(s, cst.ClassDef)}
-    todo, seen = [klass], set()
-    while todo:
-        current = todo.pop()
-        if current.name.value in seen:
-            continue
-        seen.add(current.name.value)
-        for base in current.bases:
-            if context.imports.qualify(base.value) in STATIC_FILE_APPS:
-                return klass
-            name = dotted_name(base.value)
-            if name in classes:
-                todo.append(classes[name])
+    if isinstance(klass, cst.ClassDef) and derives_from(klass, context, STATIC_FILE_APPS):
+        return klass
     return None

@@ -1382,16 +1382,7 @@ def _class_named(
     index: SummaryIndex, module: str, reference: Sequence[Any]
 ) -> tuple[str, str] | None:
     """(module, Class) of a class of the run a reference names, or None."""
-    kind, name = str(reference[0]), str(reference[1])
-    if kind == "l":
-        return (module, name) if name in index.classes.get(module, {}) else None
-    if kind != "q":
-        return None
-    head, _, last = name.rpartition(".")
-    target = index._module(head) if head else None
-    if target is not None and last in index.classes.get(target, {}):
-        return target, last
-    return None
+    return index.class_named(module, reference)
 
 
 def _inherited_method(

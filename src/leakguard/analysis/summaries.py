@@ -1306,6 +1306,20 @@ class SummaryIndex:
                     return target, parts[-1]
         return None
 
+    def class_named(self, module: str, reference: Sequence[Any]) -> tuple[str, str] | None:
+        """(module, Class) of a class of the run that a reference recorded in `module`
+        names (`["l", "Base"]`, `["q", "app.base.Base"]`), or None."""
+        kind, name = str(reference[0]), str(reference[1])
+        if kind == "l":
+            return (module, name) if name in self.classes.get(module, {}) else None
+        if kind != "q":
+            return None
+        head, _, last = name.rpartition(".")
+        target = self._module(head) if head else None
+        if target is not None and last in self.classes.get(target, {}):
+            return target, last
+        return None
+
     def callee(self, call: cst.Call, context: FileContext) -> str | None:
         """The function of the run that `call` (in the file being analysed) calls."""
         reference = cst_reference(call.func, context)

@@ -77,6 +77,7 @@ from leakguard.analysis.scopes import (
 )
 from leakguard.analysis.singletons import COLLECTOR as SINGLETONS
 from leakguard.analysis.singletons import is_process_singleton
+from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace
@@ -337,7 +338,8 @@ def _stores_model(value: ast.expr | None, own: list[ast.AST], models: set[int]) 
 
 class UnboundedCache(LintRule):
     code = "LG108"
-    PROJECT_FACTS = (SINGLETONS, LIFETIMES)
+    # SUMMARIES: the run's classes, for an enum base in another file (`is_enum_class`).
+    PROJECT_FACTS = (SINGLETONS, LIFETIMES, SUMMARIES)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:

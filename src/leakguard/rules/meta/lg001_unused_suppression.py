@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Mapping
 from leakguard.config import RuleSpec
 from leakguard.finding import Finding
 from leakguard.fixes import Applicability, Edit, Fix
-from leakguard.rule import LintRule
+from leakguard.rule import LintRule, bound_message
 from leakguard.suppression import ALL, Directive, directives
 from leakguard.triage import TriageTree
 
@@ -63,7 +63,7 @@ def unused_suppressions(
                     column=column,
                     end_line=line,
                     end_column=column + len(directive.text),
-                    message=_message(directive, unused, enabled, known_codes),
+                    message=bound_message(_message(directive, unused, enabled, known_codes)),
                     help=spec.help.format(target=_target(directive, unused)),
                     source_line=text,
                     fixable=Applicability.SAFE,

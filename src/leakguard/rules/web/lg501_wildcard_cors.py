@@ -10,6 +10,7 @@ from leakguard.analysis.bindings import assigned_values, module_assigned_once
 from leakguard.analysis.calls import is_literal_true, keyword_arg, positional_arg
 from leakguard.analysis.frameworks import static_files_class
 from leakguard.analysis.imports import matches_any
+from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec, bundled_rule_specs
 from leakguard.finding import Severity
 from leakguard.rule import LintRule
@@ -36,6 +37,8 @@ _MAX_SHOWN = 60
 
 class WildcardCors(LintRule):
     code = "LG501"
+    # The run's classes, for a static-file base in another file (`static_files_class`).
+    PROJECT_FACTS = (SUMMARIES,)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
