@@ -7,13 +7,19 @@ Each file contributes JSON facts (collector `pydantic_models`):
   (`Field(max_length=)`, `conlist(max_length=)`, `Annotated[..., MaxLen(..)]` ...), and
   for numbers whether they carry an upper bound (`le`/`lt`);
 - `aliases`: module-level type aliases (`Row = Annotated[list[float], Field(...)]`);
+- `markers`: how a parameter typed with an `Annotated` alias is read (`Body`, `Query`,
+  a `Depends()` class, or `Depends(provider)` with the provider's name);
 - `uses`: the models that the file's route handlers take from the request (a body
   parameter, `Body()`, a `Depends()` class, or `Model.model_validate_json(...)` in the
-  handler).
+  handler), and the providers they depend on (`Depends(provider)`);
+- `providers`: the same for every module-level function of a FastAPI file, in case a
+  handler (here or elsewhere) depends on it.
 
 `ModelIndex` merges the facts of every file of the run, resolves names across files
 (`from .schemas import Item`) and answers: which models are request bodies (directly, via
-a base class or a nested model), and which levels of a field's type are unbounded.
+a base class or a nested model, or through the dependencies a handler declares), and
+which levels of a field's type are unbounded. How a parameter is read is one answer for
+the run: an alias's marker decides in every file (`ModelIndex.use_kind`).
 
 A type tree node is a dict with key `k`:
   `seq` (list/set/tuple.../dict/str/bytes; `n` kind, `b` bounded, `of` children, `t` text),
@@ -643,9 +649,12 @@ def _may_be_model_or_enum(klass: cst.ClassDef, context: FileContext) -> bool:
     return False
 
 
-def _definitions(context: FileContext) -> tuple[dict[str, Any], dict[str, Tree]]:
+def _definitions(
+    context: FileContext,
+) -> tuple[dict[str, Any], dict[str, Tree], dict[str, list[str]]]:
     classes: dict[str, Any] = {}
     aliases: dict[str, Tree] = {}
+    markers: dict[str, list[str]] = {}
     for statement in _module_statements(context.module.body):
         if isinstance(statement, cst.ClassDef) and _may_be_model_or_enum(statement, context):
             classes[statement.name.value] = _class_facts(statement, context)
@@ -660,33 +669,57 @@ def _definitions(context: FileContext) -> tuple[dict[str, Any], dict[str, Tree]]
                 elif isinstance(small, cst.TypeAlias):
                     target, value = small.name, small.value
                 if isinstance(target, cst.Name) and value is not None and _looks_like_type(value):
-                    if _injected_dependency(value, context):
+                    marker = _alias_marker(value, context)
+                    if marker is not None:
+                        markers[target.value] = marker
+                    if marker is not None and len(marker) > 1:
                         # `CtxDep = Annotated[Ctx, Depends(get_ctx)]`: a handler parameter of
-                        # this type is computed by the server, in this file or any other.
+                        # this type is what `get_ctx` returns (ModelIndex follows it).
                         continue
                     tree = type_tree(value, context)
                     if tree["k"] != "any" and tree["k"] != "lit":
                         aliases[target.value] = tree
-    return classes, aliases
+    return classes, aliases, markers
 
 
-def _injected_dependency(value: cst.BaseExpression, context: FileContext) -> bool:
-    """`Annotated[X, Depends(provider)]` (or `Security(...)`): a value FastAPI computes by
-    calling `provider`, never read from the body. `Depends()` without a provider reads
-    the class's own fields from the query string and stays a type."""
+def _alias_marker(value: cst.BaseExpression, context: FileContext) -> list[str] | None:
+    """How FastAPI reads a parameter annotated with the alias `value`, by the marker in its
+    `Annotated` metadata: `["Body"]`, `["Query"]`..., `["Depends"]` for a class whose own
+    fields are read from the request (`Depends()`, `Depends(Params)`), and `["Depends",
+    provider]` for a value computed by calling `provider` (its qualified name, "" when
+    it is not a name). None: no marker (a plain type)."""
     if not isinstance(value, cst.Subscript) or len(value.slice) < 2:
-        return False
+        return None
     if _short(context.imports.qualify(value.value) or "") != "Annotated":
-        return False
+        return None
     typed = _annotated_type(value)
+    marker: list[str] | None = None
     for element in value.slice[1:]:
         call = element.slice.value if isinstance(element.slice, cst.Index) else None
-        if not isinstance(call, cst.Call) or not call.args:
+        if not isinstance(call, cst.Call):
             continue
-        if _carrier_name(call, context) not in DEPENDENCY_MARKERS:
-            continue
-        return not _reads_own_fields(call, typed, context)
-    return False
+        name = _carrier_name(call, context)
+        if name in DEPENDENCY_MARKERS:
+            if _reads_own_fields(call, typed, context):
+                marker = [name]
+            else:
+                marker = [name, _provider_name(call, context) or ""]
+        elif name in BODY_MARKERS or name in QUERY_MARKERS:
+            marker = [name]
+    return marker
+
+
+def _provider_name(dependency: cst.Call, context: FileContext) -> str | None:
+    """The qualified name of the provider a `Depends(provider)` call names."""
+    provider = next((a.value for a in dependency.args if a.keyword is None and not a.star), None)
+    if provider is None:
+        provider = next(
+            (a.value for a in dependency.args if a.keyword and a.keyword.value == "dependency"),
+            None,
+        )
+    if isinstance(provider, (cst.Name, cst.Attribute)):
+        return qualified_name(provider, context)
+    return None
 
 
 def _annotated_type(annotation: cst.BaseExpression) -> cst.BaseExpression:
@@ -937,6 +970,48 @@ def body_param_use(param: cst.Param, context: FileContext) -> tuple[str, Tree] |
     return ("body" if tree_refs(tree) else "param"), tree
 
 
+def param_provider(param: cst.Param, context: FileContext) -> str | None:
+    """The qualified name of the provider of a `Depends(provider)` parameter (in its
+    default or its `Annotated` metadata, through an alias of this file), whose value
+    FastAPI computes by calling `provider`; None for any other parameter."""
+    marker, calls = param_markers(param, context)
+    if marker not in DEPENDENCY_MARKERS:
+        return None
+    annotation = _param_annotation(param, context)
+    typed = _annotated_type(annotation) if annotation is not None else None
+    for call in calls:
+        if _carrier_name(call, context) in DEPENDENCY_MARKERS:
+            if _reads_own_fields(call, typed, context):
+                return None
+            return _provider_name(call, context)
+    return None
+
+
+def run_param_use(param: cst.Param, context: FileContext) -> tuple[str, Tree, bool] | None:
+    """`body_param_use` as the run sees it, with whether the parameter is explicitly a
+    body (`Body()`, `File()`): a parameter annotated with an alias of another file reads
+    the request as that alias's marker says (`Annotated[Pagination, Depends()]`: the
+    query string; `Annotated[list[str], Body()]`: the body; `Annotated[X,
+    Depends(provider)]`: nothing of its own), the same answer as in the alias's file."""
+    use = body_param_use(param, context)
+    if use is None:
+        return None
+    marker, _ = param_markers(param, context)
+    if marker is None and use[1]["k"] == "ref":
+        aliased = model_index(context).alias_marker(use[1]["q"])
+        if aliased is not None:
+            kind = marker_kind(aliased)
+            return None if kind == "dep" else (kind, use[1], aliased[0] in BODY_MARKERS)
+    return use[0], use[1], marker in BODY_MARKERS
+
+
+def marker_kind(marker: list[str]) -> str:
+    """The kind an alias's marker gives: "body", "query" or "dep" (computed by a provider)."""
+    if marker[0] in DEPENDENCY_MARKERS:
+        return "dep" if len(marker) > 1 else "query"
+    return "body" if marker[0] in BODY_MARKERS else "query"
+
+
 def _framework_injected(param: cst.Param, context: FileContext) -> bool:
     """`response: Response`, `tasks: BackgroundTasks` imported from a web framework."""
     if param.annotation is None:
@@ -951,27 +1026,75 @@ def _framework_injected(param: cst.Param, context: FileContext) -> bool:
 def _request_uses(context: FileContext) -> list[dict[str, Any]]:
     uses: list[dict[str, Any]] = []
     for function in request_handlers(context).values():
-        handler = function.name.value
-        for param in handler_params(function):
-            use = body_param_use(param, context)
-            if use is not None and use[0] != "param":
-                refs = tree_refs(use[1])
-                if refs:
-                    sized = sized_attributes(function, param.name.value, context)
-                    record = {"kind": use[0], "refs": refs, "handler": handler}
-                    # Attribute names the handler may size work with (LG302); absent:
-                    # the value escapes whole, any field may.
-                    if sized is not None:
-                        record["sized"] = sorted(sized)
-                    uses.append(record)
+        uses.extend(_function_uses(function, context, handler=True))
+    if "validate_json" in context.source or "parse_raw" in context.source:
+        uses.extend(_raw_body_validations(context))
+    return uses
+
+
+def _function_uses(
+    function: cst.FunctionDef, context: FileContext, handler: bool
+) -> list[dict[str, Any]]:
+    """What a route handler (or a dependency provider, which FastAPI resolves the same
+    way) takes from the request: a model parameter (`kind` "body"/"query", `refs`), a
+    `Depends(provider)` parameter (`kind` "dep", the provider's qualified name), a model
+    built from request data in its body. A parameter typed with a name that may be
+    another file's `Annotated` alias keeps it (`alias`): its marker decides
+    (`ModelIndex.use_kind`)."""
+    label = function.name.value
+    uses: list[dict[str, Any]] = []
+    params = handler_params(function)
+    for param in params:
+        use = body_param_use(param, context)
+        if use is None:
+            provider = param_provider(param, context)
+            if provider:
+                uses.append({"kind": "dep", "provider": provider, "handler": label})
+            continue
+        refs = tree_refs(use[1])
+        if not handler and not refs and param_markers(param, context)[0] in BODY_MARKERS:
+            # `ids: list[int] = Body()`: no model, but a body all the same (a provider's
+            # parameters are reported where it is one: `ModelIndex.is_provider`).
+            uses.append({"kind": "body", "refs": [], "handler": label})
+        if use[0] == "param" or not refs:
+            continue
+        record: dict[str, Any] = {"kind": use[0], "refs": refs, "handler": label}
+        if handler:
+            sized = sized_attributes(function, param.name.value, context)
+            # Attribute names the handler may size work with (LG302); absent: the value
+            # escapes whole, any field may (always so for a provider, which returns it).
+            if sized is not None:
+                record["sized"] = sorted(sized)
+        if use[1]["k"] == "ref" and param_markers(param, context)[0] is None:
+            record["alias"] = use[1]["q"]
+        uses.append(record)
+    if (
+        handler
+        or any(p.name.value in _REQUEST_NAMES for p in params)
+        or any(n not in _REQUEST_NAMES for n in request_object_names(function, context))
+    ):
         for node in descendants(function.body, stop_at=SCOPE_NODES):
             if isinstance(node, cst.Call):
                 refs = _validated_model(node, context, request_data_names(function, context))
                 if refs:
-                    uses.append({"kind": "body", "refs": refs, "handler": handler})
-    if "validate_json" in context.source or "parse_raw" in context.source:
-        uses.extend(_raw_body_validations(context))
+                    uses.append({"kind": "body", "refs": refs, "handler": label})
     return uses
+
+
+def _providers(context: FileContext) -> dict[str, list[dict[str, Any]]]:
+    """What each module-level function of a FastAPI file would take from the request if
+    a route depended on it (`Depends(provider)`, here or in another file): the run
+    decides which are providers (`ModelIndex`)."""
+    if "fastapi" not in context.source:
+        return {}
+    handlers = request_handlers(context)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for statement in _module_statements(context.module.body):
+        if isinstance(statement, cst.FunctionDef) and id(statement) not in handlers:
+            uses = _function_uses(statement, context, handler=False)
+            if uses:
+                found[statement.name.value] = uses
+    return found
 
 
 _RAW_VALIDATE_METHODS = frozenset({"model_validate_json", "validate_json", "parse_raw"})
@@ -1081,15 +1204,20 @@ def _fetched(value: cst.BaseExpression, handed: frozenset[str]) -> bool:
 
 
 def collect(context: FileContext) -> dict[str, Any]:
-    classes, aliases = _definitions(context)
+    classes, aliases, markers = _definitions(context)
     uses = _request_uses(context)
+    providers = _providers(context)
     facts: dict[str, Any] = {}
     if classes:
         facts["classes"] = classes
     if aliases:
         facts["aliases"] = aliases
+    if markers:
+        facts["markers"] = markers
     if uses:
         facts["uses"] = uses
+    if providers:
+        facts["providers"] = providers
     return facts
 
 
@@ -1188,6 +1316,14 @@ def fact_regions(tree: TriageTree) -> list[ast.AST]:
         or _may_record_use(tree, node)
     ]
     found: list[ast.AST] = [*handlers, *callee_regions(tree, handlers, MAX_HOPS)]
+    if "fastapi" in tree.text:
+        # Every module-level function may be a dependency provider (`_providers`).
+        found.extend(
+            function
+            for function in tree.tree.body
+            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and _may_record_use(tree, function)
+        )
     validators = _VALIDATOR_DECORATORS | _MODEL_VALIDATOR_DECORATORS
     for klass in tree.of(ast.ClassDef):
         for method in klass.body:
@@ -1256,12 +1392,20 @@ class ModelIndex:
         self.modules = modules
         self.classes: dict[str, Mapping[str, Any]] = {}
         self.aliases: dict[str, Tree] = {}
+        self.markers: dict[str, list[str]] = {}
+        self.providers: dict[str, list[Mapping[str, Any]]] = {}
         for module, facts in modules.items():
             prefix = f"{module}." if module else ""
             for name, klass in facts.get("classes", {}).items():
                 self.classes[prefix + name] = klass
             for name, alias in facts.get("aliases", {}).items():
                 self.aliases[prefix + name] = alias
+            for name, marker in facts.get("markers", {}).items():
+                self.markers[prefix + name] = marker
+            for name, uses in facts.get("providers", {}).items():
+                self.providers[prefix + name] = uses
+        self._run_uses: dict[bool, tuple[list[tuple[str, Mapping[str, Any], str]], frozenset[str]]]
+        self._run_uses = {}
         self._resolved: dict[str, str | None] = {}
         self._is_model: dict[str, bool] = {}
         self._closures: dict[str, dict[str, RequestModel]] = {}
@@ -1284,14 +1428,14 @@ class ModelIndex:
         if qualified in self._resolved:
             return self._resolved[qualified]
         found: str | None = None
-        if qualified in self.classes or qualified in self.aliases:
+        if self._defines(qualified):
             found = qualified
         else:
             module, _, name = qualified.rpartition(".")
             run_module = self._module_for(module) if module else None
             if run_module is not None:
                 candidate = f"{run_module}.{name}"
-                if candidate in self.classes or candidate in self.aliases:
+                if self._defines(candidate):
                     found = candidate
             if found is None and module:
                 found = self._reexported(module.lstrip("."), name)
@@ -1307,10 +1451,87 @@ class ModelIndex:
         candidates = sorted(
             f"{module}.{name}"
             for module in self.modules
-            if marker in "." + module + "."
-            and (f"{module}.{name}" in self.classes or f"{module}.{name}" in self.aliases)
+            if marker in "." + module + "." and self._defines(f"{module}.{name}")
         )
         return candidates[0] if len(candidates) == 1 else None
+
+    def _defines(self, qualified: str) -> bool:
+        """A class, a type alias, a marked alias or a possible provider of the run."""
+        return (
+            qualified in self.classes
+            or qualified in self.aliases
+            or qualified in self.markers
+            or qualified in self.providers
+        )
+
+    def alias_marker(self, qualified: str) -> list[str] | None:
+        """The marker of the `Annotated` alias `qualified` names (`_alias_marker`)."""
+        name = self.resolve(qualified)
+        return self.markers.get(name) if name is not None else None
+
+    def use_kind(self, use: Mapping[str, Any]) -> tuple[str, str | None]:
+        """(kind, provider) of a recorded use: its own kind, unless its parameter is
+        typed with a marked alias (of any file), whose marker decides as it does in the
+        alias's own file; "dep" with the provider's name for a `Depends(provider)`."""
+        alias = use.get("alias")
+        marker = self.alias_marker(alias) if isinstance(alias, str) else None
+        if marker is not None:
+            kind = marker_kind(marker)
+            return kind, (marker[1] if kind == "dep" else None)
+        if use["kind"] == "dep":
+            return "dep", str(use.get("provider", ""))
+        return str(use["kind"]), None
+
+    def run_uses(
+        self, skip_tests: bool = False
+    ) -> tuple[list[tuple[str, Mapping[str, Any], str]], frozenset[str]]:
+        """Every way the run's route handlers take models from requests, as (kind, use,
+        how), following `Depends(provider)` into the providers (same file or another,
+        and their own dependencies); and the providers so reached. With `skip_tests`,
+        handlers in test modules do not count."""
+        cached = self._run_uses.get(skip_tests)
+        if cached is not None:
+            return cached
+        found: list[tuple[str, Mapping[str, Any], str]] = []
+        reached: set[str] = set()
+        for module in sorted(self.modules):
+            if skip_tests and is_test_module(module):
+                continue
+            for use in self.modules[module].get("uses", ()):
+                self._follow(use, str(use["handler"]), None, found, reached, frozenset())
+        result = (found, frozenset(reached))
+        self._run_uses[skip_tests] = result
+        return result
+
+    def _follow(
+        self,
+        use: Mapping[str, Any],
+        handler: str,
+        via: str | None,
+        found: list[tuple[str, Mapping[str, Any], str]],
+        reached: set[str],
+        seen: frozenset[str],
+    ) -> None:
+        kind, provider = self.use_kind(use)
+        if kind == "dep":
+            name = self.resolve(provider) if provider else None
+            if name is None or name in seen or name not in self.providers:
+                return
+            reached.add(name)
+            for inner in self.providers[name]:
+                self._follow(inner, handler, name, found, reached, seen | {name})
+            return
+        if via is not None:
+            how = f"taken from the request by dependency `{_short(via)}` of `{handler}`"
+        elif use.get("via") == "raw":
+            how = f"validated from the raw request body in `{handler}`"
+        else:
+            how = f"taken from the request by route handler `{handler}`"
+        found.append((kind, use, how))
+
+    def is_provider(self, qualified: str, skip_tests: bool = False) -> bool:
+        """`qualified` is a function some route handler of the run depends on."""
+        return qualified in self.run_uses(skip_tests)[1]
 
     def is_model(self, qualified: str, seen: frozenset[str] = frozenset()) -> bool:
         if qualified in MODEL_ROOTS:
@@ -1382,19 +1603,19 @@ class ModelIndex:
                 found[model] = RequestModel(how if not shadowed else old.how, merged)
                 todo.append(model)
 
-        for module in sorted(self.modules):
-            if skip_tests and is_test_module(module):
-                continue
-            for use in self.modules[module].get("uses", ()):
-                if use["kind"] not in kinds:
-                    continue
-                if use.get("via") == "raw":
-                    how = f"validated from the raw request body in `{use['handler']}`"
-                else:
-                    how = f"taken from the request by route handler `{use['handler']}`"
-                for ref in use["refs"]:
-                    for model in self.models_in({"k": "ref", "q": ref}):
+        for kind, use, how in self.run_uses(skip_tests)[0]:
+            for ref in use["refs"]:
+                for model in self.models_in({"k": "ref", "q": ref}):
+                    if kind in kinds:
                         reach(model, how, frozenset())
+                    elif kind == "query" and "body" in kinds:
+                        # A class read from the query string (a class dependency): a
+                        # field that is a model is read from the body, as FastAPI reads
+                        # any model parameter.
+                        for field, (owner, tree) in self.fields(model).items():
+                            for nested in self.models_in(tree):
+                                where = f"dependency class field `{_short(owner)}.{field}`"
+                                reach(nested, f"nested in {where}", frozenset())
         while todo:
             model = todo.pop(0)
             klass = self.classes.get(model)
@@ -1426,16 +1647,13 @@ class ModelIndex:
             return self._sized[key]
         found: set[str] = set()
         result: frozenset[str] | None = None
-        for module in sorted(self.modules):
-            if skip_tests and is_test_module(module):
+        for kind, use, _ in self.run_uses(skip_tests)[0]:
+            if kind not in kinds or model not in self._reached(use["refs"]):
                 continue
-            for use in self.modules[module].get("uses", ()):
-                if use["kind"] not in kinds or model not in self._reached(use["refs"]):
-                    continue
-                if "sized" not in use or self._hands_on_models(use):
-                    self._sized[key] = None
-                    return None
-                found.update(use["sized"])
+            if "sized" not in use or self._hands_on_models(use):
+                self._sized[key] = None
+                return None
+            found.update(use["sized"])
         result = frozenset(found)
         self._sized[key] = result
         return result
@@ -1614,7 +1832,7 @@ def request_bindings(function: cst.FunctionDef, context: FileContext) -> dict[st
     index = model_index(context)
     bindings: dict[str, list[str]] = {}
     for param in handler_params(function):
-        use = body_param_use(param, context)
+        use = run_param_use(param, context)
         if use is not None and use[0] == "body":
             taken = index.models_in(use[1])
             if taken:

@@ -10,11 +10,10 @@ import libcst as cst
 from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.pydantic_models import (
-    BODY_MARKERS,
     COLLECTOR,
     Level,
     LevelOptions,
-    body_param_use,
+    ModelIndex,
     bound,
     checked_before_use,
     fact_regions,
@@ -23,8 +22,8 @@ from leakguard.analysis.pydantic_models import (
     local_facts,
     model_index,
     own_qualified,
-    param_markers,
     request_handlers,
+    run_param_use,
 )
 from leakguard.config import RuleSpec, bundled_rule_specs
 from leakguard.finding import Severity
@@ -58,11 +57,18 @@ class UnboundedRequestCollection(LintRule):
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """A function that may be a request handler, or a class named like something
-        the run's handlers take from requests (a model, nested or as a base)."""
+        the run's handlers take from requests (a model, nested or as a base), or a
+        module-level function of a FastAPI file named like a provider they depend on."""
         if may_have_request_handlers(tree):
             return True
-        classes = [klass.name for klass in tree.of(ast.ClassDef)]
-        return bool(classes) and tree.in_run("request_models", classes)
+        names = [klass.name for klass in tree.of(ast.ClassDef)]
+        if "fastapi" in tree.text:
+            names.extend(
+                node.name
+                for node in tree.tree.body
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            )
+        return bool(names) and tree.in_run("request_models", names)
 
     @staticmethod
     def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
@@ -114,24 +120,34 @@ class UnboundedRequestCollection(LintRule):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if self._skip_tests and is_test_file(self.context.path):
             return
-        if id(node) not in request_handlers(self.context):
-            return
         index = model_index(self.context)
+        if id(node) in request_handlers(self.context):
+            how = f"the request body of route handler `{node.name.value}`"
+        elif self._is_provider(node, index):
+            how = f"the request body of dependency `{node.name.value}`"
+        else:
+            return
         options = self._options()
         for param in handler_params(node):
-            use = body_param_use(param, self.context)
+            use = run_param_use(param, self.context)
             if use is None or use[0] != "body":
                 continue
-            marker, _ = param_markers(param, self.context)
-            if marker not in BODY_MARKERS and not index.models_in(use[1]):
+            if not use[2] and not index.models_in(use[1]):
                 continue  # `request: Request`, `tasks: BackgroundTasks`...
             tree = use[1]
             if checked_before_use(node, param.name.value, self.context):
                 tree = bound(tree, True, False)  # refused before any work when too long
             levels = index.unbounded_levels(tree, options)
             if levels:
-                how = f"the request body of route handler `{node.name.value}`"
                 self._report(param, f"Parameter `{param.name.value}`", how, levels)
+
+    def _is_provider(self, node: cst.FunctionDef, index: ModelIndex) -> bool:
+        """A module-level function some route handler of the run depends on
+        (`Depends(provider)`): FastAPI reads its parameters from the request too."""
+        if any(isinstance(a, (cst.FunctionDef, cst.ClassDef)) for a in self.context.ancestors()):
+            return False
+        qualified = own_qualified(self.context, node.name.value)
+        return index.is_provider(qualified, skip_tests=self._skip_tests)
 
     def _report(self, node: cst.CSTNode, subject: str, how: str, levels: list[Level]) -> None:
         text, verb = _describe([level.text for level in levels])
