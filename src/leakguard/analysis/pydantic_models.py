@@ -25,7 +25,8 @@ A type tree node is a dict with key `k`:
   `seq` (list/set/tuple.../dict/str/bytes; `n` kind, `b` bounded, `of` children, `t` text),
   `num` (int/float; `b` upper-bounded), `ref` (a name to resolve; `q` qualified name,
   `b` length-bounded and `u` upper-bounded by outer metadata), `union` (`of` options),
-  `lit` (bounded by nature: Literal, bool, None, dates, ids) and `any` (unknown: never
+  `lit` (bounded by nature: Literal, bool, None, dates, ids; `f`: finitely many values,
+  as Literal, bool and None have) and `any` (unknown: never
   reported).
 """
 
@@ -317,7 +318,7 @@ def type_tree(node: cst.BaseExpression, context: FileContext, depth: int = 0) ->
 
 def _named_tree(node: cst.Name | cst.Attribute, context: FileContext) -> Tree:
     if _is_none(node) or (isinstance(node, cst.Name) and node.value in ("True", "False")):
-        return {"k": "lit"}
+        return {"k": "lit", "f": True}
     qualified = qualified_name(node, context)
     if qualified is None:
         return {"k": "any"}
@@ -337,8 +338,10 @@ def _named_tree(node: cst.Name | cst.Attribute, context: FileContext) -> Tree:
             return {"k": "num", "b": True, "t": text}
         if imported in _UNKNOWN_TYPES:
             return {"k": "any"}
+        if imported == "bool":
+            return {"k": "lit", "f": True}
         if "." not in imported:
-            return {"k": "lit"}  # another builtin (bool, complex...): no size of its own
+            return {"k": "lit"}  # another builtin (complex...): no size of its own
         if imported.startswith(("datetime.", "uuid.", "pydantic.", "ipaddress.", "pathlib.")):
             return {"k": "lit"}
     return {"k": "ref", "q": qualified, "b": False, "u": False, "t": text}
@@ -368,7 +371,7 @@ def _subscript_tree(node: cst.Subscript, context: FileContext, depth: int) -> Tr
     if plain == "Union":
         return _union(elements, context, depth)
     if plain == "Literal":
-        return {"k": "lit"}
+        return {"k": "lit", "f": True}  # finitely many values
     if plain in ("Final", "ClassVar", "Required", "NotRequired", "ReadOnly") and elements:
         return type_tree(elements[0], context, depth + 1)
     if plain in _SEQUENCE_KINDS:
@@ -412,7 +415,7 @@ def _union(
 ) -> Tree:
     options = [type_tree(e, context, depth + 1) for e in elements]
     if with_none:
-        options.append({"k": "lit"})
+        options.append({"k": "lit", "f": True})
     flat: list[Tree] = []
     for option in options:
         flat.extend(option["of"] if option["k"] == "union" else [option])
@@ -1714,9 +1717,12 @@ class ModelIndex:
         kind = tree["k"]
         if kind == "seq":
             is_string = tree["n"] in ("str", "bytes")
-            if not (tree["b"] or outer_bound) and (options.strings or not is_string):
-                found.append(Level(f"`{tree['t']}`", is_string))
             children = tree["of"]
+            # A dict whose keys have finitely many values (a Literal, bool or enum key)
+            # holds at most that many entries: the JSON object's repeated keys collapse.
+            finite_keys = tree["n"] == "dict" and len(children) == 2 and self.finite(children[0])
+            if not (tree["b"] or outer_bound or finite_keys) and (options.strings or not is_string):
+                found.append(Level(f"`{tree['t']}`", is_string))
             if tree["n"] == "dict" and len(children) == 2:
                 if options.dict_keys:
                     keys: list[Level] = []
@@ -1742,10 +1748,46 @@ class ModelIndex:
                     seen | {name},
                 )
 
+    def finite(self, tree: Tree, seen: frozenset[str] = frozenset()) -> bool:
+        """The type has finitely many values: Literal, bool, None, an enum class of the
+        run (or an alias or union of these)."""
+        kind = tree["k"]
+        if kind == "lit":
+            return bool(tree.get("f"))
+        if kind == "union":
+            return all(self.finite(option, seen) for option in tree["of"])
+        if kind != "ref":
+            return False
+        name = self.resolve(tree["q"])
+        if name is None or name in seen:
+            return False
+        if name in self.aliases:
+            return self.finite(self.aliases[name], seen | {name})
+        return self._is_enum(name, seen | {name})
+
+    def _is_enum(self, name: str, seen: frozenset[str]) -> bool:
+        klass = self.classes.get(name)
+        if klass is None:
+            return False
+        for base in klass["bases"]:
+            if base.startswith("enum."):
+                return True
+            resolved = self.resolve(base)
+            if (
+                resolved is not None
+                and resolved not in seen
+                and self._is_enum(resolved, seen | {resolved})
+            ):
+                return True
+        return False
+
     def top_collection_unbounded(self, tree: Tree, seen: frozenset[str] = frozenset()) -> bool:
         """True when the outermost level is a list/set/dict/tuple with no length bound."""
         kind = tree["k"]
         if kind == "seq":
+            children = tree["of"]
+            if tree["n"] == "dict" and len(children) == 2 and self.finite(children[0]):
+                return False  # at most as many entries as the keys have values
             return tree["n"] not in ("str", "bytes") and not tree["b"]
         if kind == "union":
             return any(self.top_collection_unbounded(o, seen) for o in tree["of"])
