@@ -41,15 +41,6 @@ def derives_from(klass: cst.ClassDef, context: FileContext, roots: Iterable[str]
     return result
 
 
-def _file_classes(context: FileContext) -> dict[str, cst.ClassDef]:
-    cached = context.memo.get("class_bases.classes")
-    if isinstance(cached, dict):
-        return cached
-    classes = {s.name.value: s for s in context.module.body if isinstance(s, cst.ClassDef)}
-    context.memo["class_bases.classes"] = classes
-    return classes
-
-
 def _file_class_derives(
     klass: cst.ClassDef,
     context: FileContext,
@@ -69,7 +60,11 @@ def _file_class_derives(
         if matches_any(qualified, roots):
             return True
         if isinstance(value, cst.Name) and qualified is None:
-            defined = _file_classes(context).get(value.value)
+            # Imported lazily, as the summaries below: estimators reads caches, which
+            # asks this module.
+            from leakguard.analysis.estimators import module_classes
+
+            defined = module_classes(context).get(value.value)
             if defined is not None and _file_class_derives(
                 defined, context, roots, depth - 1, seen
             ):
