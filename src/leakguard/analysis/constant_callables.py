@@ -9,20 +9,24 @@ not on the call's shape.
 
 Collected per file (collector `constant_callables`) from CPython's `ast`: every
 assignment at module level or directly in a class body whose target is an ALL_CAPS name
-(a constant, PEP 8) and whose value is a `lambda` or a function defined at this file's
-module level. Each is recorded under its dotted name in the module (`NOT_FOUND`,
-`ERROR_MESSAGES.DEFAULT`) with its parameters and two sets of them:
+(a constant, PEP 8) and whose value is a `lambda` or an undecorated function defined at
+this file's module level (and not rebound there). Each is recorded under its dotted name
+in the module (`NOT_FOUND`, `ERROR_MESSAGES.DEFAULT`) with its parameters and two sets of
+them:
 
-- `text`: parameters whose text may reach a returned value (`f'{p}'`, `str(p)`, `p`,
-  `p.args`, a call or operation that takes `p`...);
-- `exc`: the same when the argument is an exception: a return that follows
+- `text`: parameters whose text may reach the result: any use in the body (`f'{p}'`,
+  `str(p)`, `p.args`, `detail = str(p)`, a call that takes `p`...), not only a returned
+  expression, since a local or a container built from it may be returned;
+- `exc`: the same when the argument is an exception: a use that follows
   `if isinstance(p, Exception): <... return/raise>` is reached only for a `p` that is no
   exception, so it does not count for `p`.
 
-What a parameter is used for as a key (`MESSAGES[p.errno]`), a condition (`x if p else
-y`), or in `isinstance`/`len`/`type`/`bool`/comparisons is no text of it. Anything else
-that mentions a parameter counts, so a body this module cannot read keeps its argument's
-text (a proof of absence, never a guess).
+What a parameter is used for as a key read (`MESSAGES[p.errno]`), an `if`/`while` test,
+a condition (`x if p else y`), or in `isinstance`/`len`/`type`/`bool`/comparisons is no
+text of it. Anything else that mentions a parameter counts, so a body this module cannot
+read keeps its argument's text (a proof of absence, never a guess). A body that reads the
+exception being handled (`traceback.format_exc()`, `sys.exc_info()`) is not recorded,
+nor is an argument that lands in `*args`/`**kwargs`: those are judged by the call.
 """
 
 from __future__ import annotations
@@ -44,7 +48,11 @@ TOKENS = ("lambda", "def ")
 _EXCEPTION_BASES = frozenset({"Exception", "BaseException"})
 # Calls whose result tells nothing of their argument's text.
 _OPAQUE_CALLS = frozenset({"isinstance", "issubclass", "len", "type", "bool", "id", "hash"})
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_CURRENT_EXCEPTION_CALLS = frozenset({"sys.exc_info", "sys.exception"})
+# `from traceback import format_exc`: the functions by their own names.
+_TRACEBACK_FUNCTIONS = frozenset(
+    {"format_exc", "format_exception", "format_exception_only", "format_tb", "format_stack"}
+)
 
 
 def collect_source(text: str, display: str) -> dict[str, Any]:
@@ -58,16 +66,53 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any]:
     functions = {
         s.name: s for s in tree.tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
     }
+    rebound = _rebound_names(tree.tree)
     found: dict[str, Any] = {}
     for prefix, statement in _constant_assignments(tree.tree):
         name, value = statement
+        if _reads_current_exception(value):
+            continue  # `traceback.format_exc()`: the text of the exception being handled
         if isinstance(value, ast.Lambda):
             found[prefix + name] = _lambda_facts(value)
-        elif isinstance(value, ast.Name) and value.id in functions:
+        elif isinstance(value, ast.Name) and value.id in functions and value.id not in rebound:
             function = functions[value.id]
-            if isinstance(function, ast.FunctionDef):  # calling an `async def` builds a coroutine
+            # Not an `async def` (calling it builds a coroutine), nor a decorated one (the
+            # decorator's wrapper, not this body, makes the result).
+            if (
+                isinstance(function, ast.FunctionDef)
+                and not function.decorator_list
+                and not _reads_current_exception(function)
+            ):
                 found[prefix + name] = _function_facts(function)
     return found
+
+
+def _rebound_names(module: ast.Module) -> set[str]:
+    """Names assigned at module level (`_fmt = wrap(_fmt)`): not the `def` of that name."""
+    names: set[str] = set()
+    for statement in module.body:
+        targets: list[ast.expr] = []
+        if isinstance(statement, ast.Assign):
+            targets = statement.targets
+        elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+            targets = [statement.target]
+        names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def _reads_current_exception(node: ast.AST) -> bool:
+    """A body that calls `traceback.format_exc()`, `sys.exc_info()`...: the text of the
+    exception being handled reaches it without any argument naming it."""
+    for call in ast.walk(node):
+        if isinstance(call, ast.Call):
+            name = dotted(call.func) or ""
+            if (
+                name.split(".", 1)[0] == "traceback"
+                or name in _CURRENT_EXCEPTION_CALLS
+                or name.rsplit(".", 1)[-1] in _TRACEBACK_FUNCTIONS
+            ):
+                return True
+    return False
 
 
 def could_apply(tree: TriageTree) -> bool:
@@ -97,43 +142,51 @@ def _constant_name(name: str) -> bool:
     return name.isupper() and name[:1].isalpha()
 
 
-def _parameters(arguments: ast.arguments) -> list[str]:
-    return [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
+def _parameters(arguments: ast.arguments) -> tuple[list[str], int]:
+    """Named parameters, and how many of them a positional argument can fill (an
+    argument past those lands in `*args`, a keyword of no such name in `**kwargs`)."""
+    positional = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+    return [*positional, *(a.arg for a in arguments.kwonlyargs)], len(positional)
 
 
 def _lambda_facts(function: ast.Lambda) -> dict[str, Any]:
-    params = _parameters(function.args)
+    params, positional = _parameters(function.args)
     carried = sorted(_text_of(function.body, frozenset(params)))
-    return {"params": params, "text": carried, "exc": carried}
+    return {"params": params, "positional": positional, "text": carried, "exc": carried}
 
 
 def _function_facts(function: ast.FunctionDef) -> dict[str, Any]:
-    params = _parameters(function.args)
+    params, positional = _parameters(function.args)
     names = frozenset(params)
     text: set[str] = set()
     exc: set[str] = set()
     not_exception: set[str] = set()  # past a guard that leaves for every exception
     for statement in function.body:
-        for returned in _returns(statement):
-            carried = _text_of(returned, names)
-            text |= carried
-            exc |= carried - not_exception
+        # Every use counts, not only a `return`'s own expression: a local built from a
+        # parameter (`detail = str(err)`), a list it is appended to... may be returned.
+        carried = _mentioned(statement, names)
+        text |= carried
+        exc |= carried - not_exception
         guarded = _exception_guard(statement, names)
         if guarded is not None:
             not_exception.add(guarded)
-    return {"params": params, "text": sorted(text), "exc": sorted(exc)}
+    return {"params": params, "positional": positional, "text": sorted(text), "exc": sorted(exc)}
 
 
-def _returns(statement: ast.stmt) -> Iterator[ast.expr]:
-    """Values returned by `statement` (nested scopes not entered)."""
-    stack: list[ast.AST] = [statement]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Return) and node.value is not None:
-            yield node.value
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, _SCOPES):
-                stack.append(child)
+def _mentioned(statement: ast.stmt, params: frozenset[str]) -> set[str]:
+    """Parameters whose text `statement` may pass on; an `if`/`while` test only picks a
+    branch (unless it binds a name: `if (m := str(err)):`)."""
+    found: set[str] = set()
+    for child in ast.iter_child_nodes(statement):
+        if isinstance(child, ast.stmt):
+            found |= _mentioned(child, params)
+        elif not (
+            isinstance(statement, (ast.If, ast.While))
+            and child is statement.test
+            and not any(isinstance(n, ast.NamedExpr) for n in ast.walk(child))
+        ):
+            found |= _text_of(child, params)
+    return found
 
 
 def _exception_guard(statement: ast.stmt, params: frozenset[str]) -> str | None:
@@ -163,8 +216,8 @@ def _text_of(node: ast.AST, params: frozenset[str]) -> set[str]:
     """Parameters whose text may be part of `node`'s value."""
     if isinstance(node, ast.Name):
         return {node.id} & params
-    if isinstance(node, ast.Subscript):
-        return _text_of(node.value, params)  # a key selects, it is not shown
+    if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+        return _text_of(node.value, params)  # a key read selects, it is not shown
     if isinstance(node, ast.IfExp):
         return _text_of(node.body, params) | _text_of(node.orelse, params)
     if isinstance(node, ast.Compare):
@@ -211,6 +264,7 @@ def carried_arguments(call: cst.Call, context: FileContext) -> Carried | None:
     if facts is None:
         return None
     params: list[str] = list(facts.get("params", []))
+    positional = int(facts.get("positional", 0))
     text = set(facts.get("text", []))
     exc = set(facts.get("exc", []))
     by_exception: list[cst.Arg] = []
@@ -223,9 +277,9 @@ def carried_arguments(call: cst.Call, context: FileContext) -> Carried | None:
             by_text.append(arg)
             continue
         if arg.keyword is not None:
-            name: str | None = arg.keyword.value
+            name: str | None = arg.keyword.value if arg.keyword.value in params else None
         else:
-            name = params[position] if position < len(params) else None
+            name = params[position] if position < positional else None
             position += 1
         if name is None or name in exc:
             by_exception.append(arg)
