@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -164,9 +165,15 @@ def test_a_file_target_that_is_gone_is_reported_missing(project: Path, walks: Wa
 
 
 def test_a_recently_modified_directory_is_not_trusted(project: Path, walks: Walks) -> None:
-    # Modified now, then recorded: its stamp could still change within the clock's
-    # granularity without the mtime moving, so the next run walks again.
-    (project / "app" / "core" / "new.py").write_text("Z = 3\n")
+    # Modified as the run starts, then recorded: its stamp could still change within the
+    # clock's granularity without the mtime moving, so the next run walks again. The stamp
+    # is set past the write itself: on a loaded machine the run may start more than the
+    # racy margin after the write, which would make a real "now" old enough to trust.
+    created = project / "app" / "core" / "new.py"
+    created.write_text("Z = 3\n")
+    during_the_run = time.time_ns() + 1_000_000_007
+    for path in (created, created.parent):
+        os.utime(path, ns=(during_the_run, during_the_run))
     run(project)
     run(project)
     assert walks.take() == 2
