@@ -246,6 +246,8 @@ class _FileFacts:
         self.globals: dict[int, set[str]] = defaultdict(set)
         self.locals: dict[int, set[str]] = {}
         self.loaded: list[ast.expr] = []  # dotted loads, for constructions and references
+        # Attribute names written or deleted anywhere (`obj.skip = hook` shadows a method).
+        self.attribute_stores: set[str] = set()
         self.calls_of: dict[str, list[ast.Call]] = defaultdict(list)  # of the file's functions
         self.referenced: set[str] = set()  # the file's functions used as values
         self.made: dict[str, set[str] | None] = {}
@@ -334,9 +336,9 @@ class _FileFacts:
                     self.binds[(key, node.id)].append(node)
                 continue
             if kind is attribute_type:
-                if isinstance(node.ctx, load_type) and not isinstance(
-                    parents.get(id(node)), attribute_type
-                ):
+                if not isinstance(node.ctx, load_type):
+                    self.attribute_stores.add(node.attr)
+                elif not isinstance(parents.get(id(node)), attribute_type):
                     loaded.append(node)
             elif kind in special and self._special(node, scope, stack):
                 continue
@@ -610,14 +612,13 @@ class _FileFacts:
             return None
         class_name = self.receiver_class(func.value.id, scope)
         klass = self.classes.get(class_name or "")
-        if klass is None:
+        if klass is None or func.attr in self.attribute_stores:
+            return None  # written on an instance (`self.skip = hook`): maybe not the method
+        # The class body's last binding of the name is what `self.method` finds.
+        method = next((s for s in reversed(klass.body) if _binds(s, func.attr)), None)
+        if not isinstance(method, _FUNCTIONS) or method.decorator_list or _receiver(method) is None:
             return None
-        for method in klass.body:
-            if isinstance(method, _FUNCTIONS) and method.name == func.attr:
-                if method.decorator_list or _receiver(method) is None:
-                    return None
-                return f"{_FINAL}{self.module}.{klass.name}", method
-        return None
+        return f"{_FINAL}{self.module}.{klass.name}", method
 
     def _resolve_edge(self, fate: str) -> set[str] | None:
         if fate.startswith(_RETURNED):
@@ -997,6 +998,21 @@ class _Flow:
             return {f"{_EXTERNAL}{target}#{name}"}
         marker = _PASSED_IN_CONTAINER if container else _PASSED
         return {f"{marker}{func.id}#{name}"}
+
+
+def _binds(statement: ast.stmt, name: str) -> bool:
+    """`statement` of a class body binds `name` (a `def`, an assignment, an import, a
+    `def` under an `if`...)."""
+    if isinstance(statement, (*_FUNCTIONS, ast.ClassDef)):
+        return statement.name == name
+    for node in ast.walk(statement):
+        if isinstance(node, (*_FUNCTIONS, ast.ClassDef)) and node.name == name:
+            return True
+        if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
+            return True
+        if isinstance(node, ast.alias) and (node.asname or node.name) == name:
+            return True
+    return False
 
 
 def _scalar(annotation: ast.expr | None) -> bool:
