@@ -634,6 +634,12 @@ def _class_facts(klass: cst.ClassDef, context: FileContext) -> dict[str, Any]:
     facts: dict[str, Any] = {"bases": bases, "fields": fields}
     if decorated:
         facts["model"] = True
+    # An enum's `_missing_` hook may turn any other value into a (pseudo-)member.
+    if any(
+        isinstance(statement, cst.FunctionDef) and statement.name.value == "_missing_"
+        for statement in klass.body.body
+    ):
+        facts["open"] = True
     return facts
 
 
@@ -1766,20 +1772,26 @@ class ModelIndex:
         return self._is_enum(name, seen | {name})
 
     def _is_enum(self, name: str, seen: frozenset[str]) -> bool:
+        """A closed enum of the run: every base is enum's own, a builtin (`str`) or a
+        closed enum of the run, and no class of it has a `_missing_` hook (which may accept
+        any value); another base (a mixin) may bring such a hook."""
         klass = self.classes.get(name)
-        if klass is None:
+        if klass is None or klass.get("open"):
             return False
+        is_enum = False
         for base in klass["bases"]:
             if base.startswith("enum."):
-                return True
-            resolved = self.resolve(base)
-            if (
-                resolved is not None
-                and resolved not in seen
-                and self._is_enum(resolved, seen | {resolved})
-            ):
-                return True
-        return False
+                is_enum = True
+            elif base not in _BUILTIN_NAMES:
+                resolved = self.resolve(base)
+                if (
+                    resolved is None
+                    or resolved in seen
+                    or not self._is_enum(resolved, seen | {resolved})
+                ):
+                    return False
+                is_enum = True
+        return is_enum
 
     def top_collection_unbounded(self, tree: Tree, seen: frozenset[str] = frozenset()) -> bool:
         """True when the outermost level is a list/set/dict/tuple with no length bound."""
