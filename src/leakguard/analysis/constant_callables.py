@@ -41,7 +41,7 @@ import libcst as cst
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
 from leakguard.context import FileContext
-from leakguard.triage import TriageTree, dotted, parse_ast
+from leakguard.triage import TriageTree, dotted, module_level_names, parse_ast
 
 COLLECTOR = "constant_callables"
 TOKENS = ("lambda", "def ")
@@ -66,7 +66,7 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any]:
     functions = {
         s.name: s for s in tree.tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
     }
-    rebound = _rebound_names(tree.tree)
+    rebound = module_level_names(tree)  # `_fmt = wrap(_fmt)`: not the `def` of that name
     found: dict[str, Any] = {}
     for prefix, statement in _constant_assignments(tree.tree):
         name, value = statement
@@ -85,19 +85,6 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any]:
             ):
                 found[prefix + name] = _function_facts(function)
     return found
-
-
-def _rebound_names(module: ast.Module) -> set[str]:
-    """Names assigned at module level (`_fmt = wrap(_fmt)`): not the `def` of that name."""
-    names: set[str] = set()
-    for statement in module.body:
-        targets: list[ast.expr] = []
-        if isinstance(statement, ast.Assign):
-            targets = statement.targets
-        elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
-            targets = [statement.target]
-        names.update(t.id for t in targets if isinstance(t, ast.Name))
-    return names
 
 
 def _reads_current_exception(node: ast.AST) -> bool:
