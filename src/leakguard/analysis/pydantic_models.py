@@ -2026,17 +2026,19 @@ def guarded_before(
     loop: cst.CSTNode,
     collection: cst.BaseExpression,
     context: FileContext,
+    first: bool = False,
 ) -> bool:
     """An explicit length check of `collection` that exits, before `loop` in `function`:
     `if len(x) > MAX: raise/return/abort()`, `assert len(x) <= MAX`, or a call passing `x`
     (or the object holding it) to a function of this file that checks the same length
-    that way (`check_batch_size(request)`)."""
+    that way (`check_batch_size(request)`). With `first`, that function must check it
+    before any other use of what it is handed (`checked_before_use`)."""
     wanted = _normal(context.code_of(collection))
     length_names: set[str] = set()
     for node in descendants(function.body, stop_at=SCOPE_NODES):
         if node is loop:
             return False
-        if isinstance(node, cst.Call) and _is_length_check_call(node, collection, context):
+        if isinstance(node, cst.Call) and _is_length_check_call(node, collection, context, first):
             return True
         if isinstance(node, cst.Assign) and len(node.targets) == 1:
             target = node.targets[0].target
@@ -2058,12 +2060,16 @@ def guarded_before(
 _CHECK_STATEMENTS = (cst.If, cst.Assert, cst.Expr, cst.Assign, cst.AnnAssign)
 
 
-def checked_before_use(function: cst.FunctionDef, name: str, context: FileContext) -> bool:
+def checked_before_use(
+    function: cst.FunctionDef, name: str, context: FileContext, wanted: str | None = None
+) -> bool:
     """The first statement of `function`'s body that mentions its parameter `name` checks
     the parameter's length and exits on it (`if len(name) > MAX: raise`, an `assert`, or
     a call to this file's length checker, `rows = await read_rows(name)` with
     `if len(rows) > N: raise` in it): the collection is bounded before any work on it.
-    A first use that may already work on it (a loop, a `with`, a `try`) is no check."""
+    A first use that may already work on it (a loop, a `with`, a `try`) is no check, nor
+    is a checker that works on the collection before it measures it. `wanted`: the
+    collection is `name.attr...` (`batch.operations` of a checker handed `batch`)."""
     statements = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
     for index, statement in enumerate(statements):
         if not any(isinstance(n, cst.Name) and n.value == name for n in descendants(statement)):
@@ -2077,15 +2083,19 @@ def checked_before_use(function: cst.FunctionDef, name: str, context: FileContex
         # Everything up to the next statement is the check; the sentinel stands for the
         # end of the body when the check is the last statement.
         following = statements[index + 1] if index + 1 < len(statements) else cst.Pass()
-        parameter = next(
-            n for n in descendants(statement) if isinstance(n, cst.Name) and n.value == name
+        collection: cst.BaseExpression = (
+            cst.parse_expression(wanted)
+            if wanted is not None
+            else next(
+                n for n in descendants(statement) if isinstance(n, cst.Name) and n.value == name
+            )
         )
-        return guarded_before(function, following, parameter, context)
+        return guarded_before(function, following, collection, context, first=True)
     return False
 
 
 def _is_length_check_call(
-    call: cst.Call, collection: cst.BaseExpression, context: FileContext
+    call: cst.Call, collection: cst.BaseExpression, context: FileContext, first: bool = False
 ) -> bool:
     """`check_batch_size(request)` / `await read_rows(rows)`: a call handing a function of
     this file the collection (or the object holding it) whose body measures that same
@@ -2117,11 +2127,15 @@ def _is_length_check_call(
         if name is None or code not in (root, whole):
             continue
         wanted = ".".join([name, *rest]) if code == root else name
-        key = ("pydantic_models.length_checker", id(checker), wanted)
+        key = ("pydantic_models.length_checker", id(checker), wanted, first)
         cached = context.memo.get(key)
         if not isinstance(cached, bool):
             context.memo[key] = False  # a checker that calls itself proves nothing
-            cached = guarded_before(checker, cst.Pass(), cst.parse_expression(wanted), context)
+            if first:
+                # Refused before any work: the checker's own work on it must come after.
+                cached = checked_before_use(checker, name, context, wanted)
+            else:
+                cached = guarded_before(checker, cst.Pass(), cst.parse_expression(wanted), context)
             context.memo[key] = cached
         if cached:
             return True
