@@ -46,8 +46,9 @@ bases are the run's own classes with the same property (or `object`, `ABC`, `Gen
 
 A construction or subclass through a package that re-exports the class under its own
 name (`from app.selectors import Selector`) counts as one of the class (`_reexported_as`),
-and so does one in the package's own `__init__` (`from .base import Selector`). Not
-matched, and so silencing: a re-export under another name (`as`).
+and so does one in the package's own `__init__` (`from .base import Selector`), and one
+through a module that re-exports it under another name (`from .base import Selector as
+Base`: that file's "renamed").
 
 Limits (each keeps the finding, never silences it): methods returning values made inside
 them (their callers' receivers are not resolved), bound methods passed to the object's
@@ -61,7 +62,8 @@ Per file: {"made": {class key: "!" (an instance may outlive its call) or [needs]
 "bases": [class keys the file subclasses], "used": [functions the file imports or calls
 from other modules; `module.*` for a star import], "results": {another module's function:
 "!" or [needs] of its calls' results here}, "params": {function of the file: {position,
-keyword, or `()` + either for what calling it returns: "!" or [needs]}}. A need is a
+keyword, or `()` + either for what calling it returns: "!" or [needs]}}, "renamed":
+{`module.Alias`: the run's name the file imports as `Alias`}. A need is a
 function of the file whose other callers the run must check (`?` first: the file does
 not call it), or an edge into another module's function (`~>f#p`, `~()f#p`).
 """
@@ -198,7 +200,8 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
         return None  # a test's instances do not live in the service
     facts = _FileFacts(tree, module_name_for(display), is_package_file(display))
     facts.run()
-    if not (facts.made or facts.selfs or facts.bases or facts.used or facts.params):
+    renamed = facts.renamed()
+    if not (facts.made or facts.selfs or facts.bases or facts.used or facts.params or renamed):
         return None
     return {
         "results": {
@@ -219,6 +222,7 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
         "selfs": {key: [sorted(b), sorted(n)] for key, (b, n) in sorted(facts.selfs.items())},
         "bases": sorted(facts.bases),
         "used": sorted(facts.used),
+        "renamed": renamed,
     }
 
 
@@ -273,6 +277,15 @@ class _FileFacts:
                 self.results.setdefault(name, None)  # imported, not called: handed on
         for function in self.functions.values():
             self._parameters(function)
+
+    def renamed(self) -> dict[str, str]:
+        """Names of the run bound here under another name (`from .base import Memo as
+        FastMemo`): `module.FastMemo` is `app.sel.base.Memo` to the files importing it."""
+        return {
+            f"{self.module}.{local}": target
+            for local, target in sorted(self.imports.aliases.items())
+            if target.rsplit(".", 1)[-1] != local and self._in_run(target)
+        }
 
     def _in_run(self, qualified: str) -> bool:
         """`qualified` may name a module of the run: its package is one this file's module
@@ -1122,6 +1135,22 @@ def _reexported_as(made: str, key: str) -> bool:
     return bool(made_module) and made_name == key_name and f".{made_module}." in f".{key_module}"
 
 
+def _renamed_to(
+    key: str, renamed: Mapping[str, str], by_last: Mapping[str, list[str]]
+) -> list[str]:
+    """The keys `key` names through renaming re-exports (`app.sel.FastMemo` ->
+    `app.sel.base.Memo`), followed a few steps."""
+    found: list[str] = []
+    for _ in range(8):
+        aliases = by_last.get(key.rsplit(".", 1)[-1], ())
+        targets = [renamed[alias] for alias in aliases if _names(key, alias)]
+        if not targets or targets[0] in found:
+            return found
+        key = targets[0]
+        found.append(key)
+    return found
+
+
 def _by_last(keys: Mapping[str, Any]) -> dict[str, list[str]]:
     index: dict[str, list[str]] = defaultdict(list)
     for key in keys:
@@ -1155,9 +1184,11 @@ class _Lifetimes:
         blocked: set[str] = set()
         results: dict[str, list[frozenset[str] | None]] = defaultdict(list)
         params: dict[str, dict[str, frozenset[str] | None]] = {}
+        renamed: dict[str, str] = {}
         for fact in facts.values():
             if not isinstance(fact, dict):
                 continue
+            renamed.update(fact.get("renamed", {}))
             for key, needs in fact.get("made", {}).items():
                 known = made.get(key, set())
                 made[key] = None if needs == KEPT or known is None else known | set(needs)
@@ -1172,6 +1203,14 @@ class _Lifetimes:
                 params[key] = {
                     p: None if needs == KEPT else frozenset(needs) for p, needs in fates.items()
                 }
+        # A construction or subclass through a renaming re-export is also one of the
+        # class it names (the original key is kept too).
+        by_last = _by_last(renamed)
+        for key, needs in list(made.items()):
+            for target in _renamed_to(key, renamed, by_last):
+                known = made.get(target, set())
+                made[target] = None if needs is None or known is None else known | needs
+        bases.update(t for base in list(bases) for t in _renamed_to(base, renamed, by_last))
         stars = frozenset(u[:-2] for u in used if u.endswith(".*"))
         lifetimes = cls(
             {k: None if v is None else frozenset(v) for k, v in made.items()},
@@ -1299,7 +1338,8 @@ def instances_die_with_call(context: FileContext, class_name: str) -> bool:
 register_collector(
     FactCollector(
         COLLECTOR,
-        ("(",),
+        # `as`: a file of imports only may re-export a class under another name.
+        ("(", " as "),
         from_source=collect_source,
         from_tree=collect_tree,
     )
