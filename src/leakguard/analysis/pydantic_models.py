@@ -386,10 +386,8 @@ def _subscript_tree(node: cst.Subscript, context: FileContext, depth: int) -> Tr
         return {"k": "seq", "n": kind, "b": False, "of": items, "t": text}
     if plain in _MAPPING_NAMES:
         items = [type_tree(e, context, depth + 1) for e in elements[-2:]]
-        # `dict[Literal["idle", "busy"], X]`: validation refuses any other key, so the
-        # dict holds at most as many entries as the key type has values.
-        finite = len(elements) == 2 and _finite_key(elements[0], context)
-        return {"k": "seq", "n": "dict", "b": finite, "of": items, "t": text}
+        # A finite key type (Literal, bool, a closed enum) bounds it: `ModelIndex.finite`.
+        return {"k": "seq", "n": "dict", "b": False, "of": items, "t": text}
     if imported in ("pydantic.Json",):
         return {"k": "any"}
     if plain == "type":
@@ -400,14 +398,6 @@ def _subscript_tree(node: cst.Subscript, context: FileContext, depth: int) -> Tr
         arguments = [type_tree(e, context, depth + 1) for e in elements]
         return {**base, "args": arguments} if arguments else base
     return base
-
-
-def _finite_key(node: cst.BaseExpression, context: FileContext) -> bool:
-    """A key annotation with finitely many values: `Literal[...]` or `bool`."""
-    if isinstance(node, cst.Subscript):
-        imported = context.imports.qualify(node.value)
-        return imported is not None and _typing_name(imported) == "Literal"
-    return isinstance(node, cst.Name) and context.imports.qualify(node) == "bool"
 
 
 def _union(

@@ -305,7 +305,7 @@ class UnboundedConcurrency(LintRule):
         if kind == "any":
             return True
         if kind == "seq":
-            return tree["n"] not in ("str", "bytes") and not tree["b"]
+            return model_index(self.context).top_collection_unbounded(tree)
         if kind == "ref":
             return model_index(self.context).top_collection_unbounded(tree) or not tree.get("b")
         return kind == "union" and model_index(self.context).top_collection_unbounded(tree)
