@@ -33,6 +33,7 @@ functions and classes excluded). Facts are memoised per scope.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -407,13 +408,21 @@ def shipped_text_config(
         return False
     if not anchored(folded) and (folded.startswith(("/", "~", "..", "\\")) or ":" in folded):
         return False
-    return folded not in _paths_changed(context)
+    shipped = posixpath.normpath(folded)
+    return not any(
+        shipped == changed
+        or shipped.startswith(changed + "/")
+        or (changed == "." and not anchored(shipped))
+        for changed in _paths_changed(context)
+    )
 
 
 def _paths_changed(context: FileContext) -> frozenset[str]:
-    """The constant paths (`files.constant_path`) some call of the file is handed for
-    anything but reading, testing or the process's own serialization: a download, a
-    copy, a write of other bytes, an unknown helper."""
+    """The constant paths (`files.constant_path`, normalised) some call of the file is
+    handed for anything but reading, testing or the process's own serialization: a
+    download, a copy, a write of other bytes, an unknown helper. A directory handed
+    (`tar.extractall(CONF_DIR)`), or one a path that does not fold is built on
+    (`(UPLOADS / name).write_bytes(data)`), changes every file under it."""
     key = "integrity.paths_changed"
     cached = context.memo.get(key)
     if isinstance(cached, frozenset):
@@ -426,14 +435,51 @@ def _paths_changed(context: FileContext) -> frozenset[str]:
             return
         scope = next((n for n in reversed(stack) if isinstance(n, cst.FunctionDef)), context.module)
         for handed in _handed_paths(node, context):
-            folded = constant_path(handed, scope, context)
-            if folded is not None:
-                changed.add(folded)
+            changed.update(_written_under(handed, scope, context))
 
     walk(context.module, visit, stack=stack)
     result = frozenset(changed)
     context.memo[key] = result
     return result
+
+
+def _written_under(
+    handed: cst.BaseExpression, scope: cst.CSTNode, context: FileContext
+) -> set[str]:
+    """The normalised constant paths a write through `handed` may change: the path it
+    folds to; else each constant path it (or a value its name was assigned) builds on
+    (`UPLOADS / name`, `os.path.join(UPLOADS, name)`), with every file under it."""
+    values = [handed]
+    if isinstance(handed, cst.Name) and constant_path(handed, scope, context) is None:
+        values.extend(assigned_values(scope, context).get(handed.value, []))
+    found: set[str] = set()
+    for value in values:
+        _path_bases(value, scope, context, found)
+    return found
+
+
+# Calls whose result is a path built from their arguments.
+_PATH_JOINS = frozenset({"os.path.join", "pathlib.Path", "pathlib.PurePath", "os.fspath", "str"})
+
+
+def _path_bases(
+    node: cst.BaseExpression, scope: cst.CSTNode, context: FileContext, found: set[str]
+) -> None:
+    folded = constant_path(node, scope, context)
+    if folded is not None:
+        found.add(posixpath.normpath(folded))
+    elif isinstance(node, cst.BinaryOperation):
+        _path_bases(node.left, scope, context, found)
+    elif isinstance(node, cst.FormattedString) and node.parts:
+        first = node.parts[0]
+        if isinstance(first, cst.FormattedStringExpression):
+            _path_bases(first.expression, scope, context, found)
+    elif isinstance(node, cst.Call) and node.args:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "joinpath":
+            _path_bases(func.value, scope, context, found)
+        elif context.imports.call_name(node) in _PATH_JOINS:
+            _path_bases(node.args[0].value, scope, context, found)
 
 
 def _handed_paths(call: cst.Call, context: FileContext) -> list[cst.BaseExpression]:
