@@ -601,7 +601,7 @@ def _directory_only_named(
         joined = _joined(holder)
         if joined is not None and joined[0] is node:
             other = context.constants.fold(joined[1])
-            return isinstance(other, str) and other not in ("", ".", own_name)
+            return isinstance(other, str) and _another_entry(other, own_name)
         return (
             isinstance(holder, cst.Assign)
             and holder.value is node
@@ -619,6 +619,15 @@ def _directory_only_named(
 
     walk(function.body, visit, stack=stack)
     return ok
+
+
+def _another_entry(other: str, own: object) -> bool:
+    """`other`, joined to the directory, neither is nor holds the loaded file `own`: its
+    first part is another entry (`summary.txt`, `logs/run.txt`), not the directory the
+    file sits in (`ckpt` for `ckpt/weights.pt`), and it never climbs out with `..`."""
+    parts = other.replace("\\", "/").split("/")
+    mine = own.replace("\\", "/").split("/") if isinstance(own, str) else [""]
+    return parts[0] not in ("", ".", mine[0]) and ".." not in parts
 
 
 def _only_tested(
