@@ -47,7 +47,7 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
         "leakguard.rules.input_limits.lg303_unbounded_batch_iteration",
         ("pydantic_models", "summaries"),
     ),
-    "LG401": ("leakguard.rules.serialization.lg401_unsafe_deserialization", ()),
+    "LG401": ("leakguard.rules.serialization.lg401_unsafe_deserialization", ("summaries",)),
     "LG402": ("leakguard.rules.serialization.lg402_pickle_model_persistence", ()),
     "LG403": ("leakguard.rules.serialization.lg403_unverified_model_load", ("summaries",)),
     "LG501": ("leakguard.rules.web.lg501_wildcard_cors", ("summaries",)),

@@ -8,7 +8,8 @@ not once per request or per call of a long-lived service.
 
 `command_line_program(context)`: the file is a program run from the command line, not
 a service: it has a `__main__` block or imports a command-line framework (argparse,
-click, Typer, ...), and imports no web framework.
+click, Typer, ...), imports no web framework, and no request handler of the run reaches
+one of its functions.
 
 `is_cli_command(function)` is the narrower fact: a command of a CLI framework (click,
 Typer, ...), decorated by one of its decorators or by a command/group method of a group
@@ -25,6 +26,8 @@ import libcst as cst
 from leakguard.analysis.caches import uses_web_framework
 from leakguard.analysis.frameworks import is_request_handler, may_be_handlers, route_registrations
 from leakguard.analysis.imports import dotted_name
+from leakguard.analysis.request_paths import qualified_name
+from leakguard.analysis.summaries import summary_index
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree, imports_any
 from leakguard.walker import descendants
@@ -98,7 +101,23 @@ def command_line_program(context: FileContext) -> bool:
     if uses_web_framework(context):
         return False
     roots = {target.split(".", 1)[0] for target in context.imports.aliases.values()}
-    return main_block(context) is not None or bool(roots & COMMAND_LINE_MODULES)
+    if main_block(context) is None and not roots & COMMAND_LINE_MODULES:
+        return False
+    return not _serves_requests(context)
+
+
+def _serves_requests(context: FileContext) -> bool:
+    """A request handler of the run reaches a function of the file (a service imports
+    it, whatever the file imports itself). A file checked alone (no run summaries) has
+    only its own imports to tell."""
+    index = summary_index(context)
+    if index is None:
+        return False
+    return any(
+        index.handler_chain(context.module_name, qualified_name(function, context)) is not None
+        for function in descendants(context.module, only=(cst.FunctionDef,))
+        if isinstance(function, cst.FunctionDef)
+    )
 
 
 def is_entry_point(function: cst.FunctionDef, context: FileContext) -> bool:
