@@ -390,9 +390,13 @@ def _serializes(value: cst.BaseExpression, context: FileContext) -> bool:
 
 
 _CONFIG_SUFFIXES = (".yml", ".yaml")
-# Uses of a path that leave the file as it is: reading it, testing it, building on it.
+# Uses of a path that leave the file as it is: reading it, testing it, building on it,
+# making it a new directory.
 _PATH_INSPECTORS = frozenset(
-    {"read_text", "read_bytes", "exists", "is_file", "is_dir", "stat", "resolve", "absolute"}
+    {
+        *("read_text", "read_bytes", "exists", "is_file", "is_dir", "stat"),
+        *("resolve", "absolute", "mkdir"),
+    }
 )
 _READ_MODES = frozenset({"r", "rt", "rb", "tr", "br"})
 
@@ -409,25 +413,25 @@ def shipped_text_config(
     if not anchored(folded) and (folded.startswith(("/", "~", "..", "\\")) or ":" in folded):
         return False
     shipped = posixpath.normpath(folded)
-    return not any(
-        shipped == changed
-        or shipped.startswith(changed + "/")
-        or (changed == "." and not anchored(shipped))
-        for changed in _paths_changed(context)
+    exact, directories = _paths_changed(context)
+    return shipped not in exact and not any(
+        shipped == d or shipped.startswith(d + "/") for d in directories
     )
 
 
-def _paths_changed(context: FileContext) -> frozenset[str]:
+def _paths_changed(context: FileContext) -> tuple[frozenset[str], frozenset[str]]:
     """The constant paths (`files.constant_path`, normalised) some call of the file is
     handed for anything but reading, testing or the process's own serialization: a
-    download, a copy, a write of other bytes, an unknown helper. A directory handed
-    (`tar.extractall(CONF_DIR)`), or one a path that does not fold is built on
-    (`(UPLOADS / name).write_bytes(data)`), changes every file under it."""
+    download, a copy, a write of other bytes, an unknown helper; and the directories
+    such a call may write any file under: those a path that does not fold builds on
+    (`(INBOX / name).write_bytes(data)`). A constant directory handed whole
+    (`tar.extractall(CONF_DIR)`) is not told from a listing (`relative_to(CONF_DIR)`)."""
     key = "integrity.paths_changed"
     cached = context.memo.get(key)
-    if isinstance(cached, frozenset):
+    if isinstance(cached, tuple):
         return cached
-    changed: set[str] = set()
+    exact: set[str] = set()
+    directories: set[str] = set()
     stack: list[cst.CSTNode] = []
 
     def visit(node: cst.CSTNode) -> None:
@@ -435,51 +439,53 @@ def _paths_changed(context: FileContext) -> frozenset[str]:
             return
         scope = next((n for n in reversed(stack) if isinstance(n, cst.FunctionDef)), context.module)
         for handed in _handed_paths(node, context):
-            changed.update(_written_under(handed, scope, context))
+            folded = constant_path(handed, scope, context)
+            if folded is None:
+                directories.update(_path_bases(handed, scope, context))
+                continue
+            exact.add(posixpath.normpath(folded))
 
     walk(context.module, visit, stack=stack)
-    result = frozenset(changed)
+    result = (frozenset(exact), frozenset(directories))
     context.memo[key] = result
     return result
 
 
-def _written_under(
-    handed: cst.BaseExpression, scope: cst.CSTNode, context: FileContext
-) -> set[str]:
-    """The normalised constant paths a write through `handed` may change: the path it
-    folds to; else each constant path it (or a value its name was assigned) builds on
-    (`UPLOADS / name`, `os.path.join(UPLOADS, name)`), with every file under it."""
+def _path_bases(handed: cst.BaseExpression, scope: cst.CSTNode, context: FileContext) -> set[str]:
+    """The normalised constant paths a path that does not fold builds on (`INBOX / name`,
+    `os.path.join(INBOX, name)`, through a local name's values); never the working
+    directory itself (`"" + name`)."""
     values = [handed]
-    if isinstance(handed, cst.Name) and constant_path(handed, scope, context) is None:
+    if isinstance(handed, cst.Name):
         values.extend(assigned_values(scope, context).get(handed.value, []))
     found: set[str] = set()
     for value in values:
-        _path_bases(value, scope, context, found)
-    return found
+        _leftmost_constant(value, scope, context, found)
+    return found - {"."}
 
 
 # Calls whose result is a path built from their arguments.
 _PATH_JOINS = frozenset({"os.path.join", "pathlib.Path", "pathlib.PurePath", "os.fspath", "str"})
 
 
-def _path_bases(
+def _leftmost_constant(
     node: cst.BaseExpression, scope: cst.CSTNode, context: FileContext, found: set[str]
 ) -> None:
     folded = constant_path(node, scope, context)
     if folded is not None:
         found.add(posixpath.normpath(folded))
     elif isinstance(node, cst.BinaryOperation):
-        _path_bases(node.left, scope, context, found)
+        _leftmost_constant(node.left, scope, context, found)
     elif isinstance(node, cst.FormattedString) and node.parts:
         first = node.parts[0]
         if isinstance(first, cst.FormattedStringExpression):
-            _path_bases(first.expression, scope, context, found)
+            _leftmost_constant(first.expression, scope, context, found)
     elif isinstance(node, cst.Call) and node.args:
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value == "joinpath":
-            _path_bases(func.value, scope, context, found)
+            _leftmost_constant(func.value, scope, context, found)
         elif context.imports.call_name(node) in _PATH_JOINS:
-            _path_bases(node.args[0].value, scope, context, found)
+            _leftmost_constant(node.args[0].value, scope, context, found)
 
 
 def _handed_paths(call: cst.Call, context: FileContext) -> list[cst.BaseExpression]:
@@ -494,12 +500,21 @@ def _handed_paths(call: cst.Call, context: FileContext) -> list[cst.BaseExpressi
         method = func.attr.value
         if method in _PATH_INSPECTORS or (method == "open" and _reading(call, 0)):
             return [a.value for a in call.args]
-        if method in _PATH_WRITERS and call.args and _serializes(call.args[0].value, context):
+        content = call.args[0].value if call.args else None
+        if method in _PATH_WRITERS and content is not None and _own_content(content, context):
             return [a.value for a in call.args]
         return [func.value, *(a.value for a in call.args)]
     if opens_file(call, context) and _reading(call, 1):
         return []
     return [a.value for a in call.args]
+
+
+def _own_content(content: cst.BaseExpression, context: FileContext) -> bool:
+    """What a `path.write_text(...)` writes is the program's own: its serialization of an
+    object (`yaml.dump(config)`) or text of its source (`""`, a module constant)."""
+    return _serializes(content, context) or isinstance(
+        context.constants.fold(content), (str, bytes)
+    )
 
 
 def _reading(call: cst.Call, position: int) -> bool:
