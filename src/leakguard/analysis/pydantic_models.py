@@ -1993,18 +1993,68 @@ def _exits(block: cst.CSTNode) -> bool:
     return False
 
 
-def _measures(test: cst.CSTNode, wanted: str, length_names: set[str], context: FileContext) -> bool:
-    """True when `test` compares `len(<wanted>)` (or a name holding it)."""
-    for node in (test, *descendants(test)):
-        if not isinstance(node, cst.Comparison):
-            continue
-        for part in descendants(node):
-            measured = len_argument(part)
-            if measured is not None and _normal(context.code_of(measured)) == wanted:
-                return True
-            if isinstance(part, cst.Name) and part.value in length_names:
-                return True
+# A check whose body exits bounds the length when it exits on the too-long side; an
+# `assert` when it holds only on the short side. `len(x) == 0 -> raise` bounds nothing.
+_Sides = dict[type[cst.BaseCompOp], str]
+_EXITS_WHEN_LONG: _Sides = {
+    cst.GreaterThan: "left", cst.GreaterThanEqual: "left", cst.NotEqual: "either",
+    cst.LessThan: "right", cst.LessThanEqual: "right",
+}  # fmt: skip
+_HOLDS_WHEN_SHORT: _Sides = {
+    cst.LessThan: "left", cst.LessThanEqual: "left", cst.Equal: "either",
+    cst.GreaterThan: "right", cst.GreaterThanEqual: "right",
+}  # fmt: skip
+
+
+def _measures(
+    test: cst.CSTNode,
+    wanted: str,
+    length_names: set[str],
+    context: FileContext,
+    *,
+    asserted: bool = False,
+) -> bool:
+    """True when `test` is an upper bound on `len(<wanted>)` (or a name holding it): for
+    an `if` that exits, `len(x) > N` (`N < len(x)`); for an `assert`, `len(x) <= N`. Only a
+    plain comparison counts: under `and`/`or`/`not` the check may not run or may not
+    exit, and a comparison pointing the other way (`len(x) == 0`) bounds nothing."""
+    if not isinstance(test, cst.Comparison):
+        return False
+    sides = _HOLDS_WHEN_SHORT if asserted else _EXITS_WHEN_LONG
+    if not asserted and len(test.comparisons) != 1:
+        return False  # `if A < len(x) < B: raise` exits only inside a window
+    left = test.left
+    for target in test.comparisons:
+        side = sides.get(type(target.operator))
+        if side is not None:
+            measured = {"left": left, "right": target.comparator}
+            for where in ("left", "right") if side == "either" else (side,):
+                if _is_length_of(measured[where], wanted, length_names, context):
+                    return True
+        left = target.comparator
     return False
+
+
+def _is_length_of(
+    node: cst.BaseExpression, wanted: str, length_names: set[str], context: FileContext
+) -> bool:
+    measured = len_argument(node)
+    if measured is not None:
+        return _normal(context.code_of(measured)) == wanted
+    return isinstance(node, cst.Name) and node.value in length_names
+
+
+def _unconditional(block: cst.BaseSuite) -> Iterator[cst.CSTNode]:
+    """The statements of `block` that run whenever it runs: its own, and those of a
+    `with` body in it (not a branch, a loop or a `try` whose handler may swallow a raise)."""
+    if not isinstance(block, cst.IndentedBlock):
+        return
+    for statement in block.body:
+        yield statement
+        if isinstance(statement, cst.SimpleStatementLine):
+            yield from statement.body
+        elif isinstance(statement, cst.With):
+            yield from _unconditional(statement.body)
 
 
 def _normal(code: str) -> str:
@@ -2025,6 +2075,8 @@ def guarded_before(
     before any other use of what it is handed (`checked_before_use`)."""
     wanted = _normal(context.code_of(collection))
     length_names: set[str] = set()
+    # A check inside a branch (`if strict: if len(x) > N: raise`) may not run.
+    unconditional = {id(statement) for statement in _unconditional(function.body)}
     for node in descendants(function.body, stop_at=SCOPE_NODES):
         if node is loop:
             return False
@@ -2039,10 +2091,14 @@ def guarded_before(
                 and _normal(context.code_of(measured)) == wanted
             ):
                 length_names.add(target.value)
+        elif id(node) not in unconditional:
+            continue
         elif isinstance(node, cst.If):
             if _measures(node.test, wanted, length_names, context) and _exits(node.body):
                 return True
-        elif isinstance(node, cst.Assert) and _measures(node.test, wanted, length_names, context):
+        elif isinstance(node, cst.Assert) and _measures(
+            node.test, wanted, length_names, context, asserted=True
+        ):
             return True
     return False
 
