@@ -1894,7 +1894,29 @@ class SummaryIndex:
                     owner = self._module(str(maker[1]).rpartition(".")[0])
                     if owner is not None:
                         owners.add(owner)
-        return [digest, {owner: self.made.get(owner, {}) for owner in sorted(owners)}]
+        made = {owner: self.made.get(owner, {}) for owner in sorted(owners)}
+        return [digest, made, self._makers_reached(made)]
+
+    def _makers_reached(self, made: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, Any]:
+        """How each module-level maker in `made` resolves and the summaries of the
+        functions of the run it reaches through their returns (`client = make()` with
+        `make` in a third module: editing `make` changes what `client` holds)."""
+        found: dict[str, Any] = {}
+        frontier = [(o, m) for o, values in made.items() for m in values.values()]
+        for _ in range(DEFAULT_MAX_CALL_DEPTH):
+            following = []
+            for module, maker in frontier:
+                if maker[0] != "via" or f"{module}|{maker[1][:2]}" in found:
+                    continue
+                target = self.resolve(module, maker[1][:2])
+                raw = self.functions[target].raw if target is not None else None
+                found[f"{module}|{maker[1][:2]}"] = [target, raw]
+                if target is not None:
+                    owner = self.functions[target].module
+                    returns = self.functions[target].raw.get("returns", ())
+                    following += [(owner, ["via", [k, n]]) for k, n, _ in returns]
+            frontier = following
+        return found
 
 
 def _named(func: ast.expr, name: str) -> bool:
