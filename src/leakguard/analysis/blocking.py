@@ -362,8 +362,28 @@ def runs_once(function: cst.FunctionDef, context: FileContext) -> bool:
         root = state.split(".", 1)[0]
         if root in own.params or (root in own.locals and root not in own.globals):
             continue
+        if _closure_state(root, function, ancestors, context) and not function.decorators:
+            # An undecorated nested function is made afresh by each call of the one
+            # around it (a per-request generator's `nonlocal ready`): its flag is per call.
+            # A decorated one is registered once (a route in an app factory).
+            continue
         if _sets_state(node.body, state):
             return True
+    return False
+
+
+def _closure_state(
+    root: str, function: cst.FunctionDef, ancestors: list[cst.CSTNode], context: FileContext
+) -> bool:
+    """`root` is bound by a function around `function` (a closure variable), not a global."""
+    if root in function_scope(function, context).globals:
+        return False
+    outer = ancestors[ancestors.index(function) + 1 :] if function in ancestors else []
+    for node in outer:
+        if isinstance(node, cst.FunctionDef):
+            scope = function_scope(node, context)
+            if root in scope.params or root in scope.locals:
+                return True
     return False
 
 
