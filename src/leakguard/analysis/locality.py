@@ -1232,7 +1232,9 @@ def _function_local(
     """`strict`: called from a loop, so a wait the function bounds itself
     (`SELF_BOUNDED_CALLS`), here or below, is no bound (n of them are unbounded)."""
     if fid in active:
-        return True  # recursion: the other calls decide
+        # recursion: the other calls decide, but a wait bounded once on the cycle is
+        # made once per round (a retry that calls itself), so no bound
+        return not any("bounded" in index.functions[f].raw for f in active if f in index.functions)
     function = index.functions.get(fid)
     if function is None or depth <= 0 or function.is_async:
         return False
