@@ -871,6 +871,9 @@ class _Locality:
                     parts = [*node.body, node.test]
                 elif isinstance(node, _LOOPS):
                     parts = [node]
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                    # a function defined here may be called any number of times
+                    parts = [node]
                 else:
                     continue
                 for part in parts:
@@ -989,8 +992,9 @@ class _Locality:
         return None
 
     def _passed_functions(self, call: ast.Call) -> str | None:
-        """Functions handed to a call (`map(requests.get, urls)`) may be called by it;
-        what is opaque (`map(session.get, urls)` on a parameter), else None."""
+        """Functions handed to a call (`map(requests.get, urls)`) may be called by it,
+        once per item (as in a loop: `repeats`); what is opaque (`map(session.get,
+        urls)` on a parameter), else None."""
         for arg in [*call.args, *(k.value for k in call.keywords)]:
             if not isinstance(arg, (ast.Name, ast.Attribute)):
                 continue
@@ -1002,6 +1006,8 @@ class _Locality:
                 own_method = root in self.containers and "." not in rest
                 if rest and root not in self.local and not own_method:
                     return dotted  # a method of a value of unknown provenance
+                if not rest and _FUNCTION in self.bindings[root]:
+                    self.repeats = True  # `map(get, urls)` on a function defined here
                 continue
             if root == self.receiver and self.receiver and rest and "." not in rest:
                 self._use(["s", f"{self.owner}.{rest}"], call.lineno)
@@ -1011,8 +1017,12 @@ class _Locality:
                     self._use(["q", qualified], call.lineno)
             elif root in self.file.globals:
                 kind = self.file.global_values.get(root)
-                if kind is not None and kind[0] == "def":
-                    self._use(["l", dotted], call.lineno)
+                if kind is None or kind[0] != "def":
+                    continue
+                self._use(["l", dotted], call.lineno)
+            else:
+                continue
+            self.repeats = True  # a function handed to a call: once per item, as in a loop
         return None
 
     def _use(self, reference: Sequence[Any], line: int, origin: Sequence[Any] = ()) -> None:
