@@ -91,10 +91,11 @@ def cheap_callee(name: str | None, method: str | None, aliases: Mapping[str, str
 _STDLIB = frozenset(sys.stdlib_module_names)
 
 # Third-party makers (qualified prefixes) whose values are plain containers, strings or
-# in-memory models: parsers of text already in hand and pydantic.
+# in-memory models: parsers of text already in hand, pydantic and pandas' in-memory
+# tables (not its file stores: `pd.HDFStore(path).get(key)` reads the disk).
 DATA_MAKERS = (
     "orjson.", "ujson.", "simplejson.", "yaml.", "toml.", "tomli.", "msgpack.",
-    "pydantic.", "typing_extensions.",
+    "pydantic.", "typing_extensions.", "pandas.DataFrame", "pandas.Series",
 )  # fmt: skip
 
 # Standard-library makers (qualified prefixes) of objects whose cheap-named methods wait
