@@ -528,7 +528,7 @@ def _reading(call: cst.Call, position: int) -> bool:
     return isinstance(mode, cst.SimpleString) and mode.evaluated_value in _READ_MODES
 
 
-_TEMP_DIRS = frozenset({"tempfile.TemporaryDirectory", "tempfile.mkdtemp"})
+TEMP_DIRS = frozenset({"tempfile.TemporaryDirectory", "tempfile.mkdtemp"})
 _PATH_TESTS = frozenset({"os.path.exists", "os.path.isfile", "os.path.getsize"})
 
 
@@ -589,7 +589,7 @@ def _private_directory(name: str, function: cst.FunctionDef, context: FileContex
         bool(values)
         and len(assigned) <= len(values)  # no walrus or annotated binding besides
         and all(
-            isinstance(v, cst.Call) and context.imports.call_name(v) in _TEMP_DIRS for v in values
+            isinstance(v, cst.Call) and context.imports.call_name(v) in TEMP_DIRS for v in values
         )
     )
 
