@@ -238,9 +238,7 @@ class _FileFacts:
         self.imports = FileSummaryCollector(module, package=package)
         self.functions = {s.name: s for s in tree.body if isinstance(s, _FUNCTIONS)}
         self.classes = {s.name: s for s in tree.body if isinstance(s, ast.ClassDef)}
-        self.defined = set(self.functions) | {
-            s.name for s in tree.body if isinstance(s, ast.ClassDef)
-        }
+        self.defined = self.functions.keys() | self.classes.keys()
         self.parents: dict[int, ast.AST] = {}
         # (id of the innermost scope, name) -> loads of the name there.
         self.loads: dict[tuple[int, str], list[ast.Name]] = defaultdict(list)
