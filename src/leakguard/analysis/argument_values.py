@@ -78,6 +78,8 @@ from leakguard.analysis.project import (
 )
 from leakguard.analysis.pydantic_models import qualified_name
 from leakguard.analysis.scopes import BINDING_NODES, FunctionScope, bound_names, function_scope
+from leakguard.analysis.summaries import _OFFLOAD_CALLS as OFFLOAD_CALLS
+from leakguard.analysis.summaries import _OFFLOAD_METHODS as OFFLOAD_METHODS
 from leakguard.analysis.summaries import FileSummaryCollector
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree, dotted, parse_ast
@@ -113,7 +115,7 @@ _NAMED_TUPLE_COPIES = ("_replace",)
 _RECORD_COPIES = ("_replace", "model_copy", "copy", "evolve", "replace")
 _CHECKS = frozenset({"isinstance", "issubclass"})
 # Calls that hand a callable to a thread (LG204 asks about `spec.normalize` there).
-_OFFLOADS = frozenset({"to_thread", "run_in_executor", "run_sync", "run_in_threadpool", "submit"})
+_OFFLOADS = frozenset({name.rsplit(".", 1)[-1] for name in OFFLOAD_CALLS} | OFFLOAD_METHODS)
 _MODULE_DUNDERS = frozenset({"__file__", "__name__", "__package__", "__spec__"})
 _REPLACING_FUNCTIONS = frozenset({"replace", "dataclasses.replace", "attrs.evolve", "attr.evolve"})
 
@@ -665,15 +667,10 @@ class _FileValues:
                 and _self_attribute(node, scope.receiver)
             ):
                 return ["self", f"{self.module}.{scope.klass}", node.attr]
-            name = dotted(node)
-            root = name.split(".", 1)[0] if name else None
-            if (
-                name
-                and root not in scope.params
-                and root not in scope.assigned
-                and root not in scope.opaque
-            ):
+            name = _free_name(node, scope)
+            if name is not None:
                 qualified = self.qualify(name)
+                root = name.split(".", 1)[0]
                 if qualified is not None and root not in self._top - set(self.imports.aliases):
                     return ["g", qualified]
             return ["a", self.describe(node.value, scope, deeper, seen), node.attr]
@@ -691,14 +688,9 @@ class _FileValues:
             func = node.func
             callee = self._reference(func, scope)
             if callee is None:
-                name = dotted(func)
-                root = name.split(".", 1)[0] if name else None
-                if (
-                    name
-                    and root not in scope.params
-                    and root not in scope.assigned
-                    and root not in scope.opaque
-                ):
+                name = _free_name(func, scope)
+                if name is not None:
+                    root = name.split(".", 1)[0]
                     callee = self.qualify(name) or (name if root not in self._top else None)
             if callee is not None:
                 return ["c", callee, args, keywords]
@@ -755,6 +747,17 @@ def _module_statements(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
             for node in ast.walk(statement):
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                     yield ast.Assign(targets=[node, node], value=ast.Constant(None))
+
+
+def _free_name(node: ast.expr, scope: _Scope) -> str | None:
+    """`node`'s dotted name when its root is no name of the scope (a parameter or local)."""
+    name = dotted(node)
+    if name is None:
+        return None
+    root = name.split(".", 1)[0]
+    if root in scope.params or root in scope.assigned or root in scope.opaque:
+        return None
+    return name
 
 
 def _bound_names(statement: ast.stmt) -> list[str]:
@@ -888,15 +891,20 @@ class ArgumentValues:
     def canonical(self, qualified: str) -> str:
         """`pkg.f` re-exported by `pkg/__init__.py` from `pkg.mod`: `pkg.mod.f`, where it
         is defined (so calls through either name are calls of one function)."""
-        where = self.split(qualified)
-        if where is None:
-            return qualified
-        head, _, rest = where[1].partition(".")
-        found = self._global(where[0], head)
+        found, rest = self._named(qualified)
         if found is None:
             return qualified
         name = f"{found[0]}.{found[1]}"
         return f"{name}.{rest}" if rest else name
+
+    def _named(self, qualified: str) -> tuple[tuple[str, str, Any] | None, str]:
+        """The module-level binding a qualified name's head resolves to (through
+        re-exports), and the attribute path after it."""
+        where = self.split(qualified)
+        if where is None:
+            return None, ""
+        head, _, rest = where[1].partition(".")
+        return self._global(where[0], head), rest
 
     def dependencies(self, module: str) -> Any:
         """Digests of the facts `module`'s answers can read (see `_dependencies`)."""
@@ -1203,11 +1211,7 @@ class ArgumentValues:
         return False
 
     def _global_per_process(self, qualified: str) -> bool:
-        where = self.split(qualified)
-        if where is None:
-            return False
-        head, _, rest = where[1].partition(".")
-        found = self._global(where[0], head)
+        found, rest = self._named(qualified)
         if found is None:
             return False
         binding = found[2]
