@@ -43,7 +43,9 @@ class FileContext:
         # run's project facts (collected from the whole text), not from `module`.
         self.sliced = parsed_source is not None and parsed_source != source
         self.module_name = module_name
-        self.imports = ImportTable.from_module(module, module_name, is_package_file(path))
+        # A package's `__init__`: its relative imports resolve from the package itself.
+        self.package = is_package_file(path)
+        self.imports = ImportTable.from_module(module, module_name, self.package)
         self.constants = ConstantTable.from_module(module)
         self.project = project
         # Every rule's spec as this run configures it (enabled or not): a rule that

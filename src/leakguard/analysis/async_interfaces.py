@@ -16,8 +16,7 @@ import ast
 from leakguard.analysis.imports import AstImportTable, ImportTable
 from leakguard.analysis.project import (
     FactCollector,
-    is_package_file,
-    module_name_for,
+    module_identity,
     register_collector,
 )
 from leakguard.context import FileContext
@@ -47,8 +46,7 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> list[str]:
         if not methods:
             continue
         if imports is None:
-            module = module_name_for(display)
-            imports = AstImportTable(tree.tree, text, module, is_package_file(display)).table
+            imports = AstImportTable(tree.tree, text, *module_identity(display)).table
         protocol = any(_is_protocol_base(base, imports) for base in klass.bases)
         names.update(m.name for m in methods if protocol or _is_abstract(m))
     return sorted(names)

@@ -229,6 +229,10 @@ def from_base(module_name: str, module: str, level: int, package: bool = False) 
     package_parts = module_name.split(".") if package else module_name.split(".")[:-1]
     if not module_name:
         package_parts = []
+    if level - 1 > len(package_parts) and module_name:
+        # Above the run's top package (an ImportError at run time): no module of the
+        # run, so keep the dots as for an unknown package (never a top-level name).
+        return "." * level + module
     if level > 1:
         package_parts = package_parts[: len(package_parts) - (level - 1)]
     parts = [p for p in package_parts if p]

@@ -80,7 +80,7 @@ from typing import Any
 from leakguard.analysis.project import (
     FactCollector,
     ProjectIndex,
-    is_package_file,
+    module_identity,
     register_collector,
 )
 from leakguard.analysis.summaries import FileSummaryCollector
@@ -194,11 +194,10 @@ def collect_source(text: str, display: str) -> dict[str, Any] | None:
 
 def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
     from leakguard.analysis.asyncio_facts import is_test_file
-    from leakguard.analyzer import module_name_for
 
     if is_test_file(display):
         return None  # a test's instances do not live in the service
-    facts = _FileFacts(tree, module_name_for(display), is_package_file(display))
+    facts = _FileFacts(tree, *module_identity(display))
     facts.run()
     renamed = facts.renamed()
     if not (facts.made or facts.selfs or facts.bases or facts.used or facts.params or renamed):

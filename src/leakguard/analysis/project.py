@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
     from leakguard.context import FileContext
@@ -38,6 +38,18 @@ def is_package_file(display_path: str) -> bool:
     resolves from the package itself (`imports.from_base`)."""
     name = display_path.replace("\\", "/").rsplit("/", 1)[-1]
     return name in ("__init__.py", "__init__.pyi")
+
+
+class ModuleIdentity(NamedTuple):
+    """What relative imports of a file resolve against (`imports.from_base`)."""
+
+    name: str
+    package: bool
+
+
+def module_identity(display_path: str) -> ModuleIdentity:
+    """The module name of a file and whether it is its package's `__init__`."""
+    return ModuleIdentity(module_name_for(display_path), is_package_file(display_path))
 
 
 @dataclass(frozen=True)

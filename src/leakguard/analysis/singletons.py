@@ -29,7 +29,7 @@ from typing import Any
 from leakguard.analysis.project import (
     FactCollector,
     ProjectIndex,
-    is_package_file,
+    module_identity,
     register_collector,
 )
 from leakguard.analysis.summaries import FileSummaryCollector
@@ -52,12 +52,11 @@ def collect_source(text: str, display: str) -> dict[str, Any] | None:
 def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
     """{"once": [class keys constructed once per process], "other": [the rest]}."""
     from leakguard.analysis.asyncio_facts import is_test_file
-    from leakguard.analyzer import module_name_for
 
     if is_test_file(display):
         return None
-    module = module_name_for(display)
-    imports = FileSummaryCollector(module, package=is_package_file(display))
+    module, package = module_identity(display)
+    imports = FileSummaryCollector(module, package=package)
     body = tree.tree.body
     classes = {statement.name for statement in body if isinstance(statement, ast.ClassDef)}
     # One traversal records the imports and the calls; calls are qualified afterwards, once

@@ -70,8 +70,7 @@ from leakguard.analysis.model_loads import is_model_loader
 from leakguard.analysis.project import (
     FactCollector,
     ProjectIndex,
-    is_package_file,
-    module_name_for,
+    module_identity,
     register_collector,
 )
 from leakguard.context import FileContext
@@ -189,8 +188,8 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
 
     if is_test_file(display):
         return None  # nothing outside the tests calls a test module's functions
-    module = module_name_for(display)
-    collector = FileSummaryCollector(module, tree, is_package_file(display))
+    module, package = module_identity(display)
+    collector = FileSummaryCollector(module, tree, package)
     collector.digests = "digest" in text or "hashlib" in text
     return collector.run(tree.tree, display)
 

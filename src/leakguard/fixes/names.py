@@ -6,7 +6,6 @@ from __future__ import annotations
 import libcst as cst
 
 from leakguard.analysis.imports import ImportTable
-from leakguard.analysis.project import is_package_file
 from leakguard.analysis.scopes import module_bindings
 from leakguard.context import FileContext
 from leakguard.fixes import Import
@@ -19,7 +18,7 @@ def _module_imports(context: FileContext) -> ImportTable:
     table = context.memo.get(key)
     if table is None:
         table = context.memo[key] = ImportTable.from_module(
-            context.module, context.module_name, is_package_file(context.path)
+            context.module, context.module_name, context.package
         )
     return table
 
