@@ -34,3 +34,16 @@ def value_discarded(parent: cst.CSTNode | None) -> bool:
     """An expression whose `parent` (innermost ancestor) is an expression statement: its
     value goes nowhere (`pickle.dumps(state)` alone, a picklability probe in a `try`)."""
     return isinstance(parent, cst.Expr)
+
+
+_LOG_RECEIVERS = frozenset({"logger", "logging", "log", "_logger", "LOGGER", "_log"})
+_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical"})
+
+
+def is_log_call_name(name: str | None) -> bool:
+    """`logger.error`, `self.log.warning`, `logging.exception`: a dotted callee that
+    writes to a log, whose arguments go to the server's log, not to a caller."""
+    if name is None:
+        return False
+    receiver, _, method = name.rpartition(".")
+    return method in _LOG_METHODS and receiver.rsplit(".", 1)[-1] in _LOG_RECEIVERS

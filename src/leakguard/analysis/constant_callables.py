@@ -1,58 +1,73 @@
-"""Callables bound to constant names, and which arguments' text their result carries.
+"""The run's callables, and which arguments' text their result carries.
 
-Services keep their client-facing messages as constants, some of them callable: a
-template (`NOT_FOUND = lambda name='': f'{name} not found'`) or a sanitiser kept on an
-enum or class of messages (`class ERROR_MESSAGES(Enum): DEFAULT = _error_message`, where
-`_error_message(err, fallback)` answers `fallback` for any exception). Whether
-`ERROR_MESSAGES.DEFAULT(e, "Error")` sends the exception's text out depends on that body,
-not on the call's shape.
+Whether `detail=format_error(e)` or `ERROR_MESSAGES.DEFAULT(e, "Error")` sends the
+exception's text out depends on the callee's body, not on the call's shape: a helper
+(`def format_error(e): return f"Error: {e}"`), a template kept as a constant
+(`NOT_FOUND = lambda name='': f'{name} not found'`) or a sanitiser kept on an enum or
+class of messages (`class ERROR_MESSAGES(Enum): DEFAULT = _error_message`, where
+`_error_message(err, fallback)` answers `fallback` for any exception).
 
 Collected per file (collector `constant_callables`) from CPython's `ast`: every
-assignment at module level or directly in a class body whose target is an ALL_CAPS name
-(a constant, PEP 8) and whose value is a `lambda` or an undecorated function defined at
-this file's module level (and not rebound there). Each is recorded under its dotted name
-in the module (`NOT_FOUND`, `ERROR_MESSAGES.DEFAULT`) with its parameters and two sets of
-them:
+module-level undecorated `def` (not `async`, not rebound at module level), every
+module-level name bound once to a lambda or to such a function (through aliases:
+`GENERIC = DEFAULT = _error_message`), and every ALL_CAPS name bound so directly in a
+module-level class (a class of messages; a lower-case one there is a method). Each is
+recorded under its dotted name in the module (`format_error`, `NOT_FOUND`,
+`ERROR_MESSAGES.DEFAULT`) with its parameters and:
 
 - `text`: parameters whose text may reach the result: any use in the body (`f'{p}'`,
   `str(p)`, `p.args`, `detail = str(p)`, a call that takes `p`...), not only a returned
   expression, since a local or a container built from it may be returned;
 - `exc`: the same when the argument is an exception: a use that follows
   `if isinstance(p, Exception): <... return/raise>` is reached only for a `p` that is no
-  exception, so it does not count for `p`.
+  exception, so it does not count for `p`;
+- `current`: the body reads the exception being handled (`traceback.format_exc()`,
+  `sys.exc_info()`, also through `import traceback as tb` or a module-level alias), so
+  its result carries that text whatever the arguments.
 
 What a parameter is used for as a key read (`MESSAGES[p.errno]`), an `if`/`while` test,
-a condition (`x if p else y`), or in `isinstance`/`len`/`type`/`bool`/comparisons is no
-text of it. Anything else that mentions a parameter counts, so a body this module cannot
-read keeps its argument's text (a proof of absence, never a guess). A body that reads the
-exception being handled (`traceback.format_exc()`, `sys.exc_info()`) is not recorded,
-nor is an argument that lands in `*args`/`**kwargs`: those are judged by the call.
+a condition (`x if p else y`), an attribute other than `args` (`p.status_code`,
+`getattr(p, "code", 500)`: as at the call site, where only `e.args` is the exception's
+text), or in `isinstance`/`len`/`type`/`bool`/comparisons is no text of it, nor is a
+`raise` or a statement that only writes to a log or a stream (`logger.error(f"{p}")`,
+`print(p)`, `traceback.print_exc()`). Anything else that mentions a parameter counts, so
+a body this module cannot read keeps its argument's text (a proof of absence, never a
+guess). An argument that lands in `*args`/`**kwargs` keeps its text.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
 
+from leakguard.analysis.calls import is_log_call_name
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
 from leakguard.context import FileContext
-from leakguard.triage import TriageTree, dotted, module_level_names, parse_ast
+from leakguard.triage import TriageTree, dotted, module_level_names, parse_ast, run_query
 
 COLLECTOR = "constant_callables"
 TOKENS = ("lambda", "def ")
 _EXCEPTION_BASES = frozenset({"Exception", "BaseException"})
 # Calls whose result tells nothing of their argument's text.
-_OPAQUE_CALLS = frozenset({"isinstance", "issubclass", "len", "type", "bool", "id", "hash"})
+_OPAQUE_CALLS = frozenset(
+    {"isinstance", "issubclass", "len", "type", "bool", "id", "hash", "hasattr", "callable"}
+)
 _CURRENT_EXCEPTION_CALLS = frozenset({"sys.exc_info", "sys.exception"})
 # `from traceback import format_exc`: the functions by their own names.
 _TRACEBACK_FUNCTIONS = frozenset(
     {"format_exc", "format_exception", "format_exception_only", "format_tb", "format_stack"}
 )
+# Calls that write their arguments to a stream, never into the caller's result.
+_WRITERS = frozenset(
+    {"print", "traceback.print_exc", "traceback.print_exception", "traceback.print_tb"}
+)
+# Module-level aliases followed (`GENERIC = DEFAULT = _error_message`, `_tb = traceback`).
+_MAX_ALIASES = 4
 
 
 def collect_source(text: str, display: str) -> dict[str, Any]:
@@ -61,68 +76,247 @@ def collect_source(text: str, display: str) -> dict[str, Any]:
 
 
 def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any]:
-    """`{dotted name: {"params": [...], "text": [...], "exc": [...]}}` of the file's
-    constant callables."""
-    functions = {
-        s.name: s for s in tree.tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
-    }
-    rebound = module_level_names(tree)  # `_fmt = wrap(_fmt)`: not the `def` of that name
-    found: dict[str, Any] = {}
-    for prefix, statement in _constant_assignments(tree.tree):
-        name, value = statement
-        if _reads_current_exception(value):
-            continue  # `traceback.format_exc()`: the text of the exception being handled
-        if isinstance(value, ast.Lambda):
-            found[prefix + name] = _lambda_facts(value)
-        elif isinstance(value, ast.Name) and value.id in functions and value.id not in rebound:
-            function = functions[value.id]
-            # Not an `async def` (calling it builds a coroutine), nor a decorated one (the
-            # decorator's wrapper, not this body, makes the result).
-            if (
-                isinstance(function, ast.FunctionDef)
-                and not function.decorator_list
-                and not _reads_current_exception(function)
-            ):
-                found[prefix + name] = _function_facts(function)
-    return found
-
-
-def _reads_current_exception(node: ast.AST) -> bool:
-    """A body that calls `traceback.format_exc()`, `sys.exc_info()`...: the text of the
-    exception being handled reaches it without any argument naming it."""
-    for call in ast.walk(node):
-        if isinstance(call, ast.Call):
-            name = dotted(call.func) or ""
-            if (
-                name.split(".", 1)[0] == "traceback"
-                or name in _CURRENT_EXCEPTION_CALLS
-                or name.rsplit(".", 1)[-1] in _TRACEBACK_FUNCTIONS
-            ):
-                return True
-    return False
+    """`{dotted name: {"params", "positional", "text", "exc", "current"}}` of the file's
+    callables: its module-level functions, module-level names bound to one of them or
+    to a lambda, and ALL_CAPS names bound so directly in a module-level class."""
+    return _Collector(tree).run()
 
 
 def could_apply(tree: TriageTree) -> bool:
-    return any(True for _ in _constant_assignments(tree.tree))
+    return tree.has(ast.FunctionDef, ast.Lambda)
 
 
-def _constant_assignments(
-    module: ast.Module,
-) -> Iterator[tuple[str, tuple[str, ast.expr]]]:
-    """(prefix, (name, value)) of ALL_CAPS names bound to a lambda or a name, at module
-    level (prefix "") and directly in module-level classes (prefix "Class.")."""
-    scopes: list[tuple[str, list[ast.stmt]]] = [("", module.body)]
-    scopes += [(f"{s.name}.", s.body) for s in module.body if isinstance(s, ast.ClassDef)]
-    for prefix, body in scopes:
+class _Collector:
+    def __init__(self, tree: TriageTree) -> None:
+        self.tree = tree
+        body = tree.tree.body
+        self.functions = {
+            s.name: s for s in body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+        # `_fmt = wrap(_fmt)`: not the `def` of that name.
+        self.rebound = module_level_names(tree)
+        # Module-level names bound once, by a plain assignment, to an expression.
+        bound: dict[str, list[ast.expr]] = {}
         for statement in body:
+            if isinstance(statement, ast.Assign):
+                for target in statement.targets:
+                    if isinstance(target, ast.Name):
+                        bound.setdefault(target.id, []).append(statement.value)
+        self.aliases = {
+            name: values[0]
+            for name, values in bound.items()
+            if len(values) == 1 and name not in self.functions
+        }
+        self.facts: dict[str, dict[str, Any] | None] = {}
+
+    def run(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name in self.functions:
+            facts = self.function_facts(name)
+            if facts is not None:
+                found[name] = facts
+        for name, value in self.aliases.items():
+            facts = self.value_facts(value, {}, _MAX_ALIASES)
+            if facts is not None:
+                found[name] = facts
+        for klass in self.tree.tree.body:
+            if not isinstance(klass, ast.ClassDef):
+                continue
+            local = {
+                s.targets[0].id: s.value
+                for s in klass.body
+                if isinstance(s, ast.Assign)
+                and len(s.targets) == 1
+                and isinstance(s.targets[0], ast.Name)
+            }
+            for name, value in local.items():
+                # Only constants (a class of messages): a lower-case callable in a class
+                # is a method, called through an instance with one more argument.
+                if _constant_name(name):
+                    facts = self.value_facts(value, local, _MAX_ALIASES)
+                    if facts is not None:
+                        found[f"{klass.name}.{name}"] = facts
+        return found
+
+    def value_facts(
+        self, value: ast.expr, local: Mapping[str, ast.expr], depth: int
+    ) -> dict[str, Any] | None:
+        """Facts of a lambda, a function of the file, or a name bound to one of them
+        (in the class body `local`, then at module level)."""
+        if isinstance(value, ast.Lambda):
+            return self.lambda_facts(value)
+        if not isinstance(value, ast.Name) or depth <= 0:
+            return None
+        if value.id in local and local[value.id] is not value:
+            return self.value_facts(local[value.id], local, depth - 1)
+        if value.id in self.functions:
+            return self.function_facts(value.id)
+        if value.id in self.aliases:
+            return self.value_facts(self.aliases[value.id], {}, depth - 1)
+        return None
+
+    def function_facts(self, name: str) -> dict[str, Any] | None:
+        if name not in self.facts:
+            function = self.functions[name]
+            # Not an `async def` (calling it builds a coroutine), nor a decorated one
+            # (the decorator's wrapper, not this body, makes the result), nor one rebound.
             if (
-                isinstance(statement, ast.Assign)
-                and len(statement.targets) == 1
-                and isinstance(statement.targets[0], ast.Name)
-                and _constant_name(statement.targets[0].id)
-                and isinstance(statement.value, (ast.Lambda, ast.Name))
+                isinstance(function, ast.FunctionDef)
+                and not function.decorator_list
+                and name not in self.rebound
             ):
-                yield prefix, (statement.targets[0].id, statement.value)
+                self.facts[name] = self._function_facts(function)
+            else:
+                self.facts[name] = None
+        return self.facts[name]
+
+    def lambda_facts(self, function: ast.Lambda) -> dict[str, Any]:
+        params, positional = _parameters(function.args)
+        carried = sorted(self.text_of(function.body, frozenset(params)))
+        return {
+            "params": params,
+            "positional": positional,
+            "text": carried,
+            "exc": carried,
+            "current": self.reads_current_exception([function.body]),
+        }
+
+    def _function_facts(self, function: ast.FunctionDef) -> dict[str, Any]:
+        params, positional = _parameters(function.args)
+        names = frozenset(params)
+        text: set[str] = set()
+        exc: set[str] = set()
+        not_exception: set[str] = set()  # past a guard that leaves for every exception
+        for statement in function.body:
+            # Every use counts, not only a `return`'s own expression: a local built from
+            # a parameter (`detail = str(err)`), a list it is appended to... may be
+            # returned.
+            carried = self.mentioned(statement, names)
+            text |= carried
+            exc |= carried - not_exception
+            guarded = _exception_guard(statement, names)
+            if guarded is not None:
+                not_exception.add(guarded)
+        return {
+            "params": params,
+            "positional": positional,
+            "text": sorted(text),
+            "exc": sorted(exc),
+            "current": self.reads_current_exception(function.body),
+        }
+
+    def mentioned(self, statement: ast.stmt, params: frozenset[str]) -> set[str]:
+        """Parameters whose text `statement` may pass on to the result; an `if`/`while`
+        test only picks a branch (unless it binds a name: `if (m := str(err)):`), and a
+        `raise` or a call writing to a log or a stream passes nothing on."""
+        if isinstance(statement, ast.Raise) or self.output_only(statement):
+            return set()
+        found: set[str] = set()
+        for child in self.tree.children(statement):
+            if isinstance(child, ast.stmt):
+                found |= self.mentioned(child, params)
+            elif not (
+                isinstance(statement, (ast.If, ast.While))
+                and child is statement.test
+                and not any(isinstance(n, ast.NamedExpr) for n in self.tree.walk(child))
+            ):
+                found |= self.text_of(child, params)
+        return found
+
+    def text_of(self, node: ast.AST, params: frozenset[str]) -> set[str]:
+        """Parameters whose text may be part of `node`'s value."""
+        if isinstance(node, ast.Name):
+            return {node.id} & params
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            return self.text_of(node.value, params)  # a key read selects, it is not shown
+        if isinstance(node, ast.IfExp):
+            return self.text_of(node.body, params) | self.text_of(node.orelse, params)
+        if isinstance(node, ast.Compare):
+            return set()
+        if _own_attribute(node, params):
+            # `err.status_code`: an attribute of the argument, as at the call site (only
+            # `err.args` is the exception's text there).
+            return set()
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in _OPAQUE_CALLS:
+                return set()
+            if node.func.id == "getattr" and _own_attribute_read(node.args, params):
+                # `getattr(err, "code", default)`: the attribute as above, or the default.
+                return set().union(*(self.text_of(a, params) for a in node.args[2:]))
+        found: set[str] = set()
+        for child in self.tree.children(node):
+            if not isinstance(child, ast.ClassDef):
+                found |= self.text_of(child, params)
+        return found
+
+    def resolve(self, node: ast.expr) -> str:
+        """A callee's qualified name through the file's module-level aliases
+        (`_tb = traceback`, `fmt = tb.format_exc`) and imports (`import traceback as tb`)."""
+        name = dotted(node) or ""
+        for _ in range(_MAX_ALIASES):
+            head, dot, rest = name.partition(".")
+            target = dotted(self.aliases[head]) if head in self.aliases else None
+            if target is None:
+                break
+            name = target + dot + rest
+        head, dot, rest = name.partition(".")
+        imported = self.tree.aliases.get(head)
+        return imported + dot + rest if imported else name
+
+    def output_only(self, statement: ast.AST) -> bool:
+        """A call statement whose arguments go to a log or a stream, not to the result."""
+        if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)):
+            return False
+        call = statement.value
+        name = self.resolve(call.func)
+        if name in _WRITERS:
+            # `traceback.print_exc(file=buffer)`, `print(e, file=out)`: written into a
+            # stream the function may read back; only the first positional argument
+            # (`print_exc(limit)`, `print_exception(e)`, `print(x)`) is sure not to be one.
+            return len(call.args) <= 1 and all(k.arg != "file" for k in call.keywords)
+        return is_log_call_name(name) or is_log_call_name(dotted(call.func))
+
+    def reads_current_exception(self, body: list[ast.stmt] | list[ast.expr]) -> bool:
+        """A body that calls `traceback.format_exc()`, `sys.exc_info()`... (also through
+        an alias): the text of the exception being handled reaches its result without
+        any argument naming it (a call writing only to a log or a stream does not)."""
+        pending: list[ast.AST] = list(body)
+        while pending:
+            node = pending.pop()
+            if self.output_only(node):
+                continue
+            if isinstance(node, ast.Call):
+                name = self.resolve(node.func)
+                if (
+                    name.split(".", 1)[0] == "traceback"
+                    or name in _CURRENT_EXCEPTION_CALLS
+                    or name.rsplit(".", 1)[-1] in _TRACEBACK_FUNCTIONS
+                ):
+                    return True
+            pending.extend(self.tree.children(node))
+        return False
+
+
+def _own_attribute(node: ast.AST, params: frozenset[str]) -> bool:
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in params
+        and node.attr != "args"
+    )
+
+
+def _own_attribute_read(args: list[ast.expr], params: frozenset[str]) -> bool:
+    """`getattr(err, "code", ...)`'s arguments: an attribute other than `args` of a
+    parameter."""
+    return (
+        len(args) >= 2
+        and isinstance(args[0], ast.Name)
+        and args[0].id in params
+        and isinstance(args[1], ast.Constant)
+        and isinstance(args[1].value, str)
+        and args[1].value != "args"
+    )
 
 
 def _constant_name(name: str) -> bool:
@@ -134,46 +328,6 @@ def _parameters(arguments: ast.arguments) -> tuple[list[str], int]:
     argument past those lands in `*args`, a keyword of no such name in `**kwargs`)."""
     positional = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
     return [*positional, *(a.arg for a in arguments.kwonlyargs)], len(positional)
-
-
-def _lambda_facts(function: ast.Lambda) -> dict[str, Any]:
-    params, positional = _parameters(function.args)
-    carried = sorted(_text_of(function.body, frozenset(params)))
-    return {"params": params, "positional": positional, "text": carried, "exc": carried}
-
-
-def _function_facts(function: ast.FunctionDef) -> dict[str, Any]:
-    params, positional = _parameters(function.args)
-    names = frozenset(params)
-    text: set[str] = set()
-    exc: set[str] = set()
-    not_exception: set[str] = set()  # past a guard that leaves for every exception
-    for statement in function.body:
-        # Every use counts, not only a `return`'s own expression: a local built from a
-        # parameter (`detail = str(err)`), a list it is appended to... may be returned.
-        carried = _mentioned(statement, names)
-        text |= carried
-        exc |= carried - not_exception
-        guarded = _exception_guard(statement, names)
-        if guarded is not None:
-            not_exception.add(guarded)
-    return {"params": params, "positional": positional, "text": sorted(text), "exc": sorted(exc)}
-
-
-def _mentioned(statement: ast.stmt, params: frozenset[str]) -> set[str]:
-    """Parameters whose text `statement` may pass on; an `if`/`while` test only picks a
-    branch (unless it binds a name: `if (m := str(err)):`)."""
-    found: set[str] = set()
-    for child in ast.iter_child_nodes(statement):
-        if isinstance(child, ast.stmt):
-            found |= _mentioned(child, params)
-        elif not (
-            isinstance(statement, (ast.If, ast.While))
-            and child is statement.test
-            and not any(isinstance(n, ast.NamedExpr) for n in ast.walk(child))
-        ):
-            found |= _text_of(child, params)
-    return found
 
 
 def _exception_guard(statement: ast.stmt, params: frozenset[str]) -> str | None:
@@ -199,29 +353,6 @@ def _exception_guard(statement: ast.stmt, params: frozenset[str]) -> str | None:
     return test.args[0].id
 
 
-def _text_of(node: ast.AST, params: frozenset[str]) -> set[str]:
-    """Parameters whose text may be part of `node`'s value."""
-    if isinstance(node, ast.Name):
-        return {node.id} & params
-    if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
-        return _text_of(node.value, params)  # a key read selects, it is not shown
-    if isinstance(node, ast.IfExp):
-        return _text_of(node.body, params) | _text_of(node.orelse, params)
-    if isinstance(node, ast.Compare):
-        return set()
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id in _OPAQUE_CALLS
-    ):
-        return set()
-    found: set[str] = set()
-    for child in ast.iter_child_nodes(node):
-        if not isinstance(child, (ast.expr_context, ast.ClassDef)):
-            found |= _text_of(child, params)
-    return found
-
-
 register_collector(
     FactCollector(
         COLLECTOR,
@@ -233,21 +364,48 @@ register_collector(
 )
 
 
+@run_query("current_exception_readers")
+def reads_current_exception(project: ProjectIndex | None, names: frozenset[str]) -> bool:
+    """Triage, run level: whether a callable of the run named one of `names` (last
+    parts) returns the text of the exception being handled; True when the run's facts
+    are not known."""
+    if project is None:
+        return True
+    return not names.isdisjoint(current_exception_readers(project))
+
+
+def current_exception_readers(project: ProjectIndex) -> frozenset[str]:
+    """The last names of the run's callables whose result carries the text of the
+    exception being handled (`def trace_text(): return traceback.format_exc()`)."""
+    found: frozenset[str] | None = project.derived.get("constant_callables:current")
+    if found is None:
+        found = frozenset(
+            name.rsplit(".", 1)[-1]
+            for module in project.of(COLLECTOR).values()
+            if isinstance(module, Mapping)
+            for name, facts in module.items()
+            if isinstance(facts, Mapping) and facts.get("current")
+        )
+        project.derived["constant_callables:current"] = found
+    return found
+
+
 # -- queries (LibCST side) ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Carried:
-    """What a call into a constant callable of the run passes on to its result."""
+    """What a call into a callable of the run passes on to its result."""
 
     exception: tuple[cst.Arg, ...]  # arguments whose exception object's text is carried
     text: tuple[cst.Arg, ...]  # arguments whose text (a string built from one) is carried
+    current: bool = False  # the text of the exception being handled, whatever the arguments
 
 
 def carried_arguments(call: cst.Call, context: FileContext) -> Carried | None:
-    """For a call of a constant callable of the run, the arguments whose text its
-    result may carry; None when the callee is not one (unknown: judge by the call)."""
-    facts = _callee_facts(call, context)
+    """For a call of a callable of the run, the arguments whose text its result may
+    carry; None when the callee is not one (unknown: judge by the call)."""
+    facts = callee_facts(call, context)
     if facts is None:
         return None
     params: list[str] = list(facts.get("params", []))
@@ -272,15 +430,17 @@ def carried_arguments(call: cst.Call, context: FileContext) -> Carried | None:
             by_exception.append(arg)
         if name is None or name in text:
             by_text.append(arg)
-    return Carried(tuple(by_exception), tuple(by_text))
+    return Carried(tuple(by_exception), tuple(by_text), bool(facts.get("current")))
 
 
-def _callee_facts(call: cst.Call, context: FileContext) -> Mapping[str, Any] | None:
+def callee_facts(call: cst.Call, context: FileContext) -> Mapping[str, Any] | None:
+    """The facts of the callable of the run `call` calls (by a name of this file or
+    an import), or None."""
     project: ProjectIndex | None = context.project
     if project is None:
         return None
     name = dotted_name(call.func)
-    if name is None or not _constant_name(name.rsplit(".", 1)[-1]):
+    if name is None:
         return None
     qualified = context.imports.qualify_dotted(name)
     if qualified is None:
@@ -295,3 +455,10 @@ def _callee_facts(call: cst.Call, context: FileContext) -> Mapping[str, Any] | N
         if isinstance(found, Mapping):
             return found
     return None
+
+
+def is_constant_callable(call: cst.Call) -> bool:
+    """`NOT_FOUND(...)`, `ERROR_MESSAGES.DEFAULT(...)`: a message kept as a constant,
+    whose result is the message itself (a helper's may be a response or a dict)."""
+    name = dotted_name(call.func)
+    return name is not None and _constant_name(name.rsplit(".", 1)[-1])

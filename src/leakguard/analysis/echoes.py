@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 import libcst as cst
 
+from leakguard.analysis.calls import is_log_call_name
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.scopes import function_scope, is_read
 from leakguard.context import FileContext
@@ -54,8 +55,6 @@ _PACKAGING_CALLS = frozenset(
         "json_response",
     }
 )
-_LOG_RECEIVERS = frozenset({"logger", "logging", "log", "_logger", "LOGGER", "_log"})
-_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical"})
 # Nodes a value may pass through and still only be data for the response.
 _PASS_THROUGH = (
     cst.Element,
@@ -342,11 +341,7 @@ def _packages(call: cst.Call) -> bool:
 
 
 def _is_log_call(call: cst.Call) -> bool:
-    func = call.func
-    if not isinstance(func, cst.Attribute) or func.attr.value not in _LOG_METHODS:
-        return False
-    receiver = dotted_name(func.value) or ""
-    return receiver.rsplit(".", 1)[-1] in _LOG_RECEIVERS
+    return is_log_call_name(dotted_name(call.func))
 
 
 def _root_name(node: cst.BaseExpression) -> str | None:

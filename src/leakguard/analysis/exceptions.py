@@ -8,9 +8,11 @@ HTTP/validation exceptions, whose text is meant for clients.
 A *derived* value carries its text: `str(e)`, `repr(e)`, `format(e)`, `e.args`,
 `f"...{e}"`, `"..." + str(e)`, `"%s" % e`, `"{}".format(e)`, `traceback.format_exc()`,
 `traceback.format_exception(...)`, string methods and slices of a derived value,
-`"".join(<derived>)`, a call into a message template or sanitiser of the run that returns
-an argument's text (`analysis.constant_callables`: `ERROR_MESSAGES.DEFAULT(e, "x")` does
-not when its body answers the fallback for any exception), and locals assigned from any
+`"".join(<derived>)`, a call into a function, message template or sanitiser of the run
+whose result carries an argument's text or the handled exception's
+(`analysis.constant_callables`: `format_error(e)` does when its body returns
+`f"Error: {e}"`; `ERROR_MESSAGES.DEFAULT(e, "x")` does not when its body answers the
+fallback for any exception), and locals assigned from any
 of these earlier in the same function (the last assignment before the use decides, in
 source order).
 
@@ -32,7 +34,7 @@ from leakguard.analysis.constant_callables import carried_arguments
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.scopes import bound_names
 from leakguard.context import FileContext
-from leakguard.triage import TriageTree, calls_resolving_to
+from leakguard.triage import TriageTree, calls_resolving_to, dotted
 from leakguard.walker import descendants, iter_children
 
 _OWN_BODY_STOP = (cst.FunctionDef, cst.ClassDef)
@@ -332,8 +334,11 @@ class ExceptionTracker:
                 return Carrier.DERIVED
         carried = carried_arguments(node, self.context)
         if carried is not None:
-            # A message template or sanitiser of the run (`ERROR_MESSAGES.DEFAULT(e, "x")`):
-            # its body says which arguments' text reaches its result.
+            # A helper, message template or sanitiser of the run (`format_error(e)`,
+            # `ERROR_MESSAGES.DEFAULT(e, "x")`): its body says which arguments' text
+            # reaches its result.
+            if carried.current:
+                return Carrier.DERIVED
             for arg in carried.text:
                 inner = self._carrier(arg.value, facts, depth - 1, seen)
                 if inner is Carrier.DERIVED or (
@@ -390,9 +395,26 @@ class ExceptionSites:
         return tree.within(scope, _AST_SCOPES)
 
 
-def exception_sites(tree: TriageTree, text_calls: Iterable[str] = ()) -> ExceptionSites:
-    sources: set[int] = {id(h) for h in tree.of(ast.ExceptHandler) if h.name is not None}
+def exception_sites(
+    tree: TriageTree, text_calls: Iterable[str] = (), readers: frozenset[str] | None = None
+) -> ExceptionSites:
+    """`readers`: last names of the run's callables that return the text of the
+    exception being handled (`constant_callables.current_exception_readers`); None when
+    the run is not known yet, where any function called by name in an `except` block
+    without a name may be one."""
+    handlers = tree.of(ast.ExceptHandler)
+    sources: set[int] = {id(h) for h in handlers if h.name is not None}
     sources.update(id(c) for c in calls_resolving_to(tree, [*TRACEBACK_TEXT_CALLS, *text_calls]))
+    if readers is None:
+        sources.update(
+            id(node)
+            for handler in handlers
+            if handler.name is None
+            for node in tree.walk(handler)
+            if isinstance(node, ast.Call) and _by_name(node.func, tree)
+        )
+    elif not readers.isdisjoint(tree.called):
+        sources.update(id(c) for c in tree.of(ast.Call) if last_name(c.func) in readers)
     registered: set[str] = set()
     registrations: list[ast.Call] = []
     for call in tree.of(ast.Call):
@@ -415,6 +437,18 @@ def exception_sites(tree: TriageTree, text_calls: Iterable[str] = ()) -> Excepti
         elif sources and any(id(node) in sources for node in sites.own(tree, function)):
             sites.scopes.append(function)
     return sites
+
+
+def _by_name(func: ast.expr, tree: TriageTree) -> bool:
+    """`trace_text()`, `errors.trace_text()`: a function, not a method of an object."""
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return func.value.id in tree.aliases
+    return isinstance(func, ast.Name)
+
+
+def last_name(func: ast.expr) -> str | None:
+    name = dotted(func)
+    return None if name is None else name.rsplit(".", 1)[-1]
 
 
 def _latest_assignment(

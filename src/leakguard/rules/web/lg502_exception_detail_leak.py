@@ -12,7 +12,12 @@ import libcst as cst
 
 from leakguard.analysis.calls import keyword_arg
 from leakguard.analysis.constant_callables import COLLECTOR as CONSTANT_CALLABLES
-from leakguard.analysis.constant_callables import carried_arguments
+from leakguard.analysis.constant_callables import (
+    callee_facts,
+    carried_arguments,
+    current_exception_readers,
+    is_constant_callable,
+)
 from leakguard.analysis.exceptions import (
     TRACEBACK_TEXT_CALLS,
     Carrier,
@@ -107,6 +112,11 @@ class ExceptionDetailLeak(LintRule):
             or any(h.name is not None for h in tree.of(ast.ExceptHandler))
             or bool(tree.called & _TRACEBACK_CALLS)
             or bool(spec.option("text_calls"))
+            # `detail=trace_text()` in a bare `except:`: a helper reading the traceback.
+            or (
+                tree.has(ast.ExceptHandler)
+                and tree.in_run("current_exception_readers", tree.called)
+            )
         )
         if not carriers:
             return False
@@ -125,7 +135,9 @@ class ExceptionDetailLeak(LintRule):
         may send it out: through a call that may be a sink, or by returning a value
         from a registered exception handler or a request handler (which may be
         registered anywhere in the file: `frameworks.route_registrations`)."""
-        sites = exception_sites(tree, spec.option("text_calls"))
+        project = tree.project
+        readers = None if project is None else current_exception_readers(project)
+        sites = exception_sites(tree, spec.option("text_calls"), readers)
         sinks = {id(call) for call in calls_resolving_to(tree, spec.option("response_sinks"))}
         methods = set(spec.option("response_methods"))
         requests = {id(function) for function in may_be_handlers(tree)}
@@ -239,8 +251,19 @@ class ExceptionDetailLeak(LintRule):
                     carrier,
                     carrier=self._shown(carrier),
                     sink=sink,
-                    fix_plan=generic_message_fix(carrier, status),
+                    fix_plan=None
+                    if self._helper_call(carrier)
+                    else generic_message_fix(carrier, status),
                 )
+
+    def _helper_call(self, carrier: cst.BaseExpression) -> bool:
+        """A call into a function of the run (`error_response(e)`): its result may be a
+        response or a dict, not a message a string can stand for, so no fix."""
+        return (
+            isinstance(carrier, cst.Call)
+            and not is_constant_callable(carrier)
+            and callee_facts(carrier, self.context) is not None
+        )
 
     # -- carriers ---------------------------------------------------------------------------
 
