@@ -89,3 +89,28 @@ def test_warm_equals_cold(tmp_path: Path, case: str, routes: str) -> None:
     cold = check([tmp_path], config, jobs=1, use_cache=False)
     assert not any(r.from_cache for r in cold.results)
     assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+
+
+@pytest.mark.parametrize("routes", [ROUTES, ROUTES_ATTR], ids=["from", "attr"])
+@pytest.mark.parametrize("case", ["direct", "direct_rev", "reexport"])
+def test_modules_without_functions(tmp_path: Path, case: str, routes: str) -> None:
+    """A module holding only its client (or a re-export of it) is summarised too: the
+    warm run follows an edit there, and the client's `get` is work per item."""
+    before, after = CASES[case]
+    pkg = tmp_path / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "routes.py").write_text(routes)
+    for name, text in before.items():
+        (pkg / name).write_text(text)
+    config = make_config(tmp_path, select=["LG303", "LG202"])
+    first = check([tmp_path], config, jobs=1)
+    for name, text in after.items():
+        (pkg / name).write_text(text)
+    warm = check([tmp_path], config, jobs=1)
+    cold = check([tmp_path], config, jobs=1, use_cache=False)
+    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    client_first = "httpx" in "".join(before.values())
+    with_client, without = (first, cold) if client_first else (cold, first)
+    assert [f.rule for f in with_client.findings] == ["LG303"]
+    assert not without.findings

@@ -277,6 +277,8 @@ class FileSummaryCollector:
         for statement in module_code:
             if isinstance(statement, (ast.Assign, ast.AnnAssign)):
                 self._module_assignment(statement)
+            elif isinstance(statement, ast.ImportFrom):
+                self._reexport(statement)
         for nodes in every:
             self._registry_fill(nodes)
             for node in nodes:
@@ -295,7 +297,14 @@ class FileSummaryCollector:
             self._nested_locality(qualname, own[id(function)])
         assert self.index is not None, "a file's summaries are collected from its index"
         constants = constant_collections(self.index)
-        if not self.functions and not constants:
+        made = {
+            name: provenance
+            for name, provenance in self.model_globals.items()
+            if name not in self.unknown_globals and provenance[0] in ("model", "via", "import")
+        }
+        # A module holding only a client (`client = httpx.Client()`) or re-exporting one
+        # (`from .backend import cache`) has facts too: what made its values.
+        if not self.functions and not constants and not made:
             return None
         facts: dict[str, Any] = {"path": display, "functions": self.functions}
         if constants:
@@ -305,11 +314,6 @@ class FileSummaryCollector:
             facts["classes"] = {klass.name: class_facts(klass, self) for klass in classes}
         if self.instances:
             facts["instances"] = self.instances
-        made = {
-            name: provenance
-            for name, provenance in self.model_globals.items()
-            if name not in self.unknown_globals and provenance[0] in ("model", "via")
-        }
         if made:
             # what made each module-level value (`cache = redis.from_url(...)`), for the
             # files that import it (`SummaryIndex.holds_object`)
@@ -396,6 +400,17 @@ class FileSummaryCollector:
                 v is not None and self.provenance(v, {}) is not None for v in value.values
             ):
                 self.model_globals[target.id] = ["registry"]
+
+    def _reexport(self, node: ast.ImportFrom) -> None:
+        """`from .backend import cache` at module level, in a package's `__init__` or
+        from within the package (relative, or under the file's top package): a value
+        of the run other files may import from here, made where it comes from."""
+        top = self.module.split(".", 1)[0]
+        if not (self.package or node.level or (node.module or "").split(".")[0] == top):
+            return
+        for local, qualified in ast_import_bindings(node, self.module, self.package):
+            if local not in self.model_globals:
+                self.model_globals[local] = ["import", qualified]
 
     def _registry_fill(self, nodes: Sequence[ast.AST]) -> None:
         """`MODELS[name] = joblib.load(...)` anywhere: MODELS is a registry of models."""
@@ -844,6 +859,12 @@ class _FunctionCollector:
             if imported is not None and receiver.id not in self._shadowed():
                 return ["import", imported]
         found = self._receiver_provenance(receiver)
+        if found is None and isinstance(receiver, ast.Attribute):
+            # `net.client` through `import app.net as net`: what made it in that module
+            dotted = ast_dotted(receiver)
+            root = (dotted or "").split(".", 1)[0]
+            if root in self.file.aliases and root not in self._shadowed():
+                return ["import", self.file.qualify(dotted or "")]
         return None if found == _APP_STATE else found
 
     def _held(self, node: ast.With | ast.AsyncWith) -> None:
@@ -1893,6 +1914,17 @@ class SummaryIndex:
                     owner = self._module(str(maker[1]).rpartition(".")[0])
                     if owner is not None:
                         owners.add(owner)
+        pending = set(owners)
+        for _ in range(DEFAULT_MAX_CALL_DEPTH):
+            # through re-exports (`from .backend import cache` in a package's `__init__`)
+            reached = {
+                self._module(str(maker[1]).rpartition(".")[0])
+                for owner in pending
+                for maker in self.made.get(owner, {}).values()
+                if maker[0] == "import"
+            }
+            pending = {owner for owner in reached if owner is not None} - owners
+            owners |= pending
         made = {owner: self.made.get(owner, {}) for owner in sorted(owners)}
         return [digest, made, self._makers_reached(made)]
 
@@ -1999,8 +2031,9 @@ def describe_blocking(name: str) -> str:
 register_collector(
     FactCollector(
         COLLECTOR,
-        # functions, and the fixed collections a module of constants defines
-        ("def ", "= {", "= [", "= (", "= frozenset(", "= set("),
+        # functions, the fixed collections a module of constants defines, and the
+        # values a module without functions makes or re-exports (`client = httpx.Client()`)
+        ("def ", "= {", "= [", "= (", "= frozenset(", "= set(", "import "),
         from_source=collect_source,
         from_tree=collect_tree,
         dependencies=_dependencies,
