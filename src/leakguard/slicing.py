@@ -35,6 +35,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from leakguard.analysis.containers import MUTABLE_FACTORIES
 from leakguard.triage import (
     SCOPES,
     TriageTree,
@@ -380,9 +381,7 @@ def container_regions(tree: TriageTree, growths: Iterable[ast.AST]) -> list[ast.
 
 # Constructors of mutable containers, by their last name (`collections.deque`, an alias
 # imported under another name is resolved from the file's imports).
-_CONTAINER_FACTORIES = frozenset(
-    {"list", "dict", "set", "bytearray", "defaultdict", "OrderedDict", "deque", "Counter"}
-)
+_CONTAINER_FACTORIES = frozenset(name.rsplit(".", 1)[-1] for name in MUTABLE_FACTORIES)
 _CONTAINER_DISPLAYS = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
 
 

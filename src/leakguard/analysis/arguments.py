@@ -38,6 +38,7 @@ from enum import Enum
 
 import libcst as cst
 
+from leakguard.analysis.containers import FILLING_METHODS
 from leakguard.analysis.entrypoints import is_cli_command
 from leakguard.analysis.pydantic_models import (
     handler_params,
@@ -59,8 +60,6 @@ from leakguard.analysis.summaries import summary_index
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants, walk
 
-# Methods that put their argument into the receiver (`groups.append([path])`).
-_FILLING_METHODS = frozenset({"append", "extend", "add", "insert", "update", "appendleft"})
 # How many callers back a parameter is followed.
 DEFAULT_DEPTH = 3
 
@@ -278,7 +277,7 @@ def _fixed_size(
                 bound = True
             elif isinstance(parent, cst.Attribute) and parent.value is node:
                 method = parent.attr.value
-                if method in _FILLING_METHODS and (
+                if method in FILLING_METHODS and (
                     method not in ("append", "insert") or _in_loop(stack)
                 ):
                     verdict = False
@@ -388,7 +387,7 @@ def _local_sources(
         elif (
             isinstance(node, cst.Call)
             and isinstance(node.func, cst.Attribute)
-            and node.func.attr.value in _FILLING_METHODS
+            and node.func.attr.value in FILLING_METHODS
             and isinstance(node.func.value, cst.Name)
         ):
             for arg in node.args:
@@ -440,7 +439,7 @@ def filled_at_runtime(context: FileContext) -> frozenset[str]:
         ):
             target: cst.BaseExpression | None = None
             if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-                if node.func.attr.value in _FILLING_METHODS | {"setdefault"}:
+                if node.func.attr.value in FILLING_METHODS | {"setdefault"}:
                     target = node.func.value
             elif isinstance(node, cst.AssignTarget) and isinstance(node.target, cst.Subscript):
                 target = node.target.value

@@ -15,6 +15,7 @@ import ast
 
 import libcst as cst
 
+from leakguard.analysis.containers import CONTAINER_BUILTINS
 from leakguard.triage import SCOPES, TriageTree
 
 _MAX_FOLDED = 10**15  # guards against `10 ** 10 ** 10` eating the CPU
@@ -194,8 +195,6 @@ class ConstantTable:
             return None
 
 
-# Builtins that build a collection from the literal they are handed.
-_COLLECTION_BUILDERS = frozenset({"frozenset", "set", "tuple", "list", "dict"})
 # Methods that change a set, list or dict in place.
 _MUTATORS = frozenset(
     {
@@ -245,7 +244,7 @@ def _fixed_collection(value: ast.expr, stores: dict[str, int]) -> bool:
         func = value.func
         if not (
             isinstance(func, ast.Name)
-            and func.id in _COLLECTION_BUILDERS
+            and func.id in CONTAINER_BUILTINS
             and func.id not in stores
             and not value.keywords
             and len(value.args) <= 1

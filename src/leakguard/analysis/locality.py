@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
+from leakguard.analysis.containers import CONTAINER_BUILTINS, FILLING_METHODS
 from leakguard.analysis.imports import matches_any
 from leakguard.analysis.scopes import (
     BINDING_NODES,
@@ -430,7 +431,6 @@ _CONTAINER_LITERALS = (
     ast.DictComp,
     ast.SetComp,
 )
-_CONTAINER_BUILTINS = frozenset({"list", "dict", "set", "tuple", "frozenset", "bytearray"})
 
 # Builtins whose result is (or holds) one of their arguments: local only when those are.
 _PASS_THROUGH_BUILTINS = frozenset(
@@ -454,10 +454,6 @@ _PASS_THROUGH_BUILTINS = frozenset(
     }
 )
 
-# Methods that store their arguments in their receiver.
-_MUTATORS = frozenset(
-    {"append", "extend", "add", "insert", "update", "setdefault", "appendleft", "extendleft"}
-)
 
 # Methods of a class that run when it is constructed or validated.
 _CONSTRUCTION = frozenset({"__init__", "__new__", "__post_init__", "model_post_init"})
@@ -711,7 +707,7 @@ class _Locality:
         if (
             isinstance(func, ast.Attribute)
             and isinstance(func.value, ast.Name)
-            and func.attr in _MUTATORS
+            and func.attr in FILLING_METHODS
         ):
             for value in [*call.args, *(k.value for k in call.keywords)]:
                 self._add(func.value.id, value, held=True)
@@ -756,7 +752,7 @@ class _Locality:
                 or (
                     isinstance(value, ast.Call)
                     and isinstance(value.func, ast.Name)
-                    and value.func.id in _CONTAINER_BUILTINS
+                    and value.func.id in CONTAINER_BUILTINS
                     and value.func.id not in self.bindings
                     and value.func.id not in self.file.globals
                 )
@@ -1132,7 +1128,7 @@ def _container_maker(func: ast.expr, file: FileSummaryCollector) -> bool:
         return False
     qualified = file.qualify(dotted)
     if qualified is None:
-        return dotted in _CONTAINER_BUILTINS and dotted not in file.globals
+        return dotted in CONTAINER_BUILTINS and dotted not in file.globals
     return qualified in _CONTAINER_FACTORIES
 
 

@@ -16,6 +16,7 @@ from enum import Enum
 
 import libcst as cst
 
+from leakguard.analysis.containers import MUTABLE_FACTORIES
 from leakguard.context import FileContext
 from leakguard.triage import SCOPES, TriageTree, dotted, method_owners, nested_functions
 from leakguard.walker import SCOPE_NODES, descendants
@@ -48,18 +49,6 @@ _PERSISTENT = {
 }
 
 MUTABLE_LITERALS = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
-_MUTABLE_FACTORIES = frozenset(
-    {
-        "list",
-        "dict",
-        "set",
-        "bytearray",
-        "collections.defaultdict",
-        "collections.OrderedDict",
-        "collections.deque",
-        "collections.Counter",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -102,7 +91,7 @@ def is_mutable_constructor(node: cst.BaseExpression | None, context: FileContext
         return True
     if isinstance(node, cst.Call):
         name = context.imports.qualify(node.func)
-        return name in _MUTABLE_FACTORIES
+        return name in MUTABLE_FACTORIES
     return False
 
 
