@@ -39,6 +39,7 @@ import libcst as cst
 from leakguard.analysis.calls import keyword_arg, positional_arg
 from leakguard.analysis.class_bases import derives_from
 from leakguard.analysis.cleanup import CONSTRUCTOR_NAMES
+from leakguard.analysis.files import BUILTIN_OPENERS
 from leakguard.analysis.frameworks import is_request_handler
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.scopes import module_bindings
@@ -503,15 +504,12 @@ def key_bounded_by_source(
             call = item.item
             if (
                 isinstance(call, cst.Call)
-                and context.imports.qualify(call.func) in _FILE_OPENERS
+                and context.imports.qualify(call.func) in BUILTIN_OPENERS
                 and call.args
                 and _mentions(call.args[0].value, names, locals_)
             ):
                 return True
     return False
-
-
-_FILE_OPENERS = frozenset({"open", "builtins.open", "io.open"})
 
 
 def _program_collection(

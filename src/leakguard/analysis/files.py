@@ -30,6 +30,8 @@ from leakguard.analysis.scopes import function_scope, is_read
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants, walk
 
+# `open` itself, by each name it is reached through.
+BUILTIN_OPENERS = frozenset({"open", "io.open", "builtins.open"})
 _OPENERS = frozenset(
     {
         "open",

@@ -10,6 +10,7 @@ import libcst as cst
 
 from leakguard.analysis.asyncio_facts import coroutine_of, is_awaited, is_test_file
 from leakguard.analysis.blocking import OFFLOAD_FIX, BlockingCalls, runs_once
+from leakguard.analysis.files import BUILTIN_OPENERS
 from leakguard.analysis.lifecycle import (
     STARTUP_AND_SHUTDOWN,
     is_lifecycle_hook,
@@ -169,9 +170,6 @@ def _reporting(tree: TriageTree, spec: RuleSpec) -> list[ast.AsyncFunctionDef]:
 # Nodes whose child an `await` cannot simply precede: in a trailer (`x.attr`, `x[i]`,
 # `x()`) the await would bind to the whole primary, so it needs parentheses.
 _TRAILERS = (cst.Attribute, cst.Subscript, cst.Call)
-# Offloading only the call would leave the blocking part behind: the reads and writes
-# on the file object `open()` returns still block.
-_NO_OFFLOAD = frozenset({"open", "io.open", "builtins.open"})
 
 
 def blocking_call_fix(node: cst.Call, qualified: str, context: FileContext) -> FixPlan | None:
@@ -211,7 +209,9 @@ def blocking_call_fix(node: cst.Call, qualified: str, context: FileContext) -> F
 
         return FixPlan("Use `await asyncio.sleep(...)`", Applicability.SAFE, sleep)
 
-    if qualified in _NO_OFFLOAD:
+    if qualified in BUILTIN_OPENERS:
+        # Offloading only the call would leave the blocking part behind: the reads and
+        # writes on the file object `open()` returns still block.
         return None
 
     def offload() -> Rewrite | None:

@@ -18,6 +18,8 @@ from leakguard.analysis.entrypoints import entry_point_regions, is_entry_point
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.pydantic_models import (
     COLLECTOR,
+    DICT_VIEWS,
+    ITERATION_WRAPPERS,
     attribute_chain,
     guarded_before,
     handler_params,
@@ -49,8 +51,6 @@ from leakguard.triage import (
 )
 from leakguard.walker import SCOPE_NODES, descendants
 
-_WRAPPERS = frozenset({"enumerate", "sorted", "reversed", "list", "tuple", "set", "iter"})
-_DICT_VIEWS = frozenset({"items", "values", "keys"})
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
 # (the iterable walked, the per-item work: a call or a callable handed over)
 FanOut = tuple[cst.BaseExpression, cst.BaseExpression | None]
@@ -400,7 +400,7 @@ def _walked(iterable: cst.BaseExpression) -> cst.BaseExpression | None:
         if isinstance(node, cst.Call):
             func = node.func
             positional = [a.value for a in node.args if a.keyword is None and not a.star]
-            if isinstance(func, cst.Name) and func.value in _WRAPPERS and positional:
+            if isinstance(func, cst.Name) and func.value in ITERATION_WRAPPERS and positional:
                 node = positional[0]
                 continue
             if isinstance(func, cst.Name) and func.value == "zip" and positional:
@@ -417,11 +417,7 @@ def _walked(iterable: cst.BaseExpression) -> cst.BaseExpression | None:
                     node = inner.args[0].value
                     continue
                 return None
-            if (
-                isinstance(func, cst.Attribute)
-                and func.attr.value in _DICT_VIEWS
-                and not positional
-            ):
+            if isinstance(func, cst.Attribute) and func.attr.value in DICT_VIEWS and not positional:
                 node = func.value
                 continue
             return None
