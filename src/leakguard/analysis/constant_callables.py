@@ -27,17 +27,20 @@ recorded under its dotted name in the module (`format_error`, `NOT_FOUND`,
 
 What a parameter is used for as a key read (`MESSAGES[p.errno]`), an `if`/`while` test,
 a condition (`x if p else y`), an attribute other than `args` (`p.status_code`,
-`getattr(p, "code", 500)`: as at the call site, where only `e.args` is the exception's
+`getattr(p, "code", 500)`) or, for an exception, a method other than `__str__`/`__repr__`
+(`p.json()`; as at the call site, where only `e.args` and `str(e)` are the exception's
 text), or in `isinstance`/`len`/`type`/`bool`/comparisons is no text of it, nor is a
-`raise` or a statement that only writes to a log or a stream (`logger.error(f"{p}")`,
-`print(p)`, `traceback.print_exc()`). Anything else that mentions a parameter counts, so
-a body this module cannot read keeps its argument's text (a proof of absence, never a
-guess). An argument that lands in `*args`/`**kwargs` keeps its text.
+`raise`, a statement that only writes to a log or a stream (`logger.error(f"{p}")`,
+`print(p)`, `traceback.print_exc()`), or an assignment to a local read nowhere else
+(`msg = f"failed: {p}"` then `logger.error(msg)`). Anything else that mentions a
+parameter counts, so a body this module cannot read keeps its argument's text (a proof
+of absence, never a guess). An argument that lands in `*args`/`**kwargs` keeps its text.
 """
 
 from __future__ import annotations
 
 import ast
+import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +69,10 @@ _TRACEBACK_FUNCTIONS = frozenset(
 _WRITERS = frozenset(
     {"print", "traceback.print_exc", "traceback.print_exception", "traceback.print_tb"}
 )
+# Methods of an exception that give its text (`err.__str__()`), as at the call site.
+_TEXT_METHODS = frozenset({"__str__", "__repr__", "__format__"})
+# Functions longer than this are not read by their own name (see `_Collector.run`).
+_MAX_LINES = 40
 # Module-level aliases followed (`GENERIC = DEFAULT = _error_message`, `_tb = traceback`).
 _MAX_ALIASES = 4
 
@@ -108,10 +115,29 @@ class _Collector:
             if len(values) == 1 and name not in self.functions
         }
         self.facts: dict[str, dict[str, Any] | None] = {}
+        # Names the function being read uses outside log statements (`names_read`),
+        # computed when an assignment asks.
+        self.body: list[ast.stmt] = []
+        self.read: set[str] | None = None
+        # Lines of the calls that may read the handled exception: only in a file
+        # importing `traceback` or `sys` (also under another name).
+        self.current_lines: list[int] = []
+        if any(t.split(".", 1)[0] in ("traceback", "sys") for t in tree.aliases.values()):
+            self.current_lines = [c.lineno for c in tree.of(ast.Call) if self.reads_current(c)]
 
     def run(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        for name in self.functions:
+        returns = sorted(r.lineno for r in self.tree.of(ast.Return) if r.value is not None)
+        for name, function in self.functions.items():
+            # A function that returns no value gives nothing to a response (a call of
+            # it is judged as unknown, the same); a long one is no message helper and is
+            # not read, for speed (a call of it stays unknown). One bound to a constant
+            # or an alias is read below whatever its size.
+            last = function.end_lineno or function.lineno
+            if last - function.lineno >= _MAX_LINES or bisect.bisect_right(
+                returns, last
+            ) == bisect.bisect_left(returns, function.lineno):
+                continue
             facts = self.function_facts(name)
             if facts is not None:
                 found[name] = facts
@@ -172,12 +198,12 @@ class _Collector:
 
     def lambda_facts(self, function: ast.Lambda) -> dict[str, Any]:
         params, positional = _parameters(function.args)
-        carried = sorted(self.text_of(function.body, frozenset(params)))
+        carried = self.text_of(function.body, frozenset(params))
         return {
             "params": params,
             "positional": positional,
-            "text": carried,
-            "exc": carried,
+            "text": sorted({name.rstrip(".") for name in carried}),
+            "exc": sorted(name for name in carried if not name.endswith(".")),
             "current": self.reads_current_exception([function.body]),
         }
 
@@ -187,13 +213,14 @@ class _Collector:
         text: set[str] = set()
         exc: set[str] = set()
         not_exception: set[str] = set()  # past a guard that leaves for every exception
+        self.body, self.read = function.body, None
         for statement in function.body:
             # Every use counts, not only a `return`'s own expression: a local built from
             # a parameter (`detail = str(err)`), a list it is appended to... may be
             # returned.
             carried = self.mentioned(statement, names)
-            text |= carried
-            exc |= carried - not_exception
+            text |= {name.rstrip(".") for name in carried}
+            exc |= {name for name in carried if not name.endswith(".")} - not_exception
             guarded = _exception_guard(statement, names)
             if guarded is not None:
                 not_exception.add(guarded)
@@ -221,6 +248,8 @@ class _Collector:
                 and not any(isinstance(n, ast.NamedExpr) for n in self.tree.walk(child))
             ):
                 found |= self.text_of(child, params)
+        if found and isinstance(statement, ast.Assign) and self.unread(statement.targets):
+            return set()  # `msg = f"failed: {err}"` only ever logged
         return found
 
     def text_of(self, node: ast.AST, params: frozenset[str]) -> set[str]:
@@ -233,6 +262,13 @@ class _Collector:
             return self.text_of(node.body, params) | self.text_of(node.orelse, params)
         if isinstance(node, ast.Compare):
             return set()
+        if isinstance(node, ast.Call) and _own_attribute(node.func, params):
+            # A method of the argument: of an exception, only `str`/`repr` give its text
+            # as at the call site (`err.json()`, `err.status()` do not; marked "err.");
+            # of a string, any (`msg.strip()`).
+            receiver = node.func.value.id  # type: ignore[attr-defined]
+            own = receiver if node.func.attr in _TEXT_METHODS else receiver + "."  # type: ignore[attr-defined]
+            return {own}.union(*(self.text_of(a, params) for a in self.tree.children(node)[1:]))
         if _own_attribute(node, params):
             # `err.status_code`: an attribute of the argument, as at the call site (only
             # `err.args` is the exception's text there).
@@ -247,6 +283,28 @@ class _Collector:
         for child in self.tree.children(node):
             if not isinstance(child, ast.ClassDef):
                 found |= self.text_of(child, params)
+        return found
+
+    def unread(self, targets: list[ast.expr]) -> bool:
+        """Every target is a name the function reads nowhere but in log statements."""
+        if not all(isinstance(t, ast.Name) for t in targets):
+            return False
+        if self.read is None:
+            self.read = self.names_read(self.body)
+        return not any(t.id in self.read for t in targets)  # type: ignore[attr-defined]
+
+    def names_read(self, body: list[ast.stmt]) -> set[str]:
+        """Names read in `body` outside statements that only write to a log or a
+        stream: a local read nowhere else never reaches the result."""
+        found: set[str] = set()
+        pending: list[ast.AST] = list(body)
+        while pending:
+            node = pending.pop()
+            if self.output_only(node):
+                continue
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
+                found.add(node.id)
+            pending.extend(self.tree.children(node))
         return found
 
     def resolve(self, node: ast.expr) -> str:
@@ -280,21 +338,26 @@ class _Collector:
         """A body that calls `traceback.format_exc()`, `sys.exc_info()`... (also through
         an alias): the text of the exception being handled reaches its result without
         any argument naming it (a call writing only to a log or a stream does not)."""
+        first, last = body[0].lineno, body[-1].end_lineno or body[-1].lineno
+        if not any(first <= line <= last for line in self.current_lines):
+            return False
         pending: list[ast.AST] = list(body)
         while pending:
             node = pending.pop()
             if self.output_only(node):
                 continue
-            if isinstance(node, ast.Call):
-                name = self.resolve(node.func)
-                if (
-                    name.split(".", 1)[0] == "traceback"
-                    or name in _CURRENT_EXCEPTION_CALLS
-                    or name.rsplit(".", 1)[-1] in _TRACEBACK_FUNCTIONS
-                ):
-                    return True
+            if isinstance(node, ast.Call) and self.reads_current(node):
+                return True
             pending.extend(self.tree.children(node))
         return False
+
+    def reads_current(self, call: ast.Call) -> bool:
+        name = self.resolve(call.func)
+        return (
+            name.split(".", 1)[0] == "traceback"
+            or name in _CURRENT_EXCEPTION_CALLS
+            or name.rsplit(".", 1)[-1] in _TRACEBACK_FUNCTIONS
+        )
 
 
 def _own_attribute(node: ast.AST, params: frozenset[str]) -> bool:
