@@ -71,16 +71,21 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("routes", [ROUTES, ROUTES_ATTR], ids=["from", "attr"])
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_warm_equals_cold(tmp_path: Path, case: str, routes: str) -> None:
-    before, after = CASES[case]
+def _package(tmp_path: Path, routes: str, modules: dict[str, str], pad: str = "") -> Path:
     pkg = tmp_path / "app"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
     (pkg / "routes.py").write_text(routes)
-    for name, text in before.items():
-        (pkg / name).write_text(text + PAD)
+    for name, text in modules.items():
+        (pkg / name).write_text(text + pad)
+    return pkg
+
+
+@pytest.mark.parametrize("routes", [ROUTES, ROUTES_ATTR], ids=["from", "attr"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_warm_equals_cold(tmp_path: Path, case: str, routes: str) -> None:
+    before, after = CASES[case]
+    pkg = _package(tmp_path, routes, before, PAD)
     config = make_config(tmp_path, select=["LG303", "LG202"])
     check([tmp_path], config, jobs=1)
     for name, text in after.items():
@@ -97,12 +102,7 @@ def test_modules_without_functions(tmp_path: Path, case: str, routes: str) -> No
     """A module holding only its client (or a re-export of it) is summarised too: the
     warm run follows an edit there, and the client's `get` is work per item."""
     before, after = CASES[case]
-    pkg = tmp_path / "app"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "routes.py").write_text(routes)
-    for name, text in before.items():
-        (pkg / name).write_text(text)
+    pkg = _package(tmp_path, routes, before)
     config = make_config(tmp_path, select=["LG303", "LG202"])
     first = check([tmp_path], config, jobs=1)
     for name, text in after.items():
