@@ -72,8 +72,7 @@ import libcst as cst
 from leakguard.analysis.project import (
     FactCollector,
     ProjectIndex,
-    is_package_file,
-    module_name_for,
+    module_identity,
     register_collector,
 )
 from leakguard.analysis.pydantic_models import qualified_name
@@ -179,7 +178,7 @@ def collect_source(text: str, display: str) -> dict[str, Any] | None:
 
 
 def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
-    facts = _FileValues(tree, module_name_for(display), is_package_file(display))
+    facts = _FileValues(tree, *module_identity(display))
     facts.run()
     return facts.result(display)
 
