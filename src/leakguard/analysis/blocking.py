@@ -24,7 +24,8 @@ not a local). The block's work runs once per process, as a memoised helper's doe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ast
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import Any
 
@@ -43,7 +44,9 @@ from leakguard.analysis.summaries import (
 )
 from leakguard.config import bundled_rule_specs
 from leakguard.context import FileContext
-from leakguard.walker import SCOPE_NODES, descendants
+from leakguard.slicing import units_naming, units_naming_attribute
+from leakguard.triage import TriageTree
+from leakguard.walker import SCOPE_NODES, descendants, walk
 
 OFFLOAD_FIX = "offload it with `await asyncio.to_thread(...)` or `await loop.run_in_executor(...)`"
 _ESTIMATOR_FIX = (
@@ -367,8 +370,139 @@ def runs_once(function: cst.FunctionDef, context: FileContext) -> bool:
             # around it (a per-request generator's `nonlocal ready`): its flag is per call.
             # A decorated one is registered once (a route in an app factory).
             continue
-        if _sets_state(node.body, state):
+        if _sets_state(node.body, state) and not _reset_elsewhere(state, node, ancestors, context):
             return True
+    return False
+
+
+_LOOPS = (cst.For, cst.While)
+
+
+def _reset_elsewhere(
+    state: str, guard: cst.If, ancestors: list[cst.CSTNode], context: FileContext
+) -> bool:
+    """Some statement of the file other than the guard's own initialisation may unset
+    `state`: a falsy value, an augmented assignment or a deletion in the guard's branch,
+    or any binding or deletion of it outside the branch (for an attribute: of an
+    attribute of that name on any receiver, `setattr`/`delattr` of that name included),
+    unless it is the state's first binding: module-level code, or the body of the
+    function that defines the guarded one, outside loops (each runs once per module or
+    per object the closure serves). A reset in another handler or in a loop makes the
+    guarded work run again."""
+    outer = ancestors[ancestors.index(guard) + 1 :]
+    functions = [n for n in outer if isinstance(n, cst.FunctionDef)]
+    creator = functions[1] if len(functions) > 1 else None
+    for path in _state_bindings(state, context):
+        node = path[-1]
+        if any(n is guard.body for n in path):
+            if _unsets(node):
+                return True
+            continue
+        scopes = [n for n in path[:-1] if isinstance(n, (cst.FunctionDef, cst.Lambda))]
+        in_loop = any(isinstance(n, _LOOPS) for n in path[:-1])
+        if in_loop or not (not scopes or (creator is not None and scopes == [creator])):
+            return True
+    return False
+
+
+def _state_bindings(state: str, context: FileContext) -> list[tuple[cst.CSTNode, ...]]:
+    """The paths (module first) to every statement of the file that binds or deletes
+    `state` (see `_reset_elsewhere`), memoised per file."""
+    key = f"blocking.state_bindings:{state}"
+    cached = context.memo.get(key)
+    if isinstance(cached, list):
+        return cached
+    dotted = "." in state
+    last = state.rsplit(".", 1)[-1]
+    found: list[tuple[cst.CSTNode, ...]] = []
+    stack: list[cst.CSTNode] = []
+
+    def matches(target: cst.BaseExpression) -> bool:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            return any(matches(e.value) for e in target.elements)
+        if isinstance(target, cst.StarredElement):
+            return matches(target.value)
+        if dotted:
+            return isinstance(target, cst.Attribute) and target.attr.value == last
+        if not isinstance(target, cst.Name) or target.value != state:
+            return False
+        function = next((n for n in reversed(stack) if isinstance(n, cst.FunctionDef)), None)
+        if function is None:
+            return True
+        scope = function_scope(function, context)
+        return state in scope.globals or state in scope.nonlocals
+
+    def visit(node: cst.CSTNode) -> None:
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.Del)):
+            targets = [node.target]
+        elif isinstance(node, cst.Call) and dotted and _attribute_call(node, last):
+            found.append(tuple(stack))
+            return
+        if any(matches(t) for t in targets):
+            found.append(tuple(stack))
+
+    walk(context.module, visit, stack=stack)
+    context.memo[key] = found
+    return found
+
+
+def once_state_regions(tree: TriageTree, functions: Iterable[ast.AST]) -> list[ast.AST]:
+    """What `runs_once` reads beyond the guarded function (a rule's regions): the units
+    of the file that mention a name or attribute a guard of `functions` tests (where the
+    state may be reset), and those calling `setattr`/`delattr` when a guard tests an
+    attribute."""
+    names: set[str] = set()
+    attributes: set[str] = set()
+    for function in functions:
+        for node in tree.walk(function):
+            if not isinstance(node, ast.If):
+                continue
+            for inner in ast.walk(node.test):
+                if isinstance(inner, ast.Name):
+                    names.add(inner.id)
+                elif isinstance(inner, ast.Attribute):
+                    attributes.add(inner.attr)
+                elif isinstance(inner, ast.Constant) and isinstance(inner.value, str):
+                    attributes.add(inner.value)  # hasattr(o, "a")
+    found = [u for name in sorted(names) for u in units_naming(tree, name)]
+    if attributes:
+        found += [u for name in sorted(attributes) for u in units_naming_attribute(tree, name)]
+        found += [u for name in ("setattr", "delattr") for u in units_naming(tree, name)]
+    return found
+
+
+def _attribute_call(call: cst.Call, name: str) -> bool:
+    """`setattr(o, "name", v)` / `delattr(o, "name")`."""
+    if not isinstance(call.func, cst.Name) or call.func.value not in ("setattr", "delattr"):
+        return False
+    if len(call.args) < 2 or not isinstance(call.args[1].value, cst.SimpleString):
+        return False
+    return call.args[1].value.evaluated_value == name
+
+
+def _unsets(node: cst.CSTNode) -> bool:
+    """A binding in the initialising branch that leaves the state unset (or may)."""
+    if isinstance(node, (cst.Assign, cst.AnnAssign)):
+        return node.value is None or _falsy(node.value)
+    if isinstance(node, cst.Call):  # setattr(o, "a", v) / delattr(o, "a")
+        func = node.func
+        return not (
+            isinstance(func, cst.Name)
+            and func.value == "setattr"
+            and len(node.args) > 2
+            and not _falsy(node.args[2].value)
+        )
+    return True  # `del`, `+=`
+
+
+def _falsy(value: cst.BaseExpression) -> bool:
+    if isinstance(value, cst.Name):
+        return value.value in ("None", "False")
+    if isinstance(value, (cst.Integer, cst.SimpleString)):
+        return not value.evaluated_value
     return False
 
 

@@ -11,6 +11,10 @@ a service: it has a `__main__` block or imports a command-line framework (argpar
 click, Typer, ...), imports no web framework, and no request handler of the run reaches
 one of its functions.
 
+`command_line_code(context)`: the current node is such a program's code that runs only
+when the program does (in a function or the `__main__` block); module-level code
+elsewhere runs on import, in a service that imports the module too.
+
 `is_cli_command(function)` is the narrower fact: a command of a CLI framework (click,
 Typer, ...), decorated by one of its decorators or by a command/group method of a group
 built with it in the same module. An `async def` command runs under its own
@@ -104,6 +108,21 @@ def command_line_program(context: FileContext) -> bool:
     if main_block(context) is None and not roots & COMMAND_LINE_MODULES:
         return False
     return not _serves_requests(context)
+
+
+def command_line_code(context: FileContext) -> bool:
+    """The current node is a command-line program's code (`command_line_program`) that
+    runs only when the program does: in a function (which no request handler reaches)
+    or in the `__main__` block. Other module-level code runs whenever the module is
+    imported, in whatever process imports it: a service that imports the module runs it
+    too, and the run's facts do not tell who imports a module."""
+    if not command_line_program(context):
+        return False
+    block = main_block(context)
+    for node in context.ancestors():
+        if isinstance(node, (cst.FunctionDef, cst.Lambda)) or node is block:
+            return True
+    return False
 
 
 def _serves_requests(context: FileContext) -> bool:

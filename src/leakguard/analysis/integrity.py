@@ -25,7 +25,9 @@ with the code: read from a `files.constant_path` relative to the working directo
 anchored at the program's file (never absolute, in the home directory, or climbing out
 with `..` first), and no call of the file writes that path except with the process's
 own serialization (`path.write_text(yaml.dump(config))`): no download, copy or unknown
-call is handed it. Text reviewed in the repository's diffs, not an opaque artefact.
+call is handed it or a directory above it (an archive extracted into it, a tree copied
+or a snapshot downloaded into it; an extraction with no destination writes the working
+directory). Text reviewed in the repository's diffs, not an opaque artefact.
 
 "Before" is source order within the scope's own body (pre-order of the tree, nested
 functions and classes excluded). Facts are memoised per scope.
@@ -414,9 +416,23 @@ def shipped_text_config(
         return False
     shipped = posixpath.normpath(folded)
     exact, directories = _paths_changed(context)
-    return shipped not in exact and not any(
-        shipped == d or shipped.startswith(d + "/") for d in directories
-    )
+    return not any(_may_hold(changed, shipped) for changed in exact | directories)
+
+
+def _may_hold(changed: str, shipped: str) -> bool:
+    """A path some call may write (a file, or a directory handed whole to an extraction,
+    a copy or a download into it) is or may contain `shipped`. The working directory
+    (`"."`) holds every relative path; a path relative to the working directory and one
+    anchored at the program's file may be the same when the program runs from its own
+    directory (or above it): they are told apart only when no name of the changed path
+    is a name of the shipped one."""
+    if changed == "." or shipped == changed or shipped.startswith(changed + "/"):
+        return True
+    if anchored(changed) == anchored(shipped):
+        return False
+    changed_names = {p for p in changed.split("/") if p not in ("", ".", "..")}
+    shipped_names = {p for p in shipped.split("/") if p not in ("", ".", "..")}
+    return bool(changed_names & shipped_names - {"<file>", "__file__"})
 
 
 def _paths_changed(context: FileContext) -> tuple[frozenset[str], frozenset[str]]:
@@ -424,8 +440,12 @@ def _paths_changed(context: FileContext) -> tuple[frozenset[str], frozenset[str]
     handed for anything but reading, testing or the process's own serialization: a
     download, a copy, a write of other bytes, an unknown helper; and the directories
     such a call may write any file under: those a path that does not fold builds on
-    (`(INBOX / name).write_bytes(data)`). A constant directory handed whole
-    (`tar.extractall(CONF_DIR)`) is not told from a listing (`relative_to(CONF_DIR)`)."""
+    (`(INBOX / name).write_bytes(data)`). A constant path handed whole
+    (`tar.extractall(CONF_DIR)`, `shutil.copytree(src, CONF_DIR)`,
+    `snapshot_download(repo, local_dir=CONF_DIR)`) may be a directory: `shipped_text_config`
+    takes every path under it as changed (it is not told from a listing,
+    `relative_to(CONF_DIR)`); an extraction without a destination writes the working
+    directory (`"."`)."""
     key = "integrity.paths_changed"
     cached = context.memo.get(key)
     if isinstance(cached, tuple):
@@ -437,6 +457,8 @@ def _paths_changed(context: FileContext) -> tuple[frozenset[str], frozenset[str]
     def visit(node: cst.CSTNode) -> None:
         if not isinstance(node, cst.Call):
             return
+        if _extracts_here(node, context):
+            exact.add(".")
         scope = next((n for n in reversed(stack) if isinstance(n, cst.FunctionDef)), context.module)
         for handed in _handed_paths(node, context):
             folded = constant_path(handed, scope, context)
@@ -449,6 +471,24 @@ def _paths_changed(context: FileContext) -> tuple[frozenset[str], frozenset[str]
     result = (frozenset(exact), frozenset(directories))
     context.memo[key] = result
     return result
+
+
+# Extractions whose destination defaults to the working directory.
+_EXTRACT_METHODS = frozenset({"extractall", "extract"})
+
+
+def _extracts_here(call: cst.Call, context: FileContext) -> bool:
+    """An archive extracted without a destination writes into the working directory:
+    `tar.extractall()`, `zf.extract(member)`, `shutil.unpack_archive(archive)`."""
+    keywords = {a.keyword.value for a in call.args if a.keyword is not None}
+    positional = [a for a in call.args if a.keyword is None]
+    if context.imports.call_name(call) == "shutil.unpack_archive":
+        return len(positional) < 2 and "extract_dir" not in keywords
+    func = call.func
+    if not isinstance(func, cst.Attribute) or func.attr.value not in _EXTRACT_METHODS:
+        return False
+    wanted = 0 if func.attr.value == "extractall" else 1
+    return len(positional) <= wanted and "path" not in keywords
 
 
 def _path_bases(handed: cst.BaseExpression, scope: cst.CSTNode, context: FileContext) -> set[str]:

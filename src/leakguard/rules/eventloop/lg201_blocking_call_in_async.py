@@ -9,7 +9,12 @@ from functools import cached_property
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import coroutine_of, is_awaited, is_test_file
-from leakguard.analysis.blocking import OFFLOAD_FIX, BlockingCalls, runs_once
+from leakguard.analysis.blocking import (
+    OFFLOAD_FIX,
+    BlockingCalls,
+    once_state_regions,
+    runs_once,
+)
 from leakguard.analysis.files import BUILTIN_OPENERS
 from leakguard.analysis.lifecycle import (
     STARTUP_AND_SHUTDOWN,
@@ -43,7 +48,8 @@ class BlockingCallInAsync(LintRule):
         definitions say about its calls' receivers (`slicing.class_regions`), its whole
         class when it calls a model method (`estimators.receiver_estimator` reads
         `self.model = ...` in other methods), and the calls that may register a
-        life-cycle hook (`lifecycle.registered_hooks` reads the whole file)."""
+        life-cycle hook (`lifecycle.registered_hooks` reads the whole file), and the units
+        that may reset the state a guard of the coroutines tests (`blocking.runs_once`)."""
         models = frozenset(spec.option("estimator_methods"))
         reporting = _reporting(tree, spec)
         calls_model = [
@@ -61,6 +67,7 @@ class BlockingCallInAsync(LintRule):
             *class_regions(tree, calls_model),
             *class_regions(tree, others, owner=False),
             *registration_calls(tree),
+            *once_state_regions(tree, reporting),
         ]
 
     @cached_property

@@ -8,7 +8,7 @@ import libcst as cst
 
 from leakguard.analysis.caches import WEB_FRAMEWORKS
 from leakguard.analysis.calls import is_literal_false, is_literal_true, keyword_arg, positional_arg
-from leakguard.analysis.entrypoints import command_line_program, may_be_command_line_program
+from leakguard.analysis.entrypoints import command_line_code, may_be_command_line_program
 from leakguard.analysis.imports import matches_any
 from leakguard.analysis.integrity import (
     TEMP_DIRS,
@@ -110,11 +110,12 @@ class UnsafeDeserialization(LintRule):
 
     def _shipped_config(self, name: str, source: cst.BaseExpression) -> bool:
         """A YAML loader reading a config file versioned with the code, in a command-line
-        program (a developer's or operator's script, not a service): the `!!python` tags
-        it needs are reviewed in the repository like the code that loads them."""
+        program (a developer's or operator's script, not a service), run by the program
+        itself (not on import): the `!!python` tags it needs are reviewed in the
+        repository like the code that loads them."""
         return (
             name.startswith("yaml.")
-            and command_line_program(self.context)
+            and command_line_code(self.context)
             and shipped_text_config(source, innermost_scope(self.context), self.context)
         )
 
