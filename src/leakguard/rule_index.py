@@ -13,7 +13,7 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "LG101": ("leakguard.rules.memory.lg101_shared_fitted_state", ()),
     "LG102": ("leakguard.rules.memory.lg102_loop_accumulation", ()),
     "LG103": ("leakguard.rules.memory.lg103_large_allocation_retained", ()),
-    "LG104": ("leakguard.rules.memory.lg104_unstopped_tracemalloc", ()),
+    "LG104": ("leakguard.rules.memory.lg104_unstopped_tracemalloc", ("summaries",)),
     "LG105": ("leakguard.rules.memory.lg105_unenforced_memory_measurement", ()),
     "LG106": ("leakguard.rules.memory.lg106_closure_state_accumulation", ()),
     "LG107": ("leakguard.rules.memory.lg107_context_manager_retention", ()),

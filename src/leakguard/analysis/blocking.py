@@ -385,9 +385,10 @@ def _reset_elsewhere(
     `state`: a falsy value, an augmented assignment or a deletion in the guard's branch,
     or any binding or deletion of it outside the branch (for an attribute: of an
     attribute of that name on any receiver, `setattr`/`delattr` of that name included),
-    unless it is the state's first binding: module-level code, or the body of the
-    function that defines the guarded one, outside loops (each runs once per module or
-    per object the closure serves). A reset in another handler or in a loop makes the
+    unless it is the state's first binding: module-level code, the body of the
+    function that defines the guarded one, or `self.<attribute> = ...` in a class's
+    `__init__`, outside loops (each runs once per module, per object the closure serves,
+    per object constructed). A reset in another handler or in a loop makes the
     guarded work run again."""
     outer = ancestors[ancestors.index(guard) + 1 :]
     functions = [n for n in outer if isinstance(n, cst.FunctionDef)]
@@ -400,9 +401,34 @@ def _reset_elsewhere(
             continue
         scopes = [n for n in path[:-1] if isinstance(n, (cst.FunctionDef, cst.Lambda))]
         in_loop = any(isinstance(n, _LOOPS) for n in path[:-1])
-        if in_loop or not (not scopes or (creator is not None and scopes == [creator])):
+        first = (
+            not scopes
+            or (creator is not None and scopes == [creator])
+            or (
+                len(scopes) == 1
+                and isinstance(path[max(path.index(scopes[0]) - 2, 0)], cst.ClassDef)
+                and _constructor_binding(scopes[0], node, context)
+            )
+        )
+        if in_loop or not first:
             return True
     return False
+
+
+def _constructor_binding(scope: cst.CSTNode, node: cst.CSTNode, context: FileContext) -> bool:
+    """`node` binds an attribute of `self` in a class's `__init__`: the attribute's first
+    value, once per object (`self.monitoring_enabled = False` in `App.__init__`)."""
+    if not isinstance(scope, cst.FunctionDef) or scope.name.value != "__init__":
+        return False
+    params = function_scope(scope, context, is_method=True).params
+    receiver = params[0] if params else None
+    targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else []
+    if isinstance(node, cst.AnnAssign):
+        targets = [node.target]
+    return bool(targets) and all(
+        isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name) and t.value.value == receiver
+        for t in targets
+    )
 
 
 def _state_bindings(state: str, context: FileContext) -> list[tuple[cst.CSTNode, ...]]:

@@ -15,6 +15,10 @@ one of its functions.
 when the program does (in a function or the `__main__` block); module-level code
 elsewhere runs on import, in a service that imports the module too.
 
+`process_startup(function, context)`: the function runs once per process as part of its
+start-up (an entry point, a function handed over as one, or one only start-up code
+calls; see its docstring).
+
 `is_cli_command(function)` is the narrower fact: a command of a CLI framework (click,
 Typer, ...), decorated by one of its decorators or by a command/group method of a group
 built with it in the same module. An `async def` command runs under its own
@@ -34,7 +38,7 @@ from leakguard.analysis.request_paths import qualified_name
 from leakguard.analysis.summaries import summary_index
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree, imports_any
-from leakguard.walker import descendants
+from leakguard.walker import descendants, walk
 
 _CLI_DECORATORS = frozenset({"command", "group", "callback"})
 _MAIN_NAMES = frozenset({"main", "cli", "_main", "run_cli"})
@@ -137,6 +141,103 @@ def _serves_requests(context: FileContext) -> bool:
         for function in descendants(context.module, only=(cst.FunctionDef,))
         if isinstance(function, cst.FunctionDef)
     )
+
+
+# Calls that hand a function over as a process's entry: argparse's sub-command idiom
+# (`parser.set_defaults(func=run)`, then `args.func(args)` once per invocation) and a new
+# process's target (`multiprocessing.Process(target=work)`, run once in that process).
+_STARTUP_HANDOFFS = (("set_defaults", "func"), ("Process", "target"))
+_REPEATING = (
+    cst.For,
+    cst.While,
+    cst.Lambda,
+    cst.ListComp,
+    cst.SetComp,
+    cst.DictComp,
+    cst.GeneratorExp,
+)
+
+
+def process_startup(function: cst.FunctionDef, context: FileContext, depth: int = 3) -> bool:
+    """`function` runs once per process, as part of its start-up: an entry point
+    (`is_entry_point`), a function handed over as one (`parser.set_defaults(func=f)`,
+    `multiprocessing.Process(target=f)`), or a module-level undecorated function that no
+    request handler of the run reaches, that no other module of the run calls, whose
+    name the file uses only to call it (never as a value: a callback, a decorator, a
+    registration), each call made outside loops, comprehensions and lambdas by a function
+    that is itself start-up code (`depth` callers up). Without the run's summaries
+    (a file checked alone) only the first two hold."""
+    if is_entry_point(function, context) or function.name.value in _startup_handoffs(context):
+        return True
+    if depth <= 0 or function.decorators or function not in context.module.body:
+        return False
+    index = summary_index(context)
+    if index is None:
+        return False
+    qualname = function.name.value
+    fid = f"{context.module_name}:{qualname}"
+    if index.handler_chain(context.module_name, qualname) is not None:
+        return False
+    if any(not c.startswith(context.module_name + ":") for c in index.all_callers(fid)):
+        return False
+    uses = _name_uses(context).get(qualname, [])
+    calls = 0
+    for path in uses:
+        name, parent = path[-1], path[-2]
+        if isinstance(parent, cst.FunctionDef) and parent.name is name:
+            continue  # its own definition
+        if not (isinstance(parent, cst.Call) and parent.func is name):
+            return False  # a value: a callback or a registration runs it any time
+        if any(isinstance(n, _REPEATING) for n in path):
+            return False
+        caller = next((n for n in reversed(path) if isinstance(n, cst.FunctionDef)), None)
+        if caller is None or caller is function or not process_startup(caller, context, depth - 1):
+            return False
+        calls += 1
+    return calls > 0
+
+
+def _startup_handoffs(context: FileContext) -> frozenset[str]:
+    """Names of the file's functions handed over as a process's entry (see
+    `_STARTUP_HANDOFFS`)."""
+    cached = context.memo.get("entrypoints.startup_handoffs")
+    if isinstance(cached, frozenset):
+        return cached
+    found: set[str] = set()
+    for node in descendants(context.module, only=(cst.Call,)):
+        assert isinstance(node, cst.Call)
+        func = node.func
+        last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+        for method, keyword in _STARTUP_HANDOFFS:
+            if last != method:
+                continue
+            for argument in node.args:
+                if (
+                    argument.keyword is not None
+                    and argument.keyword.value == keyword
+                    and isinstance(argument.value, cst.Name)
+                ):
+                    found.add(argument.value.value)
+    result = frozenset(found)
+    context.memo["entrypoints.startup_handoffs"] = result
+    return result
+
+
+def _name_uses(context: FileContext) -> dict[str, list[tuple[cst.CSTNode, ...]]]:
+    """Name -> the paths (module first) to every `Name` node of the file spelling it."""
+    cached = context.memo.get("entrypoints.name_uses")
+    if isinstance(cached, dict):
+        return cached
+    found: dict[str, list[tuple[cst.CSTNode, ...]]] = {}
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        if isinstance(node, cst.Name):
+            found.setdefault(node.value, []).append(tuple(stack))
+
+    walk(context.module, visit, stack=stack)
+    context.memo["entrypoints.name_uses"] = found
+    return found
 
 
 def is_entry_point(function: cst.FunctionDef, context: FileContext) -> bool:

@@ -1825,6 +1825,21 @@ class SummaryIndex:
         order): who may hand it request data."""
         return [str(edge[0]) for edge in self._handler_callers().get(fid, ())]
 
+    def all_callers(self, fid: str) -> list[str]:
+        """Every function of the run whose calls resolve to `fid` (ids; request paths or
+        not). Built once, on first use: only a rule proving that a function runs at
+        start-up alone asks."""
+        table = self._memo.get("all_callers")
+        if table is None:
+            table = {}
+            for caller, function in self.functions.items():
+                for reference in function.raw.get("calls", ()):
+                    target = self.resolve(function.module, reference)
+                    if target is not None:
+                        table.setdefault(target, []).append(caller)
+            self._memo["all_callers"] = table
+        return list(table.get(fid, ()))
+
     def _upstream(self, own: Iterable[str]) -> dict[str, Any]:
         """Every handler-reachable caller of `own`, transitively, with its calls towards
         them and whether it is a handler: editing any of them may change which of `own`
@@ -1892,6 +1907,16 @@ class SummaryIndex:
             "resolutions": resolutions,
             "upstream": self._upstream(own),
             "values": self._values(own),
+            # who calls the module's functions from other modules (start-up proofs)
+            "callers": {
+                fid: found
+                for fid in own
+                if (
+                    found := sorted(
+                        c for c in self.all_callers(fid) if not c.startswith(module + ":")
+                    )
+                )
+            },
         }
 
     def _values(self, own: Sequence[str]) -> Any:

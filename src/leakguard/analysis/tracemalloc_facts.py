@@ -9,6 +9,9 @@ shared by LG104 (unstopped-tracemalloc) and LG105 (unenforced-memory-measurement
   the framework guarantees.
 - `exits_in(statement, ...)`: the explicit early exits (`return`, `raise`, `break`,
   `continue`, `yield`) in a statement that leave the enclosing block.
+- `opt_in_switch(path, function, context)`: a start under `if not tracemalloc.is_tracing():`
+  and an opt-in configuration test (the environment, an imported setting): tracing
+  switched on for the process on purpose (see its docstring).
 - `process_receivers(context)`: dotted names assigned a `psutil.Process(...)` anywhere in
   the file (`proc`, `self._process`) or parameters annotated `psutil.Process`, so
   `proc.memory_info()` is recognised as a reading.
@@ -21,6 +24,7 @@ from collections.abc import Iterable, Sequence
 import libcst as cst
 
 from leakguard.analysis.imports import dotted_name, matches_any
+from leakguard.analysis.scopes import function_scope, module_bindings
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants, iter_children
 
@@ -160,3 +164,110 @@ def process_receivers(context: FileContext, constructors: Sequence[str]) -> froz
     result = frozenset(found)
     context.memo[key] = result
     return result
+
+
+# Reads of the process's configuration: the environment.
+_ENVIRONMENT_READS = frozenset({"os.getenv", "os.environ.get", "os.environ.__getitem__"})
+
+
+def opt_in_switch(
+    path: Sequence[cst.CSTNode], function: cst.FunctionDef, context: FileContext
+) -> bool:
+    """The start call at the end of `path` (a statement of `function`'s own body, not in a
+    loop) switches tracing on for the process, on purpose: it sits in the body branch of
+    `if not tracemalloc.is_tracing():` (never re-armed, a process-wide switch) and of an
+    `if` whose test only reads configuration the operator sets: the environment
+    (`os.getenv("X")`, `os.environ.get(...)`, `"X" in os.environ`) or a setting of an
+    imported module or a module-level object (`envs.DEBUG_TRACEMALLOC`,
+    `settings.trace_memory`), alone, compared with literals or joined with `and`; not
+    negated (an opt-out switch traces by default), not a parameter or local (a request's
+    flag)."""
+    start = path.index(function) if function in path else -1
+    if start < 0:
+        return False
+    inner = path[start + 1 :]
+    if any(isinstance(n, (*LOOP_TYPES, cst.Lambda, cst.FunctionDef)) for n in inner[:-1]):
+        return False
+    guarded = configured = False
+    for position, node in enumerate(inner[:-1]):
+        if not isinstance(node, cst.If) or inner[position + 1] is not node.body:
+            continue
+        if _not_tracing(node.test, context):
+            guarded = True
+        elif _reads_configuration(node.test, function, context):
+            configured = True
+    return guarded and configured
+
+
+def _not_tracing(test: cst.BaseExpression, context: FileContext) -> bool:
+    """`not tracemalloc.is_tracing()` (aliases resolved)."""
+    return (
+        isinstance(test, cst.UnaryOperation)
+        and isinstance(test.operator, cst.Not)
+        and isinstance(test.expression, cst.Call)
+        and context.imports.qualify(test.expression.func) == "tracemalloc.is_tracing"
+    )
+
+
+def _reads_configuration(
+    test: cst.BaseExpression, function: cst.FunctionDef, context: FileContext
+) -> bool:
+    if isinstance(test, cst.BooleanOperation):
+        return isinstance(test.operator, cst.And) and all(
+            _reads_configuration(side, function, context) for side in (test.left, test.right)
+        )
+    if isinstance(test, cst.Comparison):
+        sides = [test.left, *(c.comparator for c in test.comparisons)]
+        settings = [s for s in sides if not _literal(s)]
+        environment = any(
+            isinstance(s, (cst.Name, cst.Attribute)) and context.imports.qualify(s) == "os.environ"
+            for s in settings
+        )
+        if environment:  # `"X" in os.environ`
+            return all(_literal(s) for s in sides if s is not settings[0])
+        return len(settings) == 1 and _setting(settings[0], function, context)
+    if (
+        isinstance(test, cst.Call)
+        and isinstance(test.func, cst.Name)
+        and test.func.value
+        in (
+            "bool",
+            "int",
+        )
+    ):
+        return len(test.args) == 1 and _setting(test.args[0].value, function, context)
+    return _setting(test, function, context)
+
+
+def _literal(node: cst.BaseExpression) -> bool:
+    if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float)):
+        return True
+    if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+        return all(_literal(e.value) for e in node.elements)
+    return isinstance(node, cst.Name) and node.value in ("True", "False", "None")
+
+
+def _setting(node: cst.BaseExpression, function: cst.FunctionDef, context: FileContext) -> bool:
+    """An environment read with literal arguments, or an attribute of an imported module
+    or of a module-level name the function does not bind."""
+    if isinstance(node, cst.Call):
+        name = context.imports.call_name(node)
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "get":
+            name = name or ""
+            if context.imports.qualify(node.func.value) == "os.environ":
+                name = "os.environ.get"
+        return name in _ENVIRONMENT_READS and all(_literal(a.value) for a in node.args)
+    if isinstance(node, cst.Subscript):
+        return context.imports.qualify(node.value) == "os.environ" and all(
+            isinstance(e.slice, cst.Index) and _literal(e.slice.value) for e in node.slice
+        )
+    if not isinstance(node, cst.Attribute):
+        return False
+    root = dotted_name(node)
+    if root is None:
+        return False
+    head = root.split(".", 1)[0]
+    scope = function_scope(function, context)
+    if head in scope.params or head in scope.locals:
+        return False
+    return head in context.imports.aliases or head in module_bindings(context)

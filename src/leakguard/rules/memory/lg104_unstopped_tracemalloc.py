@@ -13,6 +13,11 @@ function (or module) and accepts the start when one of these guarantees a stop:
 - a stop in the class's `__exit__`/`__aexit__` (or unittest/pytest teardown), directly or
   through a `self.method()` it calls, for a start in any method of that class.
 
+A start that switches tracing on for the process's life on purpose is not reported:
+under `if not tracemalloc.is_tracing():` and an opt-in configuration test
+(`tracemalloc_facts.opt_in_switch`), in a module-level function that only the process's
+start-up runs (`entrypoints.process_startup`).
+
 A call that merely *may* raise between a plain start and stop is not treated as an exit:
 otherwise every sequential start/stop would be reported; the doc recommends `try/finally`.
 """
@@ -24,7 +29,9 @@ import ast
 import libcst as cst
 
 from leakguard.analysis.cleanup import self_calls
+from leakguard.analysis.entrypoints import process_startup
 from leakguard.analysis.imports import matches_any
+from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.analysis.tracemalloc_facts import (
     BLOCK_TYPES,
     LOOP_TYPES,
@@ -33,6 +40,7 @@ from leakguard.analysis.tracemalloc_facts import (
     contains_call,
     exits_in,
     last_segments,
+    opt_in_switch,
     references_callable,
 )
 from leakguard.config import RuleSpec
@@ -56,6 +64,8 @@ _FIX_EXIT = "Call `tracemalloc.stop()` in `__exit__` (it runs even when the `wit
 
 class UnstoppedTracemalloc(LintRule):
     code = "LG104"
+    # `entrypoints.process_startup` asks who calls a function across the run.
+    PROJECT_FACTS = (SUMMARIES,)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
@@ -66,8 +76,12 @@ class UnstoppedTracemalloc(LintRule):
     def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
         """Each start call's top-level statement (a method's whole class: its
         `__exit__`/`tearDown` may stop tracing); a start outside any function looks for
-        a stop in the whole module."""
+        a stop in the whole module. A start under `if not tracemalloc.is_tracing():` may be
+        a process's start-up switch: `entrypoints.process_startup` reads every use of its
+        function's name (the whole file)."""
         found: list[ast.AST] = []
+        if "is_tracing" in tree.text:
+            return None
         for call in calls_matching(tree, spec.option("start_calls")):
             outer = tree.outermost(call)
             if outer is None or not in_function(tree, call):
@@ -101,6 +115,14 @@ class UnstoppedTracemalloc(LintRule):
             return
         if owner is not None and function is not None and self._class_stops(owner, function):
             return
+        if (
+            function is not None
+            and owner is None
+            and not is_wrapper
+            and opt_in_switch(path, function, self.context)
+            and process_startup(function, self.context)
+        ):
+            return  # tracing switched on for the process's life, on purpose, at start-up
         self._report(node, function, owner, is_wrapper, problem)
 
     # -- path analysis ------------------------------------------------------------------
