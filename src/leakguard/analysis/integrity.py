@@ -398,6 +398,8 @@ _PATH_INSPECTORS = frozenset(
     {
         *("read_text", "read_bytes", "exists", "is_file", "is_dir", "stat"),
         *("resolve", "absolute", "mkdir"),
+        # listings: they name what is there and write nothing
+        *("iterdir", "glob", "rglob", "relative_to", "is_relative_to", "samefile"),
     }
 )
 _READ_MODES = frozenset({"r", "rt", "rb", "tr", "br"})
@@ -416,12 +418,12 @@ def shipped_text_config(
         return False
     shipped = posixpath.normpath(folded)
     exact, directories = _paths_changed(context)
-    return not any(_may_hold(changed, shipped) for changed in exact | directories)
+    return shipped not in exact and not any(_may_hold(d, shipped) for d in directories)
 
 
 def _may_hold(changed: str, shipped: str) -> bool:
-    """A path some call may write (a file, or a directory handed whole to an extraction,
-    a copy or a download into it) is or may contain `shipped`. The working directory
+    """A directory some call may write any file under (one handed whole to an
+    extraction, a copy or a download into it) may contain `shipped`. The working directory
     (`"."`) holds every relative path; a path relative to the working directory and one
     anchored at the program's file may be the same when the program runs from its own
     directory (or above it): they are told apart only when no name of the changed path
@@ -440,12 +442,11 @@ def _paths_changed(context: FileContext) -> tuple[frozenset[str], frozenset[str]
     handed for anything but reading, testing or the process's own serialization: a
     download, a copy, a write of other bytes, an unknown helper; and the directories
     such a call may write any file under: those a path that does not fold builds on
-    (`(INBOX / name).write_bytes(data)`). A constant path handed whole
-    (`tar.extractall(CONF_DIR)`, `shutil.copytree(src, CONF_DIR)`,
-    `snapshot_download(repo, local_dir=CONF_DIR)`) may be a directory: `shipped_text_config`
-    takes every path under it as changed (it is not told from a listing,
-    `relative_to(CONF_DIR)`); an extraction without a destination writes the working
-    directory (`"."`)."""
+    (`(INBOX / name).write_bytes(data)`), and the constant directories a call writes
+    files under (`tar.extractall(CONF_DIR)`, `shutil.copytree(src, CONF_DIR)`,
+    `snapshot_download(repo, local_dir=CONF_DIR)`: `_DIRECTORY_WRITERS`; an extraction
+    without a destination writes the working directory, `"."`). Another call handed a
+    constant directory (a subprocess's `cwd=`) counts for that path alone."""
     key = "integrity.paths_changed"
     cached = context.memo.get(key)
     if isinstance(cached, tuple):
@@ -457,20 +458,62 @@ def _paths_changed(context: FileContext) -> tuple[frozenset[str], frozenset[str]
     def visit(node: cst.CSTNode) -> None:
         if not isinstance(node, cst.Call):
             return
-        if _extracts_here(node, context):
-            exact.add(".")
         scope = next((n for n in reversed(stack) if isinstance(n, cst.FunctionDef)), context.module)
+        if _extracts_here(node, context):
+            directories.add(".")
+        for target in _directory_targets(node, context):
+            folded = constant_path(target, scope, context)
+            if folded:
+                directories.add(posixpath.normpath(folded))
         for handed in _handed_paths(node, context):
+            if isinstance(handed, (cst.SimpleString, cst.ConcatenatedString)) and (
+                isinstance(node.func, cst.Attribute) and handed is node.func.value
+            ):
+                continue  # a str method of a literal (`".".join(parts)`) writes no file
             folded = constant_path(handed, scope, context)
             if folded is None:
                 directories.update(_path_bases(handed, scope, context))
                 continue
-            exact.add(posixpath.normpath(folded))
+            if folded:  # no file is named "" (`text.replace("`", "")`)
+                exact.add(posixpath.normpath(folded))
 
     walk(context.module, visit, stack=stack)
     result = (frozenset(exact), frozenset(directories))
     context.memo[key] = result
     return result
+
+
+# Calls that write files under a directory they are handed: qualified name or method ->
+# (position, keyword) of each directory argument.
+_DIRECTORY_WRITERS: dict[str, tuple[tuple[int | None, str], ...]] = {
+    "shutil.unpack_archive": ((1, "extract_dir"),),
+    "shutil.copytree": ((1, "dst"),),
+    "shutil.move": ((1, "dst"),),
+    "shutil.copy": ((1, "dst"),),
+    "shutil.copy2": ((1, "dst"),),
+    "distutils.dir_util.copy_tree": ((1, "dst"),),
+    "huggingface_hub.snapshot_download": ((None, "local_dir"), (None, "cache_dir")),
+    "huggingface_hub.hf_hub_download": ((None, "local_dir"), (None, "cache_dir")),
+    ".extractall": ((0, "path"),),
+    ".extract": ((1, "path"),),
+}
+
+
+def _directory_targets(call: cst.Call, context: FileContext) -> list[cst.BaseExpression]:
+    """The directories `call` writes files under (`_DIRECTORY_WRITERS`)."""
+    name = context.imports.call_name(call) or ""
+    places = _DIRECTORY_WRITERS.get(name)
+    if places is None and isinstance(call.func, cst.Attribute):
+        places = _DIRECTORY_WRITERS.get("." + call.func.attr.value)
+    if places is None:
+        return []
+    positional = [a.value for a in call.args if a.keyword is None]
+    found: list[cst.BaseExpression] = []
+    for position, keyword in places:
+        found += [a.value for a in call.args if a.keyword and a.keyword.value == keyword]
+        if position is not None and len(positional) > position:
+            found.append(positional[position])
+    return found
 
 
 # Extractions whose destination defaults to the working directory.
