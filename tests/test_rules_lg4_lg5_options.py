@@ -118,6 +118,31 @@ def test_lg502_extended_response_sink(tmp_path: Path) -> None:
     assert [(f.line, f.column) for f in configured.findings] == [(11, 36)]
 
 
+def test_lg502_text_calls_win_over_the_helpers_body(tmp_path: Path) -> None:
+    # A configured text call is exception text whatever its body looks like to the
+    # collector (`e.detail` is judged no text of `e`, as at a call site).
+    helper = _write(tmp_path, "myapp/errors.py", "def describe(e):\n    return e.detail\n")
+    _write(tmp_path, "myapp/__init__.py", "")
+    path = _write(
+        tmp_path,
+        "myapp/views.py",
+        "from fastapi import HTTPException\n\nfrom myapp.errors import describe\n\n\n"
+        "def view():\n"
+        "    try:\n"
+        "        return 1\n"
+        "    except Exception as e:\n"
+        "        raise HTTPException(500, detail=describe(e))\n",
+    )
+    assert run([path, helper], tmp_path, select=["LG502"]).findings == []
+    configured = run(
+        [path, helper],
+        tmp_path,
+        select=["LG502"],
+        rules={"LG502": {"extend_text_calls": ["myapp.errors.describe"]}},
+    )
+    assert [(Path(f.path).name, f.line) for f in configured.findings] == [("views.py", 10)]
+
+
 def test_lg503_ignore_settings_modules(tmp_path: Path) -> None:
     path = _write(tmp_path, "project/settings/dev.py", "DEBUG = True\n")
     assert [f.rule for f in run([path], tmp_path, select=["LG503"]).findings] == ["LG503"]

@@ -332,6 +332,10 @@ class ExceptionTracker:
                 for a in node.args
             ):
                 return Carrier.DERIVED
+        qualified = self.context.imports.call_name(node)
+        if qualified is not None and matches_any(qualified, self.text_calls):
+            # Configured as exception text: that wins over the body's reading below.
+            return Carrier.DERIVED
         carried = carried_arguments(node, self.context)
         if carried is not None:
             # A helper, message template or sanitiser of the run (`format_error(e)`,
@@ -346,9 +350,6 @@ class ExceptionTracker:
                 ):
                     return Carrier.DERIVED
             return Carrier.NONE
-        qualified = self.context.imports.call_name(node)
-        if qualified is not None and matches_any(qualified, self.text_calls):
-            return Carrier.DERIVED
         return Carrier.NONE
 
     def _binary_carrier(
