@@ -439,7 +439,7 @@ def filled_at_runtime(context: FileContext) -> frozenset[str]:
         ):
             target: cst.BaseExpression | None = None
             if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-                if node.func.attr.value in FILLING_METHODS | {"setdefault"}:
+                if node.func.attr.value in FILLING_METHODS:
                     target = node.func.value
             elif isinstance(node, cst.AssignTarget) and isinstance(node.target, cst.Subscript):
                 target = node.target.value
