@@ -14,6 +14,7 @@ MODULE = """
 import hashlib
 import logging
 import subprocess
+import socket
 import threading
 from pathlib import Path
 from typing import List, Optional
@@ -164,6 +165,19 @@ def under_global_lock(path: str) -> str:
         return Path(path).read_text()
 
 
+_busy_lock = threading.Lock()
+
+
+def holds_lock_around_network(host: str) -> None:
+    with _busy_lock:
+        socket.create_connection((host, 80))
+
+
+def under_busy_lock(path: str) -> str:
+    with _busy_lock:
+        return Path(path).read_text()
+
+
 class Guarded:
     def read(self, path: str) -> str:
         with self._lock:
@@ -178,7 +192,16 @@ def calls_quiet(x: int) -> int:
     return quiet(x) + quiet(x + 1)
 """
 
-LOCAL = ["load_yaml", "file_sha256", "list_logs", "opened", "entries", "quiet", "calls_quiet"]
+LOCAL = [
+    "load_yaml",
+    "file_sha256",
+    "list_logs",
+    "opened",
+    "entries",
+    "quiet",
+    "calls_quiet",
+    "under_global_lock",
+]
 NOT_PROVEN = [
     "checked",
     "calls_http",
@@ -195,7 +218,7 @@ NOT_PROVEN = [
     "calls_variable",
     "stub",
     "Store.run",
-    "under_global_lock",
+    "under_busy_lock",
     "Guarded.read",
 ]
 

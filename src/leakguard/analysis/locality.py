@@ -266,33 +266,18 @@ LOCAL_CALLS: tuple[str, ...] = (
 )
 
 # Calls that wait on something outside the process but bound that wait themselves when
-# given a `timeout=` of a positive number: the whole call ends by then (a child process is
-# killed, a request fails), so a timeout around an offload of it adds nothing. Only such a
-# call made once: in a loop (over the request's items, say) n bounded waits are unbounded.
-# Not `urlopen`/`socket.create_connection`: they hand back a live connection whose reads
-# come later, each bounded, not the whole (as `stream=True`).
+# given a `timeout=` of a positive number: the whole call ends by then (the child process
+# is killed), so a timeout around an offload of it adds nothing. Only such a call made
+# once: in a loop (over the request's items, say) n bounded waits are unbounded.
+# Not `requests.*`/`httpx.*`/`urlopen`/`socket.create_connection`: their `timeout=` bounds
+# the connect and each read, not the whole response (a server that sends a byte every few
+# seconds holds the thread for ever).
 SELF_BOUNDED_CALLS = frozenset(
     {
         "subprocess.run",
         "subprocess.call",
         "subprocess.check_call",
         "subprocess.check_output",
-        "requests.get",
-        "requests.post",
-        "requests.put",
-        "requests.patch",
-        "requests.delete",
-        "requests.head",
-        "requests.options",
-        "requests.request",
-        "httpx.get",
-        "httpx.post",
-        "httpx.put",
-        "httpx.patch",
-        "httpx.delete",
-        "httpx.head",
-        "httpx.options",
-        "httpx.request",
     }
 )
 
@@ -455,6 +440,9 @@ _PASS_THROUGH_BUILTINS = frozenset(
 )
 
 
+# Module-level values that are locks (`_LOCK = threading.Lock()`), as `global_value` has them.
+LOCK_MAKERS = (["q", "threading.Lock"], ["q", "threading.RLock"])
+
 # Methods of a class that run when it is constructed or validated.
 _CONSTRUCTION = frozenset({"__init__", "__new__", "__post_init__", "model_post_init"})
 
@@ -484,13 +472,43 @@ def function_locality(
     function: ast.FunctionDef | ast.AsyncFunctionDef,
     owner: str | None,
     receiver: str,
+    closure: Mapping[str, bool] | None = None,
 ) -> dict[str, Any]:
     """`{"opaque": [label, line]}`, `{"uses": [[kind, name, line, ...], ...]}` or `{}`
-    (no call at all: local)."""
+    (no call at all: local). `closure`: for a function defined in another, the names
+    the enclosing function binds (True: a parameter annotated with a local type)."""
     if _stub(function):
         # an interface's or a base class's placeholder: what runs is someone else's code
         return {"opaque": ["a stub", function.lineno]}
-    return _Locality(file, function, owner or "", receiver).run()
+    return _Locality(file, function, owner or "", receiver, closure).run()
+
+
+def enclosing_names(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, nodes: Sequence[ast.AST]
+) -> dict[str, bool]:
+    """The names `function` binds in its own code (`nodes`, nested scopes not entered),
+    for the functions defined in it: a name they read and do not bind is the enclosing
+    function's value, not the module-level one of the same name. True: a parameter
+    annotated with a local type (`url: str`); imports are left out (resolved by the
+    file's aliases)."""
+    found: dict[str, bool] = {}
+    args = function.args
+    for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+        found[arg.arg] = _local_annotation(arg.annotation)
+    for rest in (args.vararg, args.kwarg):
+        if rest is not None:
+            found[rest.arg] = False
+    for node in nodes:
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            found[node.id] = False
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found[node.name] = False
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Nonlocal):  # rebound there: anything
+                    found.update(dict.fromkeys(inner.names, False))
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            found[node.name] = False
+    return found
 
 
 def _stub(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -517,8 +535,14 @@ class _Locality:
         function: ast.FunctionDef | ast.AsyncFunctionDef,
         owner: str,
         receiver: str,
+        closure: Mapping[str, bool] | None = None,
     ) -> None:
         self.file = file
+        self.closure = closure or {}
+        # stand-in calls of the classes parameters are annotated with: judged only as
+        # classes of the run (`Q` references), never by a known-local name (`x: io.IOBase`
+        # may be a socket's file, `x: BaseModel` a subclass of anyone's)
+        self.annotated: set[int] = set()
         self.function = function
         self.owner = owner
         self.receiver = receiver if owner else ""
@@ -537,7 +561,49 @@ class _Locality:
         self.bounded: int | None = None  # the first call that bounds its own wait
         self.repeats = False  # the function has a loop
 
+    def _locks(self) -> list[list[str]]:
+        """Where the function touches a module-level lock (`_LOCK = threading.Lock()`):
+        ["with", name] for `with _LOCK:`, ["other", name] for any other use (an
+        `acquire()`, a lock handed on), ["other", qualified] for `with`/`acquire()` on
+        an imported name (it may be another module's lock). Collected whatever else the
+        function does: a lock is a brief wait only when every holder is known. One pass
+        (`ast.walk` order: a `with` before its items)."""
+        found: dict[str, str] = {}
+        with_items: set[int] = set()
+        locks = self.file.locks
+        aliases = self.file.aliases
+        for node in self.nodes:
+            if isinstance(node, ast.Name):
+                name = node.id
+                if name in locks and name not in self.bindings:
+                    if id(node) in with_items and found.get(name) != "other":
+                        found[name] = "with"
+                    elif isinstance(node.ctx, ast.Load):
+                        found[name] = "other"
+                elif id(node) in with_items and name in aliases:
+                    found[aliases[name]] = "other"
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                with_items.update(id(item.context_expr) for item in node.items)
+            elif (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("acquire", "release")
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+            ):
+                found[aliases[node.value.id]] = "other"  # `imported_lock.acquire()`
+        return [[kind, name] for name, kind in found.items()]
+
     def run(self) -> dict[str, Any]:
+        facts = self._run()
+        locks = self._locks()
+        if locks:
+            facts["locks"] = locks
+        if _local_annotation(self.function.returns):
+            # `-> list[Path]`, `-> str`: trusted, as a parameter's annotation is
+            facts["returns_local"] = True
+        return facts
+
+    def _run(self) -> dict[str, Any]:
         self._bind()
         self.local = self._local_names()
         self.containers = self._containers() | {
@@ -555,6 +621,15 @@ class _Locality:
                 # here is judged as a value (a global lock's maker, `self._lock`)
                 for item in node.items:
                     held = item.context_expr
+                    if (
+                        isinstance(held, ast.Name)
+                        and held.id in self.file.locks
+                        and held.id not in self.bindings
+                    ):
+                        # a module-level lock: a brief wait when every holder's work
+                        # is local (judged across the run: `k`)
+                        self._use(["k", held.id], node.lineno)
+                        continue
                     if not isinstance(held, ast.Call) and not self._value_local(held, self.local):
                         return {"opaque": [f"with {ast.unparse(held)[:40]}", node.lineno]}
                     self._result_uses(held, node.lineno)
@@ -651,6 +726,8 @@ class _Locality:
                     continue  # `PREFIX.lower()`
             reference = self.file.reference(func, self.owner or None, frozenset(), self.receiver)
             if reference is not None:
+                if id(node) in self.annotated and reference[0] == "q":
+                    reference = ["Q", *reference[1:]]
                 _record(target, [kind, ":".join(reference), line, *reference])
 
     # bindings ----------------------------------------------------------------------
@@ -660,8 +737,13 @@ class _Locality:
         for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
             if arg.arg == self.receiver:
                 continue
+            made = None if arg.annotation is None else self._annotated_instance(arg.annotation)
             if _local_annotation(arg.annotation):
                 self._add(arg.arg, _LOCAL)
+            elif made is not None:
+                # `index: LogFileIndex`: an instance of that class, judged by its
+                # methods (as `index = LogFileIndex(...)` would be, without the call)
+                self._add(arg.arg, made)
             else:
                 self._add(arg.arg, _UNKNOWN)
                 if _container_annotation(arg.annotation):
@@ -700,6 +782,56 @@ class _Locality:
             elif isinstance(node, (ast.Global, ast.Nonlocal)):
                 for name in node.names:
                     self._add(name, _UNKNOWN)
+        for name, local in self.closure.items():
+            if name not in self.bindings:
+                # the enclosing function's value (not a module-level name's)
+                self._add(name, _LOCAL if local else _UNKNOWN)
+
+    def _annotated_instance(self, annotation: ast.expr) -> ast.Call | None:
+        """A parameter annotated with a class (`LogFileIndex`, `httpx.Client`, through
+        `Optional[...]` and strings) that this file defines or imports: a stand-in
+        call of the class, so that its methods are judged as the class's (a Protocol's
+        or an abstract method is a stub; a method a subclass of the run overrides is
+        not local)."""
+        from leakguard.analysis.summaries import annotated_class
+
+        named = annotated_class(annotation)
+        dotted = ast_dotted(named) if named is not None else None
+        if named is None or dotted is None or not dotted.rsplit(".", 1)[-1][:1].isupper():
+            return None
+        root = dotted.partition(".")[0]
+        if root not in self.file.aliases and self.file.global_values.get(root) != ["def"]:
+            return None
+        made = ast.Call(func=named, args=[], keywords=[])
+        made.lineno = getattr(named, "lineno", self.function.lineno)
+        made.col_offset = getattr(named, "col_offset", 0)
+        self.annotated.add(id(made))
+        return made
+
+    def _field_method(self, root: str, rest: str, line: int) -> bool:
+        """`index.checkpoints.append(x)` on `index` bound only to instances of classes
+        of the run: the method of a field the class annotates with a local type
+        (`checkpoints: list[tuple[int, int]]`), judged by the class's annotation
+        (`F` uses); False when some binding is no class's instance."""
+        field, _, method = rest.partition(".")
+        if not method or "." in method:
+            return False
+        values = self.direct.get(root, ())
+        references = []
+        for value in values:
+            if not isinstance(value, ast.Call):
+                return False
+            reference = self.file.reference(value.func, None, frozenset())
+            if reference is None or reference[0] not in ("l", "q"):
+                return False
+            if not str(reference[1]).rsplit(".", 1)[-1][:1].isupper():
+                return False  # no class's instance (`result = subprocess.run(...)`)
+            references.append(reference)
+        if not references:
+            return False
+        for reference in references:
+            self._use(["F", f"{reference[0]}:{reference[1]}.{field}"], line, [*reference, field])
+        return True
 
     def _bind_mutation(self, call: ast.Call) -> None:
         """`items.append(x)`: what a container of the function holds is bound to it."""
@@ -850,8 +982,8 @@ class _Locality:
         """`subprocess.run(cmd, timeout=60)` made once (in no loop of the function)."""
         if not any(k.arg == "timeout" and _positive_number(k.value) for k in call.keywords):
             return False
-        if any(k.arg == "stream" or k.arg is None for k in call.keywords):
-            return False  # a streamed body is read later, each read bounded, not the whole
+        if any(k.arg is None for k in call.keywords):
+            return False  # `**options` may carry another `timeout`
         dotted = ast_dotted(call.func)
         qualified = self.file.qualify(dotted) if dotted is not None else None
         return qualified in SELF_BOUNDED_CALLS and id(call) not in self._looped()
@@ -924,6 +1056,8 @@ class _Locality:
                 return None  # `found.append(x)`: whatever it holds
             if root not in self.local:
                 return f"{dotted}()"
+            if "." in rest and self._field_method(root, rest, line):
+                return None
             # `holder.client.get(url)`: an attribute's value, not the holder's own method
             self._result_uses(func.value, line, deep="." in rest)
             return None
@@ -951,7 +1085,8 @@ class _Locality:
         if root in self.file.aliases:
             qualified = self.file.qualify(dotted)
             if qualified is not None:
-                self._use(["q", f"{qualified}.{method}"], line)
+                kind = "Q" if id(made) in self.annotated else "q"
+                self._use([kind, f"{qualified}.{method}"], line)
         elif self.file.global_values.get(root) == ["def"]:
             self._use(["l", f"{dotted}.{method}"], line)
 
@@ -1174,6 +1309,17 @@ def class_facts(klass: ast.ClassDef, file: FileSummaryCollector) -> dict[str, An
     facts: dict[str, Any] = {"bases": bases}
     if runs:
         facts["runs"] = runs
+    # fields annotated with a local type (`checkpoints: list[tuple[int, int]]`): their
+    # methods are local (the annotation is trusted, as a parameter's is)
+    fields = [
+        item.target.id
+        for item in klass.body
+        if isinstance(item, ast.AnnAssign)
+        and isinstance(item.target, ast.Name)
+        and _local_annotation(item.annotation)
+    ]
+    if fields:
+        facts["fields"] = fields
     return facts
 
 
@@ -1282,6 +1428,16 @@ def _reference_local(
         # "R": its attributes' too
         deep = reference[0] == "R"
         return _result_local(index, module, reference[3:], names, depth, active, deep)
+    if reference[0] == "k":
+        # `with _LOCK:` on a module-level lock: ["k", name, line]
+        return _lock_brief(index, f"{module}:{reference[1]}", names, depth, active)
+    if reference[0] == "F":
+        # a method of a field of a class of the run: ["F", key, line, kind, Class, field]
+        klass = _class_named(index, module, reference[3:5])
+        if klass is None:
+            return False
+        facts = index.classes.get(klass[0], {}).get(klass[1], {})
+        return str(reference[5]) in facts.get("fields", ())
     if reference[0] == "m":
         # a method of a module-level value made by a call: ["m", dotted, line, *maker]
         target = index.resolve(module, ["l", reference[1]])
@@ -1291,6 +1447,9 @@ def _reference_local(
         return _reference_local(
             index, module, maker, names, depth, active, strict
         ) and _result_local(index, module, maker, names, depth, active)
+    run_only = reference[0] == "Q"  # a class of the run, or not proven
+    if run_only:
+        reference = ["q", *reference[1:]]
     target = index.resolve(module, reference)
     if target is not None:
         if target in _overridden(index):
@@ -1302,7 +1461,7 @@ def _reference_local(
     method = _inherited_method(index, module, reference)
     if method is not None:
         return _class_local(index, method, names, depth - 1, active, strict)
-    return reference[0] == "q" and matches_any(str(reference[1]), names)
+    return not run_only and reference[0] == "q" and matches_any(str(reference[1]), names)
 
 
 def _result_local(
@@ -1326,6 +1485,9 @@ def _result_local(
         if target is not None:
             return _returns_local(index, target, names, depth, active, deep)
         return _result_local(index, module, reference[3:], names, depth, active, deep)
+    run_only = reference[0] == "Q"  # a class of the run, or not proven
+    if run_only:
+        reference = ["q", *reference[1:]]
     target = index.resolve(module, reference)
     if target is not None:
         return _returns_local(index, target, names, depth, active, deep)
@@ -1335,7 +1497,7 @@ def _result_local(
         return not deep
     if _inherited_method(index, module, reference) is not None:
         return not deep
-    return reference[0] == "q" and matches_any(str(reference[1]), names)
+    return not run_only and reference[0] == "q" and matches_any(str(reference[1]), names)
 
 
 def _returns_local(
@@ -1352,6 +1514,8 @@ def _returns_local(
     if function is None or depth <= 0 or function.is_async or fid in _overridden(index):
         return False
     raw = function.raw
+    if raw.get("returns_local"):
+        return True  # annotated with a local type (`-> list[Path]`)
     if "opaque" in raw or "result_opaque" in raw:
         return False
     inner = active | {fid}
@@ -1359,6 +1523,43 @@ def _returns_local(
         _result_local(index, function.module, entry[3:], names, depth - 1, inner, deep)
         for entry in raw.get("result", ())
     )
+
+
+def _lock_brief(
+    index: SummaryIndex,
+    lock: str,
+    names: tuple[str, ...],
+    depth: int,
+    active: frozenset[str],
+) -> bool:
+    """Waiting on module-level lock `lock` ("module:name") is brief: it is used only as
+    `with lock:`, in its own module, and every function holding it is proven local
+    (so each critical section ends by itself). Any other use (`acquire()`, a lock handed
+    on, a `with` of it in another module) means not proven."""
+    holders = _lock_holders(index).get(lock)
+    if not holders or any(kind != "with" for _, kind in holders):
+        return False
+    return all(
+        fid in active or _function_local(index, fid, names, depth - 1, active) for fid, _ in holders
+    )
+
+
+def _lock_holders(index: SummaryIndex) -> dict[str, list[tuple[str, str]]]:
+    """ "module:name" of each lock -> the functions using it and how ("with"/"other")."""
+    cached = index._memo.get("locality.locks")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    found: dict[str, list[tuple[str, str]]] = {}
+    for fid, function in index.functions.items():
+        for kind, name in function.raw.get("locks", ()):
+            if "." in name:  # an imported name: "package.module.name"
+                module, _, last = str(name).rpartition(".")
+                key = f"{index._module(module) or module}:{last}"
+            else:
+                key = f"{function.module}:{name}"
+            found.setdefault(key, []).append((fid, str(kind)))
+    index._memo["locality.locks"] = found
+    return found
 
 
 def _overridden(index: SummaryIndex) -> frozenset[str]:
@@ -1454,6 +1655,7 @@ def constructed_locals(function: cst.FunctionDef, context: FileContext) -> dict[
     scope = function_scope(function, context)
     made: dict[str, list[str]] = {}
     other: set[str] = set(scope.params) | scope.globals | scope.nonlocals
+    other |= _rebound_by_nested(function, context)
     classes = module_bindings(context)
     for node in descendants(function.body, stop_at=SCOPE_NODES, only=_CST_BINDINGS):
         name, value = _plain_binding(node)
@@ -1467,11 +1669,112 @@ def constructed_locals(function: cst.FunctionDef, context: FileContext) -> dict[
     return result
 
 
+def argument_calls(
+    value: cst.BaseExpression, function: cst.FunctionDef, context: FileContext
+) -> list[cst.Call] | None:
+    """The calls an offload's argument may be the result of (or an element or attribute
+    of): `requests.get(url).raw`, `response` bound to `requests.get(url, stream=True)`
+    in `function`'s own body (followed through its bindings, loop targets to what they
+    loop over). What the offloaded callable reads from such a value (a live stream or
+    connection) is part of the offloaded work. An awaited call's value is left out (what
+    a coroutine hands back is read by async code, not by the thread); None: a name a
+    function defined in `function` rebinds (`nonlocal`), so unknown."""
+    bindings: dict[str, list[cst.BaseExpression]] | None = None
+    found: list[cst.Call] = []
+    seen: set[str] = set()
+    stack: list[cst.BaseExpression] = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Call):
+            found.append(node)
+            if isinstance(node.func, cst.Attribute):
+                stack.append(node.func.value)  # `session.get(url)`: the session too
+        elif isinstance(node, cst.Name):
+            if node.value in seen:
+                continue
+            seen.add(node.value)
+            if bindings is None:
+                bindings = _own_values(function, context)
+            if node.value in _rebound_by_nested(function, context):
+                return None
+            stack.extend(bindings.get(node.value, ()))
+        elif isinstance(node, (cst.Attribute, cst.Subscript, cst.StarredElement)):
+            stack.append(node.value)
+        elif isinstance(node, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
+            stack.extend(e.value for e in node.elements)
+        elif isinstance(node, (cst.BinaryOperation, cst.BooleanOperation)):
+            stack.extend((node.left, node.right))
+        elif isinstance(node, cst.IfExp):
+            stack.extend((node.body, node.orelse))
+        elif isinstance(node, cst.NamedExpr):
+            stack.append(node.value)
+    return found
+
+
+def known_receiver(
+    receiver: cst.BaseExpression, function: cst.FunctionDef, context: FileContext
+) -> bool:
+    """A method's receiver whose value `argument_calls` follows (a call, a literal, a
+    name `function` binds) or a parameter annotated with a local type (`text: str`):
+    its method hands back a local value when the receiver is one. Not a parameter of
+    unknown type, nor an attribute of `self`."""
+    while isinstance(receiver, (cst.Attribute, cst.Subscript)):
+        receiver = receiver.value
+    if isinstance(receiver, (cst.Call, cst.BaseString, cst.BaseNumber)):
+        return True
+    if not isinstance(receiver, cst.Name):
+        return isinstance(receiver, (cst.List, cst.Tuple, cst.Set, cst.Dict))
+    name = receiver.value
+    if name in _own_values(function, context):
+        return True
+    params = function.params
+    for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
+        if param.name.value == name:
+            if param.annotation is None:
+                return False
+            code = context.module.code_for_node(param.annotation.annotation)
+            try:
+                annotation = ast.parse(code.strip(), mode="eval").body
+            except SyntaxError:
+                return False
+            return _local_annotation(annotation)
+    return False
+
+
+def _own_values(
+    function: cst.FunctionDef, context: FileContext
+) -> dict[str, list[cst.BaseExpression]]:
+    """What `function`'s own body binds each name to (a loop target: what it loops over)."""
+    key = ("locality.own_values", id(function))
+    cached = context.memo.get(key)
+    if isinstance(cached, dict):
+        return cached
+    values: dict[str, list[cst.BaseExpression]] = {}
+    for node in descendants(function.body, stop_at=SCOPE_NODES, only=_CST_BINDINGS):
+        value: cst.BaseExpression | None = None
+        if isinstance(node, (cst.Assign, cst.AugAssign, cst.NamedExpr)) or (
+            isinstance(node, cst.AnnAssign) and node.value is not None
+        ):
+            value = node.value
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            value = node.item
+        elif isinstance(node, (cst.For, cst.CompFor)):
+            value = node.iter
+        if value is None:
+            continue
+        for name in _bound_by(node):
+            values.setdefault(name, []).append(value)
+    context.memo[key] = values
+    return values
+
+
 def nested_function(function: cst.FunctionDef, name: str, context: FileContext) -> bool:
     """`name` is bound in `function`'s own body only by one `def name(...)` there (the
     run's summaries judge it as `outer.<locals>.name`)."""
     scope = function_scope(function, context)
     if name in scope.params or name in scope.globals or name in scope.nonlocals:
+        return False
+    if name in _rebound_by_nested(function, context):
         return False
     found = 0
     for node in descendants(function.body, stop_at=SCOPE_NODES, only=_CST_BINDINGS):
@@ -1481,6 +1784,23 @@ def nested_function(function: cst.FunctionDef, name: str, context: FileContext) 
             return False
         found += 1
     return found == 1
+
+
+def _rebound_by_nested(function: cst.FunctionDef, context: FileContext) -> frozenset[str]:
+    """Names a function defined in `function` (at any depth) declares `nonlocal`: it may
+    rebind them to anything (`nonlocal download; download = socket.socket()`)."""
+    key = ("locality.nonlocal", id(function))
+    cached = context.memo.get(key)
+    if isinstance(cached, frozenset):
+        return cached
+    found = frozenset(
+        name.name.value
+        for node in descendants(function.body, only=(cst.Nonlocal,))
+        if isinstance(node, cst.Nonlocal)
+        for name in node.names
+    )
+    context.memo[key] = found
+    return found
 
 
 def _plain_binding(node: cst.CSTNode) -> tuple[str | None, cst.BaseExpression | None]:

@@ -65,7 +65,13 @@ import libcst as cst
 from leakguard.analysis.cheap_calls import CHEAP_METHODS, cheap_callee, made_object
 from leakguard.analysis.constants import constant_collections
 from leakguard.analysis.imports import ast_import_bindings, dotted_name, matches_any
-from leakguard.analysis.locality import class_facts, function_locality, global_value
+from leakguard.analysis.locality import (
+    LOCK_MAKERS,
+    class_facts,
+    enclosing_names,
+    function_locality,
+    global_value,
+)
 from leakguard.analysis.model_loads import is_model_loader
 from leakguard.analysis.project import (
     FactCollector,
@@ -213,6 +219,7 @@ class FileSummaryCollector:
         # global -> ["def"] (a function or class), ["lit"] (a literal) or the reference of
         # the call that made it: how a call on it is judged local (`analysis/locality`)
         self.global_values: dict[str, list[str]] = {}
+        self.locks: frozenset[str] = frozenset()  # module-level `threading.Lock()`s
         self.unknown_globals: set[str] = set()
         self.instances: dict[str, list[str]] = {}  # global -> reference of its class
         self.model_globals: dict[str, list[Any]] = {}  # global -> provenance
@@ -287,6 +294,9 @@ class FileSummaryCollector:
                         self.global_values.pop(name, None)
         for klass in classes:
             self.class_models[klass.name] = self._class_models(klass, own)
+        self.locks = frozenset(
+            name for name, made in self.global_values.items() if made in LOCK_MAKERS
+        )
         for qualname, function, owner in definitions:
             # Every function, even one with nothing else to tell: a call to it is then
             # known to be local (`analysis/locality`) and, when it is, cheap
@@ -294,7 +304,7 @@ class FileSummaryCollector:
             self.functions[qualname] = _FunctionCollector(
                 self, function, owner, own[id(function)]
             ).run()
-            self._nested_locality(qualname, own[id(function)])
+            self._nested_locality(qualname, function, own[id(function)])
         assert self.index is not None, "a file's summaries are collected from its index"
         constants = constant_collections(self.index)
         made = {
@@ -320,14 +330,22 @@ class FileSummaryCollector:
             facts["made"] = made
         return facts
 
-    def _nested_locality(self, qualname: str, nodes: Sequence[ast.AST]) -> None:
+    def _nested_locality(
+        self,
+        qualname: str,
+        outer: ast.FunctionDef | ast.AsyncFunctionDef,
+        nodes: Sequence[ast.AST],
+    ) -> None:
         """A function defined in a function's body (`def run_command(): ...` then
         `await asyncio.to_thread(run_command)`): only whether it is local
         (`analysis/locality`), as `outer.<locals>.inner`; one defined twice is not kept."""
         seen: set[str] = set()
+        closure: dict[str, bool] | None = None
         for node in nodes:
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
+            if closure is None:
+                closure = enclosing_names(outer, nodes)
             key = f"{qualname}.<locals>.{node.name}"
             if node.name in seen:
                 self.functions.pop(key, None)
@@ -336,7 +354,7 @@ class FileSummaryCollector:
             facts: dict[str, Any] = {"line": node.lineno, "nested": True}
             if isinstance(node, ast.AsyncFunctionDef):
                 facts["async"] = True
-            facts.update(function_locality(self, node, None, ""))
+            facts.update(function_locality(self, node, None, "", closure))
             self.functions[key] = facts
 
     def _mlx_module_classes(self, classes: Sequence[ast.ClassDef]) -> None:
@@ -507,7 +525,7 @@ class FileSummaryCollector:
 _TYPE_WRAPPERS = frozenset({"Optional", "Annotated", "Union"})
 
 
-def _annotated_class(annotation: ast.expr | None) -> ast.expr | None:
+def annotated_class(annotation: ast.expr | None) -> ast.expr | None:
     """The class an annotation names (`httpx.Client`, through `Optional[...]`,
     `Annotated[...]`, `X | None` and strings), or None for anything else (a builtin or
     a generic is judged by the name of the method)."""
@@ -519,7 +537,7 @@ def _annotated_class(annotation: ast.expr | None) -> ast.expr | None:
     if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
         sides = [annotation.left, annotation.right]
         kept = [s for s in sides if not (isinstance(s, ast.Constant) and s.value is None)]
-        return _annotated_class(kept[0]) if len(kept) == 1 else None
+        return annotated_class(kept[0]) if len(kept) == 1 else None
     if isinstance(annotation, ast.Subscript):
         wrapper = (ast_dotted(annotation.value) or "").rsplit(".", 1)[-1]
         inner = annotation.slice
@@ -529,7 +547,7 @@ def _annotated_class(annotation: ast.expr | None) -> ast.expr | None:
         if wrapper == "Annotated":
             options = options[:1]
         kept = [o for o in options if not (isinstance(o, ast.Constant) and o.value is None)]
-        return _annotated_class(kept[0]) if len(kept) == 1 else None
+        return annotated_class(kept[0]) if len(kept) == 1 else None
     if isinstance(annotation, (ast.Name, ast.Attribute)):
         return annotation
     return None
@@ -884,7 +902,7 @@ class _FunctionCollector:
         for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
             if arg.arg == self.receiver:
                 continue
-            annotated = _annotated_class(arg.annotation)
+            annotated = annotated_class(arg.annotation)
             if annotated is None:
                 continue
             reference = self.file.reference(annotated, None, frozenset())

@@ -29,7 +29,9 @@ from leakguard.analysis.files import file_handles
 from leakguard.analysis.imports import matches_any
 from leakguard.analysis.locality import (
     LOCAL_CALLS,
+    argument_calls,
     constructed_locals,
+    known_receiver,
     local_builtin_result,
     nested_function,
     reference_local,
@@ -105,7 +107,9 @@ class OffloadWithoutTimeout(LintRule):
         function = coroutine_of(self.context)
         if function is None or _local_file_io(offload.target, function, self.context):
             return
-        if self._proven_local(offload.target, function):
+        if self._proven_local(offload.target, function) and self._arguments_local(
+            node, offload.target, function
+        ):
             return
         extra = self._extra_timeouts
         paths = request_paths(
@@ -153,6 +157,43 @@ class OffloadWithoutTimeout(LintRule):
             or _nested_reference(target, function, self.context)
         )
         return reference is not None and self._judge(reference_local, reference)
+
+    def _arguments_local(
+        self, node: cst.Call, target: cst.BaseExpression | None, function: cst.FunctionDef
+    ) -> bool:
+        """What the offload hands the callable is no live stream or connection: a call
+        an argument comes from (`requests.get(url).raw`: the request runs on the loop,
+        the body is read in the thread) hands back a local value (`analysis/locality`)."""
+        arguments = [a.value for a in node.args if a.value is not target]
+        if isinstance(target, cst.Call):  # `functools.partial(f, stream)`
+            arguments.extend(a.value for a in target.args[1:])
+        executor = (
+            isinstance(node.func, cst.Attribute) and node.func.attr.value == "run_in_executor"
+        )
+        if executor and node.args and node.args[0].value is not target:
+            arguments = arguments[1:]  # the executor
+        for argument in arguments:
+            calls = argument_calls(argument, function, self.context)
+            if calls is None or not all(self._call_result_local(c, function) for c in calls):
+                return False
+        return True
+
+    def _call_result_local(self, call: cst.Call, function: cst.FunctionDef) -> bool:
+        """`call` hands back a value with only local methods (`Path(p)`, `str(x)`,
+        `json.dumps(d)`; not a response, a socket, a value of unknown type)."""
+        func = call.func
+        if isinstance(func, cst.Name) and local_builtin_result(func.value):
+            return True
+        reference = cst_reference(func, self.context) or _constructed_method(
+            func, function, self.context
+        )
+        if reference is None and isinstance(func, cst.Attribute):
+            reference = self._instance_method(func)
+            if reference is None:
+                # `password.encode()`, `text.strip()`: a method of a value of known origin
+                # (its sources are judged too) hands back a value as local as it is
+                return known_receiver(func.value, function, self.context)
+        return reference is not None and self._judge(result_local, reference)
 
     def _result_local(self, call: cst.Call) -> bool:
         """What `call` hands back has only local methods (the call itself is judged
