@@ -42,6 +42,15 @@ in no loop) counts as local (`bounded`); called from a function with a loop (`re
 it does not. Functions defined in a function's body are judged too
 (`outer.<locals>.inner`, collected by the summaries).
 
+A parameter annotated with a class is bound to a stand-in call of it: its methods are
+the class's (`Q`: only a class of the run proves anything), a method of a field it
+annotates with a local type is local (`F`). `with _LOCK:` on a module-level lock is a
+`k` use: brief when every function of the run touching the lock holds it only that way
+and is itself proven local (`locks` facts, collected whatever else the function does).
+A function defined in another reads the enclosing function's names (`closure`), not
+module-level names of the same spelling; `-> list[Path]` makes a result local
+(`returns_local`).
+
 Known limit (accepted, documented): a parameter passed as a key function
 (`sorted(xs, key=f)`) is not followed.
 """
