@@ -1548,13 +1548,19 @@ def _lock_brief(
     holders = _lock_holders(index).get(lock)
     if not holders or any(kind != "with" for _, kind in holders):
         return False
+    # a wait a holder bounds itself (`subprocess.run(..., timeout=60)`) is no bound here:
+    # every waiter queues behind every earlier holder (`strict`, and the holders on the
+    # proof's own path too)
+    if any("bounded" in index.functions[fid].raw for fid, _ in holders if fid in active):
+        return False
     return all(
-        fid in active or _function_local(index, fid, names, depth - 1, active) for fid, _ in holders
+        fid in active or _function_local(index, fid, names, depth - 1, active, strict=True)
+        for fid, _ in holders
     )
 
 
 def _lock_holders(index: SummaryIndex) -> dict[str, list[tuple[str, str]]]:
-    """ "module:name" of each lock -> the functions using it and how ("with"/"other")."""
+    """The functions using each lock ("module:name") and how ("with"/"other")."""
     cached = index._memo.get("locality.locks")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
