@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import ast
 import builtins
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -1981,10 +1981,15 @@ def len_argument(node: cst.CSTNode) -> cst.BaseExpression | None:
     return None
 
 
-def _exits(block: cst.CSTNode) -> bool:
-    """True when the block raises, returns or aborts (Flask `abort(413)`)."""
-    for node in descendants(block, stop_at=SCOPE_NODES):
-        if isinstance(node, (cst.Raise, cst.Return)):
+def _exits(block: cst.CSTNode, returns: bool = True) -> bool:
+    """True when the block raises, returns or aborts (Flask `abort(413)`). Without
+    `returns`, a `return` is no exit: a checker that returns hands the collection back."""
+    leaves = (cst.Raise, cst.Return) if returns else (cst.Raise,)
+    # Only an exit that always runs: `if len(x) > N: if strict: raise` may go on.
+    for node in _unconditional(block) if isinstance(block, cst.BaseSuite) else ():
+        if isinstance(node, cst.Expr):
+            node = node.value
+        if isinstance(node, leaves):
             return True
         if isinstance(node, cst.Call) and isinstance(node.func, (cst.Name, cst.Attribute)):
             name = node.func.value if isinstance(node.func, cst.Name) else node.func.attr.value
@@ -2046,15 +2051,54 @@ def _is_length_of(
 
 def _unconditional(block: cst.BaseSuite) -> Iterator[cst.CSTNode]:
     """The statements of `block` that run whenever it runs: its own, and those of a
-    `with` body in it (not a branch, a loop or a `try` whose handler may swallow a raise)."""
+    `with` body in it or of a `try` body whose handlers cannot swallow a raise (not a
+    branch, a loop or a `try` whose handler may go on)."""
+    if isinstance(block, cst.SimpleStatementSuite):
+        yield from block.body
+        return
     if not isinstance(block, cst.IndentedBlock):
         return
     for statement in block.body:
         yield statement
         if isinstance(statement, cst.SimpleStatementLine):
             yield from statement.body
-        elif isinstance(statement, cst.With):
+        elif isinstance(statement, cst.With) or (
+            isinstance(statement, cst.Try) and reraises(statement)
+        ):
             yield from _unconditional(statement.body)
+
+
+_LEAVES_HANDLER = (cst.Return, cst.Break, cst.Continue)
+
+
+def reraises(statement: cst.Try) -> bool:
+    """Every way out of the `try` body by an exception ends in an exception: each
+    handler's last statement is a `raise` and nothing in it returns or leaves a loop,
+    and no `finally` does (`except ValueError as e: raise HTTPException(400, str(e))`).
+    A raise in the body then still leaves the function, whatever handler catches it."""
+    for handler in statement.handlers:
+        body = handler.body
+        last = body.body[-1] if isinstance(body, cst.IndentedBlock) and body.body else None
+        if not (isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Raise)):
+            return False
+        if any(True for _ in descendants(body, stop_at=SCOPE_NODES, only=_LEAVES_HANDLER)):
+            return False
+    final = statement.finalbody
+    return final is None or not any(
+        True for _ in descendants(final, stop_at=SCOPE_NODES, only=_LEAVES_HANDLER)
+    )
+
+
+def _unconditional_call(statement: cst.CSTNode) -> cst.Call | None:
+    """The call a small statement makes whenever it runs: `check(x)`, `await check(x)`,
+    `rows = await read(x)` (not a call under `and`, a ternary, a comprehension or a
+    lambda, which may not run)."""
+    value: cst.BaseExpression | None = None
+    if isinstance(statement, (cst.Expr, cst.Assign, cst.AnnAssign)):
+        value = statement.value
+    if isinstance(value, cst.Await):
+        value = value.expression
+    return value if isinstance(value, cst.Call) else None
 
 
 def _normal(code: str) -> str:
@@ -2067,12 +2111,17 @@ def guarded_before(
     collection: cst.BaseExpression,
     context: FileContext,
     first: bool = False,
+    checker: bool = False,
 ) -> bool:
     """An explicit length check of `collection` that exits, before `loop` in `function`:
     `if len(x) > MAX: raise/return/abort()`, `assert len(x) <= MAX`, or a call passing `x`
     (or the object holding it) to a function of this file that checks the same length
-    that way (`check_batch_size(request)`). With `first`, that function must check it
-    before any other use of what it is handed (`checked_before_use`)."""
+    that way (`check_batch_size(request)`). Only a check that runs whenever `loop` does
+    counts: not one in a branch, a loop, or a `try` whose handler may swallow the raise,
+    nor a call under `and` or in a comprehension. With `first`, that function must check
+    it before any other use of what it is handed (`checked_before_use`). With `checker`,
+    `function` is such a checker: a `return` before the check hands the collection back
+    to its caller unchecked."""
     wanted = _normal(context.code_of(collection))
     length_names: set[str] = set()
     # A check inside a branch (`if strict: if len(x) > N: raise`) may not run.
@@ -2080,8 +2129,8 @@ def guarded_before(
     for node in descendants(function.body, stop_at=SCOPE_NODES):
         if node is loop:
             return False
-        if isinstance(node, cst.Call) and _is_length_check_call(node, collection, context, first):
-            return True
+        if checker and isinstance(node, cst.Return):
+            return False
         if isinstance(node, cst.Assign) and len(node.targets) == 1:
             target = node.targets[0].target
             measured = len_argument(node.value)
@@ -2091,10 +2140,15 @@ def guarded_before(
                 and _normal(context.code_of(measured)) == wanted
             ):
                 length_names.add(target.value)
-        elif id(node) not in unconditional:
+        if id(node) not in unconditional:
             continue
-        elif isinstance(node, cst.If):
-            if _measures(node.test, wanted, length_names, context) and _exits(node.body):
+        call = _unconditional_call(node)
+        if call is not None and _is_length_check_call(call, collection, context, first):
+            return True
+        if isinstance(node, cst.If):
+            if _measures(node.test, wanted, length_names, context) and _exits(
+                node.body, returns=not checker
+            ):
                 return True
         elif isinstance(node, cst.Assert) and _measures(
             node.test, wanted, length_names, context, asserted=True
@@ -2106,38 +2160,66 @@ def guarded_before(
 _CHECK_STATEMENTS = (cst.If, cst.Assert, cst.Expr, cst.Assign, cst.AnnAssign)
 
 
+def _mentions(node: cst.CSTNode, name: str) -> bool:
+    return any(isinstance(n, cst.Name) and n.value == name for n in descendants(node))
+
+
+def _first_use(
+    statements: Sequence[cst.BaseStatement], name: str, after: cst.CSTNode
+) -> tuple[cst.CSTNode, cst.CSTNode] | None:
+    """The first statement of `statements` that mentions `name`, when it may be a check
+    (a simple statement of checks, calls and assignments, or an `if`; inside a `try`
+    whose handlers re-raise, its body's first use), and the node that follows it (`after`
+    when it is the last)."""
+    for index, statement in enumerate(statements):
+        if not _mentions(statement, name):
+            continue
+        following = statements[index + 1] if index + 1 < len(statements) else after
+        if isinstance(statement, cst.Try) and reraises(statement):
+            if any(_mentions(h, name) for h in statement.handlers) or (
+                statement.orelse is not None and _mentions(statement.orelse, name)
+            ):
+                return None  # the handler or `else` works on it: no plain check
+            body = statement.body
+            inner = list(body.body) if isinstance(body, cst.IndentedBlock) else []
+            return _first_use(inner, name, following)
+        if not isinstance(statement, cst.SimpleStatementLine | cst.If):
+            return None
+        if isinstance(statement, cst.SimpleStatementLine) and not all(
+            isinstance(small, _CHECK_STATEMENTS) for small in statement.body
+        ):
+            return None
+        return statement, following
+    return None
+
+
 def checked_before_use(
-    function: cst.FunctionDef, name: str, context: FileContext, wanted: str | None = None
+    function: cst.FunctionDef,
+    name: str,
+    context: FileContext,
+    wanted: str | None = None,
+    checker: bool = False,
 ) -> bool:
     """The first statement of `function`'s body that mentions its parameter `name` checks
     the parameter's length and exits on it (`if len(name) > MAX: raise`, an `assert`, or
     a call to this file's length checker, `rows = await read_rows(name)` with
-    `if len(rows) > N: raise` in it): the collection is bounded before any work on it.
-    A first use that may already work on it (a loop, a `with`, a `try`) is no check, nor
-    is a checker that works on the collection before it measures it. `wanted`: the
-    collection is `name.attr...` (`batch.operations` of a checker handed `batch`)."""
+    `if len(rows) > N: raise` in it), also as the first statement of a `try` whose
+    handlers re-raise: the collection is bounded before any work on it. A first use that
+    may already work on it (a loop, a `with`) is no check, nor is a checker that works
+    on the collection before it measures it or may return before it (`checker`).
+    `wanted`: the collection is `name.attr...` (`batch.operations` of a checker handed
+    `batch`)."""
     statements = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
-    for index, statement in enumerate(statements):
-        if not any(isinstance(n, cst.Name) and n.value == name for n in descendants(statement)):
-            continue
-        if not isinstance(statement, cst.SimpleStatementLine | cst.If):
-            return False
-        if isinstance(statement, cst.SimpleStatementLine) and not all(
-            isinstance(small, _CHECK_STATEMENTS) for small in statement.body
-        ):
-            return False
-        # Everything up to the next statement is the check; the sentinel stands for the
-        # end of the body when the check is the last statement.
-        following = statements[index + 1] if index + 1 < len(statements) else cst.Pass()
-        collection: cst.BaseExpression = (
-            cst.parse_expression(wanted)
-            if wanted is not None
-            else next(
-                n for n in descendants(statement) if isinstance(n, cst.Name) and n.value == name
-            )
-        )
-        return guarded_before(function, following, collection, context, first=True)
-    return False
+    found = _first_use(statements, name, cst.Pass())  # the sentinel: the end of the body
+    if found is None:
+        return False
+    statement, following = found
+    collection: cst.BaseExpression = (
+        cst.parse_expression(wanted)
+        if wanted is not None
+        else next(n for n in descendants(statement) if isinstance(n, cst.Name) and n.value == name)
+    )
+    return guarded_before(function, following, collection, context, first=True, checker=checker)
 
 
 def _is_length_check_call(
@@ -2179,9 +2261,11 @@ def _is_length_check_call(
             context.memo[key] = False  # a checker that calls itself proves nothing
             if first:
                 # Refused before any work: the checker's own work on it must come after.
-                cached = checked_before_use(checker, name, context, wanted)
+                cached = checked_before_use(checker, name, context, wanted, checker=True)
             else:
-                cached = guarded_before(checker, cst.Pass(), cst.parse_expression(wanted), context)
+                cached = guarded_before(
+                    checker, cst.Pass(), cst.parse_expression(wanted), context, checker=True
+                )
             context.memo[key] = cached
         if cached:
             return True
