@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -25,6 +26,25 @@ from leakguard.testing import make_config, run
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"
 MAX_MESSAGE = 120
+# A name cut inside (`_park_custom_so…`); `…` after a separator or at a span's start is
+# an elision a user can still act on (`…to_thread(...)`, `f"Could not…"`).
+_CUT_NAME = re.compile(r"\w…")
+# A cut code span that is not a string literal (whose text is cut between words).
+_CUT_CODE = re.compile(r"`(?![rbfuRBFU]{0,2}[\"'])([^`]*)…`")
+
+
+def _cut_inside_word(message: str, source: str) -> str | None:
+    """A span of `message` whose name is cut in the middle of a word of `source`
+    (`_park_custom_so…`), not at a word's end (`update_cluster_`, `PredefinedConfig`,
+    `load_named` before `(`)."""
+    for span in _CUT_CODE.finditer(message):
+        word = re.search(r"\w*$", span.group(1))
+        fragment = word.group() if word else ""
+        if not fragment or fragment.endswith("_"):
+            continue
+        if not re.search(rf"\b{re.escape(fragment)}(?![a-z0-9])", source):
+            return span.group()
+    return None
 
 
 @pytest.mark.parametrize("rule", sorted(rule_classes()))
@@ -56,13 +76,77 @@ def test_every_reported_message_is_one_short_line_with_help(rule: str) -> None:
     assert seen, f"{rule}: positive fixtures produced no findings"
 
 
-def test_long_code_spans_are_cut_and_short_ones_kept() -> None:
+def test_long_code_spans_are_shortened_to_their_head_and_short_ones_kept() -> None:
     long_call = "numpy.ones(shape=(1000, 10), dtype=numpy.float32)"
     assert len(long_call) > MAX_CODE_SPAN
-    shortened = shorten_code_spans(f"`{long_call}` and `x`")
-    assert shortened.endswith("…` and `x`")
-    assert len(shortened) < len(long_call)
+    assert shorten_code_spans(f"`{long_call}` and `x`") == "`numpy.ones(...)` and `x`"
     assert shorten_code_spans("`short.call()` is fine") == "`short.call()` is fine"
+    literal = 'f"Could not disconnect from the server at {url}: {error}"'
+    assert shorten_code_spans(f"`{literal}` leaks") == '`f"Could not disconnect…"` leaks'
+    # A long name has no head to keep: it stays whole while the line fits.
+    name = "calculate_local_model_weight_of_the_checkpoint"
+    assert shorten_code_spans(f"`{name}()` blocks") == f"`{name}()` blocks"
+
+
+# Messages seen on the corpus (issue 10, session 9), each cut inside a name before.
+_REAL_MESSAGES = [
+    (
+        "`await asyncio.to_thread(_park, source, target)` in `_park_custom_source_for_reuse` "
+        "(reached from request handler `update_config` in ota_sources.py) has no timeout",
+        "`await …to_thread(...)` in `_park_custom_source_for_reuse` "
+        "(reached from request handler `update_config`) has no timeout",
+    ),
+    (
+        "Field `DeleteFeedbackRequest.feedback_ids` is taken from the request by route "
+        "handler `delete_feedback`, but has no length bound",
+        "Field `…feedback_ids` is taken from the request by route handler `delete_feedback`, "
+        "but has no length bound",
+    ),
+    (
+        "`AsyncGrpcClient._create_channel` -> `load_from_file()` -> `open` (__init__.py:52) "
+        "in `async def wait_until_server_ready`, blocking the loop",
+        "`…_create_channel` -> `load_from_file()` -> `open` "
+        "in `async def wait_until_server_ready`, blocking the loop",
+    ),
+    (
+        "`onnxruntime.InferenceSession` loads `bento_model.path_of(MODEL_FILE_NAME)` with no "
+        "integrity check before it in `load_model()`",
+        "`onnxruntime.InferenceSession` loads `bento_model.path_of(...)` with no "
+        "integrity check before it in `load_model()`",
+    ),
+    (
+        "`tensorflow.keras.models.load_model` loads `downloaded_checkpoint_file_path` with no "
+        "integrity check before it in `load_checkpoint()`",
+        "`…models.load_model` loads `downloaded_checkpoint_file_path` with no "
+        "integrity check before it in `load_checkpoint()`",
+    ),
+    (
+        "`asyncio.gather` starts one job per item of `request.prompt` (request field "
+        "`CompletionRequest.prompt`) with no concurrency limit",
+        "`asyncio.gather` starts one job per item of `request.prompt` (request field "
+        "`…prompt`) with no concurrency limit",
+    ),
+]
+
+
+@pytest.mark.parametrize(("message", "expected"), _REAL_MESSAGES)
+def test_bound_message_drops_what_matters_least_and_keeps_names_whole(
+    message: str, expected: str
+) -> None:
+    assert len(message) > MAX_MESSAGE
+    bounded = bound_message(message)
+    assert bounded == expected
+    assert len(bounded) <= MAX_MESSAGE
+    assert not _CUT_NAME.search(bounded)
+
+
+def test_bound_message_leaves_a_message_that_fits_as_written() -> None:
+    for message in (
+        "`await client.get(url, params=q)` in `fetch` (reached from `h` in app.py) has no timeout",
+        "Field `Model.items` is the request body of route handler `add`, but has no length bound",
+        "x" * MAX_MESSAGE,
+    ):
+        assert bound_message(message) == message
 
 
 def _finding() -> tuple[Finding, RunResult]:
@@ -119,7 +203,10 @@ def test_bound_message_fits_three_long_names_in_one_line() -> None:
     bounded = bound_message(message)
     assert len(bounded) <= MAX_MESSAGE
     assert bounded.count("`") == 6  # every span still quoted and closed
-    assert bounded.startswith("Field `very_long_module_name") and bounded.endswith(" too")
+    assert bounded.startswith("Field `…") and bounded.endswith(" too")
+    # Qualifiers went first: every name the message is about is still whole.
+    assert all(f"{part}`" in bounded for part in ("first", "second", "third"))
+    assert not _CUT_NAME.search(bounded)
     assert bound_message("short `x`\nand `y`") == "short `x` and `y`"
 
 
@@ -170,9 +257,10 @@ class _BoundNames(cst.CSTVisitor):
 class _Lengthen(cst.CSTTransformer):
     """Every name bound in the fixture, everywhere it is used, made long."""
 
-    def __init__(self, names: set[str]) -> None:
+    def __init__(self, names: set[str], suffix: str = _SUFFIX) -> None:
         super().__init__()
         self.names = {n for n in names if n not in _KEEP_NAMES and not n.startswith("__")}
+        self.suffix = suffix
         self.module_depth = 0
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
@@ -196,7 +284,9 @@ class _Lengthen(cst.CSTTransformer):
         return False
 
     def _long(self, name: cst.Name) -> cst.Name:
-        return name.with_changes(value=name.value + _SUFFIX) if name.value in self.names else name
+        return (
+            name.with_changes(value=name.value + self.suffix) if name.value in self.names else name
+        )
 
     def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
         return updated if self.module_depth else self._long(updated)
@@ -206,7 +296,7 @@ class _Lengthen(cst.CSTTransformer):
         return updated.with_changes(attr=self._long(updated.attr))
 
 
-def _lengthened(fixture: Path, into: Path) -> Path:
+def _lengthened(fixture: Path, into: Path, suffix: str = _SUFFIX) -> Path:
     """A copy of `fixture` (a file or a project directory) with long names."""
     files = [fixture] if fixture.is_file() else sorted(fixture.rglob("*.py"))
     modules = {path: cst.parse_module(path.read_text()) for path in files}
@@ -218,7 +308,7 @@ def _lengthened(fixture: Path, into: Path) -> Path:
         shutil.copytree(fixture, target)
     for path, module in modules.items():
         out = target if fixture.is_file() else target / path.relative_to(fixture)
-        out.write_text(module.visit(_Lengthen(visitor.names)).code)
+        out.write_text(module.visit(_Lengthen(visitor.names, suffix)).code)
     return target
 
 
@@ -244,3 +334,40 @@ def test_messages_that_quote_long_names_stay_one_short_line(tmp_path: Path) -> N
     # The renamed fixtures really quote long names, in most rules, and some had to be cut.
     assert len(set(quoting)) >= 20, sorted(set(quoting))
     assert cut >= 10
+
+
+def _sources(copy: Path) -> list[Path]:
+    return [copy] if copy.is_file() else sorted(copy.rglob("*.py"))
+
+
+# Names as long as real code's (`_park_custom_source_for_reuse`, `DeleteFeedbackRequest`).
+_REAL_SUFFIX = "_for_the_custom_source"
+
+
+@pytest.mark.parametrize(
+    "family", ["memory", "eventloop", "input_limits", "serialization", "web", "meta"]
+)
+def test_messages_with_real_long_names_keep_every_name_whole(family: str, tmp_path: Path) -> None:
+    """Every rule of a family, on its positive fixtures with every bound name as long as
+    names in real code: each message fits in 120 characters and no name is cut inside a
+    word (what does not fit loses file references, arguments, qualifiers and clauses
+    first, and a name that must still be cut is cut at the end of a word)."""
+    rules = sorted(
+        code for code, klass in rule_classes().items() if klass.__module__.split(".")[2] == family
+    )
+    assert rules, family
+    quoting: set[str] = set()
+    for rule in rules:
+        positives = sorted(p for p in (FIXTURES / rule).iterdir() if p.name.startswith("pos_"))
+        for fixture in positives:
+            into = tmp_path / rule
+            into.mkdir(exist_ok=True)
+            copy = _lengthened(fixture, into, _REAL_SUFFIX)
+            for finding in run([copy], copy.parent, select=[rule]).findings:
+                where = f"{rule} {fixture.name}:{finding.line}"
+                assert len(finding.message) <= MAX_MESSAGE, f"{where}: {finding.message}"
+                source = "".join(p.read_text() for p in _sources(copy))
+                assert not _cut_inside_word(finding.message, source), f"{where}: {finding.message}"
+                if _REAL_SUFFIX in finding.message:
+                    quoting.add(rule)
+    assert quoting or family == "meta", f"{family}: no message quotes a lengthened name"

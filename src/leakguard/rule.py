@@ -12,7 +12,6 @@ lazily through `self.context.position(node)` and only for files with findings.
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -22,7 +21,17 @@ from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.finding import Related, Severity
 from leakguard.fixes import FixPlan
+from leakguard.message_bound import MAX_CODE_SPAN, MAX_MESSAGE, bound_message, shorten_code_spans
 from leakguard.triage import TriageTree
+
+__all__ = [
+    "MAX_CODE_SPAN",
+    "MAX_MESSAGE",
+    "LintRule",
+    "Report",
+    "bound_message",
+    "shorten_code_spans",
+]
 
 
 @dataclass(frozen=True)
@@ -41,53 +50,6 @@ class Report:
     related: tuple[Related, ...] = ()
     # How to fix it, built only when fixes are requested (see `leakguard.fixes`).
     fix: FixPlan | None = None
-
-
-# Quoted code longer than this is cut (a whole call with its arguments is not needed to
-# say what is wrong, and would push the one-line message past 120 characters).
-MAX_CODE_SPAN = 40
-# A message is one line of at most this many characters (issue 15): quoting several
-# names of up to `MAX_CODE_SPAN` each can still pass it, so the whole line is bounded.
-MAX_MESSAGE = 120
-# Spans are not cut below this while the line is too long (a name stays recognisable).
-_MIN_CODE_SPAN = 12
-_CODE_SPAN = re.compile(r"`([^`\n]+)`")
-
-
-def _cut_spans(message: str, width: int, keep: int) -> str:
-    """Each code span longer than `width` cut to its first `keep` characters and `…`."""
-
-    def cut(match: re.Match[str]) -> str:
-        code = match.group(1)
-        return match.group(0) if len(code) <= width else f"`{code[:keep]}…`"
-
-    return _CODE_SPAN.sub(cut, message)
-
-
-def shorten_code_spans(message: str) -> str:
-    """`numpy.ones(shape=(1000, 10), dtype=...)` -> `numpy.ones(shape=(1000, 10), dt…`."""
-    return _cut_spans(message, MAX_CODE_SPAN, MAX_CODE_SPAN - 10)
-
-
-def bound_message(message: str, limit: int = MAX_MESSAGE) -> str:
-    """`message` as one line of at most `limit` characters: long code spans are cut
-    (`shorten_code_spans`), then, while the line is still too long, every span is cut to
-    the widest length that fits (the longest names lose most), and only a line whose
-    prose alone is too long is cut at the end."""
-    text = shorten_code_spans(" ".join(message.split()))
-    if len(text) <= limit:
-        return text
-    for width in range(MAX_CODE_SPAN - 1, _MIN_CODE_SPAN - 1, -1):
-        shorter = _cut_spans(text, width, width - 1)
-        if len(shorter) <= limit:
-            return shorter
-    text = _cut_spans(text, _MIN_CODE_SPAN, _MIN_CODE_SPAN - 1)
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rstrip()
-    if cut.count("`") % 2:
-        cut = cut[: limit - 2].rstrip() + "`"  # close the span the cut opened
-    return cut + "…"
 
 
 class LintRule(cst.BatchableCSTVisitor):
