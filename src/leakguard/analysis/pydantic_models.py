@@ -1050,6 +1050,11 @@ def _function_uses(
             if provider:
                 uses.append({"kind": "dep", "provider": provider, "handler": label})
             continue
+        dependency_class = _dependency_class(param, use, context)
+        if dependency_class is not None:
+            # `pager: Pager = Depends()`: FastAPI calls `Pager(...)`, reading the parameters
+            # of its own `__init__` as it reads a provider's (a model's fields otherwise).
+            uses.append({"kind": "dep", "provider": dependency_class, "handler": label})
         refs = tree_refs(use[1])
         if not handler and not refs and param_markers(param, context)[0] in BODY_MARKERS:
             # `ids: list[int] = Body()`: no model, but a body all the same (a provider's
@@ -1080,19 +1085,40 @@ def _function_uses(
     return uses
 
 
+def _dependency_class(param: cst.Param, use: tuple[str, Tree], context: FileContext) -> str | None:
+    """The class (qualified) of a `Depends()`/`Depends(Pager)` parameter, which FastAPI
+    builds by calling the class (`body_param_use` reads its fields as a query)."""
+    kind, tree = use
+    if kind != "query" or tree["k"] != "ref":
+        return None
+    return str(tree["q"]) if param_markers(param, context)[0] in DEPENDENCY_MARKERS else None
+
+
+def class_initialiser(klass: cst.ClassDef) -> cst.FunctionDef | None:
+    """The `__init__` a class defines in its own body."""
+    body = klass.body.body if isinstance(klass.body, cst.IndentedBlock) else ()
+    return next(
+        (s for s in body if isinstance(s, cst.FunctionDef) and s.name.value == "__init__"), None
+    )
+
+
 def _providers(context: FileContext) -> dict[str, list[dict[str, Any]]]:
     """What each module-level function of a FastAPI file would take from the request if
-    a route depended on it (`Depends(provider)`, here or in another file): the run
-    decides which are providers (`ModelIndex`)."""
+    a route depended on it (`Depends(provider)`, here or in another file), and each
+    class through its own `__init__` (`Depends(Pager)`, `Depends()`: FastAPI calls the
+    class): the run decides which are providers (`ModelIndex`)."""
     if "fastapi" not in context.source:
         return {}
     handlers = request_handlers(context)
     found: dict[str, list[dict[str, Any]]] = {}
     for statement in _module_statements(context.module.body):
-        if isinstance(statement, cst.FunctionDef) and id(statement) not in handlers:
-            uses = _function_uses(statement, context, handler=False)
+        function = statement
+        if isinstance(statement, cst.ClassDef):
+            function = class_initialiser(statement)
+        if isinstance(function, cst.FunctionDef) and id(function) not in handlers:
+            uses = _function_uses(function, context, handler=False)
             if uses:
-                found[statement.name.value] = uses
+                found[statement.name.value] = uses  # the class's name for its `__init__`
     return found
 
 
@@ -1316,10 +1342,18 @@ def fact_regions(tree: TriageTree) -> list[ast.AST]:
     ]
     found: list[ast.AST] = [*handlers, *callee_regions(tree, handlers, MAX_HOPS)]
     if "fastapi" in tree.text:
-        # Every module-level function may be a dependency provider (`_providers`).
+        # Every module-level function may be a dependency provider, and every class
+        # through its `__init__` (`_providers`).
+        initialisers = [
+            method
+            for klass in tree.tree.body
+            if isinstance(klass, ast.ClassDef)
+            for method in klass.body
+            if isinstance(method, ast.FunctionDef) and method.name == "__init__"
+        ]
         found.extend(
             function
-            for function in tree.tree.body
+            for function in [*tree.tree.body, *initialisers]
             if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
             and _may_record_use(tree, function)
         )

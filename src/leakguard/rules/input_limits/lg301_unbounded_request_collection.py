@@ -13,7 +13,6 @@ from leakguard.analysis.pydantic_models import (
     COLLECTOR,
     Level,
     LevelOptions,
-    ModelIndex,
     bound,
     checked_before_use,
     fact_regions,
@@ -123,8 +122,10 @@ class UnboundedRequestCollection(LintRule):
         index = model_index(self.context)
         if id(node) in request_handlers(self.context):
             how = f"the request body of route handler `{node.name.value}`"
-        elif self._is_provider(node, index):
-            how = f"the request body of dependency `{node.name.value}`"
+        elif (provider := self._provider_name(node)) and index.is_provider(
+            own_qualified(self.context, provider), skip_tests=self._skip_tests
+        ):
+            how = f"the request body of dependency `{provider}`"
         else:
             return
         options = self._options()
@@ -141,13 +142,19 @@ class UnboundedRequestCollection(LintRule):
             if levels:
                 self._report(param, f"Parameter `{param.name.value}`", how, levels)
 
-    def _is_provider(self, node: cst.FunctionDef, index: ModelIndex) -> bool:
-        """A module-level function some route handler of the run depends on
-        (`Depends(provider)`): FastAPI reads its parameters from the request too."""
-        if any(isinstance(a, (cst.FunctionDef, cst.ClassDef)) for a in self.context.ancestors()):
-            return False
-        qualified = own_qualified(self.context, node.name.value)
-        return index.is_provider(qualified, skip_tests=self._skip_tests)
+    def _provider_name(self, node: cst.FunctionDef) -> str | None:
+        """The name under which a route handler of the run may depend on `node`
+        (`Depends(provider)`): a module-level function's own, or its class's for the
+        `__init__` of a module-level class (`Depends(Pager)`: FastAPI calls the class and
+        reads the parameters of its `__init__` from the request too)."""
+        outer = [
+            a for a in self.context.ancestors() if isinstance(a, (cst.FunctionDef, cst.ClassDef))
+        ]
+        if not outer:
+            return node.name.value
+        if len(outer) == 1 and isinstance(outer[0], cst.ClassDef) and node.name.value == "__init__":
+            return outer[0].name.value
+        return None
 
     def _report(self, node: cst.CSTNode, subject: str, how: str, levels: list[Level]) -> None:
         text, verb = _describe([level.text for level in levels])
