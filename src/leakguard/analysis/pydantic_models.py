@@ -1112,10 +1112,12 @@ def _providers(context: FileContext) -> dict[str, list[dict[str, Any]]]:
     handlers = request_handlers(context)
     found: dict[str, list[dict[str, Any]]] = {}
     for statement in _module_statements(context.module.body):
-        function = statement
+        if not isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        function = statement if isinstance(statement, cst.FunctionDef) else None
         if isinstance(statement, cst.ClassDef):
             function = class_initialiser(statement)
-        if isinstance(function, cst.FunctionDef) and id(function) not in handlers:
+        if function is not None and id(function) not in handlers:
             uses = _function_uses(function, context, handler=False)
             if uses:
                 found[statement.name.value] = uses  # the class's name for its `__init__`
@@ -2263,11 +2265,11 @@ def _is_length_check_call(
     this file the collection (or the object holding it) whose body measures that same
     collection in a check that exits (`if len(batch.operations) > N: raise`). A checker
     that measures something else (`if len(invalid_ids) > 0: raise`) checks no size."""
-    if not isinstance(call.func, cst.Name):
-        return False
-    checker = _module_functions(context).get(call.func.value)
+    checker = (
+        _module_functions(context).get(call.func.value) if isinstance(call.func, cst.Name) else None
+    )
     if checker is None:
-        return False
+        return _refused_elsewhere(call, collection, context)
     chain = attribute_chain(collection)
     if chain is not None:
         root, rest = chain
@@ -2304,6 +2306,84 @@ def _is_length_check_call(
         if cached:
             return True
     return False
+
+
+# -- length checkers of other files ----------------------------------------------------
+
+REFUSERS = "length_refusers"
+
+
+def _refused_elsewhere(
+    call: cst.Call, collection: cst.BaseExpression, context: FileContext
+) -> bool:
+    """`await read_import(files)` where `read_import` is a module-level function of another
+    file of the run that refuses a too-long value of the parameter it hands `files` to
+    before any other use of it (`refused` facts of `REFUSERS`): the collection itself is
+    handed, by position or keyword. One hop: a checker of that file that hands the value
+    on to a third file counts only if its own file checks it."""
+    project: ProjectIndex | None = context.project
+    qualified = context.imports.qualify(call.func) if project is not None else None
+    if project is None or qualified is None or REFUSERS not in project.facts:
+        return False
+    module, _, name = qualified.rpartition(".")
+    run_module = project.module_for(REFUSERS, module) if module else None
+    found = project.of(REFUSERS).get(run_module or "", {}).get(name)
+    if not isinstance(found, dict):
+        return False
+    params: list[str] = list(found.get("params", ()))
+    refused = set(found.get("refused", ()))
+    whole = _normal(context.code_of(collection))
+    position = 0
+    for arg in call.args:
+        if arg.star:
+            return False  # `f(*args)`: which parameter gets what is unknown
+        target = arg.keyword.value if arg.keyword is not None else None
+        if target is None:
+            target = params[position] if position < len(params) else None
+            position += 1
+        if target in refused and _normal(context.code_of(arg.value)) == whole:
+            return True
+    return False
+
+
+def _refusers(context: FileContext) -> dict[str, dict[str, list[str]]]:
+    """Module-level functions of this file that refuse a too-long value of a parameter
+    before any other use of it (`checked_before_use` as a checker: by raising, with no
+    `return` before), by their positional parameters and the refused ones."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for name, function in _module_functions(context).items():
+        params = function.params
+        positional = [p.name.value for p in (*params.posonly_params, *params.params)]
+        every = [*positional, *(p.name.value for p in params.kwonly_params)]
+        refused = [p for p in every if checked_before_use(function, p, context, checker=True)]
+        if refused:
+            found[name] = {"params": positional, "refused": refused}
+    return found
+
+
+def _may_refuse(tree: TriageTree) -> bool:
+    """Triage: a module-level function whose body (or the body of a `try` in it) holds an
+    `if`/`assert` on a `len(...)` call: every refusal chain ends in one in its own file."""
+    for function in tree.tree.body:
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        statements = list(function.body)
+        for statement in function.body:
+            if isinstance(statement, ast.Try):
+                statements.extend(statement.body)
+        for statement in statements:
+            test = statement.test if isinstance(statement, (ast.If, ast.Assert)) else None
+            if test is not None and any(
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "len"
+                for node in ast.walk(test)
+            ):
+                return True
+    return False
+
+
+register_collector(FactCollector(REFUSERS, ("len(",), _refusers, triage=_may_refuse))
 
 
 def _module_functions(context: FileContext) -> dict[str, cst.FunctionDef]:

@@ -11,6 +11,7 @@ from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.pydantic_models import (
     COLLECTOR,
+    REFUSERS,
     Level,
     LevelOptions,
     bound,
@@ -51,7 +52,7 @@ def _describe(levels: list[str]) -> tuple[str, str]:
 
 class UnboundedRequestCollection(LintRule):
     code = "LG301"
-    PROJECT_FACTS = (COLLECTOR,)
+    PROJECT_FACTS = (COLLECTOR, REFUSERS)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
