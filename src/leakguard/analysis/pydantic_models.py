@@ -2351,6 +2351,13 @@ def _refusers(context: FileContext) -> dict[str, dict[str, list[str]]]:
     before any other use of it (`checked_before_use` as a checker: by raising, with no
     `return` before), by their positional parameters and the refused ones."""
     found: dict[str, dict[str, list[str]]] = {}
+    try:
+        # The triage's condition, also when the facts pass runs without triage: the
+        # facts must not depend on it.
+        if not _may_refuse(TriageTree(ast.parse(context.source), context.source)):
+            return found
+    except (SyntaxError, ValueError):
+        return found
     for name, function in _module_functions(context).items():
         params = function.params
         positional = [p.name.value for p in (*params.posonly_params, *params.params)]
@@ -2363,9 +2370,20 @@ def _refusers(context: FileContext) -> dict[str, dict[str, list[str]]]:
 
 def _may_refuse(tree: TriageTree) -> bool:
     """Triage: a module-level function whose body (or the body of a `try` in it) holds an
-    `if`/`assert` on a `len(...)` call: every refusal chain ends in one in its own file."""
+    `if`/`assert` on `len(p)` of an annotated parameter `p`: every refusal chain ends in
+    one in its own file. A checker with unannotated parameters (most of the standard
+    library's `if len(args) > 2: raise TypeError`) is not collected, and so not parsed
+    for it: a handler that hands it a list is reported, the safe side."""
     for function in tree.tree.body:
         if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        arguments = function.args
+        annotated = {
+            a.arg
+            for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
+            if a.annotation is not None
+        }
+        if not annotated:
             continue
         statements = list(function.body)
         for statement in function.body:
@@ -2377,6 +2395,9 @@ def _may_refuse(tree: TriageTree) -> bool:
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name)
                 and node.func.id == "len"
+                and node.args
+                and isinstance(node.args[0], ast.Name)
+                and node.args[0].id in annotated
                 for node in ast.walk(test)
             ):
                 return True
