@@ -165,19 +165,20 @@ def process_startup(function: cst.FunctionDef, context: FileContext, depth: int 
     request handler of the run reaches, that no other module of the run calls, whose
     name the file uses only to call it (never as a value: a callback, a decorator, a
     registration), each call made outside loops, comprehensions and lambdas by a function
-    that is itself start-up code (`depth` callers up). Without the run's summaries
-    (a file checked alone) only the first two hold."""
-    if is_entry_point(function, context) or function.name.value in _startup_handoffs(context):
-        return True
-    if depth <= 0 or function.decorators or function not in context.module.body:
-        return False
+    that is itself start-up code (`depth` callers up). Never one a request handler of
+    the run reaches. Without the run's summaries (a file checked alone) only the first
+    two hold."""
     index = summary_index(context)
-    if index is None:
-        return False
     qualname = function.name.value
-    fid = f"{context.module_name}:{qualname}"
-    if index.handler_chain(context.module_name, qualname) is not None:
+    # A function a request handler reaches runs per request, whatever else calls it: an
+    # entry point's name or a `__main__` block's call does not make it start-up only.
+    if index is not None and index.handler_chain(context.module_name, qualname) is not None:
         return False
+    if is_entry_point(function, context) or qualname in _startup_handoffs(context):
+        return True
+    if index is None or depth <= 0 or function.decorators or function not in context.module.body:
+        return False
+    fid = f"{context.module_name}:{qualname}"
     if any(not c.startswith(context.module_name + ":") for c in index.all_callers(fid)):
         return False
     uses = _name_uses(context).get(qualname, [])
