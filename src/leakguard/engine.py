@@ -406,7 +406,7 @@ def _project_index(
         return outcome
     from leakguard.analysis.project import ProjectIndex
 
-    outcome.project = ProjectIndex(root=str(config.root))
+    outcome.project = ProjectIndex()
     pending: list[tuple[_Source, str]] = []
     facts_by_file: dict[str, dict[str, Any]] = {}
     keys: dict[str, str] = {}

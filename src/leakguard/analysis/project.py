@@ -106,9 +106,6 @@ class ProjectIndex:
     """facts[collector][module_name] -> whatever that collector returned."""
 
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # The folder the run's file names are relative to (its configuration's), for facts
-    # that look at the files on disk (`argument_values`: is a package wholly in the run?).
-    root: str = ""
     # Views built lazily from the facts (e.g. the summaries' call graph), per process.
     derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -149,7 +146,7 @@ class ProjectIndex:
 
     def __getstate__(self) -> dict[str, Any]:
         # Derived views are rebuilt on demand in each worker; never pickle them.
-        return {"facts": self.facts, "derived": {}, "root": self.root}
+        return {"facts": self.facts, "derived": {}}
 
     def module_for(self, collector: str, qualified_module: str) -> str | None:
         """The module of the run that `qualified_module` (as imported) refers to.
