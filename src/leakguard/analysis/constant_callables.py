@@ -30,8 +30,9 @@ a condition (`x if p else y`), an attribute other than `args` (`p.status_code`,
 `getattr(p, "code", 500)`) or, for an exception, a method other than `__str__`/`__repr__`
 (`p.json()`; as at the call site, where only `e.args` and `str(e)` are the exception's
 text), or in `isinstance`/`len`/`type`/`bool`/comparisons is no text of it, nor is a
-`raise`, a statement that only writes to a log or a stream (`logger.error(f"{p}")`,
-`print(p)`, `traceback.print_exc()`), or an assignment to a local read nowhere else
+`raise` outside the function's own `try` blocks, a statement that only writes to a log
+or a stream (`logger.error(f"{p}")`, `print(p)`, `traceback.print_exc()`), or an
+assignment to a local read nowhere else
 (`msg = f"failed: {p}"` then `logger.error(msg)`). Anything else that mentions a
 parameter counts, so a body this module cannot read keeps its argument's text (a proof
 of absence, never a guess). An argument that lands in `*args`/`**kwargs` keeps its text.
@@ -73,6 +74,10 @@ _WRITERS = frozenset(
 _TEXT_METHODS = frozenset({"__str__", "__repr__", "__format__"})
 # Functions longer than this are not read by their own name (see `_Collector.run`).
 _MAX_LINES = 40
+# Statements whose handlers catch what their body raises (`try`, and `try`/`except*`).
+_TRY_STATEMENTS: tuple[type[ast.stmt], ...] = tuple(
+    getattr(ast, name) for name in ("Try", "TryStar") if hasattr(ast, name)
+)
 # Module-level aliases followed (`GENERIC = DEFAULT = _error_message`, `_tb = traceback`).
 _MAX_ALIASES = 4
 
@@ -232,16 +237,27 @@ class _Collector:
             "current": self.reads_current_exception(function.body),
         }
 
-    def mentioned(self, statement: ast.stmt, params: frozenset[str]) -> set[str]:
+    def mentioned(
+        self, statement: ast.stmt, params: frozenset[str], caught: bool = False
+    ) -> set[str]:
         """Parameters whose text `statement` may pass on to the result; an `if`/`while`
         test only picks a branch (unless it binds a name: `if (m := str(err)):`), and a
-        `raise` or a call writing to a log or a stream passes nothing on."""
-        if isinstance(statement, ast.Raise) or self.output_only(statement):
+        `raise` that leaves the function (not one `caught` by a `try` of the function,
+        whose handler may return the exception's text: `try: raise exc` / `except
+        Exception as other: return str(other)`) or a call writing to a log or a stream
+        passes nothing on."""
+        if (isinstance(statement, ast.Raise) and not caught) or self.output_only(statement):
             return set()
+        tried: list[ast.stmt] = (
+            statement.body  # type: ignore[attr-defined]
+            if isinstance(statement, _TRY_STATEMENTS) and statement.handlers  # type: ignore[attr-defined]
+            else []
+        )
         found: set[str] = set()
         for child in self.tree.children(statement):
             if isinstance(child, ast.stmt):
-                found |= self.mentioned(child, params)
+                inside = caught or any(child is s for s in tried)
+                found |= self.mentioned(child, params, inside)
             elif not (
                 isinstance(statement, (ast.If, ast.While))
                 and child is statement.test
