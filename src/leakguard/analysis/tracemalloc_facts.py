@@ -179,7 +179,8 @@ def opt_in_switch(
     `if` whose test only reads configuration the operator sets: the environment
     (`os.getenv("X")`, `os.environ.get(...)`, `"X" in os.environ`) or a setting of an
     imported module or a module-level object (`envs.DEBUG_TRACEMALLOC`,
-    `settings.trace_memory`), alone, compared with literals or joined with `and`; not
+    `settings.trace_memory`), alone, compared with literals (`==`, `in`; never `None`;
+    an environment read without a default) or joined with `and`; not
     negated (an opt-out switch traces by default), not a parameter or local (a request's
     flag)."""
     start = path.index(function) if function in path else -1
@@ -218,6 +219,12 @@ def _reads_configuration(
         )
     if isinstance(test, cst.Comparison):
         sides = [test.left, *(c.comparator for c in test.comparisons)]
+        # Only a test an unset value fails is an opt-in: `!=`, `not in`, `is None` hold
+        # for an unset variable (`os.getenv("TRACE") != "0"` traces by default).
+        if not all(isinstance(c.operator, (cst.Equal, cst.In)) for c in test.comparisons):
+            return False
+        if any(isinstance(s, cst.Name) and s.value == "None" for s in sides):
+            return False
         settings = [s for s in sides if not _literal(s)]
         environment = any(
             isinstance(s, (cst.Name, cst.Attribute)) and context.imports.qualify(s) == "os.environ"
@@ -248,15 +255,17 @@ def _literal(node: cst.BaseExpression) -> bool:
 
 
 def _setting(node: cst.BaseExpression, function: cst.FunctionDef, context: FileContext) -> bool:
-    """An environment read with literal arguments, or an attribute of an imported module
-    or of a module-level name the function does not bind."""
+    """An environment read of a literal name without a default, or an attribute of an
+    imported module or of a module-level name the function does not bind."""
     if isinstance(node, cst.Call):
         name = context.imports.call_name(node)
         if isinstance(node.func, cst.Attribute) and node.func.attr.value == "get":
             name = name or ""
             if context.imports.qualify(node.func.value) == "os.environ":
                 name = "os.environ.get"
-        return name in _ENVIRONMENT_READS and all(_literal(a.value) for a in node.args)
+        # The variable's name alone: a default (`os.getenv("TRACE", "1")`) may switch
+        # tracing on when the operator sets nothing.
+        return name in _ENVIRONMENT_READS and len(node.args) == 1 and _literal(node.args[0].value)
     if isinstance(node, cst.Subscript):
         return context.imports.qualify(node.value) == "os.environ" and all(
             isinstance(e.slice, cst.Index) and _literal(e.slice.value) for e in node.slice
