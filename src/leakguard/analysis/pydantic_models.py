@@ -2125,16 +2125,26 @@ def reraises(statement: cst.Try) -> bool:
     )
 
 
-def _unconditional_call(statement: cst.CSTNode) -> cst.Call | None:
-    """The call a small statement makes whenever it runs: `check(x)`, `await check(x)`,
-    `rows = await read(x)` (not a call under `and`, a ternary, a comprehension or a
-    lambda, which may not run)."""
+def _unconditional_call(statement: cst.CSTNode) -> tuple[cst.Call, bool] | None:
+    """The call a small statement makes whenever it runs, and whether it is awaited:
+    `check(x)`, `await check(x)`, `rows = await read(x)` (not a call under `and`, a
+    ternary, a comprehension or a lambda, which may not run)."""
     value: cst.BaseExpression | None = None
     if isinstance(statement, (cst.Expr, cst.Assign, cst.AnnAssign)):
         value = statement.value
+    awaited = isinstance(value, cst.Await)
     if isinstance(value, cst.Await):
         value = value.expression
-    return value if isinstance(value, cst.Call) else None
+    return (value, awaited) if isinstance(value, cst.Call) else None
+
+
+def _runs_when_called(function: cst.FunctionDef, awaited: bool) -> bool:
+    """A call of `function` runs its body: not through a decorator (a wrapper may catch
+    the raise), not a generator (its body waits for the first `next`), and a coroutine
+    function only when the call is awaited."""
+    if function.decorators or (function.asynchronous is not None and not awaited):
+        return False
+    return not any(True for _ in descendants(function.body, stop_at=SCOPE_NODES, only=(cst.Yield,)))
 
 
 def _normal(code: str) -> str:
@@ -2179,7 +2189,7 @@ def guarded_before(
         if id(node) not in unconditional:
             continue
         call = _unconditional_call(node)
-        if call is not None and _is_length_check_call(call, collection, context, first):
+        if call is not None and _is_length_check_call(*call, collection, context, first):
             return True
         if isinstance(node, cst.If):
             if _measures(node.test, wanted, length_names, context) and _exits(
@@ -2259,7 +2269,11 @@ def checked_before_use(
 
 
 def _is_length_check_call(
-    call: cst.Call, collection: cst.BaseExpression, context: FileContext, first: bool = False
+    call: cst.Call,
+    awaited: bool,
+    collection: cst.BaseExpression,
+    context: FileContext,
+    first: bool = False,
 ) -> bool:
     """`check_batch_size(request)` / `await read_rows(rows)`: a call handing a function of
     this file the collection (or the object holding it) whose body measures that same
@@ -2269,7 +2283,9 @@ def _is_length_check_call(
         _module_functions(context).get(call.func.value) if isinstance(call.func, cst.Name) else None
     )
     if checker is None:
-        return _refused_elsewhere(call, collection, context)
+        return _refused_elsewhere(call, awaited, collection, context)
+    if not _runs_when_called(checker, awaited):
+        return False
     chain = attribute_chain(collection)
     if chain is not None:
         root, rest = chain
@@ -2314,7 +2330,7 @@ REFUSERS = "length_refusers"
 
 
 def _refused_elsewhere(
-    call: cst.Call, collection: cst.BaseExpression, context: FileContext
+    call: cst.Call, awaited: bool, collection: cst.BaseExpression, context: FileContext
 ) -> bool:
     """`await read_import(files)` where `read_import` is a module-level function of another
     file of the run that refuses a too-long value of the parameter it hands `files` to
@@ -2328,7 +2344,7 @@ def _refused_elsewhere(
     module, _, name = qualified.rpartition(".")
     run_module = project.module_for(REFUSERS, module) if module else None
     found = project.of(REFUSERS).get(run_module or "", {}).get(name)
-    if not isinstance(found, dict):
+    if not isinstance(found, dict) or (found.get("coroutine") and not awaited):
         return False
     params: list[str] = list(found.get("params", ()))
     refused = set(found.get("refused", ()))
@@ -2346,11 +2362,11 @@ def _refused_elsewhere(
     return False
 
 
-def _refusers(context: FileContext) -> dict[str, dict[str, list[str]]]:
+def _refusers(context: FileContext) -> dict[str, dict[str, Any]]:
     """Module-level functions of this file that refuse a too-long value of a parameter
     before any other use of it (`checked_before_use` as a checker: by raising, with no
     `return` before), by their positional parameters and the refused ones."""
-    found: dict[str, dict[str, list[str]]] = {}
+    found: dict[str, dict[str, Any]] = {}
     try:
         # The triage's condition, also when the facts pass runs without triage: the
         # facts must not depend on it.
@@ -2359,12 +2375,15 @@ def _refusers(context: FileContext) -> dict[str, dict[str, list[str]]]:
     except (SyntaxError, ValueError):
         return found
     for name, function in _module_functions(context).items():
+        if not _runs_when_called(function, awaited=True):
+            continue
         params = function.params
         positional = [p.name.value for p in (*params.posonly_params, *params.params)]
         every = [*positional, *(p.name.value for p in params.kwonly_params)]
         refused = [p for p in every if checked_before_use(function, p, context, checker=True)]
         if refused:
-            found[name] = {"params": positional, "refused": refused}
+            coroutine = function.asynchronous is not None
+            found[name] = {"params": positional, "refused": refused, "coroutine": coroutine}
     return found
 
 
