@@ -494,6 +494,12 @@ _DIRECTORY_WRITERS: dict[str, tuple[tuple[int | None, str], ...]] = {
     "distutils.dir_util.copy_tree": ((1, "dst"),),
     "huggingface_hub.snapshot_download": ((None, "local_dir"), (None, "cache_dir")),
     "huggingface_hub.hf_hub_download": ((None, "local_dir"), (None, "cache_dir")),
+    # a directory renamed or cloned into place: every file under it is new
+    "os.rename": ((1, "dst"),),
+    "os.renames": ((1, "new"),),
+    "os.replace": ((1, "dst"),),
+    ".rename": ((0, "target"),),
+    ".clone_from": ((1, "to_path"),),
     ".extractall": ((0, "path"),),
     ".extract": ((1, "path"),),
 }
