@@ -574,32 +574,32 @@ class _Locality:
         """Where the function touches a module-level lock (`_LOCK = threading.Lock()`):
         ["with", name] for `with _LOCK:`, ["other", name] for any other use (an
         `acquire()`, a lock handed on), ["other", qualified] for `with`/`acquire()` on
-        an imported name (it may be another module's lock). Collected whatever else the
-        function does: a lock is a brief wait only when every holder is known. One pass
-        (`ast.walk` order: a `with` before its items)."""
+        an imported name or a module's attribute (`with index._lock:`: it may be another
+        module's lock). Collected whatever else the function does: a lock is a brief wait
+        only when every holder is known. One pass (`ast.walk` order: a `with` before its
+        items, `x.acquire` before `x`)."""
         found: dict[str, str] = {}
         with_items: set[int] = set()
+        held: set[int] = set()  # `with` items and `acquire()`/`release()` receivers
         locks = self.file.locks
-        aliases = self.file.aliases
         for node in self.nodes:
-            if isinstance(node, ast.Name):
+            if isinstance(node, ast.Name) and node.id in locks and node.id not in self.bindings:
                 name = node.id
-                if name in locks and name not in self.bindings:
-                    if id(node) in with_items and found.get(name) != "other":
-                        found[name] = "with"
-                    elif isinstance(node.ctx, ast.Load):
-                        found[name] = "other"
-                elif id(node) in with_items and name in aliases:
-                    found[aliases[name]] = "other"
-            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                if id(node) in with_items and found.get(name) != "other":
+                    found[name] = "with"
+                elif isinstance(node.ctx, ast.Load):
+                    found[name] = "other"
+                continue
+            if isinstance(node, (ast.With, ast.AsyncWith)):
                 with_items.update(id(item.context_expr) for item in node.items)
-            elif (
-                isinstance(node, ast.Attribute)
-                and node.attr in ("acquire", "release")
-                and isinstance(node.value, ast.Name)
-                and node.value.id in aliases
-            ):
-                found[aliases[node.value.id]] = "other"  # `imported_lock.acquire()`
+                held.update(with_items)
+            elif isinstance(node, ast.Attribute) and node.attr in ("acquire", "release"):
+                held.add(id(node.value))
+            if id(node) in held and isinstance(node, (ast.Name, ast.Attribute)):
+                dotted = ast_dotted(node)
+                qualified = self.file.qualify(dotted) if dotted is not None else None
+                if qualified is not None:
+                    found[qualified] = "other"
         return [[kind, name] for name, kind in found.items()]
 
     def run(self) -> dict[str, Any]:
