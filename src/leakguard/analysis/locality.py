@@ -607,7 +607,7 @@ class _Locality:
         locks = self._locks()
         if locks:
             facts["locks"] = locks
-        if _local_annotation(self.function.returns):
+        if _local_annotation(self.function.returns) and not _names_abstract(self.function.returns):
             # `-> list[Path]`, `-> str`: trusted, as a parameter's annotation is
             facts["returns_local"] = True
         return facts
@@ -1242,6 +1242,27 @@ def _local_annotation(annotation: ast.expr | None) -> bool:
     # a bare container (`list`) holds values of unknown type, as `Any` is one
     name = dotted.rsplit(".", 1)[-1] if dotted is not None else None
     return name in _LOCAL_TYPES and name not in _CONTAINER_TYPES
+
+
+# Abstract containers: the value may be any iterable, a stream's lazy chunks too
+# (`-> Iterable[bytes]` returning `response.iter_content()`).
+_ABSTRACT_TYPES = frozenset(
+    {"Iterable", "Collection", "Sequence", "MutableSequence", "Mapping", "MutableMapping"}
+)
+
+
+def _names_abstract(annotation: ast.expr | None) -> bool:
+    """The annotation names an abstract container anywhere (`list[Iterable[bytes]]`)."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            annotation = ast.parse(annotation.value, mode="eval").body
+        except SyntaxError:
+            return True
+    return annotation is not None and any(
+        (ast_dotted(node) or "").rsplit(".", 1)[-1] in _ABSTRACT_TYPES
+        for node in ast.walk(annotation)
+        if isinstance(node, (ast.Name, ast.Attribute))
+    )
 
 
 def _container_annotation(annotation: ast.expr | None) -> bool:
