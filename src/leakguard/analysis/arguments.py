@@ -38,6 +38,7 @@ from enum import Enum
 
 import libcst as cst
 
+from leakguard.analysis.bindings import assigned_values
 from leakguard.analysis.containers import FILLING_METHODS
 from leakguard.analysis.entrypoints import is_cli_command
 from leakguard.analysis.pydantic_models import (
@@ -402,7 +403,11 @@ def _local_sources(
     for node in descendants(body, stop_at=SCOPE_NODES):
         if not isinstance(node, cst.Call):
             continue
-        handed = [a.value.value for a in node.args if isinstance(a.value, cst.Name)]
+        handed = [
+            a.value.value
+            for a in node.args
+            if isinstance(a.value, cst.Name) and not _only_iterated(node, a, context)
+        ]
         for name in containers.intersection(handed):
             sources[name].extend(
                 a.value
@@ -411,6 +416,45 @@ def _local_sources(
             )
     context.memo[key] = sources
     return sources
+
+
+def _only_iterated(call: cst.Call, arg: cst.Arg, context: FileContext) -> bool:
+    """`call` is of a plain module-level function of the file (`_file_function`) whose
+    parameter receiving `arg` its body only walks (`for p in paths`, a comprehension's
+    `for`) or measures (`len(paths)`): it puts nothing into the container."""
+    if not isinstance(call.func, cst.Name) or arg.star:
+        return False
+    function = _file_function(call.func.value, context)
+    if function is None:
+        return False
+    params = [*function.params.posonly_params, *function.params.params]
+    if arg.keyword is not None:
+        param = arg.keyword.value
+    else:
+        position = [a for a in call.args if a.keyword is None].index(arg)
+        if position >= len(params):
+            return False
+        param = params[position].name.value
+    ok = True
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal ok
+        if not ok or not isinstance(node, cst.Name) or node.value != param or len(stack) < 2:
+            return
+        parent = stack[-2]
+        if any(isinstance(a, SCOPE_NODES) for a in stack[1:-1]):
+            ok = False  # a nested function or lambda may do anything with it
+        elif isinstance(parent, (cst.For, cst.CompFor)) and parent.iter is node:
+            return
+        elif isinstance(parent, cst.Arg) and len(stack) >= 3:
+            holder = stack[-3]
+            ok = isinstance(holder, cst.Call) and context.imports.call_name(holder) == "len"
+        else:
+            ok = False
+
+    walk(function.body, visit, stack=stack)
+    return ok
 
 
 def filled_at_runtime(context: FileContext) -> frozenset[str]:
@@ -605,6 +649,10 @@ def _argv(
         return parts([value.body, value.orelse])  # the test only picks one
     if isinstance(value, (cst.List, cst.Tuple, cst.Set)):
         return parts(e.value for e in value.elements)
+    if isinstance(value, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+        # `[p for p in files if p.endswith(".bin")]`: the element, whose loop names are
+        # bound to what they walk (`_local_sources`); the `if` clauses only filter.
+        return _argv(value.elt, scope, context, params, seen)
     if isinstance(value, cst.Name):
         return _name_from_argv(value.value, scope, context, params, seen)
     if isinstance(value, cst.Attribute):
@@ -619,14 +667,77 @@ def _argv(
     if _parses_arguments(value, context):
         return _Origin.ARGV
     handed = [arg.value for arg in value.args]
-    if context.imports.call_name(value) in _PATH_BUILDERS:
+    called = context.imports.call_name(value)
+    if called in _PATH_BUILDERS:
+        if called == "sorted":
+            # `sorted(files, key=os.path.getmtime, reverse=True)`: the keywords only order.
+            handed = [a.value for a in value.args if a.keyword is None]
         return parts(handed)  # `os.path.join(args.model_dir, "model.bin")`
+    if isinstance(value.func, cst.Name):
+        function = _file_function(value.func.value, context)
+        if function is not None:
+            return _returned(value, function, scope, context, params, seen)
     if isinstance(value.func, cst.Attribute):
         # A method of the value itself (`args.model.strip()`, `base.joinpath(name)`) is
         # the value; any other call returns something else than the path typed
         # (`fetch(args.url)` downloads it).
         return parts([value.func.value, *handed])
     return _Origin.OTHER
+
+
+def _file_function(name: str, context: FileContext) -> cst.FunctionDef | None:
+    """The one module-level, plain (not async, not a generator) function `name` of the
+    file, when nothing else at module level binds the name."""
+    found = [
+        s for s in context.module.body if isinstance(s, cst.FunctionDef) and s.name.value == name
+    ]
+    if len(found) != 1:
+        return None
+    function = found[0]
+    if module_bindings(context).get(name) is not function or name in assigned_values(
+        context.module, context
+    ):
+        return None
+    if function.asynchronous is not None or any(
+        isinstance(node, (cst.Yield, cst.Await))
+        for node in descendants(function.body, stop_at=SCOPE_NODES)
+    ):
+        return None
+    return function
+
+
+def _returned(
+    call: cst.Call,
+    function: cst.FunctionDef,
+    scope: cst.FunctionDef | cst.Module,
+    context: FileContext,
+    params: _Parameters,
+    seen: set[str],
+) -> _Origin:
+    """The origin of what `call` of the file's `function` returns: every `return` value
+    (falling off the end returns None), its parameters bound by this call. A recursive
+    call, or more than `DEFAULT_DEPTH` nested, is other."""
+    marker = f"<returns {id(function)}>"
+    markers = {m for m in seen if m.startswith("<returns ")}
+    if marker in markers or len(markers) >= DEFAULT_DEPTH:
+        return _Origin.OTHER
+
+    def bound(name: str) -> _Origin:
+        passed = _passed_value(call, function, name)
+        if passed is None:
+            return _Origin.OTHER
+        value, default = passed
+        if default:
+            return _argv(value, context.module, context, lambda _: _Origin.OTHER, set(markers))
+        return _argv(value, scope, context, params, set(markers))
+
+    returns = [
+        node.value
+        for node in descendants(function.body, stop_at=SCOPE_NODES)
+        if isinstance(node, cst.Return) and node.value is not None
+    ]
+    inner = {*markers, marker}
+    return _combine(_argv(r, function, context, bound, set(inner)) for r in returns)
 
 
 def _name_from_argv(
