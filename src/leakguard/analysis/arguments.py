@@ -15,9 +15,12 @@ module derives from the program's command line: `sys.argv`, the namespace argpar
 parses (`args = parser.parse_args()`, or a function of the file returning one), a
 parameter of a CLI command (click, Typer), or a parameter every caller in the file
 feeds such a value (`main(parse_args())`), through locals, operators, path builders
-(`os.path.join(args.model_dir, "model.bin")`) and methods of the value; any other
-call's result is not the path typed (`fetch(args.url)` downloads it). A script run on
-the path its operator typed loads the operator's own file.
+(`os.path.join(args.model_dir, "model.bin")`, `sorted(glob.glob(...), key=...)`),
+methods of the value, comprehensions (the element; `if` clauses only filter), what a
+plain function of the file returns for the arguments of that call, and a list handed to
+a function of the file that only walks it (`_only_iterated`); any other call's result
+is not the path typed (`fetch(args.url)` downloads it). A script run on the path its
+operator typed loads the operator's own file.
 
 `carries_request_data(value, function, context)`: whether an expression of `function`
 may hold request data: the request object or data read from it (`await request.json()`,

@@ -20,6 +20,13 @@ loaded path is otherwise only tested (`os.path.exists`). The file was written by
 program itself, in a directory only the process can write: a round trip through its own
 callback.
 
+`filled_directory_round_trip(load, source, context)`: the load reads a file listed by a
+glob of such a fresh temporary directory, which the function hands only to that listing,
+to `print`, to path tests and to helpers of the same file that only serialize into the
+parameter it binds (`torch.save(shard, os.path.join(tmp_path, name))`; testing, making
+or removing it is allowed): a round trip through a helper that writes into the
+directory it is handed.
+
 `shipped_text_config(value, scope, context)`: `value` is the text of a YAML file versioned
 with the code: read from a `files.constant_path` relative to the working directory or
 anchored at the program's file (never absolute, in the home directory, or climbing out
@@ -50,7 +57,7 @@ from leakguard.analysis.files import (
     read_path,
 )
 from leakguard.analysis.imports import matches_any
-from leakguard.analysis.scopes import function_scope, is_read
+from leakguard.analysis.scopes import bound_names, function_scope, is_read
 from leakguard.analysis.summaries import DEFAULT_MAX_CALL_DEPTH, Vocabulary, summary_index
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants, walk
@@ -784,3 +791,293 @@ def _written_only_by_serializers(name: str, path: cst.BaseExpression, context: F
 
     walk(context.module, visit, stack=stack)
     return ok and writes > 0
+
+
+# Calls whose items are the items of their first argument: the listing, reordered or
+# numbered (`enumerate` adds only the index), or shown with a progress bar.
+_ITEM_WRAPPERS = frozenset(
+    {"sorted", "list", "tuple", "reversed", "enumerate", "tqdm.tqdm", "tqdm.auto.tqdm"}
+)
+_GLOBS = frozenset({"glob.glob", "glob.iglob"})
+# What a helper may do with a fresh directory it is handed, besides serializing into it:
+# test it, make it, remove it.
+_DIRECTORY_KEEPERS = frozenset(
+    {*_PATH_TESTS, "os.path.isdir", "os.makedirs", "os.mkdir", "shutil.rmtree"}
+)
+
+
+def filled_directory_round_trip(
+    load: cst.Call, source: cst.BaseExpression, context: FileContext
+) -> bool:
+    """The load reads a file listed by `glob.glob(os.path.join(tmp, PATTERN))` (through
+    locals, loops, `sorted`/`enumerate`/`tqdm`, an item `files[0]`), where `tmp` is a
+    temporary directory the same function created (`_private_directory`) and handed only
+    to such listings and to helpers of the same file that only serialize into it
+    (`_serializes_into`): every file there is one the program wrote with its own
+    serialization, and at least one helper is handed the directory. A directory that is
+    also handed to anything else (an extraction, a download, a subprocess's `cwd=`) or
+    whose helper does anything else with it keeps the finding."""
+    function = next((a for a in context.ancestors() if isinstance(a, cst.FunctionDef)), None)
+    if function is None:
+        return False
+    patterns = _listed_patterns(source, function, context, set())
+    if not patterns:
+        return False
+    joins: dict[str, list[cst.CSTNode]] = {}
+    for pattern in patterns:
+        joined = _joined(pattern)
+        if joined is None or not isinstance(joined[0], cst.Name):
+            return False
+        name = context.constants.fold(joined[1])
+        if not isinstance(name, str) or name.startswith(("/", "\\")) or ".." in name:
+            return False
+        joins.setdefault(joined[0].value, []).append(pattern)
+    return all(
+        _private_directory(directory, function, context)
+        and _filled_only_by_helpers(directory, listed, function, context)
+        for directory, listed in joins.items()
+    )
+
+
+def _listed_patterns(
+    value: cst.BaseExpression, function: cst.FunctionDef, context: FileContext, seen: set[str]
+) -> list[cst.BaseExpression] | None:
+    """The glob patterns every value of `value` is an item of; None when some value may
+    be anything else."""
+    if isinstance(value, cst.Subscript):
+        return _listed_patterns(value.value, function, context, seen)
+    if isinstance(value, cst.Call):
+        called = context.imports.call_name(value)
+        positional = [a.value for a in value.args if a.keyword is None and not a.star]
+        if not positional or len(positional) != len([a for a in value.args if a.keyword is None]):
+            return None
+        if called in _GLOBS:
+            if any(a.keyword is not None and a.keyword.value == "root_dir" for a in value.args):
+                return None
+            return _pattern_value(positional[0], function, context)
+        if called in _ITEM_WRAPPERS:
+            return _listed_patterns(positional[0], function, context, seen)
+        return None
+    if not isinstance(value, cst.Name) or value.value in seen:
+        return [] if isinstance(value, cst.Name) else None
+    seen.add(value.value)
+    sources = _name_sources(value.value, function, context)
+    if not sources:
+        return None
+    found: list[cst.BaseExpression] = []
+    for source in sources:
+        listed = _listed_patterns(source, function, context, seen)
+        if listed is None:
+            return None
+        found.extend(listed)
+    return found
+
+
+def _name_sources(
+    name: str, function: cst.FunctionDef, context: FileContext
+) -> list[cst.BaseExpression] | None:
+    """What the function's own body binds the local `name` to: assigned values, and
+    the collection a loop (a tuple target too: `for i, f in enumerate(files)`) walks.
+    None for a parameter or a name bound any other way."""
+    own = function_scope(function, context)
+    if name in own.params or name not in own.locals:
+        return None
+    found: list[cst.BaseExpression] = []
+    for node in descendants(function.body, stop_at=SCOPE_NODES):
+        targets: list[tuple[cst.BaseExpression, cst.BaseExpression]] = []
+        if isinstance(node, cst.Assign):
+            targets = [(t.target, node.value) for t in node.targets]
+        elif isinstance(node, (cst.For, cst.CompFor)):
+            targets = [(node.target, node.iter)]
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.AsName)):
+            bound = node.name if isinstance(node, cst.AsName) else node.target
+            if name in bound_names(bound):
+                return None  # a `with ... as`, `except ... as`, `+=`, walrus
+        for target, value in targets:
+            if name in bound_names(target):
+                if isinstance(target, (cst.Tuple, cst.List)) and not isinstance(
+                    node, (cst.For, cst.CompFor)
+                ):
+                    return None  # `a, b = x`: which part is not followed
+                found.append(value)
+    return found
+
+
+def _pattern_value(
+    pattern: cst.BaseExpression, function: cst.FunctionDef, context: FileContext
+) -> list[cst.BaseExpression] | None:
+    """The glob's pattern: the expression itself, or the one value of a local read only
+    by globs (`base_pattern = os.path.join(tmp, "*.bin")`)."""
+    if not isinstance(pattern, cst.Name):
+        return [pattern]
+    values = _name_sources(pattern.value, function, context)
+    if values is None or len(values) != 1:
+        return None
+    ok = True
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal ok
+        if not ok or not isinstance(node, cst.Name) or node.value != pattern.value:
+            return
+        if len(stack) < 3 or not is_read(node, stack[-2]):
+            return
+        call = stack[-3]
+        ok = (
+            isinstance(stack[-2], cst.Arg)
+            and isinstance(call, cst.Call)
+            and context.imports.call_name(call) in _GLOBS
+        )
+
+    walk(function.body, visit, stack=stack)
+    return values if ok else None
+
+
+def _filled_only_by_helpers(
+    directory: str, patterns: list[cst.CSTNode], function: cst.FunctionDef, context: FileContext
+) -> bool:
+    """Each read of `directory` in the function is in one of the listed `patterns`, a
+    test of it, or an argument of a helper of the file that only serializes into the
+    parameter it binds (`_serializes_into`); at least one is such a helper's."""
+    ok = True
+    helpers = 0
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal ok, helpers
+        if not ok or not isinstance(node, cst.Name) or node.value != directory:
+            return
+        if len(stack) < 2 or not is_read(node, stack[-2]):
+            return
+        if any(isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in stack[1:-1]):
+            ok = False
+            return
+        if any(a is p for a in stack for p in patterns) or _printed(stack, context):
+            return
+        arg, call = (stack[-2], stack[-3]) if len(stack) >= 3 else (None, None)
+        if not isinstance(arg, cst.Arg) or not isinstance(call, cst.Call):
+            ok = False
+        elif context.imports.call_name(call) in _PATH_TESTS and arg.keyword is None:
+            return
+        elif _helper_serializes_into(call, arg, context):
+            helpers += 1
+        else:
+            ok = False
+
+    walk(function.body, visit, stack=stack)
+    return ok and helpers > 0
+
+
+def _printed(stack: list[cst.CSTNode], context: FileContext) -> bool:
+    """The name (last in `stack`) is shown by `print(f"... {name}")`."""
+    return (
+        len(stack) >= 5
+        and isinstance(stack[-2], cst.FormattedStringExpression)
+        and isinstance(stack[-3], cst.FormattedString)
+        and isinstance(stack[-4], cst.Arg)
+        and isinstance(stack[-5], cst.Call)
+        and context.imports.call_name(stack[-5]) == "print"
+    )
+
+
+def _helper_serializes_into(call: cst.Call, arg: cst.Arg, context: FileContext) -> bool:
+    """`call` is of the one module-level function of the file by that name, and the
+    parameter `arg` binds is only serialized into (`_serializes_into`)."""
+    if not isinstance(call.func, cst.Name) or arg.star or arg.keyword is not None:
+        return False
+    found = [
+        s
+        for s in context.module.body
+        if isinstance(s, cst.FunctionDef) and s.name.value == call.func.value
+    ]
+    if len(found) != 1 or any(a.star for a in call.args):
+        return False
+    helper = found[0]
+    params = [*helper.params.posonly_params, *helper.params.params]
+    position = call.args.index(arg)
+    if position >= len(params):
+        return False
+    return _serializes_into(params[position].name.value, helper, context)
+
+
+def _serializes_into(param: str, helper: cst.FunctionDef, context: FileContext) -> bool:
+    """Every read of `param` in `helper` tests, makes or removes the directory
+    (`_DIRECTORY_KEEPERS`), or joins a file name to it whose path is only the target of
+    a serializing write (`torch.save(obj, os.path.join(param, name))`, also through a
+    local read only as such a target); the parameter is never rebound."""
+    key = ("integrity_serializes_into", id(helper), param)
+    cached = context.memo.get(key)
+    if isinstance(cached, bool):
+        return cached
+    result = param not in assigned_values(helper, context) and _only_serialized_into(
+        param, helper, context
+    )
+    context.memo[key] = result
+    return result
+
+
+def _only_serialized_into(param: str, helper: cst.FunctionDef, context: FileContext) -> bool:
+    ok = True
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal ok
+        if not ok or not isinstance(node, cst.Name) or node.value != param or len(stack) < 2:
+            return
+        if not is_read(node, stack[-2]):
+            ok = not isinstance(stack[-2], (cst.AssignTarget, cst.AsName))
+            return
+        if any(isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in stack[1:-1]):
+            ok = False
+            return
+        if len(stack) < 3 or not isinstance(stack[-2], cst.Arg):
+            ok = False
+            return
+        call = stack[-3]
+        if not isinstance(call, cst.Call):
+            ok = False
+        elif context.imports.call_name(call) in _DIRECTORY_KEEPERS:
+            ok = stack[-2].keyword is None
+        else:
+            ok = _joined(call) is not None and call.args[0] is stack[-2]
+            ok = ok and _only_write_target(call, stack[:-3], helper, context)
+
+    walk(helper.body, visit, stack=stack)
+    return ok
+
+
+def _only_write_target(
+    path: cst.Call, above: list[cst.CSTNode], helper: cst.FunctionDef, context: FileContext
+) -> bool:
+    """`path` (with its ancestors `above`, innermost last) is the target of a serializing
+    write, or the value of a local every read of which is."""
+    holder = above[-2] if len(above) >= 2 and isinstance(above[-1], cst.Arg) else None
+    if isinstance(holder, cst.Call) and _written_target(holder, context) is path:
+        return True
+    assign = above[-1] if above else None
+    if not (
+        isinstance(assign, cst.Assign)
+        and assign.value is path
+        and len(assign.targets) == 1
+        and isinstance(assign.targets[0].target, cst.Name)
+    ):
+        return False
+    local = assign.targets[0].target.value
+    ok = True
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal ok
+        if not ok or not isinstance(node, cst.Name) or node.value != local or len(stack) < 3:
+            return
+        if not is_read(node, stack[-2]):
+            return
+        call = stack[-3]
+        ok = (
+            isinstance(stack[-2], cst.Arg)
+            and isinstance(call, cst.Call)
+            and _written_target(call, context) is node
+        )
+
+    walk(helper.body, visit, stack=stack)
+    return ok

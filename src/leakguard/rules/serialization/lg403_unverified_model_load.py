@@ -14,6 +14,7 @@ from leakguard.analysis.imports import matches_any
 from leakguard.analysis.integrity import (
     CheckVocabulary,
     checked_before,
+    filled_directory_round_trip,
     innermost_scope,
     private_round_trip,
     round_trip,
@@ -90,6 +91,7 @@ class UnverifiedModelLoad(LintRule):
             checked_before(node, scope, self.context, vocabulary)
             or round_trip(node, source, self.context)
             or private_round_trip(node, source, self.context)
+            or filled_directory_round_trip(node, source, self.context)
         ):
             return
         if from_command_line(source, scope, self.context):
