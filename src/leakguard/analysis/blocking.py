@@ -408,6 +408,9 @@ def _reset_elsewhere(
                 len(scopes) == 1
                 and isinstance(path[max(path.index(scopes[0]) - 2, 0)], cst.ClassDef)
                 and _constructor_binding(scopes[0], node, context)
+                # the object is built once only while nothing rebinds its name
+                # (`global cache; cache = Cache()` in another handler builds it afresh)
+                and not _reset_elsewhere(state.split(".", 1)[0], guard, ancestors, context)
             )
         )
         if in_loop or not first:
