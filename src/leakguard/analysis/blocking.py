@@ -487,7 +487,7 @@ def once_state_regions(tree: TriageTree, functions: Iterable[ast.AST]) -> list[a
     attributes: set[str] = set()
     for function in functions:
         for node in tree.walk(function):
-            if not isinstance(node, ast.If):
+            if not isinstance(node, ast.If) or not _may_find_unset(node.test):
                 continue
             for inner in ast.walk(node.test):
                 if isinstance(inner, ast.Name):
@@ -501,6 +501,20 @@ def once_state_regions(tree: TriageTree, functions: Iterable[ast.AST]) -> list[a
         found += [u for name in sorted(attributes) for u in units_naming_attribute(tree, name)]
         found += [u for name in ("setattr", "delattr") for u in units_naming(tree, name)]
     return found
+
+
+def _may_find_unset(test: ast.expr) -> bool:
+    """The `ast` shapes `_falsy_state` may accept (`not ...`, `... is None`, `... == False`):
+    only such a guard can make a lazy initialiser, so only its names need regions."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return True
+    return (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], (ast.Is, ast.Eq))
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value in (None, False)
+    )
 
 
 def _attribute_call(call: cst.Call, name: str) -> bool:

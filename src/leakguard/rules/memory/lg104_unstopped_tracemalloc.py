@@ -76,15 +76,21 @@ class UnstoppedTracemalloc(LintRule):
     def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
         """Each start call's top-level statement (a method's whole class: its
         `__exit__`/`tearDown` may stop tracing); a start outside any function looks for
-        a stop in the whole module. A start under `if not tracemalloc.is_tracing():` may be
+        a stop in the whole module. A start in a module-level function that tests
+        `is_tracing()` (or in a file importing it by name, maybe under another one) may be
         a process's start-up switch: `entrypoints.process_startup` reads every use of its
-        function's name (the whole file)."""
+        function's name (the whole file). A start in a class never is one."""
         found: list[ast.AST] = []
-        if "is_tracing" in tree.text:
-            return None
+        imported_by_name = any(
+            alias.name == "is_tracing" for node in tree.of(ast.ImportFrom) for alias in node.names
+        )
         for call in calls_matching(tree, spec.option("start_calls")):
             outer = tree.outermost(call)
             if outer is None or not in_function(tree, call):
+                return None
+            if isinstance(outer, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
+                imported_by_name or _tests_is_tracing(tree, outer)
+            ):
                 return None
             found.append(outer)
         return found
@@ -337,3 +343,12 @@ def _exit_word(node: cst.CSTNode) -> str:
         cst.Continue: "continue",
         cst.Yield: "yield",
     }.get(type(node), "exit")
+
+
+def _tests_is_tracing(tree: TriageTree, function: ast.AST) -> bool:
+    """`function` mentions `is_tracing` (`tracemalloc.is_tracing()`, `tm.is_tracing()`)."""
+    return any(
+        (isinstance(node, ast.Attribute) and node.attr == "is_tracing")
+        or (isinstance(node, ast.Name) and node.id == "is_tracing")
+        for node in tree.walk(function)
+    )
