@@ -124,11 +124,12 @@ class _Collector:
         # computed when an assignment asks.
         self.body: list[ast.stmt] = []
         self.read: set[str] | None = None
-        # Lines of the calls that may read the handled exception: only in a file
-        # importing `traceback` or `sys` (also under another name).
-        self.current_lines: list[int] = []
-        if any(t.split(".", 1)[0] in ("traceback", "sys") for t in tree.aliases.values()):
-            self.current_lines = [c.lineno for c in tree.of(ast.Call) if self.reads_current(c)]
+        # Only a file importing `traceback` or `sys` (also under another name) can read
+        # the handled exception; the bodies read are short, so each is walked when asked
+        # (a scan of every call of the file cost more: most calls are in classes).
+        self.may_read_current = any(
+            t.split(".", 1)[0] in ("traceback", "sys") for t in tree.aliases.values()
+        )
 
     def run(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -354,8 +355,7 @@ class _Collector:
         """A body that calls `traceback.format_exc()`, `sys.exc_info()`... (also through
         an alias): the text of the exception being handled reaches its result without
         any argument naming it (a call writing only to a log or a stream does not)."""
-        first, last = body[0].lineno, body[-1].end_lineno or body[-1].lineno
-        if not any(first <= line <= last for line in self.current_lines):
+        if not self.may_read_current:
             return False
         pending: list[ast.AST] = list(body)
         while pending:
