@@ -23,10 +23,10 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "LG109": ("leakguard.rules.memory.lg109_cyclic_retention", ()),
     "LG110": ("leakguard.rules.memory.lg110_model_load_per_request", ("summaries",)),
-    "LG201": ("leakguard.rules.eventloop.lg201_blocking_call_in_async", ("summaries",)),
+    "LG201": ("leakguard.rules.eventloop.lg201_blocking_call_in_async", ("summaries", "startup")),
     "LG202": (
         "leakguard.rules.eventloop.lg202_false_async",
-        ("async_interfaces", "summaries", "pydantic_models"),
+        ("async_interfaces", "summaries", "pydantic_models", "startup"),
     ),
     "LG203": ("leakguard.rules.eventloop.lg203_deprecated_get_event_loop", ()),
     "LG204": ("leakguard.rules.eventloop.lg204_offload_without_timeout", ("summaries",)),

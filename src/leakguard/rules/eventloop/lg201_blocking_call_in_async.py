@@ -15,12 +15,14 @@ from leakguard.analysis.blocking import (
     once_state_regions,
     runs_once,
 )
+from leakguard.analysis.entrypoints import startup_reach
 from leakguard.analysis.files import BUILTIN_OPENERS
 from leakguard.analysis.lifecycle import (
     STARTUP_AND_SHUTDOWN,
     is_lifecycle_hook,
     registration_calls,
 )
+from leakguard.analysis.startup import COLLECTOR as STARTUP
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
@@ -34,8 +36,9 @@ from leakguard.triage import SCOPES, TriageTree, dotted, method_owners, per_tree
 
 class BlockingCallInAsync(LintRule):
     code = "LG201"
-    # Function summaries of the run: blocking work one or more calls down.
-    PROJECT_FACTS = (SUMMARIES,)
+    # Function summaries of the run: blocking work one or more calls down; who reaches a
+    # coroutine (only the process's start-up?).
+    PROJECT_FACTS = (SUMMARIES, STARTUP)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
@@ -94,8 +97,12 @@ class BlockingCallInAsync(LintRule):
         function = coroutine.name.value
         verdict = self._calls.verdict(node) if candidate else None
         chain = self._calls.chain(node) if verdict is None else None
-        if (verdict is not None or chain is not None) and runs_once(coroutine, self.context):
-            return  # a lazy initialiser's branch: once per process, not per request
+        if (verdict is not None or chain is not None) and (
+            runs_once(coroutine, self.context) or self._once_at_startup(coroutine)
+        ):
+            # a lazy initialiser's branch, or a coroutine only the process's start-up
+            # runs: once per process, not per request
+            return
         if verdict is not None:
             call, what, fix = verdict
             self.report(
@@ -118,6 +125,19 @@ class BlockingCallInAsync(LintRule):
                 related=tuple(Related(*step) for step in chain.related()),
                 fix_plan=blocking_call_fix(node, "", self.context),
             )
+
+    def _once_at_startup(self, coroutine: cst.FunctionDef) -> bool:
+        """The call runs once per process, or on a loop of its own: its coroutine only
+        start-up code reaches, or a runner of its own loop (`entrypoints.startup_reach`
+        with `own_loop`), and it is not in a `while` or `async for` loop of it: a
+        background task started at start-up that polls forever blocks the loop at every
+        round while requests are served."""
+        for node in reversed(self.context.stack[:-1]):
+            if node is coroutine:
+                break
+            if isinstance(node, cst.While) or (isinstance(node, cst.For) and node.asynchronous):
+                return False
+        return startup_reach(coroutine, self.context, own_loop=True)
 
 
 @per_tree

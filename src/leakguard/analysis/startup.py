@@ -1,0 +1,814 @@
+"""Start-up reach across the run: functions that only a process's start-up runs.
+
+Collected once per file from its `ast` (the facts pass's parse) and merged across the run
+(`analysis/project.py`). For each file the collector records:
+
+- *roots*: functions that run once per process by what they are: an entry point
+  (`main`/`cli`, a command of a command-line framework), a life-cycle hook by decorator
+  (`@app.on_event("startup")`, `@app.before_serving`, a `lifespan` context manager, ...);
+- *references*: every mention of a possible function of the run (a name, `self.f`,
+  `module.f`, `instance.method` of a local built from a class) with the function that
+  makes it and how: `call` (called, outside loops), `repeat` (called in a `for`/`while`
+  loop, a comprehension or a lambda: any number of times, maybe forever), `root` (handed
+  over as an entry: `parser.set_defaults(func=f)`, `Process(target=f)`, `lifespan=f`,
+  `on_startup=[f]`, `add_event_handler("startup", f)`, `app.router.on_startup.append(f)`,
+  a call in the `__main__` block) or `value` (anything else: a callback, a registration,
+  a decorator: it may run at any time);
+- *methods*: calls of `.m(...)` on a receiver the collector cannot tell (per method
+  name): whoever makes them may be calling the method of a class of the run;
+- *packages*: the packages (directories with an `__init__.py`) the file lies in, so a
+  query can tell whether the run holds them (see `StartupIndex.startup_only`).
+
+A loop over a literal list of functions that calls each element once
+(`for step in [self._init_user, self._init_cluster]: await step(session)`) calls each
+element once: its elements count as `call`, not `value`.
+
+`startup_only(function, context)`: every path to the function starts at a root, through
+calls made outside loops, in functions that themselves only start-up reaches; no request
+handler of the run reaches it; nothing passes it around as a value. What runs there
+runs once per process, before (or after) the requests it serves.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import libcst as cst
+
+from leakguard.analysis.imports import ast_import_bindings
+from leakguard.analysis.project import (
+    FactCollector,
+    ProjectIndex,
+    module_identity,
+    register_collector,
+)
+from leakguard.analysis.summaries import MAX_SUPPORTED_DEPTH, SummaryIndex, summaries_of
+from leakguard.context import FileContext
+from leakguard.triage import TriageTree
+from leakguard.triage import dotted as ast_dotted
+
+COLLECTOR = "startup"
+_STDLIB = frozenset(sys.stdlib_module_names)
+
+_MAIN_NAMES = frozenset({"main", "cli", "_main", "run_cli"})
+_CLI_MODULES = frozenset({"click", "asyncclick", "rich_click", "cloup", "typer"})
+_CLI_DECORATORS = frozenset({"command", "group"})
+# Decorators of one-shot life-cycle hooks (Flask/Quart/Sanic), by last name.
+_ONE_SHOT_DECORATORS = frozenset(
+    {"before_first_request", "before_serving", "after_serving", "on_startup", "on_shutdown"}
+)
+_LIFECYCLE_EVENTS = frozenset(
+    {
+        "startup",
+        "shutdown",
+        "before_server_start",
+        "after_server_start",
+        "before_server_stop",
+        "after_server_stop",
+    }
+)
+# Decorators that leave a method a plain method (anything else may register it).
+_PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod"})
+# (call's last name, keyword): the keyword's value is handed over as a process's entry
+# or a life-cycle hook, run once.
+_HANDOFF_KEYWORDS = frozenset(
+    {
+        ("set_defaults", "func"),
+        ("Process", "target"),
+        ("", "lifespan"),
+        ("", "on_startup"),
+        ("", "on_shutdown"),
+    }
+)
+# Calls that run the coroutine function they are handed (at that position) to the end on
+# an event loop of their own, in another thread (fsspec's I/O loop), not on the caller's:
+# blocking there stalls no loop that serves requests.
+_OWN_LOOP_RUNNERS = {"fsspec.asyn.sync": 1, "gradio_client.utils.synchronize_async": 0}
+OWN_LOOP = "own loop"
+# Methods that add to a collection of hooks (`app.router.on_startup.append(f)`).
+_APPENDS = frozenset({"append", "extend", "insert"})
+_LOOPS = (
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+    ast.Lambda,
+)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+# The owner of module-level code and of the `__main__` block.
+MODULE = ""
+MAIN = "__main__"
+
+
+# -- collection -----------------------------------------------------------------------
+
+
+def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
+    """The start-up facts of one file (JSON-serialisable). Every file has some (its
+    packages at least): the query asks which modules the run holds."""
+    from leakguard.analysis.asyncio_facts import is_test_file
+
+    if is_test_file(display):
+        return None  # nothing outside the tests calls a test module's functions
+    module, package = module_identity(display)
+    return _FileCollector(module, package).run(tree.tree, display)
+
+
+def collect_source(text: str, display: str) -> dict[str, Any] | None:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return collect_tree(TriageTree(tree, text), text, display)
+
+
+@lru_cache(maxsize=4096)
+def _packages_of(directory: str) -> tuple[str, ...]:
+    """The directories from `directory` up that are packages (hold an `__init__.py`),
+    innermost first, as paths relative to the run's working directory."""
+    found: list[str] = []
+    current = directory
+    while current and os.path.isfile(os.path.join(current, "__init__.py")):
+        found.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return tuple(found)
+
+
+class _FileCollector:
+    def __init__(self, module: str, package: bool) -> None:
+        self.module = module
+        self.package = package
+        self.aliases: dict[str, str] = {}
+        self.module_names: set[str] = set()  # module-level functions and classes
+        self.roots: dict[str, str] = {}
+        self.references: list[list[Any]] = []
+        self.methods: dict[str, list[list[Any]]] = {}
+        self.methods_defined: list[str] = []
+        self.called: dict[int, int] = {}  # id of a call's callee -> id of the call
+        self.escaping: set[str] = set()  # classes whose methods hand `self` out
+        self.seen: set[tuple[str, ...]] = set()
+        self.cli_file = False
+
+    def run(self, tree: ast.Module, display: str) -> dict[str, Any]:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                self.aliases.update(ast_import_bindings(node, self.module, self.package))
+        self.cli_file = any(t.split(".")[0] in _CLI_MODULES for t in self.aliases.values())
+        for statement in tree.body:
+            if isinstance(statement, (*_FUNCTIONS, ast.ClassDef)):
+                self.module_names.add(statement.name)
+        for statement in tree.body:
+            if isinstance(statement, _FUNCTIONS):
+                self._function(statement, statement.name, None, None, {})
+            elif isinstance(statement, ast.ClassDef):
+                # a base class or a metaclass is a use of the class as a value
+                self._code(
+                    [*statement.bases, *statement.keywords], MODULE, None, {}, frozenset(), {}
+                )
+                for item in statement.body:
+                    if isinstance(item, _FUNCTIONS):
+                        qualname = f"{statement.name}.{item.name}"
+                        self.methods_defined.append(qualname)
+                        self._function(item, qualname, statement.name, None, {})
+                    else:
+                        self._code([item], MODULE, None, {}, frozenset(), {})
+            elif _is_main_block(statement):
+                self._code(statement.body, MAIN, None, {}, frozenset(), {})  # type: ignore[attr-defined]
+            else:
+                self._code([statement], MODULE, None, {}, frozenset(), {})
+        directory = os.path.dirname(display.replace("\\", "/"))
+        packages = [
+            module_identity(os.path.join(p, "__init__.py")).name for p in _packages_of(directory)
+        ]
+        facts: dict[str, Any] = {"path": display}
+        if self.roots:
+            facts["roots"] = self.roots
+        if self.references:
+            facts["references"] = self.references
+        if self.methods:
+            facts["methods"] = self.methods
+        if self.methods_defined:
+            facts["methods_defined"] = self.methods_defined
+        if self.escaping:
+            facts["escaping"] = sorted(self.escaping)
+        if packages:
+            facts["packages"] = packages
+        return facts
+
+    # functions ------------------------------------------------------------------------
+
+    def _function(
+        self,
+        function: ast.FunctionDef | ast.AsyncFunctionDef,
+        qualname: str,
+        owner: str | None,
+        enclosing: _Scope | None,
+        nested: Mapping[str, str],
+    ) -> None:
+        """Record `function`'s references; `enclosing` is the scope of the function it is
+        nested in (its receiver is a closure variable here), None at the top."""
+        root = self._root(function, qualname, owner, enclosing is not None)
+        if root is not None:
+            self.roots[qualname] = root
+        elif any(not _plain_decorator(d) for d in function.decorator_list):
+            self.roots[qualname] = ""  # registered by its decorator: runs any time
+        args = function.args
+        positional = [*args.posonlyargs, *args.args]
+        bound = {a.arg for a in [*positional, *args.kwonlyargs, args.vararg, args.kwarg] if a}
+        static = any(
+            (ast_dotted(d) or "").rsplit(".", 1)[-1] == "staticmethod"
+            for d in function.decorator_list
+        )
+        if enclosing is None:
+            receiver = (
+                positional[0].arg if owner is not None and positional and not static else None
+            )
+        else:
+            receiver = enclosing.receiver if enclosing.receiver not in bound else None
+        inner = dict(nested)
+        for defined in _direct_functions(function):
+            inner[defined.name] = f"{qualname}.{defined.name}"
+        stores: dict[str, int] = {}
+        made: dict[str, ast.expr] = {}
+        for node in ast.walk(function):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                stores[node.id] = stores.get(node.id, 0) + 1
+            elif (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and isinstance(node.value, ast.Call)
+            ):
+                made[node.targets[0].id] = node.value.func
+        bound.update(stores)
+        parents = {
+            id(child): node for node in ast.walk(function) for child in ast.iter_child_nodes(node)
+        }
+        if (
+            enclosing is None
+            and receiver is not None
+            and owner is not None
+            and any(
+                isinstance(node, ast.Name)
+                and node.id == receiver
+                and not _is_receiver(node, parents)
+                for node in ast.walk(function)
+            )
+        ):
+            self.escaping.add(owner)
+        confined = _confined_calls(function, stores, parents)
+        # `worker = Worker(cfg)`, assigned once: `worker.start()` calls `Worker.start`
+        instances: dict[str, list[str]] = {}
+        for local, maker in made.items():
+            klass = self._reference(maker, None, None, bound - {local}, {})
+            if stores.get(local) == 1 and klass is not None and klass[0] in ("q", "l"):
+                instances[local] = klass
+        context = _Scope(
+            qualname, owner, receiver, frozenset(bound - set(inner)), instances, confined
+        )
+        self._code(function.body, qualname, context, inner, frozenset(), {})
+
+    def _root(
+        self,
+        function: ast.FunctionDef | ast.AsyncFunctionDef,
+        qualname: str,
+        owner: str | None,
+        nested: bool,
+    ) -> str | None:
+        if owner is None and not nested and function.name in _MAIN_NAMES:
+            return "entry point"
+        for decorator in function.decorator_list:
+            call = decorator if isinstance(decorator, ast.Call) else None
+            target = call.func if call is not None else decorator
+            written = ast_dotted(target) or ""
+            last = written.rsplit(".", 1)[-1]
+            qualified = self._qualify(written) or ""
+            if qualified.split(".")[0] in _CLI_MODULES or (
+                self.cli_file and last in _CLI_DECORATORS
+            ):
+                return "command"
+            if last in _ONE_SHOT_DECORATORS:
+                return "life-cycle hook"
+            if last in ("on_event", "listener") and call is not None and call.args:
+                first = call.args[0]
+                if isinstance(first, ast.Constant) and first.value in _LIFECYCLE_EVENTS:
+                    return "life-cycle hook"
+            if last in ("asynccontextmanager", "contextmanager") and "lifespan" in qualname:
+                return "life-cycle hook"
+        return None
+
+    def _qualify(self, dotted: str) -> str | None:
+        root, _, rest = dotted.partition(".")
+        target = self.aliases.get(root)
+        if target is None:
+            return None
+        return f"{target}.{rest}" if rest else target
+
+    # references -----------------------------------------------------------------------
+
+    def _reference(
+        self,
+        expression: ast.expr,
+        scope: _Scope | None,
+        owner_class: str | None,
+        bound: Iterable[str],
+        nested: Mapping[str, str],
+    ) -> list[str] | None:
+        """The reference `expression` makes to a possible function of the run: ["q",
+        qualified], ["l", module-level name], ["n", nested function's qualname], ["s",
+        "Class.method"], or ["a", method] for a method on a receiver of unknown class."""
+        written = ast_dotted(expression)
+        if written is None:
+            if isinstance(expression, ast.Attribute):
+                return ["a", expression.attr]
+            return None
+        root, _, rest = written.partition(".")
+        if scope is not None and rest and "." not in rest:
+            if root == scope.receiver and scope.owner is not None:
+                return ["s", f"{scope.owner}.{rest}"]
+            made = scope.instances.get(root)
+            if made is not None:
+                return [made[0], f"{made[1]}.{rest}"]
+        if root in nested and not rest:
+            return ["n", nested[root]]
+        if root in bound or root in nested:
+            return ["a", written.rsplit(".", 1)[-1]] if rest else None
+        if root in self.aliases:
+            qualified = self._qualify(written)
+            return ["q", qualified] if qualified is not None else None
+        if root in self.module_names:
+            return ["l", written]
+        return ["a", written.rsplit(".", 1)[-1]] if rest else None
+
+    def _code(
+        self,
+        body: Sequence[ast.AST],
+        owner: str,
+        scope: _Scope | None,
+        nested: Mapping[str, str],
+        once: frozenset[int],
+        handed: dict[int, str],
+    ) -> None:
+        """Record the references of `body` (statements of `owner`), nested functions as
+        functions of their own."""
+        once_called = set(once) | _called_once_elements(body, scope)
+        bound = scope.bound if scope is not None else frozenset()
+        stack: list[tuple[ast.AST, bool]] = [(node, False) for node in reversed(body)]
+        while stack:
+            node, repeated = stack.pop()
+            if isinstance(node, _FUNCTIONS):
+                name = nested.get(node.name, f"{owner}.{node.name}")
+                for decorator in node.decorator_list:
+                    stack.append((decorator, repeated))
+                self._function(node, name, scope.owner if scope else None, scope, nested)
+                continue
+            if isinstance(node, ast.ClassDef):
+                continue  # a class in a function: its methods are never proven start-up
+            if isinstance(node, ast.Call):
+                self.called[id(node.func)] = id(node)
+                self._handoffs(node, handed)
+            if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(
+                getattr(node, "ctx", None), ast.Load
+            ):
+                self._mention(node, owner, scope, nested, bound, repeated, once_called, handed)
+                if isinstance(node, ast.Attribute):
+                    stack.extend((c, repeated) for c in _receiver_children(node))
+                continue
+            inner_repeated = repeated or isinstance(node, _LOOPS)
+            children = list(ast.iter_child_nodes(node))
+            if isinstance(node, (ast.For, ast.AsyncFor)):
+                # the iterable is evaluated once; the body (and `else`) repeats
+                stack.extend((c, True) for c in reversed([*node.body, node.target]))
+                stack.extend((c, repeated) for c in reversed(node.orelse))
+                stack.append((node.iter, repeated))
+                continue
+            stack.extend((c, inner_repeated) for c in reversed(children))
+
+    def _mention(
+        self,
+        node: ast.Name | ast.Attribute,
+        owner: str,
+        scope: _Scope | None,
+        nested: Mapping[str, str],
+        bound: frozenset[str],
+        repeated: bool,
+        once_called: set[int],
+        handed: dict[int, str],
+    ) -> None:
+        reference = self._reference(node, scope, scope.owner if scope else None, bound, nested)
+        if reference is None:
+            return
+        if id(node) in handed:
+            how = "own-loop" if handed[id(node)] == OWN_LOOP else "root"
+        elif id(node) in self.called or id(node) in once_called:
+            how = "repeat" if repeated else "call"
+        else:
+            how = "value"
+        if owner == MAIN and how == "call":
+            how = "root"
+        if reference[0] == "q" and reference[1].split(".")[0] in _STDLIB:
+            return  # never a function of the run
+        if how in ("call", "root") and scope is not None:
+            call = self.called.get(id(node))
+            if call is not None and call in scope.confined:
+                how += "/confined"
+        key = (owner, *reference, how)
+        if key in self.seen:
+            return  # the first of each is enough: the query asks how, not how often
+        self.seen.add(key)
+        line = getattr(node, "lineno", 0)
+        if reference[0] == "a":
+            self.methods.setdefault(reference[1], []).append([owner, how, line])
+            return
+        self.references.append([owner, *reference, how, line])
+
+    def _handoffs(self, call: ast.Call, handed: dict[int, str]) -> None:
+        """Mark the callee as called, and the functions `call` hands over as a process's
+        entry or a life-cycle hook."""
+        func = call.func
+        written = ast_dotted(func) or ""
+        last = written.rsplit(".", 1)[-1] if written else getattr(func, "attr", "")
+        position = _OWN_LOOP_RUNNERS.get(self._qualify(written) or "") if written else None
+        if position is not None and len(call.args) > position:
+            handed[id(call.args[position])] = OWN_LOOP
+        for keyword in call.keywords:
+            if keyword.arg is None:
+                continue
+            if (last, keyword.arg) in _HANDOFF_KEYWORDS or ("", keyword.arg) in _HANDOFF_KEYWORDS:
+                for value in _listed(keyword.value):
+                    handed[id(value)] = keyword.arg
+        if last == "add_event_handler" and len(call.args) >= 2:
+            event = call.args[0]
+            if isinstance(event, ast.Constant) and event.value in _LIFECYCLE_EVENTS:
+                for value in _listed(call.args[1]):
+                    handed[id(value)] = "add_event_handler"
+        if isinstance(func, ast.Attribute) and func.attr in _APPENDS:
+            hooks = func.value
+            name = hooks.attr if isinstance(hooks, ast.Attribute) else getattr(hooks, "id", "")
+            if "startup" in name or "shutdown" in name:
+                for argument in call.args:
+                    for value in _listed(argument):
+                        handed[id(value)] = name
+
+
+@dataclass(frozen=True)
+class _Scope:
+    qualname: str
+    owner: str | None  # the class of a method (or of the method a function is nested in)
+    receiver: str | None
+    bound: frozenset[str]
+    instances: Mapping[str, list[str]]
+    # calls whose result stays in the function: `Worker(cfg).start()`, or assigned once to
+    # a local used only as a receiver (`worker = Worker(cfg); worker.start()`)
+    confined: frozenset[int] = frozenset()
+
+
+def _direct_functions(function: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The functions defined in `function`'s own body (not in nested ones or classes)."""
+    found: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    stack = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _FUNCTIONS):
+            found.append(node)
+        elif not isinstance(node, (ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _is_receiver(name: ast.Name, parents: Mapping[int, ast.AST]) -> bool:
+    """`name` is only the receiver of an attribute (`name.x`), not handed out."""
+    parent = parents.get(id(name))
+    return isinstance(parent, ast.Attribute) and parent.value is name
+
+
+def _confined_calls(
+    function: ast.AST, stores: Mapping[str, int], parents: Mapping[int, ast.AST]
+) -> frozenset[int]:
+    """Ids of the calls of `function` whose result never leaves it: the receiver of an
+    attribute (`Worker(cfg).start()`), or assigned once to a local that is only ever the
+    receiver of an attribute (`worker = Worker(cfg); worker.start()`)."""
+    found: set[int] = set()
+    receivers: dict[str, bool] = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            receivers[node.id] = receivers.get(node.id, True) and _is_receiver(node, parents)
+    for node in ast.walk(function):
+        if not isinstance(node, ast.Call):
+            continue
+        parent = parents.get(id(node))
+        if (isinstance(parent, ast.Attribute) and parent.value is node) or (
+            isinstance(parent, ast.Assign)
+            and len(parent.targets) == 1
+            and isinstance(parent.targets[0], ast.Name)
+            and stores.get(parent.targets[0].id) == 1
+            and receivers.get(parent.targets[0].id, False)
+        ):
+            found.add(id(node))
+    return frozenset(found)
+
+
+def _listed(value: ast.expr) -> list[ast.expr]:
+    if isinstance(value, (ast.List, ast.Tuple)):
+        return list(value.elts)
+    return [value]
+
+
+def _receiver_children(node: ast.Attribute) -> list[ast.AST]:
+    """What an attribute chain evaluates besides names: the arguments of calls and
+    subscripts inside it (`get(x).y`: `get` and `x`)."""
+    inner = node.value
+    while isinstance(inner, ast.Attribute):
+        inner = inner.value
+    return [] if isinstance(inner, ast.Name) else [inner]
+
+
+def _plain_decorator(decorator: ast.expr) -> bool:
+    return (ast_dotted(decorator) or "").rsplit(".", 1)[-1] in _PLAIN_DECORATORS
+
+
+def _is_main_block(statement: ast.stmt) -> bool:
+    if not isinstance(statement, ast.If) or not isinstance(statement.test, ast.Compare):
+        return False
+    test = statement.test
+    parts = [test.left, *test.comparators]
+    names = {p.id for p in parts if isinstance(p, ast.Name)}
+    strings = {p.value for p in parts if isinstance(p, ast.Constant)}
+    return "__name__" in names and "__main__" in strings
+
+
+def _called_once_elements(body: Sequence[ast.AST], scope: _Scope | None) -> set[int]:
+    """Elements of a literal list of functions that a `for` loop of `body` calls once
+    each (`steps = [a, b]` then `for step in steps: step(x)`): ids of the elements."""
+    literals: dict[str, list[ast.expr]] = {}
+    stores: dict[str, int] = {}
+    loops: list[ast.For | ast.AsyncFor] = []
+    for statement in body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                stores[node.id] = stores.get(node.id, 0) + 1
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and isinstance(node.value, (ast.List, ast.Tuple))
+            ):
+                literals[node.targets[0].id] = list(node.value.elts)
+            if isinstance(node, ast.For):  # not `async for`: a literal list is finite anyway
+                loops.append(node)
+    found: set[int] = set()
+    for loop in loops:
+        if not isinstance(loop.target, ast.Name):
+            continue
+        variable = loop.target.id
+        if isinstance(loop.iter, (ast.List, ast.Tuple)):
+            elements = list(loop.iter.elts)
+        elif isinstance(loop.iter, ast.Name) and stores.get(loop.iter.id) == 1:
+            elements = literals.get(loop.iter.id, [])
+        else:
+            continue
+        calls = {
+            id(n.func)
+            for statement in loop.body
+            for n in ast.walk(statement)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+        }
+        uses = [
+            n
+            for statement in loop.body
+            for n in ast.walk(statement)
+            if isinstance(n, ast.Name) and n.id == variable
+        ]
+        if uses and all(id(n) in calls for n in uses):
+            found.update(id(e) for e in elements if isinstance(e, (ast.Name, ast.Attribute)))
+    return found
+
+
+# -- the run's view ----------------------------------------------------------------------
+
+
+@dataclass
+class StartupIndex:
+    """Start-up facts of the run, resolved through the summaries' call resolution."""
+
+    facts: Mapping[str, Any]
+    summaries: SummaryIndex
+    _callers: dict[str, list[tuple[str, str, str, int]]] | None = None
+    _methods: dict[str, list[tuple[str, str, str, int]]] | None = None
+    _classes: dict[tuple[str, str], list[tuple[str, str, str, int]]] | None = None
+    _memo: dict[Any, bool] = field(default_factory=dict)
+
+    def _defined(self, module: str, qualname: str) -> bool:
+        return f"{module}:{qualname}" in self.summaries.functions
+
+    def callers(self, fid: str) -> list[tuple[str, str, str, int]]:
+        """(module, owner, how, line) of every reference of the run to `fid`."""
+        if self._callers is None:
+            table: dict[str, list[tuple[str, str, str, int]]] = {}
+            methods: dict[str, list[tuple[str, str, str, int]]] = {}
+            classes: dict[tuple[str, str], list[tuple[str, str, str, int]]] = {}
+            for module, value in self.facts.items():
+                if not isinstance(value, dict):
+                    continue
+                for owner, kind, name, how, line in value.get("references", ()):
+                    target = self._resolve(module, str(kind), str(name))
+                    if target is None and self._class_method(module, str(kind), str(name)):
+                        # a method the class of the run inherits (or one not found): a
+                        # method of that name on any class may be the one called
+                        methods.setdefault(str(name).rsplit(".", 1)[-1], []).append(
+                            (module, str(owner), str(how), int(line))
+                        )
+                        continue
+                    if target is not None:
+                        table.setdefault(target, []).append(
+                            (module, str(owner), str(how), int(line))
+                        )
+                        continue
+                    klass = self.summaries.class_named(module, [str(kind), str(name)])
+                    if klass is not None:
+                        classes.setdefault(klass, []).append(
+                            (module, str(owner), str(how), int(line))
+                        )
+                for method, entries in value.get("methods", {}).items():
+                    for owner, how, line in entries:
+                        methods.setdefault(method, []).append(
+                            (module, str(owner), str(how), int(line))
+                        )
+            self._callers, self._methods, self._classes = table, methods, classes
+        return list(self._callers.get(fid, ()))
+
+    def _class_method(self, module: str, kind: str, name: str) -> bool:
+        """`name` is `Class.method` of a class of the run (`self.method` included)."""
+        if kind == "s":
+            return True
+        head = name.rpartition(".")[0]
+        return bool(head) and self.summaries.class_named(module, [kind, head]) is not None
+
+    def _resolve(self, module: str, kind: str, name: str) -> str | None:
+        if kind == "n":
+            return f"{module}:{name}"
+        if kind == "s":
+            return f"{module}:{name}" if self._defined(module, name) else None
+        if kind == "l" and self._defined(module, name):
+            return f"{module}:{name}"
+        return self.summaries.resolve(module, [kind, name])
+
+    def confined(self, module: str, klass: str, depth: int, own_loop: bool = False) -> bool:
+        """Every instance of `klass` is made by start-up code and stays there: built in
+        a function only start-up reaches (or the `__main__` block) and only used as a
+        receiver there, never handed out by its own methods (`self`), never subclassed
+        or used as a value in the run. A method of it can only be called through those
+        instances (resolved calls), whatever other calls of a method of that name do."""
+        self.callers("")
+        assert self._classes is not None
+        if klass in self._facts_of(module).get("escaping", ()):
+            return False
+        made = self._classes.get((module, klass), [])
+        if not made:
+            return False
+        for caller_module, owner, how, _ in made:
+            if how == "root/confined" and owner == MAIN:
+                continue
+            if how != "call/confined" or owner in (MODULE, MAIN):
+                return False
+            if not self.startup_only(caller_module, owner, depth - 1, own_loop):
+                return False
+        return True
+
+    def method_callers(self, method: str) -> list[tuple[str, str, str, int]]:
+        self.callers("")
+        assert self._methods is not None
+        return list(self._methods.get(method, ()))
+
+    def _facts_of(self, module: str) -> Mapping[str, Any]:
+        value = self.facts.get(module)
+        return value if isinstance(value, dict) else {}
+
+    def _root(self, module: str, qualname: str) -> str | None:
+        root = self._facts_of(module).get("roots", {}).get(qualname)
+        return None if root is None else str(root)
+
+    def whole(self, module: str) -> bool:
+        """The run holds every package `module` lies in (a run of some of a package's
+        files does not see the callers in the others)."""
+        value = self.facts.get(module)
+        if not isinstance(value, dict):
+            return False
+        return all(package in self.facts for package in value.get("packages", ()))
+
+    def startup_only(
+        self,
+        module: str,
+        qualname: str,
+        depth: int = MAX_SUPPORTED_DEPTH,
+        own_loop: bool = False,
+    ) -> bool:
+        """See the module docstring; `depth` callers up at most. With `own_loop`, a
+        function handed to a runner of a loop of its own (`_OWN_LOOP_RUNNERS`) counts as
+        reached from start-up: it never runs on a loop that serves requests either
+        (what LG201 asks; not what "once per process" means)."""
+        key = (module, qualname, depth, own_loop)
+        if key not in self._memo:
+            self._memo[key] = False  # a cycle proves nothing
+            self._memo[key] = self._startup_only(module, qualname, depth, own_loop)
+        return self._memo[key]
+
+    def _startup_only(self, module: str, qualname: str, depth: int, own_loop: bool) -> bool:
+        if self.summaries.handler_chain(module, qualname, MAX_SUPPORTED_DEPTH) is not None:
+            return False
+        root = self._root(module, qualname)
+        if root == "":
+            return False  # registered by a decorator
+        if root is not None:
+            return True
+        if depth <= 0 or not self.whole(module):
+            return False
+        fid = f"{module}:{qualname}"
+        references = self.callers(fid)
+        klass, _, method = qualname.partition(".")
+        if qualname in self._facts_of(module).get("methods_defined", ()) and not self.confined(
+            module, klass, depth, own_loop
+        ):
+            # `obj.method()` on a receiver of unknown class may call it
+            references += self.method_callers(method)
+        if not references:
+            return False
+        for caller_module, owner, written, _ in references:
+            how = written.split("/", 1)[0]
+            if how == "root" or (how == "own-loop" and own_loop):
+                continue
+            if how != "call":
+                return False
+            if owner in (MODULE, MAIN):
+                continue  # import time or the `__main__` block: once per process
+            if f"{caller_module}:{owner}" == fid:
+                return False  # recursion: any number of times
+            if not self.startup_only(caller_module, owner, depth - 1, own_loop):
+                return False
+        return True
+
+
+def startup_index(project: ProjectIndex | None) -> StartupIndex | None:
+    if project is None:
+        return None
+    summaries = summaries_of(project)
+    if summaries is None or COLLECTOR not in project.facts:
+        return None
+    found = project.derived.get(COLLECTOR)
+    if not isinstance(found, StartupIndex):
+        found = StartupIndex(project.of(COLLECTOR), summaries)
+        project.derived[COLLECTOR] = found
+    return found
+
+
+def qualname_of(function: cst.FunctionDef, context: FileContext) -> str | None:
+    """`f`, `Class.method` or `outer.inner` for the function being visited (`function`
+    on the context's stack), None for anything else (a class in a function)."""
+    names: list[str] = []
+    for node in context.stack:
+        if isinstance(node, cst.FunctionDef):
+            names.append(node.name.value)
+            if node is function:
+                return ".".join(names)
+        elif isinstance(node, cst.ClassDef):
+            if names:
+                return None
+            names.append(node.name.value)
+    return None
+
+
+def startup_only(
+    function: cst.FunctionDef, context: FileContext, *, own_loop: bool = False
+) -> bool:
+    """`function` runs only as part of a process's start-up (or shutdown), by the run's
+    facts (see the module docstring); with `own_loop`, or on a loop of its own
+    (`StartupIndex.startup_only`)."""
+    index = startup_index(context.project)
+    if index is None:
+        return False
+    qualname = qualname_of(function, context)
+    if qualname is None:
+        return False
+    return index.startup_only(context.module_name, qualname, own_loop=own_loop)
+
+
+register_collector(
+    FactCollector(
+        COLLECTOR,
+        ("",),  # every file: the query asks which of a file's packages the run holds
+        from_source=collect_source,
+        from_tree=collect_tree,
+    )
+)
