@@ -16,8 +16,6 @@ Collected once per file from its `ast` (the facts pass's parse) and merged acros
   a decorator: it may run at any time);
 - *methods*: calls of `.m(...)` on a receiver the collector cannot tell (per method
   name): whoever makes them may be calling the method of a class of the run;
-- *packages*: the packages (directories with an `__init__.py`) the file lies in, so a
-  query can tell whether the run holds them (see `StartupIndex.startup_only`).
 
 A loop over a literal list of functions that calls each element once
 (`for step in [self._init_user, self._init_cluster]: await step(session)`) calls each
@@ -32,11 +30,9 @@ runs once per process, before (or after) the requests it serves.
 from __future__ import annotations
 
 import ast
-import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import libcst as cst
@@ -113,8 +109,9 @@ MAIN = "__main__"
 
 
 def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
-    """The start-up facts of one file (JSON-serialisable). Every file has some (its
-    packages at least): the query asks which modules the run holds."""
+    """The start-up facts of one file (JSON-serialisable). Every file has some (its path
+    at least): the query asks whether the run holds a module's package
+    (`StartupIndex.whole`)."""
     from leakguard.analysis.asyncio_facts import is_test_file
 
     if is_test_file(display):
@@ -129,21 +126,6 @@ def collect_source(text: str, display: str) -> dict[str, Any] | None:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     return collect_tree(TriageTree(tree, text), text, display)
-
-
-@lru_cache(maxsize=4096)
-def _packages_of(directory: str) -> tuple[str, ...]:
-    """The directories from `directory` up that are packages (hold an `__init__.py`),
-    innermost first, as paths relative to the run's working directory."""
-    found: list[str] = []
-    current = directory
-    while current and os.path.isfile(os.path.join(current, "__init__.py")):
-        found.append(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    return tuple(found)
 
 
 class _FileCollector:
@@ -188,10 +170,6 @@ class _FileCollector:
                 self._code(statement.body, MAIN, None, {}, frozenset(), {})  # type: ignore[attr-defined]
             else:
                 self._code([statement], MODULE, None, {}, frozenset(), {})
-        directory = os.path.dirname(display.replace("\\", "/"))
-        packages = [
-            module_identity(os.path.join(p, "__init__.py")).name for p in _packages_of(directory)
-        ]
         facts: dict[str, Any] = {"path": display}
         if self.roots:
             facts["roots"] = self.roots
@@ -203,8 +181,6 @@ class _FileCollector:
             facts["methods_defined"] = self.methods_defined
         if self.escaping:
             facts["escaping"] = sorted(self.escaping)
-        if packages:
-            facts["packages"] = packages
         return facts
 
     # functions ------------------------------------------------------------------------
@@ -701,12 +677,12 @@ class StartupIndex:
         return None if root is None else str(root)
 
     def whole(self, module: str) -> bool:
-        """The run holds every package `module` lies in (a run of some of a package's
-        files does not see the callers in the others)."""
-        value = self.facts.get(module)
-        if not isinstance(value, dict):
-            return False
-        return all(package in self.facts for package in value.get("packages", ()))
+        """The run holds the package `module` lies in (its `__init__.py`): a run of some
+        of a package's files, named one by one, does not see the callers in the others.
+        A module at the run's top has no package to ask about; one in a directory
+        without an `__init__.py` cannot be told from a partial run and proves nothing."""
+        parent = module.rpartition(".")[0]
+        return module in self.facts and (not parent or parent in self.facts)
 
     def startup_only(
         self,
@@ -807,7 +783,7 @@ def startup_only(
 register_collector(
     FactCollector(
         COLLECTOR,
-        ("",),  # every file: the query asks which of a file's packages the run holds
+        ("",),  # every file: the query asks whether the run holds a module's package
         from_source=collect_source,
         from_tree=collect_tree,
     )

@@ -1,0 +1,99 @@
+"""The run-wide start-up reach (`analysis/startup.py`, LG201): a partial run proves
+nothing (the callers in the files it leaves out are unseen), and a warm run gives the cold
+run's findings when another module starts or stops calling a start-up function per
+request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leakguard.engine import check
+from leakguard.testing import make_config
+
+CLI = """\
+import argparse
+import asyncio
+
+from app.gateway import ensure_secret
+
+
+def run(args: argparse.Namespace) -> None:
+    asyncio.run(ensure_secret(args.keyfile))
+
+
+def setup(subparsers: argparse._SubParsersAction) -> None:
+    subparsers.add_parser("start").set_defaults(func=run)
+"""
+GATEWAY = """\
+async def ensure_secret(keyfile: str) -> bytes:
+    with open(keyfile, "rb") as handle:
+        return handle.read()
+"""
+HANDLER = """\
+from fastapi import FastAPI
+
+from app.gateway import ensure_secret
+
+app = FastAPI()
+
+
+@app.post("/secret")
+async def rotate(keyfile: str) -> dict:
+    await ensure_secret(keyfile)
+    return {}
+"""
+UNRELATED = """\
+def job() -> None:
+    return None
+"""
+
+
+def _package(root: Path, other: str | None) -> Path:
+    package = root / "app"
+    package.mkdir(exist_ok=True)
+    (package / "__init__.py").write_text("")
+    (package / "cli.py").write_text(CLI)
+    (package / "gateway.py").write_text(GATEWAY)
+    if other is None:
+        (package / "other.py").unlink(missing_ok=True)
+    else:
+        (package / "other.py").write_text(other)
+    return package
+
+
+def _lines(run: object) -> list[tuple[str, int]]:
+    return [(Path(f.path).name, f.line) for f in run.findings]  # type: ignore[attr-defined]
+
+
+def test_whole_run_proves_start_up_only(tmp_path: Path) -> None:
+    _package(tmp_path, UNRELATED)
+    config = make_config(tmp_path, select=["LG201"])
+    assert _lines(check([tmp_path], config, jobs=1, use_cache=False)) == []
+
+
+def test_partial_run_proves_nothing(tmp_path: Path) -> None:
+    # Without the package's `__init__.py` (and whatever else it holds) the run cannot
+    # tell that no other module calls `ensure_secret` per request.
+    package = _package(tmp_path, UNRELATED)
+    config = make_config(tmp_path, select=["LG201"])
+    run = check([package / "cli.py", package / "gateway.py"], config, jobs=1, use_cache=False)
+    assert _lines(run) == [("gateway.py", 2)]
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [(UNRELATED, HANDLER), (HANDLER, UNRELATED), (None, HANDLER), (HANDLER, None)],
+    ids=["handler_edited_in", "handler_edited_out", "handler_added", "handler_removed"],
+)
+def test_warm_equals_cold(tmp_path: Path, before: str | None, after: str | None) -> None:
+    _package(tmp_path, before)
+    config = make_config(tmp_path, select=["LG201"])
+    first = check([tmp_path], config, jobs=1)
+    _package(tmp_path, after)
+    warm = check([tmp_path], config, jobs=1)
+    cold = check([tmp_path], config, jobs=1, use_cache=False)
+    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    for run, other in ((first, before), (cold, after)):
+        assert _lines(run) == ([("gateway.py", 2)] if other == HANDLER else [])
