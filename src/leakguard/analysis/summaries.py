@@ -1291,6 +1291,10 @@ class SummaryIndex:
             return None
         return found
 
+    def module_named(self, dotted: str) -> str | None:
+        """The run's module an import of `dotted` names, or None (`_module`)."""
+        return self._module(dotted)
+
     def resolve(self, module: str, reference: Sequence[Any]) -> str | None:
         """The function id a call reference (recorded in `module`) names, or None."""
         key = ("resolve", module, reference[0], reference[1])
