@@ -587,6 +587,7 @@ class StartupIndex:
     _classes: dict[tuple[str, str], list[tuple[str, str, str, int]]] | None = None
     _memo: dict[Any, bool] = field(default_factory=dict)
     _named: dict[Any, frozenset[str]] = field(default_factory=dict)
+    _upstream: dict[str, set[str]] | None = None
 
     def _defined(self, module: str, qualname: str) -> bool:
         return f"{module}:{qualname}" in self.summaries.functions
@@ -642,6 +643,57 @@ class StartupIndex:
         if kind == "l" and self._defined(module, name):
             return f"{module}:{name}"
         return self.summaries.resolve(module, [kind, name])
+
+    def dependencies(self, module: str) -> Any:
+        """What the findings of `module` can depend on (for the cache key): the facts of
+        every module that mentions, up to `MAX_SUPPORTED_DEPTH` callers up, a function,
+        class or method name of it, with which of their packages the run holds, and the
+        functions their modules define. Editing a helper that `module` calls, not the
+        reverse, leaves it out."""
+        self.callers("")
+        upstream = self._upstream_modules()
+        seen = {module}
+        frontier = [module]
+        for _ in range(MAX_SUPPORTED_DEPTH + 1):
+            following = []
+            for current in frontier:
+                for caller in upstream.get(current, ()):
+                    if caller not in seen:
+                        seen.add(caller)
+                        following.append(caller)
+            frontier = following
+        return {
+            found: [
+                self.facts.get(found),
+                found.rpartition(".")[0] in self.facts,
+                self.summaries.in_module(found),
+            ]
+            for found in sorted(seen)
+        }
+
+    def _upstream_modules(self) -> dict[str, set[str]]:
+        """Module -> the modules that mention a function, a class or (on a receiver of
+        unknown class) a method name of it."""
+        cached = self._upstream
+        if cached is not None:
+            return cached
+        assert self._callers is not None and self._classes is not None
+        assert self._methods is not None
+        found: dict[str, set[str]] = {}
+        for fid, entries in self._callers.items():
+            target = fid.partition(":")[0]
+            found.setdefault(target, set()).update(entry[0] for entry in entries)
+        for (target, _), entries in self._classes.items():
+            found.setdefault(target, set()).update(entry[0] for entry in entries)
+        for target, value in self.facts.items():
+            if not isinstance(value, dict):
+                continue
+            for qualname in value.get("methods_defined", ()):
+                method = str(qualname).rpartition(".")[2]
+                for entry in self._methods.get(method, ()):
+                    found.setdefault(target, set()).add(entry[0])
+        self._upstream = found
+        return found
 
     def confined(self, module: str, klass: str, depth: int, own_loop: bool = False) -> bool:
         """Every instance of `klass` is made by start-up code and stays there: built in
@@ -766,6 +818,13 @@ class StartupIndex:
         return True
 
 
+def _dependencies(project: ProjectIndex, module: str) -> Any:
+    index = startup_index(project)
+    if index is None:
+        return None
+    return index.dependencies(module)
+
+
 def startup_index(project: ProjectIndex | None) -> StartupIndex | None:
     if project is None:
         return None
@@ -816,5 +875,6 @@ register_collector(
         ("",),  # every file: the query asks whether the run holds a module's package
         from_source=collect_source,
         from_tree=collect_tree,
+        dependencies=_dependencies,
     )
 )
