@@ -51,6 +51,9 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "LG402": ("leakguard.rules.serialization.lg402_pickle_model_persistence", ()),
     "LG403": ("leakguard.rules.serialization.lg403_unverified_model_load", ("summaries",)),
     "LG501": ("leakguard.rules.web.lg501_wildcard_cors", ("summaries",)),
-    "LG502": ("leakguard.rules.web.lg502_exception_detail_leak", ("constant_callables",)),
+    "LG502": (
+        "leakguard.rules.web.lg502_exception_detail_leak",
+        ("constant_callables", "exception_texts", "summaries"),
+    ),
     "LG503": ("leakguard.rules.web.lg503_debug_mode_enabled", ()),
 }

@@ -31,6 +31,7 @@ import libcst as cst
 
 from leakguard.analysis.calls import positional_arg
 from leakguard.analysis.constant_callables import carried_arguments
+from leakguard.analysis.curated_exceptions import curated_exception_type
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.scopes import bound_names
 from leakguard.context import FileContext
@@ -70,6 +71,9 @@ class ExceptionFacts:
 
     index: dict[int, int] = field(default_factory=dict)  # id(node) -> pre-order index
     handlers: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, name)
+    # Handlers (by start) whose caught exceptions all carry curated text: see
+    # `analysis.curated_exceptions` and `analysis.client_input`.
+    curated: set[int] = field(default_factory=set)
     assignments: dict[str, list[tuple[int, cst.BaseExpression | None]]] = field(
         default_factory=dict
     )  # name -> [(index, value or None when rebound by something else)]
@@ -102,6 +106,8 @@ class ExceptionTracker:
                 bound = node.name.name
                 if isinstance(bound, cst.Name):
                     facts.handlers.append((start, end, bound.value))
+                    if node.type is not None and curated_exception_type(node.type, self.context):
+                        facts.curated.add(start)
             elif isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
                 # The new value is visible after the whole statement (`x = str(x)`).
                 self._record_assignment(node, end, facts)
@@ -296,7 +302,8 @@ class ExceptionTracker:
             default=None,
         )
         if handler_start is not None and (latest is None or latest[0] < handler_start):
-            return Carrier.EXCEPTION
+            # A class of the run made only with text of its own: no internals to leak.
+            return Carrier.NONE if handler_start in facts.curated else Carrier.EXCEPTION
         if latest is None:
             return Carrier.EXCEPTION if name in facts.exception_params else Carrier.NONE
         assigned_at, value = latest

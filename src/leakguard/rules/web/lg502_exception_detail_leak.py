@@ -18,6 +18,7 @@ from leakguard.analysis.constant_callables import (
     current_exception_readers,
     is_constant_callable,
 )
+from leakguard.analysis.curated_exceptions import COLLECTOR as EXCEPTION_TEXTS
 from leakguard.analysis.exceptions import (
     TRACEBACK_TEXT_CALLS,
     Carrier,
@@ -33,6 +34,7 @@ from leakguard.analysis.frameworks import (
     route_registrations,
 )
 from leakguard.analysis.imports import matches_any
+from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.fixes import Applicability, FixPlan, replace
@@ -98,7 +100,7 @@ _MAX_DEPTH = 5
 
 class ExceptionDetailLeak(LintRule):
     code = "LG502"
-    PROJECT_FACTS = (CONSTANT_CALLABLES,)
+    PROJECT_FACTS = (CONSTANT_CALLABLES, EXCEPTION_TEXTS, SUMMARIES)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:

@@ -1,0 +1,389 @@
+"""Curated exception classes: the run's own exceptions whose text is written for clients.
+
+`except GroupHierarchyError as e: raise HTTPException(400, detail=str(e))` sends out
+nothing internal when every place that can make a `GroupHierarchyError` gives it a
+message of its own (`GroupHierarchyError("Parent group not found.", 404)`,
+`ExecutionPayloadSizeError(f"{label} exceeds its configured byte limit")`), never the
+text of another exception (`MyError(str(e))`, `MyError(f"db failed: {e}")`).
+
+A class is *curated* when it is a class of the run (no library nor builtin raises it,
+as none knows it: `except ValueError` stays uncurated, whatever the run raises) and no
+class of the run deriving from it (catching it catches them) is
+
+- made with an argument carrying another exception's text: the exception bound by an
+  `except ... as e` of the function (`e`, `str(e)`, `f"...{e}"`, `e.args`; an
+  attribute other than `args`, such as `e.status_code`, is no text of it, as for
+  `analysis.exceptions`), a local assigned from one (in any order: flow-insensitive),
+  or a traceback call (`traceback.format_exc()`, `sys.exc_info()`); also through a
+  class method (`MyError.wrap(e)`) or its own `super().__init__(str(e))`;
+- made in a function from one of its parameters (`def fail(msg): raise MyError(msg)`)
+  while a call somewhere in the run hands that function such text (`fail(str(e))`);
+- used as a value (`errors = {"x": MyError}`, `factory(MyError)`): whoever receives
+  the class may build it from anything.
+
+Collected per file from CPython's `ast` (collector `exception_texts`): the calls handing
+exception text on (`handed`: the callee's reference, and the receiver's for a method),
+the constructions from parameters (`forwarded`) and the class-like names used as values
+(`values`); class hierarchy and resolution come from the run's summaries
+(`analysis.summaries`). Names are class-like by their last part (CapWords), as
+exception classes are named.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import libcst as cst
+
+from leakguard.analysis.calls import is_log_call_name
+from leakguard.analysis.project import (
+    FactCollector,
+    ProjectIndex,
+    module_identity,
+    register_collector,
+)
+from leakguard.analysis.summaries import (
+    FileSummaryCollector,
+    SummaryIndex,
+    cst_reference,
+    summaries_of,
+)
+from leakguard.context import FileContext
+from leakguard.triage import TriageTree, dotted
+
+COLLECTOR = "exception_texts"
+# Calls whose result is the handled exception's text, whatever their arguments.
+_TRACEBACK_ROOTS = ("traceback.", "sys.exc_info", "sys.exception")
+# Calls whose result tells nothing of their argument's text.
+_OPAQUE_CALLS = frozenset({"isinstance", "issubclass", "type", "id", "len", "bool", "hash"})
+_BUILTINS = frozenset(dir(builtins))
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _class_like(name: str | None) -> bool:
+    last = (name or "").rsplit(".", 1)[-1]
+    return last[:1].isupper() and not last.isupper()
+
+
+# -- collection (per file, `ast`) ---------------------------------------------------------
+
+
+def collect_source(text: str, display: str) -> dict[str, Any] | None:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return collect_tree(TriageTree(tree, text), text, display)
+
+
+def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
+    """`{"handed": [[kind, name, line]], "forwarded": [[kind, name, function id]],
+    "values": [[kind, name]]}` of one file, or None when it has none."""
+    module, package = module_identity(display)
+    names = FileSummaryCollector(module, tree, package)
+    for node in tree.of(ast.Import, ast.ImportFrom):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.record_import(node)
+    for statement in tree.tree.body:
+        if isinstance(statement, (*_FUNCTIONS, ast.ClassDef)):
+            names.globals.add(statement.name)
+        elif isinstance(statement, ast.Assign):
+            names.globals.update(t.id for t in statement.targets if isinstance(t, ast.Name))
+    collector = _FileCollector(tree, module, names)
+    for statement in tree.tree.body:
+        if isinstance(statement, _FUNCTIONS):
+            collector.function(statement, None)
+        elif isinstance(statement, ast.ClassDef):
+            for item in statement.body:
+                if isinstance(item, _FUNCTIONS):
+                    collector.function(item, statement.name)
+    collector.values_of(tree)
+    facts = {
+        key: value
+        for key, value in (
+            ("handed", collector.handed),
+            ("forwarded", collector.forwarded),
+            ("values", collector.values),
+        )
+        if value
+    }
+    return facts or None
+
+
+class _FileCollector:
+    def __init__(self, tree: TriageTree, module: str, names: FileSummaryCollector) -> None:
+        self.tree = tree
+        self.module = module
+        self.names = names
+        self.handed: list[list[Any]] = []
+        self.forwarded: list[list[Any]] = []
+        self.values: list[list[Any]] = []
+
+    def reference(self, func: ast.expr, owner: str | None = None) -> list[str] | None:
+        """How `func` names a function or class of the run (`self.fail` in a method of
+        `owner`: ["s", "Owner.fail"]), as the summaries record calls."""
+        receiver = "self" if owner is not None else ""
+        return self.names.reference(func, owner, frozenset(), receiver)
+
+    def function(self, function: ast.FunctionDef | ast.AsyncFunctionDef, owner: str | None) -> None:
+        nodes = self.tree.scope_nodes(function.body, _SCOPES, in_order=True)
+        # Nested functions see the handler's name too: walk them with the outer body.
+        nested = [n for n in nodes if isinstance(n, (*_FUNCTIONS, ast.Lambda))]
+        for inner in nested:
+            nodes.extend(self.tree.walk(inner))
+        tainted = _tainted_names(nodes, self)
+        args = function.args
+        params = {
+            a.arg
+            for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+            if a is not None
+        }
+        if owner is not None and args.args:
+            params.discard(args.args[0].arg)  # `self`/`cls`
+        fid = (
+            f"{self.module}:{owner}.{function.name}" if owner else f"{self.module}:{function.name}"
+        )
+        for node in nodes:
+            if not isinstance(node, ast.Call):
+                continue
+            name = dotted(node.func)
+            if name is not None and (is_log_call_name(name) or name in _OPAQUE_CALLS):
+                continue
+            arguments = [*node.args, *(k.value for k in node.keywords)]
+            if any(self.carries(a, tainted) for a in arguments):
+                self.hand(node, owner)
+            elif _class_like(name) and any(_mentions(a, params) for a in arguments):
+                reference = self.reference(node.func)
+                if reference is not None:
+                    self.forwarded.append([*reference, fid])
+
+    def hand(self, call: ast.Call, owner: str | None) -> None:
+        """A call handing exception text on: its callee, the class a method belongs to
+        (`MyError.wrap(e)`) and, for `super().__init__(...)`, the class being defined."""
+        func = call.func
+        line = call.lineno
+        reference = self.reference(func, owner)
+        # Unresolved (`helper.fail(str(e))`): its last name, matched by name alone (a
+        # builtin such as `str(e)` makes no class of the run).
+        name = dotted(func)
+        if reference is not None:
+            self.handed.append([*reference, line])
+        elif name is None or name not in _BUILTINS:
+            self.handed.append(["?", (name or "").rsplit(".", 1)[-1], line])
+        if isinstance(func, ast.Attribute):
+            receiver = func.value
+            if isinstance(receiver, ast.Call) and dotted(receiver.func) == "super":
+                if owner is not None:
+                    self.handed.append(["l", owner, line])
+            elif _class_like(dotted(receiver)):
+                found = self.reference(receiver)
+                if found is not None:
+                    self.handed.append([*found, line])
+
+    def carries(self, node: ast.AST, tainted: set[str]) -> bool:
+        """Whether `node`'s value may hold the handled exception's text."""
+        if isinstance(node, ast.Name):
+            return node.id in tainted
+        if isinstance(node, ast.Attribute):
+            if isinstance(node.value, ast.Name) and node.value.id in tainted:
+                return node.attr in ("args", "__cause__", "__context__", "__traceback__")
+            return self.carries(node.value, tainted)
+        if isinstance(node, ast.Call):
+            name = dotted(node.func) or ""
+            if name in _OPAQUE_CALLS:
+                return False
+            qualified = self.names.qualify(name) or name
+            if qualified.startswith(_TRACEBACK_ROOTS) or name.rsplit(".", 1)[-1] == "format_exc":
+                return True
+        if isinstance(node, (ast.Compare, ast.Lambda)):
+            return False
+        return any(self.carries(child, tainted) for child in self.tree.children(node))
+
+    def values_of(self, tree: TriageTree) -> None:
+        """Class-like names used as values: anything but a call's callee, a method's
+        receiver, an `except`/`isinstance` type, a base, an annotation, a decorator or
+        what `raise` raises."""
+        exempt: set[int] = set()
+        for node in tree.walk(tree.tree):
+            if isinstance(node, ast.Call):
+                exempt.add(id(node.func))
+                if dotted(node.func) in ("isinstance", "issubclass") and len(node.args) == 2:
+                    exempt.update(id(n) for n in _elements(node.args[1]))
+            elif isinstance(node, ast.Attribute):
+                exempt.add(id(node.value))
+            elif isinstance(node, ast.ExceptHandler) and node.type is not None:
+                exempt.update(id(n) for n in _elements(node.type))
+            elif isinstance(node, ast.ClassDef):
+                exempt.update(id(n) for n in (*node.bases, *node.decorator_list))
+            elif isinstance(node, _FUNCTIONS):
+                exempt.update(id(d) for d in node.decorator_list)
+                if node.returns is not None:
+                    exempt.update(id(n) for n in tree.walk(node.returns))
+            elif isinstance(node, (ast.arg, ast.AnnAssign)) and node.annotation is not None:
+                exempt.update(id(n) for n in tree.walk(node.annotation))
+            elif isinstance(node, ast.Raise) and node.exc is not None:
+                exempt.add(id(node.exc))
+        seen: set[tuple[str, ...]] = set()
+        for node in tree.of(ast.Name, ast.Attribute):
+            if id(node) in exempt or not isinstance(getattr(node, "ctx", None), ast.Load):
+                continue
+            name = dotted(node)
+            if not _class_like(name):
+                continue
+            reference = self.reference(node)
+            if reference is not None and tuple(reference) not in seen:
+                seen.add(tuple(reference))
+                self.values.append(reference)
+
+
+def _elements(node: ast.expr) -> Iterator[ast.expr]:
+    if isinstance(node, ast.Tuple):
+        yield from node.elts
+    else:
+        yield node
+
+
+def _mentions(node: ast.AST, names: set[str]) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
+
+
+def _tainted_names(nodes: list[ast.AST], collector: _FileCollector) -> set[str]:
+    """Names bound by `except ... as` and locals assigned (in any order) from a value
+    carrying their text, or from a traceback call."""
+    tainted = {n.name for n in nodes if isinstance(n, ast.ExceptHandler) and n.name is not None}
+    assignments = [
+        n for n in nodes if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr))
+    ]
+    loops = [n for n in nodes if isinstance(n, (ast.For, ast.AsyncFor, ast.comprehension))]
+    changed = True
+    while changed:
+        changed = False
+        for node in assignments:
+            value = node.value
+            if value is None or not collector.carries(value, tainted):
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name) and name.id not in tainted:
+                        tainted.add(name.id)
+                        changed = True
+        for loop in loops:
+            if collector.carries(loop.iter, tainted):
+                for name in ast.walk(loop.target):
+                    if isinstance(name, ast.Name) and name.id not in tainted:
+                        tainted.add(name.id)
+                        changed = True
+    return tainted
+
+
+def could_apply(tree: TriageTree) -> bool:
+    return tree.has(ast.ExceptHandler) or tree.has(ast.ClassDef)
+
+
+register_collector(
+    FactCollector(
+        COLLECTOR,
+        ("except", "class ", "traceback", "exc_info"),
+        from_source=collect_source,
+        from_tree=collect_tree,
+    )
+)
+
+
+# -- queries ------------------------------------------------------------------------------
+
+
+class _Curation:
+    """Run-wide: the classes of the run made with another exception's text, and the
+    subclasses of each class."""
+
+    def __init__(self, project: ProjectIndex, index: SummaryIndex) -> None:
+        self.index = index
+        self.tainted: set[tuple[str, str]] = set()
+        self.children: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for module, classes in index.classes.items():
+            for name, facts in classes.items():
+                for base in facts.get("bases", ()) if isinstance(facts, Mapping) else ():
+                    parent = index.class_named(module, base) if base[0] in ("l", "q") else None
+                    if parent is not None:
+                        self.children.setdefault(parent, []).append((module, name))
+        # Last names of the callees handed exception text (resolved or not): a function
+        # of that name making a class from its parameters may make it from that text.
+        handed_to: set[str] = set()
+        facts_of = project.of(COLLECTOR)
+        for module, facts in facts_of.items():
+            if not isinstance(facts, Mapping):
+                continue
+            for entry in facts.get("handed", ()):
+                self._taint(module, entry)
+                handed_to.add(str(entry[1]).rsplit(".", 1)[-1])
+            for entry in facts.get("values", ()):
+                self._taint(module, entry)
+        for module, facts in facts_of.items():
+            if not isinstance(facts, Mapping):
+                continue
+            for entry in facts.get("forwarded", ()):
+                if str(entry[2]).rsplit(".", 1)[-1].rsplit(":", 1)[-1] in handed_to:
+                    self._taint(module, entry)
+
+    def _taint(self, module: str, reference: list[Any]) -> None:
+        if reference[0] not in ("l", "q"):
+            return
+        found = self.index.class_named(module, reference)
+        if found is not None:
+            self.tainted.add(found)
+
+    def curated(self, klass: tuple[str, str]) -> bool:
+        pending = [klass]
+        seen: set[tuple[str, str]] = set()
+        while pending:
+            current = pending.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if current in self.tainted:
+                return False
+            pending.extend(self.children.get(current, ()))
+        return True
+
+
+def _curation(project: ProjectIndex) -> _Curation | None:
+    index = summaries_of(project)
+    if index is None or COLLECTOR not in project.facts:
+        return None
+    found = project.derived.get("curated_exceptions")
+    if not isinstance(found, _Curation):
+        found = _Curation(project, index)
+        project.derived["curated_exceptions"] = found
+    return found
+
+
+def curated_exception_type(caught: cst.BaseExpression, context: FileContext) -> bool:
+    """Whether every exception an `except <caught>` clause catches carries text the run
+    wrote for it (see the module docstring): `caught` names classes of the run (one, or
+    a tuple of them), each curated. False when unknown."""
+    project = context.project
+    if project is None:
+        return False
+    curation = _curation(project)
+    if curation is None:
+        return False
+    kinds = list(caught.elements) if isinstance(caught, cst.Tuple) else [caught]
+    if not kinds:
+        return False
+    for kind in kinds:
+        value = kind.value if isinstance(kind, cst.BaseElement) else kind
+        reference = cst_reference(value, context)
+        klass = (
+            None
+            if reference is None
+            else curation.index.class_named(context.module_name, reference)
+        )
+        if klass is None or not curation.curated(klass):
+            return False
+    return True
