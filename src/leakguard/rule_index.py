@@ -53,7 +53,7 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "LG501": ("leakguard.rules.web.lg501_wildcard_cors", ("summaries",)),
     "LG502": (
         "leakguard.rules.web.lg502_exception_detail_leak",
-        ("constant_callables", "exception_texts", "summaries"),
+        ("constant_callables", "exception_texts", "pydantic_models", "summaries"),
     ),
     "LG503": ("leakguard.rules.web.lg503_debug_mode_enabled", ()),
 }

@@ -281,10 +281,6 @@ def _tainted_names(nodes: list[ast.AST], collector: _FileCollector) -> set[str]:
     return tainted
 
 
-def could_apply(tree: TriageTree) -> bool:
-    return tree.has(ast.ExceptHandler) or tree.has(ast.ClassDef)
-
-
 register_collector(
     FactCollector(
         COLLECTOR,

@@ -30,6 +30,7 @@ from enum import Enum
 import libcst as cst
 
 from leakguard.analysis.calls import positional_arg
+from leakguard.analysis.client_input import parses_client_input
 from leakguard.analysis.constant_callables import carried_arguments
 from leakguard.analysis.curated_exceptions import curated_exception_type
 from leakguard.analysis.imports import dotted_name, matches_any
@@ -100,12 +101,21 @@ class ExceptionTracker:
         facts = ExceptionFacts()
         if isinstance(scope, cst.FunctionDef):
             facts.exception_params = self._exception_params(scope)
+        handler_starts: dict[int, int] = {}
         for node, start, end in _spans(scope):
             facts.index[id(node)] = start
+            if isinstance(node, cst.Try):
+                # After its handlers (spans end in post-order): a try that only parses
+                # the client's request raises only errors describing that request.
+                starts = [handler_starts[id(h)] for h in node.handlers if id(h) in handler_starts]
+                function = scope if isinstance(scope, cst.FunctionDef) else None
+                if starts and parses_client_input(node, function, self.context):
+                    facts.curated.update(starts)
             if isinstance(node, cst.ExceptHandler) and node.name is not None:
                 bound = node.name.name
                 if isinstance(bound, cst.Name):
                     facts.handlers.append((start, end, bound.value))
+                    handler_starts[id(node)] = start
                     if node.type is not None and curated_exception_type(node.type, self.context):
                         facts.curated.add(start)
             elif isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):

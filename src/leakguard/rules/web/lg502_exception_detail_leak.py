@@ -34,6 +34,7 @@ from leakguard.analysis.frameworks import (
     route_registrations,
 )
 from leakguard.analysis.imports import matches_any
+from leakguard.analysis.pydantic_models import COLLECTOR as MODELS
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
@@ -100,7 +101,7 @@ _MAX_DEPTH = 5
 
 class ExceptionDetailLeak(LintRule):
     code = "LG502"
-    PROJECT_FACTS = (CONSTANT_CALLABLES, EXCEPTION_TEXTS, SUMMARIES)
+    PROJECT_FACTS = (CONSTANT_CALLABLES, EXCEPTION_TEXTS, MODELS, SUMMARIES)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
