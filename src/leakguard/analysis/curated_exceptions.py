@@ -94,16 +94,20 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
         elif isinstance(statement, ast.Assign):
             names.globals.update(t.id for t in statement.targets if isinstance(t, ast.Name))
     collector = _FileCollector(tree, module, names)
-    for statement in tree.tree.body:
-        if isinstance(statement, _FUNCTIONS):
-            collector.function(statement, None)
-        elif isinstance(statement, ast.ClassDef):
-            for item in statement.body:
-                if isinstance(item, _FUNCTIONS):
-                    collector.function(item, statement.name)
+    # Every function (nested ones, those under a module-level `if`/`try`), each as its
+    # own scope, with the class it is a method of; and the module's own code.
+    owners = {
+        id(item): klass.name
+        for klass in tree.of(ast.ClassDef)
+        for item in klass.body
+        if isinstance(item, _FUNCTIONS)
+    }
+    for function in tree.functions:
+        collector.function(function, owners.get(id(function)))
+    collector.scope(tree.tree.body, frozenset(), f"{module}:", None, closures=False)
     collector.values_of(tree)
     facts = {
-        key: value
+        key: _unique(value)
         for key, value in (
             ("handed", collector.handed),
             ("forwarded", collector.forwarded),
@@ -130,12 +134,6 @@ class _FileCollector:
         return self.names.reference(func, owner, frozenset(), receiver)
 
     def function(self, function: ast.FunctionDef | ast.AsyncFunctionDef, owner: str | None) -> None:
-        nodes = self.tree.scope_nodes(function.body, _SCOPES, in_order=True)
-        # Nested functions see the handler's name too: walk them with the outer body.
-        nested = [n for n in nodes if isinstance(n, (*_FUNCTIONS, ast.Lambda))]
-        for inner in nested:
-            nodes.extend(self.tree.walk(inner))
-        tainted = _tainted_names(nodes, self)
         args = function.args
         params = {
             a.arg
@@ -147,6 +145,25 @@ class _FileCollector:
         fid = (
             f"{self.module}:{owner}.{function.name}" if owner else f"{self.module}:{function.name}"
         )
+        self.scope(function.body, frozenset(params), fid, owner)
+
+    def scope(
+        self,
+        body: list[ast.stmt],
+        params: frozenset[str],
+        fid: str,
+        owner: str | None,
+        *,
+        closures: bool = True,
+    ) -> None:
+        """The calls of one scope's own code (`body`): a function's nested functions are
+        walked with it, since they see its `except` names too (and are also read on
+        their own)."""
+        nodes = self.tree.scope_nodes(body, _SCOPES, in_order=True)
+        nested = [n for n in nodes if isinstance(n, (*_FUNCTIONS, ast.Lambda))]
+        for inner in nested if closures else ():
+            nodes.extend(self.tree.walk(inner))
+        tainted = _tainted_names(nodes, self)
         for node in nodes:
             if not isinstance(node, ast.Call):
                 continue
@@ -240,6 +257,18 @@ class _FileCollector:
                 self.values.append(reference)
 
 
+def _unique(entries: list[list[Any]]) -> list[list[Any]]:
+    """Entries in first-seen order, each once (a nested function is read twice)."""
+    seen: set[str] = set()
+    found: list[list[Any]] = []
+    for entry in entries:
+        key = repr(entry)
+        if key not in seen:
+            seen.add(key)
+            found.append(entry)
+    return found
+
+
 def _elements(node: ast.expr) -> Iterator[ast.expr]:
     if isinstance(node, ast.Tuple):
         yield from node.elts
@@ -247,7 +276,7 @@ def _elements(node: ast.expr) -> Iterator[ast.expr]:
         yield node
 
 
-def _mentions(node: ast.AST, names: set[str]) -> bool:
+def _mentions(node: ast.AST, names: frozenset[str]) -> bool:
     return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
 
 
