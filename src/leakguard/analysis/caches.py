@@ -5,6 +5,9 @@ reachability and "is this stored value a model".
   `functools.lru_cache`/`functools.cache` (bare, called, aliased), else None.
 - `is_unbounded_cache_decorator(decorator, qualified)`: `@cache`, `@lru_cache(maxsize=None)`,
   `@lru_cache(None)`; a bare `@lru_cache` or `@lru_cache()` keeps 128 entries.
+- `cache_decorator_maxsize(decorator, qualified, context)`: how many entries the decorator
+  keeps at most, when the code fixes it at decoration time (128 for a bare `@lru_cache`, a
+  literal or a module-level constant `maxsize`), else None.
 - `is_dict_constructor(value, context)`: `{}`, `{...}`, `dict()`, `OrderedDict()`,
   `defaultdict(...)`: a plain, unbounded mapping.
 - `uses_web_framework(context)`: the file imports a web framework.
@@ -84,6 +87,73 @@ def is_unbounded_cache_decorator(decorator: cst.Decorator, qualified: str) -> bo
         and isinstance(maxsize.value, cst.Name)
         and maxsize.value.value == "None"
     )
+
+
+_LRU_CACHE_DEFAULT_MAXSIZE = 128  # functools.lru_cache's own default
+
+
+def cache_decorator_maxsize(
+    decorator: cst.Decorator, qualified: str, context: FileContext, owner: cst.ClassDef | None
+) -> int | None:
+    """The most entries a memoising decorator keeps, when the code fixes it: functools'
+    default 128 for a bare `@lru_cache`/`@lru_cache()` (or `maxsize` not given), the folded
+    value of `@lru_cache(1)`/`@lru_cache(maxsize=N)` with N a literal or a module-level
+    constant bound once (`context.constants`: a variable or a call is not certain).
+    `maxsize` is read once, when the decorator runs, so a later rebinding of the name
+    cannot change it; but a name is looked up in the scope the decorator runs in, so it
+    is only taken for a method of a module-level class `owner` (the decorated function's
+    class, None for a plain function) whose body does not bind it.
+    None: unbounded (`@cache`, `maxsize=None`) or not known."""
+    if qualified.endswith(".cache"):
+        return None
+    _, call = decorator_target(decorator)
+    if call is None:
+        return _LRU_CACHE_DEFAULT_MAXSIZE
+    if any(arg.star for arg in call.args):
+        return None  # `lru_cache(*sizes)`, `lru_cache(**options)`: the size is not in the code
+    maxsize = keyword_arg(call, "maxsize") or positional_arg(call, 0)
+    if maxsize is None:
+        return _LRU_CACHE_DEFAULT_MAXSIZE
+    size = maxsize.value
+    names = {n.value for n in [size, *descendants(size)] if isinstance(n, cst.Name)}
+    if names and (
+        owner is None
+        or owner not in context.module.body
+        or (names | {"*"}) & _class_body_bindings(owner)
+    ):
+        return None
+    folded = context.constants.fold_int(size)
+    # functools treats a negative maxsize as 0 (no caching at all).
+    return None if folded is None else max(folded, 0)
+
+
+def _class_body_bindings(owner: cst.ClassDef) -> set[str]:
+    """Names the class body itself binds (assignment, `for`, `with`, walrus and import
+    targets, nested defs and classes), which shadow module-level names for code running
+    in the body, decorators included. A star import binds anything: `{"*"}` then, which
+    callers treat as binding every name."""
+    bound: set[str] = set()
+    for statement in owner.body.body:
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            bound.add(statement.name.value)
+            continue
+        for node in descendants(statement, stop_at=SCOPE_NODES):
+            targets: list[cst.CSTNode] = []
+            if isinstance(
+                node, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.NamedExpr)
+            ):
+                targets = [node.target]
+            elif isinstance(node, cst.AsName) or (
+                isinstance(node, cst.ImportAlias) and node.asname is None
+            ):
+                targets = [node.name]
+            elif isinstance(node, cst.ImportStar):
+                bound.add("*")
+            for target in targets:
+                bound.update(
+                    n.value for n in [target, *descendants(target)] if isinstance(n, cst.Name)
+                )
+    return bound
 
 
 def is_dict_constructor(value: cst.BaseExpression | None, context: FileContext) -> bool:

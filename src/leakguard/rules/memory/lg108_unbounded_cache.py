@@ -4,7 +4,9 @@ Three shapes, all reported where a reviewer changes the code:
 
 1. `functools.lru_cache`/`functools.cache` (bare, called, aliased) on a method: the cache
    lives on the function object, keys every entry on `self`, and so keeps each instance
-   alive (ruff B019 covers only this part). Static and class methods are exempt.
+   alive (ruff B019 covers only this part). Static and class methods are exempt, and so
+   is an `lru_cache` whose size the code fixes at `method_cache_small_maxsize` or below
+   (`lru_cache(maxsize=1)`: at most that many instances outlive their use, no growth).
    Reported at the decorator.
 2. `functools.cache` or `lru_cache(maxsize=None)` on a plain function that takes
    arguments and is reachable per request: it is a request handler of this file, or a
@@ -33,6 +35,7 @@ import libcst as cst
 from leakguard.analysis.caches import (
     WEB_FRAMEWORKS,
     cache_decorator,
+    cache_decorator_maxsize,
     constant_key,
     decorator_target,
     eviction_index,
@@ -400,6 +403,7 @@ class UnboundedCache(LintRule):
         self._model_factories: list[str] = list(self.option("model_factories"))
         self._model_methods = frozenset(self.option("model_methods"))
         self._reported: set[tuple[int, str]] = set()
+        self._small_maxsize = int(self.option("method_cache_small_maxsize"))
 
     # -- memoising decorators ------------------------------------------------------------
 
@@ -447,6 +451,9 @@ class UnboundedCache(LintRule):
             self.context, owner.name.value
         ):
             return  # one instance per process: keeping its `self` alive costs nothing
+        maxsize = cache_decorator_maxsize(decorator, qualified, self.context, owner)
+        if maxsize is not None and maxsize <= self._small_maxsize:
+            return  # keeps at most `maxsize` instances alive: bounded, it cannot grow
         unbounded = is_unbounded_cache_decorator(decorator, qualified)
         what = (
             f"`@{self.context.code_of(decorator.decorator)}` on method "
