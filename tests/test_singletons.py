@@ -77,3 +77,43 @@ def test_construction_per_call_elsewhere_reports_again_through_the_cache(
     assert _lines(tmp_path) == []
     (package / "utils.py").write_text(UTILS + PER_CALL)
     assert _lines(tmp_path) == [("registry.py", 5)]
+
+
+def test_private_class_names_and_base_names_are_collected() -> None:
+    source = (
+        "from pkg.reg import _Registry, Base\n"
+        "_default = _Registry()\n"
+        "class _Local(Base):\n"
+        "    pass\n"
+        "class Typed(typing.Generic[T]):\n"
+        "    pass\n"
+        "def per_call():\n"
+        "    return _Local()\n"
+    )
+    facts = collect_source(source, "app/utils.py")
+    assert facts == {
+        "once": ["pkg.reg._Registry"],
+        "other": ["app.utils._Local"],
+        "bases": ["Base", "Generic", "T", "typing"],
+    }
+
+
+SUBCLASS = """\
+from .store.registry import StoreRegistry
+
+
+class TenantRegistry(StoreRegistry):
+    pass
+
+
+def tenant_store(uri):
+    return TenantRegistry().get_store(uri)
+"""
+
+
+def test_subclass_in_another_file_reports_again_through_the_cache(tmp_path: Path) -> None:
+    """Its instances run the inherited cached method without constructing the base."""
+    package = _project(tmp_path, UTILS)
+    assert _lines(tmp_path) == []
+    (package / "tenants.py").write_text(SUBCLASS)
+    assert _lines(tmp_path) == [("registry.py", 5)]

@@ -6,15 +6,17 @@ singleton: `global _registry; _registry = StoreRegistry()`, directly or through 
 assigned to the global) has one live instance per process. Anything tied to that instance
 (an `lru_cache` on one of its methods keeping `self` alive) costs nothing more than the
 instance itself. One construction anywhere else (in a function, not kept in a global)
-makes the class an ordinary one again.
+makes the class an ordinary one again, and so does a subclass anywhere in the run: its
+instances run the inherited methods (and their caches) without constructing the class.
 
 Collected once per file from the `ast` tree (test modules are skipped: their instances do
 not live in the service) and merged across the run:
 
     is_process_singleton(context, "StoreRegistry")   # for a class of the analysed file
 
-Constructions are recognised as calls of a capitalised name (as the summaries'
-module-level instances are) that is a class of the file or an imported name; the key is the
+Constructions are recognised as calls of a capitalised name, leading underscores aside
+(`_PostHogCapture()`, a private class), as the summaries' module-level instances are, that
+is a class of the file or an imported name; the key is the
 qualified name through the file's imports, matched across the run by dotted suffix, since
 files are named from their path in the run and imports from the package root.
 """
@@ -50,7 +52,8 @@ def collect_source(text: str, display: str) -> dict[str, Any] | None:
 
 
 def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
-    """{"once": [class keys constructed once per process], "other": [the rest]}."""
+    """{"once": [class keys constructed once per process], "other": [the rest],
+    "bases": [the last names of the file's classes' bases], when there are some}."""
     from leakguard.analysis.asyncio_facts import is_test_file
 
     if is_test_file(display):
@@ -69,9 +72,29 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
         key = _class_key(func, module, imports, classes)
         if key is not None:
             (once if at_import_time else other).add(key)
-    if not once and not other:
+    bases = _base_names(tree)
+    if not once and not other and not bases:
         return None
-    return {"once": sorted(once), "other": sorted(other)}
+    facts: dict[str, Any] = {"once": sorted(once), "other": sorted(other)}
+    if bases:
+        facts["bases"] = sorted(bases)
+    return facts
+
+
+def _base_names(tree: TriageTree) -> set[str]:
+    """Every name in the base list of every class of the file (nested ones too), by its
+    last part: `Base` of `pkg.Base`, `Generic[T]` names `Generic` and `T`; a base built by
+    a call (`with_metaclass(Meta, Base)`) names all its parts. Over-approximate: a name
+    that is no class only keeps a finding."""
+    names: set[str] = set()
+    for classdef in tree.of(ast.ClassDef):
+        for base in classdef.bases:
+            for node in ast.walk(base):
+                if isinstance(node, ast.Name):
+                    names.add(node.id)
+                elif isinstance(node, ast.Attribute):
+                    names.add(node.attr)
+    return names
 
 
 def _scan(
@@ -129,7 +152,7 @@ def _class_key(
     func: ast.expr, module: str, imports: FileSummaryCollector, classes: set[str]
 ) -> str | None:
     dotted = ast_dotted(func)
-    if dotted is None or not dotted.rsplit(".", 1)[-1][:1].isupper():
+    if dotted is None or not dotted.rsplit(".", 1)[-1].lstrip("_")[:1].isupper():
         return None
     if dotted in classes:
         return f"{module}.{dotted}"
@@ -140,16 +163,19 @@ def _class_key(
 class _Constructions:
     once: frozenset[str]
     other: frozenset[str]
+    bases: frozenset[str]
 
     @classmethod
     def build(cls, facts: Mapping[str, Any]) -> _Constructions:
         once: set[str] = set()
         other: set[str] = set()
+        bases: set[str] = set()
         for value in facts.values():
             if isinstance(value, dict):
                 once.update(value.get("once", ()))
                 other.update(value.get("other", ()))
-        return cls(frozenset(once), frozenset(other))
+                bases.update(value.get("bases", ()))
+        return cls(frozenset(once), frozenset(other), frozenset(bases))
 
 
 def _constructions(project: ProjectIndex | None) -> _Constructions | None:
@@ -165,9 +191,10 @@ def _names(target: str, key: str) -> bool:
 def is_process_singleton(context: FileContext, class_name: str) -> bool:
     """The module-level class `class_name` of the analysed file is constructed somewhere in
     the run, and only at import time or into a module global. A same-named class built
-    anywhere else counts against it (the cheaper mistake is to keep reporting)."""
+    anywhere else, or named as a base of any class of the run, counts against it (the
+    cheaper mistake is to keep reporting)."""
     made = _constructions(context.project)
-    if made is None:
+    if made is None or class_name in made.bases:
         return False
     target = f"{context.module_name}.{class_name}"
     if any(key.rsplit(".", 1)[-1] == class_name for key in made.other):
