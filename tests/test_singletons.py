@@ -94,7 +94,7 @@ def test_private_class_names_and_base_names_are_collected() -> None:
     assert facts == {
         "once": ["pkg.reg._Registry"],
         "other": ["app.utils._Local"],
-        "bases": ["Base", "Generic", "T", "typing"],
+        "bases": {"Typed": ["Generic", "T", "typing"], "_Local": ["Base"]},
     }
 
 
@@ -111,9 +111,28 @@ def tenant_store(uri):
 """
 
 
+SUBCLASS_ONCE = """\
+from .store.registry import StoreRegistry
+
+
+class ServerRegistry(StoreRegistry):
+    pass
+
+
+_server_registry = ServerRegistry()
+"""
+
+
 def test_subclass_in_another_file_reports_again_through_the_cache(tmp_path: Path) -> None:
-    """Its instances run the inherited cached method without constructing the base."""
+    """Its instances run the inherited cached method without constructing the base: a
+    subclass built once keeps the base a singleton; built per call, or never built in the
+    run (code outside it may build it), it does not."""
     package = _project(tmp_path, UTILS)
     assert _lines(tmp_path) == []
+    (package / "server.py").write_text(SUBCLASS_ONCE)
+    assert _lines(tmp_path) == []
+    (package / "server.py").write_text(SUBCLASS_ONCE.split("\n\n\n_server")[0] + "\n")
+    assert _lines(tmp_path) == [("registry.py", 5)]
+    (package / "server.py").write_text(SUBCLASS_ONCE)
     (package / "tenants.py").write_text(SUBCLASS)
     assert _lines(tmp_path) == [("registry.py", 5)]

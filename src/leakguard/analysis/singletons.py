@@ -6,8 +6,10 @@ singleton: `global _registry; _registry = StoreRegistry()`, directly or through 
 assigned to the global) has one live instance per process. Anything tied to that instance
 (an `lru_cache` on one of its methods keeping `self` alive) costs nothing more than the
 instance itself. One construction anywhere else (in a function, not kept in a global)
-makes the class an ordinary one again, and so does a subclass anywhere in the run: its
-instances run the inherited methods (and their caches) without constructing the class.
+makes the class an ordinary one again. A subclass anywhere in the run (by name, through
+any number of levels) must be a process singleton by the same test: its instances run the
+inherited methods (and their caches) without constructing the class (mlflow's
+`TrackingStoreRegistryWrapper`, built once at import like its base, keeps it one).
 
 Collected once per file from the `ast` tree (test modules are skipped: their instances do
 not live in the service) and merged across the run:
@@ -53,7 +55,7 @@ def collect_source(text: str, display: str) -> dict[str, Any] | None:
 
 def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
     """{"once": [class keys constructed once per process], "other": [the rest],
-    "bases": [the last names of the file's classes' bases], when there are some}."""
+    "bases": {class name: [the last names in its bases]}, when the file has such classes}."""
     from leakguard.analysis.asyncio_facts import is_test_file
 
     if is_test_file(display):
@@ -72,29 +74,31 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
         key = _class_key(func, module, imports, classes)
         if key is not None:
             (once if at_import_time else other).add(key)
-    bases = _base_names(tree)
+    bases = _class_bases(tree)
     if not once and not other and not bases:
         return None
     facts: dict[str, Any] = {"once": sorted(once), "other": sorted(other)}
     if bases:
-        facts["bases"] = sorted(bases)
+        facts["bases"] = bases
     return facts
 
 
-def _base_names(tree: TriageTree) -> set[str]:
-    """Every name in the base list of every class of the file (nested ones too), by its
-    last part: `Base` of `pkg.Base`, `Generic[T]` names `Generic` and `T`; a base built by
-    a call (`with_metaclass(Meta, Base)`) names all its parts. Over-approximate: a name
-    that is no class only keeps a finding."""
-    names: set[str] = set()
+def _class_bases(tree: TriageTree) -> dict[str, list[str]]:
+    """For every class of the file with bases (nested ones too), every name in its base
+    list by its last part: `Base` of `pkg.Base`, `Generic[T]` names `Generic` and `T`; a
+    base built by a call (`with_metaclass(Meta, Base)`) names all its parts.
+    Over-approximate: a name that is no class only adds a subclass to check, which can
+    only keep a finding."""
+    found: dict[str, set[str]] = {}
     for classdef in tree.of(ast.ClassDef):
+        names = found.setdefault(classdef.name, set())
         for base in classdef.bases:
             for node in ast.walk(base):
                 if isinstance(node, ast.Name):
                     names.add(node.id)
                 elif isinstance(node, ast.Attribute):
                     names.add(node.attr)
-    return names
+    return {name: sorted(bases) for name, bases in sorted(found.items()) if bases}
 
 
 def _scan(
@@ -163,19 +167,37 @@ def _class_key(
 class _Constructions:
     once: frozenset[str]
     other: frozenset[str]
-    bases: frozenset[str]
+    # A base class's last name -> the names of the run's classes naming it as a base.
+    subclasses: Mapping[str, frozenset[str]]
 
     @classmethod
     def build(cls, facts: Mapping[str, Any]) -> _Constructions:
         once: set[str] = set()
         other: set[str] = set()
-        bases: set[str] = set()
+        subclasses: dict[str, set[str]] = {}
         for value in facts.values():
             if isinstance(value, dict):
                 once.update(value.get("once", ()))
                 other.update(value.get("other", ()))
-                bases.update(value.get("bases", ()))
-        return cls(frozenset(once), frozenset(other), frozenset(bases))
+                for name, bases in value.get("bases", {}).items():
+                    for base in bases:
+                        subclasses.setdefault(base, set()).add(name)
+        return cls(
+            frozenset(once),
+            frozenset(other),
+            {base: frozenset(names) for base, names in subclasses.items()},
+        )
+
+    def family(self, class_name: str) -> set[str]:
+        """The class's name and those of its subclasses in the run, at any depth."""
+        seen = {class_name}
+        pending = [class_name]
+        while pending:
+            for subclass in self.subclasses.get(pending.pop(), ()):
+                if subclass not in seen:
+                    seen.add(subclass)
+                    pending.append(subclass)
+        return seen
 
 
 def _constructions(project: ProjectIndex | None) -> _Constructions | None:
@@ -190,16 +212,22 @@ def _names(target: str, key: str) -> bool:
 
 def is_process_singleton(context: FileContext, class_name: str) -> bool:
     """The module-level class `class_name` of the analysed file is constructed somewhere in
-    the run, and only at import time or into a module global. A same-named class built
-    anywhere else, or named as a base of any class of the run, counts against it (the
-    cheaper mistake is to keep reporting)."""
+    the run, and only at import time or into a module global, and so is every subclass of
+    it in the run (matched by name). A same-named class built anywhere else, or a subclass
+    the run never builds, counts against it (the cheaper mistake is to keep reporting)."""
     made = _constructions(context.project)
-    if made is None or class_name in made.bases:
+    if made is None:
         return False
     target = f"{context.module_name}.{class_name}"
-    if any(key.rsplit(".", 1)[-1] == class_name for key in made.other):
+    if not any(_names(target, key) for key in made.once):
         return False
-    return any(_names(target, key) for key in made.once)
+    # Each subclass must itself be built in the run, and only once per process: one the
+    # run never builds may be built anywhere by code outside it.
+    family = made.family(class_name)
+    if any(key.rsplit(".", 1)[-1] in family for key in made.other):
+        return False
+    built_once = {key.rsplit(".", 1)[-1] for key in made.once}
+    return family - {class_name} <= built_once
 
 
 register_collector(
