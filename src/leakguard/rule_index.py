@@ -41,7 +41,7 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "LG302": (
         "leakguard.rules.input_limits.lg302_unbounded_resource_parameter",
-        ("pydantic_models",),
+        ("pydantic_models", "clamped_params"),
     ),
     "LG303": (
         "leakguard.rules.input_limits.lg303_unbounded_batch_iteration",

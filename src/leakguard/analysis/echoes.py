@@ -8,8 +8,11 @@ itself only reaches those, passing through nothing but containers, f-strings, at
 reads and calls that only package a value for the response.
 
 More ends size no work either:
-- a clamp (`min(limit, settings.max_limit)`): the result has an upper bound; `max(limit,
-  1)` on the way only floors it (`min(max(limit, 1), 100)`);
+- a clamp (`min(limit, settings.max_limit)`): the result has an upper bound when another
+  argument is a ceiling the request cannot raise (`analysis/clamps.py`; `min(limit,
+  body.other)` is none); `max(limit, 1)` on the way only floors it (`min(max(limit, 1),
+  100)`); and every read after a statement of the function's own body that clamps the
+  value (`limit = min(limit, 100)`, `if limit > MAX: raise ...`);
 - a bound of a slice of a list already built in memory (`sorted(rows)[:limit]`): the
   list cost what it cost before it was cut (a query's `[:limit]` is not such a list);
 - a comparison or a branch test, also of arithmetic on the value (`if token_num +
@@ -21,19 +24,29 @@ More ends size no work either:
   = limit`, later handed to work) is not such an end.
 With the module, a call to a function or method of the same file (by name, like the
 request paths of LG204) passes the value on when the called parameter itself only
-reaches such ends.
+reaches such ends. A module-level function of another file ends the value when its
+parameter is *clamped* there (`clamps.COLLECTOR` facts: it only reaches clamps,
+comparisons, logs or settings, and is never returned as it came): resolved at once
+with the run's facts (`only_reaches_response`), or recorded for the run to resolve
+(`sized_attributes`, which runs while the facts are collected).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ast
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import libcst as cst
 
+from leakguard.analysis import clamps
 from leakguard.analysis.calls import is_log_call_name
 from leakguard.analysis.imports import dotted_name
+from leakguard.analysis.project import FactCollector, register_collector
 from leakguard.analysis.scopes import function_scope, is_read
 from leakguard.context import FileContext
+from leakguard.triage import TriageTree
 from leakguard.walker import SCOPE_NODES, descendants, walk
 
 # Calls that package a value for the response or a log line without acting on it.
@@ -76,6 +89,15 @@ _PASS_THROUGH = (
 MAX_HOPS = 3
 # Roots of long-lived state a handler may store a setting into.
 _STATE_ROOTS = frozenset({"self", "cls"})
+# `_echo_end`'s answer for a read that is returned: the response of a handler, but
+# handed back to the caller by a helper (`_Module.terminal`).
+_RETURNED = "<return>"
+# What a call does with a value handed to it (`_inert_in_callee`): ends it (bounded or
+# dropped there), gives it back in its result, or does work with it (None).
+_ENDS = "ends"
+_THROUGH = "through"
+# A helper of another file the value was handed to: (qualified name, parameter).
+Deferred = tuple[str, str | int]
 
 
 def only_reaches_response(
@@ -95,8 +117,15 @@ class _Module:
     """The file's module-level functions and its classes' methods by name, built on
     first use: `f(x)` calls the former, `obj.f(x)` the latter."""
 
-    def __init__(self, context: FileContext | None) -> None:
+    def __init__(
+        self, context: FileContext | None, defer: bool = False, terminal: bool = False
+    ) -> None:
         self.context = context
+        # `defer`: helpers of other files are recorded (`deferred`), not resolved.
+        self.defer = defer
+        self.deferred: list[Deferred] = []
+        # `terminal`: a returned value is no end (the caller gets it back).
+        self.terminal = terminal
         self._functions: dict[str, list[cst.FunctionDef]] = {}
         self._methods: dict[str, list[cst.FunctionDef]] = {}
         self._built = False
@@ -121,7 +150,30 @@ def _only_echoed(function: cst.FunctionDef, name: str, hops: int, module: _Modul
     if paths is None:
         return False
     locals_ = _bound_locals(function, module.context)
-    return all(_ends_inert(function, name, path, hops, module, locals_) for path in paths)
+    return all(
+        _after_clamp(function, name, path, module)
+        or _ends_inert(function, name, path, hops, module, locals_)
+        for path in paths
+    )
+
+
+def _after_clamp(
+    function: cst.FunctionDef, target: str, path: list[cst.CSTNode], module: _Module
+) -> bool:
+    """The read at `path` sits in a statement after the one that clamps `target` (a name
+    or `name.attr`) for the rest of the function (`clamps.clamped_after`), or in that
+    statement when it is the reassignment (`limit = min(limit, 100)`: bounded there)."""
+    if module.context is None or len(path) < 2 or not isinstance(function.body, cst.IndentedBlock):
+        return False
+    clamp = clamps.clamped_after(function, target, module.context)
+    if clamp is None:
+        return False
+    statements = list(function.body.body)
+    position = next((i for i, s in enumerate(statements) if s is path[1]), None)
+    at = next(i for i, s in enumerate(statements) if s is clamp)
+    if position == at:
+        return isinstance(clamp, cst.SimpleStatementLine)
+    return position is not None and position > at
 
 
 def _read_paths(function: cst.FunctionDef, name: str) -> list[list[cst.CSTNode]] | None:
@@ -158,9 +210,16 @@ def _ends_inert(
     """The read at `path` ends where it sizes no work: the response, a log line, a
     comparison, a clamp, a setting stored into long-lived state (not a local; without
     the file, no store counts), or a local that itself only reaches such ends."""
-    target = _echo_end(path, lambda call, arg: _inert_in_callee(call, arg, hops, module))
+    context = module.context
+    target = _echo_end(
+        path,
+        lambda call, arg: _inert_in_callee(call, arg, hops, module),
+        lambda call, held: context is not None and clamps.clamps_at(call, held, function, context),
+    )
     if target is None:
         return False
+    if target == _RETURNED:
+        return not module.terminal
     if target.startswith("store:"):
         return module.context is not None and target[6:] not in locals_
     if not target:
@@ -176,22 +235,53 @@ def _bound_locals(function: cst.FunctionDef, context: FileContext | None) -> fro
     return frozenset((set(scope.params) | scope.locals) - _STATE_ROOTS)
 
 
-def _inert_in_callee(call: cst.Call, arg: cst.Arg, hops: int, module: _Module) -> bool:
-    """`arg` of `call` goes to a function of the module whose parameter only reaches
-    ends that size no work (every function of that name, when several share it)."""
+def _inert_in_callee(call: cst.Call, arg: cst.Arg, hops: int, module: _Module) -> str | None:
+    """What the call does with `arg`: `_THROUGH` when it goes to a function of the
+    module whose parameter only reaches ends that size no work (every function of that
+    name, when several share it; its result may still carry the value), `_ENDS` when it
+    goes to a module-level function of another file that clamps it, None otherwise."""
     if hops == 0:
-        return False
+        return None
     func = call.func
     name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
     method = isinstance(func, cst.Attribute)
+    elsewhere = _clamped_elsewhere(call, arg, module)
+    if elsewhere is not None:
+        return elsewhere
     candidates = module.named(name, method) if isinstance(name, str) else []
     if not candidates:
-        return False
+        return None
     for callee in candidates:
         param = _parameter_for(callee, call, arg, method)
         if param is None or not _only_echoed(callee, param, hops - 1, module):
-            return False
-    return True
+            return None
+    return _THROUGH
+
+
+def _clamped_elsewhere(call: cst.Call, arg: cst.Arg, module: _Module) -> str | None:
+    """`_ENDS` when `call` is an imported module-level function of another file (one
+    this file does not define) and the run says it clamps the parameter `arg` goes to;
+    with `module.defer`, recorded in `module.deferred` for the run to say later."""
+    context = module.context
+    if context is None or arg.star:
+        return None
+    qualified = context.imports.qualify(call.func)
+    if qualified is None or "." not in qualified or qualified.startswith("builtins."):
+        return None
+    if isinstance(call.func, cst.Name) and module.named(call.func.value, False):
+        return None
+    parameter: str | int
+    if arg.keyword is not None:
+        parameter = arg.keyword.value
+    else:
+        positional = [a for a in call.args if a.keyword is None]
+        if any(a.star for a in positional):
+            return None
+        parameter = next(i for i, a in enumerate(positional) if a is arg)
+    if module.defer:
+        module.deferred.append((qualified, parameter))
+        return _ENDS
+    return _ENDS if clamps.clamped_in_run(context, qualified, parameter) else None
 
 
 def _parameter_for(
@@ -212,16 +302,19 @@ def _parameter_for(
 
 
 def _echo_end(
-    path: list[cst.CSTNode], inert_call: Callable[[cst.Call, cst.Arg], bool]
+    path: list[cst.CSTNode],
+    inert_call: Callable[[cst.Call, cst.Arg], str | None],
+    clamped: Callable[[cst.Call, cst.CSTNode], bool],
 ) -> str | None:
-    """Where the read at `path[-1]` ends: "" for the response, a log line or a
-    comparison, a local's name when it is assigned to one, "store:<root>" when it is
-    stored under `<root>[...]`/`<root>.x`, None when it is used for anything else."""
+    """Where the read at `path[-1]` ends: `_RETURNED` when it is returned, "" for a log
+    line, a comparison or a clamp (`clamped(call, arg holding the value)`), a local's
+    name when it is assigned to one, "store:<root>" when it is stored under
+    `<root>[...]`/`<root>.x`, None when it is used for anything else."""
     child = path[-1]
     for position in range(len(path) - 2, -1, -1):
         parent = path[position]
         if isinstance(parent, cst.Return):
-            return ""
+            return _RETURNED
         if isinstance(parent, (cst.If, cst.IfExp, cst.Assert)) and child is parent.test:
             return ""  # only picks a branch (a `while` test repeats work instead)
         if isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Not):
@@ -238,7 +331,7 @@ def _echo_end(
                 return None if _in_while_test(path, above) else ""
             if isinstance(outer, cst.Arg) and above > 0:
                 call = path[above - 1]
-                if isinstance(call, cst.Call) and _bounds(call, "min"):
+                if isinstance(call, cst.Call) and clamped(call, outer):
                     return ""
             return None
         if isinstance(parent, cst.Comparison):
@@ -262,15 +355,21 @@ def _echo_end(
         if isinstance(parent, cst.Call):
             if child is parent.func:
                 return None
-            if _bounds(parent, "min"):
-                return ""  # `min(limit, cap)`: bounded by the other arguments
-            if _bounds(parent, "max"):
-                child = parent  # `max(limit, 1)` is still the value (`min(max(limit, 1), 100)`)
+            if clamped(parent, child):
+                return ""  # `min(limit, cap)`: bounded by a ceiling among the others
+            if _bounds(parent, "max") or _bounds(parent, "min"):
+                # `max(limit, 1)` is still the value (`min(max(limit, 1), 100)`), and so
+                # is `min(limit, other)` with no ceiling among the others.
+                child = parent
                 continue
-            if not _packages(parent) and not (
-                isinstance(child, cst.Arg) and inert_call(parent, child)
-            ):
+            if _packages(parent):
+                child = parent
+                continue
+            handed = inert_call(parent, child) if isinstance(child, cst.Arg) else None
+            if handed is None:
                 return None
+            if handed == _ENDS:
+                return ""
             child = parent
             continue
         if isinstance(parent, cst.Await) and isinstance(child, cst.Call) and _packages(child):
@@ -350,16 +449,29 @@ def _root_name(node: cst.BaseExpression) -> str | None:
     return node.value if isinstance(node, cst.Name) else None
 
 
+@dataclass(frozen=True)
+class SizedReads:
+    """The attributes of a request model parameter a handler may size work with:
+    `sized` for certain, and `unless[attr]` the helpers of other files the attribute
+    is handed to: it sizes no work when the run says each of them clamps it."""
+
+    sized: frozenset[str]
+    unless: Mapping[str, tuple[Deferred, ...]]
+
+
 def sized_attributes(
     function: cst.FunctionDef, name: str, context: FileContext
-) -> frozenset[str] | None:
+) -> SizedReads | None:
     """The attribute names read from `name` (a request model parameter) whose values
     may size work: read through attribute chains and loop variables over them
     (`for item in request.prompts: ... item.max_tokens`), each read judged like
-    `only_reaches_response`. None when the value itself goes anywhere else (handed
-    whole to a call, say): then any of its fields may size work."""
-    module = _Module(context)
+    `only_reaches_response` (a read after a statement clamping `name.attr` is none).
+    None when the value itself goes anywhere else (handed whole to a call, say): then
+    any of its fields may size work. Helpers of other files are not resolved here
+    (this runs while the run's facts are collected): `SizedReads.unless`."""
+    module = _Module(context, defer=True)
     sized: set[str] = set()
+    unless: dict[str, list[Deferred]] = {}
     pending = [name]
     seen: set[str] = set()
     while pending:
@@ -367,18 +479,26 @@ def sized_attributes(
         if current in seen:
             continue
         seen.add(current)
-        loops = _attribute_reads(function, current, module, sized)
+        loops = _attribute_reads(function, current, module, sized, unless)
         if loops is None:
             return None
         pending.extend(loops)
-    return frozenset(sized)
+    conditional = {
+        attr: tuple(dict.fromkeys(helpers)) for attr, helpers in unless.items() if attr not in sized
+    }
+    return SizedReads(frozenset(sized), conditional)
 
 
 def _attribute_reads(
-    function: cst.FunctionDef, name: str, module: _Module, sized: set[str]
+    function: cst.FunctionDef,
+    name: str,
+    module: _Module,
+    sized: set[str],
+    unless: dict[str, list[Deferred]],
 ) -> list[str] | None:
-    """Adds to `sized` the attributes of `name` read for work; returns the loop
-    variables that walk its attributes, or None when `name` itself escapes."""
+    """Adds to `sized` the attributes of `name` read for work (to `unless` those only
+    handed to helpers of other files); returns the loop variables that walk its
+    attributes, or None when `name` itself escapes."""
     paths = _read_paths(function, name)
     if paths is None:
         return None
@@ -402,16 +522,25 @@ def _attribute_reads(
             if not chain:
                 return None
             sized.add(chain[-1])
-        elif (
+            continue
+        if (
             isinstance(holder, (cst.For, cst.CompFor))
             and holder.iter is path[top]
             and isinstance(holder.target, cst.Name)
         ):
             loops.append(holder.target.value)  # the items of a collection field
-        elif not _ends_inert(function, name, path, MAX_HOPS, module, locals_):
+            continue
+        if len(chain) == 1 and _after_clamp(function, f"{name}.{chain[0]}", path, module):
+            continue  # `request.limit = min(request.limit, 100)` came before
+        module.deferred = []
+        if not _ends_inert(function, name, path, MAX_HOPS, module, locals_):
             if not chain:
                 return None
             sized.add(chain[-1])
+        elif module.deferred:
+            if not chain:
+                return None  # the whole value handed to another file's helper
+            unless.setdefault(chain[-1], []).extend(module.deferred)
     return loops
 
 
@@ -427,3 +556,48 @@ def _in_while_test(path: list[cst.CSTNode], position: int) -> bool:
     return any(
         isinstance(p, cst.While) and path[i + 1] is p.test for i, p in enumerate(path[:position])
     )
+
+
+# -- the clamped parameters of a file's helpers (`clamps.COLLECTOR`) -------------------
+
+
+def bounded_parameter(function: cst.FunctionDef, name: str, context: FileContext) -> bool:
+    """Every read of the parameter `name` ends where it sizes no work and the caller
+    does not get it back as it came: a clamp, a comparison, a log line, a setting (a
+    `return` of it is no end here). Helpers of other files it is handed to count as
+    work (one hop across files)."""
+    module = _Module(context, defer=True, terminal=True)
+    return _only_echoed(function, name, MAX_HOPS, module) and not module.deferred
+
+
+def _clamped_params(context: FileContext) -> dict[str, dict[str, Any]]:
+    """Module-level functions of this file with parameters they clamp
+    (`bounded_parameter`), by their positional parameters and the clamped ones."""
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        # The triage's condition, also when the facts pass runs without triage.
+        if not clamps.may_clamp(ast.parse(context.source)):
+            return found
+    except (SyntaxError, ValueError):
+        return found
+    for statement in context.module.body:
+        if not isinstance(statement, cst.FunctionDef):
+            continue
+        params = statement.params
+        positional = [p.name.value for p in (*params.posonly_params, *params.params)]
+        every = [*positional, *(p.name.value for p in params.kwonly_params)]
+        clamped = [
+            p
+            for p in every
+            if p in context.code_of(statement.body) and (bounded_parameter(statement, p, context))
+        ]
+        if clamped:
+            found[statement.name.value] = {"params": positional, "clamped": clamped}
+    return found
+
+
+def _may_clamp(tree: TriageTree) -> bool:
+    return clamps.may_clamp(tree.tree)
+
+
+register_collector(FactCollector(clamps.COLLECTOR, ("min(",), _clamped_params, triage=_may_clamp))

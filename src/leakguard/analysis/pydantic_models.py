@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import ast
 import builtins
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,8 @@ import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_module
 from leakguard.analysis.bindings import module_assigned_once
+from leakguard.analysis.clamps import COLLECTOR as CLAMPS
+from leakguard.analysis.clamps import clamped_in
 from leakguard.analysis.echoes import MAX_HOPS, sized_attributes
 from leakguard.analysis.frameworks import (
     handler_regions,
@@ -1064,11 +1066,18 @@ def _function_uses(
             continue
         record: dict[str, Any] = {"kind": use[0], "refs": refs, "handler": label}
         if handler:
-            sized = sized_attributes(function, param.name.value, context)
+            reads = sized_attributes(function, param.name.value, context)
             # Attribute names the handler may size work with (LG302); absent: the value
             # escapes whole, any field may (always so for a provider, which returns it).
-            if sized is not None:
-                record["sized"] = sorted(sized)
+            # `clamped_via`: fields only handed to helpers of other files, sizing work
+            # unless the run says each helper clamps them (`ModelIndex.sized_fields`).
+            if reads is not None:
+                record["sized"] = sorted(reads.sized)
+                if reads.unless:
+                    record["clamped_via"] = {
+                        attr: [list(helper) for helper in helpers]
+                        for attr, helpers in sorted(reads.unless.items())
+                    }
         if use[1]["k"] == "ref" and param_markers(param, context)[0] is None:
             record["alias"] = use[1]["q"]
         uses.append(record)
@@ -1421,10 +1430,17 @@ class RequestModel:
 
 
 class ModelIndex:
-    """All files' model facts, with cross-file name resolution."""
+    """All files' model facts, with cross-file name resolution. `clamped(qualified,
+    parameter)`: whether the run's helper `qualified` clamps that parameter
+    (`clamps.clamped_in`); unknown (never) by default."""
 
-    def __init__(self, modules: Mapping[str, Mapping[str, Any]]) -> None:
+    def __init__(
+        self,
+        modules: Mapping[str, Mapping[str, Any]],
+        clamped: Callable[[str, str | int], bool] | None = None,
+    ) -> None:
         self.modules = modules
+        self.clamped = clamped if clamped is not None else (lambda _q, _p: False)
         self.classes: dict[str, Mapping[str, Any]] = {}
         self.aliases: dict[str, Tree] = {}
         self.markers: dict[str, list[str]] = {}
@@ -1675,8 +1691,9 @@ class ModelIndex:
         self, model: str, kinds: tuple[str, ...], skip_tests: bool = False
     ) -> frozenset[str] | None:
         """Field names that some handler taking `model` from a request (directly, nested
-        or as a base) may size work with, by the handlers' recorded attribute reads;
-        None when a handler hands the value on whole or its reads are not known."""
+        or as a base) may size work with, by the handlers' recorded attribute reads (a
+        field only handed to helpers of other files that clamp it sizes none); None
+        when a handler hands the value on whole or its reads are not known."""
         key = (model, kinds, skip_tests)
         if key in self._sized:
             return self._sized[key]
@@ -1689,6 +1706,9 @@ class ModelIndex:
                 self._sized[key] = None
                 return None
             found.update(use["sized"])
+            for field, helpers in use.get("clamped_via", {}).items():
+                if not all(self.clamped(str(q), p) for q, p in helpers):
+                    found.add(field)
         result = frozenset(found)
         self._sized[key] = result
         return result
@@ -1883,16 +1903,24 @@ def model_index(context: FileContext) -> ModelIndex:
         # Same facts as the run's: share one index (and its closures) across files.
         if _Shared.project is not project or _Shared.index is None:
             _Shared.project = project
-            _Shared.index = ModelIndex(modules)
+            _Shared.index = ModelIndex(modules, _clamped_by(project))
         index = _Shared.index
     else:
         if own:
             modules[context.module_name] = own
         else:
             modules.pop(context.module_name, None)
-        index = ModelIndex(modules)
+        index = ModelIndex(modules, _clamped_by(project))
     context.memo["pydantic_models.index"] = index
     return index
+
+
+def _clamped_by(project: ProjectIndex | None) -> Callable[[str, str | int], bool] | None:
+    """Whether a helper of the run clamps a parameter, by the run's `clamps` facts."""
+    if project is None or CLAMPS not in project.facts:
+        return None
+    facts = project.of(CLAMPS)
+    return lambda qualified, parameter: clamped_in(facts, project.module_for, qualified, parameter)
 
 
 def own_qualified(context: FileContext, name: str) -> str:

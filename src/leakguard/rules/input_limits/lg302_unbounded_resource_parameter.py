@@ -8,6 +8,7 @@ from functools import cached_property
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_file
+from leakguard.analysis.clamps import COLLECTOR as CLAMPS
 from leakguard.analysis.echoes import only_reaches_response
 from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.pydantic_models import (
@@ -33,7 +34,7 @@ _QUERY_FIX = "`Query(10, ge=1, le=100)` or `Annotated[int, Query(ge=1, le=100)]`
 
 class UnboundedResourceParameter(LintRule):
     code = "LG302"
-    PROJECT_FACTS = (COLLECTOR,)
+    PROJECT_FACTS = (COLLECTOR, CLAMPS)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:

@@ -1,0 +1,331 @@
+"""Whether a request value is clamped before it drives work.
+
+A request number with no declared upper bound sizes no work when the code bounds it
+itself first. Three shapes, all judged against a *ceiling*: an expression the request
+cannot raise (a literal, a module constant no function rebinds with `global`, a setting
+read from `self`/a module object, a local only ever assigned such values; never a
+parameter of the function, which may be another request value):
+
+- at the use: `min(limit, 100)`, `min(max(limit, 1), MAX_LIMIT)`, `min(limit or 50, 100)`
+  (`echoes` ends a read there; `clamps_at` says whether the `min` has a ceiling);
+- reassigned before every later use, by a statement of the function's own body (not a
+  branch of it: a clamp on one branch only bounds nothing): `limit = min(limit, 100)`,
+  `limit = max(1, min(limit, 100))`, `if limit > 100: limit = 100`, or a guard that
+  leaves the function on the large side, `if limit > MAX: raise HTTPException(...)`
+  (also `if limit is None or limit > MAX:`): reads after that statement see a bounded
+  value (`clamped_after`); reads before it are still judged;
+- inside a helper of another file the value is handed to, whose parameter only ends in
+  such clamps or comparisons (never returned as it came, never used for work): the
+  `clamped_params` facts of each file, looked up across the run by the function's
+  qualified name (`clamped_in_run`). Only module-level functions; one hop.
+
+`min(limit, other_request_value)` is no clamp; `max(limit, 1)` only floors the value.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from typing import Any
+
+import libcst as cst
+
+from leakguard.analysis.bindings import assigned_values
+from leakguard.analysis.scopes import function_scope, is_read
+from leakguard.context import FileContext
+from leakguard.walker import SCOPE_NODES, descendants, walk
+
+# Receivers whose attributes are the object's own settings, not request data.
+_STATE_ROOTS = frozenset({"self", "cls"})
+# Locals followed back to their assigned values when judging a ceiling.
+_CEILING_HOPS = 3
+
+
+def _positional(call: cst.Call) -> list[cst.Arg]:
+    return [a for a in call.args if a.keyword is None and not a.star]
+
+
+def _named_call(node: cst.BaseExpression, name: str) -> cst.Call | None:
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Name)
+        and node.func.value == name
+        and len(_positional(node)) >= 2
+        and not any(a.star for a in node.args)
+    ):
+        return node
+    return None
+
+
+def is_ceiling(
+    node: cst.BaseExpression,
+    function: cst.FunctionDef,
+    context: FileContext,
+    hops: int = _CEILING_HOPS,
+) -> bool:
+    """`node` is a value the request cannot raise: it reads no parameter of `function`
+    (but `self`/`cls`), no local bound from one (or bound otherwise than by plain
+    assignments), and no module variable that a function rebinds (`global MAX`)."""
+    if isinstance(node, cst.Name) and node.value in ("None", "True", "False"):
+        return node.value != "None"
+    scope = function_scope(function, context)
+    values = assigned_values(function, context)
+    path: list[cst.CSTNode] = []
+    independent = True
+
+    def visit(sub: cst.CSTNode) -> None:
+        nonlocal independent
+        if not independent or not isinstance(sub, cst.Name):
+            return
+        parent = path[-2] if len(path) >= 2 else None
+        if parent is not None and not is_read(sub, parent):
+            return
+        if any(isinstance(a, (cst.Lambda, cst.CompFor)) for a in path[:-1]):
+            return  # a comprehension's own names
+        name = sub.value
+        if name in scope.params:
+            independent = name in _STATE_ROOTS
+        elif name in scope.locals:
+            assigned = values.get(name)
+            independent = (
+                hops > 0
+                and bool(assigned)
+                and not _augmented(function, name)
+                and all(is_ceiling(v, function, context, hops - 1) for v in assigned or ())
+            )
+        else:
+            independent = name not in _rebound_globals(context)
+
+    walk(node, visit, stack=path)
+    return independent
+
+
+def _augmented(function: cst.FunctionDef, name: str) -> bool:
+    return any(
+        isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Name) and n.target.value == name
+        for n in descendants(function.body, stop_at=SCOPE_NODES, only=(cst.AugAssign,))
+    )
+
+
+def _rebound_globals(context: FileContext) -> frozenset[str]:
+    """Module names some function of the file declares `global` (a route may reset
+    them: `global MAX_LIMIT; MAX_LIMIT = form.max_limit`)."""
+    cached = context.memo.get("clamps.rebound_globals")
+    if isinstance(cached, frozenset):
+        return cached
+    found = frozenset(
+        name.name.value
+        for node in descendants(context.module, only=(cst.Global,))
+        if isinstance(node, cst.Global)
+        for name in node.names
+    )
+    context.memo["clamps.rebound_globals"] = found
+    return found
+
+
+def clamps_at(
+    call: cst.Call, held: cst.CSTNode, function: cst.FunctionDef, context: FileContext
+) -> bool:
+    """`call` is `min(...)` and one of its positional arguments other than `held` (the
+    one holding the value) is a ceiling: the result is bounded whatever the value."""
+    if _named_call(call, "min") is None:
+        return False
+    return any(a is not held and is_ceiling(a.value, function, context) for a in _positional(call))
+
+
+def caps(node: cst.BaseExpression, function: cst.FunctionDef, context: FileContext) -> bool:
+    """The value of `node` has an upper bound the request cannot raise: a ceiling, a
+    `min` with a capped argument, a `max` of capped arguments (`max(1, min(v, 100))`),
+    a conditional both of whose values are capped."""
+    if is_ceiling(node, function, context):
+        return True
+    smallest = _named_call(node, "min")
+    if smallest is not None:
+        return any(caps(a.value, function, context) for a in _positional(smallest))
+    largest = _named_call(node, "max")
+    if largest is not None:
+        return all(caps(a.value, function, context) for a in _positional(largest))
+    if isinstance(node, cst.IfExp):
+        return caps(node.body, function, context) and caps(node.orelse, function, context)
+    return False
+
+
+def _is_value(node: cst.BaseExpression, target: str, context: FileContext) -> bool:
+    return context.code_of(node).replace(" ", "") == target
+
+
+def _exceeds(
+    test: cst.BaseExpression, target: str, function: cst.FunctionDef, context: FileContext
+) -> bool:
+    """`test` holds whenever the value is above a ceiling, and when it does not hold the
+    value is at most that ceiling: `v > MAX`, `MAX < v`, `v is None or v > MAX`, `v is
+    not None and v > MAX` (the other operand of an `and` may only test the value)."""
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target_op = test.comparisons[0]
+        operator, right = target_op.operator, target_op.comparator
+        if isinstance(operator, (cst.GreaterThan, cst.GreaterThanEqual)):
+            return _is_value(test.left, target, context) and is_ceiling(right, function, context)
+        if isinstance(operator, (cst.LessThan, cst.LessThanEqual)):
+            return _is_value(right, target, context) and is_ceiling(test.left, function, context)
+        return False
+    if isinstance(test, cst.BooleanOperation):
+        left, right = test.left, test.right
+        if isinstance(test.operator, cst.Or):
+            return _exceeds(left, target, function, context) or _exceeds(
+                right, target, function, context
+            )
+        return (
+            _exceeds(right, target, function, context) and _only_tests(left, target, context)
+        ) or (_exceeds(left, target, function, context) and _only_tests(right, target, context))
+    return False
+
+
+def _only_tests(test: cst.BaseExpression, target: str, context: FileContext) -> bool:
+    """`v is not None`, `isinstance(v, int)`: a condition on the value alone."""
+    names = {
+        n.value
+        for n in (test, *descendants(test))
+        if isinstance(n, cst.Name) and n.value not in ("None", "isinstance", "int", "float")
+    }
+    return names == {target.split(".", 1)[0]} and target in context.code_of(test).replace(" ", "")
+
+
+def _leaves(block: cst.BaseSuite) -> bool:
+    """The block always leaves the function: one of its own statements raises, returns
+    or aborts (Flask's `abort(400)`)."""
+    smalls: list[cst.BaseSmallStatement] = []
+    if isinstance(block, cst.SimpleStatementSuite):
+        smalls = list(block.body)
+    elif isinstance(block, cst.IndentedBlock):
+        for statement in block.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                smalls.extend(statement.body)
+    for small in smalls:
+        if isinstance(small, (cst.Raise, cst.Return)):
+            return True
+        value = small.value if isinstance(small, cst.Expr) else None
+        if isinstance(value, cst.Call):
+            func = value.func
+            name = func.attr.value if isinstance(func, cst.Attribute) else None
+            name = func.value if isinstance(func, cst.Name) else name
+            if name == "abort":
+                return True
+    return False
+
+
+def _reassigned(
+    statement: cst.CSTNode, target: str, function: cst.FunctionDef, context: FileContext
+) -> bool:
+    """`statement` is `v = <capped>` (one target, the value itself)."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target_node: cst.BaseExpression = small.targets[0].target
+    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        target_node = small.target
+    else:
+        return False
+    value = small.value
+    return (
+        value is not None
+        and _is_value(target_node, target, context)
+        and caps(value, function, context)
+    )
+
+
+def clamps_statement(
+    statement: cst.CSTNode, target: str, function: cst.FunctionDef, context: FileContext
+) -> bool:
+    """A statement of the function's own body after which `target` (a name, or
+    `name.attr`) is bounded: see the module docstring."""
+    if _reassigned(statement, target, function, context):
+        return True
+    if not isinstance(statement, cst.If) or statement.orelse is not None:
+        return False
+    if not _exceeds(statement.test, target, function, context):
+        return False
+    body = statement.body
+    if _leaves(body):
+        return True
+    inner = body.body if isinstance(body, cst.IndentedBlock) else []
+    return any(_reassigned(s, target, function, context) for s in inner)
+
+
+def clamped_after(
+    function: cst.FunctionDef, target: str, context: FileContext
+) -> cst.CSTNode | None:
+    """The first statement of `function`'s own body (not inside a branch or loop) that
+    bounds `target` for every statement after it, or None."""
+    key = ("clamps.after", id(function), target)
+    if key in context.memo:
+        found = context.memo[key]
+        return found if isinstance(found, cst.CSTNode) else None
+    statements = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
+    result: cst.CSTNode | None = None
+    head = target.split(".", 1)[0]
+    for statement in statements:
+        if head in context.code_of(statement) and clamps_statement(
+            statement, target, function, context
+        ):
+            result = statement
+            break
+    context.memo[key] = result
+    return result
+
+
+# -- helpers of other files ------------------------------------------------------------
+
+COLLECTOR = "clamped_params"
+
+
+def clamped_in_run(context: FileContext, qualified: str, parameter: str | int) -> bool:
+    """The module-level function `qualified` (as imported) of another file of the run
+    clamps its `parameter` (a name, or a position) wherever it uses it."""
+    project = context.project
+    if project is None or COLLECTOR not in project.facts:
+        return False
+    return clamped_in(project.of(COLLECTOR), project.module_for, qualified, parameter)
+
+
+def clamped_in(
+    facts: Mapping[str, Any],
+    module_for: Any,
+    qualified: str,
+    parameter: str | int,
+) -> bool:
+    """`clamped_in_run` over the facts of `COLLECTOR` (`module_for(COLLECTOR, dotted)`
+    names the run's module of an import)."""
+    module, _, name = qualified.rpartition(".")
+    run_module = module_for(COLLECTOR, module) if module else None
+    found = facts.get(run_module or "", {}).get(name)
+    if not isinstance(found, dict):
+        return False
+    if isinstance(parameter, int):
+        params = list(found.get("params", ()))
+        if parameter >= len(params):
+            return False
+        parameter = params[parameter]
+    return parameter in set(found.get("clamped", ()))
+
+
+def may_clamp(tree: ast.Module) -> bool:
+    """Triage: a module-level function hands one of its parameters to `min(...)`."""
+    for function in tree.body:
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        arguments = function.args
+        params = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+        for node in ast.walk(function):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "min"
+                and any(
+                    isinstance(sub, ast.Name) and sub.id in params
+                    for arg in node.args
+                    for sub in ast.walk(arg)
+                )
+            ):
+                return True
+    return False
