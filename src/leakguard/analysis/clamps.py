@@ -31,7 +31,7 @@ from typing import Any
 import libcst as cst
 
 from leakguard.analysis.bindings import assigned_values
-from leakguard.analysis.scopes import function_scope, is_read
+from leakguard.analysis.scopes import bound_names, function_scope, is_read
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants, walk
 
@@ -264,14 +264,39 @@ def clamped_after(
     statements = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
     result: cst.CSTNode | None = None
     head = target.split(".", 1)[0]
-    for statement in statements:
+    for position, statement in enumerate(statements):
         if head in context.code_of(statement) and clamps_statement(
             statement, target, function, context
         ):
-            result = statement
+            # Rebound later (`limit = body.other`, `limit += n`, `request = ...`): the
+            # later reads may see another, unclamped value.
+            later = statements[position + 1 :]
+            if not any(_rebinds(s, target, context) for s in later):
+                result = statement
             break
     context.memo[key] = result
     return result
+
+
+def _rebinds(statement: cst.CSTNode, target: str, context: FileContext) -> bool:
+    """`statement` (or a statement, loop or `with` inside it) binds `target` or, for
+    `name.attr`, `name` itself."""
+    head = target.split(".", 1)[0]
+    wanted = {target, head}
+    for node in (statement, *descendants(statement, stop_at=SCOPE_NODES)):
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For, cst.CompFor)):
+            targets = [node.target]
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            targets = [node.asname.name]
+        for bound in targets:
+            codes = {context.code_of(bound).replace(" ", "")}
+            codes.update(bound_names(bound))
+            if codes & wanted:
+                return True
+    return False
 
 
 # -- helpers of other files ------------------------------------------------------------
