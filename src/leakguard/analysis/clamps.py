@@ -17,7 +17,9 @@ parameter of the function, which may be another request value):
 - inside a helper of another file the value is handed to, whose parameter only ends in
   such clamps or comparisons (never returned as it came, never used for work): the
   `clamped_params` facts of each file, looked up across the run by the function's
-  qualified name (`clamped_in_run`). Only module-level functions; one hop.
+  qualified name (`clamped_in_run`). Only module-level functions of a file where one
+  hands a parameter to `min(...)` (`may_clamp`: what the facts pass parses for); one
+  hop (a helper handing the value on to a third file is no clamp).
 
 `min(limit, other_request_value)` is no clamp; `max(limit, 1)` only floors the value.
 """
@@ -334,8 +336,10 @@ def clamped_in(
     return parameter in set(found.get("clamped", ()))
 
 
-def may_clamp(tree: ast.Module) -> bool:
-    """Triage: a module-level function hands one of its parameters to `min(...)`."""
+def min_parameters(tree: ast.Module) -> dict[str, set[str]]:
+    """Module-level functions by name, with those of their parameters that they hand to
+    `min(...)` (inside its arguments): the only ones `clamps.COLLECTOR` judges."""
+    found: dict[str, set[str]] = {}
     for function in tree.body:
         if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
@@ -346,11 +350,18 @@ def may_clamp(tree: ast.Module) -> bool:
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name)
                 and node.func.id == "min"
-                and any(
-                    isinstance(sub, ast.Name) and sub.id in params
+            ):
+                handed = {
+                    sub.id
                     for arg in node.args
                     for sub in ast.walk(arg)
-                )
-            ):
-                return True
-    return False
+                    if isinstance(sub, ast.Name) and sub.id in params
+                }
+                if handed:
+                    found.setdefault(function.name, set()).update(handed)
+    return found
+
+
+def may_clamp(tree: ast.Module) -> bool:
+    """Triage: a module-level function hands one of its parameters to `min(...)`."""
+    return bool(min_parameters(tree))

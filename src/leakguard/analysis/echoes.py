@@ -572,25 +572,25 @@ def bounded_parameter(function: cst.FunctionDef, name: str, context: FileContext
 
 def _clamped_params(context: FileContext) -> dict[str, dict[str, Any]]:
     """Module-level functions of this file with parameters they clamp
-    (`bounded_parameter`), by their positional parameters and the clamped ones."""
+    (`bounded_parameter`), by their positional parameters and the clamped ones. Only
+    the parameters a function hands to `min(...)` are judged (`clamps.min_parameters`:
+    judging every parameter of every function would cost the facts pass dearly)."""
     found: dict[str, dict[str, Any]] = {}
     try:
         # The triage's condition, also when the facts pass runs without triage.
-        if not clamps.may_clamp(ast.parse(context.source)):
-            return found
+        candidates = clamps.min_parameters(ast.parse(context.source))
     except (SyntaxError, ValueError):
         return found
     for statement in context.module.body:
         if not isinstance(statement, cst.FunctionDef):
             continue
+        wanted = candidates.get(statement.name.value)
+        if not wanted:
+            continue
         params = statement.params
         positional = [p.name.value for p in (*params.posonly_params, *params.params)]
         every = [*positional, *(p.name.value for p in params.kwonly_params)]
-        clamped = [
-            p
-            for p in every
-            if p in context.code_of(statement.body) and (bounded_parameter(statement, p, context))
-        ]
+        clamped = [p for p in every if p in wanted and bounded_parameter(statement, p, context)]
         if clamped:
             found[statement.name.value] = {"params": positional, "clamped": clamped}
     return found
