@@ -666,6 +666,7 @@ class StartupIndex:
             found: [
                 self.facts.get(found),
                 found.rpartition(".")[0] in self.facts,
+                self.import_root(found),
                 self.summaries.in_module(found),
             ]
             for found in sorted(seen)
@@ -719,17 +720,30 @@ class StartupIndex:
 
     def method_callers(self, method: str, module: str) -> list[tuple[str, str, str, int]]:
         """Mentions of `.method` on receivers of unknown class in the modules of the run
-        that may hold an instance of a class of `module`: those of its top-level package
-        and those that name something of it (a run of several unrelated projects at once
-        does not mix their methods up)."""
+        that may hold an instance of a class of `module`: those under its import root
+        (every top-level package of its project: a route of `server` reaches a
+        `storage` object through `request.app.state` without naming `storage`) and
+        those that name something of its top-level package (a run of several unrelated
+        projects at once does not mix their methods up)."""
         self.callers("")
         assert self._methods is not None
         top = module.split(".", 1)[0]
+        root = self.import_root(module)
         return [
             entry
             for entry in self._methods.get(method, ())
-            if top in self._packages_named(entry[0])
+            if self.import_root(entry[0]) == root or top in self._packages_named(entry[0])
         ]
+
+    def import_root(self, module: str) -> str:
+        """The directory (as a dotted prefix) that holds `module`'s top-level package, the
+        entry of `sys.path` it imports from: `""` for `server.routes` run from the
+        project's root, `gradio-6.31.0` for `gradio-6.31.0.gradio.helpers` (each project
+        of the corpus's run in a directory of its own, without an `__init__.py`)."""
+        package = module.rpartition(".")[0]
+        while package and package in self.facts:
+            package = package.rpartition(".")[0]
+        return package
 
     def _packages_named(self, module: str) -> frozenset[str]:
         """The top-level packages of the run's modules that `module` names (its own
