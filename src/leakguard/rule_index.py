@@ -32,20 +32,20 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "LG204": ("leakguard.rules.eventloop.lg204_offload_without_timeout", ("summaries",)),
     "LG205": (
         "leakguard.rules.eventloop.lg205_unbounded_concurrency",
-        ("pydantic_models", "summaries"),
+        ("pydantic_models", "summaries", "caller_trust"),
     ),
     "LG206": ("leakguard.rules.eventloop.lg206_per_call_executor", ()),
     "LG301": (
         "leakguard.rules.input_limits.lg301_unbounded_request_collection",
-        ("pydantic_models", "length_refusers"),
+        ("pydantic_models", "length_refusers", "caller_trust"),
     ),
     "LG302": (
         "leakguard.rules.input_limits.lg302_unbounded_resource_parameter",
-        ("pydantic_models", "clamped_params"),
+        ("pydantic_models", "clamped_params", "caller_trust"),
     ),
     "LG303": (
         "leakguard.rules.input_limits.lg303_unbounded_batch_iteration",
-        ("pydantic_models", "summaries"),
+        ("pydantic_models", "summaries", "caller_trust"),
     ),
     "LG401": ("leakguard.rules.serialization.lg401_unsafe_deserialization", ("summaries",)),
     "LG402": ("leakguard.rules.serialization.lg402_pickle_model_persistence", ()),
@@ -53,7 +53,7 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "LG501": ("leakguard.rules.web.lg501_wildcard_cors", ("summaries",)),
     "LG502": (
         "leakguard.rules.web.lg502_exception_detail_leak",
-        ("constant_callables", "exception_texts", "pydantic_models", "summaries"),
+        ("constant_callables", "exception_texts", "pydantic_models", "summaries", "caller_trust"),
     ),
     "LG503": ("leakguard.rules.web.lg503_debug_mode_enabled", ()),
 }

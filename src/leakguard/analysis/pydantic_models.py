@@ -42,6 +42,7 @@ import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_module
 from leakguard.analysis.bindings import module_assigned_once
+from leakguard.analysis.caller_trust import CallerTrust
 from leakguard.analysis.clamps import COLLECTOR as CLAMPS
 from leakguard.analysis.clamps import clamped_in
 from leakguard.analysis.echoes import MAX_HOPS, sized_attributes
@@ -1455,12 +1456,16 @@ class ModelIndex:
                 self.markers[prefix + name] = marker
             for name, uses in facts.get("providers", {}).items():
                 self.providers[prefix + name] = uses
-        self._run_uses: dict[bool, tuple[list[tuple[str, Mapping[str, Any], str]], frozenset[str]]]
-        self._run_uses = {}
+        self._run_uses: dict[
+            tuple[bool, frozenset[str] | None],
+            tuple[list[tuple[str, Mapping[str, Any], str]], frozenset[str]],
+        ] = {}
         self._resolved: dict[str, str | None] = {}
         self._is_model: dict[str, bool] = {}
         self._closures: dict[str, dict[str, RequestModel]] = {}
-        self._sized: dict[tuple[str, tuple[str, ...], bool], frozenset[str] | None] = {}
+        self._sized: dict[
+            tuple[str, tuple[str, ...], bool, frozenset[str] | None], frozenset[str] | None
+        ] = {}
         self._reach: dict[tuple[str, ...], frozenset[str]] = {}
 
     def _module_for(self, wanted: str) -> str | None:
@@ -1534,13 +1539,16 @@ class ModelIndex:
         return str(use["kind"]), None
 
     def run_uses(
-        self, skip_tests: bool = False
+        self, skip_tests: bool = False, trust: CallerTrust | None = None
     ) -> tuple[list[tuple[str, Mapping[str, Any], str]], frozenset[str]]:
         """Every way the run's route handlers take models from requests, as (kind, use,
         how), following `Depends(provider)` into the providers (same file or another,
         and their own dependencies); and the providers so reached. With `skip_tests`,
-        handlers in test modules do not count."""
-        cached = self._run_uses.get(skip_tests)
+        handlers in test modules do not count; with `trust`, neither do handlers only
+        privileged callers reach (`analysis/caller_trust`): no untrusted client sends
+        them anything."""
+        key = (skip_tests, trust.configured if trust is not None else None)
+        cached = self._run_uses.get(key)
         if cached is not None:
             return cached
         found: list[tuple[str, Mapping[str, Any], str]] = []
@@ -1549,9 +1557,12 @@ class ModelIndex:
             if skip_tests and is_test_module(module):
                 continue
             for use in self.modules[module].get("uses", ()):
-                self._follow(use, str(use["handler"]), None, found, reached, frozenset())
+                handler = str(use["handler"])
+                if trust is not None and trust.route_privileged(module, handler):
+                    continue
+                self._follow(use, handler, None, found, reached, frozenset())
         result = (found, frozenset(reached))
-        self._run_uses[skip_tests] = result
+        self._run_uses[key] = result
         return result
 
     def _follow(
@@ -1580,9 +1591,12 @@ class ModelIndex:
             how = f"taken from the request by route handler `{handler}`"
         found.append((kind, use, how))
 
-    def is_provider(self, qualified: str, skip_tests: bool = False) -> bool:
-        """`qualified` is a function some route handler of the run depends on."""
-        return qualified in self.run_uses(skip_tests)[1]
+    def is_provider(
+        self, qualified: str, skip_tests: bool = False, trust: CallerTrust | None = None
+    ) -> bool:
+        """`qualified` is a function some route handler of the run depends on (one that
+        an untrusted client reaches, with `trust`)."""
+        return qualified in self.run_uses(skip_tests, trust)[1]
 
     def is_model(self, qualified: str, seen: frozenset[str] = frozenset()) -> bool:
         if qualified in MODEL_ROOTS:
@@ -1633,11 +1647,18 @@ class ModelIndex:
         return result
 
     def request_models(
-        self, kinds: tuple[str, ...] = ("body",), skip_tests: bool = False
+        self,
+        kinds: tuple[str, ...] = ("body",),
+        skip_tests: bool = False,
+        trust: CallerTrust | None = None,
     ) -> dict[str, RequestModel]:
         """Models whose fields come from the request (directly, nested or as a base);
-        with `skip_tests`, uses in test modules (`is_test_module`) do not count."""
+        with `skip_tests`, uses in test modules (`is_test_module`) do not count; with
+        `trust`, neither do uses by routes only privileged callers reach (a model one
+        untrusted route takes stays a request model)."""
         key = ",".join(kinds) + (":skip_tests" if skip_tests else "")
+        if trust is not None:
+            key += ":trusted:" + ",".join(sorted(trust.configured))
         if key in self._closures:
             return self._closures[key]
         found: dict[str, RequestModel] = {}
@@ -1654,7 +1675,7 @@ class ModelIndex:
                 found[model] = RequestModel(how if not shadowed else old.how, merged)
                 todo.append(model)
 
-        for kind, use, how in self.run_uses(skip_tests)[0]:
+        for kind, use, how in self.run_uses(skip_tests, trust)[0]:
             for ref in use["refs"]:
                 for model in self.models_in({"k": "ref", "q": ref}):
                     if kind in kinds:
@@ -1688,18 +1709,22 @@ class ModelIndex:
         return found
 
     def sized_fields(
-        self, model: str, kinds: tuple[str, ...], skip_tests: bool = False
+        self,
+        model: str,
+        kinds: tuple[str, ...],
+        skip_tests: bool = False,
+        trust: CallerTrust | None = None,
     ) -> frozenset[str] | None:
         """Field names that some handler taking `model` from a request (directly, nested
         or as a base) may size work with, by the handlers' recorded attribute reads (a
         field only handed to helpers of other files that clamp it sizes none); None
         when a handler hands the value on whole or its reads are not known."""
-        key = (model, kinds, skip_tests)
+        key = (model, kinds, skip_tests, trust.configured if trust is not None else None)
         if key in self._sized:
             return self._sized[key]
         found: set[str] = set()
         result: frozenset[str] | None = None
-        for kind, use, _ in self.run_uses(skip_tests)[0]:
+        for kind, use, _ in self.run_uses(skip_tests, trust)[0]:
             if kind not in kinds or model not in self._reached(use["refs"]):
                 continue
             if "sized" not in use or self._hands_on_models(use):

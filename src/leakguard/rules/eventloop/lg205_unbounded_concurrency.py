@@ -13,6 +13,9 @@ import libcst as cst
 from leakguard.analysis.arguments import fed_by_server_data
 from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.bindings import assigned_values
+from leakguard.analysis.caller_trust import COLLECTOR as CALLER_TRUST
+from leakguard.analysis.caller_trust import OPTION as PRIVILEGED
+from leakguard.analysis.caller_trust import privileged_handler
 from leakguard.analysis.calls import positional_arg
 from leakguard.analysis.entrypoints import entry_point_regions, is_entry_point
 from leakguard.analysis.imports import dotted_name, matches_any
@@ -72,7 +75,7 @@ class Source:
 
 class UnboundedConcurrency(LintRule):
     code = "LG205"
-    PROJECT_FACTS = (COLLECTOR, SUMMARIES)
+    PROJECT_FACTS = (COLLECTOR, SUMMARIES, CALLER_TRUST)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
@@ -252,6 +255,8 @@ class UnboundedConcurrency(LintRule):
             return None
         source: Source | None = None
         handler = id(function) in request_handlers(self.context)
+        if handler and privileged_handler(function, self.context, self.option(PRIVILEGED)):
+            return None  # only privileged callers choose what it fans out over
         if handler and chain is not None:
             bindings = request_bindings(function, self.context)
             if root in bindings:

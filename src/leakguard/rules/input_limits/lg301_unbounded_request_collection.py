@@ -8,6 +8,9 @@ from functools import cached_property
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_file
+from leakguard.analysis.caller_trust import COLLECTOR as CALLER_TRUST
+from leakguard.analysis.caller_trust import OPTION as PRIVILEGED
+from leakguard.analysis.caller_trust import CallerTrust, caller_trust, privileged_handler
 from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.pydantic_models import (
     COLLECTOR,
@@ -52,7 +55,7 @@ def _describe(levels: list[str]) -> tuple[str, str]:
 
 class UnboundedRequestCollection(LintRule):
     code = "LG301"
-    PROJECT_FACTS = (COLLECTOR, REFUSERS)
+    PROJECT_FACTS = (COLLECTOR, REFUSERS, CALLER_TRUST)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
@@ -87,13 +90,18 @@ class UnboundedRequestCollection(LintRule):
     def _skip_tests(self) -> bool:
         return bool(self.option("skip_tests"))
 
+    @cached_property
+    def _trust(self) -> CallerTrust | None:
+        """Routes only privileged callers reach take nothing from an untrusted client."""
+        return caller_trust(self.context, self.option(PRIVILEGED))
+
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if self._skip_tests and is_test_file(self.context.path):
             return
         if any(isinstance(a, (cst.FunctionDef, cst.ClassDef)) for a in self.context.ancestors()):
             return
         index = model_index(self.context)
-        models = index.request_models(("body",), skip_tests=self._skip_tests)
+        models = index.request_models(("body",), skip_tests=self._skip_tests, trust=self._trust)
         use = models.get(own_qualified(self.context, node.name.value))
         if use is None:
             return
@@ -122,9 +130,11 @@ class UnboundedRequestCollection(LintRule):
             return
         index = model_index(self.context)
         if id(node) in request_handlers(self.context):
+            if privileged_handler(node, self.context, self.option(PRIVILEGED)):
+                return
             how = f"the request body of route handler `{node.name.value}`"
         elif (provider := self._provider_name(node)) and index.is_provider(
-            own_qualified(self.context, provider), skip_tests=self._skip_tests
+            own_qualified(self.context, provider), skip_tests=self._skip_tests, trust=self._trust
         ):
             how = f"the request body of dependency `{provider}`"
         else:

@@ -8,6 +8,9 @@ from functools import cached_property
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_file
+from leakguard.analysis.caller_trust import COLLECTOR as CALLER_TRUST
+from leakguard.analysis.caller_trust import OPTION as PRIVILEGED
+from leakguard.analysis.caller_trust import CallerTrust, caller_trust, privileged_handler
 from leakguard.analysis.clamps import COLLECTOR as CLAMPS
 from leakguard.analysis.echoes import only_reaches_response
 from leakguard.analysis.frameworks import may_have_request_handlers
@@ -34,7 +37,7 @@ _QUERY_FIX = "`Query(10, ge=1, le=100)` or `Annotated[int, Query(ge=1, le=100)]`
 
 class UnboundedResourceParameter(LintRule):
     code = "LG302"
-    PROJECT_FACTS = (COLLECTOR, CLAMPS)
+    PROJECT_FACTS = (COLLECTOR, CLAMPS, CALLER_TRUST)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
@@ -58,6 +61,11 @@ class UnboundedResourceParameter(LintRule):
     def _skip_tests(self) -> bool:
         return bool(self.option("skip_tests"))
 
+    @cached_property
+    def _trust(self) -> CallerTrust | None:
+        """Routes only privileged callers reach take nothing from an untrusted client."""
+        return caller_trust(self.context, self.option(PRIVILEGED))
+
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if self._skip_tests and is_test_file(self.context.path):
             return
@@ -69,13 +77,13 @@ class UnboundedResourceParameter(LintRule):
             return
         index = model_index(self.context)
         qualified = own_qualified(self.context, node.name.value)
-        use = index.request_models(("body", "query"), self._skip_tests).get(qualified)
+        use = index.request_models(("body", "query"), self._skip_tests, self._trust).get(qualified)
         if use is None:
             return
         klass = local_facts(self.context).get("classes", {}).get(node.name.value)
         if klass is None or self._only_echoed_here(qualified):
             return
-        sized = index.sized_fields(qualified, ("body", "query"), self._skip_tests)
+        sized = index.sized_fields(qualified, ("body", "query"), self._skip_tests, self._trust)
         for name, statement in statements:
             tree = klass["fields"].get(name)
             if name in use.shadowed or (sized is not None and name not in sized):
@@ -90,6 +98,8 @@ class UnboundedResourceParameter(LintRule):
         names = set(self.option("resource_names"))
         params = [p for p in handler_params(node) if p.name.value in names]
         if not params or id(node) not in request_handlers(self.context):
+            return
+        if privileged_handler(node, self.context, self.option(PRIVILEGED)):
             return
         index = model_index(self.context)
         for param in params:

@@ -7,6 +7,9 @@ import ast
 import libcst as cst
 
 from leakguard.analysis.asyncio_facts import is_test_file
+from leakguard.analysis.caller_trust import COLLECTOR as CALLER_TRUST
+from leakguard.analysis.caller_trust import OPTION as PRIVILEGED
+from leakguard.analysis.caller_trust import privileged_handler
 from leakguard.analysis.frameworks import may_be_handlers, may_have_request_handlers
 from leakguard.analysis.per_item_work import loop_does_work
 from leakguard.analysis.pydantic_models import (
@@ -39,7 +42,7 @@ _UNTYPED_HELP = (
 
 class UnboundedBatchIteration(LintRule):
     code = "LG303"
-    PROJECT_FACTS = (COLLECTOR, SUMMARIES)
+    PROJECT_FACTS = (COLLECTOR, SUMMARIES, CALLER_TRUST)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
@@ -83,6 +86,8 @@ class UnboundedBatchIteration(LintRule):
         function = self.context.enclosing_function()
         if function is None or id(function) not in request_handlers(self.context):
             return
+        if privileged_handler(function, self.context, self.option(PRIVILEGED)):
+            return  # no untrusted client sends this route anything
         if self._check_untyped(function, loop, iterable, work):
             return
         collections = iterated_collections(iterable)

@@ -10,6 +10,9 @@ from http import HTTPStatus
 
 import libcst as cst
 
+from leakguard.analysis.caller_trust import COLLECTOR as CALLER_TRUST
+from leakguard.analysis.caller_trust import OPTION as PRIVILEGED
+from leakguard.analysis.caller_trust import privileged_handler
 from leakguard.analysis.calls import keyword_arg
 from leakguard.analysis.constant_callables import COLLECTOR as CONSTANT_CALLABLES
 from leakguard.analysis.constant_callables import (
@@ -101,7 +104,7 @@ _MAX_DEPTH = 5
 
 class ExceptionDetailLeak(LintRule):
     code = "LG502"
-    PROJECT_FACTS = (CONSTANT_CALLABLES, EXCEPTION_TEXTS, MODELS, SUMMARIES)
+    PROJECT_FACTS = (CONSTANT_CALLABLES, EXCEPTION_TEXTS, MODELS, SUMMARIES, CALLER_TRUST)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
@@ -247,6 +250,8 @@ class ExceptionDetailLeak(LintRule):
     def _report_all(
         self, carriers: list[cst.BaseExpression], sink: str, status: int | None = None
     ) -> None:
+        if carriers and self._in_privileged_route():
+            return
         for carrier in carriers:
             if id(carrier) not in self._reported:
                 self._reported.add(id(carrier))
@@ -258,6 +263,19 @@ class ExceptionDetailLeak(LintRule):
                     if self._helper_call(carrier)
                     else generic_message_fix(carrier, status),
                 )
+
+    def _in_privileged_route(self) -> bool:
+        """The text goes to a client of a route only privileged callers reach
+        (`analysis/caller_trust`): an administrator, the local machine, the program's own
+        worker; the disclosure CWE-209 is about is to an untrusted client."""
+        function = self.context.enclosing_function()
+        if function is None or not privileged_handler(
+            function, self.context, self.option(PRIVILEGED)
+        ):
+            return False
+        return is_request_handler(
+            function, self.context, enclosing_class_of(function, self.context)
+        )
 
     def _helper_call(self, carrier: cst.BaseExpression) -> bool:
         """A call into a function of the run (`error_response(e)`): its result may be a

@@ -1,0 +1,672 @@
+"""Caller trust, written once: routes that only privileged callers can reach.
+
+The input-limit rules (LG301, LG302, LG303, LG205) and LG502 guard against an
+*untrusted* client: one who controls the size of the request data, or who must not read
+the server's internals. A route whose every caller has already been refused unless
+privileged (an administrator, the local machine) is no such threat, and its findings are
+not actionable. This module decides that, once, for every rule.
+
+A route is *privileged* when one of its FastAPI dependencies is, as FastAPI resolves
+them: `Depends(...)`/`Security(...)` in a parameter's default or its `Annotated[...]`
+metadata (also through a module-level `Annotated` alias, of this file or another), the
+route decorator's `dependencies=[...]`, or the `dependencies=[...]` of the
+`APIRouter(...)`/`FastAPI(...)` the route is declared on (in the same file). A
+dependency is privileged when its body *refuses* unless a *privilege test* holds, or
+when it depends (nested `Depends`) on a privileged dependency. Judged by the body's
+shape, never by the function's name:
+
+- *refuses*: a top-level `if <not privileged>: raise <refusal>` (or `return` a refusal
+  response) reached on every path (no `return` before it that skips it), or a
+  top-level `if <privileged>: return ...` with an unconditional refusal after it. A
+  refusal is an exception or response built with status 401/403 (`HTTPException(403)`,
+  `status.HTTP_401_UNAUTHORIZED`, `HTTPStatus.FORBIDDEN`, `abort(403)`,
+  werkzeug's `Forbidden`/`Unauthorized`), or a name of the run defined as one (`class
+  Forbidden(HTTPException): status_code = 403`, `ForbiddenError = make_error(403)`).
+- *privilege test*: a role compared with one constant (`user.role != "admin"`,
+  `ctx.org_role == OrgRole.OWNER`; not a plain-user role such as "user"), a boolean
+  privilege attribute (`user.is_admin`, `is_superuser`, `is_staff`), or a client address
+  compared with the loopback addresses (`request.client.host not in ("127.0.0.1",
+  "::1")`); `and`/`or`/`not` combine them as logic says.
+
+Not privileged (the rules keep firing): a dependency that only authenticates (any
+logged-in user), a check in only one branch, a check that logs but does not refuse, a
+role test that several roles pass (`role in ("user", "admin")`), a dependency built by a
+factory call (`Depends(require_role("admin"))`, whose returned function is not known).
+What inference cannot see is configured: each rule's `privileged_dependencies` lists
+dependency names (dotted, matched on the whole name or its last parts).
+
+Collected per file from `ast` (collector `caller_trust`); names resolve across the run
+with the summaries' resolution (`SummaryIndex.resolve`: imports, aliases, relative
+imports, module-level instances), over this collector's own facts.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import libcst as cst
+
+from leakguard.analysis.project import (
+    FactCollector,
+    ProjectIndex,
+    module_identity,
+    register_collector,
+)
+from leakguard.analysis.summaries import FileSummaryCollector, SummaryIndex
+from leakguard.context import FileContext
+from leakguard.triage import TriageTree
+from leakguard.triage import dotted as ast_dotted
+
+COLLECTOR = "caller_trust"
+# The option each rule using this fact reads (a list of dependency names).
+OPTION = "privileged_dependencies"
+
+_DEPENDENCY_MARKERS = frozenset({"Depends", "Security"})
+_ROUTE_VERBS = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "api_route", "route", "websocket"}
+)
+_REFUSAL_CODES = frozenset({401, 403})
+_REFUSAL_STATUS_NAMES = frozenset({"UNAUTHORIZED", "FORBIDDEN"})
+# Exceptions that refuse whatever their arguments (werkzeug's, re-exported by Flask).
+_REFUSAL_CLASSES = frozenset({"Forbidden", "Unauthorized", "PermissionDenied"})
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost", "::ffff:127.0.0.1"})
+# Role values every plain user holds: comparing with one admits anybody.
+_PLAIN_ROLES = frozenset(
+    {"user", "users", "member", "members", "pending", "guest", "viewer", "reader", "anonymous"}
+)
+# Boolean attributes that say the caller is privileged (`user.is_admin`).
+_PRIVILEGE_WORDS = ("admin", "superuser", "staff", "root", "owner", "operator")
+
+
+# -- judging expressions ----------------------------------------------------------------
+
+
+def _last_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Subscript):
+        key = node.slice
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            return key.value
+    if isinstance(node, ast.Call) and not node.args and not node.keywords:
+        return _last_name(node.func)  # `user.is_admin()`
+    return ""
+
+
+# Containers of what the client sends: a role or host read from them proves nothing.
+_CLIENT_SENT = frozenset(
+    {"headers", "query_params", "cookies", "args", "form", "json", "path_params", "body"}
+)
+
+
+def _client_sent(node: ast.expr) -> bool:
+    """`request.headers["x-role"]`, `request.args.get("host")`: chosen by the client."""
+    return any(
+        isinstance(n, ast.Attribute) and n.attr in _CLIENT_SENT for n in ast.walk(node)
+    ) or any(isinstance(n, ast.Call) and _last_name(n.func) == "get" for n in ast.walk(node))
+
+
+def _is_role_subject(node: ast.expr) -> bool:
+    return "role" in _last_name(node).lower() and not _client_sent(node)
+
+
+def _is_address_subject(node: ast.expr) -> bool:
+    """The peer's address: `request.client.host`, `request.remote_addr`."""
+    text = ast.unparse(node).lower()
+    return any(w in text for w in ("client", "remote", "host", "addr")) and not _client_sent(node)
+
+
+def _is_privilege_flag(node: ast.expr) -> bool:
+    name = _last_name(node).lower()
+    privileged = name.startswith("is_") and any(word in name for word in _PRIVILEGE_WORDS)
+    return privileged and not _client_sent(node)
+
+
+def _role_constant(node: ast.expr) -> bool:
+    """One role value: a string, or an enum-like member (`OrgRole.OWNER`, `ADMIN`),
+    that is not a plain user's."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value.lower() not in _PLAIN_ROLES
+    name = ast_dotted(node)
+    if name is None:
+        return False
+    parts = name.split(".")
+    last = parts[-1]
+    if last.lower() in _PLAIN_ROLES:
+        return False
+    if len(parts) > 1:
+        return parts[-2][:1].isupper() or last.isupper()  # `Role.ADMIN`, `roles.ADMIN`
+    return last.isupper()  # `ADMIN_ROLE`
+
+
+def _single(node: ast.expr) -> ast.expr | None:
+    """The one element of a one-element tuple/list/set literal."""
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and len(node.elts) == 1:
+        return node.elts[0]
+    return None
+
+
+def _loopback_side(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return node.value in _LOOPBACK
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and node.elts:
+        return all(isinstance(e, ast.Constant) and e.value in _LOOPBACK for e in node.elts)
+    return False
+
+
+def _flag_value(node: ast.expr) -> bool | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+        return node.value
+    return None
+
+
+def _compare_privileged(left: ast.expr, op: ast.cmpop, right: ast.expr) -> bool | None:
+    """True: the comparison holding means privileged; False: it failing means privileged
+    (a refusal condition); None: neither."""
+    positive = isinstance(op, (ast.Eq, ast.Is, ast.In))
+    negative = isinstance(op, (ast.NotEq, ast.IsNot, ast.NotIn))
+    if not (positive or negative):
+        return None
+    sides = [(left, right), (right, left)]
+    for subject, other in sides:
+        if isinstance(op, (ast.In, ast.NotIn)) and subject is right:
+            continue  # `x in COLLECTION`: the collection is the right side
+        if _is_role_subject(subject):
+            constant = _single(other) if isinstance(op, (ast.In, ast.NotIn)) else other
+            if constant is not None and _role_constant(constant):
+                return positive
+        if _is_privilege_flag(subject) and not isinstance(op, (ast.In, ast.NotIn)):
+            value = _flag_value(other)
+            if value is not None:
+                return positive == value
+        if _loopback_side(other) and _is_address_subject(subject):
+            return positive
+    return None
+
+
+def privilege_test(node: ast.expr) -> bool:
+    """The condition holding means the caller is privileged."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return refusal_condition(node.operand)
+    if isinstance(node, ast.BoolOp):
+        if isinstance(node.op, ast.And):
+            return any(privilege_test(v) for v in node.values)
+        return all(privilege_test(v) for v in node.values)
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        return _compare_privileged(node.left, node.ops[0], node.comparators[0]) is True
+    return _is_privilege_flag(node)
+
+
+def refusal_condition(node: ast.expr) -> bool:
+    """The condition failing means the caller is privileged (`if <it>: refuse`)."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return privilege_test(node.operand)
+    if isinstance(node, ast.BoolOp):
+        if isinstance(node.op, ast.Or):
+            return any(refusal_condition(v) for v in node.values)
+        return all(refusal_condition(v) for v in node.values)
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        return _compare_privileged(node.left, node.ops[0], node.comparators[0]) is False
+    return False
+
+
+def _refusal_status(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return node.value in _REFUSAL_CODES
+    name = ast_dotted(node) or ""
+    last = name.rsplit(".", 1)[-1]
+    return last.startswith(("HTTP_401_", "HTTP_403_")) or last in _REFUSAL_STATUS_NAMES
+
+
+def _carries_refusal_status(call: ast.Call) -> bool:
+    values = [
+        *call.args[:2],
+        *(k.value for k in call.keywords if k.arg in ("status_code", "status", "code")),
+    ]
+    return any(_refusal_status(v) for v in values)
+
+
+# -- collection (per file, from `ast`) --------------------------------------------------
+
+
+class _FileTrust:
+    """One file's trust facts as its `ast` is read."""
+
+    def __init__(self, tree: TriageTree, module: str, package: bool) -> None:
+        self.tree = tree
+        self.module = module
+        self.names = FileSummaryCollector(module, tree, package)
+        imports: list[ast.Import | ast.ImportFrom] = [*tree.of(ast.Import)]
+        imports.extend(tree.of(ast.ImportFrom))
+        for node in imports:
+            self.names.record_import(node)
+        body = tree.tree.body
+        self.assigned: dict[str, ast.expr] = {}
+        for statement in body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self.names.globals.add(statement.name)
+            elif isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+                target = statement.targets[0]
+                if isinstance(target, ast.Name):
+                    self.names.globals.add(target.id)
+                    self.assigned[target.id] = statement.value
+        self.functions: dict[str, dict[str, Any]] = {}
+
+    def reference(self, node: ast.expr) -> list[str] | None:
+        return self.names.reference(node, None, frozenset())
+
+    # dependencies -----------------------------------------------------------------
+
+    def _marker_dependency(self, call: ast.expr) -> list[str] | None:
+        """`Depends(provider)` -> the provider's reference (None for `Depends()`, a
+        factory call, or anything else)."""
+        if not isinstance(call, ast.Call):
+            return None
+        if (ast_dotted(call.func) or "").rsplit(".", 1)[-1] not in _DEPENDENCY_MARKERS:
+            return None
+        provider = call.args[0] if call.args else None
+        if provider is None:
+            provider = next((k.value for k in call.keywords if k.arg == "dependency"), None)
+        if isinstance(provider, (ast.Name, ast.Attribute)):
+            return self.reference(provider)
+        return None
+
+    def _annotation_dependencies(self, annotation: ast.expr | None) -> list[list[str]]:
+        if annotation is None:
+            return []
+        if isinstance(annotation, ast.Subscript):
+            head = (ast_dotted(annotation.value) or "").rsplit(".", 1)[-1]
+            elements = annotation.slice.elts if isinstance(annotation.slice, ast.Tuple) else []
+            if head == "Annotated":
+                return [d for e in elements[1:] if (d := self._marker_dependency(e))]
+            return []
+        if isinstance(annotation, (ast.Name, ast.Attribute)):
+            # An `Annotated` alias, here or in another file: resolved as a pseudo-function.
+            reference = self.reference(annotation)
+            return [reference] if reference is not None else []
+        return []
+
+    def _listed_dependencies(self, value: ast.expr, depth: int = 0) -> list[list[str]]:
+        """`[Depends(a), Depends(b)]`, or a module-level name bound to such a list."""
+        if isinstance(value, ast.Name) and depth < 2 and value.id in self.assigned:
+            return self._listed_dependencies(self.assigned[value.id], depth + 1)
+        if isinstance(value, (ast.List, ast.Tuple)):
+            return [d for e in value.elts if (d := self._marker_dependency(e))]
+        return []
+
+    def parameter_dependencies(
+        self, function: ast.FunctionDef | ast.AsyncFunctionDef
+    ) -> list[list[str]]:
+        arguments = function.args
+        found: list[list[str]] = []
+        for argument in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]:
+            found.extend(self._annotation_dependencies(argument.annotation))
+        for default in [*arguments.defaults, *arguments.kw_defaults]:
+            if default is not None and (dependency := self._marker_dependency(default)):
+                found.append(dependency)
+        return found
+
+    def routers(self) -> dict[str, list[list[str]]]:
+        """Module-level `router = APIRouter(dependencies=[...])` (or `FastAPI(...)`)."""
+        found: dict[str, list[list[str]]] = {}
+        for name, value in self.assigned.items():
+            if isinstance(value, ast.Call):
+                for keyword in value.keywords:
+                    if keyword.arg == "dependencies":
+                        found[name] = self._listed_dependencies(keyword.value)
+        return found
+
+    def route_dependencies(
+        self,
+        function: ast.FunctionDef | ast.AsyncFunctionDef,
+        routers: Mapping[str, list[list[str]]],
+    ) -> list[list[str]] | None:
+        """The dependencies a route decorator adds (its own and its router's), or None
+        when `function` has no route decorator."""
+        found: list[list[str]] | None = None
+        for decorator in function.decorator_list:
+            if not (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)):
+                continue
+            if decorator.func.attr not in _ROUTE_VERBS:
+                continue
+            found = found or []
+            for keyword in decorator.keywords:
+                if keyword.arg == "dependencies":
+                    found.extend(self._listed_dependencies(keyword.value))
+            receiver = ast_dotted(decorator.func.value)
+            if receiver is not None:
+                found.extend(routers.get(receiver, []))
+        return found
+
+    # refusals ---------------------------------------------------------------------
+
+    def refusal(self, statement: ast.stmt) -> list[Any] | None:
+        """`raise HTTPException(403)` / `return JSONResponse(status_code=401)`: [] when it
+        surely refuses, [reference] when it raises a name of the run that may be a
+        refusal (judged when queried), None otherwise."""
+        if isinstance(statement, ast.Raise):
+            value = statement.exc
+        elif isinstance(statement, ast.Return):
+            value = statement.value
+        else:
+            return None
+        if value is None:
+            return None
+        call = value if isinstance(value, ast.Call) else None
+        target = call.func if call is not None else value
+        if call is not None:
+            if _carries_refusal_status(call):
+                return []
+            if (ast_dotted(call.func) or "").rsplit(".", 1)[-1] == "abort" and call.args:
+                return [] if _refusal_status(call.args[0]) else None
+        if not isinstance(statement, ast.Raise):
+            return None
+        name = ast_dotted(target) or ""
+        if name.rsplit(".", 1)[-1] in _REFUSAL_CLASSES:
+            return []
+        reference = (
+            self.reference(target) if isinstance(target, (ast.Name, ast.Attribute)) else None
+        )
+        return [reference] if reference is not None else None
+
+    def _refuses(self, body: Sequence[ast.stmt]) -> list[Any] | None:
+        """A block that ends by refusing (see `refusal`)."""
+        return self.refusal(body[-1]) if body else None
+
+    def guard(self, body: Sequence[ast.stmt]) -> list[list[Any]]:
+        """The refusals that stand between every path of `body` and its end unless a
+        privilege test holds: [line, refusal] each (see the module docstring)."""
+        found: list[list[Any]] = []
+        for statement in body:
+            if isinstance(statement, ast.If):
+                refused = self._refuses(statement.body)
+                if refused is not None and refusal_condition(statement.test):
+                    found.append([statement.lineno, refused])
+                    if not _returns(statement.orelse):
+                        continue
+                    return found
+                if privilege_test(statement.test) and not _returns(statement.orelse):
+                    continue  # returns only for privileged callers
+                if _returns(statement):
+                    return found
+                continue
+            refused = self.refusal(statement)
+            if refused is not None and isinstance(statement, ast.Raise):
+                found.append([statement.lineno, refused])
+                return found
+            if _returns(statement):
+                return found
+        return found
+
+    # definitions that refuse ------------------------------------------------------
+
+    def refusal_definition(self, statement: ast.stmt) -> bool:
+        """`ForbiddenError = make_error(403, ...)`, or a class carrying status 401/403
+        (`status_code = 403` in its body, or passed on by its `__init__`)."""
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
+            return _carries_refusal_status(statement.value)
+        if not isinstance(statement, ast.ClassDef):
+            return False
+        for item in statement.body:
+            if isinstance(item, (ast.Assign, ast.AnnAssign)) and item.value is not None:
+                targets = item.targets if isinstance(item, ast.Assign) else [item.target]
+                status = any(_last_name(t) in ("status_code", "code", "status") for t in targets)
+                if status and _refusal_status(item.value):
+                    return True
+            if (
+                isinstance(item, ast.FunctionDef)
+                and item.name == "__init__"
+                and any(
+                    isinstance(n, ast.Call) and _carries_refusal_status(n)
+                    for n in self.tree.walk(item)
+                )
+            ):
+                return True
+        return False
+
+    def run(self, display: str) -> dict[str, Any] | None:
+        routers = self.routers()
+        counts: Counter[str] = Counter(f.name for f in self.tree.functions)
+        for statement in self.tree.tree.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._function(statement.name, statement, routers)
+            elif isinstance(statement, ast.ClassDef):
+                if self.refusal_definition(statement):
+                    self.functions[statement.name] = {"refusal": statement.lineno}
+                for item in statement.body:
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        self._function(f"{statement.name}.{item.name}", item, routers)
+            elif isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+                target = statement.targets[0]
+                if not isinstance(target, ast.Name):
+                    continue
+                if self.refusal_definition(statement):
+                    self.functions[target.id] = {"refusal": statement.lineno}
+                dependencies = self._annotation_dependencies(statement.value)
+                if dependencies and isinstance(statement.value, ast.Subscript):
+                    # `AdminUser = Annotated[User, Depends(get_admin_user)]`
+                    self.functions[target.id] = {"deps": dependencies}
+        if not self.functions:
+            return None
+        facts: dict[str, Any] = {"path": display, "functions": self.functions}
+        ambiguous = sorted(name for name, count in counts.items() if count > 1)
+        if ambiguous:
+            facts["ambiguous"] = ambiguous
+        return facts
+
+    def _function(
+        self,
+        qualname: str,
+        function: ast.FunctionDef | ast.AsyncFunctionDef,
+        routers: Mapping[str, list[list[str]]],
+    ) -> None:
+        dependencies = self.parameter_dependencies(function)
+        route = self.route_dependencies(function, routers)
+        entry: dict[str, Any] = {}
+        if route is not None:
+            entry["route"] = 1
+            dependencies.extend(route)
+        if dependencies:
+            entry["deps"] = dependencies
+        checks = self.guard(function.body)
+        if checks:
+            entry["checks"] = checks
+        if entry:
+            self.functions[qualname] = entry
+
+
+def _returns(node: ast.AST | Sequence[ast.stmt]) -> bool:
+    """A `return` (or `yield`, which ends a dependency's set-up) in this code, outside
+    nested functions."""
+    pending: list[ast.AST] = list(node) if isinstance(node, Sequence) else [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, (ast.Return, ast.Yield, ast.YieldFrom)):
+            return True
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        pending.extend(ast.iter_child_nodes(current))
+    return False
+
+
+def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
+    module, package = module_identity(display)
+    return _FileTrust(tree, module, package).run(display)
+
+
+def collect_source(text: str, display: str) -> dict[str, Any] | None:
+    try:
+        parsed = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return collect_tree(TriageTree(parsed, text), text, display)
+
+
+def _may_have_facts(tree: TriageTree) -> bool:
+    return tree.has(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign)
+
+
+register_collector(
+    FactCollector(
+        COLLECTOR,
+        # dependencies, and what refuses (statuses written as numbers or names)
+        (
+            "Depends",
+            "Security",
+            "dependencies",
+            "401",
+            "403",
+            "UNAUTHORIZED",
+            "FORBIDDEN",
+            "Forbidden",
+            "Unauthorized",
+            "PermissionDenied",
+        ),
+        from_source=collect_source,
+        from_tree=collect_tree,
+        triage=_may_have_facts,
+    )
+)
+
+
+# -- the run-wide view ------------------------------------------------------------------
+
+
+class TrustIndex:
+    """Every file's trust facts, with names resolved across the run."""
+
+    def __init__(self, facts: Mapping[str, Any]) -> None:
+        self.facts = facts
+        self.resolver = SummaryIndex.build(facts)
+        self._memo: dict[Any, bool] = {}
+
+    def _entry(self, fid: str) -> Mapping[str, Any] | None:
+        function = self.resolver.function(fid)
+        return function.raw if function is not None else None
+
+    def _refusal(self, module: str, refused: Sequence[Any]) -> bool:
+        if not refused:
+            return True
+        target = self.resolver.resolve(module, refused[0])
+        entry = self._entry(target) if target is not None else None
+        return entry is not None and "refusal" in entry
+
+    def privileged(
+        self, fid: str, configured: frozenset[str], seen: frozenset[str] = frozenset()
+    ) -> bool:
+        """Function (or `Annotated` alias) `fid` refuses every caller who is not
+        privileged, by its own body or through a dependency."""
+        key = (fid, configured)
+        if key in self._memo:
+            return self._memo[key]
+        entry = self._entry(fid)
+        module = fid.partition(":")[0]
+        result = False
+        if entry is not None and fid not in seen:
+            result = any(self._refusal(module, check[1]) for check in entry.get("checks", ()))
+            if not result:
+                result = any(
+                    self._dependency_privileged(module, dependency, configured, seen | {fid})
+                    for dependency in entry.get("deps", ())
+                )
+        self._memo[key] = result
+        return result
+
+    def _dependency_privileged(
+        self,
+        module: str,
+        dependency: Sequence[Any],
+        configured: frozenset[str],
+        seen: frozenset[str],
+    ) -> bool:
+        target = self.resolver.resolve(module, dependency)
+        names = [str(dependency[1]) if dependency[0] == "q" else f"{module}.{dependency[1]}"]
+        if target is not None:
+            names.append(target.replace(":", "."))
+        if configured and any(_configured(name, configured) for name in names):
+            return True
+        return target is not None and self.privileged(target, configured, seen)
+
+    def route_privileged(self, module: str, qualname: str, configured: frozenset[str]) -> bool:
+        """The route handler `qualname` of `module` is reached only by privileged callers:
+        one of its dependencies is privileged. A name defined more than once in its file
+        is never judged (which one is the route is not known)."""
+        facts = self.facts.get(module)
+        if not isinstance(facts, Mapping):
+            return False
+        if qualname.rsplit(".", 1)[-1] in facts.get("ambiguous", ()):
+            return False
+        entry = facts.get("functions", {}).get(qualname)
+        if not isinstance(entry, Mapping):
+            return False
+        # Only its dependencies count: FastAPI runs them before it reads the body into
+        # the route's parameters, while a check in the route's own body comes after.
+        fid = f"{module}:{qualname}"
+        return any(
+            self._dependency_privileged(module, dependency, configured, frozenset({fid}))
+            for dependency in entry.get("deps", ())
+        )
+
+
+def _configured(name: str, configured: Iterable[str]) -> bool:
+    return any(name == entry or name.endswith("." + entry) for entry in configured)
+
+
+def trust_of(project: ProjectIndex | None) -> TrustIndex | None:
+    return None if project is None else project.view(COLLECTOR, TrustIndex)
+
+
+@dataclass(frozen=True)
+class CallerTrust:
+    """What a rule asks: the run's trust facts and the rule's configured names."""
+
+    index: TrustIndex
+    configured: frozenset[str]
+
+    def route_privileged(self, module: str, qualname: str) -> bool:
+        return self.index.route_privileged(module, qualname, self.configured)
+
+
+def caller_trust(context: FileContext, configured: Iterable[str] = ()) -> CallerTrust | None:
+    """The trust view for a rule (None when the run has no trust facts)."""
+    index = trust_of(context.project)
+    if index is None:
+        return None
+    return CallerTrust(index, frozenset(configured))
+
+
+def handler_qualname(function: cst.FunctionDef, context: FileContext) -> str | None:
+    """`name` for a module-level function, `Class.name` for a method of a module-level
+    class (the names the facts use); None for anything nested deeper. Uses the current
+    ancestor stack."""
+    stack = context.stack
+    if function not in stack:
+        return None
+    outer = [
+        node
+        for node in stack[: stack.index(function)]
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
+    ]
+    if not outer:
+        return function.name.value
+    if len(outer) == 1 and isinstance(outer[0], cst.ClassDef):
+        return f"{outer[0].name.value}.{function.name.value}"
+    return None
+
+
+def privileged_handler(
+    function: cst.FunctionDef, context: FileContext, configured: Iterable[str] = ()
+) -> bool:
+    """`function` (a route handler of the file being analysed) is reached only by
+    privileged callers."""
+    trust = caller_trust(context, configured)
+    if trust is None:
+        return False
+    qualname = handler_qualname(function, context)
+    return qualname is not None and trust.route_privileged(context.module_name, qualname)
