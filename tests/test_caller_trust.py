@@ -43,6 +43,8 @@ def test_privilege_tests(condition: str) -> None:
         'user.role in ("user", "admin")',  # every user passes
         "user.role in VERIFIED_ROLES",  # not known which roles
         'user.role == "user"',  # the plain user's role
+        "user.role == Role.USER",
+        "user.role == DEFAULT_ROLE",
         'request.headers["x-role"] == "admin"',  # what the client says
         'request.headers.get("host") == "localhost"',
         'user.is_admin or user.role == "member"',  # one side admits plain members

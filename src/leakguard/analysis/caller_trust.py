@@ -138,8 +138,8 @@ def _role_constant(node: ast.expr) -> bool:
         return False
     parts = name.split(".")
     last = parts[-1]
-    if last.lower() in _PLAIN_ROLES:
-        return False
+    if any(word in last.lower() for word in (*_PLAIN_ROLES, "default")):
+        return False  # `Role.USER`, `DEFAULT_USER_ROLE`: may well be the plain user's
     if len(parts) > 1:
         return parts[-2][:1].isupper() or last.isupper()  # `Role.ADMIN`, `roles.ADMIN`
     return last.isupper()  # `ADMIN_ROLE`
