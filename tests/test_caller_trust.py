@@ -47,6 +47,7 @@ def test_privilege_tests(condition: str) -> None:
         "user.role == DEFAULT_ROLE",
         'request.headers["x-role"] == "admin"',  # what the client says
         'request.headers.get("host") == "localhost"',
+        'request.url.hostname == "localhost"',  # the Host header
         'user.is_admin or user.role == "member"',  # one side admits plain members
         "user.is_active",
         "user is not None",

@@ -101,7 +101,19 @@ def _last_name(node: ast.expr) -> str:
 
 # Containers of what the client sends: a role or host read from them proves nothing.
 _CLIENT_SENT = frozenset(
-    {"headers", "query_params", "cookies", "args", "form", "json", "path_params", "body"}
+    {
+        "headers",
+        "query_params",
+        "cookies",
+        "args",
+        "form",
+        "json",
+        "path_params",
+        "body",
+        # the URL's host is the client's Host header, not the peer's address
+        "url",
+        "base_url",
+    }
 )
 
 
