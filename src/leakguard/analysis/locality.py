@@ -274,6 +274,18 @@ LOCAL_CALLS: tuple[str, ...] = (
     "openpyxl.*",
 )
 
+# Functions of libraries outside the run that are generator functions (read in their
+# source): calling one runs none of its body, it only makes the generator; each step is
+# run by whoever iterates it (`next()`, a `for`), and judged there. A function of the run
+# is known to be one by its own `yield` (`generator` fact).
+GENERATOR_FUNCTIONS: tuple[str, ...] = (
+    "mlx_lm.utils.generate_step",
+    "mlx_lm.generate.generate_step",
+    "mlx_lm.generate.speculative_generate_step",
+    "mlx_lm.generate.stream_generate",
+    "mlx_lm.stream_generate",
+)
+
 # Calls that wait on something outside the process but bound that wait themselves when
 # given a `timeout=` of a positive number: the whole call ends by then (the child process
 # is killed), so a timeout around an offload of it adds nothing. Only such a call made
@@ -520,6 +532,22 @@ def enclosing_names(
     return found
 
 
+def is_generator_function(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A plain `def` with a `yield` (or `yield from`) of its own, not in a function,
+    lambda or class defined in it: calling it runs none of its body."""
+    if isinstance(function, ast.AsyncFunctionDef):
+        return False
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue  # its own scope (a decorator or default would run here, but cannot yield)
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
 def _stub(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """`...`, `pass`, `raise NotImplementedError` (after a docstring), or abstract."""
     for decorator in function.decorator_list:
@@ -604,6 +632,10 @@ class _Locality:
 
     def run(self) -> dict[str, Any]:
         facts = self._run()
+        if is_generator_function(self.function):
+            # calling it only makes the generator (what its steps do is judged where
+            # they run: `uses` above stay for that)
+            facts["generator"] = True
         locks = self._locks()
         if locks:
             facts["locks"] = locks
@@ -1396,6 +1428,27 @@ def result_local(
     if reference is None:
         return False
     return _result_local(index, module, reference, _vocabulary(local_calls), depth, frozenset())
+
+
+def creates_generator(
+    index: SummaryIndex | None, module: str, reference: Sequence[Any] | None
+) -> bool:
+    """Calling the callee a reference names (recorded in `module`) only makes a
+    generator, running none of its body: a generator function of the run (not one a
+    subclass of the run overrides) or a known one of a library (`GENERATOR_FUNCTIONS`)."""
+    if reference is None:
+        return False
+    if index is not None:
+        target = index.resolve(module, reference)
+        if target is not None:
+            function = index.functions.get(target)
+            return (
+                function is not None
+                and not function.is_async
+                and bool(function.raw.get("generator"))
+                and target not in _overridden(index)
+            )
+    return reference[0] == "q" and str(reference[1]) in GENERATOR_FUNCTIONS
 
 
 def _vocabulary(local_calls: Iterable[str]) -> tuple[str, ...]:

@@ -31,6 +31,7 @@ from leakguard.analysis.locality import (
     LOCAL_CALLS,
     argument_calls,
     constructed_locals,
+    creates_generator,
     known_receiver,
     local_builtin_result,
     nested_function,
@@ -107,6 +108,8 @@ class OffloadWithoutTimeout(LintRule):
         function = coroutine_of(self.context)
         if function is None or _local_file_io(offload.target, function, self.context):
             return
+        if self._creates_generator(offload.target, function):
+            return
         if self._proven_local(offload.target, function) and self._arguments_local(
             node, offload.target, function
         ):
@@ -125,6 +128,30 @@ class OffloadWithoutTimeout(LintRule):
         if where is None or _timed(node, function, self.context, self._extra_timeouts):
             return
         self.report(node, call=offload.name, where=where, related=related)
+
+    def _creates_generator(
+        self, target: cst.BaseExpression | None, function: cst.FunctionDef
+    ) -> bool:
+        """The offloaded callable is a generator function (`analysis/locality`): the
+        offload only makes the generator and returns at once, a timeout around it bounds
+        nothing. Its steps are judged where they run (`to_thread(next, iterator)`)."""
+        if isinstance(target, cst.Call):
+            if self.context.imports.call_name(target) != "functools.partial" or not target.args:
+                return False
+            return self._creates_generator(target.args[0].value, function)
+        if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Call):
+            # `Feed().rows`: the method of a class instantiated in place
+            made = cst_reference(target.value.func, self.context)
+            if made is None or not made[1].rsplit(".", 1)[-1][:1].isupper():
+                return False
+            reference: list[str] | None = [made[0], f"{made[1]}.{target.attr.value}"]
+        elif isinstance(target, (cst.Name, cst.Attribute)):
+            reference = cst_reference(target, self.context) or _nested_reference(
+                target, function, self.context
+            )
+        else:
+            return False
+        return creates_generator(summary_index(self.context), self.context.module_name, reference)
 
     @cached_property
     def _local_calls(self) -> tuple[str, ...]:
