@@ -302,6 +302,22 @@ SELF_BOUNDED_CALLS = frozenset(
     }
 )
 
+# Name lookups: their wait is bounded by the resolver's own configuration (resolv.conf's
+# `timeout` times `attempts`, per nameserver, at most three of them), whoever runs the
+# name's servers: unlike an HTTP read, no peer can hold one longer, and a timeout around
+# the offload would not free the thread earlier. Made once, a lookup counts as a wait
+# bounded by itself (as `SELF_BOUNDED_CALLS` with a timeout); in a loop, n lookups are not.
+RESOLVER_CALLS = frozenset(
+    {
+        "socket.getaddrinfo",
+        "socket.gethostbyname",
+        "socket.gethostbyname_ex",
+        "socket.gethostbyaddr",
+        "socket.getnameinfo",
+        "socket.getfqdn",
+    }
+)
+
 # Builtins that compute on their arguments (exception classes too, by name).
 LOCAL_BUILTINS = frozenset(
     {
@@ -1020,13 +1036,18 @@ class _Locality:
     # calls -------------------------------------------------------------------------
 
     def _bounds_itself(self, call: ast.Call) -> bool:
-        """`subprocess.run(cmd, timeout=60)` made once (in no loop of the function)."""
+        """`subprocess.run(cmd, timeout=60)` or a name lookup (`RESOLVER_CALLS`), made
+        once (in no loop of the function)."""
+        dotted = ast_dotted(call.func)
+        if dotted is None or dotted.partition(".")[0] in self.bindings:
+            return False
+        qualified = self.file.qualify(dotted)
+        if qualified in RESOLVER_CALLS:
+            return id(call) not in self._looped()
         if not any(k.arg == "timeout" and _positive_number(k.value) for k in call.keywords):
             return False
         if any(k.arg is None for k in call.keywords):
             return False  # `**options` may carry another `timeout`
-        dotted = ast_dotted(call.func)
-        qualified = self.file.qualify(dotted) if dotted is not None else None
         return qualified in SELF_BOUNDED_CALLS and id(call) not in self._looped()
 
     def _looped(self) -> set[int]:
