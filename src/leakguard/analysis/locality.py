@@ -37,10 +37,15 @@ Where a value comes from is part of the proof: a method of a value a call handed
 records an `r` use of that call, local only when the callee is known-local, a class of
 the run, or a function of the run whose every `return` is local (`result`; module state,
 a container's entry, a parameter or attribute of unknown type make it `result_opaque`).
-A wait that bounds itself (`SELF_BOUNDED_CALLS` with a positive literal `timeout=`, made
-in no loop) counts as local (`bounded`); called from a function with a loop (`repeats`)
-it does not. Functions defined in a function's body are judged too
-(`outer.<locals>.inner`, collected by the summaries).
+A wait that bounds itself (`SELF_BOUNDED_CALLS` with a positive literal `timeout=`: a
+child process, one HTTP request read in full; a name lookup, `RESOLVER_CALLS`, bounded
+by the resolver's configuration), made in no loop, counts as local (`bounded`); called
+from a function with a loop (`repeats`) it does not. Functions defined in a function's
+body are judged too (`outer.<locals>.inner`, collected by the summaries).
+
+A plain `def` with a `yield` of its own records `generator`: calling it runs none of its
+body (`creates_generator`, for an offload that only makes the generator; library
+generator functions in `GENERATOR_FUNCTIONS`). Its `uses` still say what its steps do.
 
 A parameter annotated with a class is bound to a stand-in call of it: its methods are
 the class's (`Q`: only a class of the run proves anything), a method of a field it
@@ -287,18 +292,38 @@ GENERATOR_FUNCTIONS: tuple[str, ...] = (
 )
 
 # Calls that wait on something outside the process but bound that wait themselves when
-# given a `timeout=` of a positive number: the whole call ends by then (the child process
-# is killed), so a timeout around an offload of it adds nothing. Only such a call made
-# once: in a loop (over the request's items, say) n bounded waits are unbounded.
-# Not `requests.*`/`httpx.*`/`urlopen`/`socket.create_connection`: their `timeout=` bounds
-# the connect and each read, not the whole response (a server that sends a byte every few
-# seconds holds the thread for ever).
+# given a `timeout=` of a positive number, so a timeout around an offload of them is no
+# bound the author forgot. Only such a call made once: in a loop (over the request's
+# items, say) n bounded waits are unbounded.
+# - a child process: the whole call ends by then (the child is killed);
+# - one HTTP request of `requests`/`httpx` (the body read in full, not `stream=`): the
+#   author chose the bound, on the connect and on each read. A server that sends a byte
+#   every few seconds could still hold the thread longer (known limit, docs/rules/LG204.md);
+#   a timeout around the offload would not free the thread either, only the request.
+# Not `urlopen`/`socket.create_connection`: they hand back a live connection whose reads
+# come later, in code that passes no timeout of its own.
 SELF_BOUNDED_CALLS = frozenset(
     {
         "subprocess.run",
         "subprocess.call",
         "subprocess.check_call",
         "subprocess.check_output",
+        "requests.get",
+        "requests.post",
+        "requests.put",
+        "requests.patch",
+        "requests.delete",
+        "requests.head",
+        "requests.options",
+        "requests.request",
+        "httpx.get",
+        "httpx.post",
+        "httpx.put",
+        "httpx.patch",
+        "httpx.delete",
+        "httpx.head",
+        "httpx.options",
+        "httpx.request",
     }
 )
 
@@ -1046,8 +1071,10 @@ class _Locality:
             return id(call) not in self._looped()
         if not any(k.arg == "timeout" and _positive_number(k.value) for k in call.keywords):
             return False
-        if any(k.arg is None for k in call.keywords):
-            return False  # `**options` may carry another `timeout`
+        if any(k.arg is None or k.arg == "stream" for k in call.keywords):
+            # `**options` may carry another `timeout`; a streamed body is read later,
+            # piece by piece, in code that is no part of this call
+            return False
         return qualified in SELF_BOUNDED_CALLS and id(call) not in self._looped()
 
     def _looped(self) -> set[int]:
