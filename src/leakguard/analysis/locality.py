@@ -715,8 +715,12 @@ class _Locality:
                     if not isinstance(held, ast.Call) and not self._value_local(held, self.local):
                         return {"opaque": [f"with {ast.unparse(held)[:40]}", node.lineno]}
                     self._result_uses(held, node.lineno)
+        generator = is_generator_function(self.function)
         for node in self.nodes:
             if isinstance(node, ast.Return) and node.value is not None:
+                self._returned(node.value, node.lineno)
+            elif generator and isinstance(node, (ast.Yield, ast.YieldFrom)) and node.value:
+                # what a generator yields is what its steps hand back
                 self._returned(node.value, node.lineno)
         facts: dict[str, Any] = {"uses": list(self.uses.values())} if self.uses else {}
         if self.bounded is not None:
@@ -1645,7 +1649,13 @@ def _returns_local(
     if function is None or depth <= 0 or function.is_async or fid in _overridden(index):
         return False
     raw = function.raw
-    if raw.get("returns_local"):
+    if raw.get("generator"):
+        # its value is a generator: each step runs the body where the value is used
+        # (`consume(rows(url))` iterates `requests.get` in the thread), so the body must
+        # be local, whatever the annotation says
+        if not _function_local(index, fid, names, depth, active):
+            return False
+    elif raw.get("returns_local"):
         return True  # annotated with a local type (`-> list[Path]`)
     if "opaque" in raw or "result_opaque" in raw:
         return False
