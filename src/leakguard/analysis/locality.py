@@ -64,7 +64,7 @@ from __future__ import annotations
 
 import ast
 import builtins
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -542,7 +542,41 @@ def function_locality(
     if _stub(function):
         # an interface's or a base class's placeholder: what runs is someone else's code
         return {"opaque": ["a stub", function.lineno]}
-    return _Locality(file, function, owner or "", receiver, closure).run()
+    facts = _Locality(file, function, owner or "", receiver, closure).run()
+    if facts.get("generator"):
+        # a generator's steps run where it is made and stepped, with the values it was
+        # given there: how they run when its parameters of unknown type are handed
+        # local values (`read_slice(path, file=opened)`), judged at that call
+        given = _unknown_parameters(function, receiver)
+        if given:
+            assumed = _Locality(file, function, owner or "", receiver, closure, given).run()
+            if "opaque" not in assumed and assumed.get("uses") != facts.get("uses"):
+                facts["local_if"] = {
+                    "params": [[name, position] for name, position in given.items()],
+                    **{k: v for k, v in assumed.items() if k in _LOCAL_IF_KEYS},
+                }
+    return facts
+
+
+# What a generator's `local_if` keeps of the proof made with its parameters local.
+_LOCAL_IF_KEYS = ("uses", "bounded", "repeats")
+
+
+def _unknown_parameters(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str
+) -> dict[str, int | None]:
+    """The parameters not annotated with a local type, each with its position among the
+    positional ones (None: keyword-only); `*args`/`**kwargs` never count."""
+    args = function.args
+    positional = [a for a in [*args.posonlyargs, *args.args] if a.arg != receiver]
+    found: dict[str, int | None] = {}
+    for position, arg in enumerate(positional):
+        if not _local_annotation(arg.annotation):
+            found[arg.arg] = position
+    for arg in args.kwonlyargs:
+        if not _local_annotation(arg.annotation):
+            found[arg.arg] = None
+    return found
 
 
 def enclosing_names(
@@ -614,9 +648,12 @@ class _Locality:
         owner: str,
         receiver: str,
         closure: Mapping[str, bool] | None = None,
+        assumed: Mapping[str, int | None] | None = None,
     ) -> None:
         self.file = file
         self.closure = closure or {}
+        # parameters taken to hold local values (a generator's, judged at its maker)
+        self.assumed = frozenset(assumed or ())
         # stand-in calls of the classes parameters are annotated with: judged only as
         # classes of the run (`Q` references), never by a known-local name (`x: io.IOBase`
         # may be a socket's file, `x: BaseModel` a subclass of anyone's)
@@ -824,7 +861,7 @@ class _Locality:
             if arg.arg == self.receiver:
                 continue
             made = None if arg.annotation is None else self._annotated_instance(arg.annotation)
-            if _local_annotation(arg.annotation):
+            if _local_annotation(arg.annotation) or arg.arg in self.assumed:
                 self._add(arg.arg, _LOCAL)
             elif made is not None:
                 # `index: LogFileIndex`: an instance of that class, judged by its
@@ -1503,6 +1540,35 @@ def creates_generator(
     return reference[0] == "q" and str(reference[1]) in GENERATOR_FUNCTIONS
 
 
+def generator_steps_local(
+    index: SummaryIndex,
+    module: str,
+    reference: Sequence[Any] | None,
+    handed_local: Callable[[str, int | None], bool],
+    local_calls: Iterable[str] = (),
+    depth: int = 3,
+) -> bool:
+    """Every step of the generator a call of the generator function `reference` names
+    makes runs only local, bounded work: its body is proven local, or proven with its
+    parameters of unknown type taken as local (`local_if`) when `handed_local(name,
+    position)` says the call hands each of them a local value (an opened file)."""
+    if reference is None:
+        return False
+    target = index.resolve(module, reference)
+    function = index.functions.get(target) if target is not None else None
+    if function is None or target is None or target in _overridden(index):
+        return False
+    if function.is_async or not function.raw.get("generator"):
+        return False
+    names = _vocabulary(local_calls)
+    if _function_local(index, target, names, depth - 1, frozenset()):
+        return True
+    given = function.raw.get("local_if")
+    if not given or not all(handed_local(str(name), at) for name, at in given["params"]):
+        return False
+    return _function_local(index, target, names, depth - 1, frozenset(), given=given)
+
+
 def _vocabulary(local_calls: Iterable[str]) -> tuple[str, ...]:
     extra = tuple(local_calls)
     return LOCAL_CALLS + extra if extra else LOCAL_CALLS
@@ -1515,9 +1581,12 @@ def _function_local(
     depth: int,
     active: frozenset[str],
     strict: bool = False,
+    given: Mapping[str, Any] | None = None,
 ) -> bool:
     """`strict`: called from a loop, so a wait the function bounds itself
-    (`SELF_BOUNDED_CALLS`), here or below, is no bound (n of them are unbounded)."""
+    (`SELF_BOUNDED_CALLS`), here or below, is no bound (n of them are unbounded).
+    `given`: the proof to judge instead of the function's own (a generator's
+    `local_if`, when its maker hands its parameters local values)."""
     if fid in active:
         # recursion: the other calls decide, but a wait bounded once on the cycle is
         # made once per round (a retry that calls itself), so no bound
@@ -1525,11 +1594,11 @@ def _function_local(
     function = index.functions.get(fid)
     if function is None or depth <= 0 or function.is_async:
         return False
-    key = ("local", fid, names, depth, strict)
+    key = ("local", fid, names, depth, strict, given is not None)
     memo: Mapping[Any, Any] = index._memo
     if key in memo:
         return bool(memo[key])
-    raw = function.raw
+    raw = function.raw if given is None else given
     # a receiver known to hold a model (a loader's value, `app.state`, a registry)
     result = "opaque" not in raw and not any(
         entry[0][0] == "model" for entry in raw.get("model_calls", ())
@@ -1856,6 +1925,117 @@ def argument_calls(
         elif isinstance(node, cst.NamedExpr):
             stack.append(node.value)
     return found
+
+
+def value_makers(
+    value: cst.BaseExpression, function: cst.FunctionDef, context: FileContext
+) -> list[tuple[cst.Call, bool]] | None:
+    """The calls a value of `function` may be the result of (or an element or attribute
+    of), each with whether it is awaited, followed through `function`'s own bindings
+    (a loop target over `zip(a, b)` to the matching one of `a`, `b`) and a method's
+    receiver. Stricter than `argument_calls`: None when any source is not seen (a
+    parameter, a module-level name, a name bound by an import, a `def` or an `except`,
+    or rebound by a nested function, a lambda or a comprehension's value, an awaited
+    value that is no call)."""
+    bindings = _element_values(function, context)
+    scope = function_scope(function, context)
+    # a parameter's value, or a `global`/`nonlocal` name's, comes from elsewhere too
+    rebound = _rebound_by_nested(function, context) | set(scope.params)
+    rebound |= scope.globals | scope.nonlocals
+    found: list[tuple[cst.Call, bool]] = []
+    seen: set[str] = set()
+    stack: list[cst.BaseExpression] = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Await):
+            if not isinstance(node.expression, cst.Call):
+                return None
+            found.append((node.expression, True))
+        elif isinstance(node, cst.Call):
+            found.append((node, False))
+            if isinstance(node.func, cst.Attribute):
+                stack.append(node.func.value)  # `rows.iter()`: the receiver too
+        elif isinstance(node, cst.Name):
+            if node.value in ("None", "True", "False") or node.value in seen:
+                continue
+            seen.add(node.value)
+            values = bindings.get(node.value)
+            if values is None or node.value in rebound:
+                return None
+            stack.extend(values)
+        elif isinstance(node, (cst.Attribute, cst.Subscript, cst.StarredElement)):
+            stack.append(node.value)
+        elif isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+            stack.extend(e.value for e in node.elements)
+        elif isinstance(node, (cst.BinaryOperation, cst.BooleanOperation)):
+            stack.extend((node.left, node.right))
+        elif isinstance(node, cst.IfExp):
+            stack.extend((node.body, node.orelse))
+        elif not isinstance(node, (cst.BaseString, cst.BaseNumber, cst.Ellipsis)):
+            return None
+    return found
+
+
+def _element_values(
+    function: cst.FunctionDef, context: FileContext
+) -> dict[str, list[cst.BaseExpression]]:
+    """What `function`'s own body binds each name to, as `_own_values`, but a name also
+    bound without a value (an import, a `def`, an `except ... as`) is left out (unknown),
+    and the targets of `for a, b in zip(x, y)` are bound to `x` and `y` each."""
+    key = ("locality.element_values", id(function))
+    cached = context.memo.get(key)
+    if isinstance(cached, dict):
+        return cached
+    values: dict[str, list[cst.BaseExpression]] = {}
+    unknown: set[str] = set()
+    for node in descendants(function.body, stop_at=SCOPE_NODES, only=_CST_BINDINGS):
+        if isinstance(node, (cst.For, cst.CompFor)):
+            zipped = _zipped(node.target, node.iter, context)
+            if zipped is not None:
+                for name, part in zipped:
+                    values.setdefault(name, []).append(part)
+                continue
+            for name in _bound_by(node):
+                values.setdefault(name, []).append(node.iter)
+            continue
+        value: cst.BaseExpression | None = None
+        if isinstance(node, (cst.Assign, cst.AugAssign, cst.NamedExpr)) or (
+            isinstance(node, cst.AnnAssign) and node.value is not None
+        ):
+            value = node.value
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            value = node.item
+        for name in _bound_by(node):
+            if value is None:
+                unknown.add(name)
+            else:
+                values.setdefault(name, []).append(value)
+    result = {name: found for name, found in values.items() if name not in unknown}
+    context.memo[key] = result
+    return result
+
+
+def _zipped(
+    target: cst.BaseAssignTargetExpression, iterable: cst.BaseExpression, context: FileContext
+) -> list[tuple[str, cst.BaseExpression]] | None:
+    """`for a, b in zip(x, y)`: [("a", x), ("b", y)] (each an element of its own
+    iterable); None for any other shape."""
+    if not (isinstance(target, (cst.Tuple, cst.List)) and isinstance(iterable, cst.Call)):
+        return None
+    func = iterable.func
+    if not (isinstance(func, cst.Name) and func.value == "zip"):
+        return None
+    if "zip" in context.imports.aliases or "zip" in module_bindings(context):
+        return None
+    arguments = [a for a in iterable.args if a.keyword is None]
+    if len(arguments) != len(target.elements) or any(a.star for a in arguments):
+        return None
+    pairs: list[tuple[str, cst.BaseExpression]] = []
+    for element, argument in zip(target.elements, arguments, strict=True):
+        if not isinstance(element.value, cst.Name):
+            return None
+        pairs.append((element.value.value, argument.value))
+    return pairs
 
 
 def known_receiver(

@@ -32,13 +32,16 @@ from leakguard.analysis.locality import (
     argument_calls,
     constructed_locals,
     creates_generator,
+    generator_steps_local,
     known_receiver,
     local_builtin_result,
     nested_function,
     reference_local,
     result_local,
+    value_makers,
 )
 from leakguard.analysis.request_paths import qualified_name, request_path_regions, request_paths
+from leakguard.analysis.scopes import bound_names
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.analysis.summaries import clamp_depth, cst_reference, summary_index
 from leakguard.config import RuleSpec
@@ -47,6 +50,7 @@ from leakguard.finding import Related
 from leakguard.rule import LintRule
 from leakguard.slicing import callee_regions
 from leakguard.triage import TriageTree, enclosing_functions, last_names
+from leakguard.walker import SCOPE_NODES, descendants
 
 _OFFLOAD_NAMES = frozenset({"run_in_executor", "to_thread", "run_sync", "run_in_threadpool"})
 # Awaited wrappers that pass their awaitable arguments through (timeouts are judged apart).
@@ -85,8 +89,18 @@ class OffloadWithoutTimeout(LintRule):
         functions = enclosing_functions(tree, offloads)
         found = request_path_regions(tree, functions, int(spec.option("max_call_depth")))
         # The functions of the file an offload hands over: their names must resolve
-        # (`cst_reference`) to judge whether they do only local work.
-        return [*found, *callee_regions(tree, offloads)] if found else []
+        # (`cst_reference`) to judge whether they do only local work; for a `next` step,
+        # those the stepping function calls (the generator functions making iterators).
+        stepping = enclosing_functions(
+            tree,
+            [
+                c
+                for c in offloads
+                if any(isinstance(a, ast.Name) and a.id == "next" for a in c.args)
+            ],
+        )
+        callees = callee_regions(tree, [*offloads, *stepping])
+        return [*found, *callees] if found else []
 
     @cached_property
     def _extra_timeouts(self) -> frozenset[str]:
@@ -109,6 +123,8 @@ class OffloadWithoutTimeout(LintRule):
         if function is None or _local_file_io(offload.target, function, self.context):
             return
         if self._creates_generator(offload.target, function):
+            return
+        if self._local_step(node, offload.target, function):
             return
         if self._proven_local(offload.target, function) and self._arguments_local(
             node, offload.target, function
@@ -152,6 +168,97 @@ class OffloadWithoutTimeout(LintRule):
         else:
             return False
         return creates_generator(summary_index(self.context), self.context.module_name, reference)
+
+    def _local_step(
+        self, node: cst.Call, target: cst.BaseExpression | None, function: cst.FunctionDef
+    ) -> bool:
+        """`to_thread(next, chunks, None)`: what one offload waits for is one step of the
+        iterator, the body of the generator that made it (`analysis/locality`): proven
+        local, with the values the coroutine handed it where it was made (a file it
+        opened), for every generator the iterator may come from."""
+        if not (isinstance(target, cst.Name) and target.value == "next"):
+            return False
+        if cst_reference(target, self.context) is not None or "next" in _own_names(function):
+            return False  # not the builtin
+        arguments = self._handed_arguments(node, target)
+        if arguments is None or not 1 <= len(arguments) <= 2:
+            return False
+        if len(arguments) == 2 and not self._value_local(arguments[1], function):
+            return False  # the default: handed back, never stepped, but judged anyway
+        makers = value_makers(arguments[0], function, self.context)
+        if not makers:
+            return False
+        return all(self._steps_local(call, awaited, function) for call, awaited in makers)
+
+    def _steps_local(self, call: cst.Call, awaited: bool, function: cst.FunctionDef) -> bool:
+        """The iterator `call` makes (`rows(path, file=f)`, or the value of an awaited
+        offload of a generator function) steps through local work only."""
+        made_by: cst.BaseExpression | None = call.func
+        handed: list[cst.Arg] = list(call.args)
+        if awaited:
+            offload = offload_call(call, self.context)
+            if offload is None or offload.target is None:
+                return False  # what a coroutine hands back: unknown
+            made_by = offload.target
+            handed = self._offload_args(call, offload.target)
+        if not isinstance(made_by, (cst.Name, cst.Attribute)):
+            return False
+        reference = cst_reference(made_by, self.context) or _nested_reference(
+            made_by, function, self.context
+        )
+        index = summary_index(self.context)
+        if reference is None or index is None:
+            return False
+        if not creates_generator(index, self.context.module_name, reference):
+            return False
+
+        def handed_local(name: str, position: int | None) -> bool:
+            value = _handed_value(handed, name, position)
+            return value is not None and self._value_local(value, function)
+
+        depth = clamp_depth(int(self.option("local_call_depth")))
+        return generator_steps_local(
+            index, self.context.module_name, reference, handed_local, self._local_calls, depth
+        )
+
+    def _value_local(self, value: cst.BaseExpression, function: cst.FunctionDef) -> bool:
+        """Every call `value` may come from (`value_makers`) hands back a local value: a
+        known-local call's, a run function's proven local, or an awaited offload's whose
+        callable's result is (`await to_thread(open_all, paths)`)."""
+        makers = value_makers(value, function, self.context)
+        if makers is None:
+            return False
+        for call, awaited in makers:
+            if not awaited:
+                if not self._call_result_local(call, function):
+                    return False
+                continue
+            offload = offload_call(call, self.context)
+            target = offload.target if offload is not None else None
+            if not isinstance(target, (cst.Name, cst.Attribute)):
+                return False
+            reference = cst_reference(target, self.context)
+            if reference is None or not self._judge(result_local, reference):
+                return False
+        return True
+
+    def _handed_arguments(
+        self, node: cst.Call, target: cst.BaseExpression
+    ) -> list[cst.BaseExpression] | None:
+        """The positional values an offload hands its callable (None: a keyword or a
+        starred one, not followed)."""
+        handed = self._offload_args(node, target)
+        if any(a.keyword is not None or a.star for a in handed):
+            return None
+        return [a.value for a in handed]
+
+    @staticmethod
+    def _offload_args(node: cst.Call, target: cst.BaseExpression) -> list[cst.Arg]:
+        """The arguments an offload call hands its callable `target` (those after it)."""
+        for position, arg in enumerate(node.args):
+            if arg.value is target:
+                return list(node.args[position + 1 :])
+        return []
 
     @cached_property
     def _local_calls(self) -> tuple[str, ...]:
@@ -314,6 +421,49 @@ def _nested_reference(
     if not isinstance(target, cst.Name) or not nested_function(function, target.value, context):
         return None
     return ["l", f"{qualified_name(function, context)}.<locals>.{target.value}"]
+
+
+def _handed_value(
+    handed: list[cst.Arg], name: str, position: int | None
+) -> cst.BaseExpression | None:
+    """The value a call's arguments give parameter `name` (at `position` among the
+    positional ones, None: keyword-only): by keyword, or by position before any starred
+    argument (a starred one could fill it too); None when not seen there."""
+    for arg in handed:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg.value
+    if position is None:
+        return None
+    positional = []
+    for arg in handed:
+        if arg.keyword is not None or arg.star == "**":
+            break
+        if arg.star:
+            return None
+        positional.append(arg.value)
+    return positional[position] if position < len(positional) else None
+
+
+def _own_names(function: cst.FunctionDef) -> frozenset[str]:
+    """Names `function` takes as parameters or binds by a plain assignment or `def`
+    (enough to tell a builtin's name from a rebinding of it)."""
+    names = {
+        p.name.value
+        for p in [
+            *function.params.posonly_params,
+            *function.params.params,
+            *function.params.kwonly_params,
+        ]
+    }
+    for node in descendants(function.body, stop_at=SCOPE_NODES, only=_OWN_BINDINGS):
+        if isinstance(node, cst.Assign):
+            names.update(n for t in node.targets for n in bound_names(t.target))
+        elif isinstance(node, cst.FunctionDef):
+            names.add(node.name.value)
+    return frozenset(names)
+
+
+_OWN_BINDINGS = (cst.Assign, cst.FunctionDef)
 
 
 def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
