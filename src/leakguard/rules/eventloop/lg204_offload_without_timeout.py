@@ -7,7 +7,10 @@ Not reported: offloading a callable proven to do only local, bounded work
 (`analysis/locality`: parsing a YAML file, listing a directory, hashing a file, a
 function of the run that does only such work, a method of a local file the function
 opened itself): it waits on no peer and runs no model, so a timeout would free nothing
-(the thread runs on) and the work ends by itself.
+(the thread runs on) and the work ends by itself. Nor offloading a generator function
+(the offload only makes the generator), nor a `next()` step of an iterator every maker
+of which is a generator of the run whose body is proven local with the values the
+coroutine handed it (`analysis/locality`: `creates_generator`, `generator_steps_local`).
 """
 
 from __future__ import annotations
