@@ -146,6 +146,8 @@ LOCAL_CALLS: tuple[str, ...] = (
     "xml.etree.ElementTree.*",
     "html.*",
     "urllib.parse.*",
+    # a URL value (parsing and normalising, IDNA): no request is made
+    "httpx.URL",
     "email.utils.*",
     "shlex.*",
     "packaging.version.*",
