@@ -46,7 +46,7 @@ class FileContext:
         # A package's `__init__`: its relative imports resolve from the package itself.
         self.package = is_package_file(path)
         self.imports = ImportTable.from_module(module, module_name, self.package)
-        self.constants = ConstantTable.from_module(module)
+        self.constants = ConstantTable.from_module(module, source)
         self.project = project
         # Every rule's spec as this run configures it (enabled or not): a rule that
         # reuses another rule's vocabulary (LG202 reads LG201's call lists) honours the

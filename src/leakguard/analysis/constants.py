@@ -12,13 +12,96 @@ name; collected with the function summaries so other files' imports resolve them
 from __future__ import annotations
 
 import ast
+import re
 
 import libcst as cst
 
 from leakguard.analysis.containers import CONTAINER_BUILTINS
 from leakguard.triage import SCOPES, TriageTree
+from leakguard.walker import SCOPE_NODES, descendants
 
 _MAX_FOLDED = 10**15  # guards against `10 ** 10 ** 10` eating the CPU
+
+
+# `global a, b` in a function, read from the file's text: sliced analysis elides the
+# bodies of functions no rule needs (`leakguard.slicing`), `configure()` among them.
+_GLOBAL_DECLARATION = re.compile(r"^[ \t]*global[ \t]+(\w+(?:[ \t]*,[ \t]*\w+)*)", re.MULTILINE)
+
+
+def _rebound_elsewhere(module: cst.Module, source: str | None) -> set[str]:
+    """Names module-level code may bind other than by one top-level assignment: a second
+    binding anywhere at module level (under `if`/`try`/`for`/`with`, an import, a `for` or
+    `with ... as` target, tuple unpacking, a walrus, `del`), a `global` declaration in any
+    function (a call at import time rebinds it: `configure()` before the class whose
+    decorator reads the name), and every name bound before a star import, which may
+    rebind it (`CACHE_SIZE = 4` then `from local_settings import *`). The top-level
+    assignment counts here too, so a name bound once has a count of one. `source`, the
+    file's whole text, is where `global` declarations are read when given (`module` may
+    have function bodies elided)."""
+    counts: dict[str, int] = {}
+    first_statement: dict[str, int] = {}
+    last_star_import = -1
+    for index, statement in enumerate(module.body):
+        # A def or class binds its name; its body is a scope of its own.
+        nodes = (
+            [statement]
+            if isinstance(statement, SCOPE_NODES)
+            else [statement, *descendants(statement, stop_at=SCOPE_NODES)]
+        )
+        for node in nodes:
+            targets: list[cst.BaseExpression] = []
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                targets = [node.name]
+            elif isinstance(
+                node,
+                (
+                    cst.AssignTarget,
+                    cst.AnnAssign,
+                    cst.AugAssign,
+                    cst.NamedExpr,
+                    cst.For,
+                    cst.CompFor,
+                ),
+            ):
+                targets = [node.target]
+            elif isinstance(node, cst.AsName):
+                # `import a as N`, `with ... as N`, `except ... as N`
+                targets = [node.name] if isinstance(node.name, cst.BaseExpression) else []
+            elif isinstance(node, cst.ImportAlias) and node.asname is None:
+                root: cst.BaseExpression = node.name
+                while isinstance(root, cst.Attribute):
+                    root = root.value
+                targets = [root]
+            elif isinstance(node, cst.Del):
+                targets = [node.target]
+            elif isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar):
+                last_star_import = index
+            for target in targets:
+                for name in _target_names(target):
+                    counts[name] = counts.get(name, 0) + 1
+                    first_statement.setdefault(name, index)
+    rebound = {name for name, count in counts.items() if count > 1}
+    rebound.update(name for name, index in first_statement.items() if index < last_star_import)
+    if source is None:
+        for node in descendants(module, only=(cst.Global,)):
+            if isinstance(node, cst.Global):
+                rebound.update(item.name.value for item in node.names)
+    else:
+        for declaration in _GLOBAL_DECLARATION.finditer(source):
+            rebound.update(re.findall(r"\w+", declaration.group(1)))
+    return rebound
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    """Names an assignment target binds (tuples, lists and starred unpacked; an attribute
+    or a subscript binds none)."""
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [name for element in target.elements for name in _target_names(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
 
 
 class ConstantTable:
@@ -28,7 +111,7 @@ class ConstantTable:
         self.values: dict[str, int | float | str] = {}
 
     @classmethod
-    def from_module(cls, module: cst.Module) -> ConstantTable:
+    def from_module(cls, module: cst.Module, source: str | None = None) -> ConstantTable:
         table = cls()
         assigned_once: dict[str, cst.BaseExpression] = {}
         seen_twice: set[str] = set()
@@ -49,8 +132,9 @@ class ConstantTable:
                         seen_twice.add(target.value)
                     else:
                         assigned_once[target.value] = value
+        rebound = _rebound_elsewhere(module, source)
         for name, value in assigned_once.items():
-            if name in seen_twice:
+            if name in seen_twice or name in rebound:
                 continue
             try:
                 folded = table.fold(value)
