@@ -9,6 +9,12 @@ import libcst as cst
 from leakguard.analysis.bindings import assigned_values, module_assigned_once
 from leakguard.analysis.calls import keyword_arg, positional_arg, value_discarded
 from leakguard.analysis.imports import matches_any
+from leakguard.analysis.pickled_values import (
+    bytes_only_sent,
+    bytes_written,
+    exception_object,
+    pickled_by_reference,
+)
 from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
 from leakguard.triage import TriageTree, calls_resolve_to, calls_resolving_to
@@ -53,12 +59,16 @@ class PickleModelPersistence(LintRule):
         argument = keyword_arg(node, "obj") or keyword_arg(node, "value") or positional_arg(node, 0)
         if argument is None:
             return
+        if pickled_by_reference(argument.value, self.context):
+            return  # a class object: pickle stores its import path, no model state
         shown = self._shown(argument.value)
         constructor = self._model_constructor(argument.value)
         if constructor is not None:
             what = f"the model `{shown}` (built by `{constructor}`)"
         elif self._named_like_model(argument.value):
             what = f"`{shown}` (named like a model)"
+        elif self._in_flight(name, node, argument.value):
+            return
         elif self.option("report_plain_data"):
             what = f"`{shown}` (plain data, not a recognised model)"
             self.report(node, call=name, what=what, fix=_DATA_FIX)
@@ -66,6 +76,17 @@ class PickleModelPersistence(LintRule):
         else:
             return
         self.report(node, call=name, what=what, fix=_MODEL_FIX)
+
+    def _in_flight(self, name: str, node: cst.Call, value: cst.BaseExpression) -> bool:
+        """Bytes made in memory to cross a channel, not a file: an exception pickled
+        (to reach another process) and written to no file here, or any plain data whose
+        bytes only go to a channel's send (`pickled_values`)."""
+        if not name.endswith(".dumps"):
+            return False
+        function = self.context.enclosing_function()
+        if exception_object(value, function, self.context):
+            return not bytes_written(node, function, self.context)
+        return bytes_only_sent(node, function, self.context)
 
     def _shown(self, expression: cst.BaseExpression) -> str:
         text = " ".join(self.context.code_of(expression).split())

@@ -1,0 +1,200 @@
+"""What a pickle dump serializes, and where the bytes of an in-memory dump go.
+
+LG402 reports a pickle dump "of a model object": the file it writes can only be read
+back unsafely. Three kinds of dump persist no model:
+
+`pickled_by_reference(value)`: the value is a class object (`obj.__class__`,
+`type(obj)`): pickle writes the class's module and qualified name, no state; no model
+instance is stored (an instance, `pipeline_` itself, is judged as before).
+
+`exception_object(value, scope, context)`: the value is an exception: the name an
+enclosing `except E as name` bound (`exceptions.ExceptionTracker`), a parameter
+annotated with an exception class (`error: Exception`, `exc: ValueError`) that the
+function has not rebound before the dump, or a call of such a class
+(`RuntimeError("...")`). Pickled almost only to cross a process boundary (a worker's
+error sent back to its server); never a model.
+
+`bytes_only_sent(dumps, function, context)`: every use of the bytes of
+`pickle.dumps(x)` (the call itself, or a local of the function every read of which is)
+hands them to a point-to-point channel as the message (`_SENDS`: `sock.send(b)`,
+`conn.send_bytes(b)`, `client.post(url, data=b)`): an in-flight message, not a file.
+A queue's `put` or a broker's `publish` is no such channel (the queue may be durable).
+Returned bytes, bytes written (`f.write(b)`) or passed to any other call keep the dump
+reported.
+
+`bytes_written(dumps, function, context)`: some use of the bytes (directly or through
+a local) is written to a file (`f.write(b)`, `path.write_bytes(b)`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from leakguard.analysis.exceptions import Carrier, ExceptionTracker
+from leakguard.analysis.scopes import is_read
+from leakguard.context import FileContext
+from leakguard.walker import walk
+
+
+@dataclass(frozen=True)
+class _Send:
+    """How a channel method takes its message: the positional indexes and the keywords
+    that hold it."""
+
+    positions: tuple[int, ...]
+    keywords: frozenset[str] = frozenset()
+
+
+# Point-to-point channel methods and where their message goes: the first positional
+# argument of a socket's or a pipe's send (`sock.send(b)`, `conn.send_bytes(b)`), the
+# body of an HTTP request (`post(url, data=b)`).
+# Not a queue's `put` nor a broker's `publish`/`send(topic, value)`: such queues may be
+# durable (Redis, Kafka), read back later like a file.
+_SENDS = {
+    "send": _Send((0,)),
+    "sendall": _Send((0,)),
+    "sendto": _Send((0,)),
+    "send_bytes": _Send((0,)),
+    "post": _Send((), frozenset({"data", "content"})),
+}
+_FILE_WRITES = frozenset({"write", "writelines", "write_bytes"})
+_BASE_EXCEPTIONS = frozenset({"Exception", "BaseException"})
+_EXCEPTION_SUFFIXES = ("Error", "Exception")
+
+
+def pickled_by_reference(value: cst.BaseExpression, context: FileContext) -> bool:
+    """`obj.__class__` or `type(obj)`: a class object, pickled as its import path."""
+    if isinstance(value, cst.Attribute):
+        return value.attr.value == "__class__"
+    return (
+        isinstance(value, cst.Call)
+        and context.imports.call_name(value) == "type"
+        and len(value.args) == 1
+        and value.args[0].keyword is None
+        and not value.args[0].star
+    )
+
+
+def exception_object(
+    value: cst.BaseExpression, scope: cst.FunctionDef | None, context: FileContext
+) -> bool:
+    """The value is an exception object (see the module docstring)."""
+    if isinstance(value, cst.Call):
+        name = context.imports.call_name(value)
+        return name is not None and _exception_class_name(name)
+    if not isinstance(value, cst.Name) or scope is None:
+        return False
+    tracker = ExceptionTracker(context)
+    if tracker.carrier(value, scope) is Carrier.EXCEPTION:
+        return True  # bound by `except E as name` (or a registered handler's parameter)
+    return _exception_parameter(value, scope, tracker)
+
+
+def _exception_class_name(qualified: str) -> bool:
+    last = qualified.rsplit(".", 1)[-1]
+    return last in _BASE_EXCEPTIONS or (last[:1].isupper() and last.endswith(_EXCEPTION_SUFFIXES))
+
+
+def _exception_parameter(name: cst.Name, scope: cst.FunctionDef, tracker: ExceptionTracker) -> bool:
+    """`name` is a parameter annotated with an exception class, not rebound before."""
+    params = scope.params
+    found = next(
+        (
+            p
+            for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+            if p.name.value == name.value
+        ),
+        None,
+    )
+    if found is None or found.annotation is None:
+        return False
+    annotation = found.annotation.annotation
+    if isinstance(annotation, cst.Name):
+        text = annotation.value
+    elif isinstance(annotation, cst.Attribute):
+        text = annotation.attr.value
+    else:
+        return False
+    if not _exception_class_name(text):
+        return False
+    facts = tracker.facts(scope)
+    position = facts.index.get(id(name))
+    if position is None:
+        return False
+    return all(at >= position for at, _ in facts.assignments.get(name.value, ()))
+
+
+def bytes_only_sent(
+    dumps: cst.Call, function: cst.FunctionDef | None, context: FileContext
+) -> bool:
+    """Every use of the dump's bytes hands them to a channel as its message."""
+    uses = _byte_uses(dumps, function, context)
+    return uses is not None and bool(uses) and all(_sent(arg, call) for arg, call in uses)
+
+
+def bytes_written(dumps: cst.Call, function: cst.FunctionDef | None, context: FileContext) -> bool:
+    """Some use of the dump's bytes writes them to a file (or cannot be followed)."""
+    uses = _byte_uses(dumps, function, context)
+    if uses is None:
+        return True
+    return any(
+        isinstance(call.func, cst.Attribute) and call.func.attr.value in _FILE_WRITES
+        for _, call in uses
+    )
+
+
+def _byte_uses(
+    dumps: cst.Call, function: cst.FunctionDef | None, context: FileContext
+) -> list[tuple[cst.Arg, cst.Call]] | None:
+    """(argument, call) for each place the bytes are handed on: the dump itself as an
+    argument, or each read of the one local it is assigned to. None when some use is
+    anything else (returned, stored, joined, read in a nested function)."""
+    if function is None:
+        return None
+    ancestors = list(context.ancestors())  # innermost first
+    if len(ancestors) >= 2 and isinstance(ancestors[0], cst.Arg):
+        call = ancestors[1]
+        return [(ancestors[0], call)] if isinstance(call, cst.Call) else None
+    assign = ancestors[0] if ancestors else None
+    if not (
+        isinstance(assign, cst.Assign)
+        and assign.value is dumps
+        and len(assign.targets) == 1
+        and isinstance(assign.targets[0].target, cst.Name)
+    ):
+        return None
+    local = assign.targets[0].target.value
+    uses: list[tuple[cst.Arg, cst.Call]] = []
+    ok = True
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal ok
+        if not ok or not isinstance(node, cst.Name) or node.value != local or len(stack) < 2:
+            return
+        if not is_read(node, stack[-2]):
+            return
+        if any(isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in stack[1:-1]):
+            ok = False  # read in a nested function: when and with what is not followed
+            return
+        if len(stack) >= 3 and isinstance(stack[-2], cst.Arg) and isinstance(stack[-3], cst.Call):
+            uses.append((stack[-2], stack[-3]))
+        else:
+            ok = False
+
+    walk(function.body, visit, stack=stack)
+    return uses if ok else None
+
+
+def _sent(arg: cst.Arg, call: cst.Call) -> bool:
+    if not isinstance(call.func, cst.Attribute) or arg.star:
+        return False
+    send = _SENDS.get(call.func.attr.value)
+    if send is None:
+        return False
+    if arg.keyword is not None:
+        return arg.keyword.value in send.keywords
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    return any(a is arg and i in send.positions for i, a in enumerate(positional))
