@@ -166,3 +166,39 @@ def test_lg403_max_call_depth_bounds_the_helpers_followed() -> None:
         ("loaders.py", 24),
         ("loaders.py", 29),
     ]
+
+
+GATED_BY_A_SETTING = """\
+import pickle
+
+from myapp.settings import ALLOW_PICKLE, ENABLE_CACHE
+
+
+def load(path):
+    if not ALLOW_PICKLE.get():
+        raise PermissionError("set ALLOW_PICKLE to load pickled files")
+    with open(path, "rb") as handle:
+        return pickle.load(handle)
+
+
+def load_cached(path):
+    if not ENABLE_CACHE:
+        raise RuntimeError("cache disabled")
+    with open(path, "rb") as handle:
+        return pickle.load(handle)
+"""
+
+
+def test_lg401_opt_in_switches_declared_off_by_default(tmp_path: Path) -> None:
+    """A setting of unknown default gates nothing until the user lists it as off by
+    default; only the listed one does."""
+    path = _write(tmp_path, "store.py", GATED_BY_A_SETTING)
+    default = run([path], tmp_path, select=["LG401"])
+    assert [f.line for f in default.findings] == [10, 17]
+    listed = run(
+        [path],
+        tmp_path,
+        select=["LG401"],
+        rules={"LG401": {"opt_in_switches": ["myapp.settings.ALLOW_PICKLE"]}},
+    )
+    assert [f.line for f in listed.findings] == [17]

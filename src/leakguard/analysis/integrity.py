@@ -36,6 +36,11 @@ call is handed it or a directory above it (an archive extracted into it, a tree 
 or a snapshot downloaded into it; an extraction with no destination writes the working
 directory). Text reviewed in the repository's diffs, not an opaque artefact.
 
+`refused_unless_opted_in(load, context, switches)`: the load runs only past an explicit
+opt-in gate that refuses while a switch is off, and the switch is off unless someone
+turns it on (`if not allow_pickle: raise ...` with `allow_pickle=False` the parameter's
+default; an unset environment variable; a setting the user lists as off by default).
+
 "Before" is source order within the scope's own body (pre-order of the tree, nested
 functions and classes excluded). Facts are memoised per scope.
 """
@@ -48,7 +53,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from leakguard.analysis.bindings import AssignedValues, assigned_values
+from leakguard.analysis.bindings import AssignedValues, assigned_values, module_assigned_once
 from leakguard.analysis.files import (
     anchored,
     constant_path,
@@ -1081,3 +1086,151 @@ def _only_write_target(
 
     walk(helper.body, visit, stack=stack)
     return ok
+
+
+# Environment reads whose value is None (or the default given) when the variable is unset.
+_ENVIRONMENT_READS = frozenset({"os.environ.get", "os.getenv"})
+# The one text default of an environment read that leaves a `not` gate refusing: any
+# other string, "0" and "false" too, is true.
+_OFF_TEXTS = frozenset({""})
+
+
+def refused_unless_opted_in(
+    load: cst.Call, context: FileContext, switches: Iterable[str] = ()
+) -> bool:
+    """`load` runs only after an explicit opt-in that is off unless someone turns it on:
+    a statement before it in its function, in the same block or an enclosing one (so it
+    runs first on every path to the load), is `if not SWITCH: raise ...` (also
+    `if not SWITCH or other: raise`), whose body only raises (logging before is allowed)
+    and which has no `else`. SWITCH is off by default when it is
+    - a parameter of the function whose default is `False` or `None`, never rebound;
+    - a module constant assigned once, to `False`;
+    - `os.environ.get("NAME")` / `os.getenv("NAME")` with no default or a false one
+      (`""`, `None`, `False`; `"0"` is a true string);
+    - one of `switches`, settings the user declares off by default in their deployment
+      (`myapp.settings.ALLOW_PICKLE`, also read as `SWITCH.get()` or `SWITCH()`),
+      resolved through imports.
+    A gate that only warns, one whose condition also requires something else to refuse
+    (`not SWITCH and not in_managed_runtime()`), or a switch of unknown default (an
+    attribute, a wrapper object) keeps the finding."""
+    previous: cst.CSTNode = load
+    listed = tuple(switches)
+    for ancestor in context.ancestors():
+        if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef, cst.Module, cst.Lambda)):
+            break  # the function's own body only: a gate in a caller is not followed
+        if isinstance(ancestor, cst.IndentedBlock):
+            for statement in ancestor.body:
+                if statement is previous:
+                    break
+                if (
+                    isinstance(statement, cst.If)
+                    and _refusal_gate(statement)
+                    and _off_by_default(statement.test, context, listed, load)
+                ):
+                    return True
+        previous = ancestor
+    return False
+
+
+def _refusal_gate(statement: cst.If) -> bool:
+    """`if ...:` with no `elif`/`else` whose body only raises (after logging calls)."""
+    if statement.orelse is not None or not isinstance(statement.body, cst.IndentedBlock):
+        return False
+    smalls: list[cst.BaseSmallStatement] = []
+    for line in statement.body.body:
+        if not isinstance(line, cst.SimpleStatementLine):
+            return False
+        smalls.extend(line.body)
+    return (
+        bool(smalls)
+        and isinstance(smalls[-1], cst.Raise)
+        and all(isinstance(s, cst.Expr) and isinstance(s.value, cst.Call) for s in smalls[:-1])
+    )
+
+
+def _off_by_default(
+    test: cst.BaseExpression, context: FileContext, switches: tuple[str, ...], load: cst.Call
+) -> bool:
+    """`test` is true (the gate refuses) whenever the switch is off."""
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.Or):
+        return _off_by_default(test.left, context, switches, load) or _off_by_default(
+            test.right, context, switches, load
+        )
+    if not (isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)):
+        return False
+    switch = test.expression
+    return (
+        _listed_switch(switch, context, switches)
+        or _environment_switch(switch, context)
+        or _constant_off_switch(switch, context, load)
+    )
+
+
+def _listed_switch(
+    switch: cst.BaseExpression, context: FileContext, switches: tuple[str, ...]
+) -> bool:
+    if not switches:
+        return False
+    if isinstance(switch, cst.Call) and not switch.args:
+        func = switch.func
+        # `SWITCH.get()` (a settings wrapper) or `SWITCH()`.
+        switch = (
+            func.value if isinstance(func, cst.Attribute) and func.attr.value == "get" else func
+        )
+    qualified = context.imports.qualify(switch)
+    return qualified is not None and matches_any(qualified, switches)
+
+
+def _environment_switch(switch: cst.BaseExpression, context: FileContext) -> bool:
+    if (
+        not isinstance(switch, cst.Call)
+        or context.imports.call_name(switch) not in _ENVIRONMENT_READS
+    ):
+        return False
+    if any(a.star for a in switch.args) or not 1 <= len(switch.args) <= 2:
+        return False
+    if len(switch.args) == 1:
+        return True
+    default = switch.args[1].value
+    if isinstance(default, cst.Name):
+        return default.value in ("None", "False")
+    folded = context.constants.fold(default)
+    return isinstance(folded, str) and folded in _OFF_TEXTS
+
+
+def _constant_off_switch(switch: cst.BaseExpression, context: FileContext, load: cst.Call) -> bool:
+    """A parameter defaulting to False/None never rebound, or a module constant False."""
+    if not isinstance(switch, cst.Name):
+        return False
+    function = next((a for a in context.ancestors() if isinstance(a, cst.FunctionDef)), None)
+    if function is not None:
+        params = function.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            if param.name.value == switch.value:
+                default = param.default
+                return (
+                    isinstance(default, cst.Name)
+                    and default.value in ("False", "None")
+                    and switch.value not in assigned_values(function, context)
+                    and switch.value not in _rebound_otherwise(function)
+                )
+        if switch.value in assigned_values(function, context) or switch.value in _rebound_otherwise(
+            function
+        ):
+            return False  # a local of the function, not the module constant
+    value = module_assigned_once(switch.value, context)
+    return isinstance(value, cst.Name) and value.value == "False"
+
+
+def _rebound_otherwise(function: cst.FunctionDef) -> set[str]:
+    """Names the function's own body binds other than by a plain assignment (`for`,
+    `with ... as`, `+=`, `global` rebinding is left to `assigned_values`)."""
+    found: set[str] = set()
+    for node in descendants(function.body, stop_at=_OWN_BODY_STOP):
+        if isinstance(node, (cst.For, cst.CompFor)):
+            found.update(bound_names(node.target))
+        elif isinstance(node, cst.AsName):
+            found.update(bound_names(node.name))
+        elif isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Name):
+            found.add(node.target.value)
+    return found

@@ -14,6 +14,7 @@ from leakguard.analysis.integrity import (
     TEMP_DIRS,
     innermost_scope,
     private_round_trip,
+    refused_unless_opted_in,
     round_trip,
     shipped_text_config,
 )
@@ -97,7 +98,11 @@ class UnsafeDeserialization(LintRule):
             return
         verdict = self._verdict(name, node)
         source = node.args[0].value if node.args else None
-        if verdict is not None and not (
+        if verdict is None or refused_unless_opted_in(
+            node, self.context, self.option("opt_in_switches")
+        ):
+            return
+        if not (
             source is not None
             and (
                 round_trip(node, source, self.context)
