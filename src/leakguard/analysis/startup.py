@@ -12,8 +12,10 @@ Collected once per file from its `ast` (the facts pass's parse) and merged acros
   loop, a comprehension or a lambda: any number of times, maybe forever), `root` (handed
   over as an entry: `parser.set_defaults(func=f)`, `Process(target=f)`, `lifespan=f`,
   `on_startup=[f]`, `add_event_handler("startup", f)`, `app.router.on_startup.append(f)`,
-  a call in the `__main__` block) or `value` (anything else: a callback, a registration,
-  a decorator: it may run at any time);
+  a call in the `__main__` block), `spawn` (a call whose coroutine `create_task`,
+  `ensure_future` or `start_soon` makes a task of: it runs beside the requests served
+  next, not before them) or `value` (anything else: a callback, a registration, a
+  decorator: it may run at any time);
 - *methods*: calls of `.m(...)` on a receiver the collector cannot tell (per method
   name): whoever makes them may be calling the method of a class of the run;
 
@@ -87,6 +89,10 @@ _HANDOFF_KEYWORDS = frozenset(
 # blocking there stalls no loop that serves requests.
 _OWN_LOOP_RUNNERS = {"fsspec.asyn.sync": 1, "gradio_client.utils.synchronize_async": 0}
 OWN_LOOP = "own loop"
+# Calls that schedule the coroutine they are handed as a task of the running loop and
+# return at once: it runs beside whatever the process does next (serving requests), not
+# before it, even when start-up code spawns it.
+_SPAWNERS = frozenset({"create_task", "ensure_future", "start_soon"})
 # Methods that add to a collection of hooks (`app.router.on_startup.append(f)`).
 _APPENDS = frozenset({"append", "extend", "insert"})
 _LOOPS = (
@@ -142,6 +148,7 @@ class _FileCollector:
         self.methods: dict[str, list[list[Any]]] = {}
         self.methods_defined: list[str] = []
         self.called: dict[int, int] = {}  # id of a call's callee -> id of the call
+        self.spawned: set[int] = set()  # ids of callees whose coroutine becomes a task
         self.escaping: set[str] = set()  # classes whose methods hand `self` out
         self.seen: set[tuple[str, ...]] = set()
         self.cli_file = False
@@ -408,6 +415,8 @@ class _FileCollector:
             return
         if id(node) in handed:
             how = "own-loop" if handed[id(node)] == OWN_LOOP else "root"
+        elif id(node) in self.spawned:
+            how = "repeat" if repeated else "spawn"
         elif id(node) in self.called or id(node) in once_called:
             how = "repeat" if repeated else "call"
         else:
@@ -475,6 +484,8 @@ class _FileCollector:
         func = call.func
         written = ast_dotted(func) or ""
         last = written.rsplit(".", 1)[-1] if written else getattr(func, "attr", "")
+        if last in _SPAWNERS and call.args and isinstance(call.args[0], ast.Call):
+            self.spawned.add(id(call.args[0].func))
         position = _OWN_LOOP_RUNNERS.get(self._qualify(written) or "") if written else None
         if position is not None and len(call.args) > position:
             handed[id(call.args[position])] = OWN_LOOP
