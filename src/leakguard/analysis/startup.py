@@ -23,6 +23,9 @@ A loop over a literal list of functions that calls each element once
 (`for step in [self._init_user, self._init_cluster]: await step(session)`) calls each
 element once: its elements count as `call`, not `value`.
 
+An entry point by name (`main`) is a root for its own module's uses only: another
+module's references to it must pass like any function's.
+
 `startup_only(function, context)`: every path to the function starts at a root, through
 calls made outside loops, in functions that themselves only start-up reaches; no request
 handler of the run reaches it; nothing passes it around as a value. What runs there
@@ -109,6 +112,8 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # The owner of module-level code and of the `__main__` block.
 MODULE = ""
 MAIN = "__main__"
+# The root a function is by its name alone (`main`, `cli`).
+ENTRY_POINT = "entry point"
 
 
 # -- collection -----------------------------------------------------------------------
@@ -291,7 +296,7 @@ class _FileCollector:
         nested: bool,
     ) -> str | None:
         if owner is None and not nested and function.name in _MAIN_NAMES:
-            return "entry point"
+            return ENTRY_POINT
         for decorator in function.decorator_list:
             call = decorator if isinstance(decorator, ast.Call) else None
             target = call.func if call is not None else decorator
@@ -814,11 +819,17 @@ class StartupIndex:
         root = self._root(module, qualname)
         if root == "":
             return False  # registered by a decorator
+        fid = f"{module}:{qualname}"
+        if root == ENTRY_POINT:
+            # a name is a guess: its own module runs it (`asyncio.run(main())`,
+            # `typer.run(main)`), but another module that imports a script's `main` may
+            # schedule it or call it per request like any function
+            foreign = [r for r in self.callers(fid) if r[0] != module]
+            return not foreign or (depth > 0 and self._run_once_by(foreign, fid, depth, own_loop))
         if root is not None:
             return True
         if depth <= 0 or not self.whole(module):
             return False
-        fid = f"{module}:{qualname}"
         references = self.callers(fid)
         klass, _, method = qualname.partition(".")
         if qualname in self._facts_of(module).get("methods_defined", ()) and not self.confined(
@@ -826,8 +837,18 @@ class StartupIndex:
         ):
             # `obj.method()` on a receiver of unknown class may call it
             references += self.method_callers(method, module)
-        if not references:
-            return False
+        return bool(references) and self._run_once_by(references, fid, depth, own_loop)
+
+    def _run_once_by(
+        self,
+        references: Sequence[tuple[str, str, str, int]],
+        fid: str,
+        depth: int,
+        own_loop: bool,
+    ) -> bool:
+        """Every one of `references` to `fid` runs it once per process: handed over as
+        an entry or hook, or called outside loops at import time, in the `__main__`
+        block or by a function only start-up reaches."""
         for caller_module, owner, written, _ in references:
             how = written.split("/", 1)[0]
             if how == "root" or (how == "own-loop" and own_loop):
