@@ -204,3 +204,29 @@ def test_run_of_one_subpackage_proves_nothing(tmp_path: Path) -> None:
     assert _lines(whole) == [("settings.py", 2)]
     partial = check([tmp_path / "app" / "core"], config, jobs=1, use_cache=False)
     assert _lines(partial) == [("settings.py", 2)]
+
+
+def _state_project(root: Path, route: bool) -> None:
+    for package, files in {"server": {"app.py": LIFESPAN}, "storage": {"store.py": STORE}}.items():
+        (root / package).mkdir(exist_ok=True)
+        (root / package / "__init__.py").write_text("")
+        for name, text in files.items():
+            (root / package / name).write_text(text)
+    routes = root / "server" / "routes.py"
+    routes.write_text(STATE_ROUTE if route else UNRELATED)
+
+
+@pytest.mark.parametrize("before", [True, False], ids=["route_edited_out", "route_edited_in"])
+def test_warm_equals_cold_across_packages(tmp_path: Path, before: bool) -> None:
+    # the store's findings depend on a module of another top-level package that never
+    # names it (`request.app.state.store.reload()`): the cache must see that edit
+    _state_project(tmp_path, before)
+    config = make_config(tmp_path, select=["LG201"])
+    first = check([tmp_path], config, jobs=1)
+    _state_project(tmp_path, not before)
+    warm = check([tmp_path], config, jobs=1)
+    cold = check([tmp_path], config, jobs=1, use_cache=False)
+    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    expected = [("store.py", 7)]
+    assert _lines(first) == (expected if before else [])
+    assert _lines(cold) == ([] if before else expected)
