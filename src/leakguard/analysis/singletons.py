@@ -74,6 +74,11 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
         key = _class_key(func, module, imports, classes)
         if key is not None:
             (once if at_import_time else other).add(key)
+    for reference in _handed_over(tree):
+        key = _class_key(reference, module, imports, classes)
+        if key is not None:
+            other.add(key)
+    other.update(f"{module}.{name}" for name in _built_through_own_class(tree, classes))
     bases = _class_bases(tree)
     if not once and not other and not bases:
         return None
@@ -81,6 +86,100 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
     if bases:
         facts["bases"] = bases
     return facts
+
+
+# Calls whose arguments name classes without building them.
+_TYPE_TESTS = frozenset({"isinstance", "issubclass", "cast", "TypeVar", "NewType"})
+
+
+def _handed_over(tree: TriageTree) -> list[ast.expr]:
+    """References to names the file uses as a value other than by calling them: a class
+    handed on as a factory (`Depends(RequestScope)`, `registry.register("s3", S3Store)`,
+    `defaultdict(Node)`) may be built by the callee on every call, anywhere. Not counted:
+    a call's callee, an attribute's receiver (`Store.create`, checked by
+    `_built_through_own_class`), base lists, annotations and subscripts (type
+    expressions), `except` clauses, comparisons, and type tests (`isinstance(x, Store)`)."""
+    found: list[ast.expr] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            if isinstance(node.ctx, ast.Load):
+                found.append(node)
+            return  # an attribute's receiver is no value handed on
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name) and node.func.id in _TYPE_TESTS:
+                return
+            if not isinstance(node.func, (ast.Name, ast.Attribute)):
+                visit(node.func)
+            elif isinstance(node.func, ast.Attribute):
+                _visit_receiver(node.func.value)
+            for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
+                visit(argument)
+            return
+        if isinstance(node, ast.ClassDef):
+            children: list[ast.AST] = [*node.decorator_list, *node.body]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            children = [*node.decorator_list, *node.args.defaults, *node.body]
+            children += [d for d in node.args.kw_defaults if d is not None]
+        elif isinstance(node, ast.AnnAssign):
+            children = [] if node.value is None else [node.value]
+        elif isinstance(node, ast.ExceptHandler):
+            children = list(node.body)
+        elif isinstance(node, (ast.Subscript, ast.Compare)):
+            children = []
+            parts = [node.value] if isinstance(node, ast.Subscript) else [node.left]
+            for part in [*parts, *getattr(node, "comparators", [])]:
+                _visit_receiver(part)
+        else:
+            children = list(ast.iter_child_nodes(node))
+        for child in children:
+            visit(child)
+
+    def _visit_receiver(node: ast.expr) -> None:
+        # `Store.create(...)`, `registry[Store]`: the receiver's own parts may hand on.
+        if not isinstance(node, (ast.Name, ast.Attribute)):
+            visit(node)
+
+    visit(tree.tree)
+    return found
+
+
+def _built_through_own_class(tree: TriageTree, classes: set[str]) -> set[str]:
+    """Module-level classes one of whose methods builds an instance of its own class
+    without naming it: `cls(...)` in a class method (an alternate constructor),
+    `type(self)(...)` or `self.__class__(...)`. Such a method may run per request, so
+    the class is built where it runs, not only where its name is called."""
+    found: set[str] = set()
+    for classdef in tree.tree.body:
+        if not isinstance(classdef, ast.ClassDef) or classdef.name not in classes:
+            continue
+        for method in classdef.body:
+            if not isinstance(method, _FUNCTIONS) or not method.args.args:
+                continue
+            first = method.args.args[0].arg
+            for call in ast.walk(method):
+                if isinstance(call, ast.Call) and _builds_own_class(call.func, first):
+                    found.add(classdef.name)
+    return found
+
+
+def _builds_own_class(func: ast.expr, first: str) -> bool:
+    """`cls(...)`, `type(self)(...)`, `self.__class__(...)` with `first` the method's
+    first parameter."""
+    if isinstance(func, ast.Name):
+        return func.id == first and first != "self"
+    if isinstance(func, ast.Attribute):
+        return (
+            func.attr == "__class__" and isinstance(func.value, ast.Name) and func.value.id == first
+        )
+    return (
+        isinstance(func, ast.Call)
+        and isinstance(func.func, ast.Name)
+        and func.func.id == "type"
+        and len(func.args) == 1
+        and isinstance(func.args[0], ast.Name)
+        and func.args[0].id == first
+    )
 
 
 def _class_bases(tree: TriageTree) -> dict[str, list[str]]:
