@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import libcst as cst
+import pytest
 
 from leakguard.analyzer import analyze_text
+from leakguard.config import ConfigError, load_config
 from leakguard.testing import make_config, reported, run
 
 SOURCE = """\
@@ -96,6 +99,8 @@ class Note(BaseModel):
 
 @app.post("/notes")
 def create(note: Note) -> int:
+    for tag in note.tags:
+        search_index.add_tag(tag)
     return 1
 """
 
@@ -116,3 +121,68 @@ def test_string_severity_option_and_rule_severity_override(tmp_path: Path) -> No
     assert _severities(tmp_path, **options) == {8: "warning", 9: "error", 10: "warning"}
     overridden = {"severity": {"LG301": "warning"}}
     assert _severities(tmp_path, **overridden) == {8: "warning", 9: "warning", 10: "warning"}
+
+
+STORED_SOURCE = """\
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+app = FastAPI()
+
+
+class Note(BaseModel):
+    tags: list[str] = []
+    meta: dict[str, int] = {}
+
+
+@app.post("/notes")
+def create(note: Note) -> dict[str, object]:
+    return note.model_dump()
+"""
+
+
+def test_collections_only_stored_are_notes_unless_configured(tmp_path: Path) -> None:
+    target = tmp_path / "stored.py"
+    target.write_text(STORED_SOURCE)
+
+    def severities(**user: object) -> dict[int, str]:
+        result = run([target], tmp_path, select=["LG301"], **user)
+        return {f.line: f.severity.value for f in result.findings}
+
+    assert severities() == {8: "note", 9: "note"}
+    restored = {"rules": {"LG301": {"stored_collection_severity": "error"}}}
+    assert severities(**restored) == {8: "error", 9: "error"}
+    overridden = {"severity": {"LG301": "warning"}}
+    assert severities(**overridden) == {8: "warning", 9: "warning"}
+
+
+def test_a_bad_severity_option_names_the_file_and_the_key(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.leakguard.rules.LG301]\nstored_collection_severity = "loud"\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config([tmp_path], tmp_path / "pyproject.toml")
+    message = str(caught.value)
+    assert "pyproject.toml" in message
+    assert "stored_collection_severity" in message
+    assert "loud" in message
+
+
+_SEVERITY_MARK = re.compile(r"#\s*expect:\s*LG301\s*\((error|note)\)")
+
+
+def test_per_entry_work_keeps_error_and_stored_fields_are_notes() -> None:
+    """The fixture marks each finding with the severity its evidence gives it: the
+    right cases of the corpus (a row per grant two calls away, a stop list and a logit
+    bias handed to generation, a list embedded, one lookup per id, a fan-out, a model
+    handed whole to another package) stay errors; stored or forwarded fields are notes."""
+    fixture = Path(__file__).parent / "fixtures" / "rules" / "LG301" / "pos_crossfile_evidence"
+    expected: dict[tuple[str, int], str] = {}
+    for file in sorted(fixture.rglob("*.py")):
+        for number, line in enumerate(file.read_text().splitlines(), start=1):
+            mark = _SEVERITY_MARK.search(line)
+            if mark is not None:
+                expected[(file.relative_to(fixture.parent).as_posix(), number)] = mark.group(1)
+    result = run([fixture], fixture.parent, select=["LG301"])
+    found = {(f.path, f.line): f.severity.value for f in result.findings}
+    assert found == expected

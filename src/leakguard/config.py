@@ -803,6 +803,8 @@ def _coerce_like(default: Any, value: Any, source: str, key: str) -> Any:
             return float(value) if isinstance(default, float) else value
     elif isinstance(default, str):
         if isinstance(value, str):
+            if key.endswith("_severity"):
+                _severity(value, source, key)  # `string_severity = "loud"` names the key
             return value
     elif isinstance(default, list):
         return _string_list(value, source, key)

@@ -37,7 +37,7 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "LG206": ("leakguard.rules.eventloop.lg206_per_call_executor", ()),
     "LG301": (
         "leakguard.rules.input_limits.lg301_unbounded_request_collection",
-        ("pydantic_models", "length_refusers", "caller_trust"),
+        ("pydantic_models", "length_refusers", "caller_trust", "collection_work", "summaries"),
     ),
     "LG302": (
         "leakguard.rules.input_limits.lg302_unbounded_resource_parameter",

@@ -1738,6 +1738,15 @@ class ModelIndex:
         self._sized[key] = result
         return result
 
+    def holders(self, model: str, skip_tests: bool = False) -> frozenset[str]:
+        """Short class names of `model` and of the request models that reach it (nesting
+        it, deriving from it): a value of any of them carries its fields."""
+        found = {_short(model)}
+        for request in self.request_models(("body",), skip_tests):
+            if request != model and model in self._reached([request]):
+                found.add(_short(request))
+        return frozenset(found)
+
     def _hands_on_models(self, use: Mapping[str, Any]) -> bool:
         """A field holding models that the handler uses otherwise than by walking it:
         the nested models' fields may size work wherever they go."""
@@ -2490,3 +2499,8 @@ def _module_functions(context: FileContext) -> dict[str, cst.FunctionDef]:
     }
     context.memo["pydantic_models.module_functions"] = functions
     return functions
+
+
+def holding_models(index: ModelIndex, model: str, skip_tests: bool = False) -> frozenset[str]:
+    """`ModelIndex.holders`: the class names under which a value carries `model`'s fields."""
+    return index.holders(model, skip_tests)

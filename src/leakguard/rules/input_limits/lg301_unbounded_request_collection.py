@@ -11,6 +11,12 @@ from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.caller_trust import COLLECTOR as CALLER_TRUST
 from leakguard.analysis.caller_trust import OPTION as PRIVILEGED
 from leakguard.analysis.caller_trust import CallerTrust, caller_trust, privileged_handler
+from leakguard.analysis.collection_work import COLLECTOR as WORK
+from leakguard.analysis.collection_work import (
+    field_work_evidence,
+    model_work_evidence,
+    parameter_work_evidence,
+)
 from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.pydantic_models import (
     COLLECTOR,
@@ -22,12 +28,14 @@ from leakguard.analysis.pydantic_models import (
     fact_regions,
     field_statements,
     handler_params,
+    holding_models,
     local_facts,
     model_index,
     own_qualified,
     request_handlers,
     run_param_use,
 )
+from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec, bundled_rule_specs
 from leakguard.finding import Severity
 from leakguard.rule import LintRule
@@ -55,7 +63,7 @@ def _describe(levels: list[str]) -> tuple[str, str]:
 
 class UnboundedRequestCollection(LintRule):
     code = "LG301"
-    PROJECT_FACTS = (COLLECTOR, REFUSERS, CALLER_TRUST)
+    PROJECT_FACTS = (COLLECTOR, REFUSERS, CALLER_TRUST, WORK, SUMMARIES)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
@@ -118,12 +126,16 @@ class UnboundedRequestCollection(LintRule):
             levels = index.unbounded_levels(tree, options)
             if levels:
                 reported.add(name)
-                self._report(statement, f"Field `{node.name.value}.{name}`", use.how, levels)
+                subject = f"Field `{node.name.value}.{name}`"
+                evidence = self._field_evidence(name, node.name.value, levels)
+                self._report(statement, subject, use.how, levels, evidence)
         root = fields.get("root")
         if root is not None and "root" not in use.shadowed and node.bases:
             levels = index.unbounded_levels(root, options)
             if levels:
-                self._report(node.bases[0], f"Root model `{node.name.value}`", use.how, levels)
+                evidence = self._field_evidence(None, node.name.value, levels)
+                subject = f"Root model `{node.name.value}`"
+                self._report(node.bases[0], subject, use.how, levels, evidence)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if self._skip_tests and is_test_file(self.context.path):
@@ -151,7 +163,33 @@ class UnboundedRequestCollection(LintRule):
                 tree = bound(tree, True, False)  # refused before any work when too long
             levels = index.unbounded_levels(tree, options)
             if levels:
-                self._report(param, f"Parameter `{param.name.value}`", how, levels)
+                evidence = None
+                if not all(level.is_string for level in levels):
+                    qualname = self._qualname(node)
+                    evidence = parameter_work_evidence(self.context, qualname, param.name.value)
+                self._report(param, f"Parameter `{param.name.value}`", how, levels, evidence)
+
+    def _field_evidence(self, name: str | None, model: str, levels: list[Level]) -> str | None:
+        """What works per entry of the field (`analysis/collection_work.py`): its entries
+        looped over with work, fanned out, handed to a model...; or a model holding it
+        handed on whole where the run cannot follow. None: only stored or forwarded."""
+        if all(level.is_string for level in levels):
+            return None
+        if name is not None:
+            found = field_work_evidence(self.context, name)
+            if found is not None:
+                return found
+        qualified = own_qualified(self.context, model)
+        holders = holding_models(model_index(self.context), qualified, self._skip_tests)
+        return model_work_evidence(self.context, holders)
+
+    def _qualname(self, node: cst.FunctionDef) -> str:
+        outer = [
+            a.name.value
+            for a in self.context.ancestors()
+            if isinstance(a, (cst.FunctionDef, cst.ClassDef))
+        ]
+        return ".".join([*reversed(outer), node.name.value])
 
     def _provider_name(self, node: cst.FunctionDef) -> str | None:
         """The name under which a route handler of the run may depend on `node`
@@ -167,14 +205,36 @@ class UnboundedRequestCollection(LintRule):
             return outer[0].name.value
         return None
 
-    def _report(self, node: cst.CSTNode, subject: str, how: str, levels: list[Level]) -> None:
+    def _report(
+        self,
+        node: cst.CSTNode,
+        subject: str,
+        how: str,
+        levels: list[Level],
+        evidence: str | None,
+    ) -> None:
         text, verb = _describe([level.text for level in levels])
         only_strings = all(level.is_string for level in levels)
         severity: Severity | None = None
-        if only_strings and self.spec.severity == bundled_rule_specs()[self.code].severity:
-            # The server's body-size limit caps a string, and it rarely drives work; an
-            # unbounded collection level keeps the rule's own severity.
-            severity = Severity.parse(str(self.option("string_severity")))
+        own_severity = self.spec.severity == bundled_rule_specs()[self.code].severity
+        if only_strings:
+            if own_severity:
+                # The server's body-size limit caps a string, and it rarely drives work.
+                severity = Severity.parse(str(self.option("string_severity")))
+            work, why = "", ""
+        elif evidence is not None:
+            work, why = "; its entries drive work", f"Per-entry work: {evidence}. "
+        else:
+            # Only stored or forwarded, as far as the run shows: the body-size limit
+            # caps it as it caps a string; an unbounded level with work keeps `error`.
+            if own_severity:
+                severity = Severity.parse(str(self.option("stored_collection_severity")))
+            work = "; only stored or forwarded"
+            why = (
+                "No per-entry work found in the run (no loop doing work over it, fan-out, "
+                "per-entry call or model handed it): the body-size limit caps what is only "
+                "stored or forwarded (`stored_collection_severity`). "
+            )
         self.report(
             node,
             severity=severity,
@@ -182,6 +242,8 @@ class UnboundedRequestCollection(LintRule):
             how=how,
             levels=text,
             verb=verb,
+            work=work,
+            why=why,
             impact=_STRING_IMPACT if only_strings else _COLLECTION_IMPACT,
             fix=_STRING_FIX if only_strings else _COLLECTION_FIX,
         )

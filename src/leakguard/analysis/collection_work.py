@@ -1,0 +1,660 @@
+"""Evidence that the entries of a request collection drive work, across the run.
+
+An unbounded list/dict/set of a request body costs more than the body-size limit allows
+only when something does work per entry: a loop or comprehension over it whose body
+makes a call that is not cheap (`analysis/cheap_calls.py`; a call into a function of the
+run that does work, `SummaryIndex.cheap`) or awaits, a fan-out (`gather(*items)`), an
+allocation sized by it (`[0] * len(items)`, `range(len(items))`), a per-entry call
+(`executemany`, `add_all`, `bulk_*`, `insert_many`), a model handed the whole list
+(`encode`/`embed`/`generate`/`predict`), or a stop list / logit bias handed to a
+generation call (`stop=`, `"logit_bias": ...`), which is scanned at every token. A field
+that is only stored or forwarded (dumped whole into a row, returned) is capped by the
+body-size limit like a string (LG301's `stored_collection_severity`).
+
+Collected per file from CPython's `ast` (collector `collection_work`) for each
+module-level function and method, what its body does with each *subject*:
+
+- `a:NAME`: any read of an attribute or key named NAME (`form.ids`, `data["ids"]`,
+  `data.get("ids")`): matched by name across the run, since a field is read through
+  values of every kind (a parameter, a row built from it, a dumped dict). Over-matching
+  keeps the finding at `error`, the conservative side;
+- `p:NAME`: a parameter, the whole value a caller hands on (a body parameter
+  `targets: list[Target]`, a model handed whole to a helper);
+
+and locals bound from a subject (`ids = form.ids or []`, `grants = filter(form.grants)`)
+count as the subject. Each subject gets its direct evidence (`uses`) and the calls it
+is handed to (`hands`), resolved when queried through the function summaries
+(`analysis/summaries.py`, across files, `max_call_depth` deep): a function of the run
+passes the question on to its parameter; a class of the run (a row or model built from
+the value) stores it; a call the run cannot resolve (another package's function, a
+method of an object it does not know) counts as evidence, and so does a model handed
+whole (or `**model.model_dump()`) to such a call: nothing shows its entries are only
+stored.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from leakguard.analysis.cheap_calls import cheap_callee, made_object
+from leakguard.analysis.project import FactCollector, module_identity, register_collector
+from leakguard.analysis.summaries import (
+    DEFAULT_MAX_CALL_DEPTH,
+    FileSummaryCollector,
+    SummaryIndex,
+    summary_index,
+)
+from leakguard.context import FileContext
+from leakguard.triage import TriageTree, parse_ast
+from leakguard.triage import dotted as ast_dotted
+
+COLLECTOR = "collection_work"
+TOKENS = ("def ",)
+
+# Calls that do one unit of work per entry of the collection they are handed.
+PER_ENTRY_METHODS = frozenset(
+    {
+        "executemany", "add_all", "insert_many", "bulk_create", "bulk_update",
+        "bulk_write", "bulk_insert", "bulk_save_objects", "bulk_insert_mappings",
+        "bulk_update_mappings", "upsert_many", "update_many", "delete_many",
+        # a model given the whole list runs once per entry
+        "encode", "embed", "embed_documents", "embed_query", "create_embedding",
+        "generate", "predict", "predict_proba", "transform", "batch_encode_plus",
+        "encode_batch", "tokenize",
+    }
+)  # fmt: skip
+# Generation parameters scanned at every generated token (a stop list, a logit bias).
+PER_TOKEN_KEYWORDS = frozenset(
+    {"stop", "stop_sequences", "stop_token_ids", "stop_words", "logit_bias", "stop_str"}
+)
+# Wrappers whose value iterates what they are given (`for x in sorted(ids)`).
+_ITERATION_WRAPPERS = frozenset(
+    {"enumerate", "zip", "sorted", "list", "set", "tuple", "reversed", "frozenset", "filter", "map"}
+)
+_DICT_VIEWS = frozenset({"items", "values", "keys"})
+_DUMPS = frozenset({"model_dump", "dict", "json", "model_dump_json"})
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def collect_source(text: str, display: str) -> dict[str, Any] | None:
+    tree = parse_ast(text)
+    return None if tree is None else collect_tree(TriageTree(tree, text), text, display)
+
+
+def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
+    """{qualname: {"params": [...], "uses": {subject: [label, line]}, "hands": {subject:
+    [[reference, position, keyword, line, text], ...]}}} for the file's functions and
+    methods that do something with a subject; None when none does."""
+    from leakguard.analysis.asyncio_facts import is_test_file
+
+    if is_test_file(display):
+        return None
+    module, package = module_identity(display)
+    names = FileSummaryCollector(module, tree, package)
+    for statement in tree.tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.globals.add(statement.name)
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            names.globals.update(t.id for t in targets if isinstance(t, ast.Name))
+    # Imports at any depth (also those inside functions), as the summaries resolve them.
+    for node in ast.walk(tree.tree):
+        if isinstance(node, (ast.ImportFrom, ast.Import)):
+            names.record_import(node)
+    # `client = httpx.AsyncClient()`: its `get`/`post` reach a server, whatever the name.
+    objects = frozenset(
+        target.id
+        for statement in tree.tree.body
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call)
+        for target in statement.targets
+        if isinstance(target, ast.Name)
+        and made_object(names.qualify(ast_dotted(statement.value.func) or "") or "")
+    )
+    found: dict[str, Any] = {}
+    for statement in tree.tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            _collect_function(statement, statement.name, None, names, objects, found)
+        elif isinstance(statement, ast.ClassDef):
+            for member in statement.body:
+                if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    qualname = f"{statement.name}.{member.name}"
+                    _collect_function(member, qualname, statement.name, names, objects, found)
+    return found or None
+
+
+def _collect_function(
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+    qualname: str,
+    owner: str | None,
+    names: FileSummaryCollector,
+    objects: frozenset[str],
+    found: dict[str, Any],
+) -> None:
+    record = _FunctionWork(function, owner, names, objects).run()
+    if record["uses"] or record["hands"]:
+        found[qualname] = record
+
+
+class _FunctionWork:
+    def __init__(
+        self,
+        function: ast.FunctionDef | ast.AsyncFunctionDef,
+        owner: str | None,
+        names: FileSummaryCollector,
+        objects: frozenset[str] = frozenset(),
+    ) -> None:
+        self.function = function
+        self.owner = owner
+        self.names = names
+        args = function.args
+        static = any(ast_dotted(d) == "staticmethod" for d in function.decorator_list)
+        positional = [a.arg for a in args.posonlyargs + args.args]
+        self.receiver = positional[0] if owner is not None and positional and not static else ""
+        self.positional = [name for name in positional if name != self.receiver]
+        every = [*positional, *(a.arg for a in args.kwonlyargs)]
+        self.params = [name for name in every if name != self.receiver]
+        self.parents: dict[int, ast.AST] = {}
+        self.nodes: list[ast.AST] = []
+        for node in ast.walk(function):
+            self.nodes.append(node)
+            for child in ast.iter_child_nodes(node):
+                self.parents[id(child)] = node
+        self.objects = objects | self._local_objects()
+        self.locals: dict[str, set[str]] = {}
+        self.uses: dict[str, list[Any]] = {}
+        self.hands: dict[str, list[list[Any]]] = {}
+
+    def _local_objects(self) -> frozenset[str]:
+        """Names whose cheap-named methods (`add`, `get`, `update`) may reach a server: a
+        parameter annotated with a class from outside the run (`session: Session`), a
+        name bound by `with ... as db` (a connection, a session) and a local made by
+        such a class (`db = SessionLocal()` is judged by its maker's name)."""
+        found: set[str] = set()
+        args = self.function.args
+        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+            annotation = ast_dotted(arg.annotation) if arg.annotation is not None else None
+            if annotation and made_object(self.names.qualify(annotation) or ""):
+                found.add(arg.arg)
+        for node in self.nodes:
+            if isinstance(node, ast.withitem) and isinstance(node.optional_vars, ast.Name):
+                found.add(node.optional_vars.id)
+            elif (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and made_object(self.names.qualify(ast_dotted(node.value.func) or "") or "")
+            ):
+                found.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        return frozenset(found)
+
+    def run(self) -> dict[str, Any]:
+        self._derive_locals()
+        for node in self.nodes:
+            for subject in self._subjects(node):
+                self._judge(node, subject)
+        record: dict[str, Any] = {"params": self.positional, "uses": self.uses, "hands": self.hands}
+        annotated = self._annotated()
+        if annotated:
+            record["annotated"] = annotated
+        return record
+
+    def _annotated(self) -> dict[str, list[str]]:
+        """The class names each parameter's annotation mentions (`form: NoteForm`,
+        `items: list[Item] | None`): a model handed whole is found through them."""
+        args = self.function.args
+        found: dict[str, list[str]] = {}
+        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+            if arg.annotation is None or arg.arg == self.receiver:
+                continue
+            names = sorted(
+                {
+                    n.id if isinstance(n, ast.Name) else n.attr
+                    for n in ast.walk(arg.annotation)
+                    if isinstance(n, (ast.Name, ast.Attribute))
+                }
+            )
+            if names:
+                found[arg.arg] = names
+        return found
+
+    # subjects --------------------------------------------------------------------------
+
+    def _direct_subject(self, node: ast.AST) -> str | None:
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+            if isinstance(node.value, ast.Name) and node.value.id == self.receiver:
+                return None  # `self.items`: the object's own state, not a request's field
+            return f"a:{node.attr}"
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+        ):
+            return f"a:{node.slice.value}"
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            return f"a:{node.args[0].value}"
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in self.params:
+            return f"p:{node.id}"
+        return None
+
+    def _subjects(self, node: ast.AST) -> set[str]:
+        direct = self._direct_subject(node)
+        if direct is not None:
+            return {direct}
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            return self.locals.get(node.id, set())
+        return set()
+
+    def _derive_locals(self) -> None:
+        """Locals bound from an expression reading a subject (`ids = form.ids or []`,
+        `grants = check(form.grants)`, `for target in targets`: not the item), to a
+        fixpoint: the order of statements in loops is not known."""
+        assignments: list[tuple[list[str], ast.AST]] = []
+        for node in self.nodes:
+            if isinstance(node, ast.Assign):
+                targets = [t.id for t in node.targets if isinstance(t, ast.Name)]
+                assignments.append((targets, node.value))
+            elif (
+                isinstance(node, (ast.AnnAssign, ast.NamedExpr))
+                and node.value is not None
+                and isinstance(node.target, ast.Name)
+            ):
+                assignments.append(([node.target.id], node.value))
+        changed = True
+        while changed:
+            changed = False
+            for targets, value in assignments:
+                subjects = self._carried(value)
+                for target in targets:
+                    if target in self.params:
+                        continue
+                    known = self.locals.setdefault(target, set())
+                    if not subjects <= known:
+                        known |= subjects
+                        changed = True
+
+    def _carried(self, value: ast.AST) -> set[str]:
+        """Subjects whose collection `value` may be: itself, through `or`/conditionals,
+        or a call given it (a filter that returns what it kept); not an item or a length."""
+        if isinstance(value, ast.BoolOp):
+            return set().union(*(self._carried(v) for v in value.values))
+        if isinstance(value, ast.IfExp):
+            return self._carried(value.body) | self._carried(value.orelse)
+        if isinstance(value, ast.Call):
+            direct = self._direct_subject(value)
+            if direct is not None:
+                return {direct}
+            if isinstance(value.func, ast.Name) and value.func.id == "len":
+                return set()
+            carried: set[str] = set()
+            for arg in [*value.args, *(k.value for k in value.keywords)]:
+                carried |= self._carried(arg.value if isinstance(arg, ast.Starred) else arg)
+            if isinstance(value.func, ast.Attribute) and value.func.attr not in _DUMPS:
+                carried |= self._carried(value.func.value)
+            return carried
+        if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Slice):
+            return self._carried(value.value)
+        if isinstance(value, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            # `[g for g in grants if g.get("id")]`: what it keeps of the collection
+            return set().union(*(self._carried(g.iter) for g in value.generators))
+        return self._subjects(value)
+
+    # evidence --------------------------------------------------------------------------
+
+    def _use(self, subject: str, label: str, node: ast.AST) -> None:
+        self.uses.setdefault(subject, [label, getattr(node, "lineno", 0)])
+
+    def _judge(self, node: ast.AST, subject: str) -> None:
+        parent = self.parents.get(id(node))
+        # `x.items()`, `sorted(x)`, `enumerate(x)`: what a loop over the wrapper walks.
+        walked: ast.AST = node
+        while parent is not None:
+            if (
+                isinstance(parent, ast.Attribute)
+                and parent.attr in _DICT_VIEWS
+                and isinstance(self.parents.get(id(parent)), ast.Call)
+            ):
+                walked = self.parents[id(parent)]
+            elif (
+                isinstance(parent, ast.Call)
+                and isinstance(parent.func, ast.Name)
+                and parent.func.id in _ITERATION_WRAPPERS
+                and walked in parent.args
+            ):
+                walked = parent
+            else:
+                break
+            parent = self.parents.get(id(walked))
+        if parent is None:
+            return
+        if isinstance(parent, (ast.For, ast.AsyncFor)) and parent.iter is walked:
+            work = self._work_in(parent.body)
+            if work is not None:
+                self._loop_work(subject, work, node)
+            return
+        if isinstance(parent, ast.comprehension) and parent.iter is walked:
+            comprehension = self.parents.get(id(parent))
+            parts: list[ast.AST] = []
+            if isinstance(comprehension, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+                parts = [comprehension.elt]
+            elif isinstance(comprehension, ast.DictComp):
+                parts = [comprehension.key, comprehension.value]
+            work = self._work_in(parts)
+            if work is not None:
+                self._loop_work(subject, work, node)
+            return
+        if isinstance(parent, ast.Starred):
+            call = self.parents.get(id(parent))
+            if isinstance(call, ast.Call) and not self._cheap(call):
+                self._use(subject, f"fanned out to `{_short(call.func)}(*...)`", node)
+            return
+        if (
+            isinstance(parent, ast.Call)
+            and walked is node
+            and node in parent.args
+            and _named(parent.func, "len")
+        ):
+            holder = self.parents.get(id(parent))
+            if (isinstance(holder, ast.BinOp) and isinstance(holder.op, ast.Mult)) or (
+                isinstance(holder, ast.Call) and not _named(holder.func, "len")
+            ):
+                self._use(subject, "sizes an allocation with `len()`", node)
+            return
+        if isinstance(parent, ast.keyword) and parent.arg in PER_TOKEN_KEYWORDS:
+            self._use(subject, f"handed as `{parent.arg}=` to a generation call", node)
+            return
+        if isinstance(parent, ast.Dict):
+            for key, value in zip(parent.keys, parent.values, strict=True):
+                if (
+                    value is node
+                    and isinstance(key, ast.Constant)
+                    and key.value in PER_TOKEN_KEYWORDS
+                ):
+                    self._use(subject, f"handed as `{key.value}` to a generation call", node)
+            return
+        call, position, keyword = self._argument_of(node, parent)
+        if call is None:
+            return
+        method = call.func.attr if isinstance(call.func, ast.Attribute) else None
+        if method in PER_ENTRY_METHODS:
+            self._use(subject, f"handed whole to `{_short(call.func)}` (work per entry)", node)
+            return
+        if self._cheap(call):
+            return
+        reference = self.names.reference(
+            call.func, self.owner, frozenset(self.locals), self.receiver
+        )
+        self.hands.setdefault(subject, []).append(
+            [reference, position, keyword, getattr(node, "lineno", 0), _short(call.func)]
+        )
+
+    def _argument_of(
+        self, node: ast.AST, parent: ast.AST
+    ) -> tuple[ast.Call | None, int, str | None]:
+        """The call `node` is an argument of (also `**node.model_dump()`), its position
+        among the positional arguments (-1 otherwise) and its keyword."""
+        if isinstance(parent, ast.Call) and node in parent.args:
+            return parent, parent.args.index(node), None
+        if isinstance(parent, ast.keyword):
+            call = self.parents.get(id(parent))
+            if isinstance(call, ast.Call):
+                return call, -1, parent.arg
+        if (
+            isinstance(parent, ast.Attribute)
+            and parent.attr in _DUMPS
+            and isinstance(self.parents.get(id(parent)), ast.Call)
+        ):
+            dumped = self.parents[id(parent)]
+            holder = self.parents.get(id(dumped))
+            if isinstance(holder, ast.keyword) and holder.arg is None:
+                call = self.parents.get(id(holder))
+                if isinstance(call, ast.Call):
+                    return call, -1, "**"  # `Row(**form.model_dump())`: handed on whole
+        return None, -1, None
+
+    def _work_in(self, parts: Sequence[ast.AST]) -> list[Any] | None:
+        """The first sign of work in a loop's body: ["await"], ["call", text] for a
+        call nothing shows cheap, or ["run", [references], text] for calls that are
+        cheap unless the function of the run they reach works (judged when queried)."""
+        references: list[Any] = []
+        text = ""
+        raised: set[int] = set()
+        for part in parts:
+            for node in ast.walk(part):
+                if isinstance(node, ast.Raise) and node.exc is not None:
+                    raised.add(id(node.exc))  # building the exception: an early exit
+                if isinstance(node, ast.Await):
+                    return ["await", "awaits"]
+                if not isinstance(node, ast.Call) or id(node) in raised or self._cheap(node):
+                    continue
+                reference = self.names.reference(
+                    node.func, self.owner, frozenset(self.locals), self.receiver
+                )
+                if reference is None:
+                    return ["call", _short(node.func)]
+                references.append(reference)
+                text = text or _short(node.func)
+        return ["run", references, text] if references else None
+
+    def _loop_work(self, subject: str, work: list[Any], node: ast.AST) -> None:
+        line = getattr(node, "lineno", 0)
+        if work[0] == "run":
+            # Judged when queried: work if a callee of the run is not cheap.
+            self.hands.setdefault(subject, []).append(["loop", work[1], work[2], line, ""])
+            return
+        what = "awaiting" if work[0] == "await" else f"calling `{work[1]}`"
+        self.uses.setdefault(subject, [f"a loop over it {what} per entry", line])
+
+    def _cheap(self, call: ast.Call) -> bool:
+        func = call.func
+        method = func.attr if isinstance(func, ast.Attribute) else None
+        if (
+            method is not None
+            and isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id in self.objects
+        ):
+            return False  # `client.get(url)` on a module-level client
+        return cheap_callee(ast_dotted(func), method, self.names.aliases)
+
+
+def _named(func: ast.expr, name: str) -> bool:
+    return isinstance(func, ast.Name) and func.id == name
+
+
+def _short(func: ast.expr, limit: int = 40) -> str:
+    text = ast.unparse(func)
+    return text if len(text) <= limit and "\n" not in text else f"….{text.rsplit('.', 1)[-1]}"
+
+
+# -- the run-wide view --------------------------------------------------------------------
+
+
+@dataclass
+class WorkIndex:
+    """The run's collection-work facts, answering per field or parameter."""
+
+    modules: Mapping[str, Mapping[str, Any]]
+    by_field: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # class name -> (module, function, parameter) of the parameters annotated with it
+    by_class: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    memo: dict[tuple[str, str, str, int], str | None] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, facts: Mapping[str, Any]) -> WorkIndex:
+        index = cls({m: f for m, f in facts.items() if f})
+        for module, functions in index.modules.items():
+            for qualname, record in functions.items():
+                for subject in (*record["uses"], *record["hands"]):
+                    if subject.startswith("a:"):
+                        index.by_field.setdefault(subject[2:], []).append((module, qualname))
+                for param, names in record.get("annotated", {}).items():
+                    for name in names:
+                        index.by_class.setdefault(name, []).append((module, qualname, param))
+        return index
+
+    def field_evidence(self, name: str, summaries: SummaryIndex | None, depth: int) -> str | None:
+        """Evidence that some function of the run works per entry of a field `name`."""
+        for module, qualname in self.by_field.get(name, ()):
+            found = self.subject_evidence(module, qualname, f"a:{name}", summaries, depth)
+            if found is not None:
+                return found
+        return None
+
+    def model_evidence(
+        self, classes: Iterable[str], summaries: SummaryIndex | None, depth: int
+    ) -> str | None:
+        """Evidence that a parameter annotated with one of `classes` (short names), a
+        model holding the field, is handed whole where the run cannot follow it."""
+        for name in classes:
+            for module, qualname, param in self.by_class.get(name, ()):
+                found = self.subject_evidence(module, qualname, f"p:{param}", summaries, depth)
+                if found is not None:
+                    return f"`{name}` {found}"
+        return None
+
+    def subject_evidence(
+        self,
+        module: str,
+        qualname: str,
+        subject: str,
+        summaries: SummaryIndex | None,
+        depth: int,
+    ) -> str | None:
+        key = (module, qualname, subject, depth)
+        if key in self.memo:
+            return self.memo[key]
+        self.memo[key] = None  # a cycle through the call graph shows nothing more
+        found = self._evidence(module, qualname, subject, summaries, depth)
+        self.memo[key] = found
+        return found
+
+    def _evidence(
+        self,
+        module: str,
+        qualname: str,
+        subject: str,
+        summaries: SummaryIndex | None,
+        depth: int,
+    ) -> str | None:
+        record = self.modules.get(module, {}).get(qualname)
+        if record is None:
+            return None
+        where = f"`{qualname.rsplit('.', 1)[-1]}` ({module})"
+        use = record["uses"].get(subject)
+        if use is not None:
+            return f"{use[0]} in {where}, line {use[1]}"
+        for reference, position, keyword, line, text in record["hands"].get(subject, ()):
+            if reference == "loop":
+                callee = self._working_callee(module, position, summaries, depth)
+                if callee is not None:
+                    return f"a loop over it calling `{keyword}` per entry in {where}, line {line}"
+                continue
+            if reference is None or summaries is None:
+                return f"handed to `{text}`, which the run cannot see, in {where}, line {line}"
+            target = summaries.resolve(module, reference)
+            if target is None:
+                if summaries.class_named(module, reference) is not None:
+                    continue  # a row or model of the run built from it: stored
+                return f"handed to `{text}`, which the run cannot see, in {where}, line {line}"
+            if depth <= 0:
+                continue
+            callee_module, _, callee_name = target.partition(":")
+            param = self._parameter(callee_module, callee_name, position, keyword)
+            if param is None:
+                continue
+            found = self.subject_evidence(
+                callee_module, callee_name, f"p:{param}", summaries, depth - 1
+            )
+            if found is not None:
+                return found
+        return None
+
+    def _working_callee(
+        self, module: str, references: Iterable[Any], summaries: SummaryIndex | None, depth: int
+    ) -> str | None:
+        for reference in references:
+            if summaries is None:
+                return str(reference)
+            target = summaries.resolve(module, reference)
+            if target is None:
+                if summaries.class_named(module, reference) is None:
+                    return str(reference)
+                continue
+            if not summaries.cheap(target, depth):
+                return target
+        return None
+
+    def _parameter(
+        self, module: str, qualname: str, position: int, keyword: str | None
+    ) -> str | None:
+        record = self.modules.get(module, {}).get(qualname)
+        if record is None:
+            return None  # the callee does nothing with any subject
+        params: list[str] = record["params"]
+        if keyword == "**":
+            return None
+        if keyword is not None:
+            return keyword
+        return params[position] if 0 <= position < len(params) else None
+
+
+def work_index(context: FileContext) -> WorkIndex | None:
+    """The run's view; None without project facts (a single file checked alone, as the
+    flake8 plugin does): then nothing shows a field is only stored. A run whose files
+    have no facts of this kind at all has an empty view."""
+    project = context.project
+    if project is None:
+        return None
+    view = project.view(COLLECTOR, WorkIndex.build)
+    if view is None:
+        view = project.derived.setdefault(COLLECTOR, WorkIndex.build({}))
+    return view
+
+
+def field_work_evidence(
+    context: FileContext, name: str, depth: int = DEFAULT_MAX_CALL_DEPTH
+) -> str | None:
+    """Evidence that the entries of a request field named `name` drive work somewhere
+    in the run (see the module's docstring), or None: only stored or forwarded."""
+    index = work_index(context)
+    if index is None:
+        return "no facts of the run"  # nothing shows it is only stored
+    return index.field_evidence(name, summary_index(context), depth)
+
+
+def model_work_evidence(
+    context: FileContext, classes: Iterable[str], depth: int = DEFAULT_MAX_CALL_DEPTH
+) -> str | None:
+    """Evidence that a model of `classes` (short names), holding the field in question
+    (itself, a model nesting it, a subclass), is handed on whole to work or to a call the
+    run cannot see."""
+    index = work_index(context)
+    if index is None:
+        return "no facts of the run"
+    return index.model_evidence(classes, summary_index(context), depth)
+
+
+def parameter_work_evidence(
+    context: FileContext, qualname: str, param: str, depth: int = DEFAULT_MAX_CALL_DEPTH
+) -> str | None:
+    """Evidence that function `qualname` of this file works per entry of `param`."""
+    index = work_index(context)
+    if index is None:
+        return "no facts of the run"
+    return index.subject_evidence(
+        context.module_name, qualname, f"p:{param}", summary_index(context), depth
+    )
+
+
+register_collector(
+    FactCollector(COLLECTOR, TOKENS, from_source=collect_source, from_tree=collect_tree)
+)
