@@ -72,7 +72,7 @@ PER_TOKEN_KEYWORDS = frozenset(
 )
 # Wrappers whose value iterates what they are given (`for x in sorted(ids)`).
 _ITERATION_WRAPPERS = frozenset(
-    {"enumerate", "zip", "sorted", "list", "set", "tuple", "reversed", "frozenset", "filter", "map"}
+    {"enumerate", "zip", "sorted", "list", "set", "tuple", "reversed", "frozenset"}
 )
 _DICT_VIEWS = frozenset({"items", "values", "keys"})
 _DUMPS = frozenset({"model_dump", "dict", "json", "model_dump_json"})
@@ -380,7 +380,8 @@ class _FunctionWork:
                 ):
                     self._use(subject, f"handed as `{key.value}` to a generation call", node)
             return
-        call, position, keyword = self._argument_of(node, parent)
+        # `store(sorted(form.ids))`: what is handed on is the wrapped collection.
+        call, position, keyword = self._argument_of(walked, parent)
         if call is None:
             return
         method = call.func.attr if isinstance(call.func, ast.Attribute) else None
@@ -486,7 +487,7 @@ class WorkIndex:
     by_field: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     # class name -> (module, function, parameter) of the parameters annotated with it
     by_class: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
-    memo: dict[tuple[str, str, str, int], str | None] = field(default_factory=dict)
+    memo: dict[tuple[str, str, str, int, str | None], str | None] = field(default_factory=dict)
 
     @classmethod
     def build(cls, facts: Mapping[str, Any]) -> WorkIndex:
@@ -510,15 +511,23 @@ class WorkIndex:
         return None
 
     def model_evidence(
-        self, classes: Iterable[str], summaries: SummaryIndex | None, depth: int
+        self,
+        classes: Iterable[str],
+        spread: str | None,
+        summaries: SummaryIndex | None,
+        depth: int,
     ) -> str | None:
         """Evidence that a parameter annotated with one of `classes` (short names), a
-        model holding the field, is handed whole where the run cannot follow it."""
+        model holding the field, is handed whole where the run cannot follow it, or
+        spread into a function of the run (`create(**form.model_dump())`) whose
+        parameter named like the field `spread` drives work."""
         for name in classes:
             for module, qualname, param in self.by_class.get(name, ()):
-                found = self.subject_evidence(module, qualname, f"p:{param}", summaries, depth)
+                found = self.subject_evidence(
+                    module, qualname, f"p:{param}", summaries, depth, spread
+                )
                 if found is not None:
-                    return f"`{name}` {found}"
+                    return f"{found} (reached through `{name}`)"
         return None
 
     def subject_evidence(
@@ -528,12 +537,13 @@ class WorkIndex:
         subject: str,
         summaries: SummaryIndex | None,
         depth: int,
+        spread: str | None = None,
     ) -> str | None:
-        key = (module, qualname, subject, depth)
+        key = (module, qualname, subject, depth, spread)
         if key in self.memo:
             return self.memo[key]
         self.memo[key] = None  # a cycle through the call graph shows nothing more
-        found = self._evidence(module, qualname, subject, summaries, depth)
+        found = self._evidence(module, qualname, subject, summaries, depth, spread)
         self.memo[key] = found
         return found
 
@@ -544,6 +554,7 @@ class WorkIndex:
         subject: str,
         summaries: SummaryIndex | None,
         depth: int,
+        spread: str | None,
     ) -> str | None:
         record = self.modules.get(module, {}).get(qualname)
         if record is None:
@@ -568,11 +579,20 @@ class WorkIndex:
             if depth <= 0:
                 continue
             callee_module, _, callee_name = target.partition(":")
-            param = self._parameter(callee_module, callee_name, position, keyword)
+            if keyword == "**":
+                # `create(**form.model_dump())`: the field arrives as the parameter of its
+                # name; the model whole goes nowhere further.
+                if spread is None:
+                    continue
+                param: str | None = spread
+                spread_on = None
+            else:
+                param = self._parameter(callee_module, callee_name, position, keyword)
+                spread_on = spread  # the model handed whole: spread further on, maybe
             if param is None:
                 continue
             found = self.subject_evidence(
-                callee_module, callee_name, f"p:{param}", summaries, depth - 1
+                callee_module, callee_name, f"p:{param}", summaries, depth - 1, spread_on
             )
             if found is not None:
                 return found
@@ -600,8 +620,6 @@ class WorkIndex:
         if record is None:
             return None  # the callee does nothing with any subject
         params: list[str] = record["params"]
-        if keyword == "**":
-            return None
         if keyword is not None:
             return keyword
         return params[position] if 0 <= position < len(params) else None
@@ -632,7 +650,10 @@ def field_work_evidence(
 
 
 def model_work_evidence(
-    context: FileContext, classes: Iterable[str], depth: int = DEFAULT_MAX_CALL_DEPTH
+    context: FileContext,
+    classes: Iterable[str],
+    spread: str | None,
+    depth: int = DEFAULT_MAX_CALL_DEPTH,
 ) -> str | None:
     """Evidence that a model of `classes` (short names), holding the field in question
     (itself, a model nesting it, a subclass), is handed on whole to work or to a call the
@@ -640,7 +661,7 @@ def model_work_evidence(
     index = work_index(context)
     if index is None:
         return "no facts of the run"
-    return index.model_evidence(classes, summary_index(context), depth)
+    return index.model_evidence(classes, spread, summary_index(context), depth)
 
 
 def parameter_work_evidence(

@@ -181,7 +181,7 @@ class UnboundedRequestCollection(LintRule):
                 return found
         qualified = own_qualified(self.context, model)
         holders = holding_models(model_index(self.context), qualified, self._skip_tests)
-        return model_work_evidence(self.context, holders)
+        return model_work_evidence(self.context, holders, name)
 
     def _qualname(self, node: cst.FunctionDef) -> str:
         outer = [
