@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from leakguard.analysis.singletons import collect_source
 from leakguard.engine import check
 from leakguard.testing import make_config
@@ -136,3 +138,39 @@ def test_subclass_in_another_file_reports_again_through_the_cache(tmp_path: Path
     (package / "server.py").write_text(SUBCLASS_ONCE)
     (package / "tenants.py").write_text(SUBCLASS)
     assert _lines(tmp_path) == [("registry.py", 5)]
+
+
+HANDED_ON = """
+
+def store_factories(registry):
+    registry.register("store", StoreRegistry)
+"""
+
+
+def test_class_handed_on_as_a_factory_elsewhere_reports_again_through_the_cache(
+    tmp_path: Path,
+) -> None:
+    """Handing the class on (a factory the callee may call per request) counts as a
+    construction anywhere, warm as cold."""
+    package = _project(tmp_path, UTILS)
+    assert _lines(tmp_path) == []
+    (package / "utils.py").write_text(UTILS + HANDED_ON)
+    assert _lines(tmp_path) == [("registry.py", 5)]
+    (package / "utils.py").write_text(UTILS)
+    assert _lines(tmp_path) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a partial run proves silence: the singleton fact trusts the files it was given",
+)
+def test_partial_run_without_the_per_call_construction_keeps_the_finding(
+    tmp_path: Path,
+) -> None:
+    """Checking only the registry and the module that builds it once (a pre-commit run of
+    the changed files) cannot see the per-call construction in the file left out."""
+    package = _project(tmp_path, UTILS)
+    (package / "routes.py").write_text("from .store.registry import StoreRegistry\n" + PER_CALL)
+    files = [package / "store" / "registry.py", package / "utils.py"]
+    result = check(files, make_config(tmp_path, select=["LG108"]), jobs=1)
+    assert [(Path(f.path).name, f.line) for f in result.findings] == [("registry.py", 5)]
