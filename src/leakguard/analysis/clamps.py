@@ -41,6 +41,12 @@ from leakguard.walker import SCOPE_NODES, descendants, walk
 _STATE_ROOTS = frozenset({"self", "cls"})
 # Locals followed back to their assigned values when judging a ceiling.
 _CEILING_HOPS = 3
+# Module-level request objects (Flask's global `request`): the client's data, no ceiling.
+_REQUEST_GLOBALS = frozenset({"request", "req"})
+# Ceilings in form only.
+_INFINITIES = frozenset({"math.inf", "numpy.inf", "torch.inf", "sys.maxsize", "cmath.inf"})
+# Methods whose stores on `self` build the object's settings rather than reset them.
+_INITIALISERS = frozenset({"__init__", "__post_init__", "__new__"})
 
 
 def _positional(call: cst.Call) -> list[cst.Arg]:
@@ -77,7 +83,15 @@ def is_ceiling(
 
     def visit(sub: cst.CSTNode) -> None:
         nonlocal independent
-        if not independent or not isinstance(sub, cst.Name):
+        if not independent:
+            return
+        if isinstance(sub, (cst.Attribute, cst.Call)) and _unbounded(sub, context):
+            independent = False
+            return
+        if isinstance(sub, cst.Attribute) and sub.attr.value in _reset_settings(context)[0]:
+            independent = False  # `settings.max_page`, reset by some route from its input
+            return
+        if not isinstance(sub, cst.Name):
             return
         parent = path[-2] if len(path) >= 2 else None
         if parent is not None and not is_read(sub, parent):
@@ -85,7 +99,9 @@ def is_ceiling(
         if any(isinstance(a, (cst.Lambda, cst.CompFor)) for a in path[:-1]):
             return  # a comprehension's own names
         name = sub.value
-        if name in scope.params:
+        if name in _REQUEST_GLOBALS:
+            independent = False  # Flask's global `request`: what the client sent
+        elif name in scope.params:
             independent = name in _STATE_ROOTS
         elif name in scope.locals:
             assigned = values.get(name)
@@ -96,7 +112,9 @@ def is_ceiling(
                 and all(is_ceiling(v, function, context, hops - 1) for v in assigned or ())
             )
         else:
-            independent = name not in _rebound_globals(context)
+            independent = name not in _rebound_globals(context) and (
+                name not in _reset_settings(context)[1]
+            )
 
     walk(node, visit, stack=path)
     return independent
@@ -107,6 +125,79 @@ def _augmented(function: cst.FunctionDef, name: str) -> bool:
         isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Name) and n.target.value == name
         for n in descendants(function.body, stop_at=SCOPE_NODES, only=(cst.AugAssign,))
     )
+
+
+def _unbounded(node: cst.Attribute | cst.Call, context: FileContext) -> bool:
+    """`math.inf`, `sys.maxsize`, `float("inf")`: a ceiling in form that bounds nothing."""
+    if isinstance(node, cst.Attribute):
+        return context.imports.qualify(node) in _INFINITIES
+    argument = node.args[0].value if len(node.args) == 1 else None
+    if not isinstance(argument, cst.SimpleString) or context.imports.qualify(node.func) != "float":
+        return False
+    text = argument.evaluated_value
+    return isinstance(text, str) and text.strip().lower().lstrip("+") in ("inf", "infinity")
+
+
+def _reset_settings(context: FileContext) -> tuple[frozenset[str], frozenset[str]]:
+    """What a function of the file may reset at run time from its own input (a
+    parameter or a local, not a literal or a module constant): attribute names stored
+    on `self`/`cls` outside `__init__` or on a module object (`settings.max_page =
+    form.cap`, `self.max_rows = rows`), and module names whose items it stores
+    (`LIMITS["max_page"] = form.cap`). A ceiling reading them bounds nothing: a route
+    may have raised it. Stores on a parameter or a local (`request.max_tokens = ...`)
+    change that object only and reset no setting."""
+    key = "clamps.reset_settings"
+    cached = context.memo.get(key)
+    if isinstance(cached, tuple):
+        return cached
+    attributes: set[str] = set()
+    items: set[str] = set()
+    for function in descendants(context.module, only=(cst.FunctionDef,)):
+        if not isinstance(function, cst.FunctionDef):
+            continue
+        scope = function_scope(function, context)
+        own = (set(scope.params) | scope.locals) - _STATE_ROOTS
+        initialiser = function.name.value in _INITIALISERS
+        for store in descendants(function.body, stop_at=SCOPE_NODES):
+            for target, value in _stores(store):
+                if value is not None and not _reads_any(value, own):
+                    continue  # `self.max_rows = 100`: reset to a constant
+                root = target
+                while isinstance(root, (cst.Attribute, cst.Subscript)):
+                    root = root.value
+                if not isinstance(root, cst.Name) or root.value in own:
+                    continue
+                if isinstance(target, cst.Attribute):
+                    if not (initialiser and root.value in _STATE_ROOTS):
+                        attributes.add(target.attr.value)
+                elif root.value not in _STATE_ROOTS:
+                    items.add(root.value)
+    found = (frozenset(attributes), frozenset(items))
+    context.memo[key] = found
+    return found
+
+
+def _stores(
+    node: cst.CSTNode,
+) -> list[tuple[cst.BaseExpression, cst.BaseExpression | None]]:
+    """The (target, value) pairs `node` stores to an attribute or an item (value None
+    when the new value is no one expression: `x.n += k`, tuple unpacking)."""
+    pairs: list[tuple[cst.BaseExpression, cst.BaseExpression | None]] = []
+    if isinstance(node, cst.Assign):
+        for target in node.targets:
+            if isinstance(target.target, (cst.Tuple, cst.List)):
+                pairs.extend((e.value, None) for e in target.target.elements)
+            else:
+                pairs.append((target.target, node.value))
+    elif isinstance(node, cst.AnnAssign) and node.value is not None:
+        pairs.append((node.target, node.value))
+    elif isinstance(node, cst.AugAssign):
+        pairs.append((node.target, None))
+    return [(t, v) for t, v in pairs if isinstance(t, (cst.Attribute, cst.Subscript))]
+
+
+def _reads_any(node: cst.BaseExpression, names: set[str]) -> bool:
+    return any(isinstance(n, cst.Name) and n.value in names for n in (node, *descendants(node)))
 
 
 def _rebound_globals(context: FileContext) -> frozenset[str]:

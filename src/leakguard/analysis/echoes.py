@@ -124,7 +124,8 @@ class _Module:
         # `defer`: helpers of other files are recorded (`deferred`), not resolved.
         self.defer = defer
         self.deferred: list[Deferred] = []
-        # `terminal`: a returned value is no end (the caller gets it back).
+        # `terminal`: a returned value is no end (the caller gets it back), nor a stored
+        # one (kept as it came for later work: a clamped parameter keeps nothing).
         self.terminal = terminal
         self._functions: dict[str, list[cst.FunctionDef]] = {}
         self._methods: dict[str, list[cst.FunctionDef]] = {}
@@ -221,7 +222,7 @@ def _ends_inert(
     if target == _RETURNED:
         return not module.terminal
     if target.startswith("store:"):
-        return module.context is not None and target[6:] not in locals_
+        return module.context is not None and not module.terminal and target[6:] not in locals_
     if not target:
         return True
     return target != name and hops > 0 and _only_echoed(function, target, hops - 1, module)
@@ -562,10 +563,10 @@ def _in_while_test(path: list[cst.CSTNode], position: int) -> bool:
 
 
 def bounded_parameter(function: cst.FunctionDef, name: str, context: FileContext) -> bool:
-    """Every read of the parameter `name` ends where it sizes no work and the caller
-    does not get it back as it came: a clamp, a comparison, a log line, a setting (a
-    `return` of it is no end here). Helpers of other files it is handed to count as
-    work (one hop across files)."""
+    """Every read of the parameter `name` ends where it sizes no work and nothing gets
+    it back as it came: a clamp, a comparison, a log line (a `return` of it, or a store
+    into module state a later call may size work with, is no end here). Helpers of
+    other files it is handed to count as work (one hop across files)."""
     module = _Module(context, defer=True, terminal=True)
     return _only_echoed(function, name, MAX_HOPS, module) and not module.deferred
 
