@@ -60,6 +60,8 @@ def _named_call(node: cst.BaseExpression, name: str) -> cst.Call | None:
         and node.func.value == name
         and len(_positional(node)) >= 2
         and not any(a.star for a in node.args)
+        # `key=` may order the values otherwise (`key=lambda v: -v` picks the largest).
+        and not any(a.keyword is not None and a.keyword.value == "key" for a in node.args)
     ):
         return node
     return None
@@ -108,7 +110,7 @@ def is_ceiling(
             independent = (
                 hops > 0
                 and bool(assigned)
-                and not _augmented(function, name)
+                and not _bound_otherwise(function, name, context)
                 and all(is_ceiling(v, function, context, hops - 1) for v in assigned or ())
             )
         else:
@@ -120,11 +122,25 @@ def is_ceiling(
     return independent
 
 
-def _augmented(function: cst.FunctionDef, name: str) -> bool:
-    return any(
-        isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Name) and n.target.value == name
-        for n in descendants(function.body, stop_at=SCOPE_NODES, only=(cst.AugAssign,))
-    )
+def _bound_otherwise(function: cst.FunctionDef, name: str, context: FileContext) -> bool:
+    """`name` is also bound otherwise than by a plain assignment of one value, whose
+    values `assigned_values` does not see: `cap += n`, `cap, note = form.cap, "x"`,
+    `for cap in form.caps`, `with ... as cap`, `except ... as cap`."""
+    for node in descendants(function.body, stop_at=SCOPE_NODES):
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, (cst.AugAssign, cst.For, cst.CompFor)):
+            targets = [node.target]
+        elif isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets if not isinstance(t.target, cst.Name)]
+        elif isinstance(node, cst.AnnAssign) and node.value is None:
+            continue  # `cap: int` binds nothing
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            targets = [node.asname.name]
+        elif isinstance(node, cst.ExceptHandler) and node.name is not None:
+            targets = [node.name.name]
+        if any(name in bound_names(target) for target in targets):
+            return True
+    return False
 
 
 def _unbounded(node: cst.Attribute | cst.Call, context: FileContext) -> bool:

@@ -1,0 +1,87 @@
+"""A warm run gives the cold run's LG302 findings when another module changes whether a
+helper clamps the page size a route hands it (`clamps.COLLECTOR` facts): for a query
+parameter (resolved while the rule runs) and for a model field (recorded as
+`clamped_via` in the handler's model facts, resolved by the run's model index), either
+way the edit goes. A run of the route's file alone proves no clamp."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leakguard.engine import check
+from leakguard.testing import make_config
+
+ROUTE = """\
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from app.paging import page_rows
+
+app = FastAPI()
+
+
+class PageForm(BaseModel):
+    limit: int = 10
+
+
+@app.get("/rows")
+def rows(limit: int = 10):
+    return page_rows(limit)
+
+
+@app.post("/rows")
+def rows_by_form(form: PageForm):
+    return page_rows(form.limit)
+"""
+CLAMPING = """\
+ROWS = list(range(10_000))
+
+
+def page_rows(limit):
+    return list(range(min(limit, 100)))
+"""
+UNCLAMPED = """\
+ROWS = list(range(10_000))
+
+
+def page_rows(limit):
+    size = min(limit, 100)
+    return list(range(limit)) if size else []
+"""
+EDITS = {"clamp_removed": (CLAMPING, UNCLAMPED), "clamp_added": (UNCLAMPED, CLAMPING)}
+FIRING = [("routes.py", 10), ("routes.py", 14)]
+
+
+def _package(root: Path, helper: str) -> Path:
+    pkg = root / "app"
+    pkg.mkdir(exist_ok=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "routes.py").write_text(ROUTE)
+    (pkg / "paging.py").write_text(helper)
+    return pkg
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
+    before, after = EDITS[edit]
+    pkg = _package(tmp_path, before)
+    config = make_config(tmp_path, select=["LG302"])
+    first = check([tmp_path], config, jobs=1)
+    (pkg / "paging.py").write_text(after)
+    warm = check([tmp_path], config, jobs=1)
+    cold = check([tmp_path], config, jobs=1, use_cache=False)
+    assert not any(r.from_cache for r in cold.results)
+    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    firing, silent = (cold, first) if after == UNCLAMPED else (first, cold)
+    assert [(Path(f.path).name, f.line) for f in firing.findings] == FIRING
+    assert not silent.findings
+
+
+def test_route_alone_proves_no_clamp(tmp_path: Path) -> None:
+    pkg = _package(tmp_path, CLAMPING)
+    config = make_config(tmp_path, select=["LG302"])
+    assert not check([tmp_path], config, jobs=1).findings
+    alone = check([pkg / "routes.py"], config, jobs=1)
+    assert [(Path(f.path).name, f.line) for f in alone.findings] == FIRING
