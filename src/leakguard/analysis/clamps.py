@@ -157,8 +157,9 @@ def _unbounded(node: cst.Attribute | cst.Call, context: FileContext) -> bool:
 def _reset_settings(context: FileContext) -> tuple[frozenset[str], frozenset[str]]:
     """What a function of the file may reset at run time from its own input (a
     parameter or a local, not a literal or a module constant): attribute names stored
-    on `self`/`cls` outside `__init__` or on a module object (`settings.max_page =
-    form.cap`, `self.max_rows = rows`), and module names whose items it stores
+    on `self`/`cls` outside `__init__` (inside it too from the request) or on a module
+    object (`settings.max_page = form.cap`, `self.max_rows = rows`), and module names
+    whose items it stores
     (`LIMITS["max_page"] = form.cap`). A ceiling reading them bounds nothing: a route
     may have raised it. Stores on a parameter or a local (`request.max_tokens = ...`)
     change that object only and reset no setting."""
@@ -173,7 +174,10 @@ def _reset_settings(context: FileContext) -> tuple[frozenset[str], frozenset[str
             continue
         scope = function_scope(function, context)
         own = (set(scope.params) | scope.locals) - _STATE_ROOTS
+        # An object built per request takes its settings from it: `self.cap =
+        # int(req.query_params["cap"])` in `__init__` is the client's number too.
         initialiser = function.name.value in _INITIALISERS
+        requests = _request_names(function, context)
         for store in descendants(function.body, stop_at=SCOPE_NODES):
             for target, value in _stores(store):
                 if value is not None and not _reads_any(value, own):
@@ -184,7 +188,8 @@ def _reset_settings(context: FileContext) -> tuple[frozenset[str], frozenset[str
                 if not isinstance(root, cst.Name) or root.value in own:
                     continue
                 if isinstance(target, cst.Attribute):
-                    if not (initialiser and root.value in _STATE_ROOTS):
+                    built = initialiser and root.value in _STATE_ROOTS
+                    if not built or value is None or _reads_any(value, requests):
                         attributes.add(target.attr.value)
                 elif root.value not in _STATE_ROOTS:
                     items.add(root.value)
@@ -210,6 +215,17 @@ def _stores(
     elif isinstance(node, cst.AugAssign):
         pairs.append((node.target, None))
     return [(t, v) for t, v in pairs if isinstance(t, (cst.Attribute, cst.Subscript))]
+
+
+def _request_names(function: cst.FunctionDef, context: FileContext) -> set[str]:
+    """`request`/`req` and the parameters typed as a web framework's `Request`."""
+    names = set(_REQUEST_GLOBALS)
+    for param in (*function.params.params, *function.params.kwonly_params):
+        if param.annotation is not None:
+            qualified = context.imports.qualify(param.annotation.annotation) or ""
+            if qualified.endswith(".Request"):
+                names.add(param.name.value)
+    return names
 
 
 def _reads_any(node: cst.BaseExpression, names: set[str]) -> bool:
