@@ -92,6 +92,12 @@ def _rebound_elsewhere(module: cst.Module, source: str | None) -> set[str]:
     return rebound
 
 
+def rebound_elsewhere(module: cst.Module, source: str | None) -> set[str]:
+    """Module-level names something other than one top-level assignment may bind
+    (`_rebound_elsewhere`): a name in it is no constant, whatever its first value."""
+    return _rebound_elsewhere(module, source)
+
+
 def _target_names(target: cst.BaseExpression) -> list[str]:
     """Names an assignment target binds (tuples, lists and starred unpacked; an attribute
     or a subscript binds none)."""

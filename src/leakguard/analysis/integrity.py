@@ -47,6 +47,7 @@ functions and classes excluded). Facts are memoised per scope.
 
 from __future__ import annotations
 
+import ast
 import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ from dataclasses import dataclass
 import libcst as cst
 
 from leakguard.analysis.bindings import AssignedValues, assigned_values, module_assigned_once
+from leakguard.analysis.caller_trust import handler_qualname
+from leakguard.analysis.constants import rebound_elsewhere
 from leakguard.analysis.files import (
     anchored,
     constant_path,
@@ -1213,13 +1216,94 @@ def _constant_off_switch(switch: cst.BaseExpression, context: FileContext, load:
                     and default.value in ("False", "None")
                     and switch.value not in assigned_values(function, context)
                     and switch.value not in _rebound_otherwise(function)
+                    and _callers_leave_off(function, param, context)
                 )
         if switch.value in assigned_values(function, context) or switch.value in _rebound_otherwise(
             function
         ):
             return False  # a local of the function, not the module constant
     value = module_assigned_once(switch.value, context)
-    return isinstance(value, cst.Name) and value.value == "False"
+    return (
+        isinstance(value, cst.Name)
+        and value.value == "False"
+        # `global SWITCH` in a function (`def enable(): global SWITCH; SWITCH = True`)
+        # or a second module-level binding turns it on at run time
+        and switch.value not in rebound_elsewhere(context.module, context.source)
+    )
+
+
+def _callers_leave_off(function: cst.FunctionDef, param: cst.Param, context: FileContext) -> bool:
+    """A parameter's default decides nothing its callers override: the switch is off
+    only when no caller the run shows may pass it on. Same file: no call of the
+    function passes the parameter (by keyword or position) a value other than a false
+    constant, spreads `*args`/`**options` into it, or hands the function itself to
+    another call (`functools.partial(load, allow_pickle=trusted)`, `submit(load, ...)`),
+    read from the whole text (sliced analysis elides the callers' bodies). Other
+    modules: no function of the run calls it at all, whatever it passes (the
+    summaries record the call, not its arguments; `SummaryIndex.dependencies` keys the
+    cache on these callers). Without the run's summaries, for a function nested in
+    another, or for a method (`store = Store()` in a caller's body then
+    `store.load(path, allow_pickle=True)` resolves to no function of the run), the
+    callers are unknown and the switch is not proven off."""
+    qualname = handler_qualname(function, context)
+    index = summary_index(context)
+    if qualname is None or "." in qualname or index is None:
+        return False
+    module = context.module_name
+    if any(not c.startswith(module + ":") for c in index.all_callers(f"{module}:{qualname}")):
+        return False
+    params = function.params
+    positional = [*params.posonly_params, *params.params]
+    position = positional.index(param) if param in positional else None
+    return not _same_file_turns_on(function.name.value, position, param.name.value, context)
+
+
+def _same_file_turns_on(
+    name: str, position: int | None, keyword: str, context: FileContext
+) -> bool:
+    tree = context.memo.get("integrity_whole_ast")
+    if not isinstance(tree, ast.Module):
+        tree = ast.parse(context.source)
+        context.memo["integrity_whole_ast"] = tree
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = node.func
+        called = (
+            callee.id
+            if isinstance(callee, ast.Name)
+            else callee.attr
+            if isinstance(callee, ast.Attribute)
+            else None
+        )
+        values = [*node.args, *(k.value for k in node.keywords)]
+        if called != name:
+            if any(_refers_to(value, name) for value in values):
+                return True  # handed on: what its receiver passes is not seen
+            continue
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(
+            k.arg is None for k in node.keywords
+        ):
+            return True
+        if any(k.arg == keyword and not _false_constant(k.value) for k in node.keywords):
+            return True
+        if (
+            position is not None
+            and position < len(node.args)
+            and not _false_constant(node.args[position])
+        ):
+            return True
+    return False
+
+
+def _refers_to(value: ast.expr, name: str) -> bool:
+    return (isinstance(value, ast.Name) and value.id == name) or (
+        isinstance(value, ast.Attribute) and value.attr == name
+    )
+
+
+def _false_constant(value: ast.expr) -> bool:
+    return isinstance(value, ast.Constant) and not value.value
 
 
 def _rebound_otherwise(function: cst.FunctionDef) -> set[str]:

@@ -1,0 +1,69 @@
+"""A warm run gives the cold run's LG401 findings when another module starts or stops
+calling a loader gated by a parameter switch off by default
+(`integrity.refused_unless_opted_in`): a caller in another module may turn the switch
+on, so who calls the gated function is part of what the load's finding depends on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leakguard.engine import check
+from leakguard.testing import make_config
+
+ARTIFACTS = """\
+import pickle
+
+
+def load_artifact(path, allow_pickle=False):
+    if not allow_pickle:
+        raise PermissionError("pass allow_pickle=True")
+    with open(path, "rb") as handle:
+        return pickle.load(handle)
+"""
+CALLER = """\
+from app.artifacts import load_artifact
+
+
+def restore(request):
+    return load_artifact(request.args["path"], allow_pickle=request.args.get("trusted"))
+"""
+UNRELATED = """\
+def restore(request):
+    return None
+"""
+# (other module before, after): None = the file does not exist
+EDITS = {
+    "caller_added": (None, CALLER),
+    "caller_removed": (CALLER, None),
+    "call_added": (UNRELATED, CALLER),
+    "call_removed": (CALLER, UNRELATED),
+}
+
+
+def _write(path: Path, text: str | None) -> None:
+    if text is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(text)
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
+    before, after = EDITS[edit]
+    pkg = tmp_path / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "artifacts.py").write_text(ARTIFACTS)
+    _write(pkg / "service.py", before)
+    config = make_config(tmp_path, select=["LG401"])
+    first = check([tmp_path], config, jobs=1)
+    _write(pkg / "service.py", after)
+    warm = check([tmp_path], config, jobs=1)
+    cold = check([tmp_path], config, jobs=1, use_cache=False)
+    assert not any(r.from_cache for r in cold.results)
+    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    for run, other in ((first, before), (cold, after)):
+        expected = [("artifacts.py", 8)] if other == CALLER else []
+        assert [(Path(f.path).name, f.line) for f in run.findings] == expected
