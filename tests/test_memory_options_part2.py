@@ -66,6 +66,16 @@ class Lookup:
         return key
 """
 
+CUSTOM_DECORATOR_WITH_ARGUMENT = """
+from mycompany.caching import memoize
+
+
+class Lookup:
+    @memoize(5)
+    def find(self, key):
+        return key
+"""
+
 LOOKUP_TABLE = """
 _cache_lookup_table = {}
 _results = {}
@@ -90,6 +100,14 @@ def _lines(tmp_path: Path, source: str, rule: str, **options: object) -> set[int
         ("LG105", VIRTUAL_MEMORY, {"extend_measurement_calls": ["psutil.virtual_memory"]}, 5),
         ("LG107", CUSTOM_GROWTH, {"extend_growth_methods": ["push"]}, 9),
         ("LG108", CUSTOM_DECORATOR, {"extend_cache_decorators": ["mycompany.caching.memoize"]}, 5),
+        # Only functools' lru_cache reads its first argument as a size: `memoize(5)` may
+        # be a time to live, so the small-size exemption does not apply.
+        (
+            "LG108",
+            CUSTOM_DECORATOR_WITH_ARGUMENT,
+            {"extend_cache_decorators": ["mycompany.caching.memoize"]},
+            5,
+        ),
         ("LG108", LOOKUP_TABLE, {"cache_name_pattern": "cache|memo|_results"}, 6),
     ],
 )

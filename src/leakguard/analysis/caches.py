@@ -103,8 +103,10 @@ def cache_decorator_maxsize(
     cannot change it; but a name is looked up in the scope the decorator runs in, so it
     is only taken for a method of a module-level class `owner` (the decorated function's
     class, None for a plain function) whose body does not bind it.
-    None: unbounded (`@cache`, `maxsize=None`) or not known."""
-    if qualified.endswith(".cache"):
+    None: unbounded (`@cache`, `maxsize=None`), not known, or not `functools.lru_cache`."""
+    if qualified != "functools.lru_cache":
+        # `@cache`, or a configured decorator whose arguments mean something else
+        # (`memoize(5)` may be a time to live): functools' meaning cannot be assumed.
         return None
     _, call = decorator_target(decorator)
     if call is None:
