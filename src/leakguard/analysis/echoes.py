@@ -44,7 +44,7 @@ from leakguard.analysis import clamps
 from leakguard.analysis.calls import is_log_call_name
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.project import FactCollector, register_collector
-from leakguard.analysis.scopes import function_scope, is_read
+from leakguard.analysis.scopes import bound_names, function_scope, is_read
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree
 from leakguard.walker import SCOPE_NODES, descendants, walk
@@ -582,12 +582,13 @@ def _clamped_params(context: FileContext) -> dict[str, dict[str, Any]]:
         candidates = clamps.min_parameters(ast.parse(context.source))
     except (SyntaxError, ValueError):
         return found
+    rebound = _bound_more_than_once(context)
     for statement in context.module.body:
         if not isinstance(statement, cst.FunctionDef):
             continue
         wanted = candidates.get(statement.name.value)
-        if not wanted:
-            continue
+        if not wanted or statement.name.value in rebound:
+            continue  # which definition a caller gets is not this one for certain
         params = statement.params
         positional = [p.name.value for p in (*params.posonly_params, *params.params)]
         every = [*positional, *(p.name.value for p in params.kwonly_params)]
@@ -595,6 +596,26 @@ def _clamped_params(context: FileContext) -> dict[str, dict[str, Any]]:
         if clamped:
             found[statement.name.value] = {"params": positional, "clamped": clamped}
     return found
+
+
+def _bound_more_than_once(context: FileContext) -> frozenset[str]:
+    """Module names bound more than once (`def page_rows` twice, or a faster
+    `from .native import page_rows` under an `if` after the `def`)."""
+    counts: dict[str, int] = {}
+    for node in descendants(context.module, stop_at=SCOPE_NODES):
+        names: list[str] = []
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            names = [node.name.value]
+        elif isinstance(node, cst.Assign):
+            names = [n for t in node.targets for n in bound_names(t.target)]
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.For)):
+            names = bound_names(node.target)
+        elif isinstance(node, cst.ImportAlias):
+            bound = node.asname.name if node.asname is not None else node.name
+            names = [bound.value] if isinstance(bound, cst.Name) else []
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
+    return frozenset(name for name, count in counts.items() if count > 1)
 
 
 def _may_clamp(tree: TriageTree) -> bool:
