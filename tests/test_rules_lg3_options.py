@@ -171,12 +171,15 @@ def test_a_bad_severity_option_names_the_file_and_the_key(tmp_path: Path) -> Non
 _SEVERITY_MARK = re.compile(r"#\s*expect:\s*LG301\s*\((error|note)\)")
 
 
-def test_per_entry_work_keeps_error_and_stored_fields_are_notes() -> None:
+@pytest.mark.parametrize("name", ["pos_crossfile_evidence", "pos_evidence_review"])
+def test_per_entry_work_keeps_error_and_stored_fields_are_notes(name: str) -> None:
     """The fixture marks each finding with the severity its evidence gives it: the
     right cases of the corpus (a row per grant two calls away, a stop list and a logit
     bias handed to generation, a list embedded, one lookup per id, a fan-out, a model
-    handed whole to another package) stay errors; stored or forwarded fields are notes."""
-    fixture = Path(__file__).parent / "fixtures" / "rules" / "LG301" / "pos_crossfile_evidence"
+    handed whole to another package) stay errors; stored or forwarded fields are notes.
+    `pos_evidence_review`: work in a dependency, a validator, through `getattr`, a
+    dumped dict, a local copy, a background task, a service or repository of the run."""
+    fixture = Path(__file__).parent / "fixtures" / "rules" / "LG301" / name
     expected: dict[tuple[str, int], str] = {}
     for file in sorted(fixture.rglob("*.py")):
         for number, line in enumerate(file.read_text().splitlines(), start=1):

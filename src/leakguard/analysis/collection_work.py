@@ -35,6 +35,7 @@ stored.
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +78,10 @@ _ITERATION_WRAPPERS = frozenset(
 _DICT_VIEWS = frozenset({"items", "values", "keys"})
 _DUMPS = frozenset({"model_dump", "dict", "json", "model_dump_json"})
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+# Validators run on the request's fields before the handler: a field validator's value
+# parameter is the field; a model validator's `self` (or `values`) holds the fields.
+_FIELD_VALIDATORS = frozenset({"field_validator", "validator"})
+_MODEL_VALIDATORS = frozenset({"model_validator", "root_validator"})
 
 
 def collect_source(text: str, display: str) -> dict[str, Any] | None:
@@ -156,6 +161,12 @@ class _FunctionWork:
         self.positional = [name for name in positional if name != self.receiver]
         every = [*positional, *(a.arg for a in args.kwonlyargs)]
         self.params = [name for name in every if name != self.receiver]
+        validated, self.receiver_is_model = self._validated_fields(function)
+        self.locals: dict[str, set[str]] = {}
+        if validated and self.params:
+            # `@field_validator("ids") def check(cls, value)`: `value` is the field `ids`.
+            self.locals[self.params[0]] = {f"a:{name}" for name in validated}
+            self.params = self.params[1:]
         self.parents: dict[int, ast.AST] = {}
         self.nodes: list[ast.AST] = []
         for node in ast.walk(function):
@@ -163,9 +174,31 @@ class _FunctionWork:
             for child in ast.iter_child_nodes(node):
                 self.parents[id(child)] = node
         self.objects = objects | self._local_objects()
-        self.locals: dict[str, set[str]] = {}
         self.uses: dict[str, list[Any]] = {}
         self.hands: dict[str, list[list[Any]]] = {}
+
+    @staticmethod
+    def _validated_fields(
+        function: ast.FunctionDef | ast.AsyncFunctionDef,
+    ) -> tuple[set[str], bool]:
+        """The fields a field validator is given (its decorator's names) and whether it
+        is a validator at all (then `self.x` is the request's field `x`, not the state
+        of a long-lived object)."""
+        fields: set[str] = set()
+        validator = False
+        for decorator in function.decorator_list:
+            call = decorator if isinstance(decorator, ast.Call) else None
+            name = (ast_dotted(call.func if call else decorator) or "").rsplit(".", 1)[-1]
+            if name in _MODEL_VALIDATORS:
+                validator = True
+            elif name in _FIELD_VALIDATORS:
+                validator = True
+                fields.update(
+                    arg.value
+                    for arg in (call.args if call else [])
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                )
+        return fields, validator
 
     def _local_objects(self) -> frozenset[str]:
         """Names whose cheap-named methods (`add`, `get`, `update`) may reach a server: a
@@ -223,7 +256,11 @@ class _FunctionWork:
 
     def _direct_subject(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
-            if isinstance(node.value, ast.Name) and node.value.id == self.receiver:
+            if (
+                isinstance(node.value, ast.Name)
+                and node.value.id == self.receiver
+                and not self.receiver_is_model
+            ):
                 return None  # `self.items`: the object's own state, not a request's field
             return f"a:{node.attr}"
         if (
@@ -241,6 +278,14 @@ class _FunctionWork:
             and isinstance(node.args[0].value, str)
         ):
             return f"a:{node.args[0].value}"
+        if (
+            isinstance(node, ast.Call)
+            and _named(node.func, "getattr")
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
+            return f"a:{node.args[1].value}"  # `getattr(form, "ids")`: the field `ids`
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in self.params:
             return f"p:{node.id}"
         return None
@@ -464,7 +509,22 @@ class _FunctionWork:
             and func.value.id in self.objects
         ):
             return False  # `client.get(url)` on a module-level client
+        if self._imported_value(func):
+            return False  # `session.get(id)` on a session another module made
         return cheap_callee(ast_dotted(func), method, self.names.aliases)
+
+    def _imported_value(self, func: ast.expr) -> bool:
+        """`from app.db import session`: a value imported by name from a module outside
+        the standard library (a session, a client, a cache another module made, or a
+        module whose functions the summaries judge): its cheap-named methods are not
+        `dict.get` on a local, whatever their name."""
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+            return False
+        name = func.value.id
+        if name in self.params or name in self.locals or name == self.receiver:
+            return False
+        target = self.names.aliases.get(name, "")
+        return "." in target and target.partition(".")[0] not in sys.stdlib_module_names
 
 
 def _named(func: ast.expr, name: str) -> bool:
