@@ -82,6 +82,8 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 # parameter is the field; a model validator's `self` (or `values`) holds the fields.
 _FIELD_VALIDATORS = frozenset({"field_validator", "validator"})
 _MODEL_VALIDATORS = frozenset({"model_validator", "root_validator"})
+# Defaults by which a framework injects a value into a handler or a dependency.
+_INJECTORS = frozenset({"Depends", "Security", "Inject", "Provide"})
 
 
 def collect_source(text: str, display: str) -> dict[str, Any] | None:
@@ -210,6 +212,18 @@ class _FunctionWork:
         for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
             annotation = ast_dotted(arg.annotation) if arg.annotation is not None else None
             if annotation and made_object(self.names.qualify(annotation) or ""):
+                found.add(arg.arg)
+        # `db=Depends(get_db)` without an annotation: what a dependency injects is a
+        # session, a client or a repository as often as not.
+        positional = [*args.posonlyargs, *args.args]
+        defaults = [
+            *zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True),
+            *((a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d),
+        ]
+        for arg, default in defaults:
+            if isinstance(default, ast.Call) and (
+                (ast_dotted(default.func) or "").rsplit(".", 1)[-1] in _INJECTORS
+            ):
                 found.add(arg.arg)
         for node in self.nodes:
             if isinstance(node, ast.withitem) and isinstance(node.optional_vars, ast.Name):
