@@ -1,0 +1,105 @@
+"""A warm run gives the cold run's LG301 severities when another module starts or stops
+working per entry of a field (`analysis/collection_work.py`): whether `Form.ids` is an
+error or a note is a fact of the modules that read it, added, edited or removed, and of
+the module that made the session they call (an imported value)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leakguard.engine import check
+from leakguard.testing import make_config
+
+SCHEMAS = """\
+from pydantic import BaseModel
+
+
+class Form(BaseModel):
+    ids: list[int] = []
+"""
+ROUTES = """\
+from fastapi import FastAPI
+
+from app.schemas import Form
+
+app = FastAPI()
+
+
+@app.post("/items")
+def create(form: Form) -> dict:
+    return form.model_dump()
+"""
+LOOPING = """\
+from app.db import session
+
+
+def delete_all(ids: list[int]) -> None:
+    for item_id in ids:
+        session.get(item_id)
+
+
+def purge(form: object) -> None:
+    delete_all(form.ids)
+"""
+VALIDATING = """\
+from pydantic import BaseModel, field_validator
+
+from app.db import session
+
+
+class Checked(BaseModel):
+    ids: list[int] = []
+
+    @field_validator("ids")
+    @classmethod
+    def known(cls, value: list[int]) -> list[int]:
+        return [session.merge(i) for i in value]
+"""
+STORING = """\
+def purge(form: object) -> dict:
+    return {"ids": form.ids}
+"""
+# (other module before, after): None = the file does not exist
+EDITS = {
+    "loop_added": (None, LOOPING),
+    "loop_removed": (LOOPING, None),
+    "loop_edited_out": (LOOPING, STORING),
+    "loop_edited_in": (STORING, LOOPING),
+    "validator_added": (STORING, VALIDATING),
+}
+
+
+def _write(path: Path, text: str | None) -> None:
+    if text is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(text)
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
+    before, after = EDITS[edit]
+    pkg = tmp_path / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "db.py").write_text("from sqlalchemy.orm import Session\n\nsession = Session()\n")
+    (pkg / "schemas.py").write_text(SCHEMAS)
+    (pkg / "routes.py").write_text(ROUTES)
+    _write(pkg / "other.py", before)
+    config = make_config(tmp_path, select=["LG301"])
+    first = check([tmp_path], config, jobs=1)
+    _write(pkg / "other.py", after)
+    warm = check([tmp_path], config, jobs=1)
+    cold = check([tmp_path], config, jobs=1, use_cache=False)
+    assert not any(r.from_cache for r in cold.results)
+    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    for run, other in ((first, before), (cold, after)):
+        works = other in (LOOPING, VALIDATING)
+        found = [
+            (Path(f.path).name, f.line, f.severity.value)
+            for f in run.findings
+            if Path(f.path).name == "schemas.py"
+        ]
+        assert found == [("schemas.py", 5, "error" if works else "note")]
