@@ -293,6 +293,23 @@ GENERATOR_FUNCTIONS: tuple[str, ...] = (
     "mlx_lm.stream_generate",
 )
 
+# Decorators (last name) whose function is called once per call of its name, as written:
+# a descriptor (`staticmethod`), a marker (`abstractmethod`), a memo (`cache`: at most
+# once). Any other may call it again or consume what it hands back (`wrapped_by_decorator`).
+TRANSPARENT_DECORATORS = frozenset(
+    {
+        "staticmethod",
+        "classmethod",
+        "abstractmethod",
+        "override",
+        "overload",
+        "final",
+        "cache",
+        "lru_cache",
+        "wraps",
+    }
+)
+
 # Calls that wait on something outside the process but bound that wait themselves when
 # given a `timeout=` of a positive number, so a timeout around an offload of them is no
 # bound the author forgot. Only such a call made once: in a loop (over the request's
@@ -625,6 +642,18 @@ def is_generator_function(function: ast.FunctionDef | ast.AsyncFunctionDef) -> b
     return False
 
 
+def wrapped_by_decorator(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A decorator other than `TRANSPARENT_DECORATORS` hands back what the name calls:
+    it may run the body any number of times (`tenacity.retry` retries for ever) or drain
+    the generator the body makes (`funcy.collecting`), so a call of the name is not one
+    run of the body as written."""
+    for decorator in function.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if (ast_dotted(target) or "").rsplit(".", 1)[-1] not in TRANSPARENT_DECORATORS:
+            return True
+    return False
+
+
 def _stub(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """`...`, `pass`, `raise NotImplementedError` (after a docstring), or abstract."""
     for decorator in function.decorator_list:
@@ -676,7 +705,9 @@ class _Locality:
         self.result_opaque: list[Any] | None = None
         self.looped: set[int] | None = None
         self.bounded: int | None = None  # the first call that bounds its own wait
-        self.repeats = False  # the function has a loop
+        # a decorator may call the body again (a retry) or drain the generator it makes
+        self.wrapped = wrapped_by_decorator(function)
+        self.repeats = self.wrapped  # the function has a loop (or is run again)
 
     def _locks(self) -> list[list[str]]:
         """Where the function touches a module-level lock (`_LOCK = threading.Lock()`):
@@ -716,6 +747,8 @@ class _Locality:
             # calling it only makes the generator (what its steps do is judged where
             # they run: `uses` above stay for that)
             facts["generator"] = True
+        if self.wrapped:
+            facts["wrapped"] = True
         locks = self._locks()
         if locks:
             facts["locks"] = locks
@@ -1105,7 +1138,9 @@ class _Locality:
 
     def _bounds_itself(self, call: ast.Call) -> bool:
         """`subprocess.run(cmd, timeout=60)` or a name lookup (`RESOLVER_CALLS`), made
-        once (in no loop of the function)."""
+        once (in no loop of the function, which no decorator may run again)."""
+        if self.wrapped:
+            return False
         dotted = ast_dotted(call.func)
         if dotted is None or dotted.partition(".")[0] in self.bindings:
             return False
@@ -1537,6 +1572,7 @@ def creates_generator(
                 function is not None
                 and not function.is_async
                 and bool(function.raw.get("generator"))
+                and not function.raw.get("wrapped")
                 and target not in _overridden(index)
             )
     return reference[0] == "q" and str(reference[1]) in GENERATOR_FUNCTIONS
