@@ -52,6 +52,9 @@ def test_privilege_tests(condition: str) -> None:
         "user.is_active",
         "user is not None",
         'user.name == "admin"',
+        'user.role == "authenticated"',  # Supabase's role of every signed-in user
+        'user.role == "premium"',  # a plan any client can buy
+        "user.role == Role.CREATOR",  # a role users choose for themselves
     ],
 )
 def test_not_privilege_tests(condition: str) -> None:
@@ -105,3 +108,19 @@ def test_a_bad_value_names_the_file_and_the_key(tmp_path: Path) -> None:
     message = str(caught.value)
     assert str(config) in message
     assert "tool.leakguard.rules.LG303.privileged_dependencies" in message
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        'x_role == "admin"',  # a `Header`/`Cookie`/query parameter of the dependency
+        'claims["role"] == "admin"',  # a token decoded without verification
+        "is_admin",
+        "payload.is_admin",  # a body parameter
+    ],
+)
+def test_client_chosen_values_prove_nothing(condition: str) -> None:
+    client = frozenset({"x_role", "claims", "is_admin", "payload"})
+    assert privilege_test(_expression(condition))
+    assert not privilege_test(_expression(condition), client)
+    assert not refusal_condition(_expression(f"not ({condition})"), client)

@@ -22,8 +22,9 @@ shape, never by the function's name:
   `status.HTTP_401_UNAUTHORIZED`, `HTTPStatus.FORBIDDEN`, `abort(403)`,
   werkzeug's `Forbidden`/`Unauthorized`), or a name of the run defined as one (`class
   Forbidden(HTTPException): status_code = 403`, `ForbiddenError = make_error(403)`).
-- *privilege test*: a role compared with one constant (`user.role != "admin"`,
-  `ctx.org_role == OrgRole.OWNER`; not a plain-user role such as "user"), a boolean
+- *privilege test*: a role compared with one constant that names a privilege
+  (`user.role != "admin"`, `ctx.org_role == OrgRole.OWNER`; not "user", nor a role a
+  plain user holds or obtains such as "authenticated" or "premium"), a boolean
   privilege attribute (`user.is_admin`, `is_superuser`, `is_staff`), or a client address
   compared with the loopback addresses (`request.client.host not in ("127.0.0.1",
   "::1")`); `and`/`or`/`not` combine them as logic says.
@@ -31,7 +32,10 @@ shape, never by the function's name:
 Not privileged (the rules keep firing): a dependency that only authenticates (any
 logged-in user), a check in only one branch, a check that logs but does not refuse, a
 role test that several roles pass (`role in ("user", "admin")`), a dependency built by a
-factory call (`Depends(require_role("admin"))`, whose returned function is not known).
+factory call (`Depends(require_role("admin"))`, whose returned function is not known), a
+role or flag the client chooses (a `Header`/`Cookie`/query/body parameter of the
+dependency, a token decoded without verifying its signature: `client_chosen_names`), a
+refusing branch that may return before it refuses (`if OPEN_MODE: return user`).
 What inference cannot see is configured: each rule's `privileged_dependencies` lists
 dependency names (dotted, matched on the whole name or its last parts).
 
@@ -117,34 +121,48 @@ _CLIENT_SENT = frozenset(
 )
 
 
-def _client_sent(node: ast.expr) -> bool:
-    """`request.headers["x-role"]`, `request.args.get("host")`: chosen by the client."""
+def _client_sent(node: ast.expr, client: frozenset[str]) -> bool:
+    """`request.headers["x-role"]`, `request.args.get("host")`, or a value rooted at one
+    of `client` (the dependency's names the client fills: a `Header`/`Cookie`/query/body
+    parameter, claims of a token decoded without verification): chosen by the client."""
     return any(
-        isinstance(n, ast.Attribute) and n.attr in _CLIENT_SENT for n in ast.walk(node)
-    ) or any(isinstance(n, ast.Call) and _last_name(n.func) == "get" for n in ast.walk(node))
+        (isinstance(n, ast.Attribute) and n.attr in _CLIENT_SENT)
+        or (isinstance(n, ast.Call) and _last_name(n.func) == "get")
+        or (isinstance(n, ast.Name) and n.id in client)
+        for n in ast.walk(node)
+    )
 
 
-def _is_role_subject(node: ast.expr) -> bool:
-    return "role" in _last_name(node).lower() and not _client_sent(node)
+def _is_role_subject(node: ast.expr, client: frozenset[str]) -> bool:
+    return "role" in _last_name(node).lower() and not _client_sent(node, client)
 
 
-def _is_address_subject(node: ast.expr) -> bool:
+def _is_address_subject(node: ast.expr, client: frozenset[str]) -> bool:
     """The peer's address: `request.client.host`, `request.remote_addr`."""
     text = ast.unparse(node).lower()
-    return any(w in text for w in ("client", "remote", "host", "addr")) and not _client_sent(node)
+    return any(w in text for w in ("client", "remote", "host", "addr")) and not _client_sent(
+        node, client
+    )
 
 
-def _is_privilege_flag(node: ast.expr) -> bool:
+def _is_privilege_flag(node: ast.expr, client: frozenset[str]) -> bool:
     name = _last_name(node).lower()
     privileged = name.startswith("is_") and any(word in name for word in _PRIVILEGE_WORDS)
-    return privileged and not _client_sent(node)
+    return privileged and not _client_sent(node, client)
+
+
+def _names_privilege(word: str) -> bool:
+    lowered = word.lower()
+    return any(privilege in lowered for privilege in _PRIVILEGE_WORDS)
 
 
 def _role_constant(node: ast.expr) -> bool:
-    """One role value: a string, or an enum-like member (`OrgRole.OWNER`, `ADMIN`),
-    that is not a plain user's."""
+    """One role value that names a privilege: a string, or an enum-like member
+    (`OrgRole.OWNER`, `ADMIN_ROLE`). Which roles a plain user holds or may obtain is the
+    application's choice (Supabase's "authenticated", a paid "premium", a self-service
+    "creator"), so a role proves privilege only when its name says so."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value.lower() not in _PLAIN_ROLES
+        return node.value.lower() not in _PLAIN_ROLES and _names_privilege(node.value)
     name = ast_dotted(node)
     if name is None:
         return False
@@ -152,6 +170,8 @@ def _role_constant(node: ast.expr) -> bool:
     last = parts[-1]
     if any(word in last.lower() for word in (*_PLAIN_ROLES, "default")):
         return False  # `Role.USER`, `DEFAULT_USER_ROLE`: may well be the plain user's
+    if not _names_privilege(last):
+        return False
     if len(parts) > 1:
         return parts[-2][:1].isupper() or last.isupper()  # `Role.ADMIN`, `roles.ADMIN`
     return last.isupper()  # `ADMIN_ROLE`
@@ -178,7 +198,9 @@ def _flag_value(node: ast.expr) -> bool | None:
     return None
 
 
-def _compare_privileged(left: ast.expr, op: ast.cmpop, right: ast.expr) -> bool | None:
+def _compare_privileged(
+    left: ast.expr, op: ast.cmpop, right: ast.expr, client: frozenset[str]
+) -> bool | None:
     """True: the comparison holding means privileged; False: it failing means privileged
     (a refusal condition); None: neither."""
     positive = isinstance(op, (ast.Eq, ast.Is, ast.In))
@@ -189,42 +211,43 @@ def _compare_privileged(left: ast.expr, op: ast.cmpop, right: ast.expr) -> bool 
     for subject, other in sides:
         if isinstance(op, (ast.In, ast.NotIn)) and subject is right:
             continue  # `x in COLLECTION`: the collection is the right side
-        if _is_role_subject(subject):
+        if _is_role_subject(subject, client):
             constant = _single(other) if isinstance(op, (ast.In, ast.NotIn)) else other
             if constant is not None and _role_constant(constant):
                 return positive
-        if _is_privilege_flag(subject) and not isinstance(op, (ast.In, ast.NotIn)):
+        if _is_privilege_flag(subject, client) and not isinstance(op, (ast.In, ast.NotIn)):
             value = _flag_value(other)
             if value is not None:
                 return positive == value
-        if _loopback_side(other) and _is_address_subject(subject):
+        if _loopback_side(other) and _is_address_subject(subject, client):
             return positive
     return None
 
 
-def privilege_test(node: ast.expr) -> bool:
-    """The condition holding means the caller is privileged."""
+def privilege_test(node: ast.expr, client: frozenset[str] = frozenset()) -> bool:
+    """The condition holding means the caller is privileged (`client`: names whose
+    values the client chooses, see `_client_sent`)."""
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return refusal_condition(node.operand)
+        return refusal_condition(node.operand, client)
     if isinstance(node, ast.BoolOp):
         if isinstance(node.op, ast.And):
-            return any(privilege_test(v) for v in node.values)
-        return all(privilege_test(v) for v in node.values)
+            return any(privilege_test(v, client) for v in node.values)
+        return all(privilege_test(v, client) for v in node.values)
     if isinstance(node, ast.Compare) and len(node.ops) == 1:
-        return _compare_privileged(node.left, node.ops[0], node.comparators[0]) is True
-    return _is_privilege_flag(node)
+        return _compare_privileged(node.left, node.ops[0], node.comparators[0], client) is True
+    return _is_privilege_flag(node, client)
 
 
-def refusal_condition(node: ast.expr) -> bool:
+def refusal_condition(node: ast.expr, client: frozenset[str] = frozenset()) -> bool:
     """The condition failing means the caller is privileged (`if <it>: refuse`)."""
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return privilege_test(node.operand)
+        return privilege_test(node.operand, client)
     if isinstance(node, ast.BoolOp):
         if isinstance(node.op, ast.Or):
-            return any(refusal_condition(v) for v in node.values)
-        return all(refusal_condition(v) for v in node.values)
+            return any(refusal_condition(v, client) for v in node.values)
+        return all(refusal_condition(v, client) for v in node.values)
     if isinstance(node, ast.Compare) and len(node.ops) == 1:
-        return _compare_privileged(node.left, node.ops[0], node.comparators[0]) is False
+        return _compare_privileged(node.left, node.ops[0], node.comparators[0], client) is False
     return False
 
 
@@ -356,6 +379,49 @@ class _FileTrust:
                 found.extend(routers.get(receiver, []))
         return found
 
+    def client_chosen_names(
+        self, function: ast.FunctionDef | ast.AsyncFunctionDef
+    ) -> frozenset[str]:
+        """The names of `function` whose values the client chooses, so a role or flag
+        read from them proves nothing: every parameter FastAPI fills from the request
+        (a plain, `Header`, `Cookie`, `Query`, `Body` or `Form` parameter: anything but
+        a `Depends`/`Security` one or the request/connection object), and the
+        top-level locals bound from one of them (`role = x_role.lower()`) or from a
+        token decoded without verifying it (`jwt.decode(t, options={"verify_signature":
+        False})`, `get_unverified_claims`). A local bound by another call is not one
+        (looking a user up by the token the client sent is how authentication works)."""
+        arguments = function.args
+        positional = [*arguments.posonlyargs, *arguments.args]
+        defaults: dict[str, ast.expr | None] = {a.arg: None for a in positional}
+        for argument, positional_default in zip(
+            positional[::-1], arguments.defaults[::-1], strict=False
+        ):
+            defaults[argument.arg] = positional_default
+        for argument, kw_default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True):
+            defaults[argument.arg] = kw_default
+        annotations = {a.arg: a.annotation for a in [*positional, *arguments.kwonlyargs]}
+        chosen: set[str] = set()
+        for name, default in defaults.items():
+            if name in ("self", "cls"):
+                continue
+            annotation = annotations.get(name)
+            if default is not None and self._marker_dependency(default) is not None:
+                continue
+            if isinstance(default, ast.Call) and _last_name(default.func) in _DEPENDENCY_MARKERS:
+                continue  # `Depends()` on a class, or a factory: the server's value
+            if self._annotation_dependencies(annotation) or _connection_type(annotation):
+                continue
+            chosen.add(name)
+        for statement in function.body:
+            if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+                continue
+            target = statement.targets[0]
+            if isinstance(target, ast.Name) and (
+                _rooted_at(statement.value, chosen) or _unverified_decode(statement.value)
+            ):
+                chosen.add(target.id)
+        return frozenset(chosen)
+
     # refusals ---------------------------------------------------------------------
 
     def refusal(self, statement: ast.stmt) -> list[Any] | None:
@@ -388,22 +454,28 @@ class _FileTrust:
         return [reference] if reference is not None else None
 
     def _refuses(self, body: Sequence[ast.stmt]) -> list[Any] | None:
-        """A block that ends by refusing (see `refusal`)."""
-        return self.refusal(body[-1]) if body else None
+        """A block that ends by refusing (see `refusal`) and cannot return before it
+        (`if OPEN_MODE: return user` inside the refusing branch admits anybody)."""
+        if not body or _returns(body[:-1]):
+            return None
+        return self.refusal(body[-1])
 
-    def guard(self, body: Sequence[ast.stmt]) -> list[list[Any]]:
+    def guard(
+        self, body: Sequence[ast.stmt], client: frozenset[str] = frozenset()
+    ) -> list[list[Any]]:
         """The refusals that stand between every path of `body` and its end unless a
-        privilege test holds: [line, refusal] each (see the module docstring)."""
+        privilege test holds: [line, refusal] each (see the module docstring). `client`:
+        the names whose values the client chooses (`client_chosen_names`)."""
         found: list[list[Any]] = []
         for statement in body:
             if isinstance(statement, ast.If):
                 refused = self._refuses(statement.body)
-                if refused is not None and refusal_condition(statement.test):
+                if refused is not None and refusal_condition(statement.test, client):
                     found.append([statement.lineno, refused])
                     if not _returns(statement.orelse):
                         continue
                     return found
-                if privilege_test(statement.test) and not _returns(statement.orelse):
+                if privilege_test(statement.test, client) and not _returns(statement.orelse):
                     continue  # returns only for privileged callers
                 if _returns(statement):
                     return found
@@ -486,11 +558,57 @@ class _FileTrust:
             dependencies.extend(route)
         if dependencies:
             entry["deps"] = dependencies
-        checks = self.guard(function.body)
+        checks = self.guard(function.body, self.client_chosen_names(function))
         if checks:
             entry["checks"] = checks
         if entry:
             self.functions[qualname] = entry
+
+
+_CONNECTION_TYPES = frozenset({"Request", "HTTPConnection", "WebSocket", "SecurityScopes"})
+
+
+def _connection_type(annotation: ast.expr | None) -> bool:
+    """The request/connection object FastAPI hands over (not a value the client sends)."""
+    return annotation is not None and _last_name(annotation) in _CONNECTION_TYPES
+
+
+def _rooted_at(node: ast.expr, names: Iterable[str]) -> bool:
+    """`x_role`, `x_role.lower()`, `claims["role"]`: a value read from one of `names`
+    through attributes, subscripts and method calls."""
+    wanted = set(names)
+    current = node
+    while True:
+        if isinstance(current, ast.Name):
+            return current.id in wanted
+        if isinstance(current, (ast.Attribute, ast.Subscript)):
+            current = current.value
+        elif isinstance(current, ast.Call):
+            current = current.func
+        else:
+            return False
+
+
+def _unverified_decode(node: ast.expr) -> bool:
+    """A call decoding a token without checking its signature."""
+    for call in ast.walk(node):
+        if not isinstance(call, ast.Call):
+            continue
+        if "unverified" in _last_name(call.func).lower():
+            return True  # python-jose `jwt.get_unverified_claims`
+        for keyword in call.keywords:
+            if (
+                keyword.arg in ("verify", "verify_signature")
+                and _flag_value(keyword.value) is False
+            ):
+                return True
+        for inner in ast.walk(call):
+            if isinstance(inner, ast.Dict):
+                for key, value in zip(inner.keys, inner.values, strict=True):
+                    is_verify = isinstance(key, ast.Constant) and key.value == "verify_signature"
+                    if is_verify and _flag_value(value) is False:
+                        return True
+    return False
 
 
 def _returns(node: ast.AST | Sequence[ast.stmt]) -> bool:
