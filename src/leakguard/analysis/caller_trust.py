@@ -35,7 +35,9 @@ role test that several roles pass (`role in ("user", "admin")`), a dependency bu
 factory call (`Depends(require_role("admin"))`, whose returned function is not known), a
 role or flag the client chooses (a `Header`/`Cookie`/query/body parameter of the
 dependency, a token decoded without verifying its signature: `client_chosen_names`), a
-refusing branch that may return before it refuses (`if OPEN_MODE: return user`).
+refusing branch that may return before it refuses (`if OPEN_MODE: return user`), a
+dependency the application overrides (`app.dependency_overrides[dep] = ...` outside
+test modules).
 What inference cannot see is configured: each rule's `privileged_dependencies` lists
 dependency names (dotted, matched on the whole name or its last parts).
 
@@ -54,6 +56,7 @@ from typing import Any
 
 import libcst as cst
 
+from leakguard.analysis.asyncio_facts import is_test_module
 from leakguard.analysis.project import (
     FactCollector,
     ProjectIndex,
@@ -536,13 +539,34 @@ class _FileTrust:
                 if dependencies and isinstance(statement.value, ast.Subscript):
                     # `AdminUser = Annotated[User, Depends(get_admin_user)]`
                     self.functions[target.id] = {"deps": dependencies}
-        if not self.functions:
+        overridden = self.overridden_dependencies()
+        if not self.functions and not overridden:
             return None
         facts: dict[str, Any] = {"path": display, "functions": self.functions}
+        if overridden:
+            facts["overridden"] = overridden
         ambiguous = sorted(name for name, count in counts.items() if count > 1)
         if ambiguous:
             facts["ambiguous"] = ambiguous
         return facts
+
+    def overridden_dependencies(self) -> list[list[str]]:
+        """`app.dependency_overrides[get_admin_user] = get_verified_user`: the
+        application swaps a dependency for another (in open mode, for a plugin), so its
+        body no longer says who reaches the routes that depend on it."""
+        found: list[list[str]] = []
+        for statement in self.tree.of(ast.Assign):
+            for target in statement.targets:
+                if not isinstance(target, ast.Subscript):
+                    continue
+                if _last_name(target.value) != "dependency_overrides":
+                    continue
+                key = target.slice
+                if isinstance(key, (ast.Name, ast.Attribute)):
+                    reference = self.reference(key)
+                    if reference is not None:
+                        found.append(reference)
+        return found
 
     def _function(
         self,
@@ -645,9 +669,10 @@ def _may_have_facts(tree: TriageTree) -> bool:
 register_collector(
     FactCollector(
         COLLECTOR,
-        # dependencies, and what refuses (statuses written as numbers or names)
+        # dependencies, their overrides, and what refuses (statuses as numbers or names)
         (
             "Depends",
+            "dependency_overrides",
             "Security",
             "dependencies",
             "401",
@@ -675,6 +700,16 @@ class TrustIndex:
         self.facts = facts
         self.resolver = SummaryIndex.build(facts)
         self._memo: dict[Any, bool] = {}
+        # Dependencies the application's own code overrides (tests override them to
+        # fake a user, which says nothing of the deployed application).
+        self.overridden: set[str] = set()
+        for module, file_facts in facts.items():
+            if not isinstance(file_facts, Mapping) or is_test_module(module):
+                continue
+            for reference in file_facts.get("overridden", ()):
+                target = self.resolver.resolve(module, reference)
+                if target is not None:
+                    self.overridden.add(target)
 
     def _entry(self, fid: str) -> Mapping[str, Any] | None:
         function = self.resolver.function(fid)
@@ -698,7 +733,7 @@ class TrustIndex:
         entry = self._entry(fid)
         module = fid.partition(":")[0]
         result = False
-        if entry is not None and fid not in seen:
+        if entry is not None and fid not in seen and fid not in self.overridden:
             result = any(self._refusal(module, check[1]) for check in entry.get("checks", ()))
             if not result:
                 result = any(
