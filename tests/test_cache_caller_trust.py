@@ -1,0 +1,118 @@
+"""A warm run gives the cold run's findings when another module changes what makes a
+route privileged (analysis/caller_trust): the body of the dependency (an admin check
+turned into authentication only, and back) or the status of the exception it raises
+(403 turned into 400). The route's file does not change; its findings must."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leakguard.engine import check
+from leakguard.testing import make_config
+
+ROUTE = """\
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from app.auth import get_admin
+
+router = APIRouter()
+
+
+class Entry(BaseModel):
+    id: int
+
+
+class BatchForm(BaseModel):
+    entries: list[Entry]
+
+
+async def upsert(entry: Entry) -> None:
+    return None
+
+
+@router.post("/batch", dependencies=[Depends(get_admin)])
+async def batch(form_data: BatchForm):
+    for entry in form_data.entries:
+        await upsert(entry)
+    return {"ok": True}
+"""
+ADMIN = """\
+from fastapi import Depends, Request
+
+from app.errors import Refused
+
+
+def get_user(request: Request):
+    return request.state.user
+
+
+def get_admin(user=Depends(get_user)):
+    if user.role != "admin":
+        raise Refused()
+    return user
+"""
+AUTHENTICATES = ADMIN.replace('user.role != "admin"', "user is None")
+FORBIDDEN = """\
+from fastapi import HTTPException
+
+
+class Refused(HTTPException):
+    status_code = 403
+
+    def __init__(self) -> None:
+        super().__init__(status_code=self.status_code)
+"""
+BAD_REQUEST = FORBIDDEN.replace("403", "400")
+EDITS = {
+    "admin_to_authenticates": ((ADMIN, FORBIDDEN), (AUTHENTICATES, FORBIDDEN)),
+    "authenticates_to_admin": ((AUTHENTICATES, FORBIDDEN), (ADMIN, FORBIDDEN)),
+    "forbidden_to_bad_request": ((ADMIN, FORBIDDEN), (ADMIN, BAD_REQUEST)),
+    "bad_request_to_forbidden": ((ADMIN, BAD_REQUEST), (ADMIN, FORBIDDEN)),
+}
+
+
+def _privileged(auth: str, errors: str) -> bool:
+    return auth == ADMIN and errors == FORBIDDEN
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
+    before, after = EDITS[edit]
+    pkg = tmp_path / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "routes.py").write_text(ROUTE)
+    (pkg / "auth.py").write_text(before[0])
+    (pkg / "errors.py").write_text(before[1])
+    config = make_config(tmp_path, select=["LG301", "LG303"])
+    first = check([tmp_path], config, jobs=1)
+    (pkg / "auth.py").write_text(after[0])
+    (pkg / "errors.py").write_text(after[1])
+    warm = check([tmp_path], config, jobs=1)
+    cold = check([tmp_path], config, jobs=1, use_cache=False)
+    assert not any(r.from_cache for r in cold.results)
+    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    for run, files in ((first, before), (cold, after)):
+        found = {(f.rule, f.line) for f in run.findings}
+        if _privileged(*files):
+            assert not found
+        else:
+            assert {("LG301", 14), ("LG303", 23)} <= found
+
+
+def test_partial_run_without_the_dependency_keeps_firing(tmp_path: Path) -> None:
+    """Checking the route's file alone (its dependency's file not in the run) proves no
+    privilege: the findings stay."""
+    pkg = tmp_path / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "routes.py").write_text(ROUTE)
+    (pkg / "auth.py").write_text(ADMIN)
+    (pkg / "errors.py").write_text(FORBIDDEN)
+    config = make_config(tmp_path, select=["LG301", "LG303"])
+    assert not check([tmp_path], config, jobs=1).findings
+    alone = check([pkg / "routes.py"], config, jobs=1)
+    assert {("LG301", 14), ("LG303", 23)} <= {(f.rule, f.line) for f in alone.findings}
