@@ -383,7 +383,7 @@ class _FileTrust:
         return found
 
     def client_chosen_names(
-        self, function: ast.FunctionDef | ast.AsyncFunctionDef
+        self, function: ast.FunctionDef | ast.AsyncFunctionDef, aliases: dict[str, list[str]]
     ) -> frozenset[str]:
         """The names of `function` whose values the client chooses, so a role or flag
         read from them proves nothing: every parameter FastAPI fills from the request
@@ -392,7 +392,12 @@ class _FileTrust:
         top-level locals bound from one of them (`role = x_role.lower()`) or from a
         token decoded without verifying it (`jwt.decode(t, options={"verify_signature":
         False})`, `get_unverified_claims`). A local bound by another call is not one
-        (looking a user up by the token the client sent is how authentication works)."""
+        (looking a user up by the token the client sent is how authentication works).
+
+        A parameter annotated with a bare name (`admin: AdminDep`, `payload: AdminForm`)
+        is an `Annotated` alias carrying a dependency or a model the client sends, which
+        only the run knows: it counts as chosen here and goes into `aliases` (name ->
+        reference) for the query to decide."""
         arguments = function.args
         positional = [*arguments.posonlyargs, *arguments.args]
         defaults: dict[str, ast.expr | None] = {a.arg: None for a in positional}
@@ -410,10 +415,21 @@ class _FileTrust:
             annotation = annotations.get(name)
             if default is not None and self._marker_dependency(default) is not None:
                 continue
-            if isinstance(default, ast.Call) and _last_name(default.func) in _DEPENDENCY_MARKERS:
-                continue  # `Depends()` on a class, or a factory: the server's value
-            if self._annotation_dependencies(annotation) or _connection_type(annotation):
+            if (
+                isinstance(default, ast.Call)
+                and _last_name(default.func) in _DEPENDENCY_MARKERS
+                and (default.args or default.keywords)
+            ):
+                continue  # `Depends(factory(...))`: the server's value; a bare `Depends()`
+                # builds the annotated class from the request's own fields
+            if _connection_type(annotation):
                 continue
+            if isinstance(annotation, (ast.Name, ast.Attribute)):
+                reference = self.reference(annotation)
+                if reference is not None:
+                    aliases[name] = reference
+            elif self._annotation_dependencies(annotation):
+                continue  # `Annotated[User, Depends(get_user)]`
             chosen.add(name)
         for statement in function.body:
             if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
@@ -582,9 +598,17 @@ class _FileTrust:
             dependencies.extend(route)
         if dependencies:
             entry["deps"] = dependencies
-        checks = self.guard(function.body, self.client_chosen_names(function))
+        aliases: dict[str, list[str]] = {}
+        chosen = self.client_chosen_names(function, aliases)
+        checks = self.guard(function.body, chosen)
         if checks:
             entry["checks"] = checks
+        elif aliases:
+            # Checks that hold if every parameter annotated with a bare name is an
+            # `Annotated` dependency alias (`TrustIndex.privileged` resolves them).
+            lenient = self.guard(function.body, chosen - aliases.keys())
+            if lenient:
+                entry["checks_if_aliases"] = {"checks": lenient, "aliases": list(aliases.values())}
         if entry:
             self.functions[qualname] = entry
 
@@ -722,6 +746,18 @@ class TrustIndex:
         entry = self._entry(target) if target is not None else None
         return entry is not None and "refusal" in entry
 
+    def _all_aliases(self, module: str, references: Sequence[Any]) -> bool:
+        """Each reference names an `Annotated[..., Depends(...)]` alias of the run (its
+        value is the server's), not a model the client sends."""
+        for reference in references:
+            target = self.resolver.resolve(module, reference)
+            entry = self._entry(target) if target is not None else None
+            if target is None or entry is None or set(entry) != {"deps"}:
+                return False
+            if "." in target.partition(":")[2]:
+                return False  # a method, not a module-level alias
+        return True
+
     def privileged(
         self, fid: str, configured: frozenset[str], seen: frozenset[str] = frozenset()
     ) -> bool:
@@ -735,6 +771,9 @@ class TrustIndex:
         result = False
         if entry is not None and fid not in seen and fid not in self.overridden:
             result = any(self._refusal(module, check[1]) for check in entry.get("checks", ()))
+            conditional = entry.get("checks_if_aliases")
+            if not result and conditional and self._all_aliases(module, conditional["aliases"]):
+                result = any(self._refusal(module, check[1]) for check in conditional["checks"])
             if not result:
                 result = any(
                     self._dependency_privileged(module, dependency, configured, seen | {fid})
