@@ -52,6 +52,9 @@ from leakguard.context import FileContext
 from leakguard.triage import TriageTree, parse_ast
 from leakguard.triage import dotted as ast_dotted
 
+# Evidence phrases the rule reads to say "possible", not "found", per-entry work.
+NO_FACTS = "no facts of the run"
+UNSEEN = "which the run cannot see"
 COLLECTOR = "collection_work"
 TOKENS = ("def ",)
 
@@ -644,12 +647,12 @@ class WorkIndex:
                     return f"a loop over it calling `{keyword}` per entry in {where}, line {line}"
                 continue
             if reference is None or summaries is None:
-                return f"handed to `{text}`, which the run cannot see, in {where}, line {line}"
+                return f"handed to `{text}`, {UNSEEN}, in {where}, line {line}"
             target = summaries.resolve(module, reference)
             if target is None:
                 if summaries.class_named(module, reference) is not None:
                     continue  # a row or model of the run built from it: stored
-                return f"handed to `{text}`, which the run cannot see, in {where}, line {line}"
+                return f"handed to `{text}`, {UNSEEN}, in {where}, line {line}"
             if depth <= 0:
                 continue
             callee_module, _, callee_name = target.partition(":")
@@ -719,7 +722,7 @@ def field_work_evidence(
     in the run (see the module's docstring), or None: only stored or forwarded."""
     index = work_index(context)
     if index is None:
-        return "no facts of the run"  # nothing shows it is only stored
+        return NO_FACTS  # nothing shows it is only stored
     return index.field_evidence(name, summary_index(context), depth)
 
 
@@ -734,7 +737,7 @@ def model_work_evidence(
     run cannot see."""
     index = work_index(context)
     if index is None:
-        return "no facts of the run"
+        return NO_FACTS
     return index.model_evidence(classes, spread, summary_index(context), depth)
 
 
@@ -744,7 +747,7 @@ def parameter_work_evidence(
     """Evidence that function `qualname` of this file works per entry of `param`."""
     index = work_index(context)
     if index is None:
-        return "no facts of the run"
+        return NO_FACTS
     return index.subject_evidence(
         context.module_name, qualname, f"p:{param}", summary_index(context), depth
     )

@@ -13,6 +13,8 @@ from leakguard.analysis.caller_trust import OPTION as PRIVILEGED
 from leakguard.analysis.caller_trust import CallerTrust, caller_trust, privileged_handler
 from leakguard.analysis.collection_work import COLLECTOR as WORK
 from leakguard.analysis.collection_work import (
+    NO_FACTS,
+    UNSEEN,
     field_work_evidence,
     model_work_evidence,
     parameter_work_evidence,
@@ -45,6 +47,17 @@ _COLLECTION_IMPACT = (
     "one request can carry millions of items and exhaust memory and CPU before any limit applies."
 )
 _STRING_IMPACT = "one request can send a string of any size (gigabytes) and exhaust memory."
+_STORED_IMPACT = (
+    "a later change that works per entry inherits a collection only the body-size limit caps."
+)
+
+
+def _impact(only_strings: bool, evidence: str | None) -> str:
+    if only_strings:
+        return _STRING_IMPACT
+    return _COLLECTION_IMPACT if evidence is not None else _STORED_IMPACT
+
+
 _COLLECTION_FIX = (
     "Bound every level, e.g. `Annotated[list[float], Field(max_length=1000)]` or "
     "`conlist(float, max_length=1000)`; strings with `Field(max_length=...)`."
@@ -223,13 +236,18 @@ class UnboundedRequestCollection(LintRule):
                 severity = Severity.parse(str(self.option("string_severity")))
             work, why = "", ""
         elif evidence is not None:
-            work, why = "; its entries drive work", f"Per-entry work: {evidence}. "
+            # Code the run cannot see keeps `error` on the safe side: say it is possible,
+            # not found.
+            unseen = evidence == NO_FACTS or UNSEEN in evidence
+            label = "Possible per-entry work" if unseen else "Per-entry work"
+            work = "; its entries may drive work" if unseen else "; its entries drive work"
+            why = f"{label}: {evidence}. "
         else:
             # Only stored or forwarded, as far as the run shows: the body-size limit
             # caps it as it caps a string; an unbounded level with work keeps `error`.
             if own_severity:
                 severity = Severity.parse(str(self.option("stored_collection_severity")))
-            work = "; only stored or forwarded"
+            work = "; no per-entry work found"
             why = (
                 "No per-entry work found in the run (no loop doing work over it, fan-out, "
                 "per-entry call or model handed it): the body-size limit caps what is only "
@@ -244,6 +262,6 @@ class UnboundedRequestCollection(LintRule):
             verb=verb,
             work=work,
             why=why,
-            impact=_STRING_IMPACT if only_strings else _COLLECTION_IMPACT,
+            impact=_impact(only_strings, evidence),
             fix=_STRING_FIX if only_strings else _COLLECTION_FIX,
         )
