@@ -60,6 +60,15 @@ _TRACEBACK_ROOTS = ("traceback.", "sys.exc_info", "sys.exception")
 # Calls whose result tells nothing of their argument's text.
 _OPAQUE_CALLS = frozenset({"isinstance", "issubclass", "type", "id", "len", "bool", "hash"})
 _BUILTINS = frozenset(dir(builtins))
+# A file with none of these has no facts of its own (but is recorded as in the run).
+# (`error: Exception`, `isinstance(x, SomeError)`, `task.exception()` seed it too.)
+_IN_RUN = {"in_run": True}
+_TOKENS = ("except", "Except", "Error", "class ", "traceback", "exc_info", "exception")
+# Attributes of an exception that hold another exception (its cause, its context).
+_CHAIN_ATTRIBUTES = ("__cause__", "__context__", "__traceback__")
+# Methods whose code makes an exception's text (`str(e)`, `repr(e)`), inherited by
+# subclasses.
+_TEXT_METHODS = frozenset({"__init__", "__new__", "__str__", "__repr__", "__format__"})
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
@@ -73,6 +82,8 @@ def _class_like(name: str | None) -> bool:
 
 
 def collect_source(text: str, display: str) -> dict[str, Any] | None:
+    if not any(token in text for token in _TOKENS):
+        return dict(_IN_RUN)
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -82,7 +93,11 @@ def collect_source(text: str, display: str) -> dict[str, Any] | None:
 
 def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
     """`{"handed": [[kind, name, line]], "forwarded": [[kind, name, function id]],
-    "values": [[kind, name]]}` of one file, or None when it has none."""
+    "values": [[kind, name]], "texts": [[kind, name]]}` of one file: `_IN_RUN` when it
+    has none, so that the run's modules are known (`_Curation.whole`; empty facts are
+    dropped)."""
+    if not any(token in text for token in _TOKENS):
+        return dict(_IN_RUN)
     module, package = module_identity(display)
     names = FileSummaryCollector(module, tree, package)
     for node in tree.of(ast.Import, ast.ImportFrom):
@@ -106,16 +121,27 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
         collector.function(function, owners.get(id(function)))
     collector.scope(tree.tree.body, frozenset(), f"{module}:", None, closures=False)
     collector.values_of(tree)
-    facts = {
+    facts: dict[str, Any] = {
         key: _unique(value)
         for key, value in (
             ("handed", collector.handed),
             ("forwarded", collector.forwarded),
             ("values", collector.values),
+            ("texts", collector.texts),
         )
         if value
     }
-    return facts or None
+    # The bases as written: the hierarchy comes from the summaries, whose cache key for a
+    # module leaves out other modules' classes; a class of another file becoming a
+    # subclass of the caught one must re-check its handlers (warm = cold).
+    bases = {
+        klass.name: [dotted(base) or "" for base in klass.bases]
+        for klass in tree.of(ast.ClassDef)
+        if isinstance(klass, ast.ClassDef) and klass.bases
+    }
+    if bases:
+        facts["bases"] = bases
+    return facts or dict(_IN_RUN)
 
 
 class _FileCollector:
@@ -126,6 +152,7 @@ class _FileCollector:
         self.handed: list[list[Any]] = []
         self.forwarded: list[list[Any]] = []
         self.values: list[list[Any]] = []
+        self.texts: list[list[Any]] = []
 
     def reference(self, func: ast.expr, owner: str | None = None) -> list[str] | None:
         """How `func` names a function or class of the run (`self.fail` in a method of
@@ -145,7 +172,17 @@ class _FileCollector:
         fid = (
             f"{self.module}:{owner}.{function.name}" if owner else f"{self.module}:{function.name}"
         )
-        self.scope(function.body, frozenset(params), fid, owner)
+        # A parameter typed as an exception (`def on_error(self, error: Exception)`) is
+        # one, whoever calls it: a framework's callback is handed no `except` name.
+        exception_params = {
+            a.arg
+            for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+            if a is not None and a.annotation is not None and _names_exception(a.annotation)
+        }
+        text_method = owner if function.name in _TEXT_METHODS else None
+        self.scope(
+            function.body, frozenset(params), fid, owner, frozenset(exception_params), text_method
+        )
 
     def scope(
         self,
@@ -153,17 +190,25 @@ class _FileCollector:
         params: frozenset[str],
         fid: str,
         owner: str | None,
+        exception_params: frozenset[str] = frozenset(),
+        text_method: str | None = None,
         *,
         closures: bool = True,
     ) -> None:
         """The calls of one scope's own code (`body`): a function's nested functions are
         walked with it, since they see its `except` names too (and are also read on
-        their own)."""
+        their own). In a method making its class's text (`text_method`: `__str__`,
+        `__init__`...), any expression carrying another exception's text (`self.__cause__`,
+        `self.detail = traceback.format_exc()`) makes the class's text uncurated."""
         nodes = self.tree.scope_nodes(body, _SCOPES, in_order=True)
         nested = [n for n in nodes if isinstance(n, (*_FUNCTIONS, ast.Lambda))]
         for inner in nested if closures else ():
             nodes.extend(self.tree.walk(inner))
-        tainted = _tainted_names(nodes, self)
+        tainted = _tainted_names(nodes, self, exception_params)
+        if text_method is not None and any(
+            isinstance(n, ast.expr) and self.carries(n, tainted) for n in nodes
+        ):
+            self.texts.append(["l", text_method])
         for node in nodes:
             if not isinstance(node, ast.Call):
                 continue
@@ -206,13 +251,22 @@ class _FileCollector:
         if isinstance(node, ast.Name):
             return node.id in tainted
         if isinstance(node, ast.Attribute):
+            if node.attr in _CHAIN_ATTRIBUTES:
+                return True  # the exception chained to any exception (`self.__cause__`)
             if isinstance(node.value, ast.Name) and node.value.id in tainted:
-                return node.attr in ("args", "__cause__", "__context__", "__traceback__")
+                return node.attr == "args"
             return self.carries(node.value, tainted)
         if isinstance(node, ast.Call):
             name = dotted(node.func) or ""
             if name in _OPAQUE_CALLS:
                 return False
+            if (
+                isinstance(node.func, ast.Attribute)
+                and node.func.attr == "exception"
+                and not node.args
+                and not is_log_call_name(name)
+            ):
+                return True  # `future.exception()`, `task.exception()`: an exception object
             qualified = self.names.qualify(name) or name
             if qualified.startswith(_TRACEBACK_ROOTS) or name.rsplit(".", 1)[-1] == "format_exc":
                 return True
@@ -276,14 +330,40 @@ def _elements(node: ast.expr) -> Iterator[ast.expr]:
         yield node
 
 
+def _names_exception(node: ast.AST) -> bool:
+    """Whether a type expression names an exception class by its name (`Exception`,
+    `BaseException | None`, `httpx.HTTPError`, `(OSError, ValueError)`, `"MyError"`)."""
+    for inner in ast.walk(node):
+        name = dotted(inner) if isinstance(inner, (ast.Name, ast.Attribute)) else None
+        if isinstance(inner, ast.Constant) and isinstance(inner.value, str):
+            name = inner.value
+        if name is not None and name.rsplit(".", 1)[-1].endswith(("Exception", "Error")):
+            return True
+    return False
+
+
 def _mentions(node: ast.AST, names: frozenset[str]) -> bool:
     return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
 
 
-def _tainted_names(nodes: list[ast.AST], collector: _FileCollector) -> set[str]:
-    """Names bound by `except ... as` and locals assigned (in any order) from a value
-    carrying their text, or from a traceback call."""
+def _tainted_names(
+    nodes: list[ast.AST], collector: _FileCollector, exception_params: frozenset[str]
+) -> set[str]:
+    """Names bound by `except ... as`, parameters typed as exceptions, names an
+    `isinstance(x, SomeError)` tests (`asyncio.gather(..., return_exceptions=True)` hands
+    exceptions back as values), and locals assigned (in any order) from a value carrying
+    their text, or from a traceback call."""
     tainted = {n.name for n in nodes if isinstance(n, ast.ExceptHandler) and n.name is not None}
+    tainted |= exception_params
+    for node in nodes:
+        if (
+            isinstance(node, ast.Call)
+            and dotted(node.func) == "isinstance"
+            and len(node.args) == 2
+            and isinstance(node.args[0], ast.Name)
+            and _names_exception(node.args[1])
+        ):
+            tainted.add(node.args[0].id)
     assignments = [
         n for n in nodes if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr))
     ]
@@ -313,7 +393,7 @@ def _tainted_names(nodes: list[ast.AST], collector: _FileCollector) -> set[str]:
 register_collector(
     FactCollector(
         COLLECTOR,
-        ("except", "class ", "traceback", "exc_info"),
+        ("",),  # every file: the query asks whether the run holds a class's package
         from_source=collect_source,
         from_tree=collect_tree,
     )
@@ -324,23 +404,28 @@ register_collector(
 
 
 class _Curation:
-    """Run-wide: the classes of the run made with another exception's text, and the
-    subclasses of each class."""
+    """Run-wide: the classes of the run made with another exception's text, those whose
+    own methods put such text in their instances' text (`texts`, inherited: a subclass
+    runs its base's `__str__`), and the subclasses and bases of each class."""
 
     def __init__(self, project: ProjectIndex, index: SummaryIndex) -> None:
         self.index = index
         self.tainted: set[tuple[str, str]] = set()
+        self.texts: set[tuple[str, str]] = set()
         self.children: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self.parents: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for module, classes in index.classes.items():
             for name, facts in classes.items():
                 for base in facts.get("bases", ()) if isinstance(facts, Mapping) else ():
                     parent = index.class_named(module, base) if base[0] in ("l", "q") else None
                     if parent is not None:
                         self.children.setdefault(parent, []).append((module, name))
+                        self.parents.setdefault((module, name), []).append(parent)
         # Last names of the callees handed exception text (resolved or not): a function
         # of that name making a class from its parameters may make it from that text.
         handed_to: set[str] = set()
         facts_of = project.of(COLLECTOR)
+        self.modules = frozenset(facts_of)
         for module, facts in facts_of.items():
             if not isinstance(facts, Mapping):
                 continue
@@ -349,6 +434,8 @@ class _Curation:
                 handed_to.add(str(entry[1]).rsplit(".", 1)[-1])
             for entry in facts.get("values", ()):
                 self._taint(module, entry)
+            for entry in facts.get("texts", ()):
+                self._taint(module, entry, self.texts)
         for module, facts in facts_of.items():
             if not isinstance(facts, Mapping):
                 continue
@@ -356,14 +443,36 @@ class _Curation:
                 if str(entry[2]).rsplit(".", 1)[-1].rsplit(":", 1)[-1] in handed_to:
                     self._taint(module, entry)
 
-    def _taint(self, module: str, reference: list[Any]) -> None:
+    def whole(self, module: str) -> bool:
+        """The run holds `module` and its package (its `__init__.py`): a run of some of a
+        package's files, named one by one, does not see the constructions in the others
+        (as `analysis.startup`). A module in a directory without an `__init__.py` cannot
+        be told from a partial run and proves nothing."""
+        parent = module.rpartition(".")[0]
+        return module in self.modules and (not parent or parent in self.modules)
+
+    def _taint(
+        self, module: str, reference: list[Any], into: set[tuple[str, str]] | None = None
+    ) -> None:
         if reference[0] not in ("l", "q"):
             return
         found = self.index.class_named(module, reference)
         if found is not None:
-            self.tainted.add(found)
+            (self.tainted if into is None else into).add(found)
 
     def curated(self, klass: tuple[str, str]) -> bool:
+        # Its bases' text-making methods run for it too (`BaseError.__str__` showing
+        # `self.__cause__`); a subclass's are checked with the subclass below.
+        ancestors = [klass]
+        above: set[tuple[str, str]] = set()
+        while ancestors:
+            current = ancestors.pop()
+            if current in above:
+                continue
+            above.add(current)
+            if current in self.texts:
+                return False
+            ancestors.extend(self.parents.get(current, ()))
         pending = [klass]
         seen: set[tuple[str, str]] = set()
         while pending:
@@ -371,7 +480,7 @@ class _Curation:
             if current in seen:
                 continue
             seen.add(current)
-            if current in self.tainted:
+            if current in self.tainted or current in self.texts:
                 return False
             pending.extend(self.children.get(current, ()))
         return True
@@ -409,6 +518,6 @@ def curated_exception_type(caught: cst.BaseExpression, context: FileContext) -> 
             if reference is None
             else curation.index.class_named(context.module_name, reference)
         )
-        if klass is None or not curation.curated(klass):
+        if klass is None or not curation.whole(klass[0]) or not curation.curated(klass):
             return False
     return True

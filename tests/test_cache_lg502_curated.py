@@ -1,0 +1,141 @@
+"""The run-wide curated-exception fact (`analysis/curated_exceptions.py`, LG502): a partial
+run proves nothing (a construction from another exception's text may sit in a file it
+leaves out), and a warm run gives the cold run's findings when another module starts or
+stops making the caught class (or a subclass of it) from another exception's text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leakguard.engine import check
+from leakguard.testing import make_config
+
+# (With a method: the summaries record no class of a module without functions, and an
+# unknown class is never curated.)
+ERRORS = """\
+class AppError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+"""
+ROUTES = """\
+from fastapi import FastAPI, HTTPException
+
+from app.errors import AppError
+from app.store import save
+
+app = FastAPI()
+
+
+@app.post("/rows")
+async def add_row(row: dict):
+    try:
+        save(row)
+    except AppError as e:
+        raise HTTPException(status_code=400, detail=str(e))
+    return {}
+"""
+STORE = """\
+from app.errors import AppError
+
+
+def save(row: dict) -> None:
+    if not row:
+        raise AppError("A row needs values.")
+"""
+UNRELATED = """\
+from app.errors import AppError
+
+
+def job() -> None:
+    return None
+"""
+# Makes the caught class from an OSError's text.
+BUILDS = """\
+from app.errors import AppError
+
+
+def job() -> None:
+    try:
+        open("/var/lib/app/state").close()
+    except OSError as exc:
+        raise AppError(str(exc)) from exc
+"""
+# Same lines: a class made from an OSError's text, first unrelated, then a subclass of
+# the caught class (only the summaries' base changes, not where anything is made).
+OWN_CLASS = """\
+from app.errors import AppError
+
+
+class ProbeError(Exception):
+    pass
+
+
+def job() -> None:
+    try:
+        open("/var/lib/app/state").close()
+    except OSError as exc:
+        raise ProbeError(str(exc)) from exc
+"""
+SUBCLASS = OWN_CLASS.replace("class ProbeError(Exception)", "class ProbeError(AppError)")
+
+
+def _package(root: Path, other: str | None) -> Path:
+    package = root / "app"
+    package.mkdir(exist_ok=True)
+    (package / "__init__.py").write_text("")
+    (package / "errors.py").write_text(ERRORS)
+    (package / "routes.py").write_text(ROUTES)
+    (package / "store.py").write_text(STORE)
+    if other is None:
+        (package / "other.py").unlink(missing_ok=True)
+    else:
+        (package / "other.py").write_text(other)
+    return package
+
+
+def _lines(run: object) -> list[tuple[str, int]]:
+    return [(Path(f.path).name, f.line) for f in run.findings]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("other", "found"), [(UNRELATED, []), (BUILDS, [("routes.py", 14)])])
+def test_whole_run(tmp_path: Path, other: str, found: list[tuple[str, int]]) -> None:
+    _package(tmp_path, other)
+    config = make_config(tmp_path, select=["LG502"])
+    assert _lines(check([tmp_path], config, jobs=1, use_cache=False)) == found
+
+
+def test_partial_run_proves_nothing(tmp_path: Path) -> None:
+    # Without the package's `__init__.py` (and `other.py`, which makes the class from an
+    # OSError's text) the run cannot tell that every construction is curated.
+    package = _package(tmp_path, BUILDS)
+    config = make_config(tmp_path, select=["LG502"])
+    named = [package / "routes.py", package / "errors.py", package / "store.py"]
+    assert _lines(check(named, config, jobs=1, use_cache=False)) == [("routes.py", 14)]
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (UNRELATED, BUILDS),
+        (BUILDS, UNRELATED),
+        (None, BUILDS),
+        (BUILDS, None),
+        (OWN_CLASS, SUBCLASS),
+        (SUBCLASS, OWN_CLASS),
+    ],
+    ids=["builds_edited_in", "builds_edited_out", "added", "removed", "rebased", "unrebased"],
+)
+def test_warm_equals_cold(tmp_path: Path, before: str | None, after: str | None) -> None:
+    _package(tmp_path, before)
+    config = make_config(tmp_path, select=["LG502"])
+    first = check([tmp_path], config, jobs=1)
+    _package(tmp_path, after)
+    warm = check([tmp_path], config, jobs=1)
+    cold = check([tmp_path], config, jobs=1, use_cache=False)
+    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    for run, other in ((first, before), (cold, after)):
+        leaking = other in (BUILDS, SUBCLASS)
+        assert _lines(run) == ([("routes.py", 14)] if leaking else [])
