@@ -16,7 +16,9 @@ every statement of the try body is such a step, alone or assigned to a plain nam
 - decoding client input (`json.loads(raw)`, also orjson/ujson/simplejson);
 - validating client input into a pydantic model of the run or library
   (`Model(**data)`, `Model.model_validate(data)`, `parse_obj`...), judged by
-  `analysis.pydantic_models`;
+  `analysis.pydantic_models`, unless a validator of it (or of a base or nested model)
+  does the server's work: a DB error passes pydantic unwrapped, and a `ValueError`
+  made from an `OSError` lands in the ValidationError's text (`validators_work`);
 - framing it as a table (`pandas.DataFrame(rows)`), whose errors name its shape.
 
 *Client input* is a name bound only to such steps (in the try body or before it, every
@@ -109,7 +111,8 @@ class _ClientInput:
         else:
             model = func
         name = qualified_name(model, self.context)
-        if name is None or not model_index(self.context).is_model(name):
+        models = model_index(self.context)
+        if name is None or not models.is_model(name) or models.validators_work(name):
             return False
         return bool(arguments) and all(self.is_input(a) for a in arguments)
 

@@ -594,6 +594,51 @@ def _fields_checked_by(
     return checked
 
 
+# Builtins a validator may call without doing the server's work (reading files,
+# querying a store): their errors describe the value validated.
+_IMPURE_BUILTINS = frozenset({"open", "eval", "exec", "compile", "__import__", "input"})
+_PURE_CALLS = frozenset(name for name in dir(builtins) if name not in _IMPURE_BUILTINS)
+
+
+def _validator_works(klass: cst.ClassDef, context: FileContext) -> bool:
+    """Whether a validator of the class (or `model_post_init`) does more than check the
+    values it is handed: a call other than a builtin, `re`, or a method of its own
+    parameters (`value.strip()`), or an `except` (it handles some other operation's
+    error). Its errors are then the server's (a DB error pydantic passes through, a
+    `ValueError` made from an `OSError`), not a description of the client's input."""
+    body = klass.body.body if isinstance(klass.body, cst.IndentedBlock) else ()
+    for method in body:
+        if not isinstance(method, cst.FunctionDef):
+            continue
+        validator = method.name.value == "model_post_init" or any(
+            _short(_decorator_name(d, context))
+            in (_VALIDATOR_DECORATORS | _MODEL_VALIDATOR_DECORATORS)
+            for d in method.decorators
+        )
+        if not validator:
+            continue
+        params = {p.name.value for p in [*method.params.posonly_params, *method.params.params]}
+        for node in descendants(method.body):
+            if isinstance(node, cst.ExceptHandler):
+                return True
+            if not isinstance(node, cst.Call):
+                continue
+            func = node.func
+            if isinstance(func, cst.Name) and func.value in _PURE_CALLS:
+                continue
+            root: cst.BaseExpression = func
+            while isinstance(root, (cst.Attribute, cst.Subscript, cst.Call)):
+                root = root.value if not isinstance(root, cst.Call) else root.func
+            if (
+                isinstance(func, cst.Attribute)
+                and isinstance(root, cst.Name)
+                and (root.value in params or context.imports.qualify(root) == "re")
+            ):
+                continue
+            return True
+    return False
+
+
 def _class_facts(klass: cst.ClassDef, context: FileContext) -> dict[str, Any]:
     bases: list[str] = []
     fields: dict[str, Tree] = {}
@@ -627,6 +672,8 @@ def _class_facts(klass: cst.ClassDef, context: FileContext) -> dict[str, Any]:
     facts: dict[str, Any] = {"bases": bases, "fields": fields}
     if decorated:
         facts["model"] = True
+    if _validator_works(klass, context):
+        facts["works"] = True
     # An enum's `_missing_` hook may turn any other value into a (pseudo-)member.
     if any(
         isinstance(statement, cst.FunctionDef) and statement.name.value == "_missing_"
@@ -1612,6 +1659,24 @@ class ModelIndex:
             )
         self._is_model[qualified] = result
         return result
+
+    def validators_work(self, qualified: str, seen: frozenset[str] = frozenset()) -> bool:
+        """Whether validating into the model runs a validator doing the server's work
+        (`_validator_works`): its own, a base's, or a nested model's of a field."""
+        name = self.resolve(qualified)
+        if name is None or name not in self.classes or name in seen:
+            return False
+        klass = self.classes[name]
+        inner = seen | {name}
+        if klass.get("works"):
+            return True
+        if any(self.validators_work(base, inner) for base in klass["bases"]):
+            return True
+        return any(
+            self.validators_work(model, inner)
+            for tree in klass["fields"].values()
+            for model in self.models_in(tree)
+        )
 
     def models_in(self, tree: Tree, seen: frozenset[str] = frozenset()) -> list[str]:
         """Run-qualified models a tree refers to (through aliases and unions)."""
