@@ -444,12 +444,15 @@ class _Curation:
                     self._taint(module, entry)
 
     def whole(self, module: str) -> bool:
-        """The run holds `module` and its package (its `__init__.py`): a run of some of a
-        package's files, named one by one, does not see the constructions in the others
-        (as `analysis.startup`). A module in a directory without an `__init__.py` cannot
-        be told from a partial run and proves nothing."""
-        parent = module.rpartition(".")[0]
-        return module in self.modules and (not parent or parent in self.modules)
+        """The run holds `module` and a package above it (an `__init__.py`: its own, or an
+        ancestor's when its directories have none, as open-webui's `routers/`): a run of
+        files named one by one does not see the constructions in the others."""
+        parts = module.split(".")
+        if module not in self.modules:
+            return False
+        if len(parts) == 1:
+            return True
+        return any(".".join(parts[:cut]) in self.modules for cut in range(len(parts) - 1, 0, -1))
 
     def _taint(
         self, module: str, reference: list[Any], into: set[tuple[str, str]] | None = None
