@@ -19,9 +19,10 @@ elsewhere runs on import, in a service that imports the module too.
 start-up (an entry point, a function handed over as one, or one only start-up code
 calls; see its docstring).
 
-`startup_reach(function, context)`: the same question asked of the whole run
-(`analysis/startup.py`): callers and registrations in every file, methods and nested
-functions, and only when the run holds the function's packages.
+`startup.startup_only(function, context)` asks the same question of the whole run:
+callers and registrations in every file, methods and nested functions, and only when the
+run holds the function's packages; unlike `process_startup`, it does not trust the file
+alone.
 
 `is_cli_command(function)` is the narrower fact: a command of a CLI framework (click,
 Typer, ...), decorated by one of its decorators or by a command/group method of a group
@@ -39,7 +40,6 @@ from leakguard.analysis.caches import uses_web_framework
 from leakguard.analysis.frameworks import is_request_handler, may_be_handlers, route_registrations
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.request_paths import qualified_name
-from leakguard.analysis.startup import startup_only
 from leakguard.analysis.summaries import summary_index
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree, imports_any
@@ -201,21 +201,6 @@ def process_startup(function: cst.FunctionDef, context: FileContext, depth: int 
             return False
         calls += 1
     return calls > 0
-
-
-def startup_reach(
-    function: cst.FunctionDef, context: FileContext, *, own_loop: bool = False
-) -> bool:
-    """`function` runs only as part of its process's start-up (or shutdown), by the
-    facts of the whole run (`startup.StartupIndex.startup_only`): every path to it
-    starts at an entry point, a function handed over as one or a life-cycle hook
-    registered in any file, through calls made outside loops (methods through instances
-    that start-up code makes and keeps); no request handler reaches it. Unlike
-    `process_startup`, it does not trust the file alone: a partial run, or a run
-    without the start-up facts (a rule must ask for `startup.COLLECTOR`), proves
-    nothing. With `own_loop` (a question about event loops, not about once per
-    process), a function handed to a runner of a loop of its own counts too."""
-    return startup_only(function, context, own_loop=own_loop)
 
 
 def _startup_handoffs(context: FileContext) -> frozenset[str]:

@@ -905,7 +905,9 @@ def startup_only(
 ) -> bool:
     """`function` runs only as part of a process's start-up (or shutdown), by the run's
     facts (see the module docstring); with `own_loop`, or on a loop of its own
-    (`StartupIndex.startup_only`)."""
+    (`StartupIndex.startup_only`). Unlike `entrypoints.process_startup`, it does not
+    trust the file alone: a partial run, or a run without these facts (a rule must ask
+    for `COLLECTOR`), proves nothing."""
     index = startup_index(context.project)
     if index is None:
         return False

@@ -15,7 +15,6 @@ from leakguard.analysis.blocking import (
     once_state_regions,
     runs_once,
 )
-from leakguard.analysis.entrypoints import startup_reach
 from leakguard.analysis.files import BUILTIN_OPENERS
 from leakguard.analysis.lifecycle import (
     STARTUP_AND_SHUTDOWN,
@@ -23,6 +22,7 @@ from leakguard.analysis.lifecycle import (
     registration_calls,
 )
 from leakguard.analysis.startup import COLLECTOR as STARTUP
+from leakguard.analysis.startup import startup_only
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
@@ -128,7 +128,7 @@ class BlockingCallInAsync(LintRule):
 
     def _once_at_startup(self, coroutine: cst.FunctionDef) -> bool:
         """The call runs once per process, or on a loop of its own: its coroutine only
-        start-up code reaches, or a runner of its own loop (`entrypoints.startup_reach`
+        start-up code reaches, or a runner of its own loop (`startup.startup_only`
         with `own_loop`), and it is not in a `while` or `async for` loop of it: a
         background task started at start-up that polls forever blocks the loop at every
         round while requests are served."""
@@ -137,7 +137,7 @@ class BlockingCallInAsync(LintRule):
                 break
             if isinstance(node, cst.While) or (isinstance(node, cst.For) and node.asynchronous):
                 return False
-        return startup_reach(coroutine, self.context, own_loop=True)
+        return startup_only(coroutine, self.context, own_loop=True)
 
 
 @per_tree

@@ -28,7 +28,7 @@ from leakguard.analysis.async_interfaces import COLLECTOR as INTERFACES
 from leakguard.analysis.async_interfaces import interface_methods
 from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.blocking import BlockingCalls, configured_options
-from leakguard.analysis.entrypoints import is_cli_command, startup_reach
+from leakguard.analysis.entrypoints import is_cli_command
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.lifecycle import (
     STARTUP_AND_SHUTDOWN,
@@ -39,6 +39,7 @@ from leakguard.analysis.per_item_work import does_work, loop_does_work
 from leakguard.analysis.pydantic_models import COLLECTOR as MODELS
 from leakguard.analysis.request_data import data_parameters, request_attribute
 from leakguard.analysis.startup import COLLECTOR as STARTUP
+from leakguard.analysis.startup import startup_only
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.analysis.summaries import Chain, Vocabulary, summary_index
 from leakguard.config import RuleSpec
@@ -108,7 +109,7 @@ class FalseAsync(LintRule):
             node, self.context, STARTUP_AND_SHUTDOWN
         ):
             return  # start-up/shutdown code: no request is waiting on the loop yet
-        if startup_reach(node, self.context, own_loop=True):
+        if startup_only(node, self.context, own_loop=True):
             return  # only start-up code (or a loop of its own) awaits it: once per process
         found = self._evidence(node)
         if found is None:
