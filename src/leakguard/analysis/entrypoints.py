@@ -40,6 +40,7 @@ from leakguard.analysis.caches import uses_web_framework
 from leakguard.analysis.frameworks import is_request_handler, may_be_handlers, route_registrations
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.request_paths import qualified_name
+from leakguard.analysis.startup import PROCESS_HANDOFFS
 from leakguard.analysis.summaries import summary_index
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree, imports_any
@@ -148,10 +149,6 @@ def _serves_requests(context: FileContext) -> bool:
     )
 
 
-# Calls that hand a function over as a process's entry: argparse's sub-command idiom
-# (`parser.set_defaults(func=run)`, then `args.func(args)` once per invocation) and a new
-# process's target (`multiprocessing.Process(target=work)`, run once in that process).
-_STARTUP_HANDOFFS = (("set_defaults", "func"), ("Process", "target"))
 _REPEATING = (
     cst.For,
     cst.While,
@@ -205,7 +202,7 @@ def process_startup(function: cst.FunctionDef, context: FileContext, depth: int 
 
 def _startup_handoffs(context: FileContext) -> frozenset[str]:
     """Names of the file's functions handed over as a process's entry (see
-    `_STARTUP_HANDOFFS`)."""
+    `startup.PROCESS_HANDOFFS`)."""
     cached = context.memo.get("entrypoints.startup_handoffs")
     if isinstance(cached, frozenset):
         return cached
@@ -214,7 +211,7 @@ def _startup_handoffs(context: FileContext) -> frozenset[str]:
         assert isinstance(node, cst.Call)
         func = node.func
         last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
-        for method, keyword in _STARTUP_HANDOFFS:
+        for method, keyword in PROCESS_HANDOFFS:
             if last != method:
                 continue
             for argument in node.args:

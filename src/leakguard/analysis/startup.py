@@ -76,12 +76,14 @@ _LIFECYCLE_EVENTS = frozenset(
 )
 # Decorators that leave a method a plain method (anything else may register it).
 _PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod"})
-# (call's last name, keyword): the keyword's value is handed over as a process's entry
-# or a life-cycle hook, run once.
+# (call's last name, keyword): the keyword's value is handed over as a process's entry:
+# argparse's sub-command idiom (`parser.set_defaults(func=run)`, then `args.func(args)`
+# once per invocation) and a new process's target (`multiprocessing.Process(target=f)`).
+PROCESS_HANDOFFS = (("set_defaults", "func"), ("Process", "target"))
+# ... or as a process's entry or a life-cycle hook, run once.
 _HANDOFF_KEYWORDS = frozenset(
     {
-        ("set_defaults", "func"),
-        ("Process", "target"),
+        *PROCESS_HANDOFFS,
         ("", "lifespan"),
         ("", "on_startup"),
         ("", "on_shutdown"),
