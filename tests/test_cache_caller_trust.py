@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from leakguard.engine import check
-from leakguard.testing import make_config
+from leakguard.testing import make_config, warm_and_cold
 
 ROUTE = """\
 from fastapi import APIRouter, Depends
@@ -88,13 +88,12 @@ def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
     (pkg / "auth.py").write_text(before[0])
     (pkg / "errors.py").write_text(before[1])
     config = make_config(tmp_path, select=["LG301", "LG303"])
-    first = check([tmp_path], config, jobs=1)
-    (pkg / "auth.py").write_text(after[0])
-    (pkg / "errors.py").write_text(after[1])
-    warm = check([tmp_path], config, jobs=1)
-    cold = check([tmp_path], config, jobs=1, use_cache=False)
-    assert not any(r.from_cache for r in cold.results)
-    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+
+    def edit() -> None:
+        (pkg / "auth.py").write_text(after[0])
+        (pkg / "errors.py").write_text(after[1])
+
+    first, cold = warm_and_cold(tmp_path, config, edit)
     for run, files in ((first, before), (cold, after)):
         found = {(f.rule, f.line) for f in run.findings}
         if _privileged(*files):

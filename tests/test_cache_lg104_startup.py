@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from leakguard.engine import check
-from leakguard.testing import make_config
+from leakguard.testing import make_config, warm_and_cold, write_or_remove
 
 STARTUP = """\
 import tracemalloc
@@ -66,13 +65,6 @@ EDITS = {
 }
 
 
-def _write(path: Path, text: str | None) -> None:
-    if text is None:
-        path.unlink(missing_ok=True)
-    else:
-        path.write_text(text)
-
-
 @pytest.mark.parametrize("edit", sorted(EDITS))
 def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
     before, after = EDITS[edit]
@@ -81,14 +73,9 @@ def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
     (pkg / "__init__.py").write_text("")
     (pkg / "envs.py").write_text("DEBUG_ENABLE_TRACEMALLOC = False\n")
     (pkg / "startup.py").write_text(STARTUP)
-    _write(pkg / "other.py", before)
+    write_or_remove(pkg / "other.py", before)
     config = make_config(tmp_path, select=["LG104"])
-    first = check([tmp_path], config, jobs=1)
-    _write(pkg / "other.py", after)
-    warm = check([tmp_path], config, jobs=1)
-    cold = check([tmp_path], config, jobs=1, use_cache=False)
-    assert not any(r.from_cache for r in cold.results)
-    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    first, cold = warm_and_cold(tmp_path, config, lambda: write_or_remove(pkg / "other.py", after))
     for run, other in ((first, before), (cold, after)):
         called = other in (HANDLER, JOB)
         expected = [("startup.py", 9)] if called else []

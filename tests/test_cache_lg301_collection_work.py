@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from leakguard.engine import check
-from leakguard.testing import make_config
+from leakguard.testing import make_config, warm_and_cold, write_or_remove
 
 SCHEMAS = """\
 from pydantic import BaseModel
@@ -71,13 +70,6 @@ EDITS = {
 }
 
 
-def _write(path: Path, text: str | None) -> None:
-    if text is None:
-        path.unlink(missing_ok=True)
-    else:
-        path.write_text(text)
-
-
 @pytest.mark.parametrize("edit", sorted(EDITS))
 def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
     before, after = EDITS[edit]
@@ -87,14 +79,9 @@ def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
     (pkg / "db.py").write_text("from sqlalchemy.orm import Session\n\nsession = Session()\n")
     (pkg / "schemas.py").write_text(SCHEMAS)
     (pkg / "routes.py").write_text(ROUTES)
-    _write(pkg / "other.py", before)
+    write_or_remove(pkg / "other.py", before)
     config = make_config(tmp_path, select=["LG301"])
-    first = check([tmp_path], config, jobs=1)
-    _write(pkg / "other.py", after)
-    warm = check([tmp_path], config, jobs=1)
-    cold = check([tmp_path], config, jobs=1, use_cache=False)
-    assert not any(r.from_cache for r in cold.results)
-    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    first, cold = warm_and_cold(tmp_path, config, lambda: write_or_remove(pkg / "other.py", after))
     for run, other in ((first, before), (cold, after)):
         works = other in (LOOPING, VALIDATING)
         found = [

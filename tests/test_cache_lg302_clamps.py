@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from leakguard.engine import check
-from leakguard.testing import make_config
+from leakguard.testing import make_config, warm_and_cold
 
 ROUTE = """\
 from fastapi import FastAPI
@@ -68,12 +68,7 @@ def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
     before, after = EDITS[edit]
     pkg = _package(tmp_path, before)
     config = make_config(tmp_path, select=["LG302"])
-    first = check([tmp_path], config, jobs=1)
-    (pkg / "paging.py").write_text(after)
-    warm = check([tmp_path], config, jobs=1)
-    cold = check([tmp_path], config, jobs=1, use_cache=False)
-    assert not any(r.from_cache for r in cold.results)
-    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    first, cold = warm_and_cold(tmp_path, config, lambda: (pkg / "paging.py").write_text(after))
     firing, silent = (cold, first) if after == UNCLAMPED else (first, cold)
     assert [(Path(f.path).name, f.line) for f in firing.findings] == FIRING
     assert not silent.findings

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from leakguard.engine import check
-from leakguard.testing import make_config
+from leakguard.testing import make_config, warm_and_cold, write_or_remove
 
 ARTIFACTS = """\
 import pickle
@@ -42,13 +41,6 @@ EDITS = {
 }
 
 
-def _write(path: Path, text: str | None) -> None:
-    if text is None:
-        path.unlink(missing_ok=True)
-    else:
-        path.write_text(text)
-
-
 @pytest.mark.parametrize("edit", sorted(EDITS))
 def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
     before, after = EDITS[edit]
@@ -56,14 +48,11 @@ def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
     (pkg / "artifacts.py").write_text(ARTIFACTS)
-    _write(pkg / "service.py", before)
+    write_or_remove(pkg / "service.py", before)
     config = make_config(tmp_path, select=["LG401"])
-    first = check([tmp_path], config, jobs=1)
-    _write(pkg / "service.py", after)
-    warm = check([tmp_path], config, jobs=1)
-    cold = check([tmp_path], config, jobs=1, use_cache=False)
-    assert not any(r.from_cache for r in cold.results)
-    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    first, cold = warm_and_cold(
+        tmp_path, config, lambda: write_or_remove(pkg / "service.py", after)
+    )
     for run, other in ((first, before), (cold, after)):
         expected = [("artifacts.py", 8)] if other == CALLER else []
         assert [(Path(f.path).name, f.line) for f in run.findings] == expected

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from leakguard.engine import check
-from leakguard.testing import make_config
+from leakguard.testing import make_config, warm_and_cold, write_or_remove
 
 # (With a method: the summaries record no class of a module without functions, and an
 # unknown class is never curated.)
@@ -89,10 +89,7 @@ def _package(root: Path, other: str | None) -> Path:
     (package / "errors.py").write_text(ERRORS)
     (package / "routes.py").write_text(ROUTES)
     (package / "store.py").write_text(STORE)
-    if other is None:
-        (package / "other.py").unlink(missing_ok=True)
-    else:
-        (package / "other.py").write_text(other)
+    write_or_remove(package / "other.py", other)
     return package
 
 
@@ -131,11 +128,7 @@ def test_partial_run_proves_nothing(tmp_path: Path) -> None:
 def test_warm_equals_cold(tmp_path: Path, before: str | None, after: str | None) -> None:
     _package(tmp_path, before)
     config = make_config(tmp_path, select=["LG502"])
-    first = check([tmp_path], config, jobs=1)
-    _package(tmp_path, after)
-    warm = check([tmp_path], config, jobs=1)
-    cold = check([tmp_path], config, jobs=1, use_cache=False)
-    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    first, cold = warm_and_cold(tmp_path, config, lambda: _package(tmp_path, after))
     for run, other in ((first, before), (cold, after)):
         leaking = other in (BUILDS, SUBCLASS)
         assert _lines(run) == ([("routes.py", 14)] if leaking else [])

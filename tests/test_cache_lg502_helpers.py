@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from leakguard.engine import check
-from leakguard.testing import make_config
+from leakguard.testing import make_config, warm_and_cold
 
 ROUTE = """\
 from fastapi import FastAPI, HTTPException
@@ -91,12 +90,7 @@ def test_warm_equals_cold(tmp_path: Path, imports: str, edit: str) -> None:
     (pkg / "routes.py").write_text(ROUTE.format(imports=line, call=call, trace=trace))
     (pkg / "errors.py").write_text(before)
     config = make_config(tmp_path, select=["LG502"])
-    first = check([tmp_path], config, jobs=1)
-    (pkg / "errors.py").write_text(after)
-    warm = check([tmp_path], config, jobs=1)
-    cold = check([tmp_path], config, jobs=1, use_cache=False)
-    assert not any(r.from_cache for r in cold.results)
-    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    first, cold = warm_and_cold(tmp_path, config, lambda: (pkg / "errors.py").write_text(after))
     leaking = cold if after == LEAKING else first
     assert [(Path(f.path).name, f.line) for f in leaking.findings] == [
         ("routes.py", 12),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from leakguard.engine import check
-from leakguard.testing import make_config
+from leakguard.testing import make_config, warm_and_cold, write_or_remove
 
 CLI = """\
 import argparse
@@ -56,10 +56,7 @@ def _package(root: Path, other: str | None) -> Path:
     (package / "__init__.py").write_text("")
     (package / "cli.py").write_text(CLI)
     (package / "gateway.py").write_text(GATEWAY)
-    if other is None:
-        (package / "other.py").unlink(missing_ok=True)
-    else:
-        (package / "other.py").write_text(other)
+    write_or_remove(package / "other.py", other)
     return package
 
 
@@ -90,11 +87,7 @@ def test_partial_run_proves_nothing(tmp_path: Path) -> None:
 def test_warm_equals_cold(tmp_path: Path, before: str | None, after: str | None) -> None:
     _package(tmp_path, before)
     config = make_config(tmp_path, select=["LG201"])
-    first = check([tmp_path], config, jobs=1)
-    _package(tmp_path, after)
-    warm = check([tmp_path], config, jobs=1)
-    cold = check([tmp_path], config, jobs=1, use_cache=False)
-    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    first, cold = warm_and_cold(tmp_path, config, lambda: _package(tmp_path, after))
     for run, other in ((first, before), (cold, after)):
         assert _lines(run) == ([("gateway.py", 2)] if other == HANDLER else [])
 
@@ -222,11 +215,7 @@ def test_warm_equals_cold_across_packages(tmp_path: Path, before: bool) -> None:
     # names it (`request.app.state.store.reload()`): the cache must see that edit
     _state_project(tmp_path, before)
     config = make_config(tmp_path, select=["LG201"])
-    first = check([tmp_path], config, jobs=1)
-    _state_project(tmp_path, not before)
-    warm = check([tmp_path], config, jobs=1)
-    cold = check([tmp_path], config, jobs=1, use_cache=False)
-    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    first, cold = warm_and_cold(tmp_path, config, lambda: _state_project(tmp_path, not before))
     expected = [("store.py", 7)]
     assert _lines(first) == (expected if before else [])
     assert _lines(cold) == ([] if before else expected)

@@ -8,7 +8,7 @@ stay silent.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,28 @@ def summary_index_of(files: Mapping[str, str]) -> SummaryIndex:
 
 def run(paths: Iterable[Path], root: Path, **user: Any) -> RunResult:
     return check(list(paths), make_config(root, **user), jobs=1, use_cache=False)
+
+
+def write_or_remove(path: Path, text: str | None) -> None:
+    """Write `text` to `path`; None removes the file (if there is one)."""
+    if text is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(text)
+
+
+def warm_and_cold(
+    root: Path, config: Config, edit: Callable[[], None]
+) -> tuple[RunResult, RunResult]:
+    """Check `root` (filling the cache), `edit` the project, then check it warm and cold and
+    assert both give the same findings. Returns (the first run, the cold run)."""
+    first = check([root], config, jobs=1)
+    edit()
+    warm = check([root], config, jobs=1)
+    cold = check([root], config, jobs=1, use_cache=False)
+    assert not any(r.from_cache for r in cold.results)
+    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    return first, cold
 
 
 def expectations(path: Path, root: Path, rules: Iterable[str] | None = None) -> set[Expectation]:
