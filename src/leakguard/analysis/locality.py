@@ -2151,6 +2151,46 @@ def nested_function(function: cst.FunctionDef, name: str, context: FileContext) 
     return found == 1
 
 
+def handed_value(
+    handed: list[cst.Arg], name: str, position: int | None
+) -> cst.BaseExpression | None:
+    """The value a call's arguments give parameter `name` (at `position` among the
+    positional ones, None: keyword-only): by keyword, or by position before any starred
+    argument (a starred one could fill it too); None when not seen there."""
+    for arg in handed:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg.value
+    if position is None:
+        return None
+    positional = []
+    for arg in handed:
+        if arg.keyword is not None or arg.star == "**":
+            break
+        if arg.star:
+            return None
+        positional.append(arg.value)
+    return positional[position] if position < len(positional) else None
+
+
+def own_names(function: cst.FunctionDef) -> frozenset[str]:
+    """Names `function` takes as parameters or binds by a plain assignment or `def`
+    (enough to tell a builtin's name from a rebinding of it)."""
+    names = {
+        p.name.value
+        for p in [
+            *function.params.posonly_params,
+            *function.params.params,
+            *function.params.kwonly_params,
+        ]
+    }
+    for node in descendants(function.body, stop_at=SCOPE_NODES, only=_OWN_BINDINGS):
+        names.update(_bound_by(node))
+    return frozenset(names)
+
+
+_OWN_BINDINGS = (cst.Assign, cst.FunctionDef)
+
+
 def _rebound_by_nested(function: cst.FunctionDef, context: FileContext) -> frozenset[str]:
     """Names a function defined in `function` (at any depth) declares `nonlocal`: it may
     rebind them to anything (`nonlocal download; download = socket.socket()`)."""

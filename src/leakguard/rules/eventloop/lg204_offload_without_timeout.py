@@ -36,15 +36,16 @@ from leakguard.analysis.locality import (
     constructed_locals,
     creates_generator,
     generator_steps_local,
+    handed_value,
     known_receiver,
     local_builtin_result,
     nested_function,
+    own_names,
     reference_local,
     result_local,
     value_makers,
 )
 from leakguard.analysis.request_paths import qualified_name, request_path_regions, request_paths
-from leakguard.analysis.scopes import bound_names
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.analysis.summaries import clamp_depth, cst_reference, summary_index
 from leakguard.config import RuleSpec
@@ -53,7 +54,6 @@ from leakguard.finding import Related
 from leakguard.rule import LintRule
 from leakguard.slicing import callee_regions
 from leakguard.triage import TriageTree, enclosing_functions, last_names
-from leakguard.walker import SCOPE_NODES, descendants
 
 _OFFLOAD_NAMES = frozenset({"run_in_executor", "to_thread", "run_sync", "run_in_threadpool"})
 # Awaited wrappers that pass their awaitable arguments through (timeouts are judged apart).
@@ -181,7 +181,7 @@ class OffloadWithoutTimeout(LintRule):
         opened), for every generator the iterator may come from."""
         if not (isinstance(target, cst.Name) and target.value == "next"):
             return False
-        if cst_reference(target, self.context) is not None or "next" in _own_names(function):
+        if cst_reference(target, self.context) is not None or "next" in own_names(function):
             return False  # not the builtin
         arguments = self._handed_arguments(node, target)
         if arguments is None or not 1 <= len(arguments) <= 2:
@@ -216,7 +216,7 @@ class OffloadWithoutTimeout(LintRule):
             return False
 
         def handed_local(name: str, position: int | None) -> bool:
-            value = _handed_value(handed, name, position)
+            value = handed_value(handed, name, position)
             return value is not None and self._value_local(value, function)
 
         depth = clamp_depth(int(self.option("local_call_depth")))
@@ -424,49 +424,6 @@ def _nested_reference(
     if not isinstance(target, cst.Name) or not nested_function(function, target.value, context):
         return None
     return ["l", f"{qualified_name(function, context)}.<locals>.{target.value}"]
-
-
-def _handed_value(
-    handed: list[cst.Arg], name: str, position: int | None
-) -> cst.BaseExpression | None:
-    """The value a call's arguments give parameter `name` (at `position` among the
-    positional ones, None: keyword-only): by keyword, or by position before any starred
-    argument (a starred one could fill it too); None when not seen there."""
-    for arg in handed:
-        if arg.keyword is not None and arg.keyword.value == name:
-            return arg.value
-    if position is None:
-        return None
-    positional = []
-    for arg in handed:
-        if arg.keyword is not None or arg.star == "**":
-            break
-        if arg.star:
-            return None
-        positional.append(arg.value)
-    return positional[position] if position < len(positional) else None
-
-
-def _own_names(function: cst.FunctionDef) -> frozenset[str]:
-    """Names `function` takes as parameters or binds by a plain assignment or `def`
-    (enough to tell a builtin's name from a rebinding of it)."""
-    names = {
-        p.name.value
-        for p in [
-            *function.params.posonly_params,
-            *function.params.params,
-            *function.params.kwonly_params,
-        ]
-    }
-    for node in descendants(function.body, stop_at=SCOPE_NODES, only=_OWN_BINDINGS):
-        if isinstance(node, cst.Assign):
-            names.update(n for t in node.targets for n in bound_names(t.target))
-        elif isinstance(node, cst.FunctionDef):
-            names.add(node.name.value)
-    return frozenset(names)
-
-
-_OWN_BINDINGS = (cst.Assign, cst.FunctionDef)
 
 
 def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
