@@ -230,28 +230,25 @@ def _compare_privileged(
 def privilege_test(node: ast.expr, client: frozenset[str] = frozenset()) -> bool:
     """The condition holding means the caller is privileged (`client`: names whose
     values the client chooses, see `_client_sent`)."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return refusal_condition(node.operand, client)
-    if isinstance(node, ast.BoolOp):
-        if isinstance(node.op, ast.And):
-            return any(privilege_test(v, client) for v in node.values)
-        return all(privilege_test(v, client) for v in node.values)
-    if isinstance(node, ast.Compare) and len(node.ops) == 1:
-        return _compare_privileged(node.left, node.ops[0], node.comparators[0], client) is True
-    return _is_privilege_flag(node, client)
+    return _privileged_when(node, True, client)
 
 
 def refusal_condition(node: ast.expr, client: frozenset[str] = frozenset()) -> bool:
     """The condition failing means the caller is privileged (`if <it>: refuse`)."""
+    return _privileged_when(node, False, client)
+
+
+def _privileged_when(node: ast.expr, holds: bool, client: frozenset[str]) -> bool:
+    """The condition holding (`holds`) or failing means the caller is privileged: the
+    two readings are each other's dual (`not` swaps them, De Morgan swaps and/or)."""
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return privilege_test(node.operand, client)
+        return _privileged_when(node.operand, not holds, client)
     if isinstance(node, ast.BoolOp):
-        if isinstance(node.op, ast.Or):
-            return any(refusal_condition(v, client) for v in node.values)
-        return all(refusal_condition(v, client) for v in node.values)
+        parts = (_privileged_when(v, holds, client) for v in node.values)
+        return any(parts) if isinstance(node.op, ast.And) == holds else all(parts)
     if isinstance(node, ast.Compare) and len(node.ops) == 1:
-        return _compare_privileged(node.left, node.ops[0], node.comparators[0], client) is False
-    return False
+        return _compare_privileged(node.left, node.ops[0], node.comparators[0], client) is holds
+    return holds and _is_privilege_flag(node, client)
 
 
 def _refusal_status(node: ast.expr) -> bool:
