@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from leakguard.engine import check
-from leakguard.testing import make_config
+from leakguard.testing import make_config, warm_and_cold
 
 ROUTES = """\
 from fastapi import FastAPI
@@ -87,13 +86,12 @@ def test_warm_equals_cold(tmp_path: Path, case: str, routes: str) -> None:
     before, after = CASES[case]
     pkg = _package(tmp_path, routes, before, PAD)
     config = make_config(tmp_path, select=["LG303", "LG202"])
-    check([tmp_path], config, jobs=1)
-    for name, text in after.items():
-        (pkg / name).write_text(text + PAD)
-    warm = check([tmp_path], config, jobs=1)
-    cold = check([tmp_path], config, jobs=1, use_cache=False)
-    assert not any(r.from_cache for r in cold.results)
-    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+
+    def edit() -> None:
+        for name, text in after.items():
+            (pkg / name).write_text(text + PAD)
+
+    warm_and_cold(tmp_path, config, edit)
 
 
 @pytest.mark.parametrize("routes", [ROUTES, ROUTES_ATTR], ids=["from", "attr"])
@@ -104,12 +102,12 @@ def test_modules_without_functions(tmp_path: Path, case: str, routes: str) -> No
     before, after = CASES[case]
     pkg = _package(tmp_path, routes, before)
     config = make_config(tmp_path, select=["LG303", "LG202"])
-    first = check([tmp_path], config, jobs=1)
-    for name, text in after.items():
-        (pkg / name).write_text(text)
-    warm = check([tmp_path], config, jobs=1)
-    cold = check([tmp_path], config, jobs=1, use_cache=False)
-    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+
+    def edit() -> None:
+        for name, text in after.items():
+            (pkg / name).write_text(text)
+
+    first, cold = warm_and_cold(tmp_path, config, edit)
     client_first = "httpx" in "".join(before.values())
     with_client, without = (first, cold) if client_first else (cold, first)
     assert [f.rule for f in with_client.findings] == ["LG303"]
