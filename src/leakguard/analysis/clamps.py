@@ -33,6 +33,7 @@ from typing import Any
 import libcst as cst
 
 from leakguard.analysis.bindings import assigned_values
+from leakguard.analysis.calls import keyword_arg
 from leakguard.analysis.scopes import bound_names, function_scope, is_read
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants, walk
@@ -61,7 +62,7 @@ def _named_call(node: cst.BaseExpression, name: str) -> cst.Call | None:
         and len(_positional(node)) >= 2
         and not any(a.star for a in node.args)
         # `key=` may order the values otherwise (`key=lambda v: -v` picks the largest).
-        and not any(a.keyword is not None and a.keyword.value == "key" for a in node.args)
+        and keyword_arg(node, "key") is None
     ):
         return node
     return None
