@@ -466,27 +466,27 @@ class _Curation:
     def curated(self, klass: tuple[str, str]) -> bool:
         # Its bases' text-making methods run for it too (`BaseError.__str__` showing
         # `self.__cause__`); a subclass's are checked with the subclass below.
-        ancestors = [klass]
-        above: set[tuple[str, str]] = set()
-        while ancestors:
-            current = ancestors.pop()
-            if current in above:
-                continue
-            above.add(current)
-            if current in self.texts:
-                return False
-            ancestors.extend(self.parents.get(current, ()))
-        pending = [klass]
-        seen: set[tuple[str, str]] = set()
-        while pending:
-            current = pending.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            if current in self.tainted or current in self.texts:
-                return False
-            pending.extend(self.children.get(current, ()))
-        return True
+        if any(current in self.texts for current in _reach(klass, self.parents)):
+            return False
+        return not any(
+            current in self.tainted or current in self.texts
+            for current in _reach(klass, self.children)
+        )
+
+
+def _reach(
+    start: tuple[str, str], edges: Mapping[tuple[str, str], list[tuple[str, str]]]
+) -> Iterator[tuple[str, str]]:
+    """`start` and each class reached from it along `edges`, once each."""
+    pending = [start]
+    seen: set[tuple[str, str]] = set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        yield current
+        pending.extend(edges.get(current, ()))
 
 
 def _curation(project: ProjectIndex) -> _Curation | None:
