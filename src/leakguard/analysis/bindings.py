@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leakguard.analysis.scopes import bound_names
+from leakguard.analysis.scopes import bound_names, is_read
 from leakguard.context import FileContext
-from leakguard.walker import SCOPE_NODES, descendants
+from leakguard.walker import SCOPE_NODES, descendants, walk
 
 AssignedValues = dict[str, list[cst.BaseExpression]]
 
@@ -67,3 +67,33 @@ def module_assigned_once(name: str, context: FileContext) -> cst.BaseExpression 
         context.memo[key] = table
     value = table.get(name)
     return value if isinstance(value, cst.BaseExpression) else None
+
+
+def local_reads(
+    assign: cst.CSTNode | None, value: cst.CSTNode, body: cst.CSTNode
+) -> list[list[cst.CSTNode]] | None:
+    """When `assign` is `name = value` with one plain name as its target: the path (from
+    `body` down to the read, inclusive) of each read of that name in `body`, in order.
+    None when `assign` is anything else."""
+    if not (
+        isinstance(assign, cst.Assign)
+        and assign.value is value
+        and len(assign.targets) == 1
+        and isinstance(assign.targets[0].target, cst.Name)
+    ):
+        return None
+    local = assign.targets[0].target.value
+    reads: list[list[cst.CSTNode]] = []
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        if (
+            isinstance(node, cst.Name)
+            and node.value == local
+            and len(stack) >= 2
+            and is_read(node, stack[-2])
+        ):
+            reads.append(list(stack))
+
+    walk(body, visit, stack=stack)
+    return reads

@@ -54,7 +54,12 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from leakguard.analysis.bindings import AssignedValues, assigned_values, module_assigned_once
+from leakguard.analysis.bindings import (
+    AssignedValues,
+    assigned_values,
+    local_reads,
+    module_assigned_once,
+)
 from leakguard.analysis.caller_trust import handler_qualname
 from leakguard.analysis.constants import rebound_elsewhere
 from leakguard.analysis.files import (
@@ -1062,33 +1067,16 @@ def _only_write_target(
     holder = above[-2] if len(above) >= 2 and isinstance(above[-1], cst.Arg) else None
     if isinstance(holder, cst.Call) and _written_target(holder, context) is path:
         return True
-    assign = above[-1] if above else None
-    if not (
-        isinstance(assign, cst.Assign)
-        and assign.value is path
-        and len(assign.targets) == 1
-        and isinstance(assign.targets[0].target, cst.Name)
-    ):
-        return False
-    local = assign.targets[0].target.value
-    ok = True
-    stack: list[cst.CSTNode] = []
-
-    def visit(node: cst.CSTNode) -> None:
-        nonlocal ok
-        if not ok or not isinstance(node, cst.Name) or node.value != local or len(stack) < 3:
-            return
-        if not is_read(node, stack[-2]):
-            return
-        call = stack[-3]
-        ok = (
-            isinstance(stack[-2], cst.Arg)
-            and isinstance(call, cst.Call)
-            and _written_target(call, context) is node
+    reads = local_reads(above[-1] if above else None, path, helper.body)
+    return reads is not None and all(
+        len(read) < 3
+        or (
+            isinstance(read[-2], cst.Arg)
+            and isinstance(read[-3], cst.Call)
+            and _written_target(read[-3], context) is read[-1]
         )
-
-    walk(helper.body, visit, stack=stack)
-    return ok
+        for read in reads
+    )
 
 
 # Environment reads whose value is None (or the default given) when the variable is unset.

@@ -32,10 +32,9 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from leakguard.analysis.bindings import local_reads
 from leakguard.analysis.exceptions import Carrier, ExceptionTracker
-from leakguard.analysis.scopes import is_read
 from leakguard.context import FileContext
-from leakguard.walker import walk
 
 
 @dataclass(frozen=True)
@@ -157,35 +156,20 @@ def _byte_uses(
     if len(ancestors) >= 2 and isinstance(ancestors[0], cst.Arg):
         call = ancestors[1]
         return [(ancestors[0], call)] if isinstance(call, cst.Call) else None
-    assign = ancestors[0] if ancestors else None
-    if not (
-        isinstance(assign, cst.Assign)
-        and assign.value is dumps
-        and len(assign.targets) == 1
-        and isinstance(assign.targets[0].target, cst.Name)
-    ):
+    reads = local_reads(ancestors[0] if ancestors else None, dumps, function.body)
+    if reads is None:
         return None
-    local = assign.targets[0].target.value
     uses: list[tuple[cst.Arg, cst.Call]] = []
-    ok = True
-    stack: list[cst.CSTNode] = []
-
-    def visit(node: cst.CSTNode) -> None:
-        nonlocal ok
-        if not ok or not isinstance(node, cst.Name) or node.value != local or len(stack) < 2:
-            return
-        if not is_read(node, stack[-2]):
-            return
-        if any(isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in stack[1:-1]):
-            ok = False  # read in a nested function: when and with what is not followed
-            return
-        if len(stack) >= 3 and isinstance(stack[-2], cst.Arg) and isinstance(stack[-3], cst.Call):
-            uses.append((stack[-2], stack[-3]))
-        else:
-            ok = False
-
-    walk(function.body, visit, stack=stack)
-    return uses if ok else None
+    for path in reads:
+        if any(isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in path[1:-1]):
+            return None  # read in a nested function: when and with what is not followed
+        if len(path) < 3:
+            return None
+        arg, call = path[-2], path[-3]
+        if not (isinstance(arg, cst.Arg) and isinstance(call, cst.Call)):
+            return None
+        uses.append((arg, call))
+    return uses
 
 
 def _sent(arg: cst.Arg, call: cst.Call) -> bool:
