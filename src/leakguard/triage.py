@@ -634,6 +634,14 @@ def _may_fold(node: ast.expr, constants: set[str]) -> bool:
         return node.id in constants
     if isinstance(node, ast.UnaryOp):
         return _may_fold(node.operand, constants)
+    if isinstance(node, ast.JoinedStr):
+        # an f-string of constants (`f"pipeline.{API_VERSION}.pkl"`): a file name
+        # `analysis.integrity` folds
+        return all(
+            isinstance(v, ast.Constant)
+            or (isinstance(v, ast.FormattedValue) and _may_fold(v.value, constants))
+            for v in node.values
+        )
     if isinstance(node, ast.BinOp):
         return _may_fold(node.left, constants) and _may_fold(node.right, constants)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):

@@ -27,6 +27,16 @@ parameter it binds (`torch.save(shard, os.path.join(tmp_path, name))`; testing, 
 or removing it is allowed): a round trip through a helper that writes into the
 directory it is handed.
 
+`own_format_round_trip(load, source, context)`: the module's own format pair, the round
+trip at module scope. The load reads `DIR.path_of(NAME)`, `os.path.join(DIR, NAME)` or
+`DIR / NAME`, NAME built only from module constants every use of which in the file builds
+the path of that same file name that the module's own serialization writes
+(`cloudpickle.dump(obj, f)` into an `open(path, "wb")` handle used for nothing else),
+that is read or that is tested, with at least one such write: a flavour module's
+`load_model` reading what its `save_model` wrote. Not in a service, nor in a function
+a request handler reaches or that brings files from elsewhere (a download, an upload,
+an extraction or copy).
+
 `shipped_text_config(value, scope, context)`: `value` is the text of a YAML file versioned
 with the code: read from a `files.constant_path` relative to the working directory or
 anchored at the program's file (never absolute, in the home directory, or climbing out
@@ -60,6 +70,7 @@ from leakguard.analysis.bindings import (
     local_reads,
     module_assigned_once,
 )
+from leakguard.analysis.caches import uses_web_framework
 from leakguard.analysis.caller_trust import handler_qualname
 from leakguard.analysis.constants import rebound_elsewhere
 from leakguard.analysis.files import (
@@ -1296,13 +1307,454 @@ def _false_constant(value: ast.expr) -> bool:
 
 def _rebound_otherwise(function: cst.FunctionDef) -> set[str]:
     """Names the function's own body binds other than by a plain assignment (`for`,
-    `with ... as`, `+=`, `global` rebinding is left to `assigned_values`)."""
+    `with ... as`, `+=`, walrus; `global` rebinding is left to `assigned_values`)."""
+    return _rebound_otherwise_in(function.body)
+
+
+# -- the module's own format pair ---------------------------------------------------------
+
+# Methods that join the file name they are handed (their one argument) to their receiver,
+# a directory or a store entry: `bento_model.path_of(NAME)`, `Path(d).joinpath(NAME)`.
+_NAME_JOINING_METHODS = frozenset({"path_of", "joinpath"})
+# Calls that only wrap the path they are handed: what the wrapper is used for is judged.
+_PATH_WRAPPERS = frozenset({"pathlib.Path", "pathlib.PurePath", "os.fspath", "str"})
+# Calls that only read the file they are handed (the first argument): they leave it as
+# it is.
+_FILE_READERS = frozenset(
+    {
+        *("pickle.load", "_pickle.load", "cPickle.load", "dill.load", "cloudpickle.load"),
+        *("joblib.load", "torch.load", "torch.jit.load", "onnx.load", "onnx.load_model"),
+        *("onnxruntime.InferenceSession", "skops.io.load", "numpy.load"),
+        *("safetensors.torch.load_file", "safetensors.safe_open"),
+    }
+)
+# Callees whose name says they bring a file from elsewhere (a URI, a hub, a bucket, a
+# request): a load in a function that calls one may read what it brought.
+_RETRIEVAL_WORDS = ("download", "fetch", "retrieve", "urlopen", "upload", "pull", "clone")
+_RETRIEVAL_PACKAGES = frozenset(
+    {"requests", "httpx", "urllib", "urllib3", "aiohttp", "huggingface_hub", "boto3"}
+    | {"botocore", "fsspec", "s3fs", "gcsfs", "google", "azure", "modelscope"}
+)
+_WRITE_MODE_LETTERS = frozenset("wax+")
+
+
+def own_format_round_trip(load: cst.Call, source: cst.BaseExpression, context: FileContext) -> bool:
+    """`load` (in a function) reads `DIR.path_of(NAME)`, `os.path.join(DIR, NAME)` or
+    `DIR / NAME` (directly, through an `open(..., "rb")` handle or a local bound once),
+    where NAME is built only from module constants, and the module owns that file name:
+    every use of those constants in the file builds a path to that same file name that is
+    the target of a serializing write (`cloudpickle.dump(obj, f)` into an
+    `open(..., "wb")` handle used for nothing else, `onnx.save(model, path)`), is read
+    (`open(..., "rb")`, a loader), or is tested (`os.path.exists`), and at least one is
+    such a write. That is the module's own format pair (a flavour module's `save_model`
+    and `load_model`): the round trip of the catalog at module scope. Not for a service
+    (the file imports a web framework, or a request handler of the run reaches the
+    load's function), nor when the load's function brings files from elsewhere (a call
+    named like a download, fetch or upload, an HTTP or hub client, an extraction or
+    copy): then DIR may hold what it brought."""
+    function = next((a for a in context.ancestors() if isinstance(a, cst.FunctionDef)), None)
+    if function is None or uses_web_framework(context):
+        return False
+    path = _loaded_path(source, function, context)
+    named = _directory_and_name(path) if path is not None else None
+    if named is None:
+        return False
+    file_name, constants = _file_name(named[1], context)
+    if file_name is None or not constants:
+        return False
+    return (
+        _directory_of_the_call(named[0], function, context)
+        and not _brings_files(function, context)
+        and not _reached_by_request_handler(function, context)
+        and _module_owned(file_name, constants, context)
+    )
+
+
+def _loaded_path(
+    source: cst.BaseExpression, function: cst.FunctionDef, context: FileContext
+) -> cst.BaseExpression | None:
+    """The path `source` reads: itself, the path of the `open(path, "rb")` it is (or a
+    handle bound once to), or the one value of a local (not a parameter) bound once."""
+    params = function_scope(function, context).params
+    value = _with_handle_opened(source, context) or source
+    for _ in range(3):  # handle -> local -> path at most
+        if isinstance(value, cst.Call) and opens_file(value, context):
+            builtin = context.imports.call_name(value) in ("open", "io.open", "builtins.open")
+            if not _reading(value, 1 if builtin else 0) or not value.args:
+                return None
+            value = _opened(value)
+            continue
+        if not isinstance(value, cst.Name) or value.value in params:
+            return value
+        bound = [
+            b[1]
+            for node in descendants(function.body, stop_at=SCOPE_NODES)
+            if (b := name_binding(node)) is not None and b[0] == value.value
+        ]
+        if len(bound) != 1 or len(assigned_values(function, context).get(value.value, [])) > 1:
+            return None
+        value = bound[0]
+    return value
+
+
+def _with_handle_opened(source: cst.BaseExpression, context: FileContext) -> cst.Call | None:
+    """The `open(...)` of the innermost `with open(...) as source:` around the current
+    node, when its body binds the name nowhere else (several `with open(p) as f` blocks
+    in one function each bind their own `f`)."""
+    if not isinstance(source, cst.Name):
+        return None
+    for ancestor in context.ancestors():
+        if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            return None
+        if not isinstance(ancestor, cst.With):
+            continue
+        for item in ancestor.items:
+            bound = name_binding(item)
+            if bound is None or bound[0] != source.value:
+                continue
+            rebound = any(
+                (b := name_binding(node)) is not None and b[0] == source.value
+                for node in descendants(ancestor.body, stop_at=SCOPE_NODES)
+            ) or source.value in _rebound_otherwise_in(ancestor.body)
+            opened = bound[1]
+            if rebound or not isinstance(opened, cst.Call) or not opens_file(opened, context):
+                return None
+            return opened
+    return None
+
+
+def _rebound_otherwise_in(body: cst.CSTNode) -> set[str]:
+    """Names `body` binds by a loop, an `as`, an augmented assignment or a walrus."""
     found: set[str] = set()
-    for node in descendants(function.body, stop_at=_OWN_BODY_STOP):
+    for node in descendants(body, stop_at=_OWN_BODY_STOP):
         if isinstance(node, (cst.For, cst.CompFor)):
             found.update(bound_names(node.target))
         elif isinstance(node, cst.AsName):
             found.update(bound_names(node.name))
-        elif isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Name):
+        elif isinstance(node, (cst.AugAssign, cst.NamedExpr)) and isinstance(node.target, cst.Name):
             found.add(node.target.value)
     return found
+
+
+def _opened(call: cst.Call) -> cst.BaseExpression:
+    """The path `open(path)` / `path.open()` opens."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "open":
+        return func.value
+    return call.args[0].value
+
+
+def _directory_and_name(
+    path: cst.CSTNode,
+) -> tuple[cst.BaseExpression, cst.BaseExpression] | None:
+    """(directory, file name) of `d.path_of(name)`, `d.joinpath(name)`,
+    `os.path.join(d, ..., name)` or `d / name`."""
+    joined = _joined(path)
+    if joined is not None:
+        return joined
+    if not isinstance(path, cst.Call) or not isinstance(path.func, cst.Attribute):
+        return None
+    if any(a.keyword is not None or a.star for a in path.args):
+        return None
+    method = path.func.attr.value
+    if method in _NAME_JOINING_METHODS and len(path.args) == 1:
+        return path.func.value, path.args[0].value
+    if method == "join" and len(path.args) > 2:
+        return path.args[0].value, path.args[-1].value
+    return None
+
+
+def _file_name(
+    expression: cst.BaseExpression, context: FileContext
+) -> tuple[str | None, frozenset[str]]:
+    """The file name `expression` folds to (`_folded_text`) and the module constants it
+    reads; (None, ()) when it reads anything else."""
+    constants: set[str] = set()
+    for node in (expression, *descendants(expression)):
+        if isinstance(node, cst.Name):
+            if _folded_text(node, context) is None:
+                return None, frozenset()
+            constants.add(node.value)
+    return _folded_text(expression, context), frozenset(constants)
+
+
+def _folded_text(
+    expression: cst.BaseExpression, context: FileContext, depth: int = 3
+) -> str | None:
+    """The text of a string literal, a module constant bound once (also to an f-string
+    of constants: `PICKLE_NAME = f"pipeline.{API_VERSION}.pkl"`), their `+` or an
+    f-string of them; None when it is not certain."""
+    if isinstance(expression, cst.FormattedString) and depth > 0:
+        text = ""
+        for part in expression.parts:
+            if isinstance(part, cst.FormattedStringText):
+                text += part.value
+                continue
+            if (
+                not isinstance(part, cst.FormattedStringExpression)
+                or part.conversion is not None
+                or part.format_spec is not None
+            ):
+                return None
+            piece = _folded_text(part.expression, context, depth - 1)
+            if piece is None:
+                return None
+            text += piece
+        return text
+    if (
+        isinstance(expression, cst.Name)
+        and expression.value not in context.constants.values
+        and depth > 0
+    ):
+        value = module_assigned_once(expression.value, context)
+        if value is None or expression.value in rebound_elsewhere(context.module, context.source):
+            return None
+        return _folded_text(value, context, depth - 1)
+    constant = context.constants.fold(expression)
+    return constant if isinstance(constant, str) else None
+
+
+def _directory_of_the_call(
+    directory: cst.BaseExpression, function: cst.FunctionDef, context: FileContext
+) -> bool:
+    """The directory is the call's: built on a parameter or a local of the function
+    (`bento_model.path_of(...)`, `self._persist_directory`), never on a module-level
+    name or a literal (a fixed, possibly shared folder such as `/mnt/models`)."""
+    root: cst.BaseExpression = directory
+    while True:
+        if isinstance(root, cst.Attribute):
+            root = root.value
+        elif isinstance(root, cst.Call) and isinstance(root.func, cst.Attribute):
+            root = root.func.value
+        elif isinstance(root, cst.Subscript):
+            root = root.value
+        else:
+            break
+    if not isinstance(root, cst.Name):
+        return False
+    own = function_scope(function, context)
+    return root.value in own.params or root.value in own.locals
+
+
+def _brings_files(function: cst.FunctionDef, context: FileContext) -> bool:
+    """A call of the function's own body may put files from elsewhere on disk, or
+    reads the environment (a directory others are told to write: a shared volume)."""
+    for node in descendants(function.body, stop_at=_OWN_BODY_STOP):
+        if isinstance(node, cst.Attribute) and context.imports.qualify(node) == "os.environ":
+            return True
+        if not isinstance(node, cst.Call):
+            continue
+        qualified = context.imports.call_name(node) or ""
+        func = node.func
+        called = (
+            func.attr.value
+            if isinstance(func, cst.Attribute)
+            else func.value
+            if isinstance(func, cst.Name)
+            else ""
+        )
+        words = f"{qualified} {called}".lower()
+        if (
+            qualified in _ENVIRONMENT_READS
+            or any(word in words for word in _RETRIEVAL_WORDS)
+            or qualified.split(".", 1)[0] in _RETRIEVAL_PACKAGES
+            or _directory_targets(node, context)
+            or _extracts_here(node, context)
+        ):
+            return True
+    return False
+
+
+def _reached_by_request_handler(function: cst.FunctionDef, context: FileContext) -> bool:
+    """A request handler of the run calls the function (its path may be the client's)."""
+    index = summary_index(context)
+    qualname = handler_qualname(function, context)
+    if index is None or qualname is None:
+        return False
+    return index.handler_chain(context.module_name, qualname) is not None
+
+
+def _module_owned(file_name: str, constants: frozenset[str], context: FileContext) -> bool:
+    """Every read of `constants` in the file builds the path of `file_name` that is
+    written by the process's own serialization, read or tested (`_own_file_use`), and at
+    least one such path is written."""
+    key = ("integrity_module_owned", file_name, constants)
+    cached = context.memo.get(key)
+    if isinstance(cached, bool):
+        return cached
+    ok = True
+    writes = 0
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal ok, writes
+        if not ok or not isinstance(node, cst.Name) or node.value not in constants:
+            return
+        if len(stack) < 2 or not is_read(node, stack[-2]):
+            return
+        if any(isinstance(a, cst.Lambda) for a in stack):
+            ok = False
+            return
+        use = _own_file_use(file_name, stack, context)
+        if use is None:
+            ok = False
+        elif use:
+            writes += 1
+
+    walk(context.module, visit, stack=stack)
+    result = ok and writes > 0
+    context.memo[key] = result
+    return result
+
+
+def _own_file_use(file_name: str, stack: list[cst.CSTNode], context: FileContext) -> bool | None:
+    """How the constant read last in `stack` is used: True for the target of a
+    serializing write of `file_name`, False for a read or test of it, None for anything
+    else (another file, a download, an unknown call)."""
+    position = len(stack) - 1
+    # The file name: the constant, its f-string or `+` with other text.
+    while position > 0 and isinstance(
+        stack[position - 1],
+        (cst.FormattedStringExpression, cst.FormattedString, cst.ConcatenatedString),
+    ):
+        position -= 1
+    while position > 0 and _concatenation(stack[position - 1]):
+        position -= 1
+    name = stack[position]
+    if not isinstance(name, cst.BaseExpression) or _file_name(name, context)[0] != file_name:
+        return None
+    # The path: the name joined to a directory, possibly wrapped (`str(...)`, `Path(...)`).
+    path_position = position
+    above = stack[position - 1] if position > 0 else None
+    holder = stack[position - 2] if position > 1 else None
+    if isinstance(above, cst.BinaryOperation) and above.right is name:
+        path_position = position - 1
+    elif isinstance(above, cst.Arg) and isinstance(holder, cst.Call):
+        joined = _directory_and_name(holder)
+        if joined is not None and joined[1] is name:
+            path_position = position - 2
+    while path_position > 1 and isinstance(stack[path_position - 1], cst.Arg):
+        wrapper = stack[path_position - 2]
+        if not isinstance(wrapper, cst.Call) or context.imports.call_name(wrapper) not in (
+            _PATH_WRAPPERS
+        ):
+            break
+        path_position -= 2
+    scope = next(
+        (a for a in reversed(stack[:path_position]) if isinstance(a, cst.FunctionDef)),
+        context.module,
+    )
+    return _path_use(stack[: path_position + 1], scope, context, local_hops=1)
+
+
+def _concatenation(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add)
+
+
+def _path_use(
+    stack: list[cst.CSTNode], scope: cst.CSTNode, context: FileContext, local_hops: int
+) -> bool | None:
+    """`_own_file_use` of the path last in `stack` (its ancestors before it, in `scope`,
+    the function or module whose body holds it)."""
+    path = stack[-1]
+    parent = stack[-2] if len(stack) >= 2 else None
+    if isinstance(parent, cst.Assign) and parent.value is path and local_hops > 0:
+        return _local_use(parent, path, scope, context, local_hops - 1)
+    call = stack[-3] if isinstance(parent, cst.Arg) and len(stack) >= 3 else None
+    if isinstance(parent, cst.Attribute) and parent.value is path and len(stack) >= 3:
+        call = stack[-3]  # `path.open("wb")`, `path.exists()`
+        if isinstance(call, cst.Call) and call.func is parent:
+            if opens_file(call, context):
+                return _opened_use(call, stack[:-3], scope, context, position=0)
+            return False if parent.attr.value in _PATH_INSPECTORS else None
+        return None
+    if not isinstance(call, cst.Call) or not isinstance(parent, cst.Arg):
+        return None
+    if _written_target(call, context) is path:
+        return True
+    name = context.imports.call_name(call) or ""
+    first = call.args[0] is parent and parent.keyword is None
+    if opens_file(call, context) and first:
+        return _opened_use(call, stack[:-3], scope, context, position=1)
+    if first and (name in _PATH_TESTS or name in _FILE_READERS or name == "os.path.isdir"):
+        return False
+    return None
+
+
+def _opened_use(
+    call: cst.Call,
+    above: list[cst.CSTNode],
+    scope: cst.CSTNode,
+    context: FileContext,
+    position: int,
+) -> bool | None:
+    """`open(path, mode)` (`above` the ancestors of the call, in `scope`): False for
+    reading, True when it is opened for writing into a `with ... as` handle every use of
+    which is the target of a serializing write (`with open(p, "wb") as f:
+    pickle.dump(obj, f)`), else None."""
+    mode = next((a.value for a in call.args if a.keyword and a.keyword.value == "mode"), None)
+    positional = [a.value for a in call.args if a.keyword is None]
+    if mode is None and len(positional) > position:
+        mode = positional[position]
+    if mode is None:
+        return False
+    if not isinstance(mode, cst.SimpleString):
+        return None
+    text = mode.evaluated_value
+    if not isinstance(text, str):
+        return None
+    if not _WRITE_MODE_LETTERS & set(text):
+        return False
+    holder = above[-1] if above else None
+    if not isinstance(holder, cst.WithItem) or holder.item is not call or holder.asname is None:
+        return None
+    handle = holder.asname.name
+    if not isinstance(handle, cst.Name):
+        return None
+    return _only_serialized_to(handle.value, scope, context)
+
+
+def _only_serialized_to(handle: str, scope: cst.CSTNode, context: FileContext) -> bool | None:
+    """Every read of `handle` in `scope` is the file a serializing write writes to, and
+    there is one."""
+    ok = True
+    writes = 0
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal ok, writes
+        if not ok or not isinstance(node, cst.Name) or node.value != handle or len(stack) < 2:
+            return
+        if not is_read(node, stack[-2]):
+            return
+        call = stack[-3] if isinstance(stack[-2], cst.Arg) and len(stack) >= 3 else None
+        if isinstance(call, cst.Call) and _written_target(call, context) is node:
+            writes += 1
+        else:
+            ok = False
+
+    walk(scope.body if isinstance(scope, cst.FunctionDef) else scope, visit, stack=stack)
+    return True if ok and writes else None
+
+
+def _local_use(
+    assign: cst.Assign,
+    path: cst.CSTNode,
+    scope: cst.CSTNode,
+    context: FileContext,
+    local_hops: int,
+) -> bool | None:
+    """The path is bound to a local of a function: every read of it there is a use of
+    the path (`model_path = d.path_of(NAME)` ... `onnx.load(model_path)`)."""
+    if not isinstance(scope, cst.FunctionDef):
+        return None  # a module-level name: any module may read it
+    target = assign.targets[0].target if len(assign.targets) == 1 else None
+    if not isinstance(target, cst.Name) or len(assigned_values(scope, context)[target.value]) > 1:
+        return None
+    reads = local_reads(assign, path, scope.body)
+    if not reads:
+        return None
+    uses = [_path_use(read, scope, context, local_hops) for read in reads]
+    if any(use is None for use in uses):
+        return None
+    return any(uses)

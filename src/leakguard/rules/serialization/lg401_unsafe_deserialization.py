@@ -11,8 +11,8 @@ from leakguard.analysis.calls import is_literal_false, is_literal_true, keyword_
 from leakguard.analysis.entrypoints import command_line_code, may_be_command_line_program
 from leakguard.analysis.imports import matches_any
 from leakguard.analysis.integrity import (
-    TEMP_DIRS,
     innermost_scope,
+    own_format_round_trip,
     private_round_trip,
     refused_unless_opted_in,
     round_trip,
@@ -79,17 +79,12 @@ class UnsafeDeserialization(LintRule):
         ):
             return None  # `integrity.shipped_text_config` reads every write of the file
         functions = [f for call in calls if (f := enclosing_function(tree, call)) is not None]
-        # `integrity.private_round_trip`: every other use of a constant file name, for a
-        # load in a function that makes a temporary directory (only there can it hold).
-        makers = {
-            id(f)
-            for call in calls_resolving_to(tree, sorted(TEMP_DIRS))
-            if (f := enclosing_function(tree, call)) is not None
-        }
+        # `integrity.private_round_trip` and `own_format_round_trip`: every other use of
+        # a constant file name the load's function reads.
         return [
             *calls,
             *callee_regions(tree, functions, 1),
-            *constant_user_regions(tree, [f for f in functions if id(f) in makers]),
+            *constant_user_regions(tree, functions),
         ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -107,6 +102,7 @@ class UnsafeDeserialization(LintRule):
             and (
                 round_trip(node, source, self.context)
                 or private_round_trip(node, source, self.context)
+                or own_format_round_trip(node, source, self.context)
                 or self._shipped_config(name, source)
             )
         ):

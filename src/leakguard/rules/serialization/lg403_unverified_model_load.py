@@ -16,6 +16,7 @@ from leakguard.analysis.integrity import (
     checked_before,
     filled_directory_round_trip,
     innermost_scope,
+    own_format_round_trip,
     private_round_trip,
     round_trip,
 )
@@ -92,6 +93,7 @@ class UnverifiedModelLoad(LintRule):
             or round_trip(node, source, self.context)
             or private_round_trip(node, source, self.context)
             or filled_directory_round_trip(node, source, self.context)
+            or own_format_round_trip(node, source, self.context)
         ):
             return
         if from_command_line(source, scope, self.context):
