@@ -15,9 +15,11 @@ function has not rebound before the dump, or a call of such a class
 error sent back to its server); never a model.
 
 `bytes_only_sent(dumps, function, context)`: every use of the bytes of
-`pickle.dumps(x)` (the call itself, or a local of the function every read of which is)
-hands them to a point-to-point channel as the message (`_SENDS`: `sock.send(b)`,
-`conn.send_bytes(b)`, `client.post(url, data=b)`): an in-flight message, not a file.
+`pickle.dumps(x)` (the call itself, or a local of the function every read of which is;
+framed by `+` with a header, `f"{consumer_id}|".encode() + blob`, they are followed as
+the message they become) hands them to a point-to-point channel as the message
+(`_SENDS`: `sock.send(b)`, `conn.send_bytes(b)`, `client.post(url, data=b)`): an
+in-flight message, not a file.
 A queue's `put` or a broker's `publish` is no such channel (the queue may be durable).
 Returned bytes, bytes written (`f.write(b)`) or passed to any other call keep the dump
 reported.
@@ -148,28 +150,63 @@ def _byte_uses(
     dumps: cst.Call, function: cst.FunctionDef | None, context: FileContext
 ) -> list[tuple[cst.Arg, cst.Call]] | None:
     """(argument, call) for each place the bytes are handed on: the dump itself as an
-    argument, or each read of the one local it is assigned to. None when some use is
-    anything else (returned, stored, joined, read in a nested function)."""
+    argument, or each read of the one local it is assigned to; bytes framed by `+` with
+    other bytes (`header + blob`, a length or routing prefix) are followed as the
+    message they become (an argument, or a local every read of which is followed
+    likewise). None when some use is anything else (returned, stored, read in a nested
+    function)."""
     if function is None:
         return None
     ancestors = list(context.ancestors())  # innermost first
-    if len(ancestors) >= 2 and isinstance(ancestors[0], cst.Arg):
-        call = ancestors[1]
-        return [(ancestors[0], call)] if isinstance(call, cst.Call) else None
-    reads = local_reads(ancestors[0] if ancestors else None, dumps, function.body)
+    return _uses_of([*reversed(ancestors), dumps], function, _FRAMING_HOPS, follow_local=True)
+
+
+# How many `message = header + blob` locals a dump's bytes are followed through.
+_FRAMING_HOPS = 2
+
+
+def _uses_of(
+    path: list[cst.CSTNode], function: cst.FunctionDef, hops: int, follow_local: bool
+) -> list[tuple[cst.Arg, cst.Call]] | None:
+    """The uses of the bytes last in `path` (which runs from an ancestor down to them):
+    see `_byte_uses`. The local they are bound to is followed for the dump itself
+    (`follow_local`) and for framed bytes, at most `hops` framings deep."""
+    value = path[-1]
+    position = len(path) - 1
+    while position > 0 and _concatenation(path[position - 1], path[position]):
+        position -= 1  # framed: `prefix + blob + suffix`
+    framed = path[position]
+    above = path[position - 1] if position > 0 else None
+    holder = path[position - 2] if position > 1 else None
+    if isinstance(above, cst.Arg) and isinstance(holder, cst.Call):
+        return [(above, holder)]
+    if framed is not value:
+        if hops <= 0:
+            return None
+        hops -= 1
+    elif not follow_local:
+        return None  # `alias = blob`, `return blob`, `store[k] = blob`: not followed
+    reads = local_reads(above, framed, function.body)
     if reads is None:
         return None
     uses: list[tuple[cst.Arg, cst.Call]] = []
-    for path in reads:
-        if any(isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in path[1:-1]):
+    for read in reads:
+        if any(isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in read[1:-1]):
             return None  # read in a nested function: when and with what is not followed
-        if len(path) < 3:
+        found = _uses_of(read, function, hops, follow_local=False)
+        if found is None:
             return None
-        arg, call = path[-2], path[-3]
-        if not (isinstance(arg, cst.Arg) and isinstance(call, cst.Call)):
-            return None
-        uses.append((arg, call))
+        uses.extend(found)
     return uses
+
+
+def _concatenation(parent: cst.CSTNode, child: cst.CSTNode) -> bool:
+    """`child` is an operand of the `+` `parent`."""
+    return (
+        isinstance(parent, cst.BinaryOperation)
+        and isinstance(parent.operator, cst.Add)
+        and (parent.left is child or parent.right is child)
+    )
 
 
 def _sent(arg: cst.Arg, call: cst.Call) -> bool:
