@@ -33,9 +33,10 @@ trip at module scope. The load reads `DIR.path_of(NAME)`, `os.path.join(DIR, NAM
 the path of that same file name that the module's own serialization writes
 (`cloudpickle.dump(obj, f)` into an `open(path, "wb")` handle used for nothing else),
 that is read or that is tested, with at least one such write: a flavour module's
-`load_model` reading what its `save_model` wrote. Not in a service, nor in a function
-a request handler reaches or that brings files from elsewhere (a download, an upload,
-an extraction or copy).
+`load_model` reading what its `save_model` wrote. The directory is the call's (a
+parameter or local, not a fixed folder). Not in a service, nor in a function a request
+handler reaches, that brings files from elsewhere (a download, an upload, an extraction
+or copy, the environment) or whose callers in the file do (two calls back).
 
 `shipped_text_config(value, scope, context)`: `value` is the text of a YAML file versioned
 with the code: read from a `files.constant_path` relative to the working directory or
@@ -1333,7 +1334,7 @@ _FILE_READERS = frozenset(
 _RETRIEVAL_WORDS = ("download", "fetch", "retrieve", "urlopen", "upload", "pull", "clone")
 _RETRIEVAL_PACKAGES = frozenset(
     {"requests", "httpx", "urllib", "urllib3", "aiohttp", "huggingface_hub", "boto3"}
-    | {"botocore", "fsspec", "s3fs", "gcsfs", "google", "azure", "modelscope"}
+    | {"botocore", "fsspec", "s3fs", "gcsfs", "google.cloud", "azure.storage", "modelscope"}
 )
 _WRITE_MODE_LETTERS = frozenset("wax+")
 
@@ -1365,6 +1366,7 @@ def own_format_round_trip(load: cst.Call, source: cst.BaseExpression, context: F
     return (
         _directory_of_the_call(named[0], function, context)
         and not _brings_files(function, context)
+        and not _callers_bring_files(function, context, OWN_FORMAT_CALLER_DEPTH)
         and not _reached_by_request_handler(function, context)
         and _module_owned(file_name, constants, context)
     )
@@ -1537,30 +1539,132 @@ def _directory_of_the_call(
 
 
 def _brings_files(function: cst.FunctionDef, context: FileContext) -> bool:
-    """A call of the function's own body may put files from elsewhere on disk, or
+    """A call of the function's own body may put files from elsewhere on disk, or it
     reads the environment (a directory others are told to write: a shared volume)."""
-    for node in descendants(function.body, stop_at=_OWN_BODY_STOP):
-        if isinstance(node, cst.Attribute) and context.imports.qualify(node) == "os.environ":
-            return True
-        if not isinstance(node, cst.Call):
-            continue
-        qualified = context.imports.call_name(node) or ""
-        func = node.func
-        called = (
-            func.attr.value
-            if isinstance(func, cst.Attribute)
-            else func.value
-            if isinstance(func, cst.Name)
-            else ""
+    return any(
+        _retrieves(node, context) or _environment_read(node, context)
+        for node in descendants(function.body, stop_at=_OWN_BODY_STOP)
+    )
+
+
+def _retrieves(node: cst.CSTNode, context: FileContext) -> bool:
+    """A call that may put files from elsewhere on disk: named like a download, fetch or
+    upload, of an HTTP, hub or bucket client, an extraction or a copy."""
+    if not isinstance(node, cst.Call):
+        return False
+    qualified = context.imports.call_name(node) or ""
+    func = node.func
+    called = (
+        func.attr.value
+        if isinstance(func, cst.Attribute)
+        else func.value
+        if isinstance(func, cst.Name)
+        else ""
+    )
+    words = f"{qualified} {called}".lower()
+    return (
+        any(word in words for word in _RETRIEVAL_WORDS)
+        or any(qualified == p or qualified.startswith(p + ".") for p in _RETRIEVAL_PACKAGES)
+        or bool(_directory_targets(node, context))
+        or _extracts_here(node, context)
+    )
+
+
+def _environment_read(node: cst.CSTNode, context: FileContext) -> bool:
+    if isinstance(node, cst.Attribute):
+        return context.imports.qualify(node) == "os.environ"
+    return isinstance(node, cst.Call) and context.imports.call_name(node) in _ENVIRONMENT_READS
+
+
+def _hands_environment(call: cst.Call, caller: cst.FunctionDef, context: FileContext) -> bool:
+    """An argument of `call` reads the environment, directly or through a local of
+    `caller` bound to such a read (`load(os.environ["MODEL_DIR"])`)."""
+    values = assigned_values(caller, context)
+    for arg in call.args:
+        expressions: list[cst.BaseExpression] = [arg.value]
+        for name in (arg.value, *descendants(arg.value)):
+            if isinstance(name, cst.Name):
+                expressions.extend(values.get(name.value, []))
+        for expression in expressions:
+            if any(_environment_read(n, context) for n in (expression, *descendants(expression))):
+                return True
+    return False
+
+
+# How many calls back the functions of the file that call the load's function are read.
+OWN_FORMAT_CALLER_DEPTH = 2
+
+
+def _callers_bring_files(function: cst.FunctionDef, context: FileContext, depth: int) -> bool:
+    """A function of the file that calls `function` by name (`load(d)`, `self.load(d)`),
+    or one calling that, `depth` calls back, brings files from elsewhere: the directory
+    it hands over may be one it downloaded (`load_model(uri)` downloading, then calling
+    `_load_from_local_dir(local)`). The name read other than as a callee (handed over
+    as a value), or a call outside any function, leaves the callers unknown: True."""
+    key = ("integrity_callers_bring_files", id(function), depth)
+    cached = context.memo.get(key)
+    if isinstance(cached, bool):
+        return cached
+    context.memo[key] = True  # recursion guard: a cycle of callers proves nothing
+    name = function.name.value
+    read_calls = _is_property(function, context)  # `obj.name` runs it
+    method = any(
+        any(statement is function for statement in klass.body.body)
+        for klass in descendants(context.module, only=(cst.ClassDef,))
+        if isinstance(klass, cst.ClassDef)
+    )
+    found = False
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal found
+        if found or len(stack) < 2:
+            return
+        parent = stack[-2]
+        if isinstance(node, cst.Name) and node.value == name and node is not function.name:
+            if not is_read(node, parent) or (isinstance(parent, cst.Attribute) != method):
+                return  # a binding, a keyword; a method is reached as `obj.name` only
+            reader = next((a for a in reversed(stack) if isinstance(a, cst.FunctionDef)), None)
+            if not method and reader is not None and name in _own_names(reader, context):
+                return  # a local or parameter of the reader by that name
+            holder = stack[-3] if isinstance(parent, cst.Attribute) and len(stack) >= 3 else parent
+            callee = parent if isinstance(parent, cst.Attribute) else node
+            called = isinstance(holder, cst.Call) and holder.func is callee
+            if not called and not (read_calls and isinstance(parent, cst.Attribute)):
+                if isinstance(holder, (cst.FunctionDef, cst.ClassDef)):
+                    return  # a definition's own name
+                found = True  # handed over as a value: its callers are not seen
+                return
+            caller = next((a for a in reversed(stack) if isinstance(a, cst.FunctionDef)), None)
+            if caller is None or caller is function:
+                found = caller is None
+                return
+            found = (
+                any(
+                    _retrieves(n, context) for n in descendants(caller.body, stop_at=_OWN_BODY_STOP)
+                )
+                or (isinstance(holder, cst.Call) and _hands_environment(holder, caller, context))
+                or (depth > 1 and _callers_bring_files(caller, context, depth - 1))
+            )
+
+    walk(context.module, visit, stack=stack)
+    context.memo[key] = found
+    return found
+
+
+def _own_names(function: cst.FunctionDef, context: FileContext) -> set[str]:
+    own = function_scope(function, context)
+    return {*own.params, *own.locals}
+
+
+def _is_property(function: cst.FunctionDef, context: FileContext) -> bool:
+    """Decorated `@property` / `@cached_property`: reading the attribute calls it."""
+    for decorator in function.decorators:
+        target = decorator.decorator
+        qualified = context.imports.qualify(target) or (
+            target.value if isinstance(target, cst.Name) else ""
         )
-        words = f"{qualified} {called}".lower()
-        if (
-            qualified in _ENVIRONMENT_READS
-            or any(word in words for word in _RETRIEVAL_WORDS)
-            or qualified.split(".", 1)[0] in _RETRIEVAL_PACKAGES
-            or _directory_targets(node, context)
-            or _extracts_here(node, context)
-        ):
+        if qualified.rsplit(".", 1)[-1] in ("property", "cached_property"):
             return True
     return False
 

@@ -11,6 +11,7 @@ from leakguard.analysis.calls import is_literal_false, is_literal_true, keyword_
 from leakguard.analysis.entrypoints import command_line_code, may_be_command_line_program
 from leakguard.analysis.imports import matches_any
 from leakguard.analysis.integrity import (
+    OWN_FORMAT_CALLER_DEPTH,
     innermost_scope,
     own_format_round_trip,
     private_round_trip,
@@ -24,7 +25,7 @@ from leakguard.config import RuleSpec
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace, without_arg
 from leakguard.fixes.names import renamed_callee
 from leakguard.rule import LintRule
-from leakguard.slicing import callee_regions, constant_user_regions
+from leakguard.slicing import callee_regions, caller_regions, constant_user_regions
 from leakguard.triage import (
     TriageTree,
     calls_resolve_to,
@@ -80,11 +81,13 @@ class UnsafeDeserialization(LintRule):
             return None  # `integrity.shipped_text_config` reads every write of the file
         functions = [f for call in calls if (f := enclosing_function(tree, call)) is not None]
         # `integrity.private_round_trip` and `own_format_round_trip`: every other use of
-        # a constant file name the load's function reads.
+        # a constant file name the load's function reads, and (the latter) the functions
+        # of the file that call the load's function, whether they download first.
         return [
             *calls,
             *callee_regions(tree, functions, 1),
             *constant_user_regions(tree, functions),
+            *caller_regions(tree, functions, OWN_FORMAT_CALLER_DEPTH),
         ]
 
     def visit_Call(self, node: cst.Call) -> None:
