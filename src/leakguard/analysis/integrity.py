@@ -1751,6 +1751,17 @@ def _own_file_use(file_name: str, stack: list[cst.CSTNode], context: FileContext
     return _path_use(stack[: path_position + 1], scope, context, local_hops=1)
 
 
+def _serializer_target(call: cst.Call, context: FileContext) -> cst.BaseExpression | None:
+    """`_written_target` of a serializer resolved by name (`cloudpickle.dump(obj, f)`,
+    `onnx.save(model, path)`) or of `path.write_bytes(pickle.dumps(x))`; not of a `.save`
+    method of an unknown receiver, which may be an upload's (`file_storage.save(path)`)."""
+    name = context.imports.call_name(call) or ""
+    func = call.func
+    if name in _WRITERS or (isinstance(func, cst.Attribute) and func.attr.value in _PATH_WRITERS):
+        return _written_target(call, context)
+    return None
+
+
 def _concatenation(node: cst.CSTNode) -> bool:
     return isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add)
 
@@ -1774,7 +1785,7 @@ def _path_use(
         return None
     if not isinstance(call, cst.Call) or not isinstance(parent, cst.Arg):
         return None
-    if _written_target(call, context) is path:
+    if _serializer_target(call, context) is path:
         return True
     name = context.imports.call_name(call) or ""
     first = call.args[0] is parent and parent.keyword is None
@@ -1832,7 +1843,7 @@ def _only_serialized_to(handle: str, scope: cst.CSTNode, context: FileContext) -
         if not is_read(node, stack[-2]):
             return
         call = stack[-3] if isinstance(stack[-2], cst.Arg) and len(stack) >= 3 else None
-        if isinstance(call, cst.Call) and _written_target(call, context) is node:
+        if isinstance(call, cst.Call) and _serializer_target(call, context) is node:
             writes += 1
         else:
             ok = False
