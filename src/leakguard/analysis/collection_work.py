@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import ast
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,7 @@ from leakguard.triage import dotted as ast_dotted
 # Evidence phrases the rule reads to say "possible", not "found", per-entry work.
 NO_FACTS = "no facts of the run"
 UNSEEN = "which the run cannot see"
+
 COLLECTOR = "collection_work"
 TOKENS = ("def ",)
 
@@ -87,6 +88,30 @@ _FIELD_VALIDATORS = frozenset({"field_validator", "validator"})
 _MODEL_VALIDATORS = frozenset({"model_validator", "root_validator"})
 # Defaults by which a framework injects a value into a handler or a dependency.
 _INJECTORS = frozenset({"Depends", "Security", "Inject", "Provide"})
+
+
+def possible_only(evidence: str) -> bool:
+    """Evidence that per-entry work is possible (a value handed where the run cannot
+    see, or no facts at all), not found."""
+    return evidence == NO_FACTS or UNSEEN in evidence
+
+
+def strongest(candidates: Iterable[str | None]) -> str | None:
+    """The first evidence of found work among `candidates` (taken lazily, in the order
+    given), else the first of possible work, else None.
+
+    Which evidence a finding names must not depend on which one a search meets first
+    when a stronger one exists further on: the message says "drive work" whenever the
+    run shows work, every run, and names the first such evidence in a fixed order."""
+    possible: str | None = None
+    for evidence in candidates:
+        if evidence is None:
+            continue
+        if not possible_only(evidence):
+            return evidence
+        if possible is None:
+            possible = evidence
+    return possible
 
 
 def collect_source(text: str, display: str) -> dict[str, Any] | None:
@@ -580,12 +605,12 @@ class WorkIndex:
         return index
 
     def field_evidence(self, name: str, summaries: SummaryIndex | None, depth: int) -> str | None:
-        """Evidence that some function of the run works per entry of a field `name`."""
-        for module, qualname in self.by_field.get(name, ()):
-            found = self.subject_evidence(module, qualname, f"a:{name}", summaries, depth)
-            if found is not None:
-                return found
-        return None
+        """Evidence that some function of the run works per entry of a field `name`:
+        the strongest (`strongest`), in the order of the run's modules and functions."""
+        return strongest(
+            self.subject_evidence(module, qualname, f"a:{name}", summaries, depth)
+            for module, qualname in self.by_field.get(name, ())
+        )
 
     def model_evidence(
         self,
@@ -597,15 +622,18 @@ class WorkIndex:
         """Evidence that a parameter annotated with one of `classes` (short names), a
         model holding the field, is handed whole where the run cannot follow it, or
         spread into a function of the run (`create(**form.model_dump())`) whose
-        parameter named like the field `spread` drives work."""
-        for name in classes:
-            for module, qualname, param in self.by_class.get(name, ()):
-                found = self.subject_evidence(
-                    module, qualname, f"p:{param}", summaries, depth, spread
-                )
-                if found is not None:
-                    return f"{found} (reached through `{name}`)"
-        return None
+        parameter named like the field `spread` drives work. The strongest
+        (`strongest`), in the order of `classes`, then of the run's modules."""
+
+        def candidates() -> Iterator[str | None]:
+            for name in classes:
+                for module, qualname, param in self.by_class.get(name, ()):
+                    found = self.subject_evidence(
+                        module, qualname, f"p:{param}", summaries, depth, spread
+                    )
+                    yield None if found is None else f"{found} (reached through `{name}`)"
+
+        return strongest(candidates())
 
     def subject_evidence(
         self,
@@ -619,7 +647,10 @@ class WorkIndex:
         key = (module, qualname, subject, depth, spread)
         if key in self.memo:
             return self.memo[key]
-        self.memo[key] = None  # a cycle through the call graph shows nothing more
+        # Every step into a callee lowers `depth`, so a key never recurs while it is being
+        # computed: the memo is a function of its key alone, whichever file of whichever
+        # worker asked first. (The guard costs nothing if that ever changes.)
+        self.memo[key] = None
         found = self._evidence(module, qualname, subject, summaries, depth, spread)
         self.memo[key] = found
         return found
@@ -633,26 +664,41 @@ class WorkIndex:
         depth: int,
         spread: str | None,
     ) -> str | None:
+        """The strongest evidence (`strongest`) of one function: its direct use of the
+        subject, else what the calls it hands the subject to show, in source order."""
+        return strongest(self._candidates(module, qualname, subject, summaries, depth, spread))
+
+    def _candidates(
+        self,
+        module: str,
+        qualname: str,
+        subject: str,
+        summaries: SummaryIndex | None,
+        depth: int,
+        spread: str | None,
+    ) -> Iterator[str | None]:
         record = self.modules.get(module, {}).get(qualname)
         if record is None:
-            return None
+            return
         where = f"`{qualname.rsplit('.', 1)[-1]}` ({module})"
         use = record["uses"].get(subject)
         if use is not None:
-            return f"{use[0]} in {where}, line {use[1]}"
+            yield f"{use[0]} in {where}, line {use[1]}"
         for reference, position, keyword, line, text in record["hands"].get(subject, ()):
             if reference == "loop":
                 callee = self._working_callee(module, position, summaries, depth)
                 if callee is not None:
-                    return f"a loop over it calling `{keyword}` per entry in {where}, line {line}"
+                    yield f"a loop over it calling `{keyword}` per entry in {where}, line {line}"
                 continue
             if reference is None or summaries is None:
-                return f"handed to `{text}`, {UNSEEN}, in {where}, line {line}"
+                yield f"handed to `{text}`, {UNSEEN}, in {where}, line {line}"
+                continue
             target = summaries.resolve(module, reference)
             if target is None:
                 if summaries.class_named(module, reference) is not None:
                     continue  # a row or model of the run built from it: stored
-                return f"handed to `{text}`, {UNSEEN}, in {where}, line {line}"
+                yield f"handed to `{text}`, {UNSEEN}, in {where}, line {line}"
+                continue
             if depth <= 0:
                 continue
             callee_module, _, callee_name = target.partition(":")
@@ -668,12 +714,9 @@ class WorkIndex:
                 spread_on = spread  # the model handed whole: spread further on, maybe
             if param is None:
                 continue
-            found = self.subject_evidence(
+            yield self.subject_evidence(
                 callee_module, callee_name, f"p:{param}", summaries, depth - 1, spread_on
             )
-            if found is not None:
-                return found
-        return None
 
     def _working_callee(
         self, module: str, references: Iterable[Any], summaries: SummaryIndex | None, depth: int

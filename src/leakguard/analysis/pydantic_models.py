@@ -1804,14 +1804,17 @@ class ModelIndex:
         self._sized[key] = result
         return result
 
-    def holders(self, model: str, skip_tests: bool = False) -> frozenset[str]:
+    def holders(self, model: str, skip_tests: bool = False) -> tuple[str, ...]:
         """Short class names of `model` and of the request models that reach it (nesting
-        it, deriving from it): a value of any of them carries its fields."""
-        found = {_short(model)}
-        for request in self.request_models(("body",), skip_tests):
-            if request != model and model in self._reached([request]):
-                found.add(_short(request))
-        return frozenset(found)
+        it, deriving from it): a value of any of them carries its fields. In a fixed
+        order, `model` first, then by qualified name: the evidence searched through them
+        (`collection_work.model_work_evidence`) must be the same in every run."""
+        reaching = sorted(
+            request
+            for request in self.request_models(("body",), skip_tests)
+            if request != model and model in self._reached([request])
+        )
+        return tuple(dict.fromkeys(_short(m) for m in [model, *reaching]))
 
     def _hands_on_models(self, use: Mapping[str, Any]) -> bool:
         """A field holding models that the handler uses otherwise than by walking it:
@@ -2567,6 +2570,6 @@ def _module_functions(context: FileContext) -> dict[str, cst.FunctionDef]:
     return functions
 
 
-def holding_models(index: ModelIndex, model: str, skip_tests: bool = False) -> frozenset[str]:
+def holding_models(index: ModelIndex, model: str, skip_tests: bool = False) -> tuple[str, ...]:
     """`ModelIndex.holders`: the class names under which a value carries `model`'s fields."""
     return index.holders(model, skip_tests)

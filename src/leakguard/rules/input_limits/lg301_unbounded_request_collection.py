@@ -13,11 +13,11 @@ from leakguard.analysis.caller_trust import OPTION as PRIVILEGED
 from leakguard.analysis.caller_trust import CallerTrust, caller_trust, privileged_handler
 from leakguard.analysis.collection_work import COLLECTOR as WORK
 from leakguard.analysis.collection_work import (
-    NO_FACTS,
-    UNSEEN,
     field_work_evidence,
     model_work_evidence,
     parameter_work_evidence,
+    possible_only,
+    strongest,
 )
 from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.pydantic_models import (
@@ -185,16 +185,16 @@ class UnboundedRequestCollection(LintRule):
     def _field_evidence(self, name: str | None, model: str, levels: list[Level]) -> str | None:
         """What works per entry of the field (`analysis/collection_work.py`): its entries
         looped over with work, fanned out, handed to a model...; or a model holding it
-        handed on whole where the run cannot follow. None: only stored or forwarded."""
+        handed on whole where the run cannot follow. None: only stored or forwarded.
+        Found work wins over possible work, whichever of the two searches shows it."""
         if all(level.is_string for level in levels):
             return None
-        if name is not None:
-            found = field_work_evidence(self.context, name)
-            if found is not None:
-                return found
+        found = field_work_evidence(self.context, name) if name is not None else None
+        if found is not None and not possible_only(found):
+            return found
         qualified = own_qualified(self.context, model)
         holders = holding_models(model_index(self.context), qualified, self._skip_tests)
-        return model_work_evidence(self.context, holders, name)
+        return strongest((found, model_work_evidence(self.context, holders, name)))
 
     def _qualname(self, node: cst.FunctionDef) -> str:
         outer = [
@@ -238,7 +238,7 @@ class UnboundedRequestCollection(LintRule):
         elif evidence is not None:
             # Code the run cannot see keeps `error` on the safe side: say it is possible,
             # not found.
-            unseen = evidence == NO_FACTS or UNSEEN in evidence
+            unseen = possible_only(evidence)
             label = "Possible per-entry work" if unseen else "Per-entry work"
             work = "; its entries may drive work" if unseen else "; its entries drive work"
             why = f"{label}: {evidence}. "

@@ -1,0 +1,62 @@
+"""The same input gives the same report, byte for byte, in every run: whatever the hash
+seed (which orders every `set` of strings), the number of worker processes and which
+worker analyses which file. A linter whose output changes between two runs of the same
+code breaks caches, baselines, SARIF diffs and CI annotations.
+
+Each run is a fresh process with its own `PYTHONHASHSEED` and the cache off, so the
+test cannot pass by luck: before LG301's evidence search ordered its candidates, the
+seeds below named different evidence for `Placement.gpu_indexes` (and `UsageQuery.
+instance_ids` said "may drive work" while the run shows work)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures" / "rules"
+EVIDENCE = FIXTURES / "LG301" / "pos_evidence_strongest_first"
+# (PYTHONHASHSEED, --jobs) of the two runs compared.
+RUNS = (("0", "1"), ("12345", "2"))
+
+
+def _report(cwd: Path, target: str, seed: str, jobs: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEAKGUARD_")}
+    command = [sys.executable, "-m", "leakguard", "check", target, "--format", "json"]
+    command += ["--no-cache", "--exit-zero", "--jobs", jobs]
+    done = subprocess.run(
+        command,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**env, "PYTHONHASHSEED": seed, "NO_COLOR": "1"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    # The wall-clock time of the run is the one value allowed to differ.
+    return re.sub(r'"seconds": [0-9.e+-]+', '"seconds": 0', done.stdout)
+
+
+@pytest.mark.parametrize(
+    ("cwd", "target"), [(EVIDENCE, "app"), (FIXTURES, "LG301")], ids=["evidence", "LG301"]
+)
+def test_two_seeds_give_identical_json(cwd: Path, target: str) -> None:
+    first, second = (_report(cwd, target, seed, jobs) for seed, jobs in RUNS)
+    assert json.loads(first)["findings"], "the run found nothing to compare"
+    assert first == second
+
+
+def test_evidence_named_is_the_strongest() -> None:
+    """Found work wins over possible work, then the model itself, then the request
+    models holding it by name (`collection_work.strongest`, `ModelIndex.holders`)."""
+    report = json.loads(_report(EVIDENCE, "app", *RUNS[0]))
+    helps = {f["line"]: f["help"] for f in report["findings"] if f["rule"] == "LG301"}
+    assert "Per-entry work: a loop over it awaiting per entry in `preview`" in helps[16]
+    assert "(reached through `PreviewRequest`)" in helps[16]
+    assert "Per-entry work: sizes an allocation with `len()` in `_id_chunks`" in helps[38]
