@@ -6,7 +6,9 @@ code breaks caches, baselines, SARIF diffs and CI annotations.
 Each run is a fresh process with its own `PYTHONHASHSEED` and the cache off, so the
 test cannot pass by luck: before LG301's evidence search ordered its candidates, the
 seeds below named different evidence for `Placement.gpu_indexes` (and `UsageQuery.
-instance_ids` said "may drive work" while the run shows work)."""
+instance_ids` said "may drive work" while the run shows work), and the two LG201
+findings at line 58 of `pos_model_provenance.py` (one position, one rule) came out of a
+set of findings in either order."""
 
 from __future__ import annotations
 
@@ -44,7 +46,9 @@ def _report(cwd: Path, target: str, seed: str, jobs: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("cwd", "target"), [(EVIDENCE, "app"), (FIXTURES, "LG301")], ids=["evidence", "LG301"]
+    ("cwd", "target"),
+    [(EVIDENCE, "app"), (FIXTURES, "LG301"), (FIXTURES / "LG201", "pos_model_provenance.py")],
+    ids=["evidence", "LG301", "two-findings-one-position"],
 )
 def test_two_seeds_give_identical_json(cwd: Path, target: str) -> None:
     first, second = (_report(cwd, target, seed, jobs) for seed, jobs in RUNS)

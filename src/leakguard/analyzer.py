@@ -451,13 +451,15 @@ def _to_findings(
         )
     comments = _comments(context.source, noqa)
     source_lines = context.source.splitlines()
-    findings: set[Finding] = set()
+    # A dict, not a set: duplicates go, and the rules' own order breaks what ties the
+    # sort key leaves, the same in every run (a set's order follows the hash seed).
+    findings: dict[Finding, None] = {}
     failed: dict[str, str] = {}
     for report in reports:
         if report.rule in failed:
             continue
         try:
-            findings.add(_finding(report, context, config, comments, source_lines, used, fixes))
+            findings[_finding(report, context, config, comments, source_lines, used, fixes)] = None
         except Exception as exc:
             failed[report.rule] = _internal(f"rule {report.rule}", exc)
     errors = [FileError(context.path, problem) for _, problem in sorted(failed.items())]

@@ -75,8 +75,19 @@ class Finding(NamedTuple):
     # The computed fix, only when the run asked for fixes.
     fix: Fix | None = None
 
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.path, self.line, self.column, self.rule)
+    def sort_key(self) -> tuple[str, int, int, str, int, int, str]:
+        """Position, then rule, then the rest of what is reported: two findings of one
+        rule at one position (a call and the chain it starts) come out in the same order
+        in every run, whatever order a set of findings held them in."""
+        return (
+            self.path,
+            self.line,
+            self.column,
+            self.rule,
+            self.end_line,
+            self.end_column,
+            self.message,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON shape (see docs: JSON output contract)."""
