@@ -136,7 +136,7 @@ class _ClientInput:
         param = name in self._handler_params()
         self._names[name] = param
         if self._assignments is None:
-            self._assignments = _own_assignments(self.function)
+            self._assignments = own_assignments(self.function)
         values = self._assignments.get(name, [])
         found = (param or bool(values)) and all(v is not None and self.parses(v) for v in values)
         self._names[name] = found
@@ -157,7 +157,7 @@ class _ClientInput:
         return self._params
 
 
-def _own_assignments(function: cst.FunctionDef) -> dict[str, list[cst.BaseExpression | None]]:
+def own_assignments(function: cst.FunctionDef) -> dict[str, list[cst.BaseExpression | None]]:
     """Every binding of a name in the function's own body: the value of a plain
     `name = value`, None for anything else (a tuple target, `+=`, a loop, `with ... as`)."""
     found: dict[str, list[cst.BaseExpression | None]] = {}

@@ -424,6 +424,7 @@ class _Curation:
         # Last names of the callees handed exception text (resolved or not): a function
         # of that name making a class from its parameters may make it from that text.
         handed_to: set[str] = set()
+        self.handed_to: frozenset[str] = frozenset()
         facts_of = project.of(COLLECTOR)
         self.modules = frozenset(facts_of)
         for module, facts in facts_of.items():
@@ -442,6 +443,7 @@ class _Curation:
             for entry in facts.get("forwarded", ()):
                 if str(entry[2]).rsplit(".", 1)[-1].rsplit(":", 1)[-1] in handed_to:
                     self._taint(module, entry)
+        self.handed_to = frozenset(handed_to)
 
     def whole(self, module: str) -> bool:
         """The run holds `module` and a package above it (an `__init__.py`: its own, or an
@@ -524,3 +526,17 @@ def curated_exception_type(caught: cst.BaseExpression, context: FileContext) -> 
         if klass is None or not curation.whole(klass[0]) or not curation.curated(klass):
             return False
     return True
+
+
+def hands_exception_text_to(name: str, context: FileContext) -> bool | None:
+    """Whether a call of the run named `name` (its last part: `InvalidTokenError` for
+    `jwt.InvalidTokenError(str(e))`) is handed another exception's text, as recorded for
+    the run's classes above (a library class the run raises is matched by name). None
+    when the run is not known."""
+    project = context.project
+    if project is None:
+        return None
+    curation = _curation(project)
+    if curation is None:
+        return None
+    return name in curation.handed_to

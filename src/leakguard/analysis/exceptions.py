@@ -33,6 +33,7 @@ from leakguard.analysis.calls import positional_arg
 from leakguard.analysis.client_input import parses_client_input
 from leakguard.analysis.constant_callables import carried_arguments
 from leakguard.analysis.curated_exceptions import curated_exception_type
+from leakguard.analysis.decode_errors import catches_only_decode_errors
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.scopes import bound_names
 from leakguard.context import FileContext
@@ -73,7 +74,7 @@ class ExceptionFacts:
     index: dict[int, int] = field(default_factory=dict)  # id(node) -> pre-order index
     handlers: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, name)
     # Handlers (by start) whose caught exceptions all carry curated text: see
-    # `analysis.curated_exceptions` and `analysis.client_input`.
+    # `analysis.curated_exceptions`, `analysis.client_input` and `analysis.decode_errors`.
     curated: set[int] = field(default_factory=set)
     assignments: dict[str, list[tuple[int, cst.BaseExpression | None]]] = field(
         default_factory=dict
@@ -111,6 +112,14 @@ class ExceptionTracker:
                 function = scope if isinstance(scope, cst.FunctionDef) else None
                 if starts and parses_client_input(node, function, self.context):
                     facts.curated.update(starts)
+                # A clause catching only decode errors (`except json.JSONDecodeError`,
+                # `except ValueError` around `response.json()`): positions, no internals.
+                facts.curated.update(
+                    handler_starts[id(h)]
+                    for h in node.handlers
+                    if id(h) in handler_starts
+                    and catches_only_decode_errors(node, h, function, self.context)
+                )
             if isinstance(node, cst.ExceptHandler) and node.name is not None:
                 bound = node.name.name
                 if isinstance(bound, cst.Name):

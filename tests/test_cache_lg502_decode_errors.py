@@ -1,0 +1,79 @@
+"""Decode error classes (`analysis/decode_errors.py`, LG502): `except jwt.InvalidTokenError`
+carries no internals unless a call of the run makes one from another exception's text,
+which may sit in another file; a warm run gives the cold run's findings when that file
+starts or stops doing so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leakguard.engine import check
+from leakguard.testing import make_config, warm_and_cold, write_or_remove
+
+ROUTES = """\
+import jwt
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from app.keys import signing_key
+
+app = FastAPI()
+
+
+@app.post("/logout")
+async def logout(token: str):
+    try:
+        claims = jwt.decode(token, signing_key(), algorithms=["RS256"])
+    except jwt.InvalidTokenError as e:
+        return JSONResponse(status_code=400, content={"error": str(e)})
+    return {"sub": claims["sub"]}
+"""
+# Refuses with a text of its own.
+OWN_TEXT = """\
+import jwt
+
+
+def signing_key() -> str:
+    try:
+        return open("/etc/app/jwt.pem").read()
+    except OSError:
+        raise jwt.InvalidTokenError("no signing key")
+"""
+# Same lines: the refusal carries the OSError's text (the server's path).
+WRAPS = OWN_TEXT.replace('("no signing key")', "(str(exc))").replace(
+    "except OSError:", "except OSError as exc:"
+)
+
+
+def _package(root: Path, keys: str | None) -> None:
+    package = root / "app"
+    package.mkdir(exist_ok=True)
+    (package / "__init__.py").write_text("")
+    (package / "routes.py").write_text(ROUTES)
+    write_or_remove(package / "keys.py", keys)
+
+
+def _lines(run: object) -> list[tuple[str, int]]:
+    return [(Path(f.path).name, f.line) for f in run.findings]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("keys", "found"), [(OWN_TEXT, []), (WRAPS, [("routes.py", 15)])])
+def test_whole_run(tmp_path: Path, keys: str, found: list[tuple[str, int]]) -> None:
+    _package(tmp_path, keys)
+    config = make_config(tmp_path, select=["LG502"])
+    assert _lines(check([tmp_path], config, jobs=1, use_cache=False)) == found
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [(OWN_TEXT, WRAPS), (WRAPS, OWN_TEXT), (None, WRAPS)],
+    ids=["wraps_edited_in", "wraps_edited_out", "added"],
+)
+def test_warm_equals_cold(tmp_path: Path, before: str | None, after: str | None) -> None:
+    _package(tmp_path, before)
+    config = make_config(tmp_path, select=["LG502"])
+    first, cold = warm_and_cold(tmp_path, config, lambda: _package(tmp_path, after))
+    for run, keys in ((first, before), (cold, after)):
+        assert _lines(run) == ([("routes.py", 15)] if keys == WRAPS else [])
