@@ -12,8 +12,6 @@ import pytest
 from leakguard.engine import check
 from leakguard.testing import make_config, warm_and_cold, write_or_remove
 
-# (With a method: the summaries record no class of a module without functions, and an
-# unknown class is never curated.)
 ERRORS = """\
 class AppError(Exception):
     def __init__(self, message: str) -> None:
@@ -80,13 +78,18 @@ def job() -> None:
         raise ProbeError(str(exc)) from exc
 """
 SUBCLASS = OWN_CLASS.replace("class ProbeError(Exception)", "class ProbeError(AppError)")
+# A module of bare classes (no method, no function): known to the run all the same.
+BARE_ERRORS = """\
+class AppError(Exception):
+    pass
+"""
 
 
-def _package(root: Path, other: str | None) -> Path:
+def _package(root: Path, other: str | None, errors: str = ERRORS) -> Path:
     package = root / "app"
     package.mkdir(exist_ok=True)
     (package / "__init__.py").write_text("")
-    (package / "errors.py").write_text(ERRORS)
+    (package / "errors.py").write_text(errors)
     (package / "routes.py").write_text(ROUTES)
     (package / "store.py").write_text(STORE)
     write_or_remove(package / "other.py", other)
@@ -102,6 +105,22 @@ def test_whole_run(tmp_path: Path, other: str, found: list[tuple[str, int]]) -> 
     _package(tmp_path, other)
     config = make_config(tmp_path, select=["LG502"])
     assert _lines(check([tmp_path], config, jobs=1, use_cache=False)) == found
+
+
+@pytest.mark.parametrize(("other", "found"), [(UNRELATED, []), (BUILDS, [("routes.py", 14)])])
+def test_bare_class_module(tmp_path: Path, other: str, found: list[tuple[str, int]]) -> None:
+    _package(tmp_path, other, BARE_ERRORS)
+    config = make_config(tmp_path, select=["LG502"])
+    assert _lines(check([tmp_path], config, jobs=1, use_cache=False)) == found
+
+
+@pytest.mark.parametrize(("before", "after"), [(UNRELATED, BUILDS), (BUILDS, UNRELATED)])
+def test_bare_class_module_warm_equals_cold(tmp_path: Path, before: str, after: str) -> None:
+    _package(tmp_path, before, BARE_ERRORS)
+    config = make_config(tmp_path, select=["LG502"])
+    first, cold = warm_and_cold(tmp_path, config, lambda: _package(tmp_path, after, BARE_ERRORS))
+    for run, other in ((first, before), (cold, after)):
+        assert _lines(run) == ([("routes.py", 14)] if other == BUILDS else [])
 
 
 def test_partial_run_proves_nothing(tmp_path: Path) -> None:

@@ -313,8 +313,10 @@ class FileSummaryCollector:
             if name not in self.unknown_globals and provenance[0] in ("model", "via", "import")
         }
         # A module holding only a client (`client = httpx.Client()`) or re-exporting one
-        # (`from .backend import cache`) has facts too: what made its values.
-        if not self.functions and not constants and not made:
+        # (`from .backend import cache`) has facts too: what made its values; so does one
+        # of bare classes (an `exceptions.py` of `class PipelineError(Exception): pass`),
+        # whose hierarchy other facts resolve (`analysis/curated_exceptions`).
+        if not self.functions and not constants and not made and not classes:
             return None
         facts: dict[str, Any] = {"path": display, "functions": self.functions}
         if constants:
@@ -2078,9 +2080,10 @@ def describe_blocking(name: str) -> str:
 register_collector(
     FactCollector(
         COLLECTOR,
-        # functions, the fixed collections a module of constants defines, and the
-        # values a module without functions makes or re-exports (`client = httpx.Client()`)
-        ("def ", "= {", "= [", "= (", "= frozenset(", "= set(", "import "),
+        # functions, the fixed collections a module of constants defines, the values a
+        # module without functions makes or re-exports (`client = httpx.Client()`), and
+        # the classes of a module of bare classes
+        ("def ", "= {", "= [", "= (", "= frozenset(", "= set(", "import ", "class "),
         from_source=collect_source,
         from_tree=collect_tree,
         dependencies=_dependencies,
