@@ -19,7 +19,8 @@ class of the run deriving from it (catching it catches them) is
 - made in a function from one of its parameters (`def fail(msg): raise MyError(msg)`)
   while a call somewhere in the run hands that function such text (`fail(str(e))`);
 - used as a value (`errors = {"x": MyError}`, `factory(MyError)`): whoever receives
-  the class may build it from anything.
+  the class may build it from anything (not the class an exception handler is
+  registered for, `@app.exception_handler(MyError)`: the framework only matches it).
 
 Collected per file from CPython's `ast` (collector `exception_texts`): the calls handing
 exception text on (`handed`: the callee's reference, and the receiver's for a method),
@@ -70,6 +71,17 @@ _CHAIN_ATTRIBUTES = ("__cause__", "__context__", "__traceback__")
 # subclasses.
 _TEXT_METHODS = frozenset({"__init__", "__new__", "__str__", "__repr__", "__format__"})
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+# Methods registering an exception handler for the class in their first argument
+# (FastAPI/Starlette, Flask; `analysis.exceptions` finds the handlers they register).
+HANDLER_REGISTRARS = frozenset(
+    {
+        "exception_handler",
+        "errorhandler",
+        "app_errorhandler",
+        "add_exception_handler",
+        "register_error_handler",
+    }
+)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
@@ -284,6 +296,7 @@ class _FileCollector:
                 exempt.add(id(node.func))
                 if dotted(node.func) in ("isinstance", "issubclass") and len(node.args) == 2:
                     exempt.update(id(n) for n in _elements(node.args[1]))
+                exempt.update(id(n) for n in _handled_classes(node))
             elif isinstance(node, ast.Attribute):
                 exempt.add(id(node.value))
             elif isinstance(node, ast.ExceptHandler) and node.type is not None:
@@ -309,6 +322,20 @@ class _FileCollector:
             if reference is not None and tuple(reference) not in seen:
                 seen.add(tuple(reference))
                 self.values.append(reference)
+
+
+def _handled_classes(call: ast.Call) -> list[ast.expr]:
+    """The classes a call registers an exception handler for (`exception_handler(E)`,
+    `add_exception_handler(E, fn)`, `exception_handlers={E: fn}`): the framework only
+    tests raised exceptions against them, as an `except` does; it makes none."""
+    found: list[ast.expr] = []
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr in HANDLER_REGISTRARS and call.args:
+        found.extend(_elements(call.args[0]))
+    for keyword in call.keywords:
+        if keyword.arg == "exception_handlers" and isinstance(keyword.value, ast.Dict):
+            found.extend(key for key in keyword.value.keys if key is not None)
+    return found
 
 
 def _unique(entries: list[list[Any]]) -> list[list[Any]]:

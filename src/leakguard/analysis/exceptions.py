@@ -158,27 +158,42 @@ class ExceptionTracker:
 
     def _exception_params(self, function: cst.FunctionDef) -> frozenset[str]:
         params = [*function.params.posonly_params, *function.params.params]
-        index = self._handler_param_index(function)
-        if index is None or index >= len(params):
+        registrations = self._handler_registrations(function)
+        if not registrations or registrations[0][0] >= len(params):
             return frozenset()
-        return frozenset({params[index].name.value})
+        # A handler registered only for classes of the run whose text the run writes
+        # itself (`@app.exception_handler(RecurrenceEvaluationTimeout)`) is handed only
+        # those, as an `except` of them is.
+        if all(curated_exception_type(handled, self.context) for _, handled in registrations):
+            return frozenset()
+        return frozenset({params[registrations[0][0]].name.value})
 
     def _handler_param_index(self, function: cst.FunctionDef) -> int | None:
+        registrations = self._handler_registrations(function)
+        return registrations[0][0] if registrations else None
+
+    def _handler_registrations(
+        self, function: cst.FunctionDef
+    ) -> list[tuple[int, cst.BaseExpression]]:
+        """Each registration of `function` as a handler for a broad exception class: the
+        index of its exception parameter and the class (by decorator first)."""
+        found: list[tuple[int, cst.BaseExpression]] = []
         for decorator in function.decorators:
             target = decorator.decorator
             if not isinstance(target, cst.Call) or not isinstance(target.func, cst.Attribute):
                 continue
             position = _HANDLER_DECORATORS.get(target.func.attr.value)
-            if position is not None and self._broad_exception(positional_arg(target, 0)):
-                return position
-        registered = self._registered_handlers()
-        return registered.get(function.name.value)
+            handled = positional_arg(target, 0)
+            if position is not None and handled is not None and self._broad_exception(handled):
+                found.append((position, handled.value))
+        found.extend(self._registered_handlers().get(function.name.value, ()))
+        return found
 
-    def _registered_handlers(self) -> dict[str, int]:
+    def _registered_handlers(self) -> dict[str, list[tuple[int, cst.BaseExpression]]]:
         cached = self.context.memo.get("exception_handler_registrations")
         if isinstance(cached, dict):
             return cached
-        found: dict[str, int] = {}
+        found: dict[str, list[tuple[int, cst.BaseExpression]]] = {}
         source = self.context.source
         tokens = (*_HANDLER_REGISTRATIONS, _HANDLER_MAPPING_KEYWORD)
         if not any(token in source for token in tokens):
@@ -191,17 +206,21 @@ class ExceptionTracker:
                 continue
             position = _HANDLER_REGISTRATIONS.get(node.func.attr.value)
             handler = positional_arg(node, 1)
+            handled = positional_arg(node, 0)
             if (
                 position is not None
                 and handler is not None
+                and handled is not None
                 and isinstance(handler.value, cst.Name)
-                and self._broad_exception(positional_arg(node, 0))
+                and self._broad_exception(handled)
             ):
-                found[handler.value.value] = position
+                found.setdefault(handler.value.value, []).append((position, handled.value))
         self.context.memo["exception_handler_registrations"] = found
         return found
 
-    def _record_handler_mapping(self, call: cst.Call, found: dict[str, int]) -> None:
+    def _record_handler_mapping(
+        self, call: cst.Call, found: dict[str, list[tuple[int, cst.BaseExpression]]]
+    ) -> None:
         mapping = next(
             (
                 a.value
@@ -218,7 +237,7 @@ class ExceptionTracker:
                 and isinstance(element.value, cst.Name)
                 and self._broad_exception(cst.Arg(element.key))
             ):
-                found[element.value.value] = 1
+                found.setdefault(element.value.value, []).append((1, element.key))
 
     def _broad_exception(self, argument: cst.Arg | None) -> bool:
         """An exception class whose text is not meant for clients (not a status code)."""
