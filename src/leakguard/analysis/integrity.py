@@ -537,6 +537,10 @@ _DIRECTORY_WRITERS: dict[str, tuple[tuple[int | None, str], ...]] = {
 }
 
 
+# The calls `_directory_targets` knows (`triage.calls_matching` patterns: a rule's regions).
+DIRECTORY_WRITER_CALLS = frozenset(_DIRECTORY_WRITERS)
+
+
 def _directory_targets(call: cst.Call, context: FileContext) -> list[cst.BaseExpression]:
     """The directories `call` writes files under (`_DIRECTORY_WRITERS`)."""
     name = context.imports.call_name(call) or ""
@@ -1337,6 +1341,13 @@ _RETRIEVAL_PACKAGES = frozenset(
     | {"botocore", "fsspec", "s3fs", "gcsfs", "google.cloud", "azure.storage", "modelscope"}
 )
 _WRITE_MODE_LETTERS = frozenset("wax+")
+# A process the program starts may write any file (`gsutil cp -r gs://... model_dir`,
+# `wget -P model_dir`): a load after one may read what it brought.
+_PROCESS_SPAWNING_MODULES = frozenset({"subprocess", "sh", "plumbum", "pexpect"})
+_PROCESS_SPAWNS = frozenset(
+    {"os.system", "os.popen", "os.execv", "os.execvp", "os.spawnv", "os.spawnvp"}
+    | {"asyncio.create_subprocess_exec", "asyncio.create_subprocess_shell"}
+)
 
 
 def own_format_round_trip(load: cst.Call, source: cst.BaseExpression, context: FileContext) -> bool:
@@ -1352,7 +1363,9 @@ def own_format_round_trip(load: cst.Call, source: cst.BaseExpression, context: F
     (the file imports a web framework, or a request handler of the run reaches the
     load's function), nor when the load's function brings files from elsewhere (a call
     named like a download, fetch or upload, an HTTP or hub client, an extraction or
-    copy): then DIR may hold what it brought."""
+    copy, a process; also in a parameter's default or a helper of the file it calls),
+    nor when DIR is a receiver attribute another method fills from elsewhere, nor in a
+    module that fills directories its callers hand it: then DIR may hold what came."""
     function = next((a for a in context.ancestors() if isinstance(a, cst.FunctionDef)), None)
     if function is None or uses_web_framework(context):
         return False
@@ -1366,6 +1379,8 @@ def own_format_round_trip(load: cst.Call, source: cst.BaseExpression, context: F
     return (
         _directory_of_the_call(named[0], function, context)
         and not _brings_files(function, context)
+        and not _attribute_directory_filled(named[0], function, context)
+        and not _fills_handed_directories(context)
         and not _callers_bring_files(function, context, OWN_FORMAT_CALLER_DEPTH)
         and not _reached_by_request_handler(function, context)
         and _module_owned(file_name, constants, context)
@@ -1538,13 +1553,154 @@ def _directory_of_the_call(
     return root.value in own.params or root.value in own.locals
 
 
-def _brings_files(function: cst.FunctionDef, context: FileContext) -> bool:
-    """A call of the function's own body may put files from elsewhere on disk, or it
-    reads the environment (a directory others are told to write: a shared volume)."""
+def _brings_files(function: cst.FunctionDef, context: FileContext, helpers: int = 1) -> bool:
+    """A call of the function's own code may put files from elsewhere on disk, or it
+    reads the environment (a directory others are told to write: a shared volume);
+    its code is its body and its parameters' defaults (`model_dir=os.getenv(...)`).
+    A function of the file it calls by name (`_local_copy(uri)`, `self._fetch(uri)`),
+    `helpers` calls deep, counts too: a helper's name need not say it downloads."""
+    own = [*descendants(function.params), *descendants(function.body, stop_at=_OWN_BODY_STOP)]
+    if any(_retrieves(node, context) or _environment_read(node, context) for node in own):
+        return True
+    if helpers <= 0:
+        return False
     return any(
-        _retrieves(node, context) or _environment_read(node, context)
-        for node in descendants(function.body, stop_at=_OWN_BODY_STOP)
+        helper is not function and _brings_files(helper, context, helpers - 1)
+        for node in own
+        if isinstance(node, cst.Call) and (called := _called_name(node)) is not None
+        for helper in _functions_named(called, context)
     )
+
+
+def _attribute_directory_filled(
+    directory: cst.BaseExpression, function: cst.FunctionDef, context: FileContext
+) -> bool:
+    """The directory is an attribute of the method's receiver (`self.cache_dir`,
+    `self.store.root`) that a method of the class binds to a value that brings files
+    (`self.cache_dir = snapshot_download(repo)`, an environment read, a helper that
+    downloads) or hands to a call that writes files under it (`snapshot_download(repo,
+    local_dir=self.cache_dir)`): the attribute is filled elsewhere than the load's
+    function, so `_brings_files` of that function alone proves nothing."""
+    chain = _receiver_attribute(directory, function)
+    klass = next((a for a in context.ancestors() if isinstance(a, cst.ClassDef)), None)
+    if chain is None or klass is None:
+        return False
+    for method in descendants(klass.body, only=(cst.FunctionDef,)):
+        if not isinstance(method, cst.FunctionDef):
+            continue
+        for node in descendants(method.body, stop_at=_OWN_BODY_STOP):
+            if isinstance(node, (cst.Assign, cst.AnnAssign)) and node.value is not None:
+                targets = (
+                    [t.target for t in node.targets]
+                    if isinstance(node, cst.Assign)
+                    else [node.target]
+                )
+                if any(_receiver_attribute(t, method) == chain for t in targets) and (
+                    _value_brings_files(node.value, context)
+                ):
+                    return True
+            elif isinstance(node, cst.Call) and any(
+                _receiver_attribute(target, method) == chain
+                for target in _directory_targets(node, context)
+            ):
+                return True
+    return False
+
+
+def _fills_handed_directories(context: FileContext) -> bool:
+    """A function of the file writes files from elsewhere under a directory its caller
+    hands it (`def download_model(repo_id, model_dir): snapshot_download(repo_id,
+    local_dir=model_dir)`, an extraction or copy into a parameter's path): the module's
+    callers may fill the directory its loader then reads (`download_model(r, d)`, then
+    `load_model(d)`), so the file name is not the module's own."""
+    key = "integrity_fills_handed_directories"
+    cached = context.memo.get(key)
+    if isinstance(cached, bool):
+        return cached
+    found = False
+    for function in descendants(context.module, only=(cst.FunctionDef,)):
+        if not isinstance(function, cst.FunctionDef):
+            continue
+        params = set(function_scope(function, context).params)
+        found = any(
+            _path_root(target) in params
+            for node in descendants(function.body, stop_at=_OWN_BODY_STOP, only=(cst.Call,))
+            if isinstance(node, cst.Call)
+            for target in _directory_targets(node, context)
+        )
+        if found:
+            break
+    context.memo[key] = found
+    return found
+
+
+def _path_root(expression: cst.BaseExpression) -> str | None:
+    """The name a path is built on (`model_dir` in `os.path.join(model_dir, "sub")`,
+    `Path(model_dir) / "sub"`, `self.root`'s `self`)."""
+    node: cst.BaseExpression = expression
+    while True:
+        joined = _directory_and_name(node)
+        if joined is not None:
+            node = joined[0]
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value
+        elif isinstance(node, cst.Call) and node.args:
+            node = node.args[0].value  # `Path(model_dir)`, `str(...)`
+        elif isinstance(node, (cst.Subscript, cst.Attribute)):
+            node = node.value
+        else:
+            return node.value if isinstance(node, cst.Name) else None
+
+
+def _receiver_attribute(expression: cst.BaseExpression, method: cst.FunctionDef) -> str | None:
+    """The first attribute of the method's receiver `expression` is built on
+    (`self.cache_dir` in `self.cache_dir / NAME`, `os.path.join(self.cache_dir, sub)`);
+    None when it is built on anything else."""
+    params = [*method.params.posonly_params, *method.params.params]
+    if not params:
+        return None
+    receiver = params[0].name.value
+    node: cst.BaseExpression = expression
+    while True:
+        joined = _directory_and_name(node)
+        if joined is not None:
+            node = joined[0]
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value
+        elif isinstance(node, cst.Call) and node.args:
+            node = node.args[0].value  # `Path(self.cache_dir)`, `str(...)`
+        elif isinstance(node, cst.Subscript):
+            node = node.value
+        elif isinstance(node, cst.Attribute):
+            if isinstance(node.value, cst.Name) and node.value.value == receiver:
+                return node.attr.value
+            node = node.value
+        else:
+            return None
+
+
+def _value_brings_files(value: cst.BaseExpression, context: FileContext) -> bool:
+    """A value that retrieves, reads the environment or calls a function of the file that
+    brings files (`self.model_dir = self._download(repo)`)."""
+    for node in (value, *descendants(value)):
+        if _retrieves(node, context) or _environment_read(node, context):
+            return True
+        called = _called_name(node) if isinstance(node, cst.Call) else None
+        if called is not None and any(
+            _brings_files(f, context, 0) for f in _functions_named(called, context)
+        ):
+            return True
+    return False
+
+
+def _called_name(call: cst.Call) -> str | None:
+    """The name a call looks its callee up by: `f(...)`, `obj.f(...)`."""
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
 
 
 def _retrieves(node: cst.CSTNode, context: FileContext) -> bool:
@@ -1564,6 +1720,8 @@ def _retrieves(node: cst.CSTNode, context: FileContext) -> bool:
     words = f"{qualified} {called}".lower()
     return (
         any(word in words for word in _RETRIEVAL_WORDS)
+        or qualified.split(".", 1)[0] in _PROCESS_SPAWNING_MODULES
+        or qualified in _PROCESS_SPAWNS
         or any(qualified == p or qualified.startswith(p + ".") for p in _RETRIEVAL_PACKAGES)
         or bool(_directory_targets(node, context))
         or _extracts_here(node, context)

@@ -11,6 +11,7 @@ from leakguard.analysis.calls import is_literal_false, is_literal_true, keyword_
 from leakguard.analysis.entrypoints import command_line_code, may_be_command_line_program
 from leakguard.analysis.imports import matches_any
 from leakguard.analysis.integrity import (
+    DIRECTORY_WRITER_CALLS,
     OWN_FORMAT_CALLER_DEPTH,
     innermost_scope,
     own_format_round_trip,
@@ -25,9 +26,15 @@ from leakguard.config import RuleSpec
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace, without_arg
 from leakguard.fixes.names import renamed_callee
 from leakguard.rule import LintRule
-from leakguard.slicing import callee_regions, caller_regions, constant_user_regions
+from leakguard.slicing import (
+    callee_regions,
+    caller_regions,
+    constant_user_regions,
+    enclosing_class,
+)
 from leakguard.triage import (
     TriageTree,
+    calls_matching,
     calls_resolve_to,
     calls_resolving_to,
     enclosing_function,
@@ -80,6 +87,7 @@ class UnsafeDeserialization(LintRule):
         ):
             return None  # `integrity.shipped_text_config` reads every write of the file
         functions = [f for call in calls if (f := enclosing_function(tree, call)) is not None]
+        classes = [k for f in functions if (k := enclosing_class(tree, f)) is not None]
         # `integrity.private_round_trip` and `own_format_round_trip`: every other use of
         # a constant file name the load's function reads, and (the latter) the functions
         # of the file that call the load's function, whether they download first.
@@ -88,6 +96,16 @@ class UnsafeDeserialization(LintRule):
             *callee_regions(tree, functions, 1),
             *constant_user_regions(tree, functions),
             *caller_regions(tree, functions, OWN_FORMAT_CALLER_DEPTH),
+            # `own_format_round_trip`: the methods of a load's class that may fill the
+            # receiver's attribute it reads as a directory, and the functions they call
+            *classes,
+            *callee_regions(tree, classes, 1),
+            # and every function that writes files under a directory (its caller's?)
+            *(
+                f
+                for c in calls_matching(tree, sorted(DIRECTORY_WRITER_CALLS))
+                if (f := enclosing_function(tree, c))
+            ),
         ]
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -12,6 +12,7 @@ from leakguard.analysis.entrypoints import main_block_ast
 from leakguard.analysis.files import in_memory_buffer
 from leakguard.analysis.imports import matches_any
 from leakguard.analysis.integrity import (
+    DIRECTORY_WRITER_CALLS,
     CheckVocabulary,
     checked_before,
     filled_directory_round_trip,
@@ -23,8 +24,19 @@ from leakguard.analysis.integrity import (
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
-from leakguard.slicing import callee_regions, caller_regions, constant_user_regions
-from leakguard.triage import TriageTree, calls_resolve_to, calls_resolving_to, enclosing_function
+from leakguard.slicing import (
+    callee_regions,
+    caller_regions,
+    constant_user_regions,
+    enclosing_class,
+)
+from leakguard.triage import (
+    TriageTree,
+    calls_matching,
+    calls_resolve_to,
+    calls_resolving_to,
+    enclosing_function,
+)
 
 # Keyword names under which the loaders above take their source.
 _SOURCE_KEYWORDS = ("filename", "f", "file", "filepath", "path", "path_or_bytes", "export_dir")
@@ -68,6 +80,16 @@ class UnverifiedModelLoad(LintRule):
             found.extend(_ml_imports(tree, spec.option("ml_packages")))
         # `integrity.private_round_trip`: every other use of a constant file name.
         found.extend(constant_user_regions(tree, functions))
+        # `integrity.own_format_round_trip`: the methods of a load's class that may fill
+        # the receiver's attribute it reads as a directory, and the functions they call
+        classes = [k for f in functions if (k := enclosing_class(tree, f)) is not None]
+        found.extend([*classes, *callee_regions(tree, classes, 1)])
+        # and every function that writes files under a directory (its caller's?)
+        found.extend(
+            f
+            for call in calls_matching(tree, sorted(DIRECTORY_WRITER_CALLS))
+            if (f := enclosing_function(tree, call)) is not None
+        )
         return found
 
     def visit_Call(self, node: cst.Call) -> None:
