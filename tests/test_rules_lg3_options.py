@@ -171,12 +171,15 @@ def test_a_bad_severity_option_names_the_file_and_the_key(tmp_path: Path) -> Non
 _SEVERITY_MARK = re.compile(r"#\s*expect:\s*LG301\s*\((error|note)\)")
 
 
-@pytest.mark.parametrize("name", ["pos_crossfile_evidence", "pos_evidence_review"])
+@pytest.mark.parametrize(
+    "name", ["pos_crossfile_evidence", "pos_evidence_review", "pos_evidence_access_path"]
+)
 def test_per_entry_work_keeps_error_and_stored_fields_are_notes(name: str) -> None:
     """The fixture marks each finding with the severity its evidence gives it: the
     right cases of the corpus (a row per grant two calls away, a stop list and a logit
-    bias handed to generation, a list embedded, one lookup per id, a fan-out, a model
-    handed whole to another package) stay errors; stored or forwarded fields are notes.
+    bias handed to generation, a list embedded, one lookup per id, a fan-out) stay
+    errors; stored or forwarded fields are notes, and so are fields of a model handed
+    whole to another package's call that nothing of the run walks (session 11).
     `pos_evidence_review`: work in a dependency, a validator, through `getattr`, a
     dumped dict, a local copy, a background task, a service or repository of the run."""
     fixture = Path(__file__).parent / "fixtures" / "rules" / "LG301" / name

@@ -14,10 +14,13 @@ body-size limit like a string (LG301's `stored_collection_severity`).
 Collected per file from CPython's `ast` (collector `collection_work`) for each
 module-level function and method, what its body does with each *subject*:
 
-- `a:NAME`: any read of an attribute or key named NAME (`form.ids`, `data["ids"]`,
-  `data.get("ids")`): matched by name across the run, since a field is read through
-  values of every kind (a parameter, a row built from it, a dumped dict). Over-matching
-  keeps the finding at `error`, the conservative side;
+- `a:NAME`: a read of an attribute or key named NAME (`form.ids`, `data["ids"]`,
+  `data.get("ids")`) from a value of unknown type, matched by name in the code that can
+  hold the model (its top-level package, or a module importing from it: `WorkIndex.sees`),
+  since a field is read through values of every kind (a row built from it, a dumped
+  dict); `a:NAME@Class,...`: a read through a parameter annotated with those names (or
+  a validator's `self`), matched only when one is the field's model, a subclass or a
+  base (`FieldOwners`);
 - `p:NAME`: a parameter, the whole value a caller hands on (a body parameter
   `targets: list[Target]`, a model handed whole to a helper);
 
@@ -27,9 +30,14 @@ is handed to (`hands`), resolved when queried through the function summaries
 (`analysis/summaries.py`, across files, `max_call_depth` deep): a function of the run
 passes the question on to its parameter; a class of the run (a row or model built from
 the value) stores it; a call the run cannot resolve (another package's function, a
-method of an object it does not know) counts as evidence, and so does a model handed
-whole (or `**model.model_dump()`) to such a call: nothing shows its entries are only
-stored.
+method of an object it does not know) only forwards what it is handed, unless a method
+of the run of that name (`_dispatched`) or a function handed before it
+(`add_task(process, ids)`) works per entry. A model handed whole (`whole`) is evidence
+for its field only where the field is spread into a parameter of its name or the model
+goes to a per-entry call: a loop over the model walks its fields, not the field's
+entries (session 11: 98 of 222 wrong LG301 errors on the corpus were evidence of
+another class's or package's field of that name, of a serializer walking the model, or
+of a call the run cannot see).
 """
 
 from __future__ import annotations
@@ -52,12 +60,12 @@ from leakguard.context import FileContext
 from leakguard.triage import TriageTree, parse_ast
 from leakguard.triage import dotted as ast_dotted
 
-# Evidence phrases the rule reads to say "possible", not "found", per-entry work.
+# The evidence phrase the rule reads to say "possible", not "found", per-entry work.
 NO_FACTS = "no facts of the run"
-UNSEEN = "which the run cannot see"
-
 COLLECTOR = "collection_work"
 TOKENS = ("def ",)
+# The key of a file's facts listing the top-level packages it imports (not a qualname).
+IMPORTS = "<imports>"
 
 # Calls that do one unit of work per entry of the collection they are handed.
 PER_ENTRY_METHODS = frozenset(
@@ -80,6 +88,10 @@ _ITERATION_WRAPPERS = frozenset(
     {"enumerate", "zip", "sorted", "list", "set", "tuple", "reversed", "frozenset"}
 )
 _DICT_VIEWS = frozenset({"items", "values", "keys"})
+# The label of a use handing the value whole to a per-entry call.
+_HANDED = "handed whole to"
+# Builtins that call their first argument once per entry of the others.
+_MAPPERS = frozenset({"map", "filter"})
 _DUMPS = frozenset({"model_dump", "dict", "json", "model_dump_json"})
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 # Validators run on the request's fields before the handler: a field validator's value
@@ -91,9 +103,10 @@ _INJECTORS = frozenset({"Depends", "Security", "Inject", "Provide"})
 
 
 def possible_only(evidence: str) -> bool:
-    """Evidence that per-entry work is possible (a value handed where the run cannot
-    see, or no facts at all), not found."""
-    return evidence == NO_FACTS or UNSEEN in evidence
+    """Evidence that per-entry work is possible (no facts of the run at all: a file
+    checked alone), not found. A value handed where the run cannot see is no evidence
+    (session 11): forwarded, unless something of the run walks it."""
+    return evidence == NO_FACTS
 
 
 def strongest(candidates: Iterable[str | None]) -> str | None:
@@ -157,6 +170,9 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
                 if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     qualname = f"{statement.name}.{member.name}"
                     _collect_function(member, qualname, statement.name, names, objects, found)
+    if found:
+        # The packages this file imports from: whose models its reads may be reading.
+        found[IMPORTS] = sorted({top_package(target) for target in names.aliases.values()})
     return found or None
 
 
@@ -192,10 +208,12 @@ class _FunctionWork:
         every = [*positional, *(a.arg for a in args.kwonlyargs)]
         self.params = [name for name in every if name != self.receiver]
         validated, self.receiver_is_model = self._validated_fields(function)
+        self.types = self._annotated()
         self.locals: dict[str, set[str]] = {}
         if validated and self.params:
-            # `@field_validator("ids") def check(cls, value)`: `value` is the field `ids`.
-            self.locals[self.params[0]] = {f"a:{name}" for name in validated}
+            # `@field_validator("ids") def check(cls, value)`: `value` is the field `ids`
+            # of the validator's own class.
+            self.locals[self.params[0]] = {_read(name, owner) for name in validated}
             self.params = self.params[1:]
         self.parents: dict[int, ast.AST] = {}
         self.nodes: list[ast.AST] = []
@@ -270,9 +288,8 @@ class _FunctionWork:
             for subject in self._subjects(node):
                 self._judge(node, subject)
         record: dict[str, Any] = {"params": self.positional, "uses": self.uses, "hands": self.hands}
-        annotated = self._annotated()
-        if annotated:
-            record["annotated"] = annotated
+        if self.types:
+            record["annotated"] = self.types
         return record
 
     def _annotated(self) -> dict[str, list[str]]:
@@ -298,13 +315,15 @@ class _FunctionWork:
 
     def _direct_subject(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
-            if (
-                isinstance(node.value, ast.Name)
-                and node.value.id == self.receiver
-                and not self.receiver_is_model
-            ):
-                return None  # `self.items`: the object's own state, not a request's field
-            return f"a:{node.attr}"
+            root = node.value.id if isinstance(node.value, ast.Name) else None
+            if root is not None and root == self.receiver:
+                if not self.receiver_is_model:
+                    return None  # `self.items`: the object's own state, not a request's
+                return _read(node.attr, self.owner)  # a validator's `self.ids`: its class's
+            if root is not None and root in self.params:
+                # `form.ids` with `form: NoteForm`: the field of the classes it names
+                return _read(node.attr, *self.types.get(root, ()))
+            return _read(node.attr)
         if (
             isinstance(node, ast.Subscript)
             and isinstance(node.slice, ast.Constant)
@@ -417,6 +436,8 @@ class _FunctionWork:
                 and walked in parent.args
             ):
                 walked = parent
+            elif isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.Or):
+                walked = parent  # `for ref in form.ids or []`: the collection when set
             else:
                 break
             parent = self.parents.get(id(walked))
@@ -435,6 +456,17 @@ class _FunctionWork:
             elif isinstance(comprehension, ast.DictComp):
                 parts = [comprehension.key, comprehension.value]
             work = self._work_in(parts)
+            if work is not None:
+                self._loop_work(subject, work, node)
+            return
+        if (
+            isinstance(parent, ast.Call)
+            and isinstance(parent.func, ast.Name)
+            and parent.func.id in _MAPPERS
+            and walked in parent.args[1:]
+        ):
+            # `map(read_file, form.paths)`: a loop calling its function per entry
+            work = self._mapped_work(parent.args[0])
             if work is not None:
                 self._loop_work(subject, work, node)
             return
@@ -473,16 +505,25 @@ class _FunctionWork:
             return
         method = call.func.attr if isinstance(call.func, ast.Attribute) else None
         if method in PER_ENTRY_METHODS:
-            self._use(subject, f"handed whole to `{_short(call.func)}` (work per entry)", node)
+            self._use(subject, f"{_HANDED} `{_short(call.func)}` (work per entry)", node)
             return
         if self._cheap(call):
             return
-        reference = self.names.reference(
-            call.func, self.owner, frozenset(self.locals), self.receiver
-        )
-        self.hands.setdefault(subject, []).append(
-            [reference, position, keyword, getattr(node, "lineno", 0), _short(call.func)]
-        )
+        shadowed = frozenset(self.locals)
+        reference = self.names.reference(call.func, self.owner, shadowed, self.receiver)
+        line = getattr(node, "lineno", 0)
+        hands = self.hands.setdefault(subject, [])
+        hands.append([reference, position, keyword, line, _short(call.func)])
+        # `background_tasks.add_task(process, form.ids)`, `to_thread(fn, ids)`: a function
+        # handed before the collection is called with what follows it.
+        before = call.args[:position] if position >= 0 else call.args
+        for index, argument in enumerate(before):
+            if not isinstance(argument, (ast.Name, ast.Attribute)):
+                continue
+            deferred = self.names.reference(argument, self.owner, shadowed, self.receiver)
+            if deferred is not None:
+                shifted = position - index - 1 if position >= 0 else -1
+                hands.append([deferred, shifted, keyword, line, _short(argument)])
 
     def _argument_of(
         self, node: ast.AST, parent: ast.AST
@@ -532,6 +573,22 @@ class _FunctionWork:
                 text = text or _short(node.func)
         return ["run", references, text] if references else None
 
+    def _mapped_work(self, function: ast.expr) -> list[Any] | None:
+        """The work of `map(function, ...)` per entry, as `_work_in` gives a loop's."""
+        if isinstance(function, ast.Lambda):
+            return self._work_in([function.body])
+        if isinstance(function, ast.Constant):
+            return None  # `filter(None, ids)`: a truth test
+        call = ast.Call(func=function, args=[], keywords=[])
+        if self._cheap(call):
+            return None
+        reference = self.names.reference(
+            function, self.owner, frozenset(self.locals), self.receiver
+        )
+        if reference is None:
+            return ["call", _short(function)]
+        return ["run", [reference], _short(function)]
+
     def _loop_work(self, subject: str, work: list[Any], node: ast.AST) -> None:
         line = getattr(node, "lineno", 0)
         if work[0] == "run":
@@ -569,6 +626,35 @@ class _FunctionWork:
         return "." in target and target.partition(".")[0] not in sys.stdlib_module_names
 
 
+def _read(field_name: str, *owners: str | None) -> str:
+    """The subject of a read of `field_name`: `a:ids` from a value of unknown type (a
+    dict, a local, an attribute chain), `a:ids@NoteForm,Optional` from a parameter
+    annotated with those names or a validator's class (`WorkIndex.field_evidence`
+    matches it only against the field's own class, its subclasses and its bases)."""
+    named = sorted({owner for owner in owners if owner})
+    return f"a:{field_name}@{','.join(named)}" if named else f"a:{field_name}"
+
+
+def top_package(module: str) -> str:
+    """The top-level package of a dotted module name as imports name it: below any
+    component that cannot be imported (`gpustack-2.3.0`, a distribution's folder) and
+    below a leading `src` layout folder (`src.app.routes` is `app`'s)."""
+    parts = module.split(".")
+    start = 0
+    for index, part in enumerate(parts):
+        if not part.isidentifier():
+            start = index + 1
+    if start == 0 and len(parts) > 1 and parts[0] == "src":
+        start = 1
+    return parts[start] if start < len(parts) else parts[-1]
+
+
+def field_of(subject: str) -> tuple[str, frozenset[str]]:
+    """(field name, owner names) of an `a:` subject (see `_read`)."""
+    name, _, owners = subject[2:].partition("@")
+    return name, frozenset(owners.split(",")) if owners else frozenset()
+
+
 def _named(func: ast.expr, name: str) -> bool:
     return isinstance(func, ast.Name) and func.id == name
 
@@ -581,36 +667,89 @@ def _short(func: ast.expr, limit: int = 40) -> str:
 # -- the run-wide view --------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FieldOwners:
+    """Whose field a typed read may be: `lineage`, the short names of the field's model,
+    of the classes deriving from it and of its bases (a function taking the base may be
+    handed the model); `known`, the short names of every class the
+    run defines (`pydantic_models.ModelIndex`). A read through a parameter annotated
+    only with other classes of the run (`spec.ids` with `spec: WorkerSpec`) is not the
+    field's; one whose annotation names no class of the run (an alias, a protocol,
+    another package's type) may be, and counts."""
+
+    lineage: frozenset[str]
+    known: frozenset[str]
+    home: str  # the module defining the model
+
+    def may_read(self, annotated: frozenset[str]) -> bool:
+        if not annotated or annotated & self.lineage:
+            return True
+        return not annotated & self.known
+
+
 @dataclass
 class WorkIndex:
     """The run's collection-work facts, answering per field or parameter."""
 
     modules: Mapping[str, Mapping[str, Any]]
-    by_field: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # field name -> (module, qualname, subject) of the functions reading a field so named
+    by_field: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     # class name -> (module, function, parameter) of the parameters annotated with it
     by_class: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
-    memo: dict[tuple[str, str, str, int, str | None], str | None] = field(default_factory=dict)
+    # method name -> (module, qualname) of the run's methods of that name: where a call
+    # on an object the run cannot type (`store.create_version(...)`) may be dispatched
+    by_method: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # module -> top-level packages it imports from
+    imports: dict[str, frozenset[str]] = field(default_factory=dict)
+    memo: dict[tuple[str, str, str, int, str | None, bool], str | None] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def build(cls, facts: Mapping[str, Any]) -> WorkIndex:
         index = cls({m: f for m, f in facts.items() if f})
         for module, functions in index.modules.items():
+            index.imports[module] = frozenset(functions.get(IMPORTS, ()))
             for qualname, record in functions.items():
+                if qualname == IMPORTS:
+                    continue
+                owner, dot, method = qualname.rpartition(".")
+                if dot and owner:
+                    index.by_method.setdefault(method, []).append((module, qualname))
                 for subject in (*record["uses"], *record["hands"]):
                     if subject.startswith("a:"):
-                        index.by_field.setdefault(subject[2:], []).append((module, qualname))
+                        name, _ = field_of(subject)
+                        index.by_field.setdefault(name, []).append((module, qualname, subject))
                 for param, names in record.get("annotated", {}).items():
                     for name in names:
                         index.by_class.setdefault(name, []).append((module, qualname, param))
         return index
 
-    def field_evidence(self, name: str, summaries: SummaryIndex | None, depth: int) -> str | None:
-        """Evidence that some function of the run works per entry of a field `name`:
-        the strongest (`strongest`), in the order of the run's modules and functions."""
+    def field_evidence(
+        self,
+        name: str,
+        summaries: SummaryIndex | None,
+        depth: int,
+        owners: FieldOwners | None = None,
+    ) -> str | None:
+        """Evidence that some function of the run works per entry of a field `name`: of
+        the model `owners` describes, when given (a read typed with another class of
+        the run is another class's field of that name). The strongest (`strongest`), in
+        the order of the run's modules and functions."""
         return strongest(
-            self.subject_evidence(module, qualname, f"a:{name}", summaries, depth)
-            for module, qualname in self.by_field.get(name, ())
+            self.subject_evidence(module, qualname, subject, summaries, depth)
+            for module, qualname, subject in self.by_field.get(name, ())
+            if owners is None
+            or (owners.may_read(field_of(subject)[1]) and self.sees(module, owners.home))
         )
+
+    def sees(self, module: str, home: str) -> bool:
+        """Whether code of `module` can hold a model of module `home`: it is of the same
+        top-level package or imports from it. A field read by name in another package
+        that never imports the model's (a second service of the run, a vendored tool)
+        is that package's own field of the same name."""
+        package = top_package(home)
+        return top_package(module) == package or package in self.imports.get(module, ())
 
     def model_evidence(
         self,
@@ -618,18 +757,22 @@ class WorkIndex:
         spread: str | None,
         summaries: SummaryIndex | None,
         depth: int,
+        home: str | None = None,
     ) -> str | None:
         """Evidence that a parameter annotated with one of `classes` (short names), a
-        model holding the field, is handed whole where the run cannot follow it, or
-        spread into a function of the run (`create(**form.model_dump())`) whose
-        parameter named like the field `spread` drives work. The strongest
-        (`strongest`), in the order of `classes`, then of the run's modules."""
+        model holding the field, is spread into a function of the run
+        (`create(**form.model_dump())`) whose parameter named like the field `spread`
+        drives work, directly or after being handed on whole. Work on the model itself
+        (a serializer walking its fields) is no work per entry of the field. The
+        strongest (`strongest`), in the order of `classes`, then of the run's modules."""
 
         def candidates() -> Iterator[str | None]:
             for name in classes:
                 for module, qualname, param in self.by_class.get(name, ()):
+                    if home is not None and not self.sees(module, home):
+                        continue  # another package's class of that name
                     found = self.subject_evidence(
-                        module, qualname, f"p:{param}", summaries, depth, spread
+                        module, qualname, f"p:{param}", summaries, depth, spread, whole=True
                     )
                     yield None if found is None else f"{found} (reached through `{name}`)"
 
@@ -643,15 +786,18 @@ class WorkIndex:
         summaries: SummaryIndex | None,
         depth: int,
         spread: str | None = None,
+        whole: bool = False,
     ) -> str | None:
-        key = (module, qualname, subject, depth, spread)
+        """Evidence about `subject` of function `qualname`: the collection itself, or
+        (`whole`) a model holding the field `spread`, whose own uses are not the field's."""
+        key = (module, qualname, subject, depth, spread, whole)
         if key in self.memo:
             return self.memo[key]
         # Every step into a callee lowers `depth`, so a key never recurs while it is being
         # computed: the memo is a function of its key alone, whichever file of whichever
         # worker asked first. (The guard costs nothing if that ever changes.)
         self.memo[key] = None
-        found = self._evidence(module, qualname, subject, summaries, depth, spread)
+        found = self._evidence(module, qualname, subject, summaries, depth, spread, whole)
         self.memo[key] = found
         return found
 
@@ -663,10 +809,13 @@ class WorkIndex:
         summaries: SummaryIndex | None,
         depth: int,
         spread: str | None,
+        whole: bool,
     ) -> str | None:
         """The strongest evidence (`strongest`) of one function: its direct use of the
         subject, else what the calls it hands the subject to show, in source order."""
-        return strongest(self._candidates(module, qualname, subject, summaries, depth, spread))
+        return strongest(
+            self._candidates(module, qualname, subject, summaries, depth, spread, whole)
+        )
 
     def _candidates(
         self,
@@ -676,28 +825,34 @@ class WorkIndex:
         summaries: SummaryIndex | None,
         depth: int,
         spread: str | None,
+        whole: bool,
     ) -> Iterator[str | None]:
         record = self.modules.get(module, {}).get(qualname)
         if record is None:
             return
         where = f"`{qualname.rsplit('.', 1)[-1]}` ({module})"
         use = record["uses"].get(subject)
-        if use is not None:
+        # a model handed whole to a model or per-entry call (`embed(form)`) still is
+        # work on its inputs; a loop, fan-out or sizing of the model is about its fields
+        if use is not None and (not whole or use[0].startswith(_HANDED)):
             yield f"{use[0]} in {where}, line {use[1]}"
         for reference, position, keyword, line, text in record["hands"].get(subject, ()):
             if reference == "loop":
+                if whole:
+                    continue  # a loop over the model's fields, not over the field's entries
                 callee = self._working_callee(module, position, summaries, depth)
                 if callee is not None:
                     yield f"a loop over it calling `{keyword}` per entry in {where}, line {line}"
                 continue
-            if reference is None or summaries is None:
-                yield f"handed to `{text}`, {UNSEEN}, in {where}, line {line}"
-                continue
-            target = summaries.resolve(module, reference)
+            target = None
+            if reference is not None and summaries is not None:
+                target = summaries.resolve(module, reference)
             if target is None:
-                if summaries.class_named(module, reference) is not None:
-                    continue  # a row or model of the run built from it: stored
-                yield f"handed to `{text}`, {UNSEEN}, in {where}, line {line}"
+                # A call the run cannot resolve hands the collection on whole: storage
+                # or forwarding, unless a method of the run of that name (the call's
+                # receiver may be one of its objects) walks it with work.
+                if depth > 0 and keyword != "**":
+                    yield self._dispatched(text, position, keyword, summaries, depth, spread, whole)
                 continue
             if depth <= 0:
                 continue
@@ -708,15 +863,41 @@ class WorkIndex:
                 if spread is None:
                     continue
                 param: str | None = spread
-                spread_on = None
+                spread_on, whole_on = None, False
             else:
                 param = self._parameter(callee_module, callee_name, position, keyword)
-                spread_on = spread  # the model handed whole: spread further on, maybe
+                # the model handed whole: spread further on, maybe
+                spread_on, whole_on = spread, whole
             if param is None:
                 continue
             yield self.subject_evidence(
-                callee_module, callee_name, f"p:{param}", summaries, depth - 1, spread_on
+                callee_module, callee_name, f"p:{param}", summaries, depth - 1, spread_on, whole_on
             )
+
+    def _dispatched(
+        self,
+        text: str,
+        position: int,
+        keyword: str | None,
+        summaries: SummaryIndex | None,
+        depth: int,
+        spread: str | None,
+        whole: bool,
+    ) -> str | None:
+        """Evidence in a method of the run named like the unresolved method call `text`
+        (`store.create_version(ids=form.ids)`): an object the run cannot type may be
+        one of its own, so each method of that name is asked about its parameter. The
+        strongest (`strongest`), in the order of the run's modules."""
+        receiver, dot, method = text.rpartition(".")
+        if not (dot and receiver):
+            return None  # a plain function of another package: nothing of the run
+        return strongest(
+            self.subject_evidence(
+                module, qualname, f"p:{param}", summaries, depth - 1, spread, whole
+            )
+            for module, qualname in self.by_method.get(method, ())
+            if (param := self._parameter(module, qualname, position, keyword)) is not None
+        )
 
     def _working_callee(
         self, module: str, references: Iterable[Any], summaries: SummaryIndex | None, depth: int
@@ -759,14 +940,18 @@ def work_index(context: FileContext) -> WorkIndex | None:
 
 
 def field_work_evidence(
-    context: FileContext, name: str, depth: int = DEFAULT_MAX_CALL_DEPTH
+    context: FileContext,
+    name: str,
+    owners: FieldOwners | None = None,
+    depth: int = DEFAULT_MAX_CALL_DEPTH,
 ) -> str | None:
-    """Evidence that the entries of a request field named `name` drive work somewhere
-    in the run (see the module's docstring), or None: only stored or forwarded."""
+    """Evidence that the entries of a request field named `name` (of the model `owners`
+    describes) drive work somewhere in the run (see the module's docstring), or None:
+    only stored or forwarded."""
     index = work_index(context)
     if index is None:
         return NO_FACTS  # nothing shows it is only stored
-    return index.field_evidence(name, summary_index(context), depth)
+    return index.field_evidence(name, summary_index(context), depth, owners)
 
 
 def model_work_evidence(
@@ -776,12 +961,12 @@ def model_work_evidence(
     depth: int = DEFAULT_MAX_CALL_DEPTH,
 ) -> str | None:
     """Evidence that a model of `classes` (short names), holding the field in question
-    (itself, a model nesting it, a subclass), is handed on whole to work or to a call the
-    run cannot see."""
+    (itself, a model nesting it, a subclass), is handed on whole to work, by code that
+    can see this file's models (`WorkIndex.sees`)."""
     index = work_index(context)
     if index is None:
         return NO_FACTS
-    return index.model_evidence(classes, spread, summary_index(context), depth)
+    return index.model_evidence(classes, spread, summary_index(context), depth, context.module_name)
 
 
 def parameter_work_evidence(

@@ -1515,6 +1515,9 @@ class ModelIndex:
             tuple[str, tuple[str, ...], bool, frozenset[str] | None], frozenset[str] | None
         ] = {}
         self._reach: dict[tuple[str, ...], frozenset[str]] = {}
+        self._lineage: dict[str, frozenset[str]] = {}
+        self._bases_of: dict[str, frozenset[str]] = {}
+        self._class_names: frozenset[str] | None = None
 
     def _module_for(self, wanted: str) -> str | None:
         wanted = wanted.lstrip(".")
@@ -1815,6 +1818,44 @@ class ModelIndex:
             if request != model and model in self._reached([request])
         )
         return tuple(dict.fromkeys(_short(m) for m in [model, *reaching]))
+
+    def lineage(self, model: str) -> frozenset[str]:
+        """Short names of `model`, of the run's classes deriving from it (through any
+        chain of bases) and of those it derives from: the types under which a value may
+        hold `model`'s own fields (a function taking the base may be handed `model`)."""
+        cached = self._lineage.get(model)
+        if cached is not None:
+            return cached
+        found = {_short(model)} | {_short(base) for base in self._ancestors(model)}
+        for name in self.classes:
+            if name != model and model in self._ancestors(name):
+                found.add(_short(name))
+        result = frozenset(found)
+        self._lineage[model] = result
+        return result
+
+    def _ancestors(self, name: str) -> frozenset[str]:
+        """The run's classes `name` derives from, transitively."""
+        cached = self._bases_of.get(name)
+        if cached is not None:
+            return cached
+        self._bases_of[name] = frozenset()  # a cycle of bases adds nothing
+        found: set[str] = set()
+        for base in self.classes.get(name, {}).get("bases", ()):
+            resolved = self.resolve(base)
+            if resolved is not None and resolved != name:
+                found.add(resolved)
+                found |= self._ancestors(resolved)
+        result = frozenset(found)
+        self._bases_of[name] = result
+        return result
+
+    @property
+    def class_names(self) -> frozenset[str]:
+        """Short names of the run's classes this index knows (models and plain ones)."""
+        if self._class_names is None:
+            self._class_names = frozenset(_short(name) for name in self.classes)
+        return self._class_names
 
     def _hands_on_models(self, use: Mapping[str, Any]) -> bool:
         """A field holding models that the handler uses otherwise than by walking it:

@@ -13,6 +13,7 @@ from leakguard.analysis.caller_trust import OPTION as PRIVILEGED
 from leakguard.analysis.caller_trust import CallerTrust, caller_trust, privileged_handler
 from leakguard.analysis.collection_work import COLLECTOR as WORK
 from leakguard.analysis.collection_work import (
+    FieldOwners,
     field_work_evidence,
     model_work_evidence,
     parameter_work_evidence,
@@ -189,11 +190,19 @@ class UnboundedRequestCollection(LintRule):
         Found work wins over possible work, whichever of the two searches shows it."""
         if all(level.is_string for level in levels):
             return None
-        found = field_work_evidence(self.context, name) if name is not None else None
-        if found is not None and not possible_only(found):
-            return found
+        index = model_index(self.context)
         qualified = own_qualified(self.context, model)
-        holders = holding_models(model_index(self.context), qualified, self._skip_tests)
+        found = None
+        if name is not None:
+            # this model's field: read through a value of its class (or a subclass or a
+            # base) or of a type the run does not know, not another class's field
+            owners = FieldOwners(
+                index.lineage(qualified), index.class_names, self.context.module_name
+            )
+            found = field_work_evidence(self.context, name, owners)
+            if found is not None and not possible_only(found):
+                return found
+        holders = holding_models(index, qualified, self._skip_tests)
         return strongest((found, model_work_evidence(self.context, holders, name)))
 
     def _qualname(self, node: cst.FunctionDef) -> str:
@@ -236,8 +245,8 @@ class UnboundedRequestCollection(LintRule):
                 severity = Severity.parse(str(self.option("string_severity")))
             work, why = "", ""
         elif evidence is not None:
-            # Code the run cannot see keeps `error` on the safe side: say it is possible,
-            # not found.
+            # Without the run's facts (a file checked alone) the finding keeps `error` on
+            # the safe side: say it is possible, not found.
             unseen = possible_only(evidence)
             label = "Possible per-entry work" if unseen else "Per-entry work"
             work = "; its entries may drive work" if unseen else "; its entries drive work"
