@@ -42,15 +42,16 @@ def delete_all(ids: list[int]) -> None:
 def purge(form: object) -> None:
     delete_all(form.ids)
 """
+# A subclass of `Form` resolving each id (a validator of an unrelated class with a
+# field `ids` of its own is no evidence about `Form.ids`).
 VALIDATING = """\
-from pydantic import BaseModel, field_validator
+from pydantic import field_validator
 
 from app.db import session
+from app.schemas import Form
 
 
-class Checked(BaseModel):
-    ids: list[int] = []
-
+class Checked(Form):
     @field_validator("ids")
     @classmethod
     def known(cls, value: list[int]) -> list[int]:
