@@ -57,10 +57,16 @@ def test_two_seeds_give_identical_json(cwd: Path, target: str) -> None:
 
 
 def test_evidence_named_is_the_strongest() -> None:
-    """Found work wins over possible work, then the model itself, then the request
-    models holding it by name (`collection_work.strongest`, `ModelIndex.holders`)."""
+    """The gpustack shapes whose evidence once depended on the hash seed (the ledger's
+    wrong rows models.py 562/1057/1074/1624/1636/1645, resource_usage.py 175/176): since
+    session 11 a model handed whole to calls the run cannot see, or to helpers that
+    loop over (or size by) the model itself rather than the field, is no evidence, so
+    both findings are the same note in every run."""
     report = json.loads(_report(EVIDENCE, "app", *RUNS[0]))
-    helps = {f["line"]: f["help"] for f in report["findings"] if f["rule"] == "LG301"}
-    assert "Per-entry work: a loop over it awaiting per entry in `preview`" in helps[16]
-    assert "(reached through `PreviewRequest`)" in helps[16]
-    assert "Per-entry work: sizes an allocation with `len()` in `_id_chunks`" in helps[38]
+    found = {
+        f["line"]: (f["severity"], f["help"]) for f in report["findings"] if f["rule"] == "LG301"
+    }
+    for line in (16, 38):
+        severity, help_text = found[line]
+        assert severity == "note"
+        assert "No per-entry work found in the run" in help_text
