@@ -1,7 +1,8 @@
 """A warm run gives the cold run's LG401 findings when another module starts or stops
-serving a format pair's loader from a route (`integrity.own_format_round_trip` keeps a
-load a request handler of the run reaches): the route in another module is part of what
-the load's finding depends on."""
+calling a format pair's loader, from a route or not (`integrity.own_format_round_trip`
+keeps a load a request handler of the run reaches, or that another module calls: what
+it hands over is not read): the callers in other modules are part of what the load's
+finding depends on. A run of the loader's file alone proves no silence."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from leakguard.engine import check
 from leakguard.testing import make_config, warm_and_cold, write_or_remove
 
 STORE = """\
@@ -39,19 +41,27 @@ app = FastAPI()
 def load(model_dir: str):
     return {"loaded": str(load_model(model_dir))}
 """
-UNROUTED = """\
+CALLED = """\
+from huggingface_hub import snapshot_download
+
 from app.store import load_model
 
 
+def load_from_hub(repo_id):
+    return load_model(snapshot_download(repo_id))
+"""
+UNRELATED = """\
 def warm_up(model_dir):
-    return load_model(model_dir)
+    return model_dir
 """
 # (other module before, after): None = the file does not exist
 EDITS = {
     "route_added": (None, ROUTE),
     "route_removed": (ROUTE, None),
-    "route_made": (UNROUTED, ROUTE),
-    "route_unmade": (ROUTE, UNROUTED),
+    "route_made": (UNRELATED, ROUTE),
+    "route_unmade": (ROUTE, UNRELATED),
+    "call_added": (UNRELATED, CALLED),
+    "call_removed": (CALLED, UNRELATED),
 }
 
 
@@ -68,5 +78,18 @@ def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
         tmp_path, config, lambda: write_or_remove(pkg / "service.py", after)
     )
     for run, other in ((first, before), (cold, after)):
-        expected = [("store.py", 14)] if other == ROUTE else []
+        expected = [("store.py", 14)] if other in (ROUTE, CALLED) else []
         assert [(Path(f.path).name, f.line) for f in run.findings] == expected
+
+
+def test_partial_run_keeps_firing(tmp_path: Path) -> None:
+    """The loader's file checked alone (the route beside it not in the run) proves no
+    silence: the finding stays."""
+    pkg = tmp_path / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "store.py").write_text(STORE)
+    (pkg / "service.py").write_text(ROUTE)
+    config = make_config(tmp_path, select=["LG401"])
+    alone = check([pkg / "store.py"], config, jobs=1)
+    assert [(Path(f.path).name, f.line) for f in alone.findings] == [("store.py", 14)]

@@ -47,9 +47,15 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
         "leakguard.rules.input_limits.lg303_unbounded_batch_iteration",
         ("pydantic_models", "summaries", "caller_trust"),
     ),
-    "LG401": ("leakguard.rules.serialization.lg401_unsafe_deserialization", ("summaries",)),
+    "LG401": (
+        "leakguard.rules.serialization.lg401_unsafe_deserialization",
+        ("summaries", "startup"),
+    ),
     "LG402": ("leakguard.rules.serialization.lg402_pickle_model_persistence", ()),
-    "LG403": ("leakguard.rules.serialization.lg403_unverified_model_load", ("summaries",)),
+    "LG403": (
+        "leakguard.rules.serialization.lg403_unverified_model_load",
+        ("summaries", "startup"),
+    ),
     "LG501": ("leakguard.rules.web.lg501_wildcard_cors", ("summaries",)),
     "LG502": (
         "leakguard.rules.web.lg502_exception_detail_leak",

@@ -83,6 +83,7 @@ from leakguard.analysis.files import (
 )
 from leakguard.analysis.imports import matches_any
 from leakguard.analysis.scopes import bound_names, function_scope, is_read
+from leakguard.analysis.startup import startup_index
 from leakguard.analysis.summaries import DEFAULT_MAX_CALL_DEPTH, Vocabulary, summary_index
 from leakguard.context import FileContext
 from leakguard.walker import SCOPE_NODES, descendants, walk
@@ -1828,12 +1829,23 @@ def _is_property(function: cst.FunctionDef, context: FileContext) -> bool:
 
 
 def _reached_by_request_handler(function: cst.FunctionDef, context: FileContext) -> bool:
-    """A request handler of the run calls the function (its path may be the client's)."""
+    """A request handler of the run calls the function (its path may be the client's),
+    or the run cannot tell that none does: without the run's facts, when the run does
+    not hold the module's package (a file checked alone: the routes beside it are not
+    seen, and a partial run must not prove silence), or when a function of another
+    module calls it (what that caller hands over, a download, is not read)."""
     index = summary_index(context)
+    startup = startup_index(context.project)
     qualname = handler_qualname(function, context)
-    if index is None or qualname is None:
+    if index is None or startup is None or not startup.whole(context.module_name):
+        return True
+    if qualname is None:
         return False
-    return index.handler_chain(context.module_name, qualname) is not None
+    module = context.module_name
+    fid = f"{module}:{qualname}"
+    if any(not caller.startswith(module + ":") for caller in index.all_callers(fid)):
+        return True
+    return index.handler_chain(module, qualname) is not None
 
 
 def _module_owned(file_name: str, constants: frozenset[str], context: FileContext) -> bool:

@@ -21,6 +21,7 @@ from leakguard.analysis.integrity import (
     shipped_text_config,
 )
 from leakguard.analysis.scopes import module_bindings
+from leakguard.analysis.startup import COLLECTOR as STARTUP
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec
 from leakguard.fixes import Applicability, FixPlan, Rewrite, replace, without_arg
@@ -62,7 +63,7 @@ _PICKLE_FIX = (
 class UnsafeDeserialization(LintRule):
     code = "LG401"
     # `entrypoints.command_line_program` asks whether a route of the run reaches the file.
-    PROJECT_FACTS = (SUMMARIES,)
+    PROJECT_FACTS = (SUMMARIES, STARTUP)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:

@@ -21,6 +21,7 @@ from leakguard.analysis.integrity import (
     private_round_trip,
     round_trip,
 )
+from leakguard.analysis.startup import COLLECTOR as STARTUP
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
@@ -46,7 +47,7 @@ _MAX_SHOWN = 40
 class UnverifiedModelLoad(LintRule):
     code = "LG403"
     # Function summaries of the run: integrity checks in helpers of other files.
-    PROJECT_FACTS = (SUMMARIES,)
+    PROJECT_FACTS = (SUMMARIES, STARTUP)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
