@@ -66,6 +66,15 @@ def test_whole_run(tmp_path: Path, keys: str, found: list[tuple[str, int]]) -> N
     assert _lines(check([tmp_path], config, jobs=1, use_cache=False)) == found
 
 
+def test_partial_run_proves_nothing(tmp_path: Path) -> None:
+    # Without the package's `__init__.py` and `keys.py` (which makes the class from an
+    # OSError's text) the run cannot tell that no construction carries other text.
+    _package(tmp_path, WRAPS)
+    config = make_config(tmp_path, select=["LG502"])
+    named = [tmp_path / "app" / "routes.py"]
+    assert _lines(check(named, config, jobs=1, use_cache=False)) == [("routes.py", 15)]
+
+
 @pytest.mark.parametrize(
     ("before", "after"),
     [(OWN_TEXT, WRAPS), (WRAPS, OWN_TEXT), (None, WRAPS)],

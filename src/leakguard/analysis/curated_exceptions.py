@@ -559,11 +559,12 @@ def hands_exception_text_to(name: str, context: FileContext) -> bool | None:
     """Whether a call of the run named `name` (its last part: `InvalidTokenError` for
     `jwt.InvalidTokenError(str(e))`) is handed another exception's text, as recorded for
     the run's classes above (a library class the run raises is matched by name). None
-    when the run is not known."""
+    when the run is not known, or does not hold the asking file's package (a partial run
+    proves nothing, as for the run's own classes)."""
     project = context.project
     if project is None:
         return None
     curation = _curation(project)
-    if curation is None:
+    if curation is None or not curation.whole(context.module_name):
         return None
     return name in curation.handed_to
