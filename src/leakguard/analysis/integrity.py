@@ -1368,7 +1368,7 @@ def own_format_round_trip(load: cst.Call, source: cst.BaseExpression, context: F
     nor when DIR is a receiver attribute another method fills from elsewhere, nor in a
     module that fills directories its callers hand it: then DIR may hold what came."""
     function = next((a for a in context.ancestors() if isinstance(a, cst.FunctionDef)), None)
-    if function is None or uses_web_framework(context):
+    if function is None or uses_web_framework(context) or _serves_rpc(context):
         return False
     path = _loaded_path(source, function, context)
     named = _directory_and_name(path) if path is not None else None
@@ -1759,7 +1759,8 @@ def _callers_bring_files(function: cst.FunctionDef, context: FileContext, depth:
     or one calling that, `depth` calls back, brings files from elsewhere: the directory
     it hands over may be one it downloaded (`load_model(uri)` downloading, then calling
     `_load_from_local_dir(local)`). The name read other than as a callee (handed over
-    as a value), or a call outside any function, leaves the callers unknown: True."""
+    as a value), a call outside any function, or a caller `depth` calls back that is
+    itself called in the file, leaves the callers unknown: True."""
     key = ("integrity_callers_bring_files", id(function), depth)
     cached = context.memo.get(key)
     if isinstance(cached, bool):
@@ -1803,12 +1804,52 @@ def _callers_bring_files(function: cst.FunctionDef, context: FileContext, depth:
                     _retrieves(n, context) for n in descendants(caller.body, stop_at=_OWN_BODY_STOP)
                 )
                 or (isinstance(holder, cst.Call) and _hands_environment(holder, caller, context))
-                or (depth > 1 and _callers_bring_files(caller, context, depth - 1))
+                # past the depth, a caller that is itself called hands over unseen values
+                or (
+                    _callers_bring_files(caller, context, depth - 1)
+                    if depth > 1
+                    else _named_elsewhere(caller, context)
+                )
             )
 
     walk(context.module, visit, stack=stack)
     context.memo[key] = found
     return found
+
+
+def _named_elsewhere(function: cst.FunctionDef, context: FileContext) -> bool:
+    """The function's name is read somewhere in the file (called or handed over): it
+    has callers whose arguments are not followed."""
+    name = function.name.value
+    stack: list[cst.CSTNode] = []
+    found = False
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal found
+        if (
+            not found
+            and isinstance(node, cst.Name)
+            and node.value == name
+            and node is not function.name
+            and len(stack) >= 2
+            and is_read(node, stack[-2])
+        ):
+            found = True
+
+    walk(context.module, visit, stack=stack)
+    return found
+
+
+# RPC servers whose handlers the run's request-handler facts do not know (a servicer's
+# methods take the client's message): a file importing one is a service.
+_RPC_SERVER_PACKAGES = frozenset({"grpc", "grpclib", "thriftpy2", "rpyc"})
+
+
+def _serves_rpc(context: FileContext) -> bool:
+    return any(
+        target.split(".", 1)[0] in _RPC_SERVER_PACKAGES
+        for target in context.imports.aliases.values()
+    )
 
 
 def _own_names(function: cst.FunctionDef, context: FileContext) -> set[str]:

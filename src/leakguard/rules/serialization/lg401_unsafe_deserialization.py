@@ -96,7 +96,7 @@ class UnsafeDeserialization(LintRule):
             *calls,
             *callee_regions(tree, functions, 1),
             *constant_user_regions(tree, functions),
-            *caller_regions(tree, functions, OWN_FORMAT_CALLER_DEPTH),
+            *caller_regions(tree, functions, OWN_FORMAT_CALLER_DEPTH + 1),
             # `own_format_round_trip`: the methods of a load's class that may fill the
             # receiver's attribute it reads as a directory, and the functions they call
             *classes,
