@@ -39,6 +39,8 @@ from leakguard.analysis.containers import MUTABLE_FACTORIES
 from leakguard.triage import (
     SCOPES,
     TriageTree,
+    calls_matching,
+    enclosing_function,
     first_line,
     growth_root,
     method_owners,
@@ -424,6 +426,35 @@ def constant_user_regions(tree: TriageTree, nodes: Iterable[ast.AST]) -> list[as
     (`analysis.integrity.private_round_trip`: who else writes the file it names): every
     unit naming such a constant."""
     return _units_naming_what_nodes_read(tree, nodes, module_constants(tree))
+
+
+def format_pair_regions(
+    tree: TriageTree,
+    functions: Sequence[ast.AST],
+    directory_writers: Iterable[str],
+) -> list[ast.AST]:
+    """Regions of a rule that asks `analysis.integrity.own_format_round_trip` about the
+    loads of `functions`, for those that read a module constant (the pair's file name
+    is built only from them; a test method's `pickle.loads(blob)` keeps the file
+    sliced): the class around each (another method may fill the receiver's attribute
+    the load reads as a directory) with the functions its code names, and every
+    function calling one of `directory_writers` (the module may fill a directory its
+    callers hand it)."""
+    constants = module_constants(tree)
+    pairs = [
+        f
+        for f in functions
+        if any(isinstance(n, ast.Name) and n.id in constants for n in tree.walk(f))
+    ]
+    if not pairs:
+        return []
+    classes = [k for f in pairs if (k := enclosing_class(tree, f)) is not None]
+    writers = [
+        f
+        for call in calls_matching(tree, sorted(directory_writers))
+        if (f := enclosing_function(tree, call)) is not None
+    ]
+    return [*classes, *callee_regions(tree, classes, 1), *writers]
 
 
 def _units_naming_what_nodes_read(

@@ -31,11 +31,10 @@ from leakguard.slicing import (
     callee_regions,
     caller_regions,
     constant_user_regions,
-    enclosing_class,
+    format_pair_regions,
 )
 from leakguard.triage import (
     TriageTree,
-    calls_matching,
     calls_resolve_to,
     calls_resolving_to,
     enclosing_function,
@@ -88,7 +87,6 @@ class UnsafeDeserialization(LintRule):
         ):
             return None  # `integrity.shipped_text_config` reads every write of the file
         functions = [f for call in calls if (f := enclosing_function(tree, call)) is not None]
-        classes = [k for f in functions if (k := enclosing_class(tree, f)) is not None]
         # `integrity.private_round_trip` and `own_format_round_trip`: every other use of
         # a constant file name the load's function reads, and (the latter) the functions
         # of the file that call the load's function, whether they download first.
@@ -97,16 +95,7 @@ class UnsafeDeserialization(LintRule):
             *callee_regions(tree, functions, 1),
             *constant_user_regions(tree, functions),
             *caller_regions(tree, functions, OWN_FORMAT_CALLER_DEPTH + 1),
-            # `own_format_round_trip`: the methods of a load's class that may fill the
-            # receiver's attribute it reads as a directory, and the functions they call
-            *classes,
-            *callee_regions(tree, classes, 1),
-            # and every function that writes files under a directory (its caller's?)
-            *(
-                f
-                for c in calls_matching(tree, sorted(DIRECTORY_WRITER_CALLS))
-                if (f := enclosing_function(tree, c))
-            ),
+            *format_pair_regions(tree, functions, DIRECTORY_WRITER_CALLS),
         ]
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -29,11 +29,10 @@ from leakguard.slicing import (
     callee_regions,
     caller_regions,
     constant_user_regions,
-    enclosing_class,
+    format_pair_regions,
 )
 from leakguard.triage import (
     TriageTree,
-    calls_matching,
     calls_resolve_to,
     calls_resolving_to,
     enclosing_function,
@@ -81,16 +80,8 @@ class UnverifiedModelLoad(LintRule):
             found.extend(_ml_imports(tree, spec.option("ml_packages")))
         # `integrity.private_round_trip`: every other use of a constant file name.
         found.extend(constant_user_regions(tree, functions))
-        # `integrity.own_format_round_trip`: the methods of a load's class that may fill
-        # the receiver's attribute it reads as a directory, and the functions they call
-        classes = [k for f in functions if (k := enclosing_class(tree, f)) is not None]
-        found.extend([*classes, *callee_regions(tree, classes, 1)])
-        # and every function that writes files under a directory (its caller's?)
-        found.extend(
-            f
-            for call in calls_matching(tree, sorted(DIRECTORY_WRITER_CALLS))
-            if (f := enclosing_function(tree, call)) is not None
-        )
+        # `integrity.own_format_round_trip`: who may fill the directory a load reads
+        found.extend(format_pair_regions(tree, functions, DIRECTORY_WRITER_CALLS))
         return found
 
     def visit_Call(self, node: cst.Call) -> None:
