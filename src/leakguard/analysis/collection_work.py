@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leakguard.analysis.cheap_calls import cheap_callee, made_object
+from leakguard.analysis.imports import ast_import_bindings
 from leakguard.analysis.project import FactCollector, module_identity, register_collector
 from leakguard.analysis.summaries import (
     DEFAULT_MAX_CALL_DEPTH,
@@ -132,6 +133,25 @@ def collect_source(text: str, display: str) -> dict[str, Any] | None:
     return None if tree is None else collect_tree(TriageTree(tree, text), text, display)
 
 
+def _record_imports(names: FileSummaryCollector, tree: TriageTree) -> None:
+    """Imports at any depth (also those inside functions), as the summaries resolve them:
+    a name bound by both an `import` and a `from` import is the later one's in `ast.walk`
+    order, which the index keeps per node type only (the walk is the rare fallback)."""
+    plain: dict[str, str] = {}
+    for node in tree.of(ast.Import):
+        plain.update(ast_import_bindings(node, names.module, names.package))
+    froms: dict[str, str] = {}
+    for source in tree.of(ast.ImportFrom):
+        froms.update(ast_import_bindings(source, names.module, names.package))
+    if plain.keys() & froms.keys():
+        for walked in ast.walk(tree.tree):
+            if isinstance(walked, (ast.ImportFrom, ast.Import)):
+                names.record_import(walked)
+        return
+    names.aliases.update(plain)
+    names.aliases.update(froms)
+
+
 def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
     """{qualname: {"params": [...], "uses": {subject: [label, line]}, "hands": {subject:
     [[reference, position, keyword, line, text], ...]}}} for the file's functions and
@@ -148,10 +168,7 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
         elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
             names.globals.update(t.id for t in targets if isinstance(t, ast.Name))
-    # Imports at any depth (also those inside functions), as the summaries resolve them.
-    for node in ast.walk(tree.tree):
-        if isinstance(node, (ast.ImportFrom, ast.Import)):
-            names.record_import(node)
+    _record_imports(names, tree)
     # `client = httpx.AsyncClient()`: its `get`/`post` reach a server, whatever the name.
     objects = frozenset(
         target.id
