@@ -23,10 +23,13 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "LG109": ("leakguard.rules.memory.lg109_cyclic_retention", ()),
     "LG110": ("leakguard.rules.memory.lg110_model_load_per_request", ("summaries",)),
-    "LG201": ("leakguard.rules.eventloop.lg201_blocking_call_in_async", ("summaries", "startup")),
+    "LG201": (
+        "leakguard.rules.eventloop.lg201_blocking_call_in_async",
+        ("summaries", "startup", "modules"),
+    ),
     "LG202": (
         "leakguard.rules.eventloop.lg202_false_async",
-        ("async_interfaces", "summaries", "pydantic_models", "startup"),
+        ("async_interfaces", "summaries", "pydantic_models", "startup", "modules"),
     ),
     "LG203": ("leakguard.rules.eventloop.lg203_deprecated_get_event_loop", ()),
     "LG204": ("leakguard.rules.eventloop.lg204_offload_without_timeout", ("summaries",)),
@@ -59,7 +62,14 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "LG501": ("leakguard.rules.web.lg501_wildcard_cors", ("summaries",)),
     "LG502": (
         "leakguard.rules.web.lg502_exception_detail_leak",
-        ("constant_callables", "exception_texts", "pydantic_models", "summaries", "caller_trust"),
+        (
+            "constant_callables",
+            "exception_texts",
+            "pydantic_models",
+            "summaries",
+            "caller_trust",
+            "modules",
+        ),
     ),
     "LG503": ("leakguard.rules.web.lg503_debug_mode_enabled", ()),
 }

@@ -46,6 +46,7 @@ from leakguard.analysis.project import (
     module_identity,
     register_collector,
 )
+from leakguard.analysis.run_modules import run_modules
 from leakguard.analysis.summaries import (
     FileSummaryCollector,
     SummaryIndex,
@@ -61,9 +62,8 @@ _TRACEBACK_ROOTS = ("traceback.", "sys.exc_info", "sys.exception")
 # Calls whose result tells nothing of their argument's text.
 _OPAQUE_CALLS = frozenset({"isinstance", "issubclass", "type", "id", "len", "bool", "hash"})
 _BUILTINS = frozenset(dir(builtins))
-# A file with none of these has no facts of its own (but is recorded as in the run).
+# A file with none of these has no facts (whether the run holds it is `run_modules`').
 # (`error: Exception`, `isinstance(x, SomeError)`, `task.exception()` seed it too.)
-_IN_RUN = {"in_run": True}
 _TOKENS = ("except", "Except", "Error", "class ", "traceback", "exc_info", "exception")
 # Attributes of an exception that hold another exception (its cause, its context).
 _CHAIN_ATTRIBUTES = ("__cause__", "__context__", "__traceback__")
@@ -94,8 +94,6 @@ def _class_like(name: str | None) -> bool:
 
 
 def collect_source(text: str, display: str) -> dict[str, Any] | None:
-    if not any(token in text for token in _TOKENS):
-        return dict(_IN_RUN)
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -105,11 +103,8 @@ def collect_source(text: str, display: str) -> dict[str, Any] | None:
 
 def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
     """`{"handed": [[kind, name, line]], "forwarded": [[kind, name, function id]],
-    "values": [[kind, name]], "texts": [[kind, name]]}` of one file: `_IN_RUN` when it
-    has none, so that the run's modules are known (`_Curation.whole`; empty facts are
-    dropped)."""
-    if not any(token in text for token in _TOKENS):
-        return dict(_IN_RUN)
+    "values": [[kind, name]], "texts": [[kind, name]], "bases": {...}}` of one file, None
+    when it has none."""
     module, package = module_identity(display)
     names = FileSummaryCollector(module, tree, package)
     for node in tree.of(ast.Import, ast.ImportFrom):
@@ -153,7 +148,7 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
     }
     if bases:
         facts["bases"] = bases
-    return facts or dict(_IN_RUN)
+    return facts or None
 
 
 class _FileCollector:
@@ -420,7 +415,7 @@ def _tainted_names(
 register_collector(
     FactCollector(
         COLLECTOR,
-        ("",),  # every file: the query asks whether the run holds a class's package
+        _TOKENS,
         from_source=collect_source,
         from_tree=collect_tree,
     )
@@ -453,7 +448,7 @@ class _Curation:
         handed_to: set[str] = set()
         self.handed_to: frozenset[str] = frozenset()
         facts_of = project.of(COLLECTOR)
-        self.modules = frozenset(facts_of)
+        self.modules = run_modules(project)
         for module, facts in facts_of.items():
             if not isinstance(facts, Mapping):
                 continue

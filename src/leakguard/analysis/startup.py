@@ -49,6 +49,7 @@ from leakguard.analysis.project import (
     module_identity,
     register_collector,
 )
+from leakguard.analysis.run_modules import production_modules
 from leakguard.analysis.summaries import MAX_SUPPORTED_DEPTH, SummaryIndex, summaries_of
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree
@@ -122,9 +123,8 @@ ENTRY_POINT = "entry point"
 
 
 def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
-    """The start-up facts of one file (JSON-serialisable). Every file has some (its path
-    at least): the query asks whether the run holds a module's package
-    (`StartupIndex.whole`)."""
+    """The start-up facts of one file (JSON-serialisable). Whether the run holds a
+    module's package (`StartupIndex.whole`) is `run_modules`' to say."""
     from leakguard.analysis.asyncio_facts import is_test_file
 
     if is_test_file(display):
@@ -160,7 +160,7 @@ class _FileCollector:
         self.seen: set[tuple[str, ...]] = set()
         self.cli_file = False
 
-    def run(self, tree: ast.Module, display: str) -> dict[str, Any]:
+    def run(self, tree: ast.Module, display: str) -> dict[str, Any] | None:
         imports: list[ast.Import | ast.ImportFrom] = [
             *self.tree.of(ast.Import),
             *self.tree.of(ast.ImportFrom),
@@ -192,7 +192,7 @@ class _FileCollector:
                 self._code(statement.body, MAIN, None, {}, frozenset(), {})  # type: ignore[attr-defined]
             else:
                 self._code([statement], MODULE, None, {}, frozenset(), {})
-        facts: dict[str, Any] = {"path": display}
+        facts: dict[str, Any] = {}
         if self.roots:
             facts["roots"] = self.roots
         if self.references:
@@ -203,7 +203,7 @@ class _FileCollector:
             facts["methods_defined"] = self.methods_defined
         if self.escaping:
             facts["escaping"] = sorted(self.escaping)
-        return facts
+        return facts or None
 
     # functions ------------------------------------------------------------------------
 
@@ -600,6 +600,9 @@ class StartupIndex:
 
     facts: Mapping[str, Any]
     summaries: SummaryIndex
+    # The run's modules other than test code (`run_modules.production_modules`): what
+    # `whole` and `import_root` ask, whether the module has start-up facts or not.
+    modules: frozenset[str] = frozenset()
     _callers: dict[str, list[tuple[str, str, str, int]]] | None = None
     _methods: dict[str, list[tuple[str, str, str, int]]] | None = None
     _classes: dict[tuple[str, str], list[tuple[str, str, str, int]]] | None = None
@@ -683,7 +686,7 @@ class StartupIndex:
         return {
             found: [
                 self.facts.get(found),
-                found.rpartition(".")[0] in self.facts,
+                found.rpartition(".")[0] in self.modules,
                 self.import_root(found),
                 self.summaries.in_module(found),
             ]
@@ -759,7 +762,7 @@ class StartupIndex:
         project's root, `gradio-6.31.0` for `gradio-6.31.0.gradio.helpers` (each project
         of the corpus's run in a directory of its own, without an `__init__.py`)."""
         package = module.rpartition(".")[0]
-        while package and package in self.facts:
+        while package and package in self.modules:
             package = package.rpartition(".")[0]
         return package
 
@@ -796,7 +799,7 @@ class StartupIndex:
         A module at the run's top has no package to ask about; one in a directory
         without an `__init__.py` cannot be told from a partial run and proves nothing."""
         parent = module.rpartition(".")[0]
-        return module in self.facts and (not parent or parent in self.facts)
+        return module in self.modules and (not parent or parent in self.modules)
 
     def startup_only(
         self,
@@ -881,7 +884,7 @@ def startup_index(project: ProjectIndex | None) -> StartupIndex | None:
         return None
     found = project.derived.get(COLLECTOR)
     if not isinstance(found, StartupIndex):
-        found = StartupIndex(project.of(COLLECTOR), summaries)
+        found = StartupIndex(project.of(COLLECTOR), summaries, production_modules(project))
         project.derived[COLLECTOR] = found
     return found
 
@@ -922,7 +925,7 @@ def startup_only(
 register_collector(
     FactCollector(
         COLLECTOR,
-        ("",),  # every file: the query asks whether the run holds a module's package
+        ("",),  # references are any names: every file may hold some
         from_source=collect_source,
         from_tree=collect_tree,
         dependencies=_dependencies,

@@ -21,6 +21,7 @@ from leakguard.analysis.lifecycle import (
     is_lifecycle_hook,
     registration_calls,
 )
+from leakguard.analysis.run_modules import COLLECTOR as RUN_MODULES
 from leakguard.analysis.startup import COLLECTOR as STARTUP
 from leakguard.analysis.startup import startup_only
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
@@ -38,7 +39,7 @@ class BlockingCallInAsync(LintRule):
     code = "LG201"
     # Function summaries of the run: blocking work one or more calls down; who reaches a
     # coroutine (only the process's start-up?).
-    PROJECT_FACTS = (SUMMARIES, STARTUP)
+    PROJECT_FACTS = (SUMMARIES, STARTUP, RUN_MODULES)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:

@@ -38,6 +38,7 @@ from leakguard.analysis.lifecycle import (
 from leakguard.analysis.per_item_work import does_work, loop_does_work
 from leakguard.analysis.pydantic_models import COLLECTOR as MODELS
 from leakguard.analysis.request_data import data_parameters, request_attribute
+from leakguard.analysis.run_modules import COLLECTOR as RUN_MODULES
 from leakguard.analysis.startup import COLLECTOR as STARTUP
 from leakguard.analysis.startup import startup_only
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
@@ -60,7 +61,7 @@ _MAX_SHOWN = 40
 
 class FalseAsync(LintRule):
     code = "LG202"
-    PROJECT_FACTS = (INTERFACES, SUMMARIES, MODELS, STARTUP)
+    PROJECT_FACTS = (INTERFACES, SUMMARIES, MODELS, STARTUP, RUN_MODULES)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:

@@ -38,6 +38,7 @@ from leakguard.analysis.frameworks import (
 )
 from leakguard.analysis.imports import matches_any
 from leakguard.analysis.pydantic_models import COLLECTOR as MODELS
+from leakguard.analysis.run_modules import COLLECTOR as RUN_MODULES
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
@@ -104,7 +105,14 @@ _MAX_DEPTH = 5
 
 class ExceptionDetailLeak(LintRule):
     code = "LG502"
-    PROJECT_FACTS = (CONSTANT_CALLABLES, EXCEPTION_TEXTS, MODELS, SUMMARIES, CALLER_TRUST)
+    PROJECT_FACTS = (
+        CONSTANT_CALLABLES,
+        EXCEPTION_TEXTS,
+        MODELS,
+        SUMMARIES,
+        CALLER_TRUST,
+        RUN_MODULES,
+    )
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
