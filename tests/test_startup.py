@@ -18,8 +18,8 @@ import pytest
 
 from leakguard import cli, engine
 from leakguard.engine import check, check_text
-from leakguard.registry import build_index
-from leakguard.rule_index import RULES
+from leakguard.registry import build_index, gated_collectors
+from leakguard.rule_index import GATED_BY_READERS, RULES
 from leakguard.testing import make_config
 
 # Modules a warm run does not need, and what kept them out (issue 14).
@@ -241,6 +241,7 @@ def test_help_is_argparse_own_at_the_terminal_width(
 def test_the_rule_index_matches_the_rule_classes() -> None:
     # After adding a rule or changing PROJECT_FACTS: regenerate it (see rule_index.py).
     assert build_index() == RULES
+    assert gated_collectors() == GATED_BY_READERS
 
 
 # A lone file whose finding needs its own project facts (the model's field is unbounded).

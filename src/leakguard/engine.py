@@ -375,6 +375,20 @@ class _Facts:
         # The run's only file, when its facts are not cached: one task collects its
         # facts and analyses it (`_facts_and_findings`), one worker pool instead of two.
         self.deferred: tuple[_Source, str] | None = None
+        # The gated collectors whose readers each file's content may wake (`_RuleGates`),
+        # stored with each file's facts.
+        self.opens: dict[str, list[str]] = {}
+        # Per file, the gated collectors its facts were collected without.
+        self.lacks: dict[str, list[str]] = {}
+
+    def entry(self, display: str, facts: dict[str, Any], verdict: Verdict | None) -> Any:
+        """What the cache keeps of one file's facts pass."""
+        return {
+            "facts": facts,
+            "triage": verdict,
+            "opens": self.opens.get(display, []),
+            "lacks": self.lacks.get(display, []),
+        }
 
     def add(self, display: str, facts: dict[str, Any], key: str) -> None:
         assert self.project is not None
@@ -407,44 +421,216 @@ def _project_index(
     from leakguard.analysis.project import ProjectIndex
 
     outcome.project = ProjectIndex()
+    gates = _RuleGates(needed, config)
     pending: list[tuple[_Source, str]] = []
-    facts_by_file: dict[str, dict[str, Any]] = {}
+    entries: dict[str, dict[str, Any]] = {}
+    by_display: dict[str, _Source] = {}
     keys: dict[str, str] = {}
     kind = _facts_kind(needed, triage)
     for source in sources:
         if source.error is not None:
             continue
-        key = cache.key(kind, source.file.display, source.digest) if cache else ""
+        display = source.file.display
+        key = cache.key(kind, display, source.digest) if cache else ""
         cached = cache.load_facts(key) if cache else None
         if not _facts_entry(cached) and not source.load(cache) and cache is not None:
-            key = cache.key(kind, source.file.display, source.digest)  # it changed
+            key = cache.key(kind, display, source.digest)  # it changed
             cached = cache.load_facts(key)
         if _facts_entry(cached):
-            facts_by_file[source.file.display] = cached["facts"]
-            outcome.verdicts[source.file.display] = cached.get("triage")
+            entries[display] = cached
+            outcome.opens[display] = list(cached.get("opens", gates.all))
         elif source.error is not None:
             continue  # unreadable after all: the findings phase reports it
         else:
             pending.append((source, key))
-        keys[source.file.display] = key
+            outcome.opens[display] = gates.opened_by(display, source.data)
+        by_display[display] = source
+        keys[display] = key
     if len(pending) == 1 and len(keys) == 1:
+        # the lone file (`_facts_and_findings`): all its collectors, no gate
         outcome.deferred, pending = pending[0], []
+    for display, entry in entries.items():
+        outcome.lacks[display] = list(entry.get("lacks", ()))
+        outcome.verdicts[display] = entry.get("triage")
+    facts_by_file = {display: dict(entry["facts"]) for display, entry in entries.items()}
+    # First the files some gated collector's readers may analyse, with every collector;
+    # then the others, with those gates their verdicts opened (`_RuleGates.decide`).
+    first = [item for item in pending if outcome.opens[item[0].file.display]]
+    rest = [item for item in pending if not outcome.opens[item[0].file.display]]
+    _collect_facts(first, needed, outcome, facts_by_file, cache, workers, triage, config, budget)
+    open_now = gates.opened(outcome, project=None)
+    wanted = [name for name in needed if name not in gates.readers or name in open_now]
+    _collect_facts(rest, wanted, outcome, facts_by_file, cache, workers, triage, config, budget)
+    # The run's queries answer the verdicts that asked them, with every other fact in.
+    for display in sorted(facts_by_file):
+        _add_facts(outcome.project, display, facts_by_file[display])
+    opened = open_now | gates.opened(outcome, outcome.project)
+    if outcome.deferred is not None:
+        opened = frozenset(gates.all)  # the lone file is collected with everything
+    # Files collected without a collector a gate then opened: collected again for it.
+    missing = [
+        (by_display[d], keys[d], sorted(opened.intersection(lacks)))
+        for d, lacks in outcome.lacks.items()
+        if opened.intersection(lacks) and d in facts_by_file
+    ]
+    if missing:
+        _complete_facts(missing, outcome, facts_by_file, cache, workers, config, budget)
+    skipped = frozenset(gates.all) - opened
+    outcome.needed = [name for name in needed if name not in skipped]
+    outcome.project = ProjectIndex()
+    for display in sorted(facts_by_file):
+        kept = {k: v for k, v in facts_by_file[display].items() if k not in skipped}
+        outcome.add(display, kept, keys[display])
+    return outcome
+
+
+def _collect_facts(
+    pending: list[tuple[_Source, str]],
+    collectors: list[str],
+    outcome: _Facts,
+    facts_by_file: dict[str, dict[str, Any]],
+    cache: ResultCache | None,
+    workers: int,
+    triage: bool,
+    config: Config,
+    budget: Budget,
+) -> None:
+    """The facts pass over `pending` with `collectors`, into `facts_by_file` and the
+    cache; the gated collectors left out are recorded as lacking (`_Facts.lacks`)."""
+    if not pending:
+        return
+    lacks = [name for name in outcome.needed if name not in collectors]
     payloads: list[Payload] = [(s.file.display, s.data, None, []) for s, _ in pending]
-    initargs = (needed, triage, config)
+    initargs = (collectors, triage, config)
     collected = _map(_facts_payload, payloads, workers, _init_fact_worker, initargs, budget)
     for index, result in collected:
         source, key = pending[index]
+        display = source.file.display
         if isinstance(result, FileResult):
-            outcome.failed[source.file.display] = result
+            outcome.failed[display] = result
             continue
         facts, verdict = result
-        facts_by_file[source.file.display] = facts
-        outcome.verdicts[source.file.display] = verdict
+        facts_by_file[display] = facts
+        outcome.verdicts[display] = verdict
+        outcome.lacks[display] = lacks
         if cache is not None:
-            cache.store_facts(key, {"facts": facts, "triage": verdict})
-    for display in sorted(facts_by_file):
-        outcome.add(display, facts_by_file[display], keys[display])
-    return outcome
+            cache.store_facts(key, outcome.entry(display, facts, verdict))
+
+
+def _complete_facts(
+    missing: list[tuple[_Source, str, list[str]]],
+    outcome: _Facts,
+    facts_by_file: dict[str, dict[str, Any]],
+    cache: ResultCache | None,
+    workers: int,
+    config: Config,
+    budget: Budget,
+) -> None:
+    """The gated collectors each file of `missing` lacks, collected now that the run
+    needs them (its content read again if the cache served its other facts)."""
+    items: list[tuple[_Source, str, list[str]]] = []
+    for source, key, collectors in missing:
+        source.load(cache)
+        if source.error is None:
+            items.append((source, key, collectors))
+    for wanted in sorted({tuple(c) for _, _, c in items}):
+        group = [(s, k) for s, k, c in items if tuple(c) == wanted]
+        payloads: list[Payload] = [(s.file.display, s.data, None, []) for s, _ in group]
+        # no config: the triage verdict is the first pass's
+        initargs = (list(wanted), False, None)
+        collected = _map(_facts_payload, payloads, workers, _init_fact_worker, initargs, budget)
+        for index, result in collected:
+            source, key = group[index]
+            display = source.file.display
+            if isinstance(result, FileResult):
+                outcome.failed[display] = result
+                facts_by_file.pop(display, None)
+                continue
+            facts, _ = result
+            facts_by_file[display].update(facts)
+            outcome.lacks[display] = [n for n in outcome.lacks[display] if n not in wanted]
+            if cache is not None:
+                entry = outcome.entry(display, facts_by_file[display], outcome.verdicts[display])
+                cache.store_facts(key, entry)
+
+
+class _RuleGates:
+    """The run's collectors that `rule_index.GATED_BY_READERS` lists, each with the
+    enabled rules that read it. Such a collector's facts serve only a rule analysing
+    some file, and the analysis runs a rule only on a file holding one of its prefilter
+    tokens (`analyzer.active_specs`): a run where no file holds any of its readers'
+    tokens skips the collector everywhere (the stdlib has no request model: no
+    `collection_work`). Judged on the bytes, before the facts pass; the tokens are
+    ASCII, found as such in any encoding that keeps ASCII (a file in another one, or
+    with a token that is not ASCII, opens every gate)."""
+
+    def __init__(self, needed: list[str], config: Config) -> None:
+        from leakguard.rule_index import GATED_BY_READERS, RULES
+
+        self.config = config
+        self.readers: dict[str, frozenset[str]] = {
+            name: frozenset(c for c in config.enabled if c in RULES and name in RULES[c][1])
+            for name in needed
+            if name in GATED_BY_READERS
+        }
+        self.all = sorted(self.readers)
+
+    def opened_by(self, display: str, data: bytes | None) -> list[str]:
+        """The gated collectors a file of this content may need."""
+        if not self.readers:
+            return []
+        if data is None or not _keeps_ascii(data):
+            return self.all
+        codes = self.config.rules_for_path(display)
+        return [
+            name
+            for name, readers in self.readers.items()
+            if any(
+                self._active(self.config.rules[code].prefilter, data) for code in readers & codes
+            )
+        ]
+
+    def opened(self, outcome: _Facts, project: ProjectIndex | None) -> frozenset[str]:
+        """The gated collectors some file's analysis may read: a file whose tokens wake
+        one of their readers, and whose triage verdict admits it (no verdict: every rule
+        may run). Without `project`, a verdict's run conditions count as unanswered;
+        with it, as the analysis will answer them (`triage.admitted`)."""
+        found: set[str] = set()
+        for display, names in outcome.opens.items():
+            if display not in outcome.verdicts:
+                continue  # not collected (yet): its facts cannot wake anything
+            verdict = outcome.verdicts[display]
+            admitted = None if verdict is None else _admitted_rules(verdict, project)
+            for name in names:
+                if admitted is None or not self.readers[name].isdisjoint(admitted):
+                    found.add(name)
+        return frozenset(found)
+
+    @staticmethod
+    def _active(tokens: tuple[str, ...], data: bytes) -> bool:
+        return not tokens or any(not t.isascii() or t.encode() in data for t in tokens)
+
+
+def _admitted_rules(verdict: Verdict, project: ProjectIndex | None) -> set[str]:
+    """The rules `verdict` admits for sure (`project` None: its run conditions not asked
+    yet) or once the run's facts answer them."""
+    if project is None:
+        return {code for code, value in verdict.items() if value is True}
+    from leakguard.triage import admitted
+
+    return set(admitted(verdict, project))
+
+
+def _keeps_ascii(data: bytes) -> bool:
+    """ASCII text is its own bytes in it: ASCII or UTF-8 without NULs (UTF-16 and -32
+    text holds NULs beside its ASCII letters)."""
+    if data.isascii():
+        return b"\0" not in data
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\0" not in data
 
 
 def _facts_kind(needed: list[str], triage: bool) -> str:
@@ -520,7 +706,7 @@ def _facts_and_findings(
     facts.add(display, file_facts, key)
     facts.verdicts[display] = verdict
     if cache is not None:
-        cache.store_facts(key, {"facts": file_facts, "triage": verdict})
+        cache.store_facts(key, facts.entry(display, file_facts, verdict))
     return {display: result}
 
 

@@ -58,13 +58,26 @@ def build_index() -> dict[str, tuple[str, tuple[str, ...]]]:
     return {code: (cls.__module__, cls.PROJECT_FACTS) for code, cls in rule_classes().items()}
 
 
+def gated_collectors() -> frozenset[str]:
+    """What `leakguard.rule_index.GATED_BY_READERS` must say: the collectors the facts
+    pass skips in a run where no file may be analysed by a rule reading them."""
+    from leakguard.analysis.project import COLLECTORS
+
+    rule_classes()  # the rule modules register the collectors they read
+    return frozenset(name for name, c in COLLECTORS.items() if c.gated_by_readers)
+
+
 def index_source() -> str:
     """The text of `src/leakguard/rule_index.py` for the rules as they are."""
     rows = "".join(
         f"    {code!r}: ({module!r}, {facts!r}),\n"
         for code, (module, facts) in build_index().items()
     )
-    return f"{_INDEX_HEADER}\nRULES: dict[str, tuple[str, tuple[str, ...]]] = {{\n{rows}}}\n"
+    gated = "".join(f"        {name!r},\n" for name in sorted(gated_collectors()))
+    return (
+        f"{_INDEX_HEADER}\nRULES: dict[str, tuple[str, tuple[str, ...]]] = {{\n{rows}}}\n"
+        f"{_GATED_HEADER}GATED_BY_READERS: frozenset[str] = frozenset(\n    {{\n{gated}    }}\n)\n"
+    )
 
 
 _INDEX_HEADER = '''\
@@ -78,6 +91,11 @@ tests/test_startup.py fails while this file and the rule classes disagree.
 
 from __future__ import annotations
 '''
+
+_GATED_HEADER = """
+# Collectors with `gated_by_readers` (`analysis/project.py`): the facts pass collects
+# them only in a run where some file may be analysed by a rule that reads them.
+"""
 
 
 @cache

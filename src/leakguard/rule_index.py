@@ -73,3 +73,13 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "LG503": ("leakguard.rules.web.lg503_debug_mode_enabled", ()),
 }
+
+# Collectors with `gated_by_readers` (`analysis/project.py`): the facts pass collects
+# them only in a run where some file may be analysed by a rule that reads them.
+GATED_BY_READERS: frozenset[str] = frozenset(
+    {
+        "caller_trust",
+        "collection_work",
+        "startup",
+    }
+)

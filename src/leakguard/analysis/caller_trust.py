@@ -707,6 +707,8 @@ register_collector(
         from_source=collect_source,
         from_tree=collect_tree,
         triage=_may_have_facts,
+        # asked of routes and dependencies by the rules that list it
+        gated_by_readers=True,
     )
 )
 

@@ -999,5 +999,12 @@ def parameter_work_evidence(
 
 
 register_collector(
-    FactCollector(COLLECTOR, TOKENS, from_source=collect_source, from_tree=collect_tree)
+    FactCollector(
+        COLLECTOR,
+        TOKENS,
+        from_source=collect_source,
+        from_tree=collect_tree,
+        # only LG301 asks, of request models' fields and handlers' parameters
+        gated_by_readers=True,
+    )
 )

@@ -77,6 +77,12 @@ class FactCollector:
     # the file can have facts of this kind; must never be False for a file that has
     # some. None: every file that passes the tokens is parsed by LibCST.
     triage: Callable[[TriageTree], bool] | None = None
+    # When True, a run needs these facts only if some file of it may be analysed by a
+    # rule that reads them (lists the collector in `PROJECT_FACTS`): one whose prefilter
+    # tokens it holds. Otherwise the facts pass skips the collector on every file
+    # (`engine._RuleGates`). Only for facts no rule's triage, no run query and no rule
+    # that does not list them reads. Listed in `leakguard.rule_index`.
+    gated_by_readers: bool = False
 
     def facts_of(self, context: FileContext) -> Any:
         """This collector's facts of a parsed file."""

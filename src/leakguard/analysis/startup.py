@@ -929,5 +929,7 @@ register_collector(
         from_source=collect_source,
         from_tree=collect_tree,
         dependencies=_dependencies,
+        # only LG201 and LG202 ask, of coroutines
+        gated_by_readers=True,
     )
 )

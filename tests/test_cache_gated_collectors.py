@@ -1,0 +1,135 @@
+"""Collectors gated by their readers (`engine._RuleGates`, `rule_index.GATED_BY_READERS`):
+a run in which no file may be analysed by a rule reading `collection_work` (LG301) skips
+the collector, and one that then gains such a file collects it for the files cached
+without it: warm runs give the cold runs' findings, the gate opening or closing, whether
+a file's tokens and verdict open it outright or the run's answer to its verdict's
+question (`request_models`) does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leakguard.engine import _keeps_ascii, check
+from leakguard.testing import make_config, warm_and_cold, write_or_remove
+
+SCHEMAS = """\
+from pydantic import BaseModel
+
+
+class Form(BaseModel):
+    ids: list[int] = []
+"""
+# A FastAPI route: its file holds LG301's tokens and may be a handler (admitted outright).
+FASTAPI_ROUTES = """\
+from fastapi import FastAPI
+
+from app.other import purge
+from app.schemas import Form
+
+app = FastAPI()
+
+
+@app.post("/items")
+def create(form: Form) -> dict:
+    purge(form)
+    return {}
+"""
+# A Flask route holds none of LG301's tokens: only the schema's file does, and its
+# verdict asks the run whether `Form` is a request model.
+FLASK_ROUTES = """\
+from flask import Flask, request
+
+from app.other import purge
+from app.schemas import Form
+
+app = Flask(__name__)
+
+
+@app.route("/items", methods=["POST"])
+def create():
+    form = Form(**request.get_json())
+    purge(form)
+    return {}
+"""
+# Works per entry of `form.ids`, without any of LG301's tokens.
+LOOPING = """\
+from app.db import session
+
+
+def delete_all(ids: list[int]) -> None:
+    for item_id in ids:
+        session.get(item_id)
+
+
+def purge(form: object) -> None:
+    delete_all(form.ids)
+"""
+
+
+def _tree(root: Path) -> Path:
+    pkg = root / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "db.py").write_text("from sqlalchemy.orm import Session\n\nsession = Session()\n")
+    (pkg / "other.py").write_text(LOOPING)
+    return pkg
+
+
+def _lg301(run: object) -> list[tuple[str, int, str]]:
+    return [
+        (Path(f.path).name, f.line, f.severity.value)
+        for f in run.findings  # type: ignore[attr-defined]
+        if f.rule == "LG301"
+    ]
+
+
+@pytest.mark.parametrize("routes", [FASTAPI_ROUTES, FLASK_ROUTES])
+def test_gate_closed_then_opened(tmp_path: Path, routes: str) -> None:
+    pkg = _tree(tmp_path)
+    config = make_config(tmp_path, select=["LG301"])
+
+    def add_service() -> None:
+        write_or_remove(pkg / "schemas.py", SCHEMAS)
+        write_or_remove(pkg / "routes.py", routes)
+
+    first, cold = warm_and_cold(tmp_path, config, add_service)
+    assert first.project is not None and "collection_work" not in first.project.facts
+    assert first.findings == []
+    # `other.py` (no LG301 token, cached without the facts) is where the work is
+    assert _lg301(cold) == [("schemas.py", 5, "error")]
+
+
+@pytest.mark.parametrize("routes", [FASTAPI_ROUTES, FLASK_ROUTES])
+def test_gate_opened_then_closed(tmp_path: Path, routes: str) -> None:
+    pkg = _tree(tmp_path)
+    (pkg / "schemas.py").write_text(SCHEMAS)
+    (pkg / "routes.py").write_text(routes)
+    config = make_config(tmp_path, select=["LG301"])
+
+    def remove_service() -> None:
+        write_or_remove(pkg / "schemas.py", None)
+        write_or_remove(pkg / "routes.py", None)
+
+    first, cold = warm_and_cold(tmp_path, config, remove_service)
+    assert first.project is not None and "collection_work" in first.project.facts
+    assert _lg301(first) == [("schemas.py", 5, "error")]
+    assert cold.project is not None and "collection_work" not in cold.project.facts
+
+
+def test_a_model_no_request_takes_keeps_the_gate_closed(tmp_path: Path) -> None:
+    """The schema's tokens wake LG301, but no route takes `Form`: its verdict's question
+    is answered no, and the run skips the collector."""
+    pkg = _tree(tmp_path)
+    (pkg / "schemas.py").write_text(SCHEMAS)
+    run = check([tmp_path], make_config(tmp_path, select=["LG301"]), jobs=1, use_cache=False)
+    assert run.project is not None and "collection_work" not in run.project.facts
+    assert run.findings == []
+
+
+def test_text_in_an_encoding_without_ascii_opens_every_gate() -> None:
+    assert _keeps_ascii(b"class Form(BaseModel): ...\n")
+    assert _keeps_ascii("name = 'é'\n".encode())
+    assert not _keeps_ascii("name = 'é'\n".encode("latin-1"))
+    assert not _keeps_ascii("BaseModel\n".encode("utf-16"))
