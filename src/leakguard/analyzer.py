@@ -93,9 +93,10 @@ def triaged_specs(
     specs: list[RuleSpec],
     project: ProjectIndex | None,
     ast_tree: ast.Module | None = None,
-) -> tuple[list[RuleSpec], list[Span]]:
-    """The rules whose triage condition admits this file (see `leakguard.triage`), and
-    the line spans LibCST need not parse for them (see `leakguard.slicing`).
+) -> tuple[list[RuleSpec], list[Span], ast.Module | None]:
+    """The rules whose triage condition admits this file (see `leakguard.triage`), the
+    line spans LibCST need not parse for them (see `leakguard.slicing`), and the text's
+    `ast` tree when it has one (for `FileContext.whole_ast`).
 
     One rule without a condition means LibCST parses the file anyway, and then all
     rules share its single walk, so nothing is dropped. A file CPython cannot parse is
@@ -104,15 +105,15 @@ def triaged_specs(
     """
     classes = rule_classes()
     if not all(declares_triage(classes[spec.id]) for spec in specs):
-        return specs, []
+        return specs, [], ast_tree
     tree = (
         TriageTree(ast_tree, text, project) if ast_tree is not None else parse_triage(text, project)
     )
     if tree is None:
-        return specs, []
+        return specs, [], None
     specs = [spec for spec in specs if _could_fire(classes[spec.id], tree, spec)]
     admitted = [spec.id for spec in specs]
-    return specs, elided(_slicing_plan(tree, specs, admitted), admitted)
+    return specs, elided(_slicing_plan(tree, specs, admitted), admitted), tree.tree
 
 
 def _slicing_plan(
@@ -278,7 +279,7 @@ def analyze_text(
         spans = []
         specs = active_specs(text, specs)
         if specs and module is None and triage:
-            specs, spans = triaged_specs(text, specs, project, ast_tree)
+            specs, spans, ast_tree = triaged_specs(text, specs, project, ast_tree)
     if module is not None or not slicing:
         spans = []
     if fixes and spans:
@@ -328,6 +329,7 @@ def analyze_text(
             project,
             config.rules,
             parsed_source=parsed_text,
+            ast_tree=ast_tree,
         )
     except Exception as exc:  # RecursionError included: shared facts no rule can do without
         result.errors.append(FileError(display, _internal("shared analysis", exc)))
@@ -656,7 +658,9 @@ def _collect_file(
     if isinstance(parsed, FileError):
         return facts, verdict
     try:
-        context = FileContext(display, text, parsed, module_name_for(display))
+        # the `ast` tree the collectors' triage parsed, for those that read one
+        whole = shared[0].tree if shared and shared[0] is not None else None
+        context = FileContext(display, text, parsed, module_name_for(display), ast_tree=whole)
     except Exception:  # the analysis phase reports it, with the file
         return facts, verdict
     for collector in wanted:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ class FileContext:
         project: ProjectIndex | None = None,
         rules: Mapping[str, RuleSpec] | None = None,
         parsed_source: str | None = None,
+        ast_tree: ast.Module | None = None,
     ) -> None:
         # `source` is the file's text (comments, source lines, fingerprints);
         # `parsed_source` the text `module` was parsed from when units were elided
@@ -58,9 +60,20 @@ class FileContext:
         # Memo shared by rules for derived facts (e.g. per-function scope facts).
         self.memo: dict[Any, Any] = {}
         self._wrapper: MetadataWrapper | None = None
+        # CPython's `ast` of the whole `source`, when the caller parsed it already (the
+        # facts pass's, the triage's): `whole_ast`.
+        self._ast = ast_tree
         self._positions = StatementPositions(
             module, source if parsed_source is None else parsed_source, self.stack
         )
+
+    def whole_ast(self) -> ast.Module:
+        """CPython's `ast` tree of the whole `source` (not of the sliced text `module`
+        may come from), parsed at most once per file: the facts pass and the triage
+        hand in theirs. Raises what `ast.parse` raises on text it cannot parse."""
+        if self._ast is None:
+            self._ast = ast.parse(self.source)
+        return self._ast
 
     # -- ancestry -------------------------------------------------------------------------
 

@@ -33,7 +33,6 @@ with the run's facts (`only_reaches_response`), or recorded for the run to resol
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -579,7 +578,7 @@ def _clamped_params(context: FileContext) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     try:
         # The triage's condition, also when the facts pass runs without triage.
-        candidates = clamps.min_parameters(ast.parse(context.source))
+        candidates = clamps.min_parameters(context.whole_ast())
     except (SyntaxError, ValueError):
         return found
     rebound = _bound_more_than_once(context)

@@ -1266,11 +1266,7 @@ def _callers_leave_off(function: cst.FunctionDef, param: cst.Param, context: Fil
 def _same_file_turns_on(
     name: str, position: int | None, keyword: str, context: FileContext
 ) -> bool:
-    tree = context.memo.get("integrity_whole_ast")
-    if not isinstance(tree, ast.Module):
-        tree = ast.parse(context.source)
-        context.memo["integrity_whole_ast"] = tree
-    for node in ast.walk(tree):
+    for node in ast.walk(context.whole_ast()):
         if not isinstance(node, ast.Call):
             continue
         callee = node.func
