@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from leakguard.engine import _keeps_ascii, check
+from leakguard.engine import _WAVES_FROM, _keeps_ascii, check
 from leakguard.testing import make_config, warm_and_cold, write_or_remove
 
 SCHEMAS = """\
@@ -36,8 +36,8 @@ def create(form: Form) -> dict:
     purge(form)
     return {}
 """
-# A Flask route holds none of LG301's tokens: only the schema's file does, and its
-# verdict asks the run whether `Form` is a request model.
+# A Flask route holds none of LG301's tokens (`Form(` would be one): only the schema's
+# file does, and its verdict asks the run whether `Form` is a request model.
 FLASK_ROUTES = """\
 from flask import Flask, request
 
@@ -49,7 +49,7 @@ app = Flask(__name__)
 
 @app.route("/items", methods=["POST"])
 def create():
-    form = Form(**request.get_json())
+    form = Form.model_validate(request.get_json())
     purge(form)
     return {}
 """
@@ -74,6 +74,9 @@ def _tree(root: Path) -> Path:
     (pkg / "__init__.py").write_text("")
     (pkg / "db.py").write_text("from sqlalchemy.orm import Session\n\nsession = Session()\n")
     (pkg / "other.py").write_text(LOOPING)
+    # enough files for the facts pass to collect in two waves (`engine._WAVES_FROM`)
+    for number in range(_WAVES_FROM):
+        (pkg / f"helper{number}.py").write_text(f"def helper{number}(x):\n    return x\n")
     return pkg
 
 

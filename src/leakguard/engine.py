@@ -457,6 +457,8 @@ def _project_index(
     # then the others, with those gates their verdicts opened (`_RuleGates.decide`).
     first = [item for item in pending if outcome.opens[item[0].file.display]]
     rest = [item for item in pending if not outcome.opens[item[0].file.display]]
+    if len(pending) < _WAVES_FROM:
+        first, rest = pending, []  # one pool: it costs more than the collectors saved
     _collect_facts(first, needed, outcome, facts_by_file, cache, workers, triage, config, budget)
     open_now = gates.opened(outcome, project=None)
     wanted = [name for name in needed if name not in gates.readers or name in open_now]
@@ -552,6 +554,12 @@ def _complete_facts(
             if cache is not None:
                 entry = outcome.entry(display, facts_by_file[display], outcome.verdicts[display])
                 cache.store_facts(key, entry)
+
+
+# Pending files from which the facts pass collects in two waves (two worker pools) when
+# some wake a gated collector and others do not (`_project_index`); a smaller run
+# collects every collector in one.
+_WAVES_FROM = 16
 
 
 class _RuleGates:
