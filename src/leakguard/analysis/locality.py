@@ -626,6 +626,9 @@ def enclosing_names(
     return found
 
 
+_YIELDS = (ast.Yield, ast.YieldFrom)
+
+
 def is_generator_function(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """A plain `def` with a `yield` (or `yield from`) of its own, not in a function,
     lambda or class defined in it: calling it runs none of its body."""
@@ -693,6 +696,11 @@ class _Locality:
         self.owner = owner
         self.receiver = receiver if owner else ""
         self.nodes = [n for statement in function.body for n in ast.walk(statement)]
+        # `is_generator_function`, walked again only when the body (nested scopes
+        # included) holds a yield at all: most hold none
+        self.generator = any(isinstance(n, _YIELDS) for n in self.nodes) and (
+            is_generator_function(function)
+        )
         self.bindings: dict[str, list[ast.expr | str]] = {}
         self.uses: dict[str, list[Any]] = {}
         self.local: set[str] = set()  # names whose value and contents are local
@@ -743,7 +751,7 @@ class _Locality:
 
     def run(self) -> dict[str, Any]:
         facts = self._run()
-        if is_generator_function(self.function):
+        if self.generator:
             # calling it only makes the generator (what its steps do is judged where
             # they run: `uses` above stay for that)
             facts["generator"] = True
@@ -787,11 +795,10 @@ class _Locality:
                     if not isinstance(held, ast.Call) and not self._value_local(held, self.local):
                         return {"opaque": [f"with {ast.unparse(held)[:40]}", node.lineno]}
                     self._result_uses(held, node.lineno)
-        generator = is_generator_function(self.function)
         for node in self.nodes:
             if isinstance(node, ast.Return) and node.value is not None:
                 self._returned(node.value, node.lineno)
-            elif generator and isinstance(node, (ast.Yield, ast.YieldFrom)) and node.value:
+            elif self.generator and isinstance(node, (ast.Yield, ast.YieldFrom)) and node.value:
                 # what a generator yields is what its steps hand back
                 self._returned(node.value, node.lineno)
         facts: dict[str, Any] = {"uses": list(self.uses.values())} if self.uses else {}
