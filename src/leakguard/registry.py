@@ -48,9 +48,15 @@ def rule_codes() -> frozenset[str]:
     return frozenset(RULES)
 
 
+# Collectors whose run-wide views ask which modules the run holds (`whole`) bring the
+# shared fact along (`analysis/run_modules.py`), whichever rule reads them.
+_BROUGHT = {"startup": "modules", "exception_texts": "modules"}
+
+
 def project_facts(enabled: Iterable[str]) -> list[str]:
     """The project-fact collectors the `enabled` rules read, without importing them."""
-    return sorted({fact for code in enabled if code in RULES for fact in RULES[code][1]})
+    found = {fact for code in enabled if code in RULES for fact in RULES[code][1]}
+    return sorted(found | {_BROUGHT[fact] for fact in found if fact in _BROUGHT})
 
 
 def build_index() -> dict[str, tuple[str, tuple[str, ...]]]:

@@ -160,7 +160,7 @@ class _FileCollector:
         self.seen: set[tuple[str, ...]] = set()
         self.cli_file = False
 
-    def run(self, tree: ast.Module, display: str) -> dict[str, Any] | None:
+    def run(self, tree: ast.Module, display: str) -> dict[str, Any]:
         imports: list[ast.Import | ast.ImportFrom] = [
             *self.tree.of(ast.Import),
             *self.tree.of(ast.ImportFrom),
@@ -192,7 +192,9 @@ class _FileCollector:
                 self._code(statement.body, MAIN, None, {}, frozenset(), {})  # type: ignore[attr-defined]
             else:
                 self._code([statement], MODULE, None, {}, frozenset(), {})
-        facts: dict[str, Any] = {}
+        # never empty: `startup_index` tells a run that collected these facts (and
+        # found no root, no reference) from one that did not ask for them
+        facts: dict[str, Any] = {"path": display}
         if self.roots:
             facts["roots"] = self.roots
         if self.references:
@@ -203,7 +205,7 @@ class _FileCollector:
             facts["methods_defined"] = self.methods_defined
         if self.escaping:
             facts["escaping"] = sorted(self.escaping)
-        return facts or None
+        return facts
 
     # functions ------------------------------------------------------------------------
 
