@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import ast
 import builtins
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import libcst as cst
@@ -446,7 +446,20 @@ class _Curation:
         # Last names of the callees handed exception text (resolved or not): a function
         # of that name making a class from its parameters may make it from that text.
         handed_to: set[str] = set()
-        self.handed_to: frozenset[str] = frozenset()
+        # Last names of the library classes (`jwt.InvalidTokenError`) a call of the run
+        # may make from exception text: handed it, or made by a function handed it
+        # (`def reject(reason): raise jwt.InvalidTokenError(reason)`, `reject(str(e))`).
+        made_from_text: set[str] = set()
+        # The run's classes deriving from a library class, by the library class's last
+        # name (`class KeyLookupError(jwt.InvalidTokenError)`): catching the library
+        # class catches them.
+        self.library_children: dict[str, list[tuple[str, str]]] = {}
+        for module, classes in index.classes.items():
+            for name, facts in classes.items():
+                for base in facts.get("bases", ()) if isinstance(facts, Mapping) else ():
+                    if base[0] == "q" and index.class_named(module, base) is None:
+                        last = str(base[1]).rsplit(".", 1)[-1]
+                        self.library_children.setdefault(last, []).append((module, name))
         facts_of = project.of(COLLECTOR)
         self.modules = run_modules(project)
         for module, facts in facts_of.items():
@@ -465,7 +478,8 @@ class _Curation:
             for entry in facts.get("forwarded", ()):
                 if str(entry[2]).rsplit(".", 1)[-1].rsplit(":", 1)[-1] in handed_to:
                     self._taint(module, entry)
-        self.handed_to = frozenset(handed_to)
+                    made_from_text.add(str(entry[1]).rsplit(".", 1)[-1])
+        self.made_from_text = frozenset(handed_to | made_from_text)
 
     def whole(self, module: str) -> bool:
         """The run holds `module` and a package above it (an `__init__.py`: its own, or an
@@ -550,16 +564,25 @@ def curated_exception_type(caught: cst.BaseExpression, context: FileContext) -> 
     return True
 
 
-def hands_exception_text_to(name: str, context: FileContext) -> bool | None:
-    """Whether a call of the run named `name` (its last part: `InvalidTokenError` for
-    `jwt.InvalidTokenError(str(e))`) is handed another exception's text, as recorded for
-    the run's classes above (a library class the run raises is matched by name). None
-    when the run is not known, or does not hold the asking file's package (a partial run
-    proves nothing, as for the run's own classes)."""
+def library_classes_carry_exception_text(names: Iterable[str], context: FileContext) -> bool | None:
+    """Whether the run may put another exception's text in an instance of a library
+    class a clause catches, given the last names of the classes it catches (the class
+    and the library's subclasses of it: `InvalidTokenError`, `DecodeError`, ...): a call
+    of the run so named is handed such text (`jwt.InvalidTokenError(str(e))`, matched by
+    name), a function of the run making one from its parameter is
+    (`reject(str(e))`), or a class of the run deriving from one is not curated
+    (`class KeyLookupError(jwt.InvalidTokenError)` made from a connection error's text).
+    None when the run is not known, or does not hold the asking file's package (a
+    partial run proves nothing, as for the run's own classes)."""
     project = context.project
     if project is None:
         return None
     curation = _curation(project)
     if curation is None or not curation.whole(context.module_name):
         return None
-    return name in curation.handed_to
+    for name in names:
+        if name in curation.made_from_text:
+            return True
+        if not all(curation.curated(k) for k in curation.library_children.get(name, ())):
+            return True
+    return False

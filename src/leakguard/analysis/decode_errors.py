@@ -14,9 +14,11 @@ holds for an `except` clause when every exception it can catch there is one:
   its input (`json.JSONDecodeError` and the JSON libraries' own, `zipfile.BadZipFile`
   naming at most a member of the archive, `zstandard.ZstdError`, PyJWT's
   `InvalidTokenError` family about the token), whatever the `try` body calls, as long
-  as no call of the run makes one from another exception's text
-  (`jwt.InvalidTokenError(str(e))`: the calls `analysis.curated_exceptions` records as
-  handed exception text, matched by the class's last name).
+  as the run never makes one (nor a library subclass the clause also catches) from
+  another exception's text: no call so named is handed it (`jwt.InvalidTokenError(str(e))`,
+  matched by last name), no function of the run making one from its parameter is
+  (`reject(str(e))`), and every class of the run deriving from one is curated
+  (`analysis.curated_exceptions.library_classes_carry_exception_text`).
 - Or the `try` body only decodes: each statement is one decode step, alone, assigned to
   a plain name or returned, whose input is a plain value (a name, a constant, a
   subscript of a name by constants: a call or a property there may raise anything):
@@ -41,7 +43,7 @@ from __future__ import annotations
 import libcst as cst
 
 from leakguard.analysis.client_input import own_assignments
-from leakguard.analysis.curated_exceptions import hands_exception_text_to
+from leakguard.analysis.curated_exceptions import library_classes_carry_exception_text
 from leakguard.analysis.pydantic_models import JSON_LOADERS, request_object_names
 from leakguard.context import FileContext
 
@@ -77,6 +79,28 @@ DECODE_ERROR_CLASSES = _JSON_DECODE_ERRORS | frozenset(
         "jwt.exceptions.InvalidIssuerError",
     }
 )
+# PyJWT's subclasses of a caught class (by last name): a clause catching
+# `InvalidTokenError` also catches a `DecodeError` the run makes from another
+# exception's text. (The JSON libraries' subclasses keep the name `JSONDecodeError`.)
+_JWT_DECODE_SUBCLASSES = frozenset({"InvalidSignatureError"})
+_JWT_TOKEN_SUBCLASSES = _JWT_DECODE_SUBCLASSES | frozenset(
+    {
+        "DecodeError",
+        "ExpiredSignatureError",
+        "InvalidAudienceError",
+        "InvalidIssuerError",
+        "InvalidIssuedAtError",
+        "ImmatureSignatureError",
+        "InvalidAlgorithmError",
+        "MissingRequiredClaimError",
+        "InvalidJTIError",
+        "InvalidSubjectError",
+    }
+)
+_LIBRARY_SUBCLASSES = {
+    "InvalidTokenError": _JWT_TOKEN_SUBCLASSES,
+    "DecodeError": _JWT_DECODE_SUBCLASSES,
+}
 # What a clause around `response.json()` may catch and get only its decode errors:
 # the response's other failures (a closed stream, an unread body) are no ValueError.
 _VALUE_ERRORS = _JSON_DECODE_ERRORS | frozenset({"ValueError"})
@@ -127,11 +151,13 @@ def _caught_names(handler: cst.ExceptHandler, context: FileContext) -> frozenset
 
 
 def _decode_class(name: str, context: FileContext) -> bool:
-    """A decode error class no call of the run builds from another exception's text."""
+    """A decode error class whose instances (its library subclasses' and the run's
+    subclasses' too) the run never makes from another exception's text."""
     if name not in DECODE_ERROR_CLASSES:
         return False
-    handed = hands_exception_text_to(name.rsplit(".", 1)[-1], context)
-    return handed is False
+    last = name.rsplit(".", 1)[-1]
+    caught = {last, *_LIBRARY_SUBCLASSES.get(last, ())}
+    return library_classes_carry_exception_text(caught, context) is False
 
 
 def _statement_value(statement: cst.BaseSmallStatement) -> cst.BaseExpression | None:
