@@ -86,3 +86,68 @@ def test_warm_equals_cold(tmp_path: Path, before: str | None, after: str | None)
     first, cold = warm_and_cold(tmp_path, config, lambda: _package(tmp_path, after))
     for run, keys in ((first, before), (cold, after)):
         assert _lines(run) == ([("routes.py", 15)] if keys == WRAPS else [])
+
+
+# The run's own subclass of the caught class, and a helper of the run making the caught
+# class from its parameter: each refuses with a text of its own, or with the OSError's.
+SUBCLASS_OWN_TEXT = """\
+import jwt
+
+
+class KeyLookupError(jwt.InvalidTokenError):
+    pass
+
+
+def signing_key() -> str:
+    try:
+        return open("/etc/app/jwt.pem").read()
+    except OSError:
+        raise KeyLookupError("no signing key")
+"""
+SUBCLASS_WRAPS = SUBCLASS_OWN_TEXT.replace('("no signing key")', "(str(exc))").replace(
+    "except OSError:", "except OSError as exc:"
+)
+HELPER_OWN_TEXT = """\
+import jwt
+
+
+def reject(reason: str) -> None:
+    raise jwt.InvalidTokenError(reason)
+
+
+def signing_key() -> str:
+    try:
+        return open("/etc/app/jwt.pem").read()
+    except OSError:
+        reject("no signing key")
+        raise
+"""
+HELPER_WRAPS = HELPER_OWN_TEXT.replace('("no signing key")', "(str(exc))").replace(
+    "except OSError:", "except OSError as exc:"
+)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (SUBCLASS_OWN_TEXT, SUBCLASS_WRAPS),
+        (SUBCLASS_WRAPS, SUBCLASS_OWN_TEXT),
+        (HELPER_OWN_TEXT, HELPER_WRAPS),
+        (HELPER_WRAPS, HELPER_OWN_TEXT),
+        (OWN_TEXT, SUBCLASS_WRAPS),
+    ],
+    ids=[
+        "subclass_wraps_edited_in",
+        "subclass_wraps_edited_out",
+        "helper_wraps_edited_in",
+        "helper_wraps_edited_out",
+        "subclass_added",
+    ],
+)
+def test_subclass_and_helper_warm_equals_cold(tmp_path: Path, before: str, after: str) -> None:
+    _package(tmp_path, before)
+    config = make_config(tmp_path, select=["LG502"])
+    first, cold = warm_and_cold(tmp_path, config, lambda: _package(tmp_path, after))
+    for run, keys in ((first, before), (cold, after)):
+        wraps = keys in (SUBCLASS_WRAPS, HELPER_WRAPS)
+        assert _lines(run) == ([("routes.py", 15)] if wraps else [])
