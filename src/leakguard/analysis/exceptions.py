@@ -58,6 +58,11 @@ _HANDLER_DECORATORS = {"exception_handler": 1, "errorhandler": 0, "app_errorhand
 _HANDLER_REGISTRATIONS = {"add_exception_handler": 1, "register_error_handler": 0}
 # Starlette/FastAPI constructor keyword: `exception_handlers={Exception: handler}`.
 _HANDLER_MAPPING_KEYWORD = "exception_handlers"
+# Starlette's decorator and registration method: the handler registered for status 500
+# there is handed every unhandled exception (`ServerErrorMiddleware`), not an HTTP
+# error (Flask's `errorhandler(500)` is handed a generic `InternalServerError`).
+_STARLETTE_REGISTRARS = frozenset({"exception_handler", "add_exception_handler"})
+_SERVER_ERROR = "500"
 _MAX_DEPTH = 6
 
 
@@ -163,10 +168,30 @@ class ExceptionTracker:
             return frozenset()
         # A handler registered only for classes of the run whose text the run writes
         # itself (`@app.exception_handler(RecurrenceEvaluationTimeout)`) is handed only
-        # those, as an `except` of them is.
-        if all(curated_exception_type(handled, self.context) for _, handled in registrations):
+        # those, as an `except` of them is (not when Starlette also hands it any
+        # unhandled exception as the handler for status 500).
+        if not self._handles_server_errors(function) and all(
+            curated_exception_type(handled, self.context) for _, handled in registrations
+        ):
             return frozenset()
         return frozenset({params[registrations[0][0]].name.value})
+
+    def _handles_server_errors(self, function: cst.FunctionDef) -> bool:
+        """Registered in this file as Starlette's handler for status 500
+        (`@app.exception_handler(500)`, `add_exception_handler(500, fn)`,
+        `exception_handlers={500: fn}`)."""
+        for decorator in function.decorators:
+            target = decorator.decorator
+            if (
+                isinstance(target, cst.Call)
+                and isinstance(target.func, cst.Attribute)
+                and target.func.attr.value in _STARLETTE_REGISTRARS
+                and _is_server_error(positional_arg(target, 0))
+            ):
+                return True
+        self._registered_handlers()
+        names = self.context.memo.get("server_error_handlers")
+        return isinstance(names, set) and function.name.value in names
 
     def _handler_param_index(self, function: cst.FunctionDef) -> int | None:
         registrations = self._handler_registrations(function)
@@ -194,6 +219,8 @@ class ExceptionTracker:
         if isinstance(cached, dict):
             return cached
         found: dict[str, list[tuple[int, cst.BaseExpression]]] = {}
+        server_errors: set[str] = set()
+        self.context.memo["server_error_handlers"] = server_errors
         source = self.context.source
         tokens = (*_HANDLER_REGISTRATIONS, _HANDLER_MAPPING_KEYWORD)
         if not any(token in source for token in tokens):
@@ -201,12 +228,19 @@ class ExceptionTracker:
             return found
         for node in descendants(self.context.module):
             if isinstance(node, cst.Call):
-                self._record_handler_mapping(node, found)
+                self._record_handler_mapping(node, found, server_errors)
             if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
                 continue
             position = _HANDLER_REGISTRATIONS.get(node.func.attr.value)
             handler = positional_arg(node, 1)
             handled = positional_arg(node, 0)
+            if (
+                node.func.attr.value in _STARLETTE_REGISTRARS
+                and handler is not None
+                and isinstance(handler.value, cst.Name)
+                and _is_server_error(handled)
+            ):
+                server_errors.add(handler.value.value)
             if (
                 position is not None
                 and handler is not None
@@ -219,7 +253,10 @@ class ExceptionTracker:
         return found
 
     def _record_handler_mapping(
-        self, call: cst.Call, found: dict[str, list[tuple[int, cst.BaseExpression]]]
+        self,
+        call: cst.Call,
+        found: dict[str, list[tuple[int, cst.BaseExpression]]],
+        server_errors: set[str],
     ) -> None:
         mapping = next(
             (
@@ -232,12 +269,12 @@ class ExceptionTracker:
         if not isinstance(mapping, cst.Dict):
             return
         for element in mapping.elements:
-            if (
-                isinstance(element, cst.DictElement)
-                and isinstance(element.value, cst.Name)
-                and self._broad_exception(cst.Arg(element.key))
-            ):
+            if not isinstance(element, cst.DictElement) or not isinstance(element.value, cst.Name):
+                continue
+            if self._broad_exception(cst.Arg(element.key)):
                 found.setdefault(element.value.value, []).append((1, element.key))
+            elif _is_server_error(cst.Arg(element.key)):
+                server_errors.add(element.value.value)
 
     def _broad_exception(self, argument: cst.Arg | None) -> bool:
         """An exception class whose text is not meant for clients (not a status code)."""
@@ -418,6 +455,15 @@ class ExceptionTracker:
             if any(self._carrier(i, facts, depth - 1, seen) is not Carrier.NONE for i in items):
                 return Carrier.DERIVED
         return Carrier.NONE
+
+
+def _is_server_error(argument: cst.Arg | None) -> bool:
+    """The status code 500 (`exception_handler(500)`)."""
+    return (
+        argument is not None
+        and isinstance(argument.value, cst.Integer)
+        and argument.value.value == _SERVER_ERROR
+    )
 
 
 _AST_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
