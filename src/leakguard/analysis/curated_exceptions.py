@@ -64,7 +64,16 @@ _OPAQUE_CALLS = frozenset({"isinstance", "issubclass", "type", "id", "len", "boo
 _BUILTINS = frozenset(dir(builtins))
 # A file with none of these has no facts (whether the run holds it is `run_modules`').
 # (`error: Exception`, `isinstance(x, SomeError)`, `task.exception()` seed it too.)
-_TOKENS = ("except", "Except", "Error", "class ", "traceback", "exc_info", "exception")
+_TOKENS = (
+    "except",
+    "Except",
+    "Error",
+    "class ",
+    "traceback",
+    "exc_info",
+    "exception",
+    "error_handler",
+)
 # Attributes of an exception that hold another exception (its cause, its context).
 _CHAIN_ATTRIBUTES = ("__cause__", "__context__", "__traceback__")
 # Methods whose code makes an exception's text (`str(e)`, `repr(e)`), inherited by
@@ -82,6 +91,8 @@ HANDLER_REGISTRARS = frozenset(
         "register_error_handler",
     }
 )
+# Methods registering the function in their second argument as an exception handler.
+_REGISTRATION_CALLS = frozenset({"add_exception_handler", "register_error_handler"})
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
@@ -148,6 +159,9 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
     }
     if bases:
         facts["bases"] = bases
+    registered = sorted({name for call in tree.of(ast.Call) for name in _registered_handlers(call)})
+    if registered:
+        facts["registered"] = registered
     return facts or None
 
 
@@ -333,6 +347,31 @@ def _handled_classes(call: ast.Call) -> list[ast.expr]:
     return found
 
 
+def _registered_handlers(call: ast.AST) -> list[str]:
+    """Last names of the functions a call registers as exception handlers, for any
+    class or status (`add_exception_handler(E, errors.on_error)`,
+    `register_error_handler(E, on_error)`, `exception_handlers={E: on_error}`,
+    `app.exception_handler(E)(on_error)`)."""
+    if not isinstance(call, ast.Call):
+        return []
+    handlers: list[ast.expr] = []
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr in _REGISTRATION_CALLS and len(call.args) > 1:
+        handlers.append(call.args[1])
+    elif (
+        isinstance(func, ast.Call)
+        and isinstance(func.func, ast.Attribute)
+        and func.func.attr in HANDLER_REGISTRARS
+        and call.args
+    ):
+        handlers.append(call.args[0])
+    for keyword in call.keywords:
+        if keyword.arg == "exception_handlers" and isinstance(keyword.value, ast.Dict):
+            handlers.extend(keyword.value.values)
+    names = (dotted(handler) for handler in handlers)
+    return [name.rsplit(".", 1)[-1] for name in names if name is not None]
+
+
 def _unique(entries: list[list[Any]]) -> list[list[Any]]:
     """Entries in first-seen order, each once (a nested function is read twice)."""
     seen: set[str] = set()
@@ -446,6 +485,9 @@ class _Curation:
         # Last names of the callees handed exception text (resolved or not): a function
         # of that name making a class from its parameters may make it from that text.
         handed_to: set[str] = set()
+        # Per module: last names of the functions its calls register as exception
+        # handlers (for any class: see `handler_registered_elsewhere`).
+        self.registered: dict[str, frozenset[str]] = {}
         # Last names of the library classes (`jwt.InvalidTokenError`) a call of the run
         # may make from exception text: handed it, or made by a function handed it
         # (`def reject(reason): raise jwt.InvalidTokenError(reason)`, `reject(str(e))`).
@@ -465,6 +507,8 @@ class _Curation:
         for module, facts in facts_of.items():
             if not isinstance(facts, Mapping):
                 continue
+            if facts.get("registered"):
+                self.registered[module] = frozenset(map(str, facts["registered"]))
             for entry in facts.get("handed", ()):
                 self._taint(module, entry)
                 handed_to.add(str(entry[1]).rsplit(".", 1)[-1])
@@ -586,3 +630,23 @@ def library_classes_carry_exception_text(names: Iterable[str], context: FileCont
         if not all(curation.curated(k) for k in curation.library_children.get(name, ())):
             return True
     return False
+
+
+def handler_registered_elsewhere(name: str, context: FileContext) -> bool:
+    """Whether a function named `name` of the file may be registered as an exception
+    handler by a call of another file (`app.register_error_handler(Exception,
+    errors.handle_error)` in the app factory), for a class the file cannot see: True
+    when a call of another module of the run registers a function of that last name,
+    or when the run is not known or does not hold the file's package (a partial run
+    proves nothing)."""
+    project = context.project
+    if project is None:
+        return True
+    curation = _curation(project)
+    if curation is None or not curation.whole(context.module_name):
+        return True
+    return any(
+        name in names
+        for module, names in curation.registered.items()
+        if module != context.module_name
+    )

@@ -32,7 +32,10 @@ import libcst as cst
 from leakguard.analysis.calls import positional_arg
 from leakguard.analysis.client_input import parses_client_input
 from leakguard.analysis.constant_callables import carried_arguments
-from leakguard.analysis.curated_exceptions import curated_exception_type
+from leakguard.analysis.curated_exceptions import (
+    curated_exception_type,
+    handler_registered_elsewhere,
+)
 from leakguard.analysis.decode_errors import catches_only_decode_errors
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.scopes import bound_names
@@ -169,9 +172,12 @@ class ExceptionTracker:
         # A handler registered only for classes of the run whose text the run writes
         # itself (`@app.exception_handler(RecurrenceEvaluationTimeout)`) is handed only
         # those, as an `except` of them is (not when Starlette also hands it any
-        # unhandled exception as the handler for status 500).
-        if not self._handles_server_errors(function) and all(
-            curated_exception_type(handled, self.context) for _, handled in registrations
+        # unhandled exception as the handler for status 500, nor when another file may
+        # register it for other classes).
+        if (
+            not self._handles_server_errors(function)
+            and all(curated_exception_type(h, self.context) for _, h in registrations)
+            and not handler_registered_elsewhere(function.name.value, self.context)
         ):
             return frozenset()
         return frozenset({params[registrations[0][0]].name.value})
