@@ -486,7 +486,7 @@ class _Curation:
         # of that name making a class from its parameters may make it from that text.
         handed_to: set[str] = set()
         # Per module: last names of the functions its calls register as exception
-        # handlers (for any class: see `handler_registered_elsewhere`).
+        # handlers (for any class: see `handler_handed_other_exceptions`).
         self.registered: dict[str, frozenset[str]] = {}
         # Last names of the library classes (`jwt.InvalidTokenError`) a call of the run
         # may make from exception text: handed it, or made by a function handed it
@@ -632,18 +632,21 @@ def library_classes_carry_exception_text(names: Iterable[str], context: FileCont
     return False
 
 
-def handler_registered_elsewhere(name: str, context: FileContext) -> bool:
-    """Whether a function named `name` of the file may be registered as an exception
-    handler by a call of another file (`app.register_error_handler(Exception,
-    errors.handle_error)` in the app factory), for a class the file cannot see: True
-    when a call of another module of the run registers a function of that last name,
-    or when the run is not known or does not hold the file's package (a partial run
-    proves nothing)."""
+def handler_handed_other_exceptions(name: str, context: FileContext) -> bool:
+    """Whether a function named `name` of the file, registered as an exception handler
+    for curated classes, may also be handed other exceptions: a call of another module
+    of the run registers a function of that last name (`app.register_error_handler(
+    Exception, errors.handle_error)` in the app factory), or a call of the run hands one
+    another exception's text (a middleware's `await error_handler(request, exc)` in its
+    catch-all). True when the run is not known or does not hold the file's package (a
+    partial run proves nothing)."""
     project = context.project
     if project is None:
         return True
     curation = _curation(project)
     if curation is None or not curation.whole(context.module_name):
+        return True
+    if name in curation.made_from_text:
         return True
     return any(
         name in names

@@ -34,7 +34,7 @@ from leakguard.analysis.client_input import parses_client_input
 from leakguard.analysis.constant_callables import carried_arguments
 from leakguard.analysis.curated_exceptions import (
     curated_exception_type,
-    handler_registered_elsewhere,
+    handler_handed_other_exceptions,
 )
 from leakguard.analysis.decode_errors import catches_only_decode_errors
 from leakguard.analysis.imports import dotted_name, matches_any
@@ -173,11 +173,11 @@ class ExceptionTracker:
         # itself (`@app.exception_handler(RecurrenceEvaluationTimeout)`) is handed only
         # those, as an `except` of them is (not when Starlette also hands it any
         # unhandled exception as the handler for status 500, nor when another file may
-        # register it for other classes).
+        # register it for other classes or a call hands it another exception).
         if (
             not self._handles_server_errors(function)
             and all(curated_exception_type(h, self.context) for _, h in registrations)
-            and not handler_registered_elsewhere(function.name.value, self.context)
+            and not handler_handed_other_exceptions(function.name.value, self.context)
         ):
             return frozenset()
         return frozenset({params[registrations[0][0]].name.value})
