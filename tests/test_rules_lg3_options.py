@@ -172,7 +172,13 @@ _SEVERITY_MARK = re.compile(r"#\s*expect:\s*LG301\s*\((error|note)\)")
 
 
 @pytest.mark.parametrize(
-    "name", ["pos_crossfile_evidence", "pos_evidence_review", "pos_evidence_access_path"]
+    "name",
+    [
+        "pos_crossfile_evidence",
+        "pos_evidence_review",
+        "pos_evidence_access_path",
+        "pos_evidence_review_s11",
+    ],
 )
 def test_per_entry_work_keeps_error_and_stored_fields_are_notes(name: str) -> None:
     """The fixture marks each finding with the severity its evidence gives it: the

@@ -93,6 +93,12 @@ _DICT_VIEWS = frozenset({"items", "values", "keys"})
 _HANDED = "handed whole to"
 # Builtins that call their first argument once per entry of the others.
 _MAPPERS = frozenset({"map", "filter"})
+# Methods of a pool or executor that call their first argument once per entry of the
+# next (`ThreadPoolExecutor.map`, `multiprocessing.Pool.imap`): the pool is another
+# package's object, but the function it is handed is the run's and runs per entry.
+_POOL_MAPPERS = frozenset(
+    {"map", "imap", "imap_unordered", "map_async", "starmap", "starmap_async"}
+)
 _DUMPS = frozenset({"model_dump", "dict", "json", "model_dump_json"})
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 # Validators run on the request's fields before the handler: a field validator's value
@@ -476,13 +482,9 @@ class _FunctionWork:
             if work is not None:
                 self._loop_work(subject, work, node)
             return
-        if (
-            isinstance(parent, ast.Call)
-            and isinstance(parent.func, ast.Name)
-            and parent.func.id in _MAPPERS
-            and walked in parent.args[1:]
-        ):
-            # `map(read_file, form.paths)`: a loop calling its function per entry
+        if isinstance(parent, ast.Call) and _maps_per_entry(parent) and walked in parent.args[1:]:
+            # `map(read_file, form.paths)`, `pool.map(download, form.urls)`: a loop
+            # calling its function per entry
             work = self._mapped_work(parent.args[0])
             if work is not None:
                 self._loop_work(subject, work, node)
@@ -670,6 +672,14 @@ def field_of(subject: str) -> tuple[str, frozenset[str]]:
     """(field name, owner names) of an `a:` subject (see `_read`)."""
     name, _, owners = subject[2:].partition("@")
     return name, frozenset(owners.split(",")) if owners else frozenset()
+
+
+def _maps_per_entry(call: ast.Call) -> bool:
+    """`map(fn, xs)`, `filter(fn, xs)`, `pool.map(fn, xs)`: a call of `fn` per entry."""
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id in _MAPPERS
+    return isinstance(func, ast.Attribute) and func.attr in _POOL_MAPPERS and bool(call.args)
 
 
 def _named(func: ast.expr, name: str) -> bool:
