@@ -562,10 +562,14 @@ class _FunctionWork:
         ):
             dumped = self.parents[id(parent)]
             holder = self.parents.get(id(dumped))
-            if isinstance(holder, ast.keyword) and holder.arg is None:
+            if isinstance(holder, ast.keyword):
                 call = self.parents.get(id(holder))
                 if isinstance(call, ast.Call):
-                    return call, -1, "**"  # `Row(**form.model_dump())`: handed on whole
+                    # `Row(**form.model_dump())`: handed on whole, spread; `grant_all(
+                    # payload=form.model_dump())`: handed on whole, as a dict
+                    return call, -1, "**" if holder.arg is None else holder.arg
+            if isinstance(holder, ast.Call) and dumped in holder.args:
+                return holder, holder.args.index(dumped), None  # `grant_all(form.model_dump())`
         return None, -1, None
 
     def _work_in(self, parts: Sequence[ast.AST]) -> list[Any] | None:
@@ -858,6 +862,15 @@ class WorkIndex:
         if record is None:
             return
         where = f"`{qualname.rsplit('.', 1)[-1]}` ({module})"
+        if whole and spread is not None:
+            # A function the model reached (handed whole or dumped, `grant_all(
+            # form.model_dump())`) reading a field of its name from a value of unknown
+            # type (`payload["user_ids"]`) reads the model's field, in whichever package
+            # it is: the call chain, not an import, shows it holds the model's data.
+            # (A key without `whole` never asks for one with it: no recurrence at this depth.)
+            read = f"a:{spread}"
+            if read in record["uses"] or read in record["hands"]:
+                yield self.subject_evidence(module, qualname, read, summaries, depth)
         use = record["uses"].get(subject)
         # a model handed whole to a model or per-entry call (`embed(form)`) still is
         # work on its inputs; a loop, fan-out or sizing of the model is about its fields
