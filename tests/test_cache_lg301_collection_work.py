@@ -91,3 +91,54 @@ def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
             if Path(f.path).name == "schemas.py"
         ]
         assert found == [("schemas.py", 5, "error" if works else "note")]
+
+
+# Another top-level package the routes hand the dumped model to: it never imports `app`
+# (it takes a dict), so only the call chain shows its read of `payload["ids"]` is the
+# field's (review of 5db7f66).
+DUMPING_ROUTES = """\
+from fastapi import FastAPI
+from workers.tasks import grant_all
+
+from app.schemas import Form
+
+app = FastAPI()
+
+
+@app.post("/items")
+def create(form: Form) -> None:
+    grant_all(form.model_dump())
+"""
+WORKER_LOOPING = """\
+from sqlalchemy.orm import Session
+
+session = Session()
+
+
+def grant_all(payload: dict) -> None:
+    for item_id in payload["ids"]:
+        session.get(item_id)
+"""
+WORKER_STORING = """\
+def grant_all(payload: dict) -> dict:
+    return {"ids": payload["ids"]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("before", "after"), [(WORKER_LOOPING, WORKER_STORING), (WORKER_STORING, WORKER_LOOPING)]
+)
+def test_warm_equals_cold_across_packages(tmp_path: Path, before: str, after: str) -> None:
+    for name in ("app", "workers"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text("")
+    (tmp_path / "app" / "schemas.py").write_text(SCHEMAS)
+    (tmp_path / "app" / "routes.py").write_text(DUMPING_ROUTES)
+    worker = tmp_path / "workers" / "tasks.py"
+    worker.write_text(before)
+    config = make_config(tmp_path, select=["LG301"])
+    first, cold = warm_and_cold(tmp_path, config, lambda: worker.write_text(after))
+    for run, source in ((first, before), (cold, after)):
+        found = [(Path(f.path).name, f.line, f.severity.value) for f in run.findings]
+        severity = "error" if source == WORKER_LOOPING else "note"
+        assert found == [("schemas.py", 5, severity)]
