@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from leakguard.testing import make_config, warm_and_cold, write_or_remove
+from leakguard.testing import run as run_once
 
 SCHEMAS = """\
 from pydantic import BaseModel
@@ -142,3 +143,39 @@ def test_warm_equals_cold_across_packages(tmp_path: Path, before: str, after: st
         found = [(Path(f.path).name, f.line, f.severity.value) for f in run.findings]
         severity = "error" if source == WORKER_LOOPING else "note"
         assert found == [("schemas.py", 5, severity)]
+
+
+# The package's own module the routes call (`app.other.purge`): a run checking only the
+# routes and the schemas has not read it (a pre-commit run over changed files).
+CALLING_ROUTES = """\
+from fastapi import FastAPI
+
+from app.other import purge
+from app.schemas import Form
+
+app = FastAPI()
+
+
+@app.post("/items")
+def create(form: Form) -> None:
+    purge(form.ids)
+"""
+
+
+def test_a_partial_run_proves_no_silence(tmp_path: Path) -> None:
+    """Without `other.py` the run cannot tell whether `purge` works per id: the finding
+    keeps `error` as possible work ("may drive work"), as with no facts at all, instead
+    of reading the unread call as forwarding (a note)."""
+    pkg = tmp_path / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "db.py").write_text("from sqlalchemy.orm import Session\n\nsession = Session()\n")
+    (pkg / "schemas.py").write_text(SCHEMAS)
+    (pkg / "routes.py").write_text(CALLING_ROUTES)
+    (pkg / "other.py").write_text(STORING)
+    partial = run_once([pkg / "schemas.py", pkg / "routes.py"], tmp_path, select=["LG301"])
+    assert [(f.severity.value, "may drive work" in f.message) for f in partial.findings] == [
+        ("error", True)
+    ]
+    whole = run_once([pkg], tmp_path, select=["LG301"])
+    assert [f.severity.value for f in whole.findings] == ["note"]

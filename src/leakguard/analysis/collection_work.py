@@ -30,7 +30,8 @@ is handed to (`hands`), resolved when queried through the function summaries
 (`analysis/summaries.py`, across files, `max_call_depth` deep): a function of the run
 passes the question on to its parameter; a class of the run (a row or model built from
 the value) stores it; a call the run cannot resolve (another package's function, a
-method of an object it does not know) only forwards what it is handed, unless a method
+method of an object it does not know) only forwards what it is handed (but a module of
+the caller's own package missing from a partial run is possible work, `UNREAD`), unless a method
 of the run of that name (`_dispatched`) or a function handed before it
 (`add_task(process, ids)`) works per entry. A model handed whole (`whole`) is evidence
 for its field only where the field is spread into a parameter of its name or the model
@@ -63,6 +64,7 @@ from leakguard.triage import dotted as ast_dotted
 
 # The evidence phrase the rule reads to say "possible", not "found", per-entry work.
 NO_FACTS = "no facts of the run"
+UNREAD = "code of its own package the run did not read"
 COLLECTOR = "collection_work"
 TOKENS = ("def ",)
 # The key of a file's facts listing the top-level packages it imports (not a qualname).
@@ -113,7 +115,7 @@ def possible_only(evidence: str) -> bool:
     """Evidence that per-entry work is possible (no facts of the run at all: a file
     checked alone), not found. A value handed where the run cannot see is no evidence
     (session 11): forwarded, unless something of the run walks it."""
-    return evidence == NO_FACTS
+    return evidence == NO_FACTS or UNREAD in evidence
 
 
 def strongest(candidates: Iterable[str | None]) -> str | None:
@@ -887,6 +889,11 @@ class WorkIndex:
             target = None
             if reference is not None and summaries is not None:
                 target = summaries.resolve(module, reference)
+            if target is None and self._unread(module, reference, summaries):
+                # A partial run (some files of the package checked): what the unread
+                # module does is unknown, which proves no silence.
+                yield f"handed to `{text}` in {where}, line {line}, {UNREAD}"
+                continue
             if target is None:
                 # A call the run cannot resolve hands the collection on whole: storage
                 # or forwarding, unless a method of the run of that name (the call's
@@ -913,6 +920,22 @@ class WorkIndex:
             yield self.subject_evidence(
                 callee_module, callee_name, f"p:{param}", summaries, depth - 1, spread_on, whole_on
             )
+
+    @staticmethod
+    def _unread(module: str, reference: Any, summaries: SummaryIndex | None) -> bool:
+        """Whether a call names a module of the caller's own package that is not in the
+        run (`from .commands import execute` with `commands.py` not checked): a partial
+        run, not another package's function that only forwards."""
+        if summaries is None or not isinstance(reference, list) or reference[0] != "q":
+            return False
+        name = str(reference[1])
+        parts = name.lstrip(".").split(".")
+        if any(
+            summaries.module_named(".".join(parts[:cut])) is not None
+            for cut in range(len(parts), 0, -1)
+        ):
+            return False  # a module of the run holds it: an object, a class, re-exported
+        return name.startswith(".") or parts[0] == top_package(module)
 
     def _dispatched(
         self,
