@@ -52,3 +52,20 @@ def test_a_skip_fails_the_run_unless_allowed(tmp_path: Path) -> None:
     allowed = _pytest(tmp_path, "--allow-skips")
     assert allowed.returncode == 0, allowed.stdout
     assert "1 passed, 2 skipped, 1 xfailed" in allowed.stdout
+
+
+def test_a_skip_fails_the_run_under_the_suites_own_workers(tmp_path: Path) -> None:
+    # The suite runs under pytest-xdist (pyproject addopts): the policy must hold in workers.
+    shutil.copy(PROJECT_ROOT / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "test_sample.py").write_text(SAMPLE, encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 1, run.stdout
+    assert "FAILED test_sample.py::test_skips_at_run_time" in run.stdout
+    assert "1 failed, 1 passed, 1 skipped, 1 xfailed" in run.stdout
