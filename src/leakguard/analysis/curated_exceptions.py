@@ -299,29 +299,37 @@ class _FileCollector:
         """Class-like names used as values: anything but a call's callee, a method's
         receiver, an `except`/`isinstance` type, a base, an annotation, a decorator or
         what `raise` raises."""
+        # From the tree's per-type lists, not a walk of every node (a set: order is moot).
         exempt: set[int] = set()
-        for node in tree.walk(tree.tree):
-            if isinstance(node, ast.Call):
-                exempt.add(id(node.func))
-                if dotted(node.func) in ("isinstance", "issubclass") and len(node.args) == 2:
-                    exempt.update(id(n) for n in _elements(node.args[1]))
-                exempt.update(id(n) for n in _handled_classes(node))
-            elif isinstance(node, ast.Attribute):
-                exempt.add(id(node.value))
-            elif isinstance(node, ast.ExceptHandler) and node.type is not None:
-                exempt.update(id(n) for n in _elements(node.type))
-            elif isinstance(node, ast.ClassDef):
-                exempt.update(id(n) for n in (*node.bases, *node.decorator_list))
-            elif isinstance(node, _FUNCTIONS):
-                exempt.update(id(d) for d in node.decorator_list)
-                if node.returns is not None:
-                    exempt.update(id(n) for n in tree.walk(node.returns))
-            elif isinstance(node, (ast.arg, ast.AnnAssign)) and node.annotation is not None:
-                exempt.update(id(n) for n in tree.walk(node.annotation))
-            elif isinstance(node, ast.Raise) and node.exc is not None:
-                exempt.add(id(node.exc))
+        for call in tree.of(ast.Call):
+            exempt.add(id(call.func))
+            if dotted(call.func) in ("isinstance", "issubclass") and len(call.args) == 2:
+                exempt.update(id(n) for n in _elements(call.args[1]))
+            exempt.update(id(n) for n in _handled_classes(call))
+        exempt.update(id(attribute.value) for attribute in tree.of(ast.Attribute))
+        for handler in tree.of(ast.ExceptHandler):
+            if handler.type is not None:
+                exempt.update(id(n) for n in _elements(handler.type))
+        for klass in tree.of(ast.ClassDef):
+            exempt.update(id(n) for n in (*klass.bases, *klass.decorator_list))
+        for function in tree.functions:
+            exempt.update(id(d) for d in function.decorator_list)
+            if function.returns is not None:
+                exempt.update(id(n) for n in tree.walk(function.returns))
+        annotated: list[ast.arg | ast.AnnAssign] = tree.of(ast.arg, ast.AnnAssign)
+        for holder in annotated:
+            if holder.annotation is not None:
+                exempt.update(id(n) for n in tree.walk(holder.annotation))
+        for statement in tree.of(ast.Raise):
+            if statement.exc is not None:
+                exempt.add(id(statement.exc))
         seen: set[tuple[str, ...]] = set()
-        for node in tree.of(ast.Name, ast.Attribute):
+        references: list[ast.Name | ast.Attribute] = tree.of(ast.Name, ast.Attribute)
+        for node in references:
+            # Its dotted name, when it has one, ends with this last part: tested first.
+            last = node.id if isinstance(node, ast.Name) else node.attr
+            if not _class_like(last):
+                continue
             if id(node) in exempt or not isinstance(getattr(node, "ctx", None), ast.Load):
                 continue
             name = dotted(node)
