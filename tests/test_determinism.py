@@ -70,3 +70,43 @@ def test_evidence_named_is_the_strongest() -> None:
         severity, help_text = found[line]
         assert severity == "note"
         assert "No per-entry work found in the run" in help_text
+
+
+LIFETIMES_CYCLE = Path(__file__).parent / "fixtures" / "determinism" / "lifetimes_cycle"
+# Prints the lifetimes collector's facts of every file below argv[1], keys sorted.
+_LIFETIMES_FACTS = """
+import json, pathlib, sys
+from leakguard.registry import rule_classes
+rule_classes()
+from leakguard.analysis.project import COLLECTORS
+from leakguard.analyzer import parse_ast
+from leakguard.triage import TriageTree
+collector = COLLECTORS["lifetimes"]
+for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.py")):
+    text = path.read_text(encoding="utf-8")
+    tree = TriageTree(parse_ast(text), text, deferring=True)
+    facts = collector.from_tree(tree, text, str(path.relative_to(sys.argv[1])))
+    print(json.dumps(facts, default=repr, sort_keys=True))
+"""
+
+
+def test_lifetimes_facts_are_the_same_whatever_the_seed() -> None:
+    """The run-wide facts behind LG108 are cached per file and read by other files'
+    findings, so they must not vary either: `lifetimes.resolve` met a cycle (a parameter
+    flowing back into itself) in set order, and what it memoised meanwhile was a
+    parameter "kept" under one seed and "needs its callers" under another (open-webui's
+    `utils/plugin.py`). Seeds 1 and 3 differed on this fixture before the fixed order."""
+    outputs = set()
+    for seed in ("1", "3", "8"):
+        done = subprocess.run(
+            [sys.executable, "-c", _LIFETIMES_FACTS, str(LIFETIMES_CYCLE)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "rewrite_paths" in done.stdout
+        outputs.add(done.stdout)
+    assert len(outputs) == 1

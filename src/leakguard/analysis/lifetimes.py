@@ -555,7 +555,9 @@ class _FileFacts:
         """None: the value may outlive its call; else the file's functions whose callers
         must all be in this file for that to hold."""
         needs: set[str] = set()
-        for fate in fates:
+        # In a fixed order: a cycle answers None where it is met, and `_resolved` keeps
+        # what was found meanwhile, so set order would make the answer vary between runs.
+        for fate in sorted(fates):
             if fate == LOCAL:
                 continue
             if fate.startswith((_EXTERNAL, _EXTERNAL_CALLED, _FINAL)):
