@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import ast
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import libcst as cst
@@ -1631,22 +1631,31 @@ def _fills_handed_directories(context: FileContext) -> bool:
     return found
 
 
-def _path_root(expression: cst.BaseExpression) -> str | None:
-    """The name a path is built on (`model_dir` in `os.path.join(model_dir, "sub")`,
-    `Path(model_dir) / "sub"`, `self.root`'s `self`)."""
+def _path_steps(expression: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """`expression` and what it is built on, step by step, down to its root: through a
+    join (`os.path.join(d, ...)`, `d / name`, `d.path_of(name)`), a method's receiver, a
+    wrapper's first argument (`Path(d)`, `str(...)`), a subscript or an attribute."""
     node: cst.BaseExpression = expression
     while True:
+        yield node
         joined = _directory_and_name(node)
         if joined is not None:
             node = joined[0]
         elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
             node = node.func.value
         elif isinstance(node, cst.Call) and node.args:
-            node = node.args[0].value  # `Path(model_dir)`, `str(...)`
+            node = node.args[0].value
         elif isinstance(node, (cst.Subscript, cst.Attribute)):
             node = node.value
         else:
-            return node.value if isinstance(node, cst.Name) else None
+            return
+
+
+def _path_root(expression: cst.BaseExpression) -> str | None:
+    """The name a path is built on (`model_dir` in `os.path.join(model_dir, "sub")`,
+    `Path(model_dir) / "sub"`, `self.root`'s `self`)."""
+    *_, root = _path_steps(expression)
+    return root.value if isinstance(root, cst.Name) else None
 
 
 def _receiver_attribute(expression: cst.BaseExpression, method: cst.FunctionDef) -> str | None:
@@ -1657,23 +1666,14 @@ def _receiver_attribute(expression: cst.BaseExpression, method: cst.FunctionDef)
     if not params:
         return None
     receiver = params[0].name.value
-    node: cst.BaseExpression = expression
-    while True:
-        joined = _directory_and_name(node)
-        if joined is not None:
-            node = joined[0]
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-            node = node.func.value
-        elif isinstance(node, cst.Call) and node.args:
-            node = node.args[0].value  # `Path(self.cache_dir)`, `str(...)`
-        elif isinstance(node, cst.Subscript):
-            node = node.value
-        elif isinstance(node, cst.Attribute):
-            if isinstance(node.value, cst.Name) and node.value.value == receiver:
-                return node.attr.value
-            node = node.value
-        else:
-            return None
+    for node in _path_steps(expression):
+        if (
+            isinstance(node, cst.Attribute)
+            and isinstance(node.value, cst.Name)
+            and node.value.value == receiver
+        ):
+            return node.attr.value
+    return None
 
 
 def _value_brings_files(value: cst.BaseExpression, context: FileContext) -> bool:
