@@ -590,6 +590,18 @@ def _curation(project: ProjectIndex) -> _Curation | None:
     return found
 
 
+def _whole_run_curation(context: FileContext) -> _Curation | None:
+    """The run's curation, None when the run is not known or does not hold the asking
+    file's package (a partial run proves nothing)."""
+    project = context.project
+    if project is None:
+        return None
+    curation = _curation(project)
+    if curation is None or not curation.whole(context.module_name):
+        return None
+    return curation
+
+
 def curated_exception_type(caught: cst.BaseExpression, context: FileContext) -> bool:
     """Whether every exception an `except <caught>` clause catches carries text the run
     wrote for it (see the module docstring): `caught` names classes of the run (one, or
@@ -626,11 +638,8 @@ def library_classes_carry_exception_text(names: Iterable[str], context: FileCont
     (`class KeyLookupError(jwt.InvalidTokenError)` made from a connection error's text).
     None when the run is not known, or does not hold the asking file's package (a
     partial run proves nothing, as for the run's own classes)."""
-    project = context.project
-    if project is None:
-        return None
-    curation = _curation(project)
-    if curation is None or not curation.whole(context.module_name):
+    curation = _whole_run_curation(context)
+    if curation is None:
         return None
     for name in names:
         if name in curation.made_from_text:
@@ -648,11 +657,8 @@ def handler_handed_other_exceptions(name: str, context: FileContext) -> bool:
     another exception's text (a middleware's `await error_handler(request, exc)` in its
     catch-all). True when the run is not known or does not hold the file's package (a
     partial run proves nothing)."""
-    project = context.project
-    if project is None:
-        return True
-    curation = _curation(project)
-    if curation is None or not curation.whole(context.module_name):
+    curation = _whole_run_curation(context)
+    if curation is None:
         return True
     if name in curation.made_from_text:
         return True
