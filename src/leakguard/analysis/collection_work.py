@@ -830,25 +830,11 @@ class WorkIndex:
         # computed: the memo is a function of its key alone, whichever file of whichever
         # worker asked first. (The guard costs nothing if that ever changes.)
         self.memo[key] = None
-        found = self._evidence(module, qualname, subject, summaries, depth, spread, whole)
-        self.memo[key] = found
-        return found
-
-    def _evidence(
-        self,
-        module: str,
-        qualname: str,
-        subject: str,
-        summaries: SummaryIndex | None,
-        depth: int,
-        spread: str | None,
-        whole: bool,
-    ) -> str | None:
-        """The strongest evidence (`strongest`) of one function: its direct use of the
-        subject, else what the calls it hands the subject to show, in source order."""
-        return strongest(
+        found = strongest(
             self._candidates(module, qualname, subject, summaries, depth, spread, whole)
         )
+        self.memo[key] = found
+        return found
 
     def _candidates(
         self,
@@ -860,6 +846,8 @@ class WorkIndex:
         spread: str | None,
         whole: bool,
     ) -> Iterator[str | None]:
+        """The evidence of one function, for `strongest`: its direct use of the subject,
+        then what the calls it hands the subject to show, in source order."""
         record = self.modules.get(module, {}).get(qualname)
         if record is None:
             return
