@@ -590,8 +590,10 @@ def _path_bases(handed: cst.BaseExpression, scope: cst.CSTNode, context: FileCon
     return found - {"."}
 
 
+# Calls that only wrap the path they are handed: what the wrapper is used for is judged.
+_PATH_WRAPPERS = frozenset({"pathlib.Path", "pathlib.PurePath", "os.fspath", "str"})
 # Calls whose result is a path built from their arguments.
-_PATH_JOINS = frozenset({"os.path.join", "pathlib.Path", "pathlib.PurePath", "os.fspath", "str"})
+_PATH_JOINS = frozenset({"os.path.join"}) | _PATH_WRAPPERS
 
 
 def _leftmost_constant(
@@ -1318,8 +1320,6 @@ def _rebound_otherwise(function: cst.FunctionDef) -> set[str]:
 # Methods that join the file name they are handed (their one argument) to their receiver,
 # a directory or a store entry: `bento_model.path_of(NAME)`, `Path(d).joinpath(NAME)`.
 _NAME_JOINING_METHODS = frozenset({"path_of", "joinpath"})
-# Calls that only wrap the path they are handed: what the wrapper is used for is judged.
-_PATH_WRAPPERS = frozenset({"pathlib.Path", "pathlib.PurePath", "os.fspath", "str"})
 # Calls that only read the file they are handed (the first argument): they leave it as
 # it is.
 _FILE_READERS = frozenset(
