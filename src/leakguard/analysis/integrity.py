@@ -1706,15 +1706,7 @@ def _retrieves(node: cst.CSTNode, context: FileContext) -> bool:
     if not isinstance(node, cst.Call):
         return False
     qualified = context.imports.call_name(node) or ""
-    func = node.func
-    called = (
-        func.attr.value
-        if isinstance(func, cst.Attribute)
-        else func.value
-        if isinstance(func, cst.Name)
-        else ""
-    )
-    words = f"{qualified} {called}".lower()
+    words = f"{qualified} {_called_name(node) or ''}".lower()
     return (
         any(word in words for word in _RETRIEVAL_WORDS)
         or qualified.split(".", 1)[0] in _PROCESS_SPAWNING_MODULES
