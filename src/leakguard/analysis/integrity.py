@@ -1772,8 +1772,8 @@ def _callers_bring_files(function: cst.FunctionDef, context: FileContext, depth:
         if isinstance(node, cst.Name) and node.value == name and node is not function.name:
             if not is_read(node, parent) or (isinstance(parent, cst.Attribute) != method):
                 return  # a binding, a keyword; a method is reached as `obj.name` only
-            reader = next((a for a in reversed(stack) if isinstance(a, cst.FunctionDef)), None)
-            if not method and reader is not None and name in _own_names(reader, context):
+            caller = next((a for a in reversed(stack) if isinstance(a, cst.FunctionDef)), None)
+            if not method and caller is not None and name in _own_names(caller, context):
                 return  # a local or parameter of the reader by that name
             holder = stack[-3] if isinstance(parent, cst.Attribute) and len(stack) >= 3 else parent
             callee = parent if isinstance(parent, cst.Attribute) else node
@@ -1783,7 +1783,6 @@ def _callers_bring_files(function: cst.FunctionDef, context: FileContext, depth:
                     return  # a definition's own name
                 found = True  # handed over as a value: its callers are not seen
                 return
-            caller = next((a for a in reversed(stack) if isinstance(a, cst.FunctionDef)), None)
             if caller is None or caller is function:
                 found = caller is None
                 return
