@@ -486,6 +486,24 @@ def _project_index(
     return outcome
 
 
+def _facts_of(
+    group: list[tuple[_Source, str]],
+    collectors: list[str],
+    triage: bool,
+    config: Config | None,
+    workers: int,
+    budget: Budget,
+) -> Iterator[tuple[_Source, str, tuple[dict[str, Any], Verdict | None] | FileResult]]:
+    """Each file of `group` with its cache key and what the facts pass with
+    `collectors` gave for it (its facts and verdict, or a `FileResult` on failure)."""
+    payloads: list[Payload] = [(s.file.display, s.data, None, []) for s, _ in group]
+    initargs = (collectors, triage, config)
+    collected = _map(_facts_payload, payloads, workers, _init_fact_worker, initargs, budget)
+    for index, result in collected:
+        source, key = group[index]
+        yield source, key, result
+
+
 def _collect_facts(
     pending: list[tuple[_Source, str]],
     collectors: list[str],
@@ -502,11 +520,7 @@ def _collect_facts(
     if not pending:
         return
     lacks = [name for name in outcome.needed if name not in collectors]
-    payloads: list[Payload] = [(s.file.display, s.data, None, []) for s, _ in pending]
-    initargs = (collectors, triage, config)
-    collected = _map(_facts_payload, payloads, workers, _init_fact_worker, initargs, budget)
-    for index, result in collected:
-        source, key = pending[index]
+    for source, key, result in _facts_of(pending, collectors, triage, config, workers, budget):
         display = source.file.display
         if isinstance(result, FileResult):
             outcome.failed[display] = result
@@ -537,12 +551,8 @@ def _complete_facts(
             items.append((source, key, collectors))
     for wanted in sorted({tuple(c) for _, _, c in items}):
         group = [(s, k) for s, k, c in items if tuple(c) == wanted]
-        payloads: list[Payload] = [(s.file.display, s.data, None, []) for s, _ in group]
         # no config: the triage verdict is the first pass's
-        initargs = (list(wanted), False, None)
-        collected = _map(_facts_payload, payloads, workers, _init_fact_worker, initargs, budget)
-        for index, result in collected:
-            source, key = group[index]
+        for source, key, result in _facts_of(group, list(wanted), False, None, workers, budget):
             display = source.file.display
             if isinstance(result, FileResult):
                 outcome.failed[display] = result
