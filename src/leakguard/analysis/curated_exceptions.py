@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -94,6 +95,10 @@ HANDLER_REGISTRARS = frozenset(
 # Methods registering the function in their second argument as an exception handler.
 _REGISTRATION_CALLS = frozenset({"add_exception_handler", "register_error_handler"})
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+# The scopes a function's own code reads as its own (they see its `except` names).
+_CLOSURES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
+_NO_NAMES: frozenset[str] = frozenset()
+_NOTHING: tuple[bool, frozenset[str]] = (False, _NO_NAMES)
 
 
 def _class_like(name: str | None) -> bool:
@@ -174,6 +179,34 @@ class _FileCollector:
         self.forwarded: list[list[Any]] = []
         self.values: list[list[Any]] = []
         self.texts: list[list[Any]] = []
+        # Per node id: `carried` and `callee_name`, worked out once.
+        self._carried: dict[int, tuple[bool, frozenset[str]]] = {}
+        self._callees: dict[int, str | None] = {}
+        # The lines where a scope's taint can start (`_taint_lines`) and where a class-like
+        # callee is called (`forwarded`): a function holding neither is not read.
+        self.taint_lines = self._taint_lines()
+        self.maker_lines = sorted(
+            {c.lineno for c in tree.of(ast.Call) if _class_like(self.callee_name(c))}
+        )
+
+    def _taint_lines(self) -> list[int]:
+        """The lines of the nodes without which no value of a scope carries exception text
+        (`carried`, `_ScopeStatements.tainted`): `except ... as` names, `isinstance`
+        tests, chained-exception and `.exception` attributes, traceback calls."""
+        lines = {h.lineno for h in self.tree.of(ast.ExceptHandler) if h.name is not None}
+        for attribute in self.tree.of(ast.Attribute):
+            if attribute.attr in _CHAIN_ATTRIBUTES or attribute.attr == "exception":
+                lines.add(attribute.lineno)
+        for call in self.tree.of(ast.Call):
+            name = self.callee_name(call) or ""
+            qualified = self.names.qualify(name) or name
+            if (
+                name == "isinstance"
+                or qualified.startswith(_TRACEBACK_ROOTS)
+                or name.rsplit(".", 1)[-1] == "format_exc"
+            ):
+                lines.add(call.lineno)
+        return sorted(lines)
 
     def reference(self, func: ast.expr, owner: str | None = None) -> list[str] | None:
         """How `func` names a function or class of the run (`self.fail` in a method of
@@ -201,8 +234,19 @@ class _FileCollector:
             if a is not None and a.annotation is not None and _names_exception(a.annotation)
         }
         text_method = owner if function.name in _TEXT_METHODS else None
+        # Its code lies within its lines (its nested functions' too).
+        first, last = function.lineno, function.end_lineno or function.lineno
+        taint = bool(exception_params) or _any_within(self.taint_lines, first, last)
+        if not taint and not _any_within(self.maker_lines, first, last):
+            return  # no value carries exception text, no class is made from a parameter
         self.scope(
-            function.body, frozenset(params), fid, owner, frozenset(exception_params), text_method
+            function.body,
+            frozenset(params),
+            fid,
+            owner,
+            frozenset(exception_params),
+            text_method,
+            taint=taint,
         )
 
     def scope(
@@ -215,34 +259,54 @@ class _FileCollector:
         text_method: str | None = None,
         *,
         closures: bool = True,
+        taint: bool = True,
     ) -> None:
         """The calls of one scope's own code (`body`): a function's nested functions are
         walked with it, since they see its `except` names too (and are also read on
         their own). In a method making its class's text (`text_method`: `__str__`,
         `__init__`...), any expression carrying another exception's text (`self.__cause__`,
-        `self.detail = traceback.format_exc()`) makes the class's text uncurated."""
+        `self.detail = traceback.format_exc()`) makes the class's text uncurated.
+        Without `taint` (no node it starts from in the scope), only the classes made from
+        parameters are looked for."""
         nodes = self.tree.scope_nodes(body, _SCOPES, in_order=True)
-        nested = [n for n in nodes if isinstance(n, (*_FUNCTIONS, ast.Lambda))]
+        nested = [n for n in nodes if type(n) in _CLOSURES]
         for inner in nested if closures else ():
             nodes.extend(self.tree.walk(inner))
-        tainted = _tainted_names(nodes, self, exception_params)
-        if text_method is not None and any(
-            isinstance(n, ast.expr) and self.carries(n, tainted) for n in nodes
+        # One pass sorts the scope's nodes for the taint and the calls.
+        calls: list[ast.Call] = []
+        statements = _ScopeStatements(exception_params)
+        for node in nodes:
+            if type(node) is ast.Call:
+                calls.append(node)
+            else:
+                statements.add(node)
+        tainted = statements.tainted(self, calls) if taint else set()
+        if (
+            taint
+            and text_method is not None
+            and any(isinstance(n, ast.expr) and self.carries(n, tainted) for n in nodes)
         ):
             self.texts.append(["l", text_method])
-        for node in nodes:
-            if not isinstance(node, ast.Call):
-                continue
-            name = dotted(node.func)
+        for call in calls:
+            name = self.callee_name(call)
             if name is not None and (is_log_call_name(name) or name in _OPAQUE_CALLS):
                 continue
-            arguments = [*node.args, *(k.value for k in node.keywords)]
-            if any(self.carries(a, tainted) for a in arguments):
-                self.hand(node, owner)
+            arguments = [*call.args, *(k.value for k in call.keywords)]
+            if taint and any(self.carries(a, tainted) for a in arguments):
+                self.hand(call, owner)
             elif _class_like(name) and any(_mentions(a, params) for a in arguments):
-                reference = self.reference(node.func)
+                reference = self.reference(call.func)
                 if reference is not None:
                     self.forwarded.append([*reference, fid])
+
+    def callee_name(self, call: ast.Call) -> str | None:
+        """`dotted(call.func)`, once per call (a nested function's calls are read again
+        with each function around it)."""
+        key = id(call)
+        if key in self._callees:
+            return self._callees[key]
+        name = self._callees[key] = dotted(call.func)
+        return name
 
     def hand(self, call: ast.Call, owner: str | None) -> None:
         """A call handing exception text on: its callee, the class a method belongs to
@@ -269,31 +333,59 @@ class _FileCollector:
 
     def carries(self, node: ast.AST, tainted: set[str]) -> bool:
         """Whether `node`'s value may hold the handled exception's text."""
-        if isinstance(node, ast.Name):
-            return node.id in tainted
-        if isinstance(node, ast.Attribute):
+        always, names = self.carried(node)
+        return always or not names.isdisjoint(tainted)
+
+    def carried(self, node: ast.AST) -> tuple[bool, frozenset[str]]:
+        """What `carries` asks of `node`, whatever the tainted names: whether its value
+        holds an exception's text in any case (`self.__cause__`, `traceback.format_exc()`,
+        `task.exception()`), and the names whose taint it would carry (`e`, `str(e)`,
+        `e.args`; not `e.status_code`). Worked out once per node: the taint of a scope
+        grows to a fixpoint, and a nested function's code is read with each function
+        around it."""
+        key = id(node)
+        found = self._carried.get(key)
+        if found is None:
+            found = self._carried[key] = self._carried_uncached(node)
+        return found
+
+    def _carried_uncached(self, node: ast.AST) -> tuple[bool, frozenset[str]]:
+        kind = type(node)
+        if kind is ast.Name:
+            return False, frozenset((node.id,))  # type: ignore[attr-defined]
+        if kind is ast.Attribute:
+            assert isinstance(node, ast.Attribute)
             if node.attr in _CHAIN_ATTRIBUTES:
-                return True  # the exception chained to any exception (`self.__cause__`)
-            if isinstance(node.value, ast.Name) and node.value.id in tainted:
-                return node.attr == "args"
-            return self.carries(node.value, tainted)
-        if isinstance(node, ast.Call):
-            name = dotted(node.func) or ""
+                return True, _NO_NAMES  # the exception chained to any exception
+            if type(node.value) is ast.Name:
+                # `e.args` is its text; `e.status_code` is no text of it
+                return (False, self.carried(node.value)[1]) if node.attr == "args" else _NOTHING
+            return self.carried(node.value)
+        if kind is ast.Call:
+            assert isinstance(node, ast.Call)
+            name = self.callee_name(node) or ""
             if name in _OPAQUE_CALLS:
-                return False
+                return _NOTHING
             if (
                 isinstance(node.func, ast.Attribute)
                 and node.func.attr == "exception"
                 and not node.args
                 and not is_log_call_name(name)
             ):
-                return True  # `future.exception()`, `task.exception()`: an exception object
+                return True, _NO_NAMES  # `future.exception()`, `task.exception()`
             qualified = self.names.qualify(name) or name
             if qualified.startswith(_TRACEBACK_ROOTS) or name.rsplit(".", 1)[-1] == "format_exc":
-                return True
-        if isinstance(node, (ast.Compare, ast.Lambda)):
-            return False
-        return any(self.carries(child, tainted) for child in self.tree.children(node))
+                return True, _NO_NAMES
+        if kind is ast.Compare or kind is ast.Lambda:
+            return _NOTHING
+        names = _NO_NAMES
+        for child in self.tree.children(node):
+            always, more = self.carried(child)
+            if always:
+                return True, _NO_NAMES
+            if more:
+                names = names | more if names else more
+        return False, names
 
     def values_of(self, tree: TriageTree) -> None:
         """Class-like names used as values: anything but a call's callee, a method's
@@ -302,8 +394,13 @@ class _FileCollector:
         # From the tree's per-type lists, not a walk of every node (a set: order is moot).
         exempt: set[int] = set()
         for call in tree.of(ast.Call):
-            exempt.add(id(call.func))
-            if dotted(call.func) in ("isinstance", "issubclass") and len(call.args) == 2:
+            func = call.func
+            exempt.add(id(func))
+            if (
+                type(func) is ast.Name
+                and func.id in ("isinstance", "issubclass")
+                and len(call.args) == 2
+            ):
                 exempt.update(id(n) for n in _elements(call.args[1]))
             exempt.update(id(n) for n in _handled_classes(call))
         exempt.update(id(attribute.value) for attribute in tree.of(ast.Attribute))
@@ -411,52 +508,75 @@ def _names_exception(node: ast.AST) -> bool:
     return False
 
 
+def _any_within(lines: list[int], first: int, last: int) -> bool:
+    """Whether the sorted `lines` hold one from `first` to `last`."""
+    at = bisect_left(lines, first)
+    return at < len(lines) and lines[at] <= last
+
+
 def _mentions(node: ast.AST, names: frozenset[str]) -> bool:
     return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
 
 
-def _tainted_names(
-    nodes: list[ast.AST], collector: _FileCollector, exception_params: frozenset[str]
-) -> set[str]:
-    """Names bound by `except ... as`, parameters typed as exceptions, names an
-    `isinstance(x, SomeError)` tests (`asyncio.gather(..., return_exceptions=True)` hands
-    exceptions back as values), and locals assigned (in any order) from a value carrying
-    their text, or from a traceback call."""
-    tainted = {n.name for n in nodes if isinstance(n, ast.ExceptHandler) and n.name is not None}
-    tainted |= exception_params
-    for node in nodes:
-        if (
-            isinstance(node, ast.Call)
-            and dotted(node.func) == "isinstance"
-            and len(node.args) == 2
-            and isinstance(node.args[0], ast.Name)
-            and _names_exception(node.args[1])
-        ):
-            tainted.add(node.args[0].id)
-    assignments = [
-        n for n in nodes if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr))
-    ]
-    loops = [n for n in nodes if isinstance(n, (ast.For, ast.AsyncFor, ast.comprehension))]
-    changed = True
-    while changed:
-        changed = False
-        for node in assignments:
-            value = node.value
-            if value is None or not collector.carries(value, tainted):
-                continue
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                for name in ast.walk(target):
-                    if isinstance(name, ast.Name) and name.id not in tainted:
-                        tainted.add(name.id)
-                        changed = True
-        for loop in loops:
-            if collector.carries(loop.iter, tainted):
-                for name in ast.walk(loop.target):
-                    if isinstance(name, ast.Name) and name.id not in tainted:
-                        tainted.add(name.id)
-                        changed = True
-    return tainted
+_ASSIGNMENTS = frozenset({ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr})
+_LOOPS = frozenset({ast.For, ast.AsyncFor, ast.comprehension})
+
+
+class _ScopeStatements:
+    """What a scope's taint starts from and flows through, sorted from its nodes in one
+    pass: names bound by `except ... as`, parameters typed as exceptions, the
+    assignments and the loops."""
+
+    def __init__(self, exception_params: frozenset[str]) -> None:
+        self.seeds: set[str] = set(exception_params)
+        self.assignments: list[ast.Assign | ast.AnnAssign | ast.AugAssign | ast.NamedExpr] = []
+        self.loops: list[ast.For | ast.AsyncFor | ast.comprehension] = []
+
+    def add(self, node: ast.AST) -> None:
+        kind = type(node)
+        if kind is ast.ExceptHandler:
+            assert isinstance(node, ast.ExceptHandler)
+            if node.name is not None:
+                self.seeds.add(node.name)
+        elif kind in _ASSIGNMENTS:
+            self.assignments.append(node)  # type: ignore[arg-type]
+        elif kind in _LOOPS:
+            self.loops.append(node)  # type: ignore[arg-type]
+
+    def tainted(self, collector: _FileCollector, calls: list[ast.Call]) -> set[str]:
+        """Names bound by `except ... as`, parameters typed as exceptions, names an
+        `isinstance(x, SomeError)` tests (`asyncio.gather(..., return_exceptions=True)`
+        hands exceptions back as values), and locals assigned (in any order) from a
+        value carrying their text, or from a traceback call."""
+        tainted = set(self.seeds)
+        for call in calls:
+            if (
+                collector.callee_name(call) == "isinstance"
+                and len(call.args) == 2
+                and isinstance(call.args[0], ast.Name)
+                and _names_exception(call.args[1])
+            ):
+                tainted.add(call.args[0].id)
+        changed = True
+        while changed:
+            changed = False
+            for node in self.assignments:
+                value = node.value
+                if value is None or not collector.carries(value, tainted):
+                    continue
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    for name in ast.walk(target):
+                        if isinstance(name, ast.Name) and name.id not in tainted:
+                            tainted.add(name.id)
+                            changed = True
+            for loop in self.loops:
+                if collector.carries(loop.iter, tainted):
+                    for name in ast.walk(loop.target):
+                        if isinstance(name, ast.Name) and name.id not in tainted:
+                            tainted.add(name.id)
+                            changed = True
+        return tainted
 
 
 register_collector(
