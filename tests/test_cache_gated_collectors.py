@@ -136,3 +136,42 @@ def test_text_in_an_encoding_without_ascii_opens_every_gate() -> None:
     assert _keeps_ascii("name = 'é'\n".encode())
     assert not _keeps_ascii("name = 'é'\n".encode("latin-1"))
     assert not _keeps_ascii("BaseModel\n".encode("utf-16"))
+
+
+# Coroutines gathering work: each file wakes `caller_trust` (LG205 reads it) but not
+# `collection_work`, so that gate is woken by few files (`_RuleGates.rare`) and decided by
+# a first wave of its own; these files come in the second.
+GATHERING = """\
+import asyncio
+
+
+async def helper{number}(jobs):
+    return await asyncio.gather(*jobs)
+"""
+
+
+def _tree_with_a_common_gate(root: Path) -> Path:
+    pkg = _tree(root)
+    for number in range(_WAVES_FROM):
+        (pkg / f"helper{number}.py").write_text(GATHERING.format(number=number))
+    # `other.py` wakes the common gate too: collected in the second wave, without
+    # `collection_work` while the Flask route's verdict waits on the run's answer.
+    (pkg / "other.py").write_text("# results are gathered by the caller\n" + LOOPING)
+    return pkg
+
+
+@pytest.mark.parametrize("routes", [FASTAPI_ROUTES, FLASK_ROUTES])
+def test_a_rare_gate_decided_first_opens_for_the_second_wave(tmp_path: Path, routes: str) -> None:
+    pkg = _tree_with_a_common_gate(tmp_path)
+    config = make_config(tmp_path, select=["LG301", "LG205"])
+    run = check([tmp_path], config, jobs=1, use_cache=False)
+    assert run.project is not None and "collection_work" not in run.project.facts
+
+    def add_service() -> None:
+        write_or_remove(pkg / "schemas.py", SCHEMAS)
+        write_or_remove(pkg / "routes.py", routes)
+
+    _, cold = warm_and_cold(tmp_path, config, add_service)
+    assert _lg301(cold) == [("schemas.py", 5, "error")]
+    fresh = check([tmp_path], config, jobs=1, use_cache=False)
+    assert _lg301(fresh) == [("schemas.py", 5, "error")]

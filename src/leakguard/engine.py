@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import stat
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
@@ -453,13 +454,22 @@ def _project_index(
         outcome.lacks[display] = list(entry.get("lacks", ()))
         outcome.verdicts[display] = entry.get("triage")
     facts_by_file = {display: dict(entry["facts"]) for display, entry in entries.items()}
-    # First the files some gated collector's readers may analyse, with every collector;
-    # then the others, with those gates their verdicts opened (`_RuleGates.decide`).
-    first = [item for item in pending if outcome.opens[item[0].file.display]]
+    # In waves, each deciding gates for the next (`_RuleGates.opened`): first the files
+    # that wake a gate few files wake (`_RuleGates.rare`), with every collector; then
+    # the other files that wake a gate, with the gates open so far and those the first
+    # wave could not decide (woken by files not collected yet); then the rest, with the
+    # gates open. A gate whose verdicts wait on a run query stays out until answered.
+    waking = [item for item in pending if outcome.opens[item[0].file.display]]
     rest = [item for item in pending if not outcome.opens[item[0].file.display]]
+    rare = gates.rare([outcome.opens[item[0].file.display] for item in pending])
+    first = [item for item in waking if rare.intersection(outcome.opens[item[0].file.display])]
+    second = [item for item in waking if not rare.intersection(outcome.opens[item[0].file.display])]
     if len(pending) < _WAVES_FROM:
-        first, rest = pending, []  # one pool: it costs more than the collectors saved
+        first, second, rest = pending, [], []  # one pool: it costs more than it saves
     _collect_facts(first, needed, outcome, facts_by_file, cache, workers, triage, config, budget)
+    open_now = gates.opened(outcome, project=None)
+    wanted = [name for name in needed if name not in rare or name in open_now]
+    _collect_facts(second, wanted, outcome, facts_by_file, cache, workers, triage, config, budget)
     open_now = gates.opened(outcome, project=None)
     wanted = [name for name in needed if name not in gates.readers or name in open_now]
     _collect_facts(rest, wanted, outcome, facts_by_file, cache, workers, triage, config, budget)
@@ -607,6 +617,14 @@ class _RuleGates:
                 self._active(self.config.rules[code].prefilter, data) for code in readers & codes
             )
         ]
+
+    def rare(self, opens: list[list[str]]) -> frozenset[str]:
+        """The gates at most a quarter of the files to collect wake (`opens`, the gates
+        each wakes): a first wave of those files decides them (`startup` on a run's
+        coroutines, `collection_work` on its request handlers), so the other files are
+        collected without the gates it leaves closed."""
+        woken = Counter(name for names in opens for name in names)
+        return frozenset(name for name, count in woken.items() if count * 4 <= len(opens))
 
     def opened(self, outcome: _Facts, project: ProjectIndex | None) -> frozenset[str]:
         """The gated collectors some file's analysis may read: a file whose tokens wake
