@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import ast
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,7 +148,15 @@ class _FileCollector:
         self.package = package
         # the facts pass's indexed tree: its child lists are ~10x cheaper to walk
         self.tree = tree
-        self.parents: dict[int, ast.AST] = {}
+        # What `_function` and `_confined_calls` ask of a node's parent, from the
+        # tree's per-type lists (a map of every node's parent cost a walk of the file):
+        # the ids of the attributes' receivers, and each single assignment by its value.
+        self.receivers: set[int] = set()
+        self.assignments: dict[int, ast.Assign] = {}
+        # The lines of the `for` loops and of the functions (`_called_once_elements` and
+        # `_direct_functions` look for them).
+        self.for_lines: list[int] = []
+        self.function_lines: list[int] = []
         self.aliases: dict[str, str] = {}
         self.module_names: set[str] = set()  # module-level functions and classes
         self.roots: dict[str, str] = {}
@@ -167,8 +176,10 @@ class _FileCollector:
         ]
         for node in imports:
             self.aliases.update(ast_import_bindings(node, self.module, self.package))
-        children = self.tree.children
-        self.parents = {id(kid): node for node in self.tree.walk(tree) for kid in children(node)}
+        self.receivers = {id(attribute.value) for attribute in self.tree.of(ast.Attribute)}
+        self.assignments = {id(assign.value): assign for assign in self.tree.of(ast.Assign)}
+        self.for_lines = sorted({loop.lineno for loop in self.tree.of(ast.For)})
+        self.function_lines = sorted({function.lineno for function in self.tree.functions})
         self.cli_file = any(t.split(".")[0] in _CLI_MODULES for t in self.aliases.values())
         for statement in tree.body:
             if isinstance(statement, (*_FUNCTIONS, ast.ClassDef)):
@@ -259,15 +270,15 @@ class _FileCollector:
             ):
                 made[node.targets[0].id] = node.value.func  # type: ignore[attr-defined]
         bound.update(stores)
-        parents = self.parents
+        receivers = self.receivers
         if (
             enclosing is None
             and receiver is not None
             and owner is not None
-            and any(n.id == receiver and not _is_receiver(n, parents) for n in loads)
+            and any(n.id == receiver and id(n) not in receivers for n in loads)
         ):
             self.escaping.add(owner)
-        confined = _confined_calls(nodes, loads, stores, parents)
+        confined = _confined_calls(nodes, loads, stores, receivers, self.assignments)
         # `worker = Worker(cfg)`, assigned once: `worker.start()` calls `Worker.start`
         instances: dict[str, list[str]] = {}
         for local, maker in made.items():
@@ -283,6 +294,13 @@ class _FileCollector:
         """The functions defined in `function`'s own body (not in nested ones or
         classes)."""
         found: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        first = getattr(function, "lineno", None)
+        last = getattr(function, "end_lineno", None)
+        if first is not None and last is not None:
+            # its nested functions' `def` lines follow its own, within its lines
+            at = bisect_right(self.function_lines, first)
+            if at == len(self.function_lines) or self.function_lines[at] > last:
+                return found
         stack = list(self.tree.children(function))
         while stack:
             node = stack.pop()
@@ -448,10 +466,23 @@ class _FileCollector:
             return
         self.references.append([owner, *reference, how, line])
 
+    def _may_hold_for(self, body: Sequence[ast.AST]) -> bool:
+        """Whether a `for` loop starts on a line of `body` (its loops lie within its
+        lines): most code has none, and is then not walked for them."""
+        for node in body:
+            first, last = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+            if first is None or last is None:
+                return True
+            if _any_within(self.for_lines, first, last):
+                return True
+        return False
+
     def _called_once_elements(self, body: Sequence[ast.AST]) -> set[int]:
         """Elements of a literal list of functions that a `for` loop of `body` calls
         once each (`steps = [a, b]` then `for step in steps: step(x)`): their ids."""
-        if not any(isinstance(s, ast.For) for n in body for s in self.tree.walk(n)):
+        if not self._may_hold_for(body) or not any(
+            isinstance(s, ast.For) for n in body for s in self.tree.walk(n)
+        ):
             return set()
         literals: dict[str, list[ast.expr]] = {}
         stores: dict[str, int] = {}
@@ -530,35 +561,38 @@ class _Scope:
     confined: frozenset[int] = frozenset()
 
 
-def _is_receiver(name: ast.Name, parents: Mapping[int, ast.AST]) -> bool:
-    """`name` is only the receiver of an attribute (`name.x`), not handed out."""
-    parent = parents.get(id(name))
-    return isinstance(parent, ast.Attribute) and parent.value is name
+def _any_within(lines: list[int], first: int, last: int) -> bool:
+    """Whether the sorted `lines` hold one from `first` to `last`."""
+    at = bisect_left(lines, first)
+    return at < len(lines) and lines[at] <= last
 
 
 def _confined_calls(
     nodes: Sequence[ast.AST],
     loads: Sequence[ast.Name],
     stores: Mapping[str, int],
-    parents: Mapping[int, ast.AST],
+    receivers: Set[int],
+    assignments: Mapping[int, ast.Assign],
 ) -> frozenset[int]:
     """Ids of the calls among a function's `nodes` whose result never leaves it: the
     receiver of an attribute (`Worker(cfg).start()`), or assigned once to a local that is
-    only ever the receiver of an attribute (`worker = Worker(cfg); worker.start()`)."""
+    only ever the receiver of an attribute (`worker = Worker(cfg); worker.start()`).
+    `receivers`: the ids of the file's attributes' receivers; `assignments`: its
+    assignments by the id of their value."""
     found: set[int] = set()
-    receivers: dict[str, bool] = {}
+    only_receivers: dict[str, bool] = {}
     for name in loads:
-        receivers[name.id] = receivers.get(name.id, True) and _is_receiver(name, parents)
+        only_receivers[name.id] = only_receivers.get(name.id, True) and id(name) in receivers
     for node in nodes:
         if type(node) is not ast.Call:
             continue
-        parent = parents.get(id(node))
-        if (isinstance(parent, ast.Attribute) and parent.value is node) or (
-            isinstance(parent, ast.Assign)
-            and len(parent.targets) == 1
-            and isinstance(parent.targets[0], ast.Name)
-            and stores.get(parent.targets[0].id) == 1
-            and receivers.get(parent.targets[0].id, False)
+        assign = assignments.get(id(node))
+        if id(node) in receivers or (
+            assign is not None
+            and len(assign.targets) == 1
+            and isinstance(assign.targets[0], ast.Name)
+            and stores.get(assign.targets[0].id) == 1
+            and only_receivers.get(assign.targets[0].id, False)
         ):
             found.add(id(node))
     return frozenset(found)
