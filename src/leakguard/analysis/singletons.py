@@ -131,7 +131,7 @@ def _handed_over(tree: TriageTree) -> list[ast.expr]:
             for part in [*parts, *getattr(node, "comparators", [])]:
                 _visit_receiver(part)
         else:
-            children = list(ast.iter_child_nodes(node))
+            children = tree.children(node)  # the facts pass's child index
         for child in children:
             visit(child)
 
@@ -157,7 +157,7 @@ def _built_through_own_class(tree: TriageTree, classes: set[str]) -> set[str]:
             if not isinstance(method, _FUNCTIONS) or not method.args.args:
                 continue
             first = method.args.args[0].arg
-            for call in ast.walk(method):
+            for call in tree.walk(method):
                 if isinstance(call, ast.Call) and _builds_own_class(call.func, first):
                     found.add(classdef.name)
     return found
