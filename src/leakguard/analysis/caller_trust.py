@@ -469,10 +469,13 @@ class _FileTrust:
         )
         return [reference] if reference is not None else None
 
+    def _returns(self, node: ast.AST | Sequence[ast.stmt]) -> bool:
+        return _returns_in(self.tree, node)
+
     def _refuses(self, body: Sequence[ast.stmt]) -> list[Any] | None:
         """A block that ends by refusing (see `refusal`) and cannot return before it
         (`if OPEN_MODE: return user` inside the refusing branch admits anybody)."""
-        if not body or _returns(body[:-1]):
+        if not body or self._returns(body[:-1]):
             return None
         return self.refusal(body[-1])
 
@@ -488,19 +491,19 @@ class _FileTrust:
                 refused = self._refuses(statement.body)
                 if refused is not None and refusal_condition(statement.test, client):
                     found.append([statement.lineno, refused])
-                    if not _returns(statement.orelse):
+                    if not self._returns(statement.orelse):
                         continue
                     return found
-                if privilege_test(statement.test, client) and not _returns(statement.orelse):
+                if privilege_test(statement.test, client) and not self._returns(statement.orelse):
                     continue  # returns only for privileged callers
-                if _returns(statement):
+                if self._returns(statement):
                     return found
                 continue
             refused = self.refusal(statement)
             if refused is not None and isinstance(statement, ast.Raise):
                 found.append([statement.lineno, refused])
                 return found
-            if _returns(statement):
+            if self._returns(statement):
                 return found
         return found
 
@@ -656,7 +659,7 @@ def _unverified_decode(node: ast.expr) -> bool:
     return False
 
 
-def _returns(node: ast.AST | Sequence[ast.stmt]) -> bool:
+def _returns_in(tree: TriageTree, node: ast.AST | Sequence[ast.stmt]) -> bool:
     """A `return` (or `yield`, which ends a dependency's set-up) in this code, outside
     nested functions."""
     pending: list[ast.AST] = list(node) if isinstance(node, Sequence) else [node]
@@ -666,7 +669,7 @@ def _returns(node: ast.AST | Sequence[ast.stmt]) -> bool:
             return True
         if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             continue
-        pending.extend(ast.iter_child_nodes(current))
+        pending.extend(tree.children(current))  # the facts pass's child index
     return False
 
 
