@@ -637,7 +637,9 @@ def _collect_file(
     facts: dict[str, object] = {}
     for collector in [c for c in wanted if c.from_source is not None]:
         try:
-            if verdict_wanted and collector.from_tree is not None:
+            # one parse for every collector that reads an `ast` tree, with the triage on
+            # or off (and when the engine completes a file's facts, with no verdict)
+            if collector.from_tree is not None:
                 tree = shared_tree()
                 value = None if tree is None else collector.from_tree(tree, text, display)
             else:
