@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import ast
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +62,9 @@ from leakguard.context import FileContext
 from leakguard.triage import TriageTree, parse_ast
 from leakguard.triage import dotted as ast_dotted
 
+# A value's type as far as the collector knows it: the classes its root is annotated
+# with and the fields read from it since (resolved run-wide, `FieldOwners.may_read`).
+TypePath = tuple[tuple[str, ...], tuple[str, ...]]
 # The evidence phrase the rule reads to say "possible", not "found", per-entry work.
 NO_FACTS = "no facts of the run"
 UNREAD = "code of its own package the run did not read"
@@ -247,6 +250,9 @@ class _FunctionWork:
             for child in ast.iter_child_nodes(node):
                 self.parents[id(child)] = node
         self.objects = objects | self._local_objects()
+        # locals and loop variables of a known type path (`for role in spec.roles`)
+        self.typed_locals: dict[str, TypePath] = {}
+        self.typed_locals = self._typed_locals()
         self.uses: dict[str, list[Any]] = {}
         self.hands: dict[str, list[list[Any]]] = {}
 
@@ -325,15 +331,9 @@ class _FunctionWork:
         for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
             if arg.annotation is None or arg.arg == self.receiver:
                 continue
-            names = sorted(
-                {
-                    n.id if isinstance(n, ast.Name) else n.attr
-                    for n in ast.walk(arg.annotation)
-                    if isinstance(n, (ast.Name, ast.Attribute))
-                }
-            )
+            names = _annotation_names(arg.annotation)
             if names:
-                found[arg.arg] = names
+                found[arg.arg] = list(names)
         return found
 
     # subjects --------------------------------------------------------------------------
@@ -345,16 +345,18 @@ class _FunctionWork:
                 if not self.receiver_is_model:
                     return None  # `self.items`: the object's own state, not a request's
                 return _read(node.attr, self.owner)  # a validator's `self.ids`: its class's
-            if root is not None and root in self.params:
-                # `form.ids` with `form: NoteForm`: the field of the classes it names
-                return _read(node.attr, *self.types.get(root, ()))
-            return _read(node.attr)
+            if root is not None and root in self.params and not self.types.get(root):
+                return _read(node.attr)
+            # `form.ids` with `form: NoteForm`: the field of the classes it names;
+            # `spec.role.env`, `for role in spec.roles: role.env`: of the classes the
+            # path's fields name, resolved when queried (`FieldOwners.may_read`)
+            return _typed_read(node.attr, self._type_path(node.value))
         if (
             isinstance(node, ast.Subscript)
             and isinstance(node.slice, ast.Constant)
             and isinstance(node.slice.value, str)
         ):
-            return f"a:{node.slice.value}"
+            return _typed_read(node.slice.value, self._type_path(node.value))
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -363,7 +365,7 @@ class _FunctionWork:
             and isinstance(node.args[0], ast.Constant)
             and isinstance(node.args[0].value, str)
         ):
-            return f"a:{node.args[0].value}"
+            return _typed_read(node.args[0].value, self._type_path(node.func.value))
         if (
             isinstance(node, ast.Call)
             and _named(node.func, "getattr")
@@ -375,6 +377,92 @@ class _FunctionWork:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in self.params:
             return f"p:{node.id}"
         return None
+
+    def _type_path(self, value: ast.AST) -> TypePath | None:
+        """The classes a value's root is annotated with and the fields read from it
+        (`spec.roles[0]`, `(spec.roles or [])`, `form.model_dump()`: an entry, the
+        collection, a dump keep the type the fields name); None when the root's type is
+        not known (an unannotated parameter, a local bound from a call, a row)."""
+        path: list[str] = []
+        while True:
+            if isinstance(value, ast.Attribute):
+                path.append(value.attr)
+                value = value.value
+            elif isinstance(value, ast.Subscript) and not (
+                isinstance(value.slice, ast.Constant) and isinstance(value.slice.value, str)
+            ):
+                value = value.value  # an entry (or a slice) of the collection
+            elif isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Constant):
+                path.append(str(value.slice.value))  # `form.model_dump()["ids"]`
+                value = value.value
+            elif (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Attribute)
+                and value.func.attr in _DUMPS
+                and not value.args
+            ):
+                value = value.func.value  # a dump holds the model's fields by name
+            elif isinstance(value, ast.BoolOp) and all(
+                _empty_default(other) for other in value.values[1:]
+            ):
+                value = value.values[0]  # `spec.roles or []`
+            elif isinstance(value, ast.Call) and _named(value.func, "list") and value.args:
+                value = value.args[0]
+            else:
+                break
+        if not isinstance(value, ast.Name):
+            return None
+        if value.id in self.params:
+            root: TypePath | None = (tuple(self.types.get(value.id, ())), ())
+        else:
+            root = self.typed_locals.get(value.id)
+        if root is None or not root[0]:
+            return None
+        return root[0], root[1] + tuple(reversed(path))
+
+    def _typed_locals(self) -> dict[str, TypePath]:
+        """Locals of a known type path, bound once in the function (or every time to the
+        same path): annotated (`spec: ModelSpec = ...`), a loop or comprehension
+        variable over a typed collection (`for role in spec.roles`), or assigned from a
+        typed read (`roles = spec.roles or []`). A name bound twice differently, or
+        unpacked (`for key, value in ...`), is not typed."""
+        bindings: dict[str, list[ast.AST | None]] = {}
+        annotated: dict[str, tuple[str, ...]] = {}
+        for node in self.nodes:
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                annotated[node.target.id] = _annotation_names(node.annotation)
+            targets: list[tuple[ast.AST, ast.AST | None]] = []
+            if isinstance(node, ast.Assign):
+                targets = [(t, node.value) for t in node.targets]
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                targets = [(node.target, node.iter)]
+            elif isinstance(node, (ast.AugAssign, ast.NamedExpr)):
+                targets = [(node.target, None)]
+            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                targets = [(node.optional_vars, None)]
+            for target, value in targets:
+                if isinstance(target, ast.Name):
+                    bindings.setdefault(target.id, []).append(value)
+                else:
+                    for inner in ast.walk(target):
+                        if isinstance(inner, ast.Name):
+                            bindings.setdefault(inner.id, []).append(None)
+        typed: dict[str, TypePath] = {
+            name: (names, ()) for name, names in annotated.items() if names
+        }
+        # to a fixpoint: a loop variable over a typed local's field, and so on
+        changed = True
+        while changed:
+            changed = False
+            for name, values in bindings.items():
+                if name in self.params or name in annotated or name in typed:
+                    continue
+                paths = {None if v is None else self._type_path(v) for v in values}
+                if len(paths) == 1 and (only := paths.pop()) is not None:
+                    typed[name] = only
+                    changed = True
+            self.typed_locals = typed
+        return typed
 
     def _subjects(self, node: ast.AST) -> set[str]:
         direct = self._direct_subject(node)
@@ -651,6 +739,40 @@ class _FunctionWork:
         return "." in target and target.partition(".")[0] not in sys.stdlib_module_names
 
 
+def _annotation_names(annotation: ast.expr) -> tuple[str, ...]:
+    """The (short) names an annotation mentions, sorted (`list[Item] | None`)."""
+    return tuple(
+        sorted(
+            {
+                n.id if isinstance(n, ast.Name) else n.attr
+                for n in ast.walk(annotation)
+                if isinstance(n, (ast.Name, ast.Attribute))
+            }
+        )
+    )
+
+
+def _empty_default(value: ast.expr) -> bool:
+    """`[]`, `{}`, `()`, `None`, `""`: the fallback of `x or []`, typeless."""
+    if isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+        return not value.elts
+    if isinstance(value, ast.Dict):
+        return not value.keys
+    return isinstance(value, ast.Constant)
+
+
+def _typed_read(field_name: str, path: TypePath | None) -> str:
+    """The subject of a read of `field_name` from a value of type path `path` (see
+    `_read`): `a:env@ModelSpec>roles` for `role.env` in `for role in spec.roles` with
+    `spec: ModelSpec`; a plain `a:env` when the value's type is not known."""
+    if path is None or not path[0]:
+        return _read(field_name)
+    roots, fields = path
+    if not all(step.isidentifier() for step in fields):
+        return _read(field_name)
+    return "".join([_read(field_name, *roots), *(f">{step}" for step in fields)])
+
+
 def _read(field_name: str, *owners: str | None) -> str:
     """The subject of a read of `field_name`: `a:ids` from a value of unknown type (a
     dict, a local, an attribute chain), `a:ids@NoteForm,Optional` from a parameter
@@ -674,10 +796,12 @@ def top_package(module: str) -> str:
     return parts[start] if start < len(parts) else parts[-1]
 
 
-def field_of(subject: str) -> tuple[str, frozenset[str]]:
-    """(field name, owner names) of an `a:` subject (see `_read`)."""
-    name, _, owners = subject[2:].partition("@")
-    return name, frozenset(owners.split(",")) if owners else frozenset()
+def field_of(subject: str) -> tuple[str, frozenset[str], tuple[str, ...]]:
+    """(field name, owner names, fields read from them) of an `a:` subject (see
+    `_read`, `_typed_read`)."""
+    name, _, typed = subject[2:].partition("@")
+    owners, *path = typed.split(">")
+    return name, frozenset(owners.split(",")) if owners else frozenset(), tuple(path)
 
 
 def _maps_per_entry(call: ast.Call) -> bool:
@@ -713,11 +837,29 @@ class FieldOwners:
     lineage: frozenset[str]
     known: frozenset[str]
     home: str  # the module defining the model
+    # (classes, field) -> the classes that field's value may be, as
+    # `ModelIndex.field_types` answers; None when only the root's type is followed
+    field_types: Callable[[frozenset[str], str], frozenset[str] | None] | None = None
 
-    def may_read(self, annotated: frozenset[str]) -> bool:
-        if not annotated or annotated & self.lineage:
+    def may_read(self, annotated: frozenset[str], path: Sequence[str] = ()) -> bool:
+        """Whether a read through a value of the classes `annotated` (the root's
+        annotation), after the fields `path`, may be this model's field. A step the run
+        cannot type (a field of a class it does not know, a property, `Any`) leaves the
+        value untyped: it may be. A step into a field of builtin types only (`dict`,
+        `list[str]`) leaves no model: its keys are no model's fields."""
+        classes = annotated
+        for step in path:
+            if self.field_types is None or not classes & self.known:
+                return True  # the value's type is not known past this step
+            following = self.field_types(classes & self.known, step)
+            if following is None:
+                return True
+            if not following:
+                return False
+            classes = following
+        if not classes or classes & self.lineage:
             return True
-        return not annotated & self.known
+        return not classes & self.known
 
 
 @dataclass
@@ -751,7 +893,7 @@ class WorkIndex:
                     index.by_method.setdefault(method, []).append((module, qualname))
                 for subject in (*record["uses"], *record["hands"]):
                     if subject.startswith("a:"):
-                        name, _ = field_of(subject)
+                        name = field_of(subject)[0]
                         index.by_field.setdefault(name, []).append((module, qualname, subject))
                 for param, names in record.get("annotated", {}).items():
                     for name in names:
@@ -773,7 +915,7 @@ class WorkIndex:
             self.subject_evidence(module, qualname, subject, summaries, depth)
             for module, qualname, subject in self.by_field.get(name, ())
             if owners is None
-            or (owners.may_read(field_of(subject)[1]) and self.sees(module, owners.home))
+            or (owners.may_read(*field_of(subject)[1:]) and self.sees(module, owners.home))
         )
 
     def sees(self, module: str, home: str) -> bool:

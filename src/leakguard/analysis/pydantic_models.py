@@ -1518,6 +1518,8 @@ class ModelIndex:
         self._lineage: dict[str, frozenset[str]] = {}
         self._bases_of: dict[str, frozenset[str]] = {}
         self._class_names: frozenset[str] | None = None
+        self._by_short: dict[str, list[str]] | None = None
+        self._field_types: dict[tuple[frozenset[str], str], frozenset[str] | None] = {}
 
     def _module_for(self, wanted: str) -> str | None:
         wanted = wanted.lstrip(".")
@@ -1849,6 +1851,65 @@ class ModelIndex:
         result = frozenset(found)
         self._bases_of[name] = result
         return result
+
+    def field_types(self, classes: frozenset[str], attribute: str) -> frozenset[str] | None:
+        """Short names of the classes a value of field `attribute` of the run's classes
+        `classes` (short names) may be: the classes its type mentions, at any level
+        (`list[Role]` gives its entries' `Role`), through aliases; empty for a field of
+        builtin types only (`dict`, `list[str]`: its keys are no model's fields); None
+        when no class of `classes` has such a field (a property, a method, a class the
+        run does not know) or its type is `Any`: then nothing is known of the value."""
+        key = (classes, attribute)
+        if key in self._field_types:
+            return self._field_types[key]
+        if self._by_short is None:
+            self._by_short = {}
+            for name in self.classes:
+                self._by_short.setdefault(_short(name), []).append(name)
+        found: set[str] | None = None
+        for short in sorted(classes):
+            for qualified in self._by_short.get(short, ()):
+                tree = self._own_field(qualified, attribute)
+                if tree is None:
+                    continue
+                mentioned = self._mentioned_classes(tree)
+                if mentioned is None:
+                    self._field_types[key] = None
+                    return None
+                found = (found or set()) | mentioned
+        result = None if found is None else frozenset(found)
+        self._field_types[key] = result
+        return result
+
+    def _own_field(self, qualified: str, attribute: str) -> Tree | None:
+        """The type tree of field `attribute` of class `qualified` or of a base of it."""
+        for name in (qualified, *sorted(self._ancestors(qualified))):
+            tree: Tree | None = self.classes.get(name, {}).get("fields", {}).get(attribute)
+            if tree is not None:
+                return tree
+        return None
+
+    def _mentioned_classes(self, tree: Tree, depth: int = 0) -> set[str] | None:
+        """Short names of the classes `tree` mentions, through aliases; None for `Any`."""
+        found: set[str] = set()
+        todo = [tree]
+        while todo:
+            node = todo.pop()
+            if node["k"] == "any":
+                return None
+            if node["k"] == "ref":
+                resolved = self.resolve(node["q"])
+                alias = self.aliases.get(resolved) if resolved is not None else None
+                if alias is not None and depth < 4:
+                    inner = self._mentioned_classes(alias, depth + 1)
+                    if inner is None:
+                        return None
+                    found |= inner
+                else:
+                    found.add(_short(resolved or node["q"]))
+                todo.extend(node.get("args", ()))
+            todo.extend(node.get("of", ()))
+        return found
 
     @property
     def class_names(self) -> frozenset[str]:

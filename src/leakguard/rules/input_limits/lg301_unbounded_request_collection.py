@@ -197,7 +197,10 @@ class UnboundedRequestCollection(LintRule):
             # this model's field: read through a value of its class (or a subclass or a
             # base) or of a type the run does not know, not another class's field
             owners = FieldOwners(
-                index.lineage(qualified), index.class_names, self.context.module_name
+                index.lineage(qualified),
+                index.class_names,
+                self.context.module_name,
+                index.field_types,
             )
             found = field_work_evidence(self.context, name, owners)
             if found is not None and not possible_only(found):
