@@ -178,6 +178,7 @@ _SEVERITY_MARK = re.compile(r"#\s*expect:\s*LG301\s*\((error|note)\)")
         "pos_evidence_review",
         "pos_evidence_access_path",
         "pos_evidence_review_s11",
+        "pos_evidence_typed_paths",
     ],
 )
 def test_per_entry_work_keeps_error_and_stored_fields_are_notes(name: str) -> None:

@@ -1029,7 +1029,9 @@ class WorkIndex:
                 # or forwarding, unless a method of the run of that name (the call's
                 # receiver may be one of its objects) walks it with work.
                 if depth > 0 and keyword != "**":
-                    yield self._dispatched(text, position, keyword, summaries, depth, spread, whole)
+                    yield self._dispatched(
+                        module, text, position, keyword, summaries, depth, spread, whole
+                    )
                 continue
             if depth <= 0:
                 continue
@@ -1069,6 +1071,7 @@ class WorkIndex:
 
     def _dispatched(
         self,
+        caller: str,
         text: str,
         position: int,
         keyword: str | None,
@@ -1080,7 +1083,11 @@ class WorkIndex:
         """Evidence in a method of the run named like the unresolved method call `text`
         (`store.create_version(ids=form.ids)`): an object the run cannot type may be
         one of its own, so each method of that name is asked about its parameter. The
-        strongest (`strongest`), in the order of the run's modules."""
+        strongest (`strongest`), in the order of the run's modules. Only methods of
+        classes the caller can hold an object of (`sees`: of its own top-level package
+        or one it imports from): gpustack's `watcher.watch(...)` is no call of kserve's
+        `watch`, nor open-webui's `x.add(...)` one of gradio's `ClearButton.add`
+        (session 12: 13 wrong LG301 errors named another package's method)."""
         receiver, dot, method = text.rpartition(".")
         if not (dot and receiver):
             return None  # a plain function of another package: nothing of the run
@@ -1089,7 +1096,8 @@ class WorkIndex:
                 module, qualname, f"p:{param}", summaries, depth - 1, spread, whole
             )
             for module, qualname in self.by_method.get(method, ())
-            if (param := self._parameter(module, qualname, position, keyword)) is not None
+            if self.sees(caller, module)
+            and (param := self._parameter(module, qualname, position, keyword)) is not None
         )
 
     def _working_callee(
