@@ -20,7 +20,13 @@ module-level function and method, what its body does with each *subject*:
   since a field is read through values of every kind (a row built from it, a dumped
   dict); `a:NAME@Class,...`: a read through a parameter annotated with those names (or
   a validator's `self`), matched only when one is the field's model, a subclass or a
-  base (`FieldOwners`);
+  base (`FieldOwners`); `a:NAME@Class>f>g`: a read through a typed path, the fields
+  `f`, `g` read from such a value (`spec.roles[i].env`, a loop variable `for role in
+  spec.roles`, a local `roles = spec.roles or []`, an annotated local, a dump
+  `form.model_dump()["tags"]`), typed when queried by the run's models
+  (`ModelIndex.field_types`): `integration.injection.env` is `Injection.env`, not a
+  request model's `env` (session 12: most wrong LG301 errors were such reads taken as
+  untyped);
 - `p:NAME`: a parameter, the whole value a caller hands on (a body parameter
   `targets: list[Target]`, a model handed whole to a helper);
 
@@ -1087,7 +1093,7 @@ class WorkIndex:
         classes the caller can hold an object of (`sees`: of its own top-level package
         or one it imports from): gpustack's `watcher.watch(...)` is no call of kserve's
         `watch`, nor open-webui's `x.add(...)` one of gradio's `ClearButton.add`
-        (session 12: 13 wrong LG301 errors named another package's method)."""
+        (session 12: 14 wrong LG301 errors named another package's method)."""
         receiver, dot, method = text.rpartition(".")
         if not (dot and receiver):
             return None  # a plain function of another package: nothing of the run
