@@ -50,6 +50,7 @@ of a call the run cannot see).
 from __future__ import annotations
 
 import ast
+import dataclasses
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -219,7 +220,7 @@ def _collect_function(
     found: dict[str, Any],
 ) -> None:
     record = _FunctionWork(function, owner, names, objects).run()
-    if record["uses"] or record["hands"]:
+    if record["uses"] or record["hands"] or "copies" in record:
         found[qualname] = record
 
 
@@ -321,13 +322,40 @@ class _FunctionWork:
 
     def run(self) -> dict[str, Any]:
         self._derive_locals()
+        read: set[str] = set()
         for node in self.nodes:
             for subject in self._subjects(node):
+                read.add(subject)
                 self._judge(node, subject)
         record: dict[str, Any] = {"params": self.positional, "uses": self.uses, "hands": self.hands}
         if self.types:
             record["annotated"] = self.types
+        copies = self._copies(read)
+        if copies:
+            record["copies"] = copies
         return record
+
+    def _copies(self, read: set[str]) -> dict[str, list[str]]:
+        """{read subject: [class names]}: the classes this function builds with a keyword
+        named like a field it reads (`CreateCompletionRequest(stop=deduped_stop)` where it
+        reads `body.stop`): the built value's field of that name holds the read field's
+        entries, however the function reshaped them (a typed read of the built class's
+        field is then the read field's, `WorkIndex._copied_into`)."""
+        by_name: dict[str, list[str]] = {}
+        for subject in sorted(read):
+            if subject.startswith("a:"):
+                by_name.setdefault(field_of(subject)[0], []).append(subject)
+        found: dict[str, set[str]] = {}
+        for node in self.nodes:
+            if not isinstance(node, ast.Call) or not node.keywords:
+                continue
+            built = (ast_dotted(node.func) or "").rpartition(".")[2]
+            if not built[:1].isupper():
+                continue  # a class by its name (`Row(...)`), not a function
+            for keyword in node.keywords:
+                for subject in by_name.get(keyword.arg or "", ()):
+                    found.setdefault(subject, set()).add(built)
+        return {subject: sorted(classes) for subject, classes in found.items()}
 
     def _annotated(self) -> dict[str, list[str]]:
         """The class names each parameter's annotation mentions (`form: NoteForm`,
@@ -882,6 +910,8 @@ class WorkIndex:
     by_method: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     # module -> top-level packages it imports from
     imports: dict[str, frozenset[str]] = field(default_factory=dict)
+    # field name -> (module, read subject, classes built with a keyword of its name there)
+    copies: dict[str, list[tuple[str, str, tuple[str, ...]]]] = field(default_factory=dict)
     memo: dict[tuple[str, str, str, int, str | None, bool], str | None] = field(
         default_factory=dict
     )
@@ -904,6 +934,10 @@ class WorkIndex:
                 for param, names in record.get("annotated", {}).items():
                     for name in names:
                         index.by_class.setdefault(name, []).append((module, qualname, param))
+                for subject, classes in record.get("copies", {}).items():
+                    index.copies.setdefault(field_of(subject)[0], []).append(
+                        (module, subject, tuple(classes))
+                    )
         return index
 
     def field_evidence(
@@ -917,12 +951,32 @@ class WorkIndex:
         the model `owners` describes, when given (a read typed with another class of
         the run is another class's field of that name). The strongest (`strongest`), in
         the order of the run's modules and functions."""
+        if owners is not None:
+            owners = self._copied_into(name, owners)
         return strongest(
             self.subject_evidence(module, qualname, subject, summaries, depth)
             for module, qualname, subject in self.by_field.get(name, ())
             if owners is None
             or (owners.may_read(*field_of(subject)[1:]) and self.sees(module, owners.home))
         )
+
+    def _copied_into(self, name: str, owners: FieldOwners) -> FieldOwners:
+        """`owners` with the classes the field is copied into under its own name
+        (`CreateCompletionRequest(stop=...)` by a function reading the chat request's
+        `body.stop`: llama-cpp-python's server walks the stop list as
+        `request.payload.stop`), to a fixpoint: a typed read of theirs reads it too."""
+        lineage = set(owners.lineage)
+        changed = True
+        while changed:
+            changed = False
+            current = dataclasses.replace(owners, lineage=frozenset(lineage))
+            for module, subject, classes in self.copies.get(name, ()):
+                if set(classes) <= lineage or not self.sees(module, owners.home):
+                    continue
+                if current.may_read(*field_of(subject)[1:]):
+                    lineage.update(classes)
+                    changed = True
+        return dataclasses.replace(owners, lineage=frozenset(lineage))
 
     def sees(self, module: str, home: str) -> bool:
         """Whether code of `module` can hold a model of module `home`: it is of the same
