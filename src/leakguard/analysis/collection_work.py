@@ -72,6 +72,8 @@ from leakguard.triage import dotted as ast_dotted
 # A value's type as far as the collector knows it: the classes its root is annotated
 # with and the fields read from it since (resolved run-wide, `FieldOwners.may_read`).
 TypePath = tuple[tuple[str, ...], tuple[str, ...]]
+# The owner mark of an untyped read from a value the function fetched itself.
+FETCHED = "~"
 # The evidence phrase the rule reads to say "possible", not "found", per-entry work.
 NO_FACTS = "no facts of the run"
 UNREAD = "code of its own package the run did not read"
@@ -259,6 +261,7 @@ class _FunctionWork:
         self.objects = objects | self._local_objects()
         # locals and loop variables of a known type path (`for role in spec.roles`)
         self.typed_locals: dict[str, TypePath] = {}
+        self.derived: frozenset[str] | None = None
         self.typed_locals = self._typed_locals()
         self.uses: dict[str, list[Any]] = {}
         self.hands: dict[str, list[list[Any]]] = {}
@@ -384,13 +387,13 @@ class _FunctionWork:
             # `form.ids` with `form: NoteForm`: the field of the classes it names;
             # `spec.role.env`, `for role in spec.roles: role.env`: of the classes the
             # path's fields name, resolved when queried (`FieldOwners.may_read`)
-            return _typed_read(node.attr, self._type_path(node.value))
+            return self._read_through(node.attr, node.value)
         if (
             isinstance(node, ast.Subscript)
             and isinstance(node.slice, ast.Constant)
             and isinstance(node.slice.value, str)
         ):
-            return _typed_read(node.slice.value, self._type_path(node.value))
+            return self._key_read(node.slice.value, node.value)
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -399,7 +402,7 @@ class _FunctionWork:
             and isinstance(node.args[0], ast.Constant)
             and isinstance(node.args[0].value, str)
         ):
-            return _typed_read(node.args[0].value, self._type_path(node.func.value))
+            return self._key_read(node.args[0].value, node.func.value)
         if (
             isinstance(node, ast.Call)
             and _named(node.func, "getattr")
@@ -411,6 +414,67 @@ class _FunctionWork:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in self.params:
             return f"p:{node.id}"
         return None
+
+    def _key_read(self, key: str, value: ast.AST) -> str:
+        """A key read (`payload["ids"]`, `data.get("ids")`): of a parameter, whatever its
+        annotation (`payload: dict[str, Any]` is a model dumped by a caller, as before);
+        of anything else, as an attribute read (`form.model_dump()["ids"]` is typed)."""
+        if isinstance(value, ast.Name) and value.id in self.params:
+            return _read(key)
+        return self._read_through(key, value)
+
+    def _read_through(self, name: str, value: ast.AST) -> str:
+        """The subject of a read of `name` from `value`: typed by its path when known;
+        else untyped, marked `@~` (`FETCHED`) when the value does not derive from the
+        function's parameters (a row it fetched itself, a module global): no caller
+        handed it the request."""
+        path = self._type_path(value)
+        if path is None and not self._from_parameters(value):
+            return f"a:{name}@{FETCHED}"
+        return _typed_read(name, path)
+
+    def _from_parameters(self, value: ast.AST) -> bool:
+        """Whether `value` mentions a parameter (or the receiver, or a local bound from
+        one): what a caller handed the function may be in it."""
+        if self.derived is None:
+            self.derived = self._derived_from_parameters()
+        return any(
+            isinstance(n, ast.Name) and (n.id in self.derived or n.id == self.receiver)
+            for n in ast.walk(value)
+        )
+
+    def _derived_from_parameters(self) -> frozenset[str]:
+        """The parameters and the locals bound (to a fixpoint) from an expression that
+        mentions one: `rows = conn.execute(...)` in a migration's `upgrade()` is not."""
+        bindings: list[tuple[list[str], ast.AST]] = []
+        for node in self.nodes:
+            targets: list[ast.AST] = []
+            value: ast.AST | None = None
+            if isinstance(node, ast.Assign):
+                targets, value = list(node.targets), node.value
+            elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+                targets, value = [node.target], node.value
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                targets, value = [node.target], node.iter
+            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                targets, value = [node.optional_vars], node.context_expr
+            if value is None:
+                continue
+            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+            bindings.append((names, value))
+        derived = set(self.params) | {self.receiver} - {""}
+        for name in self.locals:
+            derived.add(name)  # bound from a subject already (`ids = form.ids`)
+        changed = True
+        while changed:
+            changed = False
+            for names, value in bindings:
+                if set(names) <= derived:
+                    continue
+                if any(isinstance(n, ast.Name) and n.id in derived for n in ast.walk(value)):
+                    derived.update(names)
+                    changed = True
+        return frozenset(derived)
 
     def _type_path(self, value: ast.AST) -> TypePath | None:
         """The classes a value's root is annotated with and the fields read from it
