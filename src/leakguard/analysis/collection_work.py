@@ -462,9 +462,7 @@ class _FunctionWork:
                 continue
             names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
             bindings.append((names, value))
-        derived = set(self.params) | {self.receiver} - {""}
-        for name in self.locals:
-            derived.add(name)  # bound from a subject already (`ids = form.ids`)
+        derived = set(self.params) | ({self.receiver} - {""})
         changed = True
         while changed:
             changed = False
@@ -601,6 +599,12 @@ class _FunctionWork:
     def _carried(self, value: ast.AST) -> set[str]:
         """Subjects whose collection `value` may be: itself, through `or`/conditionals,
         or a call given it (a filter that returns what it kept); not an item or a length."""
+        if isinstance(value, ast.Await):
+            return self._carried(value.value)  # `users = await collect(form.user_ids)`
+        if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Sub):
+            return self._carried(value.left)  # `new_ids = requested - existing`
+        if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Add, ast.BitOr)):
+            return self._carried(value.left) | self._carried(value.right)  # `ids + extra`
         if isinstance(value, ast.BoolOp):
             return set().union(*(self._carried(v) for v in value.values))
         if isinstance(value, ast.IfExp):
@@ -894,6 +898,13 @@ def top_package(module: str) -> str:
     return parts[start] if start < len(parts) else parts[-1]
 
 
+def fetched(subject: str) -> bool:
+    """An untyped read from a value its function fetched itself (`_read_through`): no
+    caller handed it a request (a migration's `for row in conn.execute(...)`: `row.meta`),
+    so it is no evidence about a request field of that name."""
+    return subject.endswith(f"@{FETCHED}")
+
+
 def field_of(subject: str) -> tuple[str, frozenset[str], tuple[str, ...]]:
     """(field name, owner names, fields read from them) of an `a:` subject (see
     `_read`, `_typed_read`)."""
@@ -1020,8 +1031,11 @@ class WorkIndex:
         return strongest(
             self.subject_evidence(module, qualname, subject, summaries, depth)
             for module, qualname, subject in self.by_field.get(name, ())
-            if owners is None
-            or (owners.may_read(*field_of(subject)[1:]) and self.sees(module, owners.home))
+            if not fetched(subject)
+            and (
+                owners is None
+                or (owners.may_read(*field_of(subject)[1:]) and self.sees(module, owners.home))
+            )
         )
 
     def _copied_into(self, name: str, owners: FieldOwners) -> FieldOwners:
