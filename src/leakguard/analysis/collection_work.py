@@ -954,17 +954,16 @@ class FieldOwners:
         """Whether a read through a value of the classes `annotated` (the root's
         annotation), after the fields `path`, may be this model's field. A step the run
         cannot type (a field of a class it does not know, a property, `Any`) leaves the
-        value untyped: it may be. A step into a field of builtin types only (`dict`,
-        `list[str]`) leaves no model: its keys are no model's fields."""
+        value untyped: it may be. So does a step into a field of builtin types only (`data:
+        dict`): a request model dumped and stored there is read back by key (open-webui's
+        `feedback.data.get("sibling_model_ids")`)."""
         classes = annotated
         for step in path:
             if self.field_types is None or not classes & self.known:
                 return True  # the value's type is not known past this step
             following = self.field_types(classes & self.known, step)
-            if following is None:
-                return True
             if not following:
-                return False
+                return True
             classes = following
         if not classes or classes & self.lineage:
             return True
