@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from leakguard import project_context
 from leakguard.engine import check
 from leakguard.testing import make_config, warm_and_cold
 
@@ -102,9 +103,15 @@ def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
             assert {("LG301", 14), ("LG303", 23)} <= found
 
 
-def test_partial_run_without_the_dependency_keeps_firing(tmp_path: Path) -> None:
-    """Checking the route's file alone (its dependency's file not in the run) proves no
-    privilege: the findings stay."""
+@pytest.mark.parametrize("context", [True, False], ids=["with_context", "over_the_bound"])
+def test_partial_run_without_the_dependency_keeps_firing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, context: bool
+) -> None:
+    """Checking the route's file alone reads its dependency's file as context
+    (`leakguard.project_context`): silent, as the whole run. Over the context bound, the
+    dependency's file not in the run proves no privilege: the findings stay."""
+    if not context:
+        monkeypatch.setattr(project_context, "MAX_PROJECT_FILES", 1)
     pkg = tmp_path / "app"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
@@ -114,4 +121,8 @@ def test_partial_run_without_the_dependency_keeps_firing(tmp_path: Path) -> None
     config = make_config(tmp_path, select=["LG301", "LG303"])
     assert not check([tmp_path], config, jobs=1).findings
     alone = check([pkg / "routes.py"], config, jobs=1)
-    assert {("LG301", 14), ("LG303", 23)} <= {(f.rule, f.line) for f in alone.findings}
+    found = {(f.rule, f.line) for f in alone.findings}
+    if context:
+        assert not found
+    else:
+        assert {("LG301", 14), ("LG303", 23)} <= found

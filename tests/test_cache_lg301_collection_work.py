@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from leakguard import project_context
 from leakguard.testing import make_config, warm_and_cold, write_or_remove
 from leakguard.testing import run as run_once
 
@@ -162,10 +163,17 @@ def create(form: Form) -> None:
 """
 
 
-def test_a_partial_run_proves_no_silence(tmp_path: Path) -> None:
-    """Without `other.py` the run cannot tell whether `purge` works per id: the finding
-    keeps `error` as possible work ("may drive work"), as with no facts at all, instead
-    of reading the unread call as forwarding (a note)."""
+@pytest.mark.parametrize("context", [True, False], ids=["with_context", "over_the_bound"])
+def test_a_partial_run_proves_no_silence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, context: bool
+) -> None:
+    """A partial run reads `other.py` as context (`leakguard.project_context`): the
+    whole run's note. Over the context bound, without `other.py` the run cannot tell
+    whether `purge` works per id: the finding keeps `error` as possible work ("may
+    drive work"), as with no facts at all, instead of reading the unread call as
+    forwarding (a note)."""
+    if not context:
+        monkeypatch.setattr(project_context, "MAX_PROJECT_FILES", 1)
     pkg = tmp_path / "app"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
@@ -174,8 +182,9 @@ def test_a_partial_run_proves_no_silence(tmp_path: Path) -> None:
     (pkg / "routes.py").write_text(CALLING_ROUTES)
     (pkg / "other.py").write_text(STORING)
     partial = run_once([pkg / "schemas.py", pkg / "routes.py"], tmp_path, select=["LG301"])
-    assert [(f.severity.value, "may drive work" in f.message) for f in partial.findings] == [
-        ("error", True)
-    ]
+    expected = [("note", False)] if context else [("error", True)]
+    assert [(f.severity.value, "may drive work" in f.message) for f in partial.findings] == (
+        expected
+    )
     whole = run_once([pkg], tmp_path, select=["LG301"])
     assert [f.severity.value for f in whole.findings] == ["note"]

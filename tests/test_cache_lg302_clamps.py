@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from leakguard import project_context
 from leakguard.engine import check
 from leakguard.testing import make_config, warm_and_cold
 
@@ -74,9 +75,16 @@ def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
     assert not silent.findings
 
 
-def test_route_alone_proves_no_clamp(tmp_path: Path) -> None:
+@pytest.mark.parametrize("context", [True, False], ids=["with_context", "over_the_bound"])
+def test_route_alone_proves_no_clamp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, context: bool
+) -> None:
+    # With the project as context (`leakguard.project_context`) the route alone is
+    # silent, as in the whole run; over the context bound its clamp is not proven.
+    if not context:
+        monkeypatch.setattr(project_context, "MAX_PROJECT_FILES", 1)
     pkg = _package(tmp_path, CLAMPING)
     config = make_config(tmp_path, select=["LG302"])
     assert not check([tmp_path], config, jobs=1).findings
     alone = check([pkg / "routes.py"], config, jobs=1)
-    assert [(Path(f.path).name, f.line) for f in alone.findings] == FIRING
+    assert [(Path(f.path).name, f.line) for f in alone.findings] == ([] if context else FIRING)

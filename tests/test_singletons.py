@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from leakguard.analysis.singletons import collect_source
 from leakguard.engine import check
 from leakguard.testing import make_config
@@ -160,10 +158,6 @@ def test_class_handed_on_as_a_factory_elsewhere_reports_again_through_the_cache(
     assert _lines(tmp_path) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a partial run proves silence: the singleton fact trusts the files it was given",
-)
 def test_partial_run_without_the_per_call_construction_keeps_the_finding(
     tmp_path: Path,
 ) -> None:

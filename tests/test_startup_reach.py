@@ -1,5 +1,6 @@
-"""The run-wide start-up reach (`analysis/startup.py`, LG201): a partial run proves
-nothing (the callers in the files it leaves out are unseen), and a warm run gives the cold
+"""The run-wide start-up reach (`analysis/startup.py`, LG201): a partial run sees the
+callers in the files it leaves out (`leakguard.project_context`), proves nothing without
+them, and a warm run gives the cold
 run's findings when another module starts or stops calling a start-up function per
 request."""
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from leakguard import project_context
 from leakguard.engine import check
 from leakguard.testing import make_config, warm_and_cold, write_or_remove
 
@@ -70,9 +72,22 @@ def test_whole_run_proves_start_up_only(tmp_path: Path) -> None:
     assert _lines(check([tmp_path], config, jobs=1, use_cache=False)) == []
 
 
-def test_partial_run_proves_nothing(tmp_path: Path) -> None:
-    # Without the package's `__init__.py` (and whatever else it holds) the run cannot
-    # tell that no other module calls `ensure_secret` per request.
+def test_partial_run_sees_the_project(tmp_path: Path) -> None:
+    # The files left out are the run's context (`leakguard.project_context`): the run
+    # knows that no other module calls `ensure_secret` per request, as the whole run does.
+    package = _package(tmp_path, UNRELATED)
+    config = make_config(tmp_path, select=["LG201"])
+    run = check([package / "cli.py", package / "gateway.py"], config, jobs=1, use_cache=False)
+    assert _lines(run) == []
+
+
+def test_partial_run_without_context_proves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Over the context bound, without the package's `__init__.py` (and whatever else it
+    # holds) the run cannot tell that no other module calls `ensure_secret` per request
+    # (`StartupIndex.whole`).
+    monkeypatch.setattr(project_context, "MAX_PROJECT_FILES", 1)
     package = _package(tmp_path, UNRELATED)
     config = make_config(tmp_path, select=["LG201"])
     run = check([package / "cli.py", package / "gateway.py"], config, jobs=1, use_cache=False)
@@ -176,11 +191,6 @@ async def settings() -> str:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a run of one subpackage (`check app/core`) holds its `__init__.py` and is "
-    "trusted: the route in app/api is unseen (StartupIndex.whole)",
-)
 def test_run_of_one_subpackage_proves_nothing(tmp_path: Path) -> None:
     layout = {
         "app": {},

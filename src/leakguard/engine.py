@@ -24,6 +24,7 @@ from leakguard.config import Config
 from leakguard.discovery import Discovery, SourceFile, discover, printable
 from leakguard.discovery_cache import discover_cached
 from leakguard.finding import FileError, FileResult, Finding
+from leakguard.project_context import context_files
 from leakguard.registry import project_facts, rule_classes
 from leakguard.supervisor import Budget, over_memory, run_isolated
 
@@ -179,7 +180,14 @@ def check(
     try:
         found = discover_cached(targets, config, cache) if cache else discover(targets, config)
         sources = [_read(f, config.max_file_size, cache) for f in found.files]
-        return _run(sources, config, cache, jobs, progress, triage, fixes, started, found, slicing)
+        # A partial run's project facts come from the whole project (`project_context`).
+        around = (
+            context_files(targets, found, config, cache) if project_facts(config.enabled) else []
+        )
+        context = [_read(f, config.max_file_size, cache) for f in around]
+        return _run(
+            sources, config, cache, jobs, progress, triage, fixes, started, found, slicing, context
+        )
     finally:
         if cache is not None:
             cache.close_pack()
@@ -196,12 +204,15 @@ def _run(
     started: float,
     found: Discovery,
     slicing: bool = True,
+    context: Sequence[_Source] = (),
 ) -> RunResult:
+    """Analyse `sources`; the project facts also come from `context`, files of the
+    project the run was not given, which are neither analysed nor reported."""
     workers = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
 
     budget = Budget(config.file_timeout, config.file_memory_mb)
     kind = "findings+fixes" if fixes else "findings"
-    served = _served(sources, config, cache, triage, kind) if cache is not None else None
+    served = _served(sources, config, cache, triage, kind, context) if cache else None
     if served is not None:
         if progress:
             progress(len(sources), len(sources))
@@ -212,10 +223,10 @@ def _run(
             {s.file.display: s.file.path for s in sources},
             problems=[*_config_warnings(config), *found.problems],
             load_project=lambda: (
-                _project_index(sources, config, cache, workers, triage, budget).project
+                _project_index([*sources, *context], config, cache, workers, triage, budget).project
             ),
         )
-    facts = _project_index(sources, config, cache, workers, triage, budget)
+    facts = _project_index([*sources, *context], config, cache, workers, triage, budget)
     # Results analysed ahead of the findings phase (a lone file, with its facts).
     early = _facts_and_findings(facts, config, cache, triage, fixes, budget, slicing)
     project, failed, verdicts = facts.project, facts.failed, facts.verdicts
@@ -675,22 +686,31 @@ def _facts_kind(needed: list[str], triage: bool) -> str:
 
 
 def _served(
-    sources: list[_Source], config: Config, cache: ResultCache, triage: bool, kind: str
+    sources: list[_Source],
+    config: Config,
+    cache: ResultCache,
+    triage: bool,
+    kind: str,
+    context: Sequence[_Source] = (),
 ) -> dict[str, FileResult] | None:
     """Every file's result, when the pack holds them all; else None and nothing used.
     The dependency digests are looked up under the facts keys, which the content
     digests give, so the facts themselves (most of the cache's bytes) are not read.
     (The same keys as `_project_index` and `_dependencies` make when every file has
-    facts; a file whose facts failed has no key there, so such a run misses here.)"""
+    facts; a file whose facts failed has no key there, so such a run misses here.) The
+    run's facts are those of `context` too."""
     readable = [s for s in sources if s.error is None]
     depends: dict[str, str] = {}
     needed = project_facts(config.enabled)
     if needed:
         facts_kind = _facts_kind(needed, triage)
-        facts = {s.file.display: cache.key(facts_kind, s.file.display, s.digest) for s in readable}
+        with_facts = [*readable, *(s for s in context if s.error is None)]
+        facts = {
+            s.file.display: cache.key(facts_kind, s.file.display, s.digest) for s in with_facts
+        }
         memo = _depends_memo(cache, facts)
         known = cache.load(memo) if cache.packed(memo) else None
-        if not _depends_entry(known, facts):
+        if not _depends_entry(known, (s.file.display for s in readable)):
             return None
         depends = known
     keys: dict[str, str] = {}
