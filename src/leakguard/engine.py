@@ -161,10 +161,13 @@ def check(
     triage: bool | None = None,
     fixes: bool = False,
     slicing: bool | None = None,
+    project_context: bool = True,
 ) -> RunResult:
     """Check `targets`. `triage=None` follows the environment (`LEAKGUARD_TRIAGE=0`
     turns it off, for benchmarks and for comparing findings with and without it). With
-    `fixes`, findings carry their computed fixes (cached apart from plain findings)."""
+    `fixes`, findings carry their computed fixes (cached apart from plain findings).
+    Without `project_context`, a partial run's facts come from its own files alone (a
+    rule fixture is a project of its own beside its siblings)."""
     started = time.perf_counter()
     if triage is None:
         triage = os.environ.get("LEAKGUARD_TRIAGE", "1") != "0"
@@ -181,9 +184,8 @@ def check(
         found = discover_cached(targets, config, cache) if cache else discover(targets, config)
         sources = [_read(f, config.max_file_size, cache) for f in found.files]
         # A partial run's project facts come from the whole project (`project_context`).
-        around = (
-            context_files(targets, found, config, cache) if project_facts(config.enabled) else []
-        )
+        wanted = project_context and project_facts(config.enabled)
+        around = context_files(targets, found, config, cache) if wanted else []
         context = [_read(f, config.max_file_size, cache) for f in around]
         return _run(
             sources, config, cache, jobs, progress, triage, fixes, started, found, slicing, context

@@ -97,7 +97,10 @@ def check_fixture(
     user: dict[str, Any] = {"select": [rule]}
     if options:
         user["rules"] = {rule: dict(options)}
-    result = run([path], root, **user)
+    # Each fixture is a project of its own: its siblings are no context of it.
+    result = check(
+        [path], make_config(root, **user), jobs=1, use_cache=False, project_context=False
+    )
     if result.errors:
         raise AssertionError(f"fixture did not analyse cleanly: {result.errors}")
     return expectations(path, root, [rule]), reported(result, [rule])
