@@ -1,5 +1,8 @@
 """Run orchestration: discovery -> read -> (project facts) -> analyse in parallel -> results.
 
+A partial run's project facts also come from the project's other files, read as context
+and never analysed (`leakguard.project_context` gives them and says when).
+
 Parallelism and caching live here and nowhere else: `analyzer` works on one file and
 knows nothing about processes or caches.
 
