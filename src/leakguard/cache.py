@@ -230,6 +230,14 @@ class ResultCache:
         self._facts_packed, self._facts_used = None, {}
         self._changed = self._facts_changed = False
 
+    def share_facts(self, files: str) -> None:
+        """Keep this run's facts in the file of `files` instead: a partial run's context
+        is its project's files whichever files it checks (`leakguard.project_context`),
+        so every partial run of a project shares the facts file of a run of the whole
+        project. Called before any facts are looked up."""
+        if self._pack_path is not None and self._facts_packed is None:
+            self._facts_path = self.directory / "packs" / f"{_name(files)}.facts.json"
+
     def unchanged_digest(self, display: str, info: os.stat_result) -> str | None:
         """The content digest of `display` from its stat alone, when the pack recorded
         the same stamp early enough to trust it (`fresh`); None: read and hash it."""

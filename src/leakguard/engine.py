@@ -27,7 +27,7 @@ from leakguard.config import Config
 from leakguard.discovery import Discovery, SourceFile, discover, printable
 from leakguard.discovery_cache import discover_cached
 from leakguard.finding import FileError, FileResult, Finding
-from leakguard.project_context import context_files
+from leakguard.project_context import context_files, project_root
 from leakguard.registry import project_facts, rule_classes
 from leakguard.supervisor import Budget, over_memory, run_isolated
 
@@ -189,6 +189,10 @@ def check(
         # A partial run's project facts come from the whole project (`project_context`).
         wanted = project_context and project_facts(config.enabled)
         around = context_files(targets, found, config, cache) if wanted else []
+        if around and cache is not None:
+            # The facts of a run of the whole project (`project_context`'s root).
+            root = project_root(targets, config)
+            cache.share_facts("\0".join([f"triage={triage}", str(root)]))
         context = [_read(f, config.max_file_size, cache) for f in around]
         return _run(
             sources, config, cache, jobs, progress, triage, fixes, started, found, slicing, context
@@ -668,6 +672,9 @@ def _admitted_rules(verdict: Verdict, project: ProjectIndex | None) -> set[str]:
     yet) or once the run's facts answer them."""
     if project is None:
         return {code for code, value in verdict.items() if value is True}
+    # The run queries are registered by the rules: a run whose facts all came from the
+    # cache (a partial run's context, shared) has not imported them yet.
+    _load_analysis()
     from leakguard.triage import admitted
 
     return set(admitted(verdict, project))
@@ -804,7 +811,10 @@ def _dependencies(facts: _Facts, displays: list[str], cache: ResultCache | None)
 
     found = {d: project.digest_for(module_name_for(d), facts.needed) for d in displays}
     cache.store(memo, found)
-    cache.store_facts(memo, found)
+    # Partial runs of one project share this entry (`ResultCache.share_facts`): each
+    # adds its files' digests to those the others found.
+    shared = known if isinstance(known, dict) else {}
+    cache.store_facts(memo, {**shared, **found})
     return found
 
 
