@@ -144,6 +144,20 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
         collector.function(function, owners.get(id(function)))
     collector.scope(tree.tree.body, frozenset(), f"{module}:", None, closures=False)
     collector.values_of(tree)
+    raising = {
+        fid: entries
+        for function, fid in _top_level_functions(tree, module)
+        if (entries := _RaiseWalker(collector, function).entries())
+    }
+    # The bodies of the file's `try` statements, by the line of each named `except`.
+    tries = {
+        str(handler.lineno): body_entries
+        for statement in tree.of(ast.Try)
+        if isinstance(statement, ast.Try)
+        and (body_entries := _RaiseWalker(collector, _enclosing(tree, statement)).block(statement))
+        for handler in statement.handlers
+        if handler.name is not None
+    }
     facts: dict[str, Any] = {
         key: _unique(value)
         for key, value in (
@@ -164,6 +178,10 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
     }
     if bases:
         facts["bases"] = bases
+    if raising:
+        facts["raising"] = raising
+    if tries:
+        facts["tries"] = tries
     registered = sorted({name for call in tree.of(ast.Call) for name in _registered_handlers(call)})
     if registered:
         facts["registered"] = registered
@@ -438,6 +456,211 @@ class _FileCollector:
                 self.values.append(reference)
 
 
+# -- what functions raise, and with which text (`analysis.raised_texts`) ------------------
+
+# Builtins raising nothing with the server's text: at most their argument's type or
+# value, which the caller handed them.
+_QUIET_BUILTINS = frozenset(
+    {
+        "len", "isinstance", "issubclass", "str", "repr", "bool", "dict", "list", "tuple",
+        "set", "frozenset", "sorted", "reversed", "enumerate", "zip", "range", "any", "all",
+        "getattr", "hasattr", "min", "max", "sum", "abs", "id", "type", "hash", "print",
+        "super", "callable",
+    }
+)  # fmt: skip
+# Methods of strings, lists and dicts (on a value, not a module): they raise nothing
+# naming the server's state. (`get` separately: `session.get(User, id)` runs a query.)
+_QUIET_METHODS = frozenset(
+    {
+        "strip", "lstrip", "rstrip", "lower", "upper", "title", "casefold", "startswith",
+        "endswith", "split", "rsplit", "splitlines", "join", "replace", "encode",
+        "isdigit", "isalnum", "isalpha", "items", "keys", "values", "append", "extend",
+        "add", "discard", "copy", "setdefault", "model_dump", "match", "fullmatch",
+    }
+)  # fmt: skip
+# Functions of modules raising nothing with the server's text.
+_QUIET_FUNCTIONS = frozenset(
+    {
+        "time.time", "time.monotonic", "uuid.uuid4", "re.match", "re.fullmatch",
+        "re.search", "re.sub", "urllib.parse.urlparse", "urllib.parse.quote",
+        "logging.getLogger",
+    }
+)  # fmt: skip
+# What a bare `except:` catches.
+_EVERYTHING = "BaseException"
+
+
+def _top_level_functions(
+    tree: TriageTree, module: str
+) -> Iterator[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]:
+    """Module-level functions and the methods of module-level classes, by the function ids
+    of the summaries (`module:name`, `module:Class.name`); a nested function's name may
+    repeat a module-level one, and calls to it stay unresolved (possibly anything)."""
+    for statement in tree.tree.body:
+        if isinstance(statement, _FUNCTIONS):
+            yield statement, f"{module}:{statement.name}"
+        elif isinstance(statement, ast.ClassDef):
+            for item in statement.body:
+                if isinstance(item, _FUNCTIONS):
+                    yield item, f"{module}:{statement.name}.{item.name}"
+
+
+def _enclosing(tree: TriageTree, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The innermost function holding `node` (its parameters and `except` names)."""
+    found = None
+    for function in tree.functions:
+        inside = function.lineno <= getattr(node, "lineno", 0) <= (function.end_lineno or 0)
+        if inside and (found is None or function.lineno >= found.lineno):
+            found = function
+    return found
+
+
+class _RaiseWalker:
+    """The raises and calls of a function's own code (or of a `try` body), each with the
+    last names of the classes enclosing `try` clauses of the function catch around it:
+
+    - `["r", kind, name, internal, from_parameter, absorbed]`: `raise Name(...)` (kind/name
+      as the summaries reference a class; `"b"` a builtin, `"?"` an unknown name);
+      `internal` when an argument carries another exception's text, `from_parameter`
+      when one mentions a parameter (a caller may hand it such text);
+    - `["c", kind, name, absorbed]`: a call that may reach a function of the run;
+    - `["o", absorbed]`: what may raise anything with any text: a call of a library (not a
+      quiet builtin, string/dict method or module function), a bare `raise` or
+      `raise <name>` (the caught exception, or any).
+    """
+
+    def __init__(
+        self, collector: _FileCollector, function: ast.FunctionDef | ast.AsyncFunctionDef | None
+    ) -> None:
+        self.collector = collector
+        self.function = function
+        self.params: frozenset[str] = frozenset()
+        self.owner: str | None = None
+        self.found: list[list[Any]] = []
+        body: list[ast.stmt] = []
+        if function is not None:
+            args = function.args
+            self.params = frozenset(
+                a.arg
+                for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+                if a is not None
+            )
+            body = function.body
+            self.owner = next(
+                (
+                    klass.name
+                    for klass in collector.tree.of(ast.ClassDef)
+                    if isinstance(klass, ast.ClassDef) and function in klass.body
+                ),
+                None,
+            )
+        nodes = collector.tree.scope_nodes(body, _SCOPES, in_order=True)
+        self.tainted = _tainted_names(nodes, collector, frozenset())
+
+    def entries(self) -> list[list[Any]]:
+        if self.function is not None:
+            for statement in self.function.body:
+                self.visit(statement, ())
+        return _unique(self.found)
+
+    def block(self, statement: ast.Try) -> list[list[Any]]:
+        """The entries of a `try` statement's body (its own clauses do not absorb them)."""
+        for inner in statement.body:
+            self.visit(inner, ())
+        return _unique(self.found)
+
+    def visit(self, node: ast.AST, absorbed: tuple[str, ...], *, message: bool = False) -> None:
+        """Record `node`'s raises and calls; `message`: it builds a raised exception's
+        message (a message table's template there only formats text)."""
+        if isinstance(node, (*_FUNCTIONS, ast.ClassDef, ast.Lambda)):
+            return  # its own scope: runs when called, as a function of its own
+        if isinstance(node, ast.Try):
+            caught = tuple(name for h in node.handlers for name in _caught_last_names(h))
+            for inner in node.body:
+                self.visit(inner, absorbed + caught)
+            for handler in node.handlers:
+                for inner in handler.body:
+                    self.visit(inner, absorbed)
+            for inner in (*node.orelse, *node.finalbody):
+                self.visit(inner, absorbed)
+            return
+        if isinstance(node, ast.Raise):
+            self.raise_(node, absorbed)
+        elif isinstance(node, ast.Call) and not (message and _message_template(node)):
+            self.call(node, absorbed)
+        for child in ast.iter_child_nodes(node):
+            if not (isinstance(node, ast.Raise) and child is node.exc and _raised_class(node)):
+                self.visit(child, absorbed, message=message)
+
+    def raise_(self, node: ast.Raise, absorbed: tuple[str, ...]) -> None:
+        klass = _raised_class(node)
+        if klass is None:
+            self.found.append(["o", list(absorbed)])
+            return
+        name = dotted(klass) or ""
+        reference = self.collector.reference(klass)
+        if reference is None:
+            reference = ["b" if name in _BUILTINS else "?", name]
+        arguments: list[ast.expr] = []
+        if isinstance(node.exc, ast.Call):
+            arguments = [*node.exc.args, *(k.value for k in node.exc.keywords)]
+            for argument in arguments:
+                self.visit(argument, absorbed, message=True)
+        internal = any(self.collector.carries(a, self.tainted) for a in arguments)
+        from_parameter = any(_mentions(a, self.params) for a in arguments)
+        self.found.append(["r", *reference, int(internal), int(from_parameter), list(absorbed)])
+
+    def call(self, node: ast.Call, absorbed: tuple[str, ...]) -> None:
+        name = dotted(node.func)
+        if name is not None and (is_log_call_name(name) or name in _QUIET_BUILTINS):
+            return
+        qualified = self.collector.names.qualify(name) if name is not None else None
+        if qualified in _QUIET_FUNCTIONS:
+            return
+        func = node.func
+        if (
+            isinstance(func, ast.Attribute)
+            and qualified is None
+            and (func.attr in _QUIET_METHODS or (func.attr == "get" and _dict_get(node)))
+        ):
+            return
+        reference = self.collector.reference(func, self.owner)
+        if reference is None:
+            self.found.append(["o", list(absorbed)])
+        else:
+            self.found.append(["c", *reference, list(absorbed)])
+
+
+def _raised_class(node: ast.Raise) -> ast.expr | None:
+    """The class a `raise` names (`raise ValueError(...)`, `raise NotFound`), or None
+    (`raise`, `raise error`, `raise self.failure(...)`: any exception, any text)."""
+    exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+    if exc is None or not _class_like(dotted(exc)):
+        return None
+    return exc
+
+
+def _message_template(call: ast.Call) -> bool:
+    """A message table's template (`ERROR_MESSAGES.INVALID_URL(url)`: an ALL_CAPS name),
+    whose result only formats its arguments (whether they carry exception text is
+    checked on the raise)."""
+    last = (dotted(call.func) or "").rsplit(".", 1)[-1]
+    return last.isupper()
+
+
+def _caught_last_names(handler: ast.ExceptHandler) -> list[str]:
+    if handler.type is None:
+        return [_EVERYTHING]
+    return [(dotted(kind) or "").rsplit(".", 1)[-1] for kind in _elements(handler.type)]
+
+
+def _dict_get(call: ast.Call) -> bool:
+    """`mapping.get(key)`, `mapping.get(key, <constant>)`: not a query's `.get(Model, id)`."""
+    if call.keywords or not 1 <= len(call.args) <= 2:
+        return False
+    return len(call.args) == 1 or isinstance(call.args[1], (ast.Constant, ast.Dict, ast.List))
+
+
 def _handled_classes(call: ast.Call) -> list[ast.expr]:
     """The classes a call registers an exception handler for (`exception_handler(E)`,
     `add_exception_handler(E, fn)`, `exception_handlers={E: fn}`): the framework only
@@ -710,7 +933,7 @@ def _curation(project: ProjectIndex) -> _Curation | None:
     return found
 
 
-def _whole_run_curation(context: FileContext) -> _Curation | None:
+def whole_run_curation(context: FileContext) -> _Curation | None:
     """The run's curation, None when the run is not known or does not hold the asking
     file's package (a partial run proves nothing)."""
     project = context.project
@@ -758,7 +981,7 @@ def library_classes_carry_exception_text(names: Iterable[str], context: FileCont
     (`class KeyLookupError(jwt.InvalidTokenError)` made from a connection error's text).
     None when the run is not known, or does not hold the asking file's package (a
     partial run proves nothing, as for the run's own classes)."""
-    curation = _whole_run_curation(context)
+    curation = whole_run_curation(context)
     if curation is None:
         return None
     for name in names:
@@ -777,7 +1000,7 @@ def handler_handed_other_exceptions(name: str, context: FileContext) -> bool:
     another exception's text (a middleware's `await error_handler(request, exc)` in its
     catch-all). True when the run is not known or does not hold the file's package (a
     partial run proves nothing)."""
-    curation = _whole_run_curation(context)
+    curation = whole_run_curation(context)
     if curation is None:
         return True
     if name in curation.made_from_text:

@@ -38,6 +38,7 @@ from leakguard.analysis.curated_exceptions import (
 )
 from leakguard.analysis.decode_errors import catches_only_decode_errors
 from leakguard.analysis.imports import dotted_name, matches_any
+from leakguard.analysis.raised_texts import curated_raises
 from leakguard.analysis.scopes import bound_names
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree, calls_resolving_to, dotted
@@ -133,7 +134,10 @@ class ExceptionTracker:
                 if isinstance(bound, cst.Name):
                     facts.handlers.append((start, end, bound.value))
                     handler_starts[id(node)] = start
-                    if node.type is not None and curated_exception_type(node.type, self.context):
+                    if node.type is not None and (
+                        curated_exception_type(node.type, self.context)
+                        or curated_raises(node, self.context)
+                    ):
                         facts.curated.add(start)
             elif isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
                 # The new value is visible after the whole statement (`x = str(x)`).
