@@ -144,17 +144,35 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
         collector.function(function, owners.get(id(function)))
     collector.scope(tree.tree.body, frozenset(), f"{module}:", None, closures=False)
     collector.values_of(tree)
+    # One walker per function (its parameters and `except` names), for its own raises
+    # and calls and for those of each `try` body in it.
+    walkers: dict[int, _RaiseWalker] = {}
+
+    def walker(function: ast.FunctionDef | ast.AsyncFunctionDef | None) -> _RaiseWalker:
+        key = id(function)
+        if key not in walkers:
+            owner = owners.get(key) if function is not None else None
+            walkers[key] = _RaiseWalker(collector, function, owner)
+        return walkers[key]
+
     raising = {
         fid: entries
         for function, fid in _top_level_functions(tree, module)
-        if (entries := _RaiseWalker(collector, function).entries())
+        if (entries := walker(function).entries())
+    }
+    enclosing: dict[int, ast.FunctionDef | ast.AsyncFunctionDef] = {
+        id(node): function
+        for function in tree.functions
+        for node in tree.scope_nodes(function.body, _SCOPES)
+        if isinstance(node, ast.Try)
     }
     # The bodies of the file's `try` statements, by the line of each named `except`.
     tries = {
         str(handler.lineno): body_entries
         for statement in tree.of(ast.Try)
         if isinstance(statement, ast.Try)
-        and (body_entries := _RaiseWalker(collector, _enclosing(tree, statement)).block(statement))
+        and any(h.name is not None for h in statement.handlers)
+        and (body_entries := walker(enclosing.get(id(statement))).block(statement))
         for handler in statement.handlers
         if handler.name is not None
     }
@@ -468,8 +486,9 @@ _QUIET_BUILTINS = frozenset(
         "super", "callable",
     }
 )  # fmt: skip
-# Methods of strings, lists and dicts (on a value, not a module): they raise nothing
-# naming the server's state. (`get` separately: `session.get(User, id)` runs a query.)
+# Methods of strings, lists, dicts and patterns (whatever the receiver: no module has
+# functions of these names that do the server's work): they raise nothing naming the
+# server's state. (`get` apart: `session.get(User, id)` runs a query.)
 _QUIET_METHODS = frozenset(
     {
         "strip", "lstrip", "rstrip", "lower", "upper", "title", "casefold", "startswith",
@@ -481,9 +500,11 @@ _QUIET_METHODS = frozenset(
 # Functions of modules raising nothing with the server's text.
 _QUIET_FUNCTIONS = frozenset(
     {
-        "time.time", "time.monotonic", "uuid.uuid4", "re.match", "re.fullmatch",
-        "re.search", "re.sub", "urllib.parse.urlparse", "urllib.parse.quote",
-        "logging.getLogger",
+        "time.time", "time.monotonic", "time.perf_counter", "uuid.uuid4", "uuid.UUID",
+        "re.match", "re.fullmatch", "re.search", "re.sub", "re.compile",
+        "urllib.parse.urlparse", "urllib.parse.quote", "logging.getLogger",
+        "fnmatch.fnmatch", "fnmatch.fnmatchcase", "os.path.basename", "os.path.splitext",
+        "datetime.datetime.now", "datetime.datetime.utcnow", "mimetypes.guess_type",
     }
 )  # fmt: skip
 # What a bare `except:` catches.
@@ -505,16 +526,6 @@ def _top_level_functions(
                     yield item, f"{module}:{statement.name}.{item.name}"
 
 
-def _enclosing(tree: TriageTree, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    """The innermost function holding `node` (its parameters and `except` names)."""
-    found = None
-    for function in tree.functions:
-        inside = function.lineno <= getattr(node, "lineno", 0) <= (function.end_lineno or 0)
-        if inside and (found is None or function.lineno >= found.lineno):
-            found = function
-    return found
-
-
 class _RaiseWalker:
     """The raises and calls of a function's own code (or of a `try` body), each with the
     last names of the classes enclosing `try` clauses of the function catch around it:
@@ -523,21 +534,25 @@ class _RaiseWalker:
       as the summaries reference a class; `"b"` a builtin, `"?"` an unknown name);
       `internal` when an argument carries another exception's text, `from_parameter`
       when one mentions a parameter (a caller may hand it such text);
-    - `["c", kind, name, absorbed]`: a call that may reach a function of the run;
+    - `["c", kind, name, quiet, absorbed]`: a call that may reach a function of the run
+      (`quiet`: else it is a string, list or dict method, which raises nothing of note);
     - `["o", absorbed]`: what may raise anything with any text: a call of a library (not a
       quiet builtin, string/dict method or module function), a bare `raise` or
       `raise <name>` (the caught exception, or any).
     """
 
     def __init__(
-        self, collector: _FileCollector, function: ast.FunctionDef | ast.AsyncFunctionDef | None
+        self,
+        collector: _FileCollector,
+        function: ast.FunctionDef | ast.AsyncFunctionDef | None,
+        owner: str | None,
     ) -> None:
         self.collector = collector
         self.function = function
         self.params: frozenset[str] = frozenset()
-        self.owner: str | None = None
+        self.owner = owner
         self.found: list[list[Any]] = []
-        body: list[ast.stmt] = []
+        body: list[ast.stmt] = collector.tree.tree.body  # the module's own code
         if function is not None:
             args = function.args
             self.params = frozenset(
@@ -546,18 +561,12 @@ class _RaiseWalker:
                 if a is not None
             )
             body = function.body
-            self.owner = next(
-                (
-                    klass.name
-                    for klass in collector.tree.of(ast.ClassDef)
-                    if isinstance(klass, ast.ClassDef) and function in klass.body
-                ),
-                None,
-            )
         nodes = collector.tree.scope_nodes(body, _SCOPES, in_order=True)
         self.tainted = _tainted_names(nodes, collector, frozenset())
 
     def entries(self) -> list[list[Any]]:
+        """The entries of the function's own code."""
+        self.found = []
         if self.function is not None:
             for statement in self.function.body:
                 self.visit(statement, ())
@@ -565,6 +574,7 @@ class _RaiseWalker:
 
     def block(self, statement: ast.Try) -> list[list[Any]]:
         """The entries of a `try` statement's body (its own clauses do not absorb them)."""
+        self.found = []
         for inner in statement.body:
             self.visit(inner, ())
         return _unique(self.found)
@@ -618,17 +628,21 @@ class _RaiseWalker:
         if qualified in _QUIET_FUNCTIONS:
             return
         func = node.func
-        if (
-            isinstance(func, ast.Attribute)
-            and qualified is None
-            and (func.attr in _QUIET_METHODS or (func.attr == "get" and _dict_get(node)))
-        ):
-            return
+        # A method of a value, not of an imported module (`shutil.copy`): a local, an
+        # attribute, or an imported ALL_CAPS constant (`NAME_PATTERN.match(name)`).
+        quiet = False
+        if isinstance(func, ast.Attribute):
+            receiver = dotted(func.value) or ""
+            of_value = qualified is None or receiver.rsplit(".", 1)[-1].isupper()
+            quiet = of_value and (
+                func.attr in _QUIET_METHODS or (func.attr == "get" and _dict_get(node))
+            )
         reference = self.collector.reference(func, self.owner)
-        if reference is None:
+        if reference is not None:
+            # Quiet unless it names a function of the run (`BOOK.add(...)`, a method).
+            self.found.append(["c", *reference, int(quiet), list(absorbed)])
+        elif not quiet:
             self.found.append(["o", list(absorbed)])
-        else:
-            self.found.append(["c", *reference, list(absorbed)])
 
 
 def _raised_class(node: ast.Raise) -> ast.expr | None:

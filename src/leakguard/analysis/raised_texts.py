@@ -170,9 +170,10 @@ class _Walk:
                 return None
             if kind == "c":
                 target = self.curation.index.resolve(module, [entry[1], entry[2]])
-                if target is None:
+                if target is not None:
+                    found.append(target)
+                elif not entry[3]:
                     return None
-                found.append(target)
             elif kind == "r":
                 if not _may_be(str(entry[1]), str(entry[2]), caught):
                     continue
