@@ -497,7 +497,8 @@ _QUIET_METHODS = frozenset(
         "add", "discard", "copy", "setdefault", "model_dump", "match", "fullmatch",
     }
 )  # fmt: skip
-# Functions of modules raising nothing with the server's text.
+# Functions of modules raising nothing with the server's text (a copy's error names a
+# type at most).
 _QUIET_FUNCTIONS = frozenset(
     {
         "time.time", "time.monotonic", "time.perf_counter", "uuid.uuid4", "uuid.UUID",
@@ -505,6 +506,7 @@ _QUIET_FUNCTIONS = frozenset(
         "urllib.parse.urlparse", "urllib.parse.quote", "logging.getLogger",
         "fnmatch.fnmatch", "fnmatch.fnmatchcase", "os.path.basename", "os.path.splitext",
         "datetime.datetime.now", "datetime.datetime.utcnow", "mimetypes.guess_type",
+        "copy.copy", "copy.deepcopy",
     }
 )  # fmt: skip
 # What a bare `except:` catches.
