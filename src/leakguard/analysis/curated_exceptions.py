@@ -145,34 +145,25 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
     collector.scope(tree.tree.body, frozenset(), f"{module}:", None, closures=False)
     collector.values_of(tree)
     # One walker per function (its parameters and `except` names), for its own raises
-    # and calls and for those of each `try` body in it.
-    walkers: dict[int, _RaiseWalker] = {}
-
-    def walker(function: ast.FunctionDef | ast.AsyncFunctionDef | None) -> _RaiseWalker:
-        key = id(function)
-        if key not in walkers:
-            owner = owners.get(key) if function is not None else None
-            walkers[key] = _RaiseWalker(collector, function, owner)
-        return walkers[key]
-
-    raising = {
-        fid: entries
-        for function, fid in _top_level_functions(tree, module)
-        if (entries := walker(function).entries())
-    }
-    enclosing: dict[int, ast.FunctionDef | ast.AsyncFunctionDef] = {
-        id(node): function
-        for function in tree.functions
-        for node in tree.scope_nodes(function.body, _SCOPES)
-        if isinstance(node, ast.Try)
-    }
+    # and calls and for those of each `try` body in it; and one for the module's code.
+    top_level = {id(function): fid for function, fid in _top_level_functions(tree, module)}
+    raising: dict[str, list[list[Any]]] = {}
+    walkers: list[_RaiseWalker] = []
+    scopes: list[ast.FunctionDef | ast.AsyncFunctionDef | None] = [*tree.functions, None]
+    for scope in scopes:
+        walker = _RaiseWalker(collector, scope, owners.get(id(scope)))
+        entries = walker.entries()
+        fid = top_level.get(id(scope))
+        if fid is not None and entries:
+            raising[fid] = entries
+        walkers.append(walker)
     # The bodies of the file's `try` statements, by the line of each named `except`.
     tries = {
         str(handler.lineno): body_entries
-        for statement in tree.of(ast.Try)
-        if isinstance(statement, ast.Try)
-        and any(h.name is not None for h in statement.handlers)
-        and (body_entries := walker(enclosing.get(id(statement))).block(statement))
+        for walker in walkers
+        for statement in walker.tries
+        if any(h.name is not None for h in statement.handlers)
+        and (body_entries := walker.block(statement))
         for handler in statement.handlers
         if handler.name is not None
     }
@@ -554,7 +545,8 @@ class _RaiseWalker:
         self.params: frozenset[str] = frozenset()
         self.owner = owner
         self.found: list[list[Any]] = []
-        body: list[ast.stmt] = collector.tree.tree.body  # the module's own code
+        self.tries: list[ast.Try] = []
+        self._tainted: set[str] | None = None
         if function is not None:
             args = function.args
             self.params = frozenset(
@@ -562,47 +554,64 @@ class _RaiseWalker:
                 for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
                 if a is not None
             )
-            body = function.body
-        nodes = collector.tree.scope_nodes(body, _SCOPES, in_order=True)
-        self.tainted = _tainted_names(nodes, collector, frozenset())
+
+    def tainted(self) -> set[str]:
+        """The names carrying an exception's text in the function (or the module's own
+        code): computed for the first raise with arguments only, as most raise none."""
+        if self._tainted is None:
+            body = (
+                self.function.body if self.function is not None else self.collector.tree.tree.body
+            )
+            nodes = self.collector.tree.scope_nodes(body, _SCOPES, in_order=True)
+            self._tainted = _tainted_names(nodes, self.collector, frozenset())
+        return self._tainted
 
     def entries(self) -> list[list[Any]]:
-        """The entries of the function's own code."""
-        self.found = []
-        if self.function is not None:
-            for statement in self.function.body:
-                self.visit(statement, ())
-        return _unique(self.found)
+        """The entries of the function's own code (the module's, without a function);
+        its `try` statements are kept in `tries`."""
+        body = self.function.body if self.function is not None else self.collector.tree.tree.body
+        return self._collect(body, keep_tries=True)
 
     def block(self, statement: ast.Try) -> list[list[Any]]:
         """The entries of a `try` statement's body (its own clauses do not absorb them)."""
-        self.found = []
-        for inner in statement.body:
-            self.visit(inner, ())
-        return _unique(self.found)
+        return self._collect(statement.body)
 
-    def visit(self, node: ast.AST, absorbed: tuple[str, ...], *, message: bool = False) -> None:
-        """Record `node`'s raises and calls; `message`: it builds a raised exception's
-        message (a message table's template there only formats text)."""
-        if isinstance(node, (*_FUNCTIONS, ast.ClassDef, ast.Lambda)):
-            return  # its own scope: runs when called, as a function of its own
-        if isinstance(node, ast.Try):
-            caught = tuple(name for h in node.handlers for name in _caught_last_names(h))
-            for inner in node.body:
-                self.visit(inner, absorbed + caught)
-            for handler in node.handlers:
-                for inner in handler.body:
-                    self.visit(inner, absorbed)
-            for inner in (*node.orelse, *node.finalbody):
-                self.visit(inner, absorbed)
-            return
-        if isinstance(node, ast.Raise):
-            self.raise_(node, absorbed)
-        elif isinstance(node, ast.Call) and not (message and _message_template(node)):
-            self.call(node, absorbed)
-        for child in ast.iter_child_nodes(node):
-            if not (isinstance(node, ast.Raise) and child is node.exc and _raised_class(node)):
-                self.visit(child, absorbed, message=message)
+    def _collect(self, roots: list[ast.stmt], *, keep_tries: bool = False) -> list[list[Any]]:
+        """The raises and calls of `roots`' own code (not of nested functions and
+        classes, which run when called), each with what enclosing `try`s absorb. A
+        message table's template (`ERROR_MESSAGES.X(...)`) building a raised
+        exception's message only formats text."""
+        tree = self.collector.tree
+        self.found = []
+        nodes = tree.scope_nodes(roots, _SCOPES, in_order=True)
+        absorbed: dict[int, tuple[str, ...]] = {}
+        in_message: set[int] = set()
+        raised: set[int] = set()
+        for node in nodes:
+            if isinstance(node, ast.Try):
+                if keep_tries:
+                    self.tries.append(node)
+                caught = tuple(name for h in node.handlers for name in _caught_last_names(h))
+                for inner in tree.scope_nodes(node.body, _SCOPES):
+                    absorbed[id(inner)] = absorbed.get(id(inner), ()) + caught
+            elif (
+                isinstance(node, ast.Raise)
+                and isinstance(node.exc, ast.Call)
+                and _raised_class(node) is not None
+            ):
+                raised.add(id(node.exc))
+                arguments = [*node.exc.args, *(k.value for k in node.exc.keywords)]
+                in_message.update(id(n) for n in tree.scope_nodes(arguments, _SCOPES))
+        for node in nodes:
+            if isinstance(node, ast.Raise):
+                self.raise_(node, absorbed.get(id(node), ()))
+            elif (
+                isinstance(node, ast.Call)
+                and id(node) not in raised
+                and not (id(node) in in_message and _message_template(node))
+            ):
+                self.call(node, absorbed.get(id(node), ()))
+        return _unique(self.found)
 
     def raise_(self, node: ast.Raise, absorbed: tuple[str, ...]) -> None:
         klass = _raised_class(node)
@@ -616,9 +625,9 @@ class _RaiseWalker:
         arguments: list[ast.expr] = []
         if isinstance(node.exc, ast.Call):
             arguments = [*node.exc.args, *(k.value for k in node.exc.keywords)]
-            for argument in arguments:
-                self.visit(argument, absorbed, message=True)
-        internal = any(self.collector.carries(a, self.tainted) for a in arguments)
+        internal = bool(arguments) and any(
+            self.collector.carries(a, self.tainted()) for a in arguments
+        )
         from_parameter = any(_mentions(a, self.params) for a in arguments)
         self.found.append(["r", *reference, int(internal), int(from_parameter), list(absorbed)])
 
