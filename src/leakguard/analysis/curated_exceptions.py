@@ -562,8 +562,14 @@ class _RaiseWalker:
             body = (
                 self.function.body if self.function is not None else self.collector.tree.tree.body
             )
-            nodes = self.collector.tree.scope_nodes(body, _SCOPES, in_order=True)
-            self._tainted = _tainted_names(nodes, self.collector, frozenset())
+            calls: list[ast.Call] = []
+            statements = _ScopeStatements(frozenset())
+            for node in self.collector.tree.scope_nodes(body, _SCOPES, in_order=True):
+                if type(node) is ast.Call:
+                    calls.append(node)
+                else:
+                    statements.add(node)
+            self._tainted = statements.tainted(self.collector, calls)
         return self._tainted
 
     def entries(self) -> list[list[Any]]:
