@@ -1,7 +1,8 @@
 """The run-wide curated-raises fact (`analysis/raised_texts.py`, LG502): a `try` whose
 caught `ValueError` can only be one the run's own helpers raise with their own message
 is silent; a warm run gives the cold run's findings when the helper, in another file,
-starts or stops raising it with a library's text, and a partial run proves nothing."""
+starts or stops raising it with a library's text, and a run of the route's file alone
+reports what the whole run reports."""
 
 from __future__ import annotations
 
@@ -129,11 +130,15 @@ def test_whole_run(
     assert _lines(check([tmp_path], config, jobs=1, use_cache=False)) == found
 
 
-def test_partial_run_proves_nothing(tmp_path: Path) -> None:
-    package = _package(tmp_path, CURATED)
+@pytest.mark.parametrize(("limits", "found"), [(LIMITS, []), (OPENS, LEAK)], ids=["quiet", "opens"])
+def test_partial_run_reports_the_whole_runs(
+    tmp_path: Path, limits: str, found: list[tuple[str, int]]
+) -> None:
+    # A run of the route's file alone reads the project's other files as context
+    # (`project_context`): the helper two calls away decides, as in the whole run.
+    package = _package(tmp_path, CURATED, limits)
     config = make_config(tmp_path, select=["LG502"])
-    named = [package / "routes.py", package / "rules.py", package / "limits.py"]
-    assert _lines(check(named, config, jobs=1, use_cache=False)) == LEAK
+    assert _lines(check([package / "routes.py"], config, jobs=1, use_cache=False)) == found
 
 
 @pytest.mark.parametrize(
