@@ -24,10 +24,11 @@ class of the run deriving from it (catching it catches them) is
 
 Collected per file from CPython's `ast` (collector `exception_texts`): the calls handing
 exception text on (`handed`: the callee's reference, and the receiver's for a method),
-the constructions from parameters (`forwarded`) and the class-like names used as values
-(`values`); class hierarchy and resolution come from the run's summaries
-(`analysis.summaries`). Names are class-like by their last part (CapWords), as
-exception classes are named.
+the constructions from parameters (`forwarded`), the class-like names used as values
+(`values`), and what each function and `try` body raises and calls (`raising`, `tries`:
+see `_RaiseWalker`, read by `analysis.raised_texts`); class hierarchy and resolution
+come from the run's summaries (`analysis.summaries`). Names are class-like by their
+last part (CapWords), as exception classes are named.
 """
 
 from __future__ import annotations

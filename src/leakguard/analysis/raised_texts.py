@@ -32,7 +32,7 @@ summaries resolve each call; a cycle is walked once):
 
 A clause catching `Exception` thus holds only when everything in the `try` is the run's
 own quiet code. Classes of the run caught by name are `curated_exceptions`'s. A partial
-run proves nothing: the run must hold the asking file's package (`_whole_run_curation`).
+run proves nothing: the run must hold the asking file's package (`whole_run_curation`).
 """
 
 from __future__ import annotations
