@@ -27,7 +27,7 @@ from leakguard.config import Config
 from leakguard.discovery import Discovery, SourceFile, discover, printable
 from leakguard.discovery_cache import discover_cached
 from leakguard.finding import FileError, FileResult, Finding
-from leakguard.project_context import context_files, project_root
+from leakguard.project_context import context_files, project_folders
 from leakguard.registry import project_facts, rule_classes
 from leakguard.supervisor import Budget, over_memory, run_isolated
 
@@ -190,9 +190,9 @@ def check(
         wanted = project_context and project_facts(config.enabled)
         around = context_files(targets, found, config, cache) if wanted else []
         if around and cache is not None:
-            # The facts of a run of the whole project (`project_context`'s root).
-            root = project_root(targets, config)
-            cache.share_facts("\0".join([f"triage={triage}", str(root)]))
+            # The facts of a run of the whole projects (`project_context`'s folders).
+            folders = project_folders(targets, config)
+            cache.share_facts("\0".join([f"triage={triage}", *map(str, folders)]))
         context = [_read(f, config.max_file_size, cache) for f in around]
         return _run(
             sources, config, cache, jobs, progress, triage, fixes, started, found, slicing, context

@@ -12,18 +12,22 @@ like any file's, so a warm pre-commit run reads them back after one `stat` each)
 analyses and reports only the files it was given. Its project facts are then the whole
 project's, and `leakguard check FILE` reports on FILE what the whole run reports on it.
 
-The project is the configuration's root (`Config.root`: the folder of the configuration
-file, else the working directory; module names are paths relative to it), walked as
-discovery walks a directory (default excludes, `exclude`/`extend-exclude`, `.gitignore`
-rules), minus the files the run was given. A run has context only when:
+The project of a target is the outermost package holding it (its folder, up the
+`__init__.py` chain, below the configuration's root `Config.root`, where module names are
+paths relative to), or, for a target in no package, its own folder (a flat layout's
+modules sit side by side); it is walked as discovery walks a directory (default
+excludes, `exclude`/`extend-exclude`, `.gitignore` rules), minus the files the run was
+given. So `leakguard check app/api/routes.py` reports on that file what
+`leakguard check app` reports on it, and costs what that run costs: not a walk of a
+repository's tests, docs and other packages (a route in another top-level package, which
+a run of `app` alone does not see either, stays unseen). A run has context only when:
 
 - every target lies strictly inside the root (a target that is the root or holds it is
   a whole run; one outside it has no module name in the project);
-- a configuration file was found, or the root (the working directory) is a project
-  top: it holds `.git`, or every target lies in a package whose `__init__.py` chain
-  reaches up to the root (`leakguard check notes.py` run from a home directory must not
-  walk it);
-- the project holds at most `MAX_PROJECT_FILES` Python files (a cold partial run pays
+- a target whose project would be the root itself (a module at the root, in no
+  package) has one only when a configuration file was found or the root holds `.git`
+  (`leakguard check notes.py` run from a home directory must not walk it);
+- the projects hold at most `MAX_PROJECT_FILES` Python files (a cold partial run pays
   the facts pass over all of them; ~6,000 files cost minutes of CPU).
 
 Otherwise the run keeps the behaviour it had before context existed: its facts come
@@ -51,43 +55,45 @@ MAX_PROJECT_FILES = 5000
 def context_files(
     targets: Sequence[Path], found: Discovery, config: Config, cache: ResultCache | None
 ) -> list[SourceFile]:
-    """The project's Python files the run was not given (see the module docstring);
+    """The projects' Python files the run was not given (see the module docstring);
     empty for a whole run, or when the run has no project within the bounds."""
-    root = project_root(targets, config)
-    if root is None:
+    folders = project_folders(targets, config)
+    if not folders:
         return []
-    project = discover_cached([root], config, cache) if cache else discover([root], config)
+    paths = list(folders)
+    project = discover_cached(paths, config, cache) if cache else discover(paths, config)
     if len(project.files) > MAX_PROJECT_FILES:
         return []
     given = {f.display for f in found.files}
     return [f for f in project.files if f.display not in given]
 
 
-def project_root(targets: Sequence[Path], config: Config) -> Path | None:
-    """The folder whose files are the partial run's project, None for a whole run or
-    one without a project (the bounds of the module docstring, but the size)."""
+def project_folders(targets: Sequence[Path], config: Config) -> tuple[Path, ...]:
+    """The folders whose files are the partial run's projects (outermost first, none
+    inside another); empty for a whole run or one without a project (the bounds of
+    the module docstring, but the size)."""
     root = config.root.resolve()
-    if not targets:
-        return None
+    folders: set[Path] = set()
     for target in targets:
         where = Path(os.path.realpath(target))
         if where == root or not where.is_relative_to(root):
-            return None
-    found_config = config.source not in (None, "<defaults>")
-    if found_config or (root / ".git").exists():
-        return root
-    if all(_in_package_below(Path(os.path.realpath(t)), root) for t in targets):
-        return root
-    return None
+            return ()
+        folder = _outermost_package(where, root)
+        unmarked = config.source in (None, "<defaults>") and not (root / ".git").exists()
+        if folder == root and unmarked:
+            return ()
+        folders.add(folder)
+    return tuple(
+        sorted(f for f in folders if not any(f != o and f.is_relative_to(o) for o in folders))
+    )
 
 
-def _in_package_below(target: Path, root: Path) -> bool:
-    """`target`'s folder is a package, and so is each folder between it and `root`."""
+def _outermost_package(target: Path, root: Path) -> Path:
+    """The outermost package below `root` holding `target`; `target`'s own folder when
+    that is no package."""
     folder = target if target.is_dir() else target.parent
-    if folder == root:
-        return False
-    while folder != root:
-        if not (folder / "__init__.py").is_file():
-            return False
+    top = folder
+    while folder != root and (folder / "__init__.py").is_file():
+        top = folder
         folder = folder.parent
-    return True
+    return top
