@@ -11,7 +11,7 @@ import pytest
 
 from leakguard import project_context
 from leakguard.engine import check
-from leakguard.testing import make_config, warm_and_cold
+from leakguard.testing import make_config, warm_and_cold, write_package
 
 ROUTE = """\
 from fastapi import APIRouter, Depends
@@ -82,12 +82,9 @@ def _privileged(auth: str, errors: str) -> bool:
 @pytest.mark.parametrize("edit", sorted(EDITS))
 def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
     before, after = EDITS[edit]
-    pkg = tmp_path / "app"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "routes.py").write_text(ROUTE)
-    (pkg / "auth.py").write_text(before[0])
-    (pkg / "errors.py").write_text(before[1])
+    pkg = write_package(
+        tmp_path, {"routes.py": ROUTE, "auth.py": before[0], "errors.py": before[1]}
+    )
     config = make_config(tmp_path, select=["LG301", "LG303"])
 
     def edit() -> None:
@@ -112,12 +109,7 @@ def test_partial_run_without_the_dependency_keeps_firing(
     dependency's file not in the run proves no privilege: the findings stay."""
     if not context:
         monkeypatch.setattr(project_context, "MAX_PROJECT_FILES", 1)
-    pkg = tmp_path / "app"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "routes.py").write_text(ROUTE)
-    (pkg / "auth.py").write_text(ADMIN)
-    (pkg / "errors.py").write_text(FORBIDDEN)
+    pkg = write_package(tmp_path, {"routes.py": ROUTE, "auth.py": ADMIN, "errors.py": FORBIDDEN})
     config = make_config(tmp_path, select=["LG301", "LG303"])
     assert not check([tmp_path], config, jobs=1).findings
     alone = check([pkg / "routes.py"], config, jobs=1)

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from leakguard.testing import make_config, warm_and_cold, write_or_remove
+from leakguard.testing import (
+    finding_places,
+    make_config,
+    warm_and_cold,
+    write_or_remove,
+    write_package,
+)
 
 STARTUP = """\
 import tracemalloc
@@ -68,15 +74,11 @@ EDITS = {
 @pytest.mark.parametrize("edit", sorted(EDITS))
 def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
     before, after = EDITS[edit]
-    pkg = tmp_path / "app"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "envs.py").write_text("DEBUG_ENABLE_TRACEMALLOC = False\n")
-    (pkg / "startup.py").write_text(STARTUP)
-    write_or_remove(pkg / "other.py", before)
+    files = {"envs.py": "DEBUG_ENABLE_TRACEMALLOC = False\n", "startup.py": STARTUP}
+    pkg = write_package(tmp_path, {**files, "other.py": before})
     config = make_config(tmp_path, select=["LG104"])
     first, cold = warm_and_cold(tmp_path, config, lambda: write_or_remove(pkg / "other.py", after))
     for run, other in ((first, before), (cold, after)):
         called = other in (HANDLER, JOB)
         expected = [("startup.py", 9)] if called else []
-        assert [(Path(f.path).name, f.line) for f in run.findings] == expected
+        assert finding_places(run) == expected

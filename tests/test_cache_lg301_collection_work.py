@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from leakguard import project_context
-from leakguard.testing import make_config, warm_and_cold, write_or_remove
+from leakguard.testing import make_config, warm_and_cold, write_or_remove, write_package
 from leakguard.testing import run as run_once
 
+DB = "from sqlalchemy.orm import Session\n\nsession = Session()\n"
 SCHEMAS = """\
 from pydantic import BaseModel
 
@@ -76,13 +77,9 @@ EDITS = {
 @pytest.mark.parametrize("edit", sorted(EDITS))
 def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
     before, after = EDITS[edit]
-    pkg = tmp_path / "app"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "db.py").write_text("from sqlalchemy.orm import Session\n\nsession = Session()\n")
-    (pkg / "schemas.py").write_text(SCHEMAS)
-    (pkg / "routes.py").write_text(ROUTES)
-    write_or_remove(pkg / "other.py", before)
+    pkg = write_package(
+        tmp_path, {"db.py": DB, "schemas.py": SCHEMAS, "routes.py": ROUTES, "other.py": before}
+    )
     config = make_config(tmp_path, select=["LG301"])
     first, cold = warm_and_cold(tmp_path, config, lambda: write_or_remove(pkg / "other.py", after))
     for run, other in ((first, before), (cold, after)):
@@ -174,13 +171,8 @@ def test_a_partial_run_proves_no_silence(
     forwarding (a note)."""
     if not context:
         monkeypatch.setattr(project_context, "MAX_PROJECT_FILES", 1)
-    pkg = tmp_path / "app"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "db.py").write_text("from sqlalchemy.orm import Session\n\nsession = Session()\n")
-    (pkg / "schemas.py").write_text(SCHEMAS)
-    (pkg / "routes.py").write_text(CALLING_ROUTES)
-    (pkg / "other.py").write_text(STORING)
+    files = {"db.py": DB, "schemas.py": SCHEMAS, "routes.py": CALLING_ROUTES}
+    pkg = write_package(tmp_path, {**files, "other.py": STORING})
     partial = run_once([pkg / "schemas.py", pkg / "routes.py"], tmp_path, select=["LG301"])
     expected = [("note", False)] if context else [("error", True)]
     assert [(f.severity.value, "may drive work" in f.message) for f in partial.findings] == (

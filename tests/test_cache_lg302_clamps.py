@@ -12,7 +12,7 @@ import pytest
 
 from leakguard import project_context
 from leakguard.engine import check
-from leakguard.testing import make_config, warm_and_cold
+from leakguard.testing import finding_places, make_config, warm_and_cold, write_package
 
 ROUTE = """\
 from fastapi import FastAPI
@@ -55,23 +55,14 @@ EDITS = {"clamp_removed": (CLAMPING, UNCLAMPED), "clamp_added": (UNCLAMPED, CLAM
 FIRING = [("routes.py", 10), ("routes.py", 14)]
 
 
-def _package(root: Path, helper: str) -> Path:
-    pkg = root / "app"
-    pkg.mkdir(exist_ok=True)
-    (pkg / "__init__.py").write_text("")
-    (pkg / "routes.py").write_text(ROUTE)
-    (pkg / "paging.py").write_text(helper)
-    return pkg
-
-
 @pytest.mark.parametrize("edit", sorted(EDITS))
 def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
     before, after = EDITS[edit]
-    pkg = _package(tmp_path, before)
+    pkg = write_package(tmp_path, {"routes.py": ROUTE, "paging.py": before})
     config = make_config(tmp_path, select=["LG302"])
     first, cold = warm_and_cold(tmp_path, config, lambda: (pkg / "paging.py").write_text(after))
     firing, silent = (cold, first) if after == UNCLAMPED else (first, cold)
-    assert [(Path(f.path).name, f.line) for f in firing.findings] == FIRING
+    assert finding_places(firing) == FIRING
     assert not silent.findings
 
 
@@ -83,8 +74,8 @@ def test_route_alone_proves_no_clamp(
     # silent, as in the whole run; over the context bound its clamp is not proven.
     if not context:
         monkeypatch.setattr(project_context, "MAX_PROJECT_FILES", 1)
-    pkg = _package(tmp_path, CLAMPING)
+    pkg = write_package(tmp_path, {"routes.py": ROUTE, "paging.py": CLAMPING})
     config = make_config(tmp_path, select=["LG302"])
     assert not check([tmp_path], config, jobs=1).findings
     alone = check([pkg / "routes.py"], config, jobs=1)
-    assert [(Path(f.path).name, f.line) for f in alone.findings] == ([] if context else FIRING)
+    assert finding_places(alone) == ([] if context else FIRING)

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from leakguard.testing import make_config, warm_and_cold, write_or_remove
+from leakguard.testing import (
+    finding_places,
+    make_config,
+    warm_and_cold,
+    write_or_remove,
+    write_package,
+)
 
 ARTIFACTS = """\
 import pickle
@@ -44,15 +50,11 @@ EDITS = {
 @pytest.mark.parametrize("edit", sorted(EDITS))
 def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
     before, after = EDITS[edit]
-    pkg = tmp_path / "app"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "artifacts.py").write_text(ARTIFACTS)
-    write_or_remove(pkg / "service.py", before)
+    pkg = write_package(tmp_path, {"artifacts.py": ARTIFACTS, "service.py": before})
     config = make_config(tmp_path, select=["LG401"])
     first, cold = warm_and_cold(
         tmp_path, config, lambda: write_or_remove(pkg / "service.py", after)
     )
     for run, other in ((first, before), (cold, after)):
         expected = [("artifacts.py", 8)] if other == CALLER else []
-        assert [(Path(f.path).name, f.line) for f in run.findings] == expected
+        assert finding_places(run) == expected

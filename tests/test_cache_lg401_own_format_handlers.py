@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from leakguard.engine import check
-from leakguard.testing import make_config, warm_and_cold, write_or_remove
+from leakguard.testing import (
+    finding_places,
+    make_config,
+    warm_and_cold,
+    write_or_remove,
+    write_package,
+)
 
 STORE = """\
 import os
@@ -68,28 +74,20 @@ EDITS = {
 @pytest.mark.parametrize("edit", sorted(EDITS))
 def test_warm_equals_cold(tmp_path: Path, edit: str) -> None:
     before, after = EDITS[edit]
-    pkg = tmp_path / "app"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "store.py").write_text(STORE)
-    write_or_remove(pkg / "service.py", before)
+    pkg = write_package(tmp_path, {"store.py": STORE, "service.py": before})
     config = make_config(tmp_path, select=["LG401"])
     first, cold = warm_and_cold(
         tmp_path, config, lambda: write_or_remove(pkg / "service.py", after)
     )
     for run, other in ((first, before), (cold, after)):
         expected = [("store.py", 14)] if other in (ROUTE, CALLED) else []
-        assert [(Path(f.path).name, f.line) for f in run.findings] == expected
+        assert finding_places(run) == expected
 
 
 def test_partial_run_keeps_firing(tmp_path: Path) -> None:
     """The loader's file checked alone (the route beside it not in the run) proves no
     silence: the finding stays."""
-    pkg = tmp_path / "app"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "store.py").write_text(STORE)
-    (pkg / "service.py").write_text(ROUTE)
+    pkg = write_package(tmp_path, {"store.py": STORE, "service.py": ROUTE})
     config = make_config(tmp_path, select=["LG401"])
     alone = check([pkg / "store.py"], config, jobs=1)
-    assert [(Path(f.path).name, f.line) for f in alone.findings] == [("store.py", 14)]
+    assert finding_places(alone) == [("store.py", 14)]

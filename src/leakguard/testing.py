@@ -50,6 +50,22 @@ def write_or_remove(path: Path, text: str | None) -> None:
         path.write_text(text)
 
 
+def write_package(root: Path, files: Mapping[str, str | None], name: str = "app") -> Path:
+    """The package `name` under `root` (an empty `__init__.py`) holding `files` (file
+    name -> text; None: no such file). Returns its folder."""
+    package = root / name
+    package.mkdir(exist_ok=True)
+    (package / "__init__.py").write_text("")
+    for file, text in files.items():
+        write_or_remove(package / file, text)
+    return package
+
+
+def finding_places(run_result: RunResult) -> list[tuple[str, int]]:
+    """(file name, line) of each finding, in the run's order."""
+    return [(Path(f.path).name, f.line) for f in run_result.findings]
+
+
 def warm_and_cold(
     root: Path, config: Config, edit: Callable[[], None]
 ) -> tuple[RunResult, RunResult]:
