@@ -284,6 +284,22 @@ class TriageTree:
                     push(reversed(kids) if in_order else kids)
         return found
 
+    def walk_order(self, roots: Sequence[ast.AST]) -> list[ast.AST]:
+        """`[n for root in roots for n in ast.walk(root)]` from the child index: each
+        root's subtree breadth-first, in `ast.walk`'s order, context markers left out.
+        For collectors whose one pass relies on that order (a `with` before its items)."""
+        get = self._children.get
+        found: list[ast.AST] = []
+        for root in roots:
+            queue = [root]
+            # Iterating a list while appending to it visits the appended nodes too, in order.
+            for node in queue:
+                kids = get(id(node))
+                if kids:
+                    queue.extend(kids)
+            found.extend(queue)
+        return found
+
     def _bind(self, local: str, qualified: str) -> None:
         self.aliases[local] = qualified
         self.targets.setdefault(local, set()).add(qualified)
