@@ -627,6 +627,26 @@ def enclosing_names(
 
 
 _YIELDS = (ast.Yield, ast.YieldFrom)
+# Every node type `_Locality._bind` reads: one test spares the others their chain.
+_BINDING_NODES = (
+    ast.Assign,
+    ast.AnnAssign,
+    ast.AugAssign,
+    ast.NamedExpr,
+    ast.For,
+    ast.AsyncFor,
+    ast.comprehension,
+    ast.With,
+    ast.AsyncWith,
+    ast.Call,
+    ast.ExceptHandler,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.Lambda,
+    ast.ClassDef,
+    ast.Global,
+    ast.Nonlocal,
+)
 
 
 def is_generator_function(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -925,6 +945,8 @@ class _Locality:
             if rest is not None:  # what they hold is unknown
                 self._add(rest.arg, _UNKNOWN)
         for node in self.nodes:
+            if not isinstance(node, _BINDING_NODES):
+                continue  # most nodes (names, attributes, constants) bind nothing
             if isinstance(node, ast.Assign):
                 for target in node.targets:
                     self._bind_target(target, node.value)
