@@ -153,9 +153,12 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
     scopes: list[ast.FunctionDef | ast.AsyncFunctionDef | None] = [*tree.functions, None]
     for scope in scopes:
         walker = _RaiseWalker(collector, scope, owners.get(id(scope)))
-        entries = walker.entries()
         fid = top_level.get(id(scope))
-        if fid is not None and entries:
+        if fid is None:
+            # no caller names it (a nested function, the module's code): only its
+            # `try` statements are asked about
+            walker.own_tries()
+        elif entries := walker.entries():
             raising[fid] = entries
         walkers.append(walker)
     # The bodies of the file's `try` statements, by the line of each named `except`.
@@ -578,6 +581,12 @@ class _RaiseWalker:
         its `try` statements are kept in `tries`."""
         body = self.function.body if self.function is not None else self.collector.tree.tree.body
         return self._collect(body, keep_tries=True)
+
+    def own_tries(self) -> None:
+        """`entries` for its `tries` alone (the same statements, in the same order)."""
+        body = self.function.body if self.function is not None else self.collector.tree.tree.body
+        nodes = self.collector.tree.scope_nodes(body, _SCOPES, in_order=True)
+        self.tries.extend(node for node in nodes if isinstance(node, ast.Try))
 
     def block(self, statement: ast.Try) -> list[list[Any]]:
         """The entries of a `try` statement's body (its own clauses do not absorb them)."""
