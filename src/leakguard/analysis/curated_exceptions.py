@@ -12,8 +12,9 @@ class of the run deriving from it (catching it catches them) is
 
 - made with an argument carrying another exception's text: the exception bound by an
   `except ... as e` of the function (`e`, `str(e)`, `f"...{e}"`, `e.args`; an
-  attribute other than `args`, such as `e.status_code`, is no text of it, as for
-  `analysis.exceptions`), a local assigned from one (in any order: flow-insensitive),
+  attribute other than `args`, such as `e.status_code` or `getattr(e, "status_code",
+  502)`, is no text of it, as for `analysis.exceptions`, unless a `getattr` default
+  is), a local assigned from one (in any order: flow-insensitive),
   or a traceback call (`traceback.format_exc()`, `sys.exc_info()`); also through a
   class method (`MyError.wrap(e)`) or its own `super().__init__(str(e))`;
 - made in a function from one of its parameters (`def fail(msg): raise MyError(msg)`)
@@ -397,6 +398,10 @@ class _FileCollector:
             name = self.callee_name(node) or ""
             if name in _OPAQUE_CALLS:
                 return _NOTHING
+            if name == "getattr":
+                attribute = self._getattr_attribute(node)
+                if attribute is not None:
+                    return attribute
             if (
                 isinstance(node.func, ast.Attribute)
                 and node.func.attr == "exception"
@@ -417,6 +422,28 @@ class _FileCollector:
             if more:
                 names = names | more if names else more
         return False, names
+
+    def _getattr_attribute(self, call: ast.Call) -> tuple[bool, frozenset[str]] | None:
+        """`getattr(e, "status_code", None)` read as `e.status_code` (no text of `e`),
+        with its default's taint (`getattr(e, "detail", str(e))` carries `e`'s text).
+        None when the attribute is not a literal (`getattr(e, field)` may be `args`)."""
+        if call.keywords or len(call.args) not in (2, 3):
+            return None
+        target, attribute = call.args[0], call.args[1]
+        if not isinstance(attribute, ast.Constant) or not isinstance(attribute.value, str):
+            return None
+        if any(type(argument) is ast.Starred for argument in call.args):
+            return None
+        if attribute.value in _CHAIN_ATTRIBUTES:
+            return True, _NO_NAMES
+        if type(target) is ast.Name:
+            read = (False, self.carried(target)[1]) if attribute.value == "args" else _NOTHING
+        else:
+            read = self.carried(target)
+        if len(call.args) == 2 or read[0]:
+            return read
+        always, names = self.carried(call.args[2])
+        return (True, _NO_NAMES) if always else (False, read[1] | names)
 
     def values_of(self, tree: TriageTree) -> None:
         """Class-like names used as values: anything but a call's callee, a method's
