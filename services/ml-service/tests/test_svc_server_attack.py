@@ -243,14 +243,18 @@ async def test_a_disconnected_client_frees_its_worker(
 async def test_batch_items_time_out_alone_and_finished_items_are_returned(
     service_factory: Callable[..., ServiceProcess],
 ) -> None:
+    # Each slow item must outlast the operation timeout on a quiet, fast machine too:
+    # 33,000 rows take ~1.1 s alone (15,000 took 0.7 s, under a 1 s timeout it finished);
+    # three of them fit the batch only with the row limit raised to the hard maximum.
     service = service_factory(
         "batch",
         ML_SERVICE_ISOLATION_FOREST_MAX_COST=str(10**11),
-        ML_SERVICE_OPERATION_TIMEOUT_SECONDS="1",
-        ML_SERVICE_BATCH_DEADLINE_SECONDS="2.5",
+        ML_SERVICE_MAX_ROWS="100000",
+        ML_SERVICE_OPERATION_TIMEOUT_SECONDS="0.5",
+        ML_SERVICE_BATCH_DEADLINE_SECONDS="1.25",
     )
     quick = {"algorithm": "kmeans", "data": rows(4, 30, 2), "n_clusters": 2}
-    slow = json.loads(slow_forest(15_000))
+    slow = json.loads(slow_forest(33_000))
     async with httpx.AsyncClient(base_url=service.base_url, timeout=30) as client:
         response = await client.post(
             "/v1/batch", json={"operations": [quick, slow, quick, slow, slow, quick]}
@@ -261,7 +265,7 @@ async def test_batch_items_time_out_alone_and_finished_items_are_returned(
     assert [item["status"] for item in results[:3]] == ["ok", "error", "ok"]
     assert results[1]["error"]["code"] == "timeout"
     assert len(results[2]["result"]["labels"]) == 30
-    # The items left when the 2.5 s deadline passes are not run at all.
+    # The items left when the 1.25 s deadline passes are not run at all.
     assert results[-1]["error"]["code"] == "deadline_exceeded"
 
 
