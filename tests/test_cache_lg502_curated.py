@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from leakguard.engine import check
-from leakguard.testing import make_config, warm_and_cold, write_or_remove
+from leakguard.testing import finding_places, make_config, warm_and_cold, write_package
 
 ERRORS = """\
 class AppError(Exception):
@@ -86,32 +86,22 @@ class AppError(Exception):
 
 
 def _package(root: Path, other: str | None, errors: str = ERRORS) -> Path:
-    package = root / "app"
-    package.mkdir(exist_ok=True)
-    (package / "__init__.py").write_text("")
-    (package / "errors.py").write_text(errors)
-    (package / "routes.py").write_text(ROUTES)
-    (package / "store.py").write_text(STORE)
-    write_or_remove(package / "other.py", other)
-    return package
-
-
-def _lines(run: object) -> list[tuple[str, int]]:
-    return [(Path(f.path).name, f.line) for f in run.findings]  # type: ignore[attr-defined]
+    files = {"errors.py": errors, "routes.py": ROUTES, "store.py": STORE, "other.py": other}
+    return write_package(root, files)
 
 
 @pytest.mark.parametrize(("other", "found"), [(UNRELATED, []), (BUILDS, [("routes.py", 14)])])
 def test_whole_run(tmp_path: Path, other: str, found: list[tuple[str, int]]) -> None:
     _package(tmp_path, other)
     config = make_config(tmp_path, select=["LG502"])
-    assert _lines(check([tmp_path], config, jobs=1, use_cache=False)) == found
+    assert finding_places(check([tmp_path], config, jobs=1, use_cache=False)) == found
 
 
 @pytest.mark.parametrize(("other", "found"), [(UNRELATED, []), (BUILDS, [("routes.py", 14)])])
 def test_bare_class_module(tmp_path: Path, other: str, found: list[tuple[str, int]]) -> None:
     _package(tmp_path, other, BARE_ERRORS)
     config = make_config(tmp_path, select=["LG502"])
-    assert _lines(check([tmp_path], config, jobs=1, use_cache=False)) == found
+    assert finding_places(check([tmp_path], config, jobs=1, use_cache=False)) == found
 
 
 @pytest.mark.parametrize(("before", "after"), [(UNRELATED, BUILDS), (BUILDS, UNRELATED)])
@@ -120,7 +110,7 @@ def test_bare_class_module_warm_equals_cold(tmp_path: Path, before: str, after: 
     config = make_config(tmp_path, select=["LG502"])
     first, cold = warm_and_cold(tmp_path, config, lambda: _package(tmp_path, after, BARE_ERRORS))
     for run, other in ((first, before), (cold, after)):
-        assert _lines(run) == ([("routes.py", 14)] if other == BUILDS else [])
+        assert finding_places(run) == ([("routes.py", 14)] if other == BUILDS else [])
 
 
 def test_partial_run_proves_nothing(tmp_path: Path) -> None:
@@ -129,7 +119,7 @@ def test_partial_run_proves_nothing(tmp_path: Path) -> None:
     package = _package(tmp_path, BUILDS)
     config = make_config(tmp_path, select=["LG502"])
     named = [package / "routes.py", package / "errors.py", package / "store.py"]
-    assert _lines(check(named, config, jobs=1, use_cache=False)) == [("routes.py", 14)]
+    assert finding_places(check(named, config, jobs=1, use_cache=False)) == [("routes.py", 14)]
 
 
 @pytest.mark.parametrize(
@@ -150,4 +140,4 @@ def test_warm_equals_cold(tmp_path: Path, before: str | None, after: str | None)
     first, cold = warm_and_cold(tmp_path, config, lambda: _package(tmp_path, after))
     for run, other in ((first, before), (cold, after)):
         leaking = other in (BUILDS, SUBCLASS)
-        assert _lines(run) == ([("routes.py", 14)] if leaking else [])
+        assert finding_places(run) == ([("routes.py", 14)] if leaking else [])

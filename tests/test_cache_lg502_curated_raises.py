@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from leakguard.engine import check
-from leakguard.testing import make_config, warm_and_cold, write_or_remove
+from leakguard.testing import finding_places, make_config, warm_and_cold, write_package
 
 ROUTES = """\
 from fastapi import FastAPI, HTTPException
@@ -94,18 +94,8 @@ HANDS_FAIL = HANDS.replace('check_rule({"name": str(exc)})', "fail(str(exc))").r
 
 
 def _package(root: Path, rules: str, limits: str = LIMITS, other: str | None = None) -> Path:
-    package = root / "app"
-    package.mkdir(exist_ok=True)
-    (package / "__init__.py").write_text("")
-    (package / "routes.py").write_text(ROUTES)
-    (package / "rules.py").write_text(rules)
-    (package / "limits.py").write_text(limits)
-    write_or_remove(package / "other.py", other)
-    return package
-
-
-def _lines(run: object) -> list[tuple[str, int]]:
-    return [(Path(f.path).name, f.line) for f in run.findings]  # type: ignore[attr-defined]
+    files = {"routes.py": ROUTES, "rules.py": rules, "limits.py": limits, "other.py": other}
+    return write_package(root, files)
 
 
 LEAK = [("routes.py", 13)]
@@ -127,7 +117,7 @@ def test_whole_run(
 ) -> None:
     _package(tmp_path, rules, limits, other)
     config = make_config(tmp_path, select=["LG502"])
-    assert _lines(check([tmp_path], config, jobs=1, use_cache=False)) == found
+    assert finding_places(check([tmp_path], config, jobs=1, use_cache=False)) == found
 
 
 @pytest.mark.parametrize(("limits", "found"), [(LIMITS, []), (OPENS, LEAK)], ids=["quiet", "opens"])
@@ -138,7 +128,7 @@ def test_partial_run_reports_the_whole_runs(
     # (`project_context`): the helper two calls away decides, as in the whole run.
     package = _package(tmp_path, CURATED, limits)
     config = make_config(tmp_path, select=["LG502"])
-    assert _lines(check([package / "routes.py"], config, jobs=1, use_cache=False)) == found
+    assert finding_places(check([package / "routes.py"], config, jobs=1, use_cache=False)) == found
 
 
 @pytest.mark.parametrize(
@@ -157,7 +147,7 @@ def test_warm_equals_cold(tmp_path: Path, before: tuple[str, str], after: tuple[
     first, cold = warm_and_cold(tmp_path, config, lambda: _package(tmp_path, *after))
     for run, state in ((first, before), (cold, after)):
         leaking = state[0] == WRAPPED or state[1] == OPENS
-        assert _lines(run) == (LEAK if leaking else [])
+        assert finding_places(run) == (LEAK if leaking else [])
 
 
 @pytest.mark.parametrize(("before", "after"), [(None, HANDS), (HANDS, None)], ids=["in", "out"])

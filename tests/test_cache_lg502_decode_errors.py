@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from leakguard.engine import check
-from leakguard.testing import make_config, warm_and_cold, write_or_remove
+from leakguard.testing import finding_places, make_config, warm_and_cold, write_package
 
 ROUTES = """\
 import jwt
@@ -48,22 +48,14 @@ WRAPS = OWN_TEXT.replace('("no signing key")', "(str(exc))").replace(
 
 
 def _package(root: Path, keys: str | None) -> None:
-    package = root / "app"
-    package.mkdir(exist_ok=True)
-    (package / "__init__.py").write_text("")
-    (package / "routes.py").write_text(ROUTES)
-    write_or_remove(package / "keys.py", keys)
-
-
-def _lines(run: object) -> list[tuple[str, int]]:
-    return [(Path(f.path).name, f.line) for f in run.findings]  # type: ignore[attr-defined]
+    write_package(root, {"routes.py": ROUTES, "keys.py": keys})
 
 
 @pytest.mark.parametrize(("keys", "found"), [(OWN_TEXT, []), (WRAPS, [("routes.py", 15)])])
 def test_whole_run(tmp_path: Path, keys: str, found: list[tuple[str, int]]) -> None:
     _package(tmp_path, keys)
     config = make_config(tmp_path, select=["LG502"])
-    assert _lines(check([tmp_path], config, jobs=1, use_cache=False)) == found
+    assert finding_places(check([tmp_path], config, jobs=1, use_cache=False)) == found
 
 
 def test_partial_run_proves_nothing(tmp_path: Path) -> None:
@@ -72,7 +64,7 @@ def test_partial_run_proves_nothing(tmp_path: Path) -> None:
     _package(tmp_path, WRAPS)
     config = make_config(tmp_path, select=["LG502"])
     named = [tmp_path / "app" / "routes.py"]
-    assert _lines(check(named, config, jobs=1, use_cache=False)) == [("routes.py", 15)]
+    assert finding_places(check(named, config, jobs=1, use_cache=False)) == [("routes.py", 15)]
 
 
 @pytest.mark.parametrize(
@@ -85,7 +77,7 @@ def test_warm_equals_cold(tmp_path: Path, before: str | None, after: str | None)
     config = make_config(tmp_path, select=["LG502"])
     first, cold = warm_and_cold(tmp_path, config, lambda: _package(tmp_path, after))
     for run, keys in ((first, before), (cold, after)):
-        assert _lines(run) == ([("routes.py", 15)] if keys == WRAPS else [])
+        assert finding_places(run) == ([("routes.py", 15)] if keys == WRAPS else [])
 
 
 # The run's own subclass of the caught class, and a helper of the run making the caught
@@ -150,4 +142,4 @@ def test_subclass_and_helper_warm_equals_cold(tmp_path: Path, before: str, after
     first, cold = warm_and_cold(tmp_path, config, lambda: _package(tmp_path, after))
     for run, keys in ((first, before), (cold, after)):
         wraps = keys in (SUBCLASS_WRAPS, HELPER_WRAPS)
-        assert _lines(run) == ([("routes.py", 15)] if wraps else [])
+        assert finding_places(run) == ([("routes.py", 15)] if wraps else [])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from leakguard.engine import check
-from leakguard.testing import make_config, warm_and_cold, write_or_remove
+from leakguard.testing import finding_places, make_config, warm_and_cold, write_package
 
 QUOTA = """\
 class QuotaExceeded(Exception):
@@ -53,23 +53,14 @@ FOUND = [("errors.py", 10)]
 
 
 def _package(root: Path, app: str | None) -> None:
-    package = root / "billing"
-    package.mkdir(exist_ok=True)
-    (package / "__init__.py").write_text("")
-    (package / "quota.py").write_text(QUOTA)
-    (package / "errors.py").write_text(ERRORS)
-    write_or_remove(package / "app.py", app)
-
-
-def _lines(run: object) -> list[tuple[str, int]]:
-    return [(Path(f.path).name, f.line) for f in run.findings]  # type: ignore[attr-defined]
+    write_package(root, {"quota.py": QUOTA, "errors.py": ERRORS, "app.py": app}, "billing")
 
 
 @pytest.mark.parametrize(("app", "found"), [(BLUEPRINT_ONLY, []), (EVERY_EXCEPTION, FOUND)])
 def test_whole_run(tmp_path: Path, app: str, found: list[tuple[str, int]]) -> None:
     _package(tmp_path, app)
     config = make_config(tmp_path, select=["LG502"])
-    assert _lines(check([tmp_path], config, jobs=1, use_cache=False)) == found
+    assert finding_places(check([tmp_path], config, jobs=1, use_cache=False)) == found
 
 
 def test_partial_run_proves_nothing(tmp_path: Path) -> None:
@@ -78,7 +69,7 @@ def test_partial_run_proves_nothing(tmp_path: Path) -> None:
     _package(tmp_path, EVERY_EXCEPTION)
     config = make_config(tmp_path, select=["LG502"])
     named = [tmp_path / "billing" / "errors.py", tmp_path / "billing" / "quota.py"]
-    assert _lines(check(named, config, jobs=1, use_cache=False)) == FOUND
+    assert finding_places(check(named, config, jobs=1, use_cache=False)) == FOUND
 
 
 @pytest.mark.parametrize(
@@ -91,4 +82,4 @@ def test_warm_equals_cold(tmp_path: Path, before: str | None, after: str | None)
     config = make_config(tmp_path, select=["LG502"])
     first, cold = warm_and_cold(tmp_path, config, lambda: _package(tmp_path, after))
     for run, app in ((first, before), (cold, after)):
-        assert _lines(run) == (FOUND if app == EVERY_EXCEPTION else [])
+        assert finding_places(run) == (FOUND if app == EVERY_EXCEPTION else [])
