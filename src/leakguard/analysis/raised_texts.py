@@ -123,6 +123,7 @@ class _Walk:
         pending = self._callees(module, body, caught, None)
         if pending is None:
             return True
+        direct = list(pending)
         seen: set[str] = set()
         while pending:
             fid = pending.pop()
@@ -150,7 +151,6 @@ class _Walk:
                 if fid not in carrying and any(c in carrying for c in callees[fid]):
                     carrying.add(fid)
                     changed = True
-        direct = self._callees(module, body, caught, None) or []
         return any(fid in carrying for fid in direct)
 
     def _callees(
