@@ -578,6 +578,8 @@ class _RaiseWalker:
         self.found: list[list[Any]] = []
         self.tries: list[ast.Try] = []
         self._tainted: set[str] | None = None
+        # Its own code: the function's body, or the module's without a function.
+        self.body = function.body if function is not None else collector.tree.tree.body
         if function is not None:
             args = function.args
             self.params = frozenset(
@@ -590,12 +592,9 @@ class _RaiseWalker:
         """The names carrying an exception's text in the function (or the module's own
         code): computed for the first raise with arguments only, as most raise none."""
         if self._tainted is None:
-            body = (
-                self.function.body if self.function is not None else self.collector.tree.tree.body
-            )
             calls: list[ast.Call] = []
             statements = _ScopeStatements(frozenset())
-            for node in self.collector.tree.scope_nodes(body, _SCOPES, in_order=True):
+            for node in self.collector.tree.scope_nodes(self.body, _SCOPES, in_order=True):
                 if type(node) is ast.Call:
                     calls.append(node)
                 else:
@@ -606,13 +605,11 @@ class _RaiseWalker:
     def entries(self) -> list[list[Any]]:
         """The entries of the function's own code (the module's, without a function);
         its `try` statements are kept in `tries`."""
-        body = self.function.body if self.function is not None else self.collector.tree.tree.body
-        return self._collect(body, keep_tries=True)
+        return self._collect(self.body, keep_tries=True)
 
     def own_tries(self) -> None:
         """`entries` for its `tries` alone (the same statements, in the same order)."""
-        body = self.function.body if self.function is not None else self.collector.tree.tree.body
-        nodes = self.collector.tree.scope_nodes(body, _SCOPES, in_order=True)
+        nodes = self.collector.tree.scope_nodes(self.body, _SCOPES, in_order=True)
         self.tries.extend(node for node in nodes if isinstance(node, ast.Try))
 
     def block(self, statement: ast.Try) -> list[list[Any]]:
