@@ -188,10 +188,10 @@ def check(
         sources = [_read(f, config.max_file_size, cache) for f in found.files]
         # A partial run's project facts come from the whole project (`project_context`).
         wanted = project_context and project_facts(config.enabled)
-        around = context_files(targets, found, config, cache) if wanted else []
+        folders = project_folders(targets, config) if wanted else ()
+        around = context_files(folders, found, config, cache)
         if around and cache is not None:
             # The facts of a run of the whole projects (`project_context`'s folders).
-            folders = project_folders(targets, config)
             cache.share_facts("\0".join([f"triage={triage}", *map(str, folders)]))
         context = [_read(f, config.max_file_size, cache) for f in around]
         return _run(

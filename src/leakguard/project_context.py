@@ -53,11 +53,11 @@ MAX_PROJECT_FILES = 5000
 
 
 def context_files(
-    targets: Sequence[Path], found: Discovery, config: Config, cache: ResultCache | None
+    folders: Sequence[Path], found: Discovery, config: Config, cache: ResultCache | None
 ) -> list[SourceFile]:
-    """The projects' Python files the run was not given (see the module docstring);
-    empty for a whole run, or when the run has no project within the bounds."""
-    folders = project_folders(targets, config)
+    """The Python files of the projects in `folders` (`project_folders`) the run was
+    not given (see the module docstring); empty for a whole run, or when the run has
+    no project within the bounds."""
     if not folders:
         return []
     paths = list(folders)
