@@ -73,13 +73,13 @@ def project_folders(targets: Sequence[Path], config: Config) -> tuple[Path, ...]
     inside another); empty for a whole run or one without a project (the bounds of
     the module docstring, but the size)."""
     root = config.root.resolve()
+    unmarked = config.source in (None, "<defaults>") and not (root / ".git").exists()
     folders: set[Path] = set()
     for target in targets:
         where = Path(os.path.realpath(target))
         if where == root or not where.is_relative_to(root):
             return ()
         folder = _outermost_package(where, root)
-        unmarked = config.source in (None, "<defaults>") and not (root / ".git").exists()
         if folder == root and unmarked:
             return ()
         folders.add(folder)
