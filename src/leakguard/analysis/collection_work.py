@@ -446,7 +446,8 @@ class _FunctionWork:
     def _derived_from_parameters(self) -> frozenset[str]:
         """The parameters and the locals bound (to a fixpoint) from an expression that
         mentions one: `rows = conn.execute(...)` in a migration's `upgrade()` is not."""
-        bindings: list[tuple[list[str], ast.AST]] = []
+        # (names bound, names the value mentions), each walked once, not per round
+        bindings: list[tuple[set[str], set[str]]] = []
         for node in self.nodes:
             targets: list[ast.AST] = []
             value: ast.AST | None = None
@@ -460,16 +461,16 @@ class _FunctionWork:
                 targets, value = [node.optional_vars], node.context_expr
             if value is None:
                 continue
-            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-            bindings.append((names, value))
+            names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            bindings.append((names, {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}))
         derived = set(self.params) | ({self.receiver} - {""})
         changed = True
         while changed:
             changed = False
-            for names, value in bindings:
-                if set(names) <= derived:
+            for names, mentioned in bindings:
+                if names <= derived:
                     continue
-                if any(isinstance(n, ast.Name) and n.id in derived for n in ast.walk(value)):
+                if not mentioned.isdisjoint(derived):
                     derived.update(names)
                     changed = True
         return frozenset(derived)
