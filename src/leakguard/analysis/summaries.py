@@ -64,6 +64,7 @@ import libcst as cst
 
 from leakguard.analysis.cheap_calls import CHEAP_METHODS, cheap_callee, made_object
 from leakguard.analysis.constants import constant_collections
+from leakguard.analysis.generators import consumed_in_place, cst_consumed
 from leakguard.analysis.imports import ast_import_bindings, dotted_name, matches_any
 from leakguard.analysis.locality import (
     LOCK_MAKERS,
@@ -601,6 +602,7 @@ class _FunctionCollector:
         self.calls: list[list[Any]] = []
         self.recorded: dict[str, list[Any]] = {}  # callee key -> its entry in `calls`
         self.under: dict[int, list[str]] = {}
+        self.consumed: set[int] = set()  # calls whose value is iterated where it is made
         self.model_calls: list[list[Any]] = []
         self.methods: list[list[Any]] = []  # [name, dotted callee or "", line], first of each
         # Calls that are not cheap by their callee alone (`analysis/cheap_calls.py`):
@@ -635,6 +637,7 @@ class _FunctionCollector:
         self.param_types = self._annotated_types()
         awaited = {id(n.value) for n in nodes if isinstance(n, ast.Await)}
         self.under = self._contexts(nodes)
+        self.consumed = consumed_in_place(nodes)
         offloaded: set[int] = set()
         for node in nodes:
             if isinstance(node, ast.Call):
@@ -662,6 +665,8 @@ class _FunctionCollector:
         summary: dict[str, Any] = {"line": function.lineno}
         if isinstance(function, ast.AsyncFunctionDef):
             summary["async"] = True
+        elif any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in nodes):
+            summary["generator"] = True
         if self._is_handler():
             summary["handler"] = True
         if _runs_once(function, self.receiver, nodes):
@@ -972,11 +977,15 @@ class _FunctionCollector:
 
     def _record(self, reference: list[str], call: ast.Call, *, awaited: bool = False) -> None:
         """One entry per callee: [kind, name, line] plus, when every call of it so far was
-        awaited or made under a context manager, {"awaited": 1, "under": [names]}."""
+        awaited or made under a context manager, {"awaited": 1, "under": [names]}, and
+        when some call's value is iterated in place, {"consumed": 1}: a generator
+        function's body runs only then."""
         key = reference[0] + ":" + reference[1]
         flags: dict[str, Any] = {}
         if awaited:
             flags["awaited"] = 1
+        if id(call) in self.consumed:
+            flags["consumed"] = 1
         under = self.under.get(id(call))
         if under:
             flags["under"] = sorted(set(under))
@@ -986,6 +995,9 @@ class _FunctionCollector:
             entry = [*reference, line, flags] if flags else [*reference, line]
             self.recorded[key] = entry
             self.calls.append(entry)
+        elif len(entry) == 3:
+            if flags.get("consumed"):
+                entry.append({"consumed": 1})
         elif len(entry) == 4:
             # The weakest of the calls counts: one plain call makes the callee a plain
             # callee of this function, one call outside a context an unbounded one.
@@ -996,6 +1008,8 @@ class _FunctionCollector:
             common = sorted(set(old.get("under", ())) & set(flags.get("under", ())))
             if common:
                 merged["under"] = common
+            if old.get("consumed") or flags.get("consumed"):
+                merged["consumed"] = 1
             if merged:
                 entry[3] = merged
             else:
@@ -1242,6 +1256,11 @@ class _Function:
         return bool(self.raw.get("async"))
 
     @property
+    def is_generator(self) -> bool:
+        """A plain function with `yield` of its own: calling it only builds a generator."""
+        return bool(self.raw.get("generator"))
+
+    @property
     def label(self) -> str:
         return f"`{self.qualname}()`"
 
@@ -1365,11 +1384,17 @@ class SummaryIndex:
         return None
 
     def callee(self, call: cst.Call, context: FileContext) -> str | None:
-        """The function of the run that `call` (in the file being analysed) calls."""
+        """The function of the run whose body `call` (in the file being analysed) runs:
+        None for a generator function whose generator is not iterated in place (its body
+        runs wherever the generator is consumed)."""
         reference = cst_reference(call.func, context)
         if reference is None:
             return None
-        return self.resolve(context.module_name, reference)
+        target = self.resolve(context.module_name, reference)
+        function = self.functions.get(target) if target is not None else None
+        if function is not None and function.is_generator and not cst_consumed(call, context):
+            return None
+        return target
 
     def function(self, fid: str) -> _Function | None:
         return self.functions.get(fid)
@@ -1678,6 +1703,8 @@ class SummaryIndex:
                 callee = self.functions.get(target) if target else None
                 if callee is None or callee.is_async:
                     continue
+                if callee.is_generator and not _flags(reference).get("consumed"):
+                    continue  # only built here: its body runs wherever it is iterated
                 inner = self._find(target, vocabulary, kinds, depth - 1, active | {fid})  # type: ignore[arg-type]
                 if inner is not None:
                     hop = Step(callee.label, function.path, int(reference[2]))
