@@ -12,7 +12,7 @@ import pytest
 
 from leakguard import project_context
 from leakguard.engine import check
-from leakguard.testing import make_config, warm_and_cold, write_or_remove
+from leakguard.testing import finding_places, make_config, warm_and_cold, write_package
 
 CLI = """\
 import argparse
@@ -53,23 +53,13 @@ def job() -> None:
 
 
 def _package(root: Path, other: str | None) -> Path:
-    package = root / "app"
-    package.mkdir(exist_ok=True)
-    (package / "__init__.py").write_text("")
-    (package / "cli.py").write_text(CLI)
-    (package / "gateway.py").write_text(GATEWAY)
-    write_or_remove(package / "other.py", other)
-    return package
-
-
-def _lines(run: object) -> list[tuple[str, int]]:
-    return [(Path(f.path).name, f.line) for f in run.findings]  # type: ignore[attr-defined]
+    return write_package(root, {"cli.py": CLI, "gateway.py": GATEWAY, "other.py": other})
 
 
 def test_whole_run_proves_start_up_only(tmp_path: Path) -> None:
     _package(tmp_path, UNRELATED)
     config = make_config(tmp_path, select=["LG201"])
-    assert _lines(check([tmp_path], config, jobs=1, use_cache=False)) == []
+    assert finding_places(check([tmp_path], config, jobs=1, use_cache=False)) == []
 
 
 def test_partial_run_sees_the_project(tmp_path: Path) -> None:
@@ -78,7 +68,7 @@ def test_partial_run_sees_the_project(tmp_path: Path) -> None:
     package = _package(tmp_path, UNRELATED)
     config = make_config(tmp_path, select=["LG201"])
     run = check([package / "cli.py", package / "gateway.py"], config, jobs=1, use_cache=False)
-    assert _lines(run) == []
+    assert finding_places(run) == []
 
 
 def test_partial_run_without_context_proves_nothing(
@@ -91,7 +81,7 @@ def test_partial_run_without_context_proves_nothing(
     package = _package(tmp_path, UNRELATED)
     config = make_config(tmp_path, select=["LG201"])
     run = check([package / "cli.py", package / "gateway.py"], config, jobs=1, use_cache=False)
-    assert _lines(run) == [("gateway.py", 2)]
+    assert finding_places(run) == [("gateway.py", 2)]
 
 
 @pytest.mark.parametrize(
@@ -104,7 +94,7 @@ def test_warm_equals_cold(tmp_path: Path, before: str | None, after: str | None)
     config = make_config(tmp_path, select=["LG201"])
     first, cold = warm_and_cold(tmp_path, config, lambda: _package(tmp_path, after))
     for run, other in ((first, before), (cold, after)):
-        assert _lines(run) == ([("gateway.py", 2)] if other == HANDLER else [])
+        assert finding_places(run) == ([("gateway.py", 2)] if other == HANDLER else [])
 
 
 STORE = """\
@@ -160,7 +150,7 @@ def test_method_through_app_state_in_a_sibling_package(tmp_path: Path) -> None:
         for name, text in files.items():
             (tmp_path / package / name).write_text(text)
     config = make_config(tmp_path, select=["LG201"])
-    assert _lines(check([tmp_path], config, jobs=1, use_cache=False)) == [("store.py", 7)]
+    assert finding_places(check([tmp_path], config, jobs=1, use_cache=False)) == [("store.py", 7)]
 
 
 BOOT = """\
@@ -204,9 +194,9 @@ def test_run_of_one_subpackage_proves_nothing(tmp_path: Path) -> None:
             (tmp_path / package / name).write_text(text)
     config = make_config(tmp_path, select=["LG201"])
     whole = check([tmp_path], config, jobs=1, use_cache=False)
-    assert _lines(whole) == [("settings.py", 2)]
+    assert finding_places(whole) == [("settings.py", 2)]
     partial = check([tmp_path / "app" / "core"], config, jobs=1, use_cache=False)
-    assert _lines(partial) == [("settings.py", 2)]
+    assert finding_places(partial) == [("settings.py", 2)]
 
 
 def _state_project(root: Path, route: bool) -> None:
@@ -227,5 +217,5 @@ def test_warm_equals_cold_across_packages(tmp_path: Path, before: bool) -> None:
     config = make_config(tmp_path, select=["LG201"])
     first, cold = warm_and_cold(tmp_path, config, lambda: _state_project(tmp_path, not before))
     expected = [("store.py", 7)]
-    assert _lines(first) == (expected if before else [])
-    assert _lines(cold) == ([] if before else expected)
+    assert finding_places(first) == (expected if before else [])
+    assert finding_places(cold) == ([] if before else expected)

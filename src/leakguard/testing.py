@@ -38,8 +38,13 @@ def summary_index_of(files: Mapping[str, str]) -> SummaryIndex:
     return SummaryIndex.build(facts)
 
 
-def run(paths: Iterable[Path], root: Path, **user: Any) -> RunResult:
-    return check(list(paths), make_config(root, **user), jobs=1, use_cache=False)
+def run(
+    paths: Iterable[Path], root: Path, *, project_context: bool = True, **user: Any
+) -> RunResult:
+    """Check `paths` uncached in one process, configured as if `user` were the
+    `[tool.leakguard]` table at `root`."""
+    config = make_config(root, **user)
+    return check(list(paths), config, jobs=1, use_cache=False, project_context=project_context)
 
 
 def write_or_remove(path: Path, text: str | None) -> None:
@@ -114,9 +119,7 @@ def check_fixture(
     if options:
         user["rules"] = {rule: dict(options)}
     # Each fixture is a project of its own: its siblings are no context of it.
-    result = check(
-        [path], make_config(root, **user), jobs=1, use_cache=False, project_context=False
-    )
+    result = run([path], root, project_context=False, **user)
     if result.errors:
         raise AssertionError(f"fixture did not analyse cleanly: {result.errors}")
     return expectations(path, root, [rule]), reported(result, [rule])
