@@ -30,6 +30,8 @@ model whose input comes from elsewhere) leaves the exception's text unexplained.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 
 from leakguard.analysis.frameworks import enclosing_class_of, is_request_handler
@@ -77,6 +79,15 @@ def parses_client_input(
             if value is None or not reader.parses(value):
                 return False
     return True
+
+
+def client_input_names(function: cst.FunctionDef, context: FileContext) -> Callable[[str], bool]:
+    """Whether a name of `function` holds only client input (see the module docstring:
+    a request handler's parameter other than a dependency, a name bound only to reads
+    and parses of them); for `raised_texts`, which asks whose document a
+    `json.loads(name)` of a `try` body decodes."""
+    reader = _ClientInput(function, context)
+    return reader._name_is_input
 
 
 class _ClientInput:

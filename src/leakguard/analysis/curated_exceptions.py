@@ -531,6 +531,22 @@ _QUIET_FUNCTIONS = frozenset(
         "copy.copy", "copy.deepcopy",
     }
 )  # fmt: skip
+# JSON encoders: `dumps` raises a `TypeError` naming a type (`Object of type datetime is
+# not JSON serializable`) or a fixed `ValueError` (`Circular reference detected`): never
+# the data nor the server's state, whoever's data it is.
+_JSON_MODULES = ("json", "orjson", "ujson", "simplejson")
+_JSON_ENCODERS = frozenset(f"{module}.dumps" for module in _JSON_MODULES)
+# JSON decoders: `loads` raises its decode error (`Expecting value: line 1 column 1`),
+# `UnicodeDecodeError` (the offending byte), `TypeError` (the input's type name) or
+# `RecursionError`, as `analysis.decode_errors` reads them; a few errors quote up to four
+# characters of the document (`Invalid \\uXXXX escape: 12zz`), so only a document the
+# client sent is harmless (`raised_texts` asks the route: an entry `["j", name, ...]`).
+_JSON_DECODERS = frozenset(f"{module}.loads" for module in _JSON_MODULES)
+# Keywords of a codec call that only format (a hook, `object_hook=`, `default=`, `cls=`,
+# runs code of the caller's choosing, which may raise anything).
+_CODEC_FORMATTING = frozenset(
+    {"indent", "sort_keys", "ensure_ascii", "separators", "allow_nan", "option"}
+)
 # What a bare `except:` catches.
 _EVERYTHING = "BaseException"
 
@@ -560,9 +576,12 @@ class _RaiseWalker:
       when one mentions a parameter (a caller may hand it such text);
     - `["c", kind, name, quiet, absorbed]`: a call that may reach a function of the run
       (`quiet`: else it is a string, list or dict method, which raises nothing of note);
+    - `["j", name, absorbed]`: a JSON decoder's call (`json.loads(raw)`, no hook) of the
+      local or parameter `name` ("" for another expression): its errors may quote a few
+      characters of that document, harmless when the client sent it (`raised_texts`);
     - `["o", absorbed]`: what may raise anything with any text: a call of a library (not a
-      quiet builtin, string/dict method or module function), a bare `raise` or
-      `raise <name>` (the caught exception, or any).
+      quiet builtin, string/dict method or module function, JSON encoder), a bare `raise`
+      or `raise <name>` (the caught exception, or any).
     """
 
     def __init__(
@@ -676,7 +695,13 @@ class _RaiseWalker:
         if name is not None and (is_log_call_name(name) or name in _QUIET_BUILTINS):
             return
         qualified = self.collector.names.qualify(name) if name is not None else None
-        if qualified in _QUIET_FUNCTIONS:
+        if qualified in _QUIET_FUNCTIONS or (qualified in _JSON_ENCODERS and _plain_codec(node)):
+            return
+        if qualified in _JSON_DECODERS and _plain_codec(node):
+            document = node.args[0]
+            if not isinstance(document, ast.Constant):
+                name = document.id if isinstance(document, ast.Name) else ""
+                self.found.append(["j", name, list(absorbed)])
             return
         func = node.func
         # A method of a value, not of an imported module (`shutil.copy`): a local, an
@@ -694,6 +719,16 @@ class _RaiseWalker:
             self.found.append(["c", *reference, int(quiet), list(absorbed)])
         elif not quiet:
             self.found.append(["o", list(absorbed)])
+
+
+def _plain_codec(call: ast.Call) -> bool:
+    """A JSON codec call with one plain argument and formatting keywords only (no hook
+    running other code, no `*args`/`**kwargs` that may hold one)."""
+    return (
+        len(call.args) == 1
+        and not isinstance(call.args[0], ast.Starred)
+        and all(k.arg in _CODEC_FORMATTING for k in call.keywords)
+    )
 
 
 def _raised_class(node: ast.Raise) -> ast.expr | None:

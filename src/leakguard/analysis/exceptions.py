@@ -136,7 +136,11 @@ class ExceptionTracker:
                     handler_starts[id(node)] = start
                     if node.type is not None and (
                         curated_exception_type(node.type, self.context)
-                        or curated_raises(node, self.context)
+                        or curated_raises(
+                            node,
+                            self.context,
+                            scope if isinstance(scope, cst.FunctionDef) else None,
+                        )
                     ):
                         facts.curated.add(start)
             elif isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):

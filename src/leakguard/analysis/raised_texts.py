@@ -38,19 +38,23 @@ run proves nothing: the run must hold the asking file's package (`whole_run_cura
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import libcst as cst
 
+from leakguard.analysis.client_input import client_input_names
 from leakguard.analysis.curated_exceptions import COLLECTOR, _Curation, whole_run_curation
 from leakguard.analysis.summaries import cst_reference
 from leakguard.context import FileContext
 
 
-def curated_raises(handler: cst.ExceptHandler, context: FileContext) -> bool:
+def curated_raises(
+    handler: cst.ExceptHandler, context: FileContext, function: cst.FunctionDef | None = None
+) -> bool:
     """Whether every exception `handler` may catch from its `try` body carries text the
-    run wrote (see the module docstring). False when unknown."""
+    run wrote (see the module docstring), `function` holding the `try` (None: the
+    module's code). False when unknown."""
     if handler.type is None:
         return False
     curation = whole_run_curation(context)
@@ -71,8 +75,11 @@ def curated_raises(handler: cst.ExceptHandler, context: FileContext) -> bool:
         if name is None:
             return False  # a class of the run or a library's: `curated_exceptions`
         caught.append(name)
-    walk = _Walk(curation, project.of(COLLECTOR))
-    return not any(walk.may_carry(context.module_name, body, name) for name in caught)
+    from_client = (
+        _nothing_from_client if function is None else client_input_names(function, context)
+    )
+    walk = _Walk(curation, project.of(COLLECTOR), from_client)
+    return walk.only_curated(context.module_name, body, caught)
 
 
 def _builtin_class(value: cst.BaseExpression, context: FileContext) -> str | None:
@@ -85,15 +92,23 @@ def _builtin_class(value: cst.BaseExpression, context: FileContext) -> str | Non
     return None
 
 
+# Builtin classes the body's own operations raise naming types only (see `only_curated`).
+_TYPE_NAMING = frozenset({"TypeError"})
+
+
 class _Walk:
     """The functions that may raise one builtin class with internal text: a least fixed
     point over the calls reached from one `try` body."""
 
-    def __init__(self, curation: _Curation, facts: Mapping[str, Any]) -> None:
+    def __init__(
+        self, curation: _Curation, facts: Mapping[str, Any], from_client: Callable[[str], bool]
+    ) -> None:
         self.curation = curation
         self.facts = facts
+        # Whether a name of the `try`'s function holds only what the client sent.
+        self.from_client = from_client
         self._raising: dict[str, Sequence[Any] | None] = {}
-        # Whether a curated raise of the class was met (see `may_carry`).
+        # Whether a curated raise of the class was met (see `only_curated`).
         self.raises_curated = False
 
     def raising(self, fid: str) -> Sequence[Any] | None:
@@ -107,14 +122,23 @@ class _Walk:
             self._raising[fid] = entries if isinstance(entries, list) else ([] if known else None)
         return self._raising[fid]
 
-    def may_carry(self, module: str, body: Sequence[Any], caught: str) -> bool:
-        """Whether the `try` body may raise `caught` with another text than the run's,
-        or raises it nowhere: a clause no raise of the run reaches guards a stand-in
-        (`def run(payload): return payload`), not the run's own validation."""
-        self.raises_curated = False
-        if self._carries(module, body, caught):
-            return True
-        return not self.raises_curated
+    def only_curated(self, module: str, body: Sequence[Any], caught: Sequence[str]) -> bool:
+        """Whether the `try` body raises none of the `caught` classes with another text
+        than the run's, and each somewhere with the run's: a clause no raise of the run
+        reaches guards a stand-in (`def run(payload): return payload`), not the run's
+        own validation. Except a `TypeError` beside a class raised so: the body's own
+        operations may raise one the walk does not see, whose text names types only
+        (`unsupported operand type(s) for +`), unlike a subscript's `KeyError` (the key)."""
+        curated = 0
+        for name in caught:
+            self.raises_curated = False
+            if self._carries(module, body, name):
+                return False
+            if self.raises_curated:
+                curated += 1
+            elif name not in _TYPE_NAMING:
+                return False
+        return curated > 0
 
     def _carries(self, module: str, body: Sequence[Any], caught: str) -> bool:
         # Reached functions, breadth first from the try body (each walked once).
@@ -168,6 +192,13 @@ class _Walk:
             kind = entry[0]
             if kind == "o":
                 return None
+            if kind == "j":
+                # A JSON document the route's client sent: its decode errors quote at
+                # most a few of its characters. Elsewhere (a helper's parameter, a
+                # stored value) it may be the server's.
+                if fid is None and entry[1] and self.from_client(str(entry[1])):
+                    continue
+                return None
             if kind == "c":
                 target = self.curation.index.resolve(module, [entry[1], entry[2]])
                 if target is not None:
@@ -184,6 +215,11 @@ class _Walk:
                     return None
                 self.raises_curated = True
         return found
+
+
+def _nothing_from_client(name: str) -> bool:
+    """The module's own code reads no client's request."""
+    return False
 
 
 def _may_be(kind: str, name: str, caught: str) -> bool:
