@@ -43,6 +43,7 @@ from typing import Any
 import libcst as cst
 
 from leakguard.analysis.calls import is_log_call_name
+from leakguard.analysis.constant_callables import collect_tree as collect_callables
 from leakguard.analysis.project import (
     FactCollector,
     ProjectIndex,
@@ -214,6 +215,9 @@ class _FileCollector:
         # Per node id: `carried` and `callee_name`, worked out once.
         self._carried: dict[int, tuple[bool, frozenset[str]]] = {}
         self._callees: dict[int, str | None] = {}
+        # The file's own callables and which arguments' text their result carries
+        # (`analysis.constant_callables`), read when a call of one is asked about.
+        self._callables: Mapping[str, Any] | None = None
         # The lines where a scope's taint can start (`_taint_lines`) and where a class-like
         # callee is called (`forwarded`): a function holding neither is not read.
         self.taint_lines = self._taint_lines()
@@ -412,6 +416,10 @@ class _FileCollector:
             qualified = self.names.qualify(name) or name
             if qualified.startswith(_TRACEBACK_ROOTS) or name.rsplit(".", 1)[-1] == "format_exc":
                 return True, _NO_NAMES
+            if type(node.func) is ast.Name:
+                through = self._through_own_callable(node, node.func.id)
+                if through is not None:
+                    return through
         if kind is ast.Compare or kind is ast.Lambda:
             return _NOTHING
         names = _NO_NAMES
@@ -421,6 +429,44 @@ class _FileCollector:
                 return True, _NO_NAMES
             if more:
                 names = names | more if names else more
+        return False, names
+
+    def _through_own_callable(
+        self, call: ast.Call, name: str
+    ) -> tuple[bool, frozenset[str]] | None:
+        """What a call of a callable of this file (`_message(e, video_id)`) carries: only
+        the arguments its body may pass on (`analysis.constant_callables`: a message
+        built from `type(error).__name__` and the video id carries neither the
+        exception's text nor its name's taint), or everything when the body reads the
+        exception being handled. None when `name` is no such callable (an import, a
+        local, a method: judged by its arguments)."""
+        if name in self.names.aliases:
+            return None
+        if self._callables is None:
+            self._callables = collect_callables(self.tree, "", "")
+        facts = self._callables.get(name)
+        if not isinstance(facts, Mapping):
+            return None
+        if facts.get("current"):
+            return True, _NO_NAMES
+        params: list[str] = list(facts.get("params", []))
+        positional = int(facts.get("positional", 0))
+        passed = set(facts.get("text", [])) | set(facts.get("exc", []))
+        carried: list[ast.expr] = []
+        for index, argument in enumerate(call.args):
+            if isinstance(argument, ast.Starred) or index >= positional:
+                carried.append(argument)  # where it lands is unknown: it keeps its text
+            elif params[index] in passed:
+                carried.append(argument)
+        for keyword in call.keywords:
+            if keyword.arg is None or keyword.arg not in params or keyword.arg in passed:
+                carried.append(keyword.value)
+        names = _NO_NAMES
+        for argument in carried:
+            always, more = self.carried(argument)
+            if always:
+                return True, _NO_NAMES
+            names = names | more
         return False, names
 
     def _getattr_attribute(self, call: ast.Call) -> tuple[bool, frozenset[str]] | None:
