@@ -46,6 +46,7 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # A scope's own code ends at nested functions (scanned as scopes of their own) and lambdas
 # (whose calls run later, if ever).
 _NESTED = (*_FUNCTIONS, ast.Lambda)
+_FUNCTION_TYPES: frozenset[type[ast.AST]] = frozenset(_FUNCTIONS)
 
 
 def collect_source(text: str, display: str) -> dict[str, Any] | None:
@@ -98,49 +99,64 @@ def _handed_over(tree: TriageTree) -> list[ast.expr]:
     `defaultdict(Node)`) may be built by the callee on every call, anywhere. Not counted:
     a call's callee, an attribute's receiver (`Store.create`, checked by
     `_built_through_own_class`), base lists, annotations and subscripts (type
-    expressions), `except` clauses, comparisons, and type tests (`isinstance(x, Store)`)."""
+    expressions), `except` clauses, comparisons, and type tests (`isinstance(x, Store)`).
+
+    Every node of the file passes here: a loop over a stack (in no particular order, the
+    caller keeps a set), each node sent on by one exact-type test (the parser makes no
+    subclass of these node types, so `type(node) is` answers as `isinstance`)."""
     found: list[ast.expr] = []
+    pending: list[Any] = [tree.tree]
+    pop, push, push_all = pending.pop, pending.append, pending.extend
+    children_of = tree.children
+    name_type, attribute_type, call_type = ast.Name, ast.Attribute, ast.Call
+    load_type = ast.Load
 
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, (ast.Name, ast.Attribute)):
-            if isinstance(node.ctx, ast.Load):
-                found.append(node)
-            return  # an attribute's receiver is no value handed on
-        if isinstance(node, ast.Call):
-            if isinstance(node.func, ast.Name) and node.func.id in _TYPE_TESTS:
-                return
-            if not isinstance(node.func, (ast.Name, ast.Attribute)):
-                visit(node.func)
-            elif isinstance(node.func, ast.Attribute):
-                _visit_receiver(node.func.value)
-            for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
-                visit(argument)
-            return
-        if isinstance(node, ast.ClassDef):
-            children: list[ast.AST] = [*node.decorator_list, *node.body]
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            children = [*node.decorator_list, *node.args.defaults, *node.body]
-            children += [d for d in node.args.kw_defaults if d is not None]
-        elif isinstance(node, ast.AnnAssign):
-            children = [] if node.value is None else [node.value]
-        elif isinstance(node, ast.ExceptHandler):
-            children = list(node.body)
-        elif isinstance(node, (ast.Subscript, ast.Compare)):
-            children = []
-            parts = [node.value] if isinstance(node, ast.Subscript) else [node.left]
-            for part in [*parts, *getattr(node, "comparators", [])]:
-                _visit_receiver(part)
-        else:
-            children = tree.children(node)  # the facts pass's child index
-        for child in children:
-            visit(child)
-
-    def _visit_receiver(node: ast.expr) -> None:
+    def push_receiver(node: ast.expr) -> None:
         # `Store.create(...)`, `registry[Store]`: the receiver's own parts may hand on.
-        if not isinstance(node, (ast.Name, ast.Attribute)):
-            visit(node)
+        kind = type(node)
+        if kind is not name_type and kind is not attribute_type:
+            push(node)
 
-    visit(tree.tree)
+    while pending:
+        node = pop()
+        kind = type(node)
+        if kind is name_type or kind is attribute_type:
+            if type(node.ctx) is load_type:
+                found.append(node)
+            continue  # an attribute's receiver is no value handed on
+        if kind is call_type:
+            func = node.func
+            called = type(func)
+            if called is name_type:
+                if func.id in _TYPE_TESTS:
+                    continue
+            elif called is attribute_type:
+                push_receiver(func.value)
+            else:
+                push(func)
+            push_all(node.args)
+            push_all([keyword.value for keyword in node.keywords])
+        elif kind is ast.ClassDef:
+            push_all(node.decorator_list)
+            push_all(node.body)
+        elif kind in _FUNCTION_TYPES:
+            push_all(node.decorator_list)
+            push_all(node.args.defaults)
+            push_all(node.body)
+            push_all([d for d in node.args.kw_defaults if d is not None])
+        elif kind is ast.AnnAssign:
+            if node.value is not None:
+                push(node.value)
+        elif kind is ast.ExceptHandler:
+            push_all(node.body)
+        elif kind is ast.Subscript:
+            push_receiver(node.value)
+        elif kind is ast.Compare:
+            push_receiver(node.left)
+            for part in node.comparators:
+                push_receiver(part)
+        else:
+            push_all(children_of(node))  # the facts pass's child index
     return found
 
 
@@ -154,12 +170,15 @@ def _built_through_own_class(tree: TriageTree, classes: set[str]) -> set[str]:
         if not isinstance(classdef, ast.ClassDef) or classdef.name not in classes:
             continue
         for method in classdef.body:
+            if classdef.name in found:
+                break  # one such method is enough
             if not isinstance(method, _FUNCTIONS) or not method.args.args:
                 continue
             first = method.args.args[0].arg
-            for call in tree.walk(method):
-                if isinstance(call, ast.Call) and _builds_own_class(call.func, first):
+            for call in tree.scope_nodes([method], ()):
+                if type(call) is ast.Call and _builds_own_class(call.func, first):
                     found.add(classdef.name)
+                    break
     return found
 
 
@@ -211,18 +230,22 @@ def _scan(
     once per process (module level, or kept in a module global); then the nested scopes."""
     nested: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
     globals_: set[str] = set()
-    own: list[ast.AST] = []
+    # The scope's own assignments and calls, in order; one exact-type test per node (the
+    # parser makes no subclass of these node types).
+    assigns: list[ast.Assign] = []
+    own_calls: list[ast.Call] = []
     for node in tree.scope_nodes(body, _NESTED):
-        if isinstance(node, _FUNCTIONS):
-            nested.append(node)
-            continue
-        if isinstance(node, ast.Lambda):
-            continue
-        own.append(node)
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            imports.record_import(node)
-        elif isinstance(node, ast.Global):
-            globals_.update(node.names)
+        kind = type(node)
+        if kind is ast.Call:
+            own_calls.append(node)  # type: ignore[arg-type]
+        elif kind is ast.Assign:
+            assigns.append(node)  # type: ignore[arg-type]
+        elif kind in _FUNCTION_TYPES:
+            nested.append(node)  # type: ignore[arg-type]
+        elif kind is ast.Import or kind is ast.ImportFrom:
+            imports.record_import(node)  # type: ignore[arg-type]
+        elif kind is ast.Global:
+            globals_.update(node.names)  # type: ignore[attr-defined]
     kept: set[int] = set()
     # Module-level calls all count as made once; in a function, only those stored in a
     # global it declares (none: nothing to look for).
@@ -230,23 +253,18 @@ def _scan(
         # Locals handed to a global (`registry = Cls(); ...; _registry = registry`).
         to_global = {
             node.value.id
-            for node in own
-            if isinstance(node, ast.Assign)
-            and isinstance(node.value, ast.Name)
+            for node in assigns
+            if isinstance(node.value, ast.Name)
             and all(isinstance(t, ast.Name) and t.id in globals_ for t in node.targets)
         }
-        for node in own:
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+        for node in assigns:
+            if isinstance(node.value, ast.Call):
                 names = [t.id for t in node.targets if isinstance(t, ast.Name)]
                 if len(names) == len(node.targets) and all(
                     n in globals_ or n in to_global for n in names
                 ):
                     kept.add(id(node.value))
-    calls.extend(
-        (node.func, function is None or id(node) in kept)
-        for node in own
-        if isinstance(node, ast.Call)
-    )
+    calls.extend((node.func, function is None or id(node) in kept) for node in own_calls)
     for inner in nested:
         _scan(tree, inner.body, inner, imports, calls)
 
