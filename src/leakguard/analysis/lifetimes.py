@@ -335,20 +335,21 @@ class _FileFacts:
         while stack:
             node, scope = pop()
             kind = type(node)
+            # (the parser makes no subclass of these types: `type(x) is` is `isinstance`)
             if kind is name_type:
                 key = id(scope)
-                if isinstance(node.ctx, load_type):
+                if type(node.ctx) is load_type:
                     loads[(key, node.id)].append(node)
-                    if not isinstance(parents.get(id(node)), attribute_type):
+                    if type(parents.get(id(node))) is not attribute_type:
                         loaded.append(node)
                 else:
                     self.stores[key].add(node.id)
                     self.binds[(key, node.id)].append(node)
                 continue
             if kind is attribute_type:
-                if not isinstance(node.ctx, load_type):
+                if type(node.ctx) is not load_type:
                     self.attribute_stores.add(node.attr)
-                elif not isinstance(parents.get(id(node)), attribute_type):
+                elif type(parents.get(id(node))) is not attribute_type:
                     loaded.append(node)
             elif kind in special and self._special(node, scope, stack):
                 continue
@@ -439,6 +440,10 @@ class _FileFacts:
         written = dotted(expr)
         if written is None:
             return None
+        return self._key_of(written)
+
+    def _key_of(self, written: str) -> str | None:
+        """`_key` of an expression written `written` (a dotted name)."""
         if written.split(".", 1)[0] in self.defined:
             return f"{self.module}.{written}"
         return self.imports.qualify(written)
@@ -463,7 +468,7 @@ class _FileFacts:
             else:
                 self.referenced.add(written)
             return
-        key = self._key(node)
+        key = self._key_of(written)  # `_key(node)`, its dotted name already read
         if key is None:
             return
         last = key.rsplit(".", 1)[-1]
