@@ -647,6 +647,25 @@ _BINDING_NODES = (
     ast.Global,
     ast.Nonlocal,
 )
+# The node types each pass of `_Locality` over its nodes reads, as sets of exact types:
+# a pass picks its nodes by one hash look-up of their type (`_of_types`) and tests only
+# those along its chain. The parser makes no subclass of these types, so `type(node) in`
+# the set is what `isinstance(node, ...)` of its members says.
+_YIELD_TYPES: frozenset[type[ast.AST]] = frozenset(_YIELDS)
+_BINDING_TYPES: frozenset[type[ast.AST]] = frozenset(_BINDING_NODES)
+_RUN_PASS_TYPES: frozenset[type[ast.AST]] = frozenset({*_LOOPS, ast.Call, ast.With, ast.AsyncWith})
+_RETURN_PASS_TYPES: frozenset[type[ast.AST]] = frozenset({ast.Return, *_YIELDS})
+_LOCK_PASS_TYPES: frozenset[type[ast.AST]] = frozenset(
+    {ast.Name, ast.Attribute, ast.With, ast.AsyncWith}
+)
+_LOOPED_PASS_TYPES: frozenset[type[ast.AST]] = frozenset(
+    {*_LOOPS, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda}
+)
+
+
+def _of_types(nodes: list[ast.AST], kinds: frozenset[type[ast.AST]]) -> list[ast.AST]:
+    """The nodes of these exact types, in order."""
+    return [node for node in nodes if type(node) in kinds]
 
 
 def is_generator_function(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -726,7 +745,7 @@ class _Locality:
         )
         # `is_generator_function`, walked again only when the body (nested scopes
         # included) holds a yield at all: most hold none
-        self.generator = any(isinstance(n, _YIELDS) for n in self.nodes) and (
+        self.generator = any(type(n) in _YIELD_TYPES for n in self.nodes) and (
             is_generator_function(function)
         )
         self.bindings: dict[str, list[ast.expr | str]] = {}
@@ -757,7 +776,7 @@ class _Locality:
         with_items: set[int] = set()
         held: set[int] = set()  # `with` items and `acquire()`/`release()` receivers
         locks = self.file.locks
-        for node in self.nodes:
+        for node in _of_types(self.nodes, _LOCK_PASS_TYPES):
             if isinstance(node, ast.Name) and node.id in locks and node.id not in self.bindings:
                 name = node.id
                 if id(node) in with_items and found.get(name) != "other":
@@ -799,7 +818,7 @@ class _Locality:
         self.containers = self._containers() | {
             name for name in self.container_params if len(self.direct[name]) == 1
         }
-        for node in self.nodes:
+        for node in _of_types(self.nodes, _RUN_PASS_TYPES):
             if isinstance(node, _LOOPS):
                 self.repeats = True
             elif isinstance(node, ast.Call):
@@ -823,7 +842,7 @@ class _Locality:
                     if not isinstance(held, ast.Call) and not self._value_local(held, self.local):
                         return {"opaque": [f"with {ast.unparse(held)[:40]}", node.lineno]}
                     self._result_uses(held, node.lineno)
-        for node in self.nodes:
+        for node in _of_types(self.nodes, _RETURN_PASS_TYPES):
             if isinstance(node, ast.Return) and node.value is not None:
                 self._returned(node.value, node.lineno)
             elif self.generator and isinstance(node, (ast.Yield, ast.YieldFrom)) and node.value:
@@ -944,9 +963,7 @@ class _Locality:
         for rest in (args.vararg, args.kwarg):
             if rest is not None:  # what they hold is unknown
                 self._add(rest.arg, _UNKNOWN)
-        for node in self.nodes:
-            if not isinstance(node, _BINDING_NODES):
-                continue  # most nodes (names, attributes, constants) bind nothing
+        for node in _of_types(self.nodes, _BINDING_TYPES):
             if isinstance(node, ast.Assign):
                 for target in node.targets:
                     self._bind_target(target, node.value)
@@ -1196,7 +1213,7 @@ class _Locality:
         """Ids of the nodes a loop of the function may run more than once."""
         if self.looped is None:
             self.looped = set()
-            for node in self.nodes:
+            for node in _of_types(self.nodes, _LOOPED_PASS_TYPES):
                 if isinstance(node, (ast.For, ast.AsyncFor)):
                     parts: list[ast.AST] = [*node.body, node.iter]
                 elif isinstance(node, ast.While):
