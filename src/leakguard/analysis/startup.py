@@ -493,26 +493,30 @@ class _FileCollector:
     def _called_once_elements(self, body: Sequence[ast.AST]) -> set[int]:
         """Elements of a literal list of functions that a `for` loop of `body` calls
         once each (`steps = [a, b]` then `for step in steps: step(x)`): their ids."""
-        if not self._may_hold_for(body) or not any(
-            isinstance(s, ast.For) for n in body for s in self.tree.walk(n)
-        ):
+        if not self._may_hold_for(body):
             return set()
         literals: dict[str, list[ast.expr]] = {}
         stores: dict[str, int] = {}
         loops: list[ast.For] = []
+        scope_nodes = self.tree.scope_nodes
         for statement in body:
-            for node in self.tree.walk(statement):
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                    stores[node.id] = stores.get(node.id, 0) + 1
-                if (
-                    isinstance(node, ast.Assign)
-                    and len(node.targets) == 1
-                    and isinstance(node.targets[0], ast.Name)
-                    and isinstance(node.value, (ast.List, ast.Tuple))
-                ):
-                    literals[node.targets[0].id] = list(node.value.elts)
-                if isinstance(node, ast.For):  # not `async for`
-                    loops.append(node)
+            # `walk`'s order (a later literal of a name wins); one exact-type test a node
+            for node in scope_nodes([statement], ()):
+                kind = type(node)
+                if kind is ast.Name:
+                    if type(node.ctx) is ast.Store:  # type: ignore[attr-defined]
+                        stores[node.id] = stores.get(node.id, 0) + 1  # type: ignore[attr-defined]
+                elif kind is ast.Assign:
+                    if (
+                        len(node.targets) == 1  # type: ignore[attr-defined]
+                        and isinstance(node.targets[0], ast.Name)  # type: ignore[attr-defined]
+                        and isinstance(node.value, (ast.List, ast.Tuple))  # type: ignore[attr-defined]
+                    ):
+                        literals[node.targets[0].id] = list(node.value.elts)  # type: ignore[attr-defined]
+                elif kind is ast.For:  # not `async for`
+                    loops.append(node)  # type: ignore[arg-type]
+        if not loops:
+            return set()
         found: set[int] = set()
         for loop in loops:
             if not isinstance(loop.target, ast.Name):
