@@ -258,6 +258,12 @@ class TriageTree:
                 queue.extend(kids)
         self._by_type = dict(by_type)
 
+    @property
+    def children_by_id(self) -> Callable[[int], list[ast.AST] | None]:
+        """`children` for the hottest loops: the index's look-up by `id(node)` (None for a
+        node without children); callers must not change the lists."""
+        return self._children.get
+
     def children(self, node: ast.AST) -> list[ast.AST]:
         """`ast.iter_child_nodes(node)` from the index (context markers left out); callers
         must not change the list."""
