@@ -195,6 +195,10 @@ class TriageTree:
         # cheaper than `ast.iter_child_nodes`.
         self._children: dict[int, list[ast.AST]] = {}
         self._within: dict[tuple[int, tuple[type[ast.AST], ...]], list[ast.AST]] = {}
+        # `scope_nodes`' answers, by the ids of the roots (the tree keeps them alive).
+        self._scopes: dict[
+            tuple[tuple[int, ...], tuple[type[ast.AST], ...], bool], list[ast.AST]
+        ] = {}
         self._index(tree)
         self.attributes.update(map(_ATTR, self.of(ast.Attribute)))
         self.names.update(map(_ID, self.of(ast.Name)))
@@ -292,7 +296,7 @@ class TriageTree:
         return found
 
     def _collect_within(self, node: ast.AST, stop: tuple[type[ast.AST], ...]) -> list[ast.AST]:
-        return self.scope_nodes(self.children(node), stop)
+        return self._scope_nodes(self.children(node), stop, False)
 
     def scope_nodes(
         self, roots: Sequence[ast.AST], stop: tuple[type[ast.AST], ...], *, in_order: bool = False
@@ -300,7 +304,22 @@ class TriageTree:
         """The nodes of the subtrees of `roots` (the roots included), not descending into
         nodes of the `stop` types (which are included): what a scope's own code is, for
         the fact collectors. Each node comes before its descendants; the last root's
-        subtree and each node's last child come first, or, `in_order`, source order."""
+        subtree and each node's last child come first, or, `in_order`, source order.
+
+        Several collectors ask for the same scope (each function's own code, for the
+        summaries, the curated exceptions, the singletons): the answer is remembered
+        per roots, stop and order, and each caller gets its own copy of it."""
+        key = (tuple(map(id, roots)), stop, in_order)
+        known = self._scopes.get(key)
+        if known is not None:
+            return known.copy()
+        found = self._scope_nodes(roots, stop, in_order)
+        self._scopes[key] = found
+        return found.copy()
+
+    def _scope_nodes(
+        self, roots: Sequence[ast.AST], stop: tuple[type[ast.AST], ...], in_order: bool
+    ) -> list[ast.AST]:
         # The hottest loop of the facts pass: bound methods held in locals, one loop per
         # order, and the stop test a set look-up of the node's exact type (`_stop_types`).
         # The children list is handed on as it is, not through `iter` (a call and an
