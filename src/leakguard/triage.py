@@ -61,16 +61,24 @@ def per_tree(scan: Callable[..., R]) -> Callable[..., R]:
 
 def dotted(node: ast.expr) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
-    if isinstance(node, ast.Name):  # most calls and references: no list, no join
-        return node.id
+    # Asked ~2,000 times per 1,000 lines: exact-type tests (the parser makes no subclass
+    # of `Name` or `Attribute`), and a node that is neither answered at once.
+    kind = type(node)
+    if kind is _NAME:  # most calls and references: no list, no join
+        return node.id  # type: ignore[attr-defined,no-any-return]
+    if kind is not _ATTRIBUTE:
+        return None
     parts: list[str] = []
-    while isinstance(node, ast.Attribute):
+    while type(node) is _ATTRIBUTE:
         parts.append(node.attr)
         node = node.value
-    if not isinstance(node, ast.Name):
+    if type(node) is not _NAME:
         return None
     parts.append(node.id)
     return ".".join(reversed(parts))
+
+
+_NAME, _ATTRIBUTE = ast.Name, ast.Attribute
 
 
 # A run-level part of a condition: `(query name, names)`, answered against the run's
