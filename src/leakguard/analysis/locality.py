@@ -655,6 +655,7 @@ _YIELD_TYPES: frozenset[type[ast.AST]] = frozenset(_YIELDS)
 _BINDING_TYPES: frozenset[type[ast.AST]] = frozenset(_BINDING_NODES)
 _RUN_PASS_TYPES: frozenset[type[ast.AST]] = frozenset({*_LOOPS, ast.Call, ast.With, ast.AsyncWith})
 _RETURN_PASS_TYPES: frozenset[type[ast.AST]] = frozenset({ast.Return, *_YIELDS})
+_WITH_TYPES: frozenset[type[ast.AST]] = frozenset({ast.With, ast.AsyncWith})
 _LOCK_PASS_TYPES: frozenset[type[ast.AST]] = frozenset(
     {ast.Name, ast.Attribute, ast.With, ast.AsyncWith}
 )
@@ -776,6 +777,12 @@ class _Locality:
         with_items: set[int] = set()
         held: set[int] = set()  # `with` items and `acquire()`/`release()` receivers
         locks = self.file.locks
+        if not locks and not any(
+            type(node) in _WITH_TYPES
+            or (type(node) is ast.Attribute and node.attr in ("acquire", "release"))
+            for node in self.nodes
+        ):
+            return []  # no module-level lock, and nothing held: no name can be one
         for node in _of_types(self.nodes, _LOCK_PASS_TYPES):
             if isinstance(node, ast.Name) and node.id in locks and node.id not in self.bindings:
                 name = node.id
