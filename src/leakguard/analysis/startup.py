@@ -260,9 +260,12 @@ class _FileCollector:
         stores: dict[str, int] = {}
         made: dict[str, ast.expr] = {}
         loads: list[ast.Name] = []
+        calls: list[ast.Call] = []  # what `_confined_calls` looks at, in order
         for node in nodes:
             kind = type(node)
-            if kind is ast.Name:
+            if kind is ast.Call:
+                calls.append(node)  # type: ignore[arg-type]
+            elif kind is ast.Name:
                 marker = type(node.ctx)  # type: ignore[attr-defined]
                 if marker is ast.Store:
                     stores[node.id] = stores.get(node.id, 0) + 1  # type: ignore[attr-defined]
@@ -284,7 +287,7 @@ class _FileCollector:
             and any(n.id == receiver and id(n) not in receivers for n in loads)
         ):
             self.escaping.add(owner)
-        confined = _confined_calls(nodes, loads, stores, receivers, self.assignments)
+        confined = _confined_calls(calls, loads, stores, receivers, self.assignments)
         # `worker = Worker(cfg)`, assigned once: `worker.start()` calls `Worker.start`
         instances: dict[str, list[str]] = {}
         for local, maker in made.items():
