@@ -406,7 +406,7 @@ class _FileCollector:
         bound = scope.bound if scope is not None else frozenset()
         stack: list[tuple[Any, bool]] = [(node, False) for node in reversed(body)]
         pop, push, push_all = stack.pop, stack.append, stack.extend
-        children_of = self.tree.children
+        children_of = self.tree.children_by_id
         # Every node of the file's code passes here: one exact-type test per node sends
         # it on (the parser makes no subclass of these types, so `type(node) is` and
         # `in` a set of them answer as `isinstance` would, for a fraction of the cost).
@@ -438,7 +438,7 @@ class _FileCollector:
                 push_all((c, repeated) for c in reversed(node.orelse))
                 push((node.iter, repeated))
                 continue
-            children = children_of(node)
+            children = children_of(id(node))
             if children:
                 push_all(zip(reversed(children), repeat(repeated or kind in _LOOP_TYPES)))
 
