@@ -203,7 +203,8 @@ class TriageTree:
         # cheaper than `ast.iter_child_nodes`.
         self._children: dict[int, list[ast.AST]] = {}
         self._within: dict[tuple[int, tuple[type[ast.AST], ...]], list[ast.AST]] = {}
-        # `scope_nodes`' answers, by the ids of the roots (the tree keeps them alive).
+        # `scope_nodes`' answers, by the ids of the roots: each answer holds its roots, so
+        # no id of a key is reused while it is kept (a root from outside the tree too).
         self._scopes: dict[
             tuple[tuple[int, ...], tuple[type[ast.AST], ...], bool], list[ast.AST]
         ] = {}
