@@ -547,6 +547,9 @@ class _FunctionWork:
         typed: dict[str, TypePath] = {
             name: (names, ()) for name, names in annotated.items() if names
         }
+        # `_type_path` reads the locals typed so far through `self.typed_locals`: the
+        # annotated ones type what derives from them from the first round on
+        self.typed_locals = typed
         # to a fixpoint: a loop variable over a typed local's field, and so on
         changed = True
         while changed:
@@ -558,7 +561,6 @@ class _FunctionWork:
                 if len(paths) == 1 and (only := paths.pop()) is not None:
                     typed[name] = only
                     changed = True
-            self.typed_locals = typed
         return typed
 
     def _subjects(self, node: ast.AST) -> set[str]:
