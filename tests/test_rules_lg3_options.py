@@ -179,6 +179,7 @@ _SEVERITY_MARK = re.compile(r"#\s*expect:\s*LG301\s*\((error|note)\)")
         "pos_evidence_access_path",
         "pos_evidence_review_s11",
         "pos_evidence_typed_paths",
+        "pos_evidence_value_flow",
     ],
 )
 def test_per_entry_work_keeps_error_and_stored_fields_are_notes(name: str) -> None:
@@ -188,7 +189,11 @@ def test_per_entry_work_keeps_error_and_stored_fields_are_notes(name: str) -> No
     errors; stored or forwarded fields are notes, and so are fields of a model handed
     whole to another package's call that nothing of the run walks (session 11).
     `pos_evidence_review`: work in a dependency, a validator, through `getattr`, a
-    dumped dict, a local copy, a background task, a service or repository of the run."""
+    dumped dict, a local copy, a background task, a service or repository of the run.
+    `pos_evidence_value_flow`: a same-named key of a web-search response or of an
+    internal dict is no work on a stored form's field (session 13); work through a
+    helper, a local, a row built from the field, a dump, a dict spread, a second
+    handler of the same name still is."""
     fixture = Path(__file__).parent / "fixtures" / "rules" / "LG301" / name
     expected: dict[tuple[str, int], str] = {}
     for file in sorted(fixture.rglob("*.py")):

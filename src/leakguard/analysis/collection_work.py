@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import itertools
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -79,6 +80,8 @@ NO_FACTS = "no facts of the run"
 UNREAD = "code of its own package the run did not read"
 COLLECTOR = "collection_work"
 TOKENS = ("def ",)
+# The field name of a copy of every field of a model (`Row(**form.model_dump())`).
+ANY_FIELD = "*"
 # The key of a file's facts listing the top-level packages it imports (not a qualname).
 IMPORTS = "<imports>"
 
@@ -114,6 +117,17 @@ _POOL_MAPPERS = frozenset(
     {"map", "imap", "imap_unordered", "map_async", "starmap", "starmap_async"}
 )
 _DUMPS = frozenset({"model_dump", "dict", "json", "model_dump_json"})
+# Annotation names that say nothing about whose field a value holds: builtin and
+# `typing` containers and scalars (`ops: list[dict]`, `payload: dict[str, Any]`).
+UNTYPED_NAMES = frozenset(
+    {
+        "dict", "list", "set", "tuple", "frozenset", "str", "bytes", "int", "float",
+        "bool", "object", "None", "type", "Any", "Dict", "List", "Set", "Tuple",
+        "FrozenSet", "Type", "Optional", "Union", "Sequence", "MutableSequence",
+        "Mapping", "MutableMapping", "Iterable", "Iterator", "Collection", "Literal",
+        "Annotated", "typing", "abc", "collections",
+    }
+)  # fmt: skip
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 # Validators run on the request's fields before the handler: a field validator's value
 # parameter is the field; a model validator's `self` (or `values`) holds the fields.
@@ -222,8 +236,15 @@ def _collect_function(
     found: dict[str, Any],
 ) -> None:
     record = _FunctionWork(function, owner, names, objects).run()
-    if record["uses"] or record["hands"] or "copies" in record:
-        found[qualname] = record
+    if not (record["uses"] or record["hands"] or "copies" in record):
+        return
+    earlier = found.get(qualname)
+    if earlier is not None:
+        # A name defined twice (two route handlers `create_chat_completion` of one
+        # module, each registered by its decorator before the next rebinds the name):
+        # both bodies run, so both bodies' evidence stands; the later's parameters.
+        record = _merged(earlier, record)
+    found[qualname] = record
 
 
 class _FunctionWork:
@@ -358,7 +379,24 @@ class _FunctionWork:
             for keyword in node.keywords:
                 for subject in by_name.get(keyword.arg or "", ()):
                     found.setdefault(subject, set()).add(built)
+                spread = self._spread_model(keyword)
+                if spread is not None:
+                    found.setdefault(spread, set()).add(built)
         return {subject: sorted(classes) for subject, classes in found.items()}
+
+    def _spread_model(self, keyword: ast.keyword) -> str | None:
+        """`Row(**form.model_dump())` with `form` typed: every field of the model goes
+        into the built class under its own name, `a:*@Form` (`WorkIndex._copied_into`)."""
+        value = keyword.value
+        if not (
+            keyword.arg is None
+            and isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Attribute)
+            and value.func.attr in _DUMPS
+        ):
+            return None
+        subject = _typed_read(ANY_FIELD, self._type_path(value.func.value))
+        return subject if typed(subject) else None
 
     def _annotated(self) -> dict[str, list[str]]:
         """The class names each parameter's annotation mentions (`form: NoteForm`,
@@ -507,6 +545,9 @@ class _FunctionWork:
                 value = value.args[0]
             else:
                 break
+        built = self._built_from_parameters(value)
+        if built is not None:
+            return (built,), tuple(reversed(path))
         if not isinstance(value, ast.Name):
             return None
         if value.id in self.params:
@@ -516,6 +557,26 @@ class _FunctionWork:
         if root is None or not root[0]:
             return None
         return root[0], root[1] + tuple(reversed(path))
+
+    def _built_from_parameters(self, value: ast.AST) -> str | None:
+        """The class a call builds from fields of what the function was handed, each
+        under its own name (`Job(urls=form.urls)`, `Row(**form.model_dump())`: by its
+        capitalized name): its attributes of those names hold the fields
+        (`WorkIndex._copied_into`), read as that class's, not matched by name. None
+        for another call (a fetched response, `PdfReader(path)`: its `metadata` is
+        the reader's own)."""
+        if not isinstance(value, ast.Call):
+            return None
+        built = (ast_dotted(value.func) or "").rpartition(".")[2]
+        if not built[:1].isupper():
+            return None
+        for keyword in value.keywords:
+            if self._spread_model(keyword) is not None:
+                return built
+            read = self._direct_subject(keyword.value)
+            if keyword.arg and read is not None and read.startswith(f"a:{keyword.arg}@"):
+                return built
+        return None
 
     def _typed_locals(self) -> dict[str, TypePath]:
         """Locals of a known type path, bound once in the function (or every time to the
@@ -623,7 +684,17 @@ class _FunctionWork:
                 carried |= self._carried(arg.value if isinstance(arg, ast.Starred) else arg)
             if isinstance(value.func, ast.Attribute) and value.func.attr not in _DUMPS:
                 carried |= self._carried(value.func.value)
+            elif isinstance(value.func, ast.Attribute):
+                # `updated = form.model_dump(exclude=...)`: a parameter's model, its
+                # fields by name, handed on as the model is (`WorkIndex._candidates`,
+                # `whole`); not a field's entries
+                dumped = self._subjects(value.func.value)
+                carried |= {subject for subject in dumped if subject.startswith("p:")}
             return carried
+        if isinstance(value, ast.Dict):
+            # `{**form.model_dump(), "user_id": uid}`: the spread model's fields
+            spread = [v for k, v in zip(value.keys, value.values, strict=True) if k is None]
+            return set().union(*(self._carried(v) for v in spread))
         if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Slice):
             return self._carried(value.value)
         if isinstance(value, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
@@ -844,6 +915,21 @@ class _FunctionWork:
         return "." in target and target.partition(".")[0] not in sys.stdlib_module_names
 
 
+def _merged(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    """One record of two functions of one name (`_collect_function`): each subject's
+    first use, every hand-off of either, the later one's parameters."""
+    merged = dict(later)
+    merged["uses"] = {**later["uses"], **earlier["uses"]}
+    merged["hands"] = {
+        subject: [*earlier["hands"].get(subject, []), *later["hands"].get(subject, [])]
+        for subject in earlier["hands"].keys() | later["hands"].keys()
+    }
+    copies = {**earlier.get("copies", {}), **later.get("copies", {})}
+    if copies:
+        merged["copies"] = copies
+    return merged
+
+
 def _annotation_names(annotation: ast.expr) -> tuple[str, ...]:
     """The (short) names an annotation mentions, sorted (`list[Item] | None`)."""
     return tuple(
@@ -869,8 +955,10 @@ def _empty_default(value: ast.expr) -> bool:
 def _typed_read(field_name: str, path: TypePath | None) -> str:
     """The subject of a read of `field_name` from a value of type path `path` (see
     `_read`): `a:env@ModelSpec>roles` for `role.env` in `for role in spec.roles` with
-    `spec: ModelSpec`; a plain `a:env` when the value's type is not known."""
-    if path is None or not path[0]:
+    `spec: ModelSpec`; a plain `a:env` when the value's type is not known, or is only
+    a builtin or `typing` container (`for op in ops` with `ops: list[dict]`: a dict of
+    any shape, no class's field)."""
+    if path is None or not set(path[0]) - UNTYPED_NAMES:
         return _read(field_name)
     roots, fields = path
     if not all(step.isidentifier() for step in fields):
@@ -901,11 +989,14 @@ def top_package(module: str) -> str:
     return parts[start] if start < len(parts) else parts[-1]
 
 
-def fetched(subject: str) -> bool:
-    """An untyped read from a value its function fetched itself (`_read_through`): no
-    caller handed it a request (a migration's `for row in conn.execute(...)`: `row.meta`),
-    so it is no evidence about a request field of that name."""
-    return subject.endswith(f"@{FETCHED}")
+def typed(subject: str) -> bool:
+    """A read whose value is known to hold a model of the run's (`a:ids@NoteForm`, a
+    typed path, a validator's class): by its owners, the field of one class only. An
+    untyped read (`a:ids`, `a:ids@~`) matches every value with an attribute or key of
+    that name, a web-search response's `data` as well as a calendar form's: it is
+    evidence only where the model's value is known to arrive, a function the model
+    is handed to (`WorkIndex._candidates`, `whole`)."""
+    return bool(field_of(subject)[1] - {FETCHED})
 
 
 def field_of(subject: str) -> tuple[str, frozenset[str], tuple[str, ...]]:
@@ -972,6 +1063,21 @@ class FieldOwners:
             return True
         return not classes & self.known
 
+    def holds(self, annotated: frozenset[str], path: Sequence[str]) -> bool:
+        """Whether the value read through the classes `annotated` along the fields
+        `path` is known to be a model of the lineage (`form.spec` with `form:
+        InstanceForm`, whose `spec: Spec` holds the field): handed on, it carries the
+        field to the callee. Unlike `may_read`, a step the run cannot type is no."""
+        classes = annotated
+        for step in path:
+            if self.field_types is None or not classes & self.known:
+                return False
+            following = self.field_types(classes & self.known, step)
+            if not following:
+                return False
+            classes = following
+        return bool(classes & self.lineage)
+
 
 @dataclass
 class WorkIndex:
@@ -987,6 +1093,8 @@ class WorkIndex:
     by_method: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     # module -> top-level packages it imports from
     imports: dict[str, frozenset[str]] = field(default_factory=dict)
+    # (module, qualname, subject) of the typed reads handed to a call (`check(form.spec)`)
+    handed_reads: list[tuple[str, str, str]] = field(default_factory=list)
     # field name -> (module, read subject, classes built with a keyword of its name there)
     copies: dict[str, list[tuple[str, str, tuple[str, ...]]]] = field(default_factory=dict)
     memo: dict[tuple[str, str, str, int, str | None, bool], str | None] = field(
@@ -1008,6 +1116,10 @@ class WorkIndex:
                     if subject.startswith("a:"):
                         name = field_of(subject)[0]
                         index.by_field.setdefault(name, []).append((module, qualname, subject))
+                for subject, handed in record["hands"].items():
+                    called = any(reference != "loop" for reference, *_ in handed)
+                    if subject.startswith("a:") and typed(subject) and called:
+                        index.handed_reads.append((module, qualname, subject))
                 for param, names in record.get("annotated", {}).items():
                     for name in names:
                         index.by_class.setdefault(name, []).append((module, qualname, param))
@@ -1030,15 +1142,33 @@ class WorkIndex:
         the order of the run's modules and functions."""
         if owners is not None:
             owners = self._copied_into(name, owners)
-        return strongest(
+        read = (
             self.subject_evidence(module, qualname, subject, summaries, depth)
             for module, qualname, subject in self.by_field.get(name, ())
-            if not fetched(subject)
+            if typed(subject)
             and (
                 owners is None
                 or (owners.may_read(*field_of(subject)[1:]) and self.sees(module, owners.home))
             )
         )
+        return strongest(
+            itertools.chain(read, self._holder_evidence(name, summaries, depth, owners))
+        )
+
+    def _holder_evidence(
+        self, name: str, summaries: SummaryIndex | None, depth: int, owners: FieldOwners | None
+    ) -> Iterator[str | None]:
+        """Evidence through a typed read of a model holding the field (`form.spec` of
+        `spec: Spec`), handed whole to a function of the run that reads the field
+        from its parameter (`check_keys(session, form.spec)`: `spec.key_ids`)."""
+        if owners is None:
+            return
+        for module, qualname, subject in self.handed_reads:
+            held, annotated, path = field_of(subject)
+            if self.sees(module, owners.home) and owners.holds(annotated, (*path, held)):
+                yield self.subject_evidence(
+                    module, qualname, subject, summaries, depth, name, whole=True
+                )
 
     def _copied_into(self, name: str, owners: FieldOwners) -> FieldOwners:
         """`owners` with the classes the field is copied into under its own name
@@ -1050,8 +1180,13 @@ class WorkIndex:
         while changed:
             changed = False
             current = dataclasses.replace(owners, lineage=frozenset(lineage))
-            for module, subject, classes in self.copies.get(name, ()):
-                if set(classes) <= lineage or not self.sees(module, owners.home):
+            for module, subject, classes in [
+                *self.copies.get(name, ()),
+                *self.copies.get(ANY_FIELD, ()),
+            ]:
+                if set(classes) <= lineage or not typed(subject):
+                    continue  # an untyped read may be any value's: no copy of the field
+                if not self.sees(module, owners.home):
                     continue
                 if current.may_read(*field_of(subject)[1:]):
                     lineage.update(classes)
