@@ -15,18 +15,18 @@ Collected per file from CPython's `ast` (collector `collection_work`) for each
 module-level function and method, what its body does with each *subject*:
 
 - `a:NAME`: a read of an attribute or key named NAME (`form.ids`, `data["ids"]`,
-  `data.get("ids")`) from a value of unknown type, matched by name in the code that can
-  hold the model (its top-level package, or a module importing from it: `WorkIndex.sees`),
-  since a field is read through values of every kind (a row built from it, a dumped
-  dict); `a:NAME@Class,...`: a read through a parameter annotated with those names (or
-  a validator's `self`), matched only when one is the field's model, a subclass or a
-  base (`FieldOwners`); `a:NAME@Class>f>g`: a read through a typed path, the fields
-  `f`, `g` read from such a value (`spec.roles[i].env`, a loop variable `for role in
-  spec.roles`, a local `roles = spec.roles or []`, an annotated local, a dump
-  `form.model_dump()["tags"]`), typed when queried by the run's models
-  (`ModelIndex.field_types`): `integration.injection.env` is `Injection.env`, not a
-  request model's `env` (session 12: most wrong LG301 errors were such reads taken as
-  untyped);
+  `data.get("ids")`) from a value of unknown type (or typed only by builtins, `ops:
+  list[dict]`), evidence only in a function the model or its dump is known to reach
+  (`WorkIndex._candidates`, `whole`): matched by name alone, it took a web-search
+  response's `data` for a calendar form's (session 13); `a:NAME@Class,...`: a read
+  through a parameter annotated with those names (or a validator's `self`), matched only
+  when one is the field's model, a subclass or a base (`FieldOwners`);
+  `a:NAME@Class>f>g`: a read through a typed path, the fields `f`, `g` read from such a
+  value (`spec.roles[i].env`, a loop variable `for role in spec.roles`, a local `roles =
+  spec.roles or []`, an annotated local, a dump `form.model_dump()["tags"]`), typed when
+  queried by the run's models (`ModelIndex.field_types`): `integration.injection.env` is
+  `Injection.env`, not a request model's `env` (session 12: most wrong LG301 errors were
+  such reads taken as untyped);
 - `p:NAME`: a parameter, the whole value a caller hands on (a body parameter
   `targets: list[Target]`, a model handed whole to a helper);
 
