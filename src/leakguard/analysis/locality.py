@@ -1867,14 +1867,25 @@ def _lock_holders(index: SummaryIndex) -> dict[str, list[tuple[str, str]]]:
     found: dict[str, list[tuple[str, str]]] = {}
     for fid, function in index.functions.items():
         for kind, name in function.raw.get("locks", ()):
-            if "." in name:  # an imported name: "package.module.name"
-                module, _, last = str(name).rpartition(".")
-                key = f"{index._module(module) or module}:{last}"
-            else:
-                key = f"{function.module}:{name}"
+            key = lock_key(index, function.module, str(name))
             found.setdefault(key, []).append((fid, str(kind)))
     index._memo["locality.locks"] = found
     return found
+
+
+def lock_key(index: SummaryIndex, module: str, name: str) -> str:
+    """The lock a function of `module` names `name` ("_lock", "app.index._lock"), as
+    "module:name"."""
+    if "." in name:  # an imported name: "package.module.name"
+        owner, _, last = name.rpartition(".")
+        return f"{index._module(owner) or owner}:{last}"
+    return f"{module}:{name}"
+
+
+def lock_holders(index: SummaryIndex) -> dict[str, list[tuple[str, str]]]:
+    """The functions of the run using each module-level lock ("module:name"), and how
+    ("with"/"other")."""
+    return _lock_holders(index)
 
 
 def _overridden(index: SummaryIndex) -> frozenset[str]:

@@ -15,6 +15,10 @@ possibly-own functions as *references* (resolved later, across the run):
 - *checks_digest*: compares a hash digest (`digest == x`; a call to a configured
   comparison such as `hmac.compare_digest` is classified when queried);
 - *offloads*: hands work to a thread (`asyncio.to_thread`, `run_in_executor`, ...);
+- *waits* / *bounded_waits* (and *looped_calls*): waits on a peer or a child process
+  with no deadline of its own (`requests.post` without `timeout=`, a client built without
+  one) / with one, and the functions called in a loop (`analysis/deadlines.py`); recorded
+  for functions defined in a function's body too (`outer.<locals>.inner`, their only facts);
 - *once*: memoised (`@functools.cache`, `@lru_cache`...) or a lazy initialiser (tests and
   stores `self._model`/a `global`): `find(...)` stops there, since what it loads, reads or
   computes happens once, not per call.
@@ -64,6 +68,7 @@ import libcst as cst
 
 from leakguard.analysis.cheap_calls import CHEAP_METHODS, cheap_callee, made_object
 from leakguard.analysis.constants import constant_collections
+from leakguard.analysis.deadlines import function_waits, made_values
 from leakguard.analysis.generators import consumed_in_place, cst_consumed
 from leakguard.analysis.imports import ast_import_bindings, dotted_name, matches_any
 from leakguard.analysis.locality import (
@@ -101,6 +106,8 @@ FACT_KINDS = (
     "loads_model",
     "checks_digest",
     "offloads",
+    "waits",
+    "bounded_waits",
 )
 
 _OFFLOAD_CALLS = frozenset(
@@ -344,6 +351,7 @@ class FileSummaryCollector:
         (`analysis/locality`), as `outer.<locals>.inner`; one defined twice is not kept."""
         seen: set[str] = set()
         closure: dict[str, bool] | None = None
+        enclosing: dict[str, str] | None = None  # values the closure reads (`deadlines`)
         for node in nodes:
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
@@ -358,6 +366,12 @@ class FileSummaryCollector:
             if isinstance(node, ast.AsyncFunctionDef):
                 facts["async"] = True
             facts.update(function_locality(self, node, None, "", closure))
+            if enclosing is None:
+                enclosing = made_values(self, outer, nodes, frozenset())
+            shadowed = _parameters(node) - set(self.aliases)
+            waits = function_waits(self, node, None, "", shadowed, enclosing)
+            if waits:
+                facts["facts"] = waits
             self.functions[key] = facts
 
     def _mlx_module_classes(self, classes: Sequence[ast.ClassDef]) -> None:
@@ -528,6 +542,12 @@ class FileSummaryCollector:
 _TYPE_WRAPPERS = frozenset({"Optional", "Annotated", "Union"})
 
 
+def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    args = function.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    return frozenset(a.arg for a in every if a is not None)
+
+
 def annotated_class(annotation: ast.expr | None) -> ast.expr | None:
     """The class an annotation names (`httpx.Client`, through `Optional[...]`,
     `Annotated[...]`, `X | None` and strings), or None for anything else (a builtin or
@@ -604,6 +624,7 @@ class _FunctionCollector:
         self.under: dict[int, list[str]] = {}
         self.consumed: set[int] = set()  # calls whose value is iterated where it is made
         self.model_calls: list[list[Any]] = []
+        self.offloaded_models: list[list[Any]] = []  # methods handed to a thread
         self.methods: list[list[Any]] = []  # [name, dotted callee or "", line], first of each
         # Calls that are not cheap by their callee alone (`analysis/cheap_calls.py`):
         # [kind, name, line] of each possible call into the run, or [["x", "", line]] once
@@ -647,6 +668,7 @@ class _FunctionCollector:
                     self._fact("offloads", ast_dotted(node.func) or "offload", node.lineno)
                     for arg in node.args:
                         offloaded.update(id(n) for n in self.file.walk(arg))
+                        self._offloaded_method(arg)
                     continue
                 if id(node) not in awaited:
                     self._call(node)
@@ -671,12 +693,17 @@ class _FunctionCollector:
             summary["handler"] = True
         if _runs_once(function, self.receiver, nodes):
             summary["once"] = True
+        self.facts.update(
+            function_waits(self.file, function, self.owner, self.receiver, self._shadowed())
+        )
         if self.facts:
             summary["facts"] = self.facts
         if self.calls:
             summary["calls"] = self.calls
         if self.model_calls:
             summary["model_calls"] = self.model_calls
+        if self.offloaded_models:
+            summary["offloaded_models"] = self.offloaded_models
         if self.methods:
             summary["methods"] = self.methods
         if self.returns:
@@ -823,6 +850,17 @@ class _FunctionCollector:
         if provenance is not None:
             # ["model", how] or ["via", reference]: judged when queried, across the run
             self.model_calls.append([provenance, f"{dotted or _short(func)}()", line])
+
+    def _offloaded_method(self, arg: ast.expr) -> None:
+        """`to_thread(self.model.predict, x)`: the method handed to a thread, with its
+        receiver's provenance (judged when queried, `SummaryIndex.offloaded_model_at`);
+        apart from `model_calls`, since handing it over runs nothing here."""
+        if not isinstance(arg, ast.Attribute):
+            return
+        provenance = self._receiver_provenance(arg.value)
+        if provenance is not None:
+            label = f"{ast_dotted(arg) or _short(arg)}()"
+            self.offloaded_models.append([provenance, label, arg.lineno])
 
     def _cheap_named(self, func: ast.Attribute, line: int) -> None:
         """`client.get(url)`: a method cheap by its name, whose receiver's maker decides
@@ -1744,6 +1782,16 @@ class SummaryIndex:
         for (at, label), provenance in table.items():
             if at == line and label.endswith(f".{method}()"):
                 return self.model_provenance(module, provenance, vocabulary)
+        return None
+
+    def offloaded_model_at(
+        self, module: str, line: int, method: str, vocabulary: Vocabulary
+    ) -> str | None:
+        """Why the receiver of the `.method` handed to a thread on `line` of `module`
+        (`to_thread(self.model.predict, x)`) holds a model, or None."""
+        for entry in self._line_table(module, "offloaded_models").get(line, ()):
+            if str(entry[1]).endswith(f".{method}()"):
+                return self.model_provenance(module, entry[0], vocabulary)
         return None
 
     def called_model_at(self, module: str, line: int, callee: str) -> str | None:
