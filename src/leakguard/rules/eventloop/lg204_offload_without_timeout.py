@@ -16,7 +16,9 @@ coroutine handed it (`analysis/locality`: `creates_generator`, `generator_steps_
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cached_property
 
 import libcst as cst
@@ -28,8 +30,20 @@ from leakguard.analysis.asyncio_facts import (
     coroutine_of,
     offload_call,
 )
+from leakguard.analysis.blocking import BlockingCalls, configured_options, describe_method
+from leakguard.analysis.deadlines import (
+    WAITING_MAKERS,
+    cst_keywords,
+    lock_wait,
+    repeated_wait,
+    untimed_client,
+    untimed_client_locals,
+    untimed_method,
+    untimed_wait,
+)
+from leakguard.analysis.estimators import receiver_estimator
 from leakguard.analysis.files import file_handles
-from leakguard.analysis.imports import matches_any
+from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.locality import (
     LOCAL_CALLS,
     argument_calls,
@@ -54,6 +68,17 @@ from leakguard.finding import Related
 from leakguard.rule import LintRule
 from leakguard.slicing import callee_regions
 from leakguard.triage import TriageTree, enclosing_functions, last_names
+
+# What the offloaded work must show to be reported (`analysis/summaries` facts): a wait
+# without a deadline of its own, or model work.
+_EVIDENCE_KINDS = ("waits", "cpu_heavy")
+_LOCALS = re.compile(r"`[\w.]*<locals>\.")
+# How the message names the evidence (what it lacks in full is in the related locations).
+_WAIT = "waits with none"
+_WAIT_HERE = "waits with no deadline"
+_MODEL_WORK = "runs model code"
+# A finding's evidence: the text naming it, and the steps leading to it.
+Evidence = tuple[str, tuple[Related, ...]]
 
 _OFFLOAD_NAMES = frozenset({"run_in_executor", "to_thread", "run_sync", "run_in_threadpool"})
 # Awaited wrappers that pass their awaitable arguments through (timeouts are judged apart).
@@ -146,7 +171,285 @@ class OffloadWithoutTimeout(LintRule):
             where, related = self._reached_from_other_file(function)
         if where is None or _timed(node, function, self.context, self._extra_timeouts):
             return
-        self.report(node, call=offload.name, where=where, related=related)
+        evidence = self._evidence(node, offload.target, function)
+        if evidence is None:
+            return  # no wait without a deadline, no model work: nothing a timeout frees
+        text, steps = evidence
+        self.report(node, call=offload.name, where=where, evidence=text, related=(*related, *steps))
+
+    # -- evidence: what the offloaded work waits on -----------------------------------
+
+    @cached_property
+    def _blocking(self) -> BlockingCalls:
+        """LG201's vocabulary as the run configures it: which calls run model code."""
+        return BlockingCalls(self.context, configured_options(self.context))
+
+    def _evidence(
+        self, node: cst.Call, target: cst.BaseExpression | None, function: cst.FunctionDef
+    ) -> Evidence | None:
+        """What makes the offloaded work worth a deadline: a wait on a peer or a child
+        process carrying none of its own (`analysis/deadlines`), or model work (LG201's
+        verdict), in the callable itself or, through the run's function summaries, in
+        what it calls; or in a call an argument comes from (`requests.get(url,
+        stream=True).raw`, read in the thread). None: no such evidence."""
+        handed = self._offload_args(node, target) if target is not None else []
+        found = self._callable_evidence(target, handed, function)
+        if found is not None:
+            return found
+        for argument in self._handed_values(node, target):
+            if isinstance(argument, cst.GeneratorExp):
+                # `(requests.get(u) for u in urls)`: its calls run as the thread drains it
+                for call in _calls_in(argument):
+                    found = self._call_evidence(call, function)
+                    if found is not None:
+                        return found
+            for made in argument_calls(argument, function, self.context) or ():
+                for call in _calls_in(made):
+                    found = self._handed_evidence(call, function)
+                    if found is not None:
+                        return found
+            for made, awaited in value_makers(argument, function, self.context) or ():
+                for call in () if awaited else _calls_in(made):
+                    found = self._handed_evidence(call, function)
+                    if found is not None:
+                        return found
+                offload = offload_call(made, self.context) if awaited else None
+                if offload is not None and offload.target is not None:
+                    # `await to_thread(sizes, urls)` made a generator this thread drains
+                    found = self._generator_evidence(offload.target, function)
+                    if found is not None:
+                        return found
+        return None
+
+    def _generator_evidence(
+        self, maker: cst.BaseExpression, function: cst.FunctionDef
+    ) -> Evidence | None:
+        """A generator function of the run `maker` names, whose body has evidence: the
+        thread that consumes what it made runs that body."""
+        if not isinstance(maker, (cst.Name, cst.Attribute)):
+            return None
+        reference = cst_reference(maker, self.context) or _nested_reference(
+            maker, function, self.context
+        )
+        if not creates_generator(summary_index(self.context), self.context.module_name, reference):
+            return None
+        return self._summary_evidence(reference)
+
+    def _handed_evidence(self, call: cst.Call, function: cst.FunctionDef) -> Evidence | None:
+        """A call a value handed to the thread comes from: a wait without a deadline
+        whose value the thread reads (`requests.get(url, stream=True).raw`, a socket's
+        `makefile()`, a `requests.Session()` it sends with), or a generator of the run
+        whose body the thread runs as it consumes it (`next(pages(url))`). Other calls
+        ran on the loop before the offload: not the thread's work."""
+        keywords = cst_keywords(call.args)
+        made = self.context.imports.call_name(call)
+        if made is not None:
+            if made in WAITING_MAKERS:
+                handed = "is handed to it: its requests carry no default timeout"
+                return self._direct(f"`{made}()`", handed, call)
+            what = untimed_wait(made, keywords) or untimed_client(made, keywords)
+            if what is not None:
+                return self._direct(f"`{made}`", f"{what}, and its value is read there", call)
+        func = call.func
+        if isinstance(func, cst.Attribute):
+            found = self._method_evidence(func, keywords, function)
+            if found is not None:
+                return found
+            what = untimed_method(func.attr.value, keywords, None)
+            if what is not None:
+                shown = dotted_name(func) or "…." + func.attr.value
+                return self._direct(f"`{shown}`", f"{what}, and its value is read there", call)
+        return self._generator_evidence(func, function)
+
+    def _handed_values(
+        self, node: cst.Call, target: cst.BaseExpression | None
+    ) -> list[cst.BaseExpression]:
+        """What the thread is handed: the offload's arguments, a `functools.partial`'s,
+        and the names a lambda reads (`lambda: sum(rows)`)."""
+        values = [a.value for a in node.args if a.value is not target]
+        if isinstance(target, cst.Call):  # `functools.partial(f, stream)`
+            values.extend(a.value for a in target.args[1:])
+        if isinstance(target, cst.Lambda):
+            parameters = {p.name.value for p in target.params.params}
+            values.extend(name for name in _names_in(target.body) if name.value not in parameters)
+        return values
+
+    def _callable_evidence(
+        self,
+        target: cst.BaseExpression | None,
+        handed: list[cst.Arg],
+        function: cst.FunctionDef,
+    ) -> Evidence | None:
+        if isinstance(target, cst.Call):
+            if self.context.imports.call_name(target) != "functools.partial" or not target.args:
+                return None
+            return self._callable_evidence(
+                target.args[0].value, [*target.args[1:], *handed], function
+            )
+        if isinstance(target, cst.Lambda):
+            for call in _calls_in(target.body):
+                found = self._call_evidence(call, function)
+                if found is not None:
+                    return found
+            return None
+        if not isinstance(target, (cst.Name, cst.Attribute)):
+            return None
+        shown = self.context.imports.qualify(target) or dotted_name(target) or "…"
+        keywords = cst_keywords(handed)
+        qualified = self.context.imports.qualify(target)
+        if qualified is not None:
+            what = untimed_wait(qualified, keywords)
+            if what is not None:
+                return self._direct(f"`{shown}`", what, target)
+        if isinstance(target, cst.Attribute):
+            found = self._method_evidence(target, keywords, function)
+            if found is not None:
+                return found
+        reference = (
+            cst_reference(target, self.context)
+            or self._instance_method(target)
+            or _constructed_method(target, function, self.context)
+            or _nested_reference(target, function, self.context)
+        )
+        return self._summary_evidence(reference)
+
+    def _method_evidence(
+        self, target: cst.Attribute, keywords: dict[str, str], function: cst.FunctionDef
+    ) -> Evidence | None:
+        """`connection.bind` of a client the coroutine built without a deadline
+        (`analysis/deadlines`), `session.get` of its `requests` session handed no
+        `timeout=`, or `model.predict` of a value holding a model (LG201's verdict)."""
+        method = target.attr.value
+        shown = f"`{dotted_name(target) or '….' + method}`"
+        receiver = target.value
+        if isinstance(receiver, cst.Call):  # `requests.Session().get`
+            what = untimed_method(method, keywords, self.context.imports.call_name(receiver))
+            if what is not None:
+                return self._direct(shown, what, target)
+        if isinstance(receiver, cst.Name):
+            client = untimed_client_locals(function, self.context).get(receiver.value)
+            if client is not None:
+                made, call, lacking = client
+                if lacking is not None:
+                    return self._direct(f"`{made}(...)`", lacking, call)
+                what = untimed_method(method, keywords, made)
+                if what is not None:
+                    return self._direct(shown, what, target)
+        if self._holds_model(target):
+            return self._direct(shown, "runs CPU-bound model code", target, _MODEL_WORK)
+        return None
+
+    def _holds_model(self, target: cst.Attribute) -> bool:
+        """`model.predict` on a value known to hold a model: by class or provenance
+        (LG201's `estimator_methods`, `estimator_classes`; a loader's value,
+        `app.state`), or a fitting method (`fit`)."""
+        method = target.attr.value
+        options = configured_options(self.context)
+        if method in options["blocking_methods"]:
+            return describe_method(method)[0] == "cpu_heavy"
+        if method not in options["estimator_methods"]:
+            return False
+        classes = tuple(options["estimator_classes"])
+        if receiver_estimator(target.value, self.context, classes) is not None:
+            return True
+        receiver = dotted_name(target.value) or ""
+        if ".state." in f".{receiver}." and receiver.split(".")[0] in ("app", "request", "self"):
+            return True  # `request.app.state.model`: put there at start-up
+        index = summary_index(self.context)
+        if index is not None:
+            line = self.context.line_of(target)
+            vocabulary = self._blocking.vocabulary
+            if index.offloaded_model_at(self.context.module_name, line, method, vocabulary):
+                return True  # `self.model` a loader filled, a registry, `get_model()`
+        return self._loaded_model(target.value)
+
+    def _loaded_model(self, receiver: cst.BaseExpression) -> bool:
+        """A name the coroutine (or the module) bound only to a model loader's value
+        (`joblib.load(path)`, `get_model()` of the run returning one)."""
+        if not isinstance(receiver, cst.Name):
+            return False
+        function = coroutine_of(self.context)
+        makers = value_makers(receiver, function, self.context) if function else None
+        if not makers:
+            return False
+        vocabulary = self._blocking.vocabulary
+        index = summary_index(self.context)
+        for call, awaited in makers:
+            made = self.context.imports.call_name(call)
+            if made is not None and vocabulary.is_loader(made):
+                continue
+            if awaited:
+                offload = offload_call(call, self.context)
+                inner = offload.target if offload is not None else None
+                made = self.context.imports.qualify(inner) if inner is not None else None
+                if made is not None and vocabulary.is_loader(made):
+                    continue
+            reference = cst_reference(call.func, self.context)
+            if index is None or reference is None:
+                return False
+            made_by = index.resolve(self.context.module_name, reference)
+            if index.returns_model(made_by, vocabulary) is None:
+                return False
+        return True
+
+    def _call_evidence(self, call: cst.Call, function: cst.FunctionDef) -> Evidence | None:
+        """A call of a lambda or of an argument: a wait without a deadline itself
+        (`requests.get(url)`, `session.get(url, stream=True)`), model work, or a
+        function of the run whose summaries carry such evidence."""
+        keywords = cst_keywords(call.args)
+        qualified = self.context.imports.call_name(call)
+        if qualified is not None:
+            what = untimed_wait(qualified, keywords) or untimed_client(qualified, keywords)
+            if what is not None:
+                return self._direct(f"`{qualified}`", what, call)
+        func = call.func
+        if isinstance(func, cst.Attribute):
+            found = self._method_evidence(func, keywords, function)
+            if found is not None:
+                return found
+            what = untimed_method(func.attr.value, keywords, None)
+            if what is not None:
+                return self._direct(f"`{dotted_name(func) or '….' + func.attr.value}`", what, call)
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return None
+        reference = (
+            cst_reference(func, self.context)
+            or self._instance_method(func)
+            or _constructed_method(func, function, self.context)
+            or _nested_reference(func, function, self.context)
+        )
+        return self._summary_evidence(reference)
+
+    def _summary_evidence(self, reference: list[str] | None) -> Evidence | None:
+        """Evidence in a function of the run (`reference`) or, transitively, in the
+        functions it calls (`local_call_depth` deep): the summaries' `waits` fact or
+        model work (`cpu_heavy`, classified with LG201's vocabulary)."""
+        index = summary_index(self.context)
+        if index is None or reference is None:
+            return None
+        fid = index.resolve(self.context.module_name, reference)
+        depth = clamp_depth(int(self.option("local_call_depth")))
+        chain = index.find(fid, self._blocking.vocabulary, _EVIDENCE_KINDS, depth)
+        if chain is None:
+            chain = repeated_wait(index, fid, depth)
+        if chain is None:
+            chain = lock_wait(index, fid, depth)
+        if chain is None:
+            return None
+        here = self.context.path
+        short = _MODEL_WORK if chain.kind == "cpu_heavy" else _WAIT
+        # a function defined in the coroutine by its own name (`run_converter()`)
+        steps = tuple(replace(step, label=_LOCALS.sub("`", step.label)) for step in chain.steps)
+        text = f"{replace(chain, steps=steps).summary(here, arrows=True)} {short}"
+        return text, tuple(Related(*step) for step in chain.related())
+
+    def _direct(
+        self, shown: str, what: str, node: cst.CSTNode, short: str = _WAIT_HERE
+    ) -> Evidence:
+        """Evidence seen at the offload itself: `shown` and a short word in the message,
+        what it does in full at `node`."""
+        line = self.context.line_of(node)
+        return f"{shown} {short}", (Related(self.context.path, line, f"{shown} {what}"),)
 
     def _creates_generator(
         self, target: cst.BaseExpression | None, function: cst.FunctionDef
@@ -435,6 +738,25 @@ def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
         if isinstance(current, cst.Call):
             found.append(current)
         stack.extend(current.children)
+    return found
+
+
+def _names_in(node: cst.CSTNode) -> list[cst.Name]:
+    """Every name read in `node` (not a call's callee, nor an attribute's name)."""
+    found: list[cst.Name] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            found.append(current)
+        elif isinstance(current, cst.Call):
+            stack.extend(a.value for a in current.args)
+            if isinstance(current.func, cst.Attribute):
+                stack.append(current.func.value)
+        elif isinstance(current, cst.Attribute):
+            stack.append(current.value)
+        else:
+            stack.extend(current.children)
     return found
 
 
