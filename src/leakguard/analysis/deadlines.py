@@ -293,38 +293,59 @@ def function_waits(
         if dotted is not None and dotted.partition(".")[0] not in shadowed:
             qualified = file.qualify(dotted)
         keywords = ast_keywords(node)
-        what: str | None = None
-        if qualified is not None:
-            what = untimed_wait(qualified, keywords, in_loop) or untimed_client(qualified, keywords)
-        if what is None and isinstance(node.func, ast.Attribute):
+        maker: str | None = None
+        if isinstance(node.func, ast.Attribute):
             owned = node.func.value
-            maker: str | None = None
             if isinstance(owned, ast.Name):
                 maker = made.get(owned.id)
             elif isinstance(owned, ast.Call):  # `subprocess.Popen(cmd).wait()`
                 maker = file.qualify(ast_dotted(owned.func) or "")
-            what = untimed_method(node.func.attr, keywords, maker, in_loop)
-            client = NETWORK_CLIENTS.get(maker) if maker is not None else None
-            if what is None and client is not None and not client[0]:
-                # a client that takes no deadline at all (made elsewhere in the module)
-                what = f"talks to {client[1]}, which takes no timeout"
+        label = qualified or dotted or "…"
+        what = _untimed(node, qualified, keywords, maker, False)
         if what is None and qualified in POLLING_CALLS and id(node) in polled:
             what = "polls in a loop with no end but the condition it waits for"
-        label = qualified or dotted or "…"
         if what is not None:
             facts.setdefault("waits", [f"{label}|{what}", node.lineno])
-        elif "bounded_waits" not in facts and qualified is not None:
-            bounded = bounded_wait(qualified, in_loop)
+            continue
+        repeated = _untimed(node, qualified, keywords, maker, True)
+        if repeated is None:
+            continue
+        if in_loop:
+            # bounded each time, made again per item: judged only for the offloaded
+            # function itself (`repeated_wait`), whose caller hands it the items
+            facts.setdefault("repeated_waits", [f"{label}|{repeated}", node.lineno])
+        elif qualified is not None:
+            bounded = bounded_wait(qualified)
             if bounded is not None:
-                facts["bounded_waits"] = [f"{label}|{bounded}", node.lineno]
+                facts.setdefault("bounded_waits", [f"{label}|{bounded}", node.lineno])
     return facts
 
 
-def bounded_wait(name: str, in_loop: bool) -> str | None:
-    """What a wait that carries its own deadline (or a name lookup) waits on; a name
-    lookup made in a loop (n lookups: no bound) is reported by `untimed_wait`."""
+def _untimed(
+    node: ast.Call,
+    qualified: str | None,
+    keywords: Mapping[str, str],
+    maker: str | None,
+    in_loop: bool,
+) -> str | None:
+    """What call `node` waits on without a deadline (`in_loop`: a deadline made again per
+    item is none), or None."""
+    what: str | None = None
+    if qualified is not None:
+        what = untimed_wait(qualified, keywords, in_loop) or untimed_client(qualified, keywords)
+    if what is None and isinstance(node.func, ast.Attribute):
+        what = untimed_method(node.func.attr, keywords, maker, in_loop)
+        client = NETWORK_CLIENTS.get(maker) if maker is not None else None
+        if what is None and client is not None and not client[0]:
+            # a client that takes no deadline at all (made elsewhere in the module)
+            what = f"talks to {client[1]}, which takes no timeout"
+    return what
+
+
+def bounded_wait(name: str) -> str | None:
+    """What a wait that carries its own deadline (or a name lookup) waits on."""
     if name in RESOLVER_CALLS:
-        return None if in_loop else "looks up a name"
+        return "looks up a name"
     if name in DEFAULT_DEADLINE_WAITS:
         return DEFAULT_DEADLINE_WAITS[name]
     known = EXTERNAL_WAITS.get(name)
@@ -353,40 +374,27 @@ def _looped_calls(
 
 
 def repeated_wait(index: SummaryIndex, fid: str | None, depth: int) -> Chain | None:
-    """A wait that carries its own deadline but is made again and again: by a function
-    of the run in a loop (`for host in hosts: probe(host)`, `map(probe, hosts)`) or on
-    each round of a recursion (a retry that calls itself), reached from `fid` through
-    plain functions of the run, at most `depth` deep."""
+    """The offloaded function `fid` makes a wait that carries its own deadline (or a
+    name lookup) again and again: in its own loop or under a decorator that may call it
+    again (`repeated_waits`), by calling a function of the run in a loop or handing it to
+    `map` (`looped_calls`) that makes one, or on each round of a recursion back to it (a
+    retry that calls itself). n bounded waits are unbounded when the caller hands the
+    items; a loop deeper in a helper (a retry over a fixed range, a filter over a
+    provider's results) is the helper's own bounded business, not followed."""
     # the summaries import this module to collect the facts it queries here
-    from leakguard.analysis.summaries import Chain, Step, clamp_depth
+    from leakguard.analysis.summaries import Chain, Step, Vocabulary, clamp_depth
 
-    if fid is None or fid not in index.functions or index.functions[fid].is_async:
+    function = index.functions.get(fid) if fid is not None else None
+    if fid is None or function is None or function.is_async:
         return None
-    found = _repeated(index, fid, clamp_depth(depth), ())
-    if found is None:
-        return None
-    function = index.functions[fid]
+    depth = clamp_depth(depth)
     first = Step(function.label, function.path, int(function.raw.get("line", 0)))
-    return Chain((first, *found), "waits")
-
-
-def _repeated(
-    index: SummaryIndex, fid: str, depth: int, path: tuple[str, ...]
-) -> tuple[Step, ...] | None:
-    from leakguard.analysis.summaries import Step, Vocabulary
-
-    function = index.functions.get(fid)
-    if function is None or function.is_async:
-        return None
-    if fid in path:
-        for member in path[path.index(fid) :]:
-            bounded = _bounded_step(index, member, "again on each round of a recursion")
-            if bounded is not None:
-                return (bounded,)
-        return None
-    if depth <= 0:
-        return None
-    for kind, name, line in function.raw.get("facts", {}).get("looped_calls", ()):
+    facts = function.raw.get("facts", {})
+    fact = facts.get("repeated_waits")
+    if fact:
+        label, _, what = str(fact[0]).partition("|")
+        return Chain((first, Step(f"`{label}`", function.path, int(fact[1]), what)), "waits")
+    for kind, name, line in facts.get("looped_calls", ()):
         target = index.resolve(function.module, [kind, name])
         if target is None or target == fid:
             continue
@@ -395,17 +403,33 @@ def _repeated(
             hop = Step(f"{index.functions[target].label} once per item", function.path, line)
             last = chain.evidence
             steps = (*chain.steps[1:-1], replace(last, what=f"{last.what} once per item"))
-            return (hop, *steps)
+            return Chain((first, hop, *steps), "waits")
+    cycle = _cycle(index, fid, fid, depth, ())
+    if cycle is not None:
+        for member in cycle:
+            bounded = _bounded_step(index, member, "again on each round of a recursion")
+            if bounded is not None:
+                return Chain((first, bounded), "waits")
+    return None
+
+
+def _cycle(
+    index: SummaryIndex, start: str, fid: str, depth: int, path: tuple[str, ...]
+) -> tuple[str, ...] | None:
+    """The plain functions on a chain of calls from `fid` back to `start`, or None."""
+    function = index.functions.get(fid)
+    if function is None or function.is_async or depth <= 0 or fid in path:
+        return None
     for reference in function.raw.get("calls", ()):
         if len(reference) > 3 and reference[3].get("awaited"):
             continue
         target = index.resolve(function.module, reference)
-        if target is None:
-            continue
-        inner = _repeated(index, target, depth - 1, (*path, fid))
-        if inner is not None:
-            callee = index.functions[target]
-            return (Step(callee.label, function.path, int(reference[2])), *inner)
+        if target == start:
+            return (*path, fid)
+        if target is not None:
+            found = _cycle(index, start, target, depth - 1, (*path, fid))
+            if found is not None:
+                return found
     return None
 
 
@@ -421,7 +445,7 @@ def lock_wait(index: SummaryIndex, fid: str | None, depth: int) -> Chain | None:
     depth = clamp_depth(depth)
     holders = lock_holders(index)
     vocabulary = Vocabulary(blocking=_HELD_SLEEPS)
-    kinds = ("waits", "bounded_waits", "blocks")
+    kinds = ("waits", "bounded_waits", "repeated_waits", "blocks")
     path: list[str] = [fid]
     seen: set[str] = set()
     while path:

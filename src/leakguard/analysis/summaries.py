@@ -15,10 +15,11 @@ possibly-own functions as *references* (resolved later, across the run):
 - *checks_digest*: compares a hash digest (`digest == x`; a call to a configured
   comparison such as `hmac.compare_digest` is classified when queried);
 - *offloads*: hands work to a thread (`asyncio.to_thread`, `run_in_executor`, ...);
-- *waits* / *bounded_waits* (and *looped_calls*): waits on a peer or a child process
-  with no deadline of its own (`requests.post` without `timeout=`, a client built without
-  one) / with one, and the functions called in a loop (`analysis/deadlines.py`); recorded
-  for functions defined in a function's body too (`outer.<locals>.inner`, their only facts);
+- *waits* / *bounded_waits* / *repeated_waits* (and *looped_calls*): waits on a peer or
+  a child process with no deadline of its own (`requests.post` without `timeout=`, a
+  client built without one) / with one / with one but made per item of a loop, and the
+  functions called in a loop (`analysis/deadlines.py`); recorded for plain functions and
+  for functions defined in a function's body (`outer.<locals>.inner`, their only facts);
 - *once*: memoised (`@functools.cache`, `@lru_cache`...) or a lazy initialiser (tests and
   stores `self._model`/a `global`): `find(...)` stops there, since what it loads, reads or
   computes happens once, not per call.
@@ -108,6 +109,7 @@ FACT_KINDS = (
     "offloads",
     "waits",
     "bounded_waits",
+    "repeated_waits",
 )
 
 _OFFLOAD_CALLS = frozenset(
@@ -693,9 +695,10 @@ class _FunctionCollector:
             summary["handler"] = True
         if _runs_once(function, self.receiver, nodes):
             summary["once"] = True
-        self.facts.update(
-            function_waits(self.file, function, self.owner, self.receiver, self._shadowed())
-        )
+        if not isinstance(function, ast.AsyncFunctionDef):  # only plain functions are followed
+            self.facts.update(
+                function_waits(self.file, function, self.owner, self.receiver, self._shadowed())
+            )
         if self.facts:
             summary["facts"] = self.facts
         if self.calls:
