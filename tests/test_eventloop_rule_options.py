@@ -32,15 +32,17 @@ def test_configured_timeout_context_bounds_the_offload() -> None:
     _, configured = check_fixture(
         OPTIONS / "custom_names.py", "LG204", {"timeout_contexts": ["myservice.limits.deadline"]}
     )
-    assert _lines(unconfigured) == {21, 26}
-    assert _lines(configured) == {26}
+    assert _lines(unconfigured) == {23, 28}
+    assert _lines(configured) == {28}
 
 
 def test_configured_local_calls_are_bounded_local_work() -> None:
-    # `render_page` is unknown, so offloading it (directly or through `work`) is
-    # reported; declared local, neither offload is.
+    # `work` waits on `requests.get` with no deadline, so offloading it is reported;
+    # with its calls declared local, it is proven local work and neither offload is.
     _, configured = check_fixture(
-        OPTIONS / "custom_names.py", "LG204", {"local_calls": ["myservice.render.*"]}
+        OPTIONS / "custom_names.py",
+        "LG204",
+        {"local_calls": ["myservice.render.*", "requests.get"]},
     )
     assert configured == set()
 

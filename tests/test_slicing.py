@@ -744,7 +744,7 @@ def test_lg108_keeps_evictions_and_callers_and_elides_the_rest() -> None:
 # -- request paths: a helper is judged by the handlers that reach it --------------------
 
 _REQUEST_PATH_MODULE = """\
-import asyncio
+import asyncio, subprocess  # one line: the spans below count lines
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
@@ -778,7 +778,7 @@ async def fan_out(urls):
 
 
 async def middle_async(urls):
-    await asyncio.to_thread(len, urls)
+    await asyncio.to_thread(subprocess.run, urls)  # a child process with no deadline
     return await fetch_all(urls)
 
 

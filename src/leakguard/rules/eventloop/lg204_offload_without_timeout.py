@@ -1,16 +1,28 @@
 """LG204 offload-without-timeout: awaited thread offloads on a request path with no
-timeout around them. A request path starts at a request handler of the same file
-(`analysis/request_paths`) or of another file of the run (the function summaries' call
-graph, `max_call_depth` calls deep); a call its caller bounds with a timeout is not followed.
+timeout around them, whose work waits on something outside the process with no deadline
+of its own or runs model code (catalog v1.1: fires on evidence, named in the message).
+A request path starts at a request handler of the same file (`analysis/request_paths`)
+or of another file of the run (the function summaries' call graph, `max_call_depth`
+calls deep); a call its caller bounds with a timeout is not followed.
 
-Not reported: offloading a callable proven to do only local, bounded work
-(`analysis/locality`: parsing a YAML file, listing a directory, hashing a file, a
-function of the run that does only such work, a method of a local file the function
-opened itself): it waits on no peer and runs no model, so a timeout would free nothing
-(the thread runs on) and the work ends by itself. Nor offloading a generator function
-(the offload only makes the generator), nor a `next()` step of an iterator every maker
-of which is a generator of the run whose body is proven local with the values the
-coroutine handed it (`analysis/locality`: `creates_generator`, `generator_steps_local`).
+The evidence (`_evidence`): the offloaded callable, through the run's summaries
+(`local_call_depth` functions deep), reaches a wait without a deadline
+(`analysis/deadlines`: `requests.post` without `timeout=`, `subprocess.run` without one,
+a client built without its deadline keyword, a deadline repeated per item of the
+offloaded function's own loop or recursion, a lock held around a wait) or model work
+(LG201's vocabulary: `predict` on a loaded model, `fit`); or the offloaded method is
+one of a client the coroutine built without a deadline (`connection.bind` of an
+`ldap3.Connection` without `receive_timeout`) or of a model (`model.predict`); or a
+value handed to the thread comes from such a wait (a streamed response's body), or is a
+generator of the run the thread drains. No evidence (an unresolved callee, local work,
+waits that carry their own deadline, name lookups), no finding.
+
+Silent before the evidence is looked for: offloading a callable proven to do only
+local, bounded work (`analysis/locality`, with the `local_calls` option), a method of a
+local file the function opened itself, a generator function (the offload only makes
+the generator), or a `next()` step of an iterator every maker of which is a generator
+of the run whose body is proven local with the values the coroutine handed it
+(`analysis/locality`: `creates_generator`, `generator_steps_local`).
 """
 
 from __future__ import annotations
@@ -74,9 +86,9 @@ from leakguard.triage import TriageTree, enclosing_functions, last_names
 _EVIDENCE_KINDS = ("waits", "cpu_heavy")
 _LOCALS = re.compile(r"`[\w.]*<locals>\.")
 # How the message names the evidence (what it lacks in full is in the related locations).
-_WAIT = "waits with none"
-_WAIT_HERE = "waits with no deadline"
-_MODEL_WORK = "runs model code"
+_WAIT = "has no deadline"
+_WAIT_HERE = "has no deadline"
+_MODEL_WORK = "runs a model"
 # A finding's evidence: the text naming it, and the steps leading to it.
 Evidence = tuple[str, tuple[Related, ...]]
 
@@ -438,10 +450,19 @@ class OffloadWithoutTimeout(LintRule):
             return None
         here = self.context.path
         short = _MODEL_WORK if chain.kind == "cpu_heavy" else _WAIT
-        # a function defined in the coroutine by its own name (`run_converter()`)
+        # the message names the evidence itself and where it is (the message is one
+        # short line); the calls leading to it are the related locations, a function
+        # defined in the coroutine by its own name (`run_converter()`)
+        evidence = chain.evidence
+        where = (
+            f"line {evidence.line}"
+            if evidence.path == here
+            else f"{evidence.path.rsplit('/', 1)[-1]}:{evidence.line}"
+        )
+        text = f"{evidence.label} ({where}) {short}"
         steps = tuple(replace(step, label=_LOCALS.sub("`", step.label)) for step in chain.steps)
-        text = f"{replace(chain, steps=steps).summary(here, arrows=True)} {short}"
-        return text, tuple(Related(*step) for step in chain.related())
+        related = replace(chain, steps=steps).related()
+        return text, tuple(Related(*step) for step in related)
 
     def _direct(
         self, shown: str, what: str, node: cst.CSTNode, short: str = _WAIT_HERE
