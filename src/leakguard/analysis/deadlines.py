@@ -42,7 +42,7 @@ function as its `waits` fact (`function_waits`), so a rule follows it across the
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -269,18 +269,13 @@ def function_waits(
     bounds each wait, not the whole: such a wait counts as one without a deadline.
     `enclosing`: the values of the function a nested one is defined in (`made_values`),
     which it reads through its closure."""
-    nodes = [node for node in ast.walk(function) if node is not function]
-    looped = _looped(nodes)
+    assert file.index is not None, "a file's summaries are collected from its index"
+    children = file.index.children_by_id
+    nodes = _breadth_first(function, children)
+    looped, polled = _repeated(function, children)
     if wrapped_by_decorator(function):
         looped.update(id(node) for node in nodes)  # the decorator may call it again
     made = made_values(file, function, nodes, shadowed, enclosing)
-    polled = {
-        id(inner)
-        for node in nodes
-        if isinstance(node, ast.While)
-        for part in node.body
-        for inner in ast.walk(part)
-    }
     facts: dict[str, list[Any]] = {}
     for node in nodes:
         if not isinstance(node, ast.Call):
@@ -560,24 +555,64 @@ def _maps(func: ast.expr) -> bool:
     return isinstance(func, ast.Attribute) and func.attr in _MAPPING
 
 
-def _looped(nodes: Sequence[ast.AST]) -> set[int]:
-    """Ids of the nodes a loop of the function may run more than once."""
-    found: set[int] = set()
-    for node in nodes:
-        parts: list[ast.AST]
-        if isinstance(node, (ast.For, ast.AsyncFor)):
-            parts = list(node.body)  # not `node.iter`: it runs once
-        elif isinstance(node, ast.While):
-            parts = [*node.body, node.test]
-        elif isinstance(node, (*_LOOP_PARTS, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            parts = [node]  # a function defined here may be called any number of times
-        elif isinstance(node, ast.Call) and _maps(node.func):
-            parts = list(node.args[:1])  # `map(probe, hosts)`: `probe` runs once per item
-        else:
+def _breadth_first(
+    function: ast.AST, children: Callable[[int], list[ast.AST] | None]
+) -> list[ast.AST]:
+    """`ast.walk(function)`'s nodes below it, in its (breadth-first) order, from the
+    file's child index: the first wait found is the one `ast.walk` finds first."""
+    queue: list[ast.AST] = [function]
+    # Iterating a list while appending to it visits the appended nodes too, in order.
+    for node in queue:
+        kids = children(id(node))
+        if kids:
+            queue.extend(kids)
+    return queue[1:]
+
+
+def _repeated(
+    function: ast.AST, children: Callable[[int], list[ast.AST] | None]
+) -> tuple[set[int], set[int]]:
+    """Ids of the nodes below `function` that may run more than once, and of those a
+    `while` loop's body runs (a poll), in one pass: a `for` body, a `while` body and
+    test, a comprehension, a function or lambda defined here (it may be called any
+    number of times), what `map(probe, hosts)` is handed first (`probe` runs per item).
+    A loop's `iter` runs once."""
+    looped: set[int] = set()
+    polled: set[int] = set()
+    stack: list[tuple[ast.AST, bool, bool]] = [
+        (kid, False, False) for kid in children(id(function)) or ()
+    ]
+    while stack:
+        node, in_loop, in_poll = stack.pop()
+        kind = type(node)
+        if kind in _REPEATED_WHOLE:
+            in_loop = True
+        if in_loop:
+            looped.add(id(node))
+        if in_poll:
+            polled.add(id(node))
+        kids = children(id(node))
+        if not kids:
             continue
-        for part in parts:
-            found.update(id(inner) for inner in ast.walk(part))
-    return found
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            body = {id(statement) for statement in node.body}
+            stack.extend((kid, in_loop or id(kid) in body, in_poll) for kid in kids)
+        elif isinstance(node, ast.While):
+            body = {id(statement) for statement in node.body}
+            test = id(node.test)
+            stack.extend(
+                (kid, in_loop or id(kid) in body or id(kid) == test, in_poll or id(kid) in body)
+                for kid in kids
+            )
+        elif isinstance(node, ast.Call) and node.args and _maps(node.func):
+            first = id(node.args[0])
+            stack.extend((kid, in_loop or id(kid) == first, in_poll) for kid in kids)
+        else:
+            stack.extend((kid, in_loop, in_poll) for kid in kids)
+    return looped, polled
+
+
+_REPEATED_WHOLE = frozenset({*_LOOP_PARTS, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
 
 
 def untimed_client_locals(
