@@ -1050,7 +1050,12 @@ class FieldOwners:
         cannot type (a field of a class it does not know, a property, `Any`) leaves the
         value untyped: it may be. So does a step into a field of builtin types only (`data:
         dict`): a request model dumped and stored there is read back by key (open-webui's
-        `feedback.data.get("sibling_model_ids")`)."""
+        `feedback.data.get("sibling_model_ids")`). A root annotated with no class of
+        the run (another package's `UserInfo`, `BaseModel`) is not: its `data` is that
+        class's own (session 13: open-webui's OAuth `user_data.data` was taken for
+        `CalendarForm.data`)."""
+        if not annotated & (self.known | self.lineage):
+            return False
         classes = annotated
         for step in path:
             if self.field_types is None or not classes & self.known:
