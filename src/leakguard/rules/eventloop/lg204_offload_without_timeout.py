@@ -317,13 +317,7 @@ class OffloadWithoutTimeout(LintRule):
             found = self._method_evidence(target, keywords, function)
             if found is not None:
                 return found
-        reference = (
-            cst_reference(target, self.context)
-            or self._instance_method(target)
-            or _constructed_method(target, function, self.context)
-            or _nested_reference(target, function, self.context)
-        )
-        return self._summary_evidence(reference)
+        return self._summary_evidence(self._reference(target, function))
 
     def _method_evidence(
         self, target: cst.Attribute, keywords: dict[str, str], function: cst.FunctionDef
@@ -424,13 +418,20 @@ class OffloadWithoutTimeout(LintRule):
                 return self._direct(f"`{dotted_name(func) or '….' + func.attr.value}`", what, call)
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return None
-        reference = (
-            cst_reference(func, self.context)
-            or self._instance_method(func)
-            or _constructed_method(func, function, self.context)
-            or _nested_reference(func, function, self.context)
+        return self._summary_evidence(self._reference(func, function))
+
+    def _reference(
+        self, callee: cst.Name | cst.Attribute, function: cst.FunctionDef
+    ) -> list[str] | None:
+        """The function `callee` names, as the run's summaries name it: through imports,
+        aliases and `self`, a class instantiated in place (`PasswordHasher().hash`), a
+        local the coroutine bound to one class's instance, or a function defined in it."""
+        return (
+            cst_reference(callee, self.context)
+            or self._instance_method(callee)
+            or _constructed_method(callee, function, self.context)
+            or _nested_reference(callee, function, self.context)
         )
-        return self._summary_evidence(reference)
 
     def _summary_evidence(self, reference: list[str] | None) -> Evidence | None:
         """Evidence in a function of the run (`reference`) or, transitively, in the
