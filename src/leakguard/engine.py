@@ -479,11 +479,14 @@ def _project_index(
     # the other files that wake a gate, with the gates open so far and those the first
     # wave could not decide (woken by files not collected yet); then the rest, with the
     # gates open. A gate whose verdicts wait on a run query stays out until answered.
-    waking = [item for item in pending if outcome.opens[item[0].file.display]]
-    rest = [item for item in pending if not outcome.opens[item[0].file.display]]
-    rare = gates.rare([outcome.opens[item[0].file.display] for item in pending])
-    first = [item for item in waking if rare.intersection(outcome.opens[item[0].file.display])]
-    second = [item for item in waking if not rare.intersection(outcome.opens[item[0].file.display])]
+    opens = [outcome.opens[source.file.display] for source, _ in pending]
+    rare = gates.rare(opens)
+    first: list[tuple[_Source, str]] = []
+    second: list[tuple[_Source, str]] = []
+    rest: list[tuple[_Source, str]] = []
+    for item, woken in zip(pending, opens, strict=True):
+        wave = rest if not woken else first if rare.intersection(woken) else second
+        wave.append(item)
     if len(pending) < _WAVES_FROM:
         first, second, rest = pending, [], []  # one pool: it costs more than it saves
     _collect_facts(first, needed, outcome, facts_by_file, cache, workers, triage, config, budget)
