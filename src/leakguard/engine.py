@@ -655,10 +655,17 @@ class _RuleGates:
         may run). Without `project`, a verdict's run conditions count as unanswered;
         with it, as the analysis will answer them (`triage.admitted`)."""
         found: set[str] = set()
+        # The run queries are registered by the rules: a run whose facts all came from
+        # the cache (a partial run's context, shared) has not imported them yet. Once per
+        # call, not per file (`rule_classes` walks the rule packages each time).
+        loaded = project is None
         for display, names in outcome.opens.items():
             if display not in outcome.verdicts:
                 continue  # not collected (yet): its facts cannot wake anything
             verdict = outcome.verdicts[display]
+            if verdict is not None and not loaded:
+                _load_analysis()
+                loaded = True
             admitted = None if verdict is None else _admitted_rules(verdict, project)
             for name in names:
                 if admitted is None or not self.readers[name].isdisjoint(admitted):
@@ -675,10 +682,7 @@ def _admitted_rules(verdict: Verdict, project: ProjectIndex | None) -> set[str]:
     yet) or once the run's facts answer them."""
     if project is None:
         return {code for code, value in verdict.items() if value is True}
-    # The run queries are registered by the rules: a run whose facts all came from the
-    # cache (a partial run's context, shared) has not imported them yet.
-    _load_analysis()
-    from leakguard.triage import admitted
+    from leakguard.triage import admitted  # the rules loaded (`_RuleGates.opened`)
 
     return set(admitted(verdict, project))
 
