@@ -87,7 +87,6 @@ _EVIDENCE_KINDS = ("waits", "cpu_heavy")
 _LOCALS = re.compile(r"`[\w.]*<locals>\.")
 # How the message names the evidence (what it lacks in full is in the related locations).
 _WAIT = "has no deadline"
-_WAIT_HERE = "has no deadline"
 _MODEL_WORK = "runs a model"
 # A finding's evidence: the text naming it, and the steps leading to it.
 Evidence = tuple[str, tuple[Related, ...]]
@@ -465,9 +464,7 @@ class OffloadWithoutTimeout(LintRule):
         related = replace(chain, steps=steps).related()
         return text, tuple(Related(*step) for step in related)
 
-    def _direct(
-        self, shown: str, what: str, node: cst.CSTNode, short: str = _WAIT_HERE
-    ) -> Evidence:
+    def _direct(self, shown: str, what: str, node: cst.CSTNode, short: str = _WAIT) -> Evidence:
         """Evidence seen at the offload itself: `shown` and a short word in the message,
         what it does in full at `node`."""
         line = self.context.line_of(node)
