@@ -305,9 +305,9 @@ class OffloadWithoutTimeout(LintRule):
             return None
         if not isinstance(target, (cst.Name, cst.Attribute)):
             return None
-        shown = self.context.imports.qualify(target) or dotted_name(target) or "…"
-        keywords = cst_keywords(handed)
         qualified = self.context.imports.qualify(target)
+        shown = qualified or dotted_name(target) or "…"
+        keywords = cst_keywords(handed)
         if qualified is not None:
             what = untimed_wait(qualified, keywords)
             if what is not None:
