@@ -235,8 +235,10 @@ def untimed_method(
     elif maker in PROCESS_MAKERS and method in PROCESS_METHODS:
         what = "waits for a child process"
     elif maker in QUEUE_MAKERS and method in QUEUE_METHODS:
-        if keywords.get("block") not in (None, TRUE) or method == "join":
-            return None if method != "join" else "waits for a queue to drain, with no timeout"
+        if method == "join":
+            return "waits for a queue to drain, with no timeout"
+        if keywords.get("block") not in (None, TRUE):
+            return None  # `jobs.get(block=False)`: no wait
         what = "waits on a queue"
     else:
         return None
