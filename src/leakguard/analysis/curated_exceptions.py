@@ -737,7 +737,7 @@ class _RaiseWalker:
         self.found.append(["r", *reference, int(internal), int(from_parameter), list(absorbed)])
 
     def call(self, node: ast.Call, absorbed: tuple[str, ...]) -> None:
-        name = dotted(node.func)
+        name = self.collector.callee_name(node)
         if name is not None and (is_log_call_name(name) or name in _QUIET_BUILTINS):
             return
         qualified = self.collector.names.qualify(name) if name is not None else None
