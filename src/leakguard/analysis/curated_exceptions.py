@@ -637,7 +637,6 @@ class _RaiseWalker:
         owner: str | None,
     ) -> None:
         self.collector = collector
-        self.function = function
         self.params: frozenset[str] = frozenset()
         self.owner = owner
         self.found: list[list[Any]] = []
