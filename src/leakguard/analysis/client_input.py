@@ -87,7 +87,7 @@ def client_input_names(function: cst.FunctionDef, context: FileContext) -> Calla
     and parses of them); for `raised_texts`, which asks whose document a
     `json.loads(name)` of a `try` body decodes."""
     reader = _ClientInput(function, context)
-    return reader._name_is_input
+    return reader.name_is_input
 
 
 class _ClientInput:
@@ -129,7 +129,7 @@ class _ClientInput:
 
     def is_input(self, value: cst.BaseExpression) -> bool:
         if isinstance(value, cst.Name):
-            return self._name_is_input(value.value)
+            return self.name_is_input(value.value)
         if isinstance(value, (cst.List, cst.Tuple)):
             return all(self.is_input(e.value) for e in value.elements)
         if isinstance(value, cst.IfExp):
@@ -138,7 +138,7 @@ class _ClientInput:
             return self.is_input(value.value)
         return False
 
-    def _name_is_input(self, name: str) -> bool:
+    def name_is_input(self, name: str) -> bool:
         known = self._names.get(name)
         if known is not None:
             return known
