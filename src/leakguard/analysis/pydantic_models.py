@@ -1862,13 +1862,10 @@ class ModelIndex:
         key = (classes, attribute)
         if key in self._field_types:
             return self._field_types[key]
-        if self._by_short is None:
-            self._by_short = {}
-            for name in self.classes:
-                self._by_short.setdefault(_short(name), []).append(name)
+        by_short = self._short_index()
         found: set[str] | None = None
         for short in sorted(classes):
-            for qualified in self._by_short.get(short, ()):
+            for qualified in by_short.get(short, ()):
                 tree = self._own_field(qualified, attribute)
                 if tree is None:
                     continue
@@ -1915,8 +1912,16 @@ class ModelIndex:
     def class_names(self) -> frozenset[str]:
         """Short names of the run's classes this index knows (models and plain ones)."""
         if self._class_names is None:
-            self._class_names = frozenset(_short(name) for name in self.classes)
+            self._class_names = frozenset(self._short_index())
         return self._class_names
+
+    def _short_index(self) -> dict[str, list[str]]:
+        """The run's classes (qualified names) by short name, built once."""
+        if self._by_short is None:
+            self._by_short = {}
+            for name in self.classes:
+                self._by_short.setdefault(_short(name), []).append(name)
+        return self._by_short
 
     def _hands_on_models(self, use: Mapping[str, Any]) -> bool:
         """A field holding models that the handler uses otherwise than by walking it:
