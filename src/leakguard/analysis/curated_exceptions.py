@@ -309,13 +309,7 @@ class _FileCollector:
         for inner in nested if closures else ():
             nodes.extend(self.tree.walk(inner))
         # One pass sorts the scope's nodes for the taint and the calls.
-        calls: list[ast.Call] = []
-        statements = _ScopeStatements(exception_params)
-        for node in nodes:
-            if type(node) is ast.Call:
-                calls.append(node)
-            else:
-                statements.add(node)
+        statements, calls = _ScopeStatements.sort(nodes, exception_params)
         tainted = statements.tainted(self, calls) if taint else set()
         if (
             taint
@@ -656,13 +650,8 @@ class _RaiseWalker:
         """The names carrying an exception's text in the function (or the module's own
         code): computed for the first raise with arguments only, as most raise none."""
         if self._tainted is None:
-            calls: list[ast.Call] = []
-            statements = _ScopeStatements(frozenset())
-            for node in self.collector.tree.scope_nodes(self.body, _SCOPES, in_order=True):
-                if type(node) is ast.Call:
-                    calls.append(node)
-                else:
-                    statements.add(node)
+            nodes = self.collector.tree.scope_nodes(self.body, _SCOPES, in_order=True)
+            statements, calls = _ScopeStatements.sort(nodes, frozenset())
             self._tainted = statements.tainted(self.collector, calls)
         return self._tainted
 
@@ -899,6 +888,20 @@ class _ScopeStatements:
         self.seeds: set[str] = set(exception_params)
         self.assignments: list[ast.Assign | ast.AnnAssign | ast.AugAssign | ast.NamedExpr] = []
         self.loops: list[ast.For | ast.AsyncFor | ast.comprehension] = []
+
+    @classmethod
+    def sort(
+        cls, nodes: Iterable[ast.AST], exception_params: frozenset[str]
+    ) -> tuple[_ScopeStatements, list[ast.Call]]:
+        """A scope's statements and its calls, from its nodes in one pass."""
+        calls: list[ast.Call] = []
+        statements = cls(exception_params)
+        for node in nodes:
+            if type(node) is ast.Call:
+                calls.append(node)
+            else:
+                statements.add(node)
+        return statements, calls
 
     def add(self, node: ast.AST) -> None:
         kind = type(node)
