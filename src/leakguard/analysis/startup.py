@@ -23,6 +23,11 @@ A loop over a literal list of functions that calls each element once
 (`for step in [self._init_user, self._init_cluster]: await step(session)`) calls each
 element once: its elements count as `call`, not `value`.
 
+A function under a decorator other than `staticmethod`/`classmethod` may be registered by
+it and run at any time, unless the decorator is a retry (`tenacity.retry`,
+`backoff.on_exception`, ... by qualified name): a retried body runs only inside a call of
+its name, so the name's callers are its callers.
+
 An entry point by name (`main`) is a root for its own module's uses only: another
 module's references to it must pass like any function's.
 
@@ -77,8 +82,25 @@ _LIFECYCLE_EVENTS = frozenset(
         "after_server_stop",
     }
 )
+# Callers up that start-up reach follows: a process's start-up nests deeper than the calls
+# a finding names (`cli` -> `run_worker` -> `Worker.start` -> `start_async` -> `_register`
+# -> `register_with_server` -> `_register_worker` is seven).
+STARTUP_DEPTH = 10
 # Decorators that leave a method a plain method (anything else may register it).
 _PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod"})
+# Retry decorators (qualified): the body runs only inside a call of the decorated name,
+# however many attempts that call makes, so the name's callers are the body's: a retried
+# registration called by start-up code is start-up code.
+_RETRY_DECORATORS = frozenset(
+    {
+        "tenacity.retry",
+        "backoff.on_exception",
+        "backoff.on_predicate",
+        "retrying.retry",
+        "retry.retry",
+        "stamina.retry",
+    }
+)
 # (call's last name, keyword): the keyword's value is handed over as a process's entry:
 # argparse's sub-command idiom (`parser.set_defaults(func=run)`, then `args.func(args)`
 # once per invocation) and a new process's target (`multiprocessing.Process(target=f)`).
@@ -238,7 +260,7 @@ class _FileCollector:
         root = self._root(function, qualname, owner, enclosing is not None)
         if root is not None:
             self.roots[qualname] = root
-        elif any(not _plain_decorator(d) for d in function.decorator_list):
+        elif any(not self._calls_through(d) for d in function.decorator_list):
             self.roots[qualname] = ""  # registered by its decorator: runs any time
         args = function.args
         positional = [*args.posonlyargs, *args.args]
@@ -347,6 +369,13 @@ class _FileCollector:
             if last in ("asynccontextmanager", "contextmanager") and "lifespan" in qualname:
                 return "life-cycle hook"
         return None
+
+    def _calls_through(self, decorator: ast.expr) -> bool:
+        """The decorated name, when called, runs the body then and only then."""
+        if _plain_decorator(decorator):
+            return True
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        return self._qualify(ast_dotted(target) or "") in _RETRY_DECORATORS
 
     def _qualify(self, dotted: str) -> str | None:
         root, _, rest = dotted.partition(".")
@@ -723,7 +752,7 @@ class StartupIndex:
 
     def dependencies(self, module: str) -> Any:
         """What the findings of `module` can depend on (for the cache key): the facts of
-        every module that mentions, up to `MAX_SUPPORTED_DEPTH` callers up, a function,
+        every module that mentions, up to `STARTUP_DEPTH` callers up, a function,
         class or method name of it, with which of their packages the run holds, and the
         functions their modules define. Editing a helper that `module` calls, not the
         reverse, leaves it out."""
@@ -731,7 +760,7 @@ class StartupIndex:
         upstream = self._upstream_modules()
         seen = {module}
         frontier = [module]
-        for _ in range(MAX_SUPPORTED_DEPTH + 1):
+        for _ in range(STARTUP_DEPTH + 1):
             following = []
             for current in frontier:
                 for caller in upstream.get(current, ()):
@@ -861,7 +890,7 @@ class StartupIndex:
         self,
         module: str,
         qualname: str,
-        depth: int = MAX_SUPPORTED_DEPTH,
+        depth: int = STARTUP_DEPTH,
         own_loop: bool = False,
     ) -> bool:
         """See the module docstring; `depth` callers up at most. With `own_loop`, a
