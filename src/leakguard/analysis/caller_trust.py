@@ -77,6 +77,8 @@ _ROUTE_VERBS = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "options", "api_route", "route", "websocket"}
 )
 _REFUSAL_CODES = frozenset({401, 403})
+# Class attributes an HTTP error carries its status in.
+_STATUS_ATTRIBUTES = frozenset({"status_code", "code", "status"})
 _REFUSAL_STATUS_NAMES = frozenset({"UNAUTHORIZED", "FORBIDDEN"})
 # Exceptions that refuse whatever their arguments (werkzeug's, re-exported by Flask).
 _REFUSAL_CLASSES = frozenset({"Forbidden", "Unauthorized", "PermissionDenied"})
@@ -519,7 +521,7 @@ class _FileTrust:
         for item in statement.body:
             if isinstance(item, (ast.Assign, ast.AnnAssign)) and item.value is not None:
                 targets = item.targets if isinstance(item, ast.Assign) else [item.target]
-                status = any(_last_name(t) in ("status_code", "code", "status") for t in targets)
+                status = any(_last_name(t) in _STATUS_ATTRIBUTES for t in targets)
                 if status and _refusal_status(item.value):
                     return True
             if (
@@ -533,6 +535,42 @@ class _FileTrust:
                 return True
         return False
 
+    def refusal_origins(self, statement: ast.stmt) -> list[list[str]]:
+        """The names of the run a definition may inherit its refusal from, judged when
+        queried: `PlatformAdminError = ForbiddenException` (another name for it), or
+        the first base of `class PlatformAdminError(ForbiddenException)` when its body
+        sets no status of its own and has no `__init__` (which could pass on another)."""
+        if isinstance(statement, ast.Assign):
+            value = statement.value
+            if isinstance(value, (ast.Name, ast.Attribute)):
+                reference = self.reference(value)
+                return [reference] if reference is not None else []
+            return []
+        if not isinstance(statement, ast.ClassDef):
+            return []
+        for item in statement.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name in (
+                "__init__",
+                "__new__",
+            ):
+                return []
+            if isinstance(item, (ast.Assign, ast.AnnAssign)):
+                targets = item.targets if isinstance(item, ast.Assign) else [item.target]
+                if any(_last_name(t) in _STATUS_ATTRIBUTES for t in targets):
+                    return []
+        # The first base only: its status comes first in the method resolution order.
+        first = statement.bases[0] if statement.bases else None
+        if isinstance(first, (ast.Name, ast.Attribute)):
+            reference = self.reference(first)
+            return [reference] if reference is not None else []
+        return []
+
+    def _refusal_entry(self, name: str, statement: ast.stmt) -> None:
+        if self.refusal_definition(statement):
+            self.functions[name] = {"refusal": statement.lineno}
+        elif origins := self.refusal_origins(statement):
+            self.functions[name] = {"refusal_from": origins}
+
     def run(self, display: str) -> dict[str, Any] | None:
         routers = self.routers()
         counts: Counter[str] = Counter(f.name for f in self.tree.functions)
@@ -540,8 +578,7 @@ class _FileTrust:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self._function(statement.name, statement, routers)
             elif isinstance(statement, ast.ClassDef):
-                if self.refusal_definition(statement):
-                    self.functions[statement.name] = {"refusal": statement.lineno}
+                self._refusal_entry(statement.name, statement)
                 for item in statement.body:
                     if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         self._function(f"{statement.name}.{item.name}", item, routers)
@@ -549,8 +586,7 @@ class _FileTrust:
                 target = statement.targets[0]
                 if not isinstance(target, ast.Name):
                     continue
-                if self.refusal_definition(statement):
-                    self.functions[target.id] = {"refusal": statement.lineno}
+                self._refusal_entry(target.id, statement)
                 dependencies = self._annotation_dependencies(statement.value)
                 if dependencies and isinstance(statement.value, ast.Subscript):
                     # `AdminUser = Annotated[User, Depends(get_admin_user)]`
@@ -741,12 +777,22 @@ class TrustIndex:
         function = self.resolver.function(fid)
         return function.raw if function is not None else None
 
-    def _refusal(self, module: str, refused: Sequence[Any]) -> bool:
+    def _refusal(self, module: str, refused: Sequence[Any], hops: int = 0) -> bool:
+        """`refused` (see `_FileTrust.refusal`) refuses: a refusal of the run, or another
+        name for one or a subclass that keeps its status (`refusal_from`)."""
         if not refused:
             return True
         target = self.resolver.resolve(module, refused[0])
         entry = self._entry(target) if target is not None else None
-        return entry is not None and "refusal" in entry
+        if entry is None or target is None:
+            return False
+        if "refusal" in entry:
+            return True
+        origin_module = target.partition(":")[0]
+        return hops < 4 and any(
+            self._refusal(origin_module, [origin], hops + 1)
+            for origin in entry.get("refusal_from", ())
+        )
 
     def _all_aliases(self, module: str, references: Sequence[Any]) -> bool:
         """Each reference names an `Annotated[..., Depends(...)]` alias of the run (its
