@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from leakguard.analysis.caller_trust import privilege_test, refusal_condition
+from leakguard.analysis.caller_trust import (
+    TrustIndex,
+    collect_source,
+    privilege_test,
+    refusal_condition,
+)
+from leakguard.analysis.project import module_name_for
 from leakguard.config import ConfigError, load_config
 from leakguard.testing import reported, run
 
@@ -124,3 +131,167 @@ def test_client_chosen_values_prove_nothing(condition: str) -> None:
     assert privilege_test(_expression(condition))
     assert not privilege_test(_expression(condition), client)
     assert not refusal_condition(_expression(f"not ({condition})"), client)
+
+
+# -- factories and refusals named otherwise (session 14) ----------------------------------
+
+FACTORIES = """\
+from fastapi import Depends, HTTPException, Request
+
+
+def get_user(request: Request):
+    return request.state.user
+
+
+def require_role(role: str):
+    def dependency(user=Depends(get_user)):
+        if user.role != role:
+            raise HTTPException(status_code=403)
+        return user
+
+    return dependency
+
+
+def require_roles(*allowed: str, strict: bool = True):
+    async def dependency(user=Depends(get_user)):
+        if user.role not in allowed:
+            raise HTTPException(status_code=403)
+        return user
+
+    return dependency
+
+
+def require_any(*allowed: str):
+    async def dependency(user=Depends(get_user)):
+        if user.role not in allowed:
+            raise HTTPException(status_code=403)
+        return user
+
+    return dependency
+
+
+def require_widened(role: str):
+    def dependency(user=Depends(get_user)):
+        if user.role != role:
+            raise HTTPException(status_code=403)
+        return user
+
+    role = "user"
+    return dependency
+
+
+def require_role_or_default(role: str = "admin"):
+    def dependency(user=Depends(get_user)):
+        if user.role != role:
+            raise HTTPException(status_code=403)
+        return user
+
+    return dependency
+"""
+
+
+def _index(sources: dict[str, str]) -> TrustIndex:
+    facts: dict[str, Any] = {}
+    for path, text in sources.items():
+        collected = collect_source(text, path)
+        if collected is not None:
+            facts[module_name_for(path)] = collected
+    return TrustIndex(facts)
+
+
+def _route(dependency: str) -> str:
+    return f"""\
+from fastapi import APIRouter, Depends
+
+from app.auth import (
+    require_any,
+    require_role,
+    require_role_or_default,
+    require_roles,
+    require_widened,
+)
+
+router = APIRouter()
+ROLE = "admin"
+
+
+@router.post("/x", dependencies=[Depends({dependency})])
+async def handler(items: list[str]):
+    return items
+"""
+
+
+@pytest.mark.parametrize(
+    ("dependency", "privileged"),
+    [
+        ('require_role("admin")', True),
+        ('require_role(role="admin")', True),
+        ('require_any("admin", "owner")', True),
+        ("require_any()", False),  # no role at all
+        ('require_any("admin", "member")', False),  # a plain role among them
+        ('require_roles("admin", "owner", strict=False)', False),  # `strict` is no role
+        ('require_role("user")', False),  # the plain user's role
+        ("require_role(ROLE)", False),  # a name, not a role constant
+        ('require_roles("admin", "member", strict=True)', False),  # a plain role among them
+        ("require_roles(strict=True)", False),  # no role at all
+        ('require_roles(*["admin"], strict=True)', False),  # unpacked: not known
+        ('require_roles("admin")', False),  # `strict` left to its default
+        ('require_widened("admin")', False),  # the factory rebinds its parameter
+        ("require_role_or_default()", False),  # the default is not judged
+    ],
+)
+def test_dependency_factories(dependency: str, privileged: bool) -> None:
+    index = _index({"app/auth.py": FACTORIES, "app/routes.py": _route(dependency)})
+    assert index.route_privileged("app.routes", "handler", frozenset()) is privileged
+
+
+REFUSALS = """\
+from fastapi import Depends, HTTPException, Request
+
+
+class Forbidden(HTTPException):
+    status_code = 403
+
+
+AdminRequired = Forbidden
+StillForbidden = AdminRequired
+
+
+class OwnerRequired(Forbidden):
+    pass
+
+
+class Gone(Forbidden):
+    status_code = 410
+
+
+class Reworded(Forbidden):
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message)
+
+
+def get_user(request: Request):
+    return request.state.user
+
+
+def check_{name}(user=Depends(get_user)):
+    if not user.is_admin:
+        raise {name}("administrators only")
+    return user
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "privileged"),
+    [
+        ("AdminRequired", True),
+        ("StillForbidden", True),
+        ("OwnerRequired", True),
+        ("Gone", False),  # its own status
+        ("Reworded", False),  # its own `__init__` may pass on another status
+    ],
+)
+def test_refusals_named_otherwise(name: str, privileged: bool) -> None:
+    source = REFUSALS.replace("{name}", name)
+    index = _index({"app/auth.py": source})
+    assert index.privileged(f"app.auth:check_{name}", frozenset()) is privileged

@@ -21,25 +21,35 @@ shape, never by the function's name:
   refusal is an exception or response built with status 401/403 (`HTTPException(403)`,
   `status.HTTP_401_UNAUTHORIZED`, `HTTPStatus.FORBIDDEN`, `abort(403)`,
   werkzeug's `Forbidden`/`Unauthorized`), or a name of the run defined as one (`class
-  Forbidden(HTTPException): status_code = 403`, `ForbiddenError = make_error(403)`).
+  Forbidden(HTTPException): status_code = 403`, `ForbiddenError = make_error(403)`),
+  another name for one (`PlatformAdminError = ForbiddenException`) or a subclass whose
+  first base is one and which sets no status nor `__init__` of its own.
 - *privilege test*: a role compared with one constant that names a privilege
   (`user.role != "admin"`, `ctx.org_role == OrgRole.OWNER`; not "user", nor a role a
   plain user holds or obtains such as "authenticated" or "premium"), a boolean
   privilege attribute (`user.is_admin`, `is_superuser`, `is_staff`), or a client address
   compared with the loopback addresses (`request.client.host not in ("127.0.0.1",
   "::1")`); `and`/`or`/`not` combine them as logic says.
+- *factories*: `Depends(require_org_role(OrgRole.OWNER))` is the closure the factory
+  returns (its only return, `return _dep`). The closure's checks count as any
+  dependency's; a check comparing the caller's role with the factory's parameters
+  (`ctx.org_role not in allowed`) counts only when the call binds every parameter (none
+  left to a default, `*allowed` given at least one) to role constants that each name a
+  privilege, and no parameter is rebound in the factory.
 
 Not privileged (the rules keep firing): a dependency that only authenticates (any
 logged-in user), a check in only one branch, a check that logs but does not refuse, a
-role test that several roles pass (`role in ("user", "admin")`), a dependency built by a
-factory call (`Depends(require_role("admin"))`, whose returned function is not known), a
+role test that several roles pass (`role in ("user", "admin")`), a factory called with a
+role a plain user holds or with anything but role constants (`require_org_role(
+OrgRole.MEMBER)`, `require_role(settings.role)`, `require_roles(*ROLES)`), a
 role or flag the client chooses (a `Header`/`Cookie`/query/body parameter of the
 dependency, a token decoded without verifying its signature: `client_chosen_names`), a
 refusing branch that may return before it refuses (`if OPEN_MODE: return user`), a
 dependency the application overrides (`app.dependency_overrides[dep] = ...` outside
 test modules).
 What inference cannot see is configured: each rule's `privileged_dependencies` lists
-dependency names (dotted, matched on the whole name or its last parts).
+dependency names (dotted, matched on the whole name or its last parts); a configured
+factory counts only where it is called with privilege-naming roles.
 
 Collected per file from `ast` (collector `caller_trust`); names resolve across the run
 with the summaries' resolution (`SummaryIndex.resolve`: imports, aliases, relative
@@ -182,6 +192,26 @@ def _role_constant(node: ast.expr) -> bool:
     return last.isupper()  # `ADMIN_ROLE`
 
 
+# A dependency built by a factory call: [kind, name, FACTORY_CALL, positional count
+# (-1 when unpacked), 1 when every argument is a privilege-naming role else 0, keyword
+# names...] (`_factory_call`; the reference's first two items resolve as any other's).
+FACTORY_CALL = "call"
+
+
+def _factory_call(call: ast.Call) -> list[Any]:
+    """How `require_org_role(OrgRole.OWNER)` is called: whether the factory's
+    parameters are bound to privilege-naming roles only (`_role_constant`), which a
+    closure comparing the caller's role with them turns into a privilege test."""
+    values = [*call.args, *(k.value for k in call.keywords)]
+    unpacked = any(isinstance(a, ast.Starred) for a in call.args) or any(
+        k.arg is None for k in call.keywords
+    )
+    roles = bool(values) and not unpacked and all(_role_constant(v) for v in values)
+    count = -1 if unpacked else len(call.args)
+    keywords = [k.arg for k in call.keywords if k.arg is not None]
+    return [FACTORY_CALL, count, int(roles), *keywords]
+
+
 def _single(node: ast.expr) -> ast.expr | None:
     """The one element of a one-element tuple/list/set literal."""
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and len(node.elts) == 1:
@@ -204,10 +234,15 @@ def _flag_value(node: ast.expr) -> bool | None:
 
 
 def _compare_privileged(
-    left: ast.expr, op: ast.cmpop, right: ast.expr, client: frozenset[str]
+    left: ast.expr,
+    op: ast.cmpop,
+    right: ast.expr,
+    client: frozenset[str],
+    roles: frozenset[str] = frozenset(),
 ) -> bool | None:
     """True: the comparison holding means privileged; False: it failing means privileged
-    (a refusal condition); None: neither."""
+    (a refusal condition); None: neither. `roles`: names bound to privilege-naming role
+    constants only (a factory's parameters, see `_FileTrust.factory`)."""
     positive = isinstance(op, (ast.Eq, ast.Is, ast.In))
     negative = isinstance(op, (ast.NotEq, ast.IsNot, ast.NotIn))
     if not (positive or negative):
@@ -217,6 +252,8 @@ def _compare_privileged(
         if isinstance(op, (ast.In, ast.NotIn)) and subject is right:
             continue  # `x in COLLECTION`: the collection is the right side
         if _is_role_subject(subject, client):
+            if isinstance(other, ast.Name) and other.id in roles:
+                return positive  # `ctx.org_role not in allowed`, `user.role != role`
             constant = _single(other) if isinstance(op, (ast.In, ast.NotIn)) else other
             if constant is not None and _role_constant(constant):
                 return positive
@@ -229,27 +266,35 @@ def _compare_privileged(
     return None
 
 
-def privilege_test(node: ast.expr, client: frozenset[str] = frozenset()) -> bool:
+def privilege_test(
+    node: ast.expr, client: frozenset[str] = frozenset(), roles: frozenset[str] = frozenset()
+) -> bool:
     """The condition holding means the caller is privileged (`client`: names whose
-    values the client chooses, see `_client_sent`)."""
-    return _privileged_when(node, True, client)
+    values the client chooses, see `_client_sent`; `roles`: names bound to
+    privilege-naming roles, see `_compare_privileged`)."""
+    return _privileged_when(node, True, client, roles)
 
 
-def refusal_condition(node: ast.expr, client: frozenset[str] = frozenset()) -> bool:
+def refusal_condition(
+    node: ast.expr, client: frozenset[str] = frozenset(), roles: frozenset[str] = frozenset()
+) -> bool:
     """The condition failing means the caller is privileged (`if <it>: refuse`)."""
-    return _privileged_when(node, False, client)
+    return _privileged_when(node, False, client, roles)
 
 
-def _privileged_when(node: ast.expr, holds: bool, client: frozenset[str]) -> bool:
+def _privileged_when(
+    node: ast.expr, holds: bool, client: frozenset[str], roles: frozenset[str] = frozenset()
+) -> bool:
     """The condition holding (`holds`) or failing means the caller is privileged: the
     two readings are each other's dual (`not` swaps them, De Morgan swaps and/or)."""
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return _privileged_when(node.operand, not holds, client)
+        return _privileged_when(node.operand, not holds, client, roles)
     if isinstance(node, ast.BoolOp):
-        parts = (_privileged_when(v, holds, client) for v in node.values)
+        parts = (_privileged_when(v, holds, client, roles) for v in node.values)
         return any(parts) if isinstance(node.op, ast.And) == holds else all(parts)
     if isinstance(node, ast.Compare) and len(node.ops) == 1:
-        return _compare_privileged(node.left, node.ops[0], node.comparators[0], client) is holds
+        compared = _compare_privileged(node.left, node.ops[0], node.comparators[0], client, roles)
+        return compared is holds
     return holds and _is_privilege_flag(node, client)
 
 
@@ -300,9 +345,10 @@ class _FileTrust:
 
     # dependencies -----------------------------------------------------------------
 
-    def _marker_dependency(self, call: ast.expr) -> list[str] | None:
-        """`Depends(provider)` -> the provider's reference (None for `Depends()`, a
-        factory call, or anything else)."""
+    def _marker_dependency(self, call: ast.expr) -> list[Any] | None:
+        """`Depends(provider)` -> the provider's reference; `Depends(factory(...))` ->
+        the factory's reference followed by how it is called (`_factory_call`); None for
+        `Depends()` or anything else."""
         if not isinstance(call, ast.Call):
             return None
         if (ast_dotted(call.func) or "").rsplit(".", 1)[-1] not in _DEPENDENCY_MARKERS:
@@ -312,6 +358,9 @@ class _FileTrust:
             provider = next((k.value for k in call.keywords if k.arg == "dependency"), None)
         if isinstance(provider, (ast.Name, ast.Attribute)):
             return self.reference(provider)
+        if isinstance(provider, ast.Call) and isinstance(provider.func, (ast.Name, ast.Attribute)):
+            factory = self.reference(provider.func)
+            return None if factory is None else [*factory, *_factory_call(provider)]
         return None
 
     def _annotation_dependencies(self, annotation: ast.expr | None) -> list[list[str]]:
@@ -482,21 +531,26 @@ class _FileTrust:
         return self.refusal(body[-1])
 
     def guard(
-        self, body: Sequence[ast.stmt], client: frozenset[str] = frozenset()
+        self,
+        body: Sequence[ast.stmt],
+        client: frozenset[str] = frozenset(),
+        roles: frozenset[str] = frozenset(),
     ) -> list[list[Any]]:
         """The refusals that stand between every path of `body` and its end unless a
         privilege test holds: [line, refusal] each (see the module docstring). `client`:
-        the names whose values the client chooses (`client_chosen_names`)."""
+        the names whose values the client chooses (`client_chosen_names`); `roles`: the
+        names bound to privilege-naming roles (`_compare_privileged`)."""
         found: list[list[Any]] = []
         for statement in body:
             if isinstance(statement, ast.If):
                 refused = self._refuses(statement.body)
-                if refused is not None and refusal_condition(statement.test, client):
+                if refused is not None and refusal_condition(statement.test, client, roles):
                     found.append([statement.lineno, refused])
                     if not self._returns(statement.orelse):
                         continue
                     return found
-                if privilege_test(statement.test, client) and not self._returns(statement.orelse):
+                privileged = privilege_test(statement.test, client, roles)
+                if privileged and not self._returns(statement.orelse):
                     continue  # returns only for privileged callers
                 if self._returns(statement):
                     return found
@@ -645,8 +699,61 @@ class _FileTrust:
             lenient = self.guard(function.body, chosen - aliases.keys())
             if lenient:
                 entry["checks_if_aliases"] = {"checks": lenient, "aliases": list(aliases.values())}
+        factory = self.factory(function)
+        if factory is not None:
+            entry["factory"] = factory
         if entry:
             self.functions[qualname] = entry
+
+    def factory(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, Any] | None:
+        """A dependency factory: `function` defines a closure and returns it as its only
+        return (`def require_org_role(*allowed): async def _dep(...): ...; return
+        _dep`). What the closure's body proves, judged when a route's
+        `Depends(require_org_role(...))` is queried (`TrustIndex._factory_privileged`):
+        `checks`, the refusals that hold whatever the factory is called with, and
+        `role_checks`, those that hold when every parameter of the factory is bound to
+        privilege-naming roles (its role compared with them: `ctx.org_role not in
+        allowed`). A parameter rebound anywhere in the factory is no such role."""
+        body = function.body
+        last = body[-1] if body else None
+        if not (isinstance(last, ast.Return) and isinstance(last.value, ast.Name)):
+            return None
+        returned = last.value.id
+        closures = [
+            s
+            for s in body
+            if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == returned
+        ]
+        if len(closures) != 1 or self._returns(body[:-1]):
+            return None
+        closure = closures[0]
+        arguments = function.args
+        positional = [a.arg for a in [*arguments.posonlyargs, *arguments.args]]
+        keyword_only = [a.arg for a in arguments.kwonlyargs]
+        vararg = arguments.vararg.arg if arguments.vararg is not None else ""
+        parameters = {*positional, *keyword_only, vararg} - {""}
+        rebound: set[str] = set()
+        for statement in body:
+            for node in self.tree.walk(statement):
+                if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                    rebound.add(node.id)
+                elif isinstance(node, ast.arg):
+                    rebound.add(node.arg)  # the closure's (or a lambda's) own parameter
+                elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                    rebound.update(node.names)
+        roles = frozenset(parameters - rebound)
+        aliases: dict[str, list[str]] = {}
+        chosen = self.client_chosen_names(closure, aliases)
+        facts: dict[str, Any] = {
+            "positional": positional,
+            "keyword_only": keyword_only,
+            "vararg": vararg,
+            "checks": self.guard(closure.body, chosen),
+            "deps": self.parameter_dependencies(closure),
+        }
+        if parameters and roles == parameters and arguments.kwarg is None:
+            facts["role_checks"] = self.guard(closure.body, chosen, roles)
+        return facts
 
 
 _CONNECTION_TYPES = frozenset({"Request", "HTTPConnection", "WebSocket", "SecurityScopes"})
@@ -841,9 +948,39 @@ class TrustIndex:
         names = [str(dependency[1]) if dependency[0] == "q" else f"{module}.{dependency[1]}"]
         if target is not None:
             names.append(target.replace(":", "."))
-        if configured and any(_configured(name, configured) for name in names):
+        call = list(dependency[3:]) if len(dependency) > 2 else None
+        # A configured factory counts only when called with privilege-naming roles.
+        named = call is None or bool(call[1])
+        if named and configured and any(_configured(name, configured) for name in names):
             return True
-        return target is not None and self.privileged(target, configured, seen)
+        if target is None:
+            return False
+        if call is not None:
+            return self._factory_privileged(target, call, configured, seen)
+        return self.privileged(target, configured, seen)
+
+    def _factory_privileged(
+        self, fid: str, call: Sequence[Any], configured: frozenset[str], seen: frozenset[str]
+    ) -> bool:
+        """The dependency the factory `fid` returns when called as `call` describes
+        (`_factory_call`) refuses every caller who is not privileged: by the closure's
+        own checks, by those comparing with the factory's parameters when the call
+        binds every one of them to privilege-naming roles, or through a dependency of
+        the closure."""
+        entry = self._entry(fid)
+        spec = entry.get("factory") if entry is not None else None
+        if not isinstance(spec, Mapping) or fid in seen or fid in self.overridden:
+            return False
+        module = fid.partition(":")[0]
+        checks = list(spec.get("checks", ()))
+        if "role_checks" in spec and _binds_every_parameter(spec, call):
+            checks.extend(spec["role_checks"])
+        if any(self._refusal(module, check[1]) for check in checks):
+            return True
+        return any(
+            self._dependency_privileged(module, dependency, configured, seen | {fid})
+            for dependency in spec.get("deps", ())
+        )
 
     def route_privileged(self, module: str, qualname: str, configured: frozenset[str]) -> bool:
         """The route handler `qualname` of `module` is reached only by privileged callers:
@@ -864,6 +1001,26 @@ class TrustIndex:
             self._dependency_privileged(module, dependency, configured, frozenset({fid}))
             for dependency in entry.get("deps", ())
         )
+
+
+def _binds_every_parameter(spec: Mapping[str, Any], call: Sequence[Any]) -> bool:
+    """The factory call `call` (`_factory_call`) passes privilege-naming roles only, and
+    binds every parameter of the factory `spec` describes (none left to its default,
+    a `*allowed` given at least one role)."""
+    count, roles, *keywords = call
+    positional = list(spec.get("positional", ()))
+    keyword_only = list(spec.get("keyword_only", ()))
+    if not roles or int(count) < 0:
+        return False
+    bound = set(positional[: int(count)]) | set(keywords)
+    if not set(keywords) <= {*positional, *keyword_only} or not bound >= {
+        *positional,
+        *keyword_only,
+    }:
+        return False
+    if spec.get("vararg"):
+        return int(count) > len(positional)
+    return int(count) <= len(positional)
 
 
 def _configured(name: str, configured: Iterable[str]) -> bool:
