@@ -38,6 +38,15 @@ parameter or local, not a fixed folder). Not in a service, nor in a function a r
 handler reaches, that brings files from elsewhere (a download, an upload, an extraction
 or copy, the environment) or whose callers in the file do (two calls back).
 
+`class_state_round_trip(load, source, context)`: the round trip across the methods of
+one class. The load reads `self.M()` (or the parameter of a static loader or module
+function every call of which in the file hands it `self.M()`), M returning the join of a
+folder built on the receiver and a string constant of the class; every other use of
+`self.M()` in the file is the class's own serializing write, a read or a test, with at
+least one write; nothing stores or overrides the constant, rebinds the folder outside
+`__init__`, or brings files from elsewhere in a method of the class (chroma's
+persistent index reading back the `index_metadata.pickle` its `_persist` wrote).
+
 `shipped_text_config(value, scope, context)`: `value` is the text of a YAML file versioned
 with the code: read from a `files.constant_path` relative to the working directory or
 anchored at the program's file (never absolute, in the home directory, or climbing out
@@ -82,7 +91,7 @@ from leakguard.analysis.files import (
     read_path,
 )
 from leakguard.analysis.imports import matches_any
-from leakguard.analysis.scopes import bound_names, function_scope, is_read
+from leakguard.analysis.scopes import bound_names, function_scope, is_read, module_bindings
 from leakguard.analysis.startup import startup_index
 from leakguard.analysis.summaries import DEFAULT_MAX_CALL_DEPTH, Vocabulary, summary_index
 from leakguard.context import FileContext
@@ -573,8 +582,26 @@ def _extracts_here(call: cst.Call, context: FileContext) -> bool:
     func = call.func
     if not isinstance(func, cst.Attribute) or func.attr.value not in _EXTRACT_METHODS:
         return False
+    if _class_of_the_run(func.value, context):
+        return False  # `Params.extract(metadata)`: a class's own method, not an archive's
     wanted = 0 if func.attr.value == "extractall" else 1
     return len(positional) <= wanted and "path" not in keywords
+
+
+def _class_of_the_run(receiver: cst.BaseExpression, context: FileContext) -> bool:
+    """`receiver` names a class of this module or, through an import, of the run: an
+    archive is an instance (`zf = ZipFile(p)`), never a class called on directly."""
+    if not isinstance(receiver, cst.Name):
+        return False
+    if receiver.value not in context.imports.aliases:
+        return isinstance(module_bindings(context).get(receiver.value), cst.ClassDef)
+    index = summary_index(context)
+    qualified = context.imports.qualify(receiver)
+    return (
+        index is not None
+        and qualified is not None
+        and index.class_named(context.module_name, ["q", qualified]) is not None
+    )
 
 
 def _path_bases(handed: cst.BaseExpression, scope: cst.CSTNode, context: FileContext) -> set[str]:
@@ -1333,6 +1360,8 @@ _FILE_READERS = frozenset(
 # Callees whose name says they bring a file from elsewhere (a URI, a hub, a bucket, a
 # request): a load in a function that calls one may read what it brought.
 _RETRIEVAL_WORDS = ("download", "fetch", "retrieve", "urlopen", "upload", "pull", "clone")
+# DB-API cursor methods (PEP 249): they return rows of a query, they write no file.
+_ROW_FETCHES = frozenset({"fetchone", "fetchall", "fetchmany"})
 _RETRIEVAL_PACKAGES = frozenset(
     {"requests", "httpx", "urllib", "urllib3", "aiohttp", "huggingface_hub", "boto3"}
     | {"botocore", "fsspec", "s3fs", "gcsfs", "google.cloud", "azure.storage", "modelscope"}
@@ -1382,6 +1411,522 @@ def own_format_round_trip(load: cst.Call, source: cst.BaseExpression, context: F
         and not _reached_by_request_handler(function, context)
         and _module_owned(file_name, constants, context)
     )
+
+
+def class_state_round_trip(
+    load: cst.Call, source: cst.BaseExpression, context: FileContext
+) -> bool:
+    """`load` reads the state file of one class of the file: the path is `self.M()`
+    (directly, through an `open(..., "rb")` handle or a local bound once), or a
+    parameter of the load's function (a static method or a module-level function) that
+    every call of it in the file fills with `self.M()` from a method of that class,
+    where M takes only the receiver and returns `os.path.join(DIR, NAME)` (or a
+    `/`/`path_of` join) with NAME a string constant of the class (assigned once, in its
+    body; nothing in the file stores or overrides it otherwise), DIR built on the
+    receiver from attributes only `__init__` binds. Every other use of `M` in the file
+    is `self.M()` in a method of the class whose path is written by the process's own
+    serialization (`pickle.dump` into an `open(..., "wb")` handle used for nothing
+    else), read or tested, with at least one such write; no method of the class brings files from
+    elsewhere (a download, a copy, a move or rename into place, an extraction, a
+    process, the environment). That is a round trip across the methods of one class:
+    chroma's persistent index reading back the `index_metadata.pickle` it writes in
+    `_persist`. Not in a service file, nor when a request handler or another module of
+    the run calls the load's function, nor when the loader is handed over as a value or
+    called with anything else (`Snapshot.load_from_file(path)` elsewhere)."""
+    function = next((a for a in context.ancestors() if isinstance(a, cst.FunctionDef)), None)
+    if function is None or uses_web_framework(context) or _serves_rpc(context):
+        return False
+    path = _loaded_path(source, function, context)
+    if path is None:
+        return False
+    owner = _direct_class(function, context)
+    sites: list[tuple[cst.ClassDef, str, cst.Call]] = []
+    if isinstance(path, cst.Name):
+        found = _loader_call_sites(function, owner, path.value, context)
+        if found is None:
+            return False
+        sites = found
+    elif (
+        owner is not None
+        and isinstance(path, cst.Call)
+        and (method := _state_path_method(path, function, owner, context)) is not None
+    ):
+        sites = [(owner, method, path)]
+    if not sites:
+        return False
+    handed = frozenset(id(call) for _, _, call in sites)
+    return (
+        not _brings_files(function, context)
+        and _callers_all_seen(function, context)
+        and all(_class_owned_state_file(klass, name, handed, context) for klass, name, _ in sites)
+    )
+
+
+def _callers_all_seen(function: cst.FunctionDef, context: FileContext) -> bool:
+    """The run's summaries name the load's function, no function of another module
+    calls it (what such a caller hands over is not read) and no request handler's call
+    chain reaches it. Unlike `_reached_by_request_handler`, a partial run (a namespace
+    package, a file checked alone) proves nothing either way and does not keep the
+    finding: the file's path is the class's own constant under the object's own
+    folder, whoever reaches the code."""
+    index = summary_index(context)
+    qualname = handler_qualname(function, context)
+    if index is None or qualname is None:
+        return False
+    module = context.module_name
+    if any(not c.startswith(module + ":") for c in index.all_callers(f"{module}:{qualname}")):
+        return False
+    return index.handler_chain(module, qualname) is None
+
+
+def _direct_class(function: cst.FunctionDef, context: FileContext) -> cst.ClassDef | None:
+    """The class whose own body defines `function` (on the current ancestor stack)."""
+    stack = context.stack
+    if function not in stack:
+        return None
+    position = stack.index(function)
+    for node in reversed(stack[:position]):
+        if isinstance(node, cst.ClassDef):
+            return node if any(s is function for s in _class_methods(node)) else None
+        if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+            return None
+    return None
+
+
+def _class_methods(klass: cst.ClassDef) -> list[cst.FunctionDef]:
+    body = klass.body
+    if not isinstance(body, cst.IndentedBlock):
+        return []
+    return [s for s in body.body if isinstance(s, cst.FunctionDef)]
+
+
+def _decorator_names(function: cst.FunctionDef) -> set[str]:
+    names: set[str] = set()
+    for decorator in function.decorators:
+        target = decorator.decorator
+        if isinstance(target, cst.Call):
+            target = target.func
+        if isinstance(target, cst.Name):
+            names.add(target.value)
+        elif isinstance(target, cst.Attribute):
+            names.add(target.attr.value)
+        else:
+            names.add("")
+    return names
+
+
+def _receiver(method: cst.FunctionDef) -> str | None:
+    """The receiver's name of a plain method (`self`), None for a static or class
+    method or one without parameters."""
+    if _decorator_names(method) & {"staticmethod", "classmethod"}:
+        return None
+    params = method.params.posonly_params or method.params.params
+    return params[0].name.value if params else None
+
+
+def _state_path_method(
+    path: cst.BaseExpression, method: cst.FunctionDef, klass: cst.ClassDef, context: FileContext
+) -> str | None:
+    """The name M when `path` is `self.M()` in `method` of `klass`, M a method of the
+    class returning the class's own state file path (`_state_file_method`)."""
+    receiver = _receiver(method)
+    if (
+        receiver is None
+        or not isinstance(path, cst.Call)
+        or path.args
+        or not isinstance(path.func, cst.Attribute)
+        or not isinstance(path.func.value, cst.Name)
+        or path.func.value.value != receiver
+    ):
+        return None
+    name = path.func.attr.value
+    return name if _state_file_method(klass, name, context) is not None else None
+
+
+def _state_file_method(
+    klass: cst.ClassDef, name: str, context: FileContext
+) -> cst.FunctionDef | None:
+    """The undecorated method `name` of `klass` taking only its receiver, whose body is
+    (after a docstring) `return JOIN(DIR, NAME)`, DIR built on the receiver."""
+    methods = [m for m in _class_methods(klass) if m.name.value == name]
+    if len(methods) != 1:
+        return None
+    method = methods[0]
+    params = method.params
+    if (
+        method.decorators
+        or len([*params.posonly_params, *params.params]) != 1
+        or params.kwonly_params
+        or not isinstance(params.star_arg, cst.MaybeSentinel)
+        or params.star_kwarg is not None
+        or not isinstance(method.body, cst.IndentedBlock)
+    ):
+        return None
+    statements = list(method.body.body)
+    if (
+        statements
+        and isinstance(statements[0], cst.SimpleStatementLine)
+        and len(statements[0].body) == 1
+        and isinstance(statements[0].body[0], cst.Expr)
+        and isinstance(statements[0].body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    ):
+        statements = statements[1:]  # the docstring
+    if (
+        len(statements) != 1
+        or not isinstance(statements[0], cst.SimpleStatementLine)
+        or len(statements[0].body) != 1
+    ):
+        return None
+    returned = statements[0].body[0]
+    if not isinstance(returned, cst.Return) or returned.value is None:
+        return None
+    joined = _directory_and_name(returned.value)
+    receiver = _receiver(method)
+    if joined is None or receiver is None or _path_root(joined[0]) != receiver:
+        return None
+    return method if _class_file_name(joined[1], klass, receiver, context) else None
+
+
+def _class_file_name(
+    name: cst.BaseExpression, klass: cst.ClassDef, receiver: str, context: FileContext
+) -> bool:
+    """`self.CONST` or `Klass.CONST`, CONST bound once in the class's body, to a string
+    literal, and never stored as an attribute anywhere in the module (`self.CONST =
+    name`), defined by another class of the module (a subclass's property) or named in
+    a string (`setattr(obj, "CONST", ...)`)."""
+    if not isinstance(name, cst.Attribute) or not isinstance(name.value, cst.Name):
+        return False
+    if name.value.value not in (receiver, klass.name.value):
+        return False
+    constant = name.attr.value
+    body = klass.body
+    if not isinstance(body, cst.IndentedBlock):
+        return False
+    values: list[cst.BaseExpression | None] = []
+    for statement in body.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            if constant in _statement_bindings(statement):
+                return False  # a method or property of that name, a binding in a branch
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign):
+                if any(constant in bound_names(t.target) for t in small.targets):
+                    values.append(small.value)
+            elif isinstance(small, cst.AnnAssign) and constant in bound_names(small.target):
+                values.append(small.value)
+    if len(values) != 1 or not isinstance(values[0], cst.SimpleString):
+        return False
+    return not _bound_elsewhere(constant, klass, context)
+
+
+def _bound_elsewhere(attribute: str, klass: cst.ClassDef, context: FileContext) -> bool:
+    """Something in the module other than `klass`'s own body binds `attribute`: an
+    attribute store (`obj.ATTR = ...`, `del obj.ATTR`, also augmented), another class's
+    body (a subclass's override, a property), or a string naming it (`setattr`)."""
+    stack: list[cst.CSTNode] = []
+    found = False
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal found
+        if found:
+            return
+        if isinstance(node, cst.Attribute) and node.attr.value == attribute and len(stack) >= 2:
+            parent = stack[-2]
+            if isinstance(parent, cst.AssignTarget | cst.Del) or (
+                isinstance(parent, cst.AnnAssign | cst.AugAssign) and parent.target is node
+            ):
+                found = True
+        elif isinstance(node, cst.SimpleString) and node.evaluated_value == attribute:
+            found = True
+        elif isinstance(node, cst.ClassDef) and node.name.value in subclasses:
+            body = node.body
+            if isinstance(body, cst.IndentedBlock) and any(
+                attribute in _statement_bindings(statement) for statement in body.body
+            ):
+                found = True
+
+    subclasses = _subclass_names(klass, context)
+    walk(context.module, visit, stack=stack)
+    return found
+
+
+def _subclass_names(klass: cst.ClassDef, context: FileContext) -> frozenset[str]:
+    """Names of the module's classes deriving from `klass`, directly or through one
+    another (a base named `Klass` or `module.Klass`)."""
+    classes = [c for c in descendants(context.module) if isinstance(c, cst.ClassDef)]
+    found = {klass.name.value}
+    grew = True
+    while grew:
+        grew = False
+        for other in classes:
+            if other.name.value in found or other is klass:
+                continue
+            bases = {
+                b.value.value
+                if isinstance(b.value, cst.Name)
+                else b.value.attr.value
+                if isinstance(b.value, cst.Attribute)
+                else ""
+                for b in other.bases
+            }
+            if bases & found:
+                found.add(other.name.value)
+                grew = True
+    found.discard(klass.name.value)
+    return frozenset(found)
+
+
+def _statement_bindings(statement: cst.BaseStatement) -> set[str]:
+    """Names a statement of a class body binds directly."""
+    if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        return {statement.name.value}
+    names: set[str] = set()
+    if isinstance(statement, cst.SimpleStatementLine):
+        for small in statement.body:
+            if isinstance(small, cst.Assign):
+                for target in small.targets:
+                    names.update(bound_names(target.target))
+            elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                names.update(bound_names(small.target))
+    else:
+        # a compound statement (`if`, `try`) may bind any name it mentions
+        names.update(n.value for n in descendants(statement) if isinstance(n, cst.Name))
+    return names
+
+
+def _loader_call_sites(
+    function: cst.FunctionDef, owner: cst.ClassDef | None, param: str, context: FileContext
+) -> list[tuple[cst.ClassDef, str, cst.Call]] | None:
+    """For a loader reading its parameter `param`: every call of `function` in the
+    module (`Klass.load_from_file(...)` for a static method of `Klass`, `load(...)` for
+    a module-level function), each handing it `self.M()` (a state file method of the
+    calling method's class); None when `function` is anything else (a plain or class
+    method, whose receivers are not resolved), has no call, or is read otherwise
+    (handed over as a value, called on another receiver, with starred arguments or
+    another value for `param`)."""
+    params = [*function.params.posonly_params, *function.params.params]
+    position = next((i for i, p in enumerate(params) if p.name.value == param), None)
+    if position is None or function.params.star_arg != cst.MaybeSentinel.DEFAULT:
+        return None
+    static = owner is not None and "staticmethod" in _decorator_names(function)
+    if owner is not None and not static:
+        return None
+    if owner is None and function not in _module_functions(context):
+        return None
+    name = function.name.value
+    sites: list[tuple[cst.ClassDef, str, cst.Call]] = []
+    ok = True
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal ok
+        if not ok or not isinstance(node, cst.Name) or node.value != name or len(stack) < 2:
+            return
+        parent = stack[-2]
+        attribute = isinstance(parent, cst.Attribute) and parent.attr is node
+        if node is function.name or not (attribute or is_read(node, parent)):
+            return
+        if static:
+            if not attribute:
+                ok = False  # a bare name read: what it is handed to is not followed
+                return
+            assert isinstance(parent, cst.Attribute) and owner is not None
+            if not (isinstance(parent.value, cst.Name) and parent.value.value == owner.name.value):
+                ok = False
+                return
+            callee: cst.CSTNode = parent
+            holder = stack[-3] if len(stack) >= 3 else None
+        else:
+            if attribute:
+                return  # another object's attribute of that name
+            callee, holder = node, parent
+        if not isinstance(holder, cst.Call) or holder.func is not callee:
+            ok = False
+            return
+        site = _state_path_argument(holder, position, param, stack, context)
+        if site is None:
+            ok = False
+            return
+        sites.append(site)
+
+    walk(context.module, visit, stack=stack)
+    return sites if ok and sites else None
+
+
+def _module_functions(context: FileContext) -> list[cst.FunctionDef]:
+    return [s for s in context.module.body if isinstance(s, cst.FunctionDef)]
+
+
+def _state_path_argument(
+    call: cst.Call, position: int, param: str, stack: list[cst.CSTNode], context: FileContext
+) -> tuple[cst.ClassDef, str, cst.Call] | None:
+    """The (class, state file method, `self.M()` call) handed as `param` by `call`, a
+    call in a method of a class of the module (`stack` its ancestors)."""
+    if any(a.star for a in call.args):
+        return None
+    positional = [a for a in call.args if a.keyword is None]
+    keyword = [a for a in call.args if a.keyword is not None and a.keyword.value == param]
+    chosen = positional[position] if len(positional) > position else None
+    if chosen is not None and keyword:
+        return None
+    argument = chosen or (keyword[0] if keyword else None)
+    if argument is None or not isinstance(argument.value, cst.Call):
+        return None
+    method = next((a for a in reversed(stack) if isinstance(a, cst.FunctionDef)), None)
+    if method is None:
+        return None
+    position_of_method = stack.index(method)
+    klass = stack[position_of_method - 1] if position_of_method >= 1 else None
+    if isinstance(klass, cst.IndentedBlock) and position_of_method >= 2:
+        klass = stack[position_of_method - 2]
+    if not isinstance(klass, cst.ClassDef) or not any(m is method for m in _class_methods(klass)):
+        return None
+    name = _state_path_method(argument.value, method, klass, context)
+    return (klass, name, argument.value) if name is not None else None
+
+
+def _folder_rebound(klass: cst.ClassDef, name: str, context: FileContext) -> bool:
+    """An attribute of the receiver that the state file method `name` (or a method of
+    the class it calls on the receiver, transitively) reads is stored in the module other
+    than in the class's `__init__` (`def relocate(self, folder): self._folder = folder`):
+    the object's folder may change to one its caller picks after it was built."""
+    methods = {m.name.value: m for m in _class_methods(klass)}
+    method = methods.get(name)
+    if method is None:
+        return True
+    reached = [method]
+    for current in reached:  # the methods it calls on the receiver, transitively
+        reached.extend(m for m in _receiver_callees(current, methods) if m not in reached)
+    read: set[str] = set()
+    for body in reached:
+        receiver = _receiver(body)
+        for node in descendants(body.body):
+            if (
+                isinstance(node, cst.Attribute)
+                and isinstance(node.value, cst.Name)
+                and node.value.value == receiver
+            ):
+                read.add(node.attr.value)
+    constructor = methods.get("__init__")
+    stack: list[cst.CSTNode] = []
+    found = False
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal found
+        if found or not isinstance(node, cst.Attribute) or node.attr.value not in read:
+            return
+        parent = stack[-2] if len(stack) >= 2 else None
+        stored = isinstance(parent, cst.AssignTarget | cst.Del) or (
+            isinstance(parent, cst.AnnAssign | cst.AugAssign) and parent.target is node
+        )
+        if stored and (constructor is None or not any(a is constructor for a in stack)):
+            found = True
+
+    walk(context.module, visit, stack=stack)
+    return found
+
+
+def _receiver_callees(
+    method: cst.FunctionDef, methods: dict[str, cst.FunctionDef]
+) -> list[cst.FunctionDef]:
+    """The methods of the class `method` calls on its receiver (`self._folder()`)."""
+    receiver = _receiver(method)
+    found: list[cst.FunctionDef] = []
+    for node in descendants(method.body, only=(cst.Call,)):
+        func = node.func if isinstance(node, cst.Call) else None
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == receiver
+            and func.attr.value in methods
+            and methods[func.attr.value] is not method
+        ):
+            found.append(methods[func.attr.value])
+    return found
+
+
+def _own_method_of_another_class(
+    attribute: cst.Attribute,
+    method: cst.FunctionDef,
+    stack: list[cst.CSTNode],
+    klass: cst.ClassDef,
+    name: str,
+    context: FileContext,
+) -> bool:
+    """`attribute` is `self.name` in `method` of a class that is neither `klass` nor
+    derived from it and defines a method `name` of its own: that class's method."""
+    position = stack.index(method)
+    holder = stack[position - 2] if position >= 2 else None
+    if (
+        not isinstance(holder, cst.ClassDef)
+        or holder is klass
+        or holder.name.value in _subclass_names(klass, context)
+        or not any(m is method for m in _class_methods(holder))
+    ):
+        return False
+    receiver = _receiver(method)
+    return (
+        receiver is not None
+        and isinstance(attribute.value, cst.Name)
+        and attribute.value.value == receiver
+        and any(m.name.value == name for m in _class_methods(holder))
+    )
+
+
+def _class_owned_state_file(
+    klass: cst.ClassDef, name: str, handed: frozenset[int], context: FileContext
+) -> bool:
+    """Every read of the attribute `name` in the module is `self.name()` in a method of
+    `klass` whose path is written by the process's own serialization, read or tested
+    (`_path_use`), or one of the `handed` calls (the loader's own arguments), with at
+    least one such write; and no method of the class brings files from elsewhere."""
+    if any(_brings_files(method, context) for method in _class_methods(klass)):
+        return False
+    if _bound_elsewhere(name, klass, context):
+        return False  # a subclass's override or a store may name another file
+    if _folder_rebound(klass, name, context):
+        return False
+    ok = True
+    writes = 0
+    stack: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        nonlocal ok, writes
+        if not ok:
+            return
+        if isinstance(node, cst.Name) and node.value == name and len(stack) >= 2:
+            parent = stack[-2]
+            if isinstance(parent, cst.FunctionDef) and parent.name is node:
+                return  # the method's own definition
+            if not (isinstance(parent, cst.Attribute) and parent.attr is node):
+                if is_read(node, parent):
+                    ok = False  # a bare name read: not the receiver's method
+                return
+            call = stack[-3] if len(stack) >= 3 else None
+            method = next((a for a in reversed(stack) if isinstance(a, cst.FunctionDef)), None)
+            if method is not None and _own_method_of_another_class(
+                parent, method, stack, klass, name, context
+            ):
+                return  # `self.name()` of an unrelated class that defines its own
+            if (
+                not isinstance(call, cst.Call)
+                or call.func is not parent
+                or method is None
+                or not any(m is method for m in _class_methods(klass))
+                or _state_path_method(call, method, klass, context) != name
+            ):
+                ok = False
+                return
+            if id(call) in handed:
+                return
+            use = _path_use(stack[:-2], method, context, local_hops=1)
+            if use is None:
+                ok = False
+            elif use:
+                writes += 1
+
+    walk(context.module, visit, stack=stack)
+    return ok and writes > 0
 
 
 def _loaded_path(
@@ -1706,7 +2251,8 @@ def _retrieves(node: cst.CSTNode, context: FileContext) -> bool:
     if not isinstance(node, cst.Call):
         return False
     qualified = context.imports.call_name(node) or ""
-    words = f"{qualified} {_called_name(node) or ''}".lower()
+    called = _called_name(node) or ""
+    words = "" if called in _ROW_FETCHES else f"{qualified} {called}".lower()
     return (
         any(word in words for word in _RETRIEVAL_WORDS)
         or qualified.split(".", 1)[0] in _PROCESS_SPAWNING_MODULES

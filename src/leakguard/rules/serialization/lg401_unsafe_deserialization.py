@@ -13,6 +13,7 @@ from leakguard.analysis.imports import matches_any
 from leakguard.analysis.integrity import (
     DIRECTORY_WRITER_CALLS,
     OWN_FORMAT_CALLER_DEPTH,
+    class_state_round_trip,
     innermost_scope,
     own_format_round_trip,
     private_round_trip,
@@ -31,6 +32,7 @@ from leakguard.slicing import (
     callee_regions,
     caller_regions,
     constant_user_regions,
+    enclosing_class,
     format_pair_regions,
 )
 from leakguard.triage import (
@@ -90,12 +92,16 @@ class UnsafeDeserialization(LintRule):
         # `integrity.private_round_trip` and `own_format_round_trip`: every other use of
         # a constant file name the load's function reads, and (the latter) the functions
         # of the file that call the load's function, whether they download first.
+        # `integrity.class_state_round_trip`: the classes of the load's function and of
+        # its callers (the state file method, every other use of it, the writes).
+        callers = caller_regions(tree, functions, OWN_FORMAT_CALLER_DEPTH + 1)
         return [
             *calls,
             *callee_regions(tree, functions, 1),
             *constant_user_regions(tree, functions),
-            *caller_regions(tree, functions, OWN_FORMAT_CALLER_DEPTH + 1),
+            *callers,
             *format_pair_regions(tree, functions, DIRECTORY_WRITER_CALLS),
+            *(c for node in callers if (c := enclosing_class(tree, node)) is not None),
         ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -114,6 +120,7 @@ class UnsafeDeserialization(LintRule):
                 round_trip(node, source, self.context)
                 or private_round_trip(node, source, self.context)
                 or own_format_round_trip(node, source, self.context)
+                or class_state_round_trip(node, source, self.context)
                 or self._shipped_config(name, source)
             )
         ):
