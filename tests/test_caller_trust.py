@@ -295,3 +295,54 @@ def test_refusals_named_otherwise(name: str, privileged: bool) -> None:
     source = REFUSALS.replace("{name}", name)
     index = _index({"app/auth.py": source})
     assert index.privileged(f"app.auth:check_{name}", frozenset()) is privileged
+
+
+HELPERS = """\
+from fastapi import Depends, Header, HTTPException, Request
+
+
+def get_user(request: Request):
+    return request.state.user
+
+
+def require_admin(user):
+    if user.role != "admin":
+        raise HTTPException(status_code=403)
+
+
+def require_flag(user, is_admin=True):
+    if not is_admin:
+        raise HTTPException(status_code=403)
+
+
+async def ensure_admin(user=Depends(get_user)):
+    if not user.is_admin:
+        raise HTTPException(status_code=403)
+
+
+def dependency(request: Request, user=Depends(get_user), x_user: str = Header()):
+    {statement}
+    return user
+"""
+
+
+@pytest.mark.parametrize(
+    ("statement", "privileged"),
+    [
+        ("require_admin(user)", True),
+        ("require_admin(user=user)", True),
+        ("await ensure_admin(user)", True),
+        ("require_admin(x_user)", False),  # a header the client sends
+        ("require_admin(request.headers)", False),
+        ("require_admin(*[user])", False),
+        ("ensure_admin(user)", False),  # a coroutine never awaited does not run
+        ("require_flag(user)", False),  # the flag left to its default
+        ("require_flag(user, user.is_admin)", False),  # a defaulted parameter: not judged
+    ],
+)
+def test_refusing_helpers(statement: str, privileged: bool) -> None:
+    source = HELPERS.replace("{statement}", statement)
+    if "await" in statement:
+        source = source.replace("def dependency", "async def dependency")
+    index = _index({"app/auth.py": source})
+    assert index.privileged("app.auth:dependency", frozenset()) is privileged

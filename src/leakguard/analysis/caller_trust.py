@@ -23,7 +23,11 @@ shape, never by the function's name:
   werkzeug's `Forbidden`/`Unauthorized`), or a name of the run defined as one (`class
   Forbidden(HTTPException): status_code = 403`, `ForbiddenError = make_error(403)`),
   another name for one (`PlatformAdminError = ForbiddenException`) or a subclass whose
-  first base is one and which sets no status nor `__init__` of its own.
+  first base is one and which sets no status nor `__init__` of its own. A top-level
+  call of a function of the run (`require_admin(user)`, `await ensure_admin(user)`)
+  refuses as that function's body does when its tests of its parameters hold for the
+  arguments: none of them one the client chooses, none unpacked, a coroutine awaited,
+  and a parameter a call may leave to its default tested by nothing.
 - *privilege test*: a role compared with one constant that names a privilege
   (`user.role != "admin"`, `ctx.org_role == OrgRole.OWNER`; not "user", nor a role a
   plain user holds or obtains such as "authenticated" or "premium"), a boolean
@@ -45,6 +49,7 @@ OrgRole.MEMBER)`, `require_role(settings.role)`, `require_roles(*ROLES)`), a
 role or flag the client chooses (a `Header`/`Cookie`/query/body parameter of the
 dependency, a token decoded without verifying its signature: `client_chosen_names`), a
 refusing branch that may return before it refuses (`if OPEN_MODE: return user`), a
+refusal by a method of an object (`ctx.assert_org_role(*allowed)`: not resolved), a
 dependency the application overrides (`app.dependency_overrides[dep] = ...` outside
 test modules).
 What inference cannot see is configured: each rule's `privileged_dependencies` lists
@@ -196,6 +201,9 @@ def _role_constant(node: ast.expr) -> bool:
 # (-1 when unpacked), 1 when every argument is a privilege-naming role else 0, keyword
 # names...] (`_factory_call`; the reference's first two items resolve as any other's).
 FACTORY_CALL = "call"
+# A check made by calling a helper: [line, [reference, awaited], HELPER_CALL]
+# (`_FileTrust._helper_call`).
+HELPER_CALL = "helper"
 
 
 def _factory_call(call: ast.Call) -> list[Any]:
@@ -479,15 +487,7 @@ class _FileTrust:
             elif self._annotation_dependencies(annotation):
                 continue  # `Annotated[User, Depends(get_user)]`
             chosen.add(name)
-        for statement in function.body:
-            if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
-                continue
-            target = statement.targets[0]
-            if isinstance(target, ast.Name) and (
-                _rooted_at(statement.value, chosen) or _unverified_decode(statement.value)
-            ):
-                chosen.add(target.id)
-        return frozenset(chosen)
+        return _with_chosen_locals(function, chosen)
 
     # refusals ---------------------------------------------------------------------
 
@@ -559,9 +559,34 @@ class _FileTrust:
             if refused is not None and isinstance(statement, ast.Raise):
                 found.append([statement.lineno, refused])
                 return found
+            helper = self._helper_call(statement, client)
+            if helper is not None:
+                found.append([statement.lineno, helper, HELPER_CALL])
             if self._returns(statement):
                 return found
         return found
+
+    def _helper_call(self, statement: ast.stmt, client: frozenset[str]) -> list[Any] | None:
+        """`require_admin(user)` / `await ensure_admin(user)` as a statement of its own:
+        [reference, 1 when awaited else 0] of a function of the run that may refuse
+        unless its arguments show a privileged caller (judged when queried), when no
+        argument is one the client chooses; None otherwise."""
+        if not isinstance(statement, ast.Expr):
+            return None
+        value = statement.value
+        awaited = isinstance(value, ast.Await)
+        call = value.value if isinstance(value, ast.Await) else value
+        if not (isinstance(call, ast.Call) and isinstance(call.func, (ast.Name, ast.Attribute))):
+            return None
+        arguments = [*call.args, *(k.value for k in call.keywords)]
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(
+            k.arg is None for k in call.keywords
+        ):
+            return None
+        if any(_client_sent(a, client) for a in arguments):
+            return None
+        reference = self.reference(call.func)
+        return None if reference is None else [reference, int(awaited)]
 
     # definitions that refuse ------------------------------------------------------
 
@@ -699,6 +724,15 @@ class _FileTrust:
             lenient = self.guard(function.body, chosen - aliases.keys())
             if lenient:
                 entry["checks_if_aliases"] = {"checks": lenient, "aliases": list(aliases.values())}
+        if not checks:
+            # As a helper the caller passes the arguments (`require_admin(user)`): a
+            # test of a parameter proves what the caller's argument is, unless the
+            # parameter may be left to its default (what it holds then is not known).
+            given = self.guard(function.body, _with_chosen_locals(function, _defaulted(function)))
+            if given:
+                entry["given_checks"] = given
+        if isinstance(function, ast.AsyncFunctionDef) and (checks or "given_checks" in entry):
+            entry["async"] = 1  # a coroutine refuses only where it is awaited
         factory = self.factory(function)
         if factory is not None:
             entry["factory"] = factory
@@ -778,6 +812,36 @@ def _rooted_at(node: ast.expr, names: Iterable[str]) -> bool:
             current = current.func
         else:
             return False
+
+
+def _defaulted(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The parameters of `function` a call may leave to their default."""
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    names = {a.arg for a in positional[len(positional) - len(arguments.defaults) :]}
+    names.update(
+        a.arg
+        for a, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)
+        if default is not None
+    )
+    return names
+
+
+def _with_chosen_locals(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, chosen: Iterable[str]
+) -> frozenset[str]:
+    """`chosen` and the top-level locals of `function` bound from one of them or from a
+    token decoded without verifying it (see `client_chosen_names`)."""
+    names = set(chosen)
+    for statement in function.body:
+        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+            continue
+        target = statement.targets[0]
+        if isinstance(target, ast.Name) and (
+            _rooted_at(statement.value, names) or _unverified_decode(statement.value)
+        ):
+            names.add(target.id)
+    return frozenset(names)
 
 
 def _unverified_decode(node: ast.expr) -> bool:
@@ -901,6 +965,30 @@ class TrustIndex:
             for origin in entry.get("refusal_from", ())
         )
 
+    def _checks_refuse(
+        self, module: str, checks: Iterable[Sequence[Any]], seen: frozenset[str]
+    ) -> bool:
+        """One of `checks` (recorded in `module` by `_FileTrust.guard`) refuses: a
+        refusal, or a call of a helper that refuses unless the arguments it is given
+        show a privileged caller (a coroutine only when awaited: one never awaited
+        does not run)."""
+        for check in checks:
+            if len(check) < 3 or check[2] != HELPER_CALL:
+                if self._refusal(module, check[1]):
+                    return True
+                continue
+            reference, awaited = check[1]
+            target = self.resolver.resolve(module, reference)
+            entry = self._entry(target) if target is not None else None
+            if target is None or entry is None or target in seen or len(seen) > 8:
+                continue
+            if target in self.overridden or bool(entry.get("async")) != bool(awaited):
+                continue
+            given = [*entry.get("checks", ()), *entry.get("given_checks", ())]
+            if self._checks_refuse(target.partition(":")[0], given, seen | {target}):
+                return True
+        return False
+
     def _all_aliases(self, module: str, references: Sequence[Any]) -> bool:
         """Each reference names an `Annotated[..., Depends(...)]` alias of the run (its
         value is the server's), not a model the client sends."""
@@ -925,10 +1013,10 @@ class TrustIndex:
         module = fid.partition(":")[0]
         result = False
         if entry is not None and fid not in seen and fid not in self.overridden:
-            result = any(self._refusal(module, check[1]) for check in entry.get("checks", ()))
+            result = self._checks_refuse(module, entry.get("checks", ()), seen | {fid})
             conditional = entry.get("checks_if_aliases")
             if not result and conditional and self._all_aliases(module, conditional["aliases"]):
-                result = any(self._refusal(module, check[1]) for check in conditional["checks"])
+                result = self._checks_refuse(module, conditional["checks"], seen | {fid})
             if not result:
                 result = any(
                     self._dependency_privileged(module, dependency, configured, seen | {fid})
@@ -975,7 +1063,7 @@ class TrustIndex:
         checks = list(spec.get("checks", ()))
         if "role_checks" in spec and _binds_every_parameter(spec, call):
             checks.extend(spec["role_checks"])
-        if any(self._refusal(module, check[1]) for check in checks):
+        if self._checks_refuse(module, checks, seen | {fid}):
             return True
         return any(
             self._dependency_privileged(module, dependency, configured, seen | {fid})
