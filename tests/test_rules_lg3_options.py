@@ -180,6 +180,7 @@ _SEVERITY_MARK = re.compile(r"#\s*expect:\s*LG301\s*\((error|note)\)")
         "pos_evidence_review_s11",
         "pos_evidence_typed_paths",
         "pos_evidence_value_flow",
+        "pos_evidence_per_item_cost",
     ],
 )
 def test_per_entry_work_keeps_error_and_stored_fields_are_notes(name: str) -> None:
@@ -193,7 +194,10 @@ def test_per_entry_work_keeps_error_and_stored_fields_are_notes(name: str) -> No
     `pos_evidence_value_flow`: a same-named key of a web-search response or of an
     internal dict is no work on a stored form's field (session 13); work through a
     helper, a local, a row built from the field, a dump, a dict spread, a second
-    handler of the same name still is."""
+    handler of the same name still is. `pos_evidence_per_item_cost`: entries only matched
+    against a compiled pattern of the module are not worked on (session 14); matched and
+    fetched, `sub` with a replacement function, a pattern bound twice, rebound or shadowed
+    still are."""
     fixture = Path(__file__).parent / "fixtures" / "rules" / "LG301" / name
     expected: dict[tuple[str, int], str] = {}
     for file in sorted(fixture.rglob("*.py")):

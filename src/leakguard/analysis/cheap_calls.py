@@ -27,7 +27,7 @@ import it without a cycle.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 # Builtins called by name (when the name is not rebound by an import).
 CHEAP_BUILTINS = frozenset(
@@ -64,19 +64,40 @@ CHEAP_CALLS = frozenset(
     {
         "json.loads", "json.dumps",
         "typing.get_type_hints", "typing.get_origin", "typing.get_args", "typing.cast",
+        # matching a string in hand costs what reading it does (a config key checked
+        # against a name pattern per entry, open-webui; `{{ field }}` references found in
+        # a template value, gpustack); `re.sub` is not here: its replacement may be a
+        # function called per match
+        "re.match", "re.fullmatch", "re.search", "re.findall", "re.finditer", "re.split",
+        "re.escape", "re.compile",
     }
 )  # fmt: skip
 
+# The maker of a compiled pattern, and the methods of one that only match the string
+# they are given (`KEY_RE.match(key)`); `sub`/`subn` may call a replacement function per
+# match and stay work.
+PATTERN_MAKER = "re.compile"
+PATTERN_METHODS = frozenset({"match", "fullmatch", "search", "findall", "finditer", "split"})
 
-def cheap_callee(name: str | None, method: str | None, aliases: Mapping[str, str]) -> bool:
+
+def cheap_callee(
+    name: str | None,
+    method: str | None,
+    aliases: Mapping[str, str],
+    patterns: Collection[str] = (),
+) -> bool:
     """A call that is no work by its callee alone. `name` is the callee's dotted source
     (`len`, `row.strip`, `json.loads`; None for another expression), `method` the
     attribute called when the callee is an attribute (whatever its receiver), `aliases`
-    the file's import table (local name -> qualified name). A cheap method name on a
-    top-level module bound by `import` is that module's function, judged by its
-    qualified name (`requests.get` is a request, not `dict.get`)."""
+    the file's import table (local name -> qualified name), `patterns` the file's
+    module-level names bound to a compiled pattern (`KEY_RE = re.compile(...)`), whose
+    matching methods are cheap. A cheap method name on a top-level module bound by
+    `import` is that module's function, judged by its qualified name (`requests.get` is
+    a request, not `dict.get`)."""
     if name is not None:
         root, _, rest = name.partition(".")
+        if root in patterns and rest in PATTERN_METHODS:
+            return True  # `KEY_RE.match(key)`
         target = aliases.get(root)
         if target is not None and (f"{target}.{rest}" if rest else target) in CHEAP_CALLS:
             return True

@@ -57,7 +57,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from leakguard.analysis.cheap_calls import cheap_callee, made_object
+from leakguard.analysis.cheap_calls import PATTERN_MAKER, cheap_callee, made_object
 from leakguard.analysis.imports import ast_import_bindings
 from leakguard.analysis.project import FactCollector, module_identity, register_collector
 from leakguard.analysis.summaries import (
@@ -212,19 +212,49 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
         if isinstance(target, ast.Name)
         and made_object(names.qualify(ast_dotted(statement.value.func) or "") or "")
     )
+    made = _Made(objects, _compiled_patterns(tree, names))
     found: dict[str, Any] = {}
     for statement in tree.tree.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            _collect_function(statement, statement.name, None, names, objects, found)
+            _collect_function(statement, statement.name, None, names, made, found)
         elif isinstance(statement, ast.ClassDef):
             for member in statement.body:
                 if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     qualname = f"{statement.name}.{member.name}"
-                    _collect_function(member, qualname, statement.name, names, objects, found)
+                    _collect_function(member, qualname, statement.name, names, made, found)
     if found:
         # The packages this file imports from: whose models its reads may be reading.
         found[IMPORTS] = sorted({top_package(target) for target in names.aliases.values()})
     return found or None
+
+
+@dataclass(frozen=True)
+class _Made:
+    """What made some of a file's module-level values, as far as the judgement of a call
+    on them goes: `objects`, clients and sessions whose cheap-named methods reach a
+    server; `patterns`, compiled patterns whose matching methods are cheap."""
+
+    objects: frozenset[str] = frozenset()
+    patterns: frozenset[str] = frozenset()
+
+
+def _compiled_patterns(tree: TriageTree, names: FileSummaryCollector) -> frozenset[str]:
+    """Module-level names bound once, to `re.compile(...)`, and never declared `global`
+    in a function (which could rebind them): `KEY_RE.match(key)` only matches a string."""
+    made: dict[str, list[bool]] = {}
+    for statement in tree.tree.body:
+        if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            value = statement.value
+            compiled = isinstance(value, ast.Call) and (
+                names.qualify(ast_dotted(value.func) or "") == PATTERN_MAKER
+            )
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        made.setdefault(name.id, []).append(compiled and name is target)
+    rebound = {name for node in tree.of(ast.Global) for name in node.names}
+    return frozenset(name for name, each in made.items() if each == [True] and name not in rebound)
 
 
 def _collect_function(
@@ -232,10 +262,10 @@ def _collect_function(
     qualname: str,
     owner: str | None,
     names: FileSummaryCollector,
-    objects: frozenset[str],
+    made: _Made,
     found: dict[str, Any],
 ) -> None:
-    record = _FunctionWork(function, owner, names, objects).run()
+    record = _FunctionWork(function, owner, names, made).run()
     if not (record["uses"] or record["hands"] or "copies" in record):
         return
     earlier = found.get(qualname)
@@ -253,7 +283,7 @@ class _FunctionWork:
         function: ast.FunctionDef | ast.AsyncFunctionDef,
         owner: str | None,
         names: FileSummaryCollector,
-        objects: frozenset[str] = frozenset(),
+        made: _Made = _Made(),
     ) -> None:
         self.function = function
         self.owner = owner
@@ -279,7 +309,10 @@ class _FunctionWork:
             self.nodes.append(node)
             for child in ast.iter_child_nodes(node):
                 self.parents[id(child)] = node
-        self.objects = objects | self._local_objects()
+        self.objects = made.objects | self._local_objects()
+        # a compiled pattern of the module, unless the function binds the name itself
+        bound = {n.id for n in self.nodes if isinstance(n, ast.Name) and not _loaded(n)}
+        self.patterns = made.patterns - bound - set(every)
         # locals and loop variables of a known type path (`for role in spec.roles`)
         self.typed_locals: dict[str, TypePath] = {}
         self.derived: frozenset[str] | None = None
@@ -899,7 +932,7 @@ class _FunctionWork:
             return False  # `client.get(url)` on a module-level client
         if self._imported_value(func):
             return False  # `session.get(id)` on a session another module made
-        return cheap_callee(ast_dotted(func), method, self.names.aliases)
+        return cheap_callee(ast_dotted(func), method, self.names.aliases, self.patterns)
 
     def _imported_value(self, func: ast.expr) -> bool:
         """`from app.db import session`: a value imported by name from a module outside
@@ -913,6 +946,10 @@ class _FunctionWork:
             return False
         target = self.names.aliases.get(name, "")
         return "." in target and target.partition(".")[0] not in sys.stdlib_module_names
+
+
+def _loaded(name: ast.Name) -> bool:
+    return isinstance(name.ctx, ast.Load)
 
 
 def _merged(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:

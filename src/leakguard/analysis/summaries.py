@@ -67,7 +67,12 @@ from typing import Any
 
 import libcst as cst
 
-from leakguard.analysis.cheap_calls import CHEAP_METHODS, cheap_callee, made_object
+from leakguard.analysis.cheap_calls import (
+    CHEAP_METHODS,
+    PATTERN_MAKER,
+    cheap_callee,
+    made_object,
+)
 from leakguard.analysis.constants import constant_collections
 from leakguard.analysis.deadlines import function_waits, made_values
 from leakguard.analysis.generators import consumed_in_place, cst_consumed
@@ -230,6 +235,8 @@ class FileSummaryCollector:
         # the call that made it: how a call on it is judged local (`analysis/locality`)
         self.global_values: dict[str, list[str]] = {}
         self.locks: frozenset[str] = frozenset()  # module-level `threading.Lock()`s
+        # module-level compiled patterns (`KEY_RE = re.compile(...)`): matching is cheap
+        self.patterns: frozenset[str] = frozenset()
         self.unknown_globals: set[str] = set()
         self.instances: dict[str, list[str]] = {}  # global -> reference of its class
         self.model_globals: dict[str, list[Any]] = {}  # global -> provenance
@@ -306,6 +313,9 @@ class FileSummaryCollector:
             self.class_models[klass.name] = self._class_models(klass, own)
         self.locks = frozenset(
             name for name, made in self.global_values.items() if made in LOCK_MAKERS
+        )
+        self.patterns = frozenset(
+            name for name, made in self.global_values.items() if made == ["q", PATTERN_MAKER]
         )
         for qualname, function, owner in definitions:
             # Every function, even one with nothing else to tell: a call to it is then
@@ -1207,7 +1217,7 @@ def _cheap_call(call: ast.Call, file: FileSummaryCollector) -> bool:
     per-item work fact uses)."""
     func = call.func
     method = func.attr if isinstance(func, ast.Attribute) else None
-    if not cheap_callee(ast_dotted(func), method, file.aliases):
+    if not cheap_callee(ast_dotted(func), method, file.aliases, file.patterns):
         return False
     # `sorted(parts, key=score)` calls `score` for each element.
     return all(_cheap_key(k.value, file) for k in call.keywords if k.arg == "key")
@@ -1218,7 +1228,7 @@ def _cheap_key(key: ast.expr, file: FileSummaryCollector) -> bool:
         calls = (n for n in ast.walk(key.body) if isinstance(n, ast.Call))
         return all(_cheap_call(call, file) for call in calls)
     method = key.attr if isinstance(key, ast.Attribute) else None
-    return cheap_callee(ast_dotted(key), method, file.aliases)
+    return cheap_callee(ast_dotted(key), method, file.aliases, file.patterns)
 
 
 # -- the run-wide index -----------------------------------------------------------------
