@@ -181,6 +181,7 @@ _SEVERITY_MARK = re.compile(r"#\s*expect:\s*LG301\s*\((error|note)\)")
         "pos_evidence_typed_paths",
         "pos_evidence_value_flow",
         "pos_evidence_per_item_cost",
+        "pos_evidence_instance_methods",
     ],
 )
 def test_per_entry_work_keeps_error_and_stored_fields_are_notes(name: str) -> None:
@@ -197,7 +198,10 @@ def test_per_entry_work_keeps_error_and_stored_fields_are_notes(name: str) -> No
     handler of the same name still is. `pos_evidence_per_item_cost`: entries only matched
     against a compiled pattern of the module are not worked on (session 14); matched and
     fetched, `sub` with a replacement function, a pattern bound twice, rebound or shadowed
-    still are."""
+    still are. `pos_evidence_instance_methods`: a method of an object the function built
+    (`conv = Conversation(...)`) is judged by its class's summary: appending to a prompt
+    is no work; a mailer's send, a class chosen in a branch or made by a factory, an
+    inherited method, a client made in `__init__` still are."""
     fixture = Path(__file__).parent / "fixtures" / "rules" / "LG301" / name
     expected: dict[tuple[str, int], str] = {}
     for file in sorted(fixture.rglob("*.py")):

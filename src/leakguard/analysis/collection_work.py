@@ -317,6 +317,7 @@ class _FunctionWork:
         self.typed_locals: dict[str, TypePath] = {}
         self.derived: frozenset[str] | None = None
         self.typed_locals = self._typed_locals()
+        self.instances = self._constructed_locals()
         self.uses: dict[str, list[Any]] = {}
         self.hands: dict[str, list[list[Any]]] = {}
 
@@ -657,6 +658,58 @@ class _FunctionWork:
                     changed = True
         return typed
 
+    def _constructed_locals(self) -> dict[str, tuple[ast.expr, int]]:
+        """{name: (class, last line)}: locals last bound by a statement of the function's
+        own body (not in a branch, a loop or a `try`) to a call of a capitalized name
+        (`conv = Conversation(...)`), with no binding of the name after it: from the end
+        of that statement on, the name holds an instance of that class, and a method
+        called on it is the class's (`_instance_method`)."""
+        last: dict[str, int] = {}
+        for node in self.nodes:
+            bound: list[tuple[str, int]] = []
+            if isinstance(node, ast.Name) and not _loaded(node):
+                bound = [(node.id, node.lineno)]
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                bound = [(node.name, node.lineno)]
+            elif isinstance(node, ast.alias):
+                bound = [((node.asname or node.name).partition(".")[0], node.lineno)]
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                bound = [(name, sys.maxsize) for name in node.names]  # rebound elsewhere
+            for name, line in bound:
+                last[name] = max(last.get(name, 0), line)
+        found: dict[str, tuple[ast.expr, int]] = {}
+        for statement in self.function.body:
+            if not (
+                isinstance(statement, ast.Assign)
+                and len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name)
+                and isinstance(statement.value, ast.Call)
+            ):
+                continue
+            name = statement.targets[0].id
+            built = (ast_dotted(statement.value.func) or "").rpartition(".")[2]
+            end = statement.end_lineno or statement.lineno
+            if built[:1].isupper() and last.get(name, 0) <= end:
+                found[name] = (statement.value.func, end)
+        return found
+
+    def _instance_method(self, func: ast.expr, line: int) -> list[str] | None:
+        """The reference of `func`, a method called on `line` on a local holding an
+        instance of a class the function built (`_constructed_locals`): the class's
+        method of that name (`conv.append_message` of `conv = Conversation(...)`),
+        judged by its summary when queried. A class the run does not define, or one
+        inheriting the method, leaves it unresolved: work."""
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+            return None
+        instance = self.instances.get(func.value.id)
+        if instance is None or line <= instance[1]:
+            return None
+        shadowed = frozenset(self.locals)
+        maker = self.names.reference(instance[0], self.owner, shadowed, self.receiver)
+        if maker is None or maker[0] not in ("q", "l"):
+            return None
+        return [maker[0], f"{maker[1]}.{func.attr}"]
+
     def _subjects(self, node: ast.AST) -> set[str]:
         direct = self._direct_subject(node)
         if direct is not None:
@@ -888,7 +941,7 @@ class _FunctionWork:
                     continue
                 reference = self.names.reference(
                     node.func, self.owner, frozenset(self.locals), self.receiver
-                )
+                ) or self._instance_method(node.func, node.lineno)
                 if reference is None:
                     return ["call", _short(node.func)]
                 references.append(reference)
