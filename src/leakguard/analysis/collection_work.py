@@ -3,9 +3,11 @@
 An unbounded list/dict/set of a request body costs more than the body-size limit allows
 only when something does work per entry: a loop or comprehension over it whose body
 makes a call that is not cheap (`analysis/cheap_calls.py`; a call into a function of the
-run that does work, `SummaryIndex.cheap`) or awaits, a fan-out (`gather(*items)`), an
-allocation sized by it (`[0] * len(items)`, `range(len(items))`), a per-entry call
-(`executemany`, `add_all`, `bulk_*`, `insert_many`), a model handed the whole list
+run that does work, `SummaryIndex.cheap`, also a method of an object the function built
+from a class of the run, `conv = Conversation(...)`: the class's method) or awaits, a
+fan-out (`gather(*items)`), an allocation sized by it (`[0] * len(items)`,
+`range(len(items))`), a per-entry call (`executemany`, `add_all`, `bulk_*`,
+`insert_many`), a model handed the whole list
 (`encode`/`embed`/`generate`/`predict`), or a stop list / logit bias handed to a
 generation call (`stop=`, `"logit_bias": ...`), which is scanned at every token. A field
 that is only stored or forwarded (dumped whole into a row, returned) is capped by the
