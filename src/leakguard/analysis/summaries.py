@@ -656,6 +656,7 @@ class _FunctionCollector:
         self.returns: list[list[Any]] = []
         self.locals: set[str] = set()
         self.local_models: dict[str, list[Any]] = {}
+        self.stores: dict[str, int] = {}  # local name -> how many times it is bound
         self.digest_names: set[str] = set()
         self.shadowed: frozenset[str] | None = None  # set once all bindings are known
 
@@ -776,6 +777,7 @@ class _FunctionCollector:
                 continue
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 self.locals.add(node.id)
+                self.stores[node.id] = self.stores.get(node.id, 0) + 1
         self._dependency_params()
         for node in nodes:
             if isinstance(node, ast.Assign) and len(node.targets) == 1:
@@ -840,6 +842,11 @@ class _FunctionCollector:
         if reference is not None:
             self._record(reference, call)
             self._handed(reference, call)
+        elif (typed := self._typed_method(func)) is not None:
+            # an edge only: what the method is (work, a blocking name) stays judged as
+            # for any receiver, since the class may be a library's
+            self._record(typed, call)
+            self._handed(typed, call)
         if not _cheap_call(call, self.file):
             self._work(reference, line)
         elif isinstance(func, ast.Attribute) and func.attr in CHEAP_METHODS:
@@ -986,8 +993,28 @@ class _FunctionCollector:
 
     def _awaited(self, call: ast.Call) -> None:
         reference = self.file.reference(call.func, self.owner, self._shadowed(), self.receiver)
+        if reference is None:
+            reference = self._typed_method(call.func)
         if reference is not None:
             self._record(reference, call, awaited=True)
+
+    def _typed_method(self, func: ast.expr) -> list[str] | None:
+        """`store.upload` on a parameter annotated with a class (`store: Store`), or on a
+        local bound once to a call of one (`runner = Probe(host)`): the reference of that
+        class's method (["q", "app.store.Store.upload"]), which resolves when the class
+        is the run's and defines it (a function's return value never resolves so); an
+        override in a subclass is not followed."""
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+            return None
+        name = func.value.id
+        typed = self.param_types.get(name)
+        if typed is None and self.stores.get(name) == 1:
+            made = self.local_models.get(name)  # `runner = Probe(host)`, bound once
+            if made is not None and made[0] == "via":
+                typed = made[1]
+        if typed is None or typed[0] not in ("q", "l"):
+            return None
+        return [typed[0], f"{typed[1]}.{func.attr}"]
 
     def _contexts(self, nodes: Sequence[ast.AST]) -> dict[int, list[str]]:
         """Calls made under a context manager or `asyncio.wait_for` that may bound them in
