@@ -49,14 +49,15 @@ def rule_codes() -> frozenset[str]:
 
 
 # Collectors whose run-wide views ask which modules the run holds (`whole`) bring the
-# shared fact along (`analysis/run_modules.py`), whichever rule reads them.
-_BROUGHT = {"startup": "modules", "exception_texts": "modules"}
+# shared fact along (`analysis/run_modules.py`), whichever rule reads them; those that
+# ask which modules may meet (`analysis/run_parts.py`) bring its import facts too.
+_BROUGHT = {"startup": ("modules",), "exception_texts": ("modules", "run_parts")}
 
 
 def project_facts(enabled: Iterable[str]) -> list[str]:
     """The project-fact collectors the `enabled` rules read, without importing them."""
     found = {fact for code in enabled if code in RULES for fact in RULES[code][1]}
-    return sorted(found | {_BROUGHT[fact] for fact in found if fact in _BROUGHT})
+    return sorted(found.union(*(_BROUGHT.get(fact, ()) for fact in found)))
 
 
 def build_index() -> dict[str, tuple[str, tuple[str, ...]]]:

@@ -51,6 +51,7 @@ from leakguard.analysis.project import (
     register_collector,
 )
 from leakguard.analysis.run_modules import run_modules
+from leakguard.analysis.run_parts import run_parts
 from leakguard.analysis.summaries import (
     FileSummaryCollector,
     SummaryIndex,
@@ -981,16 +982,22 @@ class _Curation:
                     if parent is not None:
                         self.children.setdefault(parent, []).append((module, name))
                         self.parents.setdefault((module, name), []).append(parent)
-        # Last names of the callees handed exception text (resolved or not): a function
-        # of that name making a class from its parameters may make it from that text.
-        handed_to: set[str] = set()
+        # Which modules may meet (`analysis.run_parts`): a fact matched by a short name
+        # holds only between modules that may call one another, never from another
+        # project sharing the run.
+        self.parts = run_parts(project)
+        # Last name of each callee handed exception text (resolved or not) -> the roots
+        # of the modules whose calls hand it: a function of that name making a class
+        # from its parameters may make it from that text.
+        self._handed_to: dict[str, set[str]] = {}
         # Per module: last names of the functions its calls register as exception
         # handlers (for any class: see `handler_handed_other_exceptions`).
         self.registered: dict[str, frozenset[str]] = {}
         # Last names of the library classes (`jwt.InvalidTokenError`) a call of the run
-        # may make from exception text: handed it, or made by a function handed it
-        # (`def reject(reason): raise jwt.InvalidTokenError(reason)`, `reject(str(e))`).
-        made_from_text: set[str] = set()
+        # may make from exception text: handed it (`_handed_to`), or made by a function
+        # handed it (`def reject(reason): raise jwt.InvalidTokenError(reason)`,
+        # `reject(str(e))`): the class's last name -> the roots of the modules doing so.
+        self._made_by: dict[str, set[str]] = {}
         # The run's classes deriving from a library class, by the library class's last
         # name (`class KeyLookupError(jwt.InvalidTokenError)`): catching the library
         # class catches them.
@@ -1010,7 +1017,8 @@ class _Curation:
                 self.registered[module] = frozenset(map(str, facts["registered"]))
             for entry in facts.get("handed", ()):
                 self._taint(module, entry)
-                handed_to.add(str(entry[1]).rsplit(".", 1)[-1])
+                last = str(entry[1]).rsplit(".", 1)[-1]
+                self._handed_to.setdefault(last, set()).add(self.parts.root(module))
             for entry in facts.get("values", ()):
                 self._taint(module, entry)
             for entry in facts.get("texts", ()):
@@ -1019,10 +1027,37 @@ class _Curation:
             if not isinstance(facts, Mapping):
                 continue
             for entry in facts.get("forwarded", ()):
-                if str(entry[2]).rsplit(".", 1)[-1].rsplit(":", 1)[-1] in handed_to:
+                function = str(entry[2]).rsplit(".", 1)[-1].rsplit(":", 1)[-1]
+                if self._met(self._handed_to.get(function), module):
                     self._taint(module, entry)
-                    made_from_text.add(str(entry[1]).rsplit(".", 1)[-1])
-        self.made_from_text = frozenset(handed_to | made_from_text)
+                    last = str(entry[1]).rsplit(".", 1)[-1]
+                    self._made_by.setdefault(last, set()).add(self.parts.root(module))
+
+    def _met(self, roots: set[str] | None, module: str) -> bool:
+        """Whether a module of one of `roots` may call code of `module` or be called by
+        it (`run_parts.RunParts.linked`)."""
+        if not roots:
+            return False
+        own = self.parts.root(module)
+        return any(self.parts.roots_linked(own, root) for root in roots)
+
+    def made_from_text(self, name: str, module: str) -> bool:
+        """Whether code that `module` may meet hands exception text to a callee whose
+        last name is `name` (`MyError(str(e))`, `fail(str(e))`), or makes a class so
+        named in a function some call hands such text."""
+        return self._met(self._handed_to.get(name), module) or self._met(
+            self._made_by.get(name), module
+        )
+
+    def library_children_of(self, name: str, module: str) -> list[tuple[str, str]]:
+        """The run's classes deriving from a library class of last name `name` that
+        `module` may meet (catching the library class there catches them)."""
+        own = self.parts.root(module)
+        return [
+            klass
+            for klass in self.library_children.get(name, ())
+            if self.parts.roots_linked(own, self.parts.root(klass[0]))
+        ]
 
     def whole(self, module: str) -> bool:
         """The run holds `module` and a package above it (an `__init__.py`: its own, or an
@@ -1133,9 +1168,10 @@ def library_classes_carry_exception_text(names: Iterable[str], context: FileCont
     if curation is None:
         return None
     for name in names:
-        if name in curation.made_from_text:
+        if curation.made_from_text(name, context.module_name):
             return True
-        if not all(curation.curated(k) for k in curation.library_children.get(name, ())):
+        children = curation.library_children_of(name, context.module_name)
+        if not all(curation.curated(k) for k in children):
             return True
     return False
 
@@ -1151,10 +1187,10 @@ def handler_handed_other_exceptions(name: str, context: FileContext) -> bool:
     curation = whole_run_curation(context)
     if curation is None:
         return True
-    if name in curation.made_from_text:
+    if curation.made_from_text(name, context.module_name):
         return True
     return any(
         name in names
         for module, names in curation.registered.items()
-        if module != context.module_name
+        if module != context.module_name and curation.parts.linked(module, context.module_name)
     )

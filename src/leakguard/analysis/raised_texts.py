@@ -208,7 +208,7 @@ class _Walk:
             elif kind == "r":
                 if not _may_be(str(entry[1]), str(entry[2]), caught):
                     continue
-                if entry[3] or (entry[4] and last in self.curation.made_from_text):
+                if entry[3] or (entry[4] and self.curation.made_from_text(last, module)):
                     return None
                 klass = self.curation.index.class_named(module, [entry[1], entry[2]])
                 if klass is not None and not self.curation.curated(klass):
