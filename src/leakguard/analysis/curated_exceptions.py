@@ -1154,6 +1154,23 @@ def curated_exception_type(caught: cst.BaseExpression, context: FileContext) -> 
     return True
 
 
+def run_classes_only(caught: cst.BaseExpression, context: FileContext) -> bool:
+    """Whether an `except <caught>` clause names only classes of the run (one, or a tuple
+    of them), whatever their texts: no library's exception (with text its upstream or
+    its driver wrote) is caught there, as none derives from them. False when unknown."""
+    project = context.project
+    curation = None if project is None else _curation(project)
+    if curation is None:
+        return False
+    kinds = list(caught.elements) if isinstance(caught, cst.Tuple) else [caught]
+    for kind in kinds:
+        value = kind.value if isinstance(kind, cst.BaseElement) else kind
+        reference = cst_reference(value, context)
+        if reference is None or curation.index.class_named(context.module_name, reference) is None:
+            return False
+    return bool(kinds)
+
+
 def library_classes_carry_exception_text(names: Iterable[str], context: FileContext) -> bool | None:
     """Whether the run may put another exception's text in an instance of a library
     class a clause catches, given the last names of the classes it catches (the class

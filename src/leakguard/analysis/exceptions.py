@@ -35,11 +35,13 @@ from leakguard.analysis.constant_callables import carried_arguments
 from leakguard.analysis.curated_exceptions import (
     curated_exception_type,
     handler_handed_other_exceptions,
+    run_classes_only,
 )
 from leakguard.analysis.decode_errors import catches_only_decode_errors
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.raised_texts import curated_raises
 from leakguard.analysis.scopes import bound_names
+from leakguard.analysis.status_guards import client_error_branches
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree, calls_resolving_to, dotted
 from leakguard.walker import descendants, iter_children
@@ -85,6 +87,9 @@ class ExceptionFacts:
     # Handlers (by start) whose caught exceptions all carry curated text: see
     # `analysis.curated_exceptions`, `analysis.client_input` and `analysis.decode_errors`.
     curated: set[int] = field(default_factory=set)
+    # (start, end, name) of the branches of a clause catching only the run's classes
+    # that run only for a client error (`analysis.status_guards`): `name` is curated there.
+    client_errors: list[tuple[int, int, str]] = field(default_factory=list)
     assignments: dict[str, list[tuple[int, cst.BaseExpression | None]]] = field(
         default_factory=dict
     )  # name -> [(index, value or None when rebound by something else)]
@@ -112,8 +117,10 @@ class ExceptionTracker:
         if isinstance(scope, cst.FunctionDef):
             facts.exception_params = self._exception_params(scope)
         handler_starts: dict[int, int] = {}
+        ends: dict[int, int] = {}
         for node, start, end in _spans(scope):
             facts.index[id(node)] = start
+            ends[id(node)] = end
             if isinstance(node, cst.Try):
                 # After its handlers (spans end in post-order): a try that only parses
                 # the client's request raises only errors describing that request.
@@ -143,6 +150,8 @@ class ExceptionTracker:
                         )
                     ):
                         facts.curated.add(start)
+                    elif node.type is not None and run_classes_only(node.type, self.context):
+                        self._record_client_errors(node, bound.value, (start, end), ends, facts)
             elif isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
                 # The new value is visible after the whole statement (`x = str(x)`).
                 self._record_assignment(node, end, facts)
@@ -151,6 +160,33 @@ class ExceptionTracker:
                     facts.assignments.setdefault(name, []).append((start, None))
         self.context.memo[key] = facts
         return facts
+
+    @staticmethod
+    def _record_client_errors(
+        handler: cst.ExceptHandler,
+        name: str,
+        span: tuple[int, int],
+        ends: dict[int, int],
+        facts: ExceptionFacts,
+    ) -> None:
+        """The branches of `handler` that run only for a client error's status."""
+
+        def single_value(guard: cst.Name) -> cst.BaseExpression | None:
+            # The clause's one assignment of the guard (`status = exc.error_code.value`).
+            inside = [
+                (at, value)
+                for at, value in facts.assignments.get(guard.value, ())
+                if span[0] <= at <= span[1]
+            ]
+            position = facts.index.get(id(guard))
+            if len(inside) != 1 or position is None or inside[0][0] >= position:
+                return None
+            return inside[0][1]
+
+        for body in client_error_branches(handler, name, single_value):
+            start = facts.index.get(id(body))
+            if start is not None:
+                facts.client_errors.append((start, ends[id(body)], name))
 
     @staticmethod
     def _record_assignment(
@@ -392,7 +428,14 @@ class ExceptionTracker:
         )
         if handler_start is not None and (latest is None or latest[0] < handler_start):
             # A class of the run made only with text of its own: no internals to leak.
-            return Carrier.NONE if handler_start in facts.curated else Carrier.EXCEPTION
+            # So is one whose status says its sender was at fault, where the clause
+            # sends only those (`analysis.status_guards`).
+            if handler_start in facts.curated or any(
+                bound == name and handler_start < start <= position <= end
+                for start, end, bound in facts.client_errors
+            ):
+                return Carrier.NONE
+            return Carrier.EXCEPTION
         if latest is None:
             return Carrier.EXCEPTION if name in facts.exception_params else Carrier.NONE
         assigned_at, value = latest
