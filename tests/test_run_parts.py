@@ -8,7 +8,7 @@ from pathlib import Path
 
 from leakguard.analysis.run_parts import RunParts, collect_source, import_root
 from leakguard.engine import check
-from leakguard.testing import make_config, write_package
+from leakguard.testing import finding_places, make_config, warm_and_cold, write_package
 
 # A worker route (the gpustack case): the decode error of the config file the caller
 # named says only where it failed to parse.
@@ -123,3 +123,20 @@ def test_collected_import_heads() -> None:
     )
     assert collect_source(text, "app/main.py") == ["app", "fastapi", "numpy", "torch"]
     assert collect_source("import json\nimport os.path\n", "app/x.py") is None
+
+
+def test_warm_equals_cold_when_a_project_starts_importing_another(tmp_path: Path) -> None:
+    server = tmp_path / "server"
+    server.mkdir()
+    write_package(server, {"routes.py": ROUTES}, name="worker")
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    write_package(tools, {"hooks.py": HOOKS}, name="hooklib")
+    config = make_config(tmp_path, select=["LG502"])
+
+    def import_the_library() -> None:
+        write_package(server, {"routes.py": ROUTES_CALLING_LIBRARY}, name="worker")
+
+    first, cold = warm_and_cold(tmp_path, config, import_the_library)
+    assert finding_places(first) == []
+    assert finding_places(cold) == [("routes.py", 16)]
