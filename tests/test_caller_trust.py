@@ -346,3 +346,36 @@ def test_refusing_helpers(statement: str, privileged: bool) -> None:
         source = source.replace("def dependency", "async def dependency")
     index = _index({"app/auth.py": source})
     assert index.privileged("app.auth:dependency", frozenset()) is privileged
+
+
+ALIASED = """\
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+
+def get_user(request: Request):
+    return request.state.user
+
+
+def audit(event: str) -> None:
+    return None
+
+
+CurrentUser = Annotated[object, Depends(get_user)]
+
+
+def get_admin(user: CurrentUser):
+    audit("admin check")
+    if not user.is_admin:
+        raise HTTPException(status_code=403)
+    return user
+"""
+
+
+def test_a_call_before_the_refusal_keeps_the_alias_reading() -> None:
+    """A statement calling a function that refuses nothing (`audit(...)`) is recorded as
+    a possible helper refusal; the reading that resolves `CurrentUser` must still be
+    made."""
+    index = _index({"app/auth.py": ALIASED})
+    assert index.privileged("app.auth:get_admin", frozenset())

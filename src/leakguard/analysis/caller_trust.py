@@ -586,7 +586,9 @@ class _FileTrust:
         if any(_client_sent(a, client) for a in arguments):
             return None
         reference = self.reference(call.func)
-        return None if reference is None else [reference, int(awaited)]
+        if reference is None or (reference[0] == "l" and "." in reference[1]):
+            return None  # `logger.info(...)`: a method of a module-level object
+        return [reference, int(awaited)]
 
     # definitions that refuse ------------------------------------------------------
 
@@ -718,18 +720,21 @@ class _FileTrust:
         checks = self.guard(function.body, chosen)
         if checks:
             entry["checks"] = checks
-        elif aliases:
+        # A helper call (`logger.info(...)` as much as `require_admin(user)`) is judged
+        # when queried: only a refusal of its own makes the readings below needless.
+        refuses = any(len(check) < 3 for check in checks)
+        if not refuses and aliases:
             # Checks that hold if every parameter annotated with a bare name is an
             # `Annotated` dependency alias (`TrustIndex.privileged` resolves them).
             lenient = self.guard(function.body, chosen - aliases.keys())
-            if lenient:
+            if lenient and lenient != checks:
                 entry["checks_if_aliases"] = {"checks": lenient, "aliases": list(aliases.values())}
-        if not checks:
+        if not refuses:
             # As a helper the caller passes the arguments (`require_admin(user)`): a
             # test of a parameter proves what the caller's argument is, unless the
             # parameter may be left to its default (what it holds then is not known).
             given = self.guard(function.body, _with_chosen_locals(function, _defaulted(function)))
-            if given:
+            if given and given != checks:
                 entry["given_checks"] = given
         if isinstance(function, ast.AsyncFunctionDef) and (checks or "given_checks" in entry):
             entry["async"] = 1  # a coroutine refuses only where it is awaited
