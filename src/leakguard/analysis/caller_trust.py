@@ -23,7 +23,8 @@ shape, never by the function's name:
   werkzeug's `Forbidden`/`Unauthorized`), or a name of the run defined as one (`class
   Forbidden(HTTPException): status_code = 403`, `ForbiddenError = make_error(403)`),
   another name for one (`PlatformAdminError = ForbiddenException`) or a subclass whose
-  first base is one and which sets no status nor `__init__` of its own. A top-level
+  first base is one and whose body holds only a docstring, `pass` and class attributes
+  other than a status (no `__init__` that could pass on another). A top-level
   call of a function of the run (`require_admin(user)`, `await ensure_admin(user)`)
   refuses as that function's body does when its tests of its parameters hold for the
   arguments: none of them one the client chooses, none unpacked, a coroutine awaited,
@@ -620,7 +621,7 @@ class _FileTrust:
         """The names of the run a definition may inherit its refusal from, judged when
         queried: `PlatformAdminError = ForbiddenException` (another name for it), or
         the first base of `class PlatformAdminError(ForbiddenException)` when its body
-        sets no status of its own and has no `__init__` (which could pass on another)."""
+        holds only a docstring, `pass` and class attributes other than a status."""
         if isinstance(statement, ast.Assign):
             value = statement.value
             if isinstance(value, (ast.Name, ast.Attribute)):
@@ -630,15 +631,14 @@ class _FileTrust:
         if not isinstance(statement, ast.ClassDef):
             return []
         for item in statement.body:
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name in (
-                "__init__",
-                "__new__",
-            ):
+            # An error class's body: a docstring, `pass`, plain class attributes. Not a
+            # model's fields nor methods (which could pass on another status).
+            if isinstance(item, (ast.Pass, ast.Expr)):
+                continue
+            if not isinstance(item, ast.Assign):
                 return []
-            if isinstance(item, (ast.Assign, ast.AnnAssign)):
-                targets = item.targets if isinstance(item, ast.Assign) else [item.target]
-                if any(_last_name(t) in _STATUS_ATTRIBUTES for t in targets):
-                    return []
+            if any(_last_name(t) in _STATUS_ATTRIBUTES for t in item.targets):
+                return []
         # The first base only: its status comes first in the method resolution order.
         first = statement.bases[0] if statement.bases else None
         if isinstance(first, (ast.Name, ast.Attribute)):
