@@ -219,3 +219,58 @@ def test_warm_equals_cold_across_packages(tmp_path: Path, before: bool) -> None:
     expected = [("store.py", 7)]
     assert finding_places(first) == (expected if before else [])
     assert finding_places(cold) == ([] if before else expected)
+
+
+EXAMPLES_MAIN = """\
+import asyncio
+
+from web.examples import Examples
+
+examples = Examples("cache.txt")  # built at import time: not confined to start-up
+
+
+def main() -> None:
+    asyncio.run(examples.cache())
+"""
+EXAMPLES = """\
+class Examples:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    async def cache(self) -> None:
+        with open(self.path, "a") as handle:
+            handle.write("cached\\n")
+"""
+# Another project of the run: calls a `.cache()` of its own on a receiver of unknown class.
+OTHER_PROJECT_ROUTE = """\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.post("/warm")
+async def warm(store) -> dict:
+    await store.cache()
+    return {}
+"""
+
+
+def test_unrelated_projects_under_one_folder_do_not_mix_their_methods(tmp_path: Path) -> None:
+    # `projects/web` and `projects/tool` are two projects (two import roots) under a
+    # folder of the run's root, as the corpus's `src/<name>-<version>/`: the second's
+    # `.cache()` calls cannot reach the first's `Examples.cache`, run once at start-up.
+    web = tmp_path / "projects" / "web-1.0"
+    tool = tmp_path / "projects" / "tool-2.0"
+    web.mkdir(parents=True)
+    tool.mkdir(parents=True)
+    write_package(web, {"main.py": EXAMPLES_MAIN, "examples.py": EXAMPLES}, name="web")
+    write_package(tool, {"routes.py": OTHER_PROJECT_ROUTE}, name="tool")
+    config = make_config(tmp_path, select=["LG201"])
+    alone = finding_places(check([web], config, jobs=1, use_cache=False))
+    together = finding_places(check([web, tool], config, jobs=1, use_cache=False))
+    assert alone == together == []
+    # The same route in the first project may be handed its `Examples`: it keeps firing.
+    write_package(web, {"routes.py": OTHER_PROJECT_ROUTE}, name="web")
+    assert finding_places(check([web, tool], config, jobs=1, use_cache=False)) == [
+        ("examples.py", 6)
+    ]

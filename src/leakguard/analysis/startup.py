@@ -833,13 +833,20 @@ class StartupIndex:
         projects at once does not mix their methods up)."""
         self.callers("")
         assert self._methods is not None
-        top = module.split(".", 1)[0]
+        top = self.top_package(module)
         root = self.import_root(module)
         return [
             entry
             for entry in self._methods.get(method, ())
             if self.import_root(entry[0]) == root or top in self._packages_named(entry[0])
         ]
+
+    def top_package(self, module: str) -> str:
+        """The top-level package of `module` as imported (below its import root):
+        `gradio` for `src.gradio-6.31.0.gradio.helpers`, not `src`, the run's folder
+        every project of the corpus lies under."""
+        root = self.import_root(module)
+        return (module[len(root) + 1 :] if root else module).split(".", 1)[0]
 
     def import_root(self, module: str) -> str:
         """The directory (as a dotted prefix) that holds `module`'s top-level package, the
@@ -857,7 +864,7 @@ class StartupIndex:
         key = ("packages", module)
         found = self._named.get(key)
         if found is None:
-            tops = {module.split(".", 1)[0]}
+            tops = {self.top_package(module)}
             for _, kind, name, _, _ in self._facts_of(module).get("references", ()):
                 if kind != "q":
                     continue
@@ -865,7 +872,7 @@ class StartupIndex:
                 for cut in range(len(parts), 0, -1):
                     target = self.summaries.module_named(".".join(parts[:cut]))
                     if target is not None:
-                        tops.add(target.split(".", 1)[0])
+                        tops.add(self.top_package(target))
                         break
             found = self._named[key] = frozenset(tops)
         return found
