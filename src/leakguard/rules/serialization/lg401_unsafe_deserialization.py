@@ -42,6 +42,7 @@ from leakguard.triage import (
     enclosing_function,
     imports_any,
 )
+from leakguard.triage import dotted as ast_dotted
 
 # Loaders that `yaml.safe_load` replaces with a behaviour change (they build Python
 # objects that a safe loader refuses); a custom loader class is left to a human.
@@ -59,6 +60,11 @@ _PICKLE_FIX = (
     "Use a format that holds data only: skops.io.load with an explicit trusted= list, "
     "ONNX, safetensors or JSON."
 )
+
+
+def _loads_bytes(call: ast.Call) -> bool:
+    """`pickle.loads(blob)`, `marshal.loads(data)`: a load of a value, not of a file."""
+    return (ast_dotted(call.func) or "").rsplit(".", 1)[-1] == "loads"
 
 
 class UnsafeDeserialization(LintRule):
@@ -92,16 +98,23 @@ class UnsafeDeserialization(LintRule):
         # `integrity.private_round_trip` and `own_format_round_trip`: every other use of
         # a constant file name the load's function reads, and (the latter) the functions
         # of the file that call the load's function, whether they download first.
-        # `integrity.class_state_round_trip`: the classes of the load's function and of
-        # its callers (the state file method, every other use of it, the writes).
+        # `integrity.class_state_round_trip`: the classes of a file load's function and
+        # of its callers (the state file method, every other use of it, the writes); a
+        # load of bytes (`pickle.loads(blob)`) reads no state file, its class may go.
         callers = caller_regions(tree, functions, OWN_FORMAT_CALLER_DEPTH + 1)
+        file_loads = [
+            f
+            for call in calls
+            if not _loads_bytes(call) and (f := enclosing_function(tree, call)) is not None
+        ]
+        stateful = caller_regions(tree, file_loads, OWN_FORMAT_CALLER_DEPTH + 1)
         return [
             *calls,
             *callee_regions(tree, functions, 1),
             *constant_user_regions(tree, functions),
             *callers,
             *format_pair_regions(tree, functions, DIRECTORY_WRITER_CALLS),
-            *(c for node in callers if (c := enclosing_class(tree, node)) is not None),
+            *(c for node in stateful if (c := enclosing_class(tree, node)) is not None),
         ]
 
     def visit_Call(self, node: cst.Call) -> None:
