@@ -212,3 +212,47 @@ def test_per_entry_work_keeps_error_and_stored_fields_are_notes(name: str) -> No
     result = run([fixture], fixture.parent, select=["LG301"])
     found = {(f.path, f.line): f.severity.value for f in result.findings}
     assert found == expected
+
+
+JUDGED_CALL_SOURCE = """\
+import httpx
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+app = FastAPI()
+
+
+class Batch(BaseModel):
+    urls: list[str]
+
+
+def normalise(url: str) -> str:
+    return url.strip()
+
+
+def fetch(url: str) -> bytes:
+    return httpx.get(url).content
+
+
+@app.post("/batch")
+def run_batch(batch: Batch) -> int:
+    total = 0
+    for url in batch.urls:
+        clean = normalise(url)
+        total += len(fetch(clean))
+    return total
+"""
+
+
+def test_the_evidence_names_the_call_judged_to_be_work(tmp_path: Path) -> None:
+    """A loop whose first call is cheap (`normalise` only strips) and whose second call
+    works (`fetch` reaches a server): the finding names `fetch` and its line, the call
+    a reviewer must act on, not the loop's first call (session 14)."""
+    target = tmp_path / "batch.py"
+    target.write_text(JUDGED_CALL_SOURCE)
+    result = run([target], tmp_path, select=["LG301"])
+    (finding,) = [f for f in result.findings if f.line == 9]
+    assert finding.severity.value == "error"
+    assert finding.help is not None
+    assert "a loop over it calling `fetch` (line 25) per entry in `run_batch`" in finding.help
+    assert "normalise" not in finding.help

@@ -927,28 +927,31 @@ class _FunctionWork:
         return None, -1, None
 
     def _work_in(self, parts: Sequence[ast.AST]) -> list[Any] | None:
-        """The first sign of work in a loop's body: ["await"], ["call", text] for a
-        call nothing shows cheap, or ["run", [references], text] for calls that are
-        cheap unless the function of the run they reach works (judged when queried)."""
+        """The first sign of work in a loop's body: ["await", "", line], ["call", text,
+        line] for a call nothing shows cheap, or ["run", [references], [[text, line],
+        ...]] for calls that are cheap unless the function of the run they reach works
+        (judged when queried): each reference with the call naming it, so that the
+        finding names the call judged to be work, not the loop's first call (session 14:
+        "calling `from_proto`" for a loop whose work was another call)."""
         references: list[Any] = []
-        text = ""
+        calls: list[list[Any]] = []
         raised: set[int] = set()
         for part in parts:
             for node in ast.walk(part):
                 if isinstance(node, ast.Raise) and node.exc is not None:
                     raised.add(id(node.exc))  # building the exception: an early exit
                 if isinstance(node, ast.Await):
-                    return ["await", "awaits"]
+                    return ["await", "", node.lineno]
                 if not isinstance(node, ast.Call) or id(node) in raised or self._cheap(node):
                     continue
                 reference = self.names.reference(
                     node.func, self.owner, frozenset(self.locals), self.receiver
                 ) or self._instance_method(node.func, node.lineno)
                 if reference is None:
-                    return ["call", _short(node.func)]
+                    return ["call", _short(node.func), node.lineno]
                 references.append(reference)
-                text = text or _short(node.func)
-        return ["run", references, text] if references else None
+                calls.append([_short(node.func), node.lineno])
+        return ["run", references, calls] if references else None
 
     def _mapped_work(self, function: ast.expr) -> list[Any] | None:
         """The work of `map(function, ...)` per entry, as `_work_in` gives a loop's."""
@@ -963,8 +966,8 @@ class _FunctionWork:
             function, self.owner, frozenset(self.locals), self.receiver
         )
         if reference is None:
-            return ["call", _short(function)]
-        return ["run", [reference], _short(function)]
+            return ["call", _short(function), function.lineno]
+        return ["run", [reference], [[_short(function), function.lineno]]]
 
     def _loop_work(self, subject: str, work: list[Any], node: ast.AST) -> None:
         line = getattr(node, "lineno", 0)
@@ -973,7 +976,7 @@ class _FunctionWork:
             self.hands.setdefault(subject, []).append(["loop", work[1], work[2], line, ""])
             return
         what = "awaiting" if work[0] == "await" else f"calling `{work[1]}`"
-        self.uses.setdefault(subject, [f"a loop over it {what} per entry", line])
+        self.uses.setdefault(subject, [f"a loop over it {what} (line {work[2]}) per entry", line])
 
     def _cheap(self, call: ast.Call) -> bool:
         func = call.func
@@ -1384,9 +1387,14 @@ class WorkIndex:
             if reference == "loop":
                 if whole:
                     continue  # a loop over the model's fields, not over the field's entries
-                callee = self._working_callee(module, position, summaries, depth)
-                if callee is not None:
-                    yield f"a loop over it calling `{keyword}` per entry in {where}, line {line}"
+                working = self._working_callee(module, position, summaries, depth)
+                if working is not None:
+                    # the call judged to be work, not the loop's first call
+                    text, called = keyword[working]
+                    yield (
+                        f"a loop over it calling `{text}` (line {called}) per entry"
+                        f" in {where}, line {line}"
+                    )
                 continue
             target = None
             if reference is not None and summaries is not None:
@@ -1473,18 +1481,21 @@ class WorkIndex:
         )
 
     def _working_callee(
-        self, module: str, references: Iterable[Any], summaries: SummaryIndex | None, depth: int
-    ) -> str | None:
-        for reference in references:
+        self, module: str, references: Sequence[Any], summaries: SummaryIndex | None, depth: int
+    ) -> int | None:
+        """The index of the first of a loop's calls judged to be work (`_work_in`): a
+        call of the run whose callee is not cheap, or one the run cannot resolve that
+        is no class of the run; None when every call is cheap."""
+        for index, reference in enumerate(references):
             if summaries is None:
-                return str(reference)
+                return index
             target = summaries.resolve(module, reference)
             if target is None:
                 if summaries.class_named(module, reference) is None:
-                    return str(reference)
+                    return index
                 continue
             if not summaries.cheap(target, depth):
-                return target
+                return index
         return None
 
     def _parameter(
