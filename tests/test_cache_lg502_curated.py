@@ -141,3 +141,85 @@ def test_warm_equals_cold(tmp_path: Path, before: str | None, after: str | None)
     for run, other in ((first, before), (cold, after)):
         leaking = other in (BUILDS, SUBCLASS)
         assert finding_places(run) == ([("routes.py", 14)] if leaking else [])
+
+
+# The caught class kept in a name -> class table (`error_types = {"app": AppError}`): it
+# is made where the table is called, judged as any construction; any other use of the
+# table (from a file without a word of exceptions in it, too) may build it from anything.
+TABLE_ERRORS = ERRORS + '\n\nerror_types = {"app": AppError}\n'
+# A peer's client rebuilding the class from the message the peer sent.
+PEER_CLIENT = """\
+from app import errors
+
+
+def rebuild(body: dict) -> object:
+    if body["kind"] in errors.error_types:
+        return errors.error_types[body["kind"]](body["message"])
+    return None
+"""
+# The table called with an OSError's text.
+TABLE_TEXT = """\
+from app import errors
+
+
+def rebuild(path: str) -> object:
+    try:
+        open(path).close()
+    except OSError as exc:
+        return errors.error_types["app"](str(exc))
+    return None
+"""
+# The table handed to a function, which may build its classes from anything.
+TABLE_HANDED = """\
+from app import errors
+
+
+def rebuild(register: object) -> object:
+    return register(errors.error_types)
+"""
+# Called in a function that a caller hands an OSError's text.
+TABLE_FORWARDED = """\
+from app.errors import error_types
+
+
+def rebuild(message: str) -> object:
+    return error_types.get("app")(message)
+
+
+def job(path: str) -> object:
+    try:
+        open(path).close()
+    except OSError as exc:
+        return rebuild(f"cannot open: {exc}")
+    return None
+"""
+
+
+@pytest.mark.parametrize(
+    ("other", "found"),
+    [
+        (PEER_CLIENT, []),
+        (TABLE_TEXT, [("routes.py", 14)]),
+        (TABLE_HANDED, [("routes.py", 14)]),
+        (TABLE_FORWARDED, [("routes.py", 14)]),
+        (UNRELATED, [("routes.py", 14)]),  # a table nobody calls is there for others
+    ],
+    ids=["peer_message", "exception_text", "handed", "forwarded", "never_called"],
+)
+def test_class_table(tmp_path: Path, other: str, found: list[tuple[str, int]]) -> None:
+    _package(tmp_path, other, TABLE_ERRORS)
+    config = make_config(tmp_path, select=["LG502"])
+    assert finding_places(check([tmp_path], config, jobs=1, use_cache=False)) == found
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [(PEER_CLIENT, TABLE_HANDED), (TABLE_HANDED, PEER_CLIENT), (PEER_CLIENT, TABLE_TEXT)],
+    ids=["handed_edited_in", "handed_edited_out", "text_edited_in"],
+)
+def test_class_table_warm_equals_cold(tmp_path: Path, before: str, after: str) -> None:
+    _package(tmp_path, before, TABLE_ERRORS)
+    config = make_config(tmp_path, select=["LG502"])
+    first, cold = warm_and_cold(tmp_path, config, lambda: _package(tmp_path, after, TABLE_ERRORS))
+    for run, other in ((first, before), (cold, after)):
+        assert finding_places(run) == ([] if other == PEER_CLIENT else [("routes.py", 14)])

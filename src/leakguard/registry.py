@@ -51,7 +51,11 @@ def rule_codes() -> frozenset[str]:
 # Collectors whose run-wide views ask which modules the run holds (`whole`) bring the
 # shared fact along (`analysis/run_modules.py`), whichever rule reads them; those that
 # ask which modules may meet (`analysis/run_parts.py`) bring its import facts too.
-_BROUGHT = {"startup": ("modules",), "exception_texts": ("modules", "run_parts")}
+_BROUGHT = {
+    "startup": ("modules",),
+    # the uses of its class tables (`analysis/curated_exceptions`) come along too
+    "exception_texts": ("modules", "run_parts", "class_table_uses"),
+}
 
 
 def project_facts(enabled: Iterable[str]) -> list[str]:

@@ -22,14 +22,30 @@ class of the run deriving from it (catching it catches them) is
 - used as a value (`errors = {"x": MyError}`, `factory(MyError)`): whoever receives
   the class may build it from anything (not the class an exception handler is
   registered for, `@app.exception_handler(MyError)`: the framework only matches it).
+  A class that is an element of a *class table* (a module-level dict value, list or
+  tuple literal bound once to a name: `error_types = {"InvalidDimension":
+  InvalidDimensionException}`) is made where the table is called: when every use of
+  the table's name in the modules that may meet it is a subscript or `.get(...)`
+  called at once (`errors.error_types[body["error"]](body["message"])`) or a
+  membership test (`name in error_types`), those calls are judged as constructions
+  (`table[k](str(e))` makes its classes uncurated; `table[k](message)` in a function
+  some call hands exception text, too). Any other use, matched by the table's last
+  name whatever it resolves to (handed to a function, iterated, `.values()`,
+  returned, rebound, `table[k] = Other`, used from a lambda), keeps every class in it
+  uncurated; so does a table no module that may meet it calls (`HOOK_ERRORS =
+  {"hook": HookError}` used nowhere in the run is there for code outside it to build
+  its classes from anything). The uses are collected from every file that imports or
+  defines anything (collector `class_table_uses`: a file without the tokens of this one
+  may use the table); without those facts every table's classes stay uncurated.
 
 Collected per file from CPython's `ast` (collector `exception_texts`): the calls handing
 exception text on (`handed`: the callee's reference, and the receiver's for a method),
 the constructions from parameters (`forwarded`), the class-like names used as values
-(`values`), and what each function and `try` body raises and calls (`raising`, `tries`:
-see `_RaiseWalker`, read by `analysis.raised_texts`); class hierarchy and resolution
-come from the run's summaries (`analysis.summaries`). Names are class-like by their
-last part (CapWords), as exception classes are named.
+(`values`), the classes of the file's class tables (`tabled`) and the tables called
+with exception text (`table_texts`), and what each function and `try` body raises and
+calls (`raising`, `tries`: see `_RaiseWalker`, read by `analysis.raised_texts`); class
+hierarchy and resolution come from the run's summaries (`analysis.summaries`). Names
+are class-like by their last part (CapWords), as exception classes are named.
 """
 
 from __future__ import annotations
@@ -62,6 +78,8 @@ from leakguard.context import FileContext
 from leakguard.triage import TriageTree, dotted
 
 COLLECTOR = "exception_texts"
+# The uses of every module-level name that may be a class table (see the docstring).
+TABLE_USES = "class_table_uses"
 # Calls whose result is the handled exception's text, whatever their arguments.
 _TRACEBACK_ROOTS = ("traceback.", "sys.exc_info", "sys.exception")
 # Calls whose result tells nothing of their argument's text.
@@ -136,6 +154,7 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
         elif isinstance(statement, ast.Assign):
             names.globals.update(t.id for t in statement.targets if isinstance(t, ast.Name))
     collector = _FileCollector(tree, module, names)
+    collector.tables = _class_tables(tree)
     # Every function (nested ones, those under a module-level `if`/`try`), each as its
     # own scope, with the class it is a method of; and the module's own code.
     owners = {
@@ -180,6 +199,8 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
             ("handed", collector.handed),
             ("forwarded", collector.forwarded),
             ("values", collector.values),
+            ("tabled", collector.tabled),
+            ("table_texts", [[name] for name in collector.table_texts]),
             ("texts", collector.texts),
         )
         if value
@@ -213,6 +234,11 @@ class _FileCollector:
         self.forwarded: list[list[Any]] = []
         self.values: list[list[Any]] = []
         self.texts: list[list[Any]] = []
+        # The file's class tables (`_class_tables`), their classes (`[table, *reference]`)
+        # and the last names of the tables called with exception text.
+        self.tables: dict[str, list[ast.expr]] = {}
+        self.tabled: list[list[Any]] = []
+        self.table_texts: list[str] = []
         # Per node id: `carried` and `callee_name`, worked out once.
         self._carried: dict[int, tuple[bool, frozenset[str]]] = {}
         self._callees: dict[int, str | None] = {}
@@ -325,6 +351,9 @@ class _FileCollector:
             arguments = [*call.args, *(k.value for k in call.keywords)]
             if taint and any(self.carries(a, tainted) for a in arguments):
                 self.hand(call, owner)
+                table = _called_table(call)
+                if table is not None:
+                    self.table_texts.append(table)
             elif _class_like(name) and any(_mentions(a, params) for a in arguments):
                 reference = self.reference(call.func)
                 if reference is not None:
@@ -519,6 +548,15 @@ class _FileCollector:
         for statement in tree.of(ast.Raise):
             if statement.exc is not None:
                 exempt.add(id(statement.exc))
+        # A class table's classes are made where the table is called (`_Curation`).
+        for table, elements in self.tables.items():
+            for element in elements:
+                if not _class_like(dotted(element)):
+                    continue
+                exempt.add(id(element))
+                reference = self.reference(element)
+                if reference is not None:
+                    self.tabled.append([table, *reference])
         seen: set[tuple[str, ...]] = set()
         references: list[ast.Name | ast.Attribute] = tree.of(ast.Name, ast.Attribute)
         for node in references:
@@ -961,6 +999,181 @@ register_collector(
 )
 
 
+# -- class tables ------------------------------------------------------------------------
+
+
+def _class_tables(tree: TriageTree) -> dict[str, list[ast.expr]]:
+    """The file's class tables: module-level names bound once in the file (no other
+    assignment, `del`, `global` rebinding nor loop target) to a dict, list or tuple
+    literal, with the elements a call of the table may make (a dict's values, not its
+    keys, which iterating it hands out)."""
+    candidates: dict[str, list[ast.expr]] = {}
+    for statement in tree.tree.body:
+        target: ast.expr | None = None
+        value: ast.expr | None = None
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = statement.targets[0], statement.value
+        elif isinstance(statement, ast.AnnAssign):
+            target, value = statement.target, statement.value
+        if not isinstance(target, ast.Name) or value is None:
+            continue
+        if isinstance(value, ast.Dict):
+            elements = [v for k, v in zip(value.keys, value.values, strict=True) if k is not None]
+        elif isinstance(value, (ast.List, ast.Tuple)):
+            elements = [e for e in value.elts if not isinstance(e, ast.Starred)]
+        else:
+            continue
+        if any(_class_like(dotted(e)) for e in elements):
+            candidates[target.id] = elements
+    if not candidates:
+        return candidates
+    bindings: dict[str, int] = {}
+    for name in tree.of(ast.Name):
+        if name.id in candidates and not isinstance(name.ctx, ast.Load):
+            bindings[name.id] = bindings.get(name.id, 0) + 1
+    scopes: list[ast.Global | ast.Nonlocal] = tree.of(ast.Global, ast.Nonlocal)
+    rebound = {name for statement in scopes for name in statement.names}
+    return {
+        name: elements
+        for name, elements in candidates.items()
+        if bindings.get(name) == 1 and name not in rebound
+    }
+
+
+def _called_table(call: ast.Call) -> str | None:
+    """The last name of the table a call makes a class of at once (`table[key](...)`,
+    `errors.table.get(key)(...)`), None for another call."""
+    func = call.func
+    if isinstance(func, ast.Subscript) and isinstance(func.ctx, ast.Load):
+        table: ast.expr = func.value
+    elif (
+        isinstance(func, ast.Call)
+        and isinstance(func.func, ast.Attribute)
+        and func.func.attr == "get"
+    ):
+        table = func.func.value
+    else:
+        return None
+    name = dotted(table)
+    return None if name is None else name.rsplit(".", 1)[-1]
+
+
+def _table_positions(tree: TriageTree) -> dict[int, ast.Call | None]:
+    """The nodes standing where a class table may be used without escaping: the table
+    of a call making one of its classes at once (id -> that call), or the container of
+    a membership test (id -> None). Not within a lambda, which may be handed anything."""
+    in_lambda = {id(n) for lam in tree.of(ast.Lambda) for n in tree.walk(lam)}
+    found: dict[int, ast.Call | None] = {}
+    for call in tree.of(ast.Call):
+        if id(call) in in_lambda or _called_table(call) is None:
+            continue
+        func = call.func
+        if isinstance(func, ast.Subscript):
+            found[id(func.value)] = call
+        elif isinstance(func, ast.Call) and isinstance(func.func, ast.Attribute):
+            found[id(func.func.value)] = call
+    for compare in tree.of(ast.Compare):
+        if (
+            id(compare) not in in_lambda
+            and len(compare.ops) == 1
+            and isinstance(compare.ops[0], (ast.In, ast.NotIn))
+        ):
+            found[id(compare.comparators[0])] = None
+    return found
+
+
+def collect_table_uses(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
+    """`{"other": [last name], "called": [last name], "made": [[table, function id]]}`
+    of one file: the last names of the module-level and imported names (any name, with
+    a `*` import) used otherwise than as a class table is called or tested
+    (`_table_positions`), those of the tables called, and the tables called with an
+    argument naming a parameter of an enclosing function (a caller may hand it
+    exception text). None when it has none."""
+    module, package = module_identity(display)
+    names = FileSummaryCollector(module, tree, package)
+    star = False
+    for statement in tree.of(ast.Import, ast.ImportFrom):
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            names.record_import(statement)
+            star = star or any(alias.name == "*" for alias in statement.names)
+    for statement in tree.tree.body:
+        if isinstance(statement, (*_FUNCTIONS, ast.ClassDef)):
+            names.globals.add(statement.name)
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            names.globals.update(t.id for t in targets if isinstance(t, ast.Name))
+    # The definition of each of the file's tables is no use of it.
+    tables = _class_tables(tree)
+    definitions: set[int] = set()
+    for statement in tree.tree.body:
+        target: ast.expr | None = None
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target = statement.targets[0]
+        elif isinstance(statement, ast.AnnAssign):
+            target = statement.target
+        if isinstance(target, ast.Name) and target.id in tables:
+            definitions.add(id(target))
+    positions = _table_positions(tree)
+    other: set[str] = set()
+    references: list[ast.Name | ast.Attribute] = tree.of(ast.Name, ast.Attribute)
+    for reference in references:
+        if id(reference) in positions or id(reference) in definitions:
+            continue
+        last = reference.id if isinstance(reference, ast.Name) else reference.attr
+        if _class_like(last):
+            continue
+        if (star and isinstance(reference, ast.Name)) or names.reference(
+            reference, None, frozenset()
+        ):
+            other.add(last)
+    called = sorted(
+        {table for call in positions.values() if call and (table := _called_table(call))}
+    )
+    made: list[list[Any]] = []
+    for function in tree.functions:
+        args = function.args
+        params = frozenset(
+            a.arg
+            for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+            if a is not None
+        )
+        for inner in tree.walk(function):
+            call = positions.get(id(inner))
+            if call is None:
+                continue
+            arguments = [*call.args, *(k.value for k in call.keywords)]
+            table = _called_table(call)
+            if table is not None and any(_mentions(a, params) for a in arguments):
+                made.append([table, f"{module}:{function.name}"])
+    facts: dict[str, Any] = {}
+    if other:
+        facts["other"] = sorted(other)
+    if called:
+        facts["called"] = called
+    if made:
+        facts["made"] = _unique(made)
+    return facts or None
+
+
+def _collect_table_uses_source(text: str, display: str) -> dict[str, Any] | None:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return collect_table_uses(TriageTree(tree, text), text, display)
+
+
+# A class table's module defines or imports its classes; a module using it imports it.
+register_collector(
+    FactCollector(
+        TABLE_USES,
+        ("import", "class "),
+        from_source=_collect_table_uses_source,
+        from_tree=collect_table_uses,
+    )
+)
+
+
 # -- queries ------------------------------------------------------------------------------
 
 
@@ -1032,6 +1245,49 @@ class _Curation:
                     self._taint(module, entry)
                     last = str(entry[1]).rsplit(".", 1)[-1]
                     self._made_by.setdefault(last, set()).add(self.parts.root(module))
+        self._taint_tables(project, facts_of)
+
+    def _taint_tables(self, project: ProjectIndex, facts_of: Mapping[str, Any]) -> None:
+        """Taints the classes of each class table (see the module docstring) used, in a
+        module that may meet it, otherwise than called or tested, or called with
+        exception text, or from a parameter of a function handed such text; all of them
+        when the run's uses are not known."""
+        tabled = [
+            (module, entry)
+            for module, facts in facts_of.items()
+            if isinstance(facts, Mapping)
+            for entry in facts.get("tabled", ())
+        ]
+        if not tabled:
+            return
+        uses = project.of(TABLE_USES) if TABLE_USES in project.facts else None
+        # Table last name -> the modules whose code may make its classes from anything.
+        escapes: dict[str, list[str]] = {}
+        # Table last name -> the modules calling such a table.
+        callers: dict[str, list[str]] = {}
+        for module, facts in facts_of.items():
+            if isinstance(facts, Mapping):
+                for entry in facts.get("table_texts", ()):
+                    escapes.setdefault(str(entry[0]), []).append(module)
+        for module, found in (uses or {}).items():
+            if not isinstance(found, Mapping):
+                continue
+            for name in found.get("other", ()):
+                escapes.setdefault(str(name), []).append(module)
+            for name in found.get("called", ()):
+                callers.setdefault(str(name), []).append(module)
+            for table, function in found.get("made", ()):
+                last = str(function).rsplit(":", 1)[-1]
+                if self._met(self._handed_to.get(last), module):
+                    escapes.setdefault(str(table), []).append(module)
+        for module, entry in tabled:
+            table = str(entry[0])
+            if (
+                uses is None
+                or any(self.parts.linked(user, module) for user in escapes.get(table, ()))
+                or not any(self.parts.linked(user, module) for user in callers.get(table, ()))
+            ):
+                self._taint(module, list(entry[1:]))
 
     def _met(self, roots: set[str] | None, module: str) -> bool:
         """Whether a module of one of `roots` may call code of `module` or be called by
