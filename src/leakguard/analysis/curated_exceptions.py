@@ -1084,11 +1084,11 @@ def _table_positions(tree: TriageTree) -> dict[int, ast.Call | None]:
 
 def collect_table_uses(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
     """`{"other": [last name], "called": [last name], "made": [[table, function id]]}`
-    of one file: the last names of the module-level and imported names (any name, with
-    a `*` import) used otherwise than as a class table is called or tested
-    (`_table_positions`), those of the tables called, and the tables called with an
-    argument naming a parameter of an enclosing function (a caller may hand it
-    exception text). None when it has none."""
+    of one file: the last names of the attributes, module-level and imported names (any
+    name, with a `*` import) used otherwise than as a class table is called or tested
+    (`_table_positions`) and of those `__all__` exports, those of the tables called,
+    and the tables called with an argument naming a parameter of an enclosing function
+    (a caller may hand it exception text). None when it has none."""
     module, package = module_identity(display)
     names = FileSummaryCollector(module, tree, package)
     star = False
@@ -1122,10 +1122,28 @@ def collect_table_uses(tree: TriageTree, text: str, display: str) -> dict[str, A
         last = reference.id if isinstance(reference, ast.Name) else reference.attr
         if _class_like(last):
             continue
-        if (star and isinstance(reference, ast.Name)) or names.reference(
-            reference, None, frozenset()
+        # An attribute of that name on anything (a module bound to a local, `self.x`)
+        # may be the table; a bare name only when it is the module's or imported.
+        if (
+            isinstance(reference, ast.Attribute)
+            or star
+            or names.reference(reference, None, frozenset())
         ):
             other.add(last)
+    # A name the module exports (`__all__ = ["error_types"]`) is there for code outside
+    # the run, which may build its classes from anything.
+    for statement in tree.tree.body:
+        if isinstance(statement, (ast.Assign, ast.AugAssign)) and any(
+            isinstance(t, ast.Name) and t.id == "__all__"
+            for t in (
+                statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            )
+        ):
+            other.update(
+                n.value
+                for n in tree.walk(statement.value)
+                if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            )
     called = sorted(
         {table for call in positions.values() if call and (table := _called_table(call))}
     )
@@ -1260,6 +1278,8 @@ class _Curation:
         ]
         if not tabled:
             return
+        # Only the uses of these names are looked at (every file lists its attributes).
+        tables = {str(entry[0]) for _, entry in tabled}
         uses = project.of(TABLE_USES) if TABLE_USES in project.facts else None
         # Table last name -> the modules whose code may make its classes from anything.
         escapes: dict[str, list[str]] = {}
@@ -1272,10 +1292,10 @@ class _Curation:
         for module, found in (uses or {}).items():
             if not isinstance(found, Mapping):
                 continue
-            for name in found.get("other", ()):
-                escapes.setdefault(str(name), []).append(module)
-            for name in found.get("called", ()):
-                callers.setdefault(str(name), []).append(module)
+            for name in tables.intersection(found.get("other", ())):
+                escapes.setdefault(name, []).append(module)
+            for name in tables.intersection(found.get("called", ())):
+                callers.setdefault(name, []).append(module)
             for table, function in found.get("made", ()):
                 last = str(function).rsplit(":", 1)[-1]
                 if self._met(self._handed_to.get(last), module):
