@@ -175,6 +175,8 @@ from app import errors
 
 
 def rebuild(register: object) -> object:
+    if register is None:
+        return errors.error_types["app"]("No register given.")
     return register(errors.error_types)
 """
 # Called in a function that a caller hands an OSError's text.
