@@ -182,6 +182,7 @@ _SEVERITY_MARK = re.compile(r"#\s*expect:\s*LG301\s*\((error|note)\)")
         "pos_evidence_value_flow",
         "pos_evidence_per_item_cost",
         "pos_evidence_instance_methods",
+        "pos_evidence_annotation_classes",
     ],
 )
 def test_per_entry_work_keeps_error_and_stored_fields_are_notes(name: str) -> None:

@@ -389,7 +389,12 @@ class _FunctionWork:
                 self._judge(node, subject)
         record: dict[str, Any] = {"params": self.positional, "uses": self.uses, "hands": self.hands}
         if self.types:
-            record["annotated"] = self.types
+            # by short names: a model handed whole is found by its holders' short names
+            # (`WorkIndex.model_evidence`)
+            record["annotated"] = {
+                param: sorted({name.rpartition(".")[2] for name in names})
+                for param, names in self.types.items()
+            }
         copies = self._copies(read)
         if copies:
             record["copies"] = copies
@@ -442,10 +447,24 @@ class _FunctionWork:
         for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
             if arg.annotation is None or arg.arg == self.receiver:
                 continue
-            names = _annotation_names(arg.annotation)
+            names = _annotation_names(arg.annotation, self._qualified)
             if names:
                 found[arg.arg] = list(names)
         return found
+
+    def _qualified(self, node: ast.expr) -> str | None:
+        """The qualified name of a class an annotation names: through the file's imports
+        (`P` of `from .schemas import Payload as P`), or a module-level name of the
+        file itself; None for a name bound neither way (judged by its short name)."""
+        dotted = ast_dotted(node)
+        if dotted is None:
+            return None
+        qualified = self.names.qualify(dotted)
+        if qualified is not None:
+            return qualified
+        if dotted.partition(".")[0] in self.names.globals:
+            return f"{self.names.module}.{dotted}"
+        return None
 
     # subjects --------------------------------------------------------------------------
 
@@ -624,7 +643,7 @@ class _FunctionWork:
         annotated: dict[str, tuple[str, ...]] = {}
         for node in self.nodes:
             if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-                annotated[node.target.id] = _annotation_names(node.annotation)
+                annotated[node.target.id] = _annotation_names(node.annotation, self._qualified)
             targets: list[tuple[ast.AST, ast.AST | None]] = []
             if isinstance(node, ast.Assign):
                 targets = [(t, node.value) for t in node.targets]
@@ -1025,17 +1044,21 @@ def _merged(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _annotation_names(annotation: ast.expr) -> tuple[str, ...]:
-    """The (short) names an annotation mentions, sorted (`list[Item] | None`)."""
-    return tuple(
-        sorted(
-            {
-                n.id if isinstance(n, ast.Name) else n.attr
-                for n in ast.walk(annotation)
-                if isinstance(n, (ast.Name, ast.Attribute))
-            }
-        )
-    )
+def _annotation_names(
+    annotation: ast.expr, qualify: Callable[[ast.expr], str | None] | None = None
+) -> tuple[str, ...]:
+    """The names an annotation mentions, sorted (`list[Item] | None`): short, or, with
+    `qualify`, the qualified name of a class as the file's imports (or its own
+    definitions) name it (`pb2.LoggedModel`: `mlflow.protos.service_pb2.LoggedModel`),
+    where they do; builtin and `typing` names stay short (`UNTYPED_NAMES`)."""
+    found: set[str] = set()
+    for node in ast.walk(annotation):
+        if not isinstance(node, (ast.Name, ast.Attribute)):
+            continue
+        short = node.id if isinstance(node, ast.Name) else node.attr
+        qualified = qualify(node) if qualify is not None and short not in UNTYPED_NAMES else None
+        found.add(qualified or short)
+    return tuple(sorted(found))
 
 
 def _empty_default(value: ast.expr) -> bool:
@@ -1138,6 +1161,49 @@ class FieldOwners:
     # (classes, field) -> the classes that field's value may be, as
     # `ModelIndex.field_types` answers; None when only the root's type is followed
     field_types: Callable[[frozenset[str], str], frozenset[str] | None] | None = None
+    # The lineage by qualified names, and the run's class a qualified annotation names
+    # (`ModelIndex.run_class`): a typed read names the class its annotation resolves to
+    # through its file's imports, so another module's class of a short name of the
+    # lineage is another type (session 14: mlflow's `proto: pb2.LoggedModel` was read
+    # as the run's `LoggedModel`). Unset: every annotation is judged by its short name.
+    qualified_lineage: frozenset[str] = frozenset()
+    run_class: Callable[[str], str | None] | None = None
+    # Whether a qualified annotation names a module-level value another package made
+    # (`LoggedModel = GeneratedProtocolMessageType(...)` of a protobuf module): no class
+    # of the run (`WorkIndex.field_evidence` sets it from the function summaries).
+    made_elsewhere: Callable[[str], bool] | None = None
+    # Short names of the classes the field is copied into (`WorkIndex._copied_into`,
+    # known by short names only): never told apart by module.
+    copied: frozenset[str] = frozenset()
+
+    def classes_of(self, annotated: frozenset[str], path: Sequence[str] = ()) -> frozenset[str]:
+        """The short names by which a read through a value annotated with `annotated`
+        (short names, or qualified where the annotation's file resolves them) is judged:
+        a class of the run by its own short name, dropped when it is another module's
+        class of a lineage class's short name (read directly: its fields are not this
+        model's; along a path the classes are followed by short names, as before) or a
+        value another package made; a name the run cannot resolve by its short name, as
+        before (evidence nothing disproves is kept)."""
+        found: set[str] = set()
+        for token in annotated:
+            _, dot, short = token.rpartition(".")
+            if not dot or self.run_class is None:
+                found.add(token)
+                continue
+            resolved = self.run_class(token)
+            if resolved is None:
+                if self.made_elsewhere is None or not self.made_elsewhere(token):
+                    found.add(short)
+                continue
+            own = resolved.rpartition(".")[2]
+            if (
+                path
+                or resolved in self.qualified_lineage
+                or own not in self.lineage
+                or own in self.copied
+            ):
+                found.add(own)
+        return frozenset(found)
 
     def may_read(self, annotated: frozenset[str], path: Sequence[str] = ()) -> bool:
         """Whether a read through a value of the classes `annotated` (the root's
@@ -1149,6 +1215,7 @@ class FieldOwners:
         the run (another package's `UserInfo`, `BaseModel`) is not: its `data` is that
         class's own (session 13: open-webui's OAuth `user_data.data` was taken for
         `CalendarForm.data`)."""
+        annotated = self.classes_of(annotated, path)
         if not annotated & (self.known | self.lineage):
             return False
         classes = annotated
@@ -1168,7 +1235,7 @@ class FieldOwners:
         `path` is known to be a model of the lineage (`form.spec` with `form:
         InstanceForm`, whose `spec: Spec` holds the field): handed on, it carries the
         field to the callee. Unlike `may_read`, a step the run cannot type is no."""
-        classes = annotated
+        classes = self.classes_of(annotated, path)
         for step in path:
             if self.field_types is None or not classes & self.known:
                 return False
@@ -1241,6 +1308,10 @@ class WorkIndex:
         the run is another class's field of that name). The strongest (`strongest`), in
         the order of the run's modules and functions."""
         if owners is not None:
+            if summaries is not None and owners.run_class is not None:
+                owners = dataclasses.replace(
+                    owners, made_elsewhere=lambda token: _made_elsewhere(summaries, token)
+                )
             owners = self._copied_into(name, owners)
         read = (
             self.subject_evidence(module, qualname, subject, summaries, depth)
@@ -1279,7 +1350,9 @@ class WorkIndex:
         changed = True
         while changed:
             changed = False
-            current = dataclasses.replace(owners, lineage=frozenset(lineage))
+            current = dataclasses.replace(
+                owners, lineage=frozenset(lineage), copied=frozenset(lineage - owners.lineage)
+            )
             for module, subject, classes in [
                 *self.copies.get(name, ()),
                 *self.copies.get(ANY_FIELD, ()),
@@ -1291,7 +1364,8 @@ class WorkIndex:
                 if current.may_read(*field_of(subject)[1:]):
                     lineage.update(classes)
                     changed = True
-        return dataclasses.replace(owners, lineage=frozenset(lineage))
+        copied = frozenset(lineage - owners.lineage)
+        return dataclasses.replace(owners, lineage=frozenset(lineage), copied=copied)
 
     def sees(self, module: str, home: str) -> bool:
         """Whether code of `module` can hold a model of module `home`: it is of the same
@@ -1508,6 +1582,26 @@ class WorkIndex:
         if keyword is not None:
             return keyword
         return params[position] if 0 <= position < len(params) else None
+
+
+def _made_elsewhere(summaries: SummaryIndex, qualified: str) -> bool:
+    """Whether `qualified` (`mlflow.protos.service_pb2.LoggedModel`) names a module-level
+    value of a module of the run made by a call of another package's class
+    (`GeneratedProtocolMessageType(...)`): a protobuf message or the like, never a class
+    the run defines, whatever its short name."""
+    module, _, name = qualified.rpartition(".")
+    target = summaries.module_named(module) if module else None
+    if target is None or name in summaries.classes.get(target, {}):
+        return False
+    maker = summaries.instances.get(target, {}).get(name)
+    if maker is None or maker[0] != "q":
+        return False
+    maker_module = str(maker[1]).rpartition(".")[0]
+    return (
+        summaries.resolve(target, maker) is None
+        and summaries.class_named(target, maker) is None
+        and summaries.module_named(maker_module) is None
+    )
 
 
 def work_index(context: FileContext) -> WorkIndex | None:

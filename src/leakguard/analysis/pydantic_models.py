@@ -1828,13 +1828,24 @@ class ModelIndex:
         cached = self._lineage.get(model)
         if cached is not None:
             return cached
-        found = {_short(model)} | {_short(base) for base in self._ancestors(model)}
-        for name in self.classes:
-            if name != model and model in self._ancestors(name):
-                found.add(_short(name))
-        result = frozenset(found)
+        result = frozenset(_short(name) for name in self.qualified_lineage(model))
         self._lineage[model] = result
         return result
+
+    def qualified_lineage(self, model: str) -> frozenset[str]:
+        """`lineage` by qualified names: `model`, the run's classes deriving from it and
+        those it derives from, each told apart from another module's class of the same
+        short name (`collection_work.FieldOwners`)."""
+        found = {model, *self._ancestors(model)}
+        found.update(name for name in self.classes if model in self._ancestors(name))
+        return frozenset(found)
+
+    def run_class(self, qualified: str) -> str | None:
+        """The qualified name of the run's class `qualified` (as a file's imports name
+        it) refers to, or None: not a class of the run as far as this index resolves
+        names (a type alias, another package's class, a name it cannot follow)."""
+        resolved = self.resolve(qualified)
+        return resolved if resolved is not None and resolved in self.classes else None
 
     def _ancestors(self, name: str) -> frozenset[str]:
         """The run's classes `name` derives from, transitively."""
