@@ -21,8 +21,10 @@ module-level function and method, what its body does with each *subject*:
   list[dict]`), evidence only in a function the model or its dump is known to reach
   (`WorkIndex._candidates`, `whole`): matched by name alone, it took a web-search
   response's `data` for a calendar form's (session 13); `a:NAME@Class,...`: a read
-  through a parameter annotated with those names (or a validator's `self`), matched only
-  when one is the field's model, a subclass or a base (`FieldOwners`);
+  through a parameter annotated with those classes (or a validator's `self`), matched
+  only when one is the field's model, a subclass or a base (`FieldOwners`); a class is
+  named qualified where its file's imports resolve it (`app.schemas.Payload`), so that
+  another module's class of the same short name is another type (session 14);
   `a:NAME@Class>f>g`: a read through a typed path, the fields `f`, `g` read from such a
   value (`spec.roles[i].env`, a loop variable `for role in spec.roles`, a local `roles =
   spec.roles or []`, an annotated local, a dump `form.model_dump()["tags"]`), typed when
