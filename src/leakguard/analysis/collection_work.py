@@ -23,8 +23,8 @@ module-level function and method, what its body does with each *subject*:
   response's `data` for a calendar form's (session 13); `a:NAME@Class,...`: a read
   through a parameter annotated with those classes (or a validator's `self`), matched
   only when one is the field's model, a subclass or a base (`FieldOwners`); a class is
-  named qualified where its file's imports resolve it (`app.schemas.Payload`), so that
-  another module's class of the same short name is another type (session 14);
+  named qualified where its file's imports resolve it (`app.schemas.Payload`): an alias
+  is its class, a protobuf message is no class of the run (session 14);
   `a:NAME@Class>f>g`: a read through a typed path, the fields `f`, `g` read from such a
   value (`spec.roles[i].env`, a loop variable `for role in spec.roles`, a local `roles =
   spec.roles or []`, an annotated local, a dump `form.model_dump()["tags"]`), typed when
@@ -1163,29 +1163,26 @@ class FieldOwners:
     # (classes, field) -> the classes that field's value may be, as
     # `ModelIndex.field_types` answers; None when only the root's type is followed
     field_types: Callable[[frozenset[str], str], frozenset[str] | None] | None = None
-    # The lineage by qualified names, and the run's class a qualified annotation names
-    # (`ModelIndex.run_class`): a typed read names the class its annotation resolves to
-    # through its file's imports, so another module's class of a short name of the
-    # lineage is another type (session 14: mlflow's `proto: pb2.LoggedModel` was read
-    # as the run's `LoggedModel`). Unset: every annotation is judged by its short name.
-    qualified_lineage: frozenset[str] = frozenset()
+    # The run's class a qualified annotation names (`ModelIndex.run_class`): a typed
+    # read names the class its annotation resolves to through its file's imports (`P`
+    # of `from .schemas import Payload as P` is `Payload`). Unset: every annotation is
+    # judged by its short name.
     run_class: Callable[[str], str | None] | None = None
     # Whether a qualified annotation names a module-level value another package made
     # (`LoggedModel = GeneratedProtocolMessageType(...)` of a protobuf module): no class
-    # of the run (`WorkIndex.field_evidence` sets it from the function summaries).
+    # of the run, whatever its short name (session 14: mlflow's `proto: pb2.LoggedModel`
+    # was read as the run's `LoggedModel`; `WorkIndex.field_evidence` sets it from the
+    # function summaries).
     made_elsewhere: Callable[[str], bool] | None = None
-    # Short names of the classes the field is copied into (`WorkIndex._copied_into`,
-    # known by short names only): never told apart by module.
-    copied: frozenset[str] = frozenset()
 
-    def classes_of(self, annotated: frozenset[str], path: Sequence[str] = ()) -> frozenset[str]:
+    def classes_of(self, annotated: frozenset[str]) -> frozenset[str]:
         """The short names by which a read through a value annotated with `annotated`
         (short names, or qualified where the annotation's file resolves them) is judged:
-        a class of the run by its own short name, dropped when it is another module's
-        class of a lineage class's short name (read directly: its fields are not this
-        model's; along a path the classes are followed by short names, as before) or a
-        value another package made; a name the run cannot resolve by its short name, as
-        before (evidence nothing disproves is kept)."""
+        a class of the run by its own short name (an alias by the class's); a value
+        another package made, none; a name the run cannot resolve by its short name, as
+        before (evidence nothing disproves is kept). Another module's class of the
+        model's short name still counts as the model: told apart, it silenced a right
+        error (see RESULTS, session 14 second wave)."""
         found: set[str] = set()
         for token in annotated:
             _, dot, short = token.rpartition(".")
@@ -1193,18 +1190,10 @@ class FieldOwners:
                 found.add(token)
                 continue
             resolved = self.run_class(token)
-            if resolved is None:
-                if self.made_elsewhere is None or not self.made_elsewhere(token):
-                    found.add(short)
-                continue
-            own = resolved.rpartition(".")[2]
-            if (
-                path
-                or resolved in self.qualified_lineage
-                or own not in self.lineage
-                or own in self.copied
-            ):
-                found.add(own)
+            if resolved is not None:
+                found.add(resolved.rpartition(".")[2])
+            elif self.made_elsewhere is None or not self.made_elsewhere(token):
+                found.add(short)
         return frozenset(found)
 
     def may_read(self, annotated: frozenset[str], path: Sequence[str] = ()) -> bool:
@@ -1217,7 +1206,7 @@ class FieldOwners:
         the run (another package's `UserInfo`, `BaseModel`) is not: its `data` is that
         class's own (session 13: open-webui's OAuth `user_data.data` was taken for
         `CalendarForm.data`)."""
-        annotated = self.classes_of(annotated, path)
+        annotated = self.classes_of(annotated)
         if not annotated & (self.known | self.lineage):
             return False
         classes = annotated
@@ -1237,7 +1226,7 @@ class FieldOwners:
         `path` is known to be a model of the lineage (`form.spec` with `form:
         InstanceForm`, whose `spec: Spec` holds the field): handed on, it carries the
         field to the callee. Unlike `may_read`, a step the run cannot type is no."""
-        classes = self.classes_of(annotated, path)
+        classes = self.classes_of(annotated)
         for step in path:
             if self.field_types is None or not classes & self.known:
                 return False
@@ -1352,9 +1341,7 @@ class WorkIndex:
         changed = True
         while changed:
             changed = False
-            current = dataclasses.replace(
-                owners, lineage=frozenset(lineage), copied=frozenset(lineage - owners.lineage)
-            )
+            current = dataclasses.replace(owners, lineage=frozenset(lineage))
             for module, subject, classes in [
                 *self.copies.get(name, ()),
                 *self.copies.get(ANY_FIELD, ()),
@@ -1366,8 +1353,7 @@ class WorkIndex:
                 if current.may_read(*field_of(subject)[1:]):
                     lineage.update(classes)
                     changed = True
-        copied = frozenset(lineage - owners.lineage)
-        return dataclasses.replace(owners, lineage=frozenset(lineage), copied=copied)
+        return dataclasses.replace(owners, lineage=frozenset(lineage))
 
     def sees(self, module: str, home: str) -> bool:
         """Whether code of `module` can hold a model of module `home`: it is of the same

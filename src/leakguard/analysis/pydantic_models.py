@@ -1828,17 +1828,13 @@ class ModelIndex:
         cached = self._lineage.get(model)
         if cached is not None:
             return cached
-        result = frozenset(_short(name) for name in self.qualified_lineage(model))
+        found = {_short(model)} | {_short(base) for base in self._ancestors(model)}
+        for name in self.classes:
+            if name != model and model in self._ancestors(name):
+                found.add(_short(name))
+        result = frozenset(found)
         self._lineage[model] = result
         return result
-
-    def qualified_lineage(self, model: str) -> frozenset[str]:
-        """`lineage` by qualified names: `model`, the run's classes deriving from it and
-        those it derives from, each told apart from another module's class of the same
-        short name (`collection_work.FieldOwners`)."""
-        found = {model, *self._ancestors(model)}
-        found.update(name for name in self.classes if model in self._ancestors(name))
-        return frozenset(found)
 
     def run_class(self, qualified: str) -> str | None:
         """The qualified name of the run's class `qualified` (as a file's imports name

@@ -201,7 +201,6 @@ class UnboundedRequestCollection(LintRule):
                 index.class_names,
                 self.context.module_name,
                 index.field_types,
-                index.qualified_lineage(qualified),
                 index.run_class,
             )
             found = field_work_evidence(self.context, name, owners)
