@@ -1182,12 +1182,40 @@ def _collect_table_uses_source(text: str, display: str) -> dict[str, Any] | None
 
 
 # A class table's module defines or imports its classes; a module using it imports it.
+def _table_use_dependencies(project: ProjectIndex, module: str) -> Any:
+    """What of the run's table uses the findings can depend on (for the cache key): the
+    uses of the names of the run's class tables only. Every file lists the last names it
+    uses, so with all of them in the key an edit of any file would touch every module's
+    key; the same for every module, computed once per run."""
+    key = "class_table_uses:dependencies"
+    found = project.derived.get(key)
+    if found is None:
+        tables: set[str] = set()
+        for facts in project.of(COLLECTOR).values():
+            if isinstance(facts, Mapping):
+                tables.update(str(entry[0]) for entry in facts.get("tabled", ()))
+        found = {}
+        for user, uses in sorted(project.of(TABLE_USES).items()):
+            if not isinstance(uses, Mapping):
+                continue
+            kept = {
+                "other": sorted(tables.intersection(uses.get("other", ()))),
+                "called": sorted(tables.intersection(uses.get("called", ()))),
+                "made": [entry for entry in uses.get("made", ()) if str(entry[0]) in tables],
+            }
+            if any(kept.values()):
+                found[user] = kept
+        project.derived[key] = found
+    return found
+
+
 register_collector(
     FactCollector(
         TABLE_USES,
         ("import", "class "),
         from_source=_collect_table_uses_source,
         from_tree=collect_table_uses,
+        dependencies=_table_use_dependencies,
     )
 )
 
