@@ -536,14 +536,22 @@ def test_signal_stops_workers_and_exits_without_traceback(
     (tmp_path / "slow.py").write_text("import pickle\nx = pickle.loads(a" + "[0]" * 5000 + ")\n")
     for n in range(4):
         (tmp_path / f"m{n}.py").write_text(UNSAFE_LOAD)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "leakguard", "check", "--no-cache", "-j", "2", "."],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "CI": "1"},
-    )
+    # A process started with SIGINT ignored keeps ignoring it (a shell's background job;
+    # Python then installs no KeyboardInterrupt), and the disposition is inherited: start
+    # leakguard as a terminal's foreground command is, whatever this test process was left
+    # with by code that ran in it before.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "leakguard", "check", "--no-cache", "-j", "2", "."],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "CI": "1"},
+        )
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     deadline = time.monotonic() + 240  # generous: a loaded CI machine starts slowly
     workers: set[int] = set()
     # A worker seen on two polls in a row is busy with slow.py (a pool of the fact
