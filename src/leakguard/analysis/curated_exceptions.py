@@ -1182,6 +1182,16 @@ def _collect_table_uses_source(text: str, display: str) -> dict[str, Any] | None
 
 
 # A class table's module defines or imports its classes; a module using it imports it.
+def _tabled(facts_of: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(module, [table name, classes...]) of every class table of the run."""
+    return [
+        (module, entry)
+        for module, facts in facts_of.items()
+        if isinstance(facts, Mapping)
+        for entry in facts.get("tabled", ())
+    ]
+
+
 def _table_use_dependencies(project: ProjectIndex, module: str) -> Any:
     """What of the run's table uses the findings can depend on (for the cache key): the
     uses of the names of the run's class tables only. Every file lists the last names it
@@ -1190,10 +1200,7 @@ def _table_use_dependencies(project: ProjectIndex, module: str) -> Any:
     key = "class_table_uses:dependencies"
     found = project.derived.get(key)
     if found is None:
-        tables: set[str] = set()
-        for facts in project.of(COLLECTOR).values():
-            if isinstance(facts, Mapping):
-                tables.update(str(entry[0]) for entry in facts.get("tabled", ()))
+        tables = {str(entry[0]) for _, entry in _tabled(project.of(COLLECTOR))}
         found = {}
         for user, uses in sorted(project.of(TABLE_USES).items()):
             if not isinstance(uses, Mapping):
@@ -1298,12 +1305,7 @@ class _Curation:
         module that may meet it, otherwise than called or tested, or called with
         exception text, or from a parameter of a function handed such text; all of them
         when the run's uses are not known."""
-        tabled = [
-            (module, entry)
-            for module, facts in facts_of.items()
-            if isinstance(facts, Mapping)
-            for entry in facts.get("tabled", ())
-        ]
+        tabled = _tabled(facts_of)
         if not tabled:
             return
         # Only the uses of these names are looked at (every file lists its attributes).
