@@ -7,11 +7,22 @@ Facts are per file (collector `async_interfaces`) and merged across the run; mat
 by method name, for classes that have at least one base class. Collected from CPython's
 `ast` (the facts pass's one parse), so the facts pass never parses a file with LibCST
 for them.
+
+An interface is also fixed without being declared (`fixed_async_methods`, over the
+run's class summaries): a base class of the run, in any file, that defines the method
+`async def`; or a *sibling*, a class sharing a base class of the run, that defines it
+`async def` and awaits in it. `await session.close()` on either of two session kinds
+works only if both stay `async def`, so the one that does not await (removing a
+directory, chainlit's `HTTPSession.delete`) cannot become a plain `def`; its blocking
+calls are LG201's to report. Siblings that never await fix nothing: each could be a
+plain `def`.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from leakguard.analysis.imports import AstImportTable, ImportTable
 from leakguard.analysis.project import (
@@ -22,7 +33,12 @@ from leakguard.analysis.project import (
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree, dotted, parse_ast
 
+if TYPE_CHECKING:
+    from leakguard.analysis.summaries import SummaryIndex
+
 COLLECTOR = "async_interfaces"
+# Deep enough for real hierarchies, bounded against cycles (as `class_bases`).
+_MAX_DEPTH = 8
 # An async interface needs an `async def` and an `abstractmethod` or `Protocol`.
 TOKENS = ("async def",)
 MARKERS = ("abstractmethod", "Protocol")
@@ -104,3 +120,45 @@ def interface_methods(context: FileContext) -> frozenset[str]:
     result = frozenset(names)
     context.memo["async_interfaces.names"] = result
     return result
+
+
+def fixed_async_methods(index: SummaryIndex, klass: tuple[str, str]) -> frozenset[str]:
+    """Names of the `async def` methods of `klass` (module, class of the run) that other
+    classes of the run fix as async: a run ancestor defines the method `async def`, or a
+    class sharing a run ancestor defines it `async def` and awaits in it."""
+    own = {name for name, method in index.methods(klass).items() if method.is_async}
+    if not own:
+        return frozenset()
+    ancestors = _related(index, klass, index.base_classes)
+    fixed: set[str] = set()
+    for ancestor in ancestors:
+        fixed.update(n for n, m in index.methods(ancestor).items() if n in own and m.is_async)
+    for ancestor in ancestors:
+        for sibling in _related(index, ancestor, index.subclasses):
+            if sibling == klass:
+                continue
+            methods = index.methods(sibling)
+            fixed.update(n for n in own if n in methods and methods[n].awaits)
+    return frozenset(fixed)
+
+
+def _related(
+    index: SummaryIndex,
+    start: tuple[str, str],
+    step: Callable[[tuple[str, str]], list[tuple[str, str]]],
+) -> list[tuple[str, str]]:
+    """The classes `step` (bases or subclasses) leads to from `start`, transitively,
+    `start` left out."""
+    found: list[tuple[str, str]] = []
+    seen = {start}
+    frontier = [start]
+    for _ in range(_MAX_DEPTH):
+        following = []
+        for klass in frontier:
+            for other in step(klass):
+                if other not in seen:
+                    seen.add(other)
+                    found.append(other)
+                    following.append(other)
+        frontier = following
+    return found

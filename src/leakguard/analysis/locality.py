@@ -1540,6 +1540,8 @@ def class_facts(klass: ast.ClassDef, file: FileSummaryCollector) -> dict[str, An
     that run at construction or validation (`__init__`, pydantic validators)."""
     bases: list[Any] = []
     for base in klass.bases:
+        if isinstance(base, ast.Subscript):  # `Base[T]`, `Generic[T]`: the class itself
+            base = base.value
         dotted = ast_dotted(base) or ""
         reference = file.reference(base, None, frozenset()) if dotted else None
         if reference is None and dotted and hasattr(builtins, dotted):

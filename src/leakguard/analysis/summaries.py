@@ -700,6 +700,8 @@ class _FunctionCollector:
         summary: dict[str, Any] = {"line": function.lineno}
         if isinstance(function, ast.AsyncFunctionDef):
             summary["async"] = True
+            if any(isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)) for node in nodes):
+                summary["awaits"] = True  # its class fixes an async interface (`async_interfaces`)
         elif any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in nodes):
             summary["generator"] = True
         if self._is_handler():
@@ -1334,6 +1336,11 @@ class _Function:
         return bool(self.raw.get("async"))
 
     @property
+    def awaits(self) -> bool:
+        """An `async def` whose own body awaits (`await`, `async for`, `async with`)."""
+        return bool(self.raw.get("awaits"))
+
+    @property
     def is_generator(self) -> bool:
         """A plain function with `yield` of its own: calling it only builds a generator."""
         return bool(self.raw.get("generator"))
@@ -1460,6 +1467,41 @@ class SummaryIndex:
         if target is not None and last in self.classes.get(target, {}):
             return target, last
         return None
+
+    def base_classes(self, klass: tuple[str, str]) -> list[tuple[str, str]]:
+        """The classes of the run among `klass`'s direct bases (a generic base,
+        `Base[T]`, is `Base`)."""
+        facts = self.classes.get(klass[0], {}).get(klass[1], {})
+        found = []
+        for base in facts.get("bases", ()):
+            named = self.class_named(klass[0], base)
+            if named is not None and named != klass:
+                found.append(named)
+        return found
+
+    def methods(self, klass: tuple[str, str]) -> Mapping[str, _Function]:
+        """The methods `klass` (a class of the run) defines in its body, by name."""
+        table = self._memo.get("methods")
+        if table is None:
+            table = {}
+            for function in self.functions.values():
+                owner, _, name = function.qualname.rpartition(".")
+                if owner and "." not in owner and "<" not in name:
+                    table.setdefault((function.module, owner), {})[name] = function
+            self._memo["methods"] = table
+        return table.get(klass, {})  # type: ignore[no-any-return]
+
+    def subclasses(self, klass: tuple[str, str]) -> list[tuple[str, str]]:
+        """The classes of the run that name `klass` among their direct bases."""
+        table = self._memo.get("subclasses")
+        if table is None:
+            table = {}
+            for module, classes in sorted(self.classes.items()):
+                for name in sorted(classes):
+                    for base in self.base_classes((module, name)):
+                        table.setdefault(base, []).append((module, name))
+            self._memo["subclasses"] = table
+        return list(table.get(klass, ()))
 
     def callee(self, call: cst.Call, context: FileContext) -> str | None:
         """The function of the run whose body `call` (in the file being analysed) runs:
@@ -2046,6 +2088,9 @@ class SummaryIndex:
             "resolutions": resolutions,
             "upstream": self._upstream(own),
             "values": self._values(own),
+            # async methods the module's classes must keep, fixed by classes of other
+            # modules (`async_interfaces.fixed_async_methods`: LG202)
+            "interfaces": self._fixed_interfaces(module),
             # who calls the module's functions from other modules (start-up proofs)
             "callers": {
                 fid: found
@@ -2057,6 +2102,17 @@ class SummaryIndex:
                 )
             },
         }
+
+    def _fixed_interfaces(self, module: str) -> dict[str, list[str]]:
+        # Imported lazily: the interface fact reads this index.
+        from leakguard.analysis.async_interfaces import fixed_async_methods
+
+        found = {}
+        for name in sorted(self.classes.get(module, {})):
+            fixed = fixed_async_methods(self, (module, name))
+            if fixed:
+                found[name] = sorted(fixed)
+        return found
 
     def _values(self, own: Sequence[str]) -> Any:
         """The module-level facts of other modules that findings of `own`'s module may

@@ -25,7 +25,7 @@ from functools import cached_property
 import libcst as cst
 
 from leakguard.analysis.async_interfaces import COLLECTOR as INTERFACES
-from leakguard.analysis.async_interfaces import interface_methods
+from leakguard.analysis.async_interfaces import fixed_async_methods, interface_methods
 from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.blocking import BlockingCalls, configured_options
 from leakguard.analysis.entrypoints import is_cli_command
@@ -104,6 +104,8 @@ class FalseAsync(LintRule):
             return
         if owner is not None and owner.bases and name in interface_methods(self.context):
             return  # implements an abstract/protocol async method declared in the run
+        if name in self._fixed_by_run(owner):
+            return  # a run ancestor or an awaiting sibling keeps it async
         if is_cli_command(node, self.context):
             return  # runs under its own `asyncio.run(...)`: nothing else waits on that loop
         if self.option("skip_lifecycle_hooks") and is_lifecycle_hook(
@@ -117,6 +119,20 @@ class FalseAsync(LintRule):
             return
         evidence, related = found
         self.report(node.name, function=name, evidence=evidence, related=related)
+
+    def _fixed_by_run(self, owner: cst.ClassDef | None) -> frozenset[str]:
+        """`async_interfaces.fixed_async_methods` of a module-level class with bases."""
+        if owner is None or not owner.bases or owner not in self.context.module.body:
+            return frozenset()
+        index = summary_index(self.context)
+        if index is None:
+            return frozenset()
+        key = ("LG202.fixed", id(owner))
+        cached = self.context.memo.get(key)
+        if cached is None:
+            klass = (self.context.module_name, owner.name.value)
+            cached = self.context.memo[key] = fixed_async_methods(index, klass)
+        return cached
 
     def _implements_interface(self, node: cst.FunctionDef) -> bool:
         for decorator in node.decorators:
