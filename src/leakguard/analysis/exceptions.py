@@ -117,6 +117,8 @@ class ExceptionTracker:
         if isinstance(scope, cst.FunctionDef):
             facts.exception_params = self._exception_params(scope)
         handler_starts: dict[int, int] = {}
+        # Named clauses whose `try` body's raises are to be judged (`curated_raises`).
+        raises_asked: set[int] = set()
         ends: dict[int, int] = {}
         for node, start, end in _spans(scope):
             facts.index[id(node)] = start
@@ -136,22 +138,26 @@ class ExceptionTracker:
                     if id(h) in handler_starts
                     and catches_only_decode_errors(node, h, function, self.context)
                 )
+                # Asked here, where the clauses before each are known: what they catch
+                # never reaches it (`except HTTPException: raise` first).
+                facts.curated.update(
+                    handler_starts[id(h)]
+                    for position, h in enumerate(node.handlers)
+                    if id(h) in raises_asked
+                    and curated_raises(h, self.context, function, node.handlers[:position])
+                )
             if isinstance(node, cst.ExceptHandler) and node.name is not None:
                 bound = node.name.name
                 if isinstance(bound, cst.Name):
                     facts.handlers.append((start, end, bound.value))
                     handler_starts[id(node)] = start
-                    if node.type is not None and (
-                        curated_exception_type(node.type, self.context)
-                        or curated_raises(
-                            node,
-                            self.context,
-                            scope if isinstance(scope, cst.FunctionDef) else None,
-                        )
-                    ):
+                    if node.type is not None and curated_exception_type(node.type, self.context):
                         facts.curated.add(start)
                     elif node.type is not None and run_classes_only(node.type, self.context):
                         self._record_client_errors(node, bound.value, (start, end), ends, facts)
+                    elif node.type is not None:
+                        # builtin classes (`raised_texts`): asked at its `try`, below
+                        raises_asked.add(id(node))
             elif isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
                 # The new value is visible after the whole statement (`x = str(x)`).
                 self._record_assignment(node, end, facts)

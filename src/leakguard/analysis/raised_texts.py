@@ -28,7 +28,12 @@ summaries resolve each call; a cycle is walked once):
   logging): so does a bare `raise` or `raise err`;
 - unless an enclosing `try` of the same function catches the class (or a builtin base
   of it) there: `try: uuid.UUID(x) except ValueError: raise ValueError("Invalid id")`
-  raises only the curated text (its handler's own raises count as written).
+  raises only the curated text (its handler's own raises count as written);
+- nor does a raise of a class an earlier clause of the same `try` catches, however deep
+  below the `try` (`except HTTPException: raise` before `except Exception as e`): it
+  never reaches the clause. Matched as the same class of the run or library (by where
+  it resolves; a subclass of it is not matched), or a builtin subclass of a builtin the
+  earlier clause names.
 
 A clause catching `Exception` thus holds only when everything in the `try` is the run's
 own quiet code. Classes of the run caught by name are `curated_exceptions`'s. A partial
@@ -50,11 +55,15 @@ from leakguard.context import FileContext
 
 
 def curated_raises(
-    handler: cst.ExceptHandler, context: FileContext, function: cst.FunctionDef | None = None
+    handler: cst.ExceptHandler,
+    context: FileContext,
+    function: cst.FunctionDef | None = None,
+    earlier: Sequence[cst.ExceptHandler] = (),
 ) -> bool:
     """Whether every exception `handler` may catch from its `try` body carries text the
     run wrote (see the module docstring), `function` holding the `try` (None: the
-    module's code). False when unknown."""
+    module's code) and `earlier` the clauses of the same `try` before `handler` (what
+    they catch never reaches it). False when unknown."""
     if handler.type is None:
         return False
     curation = whole_run_curation(context)
@@ -79,7 +88,45 @@ def curated_raises(
         _nothing_from_client if function is None else client_input_names(function, context)
     )
     walk = _Walk(curation, project.of(COLLECTOR), from_client)
+    walk.shadowed = _caught_before(earlier, context, curation)
     return walk.only_curated(context.module_name, body, caught)
+
+
+def _caught_before(
+    earlier: Sequence[cst.ExceptHandler], context: FileContext, curation: _Curation
+) -> frozenset[tuple[str, str]]:
+    """The classes the clauses before one catch, as `_Walk.shadows` compares them: `("b",
+    name)` a builtin, `("l", module:Class)` a class of the run, `("q", name)` a library's
+    by its qualified name; a name none of these resolves stays out (it shadows nothing)."""
+    found: set[tuple[str, str]] = set()
+    for clause in earlier:
+        if clause.type is None:
+            continue
+        kinds = clause.type.elements if isinstance(clause.type, cst.Tuple) else [clause.type]
+        for kind in kinds:
+            value = kind.value if isinstance(kind, cst.BaseElement) else kind
+            builtin = _builtin_class(value, context)
+            if builtin is not None:
+                found.add(("b", builtin))
+                continue
+            reference = cst_reference(value, context)
+            if reference is not None:
+                key = _class_key(curation, context.module_name, reference)
+                if key is not None:
+                    found.add(key)
+    return frozenset(found)
+
+
+def _class_key(
+    curation: _Curation, module: str, reference: Sequence[Any]
+) -> tuple[str, str] | None:
+    """A class as referenced in `module`, in a form that compares across modules."""
+    klass = curation.index.class_named(module, reference)
+    if klass is not None:
+        return ("l", f"{klass[0]}:{klass[1]}")
+    if str(reference[0]) == "q":
+        return ("q", str(reference[1]))
+    return None
 
 
 def _builtin_class(value: cst.BaseExpression, context: FileContext) -> str | None:
@@ -108,6 +155,10 @@ class _Walk:
         # Whether a name of the `try`'s function holds only what the client sent.
         self.from_client = from_client
         self._raising: dict[str, Sequence[Any] | None] = {}
+        # The classes earlier clauses of the same `try` catch (`_caught_before`): a raise
+        # of one anywhere below the `try` is caught there (`except HTTPException: raise`
+        # before `except Exception as e`) and never reaches the clause asked about.
+        self.shadowed: frozenset[tuple[str, str]] = frozenset()
         # Whether a curated raise of the class was met (see `only_curated`).
         self.raises_curated = False
 
@@ -208,13 +259,34 @@ class _Walk:
             elif kind == "r":
                 if not _may_be(str(entry[1]), str(entry[2]), caught):
                     continue
-                if entry[3] or (entry[4] and self.curation.made_from_text(last, module)):
-                    return None
                 klass = self.curation.index.class_named(module, [entry[1], entry[2]])
-                if klass is not None and not self.curation.curated(klass):
+                if (
+                    entry[3]
+                    or (entry[4] and self.curation.made_from_text(last, module))
+                    or (klass is not None and not self.curation.curated(klass))
+                ):
+                    if self.shadows(module, entry):
+                        continue  # caught by an earlier clause, whatever its text
                     return None
                 self.raises_curated = True
         return found
+
+    def shadows(self, module: str, raised: Sequence[Any]) -> bool:
+        """Whether an earlier clause catches every instance of the class a `raise` entry
+        of `module` names: the same class of the run or library (a subclass of it is
+        not matched: it stays reaching), or a builtin base of a builtin."""
+        if not self.shadowed:
+            return False
+        kind, name = str(raised[1]), str(raised[2])
+        if kind == "b":
+            own = getattr(builtins, name, None)
+            return isinstance(own, type) and any(
+                key == "b"
+                and isinstance(base := getattr(builtins, caught, None), type)
+                and issubclass(own, base)
+                for key, caught in self.shadowed
+            )
+        return _class_key(self.curation, module, [kind, name]) in self.shadowed
 
 
 def _nothing_from_client(name: str) -> bool:
