@@ -608,8 +608,21 @@ _QUIET_FUNCTIONS = frozenset(
         "fnmatch.fnmatch", "fnmatch.fnmatchcase", "os.path.basename", "os.path.splitext",
         "datetime.datetime.now", "datetime.datetime.utcnow", "mimetypes.guess_type",
         "copy.copy", "copy.deepcopy",
+        # Path arithmetic and existence tests: a `TypeError` naming a type, a fixed
+        # `ValueError` (`embedded null byte`, `Can't mix absolute and relative paths`);
+        # `exists`/`isfile`/`isdir`/`islink` answer False for any OSError, `abspath`'s
+        # `getcwd` fails naming no path. (`getsize`, `open`, `listdir` name the path.)
+        "os.path.join", "os.path.dirname", "os.path.split", "os.path.normpath",
+        "os.path.normcase", "os.path.isabs", "os.path.commonpath", "os.path.abspath",
+        "os.path.exists", "os.path.lexists", "os.path.isfile", "os.path.isdir",
+        "os.path.islink",
     }
 )  # fmt: skip
+# `os.path.realpath` without `strict`: it follows symlinks ignoring the OSErrors of missing
+# parts (with `strict=True` they name the resolved path, which may be the server's). Before
+# Python 3.13 a link removed between its `lstat` and `readlink` still fails, naming it: a
+# race only someone changing the server's files can win.
+_PATH_RESOLVERS = frozenset({"os.path.realpath"})
 # JSON encoders: `dumps` raises a `TypeError` naming a type (`Object of type datetime is
 # not JSON serializable`) or a fixed `ValueError` (`Circular reference detected`): never
 # the data nor the server's state, whoever's data it is.
@@ -768,7 +781,11 @@ class _RaiseWalker:
         if name is not None and (is_log_call_name(name) or name in _QUIET_BUILTINS):
             return
         qualified = self.collector.names.qualify(name) if name is not None else None
-        if qualified in _QUIET_FUNCTIONS or (qualified in _JSON_ENCODERS and _plain_codec(node)):
+        if (
+            qualified in _QUIET_FUNCTIONS
+            or (qualified in _JSON_ENCODERS and _plain_codec(node))
+            or (qualified in _PATH_RESOLVERS and len(node.args) == 1 and not node.keywords)
+        ):
             return
         if qualified in _JSON_DECODERS and _plain_codec(node):
             document = node.args[0]
