@@ -22,6 +22,19 @@ parameter of the function, which may be another request value):
   hop (a helper handing the value on to a third file is no clamp).
 
 `min(limit, other_request_value)` is no clamp; `max(limit, 1)` only floors the value.
+
+Two kinds of ceiling come from the model rather than from a constant:
+- a value the server looks up for the model the request names: the client picks a
+  model, not its context, so `CONTEXT_WINDOWS[request.model]`,
+  `context_window(request.model)` or `fetch_remote(URL, {"model": request.model}, ...)`
+  is a ceiling when the model's name (`<param>.model`, a parameter named `model`) is
+  the only request data it reads and it is handed as a key, never computed on by a
+  builtin (`int(request.model)`, `len(request.model)` are none); a lookup that also
+  reads another request value (`context_window(request.model, request.reserve)`) is
+  none;
+- a ceiling less a count that is never negative (`context_len - len(prompt_tokens)`,
+  `self.n_ctx - len(tokens)`, a local only assigned such counts): no larger than the
+  ceiling; less a request number it is none (the client may send it negative).
 """
 
 from __future__ import annotations
@@ -48,6 +61,8 @@ _REQUEST_GLOBALS = frozenset({"request", "req"})
 _INFINITIES = frozenset({"math.inf", "numpy.inf", "torch.inf", "sys.maxsize", "cmath.inf"})
 # Methods whose stores on `self` build the object's settings rather than reset them.
 _INITIALISERS = frozenset({"__init__", "__post_init__", "__new__"})
+# What names the model a request picks: a parameter so named, or its attribute.
+_MODEL_NAMES = frozenset({"model", "model_name", "model_id"})
 
 
 def _positional(call: cst.Call) -> list[cst.Arg]:
@@ -79,6 +94,13 @@ def is_ceiling(
     assignments), and no module variable that a function rebinds (`global MAX`)."""
     if isinstance(node, cst.Name) and node.value in ("None", "True", "False"):
         return node.value != "None"
+    if (
+        isinstance(node, cst.BinaryOperation)
+        and isinstance(node.operator, cst.Subtract)
+        and _never_negative(node.right, function, context, hops)
+    ):
+        # `context_len - len(prompt_tokens)`: no larger than the ceiling.
+        return is_ceiling(node.left, function, context, hops)
     scope = function_scope(function, context)
     values = assigned_values(function, context)
     path: list[cst.CSTNode] = []
@@ -102,10 +124,10 @@ def is_ceiling(
         if any(isinstance(a, (cst.Lambda, cst.CompFor)) for a in path[:-1]):
             return  # a comprehension's own names
         name = sub.value
-        if name in _REQUEST_GLOBALS:
+        if name in scope.params:
+            independent = name in _STATE_ROOTS or _model_key(path, context)
+        elif name in _REQUEST_GLOBALS:
             independent = False  # Flask's global `request`: what the client sent
-        elif name in scope.params:
-            independent = name in _STATE_ROOTS
         elif name in scope.locals:
             assigned = values.get(name)
             independent = (
@@ -121,6 +143,66 @@ def is_ceiling(
 
     walk(node, visit, stack=path)
     return independent
+
+
+def _model_key(path: list[cst.CSTNode], context: FileContext) -> bool:
+    """The parameter read at `path[-1]` names the model the request picks (`model`,
+    `request.model`) and is handed as a lookup key: a subscript's index, or an argument
+    (also a value of a dict argument: `{"model": request.model}`) of a call that does
+    not compute on it. The server's answer for a model it serves is its own fact."""
+    position = len(path) - 1
+    name = path[position]
+    if not isinstance(name, cst.Name):
+        return False
+    if (
+        position >= 1
+        and isinstance(path[position - 1], cst.Attribute)
+        and path[position - 1].value is name  # type: ignore[attr-defined]
+    ):
+        position -= 1
+        attribute = path[position]
+        assert isinstance(attribute, cst.Attribute)
+        if attribute.attr.value not in _MODEL_NAMES:
+            return False
+    elif name.value not in _MODEL_NAMES:
+        return False
+    parents = path[:position]
+    if len(parents) >= 2 and isinstance(parents[-1], cst.Index):
+        return isinstance(parents[-2], cst.SubscriptElement)
+    if len(parents) >= 3 and isinstance(parents[-1], cst.DictElement):
+        if parents[-1].value is not path[position] or not isinstance(parents[-2], cst.Dict):
+            return False
+        parents = parents[:-2]
+    if len(parents) < 2 or not isinstance(parents[-1], cst.Arg) or parents[-1].star:
+        return False
+    call = parents[-2]
+    if not isinstance(call, cst.Call):
+        return False
+    # A builtin computes on the name (`int(...)`, `len(...)`, `str(...)`): no lookup.
+    qualified = context.imports.qualify(call.func)
+    return qualified is None or "." in qualified
+
+
+def _never_negative(
+    node: cst.BaseExpression, function: cst.FunctionDef, context: FileContext, hops: int
+) -> bool:
+    """`node` is a count that is never negative: `len(...)`, a literal `>= 0`, or a
+    local assigned only such values (by plain assignments)."""
+    if isinstance(node, (cst.Integer, cst.Float)):
+        value = node.evaluated_value
+        return isinstance(value, (int, float)) and value >= 0
+    scope = function_scope(function, context)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
+        builtin = node.func.value == "len" and context.imports.qualify(node.func) == "len"
+        return builtin and "len" not in scope.params and "len" not in scope.locals
+    if not isinstance(node, cst.Name) or node.value not in scope.locals or hops <= 0:
+        return False
+    assigned = assigned_values(function, context).get(node.value)
+    return (
+        bool(assigned)
+        and not _bound_otherwise(function, node.value, context)
+        and all(_never_negative(v, function, context, hops - 1) for v in assigned or ())
+    )
 
 
 def _bound_otherwise(function: cst.FunctionDef, name: str, context: FileContext) -> bool:
