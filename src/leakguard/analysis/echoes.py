@@ -238,8 +238,10 @@ def _bound_locals(function: cst.FunctionDef, context: FileContext | None) -> fro
 def _inert_in_callee(call: cst.Call, arg: cst.Arg, hops: int, module: _Module) -> str | None:
     """What the call does with `arg`: `_THROUGH` when it goes to a function of the
     module whose parameter only reaches ends that size no work (every function of that
-    name, when several share it; its result may still carry the value), `_ENDS` when it
-    goes to a module-level function of another file that clamps it, None otherwise."""
+    name, when several share it; its result may still carry the value), `_ENDS` when
+    none of those ends gives it back (`return min(max_tokens, window), None`: the
+    result holds a bounded value at most) or when it goes to a module-level function
+    of another file that clamps it, None otherwise."""
     if hops == 0:
         return None
     func = call.func
@@ -251,11 +253,31 @@ def _inert_in_callee(call: cst.Call, arg: cst.Arg, hops: int, module: _Module) -
     candidates = module.named(name, method) if isinstance(name, str) else []
     if not candidates:
         return None
+    handed_back = False
     for callee in candidates:
         param = _parameter_for(callee, call, arg, method)
-        if param is None or not _only_echoed(callee, param, hops - 1, module):
+        if param is None:
             return None
-    return _THROUGH
+        if _never_returned(callee, param, hops - 1, module):
+            continue
+        if not _only_echoed(callee, param, hops - 1, module):
+            return None
+        handed_back = True
+    return _THROUGH if handed_back else _ENDS
+
+
+def _never_returned(callee: cst.FunctionDef, param: str, hops: int, module: _Module) -> bool:
+    """`param` only reaches ends in `callee` none of which returns it as it came or
+    stores it: judged with returns counting as no end (`_Module.terminal`). The helpers
+    of other files it goes to are still recorded in `module.deferred`."""
+    view = module
+    if not module.terminal:
+        view = _Module(module.context, defer=module.defer, terminal=True)
+    if not _only_echoed(callee, param, hops, view):
+        return False
+    if view is not module:
+        module.deferred.extend(view.deferred)
+    return True
 
 
 def _clamped_elsewhere(call: cst.Call, arg: cst.Arg, module: _Module) -> str | None:
@@ -355,6 +377,8 @@ def _echo_end(
         if isinstance(parent, cst.Call):
             if child is parent.func:
                 return None
+            if _type_test(parent, child):
+                return ""  # `isinstance(v, int)`: a bool about the value
             if clamped(parent, child):
                 return ""  # `min(limit, cap)`: bounded by a ceiling among the others
             if _bounds(parent, "max") or _bounds(parent, "min"):
@@ -421,6 +445,18 @@ def _materialised(value: cst.BaseExpression, body: cst.CSTNode) -> bool:
     )
 
 
+def _type_test(call: cst.Call, held: cst.CSTNode) -> bool:
+    """`isinstance(v, T)` with the value as `held`, its first argument."""
+    return (
+        isinstance(call.func, cst.Name)
+        and call.func.value == "isinstance"
+        and len(call.args) == 2
+        and call.args[0] is held
+        and call.args[0].keyword is None
+        and not call.args[0].star
+    )
+
+
 def _packages(call: cst.Call) -> bool:
     if _is_log_call(call):
         return True
@@ -465,44 +501,56 @@ def sized_attributes(
     """The attribute names read from `name` (a request model parameter) whose values
     may size work: read through attribute chains and loop variables over them
     (`for item in request.prompts: ... item.max_tokens`), each read judged like
-    `only_reaches_response` (a read after a statement clamping `name.attr` is none).
-    None when the value itself goes anywhere else (handed whole to a call, say): then
-    any of its fields may size work. Helpers of other files are not resolved here
+    `only_reaches_response` (a read after a statement clamping `name.attr` is none),
+    and through functions and methods of the file the value is handed to whole
+    (`check_requests(request)`: the parameter's reads there, `_handed_whole`).
+    None when the value itself goes anywhere else (handed whole to another call, say):
+    then any of its fields may size work. Helpers of other files are not resolved here
     (this runs while the run's facts are collected): `SizedReads.unless`."""
-    module = _Module(context, defer=True)
     sized: set[str] = set()
     unless: dict[str, list[Deferred]] = {}
-    pending = [name]
-    seen: set[str] = set()
+    pending: list[_Holder] = [(function, name, _Module(context, defer=True), MAX_HOPS)]
+    seen: set[tuple[int, str, bool]] = set()
     while pending:
         current = pending.pop()
-        if current in seen:
+        key = (id(current[0]), current[1], current[2].terminal)
+        if key in seen:
             continue
-        seen.add(current)
-        loops = _attribute_reads(function, current, module, sized, unless)
-        if loops is None:
+        seen.add(key)
+        more = _attribute_reads(*current, sized, unless)
+        if more is None:
             return None
-        pending.extend(loops)
+        pending.extend(more)
     conditional = {
         attr: tuple(dict.fromkeys(helpers)) for attr, helpers in unless.items() if attr not in sized
     }
     return SizedReads(frozenset(sized), conditional)
 
 
+# A name holding the request model (or an item of one of its collection fields) in a
+# function, judged with a module view (`_Module.terminal`), with the hops left: a
+# function the handler hands it to whole spends one, and the calls judged from there
+# spend the rest (no function further than `MAX_HOPS` calls from the handler is read,
+# as `pydantic_models.fact_regions` keeps no further one in a sliced file).
+_Holder = tuple[cst.FunctionDef, str, _Module, int]
+
+
 def _attribute_reads(
     function: cst.FunctionDef,
     name: str,
     module: _Module,
+    hops: int,
     sized: set[str],
     unless: dict[str, list[Deferred]],
-) -> list[str] | None:
+) -> list[_Holder] | None:
     """Adds to `sized` the attributes of `name` read for work (to `unless` those only
     handed to helpers of other files); returns the loop variables that walk its
-    attributes, or None when `name` itself escapes."""
+    attributes and the parameters of the file's functions it is handed to whole, or
+    None when `name` itself escapes."""
     paths = _read_paths(function, name)
     if paths is None:
         return None
-    loops: list[str] = []
+    more: list[_Holder] = []
     locals_ = _bound_locals(function, module.context)
     for path in paths:
         top = len(path) - 1
@@ -528,20 +576,63 @@ def _attribute_reads(
             and holder.iter is path[top]
             and isinstance(holder.target, cst.Name)
         ):
-            loops.append(holder.target.value)  # the items of a collection field
+            more.append((function, holder.target.value, module, hops))  # a collection's items
             continue
         if len(chain) == 1 and _after_clamp(function, f"{name}.{chain[0]}", path, module):
             continue  # `request.limit = min(request.limit, 100)` came before
         module.deferred = []
-        if not _ends_inert(function, name, path, MAX_HOPS, module, locals_):
-            if not chain:
+        if not _ends_inert(function, name, path, hops, module, locals_):
+            if chain:
+                sized.add(chain[-1])
+                continue
+            handed = _handed_whole(function, name, path, module, hops, locals_)
+            if handed is None:
                 return None
-            sized.add(chain[-1])
+            more.extend(handed)
         elif module.deferred:
             if not chain:
                 return None  # the whole value handed to another file's helper
             unless.setdefault(chain[-1], []).extend(module.deferred)
-    return loops
+    return more
+
+
+def _handed_whole(
+    function: cst.FunctionDef,
+    name: str,
+    path: list[cst.CSTNode],
+    module: _Module,
+    hops: int,
+    locals_: frozenset[str],
+) -> list[_Holder] | None:
+    """The value read at `path` (the name itself) is an argument of a call of the
+    file's own functions or methods (every one of that name): their parameters it goes
+    to, to judge there. A `return` there ends a read only when the call's result only
+    reaches ends here (`error = check_requests(request)`, then `return error`);
+    otherwise what they return comes back to work (`checked = normalise(request)`) and
+    is no end (`_Module.terminal`). None when it goes anywhere else."""
+    if hops <= 0 or len(path) < 3:
+        return None
+    arg, call = path[-2], path[-3]
+    if not isinstance(arg, cst.Arg) or arg.star or not isinstance(call, cst.Call):
+        return None
+    func = call.func
+    method = isinstance(func, cst.Attribute)
+    called = func.attr.value if isinstance(func, cst.Attribute) else None
+    called = func.value if isinstance(func, cst.Name) else called
+    candidates = module.named(called, method) if called is not None else []
+    if not candidates:
+        return None
+    module.deferred = []
+    result_ends = _ends_inert(function, name, path[:-2], hops, module, locals_)
+    returns_end = result_ends and not module.deferred and not module.terminal
+    callee_module = _Module(module.context, defer=True, terminal=not returns_end)
+    handed: list[_Holder] = []
+    for callee in candidates:
+        param = _parameter_for(callee, call, arg, method)
+        if param is None:
+            return None
+        handed.append((callee, param, callee_module, hops - 1))
+    return handed
 
 
 def _bounds(call: cst.Call, builtin: str) -> bool:
