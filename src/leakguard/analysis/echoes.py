@@ -581,18 +581,19 @@ def _attribute_reads(
         if len(chain) == 1 and _after_clamp(function, f"{name}.{chain[0]}", path, module):
             continue  # `request.limit = min(request.limit, 100)` came before
         module.deferred = []
-        if not _ends_inert(function, name, path, hops, module, locals_):
-            if chain:
-                sized.add(chain[-1])
-                continue
+        inert = _ends_inert(function, name, path, hops, module, locals_)
+        if chain and not inert:
+            sized.add(chain[-1])
+        elif chain and module.deferred:
+            unless.setdefault(chain[-1], []).extend(module.deferred)
+        elif not chain and (not inert or module.deferred):
+            # The value itself goes to work, or to helpers of other files by some path
+            # of its fields (which the whole value does not name): judged field by
+            # field where the file's own functions read it, if that is where it goes.
             handed = _handed_whole(function, name, path, module, hops, locals_)
             if handed is None:
                 return None
             more.extend(handed)
-        elif module.deferred:
-            if not chain:
-                return None  # the whole value handed to another file's helper
-            unless.setdefault(chain[-1], []).extend(module.deferred)
     return more
 
 
