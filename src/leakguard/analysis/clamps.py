@@ -332,19 +332,24 @@ def _rebound_globals(context: FileContext) -> frozenset[str]:
 
 
 def clamps_at(
-    call: cst.Call, held: cst.CSTNode, function: cst.FunctionDef, context: FileContext
+    node: cst.BaseExpression, held: cst.CSTNode, function: cst.FunctionDef, context: FileContext
 ) -> bool:
-    """`call` is `min(...)` and one of its positional arguments other than `held` (the
-    one holding the value) is a ceiling: the result is bounded whatever the value."""
-    if _named_call(call, "min") is None:
+    """`node` is `min(...)` and one of its positional arguments other than `held` (the
+    one holding the value) is a ceiling, or a conditional whose values are both capped
+    (`v if v < MAX else MAX`): the result is bounded whatever the value."""
+    if isinstance(node, cst.IfExp):
+        return caps(node, function, context)
+    if not isinstance(node, cst.Call) or _named_call(node, "min") is None:
         return False
-    return any(a is not held and is_ceiling(a.value, function, context) for a in _positional(call))
+    return any(a is not held and is_ceiling(a.value, function, context) for a in _positional(node))
 
 
 def caps(node: cst.BaseExpression, function: cst.FunctionDef, context: FileContext) -> bool:
     """The value of `node` has an upper bound the request cannot raise: a ceiling, a
     `min` with a capped argument, a `max` of capped arguments (`max(1, min(v, 100))`),
-    a conditional both of whose values are capped."""
+    a conditional both of whose values are capped, where the value itself counts as
+    capped on the side its test bounds (`v if v < MAX else MAX`, `MAX if v > MAX else
+    v`, llama.cpp's `n if n + len(prompt) < n_ctx else n_ctx - len(prompt)`)."""
     if is_ceiling(node, function, context):
         return True
     smallest = _named_call(node, "min")
@@ -354,27 +359,88 @@ def caps(node: cst.BaseExpression, function: cst.FunctionDef, context: FileConte
     if largest is not None:
         return all(caps(a.value, function, context) for a in _positional(largest))
     if isinstance(node, cst.IfExp):
-        return caps(node.body, function, context) and caps(node.orelse, function, context)
+        body, orelse = (_code(n, context) for n in (node.body, node.orelse))
+        return (
+            caps(node.body, function, context) or _holds_below(node.test, body, function, context)
+        ) and (
+            caps(node.orelse, function, context) or _exceeds(node.test, orelse, function, context)
+        )
     return False
 
 
+def _code(node: cst.CSTNode, context: FileContext) -> str:
+    return context.code_of(node).replace(" ", "")
+
+
 def _is_value(node: cst.BaseExpression, target: str, context: FileContext) -> bool:
-    return context.code_of(node).replace(" ", "") == target
+    return _code(node, context) == target
+
+
+def _at_least_value(
+    node: cst.BaseExpression, target: str, function: cst.FunctionDef, context: FileContext
+) -> bool:
+    """`node` is the value, or the value plus counts that are never negative (`v +
+    len(prompt_tokens)`): a bound on it bounds the value."""
+    if _is_value(node, target, context):
+        return True
+    if not isinstance(node, cst.BinaryOperation) or not isinstance(node.operator, cst.Add):
+        return False
+    left, right = node.left, node.right
+    return (
+        _at_least_value(left, target, function, context)
+        and _never_negative(right, function, context, _CEILING_HOPS)
+    ) or (
+        _at_least_value(right, target, function, context)
+        and _never_negative(left, function, context, _CEILING_HOPS)
+    )
+
+
+def _holds_below(
+    test: cst.BaseExpression, target: str, function: cst.FunctionDef, context: FileContext
+) -> bool:
+    """When `test` holds the value is at most a ceiling: `v < MAX`, `MAX >= v`, `v +
+    len(prompt) < n_ctx`, `0 < v <= MAX`, either side of an `and`, both of an `or`."""
+    if isinstance(test, cst.Comparison):
+        left = test.left
+        for pair in test.comparisons:
+            operator, right = pair.operator, pair.comparator
+            # `small < large`: the smaller side is bounded by the larger.
+            small, large = left, right
+            if isinstance(operator, (cst.GreaterThan, cst.GreaterThanEqual)):
+                small, large = right, left
+            elif not isinstance(operator, (cst.LessThan, cst.LessThanEqual)):
+                left = right
+                continue
+            if _at_least_value(small, target, function, context) and is_ceiling(
+                large, function, context
+            ):
+                return True
+            left = right
+        return False
+    if isinstance(test, cst.BooleanOperation):
+        sides = [_holds_below(s, target, function, context) for s in (test.left, test.right)]
+        return any(sides) if isinstance(test.operator, cst.And) else all(sides)
+    return False
 
 
 def _exceeds(
     test: cst.BaseExpression, target: str, function: cst.FunctionDef, context: FileContext
 ) -> bool:
     """`test` holds whenever the value is above a ceiling, and when it does not hold the
-    value is at most that ceiling: `v > MAX`, `MAX < v`, `v is None or v > MAX`, `v is
-    not None and v > MAX` (the other operand of an `and` may only test the value)."""
+    value is at most that ceiling: `v > MAX`, `MAX < v`, `v + len(prompt) > n_ctx`, `v
+    is None or v > MAX`, `v is not None and v > MAX` (the other operand of an `and` may
+    only test the value)."""
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
         target_op = test.comparisons[0]
         operator, right = target_op.operator, target_op.comparator
         if isinstance(operator, (cst.GreaterThan, cst.GreaterThanEqual)):
-            return _is_value(test.left, target, context) and is_ceiling(right, function, context)
+            return _at_least_value(test.left, target, function, context) and is_ceiling(
+                right, function, context
+            )
         if isinstance(operator, (cst.LessThan, cst.LessThanEqual)):
-            return _is_value(right, target, context) and is_ceiling(test.left, function, context)
+            return _at_least_value(right, target, function, context) and is_ceiling(
+                test.left, function, context
+            )
         return False
     if isinstance(test, cst.BooleanOperation):
         left, right = test.left, test.right

@@ -326,7 +326,7 @@ def _parameter_for(
 def _echo_end(
     path: list[cst.CSTNode],
     inert_call: Callable[[cst.Call, cst.Arg], str | None],
-    clamped: Callable[[cst.Call, cst.CSTNode], bool],
+    clamped: Callable[[cst.BaseExpression, cst.CSTNode], bool],
 ) -> str | None:
     """Where the read at `path[-1]` ends: `_RETURNED` when it is returned, "" for a log
     line, a comparison or a clamp (`clamped(call, arg holding the value)`), a local's
@@ -339,6 +339,8 @@ def _echo_end(
             return _RETURNED
         if isinstance(parent, (cst.If, cst.IfExp, cst.Assert)) and child is parent.test:
             return ""  # only picks a branch (a `while` test repeats work instead)
+        if isinstance(parent, cst.IfExp) and clamped(parent, child):
+            return ""  # `v if v < MAX else MAX`: bounded whatever the value
         if isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Not):
             child = parent  # `not x`: a bool
             continue
@@ -349,13 +351,16 @@ def _echo_end(
             while above > 0 and isinstance(path[above], (cst.BinaryOperation, cst.UnaryOperation)):
                 above -= 1
             outer = path[above]
-            if isinstance(outer, cst.Comparison):
+            if isinstance(outer, (cst.Comparison, cst.ComparisonTarget)):
                 return None if _in_while_test(path, above) else ""
             if isinstance(outer, cst.Arg) and above > 0:
                 call = path[above - 1]
                 if isinstance(call, cst.Call) and clamped(call, outer):
                     return ""
             return None
+        if isinstance(parent, cst.ComparisonTarget):
+            child = parent  # `MAX < v`, `0 < v <= MAX`: compared all the same
+            continue
         if isinstance(parent, cst.Comparison):
             return None if _in_while_test(path, position) else ""
         if isinstance(parent, cst.Slice) and position >= 2:
