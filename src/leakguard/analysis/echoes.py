@@ -351,14 +351,14 @@ def _echo_end(
             while above > 0 and isinstance(path[above], (cst.BinaryOperation, cst.UnaryOperation)):
                 above -= 1
             outer = path[above]
-            if isinstance(outer, (cst.Comparison, cst.ComparisonTarget)):
+            if isinstance(outer, cst.Comparison) or _ordered(outer):
                 return None if _in_while_test(path, above) else ""
             if isinstance(outer, cst.Arg) and above > 0:
                 call = path[above - 1]
                 if isinstance(call, cst.Call) and clamped(call, outer):
                     return ""
             return None
-        if isinstance(parent, cst.ComparisonTarget):
+        if _ordered(parent):
             child = parent  # `MAX < v`, `0 < v <= MAX`: compared all the same
             continue
         if isinstance(parent, cst.Comparison):
@@ -447,6 +447,15 @@ def _materialised(value: cst.BaseExpression, body: cst.CSTNode) -> bool:
     ]
     return bool(assigned) and all(
         not isinstance(v, cst.Name) and _materialised(v, body) for v in assigned
+    )
+
+
+def _ordered(node: cst.CSTNode) -> bool:
+    """`node` is the right side of an order comparison (`MAX < v`): not of `in`
+    (`x in [0] * n` builds what it searches)."""
+    return isinstance(node, cst.ComparisonTarget) and isinstance(
+        node.operator,
+        (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual),
     )
 
 
