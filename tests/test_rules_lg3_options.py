@@ -183,6 +183,7 @@ _SEVERITY_MARK = re.compile(r"#\s*expect:\s*LG301\s*\((error|note)\)")
         "pos_evidence_per_item_cost",
         "pos_evidence_instance_methods",
         "pos_evidence_annotation_classes",
+        "pos_evidence_entry_methods",
     ],
 )
 def test_per_entry_work_keeps_error_and_stored_fields_are_notes(name: str) -> None:
@@ -202,7 +203,12 @@ def test_per_entry_work_keeps_error_and_stored_fields_are_notes(name: str) -> No
     still are. `pos_evidence_instance_methods`: a method of an object the function built
     (`conv = Conversation(...)`) is judged by its class's summary: appending to a prompt
     is no work; a mailer's send, a class chosen in a branch or made by a factory, an
-    inherited method, a client made in `__init__` still are."""
+    inherited method, a client made in `__init__` still are. `pos_evidence_entry_methods`:
+    a method of the entry's own data model that only builds data from it (a template
+    dict, through a method of a field typed with another model) is no work (session 15);
+    embedding, tokenising, inserting, fetching or reading per entry, a method handed the
+    collection, an override in a subclass, a plain class or protocol, an inherited method
+    still are."""
     fixture = Path(__file__).parent / "fixtures" / "rules" / "LG301" / name
     expected: dict[tuple[str, int], str] = {}
     for file in sorted(fixture.rglob("*.py")):

@@ -4,7 +4,10 @@ An unbounded list/dict/set of a request body costs more than the body-size limit
 only when something does work per entry: a loop or comprehension over it whose body
 makes a call that is not cheap (`analysis/cheap_calls.py`; a call into a function of the
 run that does work, `SummaryIndex.cheap`, also a method of an object the function built
-from a class of the run, `conv = Conversation(...)`: the class's method) or awaits, a
+from a class of the run, `conv = Conversation(...)`: the class's method, and a method
+called with no argument on an entry of a typed collection, `function.to_template_function()`
+in `for function in body.functions`: the method of the pydantic models of the run the
+field holds, `SummaryIndex.entry_method`, session 15) or awaits, a
 fan-out (`gather(*items)`), an allocation sized by it (`[0] * len(items)`,
 `range(len(items))`), a per-entry call (`executemany`, `add_all`, `bulk_*`,
 `insert_many`), a model handed the whole list
@@ -88,6 +91,8 @@ TOKENS = ("def ",)
 ANY_FIELD = "*"
 # The key of a file's facts listing the top-level packages it imports (not a qualname).
 IMPORTS = "<imports>"
+# The kind of a loop's call reference naming a method of a typed entry (`_entry_method`).
+ENTRY_METHOD = "e"
 
 # Calls that do one unit of work per entry of the collection they are handed.
 PER_ENTRY_METHODS = frozenset(
@@ -733,6 +738,26 @@ class _FunctionWork:
             return None
         return [maker[0], f"{maker[1]}.{func.attr}"]
 
+    def _entry_method(self, call: ast.Call) -> list[Any] | None:
+        """`function.to_template_function()` on a local of a known type path (an entry
+        of `for function in body.functions`, `body: ChatRequest`): [ENTRY_METHOD, root
+        classes, fields, method], judged when queried by the method of the classes the
+        path's last field holds (`SummaryIndex.entry_method`: data models of the run
+        only). A call handing the method anything stays unresolved, hence work: the
+        method may walk what it is handed (`span.overlaps(body.spans)`, a nested walk)."""
+        func = call.func
+        if call.args or call.keywords:
+            return None
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+            return None
+        path = self.typed_locals.get(func.value.id)
+        if path is None:
+            return None
+        roots = sorted(set(path[0]) - UNTYPED_NAMES)
+        if not roots or not all(step.isidentifier() for step in path[1]):
+            return None
+        return [ENTRY_METHOD, roots, list(path[1]), func.attr]
+
     def _subjects(self, node: ast.AST) -> set[str]:
         direct = self._direct_subject(node)
         if direct is not None:
@@ -965,9 +990,13 @@ class _FunctionWork:
                     return ["await", "", node.lineno]
                 if not isinstance(node, ast.Call) or id(node) in raised or self._cheap(node):
                     continue
-                reference = self.names.reference(
-                    node.func, self.owner, frozenset(self.locals), self.receiver
-                ) or self._instance_method(node.func, node.lineno)
+                reference = (
+                    self.names.reference(
+                        node.func, self.owner, frozenset(self.locals), self.receiver
+                    )
+                    or self._instance_method(node.func, node.lineno)
+                    or self._entry_method(node)
+                )
                 if reference is None:
                     return ["call", _short(node.func), node.lineno]
                 references.append(reference)
@@ -1551,6 +1580,13 @@ class WorkIndex:
         for index, reference in enumerate(references):
             if summaries is None:
                 return index
+            if reference[0] == ENTRY_METHOD:
+                # a method of the entry's own class: work unless every class the entry
+                # may be is a data model of the run whose method is cheap
+                methods = summaries.entry_method(module, *reference[1:])
+                if methods is None or not all(summaries.cheap(m, depth) for m in methods):
+                    return index
+                continue
             target = summaries.resolve(module, reference)
             if target is None:
                 if summaries.class_named(module, reference) is None:

@@ -42,6 +42,12 @@ nothing to tell: a call into it resolves, so the per-item work fact knows it is 
 *work*: the calls a function makes that are not cheap by their callee alone
 (`analysis/cheap_calls.py`): `index.cheap(fid)` is True when none of them does work,
 judging each call into the run by its callee's summary (an unknown library call is work).
+A method called on a field of the method's own class annotated with a class
+(`self.function.to_template_function()`, `function: ToolFunction`) is judged by that
+method's summary when the class is a pydantic model of the run defining it, with no
+override in a class of the run deriving from it (`model_method`); `entry_method` answers
+the same for a value read along typed fields (an entry of `body.functions`), from the
+classes each class's annotated fields mention (`holds` in the class facts).
 
 Only *plain* (`def`) functions propagate facts: calling an `async def` builds a coroutine,
 whatever it does is its own rule's business. Awaited calls are recorded as edges of the
@@ -135,6 +141,25 @@ _ROUTE_METHODS = frozenset(
 _RECORDED_BUILTINS = frozenset({"open"})
 # Memoising decorators (last name): the body runs once per key, not once per call.
 _MEMOISING = frozenset({"cache", "lru_cache", "cached_property", "cached", "alru_cache"})
+# The bases that make a class a data model: a pydantic model is never a protocol or an
+# abstract interface, and what a request parses into it is the declared class itself.
+DATA_MODEL_BASES = frozenset(
+    {"pydantic.BaseModel", "pydantic.main.BaseModel", "pydantic.v1.BaseModel"}
+)
+# The prefix of a work entry's kind for a method called on a value typed with a class
+# (`self.function.to_template_function()` with `function: ToolFunction`): judged by the
+# method's summary only when the class is a data model of the run (`model_method`).
+TYPED_MODEL_METHOD = "m"
+# Annotation names that only wrap or contain the classes they mention (`Optional[list[X]]`)
+# or name builtin data, not a class whose methods the run could define.
+_CONTAINER_NAMES = frozenset(
+    {
+        "Optional", "Union", "List", "Dict", "Set", "FrozenSet", "Tuple", "Sequence",
+        "MutableSequence", "Mapping", "MutableMapping", "Iterable", "Collection",
+        "list", "dict", "set", "frozenset", "tuple", "str", "bytes", "int", "float", "bool",
+        "None", "Any", "object",
+    }
+)  # fmt: skip
 
 
 # -- vocabulary ---------------------------------------------------------------------------
@@ -242,6 +267,10 @@ class FileSummaryCollector:
         self.model_globals: dict[str, list[Any]] = {}  # global -> provenance
         self.class_models: dict[str, dict[str, list[Any]]] = {}  # Class -> attr -> provenance
         self.mlx_modules: set[str] = set()  # classes of this file deriving from an MLX Module
+        # Class -> field -> the class references its annotation mentions ([["?", name]]
+        # for one no import or definition names, or a shape not read): what a value read
+        # from that field of an instance may be (`SummaryIndex.entry_method`)
+        self.class_fields: dict[str, dict[str, list[list[str]]]] = {}
         # Digest comparisons need "digest" (hexdigest, compare_digest) or hashlib in the text.
         self.digests = False
 
@@ -311,6 +340,7 @@ class FileSummaryCollector:
                         self.global_values.pop(name, None)
         for klass in classes:
             self.class_models[klass.name] = self._class_models(klass, own)
+            self.class_fields[klass.name] = self._class_fields(klass)
         self.locks = frozenset(
             name for name, made in self.global_values.items() if made in LOCK_MAKERS
         )
@@ -344,6 +374,9 @@ class FileSummaryCollector:
             facts["constants"] = sorted(constants)
         if classes:
             facts["classes"] = {klass.name: class_facts(klass, self) for klass in classes}
+            for klass in classes:
+                if self.class_fields.get(klass.name):
+                    facts["classes"][klass.name]["holds"] = self.class_fields[klass.name]
         if self.instances:
             facts["instances"] = self.instances
         if made:
@@ -385,6 +418,26 @@ class FileSummaryCollector:
             if waits:
                 facts["facts"] = waits
             self.functions[key] = facts
+
+    def _class_fields(self, klass: ast.ClassDef) -> dict[str, list[list[str]]]:
+        """{field: class references} of the class body's annotated fields that mention a
+        class (`function: ToolFunction`, `tools: Optional[list[Tool]]`), or whose
+        annotation is not read (`[["?", ""]]`); fields of builtin data only are left out."""
+        found: dict[str, list[list[str]]] = {}
+        for item in klass.body:
+            if not (isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)):
+                continue
+            mentioned = mentioned_classes(item.annotation)
+            if mentioned is None:
+                found[item.target.id] = [["?", ""]]
+                continue
+            references: list[list[str]] = []
+            for node in mentioned:
+                reference = self.reference(node, None, frozenset())
+                references.append(reference or ["?", ast_dotted(node) or ""])
+            if references:
+                found[item.target.id] = references
+        return found
 
     def _mlx_module_classes(self, classes: Sequence[ast.ClassDef]) -> None:
         """Classes deriving (directly or through classes of this file) from an MLX layer
@@ -585,6 +638,52 @@ def annotated_class(annotation: ast.expr | None) -> ast.expr | None:
         return annotated_class(kept[0]) if len(kept) == 1 else None
     if isinstance(annotation, (ast.Name, ast.Attribute)):
         return annotation
+    return None
+
+
+def mentioned_classes(annotation: ast.expr | None) -> list[ast.expr] | None:
+    """The class names an annotation mentions at any level (`Optional[list[Tool]]`,
+    `dict[str, A | B]`, a string), without the containers and builtin names around them
+    and `Annotated`'s metadata; None for a shape it does not read (a call such as
+    `conlist(X)`, `Literal` is fine: constants only)."""
+    if annotation is None:
+        return None
+    if isinstance(annotation, ast.Constant):
+        if isinstance(annotation.value, str):
+            try:
+                annotation = ast.parse(annotation.value, mode="eval").body
+            except SyntaxError:
+                return None
+            return mentioned_classes(annotation)
+        return [] if annotation.value is None or annotation.value is Ellipsis else None
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        left, right = mentioned_classes(annotation.left), mentioned_classes(annotation.right)
+        return None if left is None or right is None else [*left, *right]
+    if isinstance(annotation, ast.Tuple):
+        found: list[ast.expr] = []
+        for element in annotation.elts:
+            inner = mentioned_classes(element)
+            if inner is None:
+                return None
+            found.extend(inner)
+        return found
+    if isinstance(annotation, ast.Subscript):
+        wrapper = (ast_dotted(annotation.value) or "").rsplit(".", 1)[-1]
+        if wrapper == "Literal":
+            return []
+        inner_node = annotation.slice
+        if wrapper == "Annotated" and isinstance(inner_node, ast.Tuple) and inner_node.elts:
+            inner_node = inner_node.elts[0]
+        inner = mentioned_classes(inner_node)
+        if inner is None:
+            return None
+        outer = mentioned_classes(annotation.value) if wrapper != "Annotated" else []
+        return None if outer is None else [*outer, *inner]
+    if isinstance(annotation, (ast.Name, ast.Attribute)):
+        dotted = ast_dotted(annotation)
+        if dotted is None:
+            return None
+        return [] if dotted.rsplit(".", 1)[-1] in _CONTAINER_NAMES else [annotation]
     return None
 
 
@@ -850,7 +949,7 @@ class _FunctionCollector:
             self._record(typed, call)
             self._handed(typed, call)
         if not _cheap_call(call, self.file):
-            self._work(reference, line)
+            self._work(reference or self._field_model_method(func), line)
         elif isinstance(func, ast.Attribute) and func.attr in CHEAP_METHODS:
             self._cheap_named(func, line)
         if isinstance(func, (ast.Name, ast.Attribute)) and dotted is not None:
@@ -1017,6 +1116,28 @@ class _FunctionCollector:
         if typed is None or typed[0] not in ("q", "l"):
             return None
         return [typed[0], f"{typed[1]}.{func.attr}"]
+
+    def _field_model_method(self, func: ast.expr) -> list[str] | None:
+        """`self.function.to_template_function()` in a method of a class whose body
+        annotates `function` with one class (`function: ToolFunction`): a work entry
+        judged by that class's method when the class is a data model of the run
+        (`SummaryIndex.model_method`: a pydantic model defining the method, no class of
+        the run overriding it); anything else stays work. A method of a value of
+        another kind keeps the judgement of any receiver (`_typed_method`)."""
+        if not (
+            self.owner is not None
+            and isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Attribute)
+            and isinstance(func.value.value, ast.Name)
+            and func.value.value.id == self.receiver
+            and self.receiver not in self._shadowed()
+        ):
+            return None
+        held = self.file.class_fields.get(self.owner, {}).get(func.value.attr, [])
+        if len(held) != 1 or held[0][0] not in ("q", "l"):
+            return None
+        kind, name = held[0]
+        return [TYPED_MODEL_METHOD + kind, f"{name}.{func.attr}"]
 
     def _contexts(self, nodes: Sequence[ast.AST]) -> dict[int, list[str]]:
         """Calls made under a context manager or `asyncio.wait_for` that may bound them in
@@ -1601,7 +1722,10 @@ class SummaryIndex:
         facts = raw.get("facts", {})
         result = "loops" not in facts and "offloads" not in facts
         for kind, name, *_ in raw.get("work", ()) if result else ():
-            target = self.resolve(function.module, [kind, name]) if kind != "x" else None
+            if kind.startswith(TYPED_MODEL_METHOD):
+                target = self.model_method(function.module, [kind[1:], name])
+            else:
+                target = self.resolve(function.module, [kind, name]) if kind != "x" else None
             callee = self.functions.get(target) if target is not None else None
             if callee is None or not self._cheap(callee.fid, depth - 1, active | {fid}):
                 result = False
@@ -1618,6 +1742,123 @@ class SummaryIndex:
         if not active:
             self._memo[key] = result
         return result
+
+    def model_method(self, module: str, reference: Sequence[Any]) -> str | None:
+        """The function id of `Class.method` that `reference` (recorded in `module`)
+        names, when `Class` is a data model of the run (a pydantic model, through the
+        run's bases: `DATA_MODEL_BASES`) that defines the method itself and no class of
+        the run deriving from it overrides it; else None (unknown: work). A protocol or
+        a plain class may be handed anything with a method of that name."""
+        target = self.resolve(module, reference)
+        if target is None:
+            return None
+        owner, _, qualname = target.partition(":")
+        klass, dot, method = qualname.rpartition(".")
+        if not dot or "." in klass or klass not in self.classes.get(owner, {}):
+            return None
+        if not self._data_model(owner, klass, 0) or any(
+            f"{sub[0]}:{sub[1]}.{method}" in self.functions
+            for sub in self._subclasses().get((owner, klass), ())
+        ):
+            return None
+        return target
+
+    def entry_method(
+        self, module: str, roots: Sequence[str], path: Sequence[str], method: str
+    ) -> list[str] | None:
+        """The function ids of `method` on a value read from a value of the classes
+        `roots` (qualified as `module` names them, or short) along the fields `path`
+        (`function` of `for function in body.functions`, `body: ChatRequest`): the
+        classes each field's annotation mentions (through bases), each of which must be
+        a data model of the run with its own unoverridden method (`model_method`); None
+        when any step or class is not known so (another package's class, `Any`, a field
+        of builtin data only, a field the run cannot find)."""
+        current: set[tuple[str, str]] = set()
+        for root in roots:
+            found = self.class_named(module, ["q", root] if "." in root else ["l", root])
+            if found is None:
+                return None
+            current.add(found)
+        for step in path:
+            following: set[tuple[str, str]] = set()
+            for owner, klass in current:
+                held = self._field_classes(owner, klass, step, 0)
+                if not held:
+                    return None
+                following |= held
+            current = following
+        methods: list[str] = []
+        for owner, klass in sorted(current):
+            fid = self.model_method(owner, ["l", f"{klass}.{method}"])
+            if fid is None:
+                return None
+            methods.append(fid)
+        return methods or None
+
+    def _field_classes(
+        self, module: str, klass: str, field_name: str, hops: int
+    ) -> set[tuple[str, str]] | None:
+        """The run's classes field `field_name` of class `klass` (or of a base of the
+        run) may hold; None when a class it mentions is not the run's or it is unknown."""
+        if hops > 8:
+            return None
+        facts = self.classes.get(module, {}).get(klass)
+        if facts is None:
+            return None
+        held = facts.get("holds", {}).get(field_name)
+        if held is not None:
+            found: set[tuple[str, str]] = set()
+            for reference in held:
+                named = self.class_named(module, reference) if reference[0] != "?" else None
+                if named is None:
+                    return None
+                found.add(named)
+            return found
+        for base in facts.get("bases", ()):
+            named = self.class_named(module, base) if base[0] in ("q", "l") else None
+            if named is not None:
+                inherited = self._field_classes(*named, field_name, hops + 1)
+                if inherited is not None:
+                    return inherited
+        return None
+
+    def _data_model(self, module: str, klass: str, hops: int) -> bool:
+        if hops > 8:
+            return False
+        for base in self.classes.get(module, {}).get(klass, {}).get("bases", ()):
+            if base[0] == "q" and base[1] in DATA_MODEL_BASES:
+                return True
+            named = self.class_named(module, base) if base[0] in ("q", "l") else None
+            if named is not None and self._data_model(*named, hops + 1):
+                return True
+        return False
+
+    def _subclasses(self) -> dict[tuple[str, str], set[tuple[str, str]]]:
+        """(module, Class) -> the run's classes deriving from it, through any chain of
+        the run's bases; built once."""
+        table = self._memo.get("subclasses")
+        if table is not None:
+            return table  # type: ignore[no-any-return]
+        direct: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        for module, classes in self.classes.items():
+            for klass, facts in classes.items():
+                for base in facts.get("bases", ()):
+                    named = self.class_named(module, base) if base[0] in ("q", "l") else None
+                    if named is not None and named != (module, klass):
+                        direct.setdefault(named, set()).add((module, klass))
+        found: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        for top in direct:
+            seen: set[tuple[str, str]] = set()
+            pending = list(direct[top])
+            while pending:
+                current = pending.pop()
+                if current in seen:
+                    continue
+                seen.add(current)
+                pending.extend(direct.get(current, ()))
+            found[top] = seen
+        self._memo["subclasses"] = found
+        return found
 
     def holds_object(
         self,
