@@ -19,6 +19,8 @@ function of the run, what the answer needs from its body.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import libcst as cst
 
 from leakguard.analysis.cheap_calls import CHEAP_METHODS, cheap_callee
@@ -34,18 +36,28 @@ def does_work(part: cst.CSTNode, context: FileContext, depth: int = DEFAULT_MAX_
     return _first_work(part, context, depth, frozenset(), set()) is not None
 
 
+# What a loop walks, when known: the classes (qualified) of the value it reads the
+# collection from and the fields read on the way (`body.functions` of `body: ChatRequest`:
+# (["app.schemas.ChatRequest"], ["functions"])).
+ItemType = tuple[Sequence[str], Sequence[str]]
+
+
 def loop_does_work(
     loop: cst.For | cst.CompFor,
     part: cst.CSTNode,
     context: FileContext,
     depth: int = DEFAULT_MAX_CALL_DEPTH,
+    item_type: ItemType | None = None,
 ) -> bool:
     """`does_work` for the loop's `part` (its body, a comprehension's element), knowing
     its items: a cheap function of the run that loops over the argument carrying an item
     works through the item's contents (work). Work under `if key in CONSTANT:` over a
     mapping's keys runs at most once per entry of the constant (a whitelist filter), not
     per item: it does not count, unless it loops itself (over the key's value, as large
-    as the request makes it)."""
+    as the request makes it). With `item_type` (the loop walks that collection itself, one
+    item per name), a method of the item's own data model called with no argument
+    (`function.to_template_function()`) is judged by its summary
+    (`SummaryIndex.entry_method`)."""
     keys = _unique_keys(loop.target, loop.iter)
     if (
         isinstance(loop, cst.CompFor)
@@ -62,7 +74,10 @@ def loop_does_work(
                 and not _loops(node.body)
             ):
                 skip.update(id(n) for n in descendants(node.body))
-    return _first_work(part, context, depth, target_names(loop.target), skip) is not None
+    entries = None
+    if item_type is not None and isinstance(loop.target, cst.Name):
+        entries = (loop.target.value, item_type)
+    return _first_work(part, context, depth, target_names(loop.target), skip, entries) is not None
 
 
 def _loops(part: cst.CSTNode) -> bool:
@@ -76,6 +91,7 @@ def _first_work(
     depth: int,
     items: frozenset[str],
     skip: set[int],
+    entries: tuple[str, ItemType] | None = None,
 ) -> cst.CSTNode | None:
     """The first await or call of `part` (nested scopes not entered, nodes in `skip`
     neither) that is work."""
@@ -84,9 +100,36 @@ def _first_work(
             continue
         if isinstance(node, cst.Await):
             return node
-        if isinstance(node, cst.Call) and not _cheap(node, context, depth, items):
+        if (
+            isinstance(node, cst.Call)
+            and not _cheap(node, context, depth, items)
+            and not _cheap_entry_method(node, context, depth, entries)
+        ):
             return node
     return None
+
+
+def _cheap_entry_method(
+    call: cst.Call, context: FileContext, depth: int, entries: tuple[str, ItemType] | None
+) -> bool:
+    """`item.method()` with no argument on the loop's item, whose every possible class
+    is a data model of the run with a cheap method of its own (no override in the run):
+    it only turns the item into data. Handed anything, the method may walk it."""
+    func = call.func
+    if (
+        entries is None
+        or call.args
+        or not isinstance(func, cst.Attribute)
+        or not isinstance(func.value, cst.Name)
+        or func.value.value != entries[0]
+    ):
+        return False
+    index = summary_index(context)
+    if index is None:
+        return False
+    roots, path = entries[1]
+    methods = index.entry_method(context.module_name, roots, path, func.attr.value)
+    return methods is not None and all(index.cheap(method, depth) for method in methods)
 
 
 def target_names(target: cst.CSTNode) -> frozenset[str]:

@@ -104,7 +104,9 @@ class UnboundedBatchIteration(LintRule):
             found = resolve_field(index, bindings[chain[0]], chain[1])
             if found is None or not index.top_collection_unbounded(found[2]):
                 continue
-            if not loop_does_work(loop, work, self.context) or guarded_before(
+            # walked itself (not `enumerate(...)`, `.items()`): its items are the field's
+            item_type = (bindings[chain[0]], chain[1]) if collection is iterable else None
+            if not loop_does_work(loop, work, self.context, item_type=item_type) or guarded_before(
                 function, loop, collection, self.context
             ):
                 continue
