@@ -182,3 +182,70 @@ def test_a_partial_run_proves_no_silence(
     )
     whole = run_once([pkg], tmp_path, select=["LG301"])
     assert [f.severity.value for f in whole.findings] == ["note"]
+
+
+# Session 15: each entry of `Chat.tools` turned into data by a method of its own model,
+# defined in a third module: a warm run must see that method start or stop working
+# (no call edge records `tool.to_template()`: the run's data models are in every key).
+CHAT_SCHEMAS = """\
+from pydantic import BaseModel
+
+from app.tools import Tool
+
+
+class Chat(BaseModel):
+    tools: list[Tool] = []
+"""
+CHAT_ROUTES = """\
+from fastapi import FastAPI
+
+from app.schemas import Chat
+
+app = FastAPI()
+
+
+@app.post("/chat")
+def chat(body: Chat) -> list[dict]:
+    return [tool.to_template() for tool in body.tools]
+"""
+TOOL_CHEAP = """\
+from pydantic import BaseModel, Field
+
+
+class Tool(BaseModel):
+    name: str = Field(max_length=64)
+
+    def to_template(self) -> dict:
+        return {"name": self.name}
+"""
+TOOL_WORKING = """\
+import httpx
+from pydantic import BaseModel, Field
+
+
+class Tool(BaseModel):
+    name: str = Field(max_length=64)
+
+    def to_template(self) -> dict:
+        return httpx.get(f"http://tools/{self.name}").json()
+"""
+
+
+@pytest.mark.parametrize(
+    ("before", "after"), [(TOOL_CHEAP, TOOL_WORKING), (TOOL_WORKING, TOOL_CHEAP)]
+)
+def test_warm_equals_cold_when_an_entry_method_changes(
+    tmp_path: Path, before: str, after: str
+) -> None:
+    pkg = write_package(
+        tmp_path, {"schemas.py": CHAT_SCHEMAS, "routes.py": CHAT_ROUTES, "tools.py": before}
+    )
+    config = make_config(tmp_path, select=["LG301", "LG303"])
+    first, cold = warm_and_cold(tmp_path, config, lambda: (pkg / "tools.py").write_text(after))
+    for run, source in ((first, before), (cold, after)):
+        works = source == TOOL_WORKING
+        found = sorted((f.rule, Path(f.path).name, f.severity.value) for f in run.findings)
+        expected = [("LG301", "schemas.py", "error" if works else "note")]
+        if works:
+            expected.append(("LG303", "routes.py", "error"))
+        assert found == sorted(expected)

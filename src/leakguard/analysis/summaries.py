@@ -1756,10 +1756,7 @@ class SummaryIndex:
         klass, dot, method = qualname.rpartition(".")
         if not dot or "." in klass or klass not in self.classes.get(owner, {}):
             return None
-        if not self._data_model(owner, klass, 0) or any(
-            f"{sub[0]}:{sub[1]}.{method}" in self.functions
-            for sub in self._subclasses().get((owner, klass), ())
-        ):
+        if not self._data_model(owner, klass, 0) or self._overridden((owner, klass), method):
             return None
         return target
 
@@ -1814,51 +1811,42 @@ class SummaryIndex:
                     return None
                 found.add(named)
             return found
-        for base in facts.get("bases", ()):
-            named = self.class_named(module, base) if base[0] in ("q", "l") else None
-            if named is not None:
-                inherited = self._field_classes(*named, field_name, hops + 1)
-                if inherited is not None:
-                    return inherited
+        # the first base of the run declaring the field (in the order of the bases)
+        for base in self.base_classes((module, klass)):
+            if self._declares(base, field_name, hops + 1):
+                return self._field_classes(*base, field_name, hops + 1)
         return None
+
+    def _declares(self, klass: tuple[str, str], field_name: str, hops: int) -> bool:
+        """`klass` or a base of the run annotates `field_name` with a class."""
+        if hops > 8:
+            return False
+        if field_name in self.classes.get(klass[0], {}).get(klass[1], {}).get("holds", {}):
+            return True
+        return any(self._declares(b, field_name, hops + 1) for b in self.base_classes(klass))
 
     def _data_model(self, module: str, klass: str, hops: int) -> bool:
         if hops > 8:
             return False
-        for base in self.classes.get(module, {}).get(klass, {}).get("bases", ()):
-            if base[0] == "q" and base[1] in DATA_MODEL_BASES:
-                return True
-            named = self.class_named(module, base) if base[0] in ("q", "l") else None
-            if named is not None and self._data_model(*named, hops + 1):
-                return True
-        return False
+        bases = self.classes.get(module, {}).get(klass, {}).get("bases", ())
+        if any(base[0] == "q" and base[1] in DATA_MODEL_BASES for base in bases):
+            return True
+        return any(self._data_model(*base, hops + 1) for base in self.base_classes((module, klass)))
 
-    def _subclasses(self) -> dict[tuple[str, str], set[tuple[str, str]]]:
-        """(module, Class) -> the run's classes deriving from it, through any chain of
-        the run's bases; built once."""
-        table = self._memo.get("subclasses")
-        if table is not None:
-            return table  # type: ignore[no-any-return]
-        direct: dict[tuple[str, str], set[tuple[str, str]]] = {}
-        for module, classes in self.classes.items():
-            for klass, facts in classes.items():
-                for base in facts.get("bases", ()):
-                    named = self.class_named(module, base) if base[0] in ("q", "l") else None
-                    if named is not None and named != (module, klass):
-                        direct.setdefault(named, set()).add((module, klass))
-        found: dict[tuple[str, str], set[tuple[str, str]]] = {}
-        for top in direct:
-            seen: set[tuple[str, str]] = set()
-            pending = list(direct[top])
-            while pending:
-                current = pending.pop()
-                if current in seen:
-                    continue
-                seen.add(current)
-                pending.extend(direct.get(current, ()))
-            found[top] = seen
-        self._memo["subclasses"] = found
-        return found
+    def _overridden(self, klass: tuple[str, str], method: str) -> bool:
+        """A class of the run deriving from `klass` (through any chain of the run's
+        bases) defines `method` itself."""
+        seen: set[tuple[str, str]] = set()
+        pending = self.subclasses(klass)
+        while pending:
+            current = pending.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if method in self.methods(current):
+                return True
+            pending.extend(self.subclasses(current))
+        return False
 
     def holds_object(
         self,
@@ -2332,6 +2320,9 @@ class SummaryIndex:
             # async methods the module's classes must keep, fixed by classes of other
             # modules (`async_interfaces.fixed_async_methods`: LG202)
             "interfaces": self._fixed_interfaces(module),
+            # the run's data models (fields, bases, methods): a call on a typed entry
+            # (`function.to_template_function()`) records no edge, yet is judged by them
+            "models": self.models_digest(),
             # who calls the module's functions from other modules (start-up proofs)
             "callers": {
                 fid: found
@@ -2354,6 +2345,29 @@ class SummaryIndex:
             if fixed:
                 found[name] = sorted(fixed)
         return found
+
+    def models_digest(self) -> str:
+        """One digest of the run's data models (`_data_model`): their class facts (the
+        fields' classes, the bases) and their methods' summaries, which `model_method`
+        and `entry_method` read for calls no edge records. They change rarely."""
+        digest = self._memo.get("models_digest")
+        if digest is None:
+            models: dict[str, Any] = {}
+            for module in sorted(self.classes):
+                for klass, facts in sorted(self.classes[module].items()):
+                    if not self._data_model(module, klass, 0):
+                        continue
+                    prefix = f"{module}:{klass}."
+                    methods = {
+                        fid: self.functions[fid].raw
+                        for fid in self.in_module(module)
+                        if fid.startswith(prefix) and "." not in fid[len(prefix) :]
+                    }
+                    models[f"{module}:{klass}"] = [facts, methods]
+            blob = json.dumps(models, sort_keys=True, default=sorted)
+            digest = hashlib.sha256(blob.encode()).hexdigest()[:32]
+            self._memo["models_digest"] = digest
+        return str(digest)
 
     def _values(self, own: Sequence[str]) -> Any:
         """The module-level facts of other modules that findings of `own`'s module may
@@ -2426,8 +2440,12 @@ def _flags(reference: Sequence[Any]) -> Mapping[str, Any]:
 
 def _dependencies(project: ProjectIndex, module: str) -> Any:
     index = summaries_of(project)
-    if index is None or not index.in_module(module):
+    if index is None:
         return None
+    if not index.in_module(module):
+        # a module of bare classes (request models) still has findings judged by the
+        # run's data models' methods (LG301's entries turned into data)
+        return {"models": index.models_digest()}
     return index.dependencies(module)
 
 
