@@ -17,11 +17,13 @@ More ends size no work either:
   list cost what it cost before it was cut (a query's `[:limit]` is not such a list);
 - a comparison or a branch test, also of arithmetic on the value (`if token_num +
   max_tokens > context_len:`): the value only validates or picks a branch (not in a
-  `while` test, which repeats work while it holds); other arithmetic is work
+  `while` test, which repeats work while it holds, nor in the test of an `if` in a loop
+  whose branch leaves it: `if count >= max_tokens: break`); other arithmetic is work
   (`[0] * n`);
 - a store into long-lived state (`self.limits[model] = limit`, `SETTINGS["k"] = k`): a
   setting kept for later, not work of this request. A store into a local (`params[...]
-  = limit`, later handed to work) is not such an end.
+  = limit`, later handed to work) is not such an end; where a store is no end (a
+  helper's, `_Module.terminal`), neither is binding a name declared `global`.
 With the module, a call to a function or method of the same file (by name, like the
 request paths of LG204) passes the value on when the called parameter itself only
 reaches such ends. A module-level function of another file ends the value when its
@@ -224,7 +226,19 @@ def _ends_inert(
         return module.context is not None and not module.terminal and target[6:] not in locals_
     if not target:
         return True
+    if module.terminal and _rebinds_outer(function, target, context):
+        return False  # `global BUDGET; BUDGET = n`: kept as it came for later work
     return target != name and hops > 0 and _only_echoed(function, target, hops - 1, module)
+
+
+def _rebinds_outer(function: cst.FunctionDef, target: str, context: FileContext | None) -> bool:
+    """`target` is a name the function declares `global` or `nonlocal`: assigning it
+    keeps the value in state that outlives the call (a module's `BUDGET` a worker reads),
+    however the function itself reads it."""
+    if context is None:
+        return False
+    scope = function_scope(function, context)
+    return target in scope.globals or target in scope.nonlocals
 
 
 def _bound_locals(function: cst.FunctionDef, context: FileContext | None) -> frozenset[str]:
@@ -338,7 +352,9 @@ def _echo_end(
         if isinstance(parent, cst.Return):
             return _RETURNED
         if isinstance(parent, (cst.If, cst.IfExp, cst.Assert)) and child is parent.test:
-            return ""  # only picks a branch (a `while` test repeats work instead)
+            # Only picks a branch, unless the branch leaves a loop (`if i >= n: break`:
+            # the loop goes on while the test fails, like a `while` test).
+            return None if _in_loop_test(path, position + 1) else ""
         if isinstance(parent, cst.IfExp) and clamped(parent, child):
             return ""  # `v if v < MAX else MAX`: bounded whatever the value
         if isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Not):
@@ -352,7 +368,7 @@ def _echo_end(
                 above -= 1
             outer = path[above]
             if isinstance(outer, cst.Comparison) or _ordered(outer):
-                return None if _in_while_test(path, above) else ""
+                return None if _in_loop_test(path, above) else ""
             if isinstance(outer, cst.Arg) and above > 0:
                 call = path[above - 1]
                 if isinstance(call, cst.Call) and clamped(call, outer):
@@ -362,7 +378,7 @@ def _echo_end(
             child = parent  # `MAX < v`, `0 < v <= MAX`: compared all the same
             continue
         if isinstance(parent, cst.Comparison):
-            return None if _in_while_test(path, position) else ""
+            return None if _in_loop_test(path, position) else ""
         if isinstance(parent, cst.Slice) and position >= 2:
             # `sorted(rows)[:limit]`: a list already built in memory is cut; the value
             # bounds nothing the list did not already cost. (A query's `[:limit]` is its
@@ -657,10 +673,34 @@ def _bounds(call: cst.Call, builtin: str) -> bool:
     return isinstance(call.func, cst.Name) and call.func.value == builtin and len(positional) >= 2
 
 
-def _in_while_test(path: list[cst.CSTNode], position: int) -> bool:
-    """`path[position]` is inside a `while` loop's test, which repeats work while it holds."""
+def _in_loop_test(path: list[cst.CSTNode], position: int) -> bool:
+    """`path[position]` is inside a test that decides how long a loop repeats work: a
+    `while` loop's, or an `if`'s inside a loop whose branches leave it (`for tok in
+    stream(): if len(out) >= max_tokens: break`: the loop goes on while it fails)."""
+    for i, p in enumerate(path[:position]):
+        if isinstance(p, cst.While) and path[i + 1] is p.test:
+            return True
+        if (
+            isinstance(p, cst.If)
+            and path[i + 1] is p.test
+            and any(isinstance(a, (cst.For, cst.While)) for a in path[:i])
+            and _leaves_loop(p)
+        ):
+            return True
+    return False
+
+
+def _leaves_loop(branch: cst.If) -> bool:
+    """A `break` or `return` of the loop holding `branch` in one of its branches (not of
+    a loop or function nested in them)."""
+    parts: list[cst.CSTNode] = [branch.body]
+    if branch.orelse is not None:
+        parts.append(branch.orelse)
+    nested: tuple[type[cst.CSTNode], ...] = (cst.For, cst.While, *SCOPE_NODES)
     return any(
-        isinstance(p, cst.While) and path[i + 1] is p.test for i, p in enumerate(path[:position])
+        isinstance(node, (cst.Break, cst.Return))
+        for part in parts
+        for node in descendants(part, stop_at=nested)
     )
 
 
