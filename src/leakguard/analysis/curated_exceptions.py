@@ -623,6 +623,14 @@ _QUIET_FUNCTIONS = frozenset(
 # Python 3.13 a link removed between its `lstat` and `readlink` still fails, naming it: a
 # race only someone changing the server's files can win.
 _PATH_RESOLVERS = frozenset({"os.path.realpath"})
+
+
+def _one_plain_argument(call: ast.Call) -> bool:
+    """`call` hands one argument as it is: no keyword, nor a starred one that may also
+    carry `strict=True` (`realpath(*options)`)."""
+    return len(call.args) == 1 and not isinstance(call.args[0], ast.Starred) and not call.keywords
+
+
 # JSON encoders: `dumps` raises a `TypeError` naming a type (`Object of type datetime is
 # not JSON serializable`) or a fixed `ValueError` (`Circular reference detected`): never
 # the data nor the server's state, whoever's data it is.
@@ -784,7 +792,7 @@ class _RaiseWalker:
         if (
             qualified in _QUIET_FUNCTIONS
             or (qualified in _JSON_ENCODERS and _plain_codec(node))
-            or (qualified in _PATH_RESOLVERS and len(node.args) == 1 and not node.keywords)
+            or (qualified in _PATH_RESOLVERS and _one_plain_argument(node))
         ):
             return
         if qualified in _JSON_DECODERS and _plain_codec(node):
