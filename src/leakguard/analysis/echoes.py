@@ -18,7 +18,8 @@ More ends size no work either:
 - a comparison or a branch test, also of arithmetic on the value (`if token_num +
   max_tokens > context_len:`): the value only validates or picks a branch (not in a
   `while` test, which repeats work while it holds, nor in the test of an `if` in a loop
-  whose branch leaves it: `if count >= max_tokens: break`); other arithmetic is work
+  whose branch leaves it: `if count >= max_tokens: break`, unless it compares the value
+  with constants only: `if max_tokens > MAX: return error` validates); other arithmetic is work
   (`[0] * n`);
 - a store into long-lived state (`self.limits[model] = limit`, `SETTINGS["k"] = k`): a
   setting kept for later, not work of this request. A store into a local (`params[...]
@@ -217,6 +218,7 @@ def _ends_inert(
         path,
         lambda call, arg: _inert_in_callee(call, arg, hops, module),
         lambda call, held: context is not None and clamps.clamps_at(call, held, function, context),
+        lambda node: context is not None and context.constants.fold(node) is not None,
     )
     if target is None:
         return False
@@ -341,11 +343,15 @@ def _echo_end(
     path: list[cst.CSTNode],
     inert_call: Callable[[cst.Call, cst.Arg], str | None],
     clamped: Callable[[cst.BaseExpression, cst.CSTNode], bool],
+    constant: Callable[[cst.BaseExpression], bool],
 ) -> str | None:
     """Where the read at `path[-1]` ends: `_RETURNED` when it is returned, "" for a log
     line, a comparison or a clamp (`clamped(call, arg holding the value)`), a local's
     name when it is assigned to one, "store:<root>" when it is stored under
-    `<root>[...]`/`<root>.x`, None when it is used for anything else."""
+    `<root>[...]`/`<root>.x`, None when it is used for anything else. A comparison with
+    constants only (`constant`: folds to a literal) in the test of an `if` that leaves a
+    loop validates the value (`if item.max_tokens > LIMIT: return error`); one with a
+    counter stops the loop (`if count >= max_tokens: break`)."""
     child = path[-1]
     for position in range(len(path) - 2, -1, -1):
         parent = path[position]
@@ -368,7 +374,8 @@ def _echo_end(
                 above -= 1
             outer = path[above]
             if isinstance(outer, cst.Comparison) or _ordered(outer):
-                return None if _in_loop_test(path, above) else ""
+                guard = _against_constants(path, above, constant)
+                return None if _in_loop_test(path, above, guard) else ""
             if isinstance(outer, cst.Arg) and above > 0:
                 call = path[above - 1]
                 if isinstance(call, cst.Call) and clamped(call, outer):
@@ -378,7 +385,8 @@ def _echo_end(
             child = parent  # `MAX < v`, `0 < v <= MAX`: compared all the same
             continue
         if isinstance(parent, cst.Comparison):
-            return None if _in_loop_test(path, position) else ""
+            guard = _against_constants(path, position, constant)
+            return None if _in_loop_test(path, position, guard) else ""
         if isinstance(parent, cst.Slice) and position >= 2:
             # `sorted(rows)[:limit]`: a list already built in memory is cut; the value
             # bounds nothing the list did not already cost. (A query's `[:limit]` is its
@@ -673,15 +681,37 @@ def _bounds(call: cst.Call, builtin: str) -> bool:
     return isinstance(call.func, cst.Name) and call.func.value == builtin and len(positional) >= 2
 
 
-def _in_loop_test(path: list[cst.CSTNode], position: int) -> bool:
+def _against_constants(
+    path: list[cst.CSTNode], position: int, constant: Callable[[cst.BaseExpression], bool]
+) -> bool:
+    """The comparison at or just above `path[position]` (the value's side being on the
+    path) compares the value with constants only: every other operand folds."""
+    index = position
+    if isinstance(path[index], cst.ComparisonTarget):
+        index -= 1
+    comparison = path[index] if index >= 0 else None
+    if not isinstance(comparison, cst.Comparison) or index + 1 >= len(path):
+        return False
+    held = path[index + 1]
+    operands: list[tuple[cst.CSTNode, cst.BaseExpression]] = [
+        (comparison.left, comparison.left),
+        *((target, target.comparator) for target in comparison.comparisons),
+    ]
+    others = [value for node, value in operands if node is not held]
+    return len(others) < len(operands) and all(constant(value) for value in others)
+
+
+def _in_loop_test(path: list[cst.CSTNode], position: int, guard: bool = False) -> bool:
     """`path[position]` is inside a test that decides how long a loop repeats work: a
     `while` loop's, or an `if`'s inside a loop whose branches leave it (`for tok in
-    stream(): if len(out) >= max_tokens: break`: the loop goes on while it fails)."""
+    stream(): if len(out) >= max_tokens: break`: the loop goes on while it fails),
+    unless the test is a `guard` of the value against constants."""
     for i, p in enumerate(path[:position]):
         if isinstance(p, cst.While) and path[i + 1] is p.test:
             return True
         if (
-            isinstance(p, cst.If)
+            not guard
+            and isinstance(p, cst.If)
             and path[i + 1] is p.test
             and any(isinstance(a, (cst.For, cst.While)) for a in path[:i])
             and _leaves_loop(p)
