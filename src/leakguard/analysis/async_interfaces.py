@@ -21,7 +21,6 @@ plain `def`.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from leakguard.analysis.imports import AstImportTable, ImportTable
@@ -37,8 +36,6 @@ if TYPE_CHECKING:
     from leakguard.analysis.summaries import SummaryIndex
 
 COLLECTOR = "async_interfaces"
-# Deep enough for real hierarchies, bounded against cycles (as `class_bases`).
-_MAX_DEPTH = 8
 # An async interface needs an `async def` and an `abstractmethod` or `Protocol`.
 TOKENS = ("async def",)
 MARKERS = ("abstractmethod", "Protocol")
@@ -129,36 +126,14 @@ def fixed_async_methods(index: SummaryIndex, klass: tuple[str, str]) -> frozense
     own = {name for name, method in index.methods(klass).items() if method.is_async}
     if not own:
         return frozenset()
-    ancestors = _related(index, klass, index.base_classes)
+    ancestors = index.related(klass, upward=True)
     fixed: set[str] = set()
     for ancestor in ancestors:
         fixed.update(n for n, m in index.methods(ancestor).items() if n in own and m.is_async)
     for ancestor in ancestors:
-        for sibling in _related(index, ancestor, index.subclasses):
+        for sibling in index.related(ancestor, upward=False):
             if sibling == klass:
                 continue
             methods = index.methods(sibling)
             fixed.update(n for n in own if n in methods and methods[n].awaits)
     return frozenset(fixed)
-
-
-def _related(
-    index: SummaryIndex,
-    start: tuple[str, str],
-    step: Callable[[tuple[str, str]], list[tuple[str, str]]],
-) -> list[tuple[str, str]]:
-    """The classes `step` (bases or subclasses) leads to from `start`, transitively,
-    `start` left out."""
-    found: list[tuple[str, str]] = []
-    seen = {start}
-    frontier = [start]
-    for _ in range(_MAX_DEPTH):
-        following = []
-        for klass in frontier:
-            for other in step(klass):
-                if other not in seen:
-                    seen.add(other)
-                    found.append(other)
-                    following.append(other)
-        frontier = following
-    return found

@@ -1612,6 +1612,26 @@ class SummaryIndex:
             self._memo["methods"] = table
         return table.get(klass, {})  # type: ignore[no-any-return]
 
+    def related(self, klass: tuple[str, str], *, upward: bool) -> tuple[tuple[str, str], ...]:
+        """The run's classes above `klass` (`upward`: its bases, theirs, ...) or below it
+        (the classes deriving from it through any chain), `klass` left out; walked once
+        per class and direction (LG202 asks it for every class of every module)."""
+        key = ("related", klass, upward)
+        found = self._memo.get(key)
+        if found is None:
+            step = self.base_classes if upward else self.subclasses
+            reached: list[tuple[str, str]] = []
+            seen = {klass}
+            pending = [klass]
+            while pending:
+                for other in step(pending.pop()):
+                    if other not in seen:
+                        seen.add(other)
+                        reached.append(other)
+                        pending.append(other)
+            found = self._memo[key] = tuple(reached)
+        return found
+
     def subclasses(self, klass: tuple[str, str]) -> list[tuple[str, str]]:
         """The classes of the run that name `klass` among their direct bases."""
         table = self._memo.get("subclasses")
@@ -1756,7 +1776,7 @@ class SummaryIndex:
         klass, dot, method = qualname.rpartition(".")
         if not dot or "." in klass or klass not in self.classes.get(owner, {}):
             return None
-        if not self._data_model(owner, klass, 0) or self._overridden((owner, klass), method):
+        if not self._data_model(owner, klass) or self._overridden((owner, klass), method):
             return None
         return target
 
@@ -1825,28 +1845,19 @@ class SummaryIndex:
             return True
         return any(self._declares(b, field_name, hops + 1) for b in self.base_classes(klass))
 
-    def _data_model(self, module: str, klass: str, hops: int) -> bool:
-        if hops > 8:
-            return False
-        bases = self.classes.get(module, {}).get(klass, {}).get("bases", ())
-        if any(base[0] == "q" and base[1] in DATA_MODEL_BASES for base in bases):
-            return True
-        return any(self._data_model(*base, hops + 1) for base in self.base_classes((module, klass)))
+    def _data_model(self, module: str, klass: str) -> bool:
+        """`klass` or a run ancestor of it names a data-model base (`pydantic.BaseModel`)."""
+        chain = [(module, klass), *self.related((module, klass), upward=True)]
+        return any(
+            base[0] == "q" and base[1] in DATA_MODEL_BASES
+            for owner, name in chain
+            for base in self.classes.get(owner, {}).get(name, {}).get("bases", ())
+        )
 
     def _overridden(self, klass: tuple[str, str], method: str) -> bool:
         """A class of the run deriving from `klass` (through any chain of the run's
         bases) defines `method` itself."""
-        seen: set[tuple[str, str]] = set()
-        pending = self.subclasses(klass)
-        while pending:
-            current = pending.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            if method in self.methods(current):
-                return True
-            pending.extend(self.subclasses(current))
-        return False
+        return any(method in self.methods(sub) for sub in self.related(klass, upward=False))
 
     def holds_object(
         self,
@@ -2355,7 +2366,7 @@ class SummaryIndex:
             models: dict[str, Any] = {}
             for module in sorted(self.classes):
                 for klass, facts in sorted(self.classes[module].items()):
-                    if not self._data_model(module, klass, 0):
+                    if not self._data_model(module, klass):
                         continue
                     prefix = f"{module}:{klass}."
                     methods = {
