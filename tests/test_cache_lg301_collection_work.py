@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from leakguard import project_context
+from leakguard.engine import check
 from leakguard.testing import make_config, warm_and_cold, write_or_remove, write_package
 from leakguard.testing import run as run_once
 
@@ -244,6 +245,68 @@ def test_warm_equals_cold_when_an_entry_method_changes(
     first, cold = warm_and_cold(tmp_path, config, lambda: (pkg / "tools.py").write_text(after))
     for run, source in ((first, before), (cold, after)):
         works = source == TOOL_WORKING
+        found = sorted((f.rule, Path(f.path).name, f.severity.value) for f in run.findings)
+        expected = [("LG301", "schemas.py", "error" if works else "note")]
+        if works:
+            expected.append(("LG303", "routes.py", "error"))
+        assert found == sorted(expected)
+
+
+def test_a_line_added_to_a_models_module_reuses_every_other_module(tmp_path: Path) -> None:
+    # the run's data models are in every module's key as judgements, not as summaries
+    # (which hold line numbers): a comment above a model re-analyses its own file only
+    pkg = write_package(
+        tmp_path, {"schemas.py": CHAT_SCHEMAS, "routes.py": CHAT_ROUTES, "tools.py": TOOL_WORKING}
+    )
+    config = make_config(tmp_path, select=["LG301", "LG303"])
+    first = check([tmp_path], config, jobs=1)
+    (pkg / "tools.py").write_text("# tools a chat may call\n\n" + TOOL_WORKING)
+    warm = check([tmp_path], config, jobs=1)
+    assert sorted(Path(r.path).name for r in warm.results if not r.from_cache) == ["tools.py"]
+    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in first.findings]
+    assert {f.rule for f in warm.findings} == {"LG301", "LG303"}
+
+
+TOOL_RENDERING = """\
+from pydantic import BaseModel, Field
+
+from app.render import render
+
+
+class Tool(BaseModel):
+    name: str = Field(max_length=64)
+
+    def to_template(self) -> dict:
+        return render(self.name)
+"""
+RENDER_CHEAP = "def render(name: str) -> dict:\n    return {'name': name}\n"
+RENDER_WORKING = (
+    "import httpx\n\n\ndef render(name: str) -> dict:\n"
+    "    return httpx.get(f'http://tools/{name}').json()\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"), [(RENDER_CHEAP, RENDER_WORKING), (RENDER_WORKING, RENDER_CHEAP)]
+)
+def test_warm_equals_cold_when_what_an_entry_method_calls_changes(
+    tmp_path: Path, before: str, after: str
+) -> None:
+    # the entry method itself is unchanged; the helper it calls, in a fourth module,
+    # starts or stops working
+    pkg = write_package(
+        tmp_path,
+        {
+            "schemas.py": CHAT_SCHEMAS,
+            "routes.py": CHAT_ROUTES,
+            "tools.py": TOOL_RENDERING,
+            "render.py": before,
+        },
+    )
+    config = make_config(tmp_path, select=["LG301", "LG303"])
+    first, cold = warm_and_cold(tmp_path, config, lambda: (pkg / "render.py").write_text(after))
+    for run, source in ((first, before), (cold, after)):
+        works = source == RENDER_WORKING
         found = sorted((f.rule, Path(f.path).name, f.severity.value) for f in run.findings)
         expected = [("LG301", "schemas.py", "error" if works else "note")]
         if works:

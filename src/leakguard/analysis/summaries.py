@@ -2358,9 +2358,13 @@ class SummaryIndex:
         return found
 
     def models_digest(self) -> str:
-        """One digest of the run's data models (`_data_model`): their class facts (the
-        fields' classes, the bases) and their methods' summaries, which `model_method`
-        and `entry_method` read for calls no edge records. They change rarely."""
+        """One digest of what other modules' findings read of the run's data models
+        (`_data_model`): their class facts (the fields' classes, the bases) and, for each
+        method, whether it is `cheap` at every depth a rule may ask, which `model_method`
+        and `entry_method` serve for calls no edge records. The judgements, not the
+        methods' summaries: those hold line numbers, and a line added above a model would
+        re-analyse every module of the run; the judgements also follow what the methods
+        call. They change rarely."""
         digest = self._memo.get("models_digest")
         if digest is None:
             models: dict[str, Any] = {}
@@ -2370,7 +2374,7 @@ class SummaryIndex:
                         continue
                     prefix = f"{module}:{klass}."
                     methods = {
-                        fid: self.functions[fid].raw
+                        fid: [self.cheap(fid, depth) for depth in range(MAX_SUPPORTED_DEPTH + 1)]
                         for fid in self.in_module(module)
                         if fid.startswith(prefix) and "." not in fid[len(prefix) :]
                     }
