@@ -105,7 +105,10 @@ async def test_stalled_uploads_are_admitted_before_reading_bounded_and_timed_out
     service_factory: Callable[..., ServiceProcess],
 ) -> None:
     budget = 20 * MIB
-    body_timeout = 2.0
+    # Long enough that all 30 requests reach admission before the two admitted ones time
+    # out and free the budget, even when the machine is busy (at 2 s, once under a
+    # concurrent job, a third upload was admitted after the first two timed out).
+    body_timeout = 5.0
     service = service_factory(
         "uploads",
         ML_SERVICE_MAX_UPLOAD_BYTES_IN_FLIGHT=str(budget),
