@@ -18,9 +18,10 @@ More ends size no work either:
 - a comparison or a branch test, also of arithmetic on the value (`if token_num +
   max_tokens > context_len:`): the value only validates or picks a branch (not in a
   `while` test, which repeats work while it holds, nor in the test of an `if` in a loop
-  whose branch leaves it: `if count >= max_tokens: break`, unless it compares the value
-  with constants only: `if max_tokens > MAX: return error` validates); other arithmetic is work
-  (`[0] * n`);
+  whose branch leaves it: `if count >= max_tokens: break` or `raise`, nor through a flag
+  that test reads, `done = count >= max_tokens`, unless it compares the value with
+  constants only: `if max_tokens > MAX: return error` validates); other arithmetic is
+  work (`[0] * n`);
 - a store into long-lived state (`self.limits[model] = limit`, `SETTINGS["k"] = k`): a
   setting kept for later, not work of this request. A store into a local (`params[...]
   = limit`, later handed to work) is not such an end; where a store is no end (a
@@ -94,6 +95,9 @@ _STATE_ROOTS = frozenset({"self", "cls"})
 # `_echo_end`'s answer for a read that is returned: the response of a handler, but
 # handed back to the caller by a helper (`_Module.terminal`).
 _RETURNED = "<return>"
+# `_echo_end`'s prefix of a local holding a comparison of the value made in a loop
+# (`done = count >= max_tokens`), judged by whether it stops the loop (`_flag_in_loop`).
+_FLAG = "<flag>"
 # What a call does with a value handed to it (`_inert_in_callee`): ends it (bounded or
 # dropped there), gives it back in its result, or does work with it (None).
 _ENDS = "ends"
@@ -228,6 +232,8 @@ def _ends_inert(
         return module.context is not None and not module.terminal and target[6:] not in locals_
     if not target:
         return True
+    if target.startswith(_FLAG):
+        return not _stops_a_loop(function, target[len(_FLAG) :])
     if module.terminal and _rebinds_outer(function, target, context):
         return False  # `global BUDGET; BUDGET = n`: kept as it came for later work
     return target != name and hops > 0 and _only_echoed(function, target, hops - 1, module)
@@ -375,7 +381,9 @@ def _echo_end(
             outer = path[above]
             if isinstance(outer, cst.Comparison) or _ordered(outer):
                 guard = _against_constants(path, above, constant)
-                return None if _in_loop_test(path, above, guard) else ""
+                if _in_loop_test(path, above, guard):
+                    return None
+                return "" if guard else _flag_in_loop(path, above)
             if isinstance(outer, cst.Arg) and above > 0:
                 call = path[above - 1]
                 if isinstance(call, cst.Call) and clamped(call, outer):
@@ -386,7 +394,9 @@ def _echo_end(
             continue
         if isinstance(parent, cst.Comparison):
             guard = _against_constants(path, position, constant)
-            return None if _in_loop_test(path, position, guard) else ""
+            if _in_loop_test(path, position, guard):
+                return None
+            return "" if guard else _flag_in_loop(path, position)
         if isinstance(parent, cst.Slice) and position >= 2:
             # `sorted(rows)[:limit]`: a list already built in memory is cut; the value
             # bounds nothing the list did not already cost. (A query's `[:limit]` is its
@@ -720,15 +730,46 @@ def _in_loop_test(path: list[cst.CSTNode], position: int, guard: bool = False) -
     return False
 
 
+def _flag_in_loop(path: list[cst.CSTNode], position: int) -> str:
+    """`_FLAG` and the local a comparison at `path[position]` inside a loop is assigned
+    to, alone or in a boolean expression (`done = count >= max_tokens or eos`), when the
+    flag may stop the loop later (`if done: break`); "" (only compared) otherwise."""
+    if not any(isinstance(node, (cst.For, cst.While)) for node in path[:position]):
+        return ""
+    child = path[position]
+    for parent in reversed(path[:position]):
+        if isinstance(parent, cst.BooleanOperation) or (
+            isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Not)
+        ):
+            child = parent
+            continue
+        if isinstance(parent, cst.Assign) and parent.value is child and len(parent.targets) == 1:
+            target: cst.BaseExpression = parent.targets[0].target
+        elif isinstance(parent, cst.AnnAssign) and parent.value is child:
+            target = parent.target
+        else:
+            return ""
+        return _FLAG + target.value if isinstance(target, cst.Name) else ""
+    return ""
+
+
+def _stops_a_loop(function: cst.FunctionDef, flag: str) -> bool:
+    """A read of local `flag` (a comparison's result) decides how long a loop repeats
+    work (`_in_loop_test`); or we cannot see every read."""
+    reads = _read_paths(function, flag)
+    return reads is None or any(_in_loop_test(read, len(read) - 1) for read in reads)
+
+
 def _leaves_loop(branch: cst.If) -> bool:
-    """A `break` or `return` of the loop holding `branch` in one of its branches (not of
-    a loop or function nested in them)."""
+    """A `break`, `return` or `raise` of the loop holding `branch` in one of its branches
+    (not of a loop or function nested in them): `if count >= max_tokens: raise
+    StopGeneration` ends a decode loop as a `break` does."""
     parts: list[cst.CSTNode] = [branch.body]
     if branch.orelse is not None:
         parts.append(branch.orelse)
     nested: tuple[type[cst.CSTNode], ...] = (cst.For, cst.While, *SCOPE_NODES)
     return any(
-        isinstance(node, (cst.Break, cst.Return))
+        isinstance(node, (cst.Break, cst.Return, cst.Raise))
         for part in parts
         for node in descendants(part, stop_at=nested)
     )
