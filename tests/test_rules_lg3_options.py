@@ -263,3 +263,50 @@ def test_the_evidence_names_the_call_judged_to_be_work(tmp_path: Path) -> None:
     assert finding.help is not None
     assert "a loop over it calling `fetch` (line 25) per entry in `run_batch`" in finding.help
     assert "normalise" not in finding.help
+
+
+SAMPLER_SOURCE = """\
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from .worker import generate
+
+app = FastAPI()
+
+
+class ChatRequest(BaseModel):
+    messages: list[str]
+    temperature: float = 0.7
+    top_p: float = 1.0
+    tfs_z: float = 1.0
+    top_k: int = -1
+    corpus_id: str = ""
+
+
+@app.post("/chat")
+def chat(request: ChatRequest) -> str:
+    return generate(
+        request.messages, temperature=request.temperature, top_p=request.top_p, top_k=request.top_k
+    )
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "fires"),
+    [
+        ({}, False),
+        ({"sampling_cutoff_names": []}, True),
+        ({"extend_retrieval_field_names": ["corpus_id"]}, True),
+        ({"sampling_parameter_names": ["temperature"]}, True),
+        ({"sampling_parameter_names": ["temperature", "tfs_z"]}, False),
+    ],
+)
+def test_sampling_cutoff_names_are_configurable(
+    tmp_path: Path, options: dict[str, object], fires: bool
+) -> None:
+    """A sampler's `top_k` (beside two sampling parameters, no retrieval field, handed on
+    with them) is silent; the three name lists decide each part (`analysis/sampling`)."""
+    target = tmp_path / "app.py"
+    target.write_text(SAMPLER_SOURCE)
+    result = run([target], tmp_path, select=["LG302"], rules={"LG302": options})
+    assert (("app.py", 14, "LG302") in reported(result)) is fires

@@ -38,7 +38,7 @@ with the run's facts (`only_reaches_response`), or recorded for the run to resol
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
@@ -533,14 +533,23 @@ def _root_name(node: cst.BaseExpression) -> str | None:
     return node.value if isinstance(node, cst.Name) else None
 
 
+# A value handed on under a label (a call's keyword, a dict's string key) with others:
+# (its label, the labels of the call's other keywords or the dict's other keys).
+Bundle = tuple[str, tuple[str, ...]]
+
+
 @dataclass(frozen=True)
 class SizedReads:
     """The attributes of a request model parameter a handler may size work with:
     `sized` for certain, and `unless[attr]` the helpers of other files the attribute
-    is handed to: it sizes no work when the run says each of them clamps it."""
+    is handed to: it sizes no work when the run says each of them clamps it.
+    `bundled[attr]`: for an attribute of those whose every such read hands the value on
+    labelled (`_bundles`), the bundles it travels in; what the labels say (a sampler's
+    parameters) is for the rule to judge (`analysis/sampling`)."""
 
     sized: frozenset[str]
     unless: Mapping[str, tuple[Deferred, ...]]
+    bundled: Mapping[str, tuple[Bundle, ...]] = field(default_factory=dict)
 
 
 def sized_attributes(
@@ -557,6 +566,7 @@ def sized_attributes(
     (this runs while the run's facts are collected): `SizedReads.unless`."""
     sized: set[str] = set()
     unless: dict[str, list[Deferred]] = {}
+    bundles = _Bundles()
     pending: list[_Holder] = [(function, name, _Module(context, defer=True), MAX_HOPS)]
     seen: set[tuple[int, str, bool]] = set()
     while pending:
@@ -565,14 +575,35 @@ def sized_attributes(
         if key in seen:
             continue
         seen.add(key)
-        more = _attribute_reads(*current, sized, unless)
+        more = _attribute_reads(*current, sized, unless, bundles)
         if more is None:
             return None
         pending.extend(more)
     conditional = {
         attr: tuple(dict.fromkeys(helpers)) for attr, helpers in unless.items() if attr not in sized
     }
-    return SizedReads(frozenset(sized), conditional)
+    bundled = {
+        attr: tuple(sorted(set(found)))
+        for attr, found in sorted(bundles.found.items())
+        if attr not in bundles.loose and (attr in sized or attr in conditional)
+    }
+    return SizedReads(frozenset(sized), conditional, bundled)
+
+
+@dataclass
+class _Bundles:
+    """What `sized_attributes` learns of how attributes are handed on: `found[attr]`, the
+    bundles of its reads that size work; `loose`, attributes one such read of which is
+    handed on otherwise (a slice, a loop, a positional argument, arithmetic ...)."""
+
+    found: dict[str, list[Bundle]] = field(default_factory=dict)
+    loose: set[str] = field(default_factory=set)
+
+    def add(self, attr: str, bundles: list[Bundle] | None) -> None:
+        if bundles is None:
+            self.loose.add(attr)
+        else:
+            self.found.setdefault(attr, []).extend(bundles)
 
 
 # A name holding the request model (or an item of one of its collection fields) in a
@@ -590,6 +621,7 @@ def _attribute_reads(
     hops: int,
     sized: set[str],
     unless: dict[str, list[Deferred]],
+    bundles: _Bundles,
 ) -> list[_Holder] | None:
     """Adds to `sized` the attributes of `name` read for work (to `unless` those only
     handed to helpers of other files); returns the loop variables that walk its
@@ -632,8 +664,10 @@ def _attribute_reads(
         inert = _ends_inert(function, name, path, hops, module, locals_)
         if chain and not inert:
             sized.add(chain[-1])
+            bundles.add(chain[-1], _bundles(function, path, top, module, hops))
         elif chain and module.deferred:
             unless.setdefault(chain[-1], []).extend(module.deferred)
+            bundles.add(chain[-1], _bundles(function, path, top, module, hops))
         elif not chain and (not inert or module.deferred):
             # The value itself goes to work, or to helpers of other files by some path
             # of its fields (which the whole value does not name): judged field by
@@ -643,6 +677,73 @@ def _attribute_reads(
                 return None
             more.extend(handed)
     return more
+
+
+def _bundles(
+    function: cst.FunctionDef, path: list[cst.CSTNode], top: int, module: _Module, hops: int
+) -> list[Bundle] | None:
+    """How the value read at `path[top]` (its attribute chain included) is handed on:
+    as a keyword argument of a call or under a string key of a dict display, with the
+    labels of the call's other keywords or of the dict's other keys; None when it goes
+    anywhere else (a slice, a loop, a positional argument, a local, arithmetic ...). A
+    call of the file's own functions or methods is followed: the bundles are those in
+    which its parameter's reads there hand the value on (what is returned goes back to
+    work, so a `return` is no end there)."""
+    if top < 2:
+        return None
+    value, holder, outer = path[top], path[top - 1], path[top - 2]
+    if (
+        isinstance(holder, cst.DictElement)
+        and holder.value is value
+        and isinstance(outer, cst.Dict)
+        and isinstance(holder.key, cst.SimpleString)
+    ):
+        label = holder.key.evaluated_value
+        others = {_string_key(e) for e in outer.elements if e is not holder}
+        if not isinstance(label, str):
+            return None
+        return [(label, tuple(sorted(o for o in others if o is not None)))]
+    if not (
+        isinstance(holder, cst.Arg)
+        and holder.value is value
+        and holder.keyword is not None
+        and isinstance(outer, cst.Call)
+    ):
+        return None
+    keywords = {a.keyword.value for a in outer.args if a is not holder and a.keyword is not None}
+    func = outer.func
+    method = isinstance(func, cst.Attribute)
+    called = func.attr.value if isinstance(func, cst.Attribute) else None
+    called = func.value if isinstance(func, cst.Name) else called
+    callees = module.named(called, method) if called is not None else []
+    if not callees:
+        return [(holder.keyword.value, tuple(sorted(keywords)))]
+    if hops <= 0:
+        return None
+    found: list[Bundle] = []
+    for callee in callees:
+        param = _parameter_for(callee, outer, holder, method)
+        reads = _read_paths(callee, param) if param is not None else None
+        if param is None or reads is None:
+            return None
+        view = _Module(module.context, defer=True, terminal=True)
+        locals_ = _bound_locals(callee, module.context)
+        for read in reads:
+            view.deferred = []
+            if _ends_inert(callee, param, read, hops - 1, view, locals_) and not view.deferred:
+                continue
+            more = _bundles(callee, read, len(read) - 1, view, hops - 1)
+            if more is None:
+                return None
+            found.extend(more)
+    return found
+
+
+def _string_key(element: cst.BaseDictElement) -> str | None:
+    if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
+        key = element.key.evaluated_value
+        return key if isinstance(key, str) else None
+    return None
 
 
 def _handed_whole(

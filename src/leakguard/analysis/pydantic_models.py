@@ -1127,6 +1127,13 @@ def _function_uses(
                         attr: [list(helper) for helper in helpers]
                         for attr, helpers in sorted(reads.unless.items())
                     }
+                # `bundled`: fields handed on only labelled, with the labels they travel
+                # with (a sampler's `top_k` beside `temperature`: `analysis/sampling`).
+                if reads.bundled:
+                    record["bundled"] = {
+                        attr: [[label, list(others)] for label, others in bundles]
+                        for attr, bundles in reads.bundled.items()
+                    }
         if use[1]["k"] == "ref" and param_markers(param, context)[0] is None:
             record["alias"] = use[1]["q"]
         uses.append(record)
@@ -1808,6 +1815,49 @@ class ModelIndex:
         result = frozenset(found)
         self._sized[key] = result
         return result
+
+    def sized_bundles(
+        self,
+        model: str,
+        field: str,
+        kinds: tuple[str, ...],
+        skip_tests: bool = False,
+        trust: CallerTrust | None = None,
+    ) -> list[tuple[str, frozenset[str]]] | None:
+        """How the handlers taking `model` from a request hand on `field` where they size
+        work with it: the bundles (its label, the labels it travels with) of every such
+        read (`echoes.Bundle`); None when one such read hands it on otherwise. Handlers
+        whose reads are not known (the model handed on whole) add none."""
+        found: list[tuple[str, frozenset[str]]] = []
+        for kind, use, _ in self.run_uses(skip_tests, trust)[0]:
+            if kind not in kinds or "sized" not in use or model not in self._reached(use["refs"]):
+                continue
+            if field not in use["sized"] and field not in use.get("clamped_via", {}):
+                continue
+            bundles = use.get("bundled", {}).get(field)
+            if bundles is None:
+                return None
+            found.extend((str(label), frozenset(others)) for label, others in bundles)
+        return found
+
+    def request_field_names(
+        self,
+        model: str,
+        kinds: tuple[str, ...],
+        skip_tests: bool = False,
+        trust: CallerTrust | None = None,
+    ) -> frozenset[str]:
+        """Names of the fields a request carrying `model` may hold: those of `model` (its
+        bases' included) and of every model the handlers taking it reach (the request
+        model itself, a subclass, a model holding it as a field, their other fields'
+        models)."""
+        found = set(self.fields(model))
+        for kind, use, _ in self.run_uses(skip_tests, trust)[0]:
+            reached = self._reached(use["refs"])
+            if kind in kinds and model in reached:
+                for other in reached:
+                    found.update(self.fields(other))
+        return frozenset(found)
 
     def holders(self, model: str, skip_tests: bool = False) -> tuple[str, ...]:
         """Short class names of `model` and of the request models that reach it (nesting

@@ -27,11 +27,14 @@ from leakguard.analysis.pydantic_models import (
     request_handlers,
     tree_refs,
 )
+from leakguard.analysis.sampling import SamplingNames, sampling_cutoff
 from leakguard.config import RuleSpec
 from leakguard.rule import LintRule
 from leakguard.triage import TriageTree
 
 _FIELD_FIX = "`Field(ge=1, le=100)`, `Annotated[int, Field(le=100)]` or `conint(ge=1, le=100)`"
+# Where a model's fields come from: a body, or the query string (a `Depends()` model).
+_KINDS = ("body", "query")
 _QUERY_FIX = "`Query(10, ge=1, le=100)` or `Annotated[int, Query(ge=1, le=100)]`"
 
 
@@ -62,6 +65,14 @@ class UnboundedResourceParameter(LintRule):
         return bool(self.option("skip_tests"))
 
     @cached_property
+    def _sampling_names(self) -> SamplingNames:
+        return SamplingNames(
+            cutoffs=frozenset(self.option("sampling_cutoff_names")),
+            parameters=frozenset(self.option("sampling_parameter_names")),
+            retrieval=frozenset(self.option("retrieval_field_names")),
+        )
+
+    @cached_property
     def _trust(self) -> CallerTrust | None:
         """Routes only privileged callers reach take nothing from an untrusted client."""
         return caller_trust(self.context, self.option(PRIVILEGED))
@@ -77,17 +88,21 @@ class UnboundedResourceParameter(LintRule):
             return
         index = model_index(self.context)
         qualified = own_qualified(self.context, node.name.value)
-        use = index.request_models(("body", "query"), self._skip_tests, self._trust).get(qualified)
+        use = index.request_models(_KINDS, self._skip_tests, self._trust).get(qualified)
         if use is None:
             return
         klass = local_facts(self.context).get("classes", {}).get(node.name.value)
         if klass is None or self._only_echoed_here(qualified):
             return
-        sized = index.sized_fields(qualified, ("body", "query"), self._skip_tests, self._trust)
+        sized = index.sized_fields(qualified, _KINDS, self._skip_tests, self._trust)
         for name, statement in statements:
             tree = klass["fields"].get(name)
             if name in use.shadowed or (sized is not None and name not in sized):
                 continue  # no handler taking the model sizes work with this field
+            if sampling_cutoff(
+                index, qualified, name, self._sampling_names, _KINDS, self._skip_tests, self._trust
+            ):
+                continue  # a sampler's `top_k`: above the vocabulary it means "all tokens"
             if tree is not None and index.number_unbounded(tree):
                 subject = f"Field `{node.name.value}.{name}` ({use.how})"
                 self.report(statement, subject=subject, name=name, fix=_FIELD_FIX)
