@@ -55,6 +55,8 @@ from leakguard.context import FileContext
 from leakguard.triage import TriageTree, dotted, module_level_names, parse_ast, run_query
 
 COLLECTOR = "constant_callables"
+# Where a tree keeps its file's facts (`collect_tree`).
+_MEMO_KEY = f"{COLLECTOR}:facts"
 TOKENS = ("lambda", "def ")
 _EXCEPTION_BASES = frozenset({"Exception", "BaseException"})
 # Calls whose result tells nothing of their argument's text.
@@ -90,8 +92,14 @@ def collect_source(text: str, display: str) -> dict[str, Any]:
 def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any]:
     """`{dotted name: {"params", "positional", "text", "exc", "current"}}` of the file's
     callables: its module-level functions, module-level names bound to one of them or
-    to a lambda, and ALL_CAPS names bound so directly in a module-level class."""
-    return _Collector(tree).run()
+    to a lambda, and ALL_CAPS names bound so directly in a module-level class.
+
+    Worked out once per tree: the curated exceptions read the same facts of the file
+    (`curated_exceptions._FileCollector`); callers must not change them."""
+    found: dict[str, Any] | None = tree.memo.get(_MEMO_KEY)
+    if found is None:
+        found = tree.memo[_MEMO_KEY] = _Collector(tree).run()
+    return found
 
 
 def could_apply(tree: TriageTree) -> bool:

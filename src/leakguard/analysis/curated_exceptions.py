@@ -54,6 +54,7 @@ import ast
 import builtins
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 import libcst as cst
@@ -116,6 +117,8 @@ HANDLER_REGISTRARS = frozenset(
 )
 # Methods registering the function in their second argument as an exception handler.
 _REGISTRATION_CALLS = frozenset({"add_exception_handler", "register_error_handler"})
+# What each of those names and `exception_handlers=` holds (`_may_register_handlers`).
+_REGISTRATION_TOKENS = ("exception_handler", "errorhandler", "error_handler")
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 # The scopes a function's own code reads as its own (they see its `except` names).
 _CLOSURES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
@@ -123,6 +126,9 @@ _NO_NAMES: frozenset[str] = frozenset()
 _NOTHING: tuple[bool, frozenset[str]] = (False, _NO_NAMES)
 
 
+# Asked of every name and attribute of a file, several times (a few thousand distinct
+# names a file): the answer is remembered.
+@lru_cache(maxsize=8192)
 def _class_like(name: str | None) -> bool:
     last = (name or "").rsplit(".", 1)[-1]
     return last[:1].isupper() and not last.isupper()
@@ -219,7 +225,8 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
         facts["raising"] = raising
     if tries:
         facts["tries"] = tries
-    registered = sorted({name for call in tree.of(ast.Call) for name in _registered_handlers(call)})
+    calls = tree.of(ast.Call) if _may_register_handlers(text) else []
+    registered = sorted({name for call in calls for name in _registered_handlers(call)})
     if registered:
         facts["registered"] = registered
     return facts or None
@@ -740,15 +747,16 @@ class _RaiseWalker:
         absorbed: dict[int, tuple[str, ...]] = {}
         in_message: set[int] = set()
         raised: set[int] = set()
+        # Exact-type tests: the parser makes no subclass of these node types.
         for node in nodes:
-            if isinstance(node, ast.Try):
+            if type(node) is ast.Try:
                 if keep_tries:
                     self.tries.append(node)
                 caught = tuple(name for h in node.handlers for name in _caught_last_names(h))
                 for inner in tree.scope_nodes(node.body, _SCOPES):
                     absorbed[id(inner)] = absorbed.get(id(inner), ()) + caught
             elif (
-                isinstance(node, ast.Raise)
+                type(node) is ast.Raise
                 and isinstance(node.exc, ast.Call)
                 and _raised_class(node) is not None
             ):
@@ -756,10 +764,10 @@ class _RaiseWalker:
                 arguments = [*node.exc.args, *(k.value for k in node.exc.keywords)]
                 in_message.update(id(n) for n in tree.scope_nodes(arguments, _SCOPES))
         for node in nodes:
-            if isinstance(node, ast.Raise):
+            if type(node) is ast.Raise:
                 self.raise_(node, absorbed.get(id(node), ()))
             elif (
-                isinstance(node, ast.Call)
+                type(node) is ast.Call
                 and id(node) not in raised
                 and not (id(node) in in_message and _message_template(node))
             ):
@@ -871,6 +879,13 @@ def _handled_classes(call: ast.Call) -> list[ast.expr]:
         if keyword.arg == "exception_handlers" and isinstance(keyword.value, ast.Dict):
             found.extend(key for key in keyword.value.keys if key is not None)
     return found
+
+
+def _may_register_handlers(text: str) -> bool:
+    """Whether the file may register an exception handler (`_registered_handlers`): it
+    names a registrar or `exception_handlers=`, spelled as such unless some identifier
+    of it is not ASCII (Python reads identifiers in their NFKC form)."""
+    return not text.isascii() or any(token in text for token in _REGISTRATION_TOKENS)
 
 
 def _registered_handlers(call: ast.AST) -> list[str]:
@@ -1140,11 +1155,22 @@ def collect_table_uses(tree: TriageTree, text: str, display: str) -> dict[str, A
             definitions.add(id(target))
     positions = _table_positions(tree)
     other: set[str] = set()
+    # What a reference adds depends on its last name alone (a bare name's, on whether
+    # the module binds or imports it): each last name is judged once per kind, not at
+    # each of the file's many uses of it.
+    judged_names: set[str] = set()
+    judged_attributes: set[str] = set()
     references: list[ast.Name | ast.Attribute] = tree.of(ast.Name, ast.Attribute)
     for reference in references:
         if id(reference) in positions or id(reference) in definitions:
             continue
-        last = reference.id if isinstance(reference, ast.Name) else reference.attr
+        if isinstance(reference, ast.Name):
+            last, judged = reference.id, judged_names
+        else:
+            last, judged = reference.attr, judged_attributes
+        if last in judged:
+            continue
+        judged.add(last)
         if _class_like(last):
             continue
         # An attribute of that name on anything (a module bound to a local, `self.x`)
@@ -1173,7 +1199,8 @@ def collect_table_uses(tree: TriageTree, text: str, display: str) -> dict[str, A
         {table for call in positions.values() if call and (table := _called_table(call))}
     )
     made: list[list[Any]] = []
-    for function in tree.functions:
+    # Only a called table can be made from a parameter: most files call none.
+    for function in tree.functions if any(positions.values()) else ():
         args = function.args
         params = frozenset(
             a.arg
