@@ -280,7 +280,7 @@ def function_waits(
     made = made_values(file, function, nodes, shadowed, enclosing)
     facts: dict[str, list[Any]] = {}
     for node in nodes:
-        if not isinstance(node, ast.Call):
+        if type(node) is not ast.Call:
             continue
         in_loop = id(node) in looped
         if in_loop or _maps(node.func):
@@ -517,6 +517,8 @@ def made_values(
             found[arg.arg] = qualified
     unknown: set[str] = set()
     for node in nodes:
+        if type(node) not in _BINDING_STATEMENTS:
+            continue  # most nodes: one look-up instead of the tests below
         pairs: list[tuple[ast.expr, ast.expr | None]] = []
         if isinstance(node, ast.Assign):
             pairs.extend((target, node.value) for target in node.targets)
@@ -539,6 +541,12 @@ def made_values(
                 unknown.add(target.id)
                 found.pop(target.id, None)
     return found
+
+
+# The node types `made_values` reads a binding from.
+_BINDING_STATEMENTS = frozenset(
+    {ast.Assign, ast.With, ast.AsyncWith, ast.AnnAssign, ast.AugAssign, ast.For, ast.NamedExpr}
+)
 
 
 def _waiting(maker: str) -> bool:
@@ -574,11 +582,11 @@ def _breadth_first(
 def _repeated(
     function: ast.AST, children: Callable[[int], list[ast.AST] | None]
 ) -> tuple[set[int], set[int]]:
-    """Ids of the nodes below `function` that may run more than once, and of those a
+    """Ids of the calls below `function` that may run more than once, and of those a
     `while` loop's body runs (a poll), in one pass: a `for` body, a `while` body and
     test, a comprehension, a function or lambda defined here (it may be called any
     number of times), what `map(probe, hosts)` is handed first (`probe` runs per item).
-    A loop's `iter` runs once."""
+    A loop's `iter` runs once. (Only calls are asked about: other nodes are not kept.)"""
     looped: set[int] = set()
     polled: set[int] = set()
     stack: list[tuple[ast.AST, bool, bool]] = [
@@ -589,10 +597,11 @@ def _repeated(
         kind = type(node)
         if kind in _REPEATED_WHOLE:
             in_loop = True
-        if in_loop:
-            looped.add(id(node))
-        if in_poll:
-            polled.add(id(node))
+        elif kind is ast.Call:
+            if in_loop:
+                looped.add(id(node))
+            if in_poll:
+                polled.add(id(node))
         kids = children(id(node))
         if not kids:
             continue

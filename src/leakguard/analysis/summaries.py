@@ -241,6 +241,9 @@ def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | 
 
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+# The node types `_FunctionCollector.run`'s pass over a function's nodes reads (the
+# parser makes no subclass of them).
+_READ_BY_RUN = frozenset({ast.Call, ast.For, ast.Return, ast.Compare, ast.With, ast.AsyncWith})
 
 
 class FileSummaryCollector:
@@ -773,6 +776,8 @@ class _FunctionCollector:
         self.consumed = consumed_in_place(nodes)
         offloaded: set[int] = set()
         for node in nodes:
+            if type(node) not in _READ_BY_RUN:
+                continue  # most nodes (names, attributes, constants): one look-up
             if isinstance(node, ast.Call):
                 if id(node) in offloaded:
                     continue
@@ -873,15 +878,14 @@ class _FunctionCollector:
         return found
 
     def _bindings(self, nodes: list[ast.AST]) -> None:
+        # Exact-type tests: the parser makes no subclass of these node types.
         for node in nodes:
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                continue
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            if type(node) is ast.Name and isinstance(node.ctx, ast.Store):
                 self.locals.add(node.id)
                 self.stores[node.id] = self.stores.get(node.id, 0) + 1
         self._dependency_params()
         for node in nodes:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            if type(node) is ast.Assign and len(node.targets) == 1:
                 target = node.targets[0]
                 unpacked = self.file.unpacked_model(target, node.value, self.local_models)
                 if unpacked is not None:
