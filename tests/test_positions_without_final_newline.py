@@ -7,6 +7,7 @@ take the position of an identical statement earlier in the file.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,13 +27,7 @@ def _fixtures() -> list[tuple[str, Path]]:
     ]
 
 
-def _positions(path: Path, rule: str) -> list[tuple[object, ...]]:
-    result = run([path], path.parent, select=[rule])
-    assert not result.errors, result.errors
-    findings: list[Finding] = list(result.findings)
-    return sorted(
-        (f.path, f.line, f.column, f.end_line, f.end_column, f.rule, f.message) for f in findings
-    )
+Positions = list[tuple[object, ...]]
 
 
 def _strip_final_newlines(path: Path) -> None:
@@ -40,24 +35,82 @@ def _strip_final_newlines(path: Path) -> None:
         file.write_bytes(file.read_bytes().rstrip(b"\r\n"))
 
 
+def _positions_by_fixture(copies: list[Path], root: Path, rule: str) -> dict[str, Positions]:
+    """The positions of `rule`'s findings in each of `copies` (fixtures copied under
+    `root`), by fixture name. The fixture files share one run (each has the others as
+    project context, and what a run reports on a file does not depend on which files of
+    its project it was given: `leakguard.project_context`); a fixture folder is a project
+    of its own and has a run of its own."""
+    files = [c for c in copies if c.is_file()]
+    runs = ([files] if files else []) + [[c] for c in copies if c.is_dir()]
+    found: dict[str, Positions] = {}
+    for targets in runs:
+        result = run(targets, root, select=[rule])
+        assert not result.errors, result.errors
+        finding: Finding
+        for finding in result.findings:
+            found.setdefault(Path(finding.path).parts[0], []).append(
+                (
+                    finding.path,
+                    finding.line,
+                    finding.column,
+                    finding.end_line,
+                    finding.end_column,
+                    finding.rule,
+                    finding.message,
+                )
+            )
+    return {name: sorted(positions) for name, positions in found.items()}
+
+
+def _with_and_without_final_newlines(rule: str, into: Path) -> dict[str, tuple[Positions, ...]]:
+    """Each positive fixture of `rule` (by name): its positions as written, then with every
+    file's final newlines stripped (all the rule's fixtures copied and run at once: two
+    runs over the files instead of two per fixture)."""
+    positives = [fixture for code, fixture in _fixtures() if code == rule]
+    ways: list[dict[str, Positions]] = []
+    for way in ("with", "without"):
+        folder = into / way
+        folder.mkdir()
+        copies = []
+        for fixture in positives:
+            copy = folder / fixture.name
+            if fixture.is_dir():
+                shutil.copytree(fixture, copy)
+            else:
+                shutil.copyfile(fixture, copy)
+            if way == "without":
+                _strip_final_newlines(copy)
+            copies.append(copy)
+        ways.append(_positions_by_fixture(copies, folder, rule))
+    return {f.name: tuple(way.get(f.name, []) for way in ways) for f in positives}
+
+
+@pytest.fixture(scope="module")
+def positions_both_ways(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[str, str], tuple[Positions, ...]]:
+    """(rule, fixture name) -> the fixture's positions with and without final newlines,
+    computed for all of a rule's fixtures on the first lookup of the rule."""
+    computed: dict[str, dict[str, tuple[Positions, ...]]] = {}
+
+    def lookup(rule: str, name: str) -> tuple[Positions, ...]:
+        if rule not in computed:
+            computed[rule] = _with_and_without_final_newlines(rule, tmp_path_factory.mktemp(rule))
+        return computed[rule][name]
+
+    return lookup
+
+
 @pytest.mark.parametrize(
     ("rule", "fixture"), _fixtures(), ids=lambda v: v.name if isinstance(v, Path) else v
 )
 def test_positions_do_not_depend_on_the_final_newline(
-    rule: str, fixture: Path, tmp_path: Path
+    rule: str, fixture: Path, positions_both_ways: Callable[[str, str], tuple[Positions, ...]]
 ) -> None:
-    with_newline = tmp_path / "with" / fixture.name
-    without = tmp_path / "without" / fixture.name
-    for copy in (with_newline, without):
-        if fixture.is_dir():
-            shutil.copytree(fixture, copy)
-        else:
-            copy.parent.mkdir(parents=True)
-            shutil.copyfile(fixture, copy)
-    _strip_final_newlines(without)
-    expected = _positions(with_newline, rule)
+    expected, without = positions_both_ways(rule, fixture.name)
     assert expected, f"{fixture} reports nothing for {rule}"
-    assert _positions(without, rule) == expected
+    assert without == expected
 
 
 def test_identical_last_statement_is_reported_on_its_own_line(tmp_path: Path) -> None:
