@@ -14,6 +14,7 @@ from leakguard.analysis.caller_trust import COLLECTOR as CALLER_TRUST
 from leakguard.analysis.caller_trust import OPTION as PRIVILEGED
 from leakguard.analysis.caller_trust import privileged_handler
 from leakguard.analysis.calls import keyword_arg
+from leakguard.analysis.client_input import helper_regions
 from leakguard.analysis.constant_callables import COLLECTOR as CONSTANT_CALLABLES
 from leakguard.analysis.constant_callables import (
     callee_facts,
@@ -173,6 +174,9 @@ class ExceptionDetailLeak(LintRule):
             ):
                 found.append(scope)
                 returns = True
+        # A name validated in a try may hold what a helper of the file returned
+        # (`body = await _get_request_body(request)`): `client_input` reads its body.
+        found.extend(helper_regions(tree, list(found)))
         return [*found, *route_registrations(tree)] if returns else found
 
     def __init__(self, context: FileContext, spec: RuleSpec) -> None:
