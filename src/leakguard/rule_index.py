@@ -69,6 +69,7 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "summaries",
             "caller_trust",
             "modules",
+            "request_state",
         ),
     ),
     "LG503": ("leakguard.rules.web.lg503_debug_mode_enabled", ()),

@@ -41,7 +41,19 @@ Before the try, a name may also be bound to what only carries the client's input
   constant arguments only (`zstandard.ZstdDecompressor().stream_reader(raw)`,
   `zlib.decompressobj().decompress(raw)`: a dictionary argument could put the server's
   bytes in the output), bound by `with ... as reader` (these return themselves on
-  entering), and read or decoded (`reader.read(limit)`, `raw.decode()`).
+  entering), and read or decoded (`reader.read(limit)`, `raw.decode()`);
+- an attribute of the request's state (`getattr(request.state, "cached_body", None)`,
+  `request.state.cached_body`) that every store in the run sets to client input of the
+  storing function (`request.state.cached_body = body` after `body = await
+  request.json()`): the `request_state` facts record each store into an attribute of a
+  `.state` (the application's, `app.state`, is another object), `setattr` with a
+  constant name, a store through a name bound to a state, and the keys of a dict a
+  lifespan yields (Starlette copies them onto every request's state). A `setattr` of a
+  computed name, a store by subscript (`request.state._state[key]`,
+  `scope["state"][...]`), or the request's state handed to a call (`fill(request.state)`)
+  anywhere in the run leaves every attribute unknown; so does a run that does not hold
+  the reading file's package, or an attribute nothing in the run sets (a library's
+  middleware may).
 """
 
 from __future__ import annotations
@@ -52,6 +64,7 @@ from collections.abc import Callable, Iterable
 import libcst as cst
 
 from leakguard.analysis.frameworks import enclosing_class_of, is_request_handler
+from leakguard.analysis.project import FactCollector, register_collector
 from leakguard.analysis.pydantic_models import (
     DEPENDENCY_MARKERS,
     JSON_LOADERS,
@@ -62,6 +75,7 @@ from leakguard.analysis.pydantic_models import (
     qualified_name,
     request_object_names,
 )
+from leakguard.analysis.run_modules import run_modules
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree
 from leakguard.walker import SCOPE_NODES, descendants
@@ -277,6 +291,9 @@ class _ClientInput:
             self.is_input(inner) or (isinstance(inner, cst.Name) and inner.value == "None")
         ):
             return True
+        attribute = self._state_read(inner)
+        if attribute is not None:
+            return not awaited and _state_holds_input(attribute, self.context)
         if not isinstance(inner, cst.Call) or any(a.star for a in inner.args):
             return False
         if self._reframes(inner):
@@ -285,6 +302,35 @@ class _ClientInput:
             # Decoding what carries the client's input (`json.loads(raw.decode())`).
             return bool(inner.args) and all(self.carries(a.value) for a in inner.args)
         return isinstance(inner.func, cst.Name) and self._helper_returns_input(inner, awaited)
+
+    def _state_read(self, value: cst.BaseExpression) -> str | None:
+        """The attribute `request.state.name` or `getattr(request.state, "name"[,
+        constant])` reads of this function's request object."""
+        if isinstance(value, cst.Call):
+            arguments = [a for a in value.args if a.keyword is None and not a.star]
+            if (
+                not isinstance(value.func, cst.Name)
+                or value.func.value != "getattr"
+                or len(arguments) != len(value.args)
+                or len(arguments) not in (2, 3)
+                or not isinstance(arguments[1].value, cst.SimpleString)
+                or (len(arguments) == 3 and not _constant_value(arguments[2].value))
+            ):
+                return None
+            held, name = arguments[0].value, arguments[1].value.evaluated_value
+        elif isinstance(value, cst.Attribute):
+            held, name = value.value, value.attr.value
+        else:
+            return None
+        if (
+            isinstance(name, str)
+            and isinstance(held, cst.Attribute)
+            and held.attr.value == "state"
+            and isinstance(held.value, cst.Name)
+            and held.value.value in self.requests
+        ):
+            return name
+        return None
 
     def _reframes(self, value: cst.BaseExpression) -> bool:
         """`io.BytesIO(raw)`, `gzip.decompress(raw)`, `Decompressor().stream_reader(raw)`,
@@ -394,6 +440,15 @@ def _parameter_names(function: cst.FunctionDef) -> frozenset[str]:
     return frozenset(p.name.value for p in every)
 
 
+def _constant_value(value: cst.BaseExpression) -> bool:
+    """A literal default of `getattr` (`None`, `{}`, `""`): no data of the server's."""
+    if _constant(value):
+        return True
+    if isinstance(value, (cst.Dict, cst.List, cst.Tuple)):
+        return not value.elements
+    return False
+
+
 def _constant(value: cst.BaseExpression) -> bool:
     """A literal number, string or `None`/`True`/`False`: never data of the server's."""
     if isinstance(value, (cst.Integer, cst.Float, cst.SimpleString)):
@@ -459,3 +514,240 @@ def own_assignments(function: cst.FunctionDef) -> dict[str, list[cst.BaseExpress
                 if isinstance(inner, cst.Name):
                     found.setdefault(inner.value, []).append(None)
     return found
+
+
+# -- the request's state across the run ---------------------------------------------------
+
+STATE_COLLECTOR = "request_state"
+# Receivers whose `.state` is the application's, never a request's (Starlette's
+# `request.state` is a fresh object over the scope's state).
+_APPLICATION_NAMES = frozenset({"app", "application"})
+_STATE_TOKENS = ("state",)
+# Methods that read a value without changing it (`request.state.body.get("k")`).
+_READING_METHODS = frozenset({"get", "keys", "values", "items", "copy", "decode", "read"})
+# Attributes of Starlette's `State` that hold all the others.
+_STATE_INTERNALS = frozenset({"_state", "__dict__"})
+
+
+def _state_owner(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`X` of `X.state`, when that may be a request's state (not `app.state`)."""
+    if not isinstance(node, cst.Attribute) or node.attr.value != "state":
+        return None
+    owner = node.value
+    last = (
+        owner.value
+        if isinstance(owner, cst.Name)
+        else owner.attr.value
+        if isinstance(owner, cst.Attribute)
+        else None
+    )
+    return None if last in _APPLICATION_NAMES else owner
+
+
+class _StateStores:
+    """One file's stores into attributes of a `.state` (see the module docstring)."""
+
+    def __init__(self, context: FileContext) -> None:
+        self.context = context
+        self.stores: dict[str, list[bool]] = {}
+        self.dynamic = False
+
+    def run(self) -> dict[str, object] | None:
+        module = self.context.module
+        scopes: list[cst.CSTNode] = [module]
+        scopes.extend(descendants(module, only=SCOPE_NODES))
+        for scope in scopes:
+            function = scope if isinstance(scope, cst.FunctionDef) else None
+            body: cst.CSTNode = (
+                scope.body
+                if isinstance(scope, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
+                else scope
+            )
+            self._scope(list(descendants(body, stop_at=SCOPE_NODES)), function)
+        if not self.stores and not self.dynamic:
+            return None
+        return {"stores": self.stores, "dynamic": self.dynamic}
+
+    def _scope(self, nodes: list[cst.CSTNode], function: cst.FunctionDef | None) -> None:
+        reader = None if function is None else _ClientInput(function, self.context)
+        requests = frozenset() if reader is None else reader.requests
+        aliases: set[str] = set()
+        for node in nodes:
+            if isinstance(node, cst.Assign) and _state_owner(node.value) is not None:
+                aliases.update(
+                    t.target.value for t in node.targets if isinstance(t.target, cst.Name)
+                )
+        for node in nodes:
+            if isinstance(node, cst.Assign):
+                for target in node.targets:
+                    self._store(target.target, node.value, reader, aliases)
+            elif isinstance(node, cst.AnnAssign):
+                self._store(node.target, node.value, reader, aliases)
+            elif isinstance(node, cst.AugAssign):
+                self._store(node.target, None, reader, aliases)
+            elif isinstance(node, cst.Call):
+                self._call(node, reader, requests)
+            elif (
+                isinstance(node, cst.Yield)
+                and isinstance(node.value, cst.Dict)
+                and function is not None
+                and _may_be_lifespan(function)
+            ):
+                # A lifespan's state: Starlette copies it onto every request's state.
+                for element in node.value.elements:
+                    key = element.key if isinstance(element, cst.DictElement) else None
+                    if isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str):
+                        self._record(key.evaluated_value, False)
+                    else:
+                        self.dynamic = True
+
+    def _store(
+        self,
+        target: cst.BaseExpression,
+        value: cst.BaseExpression | None,
+        reader: _ClientInput | None,
+        aliases: set[str],
+    ) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._store(element.value, None, reader, aliases)
+            return
+        if isinstance(target, cst.StarredElement):
+            self._store(target.value, None, reader, aliases)
+            return
+        # Down the target's chain to the state: the store sets the attribute just above
+        # it (`request.state.body = ...`), or changes what that attribute holds
+        # (`request.state.body["k"] = ...`: the attribute is no longer only its value).
+        link: cst.BaseExpression = target
+        while isinstance(link, (cst.Attribute, cst.Subscript)):
+            below = link.value
+            if _state_owner(below) is not None or (
+                isinstance(below, cst.Name) and below.value in aliases
+            ):
+                if not isinstance(link, cst.Attribute) or link.attr.value in _STATE_INTERNALS:
+                    self.dynamic = True  # `request.state._state[key] = ...`: any name
+                    return
+                self._record(
+                    link.attr.value,
+                    link is target
+                    and value is not None
+                    and reader is not None
+                    and reader.carries(value),
+                )
+                return
+            if isinstance(link, cst.Subscript) and _scope_state(link):
+                self.dynamic = True  # `scope["state"][key] = ...`, `scope["state"] = {...}`
+                return
+            link = below
+
+    def _call(self, call: cst.Call, reader: _ClientInput | None, requests: frozenset[str]) -> None:
+        arguments = [a.value for a in call.args]
+        if isinstance(call.func, cst.Attribute):
+            # A method of what a state attribute holds may change it in place
+            # (`request.state.body.update(defaults)`, `request.state.__dict__.update(x)`).
+            link: cst.BaseExpression = call.func.value
+            while isinstance(link, (cst.Attribute, cst.Subscript)):
+                if _state_owner(link.value) is not None:
+                    if not isinstance(link, cst.Attribute) or link.attr.value in _STATE_INTERNALS:
+                        self.dynamic = True
+                    elif call.func.attr.value not in _READING_METHODS:
+                        self._record(link.attr.value, False)
+                    break
+                link = link.value
+        if isinstance(call.func, cst.Name) and call.func.value in ("getattr", "hasattr"):
+            return
+        if isinstance(call.func, cst.Name) and call.func.value == "setattr" and arguments:
+            if _state_owner(arguments[0]) is None:
+                return
+            name = arguments[1] if len(arguments) > 1 else None
+            if (
+                isinstance(name, cst.SimpleString)
+                and isinstance(name.evaluated_value, str)
+                and len(arguments) == 3
+            ):
+                held = reader is not None and reader.carries(arguments[2])
+                self._record(name.evaluated_value, held)
+            else:
+                self.dynamic = True
+            return
+        for argument in arguments:
+            owner = _state_owner(argument)
+            # The request's state handed to a call may be set there by any name.
+            if isinstance(owner, cst.Name) and owner.value in requests:
+                self.dynamic = True
+
+    def _record(self, attribute: str, held: bool) -> None:
+        self.stores.setdefault(attribute, []).append(held)
+
+
+def _may_be_lifespan(function: cst.FunctionDef) -> bool:
+    """A context manager function (`@asynccontextmanager`), or one named for a lifespan."""
+    if "lifespan" in function.name.value.lower():
+        return True
+    for decorator in function.decorators:
+        named = decorator.decorator
+        if isinstance(named, cst.Call):
+            named = named.func
+        last = named.attr.value if isinstance(named, cst.Attribute) else getattr(named, "value", "")
+        if last in ("asynccontextmanager", "contextmanager"):
+            return True
+    return False
+
+
+def _scope_state(subscript: cst.Subscript) -> bool:
+    """`scope["state"]` (also `request.scope["state"]`): the ASGI scope's state, from
+    which Starlette builds every request's state."""
+    held = subscript.value
+    if isinstance(held, cst.Attribute):
+        held = held.attr
+    if not isinstance(held, cst.Name) or held.value != "scope" or len(subscript.slice) != 1:
+        return False
+    index = subscript.slice[0].slice
+    return (
+        isinstance(index, cst.Index)
+        and isinstance(index.value, cst.SimpleString)
+        and index.value.evaluated_value == "state"
+    )
+
+
+def collect_state(context: FileContext) -> dict[str, object] | None:
+    return _StateStores(context).run()
+
+
+def _may_store_state(tree: TriageTree) -> bool:
+    """A `.state` written, aliased, handed on or `setattr`, `scope["state"]`, or a
+    yielded dict (of a lifespan)."""
+    return (
+        any(node.attr == "state" for node in tree.of(ast.Attribute))
+        or any(node.value == "state" for node in tree.of(ast.Constant))
+        or (tree.has(ast.Yield) and tree.has(ast.Dict))
+    )
+
+
+register_collector(
+    FactCollector(STATE_COLLECTOR, _STATE_TOKENS, collect_state, triage=_may_store_state)
+)
+
+
+def _state_holds_input(attribute: str, context: FileContext) -> bool:
+    """Every store of the run into `attribute` of a request's state is client input
+    (and there is one), no store names an attribute it computes, and the run holds the
+    asking file's package."""
+    project = context.project
+    if project is None:
+        return False
+    modules = run_modules(project)
+    module = context.module_name
+    parts = module.split(".")
+    # The run holds the module and a package above it (`_Curation.whole`'s test): a run
+    # of files named one by one does not see the stores in the others.
+    if module not in modules or (
+        len(parts) > 1 and not any(".".join(parts[:cut]) in modules for cut in range(1, len(parts)))
+    ):
+        return False
+    held: list[bool] = []
+    for facts in project.of(STATE_COLLECTOR).values():
+        if not isinstance(facts, dict) or facts.get("dynamic"):
+            return False
+        held.extend(facts.get("stores", {}).get(attribute, []))
+    return bool(held) and all(held)

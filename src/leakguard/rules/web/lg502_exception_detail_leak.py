@@ -14,6 +14,7 @@ from leakguard.analysis.caller_trust import COLLECTOR as CALLER_TRUST
 from leakguard.analysis.caller_trust import OPTION as PRIVILEGED
 from leakguard.analysis.caller_trust import privileged_handler
 from leakguard.analysis.calls import keyword_arg
+from leakguard.analysis.client_input import STATE_COLLECTOR as REQUEST_STATE
 from leakguard.analysis.client_input import helper_regions
 from leakguard.analysis.constant_callables import COLLECTOR as CONSTANT_CALLABLES
 from leakguard.analysis.constant_callables import (
@@ -113,6 +114,7 @@ class ExceptionDetailLeak(LintRule):
         SUMMARIES,
         CALLER_TRUST,
         RUN_MODULES,
+        REQUEST_STATE,
     )
 
     @staticmethod
