@@ -55,6 +55,8 @@ _BROUGHT = {
     "startup": ("modules",),
     # the uses of its class tables (`analysis/curated_exceptions`) come along too
     "exception_texts": ("modules", "run_parts", "class_table_uses"),
+    # which stores may meet the reading module (`analysis/client_input`)
+    "request_state": ("modules", "run_parts"),
 }
 
 

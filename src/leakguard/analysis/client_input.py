@@ -53,7 +53,11 @@ Before the try, a name may also be bound to what only carries the client's input
   `scope["state"][...]`), or the request's state handed to a call (`fill(request.state)`)
   anywhere in the run leaves every attribute unknown; so does a run that does not hold
   the reading file's package, or an attribute nothing in the run sets (a library's
-  middleware may).
+  middleware may). A lifespan merging the states of lifespans it was handed (FastAPI's
+  `yield {**(nested_state or {}), ...}` of `async with nested_context(app) as
+  nested_state`, `nested_context` a parameter) adds no key of its own; any other `**`
+  in a yielded state is a computed name. Only the run's modules that may meet the
+  reading one count (`run_parts.linked`: another project sharing the run sets none).
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ from leakguard.analysis.pydantic_models import (
     request_object_names,
 )
 from leakguard.analysis.run_modules import run_modules
+from leakguard.analysis.run_parts import run_parts
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree
 from leakguard.walker import SCOPE_NODES, descendants
@@ -146,8 +151,9 @@ def parses_client_input(
 
 def helper_regions(tree: TriageTree, scopes: Iterable[ast.AST]) -> list[ast.AST]:
     """The module-level functions of the file that a name's provenance may be followed
-    into from `scopes` (`_ClientInput.carries`: calls by bare name, `_MAX_HELPER_DEPTH`
-    deep): a rule slicing the file (`leakguard.slicing`) must keep them whole."""
+    into from `scopes` (`_ClientInput.carries`: calls by bare name in the value bound to
+    a name, then in a helper's returned values, `_MAX_HELPER_DEPTH` deep): a rule slicing
+    the file (`leakguard.slicing`) must keep them whole."""
     functions = {
         node.name: node
         for node in tree.tree.body
@@ -156,18 +162,27 @@ def helper_regions(tree: TriageTree, scopes: Iterable[ast.AST]) -> list[ast.AST]
     found: list[ast.AST] = []
     seen: set[str] = set()
     frontier = list(scopes)
-    for _ in range(_MAX_HELPER_DEPTH):
+    for depth in range(_MAX_HELPER_DEPTH):
         called: list[ast.AST] = []
         for scope in frontier:
             for node in tree.walk(scope):
-                if (
-                    isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Name)
-                    and node.func.id in functions
-                    and node.func.id not in seen
-                ):
-                    seen.add(node.func.id)
-                    called.append(functions[node.func.id])
+                value = (
+                    node.value
+                    if isinstance(node, (ast.Assign, ast.AnnAssign))
+                    or (depth > 0 and isinstance(node, ast.Return))
+                    else None
+                )
+                if value is None:
+                    continue
+                for call in tree.walk(value):
+                    if (
+                        isinstance(call, ast.Call)
+                        and isinstance(call.func, ast.Name)
+                        and call.func.id in functions
+                        and call.func.id not in seen
+                    ):
+                        seen.add(call.func.id)
+                        called.append(functions[call.func.id])
         found.extend(called)
         frontier = called
     return found
@@ -553,22 +568,27 @@ class _StateStores:
         self.dynamic = False
 
     def run(self) -> dict[str, object] | None:
-        module = self.context.module
-        scopes: list[cst.CSTNode] = [module]
-        scopes.extend(descendants(module, only=SCOPE_NODES))
-        for scope in scopes:
-            function = scope if isinstance(scope, cst.FunctionDef) else None
-            body: cst.CSTNode = (
-                scope.body
-                if isinstance(scope, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
-                else scope
-            )
-            self._scope(list(descendants(body, stop_at=SCOPE_NODES)), function)
+        self._walk(self.context.module, frozenset())
         if not self.stores and not self.dynamic:
             return None
         return {"stores": self.stores, "dynamic": self.dynamic}
 
-    def _scope(self, nodes: list[cst.CSTNode], function: cst.FunctionDef | None) -> None:
+    def _walk(self, scope: cst.CSTNode, outer: frozenset[str]) -> None:
+        """Each scope's own nodes, knowing the parameters of the functions around it."""
+        function = scope if isinstance(scope, cst.FunctionDef) else None
+        body = scope.body if isinstance(scope, (cst.FunctionDef, cst.ClassDef)) else scope
+        nodes = list(descendants(body, stop_at=SCOPE_NODES))
+        self._scope(nodes, function, outer)
+        inner = outer | _parameter_names(function) if function is not None else outer
+        for node in nodes:
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                self._walk(node, inner)
+            elif isinstance(node, cst.Lambda):
+                self._scope(list(descendants(node.body, stop_at=SCOPE_NODES)), None, inner)
+
+    def _scope(
+        self, nodes: list[cst.CSTNode], function: cst.FunctionDef | None, outer: frozenset[str]
+    ) -> None:
         reader = None if function is None else _ClientInput(function, self.context)
         requests = frozenset() if reader is None else reader.requests
         aliases: set[str] = set()
@@ -598,7 +618,10 @@ class _StateStores:
                     key = element.key if isinstance(element, cst.DictElement) else None
                     if isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str):
                         self._record(key.evaluated_value, False)
-                    else:
+                    elif not (
+                        isinstance(element, cst.StarredDictElement)
+                        and _entered_lifespan_state(element.value, nodes, outer)
+                    ):
                         self.dynamic = True
 
     def _store(
@@ -680,6 +703,48 @@ class _StateStores:
         self.stores.setdefault(attribute, []).append(held)
 
 
+def _entered_lifespan_state(
+    value: cst.BaseExpression, nodes: list[cst.CSTNode], outer: frozenset[str]
+) -> bool:
+    """`**(nested_state or {})` where `nested_state` is bound only by `async with
+    nested_context(app) as nested_state`, `nested_context` a parameter of an enclosing
+    function: the state of a lifespan handed in (FastAPI merging the application's
+    lifespans), whose keys that lifespan's own `yield` sets (recorded there)."""
+    if isinstance(value, cst.BooleanOperation) and isinstance(value.right, cst.Dict):
+        if value.right.elements:
+            return False
+        value = value.left
+    if not isinstance(value, cst.Name):
+        return False
+    bound = False
+    for node in nodes:
+        if isinstance(node, cst.WithItem):
+            if (
+                node.asname is not None
+                and isinstance(node.asname.name, cst.Name)
+                and node.asname.name.value == value.value
+            ):
+                entered = node.item
+                if not (
+                    isinstance(entered, cst.Call)
+                    and isinstance(entered.func, cst.Name)
+                    and entered.func.value in outer
+                ):
+                    return False
+                bound = True
+        elif isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.NamedExpr)):
+            targets = (
+                [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+            )
+            if any(
+                isinstance(name, cst.Name) and name.value == value.value
+                for target in targets
+                for name in (target, *descendants(target))
+            ):
+                return False
+    return bound
+
+
 def _may_be_lifespan(function: cst.FunctionDef) -> bool:
     """A context manager function (`@asynccontextmanager`), or one named for a lifespan."""
     if "lifespan" in function.name.value.lower():
@@ -738,15 +803,20 @@ def _state_holds_input(attribute: str, context: FileContext) -> bool:
         return False
     modules = run_modules(project)
     module = context.module_name
-    parts = module.split(".")
+    names = module.split(".")
     # The run holds the module and a package above it (`_Curation.whole`'s test): a run
     # of files named one by one does not see the stores in the others.
     if module not in modules or (
-        len(parts) > 1 and not any(".".join(parts[:cut]) in modules for cut in range(1, len(parts)))
+        len(names) > 1 and not any(".".join(names[:cut]) in modules for cut in range(1, len(names)))
     ):
         return False
+    parts = run_parts(project)
     held: list[bool] = []
-    for facts in project.of(STATE_COLLECTOR).values():
+    for store_module, facts in project.of(STATE_COLLECTOR).items():
+        # Only code that may meet the reading module's (`run_parts`): another project
+        # sharing the run sets no state of its requests.
+        if not parts.linked(module, store_module):
+            continue
         if not isinstance(facts, dict) or facts.get("dynamic"):
             return False
         held.extend(facts.get("stores", {}).get(attribute, []))
