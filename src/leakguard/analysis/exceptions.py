@@ -412,6 +412,19 @@ class ExceptionTracker:
     ) -> bool:
         return self._carrier(node, facts, depth - 1, seen) is Carrier.EXCEPTION
 
+    def caught(self, node: cst.Name, scope: cst.CSTNode) -> bool:
+        """`node` reads the exception an enclosing `except E as name` bound (or a
+        registered handler's exception parameter) not rebound since: an exception
+        object, whatever its text says (`carrier` also asks what the text holds)."""
+        facts = self.facts(scope)
+        position = facts.index.get(id(node))
+        if position is None:
+            return False
+        latest = _latest_assignment(facts, node.value, position)
+        if _binding_handler(facts, node.value, position, latest) is not None:
+            return True
+        return latest is None and node.value in facts.exception_params
+
     def _name_carrier(
         self,
         node: cst.Name,
@@ -424,15 +437,8 @@ class ExceptionTracker:
         if position is None:
             return Carrier.NONE
         latest = _latest_assignment(facts, name, position)
-        handler_start = max(
-            (
-                start
-                for start, end, bound in facts.handlers
-                if bound == name and start < position <= end
-            ),
-            default=None,
-        )
-        if handler_start is not None and (latest is None or latest[0] < handler_start):
+        handler_start = _binding_handler(facts, name, position, latest)
+        if handler_start is not None:
             # A class of the run made only with text of its own: no internals to leak.
             # So is one whose status says its sender was at fault, where the clause
             # sends only those (`analysis.status_guards`).
@@ -604,6 +610,25 @@ def _by_name(func: ast.expr, tree: TriageTree) -> bool:
 def last_name(func: ast.expr) -> str | None:
     name = dotted(func)
     return None if name is None else name.rsplit(".", 1)[-1]
+
+
+def _binding_handler(
+    facts: ExceptionFacts,
+    name: str,
+    position: int,
+    latest: tuple[int, cst.BaseExpression | None] | None,
+) -> int | None:
+    """The start of the innermost `except ... as name` clause holding `position` whose
+    binding `name` still is there (no assignment since, `latest`), or None."""
+    start = max(
+        (
+            start
+            for start, end, bound in facts.handlers
+            if bound == name and start < position <= end
+        ),
+        default=None,
+    )
+    return start if start is not None and (latest is None or latest[0] < start) else None
 
 
 def _latest_assignment(

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from leakguard.analysis.bindings import local_reads
-from leakguard.analysis.exceptions import Carrier, ExceptionTracker
+from leakguard.analysis.exceptions import ExceptionTracker
 from leakguard.context import FileContext
 
 
@@ -88,7 +88,7 @@ def exception_object(
     if not isinstance(value, cst.Name) or scope is None:
         return False
     tracker = ExceptionTracker(context)
-    if tracker.carrier(value, scope) is Carrier.EXCEPTION:
+    if tracker.caught(value, scope):
         return True  # bound by `except E as name` (or a registered handler's parameter)
     return _exception_parameter(value, scope, tracker)
 
