@@ -104,6 +104,12 @@ _ENDS = "ends"
 _THROUGH = "through"
 # A helper of another file the value was handed to: (qualified name, parameter).
 Deferred = tuple[str, str | int]
+# The parameter of a deferral for a class of another file built with the value
+# (`ErrorResponse(message=...)`): the instance holds it and goes on to be judged; the
+# run says whether building it does work (a model whose validators do none only holds it).
+BUILT = "<built>"
+# Methods that give a built model's data (`ErrorResponse(...).dict()`): data, not work.
+_DUMP_METHODS = frozenset({"model_dump", "dict", "json", "model_dump_json"})
 
 
 def only_reaches_response(
@@ -195,7 +201,7 @@ def _read_paths(function: cst.FunctionDef, name: str) -> list[list[cst.CSTNode]]
         nonlocal nested
         if nested or not isinstance(node, cst.Name) or node.value != name:
             return
-        if len(path) < 2 or not is_read(node, path[-2]):
+        if len(path) < 2 or not is_read(node, path[-2]) or _unpacked_into(path):
             return
         if any(isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in path[1:-1]):
             nested = True
@@ -204,6 +210,24 @@ def _read_paths(function: cst.FunctionDef, name: str) -> list[list[cst.CSTNode]]
 
     walk(function.body, visit, stack=path)
     return None if nested else found
+
+
+def _unpacked_into(path: list[cst.CSTNode]) -> bool:
+    """The `Name` ending `path` is bound by unpacking, not read: an element of a tuple
+    or list target (`size, error = check(...)`, `for i, row in ...`)."""
+    index = len(path) - 2
+    while index > 0 and isinstance(path[index], (cst.Element, cst.StarredElement)):
+        if not isinstance(path[index - 1], (cst.Tuple, cst.List)):
+            return False
+        index -= 2
+    if index == len(path) - 2 or index < 0:
+        return False
+    target, holder = path[index + 1], path[index]
+    if isinstance(holder, cst.AssignTarget):
+        return holder.target is target
+    if isinstance(holder, (cst.For, cst.CompFor)):
+        return holder.target is target
+    return isinstance(holder, cst.AsName)
 
 
 def _ends_inert(
@@ -322,10 +346,22 @@ def _clamped_elsewhere(call: cst.Call, arg: cst.Arg, module: _Module) -> str | N
         if any(a.star for a in positional):
             return None
         parameter = next(i for i, a in enumerate(positional) if a is arg)
+    if module.defer and _names_class(qualified):
+        # A class (PEP 8's CapWords) is built, not called for a result without the value:
+        # it goes on in the instance (`_THROUGH`), if the run says building it is no work.
+        module.deferred.append((qualified, BUILT))
+        return _THROUGH
     if module.defer:
         module.deferred.append((qualified, parameter))
         return _ENDS
     return _ENDS if clamps.clamped_in_run(context, qualified, parameter) else None
+
+
+def _names_class(qualified: str) -> bool:
+    """The last part of `qualified` is a CapWords name (PEP 8's class names), not a
+    constant's (`MAX_ROWS`)."""
+    name = qualified.rpartition(".")[2]
+    return name[:1].isupper() and not name.isupper()
 
 
 def _parameter_for(
@@ -414,6 +450,9 @@ def _echo_end(
             child = parent
             continue
         if isinstance(parent, cst.Call):
+            if child is parent.func and _dumps_built(child, parent):
+                child = parent  # `ErrorResponse(message=m).dict()`: the instance's data
+                continue
             if child is parent.func:
                 return None
             if _type_test(parent, child):
@@ -493,6 +532,18 @@ def _ordered(node: cst.CSTNode) -> bool:
     )
 
 
+def _dumps_built(func: cst.CSTNode, call: cst.Call) -> bool:
+    """`call` is `X(...).dict()` (or `.model_dump()`, ...) with no arguments: the data
+    of an instance just built (whether building it is work is judged where it was
+    built: `BUILT`)."""
+    return (
+        isinstance(func, cst.Attribute)
+        and func.attr.value in _DUMP_METHODS
+        and isinstance(func.value, cst.Call)
+        and not call.args
+    )
+
+
 def _type_test(call: cst.Call, held: cst.CSTNode) -> bool:
     """`isinstance(v, T)` with the value as `held`, its first argument."""
     return (
@@ -550,6 +601,8 @@ class SizedReads:
     sized: frozenset[str]
     unless: Mapping[str, tuple[Deferred, ...]]
     bundled: Mapping[str, tuple[Bundle, ...]] = field(default_factory=dict)
+    # `bundled_unless[attr]`: other reads of it size no work when these helpers end it.
+    bundled_unless: Mapping[str, tuple[Deferred, ...]] = field(default_factory=dict)
 
 
 def sized_attributes(
@@ -582,12 +635,18 @@ def sized_attributes(
     conditional = {
         attr: tuple(dict.fromkeys(helpers)) for attr, helpers in unless.items() if attr not in sized
     }
-    bundled = {
-        attr: tuple(sorted(set(found)))
-        for attr, found in sorted(bundles.found.items())
+    kept = sorted(
+        attr
+        for attr in {*bundles.found, *bundles.pending}
         if attr not in bundles.loose and (attr in sized or attr in conditional)
+    )
+    bundled = {attr: tuple(sorted(set(bundles.found.get(attr, ())))) for attr in kept}
+    conditions = {
+        attr: tuple(dict.fromkeys(bundles.pending[attr]))
+        for attr in kept
+        if bundles.pending.get(attr)
     }
-    return SizedReads(frozenset(sized), conditional, bundled)
+    return SizedReads(frozenset(sized), conditional, bundled, conditions)
 
 
 @dataclass
@@ -598,6 +657,8 @@ class _Bundles:
 
     found: dict[str, list[Bundle]] = field(default_factory=dict)
     loose: set[str] = field(default_factory=set)
+    # Reads handed on otherwise that size no work if the run says these helpers end them.
+    pending: dict[str, list[Deferred]] = field(default_factory=dict)
 
     def add(self, attr: str, bundles: list[Bundle] | None) -> None:
         if bundles is None:
@@ -666,8 +727,15 @@ def _attribute_reads(
             sized.add(chain[-1])
             bundles.add(chain[-1], _bundles(function, path, top, module, hops))
         elif chain and module.deferred:
-            unless.setdefault(chain[-1], []).extend(module.deferred)
-            bundles.add(chain[-1], _bundles(function, path, top, module, hops))
+            deferred = list(module.deferred)
+            unless.setdefault(chain[-1], []).extend(deferred)
+            found = _bundles(function, path, top, module, hops)
+            if found is None:
+                # Not handed on labelled, but no work either when the run says each
+                # helper it reached ends it (`check_requests`'s refusal message).
+                bundles.pending.setdefault(chain[-1], []).extend(deferred)
+            else:
+                bundles.add(chain[-1], found)
         elif not chain and (not inert or module.deferred):
             # The value itself goes to work, or to helpers of other files by some path
             # of its fields (which the whole value does not name): judged field by

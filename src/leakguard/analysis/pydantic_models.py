@@ -45,7 +45,7 @@ from leakguard.analysis.bindings import module_assigned_once
 from leakguard.analysis.caller_trust import CallerTrust
 from leakguard.analysis.clamps import COLLECTOR as CLAMPS
 from leakguard.analysis.clamps import clamped_in
-from leakguard.analysis.echoes import MAX_HOPS, sized_attributes
+from leakguard.analysis.echoes import BUILT, MAX_HOPS, sized_attributes
 from leakguard.analysis.frameworks import (
     handler_regions,
     is_request_handler,
@@ -1134,6 +1134,11 @@ def _function_uses(
                         attr: [[label, list(others)] for label, others in bundles]
                         for attr, bundles in reads.bundled.items()
                     }
+                if reads.bundled_unless:
+                    record["bundled_unless"] = {
+                        attr: [list(helper) for helper in helpers]
+                        for attr, helpers in reads.bundled_unless.items()
+                    }
         if use[1]["k"] == "ref" and param_markers(param, context)[0] is None:
             record["alias"] = use[1]["q"]
         uses.append(record)
@@ -1810,7 +1815,7 @@ class ModelIndex:
                 return None
             found.update(use["sized"])
             for field, helpers in use.get("clamped_via", {}).items():
-                if not all(self.clamped(str(q), p) for q, p in helpers):
+                if not all(self.ends(str(q), p) for q, p in helpers):
                     found.add(field)
         result = frozenset(found)
         self._sized[key] = result
@@ -1835,7 +1840,8 @@ class ModelIndex:
             if field not in use["sized"] and field not in use.get("clamped_via", {}):
                 continue
             bundles = use.get("bundled", {}).get(field)
-            if bundles is None:
+            helpers = use.get("bundled_unless", {}).get(field, ())
+            if bundles is None or not all(self.ends(str(q), p) for q, p in helpers):
                 return None
             found.extend((str(label), frozenset(others)) for label, others in bundles)
         return found
@@ -1858,6 +1864,19 @@ class ModelIndex:
                 for other in reached:
                     found.update(self.fields(other))
         return frozenset(found)
+
+    def ends(self, qualified: str, parameter: str | int) -> bool:
+        """Whether the run's helper `qualified` ends a value handed to its `parameter`
+        (it clamps it), or, for a class built with it (`echoes.BUILT`), building it does
+        no work: a model of the run whose validators do none only holds the value."""
+        if parameter == BUILT:
+            resolved = self.resolve(qualified)
+            return (
+                resolved is not None
+                and self.is_model(resolved)
+                and not self.validators_work(resolved)
+            )
+        return self.clamped(qualified, parameter)
 
     def holders(self, model: str, skip_tests: bool = False) -> tuple[str, ...]:
         """Short class names of `model` and of the request models that reach it (nesting
