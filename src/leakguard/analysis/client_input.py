@@ -780,13 +780,47 @@ def collect_state(context: FileContext) -> dict[str, object] | None:
 
 
 def _may_store_state(tree: TriageTree) -> bool:
-    """A `.state` written, aliased, handed on or `setattr`, `scope["state"]`, or a
-    yielded dict (of a lifespan)."""
+    """What `_StateStores` records can be there: a store whose target reaches down to a
+    `.state` (or to a name, which may alias one) or to `scope["state"]`; a method called
+    on what a `.state` holds; a `.state` handed to a call (`setattr` among them); a
+    yielded dict (a lifespan's state). Most files that merely read some `x.state` (a
+    parser's, a widget's) are none of these and need no LibCST parse."""
+    aliased = any(_is_state(node.value) for node in tree.of(ast.Assign))
+    targets: list[ast.Attribute | ast.Subscript] = [
+        *tree.of(ast.Attribute),
+        *tree.of(ast.Subscript),
+    ]
+    for node in targets:
+        if isinstance(node.ctx, (ast.Store, ast.Del)) and _reaches_state(node, aliased):
+            return True
+    for call in tree.of(ast.Call):
+        if isinstance(call.func, ast.Attribute) and _reaches_state(call.func.value, False):
+            return True
+        handed = (*call.args, *(k.value for k in call.keywords))
+        if any(_is_state(a.value if isinstance(a, ast.Starred) else a) for a in handed):
+            return True
+    return any(isinstance(node.value, ast.Dict) for node in tree.of(ast.Yield))
+
+
+def _is_state(node: ast.expr) -> bool:
+    """`x.state`, or `scope["state"]`."""
+    if isinstance(node, ast.Attribute):
+        return node.attr == "state"
     return (
-        any(node.attr == "state" for node in tree.of(ast.Attribute))
-        or any(node.value == "state" for node in tree.of(ast.Constant))
-        or (tree.has(ast.Yield) and tree.has(ast.Dict))
+        isinstance(node, ast.Subscript)
+        and isinstance(node.slice, ast.Constant)
+        and node.slice.value == "state"
     )
+
+
+def _reaches_state(node: ast.expr, aliased: bool) -> bool:
+    """`node`'s chain of attributes and subscripts holds a state (`_is_state`), or ends at
+    a name while the file binds some name to a `.state`."""
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        if _is_state(node):
+            return True
+        node = node.value
+    return aliased and isinstance(node, ast.Name)
 
 
 register_collector(
