@@ -17,6 +17,30 @@ def positional_arg(call: cst.Call, index: int) -> cst.Arg | None:
     return positional[index] if index < len(positional) else None
 
 
+# First parameters that receive the object a method is called on.
+_RECEIVERS = frozenset({"self", "cls"})
+
+
+def parameter_for(
+    callee: cst.FunctionDef, call: cst.Call, arg: cst.Arg, bound: bool = False
+) -> str | None:
+    """The parameter of `callee` that `arg` of `call` binds; None for a starred argument
+    or one no parameter takes. `bound`: a method called on an object (`obj.method(x)`),
+    whose `self`/`cls` the receiver takes."""
+    params = [*callee.params.posonly_params, *callee.params.params]
+    if bound and params and params[0].name.value in _RECEIVERS:
+        params = params[1:]
+    if arg.star:
+        return None
+    if arg.keyword is not None:
+        every = [*params, *callee.params.kwonly_params]
+        names = {p.name.value for p in every}
+        return arg.keyword.value if arg.keyword.value in names else None
+    positional = [a for a in call.args if a.keyword is None]
+    index = next(i for i, a in enumerate(positional) if a is arg)
+    return params[index].name.value if index < len(params) else None
+
+
 def method_name(call: cst.Call) -> str | None:
     """`fit` for `anything.fit(...)`."""
     return call.func.attr.value if isinstance(call.func, cst.Attribute) else None

@@ -67,6 +67,7 @@ from collections.abc import Callable, Iterable
 
 import libcst as cst
 
+from leakguard.analysis.calls import parameter_for
 from leakguard.analysis.frameworks import enclosing_class_of, is_request_handler
 from leakguard.analysis.project import FactCollector, register_collector
 from leakguard.analysis.pydantic_models import (
@@ -81,6 +82,7 @@ from leakguard.analysis.pydantic_models import (
 )
 from leakguard.analysis.run_modules import run_modules
 from leakguard.analysis.run_parts import run_parts
+from leakguard.analysis.scopes import function_scope
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree
 from leakguard.walker import SCOPE_NODES, descendants
@@ -219,7 +221,8 @@ class _ClientInput:
         if handed is not None:
             requests, inputs = handed
             # A parameter is the request object only when handed one, whatever its name.
-            self.requests = (self.requests - _parameter_names(function)) | requests
+            params = frozenset(function_scope(function, context).params)
+            self.requests = (self.requests - params) | requests
             self._params = inputs
 
     def parses(self, value: cst.BaseExpression) -> bool:
@@ -410,21 +413,11 @@ class _ClientInput:
     ) -> tuple[frozenset[str], frozenset[str]] | None:
         """The helper's parameters handed this function's request object, and those
         handed client input; None when the arguments do not map onto parameters."""
-        params = helper.params
-        positional = [*params.posonly_params, *params.params]
-        named = {p.name.value for p in (*params.params, *params.kwonly_params)}
         requests: set[str] = set()
         inputs: set[str] = set()
-        index = 0
         for arg in call.args:
-            if arg.keyword is None:
-                if index >= len(positional):
-                    return None
-                name = positional[index].name.value
-                index += 1
-            elif arg.keyword.value in named:
-                name = arg.keyword.value
-            else:
+            name = parameter_for(helper, call, arg)
+            if name is None:
                 return None
             value = arg.value
             if isinstance(value, cst.Name) and value.value in self.requests:
@@ -446,13 +439,6 @@ class _ClientInput:
                     and param_markers(p, self.context)[0] not in DEPENDENCY_MARKERS
                 )
         return self._params
-
-
-def _parameter_names(function: cst.FunctionDef) -> frozenset[str]:
-    params = function.params
-    every = [*params.posonly_params, *params.params, *params.kwonly_params]
-    every += [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
-    return frozenset(p.name.value for p in every)
 
 
 def _constant_value(value: cst.BaseExpression) -> bool:
@@ -579,7 +565,11 @@ class _StateStores:
         body = scope.body if isinstance(scope, (cst.FunctionDef, cst.ClassDef)) else scope
         nodes = list(descendants(body, stop_at=SCOPE_NODES))
         self._scope(nodes, function, outer)
-        inner = outer | _parameter_names(function) if function is not None else outer
+        inner = (
+            outer | frozenset(function_scope(function, self.context).params)
+            if function is not None
+            else outer
+        )
         for node in nodes:
             if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
                 self._walk(node, inner)

@@ -44,7 +44,7 @@ from typing import Any
 import libcst as cst
 
 from leakguard.analysis import clamps
-from leakguard.analysis.calls import is_log_call_name
+from leakguard.analysis.calls import is_log_call_name, parameter_for
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.project import FactCollector, register_collector
 from leakguard.analysis.scopes import bound_names, function_scope, is_read
@@ -301,7 +301,7 @@ def _inert_in_callee(call: cst.Call, arg: cst.Arg, hops: int, module: _Module) -
         return None
     handed_back = False
     for callee in candidates:
-        param = _parameter_for(callee, call, arg, method)
+        param = parameter_for(callee, call, arg, method)
         if param is None:
             return None
         if _never_returned(callee, param, hops - 1, module):
@@ -362,23 +362,6 @@ def _names_class(qualified: str) -> bool:
     constant's (`MAX_ROWS`)."""
     name = qualified.rpartition(".")[2]
     return name[:1].isupper() and not name.isupper()
-
-
-def _parameter_for(
-    callee: cst.FunctionDef, call: cst.Call, arg: cst.Arg, bound: bool
-) -> str | None:
-    params = [*callee.params.posonly_params, *callee.params.params]
-    if bound and params and params[0].name.value in _STATE_ROOTS:
-        params = params[1:]  # `obj.method(x)`: `self` is the receiver
-    if arg.star:
-        return None
-    if arg.keyword is not None:
-        every = [*params, *callee.params.kwonly_params]
-        names = {p.name.value for p in every}
-        return arg.keyword.value if arg.keyword.value in names else None
-    positional = [a for a in call.args if a.keyword is None]
-    index = next(i for i, a in enumerate(positional) if a is arg)
-    return params[index].name.value if index < len(params) else None
 
 
 def _echo_end(
@@ -790,7 +773,7 @@ def _bundles(
         return None
     found: list[Bundle] = []
     for callee in callees:
-        param = _parameter_for(callee, outer, holder, method)
+        param = parameter_for(callee, outer, holder, method)
         reads = _read_paths(callee, param) if param is not None else None
         if param is None or reads is None:
             return None
@@ -846,7 +829,7 @@ def _handed_whole(
     callee_module = _Module(module.context, defer=True, terminal=not returns_end)
     handed: list[_Holder] = []
     for callee in candidates:
-        param = _parameter_for(callee, call, arg, method)
+        param = parameter_for(callee, call, arg, method)
         if param is None:
             return None
         handed.append((callee, param, callee_module, hops - 1))
