@@ -54,13 +54,13 @@ import ast
 import builtins
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
-from functools import lru_cache
 from typing import Any
 
 import libcst as cst
 
 from leakguard.analysis.calls import is_log_call_name
 from leakguard.analysis.constant_callables import collect_tree as collect_callables
+from leakguard.analysis.imports import class_like
 from leakguard.analysis.project import (
     FactCollector,
     ProjectIndex,
@@ -124,14 +124,6 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 _CLOSURES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
 _NO_NAMES: frozenset[str] = frozenset()
 _NOTHING: tuple[bool, frozenset[str]] = (False, _NO_NAMES)
-
-
-# Asked of every name and attribute of a file, several times (a few thousand distinct
-# names a file): the answer is remembered.
-@lru_cache(maxsize=8192)
-def _class_like(name: str | None) -> bool:
-    last = (name or "").rsplit(".", 1)[-1]
-    return last[:1].isupper() and not last.isupper()
 
 
 # -- collection (per file, `ast`) ---------------------------------------------------------
@@ -256,7 +248,7 @@ class _FileCollector:
         # callee is called (`forwarded`): a function holding neither is not read.
         self.taint_lines = self._taint_lines()
         self.maker_lines = sorted(
-            {c.lineno for c in tree.of(ast.Call) if _class_like(self.callee_name(c))}
+            {c.lineno for c in tree.of(ast.Call) if class_like(self.callee_name(c))}
         )
 
     def _taint_lines(self) -> list[int]:
@@ -361,7 +353,7 @@ class _FileCollector:
                 table = _called_table(call)
                 if table is not None:
                     self.table_texts.append(table)
-            elif _class_like(name) and any(_mentions(a, params) for a in arguments):
+            elif class_like(name) and any(_mentions(a, params) for a in arguments):
                 reference = self.reference(call.func)
                 if reference is not None:
                     self.forwarded.append([*reference, fid])
@@ -393,7 +385,7 @@ class _FileCollector:
             if isinstance(receiver, ast.Call) and dotted(receiver.func) == "super":
                 if owner is not None:
                     self.handed.append(["l", owner, line])
-            elif _class_like(dotted(receiver)):
+            elif class_like(dotted(receiver)):
                 found = self.reference(receiver)
                 if found is not None:
                     self.handed.append([*found, line])
@@ -558,7 +550,7 @@ class _FileCollector:
         # A class table's classes are made where the table is called (`_Curation`).
         for table, elements in self.tables.items():
             for element in elements:
-                if not _class_like(dotted(element)):
+                if not class_like(dotted(element)):
                     continue
                 exempt.add(id(element))
                 reference = self.reference(element)
@@ -569,12 +561,12 @@ class _FileCollector:
         for node in references:
             # Its dotted name, when it has one, ends with this last part: tested first.
             last = node.id if isinstance(node, ast.Name) else node.attr
-            if not _class_like(last):
+            if not class_like(last):
                 continue
             if id(node) in exempt or not isinstance(getattr(node, "ctx", None), ast.Load):
                 continue
             name = dotted(node)
-            if not _class_like(name):
+            if not class_like(name):
                 continue
             reference = self.reference(node)
             if reference is not None and tuple(reference) not in seen:
@@ -841,7 +833,7 @@ def _raised_class(node: ast.Raise) -> ast.expr | None:
     """The class a `raise` names (`raise ValueError(...)`, `raise NotFound`), or None
     (`raise`, `raise error`, `raise self.failure(...)`: any exception, any text)."""
     exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
-    if exc is None or not _class_like(dotted(exc)):
+    if exc is None or not class_like(dotted(exc)):
         return None
     return exc
 
@@ -1063,7 +1055,7 @@ def _class_tables(tree: TriageTree) -> dict[str, list[ast.expr]]:
             elements = [e for e in value.elts if not isinstance(e, ast.Starred)]
         else:
             continue
-        if any(_class_like(dotted(e)) for e in elements):
+        if any(class_like(dotted(e)) for e in elements):
             candidates[target.id] = elements
     if not candidates:
         return candidates
@@ -1171,7 +1163,7 @@ def collect_table_uses(tree: TriageTree, text: str, display: str) -> dict[str, A
         if last in judged:
             continue
         judged.add(last)
-        if _class_like(last):
+        if class_like(last):
             continue
         # An attribute of that name on anything (a module bound to a local, `self.x`)
         # may be the table; a bare name only when it is the module's or imported.

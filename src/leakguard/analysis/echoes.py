@@ -45,7 +45,7 @@ import libcst as cst
 
 from leakguard.analysis import clamps
 from leakguard.analysis.calls import is_log_call_name, parameter_for
-from leakguard.analysis.imports import dotted_name
+from leakguard.analysis.imports import class_like, dotted_name
 from leakguard.analysis.project import FactCollector, register_collector
 from leakguard.analysis.scopes import bound_names, function_scope, is_read
 from leakguard.context import FileContext
@@ -346,7 +346,7 @@ def _clamped_elsewhere(call: cst.Call, arg: cst.Arg, module: _Module) -> str | N
         if any(a.star for a in positional):
             return None
         parameter = next(i for i, a in enumerate(positional) if a is arg)
-    if module.defer and _names_class(qualified):
+    if module.defer and class_like(qualified):
         # A class (PEP 8's CapWords) is built, not called for a result without the value:
         # it goes on in the instance (`_THROUGH`), if the run says building it is no work.
         module.deferred.append((qualified, BUILT))
@@ -355,13 +355,6 @@ def _clamped_elsewhere(call: cst.Call, arg: cst.Arg, module: _Module) -> str | N
         module.deferred.append((qualified, parameter))
         return _ENDS
     return _ENDS if clamps.clamped_in_run(context, qualified, parameter) else None
-
-
-def _names_class(qualified: str) -> bool:
-    """The last part of `qualified` is a CapWords name (PEP 8's class names), not a
-    constant's (`MAX_ROWS`)."""
-    name = qualified.rpartition(".")[2]
-    return name[:1].isupper() and not name.isupper()
 
 
 def _echo_end(

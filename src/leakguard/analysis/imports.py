@@ -13,11 +13,22 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+from functools import lru_cache
 
 import libcst as cst
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _LINE_BREAKS = re.compile("\r\n?|\n")
+
+
+# Asked of every name and attribute of a file, several times (a few thousand distinct
+# names a file): the answer is remembered.
+@lru_cache(maxsize=8192)
+def class_like(name: str | None) -> bool:
+    """The last part of a dotted name is a CapWords name (PEP 8's class names), not a
+    constant's (`MAX_ROWS`): `ErrorResponse`, `errors.QuotaExceeded`."""
+    last = (name or "").rsplit(".", 1)[-1]
+    return last[:1].isupper() and not last.isupper()
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
