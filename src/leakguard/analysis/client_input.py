@@ -80,7 +80,7 @@ from leakguard.analysis.pydantic_models import (
     qualified_name,
     request_object_names,
 )
-from leakguard.analysis.run_modules import run_modules
+from leakguard.analysis.run_modules import holds_package, run_modules
 from leakguard.analysis.run_parts import run_parts
 from leakguard.analysis.scopes import function_scope
 from leakguard.context import FileContext
@@ -825,14 +825,8 @@ def _state_holds_input(attribute: str, context: FileContext) -> bool:
     project = context.project
     if project is None:
         return False
-    modules = run_modules(project)
     module = context.module_name
-    names = module.split(".")
-    # The run holds the module and a package above it (`_Curation.whole`'s test): a run
-    # of files named one by one does not see the stores in the others.
-    if module not in modules or (
-        len(names) > 1 and not any(".".join(names[:cut]) in modules for cut in range(1, len(names)))
-    ):
+    if not holds_package(run_modules(project), module):
         return False
     parts = run_parts(project)
     held: list[bool] = []

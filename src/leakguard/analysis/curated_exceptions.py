@@ -67,7 +67,7 @@ from leakguard.analysis.project import (
     module_identity,
     register_collector,
 )
-from leakguard.analysis.run_modules import run_modules
+from leakguard.analysis.run_modules import holds_package, run_modules
 from leakguard.analysis.run_parts import run_parts
 from leakguard.analysis.summaries import (
     FileSummaryCollector,
@@ -1410,15 +1410,7 @@ class _Curation:
         ]
 
     def whole(self, module: str) -> bool:
-        """The run holds `module` and a package above it (an `__init__.py`: its own, or an
-        ancestor's when its directories have none, as open-webui's `routers/`): a run of
-        files named one by one does not see the constructions in the others."""
-        parts = module.split(".")
-        if module not in self.modules:
-            return False
-        if len(parts) == 1:
-            return True
-        return any(".".join(parts[:cut]) in self.modules for cut in range(len(parts) - 1, 0, -1))
+        return holds_package(self.modules, module)
 
     def _taint(
         self, module: str, reference: list[Any], into: set[tuple[str, str]] | None = None

@@ -35,6 +35,16 @@ def run_modules(project: ProjectIndex) -> Mapping[str, str]:
     return project.of(COLLECTOR)
 
 
+def holds_package(modules: Mapping[str, str], module: str) -> bool:
+    """The run (`modules`) holds `module` and a package above it (an `__init__.py`: its
+    own, or an ancestor's when its directories have none, as open-webui's `routers/`): a
+    run of files named one by one does not see what the others construct or store."""
+    parts = module.split(".")
+    if module not in modules:
+        return False
+    return len(parts) == 1 or any(".".join(parts[:cut]) in modules for cut in range(1, len(parts)))
+
+
 def production_modules(project: ProjectIndex) -> frozenset[str]:
     """The modules of the run that are not test code."""
     found = project.derived.get("modules:code")
