@@ -387,6 +387,26 @@ def test_lg108_needs_a_cache_name_a_read_by_key_or_a_model_for_a_store() -> None
     assert _could_fire("LG108", "import joblib\n" + models)
 
 
+def test_lg502_needs_a_registered_exception_handler_not_its_name() -> None:
+    # asyncio's loop API and optparse's keyword name handlers no client reaches.
+    lookalike = (
+        "def report(loop, job):\n    try:\n        return job()\n"
+        "    except RuntimeError as error:\n"
+        "        loop.call_exception_handler({'message': str(error)})\n"
+        "        return str(error)\n"
+        "def parser():\n    return optparse.OptionParser(conflict_handler='resolve')\n"
+    )
+    assert not _could_fire("LG502", lookalike)
+    decorated = "@app.exception_handler(Exception)\nasync def on_error(request, exc):\n"
+    assert _could_fire("LG502", decorated + "    return JSONResponse({'detail': str(exc)})\n")
+    registered = "def on_error(request, exc):\n    return str(exc)\n"
+    assert _could_fire("LG502", registered + "app.add_exception_handler(Exception, on_error)\n")
+    mapping = registered + "app = Starlette(exception_handlers={Exception: on_error})\n"
+    assert _could_fire("LG502", mapping)
+    routed = lookalike + "app.add_url_rule('/', view_func=report)\n"
+    assert _could_fire("LG502", routed)
+
+
 def test_lg205_needs_a_fan_out_shape() -> None:
     # The names alone (`gather`, `submit`, `map`) are no fan-out.
     plain = (

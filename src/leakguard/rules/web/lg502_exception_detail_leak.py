@@ -68,7 +68,8 @@ _SERIALIZING_METHODS = frozenset(
 # without them needs no module-wide route index.
 _TRACEBACK_CALLS = frozenset(name.rsplit(".", 1)[-1] for name in TRACEBACK_TEXT_CALLS)
 # Text every registered exception handler needs (decorators, registration calls and
-# Starlette's `exception_handlers=` keyword; see analysis.exceptions).
+# Starlette's `exception_handlers=` keyword; see analysis.exceptions): a file without
+# any has no handler to look for (`_registers_exception_handlers`).
 _HANDLER_TOKENS = (
     "exception_handler",
     "errorhandler",
@@ -122,8 +123,7 @@ class ExceptionDetailLeak(LintRule):
         """Exception text (an `except ... as` name, a traceback call or an exception
         handler) and a way out to a client (a response call, a web framework import, a
         call decorator or a route registration)."""
-        source = tree.text
-        handlers = any(token in source for token in _HANDLER_TOKENS)
+        handlers = _registers_exception_handlers(tree)
         carriers = (
             handlers
             or any(h.name is not None for h in tree.of(ast.ExceptHandler))
@@ -142,7 +142,7 @@ class ExceptionDetailLeak(LintRule):
             handlers
             or bool(tree.called & set(spec.option("response_methods")))
             or imports_any(tree, sinks)
-            or any(token in source for token in _REGISTRATION_TOKENS)
+            # a route registered by call (`endpoint=`, `add_url_rule`) is one of these
             or may_have_request_handlers(tree)
         )
 
@@ -394,3 +394,13 @@ def generic_message_fix(carrier: cst.BaseExpression, status: int | None = None) 
         Applicability.UNSAFE,
         lambda: replace(carrier, cst.SimpleString(json.dumps(text))),
     )
+
+
+def _registers_exception_handlers(tree: TriageTree) -> bool:
+    """Triage: whether some function of the file may be a registered exception handler
+    (`ExceptionTracker.is_exception_handler`: decorated by `@app.exception_handler(...)`,
+    named in `add_exception_handler(...)` or an `exception_handlers=` mapping), not just
+    text that mentions one (asyncio's `loop.call_exception_handler(context)`)."""
+    if not any(token in tree.text for token in _HANDLER_TOKENS):
+        return False
+    return bool(exception_sites(tree).handlers)
