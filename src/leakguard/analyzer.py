@@ -588,12 +588,15 @@ def collect_file(
     config: Config | None,
     *,
     triage: bool = True,
+    leave_out: Callable[[Verdict | None], Collection[str]] | None = None,
 ) -> tuple[dict[str, object], Verdict | None]:
     """Project facts of one file and, given the run's `config` with the triage on, its
     triage verdict (`triage_verdict`): one `ast` parse serves the `ast` collectors,
-    the collectors' triage and the rules' triage."""
+    the collectors' triage and the rules' triage. `leave_out(verdict)`, when given,
+    names collectors not to collect once the verdict is known (`engine._RuleGates`:
+    a gate no rule the file admits opens)."""
     with _gc_paused():
-        return _collect_file(text, display, collectors, config, triage)
+        return _collect_file(text, display, collectors, config, triage, leave_out)
 
 
 @contextmanager
@@ -622,6 +625,7 @@ def _collect_file(
     collectors: Sequence[str],
     config: Config | None,
     triage: bool,
+    leave_out: Callable[[Verdict | None], Collection[str]] | None = None,
 ) -> tuple[dict[str, object], Verdict | None]:
     wanted = [COLLECTORS[name] for name in collectors if name in COLLECTORS]
     wanted = [c for c in wanted if c.applies_to(text)]
@@ -634,6 +638,12 @@ def _collect_file(
             shared.append(None if tree is None else TriageTree(tree, text, deferring=True))
         return shared[0]
 
+    early: Verdict | None = None
+    if leave_out is not None:
+        # the verdict first, to know which collectors it leaves out
+        early = triage_verdict(text, display, config, shared_tree()) if verdict_wanted else None
+        left_out = frozenset(leave_out(early))
+        wanted = [c for c in wanted if c.name not in left_out]
     facts: dict[str, object] = {}
     for collector in [c for c in wanted if c.from_source is not None]:
         try:
@@ -648,7 +658,10 @@ def _collect_file(
             continue
         if value:
             facts[collector.name] = value
-    verdict = triage_verdict(text, display, config, shared_tree()) if verdict_wanted else None
+    if leave_out is not None:
+        verdict = early
+    else:
+        verdict = triage_verdict(text, display, config, shared_tree()) if verdict_wanted else None
     wanted = [c for c in wanted if c.from_source is None]
     if wanted and triage and all(c.triage is not None for c in wanted):
         tree = shared_tree()

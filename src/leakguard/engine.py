@@ -358,6 +358,9 @@ class Failed(FileResult):
 # (display path, content, the rules the facts pass's triage admitted or None, the line
 # spans LibCST need not parse for them: `leakguard.slicing`)
 Payload = tuple[str, bytes | None, list[str] | None, list[tuple[int, int]]]
+# A file's facts pass: its facts, its triage verdict, the gated collectors left out and
+# whether some parser accepts it (`_parsed`).
+_FileFacts = tuple[dict[str, Any], "Verdict | None", list[str], bool]
 
 # `leakguard.slicing.PLAN_VERSION`, not imported so that a warm run need not load it
 # (tests/test_slicing.py checks they agree).
@@ -401,6 +404,9 @@ class _Facts:
         self.opens: dict[str, list[str]] = {}
         # Per file, the gated collectors its facts were collected without.
         self.lacks: dict[str, list[str]] = {}
+        # The files without a verdict that neither CPython nor LibCST parses: no rule
+        # analyses them, so they open no gate (`_RuleGates.opened`).
+        self.unparsed: set[str] = set()
 
     def entry(self, display: str, facts: dict[str, Any], verdict: Verdict | None) -> Any:
         """What the cache keeps of one file's facts pass."""
@@ -409,6 +415,7 @@ class _Facts:
             "triage": verdict,
             "opens": self.opens.get(display, []),
             "lacks": self.lacks.get(display, []),
+            "unparsed": display in self.unparsed,
         }
 
     def add(self, display: str, facts: dict[str, Any], key: str) -> None:
@@ -473,12 +480,14 @@ def _project_index(
     for display, entry in entries.items():
         outcome.lacks[display] = list(entry.get("lacks", ()))
         outcome.verdicts[display] = entry.get("triage")
+        if entry.get("unparsed") is True:
+            outcome.unparsed.add(display)
     facts_by_file = {display: dict(entry["facts"]) for display, entry in entries.items()}
     # In waves, each deciding gates for the next (`_RuleGates.opened`): first the files
-    # that wake a gate few files wake (`_RuleGates.rare`), with every collector; then
-    # the other files that wake a gate, with the gates open so far and those the first
-    # wave could not decide (woken by files not collected yet); then the rest, with the
-    # gates open. A gate whose verdicts wait on a run query stays out until answered.
+    # that wake a gate few files wake (`_RuleGates.rare`), then the other files that
+    # wake a gate, then the rest. Each file is collected with every collector but the
+    # gates not open yet that its own verdict does not open (`_left_out`): a gate
+    # whose verdicts wait on a run query stays out until answered.
     opens = [outcome.opens[source.file.display] for source, _ in pending]
     rare = gates.rare(opens)
     first: list[tuple[_Source, str]] = []
@@ -489,13 +498,13 @@ def _project_index(
         wave.append(item)
     if len(pending) < _WAVES_FROM:
         first, second, rest = pending, [], []  # one pool: it costs more than it saves
-    _collect_facts(first, needed, outcome, facts_by_file, cache, workers, triage, config, budget)
-    open_now = gates.opened(outcome, project=None)
-    wanted = [name for name in needed if name not in rare or name in open_now]
-    _collect_facts(second, wanted, outcome, facts_by_file, cache, workers, triage, config, budget)
-    open_now = gates.opened(outcome, project=None)
-    wanted = [name for name in needed if name not in gates.readers or name in open_now]
-    _collect_facts(rest, wanted, outcome, facts_by_file, cache, workers, triage, config, budget)
+    open_now: frozenset[str] = frozenset()
+    for wave in (first, second, rest):
+        undecided = {name: gates.readers[name] for name in gates.all if name not in open_now}
+        _collect_facts(
+            wave, needed, undecided, outcome, facts_by_file, cache, workers, triage, config, budget
+        )
+        open_now = gates.opened(outcome, project=None)
     # The run's queries answer the verdicts that asked them, with every other fact in.
     for display in sorted(facts_by_file):
         _add_facts(outcome.project, display, facts_by_file[display])
@@ -526,11 +535,13 @@ def _facts_of(
     config: Config | None,
     workers: int,
     budget: Budget,
-) -> Iterator[tuple[_Source, str, tuple[dict[str, Any], Verdict | None] | FileResult]]:
+    undecided: Mapping[str, frozenset[str]] | None = None,
+) -> Iterator[tuple[_Source, str, _FileFacts | FileResult]]:
     """Each file of `group` with its cache key and what the facts pass with
-    `collectors` gave for it (its facts and verdict, or a `FileResult` on failure)."""
+    `collectors` gave for it (its facts, verdict and the `undecided` gates its verdict
+    left out, or a `FileResult` on failure)."""
     payloads: list[Payload] = [(s.file.display, s.data, None, []) for s, _ in group]
-    initargs = (collectors, triage, config)
+    initargs = (collectors, triage, config, dict(undecided or {}))
     collected = _map(_facts_payload, payloads, workers, _init_fact_worker, initargs, budget)
     for index, result in collected:
         source, key = group[index]
@@ -540,6 +551,7 @@ def _facts_of(
 def _collect_facts(
     pending: list[tuple[_Source, str]],
     collectors: list[str],
+    undecided: Mapping[str, frozenset[str]],
     outcome: _Facts,
     facts_by_file: dict[str, dict[str, Any]],
     cache: ResultCache | None,
@@ -548,20 +560,24 @@ def _collect_facts(
     config: Config,
     budget: Budget,
 ) -> None:
-    """The facts pass over `pending` with `collectors`, into `facts_by_file` and the
-    cache; the gated collectors left out are recorded as lacking (`_Facts.lacks`)."""
+    """The facts pass over `pending` with `collectors` (but the `undecided` gates a
+    file's verdict leaves out, `_left_out`), into `facts_by_file` and the cache; the
+    gated collectors left out are recorded as lacking (`_Facts.lacks`)."""
     if not pending:
         return
     lacks = [name for name in outcome.needed if name not in collectors]
-    for source, key, result in _facts_of(pending, collectors, triage, config, workers, budget):
+    collected = _facts_of(pending, collectors, triage, config, workers, budget, undecided)
+    for source, key, result in collected:
         display = source.file.display
         if isinstance(result, FileResult):
             outcome.failed[display] = result
             continue
-        facts, verdict = result
+        facts, verdict, left_out, parsed = result
         facts_by_file[display] = facts
         outcome.verdicts[display] = verdict
-        outcome.lacks[display] = lacks
+        outcome.lacks[display] = [*lacks, *left_out]
+        if not parsed:
+            outcome.unparsed.add(display)
         if cache is not None:
             cache.store_facts(key, outcome.entry(display, facts, verdict))
 
@@ -591,7 +607,7 @@ def _complete_facts(
                 outcome.failed[display] = result
                 facts_by_file.pop(display, None)
                 continue
-            facts, _ = result
+            facts = result[0]
             facts_by_file[display].update(facts)
             outcome.lacks[display] = [n for n in outcome.lacks[display] if n not in wanted]
             if cache is not None:
@@ -616,13 +632,12 @@ class _RuleGates:
     with a token that is not ASCII, opens every gate)."""
 
     def __init__(self, needed: list[str], config: Config) -> None:
-        from leakguard.rule_index import GATED_BY_READERS, RULES
+        from leakguard.registry import readers_of
+        from leakguard.rule_index import GATED_BY_READERS
 
         self.config = config
         self.readers: dict[str, frozenset[str]] = {
-            name: frozenset(c for c in config.enabled if c in RULES and name in RULES[c][1])
-            for name in needed
-            if name in GATED_BY_READERS
+            name: readers_of(name, config.enabled) for name in needed if name in GATED_BY_READERS
         }
         self.all = sorted(self.readers)
 
@@ -660,8 +675,8 @@ class _RuleGates:
         # call, not per file (`rule_classes` walks the rule packages each time).
         loaded = project is None
         for display, names in outcome.opens.items():
-            if display not in outcome.verdicts:
-                continue  # not collected (yet): its facts cannot wake anything
+            if display not in outcome.verdicts or display in outcome.unparsed:
+                continue  # not collected (yet), or no rule analyses it
             verdict = outcome.verdicts[display]
             if verdict is not None and not loaded:
                 _load_analysis()
@@ -852,12 +867,18 @@ def analyze_text(
 
 
 def collect_file(
-    text: str, display: str, collectors: list[str], config: Config | None, *, triage: bool
+    text: str,
+    display: str,
+    collectors: list[str],
+    config: Config | None,
+    *,
+    triage: bool,
+    leave_out: Callable[[Verdict | None], list[str]] | None = None,
 ) -> tuple[dict[str, Any], Verdict | None]:
     """`analyzer.collect_file`, imported on first use."""
     from leakguard.analyzer import collect_file as collect
 
-    return collect(text, display, collectors, config, triage=triage)
+    return collect(text, display, collectors, config, triage=triage, leave_out=leave_out)
 
 
 _worker_state: dict[str, Any] = {}
@@ -877,13 +898,20 @@ def _init_worker(
     _worker_state["triage"] = triage
     _worker_state["fixes"] = fixes
     _worker_state["collectors"] = collectors or []
+    _worker_state["undecided"] = {}  # the lone file: every collector
     rule_classes()  # import every rule module once per process, not per file
 
 
-def _init_fact_worker(collectors: list[str], triage: bool, config: Config) -> None:
+def _init_fact_worker(
+    collectors: list[str],
+    triage: bool,
+    config: Config | None,
+    undecided: dict[str, frozenset[str]],
+) -> None:
     _worker_state["collectors"] = collectors
     _worker_state["triage"] = triage
     _worker_state["config"] = config
+    _worker_state["undecided"] = undecided
     rule_classes()  # rule modules register the fact collectors they need
 
 
@@ -929,7 +957,7 @@ def _facts_and_findings_payload(
     display, data, _, _ = payload
     from leakguard.analysis.project import ProjectIndex
 
-    facts, verdict = _facts_payload(payload)
+    facts, verdict, _, _ = _facts_payload(payload)
     project = ProjectIndex()
     _add_facts(project, display, facts)
     _worker_state["project"] = project
@@ -937,18 +965,57 @@ def _facts_and_findings_payload(
     return facts, verdict, _analyse_payload((display, data, rules, spans))
 
 
-def _facts_payload(payload: Payload) -> tuple[dict[str, Any], Verdict | None]:
+def _facts_payload(payload: Payload) -> _FileFacts:
     display, data, _, _ = payload
     text = _decode(display, data)
     if isinstance(text, FileResult):
-        return {}, None  # the analysis phase reports the decoding error
-    return collect_file(
+        return {}, None, [], False  # the analysis phase reports the decoding error
+    left_out: list[str] = []
+
+    def leave_out(verdict: Verdict | None) -> list[str]:
+        left_out.extend(_left_out(verdict))
+        return left_out
+
+    facts, verdict = collect_file(
         text,
         display,
         _worker_state["collectors"],
         _worker_state["config"],
         triage=_worker_state["triage"],
+        leave_out=leave_out if _worker_state.get("undecided") else None,
     )
+    return facts, verdict, left_out, verdict is not None or _parsed(text, display)
+
+
+def _parsed(text: str, display: str) -> bool:
+    """Whether the analysis may parse a file the triage gave no verdict: a file CPython
+    cannot parse (py2 code in the stdlib's test data) whose gates would otherwise open
+    for it, as for a file any rule may analyse. Only when the triage is on (off, no
+    file has a verdict), and then CPython has refused it; LibCST, which the analysis
+    parses with, accepts some such files."""
+    if not _worker_state["triage"] or _worker_state["config"] is None:
+        return True
+    from leakguard.analyzer import parse
+    from leakguard.triage import parse_ast
+
+    return parse_ast(text) is not None or not isinstance(parse(text, display), FileError)
+
+
+def _left_out(verdict: Verdict | None) -> list[str]:
+    """The gates still undecided in this worker (`_worker_state["undecided"]`: gated
+    collector -> the rules reading it) that a file with `verdict` leaves out: those no
+    rule it admits for sure reads. A gate such a rule reads will open
+    (`_RuleGates.opened`): the worker collects it on this file and on the files it
+    collects next. A file left without a gate that opens later in the run is collected
+    again for it (`_complete_facts`). No verdict: every rule may run, nothing is left
+    out."""
+    undecided: dict[str, frozenset[str]] = _worker_state["undecided"]
+    if verdict is None:
+        return []
+    sure = {code for code, value in verdict.items() if value is True}
+    for name in [name for name, readers in undecided.items() if not readers.isdisjoint(sure)]:
+        del undecided[name]
+    return sorted(undecided)
 
 
 R = TypeVar("R")

@@ -66,6 +66,17 @@ def project_facts(enabled: Iterable[str]) -> list[str]:
     return sorted(found.union(*(_BROUGHT.get(fact, ()) for fact in found)))
 
 
+def readers_of(collector: str, enabled: Iterable[str]) -> frozenset[str]:
+    """The `enabled` rules whose analysis may read `collector`'s facts: those listing
+    it, or listing a collector that brings it along (`_BROUGHT`)."""
+    return frozenset(
+        code
+        for code in enabled
+        if code in RULES
+        and any(fact == collector or collector in _BROUGHT.get(fact, ()) for fact in RULES[code][1])
+    )
+
+
 def build_index() -> dict[str, tuple[str, tuple[str, ...]]]:
     """What `leakguard.rule_index` must say, from the rule classes themselves."""
     return {code: (cls.__module__, cls.PROJECT_FACTS) for code, cls in rule_classes().items()}

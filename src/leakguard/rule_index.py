@@ -80,7 +80,9 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
 GATED_BY_READERS: frozenset[str] = frozenset(
     {
         "caller_trust",
+        "class_table_uses",
         "collection_work",
+        "exception_texts",
         "startup",
     }
 )

@@ -1027,6 +1027,8 @@ register_collector(
         _TOKENS,
         from_source=collect_source,
         from_tree=collect_tree,
+        # only LG502 asks, of the exceptions a handler it looks at catches
+        gated_by_readers=True,
     )
 )
 
@@ -1267,6 +1269,8 @@ register_collector(
         from_source=_collect_table_uses_source,
         from_tree=collect_table_uses,
         dependencies=_table_use_dependencies,
+        # brought along by `exception_texts` alone (`registry._BROUGHT`), for LG502
+        gated_by_readers=True,
     )
 )
 

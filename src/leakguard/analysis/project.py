@@ -78,9 +78,10 @@ class FactCollector:
     # some. None: every file that passes the tokens is parsed by LibCST.
     triage: Callable[[TriageTree], bool] | None = None
     # When True, a run needs these facts only if some file of it may be analysed by a
-    # rule that reads them (lists the collector in `PROJECT_FACTS`): one whose prefilter
-    # tokens it holds. Otherwise the facts pass skips the collector on every file
-    # (`engine._RuleGates`). Only for facts no rule's triage, no run query and no rule
+    # rule that reads them (lists the collector in `PROJECT_FACTS`, or one that brings
+    # it along, `registry._BROUGHT`): one whose prefilter tokens it holds and whose
+    # triage verdict admits it. Otherwise the facts pass skips the collector on every
+    # file (`engine._RuleGates`). Only for facts no rule's triage, no run query and no rule
     # that does not list them reads. Listed in `leakguard.rule_index`.
     gated_by_readers: bool = False
 
