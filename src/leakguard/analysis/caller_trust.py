@@ -154,6 +154,22 @@ def _client_sent(node: ast.expr, client: frozenset[str]) -> bool:
     )
 
 
+def _client_parts(tree: TriageTree, node: ast.expr) -> tuple[bool, frozenset[str]]:
+    """`_client_sent` of `node` in two parts: whether it reads what the client sent
+    whatever the client-chosen names are, and the names it reads (walked from the facts
+    pass's child index, which leaves out only the context markers)."""
+    names: set[str] = set()
+    for n in tree.walk(node):
+        kind = type(n)
+        if kind is ast.Name:
+            names.add(n.id)  # type: ignore[attr-defined]
+        elif (kind is ast.Attribute and n.attr in _CLIENT_SENT) or (  # type: ignore[attr-defined]
+            kind is ast.Call and _last_name(n.func) == "get"  # type: ignore[attr-defined]
+        ):
+            return True, frozenset()
+    return False, frozenset(names)
+
+
 def _is_role_subject(node: ast.expr, client: frozenset[str]) -> bool:
     return "role" in _last_name(node).lower() and not _client_sent(node, client)
 
@@ -348,6 +364,12 @@ class _FileTrust:
                     self.names.globals.add(target.id)
                     self.assigned[target.id] = statement.value
         self.functions: dict[str, dict[str, Any]] = {}
+        # Per node id (the tree keeps the nodes alive), worked out once: whether a
+        # statement returns (`_returns`) and what of an argument the client may choose
+        # (`_client_parts`). `guard` reads each function up to three times (its own
+        # checks, with aliases, as a helper), each with other client-chosen names.
+        self._returning: dict[int, bool] = {}
+        self._client_read: dict[int, tuple[bool, frozenset[str]]] = {}
 
     def reference(self, node: ast.expr) -> list[str] | None:
         return self.names.reference(node, None, frozenset())
@@ -522,7 +544,28 @@ class _FileTrust:
         return [reference] if reference is not None else None
 
     def _returns(self, node: ast.AST | Sequence[ast.stmt]) -> bool:
-        return _returns_in(self.tree, node)
+        """`_returns_in`, remembered per statement (a block returns when one of its
+        statements does)."""
+        if isinstance(node, Sequence):
+            return any(self._returns_one(statement) for statement in node)
+        return self._returns_one(node)
+
+    def _returns_one(self, node: ast.AST) -> bool:
+        key = id(node)
+        found = self._returning.get(key)
+        if found is None:
+            found = self._returning[key] = _returns_in(self.tree, node)
+        return found
+
+    def _client_sent(self, node: ast.expr, client: frozenset[str]) -> bool:
+        """`_client_sent(node, client)`, its walk done once per node: whether some part
+        of `node` is chosen by the client whatever `client` is, else its names."""
+        key = id(node)
+        parts = self._client_read.get(key)
+        if parts is None:
+            parts = self._client_read[key] = _client_parts(self.tree, node)
+        always, names = parts
+        return always or not names.isdisjoint(client)
 
     def _refuses(self, body: Sequence[ast.stmt]) -> list[Any] | None:
         """A block that ends by refusing (see `refusal`) and cannot return before it
@@ -584,7 +627,7 @@ class _FileTrust:
             k.arg is None for k in call.keywords
         ):
             return None
-        if any(_client_sent(a, client) for a in arguments):
+        if any(self._client_sent(a, client) for a in arguments):
             return None
         reference = self.reference(call.func)
         if reference is None or (reference[0] == "l" and "." in reference[1]):
