@@ -370,6 +370,7 @@ class _FileTrust:
         # checks, with aliases, as a helper), each with other client-chosen names.
         self._returning: dict[int, bool] = {}
         self._client_read: dict[int, tuple[bool, frozenset[str]]] = {}
+        self._decoded: dict[int, bool] = {}
 
     def reference(self, node: ast.expr) -> list[str] | None:
         return self.names.reference(node, None, frozenset())
@@ -510,7 +511,7 @@ class _FileTrust:
             elif self._annotation_dependencies(annotation):
                 continue  # `Annotated[User, Depends(get_user)]`
             chosen.add(name)
-        return _with_chosen_locals(function, chosen)
+        return self._with_chosen_locals(function, chosen)
 
     # refusals ---------------------------------------------------------------------
 
@@ -555,6 +556,30 @@ class _FileTrust:
         found = self._returning.get(key)
         if found is None:
             found = self._returning[key] = _returns_in(self.tree, node)
+        return found
+
+    def _with_chosen_locals(
+        self, function: ast.FunctionDef | ast.AsyncFunctionDef, chosen: Iterable[str]
+    ) -> frozenset[str]:
+        """`chosen` and the top-level locals of `function` bound from one of them or from
+        a token decoded without verifying it (see `client_chosen_names`)."""
+        names = set(chosen)
+        for statement in function.body:
+            if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+                continue
+            target = statement.targets[0]
+            if isinstance(target, ast.Name) and (
+                _rooted_at(statement.value, names) or self._unverified_decode(statement.value)
+            ):
+                names.add(target.id)
+        return frozenset(names)
+
+    def _unverified_decode(self, node: ast.expr) -> bool:
+        """`_unverified_decode`, once per value (each function's are read twice)."""
+        key = id(node)
+        found = self._decoded.get(key)
+        if found is None:
+            found = self._decoded[key] = _unverified_decode(self.tree, node)
         return found
 
     def _client_sent(self, node: ast.expr, client: frozenset[str]) -> bool:
@@ -776,7 +801,9 @@ class _FileTrust:
             # As a helper the caller passes the arguments (`require_admin(user)`): a
             # test of a parameter proves what the caller's argument is, unless the
             # parameter may be left to its default (what it holds then is not known).
-            given = self.guard(function.body, _with_chosen_locals(function, _defaulted(function)))
+            given = self.guard(
+                function.body, self._with_chosen_locals(function, _defaulted(function))
+            )
             if given and given != checks:
                 entry["given_checks"] = given
         if isinstance(function, ast.AsyncFunctionDef) and (checks or "given_checks" in entry):
@@ -875,26 +902,10 @@ def _defaulted(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     return names
 
 
-def _with_chosen_locals(
-    function: ast.FunctionDef | ast.AsyncFunctionDef, chosen: Iterable[str]
-) -> frozenset[str]:
-    """`chosen` and the top-level locals of `function` bound from one of them or from a
-    token decoded without verifying it (see `client_chosen_names`)."""
-    names = set(chosen)
-    for statement in function.body:
-        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
-            continue
-        target = statement.targets[0]
-        if isinstance(target, ast.Name) and (
-            _rooted_at(statement.value, names) or _unverified_decode(statement.value)
-        ):
-            names.add(target.id)
-    return frozenset(names)
-
-
-def _unverified_decode(node: ast.expr) -> bool:
-    """A call decoding a token without checking its signature."""
-    for call in ast.walk(node):
+def _unverified_decode(tree: TriageTree, node: ast.expr) -> bool:
+    """A call decoding a token without checking its signature (walked from the facts
+    pass's child index)."""
+    for call in tree.walk(node):
         if not isinstance(call, ast.Call):
             continue
         if "unverified" in _last_name(call.func).lower():
@@ -905,7 +916,7 @@ def _unverified_decode(node: ast.expr) -> bool:
                 and _flag_value(keyword.value) is False
             ):
                 return True
-        for inner in ast.walk(call):
+        for inner in tree.walk(call):
             if isinstance(inner, ast.Dict):
                 for key, value in zip(inner.keys, inner.values, strict=True):
                     is_verify = isinstance(key, ast.Constant) and key.value == "verify_signature"
@@ -914,17 +925,29 @@ def _unverified_decode(node: ast.expr) -> bool:
     return False
 
 
+# What ends a dependency's set-up, and the scopes whose code is not the function's own
+# (exact types: the parser makes no subclass of them).
+_RETURNING = frozenset({ast.Return, ast.Yield, ast.YieldFrom})
+_NESTED_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef})
+
+
 def _returns_in(tree: TriageTree, node: ast.AST | Sequence[ast.stmt]) -> bool:
     """A `return` (or `yield`, which ends a dependency's set-up) in this code, outside
-    nested functions."""
+    nested functions. (Every statement of a function is asked about: the walk reads the
+    facts pass's child index with exact-type tests.)"""
+    children = tree.children_by_id
     pending: list[ast.AST] = list(node) if isinstance(node, Sequence) else [node]
+    pop, push = pending.pop, pending.extend
     while pending:
-        current = pending.pop()
-        if isinstance(current, (ast.Return, ast.Yield, ast.YieldFrom)):
+        current = pop()
+        kind = type(current)
+        if kind in _RETURNING:
             return True
-        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+        if kind in _NESTED_SCOPES:
             continue
-        pending.extend(tree.children(current))  # the facts pass's child index
+        kids = children(id(current))
+        if kids:
+            push(kids)
     return False
 
 
