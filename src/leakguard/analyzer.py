@@ -588,13 +588,13 @@ def collect_file(
     config: Config | None,
     *,
     triage: bool = True,
-    leave_out: Callable[[Verdict | None], Collection[str]] | None = None,
+    leave_out: Callable[[Verdict | None, TriageTree | None], Collection[str]] | None = None,
 ) -> tuple[dict[str, object], Verdict | None]:
     """Project facts of one file and, given the run's `config` with the triage on, its
     triage verdict (`triage_verdict`): one `ast` parse serves the `ast` collectors,
-    the collectors' triage and the rules' triage. `leave_out(verdict)`, when given,
-    names collectors not to collect once the verdict is known (`engine._RuleGates`:
-    a gate no rule the file admits opens)."""
+    the collectors' triage and the rules' triage. `leave_out(verdict, tree)`, when
+    given, names collectors not to collect once the verdict is known
+    (`engine._RuleGates`: a gate no rule the file admits opens)."""
     with _gc_paused():
         return _collect_file(text, display, collectors, config, triage, leave_out)
 
@@ -625,7 +625,7 @@ def _collect_file(
     collectors: Sequence[str],
     config: Config | None,
     triage: bool,
-    leave_out: Callable[[Verdict | None], Collection[str]] | None = None,
+    leave_out: Callable[[Verdict | None, TriageTree | None], Collection[str]] | None = None,
 ) -> tuple[dict[str, object], Verdict | None]:
     wanted = [COLLECTORS[name] for name in collectors if name in COLLECTORS]
     wanted = [c for c in wanted if c.applies_to(text)]
@@ -642,7 +642,7 @@ def _collect_file(
     if leave_out is not None:
         # the verdict first, to know which collectors it leaves out
         early = triage_verdict(text, display, config, shared_tree()) if verdict_wanted else None
-        left_out = frozenset(leave_out(early))
+        left_out = frozenset(leave_out(early, shared[0] if shared else None))
         wanted = [c for c in wanted if c.name not in left_out]
     facts: dict[str, object] = {}
     for collector in [c for c in wanted if c.from_source is not None]:

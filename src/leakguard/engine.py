@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     # never imports them.
     from leakguard.analysis.project import ProjectIndex
     from leakguard.slicing import Span
-    from leakguard.triage import Verdict
+    from leakguard.triage import TriageTree, Verdict
 
 Progress = Callable[[int, int], None]
 
@@ -358,9 +358,10 @@ class Failed(FileResult):
 # (display path, content, the rules the facts pass's triage admitted or None, the line
 # spans LibCST need not parse for them: `leakguard.slicing`)
 Payload = tuple[str, bytes | None, list[str] | None, list[tuple[int, int]]]
-# A file's facts pass: its facts, its triage verdict, the gated collectors left out and
-# whether some parser accepts it (`_parsed`).
-_FileFacts = tuple[dict[str, Any], "Verdict | None", list[str], bool]
+# A file's facts pass: its facts, its triage verdict, the gated collectors left out,
+# whether some parser accepts it (`_parsed`) and the [rule, gated collector] pairs its
+# verdict names whose analysis of it cannot read those facts (`_muted`).
+_FileFacts = tuple[dict[str, Any], "Verdict | None", list[str], bool, list[list[str]]]
 
 # `leakguard.slicing.PLAN_VERSION`, not imported so that a warm run need not load it
 # (tests/test_slicing.py checks they agree).
@@ -407,6 +408,8 @@ class _Facts:
         # The files without a verdict that neither CPython nor LibCST parses: no rule
         # analyses them, so they open no gate (`_RuleGates.opened`).
         self.unparsed: set[str] = set()
+        # Per file, the [rule, gated collector] pairs it opens no gate for (`_muted`).
+        self.muted: dict[str, list[list[str]]] = {}
 
     def entry(self, display: str, facts: dict[str, Any], verdict: Verdict | None) -> Any:
         """What the cache keeps of one file's facts pass."""
@@ -416,6 +419,7 @@ class _Facts:
             "opens": self.opens.get(display, []),
             "lacks": self.lacks.get(display, []),
             "unparsed": display in self.unparsed,
+            "muted": self.muted.get(display, []),
         }
 
     def add(self, display: str, facts: dict[str, Any], key: str) -> None:
@@ -482,6 +486,7 @@ def _project_index(
         outcome.verdicts[display] = entry.get("triage")
         if entry.get("unparsed") is True:
             outcome.unparsed.add(display)
+        outcome.muted[display] = [list(pair) for pair in entry.get("muted", ())]
     facts_by_file = {display: dict(entry["facts"]) for display, entry in entries.items()}
     # In waves, each deciding gates for the next (`_RuleGates.opened`): first the files
     # that wake a gate few files wake (`_RuleGates.rare`), then the other files that
@@ -502,7 +507,17 @@ def _project_index(
     for wave in (first, second, rest):
         undecided = {name: gates.readers[name] for name in gates.all if name not in open_now}
         _collect_facts(
-            wave, needed, undecided, outcome, facts_by_file, cache, workers, triage, config, budget
+            wave,
+            needed,
+            gates.all,
+            undecided,
+            outcome,
+            facts_by_file,
+            cache,
+            workers,
+            triage,
+            config,
+            budget,
         )
         open_now = gates.opened(outcome, project=None)
     # The run's queries answer the verdicts that asked them, with every other fact in.
@@ -535,13 +550,14 @@ def _facts_of(
     config: Config | None,
     workers: int,
     budget: Budget,
+    gates: Sequence[str] = (),
     undecided: Mapping[str, frozenset[str]] | None = None,
 ) -> Iterator[tuple[_Source, str, _FileFacts | FileResult]]:
     """Each file of `group` with its cache key and what the facts pass with
-    `collectors` gave for it (its facts, verdict and the `undecided` gates its verdict
-    left out, or a `FileResult` on failure)."""
+    `collectors` gave for it (its facts, verdict, the `undecided` gates its verdict
+    left out... `_FileFacts`; or a `FileResult` on failure). `gates`: the run's."""
     payloads: list[Payload] = [(s.file.display, s.data, None, []) for s, _ in group]
-    initargs = (collectors, triage, config, dict(undecided or {}))
+    initargs = (collectors, triage, config, list(gates), dict(undecided or {}))
     collected = _map(_facts_payload, payloads, workers, _init_fact_worker, initargs, budget)
     for index, result in collected:
         source, key = group[index]
@@ -551,6 +567,7 @@ def _facts_of(
 def _collect_facts(
     pending: list[tuple[_Source, str]],
     collectors: list[str],
+    gates: Sequence[str],
     undecided: Mapping[str, frozenset[str]],
     outcome: _Facts,
     facts_by_file: dict[str, dict[str, Any]],
@@ -566,16 +583,17 @@ def _collect_facts(
     if not pending:
         return
     lacks = [name for name in outcome.needed if name not in collectors]
-    collected = _facts_of(pending, collectors, triage, config, workers, budget, undecided)
+    collected = _facts_of(pending, collectors, triage, config, workers, budget, gates, undecided)
     for source, key, result in collected:
         display = source.file.display
         if isinstance(result, FileResult):
             outcome.failed[display] = result
             continue
-        facts, verdict, left_out, parsed = result
+        facts, verdict, left_out, parsed, muted = result
         facts_by_file[display] = facts
         outcome.verdicts[display] = verdict
         outcome.lacks[display] = [*lacks, *left_out]
+        outcome.muted[display] = muted
         if not parsed:
             outcome.unparsed.add(display)
         if cache is not None:
@@ -682,8 +700,13 @@ class _RuleGates:
                 _load_analysis()
                 loaded = True
             admitted = None if verdict is None else _admitted_rules(verdict, project)
+            muted = outcome.muted.get(display, ())
             for name in names:
-                if admitted is None or not self.readers[name].isdisjoint(admitted):
+                if admitted is None:
+                    found.add(name)
+                    continue
+                readers = self.readers[name] - {code for code, gate in muted if gate == name}
+                if not readers.isdisjoint(admitted):
                     found.add(name)
         return frozenset(found)
 
@@ -873,7 +896,7 @@ def collect_file(
     config: Config | None,
     *,
     triage: bool,
-    leave_out: Callable[[Verdict | None], list[str]] | None = None,
+    leave_out: Callable[[Verdict | None, TriageTree | None], list[str]] | None = None,
 ) -> tuple[dict[str, Any], Verdict | None]:
     """`analyzer.collect_file`, imported on first use."""
     from leakguard.analyzer import collect_file as collect
@@ -898,7 +921,8 @@ def _init_worker(
     _worker_state["triage"] = triage
     _worker_state["fixes"] = fixes
     _worker_state["collectors"] = collectors or []
-    _worker_state["undecided"] = {}  # the lone file: every collector
+    _worker_state["gates"] = []  # the lone file: every collector
+    _worker_state["undecided"] = {}
     rule_classes()  # import every rule module once per process, not per file
 
 
@@ -906,11 +930,13 @@ def _init_fact_worker(
     collectors: list[str],
     triage: bool,
     config: Config | None,
+    gates: list[str],
     undecided: dict[str, frozenset[str]],
 ) -> None:
     _worker_state["collectors"] = collectors
     _worker_state["triage"] = triage
     _worker_state["config"] = config
+    _worker_state["gates"] = gates
     _worker_state["undecided"] = undecided
     rule_classes()  # rule modules register the fact collectors they need
 
@@ -957,7 +983,7 @@ def _facts_and_findings_payload(
     display, data, _, _ = payload
     from leakguard.analysis.project import ProjectIndex
 
-    facts, verdict, _, _ = _facts_payload(payload)
+    facts, verdict = _facts_payload(payload)[:2]
     project = ProjectIndex()
     _add_facts(project, display, facts)
     _worker_state["project"] = project
@@ -969,22 +995,26 @@ def _facts_payload(payload: Payload) -> _FileFacts:
     display, data, _, _ = payload
     text = _decode(display, data)
     if isinstance(text, FileResult):
-        return {}, None, [], False  # the analysis phase reports the decoding error
+        return {}, None, [], False, []  # the analysis phase reports the decoding error
     left_out: list[str] = []
+    muted: list[list[str]] = []
 
-    def leave_out(verdict: Verdict | None) -> list[str]:
-        left_out.extend(_left_out(verdict))
+    def leave_out(verdict: Verdict | None, tree: TriageTree | None) -> list[str]:
+        muted.extend(_muted(verdict, tree))
+        left_out.extend(_left_out(verdict, muted))
         return left_out
 
+    judged = _worker_state["triage"] and _worker_state["config"] is not None
     facts, verdict = collect_file(
         text,
         display,
         _worker_state["collectors"],
         _worker_state["config"],
         triage=_worker_state["triage"],
-        leave_out=leave_out if _worker_state.get("undecided") else None,
+        leave_out=leave_out if judged and _worker_state.get("gates") else None,
     )
-    return facts, verdict, left_out, verdict is not None or _parsed(text, display)
+    parsed = verdict is not None or _parsed(text, display)
+    return facts, verdict, left_out, parsed, muted
 
 
 def _parsed(text: str, display: str) -> bool:
@@ -1001,7 +1031,7 @@ def _parsed(text: str, display: str) -> bool:
     return parse_ast(text) is not None or not isinstance(parse(text, display), FileError)
 
 
-def _left_out(verdict: Verdict | None) -> list[str]:
+def _left_out(verdict: Verdict | None, muted: list[list[str]]) -> list[str]:
     """The gates still undecided in this worker (`_worker_state["undecided"]`: gated
     collector -> the rules reading it) that a file with `verdict` leaves out: those no
     rule it admits for sure reads. A gate such a rule reads will open
@@ -1013,9 +1043,38 @@ def _left_out(verdict: Verdict | None) -> list[str]:
     if verdict is None:
         return []
     sure = {code for code, value in verdict.items() if value is True}
-    for name in [name for name, readers in undecided.items() if not readers.isdisjoint(sure)]:
+    opened = [
+        name
+        for name, readers in undecided.items()
+        if not (readers - {code for code, gate in muted if gate == name}).isdisjoint(sure)
+    ]
+    for name in opened:
         del undecided[name]
     return sorted(undecided)
+
+
+def _muted(verdict: Verdict | None, tree: TriageTree | None) -> list[list[str]]:
+    """The [rule, gated collector] pairs of the run's gates (`_worker_state["gates"]`)
+    whose rule `verdict` names but whose condition for reading those facts
+    (`LintRule.READS_WHERE`) is False in this file: its analysis may run, and never
+    reads them."""
+    if verdict is None or tree is None:
+        return []
+    classes = rule_classes()
+    found: list[list[str]] = []
+    for gate in _worker_state["gates"]:
+        for code in sorted(verdict):
+            condition = classes[code].READS_WHERE.get(gate) if code in classes else None
+            if condition is not None and not _holds(condition, tree):
+                found.append([code, gate])
+    return found
+
+
+def _holds(condition: Callable[[TriageTree], bool], tree: TriageTree) -> bool:
+    try:
+        return condition(tree)
+    except Exception:  # a faulty condition must cost time, never a finding
+        return True
 
 
 R = TypeVar("R")

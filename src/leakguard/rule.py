@@ -12,6 +12,7 @@ lazily through `self.context.position(node)` and only for files with findings.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -24,10 +25,14 @@ from leakguard.fixes import FixPlan
 from leakguard.message_bound import MAX_CODE_SPAN, MAX_MESSAGE, bound_message, shorten_code_spans
 from leakguard.triage import TriageTree
 
+# Gated collector -> the triage condition under which a rule may read its facts.
+ReadConditions = Mapping[str, Callable[[TriageTree], bool]]
+
 __all__ = [
     "MAX_CODE_SPAN",
     "MAX_MESSAGE",
     "LintRule",
+    "ReadConditions",
     "Report",
     "bound_message",
     "shorten_code_spans",
@@ -59,6 +64,11 @@ class LintRule(cst.BatchableCSTVisitor):
     # Names of project-wide fact collectors this rule reads through
     # `context.project` (see `leakguard.analysis.project`).
     PROJECT_FACTS: ClassVar[tuple[str, ...]] = ()
+    # For a gated collector of `PROJECT_FACTS` (`rule_index.GATED_BY_READERS`): the
+    # triage condition (on CPython's `ast`) without which this rule's analysis of a file
+    # never reads its facts, so the file opens no gate for it (`engine._RuleGates`).
+    # Never False for a file whose analysis may read them; unlisted: whenever it runs.
+    READS_WHERE: ClassVar[ReadConditions] = {}
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:

@@ -7,6 +7,7 @@ import ast
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from typing import ClassVar
 
 import libcst as cst
 
@@ -18,6 +19,7 @@ from leakguard.analysis.caller_trust import OPTION as PRIVILEGED
 from leakguard.analysis.caller_trust import privileged_handler
 from leakguard.analysis.calls import positional_arg
 from leakguard.analysis.entrypoints import entry_point_regions, is_entry_point
+from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.pydantic_models import (
     COLLECTOR,
@@ -42,7 +44,7 @@ from leakguard.analysis.request_paths import (
 from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.analysis.summaries import summary_index
 from leakguard.config import RuleSpec
-from leakguard.rule import LintRule
+from leakguard.rule import LintRule, ReadConditions
 from leakguard.slicing import callee_regions, container_filler_regions
 from leakguard.triage import (
     SCOPES,
@@ -76,6 +78,8 @@ class Source:
 class UnboundedConcurrency(LintRule):
     code = "LG205"
     PROJECT_FACTS = (COLLECTOR, SUMMARIES, CALLER_TRUST)
+    # the trust of callers is asked of the file's request handlers (`_unbounded_source`)
+    READS_WHERE: ClassVar[ReadConditions] = {CALLER_TRUST: may_have_request_handlers}
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:

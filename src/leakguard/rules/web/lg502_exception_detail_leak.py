@@ -7,6 +7,7 @@ import contextlib
 import json
 import re
 from http import HTTPStatus
+from typing import ClassVar
 
 import libcst as cst
 
@@ -45,7 +46,7 @@ from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.fixes import Applicability, FixPlan, replace
-from leakguard.rule import LintRule
+from leakguard.rule import LintRule, ReadConditions
 from leakguard.triage import TriageTree, calls_resolving_to, imports_any
 
 # Calls whose arguments end up in the value they build (so in the response).
@@ -117,6 +118,8 @@ class ExceptionDetailLeak(LintRule):
         RUN_MODULES,
         REQUEST_STATE,
     )
+    # the trust of callers is asked of the file's request handlers (`_in_privileged_route`)
+    READS_WHERE: ClassVar[ReadConditions] = {CALLER_TRUST: may_have_request_handlers}
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:

@@ -1,8 +1,11 @@
-"""The curated-exception facts (`exception_texts`, with `class_table_uses`) are gated by
-their reader, LG502 (`engine._RuleGates`): a run where no file's verdict admits LG502
-skips them; one where a file's does collects them for every file, those collected before
-the gate opened too (`engine._left_out`, `engine._complete_facts`), cold or warm, in one
-worker or two, and for a run of one file."""
+"""Gates decided by the files' verdicts (`engine._RuleGates`, `engine._left_out`).
+
+The curated-exception facts (`exception_texts`, with `class_table_uses`) are gated by
+their reader, LG502: a run where no file's verdict admits LG502 skips them; one where a
+file's does collects them for every file, those collected before the gate opened too
+(`engine._complete_facts`), cold or warm, in one worker or two, and for a run of one
+file. `caller_trust` opens for a file whose rules may read it there
+(`LintRule.READS_WHERE`: LG205's fan-out in a request handler), not for a script's."""
 
 from __future__ import annotations
 
@@ -122,3 +125,90 @@ def test_a_file_no_parser_accepts_opens_no_gate(tmp_path: Path) -> None:
     run = check([tmp_path], make_config(tmp_path, select=["LG502"]), jobs=1, use_cache=False)
     assert run.project is not None and "exception_texts" not in run.project.facts
     assert [Path(e.path).name for e in run.errors] == ["legacy.py"]
+
+
+# `caller_trust` is read by LG205 and LG502 only of a file's request handlers
+# (`LintRule.READS_WHERE`): a script fanning out admits LG205 and opens no gate.
+AUTH = """\
+from fastapi import Depends, HTTPException, Request
+from pydantic import BaseModel
+
+
+class User(BaseModel):
+    id: int
+    role: str
+
+
+def get_current_user(request: Request) -> User:
+    user = request.state.user
+    if user is None:
+        raise HTTPException(status_code=401)
+    return user
+
+
+def get_admin_user(user: User = Depends(get_current_user)) -> User:
+    if user.role != "admin":
+        raise HTTPException(status_code=403)
+    return user
+"""
+ADMIN_ROUTES = """\
+import asyncio
+
+from fastapi import Depends, FastAPI
+from pydantic import BaseModel
+
+from app.auth import get_admin_user
+
+app = FastAPI()
+
+
+class Warmup(BaseModel):
+    models: list[str]
+
+
+async def warm(name: str) -> None:
+    await asyncio.sleep(0)
+
+
+@app.post("/admin/warmup")
+async def warmup(body: Warmup, user=Depends(get_admin_user)) -> None:
+    await asyncio.gather(*[warm(name) for name in body.models])
+"""
+USER_ROUTES = ADMIN_ROUTES.replace("get_admin_user", "get_current_user")
+# Longer than the routes: collected first, with no request handler to ask trust of.
+SCRIPT = (
+    '"""Command-line warm-up.\n\n'
+    + "Each model named on the command line is loaded once, then the process exits.\n" * 40
+    + '"""\n\nimport asyncio\nimport sys\n\n\n'
+    + "async def load(name: str) -> str:\n    return name\n\n\n"
+    + "async def main(names: list[str]) -> None:\n"
+    + "    print(await asyncio.gather(*(load(n) for n in names)))\n\n\n"
+    + 'if __name__ == "__main__":\n    asyncio.run(main(sys.argv[1:]))\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("routes", "found"), [(None, []), (ADMIN_ROUTES, []), (USER_ROUTES, [("routes.py", 21)])]
+)
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_caller_trust_opens_for_a_route_not_for_a_script(
+    tmp_path: Path, routes: str | None, found: list[tuple[str, int]], jobs: int
+) -> None:
+    write_package(tmp_path, {"auth.py": AUTH, "routes.py": routes, "script.py": SCRIPT})
+    config = make_config(tmp_path, select=["LG205"])
+    run = check([tmp_path], config, jobs=jobs, use_cache=False)
+    assert finding_places(run) == found
+    assert run.project is not None
+    assert ("caller_trust" in run.project.facts) == (routes is not None)
+
+
+@pytest.mark.parametrize(("before", "after"), [(None, ADMIN_ROUTES), (ADMIN_ROUTES, None)])
+def test_warm_equals_cold_as_a_route_comes_and_goes(
+    tmp_path: Path, before: str | None, after: str | None
+) -> None:
+    files = {"auth.py": AUTH, "script.py": SCRIPT}
+    write_package(tmp_path, {**files, "routes.py": before})
+    config = make_config(tmp_path, select=["LG205"])
+    edit = lambda: write_package(tmp_path, {**files, "routes.py": after})  # noqa: E731
+    first, cold = warm_and_cold(tmp_path, config, edit)
+    assert first.findings == [] and cold.findings == []
