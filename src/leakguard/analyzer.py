@@ -259,7 +259,43 @@ def analyze_text(
     (`slicing.elided`); not used when a `module` is given, and with `fixes` a file
     whose sliced analysis finds something fixable is analysed again whole, since a fix
     renders from the whole module. Without `slicing`, admitted files are parsed
-    whole."""
+    whole.
+
+    The cyclic garbage collector is paused meanwhile (`_gc_paused`), as in the facts
+    pass: the walk and the findings' positions allocate many small objects around a
+    large LibCST tree that reference counting frees when the file is done."""
+    with _gc_paused():
+        return _analyze_text(
+            text,
+            display,
+            config,
+            project,
+            module,
+            triage=triage,
+            fixes=fixes,
+            admitted=admitted,
+            ast_tree=ast_tree,
+            noqa=noqa,
+            elide_spans=elide_spans,
+            slicing=slicing,
+        )
+
+
+def _analyze_text(
+    text: str,
+    display: str,
+    config: Config,
+    project: ProjectIndex | None,
+    module: cst.Module | None,
+    *,
+    triage: bool,
+    fixes: bool,
+    admitted: Collection[str] | None,
+    ast_tree: ast.Module | None,
+    noqa: bool,
+    elide_spans: Sequence[Span],
+    slicing: bool,
+) -> FileResult:
     result = FileResult(path=display, lines=text.count("\n") + (0 if text.endswith("\n") else 1))
     if not text.strip():
         result.lines = 0
