@@ -133,6 +133,19 @@ def test_bundled_rules_and_collectors_declare_a_condition() -> None:
     assert all(c.triage is not None or c.from_source is not None for c in COLLECTORS.values())
 
 
+def test_a_rule_that_skips_test_files_is_not_triaged_in_one() -> None:
+    source = "import time\n\n\nasync def handler():\n    time.sleep(1)\n"
+    config = make_config(Path.cwd(), select=["LG201"])
+    assert [f.rule for f in analyze_text(source, "app.py", config).findings] == ["LG201"]
+    # LG201 skips test files (`skips_file`): neither admitted nor parsed there, and the
+    # analysis without the triage finds nothing there either.
+    tested = analyze_text(source, "test_app.py", config)
+    assert not tested.parsed and not tested.findings
+    assert not analyze_text(source, "test_app.py", config, triage=False).findings
+    assert collect_file(source, "test_app.py", [], config)[1] == {}
+    assert collect_file(source, "app.py", [], config)[1]["LG201"] is True
+
+
 def test_a_failing_condition_lets_the_file_through(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(tree: TriageTree, spec: object) -> bool:
         raise RuntimeError("bug in a condition")

@@ -137,6 +137,21 @@ def _slicing_plan(
     return plan(tree, regions) if regions else None
 
 
+def unskipped(specs: list[RuleSpec], display: str) -> list[RuleSpec]:
+    """The rules that do not skip the file `display` whatever its code
+    (`LintRule.skips_file`: event-loop and request rules skip test files), for the
+    triage: a skipped rule costs neither its condition nor a parse of the file."""
+    classes = rule_classes()
+    return [spec for spec in specs if not _skips_file(classes[spec.id], display, spec)]
+
+
+def _skips_file(rule: type[LintRule], display: str, spec: RuleSpec) -> bool:
+    try:
+        return rule.skips_file(display, spec)
+    except Exception:  # a faulty test must cost time, never a finding
+        return False
+
+
 def _could_fire(rule: type[LintRule], tree: TriageTree, spec: RuleSpec) -> bool:
     try:
         return rule.could_fire(tree, spec)
@@ -315,6 +330,7 @@ def _analyze_text(
         spans = []
         specs = active_specs(text, specs)
         if specs and module is None and triage:
+            specs = unskipped(specs, display)
             specs, spans, ast_tree = triaged_specs(text, specs, project, ast_tree)
     if module is not None or not slicing:
         spans = []
@@ -735,7 +751,7 @@ def triage_verdict(
         return None
     classes = rule_classes()
     specs = [config.rules[r] for r in sorted(config.rules_for_path(display)) if r in classes]
-    specs = active_specs(text, specs)
+    specs = unskipped(active_specs(text, specs), display)
     if not all(declares_triage(classes[spec.id]) for spec in specs):
         return None
     verdict: Verdict = {}

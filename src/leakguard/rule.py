@@ -81,6 +81,14 @@ class LintRule(cst.BatchableCSTVisitor):
         return True
 
     @staticmethod
+    def skips_file(path: str, spec: RuleSpec) -> bool:
+        """Whether this rule reports nothing in the file at `path` (as the run displays
+        it), whatever its code: a rule that skips test files. The triage then drops the
+        rule before `could_fire`, so neither its condition nor LibCST's parse is paid for
+        it there. The rule's visitors must skip such a file by asking this too."""
+        return False
+
+    @staticmethod
     def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
         """The `ast` nodes this rule must see whole to report everything it could report
         in the file (see `leakguard.slicing`): typically its candidates, whose enclosing

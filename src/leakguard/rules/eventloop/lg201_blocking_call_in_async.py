@@ -42,6 +42,11 @@ class BlockingCallInAsync(LintRule):
     PROJECT_FACTS = (SUMMARIES, STARTUP, RUN_MODULES)
 
     @staticmethod
+    def skips_file(path: str, spec: RuleSpec) -> bool:
+        """Test files, with `skip_tests` (`is_test_file`): every visitor returns at once."""
+        return bool(spec.option("skip_tests")) and is_test_file(path)
+
+    @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """An `async def` with a call `visit_Call` may report (`_reporting`)."""
         return bool(_reporting(tree, spec))
@@ -80,7 +85,7 @@ class BlockingCallInAsync(LintRule):
 
     @cached_property
     def _skipped_file(self) -> bool:
-        return bool(self.option("skip_tests")) and is_test_file(self.context.path)
+        return self.skips_file(self.context.path, self.spec)
 
     def visit_Call(self, node: cst.Call) -> None:
         if self._skipped_file:

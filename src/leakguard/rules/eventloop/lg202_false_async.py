@@ -64,6 +64,11 @@ class FalseAsync(LintRule):
     PROJECT_FACTS = (INTERFACES, SUMMARIES, MODELS, STARTUP, RUN_MODULES)
 
     @staticmethod
+    def skips_file(path: str, spec: RuleSpec) -> bool:
+        """Test files, with `skip_tests` (`is_test_file`): every visitor returns at once."""
+        return bool(spec.option("skip_tests")) and is_test_file(path)
+
+    @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """An `async def` whose own body has no `await`, `async for` or `async with`."""
         return bool(_not_awaiting(tree))
@@ -91,7 +96,7 @@ class FalseAsync(LintRule):
 
     @cached_property
     def _skipped_file(self) -> bool:
-        return bool(self.option("skip_tests")) and is_test_file(self.context.path)
+        return self.skips_file(self.context.path, self.spec)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None or self._skipped_file:

@@ -38,6 +38,11 @@ class PerCallExecutor(LintRule):
     code = "LG206"
 
     @staticmethod
+    def skips_file(path: str, spec: RuleSpec) -> bool:
+        """Test files, with `skip_tests` (`is_test_file`): every visitor returns at once."""
+        return bool(spec.option("skip_tests")) and is_test_file(path)
+
+    @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """A call that may resolve to one of the configured pool constructors."""
         return calls_resolve_to(tree, spec.option("pool_constructors"))
@@ -100,7 +105,7 @@ class PerCallExecutor(LintRule):
         self.report(node, pool=name.rsplit(".", 1)[-1], where=where, how=handling)
 
     def _runs_per_call(self, function: cst.FunctionDef) -> bool:
-        if self.option("skip_tests") and is_test_file(self.context.path):
+        if self.skips_file(self.context.path, self.spec):
             return False
         if function.name.value in self.option("setup_methods"):
             return False

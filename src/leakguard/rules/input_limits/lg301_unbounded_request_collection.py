@@ -80,6 +80,11 @@ class UnboundedRequestCollection(LintRule):
     PROJECT_FACTS = (COLLECTOR, REFUSERS, CALLER_TRUST, WORK, SUMMARIES)
 
     @staticmethod
+    def skips_file(path: str, spec: RuleSpec) -> bool:
+        """Test files, with `skip_tests` (`is_test_file`): every visitor returns at once."""
+        return bool(spec.option("skip_tests")) and is_test_file(path)
+
+    @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """A function that may be a request handler, or a class named like something
         the run's handlers take from requests (a model, nested or as a base), or a
@@ -118,7 +123,7 @@ class UnboundedRequestCollection(LintRule):
         return caller_trust(self.context, self.option(PRIVILEGED))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        if self._skip_tests and is_test_file(self.context.path):
+        if self.skips_file(self.context.path, self.spec):
             return
         if any(isinstance(a, (cst.FunctionDef, cst.ClassDef)) for a in self.context.ancestors()):
             return
@@ -152,7 +157,7 @@ class UnboundedRequestCollection(LintRule):
                 self._report(node.bases[0], subject, use.how, levels, evidence)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if self._skip_tests and is_test_file(self.context.path):
+        if self.skips_file(self.context.path, self.spec):
             return
         index = model_index(self.context)
         if id(node) in request_handlers(self.context):

@@ -43,6 +43,11 @@ class UnboundedResourceParameter(LintRule):
     PROJECT_FACTS = (COLLECTOR, CLAMPS, CALLER_TRUST)
 
     @staticmethod
+    def skips_file(path: str, spec: RuleSpec) -> bool:
+        """Test files, with `skip_tests` (`is_test_file`): every visitor returns at once."""
+        return bool(spec.option("skip_tests")) and is_test_file(path)
+
+    @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """A field or parameter with a resource name, in a class or a request handler."""
         if not tree.names & set(spec.option("resource_names")):
@@ -78,7 +83,7 @@ class UnboundedResourceParameter(LintRule):
         return caller_trust(self.context, self.option(PRIVILEGED))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        if self._skip_tests and is_test_file(self.context.path):
+        if self.skips_file(self.context.path, self.spec):
             return
         if any(isinstance(a, (cst.FunctionDef, cst.ClassDef)) for a in self.context.ancestors()):
             return
@@ -108,7 +113,7 @@ class UnboundedResourceParameter(LintRule):
                 self.report(statement, subject=subject, name=name, fix=_FIELD_FIX)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if self._skip_tests and is_test_file(self.context.path):
+        if self.skips_file(self.context.path, self.spec):
             return
         names = set(self.option("resource_names"))
         params = [p for p in handler_params(node) if p.name.value in names]

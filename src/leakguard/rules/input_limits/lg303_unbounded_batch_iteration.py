@@ -45,6 +45,11 @@ class UnboundedBatchIteration(LintRule):
     PROJECT_FACTS = (COLLECTOR, SUMMARIES, CALLER_TRUST)
 
     @staticmethod
+    def skips_file(path: str, spec: RuleSpec) -> bool:
+        """Test files, with `skip_tests` (`is_test_file`): every visitor returns at once."""
+        return bool(spec.option("skip_tests")) and is_test_file(path)
+
+    @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """A loop or comprehension in a function that may be a request handler."""
         iterates = tree.has(*_ITERATIONS)
@@ -81,7 +86,7 @@ class UnboundedBatchIteration(LintRule):
         iterable: cst.BaseExpression,
         work: cst.CSTNode,
     ) -> None:
-        if self.option("skip_tests") and is_test_file(self.context.path):
+        if self.skips_file(self.context.path, self.spec):
             return
         function = self.context.enclosing_function()
         if function is None or id(function) not in request_handlers(self.context):

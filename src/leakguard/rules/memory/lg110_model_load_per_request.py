@@ -45,6 +45,11 @@ class ModelLoadPerRequest(LintRule):
     PROJECT_FACTS = (SUMMARIES,)
 
     @staticmethod
+    def skips_file(path: str, spec: RuleSpec) -> bool:
+        """Test files, with `skip_tests` (`is_test_file`): every visitor returns at once."""
+        return bool(spec.option("skip_tests")) and is_test_file(path)
+
+    @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
         """A function that may be a request handler: request paths start at the file's
         own handlers (a load may be any call, through the run's function summaries)."""
@@ -66,7 +71,7 @@ class ModelLoadPerRequest(LintRule):
 
     @cached_property
     def _skipped_file(self) -> bool:
-        return bool(self.option("skip_tests")) and is_test_file(self.context.path)
+        return self.skips_file(self.context.path, self.spec)
 
     @cached_property
     def _reload_pattern(self) -> re.Pattern[str]:
