@@ -652,11 +652,13 @@ class _FileTrust:
             k.arg is None for k in call.keywords
         ):
             return None
-        if any(self._client_sent(a, client) for a in arguments):
-            return None
+        # The callee first: most statement calls name no function of the run (`print`,
+        # `self.items.append`), and their arguments need no walk.
         reference = self.reference(call.func)
         if reference is None or (reference[0] == "l" and "." in reference[1]):
             return None  # `logger.info(...)`: a method of a module-level object
+        if any(self._client_sent(a, client) for a in arguments):
+            return None
         return [reference, int(awaited)]
 
     # definitions that refuse ------------------------------------------------------
