@@ -93,6 +93,10 @@ class ExceptionFacts:
     assignments: dict[str, list[tuple[int, cst.BaseExpression | None]]] = field(
         default_factory=dict
     )  # name -> [(index, value or None when rebound by something else)]
+    # The exception parameter of a registered exception handler (`handler_params`), and
+    # of those the ones whose text may not be the run's own (`exception_params`): that
+    # a parameter holds an exception object needs no curated facts (LG402 asks it).
+    handler_params: frozenset[str] = frozenset()
     exception_params: frozenset[str] = frozenset()
     # ids of the `old + added` nodes made for each `name += added`; such a node is not
     # in the tree, so it is never handed out as a value to report.
@@ -115,7 +119,10 @@ class ExceptionTracker:
             return cached
         facts = ExceptionFacts()
         if isinstance(scope, cst.FunctionDef):
-            facts.exception_params = self._exception_params(scope)
+            registrations = self._handler_registrations(scope)
+            facts.handler_params = _handler_params(scope, registrations)
+            if facts.handler_params and not self._curated_handler(scope, registrations):
+                facts.exception_params = facts.handler_params
         handler_starts: dict[int, int] = {}
         # Named clauses whose `try` body's raises are to be judged (`curated_raises`).
         raises_asked: set[int] = set()
@@ -214,23 +221,19 @@ class ExceptionTracker:
             elif node.value is not None:
                 facts.assignments.setdefault(node.target.value, []).append((position, node.value))
 
-    def _exception_params(self, function: cst.FunctionDef) -> frozenset[str]:
-        params = [*function.params.posonly_params, *function.params.params]
-        registrations = self._handler_registrations(function)
-        if not registrations or registrations[0][0] >= len(params):
-            return frozenset()
-        # A handler registered only for classes of the run whose text the run writes
-        # itself (`@app.exception_handler(RecurrenceEvaluationTimeout)`) is handed only
-        # those, as an `except` of them is (not when Starlette also hands it any
-        # unhandled exception as the handler for status 500, nor when another file may
-        # register it for other classes or a call hands it another exception).
-        if (
+    def _curated_handler(
+        self, function: cst.FunctionDef, registrations: list[tuple[int, cst.BaseExpression]]
+    ) -> bool:
+        """A handler registered only for classes of the run whose text the run writes
+        itself (`@app.exception_handler(RecurrenceEvaluationTimeout)`) is handed only
+        those, as an `except` of them is (not when Starlette also hands it any unhandled
+        exception as the handler for status 500, nor when another file may register it
+        for other classes or a call hands it another exception)."""
+        return (
             not self._handles_server_errors(function)
             and all(curated_exception_type(h, self.context) for _, h in registrations)
             and not handler_handed_other_exceptions(function.name.value, self.context)
-        ):
-            return frozenset()
-        return frozenset({params[registrations[0][0]].name.value})
+        )
 
     def _handles_server_errors(self, function: cst.FunctionDef) -> bool:
         """Registered in this file as Starlette's handler for status 500
@@ -423,7 +426,7 @@ class ExceptionTracker:
         latest = _latest_assignment(facts, node.value, position)
         if _binding_handler(facts, node.value, position, latest) is not None:
             return True
-        return latest is None and node.value in facts.exception_params
+        return latest is None and node.value in facts.handler_params
 
     def _name_carrier(
         self,
@@ -663,3 +666,14 @@ def _spans(scope: cst.CSTNode) -> Iterable[tuple[cst.CSTNode, int, int]]:
         nested = list(iter_children(item))
         nested.reverse()
         todo.extend(nested)
+
+
+def _handler_params(
+    function: cst.FunctionDef, registrations: list[tuple[int, cst.BaseExpression]]
+) -> frozenset[str]:
+    """The exception parameter of `function`, registered as a handler by `registrations`
+    (`ExceptionTracker._handler_registrations`)."""
+    params = [*function.params.posonly_params, *function.params.params]
+    if not registrations or registrations[0][0] >= len(params):
+        return frozenset()
+    return frozenset({params[registrations[0][0]].name.value})
