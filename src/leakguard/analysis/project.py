@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from leakguard.triage import TriageTree
 
 
+def facts_digest(value: Any) -> str:
+    """A stable digest of JSON-like facts (what a cache key holds of them)."""
+    blob = json.dumps(value, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
 def module_name_for(display_path: str) -> str:
     """`pkg/sub/mod.py` -> `pkg.sub.mod`; `pkg/__init__.py` -> `pkg`."""
     stem = (
@@ -129,9 +135,7 @@ class ProjectIndex:
         return self.derived[collector]  # type: ignore[no-any-return]
 
     def digest(self, collectors: Iterable[str]) -> str:
-        chosen = {name: self.facts.get(name, {}) for name in sorted(set(collectors))}
-        blob = json.dumps(chosen, sort_keys=True, default=str).encode()
-        return hashlib.sha256(blob).hexdigest()[:32]
+        return facts_digest({name: self.facts.get(name, {}) for name in sorted(set(collectors))})
 
     def digest_for(self, module: str, collectors: Iterable[str]) -> str:
         """Digest of the facts that the findings of `module` may depend on: all facts of
@@ -148,8 +152,7 @@ class ProjectIndex:
             collector = COLLECTORS.get(name)
             if collector is not None and collector.dependencies is not None:
                 chosen[name] = collector.dependencies(self, module)
-        blob = json.dumps(chosen, sort_keys=True, default=str).encode()
-        return hashlib.sha256(blob).hexdigest()[:32]
+        return facts_digest(chosen)
 
     def __getstate__(self) -> dict[str, Any]:
         # Derived views are rebuilt on demand in each worker; never pickle them.
