@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from leakguard.engine import _WAVES_FROM, _keeps_ascii, check
+from leakguard.engine import _keeps_ascii, check
 from leakguard.testing import make_config, warm_and_cold, write_or_remove
 
 SCHEMAS = """\
@@ -70,14 +70,17 @@ def purge(form: Form) -> None:
 """
 
 
+_HELPERS = 16
+
+
 def _tree(root: Path) -> Path:
     pkg = root / "app"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
     (pkg / "db.py").write_text("from sqlalchemy.orm import Session\n\nsession = Session()\n")
     (pkg / "other.py").write_text(LOOPING)
-    # enough files for the facts pass to collect in two waves (`engine._WAVES_FROM`)
-    for number in range(_WAVES_FROM):
+    # enough files that a worker collects many before it meets the one opening a gate
+    for number in range(_HELPERS):
         (pkg / f"helper{number}.py").write_text(f"def helper{number}(x):\n    return x\n")
     return pkg
 
@@ -141,8 +144,8 @@ def test_text_in_an_encoding_without_ascii_opens_every_gate() -> None:
 
 
 # Coroutines gathering work: each file wakes `caller_trust` (LG205 reads it) but not
-# `collection_work`, so that gate is woken by few files (`_RuleGates.rare`) and decided by
-# a first wave of its own; these files come in the second.
+# `collection_work`, which few files wake: most files are collected without it, and
+# completed once the route's verdict opens it.
 GATHERING = """\
 import asyncio
 
@@ -154,16 +157,16 @@ async def helper{number}(jobs):
 
 def _tree_with_a_common_gate(root: Path) -> Path:
     pkg = _tree(root)
-    for number in range(_WAVES_FROM):
+    for number in range(_HELPERS):
         (pkg / f"helper{number}.py").write_text(GATHERING.format(number=number))
-    # `other.py` wakes the common gate too: collected in the second wave, without
-    # `collection_work` while the Flask route's verdict waits on the run's answer.
+    # `other.py` wakes the common gate too: collected without `collection_work` while
+    # the Flask route's verdict waits on the run's answer.
     (pkg / "other.py").write_text("# results are gathered by the caller\n" + LOOPING)
     return pkg
 
 
 @pytest.mark.parametrize("routes", [FASTAPI_ROUTES, FLASK_ROUTES])
-def test_a_rare_gate_decided_first_opens_for_the_second_wave(tmp_path: Path, routes: str) -> None:
+def test_a_gate_few_files_open_is_completed_for_the_others(tmp_path: Path, routes: str) -> None:
     pkg = _tree_with_a_common_gate(tmp_path)
     config = make_config(tmp_path, select=["LG301", "LG205"])
     run = check([tmp_path], config, jobs=1, use_cache=False)
