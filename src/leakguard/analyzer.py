@@ -690,11 +690,10 @@ def _collect_file(
             shared.append(None if tree is None else TriageTree(tree, text, deferring=True))
         return shared[0]
 
-    early: Verdict | None = None
+    # the verdict first: which gated collectors it leaves out (`leave_out`)
+    verdict = triage_verdict(text, display, config, shared_tree()) if verdict_wanted else None
     if leave_out is not None:
-        # the verdict first, to know which collectors it leaves out
-        early = triage_verdict(text, display, config, shared_tree()) if verdict_wanted else None
-        left_out = frozenset(leave_out(early, shared[0] if shared else None))
+        left_out = frozenset(leave_out(verdict, shared[0] if shared else None))
         wanted = [c for c in wanted if c.name not in left_out]
     facts: dict[str, object] = {}
     for collector in [c for c in wanted if c.from_source is not None]:
@@ -710,10 +709,6 @@ def _collect_file(
             continue
         if value:
             facts[collector.name] = value
-    if leave_out is not None:
-        verdict = early
-    else:
-        verdict = triage_verdict(text, display, config, shared_tree()) if verdict_wanted else None
     wanted = [c for c in wanted if c.from_source is None]
     if wanted and triage and all(c.triage is not None for c in wanted):
         tree = shared_tree()
