@@ -146,20 +146,16 @@ def _client_sent(node: ast.expr, client: frozenset[str]) -> bool:
     """`request.headers["x-role"]`, `request.args.get("host")`, or a value rooted at one
     of `client` (the dependency's names the client fills: a `Header`/`Cookie`/query/body
     parameter, claims of a token decoded without verification): chosen by the client."""
-    return any(
-        (isinstance(n, ast.Attribute) and n.attr in _CLIENT_SENT)
-        or (isinstance(n, ast.Call) and _last_name(n.func) == "get")
-        or (isinstance(n, ast.Name) and n.id in client)
-        for n in ast.walk(node)
-    )
+    always, names = _client_parts(ast.walk(node))
+    return always or not names.isdisjoint(client)
 
 
-def _client_parts(tree: TriageTree, node: ast.expr) -> tuple[bool, frozenset[str]]:
-    """`_client_sent` of `node` in two parts: whether it reads what the client sent
-    whatever the client-chosen names are, and the names it reads (walked from the facts
-    pass's child index, which leaves out only the context markers)."""
+def _client_parts(nodes: Iterable[ast.AST]) -> tuple[bool, frozenset[str]]:
+    """`_client_sent` of the expression whose `nodes` these are, in two parts: whether it
+    reads what the client sent whatever the client-chosen names are, and the names it
+    reads (so one walk serves every set of client-chosen names)."""
     names: set[str] = set()
-    for n in tree.walk(node):
+    for n in nodes:
         kind = type(n)
         if kind is ast.Name:
             names.add(n.id)  # type: ignore[attr-defined]
@@ -588,7 +584,7 @@ class _FileTrust:
         key = id(node)
         parts = self._client_read.get(key)
         if parts is None:
-            parts = self._client_read[key] = _client_parts(self.tree, node)
+            parts = self._client_read[key] = _client_parts(self.tree.walk(node))
         always, names = parts
         return always or not names.isdisjoint(client)
 
