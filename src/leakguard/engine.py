@@ -19,7 +19,7 @@ import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard, TypeVar
 
 from leakguard.cache import ResultCache, content_digest
 from leakguard.config import Config
@@ -357,10 +357,21 @@ class Failed(FileResult):
 # (display path, content, the rules the facts pass's triage admitted or None, the line
 # spans LibCST need not parse for them: `leakguard.slicing`)
 Payload = tuple[str, bytes | None, list[str] | None, list[tuple[int, int]]]
-# A file's facts pass: its facts, its triage verdict, the gated collectors left out,
-# whether some parser accepts it (`_parsed`) and the [rule, gated collector] pairs its
-# verdict names whose analysis of it cannot read those facts (`_muted`).
-_FileFacts = tuple[dict[str, Any], "Verdict | None", list[str], bool, list[list[str]]]
+
+
+class _FileFacts(NamedTuple):
+    """What the facts pass gives for one file."""
+
+    facts: dict[str, Any]
+    verdict: Verdict | None
+    # the gated collectors left out (`_left_out`)
+    left_out: list[str]
+    # whether some parser accepts it (`_parsed`)
+    parsed: bool
+    # the [rule, gated collector] pairs its verdict names whose analysis of it cannot
+    # read those facts (`_muted`)
+    muted: list[list[str]]
+
 
 # `leakguard.slicing.PLAN_VERSION`, not imported so that a warm run need not load it
 # (tests/test_slicing.py checks they agree).
@@ -576,15 +587,14 @@ def _collect_facts(
         if isinstance(result, FileResult):
             outcome.failed[display] = result
             continue
-        facts, verdict, left_out, parsed, muted = result
-        facts_by_file[display] = facts
-        outcome.verdicts[display] = verdict
-        outcome.lacks[display] = [*lacks, *left_out]
-        outcome.muted[display] = muted
-        if not parsed:
+        facts_by_file[display] = result.facts
+        outcome.verdicts[display] = result.verdict
+        outcome.lacks[display] = [*lacks, *result.left_out]
+        outcome.muted[display] = result.muted
+        if not result.parsed:
             outcome.unparsed.add(display)
         if cache is not None:
-            cache.store_facts(key, outcome.entry(display, facts, verdict))
+            cache.store_facts(key, outcome.entry(display, result.facts, result.verdict))
 
 
 def _complete_facts(
@@ -612,7 +622,7 @@ def _complete_facts(
                 outcome.failed[display] = result
                 facts_by_file.pop(display, None)
                 continue
-            facts = result[0]
+            facts = result.facts
             facts_by_file[display].update(facts)
             outcome.lacks[display] = [n for n in outcome.lacks[display] if n not in wanted]
             if cache is not None:
@@ -956,7 +966,8 @@ def _facts_and_findings_payload(
     display, data, _, _ = payload
     from leakguard.analysis.project import ProjectIndex
 
-    facts, verdict = _facts_payload(payload)[:2]
+    collected = _facts_payload(payload)
+    facts, verdict = collected.facts, collected.verdict
     project = ProjectIndex()
     _add_facts(project, display, facts)
     _worker_state["project"] = project
@@ -968,7 +979,7 @@ def _facts_payload(payload: Payload) -> _FileFacts:
     display, data, _, _ = payload
     text = _decode(display, data)
     if isinstance(text, FileResult):
-        return {}, None, [], False, []  # the analysis phase reports the decoding error
+        return _FileFacts({}, None, [], False, [])  # the analysis phase reports the decoding error
     left_out: list[str] = []
     muted: list[list[str]] = []
 
@@ -987,7 +998,7 @@ def _facts_payload(payload: Payload) -> _FileFacts:
         leave_out=leave_out if judged and _worker_state.get("gates") else None,
     )
     parsed = verdict is not None or _parsed(text, display)
-    return facts, verdict, left_out, parsed, muted
+    return _FileFacts(facts, verdict, left_out, parsed, muted)
 
 
 def _parsed(text: str, display: str) -> bool:
