@@ -410,8 +410,8 @@ class _Facts:
         # The run's only file, when its facts are not cached: one task collects its
         # facts and analyses it (`_facts_and_findings`), one worker pool instead of two.
         self.deferred: tuple[_Source, str] | None = None
-        # The gated collectors whose readers each file's content may wake (`_RuleGates`),
-        # stored with each file's facts.
+        # For a file without a triage verdict, the gated collectors whose readers its
+        # content may wake (`_RuleGates.opened_by`), stored with its facts.
         self.opens: dict[str, list[str]] = {}
         # Per file, the gated collectors its facts were collected without.
         self.lacks: dict[str, list[str]] = {}
@@ -485,7 +485,6 @@ def _project_index(
             continue  # unreadable after all: the findings phase reports it
         else:
             pending.append((source, key))
-            outcome.opens[display] = gates.opened_by(display, source.data)
         by_display[display] = source
         keys[display] = key
     if len(pending) == 1 and len(keys) == 1:
@@ -504,24 +503,11 @@ def _project_index(
     # verdict, or a run query answered below) is completed after (`_complete_facts`).
     # Waves of files deciding gates for the next cost a pool and a barrier each, more
     # than the completions they spared (stdlib sample: -0.2 s wall, -0.25 CPU s).
-    undecided = {name: gates.readers[name] for name in gates.all}
-    _collect_facts(
-        pending,
-        needed,
-        gates.all,
-        undecided,
-        outcome,
-        facts_by_file,
-        cache,
-        workers,
-        triage,
-        config,
-        budget,
-    )
+    _collect_facts(pending, gates, outcome, facts_by_file, cache, workers, triage, config, budget)
     # The run's queries answer the verdicts that asked them, with every other fact in.
     for display in sorted(facts_by_file):
         _add_facts(outcome.project, display, facts_by_file[display])
-    opened = gates.opened(outcome, project=None) | gates.opened(outcome, outcome.project)
+    opened = gates.opened(outcome, outcome.project)
     if outcome.deferred is not None:
         opened = frozenset(gates.all)  # the lone file is collected with everything
     # Files collected without a collector a gate then opened: collected again for it.
@@ -564,9 +550,7 @@ def _facts_of(
 
 def _collect_facts(
     pending: list[tuple[_Source, str]],
-    collectors: list[str],
-    gates: Sequence[str],
-    undecided: Mapping[str, frozenset[str]],
+    gates: _RuleGates,
     outcome: _Facts,
     facts_by_file: dict[str, dict[str, Any]],
     cache: ResultCache | None,
@@ -575,13 +559,16 @@ def _collect_facts(
     config: Config,
     budget: Budget,
 ) -> None:
-    """The facts pass over `pending` with `collectors` (but the `undecided` gates a
-    file's verdict leaves out, `_left_out`), into `facts_by_file` and the cache; the
-    gated collectors left out are recorded as lacking (`_Facts.lacks`)."""
+    """The facts pass over `pending` with every collector but the gates a file's verdict
+    leaves out (`_left_out`), into `facts_by_file` and the cache; those are recorded
+    as lacking (`_Facts.lacks`). A file without a verdict opens the gates its tokens
+    may wake (`_RuleGates.opened_by`); a verdict names the rules that may read them."""
     if not pending:
         return
-    lacks = [name for name in outcome.needed if name not in collectors]
-    collected = _facts_of(pending, collectors, triage, config, workers, budget, gates, undecided)
+    undecided = {name: gates.readers[name] for name in gates.all}
+    collected = _facts_of(
+        pending, outcome.needed, triage, config, workers, budget, gates.all, undecided
+    )
     for source, key, result in collected:
         display = source.file.display
         if isinstance(result, FileResult):
@@ -589,8 +576,10 @@ def _collect_facts(
             continue
         facts_by_file[display] = result.facts
         outcome.verdicts[display] = result.verdict
-        outcome.lacks[display] = [*lacks, *result.left_out]
+        outcome.lacks[display] = result.left_out
         outcome.muted[display] = result.muted
+        if result.verdict is None:
+            outcome.opens[display] = gates.opened_by(display, source.data)
         if not result.parsed:
             outcome.unparsed.add(display)
         if cache is not None:
@@ -666,28 +655,28 @@ class _RuleGates:
         ]
 
     def opened(self, outcome: _Facts, project: ProjectIndex | None) -> frozenset[str]:
-        """The gated collectors some file's analysis may read: a file whose tokens wake
-        one of their readers, and whose triage verdict admits it (no verdict: every rule
-        may run). Without `project`, a verdict's run conditions count as unanswered;
-        with it, as the analysis will answer them (`triage.admitted`)."""
+        """The gated collectors some file's analysis may read: one a rule its triage
+        verdict admits reads (a rule the verdict names passed its prefilter tokens), or,
+        without a verdict (every rule may run), one whose readers' tokens the file holds
+        (`opened_by`). Without `project`, a verdict's run conditions count as
+        unanswered; with it, as the analysis will answer them (`triage.admitted`)."""
         found: set[str] = set()
         # The run queries are registered by the rules: a run whose facts all came from
         # the cache (a partial run's context, shared) has not imported them yet. Once per
         # call, not per file (`rule_classes` walks the rule packages each time).
         loaded = project is None
-        for display, names in outcome.opens.items():
-            if display not in outcome.verdicts or display in outcome.unparsed:
-                continue  # not collected (yet), or no rule analyses it
-            verdict = outcome.verdicts[display]
-            if verdict is not None and not loaded:
+        for display, verdict in outcome.verdicts.items():
+            if display in outcome.unparsed:
+                continue  # no rule analyses it
+            if verdict is None:
+                found.update(outcome.opens.get(display, self.all))
+                continue
+            if not loaded:
                 _load_analysis()
                 loaded = True
-            admitted = None if verdict is None else _admitted_rules(verdict, project)
+            admitted = _admitted_rules(verdict, project)
             muted = outcome.muted.get(display, ())
-            for name in names:
-                if admitted is None:
-                    found.add(name)
-                    continue
+            for name in self.all:
                 readers = self.readers[name] - {code for code, gate in muted if gate == name}
                 if not readers.isdisjoint(admitted):
                     found.add(name)
