@@ -249,6 +249,27 @@ def _python_syntax_error(text: str) -> str | None:
     return None  # valid for CPython but not for LibCST: keep LibCST's message
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while one file's trees are built (its facts
+    collected, or LibCST parsing it).
+
+    `ast.parse`, LibCST's parser and the indexes allocate a million small objects on a
+    large file, and each few hundred allocations trigger a collection that scans the
+    young ones: a sixth of the facts pass's CPU. The trees are acyclic (freed by
+    reference counting when the file is done), and the collector runs again at the next
+    allocations once it is back on, so garbage held up here is at most one file's."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@_gc_paused()
 def analyze_text(
     text: str,
     display: str,
@@ -279,38 +300,6 @@ def analyze_text(
     The cyclic garbage collector is paused meanwhile (`_gc_paused`), as in the facts
     pass: the walk and the findings' positions allocate many small objects around a
     large LibCST tree that reference counting frees when the file is done."""
-    with _gc_paused():
-        return _analyze_text(
-            text,
-            display,
-            config,
-            project,
-            module,
-            triage=triage,
-            fixes=fixes,
-            admitted=admitted,
-            ast_tree=ast_tree,
-            noqa=noqa,
-            elide_spans=elide_spans,
-            slicing=slicing,
-        )
-
-
-def _analyze_text(
-    text: str,
-    display: str,
-    config: Config,
-    project: ProjectIndex | None,
-    module: cst.Module | None,
-    *,
-    triage: bool,
-    fixes: bool,
-    admitted: Collection[str] | None,
-    ast_tree: ast.Module | None,
-    noqa: bool,
-    elide_spans: Sequence[Span],
-    slicing: bool,
-) -> FileResult:
     result = FileResult(path=display, lines=text.count("\n") + (0 if text.endswith("\n") else 1))
     if not text.strip():
         result.lines = 0
@@ -633,6 +622,7 @@ def collect_facts(
     return collect_file(text, display, collectors, None, triage=triage)[0]
 
 
+@_gc_paused()
 def collect_file(
     text: str,
     display: str,
@@ -646,39 +636,8 @@ def collect_file(
     triage verdict (`triage_verdict`): one `ast` parse serves the `ast` collectors,
     the collectors' triage and the rules' triage. `leave_out(verdict, tree)`, when
     given, names collectors not to collect once the verdict is known
-    (`engine._RuleGates`: a gate no rule the file admits opens)."""
-    with _gc_paused():
-        return _collect_file(text, display, collectors, config, triage, leave_out)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while one file's trees are built (its facts
-    collected, or LibCST parsing it).
-
-    `ast.parse`, LibCST's parser and the indexes allocate a million small objects on a
-    large file, and each few hundred allocations trigger a collection that scans the
-    young ones: a sixth of the facts pass's CPU. The trees are acyclic (freed by
-    reference counting when the file is done), and the collector runs again at the next
-    allocations once it is back on, so garbage held up here is at most one file's."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-def _collect_file(
-    text: str,
-    display: str,
-    collectors: Sequence[str],
-    config: Config | None,
-    triage: bool,
-    leave_out: Callable[[Verdict | None, TriageTree | None], Collection[str]] | None = None,
-) -> tuple[dict[str, object], Verdict | None]:
+    (`engine._RuleGates`: a gate no rule the file admits opens). The cyclic garbage
+    collector is paused meanwhile (`_gc_paused`)."""
     wanted = [COLLECTORS[name] for name in collectors if name in COLLECTORS]
     wanted = [c for c in wanted if c.applies_to(text)]
     verdict_wanted = config is not None and triage
