@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import libcst as cst
 
+from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.config import RuleSpec
 from leakguard.context import FileContext
 from leakguard.finding import Related, Severity
@@ -83,10 +84,11 @@ class LintRule(cst.BatchableCSTVisitor):
     @staticmethod
     def skips_file(path: str, spec: RuleSpec) -> bool:
         """Whether this rule reports nothing in the file at `path` (as the run displays
-        it), whatever its code: a rule that skips test files. The triage then drops the
-        rule before `could_fire`, so neither its condition nor LibCST's parse is paid for
-        it there. The rule's visitors must skip such a file by asking this too."""
-        return False
+        it), whatever its code: a rule with a `skip_tests` option (the event-loop and
+        request rules) skips test files while it is on (`is_test_file`). The triage then
+        drops the rule before `could_fire`, so neither its condition nor LibCST's parse is
+        paid for it there. The rule's visitors must skip such a file by asking this too."""
+        return bool(spec.options.get("skip_tests")) and is_test_file(path)
 
     @staticmethod
     def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:

@@ -8,7 +8,7 @@ from functools import cached_property
 
 import libcst as cst
 
-from leakguard.analysis.asyncio_facts import coroutine_of, is_awaited, is_test_file
+from leakguard.analysis.asyncio_facts import coroutine_of, is_awaited
 from leakguard.analysis.blocking import (
     OFFLOAD_FIX,
     BlockingCalls,
@@ -40,11 +40,6 @@ class BlockingCallInAsync(LintRule):
     # Function summaries of the run: blocking work one or more calls down; who reaches a
     # coroutine (only the process's start-up?).
     PROJECT_FACTS = (SUMMARIES, STARTUP, RUN_MODULES)
-
-    @staticmethod
-    def skips_file(path: str, spec: RuleSpec) -> bool:
-        """Test files, with `skip_tests` (`is_test_file`): every visitor returns at once."""
-        return bool(spec.option("skip_tests")) and is_test_file(path)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:

@@ -26,7 +26,6 @@ import libcst as cst
 
 from leakguard.analysis.async_interfaces import COLLECTOR as INTERFACES
 from leakguard.analysis.async_interfaces import fixed_async_methods, interface_methods
-from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.blocking import BlockingCalls, configured_options
 from leakguard.analysis.entrypoints import is_cli_command
 from leakguard.analysis.imports import dotted_name
@@ -62,11 +61,6 @@ _MAX_SHOWN = 40
 class FalseAsync(LintRule):
     code = "LG202"
     PROJECT_FACTS = (INTERFACES, SUMMARIES, MODELS, STARTUP, RUN_MODULES)
-
-    @staticmethod
-    def skips_file(path: str, spec: RuleSpec) -> bool:
-        """Test files, with `skip_tests` (`is_test_file`): every visitor returns at once."""
-        return bool(spec.option("skip_tests")) and is_test_file(path)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:

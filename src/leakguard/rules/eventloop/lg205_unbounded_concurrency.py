@@ -12,7 +12,6 @@ from typing import ClassVar
 import libcst as cst
 
 from leakguard.analysis.arguments import fed_by_server_data
-from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.bindings import assigned_values
 from leakguard.analysis.caller_trust import COLLECTOR as CALLER_TRUST
 from leakguard.analysis.caller_trust import OPTION as PRIVILEGED
@@ -116,7 +115,7 @@ class UnboundedConcurrency(LintRule):
 
     @cached_property
     def _skipped_file(self) -> bool:
-        return bool(self.option("skip_tests")) and is_test_file(self.context.path)
+        return self.skips_file(self.context.path, self.spec)
 
     def visit_Call(self, node: cst.Call) -> None:
         if self._skipped_file:

@@ -9,7 +9,6 @@ from functools import cached_property
 
 import libcst as cst
 
-from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.entrypoints import entry_point_regions, is_entry_point
 from leakguard.analysis.imports import dotted_name, matches_any
 from leakguard.analysis.lifecycle import (
@@ -36,11 +35,6 @@ _NEVER = "is never shut down: its workers outlive the call"
 
 class PerCallExecutor(LintRule):
     code = "LG206"
-
-    @staticmethod
-    def skips_file(path: str, spec: RuleSpec) -> bool:
-        """Test files, with `skip_tests` (`is_test_file`): every visitor returns at once."""
-        return bool(spec.option("skip_tests")) and is_test_file(path)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:

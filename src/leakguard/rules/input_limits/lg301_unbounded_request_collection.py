@@ -7,7 +7,6 @@ from functools import cached_property
 
 import libcst as cst
 
-from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.caller_trust import COLLECTOR as CALLER_TRUST
 from leakguard.analysis.caller_trust import OPTION as PRIVILEGED
 from leakguard.analysis.caller_trust import CallerTrust, caller_trust, privileged_handler
@@ -78,11 +77,6 @@ def _describe(levels: list[str]) -> tuple[str, str]:
 class UnboundedRequestCollection(LintRule):
     code = "LG301"
     PROJECT_FACTS = (COLLECTOR, REFUSERS, CALLER_TRUST, WORK, SUMMARIES)
-
-    @staticmethod
-    def skips_file(path: str, spec: RuleSpec) -> bool:
-        """Test files, with `skip_tests` (`is_test_file`): every visitor returns at once."""
-        return bool(spec.option("skip_tests")) and is_test_file(path)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:

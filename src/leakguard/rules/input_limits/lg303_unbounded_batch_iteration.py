@@ -6,7 +6,6 @@ import ast
 
 import libcst as cst
 
-from leakguard.analysis.asyncio_facts import is_test_file
 from leakguard.analysis.caller_trust import COLLECTOR as CALLER_TRUST
 from leakguard.analysis.caller_trust import OPTION as PRIVILEGED
 from leakguard.analysis.caller_trust import privileged_handler
@@ -43,11 +42,6 @@ _UNTYPED_HELP = (
 class UnboundedBatchIteration(LintRule):
     code = "LG303"
     PROJECT_FACTS = (COLLECTOR, SUMMARIES, CALLER_TRUST)
-
-    @staticmethod
-    def skips_file(path: str, spec: RuleSpec) -> bool:
-        """Test files, with `skip_tests` (`is_test_file`): every visitor returns at once."""
-        return bool(spec.option("skip_tests")) and is_test_file(path)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:

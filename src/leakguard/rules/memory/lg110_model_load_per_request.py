@@ -9,7 +9,7 @@ from functools import cached_property
 
 import libcst as cst
 
-from leakguard.analysis.asyncio_facts import is_test_file, offload_call
+from leakguard.analysis.asyncio_facts import offload_call
 from leakguard.analysis.frameworks import may_have_request_handlers
 from leakguard.analysis.model_loads import (
     LoaderVocabulary,
@@ -43,11 +43,6 @@ from leakguard.walker import SCOPE_NODES, descendants, walk
 class ModelLoadPerRequest(LintRule):
     code = "LG110"
     PROJECT_FACTS = (SUMMARIES,)
-
-    @staticmethod
-    def skips_file(path: str, spec: RuleSpec) -> bool:
-        """Test files, with `skip_tests` (`is_test_file`): every visitor returns at once."""
-        return bool(spec.option("skip_tests")) and is_test_file(path)
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
