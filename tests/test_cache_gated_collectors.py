@@ -7,6 +7,7 @@ question (`request_models`) does."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,36 @@ def test_a_gate_few_files_open_is_completed_for_the_others(tmp_path: Path, route
     assert _lg301(cold) == [("schemas.py", 5, "error")]
     fresh = check([tmp_path], config, jobs=1, use_cache=False)
     assert _lg301(fresh) == [("schemas.py", 5, "error")]
+
+
+# Fixtures whose finding (or silence) in the reader's file comes from a gated fact of a
+# helper file: (rule, fixture, the files only the reader holds, the collector).
+_HELPER_FACTS = [
+    ("LG302", "neg_clamped_in_helper", ["notes/routes.py"], "clamped_params"),
+    ("LG301", "neg_crossfile_length_checker", ["app/api.py"], "length_refusers"),
+    ("LG502", "neg_parse_request_state_body", ["app/gateway.py"], "request_state"),
+]
+
+
+@pytest.mark.parametrize(("rule", "fixture", "readers", "collector"), _HELPER_FACTS)
+def test_a_helper_cached_before_its_reader_came_is_completed(
+    tmp_path: Path, rule: str, fixture: str, readers: list[str], collector: str
+) -> None:
+    """The helper's file is checked (and cached) in a run no file of which its readers
+    may analyse, so the gate stays closed; then the reader's file comes: the warm run
+    collects the helper's facts and gives the cold run's findings."""
+    source = Path(__file__).parent / "fixtures" / "rules" / rule / fixture
+    held_back = {name: (source / name).read_text() for name in readers}
+    shutil.copytree(source, tmp_path, dirs_exist_ok=True)
+    for name in readers:
+        (tmp_path / name).unlink()
+    config = make_config(tmp_path, select=[rule])
+
+    def add_readers() -> None:
+        for name, text in held_back.items():
+            write_or_remove(tmp_path / name, text)
+
+    first, cold = warm_and_cold(tmp_path, config, add_readers)
+    assert first.project is not None and collector not in first.project.facts
+    assert cold.project is not None and collector in cold.project.facts
+    assert cold.findings == []

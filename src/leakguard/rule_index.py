@@ -80,9 +80,12 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
 GATED_BY_READERS: frozenset[str] = frozenset(
     {
         "caller_trust",
+        "clamped_params",
         "class_table_uses",
         "collection_work",
         "exception_texts",
+        "length_refusers",
+        "request_state",
         "startup",
     }
 )

@@ -814,7 +814,13 @@ def _reaches_state(node: ast.expr, aliased: bool) -> bool:
 
 
 register_collector(
-    FactCollector(STATE_COLLECTOR, _STATE_TOKENS, collect_state, triage=_may_store_state)
+    FactCollector(
+        STATE_COLLECTOR,
+        _STATE_TOKENS,
+        collect_state,
+        triage=_may_store_state,
+        gated_by_readers=True,
+    )
 )
 
 

@@ -983,4 +983,8 @@ def _may_clamp(tree: TriageTree) -> bool:
     return clamps.may_clamp(tree.tree)
 
 
-register_collector(FactCollector(clamps.COLLECTOR, ("min(",), _clamped_params, triage=_may_clamp))
+register_collector(
+    FactCollector(
+        clamps.COLLECTOR, ("min(",), _clamped_params, triage=_may_clamp, gated_by_readers=True
+    )
+)

@@ -2737,7 +2737,9 @@ def _may_refuse(tree: TriageTree) -> bool:
     return False
 
 
-register_collector(FactCollector(REFUSERS, ("len(",), _refusers, triage=_may_refuse))
+register_collector(
+    FactCollector(REFUSERS, ("len(",), _refusers, triage=_may_refuse, gated_by_readers=True)
+)
 
 
 def _module_functions(context: FileContext) -> dict[str, cst.FunctionDef]:
