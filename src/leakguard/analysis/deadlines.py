@@ -274,7 +274,7 @@ def function_waits(
     assert file.index is not None, "a file's summaries are collected from its index"
     children = file.index.children_by_id
     nodes = _breadth_first(function, children)
-    looped, polled = _repeated(function, children)
+    looped, polled = _repeated(nodes, children)
     if wrapped_by_decorator(function):
         looped.update(id(node) for node in nodes)  # the decorator may call it again
     made = made_values(file, function, nodes, shadowed, enclosing)
@@ -580,47 +580,46 @@ def _breadth_first(
 
 
 def _repeated(
-    function: ast.AST, children: Callable[[int], list[ast.AST] | None]
+    nodes: Sequence[ast.AST], children: Callable[[int], list[ast.AST] | None]
 ) -> tuple[set[int], set[int]]:
-    """Ids of the calls below `function` that may run more than once, and of those a
-    `while` loop's body runs (a poll), in one pass: a `for` body, a `while` body and
-    test, a comprehension, a function or lambda defined here (it may be called any
-    number of times), what `map(probe, hosts)` is handed first (`probe` runs per item).
-    A loop's `iter` runs once. (Only calls are asked about: other nodes are not kept.)"""
+    """Ids of the calls among `nodes` (a function's, `_breadth_first`) that may run more
+    than once, and of those a `while` loop's body runs (a poll): a `for` body, a `while`
+    body and test, a comprehension, a function or lambda defined here (it may be called
+    any number of times), what `map(probe, hosts)` is handed first (`probe` runs per
+    item). A loop's `iter` runs once. (Only calls are asked about: other nodes are not
+    kept.) Only the subtrees of those parts are walked: most functions have none."""
     looped: set[int] = set()
     polled: set[int] = set()
-    stack: list[tuple[ast.AST, bool, bool]] = [
-        (kid, False, False) for kid in children(id(function)) or ()
-    ]
-    while stack:
-        node, in_loop, in_poll = stack.pop()
+    for node in nodes:
         kind = type(node)
         if kind in _REPEATED_WHOLE:
-            in_loop = True
-        elif kind is ast.Call:
-            if in_loop:
-                looped.add(id(node))
-            if in_poll:
-                polled.add(id(node))
-        kids = children(id(node))
-        if not kids:
-            continue
-        if isinstance(node, (ast.For, ast.AsyncFor)):
-            body = {id(statement) for statement in node.body}
-            stack.extend((kid, in_loop or id(kid) in body, in_poll) for kid in kids)
-        elif isinstance(node, ast.While):
-            body = {id(statement) for statement in node.body}
-            test = id(node.test)
-            stack.extend(
-                (kid, in_loop or id(kid) in body or id(kid) == test, in_poll or id(kid) in body)
-                for kid in kids
-            )
-        elif isinstance(node, ast.Call) and node.args and _maps(node.func):
-            first = id(node.args[0])
-            stack.extend((kid, in_loop or id(kid) == first, in_poll) for kid in kids)
-        else:
-            stack.extend((kid, in_loop, in_poll) for kid in kids)
+            looped.update(_calls_below(children(id(node)) or (), children))
+        elif kind is ast.For or kind is ast.AsyncFor:
+            looped.update(_calls_below(node.body, children))  # type: ignore[attr-defined]
+        elif kind is ast.While:
+            body = _calls_below(node.body, children)  # type: ignore[attr-defined]
+            looped.update(body)
+            polled.update(body)
+            looped.update(_calls_below([node.test], children))  # type: ignore[attr-defined]
+        elif kind is ast.Call and node.args and _maps(node.func):  # type: ignore[attr-defined]
+            looped.update(_calls_below(node.args[:1], children))  # type: ignore[attr-defined]
     return looped, polled
+
+
+def _calls_below(
+    roots: Sequence[ast.AST], children: Callable[[int], list[ast.AST] | None]
+) -> list[int]:
+    """The ids of the calls among `roots` and their descendants."""
+    found: list[int] = []
+    pending = list(roots)
+    while pending:
+        node = pending.pop()
+        if type(node) is ast.Call:
+            found.append(id(node))
+        kids = children(id(node))
+        if kids:
+            pending.extend(kids)
+    return found
 
 
 _REPEATED_WHOLE = frozenset({*_LOOP_PARTS, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
