@@ -48,6 +48,10 @@ CONSUMING_BUILTINS = frozenset(
 )
 
 
+# The node types `consumed_in_place` reads.
+CONSUMING_NODES = (ast.For, ast.AsyncFor, ast.comprehension, ast.YieldFrom, ast.Return, ast.Call)
+
+
 def consumed_in_place(nodes: Iterable[ast.AST]) -> set[int]:
     """The ids of the calls among `nodes` whose value is iterated where it is made."""
     found: set[int] = set()

@@ -67,6 +67,7 @@ import ast
 import hashlib
 import json
 import sys
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,7 +82,7 @@ from leakguard.analysis.cheap_calls import (
 )
 from leakguard.analysis.constants import constant_collections
 from leakguard.analysis.deadlines import function_waits, made_values
-from leakguard.analysis.generators import consumed_in_place, cst_consumed
+from leakguard.analysis.generators import CONSUMING_NODES, consumed_in_place, cst_consumed
 from leakguard.analysis.imports import ast_import_bindings, dotted_name, matches_any
 from leakguard.analysis.locality import (
     LOCK_MAKERS,
@@ -768,12 +769,15 @@ class _FunctionCollector:
     def run(self) -> dict[str, Any]:
         function = self.function
         nodes = self.nodes
-        self._bindings(nodes)
+        # One pass sorts the nodes by type for the passes whose answer does not depend
+        # on the order across types (each then reads only the nodes it asks about).
+        grouped = _ByType(nodes)
+        self._bindings(grouped)
         self.shadowed = frozenset((self.locals | self.params) - set(self.file.aliases))
         self.param_types = self._annotated_types()
-        awaited = {id(n.value) for n in nodes if isinstance(n, ast.Await)}
-        self.under = self._contexts(nodes)
-        self.consumed = consumed_in_place(nodes)
+        awaited = {id(n.value) for n in grouped.of(ast.Await)}  # type: ignore[attr-defined]
+        self.under = self._contexts(grouped.of(ast.With, ast.AsyncWith, ast.Call))
+        self.consumed = consumed_in_place(grouped.of(*CONSUMING_NODES))
         offloaded: set[int] = set()
         for node in nodes:
             if type(node) not in _READ_BY_RUN:
@@ -804,13 +808,13 @@ class _FunctionCollector:
         summary: dict[str, Any] = {"line": function.lineno}
         if isinstance(function, ast.AsyncFunctionDef):
             summary["async"] = True
-            if any(isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)) for node in nodes):
+            if grouped.has(ast.Await, ast.AsyncFor, ast.AsyncWith):
                 summary["awaits"] = True  # its class fixes an async interface (`async_interfaces`)
-        elif any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in nodes):
+        elif grouped.has(ast.Yield, ast.YieldFrom):
             summary["generator"] = True
         if self._is_handler():
             summary["handler"] = True
-        if _runs_once(function, self.receiver, nodes):
+        if _runs_once(function, self.receiver, grouped):
             summary["once"] = True
         if not isinstance(function, ast.AsyncFunctionDef):  # only plain functions are followed
             self.facts.update(
@@ -877,15 +881,15 @@ class _FunctionCollector:
                 found |= derived[node.id]
         return found
 
-    def _bindings(self, nodes: list[ast.AST]) -> None:
-        # Exact-type tests: the parser makes no subclass of these node types.
-        for node in nodes:
-            if type(node) is ast.Name and isinstance(node.ctx, ast.Store):
-                self.locals.add(node.id)
-                self.stores[node.id] = self.stores.get(node.id, 0) + 1
+    def _bindings(self, grouped: _ByType) -> None:
+        for node in grouped.of(ast.Name):
+            if isinstance(node.ctx, ast.Store):  # type: ignore[attr-defined]
+                self.locals.add(node.id)  # type: ignore[attr-defined]
+                self.stores[node.id] = self.stores.get(node.id, 0) + 1  # type: ignore[attr-defined]
         self._dependency_params()
-        for node in nodes:
-            if type(node) is ast.Assign and len(node.targets) == 1:
+        for node in grouped.of(ast.Assign):
+            assert isinstance(node, ast.Assign)
+            if len(node.targets) == 1:
                 target = node.targets[0]
                 unpacked = self.file.unpacked_model(target, node.value, self.local_models)
                 if unpacked is not None:
@@ -1146,12 +1150,14 @@ class _FunctionCollector:
     def _contexts(self, nodes: Sequence[ast.AST]) -> dict[int, list[str]]:
         """Calls made under a context manager or `asyncio.wait_for` that may bound them in
         time (`async with asyncio.timeout(5)`), with its qualified names: a request path
-        does not follow a call its caller bounds (LG204 judges which names bound)."""
+        does not follow a call its caller bounds (LG204 judges which names bound).
+        `nodes`: the function's `with` statements and calls (any order: each call's
+        names are read as a set)."""
         under: dict[int, list[str]] = {}
         for node in nodes:
             bodies: list[ast.AST] = []
             names: list[str] = []
-            kind = type(node)  # exact types: this loop sees every node of every function
+            kind = type(node)
             if kind is ast.With or kind is ast.AsyncWith:
                 items = node.items  # type: ignore[attr-defined]
                 names = [n for item in items if (n := self._bounding(item.context_expr))]
@@ -1286,7 +1292,7 @@ class _FunctionCollector:
 
 
 def _runs_once(
-    function: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str, nodes: Sequence[ast.AST]
+    function: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str, grouped: _ByType
 ) -> bool:
     """Memoised (`@functools.cache`, `@lru_cache`, ...) or a lazy initialiser that tests
     and stores state outliving the call (`if self._model is None: self._model = ...`,
@@ -1295,11 +1301,10 @@ def _runs_once(
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
         if (ast_dotted(target) or "").rsplit(".", 1)[-1] in _MEMOISING:
             return True
-    shared = {n for node in nodes if isinstance(node, ast.Global) for n in node.names}
+    shared = {n for node in grouped.of(ast.Global) for n in node.names}  # type: ignore[attr-defined]
     stored: set[str] = set()
-    for node in nodes:
-        targets = node.targets if isinstance(node, ast.Assign) else []
-        for target in targets:
+    for node in grouped.of(ast.Assign):
+        for target in node.targets:  # type: ignore[attr-defined]
             if isinstance(target, ast.Subscript):
                 target = target.value
             dotted = ast_dotted(target)
@@ -1312,17 +1317,39 @@ def _runs_once(
                 stored.add(dotted)
     if not stored:
         return False
-    for node in nodes:
-        test = node.test if isinstance(node, (ast.If, ast.IfExp, ast.While)) else None
-        if isinstance(node, ast.BoolOp):
-            test = node.values[0]
-        if test is not None and any(
+    for node in grouped.of(ast.If, ast.IfExp, ast.While, ast.BoolOp):
+        test = node.values[0] if isinstance(node, ast.BoolOp) else node.test  # type: ignore[attr-defined]
+        if any(
             _tested_name(inner) in stored
             for inner in ast.walk(test)
             if isinstance(inner, (ast.Name, ast.Attribute, ast.Call))
         ):
             return True
     return False
+
+
+class _ByType:
+    """A function's own nodes by exact type (the parser makes no subclass of a node
+    type), each type's in source order, for the passes over them that ask about a few
+    types and whose answer does not depend on the order across types."""
+
+    def __init__(self, nodes: Iterable[ast.AST]) -> None:
+        grouped: defaultdict[type[ast.AST], list[ast.AST]] = defaultdict(list)
+        for node in nodes:
+            grouped[type(node)].append(node)
+        self._grouped: dict[type[ast.AST], list[ast.AST]] = dict(grouped)
+
+    def of(self, *kinds: type[ast.AST]) -> list[ast.AST]:
+        """The nodes of these types, type by type; callers must not change the list."""
+        if len(kinds) == 1:
+            return self._grouped.get(kinds[0], _NONE)
+        return [node for kind in kinds for node in self._grouped.get(kind, _NONE)]
+
+    def has(self, *kinds: type[ast.AST]) -> bool:
+        return any(kind in self._grouped for kind in kinds)
+
+
+_NONE: list[ast.AST] = []
 
 
 def _tested_name(node: ast.AST) -> str | None:
