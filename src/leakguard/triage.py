@@ -574,6 +574,13 @@ def calls_resolving_to(tree: TriageTree, patterns: Iterable[str]) -> list[ast.Ca
     return [call for call in tree.of(ast.Call) if by_call.get(id(call), ()) in matching]
 
 
+def call_resolves_to(tree: TriageTree, call: ast.Call, patterns: Iterable[str]) -> bool:
+    """Whether one call is among `calls_resolving_to(tree, patterns)`: some of its
+    possible qualified names may match `patterns` (for a rule that asks about a few
+    calls, not every call of the file)."""
+    return _names_match(tree.names_of_call(call), list(patterns))
+
+
 def _names_match(names: Collection[str], patterns: list[str]) -> bool:
     relative = [name.lstrip(".") for name in names if name.startswith(".")]
     for pattern in patterns:

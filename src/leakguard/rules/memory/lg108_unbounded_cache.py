@@ -29,6 +29,7 @@ from __future__ import annotations
 import ast
 import itertools
 import re
+from collections.abc import Callable
 
 import libcst as cst
 
@@ -95,7 +96,7 @@ from leakguard.slicing import (
 from leakguard.triage import (
     SCOPES,
     TriageTree,
-    calls_resolving_to,
+    call_resolves_to,
     dotted,
     imports_any,
     last_parts,
@@ -191,7 +192,7 @@ def _candidates(
     A store reports from a function's own scope, into `x` (a module global or a closure's
     dict) or `x.y` (an instance or class attribute), when the dict is
     named like a cache, read by key in that function (the memo idiom; `setdefault` is
-    both), or handed a model (`_model_calls`). A memoising decorator reports on a
+    both), or handed a model (`_model_call_test`). A memoising decorator reports on a
     method (not a static or class method), or on a plain function that takes arguments,
     in a file importing a web framework, when it has no size limit."""
     decorators = {str(d).rsplit(".", 1)[-1] for d in spec.option("cache_decorators")}
@@ -211,7 +212,7 @@ def _candidates(
     # Only keyed stores have a container (`_stored_containers`): the others are skipped.
     store_ids = {id(node) for node in keyed}
     pattern = re.compile(str(spec.option("cache_name_pattern")), re.IGNORECASE)
-    models: set[int] | None = None
+    builds_model: Callable[[ast.expr], bool] | None = None
     for function in tree.functions if where else ():
         if not spans_any(function, where) and not any(
             spans_any(decorator, where) for decorator in function.decorator_list
@@ -252,9 +253,9 @@ def _candidates(
                     or _reads_by_key(own, {key})
                 ):
                     break
-                if models is None:
-                    models = _model_calls(tree, spec)
-                if _stores_model(value, own, models):
+                if builds_model is None:
+                    builds_model = _model_call_test(tree, spec)
+                if _stores_model(value, own, builds_model):
                     break
             else:
                 continue
@@ -295,46 +296,52 @@ def _unbounded(
     return False
 
 
-def _model_calls(tree: TriageTree, spec: RuleSpec) -> set[int]:
-    """Ids of the calls that may build a model (`caches.model_value`): a configured
-    model method by name, or a call that may resolve to a model factory (a wildcard by
-    its possible qualified names, any other by its last part, as written or imported)."""
+def _model_call_test(tree: TriageTree, spec: RuleSpec) -> Callable[[ast.expr], bool]:
+    """Whether a value is a call that may build a model (`caches.model_value`): a
+    configured model method by name, or a call that may resolve to a model factory (a
+    wildcard by its possible qualified names, any other by its last part, as written or
+    imported). Judged for the values a store asks about, not for every call of the file."""
     factories = [str(name) for name in spec.option("model_factories")]
     wildcards = [name for name in factories if name.endswith(".*")]
     prefixes = tuple(name[:-1] for name in wildcards)
     methods = {str(name) for name in spec.option("model_methods")}
     lasts = {name.rsplit(".", 1)[-1] for name in factories if name not in wildcards}
-    found = {id(call) for call in calls_resolving_to(tree, wildcards)}
     # A call's possible names follow from its name as written: judged once per name.
     judged: dict[str, bool] = {}
-    for call in tree.of(ast.Call):
-        if isinstance(call.func, ast.Attribute) and call.func.attr in methods:
-            found.add(id(call))
-            continue
-        written = dotted(call.func)
+
+    def builds_model(value: ast.expr) -> bool:
+        if not isinstance(value, ast.Call):
+            return False
+        if isinstance(value.func, ast.Attribute) and value.func.attr in methods:
+            return True
+        if call_resolves_to(tree, value, wildcards):
+            return True
+        written = dotted(value.func)
         if written is None:
-            continue
+            return False
         model = judged.get(written)
         if model is None:
-            names = [written, *tree.names_of_call(call)]
+            names = [written, *tree.names_of_call(value)]
             model = judged[written] = written.startswith(prefixes) or any(
                 n.rsplit(".", 1)[-1] in lasts for n in names
             )
-        if model:
-            found.add(id(call))
-    return found
+        return model
+
+    return builds_model
 
 
-def _stores_model(value: ast.expr | None, own: list[ast.AST], models: set[int]) -> bool:
+def _stores_model(
+    value: ast.expr | None, own: list[ast.AST], builds_model: Callable[[ast.expr], bool]
+) -> bool:
     """The stored value is a model call, or a name its function assigns one to."""
     if isinstance(value, ast.Call):
-        return id(value) in models
+        return builds_model(value)
     if not isinstance(value, ast.Name):
         return False
     return any(
         isinstance(node, ast.Assign)
-        and id(node.value) in models
         and any(isinstance(t, ast.Name) and t.id == value.id for t in node.targets)
+        and builds_model(node.value)
         for node in own
     )
 
