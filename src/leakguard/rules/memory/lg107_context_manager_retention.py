@@ -371,6 +371,10 @@ def _grown_attributes(tree: TriageTree, spec: RuleSpec) -> dict[int, set[str]]:
     methods = frozenset(str(m) for m in spec.option("growth_methods"))
     constructors = frozenset(str(m) for m in spec.option("constructor_methods"))
     found: dict[int, set[str]] = {}
+    # A class defines both halves only if the file does: most files need no class walked.
+    defined = {function.name for function in tree.functions}
+    if not any(enter in defined and exit in defined for enter, exit in _ENTER_EXIT_PAIRS):
+        return found
     for klass in tree.of(ast.ClassDef):
         if not _defines_enter_exit(tree, klass):
             continue
