@@ -219,9 +219,13 @@ def _reporting_growths(tree: TriageTree, spec: RuleSpec) -> list[ast.AST]:
     a growing loop with any count the analysis may fold around its growth, or with
     something large whatever the count (a repetition, an array, a frame) made in it."""
     parameters = bool(spec.option("include_parameters"))
+    known = loops_with_known_count(tree)
+    # Without something large only the loops with a count the analysis may fold can
+    # report: the others' growths are not looked for.
+    large = bool(known or tree.loops) and large_source(tree)
     growing = {
         id(loop): growths
-        for loop in tree.loops
+        for loop in (tree.loops if large else known)
         if (
             growths := persistent_growths(tree, tree.within(loop, SCOPES), GROW_METHODS, parameters)
         )
@@ -231,7 +235,6 @@ def _reporting_growths(tree: TriageTree, spec: RuleSpec) -> list[ast.AST]:
     fewest = min(
         int(spec.option("min_string_iterations")), int(spec.option("min_object_iterations"))
     )
-    known = loops_with_known_count(tree)
     chosen: list[ast.AST] = []
     for loop in known:
         if id(loop) not in growing:
@@ -243,7 +246,7 @@ def _reporting_growths(tree: TriageTree, spec: RuleSpec) -> list[ast.AST]:
         ]
         if None in counts or math.prod(c or 0 for c in counts) >= fewest:
             chosen.append(loop)
-    if large_source(tree):
+    if large:
         picked = {id(loop) for loop in chosen}
         for candidate in tree.loops:
             if id(candidate) not in growing or id(candidate) in picked:
