@@ -1006,3 +1006,24 @@ def test_lg201_keeps_a_class_only_for_a_model_method_call() -> None:
     whole = analyze_text(_ESTIMATOR_CLASS, "t.py", config, admitted=rules)
     assert [(f.rule, f.line) for f in sliced.findings] == [("LG201", 14), ("LG201", 22)]
     assert sliced.findings == whole.findings
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a",
+        "a\n",
+        "a\r\nb\rc\n\nd",
+        "\n\n",
+        "é\r",
+        "x\x0cy\nz",
+        "a\x0bb",
+        "a\u2028b\n",
+        "a\x85\r\n",
+    ],
+)
+def test_split_lines_ends_lines_where_python_does(text: str) -> None:
+    # `str.splitlines` serves texts without a form feed or another of its separators;
+    # with one, the lines still end only at "\r\n", "\r" and "\n".
+    assert split_lines(text) == re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z", text)

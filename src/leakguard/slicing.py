@@ -64,8 +64,17 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _INDENT = " \t\x0c"
 
 
+# The separators `str.splitlines` splits at besides Python's line endings.
+_OTHER_SEPARATORS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
 def split_lines(text: str) -> list[str]:
-    """The lines of `text` as Python numbers them, each with its own line ending."""
+    """The lines of `text` as Python numbers them, each with its own line ending.
+
+    `str.splitlines` does the same (a third of the regular expression's time) when the
+    text holds none of the other separators: each is looked for by a fast scan."""
+    if not any(separator in text for separator in _OTHER_SEPARATORS):
+        return text.splitlines(keepends=True)
     return _LINE.findall(text)
 
 
