@@ -558,6 +558,8 @@ def caller_regions(
         return {name}
 
     seeds = list({id(function): function for function in functions}.values())
+    if not seeds:  # nothing to follow: the file's index of mentions is not built
+        return []
     return [*seeds, *_closure(seeds, called_by, _mentions(tree), depth)]
 
 
