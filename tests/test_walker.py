@@ -17,8 +17,10 @@ from leakguard.analyzer import parse_module
 from leakguard.registry import rule_classes, visitor_methods
 from leakguard.walker import (
     SCOPE_NODES,
+    _derives,
     _field_kinds,
     _skipped,
+    _subclasses,
     children,
     descendants,
     plan_for,
@@ -151,9 +153,11 @@ def _events(module: cst.Module, targets: frozenset[type[cst.CSTNode]], full: boo
     return events
 
 
-_RULE_TARGETS = frozenset(
-    node_type for cls in rule_classes().values() for _, node_type, _ in visitor_methods(cls)
-)
+_TARGETS_OF_EACH_RULE = [
+    frozenset(node_type for _, node_type, _ in visitor_methods(cls))
+    for cls in rule_classes().values()
+]
+_RULE_TARGETS = frozenset().union(*_TARGETS_OF_EACH_RULE)
 
 
 @pytest.mark.parametrize(
@@ -185,6 +189,47 @@ def test_a_plan_skips_what_cannot_hold_a_target() -> None:
     calls = plan_for(frozenset({cst.Call}))
     assert calls.enters[cst.Attribute] and not calls.enters[cst.Name]
     assert "value" in calls.fields[cst.Attribute] and "attr" not in calls.fields[cst.Attribute]
+
+
+def _reference_reaches(node_type: type, targets: frozenset[type[cst.CSTNode]]) -> bool:
+    """A target may occur strictly below `node_type`: a search down the field hints
+    from it, stopping at the first field that may hold a target (or anything)."""
+    seen, todo = {node_type}, [node_type]
+    while todo:
+        for _, kinds in _field_kinds(todo.pop()):
+            if kinds is None or not kinds.isdisjoint(targets):
+                return True
+            todo.extend(kinds - seen)
+            seen |= kinds
+    return False
+
+
+_NODE_TYPES = sorted(_subclasses(cst.CSTNode), key=lambda t: (t.__module__, t.__qualname__))
+
+
+@pytest.mark.parametrize(
+    "targets",
+    [_RULE_TARGETS, *_TARGETS_OF_EACH_RULE, frozenset({cst.Name}), frozenset({cst.Assign})],
+    ids=lambda targets: "+".join(sorted(t.__name__ for t in targets))[:60],
+)
+def test_a_plan_enters_what_a_search_down_the_hints_says_may_hold_a_target(
+    targets: frozenset[type[cst.CSTNode]],
+) -> None:
+    """Each plan searches backwards from its targets once (`walker._holding`): it
+    enters exactly the types a search down from each would."""
+    plan = plan_for(targets)
+    for node_type in _NODE_TYPES:
+        expected = not _skipped(node_type) and (
+            node_type in targets or _reference_reaches(node_type, targets)
+        )
+        assert plan.enters[node_type] == expected, node_type
+
+
+def test_subclasses_are_told_by_the_mro_as_issubclass_tells_them() -> None:
+    bases = [cst.CSTNode, cst.BaseExpression, cst.BaseStatement, cst.BaseSuite, *SCOPE_NODES]
+    for node_type in [*_NODE_TYPES, str, type(None), list]:
+        for base in bases:
+            assert _derives(node_type, (base,)) == issubclass(node_type, base), (node_type, base)
 
 
 def _reference_descendants(
