@@ -342,6 +342,25 @@ def test_the_entry_point_collects_garbage_while_it_runs() -> None:
     assert json.loads(done.stdout) == [0, [True], True, True]
 
 
+def test_the_analysis_import_is_frozen_out_of_the_collector() -> None:
+    """The lazy import of LibCST and the rules (`engine._load_analysis`) pauses the
+    collector only meanwhile and freezes what it made (`made_for_life`), once."""
+    code = (
+        "import gc, json\n"
+        "import leakguard.engine as engine\n"
+        "before = gc.get_freeze_count()\n"
+        "engine._load_analysis()\n"
+        "after = gc.get_freeze_count()\n"
+        "engine._load_analysis()\n"
+        "again = gc.get_freeze_count()\n"
+        "print(json.dumps([gc.isenabled(), after - before > 20000, again == after]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(done.stdout) == [True, True, True]
+
+
 def test_the_configuration_pickles(tmp_path: Path) -> None:
     """Where worker processes are spawned rather than forked (macOS, Windows; Linux from
     Python 3.14) the configuration reaches them pickled: its defaults must pickle."""
