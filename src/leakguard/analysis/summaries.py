@@ -289,10 +289,11 @@ class FileSummaryCollector:
         assert self.index is not None, "a file's summaries are collected from its index"
         return self.index.scope_nodes(body, _SCOPES, in_order=True)
 
-    def walk(self, node: ast.AST) -> list[ast.AST]:
-        """`ast.walk(node)`'s nodes (in another order), from the file's index."""
+    def walk(self, node: ast.AST) -> Iterator[ast.AST]:
+        """`ast.walk(node)`'s nodes (in another order), from the file's index. Not
+        remembered: the subtrees walked here are small and each is walked once or twice."""
         assert self.index is not None, "a file's summaries are collected from its index"
-        return self.index.scope_nodes([node], ())
+        return self.index.walk(node)
 
     def qualify(self, dotted: str) -> str | None:
         root, _, rest = dotted.partition(".")
@@ -325,25 +326,28 @@ class FileSummaryCollector:
                 module_code.append(statement)
         own = {id(function): self.own_nodes(function.body) for _, function, _ in definitions}
         module_nodes = self.own_nodes(module_code)
-        every = [module_nodes, *own.values()]
-        for nodes in every:
-            for node in nodes:
-                if isinstance(node, (ast.Import, ast.ImportFrom)):
-                    self.record_import(node)
+        # each scope's nodes by type, for the passes that read a few types (`_ByType`)
+        grouped = {key: _ByType(nodes) for key, nodes in own.items()}
+        every = [(module_nodes, _ByType(module_nodes))]
+        every += [(nodes, grouped[key]) for key, nodes in own.items()]
+        for nodes, by_type in every:
+            if by_type.has(ast.Import, ast.ImportFrom):  # in source order: a later one wins
+                for node in nodes:
+                    if type(node) is ast.Import or type(node) is ast.ImportFrom:
+                        self.record_import(node)
         self._mlx_module_classes(classes)
         for statement in module_code:
             if isinstance(statement, (ast.Assign, ast.AnnAssign)):
                 self._module_assignment(statement)
             elif isinstance(statement, ast.ImportFrom):
                 self._reexport(statement)
-        for nodes in every:
-            self._registry_fill(nodes)
-            for node in nodes:
-                if isinstance(node, ast.Global):  # rebound in a function: unknown
-                    for name in node.names:
-                        self.global_values.pop(name, None)
+        for _, by_type in every:
+            self._registry_fill(by_type.of(ast.Assign))
+            for node in by_type.of(ast.Global):  # rebound in a function: unknown
+                for name in node.names:  # type: ignore[attr-defined]
+                    self.global_values.pop(name, None)
         for klass in classes:
-            self.class_models[klass.name] = self._class_models(klass, own)
+            self.class_models[klass.name] = self._class_models(klass, grouped)
             self.class_fields[klass.name] = self._class_fields(klass)
         self.locks = frozenset(
             name for name, made in self.global_values.items() if made in LOCK_MAKERS
@@ -356,7 +360,7 @@ class FileSummaryCollector:
             # known to be local (`analysis/locality`) and, when it is, cheap
             # (`SummaryIndex.cheap`), not unknown.
             self.functions[qualname] = _FunctionCollector(
-                self, function, owner, own[id(function)]
+                self, function, owner, own[id(function)], grouped[id(function)]
             ).run()
             self._nested_locality(qualname, function, own[id(function)])
         assert self.index is not None, "a file's summaries are collected from its index"
@@ -516,11 +520,10 @@ class FileSummaryCollector:
             if local not in self.model_globals:
                 self.model_globals[local] = ["import", qualified]
 
-    def _registry_fill(self, nodes: Sequence[ast.AST]) -> None:
+    def _registry_fill(self, assignments: Sequence[ast.AST]) -> None:
         """`MODELS[name] = joblib.load(...)` anywhere: MODELS is a registry of models."""
-        for node in nodes:
-            if not isinstance(node, ast.Assign):
-                continue
+        for node in assignments:
+            assert isinstance(node, ast.Assign)
             names = [
                 t.value.id
                 for t in node.targets
@@ -531,7 +534,7 @@ class FileSummaryCollector:
                     self.model_globals.setdefault(name, ["registry"])
 
     def _class_models(
-        self, klass: ast.ClassDef, own: Mapping[int, list[ast.AST]]
+        self, klass: ast.ClassDef, grouped: Mapping[int, _ByType]
     ) -> dict[str, list[Any]]:
         found: dict[str, list[Any]] = {}
         for item in klass.body:
@@ -539,9 +542,8 @@ class FileSummaryCollector:
                 continue
             args = item.args.posonlyargs + item.args.args
             receiver = args[0].arg if args else None
-            for node in own[id(item)]:
-                if not isinstance(node, ast.Assign):
-                    continue
+            for node in grouped[id(item)].of(ast.Assign):
+                assert isinstance(node, ast.Assign)
                 attrs = [
                     t.attr
                     for t in node.targets
@@ -720,9 +722,11 @@ class _FunctionCollector:
         function: ast.FunctionDef | ast.AsyncFunctionDef,
         owner: str | None,
         nodes: list[ast.AST],
+        grouped: _ByType,
     ) -> None:
         self.file = file
         self.nodes = nodes
+        self.grouped = grouped  # `nodes` by type
         self.function = function
         self.owner = owner
         args = function.args
@@ -769,9 +773,9 @@ class _FunctionCollector:
     def run(self) -> dict[str, Any]:
         function = self.function
         nodes = self.nodes
-        # One pass sorts the nodes by type for the passes whose answer does not depend
-        # on the order across types (each then reads only the nodes it asks about).
-        grouped = _ByType(nodes)
+        # the passes whose answer does not depend on the order across types read only
+        # the nodes of the types they ask about
+        grouped = self.grouped
         self._bindings(grouped)
         self.shadowed = frozenset((self.locals | self.params) - set(self.file.aliases))
         self.param_types = self._annotated_types()
@@ -852,8 +856,8 @@ class _FunctionCollector:
         a loop or comprehension of the body iterates; position among the positional
         parameters after the receiver, -1 for the others. A call handing an item to such
         a parameter works through the item's contents (`SummaryIndex.iterated`)."""
-        if not self.params:
-            return []
+        if not self.params or not self.grouped.has(ast.For, ast.comprehension):
+            return []  # no parameter, or nothing a loop or comprehension iterates
         derived: dict[str, set[str]] = {name: {name} for name in self.params}
         iterated: set[str] = set()
         for node in nodes:
