@@ -83,6 +83,7 @@ from leakguard.walker import SCOPE_NODES, descendants
 if TYPE_CHECKING:
     from leakguard.analysis.summaries import FileSummaryCollector, SummaryIndex
     from leakguard.context import FileContext
+    from leakguard.triage import TriageTree
 
 # Qualified names of calls (and constants) that do only local, bounded work. A rule's
 # `local_calls` option adds to these.
@@ -599,13 +600,16 @@ def _unknown_parameters(
 
 
 def enclosing_names(
-    function: ast.FunctionDef | ast.AsyncFunctionDef, nodes: Sequence[ast.AST]
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+    nodes: Sequence[ast.AST],
+    index: TriageTree | None = None,
 ) -> dict[str, bool]:
     """The names `function` binds in its own code (`nodes`, nested scopes not entered),
     for the functions defined in it: a name they read and do not bind is the enclosing
     function's value, not the module-level one of the same name. True: a parameter
     annotated with a local type (`url: str`); imports are left out (resolved by the
-    file's aliases)."""
+    file's aliases). `index`: the file's indexed tree, whose walks (in `ast.walk`'s
+    order) are ~5x cheaper."""
     found: dict[str, bool] = {}
     args = function.args
     for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
@@ -618,7 +622,8 @@ def enclosing_names(
             found[node.id] = False
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             found[node.name] = False
-            for inner in ast.walk(node):
+            inside = index.walk_order([node]) if index is not None else ast.walk(node)
+            for inner in inside:
                 if isinstance(inner, ast.Nonlocal):  # rebound there: anything
                     found.update(dict.fromkeys(inner.names, False))
         elif isinstance(node, ast.ExceptHandler) and node.name:

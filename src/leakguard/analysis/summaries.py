@@ -409,7 +409,7 @@ class FileSummaryCollector:
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
             if closure is None:
-                closure = enclosing_names(outer, nodes)
+                closure = enclosing_names(outer, nodes, self.index)
             key = f"{qualname}.<locals>.{node.name}"
             if node.name in seen:
                 self.functions.pop(key, None)
