@@ -27,7 +27,7 @@ import warnings
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from functools import wraps
+from functools import cached_property, wraps
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -188,10 +188,6 @@ class TriageTree:
         self._by_type: dict[type[ast.AST], list[ast.AST]] = {}
         # Last component of every called name/attribute: `x.append(...)` -> "append".
         self.called: set[str] = set()
-        # Every attribute name read or written anywhere: `self.cache` -> "cache".
-        self.attributes: set[str] = set()
-        # Every bare identifier (Name nodes, parameters, def/class names).
-        self.names: set[str] = set()
         # Qualified names of imports: `import numpy as np` -> "numpy";
         # `from a.b import c` -> "a.b.c" (relative imports keep their dots).
         self.imported: set[str] = set()
@@ -209,9 +205,6 @@ class TriageTree:
             tuple[tuple[int, ...], tuple[type[ast.AST], ...], bool], list[ast.AST]
         ] = {}
         self._index(tree)
-        self.attributes.update(map(_ATTR, self.of(ast.Attribute)))
-        self.names.update(map(_ID, self.of(ast.Name)))
-        self.names.update(map(_ARG, self.of(ast.arg)))
         # Every qualified name each local name may stand for (a name imported twice
         # in different functions may mean either); relative imports keep their dots.
         self.targets: dict[str, set[str]] = {}
@@ -270,6 +263,21 @@ class TriageTree:
                 children[id(node)] = kids
                 queue.extend(kids)
         self._by_type = dict(by_type)
+
+    # `names` and `attributes` are collected when first asked: few conditions ask
+    # (collecting them for every file was ~10% of building the tree).
+
+    @cached_property
+    def attributes(self) -> set[str]:
+        """Every attribute name read or written anywhere: `self.cache` -> "cache"."""
+        return set(map(_ATTR, self.of(ast.Attribute)))
+
+    @cached_property
+    def names(self) -> set[str]:
+        """Every bare identifier: Name nodes and parameters."""
+        found = set(map(_ID, self.of(ast.Name)))
+        found.update(map(_ARG, self.of(ast.arg)))
+        return found
 
     @property
     def children_by_id(self) -> Callable[[int], list[ast.AST] | None]:
