@@ -439,7 +439,7 @@ def _scan_loop(tree: TriageTree, loop: ast.For | ast.AsyncFor | ast.While) -> _L
     nodes: list[ast.AST] = []
     for statement in loop.body:
         nodes.append(statement)
-        nodes.extend(tree.scope_nodes(tree.children(statement), SCOPES))
+        nodes.extend(tree.within(statement, SCOPES))
     for node in nodes:
         if isinstance(node, ast.Assign):
             _scan_assign_ast(node, created, edges, growths)
