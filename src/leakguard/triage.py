@@ -498,8 +498,11 @@ class TriageTree:
 
 def first_line(node: ast.AST) -> int:
     """The first line of `node`, its decorators' included."""
-    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
-    return min([getattr(node, "lineno", 1), *(d.lineno for d in decorators)])
+    line: int = getattr(node, "lineno", 1)
+    decorator: ast.expr
+    for decorator in getattr(node, "decorator_list", ()):
+        line = min(line, decorator.lineno)
+    return line
 
 
 def parse_ast(text: str) -> ast.Module | None:
@@ -596,8 +599,9 @@ def _names_match(names: Collection[str], patterns: list[str]) -> bool:
             prefix = pattern[:-1]
             if relative or any(name.startswith(prefix) for name in names):
                 return True
-        elif pattern in names or any(
-            pattern == name or pattern.endswith("." + name) for name in relative
+        elif pattern in names or (
+            # most files import nothing relatively: no generator made per pattern
+            relative and any(pattern == name or pattern.endswith("." + name) for name in relative)
         ):
             return True
     return False
