@@ -461,3 +461,32 @@ def test_editing_a_handler_rechecks_the_files_it_reaches_for_lg204(tmp_path: Pat
     analysed = {r.path for r in second.results if not r.from_cache}
     assert analysed == {"app/api.py", "app/scoring.py"}
     assert second.findings == []
+
+
+MODEL_REGISTRY = """\
+import joblib
+
+MODELS = {"small": joblib.load("small.pkl")}
+
+
+def registry():
+    return MODELS
+
+
+def refresh(extra):
+    MODELS.merge(extra)
+    return MODELS["small"].predict([[0]])
+"""
+
+
+def test_a_module_level_dict_of_models_is_no_model_itself() -> None:
+    """The dict is no model, its entries are: `return MODELS` raised in the collector (the
+    whole file then had no summaries), and a method of the dict was recorded as a model
+    call the run's queries could not judge."""
+    facts = collect_source(MODEL_REGISTRY, "app/models.py")
+    assert facts is not None
+    functions = facts["functions"]
+    assert "returns_model" not in functions["registry"].get("facts", {})
+    assert functions["refresh"]["model_calls"] == [
+        [["model", "registry"], "MODELS['small'].predict()", 12]
+    ]

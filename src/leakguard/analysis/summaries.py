@@ -903,7 +903,7 @@ class _FunctionCollector:
                     if provenance is None and isinstance(
                         node.value, (ast.Attribute, ast.Subscript)
                     ):
-                        provenance = self._receiver_provenance(node.value)
+                        provenance = self._model_provenance(node.value)
                     if provenance is not None:
                         self.local_models.setdefault(target.id, provenance)
                     if self.file.digests and _digest_expression(node.value, self.digest_names):
@@ -966,7 +966,7 @@ class _FunctionCollector:
             self._cheap_named(func, line)
         if isinstance(func, (ast.Name, ast.Attribute)) and dotted is not None:
             # `model(x)` on an MLX model: the call itself runs the forward pass.
-            provenance = self._receiver_provenance(func)
+            provenance = self._model_provenance(func)
             if provenance is not None and is_callable_model(provenance):
                 self.model_calls.append([provenance, f"{dotted}()", line, CALLED])
                 return
@@ -979,7 +979,7 @@ class _FunctionCollector:
         if func.attr not in self.seen_methods:
             self.seen_methods.add(func.attr)
             self.methods.append([func.attr, dotted or "", line])
-        provenance = self._receiver_provenance(func.value)
+        provenance = self._model_provenance(func.value)
         if provenance is not None:
             # ["model", how] or ["via", reference]: judged when queried, across the run
             self.model_calls.append([provenance, f"{dotted or _short(func)}()", line])
@@ -990,7 +990,7 @@ class _FunctionCollector:
         apart from `model_calls`, since handing it over runs nothing here."""
         if not isinstance(arg, ast.Attribute):
             return
-        provenance = self._receiver_provenance(arg.value)
+        provenance = self._model_provenance(arg.value)
         if provenance is not None:
             label = f"{ast_dotted(arg) or _short(arg)}()"
             self.offloaded_models.append([provenance, label, arg.lineno])
@@ -1230,6 +1230,15 @@ class _FunctionCollector:
             else:
                 entry.pop()
 
+    def _model_provenance(self, receiver: ast.expr) -> list[Any] | None:
+        """Why `receiver` may hold a model, in the terms the run's queries judge
+        (`SummaryIndex.model_provenance`): ["model", how] or ["via", reference]. A
+        module-level dict of models (["registry"]) is no model itself (its entries are,
+        `MODELS[name]`), and a name the module imports from another (["import", ...])
+        says only what made it (`_maker`)."""
+        found = self._receiver_provenance(receiver)
+        return found if found is not None and found[0] in ("model", "via") else None
+
     def _receiver_provenance(self, receiver: ast.expr) -> list[Any] | None:
         if isinstance(receiver, ast.Call):
             return self.file.provenance(receiver, self.local_models)
@@ -1271,7 +1280,7 @@ class _FunctionCollector:
     def _return(self, value: ast.expr, line: int) -> None:
         provenance = self.file.provenance(value, self.local_models)
         if provenance is None and isinstance(value, (ast.Attribute, ast.Subscript, ast.Name)):
-            provenance = self._receiver_provenance(value)
+            provenance = self._model_provenance(value)
         if provenance is None:
             return
         if provenance[0] == "via":
