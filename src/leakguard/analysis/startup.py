@@ -770,15 +770,24 @@ class StartupIndex:
                         seen.add(caller)
                         following.append(caller)
             frontier = following
-        return {
-            found: [
-                self._facts_digest(found),
-                found.rpartition(".")[0] in self.modules,
-                self.import_root(found),
-                self.summaries.in_module(found),
-            ]
-            for found in sorted(seen)
-        }
+        return {found: self._module_digest(found) for found in sorted(seen)}
+
+    def _module_digest(self, module: str) -> str:
+        """The digest of what a key holds of an upstream module, once per run (the
+        same modules enter most keys): its start-up facts, whether the run holds its
+        package, its import root and the functions it defines."""
+        key = "module:" + module
+        found = self._digests.get(key)
+        if found is None:
+            found = self._digests[key] = facts_digest(
+                [
+                    self._facts_digest(module),
+                    module.rpartition(".")[0] in self.modules,
+                    self.import_root(module),
+                    self.summaries.in_module(module),
+                ]
+            )
+        return found
 
     def _facts_digest(self, module: str) -> str:
         """The digest of `module`'s start-up facts, once per run: a module's key names

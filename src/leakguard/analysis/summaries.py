@@ -95,6 +95,7 @@ from leakguard.analysis.model_loads import is_model_loader
 from leakguard.analysis.project import (
     FactCollector,
     ProjectIndex,
+    facts_digest,
     module_identity,
     register_collector,
 )
@@ -2346,7 +2347,7 @@ class SummaryIndex:
         its calls reach (with how each call resolved) and the request handlers that reach
         its functions (with every call on the way). Editing a helper changes this only
         for the files that reach it or that it reaches."""
-        reached: dict[str, Any] = {}
+        reached: set[str] = set()
         frontier = list(self.in_module(module))
         resolutions: list[Any] = []
         own = sorted(frontier)
@@ -2358,7 +2359,7 @@ class SummaryIndex:
                     target = self.resolve(function.module, reference)
                     resolutions.append([fid, reference[0], reference[1], target])
                     if target is not None and target not in reached:
-                        reached[target] = self.functions[target].raw
+                        reached.add(target)
                         following.append(target)
                 for provenance, *_ in function.raw.get("model_calls", ()):
                     if provenance[0] == "via":
@@ -2367,7 +2368,7 @@ class SummaryIndex:
             frontier = following
         return {
             "reached": {
-                fid: [self.functions[fid].path, raw] for fid, raw in sorted(reached.items())
+                fid: [self.functions[fid].path, self._raw_digest(fid)] for fid in sorted(reached)
             },
             "resolutions": resolutions,
             "upstream": self._upstream(own),
@@ -2389,6 +2390,15 @@ class SummaryIndex:
                 )
             },
         }
+
+    def _raw_digest(self, fid: str) -> str:
+        """The digest of function `fid`'s summary, once per run: the functions a module's
+        calls reach enter its key (`dependencies`), and many modules reach the same."""
+        key = ("raw_digest", fid)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = facts_digest(self.functions[fid].raw)
+        return str(found)
 
     def _fixed_interfaces(self, module: str) -> dict[str, list[str]]:
         # Imported lazily: the interface fact reads this index.
