@@ -171,8 +171,33 @@ def _stop_types(stop: tuple[type[ast.AST], ...]) -> frozenset[type] | None:
 _UNKNOWN = object()
 
 
-class TriageTree:
-    """One file's `ast` tree with the indexes triage conditions ask about."""
+class NodesByType:
+    """Nodes by exact type (the parser makes no subclass of a node type), each type's in
+    the order they were given: for the passes that ask about a few types."""
+
+    def __init__(self, nodes: Iterable[ast.AST] = ()) -> None:
+        by_type: defaultdict[type[ast.AST], list[ast.AST]] = defaultdict(list)
+        for node in nodes:
+            by_type[type(node)].append(node)
+        self._by_type: dict[type[ast.AST], list[ast.AST]] = dict(by_type)
+
+    def of(self, *types: type[N]) -> list[N]:
+        """Every node of these exact types, type by type; callers must not change the
+        list."""
+        if len(types) == 1:
+            return self._by_type.get(types[0], [])  # type: ignore[return-value]
+        found: list[N] = []
+        for kind in types:
+            found.extend(self._by_type.get(kind, []))  # type: ignore[arg-type]
+        return found
+
+    def has(self, *types: type[ast.AST]) -> bool:
+        return any(kind in self._by_type for kind in types)
+
+
+class TriageTree(NodesByType):
+    """One file's `ast` tree with the indexes triage conditions ask about; `of` and `has`
+    answer in `ast.walk` order per type."""
 
     def __init__(
         self, tree: ast.Module, text: str = "", project: Any = None, *, deferring: bool = False
@@ -185,7 +210,7 @@ class TriageTree:
         # here (and answers False), to be answered once the facts are in.
         self.deferring = deferring
         self.deferred: list[RunCondition] = []
-        self._by_type: dict[type[ast.AST], list[ast.AST]] = {}
+        super().__init__()  # the nodes by type: filled by `_index`
         # Last component of every called name/attribute: `x.append(...)` -> "append".
         self.called: set[str] = set()
         # Qualified names of imports: `import numpy as np` -> "numpy";
@@ -392,18 +417,6 @@ class TriageTree:
     def _bind(self, local: str, qualified: str) -> None:
         self.aliases[local] = qualified
         self.targets.setdefault(local, set()).add(qualified)
-
-    def of(self, *types: type[N]) -> list[N]:
-        """Every node of these exact types, in `ast.walk` order per type."""
-        if len(types) == 1:
-            return self._by_type.get(types[0], [])  # type: ignore[return-value]
-        found: list[N] = []
-        for kind in types:
-            found.extend(self._by_type.get(kind, []))  # type: ignore[arg-type]
-        return found
-
-    def has(self, *types: type[ast.AST]) -> bool:
-        return any(kind in self._by_type for kind in types)
 
     @property
     def functions(self) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:

@@ -67,7 +67,6 @@ import ast
 import hashlib
 import json
 import sys
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,7 +99,7 @@ from leakguard.analysis.project import (
     register_collector,
 )
 from leakguard.context import FileContext
-from leakguard.triage import TriageTree
+from leakguard.triage import NodesByType, TriageTree
 from leakguard.triage import dotted as ast_dotted
 
 # Top-level names of the standard library: an import of one is never a run module's tail.
@@ -327,9 +326,9 @@ class FileSummaryCollector:
                 module_code.append(statement)
         own = {id(function): self.own_nodes(function.body) for _, function, _ in definitions}
         module_nodes = self.own_nodes(module_code)
-        # each scope's nodes by type, for the passes that read a few types (`_ByType`)
-        grouped = {key: _ByType(nodes) for key, nodes in own.items()}
-        every = [(module_nodes, _ByType(module_nodes))]
+        # each scope's nodes by type, for the passes that read a few types (`NodesByType`)
+        grouped = {key: NodesByType(nodes) for key, nodes in own.items()}
+        every = [(module_nodes, NodesByType(module_nodes))]
         every += [(nodes, grouped[key]) for key, nodes in own.items()]
         for nodes, by_type in every:
             if by_type.has(ast.Import, ast.ImportFrom):  # in source order: a later one wins
@@ -345,7 +344,7 @@ class FileSummaryCollector:
         for _, by_type in every:
             self._registry_fill(by_type.of(ast.Assign))
             for node in by_type.of(ast.Global):  # rebound in a function: unknown
-                for name in node.names:  # type: ignore[attr-defined]
+                for name in node.names:
                     self.global_values.pop(name, None)
         for klass in classes:
             self.class_models[klass.name] = self._class_models(klass, grouped)
@@ -521,10 +520,9 @@ class FileSummaryCollector:
             if local not in self.model_globals:
                 self.model_globals[local] = ["import", qualified]
 
-    def _registry_fill(self, assignments: Sequence[ast.AST]) -> None:
+    def _registry_fill(self, assignments: Sequence[ast.Assign]) -> None:
         """`MODELS[name] = joblib.load(...)` anywhere: MODELS is a registry of models."""
         for node in assignments:
-            assert isinstance(node, ast.Assign)
             names = [
                 t.value.id
                 for t in node.targets
@@ -535,7 +533,7 @@ class FileSummaryCollector:
                     self.model_globals.setdefault(name, ["registry"])
 
     def _class_models(
-        self, klass: ast.ClassDef, grouped: Mapping[int, _ByType]
+        self, klass: ast.ClassDef, grouped: Mapping[int, NodesByType]
     ) -> dict[str, list[Any]]:
         found: dict[str, list[Any]] = {}
         for item in klass.body:
@@ -544,7 +542,6 @@ class FileSummaryCollector:
             args = item.args.posonlyargs + item.args.args
             receiver = args[0].arg if args else None
             for node in grouped[id(item)].of(ast.Assign):
-                assert isinstance(node, ast.Assign)
                 attrs = [
                     t.attr
                     for t in node.targets
@@ -723,7 +720,7 @@ class _FunctionCollector:
         function: ast.FunctionDef | ast.AsyncFunctionDef,
         owner: str | None,
         nodes: list[ast.AST],
-        grouped: _ByType,
+        grouped: NodesByType,
     ) -> None:
         self.file = file
         self.nodes = nodes
@@ -780,7 +777,7 @@ class _FunctionCollector:
         self._bindings(grouped)
         self.shadowed = frozenset((self.locals | self.params) - set(self.file.aliases))
         self.param_types = self._annotated_types()
-        awaited = {id(n.value) for n in grouped.of(ast.Await)}  # type: ignore[attr-defined]
+        awaited = {id(n.value) for n in grouped.of(ast.Await)}
         self.under = self._contexts(grouped.of(ast.With, ast.AsyncWith, ast.Call))
         self.consumed = consumed_in_place(grouped.of(*CONSUMING_NODES))
         offloaded: set[int] = set()
@@ -886,14 +883,13 @@ class _FunctionCollector:
                 found |= derived[node.id]
         return found
 
-    def _bindings(self, grouped: _ByType) -> None:
-        for node in grouped.of(ast.Name):
-            if isinstance(node.ctx, ast.Store):  # type: ignore[attr-defined]
-                self.locals.add(node.id)  # type: ignore[attr-defined]
-                self.stores[node.id] = self.stores.get(node.id, 0) + 1  # type: ignore[attr-defined]
+    def _bindings(self, grouped: NodesByType) -> None:
+        for name in grouped.of(ast.Name):
+            if isinstance(name.ctx, ast.Store):
+                self.locals.add(name.id)
+                self.stores[name.id] = self.stores.get(name.id, 0) + 1
         self._dependency_params()
         for node in grouped.of(ast.Assign):
-            assert isinstance(node, ast.Assign)
             if len(node.targets) == 1:
                 target = node.targets[0]
                 unpacked = self.file.unpacked_model(target, node.value, self.local_models)
@@ -1306,7 +1302,7 @@ class _FunctionCollector:
 
 
 def _runs_once(
-    function: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str, grouped: _ByType
+    function: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str, grouped: NodesByType
 ) -> bool:
     """Memoised (`@functools.cache`, `@lru_cache`, ...) or a lazy initialiser that tests
     and stores state outliving the call (`if self._model is None: self._model = ...`,
@@ -1315,10 +1311,10 @@ def _runs_once(
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
         if (ast_dotted(target) or "").rsplit(".", 1)[-1] in _MEMOISING:
             return True
-    shared = {n for node in grouped.of(ast.Global) for n in node.names}  # type: ignore[attr-defined]
+    shared = {n for node in grouped.of(ast.Global) for n in node.names}
     stored: set[str] = set()
     for node in grouped.of(ast.Assign):
-        for target in node.targets:  # type: ignore[attr-defined]
+        for target in node.targets:
             if isinstance(target, ast.Subscript):
                 target = target.value
             dotted = ast_dotted(target)
@@ -1331,8 +1327,8 @@ def _runs_once(
                 stored.add(dotted)
     if not stored:
         return False
-    for node in grouped.of(ast.If, ast.IfExp, ast.While, ast.BoolOp):
-        test = node.values[0] if isinstance(node, ast.BoolOp) else node.test  # type: ignore[attr-defined]
+    for branch in grouped.of(ast.If, ast.IfExp, ast.While, ast.BoolOp):
+        test = branch.values[0] if isinstance(branch, ast.BoolOp) else branch.test  # type: ignore[attr-defined]
         if any(
             _tested_name(inner) in stored
             for inner in ast.walk(test)
@@ -1340,30 +1336,6 @@ def _runs_once(
         ):
             return True
     return False
-
-
-class _ByType:
-    """A function's own nodes by exact type (the parser makes no subclass of a node
-    type), each type's in source order, for the passes over them that ask about a few
-    types and whose answer does not depend on the order across types."""
-
-    def __init__(self, nodes: Iterable[ast.AST]) -> None:
-        grouped: defaultdict[type[ast.AST], list[ast.AST]] = defaultdict(list)
-        for node in nodes:
-            grouped[type(node)].append(node)
-        self._grouped: dict[type[ast.AST], list[ast.AST]] = dict(grouped)
-
-    def of(self, *kinds: type[ast.AST]) -> list[ast.AST]:
-        """The nodes of these types, type by type; callers must not change the list."""
-        if len(kinds) == 1:
-            return self._grouped.get(kinds[0], _NONE)
-        return [node for kind in kinds for node in self._grouped.get(kind, _NONE)]
-
-    def has(self, *kinds: type[ast.AST]) -> bool:
-        return any(kind in self._grouped for kind in kinds)
-
-
-_NONE: list[ast.AST] = []
 
 
 def _tested_name(node: ast.AST) -> str | None:
