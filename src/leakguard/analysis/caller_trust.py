@@ -66,9 +66,10 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import libcst as cst
 
@@ -83,6 +84,9 @@ from leakguard.analysis.summaries import FileSummaryCollector, SummaryIndex
 from leakguard.context import FileContext
 from leakguard.triage import TriageTree
 from leakguard.triage import dotted as ast_dotted
+
+_N = TypeVar("_N", bound=ast.AST)
+_V = TypeVar("_V")
 
 COLLECTOR = "caller_trust"
 # The option each rule using this fact reads (a list of dependency names).
@@ -548,11 +552,7 @@ class _FileTrust:
         return self._returns_one(node)
 
     def _returns_one(self, node: ast.AST) -> bool:
-        key = id(node)
-        found = self._returning.get(key)
-        if found is None:
-            found = self._returning[key] = _returns_in(self.tree, node)
-        return found
+        return _once(self._returning, node, partial(_returns_in, self.tree))
 
     def _with_chosen_locals(
         self, function: ast.FunctionDef | ast.AsyncFunctionDef, chosen: Iterable[str]
@@ -572,20 +572,12 @@ class _FileTrust:
 
     def _unverified_decode(self, node: ast.expr) -> bool:
         """`_unverified_decode`, once per value (each function's are read twice)."""
-        key = id(node)
-        found = self._decoded.get(key)
-        if found is None:
-            found = self._decoded[key] = _unverified_decode(self.tree, node)
-        return found
+        return _once(self._decoded, node, partial(_unverified_decode, self.tree))
 
     def _client_sent(self, node: ast.expr, client: frozenset[str]) -> bool:
         """`_client_sent(node, client)`, its walk done once per node: whether some part
         of `node` is chosen by the client whatever `client` is, else its names."""
-        key = id(node)
-        parts = self._client_read.get(key)
-        if parts is None:
-            parts = self._client_read[key] = _client_parts(self.tree.walk(node))
-        always, names = parts
+        always, names = _once(self._client_read, node, lambda n: _client_parts(self.tree.walk(n)))
         return always or not names.isdisjoint(client)
 
     def _refuses(self, body: Sequence[ast.stmt]) -> list[Any] | None:
@@ -898,6 +890,15 @@ def _defaulted(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
         if default is not None
     )
     return names
+
+
+def _once(table: dict[int, _V], node: _N, compute: Callable[[_N], _V]) -> _V:
+    """`compute(node)`, worked out once per node of the file (its tree keeps the nodes,
+    and so their ids, alive while the collector runs)."""
+    key = id(node)
+    if key not in table:
+        table[key] = compute(node)
+    return table[key]
 
 
 def _unverified_decode(tree: TriageTree, node: ast.expr) -> bool:
