@@ -773,30 +773,21 @@ class StartupIndex:
         return {found: self._module_digest(found) for found in sorted(seen)}
 
     def _module_digest(self, module: str) -> str:
-        """The digest of what a key holds of an upstream module, once per run (the
-        same modules enter most keys): its start-up facts, whether the run holds its
-        package, its import root and the functions it defines."""
-        key = "module:" + module
-        found = self._digests.get(key)
+        """The digest of what a key holds of an upstream module, once per run: its
+        start-up facts, whether the run holds its package, its import root and the
+        functions it defines. A module's key names most modules of a large run (every
+        module mentioning a method name of it): serialising their facts whole for each
+        key cost the parent a serial 0.4 s on a cold run of the stdlib sample."""
+        found = self._digests.get(module)
         if found is None:
-            found = self._digests[key] = facts_digest(
+            found = self._digests[module] = facts_digest(
                 [
-                    self._facts_digest(module),
+                    self.facts.get(module),
                     module.rpartition(".")[0] in self.modules,
                     self.import_root(module),
                     self.summaries.in_module(module),
                 ]
             )
-        return found
-
-    def _facts_digest(self, module: str) -> str:
-        """The digest of `module`'s start-up facts, once per run: a module's key names
-        the facts of most modules of a large run (every module mentioning a method
-        name of it), and serialising them whole for each key cost the parent a serial
-        0.4 s on a cold run of the stdlib sample."""
-        found = self._digests.get(module)
-        if found is None:
-            found = self._digests[module] = facts_digest(self.facts.get(module))
         return found
 
     def _upstream_modules(self) -> dict[str, set[str]]:
