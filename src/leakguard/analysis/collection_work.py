@@ -315,8 +315,7 @@ class _FunctionWork:
         # The function's nodes in `ast.walk`'s order and each one's parent, from the
         # file's child index (a third of this collector's time through `ast.walk`):
         # it leaves out only the `Load`/`Store`/`Del` markers, which no pass reads.
-        assert names.index is not None, "a file's work is collected from its index"
-        self.index = names.index
+        self.index = names.indexed
         self.nodes: list[ast.AST] = self.index.walk_order([function])
         self.parents: dict[int, ast.AST] = {}
         children = self.index.children_by_id

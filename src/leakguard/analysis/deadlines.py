@@ -271,8 +271,7 @@ def function_waits(
     bounds each wait, not the whole: such a wait counts as one without a deadline.
     `enclosing`: the values of the function a nested one is defined in (`made_values`),
     which it reads through its closure."""
-    assert file.index is not None, "a file's summaries are collected from its index"
-    children = file.index.children_by_id
+    children = file.indexed.children_by_id
     nodes = _breadth_first(function, children)
     looped, polled = _repeated(nodes, children)
     if wrapped_by_decorator(function):

@@ -283,17 +283,22 @@ class FileSummaryCollector:
     def record_import(self, node: ast.Import | ast.ImportFrom) -> None:
         self.aliases.update(ast_import_bindings(node, self.module, self.package))
 
+    @property
+    def indexed(self) -> TriageTree:
+        """The file's indexed tree, which collecting its facts walks (an import table
+        alone needs none)."""
+        assert self.index is not None, "a file's summaries are collected from its index"
+        return self.index
+
     def own_nodes(self, body: Sequence[ast.AST]) -> list[ast.AST]:
         """Nodes of a scope's own code in source order (nested scopes included, not
         entered), from the file's index."""
-        assert self.index is not None, "a file's summaries are collected from its index"
-        return self.index.scope_nodes(body, _SCOPES, in_order=True)
+        return self.indexed.scope_nodes(body, _SCOPES, in_order=True)
 
     def walk(self, node: ast.AST) -> Iterator[ast.AST]:
         """`ast.walk(node)`'s nodes (in another order), from the file's index. Not
         remembered: the subtrees walked here are small and each is walked once or twice."""
-        assert self.index is not None, "a file's summaries are collected from its index"
-        return self.index.walk(node)
+        return self.indexed.walk(node)
 
     def qualify(self, dotted: str) -> str | None:
         root, _, rest = dotted.partition(".")
@@ -363,8 +368,7 @@ class FileSummaryCollector:
                 self, function, owner, own[id(function)], grouped[id(function)]
             ).run()
             self._nested_locality(qualname, function, own[id(function)])
-        assert self.index is not None, "a file's summaries are collected from its index"
-        constants = constant_collections(self.index)
+        constants = constant_collections(self.indexed)
         made = {
             name: provenance
             for name, provenance in self.model_globals.items()
@@ -409,7 +413,7 @@ class FileSummaryCollector:
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
             if closure is None:
-                closure = enclosing_names(outer, nodes, self.index)
+                closure = enclosing_names(outer, nodes, self.indexed)
             key = f"{qualname}.<locals>.{node.name}"
             if node.name in seen:
                 self.functions.pop(key, None)
