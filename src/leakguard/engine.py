@@ -536,14 +536,14 @@ def _facts_of(
     config: Config | None,
     workers: int,
     budget: Budget,
-    gates: Sequence[str] = (),
-    undecided: Mapping[str, frozenset[str]] | None = None,
+    gates: Mapping[str, frozenset[str]] | None = None,
 ) -> Iterator[tuple[_Source, str, _FileFacts | FileResult]]:
     """Each file of `group` with its cache key and what the facts pass with
-    `collectors` gave for it (its facts, verdict, the `undecided` gates its verdict
-    left out... `_FileFacts`; or a `FileResult` on failure). `gates`: the run's."""
+    `collectors` gave for it (its facts, verdict, the gates its verdict left out...
+    `_FileFacts`; or a `FileResult` on failure). `gates`: the run's gated collectors,
+    each with the rules reading it (`_RuleGates.readers`)."""
     payloads: list[Payload] = [(s.file.display, s.data, None, []) for s, _ in group]
-    initargs = (collectors, triage, config, list(gates), dict(undecided or {}))
+    initargs = (collectors, triage, config, dict(gates or {}))
     collected = _map(_facts_payload, payloads, workers, _init_fact_worker, initargs, budget)
     for index, result in collected:
         source, key = group[index]
@@ -567,10 +567,7 @@ def _collect_facts(
     may wake (`_RuleGates.opened_by`); a verdict names the rules that may read them."""
     if not pending:
         return
-    undecided = {name: gates.readers[name] for name in gates.all}
-    collected = _facts_of(
-        pending, outcome.needed, triage, config, workers, budget, gates.all, undecided
-    )
+    collected = _facts_of(pending, outcome.needed, triage, config, workers, budget, gates.readers)
     for source, key, result in collected:
         display = source.file.display
         if isinstance(result, FileResult):
@@ -679,8 +676,7 @@ class _RuleGates:
             admitted = _admitted_rules(verdict, project)
             muted = outcome.muted.get(display, ())
             for name in self.all:
-                readers = self.readers[name] - {code for code, gate in muted if gate == name}
-                if not readers.isdisjoint(admitted):
+                if not _unmuted(self.readers[name], muted, name).isdisjoint(admitted):
                     found.add(name)
         return frozenset(found)
 
@@ -913,14 +909,14 @@ def _init_fact_worker(
     collectors: list[str],
     triage: bool,
     config: Config | None,
-    gates: list[str],
-    undecided: dict[str, frozenset[str]],
+    gates: dict[str, frozenset[str]],
 ) -> None:
     _worker_state["collectors"] = collectors
     _worker_state["triage"] = triage
     _worker_state["config"] = config
-    _worker_state["gates"] = gates
-    _worker_state["undecided"] = undecided
+    _worker_state["gates"] = sorted(gates)
+    # the gates no file this worker collected has opened yet (`_left_out`)
+    _worker_state["undecided"] = gates
     rule_classes()  # rule modules register the fact collectors they need
 
 
@@ -1030,7 +1026,7 @@ def _left_out(verdict: Verdict | None, muted: list[list[str]]) -> list[str]:
     opened = [
         name
         for name, readers in undecided.items()
-        if not (readers - {code for code, gate in muted if gate == name}).isdisjoint(sure)
+        if not _unmuted(readers, muted, name).isdisjoint(sure)
     ]
     for name in opened:
         del undecided[name]
@@ -1052,6 +1048,12 @@ def _muted(verdict: Verdict | None, tree: TriageTree | None) -> list[list[str]]:
             if condition is not None and not _holds(condition, tree):
                 found.append([code, gate])
     return found
+
+
+def _unmuted(readers: frozenset[str], muted: Iterable[Sequence[str]], gate: str) -> frozenset[str]:
+    """The rules of `readers` whose analysis of a file may read `gate`'s facts: those
+    the file's muted pairs (`_muted`) leave."""
+    return readers - {code for code, muted_gate in muted if muted_gate == gate}
 
 
 def _holds(condition: Callable[[TriageTree], bool], tree: TriageTree) -> bool:
