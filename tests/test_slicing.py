@@ -1027,3 +1027,40 @@ def test_split_lines_ends_lines_where_python_does(text: str) -> None:
     # `str.splitlines` serves texts without a form feed or another of its separators;
     # with one, the lines still end only at "\r\n", "\r" and "\n".
     assert split_lines(text) == re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z", text)
+
+
+_CORS_HELPER = """\
+from flask import Flask
+
+app = Flask(__name__)
+
+
+def add_cors_headers(headers):
+    headers["Access-Control-Allow-Origin"] = "*"
+
+
+def unrelated(rows):
+    return [row.strip() for row in rows]
+
+
+def view(response, settings):
+    if settings.cors:
+        add_cors_headers(response.headers)
+    return response
+
+
+def hooks(registry):
+    registry.register(callback=add_cors_headers)
+"""
+
+
+def test_lg501_keeps_every_function_that_mentions_a_header_helper() -> None:
+    """LG501 stays silent on a helper only called under a CORS condition, so it keeps
+    every function that names the helper (here one handing it on as a callback, which
+    makes the `*` apply) and elides the rest."""
+    config = make_config(Path("."), select=["LG501"])
+    sliced = analyze_text(_CORS_HELPER, "t.py", config)
+    whole = analyze_text(_CORS_HELPER, "t.py", config, slicing=False)
+    assert [(f.rule, f.line) for f in sliced.findings] == [("LG501", 7)]
+    assert sliced.findings == whole.findings
+    assert sliced.parsed_lines < whole.parsed_lines

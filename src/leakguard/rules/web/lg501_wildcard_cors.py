@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
@@ -14,7 +15,8 @@ from leakguard.analysis.summaries import COLLECTOR as SUMMARIES
 from leakguard.config import RuleSpec, bundled_rule_specs
 from leakguard.finding import Severity
 from leakguard.rule import LintRule
-from leakguard.triage import TriageTree
+from leakguard.slicing import source_lines, units
+from leakguard.triage import TriageTree, calls_resolving_to, enclosing_function, module_constants
 from leakguard.walker import descendants, walk
 
 _HEADER = "access-control-allow-origin"
@@ -45,6 +47,36 @@ class WildcardCors(LintRule):
         """Every finding needs a CORS setting or header, which the prefilter tokens already
         require of the text; no structure narrows it further."""
         return True
+
+    @staticmethod
+    def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
+        """The CORS calls and every place a `*` may be written under the header's name,
+        each kept with its function; a header written inside a plain top-level function
+        also keeps every function that mentions it, since its callers decide whether
+        the `*` applies (`_callers_decide`). Module-level code, where the Django settings
+        and the constants names fold from live, is always kept."""
+        found: list[ast.AST] = list(
+            calls_resolving_to(
+                tree,
+                [
+                    *spec.option("cors_middleware"),
+                    *spec.option("middleware_wrappers"),
+                    *spec.option("flask_cors_calls"),
+                ],
+            )
+        )
+        found.extend(
+            call
+            for call in tree.of(ast.Call)
+            if isinstance(call.func, ast.Attribute) and call.func.attr == "add_middleware"
+        )
+        writes = _header_writes(tree, module_constants(tree))
+        found.extend(writes)
+        for write in writes:
+            function = enclosing_function(tree, write)
+            if function is not None:
+                found.extend(_units_mentioning(tree, function.name))
+        return found
 
     # -- calls: CORSMiddleware, Middleware(...), flask-cors, header setters -----------------
 
@@ -370,3 +402,54 @@ def _is_star(node: cst.BaseExpression) -> bool:
     if isinstance(node, (cst.List, cst.Tuple)) and len(node.elements) == 1:
         return _is_star(node.elements[0].value)
     return False
+
+
+def _header_writes(tree: TriageTree, constants: set[str]) -> list[ast.AST]:
+    """Where `_string` may read the header's name with `*` beside it: a subscript
+    assignment, a call's first two positional arguments, a dict entry, a pair. The name
+    is a literal (`_is_header`); the `*` may also be a module constant, which
+    `ConstantTable` folds."""
+
+    def literal(node: ast.AST | None) -> str | None:
+        if not isinstance(node, ast.Constant):
+            return None
+        value = node.value
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        return value.strip().lower() if isinstance(value, str) else None
+
+    def header(node: ast.AST | None) -> bool:
+        return literal(node) == _HEADER
+
+    def star(node: ast.AST | None) -> bool:
+        return literal(node) == "*" or (isinstance(node, ast.Name) and node.id in constants)
+
+    found: list[ast.AST] = []
+    for assign in tree.of(ast.Assign):
+        target = assign.targets[0]
+        if isinstance(target, ast.Subscript) and header(target.slice) and star(assign.value):
+            found.append(assign)
+    for call in tree.of(ast.Call):
+        arguments = call.args
+        pair_written = len(arguments) >= 2 and header(arguments[0]) and star(arguments[1])
+        if pair_written and isinstance(call.func, ast.Attribute):
+            found.append(call)
+    for mapping in tree.of(ast.Dict):
+        if any(header(k) and star(v) for k, v in zip(mapping.keys, mapping.values, strict=True)):
+            found.append(mapping)
+    for pair in tree.of(ast.Tuple):
+        if len(pair.elts) == 2 and header(pair.elts[0]) and star(pair.elts[1]):
+            found.append(pair)
+    return found
+
+
+def _units_mentioning(tree: TriageTree, word: str) -> list[ast.AST]:
+    """The units whose text holds `word` as a word: every place LibCST may show it as a
+    `Name` (a call, an attribute, a parameter, a keyword), as the helper check walks."""
+    pattern = re.compile(rf"\b{re.escape(word)}\b")
+    lines = source_lines(tree)
+    return [
+        unit.node
+        for unit in units(tree)
+        if any(pattern.search(line) for line in lines[unit.first - 1 : unit.last])
+    ]
