@@ -1064,3 +1064,46 @@ def test_lg501_keeps_every_function_that_mentions_a_header_helper() -> None:
     assert [(f.rule, f.line) for f in sliced.findings] == [("LG501", 7)]
     assert sliced.findings == whole.findings
     assert sliced.parsed_lines < whole.parsed_lines
+
+
+_ASYNC_INTERFACE = """\
+import abc
+import time
+
+from typing_extensions import override
+
+
+class Store(abc.ABC):
+    @abc.abstractmethod
+    async def get(self, key):
+        \"\"\"Fetch one value; implementations await their backend.\"\"\"
+
+    @abc.abstractmethod
+    async def put(self, key, value):
+        \"\"\"Store one value.\"\"\"
+
+
+class Memory(Store):
+    @override
+    async def get(self, key):
+        return self.data[key]
+
+    async def __aenter__(self):
+        return self
+
+
+async def slow(path):
+    time.sleep(1)
+    return path
+"""
+
+
+def test_lg202_elides_the_async_methods_it_never_reports() -> None:
+    """Abstract, `@override` and configured interface methods leave LG202's visitor first:
+    they are no candidates, so only `slow` is parsed of the file's coroutines."""
+    config = make_config(Path("."), select=["LG202"])
+    sliced = analyze_text(_ASYNC_INTERFACE, "t.py", config)
+    whole = analyze_text(_ASYNC_INTERFACE, "t.py", config, slicing=False)
+    assert [(f.rule, f.line) for f in sliced.findings] == [("LG202", 26)]
+    assert sliced.findings == whole.findings
+    assert sliced.parsed_lines <= whole.parsed_lines - 12

@@ -64,15 +64,17 @@ class FalseAsync(LintRule):
 
     @staticmethod
     def could_fire(tree: TriageTree, spec: RuleSpec) -> bool:
-        """An `async def` whose own body has no `await`, `async for` or `async with`."""
-        return bool(_not_awaiting(tree))
+        """An `async def` whose own body has no `await`, `async for` or `async with`, and
+        that is neither a configured interface method nor marked as one (`@abstractmethod`,
+        `@override`, ...): the visitor leaves those before anything else."""
+        return bool(_candidates(tree, spec))
 
     @staticmethod
     def regions(tree: TriageTree, spec: RuleSpec) -> list[ast.AST] | None:
         """Every `async def` whose own body does not await, with what its class, base
         classes and the file's top-level definitions say about it
         (`slicing.class_regions`), and the calls that may register a life-cycle hook."""
-        return [*class_regions(tree, _not_awaiting(tree)), *registration_calls(tree)]
+        return [*class_regions(tree, _candidates(tree, spec)), *registration_calls(tree)]
 
     @cached_property
     def _blocking(self) -> BlockingCalls:
@@ -204,6 +206,39 @@ class FalseAsync(LintRule):
         if target is None:
             return None
         return summaries.find(target, self._vocabulary, _CHAIN_KINDS, self._blocking.max_depth)
+
+
+def _candidates(tree: TriageTree, spec: RuleSpec) -> list[ast.AsyncFunctionDef]:
+    """`_not_awaiting`, less those `visit_FunctionDef` leaves first: an abstract async
+    API (chromadb's) is a file of them."""
+    interface = set(spec.option("async_interface_methods"))
+    return [
+        function
+        for function in _not_awaiting(tree)
+        if function.name not in interface and not _marked_as_interface(function)
+    ]
+
+
+def _marked_as_interface(function: ast.AsyncFunctionDef) -> bool:
+    """`_implements_interface` on CPython's `ast`: a decorator, or a decorator call's
+    callee, that is a dotted name (`dotted_name`) ending in one of `_OVERRIDE_DECORATORS`."""
+    for decorator in function.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if _last_of_dotted(target) in _OVERRIDE_DECORATORS:
+            return True
+    return False
+
+
+def _last_of_dotted(node: ast.expr) -> str | None:
+    """The last part of `a.b.c` for a Name/Attribute chain, else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if not isinstance(node, ast.Attribute):
+        return None
+    root = node.value
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    return node.attr if isinstance(root, ast.Name) else None
 
 
 def _not_awaiting(tree: TriageTree) -> list[ast.AsyncFunctionDef]:
