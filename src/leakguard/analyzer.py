@@ -93,6 +93,7 @@ def triaged_specs(
     specs: list[RuleSpec],
     project: ProjectIndex | None,
     ast_tree: ast.Module | None = None,
+    display: str | None = None,
 ) -> tuple[list[RuleSpec], list[Span], ast.Module | None]:
     """The rules whose triage condition admits this file (see `leakguard.triage`), the
     line spans LibCST need not parse for them (see `leakguard.slicing`), and the text's
@@ -102,12 +103,16 @@ def triaged_specs(
     rules share its single walk, so nothing is dropped. A file CPython cannot parse is
     left to LibCST, which reports the error. `ast_tree` is the text's `ast` tree when
     the caller already has one (flake8 hands its plugins one), so it is not parsed twice.
+    `display`: the file's path as the analysis names it (its relative imports resolve
+    from there).
     """
     classes = rule_classes()
     if not all(declares_triage(classes[spec.id]) for spec in specs):
         return specs, [], ast_tree
     tree = (
-        TriageTree(ast_tree, text, project) if ast_tree is not None else parse_triage(text, project)
+        TriageTree(ast_tree, text, project, display=display)
+        if ast_tree is not None
+        else parse_triage(text, project, display)
     )
     if tree is None:
         return specs, [], None
@@ -320,7 +325,7 @@ def analyze_text(
         specs = active_specs(text, specs)
         if specs and module is None and triage:
             specs = unskipped(specs, display)
-            specs, spans, ast_tree = triaged_specs(text, specs, project, ast_tree)
+            specs, spans, ast_tree = triaged_specs(text, specs, project, ast_tree, display)
     if module is not None or not slicing:
         spans = []
     if fixes and spans:
@@ -646,7 +651,9 @@ def collect_file(
     def shared_tree() -> TriageTree | None:
         if not shared:
             tree = parse_ast(text)
-            shared.append(None if tree is None else TriageTree(tree, text, deferring=True))
+            shared.append(
+                None if tree is None else TriageTree(tree, text, deferring=True, display=display)
+            )
         return shared[0]
 
     # the verdict first: which gated collectors it leaves out (`leave_out`)

@@ -31,6 +31,8 @@ from functools import cached_property, wraps
 from operator import attrgetter
 from typing import Any, TypeVar
 
+from leakguard.analysis.project import from_base, module_identity
+
 N = TypeVar("N", bound=ast.AST)
 R = TypeVar("R")
 
@@ -200,10 +202,19 @@ class TriageTree(NodesByType):
     answer in `ast.walk` order per type."""
 
     def __init__(
-        self, tree: ast.Module, text: str = "", project: Any = None, *, deferring: bool = False
+        self,
+        tree: ast.Module,
+        text: str = "",
+        project: Any = None,
+        *,
+        deferring: bool = False,
+        display: str | None = None,
     ) -> None:
         self.tree = tree
         self.text = text
+        # What the file's relative imports resolve against, as `FileContext` resolves them
+        # (from the display path); None when the caller does not know the file.
+        self.module = None if display is None else module_identity(display)
         # The run's ProjectIndex during analysis (None in the facts pass).
         self.project = project
         # In the facts pass the run is not known yet: `in_run` records its question
@@ -450,6 +461,19 @@ class TriageTree(NodesByType):
             self.memo["call_names"] = found
         return found
 
+    def absolute(self, names: Collection[str]) -> Collection[str]:
+        """`names` with relative ones (`.load`) resolved against the file's package when
+        the tree knows its module (`from_base`, as the analysis resolves them); a name
+        above the run's top package, or of a file not known, keeps its dots."""
+        if self.module is None or not any(name.startswith(".") for name in names):
+            return names
+        name_of_module, package = self.module
+        found = []
+        for name in names:
+            level = len(name) - len(name.lstrip("."))
+            found.append(from_base(name_of_module, name[level:], level, package) if level else name)
+        return found
+
     def names_of_call(self, call: ast.Call) -> tuple[str, ...]:
         """One call's possible qualified names (see `call_names`)."""
         return self.names_by_call().get(id(call), ())
@@ -530,10 +554,10 @@ def parse_ast(text: str) -> ast.Module | None:
         return None
 
 
-def parse_triage(text: str, project: Any = None) -> TriageTree | None:
-    """The triage tree of `text`, or None when CPython cannot parse it."""
+def parse_triage(text: str, project: Any = None, display: str | None = None) -> TriageTree | None:
+    """The triage tree of `text` (the file `display`), or None when CPython cannot parse it."""
     tree = parse_ast(text)
-    return None if tree is None else TriageTree(tree, text, project)
+    return None if tree is None else TriageTree(tree, text, project, display=display)
 
 
 # A file's triage verdict, computed once in the facts pass (JSON, cached with the file's
@@ -580,9 +604,10 @@ def calls_resolve_to(tree: TriageTree, patterns: Iterable[str]) -> bool:
     """Whether some call's qualified name may match `patterns` the way
     `analysis.imports.matches_any(context.imports.call_name(call), patterns)` does.
 
-    A relative import resolves against the file's package, which the triage does not
-    know: any pattern may then match a name ending like the call's."""
-    return _names_match(tree.call_names(), list(patterns))
+    A relative import resolves against the file's package; where the triage does not
+    know the file (`TriageTree.absolute`), any pattern may match a name ending like the
+    call's."""
+    return _names_match(tree.absolute(tree.call_names()), list(patterns))
 
 
 def calls_resolving_to(tree: TriageTree, patterns: Iterable[str]) -> list[ast.Call]:
@@ -591,10 +616,12 @@ def calls_resolving_to(tree: TriageTree, patterns: Iterable[str]) -> list[ast.Ca
     wanted = list(patterns)
     # `_names_match` only grows with its names: no call matches when all of them together
     # do not, and calls written alike share one answer.
-    if not _names_match(tree.call_names(), wanted):
+    if not _names_match(tree.absolute(tree.call_names()), wanted):
         return []
     by_call = tree.names_by_call()
-    matching = {names for names in set(by_call.values()) if _names_match(names, wanted)}
+    matching = {
+        names for names in set(by_call.values()) if _names_match(tree.absolute(names), wanted)
+    }
     return [call for call in tree.of(ast.Call) if by_call.get(id(call), ()) in matching]
 
 
@@ -602,7 +629,7 @@ def call_resolves_to(tree: TriageTree, call: ast.Call, patterns: Iterable[str]) 
     """Whether one call is among `calls_resolving_to(tree, patterns)`: some of its
     possible qualified names may match `patterns` (for a rule that asks about a few
     calls, not every call of the file)."""
-    return _names_match(tree.names_of_call(call), list(patterns))
+    return _names_match(tree.absolute(tree.names_of_call(call)), list(patterns))
 
 
 def _names_match(names: Collection[str], patterns: list[str]) -> bool:

@@ -30,7 +30,7 @@ from leakguard.analysis.project import (
     register_collector,
 )
 from leakguard.context import FileContext
-from leakguard.triage import TriageTree, dotted, parse_ast
+from leakguard.triage import TriageTree, dotted, parse_triage
 
 if TYPE_CHECKING:
     from leakguard.analysis.summaries import SummaryIndex
@@ -43,8 +43,8 @@ _PROTOCOL_BASES = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
 
 
 def collect_source(text: str, display: str) -> list[str]:
-    tree = parse_ast(text)
-    return [] if tree is None else collect_tree(TriageTree(tree, text), text, display)
+    tree = parse_triage(text, display=display)
+    return [] if tree is None else collect_tree(tree, text, display)
 
 
 def collect_tree(tree: TriageTree, text: str, display: str) -> list[str]:

@@ -960,7 +960,7 @@ def collect_source(text: str, display: str) -> dict[str, Any] | None:
         parsed = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return collect_tree(TriageTree(parsed, text), text, display)
+    return collect_tree(TriageTree(parsed, text, display=display), text, display)
 
 
 def _may_have_facts(tree: TriageTree) -> bool:

@@ -74,7 +74,7 @@ from leakguard.analysis.summaries import (
     summary_index,
 )
 from leakguard.context import FileContext
-from leakguard.triage import TriageTree, parse_ast
+from leakguard.triage import TriageTree, parse_triage
 from leakguard.triage import dotted as ast_dotted
 
 # A value's type as far as the collector knows it: the classes its root is annotated
@@ -172,8 +172,8 @@ def strongest(candidates: Iterable[str | None]) -> str | None:
 
 
 def collect_source(text: str, display: str) -> dict[str, Any] | None:
-    tree = parse_ast(text)
-    return None if tree is None else collect_tree(TriageTree(tree, text), text, display)
+    tree = parse_triage(text, display=display)
+    return None if tree is None else collect_tree(tree, text, display)
 
 
 def _record_imports(names: FileSummaryCollector, tree: TriageTree) -> None:

@@ -52,7 +52,7 @@ from leakguard.analysis.calls import is_log_call_name
 from leakguard.analysis.imports import dotted_name
 from leakguard.analysis.project import FactCollector, ProjectIndex, register_collector
 from leakguard.context import FileContext
-from leakguard.triage import TriageTree, dotted, module_level_names, parse_ast, run_query
+from leakguard.triage import TriageTree, dotted, module_level_names, parse_triage, run_query
 
 COLLECTOR = "constant_callables"
 # Where a tree keeps its file's facts (`collect_tree`).
@@ -85,8 +85,8 @@ _MAX_ALIASES = 4
 
 
 def collect_source(text: str, display: str) -> dict[str, Any]:
-    tree = parse_ast(text)
-    return {} if tree is None else collect_tree(TriageTree(tree, text), text, display)
+    tree = parse_triage(text, display=display)
+    return {} if tree is None else collect_tree(tree, text, display)
 
 
 def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any]:

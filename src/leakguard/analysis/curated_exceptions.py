@@ -134,7 +134,7 @@ def collect_source(text: str, display: str) -> dict[str, Any] | None:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return collect_tree(TriageTree(tree, text), text, display)
+    return collect_tree(TriageTree(tree, text, display=display), text, display)
 
 
 def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
@@ -1224,7 +1224,7 @@ def _collect_table_uses_source(text: str, display: str) -> dict[str, Any] | None
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return collect_table_uses(TriageTree(tree, text), text, display)
+    return collect_table_uses(TriageTree(tree, text, display=display), text, display)
 
 
 # A class table's module defines or imports its classes; a module using it imports it.

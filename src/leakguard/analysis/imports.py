@@ -17,6 +17,8 @@ from functools import lru_cache
 
 import libcst as cst
 
+from leakguard.analysis.project import from_base
+
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _LINE_BREAKS = re.compile("\r\n?|\n")
 
@@ -229,29 +231,6 @@ class AstImportTable:
 
     def _record(self, table: ImportTable, node: ast.Import | ast.ImportFrom) -> None:
         table.aliases.update(ast_import_bindings(node, table.module_name, table.package))
-
-
-def from_base(module_name: str, module: str, level: int, package: bool = False) -> str:
-    """The qualified module of `from <level dots><module> import ...` in `module_name`;
-    `package`: the file is the package's `__init__`, so one dot is `module_name` itself
-    (`from .x import C` in `pkg/__init__.py` is `pkg.x.C`), not its parent."""
-    if level == 0:
-        return module
-    package_parts = module_name.split(".") if package else module_name.split(".")[:-1]
-    if not module_name:
-        package_parts = []
-    if level - 1 > len(package_parts) and module_name:
-        # Above the run's top package (an ImportError at run time): no module of the
-        # run, so keep the dots as for an unknown package (never a top-level name).
-        return "." * level + module
-    if level > 1:
-        package_parts = package_parts[: len(package_parts) - (level - 1)]
-    parts = [p for p in package_parts if p]
-    if module:
-        parts.append(module)
-    # Unknown package (a file analysed on its own): keep the dots so the name
-    # still reads as relative, e.g. ".schemas.Model".
-    return ".".join(parts) if parts else "." * level + module
 
 
 def ast_import_bindings(

@@ -85,7 +85,7 @@ from leakguard.analysis.project import (
 )
 from leakguard.analysis.summaries import FileSummaryCollector
 from leakguard.context import FileContext
-from leakguard.triage import TriageTree, dotted, parse_ast
+from leakguard.triage import TriageTree, dotted, parse_triage
 
 COLLECTOR = "lifetimes"
 
@@ -188,8 +188,8 @@ _DEEPEST = 60
 
 
 def collect_source(text: str, display: str) -> dict[str, Any] | None:
-    tree = parse_ast(text)
-    return None if tree is None else collect_tree(TriageTree(tree, text), text, display)
+    tree = parse_triage(text, display=display)
+    return None if tree is None else collect_tree(tree, text, display)
 
 
 def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:

@@ -41,13 +41,36 @@ def module_name_for(display_path: str) -> str:
 
 def is_package_file(display_path: str) -> bool:
     """`pkg/__init__.py`: its module name is the package's, and a relative import
-    resolves from the package itself (`imports.from_base`)."""
+    resolves from the package itself (`from_base`)."""
     name = display_path.replace("\\", "/").rsplit("/", 1)[-1]
     return name in ("__init__.py", "__init__.pyi")
 
 
+def from_base(module_name: str, module: str, level: int, package: bool = False) -> str:
+    """The qualified module of `from <level dots><module> import ...` in `module_name`;
+    `package`: the file is the package's `__init__`, so one dot is `module_name` itself
+    (`from .x import C` in `pkg/__init__.py` is `pkg.x.C`), not its parent."""
+    if level == 0:
+        return module
+    package_parts = module_name.split(".") if package else module_name.split(".")[:-1]
+    if not module_name:
+        package_parts = []
+    if level - 1 > len(package_parts) and module_name:
+        # Above the run's top package (an ImportError at run time): no module of the
+        # run, so keep the dots as for an unknown package (never a top-level name).
+        return "." * level + module
+    if level > 1:
+        package_parts = package_parts[: len(package_parts) - (level - 1)]
+    parts = [p for p in package_parts if p]
+    if module:
+        parts.append(module)
+    # Unknown package (a file analysed on its own): keep the dots so the name
+    # still reads as relative, e.g. ".schemas.Model".
+    return ".".join(parts) if parts else "." * level + module
+
+
 class ModuleIdentity(NamedTuple):
-    """What relative imports of a file resolve against (`imports.from_base`)."""
+    """What relative imports of a file resolve against (`from_base`)."""
 
     name: str
     package: bool

@@ -2684,7 +2684,7 @@ def _refusers(context: FileContext) -> dict[str, dict[str, Any]]:
     try:
         # The triage's condition, also when the facts pass runs without triage: the
         # facts must not depend on it.
-        if not _may_refuse(TriageTree(context.whole_ast(), context.source)):
+        if not _may_refuse(TriageTree(context.whole_ast(), context.source, display=context.path)):
             return found
     except (SyntaxError, ValueError):
         return found

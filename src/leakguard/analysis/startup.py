@@ -167,7 +167,7 @@ def collect_source(text: str, display: str) -> dict[str, Any] | None:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return collect_tree(TriageTree(tree, text), text, display)
+    return collect_tree(TriageTree(tree, text, display=display), text, display)
 
 
 class _FileCollector:

@@ -225,7 +225,7 @@ def collect_source(text: str, display: str) -> dict[str, Any] | None:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return collect_tree(TriageTree(tree, text), text, display)
+    return collect_tree(TriageTree(tree, text, display=display), text, display)
 
 
 def collect_tree(tree: TriageTree, text: str, display: str) -> dict[str, Any] | None:
