@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -34,6 +34,7 @@ class FileContext:
         rules: Mapping[str, RuleSpec] | None = None,
         parsed_source: str | None = None,
         ast_tree: ast.Module | None = None,
+        elided: Sequence[tuple[int, int]] = (),
     ) -> None:
         # `source` is the file's text (comments, source lines, fingerprints);
         # `parsed_source` the text `module` was parsed from when units were elided
@@ -41,9 +42,13 @@ class FileContext:
         self.path = path
         self.source = source
         self.module = module
+        self.parsed_source = source if parsed_source is None else parsed_source
         # Some units are elided (blank): a fact about the whole file comes from the
         # run's project facts (collected from the whole text), not from `module`.
-        self.sliced = parsed_source is not None and parsed_source != source
+        self.sliced = self.parsed_source != source
+        # The elided spans (`slicing.Span`: first and last line, 1-based), when sliced:
+        # a fix renders from the sliced module only away from them (`fixes.sliced`).
+        self.elided: tuple[tuple[int, int], ...] = tuple(elided) if self.sliced else ()
         self.module_name = module_name
         # A package's `__init__`: its relative imports resolve from the package itself.
         self.package = is_package_file(path)
@@ -63,9 +68,7 @@ class FileContext:
         # CPython's `ast` of the whole `source`, when the caller parsed it already (the
         # facts pass's, the triage's): `whole_ast`.
         self._ast = ast_tree
-        self._positions = StatementPositions(
-            module, source if parsed_source is None else parsed_source, self.stack
-        )
+        self._positions = StatementPositions(module, self.parsed_source, self.stack)
 
     def whole_ast(self) -> ast.Module:
         """CPython's `ast` tree of the whole `source` (not of the sliced text `module`
