@@ -14,6 +14,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from leakguard.analysis.project import COLLECTORS
 from leakguard.analyzer import analyze_text, collect_file
 from leakguard.engine import RunResult, check
+from leakguard.fixes import Edit
 from leakguard.registry import rule_classes
 from leakguard.rule import declares_regions
 from leakguard.slicing import (
@@ -516,7 +517,7 @@ def load(path):
 """
 
 
-def test_a_fixable_finding_is_fixed_from_the_whole_file() -> None:
+def test_a_fixable_finding_is_fixed_from_the_slice() -> None:
     config = make_config(Path("."), select=["LG401"])
     sliced = analyze_text(_FIXABLE, "t.py", config)
     assert sliced.parsed_lines < 10 and sliced.findings[0].fixable is not None
@@ -524,8 +525,89 @@ def test_a_fixable_finding_is_fixed_from_the_whole_file() -> None:
     fix = fixed.findings[0].fix
     assert fix is not None and "def unrelated" not in str(fix)
     whole = analyze_text(_FIXABLE, "t.py", config, fixes=True, slicing=False)
+    assert whole.parsed_lines == 10
     assert fixed.findings == whole.findings
-    assert fixed.parsed_lines == sliced.parsed_lines + 10  # parsed sliced, then whole
+    assert fixed.parsed_lines == sliced.parsed_lines  # the sliced parse only
+
+
+def _fixed_sliced_and_whole(text: str, rule: str) -> tuple[list[object], list[object], int, int]:
+    """The findings (fixes included) of `text` analysed with fixes sliced and whole, the
+    lines LibCST parsed for the first, and those of a sliced analysis without fixes."""
+    config = make_config(Path("."), select=[rule])
+    plain = analyze_text(text, "t.py", config)
+    fixed = analyze_text(text, "t.py", config, fixes=True)
+    whole = analyze_text(text, "t.py", config, fixes=True, slicing=False)
+    assert plain.parsed_lines < whole.parsed_lines == whole.lines  # the file is sliced
+    return list(fixed.findings), list(whole.findings), fixed.parsed_lines, plain.parsed_lines
+
+
+def test_a_fix_adding_an_import_to_a_sliced_file_edits_as_the_whole_file() -> None:
+    text = (
+        "import time\n\n\ndef unrelated():\n    return 1\n\n\n"
+        "async def handler():\n    time.sleep(1)\n"
+    )
+    fixed, whole, parsed, plain = _fixed_sliced_and_whole(text, "LG201")
+    assert fixed == whole
+    assert [f.fix and f.fix.edits for f in fixed] == [
+        (Edit(2, 1, 2, 1, "import asyncio\n"), Edit(9, 5, 9, 9, "await asyncio"))
+    ]
+    assert parsed == plain  # rendered from the slice
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # `AddImportsVisitor` adds an empty line before the elided `def` right after the
+        # imports: an edit at the start of an elided span.
+        "import time\ndef unrelated():\n    return 1\n\n\nasync def handler():\n"
+        "    time.sleep(1)\n",
+        # The elided module docstring: the import goes after it, which only the whole
+        # module tells.
+        '"""A module docstring,\non two lines."""\nimport time\n\n\ndef unrelated():\n'
+        "    return 1\n\n\nasync def handler():\n    time.sleep(1)\n",
+    ],
+    ids=["edit-at-a-span", "elided-first-statement"],
+)
+def test_a_fix_reaching_an_elided_span_is_rendered_from_the_whole_file(text: str) -> None:
+    fixed, whole, parsed, plain = _fixed_sliced_and_whole(text, "LG201")
+    assert fixed == whole and all(f.fix is not None for f in fixed)
+    assert parsed == plain + text.count("\n")  # parsed sliced, then whole
+
+
+def test_an_elided_definition_takes_the_name_a_fix_would_import() -> None:
+    """`def get_running_loop` elided: the fix must not add `from asyncio import
+    get_running_loop` over it; the whole-file analysis offers no fix either."""
+    text = (
+        "from asyncio import get_event_loop\n\n\ndef get_running_loop():\n"
+        "    return None\n\n\nasync def handler():\n    return get_event_loop()\n"
+    )
+    fixed, whole, parsed, plain = _fixed_sliced_and_whole(text, "LG203")
+    assert fixed == whole and [(f.fixable, f.fix) for f in fixed] == [(None, None)]
+    assert parsed == plain  # a top-level `def`: the slice can tell
+
+
+def test_an_elided_definition_in_a_block_leaves_the_name_to_the_whole_file() -> None:
+    """Whether `module_bindings` sees a function defined in a module-level block only
+    the whole module tells: the file is analysed again whole."""
+    text = (
+        "from asyncio import get_event_loop\n\nif False:\n    def get_running_loop():\n"
+        "        return None\n\n\nasync def handler():\n    return get_event_loop()\n"
+    )
+    fixed, whole, parsed, plain = _fixed_sliced_and_whole(text, "LG203")
+    assert fixed == whole
+    assert parsed == plain + text.count("\n")
+
+
+def test_an_import_in_an_elided_function_is_seen_as_the_whole_file_sees_it() -> None:
+    """The fixes' import table holds imports inside functions (`ImportTable.from_module`):
+    one in an elided function must spell the fix as the whole-file analysis does."""
+    text = (
+        "import time\n\n\ndef helper():\n    import asyncio as aio\n    return aio\n\n\n"
+        "async def handler():\n    time.sleep(1)\n"
+    )
+    fixed, whole, parsed, plain = _fixed_sliced_and_whole(text, "LG201")
+    assert fixed == whole and all(f.fix is not None for f in fixed)
+    assert parsed == plain
 
 
 def _outcome(run: RunResult) -> list[tuple[object, ...]]:

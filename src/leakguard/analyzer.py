@@ -297,10 +297,10 @@ def analyze_text(
     Python): triage uses it instead of parsing the text again. Without `noqa`, `# noqa`
     comments suppress nothing (a host such as flake8 applies them itself).
     `elide_spans`: with `admitted`, the units LibCST need not parse for those rules
-    (`slicing.elided`); not used when a `module` is given, and with `fixes` a file
-    whose sliced analysis finds something fixable is analysed again whole, since a fix
-    renders from the whole module. Without `slicing`, admitted files are parsed
-    whole.
+    (`slicing.elided`); not used when a `module` is given. With `fixes`, a sliced
+    file's fixes render from the sliced module when that gives the whole module's
+    edits, and the file is analysed again whole when one does not (`fixes.sliced`).
+    Without `slicing`, admitted files are parsed whole.
 
     The cyclic garbage collector is paused meanwhile (`_gc_paused`), as in the facts
     pass: the walk and the findings' positions allocate many small objects around a
@@ -328,24 +328,6 @@ def analyze_text(
             specs, spans, ast_tree = triaged_specs(text, specs, project, ast_tree, display)
     if module is not None or not slicing:
         spans = []
-    if fixes and spans:
-        # A fix renders from the whole module: the sliced analysis decides whether
-        # any finding has one, and only then is the file analysed whole, with fixes
-        # (a JSON or SARIF report asks for fixes on every run).
-        sliced = analyze_text(
-            text,
-            display,
-            config,
-            project,
-            triage=triage,
-            admitted=[spec.id for spec in specs],
-            noqa=noqa,
-            elide_spans=spans,
-        )
-        if not any(finding.fixable for finding in sliced.findings):
-            return sliced
-        spans = []
-        result.parsed_lines = sliced.parsed_lines
     if not specs:
         # No rule needs the tree, but a file that does not parse must still be
         # reported. CPython's parser is ~10x faster than LibCST's; LibCST confirms, so
@@ -376,6 +358,7 @@ def analyze_text(
             config.rules,
             parsed_source=parsed_text,
             ast_tree=ast_tree,
+            elided=spans,
         )
     except Exception as exc:  # RecursionError included: shared facts no rule can do without
         result.errors.append(FileError(display, _internal("shared analysis", exc)))
@@ -394,7 +377,30 @@ def analyze_text(
         findings, failed = _to_findings(reports, context, config, used, fixes, noqa)
         result.findings = findings
         result.errors.extend(failed)
+    if fixes and context.sliced and _whole_file_needed(context):
+        # Some fix renders only from the whole module (`fixes.sliced`): the file is
+        # analysed again whole, with fixes.
+        whole = analyze_text(
+            text,
+            display,
+            config,
+            project,
+            triage=triage,
+            fixes=True,
+            admitted=[spec.id for spec in specs],
+            ast_tree=ast_tree,
+            noqa=noqa,
+            slicing=False,
+        )
+        whole.parsed_lines += result.parsed_lines
+        return whole
     return _with_unused_suppressions(result, text, config, used, noqa)
+
+
+def _whole_file_needed(context: FileContext) -> bool:
+    from leakguard.fixes.sliced import whole_file_needed
+
+    return whole_file_needed(context)
 
 
 def _internal(where: str, exc: BaseException) -> str:
@@ -564,10 +570,10 @@ def _fix_of(
         return plan.applicability, None
     # Imported here: rendering pulls in libcst.codemod and libcst.matchers, which cost
     # more start-up than a one-file run takes otherwise; only --fix/--diff need them.
-    from leakguard.fixes.render import render
+    from leakguard.fixes.sliced import render_fix
 
     try:
-        fix = render(context.module, context.source, plan)
+        fix = render_fix(context, plan)
     except Exception:  # a fix bug must never cost the finding or the run
         fix = None
     return (plan.applicability, fix) if fix is not None else (None, None)

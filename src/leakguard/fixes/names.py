@@ -3,24 +3,96 @@ adding one that binds a free name."""
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from leakguard.analysis.imports import ImportTable
+from leakguard.analysis.imports import AstImportTable, ImportTable
 from leakguard.analysis.scopes import module_bindings
 from leakguard.context import FileContext
 from leakguard.fixes import Import
+from leakguard.fixes.sliced import need_whole_file
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+# All the text `slicing.elide` writes in place of elided units.
+_PLACEHOLDER = 'pass; """'
 
 
 def _module_imports(context: FileContext) -> ImportTable:
-    """Imports at module level only: the engine's table also holds imports met inside
-    functions, which a fix elsewhere in the file cannot use."""
+    """The file's imports as `ImportTable.from_module` reads them (those at module
+    level, then those inside functions whose names the module does not bind), kept
+    apart from the engine's table (`FileContext.imports`, the same table), which rules
+    may read differently.
+
+    Of the whole file: in a sliced module (`leakguard.slicing`) the elided units' own
+    imports are missing, so when the elided text holds an import the table is built
+    from the whole file's `ast` (`AstImportTable`: the same scan, the same aliases)."""
     key = "fixes.module_imports"
     table = context.memo.get(key)
     if table is None:
-        table = context.memo[key] = ImportTable.from_module(
-            context.module, context.module_name, context.package
-        )
+        if _elided_mentions(context, "import"):
+            table = AstImportTable(
+                context.whole_ast(), context.source, context.module_name, context.package
+            ).table
+        else:
+            table = ImportTable.from_module(context.module, context.module_name, context.package)
+        context.memo[key] = table
     return table
+
+
+def _elided_mentions(context: FileContext, word: str) -> bool:
+    """Whether the elided units' text holds `word` (never for a file not sliced): an
+    elided unit is replaced by `pass` and quotes (`slicing.elide`), so the sliced text
+    holds fewer occurrences exactly when an elided one does (a word the placeholders
+    could hold is taken as mentioned)."""
+    if not context.sliced:
+        return False
+    if word in _PLACEHOLDER:
+        return True
+    return context.source.count(word) != context.parsed_source.count(word)
+
+
+def _bound(context: FileContext, aliases: dict[str, str], name: str) -> bool:
+    """Whether the whole module binds `name` (`module_bindings` or an import).
+
+    A sliced module lacks the functions of the elided units: one defined at top level
+    binds its name (`module_bindings` reads every top-level statement); one defined only
+    in a module-level block binds it when `module_bindings`'s scan reaches that block,
+    which only the whole module tells (`need_whole_file`)."""
+    if name in aliases or name in module_bindings(context):
+        return True
+    if not _elided_mentions(context, name):
+        return False
+    body = context.whole_ast().body
+    if any(isinstance(s, _FUNCTIONS) and s.name == name for s in body):
+        return True
+    if any(_defines_in_blocks(s, name) for s in body):
+        need_whole_file(context)
+        return True
+    return False
+
+
+def _defines_in_blocks(statement: ast.stmt, name: str) -> bool:
+    """Whether a function named `name` is defined in a block of the compound statement
+    `statement` (`if`, `try`, `with`, `for`, `while`, `match`; not a class or a function),
+    at any depth of such blocks."""
+    if isinstance(statement, (*_FUNCTIONS, ast.ClassDef)):
+        return False
+    blocks: list[list[ast.stmt]] = []
+    for _, value in ast.iter_fields(statement):
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, (ast.ExceptHandler, ast.match_case)):
+                    blocks.append(item.body)
+            if value and isinstance(value[0], ast.stmt):
+                blocks.append(value)
+    for block in blocks:
+        for inner in block:
+            if isinstance(inner, _FUNCTIONS) and inner.name == name:
+                return True
+            if _defines_in_blocks(inner, name):
+                return True
+    return False
 
 
 def reference(
@@ -38,13 +110,12 @@ def reference(
     for local, target in sorted(aliases.items()):
         if target == module:
             return cst.Attribute(cst.Name(local), cst.Name(name)), None
-    taken = set(module_bindings(context)) | set(aliases)
     if from_import:
-        if name in taken:
+        if _bound(context, aliases, name):
             return None
         return cst.Name(name), Import(module, name)
     root = module.split(".", 1)[0]
-    if root in taken:
+    if _bound(context, aliases, root):
         return None
     return cst.parse_expression(qualified), Import(module)
 
