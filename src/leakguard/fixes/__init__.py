@@ -5,7 +5,9 @@ callable that returns a `Rewrite` (LibCST nodes to replace, imports to add). Pla
 cheap; `build` runs only when a caller asks for fixes (`--fix`, `--diff`, JSON/SARIF,
 the language server), and `leakguard.fixes.render` turns the rewrite into text `Edit`s
 by regenerating the module with LibCST, so comments and formatting outside the
-rewritten node stay byte for byte.
+rewritten node stay byte for byte. A sliced module (`leakguard.slicing`) renders them
+through `leakguard.fixes.sliced`, which sends the file to a whole-file analysis when
+its edits would not be the whole module's.
 
 Applicability follows Ruff: a *safe* fix keeps the behaviour that correct code relies
 on and is applied by `--fix`; an *unsafe* fix changes behaviour (as intended) and
