@@ -69,10 +69,18 @@ class ImportTable:
 
     @classmethod
     def from_module(
-        cls, module: cst.Module, module_name: str = "", package: bool = False
+        cls,
+        module: cst.Module,
+        module_name: str = "",
+        package: bool = False,
+        *,
+        nested: bool = True,
     ) -> ImportTable:
+        """The module's imports; with `nested`, those inside functions and classes too."""
         table = cls(module_name, package)
         table._scan_block(module.body)
+        if not nested:
+            return table
         # Imports inside functions (`def load(p): import torch; return torch.load(p)`,
         # common for optional heavy dependencies) resolve alike, unless the module
         # binds the name itself.

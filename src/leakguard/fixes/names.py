@@ -19,15 +19,27 @@ _PLACEHOLDER = 'pass; """'
 
 
 def _module_imports(context: FileContext) -> ImportTable:
-    """The file's imports as `ImportTable.from_module` reads them (those at module
-    level, then those inside functions whose names the module does not bind), kept
-    apart from the engine's table (`FileContext.imports`, the same table), which rules
-    may read differently.
+    """The imports at module level, the only ones a fix anywhere in the file can spell a
+    name through (`aio.sleep` after a `def helper(): import asyncio as aio` elsewhere is
+    a NameError). Module-level imports are never elided (`leakguard.slicing`)."""
+    key = "fixes.module_imports"
+    table = context.memo.get(key)
+    if table is None:
+        table = context.memo[key] = ImportTable.from_module(
+            context.module, context.module_name, context.package, nested=False
+        )
+    return table
+
+
+def _all_imports(context: FileContext) -> ImportTable:
+    """Every import of the file as `ImportTable.from_module` reads them (those at module
+    level, then those inside functions whose names the module does not bind): a name one
+    of them binds is taken, since the fix may sit in that function.
 
     Of the whole file: in a sliced module (`leakguard.slicing`) the elided units' own
     imports are missing, so when the elided text holds an import the table is built
     from the whole file's `ast` (`AstImportTable`: the same scan, the same aliases)."""
-    key = "fixes.module_imports"
+    key = "fixes.all_imports"
     table = context.memo.get(key)
     if table is None:
         if _elided_mentions(context, "import"):
@@ -103,19 +115,20 @@ def reference(
     `from_import`, a missing name is imported as `from module import name`; otherwise
     as `import module`. None when the name it would bind is already taken."""
     module, _, name = qualified.rpartition(".")
-    aliases = _module_imports(context).aliases
-    for local, target in sorted(aliases.items()):
+    reusable = _module_imports(context).aliases
+    for local, target in sorted(reusable.items()):
         if target == qualified:
             return cst.Name(local), None
-    for local, target in sorted(aliases.items()):
+    for local, target in sorted(reusable.items()):
         if target == module:
             return cst.Attribute(cst.Name(local), cst.Name(name)), None
+    taken = _all_imports(context).aliases
     if from_import:
-        if _bound(context, aliases, name):
+        if _bound(context, taken, name):
             return None
         return cst.Name(name), Import(module, name)
     root = module.split(".", 1)[0]
-    if _bound(context, aliases, root):
+    if _bound(context, taken, root):
         return None
     return cst.parse_expression(qualified), Import(module)
 
