@@ -144,6 +144,15 @@ def test_a_warm_run_imports_neither_libcst_nor_the_rules(project: Path, output: 
     assert warm["lazy"] == []
 
 
+def test_a_cold_run_that_renders_no_fix_imports_no_codemod(project: Path) -> None:
+    """Rendering a fix needs `libcst.codemod` (~0.25 s of imports): a run that shows no
+    fix (text output) must not pay for it through the rules' imports."""
+    status, heavy = probe(project, "check", "app", "--jobs", "1", "--no-cache")
+    assert status == 1
+    assert "libcst" in heavy
+    assert not [name for name in heavy if name.startswith("libcst.codemod")]
+
+
 @pytest.mark.parametrize(
     ("name", "text", "parser"),
     [

@@ -32,7 +32,6 @@ import libcst as cst
 
 from leakguard.context import FileContext
 from leakguard.fixes import Edit, Fix, FixPlan
-from leakguard.fixes.render import apply_edits, diff_edits, render, rewritten_code
 
 _WHOLE = "fixes.whole_file_needed"
 
@@ -51,6 +50,10 @@ def whole_file_needed(context: FileContext) -> bool:
 def render_fix(context: FileContext, plan: FixPlan) -> Fix | None:
     """The plan's fix, as the whole module renders it; None when it does not apply, or
     when only the whole module can tell (then `whole_file_needed`)."""
+    # Imported here: rendering pulls in libcst.codemod (~0.25 s), and this module is
+    # imported with the rules (`fixes.names` marks files through it) on every run.
+    from leakguard.fixes.render import apply_edits, diff_edits, render, rewritten_code
+
     if not context.sliced:
         return render(context.module, context.source, plan)
     if whole_file_needed(context):
