@@ -48,10 +48,11 @@ def rewritten_code(module: cst.Module, rewrite: Rewrite) -> str:
     return updated.code
 
 
-def parses(text: str) -> bool:
-    """Whether both LibCST and CPython accept `text` (a fix must never break a file)."""
+def parses(text: str, for_libcst: str | None = None) -> bool:
+    """Whether both LibCST and CPython accept `text` (a fix must never break a file);
+    LibCST may be given an equivalent text to judge instead (`fixes.sliced`)."""
     try:
-        cst.parse_module(text)
+        cst.parse_module(text if for_libcst is None else for_libcst)
         ast.parse(text)
     except Exception:  # LibCST and CPython raise several types for bad input
         return False

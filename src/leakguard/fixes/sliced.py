@@ -26,10 +26,6 @@ whole (`whole_file_needed`). Files that are not sliced render as before (`render
 
 from __future__ import annotations
 
-import ast
-
-import libcst as cst
-
 from leakguard.context import FileContext
 from leakguard.fixes import Edit, Fix, FixPlan
 
@@ -52,7 +48,7 @@ def render_fix(context: FileContext, plan: FixPlan) -> Fix | None:
     when only the whole module can tell (then `whole_file_needed`)."""
     # Imported here: rendering pulls in libcst.codemod (~0.25 s), and this module is
     # imported with the rules (`fixes.names` marks files through it) on every run.
-    from leakguard.fixes.render import apply_edits, diff_edits, render, rewritten_code
+    from leakguard.fixes.render import apply_edits, diff_edits, parses, render, rewritten_code
 
     if not context.sliced:
         return render(context.module, context.source, plan)
@@ -72,7 +68,19 @@ def render_fix(context: FileContext, plan: FixPlan) -> Fix | None:
     # The edits are in kept lines, where the original text is the sliced text: applied
     # to it they give the whole module's fixed text.
     fixed = apply_edits(context.source, edits)
-    if not _parses(fixed, fixed_slice):
+    # Whether the whole module's fixed text `fixed` parses: CPython judges `fixed`
+    # itself; LibCST (whose parse of a whole file is what slicing saves) judges
+    # `fixed_slice`, the same text but for the elided spans, untouched by the edits.
+    # Equivalent because the two texts differ only in whole elided lines, each span's unit
+    # (a `def` with its decorators, or a string statement, whole statements at the span's
+    # first indentation) against a placeholder statement at that indentation: the edits
+    # lie outside them, so every statement around keeps its tokens, its line and its
+    # block, and a span is whole statements in the same block in both texts. What LibCST
+    # would refuse in `fixed` and not in `fixed_slice` lies in an elided unit as the
+    # original file has it (a LibCST limitation CPython does not share): a whole-file
+    # analysis of that file stops at its parse error, with no fix to judge, where the
+    # sliced one reports the file's findings, as it does when no fixes are asked for.
+    if not parses(fixed, for_libcst=fixed_slice):
         return None
     # Diffed again against the original text: the edits are those of the whole-file
     # render (`difflib` may align an ambiguous change differently in the sliced text).
@@ -88,25 +96,3 @@ def _touches(edit: Edit, span: tuple[int, int]) -> bool:
         first,
         1,
     )
-
-
-def _parses(fixed: str, fixed_slice: str) -> bool:
-    """`render.parses` of the whole module's fixed text `fixed`: CPython judges `fixed`
-    itself; LibCST (whose parse of a whole file is what slicing saves) judges
-    `fixed_slice`, the same text but for the elided spans, untouched by the edits.
-
-    Equivalent because the two texts differ only in whole elided lines, each span's
-    unit (a `def` with its decorators, or a string statement, whole statements at the
-    span's first indentation) against a placeholder statement at that indentation: the
-    edits lie outside them, so every statement around keeps its tokens, its line and
-    its block, and a span is whole statements in the same block in both texts. What
-    LibCST would refuse in `fixed` and not in `fixed_slice` lies in an elided unit as
-    the original file has it (a LibCST limitation CPython does not share): a whole-file
-    analysis of that file stops at its parse error, with no fix to judge, where the
-    sliced one reports the file's findings, as it does when no fixes are asked for."""
-    try:
-        ast.parse(fixed)
-        cst.parse_module(fixed_slice)
-    except Exception:  # LibCST and CPython raise several types for bad input
-        return False
-    return True
