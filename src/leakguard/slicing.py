@@ -147,7 +147,7 @@ def _bound_by(statement: ast.Import | ast.ImportFrom) -> set[str]:
     return {alias.asname or alias.name for alias in statement.names}
 
 
-def _blocks(statement: ast.stmt) -> Iterator[list[ast.stmt]]:
+def statement_blocks(statement: ast.stmt) -> Iterator[list[ast.stmt]]:
     """The statement lists of a compound statement (`else`, `except`, `finally` and
     `case` blocks included)."""
     for _, value in ast.iter_fields(statement):
@@ -172,7 +172,7 @@ def outside_functions(tree: TriageTree) -> list[tuple[ast.stmt, bool]]:
                 if isinstance(statement, ast.ClassDef):
                     pending.append((statement.body, True))
                 elif not isinstance(statement, _FUNCTIONS):
-                    pending.extend((block, in_class) for block in _blocks(statement))
+                    pending.extend((block, in_class) for block in statement_blocks(statement))
         found.sort(key=lambda pair: (pair[0].lineno, pair[0].col_offset))
         tree.memo["slicing.outside"] = found
     return found

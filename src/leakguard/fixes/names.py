@@ -12,6 +12,7 @@ from leakguard.analysis.scopes import module_bindings
 from leakguard.context import FileContext
 from leakguard.fixes import Import
 from leakguard.fixes.sliced import need_whole_file
+from leakguard.slicing import statement_blocks
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # All the text `slicing.elide` writes in place of elided units.
@@ -90,21 +91,11 @@ def _defines_in_blocks(statement: ast.stmt, name: str) -> bool:
     at any depth of such blocks."""
     if isinstance(statement, (*_FUNCTIONS, ast.ClassDef)):
         return False
-    blocks: list[list[ast.stmt]] = []
-    for _, value in ast.iter_fields(statement):
-        if isinstance(value, list):
-            for item in value:
-                if isinstance(item, (ast.ExceptHandler, ast.match_case)):
-                    blocks.append(item.body)
-            if value and isinstance(value[0], ast.stmt):
-                blocks.append(value)
-    for block in blocks:
-        for inner in block:
-            if isinstance(inner, _FUNCTIONS) and inner.name == name:
-                return True
-            if _defines_in_blocks(inner, name):
-                return True
-    return False
+    return any(
+        (isinstance(inner, _FUNCTIONS) and inner.name == name) or _defines_in_blocks(inner, name)
+        for block in statement_blocks(statement)
+        for inner in block
+    )
 
 
 def reference(

@@ -47,7 +47,7 @@ from leakguard.context import FileContext
 from leakguard.finding import Related
 from leakguard.rule import LintRule
 from leakguard.slicing import class_regions
-from leakguard.triage import SCOPES, TriageTree
+from leakguard.triage import SCOPES, TriageTree, dotted
 from leakguard.walker import SCOPE_NODES, descendants
 
 _OVERRIDE_DECORATORS = frozenset({"override", "overload", "abstractmethod"})
@@ -224,21 +224,9 @@ def _marked_as_interface(function: ast.AsyncFunctionDef) -> bool:
     callee, that is a dotted name (`dotted_name`) ending in one of `_OVERRIDE_DECORATORS`."""
     for decorator in function.decorator_list:
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        if _last_of_dotted(target) in _OVERRIDE_DECORATORS:
+        if (dotted(target) or "").rsplit(".", 1)[-1] in _OVERRIDE_DECORATORS:
             return True
     return False
-
-
-def _last_of_dotted(node: ast.expr) -> str | None:
-    """The last part of `a.b.c` for a Name/Attribute chain, else None."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if not isinstance(node, ast.Attribute):
-        return None
-    root = node.value
-    while isinstance(root, ast.Attribute):
-        root = root.value
-    return node.attr if isinstance(root, ast.Name) else None
 
 
 def _not_awaiting(tree: TriageTree) -> list[ast.AsyncFunctionDef]:
