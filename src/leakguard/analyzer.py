@@ -29,6 +29,7 @@ from leakguard.context import FileContext
 from leakguard.finding import FileError, FileResult, Finding
 from leakguard.fingerprint import fingerprints
 from leakguard.fixes import Applicability, Fix
+from leakguard.fixes.sliced import render_fix, whole_file_needed
 from leakguard.registry import rule_classes, visitor_methods
 from leakguard.rule import LintRule, Report, declares_regions, declares_triage
 from leakguard.slicing import PLAN_KEY, Span, elide, elided, parsed_lines, plan
@@ -377,7 +378,7 @@ def analyze_text(
         findings, failed = _to_findings(reports, context, config, used, fixes, noqa)
         result.findings = findings
         result.errors.extend(failed)
-    if fixes and context.sliced and _whole_file_needed(context):
+    if fixes and context.sliced and whole_file_needed(context):
         # Some fix renders only from the whole module (`fixes.sliced`): the file is
         # analysed again whole, with fixes.
         whole = analyze_text(
@@ -395,12 +396,6 @@ def analyze_text(
         whole.parsed_lines += result.parsed_lines
         return whole
     return _with_unused_suppressions(result, text, config, used, noqa)
-
-
-def _whole_file_needed(context: FileContext) -> bool:
-    from leakguard.fixes.sliced import whole_file_needed
-
-    return whole_file_needed(context)
 
 
 def _internal(where: str, exc: BaseException) -> str:
@@ -568,10 +563,6 @@ def _fix_of(
         return None, None
     if not compute:
         return plan.applicability, None
-    # Imported here: rendering pulls in libcst.codemod and libcst.matchers, which cost
-    # more start-up than a one-file run takes otherwise; only --fix/--diff need them.
-    from leakguard.fixes.sliced import render_fix
-
     try:
         fix = render_fix(context, plan)
     except Exception:  # a fix bug must never cost the finding or the run

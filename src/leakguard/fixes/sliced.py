@@ -46,15 +46,16 @@ def whole_file_needed(context: FileContext) -> bool:
 def render_fix(context: FileContext, plan: FixPlan) -> Fix | None:
     """The plan's fix, as the whole module renders it; None when it does not apply, or
     when only the whole module can tell (then `whole_file_needed`)."""
-    # Imported here: rendering pulls in libcst.codemod (~0.25 s), and this module is
-    # imported with the rules (`fixes.names` marks files through it) on every run.
+    # Imported here: rendering pulls in libcst.codemod and libcst.matchers (~0.25 s),
+    # and this module is imported with the analyzer and the rules on every run; only
+    # runs that render a fix need them.
     from leakguard.fixes.render import apply_edits, diff_edits, parses, render, rewritten_code
 
     if not context.sliced:
         return render(context.module, context.source, plan)
     if whole_file_needed(context):
         return None  # the findings are computed again whole: spare the work
-    rewrite = plan.build()
+    rewrite = plan.build()  # may find that only the whole module can tell (`fixes.names`)
     if rewrite is None or whole_file_needed(context):
         return None
     sliced = context.parsed_source
