@@ -461,6 +461,14 @@ class TriageTree(NodesByType):
             self.memo["call_names"] = found
         return found
 
+    def absolute_call_names(self) -> Collection[str]:
+        """`call_names` made `absolute` (a set, as `_names_match` looks names up), once per
+        tree: every rule's triage asks."""
+        found: Collection[str] | None = self.memo.get("absolute_call_names")
+        if found is None:
+            found = self.memo["absolute_call_names"] = set(self.absolute(self.call_names()))
+        return found
+
     def absolute(self, names: Collection[str]) -> Collection[str]:
         """`names` with relative ones (`.load`) resolved against the file's package when
         the tree knows its module (`from_base`, as the analysis resolves them); a name
@@ -607,7 +615,7 @@ def calls_resolve_to(tree: TriageTree, patterns: Iterable[str]) -> bool:
     A relative import resolves against the file's package; where the triage does not
     know the file (`TriageTree.absolute`), any pattern may match a name ending like the
     call's."""
-    return _names_match(tree.absolute(tree.call_names()), list(patterns))
+    return _names_match(tree.absolute_call_names(), list(patterns))
 
 
 def calls_resolving_to(tree: TriageTree, patterns: Iterable[str]) -> list[ast.Call]:
@@ -616,7 +624,7 @@ def calls_resolving_to(tree: TriageTree, patterns: Iterable[str]) -> list[ast.Ca
     wanted = list(patterns)
     # `_names_match` only grows with its names: no call matches when all of them together
     # do not, and calls written alike share one answer.
-    if not _names_match(tree.absolute(tree.call_names()), wanted):
+    if not _names_match(tree.absolute_call_names(), wanted):
         return []
     by_call = tree.names_by_call()
     matching = {
